@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './json.js';
+export * from './rng.js';
