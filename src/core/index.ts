@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './json.js';
 export * from './rng.js';
+export * from './arch.js';

@@ -29,7 +29,7 @@ test('int is unbiased and in range; float moments; normal moments', () => {
   const r = Rng.fromSeed(3);
   const counts = new Array(6).fill(0);
   const N = 60000;
-  for (let i = 0; i < N; i++) counts[r.int(0, 6)]++;
+  for (let i = 0; i < N; i++) counts[r.int(0, 6)] += 1;
   for (const c of counts) assert.ok(Math.abs(c - N / 6) < 5 * Math.sqrt(N / 6), `count ${c}`);
   let s = 0, s2 = 0;
   for (let i = 0; i < N; i++) { const x = r.normal(); s += x; s2 += x * x; }
@@ -43,7 +43,7 @@ test('shuffle is a permutation; weighted follows weights', () => {
   const r = Rng.fromSeed(9);
   assert.deepEqual(r.permutation(20).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
   const c = [0, 0, 0];
-  for (let i = 0; i < 30000; i++) c[r.weighted([1, 0, 3])]++;
+  for (let i = 0; i < 30000; i++) c[r.weighted([1, 0, 3])]! += 1;
   assert.equal(c[1], 0);
   assert.ok(Math.abs(c[2]! / c[0]! - 3) < 0.2);
 });

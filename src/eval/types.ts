@@ -1,0 +1,87 @@
+/**
+ * The one shape of every evaluator (real training, tabular benchmark, zero-cost proxy): given a
+ * candidate, produce metrics. Studies call evaluators; strategies never do.
+ *
+ * Metric naming convention (flat record of numbers, so stores and dashboards need no schema):
+ *   val_acc, val_loss, val_f1, ...   validation split: what search decisions may use
+ *   test_acc, test_loss, test_f1 ... held-out test split: reported only, never used by a strategy
+ *   train_loss, train_acc            training split
+ *   params, flops, macs, latency_ms, memory_bytes   costs
+ * Accuracies are percentages in [0, 100].
+ */
+import type { NasError } from '../core/errors.js';
+
+export type Direction = 'maximize' | 'minimize';
+
+export interface Objective {
+  /** A metric name, e.g. `val_acc` or `latency_ms`. */
+  readonly metric: string;
+  readonly direction: Direction;
+}
+
+/** `metric <= max` or `metric >= min`; a candidate that violates one is infeasible. */
+export interface Constraint {
+  readonly metric: string;
+  readonly max?: number;
+  readonly min?: number;
+}
+
+export type Metrics = Readonly<Record<string, number>>;
+
+/** One point of a learning curve (per epoch for the trainer; per fidelity level for tables). */
+export interface Progress {
+  /** 1-based epoch (or fidelity step) that has just finished. */
+  readonly step: number;
+  readonly metrics: Metrics;
+}
+
+export type ProgressAnswer = 'continue' | 'stop';
+
+export interface EvalRequest<A> {
+  readonly arch: A;
+  /**
+   * Fidelity: epochs for the trainer (or the table's epoch column where it has several). Undefined
+   * means the evaluator's full budget. Multi-fidelity strategies set it.
+   */
+  readonly budget?: number;
+  /** Seeds weight init, data order and augmentation. Same seed, same result (on the same machine). */
+  readonly seed: number;
+  /** Aborted on Ctrl-C, lease loss or wall-clock limit; the evaluator stops at the next step. */
+  readonly signal?: AbortSignal;
+  /** Called after each step; answering 'stop' ends the evaluation as `pruned`. */
+  readonly onProgress?: (p: Progress) => ProgressAnswer | Promise<ProgressAnswer>;
+}
+
+export type FailureReason = 'diverged' | 'timeout' | 'invalid_arch' | 'aborted' | 'error';
+
+export type EvalOutcome =
+  | {
+      readonly status: 'complete';
+      readonly metrics: Metrics;
+      readonly curve: readonly Progress[];
+      /** Optional trained state (e.g. weights file path) for export; evaluator-specific. */
+      readonly artifact?: string;
+    }
+  | { readonly status: 'pruned'; readonly step: number; readonly metrics: Metrics; readonly curve: readonly Progress[] }
+  | {
+      readonly status: 'failed';
+      readonly reason: FailureReason;
+      readonly message: string;
+      readonly curve: readonly Progress[];
+      readonly error?: NasError;
+    };
+
+export interface Evaluator<A> {
+  readonly name: string;
+  /** Names of the metrics `evaluate` reports, so configs can be checked before anything runs. */
+  readonly metricNames: readonly string[];
+  /** The largest meaningful `budget` (epochs), for multi-fidelity schedules. */
+  readonly maxBudget: number;
+  /**
+   * Must not throw for a bad candidate: a candidate that fails is an outcome (`failed`), and the
+   * search goes on. Throwing is for the evaluator itself being broken (e.g. its dataset is missing).
+   */
+  evaluate(req: EvalRequest<A>): Promise<EvalOutcome>;
+  /** Cheap costs known without training (params, flops, ...), for constraints checked before evaluation. */
+  costs?(arch: A): Metrics;
+}
