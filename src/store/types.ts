@@ -1,0 +1,253 @@
+/**
+ * The Store: durable state of studies, their trials and the strategy that proposes them. One
+ * interface, several backends (SQLite for one machine, PostgreSQL for many), all checked by the
+ * same conformance suite (conformance.ts). Every method is async and every record is plain JSON
+ * data, so the run layer, the API and the read-only dashboard see the same shapes whatever the
+ * backend.
+ *
+ * Concurrency contract (what makes many workers safe):
+ *  - `claimTrial` hands a trial to exactly one worker at a time, under a lease (a deadline).
+ *  - A lease is kept alive by `heartbeat`; when it lapses, the next `claimTrial` may take the trial
+ *    over (attempt + 1). That is how the trial of a killed worker is run again.
+ *  - `finishTrial` succeeds once, for the current lease holder only; anything else is a
+ *    NasError `conflict`, so no trial is ever counted twice.
+ *  - Strategy state is saved by compare-and-set on a version number (`conflict` when stale).
+ * Times are milliseconds since the Unix epoch. PostgreSQL uses the database server's clock for
+ * leases so that machines with skewed clocks still agree; SQLite uses the local clock.
+ */
+import type { ArchKey, StudyId, TrialId, WorkerId } from '../core/ids.js';
+import type { Json, JsonObject } from '../core/json.js';
+
+export const TRIAL_STATES = ['waiting', 'running', 'complete', 'pruned', 'failed'] as const;
+export type TrialState = (typeof TRIAL_STATES)[number];
+/** States a trial can be finished into. */
+export type FinalTrialState = Extract<TrialState, 'complete' | 'pruned' | 'failed'>;
+
+export const STUDY_STATES = ['running', 'finished', 'failed', 'stopped'] as const;
+export type StudyState = (typeof STUDY_STATES)[number];
+
+export type Direction = 'minimize' | 'maximize';
+export interface Objective {
+  /** A metric name as reported by the evaluator, e.g. `val_acc` (see src/eval/types.ts). */
+  metric: string;
+  direction: Direction;
+}
+
+/**
+ * Named metric values. Non-finite numbers (a diverged loss) are allowed and round-trip exactly
+ * (they are encoded specially, JSON cannot hold them).
+ */
+export type Metrics = Record<string, number>;
+
+/** What a study is made of; everything needed to resume it in another process. */
+export interface StudySpec {
+  /** Unique per store. 1-200 characters of [A-Za-z0-9_.-]. */
+  name: string;
+  strategy: { name: string; options: JsonObject };
+  space: { name: string; definition: Json };
+  evaluator: { name: string; options: JsonObject };
+  /** At least one. Trial `values[i]` is the value of `objectives[i]`. */
+  objectives: Objective[];
+  /** Hard constraints (e.g. `{ metric: 'params_m', max: 1 }`); interpreted by the run layer. */
+  constraints: JsonObject[];
+  seed: number;
+  /** Budget in trials; null = unbounded. */
+  maxTrials: number | null;
+  /** Free-form: the whole validated user config, for provenance and `tsnas status`. */
+  config: JsonObject;
+  userAttrs?: JsonObject;
+}
+
+export interface StudyRecord extends Required<StudySpec> {
+  id: StudyId;
+  state: StudyState;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type TrialCounts = Record<TrialState, number> & { total: number };
+
+export interface StudySummary extends StudyRecord {
+  counts: TrialCounts;
+  /** Best complete trial for objectives[0], or null when none is complete. */
+  best: { trialId: TrialId; number: number; value: number } | null;
+}
+
+export interface NewTrial {
+  arch: Json;
+  archKey: ArchKey | string | null;
+  /** Fidelity / training budget (epochs, subset fraction...); null when the study has none. */
+  budget: number | null;
+  /** Other sampled parameters (hyper-parameters, strategy bookkeeping such as a rung). */
+  params: JsonObject;
+  userAttrs?: JsonObject;
+  /** Create the trial already `running`, claimed by this worker (attempt 1); else `waiting`. */
+  claim?: { workerId: WorkerId; leaseMs: number };
+  /**
+   * Budget guard, checked atomically with the insert: when the study already has this many trials
+   * that are not `failed`, nothing is created and a NasError `budget_exhausted` is thrown.
+   */
+  maxTrials?: number;
+}
+
+export interface TrialRecord {
+  id: TrialId;
+  studyId: StudyId;
+  /** 0, 1, 2... in creation order within the study; never reused. */
+  number: number;
+  state: TrialState;
+  arch: Json;
+  archKey: string | null;
+  budget: number | null;
+  params: JsonObject;
+  /** Current (or last) lease holder; null while never claimed. */
+  workerId: WorkerId | null;
+  /** How many times the trial has been claimed (1 on first run, 2 after one lost lease...). */
+  attempt: number;
+  leaseExpiresAt: number | null;
+  heartbeatAt: number | null;
+  metrics: Metrics | null;
+  /** Objective values in the order of the study's objectives; null unless reported. */
+  values: number[] | null;
+  /** Why the trial failed or was pruned. */
+  error: string | null;
+  durationMs: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  userAttrs: JsonObject;
+}
+
+export interface FinishTrial {
+  state: FinalTrialState;
+  metrics?: Metrics;
+  values?: number[] | null;
+  /** Failure message or pruning reason. */
+  error?: string | null;
+  durationMs?: number | null;
+}
+
+export interface IntermediateRecord {
+  trialId: TrialId;
+  step: number;
+  metrics: Metrics;
+  reportedAt: number;
+}
+
+export interface StrategyState {
+  /** 0 when nothing was saved yet (state is then null). */
+  version: number;
+  state: Json | null;
+}
+
+export interface WorkerInfo {
+  id: WorkerId;
+  studyId: StudyId | null;
+  host: string;
+  pid: number;
+  info?: JsonObject;
+}
+export interface WorkerRecord extends Required<WorkerInfo> {
+  state: 'active' | 'stopped';
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+export interface ListTrialsOptions {
+  states?: TrialState[];
+  archKey?: string;
+  /** `number` (default) or `value` = values[0] (nulls last; ascending unless `desc`). */
+  orderBy?: 'number' | 'value';
+  desc?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** The URL it was opened with (passwords masked). */
+  readonly url: string;
+
+  // ---- studies ----
+  /** Throws `conflict` when the name is taken, `invalid_config` (field named) on a bad spec. */
+  createStudy(spec: StudySpec): Promise<StudyRecord>;
+  getStudy(idOrName: StudyId | string): Promise<StudyRecord | null>;
+  /** Like getStudy, but a missing study is a NasError `not_found` listing the existing names. */
+  requireStudy(idOrName: StudyId | string): Promise<StudyRecord>;
+  listStudies(): Promise<StudySummary[]>;
+  /** Deletes the study and everything in it. `not_found` when absent. */
+  deleteStudy(id: StudyId): Promise<void>;
+  setStudyState(id: StudyId, state: StudyState): Promise<void>;
+  /** Sets (or with `undefined`, removes) one user attribute. */
+  setStudyAttr(id: StudyId, key: string, value: Json | undefined): Promise<void>;
+
+  // ---- strategy state (compare-and-set) ----
+  loadStrategyState(studyId: StudyId): Promise<StrategyState>;
+  /**
+   * Saves `state` if the stored version is still `expectedVersion`; returns the new version
+   * (expectedVersion + 1). Throws `conflict` when another writer saved first.
+   */
+  saveStrategyState(studyId: StudyId, expectedVersion: number, state: Json): Promise<number>;
+
+  // ---- trials ----
+  createTrial(studyId: StudyId, trial: NewTrial): Promise<TrialRecord>;
+  /**
+   * Atomically takes the oldest `waiting` trial, or else the oldest `running` trial whose lease
+   * expired, sets it `running` under a lease of `leaseMs` for this worker, increments `attempt`.
+   * Returns null when there is nothing to claim. Never gives one trial to two live leases.
+   * A re-claimed trial's intermediate values from the lost attempt are discarded.
+   */
+  claimTrial(studyId: StudyId, workerId: WorkerId, leaseMs: number): Promise<TrialRecord | null>;
+  /**
+   * Renews the lease to now + leaseMs (and the worker's last-seen time). Throws `conflict` when
+   * the trial is no longer running under this worker (taken over, or finished). A lease that
+   * lapsed but that nobody took over yet is still this worker's and is renewed.
+   */
+  heartbeat(trialId: TrialId, workerId: WorkerId, leaseMs: number): Promise<void>;
+  /** Same ownership rule as heartbeat. Idempotent on (trial, step): a repeat overwrites. */
+  reportIntermediate(trialId: TrialId, workerId: WorkerId, step: number, metrics: Metrics): Promise<void>;
+  /**
+   * Records the outcome. Succeeds once, for the current lease holder of a running trial; a second
+   * finish, or a finish by a worker whose lease was taken over, throws `conflict`.
+   */
+  finishTrial(trialId: TrialId, workerId: WorkerId, result: FinishTrial): Promise<TrialRecord>;
+  /** Gives a running trial back (state `waiting`, lease cleared), e.g. on Ctrl-C. Same ownership rule. */
+  releaseTrial(trialId: TrialId, workerId: WorkerId): Promise<void>;
+  getTrial(id: TrialId): Promise<TrialRecord | null>;
+  getTrialByNumber(studyId: StudyId, number: number): Promise<TrialRecord | null>;
+  listTrials(studyId: StudyId, opts?: ListTrialsOptions): Promise<TrialRecord[]>;
+  countTrials(studyId: StudyId): Promise<TrialCounts>;
+  /** Best `complete` trial for objectives[objective] (default 0), by the objective's direction. */
+  bestTrial(studyId: StudyId, objective?: number): Promise<TrialRecord | null>;
+  /** Ordered by step. */
+  getIntermediates(trialId: TrialId): Promise<IntermediateRecord[]>;
+  /** All intermediate values of a study (learning curves), ordered by trial then step. */
+  listIntermediates(studyId: StudyId): Promise<IntermediateRecord[]>;
+  /** Sets (or with `undefined`, removes) one user attribute, e.g. `weights_path`. Any state. */
+  setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void>;
+
+  // ---- workers (for monitoring; leases do not depend on them) ----
+  registerWorker(w: WorkerInfo): Promise<void>;
+  /** Updates last-seen; also done by heartbeat(). */
+  touchWorker(id: WorkerId): Promise<void>;
+  stopWorker(id: WorkerId): Promise<void>;
+  listWorkers(studyId?: StudyId): Promise<WorkerRecord[]>;
+
+  /** Releases connections. Using the store afterwards throws `storage_error`. */
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** SQLite: how long to wait for a lock before failing with `storage_error` (default 5000). */
+  busyTimeoutMs?: number;
+  /**
+   * Open without writing (the dashboard): no migration is run; a database whose schema is not at
+   * the current version is refused with `storage_error`.
+   */
+  readOnly?: boolean;
+  /** PostgreSQL: pool size (default 4). */
+  poolSize?: number;
+}
+
+/** Schema version this build of tsnas writes. Databases at a higher version are refused. */
+export const SCHEMA_VERSION = 1;
