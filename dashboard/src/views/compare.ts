@@ -1,0 +1,141 @@
+import type uPlot from 'uplot';
+import { getJson, onVersions } from '../api.js';
+import { clear, fmt, h, PALETTE } from '../dom.js';
+import { lineChart } from '../lines.js';
+import { scatter } from '../scatter.js';
+import type { CompareResult, StudySummary } from '../types.js';
+
+export function compareView(initial: number[]): (root: HTMLElement) => () => void {
+  return (root) => {
+    let disposed = false;
+    let chart: uPlot | null = null;
+    const selected = new Set(initial.filter((x) => Number.isInteger(x) && x > 0));
+    const picker = h('div', { class: 'controls', id: 'compare-picker' });
+    const out = h('div', {});
+    root.append(
+      h('h1', {}, 'Compare studies'),
+      h('div', { class: 'sub' }, 'Best-so-far curves of several studies on one chart, each on its own first objective (compare studies that share an evaluator).'),
+      h('div', { class: 'panel' }, picker),
+      out,
+    );
+    let studies: StudySummary[] = [];
+
+    async function load(): Promise<void> {
+      try {
+        studies = (await getJson<{ studies: StudySummary[] }>('/api/studies')).studies;
+        if (disposed) return;
+        if (selected.size === 0) for (const s of studies.slice(0, 4)) selected.add(s.id);
+        renderPicker();
+        await renderChart();
+      } catch (e) {
+        clear(out);
+        out.append(h('div', { class: 'err' }, String(e instanceof Error ? e.message : e)));
+      }
+    }
+
+    function renderPicker(): void {
+      clear(picker);
+      picker.append('studies: ');
+      for (const s of studies) {
+        const box = h('input', { type: 'checkbox', value: s.id });
+        box.checked = selected.has(s.id);
+        box.addEventListener('change', () => {
+          if (box.checked) selected.add(s.id);
+          else selected.delete(s.id);
+          history.replaceState(null, '', `#/compare?ids=${[...selected].join(',')}`);
+          void renderChart();
+        });
+        picker.append(h('label', { style: 'margin-right:10px;color:#1d2330' }, box, ` ${s.name} `, h('span', { style: 'color:#667085' }, `(${s.strategy})`)));
+      }
+    }
+
+    async function renderChart(): Promise<void> {
+      chart?.destroy();
+      chart = null;
+      clear(out);
+      const ids = [...selected];
+      if (ids.length === 0) {
+        out.append(h('div', { class: 'empty' }, 'tick at least one study'));
+        return;
+      }
+      const res = await getJson<CompareResult>(`/api/compare?ids=${ids.join(',')}`);
+      if (disposed) return;
+      const p1 = h('div', { class: 'panel', id: 'compare-chart' }, h('h2', {}, 'Best so far vs trial number'));
+      const p2 = h('div', { class: 'panel' }, h('h2', {}, 'Best so far vs wall-clock time'));
+      out.append(h('div', { class: 'grid2' }, p1, p2), h('div', { class: 'row-gap' }));
+      const width = Math.max(320, p1.clientWidth - 34);
+      const maxN = Math.max(0, ...res.studies.flatMap((s) => s.curve.map((p) => p.number)));
+      const xs = Array.from({ length: maxN + 1 }, (_, i) => i);
+      const series = res.studies.map((s, k) => {
+        const vals: (number | null)[] = new Array<number | null>(xs.length).fill(null);
+        let j = 0;
+        let cur: number | null = null;
+        for (let n = 0; n <= maxN; n++) {
+          while (j < s.curve.length && s.curve[j]!.number <= n) cur = s.curve[j++]!.best;
+          vals[n] = n <= (s.curve[s.curve.length - 1]?.number ?? -1) ? cur : null;
+        }
+        return { label: `${s.study.name} (${s.study.strategy})`, color: PALETTE[k % PALETTE.length]!, values: vals, step: true };
+      });
+      const metric = [...new Set(res.studies.map((s) => s.study.objectives[0]?.metric ?? 'value'))].join(' / ');
+      const holder = h('div', {});
+      p1.append(holder);
+      chart = lineChart(holder, xs, series, { width, height: 320, xLabel: 'trial number', yLabel: `best ${metric}` });
+      p2.append(
+        scatter([], {
+          width,
+          height: 320,
+          xLabel: 'seconds since the study started',
+          yLabel: `best ${metric}`,
+          lines: res.studies.map((s, k) => ({
+            points: s.curve.filter((p) => p.t !== null).map((p) => ({ x: p.t!, y: p.best })),
+            color: PALETTE[k % PALETTE.length]!,
+            step: true,
+          })),
+        }),
+        h('div', { class: 'legend' }, res.studies.map((s, k) => h('span', {}, h('i', { style: `background:${PALETTE[k % PALETTE.length]}` }), s.study.name))),
+      );
+      out.append(
+        h(
+          'div',
+          { class: 'panel' },
+          h(
+            'table',
+            { class: 'data', id: 'compare-table' },
+            h('thead', {}, h('tr', {}, ['Study', 'Strategy', 'Evaluator', 'Trials', 'Best', 'Reached at trial'].map((c, i) => h('th', { class: i >= 3 ? 'num' : '' }, c)))),
+            h(
+              'tbody',
+              {},
+              res.studies.map((s, k) => {
+                const last = s.curve[s.curve.length - 1];
+                const firstBest = last ? s.curve.find((p) => p.best === last.best) : undefined;
+                return h(
+                  'tr',
+                  {},
+                  h('td', {}, h('i', { style: `display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px;background:${PALETTE[k % PALETTE.length]}` }), h('a', { href: `#/study/${s.study.id}` }, s.study.name)),
+                  h('td', {}, s.study.strategy),
+                  h('td', {}, s.study.evaluator),
+                  h('td', { class: 'num' }, s.study.total),
+                  h('td', { class: 'num' }, last ? fmt(last.best, 3) : '–'),
+                  h('td', { class: 'num' }, firstBest ? firstBest.number : '–'),
+                );
+              }),
+            ),
+          ),
+        ),
+      );
+    }
+
+    void load();
+    let pending = false;
+    const off = onVersions(() => {
+      if (pending) return;
+      pending = true;
+      setTimeout(() => ((pending = false), void renderChart()), 500);
+    });
+    return () => {
+      disposed = true;
+      off();
+      chart?.destroy();
+    };
+  };
+}

@@ -1,0 +1,89 @@
+import { getJson, onVersions } from '../api.js';
+import { clear, fmt, fmtTime, h } from '../dom.js';
+import type { StudySummary } from '../types.js';
+
+export function studiesView(root: HTMLElement): () => void {
+  root.append(h('h1', {}, 'Studies'), h('div', { class: 'sub' }, 'Every study in the store. Click one to open it; tick several to compare them.'));
+  const panel = h('div', { class: 'panel' }, h('div', { class: 'empty' }, 'loading…'));
+  root.append(panel);
+  let disposed = false;
+  const selected = new Set<number>();
+  const compareBtn = h('a', { href: '#/compare', class: 'compare-link' }, 'Compare selected');
+
+  async function load(): Promise<void> {
+    try {
+      const { studies } = await getJson<{ studies: StudySummary[] }>('/api/studies');
+      if (!disposed) render(studies);
+    } catch (e) {
+      clear(panel);
+      panel.append(h('div', { class: 'err' }, String(e instanceof Error ? e.message : e)));
+    }
+  }
+
+  function render(studies: StudySummary[]): void {
+    clear(panel);
+    if (studies.length === 0) {
+      panel.append(h('div', { class: 'empty' }, 'This store has no study yet. Start one with `tsnas search`.'));
+      return;
+    }
+    const updateLink = (): void => {
+      compareBtn.setAttribute('href', `#/compare?ids=${[...selected].join(',')}`);
+      compareBtn.style.visibility = selected.size >= 1 ? 'visible' : 'hidden';
+    };
+    const rows = studies.map((s) => {
+      const box = h('input', { type: 'checkbox', 'aria-label': `select ${s.name}` });
+      box.checked = selected.has(s.id);
+      box.addEventListener('click', (ev) => {
+        ev.stopPropagation();
+        if (box.checked) selected.add(s.id);
+        else selected.delete(s.id);
+        updateLink();
+      });
+      const obj = s.objectives[0];
+      const tr = h(
+        'tr',
+        { class: 'click', 'data-study': s.id },
+        h('td', {}, box),
+        h('td', {}, h('a', { href: `#/study/${s.id}` }, s.name)),
+        h('td', {}, h('span', { class: `badge ${s.live ? 'running' : s.state === 'failed' ? 'failed' : 'idle'}` }, s.live ? 'running' : s.state)),
+        h('td', {}, s.strategy),
+        h('td', {}, s.space),
+        h('td', {}, s.evaluator),
+        h('td', { class: 'num' }, `${s.total}${s.maxTrials ? ` / ${s.maxTrials}` : ''}`),
+        h('td', { class: 'num' }, `${s.counts.complete} · ${s.counts.pruned} · ${s.counts.failed} · ${s.counts.running}`),
+        h('td', { class: 'num' }, s.best ? fmt(s.best.value, 3) : '–'),
+        h('td', {}, obj ? `${obj.metric} (${obj.direction === 'maximize' ? 'max' : 'min'})` : ''),
+        h('td', {}, fmtTime(s.updatedAt)),
+      );
+      tr.addEventListener('click', () => (location.hash = `#/study/${s.id}`));
+      return tr;
+    });
+    panel.append(
+      h(
+        'table',
+        { class: 'data', id: 'studies' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['', 'Study', 'State', 'Strategy', 'Space', 'Evaluator', 'Trials', 'Done · pruned · failed · running', 'Best', 'Objective', 'Updated (UTC)'].map((c, i) =>
+              h('th', { class: i >= 6 && i <= 8 ? 'num' : '' }, c),
+            ),
+          ),
+        ),
+        h('tbody', {}, rows),
+      ),
+      h('div', { class: 'pager' }, compareBtn),
+    );
+    updateLink();
+  }
+
+  void load();
+  const off = onVersions(() => void load());
+  return () => {
+    disposed = true;
+    off();
+  };
+}

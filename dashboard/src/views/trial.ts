@@ -1,0 +1,130 @@
+import type uPlot from 'uplot';
+import { getJson, onVersions } from '../api.js';
+import { clear, fmt, fmtDuration, fmtTime, h, PALETTE } from '../dom.js';
+import { lineChart, type LineSeries } from '../lines.js';
+import { drawArch } from '../archgraph.js';
+import { paramLabel } from '../labels.js';
+import type { StudyDetail, TrialDetail } from '../types.js';
+
+export function trialView(studyId: number, number: number): (root: HTMLElement) => () => void {
+  return (root) => {
+    let disposed = false;
+    let chart: uPlot | null = null;
+    let lastKey = '';
+
+    async function load(): Promise<void> {
+      try {
+        const [d, t] = await Promise.all([getJson<StudyDetail>(`/api/studies/${studyId}`), getJson<TrialDetail>(`/api/studies/${studyId}/trials/${number}`)]);
+        if (disposed) return;
+        const key = `${t.state}:${t.intermediate.length}:${t.finishedAt ?? ''}`;
+        if (key === lastKey) return;
+        lastKey = key;
+        render(d, t);
+      } catch (e) {
+        clear(root);
+        root.append(h('div', { class: 'err' }, String(e instanceof Error ? e.message : e)));
+      }
+    }
+
+    function render(d: StudyDetail, t: TrialDetail): void {
+      chart?.destroy();
+      chart = null;
+      clear(root);
+      const obj = d.study.objectives[0];
+      root.append(
+        h('div', { class: 'sub', style: 'margin-bottom:6px' }, h('a', { href: `#/study/${studyId}` }, `← ${d.study.name}`), ' · ', h('a', { href: `#/study/${studyId}/trials` }, 'all trials')),
+        h(
+          'h1',
+          {},
+          `Trial ${t.number} `,
+          h('span', { class: `badge ${t.state}` }, t.state),
+          h('span', { style: 'font-size:13px;font-weight:400;margin-left:12px' }, number > 0 ? h('a', { href: `#/study/${studyId}/trial/${number - 1}` }, '‹ prev') : null, '  ', number + 1 < d.study.total ? h('a', { href: `#/study/${studyId}/trial/${number + 1}` }, 'next ›') : null),
+        ),
+        h(
+          'div',
+          { class: 'sub' },
+          `${obj?.metric ?? 'value'} ${fmt(t.value, 3)} · duration ${fmtDuration(t.durationMs)}`,
+          t.budget !== null ? ` · budget ${t.budget}` : '',
+          t.generation !== null ? ` · generation ${t.generation}` : '',
+          t.attempt > 1 ? ` · attempt ${t.attempt}` : '',
+          t.message ? ` · ${t.message}` : '',
+        ),
+      );
+      const curves = h('div', { class: 'panel', id: 'learning-curve' }, h('h2', {}, 'Learning curves'));
+      const archPanel = h('div', { class: 'panel', id: 'arch' }, h('h2', {}, 'Architecture'));
+      root.append(h('div', { class: 'grid2' }, curves, archPanel), h('div', { class: 'row-gap' }));
+      const width = Math.max(320, curves.clientWidth - 34);
+
+      if (t.intermediate.length === 0) curves.append(h('div', { class: 'empty' }, t.state === 'running' || t.state === 'waiting' ? 'no epoch reported yet' : 'this trial reported no per-epoch values'));
+      else {
+        const steps = t.intermediate.map((p) => p.step);
+        const names = [...new Set(t.intermediate.flatMap((p) => Object.keys(p.metrics)))].sort();
+        const accLike = names.filter((n) => /acc|f1|auc/i.test(n));
+        const other = names.filter((n) => !accLike.includes(n));
+        // Accuracies (percent) on the left axis, losses and the rest on the right.
+        const useY2 = accLike.length > 0 && other.length > 0;
+        const series: LineSeries[] = names.map((n, i) => ({
+          label: n,
+          color: PALETTE[i % PALETTE.length]!,
+          values: t.intermediate.map((p) => p.metrics[n] ?? null),
+          points: steps.length < 60,
+          dash: /^train/.test(n),
+          scale: useY2 && other.includes(n) ? 'y2' : 'y',
+        }));
+        const holder = h('div', {});
+        curves.append(holder);
+        chart = lineChart(holder, steps, series, {
+          width,
+          height: 300,
+          xLabel: 'epoch',
+          yLabel: accLike.length ? 'accuracy (%)' : names.join(', '),
+          y2Label: useY2 ? other.join(', ') : undefined,
+        });
+      }
+
+      const svg = drawArch(t.arch);
+      const family = svg?.getAttribute('data-family') ?? null;
+      if (svg) {
+        svg.setAttribute('width', '100%');
+        svg.style.maxWidth = `${svg.viewBox.baseVal.width}px`;
+        archPanel.append(svg);
+      } else archPanel.append(h('pre', { class: 'json' }, JSON.stringify(t.arch, null, 2)));
+      if (t.archKey) archPanel.append(h('div', { class: 'sub', style: 'margin:8px 0 0;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all' }, t.archKey));
+
+      const metrics = h('div', { class: 'panel' }, h('h2', {}, 'Metrics'), kv(Object.entries(t.metrics).map(([k, v]) => [k, fmt(v, 4)])));
+      const params = h(
+        'div',
+        { class: 'panel' },
+        h('h2', {}, 'Parameters'),
+        kv(Object.entries(t.params).map(([k, v]) => [paramLabel(k, family), String(v)])),
+      );
+      const times = h(
+        'div',
+        { class: 'panel' },
+        h('h2', {}, 'Timing'),
+        kv([
+          ['started (UTC)', fmtTime(t.startedAt)],
+          ['finished (UTC)', fmtTime(t.finishedAt)],
+          ['duration', fmtDuration(t.durationMs)],
+          ['attempt', String(t.attempt)],
+        ]),
+        h('h2', { style: 'margin-top:14px' }, 'Architecture JSON'),
+        h('pre', { class: 'json' }, JSON.stringify(t.arch, null, 2)),
+      );
+      root.append(h('div', { class: 'grid2' }, h('div', {}, metrics, params), times));
+    }
+
+    void load();
+    const off = onVersions(() => void load());
+    return () => {
+      disposed = true;
+      off();
+      chart?.destroy();
+    };
+  };
+}
+
+function kv(pairs: [string, string][]): HTMLElement {
+  if (pairs.length === 0) return h('div', { class: 'empty' }, 'none');
+  return h('div', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('span', { class: 'k' }, k), h('span', {}, v)]));
+}
