@@ -192,8 +192,8 @@ export interface Store {
   // ---- trials ----
   createTrial(studyId: StudyId, trial: NewTrial): Promise<TrialRecord>;
   /**
-   * Atomically takes the oldest `waiting` trial, or else the oldest `running` trial whose lease
-   * expired, sets it `running` under a lease of `leaseMs` for this worker, increments `attempt`.
+   * Atomically takes the oldest claimable trial (lowest number) - `waiting`, or `running` with an
+   * expired lease - sets it `running` under a lease of `leaseMs` for this worker, increments `attempt`.
    * Returns null when there is nothing to claim. Never gives one trial to two live leases.
    * A re-claimed trial's intermediate values from the lost attempt are discarded.
    */

@@ -1,0 +1,415 @@
+/**
+ * What both backends share: input validation (bad input is a NasError naming the field), the JSON
+ * codec for stored columns (metrics may hold non-finite numbers), and row -> record mapping. Rows
+ * use the same snake_case column names in every backend; PostgreSQL returns BIGINT as strings,
+ * hence `num()`.
+ */
+import { NasError } from '../core/errors.js';
+import { studyId, trialId, workerId } from '../core/ids.js';
+import type { Json, JsonObject } from '../core/json.js';
+import {
+  TRIAL_STATES,
+  STUDY_STATES,
+  type FinishTrial,
+  type IntermediateRecord,
+  type ListTrialsOptions,
+  type Metrics,
+  type NewTrial,
+  type StudyRecord,
+  type StudySpec,
+  type StudyState,
+  type TrialCounts,
+  type TrialRecord,
+  type TrialState,
+  type WorkerInfo,
+  type WorkerRecord,
+} from './types.js';
+
+// ---------------------------------------------------------------- validation
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,200}$/;
+
+function bad(field: string, message: string, hint?: string): NasError {
+  return new NasError('invalid_config', message, hint === undefined ? { field } : { field, hint });
+}
+
+/** Throws `invalid_config` unless `v` is plain JSON (finite numbers, plain objects, arrays). */
+export function checkJson(v: unknown, field: string): asserts v is Json {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw bad(field, `must be a finite number, got ${v}`);
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkJson(x, `${field}[${i}]`));
+    return;
+  }
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) throw bad(field, 'must be a plain JSON object');
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (x !== undefined) checkJson(x, `${field}.${k}`);
+    }
+    return;
+  }
+  throw bad(field, `must be JSON, got ${typeof v}`);
+}
+
+export function checkObject(v: unknown, field: string): asserts v is JsonObject {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(field, 'must be a JSON object');
+  checkJson(v, field);
+}
+
+function checkString(v: unknown, field: string): asserts v is string {
+  if (typeof v !== 'string' || v.length === 0) throw bad(field, 'must be a non-empty string');
+}
+
+export function checkStudyName(name: unknown, field = 'name'): asserts name is string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw bad(field, `invalid study name ${JSON.stringify(name)}`, 'use 1-200 characters of A-Z a-z 0-9 _ . -');
+  }
+}
+
+export function validateSpec(spec: StudySpec): void {
+  if (spec === null || typeof spec !== 'object') throw bad('study', 'must be an object');
+  checkStudyName(spec.name);
+  for (const part of ['strategy', 'evaluator'] as const) {
+    const p = spec[part] as unknown as Record<string, unknown> | undefined;
+    if (p === null || typeof p !== 'object') throw bad(part, 'must be an object { name, options }');
+    checkString(p.name, `${part}.name`);
+    checkObject(p.options, `${part}.options`);
+  }
+  const sp = spec.space as unknown as Record<string, unknown> | undefined;
+  if (sp === null || typeof sp !== 'object') throw bad('space', 'must be an object { name, definition }');
+  checkString(sp.name, 'space.name');
+  checkJson(sp.definition, 'space.definition');
+  if (!Array.isArray(spec.objectives) || spec.objectives.length === 0) {
+    throw bad('objectives', 'must be a non-empty list', 'e.g. [{ "metric": "val_acc", "direction": "maximize" }]');
+  }
+  spec.objectives.forEach((o, i) => {
+    checkString(o?.metric, `objectives[${i}].metric`);
+    if (o.direction !== 'minimize' && o.direction !== 'maximize') {
+      throw bad(`objectives[${i}].direction`, `unknown direction ${JSON.stringify(o.direction)}`, 'use minimize or maximize');
+    }
+  });
+  if (!Array.isArray(spec.constraints)) throw bad('constraints', 'must be a list (possibly empty)');
+  spec.constraints.forEach((c, i) => checkObject(c, `constraints[${i}]`));
+  if (!Number.isSafeInteger(spec.seed)) throw bad('seed', `must be an integer, got ${String(spec.seed)}`);
+  if (spec.maxTrials !== null && !(Number.isSafeInteger(spec.maxTrials) && spec.maxTrials > 0)) {
+    throw bad('maxTrials', `must be a positive integer or null, got ${String(spec.maxTrials)}`);
+  }
+  checkObject(spec.config, 'config');
+  if (spec.userAttrs !== undefined) checkObject(spec.userAttrs, 'userAttrs');
+}
+
+export function validateNewTrial(t: NewTrial): void {
+  if (t === null || typeof t !== 'object') throw bad('trial', 'must be an object');
+  checkJson(t.arch, 'trial.arch');
+  if (t.archKey !== null && typeof t.archKey !== 'string') throw bad('trial.archKey', 'must be a string or null');
+  if (t.budget !== null && !(typeof t.budget === 'number' && Number.isFinite(t.budget))) {
+    throw bad('trial.budget', 'must be a finite number or null');
+  }
+  checkObject(t.params, 'trial.params');
+  if (t.userAttrs !== undefined) checkObject(t.userAttrs, 'trial.userAttrs');
+  if (t.claim !== undefined) checkLease(t.claim.leaseMs, 'trial.claim.leaseMs');
+  if (t.maxTrials !== undefined && !(Number.isSafeInteger(t.maxTrials) && t.maxTrials >= 0)) {
+    throw bad('trial.maxTrials', 'must be a non-negative integer');
+  }
+}
+
+export function checkLease(ms: unknown, field = 'leaseMs'): asserts ms is number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw bad(field, `must be a positive number of milliseconds, got ${String(ms)}`);
+}
+
+export function checkStep(step: unknown): asserts step is number {
+  if (!Number.isSafeInteger(step) || (step as number) < 0) throw bad('step', `must be a non-negative integer, got ${String(step)}`);
+}
+
+export function checkMetrics(m: unknown, field = 'metrics'): asserts m is Metrics {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw bad(field, 'must be an object of numbers');
+  for (const [k, v] of Object.entries(m as Record<string, unknown>)) {
+    if (typeof v !== 'number') throw bad(`${field}.${k}`, `must be a number, got ${typeof v}`);
+  }
+}
+
+export function validateFinish(r: FinishTrial): void {
+  if (r === null || typeof r !== 'object') throw bad('result', 'must be an object');
+  if (r.state !== 'complete' && r.state !== 'pruned' && r.state !== 'failed') {
+    throw bad('result.state', `cannot finish a trial as ${JSON.stringify(r.state)}`, 'use complete, pruned or failed');
+  }
+  if (r.metrics !== undefined) checkMetrics(r.metrics, 'result.metrics');
+  if (r.values !== undefined && r.values !== null) {
+    if (!Array.isArray(r.values)) throw bad('result.values', 'must be a list of numbers or null');
+    r.values.forEach((v, i) => {
+      if (typeof v !== 'number') throw bad(`result.values[${i}]`, 'must be a number');
+    });
+  }
+  if (r.error !== undefined && r.error !== null && typeof r.error !== 'string') throw bad('result.error', 'must be a string');
+  if (r.durationMs !== undefined && r.durationMs !== null && !(Number.isFinite(r.durationMs) && r.durationMs >= 0)) {
+    throw bad('result.durationMs', 'must be a non-negative number');
+  }
+}
+
+export function checkStudyState(s: unknown): asserts s is StudyState {
+  if (!(STUDY_STATES as readonly unknown[]).includes(s)) {
+    throw bad('state', `unknown study state ${JSON.stringify(s)}`, `use one of: ${STUDY_STATES.join(', ')}`);
+  }
+}
+
+export function checkListOptions(o: ListTrialsOptions): void {
+  for (const s of o.states ?? []) {
+    if (!(TRIAL_STATES as readonly unknown[]).includes(s)) {
+      throw bad('states', `unknown trial state ${JSON.stringify(s)}`, `use some of: ${TRIAL_STATES.join(', ')}`);
+    }
+  }
+  if (o.orderBy !== undefined && o.orderBy !== 'number' && o.orderBy !== 'value') throw bad('orderBy', 'use number or value');
+  for (const k of ['limit', 'offset'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw bad(k, 'must be a non-negative integer');
+  }
+}
+
+export function checkWorkerInfo(w: WorkerInfo): void {
+  checkString(w?.id, 'worker.id');
+  checkString(w.host, 'worker.host');
+  if (!Number.isSafeInteger(w.pid)) throw bad('worker.pid', 'must be an integer');
+  if (w.info !== undefined) checkObject(w.info, 'worker.info');
+}
+
+export function checkAttrKey(key: unknown): asserts key is string {
+  checkString(key, 'key');
+}
+
+// ---------------------------------------------------------------- codec
+
+/** JSON text with non-finite numbers kept as the strings "NaN", "Infinity", "-Infinity". */
+export function encodeNumbers(v: Metrics | number[]): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
+}
+
+export function decodeMetrics(s: string | null): Metrics | null {
+  if (s === null) return null;
+  const o = JSON.parse(s) as Record<string, number | string>;
+  const out: Metrics = {};
+  for (const [k, v] of Object.entries(o)) out[k] = typeof v === 'string' ? Number(v) : v;
+  return out;
+}
+
+export function decodeValues(s: string | null): number[] | null {
+  if (s === null) return null;
+  return (JSON.parse(s) as (number | string)[]).map((v) => (typeof v === 'string' ? Number(v) : v));
+}
+
+/** The sortable first objective value: finite values only (a NaN can never be best). */
+export function value0(values: number[] | null | undefined): number | null {
+  const v = values?.[0];
+  return v !== undefined && Number.isFinite(v) ? v : null;
+}
+
+export function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+export function numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : num(v);
+}
+
+export function setAttr(attrs: JsonObject, key: string, value: Json | undefined): JsonObject {
+  const next = { ...attrs };
+  if (value === undefined) delete next[key];
+  else {
+    checkJson(value, `attrs.${key}`);
+    next[key] = value;
+  }
+  return next;
+}
+
+// ---------------------------------------------------------------- rows
+
+export interface StudyRow {
+  id: unknown;
+  name: string;
+  state: string;
+  strategy_name: string;
+  strategy_options: string;
+  space_name: string;
+  space_definition: string;
+  evaluator_name: string;
+  evaluator_options: string;
+  objectives: string;
+  constraints: string;
+  seed: unknown;
+  max_trials: unknown;
+  config: string;
+  user_attrs: string;
+  created_at: unknown;
+  updated_at: unknown;
+}
+
+export function studyFromRow(r: StudyRow): StudyRecord {
+  return {
+    id: studyId(num(r.id)),
+    name: r.name,
+    state: r.state as StudyState,
+    strategy: { name: r.strategy_name, options: JSON.parse(r.strategy_options) as JsonObject },
+    space: { name: r.space_name, definition: JSON.parse(r.space_definition) as Json },
+    evaluator: { name: r.evaluator_name, options: JSON.parse(r.evaluator_options) as JsonObject },
+    objectives: JSON.parse(r.objectives) as StudyRecord['objectives'],
+    constraints: JSON.parse(r.constraints) as JsonObject[],
+    seed: num(r.seed),
+    maxTrials: numOrNull(r.max_trials),
+    config: JSON.parse(r.config) as JsonObject,
+    userAttrs: JSON.parse(r.user_attrs) as JsonObject,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+/** Column values for inserting a study, in STUDY_INSERT_COLUMNS order. */
+export const STUDY_INSERT_COLUMNS = [
+  'name', 'state', 'strategy_name', 'strategy_options', 'space_name', 'space_definition', 'evaluator_name',
+  'evaluator_options', 'objectives', 'constraints', 'seed', 'max_trials', 'config', 'user_attrs', 'created_at', 'updated_at',
+] as const;
+export function studyInsertValues(spec: StudySpec, now: number): unknown[] {
+  return [
+    spec.name, 'running', spec.strategy.name, JSON.stringify(spec.strategy.options), spec.space.name,
+    JSON.stringify(spec.space.definition), spec.evaluator.name, JSON.stringify(spec.evaluator.options),
+    JSON.stringify(spec.objectives.map((o) => ({ metric: o.metric, direction: o.direction }))),
+    JSON.stringify(spec.constraints), spec.seed, spec.maxTrials, JSON.stringify(spec.config),
+    JSON.stringify(spec.userAttrs ?? {}), now, now,
+  ];
+}
+
+export interface TrialRow {
+  id: unknown;
+  study_id: unknown;
+  number: unknown;
+  state: string;
+  arch: string;
+  arch_key: string | null;
+  budget: unknown;
+  params: string;
+  worker_id: string | null;
+  attempt: unknown;
+  lease_expires_at: unknown;
+  heartbeat_at: unknown;
+  metrics: string | null;
+  vals: string | null;
+  error: string | null;
+  duration_ms: unknown;
+  created_at: unknown;
+  started_at: unknown;
+  finished_at: unknown;
+  user_attrs: string;
+}
+
+export function trialFromRow(r: TrialRow): TrialRecord {
+  return {
+    id: trialId(num(r.id)),
+    studyId: studyId(num(r.study_id)),
+    number: num(r.number),
+    state: r.state as TrialState,
+    arch: JSON.parse(r.arch) as Json,
+    archKey: r.arch_key,
+    budget: numOrNull(r.budget),
+    params: JSON.parse(r.params) as JsonObject,
+    workerId: r.worker_id === null ? null : workerId(r.worker_id),
+    attempt: num(r.attempt),
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
+    heartbeatAt: numOrNull(r.heartbeat_at),
+    metrics: decodeMetrics(r.metrics),
+    values: decodeValues(r.vals),
+    error: r.error,
+    durationMs: numOrNull(r.duration_ms),
+    createdAt: num(r.created_at),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    userAttrs: JSON.parse(r.user_attrs) as JsonObject,
+  };
+}
+
+export interface IntermediateRow {
+  trial_id: unknown;
+  step: unknown;
+  metrics: string;
+  reported_at: unknown;
+}
+export function intermediateFromRow(r: IntermediateRow): IntermediateRecord {
+  return { trialId: trialId(num(r.trial_id)), step: num(r.step), metrics: decodeMetrics(r.metrics) ?? {}, reportedAt: num(r.reported_at) };
+}
+
+export interface WorkerRow {
+  id: string;
+  study_id: unknown;
+  host: string;
+  pid: unknown;
+  info: string;
+  state: string;
+  started_at: unknown;
+  last_seen_at: unknown;
+}
+export function workerFromRow(r: WorkerRow): WorkerRecord {
+  return {
+    id: workerId(r.id),
+    studyId: r.study_id === null ? null : studyId(num(r.study_id)),
+    host: r.host,
+    pid: num(r.pid),
+    info: JSON.parse(r.info) as JsonObject,
+    state: r.state as WorkerRecord['state'],
+    startedAt: num(r.started_at),
+    lastSeenAt: num(r.last_seen_at),
+  };
+}
+
+export function emptyCounts(): TrialCounts {
+  return { waiting: 0, running: 0, complete: 0, pruned: 0, failed: 0, total: 0 };
+}
+export function addCount(c: TrialCounts, state: string, n: number): void {
+  if ((TRIAL_STATES as readonly string[]).includes(state)) c[state as TrialState] += n;
+  c.total += n;
+}
+
+/** Best complete trial for objective i, computed in memory (for objectives after the first). */
+export function bestOf(trials: TrialRecord[], i: number, direction: 'minimize' | 'maximize'): TrialRecord | null {
+  let best: TrialRecord | null = null;
+  let bv = 0;
+  for (const t of trials) {
+    const v = t.values?.[i];
+    if (t.state !== 'complete' || v === undefined || !Number.isFinite(v)) continue;
+    if (best === null || (direction === 'minimize' ? v < bv : v > bv)) {
+      best = t;
+      bv = v;
+    }
+  }
+  return best;
+}
+
+/** Why an ownership-checked update matched no row: `not_found` or `conflict`. */
+export function ownershipError(
+  what: string,
+  trial: { id: number; state: string; worker_id: string | null } | undefined,
+  id: number,
+  worker: string,
+): NasError {
+  if (trial === undefined) return new NasError('not_found', `${what}: trial ${id} does not exist`);
+  if (trial.state !== 'running') {
+    return new NasError('conflict', `${what}: trial ${id} is ${trial.state}, not running`, {
+      details: { trialId: id, state: trial.state, workerId: worker },
+      hint: 'a trial is finished only once; its result was already recorded',
+    });
+  }
+  return new NasError('conflict', `${what}: worker ${worker} lost the lease of trial ${id} to ${trial.worker_id}`, {
+    details: { trialId: id, owner: trial.worker_id, workerId: worker },
+    hint: 'the lease expired before a heartbeat renewed it; the trial is being run again by another worker',
+  });
+}
+
+export function closedError(url: string): NasError {
+  return new NasError('storage_error', `store ${url} is closed`);
+}
+
+export function newerSchemaError(where: string, found: number, supported: number): NasError {
+  return new NasError('storage_error', `${where} has schema version ${found}, written by a newer tsnas; this build reads up to version ${supported}`, {
+    hint: 'upgrade tsnas to open this database, or use another database',
+    details: { found, supported },
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Opening a store from a URL:
+ *   sqlite:./runs/study.db     sqlite:/abs/path.db     sqlite:///abs/path.db     sqlite::memory:
+ *   ./runs/study.db | /abs/path.db | study.db            (a bare path = SQLite)
+ *   postgres://user:pass@host:5432/db   postgresql://...  (also ?host=/socket/dir for a unix socket)
+ */
+import { NasError } from '../core/errors.js';
+import { PostgresStore } from './postgres.js';
+import { SqliteStore } from './sqlite.js';
+import type { OpenStoreOptions, Store } from './types.js';
+
+export * from './types.js';
+export { SqliteStore } from './sqlite.js';
+export { PostgresStore, maskPgUrl } from './postgres.js';
+
+export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+const ACCEPTED =
+  'use sqlite:PATH (e.g. sqlite:./runs/study.db), a bare file path, or postgres://USER:PASSWORD@HOST:PORT/DATABASE';
+
+/** Parses a storage URL; `invalid_config` (field `storage`) names the URL and the accepted forms. */
+export function parseStoreUrl(url: string, field = 'storage'): StoreLocation {
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new NasError('invalid_config', `empty storage URL`, { field, hint: ACCEPTED });
+  }
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(url);
+  // A one-letter "scheme" is a Windows drive (C:\...), i.e. a bare path.
+  if (m === null || m[1]!.length === 1) return { kind: 'sqlite', path: url };
+  const scheme = m[1]!.toLowerCase();
+  const rest = m[2]!;
+  if (scheme === 'sqlite' || scheme === 'sqlite3') {
+    const path = rest.startsWith('//') ? rest.slice(2) : rest;
+    if (path === '' || path === '/') throw new NasError('invalid_config', `storage URL ${JSON.stringify(url)} names no file`, { field, hint: ACCEPTED });
+    return { kind: 'sqlite', path };
+  }
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new NasError('invalid_config', `malformed PostgreSQL URL ${JSON.stringify(url)}`, { field, hint: ACCEPTED });
+    }
+    if (u.pathname === '' || u.pathname === '/') {
+      throw new NasError('invalid_config', `PostgreSQL URL ${JSON.stringify(url)} names no database`, { field, hint: ACCEPTED });
+    }
+    if (!u.hostname && !u.searchParams.get('host')) {
+      throw new NasError('invalid_config', `PostgreSQL URL ${JSON.stringify(url)} names no host`, { field, hint: ACCEPTED });
+    }
+    return { kind: 'postgres', url };
+  }
+  throw new NasError('invalid_config', `unsupported storage URL ${JSON.stringify(url)} (scheme ${scheme}:)`, { field, hint: ACCEPTED });
+}
+
+/**
+ * Opens (and migrates, unless readOnly) the store at `url`. Failures: `invalid_config` for a bad
+ * URL, `storage_error` for a database that cannot be opened, is locked, read-only, or newer.
+ */
+export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
+  const loc = parseStoreUrl(url);
+  switch (loc.kind) {
+    case 'sqlite':
+      return SqliteStore.open(url, loc.path, opts);
+    case 'postgres':
+      return PostgresStore.open(loc.url, opts);
+  }
+}
