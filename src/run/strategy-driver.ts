@@ -1,0 +1,92 @@
+/**
+ * Adapts a src/strategy Strategy (pure functions over JSON state, with the study's history in a
+ * context) to the run layer's StrategyDriver (stored records in, stored proposals out).
+ */
+import type { Json, JsonObject } from '../core/json.js';
+import type { Constraint, Metrics, Objective, Progress } from '../eval/types.js';
+import type { Space } from '../space/space.js';
+import type { Strategy, StrategyContext, TrialRecord as StrategyTrial } from '../strategy/types.js';
+import type { AskResult, HistoryItem, StrategyDriver } from './driver.js';
+
+export interface StrategyDriverOptions<A> {
+  readonly strategy: Strategy;
+  readonly space: Space<A>;
+  readonly objectives: readonly Objective[];
+  readonly constraints: readonly Constraint[];
+  readonly costOf?: (arch: A) => Metrics;
+  readonly maxBudget?: number;
+  readonly totalTrials?: number;
+  /** Multi-fidelity strategies need learning curves in the history. */
+  readonly multiFidelity?: boolean;
+}
+
+function toStrategyTrial<A>(space: Space<A>, h: HistoryItem): StrategyTrial<A> {
+  const t = h.trial;
+  const arch = t.arch as unknown as A;
+  const curve: Progress[] = h.intermediates.map((i) => ({ step: i.step, metrics: i.metrics }));
+  const last = curve[curve.length - 1];
+  const metrics = t.metrics ?? (t.state === 'pruned' || t.state === 'failed' ? last?.metrics : undefined);
+  return {
+    id: t.id,
+    arch,
+    key: (t.archKey ?? space.key(arch)) as StrategyTrial<A>['key'],
+    // A waiting trial (released, or created but not yet claimed) is pending, like a running one.
+    state: t.state === 'waiting' ? 'running' : t.state,
+    ...(t.budget === null ? {} : { budget: t.budget }),
+    ...(metrics ? { metrics } : {}),
+    intermediate: curve,
+  };
+}
+
+export function strategyDriver<A>(o: StrategyDriverOptions<A>): StrategyDriver {
+  const ctx = (history: readonly HistoryItem[]): StrategyContext<A> => ({
+    space: o.space,
+    objectives: o.objectives,
+    constraints: o.constraints,
+    ...(o.costOf ? { costOf: o.costOf } : {}),
+    history: history.map((h) => toStrategyTrial(o.space, h)),
+    ...(o.maxBudget === undefined ? {} : { maxBudget: o.maxBudget }),
+    ...(o.totalTrials === undefined ? {} : { totalTrials: o.totalTrials }),
+  });
+  const s = o.strategy;
+  const driver: StrategyDriver = {
+    needsIntermediates: Boolean(o.multiFidelity),
+    init: (seed, history) => s.init(seed, ctx(history)),
+    ask(state, history) {
+      const r = s.ask(state as JsonObject, ctx(history));
+      const out = r.outcome;
+      let result: AskResult;
+      switch (out.kind) {
+        case 'trial': {
+          const p = out.proposal;
+          result = {
+            kind: 'trial',
+            proposal: {
+              arch: p.arch as unknown as Json,
+              archKey: o.space.key(p.arch),
+              budget: p.budget ?? null,
+              params: p.promotes === undefined ? {} : { promotes: p.promotes },
+            },
+          };
+          break;
+        }
+        case 'wait':
+          result = { kind: 'wait' };
+          break;
+        case 'done':
+          result = { kind: 'done', reason: out.reason };
+          break;
+      }
+      return { state: r.state, result };
+    },
+    tell: (state, trial, history) => s.tell(state as JsonObject, toStrategyTrial(o.space, trial), ctx(history)),
+  };
+  if (s.shouldPrune) {
+    const prune = s.shouldPrune.bind(s);
+    driver.shouldPrune = (state, trial, history) => {
+      const r = prune(state as JsonObject, toStrategyTrial(o.space, trial), ctx(history));
+      return { state: r.state, prune: r.prune };
+    };
+  }
+  return driver;
+}

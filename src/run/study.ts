@@ -1,0 +1,520 @@
+/**
+ * A Study: ask/tell over a Store, and `optimize()` built on them (Optuna's design: ask/tell is the
+ * core; optimize is a worker loop around it). Any number of Study objects - in one process or on
+ * many machines - may drive the same stored study at once:
+ *
+ *  - ask: load the strategy state, let the strategy propose, save the new state by compare-and-set
+ *    (reload and retry on `conflict`), then create the trial already claimed by this worker.
+ *  - tell: finish the trial in the store (only the lease holder can, only once), then give the
+ *    result to the strategy (compare-and-set again). The saved state records which trials it has
+ *    been told, so a result is given to the strategy exactly once even when a process dies between
+ *    the two steps: the next Study to start tells it (`reconcile`).
+ *  - a worker evaluates a trial under a lease renewed by a heartbeat timer; when the lease is lost
+ *    (the trial was taken over after this process stalled) the evaluation is aborted and its
+ *    result discarded. A trial whose worker died is claimed again when its lease expires.
+ *  - a failed trial is an outcome; it never stops the study.
+ */
+import { NasError, isNasError } from '../core/errors.js';
+import { type WorkerId, workerId as makeWorkerId } from '../core/ids.js';
+import type { Json, JsonObject } from '../core/json.js';
+import { Rng, hash32 } from '../core/rng.js';
+import type { EvalOutcome, Evaluator, Progress } from '../eval/types.js';
+import type { FinishTrial, IntermediateRecord, StudyRecord, Store, TrialRecord } from '../store/types.js';
+import type { AskResult, HistoryItem, StrategyDriver } from './driver.js';
+
+export interface StudyOptions<A> {
+  /** Default: host-pid-random. Must be unique among live workers. */
+  readonly workerId?: WorkerId;
+  /** Lease length; a dead worker's trial is re-run this long after its last heartbeat. Default 30 s. */
+  readonly leaseMs?: number;
+  /** Default leaseMs / 3. */
+  readonly heartbeatMs?: number;
+  /** How often an idle worker looks for work (trials waiting for others, expired leases). Default 500 ms. */
+  readonly pollMs?: number;
+  /** Turns a stored architecture back into the evaluator's type (validation). Default: a cast. */
+  readonly decode?: (arch: Json) => A;
+  /** Stop after this many failed trials (a broken evaluator fails every trial). Default max(20, maxTrials). */
+  readonly maxFailures?: number;
+}
+
+export type StudyEvent =
+  | { readonly type: 'asked'; readonly trial: TrialRecord }
+  | { readonly type: 'claimed'; readonly trial: TrialRecord }
+  | { readonly type: 'progress'; readonly trial: TrialRecord; readonly progress: Progress }
+  | { readonly type: 'finished'; readonly trial: TrialRecord }
+  | { readonly type: 'released'; readonly trial: TrialRecord }
+  | { readonly type: 'lease_lost'; readonly trial: TrialRecord }
+  | { readonly type: 'warning'; readonly message: string };
+
+export type AskOutcome =
+  | { readonly kind: 'trial'; readonly trial: TrialRecord }
+  | { readonly kind: 'wait' }
+  | { readonly kind: 'done'; readonly reason: 'budget' | 'strategy' | 'failures' };
+
+export interface OptimizeOptions {
+  /** Stops asking, aborts running evaluations and releases their trials (they are re-run on resume). */
+  readonly signal?: AbortSignal;
+  /** Wall-clock limit for this call, ms; reaching it behaves like the signal. */
+  readonly wallclockMs?: number;
+  readonly onEvent?: (e: StudyEvent) => void;
+}
+
+export interface OptimizeResult {
+  /** Why the loop ended. */
+  readonly reason: 'complete' | 'strategy_done' | 'failures' | 'aborted' | 'wallclock';
+  /** Trials this call finished (complete + pruned + failed). */
+  readonly finished: number;
+}
+
+/** The strategy's state plus the run layer's bookkeeping, as saved in the store. */
+interface RunState extends JsonObject {
+  format: 'tsnas.run/1';
+  strategy: Json;
+  /** Trial numbers the strategy has been told: all below `below`, plus `extra`. */
+  toldBelow: number;
+  toldExtra: number[];
+}
+
+const isTold = (s: RunState, n: number) => n < s.toldBelow || s.toldExtra.includes(n);
+
+function markTold(s: RunState, n: number): RunState {
+  const extra = new Set(s.toldExtra);
+  extra.add(n);
+  let below = s.toldBelow;
+  while (extra.has(below)) extra.delete(below++);
+  return { ...s, toldBelow: below, toldExtra: [...extra].sort((a, b) => a - b) };
+}
+
+export function defaultWorkerId(host: string, pid: number, salt: string | number): WorkerId {
+  const r = Rng.fromSeed(`${host}:${pid}:${salt}`).nextUint32().toString(36);
+  return makeWorkerId(`${host}-${pid}-${r}`);
+}
+
+/** The per-trial seed: fixed by the study seed and the trial number, so a re-run repeats the run. */
+export function trialSeed(studySeed: number, trialNumber: number): number {
+  return hash32(`${studySeed}:${trialNumber}`);
+}
+
+export class Study<A> {
+  readonly workerId: WorkerId;
+  readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly decode: (arch: Json) => A;
+  private readonly maxFailures: number;
+  private readonly jitter: Rng;
+  /** Finished trials never change: they are cached; only pending ones are re-read per call. */
+  private readonly finishedCache = new Map<number, HistoryItem>();
+
+  constructor(
+    readonly store: Store,
+    readonly record: StudyRecord,
+    readonly driver: StrategyDriver,
+    readonly evaluator: Evaluator<A>,
+    opts: StudyOptions<A> = {},
+  ) {
+    this.workerId = opts.workerId ?? defaultWorkerId('local', process.pid, Date.now());
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.heartbeatMs = opts.heartbeatMs ?? Math.max(10, Math.floor(this.leaseMs / 3));
+    this.pollMs = opts.pollMs ?? 500;
+    this.decode = opts.decode ?? ((a) => a as A);
+    this.maxFailures = opts.maxFailures ?? Math.max(20, record.maxTrials ?? 0);
+    this.jitter = Rng.fromSeed(`jitter:${this.workerId}`);
+  }
+
+  get id() {
+    return this.record.id;
+  }
+  get name() {
+    return this.record.name;
+  }
+
+  // ---------------------------------------------------------------- history
+
+  /** Every trial of the study in creation order, as the strategy sees it. */
+  async history(): Promise<HistoryItem[]> {
+    const id = this.record.id;
+    const counts = await this.store.countTrials(id);
+    const nFinished = counts.complete + counts.pruned + counts.failed;
+    const needCurves = this.driver.needsIntermediates;
+    const curves = async () => {
+      const by = new Map<number, IntermediateRecord[]>();
+      if (!needCurves) return by;
+      for (const r of await this.store.listIntermediates(id)) {
+        const l = by.get(r.trialId) ?? [];
+        l.push(r);
+        by.set(r.trialId, l);
+      }
+      return by;
+    };
+    if (nFinished !== this.finishedCache.size) {
+      const all = await this.store.listTrials(id);
+      const byTrial = await curves();
+      this.finishedCache.clear();
+      const out: HistoryItem[] = [];
+      for (const t of all) {
+        const item = { trial: t, intermediates: byTrial.get(t.id) ?? [] };
+        if (t.state !== 'waiting' && t.state !== 'running') this.finishedCache.set(t.number, item);
+        out.push(item);
+      }
+      return out;
+    }
+    const pending = counts.waiting + counts.running > 0 ? await this.store.listTrials(id, { states: ['waiting', 'running'] }) : [];
+    const byTrial = pending.length > 0 ? await curves() : new Map<number, IntermediateRecord[]>();
+    const out = [...this.finishedCache.values(), ...pending.map((t) => ({ trial: t, intermediates: byTrial.get(t.id) ?? [] }))];
+    return out.sort((a, b) => a.trial.number - b.trial.number);
+  }
+
+  private remember(t: TrialRecord, intermediates: readonly IntermediateRecord[]): HistoryItem {
+    const item = { trial: t, intermediates };
+    if (t.state !== 'waiting' && t.state !== 'running' && !this.finishedCache.has(t.number)) {
+      // Only cache when the cache was complete up to now (its size is checked against the store count).
+      this.finishedCache.set(t.number, item);
+    }
+    return item;
+  }
+
+  // ---------------------------------------------------------------- strategy state (CAS)
+
+  private async loadRunState(history?: readonly HistoryItem[]): Promise<{ version: number; state: RunState }> {
+    const s = await this.store.loadStrategyState(this.record.id);
+    if (s.state === null) {
+      return {
+        version: s.version,
+        state: {
+          format: 'tsnas.run/1',
+          strategy: this.driver.init(this.record.seed, history ?? (await this.history())),
+          toldBelow: 0,
+          toldExtra: [],
+        },
+      };
+    }
+    const st = s.state as RunState;
+    if (typeof st !== 'object' || st === null || st.format !== 'tsnas.run/1')
+      throw new NasError('storage_error', `study ${this.record.name}: stored strategy state is not a tsnas run state`);
+    return { version: s.version, state: st };
+  }
+
+  /**
+   * Read-modify-write of the run state by compare-and-set, retried (with a little jitter) when
+   * another worker saved in between. `update` returns null to save nothing.
+   */
+  private async updateRunState<T>(
+    update: (s: RunState, history: readonly HistoryItem[]) => { state: RunState | null; value: T },
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const history = await this.history();
+      const { version, state } = await this.loadRunState(history);
+      const { state: next, value } = update(state, history);
+      if (next === null) return value;
+      try {
+        await this.store.saveStrategyState(this.record.id, version, next);
+        return value;
+      } catch (e) {
+        if (!isNasError(e, 'conflict') || attempt >= 200) throw e;
+        if (attempt >= 3) await sleep(this.jitter.int(1, 5 + 2 * attempt));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- ask / tell
+
+  /**
+   * Proposes a new trial and creates it already claimed by this worker (running, under a lease).
+   * `done` when the budget of `maxTrials` non-failed trials is reached, the strategy is exhausted,
+   * or too many trials failed; `wait` when the strategy needs results first.
+   */
+  async ask(): Promise<AskOutcome> {
+    const counts = await this.store.countTrials(this.record.id);
+    if (counts.failed >= this.maxFailures) return { kind: 'done', reason: 'failures' };
+    const max = this.record.maxTrials;
+    if (max !== null && counts.total - counts.failed >= max) return { kind: 'done', reason: 'budget' };
+    const result: AskResult = await this.updateRunState((s, history) => {
+      const r = this.driver.ask(s.strategy, history);
+      return { state: r.result.kind === 'trial' || r.state !== s.strategy ? { ...s, strategy: r.state } : null, value: r.result };
+    });
+    if (result.kind === 'wait') return { kind: 'wait' };
+    if (result.kind === 'done') return { kind: 'done', reason: 'strategy' };
+    const p = result.proposal;
+    try {
+      const trial = await this.store.createTrial(this.record.id, {
+        arch: p.arch,
+        archKey: p.archKey,
+        budget: p.budget,
+        params: p.params,
+        claim: { workerId: this.workerId, leaseMs: this.leaseMs },
+        ...(max === null ? {} : { maxTrials: max }),
+      });
+      return { kind: 'trial', trial };
+    } catch (e) {
+      // Another worker took the last slot between our count and our insert.
+      if (isNasError(e, 'budget_exhausted')) return { kind: 'done', reason: 'budget' };
+      throw e;
+    }
+  }
+
+  /**
+   * Finishes a trial this worker holds, then tells the strategy. Throws `conflict` when the lease
+   * was lost (someone else runs the trial now) or the trial is already finished.
+   */
+  async tell(trial: TrialRecord, result: FinishTrial): Promise<TrialRecord> {
+    const done = await this.store.finishTrial(trial.id, this.workerId, result);
+    await this.tellStrategy(done);
+    return done;
+  }
+
+  /** Gives a finished trial to the strategy unless it has already been told. */
+  private async tellStrategy(done: TrialRecord): Promise<void> {
+    const curve = this.driver.needsIntermediates ? await this.store.getIntermediates(done.id) : [];
+    await this.updateRunState((s, history) => {
+      if (isTold(s, done.number)) return { state: null, value: undefined };
+      const item = history.find((h) => h.trial.number === done.number) ?? this.remember(done, curve);
+      const full = history.some((h) => h.trial.number === done.number) ? history : [...history, item].sort((a, b) => a.trial.number - b.trial.number);
+      return { state: markTold({ ...s, strategy: this.driver.tell(s.strategy, item, full) }, done.number), value: undefined };
+    });
+  }
+
+  /**
+   * Tells the strategy about finished trials it has not heard of (a worker died between
+   * finishing a trial and telling). Cheap when there are none; called when a worker starts.
+   */
+  async reconcile(): Promise<number> {
+    const { state } = await this.loadRunState();
+    const finished = await this.store.listTrials(this.record.id, { states: ['complete', 'pruned', 'failed'] });
+    let n = 0;
+    for (const t of finished) {
+      if (isTold(state, t.number)) continue;
+      await this.tellStrategy(t);
+      n++;
+    }
+    return n;
+  }
+
+  /** The finish record for an evaluator outcome: objective values from the metrics. */
+  toFinish(outcome: EvalOutcome, durationMs: number): FinishTrial {
+    switch (outcome.status) {
+      case 'complete': {
+        const missing = this.record.objectives.filter((o) => typeof outcome.metrics[o.metric] !== 'number');
+        if (missing.length > 0)
+          return {
+            state: 'failed',
+            metrics: { ...outcome.metrics },
+            error: `evaluator ${this.evaluator.name} did not report objective metric(s) ${missing.map((o) => o.metric).join(', ')}`,
+            durationMs,
+          };
+        return {
+          state: 'complete',
+          metrics: { ...outcome.metrics },
+          values: this.record.objectives.map((o) => outcome.metrics[o.metric] as number),
+          durationMs,
+        };
+      }
+      case 'pruned': {
+        const vals = this.record.objectives.map((o) => outcome.metrics[o.metric]);
+        return {
+          state: 'pruned',
+          metrics: { ...outcome.metrics },
+          values: vals.every((v) => typeof v === 'number') ? (vals as number[]) : null,
+          error: `pruned at step ${outcome.step}`,
+          durationMs,
+        };
+      }
+      case 'failed':
+        return {
+          state: 'failed',
+          error: `${outcome.reason}: ${outcome.message}`,
+          durationMs,
+          ...(outcome.curve.length > 0 ? { metrics: { ...outcome.curve[outcome.curve.length - 1]!.metrics } } : {}),
+        };
+    }
+  }
+
+  // ---------------------------------------------------------------- running one trial
+
+  /**
+   * Evaluates a trial this worker holds, keeping its lease alive, and finishes it. Returns the
+   * finished record, or 'released' (stopped by `signal`; the trial is waiting again) or
+   * 'lease_lost' (another worker took it over; nothing was recorded).
+   */
+  async runTrial(
+    trial: TrialRecord,
+    signal?: AbortSignal,
+    onEvent?: (e: StudyEvent) => void,
+  ): Promise<TrialRecord | 'released' | 'lease_lost'> {
+    const ctl = new AbortController();
+    let leaseLost = false;
+    const stopOnSignal = () => ctl.abort(signal?.reason ?? 'aborted');
+    if (signal?.aborted) stopOnSignal();
+    signal?.addEventListener('abort', stopOnSignal, { once: true });
+    let beating = false;
+    const timer = setInterval(() => {
+      if (beating || leaseLost) return;
+      beating = true;
+      this.store
+        .heartbeat(trial.id, this.workerId, this.leaseMs)
+        .catch((e: unknown) => {
+          if (isNasError(e, 'conflict')) {
+            leaseLost = true;
+            ctl.abort('lease_lost');
+          } else onEvent?.({ type: 'warning', message: `heartbeat for trial ${trial.number} failed: ${(e as Error).message}` });
+        })
+        .finally(() => {
+          beating = false;
+        });
+    }, this.heartbeatMs);
+    timer.unref?.();
+    const started = Date.now();
+    let outcome: EvalOutcome;
+    try {
+      let arch: A;
+      try {
+        arch = this.decode(trial.arch);
+      } catch (e) {
+        outcome = { status: 'failed', reason: 'invalid_arch', message: (e as Error).message, curve: [] };
+        arch = undefined as A;
+      }
+      outcome ??= await this.evaluate(trial, arch, ctl.signal, onEvent);
+    } finally {
+      clearInterval(timer);
+      signal?.removeEventListener('abort', stopOnSignal);
+    }
+    if (leaseLost) {
+      onEvent?.({ type: 'lease_lost', trial });
+      return 'lease_lost';
+    }
+    if (ctl.signal.aborted && (outcome.status !== 'complete' || signal?.aborted)) {
+      // Stopped by the user or the wall clock: give the trial back so a resumed study re-runs it.
+      try {
+        await this.store.releaseTrial(trial.id, this.workerId);
+      } catch (e) {
+        if (!isNasError(e, 'conflict')) throw e;
+        onEvent?.({ type: 'lease_lost', trial });
+        return 'lease_lost';
+      }
+      onEvent?.({ type: 'released', trial });
+      return 'released';
+    }
+    try {
+      const done = await this.tell(trial, this.toFinish(outcome, Date.now() - started));
+      onEvent?.({ type: 'finished', trial: done });
+      return done;
+    } catch (e) {
+      if (!isNasError(e, 'conflict')) throw e;
+      onEvent?.({ type: 'lease_lost', trial });
+      return 'lease_lost';
+    }
+  }
+
+  private async evaluate(
+    trial: TrialRecord,
+    arch: A,
+    signal: AbortSignal,
+    onEvent?: (e: StudyEvent) => void,
+  ): Promise<EvalOutcome> {
+    const onProgress = async (p: Progress): Promise<'continue' | 'stop'> => {
+      try {
+        await this.store.reportIntermediate(trial.id, this.workerId, p.step, { ...p.metrics });
+      } catch (e) {
+        if (isNasError(e, 'conflict')) {
+          return 'stop'; // lease lost; runTrial discards the outcome
+        }
+        throw e;
+      }
+      onEvent?.({ type: 'progress', trial, progress: p });
+      const shouldPrune = this.driver.shouldPrune;
+      if (!shouldPrune) return 'continue';
+      const prune = await this.updateRunState((s, history) => {
+        const item = history.find((h) => h.trial.number === trial.number) ?? { trial, intermediates: [] };
+        const r = shouldPrune(s.strategy, item, history);
+        return { state: r.state === s.strategy ? null : { ...s, strategy: r.state }, value: r.prune };
+      });
+      return prune ? 'stop' : 'continue';
+    };
+    try {
+      return await this.evaluator.evaluate({
+        arch,
+        ...(trial.budget === null ? {} : { budget: trial.budget }),
+        seed: trialSeed(this.record.seed, trial.number),
+        signal,
+        onProgress,
+      });
+    } catch (e) {
+      // The evaluator itself broke on this candidate; still an outcome, never a crash of the study.
+      const err = e instanceof Error ? e : new Error(String(e));
+      return {
+        status: 'failed',
+        reason: signal.aborted ? 'aborted' : 'error',
+        message: err.message,
+        curve: [],
+        ...(e instanceof NasError ? { error: e } : {}),
+      };
+    }
+  }
+
+  // ---------------------------------------------------------------- the worker loop
+
+  /**
+   * Runs trials until the study is complete (budget reached and nothing left running anywhere),
+   * the strategy is exhausted, too many trials failed, or the signal / wall clock stops it.
+   * Re-claims expired trials of dead workers before asking for new ones.
+   */
+  async optimize(opts: OptimizeOptions = {}): Promise<OptimizeResult> {
+    const deadline = opts.wallclockMs === undefined ? Infinity : Date.now() + opts.wallclockMs;
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort(opts.signal?.reason ?? 'aborted');
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let wallTimer: NodeJS.Timeout | undefined;
+    if (Number.isFinite(deadline)) {
+      wallTimer = setTimeout(() => ctl.abort('wallclock'), Math.max(0, deadline - Date.now()));
+      wallTimer.unref?.();
+    }
+    let finished = 0;
+    const stopReason = (): OptimizeResult['reason'] => (ctl.signal.reason === 'wallclock' ? 'wallclock' : 'aborted');
+    try {
+      await this.reconcile();
+      for (;;) {
+        if (ctl.signal.aborted) return { reason: stopReason(), finished };
+        let trial = await this.store.claimTrial(this.record.id, this.workerId, this.leaseMs);
+        if (trial) opts.onEvent?.({ type: 'claimed', trial });
+        else {
+          const a = await this.ask();
+          if (a.kind === 'trial') {
+            trial = a.trial;
+            opts.onEvent?.({ type: 'asked', trial });
+          } else if (a.kind === 'done') {
+            const c = await this.store.countTrials(this.record.id);
+            if (c.running + c.waiting === 0) {
+              await this.reconcile();
+              return { reason: a.reason === 'budget' ? 'complete' : a.reason === 'strategy' ? 'strategy_done' : 'failures', finished };
+            }
+            // Others still run trials; stay to take over any whose worker dies.
+            await sleep(this.pollMs, ctl.signal);
+            continue;
+          } else {
+            await sleep(this.pollMs, ctl.signal);
+            continue;
+          }
+        }
+        const r = await this.runTrial(trial, ctl.signal, opts.onEvent);
+        if (typeof r === 'object') finished++;
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (wallTimer) clearTimeout(wallTimer);
+    }
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
