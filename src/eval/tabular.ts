@@ -1,0 +1,303 @@
+/**
+ * Tabular NAS-Bench-201 evaluator: looks architectures up in a CSV table instead of training them.
+ *
+ * Table format (CSV with a header row; column names configurable through TableOptions):
+ *   arch       the NB201 arch string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`  (option `archColumn`)
+ *   valid_acc  validation accuracy in percent, what search sees -> metric `val_acc` (`valColumn`)
+ *   test_acc   test accuracy in percent, reported only          -> metric `test_acc` (`testColumn`)
+ *   params_m   parameters in millions                          -> metric `params` (count) (`paramsColumn`, null to skip)
+ *   any other numeric column can be reported through `extra: { metric: column }`.
+ * An optional latency table (same arch column, one `<device>_ms` column per device) is joined by
+ * arch string: every `<device>_ms` column becomes metric `latency_<device>_ms`, and `latency_ms`
+ * is the `defaultDevice` one (raspi4 by default). Costs (params, latencies) are also offered through
+ * `costs()` so strategies can honour constraints before "evaluating".
+ *
+ * The table holds one fidelity (the final, 200-epoch values), so `maxBudget` is 200 and a request
+ * for a smaller budget fails (status `failed`) rather than returning numbers the table does not have.
+ * The table's values are seed-averaged: `seed` does not change the result.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Nb201Arch } from '../core/arch.js';
+import { NasError, isNasError } from '../core/errors.js';
+import { nb201Index, parseNb201 } from '../space/nb201.js';
+import type { EvalOutcome, EvalRequest, Evaluator, Metrics } from './types.js';
+
+export interface LatencyTableOptions {
+  readonly path: string;
+  readonly archColumn?: string;
+  /** metric name -> column; default: every column ending in `_ms` -> `latency_<column>`. */
+  readonly columns?: Readonly<Record<string, string>>;
+  /** Column reported as `latency_ms`; default `raspi4_ms` when present, else the first latency column. */
+  readonly defaultDevice?: string;
+}
+
+export interface TableOptions {
+  readonly archColumn?: string;
+  readonly valColumn?: string;
+  readonly testColumn?: string;
+  /** Parameters in millions; null when the table has none. */
+  readonly paramsColumn?: string | null;
+  /** metric name -> column of the main table, reported as is. */
+  readonly extra?: Readonly<Record<string, string>>;
+  readonly latency?: LatencyTableOptions | null;
+  /** Evaluator name; default `tabular:<file name>`. */
+  readonly name?: string;
+}
+
+const SPACE_SIZE = 15625;
+
+/** A loaded table: columns as Float64Arrays indexed by row, and arch code (base-5 ops) -> row. */
+export class Nb201Table {
+  /** Row of each arch code, -1 when the table lacks that arch. */
+  readonly rowOfCode: Int32Array;
+  readonly codes: Int32Array;
+
+  constructor(
+    readonly file: string,
+    readonly metrics: ReadonlyMap<string, Float64Array>,
+    codes: Int32Array,
+    /** Metrics that are costs (known without training). */
+    readonly costMetrics: readonly string[],
+  ) {
+    this.codes = codes;
+    this.rowOfCode = new Int32Array(SPACE_SIZE).fill(-1);
+    codes.forEach((c, r) => (this.rowOfCode[c] = r));
+  }
+
+  get size(): number {
+    return this.codes.length;
+  }
+  get metricNames(): string[] {
+    return [...this.metrics.keys()];
+  }
+
+  /** Row of an arch, or -1. */
+  rowOf(arch: Nb201Arch): number {
+    return this.rowOfCode[nb201Index(arch.ops)] ?? -1;
+  }
+
+  /** All metrics of a row (metrics missing for that row, e.g. no latency, are left out). */
+  rowMetrics(row: number, only?: readonly string[]): Metrics {
+    const out: Record<string, number> = {};
+    for (const name of only ?? this.metrics.keys()) {
+      const v = this.metrics.get(name)?.[row];
+      if (v !== undefined && !Number.isNaN(v)) out[name] = v;
+    }
+    return out;
+  }
+
+  /** Synchronous lookup for benchmarks; undefined when the arch is not in the table. */
+  lookup(arch: Nb201Arch): Metrics | undefined {
+    const r = this.rowOf(arch);
+    return r < 0 ? undefined : this.rowMetrics(r);
+  }
+
+  /** One metric as a column (NaN where missing), indexed by row. */
+  column(metric: string): Float64Array {
+    const c = this.metrics.get(metric);
+    if (!c) throw new NasError('not_found', `table ${this.file} has no metric ${JSON.stringify(metric)}`, { field: 'metric', hint: `use one of: ${this.metricNames.join(', ')}` });
+    return c;
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new NasError('data_error', `cannot read table ${path}: ${(e as Error).message}`, { field: 'table', hint: 'check the path (tables are CSV files with a header row)', cause: e });
+  }
+}
+
+/** Splits a CSV line; handles double-quoted fields when the line has quotes. */
+function splitCsv(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let cur = '';
+  let q = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (q) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') q = false;
+      else cur += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+interface Parsed {
+  header: string[];
+  rows: string[][];
+  /** 1-based file line of each row (for messages). */
+  lines: number[];
+}
+function parseCsv(path: string): Parsed {
+  const text = readText(path);
+  const all = text.split(/\r?\n/);
+  const header = splitCsv(all[0] ?? '').map((h) => h.trim());
+  if (header.length === 1 && header[0] === '') throw new NasError('data_error', `table ${path} is empty`, { field: basename(path) });
+  const rows: string[][] = [];
+  const lines: number[] = [];
+  for (let i = 1; i < all.length; i++) {
+    const l = all[i]!;
+    if (l.trim() === '') continue;
+    const cells = splitCsv(l);
+    if (cells.length !== header.length)
+      throw new NasError('data_error', `has ${cells.length} fields, the header has ${header.length}`, { field: `${basename(path)}:line ${i + 1}`, hint: 'every row needs one value per header column' });
+    rows.push(cells);
+    lines.push(i + 1);
+  }
+  return { header, rows, lines };
+}
+
+function colIndex(p: Parsed, file: string, col: string, option: string): number {
+  const i = p.header.indexOf(col);
+  if (i < 0)
+    throw new NasError('data_error', `missing column ${JSON.stringify(col)}`, {
+      field: `${file}:header`,
+      hint: `the header has ${p.header.join(', ')}; name the column with option ${option}`,
+    });
+  return i;
+}
+
+function numberColumn(p: Parsed, file: string, ci: number, rowsOrder: number[] | undefined, n: number, scale = 1): Float64Array {
+  const out = new Float64Array(n).fill(NaN);
+  for (let r = 0; r < p.rows.length; r++) {
+    const s = p.rows[r]![ci]!;
+    const v = Number(s);
+    if (s.trim() === '' || !Number.isFinite(v))
+      throw new NasError('data_error', `not a number: ${JSON.stringify(s)}`, { field: `${file}:line ${p.lines[r]}.${p.header[ci]}` });
+    out[rowsOrder ? rowsOrder[r]! : r] = v * scale;
+  }
+  return out;
+}
+
+/** Parses every arch string of a table, rejecting malformed ones and duplicates. */
+function archCodes(p: Parsed, file: string, ci: number): Int32Array {
+  const codes = new Int32Array(p.rows.length);
+  const firstLine = new Int32Array(SPACE_SIZE).fill(0);
+  const cache = new Map<string, number>();
+  for (let r = 0; r < p.rows.length; r++) {
+    const s = p.rows[r]![ci]!.trim();
+    let code = cache.get(s);
+    if (code === undefined) {
+      code = nb201Index(parseNb201(s, `${file}:line ${p.lines[r]}.${p.header[ci]}`).ops);
+      cache.set(s, code);
+    }
+    if (firstLine[code]) {
+      throw new NasError('data_error', `duplicate architecture ${s} (first on line ${firstLine[code]})`, {
+        field: `${file}:line ${p.lines[r]}.${p.header[ci]}`,
+        hint: 'each architecture must appear once; average repeated runs before loading',
+      });
+    }
+    firstLine[code] = p.lines[r]!;
+    codes[r] = code;
+  }
+  return codes;
+}
+
+export function loadNb201Table(path: string, opts: TableOptions = {}): Nb201Table {
+  const file = basename(path);
+  const p = parseCsv(path);
+  const codes = archCodes(p, file, colIndex(p, file, opts.archColumn ?? 'arch', 'archColumn'));
+  const n = codes.length;
+  const metrics = new Map<string, Float64Array>();
+  const cost: string[] = [];
+  metrics.set('val_acc', numberColumn(p, file, colIndex(p, file, opts.valColumn ?? 'valid_acc', 'valColumn'), undefined, n));
+  metrics.set('test_acc', numberColumn(p, file, colIndex(p, file, opts.testColumn ?? 'test_acc', 'testColumn'), undefined, n));
+  const paramsCol = opts.paramsColumn === undefined ? 'params_m' : opts.paramsColumn;
+  if (paramsCol !== null) {
+    metrics.set('params', numberColumn(p, file, colIndex(p, file, paramsCol, 'paramsColumn'), undefined, n, 1e6));
+    cost.push('params');
+  }
+  for (const [metric, col] of Object.entries(opts.extra ?? {})) metrics.set(metric, numberColumn(p, file, colIndex(p, file, col, `extra.${metric}`), undefined, n));
+
+  if (opts.latency) {
+    const lf = basename(opts.latency.path);
+    const lp = parseCsv(opts.latency.path);
+    const lcodes = archCodes(lp, lf, colIndex(lp, lf, opts.latency.archColumn ?? 'arch', 'latency.archColumn'));
+    const rowOfCode = new Int32Array(SPACE_SIZE).fill(-1);
+    codes.forEach((c, r) => (rowOfCode[c] = r));
+    // Latency rows for archs missing from the main table are ignored; main rows without latency get NaN (left out).
+    const order: number[] = [];
+    const keep: number[] = [];
+    lcodes.forEach((c, r) => {
+      if (rowOfCode[c]! >= 0) {
+        order.push(rowOfCode[c]!);
+        keep.push(r);
+      }
+    });
+    const sub: Parsed = { header: lp.header, rows: keep.map((r) => lp.rows[r]!), lines: keep.map((r) => lp.lines[r]!) };
+    const columns = opts.latency.columns ?? Object.fromEntries(lp.header.filter((h) => h.endsWith('_ms')).map((h) => [`latency_${h}`, h]));
+    if (!Object.keys(columns).length)
+      throw new NasError('data_error', 'latency table has no `<device>_ms` column', { field: `${lf}:header`, hint: 'name the columns with option latency.columns' });
+    for (const [metric, col] of Object.entries(columns)) {
+      metrics.set(metric, numberColumn(sub, lf, colIndex(lp, lf, col, `latency.columns.${metric}`), order, n));
+      cost.push(metric);
+    }
+    const defCol = opts.latency.defaultDevice ?? (lp.header.includes('raspi4_ms') ? 'raspi4_ms' : Object.values(columns)[0]!);
+    const defMetric = Object.entries(columns).find(([, c]) => c === defCol)?.[0];
+    if (!defMetric)
+      throw new NasError('invalid_config', `default latency device ${JSON.stringify(defCol)} is not a loaded column`, {
+        field: 'latency.defaultDevice',
+        hint: `use one of: ${Object.values(columns).join(', ')}`,
+      });
+    metrics.set('latency_ms', metrics.get(defMetric)!);
+    cost.push('latency_ms');
+  }
+  return new Nb201Table(file, metrics, codes, cost);
+}
+
+/** Default paths of the bundled tables, relative to the repository root. */
+export const NB201_CIFAR10_CSV = '../shared/data/nb201/nb201-cifar10.csv';
+export const NB201_LATENCY_CSV = '../shared/data/nb201/nb201-latency.csv';
+
+export class TabularEvaluator implements Evaluator<Nb201Arch> {
+  readonly name: string;
+  readonly metricNames: readonly string[];
+  readonly maxBudget = 200;
+
+  constructor(readonly table: Nb201Table, name?: string) {
+    this.name = name ?? `tabular:${table.file}`;
+    this.metricNames = table.metricNames;
+  }
+
+  async evaluate(req: EvalRequest<Nb201Arch>): Promise<EvalOutcome> {
+    return this.evaluateSync(req);
+  }
+
+  /** Same as `evaluate`, without the promise (benchmarks call it 10^6 times). */
+  evaluateSync(req: Pick<EvalRequest<Nb201Arch>, 'arch' | 'budget'>): EvalOutcome {
+    if (req.budget !== undefined && req.budget !== this.maxBudget)
+      return { status: 'failed', reason: 'error', message: `table ${this.table.file} only has the final values (budget ${this.maxBudget}), not budget ${req.budget}`, curve: [] };
+    let row: number;
+    try {
+      row = this.table.rowOf(req.arch);
+    } catch (e) {
+      const error = isNasError(e) ? e : undefined;
+      return { status: 'failed', reason: 'invalid_arch', message: (e as Error).message, curve: [], ...(error ? { error } : {}) };
+    }
+    if (row < 0) return { status: 'failed', reason: 'error', message: `architecture not in table ${this.table.file}`, curve: [] };
+    const metrics = this.table.rowMetrics(row);
+    return { status: 'complete', metrics, curve: [{ step: this.maxBudget, metrics }] };
+  }
+
+  costs(arch: Nb201Arch): Metrics {
+    const row = this.table.rowOf(arch);
+    return row < 0 ? {} : this.table.rowMetrics(row, this.table.costMetrics);
+  }
+}
+
+/** The bundled CIFAR-10 table with the latency table, as an evaluator. `root` is the repository root. */
+export function nb201Cifar10(root = process.cwd(), opts: TableOptions = {}): TabularEvaluator {
+  const join = (rel: string) => `${root.replace(/\/$/, '')}/${rel}`;
+  return new TabularEvaluator(loadNb201Table(join(NB201_CIFAR10_CSV), { latency: { path: join(NB201_LATENCY_CSV) }, ...opts }));
+}

@@ -1,0 +1,68 @@
+/** The NAS-Bench-201 cell space (Dong & Yang 2020): 4 nodes, 6 edges, 5 ops; 15,625 members. */
+import { NB201_OPS, type Nb201Arch, type Nb201Op } from '../core/arch.js';
+import { NasError } from '../core/errors.js';
+import { constant, dag, struct } from './dsl.js';
+import { defineSpace } from './space.js';
+
+export const nb201Def = struct({
+  family: constant('nb201'),
+  ops: dag({ nodes: 4, ops: NB201_OPS, zeroOp: 'none', identityOp: 'skip_connect' }),
+});
+
+/** `|e0~0|+|e1~0|e2~1|+|e3~0|e4~1|e5~2|` */
+export function formatNb201(arch: Nb201Arch): string {
+  const o = arch.ops;
+  return `|${o[0]}~0|+|${o[1]}~0|${o[2]}~1|+|${o[3]}~0|${o[4]}~1|${o[5]}~2|`;
+}
+
+const OP_SET: ReadonlySet<string> = new Set(NB201_OPS);
+
+/**
+ * Parses the benchmark's arch string. Throws `invalid_arch`: field `arch` for a malformed string,
+ * `ops[i]` for an unknown op. `field` prefixes the path (e.g. `nb201-cifar10.csv:row 7.arch`).
+ */
+export function parseNb201(text: string, field = ''): Nb201Arch {
+  const f = (s: string) => (field ? `${field}.${s}` : s);
+  const malformed = (why: string): never => {
+    throw new NasError('invalid_arch', `malformed NAS-Bench-201 arch string ${JSON.stringify(text)}: ${why}`, {
+      field: field || 'arch',
+      hint: 'expected |op~0|+|op~0|op~1|+|op~0|op~1|op~2|',
+    });
+  };
+  if (typeof text !== 'string') malformed('not a string');
+  const groups = text.trim().split('+');
+  if (groups.length !== 3) malformed(`${groups.length} node groups separated by '+', expected 3`);
+  const ops: string[] = [];
+  groups.forEach((g, j) => {
+    if (!g.startsWith('|') || !g.endsWith('|') || g.length < 2) malformed(`node ${j + 1} group must start and end with '|'`);
+    const toks = g.slice(1, -1).split('|');
+    if (toks.length !== j + 1) malformed(`node ${j + 1} has ${toks.length} inputs, expected ${j + 1}`);
+    toks.forEach((t, i) => {
+      const tilde = t.lastIndexOf('~');
+      if (tilde < 0) malformed(`token ${JSON.stringify(t)} is not op~input`);
+      if (t.slice(tilde + 1) !== String(i)) malformed(`token ${JSON.stringify(t)} of node ${j + 1} must read input ${i}`);
+      const op = t.slice(0, tilde);
+      if (!OP_SET.has(op))
+        throw new NasError('invalid_arch', `unknown op ${JSON.stringify(op)}`, { field: f(`ops[${ops.length}]`), hint: `use one of: ${NB201_OPS.join(', ')}` });
+      ops.push(op);
+    });
+  });
+  return { family: 'nb201', ops: ops as unknown as Nb201Arch['ops'] };
+}
+
+export const nb201Space = defineSpace('nb201', nb201Def, {
+  format: formatNb201,
+  parse: (text) => (text.trim().startsWith('{') ? JSON.parse(text) : parseNb201(text)),
+});
+
+/** Index of an NB201 arch in base 5 (edge 0 most significant), 0..15624; for fast table lookup. */
+export function nb201Index(ops: readonly Nb201Op[]): number {
+  let x = 0;
+  if (ops.length !== 6) throw new NasError('invalid_arch', `an NB201 cell has 6 edges, got ${ops.length}`, { field: 'ops' });
+  for (let i = 0; i < 6; i++) {
+    const o = NB201_OPS.indexOf(ops[i]!);
+    if (o < 0) throw new NasError('invalid_arch', `unknown op ${JSON.stringify(ops[i])}`, { field: `ops[${i}]`, hint: `use one of: ${NB201_OPS.join(', ')}` });
+    x = x * 5 + o;
+  }
+  return x;
+}

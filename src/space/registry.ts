@@ -1,0 +1,30 @@
+/** Built-in spaces by name. */
+import { NasError } from '../core/errors.js';
+import { chainCnnSpace } from './chain-cnn.js';
+import { dartsSpace } from './darts.js';
+import { jointSpace } from './joint.js';
+import { mlpSpace } from './mlp.js';
+import { nb201Space } from './nb201.js';
+import type { Space } from './space.js';
+
+export const SPACES = {
+  chain_cnn: chainCnnSpace,
+  nb201: nb201Space,
+  darts: dartsSpace,
+  mlp: mlpSpace,
+  joint_chain_cnn: jointSpace(chainCnnSpace),
+  joint_nb201: jointSpace(nb201Space),
+  joint_darts: jointSpace(dartsSpace),
+  joint_mlp: jointSpace(mlpSpace),
+} as const;
+
+export type SpaceName = keyof typeof SPACES;
+export const SPACE_NAMES = Object.keys(SPACES) as SpaceName[];
+
+export function getSpace<N extends SpaceName>(name: N): (typeof SPACES)[N];
+export function getSpace(name: string): Space<unknown>;
+export function getSpace(name: string): Space<unknown> {
+  if (!Object.hasOwn(SPACES, name))
+    throw new NasError('unknown_space', `unknown search space ${JSON.stringify(name)}`, { field: 'space', hint: `use one of: ${SPACE_NAMES.join(', ')}` });
+  return SPACES[name as SpaceName] as unknown as Space<unknown>;
+}

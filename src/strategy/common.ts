@@ -1,0 +1,153 @@
+/**
+ * Helpers shared by strategies: duplicate avoidance, constraint handling, scoring, Rng plumbing.
+ * A strategy never spends budget on a key it has already seen (running or finished), except for an
+ * explicit multi-fidelity promotion; `proposeNovel` is the one place that enforces it.
+ */
+import { NasError } from '../core/errors.js';
+import type { ArchKey } from '../core/ids.js';
+import { Rng, type RngState } from '../core/rng.js';
+import type { Constraint, Metrics } from '../eval/types.js';
+import type { StrategyContext, TrialRecord } from './types.js';
+
+/** Keys of every trial in the history (running ones included). */
+export function seenKeys<A>(history: readonly TrialRecord<A>[]): Set<ArchKey> {
+  const s = new Set<ArchKey>();
+  for (const t of history) s.add(t.key);
+  return s;
+}
+
+/** True when a metric present in `metrics` violates a constraint (absent metrics are not judged). */
+export function violates(metrics: Metrics, constraints: readonly Constraint[]): boolean {
+  for (const c of constraints) {
+    const v = metrics[c.metric];
+    if (v === undefined) continue;
+    if (c.max !== undefined && !(v <= c.max)) return true;
+    if (c.min !== undefined && !(v >= c.min)) return true;
+  }
+  return false;
+}
+
+/** Whether the cheap costs of `arch` satisfy the constraints (true when nothing can be checked). */
+export function precheck<A>(arch: A, ctx: StrategyContext<A>): boolean {
+  if (!ctx.constraints.length || !ctx.costOf) return true;
+  return !violates(ctx.costOf(arch), ctx.constraints);
+}
+
+/**
+ * Single-objective fitness of a trial, larger is better: the first objective's metric (negated for
+ * minimize). -Infinity for trials that are not complete, lack the metric, or violate a constraint.
+ */
+export function fitness<A>(t: TrialRecord<A>, ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): number {
+  if (t.state !== 'complete' || !t.metrics) return -Infinity;
+  const obj = ctx.objectives[0];
+  if (!obj) throw new NasError('invalid_config', 'no objective given', { field: 'objectives', hint: 'e.g. [{ metric: "val_acc", direction: "maximize" }]' });
+  const v = t.metrics[obj.metric];
+  if (v === undefined || !Number.isFinite(v) || violates(t.metrics, ctx.constraints)) return -Infinity;
+  return obj.direction === 'maximize' ? v : -v;
+}
+
+/** Best finished trial by `fitness` (first one on ties); undefined when none is feasible. */
+export function bestTrial<A>(history: readonly TrialRecord<A>[], ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): TrialRecord<A> | undefined {
+  let best: TrialRecord<A> | undefined;
+  let bf = -Infinity;
+  for (const t of history) {
+    const f = fitness(t, ctx);
+    if (f > bf) {
+      bf = f;
+      best = t;
+    }
+  }
+  return best;
+}
+
+export interface NovelOptions {
+  /** Candidates to generate before giving up (default 200). */
+  maxAttempts?: number;
+}
+
+/**
+ * Draws candidates from `gen` until one has an unseen key and passes the constraint precheck; adds
+ * its key to `seen`. Returns undefined when every attempt was a duplicate (the neighbourhood or
+ * space is exhausted: the caller falls back, e.g. to `randomNovel`). Throws
+ * `constraint_unsatisfiable` when no attempt satisfied the constraints.
+ */
+export function proposeNovel<A>(
+  ctx: StrategyContext<A>,
+  seen: Set<ArchKey>,
+  gen: () => A,
+  opts: NovelOptions = {},
+): { arch: A; key: ArchKey } | undefined {
+  const max = opts.maxAttempts ?? 200;
+  let feasible = 0;
+  for (let i = 0; i < max; i++) {
+    const arch = gen();
+    if (!precheck(arch, ctx)) continue;
+    feasible++;
+    const key = ctx.space.key(arch);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    return { arch, key };
+  }
+  if (feasible === 0) throw unsatisfiable(ctx, max);
+  return undefined;
+}
+
+function unsatisfiable<A>(ctx: StrategyContext<A>, attempts: number): NasError {
+  return new NasError('constraint_unsatisfiable', `none of ${attempts} candidates of space ${ctx.space.name} satisfies the constraints`, {
+    field: 'constraints',
+    hint: `loosen ${ctx.constraints.map((c) => `${c.metric}${c.max !== undefined ? ` <= ${c.max}` : ''}${c.min !== undefined ? ` >= ${c.min}` : ''}`).join(', ')}`,
+    details: { constraints: ctx.constraints.map((c) => ({ ...c })) },
+  });
+}
+
+/** Spaces at most this large are enumerated when random sampling stops finding new keys. */
+const ENUMERATE_LIMIT = 200_000;
+
+/**
+ * A random feasible arch with an unseen key, or undefined when the space is exhausted (checked by
+ * enumeration for finite spaces up to 200k members; for larger spaces after 2,000 duplicate draws).
+ */
+export function randomNovel<A>(ctx: StrategyContext<A>, seen: Set<ArchKey>, rng: Rng): { arch: A; key: ArchKey } | undefined {
+  const hit = proposeNovel(ctx, seen, () => ctx.space.sample(rng), { maxAttempts: 500 });
+  if (hit) return hit;
+  if (ctx.space.size() <= ENUMERATE_LIMIT) {
+    const fresh: { arch: A; key: ArchKey }[] = [];
+    const local = new Set(seen);
+    for (const arch of ctx.space.enumerate(ENUMERATE_LIMIT)) {
+      const key = ctx.space.key(arch);
+      if (local.has(key)) continue;
+      local.add(key);
+      if (precheck(arch, ctx)) fresh.push({ arch, key });
+    }
+    if (!fresh.length) return undefined;
+    const pick = rng.choice(fresh);
+    seen.add(pick.key);
+    return pick;
+  }
+  return proposeNovel(ctx, seen, () => ctx.space.sample(rng), { maxAttempts: 2000 });
+}
+
+/**
+ * Fails fast, before any budget is spent, when no sampled arch satisfies the cost constraints
+ * (every finite space up to 200k members is checked exhaustively).
+ */
+export function assertSatisfiable<A>(ctx: StrategyContext<A>, rng: Rng): void {
+  if (!ctx.constraints.length || !ctx.costOf) return;
+  for (let i = 0; i < 2000; i++) if (precheck(ctx.space.sample(rng), ctx)) return;
+  if (ctx.space.size() <= ENUMERATE_LIMIT) for (const a of ctx.space.enumerate(ENUMERATE_LIMIT)) if (precheck(a, ctx)) return;
+  throw unsatisfiable(ctx, 2000);
+}
+
+/** Runs `fn` with the Rng stored in a state and returns the advanced Rng state. */
+export function withRng<T>(s: RngState, fn: (rng: Rng) => T): { value: T; rng: RngState } {
+  const rng = Rng.fromState(s);
+  const value = fn(rng);
+  return { value, rng: rng.state() };
+}
+
+/** Trials by key (last trial wins), for strategies that keep keys in their state. */
+export function trialsByKey<A>(history: readonly TrialRecord<A>[]): Map<ArchKey, TrialRecord<A>> {
+  const m = new Map<ArchKey, TrialRecord<A>>();
+  for (const t of history) m.set(t.key, t);
+  return m;
+}

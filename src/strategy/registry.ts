@@ -1,0 +1,30 @@
+/**
+ * Strategies by name, each with its option schema. To add one: export a `defineStrategy({...})`
+ * entry (from ./common-options.js) from its file, import it here and add one line to STRATEGIES.
+ */
+import { NasError } from '../core/errors.js';
+import type { Strategy } from './types.js';
+import { validateOptions, type StrategyEntry } from './common-options.js';
+export { defineStrategy, validateOptions, type OptionSpec, type OptionSpecs, type OptionsOf, type StrategyEntry } from './common-options.js';
+import { randomStrategy } from './random.js';
+import { gridStrategy } from './grid.js';
+
+export const STRATEGIES = {
+  random: randomStrategy,
+  grid: gridStrategy,
+} as const satisfies Record<string, StrategyEntry<any>>;
+
+export type StrategyName = keyof typeof STRATEGIES;
+export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
+
+export function getStrategyEntry(name: string): StrategyEntry {
+  if (!Object.hasOwn(STRATEGIES, name))
+    throw new NasError('unknown_strategy', `unknown strategy ${JSON.stringify(name)}`, { field: 'strategy', hint: `use one of: ${STRATEGY_NAMES.join(', ')}` });
+  return STRATEGIES[name as StrategyName] as unknown as StrategyEntry;
+}
+
+/** `createStrategy('evolution', { population: 20 })`; options are validated (field `strategy.options.population`). */
+export function createStrategy(name: string, options: Readonly<Record<string, unknown>> = {}): Strategy {
+  const e = getStrategyEntry(name);
+  return e.create(validateOptions(e.options, options, 'strategy.options'));
+}
