@@ -1,0 +1,426 @@
+/**
+ * Read-only queries for the dashboard (src/server). The server reaches the store only through
+ * this file, and nothing here writes. The returned shapes are the dashboard's JSON API; the front
+ * end (dashboard/) imports these types.
+ */
+import { NasError } from '../core/errors.js';
+import { studyId as toStudyId } from '../core/ids.js';
+import type { Json } from '../core/json.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, StudyRecord } from '../store/types.js';
+import { openStore } from '../store/index.js';
+
+export type DashTrialState = 'waiting' | 'running' | 'complete' | 'pruned' | 'failed';
+export const DASH_TRIAL_STATES: readonly DashTrialState[] = ['waiting', 'running', 'complete', 'pruned', 'failed'];
+
+export interface DashObjective {
+  readonly metric: string;
+  readonly direction: 'maximize' | 'minimize';
+}
+
+export interface StudySummary {
+  readonly id: number;
+  readonly name: string;
+  readonly strategy: string;
+  readonly space: string;
+  readonly evaluator: string;
+  readonly objectives: readonly DashObjective[];
+  /** The study's stored state; `live` is true while any trial waits or runs. */
+  readonly state: 'running' | 'finished' | 'failed' | 'stopped';
+  readonly live: boolean;
+  readonly maxTrials: number | null;
+  readonly counts: Readonly<Record<DashTrialState, number>>;
+  readonly total: number;
+  /** Best complete trial on the first objective. */
+  readonly best: { readonly number: number; readonly value: number } | null;
+  readonly createdAt: number | null;
+  /** Latest trial start or finish time (ms since epoch). */
+  readonly updatedAt: number | null;
+}
+
+export interface StudyDetail {
+  readonly study: StudySummary;
+  /** Everything the study was created with (strategy/space/evaluator definitions), as stored. */
+  readonly config: unknown;
+  /** Union of metric names over the study's trials, sorted. */
+  readonly metricNames: readonly string[];
+  /** Union of flattened architecture parameter names (see `flattenParams`), sorted. */
+  readonly paramNames: readonly string[];
+  /** Changes whenever a trial is added or changes state; what live updates compare. */
+  readonly version: string;
+}
+
+export type ParamValue = string | number | boolean | null;
+
+export interface TrialRow {
+  readonly id: number;
+  /** 0-based position of the trial in its study. */
+  readonly number: number;
+  readonly state: DashTrialState;
+  /** The first objective's metric, or null when the trial has none (failed, waiting...). */
+  readonly value: number | null;
+  readonly metrics: Readonly<Record<string, number>>;
+  /** The architecture flattened to leaf paths, e.g. `ops[3]`, `hparams.lr`, `layers[0].kernel`. */
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly archKey: string | null;
+  /** Fidelity the trial was evaluated at (epochs...), when the study has one. */
+  readonly budget: number | null;
+  /** Generation / rung / bracket number when the strategy records one (param or user attribute `generation`, else `rung`). */
+  readonly generation: number | null;
+  readonly attempt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly durationMs: number | null;
+}
+
+export interface TrialPage {
+  /** Trials that pass the filter (before limit/offset). */
+  readonly total: number;
+  readonly trials: readonly TrialRow[];
+}
+
+export interface IntermediatePoint {
+  readonly step: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface TrialDetail extends TrialRow {
+  readonly arch: unknown;
+  readonly intermediate: readonly IntermediatePoint[];
+  readonly message: string | null;
+}
+
+export interface CurvePoint {
+  readonly number: number;
+  /** Seconds since the study's first trial started, when known. */
+  readonly t: number | null;
+  readonly value: number;
+  readonly best: number;
+}
+
+export interface CompareResult {
+  readonly studies: readonly { readonly study: StudySummary; readonly curve: readonly CurvePoint[] }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+
+export interface TrialQuery {
+  readonly states?: readonly DashTrialState[];
+  /** `number` (default), `state`, `value`, `duration`, `started`, `metric:<name>` or `param:<name>`. */
+  readonly sort?: string;
+  readonly order?: 'asc' | 'desc';
+  /** Case-insensitive substring over the trial's parameters (`name=value`) and arch key. */
+  readonly q?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** The read-only view of a store that the dashboard server uses. */
+export interface DashboardSource {
+  studies(): Promise<StudySummary[]>;
+  study(id: number): Promise<StudyDetail>;
+  trials(id: number, query?: TrialQuery): Promise<TrialPage>;
+  trial(id: number, number: number): Promise<TrialDetail>;
+  compare(ids: readonly number[]): Promise<CompareResult>;
+  /** study id -> version string; a changed version means the study changed. */
+  versions(): Promise<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+/** Opens `url` (sqlite:..., postgres://...) read-only: nothing is migrated or written. */
+export async function openDashboardSource(url: string): Promise<DashboardSource> {
+  const store = await openStore(url, { readOnly: true });
+  return dashboardSource(store, true);
+}
+
+/** Wraps an already open store; `owns` says whether close() closes it. */
+export function dashboardSource(store: Store, owns = false): DashboardSource {
+  const requireStudy = async (id: number): Promise<StoreStudySummary> => {
+    const all = await store.listStudies();
+    const s = all.find((x) => x.id === id);
+    if (!s) {
+      throw new NasError('not_found', `no study with id ${id}`, {
+        field: 'studyId',
+        hint: all.length ? `existing ids: ${all.map((x) => x.id).join(', ')}` : 'the store holds no study yet',
+      });
+    }
+    return s;
+  };
+  return {
+    async studies() {
+      return (await store.listStudies()).map(toSummary);
+    },
+    async study(id) {
+      const s = await requireStudy(id);
+      const trials = await store.listTrials(s.id);
+      const metricNames = new Set<string>();
+      const paramNames = new Set<string>();
+      for (const t of trials) {
+        for (const k of Object.keys(t.metrics ?? {})) metricNames.add(k);
+        for (const k of Object.keys(trialParams(t))) paramNames.add(k);
+      }
+      return {
+        study: toSummary(s),
+        config: {
+          strategy: s.strategy,
+          space: s.space,
+          evaluator: s.evaluator,
+          objectives: s.objectives,
+          constraints: s.constraints,
+          seed: s.seed,
+          maxTrials: s.maxTrials,
+          config: s.config,
+          userAttrs: s.userAttrs,
+        },
+        metricNames: [...metricNames].sort(),
+        paramNames: [...paramNames].sort(),
+        version: versionOf(s),
+      };
+    },
+    async trials(id, query = {}) {
+      const s = await requireStudy(id);
+      const rows = (await store.listTrials(s.id)).map((t) => toRow(s, t));
+      return queryTrials(rows, query);
+    },
+    async trial(id, number) {
+      const s = await requireStudy(id);
+      const t = await store.getTrialByNumber(s.id, number);
+      if (!t) {
+        throw new NasError('not_found', `study ${id} has no trial number ${number}`, {
+          field: 'trialNumber',
+          hint: `trial numbers run from 0 to ${Math.max(0, s.counts.total - 1)}`,
+        });
+      }
+      const inter = await store.getIntermediates(t.id);
+      return {
+        ...toRow(s, t),
+        arch: t.arch,
+        intermediate: inter.map((r) => ({ step: r.step, metrics: finiteOnly(r.metrics) })),
+        message: t.error,
+      };
+    },
+    async compare(ids) {
+      const out: { study: StudySummary; curve: CurvePoint[] }[] = [];
+      for (const id of ids) {
+        const s = await requireStudy(id);
+        out.push({ study: toSummary(s), curve: bestCurve(s, await store.listTrials(s.id)) });
+      }
+      return { studies: out };
+    },
+    async versions() {
+      const v: Record<string, string> = {};
+      for (const s of await store.listStudies()) v[String(s.id)] = versionOf(s);
+      return v;
+    },
+    async close() {
+      if (owns) await store.close();
+    },
+  };
+}
+
+function toSummary(s: StoreStudySummary): StudySummary {
+  const { total, ...rest } = s.counts;
+  return {
+    id: s.id,
+    name: s.name,
+    strategy: s.strategy.name,
+    space: s.space.name,
+    evaluator: s.evaluator.name,
+    objectives: s.objectives.map((o) => ({ metric: o.metric, direction: o.direction })),
+    state: s.state,
+    live: rest.running + rest.waiting > 0 && s.state === 'running',
+    maxTrials: s.maxTrials,
+    counts: rest,
+    total,
+    best: s.best ? { number: s.best.number, value: s.best.value } : null,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}
+
+function versionOf(s: StoreStudySummary): string {
+  const c = s.counts;
+  return [s.state, c.total, c.waiting, c.running, c.complete, c.pruned, c.failed, s.updatedAt, s.best?.value ?? ''].join(':');
+}
+
+function finiteOnly(m: Readonly<Record<string, number>> | null): Record<string, number> {
+  // JSON cannot hold NaN/Infinity (a diverged loss); they are dropped from the API's view.
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m ?? {})) if (Number.isFinite(v)) out[k] = v;
+  return out;
+}
+
+/**
+ * Flattens JSON to leaf paths: `{ops: ['a','b']}` -> `{'ops[0]': 'a', 'ops[1]': 'b'}`. The
+ * architecture's `family` tag is dropped (it is the same for every trial of a study).
+ */
+export function flattenParams(v: Json | undefined, prefix = '', out: Record<string, ParamValue> = {}): Record<string, ParamValue> {
+  if (v === undefined) return out;
+  if (v === null || typeof v !== 'object') {
+    out[prefix || 'value'] = v;
+    return out;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => flattenParams(x, `${prefix}[${i}]`, out));
+    return out;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'family' && typeof x === 'string') continue;
+    flattenParams(x, prefix ? `${prefix}.${k}` : k, out);
+  }
+  return out;
+}
+
+function trialParams(t: TrialRecord): Record<string, ParamValue> {
+  const out = flattenParams(t.arch);
+  // A joint candidate ({arch, hparams}) reads better without the `arch.` prefix on every leaf.
+  for (const k of Object.keys(out)) {
+    if (k.startsWith('arch.') || k.startsWith('arch[')) {
+      const v = out[k]!;
+      delete out[k];
+      out[k.slice(k.startsWith('arch.') ? 5 : 4)] = v;
+    }
+  }
+  for (const [k, v] of Object.entries(flattenParams(t.params))) out[k in out ? `param.${k}` : k] = v;
+  return out;
+}
+
+function generationOf(t: TrialRecord): number | null {
+  for (const src of [t.params, t.userAttrs]) {
+    for (const key of ['generation', 'rung']) {
+      const v = src[key];
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+    }
+  }
+  return null;
+}
+
+function valueOf(s: StudyRecord, t: TrialRecord): number | null {
+  const v = t.values?.[0];
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  const o = s.objectives[0];
+  const m = o ? t.metrics?.[o.metric] : undefined;
+  return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
+}
+
+function toRow(s: StudyRecord, t: TrialRecord): TrialRow {
+  const duration = t.durationMs ?? (t.startedAt !== null && t.finishedAt !== null ? t.finishedAt - t.startedAt : null);
+  return {
+    id: t.id,
+    number: t.number,
+    state: t.state,
+    value: valueOf(s, t),
+    metrics: finiteOnly(t.metrics),
+    params: trialParams(t),
+    archKey: t.archKey,
+    budget: t.budget,
+    generation: generationOf(t),
+    attempt: t.attempt,
+    startedAt: t.startedAt,
+    finishedAt: t.finishedAt,
+    durationMs: duration,
+  };
+}
+
+function bestCurve(s: StudyRecord, trials: readonly TrialRecord[]): CurvePoint[] {
+  const dir = s.objectives[0]?.direction ?? 'maximize';
+  const t0 = Math.min(...trials.map((t) => t.startedAt ?? t.createdAt));
+  const out: CurvePoint[] = [];
+  let best = dir === 'maximize' ? -Infinity : Infinity;
+  for (const t of [...trials].sort((a, b) => a.number - b.number)) {
+    if (t.state !== 'complete') continue;
+    const v = valueOf(s, t);
+    if (v === null) continue;
+    if (dir === 'maximize' ? v > best : v < best) best = v;
+    out.push({ number: t.number, t: t.finishedAt !== null && Number.isFinite(t0) ? (t.finishedAt - t0) / 1000 : null, value: v, best });
+  }
+  return out;
+}
+
+const SORT_KEYS = ['number', 'state', 'value', 'duration', 'started'] as const;
+const MAX_LIMIT = 10_000;
+
+/** Filters, sorts and pages trial rows (pure; exported for tests). Nulls sort last either way. */
+export function queryTrials(rows: readonly TrialRow[], query: TrialQuery): TrialPage {
+  const sort = query.sort ?? 'number';
+  let key: (r: TrialRow) => number | string | null;
+  if (sort.startsWith('metric:')) {
+    const m = sort.slice(7);
+    key = (r) => r.metrics[m] ?? null;
+  } else if (sort.startsWith('param:')) {
+    const p = sort.slice(6);
+    key = (r) => {
+      const v = r.params[p];
+      return v === undefined || v === null ? null : typeof v === 'number' ? v : String(v);
+    };
+  } else {
+    switch (sort) {
+      case 'number':
+        key = (r) => r.number;
+        break;
+      case 'state':
+        key = (r) => r.state;
+        break;
+      case 'value':
+        key = (r) => r.value;
+        break;
+      case 'duration':
+        key = (r) => r.durationMs;
+        break;
+      case 'started':
+        key = (r) => r.startedAt;
+        break;
+      default:
+        throw new NasError('invalid_config', `unknown sort key "${sort}"`, {
+          field: 'sort',
+          hint: `use one of: ${SORT_KEYS.join(', ')}, metric:<name>, param:<name>`,
+        });
+    }
+  }
+  const order = query.order ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') {
+    throw new NasError('invalid_config', `unknown order "${String(order)}"`, { field: 'order', hint: 'use asc or desc' });
+  }
+  for (const st of query.states ?? []) {
+    if (!DASH_TRIAL_STATES.includes(st)) {
+      throw new NasError('invalid_config', `unknown trial state "${st}"`, { field: 'state', hint: `use one of: ${DASH_TRIAL_STATES.join(', ')}` });
+    }
+  }
+  const limit = query.limit ?? MAX_LIMIT;
+  const offset = query.offset ?? 0;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new NasError('invalid_config', `limit must be an integer in 1..${MAX_LIMIT}`, { field: 'limit', hint: 'e.g. limit=50' });
+  }
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new NasError('invalid_config', 'offset must be a non-negative integer', { field: 'offset', hint: 'e.g. offset=0' });
+  }
+  const states = query.states && query.states.length ? new Set(query.states) : null;
+  const q = query.q?.trim().toLowerCase() ?? '';
+  const filtered = rows.filter((r) => {
+    if (states && !states.has(r.state)) return false;
+    if (!q) return true;
+    const hay = `${Object.entries(r.params)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ')} ${r.archKey ?? ''}`.toLowerCase();
+    return hay.includes(q);
+  });
+  const dir = order === 'asc' ? 1 : -1;
+  const sorted = filtered
+    .map((r) => ({ r, k: key(r) }))
+    .sort((a, b) => {
+      if (a.k === null || b.k === null) return a.k === b.k ? a.r.number - b.r.number : a.k === null ? 1 : -1;
+      const c = typeof a.k === 'number' && typeof b.k === 'number' ? a.k - b.k : String(a.k).localeCompare(String(b.k));
+      return c !== 0 ? c * dir : a.r.number - b.r.number;
+    })
+    .map((x) => x.r);
+  return { total: sorted.length, trials: sorted.slice(offset, offset + limit) };
+}
+
+/** Parses a study id from a URL segment; anything but a positive integer is `invalid_config`. */
+export function parseStudyId(raw: string, field = 'studyId'): number {
+  if (!/^[1-9][0-9]{0,15}$/.test(raw)) {
+    throw new NasError('invalid_config', `"${raw.slice(0, 40)}" is not a study id`, { field, hint: 'study ids are positive integers, see /api/studies' });
+  }
+  return toStudyId(Number(raw));
+}

@@ -1,0 +1,258 @@
+/**
+ * The dashboard's request handler: a read-only JSON API over a DashboardSource, a server-sent
+ * events stream of study versions, and the built front end. GET and HEAD only.
+ *
+ *   GET /api/health
+ *   GET /api/studies                              -> { studies: StudySummary[] }
+ *   GET /api/studies/:id                          -> StudyDetail
+ *   GET /api/studies/:id/trials?state=&sort=&order=&q=&limit=&offset=  -> TrialPage
+ *   GET /api/studies/:id/trials/:number           -> TrialDetail (with intermediate values)
+ *   GET /api/compare?ids=1,2,3                    -> CompareResult
+ *   GET /api/events                               -> text/event-stream, event `versions`
+ *   GET /, /index.html, /assets/*                 -> the built app (dist/dashboard)
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NasError, isNasError } from '../core/errors.js';
+import { parseStudyId, DASH_TRIAL_STATES } from '../api/dashboard.js';
+import type { DashboardSource, DashTrialState, TrialQuery } from '../api/dashboard.js';
+import type { StaticAssets } from './static.js';
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // SVG labels and uPlot set style attributes; no inline scripts are ever allowed.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export interface HandlerOptions {
+  readonly source: DashboardSource;
+  readonly assets: StaticAssets;
+  readonly events: EventHub;
+  /** Accepted `Host` header names (no port); null accepts any (an explicit non-loopback --host). */
+  readonly allowedHosts: readonly string[] | null;
+}
+
+export function createHandler(o: HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(o, req, res).catch((e: unknown) => sendError(res, e));
+  };
+}
+
+async function handle(o: HandlerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return sendJsonError(res, 405, 'invalid_config', `method ${req.method ?? '?'} not allowed: the dashboard only reads`);
+  }
+  if (o.allowedHosts && !hostAllowed(req.headers.host, o.allowedHosts)) {
+    // A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding) lands here.
+    return sendJsonError(res, 403, 'invalid_config', `Host header "${req.headers.host ?? ''}" not accepted`);
+  }
+  const raw = req.url ?? '/';
+  const qi = raw.indexOf('?');
+  const path = qi < 0 ? raw : raw.slice(0, qi);
+  const params = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
+  if (!path.startsWith('/')) return sendJsonError(res, 400, 'invalid_config', 'request target must be a path');
+
+  if (path === '/api' || path.startsWith('/api/')) return api(o, path, params, req, res);
+
+  const found = o.assets.lookup(path);
+  switch (found.kind) {
+    case 'bad_request':
+      return sendText(res, 400, found.message);
+    case 'not_found':
+      return sendText(res, 404, 'not found');
+    case 'file': {
+      res.statusCode = 200;
+      res.setHeader('Content-Type', found.file.contentType);
+      res.setHeader('Content-Length', found.file.body.length);
+      res.setHeader('Cache-Control', found.file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+      if (found.file.contentType.startsWith('text/html')) res.setHeader('Content-Security-Policy', CSP);
+      res.end(req.method === 'HEAD' ? undefined : found.file.body);
+      return;
+    }
+  }
+}
+
+async function api(o: HandlerOptions, path: string, params: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const seg = path.split('/').slice(2); // '', 'api', ...
+  if (seg.some((s) => s === '')) return sendJsonError(res, 404, 'not_found', `no API route ${path}`);
+  const [a, b, c, d, ...rest] = seg;
+  if (rest.length === 0) {
+    if (a === 'health' && b === undefined) return sendJson(res, { ok: true });
+    if (a === 'events' && b === undefined) return o.events.add(req, res);
+    if (a === 'compare' && b === undefined) {
+      const ids = (params.get('ids') ?? '')
+        .split(',')
+        .filter((x) => x !== '')
+        .map((x) => parseStudyId(x, 'ids'));
+      if (ids.length === 0 || ids.length > 12) {
+        throw new NasError('invalid_config', 'compare needs 1 to 12 study ids', { field: 'ids', hint: 'e.g. /api/compare?ids=1,2' });
+      }
+      return sendJson(res, await o.source.compare([...new Set(ids)]));
+    }
+    if (a === 'studies') {
+      if (b === undefined) return sendJson(res, { studies: await o.source.studies() });
+      const id = parseStudyId(b);
+      if (c === undefined) return sendJson(res, await o.source.study(id));
+      if (c === 'trials' && d === undefined) return sendJson(res, await o.source.trials(id, trialQuery(params)));
+      if (c === 'trials' && d !== undefined) {
+        if (!/^(0|[1-9][0-9]{0,9})$/.test(d)) {
+          throw new NasError('invalid_config', `"${d.slice(0, 40)}" is not a trial number`, { field: 'trialNumber', hint: 'trial numbers are 0, 1, 2, ...' });
+        }
+        return sendJson(res, await o.source.trial(id, Number(d)));
+      }
+    }
+  }
+  return sendJsonError(res, 404, 'not_found', `no API route ${path}`);
+}
+
+function trialQuery(p: URLSearchParams): TrialQuery {
+  const int = (name: string): number | undefined => {
+    const v = p.get(name);
+    if (v === null || v === '') return undefined;
+    if (!/^[0-9]{1,9}$/.test(v)) throw new NasError('invalid_config', `${name} must be a non-negative integer`, { field: name, hint: `e.g. ${name}=50` });
+    return Number(v);
+  };
+  const states = (p.get('state') ?? '').split(',').filter((x) => x !== '');
+  for (const st of states) {
+    if (!(DASH_TRIAL_STATES as readonly string[]).includes(st)) {
+      throw new NasError('invalid_config', `unknown trial state "${st.slice(0, 40)}"`, { field: 'state', hint: `use one of: ${DASH_TRIAL_STATES.join(', ')}` });
+    }
+  }
+  const order = p.get('order');
+  if (order !== null && order !== 'asc' && order !== 'desc') {
+    throw new NasError('invalid_config', `unknown order "${order.slice(0, 40)}"`, { field: 'order', hint: 'use asc or desc' });
+  }
+  const q: { -readonly [K in keyof TrialQuery]: TrialQuery[K] } = {};
+  if (states.length) q.states = states as DashTrialState[];
+  const sort = p.get('sort');
+  if (sort) q.sort = sort;
+  if (order) q.order = order;
+  const text = p.get('q');
+  if (text) q.q = text;
+  const limit = int('limit');
+  if (limit !== undefined) q.limit = limit;
+  const offset = int('offset');
+  if (offset !== undefined) q.offset = offset;
+  return q;
+}
+
+function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return allowed.includes(name.toLowerCase());
+}
+
+function sendJson(res: ServerResponse, body: unknown, status = 200): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+function sendJsonError(res: ServerResponse, status: number, code: string, message: string, field?: string, hint?: string): void {
+  sendJson(res, { error: { code, message, field, hint } }, status);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end(text);
+}
+
+const STATUS: Partial<Record<string, number>> = {
+  not_found: 404,
+  invalid_config: 400,
+  storage_error: 503,
+};
+
+function sendError(res: ServerResponse, e: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (isNasError(e)) {
+    const status = STATUS[e.code] ?? 500;
+    sendJson(res, { error: { code: e.code, message: e.message, field: e.field, hint: e.hint } }, status);
+    return;
+  }
+  sendJsonError(res, 500, 'internal', e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * Live updates. While at least one browser listens, the store is polled every `pollMs` for each
+ * study's version (trial counts by state, last update, best value); every change is pushed to all
+ * listeners as an SSE `versions` event. One poll serves every listener.
+ */
+export class EventHub {
+  private readonly clients = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | null = null;
+  private last = '';
+  private polling = false;
+  private ticks = 0;
+
+  constructor(
+    private readonly source: DashboardSource,
+    private readonly pollMs: number,
+  ) {}
+
+  add(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write(`retry: 2000\n\n`);
+    if (this.last) res.write(`event: versions\ndata: ${this.last}\n\n`);
+    this.clients.add(res);
+    req.on('close', () => {
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stop();
+    });
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.poll(), this.pollMs);
+      void this.poll();
+    }
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const v = JSON.stringify(await this.source.versions());
+      this.ticks++;
+      if (v !== this.last) {
+        this.last = v;
+        for (const c of this.clients) c.write(`event: versions\ndata: ${v}\n\n`);
+      } else if (this.ticks % 15 === 0) {
+        for (const c of this.clients) c.write(`: keep-alive\n\n`);
+      }
+    } catch (e) {
+      const msg = JSON.stringify({ message: e instanceof Error ? e.message : String(e) });
+      for (const c of this.clients) c.write(`event: problem\ndata: ${msg}\n\n`);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  close(): void {
+    this.stop();
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+  }
+}
