@@ -1,0 +1,29 @@
+# The tsnas engine: a thin N-API binding over libtorch (ATen + autograd + torch::optim).
+# LIBTORCH=/path selects another libtorch distribution (see README.md); default is Debian's libtorch-dev.
+{
+  "variables": {
+    "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")"
+  },
+  "targets": [
+    {
+      "target_name": "tsnas_native",
+      "sources": ["src/addon.cc", "src/ops.cc", "src/nn_ops.cc", "src/optim.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti", "-O3"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20", "-O3"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter",
+                    "-Wno-deprecated-declarations", "-Wno-missing-field-initializers", "-Wno-unused-variable",
+                    "-Wno-cast-function-type", "-Wno-maybe-uninitialized"],
+      "conditions": [
+        ["libtorch==''", {
+          "include_dirs": ["/usr/include", "/usr/include/torch/csrc/api/include"],
+          "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]
+        }, {
+          "include_dirs": ["<(libtorch)/include", "<(libtorch)/include/torch/csrc/api/include"],
+          "libraries": ["-L<(libtorch)/lib", "-Wl,-rpath,<(libtorch)/lib", "-Wl,--no-as-needed", "-ltorch", "-ltorch_cpu", "-lc10"]
+        }]
+      ]
+    }
+  ]
+}

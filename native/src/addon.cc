@@ -1,0 +1,599 @@
+// Handles, conversion to/from TypedArrays, autograd, generators and threads.
+#include "common.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <cstring>
+#include <sstream>
+
+namespace tsnas {
+
+std::atomic<int64_t> g_live{0};
+
+at::ScalarType toScalarType(int32_t code) {
+  switch (code) {
+    case kF32: return at::kFloat;
+    case kI64: return at::kLong;
+    case kBool: return at::kBool;
+    case kF64: return at::kDouble;
+    case kI32: return at::kInt;
+    case kU8: return at::kByte;
+  }
+  throw std::invalid_argument("unknown dtype code " + std::to_string(code));
+}
+
+int32_t fromScalarType(at::ScalarType st) {
+  switch (st) {
+    case at::kFloat: return kF32;
+    case at::kLong: return kI64;
+    case at::kBool: return kBool;
+    case at::kDouble: return kF64;
+    case at::kInt: return kI32;
+    case at::kByte: return kU8;
+    default: return -1;
+  }
+}
+
+static int64_t bytesOf(const at::Tensor& t) {
+  if (!t.defined() || !t.has_storage()) return 0;
+  return static_cast<int64_t>(t.storage().nbytes());
+}
+
+void releaseHandle(Napi::Env env, Handle* h) {
+  if (h->t.defined()) {
+    h->t = at::Tensor();
+    g_live--;
+  }
+  if (h->accounted) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -h->accounted);
+    h->accounted = 0;
+  }
+}
+
+Napi::Value wrap(Napi::Env env, at::Tensor t) {
+  auto* h = new Handle{std::move(t), 0};
+  if (h->t.defined()) g_live++;
+  // Only a tensor's own storage is worth telling V8 about; small ones would just add calls.
+  int64_t b = bytesOf(h->t);
+  if (b >= 4096) {
+    h->accounted = b;
+    Napi::MemoryManagement::AdjustExternalMemory(env, b);
+  }
+  return Napi::External<Handle>::New(env, h, [](Napi::Env env, Handle* h) {
+    releaseHandle(env, h);
+    delete h;
+  });
+}
+
+static Handle* handleArg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (!v.IsExternal()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " is not a tensor handle");
+  return v.As<Napi::External<Handle>>().Data();
+}
+
+at::Tensor& tensorArg(const Napi::CallbackInfo& info, size_t i) {
+  Handle* h = handleArg(info, i);
+  if (!h->t.defined()) throwNas(info.Env(), "disposed", "tensor used after dispose()");
+  return h->t;
+}
+
+at::Tensor optTensorArg(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return at::Tensor();
+  return tensorArg(info, i);
+}
+
+std::vector<int64_t> intsArg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  if (v.IsNumber()) return {v.As<Napi::Number>().Int64Value()};
+  Napi::Array a = v.As<Napi::Array>();
+  uint32_t n = a.Length();
+  std::vector<int64_t> out(n);
+  for (uint32_t k = 0; k < n; k++) out[k] = a.Get(k).As<Napi::Number>().Int64Value();
+  return out;
+}
+
+std::vector<at::Tensor> tensorsArg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Array a = info[i].As<Napi::Array>();
+  uint32_t n = a.Length();
+  std::vector<at::Tensor> out;
+  out.reserve(n);
+  for (uint32_t k = 0; k < n; k++) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsExternal()) throw Napi::TypeError::New(info.Env(), "list element " + std::to_string(k) + " is not a tensor handle");
+    Handle* h = v.As<Napi::External<Handle>>().Data();
+    if (!h->t.defined()) throwNas(info.Env(), "disposed", "tensor used after dispose()");
+    out.push_back(h->t);
+  }
+  return out;
+}
+
+at::Scalar scalarOf(const Napi::Value& v) {
+  if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
+  double d = v.As<Napi::Number>().DoubleValue();
+  // An integral JS number is an integer scalar, as in Python, so int64 tensors stay int64.
+  if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9.0e15) return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
+}
+
+std::string shapeStr(const at::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  std::ostringstream s;
+  s << "[";
+  auto sz = t.sizes();
+  for (size_t k = 0; k < sz.size(); k++) s << (k ? "," : "") << sz[k];
+  s << "] " << c10::toString(t.scalar_type());
+  return s.str();
+}
+
+void throwNas(Napi::Env env, const char* code, const std::string& message) {
+  EnvData* d = env.GetInstanceData<EnvData>();
+  if (d && !d->errorFactory.IsEmpty()) {
+    Napi::Value err = d->errorFactory.Call({Napi::String::New(env, code), Napi::String::New(env, message), env.Null()});
+    throw Napi::Error(env, err);
+  }
+  throw Napi::Error::New(env, std::string(code) + ": " + message);
+}
+
+void throwTorch(const Napi::CallbackInfo& info, const char* op, const std::string& what) {
+  Napi::Env env = info.Env();
+  std::string first = what.substr(0, what.find('\n'));
+  std::vector<std::string> shapes;
+  for (size_t i = 0; i < info.Length(); i++) {
+    Napi::Value v = info[i];
+    if (v.IsExternal()) {
+      Handle* h = v.As<Napi::External<Handle>>().Data();
+      shapes.push_back(h->t.defined() ? shapeStr(h->t) : "disposed");
+    } else if (v.IsArray()) {
+      Napi::Array a = v.As<Napi::Array>();
+      for (uint32_t k = 0; k < a.Length(); k++) {
+        Napi::Value e = a.Get(k);
+        if (e.IsExternal()) {
+          Handle* h = e.As<Napi::External<Handle>>().Data();
+          shapes.push_back(h->t.defined() ? shapeStr(h->t) : "disposed");
+        }
+      }
+    }
+  }
+  std::string lower = first;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(c));
+  bool shape = lower.find("size") != std::string::npos || lower.find("shape") != std::string::npos ||
+               lower.find("dimension") != std::string::npos || lower.find("mat1") != std::string::npos ||
+               lower.find("broadcast") != std::string::npos || lower.find("channels") != std::string::npos;
+  std::string msg = std::string(op) + ": " + first + " (inputs: ";
+  for (size_t k = 0; k < shapes.size(); k++) msg += (k ? ", " : "") + shapes[k];
+  msg += ")";
+  EnvData* d = env.GetInstanceData<EnvData>();
+  if (d && !d->errorFactory.IsEmpty()) {
+    Napi::Object details = Napi::Object::New(env);
+    details.Set("op", op);
+    Napi::Array sh = Napi::Array::New(env, shapes.size());
+    for (size_t k = 0; k < shapes.size(); k++) sh.Set(static_cast<uint32_t>(k), shapes[k]);
+    details.Set("inputs", sh);
+    details.Set("libtorch", first);
+    Napi::Value err = d->errorFactory.Call({Napi::String::New(env, shape ? "shape_mismatch" : "native_error"), Napi::String::New(env, msg), details});
+    throw Napi::Error(env, err);
+  }
+  throw Napi::Error::New(env, msg);
+}
+
+// ---------------------------------------------------------------- lifecycle, info
+
+TS_FN(setErrorFactory) {
+  EnvData* d = info.Env().GetInstanceData<EnvData>();
+  d->errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+TS_FN(dispose) {
+  Napi::Value v = info[0];
+  if (v.IsExternal()) releaseHandle(info.Env(), v.As<Napi::External<Handle>>().Data());
+  return info.Env().Undefined();
+}
+
+TS_FN(liveTensors) { return Napi::Number::New(info.Env(), static_cast<double>(g_live.load())); }
+
+TS_FN(shape) {
+  TS_TRY
+  at::Tensor& t = tensorArg(info, 0);
+  auto sz = t.sizes();
+  Napi::Array a = Napi::Array::New(info.Env(), sz.size());
+  for (size_t k = 0; k < sz.size(); k++) a.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(sz[k])));
+  return a;
+  TS_CATCH("shape")
+}
+
+TS_FN(dtype) {
+  TS_TRY
+  return Napi::Number::New(info.Env(), fromScalarType(tensorArg(info, 0).scalar_type()));
+  TS_CATCH("dtype")
+}
+
+TS_FN(numel) {
+  TS_TRY
+  return Napi::Number::New(info.Env(), static_cast<double>(tensorArg(info, 0).numel()));
+  TS_CATCH("numel")
+}
+
+TS_FN(toString_) {
+  TS_TRY
+  std::ostringstream s;
+  s << tensorArg(info, 0);
+  return Napi::String::New(info.Env(), s.str());
+  TS_CATCH("toString")
+}
+
+// ---------------------------------------------------------------- creation / conversion
+
+// fromTyped(typedArray, shape, dtypeCode): copies the data; the source element type follows the array.
+TS_FN(fromTyped) {
+  TS_TRY
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  auto shape = intsArg(info, 1);
+  at::ScalarType target = toScalarType(static_cast<int32_t>(i64(info, 2)));
+  at::ScalarType src;
+  switch (ta.TypedArrayType()) {
+    case napi_float32_array: src = at::kFloat; break;
+    case napi_float64_array: src = at::kDouble; break;
+    case napi_int32_array: src = at::kInt; break;
+    case napi_bigint64_array: src = at::kLong; break;
+    case napi_uint8_array: src = at::kByte; break;
+    default: throw Napi::TypeError::New(info.Env(), "fromTyped: unsupported TypedArray type");
+  }
+  int64_t n = 1;
+  for (auto s : shape) n *= s;
+  if (static_cast<int64_t>(ta.ElementLength()) != n)
+    throwNas(info.Env(), "shape_mismatch", "fromArray: " + std::to_string(ta.ElementLength()) + " values do not fill shape of " + std::to_string(n) + " elements");
+  uint8_t* data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(src));
+  if (n) std::memcpy(t.data_ptr(), data, ta.ByteLength());
+  if (src == at::kByte && target == at::kBool) t = t.ne(0);
+  else if (src != target) t = t.to(target);
+  return wrap(info.Env(), std::move(t));
+  TS_CATCH("fromArray")
+}
+
+// toTyped(t): a copy of the data as the TypedArray matching its dtype (bool -> Uint8Array).
+TS_FN(toTyped) {
+  TS_TRY
+  Napi::Env env = info.Env();
+  at::Tensor t = tensorArg(info, 0).detach().contiguous();
+  at::ScalarType st = t.scalar_type();
+  if (st == at::kBool) t = t.to(at::kByte), st = at::kByte;
+  if (fromScalarType(st) < 0) t = t.to(at::kFloat), st = at::kFloat;
+  size_t nbytes = t.numel() * t.element_size();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, nbytes);
+  if (nbytes) std::memcpy(buf.Data(), t.data_ptr(), nbytes);
+  size_t n = t.numel();
+  switch (st) {
+    case at::kFloat: return Napi::Float32Array::New(env, n, buf, 0);
+    case at::kDouble: return Napi::Float64Array::New(env, n, buf, 0);
+    case at::kLong: return Napi::TypedArrayOf<int64_t>::New(env, n, buf, 0, napi_bigint64_array);
+    case at::kInt: return Napi::Int32Array::New(env, n, buf, 0);
+    default: return Napi::Uint8Array::New(env, n, buf, 0);
+  }
+  TS_CATCH("toArray")
+}
+
+// toFloat64(t): a copy as Float64Array whatever the dtype (for number[] conversion of any tensor).
+TS_FN(toFloat64) {
+  TS_TRY
+  Napi::Env env = info.Env();
+  at::Tensor t = tensorArg(info, 0).detach().to(at::kDouble).contiguous();
+  size_t n = t.numel();
+  Napi::Float64Array a = Napi::Float64Array::New(env, n);
+  if (n) std::memcpy(a.Data(), t.data_ptr(), n * 8);
+  return a;
+  TS_CATCH("toArray")
+}
+
+TS_FN(item) {
+  TS_TRY
+  at::Tensor& t = tensorArg(info, 0);
+  if (t.numel() != 1) throwNas(info.Env(), "shape_mismatch", "item: tensor of shape " + shapeStr(t) + " has " + std::to_string(t.numel()) + " elements, not 1");
+  if (t.scalar_type() == at::kBool) return Napi::Boolean::New(info.Env(), t.item<bool>());
+  return Napi::Number::New(info.Env(), t.item<double>());
+  TS_CATCH("item")
+}
+
+TS_FN(full) {
+  TS_TRY
+  auto shape = intsArg(info, 0);
+  at::ScalarType st = toScalarType(static_cast<int32_t>(i64(info, 2)));
+  return wrap(info.Env(), at::full(shape, scalarOf(info[1]), at::TensorOptions().dtype(st)));
+  TS_CATCH("full")
+}
+
+TS_FN(arange) {
+  TS_TRY
+  at::ScalarType st = toScalarType(static_cast<int32_t>(i64(info, 3)));
+  return wrap(info.Env(), at::arange(scalarOf(info[0]), scalarOf(info[1]), scalarOf(info[2]), at::TensorOptions().dtype(st)));
+  TS_CATCH("arange")
+}
+
+TS_FN(linspace) {
+  TS_TRY
+  at::ScalarType st = toScalarType(static_cast<int32_t>(i64(info, 3)));
+  return wrap(info.Env(), at::linspace(scalarOf(info[0]), scalarOf(info[1]), i64(info, 2), at::TensorOptions().dtype(st)));
+  TS_CATCH("linspace")
+}
+
+TS_FN(eye) {
+  TS_TRY
+  at::ScalarType st = toScalarType(static_cast<int32_t>(i64(info, 1)));
+  return wrap(info.Env(), at::eye(i64(info, 0), at::TensorOptions().dtype(st)));
+  TS_CATCH("eye")
+}
+
+TS_FN(fullLike) {
+  TS_TRY
+  return wrap(info.Env(), at::full_like(tensorArg(info, 0), scalarOf(info[1])));
+  TS_CATCH("fullLike")
+}
+
+// ---------------------------------------------------------------- autograd
+
+TS_FN(setRequiresGrad) {
+  TS_TRY
+  tensorArg(info, 0).set_requires_grad(flag(info, 1));
+  return info.Env().Undefined();
+  TS_CATCH("requiresGrad_")
+}
+
+TS_FN(requiresGrad) {
+  TS_TRY
+  return Napi::Boolean::New(info.Env(), tensorArg(info, 0).requires_grad());
+  TS_CATCH("requiresGrad")
+}
+
+TS_FN(isLeaf) {
+  TS_TRY
+  return Napi::Boolean::New(info.Env(), tensorArg(info, 0).is_leaf());
+  TS_CATCH("isLeaf")
+}
+
+TS_FN(grad) {
+  TS_TRY
+  const at::Tensor& g = tensorArg(info, 0).grad();
+  if (!g.defined()) return info.Env().Undefined();
+  return wrap(info.Env(), g);
+  TS_CATCH("grad")
+}
+
+TS_FN(setGrad) {
+  TS_TRY
+  at::Tensor& t = tensorArg(info, 0);
+  t.mutable_grad() = optTensorArg(info, 1);
+  return info.Env().Undefined();
+  TS_CATCH("setGrad")
+}
+
+// zeroGrad(t): drops the gradient (PyTorch's set_to_none=True): the next backward allocates it.
+TS_FN(zeroGrad) {
+  TS_TRY
+  tensorArg(info, 0).mutable_grad().reset();
+  return info.Env().Undefined();
+  TS_CATCH("zeroGrad")
+}
+
+TS_FN(zeroGrads) {
+  TS_TRY
+  for (auto& t : tensorsArg(info, 0)) t.mutable_grad().reset();
+  return info.Env().Undefined();
+  TS_CATCH("zeroGrad")
+}
+
+// backward(t, gradOrUndefined, retainGraph)
+TS_FN(backward) {
+  TS_TRY
+  at::Tensor& t = tensorArg(info, 0);
+  at::Tensor g = optTensorArg(info, 1);
+  bool retain = info.Length() > 2 && flag(info, 2);
+  t.backward(g, retain, false);
+  return info.Env().Undefined();
+  TS_CATCH("backward")
+}
+
+TS_FN(detach) {
+  TS_TRY
+  return wrap(info.Env(), tensorArg(info, 0).detach());
+  TS_CATCH("detach")
+}
+
+// setGradEnabled(bool) -> previous value
+TS_FN(setGradEnabled) {
+  bool prev = at::GradMode::is_enabled();
+  at::GradMode::set_enabled(flag(info, 0));
+  return Napi::Boolean::New(info.Env(), prev);
+}
+
+TS_FN(isGradEnabled) { return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled()); }
+
+// ---------------------------------------------------------------- generators
+
+at::Generator& genArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsExternal()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " is not a generator");
+  return info[i].As<Napi::External<GenHandle>>().Data()->g;
+}
+
+TS_FN(genNew) {
+  TS_TRY
+  auto* gh = new GenHandle{at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(i64(info, 0)))};
+  return Napi::External<GenHandle>::New(info.Env(), gh, [](Napi::Env, GenHandle* g) { delete g; });
+  TS_CATCH("Generator")
+}
+
+TS_FN(genSeed) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_current_seed(static_cast<uint64_t>(i64(info, 1)));
+  return info.Env().Undefined();
+  TS_CATCH("manualSeed")
+}
+
+TS_FN(genGetState) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  at::Tensor s;
+  {
+    std::lock_guard<std::mutex> lock(g.mutex());
+    s = g.get_state();
+  }
+  s = s.contiguous();
+  Napi::Uint8Array a = Napi::Uint8Array::New(info.Env(), s.numel());
+  std::memcpy(a.Data(), s.data_ptr(), s.numel());
+  return a;
+  TS_CATCH("Generator.state")
+}
+
+TS_FN(genSetState) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  Napi::Uint8Array a = info[1].As<Napi::Uint8Array>();
+  at::Tensor s = at::empty({static_cast<int64_t>(a.ElementLength())}, at::kByte);
+  std::memcpy(s.data_ptr(), a.Data(), a.ElementLength());
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_state(s);
+  return info.Env().Undefined();
+  TS_CATCH("Generator.setState")
+}
+
+// randn(gen, shape, dtype) / rand(gen, shape, dtype)
+TS_FN(randn) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  return wrap(info.Env(), at::randn(intsArg(info, 1), g, at::TensorOptions().dtype(toScalarType(static_cast<int32_t>(i64(info, 2))))));
+  TS_CATCH("randn")
+}
+
+TS_FN(rand) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  return wrap(info.Env(), at::rand(intsArg(info, 1), g, at::TensorOptions().dtype(toScalarType(static_cast<int32_t>(i64(info, 2))))));
+  TS_CATCH("rand")
+}
+
+// randint(gen, low, high, shape)
+TS_FN(randint) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  return wrap(info.Env(), at::randint(i64(info, 1), i64(info, 2), intsArg(info, 3), g, at::TensorOptions().dtype(at::kLong)));
+  TS_CATCH("randint")
+}
+
+TS_FN(randperm) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  return wrap(info.Env(), at::randperm(i64(info, 1), g, at::TensorOptions().dtype(at::kLong)));
+  TS_CATCH("randperm")
+}
+
+// bernoulli(gen, probs): 0/1 draws of probs' dtype
+TS_FN(bernoulli) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  return wrap(info.Env(), at::bernoulli(tensorArg(info, 1), g));
+  TS_CATCH("bernoulli")
+}
+
+// normal_(gen, t, mean, std) / uniform_(gen, t, lo, hi): in place, for initialisation (no autograd).
+TS_FN(normal_) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  at::NoGradGuard ng;
+  tensorArg(info, 1).normal_(num(info, 2), num(info, 3), g);
+  return info.Env().Undefined();
+  TS_CATCH("normal_")
+}
+
+TS_FN(uniform_) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  at::NoGradGuard ng;
+  tensorArg(info, 1).uniform_(num(info, 2), num(info, 3), g);
+  return info.Env().Undefined();
+  TS_CATCH("uniform_")
+}
+
+// multinomial(gen, probs, n, replacement)
+TS_FN(multinomial) {
+  TS_TRY
+  at::Generator& g = genArg(info, 0);
+  return wrap(info.Env(), at::multinomial(tensorArg(info, 1), i64(info, 2), flag(info, 3), g));
+  TS_CATCH("multinomial")
+}
+
+// ---------------------------------------------------------------- threads
+
+TS_FN(setNumThreads) {
+  TS_TRY
+  at::set_num_threads(static_cast<int>(i64(info, 0)));
+  return info.Env().Undefined();
+  TS_CATCH("setNumThreads")
+}
+TS_FN(getNumThreads) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+TS_FN(setNumInteropThreads) {
+  TS_TRY
+  at::set_num_interop_threads(static_cast<int>(i64(info, 0)));
+  return info.Env().Undefined();
+  TS_CATCH("setNumInteropThreads")
+}
+TS_FN(getNumInteropThreads) { return Napi::Number::New(info.Env(), at::get_num_interop_threads()); }
+
+}  // namespace tsnas
+
+using namespace tsnas;
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData<EnvData>(new EnvData());
+  TS_EXPORT(exports, setErrorFactory);
+  TS_EXPORT(exports, dispose);
+  TS_EXPORT(exports, liveTensors);
+  TS_EXPORT(exports, shape);
+  TS_EXPORT(exports, dtype);
+  TS_EXPORT(exports, numel);
+  exports.Set("toString", Napi::Function::New(env, toString_, "toString"));
+  TS_EXPORT(exports, fromTyped);
+  TS_EXPORT(exports, toTyped);
+  TS_EXPORT(exports, toFloat64);
+  TS_EXPORT(exports, item);
+  TS_EXPORT(exports, full);
+  TS_EXPORT(exports, arange);
+  TS_EXPORT(exports, linspace);
+  TS_EXPORT(exports, eye);
+  TS_EXPORT(exports, fullLike);
+  TS_EXPORT(exports, setRequiresGrad);
+  TS_EXPORT(exports, requiresGrad);
+  TS_EXPORT(exports, isLeaf);
+  TS_EXPORT(exports, grad);
+  TS_EXPORT(exports, setGrad);
+  TS_EXPORT(exports, zeroGrad);
+  TS_EXPORT(exports, zeroGrads);
+  TS_EXPORT(exports, backward);
+  TS_EXPORT(exports, detach);
+  TS_EXPORT(exports, setGradEnabled);
+  TS_EXPORT(exports, isGradEnabled);
+  TS_EXPORT(exports, genNew);
+  TS_EXPORT(exports, genSeed);
+  TS_EXPORT(exports, genGetState);
+  TS_EXPORT(exports, genSetState);
+  TS_EXPORT(exports, randn);
+  TS_EXPORT(exports, rand);
+  TS_EXPORT(exports, randint);
+  TS_EXPORT(exports, randperm);
+  TS_EXPORT(exports, bernoulli);
+  TS_EXPORT(exports, normal_);
+  TS_EXPORT(exports, uniform_);
+  TS_EXPORT(exports, multinomial);
+  TS_EXPORT(exports, setNumThreads);
+  TS_EXPORT(exports, getNumThreads);
+  TS_EXPORT(exports, setNumInteropThreads);
+  TS_EXPORT(exports, getNumInteropThreads);
+  registerOps(env, exports);
+  registerNnOps(env, exports);
+  registerOptim(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(tsnas_native, Init)

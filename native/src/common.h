@@ -1,0 +1,72 @@
+// Shared helpers of the tsnas native engine. A tensor crosses into JavaScript as a Napi::External
+// owning a heap `Handle` (one at::Tensor). JS frees it deterministically with `dispose(h)` (which
+// drops the at::Tensor at once); the External's finalizer is only the backstop for handles JS lost.
+// External memory is reported to V8 so the GC backstop sees native bytes.
+#pragma once
+#include <napi.h>
+#include <ATen/ATen.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace tsnas {
+
+struct Handle {
+  at::Tensor t;
+  int64_t accounted = 0;  // bytes reported with napi_adjust_external_memory
+};
+
+extern std::atomic<int64_t> g_live;
+
+struct GenHandle {
+  at::Generator g;
+};
+at::Generator& genArg(const Napi::CallbackInfo& info, size_t i);  // handles whose tensor is not yet released
+
+// Per-env state: the JS factory that turns (code, message, details) into a NasError.
+struct EnvData {
+  Napi::FunctionReference errorFactory;
+};
+
+// dtype codes shared with src/tensor/native.ts
+enum DtypeCode : int32_t { kF32 = 0, kI64 = 1, kBool = 2, kF64 = 3, kI32 = 4, kU8 = 5 };
+at::ScalarType toScalarType(int32_t code);
+int32_t fromScalarType(at::ScalarType st);
+
+Napi::Value wrap(Napi::Env env, at::Tensor t);
+void releaseHandle(Napi::Env env, Handle* h);
+
+// Throws a JS TypeError for a non-handle argument, a NasError('disposed') for a disposed one.
+at::Tensor& tensorArg(const Napi::CallbackInfo& info, size_t i);
+// Undefined/null -> an undefined at::Tensor.
+at::Tensor optTensorArg(const Napi::CallbackInfo& info, size_t i);
+std::vector<int64_t> intsArg(const Napi::CallbackInfo& info, size_t i);
+std::vector<at::Tensor> tensorsArg(const Napi::CallbackInfo& info, size_t i);
+at::Scalar scalarOf(const Napi::Value& v);
+inline double num(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+inline int64_t i64(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+inline bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+
+// Converts a libtorch exception into a NasError naming the op and the shapes of its tensor args.
+[[noreturn]] void throwTorch(const Napi::CallbackInfo& info, const char* op, const std::string& what);
+[[noreturn]] void throwNas(Napi::Env env, const char* code, const std::string& message);
+
+std::string shapeStr(const at::Tensor& t);
+
+}  // namespace tsnas
+
+// Every exported function body runs inside these so libtorch errors never escape as C++ exceptions.
+#define TS_TRY try {
+#define TS_CATCH(op)                                                                   \
+  }                                                                                    \
+  catch (const Napi::Error&) { throw; }                                                \
+  catch (const c10::Error& e) { ::tsnas::throwTorch(info, op, e.what_without_backtrace()); } \
+  catch (const std::exception& e) { ::tsnas::throwTorch(info, op, e.what()); }
+
+#define TS_FN(name) static Napi::Value name(const Napi::CallbackInfo& info)
+#define TS_EXPORT(obj, name) obj.Set(#name, Napi::Function::New(env, ::tsnas::name, #name))
+
+void registerOps(Napi::Env env, Napi::Object exports);
+void registerNnOps(Napi::Env env, Napi::Object exports);
+void registerOptim(Napi::Env env, Napi::Object exports);

@@ -1,0 +1,172 @@
+/**
+ * Loads the libtorch addon (native/build/Release/tsnas_native.node) and describes its functions.
+ * Internal to src/tensor: everything else uses Tensor and the functional ops. The same relative
+ * path works from src/tensor/*.ts (tsx) and dist/tensor/*.js (compiled).
+ */
+import { createRequire } from 'node:module';
+import { NasError, type ErrorCode } from '../core/errors.js';
+
+/** An opaque native tensor handle (a N-API External owning one at::Tensor). */
+export type Handle = { readonly __nativeTensor: unique symbol };
+export type GenHandle = { readonly __nativeGenerator: unique symbol };
+export type OptimHandle = { readonly __nativeOptimizer: unique symbol };
+type H = Handle;
+type Opt = H | null | undefined;
+type Num = H | number;
+
+export interface NativeAddon {
+  setErrorFactory(f: (code: string, message: string, details: Record<string, unknown> | null) => Error): void;
+  dispose(h: H): void;
+  liveTensors(): number;
+  shape(h: H): number[];
+  dtype(h: H): number;
+  numel(h: H): number;
+  toString(h: H): string;
+  fromTyped(data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array, shape: readonly number[], dtype: number): H;
+  toTyped(h: H): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+  toFloat64(h: H): Float64Array;
+  item(h: H): number | boolean;
+  full(shape: readonly number[], value: number | boolean, dtype: number): H;
+  arange(start: number, end: number, step: number, dtype: number): H;
+  linspace(start: number, end: number, steps: number, dtype: number): H;
+  eye(n: number, dtype: number): H;
+  fullLike(h: H, value: number | boolean): H;
+  setRequiresGrad(h: H, v: boolean): void;
+  requiresGrad(h: H): boolean;
+  isLeaf(h: H): boolean;
+  grad(h: H): H | undefined;
+  setGrad(h: H, g: Opt): void;
+  zeroGrad(h: H): void;
+  zeroGrads(hs: H[]): void;
+  backward(h: H, grad: Opt, retainGraph: boolean): void;
+  detach(h: H): H;
+  setGradEnabled(v: boolean): boolean;
+  isGradEnabled(): boolean;
+  genNew(seed: number): GenHandle;
+  genSeed(g: GenHandle, seed: number): void;
+  genGetState(g: GenHandle): Uint8Array;
+  genSetState(g: GenHandle, s: Uint8Array): void;
+  randn(g: GenHandle, shape: readonly number[], dtype: number): H;
+  rand(g: GenHandle, shape: readonly number[], dtype: number): H;
+  randint(g: GenHandle, low: number, high: number, shape: readonly number[]): H;
+  randperm(g: GenHandle, n: number): H;
+  bernoulli(g: GenHandle, probs: H): H;
+  normal_(g: GenHandle, h: H, mean: number, std: number): void;
+  uniform_(g: GenHandle, h: H, lo: number, hi: number): void;
+  multinomial(g: GenHandle, probs: H, n: number, replacement: boolean): H;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setNumInteropThreads(n: number): void;
+  getNumInteropThreads(): number;
+
+  unary(code: number, h: H): H;
+  binary(code: number, a: H, b: Num | boolean): H;
+  rbinary(code: number, a: number, b: H): H;
+  binaryInplace(code: number, a: H, b: Num): void;
+  addScaled(a: H, b: H, alpha: number): H;
+  copy_(dst: H, src: H): void;
+  fill_(h: H, v: number | boolean): void;
+  where(c: H, a: Num, b: Num): H;
+  clamp(h: H, lo: number | null, hi: number | null): H;
+  maskedFill(h: H, mask: H, v: number | boolean): H;
+  leakyRelu(h: H, slope: number): H;
+  reduce(code: number, h: H, dims: readonly number[] | null, keepdim: boolean): H;
+  maxDim(h: H, dim: number, keepdim: boolean): [H, H];
+  minDim(h: H, dim: number, keepdim: boolean): [H, H];
+  argmax(h: H, dim: number | null, keepdim: boolean): H;
+  argmin(h: H, dim: number | null, keepdim: boolean): H;
+  varStd(isStd: boolean, h: H, dims: readonly number[] | null, unbiased: boolean, keepdim: boolean): H;
+  cumsum(h: H, dim: number): H;
+  sort(h: H, dim: number, descending: boolean): [H, H];
+  topk(h: H, k: number, dim: number, largest: boolean): [H, H];
+  reshape(h: H, shape: readonly number[]): H;
+  view(h: H, shape: readonly number[]): H;
+  permute(h: H, dims: readonly number[]): H;
+  transpose(h: H, d0: number, d1: number): H;
+  cat(hs: H[], dim: number): H;
+  stack(hs: H[], dim: number): H;
+  slice(h: H, dim: number, start: number, end: number | null, step: number): H;
+  select(h: H, dim: number, index: number): H;
+  indexSelect(h: H, dim: number, index: H): H;
+  gather(h: H, dim: number, index: H): H;
+  scatter(h: H, dim: number, index: H, src: H): H;
+  scatterAdd(h: H, dim: number, index: H, src: H): H;
+  maskedSelect(h: H, mask: H): H;
+  flatten(h: H, start: number, end: number): H;
+  squeeze(h: H, dim: number | null): H;
+  unsqueeze(h: H, dim: number): H;
+  expand(h: H, shape: readonly number[]): H;
+  repeat(h: H, reps: readonly number[]): H;
+  flip(h: H, dims: readonly number[]): H;
+  contiguous(h: H): H;
+  clone(h: H): H;
+  toDtype(h: H, dtype: number): H;
+  split(h: H, sizes: number | readonly number[], dim: number): H[];
+  oneHot(h: H, n: number): H;
+  tril(h: H, k: number): H;
+  triu(h: H, k: number): H;
+  matmul(a: H, b: H): H;
+  mm(a: H, b: H): H;
+  bmm(a: H, b: H): H;
+  linear(x: H, w: H, b: Opt): H;
+  outer(a: H, b: H): H;
+
+  conv2d(x: H, w: H, b: Opt, stride: number[], padding: number[], dilation: number[], groups: number): H;
+  conv1d(x: H, w: H, b: Opt, stride: number[], padding: number[], dilation: number[], groups: number): H;
+  convTranspose2d(x: H, w: H, b: Opt, stride: number[], padding: number[], outputPadding: number[], groups: number, dilation: number[]): H;
+  maxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;
+  avgPool2d(x: H, k: number[], s: number[], p: number[], ceil: boolean, countIncludePad: boolean): H;
+  adaptiveAvgPool2d(x: H, out: number[]): H;
+  adaptiveMaxPool2d(x: H, out: number[]): H;
+  batchNorm(x: H, w: Opt, b: Opt, rm: Opt, rv: Opt, training: boolean, momentum: number, eps: number): H;
+  layerNorm(x: H, shape: readonly number[], w: Opt, b: Opt, eps: number): H;
+  groupNorm(x: H, groups: number, w: Opt, b: Opt, eps: number): H;
+  dropout(g: GenHandle, x: H, p: number, training: boolean): H;
+  softmax(x: H, dim: number): H;
+  logSoftmax(x: H, dim: number): H;
+  crossEntropy(logits: H, target: H, reduction: number, labelSmoothing: number, weight: Opt, ignoreIndex: number): H;
+  nllLoss(logp: H, target: H, reduction: number, weight: Opt, ignoreIndex: number): H;
+  mseLoss(a: H, b: H, reduction: number): H;
+  l1Loss(a: H, b: H, reduction: number): H;
+  smoothL1Loss(a: H, b: H, reduction: number, beta: number): H;
+  bceWithLogits(logits: H, target: H, reduction: number, posWeight: Opt): H;
+  lstmCell(x: H, h: H, c: H, wIh: H, wHh: H, bIh: Opt, bHh: Opt): [H, H];
+  gruCell(x: H, h: H, wIh: H, wHh: H, bIh: Opt, bHh: Opt): H;
+  embedding(w: H, idx: H): H;
+  pad(x: H, pads: readonly number[], mode: number, value: number): H;
+
+  optimNew(kind: number, params: H[], opts: Record<string, number | boolean>): OptimHandle;
+  optimStep(o: OptimHandle): void;
+  optimZeroGrad(o: OptimHandle): void;
+  optimSetLr(o: OptimHandle, lr: number): void;
+  optimGetLr(o: OptimHandle): number;
+  optimState(o: OptimHandle): { steps: number[]; buffers: [(H | undefined)[], (H | undefined)[], (H | undefined)[]] };
+  optimLoadState(o: OptimHandle, steps: number[], buffers: (H | undefined)[][]): void;
+  clipGradNorm(params: H[], maxNorm: number, normType: number): number;
+  gradNorm(params: H[]): number;
+}
+
+function load(): NativeAddon {
+  const path = '../../native/build/Release/tsnas_native.node';
+  try {
+    return createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    throw new NasError('native_error', `cannot load the libtorch addon ${path}: ${(e as Error).message}`, {
+      hint: 'build it with `npm run build:native` (needs libtorch-dev; see native/README.md)',
+      cause: e,
+    });
+  }
+}
+
+export const native: NativeAddon = load();
+
+native.setErrorFactory((code, message, details) => {
+  const c = code as ErrorCode;
+  const hint =
+    c === 'shape_mismatch'
+      ? 'check the shapes of the inputs named in the message'
+      : c === 'disposed'
+        ? 'keep() the tensor or return it from tidy() to use it later'
+        : undefined;
+  return new NasError(c, message, { details: details ?? undefined, hint });
+});

@@ -1,0 +1,23 @@
+/** libtorch thread pools. The intra-op pool (OpenMP) parallelises one op; set it once at start-up. */
+import { NasError } from '../core/errors.js';
+import { native } from './native.js';
+
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new NasError('invalid_config', `thread count must be a positive integer, got ${n}`, { field: 'threads' });
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+/** The inter-op pool size; libtorch allows setting it only once, before any parallel work. */
+export function setNumInteropThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new NasError('invalid_config', `thread count must be a positive integer, got ${n}`, { field: 'interopThreads' });
+  native.setNumInteropThreads(n);
+}
+export function getNumInteropThreads(): number {
+  return native.getNumInteropThreads();
+}
+/** Native tensors not yet disposed or collected (for leak tests). */
+export function liveTensors(): number {
+  return native.liveTensors();
+}
