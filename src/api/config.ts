@@ -1,0 +1,215 @@
+/**
+ * Study configs: YAML or JSON files (or CLI flags), validated in full before anything is opened or
+ * written. Every error names the field and says what is allowed. Relative paths are resolved
+ * against the config file's directory (the working directory for flags) and stored absolute, so a
+ * worker started elsewhere on the same machine finds the same files.
+ *
+ *   study: nb201-evolution          # name; rerunning with the same name resumes the study
+ *   storage: sqlite:./tsnas.db      # or postgres://user:pass@host:5432/db
+ *   space: nb201                    # a built-in space name
+ *   strategy: evolution             # or { name: evolution, options: { population: 20 } }
+ *   evaluator: { name: nb201, table: ../shared/data/nb201/nb201-cifar10.csv }
+ *   objectives: [ { metric: val_acc, direction: maximize } ]
+ *   constraints: [ { metric: params, max: 1000000 } ]
+ *   trials: 100                     # budget: trials that did not fail
+ *   wallclock: 3600                 # optional budget in seconds
+ *   seed: 0
+ *   workers: 1
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { NasError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { parseStoreUrl } from '../store/index.js';
+import { fail, isObj, noExtraKeys, num, obj, oneOf, optNum, str, type Obj } from './validate.js';
+
+export interface ObjectiveConfig extends JsonObject {
+  metric: string;
+  direction: 'maximize' | 'minimize';
+}
+export interface ConstraintConfig extends JsonObject {
+  metric: string;
+}
+
+export interface StudyConfig {
+  study: string;
+  storage: string;
+  space: string;
+  strategy: { name: string; options: JsonObject };
+  evaluator: { name: string; options: JsonObject };
+  objectives: ObjectiveConfig[];
+  constraints: ConstraintConfig[];
+  /** Budget: trials that did not fail. */
+  trials: number;
+  /** Optional wall-clock budget, seconds. */
+  wallclock: number | null;
+  seed: number;
+  workers: number;
+  /** Lease length in seconds (a dead worker's trial is re-run this long after its last heartbeat). */
+  lease: number;
+}
+
+export const CONFIG_FIELDS = [
+  'study',
+  'storage',
+  'space',
+  'strategy',
+  'evaluator',
+  'objectives',
+  'constraints',
+  'trials',
+  'wallclock',
+  'seed',
+  'workers',
+  'lease',
+] as const;
+
+export const DEFAULT_STORAGE = 'sqlite:./tsnas.db';
+
+/** Reads and parses a config file (YAML or JSON by extension; YAML is a superset, so .json parses too). */
+export function readConfigFile(path: string): { raw: unknown; baseDir: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new NasError('invalid_config', `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      field: 'config',
+      hint: 'pass the path of a YAML or JSON study config',
+    });
+  }
+  const ext = extname(path).toLowerCase();
+  let raw: unknown;
+  try {
+    raw = ext === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+  } catch (e) {
+    throw new NasError('invalid_config', `${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`, {
+      field: 'config',
+      hint: 'fix the syntax at the position given',
+    });
+  }
+  return { raw, baseDir: dirname(resolve(path)) };
+}
+
+/** Resolves a storage URL's relative SQLite path against `baseDir`; checks the URL's form. */
+export function resolveStorage(url: string, baseDir: string, field = 'storage'): string {
+  const loc = parseStoreUrl(url, field);
+  if (loc.kind === 'postgres') return url;
+  if (loc.path === ':memory:') fail(field, 'an in-memory database cannot hold a study that workers share or resume', 'use sqlite:PATH');
+  return `sqlite:${resolve(baseDir, loc.path)}`;
+}
+
+const STUDY_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+
+/**
+ * Checks the shape of a config and fills defaults. Names (strategy, space, evaluator) and their
+ * options are checked against the registries by `buildStudyParts` (also before anything runs).
+ */
+export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
+  const raw = obj(rawIn ?? undefined, '(config)');
+  noExtraKeys(raw, '', CONFIG_FIELDS);
+  const study = str(raw['study'], 'study', 'give the study a name, e.g. study: my-search');
+  if (!STUDY_NAME.test(study)) fail('study', `${JSON.stringify(study)} is not a valid study name`, 'use 1-200 characters of A-Z a-z 0-9 _ . -');
+  const storage = resolveStorage(raw['storage'] === undefined ? DEFAULT_STORAGE : str(raw['storage'], 'storage'), baseDir);
+  const space = str(raw['space'], 'space', 'name a search space, e.g. space: nb201');
+
+  const named = (v: unknown, field: string): { name: string; options: JsonObject } => {
+    if (typeof v === 'string') return { name: str(v, field), options: {} };
+    const o = obj(v, field);
+    noExtraKeys(o, field, ['name', 'options']);
+    const options = o['options'] === undefined ? {} : (obj(o['options'], `${field}.options`) as JsonObject);
+    return { name: str(o['name'], `${field}.name`), options };
+  };
+  const strategy = named(raw['strategy'], 'strategy');
+  // Evaluator options sit beside its name: { name: nb201, table: ... }.
+  const evRaw = raw['evaluator'];
+  let evaluator: { name: string; options: JsonObject };
+  if (typeof evRaw === 'string') evaluator = { name: str(evRaw, 'evaluator'), options: {} };
+  else {
+    const o = obj(evRaw, 'evaluator');
+    const { name, ...options } = o;
+    evaluator = { name: str(name, 'evaluator.name', 'e.g. evaluator: { name: nb201, table: PATH }'), options: options as JsonObject };
+  }
+
+  const objectives: ObjectiveConfig[] = [];
+  const objRaw = raw['objectives'] ?? [{ metric: 'val_acc', direction: 'maximize' }];
+  if (!Array.isArray(objRaw) || objRaw.length === 0) fail('objectives', 'must be a non-empty list', 'e.g. objectives: [{ metric: val_acc, direction: maximize }]');
+  objRaw.forEach((o: unknown, i: number) => {
+    const f = `objectives[${i}]`;
+    const oo = typeof o === 'string' ? { metric: o, direction: 'maximize' } : obj(o, f);
+    noExtraKeys(oo, f, ['metric', 'direction']);
+    objectives.push({
+      metric: str(oo['metric'], `${f}.metric`),
+      direction: oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const),
+    });
+  });
+
+  const constraints: ConstraintConfig[] = [];
+  const conRaw = raw['constraints'] ?? [];
+  if (!Array.isArray(conRaw)) fail('constraints', 'must be a list', 'e.g. constraints: [{ metric: params, max: 1000000 }]');
+  conRaw.forEach((c: unknown, i: number) => {
+    const f = `constraints[${i}]`;
+    const cc = obj(c, f);
+    noExtraKeys(cc, f, ['metric', 'max', 'min']);
+    const max = optNum(cc['max'], `${f}.max`);
+    const min = optNum(cc['min'], `${f}.min`);
+    if (max === undefined && min === undefined) fail(f, 'needs max or min', `e.g. { metric: params, max: 1000000 }`);
+    constraints.push({ metric: str(cc['metric'], `${f}.metric`), ...(max === undefined ? {} : { max }), ...(min === undefined ? {} : { min }) });
+  });
+
+  const trials = num(raw['trials'] ?? 100, 'trials', { integer: true, min: 1, max: 10_000_000 });
+  const wallclock = raw['wallclock'] === undefined || raw['wallclock'] === null ? null : num(raw['wallclock'], 'wallclock', { min: 1 });
+  const seed = num(raw['seed'] ?? 0, 'seed', { integer: true, min: 0, max: 2 ** 32 - 1 });
+  const workers = num(raw['workers'] ?? 1, 'workers', { integer: true, min: 1, max: 256 });
+  const lease = num(raw['lease'] ?? 30, 'lease', { min: 0.1, max: 86400 });
+  return { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease };
+}
+
+/** Flags of `tsnas search` given without a config file, shaped like a raw config. */
+export function configFromFlags(f: Readonly<Record<string, string | boolean | undefined>>): Obj {
+  const raw: Obj = {};
+  const s = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : undefined);
+  if (s('study')) raw['study'] = s('study');
+  if (s('storage')) raw['storage'] = s('storage');
+  if (s('space')) raw['space'] = s('space');
+  if (s('strategy')) raw['strategy'] = s('strategy');
+  if (s('evaluator')) {
+    const ev: Obj = { name: s('evaluator') };
+    if (s('table')) ev['table'] = s('table');
+    if (s('latency')) ev['latency'] = s('latency');
+    raw['evaluator'] = ev;
+  } else if (s('table')) fail('table', '--table needs --evaluator nb201');
+  if (s('objective')) raw['objectives'] = [{ metric: s('objective'), direction: s('direction') ?? 'maximize' }];
+  for (const k of ['trials', 'seed', 'workers', 'wallclock', 'lease'] as const) if (s(k) !== undefined) raw[k] = s(k);
+  if (raw['study'] === undefined && raw['space'] !== undefined && raw['strategy'] !== undefined)
+    raw['study'] = `${String(raw['space'])}-${String(raw['strategy'])}-seed${String(raw['seed'] ?? 0)}`;
+  return raw;
+}
+
+/** Overrides from flags on top of a config file (flags win), e.g. `--workers 4 --storage ...`. */
+export function mergeFlags(raw: unknown, flags: Obj): unknown {
+  if (!isObj(raw)) return raw;
+  const out: Obj = { ...raw };
+  for (const [k, v] of Object.entries(flags)) {
+    if (k === 'evaluator' && isObj(v) && isObj(out['evaluator'])) out['evaluator'] = { ...out['evaluator'], ...v };
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** The parts of a config that must match for a rerun to resume an existing study. */
+export function identityOf(c: StudyConfig): JsonObject {
+  return {
+    space: c.space,
+    strategy: c.strategy,
+    evaluator: c.evaluator,
+    objectives: c.objectives,
+    constraints: c.constraints,
+    trials: c.trials,
+    seed: c.seed,
+  };
+}
+
+export function configToJson(c: StudyConfig): JsonObject {
+  return { ...c } as unknown as JsonObject;
+}

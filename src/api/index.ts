@@ -1,0 +1,48 @@
+/**
+ * tsnas's programmatic API (`import { ... } from 'tsnas'`). The CLI calls only what is exported
+ * here.
+ */
+export { NasError, isNasError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
+export type { Json, JsonObject } from '../core/json.js';
+export type { Evaluator, EvalOutcome, EvalRequest, Metrics, Objective, Constraint, Progress } from '../eval/types.js';
+export type { StudyRecord, StudySummary, TrialRecord, TrialCounts, TrialState } from '../store/types.js';
+export { Study, type StudyEvent, type OptimizeResult, type AskOutcome } from '../run/study.js';
+export { SPACE_NAMES } from '../space/registry.js';
+export { STRATEGY_NAMES } from '../strategy/registry.js';
+export {
+  validateConfig,
+  readConfigFile,
+  configFromFlags,
+  resolveStorage,
+  DEFAULT_STORAGE,
+  CONFIG_FIELDS,
+  type StudyConfig,
+} from './config.js';
+export { evaluatorNames, buildParts, type StudyParts } from './parts.js';
+export {
+  prepareSearch,
+  createStudy,
+  loadStudy,
+  search,
+  runWorker,
+  defaultWorkerEntry,
+  type PreparedSearch,
+  type PrepareInput,
+  type StudyHandle,
+  type SearchOptions,
+  type SearchResult,
+  type SearchProgress,
+  type WorkerOptions,
+} from './study.js';
+export {
+  listStudies,
+  studyStatus,
+  studyTrials,
+  bestTrial,
+  trialsToCsv,
+  trialsToJson,
+  metricColumns,
+  exportWinner,
+  writeFileAtomic,
+  type ExportResult,
+} from './results.js';

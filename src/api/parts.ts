@@ -1,0 +1,202 @@
+/**
+ * From a validated config to the parts of a running study: space, strategy, evaluator and the
+ * run-layer driver. Everything here runs before a store is opened, so bad names, bad options and
+ * unreadable data files are reported before anything is written.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NasError, isNasError } from '../core/errors.js';
+import type { Json, JsonObject } from '../core/json.js';
+import type { EvalOutcome, Evaluator, Metrics } from '../eval/types.js';
+import { loadNb201Table, TabularEvaluator } from '../eval/tabular.js';
+import type { StrategyDriver } from '../run/driver.js';
+import { strategyDriver } from '../run/strategy-driver.js';
+import { syntheticEvaluator } from '../run/synthetic.js';
+import { getSpace, SPACE_NAMES } from '../space/registry.js';
+import type { Space } from '../space/space.js';
+import { getStrategyEntry, validateOptions, type StrategyEntry } from '../strategy/registry.js';
+import type { Strategy } from '../strategy/types.js';
+import type { StudySpec } from '../store/types.js';
+import { identityOf, type StudyConfig } from './config.js';
+import { bool, fail, noExtraKeys, num, str } from './validate.js';
+import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
+
+export interface StudyParts {
+  readonly config: StudyConfig;
+  readonly space: Space<unknown>;
+  readonly strategyEntry: StrategyEntry;
+  readonly strategy: Strategy;
+  readonly evaluator: Evaluator<unknown>;
+  readonly driver: StrategyDriver;
+}
+
+export const BUILTIN_EVALUATORS = ['nb201', 'synthetic'] as const;
+
+export function evaluatorNames(): string[] {
+  return [...BUILTIN_EVALUATORS, ...Object.keys(EXTRA_EVALUATORS)];
+}
+
+/** A readable regular file, or a `data_error` naming the config field. */
+export function checkReadableFile(path: string, field: string, what: string): void {
+  try {
+    accessSync(path, constants.R_OK);
+    if (!statSync(path).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new NasError('data_error', `cannot read ${what} ${path} (${code})`, { field, hint: 'give the path of a readable file' });
+  }
+}
+
+/**
+ * Evaluation time simulated on top of a fast evaluator (a table), so a tabular study behaves like
+ * an evaluation-bound one: each trial sleeps (or busy-waits, using a core like training would)
+ * `delayMs` before its result. The result itself is the wrapped evaluator's, unchanged.
+ */
+export function withDelay<A>(inner: Evaluator<A>, delayMs: number, busy: boolean): Evaluator<A> {
+  return {
+    name: `${inner.name}+delay${delayMs}ms`,
+    metricNames: inner.metricNames,
+    maxBudget: inner.maxBudget,
+    ...(inner.costs ? { costs: inner.costs.bind(inner) } : {}),
+    async evaluate(req): Promise<EvalOutcome> {
+      const end = Date.now() + delayMs;
+      if (busy) while (Date.now() < end && !req.signal?.aborted);
+      else
+        await new Promise<void>((res) => {
+          const t = setTimeout(res, delayMs);
+          req.signal?.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
+        });
+      if (req.signal?.aborted) return { status: 'failed', reason: 'aborted', message: 'aborted', curve: [] };
+      const out = await inner.evaluate(req);
+      // Evaluators that compute a whole curve at once (tables) report it here, so it is stored.
+      if (out.status === 'complete' && req.onProgress) for (const p of out.curve) await req.onProgress(p);
+      return out;
+    },
+  };
+}
+
+/** Normalizes evaluator options (absolute paths, defaults) and builds the evaluator. */
+export function buildEvaluator(name: string, options: JsonObject, baseDir: string, space: Space<unknown>): { evaluator: Evaluator<unknown>; options: JsonObject } {
+  const o = options;
+  const delay = (): { delayMs: number; busy: boolean } => ({
+    delayMs: num(o['delay_ms'] ?? 0, 'evaluator.delay_ms', { min: 0, max: 3_600_000 }),
+    busy: o['busy'] === undefined ? false : bool(o['busy'], 'evaluator.busy'),
+  });
+  switch (name) {
+    case 'nb201': {
+      noExtraKeys(o, 'evaluator', ['table', 'latency', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy']);
+      if (!space.name.startsWith('nb201'))
+        fail('space', `evaluator nb201 looks up NAS-Bench-201 cells, not ${space.name} architectures`, 'use space: nb201');
+      const table = resolve(baseDir, str(o['table'], 'evaluator.table', 'the NAS-Bench-201 CSV, e.g. ../shared/data/nb201/nb201-cifar10.csv'));
+      checkReadableFile(table, 'evaluator.table', 'NAS-Bench-201 table');
+      const latency = o['latency'] === undefined ? undefined : resolve(baseDir, str(o['latency'], 'evaluator.latency'));
+      if (latency) checkReadableFile(latency, 'evaluator.latency', 'latency table');
+      const { delayMs, busy } = delay();
+      let tab;
+      try {
+        tab = loadNb201Table(table, {
+          ...(o['val_column'] === undefined ? {} : { valColumn: str(o['val_column'], 'evaluator.val_column') }),
+          ...(o['test_column'] === undefined ? {} : { testColumn: str(o['test_column'], 'evaluator.test_column') }),
+          ...(o['params_column'] === undefined ? {} : { paramsColumn: o['params_column'] === null ? null : str(o['params_column'], 'evaluator.params_column') }),
+          latency: latency ? { path: latency } : null,
+        });
+      } catch (e) {
+        if (isNasError(e)) throw new NasError(e.code, `evaluator.table: ${e.message}`, { field: 'evaluator.table', ...(e.hint ? { hint: e.hint } : {}), cause: e });
+        throw e;
+      }
+      const inner = new TabularEvaluator(tab, 'nb201');
+      const evaluator = (delayMs > 0 ? withDelay(inner, delayMs, busy) : inner) as unknown as Evaluator<unknown>;
+      const norm: JsonObject = { ...o, table, ...(latency ? { latency } : {}) };
+      return { evaluator, options: norm };
+    }
+    case 'synthetic': {
+      noExtraKeys(o, 'evaluator', ['delay_ms', 'steps', 'busy']);
+      const { delayMs, busy } = delay();
+      const steps = num(o['steps'] ?? 3, 'evaluator.steps', { integer: true, min: 1, max: 1000 });
+      return { evaluator: syntheticEvaluator({ delayMs, steps, busy }), options: { ...o } };
+    }
+    default: {
+      const extra = EXTRA_EVALUATORS[name];
+      if (extra) return extra(o, baseDir, space);
+      throw new NasError('unknown_evaluator', `unknown evaluator ${JSON.stringify(name)}`, {
+        field: 'evaluator.name',
+        hint: `use one of: ${evaluatorNames().join(', ')}`,
+      });
+    }
+  }
+}
+
+export function resolveSpace(name: string): Space<unknown> {
+  const extra = EXTRA_SPACES[name];
+  if (extra) return extra();
+  try {
+    return getSpace(name);
+  } catch (e) {
+    if (isNasError(e, 'unknown_space'))
+      throw new NasError('unknown_space', `unknown search space ${JSON.stringify(name)}`, {
+        field: 'space',
+        hint: `use one of: ${[...SPACE_NAMES, ...Object.keys(EXTRA_SPACES)].join(', ')}`,
+      });
+    throw e;
+  }
+}
+
+/**
+ * Builds every part and checks that they fit together (objective and constraint metrics are ones
+ * the evaluator reports). Returns the config with normalized evaluator options (absolute paths).
+ */
+export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
+  const space = resolveSpace(config.space);
+  const strategyEntry = getStrategyEntry(config.strategy.name);
+  const options = validateOptions(strategyEntry.options, config.strategy.options, 'strategy.options');
+  const strategy = strategyEntry.create(options as never);
+  if (config.objectives.length > 1 && !strategyEntry.multiObjective)
+    fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given`, 'give one objective, or use a multi-objective strategy');
+  const { evaluator, options: evOptions } = buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space);
+  config = { ...config, strategy: { name: strategyEntry.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
+  config.objectives.forEach((o, i) => {
+    if (!evaluator.metricNames.includes(o.metric))
+      fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+    if (o.metric.startsWith('test_'))
+      fail(`objectives[${i}].metric`, `${o.metric} is a test-split metric: search must not see it`, 'optimize a val_* metric or a cost');
+  });
+  config.constraints.forEach((c, i) => {
+    if (!evaluator.metricNames.includes(c.metric))
+      fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+  });
+  const costOf = evaluator.costs
+    ? (arch: unknown): Metrics => {
+        try {
+          return evaluator.costs!(arch);
+        } catch {
+          return {};
+        }
+      }
+    : undefined;
+  const driver = strategyDriver({
+    strategy,
+    space,
+    objectives: config.objectives,
+    constraints: config.constraints.map((c) => ({ metric: c.metric, ...(typeof c['max'] === 'number' ? { max: c['max'] } : {}), ...(typeof c['min'] === 'number' ? { min: c['min'] } : {}) })),
+    ...(costOf ? { costOf } : {}),
+    maxBudget: evaluator.maxBudget,
+    totalTrials: config.trials,
+    multiFidelity: Boolean(strategyEntry.multiFidelity),
+  });
+  return { config, space, strategyEntry, strategy, evaluator, driver };
+}
+
+export function studySpecOf(parts: StudyParts): StudySpec {
+  const c = parts.config;
+  return {
+    name: c.study,
+    strategy: c.strategy,
+    space: { name: c.space, definition: parts.space.def as unknown as Json },
+    evaluator: c.evaluator,
+    objectives: c.objectives,
+    constraints: c.constraints,
+    seed: c.seed,
+    maxTrials: c.trials,
+    config: { ...(c as unknown as JsonObject), identity: identityOf(c) },
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * Studies through the API: create or resume, load from a store (for workers on other machines),
+ * run a search in-process or with local worker processes, and read results.
+ */
+import { hostname } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NasError } from '../core/errors.js';
+import { workerId as makeWorkerId, type WorkerId } from '../core/ids.js';
+import { canonicalJson, type JsonObject } from '../core/json.js';
+import { WorkerPool, type WorkerExit } from '../run/pool.js';
+import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '../run/study.js';
+import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { identityOf, mergeFlags, readConfigFile, validateConfig, configFromFlags, type StudyConfig } from './config.js';
+import { buildParts, studySpecOf, type StudyParts } from './parts.js';
+import type { Obj } from './validate.js';
+
+export interface PreparedSearch {
+  readonly config: StudyConfig;
+  readonly parts: StudyParts;
+}
+
+export interface PrepareInput {
+  /** A YAML or JSON config file. */
+  readonly configPath?: string;
+  /** A config object (already parsed). */
+  readonly config?: unknown;
+  /** CLI flags (`--space`, `--strategy`, ...); they override the file's fields. */
+  readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
+  /** Base for relative paths when no file is given; default: the working directory. */
+  readonly baseDir?: string;
+}
+
+/** Validates a config completely (names, options, files) without opening or writing anything. */
+export function prepareSearch(input: PrepareInput): PreparedSearch {
+  let raw: unknown = input.config;
+  let baseDir = input.baseDir ?? process.cwd();
+  if (input.configPath !== undefined) {
+    const r = readConfigFile(input.configPath);
+    raw = r.raw;
+    baseDir = r.baseDir;
+  }
+  const flagRaw: Obj = input.flags ? configFromFlags(input.flags) : {};
+  if (raw === undefined) raw = flagRaw;
+  else {
+    // With a config file, the derived study name of flags-only runs does not apply.
+    if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
+    raw = mergeFlags(raw, flagRaw);
+  }
+  const config = validateConfig(raw, baseDir);
+  const parts = buildParts(config, baseDir);
+  return { config: parts.config, parts };
+}
+
+export interface StudyHandle {
+  readonly store: Store;
+  readonly record: StudyRecord;
+  readonly parts: StudyParts;
+  readonly study: Study<unknown>;
+  /** True when an existing study of the same name and config was resumed. */
+  readonly resumed: boolean;
+  close(): Promise<void>;
+}
+
+export interface HandleOptions {
+  readonly workerId?: WorkerId | string;
+  /** Override the config's lease (seconds -> ms). */
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+}
+
+function makeStudy(store: Store, record: StudyRecord, parts: StudyParts, opts: HandleOptions): Study<unknown> {
+  const space = parts.space;
+  return new Study(store, record, parts.driver, parts.evaluator, {
+    workerId: opts.workerId === undefined ? defaultWorkerId(hostname(), process.pid, Date.now()) : makeWorkerId(String(opts.workerId)),
+    leaseMs: opts.leaseMs ?? Math.round(parts.config.lease * 1000),
+    ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+    decode: (a) => space.validate(a),
+  });
+}
+
+/** Lists what differs between a stored study's identity and a new config's. */
+function identityDiff(stored: unknown, now: JsonObject): string[] {
+  const s = (stored ?? {}) as JsonObject;
+  return Object.keys(now).filter((k) => canonicalJson(s[k] ?? null) !== canonicalJson(now[k] ?? null));
+}
+
+/**
+ * Creates the study, or resumes it when a study of this name exists with the same config
+ * (space, strategy, evaluator, objectives, constraints, budget, seed). A different config under
+ * the same name is an error naming the fields that differ.
+ */
+export async function createStudy(prepared: PreparedSearch, opts: HandleOptions = {}): Promise<StudyHandle> {
+  const { config, parts } = prepared;
+  const store = await openStore(config.storage);
+  try {
+    let record = await store.getStudy(config.study);
+    let resumed = false;
+    if (record) {
+      const diff = identityDiff(record.config['identity'], identityOf(config));
+      if (diff.length > 0)
+        throw new NasError('invalid_config', `study ${JSON.stringify(config.study)} already exists in ${store.url} with a different ${diff.join(', ')}`, {
+          field: diff[0]!,
+          hint: `rerun with the same config to resume it, or choose another study name (--study NAME)`,
+          details: { differs: diff },
+        });
+      resumed = true;
+    } else {
+      try {
+        record = await store.createStudy(studySpecOf(parts));
+      } catch (e) {
+        // Another process created it between our lookup and insert: resume that one.
+        if (!(e instanceof NasError && e.code === 'conflict')) throw e;
+        record = await store.requireStudy(config.study);
+        resumed = true;
+      }
+    }
+    const study = makeStudy(store, record, parts, opts);
+    return { store, record, parts, study, resumed, close: () => store.close() };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/** Opens an existing study from its stored config (what `tsnas worker` does on any machine). */
+export async function loadStudy(storage: string, name: string, opts: HandleOptions = {}): Promise<StudyHandle> {
+  const store = await openStore(storage);
+  try {
+    const record = await store.requireStudy(name);
+    const { identity: _identity, ...stored } = record.config;
+    void _identity;
+    const ev = stored['evaluator'] as { name: string; options: JsonObject } | undefined;
+    const config = validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...ev.options } } : {}) }, process.cwd());
+    const parts = buildParts(config, process.cwd());
+    const study = makeStudy(store, record, parts, opts);
+    return { store, record, parts, study, resumed: true, close: () => store.close() };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+export interface SearchProgress {
+  readonly counts: TrialCounts;
+  readonly budget: number;
+  readonly best: { number: number; value: number } | null;
+}
+
+export interface SearchOptions {
+  /** Local worker processes; default: the config's `workers`. 1 runs in this process. */
+  readonly workers?: number;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: StudyEvent) => void;
+  /** Called when counts change (in-process: after each trial; with workers: polled). */
+  readonly onProgress?: (p: SearchProgress) => void;
+  /** Worker processes' stderr: shown (default) or hidden. */
+  readonly workerStderr?: 'inherit' | 'ignore';
+  /** The CLI module forked for workers; default: this package's CLI. */
+  readonly workerEntry?: string;
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+}
+
+export interface SearchResult {
+  readonly study: string;
+  readonly storage: string;
+  readonly resumed: boolean;
+  readonly reason: OptimizeResult['reason'] | 'workers_failed';
+  readonly counts: TrialCounts;
+  readonly best: TrialRecord | null;
+  readonly seconds: number;
+  readonly workerExits?: readonly WorkerExit[];
+}
+
+/** The CLI entry next to this module: `.ts` under tsx (development), `.js` when built. */
+export function defaultWorkerEntry(): string {
+  const self = fileURLToPath(import.meta.url);
+  return fileURLToPath(new URL(`../cli/main${extname(self)}`, import.meta.url));
+}
+
+async function snapshot(store: Store, record: StudyRecord): Promise<SearchProgress> {
+  const [counts, best] = await Promise.all([store.countTrials(record.id), store.bestTrial(record.id)]);
+  return {
+    counts,
+    budget: record.maxTrials ?? counts.total,
+    best: best && best.values ? { number: best.number, value: best.values[0]! } : null,
+  };
+}
+
+/** Runs (or resumes) a search to its budget, in-process or with N local worker processes. */
+export async function search(prepared: PreparedSearch, opts: SearchOptions = {}): Promise<SearchResult> {
+  const t0 = Date.now();
+  const workers = opts.workers ?? prepared.config.workers;
+  const h = await createStudy(prepared, {
+    ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
+    ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+  });
+  try {
+    await h.store.setStudyState(h.record.id, 'running');
+    const wallclockMs = prepared.config.wallclock === null ? undefined : prepared.config.wallclock * 1000;
+    let reason: SearchResult['reason'];
+    let workerExits: WorkerExit[] | undefined;
+    if (workers <= 1) {
+      let last = '';
+      const report = async () => {
+        if (!opts.onProgress) return;
+        const p = await snapshot(h.store, h.record);
+        const key = canonicalJson(p as unknown as JsonObject);
+        if (key !== last) opts.onProgress(p);
+        last = key;
+      };
+      await report();
+      const r = await h.study.optimize({
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(wallclockMs === undefined ? {} : { wallclockMs }),
+        onEvent: (e) => {
+          opts.onEvent?.(e);
+          if (e.type === 'finished' || e.type === 'asked' || e.type === 'claimed') void report();
+        },
+      });
+      await report();
+      reason = r.reason;
+    } else {
+      const args = ['worker', '--storage', h.store.url === prepared.config.storage ? prepared.config.storage : prepared.config.storage, '--study', prepared.config.study, '--quiet'];
+      if (wallclockMs !== undefined) args.push('--wallclock', String(wallclockMs / 1000));
+      if (opts.leaseMs !== undefined) args.push('--lease', String(opts.leaseMs / 1000));
+      if (opts.pollMs !== undefined) args.push('--poll-ms', String(opts.pollMs));
+      const pool = new WorkerPool({ entry: opts.workerEntry ?? defaultWorkerEntry(), args, count: workers, stderr: opts.workerStderr ?? 'inherit' });
+      const onAbort = () => pool.signal('SIGINT');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      let done = false;
+      const exits = pool.wait().then((x) => ((done = true), x));
+      let last = '';
+      while (!done) {
+        if (opts.onProgress) {
+          const p = await snapshot(h.store, h.record);
+          const key = canonicalJson(p as unknown as JsonObject);
+          if (key !== last) opts.onProgress(p);
+          last = key;
+        }
+        await Promise.race([exits, new Promise((r) => setTimeout(r, 300))]);
+      }
+      workerExits = await exits;
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.onProgress) opts.onProgress(await snapshot(h.store, h.record));
+      const counts = await h.store.countTrials(h.record.id);
+      const bad = workerExits.filter((x) => x.code !== 0);
+      if (opts.signal?.aborted) reason = 'aborted';
+      else if (bad.length === workerExits.length && counts.running + counts.waiting > 0) reason = 'workers_failed';
+      else if (counts.total - counts.failed >= (h.record.maxTrials ?? Infinity) && counts.running + counts.waiting === 0) reason = 'complete';
+      else if (wallclockMs !== undefined && Date.now() - t0 >= wallclockMs) reason = 'wallclock';
+      else reason = bad.length > 0 ? 'workers_failed' : 'strategy_done';
+    }
+    const counts = await h.store.countTrials(h.record.id);
+    await h.store.setStudyState(h.record.id, reason === 'complete' || reason === 'strategy_done' ? 'finished' : 'stopped');
+    const best = await h.store.bestTrial(h.record.id);
+    return {
+      study: h.record.name,
+      storage: prepared.config.storage,
+      resumed: h.resumed,
+      reason,
+      counts,
+      best,
+      seconds: (Date.now() - t0) / 1000,
+      ...(workerExits ? { workerExits } : {}),
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+export interface WorkerOptions {
+  readonly storage: string;
+  readonly study: string;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: StudyEvent) => void;
+  readonly wallclockMs?: number;
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+  readonly workerId?: string;
+}
+
+/** Joins a study as one worker (this process) until the study is done or the signal stops it. */
+export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & { workerId: string }> {
+  const h = await loadStudy(opts.storage, opts.study, {
+    ...(opts.workerId === undefined ? {} : { workerId: opts.workerId }),
+    ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
+    ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+  });
+  const id = h.study.workerId;
+  try {
+    await h.store.registerWorker({ id, studyId: h.record.id, host: hostname(), pid: process.pid });
+    try {
+      const r = await h.study.optimize({
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.wallclockMs === undefined ? {} : { wallclockMs: opts.wallclockMs }),
+        ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      });
+      return { ...r, workerId: id };
+    } finally {
+      await h.store.stopWorker(id).catch(() => undefined);
+    }
+  } finally {
+    await h.close();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Small checkers for user input (configs, flags). Every failure is a NasError('invalid_config')
+ * naming the dotted field and saying what is allowed.
+ */
+import { NasError } from '../core/errors.js';
+
+export type Obj = Record<string, unknown>;
+
+export function fail(field: string, message: string, hint?: string): never {
+  throw new NasError('invalid_config', message, hint === undefined ? { field } : { field, hint });
+}
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `"${v}"`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+export function obj(v: unknown, field: string): Obj {
+  if (!isObj(v)) fail(field, `must be an object, got ${describe(v)}`);
+  return v;
+}
+
+export function str(v: unknown, field: string, hint?: string): string {
+  if (typeof v !== 'string' || v.trim() === '') fail(field, `must be a non-empty string, got ${describe(v)}`, hint);
+  return v;
+}
+
+export function optStr(v: unknown, field: string): string | undefined {
+  return v === undefined ? undefined : str(v, field);
+}
+
+export function num(v: unknown, field: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  const what = opts.integer ? 'an integer' : 'a number';
+  const range =
+    opts.min !== undefined && opts.max !== undefined
+      ? ` in [${opts.min}, ${opts.max}]`
+      : opts.min !== undefined
+        ? ` >= ${opts.min}`
+        : opts.max !== undefined
+          ? ` <= ${opts.max}`
+          : '';
+  if (typeof n !== 'number' || !Number.isFinite(n)) fail(field, `must be ${what}${range}, got ${describe(v)}`);
+  if (opts.integer && !Number.isInteger(n)) fail(field, `must be ${what}${range}, got ${n}`);
+  if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max))
+    fail(field, `must be ${what}${range}, got ${n}`);
+  return n;
+}
+
+export function optNum(v: unknown, field: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+  return v === undefined ? undefined : num(v, field, opts);
+}
+
+export function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    fail(field, `unknown value ${describe(v)}`, `use one of: ${allowed.join(', ')}`);
+  return v as T;
+}
+
+export function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${describe(v)}`);
+  return v;
+}
+
+/** Rejects keys not in `allowed`, so a typo is an error instead of a silently ignored option. */
+export function noExtraKeys(o: Obj, field: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k))
+      fail(field ? `${field}.${k}` : k, 'unknown field', `allowed fields here: ${allowed.join(', ')}`);
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * The `tsnas` command line. It parses flags, calls the programmatic API (src/api) and formats
+ * results: tables or `--json` on stdout, progress and messages on stderr.
+ * Exit codes: 0 ok, 2 bad input (config, flags, names, files), 1 failure, 130 interrupted.
+ */
+import { parseArgs } from 'node:util';
+import {
+  NasError,
+  bestTrial,
+  evaluatorNames,
+  exportWinner,
+  listStudies,
+  prepareSearch,
+  runWorker,
+  search,
+  studyStatus,
+  studyTrials,
+  trialsToCsv,
+  trialsToJson,
+  metricColumns,
+  writeFileAtomic,
+  DEFAULT_STORAGE,
+  SPACE_NAMES,
+  STRATEGY_NAMES,
+  type ErrorCode,
+  type StudySummary,
+  type TrialRecord,
+} from '../api/index.js';
+import { COMMANDS_EXTRA } from './commands-extra.js';
+import { Progress } from './progress.js';
+import { renderTable, type Cell } from './table.js';
+
+const BAD_INPUT: readonly ErrorCode[] = [
+  'invalid_config',
+  'invalid_arch',
+  'invalid_space',
+  'shape_mismatch',
+  'data_error',
+  'not_found',
+  'unknown_strategy',
+  'unknown_space',
+  'unknown_evaluator',
+  'constraint_unsatisfiable',
+];
+
+export class UsageError extends Error {}
+
+const out = (s: string) => process.stdout.write(s);
+const err = (s: string) => process.stderr.write(s);
+
+type Flags = Record<string, string | boolean | undefined>;
+type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+export function parse(argv: string[], spec: Spec, positionals = 0): { flags: Flags; args: string[] } {
+  let r;
+  try {
+    r = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (r.positionals.length > positionals) throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals])}`);
+  return { flags: r.values as Flags, args: r.positionals };
+}
+
+/** Ctrl-C once: stop cleanly (running trials are released). Twice: exit now. */
+function interruptible(): AbortController {
+  const ctl = new AbortController();
+  let count = 0;
+  const handler = (sig: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      err(`\ntsnas: ${sig}: stopping; running trials are released so the study can be resumed (again to force)\n`);
+      ctl.abort('interrupted');
+    } else process.exit(130);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  // A worker forked by `tsnas search --workers N` stops when its parent goes away.
+  if (process.connected) process.once('disconnect', () => ctl.abort('parent exited'));
+  return ctl;
+}
+
+const fmtValue = (v: number | null | undefined) => (v === null || v === undefined ? null : v);
+
+// ------------------------------------------------------------------ help
+
+const HELP: Record<string, string> = {
+  main: `tsnas: neural architecture search for TypeScript
+
+usage: tsnas COMMAND [options]      (tsnas COMMAND --help for details)
+
+commands:
+  search    run or resume a search (config file or flags); --workers N for local worker processes
+  worker    join a running study as one more worker (any machine that reaches the storage)
+  status    studies and their trial counts, or one study
+  trials    all trials of a study (table, --json, --csv)
+  best      the best trial of a study
+  export    write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON
+  train     train one architecture (JSON file) on a dataset; print metrics and costs
+  main      the README's main job: search Fashion-MNIST, retrain the winner, compare with LeNet
+
+exit codes: 0 ok, 2 bad input, 1 failure, 130 interrupted
+`,
+  search: `usage: tsnas search [CONFIG.yaml|json] [options]
+
+Runs a search to its budget. Rerunning the same command resumes the study (same --study name
+and config); a different config under an existing name is an error. Ctrl-C stops cleanly.
+
+options (override the config file's fields):
+  --study NAME          study name (default from space, strategy and seed)
+  --storage URL         sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default ${DEFAULT_STORAGE})
+  --space NAME          ${SPACE_NAMES.join(', ')}
+  --strategy NAME       ${STRATEGY_NAMES.join(', ')}
+  --evaluator NAME      ${evaluatorNames().join(', ')}
+  --table PATH          NAS-Bench-201 CSV (evaluator nb201)
+  --latency PATH        latency CSV joined to the table (metrics latency_ms, latency_<device>)
+  --objective METRIC    default val_acc (maximize); --direction minimize for costs
+  --trials N            budget: trials that did not fail (default 100)
+  --wallclock SECONDS   optional wall-clock budget
+  --workers N           local worker processes (default 1: in this process)
+  --seed N              default 0
+  --lease SECONDS       a dead worker's trial is re-run this long after its last heartbeat (default 30)
+  --json                print the result as JSON
+  --quiet               no progress output
+`,
+  worker: `usage: tsnas worker --storage URL --study NAME [options]
+
+Joins a study created by tsnas search, on this or any machine that reaches the storage, and
+runs trials until the study is done. Its config comes from the store.
+
+options:
+  --wallclock SECONDS   stop after this long (running trials are released)
+  --lease SECONDS       override the study's lease
+  --json                print the result as JSON
+  --quiet               no per-trial lines
+`,
+  status: `usage: tsnas status [--storage URL] [--study NAME] [--json]
+
+Without --study: every study in the storage with its trial counts and best value.`,
+  trials: `usage: tsnas trials --study NAME [--storage URL] [--json | --csv] [--state STATE]`,
+  best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
+  export: `usage: tsnas export --study NAME [--storage URL] --out DIR
+       tsnas export --study NAME [--storage URL] --format csv|json [--out FILE]
+
+The first form writes the best trial into DIR (a new directory): arch.json, metrics.json
+(metrics, objective values, costs) and the trained weights when the trial kept them.
+The second writes all trials as CSV or JSON (stdout without --out).`,
+};
+
+function help(cmd: string): string {
+  return HELP[cmd] ?? COMMANDS_EXTRA[cmd]?.help ?? HELP['main']!;
+}
+
+// ------------------------------------------------------------------ commands
+
+function summaryRows(studies: readonly StudySummary[]): string {
+  return renderTable(
+    ['study', 'state', 'strategy', 'space', 'evaluator', 'trials', 'complete', 'pruned', 'failed', 'running', 'waiting', 'budget', 'best'],
+    studies.map((s) => [
+      s.name,
+      s.state,
+      s.strategy.name,
+      s.space.name,
+      s.evaluator.name,
+      s.counts.total,
+      s.counts.complete,
+      s.counts.pruned,
+      s.counts.failed,
+      s.counts.running,
+      s.counts.waiting,
+      s.maxTrials,
+      s.best ? s.best.value : null,
+    ]),
+  );
+}
+
+function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric: string }[]): string {
+  const metrics = metricColumns(trials).filter((m) => !objectives.some((o) => o.metric === m)).slice(0, 6);
+  return renderTable(
+    ['#', 'state', 'attempt', ...objectives.map((o) => o.metric), ...metrics, 'seconds', 'arch'],
+    trials.map((t): Cell[] => {
+      const arch = JSON.stringify(t.arch);
+      return [
+        t.number,
+        t.state,
+        t.attempt,
+        ...objectives.map((_, i) => fmtValue(t.values?.[i])),
+        ...metrics.map((m) => fmtValue(t.metrics?.[m])),
+        t.durationMs === null ? null : t.durationMs / 1000,
+        arch.length > 60 ? `${arch.slice(0, 57)}...` : arch,
+      ];
+    }),
+  );
+}
+
+async function cmdSearch(argv: string[]): Promise<number> {
+  const { flags, args } = parse(
+    argv,
+    {
+      study: { type: 'string' },
+      storage: { type: 'string' },
+      space: { type: 'string' },
+      strategy: { type: 'string' },
+      evaluator: { type: 'string' },
+      table: { type: 'string' },
+      latency: { type: 'string' },
+      objective: { type: 'string' },
+      direction: { type: 'string' },
+      trials: { type: 'string' },
+      wallclock: { type: 'string' },
+      workers: { type: 'string' },
+      seed: { type: 'string' },
+      lease: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    1,
+  );
+  if (flags['help']) return out(help('search')), 0;
+  const configPath = args[0];
+  if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || flags['evaluator'] === undefined))
+    throw new UsageError('give a config file, or at least --space, --strategy and --evaluator');
+  const prepared = prepareSearch({ ...(configPath === undefined ? {} : { configPath }), flags });
+  const ctl = interruptible();
+  const quiet = Boolean(flags['quiet']);
+  let bar: Progress | undefined;
+  const c = prepared.config;
+  if (!quiet) err(`tsnas: study ${c.study} in ${c.storage}: ${c.strategy.name} on ${c.space} with ${c.evaluator.name}, ${c.trials} trials, ${c.workers} worker(s)\n`);
+  const result = await search(prepared, {
+    signal: ctl.signal,
+    ...(quiet
+      ? {}
+      : {
+          onProgress: (p) => {
+            bar ??= new Progress({ label: 'trials', total: p.budget });
+            const done = p.counts.complete + p.counts.pruned;
+            bar.update(done, `${p.counts.running} running${p.counts.failed ? `, ${p.counts.failed} failed` : ''}${p.best ? `, best ${p.best.value.toFixed(3)} (#${p.best.number})` : ''}`);
+          },
+          onEvent: (e) => {
+            if (e.type === 'warning' || e.type === 'lease_lost') bar?.log(e.type === 'warning' ? `warning: ${e.message}` : `trial ${e.trial.number}: lease lost (taken over)`);
+            if (e.type === 'finished' && e.trial.state === 'failed') bar?.log(`trial ${e.trial.number} failed: ${e.trial.error}`);
+          },
+        }),
+  });
+  bar?.finish();
+  if (flags['json']) out(JSON.stringify(result, null, 2) + '\n');
+  else {
+    const b = result.best;
+    out(
+      `study ${result.study}: ${result.reason}${result.resumed ? ' (resumed)' : ''} in ${result.seconds.toFixed(1)} s; ` +
+        `${result.counts.complete} complete, ${result.counts.pruned} pruned, ${result.counts.failed} failed, ${result.counts.waiting + result.counts.running} left\n`,
+    );
+    if (b) out(`best: trial ${b.number} ${c.objectives[0]!.metric}=${b.values?.[0]} ${JSON.stringify(b.arch)}\n`);
+    if (result.reason === 'aborted' || result.reason === 'wallclock')
+      out(`resume with the same command (study ${result.study}, ${result.counts.waiting + result.counts.running} trial(s) will be re-run)\n`);
+  }
+  if (result.reason === 'aborted') return 130;
+  return result.reason === 'workers_failed' || result.reason === 'failures' ? 1 : 0;
+}
+
+async function cmdWorker(argv: string[]): Promise<number> {
+  const { flags } = parse(argv, {
+    storage: { type: 'string' },
+    study: { type: 'string' },
+    wallclock: { type: 'string' },
+    lease: { type: 'string' },
+    'poll-ms': { type: 'string' },
+    'worker-id': { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  });
+  if (flags['help']) return out(help('worker')), 0;
+  const storage = flags['storage'];
+  const study = flags['study'];
+  if (typeof storage !== 'string') throw new UsageError('--storage URL is required');
+  if (typeof study !== 'string') throw new UsageError('--study NAME is required');
+  const numFlag = (k: string) => {
+    const v = flags[k];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new NasError('invalid_config', `must be a positive number, got ${JSON.stringify(v)}`, { field: k });
+    return n;
+  };
+  const wall = numFlag('wallclock');
+  const lease = numFlag('lease');
+  const poll = numFlag('poll-ms');
+  const ctl = interruptible();
+  const quiet = Boolean(flags['quiet']);
+  const r = await runWorker({
+    storage,
+    study,
+    signal: ctl.signal,
+    ...(wall === undefined ? {} : { wallclockMs: wall * 1000 }),
+    ...(lease === undefined ? {} : { leaseMs: lease * 1000 }),
+    ...(poll === undefined ? {} : { pollMs: poll }),
+    ...(typeof flags['worker-id'] === 'string' ? { workerId: flags['worker-id'] } : {}),
+    onEvent: (e) => {
+      if (quiet) return;
+      if (e.type === 'finished')
+        err(`worker ${process.pid}: trial ${e.trial.number} ${e.trial.state}${e.trial.values ? ` ${e.trial.values.join(',')}` : ''}${e.trial.error ? ` (${e.trial.error})` : ''}\n`);
+      else if (e.type === 'claimed' && e.trial.attempt > 1) err(`worker ${process.pid}: re-running trial ${e.trial.number} (attempt ${e.trial.attempt})\n`);
+      else if (e.type === 'released') err(`worker ${process.pid}: released trial ${e.trial.number}\n`);
+      else if (e.type === 'lease_lost') err(`worker ${process.pid}: lost the lease of trial ${e.trial.number}\n`);
+      else if (e.type === 'warning') err(`worker ${process.pid}: warning: ${e.message}\n`);
+    },
+  });
+  if (flags['json']) out(JSON.stringify(r) + '\n');
+  else if (!quiet) err(`worker ${process.pid}: ${r.reason}, ${r.finished} trial(s) finished\n`);
+  return r.reason === 'aborted' ? 130 : 0;
+}
+
+const readFlags: Spec = { storage: { type: 'string' }, study: { type: 'string' }, json: { type: 'boolean' } };
+
+function needStudy(flags: Flags): string {
+  if (typeof flags['study'] !== 'string') throw new UsageError('--study NAME is required');
+  return flags['study'];
+}
+const storageOf = (flags: Flags) => (typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE);
+
+async function cmdStatus(argv: string[]): Promise<number> {
+  const { flags } = parse(argv, readFlags);
+  if (flags['help']) return out(help('status') + '\n'), 0;
+  const storage = storageOf(flags);
+  const studies = typeof flags['study'] === 'string' ? [await studyStatus(storage, flags['study'])] : await listStudies(storage);
+  if (flags['json']) out(JSON.stringify(studies.length === 1 && flags['study'] ? studies[0] : studies, null, 2) + '\n');
+  else out(studies.length ? summaryRows(studies) : `no studies in ${storage}\n`);
+  return 0;
+}
+
+async function cmdTrials(argv: string[]): Promise<number> {
+  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, state: { type: 'string' } });
+  if (flags['help']) return out(help('trials') + '\n'), 0;
+  const { study, trials } = await studyTrials(storageOf(flags), needStudy(flags));
+  const st = flags['state'];
+  const shown = typeof st === 'string' ? trials.filter((t) => t.state === st) : trials;
+  if (flags['json']) out(trialsToJson(study, shown));
+  else if (flags['csv']) out(trialsToCsv(study, shown));
+  else out(shown.length ? trialRows(shown, study.objectives) : `no trials\n`);
+  return 0;
+}
+
+async function cmdBest(argv: string[]): Promise<number> {
+  const { flags } = parse(argv, readFlags);
+  if (flags['help']) return out(help('best') + '\n'), 0;
+  const { study, best } = await bestTrial(storageOf(flags), needStudy(flags));
+  if (!best) throw new NasError('not_found', `study ${study.name} has no complete trial yet`, { field: 'study', hint: 'see tsnas status' });
+  if (flags['json']) out(JSON.stringify(best, null, 2) + '\n');
+  else {
+    out(trialRows([best], study.objectives));
+    out(`arch: ${JSON.stringify(best.arch)}\n`);
+  }
+  return 0;
+}
+
+async function cmdExport(argv: string[]): Promise<number> {
+  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string' } });
+  if (flags['help']) return out(help('export') + '\n'), 0;
+  const storage = storageOf(flags);
+  const name = needStudy(flags);
+  const format = flags['format'];
+  if (format !== undefined) {
+    if (format !== 'csv' && format !== 'json')
+      throw new NasError('invalid_config', `unknown format ${JSON.stringify(format)}`, { field: 'format', hint: 'use one of: csv, json' });
+    const { study, trials } = await studyTrials(storage, name);
+    const text = format === 'csv' ? trialsToCsv(study, trials) : trialsToJson(study, trials);
+    if (typeof flags['out'] === 'string') {
+      writeFileAtomic(flags['out'], text);
+      err(`wrote ${trials.length} trials to ${flags['out']}\n`);
+    } else out(text);
+    return 0;
+  }
+  if (typeof flags['out'] !== 'string') throw new UsageError('--out DIR is required (or --format csv|json)');
+  const r = await exportWinner(storage, name, flags['out']);
+  if (flags['json']) out(JSON.stringify({ dir: r.dir, files: r.files, trial: r.trial.number }) + '\n');
+  else out(`exported trial ${r.trial.number} to ${r.dir}: ${r.files.join(', ')}\n`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  search: cmdSearch,
+  worker: cmdWorker,
+  status: cmdStatus,
+  trials: cmdTrials,
+  best: cmdBest,
+  export: cmdExport,
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+      out(help(rest[0] ?? 'main'));
+      return cmd === undefined ? 2 : 0;
+    }
+    const f = COMMANDS[cmd] ?? COMMANDS_EXTRA[cmd]?.run;
+    if (!f) throw new UsageError(`unknown command ${JSON.stringify(cmd)}; commands: ${[...Object.keys(COMMANDS), ...Object.keys(COMMANDS_EXTRA)].join(', ')}`);
+    return await f(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`tsnas ${cmd ?? ''}: ${e.message}\n(tsnas ${cmd && (COMMANDS[cmd] || COMMANDS_EXTRA[cmd]) ? cmd + ' ' : ''}--help for usage)\n`);
+      return 2;
+    }
+    if (e instanceof NasError) {
+      err(`tsnas ${cmd}: error [${e.code}]: ${e.message}\n`);
+      return BAD_INPUT.includes(e.code) ? 2 : 1;
+    }
+    err(`tsnas ${cmd}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+// Run when executed (bin/tsnas.js imports the compiled file; tests and workers fork this module).
+const isMain = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(js|ts)$/.test(process.argv[1]);
+const imported = process.env['TSNAS_CLI_IMPORTED'] === '1';
+if (isMain || (!imported && /[\\/]bin[\\/]tsnas(\.js)?$/.test(process.argv[1] ?? ''))) {
+  const code = await run(process.argv.slice(2));
+  // Let stdout drain, then exit with the code (open handles such as pg pools must not keep us alive).
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
