@@ -201,7 +201,13 @@ export class PostgresStore implements Store {
 
   static async open(url: string, opts: OpenStoreOptions = {}): Promise<PostgresStore> {
     const masked = maskPgUrl(url);
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4, connectionTimeoutMillis: opts.busyTimeoutMs ?? 10_000 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 4,
+      connectionTimeoutMillis: opts.busyTimeoutMs ?? 10_000,
+      // readOnly: the server itself refuses writes (SQLSTATE 25006 -> storage_error).
+      ...(opts.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+    });
     // An idle client whose server went away emits 'error'; without a listener that kills the process.
     pool.on('error', () => {});
     const store = new PostgresStore(masked, pool);
@@ -248,9 +254,20 @@ export class PostgresStore implements Store {
     return this.pool;
   }
 
+  /** Named statements: pg prepares each once per connection, saving a parse and plan per call. */
+  private readonly names = new Map<string, string>();
+  private named(sql: string, values: unknown[]): pg.QueryConfig {
+    let name = this.names.get(sql);
+    if (name === undefined) {
+      name = `tsnas_${this.names.size}`;
+      this.names.set(sql, name);
+    }
+    return { name, text: sql, values };
+  }
+
   private async q<R>(sql: string, args: unknown[] = []): Promise<R[]> {
     try {
-      return (await this.p().query(sql, args)).rows as R[];
+      return (await this.p().query(this.named(sql, args))).rows as R[];
     } catch (e) {
       throw mapPgError(e, this.url);
     }
@@ -378,6 +395,26 @@ export class PostgresStore implements Store {
 
   async createTrial(sid: StudyId, t: NewTrial): Promise<TrialRecord> {
     validateNewTrial(t);
+    const claim = t.claim;
+    const cols = `study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, created_at, started_at, user_attrs`;
+    const vals = `$1, $2, $3, $4, $5, $6, $7, $8, $9,
+           CASE WHEN $10::bigint IS NULL THEN NULL ELSE ${NOW} + $10::bigint END,
+           CASE WHEN $8::text IS NULL THEN NULL ELSE ${NOW} END, ${NOW},
+           CASE WHEN $8::text IS NULL THEN NULL ELSE ${NOW} END, $11`;
+    const args = (n: number | null): unknown[] => [
+      sid, n, claim ? 'running' : 'waiting', JSON.stringify(t.arch), t.archKey, t.budget, JSON.stringify(t.params),
+      claim ? claim.workerId : null, claim ? 1 : 0, claim ? Math.ceil(claim.leaseMs) : null, JSON.stringify(t.userAttrs ?? {}),
+    ];
+    if (t.maxTrials === undefined) {
+      // One statement (atomic): take the next number, insert ($2 is null: the number comes from s).
+      const rows = await this.q<TrialRow>(
+        `WITH s AS (UPDATE studies SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS n)
+         INSERT INTO trials (${cols}) SELECT ${vals.replace('$2', 'COALESCE($2::int, s.n)')} FROM s RETURNING ${TRIAL_COLS}`,
+        args(null),
+      );
+      if (rows[0] === undefined) throw new NasError('not_found', `no study with id ${sid}`);
+      return trialFromRow(rows[0]);
+    }
     return this.tx(async (c) => {
       // Locks the study row: concurrent creators serialize here, so numbers are sequential and
       // the budget count below (a fresh snapshot in READ COMMITTED) sees every committed trial.
@@ -391,19 +428,7 @@ export class PostgresStore implements Store {
           throw new NasError('budget_exhausted', `study ${sid} already has ${n} trials (budget ${t.maxTrials})`, { details: { trials: n, maxTrials: t.maxTrials } });
         }
       }
-      const claim = t.claim;
-      const r = await c.query(
-        `INSERT INTO trials (study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, created_at, started_at, user_attrs)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-           CASE WHEN $10::bigint IS NULL THEN NULL ELSE ${NOW} + $10::bigint END,
-           CASE WHEN $8::text IS NULL THEN NULL ELSE ${NOW} END, ${NOW},
-           CASE WHEN $8::text IS NULL THEN NULL ELSE ${NOW} END, $11)
-         RETURNING ${TRIAL_COLS}`,
-        [
-          sid, s.n, claim ? 'running' : 'waiting', JSON.stringify(t.arch), t.archKey, t.budget, JSON.stringify(t.params),
-          claim ? claim.workerId : null, claim ? 1 : 0, claim ? Math.ceil(claim.leaseMs) : null, JSON.stringify(t.userAttrs ?? {}),
-        ],
-      );
+      const r = await c.query(`INSERT INTO trials (${cols}) VALUES (${vals}) RETURNING ${TRIAL_COLS}`, args(s.n));
       return trialFromRow(r.rows[0] as TrialRow);
     });
   }

@@ -6,7 +6,7 @@
  * with a clear `storage_error`. `synchronous=NORMAL`: a process crash loses nothing; a power cut
  * may lose the last transactions (never corrupts).
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { NasError, isNasError } from '../core/errors.js';
@@ -144,12 +144,33 @@ const MIGRATIONS: string[] = [
 const TRIAL_COLS =
   'id, study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, metrics, vals, error, duration_ms, created_at, started_at, finished_at, user_attrs';
 
+/** Names the permission problem, if the file or its directory is not writable by this process. */
+function notWritable(path: string): string | null {
+  if (path === ':memory:') return null;
+  for (const [p, what] of [[path, 'file'], [dirname(path), 'directory']] as const) {
+    if (!existsSync(p)) continue;
+    try {
+      accessSync(p, constants.W_OK);
+    } catch {
+      return `the ${what} ${p} is not writable by this user`;
+    }
+  }
+  return null;
+}
+
 /** Maps a better-sqlite3 failure to a NasError that says what to do. */
 function mapSqliteError(e: unknown, path: string, busyMs: number): unknown {
   if (isNasError(e)) return e;
   const code = (e as { code?: string }).code ?? '';
   const msg = e instanceof Error ? e.message : String(e);
   const details = { path, sqliteCode: code };
+  const permCode = /^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code);
+  const perm = permCode ? notWritable(path) : null;
+  if (perm !== null) {
+    return new NasError('storage_error', `SQLite database ${path} is read-only: ${perm} (${msg})`, {
+      hint: 'make the file and its directory writable (SQLite writes -wal and -shm files beside it), or open it readOnly to view', details, cause: e,
+    });
+  }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new NasError('storage_error', `SQLite database ${path} is locked: another connection held it for longer than the busy timeout (${busyMs} ms)`, {
       hint: 'stop the other process holding the lock, or raise the busy timeout (busyTimeoutMs)', details, cause: e,
@@ -208,7 +229,14 @@ export class SqliteStore implements Store {
       return store;
     } catch (e) {
       db?.close();
-      throw mapSqliteError(e, abs, busyMs);
+      const m = mapSqliteError(e, abs, busyMs);
+      if (isNasError(m)) throw m;
+      // better-sqlite3 throws plain TypeErrors for a missing directory; mkdir for permissions.
+      const perm = notWritable(abs);
+      throw new NasError('storage_error', `cannot open SQLite database ${abs}: ${e instanceof Error ? e.message : String(e)}${perm ? ` (${perm})` : ''}`, {
+        hint: opts.readOnly ? 'check the path: read-only opening needs an existing tsnas database' : 'check that the path is right and its directory can be created and written',
+        details: { path: abs }, cause: e,
+      });
     }
   }
 

@@ -1,0 +1,541 @@
+/**
+ * The one test suite every Store backend must pass. A backend's test file calls
+ * `storeConformance(target)`; each test opens a fresh, empty database from `target.newUrl()`.
+ * Concurrency cases use several independent Store instances (separate connections) on one
+ * database, the way several workers would.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isNasError, type ErrorCode } from '../core/errors.js';
+import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
+import { openStore } from './index.js';
+import { SCHEMA_VERSION, type OpenStoreOptions, type Store, type StudySpec } from './types.js';
+
+export interface ConformanceTarget {
+  name: string;
+  /** URL of a new, empty database. */
+  newUrl(): Promise<string>;
+  /** Runs raw SQL on the database at `url` (to fake a newer schema, etc.). */
+  rawExec(url: string, sql: string): Promise<void>;
+  open?(url: string, opts?: OpenStoreOptions): Promise<Store>;
+}
+
+export function studySpec(name: string, over: Partial<StudySpec> = {}): StudySpec {
+  return {
+    name,
+    strategy: { name: 'evolution', options: { population: 8 } },
+    space: { name: 'nb201', definition: { kind: 'nb201' } },
+    evaluator: { name: 'tabular', options: { dataset: 'cifar10' } },
+    objectives: [{ metric: 'val_acc', direction: 'maximize' }],
+    constraints: [{ metric: 'params_m', max: 1 }],
+    seed: 7,
+    maxTrials: 50,
+    config: { note: 'conformance' },
+    ...over,
+  };
+}
+
+/** Asserts that `p` rejects with a NasError of `code` (and, if given, `field`); returns it. */
+export async function rejectsWith(p: Promise<unknown>, code: ErrorCode, field?: string): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(isNasError(e), `expected NasError ${code}, got ${String(e)}`);
+    assert.equal(e.code, code, `expected code ${code}, got ${e.code}: ${e.message}`);
+    if (field !== undefined) assert.equal(e.field, field, e.message);
+    return e;
+  }
+  assert.fail(`expected a NasError ${code}, but it resolved`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const W1 = workerId('w1');
+const W2 = workerId('w2');
+const trialInput = (i: number) => ({ arch: { ops: [i, i + 1] }, archKey: `k${i}`, budget: 1, params: { lr: 0.01 * (i + 1) } });
+
+export function storeConformance(target: ConformanceTarget): void {
+  const open = (url: string, opts?: OpenStoreOptions): Promise<Store> => (target.open ?? openStore)(url, opts);
+  /** Opens a fresh database, runs `fn`, closes. */
+  const withStore = async (fn: (s: Store, url: string) => Promise<void>): Promise<void> => {
+    const url = await target.newUrl();
+    const s = await open(url);
+    try {
+      await fn(s, url);
+    } finally {
+      await s.close();
+    }
+  };
+
+  describe(`Store conformance: ${target.name}`, () => {
+    // ------------------------------------------------------------ studies
+    test('creates, finds, lists and deletes studies', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('alpha', { userAttrs: { owner: 'me' } }));
+        const b = await s.createStudy(studySpec('beta', { maxTrials: null, objectives: [{ metric: 'val_loss', direction: 'minimize' }] }));
+        assert.equal(a.name, 'alpha');
+        assert.equal(a.state, 'running');
+        assert.deepEqual(a.strategy, { name: 'evolution', options: { population: 8 } });
+        assert.deepEqual(a.space, { name: 'nb201', definition: { kind: 'nb201' } });
+        assert.deepEqual(a.constraints, [{ metric: 'params_m', max: 1 }]);
+        assert.deepEqual(a.userAttrs, { owner: 'me' });
+        assert.equal(a.seed, 7);
+        assert.equal(a.maxTrials, 50);
+        assert.equal(b.maxTrials, null);
+        assert.ok(a.createdAt > 1.6e12 && a.createdAt <= Date.now() + 1000);
+        assert.deepEqual(await s.getStudy(a.id), a);
+        assert.deepEqual(await s.getStudy('beta'), b);
+        assert.equal(await s.getStudy('gamma'), null);
+        assert.equal(await s.getStudy(studyId(9999)), null);
+        const e = await rejectsWith(s.requireStudy('gamma'), 'not_found', 'study');
+        assert.match(e.message, /alpha, beta/);
+        const list = await s.listStudies();
+        assert.deepEqual(list.map((x) => x.name), ['alpha', 'beta']);
+        assert.deepEqual(list[0]!.counts, { waiting: 0, running: 0, complete: 0, pruned: 0, failed: 0, total: 0 });
+        assert.equal(list[0]!.best, null);
+        await s.deleteStudy(a.id);
+        assert.equal(await s.getStudy('alpha'), null);
+        await rejectsWith(s.deleteStudy(a.id), 'not_found');
+        assert.deepEqual((await s.listStudies()).map((x) => x.name), ['beta']);
+      }));
+
+    test('study names are unique; bad specs name the field', () =>
+      withStore(async (s) => {
+        await s.createStudy(studySpec('dup'));
+        await rejectsWith(s.createStudy(studySpec('dup')), 'conflict', 'name');
+        await rejectsWith(s.createStudy(studySpec('has space')), 'invalid_config', 'name');
+        await rejectsWith(s.createStudy(studySpec('x', { objectives: [] })), 'invalid_config', 'objectives');
+        await rejectsWith(
+          s.createStudy(studySpec('x', { objectives: [{ metric: 'a', direction: 'up' as 'maximize' }] })),
+          'invalid_config',
+          'objectives[0].direction',
+        );
+        await rejectsWith(s.createStudy(studySpec('x', { maxTrials: 0 })), 'invalid_config', 'maxTrials');
+        await rejectsWith(s.createStudy(studySpec('x', { seed: 1.5 })), 'invalid_config', 'seed');
+        await rejectsWith(s.createStudy(studySpec('x', { config: { bad: Number.NaN } })), 'invalid_config', 'config.bad');
+        assert.deepEqual((await s.listStudies()).map((x) => x.name), ['dup']);
+      }));
+
+    test('study state and attributes', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('st'));
+        await s.setStudyState(a.id, 'finished');
+        assert.equal((await s.getStudy(a.id))!.state, 'finished');
+        await rejectsWith(s.setStudyState(a.id, 'bogus' as 'finished'), 'invalid_config', 'state');
+        await rejectsWith(s.setStudyState(studyId(999), 'finished'), 'not_found');
+        await s.setStudyAttr(a.id, 'winner', { path: '/tmp/w.bin' });
+        await s.setStudyAttr(a.id, 'n', 3);
+        await s.setStudyAttr(a.id, 'n', undefined);
+        assert.deepEqual((await s.getStudy(a.id))!.userAttrs, { winner: { path: '/tmp/w.bin' } });
+      }));
+
+    // ------------------------------------------------------------ strategy state
+    test('strategy state is compare-and-set on a version', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('cas'));
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 0, state: null });
+        assert.equal(await s.saveStrategyState(a.id, 0, { pop: [1, 2], rng: [1, 2, 3, 4] }), 1);
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 1, state: { pop: [1, 2], rng: [1, 2, 3, 4] } });
+        const e = await rejectsWith(s.saveStrategyState(a.id, 0, { pop: [] }), 'conflict');
+        assert.match(e.message, /version 1, not 0/);
+        assert.equal(await s.saveStrategyState(a.id, 1, { pop: [3] }), 2);
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 2, state: { pop: [3] } });
+        await rejectsWith(s.loadStrategyState(studyId(999)), 'not_found');
+        await rejectsWith(s.saveStrategyState(studyId(999), 0, null), 'not_found');
+      }));
+
+    test('concurrent strategy-state writers: every increment lands exactly once', async () => {
+      const url = await target.newUrl();
+      const stores = await Promise.all([0, 1, 2, 3].map(() => open(url)));
+      try {
+        const a = await stores[0]!.createStudy(studySpec('cas4'));
+        await stores[0]!.saveStrategyState(a.id, 0, { n: 0 });
+        let conflicts = 0;
+        await Promise.all(
+          stores.map(async (s) => {
+            for (let done = 0; done < 10; ) {
+              const cur = await s.loadStrategyState(a.id);
+              await sleep(0); // let the others interleave between load and save
+              try {
+                await s.saveStrategyState(a.id, cur.version, { n: (cur.state as { n: number }).n + 1 });
+                done++;
+              } catch (e) {
+                if (!isNasError(e, 'conflict')) throw e;
+                conflicts++;
+              }
+            }
+          }),
+        );
+        const fin = await stores[0]!.loadStrategyState(a.id);
+        assert.deepEqual(fin, { version: 41, state: { n: 40 } });
+        assert.ok(conflicts >= 0);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    // ------------------------------------------------------------ trials
+    test('trials get sequential numbers; claims take the oldest first', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('seq'));
+        const ts = [];
+        for (let i = 0; i < 3; i++) ts.push(await s.createTrial(a.id, trialInput(i)));
+        assert.deepEqual(ts.map((t) => t.number), [0, 1, 2]);
+        assert.equal(ts[0]!.state, 'waiting');
+        assert.equal(ts[0]!.attempt, 0);
+        assert.equal(ts[0]!.workerId, null);
+        assert.deepEqual(ts[1]!.arch, { ops: [1, 2] });
+        assert.equal(ts[1]!.archKey, 'k1');
+        assert.deepEqual(ts[1]!.params, { lr: 0.02 });
+        const c0 = await s.claimTrial(a.id, W1, 60_000);
+        assert.ok(c0);
+        assert.equal(c0.number, 0);
+        assert.equal(c0.state, 'running');
+        assert.equal(c0.workerId, W1);
+        assert.equal(c0.attempt, 1);
+        assert.ok(c0.leaseExpiresAt! >= Date.now() + 50_000);
+        assert.ok(c0.startedAt !== null);
+        assert.equal((await s.claimTrial(a.id, W2, 60_000))!.number, 1);
+        assert.equal((await s.claimTrial(a.id, W1, 60_000))!.number, 2);
+        assert.equal(await s.claimTrial(a.id, W1, 60_000), null, 'nothing left: running trials with live leases are not claimable');
+        // Trials of another study are not visible to this one.
+        const b = await s.createStudy(studySpec('other'));
+        assert.equal((await s.createTrial(b.id, trialInput(9))).number, 0);
+        assert.equal(await s.claimTrial(a.id, W1, 60_000), null);
+        await rejectsWith(s.createTrial(studyId(999), trialInput(0)), 'not_found');
+        await rejectsWith(s.claimTrial(a.id, W1, 0), 'invalid_config', 'leaseMs');
+        await rejectsWith(s.createTrial(a.id, { ...trialInput(0), budget: Number.NaN }), 'invalid_config', 'trial.budget');
+      }));
+
+    test('a trial can be created already running for its worker', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('direct'));
+        const t = await s.createTrial(a.id, { ...trialInput(0), claim: { workerId: W1, leaseMs: 60_000 } });
+        assert.equal(t.state, 'running');
+        assert.equal(t.workerId, W1);
+        assert.equal(t.attempt, 1);
+        assert.ok(t.leaseExpiresAt! > Date.now());
+        assert.equal(await s.claimTrial(a.id, W2, 1000), null);
+        const f = await s.finishTrial(t.id, W1, { state: 'complete', metrics: { val_acc: 91.5 }, values: [91.5], durationMs: 12 });
+        assert.equal(f.state, 'complete');
+        assert.equal(f.durationMs, 12);
+      }));
+
+    test('the trial budget guard is atomic and ignores failed trials', async () => {
+      const url = await target.newUrl();
+      const stores = await Promise.all([0, 1, 2].map(() => open(url)));
+      try {
+        const a = await stores[0]!.createStudy(studySpec('budget'));
+        const results = await Promise.allSettled(
+          Array.from({ length: 12 }, (_, i) => stores[i % 3]!.createTrial(a.id, { ...trialInput(i), maxTrials: 5 })),
+        );
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 5);
+        for (const r of results) if (r.status === 'rejected') assert.ok(isNasError(r.reason, 'budget_exhausted'), String(r.reason));
+        const t = (await stores[0]!.claimTrial(a.id, W1, 60_000))!;
+        await stores[0]!.finishTrial(t.id, W1, { state: 'failed', error: 'out of memory' });
+        const extra = await stores[1]!.createTrial(a.id, { ...trialInput(99), maxTrials: 5 });
+        assert.equal(extra.number, 5, 'numbers stay sequential although refused creations happened');
+        await rejectsWith(stores[2]!.createTrial(a.id, { ...trialInput(100), maxTrials: 5 }), 'budget_exhausted');
+        assert.equal((await stores[0]!.countTrials(a.id)).total, 6);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    test('finishing: once, by the lease holder only', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('finish'));
+        await s.createTrial(a.id, trialInput(0));
+        const t = (await s.claimTrial(a.id, W1, 60_000))!;
+        await rejectsWith(s.finishTrial(t.id, W2, { state: 'complete', values: [1] }), 'conflict');
+        await rejectsWith(s.finishTrial(t.id, W1, { state: 'waiting' as 'complete' }), 'invalid_config', 'result.state');
+        await rejectsWith(s.finishTrial(t.id, W1, { state: 'complete', metrics: { a: 'x' as unknown as number } }), 'invalid_config', 'result.metrics.a');
+        const f = await s.finishTrial(t.id, W1, {
+          state: 'complete', metrics: { val_acc: 93.1, train_loss: Number.POSITIVE_INFINITY, x: Number.NaN }, values: [93.1], durationMs: 1500,
+        });
+        assert.equal(f.state, 'complete');
+        assert.deepEqual(f.values, [93.1]);
+        assert.equal(f.metrics!.train_loss, Number.POSITIVE_INFINITY);
+        assert.ok(Number.isNaN(f.metrics!.x));
+        assert.equal(f.leaseExpiresAt, null);
+        assert.ok(f.finishedAt! >= f.startedAt!);
+        const e = await rejectsWith(s.finishTrial(t.id, W1, { state: 'complete', values: [99] }), 'conflict');
+        assert.match(e.message, /complete, not running/);
+        assert.deepEqual((await s.getTrial(t.id))!.values, [93.1], 'the second finish changed nothing');
+        await rejectsWith(s.finishTrial(trialId(9999), W1, { state: 'failed' }), 'not_found');
+        await rejectsWith(s.heartbeat(t.id, W1, 1000), 'conflict');
+        await rejectsWith(s.reportIntermediate(t.id, W1, 5, { a: 1 }), 'conflict');
+        await rejectsWith(s.releaseTrial(t.id, W1), 'conflict');
+        // A finished trial is never claimed again.
+        assert.equal(await s.claimTrial(a.id, W2, 1), null);
+      }));
+
+    test('an expired lease is taken over; the stale worker is refused', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('lease'));
+        await s.createTrial(a.id, trialInput(0));
+        const t1 = (await s.claimTrial(a.id, W1, 150))!;
+        await s.reportIntermediate(t1.id, W1, 0, { val_acc: 40 });
+        assert.equal(await s.claimTrial(a.id, W2, 60_000), null, 'live lease: not claimable');
+        await sleep(260);
+        const t2 = (await s.claimTrial(a.id, W2, 60_000))!;
+        assert.ok(t2, 'expired lease: claimable');
+        assert.equal(t2.id, t1.id);
+        assert.equal(t2.attempt, 2);
+        assert.equal(t2.workerId, W2);
+        assert.deepEqual(await s.getIntermediates(t1.id), [], 'the lost attempt\'s intermediate values are dropped');
+        const e = await rejectsWith(s.heartbeat(t1.id, W1, 60_000), 'conflict');
+        assert.match(e.message, /lost the lease/);
+        await rejectsWith(s.reportIntermediate(t1.id, W1, 1, { val_acc: 50 }), 'conflict');
+        await rejectsWith(s.finishTrial(t1.id, W1, { state: 'complete', values: [50] }), 'conflict');
+        await s.reportIntermediate(t2.id, W2, 0, { val_acc: 45 });
+        const f = await s.finishTrial(t2.id, W2, { state: 'complete', values: [60] });
+        assert.equal(f.attempt, 2);
+        assert.deepEqual((await s.countTrials(a.id)), { waiting: 0, running: 0, complete: 1, pruned: 0, failed: 0, total: 1 });
+      }));
+
+    test('heartbeats keep a lease alive; a lapsed lease nobody took is still renewable', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('hb'));
+        await s.createTrial(a.id, trialInput(0));
+        const t = (await s.claimTrial(a.id, W1, 200))!;
+        for (let i = 0; i < 3; i++) {
+          await sleep(100);
+          await s.heartbeat(t.id, W1, 200);
+        }
+        assert.equal(await s.claimTrial(a.id, W2, 1000), null, 'renewed 3 times past the first deadline: still held');
+        const r = (await s.getTrial(t.id))!;
+        assert.ok(r.leaseExpiresAt! > t.leaseExpiresAt!);
+        assert.ok(r.heartbeatAt! >= t.heartbeatAt!);
+        await sleep(260);
+        await s.heartbeat(t.id, W1, 60_000);
+        assert.equal(await s.claimTrial(a.id, W2, 1000), null);
+        await rejectsWith(s.heartbeat(t.id, W2, 1000), 'conflict');
+        await rejectsWith(s.heartbeat(trialId(9999), W1, 1000), 'not_found');
+        await rejectsWith(s.heartbeat(t.id, W1, -5), 'invalid_config', 'leaseMs');
+      }));
+
+    test('released trials go back to waiting', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('release'));
+        await s.createTrial(a.id, trialInput(0));
+        const t = (await s.claimTrial(a.id, W1, 60_000))!;
+        await rejectsWith(s.releaseTrial(t.id, W2), 'conflict');
+        await s.releaseTrial(t.id, W1);
+        const r = (await s.getTrial(t.id))!;
+        assert.equal(r.state, 'waiting');
+        assert.equal(r.leaseExpiresAt, null);
+        const again = (await s.claimTrial(a.id, W2, 60_000))!;
+        assert.equal(again.id, t.id);
+        assert.equal(again.attempt, 2);
+      }));
+
+    test('intermediate values: idempotent per step, ordered, per study', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('inter'));
+        await s.createTrial(a.id, trialInput(0));
+        await s.createTrial(a.id, trialInput(1));
+        const t0 = (await s.claimTrial(a.id, W1, 60_000))!;
+        const t1 = (await s.claimTrial(a.id, W2, 60_000))!;
+        await s.reportIntermediate(t0.id, W1, 1, { val_acc: 50 });
+        await s.reportIntermediate(t0.id, W1, 0, { val_acc: 30, loss: Number.NaN });
+        await s.reportIntermediate(t0.id, W1, 1, { val_acc: 55 });
+        await s.reportIntermediate(t1.id, W2, 0, { val_acc: 20 });
+        const iv = await s.getIntermediates(t0.id);
+        assert.deepEqual(iv.map((x) => [x.step, x.metrics.val_acc]), [[0, 30], [1, 55]]);
+        assert.ok(Number.isNaN(iv[0]!.metrics.loss));
+        assert.equal(iv[0]!.trialId, t0.id);
+        const all = await s.listIntermediates(a.id);
+        assert.deepEqual(all.map((x) => [x.trialId, x.step]), [[t0.id, 0], [t0.id, 1], [t1.id, 0]]);
+        await rejectsWith(s.reportIntermediate(t0.id, W1, -1, { a: 1 }), 'invalid_config', 'step');
+        await rejectsWith(s.reportIntermediate(t0.id, W1, 2, { a: '1' as unknown as number }), 'invalid_config', 'metrics.a');
+        await rejectsWith(s.reportIntermediate(t0.id, W2, 2, { a: 1 }), 'conflict');
+        await rejectsWith(s.reportIntermediate(trialId(9999), W1, 2, { a: 1 }), 'not_found');
+      }));
+
+    test('listing, counting and the best trial', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('list', { objectives: [{ metric: 'val_acc', direction: 'maximize' }, { metric: 'latency_ms', direction: 'minimize' }] }));
+        const outcomes: [string, number[] | null][] = [
+          ['complete', [80, 5]], ['complete', [92, 9]], ['pruned', [95, 1]], ['failed', null], ['complete', [88, 2]],
+          ['complete', [Number.NaN, 0.5]], ['running', null], ['waiting', null],
+        ];
+        for (let i = 0; i < outcomes.length; i++) await s.createTrial(a.id, { ...trialInput(i), archKey: i % 2 ? 'odd' : 'even' });
+        for (const [state, values] of outcomes) {
+          if (state === 'waiting') break;
+          const t = (await s.claimTrial(a.id, W1, 60_000))!;
+          if (state !== 'running') await s.finishTrial(t.id, W1, { state: state as 'complete', values, error: state === 'failed' ? 'diverged' : null });
+        }
+        assert.deepEqual(await s.countTrials(a.id), { waiting: 1, running: 1, complete: 4, pruned: 1, failed: 1, total: 8 });
+        const best = (await s.bestTrial(a.id))!;
+        assert.equal(best.number, 1, 'the pruned 95 does not count; NaN never wins');
+        assert.equal((await s.bestTrial(a.id, 1))!.number, 5, 'objective 1 minimizes latency over complete trials');
+        await rejectsWith(s.bestTrial(a.id, 2), 'invalid_config', 'objective');
+        const summary = (await s.listStudies())[0]!;
+        assert.deepEqual(summary.best, { trialId: best.id, number: 1, value: 92 });
+        assert.equal(summary.counts.total, 8);
+        assert.deepEqual((await s.listTrials(a.id)).map((t) => t.number), [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert.deepEqual((await s.listTrials(a.id, { desc: true, limit: 3 })).map((t) => t.number), [7, 6, 5]);
+        assert.deepEqual((await s.listTrials(a.id, { limit: 2, offset: 3 })).map((t) => t.number), [3, 4]);
+        assert.deepEqual((await s.listTrials(a.id, { states: ['complete'], orderBy: 'value', desc: true })).map((t) => t.number), [1, 4, 0, 5]);
+        assert.deepEqual((await s.listTrials(a.id, { states: ['complete', 'pruned'], orderBy: 'value' })).map((t) => t.number), [0, 4, 1, 2, 5]);
+        assert.deepEqual((await s.listTrials(a.id, { states: ['failed', 'waiting'] })).map((t) => [t.number, t.state, t.error]), [
+          [3, 'failed', 'diverged'], [7, 'waiting', null],
+        ]);
+        assert.deepEqual((await s.listTrials(a.id, { archKey: 'odd', states: ['complete'] })).map((t) => t.number), [1, 5]);
+        assert.deepEqual(await s.listTrials(a.id, { states: [] }), []);
+        await rejectsWith(s.listTrials(a.id, { states: ['done' as 'complete'] }), 'invalid_config', 'states');
+        assert.equal((await s.getTrialByNumber(a.id, 4))!.values![0], 88);
+        assert.equal(await s.getTrialByNumber(a.id, 40), null);
+        assert.equal(await s.getTrial(trialId(9999)), null);
+        const empty = await s.createStudy(studySpec('empty'));
+        assert.equal(await s.bestTrial(empty.id), null);
+        await rejectsWith(s.bestTrial(studyId(999)), 'not_found');
+      }));
+
+    test('trial attributes', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('attrs'));
+        const t = await s.createTrial(a.id, { ...trialInput(0), userAttrs: { origin: 'mutation' } });
+        await s.setTrialAttr(t.id, 'weights', '/runs/w0.bin');
+        await s.setTrialAttr(t.id, 'origin', undefined);
+        assert.deepEqual((await s.getTrial(t.id))!.userAttrs, { weights: '/runs/w0.bin' });
+        await rejectsWith(s.setTrialAttr(trialId(9999), 'a', 1), 'not_found');
+        await rejectsWith(s.setTrialAttr(t.id, '', 1), 'invalid_config', 'key');
+      }));
+
+    test('deleting a study deletes its trials and values', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('del'));
+        await s.createTrial(a.id, trialInput(0));
+        const t = (await s.claimTrial(a.id, W1, 60_000))!;
+        await s.reportIntermediate(t.id, W1, 0, { a: 1 });
+        await s.deleteStudy(a.id);
+        assert.equal(await s.getTrial(t.id), null);
+        assert.deepEqual(await s.getIntermediates(t.id), []);
+        // The name is free again.
+        const b = await s.createStudy(studySpec('del'));
+        assert.notEqual(b.id, a.id);
+      }));
+
+    test('workers registry', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('workers'));
+        await s.registerWorker({ id: W1, studyId: a.id, host: 'h1', pid: 11, info: { cores: 2 } });
+        await s.registerWorker({ id: W2, studyId: null, host: 'h2', pid: 22 });
+        const ws = await s.listWorkers();
+        assert.deepEqual(ws.map((w) => [w.id, w.host, w.pid, w.state, w.studyId]), [[W1, 'h1', 11, 'active', a.id], [W2, 'h2', 22, 'active', null]]);
+        assert.deepEqual(ws[0]!.info, { cores: 2 });
+        assert.deepEqual((await s.listWorkers(a.id)).map((w) => w.id), [W1]);
+        const seen = ws[0]!.lastSeenAt;
+        await sleep(20);
+        await s.createTrial(a.id, trialInput(0));
+        const t = (await s.claimTrial(a.id, W1, 60_000))!;
+        await s.heartbeat(t.id, W1, 60_000);
+        assert.ok((await s.listWorkers(a.id))[0]!.lastSeenAt > seen, 'heartbeats touch the worker');
+        await s.touchWorker(W2);
+        await s.stopWorker(W2);
+        assert.equal((await s.listWorkers()).find((w) => w.id === W2)!.state, 'stopped');
+        await rejectsWith(s.touchWorker(workerId('nobody')), 'not_found');
+        await rejectsWith(s.registerWorker({ id: W1, studyId: null, host: '', pid: 1 }), 'invalid_config', 'worker.host');
+      }));
+
+    // ------------------------------------------------------------ concurrency
+    test('4 concurrent claimers on separate connections never share a trial', async () => {
+      const url = await target.newUrl();
+      const stores = await Promise.all([0, 1, 2, 3].map(() => open(url)));
+      try {
+        const a = await stores[0]!.createStudy(studySpec('claims'));
+        // Trials are created concurrently too: numbers must still be unique and gap-free.
+        const created = await Promise.all(Array.from({ length: 60 }, (_, i) => stores[i % 4]!.createTrial(a.id, trialInput(i))));
+        assert.deepEqual(created.map((t) => t.number).sort((x, y) => x - y), Array.from({ length: 60 }, (_, i) => i));
+        const got = await Promise.all(
+          stores.map(async (s, k) => {
+            const mine: number[] = [];
+            const w = workerId(`c${k}`);
+            for (;;) {
+              const t = await s.claimTrial(a.id, w, 60_000);
+              if (t === null) return mine;
+              mine.push(t.id);
+              await s.finishTrial(t.id, w, { state: 'complete', values: [t.number] });
+            }
+          }),
+        );
+        const all = got.flat();
+        assert.equal(all.length, 60, `claimed ${all.length} times`);
+        assert.equal(new Set(all).size, 60, 'no trial claimed twice');
+        const counts = await stores[0]!.countTrials(a.id);
+        assert.equal(counts.complete, 60);
+        assert.ok(got.filter((g) => g.length > 0).length >= 2, `work spread over claimers: ${got.map((g) => g.length).join(',')}`);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    test('concurrent re-claim of one expired trial: exactly one winner', async () => {
+      const url = await target.newUrl();
+      const stores = await Promise.all([0, 1, 2, 3].map(() => open(url)));
+      try {
+        const a = await stores[0]!.createStudy(studySpec('reclaim'));
+        await stores[0]!.createTrial(a.id, trialInput(0));
+        const t = (await stores[0]!.claimTrial(a.id, W1, 50))!;
+        await sleep(120);
+        const res = await Promise.all(stores.map((s, k) => s.claimTrial(a.id, workerId(`r${k}`), 60_000)));
+        const winners = res.filter((r) => r !== null);
+        assert.equal(winners.length, 1);
+        assert.equal(winners[0]!.id, t.id);
+        assert.equal(winners[0]!.attempt, 2);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    // ------------------------------------------------------------ lifecycle
+    test('reopening keeps the data; a newer schema is refused', async () => {
+      const url = await target.newUrl();
+      const s1 = await open(url);
+      const a = await s1.createStudy(studySpec('persist'));
+      await s1.createTrial(a.id, trialInput(0));
+      await s1.saveStrategyState(a.id, 0, { gen: 1 });
+      await s1.close();
+      await rejectsWith(s1.getStudy(a.id), 'storage_error');
+      const s2 = await open(url);
+      assert.equal((await s2.requireStudy('persist')).id, a.id);
+      assert.equal((await s2.countTrials(a.id)).waiting, 1);
+      assert.deepEqual(await s2.loadStrategyState(a.id), { version: 1, state: { gen: 1 } });
+      await s2.close();
+      await target.rawExec(url, `INSERT INTO schema_version (version, applied_at) VALUES (${SCHEMA_VERSION + 1}, 0)`);
+      const e = await rejectsWith(open(url), 'storage_error');
+      assert.match(e.message, /newer tsnas/);
+      await rejectsWith(open(url, { readOnly: true }), 'storage_error');
+    });
+
+    test('read-only opening: reads work, writes are refused, no migration happens', async () => {
+      const url = await target.newUrl();
+      await rejectsWith(open(url, { readOnly: true }), 'storage_error');
+      const w = await open(url);
+      const a = await w.createStudy(studySpec('ro'));
+      await w.createTrial(a.id, trialInput(0));
+      const r = await open(url, { readOnly: true });
+      try {
+        assert.equal((await r.listStudies())[0]!.counts.waiting, 1);
+        assert.equal((await r.listTrials(a.id)).length, 1);
+        await rejectsWith(r.createStudy(studySpec('ro2')), 'storage_error');
+        await rejectsWith(r.claimTrial(a.id, W1, 1000), 'storage_error');
+      } finally {
+        await r.close();
+        await w.close();
+      }
+    });
+
+    test('ids are branded numbers that survive a round trip', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('ids'));
+        const t = await s.createTrial(a.id, trialInput(0));
+        const sid: StudyId = a.id;
+        const tid: TrialId = t.id;
+        assert.equal(typeof sid, 'number');
+        assert.equal(typeof tid, 'number');
+        assert.equal((await s.getTrial(trialId(Number(tid))))!.studyId, sid);
+      }));
+  });
+}

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { rejectsWith, storeConformance } from './conformance.js';
+import { openStore } from './index.js';
+import { measureTrialOverhead } from './overhead.js';
+import { tryStartPgServer } from './testing/pg-server.js';
+
+const started = await tryStartPgServer();
+if ('reason' in started) {
+  console.log(`# PostgreSQL store tests skipped: cannot start a PostgreSQL server: ${started.reason}`);
+  test('PostgreSQL store conformance', { skip: `cannot start a PostgreSQL server: ${started.reason}` }, () => {});
+} else {
+  const server = started.server;
+  after(() => server.stop());
+  let n = 0;
+  storeConformance({
+    name: 'postgres',
+    newUrl: () => server.createDatabase(`t${n++}`),
+    rawExec: async (url, sql) => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query(sql);
+      } finally {
+        await c.end();
+      }
+    },
+  });
+
+  describe('PostgreSQL specifics', () => {
+    test('connection failures are a clear storage_error naming the URL (password masked)', async () => {
+      const e = await rejectsWith(openStore(`postgres://u:secret@127.0.0.1:1/db`), 'storage_error');
+      assert.match(e.message, /cannot connect to PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db/);
+      assert.doesNotMatch(e.message, /secret/);
+      const e2 = await rejectsWith(openStore(`postgres://postgres@127.0.0.1:${server.port}/no_such_db`), 'storage_error');
+      assert.match(e2.message, /does not exist/);
+    });
+
+    test('connecting through the unix socket works too', async () => {
+      const url = await server.createDatabase(`sock${n++}`);
+      const db = new URL(url).pathname.slice(1);
+      const s = await openStore(`postgres://postgres@localhost/${db}?host=${encodeURIComponent(server.socketDir)}&port=${server.port}`);
+      assert.deepEqual(await s.listStudies(), []);
+      await s.close();
+    });
+
+    test('overhead per trial (create + claim + 3 intermediates + finish)', async () => {
+      const s = await openStore(await server.createDatabase(`ovh${n++}`));
+      const r = await measureTrialOverhead(s, { trials: 100 });
+      await s.close();
+      console.log(`# postgres: ${r.msPerTrial.toFixed(3)} ms per trial`);
+      assert.equal(r.trials, 100);
+      assert.ok(r.msPerTrial > 0 && r.msPerTrial < 200, `${r.msPerTrial} ms per trial`);
+    });
+  });
+}

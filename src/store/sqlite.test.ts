@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { workerId } from '../core/ids.js';
+import { rejectsWith, storeConformance, studySpec } from './conformance.js';
+import { openStore } from './index.js';
+import { measureTrialOverhead } from './overhead.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tsnas-sqlite-test-'));
+chmodSync(root, 0o755); // the read-only case runs a child as an unprivileged user
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const newPath = (): string => join(root, `db${n++}`, 'study.db');
+
+storeConformance({
+  name: 'sqlite',
+  newUrl: async () => `sqlite:${newPath()}`,
+  rawExec: async (url, sql) => {
+    const db = new Database(url.slice('sqlite:'.length));
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+  },
+});
+
+const CHILD = new URL('./testing/store-child.ts', import.meta.url).pathname;
+function runChild(args: string[], opts: { uid?: number; gid?: number } = {}): Promise<string> {
+  return new Promise((res, rej) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    c.on('error', rej);
+    c.on('exit', (code) => (code === 0 ? res(out.trim()) : rej(new Error(`child exited ${code}: ${err}`))));
+  });
+}
+
+describe('SQLite specifics', () => {
+  test('3 processes claiming from one file never share a trial', async () => {
+    const path = newPath();
+    const s = await openStore(`sqlite:${path}`);
+    const a = await s.createStudy(studySpec('mp'));
+    for (let i = 0; i < 150; i++) await s.createTrial(a.id, { arch: i, archKey: null, budget: null, params: {} });
+    const outs = await Promise.all(['p1', 'p2', 'p3'].map((w) => runChild(['claim', `sqlite:${path}`, String(a.id), w])));
+    const ids = outs.flatMap((o) => JSON.parse(o) as number[]);
+    assert.equal(ids.length, 150);
+    assert.equal(new Set(ids).size, 150, 'no trial claimed by two processes');
+    const c = await s.countTrials(a.id);
+    assert.equal(c.complete, 150);
+    assert.equal((await s.listIntermediates(a.id)).length, 150);
+    await s.close();
+  });
+
+  test('a file locked by another connection: clear storage_error after the busy timeout', async () => {
+    const path = newPath();
+    const s = await openStore(`sqlite:${path}`);
+    const a = await s.createStudy(studySpec('locked'));
+    await s.createTrial(a.id, { arch: 1, archKey: null, budget: null, params: {} });
+    const holder = new Database(path);
+    holder.exec('BEGIN EXCLUSIVE');
+    try {
+      const t0 = Date.now();
+      const e = await rejectsWith(openStore(`sqlite:${path}`, { busyTimeoutMs: 150 }), 'storage_error');
+      assert.match(e.message, /is locked.*busy timeout \(150 ms\)/);
+      assert.ok(Date.now() - t0 >= 100, 'waited for the lock first');
+      // An already open store fails the same way (its timeout is 5 s: use a short one here).
+      const s2 = await (async () => {
+        holder.exec('COMMIT');
+        const st = await openStore(`sqlite:${path}`, { busyTimeoutMs: 100 });
+        holder.exec('BEGIN EXCLUSIVE');
+        return st;
+      })();
+      await rejectsWith(s2.claimTrial(a.id, workerId('w'), 1000), 'storage_error');
+      await s2.close();
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    assert.ok(await s.claimTrial(a.id, workerId('w'), 1000), 'works again once the lock is gone');
+    await s.close();
+  });
+
+  test('a read-only copy of a database: clear storage_error', async () => {
+    const src = newPath();
+    const s = await openStore(`sqlite:${src}`);
+    await s.createStudy(studySpec('ro'));
+    await s.close(); // checkpoints the WAL into the file
+    const dir = join(root, 'readonly');
+    mkdirSync(dir);
+    const copy = join(dir, 'copy.db');
+    copyFileSync(src, copy);
+    chmodSync(copy, 0o444);
+    chmodSync(dir, 0o555);
+    try {
+      if (process.getuid?.() === 0) {
+        // root ignores permission bits: check as an unprivileged user.
+        const out = JSON.parse(await runChild(['open', `sqlite:${copy}`], { uid: 65534, gid: 65534 })) as { code?: string; message?: string };
+        assert.equal(out.code, 'storage_error', JSON.stringify(out));
+        assert.match(out.message!, /read-only/);
+      } else {
+        const e = await rejectsWith(openStore(`sqlite:${copy}`), 'storage_error');
+        assert.match(e.message, /read-only/);
+      }
+    } finally {
+      chmodSync(dir, 0o755);
+    }
+  });
+
+  test('a file that is not a database: clear storage_error', async () => {
+    const path = newPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, 'this is not sqlite, just some text that is long enough to have a header '.repeat(20));
+    const e = await rejectsWith(openStore(path), 'storage_error');
+    assert.match(e.message, /not a valid SQLite database/);
+  });
+
+  test('overhead per trial (create + claim + 3 intermediates + finish)', async () => {
+    const s = await openStore(`sqlite:${newPath()}`);
+    const r = await measureTrialOverhead(s, { trials: 200 });
+    await s.close();
+    console.log(`# sqlite: ${r.msPerTrial.toFixed(3)} ms per trial`);
+    assert.equal(r.trials, 200);
+    assert.ok(r.msPerTrial > 0 && r.msPerTrial < 50, `${r.msPerTrial} ms per trial`);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * A child process for multi-process store tests (run with `node --import tsx`):
+ *   claim URL STUDY_ID WORKER   claims and finishes trials until none is left; prints the ids (JSON)
+ *   open URL                    opens the store; prints {"ok":true} or the NasError as JSON
+ */
+import { isNasError } from '../../core/errors.js';
+import { studyId, workerId } from '../../core/ids.js';
+import { openStore } from '../index.js';
+
+const [mode, url, ...rest] = process.argv.slice(2);
+if (mode === 'claim') {
+  const store = await openStore(url!);
+  const sid = studyId(Number(rest[0]));
+  const w = workerId(rest[1]!);
+  const ids: number[] = [];
+  for (;;) {
+    const t = await store.claimTrial(sid, w, 60_000);
+    if (t === null) break;
+    ids.push(t.id);
+    await store.reportIntermediate(t.id, w, 0, { v: t.number });
+    await store.finishTrial(t.id, w, { state: 'complete', values: [t.number] });
+  }
+  await store.close();
+  console.log(JSON.stringify(ids));
+} else if (mode === 'open') {
+  try {
+    const store = await openStore(url!);
+    await store.listStudies();
+    await store.close();
+    console.log(JSON.stringify({ ok: true }));
+  } catch (e) {
+    console.log(JSON.stringify(isNasError(e) ? e.toJSON() : { name: String(e) }));
+  }
+} else {
+  console.error('usage: store-child.ts claim URL STUDY_ID WORKER | open URL');
+  process.exit(2);
+}
