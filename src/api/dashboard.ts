@@ -24,9 +24,15 @@ export interface StudySummary {
   readonly space: string;
   readonly evaluator: string;
   readonly objectives: readonly DashObjective[];
-  /** The study's stored state; `live` is true while any trial waits or runs. */
+  /** The study's stored state. */
   readonly state: 'running' | 'finished' | 'failed' | 'stopped';
+  /** True while a trial of a `running` study waits or runs. */
   readonly live: boolean;
+  /**
+   * What to show: `running` (live), `finished` (stored so, or its trial budget is used up and
+   * nothing is pending), `failed`, `stopped`, or `idle` (resumable, nothing running now).
+   */
+  readonly status: 'running' | 'finished' | 'failed' | 'stopped' | 'idle';
   readonly maxTrials: number | null;
   readonly counts: Readonly<Record<DashTrialState, number>>;
   readonly total: number;
@@ -160,8 +166,10 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         for (const k of Object.keys(t.metrics ?? {})) metricNames.add(k);
         for (const k of Object.keys(trialParams(t))) paramNames.add(k);
       }
+      const times = trials.flatMap((t) => [t.startedAt, t.finishedAt]).filter((x): x is number => x !== null);
+      const summary = toSummary(s);
       return {
-        study: toSummary(s),
+        study: times.length ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, ...times) } : summary,
         config: {
           strategy: s.strategy,
           space: s.space,
@@ -221,6 +229,15 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
 
 function toSummary(s: StoreStudySummary): StudySummary {
   const { total, ...rest } = s.counts;
+  const live = rest.running + rest.waiting > 0 && s.state === 'running';
+  const used = total - rest.failed;
+  const status: StudySummary['status'] = live
+    ? 'running'
+    : s.state === 'running'
+      ? s.maxTrials !== null && used >= s.maxTrials
+        ? 'finished'
+        : 'idle'
+      : s.state;
   return {
     id: s.id,
     name: s.name,
@@ -229,7 +246,8 @@ function toSummary(s: StoreStudySummary): StudySummary {
     evaluator: s.evaluator.name,
     objectives: s.objectives.map((o) => ({ metric: o.metric, direction: o.direction })),
     state: s.state,
-    live: rest.running + rest.waiting > 0 && s.state === 'running',
+    live,
+    status,
     maxTrials: s.maxTrials,
     counts: rest,
     total,

@@ -45,7 +45,7 @@ export function studiesView(root: HTMLElement): () => void {
         { class: 'click', 'data-study': s.id },
         h('td', {}, box),
         h('td', {}, h('a', { href: `#/study/${s.id}` }, s.name)),
-        h('td', {}, h('span', { class: `badge ${s.live ? 'running' : s.state === 'failed' ? 'failed' : 'idle'}` }, s.live ? 'running' : s.state)),
+        h('td', {}, h('span', { class: `badge ${s.status}` }, s.status)),
         h('td', {}, s.strategy),
         h('td', {}, s.space),
         h('td', {}, s.evaluator),

@@ -56,7 +56,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       clear(head);
       const elapsed = s.createdAt !== null && s.updatedAt !== null ? s.updatedAt - s.createdAt : null;
       head.append(
-        h('h1', {}, s.name, ' ', h('span', { class: `badge ${s.live ? 'running' : s.state === 'failed' ? 'failed' : 'idle'}` }, s.live ? 'running' : s.state)),
+        h('h1', {}, s.name, ' ', h('span', { class: `badge ${s.status}` }, s.status)),
         h(
           'div',
           { class: 'sub' },

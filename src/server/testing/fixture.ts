@@ -1,0 +1,127 @@
+/**
+ * Test fixture only (excluded from the build): fills a fresh SQLite store with real studies for
+ * the dashboard's API and browser tests.
+ *
+ *  - `nb201-random` and `nb201-<second>`: real searches with tsnas's own Study loop (src/run), the
+ *    strategies of src/strategy and the NAS-Bench-201 CIFAR-10 table evaluator (src/eval/tabular),
+ *    on ../shared/data/nb201. Every value is the table's (valid/test accuracy, params, latency).
+ *    The table holds final values only, so each trial has one intermediate point (epoch 200).
+ *  - `digits-mlp`: eight small MLPs really trained for a few epochs on the shared 8x8 digits data
+ *    by a plain-TypeScript trainer (testing/digits-mlp.ts), through the same Study loop, with a
+ *    fixed list of architectures and a simple pruning rule (val_acc < 80% at epoch 3 -> pruned).
+ *    Its per-epoch curves are measured, not made up.
+ */
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { MlpArch, Nb201Arch } from '../../core/arch.js';
+import { workerId } from '../../core/ids.js';
+import type { Json } from '../../core/json.js';
+import { nb201Cifar10, type TabularEvaluator } from '../../eval/tabular.js';
+import { strategyDriver } from '../../run/strategy-driver.js';
+import { Study } from '../../run/study.js';
+import type { StrategyDriver } from '../../run/driver.js';
+import { nb201Space } from '../../space/nb201.js';
+import { STRATEGY_NAMES, createStrategy } from '../../strategy/registry.js';
+import { openStore } from '../../store/index.js';
+import type { Store, StudySpec } from '../../store/types.js';
+import { digitsMlpEvaluator, loadDigitsSplit } from './digits-mlp.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const DIGITS_PATH = join(REPO_ROOT, '..', 'shared', 'data', 'digits', 'digits.csv.gz');
+
+export interface Fixture {
+  readonly url: string;
+  readonly ids: { readonly random: number; readonly second: number; readonly digits: number };
+  readonly secondStrategy: string;
+}
+
+function spec(name: string, strategy: string, space: string, evaluator: string, maxTrials: number, seed: number): StudySpec {
+  return {
+    name,
+    strategy: { name: strategy, options: {} },
+    space: { name: space, definition: null },
+    evaluator: { name: evaluator, options: {} },
+    objectives: [{ metric: 'val_acc', direction: 'maximize' }],
+    constraints: [],
+    seed,
+    maxTrials,
+    config: { fixture: 'src/server/testing/fixture.ts' },
+  };
+}
+
+/** A strategy other than random for the comparison view: the first of these that exists. */
+export function secondStrategyName(): string {
+  const prefs = ['regularized_evolution', 'evolution', 'local_search', 'bananas', 'grid'];
+  return prefs.find((p) => (STRATEGY_NAMES as readonly string[]).includes(p)) ?? 'random';
+}
+
+async function runNb201(store: Store, evaluator: TabularEvaluator, name: string, strategy: string, trials: number, seed: number): Promise<number> {
+  const rec = await store.createStudy(spec(name, strategy, 'nb201', evaluator.name, trials, seed));
+  const driver = strategyDriver<Nb201Arch>({
+    strategy: createStrategy(strategy),
+    space: nb201Space as never,
+    objectives: rec.objectives,
+    constraints: [],
+    costOf: (a) => evaluator.costs(a),
+    maxBudget: evaluator.maxBudget,
+    totalTrials: trials,
+  });
+  const study = new Study<Nb201Arch>(store, rec, driver, evaluator, { workerId: workerId(`fixture-${name}`) });
+  await study.optimize();
+  return rec.id;
+}
+
+const MLPS: MlpArch[] = [
+  { family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 },
+  { family: 'mlp', hidden: [32], activation: 'relu', batchNorm: false, dropout: 0 },
+  { family: 'mlp', hidden: [16, 16], activation: 'sigmoid', batchNorm: false, dropout: 0 },
+  { family: 'mlp', hidden: [64], activation: 'tanh', batchNorm: false, dropout: 0.1 },
+  { family: 'mlp', hidden: [32, 32], activation: 'relu', batchNorm: false, dropout: 0 },
+  { family: 'mlp', hidden: [4], activation: 'tanh', batchNorm: false, dropout: 0.3 },
+  { family: 'mlp', hidden: [64, 32], activation: 'silu', batchNorm: false, dropout: 0 },
+  { family: 'mlp', hidden: [16], activation: 'gelu', batchNorm: false, dropout: 0 },
+];
+
+/** Proposes MLPS in order; prunes a trial whose val_acc is below 80% after epoch 3. */
+function listDriver(): StrategyDriver {
+  return {
+    needsIntermediates: true,
+    init: () => ({ next: 0 }),
+    ask(state) {
+      const n = (state as { next: number }).next;
+      if (n >= MLPS.length) return { state, result: { kind: 'done', reason: 'list exhausted' } };
+      return { state: { next: n + 1 }, result: { kind: 'trial', proposal: { arch: MLPS[n] as unknown as Json, archKey: JSON.stringify(MLPS[n]), budget: null, params: {} } } };
+    },
+    tell: (state) => state,
+    shouldPrune(state, item) {
+      const last = item.intermediates[item.intermediates.length - 1];
+      const acc = last?.metrics['val_acc'];
+      return { state, prune: last !== undefined && last.step === 3 && acc !== undefined && acc < 80 };
+    },
+  };
+}
+
+async function runDigits(store: Store, epochs: number): Promise<number> {
+  const evaluator = digitsMlpEvaluator(loadDigitsSplit(DIGITS_PATH, 7), epochs);
+  const rec = await store.createStudy(spec('digits-mlp', 'fixed-list', 'mlp', evaluator.name, MLPS.length, 3));
+  const study = new Study<MlpArch>(store, rec, listDriver(), evaluator, { workerId: workerId('fixture-digits') });
+  await study.optimize();
+  return rec.id;
+}
+
+/** Creates the store at `path` and runs the three studies; a few seconds on one core. */
+export async function buildFixture(path: string, opts: { nb201Trials?: number; epochs?: number } = {}): Promise<Fixture> {
+  const url = `sqlite:${path}`;
+  const store = await openStore(url);
+  try {
+    const n = opts.nb201Trials ?? 50;
+    const second = secondStrategyName();
+    const table = nb201Cifar10(REPO_ROOT);
+    const random = await runNb201(store, table, 'nb201-random', 'random', n, 1);
+    const sec = await runNb201(store, table, `nb201-${second.replace(/_/g, '-')}`, second, n, 2);
+    const digits = await runDigits(store, opts.epochs ?? 8);
+    return { url, ids: { random, second: sec, digits }, secondStrategy: second };
+  } finally {
+    await store.close();
+  }
+}
