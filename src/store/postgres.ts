@@ -119,7 +119,8 @@ const MIGRATIONS: string[] = [
     user_attrs TEXT NOT NULL,
     UNIQUE (study_id, number)
   );
-  CREATE INDEX trials_claim ON trials (study_id, state, number);
+  -- Claims scan only open trials (few), however many are finished.
+  CREATE INDEX trials_open ON trials (study_id, number) WHERE state IN ('waiting', 'running');
   CREATE INDEX trials_value ON trials (study_id, state, value0);
   CREATE INDEX trials_arch ON trials (study_id, arch_key);
   CREATE TABLE intermediates (
@@ -440,7 +441,7 @@ export class PostgresStore implements Store {
     const rows = await this.q<TrialRow>(
       `WITH c AS (
          SELECT id, state AS old_state FROM trials
-         WHERE study_id = $1 AND (state = 'waiting' OR (state = 'running' AND lease_expires_at <= ${NOW}))
+         WHERE study_id = $1 AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ${NOW})
          ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
        d AS (DELETE FROM intermediates WHERE trial_id IN (SELECT id FROM c WHERE old_state = 'running')),
        w AS (UPDATE workers SET last_seen_at = ${NOW} WHERE id = $2 AND EXISTS (SELECT 1 FROM c)),

@@ -118,7 +118,8 @@ const MIGRATIONS: string[] = [
     user_attrs TEXT NOT NULL,
     UNIQUE (study_id, number)
   );
-  CREATE INDEX trials_claim ON trials (study_id, state, number);
+  -- Claims scan only open trials (few), however many are finished.
+  CREATE INDEX trials_open ON trials (study_id, number) WHERE state IN ('waiting', 'running');
   CREATE INDEX trials_value ON trials (study_id, state, value0);
   CREATE INDEX trials_arch ON trials (study_id, arch_key);
   CREATE TABLE intermediates (
@@ -127,7 +128,7 @@ const MIGRATIONS: string[] = [
     metrics TEXT NOT NULL,
     reported_at INTEGER NOT NULL,
     PRIMARY KEY (trial_id, step)
-  );
+  ) WITHOUT ROWID;
   CREATE TABLE workers (
     id TEXT PRIMARY KEY,
     study_id INTEGER REFERENCES studies(id) ON DELETE SET NULL,
@@ -435,7 +436,7 @@ export class SqliteStore implements Store {
     return this.run(true, () => {
       const now = Date.now();
       const c = this.st(
-        `SELECT id, state FROM trials WHERE study_id = ? AND (state = 'waiting' OR (state = 'running' AND lease_expires_at <= ?)) ORDER BY number LIMIT 1`,
+        `SELECT id, state FROM trials WHERE study_id = ? AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ?) ORDER BY number LIMIT 1`,
       ).get(sid, now) as { id: number; state: string } | undefined;
       if (c === undefined) return null;
       if (c.state === 'running') this.st('DELETE FROM intermediates WHERE trial_id = ?').run(c.id);
@@ -468,12 +469,12 @@ export class SqliteStore implements Store {
     checkMetrics(metrics);
     const text = encodeNumbers(metrics);
     this.run(true, () => {
-      const t = this.st('SELECT id, state, worker_id FROM trials WHERE id = ?').get(id) as { id: number; state: string; worker_id: string | null } | undefined;
-      this.owned('reportIntermediate', id, wid, t !== undefined && t.state === 'running' && t.worker_id === wid ? 1 : 0);
-      this.st(
-        `INSERT INTO intermediates (trial_id, step, metrics, reported_at) VALUES (?, ?, ?, ?)
+      const r = this.st(
+        `INSERT INTO intermediates (trial_id, step, metrics, reported_at)
+         SELECT id, ?, ?, ? FROM trials WHERE id = ? AND state = 'running' AND worker_id = ?
          ON CONFLICT (trial_id, step) DO UPDATE SET metrics = excluded.metrics, reported_at = excluded.reported_at`,
-      ).run(id, step, text, Date.now());
+      ).run(step, text, Date.now(), id, wid);
+      this.owned('reportIntermediate', id, wid, r.changes);
     });
   }
 

@@ -201,7 +201,10 @@ export async function startPgServer(opts: PgServerOptions = {}): Promise<PgServe
         const c = new pg.Client({ connectionString: adminUrl });
         await c.connect();
         try {
-          await c.query(`CREATE DATABASE ${name}`);
+          // FILE_COPY (PostgreSQL 15+) copies the tiny template's files instead of WAL-logging
+          // every page: several times faster, and durability is moot with fsync off.
+          const v = Number(((await c.query('SHOW server_version_num')).rows[0] as { server_version_num: string }).server_version_num);
+          await c.query(`CREATE DATABASE ${name}${v >= 150000 ? ' STRATEGY = FILE_COPY' : ''}`);
         } finally {
           await c.end();
         }
