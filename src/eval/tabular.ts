@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Nb201Arch } from '../core/arch.js';
 import { NasError, isNasError } from '../core/errors.js';
-import { nb201Index, parseNb201 } from '../space/nb201.js';
+import { nb201Index, nb201IndexOfString } from '../space/nb201.js';
 import type { EvalOutcome, EvalRequest, Evaluator, Metrics } from './types.js';
 
 export interface LatencyTableOptions {
@@ -184,14 +184,9 @@ function numberColumn(p: Parsed, file: string, ci: number, rowsOrder: number[] |
 function archCodes(p: Parsed, file: string, ci: number): Int32Array {
   const codes = new Int32Array(p.rows.length);
   const firstLine = new Int32Array(SPACE_SIZE).fill(0);
-  const cache = new Map<string, number>();
   for (let r = 0; r < p.rows.length; r++) {
     const s = p.rows[r]![ci]!.trim();
-    let code = cache.get(s);
-    if (code === undefined) {
-      code = nb201Index(parseNb201(s, `${file}:line ${p.lines[r]}.${p.header[ci]}`).ops);
-      cache.set(s, code);
-    }
+    const code = nb201IndexOfString(s, `${file}:line ${p.lines[r]}.${p.header[ci]}`);
     if (firstLine[code]) {
       throw new NasError('data_error', `duplicate architecture ${s} (first on line ${firstLine[code]})`, {
         field: `${file}:line ${p.lines[r]}.${p.header[ci]}`,

@@ -1,6 +1,7 @@
 /** The NAS-Bench-201 cell space (Dong & Yang 2020): 4 nodes, 6 edges, 5 ops; 15,625 members. */
 import { NB201_OPS, type Nb201Arch, type Nb201Op } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
+import type { ArchKey } from '../core/ids.js';
 import { constant, dag, struct } from './dsl.js';
 import { defineSpace } from './space.js';
 
@@ -50,8 +51,15 @@ export function parseNb201(text: string, field = ''): Nb201Arch {
   return { family: 'nb201', ops: ops as unknown as Nb201Arch['ops'] };
 }
 
+/** Keys by nb201Index, filled on first use (the key is on every strategy's hot path). */
+const keyCache: (ArchKey | undefined)[] = new Array(15625);
+
 export const nb201Space = defineSpace('nb201', nb201Def, {
   format: formatNb201,
+  key: (arch, generic) => {
+    const i = nb201Index(arch.ops);
+    return (keyCache[i] ??= generic(arch));
+  },
   parse: (text) => (text.trim().startsWith('{') ? JSON.parse(text) : parseNb201(text)),
 });
 
@@ -65,4 +73,22 @@ export function nb201Index(ops: readonly Nb201Op[]): number {
     x = x * 5 + o;
   }
   return x;
+}
+
+const FAST = /^\|([a-z0-9_]+)~0\|\+\|([a-z0-9_]+)~0\|([a-z0-9_]+)~1\|\+\|([a-z0-9_]+)~0\|([a-z0-9_]+)~1\|([a-z0-9_]+)~2\|$/;
+const OP_INDEX: ReadonlyMap<string, number> = new Map(NB201_OPS.map((o, i) => [o, i]));
+
+/** `nb201Index(parseNb201(text).ops)`, fast for well-formed strings; errors as parseNb201's. */
+export function nb201IndexOfString(text: string, field = ''): number {
+  const m = FAST.exec(text);
+  if (m) {
+    let x = 0;
+    for (let i = 1; i <= 6; i++) {
+      const o = OP_INDEX.get(m[i]!);
+      if (o === undefined) return nb201Index(parseNb201(text, field).ops);
+      x = x * 5 + o;
+    }
+    return x;
+  }
+  return nb201Index(parseNb201(text, field).ops);
 }

@@ -63,11 +63,14 @@ export interface SpaceOptions<A> {
    * e.g. the chain CNN ignores `skip` on pooling layers. The key is canonical JSON of this value.
    */
   canonical?: (arch: A) => Json;
+  /** Replaces the whole key computation, e.g. with a cache; must agree with `canonical`'s notion of equality. */
+  key?: (arch: A, generic: (arch: A) => ArchKey) => ArchKey;
 }
 
 export function defineSpace<D extends ParamDef>(name: string, def: D, opts: SpaceOptions<ArchOf<D>> = {}): Space<ArchOf<D>, D> {
   type A = ArchOf<D>;
   const validate = (value: unknown): A => validateValue(def, value, '') as A;
+  const genericKey = (arch: A): ArchKey => archKey(canonicalJson(opts.canonical ? opts.canonical(arch) : canonicalValue(def, arch)));
   const space: Space<A, D> = {
     name,
     def,
@@ -76,7 +79,7 @@ export function defineSpace<D extends ParamDef>(name: string, def: D, opts: Spac
     mutate: (arch, rng) => mutateValue(def, arch, rng) as A,
     crossover: (a, b, rng) => crossoverValue(def, a, b, rng) as A,
     neighbours: (arch) => neighbourValues(def, arch) as A[],
-    key: (arch) => archKey(canonicalJson(opts.canonical ? opts.canonical(arch) : canonicalValue(def, arch))),
+    key: opts.key ? (arch) => opts.key!(arch, genericKey) : genericKey,
     validate,
     isValid(value): value is A {
       try {

@@ -151,3 +151,21 @@ export function trialsByKey<A>(history: readonly TrialRecord<A>[]): Map<ArchKey,
   for (const t of history) m.set(t.key, t);
   return m;
 }
+
+/** Best fitness seen per key (complete trials only; see `fitness`). */
+export function fitnessByKey<A>(history: readonly TrialRecord<A>[], ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): Map<ArchKey, number> {
+  const m = new Map<ArchKey, number>();
+  for (const t of history) {
+    const f = fitness(t, ctx);
+    const prev = m.get(t.key);
+    if (prev === undefined || f > prev) m.set(t.key, f);
+  }
+  return m;
+}
+
+/** Keys of trials still running. */
+export function runningKeys<A>(history: readonly TrialRecord<A>[]): Set<ArchKey> {
+  const s = new Set<ArchKey>();
+  for (const t of history) if (t.state === 'running') s.add(t.key);
+  return s;
+}

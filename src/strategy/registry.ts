@@ -8,10 +8,16 @@ import { validateOptions, type StrategyEntry } from './common-options.js';
 export { defineStrategy, validateOptions, type OptionSpec, type OptionSpecs, type OptionsOf, type StrategyEntry } from './common-options.js';
 import { randomStrategy } from './random.js';
 import { gridStrategy } from './grid.js';
+import { localSearchStrategy } from './local-search.js';
+import { geneticStrategy } from './genetic.js';
+import { evolutionStrategy } from './evolution.js';
 
 export const STRATEGIES = {
   random: randomStrategy,
   grid: gridStrategy,
+  local_search: localSearchStrategy,
+  genetic: geneticStrategy,
+  evolution: evolutionStrategy,
 } as const satisfies Record<string, StrategyEntry<any>>;
 
 export type StrategyName = keyof typeof STRATEGIES;

@@ -1,0 +1,74 @@
+/**
+ * Regularized (aging) evolution (Real et al. 2019, "Regularized evolution for image classifier
+ * architecture search"): a queue of the `population` most recent trials; each child mutates the
+ * best of `sampleSize` members drawn at random, and the oldest member dies. The first `population`
+ * trials are random. Children never repeat a seen key (mutation is retried, then a random novel
+ * arch is used when the parent's neighbourhood is exhausted).
+ */
+import type { ArchKey } from '../core/ids.js';
+import type { Json } from '../core/json.js';
+import { Rng, type RngState } from '../core/rng.js';
+import { assertSatisfiable, fitnessByKey, proposeNovel, randomNovel, seenKeys, trialsByKey } from './common.js';
+import { defineStrategy } from './common-options.js';
+import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
+
+interface EvolutionState {
+  readonly rng: RngState;
+  /** Keys of the living population, oldest first. */
+  readonly population: readonly string[];
+}
+
+export interface EvolutionOptions {
+  readonly population: number;
+  readonly sampleSize: number;
+}
+
+export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionState> {
+  return {
+    name: 'evolution',
+    init(seed, ctx) {
+      const rng = Rng.fromSeed(seed);
+      assertSatisfiable(ctx, rng.derive('constraints'));
+      return { rng: rng.state(), population: [] };
+    },
+    ask<A>(state: EvolutionState, ctx: StrategyContext<A>) {
+      const rng = Rng.fromState(state.rng);
+      const seen = seenKeys(ctx.history);
+      let hit: { arch: A } | undefined;
+      if (ctx.history.length >= o.population && state.population.length > 0) {
+        const fit = fitnessByKey(ctx.history, ctx);
+        const byKey = trialsByKey(ctx.history);
+        const members = state.population;
+        const idx = rng.sample(
+          members.map((_, i) => i),
+          Math.min(o.sampleSize, members.length),
+        );
+        let best = idx[0]!;
+        for (const i of idx) if ((fit.get(members[i] as ArchKey) ?? -Infinity) > (fit.get(members[best] as ArchKey) ?? -Infinity)) best = i;
+        const parent = byKey.get(members[best] as ArchKey)?.arch;
+        if (parent !== undefined) hit = proposeNovel(ctx, seen, () => ctx.space.mutate(parent, rng), { maxAttempts: 100 });
+      }
+      hit ??= randomNovel(ctx, seen, rng);
+      const outcome: AskOutcome<A> = hit ? { kind: 'trial', proposal: { arch: hit.arch } } : { kind: 'done', reason: 'every architecture of the space has been tried' };
+      return { state: { ...state, rng: rng.state() }, outcome };
+    },
+    tell<A>(state: EvolutionState, trial: TrialRecord<A>) {
+      // Failed and pruned children join too (with fitness -Infinity) and age out like the others.
+      const population = [...state.population, trial.key as string];
+      while (population.length > o.population) population.shift();
+      return { ...state, population };
+    },
+  };
+}
+
+export const evolutionStrategy = defineStrategy({
+  name: 'evolution',
+  description: 'regularized (aging) evolution, Real et al. 2019',
+  options: {
+    population: { kind: 'int', default: 20, min: 2, max: 10000, doc: 'living population (the most recent trials)' },
+    sampleSize: { kind: 'int', default: 10, min: 1, max: 10000, doc: 'tournament size: candidates drawn to pick a parent' },
+  },
+  create: (o) => eraseState(regularizedEvolution(o)),
+});
+
+export type { Json };

@@ -1,0 +1,122 @@
+/**
+ * Local search (greedy hill climbing over the space's neighbours, with restarts), as in White et
+ * al. 2021, "Local search is state of the art for NAS benchmarks": start from the best of `init`
+ * random archs; evaluate the current arch's neighbours in random order; move to the best one when
+ * it beats the current arch (or, with `move: 'first'`, to the first that does); at a local optimum
+ * restart from a random arch. Neighbours already evaluated cost nothing (their results come from
+ * the history), and neighbours with a seen key are never re-evaluated.
+ */
+import type { ArchKey } from '../core/ids.js';
+import type { Json } from '../core/json.js';
+import { Rng, type RngState } from '../core/rng.js';
+import { assertSatisfiable, fitnessByKey, precheck, randomNovel, runningKeys, seenKeys, trialsByKey } from './common.js';
+import { defineStrategy } from './common-options.js';
+import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
+
+interface LocalSearchState {
+  readonly rng: RngState;
+  /** Key of the arch whose neighbourhood is being explored; null before the first climb / after a restart. */
+  readonly current: string | null;
+  /** Neighbours of `current` still to propose, in order. */
+  readonly queue: readonly Json[];
+  /** Keys of every neighbour of `current` (evaluated or not). */
+  readonly nbhd: readonly string[];
+  /** Random archs still to draw before the first climb starts. */
+  readonly initLeft: number;
+  /** Keys of random starts not yet climbed from (the initial batch, or one restart). */
+  readonly starts: readonly string[];
+}
+
+export interface LocalSearchOptions {
+  readonly init: number;
+  readonly move: 'best' | 'first';
+}
+
+export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
+  return {
+    name: 'local_search',
+    init(seed, ctx) {
+      const rng = Rng.fromSeed(seed);
+      assertSatisfiable(ctx, rng.derive('constraints'));
+      return { rng: rng.state(), current: null, queue: [], nbhd: [], initLeft: o.init, starts: [] };
+    },
+    ask<A>(state0: LocalSearchState, ctx: StrategyContext<A>) {
+      const rng = Rng.fromState(state0.rng);
+      const seen = seenKeys(ctx.history);
+      let s = state0;
+      const trial = (arch: A): { state: LocalSearchState; outcome: AskOutcome<A> } => ({ state: { ...s, rng: rng.state() }, outcome: { kind: 'trial', proposal: { arch } } });
+      const random = () => {
+        const hit = randomNovel(ctx, seen, rng);
+        if (!hit) return { state: { ...s, rng: rng.state() }, outcome: { kind: 'done', reason: 'every architecture of the space has been tried' } as AskOutcome<A> };
+        s = { ...s, starts: [...s.starts, hit.key] };
+        return trial(hit.arch);
+      };
+      for (let guard = 0; guard < 1000; guard++) {
+        // 1. Draw the random starting points.
+        if (s.current === null && s.initLeft > 0) {
+          s = { ...s, initLeft: s.initLeft - 1 };
+          return random();
+        }
+        const fit = fitnessByKey(ctx.history, ctx);
+        const f = (k: string) => fit.get(k as ArchKey) ?? -Infinity;
+        /** The best candidate (start or neighbour) that beats the current arch, or null. */
+        const improvement = (): string | null => {
+          let best: string | null = null;
+          let bf = s.current === null ? -Infinity : f(s.current);
+          for (const k of s.current === null ? s.starts : s.nbhd)
+            if (f(k) > bf) {
+              bf = f(k);
+              best = k;
+            }
+          return best;
+        };
+        const moveTo = (k: string): void => {
+          const arch = trialsByKey(ctx.history).get(k as ArchKey)!.arch;
+          const nb = rng.shuffle(ctx.space.neighbours(arch));
+          const nbhd = [...new Set(nb.map((a) => ctx.space.key(a) as string))].filter((x) => x !== k);
+          s = { ...s, current: k, starts: [], queue: nb.map(archToJson), nbhd };
+        };
+        // 2. First-improvement: leave as soon as an evaluated neighbour beats the current arch.
+        if (o.move === 'first' && s.current !== null) {
+          const better = improvement();
+          if (better !== null) {
+            moveTo(better);
+            continue;
+          }
+        }
+        // 3. Propose the next unseen neighbour.
+        while (s.queue.length) {
+          const arch = archFromJson<A>(s.queue[0]);
+          s = { ...s, queue: s.queue.slice(1) };
+          if (!precheck(arch, ctx)) continue;
+          const key = ctx.space.key(arch);
+          if (seen.has(key)) continue;
+          return trial(arch);
+        }
+        // 4. Neighbourhood (or start batch) fully proposed: decide once all its results are in.
+        const running = runningKeys(ctx.history);
+        if ((s.current === null ? s.starts : s.nbhd).some((k) => running.has(k as ArchKey)))
+          return { state: { ...s, rng: rng.state() }, outcome: { kind: 'wait' } as AskOutcome<A> };
+        const better = improvement();
+        if (better === null) {
+          // Local optimum (or no usable start): restart from one random arch.
+          s = { ...s, current: null, nbhd: [], queue: [], starts: [], initLeft: 0 };
+          return random();
+        }
+        moveTo(better);
+      }
+      return { state: { ...s, rng: rng.state() }, outcome: { kind: 'done', reason: 'local search made no progress in 1000 moves' } as AskOutcome<A> };
+    },
+    tell: (state) => state,
+  };
+}
+
+export const localSearchStrategy = defineStrategy({
+  name: 'local_search',
+  description: 'greedy hill climbing over neighbours with random restarts (White et al. 2021)',
+  options: {
+    init: { kind: 'int', default: 10, min: 1, max: 100000, doc: 'random archs drawn before the first climb (climb from the best)' },
+    move: { kind: 'choice', options: ['best', 'first'], default: 'best', doc: 'best: evaluate the whole neighbourhood, then move; first: move to the first improvement' },
+  },
+  create: (o) => eraseState(localSearch(o)),
+});
