@@ -259,6 +259,8 @@ export class Study<A> {
    */
   async tell(trial: TrialRecord, result: FinishTrial): Promise<TrialRecord> {
     const done = await this.store.finishTrial(trial.id, this.workerId, result);
+    // Keeps the finished-trial cache complete (when it was) so the tell needs no full reload.
+    this.remember(done, this.driver.needsIntermediates ? await this.store.getIntermediates(done.id) : []);
     await this.tellStrategy(done);
     return done;
   }

@@ -1,0 +1,149 @@
+/**
+ * `npm run bench -- study [--json] [--trials N] [--eval-ms MS] [--eval-trials N]`
+ *
+ * 1. Run-layer storage overhead per trial, SQLite and PostgreSQL: Study.optimize over a trivial
+ *    strategy (a counter; no search cost) and an evaluator that reports 3 intermediate values and
+ *    takes no time, so all that is measured is ask (load state, CAS save, create+claim) + 3
+ *    intermediate reports + tell (finish, CAS save) + the loop's claim/count queries.
+ * 2. Throughput with 1 vs 2 local worker processes (`tsnas worker`) on an evaluation-bound
+ *    tabular study: NB201 table lookups that each busy-compute a fixed time first (simulating
+ *    training that occupies one core). trials/hour = trials / (last finish - first start).
+ *
+ * --json prints one object per figure: {"figure": ..., "value": n}.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { workerId } from '../src/core/ids.js';
+import { createStudy, prepareSearch } from '../src/api/index.js';
+import type { StrategyDriver } from '../src/run/driver.js';
+import { WorkerPool } from '../src/run/pool.js';
+import { Study } from '../src/run/study.js';
+import { syntheticEvaluator } from '../src/run/synthetic.js';
+import { openStore, type Store, type StudySpec } from '../src/store/index.js';
+import { tryStartPgServer } from '../src/store/testing/pg-server.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function arg(argv: string[], name: string, def: number): number {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? Number(argv[i + 1]) : def;
+}
+
+const counter: StrategyDriver = {
+  needsIntermediates: false,
+  init: () => ({ next: 0 }),
+  ask: (state) => {
+    const n = (state as { next: number }).next;
+    return { state: { next: n + 1 }, result: { kind: 'trial', proposal: { arch: { x: n }, archKey: String(n), budget: null, params: {} } } };
+  },
+  tell: (state) => state,
+};
+
+function spec(name: string, trials: number): StudySpec {
+  return {
+    name,
+    strategy: { name: 'counter', options: {} },
+    space: { name: 'bench', definition: null },
+    evaluator: { name: 'synthetic', options: { steps: 3 } },
+    objectives: [{ metric: 'val_acc', direction: 'maximize' }],
+    constraints: [],
+    seed: 0,
+    maxTrials: trials,
+    config: {},
+  };
+}
+
+async function overhead(store: Store, trials: number): Promise<number> {
+  // Warm-up study (statement caches, connection pool), then the measured one.
+  const warm = await store.createStudy(spec('warmup', 20));
+  await new Study(store, warm, counter, syntheticEvaluator({ steps: 3 }), { workerId: workerId('bench-warm') }).optimize();
+  const rec = await store.createStudy(spec('overhead', trials));
+  const study = new Study(store, rec, counter, syntheticEvaluator({ steps: 3 }), { workerId: workerId('bench') });
+  const t0 = process.hrtime.bigint();
+  const r = await study.optimize();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.finished !== trials) throw new Error(`overhead study finished ${r.finished} of ${trials}`);
+  return ms / trials;
+}
+
+async function throughput(dir: string, workers: number, trials: number, evalMs: number): Promise<{ perHour: number; wallS: number }> {
+  const db = join(dir, `w${workers}.db`);
+  const prepared = prepareSearch({
+    config: {
+      study: `w${workers}`,
+      storage: `sqlite:${db}`,
+      space: 'nb201',
+      strategy: 'random',
+      evaluator: { name: 'nb201', table: join(ROOT, '../shared/data/nb201/nb201-cifar10.csv'), delay_ms: evalMs, busy: true },
+      trials,
+      seed: 1,
+    },
+  });
+  await (await createStudy(prepared)).close();
+  const built = join(ROOT, 'dist/cli/main.js');
+  const entry = existsSync(built) ? built : join(ROOT, 'src/cli/main.ts');
+  const t0 = Date.now();
+  const pool = new WorkerPool({ entry, args: ['worker', '--storage', `sqlite:${db}`, '--study', `w${workers}`, '--quiet', '--poll-ms', '50'], count: workers });
+  const exits = await pool.wait();
+  const wallS = (Date.now() - t0) / 1000;
+  if (exits.some((e) => e.code !== 0)) throw new Error(`a worker failed: ${JSON.stringify(exits)}`);
+  const store = await openStore(`sqlite:${db}`);
+  try {
+    const rec = await store.requireStudy(`w${workers}`);
+    const ts = await store.listTrials(rec.id);
+    if (ts.length !== trials || ts.some((t) => t.state !== 'complete')) throw new Error('throughput study incomplete');
+    const start = Math.min(...ts.map((t) => t.startedAt ?? Infinity));
+    const end = Math.max(...ts.map((t) => t.finishedAt ?? 0));
+    return { perHour: (trials * 3_600_000) / (end - start), wallS };
+  } finally {
+    await store.close();
+  }
+}
+
+export default async function main(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const trials = arg(argv, 'trials', 500);
+  const evalMs = arg(argv, 'eval-ms', 200);
+  const evalTrials = arg(argv, 'eval-trials', 40);
+  const log = (s: string) => (json ? undefined : console.log(s));
+  const figures: { figure: string; value: number }[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-study-'));
+  try {
+    const sq = await openStore(`sqlite:${join(dir, 'overhead.db')}`);
+    try {
+      const ms = await overhead(sq, trials);
+      figures.push({ figure: 'sqlite_ms_per_trial', value: ms });
+      log(`sqlite:   ${ms.toFixed(3)} ms per trial (ask + 3 intermediate values + tell, ${trials} trials; target <= 5)`);
+    } finally {
+      await sq.close();
+    }
+    const pg = await tryStartPgServer();
+    if ('reason' in pg) log(`postgres: skipped (${pg.reason})`);
+    else {
+      try {
+        const store = await openStore(await pg.server.createDatabase('bench_study'));
+        try {
+          const ms = await overhead(store, trials);
+          figures.push({ figure: 'postgres_ms_per_trial', value: ms });
+          log(`postgres: ${ms.toFixed(3)} ms per trial (loopback server, ${trials} trials)`);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await pg.server.stop();
+      }
+    }
+    const one = await throughput(dir, 1, evalTrials, evalMs);
+    const two = await throughput(dir, 2, evalTrials, evalMs);
+    const speedup = two.perHour / one.perHour;
+    log(`1 worker:  ${one.perHour.toFixed(0)} trials/hour (${evalTrials} trials of ${evalMs} ms compute; wall ${one.wallS.toFixed(1)} s incl. process start)`);
+    log(`2 workers: ${two.perHour.toFixed(0)} trials/hour (wall ${two.wallS.toFixed(1)} s)`);
+    log(`speedup:   ${speedup.toFixed(2)}x (target >= 1.6); by wall time incl. start-up ${(one.wallS / two.wallS).toFixed(2)}x`);
+    figures.push({ figure: 'workers2_speedup', value: speedup });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (json) for (const f of figures) console.log(JSON.stringify(f));
+}
