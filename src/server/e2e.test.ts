@@ -1,0 +1,170 @@
+/**
+ * End to end in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core):
+ * the built front end served by startDashboard over a SQLite store of real studies
+ * (testing/fixture.ts). Opens a study, sees its trial count and drawn charts, clicks a trial and
+ * sees its learning curve, draws an NB201 cell, compares two studies, watches a live update, and
+ * saves screenshots to docs/dashboard.png (study view) and docs/dashboard-trial.png (trial view).
+ * Skipped, saying why, only when /usr/bin/chromium is absent.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { workerId } from '../core/ids.js';
+import { openStore } from '../store/index.js';
+import { startDashboard, type Dashboard } from './index.js';
+import { REPO_ROOT, buildFixture, type Fixture } from './testing/fixture.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `skipped: ${CHROMIUM} not found (Debian package chromium; scripts/setup installs it)`;
+
+let dir: string;
+let fx: Fixture;
+let dash: Dashboard;
+let ctx: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+const foreign: string[] = [];
+
+function newestMtime(p: string): number {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(p).map((e) => newestMtime(join(p, e))));
+}
+
+/** dist/dashboard when it is newer than every source file; otherwise a fresh build in `dir`. */
+async function assets(): Promise<string> {
+  const dist = join(REPO_ROOT, 'dist', 'dashboard');
+  const src = join(REPO_ROOT, 'dashboard');
+  if (existsSync(join(dist, 'index.html')) && newestMtime(dist) >= newestMtime(src)) return dist;
+  const out = join(dir, 'app');
+  const { build } = await import('vite');
+  await build({ configFile: join(src, 'vite.config.ts'), logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+  return out;
+}
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'tsnas-e2e-'));
+  fx = await buildFixture(join(dir, 'studies.db'), { nb201Trials: 40, epochs: 8 });
+  dash = await startDashboard({ storage: fx.url, port: 0, assetsDir: await assets(), pollMs: 200 });
+  const profile = join(dir, 'profile');
+  mkdirSync(profile);
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 1080 },
+    deviceScaleFactor: 1,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(dash.url) && !r.url().startsWith('data:')) foreign.push(r.url());
+  });
+});
+
+after(async () => {
+  if (skip) return;
+  await ctx?.close();
+  await dash?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Whether a uPlot canvas inside `selector` has drawn (non-transparent) pixels. */
+async function canvasDrawn(selector: string): Promise<boolean> {
+  return page.$eval(`${selector} canvas`, (c) => {
+    const cv = c as HTMLCanvasElement;
+    const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+    return n > 500;
+  });
+}
+
+test('studies list -> study view with trial count and drawn charts -> screenshot', { skip }, async () => {
+  await page.goto(dash.url);
+  await page.waitForSelector('#studies tbody tr');
+  assert.equal(await page.locator('#studies tbody tr').count(), 3);
+  const second = `nb201-${fx.secondStrategy.replace(/_/g, '-')}`;
+  await page.click(`#studies a:text-is("${second}")`);
+  await page.waitForSelector('#stat-trials');
+  assert.equal((await page.textContent('#stat-trials .v'))?.trim(), '40 / 40');
+  // every complete trial is a point of the fitness plot; the best-so-far line is drawn over them
+  await page.waitForSelector('#chart-trials circle.pt');
+  assert.equal(await page.locator('#chart-trials circle.pt').count(), 40);
+  assert.equal(await page.locator('#chart-trials path').count(), 1);
+  await page.waitForSelector('#chart-time canvas');
+  assert.ok(await canvasDrawn('#chart-time'), 'best-so-far vs time is drawn');
+  assert.ok((await page.locator('#chart-pareto circle.pt').count()) === 40);
+  assert.ok((await page.locator('#importance .bar').count()) === 6, 'one bar per NB201 edge');
+  await page.waitForTimeout(300);
+  mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
+  await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard.png'), fullPage: true });
+});
+
+test('trial table -> click a trial -> its learning curve is drawn', { skip }, async () => {
+  await page.goto(`${dash.url}#/study/${fx.ids.digits}/trials`);
+  await page.waitForSelector('#trial-table tbody tr');
+  assert.equal(await page.locator('#trial-table tbody tr').count(), 8);
+  // sort by value, best first (second click on the header flips the order)
+  await page.click('#trial-table th[data-key="value"]');
+  await page.waitForSelector('#trial-table th.sorted[data-key="value"]');
+  const first = await page.locator('#trial-table tbody tr').first().getAttribute('data-trial');
+  const best = (await page.textContent('#stat-best .v'))?.trim();
+  assert.equal((await page.locator('#trial-table tbody tr').first().locator('td').nth(2).textContent())?.trim(), best);
+  await page.locator('#trial-table tbody tr').first().click();
+  await page.waitForURL(new RegExp(`#/study/${fx.ids.digits}/trial/${first}$`));
+  await page.waitForSelector('#learning-curve canvas');
+  assert.ok(await canvasDrawn('#learning-curve'), 'learning curve is drawn');
+  const legend = await page.locator('#learning-curve .u-legend').textContent();
+  for (const m of ['train_loss', 'train_acc', 'val_loss', 'val_acc']) assert.ok(legend?.includes(m), m);
+  assert.ok((await page.locator('#arch svg[data-family="mlp"] .layer').count()) >= 3, 'the MLP is drawn as a layer strip');
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard-trial.png') });
+});
+
+test('an NB201 trial is drawn as a DAG with six op-labelled edges', { skip }, async () => {
+  await page.goto(`${dash.url}#/study/${fx.ids.random}/trial/0`);
+  await page.waitForSelector('#arch svg[data-family="nb201"]');
+  const ops = await page.locator('#arch svg g.edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-op')));
+  assert.equal(ops.length, 6);
+  const res = await (await fetch(`${dash.url}api/studies/${fx.ids.random}/trials/0`)).json();
+  assert.deepEqual(ops, (res as { arch: { ops: string[] } }).arch.ops);
+});
+
+test('comparison view overlays best-so-far curves of two studies', { skip }, async () => {
+  await page.goto(`${dash.url}#/compare?ids=${fx.ids.random},${fx.ids.second}`);
+  await page.waitForSelector('#compare-table tbody tr');
+  assert.equal(await page.locator('#compare-table tbody tr').count(), 2);
+  assert.ok(await canvasDrawn('#compare-chart'));
+  const legend = await page.locator('#compare-chart .u-legend').textContent();
+  assert.ok(legend?.includes('nb201-random') && legend.includes(fx.secondStrategy.replace(/_/g, '-')));
+});
+
+test('the study view updates live while a search writes to the store', { skip }, async () => {
+  await page.goto(`${dash.url}#/study/${fx.ids.digits}`);
+  await page.waitForSelector('#stat-trials');
+  assert.equal((await page.textContent('#stat-trials .v'))?.trim(), '8 / 8');
+  const store = await openStore(fx.url);
+  try {
+    await store.createTrial(fx.ids.digits as never, {
+      arch: { family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 },
+      archKey: 'e2e-live',
+      budget: null,
+      params: {},
+      claim: { workerId: workerId('e2e'), leaseMs: 60_000 },
+    });
+  } finally {
+    await store.close();
+  }
+  await page.waitForFunction(() => document.querySelector('#stat-trials .v')?.textContent?.trim() === '9 / 8', undefined, { timeout: 10_000 });
+  assert.deepEqual(problems, [], 'no page errors');
+  assert.deepEqual(foreign, [], 'the page requested nothing outside the dashboard');
+});
