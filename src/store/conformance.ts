@@ -309,6 +309,11 @@ export function storeConformance(target: ConformanceTarget): void {
         await sleep(260);
         await s.heartbeat(t.id, W1, 60_000);
         assert.equal(await s.claimTrial(a.id, W2, 1000), null);
+        // Finishing after a lapse nobody exploited is accepted too: the work is done, nobody redid it.
+        await s.createTrial(a.id, trialInput(1));
+        const u = (await s.claimTrial(a.id, W1, 50))!;
+        await sleep(120);
+        assert.equal((await s.finishTrial(u.id, W1, { state: 'complete', values: [1] })).state, 'complete');
         await rejectsWith(s.heartbeat(t.id, W2, 1000), 'conflict');
         await rejectsWith(s.heartbeat(trialId(9999), W1, 1000), 'not_found');
         await rejectsWith(s.heartbeat(t.id, W1, -5), 'invalid_config', 'leaseMs');
@@ -490,6 +495,17 @@ export function storeConformance(target: ConformanceTarget): void {
     });
 
     // ------------------------------------------------------------ lifecycle
+    test('concurrent first opens of a fresh database all succeed and migrate once', async () => {
+      const url = await target.newUrl();
+      const stores = await Promise.all([0, 1, 2, 3].map(() => open(url)));
+      try {
+        await stores[0]!.createStudy(studySpec('first'));
+        for (const s of stores) assert.deepEqual((await s.listStudies()).map((x) => x.name), ['first']);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
     test('reopening keeps the data; a newer schema is refused', async () => {
       const url = await target.newUrl();
       const s1 = await open(url);

@@ -30,26 +30,48 @@ storeConformance({
 });
 
 const CHILD = new URL('./testing/store-child.ts', import.meta.url).pathname;
-function runChild(args: string[], opts: { uid?: number; gid?: number } = {}): Promise<string> {
+/** Runs store-child.ts; resolves with its last output line. `onReady` fires when it prints `ready`. */
+function runChild(args: string[], opts: { uid?: number; gid?: number } = {}, onReady?: () => void): Promise<string> {
   return new Promise((res, rej) => {
     const c = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let out = '';
     let err = '';
-    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (onReady && /^ready$/m.test(out)) {
+        onReady();
+        onReady = undefined;
+      }
+    });
     c.stderr.on('data', (b: Buffer) => (err += b.toString()));
     c.on('error', rej);
-    c.on('exit', (code) => (code === 0 ? res(out.trim()) : rej(new Error(`child exited ${code}: ${err}`))));
+    c.on('exit', (code) => (code === 0 ? res(out.trim().split('\n').pop()!) : rej(new Error(`child exited ${code}: ${err}`))));
   });
 }
 
 describe('SQLite specifics', () => {
-  test('3 processes claiming from one file never share a trial', async () => {
+  test('3 processes claiming from one file never share a trial; 3 concurrent first opens', async () => {
     const path = newPath();
     const s = await openStore(`sqlite:${path}`);
     const a = await s.createStudy(studySpec('mp'));
     for (let i = 0; i < 150; i++) await s.createTrial(a.id, { arch: i, archKey: null, budget: null, params: {} });
-    const outs = await Promise.all(['p1', 'p2', 'p3'].map((w) => runChild(['claim', `sqlite:${path}`, String(a.id), w])));
+    // All three start claiming together, once each has opened the store.
+    const go = join(root, `go-${n}`);
+    let readyCount = 0;
+    const ready = (): void => {
+      if (++readyCount === 3) writeFileSync(go, '');
+    };
+    // Meanwhile 3 more processes open (create and migrate) one fresh file at the same moment.
+    const fresh = newPath();
+    const [outs, opens] = await Promise.all([
+      Promise.all(['p1', 'p2', 'p3'].map((w) => runChild(['claim', `sqlite:${path}`, String(a.id), w, go], {}, ready))),
+      Promise.all([0, 1, 2].map(() => runChild(['open', `sqlite:${fresh}`]))),
+    ]);
+    for (const o of opens) assert.deepEqual(JSON.parse(o), { ok: true });
     const ids = outs.flatMap((o) => JSON.parse(o) as number[]);
+    const per = outs.map((o) => (JSON.parse(o) as number[]).length);
+    console.log(`# trials per process: ${per.join(', ')}`);
+    assert.ok(per.every((k) => k > 0), `every process got trials: ${per.join(', ')}`);
     assert.equal(ids.length, 150);
     assert.equal(new Set(ids).size, 150, 'no trial claimed by two processes');
     const c = await s.countTrials(a.id);

@@ -113,6 +113,7 @@ export interface TrialRecord {
   error: string | null;
   durationMs: number | null;
   createdAt: number;
+  /** Start of the current (latest) attempt. */
   startedAt: number | null;
   finishedAt: number | null;
   userAttrs: JsonObject;
@@ -207,8 +208,9 @@ export interface Store {
   /** Same ownership rule as heartbeat. Idempotent on (trial, step): a repeat overwrites. */
   reportIntermediate(trialId: TrialId, workerId: WorkerId, step: number, metrics: Metrics): Promise<void>;
   /**
-   * Records the outcome. Succeeds once, for the current lease holder of a running trial; a second
-   * finish, or a finish by a worker whose lease was taken over, throws `conflict`.
+   * Records the outcome. Succeeds once, for the current lease holder of a running trial (even if
+   * its lease lapsed, as long as nobody took the trial over); a second finish, or a finish by a
+   * worker whose lease was taken over, throws `conflict`.
    */
   finishTrial(trialId: TrialId, workerId: WorkerId, result: FinishTrial): Promise<TrialRecord>;
   /** Gives a running trial back (state `waiting`, lease cleared), e.g. on Ctrl-C. Same ownership rule. */
