@@ -245,3 +245,39 @@ test('a locked or read-only database: clear storage error, non-zero exit', async
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C (SIGINT) of `tsnas search --workers 2` stops cleanly; the same command resumes and completes', async () => {
+  const dir = tmp();
+  try {
+    const db = join(dir, 's.db');
+    const cfg = join(dir, 'int.yaml');
+    writeFileSync(cfg, yamlConfig({ study: 'int', storage: `sqlite:${db}`, trials: 6, delayMs: 200, steps: 4 }));
+    const run = start(['search', cfg, '--workers', '2']);
+    const store = await openStore(`sqlite:${db}`);
+    try {
+      let running = 0;
+      for (let i = 0; i < 300 && running === 0; i++) {
+        await sleep(50);
+        const rec = await store.getStudy('int');
+        if (rec) running = (await store.countTrials(rec.id)).running;
+      }
+      assert.ok(running > 0, 'trials started');
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      assert.equal(r.code, 130, r.stderr);
+      assert.match(r.stdout, /resume with the same command/);
+      const rec = await store.requireStudy('int');
+      const c = await store.countTrials(rec.id);
+      assert.equal(c.running, 0, 'running trials were released');
+      assert.ok(c.complete < 6);
+      const again = await cli(['search', cfg, '--workers', '2', '--quiet']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /complete \(resumed\)/);
+      await checkComplete(store, 'int', 6, 4);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
