@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { rejectsWith, storeConformance } from './conformance.js';
@@ -35,6 +36,25 @@ if ('reason' in started) {
       assert.doesNotMatch(e.message, /secret/);
       const e2 = await rejectsWith(openStore(`postgres://postgres@127.0.0.1:${server.port}/no_such_db`), 'storage_error');
       assert.match(e2.message, /does not exist/);
+    });
+
+    test('the harness stops its server and removes its files', async () => {
+      const r = await tryStartPgServer();
+      assert.ok('server' in r, 'reason' in r ? r.reason : '');
+      const url = await r.server.createDatabase('gone');
+      const s = await openStore(url);
+      await s.close();
+      await r.server.stop();
+      assert.equal(existsSync(r.server.dataDir), false);
+      assert.equal(existsSync(r.server.socketDir), false);
+      await rejectsWith(openStore(url), 'storage_error');
+      await r.server.stop(); // idempotent
+    });
+
+    test('the harness says why when it cannot start a server', async () => {
+      const r = await tryStartPgServer({ binDir: '/nonexistent/pg/bin' });
+      assert.ok('reason' in r);
+      assert.match(r.reason, /no PostgreSQL server binaries .* in \/nonexistent\/pg\/bin/);
     });
 
     test('connecting through the unix socket works too', async () => {

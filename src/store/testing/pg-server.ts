@@ -35,7 +35,7 @@ export interface PgServer {
 }
 
 export interface PgServerOptions {
-  /** Directory holding initdb and postgres; default $TSNAS_PG_BIN or the newest /usr/lib/postgresql/N/bin. */
+  /** Directory holding initdb and postgres; default $TSNAS_PG_BIN, else the newest /usr/lib/postgresql/N/bin. */
   binDir?: string;
   /** How long to wait for the server to accept connections (default 30 s). */
   startTimeoutMs?: number;
@@ -48,10 +48,11 @@ export class PgUnavailable extends Error {
 
 function findBinDir(opt?: string): string {
   const cands: string[] = [];
-  if (opt) cands.push(opt);
-  if (process.env.TSNAS_PG_BIN) cands.push(process.env.TSNAS_PG_BIN);
+  // An explicit choice is used alone: falling back silently would test another server.
+  const explicit = opt ?? process.env.TSNAS_PG_BIN;
+  if (explicit) cands.push(explicit);
   const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
+  if (!explicit && existsSync(root)) {
     const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
     for (const v of versions) cands.push(join(root, v, 'bin'));
   }
