@@ -87,7 +87,7 @@ export class Progress {
 
   private render(force: boolean): void {
     if (this.tty) {
-      const cols = this.stream.columns ?? 100;
+      const cols = this.stream.columns || 100;
       this.stream.write(`\r\x1b[2K${this.line().slice(0, Math.max(20, cols - 1))}`);
       return;
     }

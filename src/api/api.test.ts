@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NasError } from '../core/errors.js';
+import { createStudy, exportWinner, prepareSearch, search, studyTrials, trialsToCsv } from './index.js';
+
+const TABLE = fileURLToPath(new URL('../../../shared/data/nb201/nb201-cifar10.csv', import.meta.url));
+
+function base(dir: string, over: Record<string, unknown> = {}) {
+  return { study: 's', storage: `sqlite:${join(dir, 's.db')}`, space: 'nb201', strategy: 'random', evaluator: { name: 'nb201', table: TABLE }, trials: 12, ...over };
+}
+
+function rejects(f: () => unknown, code: string, field: RegExp, hint?: RegExp): void {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof NasError, String(e));
+    assert.equal(e.code, code, e.message);
+    assert.match(e.field ?? '', field, e.message);
+    if (hint) assert.match(e.hint ?? '', hint, e.message);
+    return;
+  }
+  assert.fail('did not throw');
+}
+
+test('config validation names the field and what is allowed', () => {
+  const dir = '/nonexistent-dir-for-test';
+  rejects(() => prepareSearch({ config: base(dir, { strategy: 'nope' }) }), 'unknown_strategy', /^strategy$/, /random/);
+  rejects(() => prepareSearch({ config: base(dir, { space: 'nope' }) }), 'unknown_space', /^space$/, /nb201/);
+  rejects(() => prepareSearch({ config: base(dir, { evaluator: { name: 'nope' } }) }), 'unknown_evaluator', /^evaluator\.name$/, /nb201, synthetic/);
+  rejects(() => prepareSearch({ config: base(dir, { storage: 'ftp://x' }) }), 'invalid_config', /^storage$/, /sqlite:PATH/);
+  rejects(() => prepareSearch({ config: base(dir, { evaluator: { name: 'nb201', table: '/no/such.csv' } }) }), 'data_error', /^evaluator\.table$/);
+  rejects(() => prepareSearch({ config: base(dir, { strategy: { name: 'evolution', options: { populaton: 3 } } }) }), 'invalid_config', /^strategy\.options\.populaton$/);
+  rejects(() => prepareSearch({ config: base(dir, { objectives: [{ metric: 'test_acc' }] }) }), 'invalid_config', /^objectives\[0\]\.metric$/);
+  rejects(() => prepareSearch({ config: base(dir, { objectives: [{ metric: 'val_f1' }] }) }), 'invalid_config', /^objectives\[0\]\.metric$/, /val_acc/);
+  rejects(() => prepareSearch({ config: base(dir, { constraints: [{ metric: 'params' }] }) }), 'invalid_config', /^constraints\[0\]$/);
+  rejects(() => prepareSearch({ config: base(dir, { space: 'chain_cnn' }) }), 'invalid_config', /^space$/);
+  rejects(() => prepareSearch({ config: base(dir, { study: 'a b' }) }), 'invalid_config', /^study$/);
+  rejects(() => prepareSearch({ config: base(dir, { worker: 2 }) }), 'invalid_config', /^worker$/, /workers/);
+  rejects(() => prepareSearch({ configPath: '/no/such/config.yaml' }), 'invalid_config', /^config$/);
+  assert.ok(!existsSync(dir));
+});
+
+test('search, resume, mismatch, results and export through the API', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-api-'));
+  try {
+    const p = prepareSearch({ config: base(dir, { strategy: { name: 'evolution', options: { population: 5, sampleSize: 2 } } }) });
+    assert.equal(p.config.storage, `sqlite:${join(dir, 's.db')}`);
+    const r = await search(p);
+    assert.equal(r.reason, 'complete');
+    assert.equal(r.counts.complete, 12);
+    assert.equal(r.resumed, false);
+    const again = await search(p);
+    assert.equal(again.resumed, true);
+    assert.equal(again.counts.total, 12);
+    // Same name, different strategy options: an error naming what differs, nothing changed.
+    const other = prepareSearch({ config: base(dir, { strategy: { name: 'evolution', options: { population: 6, sampleSize: 2 } } }) });
+    await assert.rejects(createStudy(other), (e: unknown) => e instanceof NasError && e.code === 'invalid_config' && e.field === 'strategy' && /already exists/.test(e.message));
+    const { study, trials } = await studyTrials(p.config.storage, 's');
+    const csv = trialsToCsv(study, trials).trim().split('\n');
+    assert.equal(csv.length, 13);
+    assert.match(csv[0]!, /^number,state,attempt,value_val_acc,val_acc,test_acc/);
+    const ex = await exportWinner(p.config.storage, 's', join(dir, 'out'));
+    assert.deepEqual(readdirSync(ex.dir).sort(), ['arch.json', 'metrics.json']);
+    const m = JSON.parse(readFileSync(join(ex.dir, 'metrics.json'), 'utf8')) as { objectives: { value: number }[]; costs: { params: number } };
+    assert.equal(m.objectives[0]!.value, r.best!.values![0]);
+    assert.ok(m.costs.params > 0);
+    await assert.rejects(exportWinner(p.config.storage, 's', join(dir, 'out')), /already exists/);
+    await assert.rejects(studyTrials(`sqlite:${join(dir, 'typo.db')}`, 's'), /no study database/);
+    assert.ok(!existsSync(join(dir, 'typo.db')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
