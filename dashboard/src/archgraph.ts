@@ -188,13 +188,14 @@ function strip(items: { lines: string[]; fill: string }[], family: string): SVGS
   const bw = 104;
   const gap = 22;
   const W = Math.max(640, items.length * (bw + gap) + 10);
-  const H = 120;
+  const bh = 16 + 15 * Math.max(...items.map((it) => it.lines.filter(Boolean).length));
+  const H = bh + 30;
   const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'arch-graph', 'data-family': family });
   marker(svg);
   items.forEach((it, i) => {
     const x = 5 + i * (bw + gap);
-    svg.append(box(x, 15, bw, 90, it.lines, it.fill));
-    if (i > 0) svg.append(s('line', { x1: x - gap + 1, y1: 60, x2: x - 1, y2: 60, stroke: '#1d2330', 'stroke-width': 1.5, 'marker-end': 'url(#arrow-base)' }));
+    svg.append(box(x, 15, bw, bh, it.lines.filter(Boolean), it.fill));
+    if (i > 0) svg.append(s('line', { x1: x - gap + 1, y1: 15 + bh / 2, x2: x - 1, y2: 15 + bh / 2, stroke: '#1d2330', 'stroke-width': 1.5, 'marker-end': 'url(#arrow-base)' }));
   });
   return svg;
 }

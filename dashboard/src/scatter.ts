@@ -17,9 +17,17 @@ export interface ScatterOpts {
   readonly xLabel: string;
   readonly yLabel: string;
   readonly logX?: boolean;
+  /**
+   * Fit the y axis to the bulk of the points (3 IQRs beyond the quartiles); points outside are
+   * drawn on the edge as triangles (their true value in the tooltip), so one outlier cannot
+   * flatten the rest.
+   */
+  readonly robustY?: boolean;
   /** Drawn under the points, in data coordinates. */
   readonly lines?: readonly { readonly points: readonly { x: number; y: number }[]; readonly color: string; readonly step?: boolean; readonly width?: number }[];
 }
+
+let clipCount = 0;
 
 export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVGElement {
   const m = { l: 58, r: 14, t: 10, b: 40 };
@@ -38,6 +46,17 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
   let x1 = Math.max(...all.map((p) => tx(p.x)));
   let y0 = Math.min(...all.map((p) => p.y));
   let y1 = Math.max(...all.map((p) => p.y));
+  if (o.robustY && points.length >= 8) {
+    const ys = points.map((p) => p.y).filter(Number.isFinite).sort((a, b) => a - b);
+    const q = (f: number): number => ys[Math.min(ys.length - 1, Math.floor(f * (ys.length - 1)))]!;
+    const iqr = q(0.75) - q(0.25);
+    if (iqr > 0) {
+      y0 = Math.max(y0, q(0.25) - 3 * iqr);
+      y1 = Math.min(y1, q(0.75) + 3 * iqr);
+    }
+  }
+  const clipLo = y0;
+  const clipHi = y1;
   if (x0 === x1) { x0 -= 1; x1 += 1; }
   if (y0 === y1) { y0 -= 1; y1 += 1; }
   const px = (x1 - x0) * 0.03;
@@ -45,6 +64,8 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
   x0 -= px; x1 += px; y0 -= py; y1 += py;
   const X = (v: number): number => m.l + ((tx(v) - x0) / (x1 - x0)) * (W - m.l - m.r);
   const Y = (v: number): number => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const clipId = `clip-${++clipCount}`;
+  svg.append(s('defs', {}, s('clipPath', { id: clipId }, s('rect', { x: m.l, y: m.t - 6, width: W - m.l - m.r, height: H - m.t - m.b + 12 }))));
   const axis = s('g', { class: 'axis' });
   for (const t of niceTicks(y0, y1, 5)) {
     axis.append(s('line', { x1: m.l, x2: W - m.r, y1: Y(t), y2: Y(t), class: 'gridline' }));
@@ -71,12 +92,20 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
       else if (l.step) d += `H${X(p.x)}V${Y(p.y)}`;
       else d += `L${X(p.x)},${Y(p.y)}`;
     });
-    svg.append(s('path', { d, fill: 'none', stroke: l.color, 'stroke-width': l.width ?? 2, 'stroke-linejoin': 'round' }));
+    svg.append(s('path', { d, fill: 'none', stroke: l.color, 'stroke-width': l.width ?? 2, 'stroke-linejoin': 'round', 'clip-path': `url(#${clipId})` }));
   }
   const g = s('g', { class: 'points' });
   for (const p of points) {
     if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
-    const c = s('circle', { cx: X(p.x), cy: Y(p.y), r: p.r ?? 3.5, fill: p.color, 'fill-opacity': 0.8, class: 'pt' }, s('title', {}, p.title));
+    let c: SVGElement;
+    if (p.y < clipLo || p.y > clipHi) {
+      // An outlier beyond the fitted axis: a triangle on the edge, pointing where it lies.
+      const cx = X(p.x);
+      const down = p.y < clipLo;
+      const cy = down ? H - m.b - 4 : m.t + 4;
+      const d = down ? `M${cx - 5},${cy - 4}L${cx + 5},${cy - 4}L${cx},${cy + 4}z` : `M${cx - 5},${cy + 4}L${cx + 5},${cy + 4}L${cx},${cy - 4}z`;
+      c = s('path', { d, fill: p.color, 'fill-opacity': 0.8, class: 'pt outlier' }, s('title', {}, `${p.title} (off the axis)`));
+    } else c = s('circle', { cx: X(p.x), cy: Y(p.y), r: p.r ?? 3.5, fill: p.color, 'fill-opacity': 0.8, class: 'pt' }, s('title', {}, p.title));
     if (p.onClick) c.addEventListener('click', p.onClick);
     g.append(c);
   }

@@ -97,12 +97,12 @@ test('studies list -> study view with trial count and drawn charts -> screenshot
   await page.waitForSelector('#stat-trials');
   assert.equal((await page.textContent('#stat-trials .v'))?.trim(), '40 / 40');
   // every complete trial is a point of the fitness plot; the best-so-far line is drawn over them
-  await page.waitForSelector('#chart-trials circle.pt');
-  assert.equal(await page.locator('#chart-trials circle.pt').count(), 40);
-  assert.equal(await page.locator('#chart-trials path').count(), 1);
+  await page.waitForSelector('#chart-trials .pt');
+  assert.equal(await page.locator('#chart-trials .pt').count(), 40);
+  assert.equal(await page.locator('#chart-trials path:not(.pt)').count(), 1);
   await page.waitForSelector('#chart-time canvas');
   assert.ok(await canvasDrawn('#chart-time'), 'best-so-far vs time is drawn');
-  assert.ok((await page.locator('#chart-pareto circle.pt').count()) === 40);
+  assert.equal(await page.locator('#chart-pareto .pt').count(), 40);
   assert.ok((await page.locator('#importance .bar').count()) === 6, 'one bar per NB201 edge');
   await page.waitForTimeout(300);
   mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });

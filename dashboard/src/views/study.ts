@@ -122,6 +122,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           height: 280,
           xLabel: 'trial number',
           yLabel: metric,
+          robustY: true,
           lines: [{ points: complete.map((t, i) => ({ x: t.number, y: best[i]! })), color: '#111827', step: true, width: 2 }],
         }),
         h(
@@ -160,7 +161,9 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
     function renderPareto(panel: HTMLElement, d: StudyDetail, trials: readonly TrialRow[], width: number): void {
       const names = d.metricNames;
       const objs = d.study.objectives;
-      const costLike = names.find((n) => /latency|params|flops|macs/i.test(n) && n !== objs[0]?.metric);
+      const costLike =
+        ['latency_ms', 'params', 'flops', 'macs', 'params_m'].find((n) => names.includes(n) && n !== objs[0]?.metric) ??
+        names.find((n) => /latency|params|flops|macs/i.test(n) && n !== objs[0]?.metric);
       if (!ui.px) ui.px = objs[1]?.metric ?? costLike ?? names.find((n) => n !== objs[0]?.metric) ?? names[0] ?? '';
       if (!ui.py) ui.py = objs[0]?.metric ?? names[0] ?? '';
       const dirOf = (m: string): Dir => objs.find((o) => o.metric === m)?.direction ?? guessDirection(m);
@@ -175,9 +178,10 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           { class: 'controls' },
           'x ',
           select(names, ui.px, (v) => ((ui.px = v), redraw())),
-          ` (${dirOf(ui.px) === 'maximize' ? 'higher' : 'lower'} is better)  y `,
+          h('span', { style: 'margin-right:14px' }, dirOf(ui.px) === 'maximize' ? '↑ better' : '↓ better'),
+          'y ',
           select(names, ui.py, (v) => ((ui.py = v), redraw())),
-          ` (${dirOf(ui.py) === 'maximize' ? 'higher' : 'lower'} is better)`,
+          dirOf(ui.py) === 'maximize' ? '↑ better' : '↓ better',
         ),
       );
       const rows = trials.filter((t) => t.state === 'complete' && ui.px in t.metrics && ui.py in t.metrics);
@@ -195,7 +199,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
             title: `trial ${t.number}: ${ui.px} ${fmt(xy[i]!.x, 3)}, ${ui.py} ${fmt(xy[i]!.y, 3)}${onFront.has(i) ? ' (Pareto-optimal)' : ''}`,
             onClick: () => (location.hash = `#/study/${id}/trial/${t.number}`),
           })),
-          { width, height: 280, xLabel: ui.px + (logX ? ' (log)' : ''), yLabel: ui.py, logX, lines: [{ points: front.map((i) => xy[i]!), color: '#e8573d', width: 1.5 }] },
+          { width, height: 280, xLabel: ui.px + (logX ? ' (log)' : ''), yLabel: ui.py, logX, robustY: true, lines: [{ points: front.map((i) => xy[i]!), color: '#e8573d', width: 1.5 }] },
         ),
         h('div', { class: 'legend' }, h('span', {}, h('i', { style: 'background:#e8573d' }), `Pareto-optimal (${front.length})`), h('span', {}, h('i', { style: 'background:#9db7ea' }), 'dominated')),
       );
@@ -333,7 +337,15 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
 
   function render(d: StudyDetail, page: TrialPage): void {
     const objMetric = d.study.objectives[0]?.metric;
-    const metricCols = d.metricNames.filter((m) => m !== objMetric).slice(0, 8);
+    // Costs first (params, FLOPs, latency), then the other metrics; per-device latencies last.
+    const rank = (m: string): number => {
+      const i = ['params', 'params_m', 'flops', 'macs', 'latency_ms', 'test_acc', 'val_loss', 'train_loss'].indexOf(m);
+      return i >= 0 ? i : /^latency_.+_ms$/.test(m) ? 100 : 50;
+    };
+    const metricCols = d.metricNames
+      .filter((m) => m !== objMetric)
+      .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+      .slice(0, 7);
     const family = page.trials.length ? familyOf(page.trials as TrialRow[]) : null;
     const cols: { key: string; label: string; num: boolean; cell: (t: TrialRow) => Node | string }[] = [
       { key: 'number', label: '#', num: true, cell: (t) => String(t.number) },

@@ -63,9 +63,11 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
         const other = names.filter((n) => !accLike.includes(n));
         // Accuracies (percent) on the left axis, losses and the rest on the right.
         const useY2 = accLike.length > 0 && other.length > 0;
-        const series: LineSeries[] = names.map((n, i) => ({
+        // One colour per quantity (acc, loss...), dashed for the training split, solid otherwise.
+        const bases = [...new Set(names.map(baseName))];
+        const series: LineSeries[] = names.map((n) => ({
           label: n,
-          color: PALETTE[i % PALETTE.length]!,
+          color: PALETTE[bases.indexOf(baseName(n)) % PALETTE.length]!,
           values: t.intermediate.map((p) => p.metrics[n] ?? null),
           points: steps.length < 60,
           dash: /^train/.test(n),
@@ -122,6 +124,10 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
       chart?.destroy();
     };
   };
+}
+
+function baseName(metric: string): string {
+  return metric.replace(/^(train|val|valid|test)_/, '');
 }
 
 function kv(pairs: [string, string][]): HTMLElement {
