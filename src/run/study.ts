@@ -472,6 +472,7 @@ export class Study<A> {
       wallTimer.unref?.();
     }
     let finished = 0;
+    let idleWaits = 0;
     const stopReason = (): OptimizeResult['reason'] => (ctl.signal.reason === 'wallclock' ? 'wallclock' : 'aborted');
     try {
       await this.reconcile();
@@ -494,6 +495,13 @@ export class Study<A> {
             await sleep(this.pollMs, ctl.signal);
             continue;
           } else {
+            // The strategy waits for results; if nothing runs anywhere for a while, none will come.
+            const c = await this.store.countTrials(this.record.id);
+            idleWaits = c.running + c.waiting === 0 ? idleWaits + 1 : 0;
+            if (idleWaits >= 20) {
+              opts.onEvent?.({ type: 'warning', message: 'the strategy waits for results but no trial is running: stopping' });
+              return { reason: 'strategy_done', finished };
+            }
             await sleep(this.pollMs, ctl.signal);
             continue;
           }
