@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isNasError } from '../core/errors.js';
+import { loadNb201Table, NB201_CIFAR10_CSV } from '../eval/tabular.js';
+import { float, struct } from '../space/dsl.js';
+import { nb201Space } from '../space/nb201.js';
+import { defineSpace } from '../space/space.js';
+import { strategyConformanceSuite, toyScore, toySpace } from './common-suite.js';
+import { bestByValidation, simulate } from './common-testing.js';
+import { createStrategy, STRATEGY_NAMES, validateOptions } from './registry.js';
+
+strategyConformanceSuite('random');
+strategyConformanceSuite('grid');
+strategyConformanceSuite('local_search', { toyQuality: 9.5 });
+strategyConformanceSuite('local_search', { options: { move: 'first', init: 3 }, toyQuality: 9.5 });
+strategyConformanceSuite('genetic', { toyQuality: 9.5 });
+strategyConformanceSuite('evolution', { options: { population: 10, sampleSize: 5 }, toyQuality: 9.5 });
+
+test('registry: unknown strategy and bad options name the field and the allowed values', () => {
+  assert.throws(
+    () => createStrategy('simulated_annealing'),
+    (e: unknown) => isNasError(e, 'unknown_strategy') && /random/.test(e.hint ?? '') && /evolution/.test(e.hint ?? ''),
+  );
+  assert.throws(() => createStrategy('evolution', { population: 1 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.population');
+  assert.throws(() => createStrategy('evolution', { population: 2.5 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.population');
+  assert.throws(
+    () => createStrategy('local_search', { move: 'worst' }),
+    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.move' && /best, first/.test(e.hint ?? ''),
+  );
+  assert.throws(() => createStrategy('genetic', { popsize: 3 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.popsize');
+  assert.deepEqual(validateOptions({ x: { kind: 'int', default: 3 } }, {}), { x: 3 });
+  for (const n of STRATEGY_NAMES) assert.equal(typeof createStrategy(n).init, 'function');
+});
+
+test('grid: every member once, seeded order; continuous spaces are refused', () => {
+  const a = simulate(createStrategy('grid'), { space: toySpace, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: toyScore, trials: 1000, seed: 1 });
+  const b = simulate(createStrategy('grid'), { space: toySpace, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: toyScore, trials: 1000, seed: 2 });
+  const unique = new Set([...toySpace.enumerate()].map((x) => toySpace.key(x))).size;
+  assert.equal(a.history.length, unique);
+  assert.equal(a.done, 'grid exhausted');
+  assert.notDeepEqual(a.history.map((t) => t.key), b.history.map((t) => t.key));
+  assert.deepEqual(new Set(a.history.map((t) => t.key)), new Set(b.history.map((t) => t.key)));
+  const cont = defineSpace('cont', struct({ x: float(0, 1) }));
+  assert.throws(
+    () => simulate(createStrategy('grid'), { space: cont, objectives: [{ metric: 'v', direction: 'maximize' }], evaluate: () => ({ v: 1 }), trials: 3, seed: 1 }),
+    (e: unknown) => isNasError(e, 'invalid_config'),
+  );
+});
+
+test('NB201, 100 queries, 8 seeds: evolution, local search and GA beat random on test acc of best-by-validation', () => {
+  const table = loadNb201Table(NB201_CIFAR10_CSV);
+  const mean = (name: string, opts = {}) => {
+    let s = 0;
+    for (let seed = 0; seed < 8; seed++) {
+      const r = simulate(createStrategy(name, opts), { space: nb201Space, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: (a) => table.lookup(a), trials: 100, seed: 5000 + seed, roundTrip: false });
+      s += bestByValidation(r.history)!;
+    }
+    return s / 8;
+  };
+  const rnd = mean('random');
+  for (const n of ['evolution', 'local_search', 'genetic']) {
+    const m = mean(n);
+    assert.ok(m > rnd && m > 94.0, `${n}: ${m.toFixed(3)} vs random ${rnd.toFixed(3)}`);
+  }
+});
+
+test('overhead per ask+tell at 1,000 trials stays small (regression guard; the benchmark measures it)', () => {
+  const table = loadNb201Table(NB201_CIFAR10_CSV);
+  for (const name of ['random', 'evolution', 'local_search', 'genetic']) {
+    const r = simulate(createStrategy(name), { space: nb201Space, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: (a) => table.lookup(a), trials: 1000, seed: 1, roundTrip: false });
+    assert.equal(r.history.length, 1000);
+    // Generous bound for loaded CI machines; the target is 5 ms.
+    assert.ok(r.strategyMs / r.asks < 25, `${name}: ${(r.strategyMs / r.asks).toFixed(2)} ms per ask`);
+  }
+});
