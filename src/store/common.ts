@@ -394,7 +394,9 @@ export function ownershipError(
   if (trial.state !== 'running') {
     return new NasError('conflict', `${what}: trial ${id} is ${trial.state}, not running`, {
       details: { trialId: id, state: trial.state, workerId: worker },
-      hint: 'a trial is finished only once; its result was already recorded',
+      hint: trial.state === 'waiting'
+        ? 'the trial was released (or never claimed); claim it first'
+        : 'a trial is finished only once; its result was already recorded',
     });
   }
   return new NasError('conflict', `${what}: worker ${worker} lost the lease of trial ${id} to ${trial.worker_id}`, {

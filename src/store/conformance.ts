@@ -139,6 +139,8 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.match(e.message, /version 1, not 0/);
         assert.equal(await s.saveStrategyState(a.id, 1, { pop: [3] }), 2);
         assert.deepEqual(await s.loadStrategyState(a.id), { version: 2, state: { pop: [3] } });
+        await rejectsWith(s.saveStrategyState(a.id, 2, { pop: [{ fitness: Number.NaN }] }), 'invalid_config', 'strategyState.pop[0].fitness');
+        assert.equal((await s.loadStrategyState(a.id)).version, 2, 'a refused state is not saved');
         await rejectsWith(s.loadStrategyState(studyId(999)), 'not_found');
         await rejectsWith(s.saveStrategyState(studyId(999), 0, null), 'not_found');
       }));
@@ -416,6 +418,8 @@ export function storeConformance(target: ConformanceTarget): void {
         await s.reportIntermediate(t.id, W1, 0, { a: 1 });
         await s.deleteStudy(a.id);
         assert.equal(await s.getTrial(t.id), null);
+        await rejectsWith(s.claimTrial(a.id, W1, 1000), 'not_found');
+        await rejectsWith(s.finishTrial(t.id, W1, { state: 'complete' }), 'not_found');
         assert.deepEqual(await s.getIntermediates(t.id), []);
         // The name is free again.
         const b = await s.createStudy(studySpec('del'));

@@ -14,6 +14,7 @@ import {
   addCount,
   bestOf,
   checkAttrKey,
+  checkJson,
   checkLease,
   checkListOptions,
   checkMetrics,
@@ -379,6 +380,7 @@ export class PostgresStore implements Store {
   }
 
   async saveStrategyState(id: StudyId, expectedVersion: number, state: Json): Promise<number> {
+    checkJson(state, 'strategyState');
     const text = JSON.stringify(state);
     const r = await this.q<{ version: number }>(
       `UPDATE strategy_states SET version = version + 1, state = $1, updated_at = ${NOW} WHERE study_id = $2 AND version = $3 RETURNING version`,
@@ -452,7 +454,9 @@ export class PostgresStore implements Store {
        SELECT * FROM u`,
       [sid, wid, Math.ceil(leaseMs)],
     );
-    return rows[0] === undefined ? null : trialFromRow(rows[0]);
+    if (rows[0] !== undefined) return trialFromRow(rows[0]);
+    if ((await this.q('SELECT 1 FROM studies WHERE id = $1', [sid])).length === 0) throw new NasError('not_found', `no study with id ${sid} (deleted?)`);
+    return null;
   }
 
   private async owned(what: string, id: TrialId, wid: WorkerId, n: number): Promise<void> {

@@ -17,6 +17,7 @@ import {
   addCount,
   bestOf,
   checkAttrKey,
+  checkJson,
   checkLease,
   checkListOptions,
   checkMetrics,
@@ -338,7 +339,8 @@ export class SqliteStore implements Store {
   }
 
   async listStudies(): Promise<StudySummary[]> {
-    return this.run(false, () => {
+    // Several reads: one deferred transaction gives them one consistent snapshot.
+    return this.run(false, () => this.conn().transaction(() => {
       const studies = (this.st('SELECT * FROM studies ORDER BY id').all() as StudyRow[]).map(studyFromRow);
       const counts = this.st('SELECT study_id, state, COUNT(*) AS n FROM trials GROUP BY study_id, state').all() as { study_id: number; state: string; n: number }[];
       return studies.map((s) => {
@@ -347,7 +349,7 @@ export class SqliteStore implements Store {
         const b = this.bestRow(s, 0);
         return { ...s, counts: c, best: b === null ? null : { trialId: b.id, number: b.number, value: b.values![0]! } };
       });
-    });
+    }).deferred());
   }
 
   async deleteStudy(id: StudyId): Promise<void> {
@@ -386,6 +388,7 @@ export class SqliteStore implements Store {
   }
 
   async saveStrategyState(id: StudyId, expectedVersion: number, state: Json): Promise<number> {
+    checkJson(state, 'strategyState');
     const text = JSON.stringify(state);
     return this.run(true, () => {
       const r = this.st('UPDATE strategy_states SET version = version + 1, state = ?, updated_at = ? WHERE study_id = ? AND version = ?')
@@ -438,7 +441,10 @@ export class SqliteStore implements Store {
       const c = this.st(
         `SELECT id, state FROM trials WHERE study_id = ? AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ?) ORDER BY number LIMIT 1`,
       ).get(sid, now) as { id: number; state: string } | undefined;
-      if (c === undefined) return null;
+      if (c === undefined) {
+        if (this.st('SELECT 1 FROM studies WHERE id = ?').get(sid) === undefined) throw new NasError('not_found', `no study with id ${sid} (deleted?)`);
+        return null;
+      }
       if (c.state === 'running') this.st('DELETE FROM intermediates WHERE trial_id = ?').run(c.id);
       this.st(
         `UPDATE trials SET state = 'running', worker_id = ?, attempt = attempt + 1, lease_expires_at = ?, heartbeat_at = ?, started_at = ? WHERE id = ?`,

@@ -186,7 +186,8 @@ export interface Store {
   loadStrategyState(studyId: StudyId): Promise<StrategyState>;
   /**
    * Saves `state` if the stored version is still `expectedVersion`; returns the new version
-   * (expectedVersion + 1). Throws `conflict` when another writer saved first.
+   * (expectedVersion + 1). Throws `conflict` when another writer saved first, `invalid_config`
+   * (field `strategyState...`) when the state is not plain JSON (e.g. holds NaN).
    */
   saveStrategyState(studyId: StudyId, expectedVersion: number, state: Json): Promise<number>;
 
@@ -195,7 +196,8 @@ export interface Store {
   /**
    * Atomically takes the oldest claimable trial (lowest number) - `waiting`, or `running` with an
    * expired lease - sets it `running` under a lease of `leaseMs` for this worker, increments `attempt`.
-   * Returns null when there is nothing to claim. Never gives one trial to two live leases.
+   * Returns null when there is nothing to claim (`not_found` when the study no longer exists).
+   * Never gives one trial to two live leases.
    * A re-claimed trial's intermediate values from the lost attempt are discarded.
    */
   claimTrial(studyId: StudyId, workerId: WorkerId, leaseMs: number): Promise<TrialRecord | null>;
