@@ -19,7 +19,7 @@ import { type WorkerId, workerId as makeWorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
 import type { EvalOutcome, Evaluator, Progress } from '../eval/types.js';
-import type { FinishTrial, IntermediateRecord, StudyRecord, Store, TrialRecord } from '../store/types.js';
+import type { FinishTrial, IntermediateRecord, StudyRecord, Store, TrialCounts, TrialRecord } from '../store/types.js';
 import type { AskResult, HistoryItem, StrategyDriver } from './driver.js';
 
 export interface StudyOptions<A> {
@@ -132,9 +132,9 @@ export class Study<A> {
   // ---------------------------------------------------------------- history
 
   /** Every trial of the study in creation order, as the strategy sees it. */
-  async history(): Promise<HistoryItem[]> {
+  async history(known?: TrialCounts): Promise<HistoryItem[]> {
     const id = this.record.id;
-    const counts = await this.store.countTrials(id);
+    const counts = known ?? (await this.store.countTrials(id));
     const nFinished = counts.complete + counts.pruned + counts.failed;
     const needCurves = this.driver.needsIntermediates;
     const curves = async () => {
@@ -201,9 +201,10 @@ export class Study<A> {
    */
   private async updateRunState<T>(
     update: (s: RunState, history: readonly HistoryItem[]) => { state: RunState | null; value: T },
+    counts?: TrialCounts,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const history = await this.history();
+      const history = await this.history(attempt === 0 ? counts : undefined);
       const { version, state } = await this.loadRunState(history);
       const { state: next, value } = update(state, history);
       if (next === null) return value;
@@ -232,7 +233,7 @@ export class Study<A> {
     const result: AskResult = await this.updateRunState((s, history) => {
       const r = this.driver.ask(s.strategy, history);
       return { state: r.result.kind === 'trial' || r.state !== s.strategy ? { ...s, strategy: r.state } : null, value: r.result };
-    });
+    }, counts);
     if (result.kind === 'wait') return { kind: 'wait' };
     if (result.kind === 'done') return { kind: 'done', reason: 'strategy' };
     const p = result.proposal;
