@@ -8,6 +8,7 @@ import { studyId as toStudyId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import type { Store, StudySummary as StoreStudySummary, TrialRecord, StudyRecord } from '../store/types.js';
 import { openStore } from '../store/index.js';
+import { STRATEGIES } from '../strategy/registry.js';
 
 export type DashTrialState = 'waiting' | 'running' | 'complete' | 'pruned' | 'failed';
 export const DASH_TRIAL_STATES: readonly DashTrialState[] = ['waiting', 'running', 'complete', 'pruned', 'failed'];
@@ -70,7 +71,11 @@ export interface TrialRow {
   readonly archKey: string | null;
   /** Fidelity the trial was evaluated at (epochs...), when the study has one. */
   readonly budget: number | null;
-  /** Generation / rung / bracket number when the strategy records one (param or user attribute `generation`, else `rung`). */
+  /**
+   * Generation: the trial's own `generation` (or `rung`) param or user attribute when the strategy
+   * records one; otherwise, for a strategy with a `population` option (evolution, genetic),
+   * floor(number / population), the usual reading of "generation" for steady-state evolution.
+   */
   readonly generation: number | null;
   readonly attempt: number;
   readonly startedAt: number | null;
@@ -188,7 +193,8 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     },
     async trials(id, query = {}) {
       const s = await requireStudy(id);
-      const rows = (await store.listTrials(s.id)).map((t) => toRow(s, t));
+      const pop = populationOf(s);
+      const rows = (await store.listTrials(s.id)).map((t) => toRow(s, t, pop));
       return queryTrials(rows, query);
     },
     async trial(id, number) {
@@ -304,14 +310,23 @@ function trialParams(t: TrialRecord): Record<string, ParamValue> {
   return out;
 }
 
-function generationOf(t: TrialRecord): number | null {
+function generationOf(t: TrialRecord, population: number | null): number | null {
   for (const src of [t.params, t.userAttrs]) {
     for (const key of ['generation', 'rung']) {
       const v = src[key];
       if (typeof v === 'number' && Number.isFinite(v)) return v;
     }
   }
-  return null;
+  return population ? Math.floor(t.number / population) : null;
+}
+
+/** The study's `population` option, or the strategy's default for it; null when it has none. */
+export function populationOf(s: Pick<StudyRecord, 'strategy'>): number | null {
+  const v = s.strategy.options['population'];
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  const entry = (STRATEGIES as Record<string, { options: Record<string, unknown> } | undefined>)[s.strategy.name];
+  const spec = entry?.options['population'] as { kind?: string; default?: unknown } | undefined;
+  return spec?.kind === 'int' && typeof spec.default === 'number' && spec.default > 0 ? spec.default : null;
 }
 
 function valueOf(s: StudyRecord, t: TrialRecord): number | null {
@@ -322,7 +337,7 @@ function valueOf(s: StudyRecord, t: TrialRecord): number | null {
   return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
 }
 
-function toRow(s: StudyRecord, t: TrialRecord): TrialRow {
+function toRow(s: StudyRecord, t: TrialRecord, population = populationOf(s)): TrialRow {
   const duration = t.durationMs ?? (t.startedAt !== null && t.finishedAt !== null ? t.finishedAt - t.startedAt : null);
   return {
     id: t.id,
@@ -333,7 +348,7 @@ function toRow(s: StudyRecord, t: TrialRecord): TrialRow {
     params: trialParams(t),
     archKey: t.archKey,
     budget: t.budget,
-    generation: generationOf(t),
+    generation: generationOf(t, population),
     attempt: t.attempt,
     startedAt: t.startedAt,
     finishedAt: t.finishedAt,

@@ -104,6 +104,12 @@ test('studies list -> study view with trial count and drawn charts -> screenshot
   assert.ok(await canvasDrawn('#chart-time'), 'best-so-far vs time is drawn');
   assert.equal(await page.locator('#chart-pareto .pt').count(), 40);
   assert.ok((await page.locator('#importance .bar').count()) === 6, 'one bar per NB201 edge');
+  if (fx.secondStrategy === 'evolution' || fx.secondStrategy === 'genetic') {
+    // the fitness-evolution plot, coloured by generation (population-sized blocks of trials)
+    await page.selectOption('#color-by', 'generation');
+    await page.waitForSelector('#chart-trials .legend >> text=gen 0');
+  }
+  await page.mouse.move(1, 1);
   await page.waitForTimeout(300);
   mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
   await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard.png'), fullPage: true });

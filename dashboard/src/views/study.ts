@@ -89,10 +89,12 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
 
       // 1. every trial's value vs trial number, with best-so-far
       const p1 = h('div', { class: 'panel', id: 'chart-trials' });
-      const colorSel = select(['state', 'generation'], ui.colorBy, (v) => {
+      const hasGen = trials.some((t) => t.generation !== null);
+      if (!hasGen) ui.colorBy = 'state';
+      const colorSel = select(hasGen ? ['state', 'generation'] : ['state'], ui.colorBy, (v) => {
         ui.colorBy = v;
         renderOverview(d, trials);
-      });
+      }, 'color-by');
       // 2. best so far vs time
       const p2 = h('div', { class: 'panel', id: 'chart-time' });
       const row1 = h('div', { class: 'grid2' }, p1, p2);
@@ -116,7 +118,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       }));
       p1.append(
         h('h2', {}, `${metric} of every trial, and the best so far`),
-        h('div', { class: 'controls' }, 'colour by ', colorSel),
+        h('div', { class: 'controls' }, 'colour by ', colorSel, hasGen && ui.colorBy === 'generation' ? ` (${gMax + 1} generations)` : ''),
         scatter(pts, {
           width,
           height: 280,
@@ -273,18 +275,24 @@ function stat(k: string, v: string | number, id?: string, href?: string): HTMLEl
   return h('div', { class: 'stat', id: id ?? null }, h('div', { class: 'k' }, k), h('div', { class: 'v' }, val));
 }
 
-function select(options: readonly string[], value: string, onChange: (v: string) => void): HTMLSelectElement {
-  const el = h('select', {}, options.map((o) => h('option', { value: o }, o)));
+function select(options: readonly string[], value: string, onChange: (v: string) => void, id?: string): HTMLSelectElement {
+  const el = h('select', { id: id ?? null }, options.map((o) => h('option', { value: o }, o)));
   el.value = value;
   el.addEventListener('change', () => onChange(el.value));
   return el;
 }
 
-/** Sequential colour (light blue -> dark purple) for generations. */
+/** Sequential colour for generations: amber (first) -> magenta -> indigo (last), like 'plasma'. */
 function seqColor(t: number): string {
-  const a = [0x9b, 0xd3, 0xf5];
-  const b = [0x4b, 0x1d, 0x91];
-  const c = a.map((x, i) => Math.round(x + (b[i]! - x) * Math.min(1, Math.max(0, t))));
+  const stops = [
+    [0xf0, 0xa0, 0x30],
+    [0xc2, 0x41, 0x7a],
+    [0x3b, 0x2a, 0x98],
+  ];
+  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const c = stops[i]!.map((v, k) => Math.round(v + (stops[i + 1]![k]! - v) * f));
   return `rgb(${c.join(',')})`;
 }
 

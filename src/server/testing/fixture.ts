@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { MlpArch, Nb201Arch } from '../../core/arch.js';
 import { workerId } from '../../core/ids.js';
-import type { Json } from '../../core/json.js';
+import type { Json, JsonObject } from '../../core/json.js';
 import { nb201Cifar10, type TabularEvaluator } from '../../eval/tabular.js';
 import { strategyDriver } from '../../run/strategy-driver.js';
 import { Study } from '../../run/study.js';
@@ -35,10 +35,13 @@ export interface Fixture {
   readonly secondStrategy: string;
 }
 
+/** Small populations so that a 40-trial study shows several generations. */
+const STRATEGY_OPTIONS: Record<string, JsonObject> = { evolution: { population: 10, sampleSize: 5 } };
+
 function spec(name: string, strategy: string, space: string, evaluator: string, maxTrials: number, seed: number): StudySpec {
   return {
     name,
-    strategy: { name: strategy, options: {} },
+    strategy: { name: strategy, options: STRATEGY_OPTIONS[strategy] ?? {} },
     space: { name: space, definition: null },
     evaluator: { name: evaluator, options: {} },
     objectives: [{ metric: 'val_acc', direction: 'maximize' }],
@@ -58,7 +61,7 @@ export function secondStrategyName(): string {
 async function runNb201(store: Store, evaluator: TabularEvaluator, name: string, strategy: string, trials: number, seed: number): Promise<number> {
   const rec = await store.createStudy(spec(name, strategy, 'nb201', evaluator.name, trials, seed));
   const driver = strategyDriver<Nb201Arch>({
-    strategy: createStrategy(strategy),
+    strategy: createStrategy(strategy, STRATEGY_OPTIONS[strategy] ?? {}),
     space: nb201Space as never,
     objectives: rec.objectives,
     constraints: [],
