@@ -114,24 +114,32 @@ describe('SQLite specifics', () => {
     const s = await openStore(`sqlite:${src}`);
     await s.createStudy(studySpec('ro'));
     await s.close(); // checkpoints the WAL into the file
-    const dir = join(root, 'readonly');
-    mkdirSync(dir);
-    const copy = join(dir, 'copy.db');
-    copyFileSync(src, copy);
-    chmodSync(copy, 0o444);
-    chmodSync(dir, 0o555);
+    // Two cases: only the file is read-only (the directory is writable), and both are.
+    const dirs = [join(root, 'ro-file'), join(root, 'ro-both')];
+    for (const dir of dirs) {
+      mkdirSync(dir);
+      chmodSync(dir, 0o777);
+      copyFileSync(src, join(dir, 'copy.db'));
+      chmodSync(join(dir, 'copy.db'), 0o444);
+    }
+    chmodSync(dirs[1]!, 0o555);
     try {
-      if (process.getuid?.() === 0) {
-        // root ignores permission bits: check as an unprivileged user.
-        const out = JSON.parse(await runChild(['open', `sqlite:${copy}`], { uid: 65534, gid: 65534 })) as { code?: string; message?: string };
-        assert.equal(out.code, 'storage_error', JSON.stringify(out));
-        assert.match(out.message!, /read-only/);
-      } else {
-        const e = await rejectsWith(openStore(`sqlite:${copy}`), 'storage_error');
-        assert.match(e.message, /read-only/);
-      }
+      await Promise.all(
+        dirs.map(async (dir) => {
+          const url = `sqlite:${join(dir, 'copy.db')}`;
+          if (process.getuid?.() === 0) {
+            // root ignores permission bits: check as an unprivileged user.
+            const out = JSON.parse(await runChild(['open', url], { uid: 65534, gid: 65534 })) as { code?: string; message?: string };
+            assert.equal(out.code, 'storage_error', JSON.stringify(out));
+            assert.match(out.message!, /is read-only/);
+          } else {
+            const e = await rejectsWith(openStore(url), 'storage_error');
+            assert.match(e.message, /is read-only/);
+          }
+        }),
+      );
     } finally {
-      chmodSync(dir, 0o755);
+      chmodSync(dirs[1]!, 0o755);
     }
   });
 

@@ -219,7 +219,21 @@ export class SqliteStore implements Store {
     const abs = path === ':memory:' ? path : resolve(path);
     let db: Db | null = null;
     try {
-      if (!opts.readOnly && abs !== ':memory:') mkdirSync(dirname(abs), { recursive: true });
+      if (!opts.readOnly && abs !== ':memory:') {
+        mkdirSync(dirname(abs), { recursive: true });
+        // SQLite silently opens a file it cannot write read-only and fails only at the first write
+        // that touches a page: say so now, before any work is done.
+        if (existsSync(abs)) {
+          try {
+            accessSync(abs, constants.W_OK);
+          } catch {
+            throw new NasError('storage_error', `SQLite database ${abs} is read-only: the file is not writable by this user`, {
+              hint: 'make the file and its directory writable (SQLite writes -wal and -shm files beside it), or open it readOnly to view',
+              details: { path: abs },
+            });
+          }
+        }
+      }
       db = new Database(abs, { timeout: busyMs, readonly: opts.readOnly ?? false, fileMustExist: opts.readOnly ?? false });
       if (!opts.readOnly) {
         db.pragma('journal_mode = WAL');
