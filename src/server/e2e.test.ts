@@ -13,6 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { workerId } from '../core/ids.js';
+import { Rng } from '../core/rng.js';
+import { chainCnnSpace } from '../space/chain-cnn.js';
+import { dartsSpace } from '../space/darts.js';
 import { openStore } from '../store/index.js';
 import { startDashboard, type Dashboard } from './index.js';
 import { REPO_ROOT, buildFixture, type Fixture } from './testing/fixture.js';
@@ -48,7 +51,7 @@ async function assets(): Promise<string> {
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'tsnas-e2e-'));
-  fx = await buildFixture(join(dir, 'studies.db'), { nb201Trials: 40, epochs: 8 });
+  fx = await buildFixture(join(dir, 'studies.db'), { nb201Trials: 40, epochs: 6 });
   dash = await startDashboard({ storage: fx.url, port: 0, assetsDir: await assets(), pollMs: 200 });
   const profile = join(dir, 'profile');
   mkdirSync(profile);
@@ -173,4 +176,38 @@ test('the study view updates live while a search writes to the store', { skip },
   await page.waitForFunction(() => document.querySelector('#stat-trials .v')?.textContent?.trim() === '9 / 8', undefined, { timeout: 10_000 });
   assert.deepEqual(problems, [], 'no page errors');
   assert.deepEqual(foreign, [], 'the page requested nothing outside the dashboard');
+});
+
+test('DARTS cells and chain CNNs are drawn (archs sampled from the real spaces, not evaluated)', { skip }, async () => {
+  // A study whose two trials are only proposed (waiting): no metrics exist, and none are shown.
+  const rng = Rng.fromSeed(5);
+  const darts = dartsSpace.sample(rng.derive('darts'));
+  const chain = chainCnnSpace.sample(rng.derive('chain'));
+  const store = await openStore(fx.url);
+  let id: number;
+  try {
+    const rec = await store.createStudy({
+      name: 'arch-drawing',
+      strategy: { name: 'random', options: {} },
+      space: { name: 'darts', definition: null },
+      evaluator: { name: 'none', options: {} },
+      objectives: [{ metric: 'val_acc', direction: 'maximize' }],
+      constraints: [],
+      seed: 5,
+      maxTrials: null,
+      config: {},
+    });
+    id = rec.id;
+    for (const arch of [darts, chain]) await store.createTrial(rec.id, { arch: arch as never, archKey: null, budget: null, params: {} });
+  } finally {
+    await store.close();
+  }
+  await page.goto(`${dash.url}#/study/${id}/trial/0`);
+  await page.waitForSelector('#arch svg[data-family="darts"]');
+  assert.equal(await page.locator('#arch svg g.edge').count(), 16, '8 op-labelled edges in each of the normal and reduction cells');
+  await page.goto(`${dash.url}#/study/${id}/trial/1`);
+  await page.waitForSelector('#arch svg[data-family="chain_cnn"]');
+  assert.equal(await page.locator('#arch svg .layer').count(), chain.layers.length + 2, 'input, one box per layer, head');
+  assert.match((await page.textContent('#learning-curve')) ?? '', /no epoch reported yet/);
+  assert.deepEqual(problems, [], 'no page errors');
 });

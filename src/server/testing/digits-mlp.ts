@@ -18,7 +18,7 @@ interface Split {
 }
 
 /** A seeded split of the digits rows: `nTrain` for training, `nVal` for validation (disjoint). */
-export function loadDigitsSplit(path: string, seed: number, nTrain = 700, nVal = 400): { train: Split; val: Split } {
+export function loadDigitsSplit(path: string, seed: number, nTrain = 500, nVal = 300): { train: Split; val: Split } {
   const lines = gunzipSync(readFileSync(path)).toString('utf8').trim().split('\n');
   const rows = lines.map((l) => l.split(',').map(Number));
   const rng = Rng.fromSeed(seed);
