@@ -144,21 +144,27 @@ function nb201(ops: string[]): SVGSVGElement {
 }
 
 function darts(normal: Obj, reduce: Obj): SVGSVGElement {
-  const W = 640;
-  const cellH = 230;
+  const W = 660;
+  const cellH = 250;
   const svg = s('svg', { width: W, height: cellH * 2 + 10, viewBox: `0 0 ${W} ${cellH * 2 + 10}`, class: 'arch-graph', 'data-family': 'darts' });
   marker(svg);
   [normal, reduce].forEach((cell, ci) => {
     const oy = ci * (cellH + 10);
     svg.append(s('text', { x: 8, y: oy + 16, style: 'font-size:12px;font-weight:600;fill:#475467' }, ci === 0 ? 'normal cell' : 'reduction cell'));
+    // inputs on the left, the four intermediate nodes as a staircase, the output on the right
     const pos: [number, number][] = [
-      [45, oy + 70],
-      [45, oy + 180],
-      [175, oy + 125],
-      [295, oy + 60],
-      [415, oy + 180],
-      [535, oy + 105],
+      [40, oy + 60],
+      [40, oy + 200],
+      [180, oy + 130],
+      [300, oy + 50],
+      [420, oy + 210],
+      [530, oy + 120],
     ];
+    const out: [number, number] = [625, oy + 130];
+    for (let n = 2; n < 6; n++) {
+      const [x, y] = pos[n]!;
+      svg.append(s('line', { x1: x, y1: y, x2: out[0], y2: out[1], stroke: '#d0d5dd', 'stroke-width': 1, 'stroke-dasharray': '2 3' }));
+    }
     const edges = Array.isArray(cell['edges']) ? cell['edges'].filter(isObj) : [];
     edges.forEach((e, i) => {
       const to = 2 + Math.floor(i / 2);
@@ -166,11 +172,13 @@ function darts(normal: Obj, reduce: Obj): SVGSVGElement {
       const a = pos[from];
       const b = pos[to];
       if (!a || !b) return;
-      svg.append(edge(a[0], a[1], b[0], b[1], i % 2 === 0 ? -22 : 22, String(e['op'])));
+      const dist = Math.hypot(b[0] - a[0], b[1] - a[1]);
+      // The two inputs of a node bend opposite ways so their labels do not sit on each other.
+      svg.append(edge(a[0], a[1], b[0], b[1], (i % 2 === 0 ? -1 : 1) * (14 + 0.12 * dist), String(e['op'])));
     });
-    const labels = ['c₍k−2₎', 'c₍k−1₎', '0', '1', '2', '3'];
+    const labels = ['k−2', 'k−1', '0', '1', '2', '3'];
     pos.forEach(([x, y], i) => svg.append(node(x, y, labels[i]!, i < 2 ? '#eef3fd' : '#fff')));
-    svg.append(s('text', { x: 610, y: oy + 125, 'text-anchor': 'middle', style: 'font-size:11px;fill:#667085' }, 'concat → out'));
+    svg.append(node(out[0], out[1], 'out', '#eafaf2'));
   });
   return svg;
 }
@@ -208,7 +216,7 @@ function chain(layers: Obj[], dropout: number | null): SVGSVGElement {
     if (extra) lines.push(extra);
     items.push({ lines, fill: '#fff' });
   }
-  items.push({ lines: ['GAP → linear', dropout !== null ? `dropout ${dropout}` : ''], fill: '#eafaf2' });
+  items.push({ lines: ['GAP → linear', dropout !== null ? `dropout ${round2(dropout)}` : ''], fill: '#eafaf2' });
   return strip(items, 'chain_cnn');
 }
 
@@ -216,6 +224,10 @@ function mlp(arch: Obj): SVGSVGElement {
   const hidden = (arch['hidden'] as unknown[]).map(Number);
   const items = [{ lines: ['input'], fill: '#eef3fd' }];
   for (const n of hidden) items.push({ lines: [`dense ${n}`, String(arch['activation'] ?? ''), arch['batchNorm'] ? 'BN' : ''], fill: '#fff' });
-  items.push({ lines: ['linear out', `dropout ${String(arch['dropout'] ?? 0)}`], fill: '#eafaf2' });
+  items.push({ lines: ['linear out', `dropout ${round2(Number(arch['dropout'] ?? 0))}`], fill: '#eafaf2' });
   return strip(items, 'mlp');
+}
+
+function round2(v: number): string {
+  return String(Math.round(v * 100) / 100);
 }
