@@ -1,0 +1,408 @@
+/**
+ * Real training of one candidate network: the trainer (`trainOnData`), a one-call entry point for
+ * the CLI (`trainArchitecture`) and the training `Evaluator` for studies (`TrainingEvaluator`).
+ *
+ * Contract: a bad candidate never throws. An architecture that does not fit the data ends as
+ * `failed/invalid_arch`, a NaN/Inf training loss as `failed/diverged`, the wall-clock limit as
+ * `failed/timeout`, an aborted signal as `failed/aborted`, an `onProgress` answer 'stop' as
+ * `pruned`; the model's native memory is freed in every case. Every training step runs in a tidy
+ * scope, so memory stays flat across epochs and trials. Metrics follow types.ts (val_* for search,
+ * test_* reported only, accuracies in percent); the test split is evaluated once, at the end.
+ */
+import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
+import { NasError, assertNever, isNasError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { batches, numBatches } from '../data/batch.js';
+import type { Augmentation } from '../data/augment.js';
+import { prepareData, type DatasetSpec, type PreparedData, type SplitSpec } from '../data/prepare.js';
+import type { Subset } from '../data/types.js';
+import { analyzeArch, buildNetwork, type CostReport, type InputSpec, type Nb201Options } from '../nn/build/index.js';
+import type { Layer } from '../nn/module.js';
+import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
+import { lrAt, type LrSchedule } from '../nn/schedule.js';
+import { Generator, Tensor, crossEntropy, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
+import { costMetrics, latencyMetrics, measureLatency, type LatencyOptions, type LatencyResult } from './cost.js';
+import { ConfusionAccumulator, type ClassificationMetrics } from './train-metrics.js';
+import { consoleProgress, type TrainProgressSink } from './train-progress.js';
+import type { EvalOutcome, EvalRequest, Evaluator, Metrics, Progress, ProgressAnswer } from './types.js';
+
+export const DEFAULT_HPARAMS: TrainHparams = { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0, schedule: 'constant' };
+
+export interface EarlyStopping {
+  /** Epochs without improvement of `metric` before training stops. */
+  readonly patience: number;
+  /** Default `val_loss` (minimised); `val_acc` is maximised. */
+  readonly metric?: 'val_loss' | 'val_acc';
+  /** Smallest change that counts as an improvement (default 0). */
+  readonly minDelta?: number;
+}
+
+export interface TrainOptions {
+  /** Hyperparameters (a JointArch's own override these); defaults DEFAULT_HPARAMS. */
+  readonly hparams?: Partial<TrainHparams>;
+  /** Epoch budget when the request gives none (default 10). */
+  readonly epochs?: number;
+  /** Optional step budget: stop after this many optimizer steps (mid-epoch allowed). */
+  readonly maxSteps?: number;
+  readonly augment?: Augmentation;
+  readonly earlyStopping?: EarlyStopping;
+  /** Wall-clock limit for the whole evaluation (training and final metrics), in seconds. */
+  readonly timeLimitSeconds?: number;
+  /** libtorch intra-op threads during this evaluation (restored afterwards). */
+  readonly threads?: number;
+  /** Batch size of validation/test passes (default max(batchSize, 1000)). */
+  readonly evalBatchSize?: number;
+  /** Clip the gradient norm to this value (off by default). */
+  readonly gradClip?: number;
+  /** Progress display: true = bar on a TTY stderr / lines otherwise; or a custom sink. */
+  readonly progress?: boolean | TrainProgressSink;
+  /** Measure inference latency after training (off by default: it costs time). */
+  readonly latency?: LatencyOptions | boolean;
+  readonly nb201?: Nb201Options;
+  /** Skip the test split (e.g. inside a search, where it is not needed). Default false. */
+  readonly skipTest?: boolean;
+}
+
+export interface TrainResult {
+  readonly outcome: EvalOutcome;
+  readonly costs?: CostReport;
+  readonly latency?: LatencyResult;
+  readonly val?: ClassificationMetrics;
+  readonly test?: ClassificationMetrics;
+  /** Epochs actually run. */
+  readonly epochs: number;
+  readonly steps: number;
+  readonly seconds: number;
+}
+
+function isJoint(a: NetworkArch | JointArch): a is JointArch {
+  return typeof a === 'object' && a !== null && 'arch' in a && 'hparams' in a;
+}
+
+/** Checks hyperparameters; returns them complete. */
+export function resolveHparams(h: Partial<TrainHparams>): TrainHparams {
+  const r = { ...DEFAULT_HPARAMS, ...h } as TrainHparams;
+  const bad = (f: string, msg: string): never => {
+    throw new NasError('invalid_config', msg, { field: `hparams.${f}` });
+  };
+  if (!['sgd', 'adam', 'adamw'].includes(r.optimizer)) bad('optimizer', `optimizer must be sgd, adam or adamw, got ${JSON.stringify(r.optimizer)}`);
+  if (!(r.lr > 0 && Number.isFinite(r.lr))) bad('lr', `lr must be a positive number, got ${r.lr}`);
+  if (!(Number.isInteger(r.batchSize) && r.batchSize >= 1)) bad('batchSize', `batchSize must be a positive integer, got ${r.batchSize}`);
+  if (!(r.weightDecay >= 0)) bad('weightDecay', `weightDecay must be >= 0, got ${r.weightDecay}`);
+  if (r.labelSmoothing !== undefined && !(r.labelSmoothing >= 0 && r.labelSmoothing < 1)) bad('labelSmoothing', `labelSmoothing must be in [0, 1), got ${r.labelSmoothing}`);
+  if (r.momentum !== undefined && !(r.momentum >= 0 && r.momentum < 1)) bad('momentum', `momentum must be in [0, 1), got ${r.momentum}`);
+  if (r.schedule !== undefined && !['constant', 'cosine', 'step'].includes(r.schedule)) bad('schedule', `schedule must be constant, cosine or step, got ${JSON.stringify(r.schedule)}`);
+  if (r.warmupEpochs !== undefined && !(r.warmupEpochs >= 0)) bad('warmupEpochs', `warmupEpochs must be >= 0, got ${r.warmupEpochs}`);
+  return r;
+}
+
+function makeOptimizer(h: TrainHparams, params: readonly Tensor[]): Optimizer {
+  switch (h.optimizer) {
+    case 'sgd': {
+      const momentum = h.momentum ?? 0.9;
+      // Nesterov whenever there is momentum, as in the NAS-Bench-201 training recipe.
+      return new SGD(params, { lr: h.lr, momentum, weightDecay: h.weightDecay, nesterov: momentum > 0 });
+    }
+    case 'adam':
+      return new Adam(params, { lr: h.lr, weightDecay: h.weightDecay });
+    case 'adamw':
+      return new AdamW(params, { lr: h.lr, weightDecay: h.weightDecay });
+    default:
+      return assertNever(h.optimizer, 'optimizer');
+  }
+}
+
+/**
+ * The per-step schedule: `constant`; `cosine` to 0 over all steps; `step` = x0.1 at 50% and 75% of
+ * the steps. `warmupEpochs` adds a linear warm-up (cosine only: the others start at full lr).
+ */
+function schedule(h: TrainHparams, totalSteps: number, stepsPerEpoch: number): LrSchedule {
+  switch (h.schedule ?? 'constant') {
+    case 'constant':
+      return { kind: 'constant' };
+    case 'cosine': {
+      const w = Math.min(totalSteps - 1, Math.round((h.warmupEpochs ?? 0) * stepsPerEpoch));
+      return { kind: 'cosine', totalSteps: Math.max(1, totalSteps), warmupSteps: Math.max(0, w) };
+    }
+    case 'step':
+      return { kind: 'multistep', milestones: [...new Set([Math.floor(totalSteps * 0.5), Math.floor(totalSteps * 0.75)])].filter((m) => m > 0), gamma: 0.1 };
+    default:
+      return assertNever(h.schedule as never, 'schedule');
+  }
+}
+
+/** Loss and classification metrics of `module` (eval mode, no grad) on a subset. */
+export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, batchSize: number): ClassificationMetrics {
+  const acc = new ConfusionAccumulator(data.numClasses);
+  const wasTraining = module.training;
+  module.eval();
+  try {
+    for (const b of batches(s, { batchSize, normalization: data.normalization })) {
+      const [loss, pred] = tidy(() =>
+        noGrad(() => {
+          const out = module.forward(Tensor.fromArray(b.x, b.shape));
+          const l = crossEntropy(out, Tensor.fromArray(b.y, [b.size], 'int64')).item();
+          return [l, out.argmax(1).toInt32Array()] as const;
+        }),
+      );
+      acc.add(b.y, pred, loss);
+    }
+  } finally {
+    module.train(wasTraining);
+  }
+  return acc.result();
+}
+
+function splitMetrics(prefix: string, m: ClassificationMetrics): Record<string, number> {
+  return { [`${prefix}_loss`]: m.loss, [`${prefix}_acc`]: m.acc, [`${prefix}_precision`]: m.precision, [`${prefix}_recall`]: m.recall, [`${prefix}_f1`]: m.f1 };
+}
+
+export interface TrainRequest extends EvalRequest<NetworkArch | JointArch> {}
+
+/**
+ * Trains `req.arch` on prepared data for `req.budget ?? opts.epochs ?? 10` epochs and reports
+ * final validation and test metrics, costs and (optionally) latency.
+ */
+export async function trainOnData(data: PreparedData, req: TrainRequest, opts: TrainOptions = {}): Promise<TrainResult> {
+  const t0 = performance.now();
+  const curve: Progress[] = [];
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const arch = isJoint(req.arch) ? req.arch.arch : req.arch;
+  const hparams = resolveHparams({ ...opts.hparams, ...(isJoint(req.arch) ? req.arch.hparams : {}) });
+  const epochs = req.budget ?? opts.epochs ?? 10;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new NasError('invalid_config', `the epoch budget must be a positive integer, got ${epochs}`, { field: 'budget' });
+  const input: InputSpec = { shape: data.shape, numClasses: data.numClasses };
+  const fail = (reason: 'diverged' | 'timeout' | 'invalid_arch' | 'aborted' | 'error', message: string, error?: NasError, extra: Partial<TrainResult> = {}): TrainResult => ({
+    outcome: { status: 'failed', reason, message, curve: [...curve], ...(error ? { error } : {}) },
+    epochs: curve.length,
+    steps: 0,
+    seconds: elapsed(),
+    ...extra,
+  });
+
+  let costs: CostReport;
+  try {
+    costs = analyzeArch(arch, input, opts.nb201 ? { nb201: opts.nb201 } : {});
+  } catch (e) {
+    if (isNasError(e, 'shape_mismatch') || isNasError(e, 'invalid_arch')) return fail('invalid_arch', e.message, e);
+    throw e;
+  }
+
+  const rng = Rng.fromSeed(req.seed);
+  const gen = Generator.fromRng(rng.derive('init'));
+  const orderRng = rng.derive('order');
+  const augRng = rng.derive('augment');
+  const prevThreads = getNumThreads();
+  if (opts.threads !== undefined) setNumThreads(opts.threads);
+  const sink: TrainProgressSink | undefined = opts.progress === true ? consoleProgress(arch.family) : opts.progress || undefined;
+  const deadline = opts.timeLimitSeconds !== undefined ? t0 + opts.timeLimitSeconds * 1000 : Infinity;
+  const evalBs = opts.evalBatchSize ?? Math.max(hparams.batchSize, 1000);
+
+  const { module } = buildNetwork(arch, input, { gen, ...(opts.nb201 ? { nb201: opts.nb201 } : {}) });
+  let best: Map<string, Tensor> | undefined;
+  try {
+    const params = module.parameters();
+    const opt = makeOptimizer(hparams, params);
+    const perEpoch = numBatches(data.train.indices.length, hparams.batchSize);
+    const totalSteps = Math.min(opts.maxSteps ?? Infinity, perEpoch * epochs);
+    const sched = schedule(hparams, totalSteps, perEpoch);
+    const smoothing = hparams.labelSmoothing ?? 0;
+    const es = opts.earlyStopping;
+    const esMetric = es?.metric ?? 'val_loss';
+    let bestScore = -Infinity;
+    let sinceBest = 0;
+    let step = 0;
+    let lastVal: ClassificationMetrics | undefined;
+    module.train();
+
+    for (let epoch = 1; epoch <= epochs && step < totalSteps; epoch++) {
+      const te = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let k = 0;
+      for (const b of batches(data.train, {
+        batchSize: hparams.batchSize,
+        normalization: data.normalization,
+        shuffle: orderRng,
+        ...(opts.augment ? { augment: opts.augment, augmentRng: augRng } : {}),
+      })) {
+        if (step >= totalSteps) break;
+        opt.lr = lrAt(sched, hparams.lr, step);
+        const [loss, hits] = tidy(() => {
+          const out = module.forward(Tensor.fromArray(b.x, b.shape));
+          const y = Tensor.fromArray(b.y, [b.size], 'int64');
+          const l = crossEntropy(out, y, smoothing > 0 ? { labelSmoothing: smoothing } : {});
+          const v = l.item();
+          if (!Number.isFinite(v)) return [v, 0] as const;
+          opt.zeroGrad();
+          l.backward();
+          if (opts.gradClip !== undefined) clipGradNorm(params, opts.gradClip);
+          opt.step();
+          return [v, out.argmax(1).eq(y).sum().item()] as const;
+        });
+        if (!Number.isFinite(loss)) {
+          const err = new NasError('diverged', `training loss became ${loss} at epoch ${epoch}, step ${step + 1} (lr ${opt.lr})`, { hint: 'lower the learning rate or clip gradients' });
+          return fail('diverged', err.message, err, { costs });
+        }
+        step++;
+        k++;
+        lossSum += loss * b.size;
+        correct += hits;
+        seen += b.size;
+        sink?.batch(epoch, epochs, k, perEpoch, loss);
+        if (k % 32 === 0) {
+          // Let timers and signal handlers run (Ctrl-C, lease heartbeats) during long epochs.
+          await new Promise((r) => setImmediate(r));
+          if (req.signal?.aborted) return fail('aborted', `aborted during epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), { costs });
+        }
+        if (performance.now() > deadline)
+          return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached during epoch ${epoch} (step ${step})`, new NasError('timeout', 'time limit reached'), { costs });
+      }
+      lastVal = evaluateSubset(module, data.val, data, evalBs);
+      const metrics: Metrics = { train_loss: lossSum / seen, train_acc: (100 * correct) / seen, ...splitMetrics('val', lastVal), lr: opt.lr, epoch_seconds: (performance.now() - te) / 1000 };
+      const p: Progress = { step: epoch, metrics };
+      curve.push(p);
+      sink?.epoch(epoch, epochs, metrics, (performance.now() - te) / 1000);
+      if (req.signal?.aborted) return fail('aborted', `aborted after epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), { costs });
+      if (performance.now() > deadline)
+        return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached after epoch ${epoch}`, new NasError('timeout', 'time limit reached'), { costs });
+      const answer: ProgressAnswer = req.onProgress ? await req.onProgress(p) : 'continue';
+      if (answer === 'stop') {
+        return { outcome: { status: 'pruned', step: epoch, metrics: { ...metrics, ...costMetrics(costs) }, curve: [...curve] }, costs, val: lastVal, epochs: epoch, steps: step, seconds: elapsed() };
+      }
+      if (es) {
+        const score = esMetric === 'val_loss' ? -lastVal.loss : lastVal.acc;
+        if (score > bestScore + (es.minDelta ?? 0)) {
+          bestScore = score;
+          sinceBest = 0;
+          best?.forEach((t) => t.dispose());
+          best = new Map([...module.stateDict()].map(([n, t]) => [n, t.clone().keep()]));
+        } else if (++sinceBest >= es.patience) break;
+      }
+    }
+    if (best) {
+      module.loadStateDict(best);
+      lastVal = evaluateSubset(module, data.val, data, evalBs);
+    }
+    const val = lastVal ?? evaluateSubset(module, data.val, data, evalBs);
+    const test = opts.skipTest ? undefined : evaluateSubset(module, data.test, data, evalBs);
+    const latency = opts.latency ? measureLatency(module, data.shape, opts.latency === true ? {} : opts.latency) : undefined;
+    const last = curve[curve.length - 1]?.metrics ?? {};
+    const metrics: Metrics = {
+      train_loss: last.train_loss ?? NaN,
+      train_acc: last.train_acc ?? NaN,
+      ...splitMetrics('val', val),
+      ...(test ? splitMetrics('test', test) : {}),
+      ...costMetrics(costs),
+      ...(latency ? latencyMetrics(latency) : {}),
+      epochs: curve.length,
+      train_seconds: elapsed(),
+    };
+    return { outcome: { status: 'complete', metrics, curve: [...curve] }, costs, val, ...(test ? { test } : {}), ...(latency ? { latency } : {}), epochs: curve.length, steps: step, seconds: elapsed() };
+  } catch (e) {
+    // A libtorch failure inside one candidate (e.g. out of memory) is that candidate's failure.
+    if (isNasError(e) && (e.code === 'native_error' || e.code === 'shape_mismatch'))
+      return fail('error', e.message, e, { costs });
+    throw e;
+  } finally {
+    sink?.done();
+    best?.forEach((t) => t.dispose());
+    module.dispose();
+    if (opts.threads !== undefined) setNumThreads(prevThreads);
+  }
+}
+
+/** Data-set options of `trainArchitecture`: which data and how to split it. */
+export interface DatasetOptions {
+  readonly dataset: DatasetSpec;
+  readonly split?: SplitSpec;
+}
+
+/**
+ * Trains one architecture given as parsed JSON (a NetworkArch, or `{arch, hparams}`): the CLI's
+ * `tsnas train`. Bad JSON shapes are `invalid_arch` errors (thrown: there is no search to go on);
+ * a candidate that fails to train is reported in `outcome`.
+ */
+export async function trainArchitecture(archJson: unknown, data: DatasetOptions | PreparedData, opts: TrainOptions & { seed?: number; budget?: number; signal?: AbortSignal } = {}): Promise<TrainResult> {
+  const arch = checkArchJson(archJson);
+  const prepared = 'train' in data && 'normalization' in data ? data : await prepareData(data.dataset, data.split ?? {});
+  return trainOnData(prepared, { arch, seed: opts.seed ?? 0, ...(opts.budget !== undefined ? { budget: opts.budget } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, opts);
+}
+
+const FAMILIES = ['chain_cnn', 'nb201', 'darts', 'mlp'];
+
+export function checkArchJson(j: unknown): NetworkArch | JointArch {
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new NasError('invalid_arch', 'an architecture must be a JSON object', { hint: 'e.g. {"family": "mlp", "hidden": [128], ...}' });
+  const o = j as Record<string, unknown>;
+  if ('arch' in o && 'hparams' in o) {
+    checkArchJson(o.arch);
+    resolveHparams(o.hparams as Partial<TrainHparams>);
+    return o as unknown as JointArch;
+  }
+  if (!FAMILIES.includes(o.family as string))
+    throw new NasError('invalid_arch', `unknown network family ${JSON.stringify(o.family)}`, { field: 'family', hint: `use one of: ${FAMILIES.join(', ')}` });
+  return o as unknown as NetworkArch;
+}
+
+export interface TrainingEvaluatorOptions extends TrainOptions {
+  readonly dataset: DatasetSpec;
+  readonly split?: SplitSpec;
+}
+
+/**
+ * The training Evaluator: `budget` = epochs (maxBudget = `epochs`, default 10). The dataset is
+ * loaded and split once, on first use, and shared by every evaluation. The test split is evaluated
+ * and reported (test_*), never used for decisions.
+ */
+export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
+  readonly name = 'train';
+  readonly metricNames: readonly string[];
+  readonly maxBudget: number;
+  private data: Promise<PreparedData> | undefined;
+
+  constructor(private readonly o: TrainingEvaluatorOptions) {
+    this.maxBudget = o.epochs ?? 10;
+    const split = ['loss', 'acc', 'precision', 'recall', 'f1'];
+    this.metricNames = [
+      'train_loss',
+      'train_acc',
+      ...split.map((m) => `val_${m}`),
+      ...(o.skipTest ? [] : split.map((m) => `test_${m}`)),
+      'params',
+      'flops',
+      'macs',
+      'memory_bytes',
+      ...(o.latency ? ['latency_ms', 'latency_batch_ms'] : []),
+      'epochs',
+      'train_seconds',
+    ];
+  }
+
+  /** The prepared data (loaded once). */
+  prepared(): Promise<PreparedData> {
+    this.data ??= prepareData(this.o.dataset, this.o.split ?? {}).then((d) => {
+      this.input = { shape: d.shape, numClasses: d.numClasses };
+      return d;
+    });
+    return this.data;
+  }
+
+  async evaluate(req: EvalRequest<NetworkArch | JointArch>): Promise<EvalOutcome> {
+    const data = await this.prepared();
+    try {
+      return (await trainOnData(data, req, this.o)).outcome;
+    } catch (e) {
+      if (isNasError(e, 'invalid_config')) return { status: 'failed', reason: 'error', message: e.message, curve: [], error: e };
+      throw e;
+    }
+  }
+
+  /** Analytic costs; needs the data's shape, so it is only available after `prepared()` resolved. */
+  costs(a: NetworkArch | JointArch): Metrics {
+    const shape = this.input;
+    if (!shape) throw new NasError('internal', 'TrainingEvaluator.costs() before the dataset was loaded', { hint: 'await evaluator.prepared() first' });
+    return costMetrics(analyzeArch(isJoint(a) ? a.arch : a, shape, this.o.nb201 ? { nb201: this.o.nb201 } : {}));
+  }
+  private input: InputSpec | undefined;
+}

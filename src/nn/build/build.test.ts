@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChainCnnArch, MlpArch, Nb201Arch } from '../../core/arch.js';
+import { isNasError } from '../../core/errors.js';
+import { Generator, Tensor, liveTensors, noGrad, tidy } from '../../tensor/index.js';
+import { buildNetwork } from './index.js';
+
+const nb = (ops: string): Nb201Arch => ({ family: 'nb201', ops: ops.split(',') as unknown as Nb201Arch['ops'] });
+
+const chain: ChainCnnArch = {
+  family: 'chain_cnn',
+  dropout: 0.2,
+  layers: [
+    { kernel: 5, channels: 8, activation: 'relu', batchNorm: true, pool: 1, skip: true },
+    { kernel: 3, channels: 8, activation: 'gelu', batchNorm: false, pool: 2, skip: true },
+    { kernel: 7, channels: 12, activation: 'silu', batchNorm: true, pool: 1, skip: true },
+    { kernel: 3, channels: 12, activation: 'tanh', batchNorm: false, pool: 3, skip: false },
+  ],
+};
+const mlp: MlpArch = { family: 'mlp', hidden: [32, 16], activation: 'sigmoid', batchNorm: true, dropout: 0.1 };
+
+test('built modules have exactly the analysed parameter count and output shape', () => {
+  const cases = [
+    { arch: chain, shape: [1, 8, 8] },
+    { arch: mlp, shape: [1, 8, 8] },
+    { arch: mlp, shape: [13] },
+    { arch: nb('nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,skip_connect,nor_conv_3x3,nor_conv_1x1'), shape: [3, 32, 32] },
+    { arch: nb('avg_pool_3x3,none,none,none,none,none'), shape: [3, 16, 16] },
+  ];
+  for (const { arch, shape } of cases) {
+    const before = liveTensors();
+    const { module, report } = buildNetwork(arch, { shape, numClasses: 7 }, { gen: new Generator(1) });
+    assert.equal(module.numParameters(), report.params, `${arch.family} ${shape}`);
+    const out = tidy(() => noGrad(() => module.eval().forward(Tensor.ones([2, ...shape])).shape));
+    assert.deepEqual(out, [2, 7]);
+    module.dispose();
+    assert.equal(liveTensors(), before, 'dispose frees every parameter and buffer');
+  }
+});
+
+test('NB201 C=16 N=5 built module: 802,426 parameters like the table', () => {
+  const { module } = buildNetwork(nb('nor_conv_3x3,nor_conv_3x3,avg_pool_3x3,skip_connect,nor_conv_3x3,skip_connect'), { shape: [3, 32, 32], numClasses: 10 }, { gen: new Generator(0) });
+  assert.equal(module.numParameters(), 802426);
+  module.dispose();
+});
+
+test('an impossible architecture is rejected before anything is allocated', () => {
+  const before = liveTensors();
+  const bad: ChainCnnArch = { ...chain, layers: [...chain.layers, { kernel: 3, channels: 4, activation: 'relu', batchNorm: false, pool: 5, skip: false }] };
+  assert.throws(() => buildNetwork(bad, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) }), (e: unknown) => isNasError(e, 'shape_mismatch') && e.field === 'layers[4].pool');
+  assert.equal(liveTensors(), before);
+});
+
+const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+test('NB201 network computes what PyTorch\'s NB201Net computes (same seed -> same init -> same logits)', { skip: !torchOk && 'no /usr/bin/python3 with torch' }, () => {
+  const arch = '|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|';
+  const ops = arch.split('+').flatMap((n) => n.split('|').filter(Boolean).map((t) => t.split('~')[0]));
+  const { module } = buildNetwork(nb(ops.join(',')), { shape: [3, 16, 16], numClasses: 10 }, { gen: new Generator(0), nb201: { width: 4, cells: 2 } });
+  const x = Float32Array.from({ length: 2 * 3 * 16 * 16 }, (_, i) => Math.sin(i * 0.37));
+  const ours = tidy(() => {
+    const t = Tensor.fromArray(x, [2, 3, 16, 16]);
+    return { train: module.train().forward(t).toArray(), eval: noGrad(() => module.eval().forward(t).toArray()) };
+  });
+  module.dispose();
+  const py = [
+    'import sys, json, math, torch',
+    `sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../../../../shared/bench', import.meta.url)))})`,
+    'from torch_reference import NB201Net',
+    'torch.manual_seed(0)',
+    `m = NB201Net(${JSON.stringify(arch)}, C=4, N=2)`,
+    'x = torch.tensor([math.sin(i * 0.37) for i in range(2 * 3 * 16 * 16)], dtype=torch.float32).reshape(2, 3, 16, 16)',
+    'm.train(); a = m(x).flatten().tolist()',
+    'm.eval()',
+    'with torch.no_grad(): b = m(x).flatten().tolist()',
+    'print(json.dumps({"train": a, "eval": b}))',
+  ].join('\n');
+  const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const theirs = JSON.parse(r.stdout) as { train: number[]; eval: number[] };
+  for (const k of ['train', 'eval'] as const) {
+    assert.equal(ours[k].length, 20);
+    ours[k].forEach((v, i) => assert.ok(Math.abs(v - theirs[k][i]!) < 1e-4, `${k}[${i}]: ${v} vs ${theirs[k][i]}`));
+  }
+});

@@ -1,0 +1,56 @@
+/**
+ * The layer-wise CNN chain: per layer conv(k, same padding, stride 1; bias only without batch norm)
+ * -> [BN] -> activation -> [+ input, through a 1x1 projection when channels change, when skip and
+ * no pooling] -> [max pool window=stride=pool]; then global average pool -> dropout -> linear.
+ */
+import type { ChainCnnArch, ChainLayer } from '../../core/arch.js';
+import type { Generator, Tensor } from '../../tensor/index.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ModuleList, Sequential } from '../layers.js';
+import { Module, type Layer } from '../module.js';
+import { activation } from './common.js';
+
+export class ChainBlock extends Module {
+  readonly body: Sequential;
+  readonly proj: Conv2d | undefined;
+  readonly pool: MaxPool2d | undefined;
+  private readonly residual: boolean;
+
+  constructor(cin: number, l: ChainLayer, gen: Generator) {
+    super();
+    const parts: Layer[] = [new Conv2d(cin, l.channels, l.kernel, { gen, padding: l.kernel >> 1, bias: !l.batchNorm })];
+    if (l.batchNorm) parts.push(new BatchNorm2d(l.channels));
+    parts.push(activation(l.activation));
+    this.body = this.child('body', new Sequential(...parts));
+    this.residual = l.skip && l.pool === 1;
+    this.proj = this.residual && cin !== l.channels ? this.child('proj', new Conv2d(cin, l.channels, 1, { gen, bias: false })) : undefined;
+    this.pool = l.pool > 1 ? this.child('pool', new MaxPool2d(l.pool)) : undefined;
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = this.body.forward(x);
+    if (this.residual) y = y.add(this.proj ? this.proj.forward(x) : x);
+    return this.pool ? this.pool.forward(y) : y;
+  }
+}
+
+export class ChainCnnNet extends Module {
+  readonly layers: ModuleList<ChainBlock>;
+  readonly head: Sequential;
+
+  constructor(arch: ChainCnnArch, inChannels: number, numClasses: number, gen: Generator) {
+    super();
+    this.layers = this.child('layers', new ModuleList<ChainBlock>());
+    let c = inChannels;
+    for (const l of arch.layers) {
+      this.layers.push(new ChainBlock(c, l, gen));
+      c = l.channels;
+    }
+    this.head = this.child('head', new Sequential(new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(arch.dropout, gen), new Linear(c, numClasses, { gen })));
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const l of this.layers) y = l.forward(y);
+    return this.head.forward(y);
+  }
+}
