@@ -5,6 +5,7 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <cstring>
+#include <deque>
 #include <sstream>
 
 namespace tsnas {
@@ -40,42 +41,66 @@ static int64_t bytesOf(const at::Tensor& t) {
   return static_cast<int64_t>(t.storage().nbytes());
 }
 
-void releaseHandle(Napi::Env env, Handle* h) {
-  if (h->t.defined()) {
-    h->t = at::Tensor();
-    g_live--;
+// A deque keeps references to slots stable while new slots are appended.
+static std::deque<Slot> g_slots;
+static std::vector<uint32_t> g_free;
+static constexpr double kGenUnit = 16777216.0;  // 2^24 slots
+static constexpr uint32_t kGenMask = (1u << 28) - 1;
+
+Slot* slotOf(double id) {
+  if (!(id >= kGenUnit) || id > 9.0e15) return nullptr;
+  uint64_t u = static_cast<uint64_t>(id);
+  if (static_cast<double>(u) != id) return nullptr;
+  uint32_t idx = static_cast<uint32_t>(u & 0xFFFFFF);
+  uint32_t gen = static_cast<uint32_t>(u >> 24);
+  if (idx >= g_slots.size()) return nullptr;
+  Slot& s = g_slots[idx];
+  if (s.gen != gen || !s.t.defined()) return nullptr;
+  return &s;
+}
+
+void releaseId(Napi::Env env, double id) {
+  Slot* s = slotOf(id);
+  if (!s) return;
+  s->t = at::Tensor();
+  g_live--;
+  if (s->accounted) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -s->accounted);
+    s->accounted = 0;
   }
-  if (h->accounted) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -h->accounted);
-    h->accounted = 0;
-  }
+  s->gen = (s->gen + 1) & kGenMask;
+  if (s->gen == 0) s->gen = 1;
+  g_free.push_back(static_cast<uint32_t>(static_cast<uint64_t>(id) & 0xFFFFFF));
 }
 
 Napi::Value wrap(Napi::Env env, at::Tensor t) {
-  auto* h = new Handle{std::move(t), 0};
-  if (h->t.defined()) g_live++;
-  // Only a tensor's own storage is worth telling V8 about; small ones would just add calls.
-  int64_t b = bytesOf(h->t);
+  uint32_t idx;
+  if (!g_free.empty()) {
+    idx = g_free.back();
+    g_free.pop_back();
+  } else {
+    if (g_slots.size() >= 0xFFFFFF) throwNas(env, "native_error", "more than 16M live tensors: dispose() tensors or use tidy()");
+    idx = static_cast<uint32_t>(g_slots.size());
+    g_slots.emplace_back();
+  }
+  Slot& s = g_slots[idx];
+  s.t = std::move(t);
+  g_live++;
+  // Only storage worth telling V8 about; small ones would just add calls.
+  int64_t b = bytesOf(s.t);
   if (b >= 4096) {
-    h->accounted = b;
+    s.accounted = b;
     Napi::MemoryManagement::AdjustExternalMemory(env, b);
   }
-  return Napi::External<Handle>::New(env, h, [](Napi::Env env, Handle* h) {
-    releaseHandle(env, h);
-    delete h;
-  });
-}
-
-static Handle* handleArg(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Value v = info[i];
-  if (!v.IsExternal()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " is not a tensor handle");
-  return v.As<Napi::External<Handle>>().Data();
+  return Napi::Number::New(env, static_cast<double>(s.gen) * kGenUnit + idx);
 }
 
 at::Tensor& tensorArg(const Napi::CallbackInfo& info, size_t i) {
-  Handle* h = handleArg(info, i);
-  if (!h->t.defined()) throwNas(info.Env(), "disposed", "tensor used after dispose()");
-  return h->t;
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " is not a tensor id");
+  Slot* s = slotOf(v.As<Napi::Number>().DoubleValue());
+  if (!s) throwNas(info.Env(), "disposed", "tensor used after dispose()");
+  return s->t;
 }
 
 at::Tensor optTensorArg(const Napi::CallbackInfo& info, size_t i) {
@@ -100,10 +125,10 @@ std::vector<at::Tensor> tensorsArg(const Napi::CallbackInfo& info, size_t i) {
   out.reserve(n);
   for (uint32_t k = 0; k < n; k++) {
     Napi::Value v = a.Get(k);
-    if (!v.IsExternal()) throw Napi::TypeError::New(info.Env(), "list element " + std::to_string(k) + " is not a tensor handle");
-    Handle* h = v.As<Napi::External<Handle>>().Data();
-    if (!h->t.defined()) throwNas(info.Env(), "disposed", "tensor used after dispose()");
-    out.push_back(h->t);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), "list element " + std::to_string(k) + " is not a tensor id");
+    Slot* s = slotOf(v.As<Napi::Number>().DoubleValue());
+    if (!s) throwNas(info.Env(), "disposed", "tensor used after dispose()");
+    out.push_back(s->t);
   }
   return out;
 }
@@ -141,17 +166,16 @@ void throwTorch(const Napi::CallbackInfo& info, const char* op, const std::strin
   std::vector<std::string> shapes;
   for (size_t i = 0; i < info.Length(); i++) {
     Napi::Value v = info[i];
-    if (v.IsExternal()) {
-      Handle* h = v.As<Napi::External<Handle>>().Data();
-      shapes.push_back(h->t.defined() ? shapeStr(h->t) : "disposed");
+    if (v.IsNumber()) {
+      Slot* s = slotOf(v.As<Napi::Number>().DoubleValue());
+      if (s) shapes.push_back(shapeStr(s->t));
     } else if (v.IsArray()) {
       Napi::Array a = v.As<Napi::Array>();
       for (uint32_t k = 0; k < a.Length(); k++) {
         Napi::Value e = a.Get(k);
-        if (e.IsExternal()) {
-          Handle* h = e.As<Napi::External<Handle>>().Data();
-          shapes.push_back(h->t.defined() ? shapeStr(h->t) : "disposed");
-        }
+        if (!e.IsNumber()) continue;
+        Slot* s = slotOf(e.As<Napi::Number>().DoubleValue());
+        if (s) shapes.push_back(shapeStr(s->t));
       }
     }
   }
@@ -187,7 +211,7 @@ TS_FN(setErrorFactory) {
 
 TS_FN(dispose) {
   Napi::Value v = info[0];
-  if (v.IsExternal()) releaseHandle(info.Env(), v.As<Napi::External<Handle>>().Data());
+  if (v.IsNumber()) releaseId(info.Env(), v.As<Napi::Number>().DoubleValue());
   return info.Env().Undefined();
 }
 

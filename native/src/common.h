@@ -1,7 +1,10 @@
-// Shared helpers of the tsnas native engine. A tensor crosses into JavaScript as a Napi::External
-// owning a heap `Handle` (one at::Tensor). JS frees it deterministically with `dispose(h)` (which
-// drops the at::Tensor at once); the External's finalizer is only the backstop for handles JS lost.
-// External memory is reported to V8 so the GC backstop sees native bytes.
+// Shared helpers of the tsnas native engine. A tensor crosses into JavaScript as a number: the id
+// of a slot in a native table (slot index + 2^24 * generation). JS frees it deterministically with
+// `dispose(id)`; a stale id (used after dispose) fails the generation check and raises
+// NasError('disposed') instead of touching freed memory. No per-tensor N-API object or finalizer
+// is created (those are slow and their finalizers only run when the event loop turns); the GC
+// backstop is a FinalizationRegistry on the JS side. Storage bytes are reported to V8 with
+// napi_adjust_external_memory so the GC backstop sees native memory.
 #pragma once
 #include <napi.h>
 #include <ATen/ATen.h>
@@ -12,10 +15,13 @@
 
 namespace tsnas {
 
-struct Handle {
+struct Slot {
   at::Tensor t;
+  uint32_t gen = 1;
   int64_t accounted = 0;  // bytes reported with napi_adjust_external_memory
 };
+// Returns the live slot an id names, or nullptr for a non-id / stale / disposed id.
+Slot* slotOf(double id);
 
 extern std::atomic<int64_t> g_live;
 
@@ -35,7 +41,7 @@ at::ScalarType toScalarType(int32_t code);
 int32_t fromScalarType(at::ScalarType st);
 
 Napi::Value wrap(Napi::Env env, at::Tensor t);
-void releaseHandle(Napi::Env env, Handle* h);
+void releaseId(Napi::Env env, double id);
 
 // Throws a JS TypeError for a non-handle argument, a NasError('disposed') for a disposed one.
 at::Tensor& tensorArg(const Napi::CallbackInfo& info, size_t i);

@@ -124,14 +124,21 @@ static at::Tensor binaryTS(int code, const at::Tensor& a, const at::Scalar& b) {
   }
 }
 
-// binary(code, a, b): b is a tensor handle or a number (a Python-style wrapped scalar).
+// binary(code, a, b): tensor OP tensor, broadcasting.
 TS_FN(binary) {
   int code = static_cast<int>(i64(info, 0));
   const char* name = code >= 0 && code < kNumBinary ? kBinaryNames[code] : "binary";
   TS_TRY
-  const at::Tensor& a = tensorArg(info, 1);
-  if (info[2].IsExternal()) return wrap(info.Env(), binaryTT(code, a, tensorArg(info, 2)));
-  return wrap(info.Env(), binaryTS(code, a, scalarOf(info[2])));
+  return wrap(info.Env(), binaryTT(code, tensorArg(info, 1), tensorArg(info, 2)));
+  TS_CATCH(name)
+}
+
+// binaryScalar(code, a, number|boolean): tensor OP a Python-style wrapped scalar.
+TS_FN(binaryScalar) {
+  int code = static_cast<int>(i64(info, 0));
+  const char* name = code >= 0 && code < kNumBinary ? kBinaryNames[code] : "binary";
+  TS_TRY
+  return wrap(info.Env(), binaryTS(code, tensorArg(info, 1), scalarOf(info[2])));
   TS_CATCH(name)
 }
 
@@ -147,13 +154,13 @@ TS_FN(rbinary) {
   TS_CATCH(name)
 }
 
-// binaryInplace(code, a, b): a OP= b for add/sub/mul/div (codes 0-3); returns nothing.
+// binaryInplace(code, a, b, bIsTensor): a OP= b for add/sub/mul/div (codes 0-3); returns nothing.
 TS_FN(binaryInplace) {
   int code = static_cast<int>(i64(info, 0));
   const char* name = code >= 0 && code < kNumBinary ? kBinaryNames[code] : "binary";
   TS_TRY
   at::Tensor& a = tensorArg(info, 1);
-  bool isT = info[2].IsExternal();
+  bool isT = flag(info, 3);
   at::Tensor b = isT ? tensorArg(info, 2) : at::Tensor();
   at::Scalar s = isT ? at::Scalar(0) : scalarOf(info[2]);
   switch (code) {
@@ -190,11 +197,11 @@ TS_FN(fill_) {
   TS_CATCH("fill_")
 }
 
-// where(cond, a, b): a and b are tensors or numbers
+// where(cond, a, b, aIsTensor, bIsTensor): a and b are tensor ids or numbers
 TS_FN(where) {
   TS_TRY
   const at::Tensor& c = tensorArg(info, 0);
-  bool ta = info[1].IsExternal(), tb = info[2].IsExternal();
+  bool ta = flag(info, 3), tb = flag(info, 4);
   if (ta && tb) return wrap(info.Env(), at::where(c, tensorArg(info, 1), tensorArg(info, 2)));
   if (ta) return wrap(info.Env(), at::where(c, tensorArg(info, 1), scalarOf(info[2])));
   if (tb) return wrap(info.Env(), at::where(c, scalarOf(info[1]), tensorArg(info, 2)));
@@ -561,6 +568,7 @@ using namespace tsnas;
 void registerOps(Napi::Env env, Napi::Object exports) {
   TS_EXPORT(exports, unary);
   TS_EXPORT(exports, binary);
+  TS_EXPORT(exports, binaryScalar);
   TS_EXPORT(exports, rbinary);
   TS_EXPORT(exports, binaryInplace);
   TS_EXPORT(exports, addScaled);

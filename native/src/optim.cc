@@ -176,8 +176,9 @@ TS_FN(optimLoadState) {
     Napi::Array a = bufs.Get(b).As<Napi::Array>();
     for (size_t i = 0; i < n; i++) {
       Napi::Value v = a.Get(static_cast<uint32_t>(i));
-      if (v.IsExternal()) {
-        at::Tensor t = v.As<Napi::External<Handle>>().Data()->t;
+      Slot* slot = v.IsNumber() ? slotOf(v.As<Napi::Number>().DoubleValue()) : nullptr;
+      if (slot) {
+        at::Tensor t = slot->t;
         if (t.defined() && !t.sizes().equals(o->params[i].sizes()))
           throwNas(env, "shape_mismatch", "optimizer state buffer " + std::to_string(i) + " has shape " + shapeStr(t) + ", parameter has " + shapeStr(o->params[i]));
         (*all[b])[i] = t.defined() ? t.detach().clone() : at::Tensor();

@@ -302,11 +302,42 @@ def run_random(cases):
     return out
 
 
+def read_state_file(path):
+    """Reads a tsnas state-dict file (format documented in src/nn/state.ts) into torch tensors."""
+    import numpy as np, struct
+    b = open(path, 'rb').read()
+    assert b[:8] == b'TSNASSD1', 'bad magic'
+    (h,) = struct.unpack_from('<I', b, 8)
+    header = json.loads(b[12:12 + h].decode('utf8'))
+    start = (12 + h + 7) // 8 * 8
+    npdt = {'float32': '<f4', 'float64': '<f8', 'int32': '<i4', 'int64': '<i8', 'bool': 'u1', 'uint8': 'u1'}
+    out = {}
+    for e in header['tensors']:
+        a = np.frombuffer(b, dtype=npdt[e['dtype']], count=e['length'] // np.dtype(npdt[e['dtype']]).itemsize, offset=start + e['offset'])
+        t = torch.from_numpy(a.copy()).reshape(e['shape'])
+        out[e['name']] = t.bool() if e['dtype'] == 'bool' else t
+    return out, header.get('meta', {})
+
+
+def run_statefile(cases):
+    out = []
+    for c in cases:
+        m = build(c['spec'])
+        sd, _ = read_state_file(c['path'])
+        m.load_state_dict(sd)
+        m.eval()
+        with torch.no_grad():
+            y = m(mk(c['input']))
+        out.append({'out': enc(y)})
+    return out
+
+
 def main():
     req = json.load(sys.stdin)
     torch.set_num_threads(1)
     mode = req['mode']
-    fn = {'ops': run_ops, 'modules': run_modules, 'optim': run_optim, 'sched': run_sched, 'random': run_random}[mode]
+    fn = {'ops': run_ops, 'modules': run_modules, 'optim': run_optim, 'sched': run_sched, 'random': run_random,
+          'statefile': run_statefile}[mode]
     json.dump({'torch': torch.__version__, 'results': fn(req['cases'])}, sys.stdout)
 
 

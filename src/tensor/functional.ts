@@ -34,7 +34,7 @@ export function stack(ts: readonly Tensor[], dim = 0): Tensor {
 }
 /** cond ? a : b elementwise (broadcasting; a and b may be numbers). */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
-  return new Tensor(native.where(cond.h, typeof a === 'number' ? a : a.h, typeof b === 'number' ? b : b.h));
+  return new Tensor(native.where(cond.h, typeof a === 'number' ? a : a.h, typeof b === 'number' ? b : b.h, typeof a !== 'number', typeof b !== 'number'));
 }
 export function matmul(a: Tensor, b: Tensor): Tensor {
   return a.matmul(b);

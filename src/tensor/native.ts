@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module';
 import { NasError, type ErrorCode } from '../core/errors.js';
 
-/** An opaque native tensor handle (a N-API External owning one at::Tensor). */
-export type Handle = { readonly __nativeTensor: unique symbol };
+/** An opaque native tensor id (a slot in the addon's tensor table; see native/src/common.h). */
+export type Handle = number & { readonly __nativeTensor: unique symbol };
 export type GenHandle = { readonly __nativeGenerator: unique symbol };
 export type OptimHandle = { readonly __nativeOptimizer: unique symbol };
 type H = Handle;
@@ -60,13 +60,14 @@ export interface NativeAddon {
   getNumInteropThreads(): number;
 
   unary(code: number, h: H): H;
-  binary(code: number, a: H, b: Num | boolean): H;
+  binary(code: number, a: H, b: H): H;
+  binaryScalar(code: number, a: H, b: number | boolean): H;
   rbinary(code: number, a: number, b: H): H;
-  binaryInplace(code: number, a: H, b: Num): void;
+  binaryInplace(code: number, a: H, b: Num, bIsTensor: boolean): void;
   addScaled(a: H, b: H, alpha: number): H;
   copy_(dst: H, src: H): void;
   fill_(h: H, v: number | boolean): void;
-  where(c: H, a: Num, b: Num): H;
+  where(c: H, a: Num, b: Num, aIsTensor: boolean, bIsTensor: boolean): H;
   clamp(h: H, lo: number | null, hi: number | null): H;
   maskedFill(h: H, mask: H, v: number | boolean): H;
   leakyRelu(h: H, slope: number): H;

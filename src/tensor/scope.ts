@@ -5,8 +5,13 @@
  * GC finalizer is only a backstop). Scopes are synchronous: fn must not return a Promise.
  */
 import { NasError } from '../core/errors.js';
+import { native, type Handle } from './native.js';
 
 export interface Trackable {
+  /** @internal the native id, null once disposed. */
+  _h: Handle | null;
+  /** @internal registered with the GC backstop. */
+  _reg: boolean;
   /** @internal scope bookkeeping: true when keep() exempted it from scopes. */
   _kept: boolean;
   /** @internal */
@@ -17,15 +22,37 @@ export interface Trackable {
 
 const stack: Trackable[][] = [];
 
+// The GC backstop: tensors that live outside every tidy scope (created outside one, returned from
+// the outermost one, or kept) are registered so a collected, never-disposed wrapper still frees its
+// native tensor. Tensors inside a scope are freed by the scope, so they skip the (costly) registry.
+const backstop = new FinalizationRegistry<Handle>((h) => native.dispose(h));
+
+function guard(t: Trackable): void {
+  if (!t._reg && t._h !== null) {
+    t._reg = true;
+    backstop.register(t, t._h, t);
+  }
+}
+
+/** @internal called by Tensor.dispose(). */
+export function unguard(t: Trackable): void {
+  if (t._reg) {
+    t._reg = false;
+    backstop.unregister(t);
+  }
+}
+
 /** @internal called by every Tensor constructor. */
 export function track(t: Trackable): void {
   const top = stack.length;
   if (top !== 0) stack[top - 1]!.push(t);
+  else guard(t);
 }
 
 /** Exempts tensors from every enclosing and future tidy scope; the caller must dispose() them. */
 export function keep<T extends Trackable>(t: T): T {
   t._kept = true;
+  guard(t);
   return t;
 }
 
@@ -70,8 +97,10 @@ export function tidy<T>(fn: () => T): T {
     const parent = stack.length ? stack[stack.length - 1]! : undefined;
     for (const t of scope) {
       if (t._kept || t.isDisposed) continue;
-      if (ok && t._scopeMark === mark) parent?.push(t);
-      else t.dispose();
+      if (ok && t._scopeMark === mark) {
+        if (parent) parent.push(t);
+        else guard(t);
+      } else t.dispose();
     }
   }
   return result as T;

@@ -7,7 +7,7 @@
  */
 import { NasError } from '../core/errors.js';
 import { native, type Handle } from './native.js';
-import { track, type Trackable } from './scope.js';
+import { keep, track, unguard, type Trackable } from './scope.js';
 
 export type DType = 'float32' | 'int64' | 'bool' | 'float64' | 'int32' | 'uint8';
 export type Shape = readonly number[];
@@ -36,6 +36,7 @@ const B = {
 const R = { sum: 0, mean: 1, prod: 2, amax: 3, amin: 4, logsumexp: 5, all: 6, any: 7, norm: 8 } as const;
 
 export type Operand = Tensor | number;
+
 /** Dims to reduce over: one dim, several, or undefined for all. Negative dims count from the end. */
 export type Dims = number | readonly number[] | undefined;
 
@@ -53,6 +54,7 @@ function checkShape(shape: Shape, field = 'shape'): void {
 export class Tensor implements Trackable {
   /** @internal */ _h: Handle | null;
   /** @internal */ _kept = false;
+  /** @internal */ _reg = false;
   /** @internal */ _scopeMark = 0;
   private _shape: number[] | undefined;
 
@@ -226,13 +228,13 @@ export class Tensor implements Trackable {
     const h = this._h;
     if (h !== null) {
       this._h = null;
+      unguard(this);
       native.dispose(h);
     }
   }
   /** Exempts this tensor from tidy scopes; the owner must dispose() it. */
   keep(): this {
-    this._kept = true;
-    return this;
+    return keep(this);
   }
 
   // ------------------------------------------------------------------ autograd
@@ -275,7 +277,7 @@ export class Tensor implements Trackable {
     return new Tensor(native.unary(code, this.h));
   }
   private bin(code: number, o: Operand | boolean): Tensor {
-    return new Tensor(native.binary(code, this.h, typeof o === 'object' ? o.h : o));
+    return new Tensor(typeof o === 'object' ? native.binary(code, this.h, o.h) : native.binaryScalar(code, this.h, o));
   }
   add(o: Operand): Tensor { return this.bin(B.add, o); }
   sub(o: Operand): Tensor { return this.bin(B.sub, o); }
@@ -361,10 +363,10 @@ export class Tensor implements Trackable {
   // ------------------------------------------------------------------ in place (no autograd history of their own)
 
   /** this += o (in place). */
-  add_(o: Operand): this { native.binaryInplace(B.add, this.h, typeof o === 'number' ? o : o.h); return this; }
-  sub_(o: Operand): this { native.binaryInplace(B.sub, this.h, typeof o === 'number' ? o : o.h); return this; }
-  mul_(o: Operand): this { native.binaryInplace(B.mul, this.h, typeof o === 'number' ? o : o.h); return this; }
-  div_(o: Operand): this { native.binaryInplace(B.div, this.h, typeof o === 'number' ? o : o.h); return this; }
+  add_(o: Operand): this { native.binaryInplace(B.add, this.h, typeof o === 'number' ? o : o.h, typeof o !== 'number'); return this; }
+  sub_(o: Operand): this { native.binaryInplace(B.sub, this.h, typeof o === 'number' ? o : o.h, typeof o !== 'number'); return this; }
+  mul_(o: Operand): this { native.binaryInplace(B.mul, this.h, typeof o === 'number' ? o : o.h, typeof o !== 'number'); return this; }
+  div_(o: Operand): this { native.binaryInplace(B.div, this.h, typeof o === 'number' ? o : o.h, typeof o !== 'number'); return this; }
   /** Copies src into this (broadcasting), outside autograd. */
   copy_(src: Tensor): this { native.copy_(this.h, src.h); return this; }
   fill_(v: number | boolean): this { native.fill_(this.h, v); return this; }
