@@ -112,9 +112,12 @@ async function runDigits(store: Store, epochs: number): Promise<number> {
   return rec.id;
 }
 
-/** Creates the store at `path` and runs the three studies; a few seconds on one core. */
-export async function buildFixture(path: string, opts: { nb201Trials?: number; epochs?: number } = {}): Promise<Fixture> {
-  const url = `sqlite:${path}`;
+/**
+ * Runs the three studies into a new store: `where` is a SQLite file path or a postgres:// URL.
+ * A few seconds on one core.
+ */
+export async function buildFixture(where: string, opts: { nb201Trials?: number; epochs?: number } = {}): Promise<Fixture> {
+  const url = /^postgres(ql)?:/.test(where) ? where : `sqlite:${where}`;
   const store = await openStore(url);
   try {
     const n = opts.nb201Trials ?? 50;
