@@ -86,7 +86,14 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
   const [a, b, c, d, ...rest] = seg;
   if (rest.length === 0) {
     if (a === 'health' && b === undefined) return sendJson(res, { ok: true });
-    if (a === 'events' && b === undefined) return o.events.add(req, res);
+    if (a === 'events' && b === undefined) {
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end();
+        return;
+      }
+      return o.events.add(req, res);
+    }
     if (a === 'compare' && b === undefined) {
       const ids = (params.get('ids') ?? '')
         .split(',')
@@ -193,6 +200,9 @@ function sendError(res: ServerResponse, e: unknown): void {
  * study's version (trial counts by state, last update, best value); every change is pushed to all
  * listeners as an SSE `versions` event. One poll serves every listener.
  */
+/** Each open dashboard tab holds one stream; beyond this many, new ones are refused. */
+const MAX_EVENT_CLIENTS = 64;
+
 export class EventHub {
   private readonly clients = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | null = null;
@@ -206,6 +216,10 @@ export class EventHub {
   ) {}
 
   add(req: IncomingMessage, res: ServerResponse): void {
+    if (this.clients.size >= MAX_EVENT_CLIENTS) {
+      sendJsonError(res, 503, 'internal', `too many live-update listeners (${MAX_EVENT_CLIENTS}); close some dashboard tabs`);
+      return;
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',

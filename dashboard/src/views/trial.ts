@@ -118,9 +118,14 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
 
     void load();
     const off = onVersions(() => void load());
+    // A running trial's epochs do not change its study's version: poll while it runs.
+    const poll = setInterval(() => {
+      if (lastKey.startsWith('running') || lastKey.startsWith('waiting')) void load();
+    }, 2000);
     return () => {
       disposed = true;
       off();
+      clearInterval(poll);
       chart?.destroy();
     };
   };
