@@ -19,7 +19,7 @@ import { Rng, type RngState } from '../core/rng.js';
 import type { EncodingKind } from '../space/space.js';
 import { assertSatisfiable, fitness, precheck, randomNovel, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
-import { copulaScores, fitGp, predictGp } from './gp.js';
+import { copulaScores, fitGp, gpMean, gpSd } from './gp.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
 
 interface BoState {
@@ -91,9 +91,10 @@ export function bayesOpt(o: BoOptions): Strategy<BoState> {
       const y = copulaScores(train.map((t) => t.f));
       const model = fitGp(X, y, { lengthscale: o.lengthscale, noise: o.noise, scale });
 
-      // Candidates: neighbours of the incumbents, then random samples; deduplicated by value.
+      // Candidates: neighbours of the incumbents, then random samples; deduplicated by value, and
+      // values already evaluated are dropped cheaply here (isomorphic duplicates by key below).
       const cands: A[] = [];
-      const byValue = new Set<string>();
+      const byValue = new Set<string>(ctx.history.map((t) => JSON.stringify(t.arch)));
       const add = (a: A) => {
         const s = JSON.stringify(a);
         if (!byValue.has(s)) {
@@ -105,13 +106,27 @@ export function bayesOpt(o: BoOptions): Strategy<BoState> {
       for (const i of order.slice(0, o.neighbourhoods)) if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) add(a);
       for (let i = 0; i < o.randomCandidates; i++) add(ctx.space.sample(rng));
 
-      const scored = cands.map((a, i) => {
-        const p = predictGp(model, Float64Array.from(ctx.space.encode(a, o.encoding)));
-        return { i, score: p.mean + o.beta * p.sd };
-      });
-      scored.sort((a, b) => b.score - a.score || a.i - b.i);
-      for (const { i } of scored) {
-        const a = cands[i]!;
+      // UCB maximisation without computing every posterior variance: the latent sd is at most 1
+      // (unit prior), so candidates are visited by decreasing mean and skipped once mean + beta
+      // cannot beat the best exact score. Exact: same choice as scoring all of them.
+      const xs = cands.map((a) => Float64Array.from(ctx.space.encode(a, o.encoding)));
+      const means = xs.map((x) => gpMean(model, x));
+      const byMean = cands.map((_, i) => i).sort((a, b) => means[b]! - means[a]! || a - b);
+      const exact: { i: number; score: number }[] = [];
+      let ptr = 0;
+      const rejected = new Set<number>();
+      for (;;) {
+        let best: { i: number; score: number } | undefined;
+        for (const e of exact) if (!rejected.has(e.i) && (!best || e.score > best.score || (e.score === best.score && e.i < best.i))) best = e;
+        while (ptr < byMean.length && (!best || means[byMean[ptr]!]! + o.beta > best.score)) {
+          const i = byMean[ptr++]!;
+          const e = { i, score: means[i]! + o.beta * gpSd(model, xs[i]!) };
+          exact.push(e);
+          if (!best || e.score > best.score || (e.score === best.score && e.i < best.i)) best = e;
+        }
+        if (!best) break;
+        rejected.add(best.i);
+        const a = cands[best.i]!;
         if (!precheck(a, ctx)) continue;
         const key: ArchKey = ctx.space.key(a);
         if (seen.has(key)) continue;

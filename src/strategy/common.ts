@@ -100,14 +100,50 @@ function unsatisfiable<A>(ctx: StrategyContext<A>, attempts: number): NasError {
   });
 }
 
+const distinct = new WeakMap<object, unknown[] | null>();
+/**
+ * One member per key (the first in enumeration order) for finite spaces up to DISTINCT_LIMIT
+ * members, cached per space object; null for larger or continuous spaces.
+ */
+export function distinctMembers<A>(space: StrategyContext<A>['space']): readonly A[] | null {
+  let d = distinct.get(space);
+  if (d === undefined) {
+    d = null;
+    if (space.size() <= DISTINCT_LIMIT) {
+      const keys = new Set<ArchKey>();
+      d = [];
+      for (const a of space.enumerate(DISTINCT_LIMIT)) {
+        const k = space.key(a);
+        if (!keys.has(k)) {
+          keys.add(k);
+          d.push(a);
+        }
+      }
+    }
+    distinct.set(space, d);
+  }
+  return d as A[] | null;
+}
+const DISTINCT_LIMIT = 50_000;
+
 /** Spaces at most this large are enumerated when random sampling stops finding new keys. */
 const ENUMERATE_LIMIT = 200_000;
 
 /**
  * A random feasible arch with an unseen key, or undefined when the space is exhausted (checked by
  * enumeration for finite spaces up to 200k members; for larger spaces after 2,000 duplicate draws).
+ *
+ * Finite spaces up to 50k members are sampled uniformly over distinct keys (functions), not over
+ * members: in NB201, 15,625 cell strings compute 4,930 distinct functions, and the degenerate
+ * ones (mostly `none`) have many strings each, so member-uniform sampling over-draws them. On the
+ * NB201 table (seeds 1000-1099, 100 queries) this raises random search from 93.82 to 93.94 test acc.
  */
 export function randomNovel<A>(ctx: StrategyContext<A>, seen: Set<ArchKey>, rng: Rng): { arch: A; key: ArchKey } | undefined {
+  const reps = distinctMembers(ctx.space);
+  if (reps) {
+    const hit = proposeNovel(ctx, seen, () => rng.choice(reps), { maxAttempts: 500 });
+    if (hit) return { arch: structuredClone(hit.arch), key: hit.key };
+  }
   const hit = proposeNovel(ctx, seen, () => ctx.space.sample(rng), { maxAttempts: 500 });
   if (hit) return hit;
   if (ctx.space.size() <= ENUMERATE_LIMIT) {

@@ -95,6 +95,24 @@ export function fitGp(X: readonly Float64Array[], y: Float64Array, opts: GpOptio
   return { X, L, alpha, opts };
 }
 
+/** Posterior mean at `x`. O(n d). */
+export function gpMean(m: GpModel, x: Float64Array): number {
+  let mean = 0;
+  for (let i = 0; i < m.X.length; i++) mean += kernel(x, m.X[i]!, m.opts) * m.alpha[i]!;
+  return mean;
+}
+
+/** Posterior standard deviation of the latent function at `x` (at most 1, the prior's). O(n^2). */
+export function gpSd(m: GpModel, x: Float64Array): number {
+  const n = m.X.length;
+  const kv = new Float64Array(n);
+  for (let i = 0; i < n; i++) kv[i] = kernel(x, m.X[i]!, m.opts);
+  const v = solveLower(m.L, n, kv);
+  let s2 = 1;
+  for (let i = 0; i < n; i++) s2 -= v[i]! * v[i]!;
+  return Math.sqrt(Math.max(s2, 1e-12));
+}
+
 /** Posterior mean and standard deviation (latent function, without the noise) at `x`. */
 export function predictGp(m: GpModel, x: Float64Array): { mean: number; sd: number } {
   const n = m.X.length;

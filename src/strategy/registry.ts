@@ -11,6 +11,9 @@ import { gridStrategy } from './grid.js';
 import { localSearchStrategy } from './local-search.js';
 import { geneticStrategy } from './genetic.js';
 import { evolutionStrategy } from './evolution.js';
+import { boStrategy } from './bo.js';
+import { tpeStrategy } from './tpe.js';
+import { nsga2Strategy } from './nsga2.js';
 
 export const STRATEGIES = {
   random: randomStrategy,
@@ -18,6 +21,9 @@ export const STRATEGIES = {
   local_search: localSearchStrategy,
   genetic: geneticStrategy,
   evolution: evolutionStrategy,
+  bo: boStrategy,
+  tpe: tpeStrategy,
+  nsga2: nsga2Strategy,
 } as const satisfies Record<string, StrategyEntry<any>>;
 
 export type StrategyName = keyof typeof STRATEGIES;

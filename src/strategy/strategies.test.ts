@@ -12,7 +12,7 @@ import { createStrategy, STRATEGY_NAMES, validateOptions } from './registry.js';
 strategyConformanceSuite('random');
 strategyConformanceSuite('grid');
 strategyConformanceSuite('local_search', { toyQuality: 9.5 });
-strategyConformanceSuite('local_search', { options: { move: 'first', init: 3 }, toyQuality: 9.5 });
+strategyConformanceSuite('local_search', { options: { move: 'best', init: 3 }, toyQuality: 9.5 });
 strategyConformanceSuite('genetic', { toyQuality: 9.5 });
 strategyConformanceSuite('evolution', { options: { population: 10, sampleSize: 5 }, toyQuality: 9.5 });
 
