@@ -18,7 +18,7 @@ export interface ScatterOpts {
   readonly yLabel: string;
   readonly logX?: boolean;
   /**
-   * Fit the y axis to the bulk of the points (3 IQRs beyond the quartiles); points outside are
+   * Fit the y axis to the bulk of the points (one 5-95% range beyond that range); points outside are
    * drawn on the edge as triangles (their true value in the tooltip), so one outlier cannot
    * flatten the rest.
    */
@@ -49,10 +49,10 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
   if (o.robustY && points.length >= 8) {
     const ys = points.map((p) => p.y).filter(Number.isFinite).sort((a, b) => a - b);
     const q = (f: number): number => ys[Math.min(ys.length - 1, Math.floor(f * (ys.length - 1)))]!;
-    const iqr = q(0.75) - q(0.25);
-    if (iqr > 0) {
-      y0 = Math.max(y0, q(0.25) - 3 * iqr);
-      y1 = Math.min(y1, q(0.75) + 3 * iqr);
+    const spread = q(0.95) - q(0.05);
+    if (spread > 0) {
+      y0 = Math.max(y0, q(0.05) - spread);
+      y1 = Math.min(y1, q(0.95) + spread);
     }
   }
   const clipLo = y0;
