@@ -21,7 +21,11 @@ export const SPACES = {
 export type SpaceName = keyof typeof SPACES;
 export const SPACE_NAMES = Object.keys(SPACES) as SpaceName[];
 
-export function getSpace<N extends SpaceName>(name: N): (typeof SPACES)[N];
+type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
+/** The typed space for a literal name; `Space<unknown>` for a union of names or a plain string. */
+export type SpaceOf<N extends SpaceName> = true extends IsUnion<N> ? Space<unknown> : (typeof SPACES)[N];
+
+export function getSpace<N extends SpaceName>(name: N): SpaceOf<N>;
 export function getSpace(name: string): Space<unknown>;
 export function getSpace(name: string): Space<unknown> {
   if (!Object.hasOwn(SPACES, name))
