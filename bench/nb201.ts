@@ -1,0 +1,243 @@
+/**
+ * `npm run bench -- nb201 [--seeds N] [--seed-base B] [--strategies a,b] [--budgets 100,300]
+ *                         [--options JSON] [--json] [--no-timing] [--no-mo]`
+ *
+ * Every registered single-objective strategy on the NAS-Bench-201 CIFAR-10 table: for each budget
+ * (unique architectures) and seed, one run from scratch with that many trials; reported: mean +- std
+ * of the test accuracy of the best-by-validation architecture found, the fraction of runs that
+ * found the table's best-by-validation architecture and the mean number of queries it took, and
+ * the strategy's own CPU time per ask+tell around trial 1,000 (mean over trials 901-1000 of one run).
+ * Multi-objective: hypervolume (val_acc up, raspi4 latency down) of the front found after 300
+ * queries, relative to the whole table's front, for NSGA-II (and random search for comparison).
+ * Strategies see only `val_acc` (and latency costs); `test_acc` is read here, after the run.
+ * Benchmark seeds are 0..N-1 by default; tune with `--seed-base 1000`.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Nb201Arch } from '../src/core/arch.js';
+import { nb201Cifar10, type TabularEvaluator } from '../src/eval/tabular.js';
+import type { Objective } from '../src/eval/types.js';
+import { nb201Space } from '../src/space/nb201.js';
+import { simulate } from '../src/strategy/common-testing.js';
+import { hypervolume2d, paretoFront } from '../src/strategy/pareto.js';
+import { STRATEGIES, STRATEGY_NAMES, createStrategy } from '../src/strategy/registry.js';
+import type { Strategy } from '../src/strategy/types.js';
+
+interface Args {
+  seeds: number;
+  seedBase: number;
+  strategies: string[] | undefined;
+  budgets: number[];
+  options: Record<string, Record<string, unknown>>;
+  json: boolean;
+  timing: boolean;
+  mo: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { seeds: 100, seedBase: 0, strategies: undefined, budgets: [100, 300], options: {}, json: false, timing: true, mo: true };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--seeds') a.seeds = Number(v());
+    else if (k === '--seed-base') a.seedBase = Number(v());
+    else if (k === '--strategies') a.strategies = v().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (k === '--budgets') a.budgets = v().split(',').map(Number);
+    else if (k === '--options') a.options = JSON.parse(v()) as Args['options'];
+    else if (k === '--json') a.json = true;
+    else if (k === '--no-timing') a.timing = false;
+    else if (k === '--no-mo') a.mo = false;
+    else throw new Error(`unknown argument ${k} (see bench/nb201.ts)`);
+  }
+  if (!(a.seeds >= 1) || !Number.isInteger(a.seeds)) throw new Error('--seeds must be a positive integer');
+  return a;
+}
+
+const VAL: readonly Objective[] = [{ metric: 'val_acc', direction: 'maximize' }];
+
+/**
+ * Wraps a strategy to time each ask+tell pair, in process CPU time (user + system), so that other
+ * processes competing for the cores do not inflate the figure as wall-clock time would.
+ */
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+function timed(s: Strategy, times: number[]): Strategy {
+  let t = 0;
+  return {
+    ...s,
+    name: s.name,
+    init: (seed, ctx) => s.init(seed, ctx),
+    ask(state, ctx) {
+      const t0 = cpuMs();
+      const r = s.ask(state, ctx);
+      t = cpuMs() - t0;
+      return r;
+    },
+    tell(state, trial, ctx) {
+      const t0 = cpuMs();
+      const r = s.tell(state, trial, ctx);
+      times.push(t + cpuMs() - t0);
+      return r;
+    },
+  };
+}
+
+interface Row {
+  strategy: string;
+  budget: number;
+  seeds: number;
+  test_acc_mean: number;
+  test_acc_std: number;
+  found_best_fraction: number;
+  found_best_queries: number | null;
+  ms_per_ask: number | null;
+}
+
+const mean = (x: readonly number[]) => x.reduce((s, v) => s + v, 0) / Math.max(1, x.length);
+const std = (x: readonly number[]) => {
+  const m = mean(x);
+  return Math.sqrt(mean(x.map((v) => (v - m) ** 2)));
+};
+
+function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown>, seed: number, trials: number, times?: number[]) {
+  let s = createStrategy(name, opts);
+  if (times) s = timed(s, times);
+  return simulate<Nb201Arch>(s, {
+    space: nb201Space,
+    objectives: VAL,
+    costOf: (a) => ev.costs(a),
+    evaluate: (arch) => {
+      const o = ev.evaluateSync({ arch });
+      return o.status === 'complete' ? o.metrics : undefined;
+    },
+    trials,
+    seed,
+    roundTrip: false,
+  });
+}
+
+export default async function main(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const ev = nb201Cifar10(root);
+  const table = ev.table;
+  const val = table.column('val_acc');
+  const test = table.column('test_acc');
+  let bestRow = 0;
+  for (let r = 1; r < table.size; r++) if (val[r]! > val[bestRow]!) bestRow = r;
+
+  const single = STRATEGY_NAMES.filter((n) => {
+    const e = STRATEGIES[n] as { multiObjective?: boolean; multiFidelity?: boolean };
+    return !e.multiObjective && !e.multiFidelity;
+  });
+  const names = a.strategies ?? single;
+  for (const n of names) if (!(STRATEGY_NAMES as string[]).includes(n)) throw new Error(`unknown strategy ${n}; registered: ${STRATEGY_NAMES.join(', ')}`);
+
+  const rows: Row[] = [];
+  if (!a.json)
+    console.log(
+      `NAS-Bench-201 CIFAR-10: table optimum (test_acc of the best-by-valid arch) ${test[bestRow]!.toFixed(2)}; seeds ${a.seedBase}..${a.seedBase + a.seeds - 1}\n` +
+        `${'strategy'.padEnd(16)}${'budget'.padStart(7)}  ${'test_acc mean ± std'.padEnd(20)}${'found best'.padStart(11)}${'queries'.padStart(9)}${'ms/ask@1000'.padStart(13)}`,
+    );
+  for (const name of names) {
+    const e = STRATEGIES[name as keyof typeof STRATEGIES] as { multiObjective?: boolean; multiFidelity?: boolean };
+    if (e.multiObjective || e.multiFidelity) continue;
+    const opts = a.options[name] ?? {};
+    let ms: number | null = null;
+    if (a.timing) {
+      const times: number[] = [];
+      runOne(ev, name, opts, a.seedBase, 1000, times);
+      ms = mean(times.slice(900));
+    }
+    for (const budget of a.budgets) {
+      const accs: number[] = [];
+      const found: number[] = [];
+      for (let s = 0; s < a.seeds; s++) {
+        const r = runOne(ev, name, opts, a.seedBase + s, budget);
+        let bv = -Infinity;
+        let bt = NaN;
+        let foundAt = -1;
+        r.history.forEach((t, i) => {
+          const row = table.rowOf(t.arch);
+          if (row === bestRow && foundAt < 0) foundAt = i + 1;
+          const v = t.metrics?.['val_acc'];
+          if (v !== undefined && v > bv) {
+            bv = v;
+            bt = test[row]!;
+          }
+        });
+        accs.push(bt);
+        if (foundAt > 0) found.push(foundAt);
+      }
+      const row: Row = {
+        strategy: name,
+        budget,
+        seeds: a.seeds,
+        test_acc_mean: mean(accs),
+        test_acc_std: std(accs),
+        found_best_fraction: found.length / a.seeds,
+        found_best_queries: found.length ? mean(found) : null,
+        ms_per_ask: ms,
+      };
+      rows.push(row);
+      if (a.json) console.log(JSON.stringify(row));
+      else
+        console.log(
+          `${name.padEnd(16)}${String(budget).padStart(7)}  ${`${row.test_acc_mean.toFixed(2)} ± ${row.test_acc_std.toFixed(2)}`.padEnd(20)}${row.found_best_fraction.toFixed(2).padStart(11)}${(row.found_best_queries === null ? '-' : row.found_best_queries.toFixed(0)).padStart(9)}${(ms === null ? '-' : ms.toFixed(2)).padStart(13)}`,
+        );
+    }
+  }
+  if (a.mo && (a.strategies === undefined || a.strategies.includes('nsga2'))) multiObjective(a, ev);
+}
+
+/** Hypervolume ratio after 300 queries: NSGA-II, and random search as the reference point of view. */
+function multiObjective(a: Args, ev: TabularEvaluator): void {
+  const table = ev.table;
+  const val = table.column('val_acc');
+  const lat = table.column('latency_ms');
+  // Points as minimisation pairs (-val_acc, latency); reference = worst of each over the table.
+  const all: [number, number][] = [];
+  for (let r = 0; r < table.size; r++) if (Number.isFinite(lat[r]!)) all.push([-val[r]!, lat[r]!]);
+  const ref: [number, number] = [Math.max(...all.map((p) => p[0])), Math.max(...all.map((p) => p[1]))];
+  const trueHv = hypervolume2d(paretoFront(all), ref);
+  const objectives: Objective[] = [
+    { metric: 'val_acc', direction: 'maximize' },
+    { metric: 'latency_ms', direction: 'minimize' },
+  ];
+  for (const name of ['nsga2', 'random']) {
+    if (!(STRATEGY_NAMES as string[]).includes(name)) continue;
+    const ratios: number[] = [];
+    const times: number[] = [];
+    for (let s = 0; s < a.seeds; s++) {
+      let st = createStrategy(name, a.options[name] ?? {});
+      if (s === 0) st = timed(st, times);
+      const r = simulate<Nb201Arch>(st, {
+        space: nb201Space,
+        objectives,
+        costOf: (x) => ev.costs(x),
+        evaluate: (arch) => {
+          const o = ev.evaluateSync({ arch });
+          return o.status === 'complete' ? o.metrics : undefined;
+        },
+        trials: 300,
+        seed: a.seedBase + s,
+        roundTrip: false,
+      });
+      const pts: [number, number][] = [];
+      for (const t of r.history) {
+        const v = t.metrics?.['val_acc'];
+        const l = t.metrics?.['latency_ms'];
+        if (v !== undefined && l !== undefined) pts.push([-v, l]);
+      }
+      ratios.push(hypervolume2d(paretoFront(pts), ref) / trueHv);
+    }
+    const row = { strategy: name, budget: 300, seeds: a.seeds, objectives: 'val_acc max, latency_ms (raspi4) min', hv_ratio_mean: mean(ratios), hv_ratio_std: std(ratios), ms_per_ask: mean(times) };
+    if (a.json) console.log(JSON.stringify(row));
+    else console.log(`multi-objective ${name.padEnd(8)} 300 queries: hypervolume ratio ${row.hv_ratio_mean.toFixed(4)} ± ${row.hv_ratio_std.toFixed(4)} (ms/ask ${row.ms_per_ask.toFixed(2)})`);
+  }
+}
