@@ -5,12 +5,18 @@
 import type { JsonObject } from '../core/json.js';
 import type { Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
+import { MAIN_SPACE_NAME, mainSpace } from './main-space.js';
+import { trainEvaluatorFactory } from './train-evaluator.js';
 
 export type EvaluatorFactory = (
   options: JsonObject,
   baseDir: string,
   space: Space<unknown>,
-) => { evaluator: Evaluator<unknown>; options: JsonObject };
+) => { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> };
 
-export const EXTRA_EVALUATORS: Record<string, EvaluatorFactory> = {};
-export const EXTRA_SPACES: Record<string, () => Space<unknown>> = {};
+export const EXTRA_EVALUATORS: Record<string, EvaluatorFactory> = {
+  train: trainEvaluatorFactory,
+};
+export const EXTRA_SPACES: Record<string, () => Space<unknown>> = {
+  [MAIN_SPACE_NAME]: () => mainSpace() as unknown as Space<unknown>,
+};

@@ -3,7 +3,6 @@
  * run-layer driver. Everything here runs before a store is opened, so bad names, bad options and
  * unreadable data files are reported before anything is written.
  */
-import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NasError, isNasError } from '../core/errors.js';
 import type { Json, JsonObject } from '../core/json.js';
@@ -18,7 +17,8 @@ import { getStrategyEntry, validateOptions, type StrategyEntry } from '../strate
 import type { Strategy } from '../strategy/types.js';
 import type { StudySpec } from '../store/types.js';
 import { identityOf, type StudyConfig } from './config.js';
-import { bool, fail, noExtraKeys, num, str } from './validate.js';
+import { bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
+export { checkReadableFile } from './validate.js';
 import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
 
 export interface StudyParts {
@@ -28,23 +28,14 @@ export interface StudyParts {
   readonly strategy: Strategy;
   readonly evaluator: Evaluator<unknown>;
   readonly driver: StrategyDriver;
+  /** Loads what the evaluator needs (e.g. the dataset) before trials run; costs need it. */
+  readonly ready?: () => Promise<void>;
 }
 
 export const BUILTIN_EVALUATORS = ['nb201', 'synthetic'] as const;
 
 export function evaluatorNames(): string[] {
   return [...BUILTIN_EVALUATORS, ...Object.keys(EXTRA_EVALUATORS)];
-}
-
-/** A readable regular file, or a `data_error` naming the config field. */
-export function checkReadableFile(path: string, field: string, what: string): void {
-  try {
-    accessSync(path, constants.R_OK);
-    if (!statSync(path).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new NasError('data_error', `cannot read ${what} ${path} (${code})`, { field, hint: 'give the path of a readable file' });
-  }
 }
 
 /**
@@ -76,7 +67,12 @@ export function withDelay<A>(inner: Evaluator<A>, delayMs: number, busy: boolean
 }
 
 /** Normalizes evaluator options (absolute paths, defaults) and builds the evaluator. */
-export function buildEvaluator(name: string, options: JsonObject, baseDir: string, space: Space<unknown>): { evaluator: Evaluator<unknown>; options: JsonObject } {
+export function buildEvaluator(
+  name: string,
+  options: JsonObject,
+  baseDir: string,
+  space: Space<unknown>,
+): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> } {
   const o = options;
   const delay = (): { delayMs: number; busy: boolean } => ({
     delayMs: num(o['delay_ms'] ?? 0, 'evaluator.delay_ms', { min: 0, max: 3_600_000 }),
@@ -152,7 +148,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   const strategy = strategyEntry.create(options as never);
   if (config.objectives.length > 1 && !strategyEntry.multiObjective)
     fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given`, 'give one objective, or use a multi-objective strategy');
-  const { evaluator, options: evOptions } = buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space);
+  const { evaluator, options: evOptions, ready } = buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space);
   config = { ...config, strategy: { name: strategyEntry.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
   config.objectives.forEach((o, i) => {
     if (!evaluator.metricNames.includes(o.metric))
@@ -183,7 +179,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     totalTrials: config.trials,
     multiFidelity: Boolean(strategyEntry.multiFidelity),
   });
-  return { config, space, strategyEntry, strategy, evaluator, driver };
+  return { config, space, strategyEntry, strategy, evaluator, driver, ...(ready ? { ready } : {}) };
 }
 
 export function studySpecOf(parts: StudyParts): StudySpec {

@@ -198,6 +198,7 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
   });
   try {
     await h.store.setStudyState(h.record.id, 'running');
+    if (workers <= 1) await prepared.parts.ready?.();
     const wallclockMs = prepared.config.wallclock === null ? undefined : prepared.config.wallclock * 1000;
     let reason: SearchResult['reason'];
     let workerExits: WorkerExit[] | undefined;
@@ -290,6 +291,7 @@ export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & {
   });
   const id = h.study.workerId;
   try {
+    await h.parts.ready?.();
     await h.store.registerWorker({ id, studyId: h.record.id, host: hostname(), pid: process.pid });
     try {
       const r = await h.study.optimize({

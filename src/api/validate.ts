@@ -2,6 +2,7 @@
  * Small checkers for user input (configs, flags). Every failure is a NasError('invalid_config')
  * naming the dotted field and saying what is allowed.
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import { NasError } from '../core/errors.js';
 
 export type Obj = Record<string, unknown>;
@@ -74,5 +75,16 @@ export function noExtraKeys(o: Obj, field: string, allowed: readonly string[]): 
   for (const k of Object.keys(o)) {
     if (!allowed.includes(k))
       fail(field ? `${field}.${k}` : k, 'unknown field', `allowed fields here: ${allowed.join(', ')}`);
+  }
+}
+
+/** A readable regular file, or a `data_error` naming the config field. */
+export function checkReadableFile(path: string, field: string, what: string): void {
+  try {
+    accessSync(path, constants.R_OK);
+    if (!statSync(path).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new NasError('data_error', `cannot read ${what} ${path} (${code})`, { field, hint: 'give the path of a readable file' });
   }
 }

@@ -1,0 +1,161 @@
+/**
+ * The `train` evaluator in study configs: real training on a dataset (src/eval/train.ts), with its
+ * options checked before anything runs (dataset kind, readable files, budgets).
+ *
+ *   evaluator:
+ *     name: train
+ *     dataset: fashion_mnist        # fashion_mnist | mnist | cifar10 | digits | csv
+ *     data_dir: /usr/share/datasets/fashion-mnist   # fashion_mnist, mnist, cifar10
+ *     path: data.csv                # digits (optional), csv
+ *     epochs: 3                     # full budget per candidate (multi-fidelity strategies ask less)
+ *     train_per_class: 500          # low fidelity: a class-balanced training subset
+ *     val_per_class: 200
+ *     threads: 2
+ *     time_limit: 120               # seconds per candidate
+ */
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
+import { NasError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { DATASET_KINDS, type DatasetSpec, type SplitSpec } from '../data/prepare.js';
+import { FASHION_MNIST_DIR } from '../data/sources.js';
+import { TrainingEvaluator, type TrainingEvaluatorOptions } from '../eval/train.js';
+import type { Evaluator } from '../eval/types.js';
+import type { Space } from '../space/space.js';
+import { bool, checkReadableFile, fail, noExtraKeys, num, obj, oneOf, str } from './validate.js';
+
+export const TRAIN_OPTIONS = [
+  'dataset',
+  'data_dir',
+  'path',
+  'label',
+  'epochs',
+  'train_per_class',
+  'val_per_class',
+  'val_fraction',
+  'split_seed',
+  'threads',
+  'time_limit',
+  'latency',
+  'hparams',
+  'skip_test',
+] as const;
+
+const IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+
+/** A readable directory holding the four idx files (plain or .gz), else a `data_error` naming the field. */
+function checkIdxDir(dir: string, field: string): void {
+  let names: string[];
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new NasError('data_error', `cannot read dataset directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      field,
+      hint: 'give a readable directory holding the idx-ubyte(.gz) files',
+    });
+  }
+  const missing = IDX.filter((f) => !names.includes(f) && !names.includes(`${f}.gz`));
+  if (missing.length > 0)
+    throw new NasError('data_error', `dataset directory ${dir} lacks ${missing.map((m) => `${m}(.gz)`).join(', ')}`, {
+      field,
+      hint: 'the directory must hold the four idx-ubyte(.gz) files',
+    });
+  for (const f of IDX) checkReadableFile(resolve(dir, names.includes(f) ? f : `${f}.gz`), field, 'dataset file');
+}
+
+export interface TrainEvaluatorParts {
+  evaluator: Evaluator<unknown>;
+  options: JsonObject;
+  /** Loads and splits the data (once); costs() (constraints) need the data's shape. */
+  ready: () => Promise<void>;
+}
+
+export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: TrainingEvaluatorOptions; options: JsonObject } {
+  noExtraKeys(o, 'evaluator', TRAIN_OPTIONS);
+  const kind = oneOf(o['dataset'], 'evaluator.dataset', DATASET_KINDS);
+  const norm: JsonObject = { ...o };
+  let dataset: DatasetSpec;
+  switch (kind) {
+    case 'fashion_mnist': {
+      const dir = o['data_dir'] === undefined ? FASHION_MNIST_DIR : resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
+      checkIdxDir(dir, o['data_dir'] === undefined ? 'evaluator.dataset' : 'evaluator.data_dir');
+      norm['data_dir'] = dir;
+      dataset = { kind, dataDir: dir };
+      break;
+    }
+    case 'mnist':
+    case 'cifar10': {
+      if (o['data_dir'] === undefined) dataset = { kind };
+      else {
+        const dir = resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
+        if (!existsSync(dir)) throw new NasError('data_error', `dataset directory ${dir} does not exist`, { field: 'evaluator.data_dir' });
+        norm['data_dir'] = dir;
+        dataset = { kind, dataDir: dir };
+      }
+      break;
+    }
+    case 'digits': {
+      if (o['path'] === undefined) dataset = { kind };
+      else {
+        const p = resolve(baseDir, str(o['path'], 'evaluator.path'));
+        checkReadableFile(p, 'evaluator.path', 'dataset file');
+        norm['path'] = p;
+        dataset = { kind, path: p };
+      }
+      break;
+    }
+    case 'csv': {
+      const p = resolve(baseDir, str(o['path'], 'evaluator.path', 'the CSV file with features and a label column'));
+      checkReadableFile(p, 'evaluator.path', 'dataset file');
+      norm['path'] = p;
+      const label = o['label'];
+      dataset = { kind, path: p, ...(typeof label === 'string' || typeof label === 'number' ? { label } : {}) };
+      break;
+    }
+  }
+  const split: { -readonly [K in keyof SplitSpec]: SplitSpec[K] } = {};
+  if (o['train_per_class'] !== undefined) split.trainPerClass = num(o['train_per_class'], 'evaluator.train_per_class', { integer: true, min: 1 });
+  if (o['val_per_class'] !== undefined) split.valPerClass = num(o['val_per_class'], 'evaluator.val_per_class', { integer: true, min: 1 });
+  if (o['val_fraction'] !== undefined) split.valFraction = num(o['val_fraction'], 'evaluator.val_fraction', { min: 0.01, max: 0.9 });
+  if (o['split_seed'] !== undefined) split.seed = num(o['split_seed'], 'evaluator.split_seed', { integer: true, min: 0 });
+  const epochs = num(o['epochs'] ?? 10, 'evaluator.epochs', { integer: true, min: 1, max: 10_000 });
+  const threads = o['threads'] === undefined ? undefined : num(o['threads'], 'evaluator.threads', { integer: true, min: 1, max: 256 });
+  const timeLimit = o['time_limit'] === undefined ? undefined : num(o['time_limit'], 'evaluator.time_limit', { min: 1 });
+  const latency = o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency');
+  const skipTest = o['skip_test'] === undefined ? false : bool(o['skip_test'], 'evaluator.skip_test');
+  const hparams = o['hparams'] === undefined ? undefined : (obj(o['hparams'], 'evaluator.hparams') as unknown as Partial<TrainHparams>);
+  return {
+    eval: {
+      dataset,
+      split,
+      epochs,
+      ...(threads === undefined ? {} : { threads }),
+      ...(timeLimit === undefined ? {} : { timeLimitSeconds: timeLimit }),
+      ...(latency ? { latency: true } : {}),
+      ...(skipTest ? { skipTest } : {}),
+      ...(hparams ? { hparams } : {}),
+    },
+    options: norm,
+  };
+}
+
+/** The `train` evaluator factory (registered in extensions.ts). */
+export function trainEvaluatorFactory(o: JsonObject, baseDir: string, space: Space<unknown>): TrainEvaluatorParts {
+  const family = (space.def as { fields?: Record<string, unknown> }).fields;
+  if (space.name.includes('darts')) fail('space', `evaluator train cannot build ${space.name} networks yet`, 'use a chain_cnn, mlp or nb201 space (or their joint_ versions)');
+  void family;
+  const { eval: opts, options } = parseTrainOptions(o, baseDir);
+  const ev = new TrainingEvaluator(opts);
+  return {
+    evaluator: ev as unknown as Evaluator<unknown>,
+    options,
+    ready: async () => {
+      await ev.prepared();
+    },
+  };
+}
+
+export type TrainArch = NetworkArch | JointArch;
