@@ -40,7 +40,10 @@ export interface StudySummary {
   /** Best complete trial on the first objective. */
   readonly best: { readonly number: number; readonly value: number } | null;
   readonly createdAt: number | null;
-  /** Latest trial start or finish time (ms since epoch). */
+  /**
+   * ms since epoch: in the studies list, the study record's own last update; in StudyDetail, the
+   * latest of that and every trial's start and finish.
+   */
   readonly updatedAt: number | null;
 }
 

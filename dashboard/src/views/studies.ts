@@ -53,7 +53,7 @@ export function studiesView(root: HTMLElement): () => void {
         h('td', { class: 'num' }, `${s.counts.complete} · ${s.counts.pruned} · ${s.counts.failed} · ${s.counts.running}`),
         h('td', { class: 'num' }, s.best ? fmt(s.best.value, 3) : '–'),
         h('td', {}, obj ? `${obj.metric} (${obj.direction === 'maximize' ? 'max' : 'min'})` : ''),
-        h('td', {}, fmtTime(s.updatedAt)),
+        h('td', {}, fmtTime(s.createdAt)),
       );
       tr.addEventListener('click', () => (location.hash = `#/study/${s.id}`));
       return tr;
@@ -68,7 +68,7 @@ export function studiesView(root: HTMLElement): () => void {
           h(
             'tr',
             {},
-            ['', 'Study', 'State', 'Strategy', 'Space', 'Evaluator', 'Trials', 'Done · pruned · failed · running', 'Best', 'Objective', 'Updated (UTC)'].map((c, i) =>
+            ['', 'Study', 'State', 'Strategy', 'Space', 'Evaluator', 'Trials', 'Done · pruned · failed · running', 'Best', 'Objective', 'Created (UTC)'].map((c, i) =>
               h('th', { class: i >= 6 && i <= 8 ? 'num' : '' }, c),
             ),
           ),
