@@ -264,8 +264,11 @@ function mutateAt(d: ParamDef, v: Val, site: number, rng: Rng): Val {
       if (x === v) x = snapInt(d, v + (rng.bool() ? 1 : -1) * (d.step ?? 1));
       return x === v ? snapInt(d, v - (d.step ?? 1)) : x;
     }
-    case 'float':
-      return perturb(d, v, rng, 0.15);
+    case 'float': {
+      // A perturbation clamped back onto the same bound would change nothing: resample instead.
+      const x = perturb(d, v, rng, 0.15);
+      return x !== v ? x : sampleValue(d, rng);
+    }
     case 'dag': {
       const out = (v as string[]).slice();
       out[site] = otherThan(d.ops, out[site]!, rng);

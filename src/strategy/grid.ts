@@ -1,11 +1,12 @@
 /**
- * Grid search over a finite space: every member once, in a seeded order (an affine permutation
- * i -> (a*i + b) mod n of the enumeration order, a coprime to n), skipping seen keys and members
- * that violate the cost constraints. Continuous spaces are refused with `invalid_config`.
+ * Grid search over a finite space: every distinct architecture (key) once, in a seeded order (an
+ * affine permutation i -> (a*i + b) mod n of the enumeration order, a coprime to n), skipping seen
+ * keys and members that violate the cost constraints. Continuous spaces are refused with
+ * `invalid_config`.
  */
 import { NasError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { assertSatisfiable, precheck, seenKeys } from './common.js';
+import { assertSatisfiable, distinctMembers, precheck, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
 import type { Space } from '../space/space.js';
@@ -20,7 +21,7 @@ interface GridState {
 
 const MAX_GRID = 2_000_000;
 const members = new WeakMap<object, unknown[]>();
-/** Enumerated members of a space, cached per space object (pure: the same every time). */
+/** One member per key (all members above 50k), cached per space object (pure: the same every time). */
 function membersOf<A>(space: Space<A>): A[] {
   let m = members.get(space);
   if (!m) {
@@ -30,7 +31,7 @@ function membersOf<A>(space: Space<A>): A[] {
         field: 'strategy',
         hint: 'use random, evolution or local_search, or replace float ranges with choices',
       });
-    m = [...space.enumerate(MAX_GRID)];
+    m = [...(distinctMembers(space) ?? space.enumerate(MAX_GRID))];
     members.set(space, m);
   }
   return m as A[];
