@@ -209,5 +209,13 @@ test('DARTS cells and chain CNNs are drawn (archs sampled from the real spaces, 
   await page.waitForSelector('#arch svg[data-family="chain_cnn"]');
   assert.equal(await page.locator('#arch svg .layer').count(), chain.layers.length + 2, 'input, one box per layer, head');
   assert.match((await page.textContent('#learning-curve')) ?? '', /no epoch reported yet/);
-  assert.deepEqual(problems, [], 'no page errors');
+  // a study that does not exist: the API's message, not a broken page
+  await page.goto(`${dash.url}#/study/424242`);
+  await page.waitForSelector('.err');
+  assert.match((await page.textContent('.err')) ?? '', /no study with id 424242/);
+  assert.deepEqual(
+    problems.filter((p) => !/status of 404/.test(p)),
+    [],
+    'no page errors',
+  );
 });
