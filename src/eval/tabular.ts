@@ -133,112 +133,121 @@ function splitCsv(line: string): string[] {
   return out;
 }
 
-interface Parsed {
-  header: string[];
-  rows: string[][];
-  /** 1-based file line of each row (for messages). */
-  lines: number[];
+/** A CSV file: header, and data lines kept unsplit until the single parsing pass. */
+interface Csv {
+  readonly file: string;
+  readonly header: string[];
+  readonly lines: string[];
+  /** 1-based file line of each data line (for messages). */
+  readonly lineNo: number[];
 }
-function parseCsv(path: string): Parsed {
-  const text = readText(path);
-  const all = text.split(/\r?\n/);
-  const header = splitCsv(all[0] ?? '').map((h) => h.trim());
-  if (header.length === 1 && header[0] === '') throw new NasError('data_error', `table ${path} is empty`, { field: basename(path) });
-  const rows: string[][] = [];
-  const lines: number[] = [];
+function readCsv(path: string): Csv {
+  const file = basename(path);
+  const all = readText(path).split('\n');
+  const header = splitCsv((all[0] ?? '').replace(/\r$/, '')).map((h) => h.trim());
+  if (header.length === 1 && header[0] === '') throw new NasError('data_error', `table ${path} is empty`, { field: file });
+  const lines: string[] = [];
+  const lineNo: number[] = [];
   for (let i = 1; i < all.length; i++) {
-    const l = all[i]!;
+    let l = all[i]!;
+    if (l.endsWith('\r')) l = l.slice(0, -1);
     if (l.trim() === '') continue;
-    const cells = splitCsv(l);
-    if (cells.length !== header.length)
-      throw new NasError('data_error', `has ${cells.length} fields, the header has ${header.length}`, { field: `${basename(path)}:line ${i + 1}`, hint: 'every row needs one value per header column' });
-    rows.push(cells);
-    lines.push(i + 1);
+    lines.push(l);
+    lineNo.push(i + 1);
   }
-  return { header, rows, lines };
+  return { file, header, lines, lineNo };
 }
 
-function colIndex(p: Parsed, file: string, col: string, option: string): number {
-  const i = p.header.indexOf(col);
+function colIndex(c: Csv, col: string, option: string): number {
+  const i = c.header.indexOf(col);
   if (i < 0)
     throw new NasError('data_error', `missing column ${JSON.stringify(col)}`, {
-      field: `${file}:header`,
-      hint: `the header has ${p.header.join(', ')}; name the column with option ${option}`,
+      field: `${c.file}:header`,
+      hint: `the header has ${c.header.join(', ')}; name the column with option ${option}`,
     });
   return i;
 }
 
-function numberColumn(p: Parsed, file: string, ci: number, rowsOrder: number[] | undefined, n: number, scale = 1): Float64Array {
-  const out = new Float64Array(n).fill(NaN);
-  for (let r = 0; r < p.rows.length; r++) {
-    const s = p.rows[r]![ci]!;
-    const v = Number(s);
-    if (s.trim() === '' || !Number.isFinite(v))
-      throw new NasError('data_error', `not a number: ${JSON.stringify(s)}`, { field: `${file}:line ${p.lines[r]}.${p.header[ci]}` });
-    out[rowsOrder ? rowsOrder[r]! : r] = v * scale;
-  }
-  return out;
+interface NumericColumn {
+  readonly col: number;
+  readonly out: Float64Array;
+  readonly scale: number;
 }
 
-/** Parses every arch string of a table, rejecting malformed ones and duplicates. */
-function archCodes(p: Parsed, file: string, ci: number): Int32Array {
-  const codes = new Int32Array(p.rows.length);
-  const firstLine = new Int32Array(SPACE_SIZE).fill(0);
-  for (let r = 0; r < p.rows.length; r++) {
-    const s = p.rows[r]![ci]!.trim();
-    const code = nb201IndexOfString(s, `${file}:line ${p.lines[r]}.${p.header[ci]}`);
+/**
+ * One pass over a table: splits each line once, parses its arch (rejecting malformed strings and
+ * duplicates) and its numeric columns. `rowOf(code)` maps an arch to the output row (-1: skip it).
+ */
+function scan(c: Csv, archCol: number, nums: readonly NumericColumn[], rowOf: (code: number, r: number) => number): Int32Array {
+  const codes = new Int32Array(c.lines.length);
+  const firstLine = new Int32Array(SPACE_SIZE);
+  const width = c.header.length;
+  for (let r = 0; r < c.lines.length; r++) {
+    const cells = splitCsv(c.lines[r]!);
+    const line = c.lineNo[r]!;
+    if (cells.length !== width)
+      throw new NasError('data_error', `has ${cells.length} fields, the header has ${width}`, { field: `${c.file}:line ${line}`, hint: 'every row needs one value per header column' });
+    const s = cells[archCol]!.trim();
+    const code = nb201IndexOfString(s, `${c.file}:line ${line}.${c.header[archCol]}`);
     if (firstLine[code]) {
       throw new NasError('data_error', `duplicate architecture ${s} (first on line ${firstLine[code]})`, {
-        field: `${file}:line ${p.lines[r]}.${p.header[ci]}`,
+        field: `${c.file}:line ${line}.${c.header[archCol]}`,
         hint: 'each architecture must appear once; average repeated runs before loading',
       });
     }
-    firstLine[code] = p.lines[r]!;
+    firstLine[code] = line;
     codes[r] = code;
+    const row = rowOf(code, r);
+    if (row < 0) continue;
+    for (const n of nums) {
+      const text = cells[n.col]!;
+      const v = Number(text);
+      if (!Number.isFinite(v) || text.trim() === '') throw new NasError('data_error', `not a number: ${JSON.stringify(text)}`, { field: `${c.file}:line ${line}.${c.header[n.col]}` });
+      n.out[row] = v * n.scale;
+    }
   }
   return codes;
 }
 
 export function loadNb201Table(path: string, opts: TableOptions = {}): Nb201Table {
-  const file = basename(path);
-  const p = parseCsv(path);
-  const codes = archCodes(p, file, colIndex(p, file, opts.archColumn ?? 'arch', 'archColumn'));
-  const n = codes.length;
+  const main = readCsv(path);
+  const n = main.lines.length;
   const metrics = new Map<string, Float64Array>();
   const cost: string[] = [];
-  metrics.set('val_acc', numberColumn(p, file, colIndex(p, file, opts.valColumn ?? 'valid_acc', 'valColumn'), undefined, n));
-  metrics.set('test_acc', numberColumn(p, file, colIndex(p, file, opts.testColumn ?? 'test_acc', 'testColumn'), undefined, n));
+  const nums: NumericColumn[] = [];
+  const add = (metric: string, col: number, scale = 1): void => {
+    const out = new Float64Array(n).fill(NaN);
+    metrics.set(metric, out);
+    nums.push({ col, out, scale });
+  };
+  const archCol = colIndex(main, opts.archColumn ?? 'arch', 'archColumn');
+  add('val_acc', colIndex(main, opts.valColumn ?? 'valid_acc', 'valColumn'));
+  add('test_acc', colIndex(main, opts.testColumn ?? 'test_acc', 'testColumn'));
   const paramsCol = opts.paramsColumn === undefined ? 'params_m' : opts.paramsColumn;
   if (paramsCol !== null) {
-    metrics.set('params', numberColumn(p, file, colIndex(p, file, paramsCol, 'paramsColumn'), undefined, n, 1e6));
+    add('params', colIndex(main, paramsCol, 'paramsColumn'), 1e6);
     cost.push('params');
   }
-  for (const [metric, col] of Object.entries(opts.extra ?? {})) metrics.set(metric, numberColumn(p, file, colIndex(p, file, col, `extra.${metric}`), undefined, n));
+  for (const [metric, col] of Object.entries(opts.extra ?? {})) add(metric, colIndex(main, col, `extra.${metric}`));
+  const codes = scan(main, archCol, nums, (_code, r) => r);
 
   if (opts.latency) {
-    const lf = basename(opts.latency.path);
-    const lp = parseCsv(opts.latency.path);
-    const lcodes = archCodes(lp, lf, colIndex(lp, lf, opts.latency.archColumn ?? 'arch', 'latency.archColumn'));
+    const lat = readCsv(opts.latency.path);
     const rowOfCode = new Int32Array(SPACE_SIZE).fill(-1);
     codes.forEach((c, r) => (rowOfCode[c] = r));
-    // Latency rows for archs missing from the main table are ignored; main rows without latency get NaN (left out).
-    const order: number[] = [];
-    const keep: number[] = [];
-    lcodes.forEach((c, r) => {
-      if (rowOfCode[c]! >= 0) {
-        order.push(rowOfCode[c]!);
-        keep.push(r);
-      }
-    });
-    const sub: Parsed = { header: lp.header, rows: keep.map((r) => lp.rows[r]!), lines: keep.map((r) => lp.lines[r]!) };
-    const columns = opts.latency.columns ?? Object.fromEntries(lp.header.filter((h) => h.endsWith('_ms')).map((h) => [`latency_${h}`, h]));
+    const columns = opts.latency.columns ?? Object.fromEntries(lat.header.filter((h) => h.endsWith('_ms')).map((h) => [`latency_${h}`, h]));
     if (!Object.keys(columns).length)
-      throw new NasError('data_error', 'latency table has no `<device>_ms` column', { field: `${lf}:header`, hint: 'name the columns with option latency.columns' });
+      throw new NasError('data_error', 'latency table has no `<device>_ms` column', { field: `${lat.file}:header`, hint: 'name the columns with option latency.columns' });
+    const latNums: NumericColumn[] = [];
     for (const [metric, col] of Object.entries(columns)) {
-      metrics.set(metric, numberColumn(sub, lf, colIndex(lp, lf, col, `latency.columns.${metric}`), order, n));
+      const out = new Float64Array(n).fill(NaN);
+      metrics.set(metric, out);
+      latNums.push({ col: colIndex(lat, col, `latency.columns.${metric}`), out, scale: 1 });
       cost.push(metric);
     }
-    const defCol = opts.latency.defaultDevice ?? (lp.header.includes('raspi4_ms') ? 'raspi4_ms' : Object.values(columns)[0]!);
+    // Latency rows of archs missing from the main table are ignored; main rows without latency get NaN (left out).
+    scan(lat, colIndex(lat, opts.latency.archColumn ?? 'arch', 'latency.archColumn'), latNums, (code) => rowOfCode[code]!);
+    const defCol = opts.latency.defaultDevice ?? (lat.header.includes('raspi4_ms') ? 'raspi4_ms' : Object.values(columns)[0]!);
     const defMetric = Object.entries(columns).find(([, c]) => c === defCol)?.[0];
     if (!defMetric)
       throw new NasError('invalid_config', `default latency device ${JSON.stringify(defCol)} is not a loaded column`, {
@@ -248,7 +257,7 @@ export function loadNb201Table(path: string, opts: TableOptions = {}): Nb201Tabl
     metrics.set('latency_ms', metrics.get(defMetric)!);
     cost.push('latency_ms');
   }
-  return new Nb201Table(file, metrics, codes, cost);
+  return new Nb201Table(main.file, metrics, codes, cost);
 }
 
 /** Default paths of the bundled tables, relative to the repository root. */
