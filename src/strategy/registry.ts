@@ -14,6 +14,9 @@ import { evolutionStrategy } from './evolution.js';
 import { boStrategy } from './bo.js';
 import { tpeStrategy } from './tpe.js';
 import { nsga2Strategy } from './nsga2.js';
+import { successiveHalvingStrategy } from './successive-halving.js';
+import { hyperbandStrategy } from './hyperband.js';
+import { ashaStrategy } from './asha.js';
 
 export const STRATEGIES = {
   random: randomStrategy,
@@ -24,6 +27,9 @@ export const STRATEGIES = {
   bo: boStrategy,
   tpe: tpeStrategy,
   nsga2: nsga2Strategy,
+  successive_halving: successiveHalvingStrategy,
+  hyperband: hyperbandStrategy,
+  asha: ashaStrategy,
 } as const satisfies Record<string, StrategyEntry<any>>;
 
 export type StrategyName = keyof typeof STRATEGIES;

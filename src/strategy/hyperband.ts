@@ -1,0 +1,81 @@
+/**
+ * Hyperband (Li et al. 2017): successive-halving brackets with different trade-offs between the
+ * number of architectures and their starting budget, cycled from the most exploratory
+ * (s = s_max: many archs at maxBudget / eta^s_max) to plain full-budget evaluation (s = 0), then
+ * again. Bracket s starts ceil((s_max + 1) / (s + 1)) * eta^s architectures at maxBudget / eta^s.
+ * Promotions re-run an architecture at the next rung's budget (`Proposal.promotes`).
+ */
+import { NasError } from '../core/errors.js';
+import { Rng, type RngState } from '../core/rng.js';
+import { assertSatisfiable } from './common.js';
+import { defineStrategy } from './common-options.js';
+import { maxBudgetOf, newBracket, rungBudgets, stepBracket, type Bracket } from './successive-halving.js';
+import { eraseState, type Strategy, type StrategyContext } from './types.js';
+
+interface HyperbandState {
+  readonly rng: RngState;
+  /** Current bracket's s (s_max down to 0). */
+  readonly s: number;
+  readonly bracket: Bracket | null;
+}
+
+export interface HyperbandOptions {
+  readonly eta: number;
+  readonly minBudget: number;
+  readonly maxBudget: number;
+}
+
+/** s_max and the bracket for a given s. */
+export function hyperbandBracket(s: number, minBudget: number, maxBudget: number, eta: number): Bracket {
+  const sMax = hyperbandSMax(minBudget, maxBudget, eta);
+  const n = Math.ceil((sMax + 1) / (s + 1)) * Math.round(eta ** s);
+  const start = Math.max(minBudget, Math.round(maxBudget / eta ** s));
+  return newBracket(rungBudgets(start, maxBudget, eta), n);
+}
+export function hyperbandSMax(minBudget: number, maxBudget: number, eta: number): number {
+  return Math.max(0, Math.floor(Math.log(maxBudget / minBudget) / Math.log(eta) + 1e-9));
+}
+
+export function hyperband(o: HyperbandOptions): Strategy<HyperbandState> {
+  return {
+    name: 'hyperband',
+    init(seed, ctx) {
+      const rng = Rng.fromSeed(seed);
+      assertSatisfiable(ctx, rng.derive('constraints'));
+      const max = maxBudgetOf(ctx, o.maxBudget);
+      rungBudgets(o.minBudget, max, o.eta);
+      return { rng: rng.state(), s: hyperbandSMax(o.minBudget, max, o.eta), bracket: null };
+    },
+    ask<A>(state: HyperbandState, ctx: StrategyContext<A>) {
+      const rng = Rng.fromState(state.rng);
+      const max = maxBudgetOf(ctx, o.maxBudget);
+      let s = state.s;
+      let b = state.bracket ?? hyperbandBracket(s, o.minBudget, max, o.eta);
+      for (let guard = 0; guard < 1000; guard++) {
+        const r = stepBracket(b, ctx, rng, o.eta);
+        if (r.outcome === 'finished') {
+          s = s > 0 ? s - 1 : hyperbandSMax(o.minBudget, max, o.eta);
+          b = hyperbandBracket(s, o.minBudget, max, o.eta);
+          continue;
+        }
+        return { state: { rng: rng.state(), s, bracket: r.bracket }, outcome: r.outcome };
+      }
+      throw new NasError('internal', 'hyperband made no progress');
+    },
+    tell: (state) => state,
+  };
+}
+
+export const hyperbandStrategy = defineStrategy({
+  name: 'hyperband',
+  description: 'Hyperband: successive-halving brackets from many cheap to few full-budget evaluations (Li et al. 2017)',
+  multiFidelity: true,
+  options: {
+    eta: { kind: 'float', default: 3, min: 1.5, max: 100, doc: 'reduction factor per rung' },
+    minBudget: { kind: 'int', default: 1, min: 1, max: 1000000, doc: 'smallest budget (epochs) of any rung' },
+    maxBudget: { kind: 'int', default: 0, min: 0, max: 1000000, doc: 'largest budget; 0 = the evaluator maxBudget' },
+  },
+  create: (o) => eraseState(hyperband(o)),
+});
+
+export type { StrategyContext };
