@@ -3,8 +3,8 @@
 trained on real Fashion-MNIST with the same policy as tsnas's trainer, so both sides do the same work:
 
   data      the idx(.gz) files in --data-dir; validation = the sample indices listed in --val-indices
-            (int32 little-endian, written by the tsnas side so both use the identical split), train =
-            the rest of the training file; test = the t10k files
+            (int32 little-endian, written by the tsnas side so both use the identical split; may be
+            empty: then no validation), train = the rest of the training file; test = the t10k files
   scaling   x / 255, then (x - mean) / std with mean/std of the train split (one channel)
   order     a fresh random permutation of the train split every epoch, batches of 64, last partial
             batch kept (seeded, but torch's RNG: same policy, not the same permutation)
@@ -97,11 +97,12 @@ def main():
             loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
             loss.backward()
             opt.step()
-        val_acc, _ = evaluate(model, x_val, y_val)
+        if len(y_val):
+            val_acc, _ = evaluate(model, x_val, y_val)
     train_seconds = time.perf_counter() - t_train
     test_acc, test_loss = evaluate(model, x_test, y_test)
     seconds = time.perf_counter() - t0
-    print(json.dumps({'test_acc': round(test_acc, 2), 'val_acc': round(val_acc, 2), 'test_loss': round(test_loss, 4),
+    print(json.dumps({'test_acc': round(test_acc, 2), 'val_acc': None if val_acc != val_acc else round(val_acc, 2), 'test_loss': round(test_loss, 4),
                       'seconds': round(seconds, 3), 'train_seconds': round(train_seconds, 3), 'epochs': a.epochs,
                       'threads': a.threads, 'train_samples': n, 'val_samples': len(y_val)}))
 

@@ -65,7 +65,9 @@ export function measureLatency(module: Layer, shape: readonly number[], o: Laten
       try {
         const one = () => {
           const t0 = process.hrtime.bigint();
-          tidy(() => noGrad(() => module.forward(x)));
+          tidy(() => {
+            noGrad(() => module.forward(x)); // the output is freed with the scope (not returned)
+          });
           return Number(process.hrtime.bigint() - t0) / 1e6;
         };
         for (let i = 0; i < warmup; i++) one();

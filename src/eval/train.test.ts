@@ -89,6 +89,7 @@ test('wall-clock limit, invalid architecture and bad hyperparameters', async () 
 });
 
 test('a CNN with augmentation, label smoothing, cosine schedule and AdamW; latency measured', async () => {
+  const before = liveTensors();
   const r = await trainArchitecture({ arch: cnn, hparams: { optimizer: 'adamw', lr: 3e-3, batchSize: 64, weightDecay: 1e-4, labelSmoothing: 0.1, schedule: 'cosine', warmupEpochs: 1 } }, digits, {
     budget: 6,
     seed: 4,
@@ -100,6 +101,7 @@ test('a CNN with augmentation, label smoothing, cosine schedule and AdamW; laten
   assert.ok(r.outcome.metrics.val_acc! > 50, `val_acc ${r.outcome.metrics.val_acc}`);
   assert.ok(r.outcome.metrics.latency_ms! > 0 && r.outcome.metrics.latency_batch_ms! > 0);
   assert.ok(r.outcome.curve[5]!.metrics.lr! < 3e-3 * 0.1, 'cosine decays the learning rate');
+  assert.equal(liveTensors(), before);
 });
 
 test('TrainingEvaluator: loads the data once, budget = epochs, costs before training', async () => {

@@ -165,28 +165,49 @@ export interface TrainRequest extends EvalRequest<NetworkArch | JointArch> {}
  */
 export async function trainOnData(data: PreparedData, req: TrainRequest, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
-  const curve: Progress[] = [];
-  const elapsed = () => (performance.now() - t0) / 1000;
   const arch = isJoint(req.arch) ? req.arch.arch : req.arch;
   const hparams = resolveHparams({ ...opts.hparams, ...(isJoint(req.arch) ? req.arch.hparams : {}) });
-  const epochs = req.budget ?? opts.epochs ?? 10;
-  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new NasError('invalid_config', `the epoch budget must be a positive integer, got ${epochs}`, { field: 'budget' });
   const input: InputSpec = { shape: data.shape, numClasses: data.numClasses };
-  const fail = (reason: 'diverged' | 'timeout' | 'invalid_arch' | 'aborted' | 'error', message: string, error?: NasError, extra: Partial<TrainResult> = {}): TrainResult => ({
-    outcome: { status: 'failed', reason, message, curve: [...curve], ...(error ? { error } : {}) },
-    epochs: curve.length,
-    steps: 0,
-    seconds: elapsed(),
-    ...extra,
-  });
-
   let costs: CostReport;
   try {
     costs = analyzeArch(arch, input, opts.nb201 ? { nb201: opts.nb201 } : {});
   } catch (e) {
-    if (isNasError(e, 'shape_mismatch') || isNasError(e, 'invalid_arch')) return fail('invalid_arch', e.message, e);
+    if (isNasError(e, 'shape_mismatch') || isNasError(e, 'invalid_arch'))
+      return { outcome: { status: 'failed', reason: 'invalid_arch', message: e.message, curve: [], error: e }, epochs: 0, steps: 0, seconds: (performance.now() - t0) / 1000 };
     throw e;
   }
+  const build = (gen: Generator) => buildNetwork(arch, input, { gen, ...(opts.nb201 ? { nb201: opts.nb201 } : {}) }).module;
+  return trainModule(build, data, { ...req, arch: { arch, hparams } }, opts, costs, t0);
+}
+
+/**
+ * The training loop for any classifier module: `build` makes it from the trial's seeded weight
+ * generator (so a seed fixes the initial weights); the trainer disposes it at the end. Used by
+ * `trainOnData` and by benchmarks whose networks are not a NetworkArch (e.g. the lenet workload).
+ * `costs` (optional) are reported as cost metrics.
+ */
+export async function trainModule(
+  build: (gen: Generator) => Layer,
+  data: PreparedData,
+  req: EvalRequest<{ hparams: Partial<TrainHparams> } | unknown>,
+  opts: TrainOptions = {},
+  costs?: CostReport,
+  t0 = performance.now(),
+): Promise<TrainResult> {
+  const curve: Progress[] = [];
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const own = (req.arch as { hparams?: Partial<TrainHparams> } | undefined)?.hparams;
+  const hparams = resolveHparams({ ...opts.hparams, ...(own ?? {}) });
+  const epochs = req.budget ?? opts.epochs ?? 10;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new NasError('invalid_config', `the epoch budget must be a positive integer, got ${epochs}`, { field: 'budget' });
+  const fail = (reason: 'diverged' | 'timeout' | 'aborted' | 'error', message: string, error: NasError, steps: number): TrainResult => ({
+    outcome: { status: 'failed', reason, message, curve: [...curve], error },
+    ...(costs ? { costs } : {}),
+    epochs: curve.length,
+    steps,
+    seconds: elapsed(),
+  });
+  const costMetricsOf = (): Metrics => (costs ? costMetrics(costs) : {});
 
   const rng = Rng.fromSeed(req.seed);
   const gen = Generator.fromRng(rng.derive('init'));
@@ -194,12 +215,14 @@ export async function trainOnData(data: PreparedData, req: TrainRequest, opts: T
   const augRng = rng.derive('augment');
   const prevThreads = getNumThreads();
   if (opts.threads !== undefined) setNumThreads(opts.threads);
-  const sink: TrainProgressSink | undefined = opts.progress === true ? consoleProgress(arch.family) : opts.progress || undefined;
+  const sink: TrainProgressSink | undefined = opts.progress === true ? consoleProgress('train') : opts.progress || undefined;
   const deadline = opts.timeLimitSeconds !== undefined ? t0 + opts.timeLimitSeconds * 1000 : Infinity;
   const evalBs = opts.evalBatchSize ?? Math.max(hparams.batchSize, 1000);
+  const hasVal = data.val.indices.length > 0;
 
-  const { module } = buildNetwork(arch, input, { gen, ...(opts.nb201 ? { nb201: opts.nb201 } : {}) });
+  const module = build(gen);
   let best: Map<string, Tensor> | undefined;
+  let step = 0;
   try {
     const params = module.parameters();
     const opt = makeOptimizer(hparams, params);
@@ -207,11 +230,10 @@ export async function trainOnData(data: PreparedData, req: TrainRequest, opts: T
     const totalSteps = Math.min(opts.maxSteps ?? Infinity, perEpoch * epochs);
     const sched = schedule(hparams, totalSteps, perEpoch);
     const smoothing = hparams.labelSmoothing ?? 0;
-    const es = opts.earlyStopping;
+    const es = hasVal ? opts.earlyStopping : undefined;
     const esMetric = es?.metric ?? 'val_loss';
     let bestScore = -Infinity;
     let sinceBest = 0;
-    let step = 0;
     let lastVal: ClassificationMetrics | undefined;
     module.train();
 
@@ -243,7 +265,7 @@ export async function trainOnData(data: PreparedData, req: TrainRequest, opts: T
         });
         if (!Number.isFinite(loss)) {
           const err = new NasError('diverged', `training loss became ${loss} at epoch ${epoch}, step ${step + 1} (lr ${opt.lr})`, { hint: 'lower the learning rate or clip gradients' });
-          return fail('diverged', err.message, err, { costs });
+          return fail('diverged', err.message, err, step);
         }
         step++;
         k++;
@@ -254,24 +276,37 @@ export async function trainOnData(data: PreparedData, req: TrainRequest, opts: T
         if (k % 32 === 0) {
           // Let timers and signal handlers run (Ctrl-C, lease heartbeats) during long epochs.
           await new Promise((r) => setImmediate(r));
-          if (req.signal?.aborted) return fail('aborted', `aborted during epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), { costs });
+          if (req.signal?.aborted) return fail('aborted', `aborted during epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), step);
         }
         if (performance.now() > deadline)
-          return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached during epoch ${epoch} (step ${step})`, new NasError('timeout', 'time limit reached'), { costs });
+          return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached during epoch ${epoch} (step ${step})`, new NasError('timeout', 'time limit reached'), step);
       }
-      lastVal = evaluateSubset(module, data.val, data, evalBs);
-      const metrics: Metrics = { train_loss: lossSum / seen, train_acc: (100 * correct) / seen, ...splitMetrics('val', lastVal), lr: opt.lr, epoch_seconds: (performance.now() - te) / 1000 };
+      lastVal = hasVal ? evaluateSubset(module, data.val, data, evalBs) : undefined;
+      const metrics: Metrics = {
+        train_loss: lossSum / seen,
+        train_acc: (100 * correct) / seen,
+        ...(lastVal ? splitMetrics('val', lastVal) : {}),
+        lr: opt.lr,
+        epoch_seconds: (performance.now() - te) / 1000,
+      };
       const p: Progress = { step: epoch, metrics };
       curve.push(p);
       sink?.epoch(epoch, epochs, metrics, (performance.now() - te) / 1000);
-      if (req.signal?.aborted) return fail('aborted', `aborted after epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), { costs });
+      if (req.signal?.aborted) return fail('aborted', `aborted after epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), step);
       if (performance.now() > deadline)
-        return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached after epoch ${epoch}`, new NasError('timeout', 'time limit reached'), { costs });
+        return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached after epoch ${epoch}`, new NasError('timeout', 'time limit reached'), step);
       const answer: ProgressAnswer = req.onProgress ? await req.onProgress(p) : 'continue';
       if (answer === 'stop') {
-        return { outcome: { status: 'pruned', step: epoch, metrics: { ...metrics, ...costMetrics(costs) }, curve: [...curve] }, costs, val: lastVal, epochs: epoch, steps: step, seconds: elapsed() };
+        return {
+          outcome: { status: 'pruned', step: epoch, metrics: { ...metrics, ...costMetricsOf() }, curve: [...curve] },
+          ...(costs ? { costs } : {}),
+          ...(lastVal ? { val: lastVal } : {}),
+          epochs: epoch,
+          steps: step,
+          seconds: elapsed(),
+        };
       }
-      if (es) {
+      if (es && lastVal) {
         const score = esMetric === 'val_loss' ? -lastVal.loss : lastVal.acc;
         if (score > bestScore + (es.minDelta ?? 0)) {
           bestScore = score;
@@ -282,28 +317,37 @@ export async function trainOnData(data: PreparedData, req: TrainRequest, opts: T
       }
     }
     if (best) {
+      // Early stopping restores the weights of the best validation epoch.
       module.loadStateDict(best);
       lastVal = evaluateSubset(module, data.val, data, evalBs);
     }
-    const val = lastVal ?? evaluateSubset(module, data.val, data, evalBs);
-    const test = opts.skipTest ? undefined : evaluateSubset(module, data.test, data, evalBs);
+    const val = hasVal ? (lastVal ?? evaluateSubset(module, data.val, data, evalBs)) : undefined;
+    const test = opts.skipTest || data.test.indices.length === 0 ? undefined : evaluateSubset(module, data.test, data, evalBs);
     const latency = opts.latency ? measureLatency(module, data.shape, opts.latency === true ? {} : opts.latency) : undefined;
     const last = curve[curve.length - 1]?.metrics ?? {};
     const metrics: Metrics = {
       train_loss: last.train_loss ?? NaN,
       train_acc: last.train_acc ?? NaN,
-      ...splitMetrics('val', val),
+      ...(val ? splitMetrics('val', val) : {}),
       ...(test ? splitMetrics('test', test) : {}),
-      ...costMetrics(costs),
+      ...costMetricsOf(),
       ...(latency ? latencyMetrics(latency) : {}),
       epochs: curve.length,
       train_seconds: elapsed(),
     };
-    return { outcome: { status: 'complete', metrics, curve: [...curve] }, costs, val, ...(test ? { test } : {}), ...(latency ? { latency } : {}), epochs: curve.length, steps: step, seconds: elapsed() };
+    return {
+      outcome: { status: 'complete', metrics, curve: [...curve] },
+      ...(costs ? { costs } : {}),
+      ...(val ? { val } : {}),
+      ...(test ? { test } : {}),
+      ...(latency ? { latency } : {}),
+      epochs: curve.length,
+      steps: step,
+      seconds: elapsed(),
+    };
   } catch (e) {
     // A libtorch failure inside one candidate (e.g. out of memory) is that candidate's failure.
-    if (isNasError(e) && (e.code === 'native_error' || e.code === 'shape_mismatch'))
-      return fail('error', e.message, e, { costs });
+    if (isNasError(e) && (e.code === 'native_error' || e.code === 'shape_mismatch')) return fail('error', e.message, e, step);
     throw e;
   } finally {
     sink?.done();
