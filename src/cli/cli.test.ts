@@ -177,6 +177,7 @@ test('bad input: clear error naming the field, exit 2, nothing written', async (
       { name: 'space', yaml: good.replace('space: nb201', 'space: resnet'), expect: /space.*unknown search space "resnet".*use one of: .*nb201/ },
       { name: 'storage', yaml: good.replace(`sqlite:${db}`, 'mysql://localhost/x'), expect: /storage.*unsupported storage URL/ },
       { name: 'table', yaml: good.replace(/evaluator: .*/, `evaluator: { name: nb201, table: ${join(dir, 'missing.csv')} }`), expect: /evaluator\.table.*cannot read NAS-Bench-201 table.*ENOENT/ },
+      { name: 'dataset', yaml: good.replace(/evaluator: .*/, `evaluator: { name: train, dataset: fashion_mnist, data_dir: ${join(dir, 'no-such-dir')} }`).replace('space: nb201', 'space: mlp'), expect: /evaluator\.data_dir.*cannot read dataset directory/ },
       { name: 'option', yaml: good.replace('trials: 3', 'trials: -4'), expect: /trials: must be an integer in \[1, / },
       { name: 'typo', yaml: good + 'wrokers: 2\n', expect: /wrokers.*unknown field.*allowed fields here/ },
     ];

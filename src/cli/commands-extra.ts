@@ -1,7 +1,178 @@
-/** Commands that need the trainer (train, main); registered here so main.ts stays about studies. */
+/** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
+import { parseArgs } from 'node:util';
+import { NasError, runMain, train, type MainOptions, type TrainSummary } from '../api/index.js';
+import { renderTable } from './table.js';
+
 export interface ExtraCommand {
   readonly help: string;
   readonly run: (argv: string[]) => Promise<number>;
 }
 
-export const COMMANDS_EXTRA: Record<string, ExtraCommand> = {};
+class UsageError extends NasError {
+  constructor(message: string) {
+    super('invalid_config', message, { hint: 'see --help' });
+  }
+}
+
+function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    if (r.positionals.length > positionals) throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals])}`);
+    return { flags: r.values as Record<string, string | boolean | undefined>, args: r.positionals };
+  } catch (e) {
+    if (e instanceof NasError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function numFlag(flags: Record<string, string | boolean | undefined>, k: string, integer = true): number | undefined {
+  const v = flags[k];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new NasError('invalid_config', `--${k} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`, { field: k });
+  return n;
+}
+
+function interruptible(): AbortController {
+  const ctl = new AbortController();
+  let n = 0;
+  const h = () => {
+    if (++n === 1) {
+      process.stderr.write('\ntsnas: interrupted; stopping (again to force)\n');
+      ctl.abort('interrupted');
+    } else process.exit(130);
+  };
+  process.on('SIGINT', h);
+  process.on('SIGTERM', h);
+  return ctl;
+}
+
+function printTrain(s: TrainSummary): string {
+  const rows = [...Object.entries(s.metrics), ...Object.entries(s.costs)].map(([k, v]) => [k, v]);
+  return (
+    `status: ${s.status}${s.error ? ` (${s.error})` : ''}; ${s.epochs} epoch(s) in ${s.seconds.toFixed(1)} s\n` + (rows.length ? renderTable(['metric', 'value'], rows) : '')
+  );
+}
+
+const trainCmd: ExtraCommand = {
+  help: `usage: tsnas train ARCH.json --dataset KIND [options]
+
+Trains one architecture (a NetworkArch JSON, or {"arch": ..., "hparams": ...} as exported by
+tsnas export) and prints validation and test metrics and costs (params, FLOPs, latency).
+
+options:
+  --dataset KIND          fashion_mnist, mnist, cifar10, digits, csv
+  --data-dir DIR          idx/CIFAR files (default for fashion_mnist: /usr/share/datasets/fashion-mnist)
+  --path FILE             digits/csv file;  --label COL  the CSV label column
+  --epochs N              default 10
+  --train-per-class N     class-balanced training subset (low fidelity)
+  --threads N             libtorch threads
+  --time-limit SECONDS
+  --seed N                default 0
+  --no-latency            skip the latency measurement
+  --json                  machine-readable result
+`,
+  async run(argv) {
+    const { flags, args } = parse(
+      argv,
+      {
+        dataset: { type: 'string' },
+        'data-dir': { type: 'string' },
+        path: { type: 'string' },
+        label: { type: 'string' },
+        epochs: { type: 'string' },
+        'train-per-class': { type: 'string' },
+        threads: { type: 'string' },
+        'time-limit': { type: 'string' },
+        seed: { type: 'string' },
+        'no-latency': { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+      1,
+    );
+    if (flags['help']) return process.stdout.write(trainCmd.help), 0;
+    if (args[0] === undefined) throw new UsageError('give the architecture JSON file');
+    if (typeof flags['dataset'] !== 'string') throw new NasError('invalid_config', '--dataset is required', { field: 'dataset', hint: 'use one of: fashion_mnist, mnist, cifar10, digits, csv' });
+    const options: Record<string, string | number | boolean> = { dataset: flags['dataset'], latency: !flags['no-latency'] };
+    const str = (f: string, k: string) => typeof flags[f] === 'string' && (options[k] = flags[f] as string);
+    str('data-dir', 'data_dir');
+    str('path', 'path');
+    str('label', 'label');
+    for (const [f, k] of [['epochs', 'epochs'], ['train-per-class', 'train_per_class'], ['threads', 'threads']] as const) {
+      const n = numFlag(flags, f);
+      if (n !== undefined) options[k] = n;
+    }
+    const tl = numFlag(flags, 'time-limit', false);
+    if (tl !== undefined) options['time_limit'] = tl;
+    const ctl = interruptible();
+    const s = await train({ arch: args[0], options, seed: numFlag(flags, 'seed') ?? 0, signal: ctl.signal, progress: !flags['json'] });
+    process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
+    return s.status === 'failed' ? 1 : 0;
+  },
+};
+
+const mainCmd: ExtraCommand = {
+  help: `usage: tsnas main [options]
+
+The README's main job: a search on Fashion-MNIST over a chain-CNN space joined with training
+hyperparameters (regularized evolution; candidates trained briefly on class-balanced subsets;
+the study in SQLite), then the winner retrained on the full training set and compared with the
+hand-designed LeNet baseline trained with the same final budget: test accuracy, params, FLOPs,
+latency. Rerunning resumes the search.
+
+options:
+  --storage URL           default sqlite:./tsnas-main.db
+  --study NAME            default fmnist-main
+  --trials N              search budget in candidates
+  --search-minutes M      wall-clock cap of the search phase
+  --final-epochs N        epochs of the final training (winner and baseline alike)
+  --data-dir DIR          Fashion-MNIST idx files (default /usr/share/datasets/fashion-mnist)
+  --seed N
+  --json                  print the comparison as JSON
+`,
+  async run(argv) {
+    const { flags } = parse(
+      argv,
+      {
+        storage: { type: 'string' },
+        study: { type: 'string' },
+        trials: { type: 'string' },
+        'search-minutes': { type: 'string' },
+        'final-epochs': { type: 'string' },
+        'data-dir': { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      0,
+    );
+    if (flags['help']) return process.stdout.write(mainCmd.help), 0;
+    const o: { -readonly [K in keyof MainOptions]: MainOptions[K] } = {};
+    if (typeof flags['storage'] === 'string') o.storage = flags['storage'];
+    if (typeof flags['study'] === 'string') o.study = flags['study'];
+    if (typeof flags['data-dir'] === 'string') o.dataDir = flags['data-dir'];
+    const trials = numFlag(flags, 'trials');
+    if (trials !== undefined) o.trials = trials;
+    const sm = numFlag(flags, 'search-minutes', false);
+    if (sm !== undefined) o.searchSeconds = sm * 60;
+    const fe = numFlag(flags, 'final-epochs');
+    if (fe !== undefined) o.finalEpochs = fe;
+    const seed = flags['seed'] === undefined ? undefined : Number(flags['seed']);
+    if (seed !== undefined) o.seed = seed;
+    const ctl = interruptible();
+    const r = await runMain({ ...o, signal: ctl.signal, log: (s) => process.stderr.write(s + '\n') });
+    if (flags['json']) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    else {
+      process.stdout.write(
+        renderTable(
+          ['model', 'test_acc', 'params', 'flops', 'latency_ms', 'epochs', 'train_s'],
+          r.rows.map((x) => [x.model, x.test_acc, x.params, x.flops, x.latency_ms, x.epochs, x.train_seconds]),
+        ),
+      );
+      process.stdout.write(`total ${(r.seconds / 60).toFixed(1)} min (search ${(r.searchSeconds / 60).toFixed(1)} min, ${r.trials} candidates); winner arch: ${JSON.stringify(r.winner)}\n`);
+    }
+    return r.rows.some((x) => x.status !== 'complete') ? 1 : 0;
+  },
+};
+
+export const COMMANDS_EXTRA: Record<string, ExtraCommand> = { train: trainCmd, main: mainCmd };
