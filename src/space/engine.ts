@@ -471,21 +471,22 @@ export function canonicalValue(d: ParamDef, v: Val): Json {
     case 'dag':
       return d.zeroOp !== undefined || d.identityOp !== undefined ? dagFunction(d, v) : (v as string[]).slice();
     case 'cell': {
-      // Edges within a node are unordered; a zero-op edge (or one reading an all-zero node) adds nothing.
-      const zero: boolean[] = Array.from({ length: d.inputs }, () => false);
-      const nodes: Json[] = [];
+      // A node computes the sum of op(input) over its edges: its value is the sorted multiset of
+      // those terms, where a zero-op edge or an all-zero input adds nothing. The cell output
+      // concatenates the intermediate nodes; their order only permutes channels, so the key is the
+      // sorted list of node values. Relabelling independent nodes therefore keeps the key.
+      const expr: (string | null)[] = Array.from({ length: d.inputs }, (_, i) => `in${i}`);
       for (let k = 0; k < d.nodes; k++) {
-        const es: string[] = [];
+        const terms: string[] = [];
         for (let e = 0; e < d.degree; e++) {
           const edge = v.edges[k * d.degree + e];
-          if (edge.op === d.zeroOp || zero[edge.input]) es.push('0');
-          else es.push(`${edge.op}@${edge.input}`);
+          const src = expr[edge.input];
+          if (edge.op === d.zeroOp || src === null || src === undefined) continue;
+          terms.push(`${edge.op}(${src})`);
         }
-        es.sort();
-        zero.push(es.every((x) => x === '0'));
-        nodes.push(es);
+        expr.push(terms.length ? `[${terms.sort().join('+')}]` : null);
       }
-      return nodes;
+      return expr.slice(d.inputs).map((x) => x ?? '0').sort();
     }
     case 'repeat':
       return (v as Val[]).map((x) => canonicalValue(d.item, x));

@@ -148,6 +148,22 @@ test('chain CNN: skip is ignored on pooling layers; DARTS: edge order within a n
   const z1 = { ...d, normal: { edges: [{ op: 'none' as const, input: 0 }, ...e.slice(1)] } };
   const z2 = { ...d, normal: { edges: [{ op: 'none' as const, input: e[1]!.input === 1 ? 0 : 1 }, ...e.slice(1)] } };
   assert.equal(SPACES.darts.key(z1), SPACES.darts.key(z2));
+  // Nodes 2 and 3 both read only the cell inputs: exchanging them (and renumbering the readers) is an isomorphism.
+  const iso = (a: number, b: number) => ({
+    family: 'darts' as const,
+    reduce: d.reduce,
+    normal: {
+      edges: [
+        { op: 'sep_conv_3x3' as const, input: 0 }, { op: 'skip_connect' as const, input: 1 },
+        { op: 'max_pool_3x3' as const, input: 0 }, { op: 'dil_conv_5x5' as const, input: 1 },
+        { op: 'sep_conv_5x5' as const, input: a }, { op: 'avg_pool_3x3' as const, input: 0 },
+        { op: 'sep_conv_3x3' as const, input: b }, { op: 'skip_connect' as const, input: 4 },
+      ],
+    },
+  });
+  const swapped2 = { ...iso(2, 3), normal: { edges: [...iso(3, 2).normal.edges.slice(2, 4), ...iso(3, 2).normal.edges.slice(0, 2), ...iso(3, 2).normal.edges.slice(4)] } };
+  assert.equal(SPACES.darts.key(swapped2), SPACES.darts.key(iso(2, 3)));
+  assert.notEqual(SPACES.darts.key(iso(3, 2)), SPACES.darts.key(iso(2, 3)));
 });
 
 test('bad architectures: errors name the field', () => {
