@@ -75,3 +75,18 @@ test('search, resume, mismatch, results and export through the API', async () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('train: one architecture on the digits fixture; metrics and costs; bad input is an error naming the field', async () => {
+  const { train } = await import('./index.js');
+  const s = await train({
+    arch: { family: 'mlp', hidden: [32], activation: 'relu', batchNorm: false, dropout: 0 },
+    options: { dataset: 'digits', epochs: 2, threads: 1, latency: false },
+  });
+  assert.equal(s.status, 'complete');
+  assert.ok(s.metrics['test_acc']! > 50, JSON.stringify(s.metrics));
+  assert.ok(s.metrics['val_acc']! > 50);
+  assert.equal(s.costs['params'], 64 * 32 + 32 + 32 * 10 + 10);
+  assert.equal(s.confusion?.length, 10);
+  await assert.rejects(train({ arch: {}, options: { dataset: 'imagenet' } }), (e: unknown) => e instanceof NasError && e.field === 'evaluator.dataset');
+  await assert.rejects(train({ arch: '/no/arch.json', options: { dataset: 'digits' } }), (e: unknown) => e instanceof NasError && e.field === 'arch');
+});
