@@ -27,6 +27,13 @@ test('loads the bundled CIFAR-10 table with latencies, fast', async () => {
   assert.ok(Math.abs(out.metrics.latency_pixel3_ms! - 17.2381) < 1e-9);
   assert.deepEqual(Object.keys(ev.costs(parseNb201(ROW1))).sort(), ['latency_gold_6226_ms', 'latency_ms', 'latency_pixel3_ms', 'latency_raspi4_ms', 'latency_titan_rtx_1_ms', 'params']);
   assert.ok(!('val_acc' in ev.costs(parseNb201(ROW1))), 'costs never leak accuracies');
+  const steps: number[] = [];
+  const pruned = await ev.evaluate({ arch: parseNb201(ROW1), seed: 0, onProgress: (p) => (steps.push(p.step), 'stop') });
+  assert.equal(pruned.status, 'pruned');
+  assert.deepEqual(steps, [200]);
+  const ac = new AbortController();
+  ac.abort();
+  assert.equal((await ev.evaluate({ arch: parseNb201(ROW1), seed: 0, signal: ac.signal })).status, 'failed');
   // A smaller fidelity than the table holds is a failed outcome, not invented numbers.
   const low = await ev.evaluate({ arch: parseNb201(ROW1), seed: 0, budget: 12 });
   assert.equal(low.status, 'failed');

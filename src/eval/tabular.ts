@@ -275,7 +275,12 @@ export class TabularEvaluator implements Evaluator<Nb201Arch> {
   }
 
   async evaluate(req: EvalRequest<Nb201Arch>): Promise<EvalOutcome> {
-    return this.evaluateSync(req);
+    if (req.signal?.aborted) return { status: 'failed', reason: 'aborted', message: 'aborted before the lookup', curve: [] };
+    const out = this.evaluateSync(req);
+    // The table has one step (the final epoch); report it like any evaluator reports a step.
+    if (out.status === 'complete' && req.onProgress && (await req.onProgress(out.curve[0]!)) === 'stop')
+      return { status: 'pruned', step: this.maxBudget, metrics: out.metrics, curve: out.curve };
+    return out;
   }
 
   /** Same as `evaluate`, without the promise (benchmarks call it 10^6 times). */
