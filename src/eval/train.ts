@@ -16,7 +16,7 @@ import { batches, numBatches } from '../data/batch.js';
 import type { Augmentation } from '../data/augment.js';
 import { prepareData, type DatasetSpec, type PreparedData, type SplitSpec } from '../data/prepare.js';
 import type { Subset } from '../data/types.js';
-import { analyzeArch, buildNetwork, type CostReport, type InputSpec, type Nb201Options } from '../nn/build/index.js';
+import { analyzeArch, buildNetwork, type CostOptions, type CostReport, type DartsOptions, type InputSpec, type Nb201Options } from '../nn/build/index.js';
 import type { Layer } from '../nn/module.js';
 import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
 import { lrAt, type LrSchedule } from '../nn/schedule.js';
@@ -58,7 +58,10 @@ export interface TrainOptions {
   readonly progress?: boolean | TrainProgressSink;
   /** Measure inference latency after training (off by default: it costs time). */
   readonly latency?: LatencyOptions | boolean;
+  /** Width/cells of the NB201 skeleton (default C=16, N=5). */
   readonly nb201?: Nb201Options;
+  /** Width/layers of the DARTS network (default 16, 8). */
+  readonly darts?: DartsOptions;
   /** Skip the test split (e.g. inside a search, where it is not needed). Default false. */
   readonly skipTest?: boolean;
 }
@@ -73,6 +76,10 @@ export interface TrainResult {
   readonly epochs: number;
   readonly steps: number;
   readonly seconds: number;
+}
+
+function networkOptions(o: TrainOptions): CostOptions {
+  return { ...(o.nb201 ? { nb201: o.nb201 } : {}), ...(o.darts ? { darts: o.darts } : {}) };
 }
 
 function isJoint(a: NetworkArch | JointArch): a is JointArch {
@@ -170,13 +177,13 @@ export async function trainOnData(data: PreparedData, req: TrainRequest, opts: T
   const input: InputSpec = { shape: data.shape, numClasses: data.numClasses };
   let costs: CostReport;
   try {
-    costs = analyzeArch(arch, input, opts.nb201 ? { nb201: opts.nb201 } : {});
+    costs = analyzeArch(arch, input, networkOptions(opts));
   } catch (e) {
     if (isNasError(e, 'shape_mismatch') || isNasError(e, 'invalid_arch'))
       return { outcome: { status: 'failed', reason: 'invalid_arch', message: e.message, curve: [], error: e }, epochs: 0, steps: 0, seconds: (performance.now() - t0) / 1000 };
     throw e;
   }
-  const build = (gen: Generator) => buildNetwork(arch, input, { gen, ...(opts.nb201 ? { nb201: opts.nb201 } : {}) }).module;
+  const build = (gen: Generator) => buildNetwork(arch, input, { gen, ...networkOptions(opts) }).module;
   return trainModule(build, data, { ...req, arch: { arch, hparams } }, opts, costs, t0);
 }
 
@@ -446,7 +453,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
   costs(a: NetworkArch | JointArch): Metrics {
     const shape = this.input;
     if (!shape) throw new NasError('internal', 'TrainingEvaluator.costs() before the dataset was loaded', { hint: 'await evaluator.prepared() first' });
-    return costMetrics(analyzeArch(isJoint(a) ? a.arch : a, shape, this.o.nb201 ? { nb201: this.o.nb201 } : {}));
+    return costMetrics(analyzeArch(isJoint(a) ? a.arch : a, shape, networkOptions(this.o)));
   }
   private input: InputSpec | undefined;
 }

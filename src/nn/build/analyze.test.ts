@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NB201_OPS, type ChainCnnArch, type ChainLayer, type Nb201Arch, type Nb201Op } from '../../core/arch.js';
+import { NB201_OPS, type ChainCnnArch, type ChainLayer, type DartsArch, type DartsCell, type Nb201Arch, type Nb201Op } from '../../core/arch.js';
 import { isNasError } from '../../core/errors.js';
 import { analyzeArch } from './analyze.js';
 
@@ -113,7 +113,7 @@ test('NB201 C=16 N=5: parameter counts equal the benchmark table (all but 204 qu
   assert.equal(differ.length, 204);
   const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!torchOk) return;
-  const sample = differ.filter((_, i) => i % 20 === 0);
+  const sample = differ.filter((_, i) => i % 50 === 0);
   const py = [
     'import sys, json',
     `sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../../../../shared/bench', import.meta.url)))})`,
@@ -124,4 +124,32 @@ test('NB201 C=16 N=5: parameter counts equal the benchmark table (all but 204 qu
   const r = spawnSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(sample.map((d) => d.arch)), encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), sample.map((d) => d.params));
+});
+
+const dartsCell = (l: [string, number][]) => ({ edges: l.map(([op, input]) => ({ op, input })) }) as unknown as DartsCell;
+/** DARTS_V2 ("DARTS") genotype of the DARTS paper. */
+const DARTS_V2: DartsArch = {
+  family: 'darts',
+  normal: dartsCell([['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2]]),
+  reduce: dartsCell([['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1], ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1]]),
+};
+
+test('DARTS: the paper network (C=36, 20 layers) has the 3,349,342 parameters its training log reports', () => {
+  const r = analyzeArch(DARTS_V2, { shape: [3, 32, 32], numClasses: 10 }, { darts: { width: 36, layers: 20 } });
+  assert.equal(r.params, 3349342);
+  assert.deepEqual(r.outputShape, [10]);
+  // reductions at cells 6 and 13 halve 32 -> 16 -> 8
+  assert.deepEqual(r.layers.find((l) => l.name === 'cells[19].edges[7]')!.outShape, [144, 8, 8]);
+});
+
+test('DARTS: hand count of a separable 3x3 conv, bad inputs rejected naming the edge, odd sizes at a reduction', () => {
+  const r = analyzeArch(DARTS_V2, { shape: [3, 32, 32], numClasses: 10 }, { darts: { width: 16, layers: 8 } });
+  const sep = r.layers.find((l) => l.name === 'cells[0].edges[0]')!;
+  // C=16 at 32x32: 2 x (depthwise 3x3: 16*9 + pointwise 16*16 + BN 32)
+  assert.equal(sep.params, 2 * (16 * 9 + 256 + 32));
+  assert.equal(sep.macs, 2 * (32 * 32 * 16 * 9 + 32 * 32 * 16 * 16));
+  const bad = { ...DARTS_V2, normal: dartsCell([['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 3], ['sep_conv_3x3', 1], ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2]]) };
+  assert.throws(() => analyzeArch(bad, { shape: [3, 32, 32], numClasses: 10 }), (e: unknown) => isNasError(e, 'invalid_arch') && e.field === 'normal.edges[2].input');
+  // 10 -> 5 at the first reduction; the cell after the second one factor-reduces a 5x5 input
+  assert.throws(() => analyzeArch(DARTS_V2, { shape: [3, 10, 10], numClasses: 10 }), (e: unknown) => isNasError(e, 'shape_mismatch') && e.field === 'cells[6].preprocess0');
 });

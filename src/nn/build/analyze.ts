@@ -19,7 +19,7 @@
  * norm have no bias. `memory_bytes` is the peak of float32 activations alive at once during one
  * forward pass at batch size 1 (inputs kept for later sums included), not counting weights.
  */
-import { ACTIVATIONS, NB201_OPS, type ChainCnnArch, type MlpArch, type Nb201Arch, type NetworkArch } from '../../core/arch.js';
+import { ACTIVATIONS, DARTS_OPS, NB201_OPS, type ChainCnnArch, type DartsArch, type DartsCell, type DartsOp, type MlpArch, type Nb201Arch, type NetworkArch } from '../../core/arch.js';
 import { NasError, assertNever } from '../../core/errors.js';
 
 export interface InputSpec {
@@ -34,6 +34,14 @@ export interface Nb201Options {
   readonly cells?: number;
 }
 export const NB201_DEFAULTS = { width: 16, cells: 5 } as const;
+
+/** Width (channels of the first cells) and number of cells of the DARTS network (reductions at 1/3 and 2/3). */
+export interface DartsOptions {
+  readonly width?: number;
+  readonly layers?: number;
+}
+/** The DARTS search-phase proxy size (the paper's final CIFAR network is width 36, 20 layers). */
+export const DARTS_DEFAULTS = { width: 16, layers: 8 } as const;
 
 export interface LayerCost {
   /** Dotted path of the layer, e.g. `layers[2].conv`, `stages[1].cells[0].edges[3]`, `head.linear`. */
@@ -293,8 +301,148 @@ function nb201(arch: Nb201Arch, input: InputSpec, t: Tally, opts: Nb201Options):
   return linear(t, 'head.linear', x, input.numClasses);
 }
 
+/** Sums sub-layer costs into one record (an op unit such as a separable conv). */
+function unit(t: Tally, name: string, kind: string, x: Shape, body: (sub: Tally) => Shape): Shape {
+  const sub = new Tally();
+  const y = body(sub);
+  const sum = (f: (l: LayerCost) => number) => sub.layers.reduce((a, l) => a + f(l), 0);
+  t.add(name, kind, y, sum((l) => l.params), sum((l) => l.macs), sum((l) => l.flops));
+  t.live(Math.max(sub.peak / 4, numel(x) + numel(y)));
+  return y;
+}
+
+/** DARTS FactorizedReduce: ReLU -> two 1x1 stride-2 convs (one shifted by a pixel) -> concat -> BN. */
+function factorizedReduce(t: Tally, name: string, x: Shape, cout: number): Shape {
+  const [, h, w] = x as [number, number, number];
+  if (cout % 2 !== 0) throw mismatch(name, `factorized reduce needs an even channel count, got ${cout}`);
+  if (h % 2 !== 0 || w % 2 !== 0)
+    throw mismatch(name, `a stride-2 factorized reduction needs an even spatial size, got ${h}x${w}`, 'use an input whose height and width are divisible by 4');
+  return unit(t, name, 'factorized_reduce', x, (sub) => {
+    act(sub, 'relu', 'relu', x);
+    const a = conv(sub, 'conv1', x, cout / 2, 1, 2, 0, false);
+    conv(sub, 'conv2', [x[0] as number, h - 1, w - 1], cout / 2, 1, 2, 0, false);
+    return bn(sub, 'bn', [cout, a[1] as number, a[2] as number]);
+  });
+}
+
+function dartsOp(t: Tally, name: string, op: DartsOp, x: Shape, stride: number): Shape {
+  const c = x[0] as number;
+  switch (op) {
+    case 'none': {
+      const y = [c, Math.ceil((x[1] as number) / stride), Math.ceil((x[2] as number) / stride)];
+      t.add(name, op, y, 0, 0, 0);
+      return y;
+    }
+    case 'skip_connect':
+      if (stride === 1) {
+        t.add(name, op, x, 0, 0, 0);
+        return x;
+      }
+      return factorizedReduce(t, name, x, c);
+    case 'max_pool_3x3':
+    case 'avg_pool_3x3': {
+      const y = pool(t, name, op === 'max_pool_3x3' ? 'maxpool' : 'avgpool', x, 3, stride, 1);
+      t.layers[t.layers.length - 1] = { ...t.layers[t.layers.length - 1]!, kind: op };
+      return y;
+    }
+    case 'sep_conv_3x3':
+    case 'sep_conv_5x5': {
+      const k = op === 'sep_conv_3x3' ? 3 : 5;
+      return unit(t, name, op, x, (sub) => {
+        act(sub, 'relu1', 'relu', x);
+        let y = conv(sub, 'dw1', x, c, k, stride, k >> 1, false, c);
+        y = conv(sub, 'pw1', y, c, 1, 1, 0, false);
+        y = bn(sub, 'bn1', y);
+        act(sub, 'relu2', 'relu', y);
+        y = conv(sub, 'dw2', y, c, k, 1, k >> 1, false, c);
+        y = conv(sub, 'pw2', y, c, 1, 1, 0, false);
+        return bn(sub, 'bn2', y);
+      });
+    }
+    case 'dil_conv_3x3':
+    case 'dil_conv_5x5': {
+      const k = op === 'dil_conv_3x3' ? 3 : 5;
+      return unit(t, name, op, x, (sub) => {
+        act(sub, 'relu', 'relu', x);
+        let y = conv(sub, 'dw', x, c, k, stride, k - 1, false, c, 2);
+        y = conv(sub, 'pw', y, c, 1, 1, 0, false);
+        return bn(sub, 'bn', y);
+      });
+    }
+    default:
+      return assertNever(op, 'darts op');
+  }
+}
+
+function checkDartsCell(cell: DartsCell, field: string): void {
+  if (!cell || !Array.isArray(cell.edges) || cell.edges.length !== 8)
+    throw badArch(`${field}.edges`, `a DARTS cell has 8 edges (2 per intermediate node), got ${Array.isArray(cell?.edges) ? cell.edges.length : JSON.stringify(cell?.edges)}`);
+  cell.edges.forEach((e, i) => {
+    if (!DARTS_OPS.includes(e.op)) throw badArch(`${field}.edges[${i}].op`, `unknown op ${JSON.stringify(e.op)}; use one of ${DARTS_OPS.join(', ')}`);
+    const node = i >> 1;
+    if (!Number.isInteger(e.input) || e.input < 0 || e.input > node + 1)
+      throw badArch(`${field}.edges[${i}].input`, `node ${node + 2} can take inputs 0..${node + 1} (0, 1: the previous cells), got ${JSON.stringify(e.input)}`);
+  });
+}
+
+/**
+ * The DARTS evaluation network (Liu et al. 2019, NetworkCIFAR without auxiliary head and drop
+ * path): stem conv3x3(3C)+BN; `layers` cells, reduction cells (doubling channels) at layers/3 and
+ * 2*layers/3; each cell preprocesses its two inputs (ReLU-conv1x1-BN, or FactorizedReduce after a
+ * reduction), sums two ops per node (stride 2 on the cell inputs in a reduction cell) and
+ * concatenates its 4 nodes; then global average pool -> linear.
+ */
+function darts(arch: DartsArch, input: InputSpec, t: Tally, opts: DartsOptions): Shape {
+  const C = posInt(opts.width ?? DARTS_DEFAULTS.width, 'darts.width');
+  const L = posInt(opts.layers ?? DARTS_DEFAULTS.layers, 'darts.layers');
+  checkDartsCell(arch.normal, 'normal');
+  checkDartsCell(arch.reduce, 'reduce');
+  let x = imageInput(input, 'darts');
+  t.live(numel(x));
+  x = conv(t, 'stem.conv', x, 3 * C, 3, 1, 1, false);
+  x = bn(t, 'stem.bn', x);
+  let s0 = x;
+  let s1 = x;
+  let cur = C;
+  let reductionPrev = false;
+  const reductions = new Set([Math.floor(L / 3), Math.floor((2 * L) / 3)]);
+  for (let i = 0; i < L; i++) {
+    const reduction = reductions.has(i);
+    if (reduction) cur *= 2;
+    const cell = reduction ? arch.reduce : arch.normal;
+    const p = `cells[${i}]`;
+    const p0 = reductionPrev ? factorizedReduce(t, `${p}.preprocess0`, s0, cur) : reluConvBn(t, `${p}.preprocess0`, 'relu_conv_bn', s0, cur, 1, 1, 0);
+    const p1 = reluConvBn(t, `${p}.preprocess1`, 'relu_conv_bn', s1, cur, 1, 1, 0);
+    if (p0[1] !== p1[1] || p0[2] !== p1[2]) throw mismatch(`${p}.preprocess0`, `the two cell inputs have different sizes ${p0[1]}x${p0[2]} and ${p1[1]}x${p1[2]}`);
+    const states: Shape[] = [p0, p1];
+    let alive = numel(p0) + numel(p1);
+    for (let k = 0; k < 4; k++) {
+      const outs = [0, 1].map((j) => {
+        const e = cell.edges[2 * k + j]!;
+        const stride = reduction && e.input < 2 ? 2 : 1;
+        return dartsOp(t, `${p}.edges[${2 * k + j}]`, e.op, states[e.input]!, stride);
+      });
+      const [a, b] = outs as [Shape, Shape];
+      if (a.some((v, d) => v !== b[d])) throw mismatch(`${p}.nodes[${k + 2}]`, `its two inputs have shapes [${a.join(', ')}] and [${b.join(', ')}]`);
+      t.add(`${p}.nodes[${k + 2}].sum`, 'add', a, 0, 0, numel(a));
+      alive += numel(a);
+      t.live(alive + numel(a));
+      states.push(a);
+    }
+    const node = states[2]!;
+    const out = [4 * cur, node[1] as number, node[2] as number];
+    t.live(alive + numel(out));
+    s0 = s1;
+    s1 = out;
+    reductionPrev = reduction;
+  }
+  x = gap(t, 'head.gap', s1);
+  return linear(t, 'head.linear', x, input.numClasses);
+}
+
 export interface CostOptions {
   readonly nb201?: Nb201Options;
+  readonly darts?: DartsOptions;
 }
 
 /**
@@ -316,10 +464,8 @@ export function analyzeArch(arch: NetworkArch, input: InputSpec, opts: CostOptio
       out = nb201(arch, input, t, opts.nb201 ?? {});
       break;
     case 'darts':
-      throw new NasError('invalid_arch', 'the DARTS network family is not supported by the cost model and builder yet', {
-        field: 'family',
-        hint: 'use chain_cnn, nb201 or mlp',
-      });
+      out = darts(arch, input, t, opts.darts ?? {});
+      break;
     default:
       return assertNever(arch, 'network family');
   }

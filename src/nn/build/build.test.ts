@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChainCnnArch, MlpArch, Nb201Arch } from '../../core/arch.js';
+import type { ChainCnnArch, DartsArch, DartsCell, MlpArch, Nb201Arch } from '../../core/arch.js';
 import { isNasError } from '../../core/errors.js';
 import { Generator, Tensor, liveTensors, noGrad, tidy } from '../../tensor/index.js';
 import { buildNetwork } from './index.js';
@@ -19,6 +19,12 @@ const chain: ChainCnnArch = {
     { kernel: 3, channels: 12, activation: 'tanh', batchNorm: false, pool: 3, skip: false },
   ],
 };
+const dartsCell = (l: [string, number][]) => ({ edges: l.map(([op, input]) => ({ op, input })) }) as unknown as DartsCell;
+const DARTS_V2: DartsArch = {
+  family: 'darts',
+  normal: dartsCell([['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2]]),
+  reduce: dartsCell([['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1], ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1]]),
+};
 const mlp: MlpArch = { family: 'mlp', hidden: [32, 16], activation: 'sigmoid', batchNorm: true, dropout: 0.1 };
 
 test('built modules have exactly the analysed parameter count and output shape', () => {
@@ -28,6 +34,8 @@ test('built modules have exactly the analysed parameter count and output shape',
     { arch: mlp, shape: [13] },
     { arch: nb('nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,skip_connect,nor_conv_3x3,nor_conv_1x1'), shape: [3, 32, 32] },
     { arch: nb('avg_pool_3x3,none,none,none,none,none'), shape: [3, 16, 16] },
+    { arch: DARTS_V2, shape: [3, 16, 16] },
+    { arch: { ...DARTS_V2, normal: DARTS_V2.reduce, reduce: DARTS_V2.normal }, shape: [1, 8, 8] },
   ];
   for (const { arch, shape } of cases) {
     const before = liveTensors();

@@ -5,10 +5,11 @@
  * caller's Generator, so a seed fixes them.
  */
 import type { NetworkArch } from '../../core/arch.js';
-import { NasError, assertNever } from '../../core/errors.js';
+import { assertNever } from '../../core/errors.js';
 import type { Generator } from '../../tensor/index.js';
 import type { Layer } from '../module.js';
-import { analyzeArch, NB201_DEFAULTS, type CostReport, type InputSpec, type Nb201Options } from './analyze.js';
+import { analyzeArch, DARTS_DEFAULTS, NB201_DEFAULTS, type CostReport, type DartsOptions, type InputSpec, type Nb201Options } from './analyze.js';
+import { DartsNet } from './darts.js';
 import { ChainCnnNet } from './chain.js';
 import { buildMlp } from './mlp.js';
 import { Nb201Net } from './nb201.js';
@@ -17,10 +18,12 @@ export * from './analyze.js';
 export { ChainBlock, ChainCnnNet } from './chain.js';
 export { buildMlp } from './mlp.js';
 export { Nb201Cell, Nb201Net, Nb201ResBlock } from './nb201.js';
+export { DartsNet, DartsNetCell, FactorizedReduce } from './darts.js';
 
 export interface BuildOptions {
   readonly gen: Generator;
   readonly nb201?: Nb201Options;
+  readonly darts?: DartsOptions;
 }
 
 export interface BuiltNetwork {
@@ -30,7 +33,7 @@ export interface BuiltNetwork {
 }
 
 export function buildNetwork(arch: NetworkArch, input: InputSpec, o: BuildOptions): BuiltNetwork {
-  const report = analyzeArch(arch, input, o.nb201 ? { nb201: o.nb201 } : {});
+  const report = analyzeArch(arch, input, { ...(o.nb201 ? { nb201: o.nb201 } : {}), ...(o.darts ? { darts: o.darts } : {}) });
   const c = input.shape[0] as number;
   let module: Layer;
   switch (arch.family) {
@@ -44,7 +47,8 @@ export function buildNetwork(arch: NetworkArch, input: InputSpec, o: BuildOption
       module = new Nb201Net(arch, c, input.numClasses, o.gen, o.nb201?.width ?? NB201_DEFAULTS.width, o.nb201?.cells ?? NB201_DEFAULTS.cells);
       break;
     case 'darts':
-      throw new NasError('internal', 'unreachable: analyzeArch rejects darts');
+      module = new DartsNet(arch, c, input.numClasses, o.gen, o.darts?.width ?? DARTS_DEFAULTS.width, o.darts?.layers ?? DARTS_DEFAULTS.layers);
+      break;
     default:
       return assertNever(arch, 'network family');
   }
