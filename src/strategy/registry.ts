@@ -17,6 +17,7 @@ import { nsga2Strategy } from './nsga2.js';
 import { successiveHalvingStrategy } from './successive-halving.js';
 import { hyperbandStrategy } from './hyperband.js';
 import { ashaStrategy } from './asha.js';
+import { reinforceStrategy } from './reinforce.js';
 
 export const STRATEGIES = {
   random: randomStrategy,
@@ -30,6 +31,7 @@ export const STRATEGIES = {
   successive_halving: successiveHalvingStrategy,
   hyperband: hyperbandStrategy,
   asha: ashaStrategy,
+  reinforce: reinforceStrategy,
 } as const satisfies Record<string, StrategyEntry<any>>;
 
 export type StrategyName = keyof typeof STRATEGIES;
