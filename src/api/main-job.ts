@@ -162,7 +162,7 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
         val_per_class: o.valPerClass,
         threads: o.threads,
         skip_test: true,
-        time_limit: 120,
+        time_limit: 300,
       },
       objectives: [{ metric: 'val_acc', direction: 'maximize' }],
       constraints: [{ metric: 'macs', max: o.maxMacs }],
