@@ -2,7 +2,7 @@
  * The main job's search space: the chain-CNN space joined with training hyperparameters, built
  * from the same DSL as src/space's `joint_chain_cnn`, but narrowed so that one candidate trains in
  * seconds on 2 cores: 2-4 layers, kernels 3/5, 16-64 channels, pooling 1/2 (28x28 inputs), Adam or
- * AdamW. The value is a JointArch<ChainCnnArch>, so the trainer takes it as is.
+ * AdamW, constant or cosine learning rate. The value is a JointArch<ChainCnnArch>, so the trainer takes it as is.
  */
 import type { ChainCnnArch, JointArch } from '../core/arch.js';
 import { bool, choice, constant, float, repeat, struct } from '../space/dsl.js';
@@ -29,6 +29,7 @@ export const mainHparamsDef = struct({
   lr: float(5e-4, 5e-3, { log: true }),
   batchSize: choice([64, 128]),
   weightDecay: float(1e-6, 1e-3, { log: true }),
+  schedule: choice(['constant', 'cosine']),
 });
 
 export const mainJointDef = struct({ arch: mainArchDef, hparams: mainHparamsDef });
