@@ -6,7 +6,8 @@
  *     (rank -> normal score), so broken architectures and the metric's scale do not distort the fit;
  *  2. model: exact GP with an exponentiated-Hamming kernel on the space's encoding (gp.ts), on at
  *     most `maxTrain` trials (the best half of that cap plus the most recent ones: bounded cost);
- *  3. candidates: every neighbour of the `neighbourhoods` best trials plus `randomCandidates` random
+ *  3. candidates: every neighbour of the `neighbourhoods` best trials, every arch two sites away from
+ *     the `twoStep` best, plus `randomCandidates` random
  *     samples (acquisition optimisation by local moves around the incumbents, as in BANANAS and
  *     White et al.'s predictor-guided local search);
  *  4. acquisition: upper confidence bound mean + beta * sd; the best candidate whose key is unseen
@@ -34,6 +35,7 @@ export interface BoOptions {
   readonly beta: number;
   readonly neighbourhoods: number;
   readonly randomCandidates: number;
+  readonly twoStep: number;
   readonly maxTrain: number;
 }
 
@@ -104,6 +106,8 @@ export function bayesOpt(o: BoOptions): Strategy<BoState> {
       };
       const order = train.map((_, i) => i).sort((a, b) => train[b]!.f - train[a]!.f || a - b);
       for (const i of order.slice(0, o.neighbourhoods)) if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) add(a);
+      for (const i of order.slice(0, o.twoStep))
+        if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) for (const b of ctx.space.neighbours(a)) add(b);
       for (let i = 0; i < o.randomCandidates; i++) add(ctx.space.sample(rng));
 
       // UCB maximisation without computing every posterior variance: the latent sd is at most 1
@@ -148,6 +152,7 @@ export const boStrategy = defineStrategy({
     noise: { kind: 'float', default: 0.01, min: 1e-6, max: 10, doc: 'observation noise variance (targets have unit variance)' },
     beta: { kind: 'float', default: 1, min: 0, max: 100, doc: 'UCB exploration weight' },
     neighbourhoods: { kind: 'int', default: 10, min: 0, max: 1000, doc: 'best trials whose neighbours are candidates' },
+    twoStep: { kind: 'int', default: 1, min: 0, max: 100, doc: 'best trials whose neighbours-of-neighbours are candidates too' },
     randomCandidates: { kind: 'int', default: 100, min: 0, max: 100000, doc: 'random samples added to the candidates' },
     maxTrain: { kind: 'int', default: 300, min: 10, max: 5000, doc: 'training-set cap (best half + most recent), bounds the cost per ask' },
   },
