@@ -197,6 +197,11 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   log(`tsnas main: final training, ${o.finalEpochs} epochs on ${data.train.indices.length} images (validation ${data.val.indices.length}, test ${data.test.indices.length})`);
   const common = { epochs: o.finalEpochs, threads: o.threads, latency: true, progress: true } as const;
   const w = await trainOnData(data, { arch: winner, seed: o.seed, ...(opts.signal ? { signal: opts.signal } : {}) }, common);
+  const stopped = () => {
+    if (opts.signal?.aborted)
+      throw new NasError('aborted', 'interrupted during the final training; rerun tsnas main (the search is kept and not repeated)');
+  };
+  stopped();
   log(`  winner: ${w.outcome.status} in ${w.seconds.toFixed(0)} s`);
   const b = await trainModule(
     lenet,
@@ -205,6 +210,7 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     common,
     lenetCosts(),
   );
+  stopped();
   log(`  lenet baseline: ${b.outcome.status} in ${b.seconds.toFixed(0)} s`);
   return {
     study: sr.study,

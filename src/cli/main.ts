@@ -402,7 +402,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (e instanceof NasError) {
       err(`tsnas ${cmd}: error [${e.code}]: ${e.message}\n`);
-      return BAD_INPUT.includes(e.code) ? 2 : 1;
+      return e.code === 'aborted' ? 130 : BAD_INPUT.includes(e.code) ? 2 : 1;
     }
     err(`tsnas ${cmd}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
