@@ -6,6 +6,10 @@
  * and runs that script with Debian's /usr/bin/python3 (PyTorch 1.13), alternating in the same
  * process run, `rounds` times each; prints the best samples/s of each side and the ratio
  * tsnas/PyTorch per workload. With --json: one JSON object per workload.
+ *
+ * Both sides run with the same OpenMP wait policy: tsnas sets OMP_WAIT_POLICY=passive unless the
+ * environment sets it (see src/tensor/native.ts), and the PyTorch child inherits that environment,
+ * so the ratio measures the engines, not the spin policy.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -127,7 +131,7 @@ class Nb201Net extends Module {
 
 const BEST = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
 
-function workload(name: Workload, gen: Generator): { model: Layer; shape: number[]; batch: number; opt: Optimizer } {
+export function workload(name: Workload, gen: Generator): { model: Layer; shape: number[]; batch: number; opt: Optimizer } {
   switch (name) {
     case 'lenet': {
       const m = new Sequential(
@@ -206,7 +210,7 @@ export default async function engine(argv: string[]): Promise<void> {
   const havePy = existsSync(PYTHON) && existsSync(SCRIPT) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!havePy) console.error(`engine bench: ${PYTHON} with torch or ${SCRIPT} is missing; printing tsnas numbers only`);
   if (!json) {
-    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads`);
+    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}`);
     console.log('workload   tsnas samples/s   pytorch samples/s   ratio   (final loss tsnas / pytorch)');
   }
   for (const name of names) {

@@ -148,6 +148,11 @@ export interface NativeAddon {
 }
 
 function load(): NativeAddon {
+  // libgomp reads this when libtorch loads. Its default (spin after each parallel region) makes
+  // 2 threads 6x slower on a machine shared with other processes (measured on NB201 training with
+  // 2 cores and ~12 runnable processes), which is how NAS workers and CI run; sleeping threads cost
+  // only a wake-up per parallel region. An explicit OMP_WAIT_POLICY in the environment wins.
+  process.env.OMP_WAIT_POLICY ??= 'passive';
   const path = '../../native/build/Release/tsnas_native.node';
   try {
     return createRequire(import.meta.url)(path) as NativeAddon;
