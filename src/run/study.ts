@@ -385,8 +385,9 @@ export class Study<A> {
       onEvent?.({ type: 'lease_lost', trial });
       return 'lease_lost';
     }
-    if (ctl.signal.aborted && (outcome.status !== 'complete' || signal?.aborted)) {
+    if (ctl.signal.aborted && outcome.status !== 'complete') {
       // Stopped by the user or the wall clock: give the trial back so a resumed study re-runs it.
+      // (A result that completed before the stop took effect is kept.)
       try {
         await this.store.releaseTrial(trial.id, this.workerId);
       } catch (e) {
