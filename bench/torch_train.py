@@ -13,7 +13,7 @@ trained on real Fashion-MNIST with the same policy as tsnas's trainer, so both s
   eval      validation after each epoch, test at the end, batches of 1000, eval mode, no grad
 
 Prints one JSON line: test_acc, val_acc (percent), seconds (wall clock from reading the files to the
-final test metrics), train_seconds, epochs, threads.
+final test metrics), cpu_seconds (process CPU time over the same span), train_seconds, epochs, threads.
 Run with Debian's /usr/bin/python3 (python3-torch 1.13).
 """
 import argparse, gzip, json, os, time
@@ -64,6 +64,7 @@ def main():
     torch.manual_seed(a.seed)
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     xtr = read_idx(find(a.data_dir, 'train-images-idx3-ubyte'))
     ytr = read_idx(find(a.data_dir, 'train-labels-idx1-ubyte'))
     xte = read_idx(find(a.data_dir, 't10k-images-idx3-ubyte'))
@@ -102,8 +103,9 @@ def main():
     train_seconds = time.perf_counter() - t_train
     test_acc, test_loss = evaluate(model, x_test, y_test)
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - c0
     print(json.dumps({'test_acc': round(test_acc, 2), 'val_acc': None if val_acc != val_acc else round(val_acc, 2), 'test_loss': round(test_loss, 4),
-                      'seconds': round(seconds, 3), 'train_seconds': round(train_seconds, 3), 'epochs': a.epochs,
+                      'seconds': round(seconds, 3), 'cpu_seconds': round(cpu_seconds, 3), 'train_seconds': round(train_seconds, 3), 'epochs': a.epochs,
                       'threads': a.threads, 'train_samples': n, 'val_samples': len(y_val)}))
 
 

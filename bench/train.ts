@@ -11,7 +11,8 @@
  * holds out a stratified validation split instead, evaluated by both sides after every epoch. Each side's time runs from reading the data files to the final test metrics.
  * Prints both test accuracies and the wall-clock ratio PyTorch seconds / tsnas seconds (>= 1.0:
  * tsnas is at least as fast). With --rounds N the sides alternate N times and the medians count.
- * --json: one object {tsnas_test_acc, pytorch_test_acc, tsnas_seconds, pytorch_seconds, ratio}.
+ * --json: one object {tsnas_test_acc, pytorch_test_acc, tsnas_seconds, pytorch_seconds, ratio} plus
+ * the CPU times of both sides and their ratio (tsnas_cpu_seconds, pytorch_cpu_seconds, cpu_ratio).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,10 +78,13 @@ interface SideResult {
   testAcc: number;
   valAcc: number;
   seconds: number;
+  /** Process CPU time (user + system) over the same span: less sensitive to other load on the machine. */
+  cpuSeconds: number;
 }
 
 async function runTsnas(a: Args, valFile: string): Promise<SideResult> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: a.valFraction });
   writeFileSync(valFile, Buffer.from(Int32Array.from(data.val.indices).buffer)); // little-endian on every supported machine
   const r = await trainModule(lenet, data, { arch: undefined, seed: a.seed, budget: a.epochs }, {
@@ -90,7 +94,8 @@ async function runTsnas(a: Args, valFile: string): Promise<SideResult> {
     progress: !a.json,
   }, undefined, t0);
   if (r.outcome.status !== 'complete') throw new NasError('internal', `tsnas training did not complete: ${JSON.stringify(r.outcome)}`);
-  return { testAcc: r.outcome.metrics.test_acc!, valAcc: r.outcome.metrics.val_acc ?? NaN, seconds: (performance.now() - t0) / 1000 };
+  const cpu = process.cpuUsage(c0);
+  return { testAcc: r.outcome.metrics.test_acc!, valAcc: r.outcome.metrics.val_acc ?? NaN, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function runPytorch(a: Args, valFile: string): SideResult {
@@ -99,8 +104,8 @@ function runPytorch(a: Args, valFile: string): SideResult {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (r.status !== 0) throw new NasError('internal', `${PYTHON} ${PEER} failed (status ${r.status}): is python3-torch installed?`);
-  const j = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { test_acc: number; val_acc: number; seconds: number };
-  return { testAcc: j.test_acc, valAcc: j.val_acc, seconds: j.seconds };
+  const j = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { test_acc: number; val_acc: number | null; seconds: number; cpu_seconds: number };
+  return { testAcc: j.test_acc, valAcc: j.val_acc ?? NaN, seconds: j.seconds, cpuSeconds: j.cpu_seconds };
 }
 
 const median = (xs: number[]) => {
@@ -122,7 +127,10 @@ export default async function main(argv: string[]): Promise<void> {
       ts.push(await runTsnas(a, valFile));
       if (r % 2 === 0) pt.push(runPytorch(a, valFile));
       if (!a.json)
-        console.error(`round ${r + 1}: tsnas test ${ts[r]!.testAcc.toFixed(2)}% in ${ts[r]!.seconds.toFixed(1)}s, PyTorch test ${pt[r]!.testAcc.toFixed(2)}% in ${pt[r]!.seconds.toFixed(1)}s`);
+        console.error(
+          `round ${r + 1}: tsnas test ${ts[r]!.testAcc.toFixed(2)}% in ${ts[r]!.seconds.toFixed(1)}s (cpu ${ts[r]!.cpuSeconds.toFixed(1)}s), ` +
+            `PyTorch test ${pt[r]!.testAcc.toFixed(2)}% in ${pt[r]!.seconds.toFixed(1)}s (cpu ${pt[r]!.cpuSeconds.toFixed(1)}s)`,
+        );
     }
     const out = {
       tsnas_test_acc: +median(ts.map((x) => x.testAcc)).toFixed(2),
@@ -130,14 +138,19 @@ export default async function main(argv: string[]): Promise<void> {
       tsnas_seconds: +median(ts.map((x) => x.seconds)).toFixed(2),
       pytorch_seconds: +median(pt.map((x) => x.seconds)).toFixed(2),
       ratio: 0,
+      tsnas_cpu_seconds: +median(ts.map((x) => x.cpuSeconds)).toFixed(2),
+      pytorch_cpu_seconds: +median(pt.map((x) => x.cpuSeconds)).toFixed(2),
+      cpu_ratio: 0,
     };
     out.ratio = +(out.pytorch_seconds / out.tsnas_seconds).toFixed(3);
+    out.cpu_ratio = +(out.pytorch_cpu_seconds / out.tsnas_cpu_seconds).toFixed(3);
     if (a.json) console.log(JSON.stringify(out));
     else {
       console.log(`lenet on Fashion-MNIST, ${a.epochs} epochs, Adam lr 1e-3, batch 64, ${a.threads} threads, val fraction ${a.valFraction}`);
       console.log(`  tsnas    test accuracy ${out.tsnas_test_acc.toFixed(2)}%   ${out.tsnas_seconds.toFixed(1)} s`);
       console.log(`  PyTorch  test accuracy ${out.pytorch_test_acc.toFixed(2)}%   ${out.pytorch_seconds.toFixed(1)} s`);
       console.log(`  wall-clock ratio PyTorch/tsnas: ${out.ratio.toFixed(2)} (>= 1.0: tsnas at least as fast)`);
+      console.log(`  CPU-time ratio PyTorch/tsnas:   ${out.cpu_ratio.toFixed(2)} (${out.pytorch_cpu_seconds.toFixed(1)} s / ${out.tsnas_cpu_seconds.toFixed(1)} s)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
