@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W]`
+ * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W] [--peer-malloc]`
  *
  * Trains the three workloads of ../shared/bench/torch_reference.py with tsnas (same layers, shapes,
  * default init, batch sizes, optimizers, 2 threads, seed 0 random inputs and labels, cross-entropy)
@@ -9,7 +9,9 @@
  *
  * Both sides run with the same OpenMP wait policy: tsnas sets OMP_WAIT_POLICY=passive unless the
  * environment sets it (see src/tensor/native.ts), and the PyTorch child inherits that environment,
- * so the ratio measures the engines, not the spin policy.
+ * so the ratio measures the engines, not the spin policy. tsnas also fixes glibc's mmap/trim
+ * thresholds (native/src/addon.cc); the PyTorch peer runs with glibc's defaults unless
+ * `--peer-malloc` gives it the same thresholds (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -168,12 +170,11 @@ export function runTsnas(name: Workload, batches: number, warmup: number): { sam
   const step = (i: number): void => {
     opt.zeroGrad();
     lossT?.dispose();
-    lossT = tidy(() => {
-      const loss = crossEntropy(model.forward(x.select(0, i)), y.select(0, i));
-      loss.backward();
-      opt.step();
-      return loss;
-    });
+    // The inner tidy frees the forward intermediates' wrappers before backward, so each activation
+    // lives only as long as autograd needs it (as in Python, where they drop out of scope).
+    lossT = tidy(() => crossEntropy(model.forward(x.select(0, i)), y.select(0, i)));
+    lossT.backward();
+    opt.step();
   };
   for (let i = 0; i < warmup; i++) step(i);
   const t0 = process.hrtime.bigint();
@@ -187,8 +188,9 @@ export function runTsnas(name: Workload, batches: number, warmup: number): { sam
   return { samplesPerS: (batches * batch) / dt, finalLoss };
 }
 
-function runPytorch(name: Workload, batches: number, warmup: number): { samplesPerS: number; finalLoss: number } {
-  const r = spawnSync(PYTHON, [SCRIPT, name, '--threads', '2', '--batches', String(batches), '--warmup', String(warmup)], { encoding: 'utf8' });
+function runPytorch(name: Workload, batches: number, warmup: number, peerMalloc: boolean): { samplesPerS: number; finalLoss: number } {
+  const env = { ...process.env, ...(peerMalloc ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {}) };
+  const r = spawnSync(PYTHON, [SCRIPT, name, '--threads', '2', '--batches', String(batches), '--warmup', String(warmup)], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`torch_reference.py ${name} failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop()!;
   const j = JSON.parse(line) as { samples_per_s: number; final_loss: number };
@@ -202,6 +204,7 @@ function argValue(argv: string[], flag: string): string | undefined {
 
 export default async function engine(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
+  const peerMalloc = argv.includes('--peer-malloc');
   const rounds = Number(argValue(argv, '--rounds') ?? 2);
   const batches = Number(argValue(argv, '--batches') ?? 100);
   const warmup = Number(argValue(argv, '--warmup') ?? 10);
@@ -210,7 +213,7 @@ export default async function engine(argv: string[]): Promise<void> {
   const havePy = existsSync(PYTHON) && existsSync(SCRIPT) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!havePy) console.error(`engine bench: ${PYTHON} with torch or ${SCRIPT} is missing; printing tsnas numbers only`);
   if (!json) {
-    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}`);
+    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}, PyTorch malloc: ${peerMalloc ? 'same thresholds as tsnas' : 'glibc defaults'}`);
     console.log('workload   tsnas samples/s   pytorch samples/s   ratio   (final loss tsnas / pytorch)');
   }
   for (const name of names) {
@@ -219,7 +222,7 @@ export default async function engine(argv: string[]): Promise<void> {
       const a = runTsnas(name, batches, warmup);
       if (a.samplesPerS > ts) (ts = a.samplesPerS), (tsLoss = a.finalLoss);
       if (havePy) {
-        const b = runPytorch(name, batches, warmup);
+        const b = runPytorch(name, batches, warmup, peerMalloc);
         if (b.samplesPerS > py) (py = b.samplesPerS), (pyLoss = b.finalLoss);
       }
     }
