@@ -1,7 +1,9 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
 import { parseArgs } from 'node:util';
-import { NasError, runMain, train, type MainOptions, type TrainSummary } from '../api/index.js';
+import { DEFAULT_STORAGE, NasError, runMain, train, type MainOptions, type TrainSummary } from '../api/index.js';
 import { renderTable } from './table.js';
+// The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
+import { DEFAULT_PORT, startDashboard } from '../server/index.js';
 
 export interface ExtraCommand {
   readonly help: string;
@@ -175,4 +177,31 @@ options:
   },
 };
 
-export const COMMANDS_EXTRA: Record<string, ExtraCommand> = { train: trainCmd, main: mainCmd };
+const dashboardCmd: ExtraCommand = {
+  help: `usage: tsnas dashboard [--storage URL] [--port N] [--host ADDR]
+
+Serves a read-only web app over the studies in a store: live best-so-far curves, every trial's value,
+Pareto fronts, a sortable trial table, learning curves and architecture drawings, study comparison.
+  --storage URL   sqlite:./tsnas.db (default) or postgres://user@host:port/db
+  --port N        default ${DEFAULT_PORT}; 0 picks a free port
+  --host ADDR     default 127.0.0.1; any other address exposes the app (it has no login) and prints a warning
+`,
+  async run(argv) {
+    const { flags } = parse(argv, { storage: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } }, 0);
+    if (flags['help']) return process.stdout.write(dashboardCmd.help), 0;
+    const port = flags['port'] === undefined ? DEFAULT_PORT : Number(flags['port']);
+    if (!Number.isInteger(port)) throw new NasError('invalid_config', `--port must be an integer, got ${JSON.stringify(flags['port'])}`, { field: 'port' });
+    const d = await startDashboard({
+      storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE,
+      port,
+      ...(typeof flags['host'] === 'string' ? { host: flags['host'] } : {}),
+    });
+    process.stdout.write(`tsnas dashboard: ${d.url} (Ctrl-C to stop)\n`);
+    const ctl = interruptible();
+    await new Promise<void>((resolve) => ctl.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await d.close();
+    return 0;
+  },
+};
+
+export const COMMANDS_EXTRA: Record<string, ExtraCommand> = { train: trainCmd, main: mainCmd, dashboard: dashboardCmd };
