@@ -3,7 +3,8 @@
  * the built front end served by startDashboard over a SQLite store of real studies
  * (testing/fixture.ts). Opens a study, sees its trial count and drawn charts, clicks a trial and
  * sees its learning curve, draws an NB201 cell, compares two studies, watches a live update, and
- * saves screenshots to docs/dashboard.png (study view) and docs/dashboard-trial.png (trial view).
+ * saves screenshots dashboard.png (study view) and dashboard-trial.png (trial view): into docs/ (the README's
+ * pictures) when TSNAS_UPDATE_SCREENSHOTS=1, otherwise into a temporary folder, so a test run leaves the tree clean.
  * Skipped, saying why, only when /usr/bin/chromium is absent.
  */
 import { after, before, test } from 'node:test';
@@ -19,6 +20,8 @@ import { dartsSpace } from '../space/darts.js';
 import { openStore } from '../store/index.js';
 import { startDashboard, type Dashboard } from './index.js';
 import { REPO_ROOT, buildFixture, type Fixture } from './testing/fixture.js';
+
+const SHOTS = process.env['TSNAS_UPDATE_SCREENSHOTS'] === '1' ? join(REPO_ROOT, 'docs') : join(tmpdir(), 'tsnas-dashboard-shots');
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `skipped: ${CHROMIUM} not found (Debian package chromium; scripts/setup installs it)`;
@@ -114,8 +117,9 @@ test('studies list -> study view with trial count and drawn charts -> screenshot
   }
   await page.mouse.move(1, 1);
   await page.waitForTimeout(300);
-  mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
-  await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard.png'), fullPage: true });
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
+  console.log(`# screenshot: ${join(SHOTS, 'dashboard.png')}`);
 });
 
 test('trial table -> click a trial -> its learning curve is drawn', { skip }, async () => {
@@ -136,7 +140,8 @@ test('trial table -> click a trial -> its learning curve is drawn', { skip }, as
   for (const m of ['train_loss', 'train_acc', 'val_loss', 'val_acc']) assert.ok(legend?.includes(m), m);
   assert.ok((await page.locator('#arch svg[data-family="mlp"] .layer').count()) >= 3, 'the MLP is drawn as a layer strip');
   await page.waitForTimeout(200);
-  await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard-trial.png') });
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, 'dashboard-trial.png') });
 });
 
 test('an NB201 trial is drawn as a DAG with six op-labelled edges', { skip }, async () => {
