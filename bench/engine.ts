@@ -14,6 +14,7 @@
  * `--peer-malloc` gives it the same thresholds (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_).
  */
 import { spawnSync } from 'node:child_process';
+import { lenet } from '../src/nn/build/lenet.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Generator, Tensor, crossEntropy, setNumThreads, tidy } from '../src/tensor/index.js';
@@ -136,11 +137,7 @@ const BEST = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|n
 export function workload(name: Workload, gen: Generator): { model: Layer; shape: number[]; batch: number; opt: Optimizer } {
   switch (name) {
     case 'lenet': {
-      const m = new Sequential(
-        new Conv2d(1, 16, 3, { gen, padding: 1 }), new ReLU(), new MaxPool2d(2),
-        new Conv2d(16, 32, 3, { gen, padding: 1 }), new ReLU(), new MaxPool2d(2),
-        new Flatten(), new Linear(1568, 10, { gen }),
-      );
+      const m = lenet(gen);
       return { model: m, shape: [1, 28, 28], batch: 64, opt: new Adam(m.parameters(), { lr: 1e-3 }) };
     }
     case 'nb201': {

@@ -22,26 +22,12 @@ import { fileURLToPath } from 'node:url';
 import { NasError } from '../src/core/errors.js';
 import { prepareData } from '../src/data/prepare.js';
 import { FASHION_MNIST_DIR } from '../src/data/sources.js';
-import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../src/nn/index.js';
-import type { Generator } from '../src/tensor/index.js';
+import { lenet } from '../src/nn/build/lenet.js';
 import { trainModule } from '../src/eval/train.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./torch_train.py', import.meta.url));
 
-/** lenet exactly as torch_reference.py (PyTorch default init from the trial's generator). */
-export function lenet(gen: Generator): Sequential {
-  return new Sequential(
-    new Conv2d(1, 16, 3, { gen, padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Conv2d(16, 32, 3, { gen, padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Flatten(),
-    new Linear(1568, 10, { gen }),
-  );
-}
 
 interface Args {
   json: boolean;

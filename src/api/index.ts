@@ -47,5 +47,6 @@ export {
   type ExportResult,
 } from './results.js';
 export { train, readArchFile, type TrainInput, type TrainSummary } from './train.js';
-export { runMain, lenet, lenetCosts, MAIN_DEFAULTS, type MainOptions, type MainResult, type MainRow } from './main-job.js';
+export { runMain, lenetCosts, MAIN_DEFAULTS, type MainOptions, type MainResult, type MainRow } from './main-job.js';
+export { lenet } from '../nn/build/lenet.js';
 export { mainSpace, MAIN_SPACE_NAME } from './main-space.js';

@@ -17,8 +17,7 @@ import { NasError } from '../core/errors.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import { FASHION_MNIST_DIR } from '../data/sources.js';
 import { trainModule, trainOnData, type TrainResult } from '../eval/train.js';
-import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
-import type { Generator } from '../tensor/index.js';
+import { lenet } from '../nn/build/lenet.js';
 import type { CostReport } from '../eval/cost.js';
 import { MAIN_SPACE_NAME } from './main-space.js';
 import { prepareSearch, search } from './study.js';
@@ -82,19 +81,6 @@ export interface MainResult {
   readonly rows: readonly MainRow[];
 }
 
-/** The lenet workload, with PyTorch's default initialisation from the generator. */
-export function lenet(gen: Generator): Sequential {
-  return new Sequential(
-    new Conv2d(1, 16, 3, { gen, padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Conv2d(16, 32, 3, { gen, padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Flatten(),
-    new Linear(1568, 10, { gen }),
-  );
-}
 
 /** Lenet's costs on 1x28x28 inputs by the cost model's conventions (src/nn/build/analyze.ts). */
 export function lenetCosts(): CostReport {

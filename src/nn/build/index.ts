@@ -17,6 +17,7 @@ import { Nb201Net } from './nb201.js';
 export * from './analyze.js';
 export { ChainBlock, ChainCnnNet } from './chain.js';
 export { buildMlp } from './mlp.js';
+export { lenet } from './lenet.js';
 export { Nb201Cell, Nb201Net, Nb201ResBlock } from './nb201.js';
 export { DartsNet, DartsNetCell, FactorizedReduce } from './darts.js';
 
