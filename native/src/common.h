@@ -3,7 +3,7 @@
 // `dispose(id)`; a stale id (used after dispose) fails the generation check and raises
 // NasError('disposed') instead of touching freed memory. No per-tensor N-API object or finalizer
 // is created (those are slow and their finalizers only run when the event loop turns); the GC
-// backstop is a FinalizationRegistry on the JS side. Storage bytes are reported to V8 with
+// backstop is a FinalizationRegistry on the JS side. Storage bytes of GC-owned tensors (outside every tidy scope) are reported to V8 with
 // napi_adjust_external_memory so the GC backstop sees native memory.
 #pragma once
 #include <napi.h>

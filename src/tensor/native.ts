@@ -17,6 +17,10 @@ type Num = H | number;
 export interface NativeAddon {
   setErrorFactory(f: (code: string, message: string, details: Record<string, unknown> | null) => Error): void;
   dispose(h: H): void;
+  /** Reports the tensor's storage to V8 as external memory (for GC-owned tensors only). */
+  account(h: H): void;
+  /** V8's external-memory count for this isolate, in bytes (what account() adds to). */
+  externalMemory(): number;
   liveTensors(): number;
   shape(h: H): number[];
   dtype(h: H): number;

@@ -31,6 +31,9 @@ function guard(t: Trackable): void {
   if (!t._reg && t._h !== null) {
     t._reg = true;
     backstop.register(t, t._h, t);
+    // Only GC-owned tensors are reported as external memory, so V8's collection heuristics see
+    // what a collection could free, not every short-lived activation inside a scope.
+    native.account(t._h);
   }
 }
 

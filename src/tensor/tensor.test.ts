@@ -17,6 +17,7 @@ import {
   clipGradNorm,
   gradNorm,
 } from './index.js';
+import { native } from './native.js';
 
 test('fromArray / to*Array round-trip for each dtype', () => {
   tidy(() => {
@@ -154,4 +155,25 @@ test('thread count control', () => {
   assert.equal(getNumThreads(), 1);
   setNumThreads(n);
   assert.throws(() => setNumThreads(0), (e: unknown) => isNasError(e, 'invalid_config'));
+});
+
+test('external memory: V8 is told about GC-owned tensors only, and told again when they are freed', () => {
+  // process.memoryUsage().external does not include napi_adjust_external_memory in Node 20, so ask V8's counter itself.
+  const ext = (): number => native.externalMemory();
+  const MB4 = 1 << 20; // 1M float32 = 4 MiB
+  const base = ext();
+  // Inside a scope: freed deterministically, so not reported (short-lived activations would
+  // otherwise make V8 start a major GC every training step).
+  tidy(() => {
+    Tensor.zeros([MB4]).add(1);
+    assert.ok(ext() - base < 1 << 20, `in-scope tensors reported: +${ext() - base} bytes`);
+  });
+  // Outside every scope (and results leaving the outermost scope): owned by the GC backstop, reported.
+  const free = Tensor.zeros([MB4]);
+  assert.ok(ext() - base >= 4 * MB4, `outside-scope tensor not reported: +${ext() - base} bytes`);
+  const out = tidy(() => Tensor.ones([MB4]).mul(2));
+  assert.ok(ext() - base >= 8 * MB4, `tidy result not reported: +${ext() - base} bytes`);
+  free.dispose();
+  out.dispose();
+  assert.ok(ext() - base < 1 << 20, `disposed tensors still reported: +${ext() - base} bytes`);
 });
