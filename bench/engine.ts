@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W] [--peer-malloc]`
+ * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W] [--peer-glibc-defaults]`
  *
  * Trains the three workloads of ../shared/bench/torch_reference.py with tsnas (same layers, shapes,
  * default init, batch sizes, optimizers, 2 threads, seed 0 random inputs and labels, cross-entropy)
@@ -8,129 +8,25 @@
  * tsnas/PyTorch per workload. With --json: one JSON object per workload.
  *
  * Both sides run with the same OpenMP wait policy: tsnas sets OMP_WAIT_POLICY=passive unless the
- * environment sets it (see src/tensor/native.ts), and the PyTorch child inherits that environment,
- * so the ratio measures the engines, not the spin policy. tsnas also fixes glibc's mmap/trim
- * thresholds (native/src/addon.cc); the PyTorch peer runs with glibc's defaults unless
- * `--peer-malloc` gives it the same thresholds (MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_).
+ * environment sets it (see src/tensor/native.ts), and the PyTorch child inherits that environment.
+ * tsnas also raises glibc's mmap/trim thresholds in its process (native/src/addon.cc: without that,
+ * every multi-MB activation is an mmap/munmap pair with fresh page faults); by default the PyTorch
+ * peer gets the same thresholds through MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, so the ratio
+ * measures the engines, not the allocator setting. `--peer-glibc-defaults` runs the peer exactly as
+ * torch_reference.py runs by itself (glibc defaults), which is 2-3x slower on lenet here.
  */
 import { spawnSync } from 'node:child_process';
-import { lenet } from '../src/nn/build/lenet.js';
+import { Nb201Net, lenet } from '../src/nn/build/index.js';
+import { parseNb201 } from '../src/space/nb201.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Generator, Tensor, crossEntropy, setNumThreads, tidy } from '../src/tensor/index.js';
-import {
-  Adam,
-  AdaptiveAvgPool2d,
-  AvgPool2d,
-  BatchNorm1d,
-  BatchNorm2d,
-  Conv2d,
-  Dropout,
-  Flatten,
-  Identity,
-  Linear,
-  MaxPool2d,
-  Module,
-  ModuleList,
-  ReLU,
-  SGD,
-  Sequential,
-  type Layer,
-  type Optimizer,
-} from '../src/nn/index.js';
+import { Adam, BatchNorm1d, Dropout, Linear, ReLU, SGD, Sequential, type Layer, type Optimizer } from '../src/nn/index.js';
 
 const WORKLOADS = ['lenet', 'nb201', 'mlp'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const SCRIPT = fileURLToPath(new URL('../../shared/bench/torch_reference.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
-
-// ------------------------------------------------------------------ NB201 network (as torch_reference.py)
-
-class ReLUConvBN extends Sequential {
-  constructor(ci: number, co: number, k: number, stride: number, pad: number, gen: Generator) {
-    super(new ReLU(), new Conv2d(ci, co, k, { gen, stride, padding: pad, bias: false }), new BatchNorm2d(co));
-  }
-}
-
-class Zero extends Module {
-  forward(x: Tensor): Tensor {
-    return x.mul(0);
-  }
-}
-
-type Op = 'none' | 'skip_connect' | 'nor_conv_1x1' | 'nor_conv_3x3' | 'avg_pool_3x3';
-function makeOp(op: Op, c: number, gen: Generator): Layer {
-  switch (op) {
-    case 'none': return new Zero();
-    case 'skip_connect': return new Identity();
-    case 'nor_conv_1x1': return new ReLUConvBN(c, c, 1, 1, 0, gen);
-    case 'nor_conv_3x3': return new ReLUConvBN(c, c, 3, 1, 1, gen);
-    case 'avg_pool_3x3': return new AvgPool2d(3, { stride: 1, padding: 1, countIncludePad: false });
-  }
-}
-
-function parseArch(s: string): [Op, number][][] {
-  return s.split('+').map((node) =>
-    node.split('|').filter(Boolean).map((tok) => {
-      const [op, j] = tok.split('~');
-      return [op as Op, Number(j)] as [Op, number];
-    }),
-  );
-}
-
-class Cell extends Module {
-  private readonly ops: ModuleList;
-  constructor(private readonly arch: [Op, number][][], c: number, gen: Generator) {
-    super();
-    this.ops = this.child('ops', new ModuleList(arch.flatMap((node) => node.map(([op]) => makeOp(op, c, gen)))));
-  }
-  forward(x: Tensor): Tensor {
-    const nodes = [x];
-    let k = 0;
-    for (const node of this.arch) {
-      let acc: Tensor | undefined;
-      for (const [, j] of node) {
-        const y = this.ops.at(k++).forward(nodes[j]!);
-        acc = acc ? acc.add(y) : y;
-      }
-      nodes.push(acc!);
-    }
-    return nodes[nodes.length - 1]!;
-  }
-}
-
-class ResBlock extends Module {
-  private readonly a: ReLUConvBN;
-  private readonly b: ReLUConvBN;
-  private readonly down: Sequential;
-  constructor(ci: number, co: number, gen: Generator) {
-    super();
-    this.a = this.child('a', new ReLUConvBN(ci, co, 3, 2, 1, gen));
-    this.b = this.child('b', new ReLUConvBN(co, co, 3, 1, 1, gen));
-    this.down = this.child('down', new Sequential(new AvgPool2d(2, { stride: 2 }), new Conv2d(ci, co, 1, { gen, bias: false })));
-  }
-  forward(x: Tensor): Tensor {
-    return this.down.forward(x).add(this.b.forward(this.a.forward(x)));
-  }
-}
-
-class Nb201Net extends Module {
-  private readonly net: Sequential;
-  constructor(archStr: string, gen: Generator, c = 16, n = 5, classes = 10) {
-    super();
-    const arch = parseArch(archStr);
-    const layers: Layer[] = [new Conv2d(3, c, 3, { gen, padding: 1, bias: false }), new BatchNorm2d(c)];
-    [c, 2 * c, 4 * c].forEach((ch, stage) => {
-      if (stage > 0) layers.push(new ResBlock(ch / 2, ch, gen));
-      for (let i = 0; i < n; i++) layers.push(new Cell(arch, ch, gen));
-    });
-    layers.push(new BatchNorm2d(4 * c), new ReLU(), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(4 * c, classes, { gen }));
-    this.net = this.child('net', new Sequential(...layers));
-  }
-  forward(x: Tensor): Tensor {
-    return this.net.forward(x);
-  }
-}
 
 const BEST = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
 
@@ -141,7 +37,7 @@ export function workload(name: Workload, gen: Generator): { model: Layer; shape:
       return { model: m, shape: [1, 28, 28], batch: 64, opt: new Adam(m.parameters(), { lr: 1e-3 }) };
     }
     case 'nb201': {
-      const m = new Nb201Net(BEST, gen);
+      const m = new Nb201Net(parseNb201(BEST), 3, 10, gen);
       return { model: m, shape: [3, 32, 32], batch: 64, opt: new SGD(m.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 }) };
     }
     case 'mlp': {
@@ -201,7 +97,7 @@ function argValue(argv: string[], flag: string): string | undefined {
 
 export default async function engine(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
-  const peerMalloc = argv.includes('--peer-malloc');
+  const peerMalloc = !argv.includes('--peer-glibc-defaults');
   const rounds = Number(argValue(argv, '--rounds') ?? 2);
   const batches = Number(argValue(argv, '--batches') ?? 100);
   const warmup = Number(argValue(argv, '--warmup') ?? 10);
@@ -210,7 +106,7 @@ export default async function engine(argv: string[]): Promise<void> {
   const havePy = existsSync(PYTHON) && existsSync(SCRIPT) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!havePy) console.error(`engine bench: ${PYTHON} with torch or ${SCRIPT} is missing; printing tsnas numbers only`);
   if (!json) {
-    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}, PyTorch malloc: ${peerMalloc ? 'same thresholds as tsnas' : 'glibc defaults'}`);
+    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}, PyTorch malloc: ${peerMalloc ? 'same mmap/trim thresholds as tsnas' : 'glibc defaults (--peer-glibc-defaults)'}`);
     console.log('workload   tsnas samples/s   pytorch samples/s   ratio   (final loss tsnas / pytorch)');
   }
   for (const name of names) {

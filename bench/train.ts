@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--json] [--epochs 3] [--threads 2] [--data-dir DIR] [--val-fraction F] [--seed S] [--rounds N]`
+ * `npm run bench -- train [--json] [--epochs 3] [--threads 2] [--data-dir DIR] [--val-fraction F] [--seed S] [--seeds N] [--peer-glibc-defaults]`
  *
  * Trains the lenet workload of ../shared/bench/torch_reference.py on real Fashion-MNIST with tsnas's
  * trainer and with PyTorch (bench/torch_train.py under Debian's /usr/bin/python3), in the same run:
@@ -9,10 +9,18 @@
  * kept), Adam lr 1e-3, 2 threads, the test set at the end in batches of 1000. By default the
  * whole training file trains (60,000 images; the dataset's standard protocol); --val-fraction F
  * holds out a stratified validation split instead, evaluated by both sides after every epoch. Each side's time runs from reading the data files to the final test metrics.
- * Prints both test accuracies and the wall-clock ratio PyTorch seconds / tsnas seconds (>= 1.0:
- * tsnas is at least as fast). With --rounds N the sides alternate N times and the medians count.
- * --json: one object {tsnas_test_acc, pytorch_test_acc, tsnas_seconds, pytorch_seconds, ratio} plus
- * the CPU times of both sides and their ratio (tsnas_cpu_seconds, pytorch_cpu_seconds, cpu_ratio).
+ * Each side trains once per seed S, S+1, ..., S+N-1 (--seeds N, default 3), alternating which side
+ * goes first; a seed fixes each side's initial weights and data order (tsnas's Rng, torch's
+ * generator: same policy, not the same numbers), so the accuracy of one run carries seed noise of
+ * about +-0.3 points and the comparison is of the means over seeds (with their standard deviations).
+ * Prints both mean test accuracies, their difference, and the wall-clock ratio PyTorch seconds /
+ * tsnas seconds of the medians (>= 1.0: tsnas is at least as fast).
+ * The PyTorch child gets the glibc mmap/trim thresholds tsnas sets in its own process (see
+ * bench/engine.ts), so the ratio measures the engines and pipelines; --peer-glibc-defaults runs it
+ * with glibc's defaults instead.
+ * --json: one object {tsnas_test_acc, pytorch_test_acc, tsnas_seconds, pytorch_seconds, ratio}
+ * (accuracies: means over the seeds; seconds: medians) plus seeds, per-seed accuracies, standard
+ * deviations, acc_diff, and the CPU times of both sides and their ratio.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,11 +44,12 @@ interface Args {
   dataDir: string;
   valFraction: number;
   seed: number;
-  rounds: number;
+  seeds: number;
+  peerMalloc: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, epochs: 3, threads: 2, dataDir: FASHION_MNIST_DIR, valFraction: 0, seed: 0, rounds: 1 };
+  const a: Args = { json: false, epochs: 3, threads: 2, dataDir: FASHION_MNIST_DIR, valFraction: 0, seed: 0, seeds: 3, peerMalloc: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -54,9 +63,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--data-dir') a.dataDir = v();
     else if (k === '--val-fraction') a.valFraction = Number(v());
     else if (k === '--seed') a.seed = Number(v());
-    else if (k === '--rounds') a.rounds = Number(v());
-    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --epochs --threads --data-dir --val-fraction --seed --rounds' });
+    else if (k === '--seeds') a.seeds = Number(v());
+    else if (k === '--peer-glibc-defaults') a.peerMalloc = false;
+    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --epochs --threads --data-dir --val-fraction --seed --seeds --peer-glibc-defaults' });
   }
+  if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new NasError('invalid_config', `--seeds must be an integer >= 1, got ${a.seeds}`, { field: '--seeds' });
   return a;
 }
 
@@ -68,12 +79,12 @@ interface SideResult {
   cpuSeconds: number;
 }
 
-async function runTsnas(a: Args, valFile: string): Promise<SideResult> {
+async function runTsnas(a: Args, seed: number, valFile: string): Promise<SideResult> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: a.valFraction });
+  const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed, valFraction: a.valFraction });
   writeFileSync(valFile, Buffer.from(Int32Array.from(data.val.indices).buffer)); // little-endian on every supported machine
-  const r = await trainModule(lenet, data, { arch: undefined, seed: a.seed, budget: a.epochs }, {
+  const r = await trainModule(lenet, data, { arch: undefined, seed, budget: a.epochs }, {
     hparams: { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0 },
     threads: a.threads,
     evalBatchSize: 1000,
@@ -84,9 +95,10 @@ async function runTsnas(a: Args, valFile: string): Promise<SideResult> {
   return { testAcc: r.outcome.metrics.test_acc!, valAcc: r.outcome.metrics.val_acc ?? NaN, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-function runPytorch(a: Args, valFile: string): SideResult {
-  const r = spawnSync(PYTHON, [PEER, '--data-dir', a.dataDir, '--val-indices', valFile, '--epochs', String(a.epochs), '--threads', String(a.threads), '--seed', String(a.seed)], {
+function runPytorch(a: Args, seed: number, valFile: string): SideResult {
+  const r = spawnSync(PYTHON, [PEER, '--data-dir', a.dataDir, '--val-indices', valFile, '--epochs', String(a.epochs), '--threads', String(a.threads), '--seed', String(seed)], {
     encoding: 'utf8',
+    env: { ...process.env, ...(a.peerMalloc ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (r.status !== 0) throw new NasError('internal', `${PYTHON} ${PEER} failed (status ${r.status}): is python3-torch installed?`);
@@ -100,41 +112,63 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
+/** Sample standard deviation (n - 1); 0 for one value. */
+const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((p, q) => p + (q - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const r2 = (x: number) => +x.toFixed(2);
+
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-train-'));
-  const valFile = join(dir, 'val-indices.i32');
   try {
     const ts: SideResult[] = [];
     const pt: SideResult[] = [];
-    for (let r = 0; r < a.rounds; r++) {
-      // tsnas first in even rounds (it also writes the split the peer reads), PyTorch first in odd ones
-      if (r % 2 === 1) pt.push(runPytorch(a, valFile));
-      ts.push(await runTsnas(a, valFile));
-      if (r % 2 === 0) pt.push(runPytorch(a, valFile));
+    for (let r = 0; r < a.seeds; r++) {
+      const seed = a.seed + r;
+      const valFile = join(dir, `val-indices-${seed}.i32`);
+      // tsnas first in even rounds (it writes the split the peer reads; the split depends on the
+      // seed only, so the odd rounds compute it up front), PyTorch first in odd ones
+      if (r % 2 === 1) {
+        const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed, valFraction: a.valFraction });
+        writeFileSync(valFile, Buffer.from(Int32Array.from(data.val.indices).buffer));
+        pt.push(runPytorch(a, seed, valFile));
+      }
+      ts.push(await runTsnas(a, seed, valFile));
+      if (r % 2 === 0) pt.push(runPytorch(a, seed, valFile));
       if (!a.json)
         console.error(
-          `round ${r + 1}: tsnas test ${ts[r]!.testAcc.toFixed(2)}% in ${ts[r]!.seconds.toFixed(1)}s (cpu ${ts[r]!.cpuSeconds.toFixed(1)}s), ` +
+          `seed ${seed}: tsnas test ${ts[r]!.testAcc.toFixed(2)}% in ${ts[r]!.seconds.toFixed(1)}s (cpu ${ts[r]!.cpuSeconds.toFixed(1)}s), ` +
             `PyTorch test ${pt[r]!.testAcc.toFixed(2)}% in ${pt[r]!.seconds.toFixed(1)}s (cpu ${pt[r]!.cpuSeconds.toFixed(1)}s)`,
         );
     }
+    const tsAcc = ts.map((x) => x.testAcc);
+    const ptAcc = pt.map((x) => x.testAcc);
     const out = {
-      tsnas_test_acc: +median(ts.map((x) => x.testAcc)).toFixed(2),
-      pytorch_test_acc: +median(pt.map((x) => x.testAcc)).toFixed(2),
-      tsnas_seconds: +median(ts.map((x) => x.seconds)).toFixed(2),
-      pytorch_seconds: +median(pt.map((x) => x.seconds)).toFixed(2),
+      tsnas_test_acc: r2(mean(tsAcc)),
+      pytorch_test_acc: r2(mean(ptAcc)),
+      tsnas_seconds: r2(median(ts.map((x) => x.seconds))),
+      pytorch_seconds: r2(median(pt.map((x) => x.seconds))),
       ratio: 0,
-      tsnas_cpu_seconds: +median(ts.map((x) => x.cpuSeconds)).toFixed(2),
-      pytorch_cpu_seconds: +median(pt.map((x) => x.cpuSeconds)).toFixed(2),
+      seeds: Array.from({ length: a.seeds }, (_, r) => a.seed + r),
+      tsnas_test_accs: tsAcc,
+      pytorch_test_accs: ptAcc,
+      tsnas_test_acc_std: r2(std(tsAcc)),
+      pytorch_test_acc_std: r2(std(ptAcc)),
+      acc_diff: r2(mean(tsAcc) - mean(ptAcc)),
+      tsnas_cpu_seconds: r2(median(ts.map((x) => x.cpuSeconds))),
+      pytorch_cpu_seconds: r2(median(pt.map((x) => x.cpuSeconds))),
       cpu_ratio: 0,
+      peer_malloc: a.peerMalloc ? 'same thresholds as tsnas' : 'glibc defaults',
     };
     out.ratio = +(out.pytorch_seconds / out.tsnas_seconds).toFixed(3);
     out.cpu_ratio = +(out.pytorch_cpu_seconds / out.tsnas_cpu_seconds).toFixed(3);
     if (a.json) console.log(JSON.stringify(out));
     else {
-      console.log(`lenet on Fashion-MNIST, ${a.epochs} epochs, Adam lr 1e-3, batch 64, ${a.threads} threads, val fraction ${a.valFraction}`);
-      console.log(`  tsnas    test accuracy ${out.tsnas_test_acc.toFixed(2)}%   ${out.tsnas_seconds.toFixed(1)} s`);
-      console.log(`  PyTorch  test accuracy ${out.pytorch_test_acc.toFixed(2)}%   ${out.pytorch_seconds.toFixed(1)} s`);
+      const pm = (m: number, sd: number) => `${m.toFixed(2)} +- ${sd.toFixed(2)}%`;
+      console.log(`lenet on Fashion-MNIST, ${a.epochs} epochs, Adam lr 1e-3, batch 64, ${a.threads} threads, val fraction ${a.valFraction}, seeds ${out.seeds.join(',')}, PyTorch malloc: ${out.peer_malloc}`);
+      console.log(`  tsnas    test accuracy ${pm(out.tsnas_test_acc, out.tsnas_test_acc_std)}   median ${out.tsnas_seconds.toFixed(1)} s`);
+      console.log(`  PyTorch  test accuracy ${pm(out.pytorch_test_acc, out.pytorch_test_acc_std)}   median ${out.pytorch_seconds.toFixed(1)} s`);
+      console.log(`  accuracy difference (means) tsnas - PyTorch: ${out.acc_diff >= 0 ? '+' : ''}${out.acc_diff.toFixed(2)} points`);
       console.log(`  wall-clock ratio PyTorch/tsnas: ${out.ratio.toFixed(2)} (>= 1.0: tsnas at least as fast)`);
       console.log(`  CPU-time ratio PyTorch/tsnas:   ${out.cpu_ratio.toFixed(2)} (${out.pytorch_cpu_seconds.toFixed(1)} s / ${out.tsnas_cpu_seconds.toFixed(1)} s)`);
     }
