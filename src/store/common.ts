@@ -5,7 +5,7 @@
  * hence `num()`.
  */
 import { NasError } from '../core/errors.js';
-import { studyId, trialId, workerId } from '../core/ids.js';
+import { studyId, trialId, workerId, type StudyId, type WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import {
   TRIAL_STATES,
@@ -15,9 +15,12 @@ import {
   type ListTrialsOptions,
   type Metrics,
   type NewTrial,
+  type Objective,
+  type StrategyState,
   type StudyRecord,
   type StudySpec,
   type StudyState,
+  type StudySummary,
   type TrialCounts,
   type TrialRecord,
   type TrialState,
@@ -115,6 +118,16 @@ export function validateNewTrial(t: NewTrial): void {
   if (t.maxTrials !== undefined && !(Number.isSafeInteger(t.maxTrials) && t.maxTrials >= 0)) {
     throw bad('trial.maxTrials', 'must be a non-negative integer');
   }
+  if (t.strategyState !== undefined) {
+    const ss = t.strategyState as unknown as Record<string, unknown> | null;
+    if (ss === null || typeof ss !== 'object') throw bad('trial.strategyState', 'must be an object { expectedVersion, state }');
+    checkVersion(ss.expectedVersion, 'trial.strategyState.expectedVersion');
+    checkJson(ss.state, 'trial.strategyState.state');
+  }
+}
+
+export function checkVersion(v: unknown, field = 'expectedVersion'): asserts v is number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(field, `must be a non-negative integer, got ${String(v)}`);
 }
 
 export function checkLease(ms: unknown, field = 'leaseMs'): asserts ms is number {
@@ -223,7 +236,103 @@ export function setAttr(attrs: JsonObject, key: string, value: Json | undefined)
   return next;
 }
 
+/** A strategy state as stored: plain JSON text (`invalid_config` naming `field` when it is not). */
+export function encodeStrategyState(state: Json, field: string): string {
+  checkJson(state, field);
+  return JSON.stringify(state);
+}
+
+/** Validates a new trial and encodes its columns (the lease times are each backend's clock). */
+export function encodeNewTrial(t: NewTrial): {
+  state: 'running' | 'waiting'; arch: string; archKey: string | null; budget: number | null; params: string;
+  workerId: WorkerId | null; attempt: number; userAttrs: string; strategyState: string | null;
+} {
+  validateNewTrial(t);
+  return {
+    state: t.claim ? 'running' : 'waiting',
+    arch: JSON.stringify(t.arch),
+    archKey: t.archKey,
+    budget: t.budget,
+    params: JSON.stringify(t.params),
+    workerId: t.claim ? t.claim.workerId : null,
+    attempt: t.claim ? 1 : 0,
+    userAttrs: JSON.stringify(t.userAttrs ?? {}),
+    strategyState: t.strategyState === undefined ? null : JSON.stringify(t.strategyState.state),
+  };
+}
+
+/** Validates an outcome; its columns in the order state, metrics, vals, value0, error, duration_ms. */
+export function encodeFinish(res: FinishTrial): unknown[] {
+  validateFinish(res);
+  const values = res.values ?? null;
+  return [
+    res.state, res.metrics === undefined ? null : encodeNumbers(res.metrics), values === null ? null : encodeNumbers(values),
+    value0(values), res.error ?? null, res.durationMs ?? null,
+  ];
+}
+
+/** The ORDER BY clause of listTrials: by number, or by the first value with nulls last. */
+export function trialOrder(o: ListTrialsOptions): string {
+  const dir = o.desc ? 'DESC' : 'ASC';
+  return o.orderBy === 'value' ? `value0 IS NULL, value0 ${dir}, number` : `number ${dir}`;
+}
+
+// ---------------------------------------------------------------- outcomes both backends report
+
+export function noStudyError(id: StudyId | number, note = ''): NasError {
+  return new NasError('not_found', `no study with id ${id}${note}`);
+}
+
+export function studyNameTakenError(name: string): NasError {
+  return new NasError('conflict', `a study named ${JSON.stringify(name)} already exists`, {
+    field: 'name', hint: 'choose another name, or resume the existing study',
+  });
+}
+
+/** requireStudy's `not_found`: lists (up to 20 of) the studies that do exist. */
+export function missingStudyError(idOrName: StudyId | string, url: string, names: string[]): NasError {
+  return new NasError('not_found', `no study ${typeof idOrName === 'number' ? `with id ${idOrName}` : JSON.stringify(idOrName)} in ${url}`, {
+    field: 'study',
+    hint: names.length ? `existing studies: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}` : 'the store has no studies yet',
+  });
+}
+
+/** A lost compare-and-set; `current` is the stored version (undefined: the study is gone). */
+export function versionConflictError(id: StudyId, expectedVersion: number, current: number | undefined): NasError {
+  if (current === undefined) return noStudyError(id);
+  return new NasError('conflict', `strategy state of study ${id} is at version ${current}, not ${expectedVersion}: another writer saved first`, {
+    hint: 'reload the strategy state and the trials, then retry', details: { expectedVersion, version: current },
+  });
+}
+
+export function budgetExhaustedError(id: StudyId, trials: number, maxTrials: number): NasError {
+  return new NasError('budget_exhausted', `study ${id} already has ${trials} trials (budget ${maxTrials})`, { details: { trials, maxTrials } });
+}
+
+/** Objective i of the study; `invalid_config` when it has fewer. */
+export function objectiveOf(s: StudyRecord, i: number): Objective {
+  const o = s.objectives[i];
+  if (o === undefined) {
+    throw new NasError('invalid_config', `study ${s.name} has ${s.objectives.length} objective(s), no objective ${i}`, { field: 'objective' });
+  }
+  return o;
+}
+
+/** A listStudies entry from the per-(study, state) trial counts and the study's best trial. */
+export function summarize(s: StudyRecord, counts: { study_id: unknown; state: string; n: unknown }[], best: TrialRecord | null): StudySummary {
+  const c = emptyCounts();
+  for (const r of counts) if (num(r.study_id) === s.id) addCount(c, r.state, num(r.n));
+  return { ...s, counts: c, best: best === null ? null : { trialId: best.id, number: best.number, value: best.values![0]! } };
+}
+
+export function strategyStateFromRow(r: { version: unknown; state: string | null }): StrategyState {
+  return { version: num(r.version), state: r.state === null ? null : (JSON.parse(r.state) as Json) };
+}
+
 // ---------------------------------------------------------------- rows
+
+export const TRIAL_COLS =
+  'id, study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, metrics, vals, error, duration_ms, created_at, started_at, finished_at, user_attrs';
 
 export interface StudyRow {
   id: unknown;

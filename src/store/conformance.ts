@@ -17,6 +17,8 @@ export interface ConformanceTarget {
   newUrl(): Promise<string>;
   /** Runs raw SQL on the database at `url` (to fake a newer schema, etc.). */
   rawExec(url: string, sql: string): Promise<void>;
+  /** SQL (for rawExec) that makes every later INSERT into `trials` fail, e.g. a trigger. */
+  failTrialInsertsSql: string;
   open?(url: string, opts?: OpenStoreOptions): Promise<Store>;
 }
 
@@ -170,6 +172,88 @@ export function storeConformance(target: ConformanceTarget): void {
         const fin = await stores[0]!.loadStrategyState(a.id);
         assert.deepEqual(fin, { version: 41, state: { n: 40 } });
         assert.ok(conflicts >= 0);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    test('a trial created with the strategy state: both are saved, or neither', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('atomic', { maxTrials: 2 }));
+        const t0 = await s.createTrial(a.id, { ...trialInput(0), maxTrials: 2, strategyState: { expectedVersion: 0, state: { issued: 1 } } });
+        assert.equal(t0.number, 0);
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 1, state: { issued: 1 } });
+        // A stale version: conflict, and no trial (nor trial number) is used up.
+        const e = await rejectsWith(s.createTrial(a.id, { ...trialInput(1), strategyState: { expectedVersion: 0, state: { issued: 99 } } }), 'conflict');
+        assert.match(e.message, /version 1, not 0/);
+        assert.equal((await s.countTrials(a.id)).total, 1);
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 1, state: { issued: 1 } });
+        const t1 = await s.createTrial(a.id, { ...trialInput(1), claim: { workerId: W1, leaseMs: 60_000 }, strategyState: { expectedVersion: 1, state: { issued: 2 } } });
+        assert.equal(t1.number, 1, 'the refused creation took no number');
+        assert.equal(t1.state, 'running');
+        // Budget exhausted: nothing created, the state is not saved.
+        await rejectsWith(s.createTrial(a.id, { ...trialInput(2), maxTrials: 2, strategyState: { expectedVersion: 2, state: { issued: 3 } } }), 'budget_exhausted');
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 2, state: { issued: 2 } });
+        assert.equal((await s.countTrials(a.id)).total, 2);
+        // Bad input names the field and saves nothing.
+        await rejectsWith(
+          s.createTrial(a.id, { ...trialInput(2), strategyState: { expectedVersion: 2, state: { f: Number.NaN } } }),
+          'invalid_config',
+          'trial.strategyState.state.f',
+        );
+        await rejectsWith(s.createTrial(a.id, { ...trialInput(2), strategyState: { expectedVersion: -1, state: {} } }), 'invalid_config', 'trial.strategyState.expectedVersion');
+        await rejectsWith(s.createTrial(studyId(999), { ...trialInput(2), strategyState: { expectedVersion: 0, state: {} } }), 'not_found');
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 2, state: { issued: 2 } });
+        assert.equal((await s.countTrials(a.id)).total, 2);
+      }));
+
+    test('a trial insert that fails inside the transaction leaves the strategy state unsaved', () =>
+      withStore(async (s, url) => {
+        const a = await s.createStudy(studySpec('rollback'));
+        await s.saveStrategyState(a.id, 0, { issued: 0 });
+        await target.rawExec(url, target.failTrialInsertsSql);
+        const e = await rejectsWith(s.createTrial(a.id, { ...trialInput(0), strategyState: { expectedVersion: 1, state: { issued: 1 } } }), 'storage_error');
+        assert.match(e.message, /tsnas test: insert refused/);
+        assert.deepEqual(await s.loadStrategyState(a.id), { version: 1, state: { issued: 0 } });
+        assert.equal((await s.countTrials(a.id)).total, 0);
+      }));
+
+    test('concurrent askers on separate connections: one state version per trial, no lost proposal', async () => {
+      const url = await target.newUrl();
+      const stores = await Promise.all([0, 1, 2, 3].map(() => open(url)));
+      try {
+        const a = await stores[0]!.createStudy(studySpec('ask4', { maxTrials: 20 }));
+        let budget = 0;
+        await Promise.all(
+          stores.map(async (s, w) => {
+            for (;;) {
+              const cur = await s.loadStrategyState(a.id);
+              const issued = cur.state === null ? [] : (cur.state as { issued: number[] }).issued;
+              await sleep(0); // let the others interleave between load and create
+              try {
+                const t = await s.createTrial(a.id, {
+                  ...trialInput(100 * w + issued.length),
+                  maxTrials: 20,
+                  strategyState: { expectedVersion: cur.version, state: { issued: [...issued, 100 * w + issued.length] } },
+                });
+                assert.equal(t.number, issued.length, 'the trial number is the count of proposals the state issued before it');
+              } catch (e) {
+                if (isNasError(e, 'budget_exhausted')) {
+                  budget++;
+                  return;
+                }
+                if (!isNasError(e, 'conflict')) throw e;
+              }
+            }
+          }),
+        );
+        const fin = await stores[0]!.loadStrategyState(a.id);
+        const trials = await stores[0]!.listTrials(a.id);
+        assert.equal(trials.length, 20);
+        assert.equal(fin.version, 20);
+        // Every trial is the proposal the saved state recorded for its number, and vice versa.
+        assert.deepEqual((fin.state as { issued: number[] }).issued, trials.map((t) => (t.arch as { ops: number[] }).ops[0]));
+        assert.equal(budget, 4);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }

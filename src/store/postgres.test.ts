@@ -27,6 +27,9 @@ if ('reason' in started) {
         await c.end();
       }
     },
+    failTrialInsertsSql: `
+      CREATE FUNCTION tsnas_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'tsnas test: insert refused'; END $$;
+      CREATE TRIGGER tsnas_test_fail BEFORE INSERT ON trials FOR EACH ROW EXECUTE FUNCTION tsnas_test_fail();`,
   });
 
   describe('PostgreSQL specifics', () => {

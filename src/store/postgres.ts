@@ -11,10 +11,11 @@ import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import {
   STUDY_INSERT_COLUMNS,
+  TRIAL_COLS,
   addCount,
   bestOf,
+  budgetExhaustedError,
   checkAttrKey,
-  checkJson,
   checkLease,
   checkListOptions,
   checkMetrics,
@@ -23,19 +24,27 @@ import {
   checkWorkerInfo,
   closedError,
   emptyCounts,
+  encodeFinish,
+  encodeNewTrial,
   encodeNumbers,
+  encodeStrategyState,
   intermediateFromRow,
+  missingStudyError,
   newerSchemaError,
+  noStudyError,
   num,
+  objectiveOf,
   ownershipError,
   setAttr,
+  strategyStateFromRow,
   studyFromRow,
   studyInsertValues,
+  studyNameTakenError,
+  summarize,
   trialFromRow,
-  validateFinish,
-  validateNewTrial,
+  trialOrder,
   validateSpec,
-  value0,
+  versionConflictError,
   workerFromRow,
   type IntermediateRow,
   type StudyRow,
@@ -144,8 +153,6 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-const TRIAL_COLS =
-  'id, study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, metrics, vals, error, duration_ms, created_at, started_at, finished_at, user_attrs';
 const T_TRIAL_COLS = TRIAL_COLS.split(', ').map((c) => `t.${c}`).join(', ');
 
 /** The URL with its password replaced by ***. */
@@ -310,11 +317,7 @@ export class PostgresStore implements Store {
       const ph = STUDY_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
       const r = await c.query(`INSERT INTO studies (${cols}) VALUES (${ph}) ON CONFLICT (name) DO NOTHING RETURNING *`, studyInsertValues(spec, Date.now()));
       const row = r.rows[0] as StudyRow | undefined;
-      if (row === undefined) {
-        throw new NasError('conflict', `a study named ${JSON.stringify(spec.name)} already exists`, {
-          field: 'name', hint: 'choose another name, or resume the existing study',
-        });
-      }
+      if (row === undefined) throw studyNameTakenError(spec.name);
       await c.query(`INSERT INTO strategy_states (study_id, version, state, updated_at) VALUES ($1, 0, NULL, ${NOW})`, [row.id]);
       return studyFromRow(row);
     });
@@ -331,41 +334,33 @@ export class PostgresStore implements Store {
     const s = await this.getStudy(idOrName);
     if (s !== null) return s;
     const names = (await this.q<{ name: string }>('SELECT name FROM studies ORDER BY id')).map((r) => r.name);
-    throw new NasError('not_found', `no study ${typeof idOrName === 'number' ? `with id ${idOrName}` : JSON.stringify(idOrName)} in ${this.url}`, {
-      field: 'study',
-      hint: names.length ? `existing studies: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}` : 'the store has no studies yet',
-    });
+    throw missingStudyError(idOrName, this.url, names);
   }
 
   async listStudies(): Promise<StudySummary[]> {
     const studies = (await this.q<StudyRow>('SELECT * FROM studies ORDER BY id')).map(studyFromRow);
     const counts = await this.q<{ study_id: number; state: string; n: number }>('SELECT study_id, state, COUNT(*)::int AS n FROM trials GROUP BY study_id, state');
     const out: StudySummary[] = [];
-    for (const s of studies) {
-      const c = emptyCounts();
-      for (const r of counts) if (r.study_id === s.id) addCount(c, r.state, r.n);
-      const b = await this.bestFor(s, 0);
-      out.push({ ...s, counts: c, best: b === null ? null : { trialId: b.id, number: b.number, value: b.values![0]! } });
-    }
+    for (const s of studies) out.push(summarize(s, counts, await this.bestFor(s, 0)));
     return out;
   }
 
   async deleteStudy(id: StudyId): Promise<void> {
     const r = await this.q('DELETE FROM studies WHERE id = $1 RETURNING id', [id]);
-    if (r.length === 0) throw new NasError('not_found', `no study with id ${id}`);
+    if (r.length === 0) throw noStudyError(id);
   }
 
   async setStudyState(id: StudyId, state: StudyState): Promise<void> {
     checkStudyState(state);
     const r = await this.q('UPDATE studies SET state = $1, updated_at = $2 WHERE id = $3 RETURNING id', [state, Date.now(), id]);
-    if (r.length === 0) throw new NasError('not_found', `no study with id ${id}`);
+    if (r.length === 0) throw noStudyError(id);
   }
 
   async setStudyAttr(id: StudyId, key: string, value: Json | undefined): Promise<void> {
     checkAttrKey(key);
     await this.tx(async (c) => {
       const r = (await c.query('SELECT user_attrs FROM studies WHERE id = $1 FOR UPDATE', [id])).rows[0] as { user_attrs: string } | undefined;
-      if (r === undefined) throw new NasError('not_found', `no study with id ${id}`);
+      if (r === undefined) throw noStudyError(id);
       const next = setAttr(JSON.parse(r.user_attrs), key, value);
       await c.query('UPDATE studies SET user_attrs = $1, updated_at = $2 WHERE id = $3', [JSON.stringify(next), Date.now(), id]);
     });
@@ -375,29 +370,39 @@ export class PostgresStore implements Store {
 
   async loadStrategyState(id: StudyId): Promise<StrategyState> {
     const r = (await this.q<{ version: number; state: string | null }>('SELECT version, state FROM strategy_states WHERE study_id = $1', [id]))[0];
-    if (r === undefined) throw new NasError('not_found', `no study with id ${id}`);
-    return { version: r.version, state: r.state === null ? null : (JSON.parse(r.state) as Json) };
+    if (r === undefined) throw noStudyError(id);
+    return strategyStateFromRow(r);
   }
 
   async saveStrategyState(id: StudyId, expectedVersion: number, state: Json): Promise<number> {
-    checkJson(state, 'strategyState');
-    const text = JSON.stringify(state);
-    const r = await this.q<{ version: number }>(
+    const text = encodeStrategyState(state, 'strategyState');
+    try {
+      return await this.casStrategyState(this.p(), id, expectedVersion, text);
+    } catch (e) {
+      throw mapPgError(e, this.url);
+    }
+  }
+
+  /**
+   * The compare-and-set; returns the new version. Inside a transaction (`q` a client) the UPDATE
+   * keeps the row locked until commit; under READ COMMITTED a concurrent writer's committed save
+   * makes the version test fail here rather than be overwritten.
+   */
+  private async casStrategyState(q: Q, id: StudyId, expectedVersion: number, text: string): Promise<number> {
+    const r = await q.query(this.named(
       `UPDATE strategy_states SET version = version + 1, state = $1, updated_at = ${NOW} WHERE study_id = $2 AND version = $3 RETURNING version`,
       [text, id, expectedVersion],
-    );
-    if (r[0] !== undefined) return r[0].version;
-    const cur = (await this.q<{ version: number }>('SELECT version FROM strategy_states WHERE study_id = $1', [id]))[0];
-    if (cur === undefined) throw new NasError('not_found', `no study with id ${id}`);
-    throw new NasError('conflict', `strategy state of study ${id} is at version ${cur.version}, not ${expectedVersion}: another writer saved first`, {
-      hint: 'reload the strategy state and the trials, then retry', details: { expectedVersion, version: cur.version },
-    });
+    ));
+    const row = r.rows[0] as { version: number } | undefined;
+    if (row !== undefined) return row.version;
+    const cur = (await q.query(this.named('SELECT version FROM strategy_states WHERE study_id = $1', [id]))).rows[0] as { version: number } | undefined;
+    throw versionConflictError(id, expectedVersion, cur?.version);
   }
 
   // ---------------------------------------------------------------- trials
 
   async createTrial(sid: StudyId, t: NewTrial): Promise<TrialRecord> {
-    validateNewTrial(t);
+    const e = encodeNewTrial(t);
     const claim = t.claim;
     const cols = `study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, created_at, started_at, user_attrs`;
     const vals = `$1, $2, $3, $4, $5, $6, $7, $8, $9,
@@ -405,17 +410,16 @@ export class PostgresStore implements Store {
            CASE WHEN $8::text IS NULL THEN NULL ELSE ${NOW} END, ${NOW},
            CASE WHEN $8::text IS NULL THEN NULL ELSE ${NOW} END, $11`;
     const args = (n: number | null): unknown[] => [
-      sid, n, claim ? 'running' : 'waiting', JSON.stringify(t.arch), t.archKey, t.budget, JSON.stringify(t.params),
-      claim ? claim.workerId : null, claim ? 1 : 0, claim ? Math.ceil(claim.leaseMs) : null, JSON.stringify(t.userAttrs ?? {}),
+      sid, n, e.state, e.arch, e.archKey, e.budget, e.params, e.workerId, e.attempt, claim ? Math.ceil(claim.leaseMs) : null, e.userAttrs,
     ];
-    if (t.maxTrials === undefined) {
+    if (t.maxTrials === undefined && t.strategyState === undefined) {
       // One statement (atomic): take the next number, insert ($2 is null: the number comes from s).
       const rows = await this.q<TrialRow>(
         `WITH s AS (UPDATE studies SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS n)
          INSERT INTO trials (${cols}) SELECT ${vals.replace('$2', 'COALESCE($2::int, s.n)')} FROM s RETURNING ${TRIAL_COLS}`,
         args(null),
       );
-      if (rows[0] === undefined) throw new NasError('not_found', `no study with id ${sid}`);
+      if (rows[0] === undefined) throw noStudyError(sid);
       return trialFromRow(rows[0]);
     }
     return this.tx(async (c) => {
@@ -424,13 +428,14 @@ export class PostgresStore implements Store {
       const s = (await c.query('UPDATE studies SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS n', [sid])).rows[0] as
         | { n: number }
         | undefined;
-      if (s === undefined) throw new NasError('not_found', `no study with id ${sid}`);
+      if (s === undefined) throw noStudyError(sid);
       if (t.maxTrials !== undefined) {
         const n = num(((await c.query(`SELECT COUNT(*)::int AS n FROM trials WHERE study_id = $1 AND state <> 'failed'`, [sid])).rows[0] as { n: number }).n);
-        if (n >= t.maxTrials) {
-          throw new NasError('budget_exhausted', `study ${sid} already has ${n} trials (budget ${t.maxTrials})`, { details: { trials: n, maxTrials: t.maxTrials } });
-        }
+        if (n >= t.maxTrials) throw budgetExhaustedError(sid, n, t.maxTrials);
       }
+      // Same transaction as the insert: a lost compare-and-set rolls the number back, and a
+      // refused or failed insert rolls the saved state back.
+      if (t.strategyState !== undefined) await this.casStrategyState(c, sid, t.strategyState.expectedVersion, e.strategyState!);
       const r = await c.query(`INSERT INTO trials (${cols}) VALUES (${vals}) RETURNING ${TRIAL_COLS}`, args(s.n));
       return trialFromRow(r.rows[0] as TrialRow);
     });
@@ -455,7 +460,7 @@ export class PostgresStore implements Store {
       [sid, wid, Math.ceil(leaseMs)],
     );
     if (rows[0] !== undefined) return trialFromRow(rows[0]);
-    if ((await this.q('SELECT 1 FROM studies WHERE id = $1', [sid])).length === 0) throw new NasError('not_found', `no study with id ${sid} (deleted?)`);
+    if ((await this.q('SELECT 1 FROM studies WHERE id = $1', [sid])).length === 0) throw noStudyError(sid, ' (deleted?)');
     return null;
   }
 
@@ -493,15 +498,10 @@ export class PostgresStore implements Store {
   }
 
   async finishTrial(id: TrialId, wid: WorkerId, res: FinishTrial): Promise<TrialRecord> {
-    validateFinish(res);
-    const values = res.values ?? null;
     const r = await this.q<TrialRow>(
       `UPDATE trials SET state = $1, metrics = $2, vals = $3, value0 = $4, error = $5, duration_ms = $6, finished_at = ${NOW}, lease_expires_at = NULL
        WHERE id = $7 AND state = 'running' AND worker_id = $8 RETURNING ${TRIAL_COLS}`,
-      [
-        res.state, res.metrics === undefined ? null : encodeNumbers(res.metrics), values === null ? null : encodeNumbers(values),
-        value0(values), res.error ?? null, res.durationMs ?? null, id, wid,
-      ],
+      [...encodeFinish(res), id, wid],
     );
     await this.owned('finishTrial', id, wid, r.length);
     return trialFromRow(r[0]!);
@@ -535,10 +535,8 @@ export class PostgresStore implements Store {
       args.push(o.archKey);
       where.push(`arch_key = $${args.length}`);
     }
-    const dir = o.desc ? 'DESC' : 'ASC';
-    const order = o.orderBy === 'value' ? `value0 IS NULL, value0 ${dir}, number` : `number ${dir}`;
     args.push(o.limit ?? null, o.offset ?? 0);
-    const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${args.length - 1} OFFSET $${args.length}`;
+    const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${trialOrder(o)} LIMIT $${args.length - 1} OFFSET $${args.length}`;
     return (await this.q<TrialRow>(sql, args)).map(trialFromRow);
   }
 
@@ -551,10 +549,7 @@ export class PostgresStore implements Store {
   }
 
   private async bestFor(s: StudyRecord, i: number): Promise<TrialRecord | null> {
-    const o = s.objectives[i];
-    if (o === undefined) {
-      throw new NasError('invalid_config', `study ${s.name} has ${s.objectives.length} objective(s), no objective ${i}`, { field: 'objective' });
-    }
+    const o = objectiveOf(s, i);
     if (i > 0) {
       const all = (await this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND state = 'complete'`, [s.id])).map(trialFromRow);
       return bestOf(all, i, o.direction);

@@ -27,6 +27,7 @@ storeConformance({
       db.close();
     }
   },
+  failTrialInsertsSql: `CREATE TRIGGER tsnas_test_fail BEFORE INSERT ON trials BEGIN SELECT RAISE(ABORT, 'tsnas test: insert refused'); END;`,
 });
 
 const CHILD = new URL('./testing/store-child.ts', import.meta.url).pathname;

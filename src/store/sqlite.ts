@@ -14,10 +14,11 @@ import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import {
   STUDY_INSERT_COLUMNS,
+  TRIAL_COLS,
   addCount,
   bestOf,
+  budgetExhaustedError,
   checkAttrKey,
-  checkJson,
   checkLease,
   checkListOptions,
   checkMetrics,
@@ -26,18 +27,26 @@ import {
   checkWorkerInfo,
   closedError,
   emptyCounts,
+  encodeFinish,
+  encodeNewTrial,
   encodeNumbers,
+  encodeStrategyState,
   intermediateFromRow,
+  missingStudyError,
   newerSchemaError,
+  noStudyError,
+  objectiveOf,
   ownershipError,
   setAttr,
+  strategyStateFromRow,
   studyFromRow,
   studyInsertValues,
+  studyNameTakenError,
+  summarize,
   trialFromRow,
-  validateFinish,
-  validateNewTrial,
+  trialOrder,
   validateSpec,
-  value0,
+  versionConflictError,
   workerFromRow,
   type IntermediateRow,
   type StudyRow,
@@ -142,9 +151,6 @@ const MIGRATIONS: string[] = [
   );
   `,
 ];
-
-const TRIAL_COLS =
-  'id, study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, metrics, vals, error, duration_ms, created_at, started_at, finished_at, user_attrs';
 
 /** Names the permission problem, if the file or its directory is not writable by this process. */
 function notWritable(path: string): string | null {
@@ -316,11 +322,7 @@ export class SqliteStore implements Store {
   async createStudy(spec: StudySpec): Promise<StudyRecord> {
     validateSpec(spec);
     return this.run(true, () => {
-      if (this.st('SELECT 1 FROM studies WHERE name = ?').get(spec.name) !== undefined) {
-        throw new NasError('conflict', `a study named ${JSON.stringify(spec.name)} already exists`, {
-          field: 'name', hint: 'choose another name, or resume the existing study',
-        });
-      }
+      if (this.st('SELECT 1 FROM studies WHERE name = ?').get(spec.name) !== undefined) throw studyNameTakenError(spec.name);
       const now = Date.now();
       const r = this.st(`INSERT INTO studies (${STUDY_INSERT_COLUMNS.join(', ')}) VALUES (${STUDY_INSERT_COLUMNS.map(() => '?').join(', ')})`)
         .run(...studyInsertValues(spec, now));
@@ -346,10 +348,7 @@ export class SqliteStore implements Store {
     const s = await this.getStudy(idOrName);
     if (s !== null) return s;
     const names = this.run(false, () => (this.st('SELECT name FROM studies ORDER BY id').all() as { name: string }[]).map((r) => r.name));
-    throw new NasError('not_found', `no study ${typeof idOrName === 'number' ? `with id ${idOrName}` : JSON.stringify(idOrName)} in ${this.url}`, {
-      field: 'study',
-      hint: names.length ? `existing studies: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}` : 'the store has no studies yet',
-    });
+    throw missingStudyError(idOrName, this.url, names);
   }
 
   async listStudies(): Promise<StudySummary[]> {
@@ -357,18 +356,13 @@ export class SqliteStore implements Store {
     return this.run(false, () => this.conn().transaction(() => {
       const studies = (this.st('SELECT * FROM studies ORDER BY id').all() as StudyRow[]).map(studyFromRow);
       const counts = this.st('SELECT study_id, state, COUNT(*) AS n FROM trials GROUP BY study_id, state').all() as { study_id: number; state: string; n: number }[];
-      return studies.map((s) => {
-        const c = emptyCounts();
-        for (const r of counts) if (r.study_id === s.id) addCount(c, r.state, r.n);
-        const b = this.bestRow(s, 0);
-        return { ...s, counts: c, best: b === null ? null : { trialId: b.id, number: b.number, value: b.values![0]! } };
-      });
+      return studies.map((s) => summarize(s, counts, this.bestRow(s, 0)));
     }).deferred());
   }
 
   async deleteStudy(id: StudyId): Promise<void> {
     this.run(true, () => {
-      if (this.st('DELETE FROM studies WHERE id = ?').run(id).changes === 0) throw new NasError('not_found', `no study with id ${id}`);
+      if (this.st('DELETE FROM studies WHERE id = ?').run(id).changes === 0) throw noStudyError(id);
     });
   }
 
@@ -376,7 +370,7 @@ export class SqliteStore implements Store {
     checkStudyState(state);
     this.run(true, () => {
       if (this.st('UPDATE studies SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id).changes === 0) {
-        throw new NasError('not_found', `no study with id ${id}`);
+        throw noStudyError(id);
       }
     });
   }
@@ -385,7 +379,7 @@ export class SqliteStore implements Store {
     checkAttrKey(key);
     this.run(true, () => {
       const r = this.st('SELECT user_attrs FROM studies WHERE id = ?').get(id) as { user_attrs: string } | undefined;
-      if (r === undefined) throw new NasError('not_found', `no study with id ${id}`);
+      if (r === undefined) throw noStudyError(id);
       const next = setAttr(JSON.parse(r.user_attrs), key, value);
       this.st('UPDATE studies SET user_attrs = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(next), Date.now(), id);
     });
@@ -396,24 +390,23 @@ export class SqliteStore implements Store {
   async loadStrategyState(id: StudyId): Promise<StrategyState> {
     return this.run(false, () => {
       const r = this.st('SELECT version, state FROM strategy_states WHERE study_id = ?').get(id) as { version: number; state: string | null } | undefined;
-      if (r === undefined) throw new NasError('not_found', `no study with id ${id}`);
-      return { version: r.version, state: r.state === null ? null : (JSON.parse(r.state) as Json) };
+      if (r === undefined) throw noStudyError(id);
+      return strategyStateFromRow(r);
     });
   }
 
   async saveStrategyState(id: StudyId, expectedVersion: number, state: Json): Promise<number> {
-    checkJson(state, 'strategyState');
-    const text = JSON.stringify(state);
-    return this.run(true, () => {
-      const r = this.st('UPDATE strategy_states SET version = version + 1, state = ?, updated_at = ? WHERE study_id = ? AND version = ?')
-        .run(text, Date.now(), id, expectedVersion);
-      if (r.changes === 1) return expectedVersion + 1;
-      const cur = this.st('SELECT version FROM strategy_states WHERE study_id = ?').get(id) as { version: number } | undefined;
-      if (cur === undefined) throw new NasError('not_found', `no study with id ${id}`);
-      throw new NasError('conflict', `strategy state of study ${id} is at version ${cur.version}, not ${expectedVersion}: another writer saved first`, {
-        hint: 'reload the strategy state and the trials, then retry', details: { expectedVersion, version: cur.version },
-      });
-    });
+    const text = encodeStrategyState(state, 'strategyState');
+    return this.run(true, () => this.casStrategyState(id, expectedVersion, text));
+  }
+
+  /** The compare-and-set, inside the caller's write transaction; returns the new version. */
+  private casStrategyState(id: StudyId, expectedVersion: number, text: string): number {
+    const r = this.st('UPDATE strategy_states SET version = version + 1, state = ?, updated_at = ? WHERE study_id = ? AND version = ?')
+      .run(text, Date.now(), id, expectedVersion);
+    if (r.changes === 1) return expectedVersion + 1;
+    const cur = this.st('SELECT version FROM strategy_states WHERE study_id = ?').get(id) as { version: number } | undefined;
+    throw versionConflictError(id, expectedVersion, cur?.version);
   }
 
   // ---------------------------------------------------------------- trials
@@ -423,16 +416,17 @@ export class SqliteStore implements Store {
   }
 
   async createTrial(sid: StudyId, t: NewTrial): Promise<TrialRecord> {
-    validateNewTrial(t);
+    const e = encodeNewTrial(t);
+    // One transaction: the budget check, the strategy state's compare-and-set and the insert all
+    // happen, or none does.
     return this.run(true, () => {
       const s = this.st('SELECT next_number FROM studies WHERE id = ?').get(sid) as { next_number: number } | undefined;
-      if (s === undefined) throw new NasError('not_found', `no study with id ${sid}`);
+      if (s === undefined) throw noStudyError(sid);
       if (t.maxTrials !== undefined) {
         const n = (this.st(`SELECT COUNT(*) AS n FROM trials WHERE study_id = ? AND state <> 'failed'`).get(sid) as { n: number }).n;
-        if (n >= t.maxTrials) {
-          throw new NasError('budget_exhausted', `study ${sid} already has ${n} trials (budget ${t.maxTrials})`, { details: { trials: n, maxTrials: t.maxTrials } });
-        }
+        if (n >= t.maxTrials) throw budgetExhaustedError(sid, n, t.maxTrials);
       }
+      if (t.strategyState !== undefined) this.casStrategyState(sid, t.strategyState.expectedVersion, e.strategyState!);
       this.st('UPDATE studies SET next_number = next_number + 1 WHERE id = ?').run(sid);
       const now = Date.now();
       const claim = t.claim;
@@ -440,9 +434,8 @@ export class SqliteStore implements Store {
         `INSERT INTO trials (study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, created_at, started_at, user_attrs)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
-        sid, s.next_number, claim ? 'running' : 'waiting', JSON.stringify(t.arch), t.archKey, t.budget, JSON.stringify(t.params),
-        claim ? claim.workerId : null, claim ? 1 : 0, claim ? now + claim.leaseMs : null, claim ? now : null, now, claim ? now : null,
-        JSON.stringify(t.userAttrs ?? {}),
+        sid, s.next_number, e.state, e.arch, e.archKey, e.budget, e.params, e.workerId, e.attempt,
+        claim ? now + claim.leaseMs : null, claim ? now : null, now, claim ? now : null, e.userAttrs,
       );
       return trialFromRow(this.trialRow(Number(r.lastInsertRowid))!);
     });
@@ -456,7 +449,7 @@ export class SqliteStore implements Store {
         `SELECT id, state FROM trials WHERE study_id = ? AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ?) ORDER BY number LIMIT 1`,
       ).get(sid, now) as { id: number; state: string } | undefined;
       if (c === undefined) {
-        if (this.st('SELECT 1 FROM studies WHERE id = ?').get(sid) === undefined) throw new NasError('not_found', `no study with id ${sid} (deleted?)`);
+        if (this.st('SELECT 1 FROM studies WHERE id = ?').get(sid) === undefined) throw noStudyError(sid, ' (deleted?)');
         return null;
       }
       if (c.state === 'running') this.st('DELETE FROM intermediates WHERE trial_id = ?').run(c.id);
@@ -499,17 +492,12 @@ export class SqliteStore implements Store {
   }
 
   async finishTrial(id: TrialId, wid: WorkerId, res: FinishTrial): Promise<TrialRecord> {
-    validateFinish(res);
-    const values = res.values ?? null;
+    const cols = encodeFinish(res);
     return this.run(true, () => {
-      const now = Date.now();
       const r = this.st(
         `UPDATE trials SET state = ?, metrics = ?, vals = ?, value0 = ?, error = ?, duration_ms = ?, finished_at = ?, lease_expires_at = NULL
          WHERE id = ? AND state = 'running' AND worker_id = ?`,
-      ).run(
-        res.state, res.metrics === undefined ? null : encodeNumbers(res.metrics), values === null ? null : encodeNumbers(values),
-        value0(values), res.error ?? null, res.durationMs ?? null, now, id, wid,
-      );
+      ).run(...cols, Date.now(), id, wid);
       this.owned('finishTrial', id, wid, r.changes);
       return trialFromRow(this.trialRow(id)!);
     });
@@ -549,9 +537,7 @@ export class SqliteStore implements Store {
       where.push('arch_key = ?');
       args.push(o.archKey);
     }
-    const dir = o.desc ? 'DESC' : 'ASC';
-    const order = o.orderBy === 'value' ? `value0 IS NULL, value0 ${dir}, number` : `number ${dir}`;
-    const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${trialOrder(o)} LIMIT ? OFFSET ?`;
     args.push(o.limit ?? -1, o.offset ?? 0);
     return this.run(false, () => (this.st(sql).all(...args) as TrialRow[]).map(trialFromRow));
   }
@@ -567,10 +553,7 @@ export class SqliteStore implements Store {
   }
 
   private bestRow(s: StudyRecord, i: number): TrialRecord | null {
-    const o = s.objectives[i];
-    if (o === undefined) {
-      throw new NasError('invalid_config', `study ${s.name} has ${s.objectives.length} objective(s), no objective ${i}`, { field: 'objective' });
-    }
+    const o = objectiveOf(s, i);
     if (i > 0) {
       const all = (this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete'`).all(s.id) as TrialRow[]).map(trialFromRow);
       return bestOf(all, i, o.direction);

@@ -11,7 +11,8 @@
  *    over (attempt + 1). That is how the trial of a killed worker is run again.
  *  - `finishTrial` succeeds once, for the current lease holder only; anything else is a
  *    NasError `conflict`, so no trial is ever counted twice.
- *  - Strategy state is saved by compare-and-set on a version number (`conflict` when stale).
+ *  - Strategy state is saved by compare-and-set on a version number (`conflict` when stale),
+ *    alone or together with the trial it proposed (`NewTrial.strategyState`: both or neither).
  * Times are milliseconds since the Unix epoch. PostgreSQL uses the database server's clock for
  * leases so that machines with skewed clocks still agree; SQLite uses the local clock.
  */
@@ -88,6 +89,13 @@ export interface NewTrial {
    * that are not `failed`, nothing is created and a NasError `budget_exhausted` is thrown.
    */
   maxTrials?: number;
+  /**
+   * Compare-and-set save of the study's strategy state, in the same transaction as the insert, so
+   * that a trial exists if and only if the state that proposed it was saved (at version
+   * expectedVersion + 1). A stale version is a NasError `conflict` and creates no trial; a trial
+   * that is refused (`budget_exhausted`, `not_found`) or fails to insert saves no state.
+   */
+  strategyState?: { expectedVersion: number; state: Json };
 }
 
 export interface TrialRecord {
