@@ -1,10 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ChainCnnArch, MlpArch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
-import { liveTensors } from '../tensor/index.js';
-import { TrainingEvaluator, trainArchitecture, trainOnData } from './train.js';
+import { buildNetwork } from '../nn/build/index.js';
+import { loadModule } from '../nn/state.js';
+import { Generator, liveTensors } from '../tensor/index.js';
+import { TrainingEvaluator, evaluateSubset, trainArchitecture, trainOnData, weightsFileName } from './train.js';
 
 const mlp: MlpArch = { family: 'mlp', hidden: [64], activation: 'relu', batchNorm: true, dropout: 0.1 };
 const cnn: ChainCnnArch = {
@@ -121,4 +127,97 @@ test('TrainingEvaluator: loads the data once, budget = epochs, costs before trai
     }
   }
   assert.equal(liveTensors(), before);
+});
+
+/** Validation metrics of a kept weights file, loaded into a freshly built (differently initialised) network. */
+function reloadedVal(path: string, arch: MlpArch, data: PreparedData) {
+  const net = buildNetwork(arch, { shape: data.shape, numClasses: data.numClasses }, { gen: Generator.fromRng(Rng.fromSeed(12345)) }).module;
+  try {
+    const meta = loadModule(path, net);
+    return { meta, val: evaluateSubset(net, data.val, data, 1000) };
+  } finally {
+    net.dispose();
+  }
+}
+
+test('weightsFile: a complete training keeps the final (early-stopping: best) weights; reloaded, they reproduce val metrics exactly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-weights-'));
+  try {
+    const before = liveTensors();
+    const path = join(dir, 'w.sd');
+    const r = await trainOnData(digits, { arch: mlp, seed: 5, budget: 2 }, { weightsFile: path });
+    assert.equal(r.outcome.status, 'complete');
+    if (r.outcome.status !== 'complete') return;
+    assert.equal(r.outcome.artifact, path);
+    const { meta, val } = reloadedVal(path, mlp, digits);
+    assert.equal(val.acc, r.outcome.metrics.val_acc);
+    assert.equal(val.loss, r.outcome.metrics.val_loss);
+    assert.equal(meta.seed, 5);
+    assert.equal(meta.epochs, 2);
+    assert.deepEqual((meta.arch as { arch: unknown }).arch, mlp);
+
+    // Nothing after epoch 1 counts as an improvement: epoch 1's weights are restored and kept.
+    const es = join(dir, 'es.sd');
+    const e = await trainOnData(digits, { arch: mlp, seed: 6, budget: 10 }, { weightsFile: es, earlyStopping: { patience: 2, metric: 'val_acc', minDelta: 100 } });
+    assert.equal(e.outcome.status, 'complete');
+    if (e.outcome.status !== 'complete') return;
+    assert.equal(e.epochs, 3);
+    const v = reloadedVal(es, mlp, digits).val;
+    assert.equal(v.acc, e.outcome.metrics.val_acc);
+    assert.equal(v.acc, e.outcome.curve[0]!.metrics.val_acc);
+    assert.equal(liveTensors(), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('weightsFile: failed and pruned trainings leave no file, not even a temporary one; an unwritable path fails the training', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-weights-'));
+  try {
+    const d = await trainOnData(digits, { arch: { ...mlp, batchNorm: false, dropout: 0 }, seed: 1, budget: 2 }, { hparams: { optimizer: 'sgd', lr: 1e12 }, weightsFile: join(dir, 'd.sd') });
+    assert.equal(d.outcome.status === 'failed' && d.outcome.reason, 'diverged');
+    const p = await trainOnData(digits, { arch: mlp, seed: 2, budget: 3, onProgress: () => 'stop' }, { weightsFile: join(dir, 'p.sd') });
+    assert.equal(p.outcome.status, 'pruned');
+    assert.deepEqual(readdirSync(dir), []);
+    const bad = await trainOnData(digits, { arch: mlp, seed: 2, budget: 1 }, { weightsFile: join(dir, 'no-such-dir', 'w.sd') });
+    assert.equal(bad.outcome.status, 'failed');
+    if (bad.outcome.status === 'failed') {
+      assert.equal(bad.outcome.reason, 'error');
+      assert.ok(isNasError(bad.outcome.error, 'storage_error'), bad.outcome.message);
+    }
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('TrainingEvaluator with weightsDir: one file per evaluation named by its id, seed and arch; discardArtifact removes only its own files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-weights-'));
+  try {
+    const wdir = join(dir, 'nested', 'w');
+    const ev = new TrainingEvaluator({ dataset: { kind: 'digits' }, split: { seed: 0, trainPerClass: 20 }, epochs: 1, skipTest: true, weightsDir: wdir });
+    const a = await ev.evaluate({ arch: mlp, seed: 3, id: 'trial-0-a1' });
+    const b = await ev.evaluate({ arch: mlp, seed: 4, id: 'trial-1-a1' });
+    assert.ok(a.status === 'complete' && b.status === 'complete');
+    if (a.status !== 'complete' || b.status !== 'complete') return;
+    assert.equal(a.artifact, join(wdir, weightsFileName({ arch: mlp, seed: 3, id: 'trial-0-a1' })));
+    assert.match(a.artifact!, /\/trial-0-a1-s3-[0-9a-f]{8}\.sd$/);
+    assert.notEqual(a.artifact, b.artifact);
+    assert.equal(readdirSync(wdir).length, 2);
+    assert.notEqual(weightsFileName({ arch: mlp, seed: 3 }), weightsFileName({ arch: { ...mlp, hidden: [32] }, seed: 3 }));
+    ev.discardArtifact(a.artifact!);
+    assert.ok(!existsSync(a.artifact!));
+    const outside = join(dir, 'keep.sd');
+    writeFileSync(outside, 'not this evaluator\'s');
+    ev.discardArtifact(outside);
+    assert.ok(existsSync(outside));
+    const bad = await ev.evaluate({ arch: mlp, seed: 3, id: '../x' });
+    assert.equal(bad.status === 'failed' && bad.error?.field, 'id');
+    assert.deepEqual(readdirSync(wdir), [b.artifact!.slice(wdir.length + 1)]);
+    // Without weightsDir nothing is kept.
+    const none = await new TrainingEvaluator({ dataset: { kind: 'digits' }, split: { seed: 0, trainPerClass: 20 }, epochs: 1, skipTest: true }).evaluate({ arch: mlp, seed: 3, id: 't' });
+    assert.equal(none.status === 'complete' && none.artifact, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

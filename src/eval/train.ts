@@ -9,15 +9,19 @@
  * scope, so memory stays flat across epochs and trials. Metrics follow types.ts (val_* for search,
  * test_* reported only, accuracies in percent); the test split is evaluated once, at the end.
  */
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
 import { NasError, assertNever, isNasError } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
+import { canonicalJson } from '../core/json.js';
+import { Rng, hash32 } from '../core/rng.js';
 import { batches, numBatches } from '../data/batch.js';
 import type { Augmentation } from '../data/augment.js';
 import { prepareData, type DatasetSpec, type PreparedData, type SplitSpec } from '../data/prepare.js';
 import type { Subset } from '../data/types.js';
 import { analyzeArch, buildNetwork, type CostOptions, type CostReport, type DartsOptions, type InputSpec, type Nb201Options } from '../nn/build/index.js';
 import type { Layer } from '../nn/module.js';
+import { saveStateDict } from '../nn/state.js';
 import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
 import { lrAt, type LrSchedule } from '../nn/schedule.js';
 import { Generator, Tensor, crossEntropy, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
@@ -64,6 +68,14 @@ export interface TrainOptions {
   readonly darts?: DartsOptions;
   /** Skip the test split (e.g. inside a search, where it is not needed). Default false. */
   readonly skipTest?: boolean;
+  /**
+   * Keep the trained weights: a complete training saves the final module's state dict here
+   * (src/nn/state.ts format; under early stopping the restored best epoch's weights) and returns
+   * the absolute path as the outcome's `artifact`. Only a complete outcome writes it, through a
+   * temporary name renamed into place: failed and pruned trainings leave no file. The directory
+   * must exist; an existing file is replaced.
+   */
+  readonly weightsFile?: string;
 }
 
 export interface TrainResult {
@@ -158,6 +170,21 @@ export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, bat
     module.train(wasTraining);
   }
   return acc.result();
+}
+
+/**
+ * Writes the trained module's state dict; a failed write is returned as a NasError (the
+ * evaluation's failure) and leaves no partial file.
+ */
+function saveWeights(path: string, module: Layer, meta: Record<string, unknown>): NasError | undefined {
+  try {
+    saveStateDict(path, module.stateDict(), meta);
+    return undefined;
+  } catch (e) {
+    // saveStateDict writes `<path>.tmp-<pid>` and renames it into place; a failed write may leave it.
+    rmSync(`${path}.tmp-${process.pid}`, { force: true });
+    return isNasError(e) ? e : new NasError('storage_error', `cannot write weights ${path}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function splitMetrics(prefix: string, m: ClassificationMetrics): Record<string, number> {
@@ -342,8 +369,13 @@ export async function trainModule(
       epochs: curve.length,
       train_seconds: elapsed(),
     };
+    const weightsFile = opts.weightsFile === undefined ? undefined : resolve(opts.weightsFile);
+    if (weightsFile !== undefined) {
+      const err = saveWeights(weightsFile, module, { seed: req.seed, arch: req.arch, epochs: curve.length, steps: step, metrics });
+      if (err) return fail('error', `training completed but its weights could not be saved: ${err.message}`, err, step);
+    }
     return {
-      outcome: { status: 'complete', metrics, curve: [...curve] },
+      outcome: { status: 'complete', metrics, curve: [...curve], ...(weightsFile === undefined ? {} : { artifact: weightsFile }) },
       ...(costs ? { costs } : {}),
       ...(val ? { val } : {}),
       ...(test ? { test } : {}),
@@ -396,9 +428,31 @@ export function checkArchJson(j: unknown): NetworkArch | JointArch {
   return o as unknown as NetworkArch;
 }
 
-export interface TrainingEvaluatorOptions extends TrainOptions {
+export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFile'> {
   readonly dataset: DatasetSpec;
   readonly split?: SplitSpec;
+  /**
+   * Keep the trained weights of every complete evaluation in this directory (created when
+   * needed), one state-dict file each, named by `weightsFileName`; the outcome's `artifact` is its
+   * absolute path. Failed and pruned evaluations write nothing. Unset: no weights are kept.
+   */
+  readonly weightsDir?: string;
+}
+
+const SAFE_ID = /^[A-Za-z0-9_.-]{1,120}$/;
+
+/**
+ * The weights file of one evaluation: `<id>-s<seed>-<h>.sd`, where `id` is the request's id
+ * (default `eval`) and `h` hashes architecture, seed and budget. Requests with distinct ids never
+ * share a file; id-less requests share one only when they are the same training (same arch, seed
+ * and budget, hence the same weights on one machine). No randomness: a re-run names the same file.
+ */
+export function weightsFileName(req: Pick<EvalRequest<unknown>, 'arch' | 'seed' | 'budget' | 'id'>): string {
+  const id = req.id ?? 'eval';
+  if (!SAFE_ID.test(id))
+    throw new NasError('invalid_config', `evaluation id ${JSON.stringify(id)} cannot name a file`, { field: 'id', hint: 'use 1-120 characters of A-Z a-z 0-9 _ . -' });
+  const h = hash32(canonicalJson({ arch: req.arch, seed: req.seed, budget: req.budget ?? null }));
+  return `${id}-s${req.seed}-${h.toString(16).padStart(8, '0')}.sd`;
 }
 
 /**
@@ -442,10 +496,39 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
   async evaluate(req: EvalRequest<NetworkArch | JointArch>): Promise<EvalOutcome> {
     const data = await this.prepared();
     try {
-      return (await trainOnData(data, req, this.o)).outcome;
+      const weightsFile = this.weightsDir === undefined ? undefined : join(this.weightsDir, weightsFileName(req));
+      if (weightsFile !== undefined) this.ensureWeightsDir();
+      return (await trainOnData(data, req, { ...this.o, ...(weightsFile === undefined ? {} : { weightsFile }) })).outcome;
     } catch (e) {
       if (isNasError(e, 'invalid_config')) return { status: 'failed', reason: 'error', message: e.message, curve: [], error: e };
       throw e;
+    }
+  }
+
+  /** Removes a weights file of this evaluator's directory (an outcome the run layer did not record). */
+  discardArtifact(artifact: string): void {
+    if (this.weightsDir === undefined || dirname(resolve(artifact)) !== this.weightsDir) return;
+    try {
+      rmSync(artifact, { force: true });
+    } catch {
+      // Best effort: an orphaned file wastes space but harms nothing.
+    }
+  }
+
+  private get weightsDir(): string | undefined {
+    return this.o.weightsDir === undefined ? undefined : resolve(this.o.weightsDir);
+  }
+
+  private ensureWeightsDir(): void {
+    const dir = this.weightsDir!;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new NasError('storage_error', `cannot create the weights directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+        field: 'weightsDir',
+        hint: 'give a writable directory, or do not keep weights',
+        cause: e,
+      });
     }
   }
 

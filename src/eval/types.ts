@@ -50,6 +50,12 @@ export interface EvalRequest<A> {
   readonly signal?: AbortSignal;
   /** Called after each step; answering 'stop' ends the evaluation as `pruned`. */
   readonly onProgress?: (p: Progress) => ProgressAnswer | Promise<ProgressAnswer>;
+  /**
+   * Names this evaluation among all evaluations sharing the evaluator (the run layer passes
+   * `trial-<number>-a<attempt>`, unique within a study), so evaluators that keep files (trained
+   * weights) name them after it. Characters A-Z a-z 0-9 _ . - only.
+   */
+  readonly id?: string;
 }
 
 export type FailureReason = 'diverged' | 'timeout' | 'invalid_arch' | 'aborted' | 'error';
@@ -59,7 +65,11 @@ export type EvalOutcome =
       readonly status: 'complete';
       readonly metrics: Metrics;
       readonly curve: readonly Progress[];
-      /** Optional trained state (e.g. weights file path) for export; evaluator-specific. */
+      /**
+       * Trained state kept for export: the absolute path of a file the evaluator wrote (the
+       * training evaluator: a state dict by src/nn/state.ts saveStateDict). The run layer records
+       * it as the trial's user attribute `weights_path`.
+       */
       readonly artifact?: string;
     }
   | { readonly status: 'pruned'; readonly step: number; readonly metrics: Metrics; readonly curve: readonly Progress[] }
@@ -84,4 +94,9 @@ export interface Evaluator<A> {
   evaluate(req: EvalRequest<A>): Promise<EvalOutcome>;
   /** Cheap costs known without training (params, flops, ...), for constraints checked before evaluation. */
   costs?(arch: A): Metrics;
+  /**
+   * Deletes an `artifact` of a complete outcome that was not recorded (the trial's lease was lost,
+   * or the run layer judged the outcome failed), so no orphaned file stays behind. Never throws.
+   */
+  discardArtifact?(artifact: string): void;
 }
