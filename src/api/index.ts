@@ -46,7 +46,8 @@ export {
   writeFileAtomic,
   type ExportResult,
 } from './results.js';
-export { train, readArchFile, type TrainInput, type TrainSummary } from './train.js';
+export { train, trainRepeated, readArchFile, type TrainInput, type TrainSummary, type RepeatedTrain, type SeedTrain } from './train.js';
+export { repeatSearch, prepareRepeat, seedList, seedStudyName, statsOf, summarizeRuns, type Stat, type RepeatInput, type RepeatOptions, type RepeatResult, type SeedStudy, type SeedBest } from './repeat.js';
 export { runMain, lenetCosts, MAIN_DEFAULTS, type MainOptions, type MainResult, type MainRow } from './main-job.js';
 export { lenet } from '../nn/build/lenet.js';
 export { mainSpace, MAIN_SPACE_NAME } from './main-space.js';

@@ -1,12 +1,15 @@
 /**
  * `train`: one architecture (a JSON file or value) trained on a dataset, with the same options as
  * the `train` evaluator of study configs. Returns metrics (validation and test) and costs.
+ * `trainRepeated`: the same training once per seed, with mean ± std over the seeds.
  */
 import { readFileSync } from 'node:fs';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { trainArchitecture, type TrainResult } from '../eval/train.js';
+import { prepareData, type PreparedData } from '../data/prepare.js';
+import { checkArchJson, trainArchitecture, type TrainResult } from '../eval/train.js';
 import type { Metrics } from '../eval/types.js';
+import { summarizeRuns, type Stat } from './repeat.js';
 import { parseTrainOptions } from './train-evaluator.js';
 
 export interface TrainInput {
@@ -69,15 +72,75 @@ export function summarize(r: TrainResult): TrainSummary {
 
 /** Trains one architecture; bad options/files throw before training, a failing candidate is reported. */
 export async function train(input: TrainInput): Promise<TrainSummary> {
+  return (await trainer(input)).run(input.seed ?? 0, input.progress ?? false);
+}
+
+/**
+ * Checks options and architecture (throwing on bad input), loads and splits the data once, and
+ * returns a function training with a given seed. The seed fixes weight init, batch order and
+ * augmentation; the split is fixed by the options' `split_seed` (default 0) whatever the seed.
+ */
+async function trainer(input: TrainInput): Promise<{ run: (seed: number, progress: boolean) => Promise<TrainSummary> }> {
   const baseDir = input.baseDir ?? process.cwd();
   const { eval: o } = parseTrainOptions(input.options, baseDir);
-  const arch = typeof input.arch === 'string' ? readArchFile(input.arch) : input.arch;
-  const r = await trainArchitecture(arch, { dataset: o.dataset, ...(o.split ? { split: o.split } : {}) }, {
-    ...o,
-    seed: input.seed ?? 0,
-    progress: input.progress ?? false,
-    latency: o.latency ?? true,
-    ...(input.signal ? { signal: input.signal } : {}),
-  });
-  return summarize(r);
+  const arch = checkArchJson(typeof input.arch === 'string' ? readArchFile(input.arch) : input.arch);
+  const data: PreparedData = await prepareData(o.dataset, o.split ?? {});
+  // Latency is measured unless the options turn it off (parseTrainOptions drops `latency: false`).
+  const latency = input.options['latency'] === undefined ? true : (o.latency ?? false);
+  return {
+    run: async (seed, progress) =>
+      summarize(
+        await trainArchitecture(arch, data, {
+          ...o,
+          seed,
+          progress,
+          latency,
+          ...(input.signal ? { signal: input.signal } : {}),
+        }),
+      ),
+  };
+}
+
+export interface SeedTrain extends TrainSummary {
+  readonly seed: number;
+}
+
+export interface RepeatedTrain {
+  readonly seeds: readonly number[];
+  /** One per seed run, in seed order; failed seeds included (with `error`). */
+  readonly runs: readonly SeedTrain[];
+  /** Seeds that did not complete; they are left out of `summary`. */
+  readonly failed: number;
+  /** True when the signal stopped the runs; the seeds after the stopped one are not in `runs`. */
+  readonly aborted: boolean;
+  /** Over the complete runs: every metric (val_*, test_*, train_loss, train_seconds, ...) and cost. */
+  readonly summary: Record<string, Stat>;
+}
+
+/**
+ * Trains the architecture once per seed on the same data split; per-seed results and
+ * mean ± sample std over the seeds that completed. Bad input throws before any training.
+ */
+export async function trainRepeated(input: TrainInput, seeds: readonly number[]): Promise<RepeatedTrain> {
+  if (seeds.length === 0) throw new NasError('invalid_config', 'no seeds given', { field: 'seeds', hint: 'e.g. --seeds 0,1,2' });
+  const t = await trainer(input);
+  const runs: SeedTrain[] = [];
+  let aborted = false;
+  for (const [i, seed] of seeds.entries()) {
+    if (input.signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    if (input.progress) process.stderr.write(`seed ${seed} (${i + 1}/${seeds.length})\n`);
+    runs.push({ seed, ...(await t.run(seed, input.progress ?? false)) });
+  }
+  if (input.signal?.aborted) aborted = true;
+  const ok = runs.filter((r) => r.status === 'complete');
+  return {
+    seeds: runs.map((r) => r.seed),
+    runs,
+    failed: runs.length - ok.length,
+    aborted,
+    summary: summarizeRuns(ok.map((r) => ({ ...r.metrics, ...r.costs }))),
+  };
 }

@@ -1,7 +1,7 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
 import { parseArgs } from 'node:util';
-import { DEFAULT_STORAGE, NasError, runMain, train, type MainOptions, type TrainSummary } from '../api/index.js';
-import { renderTable } from './table.js';
+import { DEFAULT_STORAGE, NasError, runMain, seedList, train, trainRepeated, type MainOptions, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
+import { formatCell, renderTable } from './table.js';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
 import { DEFAULT_PORT, startDashboard } from '../server/index.js';
 
@@ -10,13 +10,13 @@ export interface ExtraCommand {
   readonly run: (argv: string[]) => Promise<number>;
 }
 
-class UsageError extends NasError {
+export class UsageError extends NasError {
   constructor(message: string) {
     super('invalid_config', message, { hint: 'see --help' });
   }
 }
 
-function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
+export function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
   try {
     const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     if (r.positionals.length > positionals) throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals])}`);
@@ -27,7 +27,7 @@ function parse(argv: string[], options: Record<string, { type: 'string' | 'boole
   }
 }
 
-function numFlag(flags: Record<string, string | boolean | undefined>, k: string, integer = true): number | undefined {
+export function numFlag(flags: Record<string, string | boolean | undefined>, k: string, integer = true): number | undefined {
   const v = flags[k];
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -36,7 +36,7 @@ function numFlag(flags: Record<string, string | boolean | undefined>, k: string,
   return n;
 }
 
-function interruptible(): AbortController {
+export function interruptible(): AbortController {
   const ctl = new AbortController();
   let n = 0;
   const h = () => {
@@ -57,6 +57,36 @@ function printTrain(s: TrainSummary): string {
   );
 }
 
+/** `mean ± std` (sample std; `-` for one run), min, max and n per metric; `keys` picks and orders rows. */
+export function statTable(summary: Readonly<Record<string, Stat>>, keys: readonly string[] = Object.keys(summary)): string {
+  const rows = keys.flatMap((k) => {
+    const s = summary[k];
+    return s ? [[k, `${formatCell(s.mean)} ± ${s.std === null ? '-' : formatCell(s.std)}`, s.min, s.max, s.n]] : [];
+  });
+  return renderTable(['metric', 'mean ± std', 'min', 'max', 'n'], rows);
+}
+
+/** The metrics shown per seed and summarised in the text output of `train --seeds` (--json has all). */
+const SEED_METRICS = ['test_acc', 'test_f1', 'test_loss', 'val_acc', 'val_f1', 'val_loss', 'train_loss', 'train_seconds', 'latency_ms'];
+
+function printRepeatedTrain(r: RepeatedTrain): string {
+  const keys = SEED_METRICS.filter((k) => r.runs.some((x) => x.metrics[k] !== undefined || x.costs[k] !== undefined));
+  const perSeed = renderTable(
+    ['seed', 'status', 'epochs', ...keys],
+    r.runs.map((x) => [x.seed, x.status, x.epochs, ...keys.map((k) => x.metrics[k] ?? x.costs[k] ?? null)]),
+  );
+  const failures = r.runs.filter((x) => x.status !== 'complete').map((x) => `seed ${x.seed} ${x.status}${x.error ? `: ${x.error}` : ''}\n`);
+  const ok = r.runs.length - r.failed;
+  return (
+    perSeed +
+    failures.join('') +
+    '\n' +
+    (ok > 0 ? statTable(r.summary, keys) : '') +
+    `${ok} of ${r.runs.length} seed(s) complete${r.failed ? `; ${r.failed} failed, left out of the statistics` : ''}${r.aborted ? '; interrupted' : ''}` +
+    ` (std: sample standard deviation, n-1)\n`
+  );
+}
+
 const trainCmd: ExtraCommand = {
   help: `usage: tsnas train ARCH.json --dataset KIND [options]
 
@@ -71,9 +101,18 @@ options:
   --train-per-class N     class-balanced training subset (low fidelity)
   --threads N             libtorch threads
   --time-limit SECONDS
-  --seed N                default 0
+  --seed N                default 0; fixes weight init, batch order and augmentation
+  --split-seed N          fixes the train/validation(/test) split, default 0
+  --seeds 0,1,2           train once per seed; print each seed's metrics and, per metric,
+                          mean ± sample std (n-1), min, max over the seeds that completed
+  --repeats N             the same with seeds --seed, --seed+1, ..., --seed+N-1
   --no-latency            skip the latency measurement
-  --json                  machine-readable result
+  --json                  machine-readable result (with --seeds: {seeds, runs, failed, summary:
+                          {metric: {mean, std, min, max, n}}})
+
+With --seeds or --repeats only the training seed varies: every run uses the same data split
+(--split-seed), so the spread is that of initialisation, data order and augmentation. A failed seed
+is reported and left out of the statistics; the exit code is then 1.
 `,
   async run(argv) {
     const { flags, args } = parse(
@@ -88,12 +127,17 @@ options:
         threads: { type: 'string' },
         'time-limit': { type: 'string' },
         seed: { type: 'string' },
+        'split-seed': { type: 'string' },
+        seeds: { type: 'string' },
+        repeats: { type: 'string' },
         'no-latency': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       1,
     );
     if (flags['help']) return process.stdout.write(trainCmd.help), 0;
+    const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
+    const seeds = flags['seeds'] !== undefined || flags['repeats'] !== undefined ? seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }) : undefined;
     if (args[0] === undefined) throw new UsageError('give the architecture JSON file');
     if (typeof flags['dataset'] !== 'string') throw new NasError('invalid_config', '--dataset is required', { field: 'dataset', hint: 'use one of: fashion_mnist, mnist, cifar10, digits, csv' });
     const options: Record<string, string | number | boolean> = { dataset: flags['dataset'], latency: !flags['no-latency'] };
@@ -107,8 +151,14 @@ options:
     }
     const tl = numFlag(flags, 'time-limit', false);
     if (tl !== undefined) options['time_limit'] = tl;
+    if (flags['split-seed'] !== undefined) options['split_seed'] = Number(flags['split-seed']);
     const ctl = interruptible();
-    const s = await train({ arch: args[0], options, seed: numFlag(flags, 'seed') ?? 0, signal: ctl.signal, progress: !flags['json'] });
+    if (seeds) {
+      const r = await trainRepeated({ arch: args[0], options, signal: ctl.signal, progress: !flags['json'] }, seeds);
+      process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeatedTrain(r));
+      return r.aborted ? 130 : r.failed > 0 ? 1 : 0;
+    }
+    const s = await train({ arch: args[0], options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'] });
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
     return s.status === 'failed' ? 1 : 0;
   },

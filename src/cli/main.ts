@@ -27,6 +27,7 @@ import {
   type TrialRecord,
 } from '../api/index.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
+import { repeatCmd } from './commands-repeat.js';
 import { Progress } from './progress.js';
 import { renderTable, type Cell } from './table.js';
 
@@ -96,7 +97,8 @@ commands:
   trials    all trials of a study (table, --json, --csv)
   best      the best trial of a study
   export    write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON
-  train     train one architecture (JSON file) on a dataset; print metrics and costs
+  train     train one architecture (JSON file) on a dataset; print metrics and costs (--seeds: mean ± std)
+  repeat    run one search config once per seed (studies NAME-seed<k>); best of each, mean ± std
   main      the README's main job: search Fashion-MNIST, retrain the winner, compare with LeNet
 
 exit codes: 0 ok, 2 bad input, 1 failure, 130 interrupted
@@ -145,6 +147,7 @@ Without --study: every study in the storage with its trial counts and best value
 The first form writes the best trial into DIR (a new directory): arch.json, metrics.json
 (metrics, objective values, costs) and the trained weights when the trial kept them.
 The second writes all trials as CSV or JSON (stdout without --out).`,
+  repeat: repeatCmd.help,
 };
 
 function help(cmd: string): string {
@@ -383,6 +386,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   trials: cmdTrials,
   best: cmdBest,
   export: cmdExport,
+  repeat: repeatCmd.run,
 };
 
 export async function run(argv: string[]): Promise<number> {

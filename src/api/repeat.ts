@@ -1,0 +1,222 @@
+/**
+ * Repeated runs over seeds, reported as mean ± sample standard deviation (what NAS papers
+ * report): the statistics, the seed list of the CLI flags, and `repeatSearch`, which runs one search
+ * config once per seed as separate studies `<name>-seed<k>` in the same storage. Each seed's study
+ * is an ordinary study (resumable, visible in status and the dashboard); a rerun skips the seeds
+ * whose study already finished and resumes the others.
+ */
+import { NasError } from '../core/errors.js';
+import type { Json } from '../core/json.js';
+import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { createStudy, prepareSearch, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
+
+/** Statistics of one metric over the runs that produced it. `std` is the sample std (n-1); null for n = 1. */
+export interface Stat {
+  readonly mean: number;
+  readonly std: number | null;
+  readonly min: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+/** Mean, sample std (n-1), min, max of finite values; null when there is none. */
+export function statsOf(values: readonly number[]): Stat | null {
+  const x = values.filter((v) => Number.isFinite(v));
+  const n = x.length;
+  if (n === 0) return null;
+  const mean = x.reduce((s, v) => s + v, 0) / n;
+  const std = n < 2 ? null : Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
+  return { mean, std, min: Math.min(...x), max: Math.max(...x), n };
+}
+
+/**
+ * Per-metric statistics over runs (each a metric -> value map). Keys: `keys` if given, else every
+ * metric of any run in first-seen order. A run lacking a metric (or with a non-finite value) is
+ * left out of that metric's `n`.
+ */
+export function summarizeRuns(runs: readonly Readonly<Record<string, number>>[], keys?: readonly string[]): Record<string, Stat> {
+  const names = keys ?? [...new Set(runs.flatMap((r) => Object.keys(r)))];
+  const out: Record<string, Stat> = {};
+  for (const k of names) {
+    const s = statsOf(runs.flatMap((r) => (r[k] === undefined ? [] : [r[k]])));
+    if (s) out[k] = s;
+  }
+  return out;
+}
+
+const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * The seeds of `--seeds 0,1,2` or of `--repeats N` counted up from `--seed S` (default `base`).
+ * Seeds are distinct non-negative integers; the error names the flag.
+ */
+export function seedList(o: { seeds?: string | undefined; repeats?: string | undefined; seed?: string | undefined }, base = 0): number[] {
+  if (o.seeds !== undefined && (o.repeats !== undefined || o.seed !== undefined))
+    throw new NasError('invalid_config', '--seeds lists every seed; it cannot be combined with --repeats or --seed', { field: 'seeds', hint: 'use --seeds 0,1,2 or --repeats 3 [--seed 0]' });
+  const int = (s: string, field: string, min: number): number => {
+    const n = Number(s.trim());
+    if (s.trim() === '' || !Number.isInteger(n) || n < min || n > MAX_SEED)
+      throw new NasError('invalid_config', `${JSON.stringify(s)} is not an integer in [${min}, ${MAX_SEED}]`, { field, hint: 'e.g. --seeds 0,1,2 or --repeats 3' });
+    return n;
+  };
+  let seeds: number[];
+  if (o.seeds !== undefined) seeds = o.seeds.split(',').map((s) => int(s, 'seeds', 0));
+  else if (o.repeats !== undefined) {
+    const n = int(o.repeats, 'repeats', 1);
+    const s0 = o.seed === undefined ? base : int(o.seed, 'seed', 0);
+    if (s0 + n - 1 > MAX_SEED) throw new NasError('invalid_config', `--seed ${s0} + --repeats ${n} passes ${MAX_SEED}`, { field: 'repeats' });
+    seeds = Array.from({ length: n }, (_, i) => s0 + i);
+  } else
+    throw new NasError('invalid_config', 'give the seeds: --seeds 0,1,2, or --repeats N (from --seed, default 0)', { field: 'seeds', hint: 'e.g. --seeds 0,1,2' });
+  const dup = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (dup !== undefined) throw new NasError('invalid_config', `seed ${dup} is listed twice`, { field: 'seeds', hint: 'list each seed once' });
+  return seeds;
+}
+
+// ------------------------------------------------------------------ repeated searches
+
+export interface RepeatInput extends PrepareInput {
+  readonly seeds: readonly number[];
+  /**
+   * Base name of the studies (`<name>-seed<k>`); default: the config's study, or for a flags-only
+   * config without --study, `<space>-<strategy>`.
+   */
+  readonly name?: string;
+}
+
+export interface RepeatOptions extends Omit<SearchOptions, 'onProgress' | 'onEvent'> {
+  /** Before each seed: whether its study is run (new or resumed) or skipped (already finished). */
+  readonly onSeed?: (e: { seed: number; study: string; index: number; count: number; action: 'run' | 'skip' }) => void;
+  readonly onProgress?: (seed: number, p: Parameters<NonNullable<SearchOptions['onProgress']>>[0]) => void;
+  readonly onEvent?: (seed: number, e: Parameters<NonNullable<SearchOptions['onEvent']>>[0]) => void;
+}
+
+/** The best trial of one seed's study (by the first objective). */
+export interface SeedBest {
+  readonly number: number;
+  /** Objective values, in the config's objective order. */
+  readonly values: readonly number[];
+  /** Test metrics (`test_*`) of that trial, if the evaluator reported any; reported, never searched on. */
+  readonly test: Readonly<Record<string, number>>;
+  readonly arch: Json;
+}
+
+export interface SeedStudy {
+  readonly seed: number;
+  readonly study: string;
+  /** `ran`: searched now (new or resumed); `skipped`: the study had already finished. */
+  readonly action: 'ran' | 'skipped';
+  /** Why the search stopped; `finished` for a skipped study. */
+  readonly reason: SearchResult['reason'] | 'finished';
+  readonly counts: TrialCounts;
+  readonly best: SeedBest | null;
+  readonly seconds: number;
+  /** In the summary: the study reached its budget (or the strategy was done) and has a best trial. */
+  readonly counted: boolean;
+}
+
+export interface RepeatResult {
+  readonly name: string;
+  readonly storage: string;
+  readonly objectives: readonly { metric: string; direction: 'maximize' | 'minimize' }[];
+  readonly runs: readonly SeedStudy[];
+  /** Seeds not in the summary (stopped, failed or without a complete trial). */
+  readonly excluded: number;
+  /** True when the signal stopped the repeat; seeds after the stopped one are not in `runs`. */
+  readonly aborted: boolean;
+  /** Over counted seeds: each objective's metric, then every test metric of the best trials. */
+  readonly summary: Record<string, Stat>;
+}
+
+const SEED_SUFFIX = /-seed\d+$/;
+
+export function seedStudyName(name: string, seed: number): string {
+  return `${name}-seed${seed}`;
+}
+
+/** The prepared config of each seed: the same config, its own study name and seed. */
+export function prepareRepeat(input: RepeatInput): { name: string; base: PreparedSearch; perSeed: { seed: number; prepared: PreparedSearch }[] } {
+  if (input.seeds.length === 0) throw new NasError('invalid_config', 'no seeds given', { field: 'seeds', hint: 'e.g. --seeds 0,1,2' });
+  const base = prepareSearch(input);
+  const fromFile = input.configPath !== undefined || input.config !== undefined;
+  const explicit = typeof input.flags?.['study'] === 'string';
+  // A flags-only config derives `<space>-<strategy>-seed<S>`; the seed suffix is ours to add.
+  const name = input.name ?? (fromFile || explicit ? base.config.study : base.config.study.replace(SEED_SUFFIX, ''));
+  const perSeed = input.seeds.map((seed) => ({
+    seed,
+    prepared: prepareSearch({ ...input, flags: { ...input.flags, study: seedStudyName(name, seed), seed: String(seed) } }),
+  }));
+  return { name, base, perSeed };
+}
+
+function seedBest(t: TrialRecord | null): SeedBest | null {
+  if (!t || !t.values) return null;
+  const test = Object.fromEntries(Object.entries(t.metrics ?? {}).filter(([k, v]) => k.startsWith('test_') && Number.isFinite(v)));
+  return { number: t.number, values: t.values, test, arch: t.arch };
+}
+
+/**
+ * Runs the config once per seed (sequentially; each search may use several worker processes) and
+ * summarizes the best trial of every seed. Bad configs throw before anything is written (all
+ * seeds' configs are checked first); a seed study that exists with a different config is an error
+ * naming the field (from `createStudy`).
+ */
+export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {}): Promise<RepeatResult> {
+  const { name, base, perSeed } = prepareRepeat(input);
+  const runs: SeedStudy[] = [];
+  let aborted = false;
+  for (const [index, { seed, prepared }] of perSeed.entries()) {
+    if (opts.signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    const c = prepared.config;
+    const store = await openStore(c.storage);
+    let finished: boolean;
+    try {
+      finished = (await store.getStudy(c.study))?.state === 'finished';
+    } finally {
+      await store.close();
+    }
+    opts.onSeed?.({ seed, study: c.study, index, count: perSeed.length, action: finished ? 'skip' : 'run' });
+    if (finished) {
+      // createStudy on an existing study writes nothing; it checks that the stored config is this one.
+      const t0 = Date.now();
+      const h = await createStudy(prepared);
+      try {
+        const [counts, best] = await Promise.all([h.store.countTrials(h.record.id), h.store.bestTrial(h.record.id)]);
+        const b = seedBest(best);
+        runs.push({ seed, study: c.study, action: 'skipped', reason: 'finished', counts, best: b, seconds: (Date.now() - t0) / 1000, counted: b !== null });
+      } finally {
+        await h.close();
+      }
+      continue;
+    }
+    const { onSeed: _s, onProgress, onEvent, ...searchOpts } = opts;
+    void _s;
+    const r = await search(prepared, {
+      ...searchOpts,
+      ...(onProgress ? { onProgress: (p) => onProgress(seed, p) } : {}),
+      ...(onEvent ? { onEvent: (e) => onEvent(seed, e) } : {}),
+    });
+    const b = seedBest(r.best);
+    const done = r.reason === 'complete' || r.reason === 'strategy_done';
+    runs.push({ seed, study: c.study, action: 'ran', reason: r.reason, counts: r.counts, best: b, seconds: r.seconds, counted: done && b !== null });
+    if (r.reason === 'aborted') {
+      aborted = true;
+      break;
+    }
+  }
+  const objectives = base.config.objectives.map((o) => ({ metric: o.metric, direction: o.direction }));
+  const counted = runs.filter((r) => r.counted && r.best);
+  const rows = counted.map((r) => ({ ...Object.fromEntries(objectives.map((o, i) => [o.metric, r.best!.values[i]!])), ...r.best!.test }));
+  return {
+    name,
+    storage: base.config.storage,
+    objectives,
+    runs,
+    excluded: runs.length - counted.length,
+    aborted,
+    summary: summarizeRuns(rows),
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * `tsnas repeat`: one search config run once per seed as studies `<name>-seed<k>`, then the best
+ * trial of each seed and mean ± std over the seeds (src/api/repeat.ts).
+ */
+import { prepareSearch, repeatSearch, seedList, type RepeatResult } from '../api/index.js';
+import { interruptible, parse, statTable, UsageError, type ExtraCommand } from './commands-extra.js';
+import { Progress } from './progress.js';
+import { renderTable, type Cell } from './table.js';
+
+function printRepeat(r: RepeatResult): string {
+  const tests = [...new Set(r.runs.flatMap((x) => Object.keys(x.best?.test ?? {})))].sort();
+  const perSeed = renderTable(
+    ['seed', 'study', 'run', 'reason', 'complete', 'failed', 'best #', ...r.objectives.map((o) => o.metric), ...tests],
+    r.runs.map((x): Cell[] => [
+      x.seed,
+      x.study,
+      x.action,
+      x.reason,
+      x.counts.complete,
+      x.counts.failed,
+      x.best?.number,
+      ...r.objectives.map((_, i) => x.best?.values[i]),
+      ...tests.map((k) => x.best?.test[k]),
+    ]),
+  );
+  const n = r.runs.length - r.excluded;
+  return (
+    perSeed +
+    '\n' +
+    (n > 0 ? statTable(r.summary) : '') +
+    `${n} of ${r.runs.length} seed(s) in the statistics${r.excluded ? ` (${r.excluded} left out: not finished or no complete trial)` : ''}${r.aborted ? '; interrupted' : ''}` +
+    ` (best trial of each seed by ${r.objectives[0]!.metric}; std: sample standard deviation, n-1)\n`
+  );
+}
+
+/** The flags of `tsnas search` that override config fields (src/api/config.ts configFromFlags). */
+const SEARCH_FLAGS = ['study', 'storage', 'space', 'strategy', 'evaluator', 'table', 'latency', 'objective', 'direction', 'trials', 'wallclock', 'workers', 'lease'];
+
+export const repeatCmd: ExtraCommand = {
+  help: `usage: tsnas repeat [CONFIG.yaml|json | --config FILE] --seeds 0,1,2 [options]
+       tsnas repeat [CONFIG] --repeats N [--seed S]
+
+Runs the same search once per seed, as separate studies NAME-seed<k> in the same storage (each one
+resumable and visible in tsnas status and the dashboard), then prints the best trial of each seed
+(by the first objective): its objective values and test metrics, and per metric mean ± sample
+std (n-1), min, max over the seeds. NAME is the config's study (flags only: SPACE-STRATEGY).
+The seed sets the study's seed (strategy sampling and each trial's training seed); everything else
+in the config is the same for all seeds. Rerunning the command resumes: a seed whose study finished
+is not run again, an interrupted one continues. A seed that stopped without finishing is shown and
+left out of the statistics (exit code 1).
+
+options:
+  --seeds 0,1,2         the seeds
+  --repeats N           seeds --seed, --seed+1, ..., --seed+N-1 (--seed defaults to the config's seed)
+  --config FILE         the config file (or give it as the first argument)
+  --study, --storage, --space, --strategy, --evaluator, --table, --latency, --objective,
+  --direction, --trials, --wallclock, --workers, --lease
+                        as in tsnas search (override the config's fields)
+  --json                print {name, storage, objectives, runs, excluded, aborted,
+                        summary: {metric: {mean, std, min, max, n}}}
+  --quiet               no progress output
+`,
+  async run(argv) {
+    const { flags, args } = parse(
+      argv,
+      {
+        config: { type: 'string' },
+        seeds: { type: 'string' },
+        repeats: { type: 'string' },
+        seed: { type: 'string' },
+        ...Object.fromEntries(SEARCH_FLAGS.map((k) => [k, { type: 'string' as const }])),
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+      },
+      1,
+    );
+    if (flags['help']) return process.stdout.write(repeatCmd.help), 0;
+    const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
+    if (args[0] !== undefined && flags['config'] !== undefined) throw new UsageError('give the config once: as the argument or with --config');
+    const configPath = args[0] ?? sv('config');
+    if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || flags['evaluator'] === undefined))
+      throw new UsageError('give a config file, or at least --space, --strategy and --evaluator');
+    const { seeds: _a, repeats: _b, seed: _c, config: _d, json: _e, quiet: _f, ...searchFlags } = flags;
+    void [_a, _b, _c, _d, _e, _f];
+    const input = { ...(configPath === undefined ? {} : { configPath }), flags: searchFlags };
+    // --repeats without --seed counts up from the config's seed.
+    const configSeed = sv('repeats') !== undefined && sv('seed') === undefined ? prepareSearch(input).config.seed : 0;
+    const seeds = seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }, configSeed);
+    const ctl = interruptible();
+    const quiet = Boolean(flags['quiet']);
+    let bar: Progress | undefined;
+    const r = await repeatSearch(
+      { ...input, seeds },
+      {
+        signal: ctl.signal,
+        ...(quiet
+          ? {}
+          : {
+              onSeed: (e) => {
+                bar?.finish();
+                bar = undefined;
+                process.stderr.write(`tsnas: seed ${e.seed} (${e.index + 1}/${e.count}): study ${e.study}${e.action === 'skip' ? ' already finished, not run again' : ''}\n`);
+              },
+              onProgress: (_seed, p) => {
+                bar ??= new Progress({ label: 'trials', total: p.budget });
+                bar.update(p.counts.complete + p.counts.pruned, `${p.counts.failed ? `${p.counts.failed} failed, ` : ''}${p.best ? `best ${p.best.value.toFixed(3)} (#${p.best.number})` : ''}`);
+              },
+              onEvent: (_seed, e) => {
+                if (e.type === 'finished' && e.trial.state === 'failed') bar?.log(`trial ${e.trial.number} failed: ${e.trial.error}`);
+              },
+            }),
+      },
+    );
+    bar?.finish();
+    process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeat(r));
+    if (!flags['json'] && !quiet) process.stderr.write(`the studies: tsnas status --storage ${r.storage}\n`);
+    return r.aborted ? 130 : r.excluded > 0 ? 1 : 0;
+  },
+};
