@@ -32,6 +32,12 @@ export interface ExportOnnxOptions {
   /** Key/value metadata stored in the model (e.g. the architecture JSON). */
   readonly metadata?: Readonly<Record<string, string>>;
   readonly docString?: string;
+  /**
+   * Preprocessing baked into the graph: the module sees `input * a + b`, per channel (dimension 1;
+   * `a`, `b` have inputShape[0] entries, or one for all). With the training data's normalisation
+   * here the model takes raw inputs (e.g. pixel values 0-255).
+   */
+  readonly inputAffine?: { readonly a: ArrayLike<number>; readonly b: ArrayLike<number> };
 }
 
 /** The built-in exporters: every layer of src/nn/layers.ts the network families use, and the family blocks. */
@@ -137,7 +143,7 @@ export function exportOnnx(module: Module<[Tensor], Tensor>, inputShape: readonl
   };
 
   const input: OnnxValue = { name: g.unique('input'), rank: inputShape.length + 1 };
-  let out = visit(module, [input]);
+  let out = visit(module, [opts.inputAffine ? preprocess(input, opts.inputAffine, inputShape, contextFor(module)) : input]);
   // A graph output must be produced by a node (e.g. a module that is the identity end to end).
   if (out.name === input.name || g.initializers.some((t) => t.name === out.name)) out = contextFor(module).node('Identity', [out], out.rank);
   const batch = opts.batch ?? 'batch';
@@ -161,6 +167,16 @@ export function exportOnnx(module: Module<[Tensor], Tensor>, inputShape: readonl
       outputs: [{ name: outName, dataType: 'float', shape: [batch, ...outShape.slice(1)] }],
     },
   });
+}
+
+function preprocess(x: OnnxValue, t: NonNullable<ExportOnnxOptions['inputAffine']>, inputShape: readonly number[], ctx: OnnxContext): OnnxValue {
+  const c = t.a.length;
+  if (t.b.length !== c || (c !== 1 && c !== inputShape[0]))
+    throw new NasError('shape_mismatch', `inputAffine needs 1 or ${inputShape[0]} values in both a and b, got ${c} and ${t.b.length}`, { field: 'inputAffine' });
+  // [C, 1, 1] broadcasts over [N, C, H, W]; [F] over [N, F]; a scalar over anything.
+  const dims = c === 1 ? [] : [c, ...new Array<number>(inputShape.length - 1).fill(1)];
+  const scaled = ctx.node('Mul', [x, ctx.constant('input_scale', Array.from(t.a), dims)], x.rank);
+  return ctx.node('Add', [scaled, ctx.constant('input_shift', Array.from(t.b), dims)], x.rank);
 }
 
 /** The eval-mode output shape for one sample; also checks that the module accepts the input. */

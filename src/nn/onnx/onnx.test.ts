@@ -27,14 +27,20 @@ function randomizeBatchNorm(m: Layer, gen: Generator): void {
 }
 
 /** Runs the exported model in onnxruntime and tsnas's eval-mode forward on the same input; returns the max abs difference. */
-async function compare(m: Layer, shape: readonly number[], batch = 3, seed = 7): Promise<{ diff: number; out: number[] }> {
+async function compare(m: Layer, shape: readonly number[], batch = 3, seed = 7, affine?: { a: number[]; b: number[] }): Promise<{ diff: number; out: number[] }> {
   const gen = new Generator(seed);
-  const bytes = exportOnnx(m, shape);
+  const bytes = exportOnnx(m, shape, affine ? { inputAffine: affine } : {});
   const session = await ort.InferenceSession.create(bytes);
   const x = gen.randn([batch, ...shape]);
   try {
     const xs = x.toTypedArray() as Float32Array;
-    const want = tidy(() => noGrad(() => m.eval().forward(x).toTypedArray() as Float32Array));
+    // With an input affine the model takes raw x and applies x * a + b (per channel) itself.
+    const prep = (t: Tensor): Tensor => {
+      if (!affine) return t;
+      const dims = [1, affine.a.length, ...new Array<number>(shape.length - 1).fill(1)];
+      return t.mul(Tensor.fromArray(affine.a, dims)).add(Tensor.fromArray(affine.b, dims));
+    };
+    const want = tidy(() => noGrad(() => m.eval().forward(prep(x)).toTypedArray() as Float32Array));
     const res = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', Float32Array.from(xs), [batch, ...shape]) });
     const got = res[session.outputNames[0]!]!;
     assert.equal(got.data.length, want.length);
@@ -117,6 +123,17 @@ test('the other layers: grouped/dilated/strided conv, activations, softmax, 3-D 
   assert.ok(diff < TOL, `max diff ${diff}`);
   assert.deepEqual(out, [3, 6]);
   m.dispose();
+});
+
+test('input affine (the training normalisation) is baked in front of the network', async () => {
+  const m = built({ family: 'chain_cnn', dropout: 0, layers: [{ kernel: 3, channels: 4, activation: 'relu', batchNorm: true, pool: 2, skip: false }] }, [3, 6, 6], 5, 12);
+  const { diff } = await compare(m, [3, 6, 6], 2, 3, { a: [1 / 255, 2 / 255, 0.5], b: [-0.5, 0.25, 1] });
+  assert.ok(diff < TOL, `max diff ${diff}`);
+  const mlpNet = built(mlp, [20], 3, 13);
+  assert.ok((await compare(mlpNet, [20], 2, 3, { a: [0.1], b: [-2] })).diff < TOL);
+  assert.throws(() => exportOnnx(mlpNet, [20], { inputAffine: { a: [1, 2], b: [0, 0] } }), (e: unknown) => isNasError(e, 'shape_mismatch') && e.field === 'inputAffine');
+  m.dispose();
+  mlpNet.dispose();
 });
 
 test('initializers are named like the state dict keys; unsupported modules name their path and class', async () => {
