@@ -3,8 +3,9 @@
  * core; optimize is a worker loop around it). Any number of Study objects - in one process or on
  * many machines - may drive the same stored study at once:
  *
- *  - ask: load the strategy state, let the strategy propose, save the new state by compare-and-set
- *    (reload and retry on `conflict`), then create the trial already claimed by this worker.
+ *  - ask: load the strategy state, let the strategy propose, then create the trial (already claimed
+ *    by this worker) and save the new state by compare-and-set in one store transaction (reload and
+ *    retry on `conflict`): the state never records a proposal without its trial, nor the reverse.
  *  - tell: finish the trial in the store (only the lease holder can, only once), then give the
  *    result to the strategy (compare-and-set again). The saved state records which trials it has
  *    been told, so a result is given to the strategy exactly once even when a process dies between
@@ -20,7 +21,7 @@ import type { Json, JsonObject } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
 import type { EvalOutcome, Evaluator, Progress } from '../eval/types.js';
 import type { FinishTrial, IntermediateRecord, StudyRecord, Store, TrialCounts, TrialRecord } from '../store/types.js';
-import type { AskResult, HistoryItem, StrategyDriver } from './driver.js';
+import type { HistoryItem, Proposal, StrategyDriver } from './driver.js';
 
 export interface StudyOptions<A> {
   /** Default: host-pid-random. Must be unique among live workers. */
@@ -230,28 +231,40 @@ export class Study<A> {
     if (counts.failed >= this.maxFailures) return { kind: 'done', reason: 'failures' };
     const max = this.record.maxTrials;
     if (max !== null && counts.total - counts.failed >= max) return { kind: 'done', reason: 'budget' };
-    const result: AskResult = await this.updateRunState((s, history) => {
-      const r = this.driver.ask(s.strategy, history);
-      return { state: r.result.kind === 'trial' || r.state !== s.strategy ? { ...s, strategy: r.state } : null, value: r.result };
-    }, counts);
-    if (result.kind === 'wait') return { kind: 'wait' };
-    if (result.kind === 'done') return { kind: 'done', reason: 'strategy' };
-    const p = result.proposal;
-    try {
-      const trial = await this.store.createTrial(this.record.id, {
-        arch: p.arch,
-        archKey: p.archKey,
-        budget: p.budget,
-        params: p.params,
-        claim: { workerId: this.workerId, leaseMs: this.leaseMs },
-        ...(max === null ? {} : { maxTrials: max }),
-      });
-      return { kind: 'trial', trial };
-    } catch (e) {
-      // Another worker took the last slot between our count and our insert.
-      if (isNasError(e, 'budget_exhausted')) return { kind: 'done', reason: 'budget' };
-      throw e;
+    // Like updateRunState, but a proposal's state is saved by the store together with its trial
+    // (one transaction): a crash or a refusal in between can no longer leave a state that issued
+    // a proposal with no trial behind it.
+    for (let attempt = 0; ; attempt++) {
+      const history = await this.history(attempt === 0 ? counts : undefined);
+      const { version, state } = await this.loadRunState(history);
+      const r = this.driver.ask(state.strategy, history);
+      const next: RunState = { ...state, strategy: r.state };
+      try {
+        if (r.result.kind === 'trial') return { kind: 'trial', trial: await this.createProposed(r.result.proposal, version, next) };
+        // `wait` and `done` create nothing, but may still advance the strategy's state.
+        if (r.state !== state.strategy) await this.store.saveStrategyState(this.record.id, version, next);
+        return r.result.kind === 'wait' ? { kind: 'wait' } : { kind: 'done', reason: 'strategy' };
+      } catch (e) {
+        // Another worker took the last slot between our count and our insert: nothing was saved.
+        if (isNasError(e, 'budget_exhausted')) return { kind: 'done', reason: 'budget' };
+        if (!isNasError(e, 'conflict') || attempt >= 200) throw e;
+        if (attempt >= 3) await sleep(this.jitter.int(1, 5 + 2 * attempt));
+      }
     }
+  }
+
+  /** Creates the trial claimed by this worker, saving `state` (CAS on `version`) in the same transaction. */
+  private createProposed(p: Proposal, version: number, state: RunState): Promise<TrialRecord> {
+    const max = this.record.maxTrials;
+    return this.store.createTrial(this.record.id, {
+      arch: p.arch,
+      archKey: p.archKey,
+      budget: p.budget,
+      params: p.params,
+      claim: { workerId: this.workerId, leaseMs: this.leaseMs },
+      ...(max === null ? {} : { maxTrials: max }),
+      strategyState: { expectedVersion: version, state },
+    });
   }
 
   /**
