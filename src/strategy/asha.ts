@@ -11,9 +11,9 @@
 import type { ArchKey } from '../core/ids.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { Progress } from '../eval/types.js';
-import { assertSatisfiable, fitness, randomNovel, seenKeys } from './common.js';
+import { fitness, randomProposal, seededRng, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
-import { maxBudgetOf, rungBudgets } from './successive-halving.js';
+import { RUNG_OPTION_SPECS, rungsOf, type RungOptions } from './successive-halving.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
 
 interface AshaState {
@@ -22,10 +22,7 @@ interface AshaState {
   readonly promoted: readonly (readonly string[])[];
 }
 
-export interface AshaOptions {
-  readonly eta: number;
-  readonly minBudget: number;
-  readonly maxBudget: number;
+export interface AshaOptions extends RungOptions {
   readonly mode: 'promote' | 'stop';
 }
 
@@ -41,14 +38,12 @@ export function asha(o: AshaOptions): Strategy<AshaState> {
   return {
     name: 'asha',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
-      const budgets = rungBudgets(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta);
-      return { rng: rng.state(), promoted: budgets.map(() => []) };
+      const rng = seededRng(seed, ctx);
+      return { rng: rng.state(), promoted: rungsOf(o, ctx).map(() => []) };
     },
     ask<A>(state: AshaState, ctx: StrategyContext<A>) {
       const rng = Rng.fromState(state.rng);
-      const budgets = rungBudgets(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta);
+      const budgets = rungsOf(o, ctx);
       const out = (outcome: AskOutcome<A>, promoted = state.promoted) => ({ state: { rng: rng.state(), promoted }, outcome });
       if (o.mode === 'promote')
         for (let k = budgets.length - 2; k >= 0; k--) {
@@ -65,9 +60,7 @@ export function asha(o: AshaOptions): Strategy<AshaState> {
             return out({ kind: 'trial', proposal: { arch: pick.t.arch, budget: budgets[k + 1]!, promotes: pick.t.id } }, promoted);
           }
         }
-      const hit = randomNovel(ctx, seenKeys(ctx.history), rng);
-      if (!hit) return out({ kind: 'done', reason: 'every architecture of the space has been tried' });
-      return out({ kind: 'trial', proposal: { arch: hit.arch, budget: o.mode === 'promote' ? budgets[0]! : budgets[budgets.length - 1]! } });
+      return out(randomProposal(ctx, seenKeys(ctx.history), rng, o.mode === 'promote' ? budgets[0]! : budgets[budgets.length - 1]!));
     },
     tell: (state) => state,
     shouldPrune<A>(state: AshaState, trial: TrialRecord<A>, ctx: StrategyContext<A>) {
@@ -75,7 +68,7 @@ export function asha(o: AshaOptions): Strategy<AshaState> {
       if (o.mode !== 'stop') return keep;
       const last = trial.intermediate[trial.intermediate.length - 1];
       if (!last) return keep;
-      const budgets = rungBudgets(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta);
+      const budgets = rungsOf(o, ctx);
       const k = budgets.indexOf(last.step);
       if (k < 0 || k === budgets.length - 1) return keep;
       const v = progressValue(last, ctx);
@@ -100,9 +93,7 @@ export const ashaStrategy = defineStrategy({
   description: 'asynchronous successive halving (Li et al. 2020): promote the top 1/eta of each rung, never wait; or stop trials early',
   multiFidelity: true,
   options: {
-    eta: { kind: 'float', default: 3, min: 1.5, max: 100, doc: 'reduction factor per rung' },
-    minBudget: { kind: 'int', default: 1, min: 1, max: 1000000, doc: 'budget (epochs) of the first rung' },
-    maxBudget: { kind: 'int', default: 0, min: 0, max: 1000000, doc: 'budget of the last rung; 0 = the evaluator maxBudget' },
+    ...RUNG_OPTION_SPECS,
     mode: { kind: 'choice', options: ['promote', 'stop'], default: 'promote', doc: 'promote: re-run at higher budgets; stop: full-budget trials pruned at rung steps' },
   },
   create: (o) => eraseState(asha(o)),

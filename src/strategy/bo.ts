@@ -16,16 +16,12 @@
  * memo), so a resumed study proposes exactly what an uninterrupted one would have.
  */
 import type { ArchKey } from '../core/ids.js';
-import { Rng, type RngState } from '../core/rng.js';
+import type { Rng } from '../core/rng.js';
 import type { EncodingKind } from '../space/space.js';
-import { assertSatisfiable, fitness, precheck, randomNovel, seenKeys } from './common.js';
+import { fitness, isNovel, rngOnlyStrategy, type RngOnlyState } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { copulaScores, fitGp, gpMean, gpSd } from './gp.js';
-import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
-
-interface BoState {
-  readonly rng: RngState;
-}
+import { eraseState, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
 
 export interface BoOptions {
   readonly init: number;
@@ -66,80 +62,60 @@ export function capTraining<T extends { f: number }>(all: readonly T[], cap: num
   return [...keep].sort((a, b) => a - b).map((i) => all[i]!);
 }
 
-export function bayesOpt(o: BoOptions): Strategy<BoState> {
-  return {
-    name: 'bo',
-    init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
-      return { rng: rng.state() };
-    },
-    ask<A>(state: BoState, ctx: StrategyContext<A>) {
-      const rng = Rng.fromState(state.rng);
-      const seen = seenKeys(ctx.history);
-      const done = (outcome: AskOutcome<A>) => ({ state: { rng: rng.state() }, outcome });
-      const random = () => {
-        const hit = randomNovel(ctx, seen, rng);
-        return done(hit ? { kind: 'trial', proposal: { arch: hit.arch } } : { kind: 'done', reason: 'every architecture of the space has been tried' });
-      };
-      const all = trainingTrials(ctx);
-      if (all.filter((t) => Number.isFinite(t.f)).length < Math.max(2, o.init) || ctx.history.length < o.init) return random();
+export function bayesOpt(o: BoOptions): Strategy<RngOnlyState> {
+  return rngOnlyStrategy('bo', <A>(ctx: StrategyContext<A>, rng: Rng, seen: ReadonlySet<ArchKey>) => {
+    const all = trainingTrials(ctx);
+    if (all.filter((t) => Number.isFinite(t.f)).length < Math.max(2, o.init) || ctx.history.length < o.init) return undefined;
 
-      const train = capTraining(all, o.maxTrain);
-      const X = train.map((t) => encodeCached(ctx, t.trial.arch, o.encoding));
-      let scale = 0;
-      for (const x of X) for (const v of x) scale += v;
-      scale = Math.max(1e-9, scale / X.length);
-      const y = copulaScores(train.map((t) => t.f));
-      const model = fitGp(X, y, { lengthscale: o.lengthscale, noise: o.noise, scale });
+    const train = capTraining(all, o.maxTrain);
+    const X = train.map((t) => encodeCached(ctx, t.trial.arch, o.encoding));
+    let scale = 0;
+    for (const x of X) for (const v of x) scale += v;
+    scale = Math.max(1e-9, scale / X.length);
+    const y = copulaScores(train.map((t) => t.f));
+    const model = fitGp(X, y, { lengthscale: o.lengthscale, noise: o.noise, scale });
 
-      // Candidates: neighbours of the incumbents, then random samples; deduplicated by value, and
-      // values already evaluated are dropped cheaply here (isomorphic duplicates by key below).
-      const cands: A[] = [];
-      const byValue = new Set<string>(ctx.history.map((t) => JSON.stringify(t.arch)));
-      const add = (a: A) => {
-        const s = JSON.stringify(a);
-        if (!byValue.has(s)) {
-          byValue.add(s);
-          cands.push(a);
-        }
-      };
-      const order = train.map((_, i) => i).sort((a, b) => train[b]!.f - train[a]!.f || a - b);
-      for (const i of order.slice(0, o.neighbourhoods)) if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) add(a);
-      for (const i of order.slice(0, o.twoStep))
-        if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) for (const b of ctx.space.neighbours(a)) add(b);
-      for (let i = 0; i < o.randomCandidates; i++) add(ctx.space.sample(rng));
-
-      // UCB maximisation without computing every posterior variance: the latent sd is at most 1
-      // (unit prior), so candidates are visited by decreasing mean and skipped once mean + beta
-      // cannot beat the best exact score. Exact: same choice as scoring all of them.
-      const xs = cands.map((a) => Float64Array.from(ctx.space.encode(a, o.encoding)));
-      const means = xs.map((x) => gpMean(model, x));
-      const byMean = cands.map((_, i) => i).sort((a, b) => means[b]! - means[a]! || a - b);
-      const exact: { i: number; score: number }[] = [];
-      let ptr = 0;
-      const rejected = new Set<number>();
-      for (;;) {
-        let best: { i: number; score: number } | undefined;
-        for (const e of exact) if (!rejected.has(e.i) && (!best || e.score > best.score || (e.score === best.score && e.i < best.i))) best = e;
-        while (ptr < byMean.length && (!best || means[byMean[ptr]!]! + o.beta > best.score)) {
-          const i = byMean[ptr++]!;
-          const e = { i, score: means[i]! + o.beta * gpSd(model, xs[i]!) };
-          exact.push(e);
-          if (!best || e.score > best.score || (e.score === best.score && e.i < best.i)) best = e;
-        }
-        if (!best) break;
-        rejected.add(best.i);
-        const a = cands[best.i]!;
-        if (!precheck(a, ctx)) continue;
-        const key: ArchKey = ctx.space.key(a);
-        if (seen.has(key)) continue;
-        return done({ kind: 'trial', proposal: { arch: a } });
+    // Candidates: neighbours of the incumbents, then random samples; deduplicated by value, and
+    // values already evaluated are dropped cheaply here (isomorphic duplicates by key below).
+    const cands: A[] = [];
+    const byValue = new Set<string>(ctx.history.map((t) => JSON.stringify(t.arch)));
+    const add = (a: A) => {
+      const s = JSON.stringify(a);
+      if (!byValue.has(s)) {
+        byValue.add(s);
+        cands.push(a);
       }
-      return random();
-    },
-    tell: (state) => state,
-  };
+    };
+    const order = train.map((_, i) => i).sort((a, b) => train[b]!.f - train[a]!.f || a - b);
+    for (const i of order.slice(0, o.neighbourhoods)) if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) add(a);
+    for (const i of order.slice(0, o.twoStep))
+      if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) for (const b of ctx.space.neighbours(a)) add(b);
+    for (let i = 0; i < o.randomCandidates; i++) add(ctx.space.sample(rng));
+
+    // UCB maximisation without computing every posterior variance: the latent sd is at most 1
+    // (unit prior), so candidates are visited by decreasing mean and skipped once mean + beta
+    // cannot beat the best exact score. Exact: same choice as scoring all of them.
+    const xs = cands.map((a) => Float64Array.from(ctx.space.encode(a, o.encoding)));
+    const means = xs.map((x) => gpMean(model, x));
+    const byMean = cands.map((_, i) => i).sort((a, b) => means[b]! - means[a]! || a - b);
+    const exact: { i: number; score: number }[] = [];
+    let ptr = 0;
+    const rejected = new Set<number>();
+    for (;;) {
+      let best: { i: number; score: number } | undefined;
+      for (const e of exact) if (!rejected.has(e.i) && (!best || e.score > best.score || (e.score === best.score && e.i < best.i))) best = e;
+      while (ptr < byMean.length && (!best || means[byMean[ptr]!]! + o.beta > best.score)) {
+        const i = byMean[ptr++]!;
+        const e = { i, score: means[i]! + o.beta * gpSd(model, xs[i]!) };
+        exact.push(e);
+        if (!best || e.score > best.score || (e.score === best.score && e.i < best.i)) best = e;
+      }
+      if (!best) break;
+      rejected.add(best.i);
+      if (isNovel(cands[best.i]!, ctx, seen)) return cands[best.i]!;
+    }
+    return undefined;
+  });
 }
 
 export const boStrategy = defineStrategy({

@@ -7,7 +7,7 @@ import { NasError } from '../core/errors.js';
 import type { ArchKey } from '../core/ids.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { Constraint, Metrics } from '../eval/types.js';
-import type { StrategyContext, TrialRecord } from './types.js';
+import type { AskOutcome, Strategy, StrategyContext, TrialRecord } from './types.js';
 
 /** Keys of every trial in the history (running ones included). */
 export function seenKeys<A>(history: readonly TrialRecord<A>[]): Set<ArchKey> {
@@ -172,6 +172,60 @@ export function assertSatisfiable<A>(ctx: StrategyContext<A>, rng: Rng): void {
   for (let i = 0; i < 2000; i++) if (precheck(ctx.space.sample(rng), ctx)) return;
   if (ctx.space.size() <= ENUMERATE_LIMIT) for (const a of ctx.space.enumerate(ENUMERATE_LIMIT)) if (precheck(a, ctx)) return;
   throw unsatisfiable(ctx, 2000);
+}
+
+/**
+ * A strategy's fresh Rng for `init`, after failing fast on unsatisfiable constraints
+ * (`assertSatisfiable`, with a derived generator: this one is not advanced).
+ */
+export function seededRng<A>(seed: number, ctx: StrategyContext<A>): Rng {
+  const rng = Rng.fromSeed(seed);
+  assertSatisfiable(ctx, rng.derive('constraints'));
+  return rng;
+}
+
+/** The outcome of a strategy that has no unseen feasible architecture left to propose. */
+export const EXHAUSTED = { kind: 'done', reason: 'every architecture of the space has been tried' } as const satisfies AskOutcome<never>;
+
+/** A random unseen feasible architecture (`randomNovel`) as a proposal, at `budget` when given; `EXHAUSTED` when none is left. */
+export function randomProposal<A>(ctx: StrategyContext<A>, seen: Set<ArchKey>, rng: Rng, budget?: number): AskOutcome<A> {
+  const hit = randomNovel(ctx, seen, rng);
+  if (!hit) return EXHAUSTED;
+  return { kind: 'trial', proposal: budget === undefined ? { arch: hit.arch } : { arch: hit.arch, budget } };
+}
+
+/** The test every proposal passes: within the cost constraints (`precheck`) and of an unseen key. */
+export function isNovel<A>(arch: A, ctx: StrategyContext<A>, seen: ReadonlySet<ArchKey>): boolean {
+  return precheck(arch, ctx) && !seen.has(ctx.space.key(arch));
+}
+
+/** The whole state of a strategy that refits everything from the history at each ask. */
+export interface RngOnlyState {
+  readonly rng: RngState;
+}
+
+/**
+ * A strategy whose state is only its Rng (random search, TPE, BO): `propose` picks an architecture
+ * from the history (it must pass `isNovel`), or returns undefined to fall back to a random novel
+ * one (before its model has enough data, or when no candidate was new). Results are not `tell`ed:
+ * the next ask sees them in the history, so a resumed study proposes what an uninterrupted one would.
+ */
+export function rngOnlyStrategy(
+  name: string,
+  propose: <A>(ctx: StrategyContext<A>, rng: Rng, seen: ReadonlySet<ArchKey>) => A | undefined,
+): Strategy<RngOnlyState> {
+  return {
+    name,
+    init: (seed, ctx) => ({ rng: seededRng(seed, ctx).state() }),
+    ask<A>(state: RngOnlyState, ctx: StrategyContext<A>) {
+      const rng = Rng.fromState(state.rng);
+      const seen = seenKeys(ctx.history);
+      const arch = propose(ctx, rng, seen);
+      const outcome: AskOutcome<A> = arch === undefined ? randomProposal(ctx, seen, rng) : { kind: 'trial', proposal: { arch } };
+      return { state: { rng: rng.state() }, outcome };
+    },
+    tell: (state) => state,
+  };
 }
 
 /** Runs `fn` with the Rng stored in a state and returns the advanced Rng state. */

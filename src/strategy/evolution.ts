@@ -8,7 +8,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { assertSatisfiable, fitnessByKey, proposeNovel, randomNovel, seenKeys, trialsByKey } from './common.js';
+import { fitnessByKey, proposeNovel, randomProposal, seededRng, seenKeys, trialsByKey } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
 
@@ -27,14 +27,13 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
   return {
     name: 'evolution',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
+      const rng = seededRng(seed, ctx);
       return { rng: rng.state(), population: [] };
     },
     ask<A>(state: EvolutionState, ctx: StrategyContext<A>) {
       const rng = Rng.fromState(state.rng);
       const seen = seenKeys(ctx.history);
-      let hit: { arch: A } | undefined;
+      let child: A | undefined;
       if (ctx.history.length >= o.population && state.population.length > 0) {
         const fit = fitnessByKey(ctx.history, ctx);
         const byKey = trialsByKey(ctx.history);
@@ -46,10 +45,9 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
         let best = idx[0]!;
         for (const i of idx) if ((fit.get(members[i] as ArchKey) ?? -Infinity) > (fit.get(members[best] as ArchKey) ?? -Infinity)) best = i;
         const parent = byKey.get(members[best] as ArchKey)?.arch;
-        if (parent !== undefined) hit = proposeNovel(ctx, seen, () => ctx.space.mutate(parent, rng), { maxAttempts: 100 });
+        if (parent !== undefined) child = proposeNovel(ctx, seen, () => ctx.space.mutate(parent, rng), { maxAttempts: 100 })?.arch;
       }
-      hit ??= randomNovel(ctx, seen, rng);
-      const outcome: AskOutcome<A> = hit ? { kind: 'trial', proposal: { arch: hit.arch } } : { kind: 'done', reason: 'every architecture of the space has been tried' };
+      const outcome: AskOutcome<A> = child === undefined ? randomProposal(ctx, seen, rng) : { kind: 'trial', proposal: { arch: child } };
       return { state: { ...state, rng: rng.state() }, outcome };
     },
     tell<A>(state: EvolutionState, trial: TrialRecord<A>) {

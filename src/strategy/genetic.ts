@@ -10,7 +10,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { assertSatisfiable, fitnessByKey, precheck, randomNovel, runningKeys, seenKeys } from './common.js';
+import { EXHAUSTED, fitnessByKey, precheck, randomNovel, runningKeys, seededRng, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
 
@@ -43,8 +43,7 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
   return {
     name: 'genetic',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
+      const rng = seededRng(seed, ctx);
       return { rng: rng.state(), generation: 0, population: [], queue: [] };
     },
     ask<A>(state: GeneticState, ctx: StrategyContext<A>) {
@@ -52,10 +51,11 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
       const seen = seenKeys(ctx.history);
       let s = state;
       const done = (reason: string) => ({ state: { ...s, rng: rng.state() }, outcome: { kind: 'done', reason } as AskOutcome<A> });
+      const exhausted = () => done(EXHAUSTED.reason);
       // Generation 0: random individuals.
       if (s.generation === 0 && s.population.length < o.population) {
         const hit = randomNovel(ctx, seen, rng);
-        if (!hit) return done('every architecture of the space has been tried');
+        if (!hit) return exhausted();
         s = { ...s, population: [...s.population, { key: hit.key, arch: archToJson(hit.arch) }] };
         return { state: { ...s, rng: rng.state() }, outcome: { kind: 'trial', proposal: { arch: hit.arch } } as AskOutcome<A> };
       }
@@ -78,7 +78,7 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
       // STAGNATION generations in a row without a new genotype: the population has converged; a random
       // immigrant replaces its worst member.
       const hit = randomNovel(ctx, seen, rng);
-      if (!hit) return done('every architecture of the space has been tried');
+      if (!hit) return exhausted();
       const ind = { key: hit.key as string, arch: archToJson(hit.arch) };
       fit ??= fitnessByKey(ctx.history, ctx);
       let worst = 0;

@@ -5,8 +5,7 @@
  * `invalid_config`.
  */
 import { NasError } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
-import { assertSatisfiable, distinctMembers, precheck, seenKeys } from './common.js';
+import { distinctMembers, isNovel, seededRng, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
 import type { Space } from '../space/space.js';
@@ -44,8 +43,7 @@ export function gridSearch(opts: { shuffle: boolean }): Strategy<GridState> {
     name: 'grid',
     init(seed, ctx) {
       const n = membersOf(ctx.space).length;
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
+      const rng = seededRng(seed, ctx);
       if (!opts.shuffle || n < 3) return { n, a: 1, b: 0, next: 0 };
       let a = rng.int(1, n);
       while (gcd(a, n) !== 1) a = (a % (n - 1)) + 1;
@@ -58,9 +56,7 @@ export function gridSearch(opts: { shuffle: boolean }): Strategy<GridState> {
       while (next < state.n) {
         const arch = all[(state.a * next + state.b) % state.n]!;
         next++;
-        if (!precheck(arch, ctx)) continue;
-        const key = ctx.space.key(arch);
-        if (seen.has(key)) continue;
+        if (!isNovel(arch, ctx, seen)) continue;
         const outcome: AskOutcome<A> = { kind: 'trial', proposal: { arch: structuredClone(arch) } };
         return { state: { ...state, next }, outcome };
       }

@@ -5,11 +5,10 @@
  * again. Bracket s starts ceil((s_max + 1) / (s + 1)) * eta^s architectures at maxBudget / eta^s.
  * Promotions re-run an architecture at the next rung's budget (`Proposal.promotes`).
  */
-import { NasError } from '../core/errors.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { assertSatisfiable } from './common.js';
+import { seededRng } from './common.js';
 import { defineStrategy } from './common-options.js';
-import { maxBudgetOf, newBracket, rungBudgets, stepBracket, type Bracket } from './successive-halving.js';
+import { askBrackets, maxBudgetOf, newBracket, RUNG_OPTION_SPECS, rungBudgets, rungsOf, type Bracket, type RungOptions } from './successive-halving.js';
 import { eraseState, type Strategy, type StrategyContext } from './types.js';
 
 interface HyperbandState {
@@ -19,11 +18,7 @@ interface HyperbandState {
   readonly bracket: Bracket | null;
 }
 
-export interface HyperbandOptions {
-  readonly eta: number;
-  readonly minBudget: number;
-  readonly maxBudget: number;
-}
+export type HyperbandOptions = RungOptions;
 
 /** s_max and the bracket for a given s. */
 export function hyperbandBracket(s: number, minBudget: number, maxBudget: number, eta: number): Bracket {
@@ -40,27 +35,20 @@ export function hyperband(o: HyperbandOptions): Strategy<HyperbandState> {
   return {
     name: 'hyperband',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
-      const max = maxBudgetOf(ctx, o.maxBudget);
-      rungBudgets(o.minBudget, max, o.eta);
-      return { rng: rng.state(), s: hyperbandSMax(o.minBudget, max, o.eta), bracket: null };
+      const rng = seededRng(seed, ctx);
+      rungsOf(o, ctx);
+      return { rng: rng.state(), s: hyperbandSMax(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta), bracket: null };
     },
     ask<A>(state: HyperbandState, ctx: StrategyContext<A>) {
       const rng = Rng.fromState(state.rng);
       const max = maxBudgetOf(ctx, o.maxBudget);
       let s = state.s;
-      let b = state.bracket ?? hyperbandBracket(s, o.minBudget, max, o.eta);
-      for (let guard = 0; guard < 1000; guard++) {
-        const r = stepBracket(b, ctx, rng, o.eta);
-        if (r.outcome === 'finished') {
-          s = s > 0 ? s - 1 : hyperbandSMax(o.minBudget, max, o.eta);
-          b = hyperbandBracket(s, o.minBudget, max, o.eta);
-          continue;
-        }
-        return { state: { rng: rng.state(), s, bracket: r.bracket }, outcome: r.outcome };
-      }
-      throw new NasError('internal', 'hyperband made no progress');
+      const next = () => {
+        s = s > 0 ? s - 1 : hyperbandSMax(o.minBudget, max, o.eta);
+        return hyperbandBracket(s, o.minBudget, max, o.eta);
+      };
+      const r = askBrackets(state.bracket ?? hyperbandBracket(s, o.minBudget, max, o.eta), ctx, rng, o.eta, next);
+      return { state: { rng: rng.state(), s, bracket: r.bracket }, outcome: r.outcome };
     },
     tell: (state) => state,
   };
@@ -71,9 +59,9 @@ export const hyperbandStrategy = defineStrategy({
   description: 'Hyperband: successive-halving brackets from many cheap to few full-budget evaluations (Li et al. 2017)',
   multiFidelity: true,
   options: {
-    eta: { kind: 'float', default: 3, min: 1.5, max: 100, doc: 'reduction factor per rung' },
-    minBudget: { kind: 'int', default: 1, min: 1, max: 1000000, doc: 'smallest budget (epochs) of any rung' },
-    maxBudget: { kind: 'int', default: 0, min: 0, max: 1000000, doc: 'largest budget; 0 = the evaluator maxBudget' },
+    ...RUNG_OPTION_SPECS,
+    minBudget: { ...RUNG_OPTION_SPECS.minBudget, doc: 'smallest budget (epochs) of any rung' },
+    maxBudget: { ...RUNG_OPTION_SPECS.maxBudget, doc: 'largest budget; 0 = the evaluator maxBudget' },
   },
   create: (o) => eraseState(hyperband(o)),
 });

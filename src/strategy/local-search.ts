@@ -11,7 +11,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { assertSatisfiable, fitnessByKey, precheck, randomNovel, runningKeys, seenKeys, trialsByKey } from './common.js';
+import { EXHAUSTED, fitnessByKey, isNovel, randomNovel, runningKeys, seededRng, seenKeys, trialsByKey } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
 
@@ -38,8 +38,7 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
   return {
     name: 'local_search',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
+      const rng = seededRng(seed, ctx);
       return { rng: rng.state(), current: null, queue: [], nbhd: [], initLeft: o.init, starts: [] };
     },
     ask<A>(state0: LocalSearchState, ctx: StrategyContext<A>) {
@@ -49,7 +48,7 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
       const trial = (arch: A): { state: LocalSearchState; outcome: AskOutcome<A> } => ({ state: { ...s, rng: rng.state() }, outcome: { kind: 'trial', proposal: { arch } } });
       const random = () => {
         const hit = randomNovel(ctx, seen, rng);
-        if (!hit) return { state: { ...s, rng: rng.state() }, outcome: { kind: 'done', reason: 'every architecture of the space has been tried' } as AskOutcome<A> };
+        if (!hit) return { state: { ...s, rng: rng.state() }, outcome: EXHAUSTED };
         s = { ...s, starts: [...s.starts, hit.key] };
         return trial(hit.arch);
       };
@@ -93,10 +92,7 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
         while (s.queue.length) {
           const arch = archFromJson<A>(s.queue[0]);
           s = { ...s, queue: s.queue.slice(1) };
-          if (!precheck(arch, ctx)) continue;
-          const key = ctx.space.key(arch);
-          if (seen.has(key)) continue;
-          return trial(arch);
+          if (isNovel(arch, ctx, seen)) return trial(arch);
         }
         // 4. Neighbourhood (or start batch) fully proposed: decide once all its results are in.
         const running = runningKeys(ctx.history);

@@ -12,7 +12,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { assertSatisfiable, proposeNovel, randomNovel, runningKeys, seenKeys, trialsByKey, violates } from './common.js';
+import { EXHAUSTED, proposeNovel, randomNovel, runningKeys, seededRng, seenKeys, trialsByKey, violates } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { crowdingDistance, nonDominatedSort } from './pareto.js';
 import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
@@ -79,8 +79,7 @@ export function nsga2(o: Nsga2Options): Strategy<Nsga2State> {
   return {
     name: 'nsga2',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
+      const rng = seededRng(seed, ctx);
       return { rng: rng.state(), generation: 0, parents: [], pending: [] };
     },
     ask<A>(state: Nsga2State, ctx: StrategyContext<A>) {
@@ -122,7 +121,7 @@ export function nsga2(o: Nsga2Options): Strategy<Nsga2State> {
         );
       }
       hit ??= randomNovel(ctx, seen, rng);
-      if (!hit) return out({ kind: 'done', reason: 'every architecture of the space has been tried' });
+      if (!hit) return out(EXHAUSTED);
       s = { ...s, pending: [...s.pending, { key: hit.key, arch: archToJson(hit.arch) }] };
       return out({ kind: 'trial', proposal: { arch: hit.arch } });
     },

@@ -21,7 +21,7 @@ import { NasError } from '../core/errors.js';
 import { Rng, type RngState } from '../core/rng.js';
 import type { ParamDef } from '../space/dsl.js';
 import { Tensor, linear, logSoftmax, lstmCell, noGrad, tidy } from '../tensor/index.js';
-import { assertSatisfiable, fitness, precheck, randomNovel, seenKeys } from './common.js';
+import { EXHAUSTED, fitness, precheck, randomNovel, seededRng, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { allSites, buildFromSites, siteValues, type SiteSpec } from './sites.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
@@ -163,8 +163,7 @@ export function reinforce(o: ReinforceOptions): Strategy<ReinforceState> {
   return {
     name: 'reinforce',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
+      const rng = seededRng(seed, ctx);
       const init = rng.derive('init');
       const params: Params = {};
       const zeros: Params = {};
@@ -202,7 +201,7 @@ export function reinforce(o: ReinforceOptions): Strategy<ReinforceState> {
       );
       if (found) return propose(found.arch, found.key, found.decisions);
       const hit = randomNovel(ctx, seen, rng);
-      if (!hit) return { state: { ...state, rng: rng.state() }, outcome: { kind: 'done', reason: 'every architecture of the space has been tried' } as AskOutcome<A> };
+      if (!hit) return { state: { ...state, rng: rng.state() }, outcome: EXHAUSTED };
       return propose(hit.arch, hit.key, decisionsOf(ctx.space.def, hit.arch, o.bins));
     },
     tell<A>(state: ReinforceState, trial: TrialRecord<A>, ctx: StrategyContext<A>) {

@@ -9,8 +9,8 @@
 import { NasError } from '../core/errors.js';
 import type { ArchKey } from '../core/ids.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { assertSatisfiable, fitness, randomNovel, seenKeys } from './common.js';
-import { defineStrategy } from './common-options.js';
+import { EXHAUSTED, fitness, randomNovel, seededRng, seenKeys } from './common.js';
+import { defineStrategy, type OptionSpecs } from './common-options.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
 
 /** Rung budgets min, min*eta, ..., capped and ending at max. */
@@ -31,6 +31,25 @@ export function maxBudgetOf<A>(ctx: StrategyContext<A>, option: number): number 
   if (m === undefined || !(m >= 1))
     throw new NasError('invalid_config', 'multi-fidelity strategies need the evaluator maxBudget (or option maxBudget)', { field: 'strategy.options.maxBudget', hint: 'use an evaluator that reports per-epoch metrics, or set maxBudget' });
   return m;
+}
+
+/** The options every rung-based strategy (successive halving, Hyperband, ASHA) takes. */
+export interface RungOptions {
+  readonly eta: number;
+  readonly minBudget: number;
+  readonly maxBudget: number;
+}
+
+/** Their schemas (Hyperband words minBudget differently: its brackets start at several budgets). */
+export const RUNG_OPTION_SPECS = {
+  eta: { kind: 'float', default: 3, min: 1.5, max: 100, doc: 'reduction factor per rung' },
+  minBudget: { kind: 'int', default: 1, min: 1, max: 1000000, doc: 'budget (epochs) of the first rung' },
+  maxBudget: { kind: 'int', default: 0, min: 0, max: 1000000, doc: 'budget of the last rung; 0 = the evaluator maxBudget' },
+} as const satisfies OptionSpecs;
+
+/** The rung budgets of the options in a context (the evaluator's maxBudget when the option is 0). */
+export function rungsOf<A>(o: RungOptions, ctx: StrategyContext<A>): number[] {
+  return rungBudgets(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta);
 }
 
 /** One successive-halving bracket in progress: rung index, budgets, and the trial ids per rung. */
@@ -68,7 +87,7 @@ export function stepBracket<A>(b: Bracket, ctx: StrategyContext<A>, rng: Rng, et
   if (b.rung === 0 && b.keys.length < target) {
     const hit = randomNovel(ctx, seenKeys(ctx.history), rng);
     if (!hit) {
-      if (b.keys.length === 0) return { bracket: b, outcome: { kind: 'done', reason: 'every architecture of the space has been tried' } };
+      if (b.keys.length === 0) return { bracket: b, outcome: EXHAUSTED };
       return stepBracket({ ...b, n: b.keys.length }, ctx, rng, eta);
     }
     return { bracket: { ...b, keys: [...b.keys, hit.key] }, outcome: { kind: 'trial', proposal: { arch: hit.arch, budget } } };
@@ -95,39 +114,47 @@ export function stepBracket<A>(b: Bracket, ctx: StrategyContext<A>, rng: Rng, et
   return stepBracket(next, ctx, rng, eta);
 }
 
+/**
+ * Steps brackets until one gives an outcome: `next(finished)` is the bracket that follows a
+ * finished one (the same schedule again for successive halving, the next s for Hyperband).
+ */
+export function askBrackets<A>(
+  bracket: Bracket,
+  ctx: StrategyContext<A>,
+  rng: Rng,
+  eta: number,
+  next: (finished: Bracket) => Bracket,
+): { bracket: Bracket; outcome: AskOutcome<A> } {
+  let b = bracket;
+  for (let guard = 0; guard < 1000; guard++) {
+    const r = stepBracket(b, ctx, rng, eta);
+    if (r.outcome !== 'finished') return { bracket: r.bracket, outcome: r.outcome };
+    b = next(b);
+  }
+  throw new NasError('internal', 'multi-fidelity brackets made no progress');
+}
+
 interface ShState {
   readonly rng: RngState;
   readonly bracket: Bracket | null;
 }
 
-export interface ShOptions {
+export interface ShOptions extends RungOptions {
   readonly n: number;
-  readonly eta: number;
-  readonly minBudget: number;
-  readonly maxBudget: number;
 }
 
 export function successiveHalving(o: ShOptions): Strategy<ShState> {
   return {
     name: 'successive_halving',
     init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
-      rungBudgets(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta);
+      const rng = seededRng(seed, ctx);
+      rungsOf(o, ctx);
       return { rng: rng.state(), bracket: null };
     },
     ask<A>(state: ShState, ctx: StrategyContext<A>) {
       const rng = Rng.fromState(state.rng);
-      let b = state.bracket ?? newBracket(rungBudgets(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta), o.n);
-      for (let guard = 0; guard < 100; guard++) {
-        const r = stepBracket(b, ctx, rng, o.eta);
-        if (r.outcome === 'finished') {
-          b = newBracket(b.budgets, o.n);
-          continue;
-        }
-        return { state: { rng: rng.state(), bracket: r.bracket }, outcome: r.outcome };
-      }
-      throw new NasError('internal', 'successive halving made no progress');
+      const r = askBrackets(state.bracket ?? newBracket(rungsOf(o, ctx), o.n), ctx, rng, o.eta, (b) => newBracket(b.budgets, o.n));
+      return { state: { rng: rng.state(), bracket: r.bracket }, outcome: r.outcome };
     },
     tell: (state) => state,
   };
@@ -139,9 +166,7 @@ export const successiveHalvingStrategy = defineStrategy({
   multiFidelity: true,
   options: {
     n: { kind: 'int', default: 27, min: 2, max: 100000, doc: 'architectures started per bracket' },
-    eta: { kind: 'float', default: 3, min: 1.5, max: 100, doc: 'reduction factor per rung' },
-    minBudget: { kind: 'int', default: 1, min: 1, max: 1000000, doc: 'budget (epochs) of the first rung' },
-    maxBudget: { kind: 'int', default: 0, min: 0, max: 1000000, doc: 'budget of the last rung; 0 = the evaluator maxBudget' },
+    ...RUNG_OPTION_SPECS,
   },
   create: (o) => eraseState(successiveHalving(o)),
 });

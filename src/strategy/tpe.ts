@@ -8,15 +8,12 @@
  * constraints) is proposed. Categorical sites: smoothed frequencies; numeric sites (u in [0, 1]):
  * Gaussian kernels with a Scott-rule bandwidth.
  */
-import { Rng, type RngState } from '../core/rng.js';
-import { assertSatisfiable, fitness, precheck, randomNovel, seenKeys } from './common.js';
+import type { ArchKey } from '../core/ids.js';
+import type { Rng } from '../core/rng.js';
+import { fitness, isNovel, rngOnlyStrategy, type RngOnlyState } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { buildFromSites, siteValues, type SiteSpec } from './sites.js';
-import { eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
-
-interface TpeState {
-  readonly rng: RngState;
-}
+import { eraseState, type Strategy, type StrategyContext } from './types.js';
 
 export interface TpeOptions {
   readonly startup: number;
@@ -66,53 +63,34 @@ class Parzen {
   }
 }
 
-export function treeParzen(o: TpeOptions): Strategy<TpeState> {
-  return {
-    name: 'tpe',
-    init(seed, ctx) {
-      const rng = Rng.fromSeed(seed);
-      assertSatisfiable(ctx, rng.derive('constraints'));
-      return { rng: rng.state() };
-    },
-    ask<A>(state: TpeState, ctx: StrategyContext<A>) {
-      const rng = Rng.fromState(state.rng);
-      const seen = seenKeys(ctx.history);
-      const done = (outcome: AskOutcome<A>) => ({ state: { rng: rng.state() }, outcome });
-      const random = () => {
-        const hit = randomNovel(ctx, seen, rng);
-        return done(hit ? { kind: 'trial', proposal: { arch: hit.arch } } : { kind: 'done', reason: 'every architecture of the space has been tried' });
-      };
-      const finished = ctx.history.filter((t) => t.state !== 'running').map((t) => ({ t, f: fitness(t, ctx) }));
-      if (finished.length < o.startup || !finished.some((x) => Number.isFinite(x.f))) return random();
+export function treeParzen(o: TpeOptions): Strategy<RngOnlyState> {
+  return rngOnlyStrategy('tpe', <A>(ctx: StrategyContext<A>, rng: Rng, seen: ReadonlySet<ArchKey>) => {
+    const finished = ctx.history.filter((t) => t.state !== 'running').map((t) => ({ t, f: fitness(t, ctx) }));
+    if (finished.length < o.startup || !finished.some((x) => Number.isFinite(x.f))) return undefined;
 
-      finished.sort((a, b) => b.f - a.f || Number(a.t.id) - Number(b.t.id));
-      const nGood = Math.min(Math.ceil(o.gamma * finished.length), 25);
-      const good = new Parzen(o.priorWeight);
-      const bad = new Parzen(o.priorWeight);
-      finished.forEach((x, i) => (i < nGood ? good : bad).add(siteValues(ctx.space.def, x.t.arch)));
+    finished.sort((a, b) => b.f - a.f || Number(a.t.id) - Number(b.t.id));
+    const nGood = Math.min(Math.ceil(o.gamma * finished.length), 25);
+    const good = new Parzen(o.priorWeight);
+    const bad = new Parzen(o.priorWeight);
+    finished.forEach((x, i) => (i < nGood ? good : bad).add(siteValues(ctx.space.def, x.t.arch)));
 
-      for (let round = 0; round < 10; round++) {
-        const cands: { arch: A; score: number }[] = [];
-        for (let c = 0; c < o.candidates; c++) {
-          let score = 0;
-          const arch = buildFromSites(ctx.space.def, (site, allowed) => {
-            const v = good.sample(site, allowed, rng);
-            score += Math.log(good.density(site, v)) - Math.log(bad.density(site, v));
-            return v;
-          }) as A;
-          cands.push({ arch, score });
-        }
-        cands.sort((a, b) => b.score - a.score);
-        for (const c of cands) {
-          if (!precheck(c.arch, ctx)) continue;
-          if (seen.has(ctx.space.key(c.arch))) continue;
-          return done({ kind: 'trial', proposal: { arch: c.arch } });
-        }
+    for (let round = 0; round < 10; round++) {
+      const cands: { arch: A; score: number }[] = [];
+      for (let c = 0; c < o.candidates; c++) {
+        let score = 0;
+        const arch = buildFromSites(ctx.space.def, (site, allowed) => {
+          const v = good.sample(site, allowed, rng);
+          score += Math.log(good.density(site, v)) - Math.log(bad.density(site, v));
+          return v;
+        }) as A;
+        cands.push({ arch, score });
       }
-      return random();
-    },
-    tell: (state) => state,
-  };
+      cands.sort((a, b) => b.score - a.score);
+      const pick = cands.find((c) => isNovel(c.arch, ctx, seen));
+      if (pick) return pick.arch;
+    }
+    return undefined;
+  });
 }
 
 export const tpeStrategy = defineStrategy({
