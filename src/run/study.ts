@@ -394,7 +394,14 @@ export class Study<A> {
       clearInterval(timer);
       signal?.removeEventListener('abort', stopOnSignal);
     }
+    // A kept artifact (trained weights) belongs to the trial only once the trial is recorded
+    // complete; every other ending deletes it, so no file outlives an unrecorded result.
+    const artifact = outcome.status === 'complete' ? outcome.artifact : undefined;
+    const discard = () => {
+      if (artifact !== undefined) this.evaluator.discardArtifact?.(artifact);
+    };
     if (leaseLost) {
+      discard();
       onEvent?.({ type: 'lease_lost', trial });
       return 'lease_lost';
     }
@@ -411,15 +418,26 @@ export class Study<A> {
       onEvent?.({ type: 'released', trial });
       return 'released';
     }
+    let done: TrialRecord;
     try {
-      const done = await this.tell(trial, this.toFinish(outcome, Date.now() - started));
-      onEvent?.({ type: 'finished', trial: done });
-      return done;
+      done = await this.tell(trial, this.toFinish(outcome, Date.now() - started));
     } catch (e) {
+      // Any other error may come after the finish was recorded: the file then stays.
       if (!isNasError(e, 'conflict')) throw e;
+      discard();
       onEvent?.({ type: 'lease_lost', trial });
       return 'lease_lost';
     }
+    if (artifact !== undefined) {
+      if (done.state === 'complete') {
+        // Recorded after the finish (the store finishes a trial only for its lease holder): a
+        // crash in between leaves the file without the attribute, never an attribute without a file.
+        await this.store.setTrialAttr(done.id, 'weights_path', artifact);
+        done = { ...done, userAttrs: { ...done.userAttrs, weights_path: artifact } };
+      } else discard();
+    }
+    onEvent?.({ type: 'finished', trial: done });
+    return done;
   }
 
   private async evaluate(
@@ -454,6 +472,7 @@ export class Study<A> {
         seed: trialSeed(this.record.seed, trial.number),
         signal,
         onProgress,
+        id: `trial-${trial.number}-a${trial.attempt}`,
       });
     } catch (e) {
       // The evaluator itself broke on this candidate; still an outcome, never a crash of the study.
