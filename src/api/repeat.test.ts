@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NasError } from '../core/errors.js';
-import { prepareRepeat, repeatSearch, search, seedList, statsOf, studyTrials, summarizeRuns } from './index.js';
+import { listStudies, prepareRepeat, repeatSearch, search, seedList, statsOf, studyTrials, summarizeRuns } from './index.js';
 
 const TABLE = fileURLToPath(new URL('../../../shared/data/nb201/nb201-cifar10.csv', import.meta.url));
 
@@ -95,8 +95,9 @@ test('repeatSearch on the NB201 table: one study per seed, summary of the stored
     assert.deepEqual(await totals(), t0);
     assert.deepEqual(again.summary, r.summary);
 
-    // Another budget under the same names is an error naming the field; nothing is run.
-    await assert.rejects(repeatSearch({ config: { ...config, trials: 12 }, seeds: [0] }), isErr('trials'));
+    // Another budget under the same names is an error naming the field, before any seed runs.
+    await assert.rejects(repeatSearch({ config: { ...config, trials: 12 }, seeds: [5, 0] }), isErr('trials'));
+    assert.deepEqual((await listStudies(config.storage)).map((s) => s.name).sort(), ['rs-seed0', 'rs-seed1', 'rs-seed2']);
     await assert.rejects(repeatSearch({ config, seeds: [] }), isErr('seeds'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

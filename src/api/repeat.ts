@@ -157,12 +157,27 @@ function seedBest(t: TrialRecord | null): SeedBest | null {
 
 /**
  * Runs the config once per seed (sequentially; each search may use several worker processes) and
- * summarizes the best trial of every seed. Bad configs throw before anything is written (all
- * seeds' configs are checked first); a seed study that exists with a different config is an error
- * naming the field (from `createStudy`).
+ * summarizes the best trial of every seed. Bad configs throw before anything runs: every seed's
+ * config is validated, and a seed study that exists with a different config is an error naming
+ * the field (from `createStudy`).
  */
 export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {}): Promise<RepeatResult> {
   const { name, base, perSeed } = prepareRepeat(input);
+  // Every seed's existing study is checked against this config before any seed runs.
+  const states = new Map<number, string>();
+  for (const { seed, prepared } of perSeed) {
+    const store = await openStore(prepared.config.storage);
+    let exists: boolean;
+    try {
+      const rec = await store.getStudy(prepared.config.study);
+      exists = rec !== null;
+      if (rec) states.set(seed, rec.state);
+    } finally {
+      await store.close();
+    }
+    // createStudy on an existing study writes nothing; it throws when the stored config differs.
+    if (exists) await (await createStudy(prepared)).close();
+  }
   const runs: SeedStudy[] = [];
   let aborted = false;
   for (const [index, { seed, prepared }] of perSeed.entries()) {
@@ -171,16 +186,9 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
       break;
     }
     const c = prepared.config;
-    const store = await openStore(c.storage);
-    let finished: boolean;
-    try {
-      finished = (await store.getStudy(c.study))?.state === 'finished';
-    } finally {
-      await store.close();
-    }
+    const finished = states.get(seed) === 'finished';
     opts.onSeed?.({ seed, study: c.study, index, count: perSeed.length, action: finished ? 'skip' : 'run' });
     if (finished) {
-      // createStudy on an existing study writes nothing; it checks that the stored config is this one.
       const t0 = Date.now();
       const h = await createStudy(prepared);
       try {

@@ -22,6 +22,8 @@ test('trainRepeated on digits: different seeds give different results, the same 
   assert.notEqual(a.metrics['val_loss'], b.metrics['val_loss']);
   // The split is fixed (split_seed), so the parameter count and the test set size agree.
   assert.equal(a.costs['params'], b.costs['params']);
+  // `latency: false` turns the measurement off (tsnas train --no-latency).
+  assert.equal(a.costs['latency_ms'], undefined);
   for (const k of ['test_acc', 'val_acc', 'test_f1', 'test_loss', 'train_seconds'])
     assert.deepEqual(r.summary[k], statsOf(r.runs.map((x) => x.metrics[k]!)), k);
   assert.ok(r.summary['test_acc']!.std! > 0);
