@@ -1,12 +1,21 @@
 /**
  * Reading results: study summaries, trial lists, the best trial, CSV/JSON of all trials, and the
- * winner's export directory (architecture JSON, weights if trained, metrics and costs).
+ * winner's export directory (architecture JSON, weights and an ONNX model if trained, metrics and costs).
  */
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { NasError } from '../core/errors.js';
+import { NasError, isNasError } from '../core/errors.js';
+import type { JointArch, NetworkArch } from '../core/arch.js';
+import { affine, type Normalization } from '../data/normalize.js';
+import { prepareData } from '../data/prepare.js';
+import { checkArchJson } from '../eval/train.js';
+import { buildNetwork } from '../nn/build/index.js';
+import { exportOnnx, ONNX_OPSET } from '../nn/onnx/index.js';
+import { loadModule } from '../nn/state.js';
+import { Generator } from '../tensor/index.js';
 import { openStore, type Store, type StudyRecord, type StudySummary, type TrialRecord } from '../store/index.js';
 import { resolveStorage } from './config.js';
+import { parseTrainOptions } from './train-evaluator.js';
 
 async function withStore<T>(storage: string, f: (s: Store) => Promise<T>): Promise<T> {
   const url = resolveStorage(storage, process.cwd());
@@ -123,13 +132,78 @@ export interface ExportResult {
   readonly trial: TrialRecord;
 }
 
+export interface ExportOptions {
+  /** Also write `model.onnx` when the winner has weights (default true). */
+  readonly onnx?: boolean;
+}
+
+/** What metrics.json says about model.onnx. */
+export interface OnnxExportInfo {
+  readonly file: string;
+  readonly opset: number;
+  /** `[batch, ...per-sample shape]`; `batch` is symbolic. */
+  readonly input_shape: (number | string)[];
+  readonly output_shape: (number | string)[];
+  /** The training normalisation, applied inside the model: it takes raw values. */
+  readonly input_normalization: Normalization;
+}
+
+/**
+ * model.onnx for a trained trial: the network is rebuilt from the trial's architecture for the
+ * study's dataset (shape, classes; `train` evaluator options), the trial's weights are loaded
+ * (strictly: every key and shape must match), and the model is exported with the training
+ * normalisation in front, so it takes raw inputs like the dataset files hold.
+ */
+async function winnerOnnx(rec: StudyRecord, best: TrialRecord, weightsPath: string): Promise<{ bytes: Uint8Array; info: Omit<OnnxExportInfo, 'file'> }> {
+  if (rec.evaluator.name !== 'train')
+    throw new NasError('invalid_config', `trial ${best.number} has weights, but study ${rec.name} uses evaluator ${rec.evaluator.name}: its input shape is unknown`, {
+      field: 'evaluator',
+      hint: 'export without the ONNX model (--no-onnx)',
+    });
+  const { eval: opts } = parseTrainOptions(rec.evaluator.options, process.cwd());
+  const data = await prepareData(opts.dataset, opts.split ?? {});
+  const archOrJoint: NetworkArch | JointArch = checkArchJson(best.arch);
+  const arch = 'hparams' in archOrJoint ? archOrJoint.arch : archOrJoint;
+  const input = { shape: data.shape, numClasses: data.numClasses };
+  const { module } = buildNetwork(arch, input, {
+    gen: new Generator(0),
+    ...(opts.nb201 ? { nb201: opts.nb201 } : {}),
+    ...(opts.darts ? { darts: opts.darts } : {}),
+  });
+  try {
+    try {
+      loadModule(weightsPath, module);
+    } catch (e) {
+      if (!isNasError(e, 'shape_mismatch')) throw e;
+      throw new NasError('shape_mismatch', `the weights ${weightsPath} do not fit trial ${best.number}'s architecture on ${data.name}: ${e.message}`, {
+        field: 'weights_path',
+        hint: 'the file must be the state dict of this trial (or export with --no-onnx)',
+        cause: e,
+      });
+    }
+    const { a, b } = affine(data.normalization);
+    const bytes = exportOnnx(module, data.shape, {
+      name: `${rec.name}-trial-${best.number}`,
+      inputAffine: { a, b },
+      metadata: { study: rec.name, trial: String(best.number), arch: JSON.stringify(best.arch), dataset: data.name },
+    });
+    return {
+      bytes,
+      info: { opset: ONNX_OPSET, input_shape: ['batch', ...data.shape], output_shape: ['batch', data.numClasses], input_normalization: data.normalization },
+    };
+  } finally {
+    module.dispose();
+  }
+}
+
 /**
  * Exports the best trial into `outDir` (created; must not exist or be empty): `arch.json`,
  * `metrics.json` (metrics, objective values, costs, provenance), `weights.*` when the trial was
- * trained and its weights were kept (trial attribute `weights_path`). Written into a temporary
- * directory renamed into place, so a failed export leaves nothing half-written.
+ * trained and its weights were kept (trial attribute `weights_path`), and then `model.onnx` (see
+ * winnerOnnx; `opts.onnx: false` skips it). Written into a temporary directory renamed into
+ * place, so a failed export leaves nothing half-written.
  */
-export async function exportWinner(storage: string, study: string, outDir: string): Promise<ExportResult> {
+export async function exportWinner(storage: string, study: string, outDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
   const { study: rec, best } = await bestTrial(storage, study);
   if (!best)
     throw new NasError('not_found', `study ${study} has no complete trial to export`, { field: 'study', hint: 'run the search first (tsnas search), or check tsnas status' });
@@ -148,6 +222,13 @@ export async function exportWinner(storage: string, study: string, outDir: strin
       copyFileSync(weights, join(tmp, weightsFile));
       files.push(weightsFile);
     }
+    let onnx: OnnxExportInfo | null = null;
+    if (weightsFile && weightsFile.endsWith('.bin') && (opts.onnx ?? true)) {
+      const { bytes, info } = await winnerOnnx(rec, best, weights as string);
+      writeFileSync(join(tmp, 'model.onnx'), bytes);
+      files.push('model.onnx');
+      onnx = { file: 'model.onnx', ...info };
+    }
     const m = best.metrics ?? {};
     const costNames = ['params', 'flops', 'macs', 'latency_ms', 'memory_bytes'];
     const costs = Object.fromEntries(Object.entries(m).filter(([k]) => costNames.includes(k) || k.startsWith('latency_')));
@@ -165,6 +246,7 @@ export async function exportWinner(storage: string, study: string, outDir: strin
           budget: best.budget,
           duration_ms: best.durationMs,
           weights: weightsFile,
+          onnx,
           strategy: rec.strategy,
           space: rec.space.name,
           evaluator: rec.evaluator,
