@@ -141,11 +141,13 @@ options:
 Without --study: every study in the storage with its trial counts and best value.`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--json | --csv] [--state STATE]`,
   best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
-  export: `usage: tsnas export --study NAME [--storage URL] --out DIR
+  export: `usage: tsnas export --study NAME [--storage URL] --out DIR [--no-onnx]
        tsnas export --study NAME [--storage URL] --format csv|json [--out FILE]
 
 The first form writes the best trial into DIR (a new directory): arch.json, metrics.json
-(metrics, objective values, costs) and the trained weights when the trial kept them.
+(metrics, objective values, costs) and, when the trial kept its trained weights, weights.bin
+and model.onnx: the network as an ONNX model (opset 13) for other runtimes, taking raw inputs
+(the training normalisation is inside it); see docs/export.md. --no-onnx skips model.onnx.
 The second writes all trials as CSV or JSON (stdout without --out).`,
   repeat: repeatCmd.help,
 };
@@ -356,7 +358,7 @@ async function cmdBest(argv: string[]): Promise<number> {
 }
 
 async function cmdExport(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string' } });
+  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string' }, 'no-onnx': { type: 'boolean' } });
   if (flags['help']) return out(help('export') + '\n'), 0;
   const storage = storageOf(flags);
   const name = needStudy(flags);
@@ -373,7 +375,7 @@ async function cmdExport(argv: string[]): Promise<number> {
     return 0;
   }
   if (typeof flags['out'] !== 'string') throw new UsageError('--out DIR is required (or --format csv|json)');
-  const r = await exportWinner(storage, name, flags['out']);
+  const r = await exportWinner(storage, name, flags['out'], { onnx: !flags['no-onnx'] });
   if (flags['json']) out(JSON.stringify({ dir: r.dir, files: r.files, trial: r.trial.number }) + '\n');
   else out(`exported trial ${r.trial.number} to ${r.dir}: ${r.files.join(', ')}\n`);
   return 0;
