@@ -7,15 +7,35 @@ import * as ort from 'onnxruntime-node';
 import { isNasError } from '../core/errors.js';
 import type { NetworkArch } from '../core/arch.js';
 import { affine } from '../data/normalize.js';
-import { prepareData } from '../data/prepare.js';
+import { prepareData, type PreparedData } from '../data/prepare.js';
 import { buildNetwork } from '../nn/build/index.js';
 import { BatchNorm1d } from '../nn/layers.js';
+import type { Layer } from '../nn/module.js';
 import { saveStateDict } from '../nn/state.js';
 import { openStore } from '../store/index.js';
 import { Generator, Tensor, noGrad, tidy } from '../tensor/index.js';
 import { exportWinner, prepareSearch, search } from './index.js';
 
 const DIGITS = { kind: 'digits' } as const;
+
+/** Max |onnxruntime(raw) - tsnas(raw * a + b)| over 16 test digits. */
+async function onnxVsTsnas(file: string, module: Layer, data: PreparedData, t: { a: ArrayLike<number>; b: ArrayLike<number> }): Promise<number> {
+  const n = 16;
+  const size = 64;
+  const raw = new Float32Array(n * size);
+  for (let k = 0; k < n; k++) {
+    const i = data.test.indices[k]!;
+    for (let j = 0; j < size; j++) raw[k * size + j] = data.test.data.x[i * size + j] as number;
+  }
+  const normed = raw.map((v) => v * t.a[0]! + t.b[0]!);
+  const want = tidy(() => noGrad(() => module.eval().forward(Tensor.fromArray(normed, [n, 1, 8, 8])).toTypedArray() as Float32Array));
+  assert.ok(want.some((v) => Math.abs(v) > 1e-3), 'the outputs are not trivially zero');
+  const session = await ort.InferenceSession.create(readFileSync(file));
+  const got = (await session.run({ input: new ort.Tensor('float32', raw, [n, 1, 8, 8]) }))['output']!.data as Float32Array;
+  await session.release();
+  assert.equal(got.length, want.length);
+  return got.reduce((mx, v, i) => Math.max(mx, Math.abs(v - want[i]!)), 0);
+}
 
 test('exportWinner: a trained winner gets model.onnx (normalisation inside) that onnxruntime runs like tsnas on raw digits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-export-'));
@@ -60,23 +80,15 @@ test('exportWinner: a trained winner gets model.onnx (normalisation inside) that
 
     // Raw test digits (0..16) into the ONNX model; the same digits normalised as in training into tsnas.
     const data = await prepareData(DIGITS);
-    const n = 16;
-    const size = 64;
-    const raw = new Float32Array(n * size);
-    for (let k = 0; k < n; k++) {
-      const i = data.test.indices[k]!;
-      for (let j = 0; j < size; j++) raw[k * size + j] = data.test.data.x[i * size + j] as number;
-    }
-    const { a, b } = affine(data.normalization);
-    const normed = raw.map((v) => v * a[0]! + b[0]!);
-    const want = tidy(() => noGrad(() => module.eval().forward(Tensor.fromArray(normed, [n, 1, 8, 8])).toTypedArray() as Float32Array));
-    const session = await ort.InferenceSession.create(readFileSync(join(ex.dir, 'model.onnx')));
-    const got = (await session.run({ input: new ort.Tensor('float32', raw, [n, 1, 8, 8]) }))['output']!.data as Float32Array;
-    await session.release();
-    assert.equal(got.length, want.length);
-    const diff = got.reduce((mx, v, i) => Math.max(mx, Math.abs(v - want[i]!)), 0);
+    const diff = await onnxVsTsnas(join(ex.dir, 'model.onnx'), module, data, affine(data.normalization));
     assert.ok(diff < 1e-4, `max |onnxruntime - tsnas| = ${diff}`);
-    assert.ok(want.some((v) => Math.abs(v) > 1e-3), 'the outputs are not trivially zero');
+
+    // A weights file that carries its own normalisation (trained on another split) is exported with it.
+    const own = { scale: 1, mean: [3], std: [2] };
+    saveStateDict(weights, module.stateDict(), { normalization: own });
+    const ex2 = await exportWinner(storage, 'w', join(dir, 'out-own'));
+    assert.deepEqual(JSON.parse(readFileSync(join(ex2.dir, 'metrics.json'), 'utf8')).onnx.input_normalization, own);
+    assert.ok((await onnxVsTsnas(join(ex2.dir, 'model.onnx'), module, data, { a: [0.5], b: [-1.5] })) < 1e-4);
 
     const noOnnx = await exportWinner(storage, 'w', join(dir, 'out2'), { onnx: false });
     assert.deepEqual(readdirSync(noOnnx.dir).sort(), ['arch.json', 'metrics.json', 'weights.bin']);

@@ -148,11 +148,20 @@ export interface OnnxExportInfo {
   readonly input_normalization: Normalization;
 }
 
+function normalizationOf(v: unknown): Normalization | undefined {
+  const n = v as Partial<Normalization> | undefined;
+  const nums = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((e) => typeof e === 'number' && Number.isFinite(e));
+  if (!n || typeof n.scale !== 'number' || !nums(n.mean) || !nums(n.std) || n.mean.length !== n.std.length) return undefined;
+  return { scale: n.scale, mean: n.mean, std: n.std };
+}
+
 /**
  * model.onnx for a trained trial: the network is rebuilt from the trial's architecture for the
  * study's dataset (shape, classes; `train` evaluator options), the trial's weights are loaded
  * (strictly: every key and shape must match), and the model is exported with the training
- * normalisation in front, so it takes raw inputs like the dataset files hold.
+ * normalisation in front, so it takes raw inputs like the dataset files hold: the file's own
+ * (meta `normalization`: {scale, mean, std}) when it has one, else the one fitted on the study's
+ * training split.
  */
 async function winnerOnnx(rec: StudyRecord, best: TrialRecord, weightsPath: string): Promise<{ bytes: Uint8Array; info: Omit<OnnxExportInfo, 'file'> }> {
   if (rec.evaluator.name !== 'train')
@@ -171,8 +180,9 @@ async function winnerOnnx(rec: StudyRecord, best: TrialRecord, weightsPath: stri
     ...(opts.darts ? { darts: opts.darts } : {}),
   });
   try {
+    let meta: Record<string, unknown>;
     try {
-      loadModule(weightsPath, module);
+      meta = loadModule(weightsPath, module);
     } catch (e) {
       if (!isNasError(e, 'shape_mismatch')) throw e;
       throw new NasError('shape_mismatch', `the weights ${weightsPath} do not fit trial ${best.number}'s architecture on ${data.name}: ${e.message}`, {
@@ -181,7 +191,10 @@ async function winnerOnnx(rec: StudyRecord, best: TrialRecord, weightsPath: stri
         cause: e,
       });
     }
-    const { a, b } = affine(data.normalization);
+    // Weights trained on another split than the study's (e.g. tsnas main's final training on the
+    // full training set) carry their own normalisation in the file's meta when the trainer saved it.
+    const normalization = normalizationOf(meta['normalization']) ?? data.normalization;
+    const { a, b } = affine(normalization);
     const bytes = exportOnnx(module, data.shape, {
       name: `${rec.name}-trial-${best.number}`,
       inputAffine: { a, b },
@@ -189,7 +202,7 @@ async function winnerOnnx(rec: StudyRecord, best: TrialRecord, weightsPath: stri
     });
     return {
       bytes,
-      info: { opset: ONNX_OPSET, input_shape: ['batch', ...data.shape], output_shape: ['batch', data.numClasses], input_normalization: data.normalization },
+      info: { opset: ONNX_OPSET, input_shape: ['batch', ...data.shape], output_shape: ['batch', data.numClasses], input_normalization: normalization },
     };
   } finally {
     module.dispose();
