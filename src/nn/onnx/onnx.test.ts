@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ChainCnnArch, DartsArch, DartsCell, MlpArch, Nb201Arch, NetworkArch } from '../../core/arch.js';
 import { isNasError } from '../../core/errors.js';
@@ -80,9 +84,9 @@ function built(arch: NetworkArch, shape: number[], numClasses: number, seed: num
   return module;
 }
 
-test('onnxruntime reproduces the eval-mode forward of every network family (max abs diff < 1e-4)', async () => {
-  const before = liveTensors();
-  const cases: { name: string; m: Layer; shape: number[] }[] = [
+/** One network of every family (small widths), with random weights and BatchNorm statistics. */
+function familyCases(): { name: string; m: Layer; shape: number[] }[] {
+  return [
     { name: 'lenet', m: lenet(new Generator(1)), shape: [1, 28, 28] },
     { name: 'nb201 (conv, avg pool, skip, none)', m: built(nb('nor_conv_3x3,avg_pool_3x3,none,skip_connect,nor_conv_1x1,nor_conv_3x3'), [3, 16, 16], 10, 2, { width: 4, cells: 2 }), shape: [3, 16, 16] },
     // node 1 receives only a `none` edge: the x*0 fallback path
@@ -92,13 +96,45 @@ test('onnxruntime reproduces the eval-mode forward of every network family (max 
     { name: 'mlp on images (flatten)', m: built({ ...mlp, activation: 'gelu' }, [1, 8, 8], 10, 6), shape: [1, 8, 8] },
     { name: 'darts (sep/dil convs, factorized reduce, strided zero)', m: built(darts, [3, 8, 8], 10, 7), shape: [3, 8, 8] },
   ];
-  for (const c of cases) {
+}
+
+test('onnxruntime reproduces the eval-mode forward of every network family (max abs diff < 1e-4)', async () => {
+  const before = liveTensors();
+  for (const c of familyCases()) {
     const { diff, out } = await compare(c.m, c.shape);
     assert.ok(diff < TOL, `${c.name}: max |onnxruntime - tsnas| = ${diff}`);
     assert.equal(out[0], 3, c.name);
     c.m.dispose();
   }
   assert.equal(liveTensors(), before, 'export allocates nothing that outlives it');
+});
+
+test('the ONNX checker (Debian python3-onnx) accepts every family: full check, strict shape inference to [batch, classes]', (t) => {
+  if (spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' }).status !== 0) return t.skip('python3-onnx is not installed (scripts/setup installs it)');
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-onnx-'));
+  try {
+    const files = familyCases().map((c, i) => {
+      const f = join(dir, `m${i}.onnx`);
+      writeFileSync(f, exportOnnx(c.m, c.shape));
+      c.m.dispose();
+      return f;
+    });
+    const py = [
+      'import json, sys, onnx',
+      'out = []',
+      'for f in json.loads(sys.stdin.read()):',
+      '    m = onnx.load(f)',
+      '    onnx.checker.check_model(m, full_check=True)',
+      '    g = onnx.shape_inference.infer_shapes(m, check_type=True, strict_mode=True).graph',
+      '    out.append([d.dim_param or d.dim_value for d in g.output[0].type.tensor_type.shape.dim])',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const r = spawnSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(files), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [['batch', 10], ['batch', 10], ['batch', 5], ['batch', 4], ['batch', 3], ['batch', 10], ['batch', 10]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the other layers: grouped/dilated/strided conv, activations, softmax, 3-D linear, count_include_pad', async () => {
