@@ -32,7 +32,10 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 function fromUnit(d: { min: number; max: number; log?: boolean }, u: number): number {
   const x = Math.min(1, Math.max(0, u));
   if (d.max === d.min) return d.min;
-  return d.log ? Math.exp(Math.log(d.min) + x * Math.log(d.max / d.min)) : d.min + x * (d.max - d.min);
+  // Clamped: exp(log(min) + log(max / min)) can round past max (1e-6..0.01 gives 0.010000000000000012,
+  // which the space rejects).
+  const v = d.log ? Math.exp(Math.log(d.min) + x * Math.log(d.max / d.min)) : d.min + x * (d.max - d.min);
+  return Math.min(d.max, Math.max(d.min, v));
 }
 function toUnit(d: { min: number; max: number; log?: boolean }, v: number): number {
   if (d.max === d.min) return 0;

@@ -35,3 +35,10 @@ test('sites: every built-in space builds valid members from decisions, and reads
     }
   }
 });
+
+test('sites: the ends of numeric ranges (u = 0 and u = 1, log scales too) build valid members', () => {
+  for (const name of SPACE_NAMES) {
+    const space = getSpace(name as string);
+    for (const u of [0, 1]) space.validate(buildFromSites(space.def, (site, allowed) => (site.kind === 'cat' ? (allowed?.[0] ?? 0) : u)));
+  }
+});
