@@ -197,12 +197,31 @@ export function mergeFlags(raw: unknown, flags: Obj): unknown {
   return out;
 }
 
+/**
+ * The default directory of a study's kept artifacts (trained weights): `<db file>.artifacts/<study>`
+ * beside a SQLite database; null for PostgreSQL (no file system the workers are known to share)
+ * and in-memory databases.
+ */
+export function defaultArtifactsDir(storage: string, study: string): string | null {
+  const loc = parseStoreUrl(storage);
+  if (loc.kind !== 'sqlite' || loc.path === ':memory:') return null;
+  if (/^\.+$/.test(study)) fail('study', `a study named ${JSON.stringify(study)} cannot name its artifacts directory`, 'choose another study name, or set evaluator.artifacts_dir');
+  return resolve(`${loc.path}.artifacts`, study);
+}
+
+/**
+ * Evaluator options that say where results are kept, not what they are: they may differ between
+ * runs of one study (a moved database, a new artifacts directory) without making it another study.
+ */
+export const OUTPUT_OPTIONS: readonly string[] = ['keep_weights', 'artifacts_dir'];
+
 /** The parts of a config that must match for a rerun to resume an existing study. */
 export function identityOf(c: StudyConfig): JsonObject {
+  const evOptions = Object.fromEntries(Object.entries(c.evaluator.options).filter(([k]) => !OUTPUT_OPTIONS.includes(k)));
   return {
     space: c.space,
     strategy: c.strategy,
-    evaluator: c.evaluator,
+    evaluator: { name: c.evaluator.name, options: evOptions },
     objectives: c.objectives,
     constraints: c.constraints,
     trials: c.trials,

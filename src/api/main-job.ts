@@ -11,14 +11,25 @@
  *     conv(16->32,k3,p1) relu maxpool2 -> linear(1568->10), Adam 1e-3, batch 64) is trained on the
  *     same data for the same number of epochs.
  *  Both report test accuracy (the test split's only use), params, FLOPs and measured latency.
+ *
+ * Weights: every search trial's in the study's artifacts directory (default
+ * `<db file>.artifacts/<study>/`); the retrained winner's and the baseline's there too
+ * (`final-winner-s<seed>.sd`, `final-lenet-s<seed>.sd`). The winner trial's `weights_path` then
+ * names the retrained weights, so `tsnas export` of the study exports them (its search-time
+ * weights stay as `search_weights_path`, the final training's metrics as `final_training`); the
+ * baseline's path is the study attribute `baseline_weights_path`.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChainCnnArch, JointArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
+import type { TrialId } from '../core/ids.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import { FASHION_MNIST_DIR } from '../data/sources.js';
 import { trainModule, trainOnData, type TrainResult } from '../eval/train.js';
 import { lenet } from '../nn/build/lenet.js';
 import type { CostReport } from '../eval/cost.js';
+import { openStore } from '../store/index.js';
 import { MAIN_SPACE_NAME } from './main-space.js';
 import { prepareSearch, search } from './study.js';
 
@@ -38,6 +49,8 @@ export interface MainOptions {
   readonly dataDir?: string;
   readonly seed?: number;
   readonly threads?: number;
+  /** Where trained weights are kept (search trials and the final two); default beside the SQLite database. */
+  readonly artifactsDir?: string;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
 }
@@ -67,6 +80,8 @@ export interface MainRow {
   readonly latency_ms: number | null;
   readonly epochs: number;
   readonly train_seconds: number;
+  /** Absolute path of the trained weights (state dict), null when not kept or the training failed. */
+  readonly weights: string | null;
   readonly error?: string;
 }
 
@@ -124,6 +139,7 @@ function row(model: string, r: TrainResult): MainRow {
     latency_ms: g('latency_ms'),
     epochs: r.epochs,
     train_seconds: r.seconds,
+    weights: o.status === 'complete' ? (o.artifact ?? null) : null,
     ...(o.status === 'failed' ? { error: `${o.reason}: ${o.message}` } : {}),
   };
 }
@@ -149,6 +165,7 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
         threads: o.threads,
         skip_test: true,
         time_limit: 300,
+        ...(opts.artifactsDir === undefined ? {} : { artifacts_dir: opts.artifactsDir }),
       },
       objectives: [{ metric: 'val_acc', direction: 'maximize' }],
       constraints: [{ metric: 'macs', max: o.maxMacs }],
@@ -182,7 +199,11 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   const data: PreparedData = await prepareData({ kind: 'fashion_mnist', dataDir }, { seed: 0, valFraction: 0.1 });
   log(`tsnas main: final training, ${o.finalEpochs} epochs on ${data.train.indices.length} images (validation ${data.val.indices.length}, test ${data.test.indices.length})`);
   const common = { epochs: o.finalEpochs, threads: o.threads, latency: true, progress: true } as const;
-  const w = await trainOnData(data, { arch: winner, seed: o.seed, ...(opts.signal ? { signal: opts.signal } : {}) }, common);
+  // The study's normalized evaluator options hold its (absolute) artifacts directory, if weights are kept.
+  const artifacts = prepared.config.evaluator.options['artifacts_dir'];
+  const keep = (name: string) => (typeof artifacts === 'string' ? { weightsFile: join(artifacts, `final-${name}-s${o.seed}.sd`) } : {});
+  if (typeof artifacts === 'string') mkdirSync(artifacts, { recursive: true });
+  const w = await trainOnData(data, { arch: winner, seed: o.seed, ...(opts.signal ? { signal: opts.signal } : {}) }, { ...common, ...keep('winner') });
   const stopped = () => {
     if (opts.signal?.aborted)
       throw new NasError('aborted', 'interrupted during the final training; rerun tsnas main (the search is kept and not repeated)');
@@ -193,11 +214,14 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     lenet,
     data,
     { arch: { hparams: { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0 } }, seed: o.seed, budget: o.finalEpochs, ...(opts.signal ? { signal: opts.signal } : {}) },
-    common,
+    { ...common, ...keep('lenet') },
     lenetCosts(),
   );
   stopped();
   log(`  lenet baseline: ${b.outcome.status} in ${b.seconds.toFixed(0)} s`);
+  const rows = [row('searched winner', w), row('lenet baseline', b)];
+  await recordFinalWeights(sr.storage, sr.study, sr.best.id, rows[0]!, rows[1]!.weights);
+  if (rows[0]!.weights) log(`  weights: ${rows[0]!.weights} (winner), ${rows[1]!.weights ?? '-'} (baseline); tsnas export --study ${sr.study} includes the winner's`);
   return {
     study: sr.study,
     storage: sr.storage,
@@ -206,6 +230,35 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     seconds: (Date.now() - t0) / 1000,
     winner,
     winnerSearchValAcc: sr.best.values?.[0] ?? null,
-    rows: [row('searched winner', w), row('lenet baseline', b)],
+    rows,
   };
+}
+
+/**
+ * Points the winner trial's `weights_path` at the retrained weights (what `tsnas export` copies),
+ * keeping its search-time weights as `search_weights_path`; records the baseline's weights on the
+ * study. A rerun (which retrains again) keeps the first `search_weights_path`.
+ */
+export async function recordFinalWeights(
+  storage: string,
+  study: string,
+  trialId: TrialId,
+  winner: Pick<MainRow, 'weights' | 'epochs' | 'val_acc' | 'test_acc'>,
+  baselineWeights: string | null,
+): Promise<void> {
+  if (!winner.weights && !baselineWeights) return;
+  const store = await openStore(storage);
+  try {
+    const rec = await store.requireStudy(study);
+    const trial = await store.getTrial(trialId);
+    if (winner.weights && trial) {
+      const searched = trial.userAttrs['search_weights_path'] ?? trial.userAttrs['weights_path'];
+      if (searched !== undefined && searched !== winner.weights) await store.setTrialAttr(trialId, 'search_weights_path', searched);
+      await store.setTrialAttr(trialId, 'weights_path', winner.weights);
+      await store.setTrialAttr(trialId, 'final_training', { epochs: winner.epochs, val_acc: winner.val_acc, test_acc: winner.test_acc, weights_path: winner.weights });
+    }
+    if (baselineWeights) await store.setStudyAttr(rec.id, 'baseline_weights_path', baselineWeights);
+  } finally {
+    await store.close();
+  }
 }

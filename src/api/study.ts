@@ -13,6 +13,7 @@ import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '..
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { identityOf, mergeFlags, readConfigFile, validateConfig, configFromFlags, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
+import { withWeightsDefaults } from './train-evaluator.js';
 import type { Obj } from './validate.js';
 
 export interface PreparedSearch {
@@ -47,7 +48,8 @@ export function prepareSearch(input: PrepareInput): PreparedSearch {
     if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
     raw = mergeFlags(raw, flagRaw);
   }
-  const config = validateConfig(raw, baseDir);
+  // Trained weights are kept by default, beside a SQLite database (train-evaluator.ts).
+  const config = withWeightsDefaults(validateConfig(raw, baseDir));
   const parts = buildParts(config, baseDir);
   return { config: parts.config, parts };
 }
@@ -131,7 +133,9 @@ export async function loadStudy(storage: string, name: string, opts: HandleOptio
     const { identity: _identity, ...stored } = record.config;
     void _identity;
     const ev = stored['evaluator'] as { name: string; options: JsonObject } | undefined;
-    const config = validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...ev.options } } : {}) }, process.cwd());
+    // The stored options name the artifacts directory the study was created with; a study from
+    // before weights were kept gets the default one.
+    const config = withWeightsDefaults(validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...ev.options } } : {}) }, process.cwd()));
     const parts = buildParts(config, process.cwd());
     const study = makeStudy(store, record, parts, opts);
     return { store, record, parts, study, resumed: true, close: () => store.close() };

@@ -12,6 +12,12 @@
  *     val_per_class: 200
  *     threads: 2
  *     time_limit: 120               # seconds per candidate
+ *     keep_weights: true            # default: keep every complete trial's trained weights
+ *     artifacts_dir: ./weights      # where; default <db file>.artifacts/<study>/ for SQLite,
+ *                                   # required for PostgreSQL (a directory all workers can reach)
+ *
+ * A kept weights file is a state dict (src/nn/state.ts), named `trial-<n>-a<attempt>-s<seed>-<hash>.sd`;
+ * the study records its absolute path as the trial's user attribute `weights_path`.
  */
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -23,6 +29,8 @@ import { FASHION_MNIST_DIR } from '../data/sources.js';
 import { TrainingEvaluator, type TrainingEvaluatorOptions } from '../eval/train.js';
 import type { Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
+import { parseStoreUrl } from '../store/index.js';
+import { defaultArtifactsDir, type StudyConfig } from './config.js';
 import { bool, checkReadableFile, fail, noExtraKeys, num, obj, oneOf, str } from './validate.js';
 
 export const TRAIN_OPTIONS = [
@@ -40,6 +48,8 @@ export const TRAIN_OPTIONS = [
   'latency',
   'hparams',
   'skip_test',
+  'keep_weights',
+  'artifacts_dir',
 ] as const;
 
 const IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -127,6 +137,14 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   const latency = o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency');
   const skipTest = o['skip_test'] === undefined ? false : bool(o['skip_test'], 'evaluator.skip_test');
   const hparams = o['hparams'] === undefined ? undefined : (obj(o['hparams'], 'evaluator.hparams') as unknown as Partial<TrainHparams>);
+  const keepWeights = o['keep_weights'] === undefined ? true : bool(o['keep_weights'], 'evaluator.keep_weights');
+  let weightsDir: string | undefined;
+  if (o['artifacts_dir'] !== undefined) {
+    const dir = resolve(baseDir, str(o['artifacts_dir'], 'evaluator.artifacts_dir', 'a directory for the trained weights'));
+    if (!keepWeights) fail('evaluator.artifacts_dir', 'artifacts_dir is set but keep_weights is false', 'remove one of the two options');
+    norm['artifacts_dir'] = dir;
+    weightsDir = dir;
+  }
   return {
     eval: {
       dataset,
@@ -137,9 +155,29 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(latency ? { latency: true } : {}),
       ...(skipTest ? { skipTest } : {}),
       ...(hparams ? { hparams } : {}),
+      ...(weightsDir === undefined ? {} : { weightsDir }),
     },
     options: norm,
   };
+}
+
+/**
+ * Fills the `train` evaluator's default `artifacts_dir` from the study's storage and name
+ * (defaultArtifactsDir), so studies keep their trials' weights unless `keep_weights: false`. A
+ * storage without a default directory (PostgreSQL) keeps weights only where `artifacts_dir` says;
+ * an explicit `keep_weights: true` without one is an error naming that field. Other evaluators'
+ * configs are returned unchanged.
+ */
+export function withWeightsDefaults(c: StudyConfig): StudyConfig {
+  const o = c.evaluator.options;
+  if (c.evaluator.name !== 'train' || o['keep_weights'] === false || o['artifacts_dir'] !== undefined) return c;
+  const dir = defaultArtifactsDir(c.storage, c.study);
+  if (dir === null) {
+    if (o['keep_weights'] === true)
+      fail('evaluator.artifacts_dir', `a study in ${parseStoreUrl(c.storage).kind} storage keeps weights only in an artifacts_dir`, 'set evaluator.artifacts_dir to a directory every worker can write, or keep_weights: false');
+    return c;
+  }
+  return { ...c, evaluator: { ...c.evaluator, options: { ...o, artifacts_dir: dir } } };
 }
 
 /** The `train` evaluator factory (registered in extensions.ts). */
