@@ -155,6 +155,7 @@ test('weightsFile: a complete training keeps the final (early-stopping: best) we
     assert.equal(meta.seed, 5);
     assert.equal(meta.epochs, 2);
     assert.deepEqual((meta.arch as { arch: unknown }).arch, mlp);
+    assert.deepEqual(meta.normalization, JSON.parse(JSON.stringify(digits.normalization)));
 
     // Nothing after epoch 1 counts as an improvement: epoch 1's weights are restored and kept.
     const es = join(dir, 'es.sd');

@@ -371,7 +371,9 @@ export async function trainModule(
     };
     const weightsFile = opts.weightsFile === undefined ? undefined : resolve(opts.weightsFile);
     if (weightsFile !== undefined) {
-      const err = saveWeights(weightsFile, module, { seed: req.seed, arch: req.arch, epochs: curve.length, steps: step, metrics });
+      // The input normalisation travels with the weights: the network expects inputs normalised by it.
+      const meta = { seed: req.seed, arch: req.arch, dataset: data.name, normalization: data.normalization, epochs: curve.length, steps: step, metrics };
+      const err = saveWeights(weightsFile, module, meta);
       if (err) return fail('error', `training completed but its weights could not be saved: ${err.message}`, err, step);
     }
     return {
