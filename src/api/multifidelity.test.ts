@@ -8,9 +8,10 @@
  *    the rung below, at the next rung's budget, and was really trained that long (its learning
  *    curve has one point per epoch, its `epochs` metric is the budget);
  *  - the study's best trial is at the top rung;
- *  - a study stopped in the middle (between trials, or while a promoted trial trains) and started
- *    again continues the same schedule: same architectures at the same budgets, same promotions,
- *    as a study that ran without a stop (training is deterministic per study seed and trial).
+ *  - a study stopped in the middle (between trials, or while a promoted trial trains), whose next
+ *    trial is then taken by a worker that is killed, and that is started again, continues the same
+ *    schedule: same architectures at the same budgets, same promotions, same results as a study that
+ *    ran without a stop (training is deterministic per study seed and trial number).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore, type Store, type TrialRecord } from '../store/index.js';
-import { prepareSearch, search, type StudyEvent } from './index.js';
+import { loadStudy, prepareSearch, search, type StudyEvent } from './index.js';
 
 const DIGITS = fileURLToPath(new URL('../../../shared/data/digits/digits.csv.gz', import.meta.url));
 const MAX_EPOCHS = 3;
@@ -126,7 +127,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tsnas-mf-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 for (const c of CASES)
-  test(`${c.strategy} on real training: budgets follow the rungs, promotions are the rung's best trained longer, best at the top rung, a stopped study resumes the same schedule`, async () => {
+  test(`${c.strategy} on real training: budgets follow the rungs, promotions are the rung's best trained longer, best at the top rung, a stopped then killed study resumes the same schedule`, async () => {
     // Uninterrupted reference.
     const p = prepareSearch({ config: config(dir, c, `${c.strategy}-once`) });
     const once = await search(p);
@@ -156,13 +157,28 @@ for (const c of CASES)
       assert.equal(stopped.state, 'waiting', `${c.strategy}: the trial stopped while training is handed back`);
       assert.ok(cut.steps.get(stopped.number)!.length < stopped.budget!, `${c.strategy}: trial ${stopped.number} was stopped before its last epoch`);
     }
-    const again = await search(q);
+
+    // Then a worker takes the next trial (the one handed back, or a new one from the strategy) and
+    // is killed: no result, no release; its short lease lapses and the next worker re-runs the trial.
+    const dead = await loadStudy(q.config.storage, q.config.study, { workerId: 'killed-worker', leaseMs: 300 });
+    let killed: number;
+    try {
+      const claimed = await dead.store.claimTrial(dead.record.id, dead.study.workerId, dead.study.leaseMs);
+      const asked = claimed ? undefined : await dead.study.ask();
+      killed = claimed?.number ?? (asked?.kind === 'trial' ? asked.trial.number : -1);
+    } finally {
+      await dead.close();
+    }
+    assert.equal(killed, c.stop.after === 'finished' ? c.stop.trial + 1 : c.stop.trial, `${c.strategy}: the killed worker's trial`);
+
+    const again = await search(q, { pollMs: 50 });
     assert.equal(again.resumed, true);
     assert.equal(again.reason, 'complete');
     const resumed = await recorded(q.config.storage, q.config.study);
     checkSchedule(c, resumed, again.best?.number);
     assert.deepEqual(schedule(resumed.trials), schedule(ref.trials), `${c.strategy}: the resumed study continues the same schedule`);
-    if (c.stop.after === 'progress') assert.equal(resumed.trials[c.stop.trial]!.attempt, 2, `${c.strategy}: the stopped trial ran again`);
+    if (c.stop.after === 'progress') assert.equal(resumed.trials[c.stop.trial]!.attempt, 3, `${c.strategy}: the stopped trial ran again after the killed worker`);
+    else assert.equal(resumed.trials[killed]!.attempt, 2, `${c.strategy}: the killed worker's trial ran again`);
     assert.deepEqual(
       resumed.trials.map((t) => t.values![0]),
       ref.trials.map((t) => t.values![0]),
