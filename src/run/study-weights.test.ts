@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChainCnnArch, MlpArch, NetworkArch } from '../core/arch.js';
 import { workerId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { TrainingEvaluator } from '../eval/train.js';
+import type { Evaluator } from '../eval/types.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { StudySpec } from '../store/types.js';
 import type { AskResult, StrategyDriver } from './driver.js';
@@ -76,6 +77,47 @@ test('a complete trial with a kept artifact gets weights_path; failed trials and
     const t2 = await store.listTrials(rec2.id);
     assert.deepEqual(t2.map((t) => [t.state, t.userAttrs['weights_path']]), [['failed', undefined], ['failed', undefined]]);
     assert.deepEqual(readdirSync(w2), []);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A test double: each evaluation writes a file named by its request id and reports it as its artifact. */
+function fileEvaluator(dir: string): Evaluator<unknown> {
+  return {
+    name: 'file',
+    metricNames: ['val_acc'],
+    maxBudget: 1,
+    async evaluate(req) {
+      const artifact = join(dir, `${req.id}.sd`);
+      writeFileSync(artifact, 'weights');
+      return { status: 'complete', metrics: { val_acc: 1 }, curve: [], artifact };
+    },
+    discardArtifact: (a) => rmSync(a, { force: true }),
+  };
+}
+
+test('a worker that lost its lease discards its artifact; the worker that took the trial over records its own', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-study-weights-'));
+  const store = SqliteStore.open(`sqlite:${join(dir, 's.db')}`, join(dir, 's.db'));
+  try {
+    const rec = await store.createStudy(spec('c', 'val_acc'));
+    const ev = fileEvaluator(dir);
+    const a = new Study(store, rec, listDriver([mlp(4)]), ev, { workerId: workerId('a'), leaseMs: 20, heartbeatMs: 10_000 });
+    const asked = await a.ask();
+    assert.equal(asked.kind, 'trial');
+    if (asked.kind !== 'trial') return;
+    await new Promise((r) => setTimeout(r, 50));
+    const taken = await store.claimTrial(rec.id, workerId('b'), 60_000);
+    assert.equal(taken?.attempt, 2);
+    assert.equal(await a.runTrial(asked.trial), 'lease_lost');
+    assert.ok(!existsSync(join(dir, 'trial-0-a1.sd')), 'the stale attempt left no file');
+    const b = new Study(store, rec, listDriver([mlp(4)]), ev, { workerId: workerId('b') });
+    const done = await b.runTrial(taken!);
+    assert.ok(typeof done === 'object' && done.state === 'complete');
+    if (typeof done === 'object') assert.equal(done.userAttrs['weights_path'], join(dir, 'trial-0-a2.sd'));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.sd')), ['trial-0-a2.sd']);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
