@@ -16,7 +16,6 @@ import {
   type Metrics,
   type NewTrial,
   type Objective,
-  type StrategyState,
   type StudyRecord,
   type StudySpec,
   type StudyState,
@@ -242,11 +241,22 @@ export function encodeStrategyState(state: Json, field: string): string {
   return JSON.stringify(state);
 }
 
-/** Validates a new trial and encodes its columns (the lease times are each backend's clock). */
-export function encodeNewTrial(t: NewTrial): {
-  state: 'running' | 'waiting'; arch: string; archKey: string | null; budget: number | null; params: string;
-  workerId: WorkerId | null; attempt: number; userAttrs: string; strategyState: string | null;
-} {
+/** A new trial's column values (the lease times are each backend's clock). */
+export interface EncodedTrial {
+  state: 'running' | 'waiting';
+  arch: string;
+  archKey: string | null;
+  budget: number | null;
+  params: string;
+  workerId: WorkerId | null;
+  attempt: number;
+  userAttrs: string;
+  /** The strategy state to save with the trial, as JSON text; null when none. */
+  strategyState: string | null;
+}
+
+/** Validates a new trial and encodes its columns. */
+export function encodeNewTrial(t: NewTrial): EncodedTrial {
   validateNewTrial(t);
   return {
     state: t.claim ? 'running' : 'waiting',
@@ -283,20 +293,6 @@ export function noStudyError(id: StudyId | number, note = ''): NasError {
   return new NasError('not_found', `no study with id ${id}${note}`);
 }
 
-export function studyNameTakenError(name: string): NasError {
-  return new NasError('conflict', `a study named ${JSON.stringify(name)} already exists`, {
-    field: 'name', hint: 'choose another name, or resume the existing study',
-  });
-}
-
-/** requireStudy's `not_found`: lists (up to 20 of) the studies that do exist. */
-export function missingStudyError(idOrName: StudyId | string, url: string, names: string[]): NasError {
-  return new NasError('not_found', `no study ${typeof idOrName === 'number' ? `with id ${idOrName}` : JSON.stringify(idOrName)} in ${url}`, {
-    field: 'study',
-    hint: names.length ? `existing studies: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}` : 'the store has no studies yet',
-  });
-}
-
 /** A lost compare-and-set; `current` is the stored version (undefined: the study is gone). */
 export function versionConflictError(id: StudyId, expectedVersion: number, current: number | undefined): NasError {
   if (current === undefined) return noStudyError(id);
@@ -323,10 +319,6 @@ export function summarize(s: StudyRecord, counts: { study_id: unknown; state: st
   const c = emptyCounts();
   for (const r of counts) if (num(r.study_id) === s.id) addCount(c, r.state, num(r.n));
   return { ...s, counts: c, best: best === null ? null : { trialId: best.id, number: best.number, value: best.values![0]! } };
-}
-
-export function strategyStateFromRow(r: { version: unknown; state: string | null }): StrategyState {
-  return { version: num(r.version), state: r.state === null ? null : (JSON.parse(r.state) as Json) };
 }
 
 // ---------------------------------------------------------------- rows

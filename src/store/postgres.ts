@@ -3,73 +3,21 @@
  * `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each other and never
  * take the same row; lease times come from the server's clock (`clock_timestamp()`), so workers
  * with skewed clocks still agree on expiry. Multi-statement updates run in explicit transactions;
- * migrations are serialized by an advisory lock.
+ * migrations are serialized by an advisory lock. What is not SQL (validation, encoding, row
+ * mapping, errors) is SqlStore's, in base.ts.
  */
 import pg from 'pg';
 import { NasError, isNasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
-import type { Json } from '../core/json.js';
+import type { JsonObject } from '../core/json.js';
 import {
-  STUDY_INSERT_COLUMNS,
-  TRIAL_COLS,
-  addCount,
-  bestOf,
-  budgetExhaustedError,
-  checkAttrKey,
-  checkLease,
-  checkListOptions,
-  checkMetrics,
-  checkStep,
-  checkStudyState,
-  checkWorkerInfo,
-  closedError,
-  emptyCounts,
-  encodeFinish,
-  encodeNewTrial,
-  encodeNumbers,
-  encodeStrategyState,
-  intermediateFromRow,
-  missingStudyError,
-  newerSchemaError,
-  noStudyError,
-  num,
-  objectiveOf,
-  ownershipError,
-  setAttr,
-  strategyStateFromRow,
-  studyFromRow,
-  studyInsertValues,
-  studyNameTakenError,
-  summarize,
-  trialFromRow,
-  trialOrder,
-  validateSpec,
-  versionConflictError,
-  workerFromRow,
-  type IntermediateRow,
-  type StudyRow,
-  type TrialRow,
-  type WorkerRow,
+  STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
+  summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
-import {
-  SCHEMA_VERSION,
-  type FinishTrial,
-  type IntermediateRecord,
-  type ListTrialsOptions,
-  type Metrics,
-  type NewTrial,
-  type OpenStoreOptions,
-  type Store,
-  type StrategyState,
-  type StudyRecord,
-  type StudySpec,
-  type StudyState,
-  type StudySummary,
-  type TrialCounts,
-  type TrialRecord,
-  type WorkerInfo,
-  type WorkerRecord,
-} from './types.js';
+import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
+import { SqlStore, type OwnerRow } from './base.js';
+import { SCHEMA_VERSION } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, StudyState, StudySummary, WorkerInfo } from './types.js';
 
 /** Server time in ms since the epoch; clock_timestamp() advances within a transaction. */
 const NOW = `(floor(extract(epoch from clock_timestamp()) * 1000))::bigint`;
@@ -198,12 +146,13 @@ const RETRYABLE = new Set(['40001', '40P01']);
 
 type Q = pg.Pool | pg.PoolClient;
 
-export class PostgresStore implements Store {
+export class PostgresStore extends SqlStore {
   readonly kind = 'postgres' as const;
   readonly url: string;
   private pool: pg.Pool | null;
 
   private constructor(url: string, pool: pg.Pool) {
+    super();
     this.url = url;
     this.pool = pool;
   }
@@ -310,72 +259,64 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- studies
 
-  async createStudy(spec: StudySpec): Promise<StudyRecord> {
-    validateSpec(spec);
+  protected async insertStudy(_name: string, values: unknown[]): Promise<StudyRow | undefined> {
     return this.tx(async (c) => {
       const cols = STUDY_INSERT_COLUMNS.join(', ');
       const ph = STUDY_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
-      const r = await c.query(`INSERT INTO studies (${cols}) VALUES (${ph}) ON CONFLICT (name) DO NOTHING RETURNING *`, studyInsertValues(spec, Date.now()));
-      const row = r.rows[0] as StudyRow | undefined;
-      if (row === undefined) throw studyNameTakenError(spec.name);
-      await c.query(`INSERT INTO strategy_states (study_id, version, state, updated_at) VALUES ($1, 0, NULL, ${NOW})`, [row.id]);
-      return studyFromRow(row);
+      const row = (await c.query(`INSERT INTO studies (${cols}) VALUES (${ph}) ON CONFLICT (name) DO NOTHING RETURNING *`, values)).rows[0] as StudyRow | undefined;
+      if (row !== undefined) await c.query(`INSERT INTO strategy_states (study_id, version, state, updated_at) VALUES ($1, 0, NULL, ${NOW})`, [row.id]);
+      return row;
     });
   }
 
-  async getStudy(idOrName: StudyId | string): Promise<StudyRecord | null> {
+  protected async selectStudy(idOrName: StudyId | string): Promise<StudyRow | undefined> {
     const rows = typeof idOrName === 'number'
       ? await this.q<StudyRow>('SELECT * FROM studies WHERE id = $1', [idOrName])
       : await this.q<StudyRow>('SELECT * FROM studies WHERE name = $1', [idOrName]);
-    return rows[0] === undefined ? null : studyFromRow(rows[0]);
+    return rows[0];
   }
 
-  async requireStudy(idOrName: StudyId | string): Promise<StudyRecord> {
-    const s = await this.getStudy(idOrName);
-    if (s !== null) return s;
-    const names = (await this.q<{ name: string }>('SELECT name FROM studies ORDER BY id')).map((r) => r.name);
-    throw missingStudyError(idOrName, this.url, names);
+  protected async selectStudyNames(): Promise<string[]> {
+    return (await this.q<{ name: string }>('SELECT name FROM studies ORDER BY id')).map((r) => r.name);
   }
 
   async listStudies(): Promise<StudySummary[]> {
     const studies = (await this.q<StudyRow>('SELECT * FROM studies ORDER BY id')).map(studyFromRow);
     const counts = await this.q<{ study_id: number; state: string; n: number }>('SELECT study_id, state, COUNT(*)::int AS n FROM trials GROUP BY study_id, state');
     const out: StudySummary[] = [];
-    for (const s of studies) out.push(summarize(s, counts, await this.bestFor(s, 0)));
+    for (const s of studies) {
+      const b = await this.selectBestFirst(s.id, objectiveOf(s, 0).direction);
+      out.push(summarize(s, counts, b === undefined ? null : trialFromRow(b)));
+    }
     return out;
   }
 
-  async deleteStudy(id: StudyId): Promise<void> {
-    const r = await this.q('DELETE FROM studies WHERE id = $1 RETURNING id', [id]);
-    if (r.length === 0) throw noStudyError(id);
+  protected async deleteStudyRow(id: StudyId): Promise<boolean> {
+    return (await this.q('DELETE FROM studies WHERE id = $1 RETURNING id', [id])).length > 0;
   }
 
-  async setStudyState(id: StudyId, state: StudyState): Promise<void> {
-    checkStudyState(state);
-    const r = await this.q('UPDATE studies SET state = $1, updated_at = $2 WHERE id = $3 RETURNING id', [state, Date.now(), id]);
-    if (r.length === 0) throw noStudyError(id);
+  protected async updateStudyState(id: StudyId, state: StudyState): Promise<boolean> {
+    return (await this.q('UPDATE studies SET state = $1, updated_at = $2 WHERE id = $3 RETURNING id', [state, Date.now(), id])).length > 0;
   }
 
-  async setStudyAttr(id: StudyId, key: string, value: Json | undefined): Promise<void> {
-    checkAttrKey(key);
-    await this.tx(async (c) => {
-      const r = (await c.query('SELECT user_attrs FROM studies WHERE id = $1 FOR UPDATE', [id])).rows[0] as { user_attrs: string } | undefined;
-      if (r === undefined) throw noStudyError(id);
-      const next = setAttr(JSON.parse(r.user_attrs), key, value);
-      await c.query('UPDATE studies SET user_attrs = $1, updated_at = $2 WHERE id = $3', [JSON.stringify(next), Date.now(), id]);
+  protected async updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject): Promise<boolean> {
+    return this.tx(async (c) => {
+      const r = (await c.query(`SELECT user_attrs FROM ${table} WHERE id = $1 FOR UPDATE`, [id])).rows[0] as { user_attrs: string } | undefined;
+      if (r === undefined) return false;
+      const next = JSON.stringify(f(JSON.parse(r.user_attrs) as JsonObject));
+      if (table === 'studies') await c.query('UPDATE studies SET user_attrs = $1, updated_at = $2 WHERE id = $3', [next, Date.now(), id]);
+      else await c.query('UPDATE trials SET user_attrs = $1 WHERE id = $2', [next, id]);
+      return true;
     });
   }
 
   // ---------------------------------------------------------------- strategy state
 
-  async loadStrategyState(id: StudyId): Promise<StrategyState> {
-    const r = (await this.q<{ version: number; state: string | null }>('SELECT version, state FROM strategy_states WHERE study_id = $1', [id]))[0];
-    if (r === undefined) throw noStudyError(id);
-    return strategyStateFromRow(r);
+  protected async selectStrategyState(id: StudyId): Promise<{ version: number; state: string | null } | undefined> {
+    return (await this.q<{ version: number; state: string | null }>('SELECT version, state FROM strategy_states WHERE study_id = $1', [id]))[0];
   }
 
-  async saveStrategyState(id: StudyId, expectedVersion: number, state: Json): Promise<number> {
-    const text = encodeStrategyState(state, 'strategyState');
+  protected async casStrategyStateAlone(id: StudyId, expectedVersion: number, text: string): Promise<number> {
     try {
       return await this.casStrategyState(this.p(), id, expectedVersion, text);
     } catch (e) {
@@ -401,8 +342,7 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- trials
 
-  async createTrial(sid: StudyId, t: NewTrial): Promise<TrialRecord> {
-    const e = encodeNewTrial(t);
+  protected async insertTrial(sid: StudyId, t: NewTrial, e: EncodedTrial): Promise<TrialRow> {
     const claim = t.claim;
     const cols = `study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, created_at, started_at, user_attrs`;
     const vals = `$1, $2, $3, $4, $5, $6, $7, $8, $9,
@@ -420,7 +360,7 @@ export class PostgresStore implements Store {
         args(null),
       );
       if (rows[0] === undefined) throw noStudyError(sid);
-      return trialFromRow(rows[0]);
+      return rows[0];
     }
     return this.tx(async (c) => {
       // Locks the study row: concurrent creators serialize here, so numbers are sequential and
@@ -436,13 +376,11 @@ export class PostgresStore implements Store {
       // Same transaction as the insert: a lost compare-and-set rolls the number back, and a
       // refused or failed insert rolls the saved state back.
       if (t.strategyState !== undefined) await this.casStrategyState(c, sid, t.strategyState.expectedVersion, e.strategyState!);
-      const r = await c.query(`INSERT INTO trials (${cols}) VALUES (${vals}) RETURNING ${TRIAL_COLS}`, args(s.n));
-      return trialFromRow(r.rows[0] as TrialRow);
+      return (await c.query(`INSERT INTO trials (${cols}) VALUES (${vals}) RETURNING ${TRIAL_COLS}`, args(s.n))).rows[0] as TrialRow;
     });
   }
 
-  async claimTrial(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRecord | null> {
-    checkLease(leaseMs);
+  protected async claimRow(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null> {
     // One statement, hence atomic: pick (skipping rows other claimers hold), drop the lost
     // attempt's intermediate values, take the lease, touch the worker.
     const rows = await this.q<TrialRow>(
@@ -459,19 +397,14 @@ export class PostgresStore implements Store {
        SELECT * FROM u`,
       [sid, wid, Math.ceil(leaseMs)],
     );
-    if (rows[0] !== undefined) return trialFromRow(rows[0]);
-    if ((await this.q('SELECT 1 FROM studies WHERE id = $1', [sid])).length === 0) throw noStudyError(sid, ' (deleted?)');
-    return null;
+    return rows[0] ?? null;
   }
 
-  private async owned(what: string, id: TrialId, wid: WorkerId, n: number): Promise<void> {
-    if (n > 0) return;
-    const r = (await this.q<{ id: number; state: string; worker_id: string | null }>('SELECT id, state, worker_id FROM trials WHERE id = $1', [id]))[0];
-    throw ownershipError(what, r, id, wid);
+  protected async selectOwner(id: TrialId): Promise<OwnerRow | undefined> {
+    return (await this.q<OwnerRow>('SELECT id, state, worker_id FROM trials WHERE id = $1', [id]))[0];
   }
 
-  async heartbeat(id: TrialId, wid: WorkerId, leaseMs: number): Promise<void> {
-    checkLease(leaseMs);
+  protected async renewLease(id: TrialId, wid: WorkerId, leaseMs: number): Promise<number> {
     const r = await this.q<{ n: number }>(
       `WITH u AS (UPDATE trials SET lease_expires_at = ${NOW} + $3::bigint, heartbeat_at = ${NOW}
                   WHERE id = $1 AND state = 'running' AND worker_id = $2 RETURNING id),
@@ -479,12 +412,10 @@ export class PostgresStore implements Store {
        SELECT COUNT(*)::int AS n FROM u`,
       [id, wid, Math.ceil(leaseMs)],
     );
-    await this.owned('heartbeat', id, wid, r[0]!.n);
+    return r[0]!.n;
   }
 
-  async reportIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: Metrics): Promise<void> {
-    checkStep(step);
-    checkMetrics(metrics);
+  protected async upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string): Promise<number> {
     // FOR SHARE holds the trial row until the insert commits, so a concurrent re-claim (which
     // deletes the lost attempt's values) cannot interleave with it.
     const r = await this.q<{ trial_id: number }>(
@@ -492,42 +423,36 @@ export class PostgresStore implements Store {
        INSERT INTO intermediates (trial_id, step, metrics, reported_at) SELECT id, $3, $4, ${NOW} FROM t
        ON CONFLICT (trial_id, step) DO UPDATE SET metrics = EXCLUDED.metrics, reported_at = EXCLUDED.reported_at
        RETURNING trial_id`,
-      [id, wid, step, encodeNumbers(metrics)],
+      [id, wid, step, metrics],
     );
-    await this.owned('reportIntermediate', id, wid, r.length);
+    return r.length;
   }
 
-  async finishTrial(id: TrialId, wid: WorkerId, res: FinishTrial): Promise<TrialRecord> {
+  protected async finishRow(id: TrialId, wid: WorkerId, cols: unknown[]): Promise<TrialRow | undefined> {
     const r = await this.q<TrialRow>(
       `UPDATE trials SET state = $1, metrics = $2, vals = $3, value0 = $4, error = $5, duration_ms = $6, finished_at = ${NOW}, lease_expires_at = NULL
        WHERE id = $7 AND state = 'running' AND worker_id = $8 RETURNING ${TRIAL_COLS}`,
-      [...encodeFinish(res), id, wid],
+      [...cols, id, wid],
     );
-    await this.owned('finishTrial', id, wid, r.length);
-    return trialFromRow(r[0]!);
+    return r[0];
   }
 
-  async releaseTrial(id: TrialId, wid: WorkerId): Promise<void> {
-    const r = await this.q(`UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = $1 AND state = 'running' AND worker_id = $2 RETURNING id`, [id, wid]);
-    await this.owned('releaseTrial', id, wid, r.length);
+  protected async releaseRow(id: TrialId, wid: WorkerId): Promise<number> {
+    return (await this.q(`UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = $1 AND state = 'running' AND worker_id = $2 RETURNING id`, [id, wid])).length;
   }
 
-  async getTrial(id: TrialId): Promise<TrialRecord | null> {
-    const r = await this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE id = $1`, [id]);
-    return r[0] === undefined ? null : trialFromRow(r[0]);
+  protected async selectTrial(id: TrialId): Promise<TrialRow | undefined> {
+    return (await this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE id = $1`, [id]))[0];
   }
 
-  async getTrialByNumber(sid: StudyId, number: number): Promise<TrialRecord | null> {
-    const r = await this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number = $2`, [sid, number]);
-    return r[0] === undefined ? null : trialFromRow(r[0]);
+  protected async selectTrialByNumber(sid: StudyId, number: number): Promise<TrialRow | undefined> {
+    return (await this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number = $2`, [sid, number]))[0];
   }
 
-  async listTrials(sid: StudyId, o: ListTrialsOptions = {}): Promise<TrialRecord[]> {
-    checkListOptions(o);
+  protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {
     const args: unknown[] = [sid];
     const where = ['study_id = $1'];
     if (o.states !== undefined) {
-      if (o.states.length === 0) return [];
       args.push(o.states);
       where.push(`state = ANY($${args.length}::text[])`);
     }
@@ -537,82 +462,53 @@ export class PostgresStore implements Store {
     }
     args.push(o.limit ?? null, o.offset ?? 0);
     const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${trialOrder(o)} LIMIT $${args.length - 1} OFFSET $${args.length}`;
-    return (await this.q<TrialRow>(sql, args)).map(trialFromRow);
+    return this.q<TrialRow>(sql, args);
   }
 
-  async countTrials(sid: StudyId): Promise<TrialCounts> {
-    const c = emptyCounts();
-    for (const r of await this.q<{ state: string; n: number }>('SELECT state, COUNT(*)::int AS n FROM trials WHERE study_id = $1 GROUP BY state', [sid])) {
-      addCount(c, r.state, r.n);
-    }
-    return c;
+  protected async selectStateCounts(sid: StudyId): Promise<{ state: string; n: number }[]> {
+    return this.q<{ state: string; n: number }>('SELECT state, COUNT(*)::int AS n FROM trials WHERE study_id = $1 GROUP BY state', [sid]);
   }
 
-  private async bestFor(s: StudyRecord, i: number): Promise<TrialRecord | null> {
-    const o = objectiveOf(s, i);
-    if (i > 0) {
-      const all = (await this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND state = 'complete'`, [s.id])).map(trialFromRow);
-      return bestOf(all, i, o.direction);
-    }
+  protected async selectBestFirst(sid: StudyId, direction: Direction): Promise<TrialRow | undefined> {
     const r = await this.q<TrialRow>(
       `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND state = 'complete' AND value0 IS NOT NULL
-       ORDER BY value0 ${o.direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
-      [s.id],
+       ORDER BY value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
+      [sid],
     );
-    return r[0] === undefined ? null : trialFromRow(r[0]);
+    return r[0];
   }
 
-  async bestTrial(sid: StudyId, objective = 0): Promise<TrialRecord | null> {
-    return this.bestFor(await this.requireStudy(sid), objective);
+  protected async selectIntermediates(id: TrialId): Promise<IntermediateRow[]> {
+    return this.q<IntermediateRow>('SELECT * FROM intermediates WHERE trial_id = $1 ORDER BY step', [id]);
   }
 
-  async getIntermediates(id: TrialId): Promise<IntermediateRecord[]> {
-    return (await this.q<IntermediateRow>('SELECT * FROM intermediates WHERE trial_id = $1 ORDER BY step', [id])).map(intermediateFromRow);
-  }
-
-  async listIntermediates(sid: StudyId): Promise<IntermediateRecord[]> {
-    return (await this.q<IntermediateRow>(
+  protected async selectStudyIntermediates(sid: StudyId): Promise<IntermediateRow[]> {
+    return this.q<IntermediateRow>(
       'SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id WHERE t.study_id = $1 ORDER BY t.number, i.step',
       [sid],
-    )).map(intermediateFromRow);
-  }
-
-  async setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void> {
-    checkAttrKey(key);
-    await this.tx(async (c) => {
-      const r = (await c.query('SELECT user_attrs FROM trials WHERE id = $1 FOR UPDATE', [id])).rows[0] as { user_attrs: string } | undefined;
-      if (r === undefined) throw new NasError('not_found', `trial ${id} does not exist`);
-      await c.query('UPDATE trials SET user_attrs = $1 WHERE id = $2', [JSON.stringify(setAttr(JSON.parse(r.user_attrs), key, value)), id]);
-    });
+    );
   }
 
   // ---------------------------------------------------------------- workers
 
-  async registerWorker(w: WorkerInfo): Promise<void> {
-    checkWorkerInfo(w);
+  protected async upsertWorker(w: WorkerInfo, info: string): Promise<void> {
     await this.q(
       `INSERT INTO workers (id, study_id, host, pid, info, state, started_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, 'active', ${NOW}, ${NOW})
        ON CONFLICT (id) DO UPDATE SET study_id = EXCLUDED.study_id, host = EXCLUDED.host, pid = EXCLUDED.pid, info = EXCLUDED.info,
          state = 'active', started_at = EXCLUDED.started_at, last_seen_at = EXCLUDED.last_seen_at`,
-      [w.id, w.studyId, w.host, w.pid, JSON.stringify(w.info ?? {})],
+      [w.id, w.studyId, w.host, w.pid, info],
     );
   }
 
-  async touchWorker(id: WorkerId): Promise<void> {
-    const r = await this.q(`UPDATE workers SET last_seen_at = ${NOW} WHERE id = $1 RETURNING id`, [id]);
-    if (r.length === 0) throw new NasError('not_found', `no worker ${id}`);
+  protected async touchWorkerRow(id: WorkerId, stop: boolean): Promise<boolean> {
+    const set = stop ? `state = 'stopped', last_seen_at = ${NOW}` : `last_seen_at = ${NOW}`;
+    return (await this.q(`UPDATE workers SET ${set} WHERE id = $1 RETURNING id`, [id])).length > 0;
   }
 
-  async stopWorker(id: WorkerId): Promise<void> {
-    const r = await this.q(`UPDATE workers SET state = 'stopped', last_seen_at = ${NOW} WHERE id = $1 RETURNING id`, [id]);
-    if (r.length === 0) throw new NasError('not_found', `no worker ${id}`);
-  }
-
-  async listWorkers(sid?: StudyId): Promise<WorkerRecord[]> {
-    const rows = sid === undefined
-      ? await this.q<WorkerRow>('SELECT * FROM workers ORDER BY started_at, id')
-      : await this.q<WorkerRow>('SELECT * FROM workers WHERE study_id = $1 ORDER BY started_at, id', [sid]);
-    return rows.map(workerFromRow);
+  protected async selectWorkers(sid?: StudyId): Promise<WorkerRow[]> {
+    return sid === undefined
+      ? this.q<WorkerRow>('SELECT * FROM workers ORDER BY started_at, id')
+      : this.q<WorkerRow>('SELECT * FROM workers WHERE study_id = $1 ORDER BY started_at, id', [sid]);
   }
 
   async close(): Promise<void> {

@@ -4,74 +4,23 @@
  * `BEGIN IMMEDIATE` transaction, so a claim takes the write lock before it reads, and two
  * processes can never pick the same trial. Contention waits up to the busy timeout, then fails
  * with a clear `storage_error`. `synchronous=NORMAL`: a process crash loses nothing; a power cut
- * may lose the last transactions (never corrupts).
+ * may lose the last transactions (never corrupts). What is not SQL (validation, encoding, row
+ * mapping, errors) is SqlStore's, in base.ts.
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { NasError, isNasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
-import type { Json } from '../core/json.js';
+import type { JsonObject } from '../core/json.js';
 import {
-  STUDY_INSERT_COLUMNS,
-  TRIAL_COLS,
-  addCount,
-  bestOf,
-  budgetExhaustedError,
-  checkAttrKey,
-  checkLease,
-  checkListOptions,
-  checkMetrics,
-  checkStep,
-  checkStudyState,
-  checkWorkerInfo,
-  closedError,
-  emptyCounts,
-  encodeFinish,
-  encodeNewTrial,
-  encodeNumbers,
-  encodeStrategyState,
-  intermediateFromRow,
-  missingStudyError,
-  newerSchemaError,
-  noStudyError,
-  objectiveOf,
-  ownershipError,
-  setAttr,
-  strategyStateFromRow,
-  studyFromRow,
-  studyInsertValues,
-  studyNameTakenError,
-  summarize,
-  trialFromRow,
-  trialOrder,
-  validateSpec,
-  versionConflictError,
-  workerFromRow,
-  type IntermediateRow,
-  type StudyRow,
-  type TrialRow,
-  type WorkerRow,
+  STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
+  summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
-import {
-  SCHEMA_VERSION,
-  type FinishTrial,
-  type IntermediateRecord,
-  type ListTrialsOptions,
-  type Metrics,
-  type NewTrial,
-  type OpenStoreOptions,
-  type Store,
-  type StrategyState,
-  type StudyRecord,
-  type StudySpec,
-  type StudyState,
-  type StudySummary,
-  type TrialCounts,
-  type TrialRecord,
-  type WorkerInfo,
-  type WorkerRecord,
-} from './types.js';
+import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
+import { SqlStore, type OwnerRow } from './base.js';
+import { SCHEMA_VERSION } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, StudyState, StudySummary, WorkerInfo } from './types.js';
 
 type Db = Database.Database;
 
@@ -204,7 +153,7 @@ function mapSqliteError(e: unknown, path: string, busyMs: number): unknown {
   return e;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   readonly url: string;
   readonly path: string;
@@ -213,6 +162,7 @@ export class SqliteStore implements Store {
   private readonly stmts = new Map<string, Database.Statement>();
 
   private constructor(url: string, path: string, db: Db, busyMs: number) {
+    super();
     this.url = url;
     this.path = path;
     this.db = db;
@@ -319,15 +269,12 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- studies
 
-  async createStudy(spec: StudySpec): Promise<StudyRecord> {
-    validateSpec(spec);
+  protected async insertStudy(name: string, values: unknown[]): Promise<StudyRow | undefined> {
     return this.run(true, () => {
-      if (this.st('SELECT 1 FROM studies WHERE name = ?').get(spec.name) !== undefined) throw studyNameTakenError(spec.name);
-      const now = Date.now();
-      const r = this.st(`INSERT INTO studies (${STUDY_INSERT_COLUMNS.join(', ')}) VALUES (${STUDY_INSERT_COLUMNS.map(() => '?').join(', ')})`)
-        .run(...studyInsertValues(spec, now));
-      this.st('INSERT INTO strategy_states (study_id, version, state, updated_at) VALUES (?, 0, NULL, ?)').run(r.lastInsertRowid, now);
-      return studyFromRow(this.st('SELECT * FROM studies WHERE id = ?').get(r.lastInsertRowid) as StudyRow);
+      if (this.st('SELECT 1 FROM studies WHERE name = ?').get(name) !== undefined) return undefined;
+      const r = this.st(`INSERT INTO studies (${STUDY_INSERT_COLUMNS.join(', ')}) VALUES (${STUDY_INSERT_COLUMNS.map(() => '?').join(', ')})`).run(...values);
+      this.st('INSERT INTO strategy_states (study_id, version, state, updated_at) VALUES (?, 0, NULL, ?)').run(r.lastInsertRowid, Date.now());
+      return this.st('SELECT * FROM studies WHERE id = ?').get(r.lastInsertRowid) as StudyRow;
     });
   }
 
@@ -337,18 +284,12 @@ export class SqliteStore implements Store {
       : this.st('SELECT * FROM studies WHERE name = ?').get(idOrName)) as StudyRow | undefined;
   }
 
-  async getStudy(idOrName: StudyId | string): Promise<StudyRecord | null> {
-    return this.run(false, () => {
-      const r = this.studyRow(idOrName);
-      return r === undefined ? null : studyFromRow(r);
-    });
+  protected async selectStudy(idOrName: StudyId | string): Promise<StudyRow | undefined> {
+    return this.run(false, () => this.studyRow(idOrName));
   }
 
-  async requireStudy(idOrName: StudyId | string): Promise<StudyRecord> {
-    const s = await this.getStudy(idOrName);
-    if (s !== null) return s;
-    const names = this.run(false, () => (this.st('SELECT name FROM studies ORDER BY id').all() as { name: string }[]).map((r) => r.name));
-    throw missingStudyError(idOrName, this.url, names);
+  protected async selectStudyNames(): Promise<string[]> {
+    return this.run(false, () => (this.st('SELECT name FROM studies ORDER BY id').all() as { name: string }[]).map((r) => r.name));
   }
 
   async listStudies(): Promise<StudySummary[]> {
@@ -356,47 +297,39 @@ export class SqliteStore implements Store {
     return this.run(false, () => this.conn().transaction(() => {
       const studies = (this.st('SELECT * FROM studies ORDER BY id').all() as StudyRow[]).map(studyFromRow);
       const counts = this.st('SELECT study_id, state, COUNT(*) AS n FROM trials GROUP BY study_id, state').all() as { study_id: number; state: string; n: number }[];
-      return studies.map((s) => summarize(s, counts, this.bestRow(s, 0)));
+      return studies.map((s) => {
+        const b = this.bestFirstRow(s.id, objectiveOf(s, 0).direction);
+        return summarize(s, counts, b === undefined ? null : trialFromRow(b));
+      });
     }).deferred());
   }
 
-  async deleteStudy(id: StudyId): Promise<void> {
-    this.run(true, () => {
-      if (this.st('DELETE FROM studies WHERE id = ?').run(id).changes === 0) throw noStudyError(id);
-    });
+  protected async deleteStudyRow(id: StudyId): Promise<boolean> {
+    return this.run(true, () => this.st('DELETE FROM studies WHERE id = ?').run(id).changes > 0);
   }
 
-  async setStudyState(id: StudyId, state: StudyState): Promise<void> {
-    checkStudyState(state);
-    this.run(true, () => {
-      if (this.st('UPDATE studies SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id).changes === 0) {
-        throw noStudyError(id);
-      }
-    });
+  protected async updateStudyState(id: StudyId, state: StudyState): Promise<boolean> {
+    return this.run(true, () => this.st('UPDATE studies SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id).changes > 0);
   }
 
-  async setStudyAttr(id: StudyId, key: string, value: Json | undefined): Promise<void> {
-    checkAttrKey(key);
-    this.run(true, () => {
-      const r = this.st('SELECT user_attrs FROM studies WHERE id = ?').get(id) as { user_attrs: string } | undefined;
-      if (r === undefined) throw noStudyError(id);
-      const next = setAttr(JSON.parse(r.user_attrs), key, value);
-      this.st('UPDATE studies SET user_attrs = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(next), Date.now(), id);
+  protected async updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject): Promise<boolean> {
+    return this.run(true, () => {
+      const r = this.st(`SELECT user_attrs FROM ${table} WHERE id = ?`).get(id) as { user_attrs: string } | undefined;
+      if (r === undefined) return false;
+      const next = JSON.stringify(f(JSON.parse(r.user_attrs) as JsonObject));
+      if (table === 'studies') this.st('UPDATE studies SET user_attrs = ?, updated_at = ? WHERE id = ?').run(next, Date.now(), id);
+      else this.st('UPDATE trials SET user_attrs = ? WHERE id = ?').run(next, id);
+      return true;
     });
   }
 
   // ---------------------------------------------------------------- strategy state
 
-  async loadStrategyState(id: StudyId): Promise<StrategyState> {
-    return this.run(false, () => {
-      const r = this.st('SELECT version, state FROM strategy_states WHERE study_id = ?').get(id) as { version: number; state: string | null } | undefined;
-      if (r === undefined) throw noStudyError(id);
-      return strategyStateFromRow(r);
-    });
+  protected async selectStrategyState(id: StudyId): Promise<{ version: number; state: string | null } | undefined> {
+    return this.run(false, () => this.st('SELECT version, state FROM strategy_states WHERE study_id = ?').get(id) as { version: number; state: string | null } | undefined);
   }
 
-  async saveStrategyState(id: StudyId, expectedVersion: number, state: Json): Promise<number> {
-    const text = encodeStrategyState(state, 'strategyState');
+  protected async casStrategyStateAlone(id: StudyId, expectedVersion: number, text: string): Promise<number> {
     return this.run(true, () => this.casStrategyState(id, expectedVersion, text));
   }
 
@@ -415,8 +348,7 @@ export class SqliteStore implements Store {
     return this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE id = ?`).get(id) as TrialRow | undefined;
   }
 
-  async createTrial(sid: StudyId, t: NewTrial): Promise<TrialRecord> {
-    const e = encodeNewTrial(t);
+  protected async insertTrial(sid: StudyId, t: NewTrial, e: EncodedTrial): Promise<TrialRow> {
     // One transaction: the budget check, the strategy state's compare-and-set and the insert all
     // happen, or none does.
     return this.run(true, () => {
@@ -437,99 +369,73 @@ export class SqliteStore implements Store {
         sid, s.next_number, e.state, e.arch, e.archKey, e.budget, e.params, e.workerId, e.attempt,
         claim ? now + claim.leaseMs : null, claim ? now : null, now, claim ? now : null, e.userAttrs,
       );
-      return trialFromRow(this.trialRow(Number(r.lastInsertRowid))!);
+      return this.trialRow(Number(r.lastInsertRowid))!;
     });
   }
 
-  async claimTrial(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRecord | null> {
-    checkLease(leaseMs);
+  protected async claimRow(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null> {
     return this.run(true, () => {
       const now = Date.now();
       const c = this.st(
         `SELECT id, state FROM trials WHERE study_id = ? AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ?) ORDER BY number LIMIT 1`,
       ).get(sid, now) as { id: number; state: string } | undefined;
-      if (c === undefined) {
-        if (this.st('SELECT 1 FROM studies WHERE id = ?').get(sid) === undefined) throw noStudyError(sid, ' (deleted?)');
-        return null;
-      }
+      if (c === undefined) return null;
       if (c.state === 'running') this.st('DELETE FROM intermediates WHERE trial_id = ?').run(c.id);
       this.st(
         `UPDATE trials SET state = 'running', worker_id = ?, attempt = attempt + 1, lease_expires_at = ?, heartbeat_at = ?, started_at = ? WHERE id = ?`,
       ).run(wid, now + leaseMs, now, now, c.id);
       this.st('UPDATE workers SET last_seen_at = ? WHERE id = ?').run(now, wid);
-      return trialFromRow(this.trialRow(c.id)!);
+      return this.trialRow(c.id)!;
     });
   }
 
-  private owned(what: string, id: TrialId, wid: WorkerId, changes: number): void {
-    if (changes > 0) return;
-    const r = this.st('SELECT id, state, worker_id FROM trials WHERE id = ?').get(id) as { id: number; state: string; worker_id: string | null } | undefined;
-    throw ownershipError(what, r, id, wid);
+  protected async selectOwner(id: TrialId): Promise<OwnerRow | undefined> {
+    return this.run(false, () => this.st('SELECT id, state, worker_id FROM trials WHERE id = ?').get(id) as OwnerRow | undefined);
   }
 
-  async heartbeat(id: TrialId, wid: WorkerId, leaseMs: number): Promise<void> {
-    checkLease(leaseMs);
-    this.run(true, () => {
+  protected async renewLease(id: TrialId, wid: WorkerId, leaseMs: number): Promise<number> {
+    return this.run(true, () => {
       const now = Date.now();
       const r = this.st(`UPDATE trials SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ? AND state = 'running' AND worker_id = ?`).run(now + leaseMs, now, id, wid);
-      this.owned('heartbeat', id, wid, r.changes);
-      this.st('UPDATE workers SET last_seen_at = ? WHERE id = ?').run(now, wid);
+      if (r.changes > 0) this.st('UPDATE workers SET last_seen_at = ? WHERE id = ?').run(now, wid);
+      return r.changes;
     });
   }
 
-  async reportIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: Metrics): Promise<void> {
-    checkStep(step);
-    checkMetrics(metrics);
-    const text = encodeNumbers(metrics);
-    this.run(true, () => {
-      const r = this.st(
-        `INSERT INTO intermediates (trial_id, step, metrics, reported_at)
-         SELECT id, ?, ?, ? FROM trials WHERE id = ? AND state = 'running' AND worker_id = ?
-         ON CONFLICT (trial_id, step) DO UPDATE SET metrics = excluded.metrics, reported_at = excluded.reported_at`,
-      ).run(step, text, Date.now(), id, wid);
-      this.owned('reportIntermediate', id, wid, r.changes);
-    });
+  protected async upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string): Promise<number> {
+    return this.run(true, () => this.st(
+      `INSERT INTO intermediates (trial_id, step, metrics, reported_at)
+       SELECT id, ?, ?, ? FROM trials WHERE id = ? AND state = 'running' AND worker_id = ?
+       ON CONFLICT (trial_id, step) DO UPDATE SET metrics = excluded.metrics, reported_at = excluded.reported_at`,
+    ).run(step, metrics, Date.now(), id, wid).changes);
   }
 
-  async finishTrial(id: TrialId, wid: WorkerId, res: FinishTrial): Promise<TrialRecord> {
-    const cols = encodeFinish(res);
+  protected async finishRow(id: TrialId, wid: WorkerId, cols: unknown[]): Promise<TrialRow | undefined> {
     return this.run(true, () => {
       const r = this.st(
         `UPDATE trials SET state = ?, metrics = ?, vals = ?, value0 = ?, error = ?, duration_ms = ?, finished_at = ?, lease_expires_at = NULL
          WHERE id = ? AND state = 'running' AND worker_id = ?`,
       ).run(...cols, Date.now(), id, wid);
-      this.owned('finishTrial', id, wid, r.changes);
-      return trialFromRow(this.trialRow(id)!);
+      return r.changes > 0 ? this.trialRow(id) : undefined;
     });
   }
 
-  async releaseTrial(id: TrialId, wid: WorkerId): Promise<void> {
-    this.run(true, () => {
-      const r = this.st(`UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = ? AND state = 'running' AND worker_id = ?`).run(id, wid);
-      this.owned('releaseTrial', id, wid, r.changes);
-    });
+  protected async releaseRow(id: TrialId, wid: WorkerId): Promise<number> {
+    return this.run(true, () => this.st(`UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = ? AND state = 'running' AND worker_id = ?`).run(id, wid).changes);
   }
 
-  async getTrial(id: TrialId): Promise<TrialRecord | null> {
-    return this.run(false, () => {
-      const r = this.trialRow(id);
-      return r === undefined ? null : trialFromRow(r);
-    });
+  protected async selectTrial(id: TrialId): Promise<TrialRow | undefined> {
+    return this.run(false, () => this.trialRow(id));
   }
 
-  async getTrialByNumber(sid: StudyId, number: number): Promise<TrialRecord | null> {
-    return this.run(false, () => {
-      const r = this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND number = ?`).get(sid, number) as TrialRow | undefined;
-      return r === undefined ? null : trialFromRow(r);
-    });
+  protected async selectTrialByNumber(sid: StudyId, number: number): Promise<TrialRow | undefined> {
+    return this.run(false, () => this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND number = ?`).get(sid, number) as TrialRow | undefined);
   }
 
-  async listTrials(sid: StudyId, o: ListTrialsOptions = {}): Promise<TrialRecord[]> {
-    checkListOptions(o);
+  protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {
     const where = ['study_id = ?'];
     const args: unknown[] = [sid];
     if (o.states !== undefined) {
-      if (o.states.length === 0) return [];
       where.push(`state IN (${o.states.map(() => '?').join(', ')})`);
       args.push(...o.states);
     }
@@ -539,90 +445,56 @@ export class SqliteStore implements Store {
     }
     const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${trialOrder(o)} LIMIT ? OFFSET ?`;
     args.push(o.limit ?? -1, o.offset ?? 0);
-    return this.run(false, () => (this.st(sql).all(...args) as TrialRow[]).map(trialFromRow));
+    return this.run(false, () => this.st(sql).all(...args) as TrialRow[]);
   }
 
-  async countTrials(sid: StudyId): Promise<TrialCounts> {
-    return this.run(false, () => {
-      const c = emptyCounts();
-      for (const r of this.st('SELECT state, COUNT(*) AS n FROM trials WHERE study_id = ? GROUP BY state').all(sid) as { state: string; n: number }[]) {
-        addCount(c, r.state, r.n);
-      }
-      return c;
-    });
+  protected async selectStateCounts(sid: StudyId): Promise<{ state: string; n: number }[]> {
+    return this.run(false, () => this.st('SELECT state, COUNT(*) AS n FROM trials WHERE study_id = ? GROUP BY state').all(sid) as { state: string; n: number }[]);
   }
 
-  private bestRow(s: StudyRecord, i: number): TrialRecord | null {
-    const o = objectiveOf(s, i);
-    if (i > 0) {
-      const all = (this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete'`).all(s.id) as TrialRow[]).map(trialFromRow);
-      return bestOf(all, i, o.direction);
-    }
-    const r = this.st(
-      `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete' AND value0 IS NOT NULL ORDER BY value0 ${o.direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
-    ).get(s.id) as TrialRow | undefined;
-    return r === undefined ? null : trialFromRow(r);
+  private bestFirstRow(sid: StudyId, direction: Direction): TrialRow | undefined {
+    return this.st(
+      `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete' AND value0 IS NOT NULL ORDER BY value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
+    ).get(sid) as TrialRow | undefined;
   }
 
-  async bestTrial(sid: StudyId, objective = 0): Promise<TrialRecord | null> {
-    const s = await this.requireStudy(sid);
-    return this.run(false, () => this.bestRow(s, objective));
+  protected async selectBestFirst(sid: StudyId, direction: Direction): Promise<TrialRow | undefined> {
+    return this.run(false, () => this.bestFirstRow(sid, direction));
   }
 
-  async getIntermediates(id: TrialId): Promise<IntermediateRecord[]> {
-    return this.run(false, () => (this.st('SELECT * FROM intermediates WHERE trial_id = ? ORDER BY step').all(id) as IntermediateRow[]).map(intermediateFromRow));
+  protected async selectIntermediates(id: TrialId): Promise<IntermediateRow[]> {
+    return this.run(false, () => this.st('SELECT * FROM intermediates WHERE trial_id = ? ORDER BY step').all(id) as IntermediateRow[]);
   }
 
-  async listIntermediates(sid: StudyId): Promise<IntermediateRecord[]> {
-    return this.run(false, () =>
-      (this.st(
-        'SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id WHERE t.study_id = ? ORDER BY t.number, i.step',
-      ).all(sid) as IntermediateRow[]).map(intermediateFromRow),
-    );
-  }
-
-  async setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void> {
-    checkAttrKey(key);
-    this.run(true, () => {
-      const r = this.st('SELECT user_attrs FROM trials WHERE id = ?').get(id) as { user_attrs: string } | undefined;
-      if (r === undefined) throw new NasError('not_found', `trial ${id} does not exist`);
-      this.st('UPDATE trials SET user_attrs = ? WHERE id = ?').run(JSON.stringify(setAttr(JSON.parse(r.user_attrs), key, value)), id);
-    });
+  protected async selectStudyIntermediates(sid: StudyId): Promise<IntermediateRow[]> {
+    return this.run(false, () => this.st(
+      'SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id WHERE t.study_id = ? ORDER BY t.number, i.step',
+    ).all(sid) as IntermediateRow[]);
   }
 
   // ---------------------------------------------------------------- workers
 
-  async registerWorker(w: WorkerInfo): Promise<void> {
-    checkWorkerInfo(w);
+  protected async upsertWorker(w: WorkerInfo, info: string): Promise<void> {
     this.run(true, () => {
       const now = Date.now();
       this.st(
         `INSERT INTO workers (id, study_id, host, pid, info, state, started_at, last_seen_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
          ON CONFLICT (id) DO UPDATE SET study_id = excluded.study_id, host = excluded.host, pid = excluded.pid, info = excluded.info,
            state = 'active', started_at = excluded.started_at, last_seen_at = excluded.last_seen_at`,
-      ).run(w.id, w.studyId, w.host, w.pid, JSON.stringify(w.info ?? {}), now, now);
+      ).run(w.id, w.studyId, w.host, w.pid, info, now, now);
     });
   }
 
-  async touchWorker(id: WorkerId): Promise<void> {
-    this.run(true, () => {
-      if (this.st('UPDATE workers SET last_seen_at = ? WHERE id = ?').run(Date.now(), id).changes === 0) throw new NasError('not_found', `no worker ${id}`);
-    });
+  protected async touchWorkerRow(id: WorkerId, stop: boolean): Promise<boolean> {
+    const sql = stop ? `UPDATE workers SET state = 'stopped', last_seen_at = ? WHERE id = ?` : 'UPDATE workers SET last_seen_at = ? WHERE id = ?';
+    return this.run(true, () => this.st(sql).run(Date.now(), id).changes > 0);
   }
 
-  async stopWorker(id: WorkerId): Promise<void> {
-    this.run(true, () => {
-      if (this.st(`UPDATE workers SET state = 'stopped', last_seen_at = ? WHERE id = ?`).run(Date.now(), id).changes === 0) {
-        throw new NasError('not_found', `no worker ${id}`);
-      }
-    });
-  }
-
-  async listWorkers(sid?: StudyId): Promise<WorkerRecord[]> {
+  protected async selectWorkers(sid?: StudyId): Promise<WorkerRow[]> {
     return this.run(false, () =>
-      ((sid === undefined
+      (sid === undefined
         ? this.st('SELECT * FROM workers ORDER BY started_at, id').all()
-        : this.st('SELECT * FROM workers WHERE study_id = ? ORDER BY started_at, id').all(sid)) as WorkerRow[]).map(workerFromRow),
+        : this.st('SELECT * FROM workers WHERE study_id = ? ORDER BY started_at, id').all(sid)) as WorkerRow[],
     );
   }
 
@@ -633,4 +505,3 @@ export class SqliteStore implements Store {
     this.db = null;
   }
 }
-

@@ -1,0 +1,235 @@
+/**
+ * The Store logic both SQL backends share, written once: input validation, JSON encoding, row ->
+ * record mapping and the errors that name what went wrong. A backend extends `SqlStore` and writes
+ * only its SQL (the protected primitives below), its transactions, migrations and connection
+ * handling. A primitive receives validated, encoded values and returns raw rows (or how many rows
+ * it changed); it runs its statements atomically (one statement or one transaction).
+ */
+import { NasError } from '../core/errors.js';
+import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
+import type { Json, JsonObject } from '../core/json.js';
+import {
+  addCount, bestOf, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
+  encodeFinish, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
+  setAttr, studyFromRow, studyInsertValues, trialFromRow, validateSpec, workerFromRow,
+} from './common.js';
+import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
+import type {
+  Direction, FinishTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
+  StudyState, StudySummary, TrialCounts, TrialRecord, WorkerInfo, WorkerRecord,
+} from './types.js';
+
+/** Who holds a trial, for explaining why an ownership-checked update matched no row. */
+export interface OwnerRow {
+  id: number;
+  state: string;
+  worker_id: string | null;
+}
+
+export abstract class SqlStore implements Store {
+  abstract readonly kind: Store['kind'];
+  abstract readonly url: string;
+
+  // ---------------------------------------------------------------- the backend's SQL
+
+  /** Inserts a study (columns: STUDY_INSERT_COLUMNS) and its empty strategy state; undefined when the name is taken. */
+  protected abstract insertStudy(name: string, values: unknown[]): Promise<StudyRow | undefined>;
+  protected abstract selectStudy(idOrName: StudyId | string): Promise<StudyRow | undefined>;
+  /** All study names, oldest first. */
+  protected abstract selectStudyNames(): Promise<string[]>;
+  /** Returns whether a study was deleted. */
+  protected abstract deleteStudyRow(id: StudyId): Promise<boolean>;
+  protected abstract updateStudyState(id: StudyId, state: StudyState): Promise<boolean>;
+  /** Read-modify-write of a row's user_attrs in one transaction; false when the row is absent. */
+  protected abstract updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject): Promise<boolean>;
+  protected abstract selectStrategyState(id: StudyId): Promise<{ version: unknown; state: string | null } | undefined>;
+  /** The compare-and-set; returns the new version, throws versionConflictError (or not_found). */
+  protected abstract casStrategyStateAlone(id: StudyId, expectedVersion: number, text: string): Promise<number>;
+  /**
+   * In one transaction: not_found, the budget guard (budgetExhaustedError), the strategy state's
+   * compare-and-set when `e.strategyState` is set, the next number and the insert.
+   */
+  protected abstract insertTrial(id: StudyId, t: NewTrial, e: EncodedTrial): Promise<TrialRow>;
+  /** See Store.claimTrial; null when nothing is claimable (whether or not the study exists). */
+  protected abstract claimRow(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null>;
+  protected abstract selectOwner(id: TrialId): Promise<OwnerRow | undefined>;
+  /** The ownership-checked updates return how many rows they changed (0: not the holder). */
+  protected abstract renewLease(id: TrialId, wid: WorkerId, leaseMs: number): Promise<number>;
+  protected abstract upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string): Promise<number>;
+  /** `cols`: encodeFinish's columns. */
+  protected abstract finishRow(id: TrialId, wid: WorkerId, cols: unknown[]): Promise<TrialRow | undefined>;
+  protected abstract releaseRow(id: TrialId, wid: WorkerId): Promise<number>;
+  protected abstract selectTrial(id: TrialId): Promise<TrialRow | undefined>;
+  protected abstract selectTrialByNumber(id: StudyId, number: number): Promise<TrialRow | undefined>;
+  /** `o` is validated, its `states` (if any) non-empty; ordered by trialOrder(o). */
+  protected abstract selectTrials(id: StudyId, o: ListTrialsOptions): Promise<TrialRow[]>;
+  protected abstract selectStateCounts(id: StudyId): Promise<{ state: string; n: unknown }[]>;
+  /** The complete trial with the best finite first value (ties: lowest number). */
+  protected abstract selectBestFirst(id: StudyId, direction: Direction): Promise<TrialRow | undefined>;
+  protected abstract selectIntermediates(id: TrialId): Promise<IntermediateRow[]>;
+  protected abstract selectStudyIntermediates(id: StudyId): Promise<IntermediateRow[]>;
+  /** `info`: JSON text. */
+  protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
+  /** Sets last_seen_at (and `stopped` when asked); false when there is no such worker. */
+  protected abstract touchWorkerRow(id: WorkerId, stop: boolean): Promise<boolean>;
+  protected abstract selectWorkers(id?: StudyId): Promise<WorkerRow[]>;
+
+  abstract listStudies(): Promise<StudySummary[]>;
+  abstract close(): Promise<void>;
+
+  // ---------------------------------------------------------------- studies
+
+  async createStudy(spec: StudySpec): Promise<StudyRecord> {
+    validateSpec(spec);
+    const row = await this.insertStudy(spec.name, studyInsertValues(spec, Date.now()));
+    if (row === undefined) {
+      throw new NasError('conflict', `a study named ${JSON.stringify(spec.name)} already exists`, {
+        field: 'name', hint: 'choose another name, or resume the existing study',
+      });
+    }
+    return studyFromRow(row);
+  }
+
+  async getStudy(idOrName: StudyId | string): Promise<StudyRecord | null> {
+    const r = await this.selectStudy(idOrName);
+    return r === undefined ? null : studyFromRow(r);
+  }
+
+  async requireStudy(idOrName: StudyId | string): Promise<StudyRecord> {
+    const s = await this.getStudy(idOrName);
+    if (s !== null) return s;
+    const names = await this.selectStudyNames();
+    throw new NasError('not_found', `no study ${typeof idOrName === 'number' ? `with id ${idOrName}` : JSON.stringify(idOrName)} in ${this.url}`, {
+      field: 'study',
+      hint: names.length ? `existing studies: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}` : 'the store has no studies yet',
+    });
+  }
+
+  async deleteStudy(id: StudyId): Promise<void> {
+    if (!(await this.deleteStudyRow(id))) throw noStudyError(id);
+  }
+
+  async setStudyState(id: StudyId, state: StudyState): Promise<void> {
+    checkStudyState(state);
+    if (!(await this.updateStudyState(id, state))) throw noStudyError(id);
+  }
+
+  async setStudyAttr(id: StudyId, key: string, value: Json | undefined): Promise<void> {
+    checkAttrKey(key);
+    if (!(await this.updateUserAttrs('studies', id, (a) => setAttr(a, key, value)))) throw noStudyError(id);
+  }
+
+  // ---------------------------------------------------------------- strategy state
+
+  async loadStrategyState(id: StudyId): Promise<StrategyState> {
+    const r = await this.selectStrategyState(id);
+    if (r === undefined) throw noStudyError(id);
+    return { version: Number(r.version), state: r.state === null ? null : (JSON.parse(r.state) as Json) };
+  }
+
+  async saveStrategyState(id: StudyId, expectedVersion: number, state: Json): Promise<number> {
+    return this.casStrategyStateAlone(id, expectedVersion, encodeStrategyState(state, 'strategyState'));
+  }
+
+  // ---------------------------------------------------------------- trials
+
+  async createTrial(id: StudyId, t: NewTrial): Promise<TrialRecord> {
+    return trialFromRow(await this.insertTrial(id, t, encodeNewTrial(t)));
+  }
+
+  async claimTrial(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRecord | null> {
+    checkLease(leaseMs);
+    const r = await this.claimRow(id, wid, leaseMs);
+    if (r !== null) return trialFromRow(r);
+    if ((await this.selectStudy(id)) === undefined) throw noStudyError(id, ' (deleted?)');
+    return null;
+  }
+
+  /** Throws why an ownership-checked update of trial `id` by `wid` changed nothing. */
+  private async owned(what: string, id: TrialId, wid: WorkerId, changed: number): Promise<void> {
+    if (changed === 0) throw ownershipError(what, await this.selectOwner(id), id, wid);
+  }
+
+  async heartbeat(id: TrialId, wid: WorkerId, leaseMs: number): Promise<void> {
+    checkLease(leaseMs);
+    await this.owned('heartbeat', id, wid, await this.renewLease(id, wid, leaseMs));
+  }
+
+  async reportIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: Metrics): Promise<void> {
+    checkStep(step);
+    checkMetrics(metrics);
+    await this.owned('reportIntermediate', id, wid, await this.upsertIntermediate(id, wid, step, encodeNumbers(metrics)));
+  }
+
+  async finishTrial(id: TrialId, wid: WorkerId, res: FinishTrial): Promise<TrialRecord> {
+    const r = await this.finishRow(id, wid, encodeFinish(res));
+    if (r === undefined) throw ownershipError('finishTrial', await this.selectOwner(id), id, wid);
+    return trialFromRow(r);
+  }
+
+  async releaseTrial(id: TrialId, wid: WorkerId): Promise<void> {
+    await this.owned('releaseTrial', id, wid, await this.releaseRow(id, wid));
+  }
+
+  async getTrial(id: TrialId): Promise<TrialRecord | null> {
+    const r = await this.selectTrial(id);
+    return r === undefined ? null : trialFromRow(r);
+  }
+
+  async getTrialByNumber(id: StudyId, number: number): Promise<TrialRecord | null> {
+    const r = await this.selectTrialByNumber(id, number);
+    return r === undefined ? null : trialFromRow(r);
+  }
+
+  async listTrials(id: StudyId, o: ListTrialsOptions = {}): Promise<TrialRecord[]> {
+    checkListOptions(o);
+    if (o.states !== undefined && o.states.length === 0) return [];
+    return (await this.selectTrials(id, o)).map(trialFromRow);
+  }
+
+  async countTrials(id: StudyId): Promise<TrialCounts> {
+    const c = emptyCounts();
+    for (const r of await this.selectStateCounts(id)) addCount(c, r.state, Number(r.n));
+    return c;
+  }
+
+  async bestTrial(id: StudyId, objective = 0): Promise<TrialRecord | null> {
+    const s = await this.requireStudy(id);
+    const o = objectiveOf(s, objective);
+    if (objective > 0) return bestOf(await this.listTrials(s.id, { states: ['complete'] }), objective, o.direction);
+    const r = await this.selectBestFirst(s.id, o.direction);
+    return r === undefined ? null : trialFromRow(r);
+  }
+
+  async getIntermediates(id: TrialId): Promise<IntermediateRecord[]> {
+    return (await this.selectIntermediates(id)).map(intermediateFromRow);
+  }
+
+  async listIntermediates(id: StudyId): Promise<IntermediateRecord[]> {
+    return (await this.selectStudyIntermediates(id)).map(intermediateFromRow);
+  }
+
+  async setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void> {
+    checkAttrKey(key);
+    if (!(await this.updateUserAttrs('trials', id, (a) => setAttr(a, key, value)))) throw new NasError('not_found', `trial ${id} does not exist`);
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  async registerWorker(w: WorkerInfo): Promise<void> {
+    checkWorkerInfo(w);
+    await this.upsertWorker(w, JSON.stringify(w.info ?? {}));
+  }
+
+  async touchWorker(id: WorkerId): Promise<void> {
+    if (!(await this.touchWorkerRow(id, false))) throw new NasError('not_found', `no worker ${id}`);
+  }
+
+  async stopWorker(id: WorkerId): Promise<void> {
+    if (!(await this.touchWorkerRow(id, true))) throw new NasError('not_found', `no worker ${id}`);
+  }
+
+  async listWorkers(id?: StudyId): Promise<WorkerRecord[]> {
+    return (await this.selectWorkers(id)).map(workerFromRow);
+  }
+}
