@@ -185,7 +185,7 @@ export function seededRng<A>(seed: number, ctx: StrategyContext<A>): Rng {
 }
 
 /** The outcome of a strategy that has no unseen feasible architecture left to propose. */
-export const EXHAUSTED = { kind: 'done', reason: 'every architecture of the space has been tried' } as const satisfies AskOutcome<never>;
+export const EXHAUSTED = Object.freeze({ kind: 'done', reason: 'every architecture of the space has been tried' } as const satisfies AskOutcome<never>);
 
 /** A random unseen feasible architecture (`randomNovel`) as a proposal, at `budget` when given; `EXHAUSTED` when none is left. */
 export function randomProposal<A>(ctx: StrategyContext<A>, seen: Set<ArchKey>, rng: Rng, budget?: number): AskOutcome<A> {
