@@ -604,6 +604,11 @@ static void tuneMalloc() {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneMalloc();
+  // libtorch sizes the OpenMP pool lazily, at the first parallel ATen op. A BLAS call before that
+  // (the OpenMP build of OpenBLAS follows omp_get_max_threads()) ran with libgomp's own default
+  // thread count, so the first matmul of a process could differ in the last bits from later ones
+  // with the same seed. Sizing the pool now makes every op run with the count from the start.
+  at::init_num_threads();
   env.SetInstanceData<EnvData>(new EnvData());
   TS_EXPORT(exports, setErrorFactory);
   TS_EXPORT(exports, dispose);
