@@ -4,6 +4,7 @@
  * its lease). The parent only starts, signals and waits for them.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 
 export interface WorkerExit {
@@ -24,6 +25,17 @@ export interface PoolOptions {
   readonly stderr?: 'inherit' | 'ignore' | 'pipe';
 }
 
+/**
+ * The workers' environment: the parent's, with the CPUs divided among the workers (each one's
+ * libtorch pool gets floor(cpus / count), at least 1) unless the user chose OMP_NUM_THREADS; the
+ * engine only defaulted it to all CPUs (src/tensor/native.ts marks that). An evaluator's explicit
+ * `threads` option still wins inside each worker.
+ */
+export function workerEnv(count: number, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env['OMP_NUM_THREADS'] !== undefined && env['TSNAS_THREADS_DEFAULTED'] !== '1') return env;
+  return { ...env, OMP_NUM_THREADS: String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, count)))), TSNAS_THREADS_DEFAULTED: '1' };
+}
+
 export class WorkerPool {
   readonly children: ChildProcess[];
   private readonly exits: Promise<WorkerExit>[];
@@ -39,7 +51,7 @@ export class WorkerPool {
         opts.args.map((a) => a.replaceAll('{i}', String(i))),
         {
           execArgv,
-          env: opts.env ?? process.env,
+          env: opts.env ?? workerEnv(opts.count),
           // Own process group: a terminal's Ctrl-C reaches the parent only, which then stops the
           // workers in order (they release their trials), instead of everyone racing at once.
           detached: true,

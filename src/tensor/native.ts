@@ -4,6 +4,7 @@
  * path works from src/tensor/*.ts (tsx) and dist/tensor/*.js (compiled).
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { NasError, type ErrorCode } from '../core/errors.js';
 
 /** An opaque native tensor id (a slot in the addon's tensor table; see native/src/common.h). */
@@ -157,6 +158,14 @@ function load(): NativeAddon {
   // 2 cores and ~12 runnable processes), which is how NAS workers and CI run; sleeping threads cost
   // only a wake-up per parallel region. An explicit OMP_WAIT_POLICY in the environment wins.
   process.env.OMP_WAIT_POLICY ??= 'passive';
+  // libtorch's default intra-op thread count comes from OMP_NUM_THREADS, else from cpuinfo's core
+  // count, which is 1 on this 2-vCPU VM (PyTorch from Python reports 1 too): training would use
+  // half the machine unless every caller set threads. Default to the CPUs this process may use;
+  // local worker pools divide them among their workers (src/run/pool.ts, which reads the marker).
+  if (process.env.OMP_NUM_THREADS === undefined) {
+    process.env.OMP_NUM_THREADS = String(availableParallelism());
+    process.env.TSNAS_THREADS_DEFAULTED = '1';
+  }
   const path = '../../native/build/Release/tsnas_native.node';
   try {
     return createRequire(import.meta.url)(path) as NativeAddon;

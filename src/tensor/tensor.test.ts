@@ -177,3 +177,17 @@ test('external memory: V8 is told about GC-owned tensors only, and told again wh
   out.dispose();
   assert.ok(ext() - base < 1 << 20, `disposed tensors still reported: +${ext() - base} bytes`);
 });
+
+test('default thread count: all CPUs this process may use, unless OMP_NUM_THREADS says otherwise', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { availableParallelism } = await import('node:os');
+  const script = "import('./src/tensor/index.js').then((t) => console.log(t.getNumThreads()))";
+  const run = (env: NodeJS.ProcessEnv): number => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: new URL('../..', import.meta.url), env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return Number(r.stdout.trim());
+  };
+  const { OMP_NUM_THREADS: _o, TSNAS_THREADS_DEFAULTED: _d, ...env } = process.env;
+  assert.equal(run(env), availableParallelism());
+  assert.equal(run({ ...env, OMP_NUM_THREADS: '1' }), 1);
+});
