@@ -259,6 +259,9 @@ export async function exportWinner(storage: string, study: string, outDir: strin
           budget: best.budget,
           duration_ms: best.durationMs,
           weights: weightsFile,
+          // When the winner was retrained after the search (tsnas main), the exported weights are
+          // the retrained ones and these are their metrics; `metrics` above stay the search's.
+          final_training: best.userAttrs['final_training'] ?? null,
           onnx,
           strategy: rec.strategy,
           space: rec.space.name,

@@ -100,6 +100,9 @@ test('a trained study keeps each complete trial\'s weights beside the database; 
     assert.deepEqual(after.userAttrs['final_training'], { epochs: 2, val_acc: fin.val_acc, test_acc: null, weights_path: finalFile });
     const ex2 = await exportWinner(p.config.storage, 'w', join(dir, 'out2'));
     assert.deepEqual(readFileSync(join(ex2.dir, 'weights.bin')), readFileSync(finalFile));
+    // metrics.json says which training the exported weights come from
+    assert.deepEqual(JSON.parse(readFileSync(join(ex2.dir, 'metrics.json'), 'utf8')).final_training, after.userAttrs['final_training']);
+    assert.equal(JSON.parse(readFileSync(join(ex.dir, 'metrics.json'), 'utf8')).final_training, null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
