@@ -323,6 +323,20 @@ export function summarize(s: StudyRecord, counts: { study_id: unknown; state: st
 
 // ---------------------------------------------------------------- rows
 
+/**
+ * The best trial is the best among those evaluated at the highest fidelity any complete trial
+ * reached: a null budget (the evaluator's full budget) ranks above every number, then larger
+ * budgets first. A 1-epoch rung of Hyperband/ASHA is not comparable with the full-budget rung,
+ * so a lucky low-budget value never becomes "the best". Studies without budgets are unaffected.
+ * SQL for both backends; `bestOf` is the same rule in TypeScript.
+ */
+export const BEST_BUDGET_ORDER = '(budget IS NULL) DESC, budget DESC';
+
+/** Orders budgets for the best-trial rule: null (full budget) highest. */
+function budgetRank(b: number | null): number {
+  return b === null ? Number.POSITIVE_INFINITY : b;
+}
+
 export const TRIAL_COLS =
   'id, study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, metrics, vals, error, duration_ms, created_at, started_at, finished_at, user_attrs';
 
@@ -476,7 +490,8 @@ export function bestOf(trials: TrialRecord[], i: number, direction: 'minimize' |
   for (const t of trials) {
     const v = t.values?.[i];
     if (t.state !== 'complete' || v === undefined || !Number.isFinite(v)) continue;
-    if (best === null || (direction === 'minimize' ? v < bv : v > bv)) {
+    const rb = best === null ? 0 : budgetRank(t.budget) - budgetRank(best.budget);
+    if (best === null || rb > 0 || (rb === 0 && (direction === 'minimize' ? v < bv : v > bv))) {
       best = t;
       bv = v;
     }

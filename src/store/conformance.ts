@@ -480,6 +480,21 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.equal(await s.getTrial(trialId(9999)), null);
         const empty = await s.createStudy(studySpec('empty'));
         assert.equal(await s.bestTrial(empty.id), null);
+        // multi-fidelity: a high value at a low budget does not beat the top rung; null = full budget
+        const mf = await s.createStudy(studySpec('mf', { objectives: [{ metric: 'val_acc', direction: 'maximize' }, { metric: 'latency_ms', direction: 'minimize' }] }));
+        const rungs: [number | null, number[]][] = [[1, [99, 1]], [3, [90, 4]], [3, [91, 5]], [1, [50, 0.1]]];
+        for (const [budget, values] of rungs) {
+          await s.createTrial(mf.id, { ...trialInput(0), budget });
+          const t = (await s.claimTrial(mf.id, W1, 60_000))!;
+          await s.finishTrial(t.id, W1, { state: 'complete', values });
+        }
+        assert.equal((await s.bestTrial(mf.id))!.number, 2, 'best val_acc among budget-3 trials');
+        assert.equal((await s.bestTrial(mf.id, 1))!.number, 1, 'best latency among budget-3 trials');
+        assert.deepEqual((await s.listStudies()).find((x) => x.name === 'mf')!.best, { trialId: (await s.getTrialByNumber(mf.id, 2))!.id, number: 2, value: 91 });
+        await s.createTrial(mf.id, { ...trialInput(0), budget: null });
+        const full = (await s.claimTrial(mf.id, W1, 60_000))!;
+        await s.finishTrial(full.id, W1, { state: 'complete', values: [60, 9] });
+        assert.equal((await s.bestTrial(mf.id))!.number, 4, 'a full-budget (null) trial ranks above numeric budgets');
         await rejectsWith(s.bestTrial(studyId(999)), 'not_found');
       }));
 

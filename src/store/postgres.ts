@@ -11,7 +11,7 @@ import { NasError, isNasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
-  STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
+  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
   summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
@@ -472,7 +472,7 @@ export class PostgresStore extends SqlStore {
   protected async selectBestFirst(sid: StudyId, direction: Direction): Promise<TrialRow | undefined> {
     const r = await this.q<TrialRow>(
       `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND state = 'complete' AND value0 IS NOT NULL
-       ORDER BY value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
+       ORDER BY ${BEST_BUDGET_ORDER}, value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
       [sid],
     );
     return r[0];

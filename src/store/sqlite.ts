@@ -14,7 +14,7 @@ import { NasError, isNasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
-  STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
+  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
   summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
@@ -454,7 +454,7 @@ export class SqliteStore extends SqlStore {
 
   private bestFirstRow(sid: StudyId, direction: Direction): TrialRow | undefined {
     return this.st(
-      `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete' AND value0 IS NOT NULL ORDER BY value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
+      `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete' AND value0 IS NOT NULL ORDER BY ${BEST_BUDGET_ORDER}, value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
     ).get(sid) as TrialRow | undefined;
   }
 

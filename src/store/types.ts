@@ -229,7 +229,11 @@ export interface Store {
   getTrialByNumber(studyId: StudyId, number: number): Promise<TrialRecord | null>;
   listTrials(studyId: StudyId, opts?: ListTrialsOptions): Promise<TrialRecord[]>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
-  /** Best `complete` trial for objectives[objective] (default 0), by the objective's direction. */
+  /**
+   * Best `complete` trial for objectives[objective] (default 0), by the objective's direction,
+   * among the trials at the highest budget any complete trial has (null = full budget ranks
+   * highest), so multi-fidelity studies report a full-fidelity trial.
+   */
   bestTrial(studyId: StudyId, objective?: number): Promise<TrialRecord | null>;
   /** Ordered by step. */
   getIntermediates(trialId: TrialId): Promise<IntermediateRecord[]>;
