@@ -7,8 +7,9 @@
  * process run, `rounds` times each; prints the best samples/s of each side and the ratio
  * tsnas/PyTorch per workload. With --json: one JSON object per workload.
  *
- * Both sides run with the same OpenMP wait policy: tsnas sets OMP_WAIT_POLICY=passive unless the
- * environment sets it (see src/tensor/native.ts), and the PyTorch child inherits that environment.
+ * Both sides run with the same OpenMP wait policy: tsnas sets GOMP_SPINCOUNT=1000 unless the
+ * environment sets OMP_WAIT_POLICY or GOMP_SPINCOUNT (see src/tensor/native.ts), and the PyTorch
+ * child inherits that environment.
  * tsnas also raises glibc's mmap/trim thresholds in its process (native/src/addon.cc: without that,
  * every multi-MB activation is an mmap/munmap pair with fresh page faults); by default the PyTorch
  * peer gets the same thresholds through MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, so the ratio
@@ -106,7 +107,7 @@ export default async function engine(argv: string[]): Promise<void> {
   const havePy = existsSync(PYTHON) && existsSync(SCRIPT) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!havePy) console.error(`engine bench: ${PYTHON} with torch or ${SCRIPT} is missing; printing tsnas numbers only`);
   if (!json) {
-    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}, PyTorch malloc: ${peerMalloc ? 'same mmap/trim thresholds as tsnas' : 'glibc defaults (--peer-glibc-defaults)'}`);
+    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} GOMP_SPINCOUNT=${process.env.GOMP_SPINCOUNT ?? '(unset)'}, PyTorch malloc: ${peerMalloc ? 'same mmap/trim thresholds as tsnas' : 'glibc defaults (--peer-glibc-defaults)'}`);
     console.log('workload   tsnas samples/s   pytorch samples/s   ratio   (final loss tsnas / pytorch)');
   }
   for (const name of names) {
