@@ -332,9 +332,12 @@ export function summarize(s: StudyRecord, counts: { study_id: unknown; state: st
  */
 export const BEST_BUDGET_ORDER = '(budget IS NULL) DESC, budget DESC';
 
-/** Orders budgets for the best-trial rule: null (full budget) highest. */
-function budgetRank(b: number | null): number {
-  return b === null ? Number.POSITIVE_INFINITY : b;
+/** The best-trial rule's budget order: > 0 when `a` ranks above `b`, null (full budget) highest. */
+function compareBudgets(a: number | null, b: number | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a - b;
 }
 
 export const TRIAL_COLS =
@@ -490,7 +493,7 @@ export function bestOf(trials: TrialRecord[], i: number, direction: 'minimize' |
   for (const t of trials) {
     const v = t.values?.[i];
     if (t.state !== 'complete' || v === undefined || !Number.isFinite(v)) continue;
-    const rb = best === null ? 0 : budgetRank(t.budget) - budgetRank(best.budget);
+    const rb = best === null ? 0 : compareBudgets(t.budget, best.budget);
     if (best === null || rb > 0 || (rb === 0 && (direction === 'minimize' ? v < bv : v > bv))) {
       best = t;
       bv = v;

@@ -495,6 +495,11 @@ export function storeConformance(target: ConformanceTarget): void {
         const full = (await s.claimTrial(mf.id, W1, 60_000))!;
         await s.finishTrial(full.id, W1, { state: 'complete', values: [60, 9] });
         assert.equal((await s.bestTrial(mf.id))!.number, 4, 'a full-budget (null) trial ranks above numeric budgets');
+        await s.createTrial(mf.id, { ...trialInput(0), budget: null });
+        const full2 = (await s.claimTrial(mf.id, W1, 60_000))!;
+        await s.finishTrial(full2.id, W1, { state: 'complete', values: [55, 2] });
+        assert.equal((await s.bestTrial(mf.id))!.number, 4, 'among null budgets, by value');
+        assert.equal((await s.bestTrial(mf.id, 1))!.number, 5, 'among null budgets, by value (objective 1)');
         await rejectsWith(s.bestTrial(studyId(999)), 'not_found');
       }));
 
