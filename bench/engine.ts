@@ -82,8 +82,16 @@ export function runTsnas(name: Workload, batches: number, warmup: number): { sam
   return { samplesPerS: (batches * batch) / dt, finalLoss };
 }
 
+/**
+ * The glibc malloc thresholds tsnas sets in its own process (native/src/addon.cc tuneMalloc), as the
+ * environment that gives a PyTorch child the same; `{}` for glibc's defaults.
+ */
+export function peerMallocEnv(same: boolean): NodeJS.ProcessEnv {
+  return same ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {};
+}
+
 function runPytorch(name: Workload, batches: number, warmup: number, peerMalloc: boolean): { samplesPerS: number; finalLoss: number } {
-  const env = { ...process.env, ...(peerMalloc ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {}) };
+  const env = { ...process.env, ...peerMallocEnv(peerMalloc) };
   const r = spawnSync(PYTHON, [SCRIPT, name, '--threads', '2', '--batches', String(batches), '--warmup', String(warmup)], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`torch_reference.py ${name} failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop()!;

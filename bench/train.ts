@@ -32,6 +32,7 @@ import { prepareData } from '../src/data/prepare.js';
 import { FASHION_MNIST_DIR } from '../src/data/sources.js';
 import { lenet } from '../src/nn/build/lenet.js';
 import { trainModule } from '../src/eval/train.js';
+import { peerMallocEnv } from './engine.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./torch_train.py', import.meta.url));
@@ -79,11 +80,16 @@ interface SideResult {
   cpuSeconds: number;
 }
 
-async function runTsnas(a: Args, seed: number, valFile: string): Promise<SideResult> {
+/** Writes the validation indices of the seed's split for the peer (the split depends on the seed only). */
+async function writeSplit(a: Args, seed: number, valFile: string): Promise<void> {
+  const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed, valFraction: a.valFraction });
+  writeFileSync(valFile, Buffer.from(Int32Array.from(data.val.indices).buffer)); // little-endian on every supported machine
+}
+
+async function runTsnas(a: Args, seed: number): Promise<SideResult> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed, valFraction: a.valFraction });
-  writeFileSync(valFile, Buffer.from(Int32Array.from(data.val.indices).buffer)); // little-endian on every supported machine
   const r = await trainModule(lenet, data, { arch: undefined, seed, budget: a.epochs }, {
     hparams: { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0 },
     threads: a.threads,
@@ -98,7 +104,7 @@ async function runTsnas(a: Args, seed: number, valFile: string): Promise<SideRes
 function runPytorch(a: Args, seed: number, valFile: string): SideResult {
   const r = spawnSync(PYTHON, [PEER, '--data-dir', a.dataDir, '--val-indices', valFile, '--epochs', String(a.epochs), '--threads', String(a.threads), '--seed', String(seed)], {
     encoding: 'utf8',
-    env: { ...process.env, ...(a.peerMalloc ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {}) },
+    env: { ...process.env, ...peerMallocEnv(a.peerMalloc) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (r.status !== 0) throw new NasError('internal', `${PYTHON} ${PEER} failed (status ${r.status}): is python3-torch installed?`);
@@ -126,14 +132,10 @@ export default async function main(argv: string[]): Promise<void> {
     for (let r = 0; r < a.seeds; r++) {
       const seed = a.seed + r;
       const valFile = join(dir, `val-indices-${seed}.i32`);
-      // tsnas first in even rounds (it writes the split the peer reads; the split depends on the
-      // seed only, so the odd rounds compute it up front), PyTorch first in odd ones
-      if (r % 2 === 1) {
-        const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed, valFraction: a.valFraction });
-        writeFileSync(valFile, Buffer.from(Int32Array.from(data.val.indices).buffer));
-        pt.push(runPytorch(a, seed, valFile));
-      }
-      ts.push(await runTsnas(a, seed, valFile));
+      await writeSplit(a, seed, valFile); // untimed
+      // tsnas first in even rounds, PyTorch first in odd ones
+      if (r % 2 === 1) pt.push(runPytorch(a, seed, valFile));
+      ts.push(await runTsnas(a, seed));
       if (r % 2 === 0) pt.push(runPytorch(a, seed, valFile));
       if (!a.json)
         console.error(
