@@ -20,7 +20,7 @@ import { type WorkerId, workerId as makeWorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
 import type { EvalOutcome, Evaluator, Progress } from '../eval/types.js';
-import type { FinishTrial, IntermediateRecord, StudyRecord, Store, TrialCounts, TrialRecord } from '../store/types.js';
+import type { FinishTrial, IntermediateRecord, StrategyState as StoredState, StudyRecord, Store, TrialCounts, TrialRecord } from '../store/types.js';
 import type { HistoryItem, Proposal, StrategyDriver } from './driver.js';
 
 export interface StudyOptions<A> {
@@ -177,36 +177,41 @@ export class Study<A> {
 
   // ---------------------------------------------------------------- strategy state (CAS)
 
-  private async loadRunState(history?: readonly HistoryItem[]): Promise<{ version: number; state: RunState }> {
-    const s = await this.store.loadStrategyState(this.record.id);
-    if (s.state === null) {
-      return {
-        version: s.version,
-        state: {
-          format: 'tsnas.run/1',
-          strategy: this.driver.init(this.record.seed, history ?? (await this.history())),
-          toldBelow: 0,
-          toldExtra: [],
-        },
-      };
+  /**
+   * The run state from a stored strategy state. `history` must have been read AFTER `stored` (see
+   * `snapshot`): a fresh state is initialised from it.
+   */
+  private runStateOf(stored: StoredState, history: readonly HistoryItem[]): RunState {
+    if (stored.state === null) {
+      return { format: 'tsnas.run/1', strategy: this.driver.init(this.record.seed, history), toldBelow: 0, toldExtra: [] };
     }
-    const st = s.state as RunState;
+    const st = stored.state as RunState;
     if (typeof st !== 'object' || st === null || st.format !== 'tsnas.run/1')
       throw new NasError('storage_error', `study ${this.record.name}: stored strategy state is not a tsnas run state`);
-    return { version: s.version, state: st };
+    return st;
+  }
+
+  /**
+   * The strategy state's version, then the history - in that order. Every trial a strategy
+   * proposes is created in the same transaction that bumps the version, so a trial committed
+   * before the version was read is in the history read after it, and one committed after makes
+   * the compare-and-set on that version fail. Reading the history first (the order before this
+   * fix) let an ask succeed against a history that lacked another worker's new trial, and two
+   * workers proposed the same architecture (issue 17, fault 1).
+   */
+  private async snapshot(): Promise<{ version: number; state: RunState; history: readonly HistoryItem[] }> {
+    const stored = await this.store.loadStrategyState(this.record.id);
+    const history = await this.history();
+    return { version: stored.version, state: this.runStateOf(stored, history), history };
   }
 
   /**
    * Read-modify-write of the run state by compare-and-set, retried (with a little jitter) when
    * another worker saved in between. `update` returns null to save nothing.
    */
-  private async updateRunState<T>(
-    update: (s: RunState, history: readonly HistoryItem[]) => { state: RunState | null; value: T },
-    counts?: TrialCounts,
-  ): Promise<T> {
+  private async updateRunState<T>(update: (s: RunState, history: readonly HistoryItem[]) => { state: RunState | null; value: T }): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const history = await this.history(attempt === 0 ? counts : undefined);
-      const { version, state } = await this.loadRunState(history);
+      const { version, state, history } = await this.snapshot();
       const { state: next, value } = update(state, history);
       if (next === null) return value;
       try {
@@ -235,8 +240,7 @@ export class Study<A> {
     // (one transaction): a crash or a refusal in between can no longer leave a state that issued
     // a proposal with no trial behind it.
     for (let attempt = 0; ; attempt++) {
-      const history = await this.history(attempt === 0 ? counts : undefined);
-      const { version, state } = await this.loadRunState(history);
+      const { version, state, history } = await this.snapshot();
       const r = this.driver.ask(state.strategy, history);
       const next: RunState = { ...state, strategy: r.state };
       try {
@@ -295,7 +299,7 @@ export class Study<A> {
    * finishing a trial and telling). Cheap when there are none; called when a worker starts.
    */
   async reconcile(): Promise<number> {
-    const { state } = await this.loadRunState();
+    const { state } = await this.snapshot();
     const finished = await this.store.listTrials(this.record.id, { states: ['complete', 'pruned', 'failed'] });
     let n = 0;
     for (const t of finished) {
