@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W] [--peer-glibc-defaults]`
  *
- * Trains the three workloads of ../shared/bench/torch_reference.py with tsnas (same layers, shapes,
+ * Trains the three workloads of bench/torch_reference.py with tsnas (same layers, shapes,
  * default init, batch sizes, optimizers, 2 threads, seed 0 random inputs and labels, cross-entropy)
  * and runs that script with Debian's /usr/bin/python3 (PyTorch 1.13), alternating in the same
  * process run, `rounds` times each; prints the best samples/s of each side and the ratio
@@ -26,7 +26,7 @@ import { Adam, BatchNorm1d, Dropout, Linear, ReLU, SGD, Sequential, type Layer, 
 
 const WORKLOADS = ['lenet', 'nb201', 'mlp'] as const;
 type Workload = (typeof WORKLOADS)[number];
-const SCRIPT = fileURLToPath(new URL('../../shared/bench/torch_reference.py', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('./torch_reference.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
 const BEST = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';

@@ -124,7 +124,7 @@ function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const ev = nb201Cifar10(root);
+  const ev = nb201Cifar10();
   const table = ev.table;
   const val = table.column('val_acc');
   const test = table.column('test_acc');

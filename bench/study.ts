@@ -76,7 +76,7 @@ async function throughput(dir: string, workers: number, trials: number, evalMs: 
       storage: `sqlite:${db}`,
       space: 'nb201',
       strategy: 'random',
-      evaluator: { name: 'nb201', table: join(ROOT, '../shared/data/nb201/nb201-cifar10.csv'), delay_ms: evalMs, busy: true },
+      evaluator: { name: 'nb201', delay_ms: evalMs, busy: true },
       trials,
       seed: 1,
     },

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of `npm run bench -- train`: the lenet workload of ../shared/bench/torch_reference.py
+"""PyTorch peer of `npm run bench -- train`: the lenet workload of bench/torch_reference.py
 trained on real Fashion-MNIST with the same policy as tsnas's trainer, so both sides do the same work:
 
   data      the idx(.gz) files in --data-dir; validation = the sample indices listed in --val-indices

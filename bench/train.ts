@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- train [--json] [--epochs 3] [--threads 2] [--data-dir DIR] [--val-fraction F] [--seed S] [--seeds N] [--peer-glibc-defaults]`
  *
- * Trains the lenet workload of ../shared/bench/torch_reference.py on real Fashion-MNIST with tsnas's
+ * Trains the lenet workload of bench/torch_reference.py on real Fashion-MNIST with tsnas's
  * trainer and with PyTorch (bench/torch_train.py under Debian's /usr/bin/python3), in the same run:
  * the same idx files, the same train/validation split (the tsnas side writes the validation indices
  * for the peer), the same scaling (x/255 standardised with train-split statistics), the same data

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { NasError } from '../core/errors.js';
 import { createStudy, exportWinner, prepareSearch, search, studyTrials, trialsToCsv } from './index.js';
 
-const TABLE = fileURLToPath(new URL('../../../shared/data/nb201/nb201-cifar10.csv', import.meta.url));
+const TABLE = fileURLToPath(new URL('../../data/nb201/nb201-cifar10.csv.gz', import.meta.url));
 
 function base(dir: string, over: Record<string, unknown> = {}) {
   return { study: 's', storage: `sqlite:${join(dir, 's.db')}`, space: 'nb201', strategy: 'random', evaluator: { name: 'nb201', table: TABLE }, trials: 12, ...over };

@@ -8,7 +8,7 @@
  *   storage: sqlite:./tsnas.db      # or postgres://user:pass@host:5432/db
  *   space: nb201                    # a built-in space name
  *   strategy: evolution             # or { name: evolution, options: { population: 20 } }
- *   evaluator: { name: nb201, table: ../shared/data/nb201/nb201-cifar10.csv }
+ *   evaluator: { name: nb201 }            (the bundled CIFAR-10 table; or table: PATH)
  *   objectives: [ { metric: val_acc, direction: maximize } ]
  *   constraints: [ { metric: params, max: 1000000 } ]
  *   trials: 100                     # budget: trials that did not fail

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { openStore, type Store, type TrialRecord } from '../store/index.js';
 import { loadStudy, prepareSearch, search, type StudyEvent } from './index.js';
 
-const DIGITS = fileURLToPath(new URL('../../../shared/data/digits/digits.csv.gz', import.meta.url));
+const DIGITS = fileURLToPath(new URL('../../data/digits/digits.csv.gz', import.meta.url));
 const MAX_EPOCHS = 3;
 const ETA = 3;
 

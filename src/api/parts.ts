@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { NasError, isNasError } from '../core/errors.js';
 import type { Json, JsonObject } from '../core/json.js';
 import type { EvalOutcome, Evaluator, Metrics } from '../eval/types.js';
-import { loadNb201Table, TabularEvaluator } from '../eval/tabular.js';
+import { loadNb201Table, NB201_CIFAR10_CSV, NB201_LATENCY_CSV, TabularEvaluator } from '../eval/tabular.js';
 import type { StrategyDriver } from '../run/driver.js';
 import { strategyDriver } from '../run/strategy-driver.js';
 import { syntheticEvaluator } from '../run/synthetic.js';
@@ -83,9 +83,16 @@ export function buildEvaluator(
       noExtraKeys(o, 'evaluator', ['table', 'latency', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy']);
       if (!space.name.startsWith('nb201'))
         fail('space', `evaluator nb201 looks up NAS-Bench-201 cells, not ${space.name} architectures`, 'use space: nb201');
-      const table = resolve(baseDir, str(o['table'], 'evaluator.table', 'the NAS-Bench-201 CSV, e.g. ../shared/data/nb201/nb201-cifar10.csv'));
+      // No table: the CIFAR-10 table and HELP latency table shipped in data/nb201 (latency: null leaves
+      // latency out). Normalised options keep `table` absent then, so the study does not depend on
+      // where the repository was cloned.
+      const bundled = o['table'] === undefined;
+      const table = bundled ? NB201_CIFAR10_CSV : resolve(baseDir, str(o['table'], 'evaluator.table', 'a NAS-Bench-201 CSV (or omit it for the bundled CIFAR-10 table)'));
       checkReadableFile(table, 'evaluator.table', 'NAS-Bench-201 table');
-      const latency = o['latency'] === undefined ? undefined : resolve(baseDir, str(o['latency'], 'evaluator.latency'));
+      const latency =
+        o['latency'] === null ? undefined
+        : o['latency'] === undefined ? (bundled ? NB201_LATENCY_CSV : undefined)
+        : resolve(baseDir, str(o['latency'], 'evaluator.latency'));
       if (latency) checkReadableFile(latency, 'evaluator.latency', 'latency table');
       const { delayMs, busy } = delay();
       let tab;
@@ -102,7 +109,7 @@ export function buildEvaluator(
       }
       const inner = new TabularEvaluator(tab, 'nb201');
       const evaluator = (delayMs > 0 ? withDelay(inner, delayMs, busy) : inner) as unknown as Evaluator<unknown>;
-      const norm: JsonObject = { ...o, table, ...(latency ? { latency } : {}) };
+      const norm: JsonObject = bundled ? { ...o } : { ...o, table, ...(latency ? { latency } : {}) };
       return { evaluator, options: norm };
     }
     case 'synthetic': {

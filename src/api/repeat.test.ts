@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { NasError } from '../core/errors.js';
 import { listStudies, prepareRepeat, repeatSearch, search, seedList, statsOf, studyTrials, summarizeRuns } from './index.js';
 
-const TABLE = fileURLToPath(new URL('../../../shared/data/nb201/nb201-cifar10.csv', import.meta.url));
+const TABLE = fileURLToPath(new URL('../../data/nb201/nb201-cifar10.csv.gz', import.meta.url));
 
 const isErr = (field: string) => (e: unknown) => e instanceof NasError && e.code === 'invalid_config' && e.field === field;
 

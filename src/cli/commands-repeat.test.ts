@@ -10,7 +10,7 @@ import { listStudies, type RepeatResult, type RepeatedTrain } from '../api/index
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TABLE = fileURLToPath(new URL('../../../shared/data/nb201/nb201-cifar10.csv', import.meta.url));
+const TABLE = fileURLToPath(new URL('../../data/nb201/nb201-cifar10.csv.gz', import.meta.url));
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
-const TABLE = join(ROOT, '../shared/data/nb201/nb201-cifar10.csv');
+const TABLE = join(ROOT, 'data/nb201/nb201-cifar10.csv.gz');
 
 test('tsnas dashboard serves a study on 127.0.0.1 and stops on SIGINT', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-cli-dash-'));

@@ -186,11 +186,11 @@ export async function loadCifar10(opts: FetchOptions = {}): Promise<TrainTest> {
   return readCifarDir(d);
 }
 
-/** The shared digits fixture: `<repo>/../shared/data/digits/digits.csv.gz`. */
+/** The digits data shipped in the repository: `<repo>/data/digits/digits.csv.gz` (source: data/README.md). */
 export function defaultDigitsPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  // src/data (or dist/data) -> repo root -> ../shared
-  return resolve(here, '..', '..', '..', 'shared', 'data', 'digits', 'digits.csv.gz');
+  // src/data (or dist/data) -> repo root -> data/
+  return resolve(here, '..', '..', 'data', 'digits', 'digits.csv.gz');
 }
 
 /** 1,797 8x8 handwritten digits (pixel values 0-16) as `[1, 8, 8]` float images; no official test split. */

@@ -16,7 +16,8 @@
  * for a smaller budget fails (status `failed`) rather than returning numbers the table does not have.
  * The table's values are seed-averaged: `seed` does not change the result.
  */
-import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readMaybeGzip } from '../data/gzip.js';
 import { basename } from 'node:path';
 import type { Nb201Arch } from '../core/arch.js';
 import { NasError, isNasError } from '../core/errors.js';
@@ -103,7 +104,7 @@ export class Nb201Table {
 
 function readText(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return new TextDecoder().decode(readMaybeGzip(path));
   } catch (e) {
     throw new NasError('data_error', `cannot read table ${path}: ${(e as Error).message}`, { field: 'table', hint: 'check the path (tables are CSV files with a header row)', cause: e });
   }
@@ -260,9 +261,13 @@ export function loadNb201Table(path: string, opts: TableOptions = {}): Nb201Tabl
   return new Nb201Table(main.file, metrics, codes, cost);
 }
 
-/** Default paths of the bundled tables, relative to the repository root. */
-export const NB201_CIFAR10_CSV = '../shared/data/nb201/nb201-cifar10.csv';
-export const NB201_LATENCY_CSV = '../shared/data/nb201/nb201-latency.csv';
+/**
+ * Absolute paths of the tables shipped in the repository (`data/nb201/`, gzip; sources and licences
+ * in data/README.md). Resolved from this module's location, so they hold from src/ (tsx) and dist/
+ * alike and whatever the working directory.
+ */
+export const NB201_CIFAR10_CSV = fileURLToPath(new URL('../../data/nb201/nb201-cifar10.csv.gz', import.meta.url));
+export const NB201_LATENCY_CSV = fileURLToPath(new URL('../../data/nb201/nb201-latency.csv.gz', import.meta.url));
 
 export class TabularEvaluator implements Evaluator<Nb201Arch> {
   readonly name: string;
@@ -305,8 +310,7 @@ export class TabularEvaluator implements Evaluator<Nb201Arch> {
   }
 }
 
-/** The bundled CIFAR-10 table with the latency table, as an evaluator. `root` is the repository root. */
-export function nb201Cifar10(root = process.cwd(), opts: TableOptions = {}): TabularEvaluator {
-  const join = (rel: string) => `${root.replace(/\/$/, '')}/${rel}`;
-  return new TabularEvaluator(loadNb201Table(join(NB201_CIFAR10_CSV), { latency: { path: join(NB201_LATENCY_CSV) }, ...opts }));
+/** The bundled CIFAR-10 table with the latency table (HELP's four devices), as an evaluator. */
+export function nb201Cifar10(opts: TableOptions = {}): TabularEvaluator {
+  return new TabularEvaluator(loadNb201Table(NB201_CIFAR10_CSV, { latency: { path: NB201_LATENCY_CSV }, ...opts }));
 }

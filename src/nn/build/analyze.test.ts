@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readMaybeGzip } from '../../data/gzip.js';
+import { NB201_CIFAR10_CSV } from '../../eval/tabular.js';
 import { fileURLToPath } from 'node:url';
 import { NB201_OPS, type ChainCnnArch, type ChainLayer, type DartsArch, type DartsCell, type Nb201Arch, type Nb201Op } from '../../core/arch.js';
 import { isNasError } from '../../core/errors.js';
@@ -99,7 +100,7 @@ test('hand count: one NB201 cell (C=16 at 32x32)', () => {
 });
 
 test('NB201 C=16 N=5: parameter counts equal the benchmark table (all but 204 quirky rows) and PyTorch', () => {
-  const lines = readFileSync(new URL('../../../../shared/data/nb201/nb201-cifar10.csv', import.meta.url), 'utf8').trim().split('\n').slice(1);
+  const lines = new TextDecoder().decode(readMaybeGzip(NB201_CIFAR10_CSV)).trim().split('\n').slice(1);
   assert.equal(lines.length, 15625);
   const differ: { arch: string; params: number }[] = [];
   for (const line of lines) {
@@ -116,7 +117,7 @@ test('NB201 C=16 N=5: parameter counts equal the benchmark table (all but 204 qu
   const sample = differ.filter((_, i) => i % 50 === 0);
   const py = [
     'import sys, json',
-    `sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../../../../shared/bench', import.meta.url)))})`,
+    `sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../../../bench', import.meta.url)))})`,
     'from torch_reference import NB201Net',
     'archs = json.loads(sys.stdin.read())',
     'print(json.dumps([sum(p.numel() for p in NB201Net(a).parameters()) for a in archs]))',

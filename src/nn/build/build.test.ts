@@ -75,7 +75,7 @@ test('NB201 network computes what PyTorch\'s NB201Net computes (same seed -> sam
   module.dispose();
   const py = [
     'import sys, json, math, torch',
-    `sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../../../../shared/bench', import.meta.url)))})`,
+    `sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../../../bench', import.meta.url)))})`,
     'from torch_reference import NB201Net',
     'torch.manual_seed(0)',
     `m = NB201Net(${JSON.stringify(arch)}, C=4, N=2)`,

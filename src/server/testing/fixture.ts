@@ -12,7 +12,6 @@
  *    Its per-epoch curves are measured, not made up.
  */
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import type { MlpArch, Nb201Arch } from '../../core/arch.js';
 import { workerId } from '../../core/ids.js';
 import type { Json, JsonObject } from '../../core/json.js';
@@ -25,9 +24,10 @@ import { STRATEGY_NAMES, createStrategy } from '../../strategy/registry.js';
 import { openStore } from '../../store/index.js';
 import type { Store, StudySpec } from '../../store/types.js';
 import { digitsMlpEvaluator, loadDigitsSplit } from './digits-mlp.js';
+import { defaultDigitsPath } from '../../data/sources.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const DIGITS_PATH = join(REPO_ROOT, '..', 'shared', 'data', 'digits', 'digits.csv.gz');
+export const DIGITS_PATH = defaultDigitsPath();
 
 export interface Fixture {
   readonly url: string;
@@ -122,7 +122,7 @@ export async function buildFixture(where: string, opts: { nb201Trials?: number; 
   try {
     const n = opts.nb201Trials ?? 50;
     const second = secondStrategyName();
-    const table = nb201Cifar10(REPO_ROOT);
+    const table = nb201Cifar10();
     const random = await runNb201(store, table, 'nb201-random', 'random', n, 1);
     const sec = await runNb201(store, table, `nb201-${second.replace(/_/g, '-')}`, second, n, 2);
     const digits = await runDigits(store, opts.epochs ?? 8);
