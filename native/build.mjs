@@ -2,14 +2,24 @@
 // Builds the addon with node-gyp. Uses the local Node headers (e.g. /usr/include/node) when they
 // match the running Node, so no header download is needed on an offline machine; otherwise lets
 // node-gyp fetch them. LIBTORCH=/path is read by binding.gyp.
-import { existsSync, readFileSync } from 'node:fs';
+// Incremental: when build/ was configured for this binding.gyp, the same Node and the same LIBTORCH,
+// only `node-gyp build` runs (make recompiles only the changed sources and the ones whose headers
+// changed); otherwise `rebuild` (configure from scratch). TSNAS_NATIVE_REBUILD=1 forces a rebuild.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
 const here = dirname(new URL(import.meta.url).pathname);
 const prefix = dirname(dirname(process.execPath));
-const args = ['rebuild', '-j', '2', '--directory', here];
+const stampFile = join(here, 'build', 'tsnas-configure.json');
+const stamp = JSON.stringify({ node: process.version, libtorch: process.env.LIBTORCH ?? '', gypMtime: statSync(join(here, 'binding.gyp')).mtimeMs });
+const configured =
+  process.env.TSNAS_NATIVE_REBUILD !== '1' &&
+  existsSync(join(here, 'build', 'Makefile')) &&
+  existsSync(stampFile) &&
+  readFileSync(stampFile, 'utf8') === stamp;
+const args = [configured ? 'build' : 'rebuild', '-j', '2', '--directory', here];
 const versionH = join(prefix, 'include', 'node', 'node_version.h');
 if (existsSync(versionH)) {
   const h = readFileSync(versionH, 'utf8');
@@ -18,4 +28,5 @@ if (existsSync(versionH)) {
 }
 const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 const r = spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' });
+if (r.status === 0 && !configured) writeFileSync(stampFile, stamp);
 process.exit(r.status ?? 1);
