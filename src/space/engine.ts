@@ -43,6 +43,14 @@ function intGrid(d: { min: number; max: number; step?: number }): number {
 function clamp(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, x));
 }
+/**
+ * Every float the engine produces goes through here: exp/log and midpoint arithmetic can round one
+ * ulp past a bound (log-float with min == max: exp(log(0.01)) = 0.010000000000000005), and the space
+ * itself then rejects the value.
+ */
+function inFloatBounds(d: { min: number; max: number }, x: number): number {
+  return d.min === d.max ? d.min : clamp(x, d.min, d.max);
+}
 function snapInt(d: { min: number; max: number; step?: number }, x: number): number {
   const s = d.step ?? 1;
   return clamp(d.min + Math.round((x - d.min) / s) * s, d.min, d.min + (intGrid(d) - 1) * s);
@@ -71,8 +79,8 @@ export function sampleValue(d: ParamDef, rng: Rng): Val {
       if (d.log) return snapInt(d, Math.exp(rng.uniform(Math.log(d.min), Math.log(d.max + 1))) - 0.5);
       return d.min + rng.int(0, intGrid(d)) * (d.step ?? 1);
     case 'float':
-      if (d.log) return Math.exp(rng.uniform(Math.log(d.min), Math.log(d.max)));
-      return rng.uniform(d.min, d.max);
+      if (d.log) return inFloatBounds(d, Math.exp(rng.uniform(Math.log(d.min), Math.log(d.max))));
+      return inFloatBounds(d, rng.uniform(d.min, d.max));
     case 'dag':
       return Array.from({ length: dagEdgeCount(d.nodes) }, () => rng.choice(d.ops));
     case 'cell': {
@@ -104,7 +112,7 @@ export function defaultValue(d: ParamDef): Val {
     case 'int':
       return d.min;
     case 'float':
-      return d.log ? Math.sqrt(d.min * d.max) : (d.min + d.max) / 2;
+      return inFloatBounds(d, d.log ? Math.sqrt(d.min * d.max) : (d.min + d.max) / 2);
     case 'dag':
       return Array.from({ length: dagEdgeCount(d.nodes) }, () => d.ops[0]);
     case 'cell': {
@@ -240,8 +248,8 @@ function sites(d: ParamDef, v: Val): number {
 }
 
 function perturb(d: { min: number; max: number; log?: boolean }, x: number, rng: Rng, scale: number): number {
-  if (d.log) return clamp(Math.exp(Math.log(x) + rng.normal(0, scale * Math.log(d.max / d.min))), d.min, d.max);
-  return clamp(x + rng.normal(0, scale * (d.max - d.min)), d.min, d.max);
+  if (d.log) return inFloatBounds(d, Math.exp(Math.log(x) + rng.normal(0, scale * Math.log(d.max / d.min))));
+  return inFloatBounds(d, x + rng.normal(0, scale * (d.max - d.min)));
 }
 
 function otherThan<T>(items: readonly T[], cur: T, rng: Rng): T {
@@ -391,7 +399,7 @@ export function neighbourValues(d: ParamDef, v: Val): Val[] {
       const cand = d.log
         ? [v / Math.pow(d.max / d.min, 0.1), v * Math.pow(d.max / d.min, 0.1)]
         : [v - (d.max - d.min) / 10, v + (d.max - d.min) / 10];
-      return [...new Set(cand.map((x) => clamp(x, d.min, d.max)))].filter((x) => x !== v);
+      return [...new Set(cand.map((x) => inFloatBounds(d, x)))].filter((x) => x !== v);
     }
     case 'dag': {
       const out: Val[] = [];

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isNasError } from '../core/errors.js';
 import { loadNb201Table, NB201_CIFAR10_CSV } from '../eval/tabular.js';
-import { float, struct } from '../space/dsl.js';
+import { choice, float, int, struct } from '../space/dsl.js';
 import { nb201Space } from '../space/nb201.js';
 import { defineSpace } from '../space/space.js';
 import { strategyConformanceSuite, toyScore, toySpace } from './common-suite.js';
@@ -71,5 +71,40 @@ test('overhead per ask+tell at 1,000 trials stays small (regression guard; the b
     assert.equal(r.history.length, 1000);
     // Generous bound for loaded CI machines; the target is 5 ms.
     assert.ok(r.strategyMs / r.asks < 25, `${name}: ${(r.strategyMs / r.asks).toFixed(2)} ms per ask`);
+  }
+});
+
+test('degenerate bounds (low == high, linear and log): every strategy proposes values inside their own bounds', () => {
+  // issue 17.12: float(0.01, 0.01, { log: true }) sampled 0.010000000000000005 and 7 of 8 strategies
+  // then recorded invalid_arch failures. Siblings: int log with low == high, a linear float with
+  // low == high, and a log range whose exp(log(max)) rounds past max.
+  const space = defineSpace(
+    'degenerate',
+    struct({ lr: float(0.01, 0.01, { log: true }), wd: float(0.5, 0.5), n: int(4, 4, { log: true }), m: float(1e-6, 0.01, { log: true }), c: choice(['a', 'b', 'c']) }),
+  );
+  const objectives = [{ metric: 'v', direction: 'maximize' as const }];
+  for (const name of STRATEGY_NAMES) {
+    let r;
+    try {
+      r = simulate(createStrategy(name), {
+        space,
+        objectives: name === 'nsga2' ? [...objectives, { metric: 'w', direction: 'minimize' as const }] : objectives,
+        evaluate: (a) => ({ v: a.m * 100 + (a.c === 'b' ? 1 : 0), w: a.c === 'a' ? 1 : 0 }),
+        trials: 25,
+        seed: 3,
+        maxBudget: 9,
+      });
+    } catch (e) {
+      // grid refuses continuous spaces up front; that is a clear config error, not a bad value
+      assert.ok(name === 'grid' && isNasError(e, 'invalid_config'), `${name}: ${(e as Error).message}`);
+      continue;
+    }
+    assert.ok(r.history.length > 0, name);
+    for (const t of r.history) {
+      assert.doesNotThrow(() => space.validate(t.arch), `${name} proposed ${JSON.stringify(t.arch)}`);
+      assert.equal(t.arch.lr, 0.01, name);
+      assert.equal(t.arch.wd, 0.5, name);
+      assert.equal(t.arch.n, 4, name);
+    }
   }
 });
