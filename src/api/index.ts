@@ -39,6 +39,7 @@ export {
   studyStatus,
   studyTrials,
   bestTrial,
+  requireBestTrial,
   trialsToCsv,
   trialsToJson,
   metricColumns,

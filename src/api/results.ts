@@ -60,6 +60,29 @@ export function bestTrial(storage: string, study: string): Promise<{ study: Stud
   });
 }
 
+/**
+ * The best trial, or an error that says why there is none: `not_found` when no trial is complete
+ * yet, `constraint_unsatisfiable` when trials completed but none satisfies the study's constraints
+ * (an infeasible trial is never reported, exported or shown as the winner).
+ */
+export function requireBestTrial(storage: string, study: string): Promise<{ study: StudyRecord; best: TrialRecord }> {
+  return withStore(storage, async (s) => {
+    const rec = await s.requireStudy(study);
+    const best = await s.bestTrial(rec.id);
+    if (best) return { study: rec, best };
+    const complete = (await s.countTrials(rec.id)).complete;
+    if (complete > 0 && rec.constraints.length > 0) {
+      const rule = rec.constraints.map((c) => `${String(c['metric'])}${typeof c['max'] === 'number' ? ` <= ${c['max']}` : ''}${typeof c['min'] === 'number' ? ` >= ${c['min']}` : ''}`).join(', ');
+      throw new NasError('constraint_unsatisfiable', `study ${rec.name} has ${complete} complete trial(s), but none satisfies its constraints (${rule})`, {
+        field: 'constraints',
+        hint: 'no feasible winner exists: loosen the constraints and search again (tsnas trials shows each trial\'s metrics)',
+        details: { complete, constraints: rec.constraints },
+      });
+    }
+    throw new NasError('not_found', `study ${rec.name} has no complete trial yet`, { field: 'study', hint: 'run the search first (tsnas search), or check tsnas status' });
+  });
+}
+
 /** Metric names over all trials, sorted, val_* first then test_* then the rest. */
 export function metricColumns(trials: readonly TrialRecord[]): string[] {
   const names = new Set<string>();
@@ -217,9 +240,7 @@ async function winnerOnnx(rec: StudyRecord, best: TrialRecord, weightsPath: stri
  * place, so a failed export leaves nothing half-written.
  */
 export async function exportWinner(storage: string, study: string, outDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
-  const { study: rec, best } = await bestTrial(storage, study);
-  if (!best)
-    throw new NasError('not_found', `study ${study} has no complete trial to export`, { field: 'study', hint: 'run the search first (tsnas search), or check tsnas status' });
+  const { study: rec, best } = await requireBestTrial(storage, study);
   const dir = resolve(outDir);
   if (existsSync(dir)) throw new NasError('invalid_config', `${dir} already exists`, { field: 'out', hint: 'give a new directory name; export never overwrites' });
   const tmp = `${dir}.tmp-${process.pid}`;

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import {
   NasError,
-  bestTrial,
+  requireBestTrial,
   evaluatorNames,
   exportWinner,
   listStudies,
@@ -347,8 +347,7 @@ async function cmdTrials(argv: string[]): Promise<number> {
 async function cmdBest(argv: string[]): Promise<number> {
   const { flags } = parse(argv, readFlags);
   if (flags['help']) return out(help('best') + '\n'), 0;
-  const { study, best } = await bestTrial(storageOf(flags), needStudy(flags));
-  if (!best) throw new NasError('not_found', `study ${study.name} has no complete trial yet`, { field: 'study', hint: 'see tsnas status' });
+  const { study, best } = await requireBestTrial(storageOf(flags), needStudy(flags));
   if (flags['json']) out(JSON.stringify(best, null, 2) + '\n');
   else {
     out(trialRows([best], study.objectives));

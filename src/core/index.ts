@@ -3,3 +3,4 @@ export * from './ids.js';
 export * from './json.js';
 export * from './rng.js';
 export * from './arch.js';
+export * from './metrics.js';

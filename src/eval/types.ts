@@ -11,29 +11,8 @@
  */
 import type { NasError } from '../core/errors.js';
 
-export type Direction = 'maximize' | 'minimize';
-
-export interface Objective {
-  /** A metric name, e.g. `val_acc` or `latency_ms`. */
-  readonly metric: string;
-  readonly direction: Direction;
-}
-
-/** `metric <= max` or `metric >= min`; a candidate that violates one is infeasible. */
-export interface Constraint {
-  readonly metric: string;
-  readonly max?: number;
-  readonly min?: number;
-}
-
-export type Metrics = Readonly<Record<string, number>>;
-
-/** One point of a learning curve (per epoch for the trainer; per fidelity level for tables). */
-export interface Progress {
-  /** 1-based epoch (or fidelity step) that has just finished. */
-  readonly step: number;
-  readonly metrics: Metrics;
-}
+export type { Direction, Objective, Constraint, Metrics, Progress } from '../core/metrics.js';
+import type { Metrics, Progress } from '../core/metrics.js';
 
 export type ProgressAnswer = 'continue' | 'stop';
 

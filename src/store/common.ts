@@ -7,6 +7,7 @@
 import { NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
+import { violates, type Constraint } from '../core/metrics.js';
 import {
   TRIAL_STATES,
   STUDY_STATES,
@@ -486,13 +487,27 @@ export function addCount(c: TrialCounts, state: string, n: number): void {
   c.total += n;
 }
 
-/** Best complete trial for objective i, computed in memory (for objectives after the first). */
-export function bestOf(trials: TrialRecord[], i: number, direction: 'minimize' | 'maximize'): TrialRecord | null {
+/** A study's stored constraints (plain JSON) as the typed rule `violates` takes. */
+export function studyConstraints(spec: { constraints: readonly JsonObject[] }): Constraint[] {
+  return spec.constraints.map((c) => ({
+    metric: String(c['metric']),
+    ...(typeof c['max'] === 'number' ? { max: c['max'] } : {}),
+    ...(typeof c['min'] === 'number' ? { min: c['min'] } : {}),
+  }));
+}
+
+/**
+ * Best complete trial for objective i, computed in memory (objectives after the first, and studies
+ * with constraints). A trial whose recorded metrics violate a constraint is never the best
+ * (`violates`, the rule strategies use): with no feasible trial the answer is null.
+ */
+export function bestOf(trials: readonly TrialRecord[], i: number, direction: 'minimize' | 'maximize', constraints: readonly Constraint[] = []): TrialRecord | null {
   let best: TrialRecord | null = null;
   let bv = 0;
   for (const t of trials) {
     const v = t.values?.[i];
     if (t.state !== 'complete' || v === undefined || !Number.isFinite(v)) continue;
+    if (constraints.length && violates(t.metrics ?? {}, constraints)) continue;
     const rb = best === null ? 0 : compareBudgets(t.budget, best.budget);
     if (best === null || rb > 0 || (rb === 0 && (direction === 'minimize' ? v < bv : v > bv))) {
       best = t;

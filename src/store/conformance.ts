@@ -503,6 +503,33 @@ export function storeConformance(target: ConformanceTarget): void {
         await rejectsWith(s.bestTrial(studyId(999)), 'not_found');
       }));
 
+    test('the best trial is feasible: a trial whose recorded metrics violate a constraint never wins (issue 17.2)', () =>
+      withStore(async (s) => {
+        const spec = studySpec('constrained', {
+          objectives: [{ metric: 'val_acc', direction: 'maximize' }, { metric: 'latency_ms', direction: 'minimize' }],
+          constraints: [{ metric: 'latency_ms', max: 3 }, { metric: 'params', min: 10 }],
+        });
+        const a = await s.createStudy(spec);
+        // val_acc, latency_ms, params: #0 feasible, #1 best but too slow, #2 too small, #3 lacks the
+        // latency metric (not judged, like strategies do), #4 NaN latency (violates)
+        const rows: [number, number | undefined, number][] = [[80, 2, 50], [95, 9, 50], [93, 1, 5], [85, undefined, 20], [99, Number.NaN, 20]];
+        for (let i = 0; i < rows.length; i++) {
+          await s.createTrial(a.id, trialInput(i));
+          const t = (await s.claimTrial(a.id, W1, 60_000))!;
+          const [acc, lat, params] = rows[i]!;
+          await s.finishTrial(t.id, W1, { state: 'complete', values: [acc, lat ?? 4], metrics: { val_acc: acc, params, ...(lat === undefined ? {} : { latency_ms: lat }) } });
+        }
+        assert.equal((await s.bestTrial(a.id))!.number, 3, 'best feasible val_acc (85): not 99 (NaN latency), 95 (latency 9) nor 93 (params 5)');
+        assert.equal((await s.bestTrial(a.id, 1))!.number, 0, 'objective 1 among feasible trials');
+        assert.equal((await s.listStudies()).find((x) => x.name === 'constrained')!.best!.number, 3, 'the study list agrees');
+        const none = await s.createStudy(studySpec('infeasible', { constraints: [{ metric: 'latency_ms', max: 1e-6 }] }));
+        await s.createTrial(none.id, trialInput(0));
+        const t = (await s.claimTrial(none.id, W1, 60_000))!;
+        await s.finishTrial(t.id, W1, { state: 'complete', values: [90], metrics: { val_acc: 90, latency_ms: 0.4 } });
+        assert.equal(await s.bestTrial(none.id), null, 'no feasible trial: no best');
+        assert.equal((await s.listStudies()).find((x) => x.name === 'infeasible')!.best, null);
+      }));
+
     test('trial attributes', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('attrs'));

@@ -10,7 +10,7 @@
  */
 import type { ArchKey } from '../core/ids.js';
 import { Rng, type RngState } from '../core/rng.js';
-import type { Progress } from '../eval/types.js';
+import type { Progress } from '../core/metrics.js';
 import { fitness, randomProposal, seededRng, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { RUNG_OPTION_SPECS, rungsOf, type RungOptions } from './successive-halving.js';

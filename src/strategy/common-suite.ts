@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { isNasError } from '../core/errors.js';
-import type { Metrics } from '../eval/types.js';
+import type { Metrics } from '../core/metrics.js';
 import { NB201_CIFAR10_CSV, loadNb201Table, type Nb201Table } from '../eval/tabular.js';
 import { choice, dag, int, struct } from '../space/dsl.js';
 import { nb201Space } from '../space/nb201.js';

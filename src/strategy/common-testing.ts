@@ -7,7 +7,7 @@
  */
 import { NasError } from '../core/errors.js';
 import { trialId } from '../core/ids.js';
-import type { Constraint, Metrics, Objective } from '../eval/types.js';
+import type { Constraint, Metrics, Objective } from '../core/metrics.js';
 import type { Space } from '../space/space.js';
 import type { Strategy, StrategyContext, StrategyState, TrialRecord, TrialState } from './types.js';
 

@@ -6,7 +6,7 @@
 import { NasError } from '../core/errors.js';
 import type { ArchKey } from '../core/ids.js';
 import { Rng, type RngState } from '../core/rng.js';
-import type { Constraint, Metrics } from '../eval/types.js';
+import { violates, type Constraint, type Metrics } from '../core/metrics.js';
 import type { AskOutcome, Strategy, StrategyContext, TrialRecord } from './types.js';
 
 /** Keys of every trial in the history (running ones included). */
@@ -16,16 +16,7 @@ export function seenKeys<A>(history: readonly TrialRecord<A>[]): Set<ArchKey> {
   return s;
 }
 
-/** True when a metric present in `metrics` violates a constraint (absent metrics are not judged). */
-export function violates(metrics: Metrics, constraints: readonly Constraint[]): boolean {
-  for (const c of constraints) {
-    const v = metrics[c.metric];
-    if (v === undefined) continue;
-    if (c.max !== undefined && !(v <= c.max)) return true;
-    if (c.min !== undefined && !(v >= c.min)) return true;
-  }
-  return false;
-}
+export { violates };
 
 /** Whether the cheap costs of `arch` satisfy the constraints (true when nothing can be checked). */
 export function precheck<A>(arch: A, ctx: StrategyContext<A>): boolean {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { NB201_CIFAR10_CSV, NB201_LATENCY_CSV, loadNb201Table } from '../eval/tabular.js';
-import type { Objective } from '../eval/types.js';
+import type { Objective } from '../core/metrics.js';
 import { nb201Space } from '../space/nb201.js';
 import { strategyConformanceSuite } from './common-suite.js';
 import { simulate } from './common-testing.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { isNasError } from '../core/errors.js';
 import { hash32 } from '../core/rng.js';
 import { trialId } from '../core/ids.js';
-import type { Metrics } from '../eval/types.js';
+import type { Metrics } from '../core/metrics.js';
 import { toyScore, toySpace, type ToyArch } from './common-suite.js';
 import { simulate } from './common-testing.js';
 import { hyperbandBracket } from './hyperband.js';

@@ -17,7 +17,7 @@
  */
 import type { ArchKey, TrialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Constraint, Metrics, Objective, Progress } from '../eval/types.js';
+import type { Constraint, Metrics, Objective, Progress } from '../core/metrics.js';
 import type { Space } from '../space/space.js';
 
 export type TrialState = 'running' | 'complete' | 'pruned' | 'failed';

@@ -1,0 +1,50 @@
+/**
+ * Result vocabulary shared by every layer (evaluators produce it, strategies read it, stores keep it,
+ * dashboards draw it). Flat records of numbers, so stores and dashboards need no schema.
+ *
+ * Metric naming convention:
+ *   val_acc, val_loss, val_f1, ...   validation split: what search decisions may use
+ *   test_acc, test_loss, test_f1 ... held-out test split: reported only, never used by a strategy
+ *   train_loss, train_acc            training split
+ *   params, flops, macs, latency_ms, memory_bytes   costs
+ * Accuracies are percentages in [0, 100].
+ */
+
+export type Direction = 'maximize' | 'minimize';
+
+export interface Objective {
+  /** A metric name, e.g. `val_acc` or `latency_ms`. */
+  readonly metric: string;
+  readonly direction: Direction;
+}
+
+/** `metric <= max` or `metric >= min`; a candidate that violates one is infeasible. */
+export interface Constraint {
+  readonly metric: string;
+  readonly max?: number;
+  readonly min?: number;
+}
+
+export type Metrics = Readonly<Record<string, number>>;
+
+/** One point of a learning curve (per epoch for the trainer; per fidelity level for tables). */
+export interface Progress {
+  /** 1-based epoch (or fidelity step) that has just finished. */
+  readonly step: number;
+  readonly metrics: Metrics;
+}
+
+/**
+ * True when a metric present in `metrics` violates a constraint. Absent metrics are not judged (a
+ * cost the evaluator did not report cannot be checked); NaN violates (`!(NaN <= max)`). The one rule
+ * strategies (fitness), stores (the best trial) and dashboards (feasibility marks) share.
+ */
+export function violates(metrics: Metrics, constraints: readonly Constraint[]): boolean {
+  for (const c of constraints) {
+    const v = metrics[c.metric];
+    if (v === undefined) continue;
+    if (c.max !== undefined && !(v <= c.max)) return true;
+    if (c.min !== undefined && !(v >= c.min)) return true;
+  }
+  return false;
+}
