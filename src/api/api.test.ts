@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readMaybeGzip } from '../data/gzip.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,41 @@ test('config validation names the field and what is allowed', () => {
   rejects(() => prepareSearch({ config: base(dir, { worker: 2 }) }), 'invalid_config', /^worker$/, /workers/);
   rejects(() => prepareSearch({ configPath: '/no/such/config.yaml' }), 'invalid_config', /^config$/);
   assert.ok(!existsSync(dir));
+});
+
+test('multi-fidelity strategies on a single-fidelity table are refused before anything is written (issue 17.9)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-mf-'));
+  try {
+    for (const name of ['successive_halving', 'hyperband', 'asha']) {
+      rejects(() => prepareSearch({ config: base(dir, { strategy: name }) }), 'invalid_config', /^strategy$/, /single-fidelity strategy/);
+      // the same table behind a simulated delay (a wrapper) keeps its fidelities
+      rejects(() => prepareSearch({ config: base(dir, { strategy: name, evaluator: { name: 'nb201', delay_ms: 5 } }) }), 'invalid_config', /^strategy$/);
+    }
+    rejects(() => prepareSearch({ config: base(dir, { strategy: { name: 'asha', options: { mode: 'stop' } } }) }), 'invalid_config', /^strategy$/);
+    // a rung schedule that only asks for the final budget is fine
+    prepareSearch({ config: base(dir, { strategy: { name: 'asha', options: { minBudget: 200 } } }) });
+    assert.deepEqual(readdirSync(dir), [], 'no database written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a table that does not cover the space: refused up front, or searched with allow_partial (issue 17.10)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-partial-'));
+  try {
+    const lines = new TextDecoder().decode(readMaybeGzip(TABLE)).trim().split('\n');
+    const small = join(dir, 'small.csv');
+    writeFileSync(small, lines.slice(0, 21).join('\n') + '\n');
+    rejects(() => prepareSearch({ config: base(dir, { evaluator: { name: 'nb201', table: small } }) }), 'invalid_config', /^evaluator\.table$/, /allow_partial/);
+    assert.deepEqual(readdirSync(dir), ['small.csv'], 'nothing written');
+    const r = await search(prepareSearch({ config: base(dir, { trials: 6, evaluator: { name: 'nb201', table: small, allow_partial: true } }) }));
+    // missing rows are failed trials (recorded, not crashes) until the study's failure limit stops it
+    assert.ok(r.counts.failed > 0 && r.counts.failed + r.counts.complete === r.counts.total, JSON.stringify(r.counts));
+    const trials = await studyTrials(`sqlite:${join(dir, 's.db')}`, 's');
+    assert.match(trials.trials.find((t) => t.state === 'failed')!.error ?? '', /not in (the )?table/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('search, resume, mismatch, results and export through the API', async () => {

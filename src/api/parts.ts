@@ -48,6 +48,7 @@ export function withDelay<A>(inner: Evaluator<A>, delayMs: number, busy: boolean
     name: `${inner.name}+delay${delayMs}ms`,
     metricNames: inner.metricNames,
     maxBudget: inner.maxBudget,
+    ...(inner.fidelities ? { fidelities: inner.fidelities } : {}),
     ...(inner.costs ? { costs: inner.costs.bind(inner) } : {}),
     async evaluate(req): Promise<EvalOutcome> {
       const end = Date.now() + delayMs;
@@ -80,7 +81,7 @@ export function buildEvaluator(
   });
   switch (name) {
     case 'nb201': {
-      noExtraKeys(o, 'evaluator', ['table', 'latency', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy']);
+      noExtraKeys(o, 'evaluator', ['table', 'latency', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy', 'allow_partial']);
       if (!space.name.startsWith('nb201'))
         fail('space', `evaluator nb201 looks up NAS-Bench-201 cells, not ${space.name} architectures`, 'use space: nb201');
       // No table: the CIFAR-10 table and HELP latency table shipped in data/nb201 (latency: null leaves
@@ -107,6 +108,18 @@ export function buildEvaluator(
         if (isNasError(e)) throw new NasError(e.code, `evaluator.table: ${e.message}`, { field: 'evaluator.table', ...(e.hint ? { hint: e.hint } : {}), cause: e });
         throw e;
       }
+      // A table that lacks architectures of the space makes every such proposal a failed trial
+      // (issue 17.10: a 20-row table gave 0 complete of 30). Rejected up front unless the user says
+      // the table is partial on purpose (allow_partial: missing rows become failed trials, the search
+      // goes on).
+      const allowPartial = o['allow_partial'] === undefined ? false : bool(o['allow_partial'], 'evaluator.allow_partial');
+      const covered = tab.covered;
+      if (covered < space.size() && !allowPartial)
+        fail(
+          'evaluator.table',
+          `table ${table} has rows for ${covered.toLocaleString('en-US')} of the ${space.size().toLocaleString('en-US')} architectures of space ${space.name}: every other proposal would fail`,
+          'use a complete table (omit table for the bundled NB201 CIFAR-10 one), or set evaluator.allow_partial: true to record proposals missing from the table as failed trials',
+        );
       const inner = new TabularEvaluator(tab, 'nb201');
       const evaluator = (delayMs > 0 ? withDelay(inner, delayMs, busy) : inner) as unknown as Evaluator<unknown>;
       const norm: JsonObject = bundled ? { ...o } : { ...o, table, ...(latency ? { latency } : {}) };
@@ -148,6 +161,27 @@ export function resolveSpace(name: string): Space<unknown> {
  * Builds every part and checks that they fit together (objective and constraint metrics are ones
  * the evaluator reports). Returns the config with normalized evaluator options (absolute paths).
  */
+/**
+ * A multi-fidelity schedule must only ask for budgets the evaluator can answer (issue 17.9: Hyperband
+ * on the NB201 table, which holds final values only, recorded 30 failed trials after writing the
+ * study). Checked here, before any study or trial is written.
+ */
+function checkFidelities(entry: StrategyEntry, options: unknown, evaluator: Evaluator<unknown>, evaluatorName: string): void {
+  if (!entry.budgets) return;
+  const budgets = entry.budgets(options as never, evaluator.maxBudget);
+  if (!evaluator.fidelities) return;
+  const missing = budgets.filter((b) => !evaluator.fidelities!.includes(b));
+  if (missing.length === 0) return;
+  const has = evaluator.fidelities.join(', ');
+  fail(
+    'strategy',
+    `strategy ${entry.name} would evaluate at budgets ${budgets.join(', ')}, but evaluator ${evaluatorName} can only answer budget${evaluator.fidelities.length > 1 ? 's' : ''} ${has} (not ${missing.join(', ')})`,
+    evaluator.fidelities.length === 1
+      ? `this evaluator has one fidelity: use a single-fidelity strategy (evolution, tpe, random, ...), or an evaluator with per-epoch values (train)`
+      : `set strategy.options minBudget/maxBudget/eta so every rung is one of ${has}`,
+  );
+}
+
 export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   const space = resolveSpace(config.space);
   const strategyEntry = getStrategyEntry(config.strategy.name);
@@ -167,6 +201,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     if (!evaluator.metricNames.includes(c.metric))
       fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
   });
+  checkFidelities(strategyEntry, options, evaluator, config.evaluator.name);
   const costOf = evaluator.costs
     ? (arch: unknown): Metrics => {
         try {

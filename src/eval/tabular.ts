@@ -69,6 +69,12 @@ export class Nb201Table {
   get size(): number {
     return this.codes.length;
   }
+  /** How many distinct architectures of the NB201 space (of 15,625) have a row. */
+  get covered(): number {
+    let n = 0;
+    for (const r of this.rowOfCode) if (r >= 0) n++;
+    return n;
+  }
   get metricNames(): string[] {
     return [...this.metrics.keys()];
   }
@@ -273,6 +279,8 @@ export class TabularEvaluator implements Evaluator<Nb201Arch> {
   readonly name: string;
   readonly metricNames: readonly string[];
   readonly maxBudget = 200;
+  /** One fidelity: the final (200-epoch) values. */
+  readonly fidelities = [200] as const;
 
   constructor(readonly table: Nb201Table, name?: string) {
     this.name = name ?? `tabular:${table.file}`;

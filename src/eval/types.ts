@@ -67,6 +67,12 @@ export interface Evaluator<A> {
   /** The largest meaningful `budget` (epochs), for multi-fidelity schedules. */
   readonly maxBudget: number;
   /**
+   * The only budgets this evaluator can answer (and report intermediate values at), when it cannot
+   * answer every integer 1..maxBudget: a table with final values only has `[maxBudget]`. Undefined =
+   * any budget up to maxBudget. Studies check a multi-fidelity schedule against it up front.
+   */
+  readonly fidelities?: readonly number[];
+  /**
    * Must not throw for a bad candidate: a candidate that fails is an outcome (`failed`), and the
    * search goes on. Throwing is for the evaluator itself being broken (e.g. its dataset is missing).
    */

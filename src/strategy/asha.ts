@@ -96,6 +96,8 @@ export const ashaStrategy = defineStrategy({
     ...RUNG_OPTION_SPECS,
     mode: { kind: 'choice', options: ['promote', 'stop'], default: 'promote', doc: 'promote: re-run at higher budgets; stop: full-budget trials pruned at rung steps' },
   },
+  // 'stop' requests only full budgets but must see values at every rung step: the same fidelities.
+  budgets: (o, maxBudget) => rungsOf(o, { maxBudget }),
   create: (o) => eraseState(asha(o)),
 });
 

@@ -24,6 +24,12 @@ export interface StrategyEntry<S extends OptionSpecs = OptionSpecs> {
   readonly multiObjective?: boolean;
   /** Needs `budget`-aware evaluators (Hyperband, ASHA...). */
   readonly multiFidelity?: boolean;
+  /**
+   * Every budget the strategy may request with these options when the evaluator's largest budget is
+   * `maxBudget` (multi-fidelity strategies). The study checks them against the evaluator's
+   * `fidelities` before anything is written. Throws invalid_config when no schedule exists.
+   */
+  readonly budgets?: (options: OptionsOf<S>, maxBudget: number | undefined) => readonly number[];
   readonly create: (options: OptionsOf<S>) => Strategy;
 }
 

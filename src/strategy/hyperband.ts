@@ -63,6 +63,12 @@ export const hyperbandStrategy = defineStrategy({
     minBudget: { ...RUNG_OPTION_SPECS.minBudget, doc: 'smallest budget (epochs) of any rung' },
     maxBudget: { ...RUNG_OPTION_SPECS.maxBudget, doc: 'largest budget; 0 = the evaluator maxBudget' },
   },
+  budgets: (o, maxBudget) => {
+    const max = maxBudgetOf({ maxBudget }, o.maxBudget);
+    const all = new Set<number>();
+    for (let s = hyperbandSMax(o.minBudget, max, o.eta); s >= 0; s--) for (const b of hyperbandBracket(s, o.minBudget, max, o.eta).budgets) all.add(b);
+    return [...all].sort((a, b) => a - b);
+  },
   create: (o) => eraseState(hyperband(o)),
 });
 

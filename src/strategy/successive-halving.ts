@@ -26,7 +26,7 @@ export function rungBudgets(minBudget: number, maxBudget: number, eta: number): 
   return out;
 }
 
-export function maxBudgetOf<A>(ctx: StrategyContext<A>, option: number): number {
+export function maxBudgetOf<A>(ctx: Pick<StrategyContext<A>, 'maxBudget'>, option: number): number {
   const m = option > 0 ? option : ctx.maxBudget;
   if (m === undefined || !(m >= 1))
     throw new NasError('invalid_config', 'multi-fidelity strategies need the evaluator maxBudget (or option maxBudget)', { field: 'strategy.options.maxBudget', hint: 'use an evaluator that reports per-epoch metrics, or set maxBudget' });
@@ -48,7 +48,7 @@ export const RUNG_OPTION_SPECS = {
 } as const satisfies OptionSpecs;
 
 /** The rung budgets of the options in a context (the evaluator's maxBudget when the option is 0). */
-export function rungsOf<A>(o: RungOptions, ctx: StrategyContext<A>): number[] {
+export function rungsOf<A>(o: RungOptions, ctx: Pick<StrategyContext<A>, 'maxBudget'>): number[] {
   return rungBudgets(o.minBudget, maxBudgetOf(ctx, o.maxBudget), o.eta);
 }
 
@@ -168,6 +168,7 @@ export const successiveHalvingStrategy = defineStrategy({
     n: { kind: 'int', default: 27, min: 2, max: 100000, doc: 'architectures started per bracket' },
     ...RUNG_OPTION_SPECS,
   },
+  budgets: (o, maxBudget) => rungsOf(o, { maxBudget }),
   create: (o) => eraseState(successiveHalving(o)),
 });
 
