@@ -15,6 +15,7 @@ import { loadModule } from '../nn/state.js';
 import { Generator } from '../tensor/index.js';
 import { openStore, type Store, type StudyRecord, type StudySummary, type TrialRecord } from '../store/index.js';
 import { resolveStorage } from './config.js';
+import { resolveArtifact } from './artifacts.js';
 import { parseTrainOptions } from './train-evaluator.js';
 
 async function withStore<T>(storage: string, f: (s: Store) => Promise<T>): Promise<T> {
@@ -153,6 +154,8 @@ export interface ExportResult {
   readonly dir: string;
   readonly files: string[];
   readonly trial: TrialRecord;
+  /** What the export could not include and why (e.g. a recorded weights file that is missing). */
+  readonly warnings: string[];
 }
 
 export interface ExportOptions {
@@ -245,20 +248,31 @@ export async function exportWinner(storage: string, study: string, outDir: strin
   if (existsSync(dir)) throw new NasError('invalid_config', `${dir} already exists`, { field: 'out', hint: 'give a new directory name; export never overwrites' });
   const tmp = `${dir}.tmp-${process.pid}`;
   const files: string[] = [];
+  const warnings: string[] = [];
   try {
     mkdirSync(tmp, { recursive: true });
     writeFileSync(join(tmp, 'arch.json'), JSON.stringify(best.arch, null, 2) + '\n');
     files.push('arch.json');
-    const weights = best.userAttrs['weights_path'];
+    const recorded = best.userAttrs['weights_path'];
+    let weights: string | null = null;
+    if (typeof recorded === 'string') {
+      const r = resolveArtifact(storage, rec, recorded);
+      if (r.found) weights = r.path;
+      else
+        warnings.push(
+          `trial ${best.number}'s weights file is missing (looked in ${r.tried.join(' and ')}): exported the architecture and metrics only, no weights and no model.onnx; ` +
+            'if the study folder was moved, keep <db>.artifacts/ beside the database',
+        );
+    }
     let weightsFile: string | null = null;
-    if (typeof weights === 'string' && existsSync(weights)) {
+    if (weights !== null) {
       weightsFile = `weights${weights.endsWith('.json') ? '.json' : '.bin'}`;
       copyFileSync(weights, join(tmp, weightsFile));
       files.push(weightsFile);
     }
     let onnx: OnnxExportInfo | null = null;
-    if (weightsFile && weightsFile.endsWith('.bin') && (opts.onnx ?? true)) {
-      const { bytes, info } = await winnerOnnx(rec, best, weights as string);
+    if (weights !== null && weightsFile && weightsFile.endsWith('.bin') && (opts.onnx ?? true)) {
+      const { bytes, info } = await winnerOnnx(rec, best, weights);
       writeFileSync(join(tmp, 'model.onnx'), bytes);
       files.push('model.onnx');
       onnx = { file: 'model.onnx', ...info };
@@ -304,5 +318,5 @@ export async function exportWinner(storage: string, study: string, outDir: strin
       hint: 'choose a writable location',
     });
   }
-  return { dir, files, trial: best };
+  return { dir, files, trial: best, warnings };
 }

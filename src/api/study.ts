@@ -11,7 +11,7 @@ import { canonicalJson, type JsonObject } from '../core/json.js';
 import { WorkerPool, type WorkerExit } from '../run/pool.js';
 import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '../run/study.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { identityOf, mergeFlags, readConfigFile, validateConfig, configFromFlags, type StudyConfig } from './config.js';
+import { defaultArtifactsDir, identityOf, mergeFlags, readConfigFile, validateConfig, configFromFlags, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
 import type { Obj } from './validate.js';
@@ -134,8 +134,13 @@ export async function loadStudy(storage: string, name: string, opts: HandleOptio
     void _identity;
     const ev = stored['evaluator'] as { name: string; options: JsonObject } | undefined;
     // The stored options name the artifacts directory the study was created with; a study from
-    // before weights were kept gets the default one.
-    const config = withWeightsDefaults(validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...ev.options } } : {}) }, process.cwd()));
+    // before weights were kept gets the default one. A stored directory that is only the default
+    // of the database the study was created in follows the database (issue 17.11: a worker on a
+    // moved database wrote under the old path and recreated the old folder); one the user chose
+    // is kept.
+    const followsDb = ev !== undefined && typeof stored['storage'] === 'string' && ev.options['artifacts_dir'] === defaultArtifactsDir(stored['storage'], name);
+    const evOptions = ev ? Object.fromEntries(Object.entries(ev.options).filter(([k]) => !(followsDb && k === 'artifacts_dir'))) : {};
+    const config = withWeightsDefaults(validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...evOptions } } : {}) }, process.cwd()));
     const parts = buildParts(config, process.cwd());
     const study = makeStudy(store, record, parts, opts);
     return { store, record, parts, study, resumed: true, close: () => store.close() };

@@ -375,7 +375,8 @@ async function cmdExport(argv: string[]): Promise<number> {
   }
   if (typeof flags['out'] !== 'string') throw new UsageError('--out DIR is required (or --format csv|json)');
   const r = await exportWinner(storage, name, flags['out'], { onnx: !flags['no-onnx'] });
-  if (flags['json']) out(JSON.stringify({ dir: r.dir, files: r.files, trial: r.trial.number }) + '\n');
+  for (const w of r.warnings) err(`tsnas export: warning: ${w}\n`);
+  if (flags['json']) out(JSON.stringify({ dir: r.dir, files: r.files, trial: r.trial.number, warnings: r.warnings }) + '\n');
   else out(`exported trial ${r.trial.number} to ${r.dir}: ${r.files.join(', ')}\n`);
   return 0;
 }
