@@ -173,10 +173,13 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   if (s('storage')) raw['storage'] = s('storage');
   if (s('space')) raw['space'] = s('space');
   if (s('strategy')) raw['strategy'] = s('strategy');
-  if (s('evaluator')) {
-    const ev: Obj = { name: s('evaluator') };
+  if (s('evaluator') || s('dataset')) {
+    // --dataset alone means the train evaluator (`tsnas search --strategy darts --dataset fashion_mnist`).
+    const ev: Obj = { name: s('evaluator') ?? 'train' };
     if (s('table')) ev['table'] = s('table');
     if (s('latency')) ev['latency'] = s('latency');
+    if (s('dataset')) ev['dataset'] = s('dataset');
+    if (s('data-dir')) ev['data_dir'] = s('data-dir');
     raw['evaluator'] = ev;
   } else if (s('table')) fail('table', '--table needs --evaluator nb201');
   if (s('objective')) raw['objectives'] = [{ metric: s('objective'), direction: s('direction') ?? 'maximize' }];

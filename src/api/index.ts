@@ -52,3 +52,17 @@ export { repeatSearch, prepareRepeat, seedList, seedStudyName, statsOf, summariz
 export { runMain, lenetCosts, MAIN_DEFAULTS, type MainOptions, type MainResult, type MainRow } from './main-job.js';
 export { lenet } from '../nn/build/lenet.js';
 export { mainSpace, MAIN_SPACE_NAME } from './main-space.js';
+export {
+  oneShotSearch,
+  prepareOneShot,
+  oneShotMethodOf,
+  formatDerived,
+  alphaRecord,
+  ONESHOT_METHODS,
+  ONESHOT_FORMAT,
+  ALPHA_FORMAT,
+  type PreparedOneShot,
+  type OneShotEvent,
+  type OneShotSearchOptions,
+  type OneShotSearchResult,
+} from './oneshot.js';

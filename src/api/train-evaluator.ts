@@ -15,6 +15,8 @@
  *     keep_weights: true            # default: keep every complete trial's trained weights
  *     artifacts_dir: ./weights      # where; default <db file>.artifacts/<study>/ for SQLite,
  *                                   # required for PostgreSQL (a directory all workers can reach)
+ *     nb201: { width: 16, cells: 5 } # size of the NB201 network (default: the benchmark's C=16, N=5)
+ *     darts: { width: 16, layers: 8 } # size of the DARTS network (default: the search proxy's)
  *
  * A kept weights file is a state dict (src/nn/state.ts), named `trial-<n>-a<attempt>-s<seed>-<hash>.sd`;
  * the study records its absolute path as the trial's user attribute `weights_path`.
@@ -50,6 +52,8 @@ export const TRAIN_OPTIONS = [
   'skip_test',
   'keep_weights',
   'artifacts_dir',
+  'nb201',
+  'darts',
 ] as const;
 
 const IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -145,10 +149,23 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
     norm['artifacts_dir'] = dir;
     weightsDir = dir;
   }
+  const size = (key: 'nb201' | 'darts', depth: 'cells' | 'layers'): { width?: number; cells?: number; layers?: number } | undefined => {
+    if (o[key] === undefined) return undefined;
+    const v = obj(o[key], `evaluator.${key}`);
+    noExtraKeys(v, `evaluator.${key}`, ['width', depth]);
+    return {
+      ...(v['width'] === undefined ? {} : { width: num(v['width'], `evaluator.${key}.width`, { integer: true, min: 1, max: 4096 }) }),
+      ...(v[depth] === undefined ? {} : { [depth]: num(v[depth], `evaluator.${key}.${depth}`, { integer: true, min: depth === 'layers' ? 3 : 1, max: 1000 }) }),
+    };
+  };
+  const nb201 = size('nb201', 'cells');
+  const dartsSize = size('darts', 'layers');
   return {
     eval: {
       dataset,
       split,
+      ...(nb201 ? { nb201 } : {}),
+      ...(dartsSize ? { darts: dartsSize } : {}),
       epochs,
       ...(threads === undefined ? {} : { threads }),
       ...(timeLimit === undefined ? {} : { timeLimitSeconds: timeLimit }),

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   NasError,
   requireBestTrial,
+  oneShotMethodOf,
   evaluatorNames,
   exportWinner,
   listStudies,
@@ -28,6 +29,7 @@ import {
 } from '../api/index.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
+import { ONESHOT_HELP, runOneShotSearch } from './commands-oneshot.js';
 import { Progress } from './progress.js';
 import { renderTable, type Cell } from './table.js';
 
@@ -124,7 +126,7 @@ options (override the config file's fields):
   --lease SECONDS       a dead worker's trial is re-run this long after its last heartbeat (default 30)
   --json                print the result as JSON
   --quiet               no progress output
-`,
+${ONESHOT_HELP}`,
   worker: `usage: tsnas worker --storage URL --study NAME [options]
 
 Joins a study created by tsnas search, on this or any machine that reaches the storage, and
@@ -216,6 +218,9 @@ async function cmdSearch(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       seed: { type: 'string' },
       lease: { type: 'string' },
+      dataset: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'final-epochs': { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
@@ -223,7 +228,13 @@ async function cmdSearch(argv: string[]): Promise<number> {
   );
   if (flags['help']) return out(help('search')), 0;
   const configPath = args[0];
-  if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || flags['evaluator'] === undefined))
+  if (oneShotMethodOf({ ...(configPath === undefined ? {} : { configPath }), flags })) {
+    if (configPath === undefined && (flags['space'] === undefined || (flags['evaluator'] === undefined && flags['dataset'] === undefined)))
+      throw new UsageError('a one-shot search needs a config file, or --space and --dataset (or --evaluator train)');
+    return runOneShotSearch(configPath, flags, interruptible().signal);
+  }
+  if (flags['final-epochs'] !== undefined) throw new UsageError('--final-epochs applies to one-shot strategies (darts, darts2, gdas, spos)');
+  if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || (flags['evaluator'] === undefined && flags['dataset'] === undefined)))
     throw new UsageError('give a config file, or at least --space, --strategy and --evaluator');
   const prepared = prepareSearch({ ...(configPath === undefined ? {} : { configPath }), flags });
   const ctl = interruptible();

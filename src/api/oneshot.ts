@@ -1,0 +1,440 @@
+/**
+ * One-shot searches as studies (DARTS, DARTS 2nd order, GDAS, SPOS; src/oneshot): validated in full
+ * and the data loaded and split before anything is written, then recorded in the store as
+ * docs/oneshot.md specifies (format `tsnas.oneshot/1`):
+ *
+ *   study     strategy.name = the method, strategy.options = its options (snake_case), maxTrials 2,
+ *             user attribute `oneshot` = {format, method, space, search_trial: 0, derived_trial: 1}
+ *   trial 0   the supernet search: arch {supernet: <space>, method}, params {oneshot_role: 'search'};
+ *             one intermediate value per supernet epoch (step = epoch); user attribute `alpha`
+ *             (per-edge softmax of alpha per epoch, methods with alpha), `derived_arch` (the result,
+ *             set before the trial is finished), `spos_search` (SPOS's evaluated paths);
+ *             finished complete with values null (so it is never the study's best)
+ *   trial 1   the derived architecture retrained from scratch (`final_epochs`): arch = the derived
+ *             architecture in the space's ordinary type, params {oneshot_role: 'derived'}, the
+ *             trainer's per-epoch intermediate values, the objective values, `weights_path`:
+ *             the study's best trial, so status / best / export / the dashboard treat it as any winner.
+ *
+ * Resume: supernet weights, alpha and both optimizers' states are checkpointed after every epoch
+ * in the study's artifacts directory; rerunning the same command after a crash (even kill -9)
+ * claims trial 0 again once its lease expired, re-records the finished epochs from the
+ * checkpoint and continues after the last one. A failed search (NaN loss or alpha) fails trial 0
+ * and the study with the reason; an interrupted one (Ctrl-C) releases its trial for a rerun.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Nb201Arch, NetworkArch } from '../core/arch.js';
+import { NasError, isNasError } from '../core/errors.js';
+import { workerId as makeWorkerId } from '../core/ids.js';
+import { canonicalJson, type Json, type JsonObject } from '../core/json.js';
+import { hash32 } from '../core/rng.js';
+import { prepareData, type PreparedData } from '../data/prepare.js';
+import { trainOnData, type TrainingEvaluatorOptions } from '../eval/train.js';
+import { formatNb201 } from '../space/nb201.js';
+import { isOneShotMethod, parseOneShotOptions, oneShotOptionsToJson, ONESHOT_METHODS, type OneShotMethodName, type OneShotOptions } from '../oneshot/options.js';
+import { supernetFactory } from '../oneshot/registry.js';
+import { runOneShot, splitHalves, type EpochRecord } from '../oneshot/search.js';
+import type { EdgeInfo } from '../oneshot/supernet.js';
+import { defaultWorkerId, sleep } from '../run/study.js';
+import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { configFromFlags, identityOf, mergeFlags, readConfigFile, validateConfig, type StudyConfig } from './config.js';
+import { resolveSpace } from './parts.js';
+import type { PrepareInput } from './study.js';
+import { parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
+import { fail, type Obj } from './validate.js';
+
+export const ONESHOT_FORMAT = 'tsnas.oneshot/1';
+export const ALPHA_FORMAT = 'tsnas.alpha/1';
+
+export { ONESHOT_METHODS, isOneShotMethod };
+
+export interface PreparedOneShot {
+  readonly config: StudyConfig;
+  readonly method: OneShotMethodName;
+  readonly options: OneShotOptions;
+  readonly train: TrainingEvaluatorOptions;
+  /** Absolute directory of checkpoints and weights; null when the storage has none (no resume). */
+  readonly artifactsDir: string | null;
+}
+
+function rawConfig(input: PrepareInput): { raw: unknown; baseDir: string } {
+  let raw: unknown = input.config;
+  let baseDir = input.baseDir ?? process.cwd();
+  if (input.configPath !== undefined) {
+    const r = readConfigFile(input.configPath);
+    raw = r.raw;
+    baseDir = r.baseDir;
+  }
+  const flagRaw: Obj = input.flags ? configFromFlags(input.flags) : {};
+  if (raw === undefined) raw = flagRaw;
+  else {
+    if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
+    raw = mergeFlags(raw, flagRaw);
+  }
+  return { raw, baseDir };
+}
+
+/** The one-shot method a config/flags name as its strategy, or undefined (a multi-trial search). */
+export function oneShotMethodOf(input: PrepareInput): OneShotMethodName | undefined {
+  const f = input.flags?.['strategy'];
+  if (typeof f === 'string') return isOneShotMethod(f) ? f : undefined;
+  const { raw } = rawConfig(input);
+  const s = (raw as Obj | undefined)?.['strategy'];
+  const name = typeof s === 'string' ? s : typeof s === 'object' && s !== null ? (s as Obj)['name'] : undefined;
+  return typeof name === 'string' && isOneShotMethod(name) ? name : undefined;
+}
+
+/**
+ * Validates a one-shot study config (method, options, space with a supernet, the `train`
+ * evaluator and its data files, objectives) without opening or writing anything.
+ * `finalEpochs` (the CLI's --final-epochs) overrides the options' `final_epochs`.
+ */
+export function prepareOneShot(input: PrepareInput & { finalEpochs?: number }): PreparedOneShot {
+  const { raw, baseDir } = rawConfig(input);
+  const r = raw as Obj;
+  if (r && typeof r === 'object' && r['trials'] === undefined) r['trials'] = 2;
+  let config = withWeightsDefaults(validateConfig(raw, baseDir));
+  const method = config.strategy.name;
+  if (!isOneShotMethod(method)) fail('strategy', `${JSON.stringify(method)} is not a one-shot method`, `use one of: ${ONESHOT_METHODS.join(', ')}`);
+  const options = parseOneShotOptions({ ...config.strategy.options, ...(input.finalEpochs === undefined ? {} : { final_epochs: input.finalEpochs }) });
+  resolveSpace(config.space);
+  supernetFactory(config.space, method, options);
+  if (config.evaluator.name !== 'train')
+    fail('evaluator.name', `one-shot method ${method} trains a supernet on real data: it needs the train evaluator, not ${config.evaluator.name}`, 'use evaluator: { name: train, dataset: ... }');
+  const { eval: train, options: evOptions } = parseTrainOptions(config.evaluator.options, baseDir);
+  if (config.workers > 1) fail('workers', `one-shot method ${method} runs in one process (one supernet)`, 'use workers: 1');
+  if (config.constraints.length > 0) fail('constraints', `one-shot method ${method} cannot enforce constraints during the supernet search`, 'remove the constraints, or use a multi-trial strategy');
+  if (config.trials !== 2) fail('trials', `a one-shot study has exactly 2 trials (the supernet search and the retrained derived architecture), got ${config.trials}`, 'leave trials unset');
+  const metricNames = ['val_loss', 'val_acc', 'val_precision', 'val_recall', 'val_f1', 'params', 'flops', 'macs', 'memory_bytes', 'train_loss', 'train_acc'];
+  config.objectives.forEach((o, i) => {
+    if (!metricNames.includes(o.metric)) fail(`objectives[${i}].metric`, `a one-shot study cannot optimise ${JSON.stringify(o.metric)}`, `use one of: ${metricNames.join(', ')}`);
+  });
+  config = { ...config, strategy: { name: method, options: oneShotOptionsToJson(options) as JsonObject }, evaluator: { name: 'train', options: evOptions } };
+  const dir = evOptions['artifacts_dir'];
+  return { config, method, options, train, artifactsDir: typeof dir === 'string' ? dir : null };
+}
+
+export type OneShotEvent =
+  | { readonly type: 'epoch'; readonly epoch: number; readonly epochs: number; readonly metrics: Record<string, number> }
+  | { readonly type: 'resumed'; readonly after: number }
+  | { readonly type: 'waiting'; readonly trial: number; readonly holder: string | null }
+  | { readonly type: 'derived'; readonly arch: Json }
+  | { readonly type: 'retrain_epoch'; readonly epoch: number; readonly epochs: number; readonly metrics: Record<string, number> };
+
+export interface OneShotSearchOptions {
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: OneShotEvent) => void;
+  /** Lease of the search trial (default: the config's lease). */
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+}
+
+export interface OneShotSearchResult {
+  readonly study: string;
+  readonly storage: string;
+  readonly method: OneShotMethodName;
+  readonly resumed: boolean;
+  readonly reason: 'complete' | 'failed' | 'aborted';
+  readonly error?: string;
+  /** The derived architecture (null when the search did not finish). */
+  readonly arch: Json | null;
+  readonly searchSeconds: number | null;
+  /** Epoch the supernet search resumed after (0 = fresh or already finished). */
+  readonly resumedAfter: number;
+  readonly counts: TrialCounts;
+  readonly best: TrialRecord | null;
+  readonly seconds: number;
+}
+
+/** The `alpha` user attribute of the search trial (docs/oneshot.md). */
+export function alphaRecord(method: OneShotMethodName, edges: readonly EdgeInfo[], history: readonly EpochRecord[]): JsonObject {
+  return {
+    format: ALPHA_FORMAT,
+    method,
+    edges: edges.map((e) => ({ name: e.name, cell: e.cell, from: e.from, to: e.to, ops: [...e.ops] })),
+    epochs: history.filter((h) => h.probs).map((h) => ({ epoch: h.epoch, probs: h.probs!, derived: h.derived ?? null })),
+  };
+}
+
+function identityDiff(stored: unknown, now: JsonObject): string[] {
+  const s = (stored ?? {}) as JsonObject;
+  return Object.keys(now).filter((k) => canonicalJson(s[k] ?? null) !== canonicalJson(now[k] ?? null));
+}
+
+/** Human-readable form of a derived architecture (NB201: the arch string). */
+export function formatDerived(arch: Json): string {
+  const a = arch as unknown as NetworkArch;
+  if (a && typeof a === 'object' && a.family === 'nb201') return formatNb201(a as Nb201Arch);
+  return JSON.stringify(arch);
+}
+
+async function openOrCreate(store: Store, p: PreparedOneShot): Promise<{ record: StudyRecord; resumed: boolean }> {
+  const c = p.config;
+  const identity = identityOf(c);
+  const existing = await store.getStudy(c.study);
+  if (existing) {
+    const diff = identityDiff(existing.config['identity'], identity);
+    if (diff.length > 0)
+      throw new NasError('invalid_config', `study ${JSON.stringify(c.study)} already exists in ${store.url} with a different ${diff.join(', ')}`, {
+        field: diff[0]!,
+        hint: 'rerun with the same config to resume it, or choose another study name (--study NAME)',
+        details: { differs: diff },
+      });
+    return { record: existing, resumed: true };
+  }
+  const space = resolveSpace(c.space);
+  try {
+    const record = await store.createStudy({
+      name: c.study,
+      strategy: c.strategy,
+      space: { name: c.space, definition: space.def as unknown as Json },
+      evaluator: c.evaluator,
+      objectives: c.objectives,
+      constraints: [],
+      seed: c.seed,
+      maxTrials: 2,
+      config: { ...(c as unknown as JsonObject), identity },
+      userAttrs: { oneshot: { format: ONESHOT_FORMAT, method: p.method, space: c.space, search_trial: 0, derived_trial: 1, guard: p.options.guard } },
+    });
+    return { record, resumed: false };
+  } catch (e) {
+    if (!isNasError(e, 'conflict')) throw e;
+    return { record: await store.requireStudy(c.study), resumed: true };
+  }
+}
+
+/**
+ * Gets trial `number` of the study to run it under this worker's lease: creates it (claimed), or
+ * claims it when it waits or its holder's lease expired (waiting, polling, while another live
+ * worker holds it). Returns the finished record when it is already finished.
+ */
+async function acquire(
+  store: Store,
+  record: StudyRecord,
+  number: number,
+  make: () => { arch: Json; params: JsonObject },
+  worker: ReturnType<typeof makeWorkerId>,
+  leaseMs: number,
+  pollMs: number,
+  signal: AbortSignal | undefined,
+  onEvent: OneShotSearchOptions['onEvent'],
+): Promise<TrialRecord | 'aborted'> {
+  let told = false;
+  for (;;) {
+    const t = await store.getTrialByNumber(record.id, number);
+    if (!t) {
+      const m = make();
+      try {
+        return await store.createTrial(record.id, { ...m, archKey: null, budget: null, claim: { workerId: worker, leaseMs } });
+      } catch (e) {
+        if (!isNasError(e, 'conflict')) throw e;
+        continue;
+      }
+    }
+    if (t.state === 'complete' || t.state === 'failed' || t.state === 'pruned') return t;
+    const claimed = await store.claimTrial(record.id, worker, leaseMs);
+    if (claimed && claimed.number === number) return claimed;
+    if (claimed) await store.releaseTrial(claimed.id, worker);
+    if (!told) onEvent?.({ type: 'waiting', trial: number, holder: t.workerId });
+    told = true;
+    if (signal?.aborted) return 'aborted';
+    await sleep(pollMs, signal);
+  }
+}
+
+function heartbeat(store: Store, trial: TrialRecord, worker: ReturnType<typeof makeWorkerId>, leaseMs: number, onLost: () => void): () => void {
+  let beating = false;
+  const timer = setInterval(
+    () => {
+      if (beating) return;
+      beating = true;
+      store
+        .heartbeat(trial.id, worker, leaseMs)
+        .catch((e: unknown) => {
+          if (isNasError(e, 'conflict')) onLost();
+        })
+        .finally(() => (beating = false));
+    },
+    Math.max(10, Math.floor(leaseMs / 3)),
+  );
+  timer.unref?.();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Runs (or resumes) a one-shot study to its end: the supernet search (trial 0), then the derived
+ * architecture's retraining (trial 1). Bad input throws before anything is written.
+ */
+export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptions = {}): Promise<OneShotSearchResult> {
+  const t0 = Date.now();
+  const c = p.config;
+  // Everything that can be wrong with the input is found before the store is touched.
+  const data: PreparedData = await prepareData(p.train.dataset, p.train.split ?? {});
+  const halves = splitHalves(data, p.options.batchSize, c.seed);
+  const factory = supernetFactory(c.space, p.method, p.options);
+  const space = resolveSpace(c.space);
+  const store = await openStore(c.storage);
+  const worker = makeWorkerId(String(defaultWorkerId(hostname(), process.pid, Date.now())));
+  const leaseMs = opts.leaseMs ?? Math.round(c.lease * 1000);
+  const pollMs = opts.pollMs ?? 500;
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(opts.signal?.reason ?? 'aborted');
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let searchSeconds: number | null = null;
+  let resumedAfter = 0;
+  const finish = async (record: StudyRecord, resumed: boolean, reason: OneShotSearchResult['reason'], arch: Json | null, error?: string): Promise<OneShotSearchResult> => {
+    await store.setStudyState(record.id, reason === 'complete' ? 'finished' : reason === 'failed' ? 'failed' : 'stopped');
+    return {
+      study: c.study,
+      storage: c.storage,
+      method: p.method,
+      resumed,
+      reason,
+      ...(error === undefined ? {} : { error }),
+      arch,
+      searchSeconds,
+      resumedAfter,
+      counts: await store.countTrials(record.id),
+      best: await store.bestTrial(record.id),
+      seconds: (Date.now() - t0) / 1000,
+    };
+  };
+  try {
+    const { record, resumed } = await openOrCreate(store, p);
+    await store.setStudyState(record.id, 'running');
+
+    // ---------------- trial 0: the supernet search
+    const searchTrial = await acquire(store, record, 0, () => ({ arch: { supernet: c.space, method: p.method }, params: { oneshot_role: 'search', method: p.method } }), worker, leaseMs, pollMs, ctl.signal, opts.onEvent);
+    if (searchTrial === 'aborted') return await finish(record, resumed, 'aborted', null);
+    let derived: Json;
+    if (searchTrial.state === 'failed') return await finish(record, resumed, 'failed', null, searchTrial.error ?? 'the supernet search failed');
+    if (searchTrial.state === 'complete') {
+      derived = searchTrial.userAttrs['derived_arch'] as Json;
+      searchSeconds = searchTrial.metrics?.['search_seconds'] ?? null;
+    } else {
+      let lost = false;
+      const stopBeat = heartbeat(store, searchTrial, worker, leaseMs, () => {
+        lost = true;
+        ctl.abort('lease_lost');
+      });
+      const started = Date.now();
+      const ckptDir = p.artifactsDir;
+      if (ckptDir) mkdirSync(ckptDir, { recursive: true });
+      const fingerprint = hash32(canonicalJson({ identity: identityOf(c), method: p.method })).toString(16);
+      let edges: readonly EdgeInfo[] = [];
+      const supernet = (input: Parameters<typeof factory>[0], gen: Parameters<typeof factory>[1]) => {
+        const net = factory(input, gen);
+        edges = net.edges;
+        return net;
+      };
+      try {
+        const r = await runOneShot({
+          method: p.method,
+          options: p.options,
+          seed: c.seed,
+          data: halves,
+          supernet,
+          ...(ckptDir ? { checkpoint: { path: join(ckptDir, 'oneshot-search.ckpt'), fingerprint } } : {}),
+          signal: ctl.signal,
+          ...(p.train.threads === undefined ? {} : { threads: p.train.threads }),
+          onResume: async (history) => {
+            resumedAfter = history.length;
+            if (history.length > 0) opts.onEvent?.({ type: 'resumed', after: history.length });
+            // A re-claimed trial lost its earlier attempt's intermediate values: record them again.
+            for (const h of history) await store.reportIntermediate(searchTrial.id, worker, h.epoch, h.metrics);
+            if (history.some((h) => h.probs)) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history));
+          },
+          onEpoch: async (rec, history) => {
+            await store.reportIntermediate(searchTrial.id, worker, rec.epoch, rec.metrics);
+            if (rec.probs) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history));
+            opts.onEvent?.({ type: 'epoch', epoch: rec.epoch, epochs: p.options.epochs, metrics: rec.metrics });
+          },
+        });
+        stopBeat();
+        derived = r.arch as Json;
+        space.validate(derived);
+        searchSeconds = r.searchSeconds;
+        if (r.details !== undefined) await store.setTrialAttr(searchTrial.id, 'spos_search', r.details);
+        await store.setTrialAttr(searchTrial.id, 'derived_arch', derived);
+        const last = r.history[r.history.length - 1]?.metrics ?? {};
+        await store.finishTrial(searchTrial.id, worker, {
+          state: 'complete',
+          metrics: { ...last, search_seconds: r.searchSeconds, supernet_params: r.supernetParams, epochs: r.history.length },
+          values: null,
+          durationMs: Date.now() - started,
+        });
+        opts.onEvent?.({ type: 'derived', arch: derived });
+      } catch (e) {
+        stopBeat();
+        if (lost) throw new NasError('conflict', `study ${c.study}: another worker took over the supernet search`, { cause: e });
+        if (isNasError(e, 'aborted') || ctl.signal.aborted) {
+          await store.releaseTrial(searchTrial.id, worker).catch(() => undefined);
+          return await finish(record, resumed, 'aborted', null);
+        }
+        const message = e instanceof Error ? e.message : String(e);
+        const code = isNasError(e) ? e.code : 'error';
+        await store.finishTrial(searchTrial.id, worker, { state: 'failed', error: `${code}: ${message}`, durationMs: Date.now() - started });
+        return await finish(record, resumed, 'failed', null, `${code}: ${message}`);
+      }
+    }
+
+    // ---------------- trial 1: the derived architecture, retrained from scratch
+    const finalTrial = await acquire(store, record, 1, () => ({ arch: derived, params: { oneshot_role: 'derived', method: p.method } }), worker, leaseMs, pollMs, ctl.signal, opts.onEvent);
+    if (finalTrial === 'aborted') return await finish(record, resumed, 'aborted', derived);
+    if (finalTrial.state === 'failed') return await finish(record, resumed, 'failed', derived, finalTrial.error ?? 'the retraining failed');
+    if (finalTrial.state !== 'complete') {
+      let lost = false;
+      const stopBeat = heartbeat(store, finalTrial, worker, leaseMs, () => {
+        lost = true;
+        ctl.abort('lease_lost');
+      });
+      const started = Date.now();
+      const epochs = p.options.finalEpochs ?? p.train.epochs ?? 10;
+      const weightsFile = p.artifactsDir ? join(p.artifactsDir, `trial-1-a${finalTrial.attempt}-derived.sd`) : undefined;
+      let out;
+      try {
+        out = await trainOnData(
+          data,
+          {
+            arch: derived as unknown as NetworkArch,
+            seed: hash32(`${c.seed}:derived`),
+            budget: epochs,
+            signal: ctl.signal,
+            onProgress: async (pr) => {
+              await store.reportIntermediate(finalTrial.id, worker, pr.step, { ...pr.metrics });
+              opts.onEvent?.({ type: 'retrain_epoch', epoch: pr.step, epochs, metrics: { ...pr.metrics } });
+              return 'continue' as const;
+            },
+          },
+          { ...p.train, ...(weightsFile ? { weightsFile } : {}) },
+        );
+      } finally {
+        stopBeat();
+      }
+      if (lost) {
+        if (weightsFile) rmSync(weightsFile, { force: true });
+        throw new NasError('conflict', `study ${c.study}: another worker took over the retraining`);
+      }
+      const o = out.outcome;
+      if (o.status === 'failed' && o.reason === 'aborted') {
+        await store.releaseTrial(finalTrial.id, worker).catch(() => undefined);
+        return await finish(record, resumed, 'aborted', derived);
+      }
+      if (o.status === 'complete') {
+        const values = c.objectives.map((ob) => o.metrics[ob.metric] as number);
+        await store.finishTrial(finalTrial.id, worker, { state: 'complete', metrics: { ...o.metrics, ...(searchSeconds === null ? {} : { search_seconds: searchSeconds }) }, values, durationMs: Date.now() - started });
+        if (o.artifact) await store.setTrialAttr(finalTrial.id, 'weights_path', o.artifact);
+      } else {
+        const error = o.status === 'failed' ? `${o.reason}: ${o.message}` : `pruned at step ${o.step}`;
+        await store.finishTrial(finalTrial.id, worker, { state: 'failed', error, durationMs: Date.now() - started });
+        return await finish(record, resumed, 'failed', derived, error);
+      }
+    }
+    return await finish(record, resumed, 'complete', derived);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await store.close();
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Which spaces have a supernet, and building it. Spaces without one (mlp, the joint_* spaces with
+ * their hyperparameters) cannot be searched by a one-shot method: `invalid_config` naming `space`.
+ */
+import { NasError } from '../core/errors.js';
+import type { InputSpec } from '../nn/build/analyze.js';
+import type { Generator } from '../tensor/index.js';
+import { nb201Supernet } from './nb201.js';
+import type { OneShotMethodName, OneShotOptions } from './options.js';
+import type { Supernet } from './supernet.js';
+
+export const ONESHOT_SPACES = ['nb201'] as const;
+
+/** The supernet factory of `space` for `method`, or an `invalid_config` error naming `field`. */
+export function supernetFactory(space: string, method: OneShotMethodName, o: OneShotOptions, field = 'space'): (input: InputSpec, gen: Generator) => Supernet<unknown> {
+  switch (space) {
+    case 'nb201':
+      return (input, gen) => nb201Supernet(input, gen, { width: o.width, cells: o.cells }) as Supernet<unknown>;
+    default:
+      throw new NasError('invalid_config', `one-shot method ${method} needs a supernet of the search space; space ${JSON.stringify(space)} has none`, {
+        field,
+        hint: `use one of: ${ONESHOT_SPACES.join(', ')} (or a multi-trial strategy for ${space})`,
+      });
+  }
+}
