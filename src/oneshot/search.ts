@@ -86,6 +86,11 @@ export interface OneShotRunOptions<A> {
   readonly threads?: number;
   /** After each finished epoch, after its checkpoint was written. */
   readonly onEpoch?: (rec: EpochRecord, history: readonly EpochRecord[]) => void | Promise<void>;
+  /**
+   * After the last epoch, before the derivation: a look at the trained supernet (benchmarks score
+   * paths in it). The supernet is disposed afterwards; do not keep it.
+   */
+  readonly inspect?: (net: Supernet<A>, ctx: MethodContext<A>) => void | Promise<void>;
   /** Called once with the history found in a checkpoint (empty when starting afresh). */
   readonly onResume?: (history: readonly EpochRecord[]) => void | Promise<void>;
 }
@@ -234,6 +239,7 @@ export async function runOneShot<A>(o: OneShotRunOptions<A>): Promise<OneShotRes
     }
 
     // ---- derivation
+    await o.inspect?.(net, ctxFor(opts.epochs + 1));
     const t1 = performance.now();
     const d = await method.derive(ctxFor(opts.epochs + 1), o.signal);
     if (o.signal?.aborted) throw new NasError('aborted', `${o.method}: aborted during the derivation`);
