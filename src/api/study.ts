@@ -201,13 +201,15 @@ async function snapshot(store: Store, record: StudyRecord): Promise<SearchProgre
 export async function search(prepared: PreparedSearch, opts: SearchOptions = {}): Promise<SearchResult> {
   const t0 = Date.now();
   const workers = opts.workers ?? prepared.config.workers;
+  // Load and check the data (split sizes, labels, values) before anything is written: a dataset
+  // that cannot be trained on is a config error, not a study of failed trials.
+  await prepared.parts.ready?.();
   const h = await createStudy(prepared, {
     ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
     ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
   });
   try {
     await h.store.setStudyState(h.record.id, 'running');
-    if (workers <= 1) await prepared.parts.ready?.();
     const wallclockMs = prepared.config.wallclock === null ? undefined : prepared.config.wallclock * 1000;
     let reason: SearchResult['reason'];
     let workerExits: WorkerExit[] | undefined;

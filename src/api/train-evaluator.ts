@@ -7,6 +7,9 @@
  *     dataset: fashion_mnist        # fashion_mnist | mnist | cifar10 | digits | csv
  *     data_dir: /usr/share/datasets/fashion-mnist   # fashion_mnist, mnist, cifar10
  *     path: data.csv                # digits (optional), csv
+ *     label: species                # csv: label column, header name or 0-based index (default: last)
+ *     header: auto                  # csv: true | false | auto (default: a header when line 1 has a
+ *                                   # non-numeric cell or is exactly the column indices 0..n-1 / 1..n)
  *     epochs: 3                     # full budget per candidate (multi-fidelity strategies ask less)
  *     train_per_class: 500          # low fidelity: a class-balanced training subset
  *     val_per_class: 200
@@ -40,6 +43,7 @@ export const TRAIN_OPTIONS = [
   'data_dir',
   'path',
   'label',
+  'header',
   'epochs',
   'train_per_class',
   'val_per_class',
@@ -126,7 +130,12 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       checkReadableFile(p, 'evaluator.path', 'dataset file');
       norm['path'] = p;
       const label = o['label'];
-      dataset = { kind, path: p, ...(typeof label === 'string' || typeof label === 'number' ? { label } : {}) };
+      if (label !== undefined && typeof label !== 'string' && !(typeof label === 'number' && Number.isInteger(label)))
+        fail('evaluator.label', `must be a header name or a 0-based column index, got ${JSON.stringify(label)}`);
+      const header = o['header'];
+      if (header !== undefined && header !== true && header !== false && header !== 'auto')
+        fail('evaluator.header', `must be true, false or "auto", got ${JSON.stringify(header)}`, 'auto (default): a header when line 1 has a non-numeric cell or is exactly the column indices');
+      dataset = { kind, path: p, ...(label !== undefined ? { label: label as string | number } : {}), ...(header !== undefined ? { header: header as boolean | 'auto' } : {}) };
       break;
     }
   }

@@ -33,6 +33,10 @@ export interface TrainSummary {
   readonly error?: string;
   /** Test-split confusion matrix, `confusion[true][predicted]`. */
   readonly confusion?: readonly (readonly number[])[];
+  /** The label of each class index (CSV data: the file's label values), as the confusion matrix and weights use them. */
+  readonly classes?: readonly string[];
+  /** What loading the data decided (header detection, label mapping). */
+  readonly dataNotes?: readonly string[];
 }
 
 const COST_KEYS = ['params', 'flops', 'macs', 'memory_bytes', 'latency_ms', 'latency_batch_ms'];
@@ -54,7 +58,7 @@ export function readArchFile(path: string): unknown {
   }
 }
 
-export function summarize(r: TrainResult): TrainSummary {
+export function summarize(r: TrainResult, data?: Pick<PreparedData, 'classNames' | 'notes'>): TrainSummary {
   const o = r.outcome;
   const all: Record<string, number> = o.status === 'failed' ? {} : { ...o.metrics };
   const costs = Object.fromEntries(Object.entries(all).filter(([k]) => COST_KEYS.includes(k)));
@@ -67,6 +71,8 @@ export function summarize(r: TrainResult): TrainSummary {
     seconds: r.seconds,
     ...(o.status === 'failed' ? { error: `${o.reason}: ${o.message}` } : {}),
     ...(r.test?.confusion ? { confusion: r.test.confusion } : {}),
+    ...(data?.classNames ? { classes: data.classNames } : {}),
+    ...(data?.notes?.length ? { dataNotes: data.notes } : {}),
   };
 }
 
@@ -97,6 +103,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
           latency,
           ...(input.signal ? { signal: input.signal } : {}),
         }),
+        data,
       ),
   };
 }

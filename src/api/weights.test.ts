@@ -10,7 +10,18 @@ import { prepareData } from '../data/prepare.js';
 import { evaluateSubset, trainOnData } from '../eval/train.js';
 import { buildNetwork } from '../nn/build/index.js';
 import { loadModule } from '../nn/state.js';
-import { Generator } from '../tensor/index.js';
+import { Generator, getNumThreads, setNumThreads } from '../tensor/index.js';
+import { assertAccClose, assertClose } from '../eval/testing/close.js';
+
+function withThreads<T>(n: number, f: () => T): T {
+  const prev = getNumThreads();
+  setNumThreads(n);
+  try {
+    return f();
+  } finally {
+    setNumThreads(prev);
+  }
+}
 import { bestTrial, exportWinner, loadStudy, prepareSearch, search, studyTrials } from './index.js';
 import { recordFinalWeights } from './main-job.js';
 
@@ -64,9 +75,10 @@ test('a trained study keeps each complete trial\'s weights beside the database; 
       const net = buildNetwork(t.arch as unknown as MlpArch, { shape: data.shape, numClasses: data.numClasses }, { gen: Generator.fromRng(Rng.fromSeed(999)) }).module;
       try {
         loadModule(path as string, net);
-        const val = evaluateSubset(net, data.val, data, 1000);
-        assert.equal(val.acc, t.metrics!['val_acc'], `trial ${t.number}`);
-        assert.equal(val.loss, t.metrics!['val_loss']);
+        // Same thread count as the evaluator (threads: 1), and a stated tolerance (src/eval/testing/close.ts).
+        const val = withThreads(1, () => evaluateSubset(net, data.val, data, 1000));
+        assertAccClose(val.acc, t.metrics!['val_acc'], data.val.indices.length, `trial ${t.number} val_acc`);
+        assertClose(val.loss, t.metrics!['val_loss'], `trial ${t.number} val_loss`);
       } finally {
         net.dispose();
       }

@@ -53,6 +53,7 @@ export function interruptible(): AbortController {
 function printTrain(s: TrainSummary): string {
   const rows = [...Object.entries(s.metrics), ...Object.entries(s.costs)].map(([k, v]) => [k, v]);
   return (
+    (s.dataNotes ?? []).map((n) => `data: ${n}\n`).join('') +
     `status: ${s.status}${s.error ? ` (${s.error})` : ''}; ${s.epochs} epoch(s) in ${s.seconds.toFixed(1)} s\n` + (rows.length ? renderTable(['metric', 'value'], rows) : '')
   );
 }
@@ -96,7 +97,10 @@ tsnas export) and prints validation and test metrics and costs (params, FLOPs, l
 options:
   --dataset KIND          fashion_mnist, mnist, cifar10, digits, csv
   --data-dir DIR          idx/CIFAR files (default for fashion_mnist: /usr/share/datasets/fashion-mnist)
-  --path FILE             digits/csv file;  --label COL  the CSV label column
+  --path FILE             digits/csv file
+  --label COL             the CSV label column: a header name or a 0-based index (default: last)
+  --header auto|true|false  whether CSV line 1 is a header (default auto: yes when a cell is not
+                          a number or the cells are the column indices 0..n-1 / 1..n; printed)
   --epochs N              default 10
   --train-per-class N     class-balanced training subset (low fidelity)
   --threads N             libtorch threads
@@ -122,6 +126,7 @@ is reported and left out of the statistics; the exit code is then 1.
         'data-dir': { type: 'string' },
         path: { type: 'string' },
         label: { type: 'string' },
+        header: { type: 'string' },
         epochs: { type: 'string' },
         'train-per-class': { type: 'string' },
         threads: { type: 'string' },
@@ -145,6 +150,11 @@ is reported and left out of the statistics; the exit code is then 1.
     str('data-dir', 'data_dir');
     str('path', 'path');
     str('label', 'label');
+    if (typeof flags['header'] === 'string') {
+      const h = flags['header'];
+      if (h !== 'auto' && h !== 'true' && h !== 'false') throw new NasError('invalid_config', `--header must be auto, true or false, got ${JSON.stringify(h)}`, { field: 'header' });
+      options['header'] = h === 'auto' ? 'auto' : h === 'true';
+    }
     for (const [f, k] of [['epochs', 'epochs'], ['train-per-class', 'train_per_class'], ['threads', 'threads']] as const) {
       const n = numFlag(flags, f);
       if (n !== undefined) options[k] = n;

@@ -11,7 +11,7 @@ import { fitNormalization, type Normalization } from './normalize.js';
 import { loadCifar10, loadDigits, loadFashionMnist, loadMnist, type TrainTest } from './sources.js';
 import { stratifiedSplit } from './split.js';
 import { balancedSubset } from './subset.js';
-import { fullSubset, type Subset } from './types.js';
+import { classCounts, fullSubset, type Dataset, type Subset } from './types.js';
 
 export type DatasetSpec =
   | { readonly kind: 'fashion_mnist'; readonly dataDir?: string }
@@ -49,7 +49,10 @@ export interface PreparedData {
   /** Per-sample shape, `[C, H, W]` or `[F]`. */
   readonly shape: readonly number[];
   readonly numClasses: number;
+  /** The label of each class index (e.g. a CSV's label values), for reports and export. */
   readonly classNames?: readonly string[];
+  /** What loading decided (header detection, label mapping), for the user to see. */
+  readonly notes?: readonly string[];
   readonly train: Subset;
   readonly val: Subset;
   readonly test: Subset;
@@ -75,11 +78,10 @@ export async function loadSource(spec: DatasetSpec): Promise<TrainTest> {
       };
       const train = readCsv(spec.path, opts);
       if (spec.testPath === undefined) return { train };
-      const test = readCsv(spec.testPath, { ...opts, numClasses: Math.max(train.numClasses, spec.numClasses ?? 0) });
+      // The test file's labels are mapped with the training file's classes; an unseen one is an error.
+      const test = readCsv(spec.testPath, train.classNames ? { ...opts, classes: train.classNames } : { ...opts, numClasses: train.numClasses });
       if (test.shape[0] !== train.shape[0])
         throw new NasError('data_error', `${spec.testPath}: ${test.shape[0]} features, but ${spec.path} has ${train.shape[0]}`, { field: 'dataset.testPath' });
-      if (JSON.stringify(test.classNames) !== JSON.stringify(train.classNames))
-        throw new NasError('data_error', `${spec.testPath}: its label values differ from ${spec.path}'s`, { field: 'dataset.testPath', hint: 'both files must use the same class labels' });
       return { train, test };
     }
     default:
@@ -89,6 +91,48 @@ export async function loadSource(spec: DatasetSpec): Promise<TrainTest> {
 
 function checkFraction(v: number, field: string): void {
   if (!(v >= 0 && v < 1)) throw new NasError('invalid_config', `${field} must be in [0, 1), got ${v}`, { field });
+}
+
+/**
+ * Split sizes are checked before any training: the training split must hold every class of the
+ * data (a class it lacks could never be predicted, and its label would be unseen in training), and
+ * the validation split (and a test split carved from the same data) must not be empty, which
+ * per-class rounding gives for small classes (4 rows per class x 0.1 = 0 rows). The error names the
+ * fractions, the class counts and the smallest fraction that would work. A fraction of exactly 0
+ * asks for no such split (e.g. a final training without validation) and is not an error.
+ */
+function checkSplitSizes(
+  d: Dataset,
+  parts: { train: Subset; val: Subset; test: Subset },
+  fr: { valFraction: number; testFraction?: number },
+  split: SplitSpec,
+): void {
+  const counts = classCounts(fullSubset(d));
+  const present = counts.map((c, k) => [k, c] as const).filter(([, c]) => c > 0);
+  const minRows = Math.min(...present.map(([, c]) => c));
+  const label = (k: number) => (d.classNames?.[k] !== undefined ? `${d.classNames[k]}` : String(k));
+  const countList = present.length <= 12 ? present.map(([k, c]) => `${label(k)}: ${c}`).join(', ') : `${present.length} classes, ${minRows} to ${Math.max(...present.map(([, c]) => c))} rows each`;
+  const fractions = `val_fraction ${fr.valFraction}${fr.testFraction !== undefined ? `, test fraction ${fr.testFraction}` : ''}`;
+  // round(f * n) >= 1 needs f >= 0.5 / n for the smallest class.
+  const need = Math.ceil((0.5 / minRows) * 1000) / 1000;
+  const tooSmall = (what: string, field: string): never => {
+    throw new NasError('invalid_config', `the ${what} split would be empty: ${fractions} of rows per class (${countList}) rounds to 0 rows in every class`, {
+      field,
+      hint: need < 1 ? `raise ${field.replace('split.', '')} to at least ${need}, or give more rows per class` : 'give more rows per class',
+      details: { classCounts: counts, ...fr },
+    });
+  };
+  if (fr.valFraction > 0 && parts.val.indices.length === 0) tooSmall('validation', 'split.valFraction');
+  if (fr.testFraction !== undefined && fr.testFraction > 0 && parts.test.indices.length === 0) tooSmall('test', 'split.testFraction');
+  if (parts.train.indices.length === 0) throw new NasError('invalid_config', `the training split is empty (${fractions}; rows per class: ${countList})`, { field: 'split' });
+  const inTrain = classCounts(parts.train);
+  const missing = present.filter(([k]) => inTrain[k] === 0).map(([k]) => label(k));
+  if (missing.length > 0)
+    throw new NasError('invalid_config', `class(es) ${missing.join(', ')} have no row in the training split (${fractions}; rows per class: ${countList})`, {
+      field: 'split',
+      hint: 'lower the validation/test fractions or give more rows of those classes: a class never trained on cannot be predicted',
+      details: { classCounts: counts, ...fr },
+    });
 }
 
 /** Splits and normalises an already-loaded source (pure; no I/O). */
@@ -112,13 +156,14 @@ export function prepareSplits(src: TrainTest, split: SplitSpec = {}): PreparedDa
   const sub = Rng.fromSeed(`${seed}/subset`);
   if (split.trainPerClass !== undefined) train = balancedSubset(train, split.trainPerClass, sub.derive('train'));
   if (split.valPerClass !== undefined) val = balancedSubset(val, split.valPerClass, sub.derive('val'));
-  if (train.indices.length === 0) throw new NasError('invalid_config', 'the training split is empty', { field: 'split' });
+  checkSplitSizes(src.train, { train, val, test }, { valFraction, ...(src.test ? {} : { testFraction }) }, split);
   const d = src.train;
   return {
     name: d.name.replace(/\/train$/, ''),
     shape: d.shape,
     numClasses: d.numClasses,
     ...(d.classNames ? { classNames: d.classNames } : {}),
+    ...(d.notes ? { notes: d.notes } : {}),
     train,
     val,
     test,

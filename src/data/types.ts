@@ -16,7 +16,10 @@ export interface Dataset {
   /** Per-sample shape: `[C, H, W]` for images, `[F]` for tabular rows. */
   readonly shape: readonly number[];
   readonly numClasses: number;
+  /** The label of each class index (CSV: the file's label values, see csv.ts). */
   readonly classNames?: readonly string[];
+  /** What the reader decided and the user may want to know (e.g. header detection, label mapping). */
+  readonly notes?: readonly string[];
 }
 
 export interface Subset {

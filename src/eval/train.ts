@@ -187,6 +187,17 @@ function saveWeights(path: string, module: Layer, meta: Record<string, unknown>)
   }
 }
 
+/**
+ * A non-finite evaluation loss while the training loss stayed finite: the evaluation-mode network
+ * (batch-norm running statistics, overflowing activations) gives NaN/Inf. Never a complete result.
+ */
+function nonFiniteEval(split: 'validation' | 'test', loss: number, when: string): NasError {
+  return new NasError('diverged', `the ${split} loss is ${loss} at ${when} although the training loss was finite: the network's evaluation-mode output is not finite`, {
+    hint: 'check the data for extreme values; lower the learning rate; a network with batch norm needs training batches of 2 or more samples',
+    details: { split, loss: String(loss) },
+  });
+}
+
 function splitMetrics(prefix: string, m: ClassificationMetrics): Record<string, number> {
   return { [`${prefix}_loss`]: m.loss, [`${prefix}_acc`]: m.acc, [`${prefix}_precision`]: m.precision, [`${prefix}_recall`]: m.recall, [`${prefix}_f1`]: m.f1 };
 }
@@ -260,7 +271,12 @@ export async function trainModule(
   try {
     const params = module.parameters();
     const opt = makeOptimizer(hparams, params);
-    const perEpoch = numBatches(data.train.indices.length, hparams.batchSize);
+    // A last training batch of one sample is dropped (PyTorch's drop_last for that case): batch
+    // norm cannot normalise one value per channel (PyTorch raises; the running variance would
+    // become NaN). Different samples fall out in different epochs, since the order is shuffled.
+    const nTrain = data.train.indices.length;
+    const dropLast = nTrain > 1 && nTrain % hparams.batchSize === 1;
+    const perEpoch = numBatches(nTrain, hparams.batchSize, dropLast);
     const totalSteps = Math.min(opts.maxSteps ?? Infinity, perEpoch * epochs);
     const sched = schedule(hparams, totalSteps, perEpoch);
     const smoothing = hparams.labelSmoothing ?? 0;
@@ -281,6 +297,7 @@ export async function trainModule(
         batchSize: hparams.batchSize,
         normalization: data.normalization,
         shuffle: orderRng,
+        dropLast,
         ...(opts.augment ? { augment: opts.augment, augmentRng: augRng } : {}),
       })) {
         if (step >= totalSteps) break;
@@ -316,6 +333,10 @@ export async function trainModule(
           return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached during epoch ${epoch} (step ${step})`, new NasError('timeout', 'time limit reached'), step);
       }
       lastVal = hasVal ? evaluateSubset(module, data.val, data, evalBs) : undefined;
+      if (lastVal && !Number.isFinite(lastVal.loss)) {
+        const err = nonFiniteEval('validation', lastVal.loss, `epoch ${epoch}`);
+        return fail('diverged', err.message, err, step);
+      }
       const metrics: Metrics = {
         train_loss: lossSum / seen,
         train_acc: (100 * correct) / seen,
@@ -357,6 +378,12 @@ export async function trainModule(
     }
     const val = hasVal ? (lastVal ?? evaluateSubset(module, data.val, data, evalBs)) : undefined;
     const test = opts.skipTest || data.test.indices.length === 0 ? undefined : evaluateSubset(module, data.test, data, evalBs);
+    for (const [what, m] of [['validation', val], ['test', test]] as const) {
+      if (m && !Number.isFinite(m.loss)) {
+        const err = nonFiniteEval(what, m.loss, 'the end of training');
+        return fail('diverged', err.message, err, step);
+      }
+    }
     const latency = opts.latency ? measureLatency(module, data.shape, opts.latency === true ? {} : opts.latency) : undefined;
     const last = curve[curve.length - 1]?.metrics ?? {};
     const metrics: Metrics = {
@@ -372,7 +399,7 @@ export async function trainModule(
     const weightsFile = opts.weightsFile === undefined ? undefined : resolve(opts.weightsFile);
     if (weightsFile !== undefined) {
       // The input normalisation travels with the weights: the network expects inputs normalised by it.
-      const meta = { seed: req.seed, arch: req.arch, dataset: data.name, normalization: data.normalization, epochs: curve.length, steps: step, metrics };
+      const meta = { seed: req.seed, arch: req.arch, dataset: data.name, normalization: data.normalization, ...(data.classNames ? { classes: data.classNames } : {}), epochs: curve.length, steps: step, metrics };
       const err = saveWeights(weightsFile, module, meta);
       if (err) return fail('error', `training completed but its weights could not be saved: ${err.message}`, err, step);
     }

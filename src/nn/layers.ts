@@ -115,6 +115,16 @@ class BatchNormBase extends Module {
     if (!this.dims.includes(x.ndim))
       throw new NasError('shape_mismatch', `${this.constructor.name} expects ${this.dims.join(' or ')}-D input, got [${x.shape.join(',')}]`, { details: { shape: [...x.shape] } });
     const useBatch = this.training || !this.runningMean;
+    if (useBatch) {
+      // As PyTorch: one value per channel has no variance (the running variance would become NaN).
+      let perChannel = x.shape[0] as number;
+      for (let d = 2; d < x.ndim; d++) perChannel *= x.shape[d] as number;
+      if (perChannel <= 1)
+        throw new NasError('shape_mismatch', `${this.constructor.name} expects more than 1 value per channel when training, got input [${x.shape.join(',')}]`, {
+          hint: 'use a training batch size of at least 2 (the trainer drops a last batch of one sample)',
+          details: { shape: [...x.shape] },
+        });
+    }
     if (this.training && this.numBatchesTracked) this.numBatchesTracked.add_(1);
     return batchNorm(x, {
       weight: this.weight,

@@ -322,6 +322,15 @@ export class Study<A> {
             error: `evaluator ${this.evaluator.name} did not report objective metric(s) ${missing.map((o) => o.metric).join(', ')}`,
             durationMs,
           };
+        // A NaN/Inf objective is no result: the trial fails with the reason (never complete with a null value).
+        const nonFinite = this.record.objectives.filter((o) => !Number.isFinite(outcome.metrics[o.metric] as number));
+        if (nonFinite.length > 0)
+          return {
+            state: 'failed',
+            metrics: { ...outcome.metrics },
+            error: `non_finite: evaluator ${this.evaluator.name} reported ${nonFinite.map((o) => `${o.metric} = ${outcome.metrics[o.metric]}`).join(', ')}`,
+            durationMs,
+          };
         return {
           state: 'complete',
           metrics: { ...outcome.metrics },
@@ -334,7 +343,7 @@ export class Study<A> {
         return {
           state: 'pruned',
           metrics: { ...outcome.metrics },
-          values: vals.every((v) => typeof v === 'number') ? (vals as number[]) : null,
+          values: vals.every((v) => typeof v === 'number' && Number.isFinite(v)) ? (vals as number[]) : null,
           error: `pruned at step ${outcome.step}`,
           durationMs,
         };
