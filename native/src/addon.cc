@@ -658,6 +658,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOps(env, exports);
   registerNnOps(env, exports);
   registerOptim(env, exports);
+  registerQuant(env, exports);
   return exports;
 }
 

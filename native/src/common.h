@@ -76,3 +76,4 @@ std::string shapeStr(const at::Tensor& t);
 void registerOps(Napi::Env env, Napi::Object exports);
 void registerNnOps(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
+void registerQuant(Napi::Env env, Napi::Object exports);  // quant.cc (src/compress)

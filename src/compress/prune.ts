@@ -1,0 +1,412 @@
+/**
+ * Pruning of a compression graph's weights.
+ *
+ * Unstructured magnitude pruning (Han et al. 2015, "Learning both Weights and Connections"): the
+ * conv and linear weights of smallest |w| are set to zero, to a target sparsity either over all
+ * layers at once (`global`: one threshold) or per layer; in one shot, or gradually over the
+ * fine-tuning epochs with the cubic schedule of Zhu & Gupta 2017 ("To prune, or not to prune"),
+ * s_e = s * (1 - (1 - e/E)^3). Masks are re-applied after every optimizer step.
+ *
+ * Structured channel pruning (Li et al. 2017, "Pruning Filters for Efficient ConvNets": filters
+ * ranked by L1 norm; or the first-order Taylor criterion of Molchanov et al. 2019,
+ * |sum(w * dL/dw)| per filter) removes channels for real: the pruned graph has smaller convs,
+ * batch norms and linears. Channels tied by a sum (skip connections, NB201/DARTS node sums) or a
+ * depthwise conv must go together: the channels of all values are split into coupled classes by a
+ * union-find over channel elements (as in DepGraph, Fang et al. 2023), and a class is removed
+ * from every producer and consumer at once. The network input and the logits are never pruned.
+ */
+import { NasError } from '../core/errors.js';
+import { Tensor, cat, noGrad, tidy } from '../tensor/index.js';
+import { graphCost, graphShapes, type Graph, type GraphNode } from './graph.js';
+
+/** What to prune; plain data tagged by `kind`. */
+export type PruneSpec =
+  | {
+      readonly kind: 'magnitude';
+      /** Fraction of conv/linear weights set to zero, in (0, 1). */
+      readonly sparsity: number;
+      /** One threshold over all layers (default) or the same sparsity in each layer. */
+      readonly scope?: 'global' | 'layer';
+      /** All at once before fine-tuning (default) or gradually over the fine-tuning epochs. */
+      readonly schedule?: 'oneshot' | 'gradual';
+    }
+  | {
+      readonly kind: 'channels';
+      /** Fraction of the prunable channels removed from each coupled group, in (0, 1). */
+      readonly ratio?: number;
+      /** Instead of ratio: the smallest uniform ratio whose pruned network has at most this fraction of the FLOPs, in (0, 1). */
+      readonly flops?: number;
+      /** Filter ranking: L1 norm (default) or first-order Taylor |sum w*grad| (needs gradients). */
+      readonly criterion?: 'l1' | 'taylor';
+    };
+
+const inUnit = (v: unknown, field: string, what: string): number => {
+  if (typeof v !== 'number' || !(v > 0 && v < 1))
+    throw new NasError('invalid_config', `${what} must be a number in (0, 1), got ${JSON.stringify(v)}${v === 1 ? ': that would remove every weight or channel' : ''}`, {
+      field,
+      hint: v === 1 ? 'use a value below 1 (e.g. 0.5); a layer needs at least one weight and one channel' : 'e.g. 0.5',
+    });
+  return v;
+};
+
+/** Checks a prune spec (throws invalid_config naming `prune.<field>`); returns it complete. */
+export function checkPruneSpec(s: unknown): PruneSpec {
+  const o = s as Partial<Record<string, unknown>> | null;
+  if (!o || typeof o !== 'object') throw new NasError('invalid_config', 'prune must be an object with a kind', { field: 'prune', hint: 'e.g. { kind: "channels", ratio: 0.3 }' });
+  switch (o.kind) {
+    case 'magnitude': {
+      const scope = o.scope ?? 'global';
+      const schedule = o.schedule ?? 'oneshot';
+      if (scope !== 'global' && scope !== 'layer') throw new NasError('invalid_config', `prune scope must be global or layer, got ${JSON.stringify(scope)}`, { field: 'prune.scope' });
+      if (schedule !== 'oneshot' && schedule !== 'gradual') throw new NasError('invalid_config', `prune schedule must be oneshot or gradual, got ${JSON.stringify(schedule)}`, { field: 'prune.schedule' });
+      return { kind: 'magnitude', sparsity: inUnit(o.sparsity, 'prune.sparsity', 'sparsity'), scope, schedule };
+    }
+    case 'channels': {
+      const criterion = o.criterion ?? 'l1';
+      if (criterion !== 'l1' && criterion !== 'taylor') throw new NasError('invalid_config', `prune criterion must be l1 or taylor, got ${JSON.stringify(criterion)}`, { field: 'prune.criterion' });
+      if ((o.ratio === undefined) === (o.flops === undefined))
+        throw new NasError('invalid_config', 'channel pruning needs exactly one of ratio and flops', { field: 'prune.ratio', hint: 'e.g. ratio: 0.3 (remove 30% of the channels) or flops: 0.5 (keep at most half the FLOPs)' });
+      return o.ratio !== undefined
+        ? { kind: 'channels', ratio: inUnit(o.ratio, 'prune.ratio', 'channel ratio'), criterion }
+        : { kind: 'channels', flops: inUnit(o.flops, 'prune.flops', 'FLOPs fraction'), criterion };
+    }
+    default:
+      throw new NasError('invalid_config', `unknown prune kind ${JSON.stringify(o.kind)}`, { field: 'prune.kind', hint: 'use magnitude or channels' });
+  }
+}
+
+// ------------------------------------------------------------------ unstructured
+
+/** Conv and linear weight keys of a graph (`n<i>.weight`), the tensors magnitude pruning masks. */
+export function prunableWeights(g: Graph): string[] {
+  return g.nodes.flatMap((n, i) => (n.kind === 'conv' || n.kind === 'linear' ? [`n${i}.weight`] : []));
+}
+
+/**
+ * 0/1 float masks (kept by the caller: dispose them) keeping the largest-|w| weights so that
+ * `sparsity` of them is zero, per layer or with one global threshold.
+ */
+export function magnitudeMasks(weights: ReadonlyMap<string, Tensor>, keys: readonly string[], sparsity: number, scope: 'global' | 'layer'): Map<string, Tensor> {
+  const masks = new Map<string, Tensor>();
+  const thresholdOf = (abs: Tensor): number => {
+    const n = abs.numel;
+    const k = Math.floor(sparsity * n);
+    if (k <= 0) return -1;
+    return abs.flatten().sort(0).values.slice(0, k - 1, k).item() as number;
+  };
+  tidy(() => {
+    noGrad(() => {
+      if (scope === 'global') {
+        const all = cat(keys.map((k) => weights.get(k)!.abs().flatten()), 0);
+        const thr = thresholdOf(all);
+        for (const k of keys) masks.set(k, weights.get(k)!.abs().gt(thr).float().keep());
+      } else {
+        for (const k of keys) {
+          const a = weights.get(k)!.abs();
+          masks.set(k, a.gt(thresholdOf(a)).float().keep());
+        }
+      }
+    });
+  });
+  return masks;
+}
+
+
+/** Zhu & Gupta's cubic schedule: the sparsity to reach by the end of epoch `e` of `epochs` (1-based). */
+export function gradualSparsity(final: number, e: number, epochs: number): number {
+  const span = Math.max(1, epochs - 1); // the last epoch fine-tunes at the final sparsity
+  const t = Math.min(1, e / span);
+  return final * (1 - (1 - t) ** 3);
+}
+
+/** Fraction of exact zeros among the given weights. */
+export function sparsityOf(weights: ReadonlyMap<string, Tensor>, keys: readonly string[]): number {
+  let zeros = 0;
+  let n = 0;
+  tidy(() => {
+    for (const k of keys) {
+      const w = weights.get(k)!;
+      zeros += w.eq(0).sum().item() as number;
+      n += w.numel;
+    }
+  });
+  return n ? zeros / n : 0;
+}
+
+// ------------------------------------------------------------------ structured
+
+class UnionFind {
+  readonly parent: number[] = [];
+  readonly fixed: boolean[] = [];
+  make(fixed: boolean): number {
+    this.parent.push(this.parent.length);
+    this.fixed.push(fixed);
+    return this.parent.length - 1;
+  }
+  find(a: number): number {
+    let r = a;
+    while (this.parent[r] !== r) r = this.parent[r]!;
+    while (this.parent[a] !== r) {
+      const n = this.parent[a]!;
+      this.parent[a] = r;
+      a = n;
+    }
+    return r;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return;
+    this.parent[rb] = ra;
+    this.fixed[ra] = this.fixed[ra]! || this.fixed[rb]!;
+  }
+}
+
+/** A producer channel: output channel `channel` of conv/linear node `node`. */
+interface ProducerChannel {
+  readonly node: number;
+  readonly channel: number;
+}
+
+/** The coupled channel classes of a graph. */
+export interface ChannelStructure {
+  /** Per value: the class (union-find root) of each channel position (dim 1; a flatten repeats a channel H*W times). */
+  readonly layout: readonly (readonly number[])[];
+  /** Prunable classes, each with the producer channels it removes. */
+  readonly classes: ReadonlyMap<number, readonly ProducerChannel[]>;
+  /** Classes grouped by the set of producers they span (pruned with one ratio per group). */
+  readonly groups: readonly (readonly number[])[];
+}
+
+const isDepthwise = (n: GraphNode): boolean => n.kind === 'conv' && n.groups > 1 && n.groups === n.inC && n.inC === n.outC;
+
+/** Finds the coupled channel classes of `g` (see the file comment). */
+export function channelStructure(g: Graph): ChannelStructure {
+  const shapes = graphShapes(g);
+  const uf = new UnionFind();
+  const lay: number[][] = [];
+  const fresh = (n: number, fixed: boolean) => Array.from({ length: n }, () => uf.make(fixed));
+  lay.push(fresh(g.inputShape[0]!, true));
+  const producers: [number, ProducerChannel][] = [];
+  g.nodes.forEach((n, i) => {
+    const inp = (k: number) => lay[k]!;
+    let out: number[];
+    switch (n.kind) {
+      case 'conv':
+        if (isDepthwise(n)) out = inp(n.input);
+        else {
+          const grouped = n.groups > 1;
+          out = fresh(n.outC, grouped);
+          if (grouped) for (const e of inp(n.input)) uf.fixed[uf.find(e)] = true;
+          out.forEach((e, c) => producers.push([e, { node: i, channel: c }]));
+        }
+        break;
+      case 'linear':
+        out = fresh(n.outF, false);
+        out.forEach((e, c) => producers.push([e, { node: i, channel: c }]));
+        break;
+      case 'flatten': {
+        const s = shapes[n.input]!.shape;
+        const hw = s.slice(1).reduce((a, b) => a * b, 1);
+        out = inp(n.input).flatMap((e) => new Array<number>(hw).fill(e));
+        break;
+      }
+      case 'add': {
+        const [a, b] = [inp(n.inputs[0]), inp(n.inputs[1])];
+        a.forEach((e, k) => uf.union(e, b[k]!));
+        out = a;
+        break;
+      }
+      case 'cat':
+        out = n.inputs.flatMap((k) => inp(k));
+        break;
+      case 'bn':
+      case 'act':
+      case 'maxpool':
+      case 'avgpool':
+      case 'gap':
+      case 'slice_hw':
+      case 'zero':
+      case 'dropout':
+        out = inp(n.input);
+        break;
+    }
+    lay.push(out!);
+  });
+  for (const e of lay[g.output]!) uf.fixed[uf.find(e)] = true;
+  const layout = lay.map((l) => l.map((e) => uf.find(e)));
+  const classes = new Map<number, ProducerChannel[]>();
+  for (const [e, p] of producers) {
+    const r = uf.find(e);
+    if (uf.fixed[r]) continue;
+    const list = classes.get(r) ?? [];
+    list.push(p);
+    classes.set(r, list);
+  }
+  const byKey = new Map<string, number[]>();
+  for (const [r, ps] of classes) {
+    const key = [...new Set(ps.map((p) => p.node))].sort((a, b) => a - b).join(',');
+    const list = byKey.get(key) ?? [];
+    list.push(r);
+    byKey.set(key, list);
+  }
+  return { layout, classes, groups: [...byKey.values()] };
+}
+
+/**
+ * Importance of each class: the sum over its producer channels of the filter's score divided by
+ * the mean score of that producer's filters (so layers of different size and scale compare).
+ * `l1`: sum |w| of the filter; `taylor`: |sum w * grad| of the filter, from `grads` (same keys).
+ */
+export function classScores(g: Graph, s: ChannelStructure, weights: ReadonlyMap<string, Tensor>, criterion: 'l1' | 'taylor', grads?: ReadonlyMap<string, Tensor>): Map<number, number> {
+  const perNode = new Map<number, Float64Array>();
+  tidy(() =>
+    noGrad(() => {
+      for (const ps of s.classes.values())
+        for (const p of ps) {
+          if (perNode.has(p.node)) continue;
+          const key = `n${p.node}.weight`;
+          const w = weights.get(key)!;
+          let f: Tensor;
+          if (criterion === 'l1') f = w.abs().flatten(1).sum(1);
+          else {
+            const gr = grads?.get(key);
+            if (!gr) throw new NasError('invalid_config', 'the taylor criterion needs gradients of the weights', { field: 'prune.criterion', hint: 'compress with data, or use criterion l1' });
+            f = w.mul(gr).flatten(1).sum(1).abs();
+          }
+          const v = Float64Array.from(f.toArray() as number[]);
+          const mean = v.reduce((a, b) => a + b, 0) / v.length || 1;
+          perNode.set(p.node, v.map((x) => x / mean));
+        }
+    }),
+  );
+  const out = new Map<number, number>();
+  for (const [r, ps] of s.classes) out.set(r, ps.reduce((a, p) => a + perNode.get(p.node)![p.channel]!, 0));
+  return out;
+}
+
+/** The classes removed at `ratio`: the floor(ratio * n) lowest-scored of each group, at least one kept. */
+export function classesToRemove(s: ChannelStructure, scores: ReadonlyMap<number, number>, ratio: number): Set<number> {
+  const removed = new Set<number>();
+  for (const grp of s.groups) {
+    const k = Math.min(Math.floor(ratio * grp.length), grp.length - 1);
+    [...grp].sort((a, b) => scores.get(a)! - scores.get(b)! || a - b).slice(0, k).forEach((r) => removed.add(r));
+  }
+  return removed;
+}
+
+/** The graph with the classes `removed` taken out (channel counts only; no weights). */
+export function prunedGraph(g: Graph, s: ChannelStructure, removed: ReadonlySet<number>): Graph {
+  const kept = (v: number) => s.layout[v]!.filter((r) => !removed.has(r)).length;
+  const nodes = g.nodes.map((n, i): GraphNode => {
+    switch (n.kind) {
+      case 'conv': {
+        const outC = kept(i + 1);
+        const inC = kept(n.input);
+        if (outC < 1 || inC < 1) throw new NasError('invalid_config', `pruning would remove every channel of graph node ${i} (${n.from ?? 'conv'})`, { field: 'prune.ratio', hint: 'use a smaller ratio' });
+        return { ...n, outC, inC, groups: isDepthwise(n) ? outC : n.groups };
+      }
+      case 'bn':
+        return { ...n, channels: kept(i + 1) };
+      case 'linear': {
+        const outF = kept(i + 1);
+        const inF = kept(n.input);
+        if (outF < 1 || inF < 1) throw new NasError('invalid_config', `pruning would remove every unit of graph node ${i} (${n.from ?? 'linear'})`, { field: 'prune.ratio', hint: 'use a smaller ratio' });
+        return { ...n, outF, inF };
+      }
+      default:
+        return n;
+    }
+  });
+  return { ...g, nodes };
+}
+
+export interface ChannelPlan {
+  readonly structure: ChannelStructure;
+  readonly removed: ReadonlySet<number>;
+  readonly ratio: number;
+  readonly graph: Graph;
+}
+
+/**
+ * Decides which channel classes to remove: at `spec.ratio`, or at the smallest ratio (bisection,
+ * 1/64 steps) whose pruned graph has at most `spec.flops` of the original FLOPs. Throws
+ * invalid_config naming `prune.flops` when even removing all but one channel per group cannot
+ * reach it.
+ */
+export function planChannels(g: Graph, weights: ReadonlyMap<string, Tensor>, spec: Extract<PruneSpec, { kind: 'channels' }>, grads?: ReadonlyMap<string, Tensor>): ChannelPlan {
+  const s = channelStructure(g);
+  if (s.classes.size === 0) throw new NasError('invalid_config', 'this network has no prunable channels', { field: 'prune.kind', hint: 'use magnitude pruning' });
+  const scores = classScores(g, s, weights, spec.criterion ?? 'l1', grads);
+  const at = (r: number) => {
+    const removed = classesToRemove(s, scores, r);
+    return { removed, graph: prunedGraph(g, s, removed) };
+  };
+  if (spec.ratio !== undefined) return { structure: s, ratio: spec.ratio, ...at(spec.ratio) };
+  const target = spec.flops! * graphCost(g).flops;
+  const max = at(0.999);
+  if (graphCost(max.graph).flops > target)
+    throw new NasError('invalid_config', `no channel pruning reaches ${(spec.flops! * 100).toFixed(1)}% of the FLOPs: keeping one channel per group still costs ${((graphCost(max.graph).flops / graphCost(g).flops) * 100).toFixed(1)}%`, {
+      field: 'prune.flops',
+      hint: 'ask for a larger FLOPs fraction',
+    });
+  let lo = 0;
+  let hi = 64;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (graphCost(at(mid / 64).graph).flops <= target) hi = mid;
+    else lo = mid;
+  }
+  const r = hi === 64 ? 0.999 : hi / 64;
+  return { structure: s, ratio: r, ...at(r) };
+}
+
+/**
+ * The weights of the pruned graph: each tensor sliced to the kept channels (new tensors, owned by
+ * the caller). `weights` is not changed.
+ */
+export function pruneWeights(g: Graph, plan: ChannelPlan, weights: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+  const s = plan.structure;
+  const keptIdx = (v: number): Tensor => {
+    const idx: number[] = [];
+    s.layout[v]!.forEach((r, k) => {
+      if (!plan.removed.has(r)) idx.push(k);
+    });
+    return Tensor.fromArray(idx, [idx.length], 'int64');
+  };
+  const out = new Map<string, Tensor>();
+  tidy(() =>
+    noGrad(() => {
+      g.nodes.forEach((n, i) => {
+        const put = (k: string, t: Tensor) => out.set(`n${i}.${k}`, t.contiguous().clone().keep());
+        const w = (k: string) => weights.get(`n${i}.${k}`)!;
+        switch (n.kind) {
+          case 'conv': {
+            const o = keptIdx(i + 1);
+            let wt = w('weight').indexSelect(0, o);
+            if (!isDepthwise(n) && n.groups === 1) wt = wt.indexSelect(1, keptIdx(n.input));
+            put('weight', wt);
+            if (n.bias) put('bias', w('bias').indexSelect(0, o));
+            break;
+          }
+          case 'linear': {
+            const o = keptIdx(i + 1);
+            put('weight', w('weight').indexSelect(0, o).indexSelect(1, keptIdx(n.input)));
+            if (n.bias) put('bias', w('bias').indexSelect(0, o));
+            break;
+          }
+          case 'bn': {
+            const o = keptIdx(i + 1);
+            for (const k of ['weight', 'bias', 'running_mean', 'running_var']) put(k, w(k).indexSelect(0, o));
+            const nbt = weights.get(`n${i}.num_batches_tracked`);
+            if (nbt) put('num_batches_tracked', nbt);
+            break;
+          }
+          default:
+            break;
+        }
+      });
+    }),
+  );
+  return out;
+}

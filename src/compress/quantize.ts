@@ -1,0 +1,434 @@
+/**
+ * Post-training int8 quantization of a compression graph, through libtorch's quantized engines
+ * (src/tensor/quantized.ts), following PyTorch's eager-mode recipe (torch.ao.quantization):
+ *
+ *  1. fuse: batch norm folded into the conv/linear before it (w' = w*g/sqrt(v+eps),
+ *     b' = beta + (b - mean)*g/sqrt(v+eps)); a following ReLU fused into the conv/linear/add;
+ *  2. calibrate (static): the fused float network runs on calibration images and a min/max
+ *     observer per value records the activation range; quint8 parameters
+ *     scale = (max - min) / 255, zero point = round(-min / scale), with 0 always representable;
+ *  3. convert: weights qint8 per output channel, symmetric (scale = max|w_c| / 127.5, zero point
+ *     0, as PyTorch's default per-channel weight observer); conv, linear, add, cat, relu and
+ *     pooling run in int8, ops without an int8 kernel here (GELU, SiLU, tanh, sigmoid, a batch
+ *     norm that follows no conv, `none` edges) run in float between dequantize/quantize.
+ *
+ * `dynamic` mode quantizes only linear layers' weights (per tensor, qint8) and quantizes their
+ * input on the fly per batch (quantized::linear_dynamic); everything else stays float.
+ */
+import { NasError, assertNever } from '../core/errors.js';
+import type { Graph, GraphNode, Pair } from './graph.js';
+import { consumers, graphShapes } from './graph.js';
+import {
+  Tensor,
+  adaptiveAvgPool2d,
+  avgPool2d,
+  batchNorm,
+  cat,
+  conv2d,
+  linear,
+  maxPool2d,
+  noGrad,
+  tidy,
+} from '../tensor/index.js';
+import {
+  dequantize,
+  dynamicLinear,
+  intRepr,
+  prepackConv2d,
+  prepackLinear,
+  quantizedAdd,
+  quantizedCat,
+  quantizedConv2d,
+  quantizedLinear,
+  quantizePerChannel,
+  quantizePerTensor,
+  type PackedWeight,
+  type QParams,
+} from '../tensor/quantized.js';
+
+export type QuantMode = 'static' | 'dynamic';
+
+/** A node of the fused network: conv/linear with folded BN and optional fused ReLU, add with fused ReLU, or a graph node. */
+export type FusedNode =
+  | {
+      readonly kind: 'qconv';
+      readonly input: number;
+      readonly inC: number;
+      readonly outC: number;
+      readonly kernel: Pair;
+      readonly stride: Pair;
+      readonly padding: Pair;
+      readonly dilation: Pair;
+      readonly groups: number;
+      readonly relu: boolean;
+    }
+  | { readonly kind: 'qlinear'; readonly input: number; readonly inF: number; readonly outF: number; readonly relu: boolean }
+  | { readonly kind: 'qadd'; readonly inputs: readonly [number, number]; readonly relu: boolean }
+  | Exclude<GraphNode, { kind: 'conv' } | { kind: 'linear' } | { kind: 'add' }>;
+
+export interface FusedNet {
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+  readonly nodes: readonly FusedNode[];
+  readonly output: number;
+  /** Per fused node index: folded float weight and bias (qconv/qlinear), or BN tensors (`weight`, `bias`, `running_mean`, `running_var`). */
+  readonly weights: ReadonlyMap<number, ReadonlyMap<string, Tensor>>;
+}
+
+const fusedInputs = (n: FusedNode): readonly number[] => (n.kind === 'qadd' || n.kind === 'cat' ? n.inputs : [n.input]);
+
+/** Folds batch norms and fuses ReLUs (new tensors, owned by the result: disposeFused). */
+export function fuse(g: Graph, weights: ReadonlyMap<string, Tensor>): FusedNet {
+  const cons = consumers(g);
+  const single = (v: number) => (v !== g.output && cons[v]!.length === 1 ? cons[v]![0]! : -1);
+  const map = new Map<number, number>([[0, 0]]); // old value -> new value
+  const skip = new Set<number>();
+  const nodes: FusedNode[] = [];
+  const fw = new Map<number, Map<string, Tensor>>();
+  const mv = (v: number) => {
+    const r = map.get(v);
+    if (r === undefined) throw new NasError('internal', `fuse: value ${v} used before it is produced`);
+    return r;
+  };
+  noGrad(() =>
+    g.nodes.forEach((n, i) => {
+      if (skip.has(i)) return;
+      const w = (k: string) => weights.get(`n${i}.${k}`);
+      const push = (f: FusedNode, lastOld: number, tensors?: Map<string, Tensor>) => {
+        nodes.push(f);
+        if (tensors) fw.set(nodes.length - 1, tensors);
+        map.set(lastOld, nodes.length);
+      };
+      switch (n.kind) {
+        case 'conv':
+        case 'linear': {
+          let out = i + 1;
+          let W = w('weight')!.detach().clone();
+          let B = w('bias')?.detach().clone() ?? Tensor.zeros([n.kind === 'conv' ? n.outC : n.outF]);
+          const next = single(out);
+          const bn = next >= 0 ? g.nodes[next]! : undefined;
+          if (bn && bn.kind === 'bn') {
+            const bw = (k: string) => weights.get(`n${next}.${k}`)!;
+            const f = tidy(() => bw('weight').div(bw('running_var').add(bn.eps).sqrt()).keep());
+            const W2 = tidy(() => W.mul(f.reshape([-1, ...new Array<number>(W.ndim - 1).fill(1)])).keep());
+            const B2 = tidy(() => bw('bias').add(B.sub(bw('running_mean')).mul(f)).keep());
+            for (const t of [f, W, B]) t.dispose();
+            W = W2;
+            B = B2;
+            skip.add(next);
+            out = next + 1;
+          }
+          const after = single(out);
+          const relu = after >= 0 && g.nodes[after]!.kind === 'act' && (g.nodes[after] as { fn: string }).fn === 'relu';
+          if (relu) {
+            skip.add(after);
+            out = after + 1;
+          }
+          const t = new Map([['weight', W.keep()], ['bias', B.keep()]]);
+          if (n.kind === 'conv')
+            push({ kind: 'qconv', input: mv(n.input), inC: n.inC, outC: n.outC, kernel: n.kernel, stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups, relu }, out, t);
+          else push({ kind: 'qlinear', input: mv(n.input), inF: n.inF, outF: n.outF, relu }, out, t);
+          break;
+        }
+        case 'add': {
+          const after = single(i + 1);
+          const relu = after >= 0 && g.nodes[after]!.kind === 'act' && (g.nodes[after] as { fn: string }).fn === 'relu';
+          if (relu) skip.add(after);
+          push({ kind: 'qadd', inputs: [mv(n.inputs[0]), mv(n.inputs[1])], relu }, relu ? after + 1 : i + 1);
+          break;
+        }
+        case 'bn': {
+          const t = new Map<string, Tensor>();
+          for (const k of ['weight', 'bias', 'running_mean', 'running_var']) t.set(k, w(k)!.detach().clone().keep());
+          push({ ...n, input: mv(n.input) }, i + 1, t);
+          break;
+        }
+        case 'dropout':
+          map.set(i + 1, mv(n.input)); // the identity at inference
+          break;
+        case 'cat':
+          push({ ...n, inputs: n.inputs.map(mv) }, i + 1);
+          break;
+        case 'act':
+        case 'maxpool':
+        case 'avgpool':
+        case 'gap':
+        case 'flatten':
+        case 'slice_hw':
+        case 'zero':
+          push({ ...n, input: mv(n.input) }, i + 1);
+          break;
+        default:
+          assertNever(n, 'graph node');
+      }
+    }),
+  );
+  graphShapes(g); // shapes were checked by the caller's graph; keep the invariant explicit
+  return { inputShape: g.inputShape, numClasses: g.numClasses, nodes, output: mv(g.output), weights: fw };
+}
+
+export function disposeFused(f: FusedNet): void {
+  for (const m of f.weights.values()) for (const t of m.values()) t.dispose();
+}
+
+/** One fused node in float (calibration, the float fallback of the int8 network, dynamic mode). */
+function floatNode(n: FusedNode, i: number, v: readonly Tensor[], w: ReadonlyMap<number, ReadonlyMap<string, Tensor>>): Tensor {
+  const t = (k: string) => w.get(i)!.get(k)!;
+  switch (n.kind) {
+    case 'qconv': {
+      const y = conv2d(v[n.input]!, t('weight'), t('bias'), { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups });
+      return n.relu ? y.relu() : y;
+    }
+    case 'qlinear': {
+      const y = linear(v[n.input]!, t('weight'), t('bias'));
+      return n.relu ? y.relu() : y;
+    }
+    case 'qadd': {
+      const y = v[n.inputs[0]]!.add(v[n.inputs[1]]!);
+      return n.relu ? y.relu() : y;
+    }
+    case 'bn':
+      return batchNorm(v[n.input]!, { weight: t('weight'), bias: t('bias'), runningMean: t('running_mean'), runningVar: t('running_var'), training: false, momentum: 0.1, eps: n.eps });
+    case 'act': {
+      const x = v[n.input]!;
+      switch (n.fn) {
+        case 'relu':
+          return x.relu();
+        case 'gelu':
+          return x.gelu();
+        case 'silu':
+          return x.silu();
+        case 'tanh':
+          return x.tanh();
+        case 'sigmoid':
+          return x.sigmoid();
+        default:
+          return assertNever(n.fn, 'activation');
+      }
+    }
+    case 'maxpool':
+      return maxPool2d(v[n.input]!, n.kernel, { stride: n.stride, padding: n.padding });
+    case 'avgpool':
+      return avgPool2d(v[n.input]!, n.kernel, { stride: n.stride, padding: n.padding, countIncludePad: n.countIncludePad ?? true });
+    case 'gap':
+      return adaptiveAvgPool2d(v[n.input]!, 1);
+    case 'flatten':
+      return v[n.input]!.flatten(1);
+    case 'cat':
+      return cat(n.inputs.map((k) => v[k]!), 1);
+    case 'slice_hw':
+      return v[n.input]!.slice(2, n.start, undefined, n.step).slice(3, n.start, undefined, n.step);
+    case 'zero':
+      return v[n.input]!.mul(0);
+    case 'dropout':
+      return v[n.input]!;
+    default:
+      return assertNever(n, 'fused node');
+  }
+}
+
+/** Runs the fused network in float; `observe(value, tensor)` sees every value (0 = input). */
+export function runFused(f: FusedNet, x: Tensor, observe?: (v: number, t: Tensor) => void): Tensor {
+  const v: Tensor[] = [x];
+  observe?.(0, x);
+  f.nodes.forEach((n, i) => {
+    const y = floatNode(n, i, v, f.weights);
+    v.push(y);
+    observe?.(i + 1, y);
+  });
+  return v[f.output]!;
+}
+
+/** quint8 parameters covering [min, max] (0 included), as PyTorch's MinMaxObserver. */
+export function qparamsFor(min: number, max: number): QParams {
+  const lo = Math.min(0, min);
+  const hi = Math.max(0, max);
+  const scale = Math.max((hi - lo) / 255, 1.1920929e-7);
+  const zeroPoint = Math.min(255, Math.max(0, Math.round(-lo / scale)));
+  return { scale, zeroPoint };
+}
+
+/**
+ * Observes activation ranges over the calibration inputs (each [N, ...inputShape], normalised as
+ * in training). Throws invalid_config naming `calibration` for an empty or wrongly shaped set.
+ */
+export function calibrate(f: FusedNet, inputs: readonly Tensor[]): QParams[] {
+  const want = f.inputShape.join(', ');
+  if (inputs.length === 0 || inputs.every((x) => (x.shape[0] ?? 0) === 0))
+    throw new NasError('invalid_config', 'the calibration set is empty', { field: 'calibration', hint: 'give at least one batch of training images (a few hundred is typical)' });
+  for (const x of inputs) {
+    const s = x.shape.slice(1);
+    if (s.length !== f.inputShape.length || s.some((d, k) => d !== f.inputShape[k]))
+      throw new NasError('shape_mismatch', `calibration batch [${x.shape.join(', ')}] does not fit the model's input [N, ${want}]`, { field: 'calibration', hint: `calibrate with images of shape [${want}] from the training data` });
+  }
+  const lo = new Array<number>(f.nodes.length + 1).fill(Infinity);
+  const hi = new Array<number>(f.nodes.length + 1).fill(-Infinity);
+  for (const x of inputs)
+    tidy(() =>
+      noGrad(() => {
+        runFused(f, x, (v, t) => {
+          lo[v] = Math.min(lo[v]!, t.min().item() as number);
+          hi[v] = Math.max(hi[v]!, t.max().item() as number);
+        });
+      }),
+    );
+  return lo.map((l, v) => qparamsFor(Number.isFinite(l) ? l : 0, Number.isFinite(hi[v]!) ? hi[v]! : 0));
+}
+
+/** Symmetric per-channel qint8 weight: scales max|w_c| / 127.5 (PyTorch's default per-channel observer). */
+export function quantizeWeight(w: Tensor, perChannel = true): Tensor {
+  return tidy(() =>
+    noGrad(() => {
+      if (!perChannel) {
+        const a = w.abs().max().item() as number;
+        return quantizePerTensor(w, { scale: Math.max(a / 127.5, 1.1920929e-7), zeroPoint: 0 }, 'qint8');
+      }
+      const amax = w.abs().flatten(1).max(1);
+      const scales = amax.div(127.5).clamp(1.1920929e-7, undefined);
+      return quantizePerChannel(w, scales, Tensor.zeros([w.shape[0]!], 'int64'), 0, 'qint8');
+    }),
+  );
+}
+
+/** Which values of a static int8 network are held quantized (int8 kernels) vs float (fallback ops). */
+const INT8_KINDS = new Set<FusedNode['kind']>(['qconv', 'qlinear', 'qadd', 'cat', 'maxpool', 'avgpool', 'gap', 'flatten', 'slice_hw']);
+const isInt8 = (n: FusedNode) => INT8_KINDS.has(n.kind) || (n.kind === 'act' && n.fn === 'relu');
+
+/**
+ * A quantized network ready to run. `forward` takes normalised float inputs [N, ...inputShape]
+ * and returns float logits; tensors are created in the caller's tidy scope.
+ */
+export class QuantizedNet {
+  private readonly packed = new Map<number, PackedWeight>();
+  /** Quantized weights per node (qint8 tensors, kept for export and saving). */
+  readonly qweights = new Map<number, Tensor>();
+  private disposed = false;
+
+  /**
+   * @param fused the fused network (its float weights stay owned by the caller)
+   * @param qparams activation parameters per fused value (static mode; from calibrate())
+   */
+  constructor(readonly fused: FusedNet, readonly mode: QuantMode, readonly qparams: readonly QParams[] | undefined) {
+    if (mode === 'static' && (!qparams || qparams.length !== fused.nodes.length + 1)) throw new NasError('internal', 'static quantization needs one QParams per value');
+    fused.nodes.forEach((n, i) => {
+      const w = fused.weights.get(i);
+      if (n.kind === 'qconv' && mode === 'static') {
+        const qw = quantizeWeight(w!.get('weight')!).keep();
+        this.qweights.set(i, qw);
+        this.packed.set(i, prepackConv2d(qw, w!.get('bias')!, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }));
+      } else if (n.kind === 'qlinear') {
+        const qw = quantizeWeight(w!.get('weight')!, mode === 'static').keep();
+        this.qweights.set(i, qw);
+        this.packed.set(i, prepackLinear(qw, w!.get('bias')!));
+      }
+    });
+  }
+
+  /** Weights stored as int8 vs float (the rest: biases, scales, fallback batch norms). */
+  forward(x: Tensor): Tensor {
+    if (this.disposed) throw new NasError('disposed', 'quantized network used after dispose()');
+    const f = this.fused;
+    if (this.mode === 'dynamic') {
+      const v: Tensor[] = [x];
+      f.nodes.forEach((n, i) => {
+        if (n.kind === 'qlinear') {
+          const y = dynamicLinear(v[n.input]!, this.packed.get(i)!);
+          v.push(n.relu ? y.relu() : y);
+        } else v.push(floatNode(n, i, v, f.weights));
+      });
+      return v[f.output]!;
+    }
+    const qp = this.qparams!;
+    const qv: (Tensor | undefined)[] = [quantizePerTensor(x, qp[0]!)];
+    const fv: (Tensor | undefined)[] = [x];
+    const getQ = (k: number): Tensor => (qv[k] ??= quantizePerTensor(fv[k]!, qp[k]!));
+    const getF = (k: number): Tensor => (fv[k] ??= dequantize(qv[k]!));
+    f.nodes.forEach((n, i) => {
+      const out = i + 1;
+      if (!isInt8(n)) {
+        // Float fallback: the inputs are dequantized on demand.
+        const vals: Tensor[] = [];
+        for (const k of fusedInputs(n)) vals[k] = getF(k);
+        fv[out] = floatNode(n, i, vals, f.weights);
+        return;
+      }
+      switch (n.kind) {
+        case 'qconv':
+          qv[out] = quantizedConv2d(getQ(n.input), this.packed.get(i)!, qp[out]!, n.relu);
+          break;
+        case 'qlinear':
+          qv[out] = quantizedLinear(getQ(n.input), this.packed.get(i)!, qp[out]!, n.relu);
+          break;
+        case 'qadd':
+          qv[out] = quantizedAdd(getQ(n.inputs[0]), getQ(n.inputs[1]), qp[out]!, n.relu);
+          break;
+        case 'cat':
+          qv[out] = quantizedCat(n.inputs.map(getQ), 1, qp[out]!);
+          break;
+        case 'act':
+          qv[out] = getQ(n.input).relu();
+          break;
+        case 'maxpool':
+          qv[out] = maxPool2d(getQ(n.input), n.kernel, { stride: n.stride, padding: n.padding });
+          break;
+        case 'avgpool':
+          qv[out] = avgPool2d(getQ(n.input), n.kernel, { stride: n.stride, padding: n.padding, countIncludePad: n.countIncludePad ?? true });
+          break;
+        case 'gap':
+          qv[out] = adaptiveAvgPool2d(getQ(n.input), 1);
+          break;
+        case 'flatten':
+          qv[out] = getQ(n.input).flatten(1);
+          break;
+        case 'slice_hw':
+          qv[out] = getQ(n.input).slice(2, n.start, undefined, n.step).slice(3, n.start, undefined, n.step);
+          break;
+        default:
+          throw new NasError('internal', `no int8 kernel for ${n.kind}`);
+      }
+    });
+    return getF(f.output);
+  }
+
+  /** Int8 representation of node i's weight as signed bytes, with its per-channel (or single) scales. */
+  int8Weight(i: number): { data: Int8Array; shape: number[]; scales: Float32Array } {
+    const qw = this.qweights.get(i);
+    if (!qw) throw new NasError('internal', `node ${i} has no quantized weight`);
+    return tidy(() => {
+      const ints = intRepr(qw);
+      const data = Int8Array.from(ints.toTypedArray() as Int32Array);
+      const shape = [...ints.shape];
+      const w = this.fused.weights.get(i)!.get('weight')!;
+      // Recompute the scales exactly as quantizeWeight chose them.
+      const perChannel = this.mode === 'static';
+      const scales = perChannel
+        ? (w.abs().flatten(1).max(1).div(127.5).clamp(1.1920929e-7, undefined).toTypedArray() as Float32Array)
+        : Float32Array.of(Math.max((w.abs().max().item() as number) / 127.5, 1.1920929e-7));
+      return { data, shape, scales };
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.qweights.values()) t.dispose();
+    this.packed.clear();
+  }
+}
+
+/** Counts weights stored in int8 and in float32 by a quantized network (for reports). */
+export function int8Counts(qn: QuantizedNet): { int8: number; float: number } {
+  let int8 = 0;
+  let float = 0;
+  qn.fused.nodes.forEach((n, i) => {
+    const w = qn.fused.weights.get(i);
+    if (!w) return;
+    for (const [k, t] of w) {
+      if (k === 'weight' && qn.qweights.has(i)) int8 += t.numel;
+      else float += t.numel;
+    }
+  });
+  return { int8, float };
+}
+
+export { graphShapes };
