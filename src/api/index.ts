@@ -66,3 +66,4 @@ export {
   type OneShotSearchOptions,
   type OneShotSearchResult,
 } from './oneshot.js';
+export { compressModel, compressNetwork, checkPruneSpec, quantizedEngines, type CompressSource, type CompressModelOptions, type CompressOptions, type CompressResult, type StageRow, type StageName, type PruneSpec, type QuantMode } from './compress.js';

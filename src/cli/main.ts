@@ -30,6 +30,7 @@ import {
 import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
 import { ONESHOT_HELP, runOneShotSearch } from './commands-oneshot.js';
+import { compressCmd } from './commands-compress.js';
 import { Progress } from './progress.js';
 import { renderTable, type Cell } from './table.js';
 
@@ -102,6 +103,7 @@ commands:
   train     train one architecture (JSON file) on a dataset; print metrics and costs (--seeds: mean ± std)
   repeat    run one search config once per seed (studies NAME-seed<k>); best of each, mean ± std
   main      the README's main job: search Fashion-MNIST, retrain the winner, compare with LeNet
+  compress  prune, fine-tune and quantize (int8) a trained model; one row per stage
 
 exit codes: 0 ok, 2 bad input, 1 failure, 130 interrupted
 `,
@@ -152,6 +154,7 @@ and model.onnx: the network as an ONNX model (opset 13) for other runtimes, taki
 (the training normalisation is inside it); see docs/export.md. --no-onnx skips model.onnx.
 The second writes all trials as CSV or JSON (stdout without --out).`,
   repeat: repeatCmd.help,
+  compress: compressCmd.help,
 };
 
 function help(cmd: string): string {
@@ -400,6 +403,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   best: cmdBest,
   export: cmdExport,
   repeat: repeatCmd.run,
+  compress: compressCmd.run,
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -32,6 +32,7 @@ import type { Module } from '../nn/module.js';
 import { Tensor, noGrad } from '../tensor/index.js';
 import type { Graph, GraphNode, Pair } from './graph.js';
 import { graphShapes } from './graph.js';
+import { GraphNet } from './graphnet.js';
 
 type AnyModule = Module<any, any>;
 const pair = (p: number | readonly [number, number] | undefined, d: number): Pair => (p === undefined ? [d, d] : typeof p === 'number' ? [p, p] : [p[0], p[1]]);
@@ -186,6 +187,15 @@ class Lowerer {
  * for a module class without a lowering, `shape_mismatch` when the input does not fit.
  */
 export function lowerModule(module: Module<[Tensor], Tensor>, inputShape: readonly number[], numClasses: number): LoweredNet {
+  if (module instanceof GraphNet) {
+    // Already a compression graph (e.g. a pruned network being compressed further): copy it.
+    const g = module.graph;
+    if (g.inputShape.length !== inputShape.length || g.inputShape.some((d, i) => d !== inputShape[i]) || g.numClasses !== numClasses)
+      throw new NasError('shape_mismatch', `the network takes [${g.inputShape.join(', ')}] -> ${g.numClasses} classes, not [${inputShape.join(', ')}] -> ${numClasses}`, { field: 'dataset' });
+    const weights = new Map<string, Tensor>();
+    for (const [k, t] of module.stateDict()) weights.set(k, noGrad(() => t.detach().clone()).keep());
+    return { graph: g, weights };
+  }
   const l = new Lowerer(module);
   try {
     const out = l.visit(module, [0]);

@@ -10,7 +10,7 @@
  */
 
 /** TensorProto.DataType values used here (onnx.proto enum TensorProto.DataType). */
-export const DATA_TYPE = { float: 1, int64: 7 } as const;
+export const DATA_TYPE = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7 } as const;
 export type OnnxDataType = keyof typeof DATA_TYPE;
 
 /** An attribute value, tagged by kind (AttributeProto.AttributeType: FLOAT=1, INT=2, STRING=3, FLOATS=6, INTS=7). */
@@ -41,8 +41,8 @@ export interface TensorDef {
   readonly name: string;
   readonly dataType: OnnxDataType;
   readonly dims: readonly number[];
-  /** Row-major elements, stored as raw_data (little-endian). */
-  readonly data: Float32Array | BigInt64Array;
+  /** Row-major elements, stored as raw_data (little-endian); uint8/int8/int32 for quantized (QDQ) models. */
+  readonly data: Float32Array | BigInt64Array | Uint8Array | Int8Array | Int32Array;
 }
 
 /** A graph input or output: float32 tensor with a shape whose entries are sizes or symbolic names. */
@@ -145,11 +145,13 @@ export class ProtoWriter {
 }
 
 /** Little-endian bytes of a tensor's elements (TensorProto.raw_data must be little-endian). */
-function rawBytes(data: Float32Array | BigInt64Array): Uint8Array {
+function rawBytes(data: TensorDef['data']): Uint8Array {
   const out = new Uint8Array(data.length * data.BYTES_PER_ELEMENT);
   const dv = new DataView(out.buffer);
   if (data instanceof Float32Array) data.forEach((v, i) => dv.setFloat32(4 * i, v, true));
-  else data.forEach((v, i) => dv.setBigInt64(8 * i, v, true));
+  else if (data instanceof BigInt64Array) data.forEach((v, i) => dv.setBigInt64(8 * i, v, true));
+  else if (data instanceof Int32Array) data.forEach((v, i) => dv.setInt32(4 * i, v, true));
+  else out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return out;
 }
 

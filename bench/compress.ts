@@ -1,0 +1,213 @@
+/**
+ * `npm run bench -- compress [--json] [--epochs 3] [--finetune-epochs 2] [--flops 0.5]
+ *   [--calibration 256] [--engine onednn] [--runs 200] [--model DIR] [--data-dir DIR] [--seed 0]`
+ *
+ * The compression pipeline on Fashion-MNIST, on two networks: a fixed chain CNN (4 conv layers
+ * 32-64 channels, 3x3, BN, ReLU, 2 skips, 2 max pools; or the exported main-job winner with
+ * --model DIR) and the LeNet baseline. Each is trained `--epochs` (Adam 1e-3, cosine, batch 64,
+ * the full training split minus a 10% validation hold-out), then compressed by tsnas: structured
+ * L1 channel pruning to <= `--flops` of the FLOPs + `--finetune-epochs` of fine-tuning, then
+ * post-training static int8 (per-channel weights, `--calibration` training images). Per stage:
+ * test accuracy (10,000 official test images), parameters, model file bytes, FLOPs, batch-1
+ * latency (median of `--runs`, all threads and 1 thread).
+ *
+ * Peer, same run: PyTorch 1.13 (Debian's /usr/bin/python3) quantizes the same pruned network
+ * (tsnas's pruned weights) with torch.ao.quantization eager-mode post-training static quantization
+ * (get_default_qconfig(engine), fuse_modules, prepare, calibrate on the same images, convert), and
+ * reports its int8 accuracy and batch-1 latency, eager and traced+frozen. The figure
+ * `int8_latency_ratio_vs_pytorch` = tsnas int8 batch-1 ms (all threads) / PyTorch's faster
+ * (eager or traced) int8 batch-1 ms, for the first network (chain CNN or winner); <= 1.1 is the target.
+ *
+ * --json: one object per model and stage {"model","stage","test_acc","size_bytes","flops","latency_ms"},
+ * then {"figure": "int8_latency_ratio_vs_pytorch", "value": r}.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChainCnnArch, JointArch, NetworkArch } from '../src/core/arch.js';
+import { NasError } from '../src/core/errors.js';
+import { batches } from '../src/data/batch.js';
+import { prepareData, type PreparedData } from '../src/data/prepare.js';
+import { FASHION_MNIST_DIR } from '../src/data/sources.js';
+import { buildNetwork } from '../src/nn/build/index.js';
+import { lenet } from '../src/nn/build/lenet.js';
+import type { Layer } from '../src/nn/module.js';
+import { loadModule } from '../src/nn/state.js';
+import { Generator, Tensor } from '../src/tensor/index.js';
+import { GraphNet } from '../src/compress/graphnet.js';
+import { finetune } from '../src/compress/finetune.js';
+import { lowerModule } from '../src/compress/lower.js';
+import { calibrationBatches, compressNetwork, type StageRow } from '../src/compress/pipeline.js';
+import { peerMallocEnv } from './engine.js';
+
+const PYTHON = '/usr/bin/python3';
+const PEER = fileURLToPath(new URL('./torch_quant.py', import.meta.url));
+
+export const BENCH_CHAIN: ChainCnnArch = {
+  family: 'chain_cnn',
+  dropout: 0,
+  layers: [
+    { kernel: 3, channels: 32, activation: 'relu', batchNorm: true, pool: 1, skip: true },
+    { kernel: 3, channels: 32, activation: 'relu', batchNorm: true, pool: 2, skip: false },
+    { kernel: 3, channels: 64, activation: 'relu', batchNorm: true, pool: 1, skip: true },
+    { kernel: 3, channels: 64, activation: 'relu', batchNorm: true, pool: 2, skip: false },
+  ],
+};
+
+interface Args {
+  json: boolean;
+  epochs: number;
+  finetuneEpochs: number;
+  flops: number;
+  calibration: number;
+  engine: 'onednn' | 'qnnpack';
+  runs: number;
+  model?: string;
+  dataDir: string;
+  seed: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { json: false, epochs: 3, finetuneEpochs: 2, flops: 0.5, calibration: 256, engine: 'onednn', runs: 200, dataDir: FASHION_MNIST_DIR, seed: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new NasError('invalid_config', `${k} needs a value`, { field: k });
+      return x;
+    };
+    if (k === '--json') a.json = true;
+    else if (k === '--epochs') a.epochs = Number(v());
+    else if (k === '--finetune-epochs') a.finetuneEpochs = Number(v());
+    else if (k === '--flops') a.flops = Number(v());
+    else if (k === '--calibration') a.calibration = Number(v());
+    else if (k === '--engine') a.engine = v() as Args['engine'];
+    else if (k === '--runs') a.runs = Number(v());
+    else if (k === '--model') a.model = v();
+    else if (k === '--data-dir') a.dataDir = v();
+    else if (k === '--seed') a.seed = Number(v());
+    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --epochs --finetune-epochs --flops --calibration --engine --runs --model --data-dir --seed' });
+  }
+  return a;
+}
+
+function rawFloats(ts: readonly Tensor[]): Buffer {
+  const parts = ts.map((t) => Buffer.from((t.toTypedArray() as Float32Array).buffer));
+  return Buffer.concat(parts);
+}
+
+interface PeerResult {
+  float_acc: number;
+  int8_acc: number;
+  int8_latency_ms: number;
+  int8_latency_1t_ms: number;
+  int8_traced_latency_ms: number;
+  int8_traced_latency_1t_ms: number;
+  float_latency_ms: number;
+}
+
+function runPeer(dir: string, graph: string, weights: string, cal: readonly Tensor[], data: PreparedData, a: Args): PeerResult {
+  const calPath = join(dir, 'cal.f32');
+  writeFileSync(calPath, rawFloats(cal));
+  const xs: Tensor[] = [];
+  const ys: number[] = [];
+  for (const b of batches(data.test, { batchSize: 1000, normalization: data.normalization })) {
+    xs.push(Tensor.fromArray(b.x, b.shape));
+    ys.push(...b.y);
+  }
+  writeFileSync(join(dir, 'test_x.f32'), rawFloats(xs));
+  for (const t of xs) t.dispose();
+  writeFileSync(join(dir, 'test_y.i32'), Buffer.from(Int32Array.from(ys).buffer));
+  const spec = { graph, weights, calibration: calPath, test_x: join(dir, 'test_x.f32'), test_y: join(dir, 'test_y.i32'), engine: a.engine, runs: a.runs, threads_all: availableParallelism() };
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+  const r = spawnSync(PYTHON, [PEER, join(dir, 'spec.json')], { encoding: 'utf8', env: { ...process.env, ...peerMallocEnv(true), OMP_NUM_THREADS: String(availableParallelism()) } });
+  if (r.status !== 0) throw new Error(`torch_quant.py failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
+}
+
+async function trainedModels(data: PreparedData, a: Args, log: (s: string) => void): Promise<{ name: string; net: Layer }[]> {
+  const out: { name: string; net: Layer }[] = [];
+  const train = (name: string, m: Layer) => {
+    const low = lowerModule(m, data.shape, data.numClasses);
+    m.dispose();
+    const net = new GraphNet(low.graph, low.weights, a.seed);
+    for (const t of low.weights.values()) t.dispose();
+    const t0 = performance.now();
+    finetune(net, data, { epochs: a.epochs, lr: 1e-3, seed: a.seed, onEpoch: (e, l) => log(`${name}: train epoch ${e}/${a.epochs}, loss ${l.toFixed(4)}`) });
+    log(`${name}: trained in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    out.push({ name, net });
+  };
+  if (a.model) {
+    const aj = JSON.parse(readFileSync(join(a.model, 'arch.json'), 'utf8')) as NetworkArch | JointArch;
+    const arch = 'hparams' in aj ? aj.arch : aj;
+    const { module } = buildNetwork(arch, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(0) });
+    loadModule(join(a.model, 'weights.bin'), module);
+    out.push({ name: 'winner', net: module });
+    log(`winner: loaded ${a.model} (already trained)`);
+  } else train('chain_cnn', buildNetwork(BENCH_CHAIN, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(a.seed) }).module);
+  train('lenet', lenet(new Generator(a.seed)));
+  return out;
+}
+
+export default async function main(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: 0.1 });
+  const models = await trainedModels(data, a, log);
+  const work = mkdtempSync(join(tmpdir(), 'tsnas-bench-compress-'));
+  const all: StageRow[] = [];
+  const peers: { model: string; peer: PeerResult; tsnasInt8: StageRow }[] = [];
+  try {
+    for (const { name, net } of models) {
+      const cal = calibrationBatches(data, a.calibration, a.seed);
+      const r = await compressNetwork(net, data, {
+        name,
+        prune: { kind: 'channels', flops: a.flops },
+        finetuneEpochs: a.finetuneEpochs,
+        quantize: 'static',
+        calibrationInputs: cal,
+        qengine: a.engine,
+        outDir: join(work, name),
+        latencyRuns: a.runs,
+        seed: a.seed,
+        log,
+      });
+      all.push(...r.rows);
+      const pruned = r.rows.find((x) => x.stage === 'pruned')!;
+      log(`${name}: PyTorch torch.ao.quantization on the same pruned network (${a.engine})...`);
+      const peer = runPeer(join(work, name), join(pruned.dir!, 'model.json'), join(pruned.dir!, 'weights.bin'), cal, data, a);
+      for (const t of cal) t.dispose();
+      peers.push({ model: name, peer, tsnasInt8: r.rows.find((x) => x.stage === 'int8')! });
+      net.dispose();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const first = peers[0]!;
+  const ratio = first.tsnasInt8.latency_ms / Math.min(first.peer.int8_latency_ms, first.peer.int8_traced_latency_ms);
+  if (a.json) {
+    for (const r of all) process.stdout.write(JSON.stringify({ model: r.model, stage: r.stage, test_acc: r.test_acc, size_bytes: r.size_bytes, flops: r.flops, latency_ms: r.latency_ms }) + '\n');
+    process.stdout.write(JSON.stringify({ figure: 'int8_latency_ratio_vs_pytorch', value: ratio }) + '\n');
+    return;
+  }
+  const f = (x: number, d = 2) => x.toFixed(d);
+  console.log(`compression on Fashion-MNIST (${data.test.indices.length} test images), engine ${a.engine}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log('| model | stage | test acc % | params | size bytes | FLOPs | latency ms (all threads) | latency ms (1 thread) |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of all) console.log(`| ${r.model} | ${r.stage} | ${f(r.test_acc)} | ${r.params} | ${r.size_bytes} | ${r.flops} | ${f(r.latency_ms, 3)} | ${f(r.latency_1t_ms, 3)} |`);
+  for (const p of peers) {
+    const fl = all.find((r) => r.model === p.model && r.stage === 'float')!;
+    const pr = all.find((r) => r.model === p.model && r.stage === 'pruned')!;
+    console.log(
+      `${p.model}: int8/float size ${f(p.tsnasInt8.size_bytes / fl.size_bytes, 3)}, int8/float latency ${f(p.tsnasInt8.latency_ms / fl.latency_ms, 3)} (1 thread ${f(p.tsnasInt8.latency_1t_ms / fl.latency_1t_ms, 3)}), ` +
+        `pruned FLOPs ${f(pr.flops / fl.flops, 3)}x, acc drop pruned ${f(fl.test_acc - pr.test_acc)} int8-vs-pruned ${f(pr.test_acc - p.tsnasInt8.test_acc)}`,
+    );
+    console.log(
+      `${p.model}: PyTorch int8 acc ${f(p.peer.int8_acc)}% (its float ${f(p.peer.float_acc)}%), batch-1 ms eager ${f(p.peer.int8_latency_ms, 3)} / traced ${f(p.peer.int8_traced_latency_ms, 3)} (1 thread ${f(p.peer.int8_latency_1t_ms, 3)} / ${f(p.peer.int8_traced_latency_1t_ms, 3)}); ` +
+        `tsnas/PyTorch int8 latency ${f(p.tsnasInt8.latency_ms / Math.min(p.peer.int8_latency_ms, p.peer.int8_traced_latency_ms), 3)} (1 thread ${f(p.tsnasInt8.latency_1t_ms / Math.min(p.peer.int8_latency_1t_ms, p.peer.int8_traced_latency_1t_ms), 3)})`,
+    );
+  }
+  console.log(`int8_latency_ratio_vs_pytorch (${first.model}) = ${f(ratio, 3)}`);
+}

@@ -1,0 +1,185 @@
+"""PyTorch peer of `npm run bench -- compress`: post-training static int8 quantization of the same
+network with torch.ao.quantization (eager mode), on the same calibration images, evaluated on the
+same test images, batch-1 latency measured like tsnas (median of N runs after 5 untimed).
+
+    /usr/bin/python3 bench/torch_quant.py SPEC.json
+
+SPEC: {"graph": model.json path (tsnas compression graph), "weights": weights.bin path (tsnas
+state dict), "calibration": raw float32 file [n, *shape] (normalised), "test_x": raw float32
+[m, *shape] (normalised), "test_y": raw int32 [m], "engine": "onednn"|"qnnpack", "runs": N,
+"threads_all": T}. The graph is rebuilt as an nn.Module of the same layers (conv, bn, relu,
+pools, flatten, linear, adds via FloatFunctional), conv+bn(+relu) and linear(+relu) fused with
+fuse_modules, prepared with get_default_qconfig(engine) (HistogramObserver activations,
+per-channel weights), calibrated, converted. Prints one JSON object.
+"""
+import json
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.ao.quantization as tq
+
+
+def read_state(path):
+    b = open(path, 'rb').read()
+    assert b[:8] == b'TSNASSD1', 'bad magic'
+    (h,) = struct.unpack_from('<I', b, 8)
+    header = json.loads(b[12:12 + h].decode('utf8'))
+    start = (12 + h + 7) // 8 * 8
+    npdt = {'float32': '<f4', 'float64': '<f8', 'int32': '<i4', 'int64': '<i8', 'bool': 'u1', 'uint8': 'u1'}
+    out = {}
+    for e in header['tensors']:
+        dt = np.dtype(npdt[e['dtype']])
+        a = np.frombuffer(b, dtype=dt, count=e['length'] // dt.itemsize, offset=start + e['offset'])
+        out[e['name']] = torch.from_numpy(a.copy()).reshape(e['shape'])
+    return out
+
+
+class GraphModule(nn.Module):
+    """The compression graph as eager PyTorch modules, quantization-ready (QuantStub/DeQuantStub)."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.g = g
+        self.layers = nn.ModuleDict()
+        self.quant = tq.QuantStub()
+        self.dequant = tq.DeQuantStub()
+        shapes = {0: g['inputShape']}
+        for i, n in enumerate(g['nodes']):
+            k = n['kind']
+            name = 'n%d' % i
+            if k == 'conv':
+                self.layers[name] = nn.Conv2d(n['inC'], n['outC'], tuple(n['kernel']), stride=tuple(n['stride']), padding=tuple(n['padding']),
+                                              dilation=tuple(n['dilation']), groups=n['groups'], bias=n['bias'])
+            elif k == 'bn':
+                self.layers[name] = nn.BatchNorm2d(n['channels'], eps=n['eps']) if len(shapes[n['input']]) == 3 else nn.BatchNorm1d(n['channels'], eps=n['eps'])
+            elif k == 'linear':
+                self.layers[name] = nn.Linear(n['inF'], n['outF'], bias=n['bias'])
+            elif k == 'act':
+                if n['fn'] != 'relu':
+                    raise SystemExit('peer supports relu only, got ' + n['fn'])
+                self.layers[name] = nn.ReLU()
+            elif k == 'maxpool':
+                self.layers[name] = nn.MaxPool2d(tuple(n['kernel']), tuple(n['stride']), tuple(n['padding']))
+            elif k == 'avgpool':
+                self.layers[name] = nn.AvgPool2d(tuple(n['kernel']), tuple(n['stride']), tuple(n['padding']), count_include_pad=n.get('countIncludePad', True))
+            elif k == 'gap':
+                self.layers[name] = nn.AdaptiveAvgPool2d(1)
+            elif k == 'flatten':
+                self.layers[name] = nn.Flatten()
+            elif k == 'dropout':
+                self.layers[name] = nn.Identity()
+            elif k == 'add':
+                self.layers[name] = nn.quantized.FloatFunctional()
+            elif k == 'cat':
+                self.layers[name] = nn.quantized.FloatFunctional()
+            else:
+                raise SystemExit('peer does not support node kind ' + k)
+            shapes[i + 1] = None if k in ('flatten', 'linear') else shapes[n.get('input', (n.get('inputs') or [0])[0])]
+
+    def forward(self, x):
+        v = [self.quant(x)]
+        for i, n in enumerate(self.g['nodes']):
+            m = self.layers['n%d' % i]
+            k = n['kind']
+            if k == 'add':
+                v.append(m.add(v[n['inputs'][0]], v[n['inputs'][1]]))
+            elif k == 'cat':
+                v.append(m.cat([v[j] for j in n['inputs']], 1))
+            else:
+                v.append(m(v[n['input']]))
+        return self.dequant(v[self.g['output']])
+
+
+def fusion_groups(g):
+    """conv+bn(+relu), conv+relu, linear(+relu) chains where each intermediate value has one consumer."""
+    nodes = g['nodes']
+    cons = {}
+    for i, n in enumerate(nodes):
+        for v in (n['inputs'] if 'inputs' in n else [n['input']]):
+            cons.setdefault(v, []).append(i)
+    single = lambda v: cons[v][0] if v != g['output'] and len(cons.get(v, [])) == 1 else -1
+    groups = []
+    used = set()
+    for i, n in enumerate(nodes):
+        if n['kind'] not in ('conv', 'linear') or i in used:
+            continue
+        grp = [i]
+        j = single(i + 1)
+        if n['kind'] == 'conv' and j >= 0 and nodes[j]['kind'] == 'bn':
+            grp.append(j)
+            j = single(j + 1)
+        if j >= 0 and nodes[j]['kind'] == 'act' and nodes[j]['fn'] == 'relu':
+            grp.append(j)
+        if len(grp) > 1:
+            groups.append(['layers.n%d' % k for k in grp])
+            used.update(grp)
+    return groups
+
+
+def latency(model, shape, threads, runs):
+    torch.set_num_threads(threads)
+    x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for _ in range(5):
+            model(x)
+        ts = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model(x)
+            ts.append((time.perf_counter() - t0) * 1000)
+    ts.sort()
+    m = len(ts) // 2
+    return ts[m] if len(ts) % 2 else (ts[m - 1] + ts[m]) / 2
+
+
+def accuracy(model, x, y):
+    with torch.no_grad():
+        pred = torch.cat([model(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
+    return float((pred == y).float().mean() * 100)
+
+
+def main():
+    spec = json.load(open(sys.argv[1]))
+    g = json.load(open(spec['graph']))
+    shape = g['inputShape']
+    torch.backends.quantized.engine = spec['engine']
+    sd = read_state(spec['weights'])
+    model = GraphModule(g)
+    own = {('layers.' + k): v for k, v in sd.items()}
+    model.load_state_dict(own, strict=True)
+    model.eval()
+    cal = torch.from_numpy(np.fromfile(spec['calibration'], dtype='<f4').copy()).reshape(-1, *shape)
+    tx = torch.from_numpy(np.fromfile(spec['test_x'], dtype='<f4').copy()).reshape(-1, *shape)
+    ty = torch.from_numpy(np.fromfile(spec['test_y'], dtype='<i4').astype(np.int64))
+    float_acc = accuracy(model, tx, ty)
+    fused = tq.fuse_modules(model, fusion_groups(g))
+    fused.qconfig = tq.get_default_qconfig(spec['engine'])
+    prepared = tq.prepare(fused)
+    with torch.no_grad():
+        for i in range(0, len(cal), 64):
+            prepared(cal[i:i + 64])
+    q = tq.convert(prepared)
+    q.eval()
+    res = {
+        'engine': spec['engine'],
+        'torch': torch.__version__,
+        'float_acc': float_acc,
+        'int8_acc': accuracy(q, tx, ty),
+        'int8_latency_ms': latency(q, shape, spec['threads_all'], spec['runs']),
+        'int8_latency_1t_ms': latency(q, shape, 1, spec['runs']),
+        'float_latency_ms': latency(model, shape, spec['threads_all'], spec['runs']),
+    }
+    # The same quantized model traced and frozen (no Python per module): PyTorch's fastest int8 path here.
+    with torch.no_grad():
+        traced = torch.jit.freeze(torch.jit.trace(q, torch.randn(1, *shape)))
+    res['int8_traced_latency_ms'] = latency(traced, shape, spec['threads_all'], spec['runs'])
+    res['int8_traced_latency_1t_ms'] = latency(traced, shape, 1, spec['runs'])
+    print(json.dumps(res))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,130 @@
+/** `tsnas compress`: prune, fine-tune and quantize a trained model; one table row per stage. */
+import { resolve } from 'node:path';
+import { NasError } from '../api/index.js';
+import { compressModel, type CompressModelOptions, type CompressSource, type PruneSpec, type QuantMode, type StageRow } from '../api/compress.js';
+import type { DatasetSpec } from '../data/prepare.js';
+import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
+import { renderTable } from './table.js';
+
+const DEFAULT_STORAGE_URL = 'sqlite:./tsnas.db';
+
+/** `channels=R`, `flops=F` or `sparsity=S` plus the scope/schedule/criterion flags -> PruneSpec (checked later by the API). */
+export function pruneFromFlags(spec: string, f: Record<string, string | boolean | undefined>): PruneSpec {
+  const m = /^(channels|flops|sparsity)=([0-9.]+)$/.exec(spec);
+  if (!m) throw new NasError('invalid_config', `--prune must be channels=R, flops=F or sparsity=S, got ${JSON.stringify(spec)}`, { field: 'prune', hint: 'e.g. --prune flops=0.5 or --prune sparsity=0.8' });
+  const v = Number(m[2]);
+  const crit = f['prune-criterion'] as 'l1' | 'taylor' | undefined;
+  if (m[1] === 'sparsity')
+    return { kind: 'magnitude', sparsity: v, ...(f['prune-scope'] ? { scope: f['prune-scope'] as 'global' | 'layer' } : {}), ...(f['prune-schedule'] ? { schedule: f['prune-schedule'] as 'oneshot' | 'gradual' } : {}) };
+  return m[1] === 'channels' ? { kind: 'channels', ratio: v, ...(crit ? { criterion: crit } : {}) } : { kind: 'channels', flops: v, ...(crit ? { criterion: crit } : {}) };
+}
+
+function num(f: Record<string, string | boolean | undefined>, k: string, integer: boolean, min: number): number | undefined {
+  const v = f[k];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
+    throw new NasError('invalid_config', `--${k} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(v)}`, { field: k });
+  return n;
+}
+
+export function stageTable(rows: readonly StageRow[]): string {
+  return renderTable(
+    ['model', 'stage', 'test acc %', 'params', 'size bytes', 'FLOPs', 'latency ms', 'latency ms (1 thread)'],
+    rows.map((r) => [r.model, r.stage, Number(r.test_acc.toFixed(2)), r.params, r.size_bytes, r.flops, Number(r.latency_ms.toFixed(3)), Number(r.latency_1t_ms.toFixed(3))]),
+  );
+}
+
+export const compressCmd: ExtraCommand = {
+  help: `usage: tsnas compress --study NAME [--storage URL] [options]
+       tsnas compress MODEL_DIR [options]            (a directory written by tsnas export)
+
+Prunes, fine-tunes and quantizes the trained model; prints one row per stage (float, pruned,
+int8): test accuracy, parameters, model file size, FLOPs, batch-1 latency (all threads / 1 thread).
+Writes OUT/float, OUT/pruned, OUT/int8 (model.json + weights.bin or model.int8.bin, model.onnx;
+QDQ for int8) and OUT/report.json. A stage that fails leaves the earlier stages' directories intact.
+
+options:
+  --prune SPEC            channels=R (remove fraction R of each coupled channel group),
+                          flops=F (smallest uniform ratio reaching <= F of the FLOPs), or
+                          sparsity=S (unstructured magnitude pruning to fraction S of zero weights)
+  --prune-criterion C     l1 (default) or taylor, for channels/flops
+  --prune-scope S         global (default) or layer, for sparsity
+  --prune-schedule S      oneshot (default) or gradual (over the fine-tuning epochs), for sparsity
+  --finetune-epochs N     fine-tuning after pruning (default 2)
+  --finetune-lr X         default 5e-4 (Adam, cosine decay)
+  --quantize MODE         static (int8 weights and activations, calibrated) or dynamic (int8 linear weights)
+  --calibration N         calibration images from the training split (default 256)
+  --qengine E             onednn (default) or qnnpack
+  --dataset KIND          override the model's dataset (fashion_mnist, mnist, cifar10, digits)
+  --data-dir DIR          its files
+  --out DIR               output directory (new; default ./compressed-<model>)
+  --no-onnx               skip model.onnx
+  --seed N                fine-tuning order and calibration sample (default 0)
+  --json                  print the rows as JSON lines`,
+  async run(argv) {
+    const { flags: f, args } = parse(
+      argv,
+      {
+        study: { type: 'string' },
+        storage: { type: 'string' },
+        prune: { type: 'string' },
+        'prune-criterion': { type: 'string' },
+        'prune-scope': { type: 'string' },
+        'prune-schedule': { type: 'string' },
+        'finetune-epochs': { type: 'string' },
+        'finetune-lr': { type: 'string' },
+        quantize: { type: 'string' },
+        calibration: { type: 'string' },
+        qengine: { type: 'string' },
+        dataset: { type: 'string' },
+        'data-dir': { type: 'string' },
+        out: { type: 'string' },
+        'no-onnx': { type: 'boolean' },
+        seed: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      1,
+    );
+    if (f['help']) {
+      process.stdout.write(compressCmd.help + '\n');
+      return 0;
+    }
+    const study = f['study'] as string | undefined;
+    if ((study === undefined) === (args[0] === undefined)) throw new UsageError('give either --study NAME or a MODEL_DIR');
+    if (!f['prune'] && !f['quantize']) throw new UsageError('nothing to do: give --prune and/or --quantize');
+    const src: CompressSource = study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? DEFAULT_STORAGE_URL } : { dir: args[0]! };
+    let dataset: DatasetSpec | undefined;
+    if (typeof f['dataset'] === 'string') {
+      const kind = f['dataset'];
+      const dir = f['data-dir'] as string | undefined;
+      if (kind === 'fashion_mnist' || kind === 'mnist' || kind === 'cifar10') dataset = { kind, ...(dir ? { dataDir: resolve(dir) } : {}) };
+      else if (kind === 'digits') dataset = { kind, ...(dir ? { path: resolve(dir) } : {}) };
+      else throw new NasError('invalid_config', `--dataset must be fashion_mnist, mnist, cifar10 or digits, got ${JSON.stringify(kind)}`, { field: 'dataset' });
+    }
+    const q = f['quantize'] as string | undefined;
+    if (q !== undefined && q !== 'static' && q !== 'dynamic') throw new NasError('invalid_config', `--quantize must be static or dynamic, got ${JSON.stringify(q)}`, { field: 'quantize' });
+    const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
+    const fe = num(f, 'finetune-epochs', true, 0);
+    const lr = num(f, 'finetune-lr', false, 0);
+    const cal = num(f, 'calibration', true, 0);
+    const seed = num(f, 'seed', true, 0);
+    const opts: CompressModelOptions = {
+      ...(f['prune'] ? { prune: pruneFromFlags(f['prune'] as string, f) } : {}),
+      ...(q ? { quantize: q as QuantMode } : {}),
+      ...(fe !== undefined ? { finetuneEpochs: fe } : {}),
+      ...(lr !== undefined ? { finetuneLr: lr } : {}),
+      ...(cal !== undefined ? { calibration: cal } : {}),
+      ...(f['qengine'] ? { qengine: f['qengine'] as 'onednn' | 'qnnpack' } : {}),
+      ...(dataset ? { dataset } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      outDir: (f['out'] as string | undefined) ?? `compressed-${name}`,
+      onnx: !f['no-onnx'],
+      ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
+    };
+    const r = await compressModel(src, opts);
+    if (f['json']) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
+    else process.stdout.write(stageTable(r.rows) + `written to ${r.outDir}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ChainCnnArch } from '../core/arch.js';
+import { isNasError } from '../core/errors.js';
+import { prepareData, type PreparedData } from '../data/prepare.js';
+import { buildNetwork } from '../nn/build/index.js';
+import type { Layer } from '../nn/module.js';
+import { Generator, Tensor } from '../tensor/index.js';
+import { quantizedEngines } from '../tensor/quantized.js';
+import { GraphNet } from './graphnet.js';
+import { finetune } from './finetune.js';
+import { lowerModule } from './lower.js';
+import { compressNetwork } from './pipeline.js';
+
+const ARCH: ChainCnnArch = {
+  family: 'chain_cnn',
+  dropout: 0,
+  layers: [
+    { kernel: 3, channels: 16, activation: 'relu', batchNorm: true, pool: 1, skip: true },
+    { kernel: 3, channels: 16, activation: 'relu', batchNorm: true, pool: 1, skip: true },
+    { kernel: 3, channels: 24, activation: 'relu', batchNorm: true, pool: 2, skip: false },
+  ],
+};
+
+let data: PreparedData;
+let trained: Layer;
+
+async function setup(): Promise<void> {
+  if (trained) return;
+  data = await prepareData({ kind: 'digits' }, { seed: 0 });
+  const { module } = buildNetwork(ARCH, { shape: data.shape, numClasses: 10 }, { gen: new Generator(0) });
+  // Train through the graph (the same weights), 4 epochs on digits: ~95% test accuracy.
+  const low = lowerModule(module, data.shape, 10);
+  module.dispose();
+  const net = new GraphNet(low.graph, low.weights);
+  for (const t of low.weights.values()) t.dispose();
+  finetune(net, data, { epochs: 4, lr: 3e-3 });
+  trained = net;
+}
+
+/** Accuracy (percent) of an ONNX model on the raw test images (normalisation inside the model). */
+async function onnxAccuracy(path: string): Promise<number> {
+  const s = await ort.InferenceSession.create(readFileSync(path));
+  const d = data.test.data;
+  const per = data.shape.reduce((a, b) => a * b, 1);
+  const idx = data.test.indices;
+  const x = new Float32Array(idx.length * per);
+  idx.forEach((k, i) => {
+    for (let j = 0; j < per; j++) x[i * per + j] = d.x[k * per + j]!;
+  });
+  const out = (await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x, [idx.length, ...data.shape]) }))[s.outputNames[0]!]!.data as Float32Array;
+  let hit = 0;
+  idx.forEach((k, i) => {
+    let best = 0;
+    for (let c = 1; c < 10; c++) if (out[i * 10 + c]! > out[i * 10 + best]!) best = c;
+    if (best === d.y[k]) hit++;
+  });
+  return (100 * hit) / idx.length;
+}
+
+test('engines: Debian libtorch has qnnpack and onednn', () => {
+  const e = quantizedEngines();
+  assert.ok(e.includes('qnnpack') || e.includes('onednn'), `engines: ${e.join(', ')}`);
+});
+
+test('prune (FLOPs target) + fine-tune + static int8 on digits: rows, files, ONNX within 0.3 points', async () => {
+  await setup();
+  const out = mkdtempSync(join(tmpdir(), 'tsnas-compress-'));
+  try {
+    const r = await compressNetwork(trained, data, { name: 'chain', prune: { kind: 'channels', flops: 0.55 }, finetuneEpochs: 2, quantize: 'static', calibration: 128, outDir: join(out, 'm'), latencyRuns: 5 });
+    assert.deepEqual(r.rows.map((x) => x.stage), ['float', 'pruned', 'int8']);
+    const [f, p, q] = r.rows as [typeof r.rows[0], typeof r.rows[0], typeof r.rows[0]];
+    assert.ok(f.test_acc > 85, `float ${f.test_acc}`);
+    assert.ok(p.flops <= 0.55 * f.flops && p.params < f.params, `pruned flops ${p.flops} / ${f.flops}`);
+    assert.ok(p.test_acc > f.test_acc - 5, `pruned ${p.test_acc} vs ${f.test_acc}`);
+    assert.ok(q.size_bytes < 0.45 * p.size_bytes, `int8 ${q.size_bytes} vs ${p.size_bytes} bytes`);
+    assert.ok(q.test_acc > p.test_acc - 3, `int8 ${q.test_acc} vs ${p.test_acc}`);
+    for (const row of r.rows) {
+      assert.equal(statSync(join(row.dir!, row.stage === 'int8' ? 'model.int8.bin' : 'weights.bin')).size, row.size_bytes);
+      const acc = await onnxAccuracy(join(row.dir!, 'model.onnx'));
+      assert.ok(Math.abs(acc - row.test_acc) <= 0.3, `${row.stage}: onnxruntime ${acc} vs tsnas ${row.test_acc}`);
+    }
+    assert.ok(existsSync(join(out, 'm', 'report.json')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('magnitude pruning (gradual) keeps its sparsity through fine-tuning; dynamic int8', async () => {
+  await setup();
+  const r = await compressNetwork(trained, data, { prune: { kind: 'magnitude', sparsity: 0.6, schedule: 'gradual' }, finetuneEpochs: 2, quantize: 'dynamic', latencyRuns: 3 });
+  assert.ok(r.rows[1]!.sparsity! >= 0.59, `sparsity ${r.rows[1]!.sparsity}`);
+  assert.ok(r.rows[2]!.test_acc > 80);
+});
+
+test('bad input fails before any file is written; a failed stage leaves the earlier stages intact', async () => {
+  await setup();
+  const out = mkdtempSync(join(tmpdir(), 'tsnas-compress-'));
+  try {
+    const dir = join(out, 'm');
+    const bad = [
+      [{ prune: { kind: 'magnitude', sparsity: 1 } }, 'prune.sparsity'],
+      [{ prune: { kind: 'channels', ratio: 1 } }, 'prune.ratio'],
+      [{ quantize: 'static', calibration: 0 }, 'calibration'],
+      [{ quantize: 'static', calibrationInputs: [] }, 'calibration'],
+      [{ quantize: 'static', calibrationInputs: [Tensor.zeros([4, 1, 28, 28])] }, 'calibration'],
+    ] as const;
+    for (const [o, field] of bad) {
+      await assert.rejects(compressNetwork(trained, data, { ...(o as object), outDir: dir }), (e: unknown) => isNasError(e) && e.field === field, field);
+      assert.ok(!existsSync(dir), `${field}: nothing written`);
+    }
+    // Fine-tuning with an absurd learning rate diverges in the pruned stage: float/ stays complete.
+    await assert.rejects(compressNetwork(trained, data, { prune: { kind: 'channels', ratio: 0.3 }, finetuneLr: 1e9, finetuneEpochs: 1, outDir: dir, latencyRuns: 2 }), (e: unknown) => isNasError(e, 'diverged'));
+    assert.deepEqual(readdirSync(dir).sort(), ['float']);
+    assert.deepEqual(readdirSync(join(dir, 'float')).sort(), ['model.json', 'model.onnx', 'weights.bin']);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

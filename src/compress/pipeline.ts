@@ -1,0 +1,331 @@
+/**
+ * The compression pipeline: a trained classifier -> float stage (the network as it is) -> pruned
+ * stage (pruning + fine-tuning) -> int8 stage (post-training quantization of the pruned network,
+ * or of the float one without pruning). Each stage is measured the same way: test accuracy on
+ * the test split, parameters, FLOPs (analyze.ts conventions), the size in bytes of the stage's
+ * model file, and the median batch-1 latency with 1 thread and with all threads.
+ *
+ * Files (when `outDir` is given): `<outDir>/<stage>/` with `model.json` (the compression graph)
+ * and `weights.bin` (state dict) for float and pruned, `model.int8.bin` for int8, and `model.onnx`
+ * for each (QDQ for int8); `<outDir>/report.json` with the rows. Every option is checked before
+ * anything is written; each stage directory is written under a temporary name and renamed, so a
+ * stage that fails leaves the earlier stages' directories complete and no partial one.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { NasError, isNasError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { batches } from '../data/batch.js';
+import { affine } from '../data/normalize.js';
+import type { PreparedData } from '../data/prepare.js';
+import type { Module } from '../nn/module.js';
+import { encodeStateDict } from '../nn/state.js';
+import { Generator, Tensor, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
+import { quantizedEngines, setQuantizedEngine, type QEngine } from '../tensor/quantized.js';
+import { graphCost, type Graph } from './graph.js';
+import { GraphNet } from './graphnet.js';
+import { applyMasks, finetune } from './finetune.js';
+import { lowerModule } from './lower.js';
+import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
+import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type PruneSpec } from './prune.js';
+import { calibrate, disposeFused, fuse, QuantizedNet, type QuantMode } from './quantize.js';
+import { encodeInt8 } from './int8file.js';
+
+export type StageName = 'float' | 'pruned' | 'int8';
+
+/** One row of the compression table (the bench's --json objects carry these fields). */
+export interface StageRow {
+  readonly model: string;
+  readonly stage: StageName;
+  /** Percent on the test split. */
+  readonly test_acc: number;
+  readonly params: number;
+  /** Bytes of the stage's model file (weights.bin, or model.int8.bin). */
+  readonly size_bytes: number;
+  readonly flops: number;
+  /** Median ms of a batch-1 forward with all threads (the process default). */
+  readonly latency_ms: number;
+  /** Median ms of a batch-1 forward with 1 thread. */
+  readonly latency_1t_ms: number;
+  /** Fraction of exactly-zero conv/linear weights (magnitude pruning), else absent. */
+  readonly sparsity?: number;
+  /** The stage's directory when files were written. */
+  readonly dir?: string;
+}
+
+export interface CompressOptions {
+  /** Name of the model in the rows (default `model`). */
+  readonly name?: string;
+  readonly prune?: PruneSpec;
+  /** Post-training int8 quantization; absent = no int8 stage. */
+  readonly quantize?: QuantMode;
+  /** Fine-tuning epochs after pruning (default 2). */
+  readonly finetuneEpochs?: number;
+  /** Fine-tuning learning rate (Adam, cosine decay; default 5e-4). */
+  readonly finetuneLr?: number;
+  /** Calibration images taken from the training split (default 256). */
+  readonly calibration?: number;
+  /** Calibration inputs given directly (normalised [N, ...shape] tensors), instead of `calibration` images. */
+  readonly calibrationInputs?: readonly Tensor[];
+  /** Quantized engine (default onednn when built in, else qnnpack). */
+  readonly qengine?: QEngine;
+  /** Where the stage directories are written; nothing is written without it. */
+  readonly outDir?: string;
+  /** Write model.onnx per stage (default true; needs outDir). */
+  readonly onnx?: boolean;
+  /** Timed batch-1 runs per latency figure (default 50, after 5 untimed). */
+  readonly latencyRuns?: number;
+  readonly seed?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface CompressResult {
+  readonly rows: StageRow[];
+  readonly outDir?: string;
+}
+
+/** Test accuracy (percent) of a forward function over the test split. */
+export function testAccuracy(forward: (x: Tensor) => Tensor, data: PreparedData, batchSize = 500): number {
+  let hit = 0;
+  let n = 0;
+  for (const b of batches(data.test, { batchSize, normalization: data.normalization }))
+    tidy(() =>
+      noGrad(() => {
+        const pred = forward(Tensor.fromArray(b.x, b.shape)).argmax(1).toInt32Array();
+        for (let k = 0; k < b.size; k++) if (pred[k] === b.y[k]) hit++;
+        n += b.size;
+      }),
+    );
+  return n ? (100 * hit) / n : NaN;
+}
+
+/** Median ms of `runs` batch-1 forwards (after 5 untimed) with `threads` intra-op threads. */
+export function batch1Latency(forward: (x: Tensor) => Tensor, shape: readonly number[], threads: number, runs = 50): number {
+  const prev = getNumThreads();
+  setNumThreads(threads);
+  const x = new Generator(0).randn([1, ...shape]);
+  try {
+    const one = () => {
+      const t0 = process.hrtime.bigint();
+      tidy(() => {
+        noGrad(() => forward(x));
+      });
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    for (let i = 0; i < 5; i++) one();
+    const ts = Array.from({ length: runs }, one).sort((a, b) => a - b);
+    const m = ts.length >> 1;
+    return ts.length % 2 ? ts[m]! : (ts[m - 1]! + ts[m]!) / 2;
+  } finally {
+    x.dispose();
+    setNumThreads(prev);
+  }
+}
+
+/** `count` training images (seeded order), normalised, in batches of at most 64. */
+export function calibrationBatches(data: PreparedData, count: number, seed = 0): Tensor[] {
+  const out: Tensor[] = [];
+  let left = count;
+  for (const b of batches(data.train, { batchSize: Math.min(64, Math.max(1, count)), normalization: data.normalization, shuffle: Rng.fromSeed(seed).derive('calibration') })) {
+    if (left <= 0) break;
+    const n = Math.min(left, b.size);
+    out.push(Tensor.fromArray(b.x.subarray(0, n * (b.x.length / b.size)), [n, ...b.shape.slice(1)]).keep());
+    left -= n;
+  }
+  return out;
+}
+
+function checkOptions(o: CompressOptions, data: PreparedData, inputShape: readonly number[]): { prune?: PruneSpec; engine: QEngine | undefined } {
+  const prune = o.prune ? checkPruneSpec(o.prune) : undefined;
+  if (o.quantize !== undefined && o.quantize !== 'static' && o.quantize !== 'dynamic')
+    throw new NasError('invalid_config', `quantize must be static or dynamic, got ${JSON.stringify(o.quantize)}`, { field: 'quantize' });
+  const fe = o.finetuneEpochs ?? 2;
+  if (!(Number.isInteger(fe) && fe >= 0)) throw new NasError('invalid_config', `finetune epochs must be an integer >= 0, got ${fe}`, { field: 'finetuneEpochs' });
+  if (o.finetuneLr !== undefined && !(o.finetuneLr > 0)) throw new NasError('invalid_config', `finetune lr must be > 0, got ${o.finetuneLr}`, { field: 'finetuneLr' });
+  const cal = o.calibration ?? 256;
+  if (o.quantize === 'static' && !o.calibrationInputs && !(Number.isInteger(cal) && cal >= 1))
+    throw new NasError('invalid_config', `the calibration set must hold at least 1 image, got ${cal}`, { field: 'calibration', hint: 'a few hundred training images, e.g. 256' });
+  if (o.quantize === 'static' && !o.calibrationInputs && data.train.indices.length === 0)
+    throw new NasError('invalid_config', 'the calibration set is empty: the training split has no images', { field: 'calibration', hint: 'use a dataset with training images' });
+  if (o.quantize === 'static' && o.calibrationInputs) {
+    if (o.calibrationInputs.length === 0 || o.calibrationInputs.every((x) => (x.shape[0] ?? 0) === 0))
+      throw new NasError('invalid_config', 'the calibration set is empty', { field: 'calibration', hint: 'give at least one batch of training images (a few hundred is typical)' });
+    for (const x of o.calibrationInputs) {
+      const s = x.shape.slice(1);
+      if (s.length !== inputShape.length || s.some((d, k) => d !== inputShape[k]))
+        throw new NasError('shape_mismatch', `calibration batch [${x.shape.join(', ')}] does not fit the model's input [N, ${inputShape.join(', ')}]`, { field: 'calibration', hint: `calibrate with images of shape [${inputShape.join(', ')}] from the training data` });
+    }
+  }
+  if (data.shape.length !== inputShape.length || data.shape.some((d, i) => d !== inputShape[i]))
+    throw new NasError('shape_mismatch', `the dataset's samples are [${data.shape.join(', ')}], the model takes [${inputShape.join(', ')}]`, { field: 'dataset', hint: 'compress with the dataset the model was trained on' });
+  let engine: QEngine | undefined;
+  if (o.quantize) {
+    const have = quantizedEngines();
+    engine = o.qengine ?? (have.includes('onednn') ? 'onednn' : have.includes('qnnpack') ? 'qnnpack' : undefined);
+    if (!engine || !have.includes(engine)) throw new NasError('invalid_config', `quantized engine ${o.qengine ?? '(default)'} is not in this libtorch build`, { field: 'qengine', hint: `use one of: ${have.join(', ') || '(none: this libtorch has no quantized engine)'}` });
+  }
+  if (o.outDir !== undefined) {
+    const dir = resolve(o.outDir);
+    if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0))
+      throw new NasError('invalid_config', `${dir} already exists and is not an empty directory`, { field: 'out', hint: 'give a new directory; compress never overwrites' });
+  }
+  return { ...(prune ? { prune } : {}), engine };
+}
+
+/** Writes one stage directory atomically (tmp + rename). */
+function writeStage(outDir: string, stage: StageName, files: Record<string, Uint8Array | string>): string {
+  const dir = join(outDir, stage);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  try {
+    mkdirSync(tmp, { recursive: true });
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
+    renameSync(tmp, dir);
+    return dir;
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (isNasError(e)) throw e;
+    throw new NasError('storage_error', `cannot write ${dir}: ${(e as Error).message}`, { field: 'out', cause: e });
+  }
+}
+
+/**
+ * Runs the compression stages on a trained `module` whose inputs are `data`'s samples. The
+ * module is not changed or disposed. Returns one row per stage; see the file comment for files.
+ * Errors: invalid_config / shape_mismatch naming the option before any file is written;
+ * a stage's failure is thrown after the earlier stages' directories are complete.
+ */
+export async function compressNetwork(module: Module<[Tensor], Tensor>, data: PreparedData, o: CompressOptions = {}): Promise<CompressResult> {
+  const log = o.log ?? (() => {});
+  const name = o.name ?? 'model';
+  const lowered = lowerModule(module, data.shape, data.numClasses);
+  const owned: Tensor[] = [...lowered.weights.values()];
+  const nets: { dispose(): void }[] = [];
+  try {
+    const { prune, engine } = checkOptions(o, data, data.shape);
+    const outDir = o.outDir !== undefined ? resolve(o.outDir) : undefined;
+    const writeOnnx = outDir !== undefined && (o.onnx ?? true);
+    const { a, b } = affine(data.normalization);
+    const onnxOpts = { inputAffine: { a, b }, metadata: { model: name, dataset: data.name } };
+    const all = availableParallelism();
+    const runs = o.latencyRuns ?? 50;
+    const rows: StageRow[] = [];
+    const measure = (stage: StageName, g: Graph, forward: (x: Tensor) => Tensor, size: number, extra: Partial<StageRow> = {}): StageRow => {
+      const c = graphCost(g);
+      const row: StageRow = {
+        model: name,
+        stage,
+        test_acc: testAccuracy(forward, data),
+        params: c.params,
+        size_bytes: size,
+        flops: c.flops,
+        latency_ms: batch1Latency(forward, data.shape, all, runs),
+        latency_1t_ms: batch1Latency(forward, data.shape, 1, runs),
+        ...extra,
+      };
+      log(`${name} ${stage}: test acc ${row.test_acc.toFixed(2)}%, ${row.params} params, ${row.size_bytes} bytes, ${row.flops} FLOPs, ${row.latency_ms.toFixed(3)} ms (1 thread ${row.latency_1t_ms.toFixed(3)} ms)`);
+      rows.push(row);
+      return row;
+    };
+    if (outDir) mkdirSync(outDir, { recursive: true });
+
+    // Float stage.
+    const floatNet = new GraphNet(lowered.graph, lowered.weights, o.seed ?? 0).eval();
+    nets.push(floatNet);
+    const floatBytes = encodeStateDict(floatNet.stateDict(), { format: 'tsnas-compress', stage: 'float' });
+    const floatDir = outDir ? writeStage(outDir, 'float', { 'model.json': JSON.stringify(lowered.graph) + '\n', 'weights.bin': floatBytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(floatNet, { ...onnxOpts, name: `${name}-float` }) } : {}) }) : undefined;
+    measure('float', lowered.graph, (x) => floatNet.forward(x), floatBytes.byteLength, floatDir ? { dir: floatDir } : {});
+
+    let current: { graph: Graph; net: GraphNet } = { graph: lowered.graph, net: floatNet };
+    if (prune) {
+      const epochs = o.finetuneEpochs ?? 2;
+      const ft = { epochs, seed: o.seed ?? 0, ...(o.finetuneLr !== undefined ? { lr: o.finetuneLr } : {}), onEpoch: (e: number, l: number) => log(`${name} pruned: fine-tune epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) };
+      let net: GraphNet;
+      let graph: Graph;
+      let extra: Partial<StageRow> = {};
+      if (prune.kind === 'magnitude') {
+        graph = lowered.graph;
+        net = new GraphNet(graph, lowered.weights, o.seed ?? 0);
+        nets.push(net);
+        const keys = prunableWeights(graph);
+        let masks: Map<string, Tensor> | undefined;
+        const remask = (s: number, w: ReadonlyMap<string, Tensor>) => {
+          for (const m of masks?.values() ?? []) m.dispose();
+          masks = magnitudeMasks(w, keys, s, prune.scope ?? 'global');
+          return masks;
+        };
+        const gradual = prune.schedule === 'gradual' && epochs > 1;
+        if (!gradual) applyMasks(net.stateDict(), remask(prune.sparsity, net.stateDict()));
+        finetune(net, data, { ...ft, ...(gradual ? { masksForEpoch: (e: number, w: ReadonlyMap<string, Tensor>) => remask(gradualSparsity(prune.sparsity, e, epochs), w) } : { masksForEpoch: () => masks }) });
+        for (const m of masks?.values() ?? []) m.dispose();
+        extra = { sparsity: sparsityOf(net.stateDict(), keys) };
+      } else {
+        let grads: Map<string, Tensor> | undefined;
+        if (prune.criterion === 'taylor') grads = taylorGrads(floatNet, data, o.seed ?? 0);
+        const plan = planChannels(lowered.graph, lowered.weights, prune, grads);
+        for (const t of grads?.values() ?? []) t.dispose();
+        log(`${name} pruned: channel ratio ${plan.ratio.toFixed(3)}, ${plan.removed.size} channel classes removed`);
+        const pw = pruneWeights(lowered.graph, plan, lowered.weights);
+        graph = plan.graph;
+        net = new GraphNet(graph, pw, o.seed ?? 0);
+        nets.push(net);
+        for (const t of pw.values()) t.dispose();
+        finetune(net, data, ft);
+      }
+      net.eval();
+      const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned' });
+      const dir = outDir ? writeStage(outDir, 'pruned', { 'model.json': JSON.stringify(graph) + '\n', 'weights.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(net, { ...onnxOpts, name: `${name}-pruned` }) } : {}) }) : undefined;
+      measure('pruned', graph, (x) => net.forward(x), bytes.byteLength, { ...extra, ...(dir ? { dir } : {}) });
+      current = { graph, net };
+    }
+
+    if (o.quantize) {
+      setQuantizedEngine(engine!);
+      const sd = current.net.stateDict();
+      const fused = fuse(current.graph, sd);
+      nets.push({ dispose: () => disposeFused(fused) });
+      let qparams;
+      if (o.quantize === 'static') {
+        const cal = o.calibrationInputs ?? calibrationBatches(data, o.calibration ?? 256, o.seed ?? 0);
+        try {
+          qparams = calibrate(fused, cal);
+        } finally {
+          if (!o.calibrationInputs) for (const t of cal) t.dispose();
+        }
+      }
+      const qn = new QuantizedNet(fused, o.quantize, qparams);
+      nets.push(qn);
+      const bytes = encodeInt8(qn, { engine: engine! });
+      const dir = outDir ? writeStage(outDir, 'int8', { 'model.int8.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportQuantizedOnnx(qn, { ...onnxOpts, name: `${name}-int8` }) } : {}) }) : undefined;
+      measure('int8', current.graph, (x) => qn.forward(x), bytes.byteLength, dir ? { dir } : {});
+    }
+    if (outDir) writeFileSync(join(outDir, 'report.json'), JSON.stringify({ model: name, dataset: data.name, rows }, null, 2) + '\n');
+    return { rows, ...(outDir ? { outDir } : {}) };
+  } finally {
+    for (const n of nets.reverse()) n.dispose();
+    for (const t of owned) t.dispose();
+  }
+}
+
+/** Gradients of the loss summed over 8 training batches (the Taylor criterion's dL/dw), keyed like the state dict. */
+function taylorGrads(net: GraphNet, data: PreparedData, seed: number): Map<string, Tensor> {
+  net.train();
+  net.zeroGrad();
+  let k = 0;
+  for (const b of batches(data.train, { batchSize: 64, normalization: data.normalization, shuffle: Rng.fromSeed(seed).derive('taylor') })) {
+    if (k++ >= 8) break;
+    tidy(() => {
+      const out = net.forward(Tensor.fromArray(b.x, b.shape));
+      const y = Tensor.fromArray(b.y, [b.size], 'int64');
+      out.logSoftmax(1).gather(1, y.unsqueeze(1)).mean().neg().backward();
+    });
+  }
+  net.eval();
+  const g = new Map<string, Tensor>();
+  for (const [name, p] of net.namedParameters()) {
+    const gr = p.grad;
+    if (gr) g.set(name, gr.detach().clone().keep());
+  }
+  net.zeroGrad();
+  return g;
+}
