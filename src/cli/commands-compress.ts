@@ -52,7 +52,7 @@ options:
   --prune-scope S         global (default) or layer, for sparsity
   --prune-schedule S      oneshot (default) or gradual (over the fine-tuning epochs), for sparsity
   --finetune-epochs N     fine-tuning after pruning (default 2)
-  --finetune-lr X         default 5e-4 (Adam, cosine decay)
+  --finetune-lr X         default 1e-3 (Adam, cosine decay)
   --quantize MODE         static (int8 weights and activations, calibrated) or dynamic (int8 linear weights)
   --calibration N         calibration images from the training split (default 256)
   --qengine E             onednn (default) or qnnpack

@@ -1,6 +1,6 @@
 /**
  * Fine-tuning of a compressed (pruned) GraphNet on the training split: Adam with a cosine-decayed
- * learning rate (default 5e-4, batch 64), cross-entropy. With masks (unstructured pruning) the
+ * learning rate (default 1e-3, batch 64), cross-entropy. With masks (unstructured pruning) the
  * masked weights are zeroed again after every optimizer step, so the sparsity holds; with a
  * gradual schedule the masks are recomputed at the start of every epoch (prune.ts).
  */
@@ -15,7 +15,7 @@ import type { GraphNet } from './graphnet.js';
 
 export interface FinetuneOptions {
   readonly epochs: number;
-  /** Default 5e-4. */
+  /** Default 1e-3. */
   readonly lr?: number;
   /** Default 64. */
   readonly batchSize?: number;
@@ -38,7 +38,7 @@ export function finetune(net: GraphNet, data: PreparedData, o: FinetuneOptions):
   if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw new NasError('invalid_config', `fine-tuning epochs must be an integer >= 0, got ${o.epochs}`, { field: 'finetuneEpochs' });
   if (o.epochs === 0) return NaN;
   const batchSize = o.batchSize ?? 64;
-  const lr = o.lr ?? 5e-4;
+  const lr = o.lr ?? 1e-3;
   const opt = new Adam(net.parameters(), { lr });
   const order = Rng.fromSeed(o.seed ?? 0).derive('finetune');
   const total = numBatches(data.train.indices.length, batchSize) * o.epochs;

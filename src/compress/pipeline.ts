@@ -62,7 +62,7 @@ export interface CompressOptions {
   readonly quantize?: QuantMode;
   /** Fine-tuning epochs after pruning (default 2). */
   readonly finetuneEpochs?: number;
-  /** Fine-tuning learning rate (Adam, cosine decay; default 5e-4). */
+  /** Fine-tuning learning rate (Adam, cosine decay; default 1e-3). */
   readonly finetuneLr?: number;
   /** Calibration images taken from the training split (default 256). */
   readonly calibration?: number;
@@ -142,7 +142,7 @@ function checkOptions(o: CompressOptions, data: PreparedData, inputShape: readon
     throw new NasError('invalid_config', `quantize must be static or dynamic, got ${JSON.stringify(o.quantize)}`, { field: 'quantize' });
   const fe = o.finetuneEpochs ?? 2;
   if (!(Number.isInteger(fe) && fe >= 0)) throw new NasError('invalid_config', `finetune epochs must be an integer >= 0, got ${fe}`, { field: 'finetuneEpochs' });
-  if (o.finetuneLr !== undefined && !(o.finetuneLr > 0)) throw new NasError('invalid_config', `finetune lr must be > 0, got ${o.finetuneLr}`, { field: 'finetuneLr' });
+  if (o.finetuneLr !== undefined && !(o.finetuneLr > 0 && Number.isFinite(o.finetuneLr))) throw new NasError('invalid_config', `finetune lr must be > 0, got ${o.finetuneLr}`, { field: 'finetuneLr' });
   const cal = o.calibration ?? 256;
   if (o.quantize === 'static' && !o.calibrationInputs && !(Number.isInteger(cal) && cal >= 1))
     throw new NasError('invalid_config', `the calibration set must hold at least 1 image, got ${cal}`, { field: 'calibration', hint: 'a few hundred training images, e.g. 256' });

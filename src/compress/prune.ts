@@ -17,7 +17,7 @@
  */
 import { NasError } from '../core/errors.js';
 import { Tensor, cat, noGrad, tidy } from '../tensor/index.js';
-import { graphCost, graphShapes, type Graph, type GraphNode } from './graph.js';
+import { consumers, graphCost, graphShapes, type Graph, type GraphNode } from './graph.js';
 
 /** What to prune; plain data tagged by `kind`. */
 export type PruneSpec =
@@ -256,10 +256,11 @@ export function channelStructure(g: Graph): ChannelStructure {
 /**
  * Importance of each class: the sum over its producer channels of the filter's score divided by
  * the mean score of that producer's filters (so layers of different size and scale compare).
- * `l1`: sum |w| of the filter; `taylor`: |sum w * grad| of the filter, from `grads` (same keys).
+ * `l1`: sum |w| of the filter (times |gamma| / sqrt(var + eps) of a batch norm right after it); `taylor`: |sum w * grad| of the filter, from `grads` (same keys).
  */
 export function classScores(g: Graph, s: ChannelStructure, weights: ReadonlyMap<string, Tensor>, criterion: 'l1' | 'taylor', grads?: ReadonlyMap<string, Tensor>): Map<number, number> {
   const perNode = new Map<number, Float64Array>();
+  const cons = consumers(g);
   tidy(() =>
     noGrad(() => {
       for (const ps of s.classes.values())
@@ -268,8 +269,18 @@ export function classScores(g: Graph, s: ChannelStructure, weights: ReadonlyMap<
           const key = `n${p.node}.weight`;
           const w = weights.get(key)!;
           let f: Tensor;
-          if (criterion === 'l1') f = w.abs().flatten(1).sum(1);
-          else {
+          if (criterion === 'l1') {
+            f = w.abs().flatten(1).sum(1);
+            // A filter followed by batch norm is rescaled by it: rank the effective (folded)
+            // filter, |w| * |gamma| / sqrt(var + eps), as network slimming's BN-scale criterion
+            // (Liu et al. 2017) does; raw |w| would be meaningless behind a normalisation.
+            const c = cons[p.node + 1] ?? [];
+            const bn = c.length === 1 ? g.nodes[c[0]!] : undefined;
+            if (bn && bn.kind === 'bn') {
+              const b = (k: string) => weights.get(`n${c[0]}.${k}`)!;
+              f = f.mul(b('weight').abs().div(b('running_var').add(bn.eps).sqrt()));
+            }
+          } else {
             const gr = grads?.get(key);
             if (!gr) throw new NasError('invalid_config', 'the taylor criterion needs gradients of the weights', { field: 'prune.criterion', hint: 'compress with data, or use criterion l1' });
             f = w.mul(gr).flatten(1).sum(1).abs();
