@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- oneshot [--json] [--train-per-class 200] [--val-per-class 100] [--epochs 15]
- *                           [--final-epochs 4] [--standalone-epochs 2] [--archs 20] [--random 5]
+ * `npm run bench -- oneshot [--json] [--train-per-class 100] [--val-per-class 50] [--epochs 12]
+ *                           [--final-epochs 3] [--standalone-epochs 2] [--archs 20] [--random 5]
  *                           [--alpha-lr 3e-3] [--guard-lambda 1] [--width 16] [--cells 1]
  *                           [--threads 2] [--cifar-dir DIR] [--seed 0]`
  *
@@ -55,7 +55,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, trainPerClass: 200, valPerClass: 100, epochs: 15, finalEpochs: 4, standaloneEpochs: 2, archs: 20, random: 5, alphaLr: 3e-3, guardLambda: 1, width: 16, cells: 1, threads: 2, cifarDir: undefined, seed: 0 };
+  const a: Args = { json: false, trainPerClass: 100, valPerClass: 50, epochs: 12, finalEpochs: 3, standaloneEpochs: 2, archs: 20, random: 5, alphaLr: 3e-3, guardLambda: 1, width: 16, cells: 1, threads: 2, cifarDir: undefined, seed: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -207,7 +207,7 @@ async function suite(name: string, data: PreparedData, a: Args): Promise<void> {
 
   // regularized evolution, each candidate trained like the Kendall set, for DARTS (guarded)'s search wall-clock
   const budget = dG.searchSeconds;
-  const strategy = createStrategy('evolution', { population: 8, sample_size: 3 });
+  const strategy = createStrategy('evolution', { population: 8, sampleSize: 3 });
   const history: TrialRecord<Nb201Arch>[] = [];
   const ctx: StrategyContext<Nb201Arch> = { space: nb201Space, objectives: [{ metric: 'val_acc', direction: 'maximize' }], constraints: [], history };
   let state = strategy.init(a.seed, ctx);
@@ -234,15 +234,17 @@ async function suite(name: string, data: PreparedData, a: Args): Promise<void> {
   // ---- table
   const randomRows = rows.filter((r) => r.method === 'random');
   const meanRandom = randomRows.reduce((s, r) => s + r.test_acc, 0) / Math.max(1, randomRows.length);
-  if (!a.json) {
-    console.log(`\n${name}: NB201 C=${a.width} N=${a.cells}, ${data.train.indices.length} training images (two halves for the supernets), ${a.epochs} supernet epochs, final recipe ${a.finalEpochs} epochs`);
-    console.log(`SPOS Kendall tau (supernet vs stand-alone ${a.standaloneEpochs}-epoch val acc, ${sampled.length} archs): ${tau.toFixed(3)}`);
-    console.log(`DARTS derived cell, skip / parameter-free edges of 6: no guard ${counts(dNo.arch).skip} / ${counts(dNo.arch).paramFree}, beta-decay ${counts(dG.arch).skip} / ${counts(dG.arch).paramFree}`);
-    console.log(`seconds per supernet epoch: DARTS ${dG.perEpoch.toFixed(1)}, GDAS ${gdas.perEpoch.toFixed(1)}, SPOS ${spos.perEpoch.toFixed(1)}; one stand-alone candidate (${a.standaloneEpochs} epochs): ${candidateSeconds.toFixed(1)}`);
-    console.log('| method | arch | test acc | params | FLOPs | search s |');
-    console.log('|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.method}${r.note ? ` (${r.note})` : ''} | \`${r.arch}\` | ${r.test_acc.toFixed(2)} | ${r.params} | ${r.flops} | ${r.search_seconds} |`);
-    console.log(`mean of ${randomRows.length} random: ${meanRandom.toFixed(2)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (uptime ${Math.round(uptime())} s)`);
+  {
+    // The table goes to stdout, or to stderr under --json (stdout then holds only the JSON lines).
+    const print = (line: string) => (a.json ? process.stderr.write(line + '\n') : process.stdout.write(line + '\n'));
+    print(`\n${name}: NB201 C=${a.width} N=${a.cells}, ${data.train.indices.length} training images (two halves for the supernets), ${a.epochs} supernet epochs, final recipe ${a.finalEpochs} epochs`);
+    print(`SPOS Kendall tau (supernet vs stand-alone ${a.standaloneEpochs}-epoch val acc, ${sampled.length} archs): ${tau.toFixed(3)}`);
+    print(`DARTS derived cell, skip / parameter-free edges of 6: no guard ${counts(dNo.arch).skip} / ${counts(dNo.arch).paramFree}, beta-decay ${counts(dG.arch).skip} / ${counts(dG.arch).paramFree}`);
+    print(`seconds per supernet epoch: DARTS ${dG.perEpoch.toFixed(1)}, GDAS ${gdas.perEpoch.toFixed(1)}, SPOS ${spos.perEpoch.toFixed(1)}; one stand-alone candidate (${a.standaloneEpochs} epochs): ${candidateSeconds.toFixed(1)}`);
+    print('| method | arch | test acc | params | FLOPs | search s |');
+    print('|---|---|---|---|---|---|');
+    for (const r of rows) print(`| ${r.method}${r.note ? ` (${r.note})` : ''} | \`${r.arch}\` | ${r.test_acc.toFixed(2)} | ${r.params} | ${r.flops} | ${r.search_seconds} |`);
+    print(`mean of ${randomRows.length} random: ${meanRandom.toFixed(2)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (uptime ${Math.round(uptime())} s)`);
   }
   out({ figure: 'random_mean_test_acc', value: Number(meanRandom.toFixed(2)) });
 }
