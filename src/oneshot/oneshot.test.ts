@@ -176,3 +176,23 @@ test('bad input: a training split too small for two halves; NaN alpha ends as di
   void scorePath;
   void Rng;
 });
+
+test('DARTS cell supernet: 28 alpha rows, a 1-epoch DARTS search on digits derives a valid DARTS arch; genotype rule', async () => {
+  const { dartsSupernet, deriveDartsCell, DARTS_EDGES } = await import('./darts-cell.js');
+  const { dartsSpace } = await import('../space/darts.js');
+  assert.equal(DARTS_EDGES.length, 28);
+  assert.equal(DARTS_EDGES[0]!.name, 'normal.n2.in0');
+  assert.equal(DARTS_EDGES[27]!.name, 'reduce.n5.in4');
+  // node 2: input 1's best non-none op (sep_conv_3x3 0.5) beats input 0's (0.3 max_pool); `none` is never chosen
+  const rows = Array.from({ length: 14 }, () => [0.9, 0.1, 0, 0, 0, 0, 0, 0]);
+  rows[0] = [0.6, 0.3, 0, 0.1, 0, 0, 0, 0];
+  rows[1] = [0.1, 0, 0, 0, 0.5, 0, 0.4, 0];
+  const cell = deriveDartsCell(rows);
+  assert.deepEqual(cell.edges.slice(0, 2), [{ op: 'sep_conv_3x3', input: 1 }, { op: 'max_pool_3x3', input: 0 }]);
+  assert.equal(cell.edges.length, 8);
+  const d = await data();
+  const opts = tiny({ epochs: 1, width: 2, layers: 3 });
+  const r = await runOneShot({ method: 'gdas', options: opts, seed: 3, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => dartsSupernet(i, g, { width: 2, layers: 3 }) });
+  dartsSpace.validate(r.arch);
+  assert.equal(r.history[0]!.probs!.length, 28);
+});

@@ -12,7 +12,7 @@ import { Module, type Layer } from '../module.js';
 import { reluConvBn } from './nb201.js';
 
 /** x[:, :, ::stride, ::stride] * 0 */
-class ZeroStrided extends Module {
+export class ZeroStrided extends Module {
   constructor(readonly stride: number) {
     super();
   }
@@ -61,7 +61,8 @@ function dilConv(c: number, k: number, stride: number, gen: Generator): Sequenti
   );
 }
 
-function makeOp(op: DartsOp, c: number, stride: number, gen: Generator): Layer {
+/** One DARTS candidate op on `c` channels (also the one-shot supernet's candidates, src/oneshot/darts-cell.ts). */
+export function makeOp(op: DartsOp, c: number, stride: number, gen: Generator): Layer {
   switch (op) {
     case 'none':
       return new ZeroStrided(stride);
