@@ -196,3 +196,44 @@ test('DARTS cell supernet: 28 alpha rows, a 1-epoch DARTS search on digits deriv
   dartsSpace.validate(r.arch);
   assert.equal(r.history[0]!.probs!.length, 28);
 });
+
+test('chain-CNN supernet: a path forward equals the stand-alone ChainCnnNet with sliced weights; SPOS derives a valid chain', async () => {
+  const { chainSupernet } = await import('./chain.js');
+  const { chainCnnSpace } = await import('../space/chain-cnn.js');
+  const d = await data();
+  const input = { shape: d.shape, numClasses: d.numClasses };
+  const net = chainSupernet(input, new Generator(3), { layers: 3 });
+  const path = [1, 0, 2, 1, 0, 2]; // (5x5, 32), (7x7, 64), (3x3, 128)
+  const arch = net.pathArch(path);
+  const solo = buildNetwork(arch, input, { gen: new Generator(4) }).module;
+  try {
+    const sup = net.module.stateDict();
+    const cin = [1, 32, 64];
+    noGrad(() => {
+      arch.layers.forEach((l, i) => {
+        const k = [3, 5, 7].indexOf(l.kernel);
+        const own = solo.stateDict();
+        own.get(`layers.${i}.body.0.weight`)!.copy_(sup.get(`layers.${i}.convs.${k}.weight`)!.slice(0, 0, l.channels).slice(1, 0, cin[i]!));
+        for (const b of ['weight', 'bias', 'running_mean', 'running_var']) own.get(`layers.${i}.body.1.${b}`)!.copy_(sup.get(`layers.${i}.bn.${b}`)!.slice(0, 0, l.channels));
+      });
+      const own = solo.stateDict();
+      own.get('head.3.weight')!.copy_(sup.get('head.2.weight')!.slice(1, 0, 128));
+      own.get('head.3.bias')!.copy_(sup.get('head.2.bias')!);
+    });
+    net.module.eval();
+    solo.eval();
+    tidy(() => {
+      const x = new Generator(5).randn([3, ...d.shape]);
+      net.setMode({ kind: 'path', index: path });
+      const a = net.module.forward(x).toFloat32Array();
+      const b = solo.forward(x).toFloat32Array();
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-4, `logit ${i}: ${a[i]} vs ${b[i]}`);
+    });
+  } finally {
+    net.dispose();
+    solo.dispose();
+  }
+  const opts = tiny({ epochs: 1, layers: 3, population: 3, generations: 1, top_k: 2, recalibration_batches: 1 });
+  const r = await runOneShot({ method: 'spos', options: opts, seed: 3, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => chainSupernet(i, g, { layers: 3 }) });
+  chainCnnSpace.validate(r.arch);
+});
