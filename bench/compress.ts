@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- compress [--json] [--epochs 3] [--finetune-epochs 2] [--flops 0.5]
+ * `npm run bench -- compress [--json] [--epochs 2] [--finetune-epochs 2] [--flops 0.5]
  *   [--calibration 256] [--engine onednn] [--runs 200] [--model DIR] [--data-dir DIR] [--seed 0]`
  *
  * The compression pipeline on Fashion-MNIST, on two networks: a fixed chain CNN (4 conv layers
- * 32-64 channels, 3x3, BN, ReLU, 2 skips, 2 max pools; or the exported main-job winner with
+ * 16-32 channels, 3x3, BN, ReLU, 2 skips, 2 max pools; or the exported main-job winner with
  * --model DIR) and the LeNet baseline. Each is trained `--epochs` (Adam 1e-3, cosine, batch 64,
  * the full training split minus a 10% validation hold-out), then compressed by tsnas: structured
  * L1 channel pruning to <= `--flops` of the FLOPs + `--finetune-epochs` of fine-tuning, then
@@ -49,10 +49,10 @@ export const BENCH_CHAIN: ChainCnnArch = {
   family: 'chain_cnn',
   dropout: 0,
   layers: [
+    { kernel: 3, channels: 16, activation: 'relu', batchNorm: true, pool: 1, skip: true },
+    { kernel: 3, channels: 16, activation: 'relu', batchNorm: true, pool: 2, skip: false },
     { kernel: 3, channels: 32, activation: 'relu', batchNorm: true, pool: 1, skip: true },
     { kernel: 3, channels: 32, activation: 'relu', batchNorm: true, pool: 2, skip: false },
-    { kernel: 3, channels: 64, activation: 'relu', batchNorm: true, pool: 1, skip: true },
-    { kernel: 3, channels: 64, activation: 'relu', batchNorm: true, pool: 2, skip: false },
   ],
 };
 
@@ -70,7 +70,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, epochs: 3, finetuneEpochs: 2, flops: 0.5, calibration: 256, engine: 'onednn', runs: 200, dataDir: FASHION_MNIST_DIR, seed: 0 };
+  const a: Args = { json: false, epochs: 2, finetuneEpochs: 2, flops: 0.5, calibration: 256, engine: 'onednn', runs: 200, dataDir: FASHION_MNIST_DIR, seed: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
