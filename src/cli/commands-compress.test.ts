@@ -1,0 +1,46 @@
+/** `tsnas compress MODEL_DIR` in a real process, on an exported-style directory trained on digits. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MlpArch } from '../core/arch.js';
+import { buildNetwork } from '../nn/build/index.js';
+import { saveStateDict } from '../nn/state.js';
+import { Generator } from '../tensor/index.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+
+test('tsnas compress MODEL_DIR: rows per stage as JSON lines; bad options exit 2 and write nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-cli-compress-'));
+  try {
+    const arch: MlpArch = { family: 'mlp', hidden: [32], activation: 'relu', batchNorm: false, dropout: 0 };
+    const model = join(dir, 'model');
+    const { module } = buildNetwork(arch, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
+    // Untrained weights are enough to check the command's plumbing (the pipeline tests check accuracy).
+    mkdirSync(model);
+    writeFileSync(join(model, 'arch.json'), JSON.stringify(arch));
+    saveStateDict(join(model, 'weights.bin'), module.stateDict());
+    module.dispose();
+    writeFileSync(join(model, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+    const out = join(dir, 'out');
+    const r = cli(['compress', model, '--prune', 'channels=0.25', '--finetune-epochs', '1', '--quantize', 'dynamic', '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { stage: string; params: number });
+    assert.deepEqual(rows.map((x) => x.stage), ['float', 'pruned', 'int8']);
+    assert.ok(rows[1]!.params < rows[0]!.params);
+    assert.deepEqual(readdirSync(out).sort(), ['float', 'int8', 'pruned', 'report.json']);
+    for (const [flags, field] of [[['--prune', 'sparsity=1'], 'prune.sparsity'], [['--quantize', 'static', '--calibration', '0'], 'calibration'], [['--prune', 'channels=1'], 'prune.ratio']] as const) {
+      const bad = cli(['compress', model, ...flags, '--out', join(dir, 'bad')]);
+      assert.equal(bad.status, 2, bad.stderr);
+      assert.match(bad.stderr, new RegExp(field.replace('.', '\\.')));
+      assert.ok(!existsSync(join(dir, 'bad')));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
