@@ -243,7 +243,9 @@ export function runFused(f: FusedNet, x: Tensor, observe?: (v: number, t: Tensor
 export function qparamsFor(min: number, max: number): QParams {
   const lo = Math.min(0, min);
   const hi = Math.max(0, max);
-  const scale = Math.max((hi - lo) / 255, 1.1920929e-7);
+  // A value that is always 0 (e.g. a `none` edge) gets the range [0, 1]: any scale represents it,
+  // and a scale of float epsilon would break int8 adds (qnnpack needs input/output scale ratios >= 2^-14).
+  const scale = hi - lo < 1e-6 ? 1 / 255 : (hi - lo) / 255;
   const zeroPoint = Math.min(255, Math.max(0, Math.round(-lo / scale)));
   return { scale, zeroPoint };
 }

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { buildNetwork } from '../nn/build/index.js';
+import { Generator, noGrad, tidy } from '../tensor/index.js';
+import { quantizedEngines, setQuantizedEngine } from '../tensor/quantized.js';
+import { FAMILIES, SMALL } from './testing.js';
+import { lowerModule } from './lower.js';
+import { exportQuantizedOnnx } from './onnx.js';
+import { calibrate, disposeFused, fuse, QuantizedNet, runFused } from './quantize.js';
+
+test('int8 networks of every family (GELU/SiLU fallbacks, depthwise convs, cats) track float; onnxruntime runs their QDQ export', async () => {
+  for (const engine of quantizedEngines()) {
+    setQuantizedEngine(engine);
+    for (const f of FAMILIES) {
+      const { module } = buildNetwork(f.arch, { shape: f.shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
+      module.eval();
+      const low = lowerModule(module, f.shape, 10);
+      module.dispose();
+      const fused = fuse(low.graph, low.weights);
+      const gen = new Generator(5);
+      const cal = [gen.randn([32, ...f.shape]).keep()];
+      const qn = new QuantizedNet(fused, 'static', calibrate(fused, cal));
+      const x = gen.randn([8, ...f.shape]).keep();
+      const [ref, q] = tidy(() => noGrad(() => [runFused(fused, x).toTypedArray() as Float32Array, qn.forward(x).toTypedArray() as Float32Array]));
+      const range = Math.max(...ref) - Math.min(...ref);
+      const err = Math.max(...ref.map((v, i) => Math.abs(v - q![i]!)));
+      assert.ok(err < 0.25 * range + 1e-3, `${engine} ${f.name}: int8 vs float max err ${err}, logit range ${range}`);
+      const s = await ort.InferenceSession.create(exportQuantizedOnnx(qn));
+      const o = (await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x.toTypedArray() as Float32Array, [8, ...f.shape]) }))[s.outputNames[0]!]!.data as Float32Array;
+      const oerr = Math.max(...o.map((v, i) => Math.abs(v - q![i]!)));
+      assert.ok(oerr < 0.25 * range + 1e-3, `${engine} ${f.name}: onnxruntime vs tsnas int8 max err ${oerr}, logit range ${range}`);
+      qn.dispose();
+      disposeFused(fused);
+      for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
+    }
+  }
+});
