@@ -22,7 +22,7 @@ import { parse as parseYaml } from 'yaml';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { parseStoreUrl } from '../store/index.js';
-import { fail, isObj, noExtraKeys, num, obj, oneOf, optNum, str, type Obj } from './validate.js';
+import { fail, isObj, noExtraKeys, num, obj, oneOf, optNum, parseJsonStrict, str, type Obj } from './validate.js';
 
 export interface ObjectiveConfig extends JsonObject {
   metric: string;
@@ -81,7 +81,7 @@ export function readConfigFile(path: string): { raw: unknown; baseDir: string } 
   const ext = extname(path).toLowerCase();
   let raw: unknown;
   try {
-    raw = ext === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+    raw = ext === '.json' ? parseJsonStrict(text) : parseYaml(text, { prettyErrors: true });
   } catch (e) {
     throw new NasError('invalid_config', `${path} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`, {
       field: 'config',
@@ -99,7 +99,9 @@ export function resolveStorage(url: string, baseDir: string, field = 'storage'):
   return `sqlite:${resolve(baseDir, loc.path)}`;
 }
 
-const STUDY_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+/** Longest study name (characters A-Z a-z 0-9 _ . -). */
+export const STUDY_NAME_MAX = 200;
+const STUDY_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${STUDY_NAME_MAX}}$`);
 
 /**
  * Checks the shape of a config and fills defaults. Names (strategy, space, evaluator) and their
@@ -109,7 +111,7 @@ export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
   const raw = obj(rawIn ?? undefined, '(config)');
   noExtraKeys(raw, '', CONFIG_FIELDS);
   const study = str(raw['study'], 'study', 'give the study a name, e.g. study: my-search');
-  if (!STUDY_NAME.test(study)) fail('study', `${JSON.stringify(study)} is not a valid study name`, 'use 1-200 characters of A-Z a-z 0-9 _ . -');
+  if (!STUDY_NAME.test(study)) fail('study', `${JSON.stringify(study)} is not a valid study name`, `use 1-${STUDY_NAME_MAX} characters of A-Z a-z 0-9 _ . -`);
   const storage = resolveStorage(raw['storage'] === undefined ? DEFAULT_STORAGE : str(raw['storage'], 'storage'), baseDir);
   const space = str(raw['space'], 'space', 'name a search space, e.g. space: nb201');
 

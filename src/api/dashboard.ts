@@ -204,9 +204,9 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const s = await requireStudy(id);
       const t = await store.getTrialByNumber(s.id, number);
       if (!t) {
-        throw new NasError('not_found', `study ${id} has no trial number ${number}`, {
+        throw new NasError('not_found', s.counts.total === 0 ? `study ${id} has no trials yet` : `study ${id} has no trial number ${number}`, {
           field: 'trialNumber',
-          hint: `trial numbers run from 0 to ${Math.max(0, s.counts.total - 1)}`,
+          hint: s.counts.total === 0 ? 'start the search (tsnas search) or wait for its first trial' : `trial numbers run from 0 to ${s.counts.total - 1}`,
         });
       }
       const inter = await store.getIntermediates(t.id);

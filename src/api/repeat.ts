@@ -9,6 +9,7 @@ import { NasError } from '../core/errors.js';
 import type { Json } from '../core/json.js';
 import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { createStudy, prepareSearch, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
+import { STUDY_NAME_MAX } from './config.js';
 
 /** Statistics of one metric over the runs that produced it. `std` is the sample std (n-1); null for n = 1. */
 export interface Stat {
@@ -142,6 +143,14 @@ export function prepareRepeat(input: RepeatInput): { name: string; base: Prepare
   const explicit = typeof input.flags?.['study'] === 'string';
   // A flags-only config derives `<space>-<strategy>-seed<S>`; the seed suffix is ours to add.
   const name = input.name ?? (fromFile || explicit ? base.config.study : base.config.study.replace(SEED_SUFFIX, ''));
+  // The derived names must fit the study-name limit: say so about the base name the user gave,
+  // not about a `-seed0` name they never wrote (issue 17.13).
+  const longest = Math.max(...input.seeds.map((s) => seedStudyName(name, s).length));
+  if (longest > STUDY_NAME_MAX)
+    throw new NasError('invalid_config', `study name ${JSON.stringify(name.length > 40 ? name.slice(0, 37) + '...' : name)} has ${name.length} characters; with the seed suffix (${JSON.stringify(seedStudyName('', Math.max(...input.seeds)))}) the per-seed study names would have ${longest}, over the limit of ${STUDY_NAME_MAX}`, {
+      field: 'study',
+      hint: `use a base study name of at most ${STUDY_NAME_MAX - (longest - name.length)} characters`,
+    });
   const perSeed = input.seeds.map((seed) => ({
     seed,
     prepared: prepareSearch({ ...input, flags: { ...input.flags, study: seedStudyName(name, seed), seed: String(seed) } }),

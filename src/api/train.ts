@@ -11,6 +11,7 @@ import { checkArchJson, trainArchitecture, type TrainResult } from '../eval/trai
 import type { Metrics } from '../eval/types.js';
 import { summarizeRuns, type Stat } from './repeat.js';
 import { parseTrainOptions } from './train-evaluator.js';
+import { parseJsonStrict } from './validate.js';
 
 export interface TrainInput {
   /** Path of a JSON file, or the architecture itself (NetworkArch or {arch, hparams}). */
@@ -52,7 +53,7 @@ export function readArchFile(path: string): unknown {
     });
   }
   try {
-    return JSON.parse(text);
+    return parseJsonStrict(text);
   } catch (e) {
     throw new NasError('invalid_arch', `${path} is not valid JSON: ${(e as Error).message}`, { field: 'arch' });
   }

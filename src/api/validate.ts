@@ -3,6 +3,7 @@
  * naming the dotted field and saying what is allowed.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { NasError } from '../core/errors.js';
 
 export type Obj = Record<string, unknown>;
@@ -87,4 +88,23 @@ export function checkReadableFile(path: string, field: string, what: string): vo
     const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new NasError('data_error', `cannot read ${what} ${path} (${code})`, { field, hint: 'give the path of a readable file' });
   }
+}
+
+/**
+ * JSON.parse that refuses duplicate keys. Plain JSON.parse keeps the last value silently (issue
+ * 17.13: a config with `"trials": 10, ..., "trials": 1000` ran 1000); YAML configs already refuse
+ * duplicates, so user JSON (configs, architecture files) does too. Syntax errors come from
+ * JSON.parse; duplicates are found by the `yaml` package's JSON-schema parser (a maintained parser
+ * that reports positions), whose message names the key, line and column.
+ */
+export function parseJsonStrict(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  const doc = parseDocument(text, { schema: 'json', uniqueKeys: true, prettyErrors: true });
+  const dup = doc.errors.find((e) => e.code === 'DUPLICATE_KEY');
+  if (dup) {
+    const key = /^"(?:[^"\\]|\\.)*"/.exec(text.slice(dup.pos[0]))?.[0] ?? text.slice(dup.pos[0], dup.pos[1]).trim();
+    const at = dup.linePos?.[0];
+    throw new Error(`duplicate key ${key}${at ? ` at line ${at.line}, column ${at.col}` : ''} (each key may appear once; JSON would silently keep the last value)`);
+  }
+  return value;
 }

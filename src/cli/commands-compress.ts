@@ -36,6 +36,7 @@ export function stageTable(rows: readonly StageRow[]): string {
 }
 
 export const compressCmd: ExtraCommand = {
+  summary: 'prune, fine-tune and quantize (int8) a trained model; one row per stage',
   help: `usage: tsnas compress --study NAME [--storage URL] [options]
        tsnas compress MODEL_DIR [options]            (a directory written by tsnas export)
 

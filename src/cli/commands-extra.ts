@@ -1,54 +1,18 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
-import { parseArgs } from 'node:util';
 import { DEFAULT_STORAGE, NasError, runMain, seedList, train, trainRepeated, type MainOptions, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
+import { interruptible, numFlag, parse, UsageError } from './args.js';
 import { formatCell, renderTable } from './table.js';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
 import { DEFAULT_PORT, startDashboard } from '../server/index.js';
 
 export interface ExtraCommand {
+  /** One line for `tsnas --help` (every command is listed there). */
+  readonly summary: string;
   readonly help: string;
   readonly run: (argv: string[]) => Promise<number>;
 }
 
-export class UsageError extends NasError {
-  constructor(message: string) {
-    super('invalid_config', message, { hint: 'see --help' });
-  }
-}
-
-export function parse(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
-  try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    if (r.positionals.length > positionals) throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals])}`);
-    return { flags: r.values as Record<string, string | boolean | undefined>, args: r.positionals };
-  } catch (e) {
-    if (e instanceof NasError) throw e;
-    throw new UsageError((e as Error).message);
-  }
-}
-
-export function numFlag(flags: Record<string, string | boolean | undefined>, k: string, integer = true): number | undefined {
-  const v = flags[k];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-    throw new NasError('invalid_config', `--${k} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`, { field: k });
-  return n;
-}
-
-export function interruptible(): AbortController {
-  const ctl = new AbortController();
-  let n = 0;
-  const h = () => {
-    if (++n === 1) {
-      process.stderr.write('\ntsnas: interrupted; stopping (again to force)\n');
-      ctl.abort('interrupted');
-    } else process.exit(130);
-  };
-  process.on('SIGINT', h);
-  process.on('SIGTERM', h);
-  return ctl;
-}
+export { UsageError, parse, numFlag, interruptible };
 
 function printTrain(s: TrainSummary): string {
   const rows = [...Object.entries(s.metrics), ...Object.entries(s.costs)].map(([k, v]) => [k, v]);
@@ -89,6 +53,7 @@ function printRepeatedTrain(r: RepeatedTrain): string {
 }
 
 const trainCmd: ExtraCommand = {
+  summary: 'train one architecture (JSON file) on a dataset; print metrics and costs (--seeds: mean ± std)',
   help: `usage: tsnas train ARCH.json --dataset KIND [options]
 
 Trains one architecture (a NetworkArch JSON, or {"arch": ..., "hparams": ...} as exported by
@@ -175,6 +140,7 @@ is reported and left out of the statistics; the exit code is then 1.
 };
 
 const mainCmd: ExtraCommand = {
+  summary: "the README's main job: search Fashion-MNIST, retrain the winner, compare with baselines",
   help: `usage: tsnas main [options]
 
 The README's main job: a search on Fashion-MNIST over a chain-CNN space joined with training
@@ -238,6 +204,7 @@ options:
 };
 
 const dashboardCmd: ExtraCommand = {
+  summary: 'serve the read-only web dashboard of a storage (studies, trials, plots)',
   help: `usage: tsnas dashboard [--storage URL] [--port N] [--host ADDR]
 
 Serves a read-only web app over the studies in a store: live best-so-far curves, every trial's value,

@@ -37,6 +37,7 @@ function printRepeat(r: RepeatResult): string {
 const SEARCH_FLAGS = ['study', 'storage', 'space', 'strategy', 'evaluator', 'table', 'latency', 'objective', 'direction', 'trials', 'wallclock', 'workers', 'lease'];
 
 export const repeatCmd: ExtraCommand = {
+  summary: 'run one search config once per seed (studies NAME-seed<k>); best of each, mean ± std',
   help: `usage: tsnas repeat [CONFIG.yaml|json | --config FILE] --seeds 0,1,2 [options]
        tsnas repeat [CONFIG] --repeats N [--seed S]
 

@@ -3,7 +3,7 @@
  * results: tables or `--json` on stdout, progress and messages on stderr.
  * Exit codes: 0 ok, 2 bad input (config, flags, names, files), 1 failure, 130 interrupted.
  */
-import { parseArgs } from 'node:util';
+import { interruptible, parse, UsageError, type Flags, type FlagSpec } from './args.js';
 import {
   NasError,
   requireBestTrial,
@@ -47,64 +47,21 @@ const BAD_INPUT: readonly ErrorCode[] = [
   'constraint_unsatisfiable',
 ];
 
-export class UsageError extends Error {}
-
+export { UsageError };
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
-
-type Flags = Record<string, string | boolean | undefined>;
-type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
-export function parse(argv: string[], spec: Spec, positionals = 0): { flags: Flags; args: string[] } {
-  let r;
-  try {
-    r = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (r.positionals.length > positionals) throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals])}`);
-  return { flags: r.values as Flags, args: r.positionals };
-}
-
-/** Ctrl-C once: stop cleanly (running trials are released). Twice: exit now. */
-function interruptible(): AbortController {
-  const ctl = new AbortController();
-  let count = 0;
-  const handler = (sig: NodeJS.Signals) => {
-    count++;
-    if (count === 1) {
-      err(`\ntsnas: ${sig}: stopping; running trials are released so the study can be resumed (again to force)\n`);
-      ctl.abort('interrupted');
-    } else process.exit(130);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  // A worker forked by `tsnas search --workers N` stops when its parent goes away.
-  if (process.connected) process.once('disconnect', () => ctl.abort('parent exited'));
-  return ctl;
-}
 
 const fmtValue = (v: number | null | undefined) => (v === null || v === undefined ? null : v);
 
 // ------------------------------------------------------------------ help
 
 const HELP: Record<string, string> = {
-  main: `tsnas: neural architecture search for TypeScript
+  tsnas: `tsnas: neural architecture search for TypeScript
 
 usage: tsnas COMMAND [options]      (tsnas COMMAND --help for details)
 
 commands:
-  search    run or resume a search (config file or flags); --workers N for local worker processes
-  worker    join a running study as one more worker (any machine that reaches the storage)
-  status    studies and their trial counts, or one study
-  trials    all trials of a study (table, --json, --csv)
-  best      the best trial of a study
-  export    write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON
-  train     train one architecture (JSON file) on a dataset; print metrics and costs (--seeds: mean ± std)
-  repeat    run one search config once per seed (studies NAME-seed<k>); best of each, mean ± std
-  main      the README's main job: search Fashion-MNIST, retrain the winner, compare with LeNet
-  compress  prune, fine-tune and quantize (int8) a trained model; one row per stage
-
+\${COMMAND_LIST}
 exit codes: 0 ok, 2 bad input, 1 failure, 130 interrupted
 `,
   search: `usage: tsnas search [CONFIG.yaml|json] [options]
@@ -157,8 +114,31 @@ The second writes all trials as CSV or JSON (stdout without --out).`,
   compress: compressCmd.help,
 };
 
-function help(cmd: string): string {
-  return HELP[cmd] ?? COMMANDS_EXTRA[cmd]?.help ?? HELP['main']!;
+/** One line per command; the extra commands' lines come from their own `summary`, so none is left out. */
+const CORE_SUMMARIES: Record<string, string> = {
+  search: 'run or resume a search (config file or flags); --workers N for local worker processes',
+  worker: 'join a running study as one more worker (any machine that reaches the storage)',
+  status: 'studies and their trial counts, or one study',
+  trials: 'all trials of a study (table, --json, --csv)',
+  best: 'the best trial of a study',
+  export: 'write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON',
+  repeat: repeatCmd.summary,
+  compress: compressCmd.summary,
+};
+
+export function commandList(): string {
+  const rows: [string, string][] = [
+    ...Object.keys(COMMANDS).map((c): [string, string] => [c, CORE_SUMMARIES[c] ?? COMMANDS_EXTRA[c]?.summary ?? '']),
+    ...Object.entries(COMMANDS_EXTRA).filter(([c]) => !(c in COMMANDS)).map(([c, e]): [string, string] => [c, e.summary]),
+  ];
+  const w = Math.max(...rows.map(([c]) => c.length)) + 2;
+  return rows.map(([c, s]) => `  ${c.padEnd(w)}${s}\n`).join('');
+}
+
+/** A command's help; the overview (every command listed) for no or an unknown command. */
+function help(cmd?: string): string {
+  const c = cmd === undefined ? undefined : HELP[cmd] ?? COMMANDS_EXTRA[cmd]?.help;
+  return c ?? HELP['tsnas']!.replace('${COMMAND_LIST}', commandList());
 }
 
 // ------------------------------------------------------------------ commands
@@ -328,7 +308,7 @@ async function cmdWorker(argv: string[]): Promise<number> {
   return r.reason === 'aborted' ? 130 : 0;
 }
 
-const readFlags: Spec = { storage: { type: 'string' }, study: { type: 'string' }, json: { type: 'boolean' } };
+const readFlags: FlagSpec = { storage: { type: 'string' }, study: { type: 'string' }, json: { type: 'boolean' } };
 
 function needStudy(flags: Flags): string {
   if (typeof flags['study'] !== 'string') throw new UsageError('--study NAME is required');
@@ -410,7 +390,7 @@ export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-      out(help(rest[0] ?? 'main'));
+      out(help(rest[0]));
       return cmd === undefined ? 2 : 0;
     }
     const f = COMMANDS[cmd] ?? COMMANDS_EXTRA[cmd]?.run;

@@ -139,6 +139,16 @@ function mapSqliteError(e: unknown, path: string, busyMs: number): unknown {
     });
   }
   if (code.startsWith('SQLITE_CANTOPEN')) {
+    // Say which of the usual causes it is (issue 17.13: a viewer opened on a path with no database
+    // was told to check a directory that exists and is writable).
+    if (!existsSync(dirname(path)))
+      return new NasError('storage_error', `cannot open SQLite database ${path}: directory ${dirname(path)} does not exist`, {
+        hint: 'create the directory, or check the path in --storage sqlite:PATH', details, cause: e,
+      });
+    if (!existsSync(path))
+      return new NasError('not_found', `there is no study database at ${path} yet`, {
+        hint: 'run a search with --storage sqlite:PATH first (it creates the database), or check the path', details, cause: e,
+      });
     return new NasError('storage_error', `cannot open SQLite database ${path} (${msg})`, {
       hint: 'check that the directory exists and is writable', details, cause: e,
     });
