@@ -28,6 +28,8 @@ export interface ObjectiveConfig extends JsonObject {
   metric: string;
   direction: 'maximize' | 'minimize';
 }
+/** An objective with the tie-break of `tie_break: val_loss` (kept as `tieBreak`, the store's and core's field). */
+export type ObjectiveWithTieBreak = ObjectiveConfig & { tieBreak?: { metric: string; direction: 'maximize' | 'minimize' } };
 export interface ConstraintConfig extends JsonObject {
   metric: string;
 }
@@ -139,10 +141,20 @@ export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
   objRaw.forEach((o: unknown, i: number) => {
     const f = `objectives[${i}]`;
     const oo = typeof o === 'string' ? { metric: o, direction: 'maximize' } : obj(o, f);
-    noExtraKeys(oo, f, ['metric', 'direction']);
+    noExtraKeys(oo, f, ['metric', 'direction', 'tie_break']);
+    const tb = oo['tie_break'];
+    let tieBreak: { metric: string; direction: 'maximize' | 'minimize' } | undefined;
+    if (tb !== undefined) {
+      // `tie_break: val_loss` (a *_loss metric is minimised, anything else maximised) or { metric, direction }.
+      const t = typeof tb === 'string' ? { metric: tb } : obj(tb, `${f}.tie_break`);
+      noExtraKeys(t, `${f}.tie_break`, ['metric', 'direction']);
+      const metric = str(t['metric'], `${f}.tie_break.metric`, 'e.g. tie_break: val_loss');
+      tieBreak = { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const) };
+    }
     objectives.push({
       metric: str(oo['metric'], `${f}.metric`),
       direction: oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const),
+      ...(tieBreak ? { tieBreak: tieBreak as unknown as JsonObject } : {}),
     });
   });
 

@@ -16,7 +16,7 @@ import type { Space } from '../space/space.js';
 import { getStrategyEntry, validateOptions, type StrategyEntry } from '../strategy/registry.js';
 import type { Strategy } from '../strategy/types.js';
 import type { StudySpec } from '../store/types.js';
-import { identityOf, type StudyConfig } from './config.js';
+import { identityOf, type ObjectiveWithTieBreak, type StudyConfig } from './config.js';
 import { bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
 export { checkReadableFile } from './validate.js';
 import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
@@ -196,6 +196,11 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
       fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
     if (o.metric.startsWith('test_'))
       fail(`objectives[${i}].metric`, `${o.metric} is a test-split metric: search must not see it`, 'optimize a val_* metric or a cost');
+    const tb = (o as ObjectiveWithTieBreak).tieBreak;
+    if (tb && !evaluator.metricNames.includes(tb.metric))
+      fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+    if (tb && tb.metric.startsWith('test_'))
+      fail(`objectives[${i}].tie_break.metric`, `${tb.metric} is a test-split metric: search must not see it`, 'break ties on a val_* metric, e.g. val_loss');
   });
   config.constraints.forEach((c, i) => {
     if (!evaluator.metricNames.includes(c.metric))

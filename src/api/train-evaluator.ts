@@ -15,6 +15,8 @@
  *     val_per_class: 200
  *     threads: 2
  *     time_limit: 120               # seconds per candidate
+ *     cv_folds: 5                   # k-fold cross-validation over train+val: the objective is the
+ *                                   # mean over folds (val_acc_std, val_loss_std: the spread)
  *     keep_weights: true            # default: keep every complete trial's trained weights
  *     artifacts_dir: ./weights      # where; default <db file>.artifacts/<study>/ for SQLite,
  *                                   # required for PostgreSQL (a directory all workers can reach)
@@ -145,6 +147,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   if (o['val_fraction'] !== undefined) split.valFraction = num(o['val_fraction'], 'evaluator.val_fraction', { min: 0.01, max: 0.9 });
   if (o['split_seed'] !== undefined) split.seed = num(o['split_seed'], 'evaluator.split_seed', { integer: true, min: 0 });
   const epochs = num(o['epochs'] ?? 10, 'evaluator.epochs', { integer: true, min: 1, max: 10_000 });
+  const cvFolds = o['cv_folds'] === undefined ? undefined : num(o['cv_folds'], 'evaluator.cv_folds', { integer: true, min: 2, max: 100 });
   const threads = o['threads'] === undefined ? undefined : num(o['threads'], 'evaluator.threads', { integer: true, min: 1, max: 256 });
   const timeLimit = o['time_limit'] === undefined ? undefined : num(o['time_limit'], 'evaluator.time_limit', { min: 1 });
   const latency = o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency');
@@ -182,6 +185,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(skipTest ? { skipTest } : {}),
       ...(hparams ? { hparams } : {}),
       ...(weightsDir === undefined ? {} : { weightsDir }),
+      ...(cvFolds === undefined ? {} : { cvFolds }),
     },
     options: norm,
   };

@@ -90,6 +90,11 @@ export async function train(input: TrainInput): Promise<TrainSummary> {
 async function trainer(input: TrainInput): Promise<{ run: (seed: number, progress: boolean) => Promise<TrainSummary> }> {
   const baseDir = input.baseDir ?? process.cwd();
   const { eval: o } = parseTrainOptions(input.options, baseDir);
+  if (o.cvFolds !== undefined)
+    throw new NasError('invalid_config', 'cv_folds applies to searches (the train evaluator of a study), not to training one architecture', {
+      field: 'cv_folds',
+      hint: 'remove cv_folds; tsnas train reports validation and test metrics of one training (use --seeds for a spread)',
+    });
   const arch = checkArchJson(typeof input.arch === 'string' ? readArchFile(input.arch) : input.arch);
   const data: PreparedData = await prepareData(o.dataset, o.split ?? {});
   // Latency is measured unless the options turn it off (parseTrainOptions drops `latency: false`).

@@ -16,6 +16,32 @@ export interface Objective {
   /** A metric name, e.g. `val_acc` or `latency_ms`. */
   readonly metric: string;
   readonly direction: Direction;
+  /**
+   * Secondary metric that orders trials whose objective values are equal (e.g. `val_loss`,
+   * minimised, under a `val_acc` objective: on small data many candidates score 100%). Used where
+   * the best trial is chosen (stores, strategies' `bestTrial`, TPE's good/bad split); a trial that
+   * lacks it ranks after one that has it. Without it, ties go to the earliest trial.
+   */
+  readonly tieBreak?: TieBreak;
+}
+
+export interface TieBreak {
+  readonly metric: string;
+  readonly direction: Direction;
+}
+
+/**
+ * Order of two trials' metrics on a tie-break: > 0 when `a` ranks above `b`, < 0 below, 0 when
+ * equal or no tie-break is given. A missing or non-finite value ranks below any finite one.
+ */
+export function compareTieBreak(a: Metrics | null | undefined, b: Metrics | null | undefined, tb: TieBreak | undefined): number {
+  if (!tb) return 0;
+  const va = a?.[tb.metric];
+  const vb = b?.[tb.metric];
+  const fa = typeof va === 'number' && Number.isFinite(va);
+  const fb = typeof vb === 'number' && Number.isFinite(vb);
+  if (!fa || !fb) return fa === fb ? 0 : fa ? 1 : -1;
+  return tb.direction === 'maximize' ? (va as number) - (vb as number) : (vb as number) - (va as number);
 }
 
 /** `metric <= max` or `metric >= min`; a candidate that violates one is infeasible. */

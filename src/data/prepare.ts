@@ -9,7 +9,7 @@ import { Rng } from '../core/rng.js';
 import { readCsv } from './csv.js';
 import { fitNormalization, type Normalization } from './normalize.js';
 import { loadCifar10, loadDigits, loadFashionMnist, loadMnist, type TrainTest } from './sources.js';
-import { stratifiedSplit } from './split.js';
+import { stratifiedKFold, stratifiedSplit } from './split.js';
 import { balancedSubset } from './subset.js';
 import { classCounts, fullSubset, type Dataset, type Subset } from './types.js';
 
@@ -173,4 +173,28 @@ export function prepareSplits(src: TrainTest, split: SplitSpec = {}): PreparedDa
 
 export async function prepareData(spec: DatasetSpec, split: SplitSpec = {}): Promise<PreparedData> {
   return prepareSplits(await loadSource(spec), split);
+}
+
+/**
+ * k-fold cross-validation views of prepared data: the training and validation splits are pooled
+ * and dealt into k stratified folds (`stratifiedKFold`, seeded by `seed`); view i trains on the
+ * other folds and validates on fold i, with its normalisation fitted on its own training part. The
+ * test split is the same in every view (reported only). Each view's training part must hold every
+ * class (else `invalid_config` naming cv_folds and the class counts).
+ */
+export function crossValidationViews(data: PreparedData, k: number, seed: number | string = 0): PreparedData[] {
+  const pool: Subset = { data: data.train.data, indices: Int32Array.from([...data.train.indices, ...data.val.indices]) };
+  const folds = stratifiedKFold(pool, k, `${seed}/cv`);
+  return folds.map((val, i) => {
+    const inVal = new Set(val.indices);
+    const train: Subset = { data: pool.data, indices: pool.indices.filter((x) => !inVal.has(x)) };
+    const counts = classCounts(train);
+    const missing = counts.map((c, j) => [j, c] as const).filter(([j, c]) => c === 0 && classCounts(pool)[j]! > 0);
+    if (missing.length > 0)
+      throw new NasError('invalid_config', `cv_folds ${k}: fold ${i + 1}'s training part has no row of class(es) ${missing.map(([j]) => data.classNames?.[j] ?? j).join(', ')} (rows per class: ${classCounts(pool).join(', ')})`, {
+        field: 'cv_folds',
+        hint: 'use fewer folds, or more rows of the small classes',
+      });
+    return { ...data, train, val, normalization: fitNormalization(train) };
+  });
 }

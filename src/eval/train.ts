@@ -17,7 +17,7 @@ import { canonicalJson } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
 import { batches, numBatches } from '../data/batch.js';
 import type { Augmentation } from '../data/augment.js';
-import { prepareData, type DatasetSpec, type PreparedData, type SplitSpec } from '../data/prepare.js';
+import { crossValidationViews, prepareData, type DatasetSpec, type PreparedData, type SplitSpec } from '../data/prepare.js';
 import type { Subset } from '../data/types.js';
 import { analyzeArch, buildNetwork, type CostOptions, type CostReport, type DartsOptions, type InputSpec, type Nb201Options } from '../nn/build/index.js';
 import type { Layer } from '../nn/module.js';
@@ -466,6 +466,28 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
    * absolute path. Failed and pruned evaluations write nothing. Unset: no weights are kept.
    */
   readonly weightsDir?: string;
+  /**
+   * k-fold cross-validation (k >= 2): every evaluation trains k networks, one per fold of the pooled
+   * training + validation data (stratified, seeded by the split seed; see crossValidationViews),
+   * and reports each metric as the mean over the folds, with the spread as `val_acc_std` and
+   * `val_loss_std` (sample std) and `cv_folds` = k. Test metrics are the folds' mean on the same
+   * test split. The kept weights (weightsDir) are fold 1's network. Costs k times one training.
+   */
+  readonly cvFolds?: number;
+}
+
+/** Sample standard deviation (n-1); 0 for one value. */
+function sampleStd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** Per-key mean of metric records (keys present in all of them). */
+function meanMetrics(ms: readonly Metrics[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(ms[0] ?? {})) if (ms.every((m) => typeof m[k] === 'number')) out[k] = ms.reduce((a, m) => a + (m[k] as number), 0) / ms.length;
+  return out;
 }
 
 const SAFE_ID = /^[A-Za-z0-9_.-]{1,120}$/;
@@ -510,28 +532,73 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       ...(o.latency ? ['latency_ms', 'latency_batch_ms'] : []),
       'epochs',
       'train_seconds',
+      ...(o.cvFolds ? ['val_acc_std', 'val_loss_std', 'cv_folds'] : []),
     ];
+    if (o.cvFolds !== undefined && !(Number.isInteger(o.cvFolds) && o.cvFolds >= 2))
+      throw new NasError('invalid_config', `cv_folds must be an integer >= 2, got ${o.cvFolds}`, { field: 'evaluator.cv_folds' });
   }
 
-  /** The prepared data (loaded once). */
+  /** The prepared data (loaded once); with cv_folds, the fold views are made (and checked) here too. */
   prepared(): Promise<PreparedData> {
     this.data ??= prepareData(this.o.dataset, this.o.split ?? {}).then((d) => {
       this.input = { shape: d.shape, numClasses: d.numClasses };
+      if (this.o.cvFolds !== undefined) this.folds = crossValidationViews(d, this.o.cvFolds, this.o.split?.seed ?? 0);
       return d;
     });
     return this.data;
   }
+  private folds: PreparedData[] | undefined;
 
   async evaluate(req: EvalRequest<NetworkArch | JointArch>): Promise<EvalOutcome> {
     const data = await this.prepared();
     try {
       const weightsFile = this.weightsDir === undefined ? undefined : join(this.weightsDir, weightsFileName(req));
       if (weightsFile !== undefined) this.ensureWeightsDir();
+      if (this.folds) return await this.evaluateFolds(this.folds, req, weightsFile);
       return (await trainOnData(data, req, { ...this.o, ...(weightsFile === undefined ? {} : { weightsFile }) })).outcome;
     } catch (e) {
       if (isNasError(e, 'invalid_config')) return { status: 'failed', reason: 'error', message: e.message, curve: [], error: e };
       throw e;
     }
+  }
+
+  /**
+   * Cross-validated evaluation: one training per fold (same seed, same hyperparameters), metrics
+   * averaged over the folds, spread recorded. A fold that fails fails the evaluation (its reason,
+   * prefixed by the fold); the learning curve given to onProgress is the per-epoch mean over the
+   * folds, reported after all folds ran (so a pruner sees it but cannot save their time).
+   */
+  private async evaluateFolds(folds: readonly PreparedData[], req: EvalRequest<NetworkArch | JointArch>, weightsFile: string | undefined): Promise<EvalOutcome> {
+    const outs: { metrics: Metrics; curve: readonly Progress[] }[] = [];
+    const { onProgress, ...plain } = req;
+    let artifact: string | undefined;
+    const k = folds.length;
+    for (const [i, fold] of folds.entries()) {
+      const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile } : {}) });
+      const o = r.outcome;
+      if (o.status !== 'complete') {
+        if (artifact !== undefined) this.discardArtifact(artifact);
+        if (o.status === 'failed') return { ...o, message: `fold ${i + 1}/${k}: ${o.message}` };
+        return o;
+      }
+      if (o.artifact !== undefined) artifact = o.artifact;
+      outs.push({ metrics: o.metrics, curve: o.curve });
+    }
+    const metrics: Record<string, number> = meanMetrics(outs.map((o) => o.metrics));
+    metrics['val_acc_std'] = sampleStd(outs.map((o) => o.metrics['val_acc'] as number));
+    metrics['val_loss_std'] = sampleStd(outs.map((o) => o.metrics['val_loss'] as number));
+    metrics['cv_folds'] = k;
+    metrics['train_seconds'] = outs.reduce((a, o) => a + (o.metrics['train_seconds'] ?? 0), 0);
+    const epochs = Math.min(...outs.map((o) => o.curve.length));
+    const curve: Progress[] = [];
+    for (let e = 0; e < epochs; e++) curve.push({ step: e + 1, metrics: meanMetrics(outs.map((o) => o.curve[e]!.metrics)) });
+    for (const p of curve) {
+      if ((onProgress ? await onProgress(p) : 'continue') === 'stop') {
+        if (artifact !== undefined) this.discardArtifact(artifact);
+        return { status: 'pruned', step: p.step, metrics: p.metrics, curve: curve.slice(0, p.step) };
+      }
+    }
+    return { status: 'complete', metrics, curve, ...(artifact !== undefined ? { artifact } : {}) };
   }
 
   /** Removes a weights file of this evaluator's directory (an outcome the run layer did not record). */

@@ -9,7 +9,7 @@ import { NasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import {
-  addCount, bestOf, studyConstraints, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
+  addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
   encodeFinish, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
   setAttr, studyFromRow, studyInsertValues, trialFromRow, validateSpec, workerFromRow,
 } from './common.js';
@@ -199,7 +199,7 @@ export abstract class SqlStore implements Store {
     // Constraints are judged on recorded metrics in TypeScript (the same rule as strategies'); the
     // SQL fast path serves only the first objective of an unconstrained study.
     const constraints = studyConstraints(s);
-    if (objective > 0 || constraints.length) return bestOf(await this.listTrials(s.id, { states: ['complete'] }), objective, o.direction, constraints);
+    if (objective > 0 || bestNeedsMetrics(s)) return bestOf(await this.listTrials(s.id, { states: ['complete'] }), objective, o.direction, constraints, o.tieBreak);
     const r = await this.selectBestFirst(s.id, o.direction);
     return r === undefined ? null : trialFromRow(r);
   }

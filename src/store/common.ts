@@ -7,7 +7,7 @@
 import { NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
-import { violates, type Constraint } from '../core/metrics.js';
+import { compareTieBreak, violates, type Constraint, type TieBreak } from '../core/metrics.js';
 import {
   TRIAL_STATES,
   STUDY_STATES,
@@ -93,6 +93,11 @@ export function validateSpec(spec: StudySpec): void {
     checkString(o?.metric, `objectives[${i}].metric`);
     if (o.direction !== 'minimize' && o.direction !== 'maximize') {
       throw bad(`objectives[${i}].direction`, `unknown direction ${JSON.stringify(o.direction)}`, 'use minimize or maximize');
+    }
+    if (o.tieBreak !== undefined) {
+      checkString(o.tieBreak?.metric, `objectives[${i}].tieBreak.metric`);
+      if (o.tieBreak.direction !== 'minimize' && o.tieBreak.direction !== 'maximize')
+        throw bad(`objectives[${i}].tieBreak.direction`, `unknown direction ${JSON.stringify(o.tieBreak.direction)}`, 'use minimize or maximize');
     }
   });
   if (!Array.isArray(spec.constraints)) throw bad('constraints', 'must be a list (possibly empty)');
@@ -392,7 +397,7 @@ export function studyInsertValues(spec: StudySpec, now: number): unknown[] {
   return [
     spec.name, 'running', spec.strategy.name, JSON.stringify(spec.strategy.options), spec.space.name,
     JSON.stringify(spec.space.definition), spec.evaluator.name, JSON.stringify(spec.evaluator.options),
-    JSON.stringify(spec.objectives.map((o) => ({ metric: o.metric, direction: o.direction }))),
+    JSON.stringify(spec.objectives.map((o) => ({ metric: o.metric, direction: o.direction, ...(o.tieBreak ? { tieBreak: { metric: o.tieBreak.metric, direction: o.tieBreak.direction } } : {}) }))),
     JSON.stringify(spec.constraints), spec.seed, spec.maxTrials, JSON.stringify(spec.config),
     JSON.stringify(spec.userAttrs ?? {}), now, now,
   ];
@@ -487,6 +492,14 @@ export function addCount(c: TrialCounts, state: string, n: number): void {
   c.total += n;
 }
 
+/**
+ * Whether the best trial must be chosen in TypeScript (`bestOf`) rather than by the SQL fast path:
+ * the study has constraints, or its first objective a tie-break metric.
+ */
+export function bestNeedsMetrics(s: { constraints: readonly JsonObject[]; objectives: readonly Objective[] }): boolean {
+  return s.constraints.length > 0 || s.objectives[0]?.tieBreak !== undefined;
+}
+
 /** A study's stored constraints (plain JSON) as the typed rule `violates` takes. */
 export function studyConstraints(spec: { constraints: readonly JsonObject[] }): Constraint[] {
   return spec.constraints.map((c) => ({
@@ -501,7 +514,13 @@ export function studyConstraints(spec: { constraints: readonly JsonObject[] }): 
  * with constraints). A trial whose recorded metrics violate a constraint is never the best
  * (`violates`, the rule strategies use): with no feasible trial the answer is null.
  */
-export function bestOf(trials: readonly TrialRecord[], i: number, direction: 'minimize' | 'maximize', constraints: readonly Constraint[] = []): TrialRecord | null {
+export function bestOf(
+  trials: readonly TrialRecord[],
+  i: number,
+  direction: 'minimize' | 'maximize',
+  constraints: readonly Constraint[] = [],
+  tieBreak?: TieBreak,
+): TrialRecord | null {
   let best: TrialRecord | null = null;
   let bv = 0;
   for (const t of trials) {
@@ -509,7 +528,10 @@ export function bestOf(trials: readonly TrialRecord[], i: number, direction: 'mi
     if (t.state !== 'complete' || v === undefined || !Number.isFinite(v)) continue;
     if (constraints.length && violates(t.metrics ?? {}, constraints)) continue;
     const rb = best === null ? 0 : compareBudgets(t.budget, best.budget);
-    if (best === null || rb > 0 || (rb === 0 && (direction === 'minimize' ? v < bv : v > bv))) {
+    const better = direction === 'minimize' ? v < bv : v > bv;
+    // Equal values: the objective's tie-break metric decides; still equal, the earlier trial stays.
+    const wins = better || (v === bv && compareTieBreak(t.metrics, best?.metrics, tieBreak) > 0);
+    if (best === null || rb > 0 || (rb === 0 && wins)) {
       best = t;
       bv = v;
     }

@@ -12,7 +12,7 @@ import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
-  studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
+  bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, type OwnerRow } from './base.js';
@@ -285,7 +285,7 @@ export class PostgresStore extends SqlStore {
     const counts = await this.q<{ study_id: number; state: string; n: number }>('SELECT study_id, state, COUNT(*)::int AS n FROM trials GROUP BY study_id, state');
     const out: StudySummary[] = [];
     for (const s of studies) {
-      if (studyConstraints(s).length) {
+      if (bestNeedsMetrics(s)) {
         out.push(summarize(s, counts, await this.bestTrial(s.id)));
         continue;
       }

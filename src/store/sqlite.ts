@@ -15,7 +15,7 @@ import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
-  bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
+  bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, type OwnerRow } from './base.js';
@@ -308,10 +308,9 @@ export class SqliteStore extends SqlStore {
       const studies = (this.st('SELECT * FROM studies ORDER BY id').all() as StudyRow[]).map(studyFromRow);
       const counts = this.st('SELECT study_id, state, COUNT(*) AS n FROM trials GROUP BY study_id, state').all() as { study_id: number; state: string; n: number }[];
       return studies.map((s) => {
-        const constraints = studyConstraints(s);
-        if (constraints.length) {
+        if (bestNeedsMetrics(s)) {
           const complete = (this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete'`).all(s.id) as TrialRow[]).map(trialFromRow);
-          return summarize(s, counts, bestOf(complete, 0, objectiveOf(s, 0).direction, constraints));
+          return summarize(s, counts, bestOf(complete, 0, objectiveOf(s, 0).direction, studyConstraints(s), objectiveOf(s, 0).tieBreak));
         }
         const b = this.bestFirstRow(s.id, objectiveOf(s, 0).direction);
         return summarize(s, counts, b === undefined ? null : trialFromRow(b));

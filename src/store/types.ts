@@ -32,6 +32,8 @@ export interface Objective {
   /** A metric name as reported by the evaluator, e.g. `val_acc` (see src/eval/types.ts). */
   metric: string;
   direction: Direction;
+  /** Orders trials with equal values (src/core/metrics.ts `Objective.tieBreak`). */
+  tieBreak?: { metric: string; direction: Direction };
 }
 
 /**

@@ -6,7 +6,7 @@
 import { NasError } from '../core/errors.js';
 import type { ArchKey } from '../core/ids.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { violates, type Constraint, type Metrics } from '../core/metrics.js';
+import { compareTieBreak, violates, type Constraint, type Metrics } from '../core/metrics.js';
 import type { AskOutcome, Strategy, StrategyContext, TrialRecord } from './types.js';
 
 /** Keys of every trial in the history (running ones included). */
@@ -37,13 +37,21 @@ export function fitness<A>(t: TrialRecord<A>, ctx: Pick<StrategyContext<A>, 'obj
   return obj.direction === 'maximize' ? v : -v;
 }
 
-/** Best finished trial by `fitness` (first one on ties); undefined when none is feasible. */
+/**
+ * Order of two trials with equal fitness by the first objective's tie-break metric (core
+ * `compareTieBreak`): > 0 when `a` ranks above `b`; 0 without a tie-break.
+ */
+export function tieBreak<A>(a: TrialRecord<A>, b: TrialRecord<A>, ctx: Pick<StrategyContext<A>, 'objectives'>): number {
+  return compareTieBreak(a.metrics, b.metrics, ctx.objectives[0]?.tieBreak);
+}
+
+/** Best finished trial by `fitness`, equal fitness ordered by the objective's tie-break (then the first one); undefined when none is feasible. */
 export function bestTrial<A>(history: readonly TrialRecord<A>[], ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): TrialRecord<A> | undefined {
   let best: TrialRecord<A> | undefined;
   let bf = -Infinity;
   for (const t of history) {
     const f = fitness(t, ctx);
-    if (f > bf) {
+    if (f > bf || (f === bf && f > -Infinity && best !== undefined && tieBreak(t, best, ctx) > 0)) {
       bf = f;
       best = t;
     }

@@ -11,7 +11,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Rng } from '../core/rng.js';
 import type { ParamDef } from '../space/dsl.js';
-import { fitness, isNovel, rngOnlyStrategy, type RngOnlyState } from './common.js';
+import { fitness, isNovel, rngOnlyStrategy, tieBreak, type RngOnlyState } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { buildFromSites, siteValues, type SiteSpec } from './sites.js';
 import { eraseState, type Strategy, type StrategyContext } from './types.js';
@@ -99,7 +99,8 @@ export function treeParzen(o: TpeOptions): Strategy<RngOnlyState> {
     const finished = ctx.history.filter((t) => t.state !== 'running').map((t) => ({ t, f: fitness(t, ctx) }));
     if (finished.length < o.startup || !finished.some((x) => Number.isFinite(x.f))) return undefined;
 
-    finished.sort((a, b) => b.f - a.f || Number(a.t.id) - Number(b.t.id));
+    // Equal fitness (e.g. many 100% accuracies): the objective's tie-break metric orders them.
+    finished.sort((a, b) => b.f - a.f || (Number.isFinite(a.f) ? tieBreak(b.t, a.t, ctx) : 0) || Number(a.t.id) - Number(b.t.id));
     const nGood = Math.min(Math.ceil(o.gamma * finished.length), 25);
     const good = new Parzen(o.priorWeight);
     const bad = new Parzen(o.priorWeight);

@@ -1,0 +1,67 @@
+/** k-fold cross-validation in the training evaluator (issue 17 fault 17): folds, means, spread. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MlpArch } from '../core/arch.js';
+import { parseCsv } from '../data/csv.js';
+import { crossValidationViews, prepareSplits } from '../data/prepare.js';
+import { stratifiedKFold } from '../data/split.js';
+import { fullSubset } from '../data/types.js';
+import { isNasError } from '../core/errors.js';
+import { liveTensors } from '../tensor/index.js';
+import { TrainingEvaluator } from './train.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsnas-cv-'));
+const lines = Array.from({ length: 90 }, (_, i) => `${(i % 3) + Math.sin(i)},${Math.cos(i * 7)},${['a', 'b', 'c'][i % 3]}`);
+const csv = join(dir, 'three.csv');
+writeFileSync(csv, 'x,y,label\n' + lines.join('\n') + '\n');
+
+test('stratifiedKFold: disjoint, covering, class-balanced folds; deterministic under a seed', () => {
+  const d = parseCsv('x,y\n' + Array.from({ length: 23 }, (_, i) => `${i},${i < 15 ? 0 : 1}`).join('\n'), 'k.csv');
+  const folds = stratifiedKFold(fullSubset(d), 4, 's');
+  const all = folds.flatMap((f) => Array.from(f.indices)).sort((a, b) => a - b);
+  assert.deepEqual(all, Array.from({ length: 23 }, (_, i) => i));
+  for (const f of folds) {
+    const ones = Array.from(f.indices).filter((i) => d.y[i] === 1).length;
+    assert.ok(ones === 2 || ones === 3, `class 1 per fold: ${ones}`);
+    assert.ok(f.indices.length === 5 || f.indices.length === 6);
+  }
+  assert.deepEqual(stratifiedKFold(fullSubset(d), 4, 's').map((f) => Array.from(f.indices)), folds.map((f) => Array.from(f.indices)));
+  assert.throws(() => stratifiedKFold(fullSubset(d), 1, 's'), (e: unknown) => isNasError(e, 'invalid_config'));
+});
+
+test('crossValidationViews: pools train + val, each view validates on its fold with its own normalisation; same test split', () => {
+  const p = prepareSplits({ train: parseCsv('x,y,label\n' + lines.join('\n'), csv) });
+  const views = crossValidationViews(p, 3);
+  const pool = [...p.train.indices, ...p.val.indices].sort((a, b) => a - b);
+  assert.deepEqual(views.flatMap((v) => Array.from(v.val.indices)).sort((a, b) => a - b), pool);
+  for (const v of views) {
+    assert.equal(v.train.indices.length + v.val.indices.length, pool.length);
+    assert.equal(v.test, p.test);
+  }
+  assert.notDeepEqual(views[0]!.normalization, views[1]!.normalization);
+});
+
+test('TrainingEvaluator cv_folds: 3: objective is the mean over folds, spread recorded, curve averaged', async () => {
+  const before = liveTensors();
+  const arch: MlpArch = { family: 'mlp', hidden: [16], activation: 'relu', batchNorm: false, dropout: 0 };
+  const ev = new TrainingEvaluator({ dataset: { kind: 'csv', path: csv }, epochs: 2, cvFolds: 3, hparams: { lr: 1e-2, batchSize: 16 } });
+  assert.ok(ev.metricNames.includes('val_acc_std') && ev.metricNames.includes('cv_folds'));
+  const steps: number[] = [];
+  const o = await ev.evaluate({ arch, seed: 3, onProgress: (p) => (steps.push(p.step), 'continue') });
+  assert.equal(o.status, 'complete');
+  if (o.status !== 'complete') return;
+  assert.equal(o.metrics['cv_folds'], 3);
+  assert.ok(o.metrics['val_acc_std']! >= 0 && Number.isFinite(o.metrics['val_loss_std']));
+  assert.ok(o.metrics['val_acc']! >= 0 && o.metrics['val_acc']! <= 100);
+  assert.ok(Number.isFinite(o.metrics['test_acc']));
+  assert.deepEqual(steps, [1, 2]);
+  assert.equal(o.curve.length, 2);
+  // pruned on the first reported epoch
+  const pr = await ev.evaluate({ arch, seed: 3, onProgress: () => 'stop' });
+  assert.equal(pr.status, 'pruned');
+  assert.equal(liveTensors(), before);
+  assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'csv', path: csv }, cvFolds: 1 }), (e: unknown) => isNasError(e, 'invalid_config'));
+});
