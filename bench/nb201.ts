@@ -1,6 +1,15 @@
 /**
- * `npm run bench -- nb201 [--seeds N] [--seed-base B] [--strategies a,b] [--budgets 100,300]
- *                         [--options JSON] [--json] [--no-timing] [--no-mo]`
+ * `npm run bench -- nb201 [--seeds N] [--seed-base B] [--strategies a,b] [--budgets 10,20,30,50,100]
+ *                         [--options JSON] [--prescreen JSON] [--json] [--no-timing] [--no-mo]`
+ *
+ * A strategy name `NAME+prescreen` runs NAME behind the zero-cost prescreen (src/strategy/
+ * prescreen.ts) over the shipped proxy table data/nb201/nb201-proxies.csv.gz (`--prescreen` sets
+ * its options, default {"candidates": 1000, "top": 10, "proxies": ["synflow"]}); such runs, and
+ * runs of strategies with proxy features, report `proxy_ms_mean`: the proxy compute per study in
+ * ms, the sum of the table's recorded per-key times over the keys the study scored (each key once).
+ * Each seed runs once at the largest budget; the figures for a smaller budget b are those of the
+ * run's first b trials (the same as a run stopped at b: no single-objective strategy here plans
+ * with the total).
  *
  * Every registered single-objective strategy on the NAS-Bench-201 CIFAR-10 table: for each budget
  * (unique architectures) and seed, one run from scratch with that many trials; reported: mean +- std
@@ -21,6 +30,8 @@ import { simulate } from '../src/strategy/common-testing.js';
 import { hypervolume2d, paretoFront } from '../src/strategy/pareto.js';
 import { STRATEGIES, STRATEGY_NAMES, createStrategy } from '../src/strategy/registry.js';
 import type { Strategy } from '../src/strategy/types.js';
+import { prescreenReport, withPrescreen, type PrescreenOptions } from '../src/strategy/prescreen.js';
+import { loadProxyTable, tableProvider, type ProxyTable } from '../src/eval/proxies/table.js';
 
 interface Args {
   seeds: number;
@@ -28,13 +39,14 @@ interface Args {
   strategies: string[] | undefined;
   budgets: number[];
   options: Record<string, Record<string, unknown>>;
+  prescreen: PrescreenOptions;
   json: boolean;
   timing: boolean;
   mo: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 100, seedBase: 0, strategies: undefined, budgets: [100, 300], options: {}, json: false, timing: true, mo: true };
+  const a: Args = { seeds: 100, seedBase: 0, strategies: undefined, budgets: [10, 20, 30, 50, 100], options: {}, prescreen: { candidates: 1000, top: 10, proxies: ['synflow'] }, json: false, timing: true, mo: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -47,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--strategies') a.strategies = v().split(',').map((s) => s.trim()).filter(Boolean);
     else if (k === '--budgets') a.budgets = v().split(',').map(Number);
     else if (k === '--options') a.options = JSON.parse(v()) as Args['options'];
+    else if (k === '--prescreen') a.prescreen = { ...a.prescreen, ...(JSON.parse(v()) as Partial<PrescreenOptions>) };
     else if (k === '--json') a.json = true;
     else if (k === '--no-timing') a.timing = false;
     else if (k === '--no-mo') a.mo = false;
@@ -96,6 +109,8 @@ interface Row {
   found_best_fraction: number;
   found_best_queries: number | null;
   ms_per_ask: number | null;
+  /** Zero-cost proxy compute per study (mean over seeds), ms; 0 without proxies. */
+  proxy_ms_mean: number;
 }
 
 const mean = (x: readonly number[]) => x.reduce((s, v) => s + v, 0) / Math.max(1, x.length);
@@ -104,13 +119,21 @@ const std = (x: readonly number[]) => {
   return Math.sqrt(mean(x.map((v) => (v - m) ** 2)));
 };
 
-function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown>, seed: number, trials: number, times?: number[]) {
-  let s = createStrategy(name, opts);
+const PRESCREEN = '+prescreen';
+let proxyTable: ProxyTable | undefined;
+
+function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown>, seed: number, trials: number, a: Args, times?: number[]) {
+  const base = name.endsWith(PRESCREEN) ? name.slice(0, -PRESCREEN.length) : name;
+  let s = createStrategy(base, opts);
+  const proxies = name.endsWith(PRESCREEN) || opts['proxyFeatures'] === true;
+  if (name.endsWith(PRESCREEN)) s = withPrescreen(s, a.prescreen) as unknown as Strategy;
   if (times) s = timed(s, times);
-  return simulate<Nb201Arch>(s, {
+  const provider = proxies ? tableProvider((proxyTable ??= loadProxyTable())) : undefined;
+  const r = simulate<Nb201Arch>(s, {
     space: nb201Space,
     objectives: VAL,
     costOf: (a) => ev.costs(a),
+    ...(provider ? { proxyOf: provider.proxyOf } : {}),
     evaluate: (arch) => {
       const o = ev.evaluateSync({ arch });
       return o.status === 'complete' ? o.metrics : undefined;
@@ -119,6 +142,8 @@ function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown
     seed,
     roundTrip: false,
   });
+  const rep = prescreenReport(r.state);
+  return { ...r, proxyMs: provider?.totalMs ?? rep?.proxyMs ?? 0 };
 }
 
 export default async function main(argv: string[]): Promise<void> {
@@ -136,33 +161,35 @@ export default async function main(argv: string[]): Promise<void> {
     return !e.multiObjective && !e.multiFidelity;
   });
   const names = a.strategies ?? single;
-  for (const n of names) if (!(STRATEGY_NAMES as string[]).includes(n)) throw new Error(`unknown strategy ${n}; registered: ${STRATEGY_NAMES.join(', ')}`);
+  for (const n of names) if (!(STRATEGY_NAMES as string[]).includes(n.replace(/\+prescreen$/, ''))) throw new Error(`unknown strategy ${n}; registered: ${STRATEGY_NAMES.join(', ')}`);
 
   const rows: Row[] = [];
   if (!a.json)
     console.log(
       `NAS-Bench-201 CIFAR-10: table optimum (test_acc of the best-by-valid arch) ${test[bestRow]!.toFixed(2)}; seeds ${a.seedBase}..${a.seedBase + a.seeds - 1}\n` +
-        `${'strategy'.padEnd(16)}${'budget'.padStart(7)}  ${'test_acc mean ± std'.padEnd(20)}${'found best'.padStart(11)}${'queries'.padStart(9)}${'ms/ask@1000'.padStart(13)}`,
+        `${'strategy'.padEnd(22)}${'budget'.padStart(7)}  ${'test_acc mean ± std'.padEnd(20)}${'found best'.padStart(11)}${'queries'.padStart(9)}${'ms/ask@1000'.padStart(13)}${'proxy ms/study'.padStart(16)}`,
     );
   for (const name of names) {
-    const e = STRATEGIES[name as keyof typeof STRATEGIES] as { multiObjective?: boolean; multiFidelity?: boolean };
+    const e = STRATEGIES[name.replace(/\+prescreen$/, '') as keyof typeof STRATEGIES] as { multiObjective?: boolean; multiFidelity?: boolean };
     if (e.multiObjective || e.multiFidelity) continue;
     const opts = a.options[name] ?? {};
     let ms: number | null = null;
     if (a.timing) {
       const times: number[] = [];
-      runOne(ev, name, opts, a.seedBase, 1000, times);
+      runOne(ev, name, opts, a.seedBase, 1000, a, times);
       ms = mean(times.slice(900));
     }
+    const maxBudget = Math.max(...a.budgets);
+    const runs = [];
+    for (let s = 0; s < a.seeds; s++) runs.push(runOne(ev, name, opts, a.seedBase + s, maxBudget, a));
     for (const budget of a.budgets) {
       const accs: number[] = [];
       const found: number[] = [];
-      for (let s = 0; s < a.seeds; s++) {
-        const r = runOne(ev, name, opts, a.seedBase + s, budget);
+      for (const r of runs) {
         let bv = -Infinity;
         let bt = NaN;
         let foundAt = -1;
-        r.history.forEach((t, i) => {
+        r.history.slice(0, budget).forEach((t, i) => {
           const row = table.rowOf(t.arch);
           if (row === bestRow && foundAt < 0) foundAt = i + 1;
           const v = t.metrics?.['val_acc'];
@@ -183,12 +210,13 @@ export default async function main(argv: string[]): Promise<void> {
         found_best_fraction: found.length / a.seeds,
         found_best_queries: found.length ? mean(found) : null,
         ms_per_ask: ms,
+        proxy_ms_mean: mean(runs.map((r) => r.proxyMs)),
       };
       rows.push(row);
       if (a.json) console.log(JSON.stringify(row));
       else
         console.log(
-          `${name.padEnd(16)}${String(budget).padStart(7)}  ${`${row.test_acc_mean.toFixed(2)} ± ${row.test_acc_std.toFixed(2)}`.padEnd(20)}${row.found_best_fraction.toFixed(2).padStart(11)}${(row.found_best_queries === null ? '-' : row.found_best_queries.toFixed(0)).padStart(9)}${(ms === null ? '-' : ms.toFixed(2)).padStart(13)}`,
+          `${name.padEnd(22)}${String(budget).padStart(7)}  ${`${row.test_acc_mean.toFixed(2)} ± ${row.test_acc_std.toFixed(2)}`.padEnd(20)}${row.found_best_fraction.toFixed(2).padStart(11)}${(row.found_best_queries === null ? '-' : row.found_best_queries.toFixed(0)).padStart(9)}${(ms === null ? '-' : ms.toFixed(2)).padStart(13)}${row.proxy_ms_mean.toFixed(0).padStart(16)}`,
         );
     }
   }

@@ -5,7 +5,7 @@
 import type { Json, JsonObject } from '../core/json.js';
 import type { Constraint, Metrics, Objective, Progress } from '../eval/types.js';
 import type { Space } from '../space/space.js';
-import type { Strategy, StrategyContext, TrialRecord as StrategyTrial } from '../strategy/types.js';
+import type { ProxyValues, Strategy, StrategyContext, TrialRecord as StrategyTrial } from '../strategy/types.js';
 import type { AskResult, HistoryItem, StrategyDriver } from './driver.js';
 
 export interface StrategyDriverOptions<A> {
@@ -16,6 +16,8 @@ export interface StrategyDriverOptions<A> {
   readonly costOf?: (arch: A) => Metrics;
   readonly maxBudget?: number;
   readonly totalTrials?: number;
+  /** Zero-cost proxy source for prescreening and proxy features (see StrategyContext.proxyOf). */
+  readonly proxyOf?: (arch: A) => ProxyValues;
   /** Multi-fidelity strategies need learning curves in the history. */
   readonly multiFidelity?: boolean;
 }
@@ -47,6 +49,7 @@ export function strategyDriver<A>(o: StrategyDriverOptions<A>): StrategyDriver {
     history: history.map((h) => toStrategyTrial(o.space, h)),
     ...(o.maxBudget === undefined ? {} : { maxBudget: o.maxBudget }),
     ...(o.totalTrials === undefined ? {} : { totalTrials: o.totalTrials }),
+    ...(o.proxyOf ? { proxyOf: o.proxyOf } : {}),
   });
   const s = o.strategy;
   const driver: StrategyDriver = {
@@ -65,7 +68,7 @@ export function strategyDriver<A>(o: StrategyDriverOptions<A>): StrategyDriver {
               arch: p.arch as unknown as Json,
               archKey: o.space.key(p.arch),
               budget: p.budget ?? null,
-              params: p.promotes === undefined ? {} : { promotes: p.promotes },
+              params: { ...(p.info ?? {}), ...(p.promotes === undefined ? {} : { promotes: p.promotes }) },
             },
           };
           break;

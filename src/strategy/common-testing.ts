@@ -16,6 +16,8 @@ export interface SimulateOptions<A> {
   readonly objectives: readonly Objective[];
   readonly constraints?: readonly Constraint[];
   readonly costOf?: (arch: A) => Metrics;
+  /** Zero-cost proxy source (see StrategyContext.proxyOf). */
+  readonly proxyOf?: StrategyContext<A>['proxyOf'];
   /** Synchronous evaluation; `undefined` metrics = failed trial. */
   readonly evaluate: (arch: A, budget: number | undefined) => Metrics | undefined;
   /** Stop when the history holds this many trials. */
@@ -49,6 +51,7 @@ export function simulate<A>(strategy: Strategy, o: SimulateOptions<A>): Simulate
     history,
     totalTrials: o.trials,
     ...(o.costOf ? { costOf: o.costOf } : {}),
+    ...(o.proxyOf ? { proxyOf: o.proxyOf } : {}),
     ...(o.maxBudget !== undefined ? { maxBudget: o.maxBudget } : {}),
   };
   const rt = o.roundTrip ?? true;

@@ -18,6 +18,7 @@ import { successiveHalvingStrategy } from './successive-halving.js';
 import { hyperbandStrategy } from './hyperband.js';
 import { ashaStrategy } from './asha.js';
 import { reinforceStrategy } from './reinforce.js';
+import { bananasStrategy } from './bananas.js';
 
 export const STRATEGIES = {
   random: randomStrategy,
@@ -32,6 +33,7 @@ export const STRATEGIES = {
   hyperband: hyperbandStrategy,
   asha: ashaStrategy,
   reinforce: reinforceStrategy,
+  bananas: bananasStrategy,
 } as const satisfies Record<string, StrategyEntry<any>>;
 
 export type StrategyName = keyof typeof STRATEGIES;

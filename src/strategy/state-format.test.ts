@@ -5,7 +5,8 @@
  * strategy clean-up (commit 68a845f) and are unchanged by it. A failure means that proposals or the
  * state format changed: a stored study would resume differently (or not at all). If that is
  * intended, give the strategy's state a format tag, keep reading the old state, and record new
- * hashes. REINFORCE is left out: its float weights differ in the last bits between runs (libtorch).
+ * hashes. REINFORCE and BANANAS are left out: their float weights (the controller's, the predictor
+ * ensemble's) may differ in the last bits between runs and thread counts (libtorch).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,10 +31,10 @@ const PINNED: Readonly<Record<string, readonly [number, number]>> = {
   asha: [272624780, 2415405690],
 };
 
-test('every strategy but reinforce has pinned proposals and state', () => {
+test('every strategy but reinforce and bananas has pinned proposals and state', () => {
   assert.deepEqual(
     Object.keys(PINNED).sort(),
-    STRATEGY_NAMES.filter((n) => n !== 'reinforce').sort(),
+    STRATEGY_NAMES.filter((n) => n !== 'reinforce' && n !== 'bananas').sort(),
     'a new strategy: add its pinned hashes',
   );
 });

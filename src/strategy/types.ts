@@ -51,6 +51,18 @@ export interface StrategyContext<A> {
   readonly maxBudget?: number;
   /** The study's total number of trials, when known (some strategies plan with it). */
   readonly totalTrials?: number;
+  /**
+   * Zero-cost proxy scores of an architecture (metrics `proxy_<name>`), when the study has a proxy
+   * source (see src/strategy/prescreen.ts); `ms` is the compute time the call cost (0 when the
+   * provider had the key cached). Used by `prescreen` and by predictors with proxy features.
+   */
+  readonly proxyOf?: (arch: A) => ProxyValues;
+}
+
+/** Zero-cost proxy values of one architecture and the milliseconds their computation cost. */
+export interface ProxyValues {
+  readonly values: Metrics;
+  readonly ms: number;
 }
 
 export interface Proposal<A> {
@@ -59,6 +71,8 @@ export interface Proposal<A> {
   readonly budget?: number;
   /** Set when this proposal re-runs an already-seen arch at a higher budget (multi-fidelity promotion). */
   readonly promotes?: TrialId;
+  /** Strategy bookkeeping stored with the trial (e.g. its zero-cost proxy values); plain JSON numbers/strings. */
+  readonly info?: Readonly<Record<string, number | string>>;
 }
 
 export type AskOutcome<A> =

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench -- proxies [--archs 1000|all] [--seed 0] [--per-class 3] [--proxies a,b] [--json]
+ *                           [--out scores.csv] [--fit 100]`
+ *
+ * Spearman's rho between each zero-cost proxy (src/eval/proxies) and the NAS-Bench-201 CIFAR-10
+ * table's `valid_acc`, over `--archs` architectures drawn without replacement from the table's
+ * 15,625 with a fixed seed, each scored on the real NB201 network (C=16, N=5, 32x32 inputs, 10
+ * classes, initialised with the same seed) with one real batch: CIFAR-10's training images when
+ * its files are present (`cifar10` loader), otherwise Fashion-MNIST resized to 32x32 (bilinear)
+ * and replicated to 3 channels. Reported per proxy: rho, architectures, mean ms per architecture
+ * (wall time of that proxy alone, network construction included), the data that ran. Ensembles:
+ * `vote` (rank aggregation of synflow, jacob_cov and snip, Abdelfattah et al. 2021's vote),
+ * `rank_all` (rank aggregation of every proxy computed) and `learned` (ridge over all proxies'
+ * empirical CDFs, fitted on the first `--fit` sampled architectures' valid_acc, evaluated on the
+ * others: its `archs` is the held-out count). A failed proxy value ranks last (counted in `failed`).
+ * Peer: the published rho of Abdelfattah et al. 2021 (Table 1, NB201 CIFAR-10), printed beside.
+ *
+ * Scores are appended to `--out` (CSV, one row per architecture) as they are computed, and a rerun
+ * with the same `--out` skips the architectures already there (long runs resume).
+ */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Rng } from '../src/core/rng.js';
+import { loadSource, prepareSplits, type PreparedData } from '../src/data/prepare.js';
+import { NB201_CIFAR10_CSV, loadNb201Table } from '../src/eval/tabular.js';
+import { PROXY_NAMES, checkProxyNames, fitCombination, predictCombination, proxyBatch, rankAggregate, resizeBatch, scoreArch, spearman, type ProxyName } from '../src/eval/proxies/index.js';
+import { formatNb201, nb201Index, nb201Space } from '../src/space/nb201.js';
+import { setNumThreads } from '../src/tensor/index.js';
+import { NB201_OPS, type Nb201Arch } from '../src/core/arch.js';
+
+/** Published Spearman rho on NB201 CIFAR-10 (Abdelfattah et al. 2021, Table 1). */
+export const PUBLISHED_RHO: Partial<Record<string, number>> = { synflow: 0.737, jacob_cov: 0.731, snip: 0.596, grad_norm: 0.594, grasp: 0.514, fisher: 0.36, params: 0.73, flops: 0.73 };
+
+interface Args {
+  archs: number | 'all';
+  seed: number;
+  perClass: number;
+  proxies: ProxyName[];
+  json: boolean;
+  out: string | undefined;
+  fit: number;
+  threads: number | undefined;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--archs') {
+      const x = v();
+      a.archs = x === 'all' ? 'all' : Number(x);
+    } else if (k === '--seed') a.seed = Number(v());
+    else if (k === '--per-class') a.perClass = Number(v());
+    else if (k === '--proxies') a.proxies = checkProxyNames(v().split(','), '--proxies');
+    else if (k === '--json') a.json = true;
+    else if (k === '--out') a.out = v();
+    else if (k === '--fit') a.fit = Number(v());
+    else if (k === '--threads') a.threads = Number(v());
+    else throw new Error(`unknown argument ${k} (see bench/proxies.ts)`);
+  }
+  return a;
+}
+
+/** The batch's source: CIFAR-10 when its files load, else Fashion-MNIST (resized and replicated later). */
+async function loadData(): Promise<{ data: PreparedData; kind: 'cifar10' | 'fashion_mnist_32' }> {
+  try {
+    return { data: prepareSplits(await loadSource({ kind: 'cifar10', download: false })), kind: 'cifar10' };
+  } catch {
+    return { data: prepareSplits(await loadSource({ kind: 'fashion_mnist' })), kind: 'fashion_mnist_32' };
+  }
+}
+
+const archOfCode = (code: number): Nb201Arch => {
+  const ops: string[] = [];
+  for (let e = 5; e >= 0; e--) {
+    ops[e] = NB201_OPS[code % 5]!;
+    code = Math.floor(code / 5);
+  }
+  return { family: 'nb201', ops: ops as unknown as Nb201Arch['ops'] };
+};
+
+export default async function main(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  if (a.threads !== undefined) setNumThreads(a.threads);
+  const table = loadNb201Table(NB201_CIFAR10_CSV);
+  const val = table.column('val_acc');
+  const rows = [...Array(table.size).keys()];
+  const picked = a.archs === 'all' ? rows : Rng.fromSeed(`proxies-bench:${a.seed}`).sample(rows, Math.min(a.archs, rows.length));
+  const { data, kind } = await loadData();
+  let batch = proxyBatch(data, a.perClass, Rng.fromSeed(`proxies-batch:${a.seed}`));
+  if (kind === 'fashion_mnist_32') batch = resizeBatch(batch, 3, 32, 32);
+  const input = { shape: [3, 32, 32], numClasses: 10 };
+
+  // Resume: rows already in --out are read back instead of recomputed.
+  const header = ['arch', ...a.proxies.flatMap((p) => [p, `${p}_ms`])];
+  const done = new Map<string, Map<string, number>>();
+  if (a.out && existsSync(a.out)) {
+    const lines = readFileSync(a.out, 'utf8').trim().split('\n');
+    const h = lines[0]!.split(',');
+    if (h.join(',') !== header.join(',')) throw new Error(`${a.out} has columns ${h.join(',')}, expected ${header.join(',')} (use another --out)`);
+    for (const l of lines.slice(1)) {
+      const c = l.split(',');
+      done.set(c[0]!, new Map(h.slice(1).map((k, i) => [k, c[i + 1] === '' ? NaN : Number(c[i + 1])])));
+    }
+  } else if (a.out) writeFileSync(a.out, header.join(',') + '\n');
+
+  const values = new Map<string, number[]>(a.proxies.map((p) => [p, []]));
+  const ms = new Map<string, number[]>(a.proxies.map((p) => [p, []]));
+  const failed = new Map<string, number>(a.proxies.map((p) => [p, 0]));
+  const targets: number[] = [];
+  const t0 = Date.now();
+  // Proxies are computed once per architecture key (isomorphic cells share one computation, as a
+  // search would); every row of a key reports that computation's values and ms.
+  const byKey = new Map<string, Map<string, number>>();
+  for (const s of done.keys()) byKey.set(nb201Space.key(nb201Space.parse(s)), done.get(s)!);
+  for (const [i, row] of picked.entries()) {
+    const arch = archOfCode(table.codes[row]!);
+    const s = formatNb201(arch);
+    const key = nb201Space.key(arch);
+    let rec = done.get(s) ?? byKey.get(key);
+    if (!rec) {
+      const scores = scoreArch(arch, input, a.proxies, { seed: a.seed, batch });
+      rec = new Map();
+      for (const x of scores) {
+        rec.set(x.proxy, x.ok ? x.value : NaN);
+        rec.set(`${x.proxy}_ms`, x.ms);
+      }
+      byKey.set(key, rec);
+      if (a.out) appendFileSync(a.out, [s, ...a.proxies.flatMap((p) => [rec!.get(p), rec!.get(`${p}_ms`)!.toFixed(2)])].map((v) => (typeof v === 'number' && Number.isNaN(v) ? '' : String(v))).join(',') + '\n');
+      if (!a.json && (i + 1) % 25 === 0) console.error(`  ${i + 1}/${picked.length} archs, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+    if (nb201Index(arch.ops) !== table.codes[row]) throw new Error('arch code mismatch');
+    targets.push(val[row]!);
+    for (const p of a.proxies) {
+      const v = rec.get(p)!;
+      values.get(p)!.push(v);
+      if (!Number.isFinite(v)) failed.set(p, failed.get(p)! + 1);
+      ms.get(p)!.push(rec.get(`${p}_ms`)!);
+    }
+  }
+  const n = targets.length;
+  const mean = (x: readonly number[]) => x.reduce((s, v) => s + v, 0) / Math.max(1, x.length);
+  const out: { proxy: string; spearman: number; archs: number; ms_per_arch: number; data: string; failed: number; published: number | null }[] = [];
+  for (const p of a.proxies)
+    out.push({ proxy: p, spearman: spearman(values.get(p)!, targets), archs: n, ms_per_arch: mean(ms.get(p)!), data: kind, failed: failed.get(p)!, published: PUBLISHED_RHO[p] ?? null });
+  const msOf = (ps: readonly string[]) => ps.reduce((s, p) => s + mean(ms.get(p) ?? []), 0);
+  const vote = (['synflow', 'jacob_cov', 'snip'] as const).filter((p) => a.proxies.includes(p));
+  if (vote.length === 3) out.push({ proxy: 'vote', spearman: spearman([...rankAggregate(vote.map((p) => values.get(p)!))], targets), archs: n, ms_per_arch: msOf(vote), data: kind, failed: 0, published: null });
+  if (a.proxies.length > 1)
+    out.push({ proxy: 'rank_all', spearman: spearman([...rankAggregate(a.proxies.map((p) => values.get(p)!))], targets), archs: n, ms_per_arch: msOf(a.proxies), data: kind, failed: 0, published: null });
+  if (n > a.fit + 10) {
+    const cols = a.proxies.map((p) => values.get(p)!);
+    const m = fitCombination(cols.map((c) => c.slice(0, a.fit)), targets.slice(0, a.fit), { field: '--fit' });
+    const pred = predictCombination(m, cols.map((c) => c.slice(a.fit)));
+    out.push({ proxy: 'learned', spearman: spearman([...pred], targets.slice(a.fit)), archs: n - a.fit, ms_per_arch: msOf(a.proxies), data: kind, failed: 0, published: null });
+  }
+  if (a.json) {
+    for (const r of out) console.log(JSON.stringify({ proxy: r.proxy, spearman: r.spearman, archs: r.archs, ms_per_arch: r.ms_per_arch, data: r.data }));
+    return;
+  }
+  console.log(`Zero-cost proxies vs NAS-Bench-201 CIFAR-10 valid_acc: ${n} archs (seed ${a.seed}), real NB201 networks C=16 N=5 32x32, batch ${batch.shape[0]} from ${kind}`);
+  console.log(`${'proxy'.padEnd(11)}${'spearman'.padStart(9)}${'published'.padStart(11)}${'ms/arch'.padStart(10)}${'failed'.padStart(8)}`);
+  for (const r of out)
+    console.log(`${r.proxy.padEnd(11)}${r.spearman.toFixed(3).padStart(9)}${(r.published === null ? '-' : r.published.toFixed(3)).padStart(11)}${r.ms_per_arch.toFixed(1).padStart(10)}${String(r.failed).padStart(8)}`);
+}

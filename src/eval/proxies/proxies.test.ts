@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MlpArch, Nb201Arch } from '../../core/arch.js';
+import { isNasError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { liveTensors } from '../../tensor/index.js';
+import { PROXY_NAMES, checkProxyNames, fitCombination, getProxy, predictCombination, rankAggregate, rankScores, resizeBatch, scoreArch, spearman, type ProxyBatch } from './index.js';
+import { logAbsDet, symEigenvalues } from './linalg.js';
+
+const nb = (ops: string): Nb201Arch => ({ family: 'nb201', ops: ops.split(',') as unknown as Nb201Arch['ops'] });
+const input = { shape: [3, 8, 8], numClasses: 4 };
+const small = { nb201: { width: 4, cells: 1 } };
+function batch(n = 8): ProxyBatch {
+  const rng = Rng.fromSeed('batch');
+  const x = Float32Array.from({ length: n * 3 * 8 * 8 }, () => rng.float() * 2 - 1);
+  return { x, shape: [n, 3, 8, 8], y: Int32Array.from({ length: n }, (_, i) => i % 4) };
+}
+const convs = nb('nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,skip_connect,nor_conv_3x3,nor_conv_1x1');
+const pools = nb('avg_pool_3x3,skip_connect,avg_pool_3x3,avg_pool_3x3,none,nor_conv_1x1');
+/** No path from the cell's input to its output: every edge into node 3 is `none`. */
+const cut = nb('nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,none,none,none');
+
+test('every proxy: finite on a real NB201 network, the same under the same seed, memory freed; each names its paper', () => {
+  const b = batch();
+  const before = liveTensors();
+  const a = scoreArch(convs, input, PROXY_NAMES, { ...small, seed: 1, batch: b });
+  const again = scoreArch(convs, input, PROXY_NAMES, { ...small, seed: 1, batch: b });
+  assert.equal(liveTensors(), before);
+  for (const [i, s] of a.entries()) {
+    assert.ok(s.ok, `${s.proxy}: ${s.ok ? '' : s.reason}`);
+    const t = again[i]!;
+    assert.ok(s.ok && t.ok);
+    if (s.ok && t.ok) {
+      assert.ok(Number.isFinite(s.value), s.proxy);
+      // Same seed, same machine: equal up to float summation order.
+      assert.ok(Math.abs(s.value - t.value) <= 1e-4 * Math.max(1, Math.abs(s.value)), `${s.proxy}: ${s.value} vs ${t.value}`);
+      assert.ok(s.ms >= 0);
+    }
+    assert.match(getProxy(s.proxy).paper, /\d{4}/);
+  }
+  // The data-dependent ones say so, and fail (not crash) without a batch.
+  const noData = scoreArch(convs, input, ['snip', 'synflow'], { ...small, seed: 1 });
+  assert.equal(noData[0]!.ok, false);
+  assert.equal(noData[1]!.ok, true);
+});
+
+test('synflow, params and flops rank a conv-heavy cell above a pooling cell', () => {
+  const [c, p] = [convs, pools].map((a) => scoreArch(a, input, ['synflow', 'params', 'flops'], { ...small, seed: 0 }));
+  for (let i = 0; i < 3; i++) {
+    const x = c![i]!;
+    const y = p![i]!;
+    assert.ok(x.ok && y.ok && x.value > y.value, `${x.proxy}`);
+  }
+});
+
+test('a cell with no path from input to output: failed scores with reasons, ranked last, never poisoning the ranking', () => {
+  const b = batch();
+  const s = scoreArch(cut, input, ['synflow', 'grad_norm', 'snip', 'naswot'], { ...small, seed: 0, batch: b });
+  const synflow = s[0]!;
+  assert.equal(synflow.ok, false);
+  if (!synflow.ok) assert.match(synflow.reason, /synflow is -Infinity/);
+  const r = rankScores([3, NaN, 5, Infinity, undefined, 1]);
+  assert.deepEqual([...r], [2, 5, 1, 5, 5, 3]);
+  assert.deepEqual([...rankScores([2, 2, 1])], [1.5, 1.5, 3]);
+});
+
+test('unknown proxy names are errors naming the option', () => {
+  assert.throws(() => getProxy('synflo'), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'proxies' && /synflow/.test(e.hint ?? ''));
+  assert.throws(() => checkProxyNames(['snip', 'nope'], 'prescreen.proxies'), (e: unknown) => isNasError(e) && e.field === 'prescreen.proxies[1]');
+  assert.throws(() => scoreArch(convs, input, ['nope' as never], { seed: 0 }), (e: unknown) => isNasError(e, 'invalid_config'));
+});
+
+test('ensembles: rank aggregation and a learned combination; too few points is an error naming the option', () => {
+  const y = [1, 2, 3, 4, 5, 6, 7, 8];
+  const good = y.map((v) => v * 10);
+  const noisy = [NaN, 1, 4, 3, 6, 5, 8, 7];
+  assert.equal(spearman(good, y), 1);
+  const agg = rankAggregate([good, noisy]);
+  assert.ok(spearman([...agg], y) > 0.9);
+  const m = fitCombination([good, noisy], y);
+  assert.ok(spearman([...predictCombination(m, [good, noisy])], y) > 0.9);
+  assert.throws(
+    () => fitCombination([good, noisy], y.slice(0, 3), { field: 'prescreen.fit' }),
+    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prescreen.fit' && /needs at least 4/.test(e.message),
+  );
+});
+
+test('linear algebra: log-determinant and symmetric eigenvalues', () => {
+  const a = Float64Array.from([4, 1, 0, 1, 3, 1, 0, 1, 2]);
+  const ev = symEigenvalues(a, 3);
+  const det = ev.reduce((p, v) => p * v, 1);
+  assert.ok(Math.abs(Math.log(det) - logAbsDet(a, 3)) < 1e-9);
+  assert.ok(Math.abs(ev.reduce((s, v) => s + v, 0) - 9) < 1e-9);
+  assert.equal(logAbsDet(Float64Array.from([1, 1, 1, 1]), 2), -Infinity);
+});
+
+test('resizeBatch: 1-channel 28x28 to 3-channel 32x32, constant images stay constant', () => {
+  const b: ProxyBatch = { x: new Float32Array(2 * 28 * 28).fill(0.5), shape: [2, 1, 28, 28], y: Int32Array.from([0, 1]) };
+  const r = resizeBatch(b, 3, 32, 32);
+  assert.deepEqual(r.shape, [2, 3, 32, 32]);
+  assert.ok(r.x.every((v) => Math.abs(v - 0.5) < 1e-6));
+});
+
+test('proxies work on other families (an MLP)', () => {
+  const mlp: MlpArch = { family: 'mlp', hidden: [16, 16], activation: 'relu', batchNorm: true, dropout: 0 };
+  const s = scoreArch(mlp, { shape: [12], numClasses: 3 }, PROXY_NAMES, {
+    seed: 3,
+    batch: { x: Float32Array.from({ length: 6 * 12 }, (_, i) => Math.sin(i)), shape: [6, 12], y: Int32Array.from([0, 1, 2, 0, 1, 2]) },
+  });
+  for (const x of s) assert.ok(x.ok, `${x.proxy}: ${x.ok ? '' : x.reason}`);
+});

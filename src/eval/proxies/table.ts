@@ -1,0 +1,84 @@
+/**
+ * Precomputed zero-cost proxy scores of every NAS-Bench-201 architecture key, and the per-study
+ * proxy provider (`ctx.proxyOf`) over them or over live computation.
+ *
+ * Table format (CSV, optionally gzip; written by `npm run bench -- proxies --archs all --out F`):
+ * `arch` (an NB201 arch string, one representative per architecture key), then per proxy P the
+ * columns `P` (its value; empty = failed) and `P_ms` (the milliseconds its computation took for
+ * that key when the table was made). The shipped data/nb201/nb201-proxies.csv.gz and how it was
+ * made: data/README.md.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Nb201Arch } from '../../core/arch.js';
+import { NasError } from '../../core/errors.js';
+import { readMaybeGzip } from '../../data/gzip.js';
+import { nb201Space } from '../../space/nb201.js';
+import type { Metrics } from '../types.js';
+
+export const NB201_PROXIES_CSV = fileURLToPath(new URL('../../../data/nb201/nb201-proxies.csv.gz', import.meta.url));
+
+export interface ProxyValues {
+  readonly values: Metrics;
+  readonly ms: number;
+}
+
+export interface ProxyTable {
+  readonly file: string;
+  readonly proxies: readonly string[];
+  /** Values (metrics `proxy_<name>`, failed ones left out) and the recorded ms, by architecture key. */
+  lookup(arch: Nb201Arch): ProxyValues | undefined;
+  readonly size: number;
+}
+
+export function loadProxyTable(path = NB201_PROXIES_CSV): ProxyTable {
+  const text = new TextDecoder().decode(readMaybeGzip(path));
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const header = (lines[0] ?? '').split(',');
+  if (header[0] !== 'arch') throw new NasError('data_error', `${path}: the first column must be arch`, { field: `${path}:header` });
+  const proxies = header.filter((h, i) => i > 0 && !h.endsWith('_ms'));
+  const byKey = new Map<string, ProxyValues>();
+  for (let r = 1; r < lines.length; r++) {
+    const c = lines[r]!.split(',');
+    if (c.length !== header.length) throw new NasError('data_error', `has ${c.length} fields, the header has ${header.length}`, { field: `${path}:line ${r + 1}` });
+    const arch = nb201Space.parse(c[0]!);
+    const values: Record<string, number> = {};
+    let ms = 0;
+    header.forEach((h, i) => {
+      if (i === 0) return;
+      const v = c[i] === '' ? NaN : Number(c[i]);
+      if (h.endsWith('_ms')) ms += Number.isFinite(v) ? v : 0;
+      else if (Number.isFinite(v)) values[`proxy_${h}`] = v;
+    });
+    byKey.set(nb201Space.key(arch as Nb201Arch), { values, ms });
+  }
+  return { file: path, proxies, size: byKey.size, lookup: (arch) => byKey.get(nb201Space.key(arch)) };
+}
+
+/**
+ * One study's proxy source: `proxyOf(arch)` computes (or looks up) the values once per key and
+ * reports their ms only the first time; `totalMs` is the proxy compute the study has spent.
+ */
+export class ProxyProvider<A> {
+  private readonly cache = new Map<string, ProxyValues>();
+  totalMs = 0;
+  computed = 0;
+  constructor(
+    private readonly keyOf: (arch: A) => string,
+    private readonly compute: (arch: A) => ProxyValues,
+  ) {}
+  readonly proxyOf = (arch: A): ProxyValues => {
+    const k = this.keyOf(arch);
+    const hit = this.cache.get(k);
+    if (hit) return { values: hit.values, ms: 0 };
+    const v = this.compute(arch);
+    this.cache.set(k, v);
+    this.totalMs += v.ms;
+    this.computed++;
+    return v;
+  };
+}
+
+/** A provider over a proxy table: an architecture missing from it has no values (every proxy failed). */
+export function tableProvider(table: ProxyTable): ProxyProvider<Nb201Arch> {
+  return new ProxyProvider<Nb201Arch>((a) => nb201Space.key(a), (a) => table.lookup(a) ?? { values: {}, ms: 0 });
+}
