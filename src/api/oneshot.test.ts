@@ -101,6 +101,10 @@ test('kill -9 after a supernet epoch: the rerun resumes after it, records the st
     const third = await start(['search', cfg, '--json']).done;
     assert.equal(third.code, 0, third.stderr);
     assert.equal(JSON.parse(third.stdout).counts.complete, 2);
+    // workers cannot join a one-shot study
+    const worker = await start(['worker', '--storage', `sqlite:${join(dir, 'os.db')}`, '--study', 'os']).done;
+    assert.equal(worker.code, 2);
+    assert.match(worker.stderr, /one-shot study/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NasError } from '../core/errors.js';
+import { isOneShotMethod } from '../oneshot/options.js';
 import { workerId as makeWorkerId, type WorkerId } from '../core/ids.js';
 import { canonicalJson, type JsonObject } from '../core/json.js';
 import { WorkerPool, type WorkerExit } from '../run/pool.js';
@@ -130,6 +131,11 @@ export async function loadStudy(storage: string, name: string, opts: HandleOptio
   const store = await openStore(storage);
   try {
     const record = await store.requireStudy(name);
+    if (isOneShotMethod(record.strategy.name))
+      throw new NasError('invalid_config', `study ${JSON.stringify(name)} is a one-shot study (${record.strategy.name}): its supernet trains in one process, workers cannot join`, {
+        field: 'study',
+        hint: 'rerun tsnas search with its config to resume it (docs/oneshot.md)',
+      });
     const { identity: _identity, ...stored } = record.config;
     void _identity;
     const ev = stored['evaluator'] as { name: string; options: JsonObject } | undefined;
