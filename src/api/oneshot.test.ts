@@ -113,7 +113,12 @@ test('kill -9 after a supernet epoch: the rerun resumes after it, records the st
 test('bad input: no supernet for the space, a non-train evaluator, data too small: errors, nothing written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-oneshot-'));
   try {
+    // the shipped example validates (nothing is run or written)
+    const ex = prepareOneShot({ configPath: join(ROOT, 'examples', 'nb201-darts.yaml') });
+    assert.equal(ex.method, 'darts');
+    assert.equal(ex.options.guard, 'beta_decay');
     assert.throws(() => prepareOneShot({ configPath: config(dir, { space: 'mlp' }) }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'space');
+    assert.throws(() => prepareOneShot({ configPath: config(dir, { space: 'darts', method: 'spos' }) }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.name');
     assert.throws(() => prepareOneShot({ configPath: config(dir, { evaluator: 'synthetic' }) }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'evaluator.name');
     const p = prepareOneShot({ configPath: config(dir, { trainPerClass: 2 }) });
     await assert.rejects(oneShotSearch(p), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'evaluator.dataset');
