@@ -121,7 +121,8 @@ const log = (s: string) => process.stderr.write(s + '\n');
 
 async function suite(name: string, data: PreparedData, a: Args): Promise<void> {
   const out = (o: Record<string, unknown>) => {
-    if (a.json) process.stdout.write(JSON.stringify({ dataset: name, ...o }) + '\n');
+    // Fashion-MNIST lines are exactly issue 11's objects; CIFAR-10's carry "dataset": "cifar10".
+    if (a.json) process.stdout.write(JSON.stringify(name === 'fashion_mnist' ? o : { dataset: name, ...o }) + '\n');
   };
   const net = { nb201: { width: a.width, cells: a.cells } };
   const recipe = (epochs: number, skipTest: boolean): TrainOptions => ({ ...net, epochs, hparams: { optimizer: 'adam', lr: 2e-3, batchSize: 64, weightDecay: 0, schedule: 'cosine' }, skipTest, threads: a.threads });
@@ -172,7 +173,7 @@ async function suite(name: string, data: PreparedData, a: Args): Promise<void> {
   }
   const tau = kendallTau(superScores, alone);
   const candidateSeconds = aloneSeconds / sampled.length;
-  out({ figure: 'spos_kendall_tau', value: Number(tau.toFixed(4)), archs: sampled.length });
+  out({ figure: 'spos_kendall_tau', value: Number(tau.toFixed(4)) });
   out({ figure: 'standalone_candidate_seconds', value: Number(candidateSeconds.toFixed(2)), epochs: a.standaloneEpochs });
 
   // ---- 2. DARTS without and with the guard
