@@ -60,6 +60,7 @@ export const TRAIN_OPTIONS = [
   'artifacts_dir',
   'nb201',
   'darts',
+  'cv_folds',
 ] as const;
 
 const IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];

@@ -65,3 +65,9 @@ test('TrainingEvaluator cv_folds: 3: objective is the mean over folds, spread re
   assert.equal(liveTensors(), before);
   assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'csv', path: csv }, cvFolds: 1 }), (e: unknown) => isNasError(e, 'invalid_config'));
 });
+
+test('config: evaluator cv_folds is accepted and checked', async () => {
+  const { parseTrainOptions } = await import('../api/train-evaluator.js');
+  assert.equal(parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 4 }, '/').eval.cvFolds, 4);
+  assert.throws(() => parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 1 }, '/'), (e: unknown) => isNasError(e, 'invalid_config') && (e as { field?: string }).field === 'evaluator.cv_folds');
+});

@@ -1,0 +1,51 @@
+"""Peer of `npm run bench -- tabular`: scikit-learn's default MLPClassifier with standard scaling.
+
+  python3 sklearn_mlp.py export OUT_DIR          writes OUT_DIR/wine.csv, OUT_DIR/breast_cancer.csv
+                                                 (features..., label; sklearn's bundled UCI copies)
+  python3 sklearn_mlp.py eval CSV SPLITS.json    SPLITS = {"<seed>": [test row indices], ...}; for each
+                                                 seed: StandardScaler + MLPClassifier() (all defaults,
+                                                 random_state=seed) fitted on the other rows, test
+                                                 accuracy in percent; prints {"<seed>": acc, ...}
+Run with Debian's /usr/bin/python3 (python3-sklearn).
+"""
+import json
+import sys
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def export(out):
+    for name, loader in (("wine", load_wine), ("breast_cancer", load_breast_cancer)):
+        d = loader()
+        with open(f"{out}/{name}.csv", "w") as f:
+            f.write(",".join([c.replace(" ", "_") for c in d.feature_names] + ["label"]) + "\n")
+            for x, y in zip(d.data, d.target):
+                f.write(",".join(repr(float(v)) for v in x) + f",{int(y)}\n")
+
+
+def evaluate(csv, splits_path):
+    data = np.loadtxt(csv, delimiter=",", skiprows=1)
+    x, y = data[:, :-1], data[:, -1].astype(int)
+    splits = json.load(open(splits_path))
+    out = {}
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for seed, test_idx in splits.items():
+        test = np.zeros(len(y), dtype=bool)
+        test[test_idx] = True
+        model = make_pipeline(StandardScaler(), MLPClassifier(random_state=int(seed)))
+        model.fit(x[~test], y[~test])
+        out[seed] = 100.0 * float((model.predict(x[test]) == y[test]).mean())
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "export":
+        export(sys.argv[2])
+    else:
+        evaluate(sys.argv[2], sys.argv[3])

@@ -1,0 +1,147 @@
+/**
+ * `npm run bench -- tabular [--seeds 5] [--trials 30] [--epochs 30] [--folds 5] [--datasets wine,breast_cancer]
+ *                           [--no-cv-baseline] [--json]`
+ *
+ * Issue 17 fault 17: does a search tell candidates apart on small tabular data? On scikit-learn's
+ * wine (178 rows) and breast-cancer (569 rows) data, for each split seed (a stratified 20% test
+ * split, the same rows on both sides): a TPE search over `joint_mlp` (architecture + training
+ * hyperparameters) with the train evaluator's k-fold cross-validation (`cv_folds`) and ties on the
+ * mean validation accuracy broken by the mean validation loss; its winner retrained on all
+ * non-test rows and evaluated on the test rows. Peer, in the same run: scikit-learn's default
+ * `MLPClassifier` with `StandardScaler` fitted on the same non-test rows (bench/sklearn_mlp.py,
+ * Debian's /usr/bin/python3 + python3-sklearn). With `--cv-baseline` (default on) the same search
+ * without cross-validation or tie-break (the setup the issue reported) is run as well.
+ * Reported: test accuracy mean ± std over the seeds per side, the per-seed wins, and the ratio.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareSearch, search } from '../src/api/index.js';
+import { prepareData } from '../src/data/prepare.js';
+import { trainArchitecture } from '../src/eval/train.js';
+
+interface Args {
+  seeds: number;
+  trials: number;
+  epochs: number;
+  folds: number;
+  datasets: string[];
+  cvBaseline: boolean;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { seeds: 5, trials: 30, epochs: 30, folds: 5, datasets: ['wine', 'breast_cancer'], cvBaseline: true, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--seeds') a.seeds = Number(v());
+    else if (k === '--trials') a.trials = Number(v());
+    else if (k === '--epochs') a.epochs = Number(v());
+    else if (k === '--folds') a.folds = Number(v());
+    else if (k === '--datasets') a.datasets = v().split(',');
+    else if (k === '--no-cv-baseline') a.cvBaseline = false;
+    else if (k === '--json') a.json = true;
+    else throw new Error(`unknown option ${k}`);
+  }
+  return a;
+}
+
+const PY = '/usr/bin/python3';
+const PEER = fileURLToPath(new URL('./sklearn_mlp.py', import.meta.url));
+
+function meanStd(xs: readonly number[]): { mean: number; std: number } {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const s = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean: m, std: s };
+}
+
+/** One search on `csv` with split seed `seed`; the winner retrained on all non-test rows, its test accuracy. */
+async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; val_acc: number; best_trial: number; search_s: number }> {
+  const study = `s${seed}-${cv ? 'cv' : 'plain'}`;
+  const p = prepareSearch({
+    config: {
+      study,
+      storage: `sqlite:${join(dir, 'bench.db')}`,
+      space: 'joint_mlp',
+      strategy: 'tpe',
+      seed,
+      trials: a.trials,
+      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: true, threads: 1, ...(cv ? { cv_folds: a.folds } : {}) },
+      objectives: [{ metric: 'val_acc', direction: 'maximize', ...(cv ? { tie_break: 'val_loss' } : {}) }],
+    },
+  });
+  const t0 = performance.now();
+  const r = await search(p);
+  const searchS = (performance.now() - t0) / 1000;
+  if (!r.best) throw new Error(`${csv} seed ${seed}: no complete trial`);
+  // Retrain the winner on every non-test row (validation fraction 0: the same test rows as the peer's).
+  const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
+  const t = await trainArchitecture(r.best.arch, data, { epochs: a.epochs, seed, threads: 1 });
+  if (t.outcome.status !== 'complete') throw new Error(`${csv} seed ${seed}: retraining the winner ${t.outcome.status}`);
+  return { test_acc: t.outcome.metrics['test_acc']!, val_acc: r.best.values![0]!, best_trial: r.best.number, search_s: searchS };
+}
+
+export default async function main(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-tabular-'));
+  try {
+    execFileSync(PY, [PEER, 'export', dir]);
+    for (const name of a.datasets) {
+      const csv = join(dir, `${name}.csv`);
+      const seeds = Array.from({ length: a.seeds }, (_, i) => i);
+      // The test rows of each split seed, for the peer (prepareData's stratified 20% test split).
+      const splits: Record<string, number[]> = {};
+      for (const s of seeds) splits[String(s)] = Array.from((await prepareData({ kind: 'csv', path: csv }, { seed: s })).test.indices);
+      const splitsFile = join(dir, `${name}-splits.json`);
+      writeFileSync(splitsFile, JSON.stringify(splits));
+      const peer = JSON.parse(execFileSync(PY, [PEER, 'eval', csv, splitsFile], { encoding: 'utf8' })) as Record<string, number>;
+      const ours: number[] = [];
+      const plain: number[] = [];
+      for (const s of seeds) {
+        const r = await searchAndRetrain(dir, csv, s, a, true);
+        ours.push(r.test_acc);
+        const line: Record<string, unknown> = { dataset: name, seed: s, tsnas_cv_test_acc: r.test_acc, tsnas_cv_val_acc: r.val_acc, best_trial: r.best_trial, search_s: +r.search_s.toFixed(1), sklearn_test_acc: peer[String(s)] };
+        if (a.cvBaseline) {
+          const b = await searchAndRetrain(dir, csv, s, a, false);
+          plain.push(b.test_acc);
+          Object.assign(line, { tsnas_plain_test_acc: b.test_acc, plain_val_acc: b.val_acc, plain_best_trial: b.best_trial });
+        }
+        console.log(a.json ? JSON.stringify(line) : `  ${name} seed ${s}: ${JSON.stringify(line)}`);
+      }
+      const sk = seeds.map((s) => peer[String(s)]!);
+      const o = meanStd(ours);
+      const k = meanStd(sk);
+      const wins = seeds.filter((_, i) => ours[i]! > sk[i]!).length;
+      const ties = seeds.filter((_, i) => ours[i]! === sk[i]!).length;
+      const summary: Record<string, unknown> = {
+        dataset: name,
+        seeds: a.seeds,
+        tsnas_cv: { mean: +o.mean.toFixed(2), std: +o.std.toFixed(2) },
+        sklearn_default_mlp: { mean: +k.mean.toFixed(2), std: +k.std.toFixed(2) },
+        wins,
+        ties,
+        losses: a.seeds - wins - ties,
+        ...(a.cvBaseline ? { tsnas_plain: { mean: +meanStd(plain).mean.toFixed(2), std: +meanStd(plain).std.toFixed(2) } } : {}),
+      };
+      if (a.json) {
+        console.log(JSON.stringify(summary));
+        console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
+      } else
+        console.log(
+          `${name}: tsnas TPE + ${a.folds}-fold CV + val_loss tie-break ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+            (a.cvBaseline ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}%` : '') +
+            `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; per seed ${wins} wins, ${ties} ties, ${a.seeds - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}`,
+        );
+    }
+    console.log(`(${a.seeds} split seeds, ${a.trials} trials of ${a.epochs} epochs per search, test rows: stratified 20% of each data set)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
