@@ -90,11 +90,13 @@ test('prune (FLOPs target) + fine-tune + static int8 on digits: rows, files, ONN
   }
 });
 
-test('magnitude pruning (gradual) keeps its sparsity through fine-tuning; dynamic int8', async () => {
+test('magnitude pruning (gradual) keeps its sparsity through fine-tuning; dynamic int8; Taylor channel ranking', async () => {
   await setup();
   const r = await compressNetwork(trained, data, { prune: { kind: 'magnitude', sparsity: 0.6, schedule: 'gradual' }, finetuneEpochs: 2, quantize: 'dynamic', latencyRuns: 3 });
   assert.ok(r.rows[1]!.sparsity! >= 0.59, `sparsity ${r.rows[1]!.sparsity}`);
   assert.ok(r.rows[2]!.test_acc > 80);
+  const t = await compressNetwork(trained, data, { prune: { kind: 'channels', ratio: 0.25, criterion: 'taylor' }, finetuneEpochs: 1, latencyRuns: 2 });
+  assert.ok(t.rows[1]!.params < t.rows[0]!.params && t.rows[1]!.test_acc > 50, `taylor: ${t.rows[1]!.test_acc}`);
 });
 
 test('bad input fails before any file is written; a failed stage leaves the earlier stages intact', async () => {
