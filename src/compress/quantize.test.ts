@@ -7,6 +7,7 @@ import { quantizedEngines, setQuantizedEngine } from '../tensor/quantized.js';
 import { FAMILIES, SMALL } from './testing.js';
 import { lowerModule } from './lower.js';
 import { exportQuantizedOnnx } from './onnx.js';
+import { decodeInt8, disposeLoadedInt8, encodeInt8 } from './int8file.js';
 import { calibrate, disposeFused, fuse, QuantizedNet, runFused } from './quantize.js';
 
 test('int8 networks of every family (GELU/SiLU fallbacks, depthwise convs, cats) track float; onnxruntime runs their QDQ export', async () => {
@@ -35,4 +36,25 @@ test('int8 networks of every family (GELU/SiLU fallbacks, depthwise convs, cats)
       for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
     }
   }
+});
+
+test('model.int8.bin reads back into the same int8 network (identical outputs), static and dynamic', () => {
+  for (const mode of ['static', 'dynamic'] as const)
+    for (const f of FAMILIES.slice(0, 2)) {
+      const { module } = buildNetwork(f.arch, { shape: f.shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
+      module.eval();
+      const low = lowerModule(module, f.shape, 10);
+      module.dispose();
+      const fused = fuse(low.graph, low.weights);
+      const gen = new Generator(5);
+      const cal = [gen.randn([16, ...f.shape]).keep()];
+      const qn = new QuantizedNet(fused, mode, mode === 'static' ? calibrate(fused, cal) : undefined);
+      const back = decodeInt8(encodeInt8(qn, { engine: 'onednn' }));
+      const x = gen.randn([4, ...f.shape]).keep();
+      tidy(() => noGrad(() => assert.deepEqual(back.forward(x).toTypedArray(), qn.forward(x).toTypedArray(), `${mode} ${f.name}`)));
+      disposeLoadedInt8(back);
+      qn.dispose();
+      disposeFused(fused);
+      for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
+    }
 });

@@ -277,18 +277,25 @@ export function calibrate(f: FusedNet, inputs: readonly Tensor[]): QParams[] {
   return lo.map((l, v) => qparamsFor(Number.isFinite(l) ? l : 0, Number.isFinite(hi[v]!) ? hi[v]! : 0));
 }
 
-/** Symmetric per-channel qint8 weight: scales max|w_c| / 127.5 (PyTorch's default per-channel observer). */
-export function quantizeWeight(w: Tensor, perChannel = true): Tensor {
+/** Symmetric qint8 weight scales: max|w_c| / 127.5 per output channel (PyTorch's default per-channel observer), or one for the tensor. */
+export function weightScales(w: Tensor, perChannel = true): Float32Array {
   return tidy(() =>
-    noGrad(() => {
-      if (!perChannel) {
-        const a = w.abs().max().item() as number;
-        return quantizePerTensor(w, { scale: Math.max(a / 127.5, 1.1920929e-7), zeroPoint: 0 }, 'qint8');
-      }
-      const amax = w.abs().flatten(1).max(1);
-      const scales = amax.div(127.5).clamp(1.1920929e-7, undefined);
-      return quantizePerChannel(w, scales, Tensor.zeros([w.shape[0]!], 'int64'), 0, 'qint8');
-    }),
+    noGrad(() =>
+      perChannel
+        ? (w.abs().flatten(1).max(1).div(127.5).clamp(1.1920929e-7, undefined).toTypedArray() as Float32Array)
+        : Float32Array.of(Math.max((w.abs().max().item() as number) / 127.5, 1.1920929e-7)),
+    ),
+  );
+}
+
+/** A qint8 weight with the given scales (zero points 0): per output channel, or per tensor for one scale. */
+export function quantizeWeight(w: Tensor, scales: Float32Array = weightScales(w)): Tensor {
+  return tidy(() =>
+    noGrad(() =>
+      scales.length === 1 && (w.shape[0] ?? 1) !== 1
+        ? quantizePerTensor(w, { scale: scales[0]!, zeroPoint: 0 }, 'qint8')
+        : quantizePerChannel(w, Tensor.fromArray(scales), Tensor.zeros([scales.length], 'int64'), 0, 'qint8'),
+    ),
   );
 }
 
@@ -310,23 +317,33 @@ export class QuantizedNet {
    * @param fused the fused network (its float weights stay owned by the caller)
    * @param qparams activation parameters per fused value (static mode; from calibrate())
    */
-  constructor(readonly fused: FusedNet, readonly mode: QuantMode, readonly qparams: readonly QParams[] | undefined) {
+  /** Per quantized node: its weight scales (per output channel, or one). */
+  readonly scales = new Map<number, Float32Array>();
+
+  /**
+   * @param fused the fused network (its float weights stay owned by the caller)
+   * @param qparams activation parameters per fused value (static mode; from calibrate())
+   * @param given weight scales per node (a loaded int8 file's); default computed from the weights
+   */
+  constructor(readonly fused: FusedNet, readonly mode: QuantMode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>) {
     if (mode === 'static' && (!qparams || qparams.length !== fused.nodes.length + 1)) throw new NasError('internal', 'static quantization needs one QParams per value');
     fused.nodes.forEach((n, i) => {
       const w = fused.weights.get(i);
+      const quant = (perChannel: boolean) => {
+        const s = given?.get(i) ?? weightScales(w!.get('weight')!, perChannel);
+        this.scales.set(i, s);
+        const qw = quantizeWeight(w!.get('weight')!, s).keep();
+        this.qweights.set(i, qw);
+        return qw;
+      };
       if (n.kind === 'qconv' && mode === 'static') {
-        const qw = quantizeWeight(w!.get('weight')!).keep();
-        this.qweights.set(i, qw);
-        this.packed.set(i, prepackConv2d(qw, w!.get('bias')!, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }));
+        this.packed.set(i, prepackConv2d(quant(true), w!.get('bias')!, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }));
       } else if (n.kind === 'qlinear') {
-        const qw = quantizeWeight(w!.get('weight')!, mode === 'static').keep();
-        this.qweights.set(i, qw);
-        this.packed.set(i, prepackLinear(qw, w!.get('bias')!));
+        this.packed.set(i, prepackLinear(quant(mode === 'static'), w!.get('bias')!));
       }
     });
   }
 
-  /** Weights stored as int8 vs float (the rest: biases, scales, fallback batch norms). */
   forward(x: Tensor): Tensor {
     if (this.disposed) throw new NasError('disposed', 'quantized network used after dispose()');
     const f = this.fused;
@@ -398,15 +415,7 @@ export class QuantizedNet {
     if (!qw) throw new NasError('internal', `node ${i} has no quantized weight`);
     return tidy(() => {
       const ints = intRepr(qw);
-      const data = Int8Array.from(ints.toTypedArray() as Int32Array);
-      const shape = [...ints.shape];
-      const w = this.fused.weights.get(i)!.get('weight')!;
-      // Recompute the scales exactly as quantizeWeight chose them.
-      const perChannel = this.mode === 'static';
-      const scales = perChannel
-        ? (w.abs().flatten(1).max(1).div(127.5).clamp(1.1920929e-7, undefined).toTypedArray() as Float32Array)
-        : Float32Array.of(Math.max((w.abs().max().item() as number) / 127.5, 1.1920929e-7));
-      return { data, shape, scales };
+      return { data: Int8Array.from(ints.toTypedArray() as Int32Array), shape: [...ints.shape], scales: this.scales.get(i)! };
     });
   }
 
