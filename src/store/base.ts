@@ -13,10 +13,11 @@ import {
   encodeFinish, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
   setAttr, studyFromRow, studyInsertValues, trialFromRow, validateSpec, workerFromRow,
 } from './common.js';
+import { checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  StudyState, StudySummary, TrialCounts, TrialRecord, WorkerInfo, WorkerRecord,
+  StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -63,6 +64,8 @@ export abstract class SqlStore implements Store {
   protected abstract selectTrialByNumber(id: StudyId, number: number): Promise<TrialRow | undefined>;
   /** `o` is validated, its `states` (if any) non-empty; ordered by trialOrder(o). */
   protected abstract selectTrials(id: StudyId, o: ListTrialsOptions): Promise<TrialRow[]>;
+  /** A validated page query (see checkPageQuery): the page's rows and the filtered count. */
+  protected abstract selectTrialPage(id: StudyId, q: ReturnType<typeof checkPageQuery>): Promise<{ total: number; rows: TrialRow[] }>;
   protected abstract selectStateCounts(id: StudyId): Promise<{ state: string; n: unknown }[]>;
   /** The complete trial with the best finite first value (ties: lowest number). */
   protected abstract selectBestFirst(id: StudyId, direction: Direction): Promise<TrialRow | undefined>;
@@ -185,6 +188,13 @@ export abstract class SqlStore implements Store {
     checkListOptions(o);
     if (o.states !== undefined && o.states.length === 0) return [];
     return (await this.selectTrials(id, o)).map(trialFromRow);
+  }
+
+  async pageTrials(id: StudyId, query: TrialPageQuery): Promise<TrialPageResult> {
+    const q = checkPageQuery(query);
+    if (q.states !== undefined && q.states.length === 0) return { total: 0, trials: [] };
+    const r = await this.selectTrialPage(id, { ...q, text: q.text?.toLowerCase() });
+    return { total: r.total, trials: r.rows.map(trialFromRow) };
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

@@ -14,6 +14,7 @@ import {
   type FinishTrial,
   type IntermediateRecord,
   type ListTrialsOptions,
+  type TrialPageQuery,
   type Metrics,
   type NewTrial,
   type Objective,
@@ -187,6 +188,27 @@ export function checkListOptions(o: ListTrialsOptions): void {
   }
 }
 
+export const TRIAL_PAGE_SORTS = ['number', 'state', 'value', 'duration', 'started', 'metric'] as const;
+export const MAX_TRIAL_PAGE = 10_000;
+
+/** Validates a pageTrials query; returns it with defaults filled in. */
+export function checkPageQuery(q: TrialPageQuery): Required<Omit<TrialPageQuery, 'metric' | 'states' | 'text'>> & Pick<TrialPageQuery, 'metric' | 'states' | 'text'> {
+  checkListOptions({ states: q.states });
+  const sortBy = q.sortBy ?? 'number';
+  if (!(TRIAL_PAGE_SORTS as readonly string[]).includes(sortBy)) throw bad('sortBy', `unknown sort key ${JSON.stringify(sortBy)}`, `use one of: ${TRIAL_PAGE_SORTS.join(', ')}`);
+  if (sortBy === 'metric') {
+    if (typeof q.metric !== 'string' || q.metric.length === 0 || q.metric.length > 200 || /["\\]/.test(q.metric)) {
+      throw bad('metric', 'sortBy metric needs a metric name of 1-200 characters without " or \\', 'e.g. metric: "val_acc"');
+    }
+  }
+  const limit = q.limit ?? 50;
+  const offset = q.offset ?? 0;
+  if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_TRIAL_PAGE)) throw bad('limit', `must be an integer in 1..${MAX_TRIAL_PAGE}`);
+  if (!(Number.isSafeInteger(offset) && offset >= 0)) throw bad('offset', 'must be a non-negative integer');
+  if (q.text !== undefined && (typeof q.text !== 'string' || q.text.length > 200)) throw bad('text', 'must be a string of at most 200 characters');
+  return { sortBy, desc: q.desc ?? false, limit, offset, metric: q.metric, states: q.states, text: q.text };
+}
+
 export function checkWorkerInfo(w: WorkerInfo): void {
   checkString(w?.id, 'worker.id');
   checkString(w.host, 'worker.host');
@@ -286,6 +308,26 @@ export function encodeFinish(res: FinishTrial): unknown[] {
     value0(values), res.error ?? null, res.durationMs ?? null,
   ];
 }
+
+/**
+ * The ORDER BY clause of pageTrials given the SQL expression of its sort key (`metricExpr` for
+ * sortBy `metric`): nulls last in both directions, ties by number ascending.
+ */
+export function pageOrder(sortBy: (typeof TRIAL_PAGE_SORTS)[number], desc: boolean, metricExpr: string): string {
+  let key: string;
+  switch (sortBy) {
+    case 'number': return `number ${desc ? 'DESC' : 'ASC'}`;
+    case 'state': key = 'state'; break;
+    case 'value': key = 'value0'; break;
+    case 'duration': key = 'COALESCE(duration_ms, finished_at - started_at)'; break;
+    case 'started': key = 'started_at'; break;
+    case 'metric': key = metricExpr; break;
+  }
+  return `(${key}) IS NULL, ${key} ${desc ? 'DESC' : 'ASC'}, number ASC`;
+}
+
+/** The text a pageTrials `text` filter searches (lower-cased by both backends). */
+export const PAGE_TEXT_SQL = "lower(arch || ' ' || params || ' ' || COALESCE(arch_key, ''))";
 
 /** The ORDER BY clause of listTrials: by number, or by the first value with nulls last. */
 export function trialOrder(o: ListTrialsOptions): string {

@@ -530,6 +530,55 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.equal((await s.listStudies()).find((x) => x.name === 'infeasible')!.best, null);
       }));
 
+    test('pageTrials: filtered, sorted pages and the filtered count, nulls last', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('page'));
+        // number: state, val_acc, metrics
+        const plan: [string, number | null, Record<string, number>][] = [
+          ['complete', 80, { val_acc: 80, latency_ms: 5 }], ['complete', 92, { val_acc: 92, latency_ms: 9 }],
+          ['failed', null, { val_loss: Number.NaN }], ['complete', 88, { val_acc: 88, latency_ms: 2, params: 1e6 }],
+          ['pruned', 60, { val_acc: 60 }], ['complete', 70, { val_acc: 70, latency_ms: Number.POSITIVE_INFINITY }], ['waiting', null, {}],
+        ];
+        for (let i = 0; i < plan.length; i++) {
+          await s.createTrial(a.id, { arch: { ops: [i % 2 ? 'nor_conv_3x3' : 'skip_connect', 'none'] }, archKey: `K${i}`, budget: null, params: {} });
+        }
+        for (const [state, v, metrics] of plan) {
+          if (state === 'waiting') break;
+          const t = (await s.claimTrial(a.id, W1, 60_000))!;
+          await s.finishTrial(t.id, W1, { state: state as 'complete', values: v === null ? null : [v], metrics, durationMs: 100 - t.number });
+        }
+        const nums = (r: { trials: { number: number }[] }): number[] => r.trials.map((t) => t.number);
+        const all = await s.pageTrials(a.id, {});
+        assert.equal(all.total, 7);
+        assert.deepEqual(nums(all), [0, 1, 2, 3, 4, 5, 6]);
+        assert.deepEqual(nums(await s.pageTrials(a.id, { limit: 2, offset: 2 })), [2, 3]);
+        const past = await s.pageTrials(a.id, { offset: 50 });
+        assert.deepEqual([past.total, past.trials.length], [7, 0], 'the count survives a page past the end');
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'number', desc: true, limit: 3 })), [6, 5, 4]);
+        // value: nulls (failed, waiting) last in both directions
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'value', desc: true })), [1, 3, 0, 5, 4, 2, 6]);
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'value' })), [4, 5, 0, 3, 1, 2, 6]);
+        // metric: non-finite and missing values count as absent
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'metric', metric: 'latency_ms' })), [3, 0, 1, 2, 4, 5, 6]);
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'metric', metric: 'latency_ms', desc: true, limit: 2 })), [1, 0]);
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'metric', metric: 'params' })), [3, 0, 1, 2, 4, 5, 6]);
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'duration', states: ['complete'] })), [5, 3, 1, 0]);
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'started', desc: true })).slice(-1), [6], 'never started: last');
+        assert.deepEqual(nums(await s.pageTrials(a.id, { sortBy: 'state' })), [0, 1, 3, 5, 2, 4, 6]);
+        // filters: states and a case-insensitive substring of arch / params / arch key
+        const f = await s.pageTrials(a.id, { states: ['complete', 'pruned'], text: 'NOR_CONV', sortBy: 'value', desc: true, limit: 1 });
+        assert.deepEqual([f.total, nums(f)], [3, [1]]);
+        assert.deepEqual(nums(await s.pageTrials(a.id, { text: 'k4' })), [4]);
+        assert.deepEqual(await s.pageTrials(a.id, { states: [] }), { total: 0, trials: [] });
+        assert.equal((await s.pageTrials(studyId(999), {})).total, 0);
+        await rejectsWith(s.pageTrials(a.id, { sortBy: 'bogus' as 'value' }), 'invalid_config', 'sortBy');
+        await rejectsWith(s.pageTrials(a.id, { sortBy: 'metric' }), 'invalid_config', 'metric');
+        await rejectsWith(s.pageTrials(a.id, { sortBy: 'metric', metric: 'a"b' }), 'invalid_config', 'metric');
+        await rejectsWith(s.pageTrials(a.id, { limit: 0 }), 'invalid_config', 'limit');
+        await rejectsWith(s.pageTrials(a.id, { offset: -1 }), 'invalid_config', 'offset');
+        await rejectsWith(s.pageTrials(a.id, { states: ['x' as 'complete'] }), 'invalid_config', 'states');
+      }));
+
     test('trial attributes', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('attrs'));

@@ -14,6 +14,7 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
+import { pageOrder, PAGE_TEXT_SQL, type checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
@@ -467,6 +468,34 @@ export class PostgresStore extends SqlStore {
     args.push(o.limit ?? null, o.offset ?? 0);
     const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${trialOrder(o)} LIMIT $${args.length - 1} OFFSET $${args.length}`;
     return this.q<TrialRow>(sql, args);
+  }
+
+  protected async selectTrialPage(sid: StudyId, q: ReturnType<typeof checkPageQuery>): Promise<{ total: number; rows: TrialRow[] }> {
+    const args: unknown[] = [sid];
+    const where = ['study_id = $1'];
+    if (q.states !== undefined) {
+      args.push(q.states);
+      where.push(`state = ANY($${args.length}::text[])`);
+    }
+    if (q.text) {
+      args.push(q.text);
+      where.push(`strpos(${PAGE_TEXT_SQL}, $${args.length}) > 0`);
+    }
+    let metricExpr = 'NULL';
+    if (q.sortBy === 'metric') {
+      args.push(q.metric);
+      const k = `$${args.length}::text`;
+      metricExpr = `CASE WHEN jsonb_typeof(metrics::jsonb -> ${k}) = 'number' THEN (metrics::jsonb ->> ${k})::float8 END`;
+    }
+    args.push(q.limit, q.offset);
+    // One statement (one snapshot): the window count is the filtered total.
+    const sql = `SELECT ${TRIAL_COLS}, COUNT(*) OVER () AS page_total FROM trials WHERE ${where.join(' AND ')}
+      ORDER BY ${pageOrder(q.sortBy, q.desc, metricExpr)} LIMIT $${args.length - 1} OFFSET $${args.length}`;
+    const rows = await this.q<TrialRow & { page_total: unknown }>(sql, args);
+    if (rows.length > 0) return { total: Number(rows[0]!.page_total), rows };
+    // Past the end: the window had no row to report the count on.
+    const c = await this.q<{ n: unknown }>(`SELECT COUNT(*)::int AS n FROM trials WHERE ${where.join(' AND ')}`, args.slice(0, args.length - 2 - (q.sortBy === 'metric' ? 1 : 0)));
+    return { total: Number(c[0]?.n ?? 0), rows: [] };
   }
 
   protected async selectStateCounts(sid: StudyId): Promise<{ state: string; n: number }[]> {

@@ -17,6 +17,7 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
+import { pageOrder, PAGE_TEXT_SQL, type checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
@@ -460,6 +461,30 @@ export class SqliteStore extends SqlStore {
     const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${trialOrder(o)} LIMIT ? OFFSET ?`;
     args.push(o.limit ?? -1, o.offset ?? 0);
     return this.run(false, () => this.st(sql).all(...args) as TrialRow[]);
+  }
+
+  protected async selectTrialPage(sid: StudyId, q: ReturnType<typeof checkPageQuery>): Promise<{ total: number; rows: TrialRow[] }> {
+    const where = ['study_id = ?'];
+    const args: unknown[] = [sid];
+    if (q.states !== undefined) {
+      where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
+      args.push(...q.states);
+    }
+    if (q.text) {
+      where.push(`instr(${PAGE_TEXT_SQL}, ?) > 0`);
+      args.push(q.text);
+    }
+    const path = `$."${q.metric ?? ''}"`;
+    const metricExpr = `CASE WHEN json_type(metrics, '${path.replace(/'/g, "''")}') IN ('integer', 'real') THEN json_extract(metrics, '${path.replace(/'/g, "''")}') END`;
+    const w = where.join(' AND ');
+    const page = `SELECT ${TRIAL_COLS} FROM trials WHERE ${w} ORDER BY ${pageOrder(q.sortBy, q.desc, metricExpr)} LIMIT ? OFFSET ?`;
+    // Two reads in one deferred transaction: one snapshot.
+    return this.run(false, () =>
+      this.conn().transaction(() => ({
+        total: (this.st(`SELECT COUNT(*) AS n FROM trials WHERE ${w}`).get(...args) as { n: number }).n,
+        rows: this.conn().prepare(page).all(...args, q.limit, q.offset) as TrialRow[],
+      })).deferred(),
+    );
   }
 
   protected async selectStateCounts(sid: StudyId): Promise<{ state: string; n: number }[]> {

@@ -174,6 +174,34 @@ export interface ListTrialsOptions {
   offset?: number;
 }
 
+/**
+ * One page of a study's trials, filtered and sorted by the database (the dashboard's trial table
+ * at tens of thousands of trials). Ties are broken by trial number ascending; trials without a
+ * value for the sort key come last in either direction.
+ */
+export interface TrialPageQuery {
+  states?: TrialState[];
+  /**
+   * `number` (default), `state`, `value` (values[0]), `duration` (durationMs, else finished -
+   * started), `started` (startedAt), or `metric` with `metric` naming a metric (finite values only).
+   */
+  sortBy?: 'number' | 'state' | 'value' | 'duration' | 'started' | 'metric';
+  /** The metric for sortBy `metric`: 1-200 characters, no `"` or `\\`. */
+  metric?: string;
+  desc?: boolean;
+  /** Case-insensitive substring of the trial's architecture JSON, params JSON or arch key. */
+  text?: string;
+  /** 1..10000 (default 50). */
+  limit?: number;
+  offset?: number;
+}
+
+export interface TrialPageResult {
+  /** Trials that pass the filter, before limit/offset. */
+  total: number;
+  trials: TrialRecord[];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** The URL it was opened with (passwords masked). */
@@ -231,6 +259,11 @@ export interface Store {
   getTrialByNumber(studyId: StudyId, number: number): Promise<TrialRecord | null>;
   listTrials(studyId: StudyId, opts?: ListTrialsOptions): Promise<TrialRecord[]>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
+  /**
+   * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.
+   * `invalid_config` (field named) on a bad query; an unknown study gives `{ total: 0, trials: [] }`.
+   */
+  pageTrials(studyId: StudyId, query: TrialPageQuery): Promise<TrialPageResult>;
   /**
    * Best `complete` trial for objectives[objective] (default 0), by the objective's direction,
    * among the trials at the highest budget any complete trial has (null = full budget ranks
