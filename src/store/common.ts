@@ -326,8 +326,16 @@ export function pageOrder(sortBy: (typeof TRIAL_PAGE_SORTS)[number], desc: boole
   return `(${key}) IS NULL, ${key} ${desc ? 'DESC' : 'ASC'}, number ASC`;
 }
 
-/** The text a pageTrials `text` filter searches (lower-cased by both backends). */
-export const PAGE_TEXT_SQL = "lower(arch || ' ' || params || ' ' || COALESCE(arch_key, ''))";
+/**
+ * The WHERE term of a pageTrials `text` filter for placeholder `p` (bound to likePattern(text)):
+ * a case-insensitive LIKE (`op`: LIKE on SQLite, which ignores ASCII case; ILIKE on PostgreSQL).
+ */
+export function pageTextSql(op: 'LIKE' | 'ILIKE', p: string): string {
+  return `(arch ${op} ${p} ESCAPE '\\' OR params ${op} ${p} ESCAPE '\\' OR arch_key ${op} ${p} ESCAPE '\\')`;
+}
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
 
 /** The ORDER BY clause of listTrials: by number, or by the first value with nulls last. */
 export function trialOrder(o: ListTrialsOptions): string {

@@ -14,7 +14,7 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
-import { pageOrder, PAGE_TEXT_SQL, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
@@ -478,8 +478,8 @@ export class PostgresStore extends SqlStore {
       where.push(`state = ANY($${args.length}::text[])`);
     }
     if (q.text) {
-      args.push(q.text);
-      where.push(`strpos(${PAGE_TEXT_SQL}, $${args.length}) > 0`);
+      args.push(likePattern(q.text));
+      where.push(pageTextSql('ILIKE', `$${args.length}`));
     }
     let metricExpr = 'NULL';
     if (q.sortBy === 'metric') {
@@ -488,9 +488,13 @@ export class PostgresStore extends SqlStore {
       metricExpr = `CASE WHEN jsonb_typeof(metrics::jsonb -> ${k}) = 'number' THEN (metrics::jsonb ->> ${k})::float8 END`;
     }
     args.push(q.limit, q.offset);
-    // One statement (one snapshot): the window count is the filtered total.
-    const sql = `SELECT ${TRIAL_COLS}, COUNT(*) OVER () AS page_total FROM trials WHERE ${where.join(' AND ')}
-      ORDER BY ${pageOrder(q.sortBy, q.desc, metricExpr)} LIMIT $${args.length - 1} OFFSET $${args.length}`;
+    const order = pageOrder(q.sortBy, q.desc, metricExpr);
+    // One statement (one snapshot): the sort carries narrow rows (ids), the window count is the
+    // filtered total, and the page's full rows are joined afterwards.
+    const sql = `WITH p AS (
+        SELECT id, COUNT(*) OVER () AS page_total, ROW_NUMBER() OVER (ORDER BY ${order}) AS page_rank FROM trials
+        WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${args.length - 1} OFFSET $${args.length})
+      SELECT ${TRIAL_COLS}, p.page_total FROM trials JOIN p USING (id) ORDER BY p.page_rank`;
     const rows = await this.q<TrialRow & { page_total: unknown }>(sql, args);
     if (rows.length > 0) return { total: Number(rows[0]!.page_total), rows };
     // Past the end: the window had no row to report the count on.

@@ -17,7 +17,7 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
-import { pageOrder, PAGE_TEXT_SQL, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
@@ -471,19 +471,27 @@ export class SqliteStore extends SqlStore {
       args.push(...q.states);
     }
     if (q.text) {
-      where.push(`instr(${PAGE_TEXT_SQL}, ?) > 0`);
-      args.push(q.text);
+      where.push(pageTextSql('LIKE', '?'));
+      const pat = likePattern(q.text);
+      args.push(pat, pat, pat);
     }
     const path = `$."${q.metric ?? ''}"`;
-    const metricExpr = `CASE WHEN json_type(metrics, '${path.replace(/'/g, "''")}') IN ('integer', 'real') THEN json_extract(metrics, '${path.replace(/'/g, "''")}') END`;
+    const lit = `'${path.replace(/'/g, "''")}'`;
+    // One JSON parse per row; text values ("NaN", "Infinity": non-finite numbers) and absent keys sort as null.
+    const metricExpr = `(SELECT CASE WHEN typeof(v) IN ('integer', 'real') THEN v END FROM (SELECT json_extract(metrics, ${lit}) AS v))`;
     const w = where.join(' AND ');
-    const page = `SELECT ${TRIAL_COLS} FROM trials WHERE ${w} ORDER BY ${pageOrder(q.sortBy, q.desc, metricExpr)} LIMIT ? OFFSET ?`;
-    // Two reads in one deferred transaction: one snapshot.
+    // The sort carries narrow rows (ids); the page's full rows are read by id afterwards.
+    const ids = `SELECT id FROM trials WHERE ${w} ORDER BY ${pageOrder(q.sortBy, q.desc, metricExpr)} LIMIT ? OFFSET ?`;
+    // Reads in one deferred transaction: one snapshot.
     return this.run(false, () =>
-      this.conn().transaction(() => ({
-        total: (this.st(`SELECT COUNT(*) AS n FROM trials WHERE ${w}`).get(...args) as { n: number }).n,
-        rows: this.conn().prepare(page).all(...args, q.limit, q.offset) as TrialRow[],
-      })).deferred(),
+      this.conn().transaction(() => {
+        const total = (this.st(`SELECT COUNT(*) AS n FROM trials WHERE ${w}`).get(...args) as { n: number }).n;
+        const order = (this.conn().prepare(ids).all(...args, q.limit, q.offset) as { id: number }[]).map((r) => r.id);
+        if (order.length === 0) return { total, rows: [] };
+        const rows = this.conn().prepare(`SELECT ${TRIAL_COLS} FROM trials WHERE id IN (${order.map(() => '?').join(', ')})`).all(...order) as TrialRow[];
+        const at = new Map(order.map((id, i) => [id, i]));
+        return { total, rows: rows.sort((a, b) => at.get(Number(a.id))! - at.get(Number(b.id))!) };
+      }).deferred(),
     );
   }
 
