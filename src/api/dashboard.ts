@@ -6,9 +6,10 @@
 import { NasError } from '../core/errors.js';
 import { studyId as toStudyId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Store, StudySummary as StoreStudySummary, TrialRecord, StudyRecord } from '../store/types.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, StudyRecord, TrialPageQuery } from '../store/types.js';
 import { openStore } from '../store/index.js';
 import { STRATEGIES } from '../strategy/registry.js';
+import { paretoOf, studySeries } from '../report/series.js';
 
 export type DashTrialState = 'waiting' | 'running' | 'complete' | 'pruned' | 'failed';
 export const DASH_TRIAL_STATES: readonly DashTrialState[] = ['waiting', 'running', 'complete', 'pruned', 'failed'];
@@ -115,6 +116,88 @@ export interface CompareResult {
   readonly studies: readonly { readonly study: StudySummary; readonly curve: readonly CurvePoint[] }[];
 }
 
+/** A trial drawn as a point (a sample of them when the study is large; see `sampled`). */
+export interface SeriesPoint {
+  readonly number: number;
+  readonly state: DashTrialState;
+  readonly value: number;
+  readonly generation: number | null;
+}
+
+export interface ImportanceItem {
+  readonly name: string;
+  /** PED-ANOVA score (src/report/analysis.ts `pedAnova`): what the ranking uses. */
+  readonly ped: number;
+  /** Correlation ratio eta^2 in [0, 1]. */
+  readonly eta2: number;
+  readonly groups: readonly { readonly label: string; readonly count: number; readonly mean: number; readonly topCount: number }[];
+}
+
+export interface ParetoSeries {
+  readonly x: string;
+  readonly y: string;
+  readonly dirX: 'maximize' | 'minimize';
+  readonly dirY: 'maximize' | 'minimize';
+  /** Complete trials with both metrics finite: the front is computed over all of them. */
+  readonly of: number;
+  /** Every Pareto-optimal trial, sorted by x. */
+  readonly front: readonly { readonly number: number; readonly x: number; readonly y: number }[];
+  /** Dominated trials drawn (a sample when there are more than the limit). */
+  readonly others: readonly { readonly number: number; readonly x: number; readonly y: number }[];
+  readonly sampled: boolean;
+}
+
+/**
+ * Everything the study view draws, computed on the server over every trial of the study. Charts
+ * with one mark per trial get a sample (`points`, `pareto.others`, `sliceRows`: at most
+ * SERIES_MAX_POINTS, always including every best-so-far improvement and every front member);
+ * the best-so-far curve, fronts, hypervolume, importance and the distribution use all trials.
+ */
+export interface StudySeries {
+  readonly total: number;
+  /** Trials with a finite objective value (complete or pruned): what `points` samples. */
+  readonly withValue: number;
+  readonly points: readonly SeriesPoint[];
+  readonly sampled: boolean;
+  readonly maxGeneration: number | null;
+  /** Best so far over all complete trials: one point per improvement, plus the last trial. */
+  readonly best: readonly CurvePoint[];
+  readonly pareto: ParetoSeries | null;
+  readonly importance: readonly ImportanceItem[];
+  /** Empirical distribution of the first objective over all complete trials. */
+  readonly edf: { readonly n: number; readonly points: readonly { readonly x: number; readonly y: number }[] };
+  /** Two-objective studies: hypervolume of the front after each improving trial. */
+  readonly hypervolume: {
+    readonly metrics: readonly [string, string];
+    readonly ref: readonly [number, number];
+    readonly history: readonly { readonly number: number; readonly hv: number }[];
+  } | null;
+  /** Every trial that started, per worker: columnar, times in seconds since the first start. */
+  readonly timeline: {
+    readonly workers: readonly string[];
+    readonly worker: readonly number[];
+    readonly start: readonly number[];
+    readonly end: readonly (number | null)[];
+    readonly state: readonly DashTrialState[];
+    readonly number: readonly number[];
+    readonly attempt: readonly number[];
+  };
+  /** Parameters for slice and parallel-coordinate plots: the top ones by importance. */
+  readonly sliceParams: readonly string[];
+  /** Sampled complete trials: their value and sliceParams values (null when absent). */
+  readonly sliceRows: readonly { readonly number: number; readonly value: number; readonly params: readonly ParamValue[]; readonly objectives: readonly (number | null)[] }[];
+  /** What the study's user attributes say about its final results (retraining, export...). */
+  readonly finalResults: FinalResults | null;
+}
+
+/** A study's results after the search, read from its user attributes (see `finalResultsOf`). */
+export interface FinalResults {
+  /** Label -> value rows, e.g. `test_acc` -> 91.26, in the order found. */
+  readonly sections: readonly { readonly title: string; readonly rows: readonly { readonly key: string; readonly value: string }[] }[];
+}
+
+export const SERIES_MAX_POINTS = 2000;
+
 // ---------------------------------------------------------------------------------------------
 // Queries
 
@@ -136,6 +219,10 @@ export interface DashboardSource {
   study(id: number): Promise<StudyDetail>;
   trials(id: number, query?: TrialQuery): Promise<TrialPage>;
   trial(id: number, number: number): Promise<TrialDetail>;
+  /** The study view's charts, over every trial (see StudySeries). */
+  series(id: number): Promise<StudySeries>;
+  /** The Pareto front of metrics x and y over every complete trial. */
+  pareto(id: number, x: string, y: string): Promise<ParetoSeries>;
   compare(ids: readonly number[]): Promise<CompareResult>;
   /** study id -> version string; a changed version means the study changed. */
   versions(): Promise<Record<string, string>>;
@@ -146,6 +233,21 @@ export interface DashboardSource {
 export async function openDashboardSource(url: string): Promise<DashboardSource> {
   const store = await openStore(url, { readOnly: true });
   return dashboardSource(store, true);
+}
+
+/** How long cached trial rows of an unchanged study are reused (ms). */
+const CACHE_MS = 30_000;
+const CACHE_STUDIES = 4;
+
+interface StudyRows {
+  readonly version: string;
+  readonly at: number;
+  /** Every trial as a row, by number. */
+  readonly rows: TrialRow[];
+  /** Per row: the worker of its latest attempt. */
+  readonly workers: (string | null)[];
+  /** Trials whose user attributes hold final results, with those attributes. */
+  readonly finals: { number: number; attrs: Record<string, unknown> }[];
 }
 
 /** Wraps an already open store; `owns` says whether close() closes it. */
@@ -161,23 +263,46 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     }
     return s;
   };
+  // Every trial of a study, read once per study version (the view, its charts and the Pareto
+  // picker all read the same rows); a few studies are kept.
+  const cache = new Map<number, StudyRows>();
+  const allRows = async (s: StoreStudySummary): Promise<StudyRows> => {
+    const version = versionOf(s);
+    const hit = cache.get(s.id);
+    if (hit && hit.version === version && Date.now() - hit.at < CACHE_MS) return hit;
+    const records = await store.listTrials(s.id);
+    const pop = populationOf(s);
+    const entry: StudyRows = {
+      version,
+      at: Date.now(),
+      rows: records.map((t) => toRow(s, t, pop)),
+      workers: records.map((t) => t.workerId),
+      finals: records.filter((t) => Object.keys(t.userAttrs).some(isFinalKey)).map((t) => ({ number: t.number, attrs: t.userAttrs })),
+    };
+    cache.delete(s.id);
+    cache.set(s.id, entry);
+    while (cache.size > CACHE_STUDIES) cache.delete(cache.keys().next().value!);
+    return entry;
+  };
   return {
     async studies() {
       return (await store.listStudies()).map(toSummary);
     },
     async study(id) {
       const s = await requireStudy(id);
-      const trials = await store.listTrials(s.id);
+      const { rows } = await allRows(s);
       const metricNames = new Set<string>();
       const paramNames = new Set<string>();
-      for (const t of trials) {
-        for (const k of Object.keys(t.metrics ?? {})) metricNames.add(k);
-        for (const k of Object.keys(trialParams(t))) paramNames.add(k);
+      let latest = 0;
+      for (const t of rows) {
+        for (const k of Object.keys(t.metrics)) metricNames.add(k);
+        for (const k of Object.keys(t.params)) paramNames.add(k);
+        if (t.startedAt !== null && t.startedAt > latest) latest = t.startedAt;
+        if (t.finishedAt !== null && t.finishedAt > latest) latest = t.finishedAt;
       }
-      const times = trials.flatMap((t) => [t.startedAt, t.finishedAt]).filter((x): x is number => x !== null);
       const summary = toSummary(s);
       return {
-        study: times.length ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, ...times) } : summary,
+        study: latest > 0 ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, latest) } : summary,
         config: {
           strategy: s.strategy,
           space: s.space,
@@ -196,9 +321,12 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     },
     async trials(id, query = {}) {
       const s = await requireStudy(id);
+      const sort = query.sort ?? 'number';
+      if (sort.startsWith('param:')) return queryTrials((await allRows(s)).rows, query);
+      const pq = toPageQuery(query);
       const pop = populationOf(s);
-      const rows = (await store.listTrials(s.id)).map((t) => toRow(s, t, pop));
-      return queryTrials(rows, query);
+      const page = await store.pageTrials(s.id, pq);
+      return { total: page.total, trials: page.trials.map((t) => toRow(s, t, pop)) };
     },
     async trial(id, number) {
       const s = await requireStudy(id);
@@ -217,11 +345,20 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         message: t.error,
       };
     },
+    async series(id) {
+      const s = await requireStudy(id);
+      const r = await allRows(s);
+      return studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals));
+    },
+    async pareto(id, x, y) {
+      const s = await requireStudy(id);
+      return paretoOf(s, (await allRows(s)).rows, x, y);
+    },
     async compare(ids) {
       const out: { study: StudySummary; curve: CurvePoint[] }[] = [];
       for (const id of ids) {
         const s = await requireStudy(id);
-        out.push({ study: toSummary(s), curve: bestCurve(s, await store.listTrials(s.id)) });
+        out.push({ study: toSummary(s), curve: bestCurve(s, (await allRows(s)).rows) });
       }
       return { studies: out };
     },
@@ -231,9 +368,76 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       return v;
     },
     async close() {
+      cache.clear();
       if (owns) await store.close();
     },
   };
+}
+
+/** The API's trial query as a Store page query (`param:` sorts are answered from cached rows). */
+function toPageQuery(query: TrialQuery): TrialPageQuery {
+  const sort = query.sort ?? 'number';
+  const order = query.order ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') {
+    throw new NasError('invalid_config', `unknown order "${String(order)}"`, { field: 'order', hint: 'use asc or desc' });
+  }
+  const limit = query.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new NasError('invalid_config', `limit must be an integer in 1..${MAX_LIMIT}`, { field: 'limit', hint: 'e.g. limit=50' });
+  }
+  const pq: TrialPageQuery = { desc: order === 'desc', limit, offset: query.offset ?? 0 };
+  if (query.states && query.states.length) pq.states = [...query.states];
+  const text = query.q?.trim();
+  if (text) pq.text = text;
+  if (sort.startsWith('metric:')) {
+    pq.sortBy = 'metric';
+    pq.metric = sort.slice(7);
+  } else if ((SORT_KEYS as readonly string[]).includes(sort)) pq.sortBy = sort as TrialPageQuery['sortBy'];
+  else {
+    throw new NasError('invalid_config', `unknown sort key "${sort}"`, {
+      field: 'sort',
+      hint: `use one of: ${SORT_KEYS.join(', ')}, metric:<name>, param:<name>`,
+    });
+  }
+  return pq;
+}
+
+const FINAL_KEY = /final|retrain|baseline|compress|export|test_/i;
+function isFinalKey(k: string): boolean {
+  return FINAL_KEY.test(k) && !/^search_/.test(k);
+}
+
+/**
+ * A study's final results as label/value rows: the study's user attributes whose names speak of
+ * final training, retraining, baselines, compression or export (e.g. the main job's
+ * `baseline_weights_path`), and the same on any trial (e.g. `final_training` on the winner).
+ * Nested objects are flattened one level (`final_training.test_acc`). Null when there are none.
+ */
+export function finalResultsOf(studyAttrs: Record<string, unknown>, trials: readonly { number: number; attrs: Record<string, unknown> }[]): FinalResults | null {
+  const sections: { title: string; rows: { key: string; value: string }[] }[] = [];
+  const rowsOf = (attrs: Record<string, unknown>): { key: string; value: string }[] => {
+    const out: { key: string; value: string }[] = [];
+    for (const [k, v] of Object.entries(attrs)) {
+      if (!isFinalKey(k)) continue;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) out.push({ key: `${k}.${k2}`, value: showValue(v2) });
+      } else out.push({ key: k, value: showValue(v) });
+    }
+    return out;
+  };
+  const own = rowsOf(studyAttrs);
+  if (own.length) sections.push({ title: 'study', rows: own });
+  for (const t of trials) {
+    const r = rowsOf(t.attrs);
+    if (r.length) sections.push({ title: `trial ${t.number}`, rows: r });
+  }
+  return sections.length ? { sections } : null;
+}
+
+function showValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 10000) / 10000);
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
 }
 
 function toSummary(s: StoreStudySummary): StudySummary {
@@ -359,15 +563,15 @@ function toRow(s: StudyRecord, t: TrialRecord, population = populationOf(s)): Tr
   };
 }
 
-function bestCurve(s: StudyRecord, trials: readonly TrialRecord[]): CurvePoint[] {
+function bestCurve(s: StudyRecord, rows: readonly TrialRow[]): CurvePoint[] {
   const dir = s.objectives[0]?.direction ?? 'maximize';
-  const t0 = Math.min(...trials.map((t) => t.startedAt ?? t.createdAt));
+  let t0 = Infinity;
+  for (const t of rows) if (t.startedAt !== null && t.startedAt < t0) t0 = t.startedAt;
   const out: CurvePoint[] = [];
   let best = dir === 'maximize' ? -Infinity : Infinity;
-  for (const t of [...trials].sort((a, b) => a.number - b.number)) {
-    if (t.state !== 'complete') continue;
-    const v = valueOf(s, t);
-    if (v === null) continue;
+  for (const t of [...rows].sort((a, b) => a.number - b.number)) {
+    if (t.state !== 'complete' || t.value === null) continue;
+    const v = t.value;
     if (dir === 'maximize' ? v > best : v < best) best = v;
     out.push({ number: t.number, t: t.finishedAt !== null && Number.isFinite(t0) ? (t.finishedAt - t0) / 1000 : null, value: v, best });
   }
@@ -376,6 +580,7 @@ function bestCurve(s: StudyRecord, trials: readonly TrialRecord[]): CurvePoint[]
 
 const SORT_KEYS = ['number', 'state', 'value', 'duration', 'started'] as const;
 const MAX_LIMIT = 10_000;
+const DEFAULT_LIMIT = 100;
 
 /** Filters, sorts and pages trial rows (pure; exported for tests). Nulls sort last either way. */
 export function queryTrials(rows: readonly TrialRow[], query: TrialQuery): TrialPage {

@@ -205,16 +205,18 @@ options:
 
 const dashboardCmd: ExtraCommand = {
   summary: 'serve the read-only web dashboard of a storage (studies, trials, plots)',
-  help: `usage: tsnas dashboard [--storage URL] [--port N] [--host ADDR]
+  help: `usage: tsnas dashboard [--storage URL] [--port N] [--host ADDR] [--token T]
 
 Serves a read-only web app over the studies in a store: live best-so-far curves, every trial's value,
 Pareto fronts, a sortable trial table, learning curves and architecture drawings, study comparison.
   --storage URL   sqlite:./tsnas.db (default) or postgres://user@host:port/db
   --port N        default ${DEFAULT_PORT}; 0 picks a free port
-  --host ADDR     default 127.0.0.1; any other address exposes the app (it has no login) and prints a warning
+  --host ADDR     default 127.0.0.1; any other address exposes the app and then requires an access token
+                  (generated and printed in the URL, or --token / TSNAS_DASHBOARD_TOKEN); requests without it get 401
+  --token T       access token (16-200 characters of A-Z a-z 0-9 . _ ~ -); also required on loopback when given
 `,
   async run(argv) {
-    const { flags } = parse(argv, { storage: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } }, 0);
+    const { flags } = parse(argv, { storage: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' } }, 0);
     if (flags['help']) return process.stdout.write(dashboardCmd.help), 0;
     const port = flags['port'] === undefined ? DEFAULT_PORT : Number(flags['port']);
     if (!Number.isInteger(port)) throw new NasError('invalid_config', `--port must be an integer, got ${JSON.stringify(flags['port'])}`, { field: 'port' });
@@ -222,6 +224,7 @@ Pareto fronts, a sortable trial table, learning curves and architecture drawings
       storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE,
       port,
       ...(typeof flags['host'] === 'string' ? { host: flags['host'] } : {}),
+      ...(typeof flags['token'] === 'string' ? { token: flags['token'] } : {}),
     });
     process.stdout.write(`tsnas dashboard: ${d.url} (Ctrl-C to stop)\n`);
     const ctl = interruptible();

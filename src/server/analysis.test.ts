@@ -1,7 +1,7 @@
 /** Pure pieces: the front end's chart computations (dashboard/src/analysis.ts) and the trial query. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestSoFar, importance, niceTicks, paretoFront } from '../../dashboard/src/analysis.js';
+import { bestSoFar, importance, niceTicks, paretoFront } from '../report/analysis.js';
 import { flattenParams, queryTrials, parseStudyId, type TrialRow } from '../api/dashboard.js';
 import { isNasError } from '../core/errors.js';
 

@@ -7,11 +7,14 @@
  *   GET /api/studies/:id                          -> StudyDetail
  *   GET /api/studies/:id/trials?state=&sort=&order=&q=&limit=&offset=  -> TrialPage
  *   GET /api/studies/:id/trials/:number           -> TrialDetail (with intermediate values)
+ *   GET /api/studies/:id/series                   -> StudySeries (every chart's data, over all trials)
+ *   GET /api/studies/:id/pareto?x=&y=             -> ParetoSeries
  *   GET /api/compare?ids=1,2,3                    -> CompareResult
  *   GET /api/events                               -> text/event-stream, event `versions`
  *   GET /, /index.html, /assets/*                 -> the built app (dist/dashboard)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import { NasError, isNasError } from '../core/errors.js';
 import { parseStudyId, DASH_TRIAL_STATES } from '../api/dashboard.js';
 import type { DashboardSource, DashTrialState, TrialQuery } from '../api/dashboard.js';
@@ -35,6 +38,12 @@ export interface HandlerOptions {
   readonly events: EventHub;
   /** Accepted `Host` header names (no port); null accepts any (an explicit non-loopback --host). */
   readonly allowedHosts: readonly string[] | null;
+  /**
+   * When set, every request must carry it: `Authorization: Bearer TOKEN`, a `tsnas_token`
+   * cookie, or `?token=TOKEN` (which also sets the cookie, so the page's own requests carry it).
+   * Anything else gets 401.
+   */
+  readonly token?: string | null;
 }
 
 export function createHandler(o: HandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -59,6 +68,17 @@ async function handle(o: HandlerOptions, req: IncomingMessage, res: ServerRespon
   const path = qi < 0 ? raw : raw.slice(0, qi);
   const params = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
   if (!path.startsWith('/')) return sendJsonError(res, 400, 'invalid_config', 'request target must be a path');
+  if (o.token) {
+    const given = presentedToken(req, params);
+    if (given === null || !sameToken(given, o.token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="tsnas dashboard"');
+      return sendJsonError(res, 401, 'unauthorized', 'this dashboard needs its access token: open the URL it printed at start-up (…/?token=…)', 'token');
+    }
+    if (params.get('token') !== null) {
+      // From a link with ?token=: keep it in a cookie for the page's own requests (same origin only).
+      res.setHeader('Set-Cookie', `tsnas_token=${encodeURIComponent(o.token)}; Path=/; HttpOnly; SameSite=Strict`);
+    }
+  }
 
   if (path === '/api' || path.startsWith('/api/')) return api(o, path, params, req, res);
 
@@ -109,6 +129,15 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       const id = parseStudyId(b);
       if (c === undefined) return sendJson(res, await o.source.study(id));
       if (c === 'trials' && d === undefined) return sendJson(res, await o.source.trials(id, trialQuery(params)));
+      if (c === 'series' && d === undefined) return sendJson(res, await o.source.series(id));
+      if (c === 'pareto' && d === undefined) {
+        const x = params.get('x') ?? '';
+        const y = params.get('y') ?? '';
+        if (!x || !y || x.length > 200 || y.length > 200) {
+          throw new NasError('invalid_config', 'pareto needs two metric names, x and y', { field: x ? 'y' : 'x', hint: 'e.g. ?x=latency_ms&y=val_acc' });
+        }
+        return sendJson(res, await o.source.pareto(id, x, y));
+      }
       if (c === 'trials' && d !== undefined) {
         if (!/^(0|[1-9][0-9]{0,9})$/.test(d)) {
           throw new NasError('invalid_config', `"${d.slice(0, 40)}" is not a trial number`, { field: 'trialNumber', hint: 'trial numbers are 0, 1, 2, ...' });
@@ -149,6 +178,31 @@ function trialQuery(p: URLSearchParams): TrialQuery {
   const offset = int('offset');
   if (offset !== undefined) q.offset = offset;
   return q;
+}
+
+function presentedToken(req: IncomingMessage, params: URLSearchParams): string | null {
+  const auth = req.headers.authorization;
+  if (auth && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
+  const q = params.get('token');
+  if (q !== null) return q;
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === 'tsnas_token') {
+      try {
+        return decodeURIComponent(v.join('='));
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+/** Constant-time comparison (no early exit on the first differing character). */
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {

@@ -5,12 +5,14 @@
  *   const d = await startDashboard({ storage: 'sqlite:./tsnas.db', host, port });
  *   console.log(`dashboard at ${d.url}`); ... await d.close();
  * `host` defaults to 127.0.0.1; `port` defaults to 8765 (0 = any free port). Any other host is
- * allowed only when passed explicitly, and startDashboard then writes a warning through `warn`
- * (stderr by default): the app has no authentication. The store is opened read-only (nothing is
+ * allowed only when passed explicitly; it then requires an access token (generated, or `token`, or
+ * TSNAS_DASHBOARD_TOKEN), carried in the printed URL (`?token=`), and writes a warning through
+ * `warn` (stderr by default). The store is opened read-only (nothing is
  * migrated or written). Assets come from dist/dashboard (built by `npm run build:dashboard`);
  * a missing build is a NasError `not_found` naming that command.
  */
 import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,10 +34,18 @@ export interface DashboardOptions {
   readonly pollMs?: number;
   /** Where the non-loopback warning goes (default: stderr). */
   readonly warn?: (message: string) => void;
+  /**
+   * Access token. Required (generated when not given, or taken from TSNAS_DASHBOARD_TOKEN) when
+   * `host` is not a loopback address; optional on loopback. `null` on loopback = no token.
+   */
+  readonly token?: string | null;
 }
 
 export interface Dashboard {
+  /** Where to open it; carries `?token=` when a token is required. */
   readonly url: string;
+  /** The access token in force, or null when none is needed (loopback without one). */
+  readonly token: string | null;
   readonly host: string;
   readonly port: number;
   close(): Promise<void>;
@@ -52,6 +62,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   }
   if (host.trim() === '') throw new NasError('invalid_config', 'empty host', { field: 'host', hint: 'e.g. 127.0.0.1' });
   const loopback = LOOPBACK.includes(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  let token = opts.token ?? process.env['TSNAS_DASHBOARD_TOKEN'] ?? null;
+  if (token !== null && !/^[A-Za-z0-9._~-]{16,200}$/.test(token)) {
+    throw new NasError('invalid_config', 'the dashboard token must be 16-200 characters of A-Z a-z 0-9 . _ ~ -', { field: 'token', hint: 'or leave it out: one is generated' });
+  }
+  if (!loopback && token === null) token = randomBytes(24).toString('base64url');
   // Assets first: a missing build should fail before the store is touched.
   const assets = new StaticAssets(opts.assetsDir ?? defaultAssetsDir());
   const source: DashboardSource = await openDashboardSource(opts.storage);
@@ -62,6 +77,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       assets,
       events,
       allowedHosts: loopback ? ['127.0.0.1', 'localhost', '[::1]', host.toLowerCase()] : null,
+      token,
     }),
   );
   try {
@@ -83,14 +99,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   }
   if (!loopback) {
     (opts.warn ?? ((m: string) => process.stderr.write(`${m}\n`)))(
-      `warning: the dashboard listens on ${host}, reachable from other machines; it has no authentication and shows everything in ${maskUrl(opts.storage)}`,
+      `warning: the dashboard listens on ${host}, reachable from other machines; it shows everything in ${maskUrl(opts.storage)} to whoever has its token (requests without it get 401). Traffic is plain HTTP: use it on a trusted network or behind TLS.`,
     );
   }
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closed = false;
   return {
-    url: `http://${shownHost}:${addr.port}/`,
+    url: `http://${shownHost}:${addr.port}/${token ? `?token=${token}` : ''}`,
+    token,
     host: addr.address,
     port: addr.port,
     async close() {

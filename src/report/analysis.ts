@@ -1,0 +1,301 @@
+/**
+ * Pure computations behind the study view's charts. No DOM, no imports: unit-tested under node
+ * (src/server/analysis.test.ts) as well as bundled into the page.
+ */
+
+export type Dir = 'maximize' | 'minimize';
+
+export interface ValuePoint {
+  readonly number: number;
+  readonly value: number;
+}
+
+/** Best value after each point, in the order given (points should be sorted by trial number). */
+export function bestSoFar(points: readonly ValuePoint[], dir: Dir): number[] {
+  const out: number[] = [];
+  let best = dir === 'maximize' ? -Infinity : Infinity;
+  for (const p of points) {
+    if (dir === 'maximize' ? p.value > best : p.value < best) best = p.value;
+    out.push(best);
+  }
+  return out;
+}
+
+export interface XY {
+  readonly x: number;
+  readonly y: number;
+}
+
+/**
+ * Indices of the non-dominated points for objectives (x, dirX) and (y, dirY), sorted by x
+ * ascending. A point dominates another when it is no worse on both and better on one.
+ */
+export function paretoFront(points: readonly XY[], dirX: Dir, dirY: Dir): number[] {
+  const sx = dirX === 'maximize' ? -1 : 1; // sign so that smaller is better
+  const sy = dirY === 'maximize' ? -1 : 1;
+  const order = points
+    .map((p, i) => ({ i, x: p.x * sx, y: p.y * sy }))
+    .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
+    .sort((a, b) => a.x - b.x || a.y - b.y);
+  const front: number[] = [];
+  let bestY = Infinity;
+  for (const p of order) {
+    if (p.y < bestY) {
+      front.push(p.i);
+      bestY = p.y;
+    }
+  }
+  return front.sort((a, b) => points[a]!.x - points[b]!.x);
+}
+
+export type Param = string | number | boolean | null;
+
+export interface Importance {
+  readonly name: string;
+  /** Correlation ratio eta^2 in [0, 1]: share of the objective's variance explained by the parameter's groups. */
+  readonly score: number;
+  readonly groups: readonly { readonly label: string; readonly count: number; readonly mean: number; readonly topCount: number }[];
+}
+
+/**
+ * Per-parameter importance as the correlation ratio (eta squared) of the objective grouped by the
+ * parameter's value. Numeric parameters with more than `maxLevels` distinct values are cut into
+ * quantile bins. `topCount` per group counts the trials among the best `topFrac` share.
+ */
+export function importance(
+  rows: readonly { readonly params: Readonly<Record<string, Param>>; readonly value: number }[],
+  dir: Dir,
+  maxLevels = 8,
+  topFrac = 0.2,
+): Importance[] {
+  if (rows.length < 2) return [];
+  const values = rows.map((r) => r.value);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const total = values.reduce((a, v) => a + (v - mean) ** 2, 0);
+  const sorted = [...values].sort((a, b) => (dir === 'maximize' ? b - a : a - b));
+  const nTop = Math.max(1, Math.round(rows.length * topFrac));
+  const cut = sorted[nTop - 1]!;
+  const isTop = (v: number): boolean => (dir === 'maximize' ? v >= cut : v <= cut);
+  const names = new Set<string>();
+  for (const r of rows) for (const k of Object.keys(r.params)) names.add(k);
+  const out: Importance[] = [];
+  for (const name of names) {
+    const raw = rows.map((r) => r.params[name] ?? null);
+    const distinct = new Set(raw.map((v) => String(v)));
+    if (distinct.size < 2) continue;
+    const numeric = raw.every((v) => typeof v === 'number');
+    let labels: string[];
+    if (numeric && distinct.size > maxLevels) {
+      const nums = raw as number[];
+      const qs = [...nums].sort((a, b) => a - b);
+      const edges: number[] = [];
+      const bins = Math.min(5, maxLevels);
+      for (let b = 1; b < bins; b++) edges.push(qs[Math.floor((b * qs.length) / bins)]!);
+      const uniq = [...new Set(edges)];
+      labels = nums.map((v) => {
+        let k = 0;
+        while (k < uniq.length && v >= uniq[k]!) k++;
+        const lo = k === 0 ? qs[0]! : uniq[k - 1]!;
+        const hi = k === uniq.length ? qs[qs.length - 1]! : uniq[k]!;
+        return `${fmtNum(lo)}–${fmtNum(hi)}`;
+      });
+    } else labels = raw.map((v) => String(v));
+    const groups = new Map<string, { sum: number; count: number; top: number }>();
+    labels.forEach((l, i) => {
+      const g = groups.get(l) ?? { sum: 0, count: 0, top: 0 };
+      g.sum += values[i]!;
+      g.count += 1;
+      if (isTop(values[i]!)) g.top += 1;
+      groups.set(l, g);
+    });
+    let between = 0;
+    for (const g of groups.values()) between += g.count * (g.sum / g.count - mean) ** 2;
+    out.push({
+      name,
+      score: total > 0 ? between / total : 0,
+      groups: [...groups.entries()]
+        .map(([label, g]) => ({ label, count: g.count, mean: g.sum / g.count, topCount: g.top }))
+        .sort((a, b) => (dir === 'maximize' ? b.mean - a.mean : a.mean - b.mean)),
+    });
+  }
+  return out.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
+}
+
+function fmtNum(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-2)) return v.toExponential(1);
+  return String(Math.round(v * 100) / 100);
+}
+
+/** About `count` round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
+  if (hi === lo) return [lo];
+  const span = hi - lo;
+  const step0 = span / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(step0));
+  const err = step0 / mag;
+  const step = (err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1) * mag;
+  // Integer multiples of the step, rounded to its decimals (0.1 * 3 is not 0.3 in floating point).
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)));
+  const out: number[] = [];
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(Number((k * step).toFixed(decimals)));
+  return out;
+}
+
+/** Guess whether bigger is better for a metric that is not a declared objective. */
+export function guessDirection(metric: string): Dir {
+  return /acc|f1|auc|score|precision|recall/i.test(metric) ? 'maximize' : 'minimize';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale: fronts, hypervolume, distributions and sampling over every trial of large studies.
+
+/**
+ * PED-ANOVA importance (Watanabe, Bansal and Hutter, "PED-ANOVA: Efficiently Quantifying
+ * Hyperparameter Importance in Arbitrary Subspaces", IJCAI 2023), for discrete values: the Pearson
+ * divergence between the distribution of a parameter's values among the top `topFrac` trials
+ * (p_top) and among all trials (p_all), sum_v p_all(v) (p_top(v)/p_all(v) - 1)^2. Both
+ * distributions are histograms with add-one smoothing; numeric parameters with more than
+ * `maxLevels` distinct values are cut into 5 quantile bins first (the paper uses Parzen estimators
+ * for continuous parameters; bins are the simpler, discrete form). 0 = the top trials use the
+ * parameter like everyone else; larger = the top trials concentrate on some values. O(n) per parameter.
+ */
+export function pedAnova(
+  rows: readonly { readonly params: Readonly<Record<string, Param>>; readonly value: number }[],
+  dir: Dir,
+  topFrac = 0.1,
+  maxLevels = 8,
+): { name: string; score: number }[] {
+  if (rows.length < 4) return [];
+  const order = rows.map((r, i) => ({ v: r.value, i })).sort((a, b) => (dir === 'maximize' ? b.v - a.v : a.v - b.v));
+  const nTop = Math.max(2, Math.round(rows.length * topFrac));
+  const top = new Set(order.slice(0, nTop).map((x) => x.i));
+  const names = new Set<string>();
+  for (const r of rows) for (const k of Object.keys(r.params)) names.add(k);
+  const out: { name: string; score: number }[] = [];
+  for (const name of names) {
+    const labels = levelLabels(rows.map((r) => r.params[name] ?? null), maxLevels);
+    const all = new Map<string, number>();
+    const tops = new Map<string, number>();
+    labels.forEach((l, i) => {
+      all.set(l, (all.get(l) ?? 0) + 1);
+      if (top.has(i)) tops.set(l, (tops.get(l) ?? 0) + 1);
+    });
+    if (all.size < 2) continue;
+    const k = all.size;
+    let score = 0;
+    for (const [l, c] of all) {
+      const pAll = (c + 1) / (rows.length + k);
+      const pTop = ((tops.get(l) ?? 0) + 1) / (nTop + k);
+      score += pAll * (pTop / pAll - 1) ** 2;
+    }
+    out.push({ name, score });
+  }
+  return out.sort((a, b) => b.score - a.score || a.name.localeCompare(b.name));
+}
+
+/** Group labels of a parameter's values: the value itself, or a quantile bin for many numbers. */
+export function levelLabels(raw: readonly Param[], maxLevels = 8): string[] {
+  const distinct = new Set(raw.map((v) => String(v)));
+  const numeric = raw.every((v) => typeof v === 'number');
+  if (!(numeric && distinct.size > maxLevels)) return raw.map((v) => String(v));
+  const nums = raw as number[];
+  const qs = [...nums].sort((a, b) => a - b);
+  const edges: number[] = [];
+  const bins = Math.min(5, maxLevels);
+  for (let b = 1; b < bins; b++) edges.push(qs[Math.floor((b * qs.length) / bins)]!);
+  const uniq = [...new Set(edges)];
+  return nums.map((v) => {
+    let k = 0;
+    while (k < uniq.length && v >= uniq[k]!) k++;
+    const lo = k === 0 ? qs[0]! : uniq[k - 1]!;
+    const hi = k === uniq.length ? qs[qs.length - 1]! : uniq[k]!;
+    return `${fmtNum(lo)}–${fmtNum(hi)}`;
+  });
+}
+
+/**
+ * Hypervolume history of a two-objective study: after each trial (in `points` order, e.g. trial
+ * number), the area dominated by the front so far and bounded by `ref` (both objectives turned
+ * into minimisation). Points that do not dominate `ref` add nothing. Returns one entry per change
+ * of the front (plus the last point), computed over every point: O(n * front size).
+ */
+export function hypervolumeHistory(
+  points: readonly { readonly number: number; readonly a: number; readonly b: number }[],
+  dirs: readonly [Dir, Dir],
+  ref: readonly [number, number],
+): { number: number; hv: number }[] {
+  const sa = dirs[0] === 'maximize' ? -1 : 1;
+  const sb = dirs[1] === 'maximize' ? -1 : 1;
+  const ra = ref[0] * sa;
+  const rb = ref[1] * sb;
+  // Front sorted by a ascending (then b strictly descending).
+  let front: { a: number; b: number }[] = [];
+  const out: { number: number; hv: number }[] = [];
+  let hv = 0;
+  for (const p of points) {
+    const a = p.a * sa;
+    const b = p.b * sb;
+    if (!(Number.isFinite(a) && Number.isFinite(b)) || a >= ra || b >= rb) continue;
+    if (front.some((q) => q.a <= a && q.b <= b)) continue;
+    front = front.filter((q) => !(a <= q.a && b <= q.b));
+    front.push({ a, b });
+    front.sort((x, y) => x.a - y.a);
+    hv = 0;
+    for (let i = 0; i < front.length; i++) {
+      const nextA = i + 1 < front.length ? front[i + 1]!.a : ra;
+      hv += (nextA - front[i]!.a) * (rb - front[i]!.b);
+    }
+    out.push({ number: p.number, hv });
+  }
+  const last = points[points.length - 1];
+  if (last && out.length && out[out.length - 1]!.number !== last.number) out.push({ number: last.number, hv });
+  return out;
+}
+
+/**
+ * Empirical distribution function of `values` (finite ones): at most `maxPoints` (x, F(x)) steps
+ * taken at evenly spaced ranks of the sorted values, always including the first and the last.
+ * `n` is how many values it describes (all of them, whatever was drawn).
+ */
+export function edf(values: readonly number[], maxPoints = 400): { n: number; points: { x: number; y: number }[] } {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  const n = v.length;
+  if (n === 0) return { n, points: [] };
+  const idx = sampleIndices(n, maxPoints);
+  return { n, points: idx.map((i) => ({ x: v[i]!, y: (i + 1) / n })) };
+}
+
+/** `k` (at most n) indices spread evenly over 0..n-1, first and last included. */
+export function sampleIndices(n: number, k: number): number[] {
+  if (n <= k) return Array.from({ length: n }, (_, i) => i);
+  const out: number[] = [];
+  for (let j = 0; j < k; j++) out.push(Math.round((j * (n - 1)) / Math.max(1, k - 1)));
+  return [...new Set(out)];
+}
+
+/**
+ * Indices of at most `max` items to draw: every index in `keep` (best-so-far improvements,
+ * front members), then evenly strided others; returned ascending.
+ */
+export function downsample(n: number, max: number, keep: Iterable<number>): number[] {
+  const chosen = new Set<number>();
+  for (const i of keep) if (i >= 0 && i < n) chosen.add(i);
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  const room = Math.max(0, max - chosen.size);
+  for (const i of sampleIndices(n, room)) chosen.add(i);
+  return [...chosen].sort((a, b) => a - b);
+}
+
+/** Whether values spanning [lo, hi] read better on a log axis: all positive and > 2 decades. */
+export function wantsLog(values: readonly number[]): boolean {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo > 0 && hi / lo > 100;
+}

@@ -1,0 +1,126 @@
+/** A small SVG scatter plot with per-point colours, an optional overlay line and clickable points. */
+import { s } from './svg.js';
+import { niceTicks } from '../analysis.js';
+
+export interface ScatterPoint {
+  readonly x: number;
+  readonly y: number;
+  readonly color: string;
+  readonly title: string;
+  readonly r?: number;
+  readonly onClick?: () => void;
+}
+
+export interface ScatterOpts {
+  readonly width: number;
+  readonly height: number;
+  readonly xLabel: string;
+  readonly yLabel: string;
+  readonly logX?: boolean;
+  /**
+   * Fit the y axis to the bulk of the points (one 5-95% range beyond that range); points outside are
+   * drawn on the edge as triangles (their true value in the tooltip), so one outlier cannot
+   * flatten the rest.
+   */
+  readonly robustY?: boolean;
+  /** Drawn under the points, in data coordinates. */
+  readonly lines?: readonly { readonly points: readonly { x: number; y: number }[]; readonly color: string; readonly step?: boolean; readonly width?: number }[];
+}
+
+let clipCount = 0;
+
+export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVGElement {
+  const m = { l: 58, r: 14, t: 10, b: 40 };
+  const W = o.width;
+  const H = o.height;
+  const tx = (v: number): number => (o.logX ? Math.log10(Math.max(v, 1e-12)) : v);
+  const all = [...points.map((p) => ({ x: p.x, y: p.y })), ...(o.lines ?? []).flatMap((l) => l.points)].filter(
+    (p) => Number.isFinite(p.x) && Number.isFinite(p.y),
+  );
+  const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img' });
+  if (all.length === 0) {
+    svg.append(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', fill: '#667085' }, 'no data yet'));
+    return svg;
+  }
+  let x0 = Math.min(...all.map((p) => tx(p.x)));
+  let x1 = Math.max(...all.map((p) => tx(p.x)));
+  let y0 = Math.min(...all.map((p) => p.y));
+  let y1 = Math.max(...all.map((p) => p.y));
+  if (o.robustY && points.length >= 8) {
+    const ys = points.map((p) => p.y).filter(Number.isFinite).sort((a, b) => a - b);
+    const q = (f: number): number => ys[Math.min(ys.length - 1, Math.floor(f * (ys.length - 1)))]!;
+    const spread = q(0.95) - q(0.05);
+    if (spread > 0) {
+      y0 = Math.max(y0, q(0.05) - spread);
+      y1 = Math.min(y1, q(0.95) + spread);
+    }
+  }
+  const clipLo = y0;
+  const clipHi = y1;
+  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  const px = (x1 - x0) * 0.03;
+  const py = (y1 - y0) * 0.05;
+  x0 -= px; x1 += px; y0 -= py; y1 += py;
+  const X = (v: number): number => m.l + ((tx(v) - x0) / (x1 - x0)) * (W - m.l - m.r);
+  const Y = (v: number): number => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const clipId = `clip-${++clipCount}`;
+  svg.append(s('defs', {}, s('clipPath', { id: clipId }, s('rect', { x: m.l, y: m.t - 6, width: W - m.l - m.r, height: H - m.t - m.b + 12 }))));
+  const axis = s('g', { class: 'axis' });
+  for (const t of niceTicks(y0, y1, 5)) {
+    axis.append(s('line', { x1: m.l, x2: W - m.r, y1: Y(t), y2: Y(t), class: 'gridline' }));
+    axis.append(s('text', { x: m.l - 6, y: Y(t) + 4, 'text-anchor': 'end' }, tickLabel(t)));
+  }
+  const xt = o.logX ? logTicks(x0, x1) : niceTicks(x0, x1, 6);
+  for (const t of xt) {
+    const xv = o.logX ? 10 ** t : t;
+    axis.append(s('line', { x1: X(xv), x2: X(xv), y1: H - m.b, y2: H - m.b + 4 }));
+    axis.append(s('text', { x: X(xv), y: H - m.b + 16, 'text-anchor': 'middle' }, tickLabel(xv)));
+  }
+  axis.append(s('line', { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }));
+  axis.append(s('line', { x1: m.l, x2: m.l, y1: m.t, y2: H - m.b }));
+  axis.append(s('text', { x: (m.l + W - m.r) / 2, y: H - 6, 'text-anchor': 'middle', style: 'font-size:12px;fill:#475467' }, o.xLabel));
+  axis.append(
+    s('text', { x: 14, y: (m.t + H - m.b) / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${(m.t + H - m.b) / 2})`, style: 'font-size:12px;fill:#475467' }, o.yLabel),
+  );
+  svg.append(axis);
+  for (const l of o.lines ?? []) {
+    if (l.points.length === 0) continue;
+    let d = '';
+    l.points.forEach((p, i) => {
+      if (i === 0) d += `M${X(p.x)},${Y(p.y)}`;
+      else if (l.step) d += `H${X(p.x)}V${Y(p.y)}`;
+      else d += `L${X(p.x)},${Y(p.y)}`;
+    });
+    svg.append(s('path', { d, fill: 'none', stroke: l.color, 'stroke-width': l.width ?? 2, 'stroke-linejoin': 'round', 'clip-path': `url(#${clipId})` }));
+  }
+  const g = s('g', { class: 'points' });
+  for (const p of points) {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
+    let c: SVGElement;
+    if (p.y < clipLo || p.y > clipHi) {
+      // An outlier beyond the fitted axis: a triangle on the edge, pointing where it lies.
+      const cx = X(p.x);
+      const down = p.y < clipLo;
+      const cy = down ? H - m.b - 4 : m.t + 4;
+      const d = down ? `M${cx - 5},${cy - 4}L${cx + 5},${cy - 4}L${cx},${cy + 4}z` : `M${cx - 5},${cy + 4}L${cx + 5},${cy + 4}L${cx},${cy - 4}z`;
+      c = s('path', { d, fill: p.color, 'fill-opacity': 0.8, class: 'pt outlier' }, s('title', {}, `${p.title} (off the axis)`));
+    } else c = s('circle', { cx: X(p.x), cy: Y(p.y), r: p.r ?? 3.5, fill: p.color, 'fill-opacity': 0.8, class: 'pt' }, s('title', {}, p.title));
+    if (p.onClick) c.addEventListener('click', p.onClick);
+    g.append(c);
+  }
+  svg.append(g);
+  return svg;
+}
+
+function tickLabel(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(0);
+  return String(Math.round(v * 1000) / 1000);
+}
+
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) out.push(e);
+  return out.length >= 2 ? out : niceTicks(lo, hi, 4);
+}

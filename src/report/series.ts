@@ -1,0 +1,195 @@
+/**
+ * The study view's chart data, computed over every trial of a study (src/api/dashboard.ts caches
+ * the rows; the static report uses the same function). Marks that are drawn one per trial are
+ * sampled down to SERIES_MAX_POINTS, always keeping every best-so-far improvement and every
+ * Pareto-optimal trial; the best-so-far curve, fronts, hypervolume, importance and the
+ * distribution function always use every trial. Fronts are O(n log n) (sort and sweep).
+ */
+import type { StudyRecord } from '../store/types.js';
+import type {
+  CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TrialRow,
+} from '../api/dashboard.js';
+import { downsample, edf, guessDirection, hypervolumeHistory, importance, paretoFront, pedAnova, type Dir } from './analysis.js';
+
+export const MAX_POINTS = 2000;
+const SLICE_PARAMS = 6;
+
+export interface SeriesInput {
+  readonly rows: readonly TrialRow[];
+  readonly workers: readonly (string | null)[];
+  readonly finals: readonly { number: number; attrs: Record<string, unknown> }[];
+}
+
+/** The default Pareto axes: the second objective, else a cost metric, against the first objective. */
+export function defaultParetoAxes(s: Pick<StudyRecord, 'objectives'>, metricNames: readonly string[]): [string, string] | null {
+  const objs = s.objectives;
+  const y = objs[0]?.metric ?? metricNames[0];
+  if (y === undefined) return null;
+  const costLike =
+    ['latency_ms', 'params', 'flops', 'macs', 'params_m'].find((n) => metricNames.includes(n) && n !== y) ??
+    metricNames.find((n) => /latency|params|flops|macs/i.test(n) && n !== y);
+  const x = objs[1]?.metric ?? costLike ?? metricNames.find((n) => n !== y);
+  return x === undefined ? null : [x, y];
+}
+
+function dirOf(s: Pick<StudyRecord, 'objectives'>, metric: string): Dir {
+  return s.objectives.find((o) => o.metric === metric)?.direction ?? guessDirection(metric);
+}
+
+/** The front of (x, y) over every complete trial with both finite, and a sample of the rest. */
+export function paretoOf(s: Pick<StudyRecord, 'objectives'>, rows: readonly TrialRow[], x: string, y: string, max = MAX_POINTS): ParetoSeries {
+  const dirX = dirOf(s, x);
+  const dirY = dirOf(s, y);
+  const pts: { number: number; x: number; y: number }[] = [];
+  for (const t of rows) {
+    if (t.state !== 'complete') continue;
+    const a = t.metrics[x];
+    const b = t.metrics[y];
+    if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) continue;
+    pts.push({ number: t.number, x: a, y: b });
+  }
+  const frontIdx = paretoFront(pts, dirX, dirY);
+  const onFront = new Set(frontIdx);
+  const others = pts.filter((_, i) => !onFront.has(i));
+  const room = Math.max(0, max - frontIdx.length);
+  const keep = downsample(others.length, room, []);
+  return {
+    x,
+    y,
+    dirX,
+    dirY,
+    of: pts.length,
+    front: frontIdx.map((i) => pts[i]!),
+    others: keep.map((i) => others[i]!),
+    sampled: keep.length < others.length,
+  };
+}
+
+export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS, finalResults: FinalResults | null = null): StudySeries {
+  const { rows } = input;
+  const obj = s.objectives[0];
+  const dir: Dir = obj?.direction ?? 'maximize';
+  const byNumber = [...rows].sort((a, b) => a.number - b.number);
+  let t0 = Infinity;
+  for (const t of byNumber) if (t.startedAt !== null && t.startedAt < t0) t0 = t.startedAt;
+  const secs = (ms: number | null): number | null => (ms !== null && Number.isFinite(t0) ? (ms - t0) / 1000 : null);
+
+  // every trial with a value; best so far over the complete ones
+  const valued = byNumber.filter((t) => t.value !== null && (t.state === 'complete' || t.state === 'pruned'));
+  const keep: number[] = [];
+  const best: CurvePoint[] = [];
+  let cur = dir === 'maximize' ? -Infinity : Infinity;
+  let lastComplete: TrialRow | null = null;
+  valued.forEach((t, i) => {
+    if (t.state !== 'complete') return;
+    lastComplete = t;
+    if (dir === 'maximize' ? t.value! > cur : t.value! < cur) {
+      cur = t.value!;
+      keep.push(i);
+      best.push({ number: t.number, t: secs(t.finishedAt), value: t.value!, best: cur });
+    }
+  });
+  const lc = lastComplete as TrialRow | null;
+  if (lc && best.length && best[best.length - 1]!.number !== lc.number) best.push({ number: lc.number, t: secs(lc.finishedAt), value: lc.value!, best: cur });
+
+  const metricNames = [...new Set(rows.flatMap((t) => Object.keys(t.metrics)))].sort();
+  const axes = defaultParetoAxes(s, metricNames);
+  const pareto = axes ? paretoOf(s, rows, axes[0], axes[1], max) : null;
+  if (pareto) {
+    const frontNumbers = new Set(pareto.front.map((p) => p.number));
+    valued.forEach((t, i) => {
+      if (frontNumbers.has(t.number)) keep.push(i);
+    });
+  }
+  const chosen = downsample(valued.length, max, keep);
+  const points: SeriesPoint[] = chosen.map((i) => {
+    const t = valued[i]!;
+    return { number: t.number, state: t.state, value: t.value!, generation: t.generation };
+  });
+  let maxGeneration: number | null = null;
+  for (const t of valued) if (t.generation !== null && (maxGeneration === null || t.generation > maxGeneration)) maxGeneration = t.generation;
+
+  // importance over every complete trial: PED-ANOVA ranks, eta^2 and value groups explain
+  const complete = valued.filter((t) => t.state === 'complete');
+  const impRows = complete.map((t) => ({ params: t.params, value: t.value! }));
+  const eta = new Map(importance(impRows, dir).map((x) => [x.name, x]));
+  const imp: ImportanceItem[] = pedAnova(impRows, dir)
+    .filter((p) => eta.has(p.name))
+    .map((p) => ({ name: p.name, ped: p.score, eta2: eta.get(p.name)!.score, groups: eta.get(p.name)!.groups }));
+
+  // hypervolume history for two objectives (the first two when there are more)
+  let hypervolume: StudySeries['hypervolume'] = null;
+  const o1 = s.objectives[1];
+  if (obj && o1) {
+    const pts: { number: number; a: number; b: number }[] = [];
+    for (const t of complete) {
+      const a = t.metrics[obj.metric];
+      const b = t.metrics[o1.metric];
+      if (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b)) pts.push({ number: t.number, a, b });
+    }
+    if (pts.length) {
+      const worst = (vals: number[], d: Dir): number => {
+        const lo = Math.min(...vals);
+        const hi = Math.max(...vals);
+        const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.1 || 1;
+        return d === 'maximize' ? lo - pad : hi + pad;
+      };
+      // reference point: 10% beyond the worst value seen on each objective
+      const ref: [number, number] = [worst(pts.map((p) => p.a), obj.direction), worst(pts.map((p) => p.b), o1.direction)];
+      hypervolume = { metrics: [obj.metric, o1.metric], ref, history: hypervolumeHistory(pts, [obj.direction, o1.direction], ref) };
+    }
+  }
+
+  // timeline: every started trial, per worker
+  const workers: string[] = [];
+  const wIndex = new Map<string, number>();
+  const tl = { worker: [] as number[], start: [] as number[], end: [] as (number | null)[], state: [] as DashTrialState[], number: [] as number[], attempt: [] as number[] };
+  rows.forEach((t, i) => {
+    if (t.startedAt === null) return;
+    const w = input.workers[i] ?? '(unknown)';
+    let k = wIndex.get(w);
+    if (k === undefined) {
+      k = workers.length;
+      workers.push(w);
+      wIndex.set(w, k);
+    }
+    tl.worker.push(k);
+    tl.start.push(secs(t.startedAt)!);
+    tl.end.push(secs(t.finishedAt));
+    tl.state.push(t.state);
+    tl.number.push(t.number);
+    tl.attempt.push(t.attempt);
+  });
+
+  const sliceParams = imp.slice(0, SLICE_PARAMS).map((x) => x.name);
+  const sliceIdx = downsample(complete.length, max, []);
+  const sliceRows = sliceIdx.map((i) => {
+    const t = complete[i]!;
+    return {
+      number: t.number,
+      value: t.value!,
+      params: sliceParams.map((p): ParamValue => t.params[p] ?? null),
+      objectives: s.objectives.map((o) => {
+        const v = t.metrics[o.metric];
+        return v !== undefined && Number.isFinite(v) ? v : null;
+      }),
+    };
+  });
+
+  return {
+    total: rows.length,
+    withValue: valued.length,
+    points,
+    sampled: points.length < valued.length,
+    maxGeneration,
+    best,
+    pareto,
+    importance: imp,
+    edf: edf(complete.map((t) => t.value!)),
+    hypervolume,
+    timeline: { workers, ...tl },
+    sliceParams,
+    sliceRows,
+    finalResults,
+  };
+}
