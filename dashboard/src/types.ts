@@ -10,4 +10,9 @@ export type {
   CurvePoint,
   DashTrialState,
   DashObjective,
+  StudySeries,
+  SeriesPoint,
+  ParetoSeries,
+  ImportanceItem,
+  FinalResults,
 } from '../../src/api/dashboard.js';

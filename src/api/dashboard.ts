@@ -248,12 +248,27 @@ interface StudyRows {
   readonly workers: (string | null)[];
   /** Trials whose user attributes hold final results, with those attributes. */
   readonly finals: { number: number; attrs: Record<string, unknown> }[];
+  /** The study's series, once computed for this version. */
+  series?: StudySeries;
 }
+
+/** How long one read of every study's summary serves the requests that follow (ms). */
+const SUMMARY_MS = 750;
 
 /** Wraps an already open store; `owns` says whether close() closes it. */
 export function dashboardSource(store: Store, owns = false): DashboardSource {
+  // Every request needs the study summaries (counts and best trial of each study, one query per
+  // study); the live-update poll needs them every second. One read serves them all for a moment.
+  let summaries: { at: number; list: Promise<StoreStudySummary[]> } | null = null;
+  const listStudies = (): Promise<StoreStudySummary[]> => {
+    if (summaries && Date.now() - summaries.at < SUMMARY_MS) return summaries.list;
+    const list = store.listStudies();
+    summaries = { at: Date.now(), list };
+    list.catch(() => (summaries = null));
+    return list;
+  };
   const requireStudy = async (id: number): Promise<StoreStudySummary> => {
-    const all = await store.listStudies();
+    const all = await listStudies();
     const s = all.find((x) => x.id === id);
     if (!s) {
       throw new NasError('not_found', `no study with id ${id}`, {
@@ -286,7 +301,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
   };
   return {
     async studies() {
-      return (await store.listStudies()).map(toSummary);
+      return (await listStudies()).map(toSummary);
     },
     async study(id) {
       const s = await requireStudy(id);
@@ -348,7 +363,8 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     async series(id) {
       const s = await requireStudy(id);
       const r = await allRows(s);
-      return studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals));
+      r.series ??= studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals));
+      return r.series;
     },
     async pareto(id, x, y) {
       const s = await requireStudy(id);
@@ -364,7 +380,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     },
     async versions() {
       const v: Record<string, string> = {};
-      for (const s of await store.listStudies()) v[String(s.id)] = versionOf(s);
+      for (const s of await listStudies()) v[String(s.id)] = versionOf(s);
       return v;
     },
     async close() {

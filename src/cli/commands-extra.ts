@@ -4,6 +4,7 @@ import { interruptible, numFlag, parse, UsageError } from './args.js';
 import { formatCell, renderTable } from './table.js';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
 import { DEFAULT_PORT, startDashboard } from '../server/index.js';
+import { writeStudyReport } from '../report/index.js';
 
 export interface ExtraCommand {
   /** One line for `tsnas --help` (every command is listed there). */
@@ -234,4 +235,35 @@ Pareto fronts, a sortable trial table, learning curves and architecture drawings
   },
 };
 
-export const COMMANDS_EXTRA: Record<string, ExtraCommand> = { train: trainCmd, main: mainCmd, dashboard: dashboardCmd };
+const reportCmd: ExtraCommand = {
+  help: `usage: tsnas report --study NAME [--storage URL] [--out report.html] [--png DIR] [--rows N]
+
+Writes one self-contained HTML report of a study (inline SVG, no script, nothing loaded from the
+network): summary, final results, fitness of every trial with the best so far, best so far vs time,
+Pareto front, parameter importance, distribution, hypervolume, timeline, parallel coordinates, the
+winner's architecture and learning curves, and the trial table.
+  --study NAME    study name or id (required)
+  --storage URL   sqlite:./tsnas.db (default) or postgres://user@host:port/db
+  --out FILE      default report.html
+  --png DIR       also write every plot as DIR/<plot>.png
+  --rows N        rows of the trial table (the best N by the first objective; default 200)
+`,
+  async run(argv) {
+    const { flags } = parse(argv, { study: { type: 'string' }, storage: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, rows: { type: 'string' } }, 0);
+    if (flags['help']) return process.stdout.write(reportCmd.help), 0;
+    const study = flags['study'];
+    if (typeof study !== 'string' || study === '') throw new NasError('invalid_config', '--study is required', { field: 'study', hint: 'tsnas status lists the studies' });
+    const rows = numFlag(flags, 'rows');
+    const r = await writeStudyReport({
+      storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE,
+      study: /^[1-9][0-9]*$/.test(study) ? Number(study) : study,
+      out: typeof flags['out'] === 'string' ? flags['out'] : 'report.html',
+      ...(typeof flags['png'] === 'string' ? { pngDir: flags['png'] } : {}),
+      ...(rows !== undefined ? { tableRows: rows } : {}),
+    });
+    process.stdout.write(`tsnas report: ${r.html} (${r.plots.length} plots${r.pngs.length ? `; ${r.pngs.length} PNG files in ${flags['png']}` : ''})\n`);
+    return 0;
+  },
+};
+
+export const COMMANDS_EXTRA: Record<string, ExtraCommand> = { train: trainCmd, main: mainCmd, dashboard: dashboardCmd, report: reportCmd };

@@ -197,9 +197,11 @@ export function pedAnova(
 
 /** Group labels of a parameter's values: the value itself, or a quantile bin for many numbers. */
 export function levelLabels(raw: readonly Param[], maxLevels = 8): string[] {
-  const distinct = new Set(raw.map((v) => String(v)));
   const numeric = raw.every((v) => typeof v === 'number');
-  if (!(numeric && distinct.size > maxLevels)) return raw.map((v) => String(v));
+  const labels = raw.map((v) => (typeof v === 'string' ? v : String(v)));
+  if (!numeric) return labels;
+  const distinct = new Set(raw);
+  if (distinct.size <= maxLevels) return labels;
   const nums = raw as number[];
   const qs = [...nums].sort((a, b) => a - b);
   const edges: number[] = [];
@@ -298,4 +300,100 @@ export function wantsLog(values: readonly number[]): boolean {
     if (v > hi) hi = v;
   }
   return lo > 0 && hi / lo > 100;
+}
+
+export type MetricKind = 'percent' | 'loss' | 'score' | 'lr' | 'time' | 'other';
+export const METRIC_KINDS: readonly MetricKind[] = ['percent', 'loss', 'score', 'lr', 'time', 'other'];
+export const METRIC_KIND_LABEL: Record<MetricKind, string> = {
+  percent: 'accuracy (%)',
+  loss: 'loss',
+  score: 'score (0-1)',
+  lr: 'learning rate',
+  time: 'time',
+  other: 'other',
+};
+
+/**
+ * What kind of quantity a per-epoch metric is, so that curves sharing an axis share a unit:
+ * accuracies in percent; losses; 0-1 scores (precision, recall, F1, AUC; an accuracy whose values
+ * all lie in [0, 1] counts as a score); learning rates; times (seconds, ms); anything else.
+ * `values` (optional) are the metric's observed values.
+ */
+export function metricKind(name: string, values: readonly number[] = []): MetricKind {
+  const n = name.toLowerCase();
+  if (/(^|_)(lr|learning_rate)($|_)/.test(n)) return 'lr';
+  if (/loss|nll|cross_?entropy|mse|mae/.test(n)) return 'loss';
+  if (/(_s|_ms|_sec|_seconds|seconds|time|duration)$|^time|epoch_s/.test(n)) return 'time';
+  const finite = values.filter(Number.isFinite);
+  const unit = finite.length > 0 && finite.every((v) => v >= 0 && v <= 1);
+  if (/acc/.test(n)) return unit ? 'score' : 'percent';
+  if (/precision|recall|f1|auc|iou|score/.test(n)) return unit || finite.length === 0 ? 'score' : 'percent';
+  return 'other';
+}
+
+/**
+ * Both importance measures in one pass per parameter (each parameter's value labels are computed
+ * once): eta^2 with its value groups (see `importance`) and the PED-ANOVA score (see `pedAnova`),
+ * ranked by PED-ANOVA. Parameters with a single value are left out.
+ */
+export function parameterImportance(
+  rows: readonly { readonly params: Readonly<Record<string, Param>>; readonly value: number }[],
+  dir: Dir,
+  opts: { maxLevels?: number; topFrac?: number; pedTopFrac?: number } = {},
+): { name: string; ped: number; eta2: number; groups: Importance['groups'] }[] {
+  const n = rows.length;
+  if (n < 4) return [];
+  const maxLevels = opts.maxLevels ?? 8;
+  const values = rows.map((r) => r.value);
+  let mean = 0;
+  for (const v of values) mean += v;
+  mean /= n;
+  let total = 0;
+  for (const v of values) total += (v - mean) ** 2;
+  const order = values.map((v, i) => ({ v, i })).sort((a, b) => (dir === 'maximize' ? b.v - a.v : a.v - b.v));
+  const nTop20 = Math.max(1, Math.round(n * (opts.topFrac ?? 0.2)));
+  const nPed = Math.max(2, Math.round(n * (opts.pedTopFrac ?? 0.1)));
+  const top20 = new Uint8Array(n);
+  const topPed = new Uint8Array(n);
+  order.forEach((x, rank) => {
+    if (rank < nTop20) top20[x.i] = 1;
+    if (rank < nPed) topPed[x.i] = 1;
+  });
+  const names = new Set<string>();
+  for (const r of rows) for (const k in r.params) names.add(k);
+  const out: { name: string; ped: number; eta2: number; groups: Importance['groups'] }[] = [];
+  const raw: Param[] = new Array<Param>(n);
+  for (const name of names) {
+    for (let i = 0; i < n; i++) raw[i] = rows[i]!.params[name] ?? null;
+    const labels = levelLabels(raw, maxLevels);
+    const groups = new Map<string, { sum: number; count: number; top: number; ped: number }>();
+    for (let i = 0; i < n; i++) {
+      const l = labels[i]!;
+      let g = groups.get(l);
+      if (!g) groups.set(l, (g = { sum: 0, count: 0, top: 0, ped: 0 }));
+      g.sum += values[i]!;
+      g.count += 1;
+      g.top += top20[i]!;
+      g.ped += topPed[i]!;
+    }
+    if (groups.size < 2) continue;
+    let between = 0;
+    let ped = 0;
+    const k = groups.size;
+    for (const g of groups.values()) {
+      between += g.count * (g.sum / g.count - mean) ** 2;
+      const pAll = (g.count + 1) / (n + k);
+      const pTop = (g.ped + 1) / (nPed + k);
+      ped += pAll * (pTop / pAll - 1) ** 2;
+    }
+    out.push({
+      name,
+      ped,
+      eta2: total > 0 ? between / total : 0,
+      groups: [...groups.entries()]
+        .map(([label, g]) => ({ label, count: g.count, mean: g.sum / g.count, topCount: g.top }))
+        .sort((a, b) => (dir === 'maximize' ? b.mean - a.mean : a.mean - b.mean)),
+    });
+  }
+  return out.sort((a, b) => b.ped - a.ped || a.name.localeCompare(b.name));
 }

@@ -9,7 +9,7 @@ import type { StudyRecord } from '../store/types.js';
 import type {
   CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TrialRow,
 } from '../api/dashboard.js';
-import { downsample, edf, guessDirection, hypervolumeHistory, importance, paretoFront, pedAnova, type Dir } from './analysis.js';
+import { downsample, edf, guessDirection, hypervolumeHistory, parameterImportance, paretoFront, type Dir } from './analysis.js';
 
 export const MAX_POINTS = 2000;
 const SLICE_PARAMS = 6;
@@ -111,11 +111,7 @@ export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS
 
   // importance over every complete trial: PED-ANOVA ranks, eta^2 and value groups explain
   const complete = valued.filter((t) => t.state === 'complete');
-  const impRows = complete.map((t) => ({ params: t.params, value: t.value! }));
-  const eta = new Map(importance(impRows, dir).map((x) => [x.name, x]));
-  const imp: ImportanceItem[] = pedAnova(impRows, dir)
-    .filter((p) => eta.has(p.name))
-    .map((p) => ({ name: p.name, ped: p.score, eta2: eta.get(p.name)!.score, groups: eta.get(p.name)!.groups }));
+  const imp: ImportanceItem[] = parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir);
 
   // hypervolume history for two objectives (the first two when there are more)
   let hypervolume: StudySeries['hypervolume'] = null;

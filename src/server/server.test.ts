@@ -345,16 +345,43 @@ describe('startDashboard', () => {
     await assert.rejects(startDashboard({ storage: fx.url, port: dash.port, assetsDir }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'port');
   });
 
-  test('binds to 127.0.0.1 by default; another interface only when asked, with a warning', async () => {
+  test('binds to 127.0.0.1 by default; another interface only with an access token (401 without it), and a warning', async () => {
     assert.equal(dash.host, '127.0.0.1');
+    assert.equal(dash.token, null);
     const warnings: string[] = [];
     const d = await startDashboard({ storage: fx.url, host: '0.0.0.0', port: 0, assetsDir, warn: (m) => warnings.push(m) });
     try {
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!, /no authentication/);
+      assert.match(warnings[0]!, /token/);
+      assert.ok(d.token && d.token.length >= 24, 'a token is generated');
+      assert.ok(d.url.endsWith(`/?token=${d.token}`), 'the printed URL carries it');
+      const base = `http://127.0.0.1:${d.port}`;
+      for (const path of ['/', '/api/studies', '/api/events', '/assets/app-123.js']) {
+        const r = await fetch(base + path);
+        assert.equal(r.status, 401, `${path} without a token`);
+        await r.body?.cancel();
+      }
+      assert.equal((await fetch(`${base}/api/studies`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status, 401);
+      assert.equal((await fetch(`${base}/api/studies?token=${d.token}x`)).status, 401);
+      assert.equal((await fetch(`${base}/api/studies`, { headers: { authorization: `Bearer ${d.token}` } })).status, 200);
+      const first = await fetch(`${base}/?token=${d.token}`);
+      assert.equal(first.status, 200);
+      const cookie = first.headers.get('set-cookie') ?? '';
+      assert.match(cookie, /tsnas_token=.*HttpOnly.*SameSite=Strict/);
+      // the page's own requests carry the cookie
+      assert.equal((await fetch(`${base}/api/studies`, { headers: { cookie: cookie.split(';')[0]! } })).status, 200);
     } finally {
       await d.close();
     }
+    // a token given on loopback is enforced too; a malformed one is refused up front
+    const d3 = await startDashboard({ storage: fx.url, port: 0, assetsDir, token: 'abcdefghijklmnop-0123' });
+    try {
+      assert.equal((await fetch(`http://127.0.0.1:${d3.port}/api/studies`)).status, 401);
+      assert.equal((await fetch(`http://127.0.0.1:${d3.port}/api/studies?token=abcdefghijklmnop-0123`)).status, 200);
+    } finally {
+      await d3.close();
+    }
+    await assert.rejects(startDashboard({ storage: fx.url, port: 0, assetsDir, token: 'short' }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'token');
     const quiet: string[] = [];
     const d2 = await startDashboard({ storage: fx.url, port: 0, assetsDir, warn: (m) => quiet.push(m) });
     await d2.close();

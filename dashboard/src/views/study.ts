@@ -1,11 +1,12 @@
 import type uPlot from 'uplot';
 import { getJson, onVersions } from '../api.js';
 import { clear, fmt, fmtDuration, h, PALETTE, STATE_COLORS } from '../dom.js';
-import { bestSoFar, guessDirection, importance, paretoFront, type Dir, type Importance } from '../analysis.js';
+import { wantsLog, type Dir } from '../analysis.js';
 import { scatter, type ScatterPoint } from '../scatter.js';
+import { parallelCoordinates, slicePlot, timeline } from '../../../src/report/plot/charts.js';
 import { lineChart } from '../lines.js';
 import { paramLabel } from '../labels.js';
-import type { StudyDetail, TrialPage, TrialRow } from '../types.js';
+import type { ImportanceItem, ParetoSeries, SeriesPoint, StudyDetail, StudySeries, TrialPage, TrialRow } from '../types.js';
 
 type Tab = 'overview' | 'trials';
 
@@ -27,7 +28,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
     const table = tab === 'trials' ? trialTable(id) : null;
     if (table) body.append(table.el);
     // Chart choices survive live refreshes.
-    const ui = { colorBy: 'state', px: '', py: '', param: '' };
+    const ui = { colorBy: 'state', px: '', py: '', param: '', slice: '' };
 
     async function load(): Promise<void> {
       if (loading) return;
@@ -39,8 +40,8 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         renderHead(detail);
         if (table) await table.refresh(detail);
         else {
-          const page = await getJson<TrialPage>(`/api/studies/${id}/trials?limit=10000`);
-          if (!disposed) renderOverview(detail, page.trials);
+          const series = await getJson<StudySeries>(`/api/studies/${id}/series`);
+          if (!disposed) renderOverview(detail, series);
         }
       } catch (e) {
         clear(body);
@@ -77,56 +78,59 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       );
     }
 
-    function renderOverview(d: StudyDetail, trials: readonly TrialRow[]): void {
+    function renderOverview(d: StudyDetail, sr: StudySeries): void {
       for (const c of charts.splice(0)) c.destroy();
       clear(body);
-      const dir: Dir = d.study.objectives[0]?.direction ?? 'maximize';
       const metric = d.study.objectives[0]?.metric ?? 'value';
-      const done = trials.filter((t) => t.value !== null && (t.state === 'complete' || t.state === 'pruned'));
-      const complete = trials.filter((t) => t.state === 'complete' && t.value !== null).sort((a, b) => a.number - b.number);
-      const best = bestSoFar(complete.map((t) => ({ number: t.number, value: t.value! })), dir);
-      const family = familyOf(trials);
+      const dir: Dir = d.study.objectives[0]?.direction ?? 'maximize';
+      const goto = (n: number): void => {
+        location.hash = `#/study/${id}/trial/${n}`;
+      };
+      if (sr.total === 0) {
+        body.append(h('div', { class: 'panel empty', id: 'study-empty' }, 'This study has no trial yet. Charts appear as soon as the first trial finishes.'));
+        return;
+      }
+      if (sr.finalResults) body.append(finalPanel(sr), h('div', { class: 'row-gap' }));
+      if (sr.withValue === 0) {
+        body.append(
+          h(
+            'div',
+            { class: 'panel empty', id: 'study-novalue' },
+            `None of the ${sr.total} trials has a finite ${metric} yet (${d.study.counts.failed} failed, ${d.study.counts.running + d.study.counts.waiting} running or waiting). The trial table lists them with their messages.`,
+          ),
+          h('div', { class: 'row-gap' }),
+        );
+      }
 
       // 1. every trial's value vs trial number, with best-so-far
       const p1 = h('div', { class: 'panel', id: 'chart-trials' });
-      const hasGen = trials.some((t) => t.generation !== null);
+      const hasGen = sr.maxGeneration !== null;
       if (!hasGen) ui.colorBy = 'state';
       const colorSel = select(hasGen ? ['state', 'generation'] : ['state'], ui.colorBy, (v) => {
         ui.colorBy = v;
-        renderOverview(d, trials);
+        renderOverview(d, sr);
       }, 'color-by');
-      // 2. best so far vs time
       const p2 = h('div', { class: 'panel', id: 'chart-time' });
-      const row1 = h('div', { class: 'grid2' }, p1, p2);
-      // 3. pareto, 4. importance
       const p3 = h('div', { class: 'panel', id: 'chart-pareto' });
       const p4 = h('div', { class: 'panel', id: 'importance' });
-      const row2 = h('div', { class: 'grid2' }, p3, p4);
-      body.append(row1, h('div', { class: 'row-gap' }), row2);
+      body.append(h('div', { class: 'grid2' }, p1, p2), h('div', { class: 'row-gap' }), h('div', { class: 'grid2' }, p3, p4));
       const width = Math.max(320, p1.clientWidth - 34);
 
-      const gens = done.map((t) => t.generation).filter((g): g is number => g !== null);
-      const gMax = gens.length ? Math.max(...gens) : 0;
-      const colorOf = (t: TrialRow): string =>
+      const gMax = sr.maxGeneration ?? 0;
+      const colorOf = (t: SeriesPoint): string =>
         ui.colorBy === 'generation' && t.generation !== null ? seqColor(gMax > 0 ? t.generation / gMax : 0) : STATE_COLORS[t.state] ?? '#667085';
-      const pts: ScatterPoint[] = done.map((t) => ({
+      const pts: ScatterPoint[] = sr.points.map((t) => ({
         x: t.number,
-        y: t.value!,
+        y: t.value,
         color: colorOf(t),
         title: `trial ${t.number} · ${t.state} · ${metric} ${fmt(t.value, 3)}${t.generation !== null ? ` · gen ${t.generation}` : ''}`,
-        onClick: () => (location.hash = `#/study/${id}/trial/${t.number}`),
+        onClick: () => goto(t.number),
       }));
+      const bestLine = sr.best.map((b) => ({ x: b.number, y: b.best }));
       p1.append(
         h('h2', {}, `${metric} of every trial, and the best so far`),
         h('div', { class: 'controls' }, 'colour by ', colorSel, hasGen && ui.colorBy === 'generation' ? ` (${gMax + 1} generations)` : ''),
-        scatter(pts, {
-          width,
-          height: 280,
-          xLabel: 'trial number',
-          yLabel: metric,
-          robustY: true,
-          lines: [{ points: complete.map((t, i) => ({ x: t.number, y: best[i]! })), color: '#111827', step: true, width: 2 }],
-        }),
+        scatter(pts, { width, height: 280, xLabel: 'trial number', yLabel: metric, robustY: true, lines: [{ points: bestLine, color: '#111827', step: true, width: 2 }] }),
         h(
           'div',
           { class: 'legend' },
@@ -134,13 +138,15 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
             ? (['complete', 'pruned'] as const).map((st) => h('span', {}, h('i', { style: `background:${STATE_COLORS[st]}` }), st))
             : [h('span', {}, h('i', { style: `background:${seqColor(0)}` }), 'gen 0'), h('span', {}, h('i', { style: `background:${seqColor(1)}` }), `gen ${gMax}`)],
           h('span', {}, h('i', { style: 'background:#111827;border-radius:0;height:3px' }), 'best so far'),
-          trials.some((t) => t.state === 'failed') ? h('span', {}, `${trials.filter((t) => t.state === 'failed').length} failed trials have no value`) : null,
+          d.study.counts.failed ? h('span', {}, `${d.study.counts.failed} failed trials have no value`) : null,
         ),
+        sr.sampled
+          ? h('div', { class: 'sample-note sub', id: 'sample-note' }, `Showing ${sr.points.length.toLocaleString('en-US')} of ${sr.withValue.toLocaleString('en-US')} trials (evenly sampled; every best-so-far improvement and Pareto-optimal trial is kept). The best-so-far line, fronts and statistics use all trials.`)
+          : '',
       );
 
       p2.append(h('h2', {}, `Best ${metric} so far vs wall-clock time`));
-      const t0 = Math.min(...trials.map((t) => t.startedAt ?? Infinity));
-      const timed = complete.map((t, i) => ({ t: t.finishedAt !== null && Number.isFinite(t0) ? (t.finishedAt - t0) / 1000 : null, b: best[i]! })).filter((x) => x.t !== null);
+      const timed = sr.best.filter((b) => b.t !== null);
       if (timed.length === 0) p2.append(h('div', { class: 'empty' }, 'no finished trial yet'));
       else {
         const holder = h('div', {});
@@ -150,86 +156,170 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           lineChart(
             holder,
             timed.map((x) => (useMin ? x.t! / 60 : x.t!)),
-            [{ label: `best ${metric}`, color: PALETTE[0]!, values: timed.map((x) => x.b), step: true, points: true }],
+            [{ label: `best ${metric}`, color: PALETTE[0]!, values: timed.map((x) => x.best), step: true, points: timed.length < 200 }],
             { width, height: 300, xLabel: useMin ? 'minutes since start' : 'seconds since start', yLabel: metric },
           ),
         );
       }
 
-      renderPareto(p3, d, trials, width);
-      renderImportance(p4, d, complete, dir, family);
-    }
+      renderPareto(p3, d, sr.pareto, width);
+      renderImportance(p4, d, sr, family(d));
 
-    function renderPareto(panel: HTMLElement, d: StudyDetail, trials: readonly TrialRow[], width: number): void {
-      const names = d.metricNames;
-      const objs = d.study.objectives;
-      const costLike =
-        ['latency_ms', 'params', 'flops', 'macs', 'params_m'].find((n) => names.includes(n) && n !== objs[0]?.metric) ??
-        names.find((n) => /latency|params|flops|macs/i.test(n) && n !== objs[0]?.metric);
-      if (!ui.px) ui.px = objs[1]?.metric ?? costLike ?? names.find((n) => n !== objs[0]?.metric) ?? names[0] ?? '';
-      if (!ui.py) ui.py = objs[0]?.metric ?? names[0] ?? '';
-      const dirOf = (m: string): Dir => objs.find((o) => o.metric === m)?.direction ?? guessDirection(m);
-      const redraw = (): void => {
-        clear(panel);
-        renderPareto(panel, d, trials, width);
-      };
-      panel.append(
-        h('h2', {}, 'Pareto front'),
+      // 3. distribution, hypervolume, timeline, parallel coordinates, slices
+      const p5 = h('div', { class: 'panel', id: 'chart-edf' }, h('h2', {}, `Empirical distribution of ${metric}`));
+      const p6 = h('div', { class: 'panel', id: 'chart-hv' }, h('h2', {}, 'Hypervolume history'));
+      body.append(h('div', { class: 'row-gap' }), h('div', { class: 'grid2' }, p5, p6));
+      if (sr.edf.n === 0) p5.append(h('div', { class: 'empty' }, `no complete trial with a finite ${metric} yet`));
+      else {
+        const logX = wantsLog(sr.edf.points.map((p) => p.x));
+        p5.append(
+          scatter([], {
+            width,
+            height: 260,
+            xLabel: metric + (logX ? ' (log)' : ''),
+            yLabel: 'share of complete trials ≤ x',
+            logX,
+            lines: [{ points: sr.edf.points, color: PALETTE[0]!, step: true }],
+          }),
+          h('div', { class: 'sub' }, `over all ${sr.edf.n.toLocaleString('en-US')} complete trials${sr.edf.points.length < sr.edf.n ? ` (drawn through ${sr.edf.points.length} evenly spaced ranks)` : ''}; ${dir === 'maximize' ? 'further right is better' : 'further left is better'}`),
+        );
+      }
+      if (!sr.hypervolume) p6.append(h('div', { class: 'empty' }, d.study.objectives.length < 2 ? 'single-objective study: hypervolume needs two objectives' : 'no complete trial with both objectives yet'));
+      else {
+        const hv = sr.hypervolume;
+        p6.append(
+          scatter([], { width, height: 260, xLabel: 'trial number', yLabel: `hypervolume (${hv.metrics.join(' × ')})`, lines: [{ points: hv.history.map((p) => ({ x: p.number, y: p.hv })), color: PALETTE[2]!, step: true }] }),
+          h('div', { class: 'sub' }, `area dominated by the front of ${hv.metrics[0]} and ${hv.metrics[1]} over all complete trials, from the reference point (${fmt(hv.ref[0], 3)}, ${fmt(hv.ref[1], 3)}): 10% beyond the worst value of each`),
+        );
+      }
+
+      const p7 = h('div', { class: 'panel', id: 'chart-timeline' }, h('h2', {}, 'Timeline of trials per worker'));
+      body.append(h('div', { class: 'row-gap' }), p7);
+      const fullWidth = Math.max(320, p7.clientWidth - 34);
+      p7.append(
+        timeline(sr.timeline, { width: fullWidth }),
         h(
           'div',
-          { class: 'controls' },
-          'x ',
-          select(names, ui.px, (v) => ((ui.px = v), redraw())),
-          h('span', { style: 'margin-right:14px' }, dirOf(ui.px) === 'maximize' ? '↑ better' : '↓ better'),
-          'y ',
-          select(names, ui.py, (v) => ((ui.py = v), redraw())),
-          dirOf(ui.py) === 'maximize' ? '↑ better' : '↓ better',
+          { class: 'legend' },
+          (['complete', 'pruned', 'failed', 'running'] as const).map((st) => h('span', {}, h('i', { style: `background:${STATE_COLORS[st]}` }), st)),
+          h('span', {}, `${sr.timeline.number.length.toLocaleString('en-US')} trials on ${sr.timeline.workers.length} worker${sr.timeline.workers.length === 1 ? '' : 's'}; outlined: re-run after a lost lease`),
         ),
       );
-      const rows = trials.filter((t) => t.state === 'complete' && ui.px in t.metrics && ui.py in t.metrics);
-      const xy = rows.map((t) => ({ x: t.metrics[ui.px]!, y: t.metrics[ui.py]! }));
-      const front = paretoFront(xy, dirOf(ui.px), dirOf(ui.py));
-      const onFront = new Set(front);
-      const logX = xy.length > 0 && Math.min(...xy.map((p) => p.x)) > 0 && Math.max(...xy.map((p) => p.x)) / Math.min(...xy.map((p) => p.x)) > 50;
-      panel.append(
-        scatter(
-          rows.map((t, i) => ({
-            x: xy[i]!.x,
-            y: xy[i]!.y,
-            color: onFront.has(i) ? '#e8573d' : '#9db7ea',
-            r: onFront.has(i) ? 5 : 3.5,
-            title: `trial ${t.number}: ${ui.px} ${fmt(xy[i]!.x, 3)}, ${ui.py} ${fmt(xy[i]!.y, 3)}${onFront.has(i) ? ' (Pareto-optimal)' : ''}`,
-            onClick: () => (location.hash = `#/study/${id}/trial/${t.number}`),
-          })),
-          { width, height: 280, xLabel: ui.px + (logX ? ' (log)' : ''), yLabel: ui.py, logX, robustY: true, lines: [{ points: front.map((i) => xy[i]!), color: '#e8573d', width: 1.5 }] },
-        ),
-        h('div', { class: 'legend' }, h('span', {}, h('i', { style: 'background:#e8573d' }), `Pareto-optimal (${front.length})`), h('span', {}, h('i', { style: 'background:#9db7ea' }), 'dominated')),
-      );
+
+      const p8 = h('div', { class: 'panel', id: 'chart-parallel' }, h('h2', {}, 'Parallel coordinates'));
+      const p9 = h('div', { class: 'panel', id: 'chart-slice' }, h('h2', {}, `Slice: ${metric} against one parameter`));
+      body.append(h('div', { class: 'row-gap' }), p8, h('div', { class: 'row-gap' }), p9);
+      const objNames = d.study.objectives.map((o) => o.metric);
+      const sliceNote = sr.sliceRows.length < d.study.counts.complete ? ` (${sr.sliceRows.length.toLocaleString('en-US')} of ${d.study.counts.complete.toLocaleString('en-US')} complete trials, evenly sampled)` : '';
+      if (sr.sliceParams.length === 0) {
+        p8.append(h('div', { class: 'empty' }, 'needs complete trials whose parameters differ'));
+        p9.append(h('div', { class: 'empty' }, 'needs complete trials whose parameters differ'));
+      } else {
+        const fam = family(d);
+        p8.append(
+          parallelCoordinates(
+            [...sr.sliceParams.map((p) => paramLabel(p, fam)), ...objNames],
+            sr.sliceRows.map((r) => ({ number: r.number, cells: [...r.params, ...r.objectives] })),
+            { width: fullWidth, height: 320, dir: d.study.objectives[objNames.length - 1]?.direction ?? dir, onClick: goto },
+          ),
+          h('div', { class: 'sub' }, `the ${sr.sliceParams.length} most important parameters (PED-ANOVA) and the objectives; darker = better ${objNames[objNames.length - 1] ?? metric}${sliceNote}`),
+        );
+        if (!ui.slice || !sr.sliceParams.includes(ui.slice)) ui.slice = sr.sliceParams[0]!;
+        const holder = h('div', {});
+        const draw = (): void => {
+          clear(holder);
+          const j = sr.sliceParams.indexOf(ui.slice);
+          holder.append(
+            slicePlot(
+              paramLabel(ui.slice, fam),
+              sr.sliceRows.map((r) => r.params[j] ?? null),
+              sr.sliceRows.map((r) => r.value),
+              sr.sliceRows.map((r) => r.number),
+              { width: fullWidth, height: 280, yLabel: metric, onClick: goto },
+            ),
+          );
+        };
+        p9.append(h('div', { class: 'controls' }, 'parameter ', select(sr.sliceParams, ui.slice, (v) => ((ui.slice = v), draw()), 'slice-param')), holder, h('div', { class: 'sub' }, sliceNote.trim()));
+        draw();
+      }
     }
 
-    function renderImportance(panel: HTMLElement, d: StudyDetail, complete: TrialRow[], dir: Dir, family: string | null): void {
+    function renderPareto(panel: HTMLElement, d: StudyDetail, initial: ParetoSeries | null, width: number): void {
+      const names = d.metricNames;
+      panel.append(h('h2', {}, 'Pareto front'));
+      if (!initial || names.length < 2) {
+        panel.append(h('div', { class: 'empty' }, 'needs two metrics reported by complete trials'));
+        return;
+      }
+      if (!ui.px || !names.includes(ui.px)) ui.px = initial.x;
+      if (!ui.py || !names.includes(ui.py)) ui.py = initial.y;
+      const holder = h('div', {});
+      const controls = h('div', { class: 'controls' });
+      panel.append(controls, holder);
+      const draw = (pr: ParetoSeries): void => {
+        clear(controls);
+        clear(holder);
+        controls.append(
+          'x ',
+          select(names, ui.px, (v) => ((ui.px = v), void refetch())),
+          h('span', { style: 'margin-right:14px' }, pr.dirX === 'maximize' ? '↑ better' : '↓ better'),
+          'y ',
+          select(names, ui.py, (v) => ((ui.py = v), void refetch())),
+          pr.dirY === 'maximize' ? '↑ better' : '↓ better',
+        );
+        const all = [...pr.others.map((p) => ({ ...p, front: false })), ...pr.front.map((p) => ({ ...p, front: true }))];
+        const logX = wantsLog(all.map((p) => p.x));
+        holder.append(
+          scatter(
+            all.map((p) => ({
+              x: p.x,
+              y: p.y,
+              color: p.front ? '#e8573d' : '#9db7ea',
+              r: p.front ? 5 : 3.5,
+              title: `trial ${p.number}: ${pr.x} ${fmt(p.x, 3)}, ${pr.y} ${fmt(p.y, 3)}${p.front ? ' (Pareto-optimal)' : ''}`,
+              onClick: () => (location.hash = `#/study/${id}/trial/${p.number}`),
+            })),
+            { width, height: 280, xLabel: pr.x + (logX ? ' (log)' : ''), yLabel: pr.y, logX, robustY: true, lines: [{ points: pr.front, color: '#e8573d', width: 1.5 }] },
+          ),
+          h(
+            'div',
+            { class: 'legend' },
+            h('span', {}, h('i', { style: 'background:#e8573d' }), `Pareto-optimal (${pr.front.length})`),
+            h('span', {}, h('i', { style: 'background:#9db7ea' }), 'dominated'),
+            h('span', {}, `front over all ${pr.of.toLocaleString('en-US')} complete trials${pr.sampled ? `; ${pr.others.length.toLocaleString('en-US')} dominated ones drawn (sampled)` : ''}`),
+          ),
+        );
+        if (pr.of === 0) holder.append(h('div', { class: 'empty' }, `no complete trial reports both ${pr.x} and ${pr.y}`));
+      };
+      const refetch = async (): Promise<void> => {
+        const pr = await getJson<ParetoSeries>(`/api/studies/${id}/pareto?x=${encodeURIComponent(ui.px)}&y=${encodeURIComponent(ui.py)}`);
+        if (!disposed) draw(pr);
+      };
+      if (initial.x === ui.px && initial.y === ui.py) draw(initial);
+      else void refetch();
+    }
+
+    function renderImportance(panel: HTMLElement, d: StudyDetail, sr: StudySeries, fam: string | null): void {
       const metric = d.study.objectives[0]?.metric ?? 'value';
-      const imp = importance(
-        complete.map((t) => ({ params: t.params, value: t.value! })),
-        dir,
-      );
+      const imp = sr.importance;
       panel.append(
         h('h2', {}, `What matters for ${metric}`),
-        h('div', { class: 'sub', style: 'margin-bottom:8px' }, 'Share of the variance of the objective explained by each parameter (correlation ratio η² over complete trials). Click one for its values.'),
+        h('div', { class: 'sub', style: 'margin-bottom:8px' }, 'Parameters ranked by PED-ANOVA (how differently the top 10% of complete trials use a parameter than all trials; Watanabe et al. 2023), with η² (share of variance explained). Click one for its values.'),
       );
       if (imp.length === 0) {
-        panel.append(h('div', { class: 'empty' }, 'needs at least two complete trials with differing parameters'));
+        panel.append(h('div', { class: 'empty' }, 'needs at least four complete trials with differing parameters'));
         return;
       }
       if (!ui.param || !imp.some((x) => x.name === ui.param)) ui.param = imp[0]!.name;
       const bars = h('div', { class: 'bars' });
       const detail = h('div', {});
-      const show = (it: Importance): void => {
+      const top = Math.max(...imp.map((x) => x.ped), 1e-12);
+      const show = (it: ImportanceItem): void => {
         ui.param = it.name;
         for (const b of bars.querySelectorAll('.bar')) b.classList.toggle('sel', (b as HTMLElement).dataset['name'] === it.name);
         clear(detail);
         detail.append(
-          h('h2', { style: 'margin-top:12px' }, `${paramLabel(it.name, family)}: values ranked by mean ${metric}`),
+          h('h2', { style: 'margin-top:12px' }, `${paramLabel(it.name, fam)}: values ranked by mean ${metric} (η² ${it.eta2.toFixed(3)})`),
           h(
             'table',
             { class: 'data' },
@@ -245,15 +335,16 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       for (const it of imp.slice(0, 10)) {
         const bar = h(
           'div',
-          { class: 'bar', 'data-name': it.name, title: `η² = ${it.score.toFixed(3)}` },
-          h('span', { class: 'name' }, paramLabel(it.name, family)),
-          h('span', { class: 'track' }, h('span', { class: 'fill', style: `display:block;width:${Math.max(1, it.score * 100)}%` })),
-          h('span', {}, it.score.toFixed(2)),
+          { class: 'bar', 'data-name': it.name, title: `PED-ANOVA ${it.ped.toFixed(4)} · η² ${it.eta2.toFixed(3)}` },
+          h('span', { class: 'name' }, paramLabel(it.name, fam)),
+          h('span', { class: 'track' }, h('span', { class: 'fill', style: `display:block;width:${Math.max(1, (it.ped / top) * 100)}%` })),
+          h('span', {}, it.ped.toFixed(3)),
         );
         bar.addEventListener('click', () => show(it));
         bars.append(bar);
       }
       panel.append(bars, detail);
+      if (imp.length > 10) panel.append(h('div', { class: 'sub' }, `top 10 of ${imp.length} parameters`));
       show(imp.find((x) => x.name === ui.param) ?? imp[0]!);
     }
 
@@ -294,6 +385,32 @@ function seqColor(t: number): string {
   const f = x - i;
   const c = stops[i]!.map((v, k) => Math.round(v + (stops[i + 1]![k]! - v) * f));
   return `rgb(${c.join(',')})`;
+}
+
+/** The space family, from the study's parameter names. */
+function family(d: StudyDetail): string | null {
+  const keys = d.paramNames;
+  if (keys.filter((k) => /^ops\[\d\]$/.test(k)).length === 6) return 'nb201';
+  if (keys.some((k) => k.startsWith('normal.'))) return 'darts';
+  if (keys.some((k) => k.startsWith('layers['))) return 'chain_cnn';
+  return null;
+}
+
+/** Final results (retraining, baseline, export) recorded in the study's attributes. */
+function finalPanel(sr: StudySeries): HTMLElement {
+  const fr = sr.finalResults!;
+  return h(
+    'div',
+    { class: 'panel', id: 'final-results' },
+    h('h2', {}, 'Final results (after the search)'),
+    h(
+      'div',
+      { class: 'grid2' },
+      fr.sections.map((sec) =>
+        h('div', {}, h('div', { class: 'sub', style: 'font-weight:600' }, sec.title), h('div', { class: 'kv' }, sec.rows.flatMap((r) => [h('span', { class: 'k' }, r.key), h('span', {}, r.value)]))),
+      ),
+    ),
+  );
 }
 
 function familyOf(trials: readonly TrialRow[]): string | null {

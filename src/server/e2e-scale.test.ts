@@ -1,0 +1,163 @@
+/**
+ * End to end in headless Chromium at scale and on bad input:
+ *  - a 20,000-trial study written directly through the Store (testing/big-study.ts: DARTS-space
+ *    samples, synthetic values, 4 workers, 2 objectives) opens with every chart drawn; the time
+ *    until then is printed (`# study view ...`), not asserted (the figure is `npm run bench -- dashboard`);
+ *    the trial chart says it samples and keeps the count of all trials; the table pages on the server.
+ *  - studies with zero trials, only failed trials, NaN/infinite values, a single trial, and
+ *    parameters absent from some trials (a conditional space) render with an empty-state
+ *    message where there is nothing to draw, and no page or console error.
+ * Skipped, saying why, only when /usr/bin/chromium is absent.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { workerId } from '../core/ids.js';
+import { openStore } from '../store/index.js';
+import type { Store, StudySpec } from '../store/types.js';
+import { startDashboard, type Dashboard } from './index.js';
+import { createBigStudy } from './testing/big-study.js';
+import { chromiumMissing, openBrowser, timeStudyView, timeTrialPages, type Browser } from './testing/browser.js';
+import { builtAssets } from './testing/assets.js';
+
+const skip = chromiumMissing();
+const N = 20_000;
+let dir: string;
+let url: string;
+let dash: Dashboard;
+let br: Browser;
+let bigId: number;
+const edge: Record<string, number> = {};
+
+function spec(name: string, objectives: StudySpec['objectives'] = [{ metric: 'val_acc', direction: 'maximize' }]): StudySpec {
+  return {
+    name,
+    strategy: { name: 'random', options: {} },
+    space: { name: 'custom', definition: null },
+    evaluator: { name: 'synthetic', options: {} },
+    objectives,
+    constraints: [],
+    seed: 1,
+    maxTrials: null,
+    config: {},
+  };
+}
+
+async function addTrial(store: Store, id: number, arch: Record<string, unknown>, finish: Parameters<Store['finishTrial']>[2] | null): Promise<void> {
+  const w = workerId('edge');
+  const t = await store.createTrial(id as never, { arch: arch as never, archKey: JSON.stringify(arch), budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+  if (finish) await store.finishTrial(t.id, w, finish);
+}
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'tsnas-e2e-scale-'));
+  url = `sqlite:${join(dir, 'big.db')}`;
+  const store = await openStore(url);
+  try {
+    bigId = await createBigStudy(store, { trials: N });
+    edge['empty'] = (await store.createStudy(spec('edge-empty'))).id;
+    const failed = (await store.createStudy(spec('edge-all-failed'))).id;
+    for (let i = 0; i < 3; i++) await addTrial(store, failed, { width: 8 * (i + 1) }, { state: 'failed', error: 'diverged: loss is NaN' });
+    edge['failed'] = failed;
+    const nan = (await store.createStudy(spec('edge-nan', [{ metric: 'val_acc', direction: 'maximize' }, { metric: 'latency_ms', direction: 'minimize' }]))).id;
+    await addTrial(store, nan, { width: 8 }, { state: 'complete', values: [Number.NaN, 1], metrics: { val_acc: Number.NaN, latency_ms: 1 } });
+    await addTrial(store, nan, { width: 16 }, { state: 'complete', values: [80, Number.POSITIVE_INFINITY], metrics: { val_acc: 80, latency_ms: Number.POSITIVE_INFINITY } });
+    await addTrial(store, nan, { width: 32 }, { state: 'complete', values: [85, 3], metrics: { val_acc: 85, latency_ms: 3, train_loss: Number.NaN } });
+    edge['nan'] = nan;
+    const single = (await store.createStudy(spec('edge-single'))).id;
+    await addTrial(store, single, { width: 8 }, { state: 'complete', values: [70], metrics: { val_acc: 70, params: 1000 } });
+    edge['single'] = single;
+    const cond = (await store.createStudy(spec('edge-conditional'))).id;
+    for (let i = 0; i < 12; i++) {
+      // a conditional space: `momentum` only exists for sgd, `beta2` only for adam
+      const arch = i % 2 ? { optimizer: 'sgd', momentum: 0.5 + i / 40, lr: 10 ** (-1 - (i % 4)) } : { optimizer: 'adam', beta2: 0.99 + i / 2000, lr: 10 ** (-1 - (i % 4)) };
+      await addTrial(store, cond, arch, { state: 'complete', values: [60 + i], metrics: { val_acc: 60 + i, params: 1000 * (i + 1) } });
+    }
+    edge['conditional'] = cond;
+  } finally {
+    await store.close();
+  }
+  dash = await startDashboard({ storage: url, port: 0, assetsDir: await builtAssets(dir), pollMs: 1000 });
+  br = await openBrowser(dash.url);
+});
+
+after(async () => {
+  if (skip) return;
+  await br?.close();
+  await dash?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test(`a ${N.toLocaleString('en-US')}-trial study view draws every chart; samples say so; pages come from the server`, { skip }, async () => {
+  const { page } = br;
+  const first = await timeStudyView(page, dash.url, bigId);
+  const again = await timeStudyView(page, dash.url, bigId);
+  console.log(`# study view with ${N} trials (SQLite): ${first.seconds.toFixed(2)} s first open, ${again.seconds.toFixed(2)} s again (cached rows); ${first.points} points drawn`);
+  assert.equal((await page.textContent('#stat-trials .v'))?.trim(), `${N} / ${N}`);
+  assert.ok(first.points > 100 && first.points <= 2000, `sampled point count ${first.points}`);
+  const note = (await page.textContent('#sample-note')) ?? '';
+  assert.match(note, /Showing [\d,]+ of [\d,]+ trials/);
+  const withValue = Number(/of ([\d,]+) trials/.exec(note)![1]!.replace(/,/g, ''));
+  assert.ok(withValue > N * 0.95, `the count covers every trial with a value (${withValue})`);
+  // the series' best-so-far ends at the study's best, found among all trials
+  const series = (await (await fetch(`${dash.url}api/studies/${bigId}/series`)).json()) as { best: { number: number; best: number }[]; timeline: { number: number[] } };
+  const best = (await page.textContent('#stat-best .v'))?.trim();
+  assert.equal(series.best[series.best.length - 1]!.best.toFixed(3), best);
+  assert.equal(series.timeline.number.length, N, 'the timeline holds every trial');
+  assert.ok((await page.locator('#chart-hv path').count()) >= 1, 'hypervolume history (two objectives)');
+  assert.ok((await page.locator('#chart-parallel .pc-line').count()) > 100, 'parallel coordinates');
+  assert.ok((await page.locator('#chart-slice .pt').count()) > 100, 'slice plot');
+  assert.ok((await page.locator('#chart-edf path').count()) >= 1, 'distribution function');
+  await page.selectOption('#slice-param', { index: 1 });
+  // the trial table: server-side pages
+  await page.goto(`${dash.url}#/study/${bigId}/trials`);
+  await page.waitForSelector('#trial-table tbody tr');
+  assert.equal(await page.locator('#trial-table tbody tr').count(), 50);
+  await page.click('#trial-table th[data-key="value"]');
+  await page.waitForSelector('#trial-table th.sorted[data-key="value"]');
+  const top = (await page.locator('#trial-table tbody tr').first().locator('td').nth(2).textContent())?.trim();
+  assert.equal(top, best, 'sorting by value on the server puts the best of all trials first');
+  const pages = await timeTrialPages(dash.url, bigId, N);
+  console.log(`# trial page requests at ${N} trials (SQLite): median ${pages.medianMs.toFixed(1)} ms, max ${pages.maxMs.toFixed(1)} ms over ${pages.samples}`);
+  assert.deepEqual(br.problems, [], 'no page or console errors');
+  assert.deepEqual(br.foreign, [], 'nothing requested outside the dashboard');
+});
+
+test('empty, all-failed, NaN, single-trial and conditional-parameter studies render with empty states and no errors', { skip }, async () => {
+  const { page } = br;
+  const visit = async (id: number): Promise<string> => {
+    await page.goto(`${dash.url}#/study/${id}`);
+    await page.waitForSelector('#stat-trials');
+    await page.waitForSelector('#study-empty, #chart-trials');
+    await page.waitForTimeout(100);
+    return (await page.textContent('#app')) ?? '';
+  };
+  assert.match(await visit(edge['empty']!), /no trial yet/);
+  const failed = await visit(edge['failed']!);
+  assert.match(failed, /None of the 3 trials has a finite val_acc/);
+  assert.match(failed, /no complete trial with a finite val_acc yet/);
+  const nan = await visit(edge['nan']!);
+  assert.equal(await page.locator('#chart-trials .pt').count(), 2, 'the NaN trial is not drawn');
+  assert.match(nan, /Pareto-optimal \(1\)/, 'the infinite latency is left out of the front');
+  const single = await visit(edge['single']!);
+  assert.equal(await page.locator('#chart-trials .pt').count(), 1);
+  assert.match(single, /needs at least four complete trials/);
+  assert.match(single, /hypervolume needs two objectives/);
+  await visit(edge['conditional']!);
+  assert.ok((await page.locator('#importance .bar').count()) >= 2);
+  assert.ok((await page.locator('#chart-parallel .pc-line').count()) === 12);
+  for (const id of Object.values(edge)) {
+    await page.goto(`${dash.url}#/study/${id}/trials`);
+    await page.waitForSelector('#trial-table');
+    await page.goto(`${dash.url}#/study/${id}/trial/0`);
+    await page.waitForSelector('h1, .err');
+  }
+  assert.deepEqual(
+    br.problems.filter((p) => !/status of 404/.test(p)),
+    [],
+    'no page or console errors',
+  );
+});

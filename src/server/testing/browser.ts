@@ -1,0 +1,105 @@
+/**
+ * Test and benchmark helper (excluded from the build): headless Chromium (Debian's
+ * /usr/bin/chromium driven by playwright-core) with the flags of the dashboard's e2e tests, a
+ * collector of console errors and foreign requests, and the study-view timing used by the scale
+ * test and `npm run bench -- dashboard`.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function chromiumMissing(): string | false {
+  return existsSync(CHROMIUM) ? false : `skipped: ${CHROMIUM} not found (Debian package chromium; scripts/setup installs it)`;
+}
+
+export interface Browser {
+  readonly ctx: BrowserContext;
+  readonly page: Page;
+  /** Page errors and console errors seen so far. */
+  readonly problems: string[];
+  /** Requests to anything but `allowedPrefix` and data: URLs. */
+  readonly foreign: string[];
+  close(): Promise<void>;
+}
+
+/** Launches Chromium with a throwaway profile; `offline` cuts the network (file:// still loads). */
+export async function openBrowser(allowedPrefix: string, opts: { offline?: boolean; width?: number; height?: number } = {}): Promise<Browser> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-chromium-'));
+  mkdirSync(join(dir, 'profile'));
+  const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: opts.width ?? 1400, height: opts.height ?? 1080 },
+    deviceScaleFactor: 1,
+    offline: opts.offline ?? false,
+    args: CHROMIUM_ARGS,
+  });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.setDefaultTimeout(60_000);
+  const problems: string[] = [];
+  const foreign: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(allowedPrefix) && !r.url().startsWith('data:')) foreign.push(r.url());
+  });
+  return {
+    ctx,
+    page,
+    problems,
+    foreign,
+    async close() {
+      await ctx.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The study view's charts that must be drawn before it counts as shown. */
+export const STUDY_VIEW_DRAWN = ['#chart-trials svg .pt', '#chart-time canvas', '#chart-pareto svg .pt', '#importance .bar', '#chart-timeline svg path'];
+
+/**
+ * Seconds from navigating to `#/study/ID` (from a blank page) until every STUDY_VIEW_DRAWN
+ * selector is present, plus how many points the trial chart drew.
+ */
+export async function timeStudyView(page: Page, baseUrl: string, studyId: number): Promise<{ seconds: number; points: number }> {
+  await page.goto('about:blank');
+  const t0 = performance.now();
+  await page.goto(`${baseUrl}#/study/${studyId}`);
+  for (const sel of STUDY_VIEW_DRAWN) await page.waitForSelector(sel, { state: 'attached' });
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, points: await page.locator('#chart-trials svg .pt').count() };
+}
+
+/** Median ms of `/api/studies/ID/trials` page requests over several sorts, filters and offsets. */
+export async function timeTrialPages(baseUrl: string, studyId: number, total: number): Promise<{ medianMs: number; maxMs: number; samples: number }> {
+  const mid = Math.max(0, Math.floor(total / 2) - 25);
+  const queries = [
+    'sort=number&order=asc&limit=50&offset=0',
+    `sort=number&order=asc&limit=50&offset=${mid}`,
+    'sort=value&order=desc&limit=50&offset=0',
+    `sort=value&order=asc&limit=50&offset=${mid}`,
+    'sort=duration&order=desc&limit=50&offset=0',
+    'sort=metric:latency_ms&order=asc&limit=50&offset=0',
+    'state=complete&sort=value&order=desc&limit=50&offset=50',
+    'state=failed&limit=50',
+  ];
+  const ms: number[] = [];
+  for (let round = 0; round < 2; round++) {
+    for (const q of queries) {
+      const t = performance.now();
+      const r = await fetch(`${baseUrl}api/studies/${studyId}/trials?${q}`);
+      if (!r.ok) throw new Error(`${q}: HTTP ${r.status}`);
+      await r.json();
+      ms.push(performance.now() - t);
+    }
+  }
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { medianMs: sorted[Math.floor(sorted.length / 2)]!, maxMs: sorted[sorted.length - 1]!, samples: ms.length };
+}
