@@ -15,4 +15,5 @@ export type {
   ParetoSeries,
   ImportanceItem,
   FinalResults,
+  OneShotView,
 } from '../../src/api/dashboard.js';

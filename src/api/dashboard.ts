@@ -198,6 +198,25 @@ export interface FinalResults {
 
 export const SERIES_MAX_POINTS = 2000;
 
+/**
+ * A one-shot study's search as recorded by src/oneshot (docs/oneshot.md, format
+ * `tsnas.oneshot/1`): the method, the per-epoch softmax(alpha) of every edge (`tsnas.alpha/1`),
+ * and the derived architecture. Alpha is null for methods without one (SPOS).
+ */
+export interface OneShotView {
+  readonly method: string;
+  readonly space: string;
+  readonly guard: string | null;
+  readonly searchTrial: number;
+  readonly derivedTrial: number | null;
+  readonly searchState: DashTrialState | null;
+  readonly alpha: {
+    readonly edges: readonly { readonly name: string; readonly cell: string; readonly from: number; readonly to: number; readonly ops: readonly string[] }[];
+    readonly epochs: readonly { readonly epoch: number; readonly probs: readonly (readonly number[])[] }[];
+  } | null;
+  readonly derived: unknown;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queries
 
@@ -223,6 +242,8 @@ export interface DashboardSource {
   series(id: number): Promise<StudySeries>;
   /** The Pareto front of metrics x and y over every complete trial. */
   pareto(id: number, x: string, y: string): Promise<ParetoSeries>;
+  /** A one-shot study's alpha history and derived architecture; null for other studies. */
+  oneshot(id: number): Promise<OneShotView | null>;
   compare(ids: readonly number[]): Promise<CompareResult>;
   /** study id -> version string; a changed version means the study changed. */
   versions(): Promise<Record<string, string>>;
@@ -370,6 +391,10 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const s = await requireStudy(id);
       return paretoOf(s, (await allRows(s)).rows, x, y);
     },
+    async oneshot(id) {
+      const s = await requireStudy(id);
+      return oneShotOf(s.userAttrs, (n) => store.getTrialByNumber(s.id, n));
+    },
     async compare(ids) {
       const out: { study: StudySummary; curve: CurvePoint[] }[] = [];
       for (const id of ids) {
@@ -387,6 +412,45 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       cache.clear();
       if (owns) await store.close();
     },
+  };
+}
+
+/**
+ * Reads the `tsnas.oneshot/1` record (docs/oneshot.md). Malformed parts are left out rather than
+ * trusted: an alpha table whose rows do not match its edges' op lists is dropped.
+ */
+export async function oneShotOf(studyAttrs: Record<string, unknown>, trialByNumber: (n: number) => Promise<TrialRecord | null>): Promise<OneShotView | null> {
+  const info = studyAttrs['oneshot'];
+  if (!info || typeof info !== 'object' || (info as { format?: unknown }).format !== 'tsnas.oneshot/1') return null;
+  const o = info as Record<string, unknown>;
+  const searchTrial = typeof o['search_trial'] === 'number' ? o['search_trial'] : 0;
+  const derivedTrial = typeof o['derived_trial'] === 'number' ? o['derived_trial'] : null;
+  const t = await trialByNumber(searchTrial);
+  let alpha: OneShotView['alpha'] = null;
+  const a = t?.userAttrs['alpha'] as Record<string, unknown> | undefined;
+  if (a && a['format'] === 'tsnas.alpha/1' && Array.isArray(a['edges']) && Array.isArray(a['epochs'])) {
+    const edges = (a['edges'] as Record<string, unknown>[]).map((e, i) => ({
+      name: typeof e['name'] === 'string' ? e['name'] : `e${i}`,
+      cell: typeof e['cell'] === 'string' ? e['cell'] : 'cell',
+      from: typeof e['from'] === 'number' ? e['from'] : 0,
+      to: typeof e['to'] === 'number' ? e['to'] : 0,
+      ops: Array.isArray(e['ops']) ? (e['ops'] as unknown[]).map(String) : [],
+    }));
+    const epochs = (a['epochs'] as Record<string, unknown>[])
+      .filter((ep) => typeof ep['epoch'] === 'number' && Array.isArray(ep['probs']))
+      .map((ep) => ({ epoch: ep['epoch'] as number, probs: (ep['probs'] as unknown[]).map((row) => (Array.isArray(row) ? row.map((x) => (typeof x === 'number' && Number.isFinite(x) ? x : 0)) : [])) }))
+      .filter((ep) => ep.probs.length === edges.length && ep.probs.every((row, e) => row.length === edges[e]!.ops.length));
+    alpha = { edges, epochs };
+  }
+  return {
+    method: typeof o['method'] === 'string' ? o['method'] : '?',
+    space: typeof o['space'] === 'string' ? o['space'] : '?',
+    guard: typeof o['guard'] === 'string' ? o['guard'] : null,
+    searchTrial,
+    derivedTrial,
+    searchState: t?.state ?? null,
+    alpha,
+    derived: t?.userAttrs['derived_arch'] ?? null,
   };
 }
 

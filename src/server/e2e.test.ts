@@ -20,6 +20,7 @@ import { dartsSpace } from '../space/darts.js';
 import { openStore } from '../store/index.js';
 import { startDashboard, type Dashboard } from './index.js';
 import { REPO_ROOT, buildFixture, type Fixture } from './testing/fixture.js';
+import { ONESHOT_DERIVED, ONESHOT_OPS, createOneShotStudy } from './testing/oneshot-fixture.js';
 
 const SHOTS = process.env['TSNAS_UPDATE_SCREENSHOTS'] === '1' ? join(REPO_ROOT, 'docs') : join(tmpdir(), 'tsnas-dashboard-shots');
 
@@ -136,8 +137,16 @@ test('trial table -> click a trial -> its learning curve is drawn', { skip }, as
   await page.waitForURL(new RegExp(`#/study/${fx.ids.digits}/trial/${first}$`));
   await page.waitForSelector('#learning-curve canvas');
   assert.ok(await canvasDrawn('#learning-curve'), 'learning curve is drawn');
+  // metrics grouped by kind: accuracies first, losses one click away, each on its own axis
   const legend = await page.locator('#learning-curve .u-legend').textContent();
-  for (const m of ['train_loss', 'train_acc', 'val_loss', 'val_acc']) assert.ok(legend?.includes(m), m);
+  for (const m of ['train_acc', 'val_acc']) assert.ok(legend?.includes(m), m);
+  assert.ok(!legend?.includes('val_loss'), 'losses are not on the accuracy axis');
+  await page.click('#curve-kinds button[data-kind="loss"]');
+  await page.waitForFunction(() => document.querySelector('#learning-curve .u-legend')?.textContent?.includes('val_loss'));
+  const lossLegend = await page.locator('#learning-curve .u-legend').textContent();
+  for (const m of ['train_loss', 'val_loss']) assert.ok(lossLegend?.includes(m), m);
+  assert.ok(await canvasDrawn('#learning-curve'), 'loss curves are drawn');
+  await page.click('#curve-kinds button[data-kind="percent"]');
   assert.ok((await page.locator('#arch svg[data-family="mlp"] .layer').count()) >= 3, 'the MLP is drawn as a layer strip');
   await page.waitForTimeout(200);
   mkdirSync(SHOTS, { recursive: true });
@@ -223,4 +232,27 @@ test('DARTS cells and chain CNNs are drawn (archs sampled from the real spaces, 
     [],
     'no page errors',
   );
+});
+
+test('a one-shot study shows alpha of every edge over epochs as heat maps, beside the derived cell', { skip }, async () => {
+  const store = await openStore(fx.url);
+  let id: number;
+  try {
+    id = await createOneShotStudy(store, 8);
+  } finally {
+    await store.close();
+  }
+  await page.goto(`${dash.url}#/study/${id}`);
+  await page.waitForSelector('#oneshot #alpha svg');
+  assert.equal(await page.locator('#alpha .alpha-edge').count(), 6, 'one heat map per NB201 edge');
+  assert.equal(await page.locator('#alpha .alpha-cell').count(), 6 * ONESHOT_OPS.length * 8, 'ops x epochs cells per edge');
+  const ops = await page.locator('#derived svg g.edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-op')));
+  assert.deepEqual(ops, ONESHOT_DERIVED, 'the derived cell drawn as a DAG');
+  assert.match((await page.textContent('#oneshot')) ?? '', /guard: beta_decay/);
+  // the supernet's own curves: its trial page groups them by kind
+  await page.click('#oneshot a:text("supernet search")');
+  await page.waitForSelector('#learning-curve canvas');
+  assert.ok(await canvasDrawn('#learning-curve'));
+  assert.ok((await page.locator('#curve-kinds button').count()) >= 3, 'percent, loss, learning rate, time...');
+  assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), [], 'no page errors');
 });

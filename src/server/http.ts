@@ -9,6 +9,7 @@
  *   GET /api/studies/:id/trials/:number           -> TrialDetail (with intermediate values)
  *   GET /api/studies/:id/series                   -> StudySeries (every chart's data, over all trials)
  *   GET /api/studies/:id/pareto?x=&y=             -> ParetoSeries
+ *   GET /api/studies/:id/oneshot                  -> { oneshot: OneShotView | null }
  *   GET /api/compare?ids=1,2,3                    -> CompareResult
  *   GET /api/events                               -> text/event-stream, event `versions`
  *   GET /, /index.html, /assets/*                 -> the built app (dist/dashboard)
@@ -130,6 +131,7 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       if (c === undefined) return sendJson(res, await o.source.study(id));
       if (c === 'trials' && d === undefined) return sendJson(res, await o.source.trials(id, trialQuery(params)));
       if (c === 'series' && d === undefined) return sendJson(res, await o.source.series(id));
+      if (c === 'oneshot' && d === undefined) return sendJson(res, { oneshot: await o.source.oneshot(id) });
       if (c === 'pareto' && d === undefined) {
         const x = params.get('x') ?? '';
         const y = params.get('y') ?? '';

@@ -3,10 +3,11 @@ import { getJson, onVersions } from '../api.js';
 import { clear, fmt, fmtDuration, h, PALETTE, STATE_COLORS } from '../dom.js';
 import { wantsLog, type Dir } from '../analysis.js';
 import { scatter, type ScatterPoint } from '../scatter.js';
-import { parallelCoordinates, slicePlot, timeline } from '../../../src/report/plot/charts.js';
+import { alphaHeatmaps, parallelCoordinates, slicePlot, timeline } from '../../../src/report/plot/charts.js';
+import { drawArch } from '../archgraph.js';
 import { lineChart } from '../lines.js';
 import { paramLabel } from '../labels.js';
-import type { ImportanceItem, ParetoSeries, SeriesPoint, StudyDetail, StudySeries, TrialPage, TrialRow } from '../types.js';
+import type { OneShotView, ImportanceItem, ParetoSeries, SeriesPoint, StudyDetail, StudySeries, TrialPage, TrialRow } from '../types.js';
 
 type Tab = 'overview' | 'trials';
 
@@ -40,8 +41,11 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         renderHead(detail);
         if (table) await table.refresh(detail);
         else {
-          const series = await getJson<StudySeries>(`/api/studies/${id}/series`);
-          if (!disposed) renderOverview(detail, series);
+          const [series, os] = await Promise.all([getJson<StudySeries>(`/api/studies/${id}/series`), getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`)]);
+          if (!disposed) {
+            renderOverview(detail, series);
+            if (os.oneshot) body.prepend(oneShotPanel(id, os.oneshot, Math.max(320, body.clientWidth - 34)), h('div', { class: 'row-gap' }));
+          }
         }
       } catch (e) {
         clear(body);
@@ -394,6 +398,31 @@ function family(d: StudyDetail): string | null {
   if (keys.some((k) => k.startsWith('normal.'))) return 'darts';
   if (keys.some((k) => k.startsWith('layers['))) return 'chain_cnn';
   return null;
+}
+
+/** One-shot studies: alpha of every edge over the supernet epochs, beside the derived cell. */
+function oneShotPanel(id: number, os: OneShotView, width: number): HTMLElement {
+  const panel = h('div', { class: 'panel', id: 'oneshot' }, h('h2', {}, `One-shot search: ${os.method}${os.guard && os.guard !== 'none' ? ` (guard: ${os.guard})` : ''}`));
+  const left = h('div', { id: 'alpha' });
+  const right = h('div', { id: 'derived' });
+  panel.append(
+    h(
+      'div',
+      { class: 'sub' },
+      h('a', { href: `#/study/${id}/trial/${os.searchTrial}` }, `supernet search (trial ${os.searchTrial}${os.searchState ? `, ${os.searchState}` : ''})`),
+      os.derivedTrial !== null ? [' · ', h('a', { href: `#/study/${id}/trial/${os.derivedTrial}` }, `derived architecture retrained (trial ${os.derivedTrial})`)] : null,
+    ),
+    h('div', { class: 'grid2' }, left, right),
+  );
+  if (os.alpha) left.append(h('h2', {}, 'softmax(alpha) per edge over epochs'), alphaHeatmaps(os.alpha, { width: Math.max(320, width / 2 - 20) }));
+  else left.append(h('div', { class: 'empty' }, `${os.method} keeps no architecture weights (alpha): paths are sampled uniformly`));
+  right.append(h('h2', {}, 'Derived cell'));
+  const svg = os.derived ? drawArch(os.derived) : null;
+  if (svg) {
+    svg.setAttribute('width', '100%');
+    right.append(svg);
+  } else right.append(h('div', { class: 'empty' }, os.derived ? JSON.stringify(os.derived) : 'not derived yet'));
+  return panel;
 }
 
 /** Final results (retraining, baseline, export) recorded in the study's attributes. */

@@ -4,6 +4,7 @@ import { clear, fmt, fmtDuration, fmtTime, h, PALETTE } from '../dom.js';
 import { lineChart, type LineSeries } from '../lines.js';
 import { drawArch } from '../archgraph.js';
 import { paramLabel } from '../labels.js';
+import { METRIC_KIND_LABEL, METRIC_KINDS, metricKind, type MetricKind } from '../analysis.js';
 import type { StudyDetail, TrialDetail } from '../types.js';
 
 export function trialView(studyId: number, number: number): (root: HTMLElement) => () => void {
@@ -11,6 +12,7 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
     let disposed = false;
     let chart: uPlot | null = null;
     let lastKey = '';
+    const ui = { kind: '' };
 
     async function load(): Promise<void> {
       try {
@@ -59,29 +61,40 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
       else {
         const steps = t.intermediate.map((p) => p.step);
         const names = [...new Set(t.intermediate.flatMap((p) => Object.keys(p.metrics)))].sort();
-        const accLike = names.filter((n) => /acc|f1|auc/i.test(n));
-        const other = names.filter((n) => !accLike.includes(n));
-        // Accuracies (percent) on the left axis, losses and the rest on the right.
-        const useY2 = accLike.length > 0 && other.length > 0;
-        // One colour per quantity (acc, loss...), dashed for the training split, solid otherwise.
-        const bases = [...new Set(names.map(baseName))];
-        const series: LineSeries[] = names.map((n) => ({
-          label: n,
-          color: PALETTE[bases.indexOf(baseName(n)) % PALETTE.length]!,
-          values: t.intermediate.map((p) => p.metrics[n] ?? null),
-          points: steps.length < 60,
-          dash: /^train/.test(n),
-          scale: useY2 && other.includes(n) ? 'y2' : 'y',
-        }));
+        // Metrics grouped by kind (percent, loss, 0-1 score, learning rate, time, other): one kind
+        // per chart, so every curve on an axis shares its unit.
+        const kindOf = new Map(names.map((n) => [n, metricKind(n, t.intermediate.map((p) => p.metrics[n]).filter((v): v is number => v !== undefined))]));
+        const kinds = METRIC_KINDS.filter((k) => [...kindOf.values()].includes(k));
+        if (!kinds.includes(ui.kind as MetricKind)) ui.kind = kinds[0]!;
         const holder = h('div', {});
-        curves.append(holder);
-        chart = lineChart(holder, steps, series, {
-          width,
-          height: 300,
-          xLabel: 'epoch',
-          yLabel: accLike.length ? 'accuracy (%)' : names.join(', '),
-          y2Label: useY2 ? other.join(', ') : undefined,
-        });
+        const picker = h('div', { class: 'controls', id: 'curve-kinds' }, 'show ');
+        for (const k of kinds) {
+          const n = names.filter((m) => kindOf.get(m) === k).length;
+          const b = h('button', { class: k === ui.kind ? 'active' : '', 'data-kind': k }, `${METRIC_KIND_LABEL[k]} (${n})`);
+          b.addEventListener('click', () => {
+            ui.kind = k;
+            draw();
+          });
+          picker.append(b);
+        }
+        curves.append(picker, holder);
+        const bases = [...new Set(names.map(baseName))];
+        const draw = (): void => {
+          chart?.destroy();
+          clear(holder);
+          for (const b of picker.querySelectorAll('button')) b.classList.toggle('active', (b as HTMLElement).dataset['kind'] === ui.kind);
+          const shown = names.filter((n) => kindOf.get(n) === ui.kind);
+          // One colour per quantity (acc, loss...), dashed for the training split, solid otherwise.
+          const series: LineSeries[] = shown.map((n) => ({
+            label: n,
+            color: PALETTE[bases.indexOf(baseName(n)) % PALETTE.length]!,
+            values: t.intermediate.map((p) => p.metrics[n] ?? null),
+            points: steps.length < 60,
+            dash: /^train/.test(n),
+          }));
+          chart = lineChart(holder, steps, series, { width, height: 300, xLabel: 'epoch', yLabel: METRIC_KIND_LABEL[ui.kind as MetricKind] });
+        };
+        draw();
       }
 
       const svg = drawArch(t.arch);

@@ -257,3 +257,68 @@ export function barChart(items: readonly { readonly label: string; readonly valu
   });
   return svg;
 }
+
+/**
+ * One-shot search: a heat map per edge of softmax(alpha) over epochs (rows: the edge's ops,
+ * columns: epochs; darker = more weight), edges laid out in a grid, the last epoch's argmax op
+ * outlined. `alpha` follows docs/oneshot.md (`tsnas.alpha/1`).
+ */
+export function alphaHeatmaps(
+  alpha: {
+    readonly edges: readonly { readonly name: string; readonly cell: string; readonly from: number; readonly to: number; readonly ops: readonly string[] }[];
+    readonly epochs: readonly { readonly epoch: number; readonly probs: readonly (readonly number[])[] }[];
+  },
+  o: { width: number },
+): SVGSVGElement {
+  const E = alpha.edges.length;
+  const T = alpha.epochs.length;
+  if (E === 0 || T === 0) return empty(o.width, 80, 'no epoch of the supernet search has finished yet');
+  const maxOps = Math.max(...alpha.edges.map((e) => e.ops.length));
+  const labelW = 92;
+  const cols = Math.max(1, Math.min(3, Math.floor(o.width / 300)));
+  const panelW = Math.floor(o.width / cols);
+  const cellW = Math.max(3, Math.min(26, Math.floor((panelW - labelW - 16) / T)));
+  const cellH = 13;
+  const panelH = 22 + maxOps * cellH + 18;
+  const rows = Math.ceil(E / cols);
+  const H = rows * panelH + 26;
+  const svg = s('svg', { width: o.width, height: H, viewBox: `0 0 ${o.width} ${H}`, class: 'chart alpha-heatmaps', role: 'img' });
+  const last = alpha.epochs[T - 1]!;
+  alpha.edges.forEach((edge, e) => {
+    const x0 = (e % cols) * panelW;
+    const y0 = Math.floor(e / cols) * panelH;
+    const g = s('g', { class: 'alpha-edge', 'data-edge': edge.name });
+    g.append(s('text', { x: x0 + 4, y: y0 + 14, style: 'font-size:12px;font-weight:600;fill:#1d2330' }, `${edge.cell === 'cell' ? '' : `${edge.cell} `}${edge.name}: ${edge.from}→${edge.to}`));
+    const argmax = last.probs[e]!.indexOf(Math.max(...last.probs[e]!));
+    edge.ops.forEach((op, k) => {
+      const y = y0 + 22 + k * cellH;
+      g.append(s('text', { x: x0 + labelW - 4, y: y + cellH - 3, 'text-anchor': 'end', style: `font-size:10px;fill:${k === argmax ? '#1d2330' : '#667085'};font-weight:${k === argmax ? 600 : 400}` }, op));
+      alpha.epochs.forEach((ep, t) => {
+        const p = ep.probs[e]![k]!;
+        g.append(
+          s(
+            'rect',
+            { x: x0 + labelW + t * cellW, y, width: cellW - 1, height: cellH - 1, fill: heat(p), class: 'alpha-cell' },
+            s('title', {}, `${edge.name} ${op}, epoch ${ep.epoch}: ${p.toFixed(3)}`),
+          ),
+        );
+      });
+      if (k === argmax) g.append(s('rect', { x: x0 + labelW - 0.5, y: y - 0.5, width: T * cellW, height: cellH, fill: 'none', stroke: '#e8573d', 'stroke-width': 1.2 }));
+    });
+    g.append(s('text', { x: x0 + labelW, y: y0 + 22 + edge.ops.length * cellH + 11, style: 'font-size:10px;fill:#667085' }, `epoch ${alpha.epochs[0]!.epoch}`));
+    g.append(s('text', { x: x0 + labelW + T * cellW, y: y0 + 22 + edge.ops.length * cellH + 11, 'text-anchor': 'end', style: 'font-size:10px;fill:#667085' }, `${last.epoch}`));
+    svg.append(g);
+  });
+  // colour scale
+  const ly = H - 14;
+  for (let i = 0; i <= 10; i++) svg.append(s('rect', { x: 4 + i * 14, y: ly - 8, width: 14, height: 10, fill: heat(i / 10) }));
+  svg.append(s('text', { x: 4 + 11 * 14 + 6, y: ly, style: 'font-size:10px;fill:#667085' }, 'softmax(alpha): 0 → 1; outlined: the op the last epoch derives'));
+  return svg;
+}
+
+function heat(p: number): string {
+  const t = Math.min(1, Math.max(0, p));
+  const a = [0xf5, 0xf7, 0xfb];
+  const b = [0x0b, 0x2e, 0x7a];
+  return `rgb(${a.map((x, i) => Math.round(x + (b[i]! - x) * Math.sqrt(t))).join(',')})`;
+}
