@@ -67,3 +67,4 @@ export {
   type OneShotSearchResult,
 } from './oneshot.js';
 export { compressModel, compressNetwork, checkPruneSpec, quantizedEngines, type CompressSource, type CompressModelOptions, type CompressOptions, type CompressResult, type StageRow, type StageName, type PruneSpec, type QuantMode } from './compress.js';
+export { writeStudyReport, type StudyReportOptions, type StudyReport } from '../report/index.js';
