@@ -4,7 +4,6 @@ import { interruptible, numFlag, parse, UsageError } from './args.js';
 import { formatCell, renderTable } from './table.js';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
 import { DEFAULT_PORT, startDashboard } from '../server/index.js';
-import { writeStudyReport } from '../report/index.js';
 
 export interface ExtraCommand {
   /** One line for `tsnas --help` (every command is listed there). */
@@ -254,6 +253,8 @@ winner's architecture and learning curves, and the trial table.
     const study = flags['study'];
     if (typeof study !== 'string' || study === '') throw new NasError('invalid_config', '--study is required', { field: 'study', hint: 'tsnas status lists the studies' });
     const rows = numFlag(flags, 'rows');
+    // Loaded on use: the report's DOM (linkedom) and PNG renderer stay out of every other command's start-up.
+    const { writeStudyReport } = await import('../report/index.js');
     const r = await writeStudyReport({
       storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE,
       study: /^[1-9][0-9]*$/.test(study) ? Number(study) : study,
