@@ -147,7 +147,7 @@ export function slicePlot(
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;
-  const X = (p: number): number => m.l + 10 + p * (W - m.l - m.r - 20);
+  const X = (p: number): number => m.l + 40 + p * (W - m.l - m.r - 90);
   const Y = (v: number): number => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
   const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'chart slice', role: 'img' });
   const axis = s('g', { class: 'axis' });
