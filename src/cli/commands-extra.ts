@@ -235,6 +235,7 @@ Pareto fronts, a sortable trial table, learning curves and architecture drawings
 };
 
 const reportCmd: ExtraCommand = {
+  summary: 'write a self-contained HTML report of a study (plots inline, optional PNGs)',
   help: `usage: tsnas report --study NAME [--storage URL] [--out report.html] [--png DIR] [--rows N]
 
 Writes one self-contained HTML report of a study (inline SVG, no script, nothing loaded from the
