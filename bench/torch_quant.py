@@ -133,7 +133,7 @@ def latency(model, shape, threads, runs):
             ts.append((time.perf_counter() - t0) * 1000)
     ts.sort()
     m = len(ts) // 2
-    return ts[m] if len(ts) % 2 else (ts[m - 1] + ts[m]) / 2
+    return {'median': ts[m] if len(ts) % 2 else (ts[m - 1] + ts[m]) / 2, 'min': ts[0]}
 
 
 def accuracy(model, x, y):

@@ -48,6 +48,9 @@ export interface StageRow {
   readonly latency_ms: number;
   /** Median ms of a batch-1 forward with 1 thread. */
   readonly latency_1t_ms: number;
+  /** Fastest of the timed batch-1 runs, all threads and 1 thread (less sensitive to other load on the machine). */
+  readonly latency_min_ms: number;
+  readonly latency_1t_min_ms: number;
   /** Fraction of exactly-zero conv/linear weights (magnitude pruning), else absent. */
   readonly sparsity?: number;
   /** The stage's directory when files were written. */
@@ -100,8 +103,8 @@ export function testAccuracy(forward: (x: Tensor) => Tensor, data: PreparedData,
   return n ? (100 * hit) / n : NaN;
 }
 
-/** Median ms of `runs` batch-1 forwards (after 5 untimed) with `threads` intra-op threads. */
-export function batch1Latency(forward: (x: Tensor) => Tensor, shape: readonly number[], threads: number, runs = 50): number {
+/** Median and minimum ms of `runs` batch-1 forwards (after 5 untimed) with `threads` intra-op threads. */
+export function batch1LatencyStats(forward: (x: Tensor) => Tensor, shape: readonly number[], threads: number, runs = 50): { median: number; min: number } {
   const prev = getNumThreads();
   setNumThreads(threads);
   const x = new Generator(0).randn([1, ...shape]);
@@ -116,11 +119,16 @@ export function batch1Latency(forward: (x: Tensor) => Tensor, shape: readonly nu
     for (let i = 0; i < 5; i++) one();
     const ts = Array.from({ length: runs }, one).sort((a, b) => a - b);
     const m = ts.length >> 1;
-    return ts.length % 2 ? ts[m]! : (ts[m - 1]! + ts[m]!) / 2;
+    return { median: ts.length % 2 ? ts[m]! : (ts[m - 1]! + ts[m]!) / 2, min: ts[0]! };
   } finally {
     x.dispose();
     setNumThreads(prev);
   }
+}
+
+/** Median ms of `runs` batch-1 forwards (after 5 untimed) with `threads` intra-op threads. */
+export function batch1Latency(forward: (x: Tensor) => Tensor, shape: readonly number[], threads: number, runs = 50): number {
+  return batch1LatencyStats(forward, shape, threads, runs).median;
 }
 
 /** `count` training images (seeded order), normalised, in batches of at most 64. */
@@ -212,6 +220,8 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     const rows: StageRow[] = [];
     const measure = (stage: StageName, g: Graph, forward: (x: Tensor) => Tensor, size: number, extra: Partial<StageRow> = {}): StageRow => {
       const c = graphCost(g);
+      const all1 = batch1LatencyStats(forward, data.shape, all, runs);
+      const one1 = batch1LatencyStats(forward, data.shape, 1, runs);
       const row: StageRow = {
         model: name,
         stage,
@@ -219,8 +229,10 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         params: c.params,
         size_bytes: size,
         flops: c.flops,
-        latency_ms: batch1Latency(forward, data.shape, all, runs),
-        latency_1t_ms: batch1Latency(forward, data.shape, 1, runs),
+        latency_ms: all1.median,
+        latency_1t_ms: one1.median,
+        latency_min_ms: all1.min,
+        latency_1t_min_ms: one1.min,
         ...extra,
       };
       log(`${name} ${stage}: test acc ${row.test_acc.toFixed(2)}%, ${row.params} params, ${row.size_bytes} bytes, ${row.flops} FLOPs, ${row.latency_ms.toFixed(3)} ms (1 thread ${row.latency_1t_ms.toFixed(3)} ms)`);
