@@ -9,7 +9,14 @@
  *    tabular study: NB201 table lookups that each busy-compute a fixed time first (simulating
  *    training that occupies one core). trials/hour = trials / (last finish - first start).
  *
- * --json prints one object per figure: {"figure": ..., "value": n}.
+ * 3. Study size (issue 18 item 5): ms per trial of the whole loop at 1k, 10k and 50k trials for
+ *    regularized evolution and TPE (DARTS space, synthetic evaluator without delay, SQLite, one
+ *    process; see study-size.ts). `--sizes 1000,10000,50000` and `--size-strategies evolution,tpe`
+ *    change them.
+ *
+ * `--only overhead,throughput,size` runs a subset. --json prints one object per figure:
+ * {"figure": ..., "value": n} (size figures: ms_per_trial_at_1k... for evolution, and
+ * tpe_ms_per_trial_at_1k... for TPE).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +30,16 @@ import { Study } from '../src/run/study.js';
 import { syntheticEvaluator } from '../src/run/synthetic.js';
 import { openStore, type Store, type StudySpec } from '../src/store/index.js';
 import { tryStartPgServer } from '../src/store/testing/pg-server.js';
+import { studySizeScaling } from './study-size.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function list(argv: string[], name: string, def: string): string[] {
+  const i = argv.indexOf(`--${name}`);
+  return (i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def).split(',').filter((x) => x !== '');
+}
+
+const sizeLabel = (n: number): string => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
 
 function arg(argv: string[], name: string, def: number): number {
   const i = argv.indexOf(`--${name}`);
@@ -109,8 +124,42 @@ export default async function main(argv: string[]): Promise<void> {
   const evalTrials = arg(argv, 'eval-trials', 40);
   const log = (s: string) => (json ? undefined : console.log(s));
   const figures: { figure: string; value: number }[] = [];
+  const only = new Set(list(argv, 'only', 'overhead,throughput,size'));
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-study-'));
   try {
+    if (only.has('overhead')) await overheads(dir, trials, log, figures);
+    if (only.has('throughput')) {
+      const one = await throughput(dir, 1, evalTrials, evalMs);
+      const two = await throughput(dir, 2, evalTrials, evalMs);
+      const speedup = two.perHour / one.perHour;
+      log(`1 worker:  ${one.perHour.toFixed(0)} trials/hour (${evalTrials} trials of ${evalMs} ms compute; wall ${one.wallS.toFixed(1)} s incl. process start)`);
+      log(`2 workers: ${two.perHour.toFixed(0)} trials/hour (wall ${two.wallS.toFixed(1)} s)`);
+      log(`speedup:   ${speedup.toFixed(2)}x (target >= 1.6); by wall time incl. start-up ${(one.wallS / two.wallS).toFixed(2)}x`);
+      figures.push({ figure: 'workers2_speedup', value: speedup });
+    }
+    if (only.has('size')) {
+      const sizes = list(argv, 'sizes', '1000,10000,50000').map(Number);
+      for (const strategy of list(argv, 'size-strategies', 'evolution,tpe')) {
+        const prefix = strategy === 'evolution' ? '' : `${strategy}_`;
+        const r = await studySizeScaling(strategy, sizes, {
+          onRow: (row) => {
+            log(`study size ${strategy}: ${row.msPerTrial.toFixed(2)} ms per trial at ${row.size} trials (mean of the 200 trials before)`);
+            figures.push({ figure: `${prefix}ms_per_trial_at_${sizeLabel(row.size)}`, value: row.msPerTrial });
+          },
+        });
+        const first = r.rows[0]!;
+        const last = r.rows[r.rows.length - 1]!;
+        log(`study size ${strategy}: ${(last.msPerTrial / first.msPerTrial).toFixed(2)}x from ${first.size} to ${last.size} trials (target <= 2); peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (json) for (const f of figures) console.log(JSON.stringify(f));
+}
+
+async function overheads(dir: string, trials: number, log: (s: string) => void, figures: { figure: string; value: number }[]): Promise<void> {
+  {
     const sq = await openStore(`sqlite:${join(dir, 'overhead.db')}`);
     try {
       const ms = await overhead(sq, trials);
@@ -135,15 +184,5 @@ export default async function main(argv: string[]): Promise<void> {
         await pg.server.stop();
       }
     }
-    const one = await throughput(dir, 1, evalTrials, evalMs);
-    const two = await throughput(dir, 2, evalTrials, evalMs);
-    const speedup = two.perHour / one.perHour;
-    log(`1 worker:  ${one.perHour.toFixed(0)} trials/hour (${evalTrials} trials of ${evalMs} ms compute; wall ${one.wallS.toFixed(1)} s incl. process start)`);
-    log(`2 workers: ${two.perHour.toFixed(0)} trials/hour (wall ${two.wallS.toFixed(1)} s)`);
-    log(`speedup:   ${speedup.toFixed(2)}x (target >= 1.6); by wall time incl. start-up ${(one.wallS / two.wallS).toFixed(2)}x`);
-    figures.push({ figure: 'workers2_speedup', value: speedup });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
-  if (json) for (const f of figures) console.log(JSON.stringify(f));
 }

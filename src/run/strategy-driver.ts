@@ -40,13 +40,53 @@ function toStrategyTrial<A>(space: Space<A>, h: HistoryItem): StrategyTrial<A> {
   };
 }
 
+/**
+ * The strategy's view of a history array, kept up to date incrementally: a Study passes the same
+ * array at every call (its synced copy), appends new trials and replaces only unfinished ones, so
+ * only new positions and positions that were unfinished last time are converted again. The view
+ * keeps its identity too, which lets the strategies' own indexes (seen keys, fitness by key) grow
+ * incrementally instead of being rebuilt per ask. Any other array (a different identity, or one
+ * that shrank) is converted in full, as before.
+ */
+class HistoryView<A> {
+  private src: readonly HistoryItem[] | null = null;
+  private readonly out: StrategyTrial<A>[] = [];
+  /** Position -> the item converted there, for positions whose trial was unfinished. */
+  private readonly open = new Map<number, HistoryItem>();
+  constructor(private readonly space: Space<A>) {}
+
+  of(history: readonly HistoryItem[]): readonly StrategyTrial<A>[] {
+    if (history !== this.src || history.length < this.out.length) {
+      this.src = history;
+      this.out.length = 0;
+      this.open.clear();
+    }
+    for (const [i, seen] of this.open) {
+      const h = history[i]!;
+      if (h === seen) continue;
+      this.out[i] = toStrategyTrial(this.space, h);
+      if (isOpen(h)) this.open.set(i, h);
+      else this.open.delete(i);
+    }
+    for (let i = this.out.length; i < history.length; i++) {
+      const h = history[i]!;
+      this.out.push(toStrategyTrial(this.space, h));
+      if (isOpen(h)) this.open.set(i, h);
+    }
+    return this.out;
+  }
+}
+
+const isOpen = (h: HistoryItem): boolean => h.trial.state === 'waiting' || h.trial.state === 'running';
+
 export function strategyDriver<A>(o: StrategyDriverOptions<A>): StrategyDriver {
+  const view = new HistoryView(o.space);
   const ctx = (history: readonly HistoryItem[]): StrategyContext<A> => ({
     space: o.space,
     objectives: o.objectives,
     constraints: o.constraints,
     ...(o.costOf ? { costOf: o.costOf } : {}),
-    history: history.map((h) => toStrategyTrial(o.space, h)),
+    history: view.of(history),
     ...(o.maxBudget === undefined ? {} : { maxBudget: o.maxBudget }),
     ...(o.totalTrials === undefined ? {} : { totalTrials: o.totalTrials }),
     ...(o.proxyOf ? { proxyOf: o.proxyOf } : {}),

@@ -104,8 +104,18 @@ export class Study<A> {
   private readonly decode: (arch: Json) => A;
   private readonly maxFailures: number;
   private readonly jitter: Rng;
-  /** Finished trials never change: they are cached; only pending ones are re-read per call. */
-  private readonly finishedCache = new Map<number, HistoryItem>();
+  /**
+   * This worker's copy of the study's history, in number order (trials are numbered 0, 1, 2...
+   * without gaps), brought up to date by `history()` with one query for what changed: trials
+   * created since, and the trials it last saw unfinished. Finished trials never change, so the
+   * cost of a sync grows with the number of workers, not with the study (issue 18 item 5). The
+   * array keeps its identity and finished items are never replaced, so the strategy layer can
+   * index it incrementally (see strategy-driver.ts).
+   */
+  private readonly items: HistoryItem[] = [];
+  /** Numbers of the items still waiting or running. */
+  private readonly open = new Set<number>();
+  private readonly tally: TrialCounts = { waiting: 0, running: 0, complete: 0, pruned: 0, failed: 0, total: 0 };
 
   constructor(
     readonly store: Store,
@@ -132,47 +142,49 @@ export class Study<A> {
 
   // ---------------------------------------------------------------- history
 
-  /** Every trial of the study in creation order, as the strategy sees it. */
-  async history(known?: TrialCounts): Promise<HistoryItem[]> {
+  /**
+   * Every trial of the study in creation order, as the strategy sees it: this worker's copy,
+   * synced with the store (one query, plus one for learning curves when the driver needs them).
+   * The returned array is the live copy: read it before the next await.
+   */
+  async history(): Promise<readonly HistoryItem[]> {
     const id = this.record.id;
-    const counts = known ?? (await this.store.countTrials(id));
-    const nFinished = counts.complete + counts.pruned + counts.failed;
-    const needCurves = this.driver.needsIntermediates;
-    const curves = async () => {
-      const by = new Map<number, IntermediateRecord[]>();
-      if (!needCurves) return by;
-      for (const r of await this.store.listIntermediates(id)) {
-        const l = by.get(r.trialId) ?? [];
+    const changed = await this.store.listTrialsSince(id, this.items.length, [...this.open]);
+    let curves = new Map<number, IntermediateRecord[]>();
+    if (this.driver.needsIntermediates && changed.length > 0) {
+      // Finished trials' curves never change: only those of new or previously unfinished trials.
+      for (const r of await this.store.listIntermediates(id, changed.map((t) => t.id))) {
+        const l = curves.get(r.trialId) ?? [];
         l.push(r);
-        by.set(r.trialId, l);
+        curves.set(r.trialId, l);
       }
-      return by;
-    };
-    if (nFinished !== this.finishedCache.size) {
-      const all = await this.store.listTrials(id);
-      const byTrial = await curves();
-      this.finishedCache.clear();
-      const out: HistoryItem[] = [];
-      for (const t of all) {
-        const item = { trial: t, intermediates: byTrial.get(t.id) ?? [] };
-        if (t.state !== 'waiting' && t.state !== 'running') this.finishedCache.set(t.number, item);
-        out.push(item);
-      }
-      return out;
-    }
-    const pending = counts.waiting + counts.running > 0 ? await this.store.listTrials(id, { states: ['waiting', 'running'] }) : [];
-    const byTrial = pending.length > 0 ? await curves() : new Map<number, IntermediateRecord[]>();
-    const out = [...this.finishedCache.values(), ...pending.map((t) => ({ trial: t, intermediates: byTrial.get(t.id) ?? [] }))];
-    return out.sort((a, b) => a.trial.number - b.trial.number);
+    } else curves = new Map();
+    for (const t of changed) this.put(t, curves.get(t.id) ?? []);
+    return this.items;
   }
 
-  private remember(t: TrialRecord, intermediates: readonly IntermediateRecord[]): HistoryItem {
-    const item = { trial: t, intermediates };
-    if (t.state !== 'waiting' && t.state !== 'running' && !this.finishedCache.has(t.number)) {
-      // Only cache when the cache was complete up to now (its size is checked against the store count).
-      this.finishedCache.set(t.number, item);
-    }
-    return item;
+  /** Trial counts by state as of the last sync (or finish) of this worker's copy. */
+  get counts(): Readonly<TrialCounts> {
+    return this.tally;
+  }
+
+  /**
+   * Puts a record into the copy: appended when it is the next number, replaced when known and
+   * not yet finished (finished records never change), ignored otherwise (a later sync brings it).
+   */
+  private put(t: TrialRecord, intermediates: readonly IntermediateRecord[]): void {
+    const item: HistoryItem = { trial: t, intermediates };
+    const finished = t.state !== 'waiting' && t.state !== 'running';
+    if (t.number === this.items.length) {
+      this.items.push(item);
+      this.tally.total++;
+    } else if (t.number < this.items.length && this.open.has(t.number)) {
+      this.tally[this.items[t.number]!.trial.state]--;
+      this.items[t.number] = item;
+    } else return;
+    this.tally[t.state]++;
+    if (finished) this.open.delete(t.number);
+    else this.open.add(t.number);
   }
 
   // ---------------------------------------------------------------- strategy state (CAS)
@@ -232,15 +244,15 @@ export class Study<A> {
    * or too many trials failed; `wait` when the strategy needs results first.
    */
   async ask(): Promise<AskOutcome> {
-    const counts = await this.store.countTrials(this.record.id);
-    if (counts.failed >= this.maxFailures) return { kind: 'done', reason: 'failures' };
     const max = this.record.maxTrials;
-    if (max !== null && counts.total - counts.failed >= max) return { kind: 'done', reason: 'budget' };
     // Like updateRunState, but a proposal's state is saved by the store together with its trial
     // (one transaction): a crash or a refusal in between can no longer leave a state that issued
     // a proposal with no trial behind it.
     for (let attempt = 0; ; attempt++) {
       const { version, state, history } = await this.snapshot();
+      const counts = this.tally;
+      if (counts.failed >= this.maxFailures) return { kind: 'done', reason: 'failures' };
+      if (max !== null && counts.total - counts.failed >= max) return { kind: 'done', reason: 'budget' };
       const r = this.driver.ask(state.strategy, history);
       const next: RunState = { ...state, strategy: r.state };
       try {
@@ -268,6 +280,8 @@ export class Study<A> {
       claim: { workerId: this.workerId, leaseMs: this.leaseMs },
       ...(max === null ? {} : { maxTrials: max }),
       strategyState: { expectedVersion: version, state },
+      // A multi-fidelity promotion re-runs a seen key at a new budget, which uniqueKey allows.
+      ...(p.archKey === null ? {} : { uniqueKey: true }),
     });
   }
 
@@ -277,20 +291,20 @@ export class Study<A> {
    */
   async tell(trial: TrialRecord, result: FinishTrial): Promise<TrialRecord> {
     const done = await this.store.finishTrial(trial.id, this.workerId, result);
-    // Keeps the finished-trial cache complete (when it was) so the tell needs no full reload.
-    this.remember(done, this.driver.needsIntermediates ? await this.store.getIntermediates(done.id) : []);
-    await this.tellStrategy(done);
+    const curve = this.driver.needsIntermediates ? await this.store.getIntermediates(done.id) : [];
+    this.put(done, curve);
+    await this.tellStrategy(done, curve);
     return done;
   }
 
   /** Gives a finished trial to the strategy unless it has already been told. */
-  private async tellStrategy(done: TrialRecord): Promise<void> {
-    const curve = this.driver.needsIntermediates ? await this.store.getIntermediates(done.id) : [];
+  private async tellStrategy(done: TrialRecord, curve?: readonly IntermediateRecord[]): Promise<void> {
     await this.updateRunState((s, history) => {
       if (isTold(s, done.number)) return { state: null, value: undefined };
-      const item = history.find((h) => h.trial.number === done.number) ?? this.remember(done, curve);
-      const full = history.some((h) => h.trial.number === done.number) ? history : [...history, item].sort((a, b) => a.trial.number - b.trial.number);
-      return { state: markTold({ ...s, strategy: this.driver.tell(s.strategy, item, full) }, done.number), value: undefined };
+      // The synced copy holds every trial up to the newest, finished ones as final records.
+      const known = history[done.number];
+      const item = known !== undefined && known.trial.state === done.state ? known : { trial: done, intermediates: curve ?? [] };
+      return { state: markTold({ ...s, strategy: this.driver.tell(s.strategy, item, history) }, done.number), value: undefined };
     });
   }
 
@@ -299,15 +313,10 @@ export class Study<A> {
    * finishing a trial and telling). Cheap when there are none; called when a worker starts.
    */
   async reconcile(): Promise<number> {
-    const { state } = await this.snapshot();
-    const finished = await this.store.listTrials(this.record.id, { states: ['complete', 'pruned', 'failed'] });
-    let n = 0;
-    for (const t of finished) {
-      if (isTold(state, t.number)) continue;
-      await this.tellStrategy(t);
-      n++;
-    }
-    return n;
+    const { state, history } = await this.snapshot();
+    const untold = history.filter((h) => !this.open.has(h.trial.number) && !isTold(state, h.trial.number)).map((h) => h.trial);
+    for (const t of untold) await this.tellStrategy(t);
+    return untold.length;
   }
 
   /** The finish record for an evaluator outcome: objective values from the metrics. */

@@ -51,8 +51,11 @@ export abstract class SqlStore implements Store {
    * compare-and-set when `e.strategyState` is set, the next number and the insert.
    */
   protected abstract insertTrial(id: StudyId, t: NewTrial, e: EncodedTrial): Promise<TrialRow>;
-  /** See Store.claimTrial; null when nothing is claimable (whether or not the study exists). */
-  protected abstract claimRow(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null>;
+  /**
+   * See Store.claimTrial; null when nothing is claimable, 'no_study' when the study does not
+   * exist (found out in the same round trip: an idle worker's claim is one query).
+   */
+  protected abstract claimRow(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null | 'no_study'>;
   protected abstract selectOwner(id: TrialId): Promise<OwnerRow | undefined>;
   /** The ownership-checked updates return how many rows they changed (0: not the holder). */
   protected abstract renewLease(id: TrialId, wid: WorkerId, leaseMs: number): Promise<number>;
@@ -70,7 +73,10 @@ export abstract class SqlStore implements Store {
   /** The complete trial with the best finite first value (ties: lowest number). */
   protected abstract selectBestFirst(id: StudyId, direction: Direction): Promise<TrialRow | undefined>;
   protected abstract selectIntermediates(id: TrialId): Promise<IntermediateRow[]>;
-  protected abstract selectStudyIntermediates(id: StudyId): Promise<IntermediateRow[]>;
+  /** `trialIds` undefined: all of the study's; else only those trials' (non-empty list). */
+  protected abstract selectStudyIntermediates(id: StudyId, trialIds?: readonly number[]): Promise<IntermediateRow[]>;
+  /** Trials numbered >= fromNumber, plus those numbered in `numbers` (maybe empty), by number. */
+  protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
   /** Sets last_seen_at (and `stopped` when asked); false when there is no such worker. */
@@ -143,9 +149,8 @@ export abstract class SqlStore implements Store {
   async claimTrial(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRecord | null> {
     checkLease(leaseMs);
     const r = await this.claimRow(id, wid, leaseMs);
-    if (r !== null) return trialFromRow(r);
-    if ((await this.selectStudy(id)) === undefined) throw noStudyError(id, ' (deleted?)');
-    return null;
+    if (r === 'no_study') throw noStudyError(id, ' (deleted?)');
+    return r === null ? null : trialFromRow(r);
   }
 
   /** Throws why an ownership-checked update of trial `id` by `wid` changed nothing. */
@@ -197,6 +202,16 @@ export abstract class SqlStore implements Store {
     return { total: r.total, trials: r.rows.map(trialFromRow) };
   }
 
+  async listTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[] = []): Promise<TrialRecord[]> {
+    if (!(Number.isSafeInteger(fromNumber) && fromNumber >= 0)) {
+      throw new NasError('invalid_config', `fromNumber must be a non-negative integer, got ${fromNumber}`, { field: 'fromNumber' });
+    }
+    for (const n of numbers) {
+      if (!(Number.isSafeInteger(n) && n >= 0)) throw new NasError('invalid_config', `numbers must hold non-negative integers, got ${n}`, { field: 'numbers' });
+    }
+    return (await this.selectTrialsSince(id, fromNumber, numbers.filter((n) => n < fromNumber))).map(trialFromRow);
+  }
+
   async countTrials(id: StudyId): Promise<TrialCounts> {
     const c = emptyCounts();
     for (const r of await this.selectStateCounts(id)) addCount(c, r.state, Number(r.n));
@@ -218,8 +233,9 @@ export abstract class SqlStore implements Store {
     return (await this.selectIntermediates(id)).map(intermediateFromRow);
   }
 
-  async listIntermediates(id: StudyId): Promise<IntermediateRecord[]> {
-    return (await this.selectStudyIntermediates(id)).map(intermediateFromRow);
+  async listIntermediates(id: StudyId, trialIds?: readonly TrialId[]): Promise<IntermediateRecord[]> {
+    if (trialIds !== undefined && trialIds.length === 0) return [];
+    return (await this.selectStudyIntermediates(id, trialIds)).map(intermediateFromRow);
   }
 
   async setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void> {

@@ -357,6 +357,13 @@ export function versionConflictError(id: StudyId, expectedVersion: number, curre
   });
 }
 
+/** A `uniqueKey` insert refused: the study already has a trial of this key and budget. */
+export function seenKeyError(id: StudyId, archKey: string, budget: number | null, number: number): NasError {
+  return new NasError('conflict', `study ${id} already has trial ${number} with key ${archKey}${budget === null ? '' : ` at budget ${budget}`}`, {
+    hint: 'reload the trials and propose another architecture', details: { archKey, budget, trial: number, reason: 'seen_key' },
+  });
+}
+
 export function budgetExhaustedError(id: StudyId, trials: number, maxTrials: number): NasError {
   return new NasError('budget_exhausted', `study ${id} already has ${trials} trials (budget ${maxTrials})`, { details: { trials, maxTrials } });
 }

@@ -727,6 +727,63 @@ export function storeConformance(target: ConformanceTarget): void {
       }
     });
 
+    test('listTrialsSince returns new trials and the current records of the listed ones', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('since', { maxTrials: null }));
+        const other = await s.createStudy(studySpec('since-other', { maxTrials: null }));
+        for (let i = 0; i < 5; i++) await s.createTrial(a.id, trialInput(i));
+        await s.createTrial(other.id, trialInput(9));
+        assert.deepEqual((await s.listTrialsSince(a.id, 0)).map((t) => t.number), [0, 1, 2, 3, 4]);
+        assert.deepEqual((await s.listTrialsSince(a.id, 3)).map((t) => t.number), [3, 4]);
+        const c = (await s.claimTrial(a.id, W1, 60_000))!;
+        await s.finishTrial(c.id, W1, { state: 'complete', values: [0.5], metrics: { val_acc: 0.5 } });
+        await s.createTrial(a.id, trialInput(5));
+        // The reader saw trials 0..4 (0 and 2 unfinished): it gets their records now, and trial 5.
+        const got = await s.listTrialsSince(a.id, 5, [2, 0]);
+        assert.deepEqual(got.map((t) => [t.number, t.state]), [[0, 'complete'], [2, 'waiting'], [5, 'waiting']]);
+        assert.deepEqual((await s.listTrialsSince(a.id, 6, [])).length, 0);
+        // A listed number at or above fromNumber is not returned twice.
+        assert.deepEqual((await s.listTrialsSince(a.id, 4, [4, 5])).map((t) => t.number), [4, 5]);
+        await rejectsWith(s.listTrialsSince(a.id, -1), 'invalid_config', 'fromNumber');
+        // Intermediate values of listed trials only.
+        const d = (await s.claimTrial(a.id, W1, 60_000))!;
+        await s.reportIntermediate(d.id, W1, 1, { val_acc: 0.1 });
+        const e = (await s.claimTrial(a.id, W2, 60_000))!;
+        await s.reportIntermediate(e.id, W2, 1, { val_acc: 0.2 });
+        await s.reportIntermediate(e.id, W2, 2, { val_acc: 0.3 });
+        assert.deepEqual((await s.listIntermediates(a.id, [e.id])).map((r) => [r.trialId, r.step]), [[e.id, 1], [e.id, 2]]);
+        assert.deepEqual((await s.listIntermediates(a.id, [])).length, 0);
+        assert.equal((await s.listIntermediates(a.id)).length, 3);
+      }));
+
+    test('uniqueKey refuses a second trial of a seen key and budget, saving nothing', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('unique', { maxTrials: null }));
+        await s.createTrial(a.id, { ...trialInput(0), budget: null });
+        const before = await s.loadStrategyState(a.id);
+        const e = await rejectsWith(
+          s.createTrial(a.id, { ...trialInput(0), budget: null, uniqueKey: true, strategyState: { expectedVersion: before.version, state: { x: 1 } } }),
+          'conflict',
+        );
+        assert.match(e.message, /already has trial 0 with key k0/);
+        assert.deepEqual(await s.loadStrategyState(a.id), before);
+        assert.equal((await s.countTrials(a.id)).total, 1);
+        // Another budget (a multi-fidelity promotion), another key, or no uniqueKey: created.
+        await s.createTrial(a.id, { ...trialInput(0), budget: 3, uniqueKey: true });
+        await s.createTrial(a.id, { ...trialInput(1), uniqueKey: true });
+        await s.createTrial(a.id, { ...trialInput(0), budget: null });
+        assert.deepEqual((await s.listTrials(a.id)).map((t) => t.number), [0, 1, 2, 3]);
+        await rejectsWith(s.createTrial(a.id, { ...trialInput(0), budget: 3, uniqueKey: true, maxTrials: 100 }), 'conflict');
+      }));
+
+    test('claiming from a deleted study is not_found; from an empty one, null', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('claim-gone'));
+        assert.equal(await s.claimTrial(a.id, W1, 1000), null);
+        await s.deleteStudy(a.id);
+        await rejectsWith(s.claimTrial(a.id, W1, 1000), 'not_found');
+      }));
+
     test('ids are branded numbers that survive a round trip', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('ids'));

@@ -11,7 +11,7 @@ import { NasError, isNasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
-  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
+  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, seenKeyError, closedError, newerSchemaError, noStudyError, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
@@ -357,7 +357,7 @@ export class PostgresStore extends SqlStore {
     const args = (n: number | null): unknown[] => [
       sid, n, e.state, e.arch, e.archKey, e.budget, e.params, e.workerId, e.attempt, claim ? Math.ceil(claim.leaseMs) : null, e.userAttrs,
     ];
-    if (t.maxTrials === undefined && t.strategyState === undefined) {
+    if (t.maxTrials === undefined && t.strategyState === undefined && !t.uniqueKey) {
       // One statement (atomic): take the next number, insert ($2 is null: the number comes from s).
       const rows = await this.q<TrialRow>(
         `WITH s AS (UPDATE studies SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS n)
@@ -370,25 +370,38 @@ export class PostgresStore extends SqlStore {
     return this.tx(async (c) => {
       // Locks the study row: concurrent creators serialize here, so numbers are sequential and
       // the budget count below (a fresh snapshot in READ COMMITTED) sees every committed trial.
-      const s = (await c.query('UPDATE studies SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS n', [sid])).rows[0] as
+      const s = (await c.query(this.named('UPDATE studies SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1 AS n', [sid]))).rows[0] as
         | { n: number }
         | undefined;
       if (s === undefined) throw noStudyError(sid);
-      if (t.maxTrials !== undefined) {
-        const n = num(((await c.query(`SELECT COUNT(*)::int AS n FROM trials WHERE study_id = $1 AND state <> 'failed'`, [sid])).rows[0] as { n: number }).n);
-        if (n >= t.maxTrials) throw budgetExhaustedError(sid, n, t.maxTrials);
+      if (t.maxTrials !== undefined || (t.uniqueKey && e.archKey !== null)) {
+        // One round trip for both checks. Trials are never deleted one by one and are numbered
+        // without gaps, so the study has s.n trials: only the failed ones are counted (cheap in a
+        // large study). This statement's snapshot is taken after the lock above was granted, so
+        // it sees every trial committed by an earlier creator.
+        const chk = (await c.query(this.named(
+          `SELECT (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND state = 'failed') AS failed,
+                  (SELECT number FROM trials WHERE study_id = $1 AND $2::text IS NOT NULL AND arch_key = $2 AND budget IS NOT DISTINCT FROM $3::double precision LIMIT 1) AS dup`,
+          [sid, t.uniqueKey ? e.archKey : null, e.budget],
+        ))).rows[0] as { failed: number; dup: number | null };
+        if (t.maxTrials !== undefined) {
+          const n = num(s.n) - num(chk.failed);
+          if (n >= t.maxTrials) throw budgetExhaustedError(sid, n, t.maxTrials);
+        }
+        if (chk.dup !== null) throw seenKeyError(sid, e.archKey!, e.budget, num(chk.dup));
       }
       // Same transaction as the insert: a lost compare-and-set rolls the number back, and a
       // refused or failed insert rolls the saved state back.
       if (t.strategyState !== undefined) await this.casStrategyState(c, sid, t.strategyState.expectedVersion, e.strategyState!);
-      return (await c.query(`INSERT INTO trials (${cols}) VALUES (${vals}) RETURNING ${TRIAL_COLS}`, args(s.n))).rows[0] as TrialRow;
+      return (await c.query(this.named(`INSERT INTO trials (${cols}) VALUES (${vals}) RETURNING ${TRIAL_COLS}`, args(s.n)))).rows[0] as TrialRow;
     });
   }
 
-  protected async claimRow(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null> {
+  protected async claimRow(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null | 'no_study'> {
     // One statement, hence atomic: pick (skipping rows other claimers hold), drop the lost
-    // attempt's intermediate values, take the lease, touch the worker.
-    const rows = await this.q<TrialRow>(
+    // attempt's intermediate values, take the lease, touch the worker. It always returns one row
+    // (study_present tells a deleted study from an empty queue), so an idle claim is one query.
+    const rows = await this.q<TrialRow & { study_present: boolean }>(
       `WITH c AS (
          SELECT id, state AS old_state FROM trials
          WHERE study_id = $1 AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ${NOW})
@@ -399,10 +412,12 @@ export class PostgresStore extends SqlStore {
          UPDATE trials t SET state = 'running', worker_id = $2, attempt = t.attempt + 1,
            lease_expires_at = ${NOW} + $3::bigint, heartbeat_at = ${NOW}, started_at = ${NOW}
          FROM c WHERE t.id = c.id RETURNING ${T_TRIAL_COLS})
-       SELECT * FROM u`,
+       SELECT EXISTS (SELECT 1 FROM studies WHERE id = $1) AS study_present, u.* FROM (SELECT 1) AS one LEFT JOIN u ON true`,
       [sid, wid, Math.ceil(leaseMs)],
     );
-    return rows[0] ?? null;
+    const r = rows[0]!;
+    if (r.id !== null) return r;
+    return r.study_present ? null : 'no_study';
   }
 
   protected async selectOwner(id: TrialId): Promise<OwnerRow | undefined> {
@@ -519,10 +534,29 @@ export class PostgresStore extends SqlStore {
     return this.q<IntermediateRow>('SELECT * FROM intermediates WHERE trial_id = $1 ORDER BY step', [id]);
   }
 
-  protected async selectStudyIntermediates(sid: StudyId): Promise<IntermediateRow[]> {
+  protected async selectStudyIntermediates(sid: StudyId, trialIds?: readonly number[]): Promise<IntermediateRow[]> {
+    if (trialIds !== undefined) {
+      return this.q<IntermediateRow>(
+        `SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id
+         WHERE t.study_id = $1 AND i.trial_id = ANY($2::int[]) ORDER BY t.number, i.step`,
+        [sid, trialIds],
+      );
+    }
     return this.q<IntermediateRow>(
       'SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id WHERE t.study_id = $1 ORDER BY t.number, i.step',
       [sid],
+    );
+  }
+
+  protected async selectTrialsSince(sid: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]> {
+    // Two index range scans on (study_id, number); the listed numbers are all below fromNumber.
+    if (numbers.length === 0) {
+      return this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number >= $2 ORDER BY number`, [sid, fromNumber]);
+    }
+    return this.q<TrialRow>(
+      `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number = ANY($3::int[])
+       UNION ALL SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number >= $2 ORDER BY number`,
+      [sid, fromNumber, numbers],
     );
   }
 

@@ -14,7 +14,7 @@ import { NasError, isNasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
-  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
+  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, seenKeyError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
@@ -370,8 +370,15 @@ export class SqliteStore extends SqlStore {
       const s = this.st('SELECT next_number FROM studies WHERE id = ?').get(sid) as { next_number: number } | undefined;
       if (s === undefined) throw noStudyError(sid);
       if (t.maxTrials !== undefined) {
-        const n = (this.st(`SELECT COUNT(*) AS n FROM trials WHERE study_id = ? AND state <> 'failed'`).get(sid) as { n: number }).n;
+        // Trials are never deleted one by one and are numbered without gaps, so the study has
+        // next_number trials; counting only the failed ones keeps this cheap in a large study.
+        const failed = (this.st(`SELECT COUNT(*) AS n FROM trials WHERE study_id = ? AND state = 'failed'`).get(sid) as { n: number }).n;
+        const n = s.next_number - failed;
         if (n >= t.maxTrials) throw budgetExhaustedError(sid, n, t.maxTrials);
+      }
+      if (t.uniqueKey && e.archKey !== null) {
+        const dup = this.st('SELECT number FROM trials WHERE study_id = ? AND arch_key = ? AND budget IS ? LIMIT 1').get(sid, e.archKey, e.budget) as { number: number } | undefined;
+        if (dup !== undefined) throw seenKeyError(sid, e.archKey, e.budget, dup.number);
       }
       if (t.strategyState !== undefined) this.casStrategyState(sid, t.strategyState.expectedVersion, e.strategyState!);
       this.st('UPDATE studies SET next_number = next_number + 1 WHERE id = ?').run(sid);
@@ -388,13 +395,13 @@ export class SqliteStore extends SqlStore {
     });
   }
 
-  protected async claimRow(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null> {
+  protected async claimRow(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null | 'no_study'> {
     return this.run(true, () => {
       const now = Date.now();
       const c = this.st(
         `SELECT id, state FROM trials WHERE study_id = ? AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ?) ORDER BY number LIMIT 1`,
       ).get(sid, now) as { id: number; state: string } | undefined;
-      if (c === undefined) return null;
+      if (c === undefined) return this.st('SELECT 1 FROM studies WHERE id = ?').get(sid) === undefined ? 'no_study' : null;
       if (c.state === 'running') this.st('DELETE FROM intermediates WHERE trial_id = ?').run(c.id);
       this.st(
         `UPDATE trials SET state = 'running', worker_id = ?, attempt = attempt + 1, lease_expires_at = ?, heartbeat_at = ?, started_at = ? WHERE id = ?`,
@@ -513,10 +520,26 @@ export class SqliteStore extends SqlStore {
     return this.run(false, () => this.st('SELECT * FROM intermediates WHERE trial_id = ? ORDER BY step').all(id) as IntermediateRow[]);
   }
 
-  protected async selectStudyIntermediates(sid: StudyId): Promise<IntermediateRow[]> {
+  protected async selectStudyIntermediates(sid: StudyId, trialIds?: readonly number[]): Promise<IntermediateRow[]> {
+    if (trialIds !== undefined) {
+      return this.run(false, () => this.st(
+        `SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id
+         WHERE t.study_id = ? AND i.trial_id IN (SELECT value FROM json_each(?)) ORDER BY t.number, i.step`,
+      ).all(sid, JSON.stringify(trialIds)) as IntermediateRow[]);
+    }
     return this.run(false, () => this.st(
       'SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id WHERE t.study_id = ? ORDER BY t.number, i.step',
     ).all(sid) as IntermediateRow[]);
+  }
+
+  protected async selectTrialsSince(sid: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]> {
+    // Two index range scans on (study_id, number); the listed numbers are all below fromNumber.
+    return this.run(false, () => (numbers.length === 0
+      ? this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND number >= ? ORDER BY number`).all(sid, fromNumber)
+      : this.st(
+        `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND number IN (SELECT value FROM json_each(?))
+         UNION ALL SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND number >= ? ORDER BY number`,
+      ).all(sid, JSON.stringify(numbers), sid, fromNumber)) as TrialRow[]);
   }
 
   // ---------------------------------------------------------------- workers

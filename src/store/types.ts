@@ -98,6 +98,13 @@ export interface NewTrial {
    * that is refused (`budget_exhausted`, `not_found`) or fails to insert saves no state.
    */
   strategyState?: { expectedVersion: number; state: Json };
+  /**
+   * Refuse the trial (NasError `conflict`, nothing created or saved) when the study already has a
+   * trial with the same non-null `archKey` and `budget`: checked in the insert's transaction, so
+   * no proposal re-evaluates a seen key even when a trial was created without a strategy-state
+   * compare-and-set (e.g. enqueued by hand) between the proposer's read and its insert.
+   */
+  uniqueKey?: boolean;
 }
 
 export interface TrialRecord {
@@ -258,6 +265,14 @@ export interface Store {
   getTrial(id: TrialId): Promise<TrialRecord | null>;
   getTrialByNumber(studyId: StudyId, number: number): Promise<TrialRecord | null>;
   listTrials(studyId: StudyId, opts?: ListTrialsOptions): Promise<TrialRecord[]>;
+  /**
+   * What changed since a reader last looked, for keeping a copy of a study's history up to date
+   * without re-reading it: the trials numbered `fromNumber` or above (created since), plus the
+   * current records of the trials numbered in `numbers` (those the reader saw unfinished), in
+   * number order. Costs grow with the answer, not with the study. Trials are numbered 0, 1, 2...
+   * without gaps, and a trial numbered n is visible once every trial below n is.
+   */
+  listTrialsSince(studyId: StudyId, fromNumber: number, numbers?: readonly number[]): Promise<TrialRecord[]>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
   /**
    * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.
@@ -272,8 +287,11 @@ export interface Store {
   bestTrial(studyId: StudyId, objective?: number): Promise<TrialRecord | null>;
   /** Ordered by step. */
   getIntermediates(trialId: TrialId): Promise<IntermediateRecord[]>;
-  /** All intermediate values of a study (learning curves), ordered by trial then step. */
-  listIntermediates(studyId: StudyId): Promise<IntermediateRecord[]>;
+  /**
+   * Intermediate values of a study (learning curves), ordered by trial number then step: all of
+   * them, or only those of the trials listed in `trialIds`.
+   */
+  listIntermediates(studyId: StudyId, trialIds?: readonly TrialId[]): Promise<IntermediateRecord[]>;
   /** Sets (or with `undefined`, removes) one user attribute, e.g. `weights_path`. Any state. */
   setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void>;
 

@@ -9,11 +9,142 @@ import { Rng, type RngState } from '../core/rng.js';
 import { compareTieBreak, violates, type Constraint, type Metrics } from '../core/metrics.js';
 import type { AskOutcome, Strategy, StrategyContext, TrialRecord } from './types.js';
 
-/** Keys of every trial in the history (running ones included). */
+/**
+ * Keys of every trial in the history (running ones included). The caller may add to the set (a
+ * batch of proposals marks its own keys); that never changes the history's index underneath.
+ */
 export function seenKeys<A>(history: readonly TrialRecord<A>[]): Set<ArchKey> {
-  const s = new Set<ArchKey>();
-  for (const t of history) s.add(t.key);
-  return s;
+  return new KeyOverlay(indexOf(history).seen);
+}
+
+// ---------------------------------------------------------------- incremental history indexes
+
+/**
+ * Follows a history array across asks (issue 18 item 5: the per-ask cost must not grow with the
+ * study). The run layer passes the same array object at every call, appends new trials and
+ * replaces only unfinished ones (a finished trial never changes), so an index built over it needs
+ * to visit only new positions and positions that were unfinished at the last visit. Another array,
+ * or one that got shorter, restarts the index (`reset`), which is what every call cost before.
+ */
+export class HistoryFollower<A> {
+  private src: readonly TrialRecord<A>[] | null = null;
+  private n = 0;
+  private readonly open = new Map<number, TrialRecord<A>>();
+
+  /** Visits what changed since the last call: `visit(t, i, previous record at i or undefined)`. */
+  follow(history: readonly TrialRecord<A>[], reset: () => void, visit: (t: TrialRecord<A>, i: number, prev: TrialRecord<A> | undefined) => void): void {
+    if (history !== this.src || history.length < this.n) {
+      this.src = history;
+      this.n = 0;
+      this.open.clear();
+      reset();
+    }
+    for (const [i, prev] of this.open) {
+      const t = history[i]!;
+      if (t === prev) continue;
+      if (t.state === 'running') this.open.set(i, t);
+      else this.open.delete(i);
+      visit(t, i, prev);
+    }
+    for (let i = this.n; i < history.length; i++) {
+      const t = history[i]!;
+      if (t.state === 'running') this.open.set(i, t);
+      visit(t, i, undefined);
+    }
+    this.n = history.length;
+  }
+
+  /** The records of the positions that were running at the last call. */
+  running(): IterableIterator<TrialRecord<A>> {
+    return this.open.values();
+  }
+}
+
+/** A set over a shared base set: additions go to a private layer, the base is never changed. */
+class KeyOverlay extends Set<ArchKey> {
+  constructor(private readonly base: ReadonlySet<ArchKey>) {
+    super();
+  }
+  override has(k: ArchKey): boolean {
+    return super.has(k) || this.base.has(k);
+  }
+  override add(k: ArchKey): this {
+    if (!this.base.has(k)) super.add(k);
+    return this;
+  }
+  override delete(k: ArchKey): boolean {
+    if (this.base.has(k)) throw new Error('seenKeys: a key of the history cannot be removed');
+    return super.delete(k);
+  }
+  override get size(): number {
+    return this.base.size + super.size;
+  }
+  override *[Symbol.iterator](): SetIterator<ArchKey> {
+    yield* this.base;
+    yield* super.values();
+  }
+  override values(): SetIterator<ArchKey> {
+    return this[Symbol.iterator]();
+  }
+  override keys(): SetIterator<ArchKey> {
+    return this[Symbol.iterator]();
+  }
+  override *entries(): SetIterator<[ArchKey, ArchKey]> {
+    for (const k of this) yield [k, k];
+  }
+  override forEach(fn: (v: ArchKey, k: ArchKey, s: Set<ArchKey>) => void, self?: unknown): void {
+    for (const k of this) fn.call(self, k, k, this);
+  }
+}
+
+interface HistoryIndex<A> {
+  readonly follower: HistoryFollower<A>;
+  readonly seen: Set<ArchKey>;
+  /** Last trial (by position) per key. */
+  readonly byKey: Map<ArchKey, { t: TrialRecord<A>; i: number }>;
+  /** Best fitness per key, for `fitFor`'s objectives and constraints. */
+  readonly fit: Map<ArchKey, number>;
+  fitFor: { objectives: StrategyContext<A>['objectives']; constraints: StrategyContext<A>['constraints'] } | null;
+}
+
+const indexes = new WeakMap<object, HistoryIndex<unknown>>();
+
+/** The incremental index of `history` (created on first use), brought up to date. */
+function indexOf<A>(history: readonly TrialRecord<A>[], ctx?: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): HistoryIndex<A> {
+  let ix = indexes.get(history) as HistoryIndex<A> | undefined;
+  if (ix === undefined) {
+    ix = { follower: new HistoryFollower<A>(), seen: new Set(), byKey: new Map(), fit: new Map(), fitFor: null };
+    indexes.set(history, ix as HistoryIndex<unknown>);
+  }
+  const index = ix;
+  // Fitness depends on the objectives and constraints: another pair rebuilds that part.
+  if (ctx !== undefined && (index.fitFor?.objectives !== ctx.objectives || index.fitFor.constraints !== ctx.constraints)) {
+    index.fit.clear();
+    for (const t of history) addFitness(index.fit, t, ctx);
+    index.fitFor = { objectives: ctx.objectives, constraints: ctx.constraints };
+  }
+  index.follower.follow(
+    history,
+    () => {
+      index.seen.clear();
+      index.byKey.clear();
+      index.fit.clear();
+      if (ctx === undefined) index.fitFor = null;
+    },
+    (t, i) => {
+      index.seen.add(t.key);
+      const b = index.byKey.get(t.key);
+      if (b === undefined || b.i <= i) index.byKey.set(t.key, { t, i });
+      if (index.fitFor !== null) addFitness(index.fit, t, index.fitFor);
+    },
+  );
+  return index;
+}
+
+function addFitness<A>(m: Map<ArchKey, number>, t: TrialRecord<A>, ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): void {
+  const f = fitness(t, ctx);
+  const prev = m.get(t.key);
+  if (prev === undefined || f > prev) m.set(t.key, f);
 }
 
 export { violates };
@@ -234,27 +365,30 @@ export function withRng<T>(s: RngState, fn: (rng: Rng) => T): { value: T; rng: R
   return { value, rng: rng.state() };
 }
 
-/** Trials by key (last trial wins), for strategies that keep keys in their state. */
-export function trialsByKey<A>(history: readonly TrialRecord<A>[]): Map<ArchKey, TrialRecord<A>> {
-  const m = new Map<ArchKey, TrialRecord<A>>();
-  for (const t of history) m.set(t.key, t);
-  return m;
+/**
+ * Trials by key (last trial wins), for strategies that keep keys in their state. Read-only: it is
+ * the history's incremental index (kept up to date in time proportional to what changed).
+ */
+export function trialsByKey<A>(history: readonly TrialRecord<A>[]): ReadonlyMap<ArchKey, TrialRecord<A>> {
+  const byKey = indexOf(history).byKey;
+  return {
+    get: (k: ArchKey) => byKey.get(k)?.t,
+    has: (k: ArchKey) => byKey.has(k),
+    get size() {
+      return byKey.size;
+    },
+  } as ReadonlyMap<ArchKey, TrialRecord<A>>;
 }
 
-/** Best fitness seen per key (complete trials only; see `fitness`). */
-export function fitnessByKey<A>(history: readonly TrialRecord<A>[], ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): Map<ArchKey, number> {
-  const m = new Map<ArchKey, number>();
-  for (const t of history) {
-    const f = fitness(t, ctx);
-    const prev = m.get(t.key);
-    if (prev === undefined || f > prev) m.set(t.key, f);
-  }
-  return m;
+/** Best fitness seen per key (complete trials only; see `fitness`). Read-only, like `trialsByKey`. */
+export function fitnessByKey<A>(history: readonly TrialRecord<A>[], ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): ReadonlyMap<ArchKey, number> {
+  return indexOf(history, ctx).fit;
 }
 
-/** Keys of trials still running. */
+/** Keys of trials still running (cost: the number of running trials, once the index is built). */
 export function runningKeys<A>(history: readonly TrialRecord<A>[]): Set<ArchKey> {
+  const ix = indexOf(history);
   const s = new Set<ArchKey>();
-  for (const t of history) if (t.state === 'running') s.add(t.key);
+  for (const t of ix.follower.running()) s.add(t.key);
   return s;
 }

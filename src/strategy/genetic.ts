@@ -59,7 +59,7 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
         s = { ...s, population: [...s.population, { key: hit.key, arch: archToJson(hit.arch) }] };
         return { state: { ...s, rng: rng.state() }, outcome: { kind: 'trial', proposal: { arch: hit.arch } } as AskOutcome<A> };
       }
-      let fit: Map<ArchKey, number> | undefined;
+      let fit: ReadonlyMap<ArchKey, number> | undefined;
       for (let guard = 0; guard < STAGNATION; guard++) {
         while (s.queue.length) {
           const ind = s.queue[0]!;
@@ -92,7 +92,7 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
   };
 }
 
-function nextGeneration<A>(pop: readonly Individual[], fit: Map<ArchKey, number>, ctx: StrategyContext<A>, rng: Rng, o: GeneticOptions): Individual[] {
+function nextGeneration<A>(pop: readonly Individual[], fit: ReadonlyMap<ArchKey, number>, ctx: StrategyContext<A>, rng: Rng, o: GeneticOptions): Individual[] {
   const f = (i: Individual) => fit.get(i.key as ArchKey) ?? -Infinity;
   const ranked = pop.map((ind, idx) => ({ ind, idx })).sort((a, b) => f(b.ind) - f(a.ind) || a.idx - b.idx);
   const elite = ranked.slice(0, Math.min(o.elite, pop.length)).map((r) => r.ind);

@@ -11,10 +11,10 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Rng } from '../core/rng.js';
 import type { ParamDef } from '../space/dsl.js';
-import { fitness, isNovel, rngOnlyStrategy, tieBreak, type RngOnlyState } from './common.js';
+import { HistoryFollower, fitness, isNovel, rngOnlyStrategy, tieBreak, type RngOnlyState } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { buildFromSites, siteValues, type SiteSpec } from './sites.js';
-import { eraseState, type Strategy, type StrategyContext } from './types.js';
+import { eraseState, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
 
 export interface TpeOptions {
   readonly startup: number;
@@ -29,15 +29,26 @@ export interface TpeOptions {
  * candidate and option (with ~1,000 "bad" trials that recount was most of TPE's time per ask).
  */
 class Parzen {
-  private readonly obs = new Map<string, number[]>();
+  protected readonly obs = new Map<string, number[]>();
   private readonly cat = new Map<string, number[]>();
-  constructor(private readonly prior: number) {}
+  constructor(protected readonly prior: number) {}
   add(values: Map<string, number>): void {
     for (const [p, v] of values) {
       let a = this.obs.get(p);
       if (!a) this.obs.set(p, (a = []));
       a.push(v);
     }
+  }
+  /** The observations at a site. */
+  protected observed(path: string): readonly number[] {
+    return this.obs.get(path) ?? [];
+  }
+  /** Counts of each option of a categorical site and the number of observations there. */
+  protected catCounts(site: SiteSpec & { kind: 'cat' }): { counts: Float64Array; total: number } {
+    const a = this.observed(site.path);
+    const counts = new Float64Array(site.n);
+    for (const x of a) if (Number.isInteger(x) && x >= 0 && x < site.n) counts[x]!++;
+    return { counts, total: a.length };
   }
   private bandwidth(n: number): number {
     return Math.min(0.5, Math.max(0.02, 1.06 * 0.29 * Math.pow(n + 1, -0.2)));
@@ -46,10 +57,8 @@ class Parzen {
   private catProbs(site: SiteSpec & { kind: 'cat' }): number[] {
     let probs = this.cat.get(site.path);
     if (probs?.length !== site.n) {
-      const a = this.obs.get(site.path) ?? [];
-      const counts = new Float64Array(site.n);
-      for (const x of a) if (Number.isInteger(x) && x >= 0 && x < site.n) counts[x]!++;
-      const w = this.prior + a.length;
+      const { counts, total } = this.catCounts(site);
+      const w = this.prior + total;
       probs = Array.from(counts, (c) => (c + this.prior / site.n) / w);
       this.cat.set(site.path, probs);
     }
@@ -58,7 +67,7 @@ class Parzen {
   /** Density (cat: probability) of decision v at a site. */
   density(site: SiteSpec, v: number): number {
     if (site.kind === 'cat') return this.catProbs(site)[v]!;
-    const a = this.obs.get(site.path) ?? [];
+    const a = this.observed(site.path);
     const w = this.prior + a.length;
     const h = this.bandwidth(a.length);
     let s = this.prior; // uniform density 1 on [0, 1]
@@ -71,12 +80,129 @@ class Parzen {
       if (!allowed) return rng.weighted(probs);
       return allowed[rng.weighted(allowed.map((c) => probs[c]!))]!;
     }
-    const a = this.obs.get(site.path) ?? [];
+    const a = this.observed(site.path);
     const u = rng.float() * (this.prior + a.length);
     if (u < this.prior || a.length === 0) return rng.float();
     const x = a[Math.min(a.length - 1, Math.floor(u - this.prior))]! + rng.normal() * this.bandwidth(a.length);
     return Math.min(1, Math.max(0, x));
   }
+}
+
+/**
+ * The "bad" side without a pass over every bad trial: categorical counts are those of all
+ * finished trials (kept by `TpeIndex` as trials finish) minus those of the good ones (at most 25),
+ * the same integers a recount gives, so the same probabilities. Numeric sites (a kernel density
+ * needs every observation, in the same order as before) are listed on first use: they stay O(n)
+ * per ask, as the algorithm is.
+ */
+class BadParzen extends Parzen {
+  constructor(
+    prior: number,
+    private readonly ix: TpeIndex,
+    private readonly nGood: number,
+    private readonly good: Parzen & { observedAt(path: string): readonly number[] },
+    private readonly def: ParamDef,
+  ) {
+    super(prior);
+  }
+  protected override observed(path: string): readonly number[] {
+    let a = this.obs.get(path);
+    if (a === undefined) {
+      a = [];
+      for (let i = this.nGood; i < this.ix.fin.length; i++) {
+        const v = decisionsOf(this.def, this.ix.fin[i]!.arch).get(path);
+        if (v !== undefined) a.push(v);
+      }
+      this.obs.set(path, a);
+    }
+    return a;
+  }
+  protected override catCounts(site: SiteSpec & { kind: 'cat' }): { counts: Float64Array; total: number } {
+    const all = this.ix.catAll.get(site.path) ?? [];
+    const counts = new Float64Array(site.n);
+    for (let x = 0; x < site.n; x++) counts[x] = all[x] ?? 0;
+    const g = this.good.observedAt(site.path);
+    for (const x of g) if (Number.isInteger(x) && x >= 0 && x < site.n) counts[x]!--;
+    return { counts, total: (this.ix.nAll.get(site.path) ?? 0) - g.length };
+  }
+}
+
+class GoodParzen extends Parzen {
+  observedAt(path: string): readonly number[] {
+    return this.observed(path);
+  }
+}
+
+/**
+ * What TPE needs from the history, kept up to date as trials finish (issue 18 item 5): finished
+ * trials sorted by fitness (best first, then by id), and per-site option counts over all of
+ * them. An ask then costs O(log n) to insert a new result instead of a filter, a sort and a pass
+ * over every finished trial.
+ */
+interface TpeIndex {
+  readonly follower: HistoryFollower<unknown>;
+  readonly fin: Ranked[];
+  finite: number;
+  /** site path -> count per integer option value, over all finished trials. */
+  readonly catAll: Map<string, number[]>;
+  /** site path -> number of finished trials with a decision at that site. */
+  readonly nAll: Map<string, number>;
+  readonly for: { objectives: unknown; constraints: unknown; def: ParamDef };
+}
+
+const tpeIndexes = new WeakMap<object, TpeIndex>();
+
+type Ranked = { arch: unknown; f: number; id: number; t: TrialRecord<unknown> };
+
+/**
+ * `a` ranks before `b`: higher fitness first, equal fitness by the objective's tie-break metric,
+ * then lower trial id (the comparator of the sort it replaces, kept exactly).
+ */
+function before(a: Ranked, b: Ranked, ctx: StrategyContext<unknown>): boolean {
+  return ((b.f - a.f) || (Number.isFinite(a.f) ? tieBreak(b.t, a.t, ctx) : 0) || a.id - b.id) < 0;
+}
+
+function tpeIndex<A>(ctx: StrategyContext<A>): TpeIndex {
+  let ix = tpeIndexes.get(ctx.history);
+  const def = ctx.space.def;
+  if (ix === undefined || ix.for.objectives !== ctx.objectives || ix.for.constraints !== ctx.constraints || ix.for.def !== def) {
+    ix = { follower: new HistoryFollower(), fin: [], finite: 0, catAll: new Map(), nAll: new Map(), for: { objectives: ctx.objectives, constraints: ctx.constraints, def } };
+    tpeIndexes.set(ctx.history, ix);
+  }
+  const index = ix;
+  const history = ctx.history as readonly TrialRecord<unknown>[];
+  index.follower.follow(
+    history,
+    () => {
+      index.fin.length = 0;
+      index.finite = 0;
+      index.catAll.clear();
+      index.nAll.clear();
+    },
+    (t) => {
+      if (t.state === 'running') return;
+      const c = ctx as unknown as StrategyContext<unknown>;
+      const x: Ranked = { arch: t.arch, f: fitness(t, c), id: Number(t.id), t };
+      if (Number.isFinite(x.f)) index.finite++;
+      let lo = 0;
+      let hi = index.fin.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (before(index.fin[mid]!, x, c)) lo = mid + 1;
+        else hi = mid;
+      }
+      index.fin.splice(lo, 0, x);
+      for (const [p, v] of decisionsOf(def, t.arch)) {
+        index.nAll.set(p, (index.nAll.get(p) ?? 0) + 1);
+        if (Number.isInteger(v) && v >= 0) {
+          let c = index.catAll.get(p);
+          if (!c) index.catAll.set(p, (c = []));
+          c[v] = (c[v] ?? 0) + 1;
+        }
+      }
+    },
+  );
+  return index;
 }
 
 /**
@@ -96,15 +222,14 @@ function decisionsOf(def: ParamDef, arch: unknown): Map<string, number> {
 
 export function treeParzen(o: TpeOptions): Strategy<RngOnlyState> {
   return rngOnlyStrategy('tpe', <A>(ctx: StrategyContext<A>, rng: Rng, seen: ReadonlySet<ArchKey>) => {
-    const finished = ctx.history.filter((t) => t.state !== 'running').map((t) => ({ t, f: fitness(t, ctx) }));
-    if (finished.length < o.startup || !finished.some((x) => Number.isFinite(x.f))) return undefined;
+    const ix = tpeIndex(ctx);
+    const finished = ix.fin;
+    if (finished.length < o.startup || ix.finite === 0) return undefined;
 
-    // Equal fitness (e.g. many 100% accuracies): the objective's tie-break metric orders them.
-    finished.sort((a, b) => b.f - a.f || (Number.isFinite(a.f) ? tieBreak(b.t, a.t, ctx) : 0) || Number(a.t.id) - Number(b.t.id));
     const nGood = Math.min(Math.ceil(o.gamma * finished.length), 25);
-    const good = new Parzen(o.priorWeight);
-    const bad = new Parzen(o.priorWeight);
-    finished.forEach((x, i) => (i < nGood ? good : bad).add(decisionsOf(ctx.space.def, x.t.arch)));
+    const good = new GoodParzen(o.priorWeight);
+    for (let i = 0; i < nGood; i++) good.add(decisionsOf(ctx.space.def, finished[i]!.arch));
+    const bad = new BadParzen(o.priorWeight, ix, nGood, good, ctx.space.def);
 
     for (let round = 0; round < 10; round++) {
       const cands: { arch: A; score: number }[] = [];
