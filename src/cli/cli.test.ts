@@ -88,7 +88,7 @@ test('kill -9 of a worker in the middle of a trial: the trial is re-run, the stu
       const rec = await store.requireStudy('k9');
       // Wait until the victim is in the middle of a trial: running, with one step reported.
       let victimTrial = -1;
-      for (let i = 0; i < 300 && victimTrial < 0; i++) {
+      for (let i = 0; i < 2400 && victimTrial < 0; i++) {
         await sleep(50);
         for (const t of await store.listTrials(rec.id, { states: ['running'] }))
           if (t.workerId === 'victim' && (await store.getIntermediates(t.id)).length >= 1) victimTrial = t.number;
@@ -257,7 +257,7 @@ test('Ctrl-C (SIGINT) of `tsnas search --workers 2` stops cleanly; the same comm
     const store = await openStore(`sqlite:${db}`);
     try {
       let running = 0;
-      for (let i = 0; i < 300 && running === 0; i++) {
+      for (let i = 0; i < 2400 && running === 0; i++) {
         await sleep(50);
         const rec = await store.getStudy('int');
         if (rec) running = (await store.countTrials(rec.id)).running;
