@@ -659,6 +659,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerNnOps(env, exports);
   registerOptim(env, exports);
   registerQuant(env, exports);
+  registerGraph(env, exports);
   return exports;
 }
 

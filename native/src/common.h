@@ -77,3 +77,4 @@ void registerOps(Napi::Env env, Napi::Object exports);
 void registerNnOps(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
 void registerQuant(Napi::Env env, Napi::Object exports);  // quant.cc (src/compress)
+void registerGraph(Napi::Env env, Napi::Object exports);

@@ -1,22 +1,13 @@
 // Optimizers as native loops over parameter lists (one N-API call per step), with PyTorch 1.13's
 // exact single-tensor update formulas for SGD (momentum, dampening, Nesterov, weight decay),
 // Adam/AdamW (incl. amsgrad); and gradient clipping by total norm.
-#include "common.h"
+#include "optim.h"
 
 #include <cmath>
 
 namespace tsnas {
 
-struct Optim {
-  int kind = 0;  // 0 sgd, 1 adam, 2 adamw
-  std::vector<at::Tensor> params;
-  std::vector<at::Tensor> buf1, buf2, buf3;  // sgd: momentum; adam: exp_avg, exp_avg_sq, max_exp_avg_sq
-  std::vector<int64_t> steps;
-  double lr = 0, momentum = 0, dampening = 0, wd = 0, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-  bool nesterov = false, amsgrad = false, maximize = false;
-};
-
-static Optim* optArg(const Napi::CallbackInfo& info, size_t i) {
+Optim* optArg(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsExternal()) throw Napi::TypeError::New(info.Env(), "argument is not an optimizer handle");
   return info[i].As<Napi::External<Optim>>().Data();
 }
@@ -106,12 +97,15 @@ static void adamStep(Optim& o) {
   }
 }
 
+void optimStepImpl(Optim& o) {
+  at::NoGradGuard ng;
+  if (o.kind == 0) sgdStep(o);
+  else adamStep(o);
+}
+
 TS_FN(optimStep) {
   TS_TRY
-  Optim* o = optArg(info, 0);
-  at::NoGradGuard ng;
-  if (o->kind == 0) sgdStep(*o);
-  else adamStep(*o);
+  optimStepImpl(*optArg(info, 0));
   return info.Env().Undefined();
   TS_CATCH("optimizer.step")
 }

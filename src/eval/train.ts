@@ -21,6 +21,7 @@ import { crossValidationViews, prepareData, type DatasetSpec, type PreparedData,
 import type { Subset } from '../data/types.js';
 import { analyzeArch, buildNetwork, type CostOptions, type CostReport, type DartsOptions, type InputSpec, type Nb201Options } from '../nn/build/index.js';
 import type { Layer } from '../nn/module.js';
+import { compileNative, type NativeNetwork } from '../nn/native-exec.js';
 import { saveStateDict } from '../nn/state.js';
 import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
 import { lrAt, type LrSchedule } from '../nn/schedule.js';
@@ -76,6 +77,12 @@ export interface TrainOptions {
    * must exist; an existing file is replaced.
    */
   readonly weightsFile?: string;
+  /**
+   * `native` (default): networks the native engine can express train and evaluate in one native
+   * call per batch (src/nn/native-exec.ts); others fall back to `ops` with a one-line notice.
+   * `ops`: the op-by-op path (one native call per op), for comparison.
+   */
+  readonly engine?: 'native' | 'ops';
 }
 
 export interface TrainResult {
@@ -151,12 +158,18 @@ function schedule(h: TrainHparams, totalSteps: number, stepsPerEpoch: number): L
 }
 
 /** Loss and classification metrics of `module` (eval mode, no grad) on a subset. */
-export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, batchSize: number): ClassificationMetrics {
+export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, batchSize: number, net?: NativeNetwork): ClassificationMetrics {
   const acc = new ConfusionAccumulator(data.numClasses);
   const wasTraining = module.training;
   module.eval();
   try {
     for (const b of batches(s, { batchSize, normalization: data.normalization })) {
+      if (net) {
+        // One native call: eval-mode forward in inference mode (conv+BN folded), loss and argmax.
+        const r = net.evalBatch(b.x, b.shape, b.y);
+        acc.add(b.y, r.predictions, r.loss);
+        continue;
+      }
       const [loss, pred] = tidy(() =>
         noGrad(() => {
           const out = module.forward(Tensor.fromArray(b.x, b.shape));
@@ -200,6 +213,12 @@ function nonFiniteEval(split: 'validation' | 'test', loss: number, when: string)
 
 function splitMetrics(prefix: string, m: ClassificationMetrics): Record<string, number> {
   return { [`${prefix}_loss`]: m.loss, [`${prefix}_acc`]: m.acc, [`${prefix}_precision`]: m.precision, [`${prefix}_recall`]: m.recall, [`${prefix}_f1`]: m.f1 };
+}
+
+/** One training step in one native call: [loss, argmax hits] (nothing updated when the loss is not finite). */
+function nativeStep(net: NativeNetwork, b: { x: Float32Array; y: Int32Array; shape: readonly number[] }, opt: Optimizer, labelSmoothing: number, gradClip: number | undefined): readonly [number, number] {
+  const r = net.trainStep(b.x, b.shape, b.y, opt, { labelSmoothing, ...(gradClip !== undefined ? { gradClip } : {}) });
+  return [r.loss, r.correct];
 }
 
 export interface TrainRequest extends EvalRequest<NetworkArch | JointArch> {}
@@ -266,6 +285,7 @@ export async function trainModule(
   const hasVal = data.val.indices.length > 0;
 
   const module = build(gen);
+  const net = opts.engine === 'ops' ? undefined : compileNative(module);
   let best: Map<string, Tensor> | undefined;
   let step = 0;
   try {
@@ -302,7 +322,7 @@ export async function trainModule(
       })) {
         if (step >= totalSteps) break;
         opt.lr = lrAt(sched, hparams.lr, step);
-        const [loss, hits] = tidy(() => {
+        const [loss, hits] = net ? nativeStep(net, b, opt, smoothing, opts.gradClip) : tidy(() => {
           const out = module.forward(Tensor.fromArray(b.x, b.shape));
           const y = Tensor.fromArray(b.y, [b.size], 'int64');
           const l = crossEntropy(out, y, smoothing > 0 ? { labelSmoothing: smoothing } : {});
@@ -332,7 +352,7 @@ export async function trainModule(
         if (performance.now() > deadline)
           return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached during epoch ${epoch} (step ${step})`, new NasError('timeout', 'time limit reached'), step);
       }
-      lastVal = hasVal ? evaluateSubset(module, data.val, data, evalBs) : undefined;
+      lastVal = hasVal ? evaluateSubset(module, data.val, data, evalBs, net) : undefined;
       if (lastVal && !Number.isFinite(lastVal.loss)) {
         const err = nonFiniteEval('validation', lastVal.loss, `epoch ${epoch}`);
         return fail('diverged', err.message, err, step);
@@ -374,10 +394,10 @@ export async function trainModule(
     if (best) {
       // Early stopping restores the weights of the best validation epoch.
       module.loadStateDict(best);
-      lastVal = evaluateSubset(module, data.val, data, evalBs);
+      lastVal = evaluateSubset(module, data.val, data, evalBs, net);
     }
-    const val = hasVal ? (lastVal ?? evaluateSubset(module, data.val, data, evalBs)) : undefined;
-    const test = opts.skipTest || data.test.indices.length === 0 ? undefined : evaluateSubset(module, data.test, data, evalBs);
+    const val = hasVal ? (lastVal ?? evaluateSubset(module, data.val, data, evalBs, net)) : undefined;
+    const test = opts.skipTest || data.test.indices.length === 0 ? undefined : evaluateSubset(module, data.test, data, evalBs, net);
     for (const [what, m] of [['validation', val], ['test', test]] as const) {
       if (m && !Number.isFinite(m.loss)) {
         const err = nonFiniteEval(what, m.loss, 'the end of training');
@@ -419,6 +439,7 @@ export async function trainModule(
     throw e;
   } finally {
     sink?.done();
+    net?.dispose();
     best?.forEach((t) => t.dispose());
     module.dispose();
     if (opts.threads !== undefined) setNumThreads(prevThreads);

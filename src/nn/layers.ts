@@ -61,7 +61,8 @@ export interface Conv2dOptions {
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | undefined;
-  private readonly opts: { stride: Pair; padding: Pair; dilation: Pair; groups: number };
+  /** @internal the convolution hyperparameters (read by the native engine, src/nn/native-exec.ts). */
+  readonly opts: { readonly stride: Pair; readonly padding: Pair; readonly dilation: Pair; readonly groups: number };
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, o: Conv2dOptions) {
     super();
     const groups = o.groups ?? 1;
@@ -96,7 +97,8 @@ class BatchNormBase extends Module {
   readonly numBatchesTracked: Tensor | undefined;
   readonly eps: number;
   readonly momentum: number;
-  constructor(readonly numFeatures: number, o: BatchNormOptions, private readonly dims: readonly number[]) {
+  /** @param dims the input ranks accepted (read by the native engine too). */
+  constructor(readonly numFeatures: number, o: BatchNormOptions, readonly dims: readonly number[]) {
     super();
     posInt(numFeatures, 'numFeatures');
     this.eps = o.eps ?? 1e-5;
@@ -169,7 +171,7 @@ export class LayerNorm extends Module {
 
 /** Inverted dropout, active in training mode; masks come from `gen`. */
 export class Dropout extends Module {
-  constructor(readonly p: number, private readonly gen: Generator) {
+  constructor(readonly p: number, /** @internal */ readonly gen: Generator) {
     super();
     if (!(p >= 0 && p < 1)) throw new NasError('invalid_config', `dropout probability ${p} is not in [0, 1)`, { field: 'p' });
   }

@@ -37,7 +37,8 @@ function nonNeg(v: number | undefined, field: string): void {
 }
 
 export abstract class Optimizer {
-  private readonly o: OptimHandle;
+  /** @internal the native optimizer (the native training step applies it, src/nn/native-exec.ts). */
+  readonly o: OptimHandle;
   readonly params: readonly Tensor[];
   /** The learning rate set at construction (schedules scale from it). */
   readonly baseLr: number;

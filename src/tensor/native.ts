@@ -11,6 +11,19 @@ import { NasError, type ErrorCode } from '../core/errors.js';
 export type Handle = number & { readonly __nativeTensor: unique symbol };
 export type GenHandle = { readonly __nativeGenerator: unique symbol };
 export type OptimHandle = { readonly __nativeOptimizer: unique symbol };
+export type GraphHandle = { readonly __nativeGraph: unique symbol };
+/** One instruction of a native graph program (see native/src/graph.cc and src/nn/native-exec.ts). */
+export interface GraphInstr {
+  op: number;
+  in: number[];
+  out: number[];
+  t?: (Handle | undefined)[];
+  i?: number[];
+  f?: number[];
+  gen?: GenHandle;
+  layer: string;
+  module: string;
+}
 type H = Handle;
 type Opt = H | null | undefined;
 type Num = H | number;
@@ -150,6 +163,13 @@ export interface NativeAddon {
   optimLoadState(o: OptimHandle, steps: number[], buffers: (H | undefined)[][]): void;
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   gradNorm(params: H[]): number;
+
+  graphNew(code: GraphInstr[], nregs: number, output: number, params: H[], opts: { channelsLast: boolean }): GraphHandle;
+  graphFree(g: GraphHandle): void;
+  graphForward(g: GraphHandle, x: H, training: boolean): H;
+  graphInfer(g: GraphHandle, x: H, fold: boolean): H;
+  graphTrainStep(g: GraphHandle, x: Float32Array | H, shape: readonly number[], y: Int32Array | H, optim: OptimHandle | undefined, opts: { labelSmoothing?: number; clip?: number }): [number, number];
+  graphEvalBatch(g: GraphHandle, x: Float32Array | H, shape: readonly number[], y: Int32Array | H, fold: boolean): [number, Int32Array];
 }
 
 function load(): NativeAddon {

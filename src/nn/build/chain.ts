@@ -13,7 +13,8 @@ export class ChainBlock extends Module {
   readonly body: Sequential;
   readonly proj: Conv2d | undefined;
   readonly pool: MaxPool2d | undefined;
-  private readonly residual: boolean;
+  /** True when the block adds its input (through `proj` when channels change). */
+  readonly residual: boolean;
 
   constructor(cin: number, l: ChainLayer, gen: Generator) {
     super();

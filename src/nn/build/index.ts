@@ -19,7 +19,8 @@ export { ChainBlock, ChainCnnNet } from './chain.js';
 export { buildMlp } from './mlp.js';
 export { lenet } from './lenet.js';
 export { Nb201Cell, Nb201Net, Nb201ResBlock } from './nb201.js';
-export { DartsNet, DartsNetCell, FactorizedReduce } from './darts.js';
+export { DartsNet, DartsNetCell, FactorizedReduce, ZeroStrided } from './darts.js';
+export { Zero } from './common.js';
 
 export interface BuildOptions {
   readonly gen: Generator;

@@ -37,8 +37,8 @@ function makeOp(op: Nb201Op, c: number, gen: Generator): Layer {
 }
 
 /** Edge e of the cell goes from node EDGE_FROM[e] into node EDGE_TO[e]. */
-const EDGE_FROM: readonly number[] = [0, 0, 1, 0, 1, 2];
-const EDGE_TO: readonly number[] = [1, 2, 2, 3, 3, 3];
+export const EDGE_FROM: readonly number[] = [0, 0, 1, 0, 1, 2];
+export const EDGE_TO: readonly number[] = [1, 2, 2, 3, 3, 3];
 
 export class Nb201Cell extends Module {
   readonly ops: ModuleList<Layer>;

@@ -1,0 +1,601 @@
+// Native execution of built networks. TypeScript lowers a module tree (src/nn/native-exec.ts) to a
+// small register program whose parameter and buffer tensors are the module's own at::Tensors (the
+// same TensorImpls JavaScript holds, so optimizers, state dicts, ONNX export and pruning see every
+// update); this file runs the program as one N-API call: a forward pass (with autograd), a whole
+// training step (forward, cross-entropy, backward, optional gradient clipping, the optimizer's
+// update, the accuracy count), or an inference pass (InferenceMode, conv+BN folded with cached
+// folded weights). Any libtorch error inside comes back as a NasError naming the layer (its dotted
+// module path and class), the op and the shapes of its inputs, like the op-by-op path's errors.
+#include "optim.h"
+
+#include <c10/core/InferenceMode.h>
+#include <ATen/core/grad_mode.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace tsnas {
+
+// Op codes shared with src/nn/native-exec.ts (OP); keep the orders identical.
+enum GraphOp : int32_t {
+  G_CONV2D = 0,      // in [x]; t [w_1..w_k, b_1..b_k (or undefined)]; i [k, sh, sw, ph, pw, dh, dw, groups]
+  G_BATCHNORM = 1,   // in [x]; t k x [w, b, running_mean, running_var, num_batches_tracked]; i [k, accepted ranks...]; f [momentum, eps]
+  G_LINEAR = 2,      // in [x]; t [w, b]
+  G_ACT = 3,         // in [x]; i [code, inplace]; f [slope]
+  G_MAXPOOL = 4,     // in [x]; i [kh, kw, sh, sw, ph, pw, dh, dw, ceil]
+  G_AVGPOOL = 5,     // in [x]; i [kh, kw, sh, sw, ph, pw, ceil, countIncludePad]
+  G_ADAPTIVE_AVG = 6,  // in [x]; i [oh, ow]
+  G_ADAPTIVE_MAX = 7,  // in [x]; i [oh, ow]
+  G_FLATTEN = 8,     // in [x]; i [start, end]
+  G_DROPOUT = 9,     // in [x]; f [p]; generator
+  G_ZERO = 10,       // in [x]; i [stride]: x[:, :, ::s, ::s] * 0
+  G_SLICE = 11,      // in [x]; i [dim, start, end (or -1 = to the end), step]
+  G_ADD = 12,        // in [a, b, ...]; i [inplace]: the sum, left to right
+  G_CAT = 13,        // in [a, b, ...]; i [dim]
+  G_SPLIT = 14,      // in [x]; out k registers; i [dim, size_1..size_k]
+  G_LAYERNORM = 15,  // in [x]; t [w, b]; i normalized shape; f [eps]
+  G_NUM_OPS = 16,
+};
+static const char* kOpNames[] = {"conv2d", "batchNorm", "linear", "activation", "maxPool2d", "avgPool2d", "adaptiveAvgPool2d",
+                                 "adaptiveMaxPool2d", "flatten", "dropout", "mul", "slice", "add", "cat", "split", "layerNorm"};
+// Activation codes (G_ACT i[0]).
+enum ActCode : int32_t { A_RELU = 0, A_RELU6 = 1, A_GELU = 2, A_SILU = 3, A_TANH = 4, A_SIGMOID = 5, A_HARDSWISH = 6, A_LEAKY = 7, A_SOFTMAX = 8, A_LOGSOFTMAX = 9 };
+static const char* kActNames[] = {"relu", "relu6", "gelu", "silu", "tanh", "sigmoid", "hardswish", "leakyRelu", "softmax", "logSoftmax"};
+
+struct Instr {
+  int32_t op = 0;
+  std::vector<int32_t> in, out;
+  std::vector<at::Tensor> t;  // parameters and buffers (undefined = absent)
+  std::vector<int64_t> i;
+  std::vector<double> f;
+  c10::optional<at::Generator> gen;
+  std::string layer, module;  // dotted module path and class name, for errors
+  std::vector<int32_t> release;  // registers whose last use is this instruction
+  // conv+BN folding (inference only): index of the BN instruction folded into this conv, or -1;
+  // a BN folded into its conv is skipped.
+  int32_t foldBn = -1;
+  bool folded = false;
+  // Cache of the folded weight/bias, valid while the source tensors' version counters are unchanged.
+  at::Tensor foldW, foldB;
+  std::vector<uint32_t> foldVersions;
+};
+
+struct Graph {
+  std::vector<Instr> code;
+  int32_t nregs = 1, output = 0;
+  bool channelsLast = false;
+  std::vector<at::Tensor> params;  // the trainable parameters (for zero-grad / clipping)
+  bool released = false;
+};
+
+// An error inside instruction `idx`, with the shapes of its inputs.
+struct LayerFailure {
+  size_t idx;
+  std::string what;
+  std::vector<std::string> shapes;
+};
+
+static c10::optional<at::Tensor> opt(const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; }
+
+static at::Tensor catOrOne(const Instr& I, size_t first, size_t k, size_t strideT) {
+  if (k == 1) return I.t[first];
+  std::vector<at::Tensor> ts;
+  ts.reserve(k);
+  for (size_t j = 0; j < k; j++) {
+    const at::Tensor& x = I.t[first + j * strideT];
+    if (!x.defined()) return at::Tensor();
+    ts.push_back(x);
+  }
+  return at::cat(ts, 0);
+}
+
+// Folded conv weight and bias for inference: w * gamma/sqrt(var+eps), beta - mean*scale (+ b*scale).
+static void foldedWeights(Instr& conv, const Instr& bn, at::Tensor& w, at::Tensor& b) {
+  size_t k = static_cast<size_t>(conv.i[0]);
+  std::vector<uint32_t> versions;
+  for (const auto& x : conv.t) versions.push_back(x.defined() ? x._version() : 0);
+  for (const auto& x : bn.t) versions.push_back(x.defined() ? x._version() : 0);
+  if (!conv.foldW.defined() || versions != conv.foldVersions) {
+    at::Tensor cw = catOrOne(conv, 0, k, 1);
+    at::Tensor cb = catOrOne(conv, k, k, 1);
+    at::Tensor g = catOrOne(bn, 0, k, 5), be = catOrOne(bn, 1, k, 5), rm = catOrOne(bn, 2, k, 5), rv = catOrOne(bn, 3, k, 5);
+    double eps = bn.f[1];
+    at::Tensor scale = at::rsqrt(rv + eps);
+    if (g.defined()) scale = scale * g;
+    at::Tensor bias = -rm * scale;
+    if (be.defined()) bias = bias + be;
+    if (cb.defined()) bias = bias + cb * scale;
+    conv.foldW = (cw * scale.reshape({-1, 1, 1, 1})).contiguous();
+    conv.foldB = bias.contiguous();
+    conv.foldVersions = versions;
+  }
+  w = conv.foldW;
+  b = conv.foldB;
+}
+
+struct RunMode {
+  bool training = false;  // batch statistics and dropout
+  bool fold = false;      // inference with conv+BN folding
+  bool allowInplace = true;
+};
+
+static at::Tensor act(int32_t code, const at::Tensor& x, bool inplace, double slope) {
+  switch (code) {
+    case A_RELU: return inplace ? at::relu_(const_cast<at::Tensor&>(x)) : at::relu(x);
+    case A_RELU6: return inplace ? at::hardtanh_(const_cast<at::Tensor&>(x), 0, 6) : at::hardtanh(x, 0, 6);
+    case A_GELU: return at::gelu(x);
+    case A_SILU: return at::silu(x);
+    case A_TANH: return at::tanh(x);
+    case A_SIGMOID: return at::sigmoid(x);
+    case A_HARDSWISH: return at::hardswish(x);
+    case A_LEAKY: return inplace ? at::leaky_relu_(const_cast<at::Tensor&>(x), slope) : at::leaky_relu(x, slope);
+    case A_SOFTMAX: return at::softmax(x, static_cast<int64_t>(slope));
+    case A_LOGSOFTMAX: return at::log_softmax(x, static_cast<int64_t>(slope));
+  }
+  throw std::invalid_argument("unknown activation code " + std::to_string(code));
+}
+
+static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunMode& m) {
+  Instr& I = g.code[idx];
+  const at::Tensor& x = R[I.in[0]];
+  at::Tensor y;
+  switch (I.op) {
+    case G_CONV2D: {
+      size_t k = static_cast<size_t>(I.i[0]);
+      at::IntArrayRef st(&I.i[1], 2), pd(&I.i[3], 2), dl(&I.i[5], 2);
+      if (m.fold && I.foldBn >= 0) {
+        at::Tensor w, b;
+        foldedWeights(I, g.code[I.foldBn], w, b);
+        y = at::conv2d(x, w, b, st, pd, dl, I.i[7]);
+      } else {
+        y = at::conv2d(x, catOrOne(I, 0, k, 1), opt(catOrOne(I, k, k, 1)), st, pd, dl, I.i[7]);
+      }
+      break;
+    }
+    case G_BATCHNORM: {
+      if (m.fold && I.folded) {
+        y = x;
+        break;
+      }
+      if (I.i.size() > 1) {  // the accepted input ranks, as BatchNorm1d/2d check them
+        bool ok = false;
+        std::string want;
+        for (size_t j = 1; j < I.i.size(); j++) {
+          ok = ok || x.dim() == I.i[j];
+          want += (j > 1 ? " or " : "") + std::to_string(I.i[j]);
+        }
+        if (!ok) {
+          std::string got;
+          for (int64_t d = 0; d < x.dim(); d++) got += (d ? "," : "") + std::to_string(x.size(d));
+          throw std::invalid_argument(I.module + " expects " + want + "-D input, got shape [" + got + "]");
+        }
+      }
+      size_t k = static_cast<size_t>(I.i[0]);
+      const at::Tensor& rm0 = I.t[2];
+      bool useBatch = m.training || !rm0.defined();
+      at::Tensor w = catOrOne(I, 0, k, 5), b = catOrOne(I, 1, k, 5);
+      at::Tensor rm, rv;
+      if (k == 1) {
+        rm = I.t[2];
+        rv = I.t[3];
+      } else if (rm0.defined()) {
+        at::NoGradGuard ng;
+        rm = catOrOne(I, 2, k, 5);
+        rv = catOrOne(I, 3, k, 5);
+      }
+      y = at::batch_norm(x, opt(w), opt(b), opt(rm), opt(rv), useBatch, I.f[0], I.f[1], false);
+      if (m.training) {
+        at::NoGradGuard ng;
+        for (size_t j = 0; j < k; j++) {
+          if (I.t[5 * j + 4].defined()) I.t[5 * j + 4].add_(1);
+          if (k > 1 && rm.defined()) {
+            int64_t c = I.t[5 * j + 2].size(0);
+            I.t[5 * j + 2].copy_(rm.narrow(0, static_cast<int64_t>(j) * c, c));
+            I.t[5 * j + 3].copy_(rv.narrow(0, static_cast<int64_t>(j) * c, c));
+          }
+        }
+      }
+      break;
+    }
+    case G_LINEAR: y = at::linear(x, I.t[0], opt(I.t[1])); break;
+    case G_ACT: y = act(static_cast<int32_t>(I.i[0]), x, I.i[1] != 0 && m.allowInplace, I.f.empty() ? 0.0 : I.f[0]); break;
+    case G_MAXPOOL:
+      y = at::max_pool2d(x, at::IntArrayRef(&I.i[0], 2), at::IntArrayRef(&I.i[2], 2), at::IntArrayRef(&I.i[4], 2),
+                         at::IntArrayRef(&I.i[6], 2), I.i[8] != 0);
+      break;
+    case G_AVGPOOL:
+      y = at::avg_pool2d(x, at::IntArrayRef(&I.i[0], 2), at::IntArrayRef(&I.i[2], 2), at::IntArrayRef(&I.i[4], 2), I.i[6] != 0,
+                         I.i[7] != 0);
+      break;
+    case G_ADAPTIVE_AVG: y = at::adaptive_avg_pool2d(x, at::IntArrayRef(&I.i[0], 2)); break;
+    case G_ADAPTIVE_MAX: y = std::get<0>(at::adaptive_max_pool2d(x, at::IntArrayRef(&I.i[0], 2))); break;
+    case G_FLATTEN: y = at::flatten(x, I.i[0], I.i[1]); break;
+    case G_DROPOUT: {
+      double p = I.f[0];
+      if (!m.training || p == 0) {
+        y = x;
+      } else {
+        // The op-by-op path's algorithm (nn_ops.cc dropout): bernoulli(1-p) / (1-p) from the layer's generator.
+        at::Tensor noise = at::empty_like(x, at::MemoryFormat::Contiguous);
+        {
+          at::NoGradGuard ng;
+          noise.bernoulli_(1 - p, *I.gen);
+          noise.div_(1 - p);
+        }
+        y = x * noise;
+      }
+      break;
+    }
+    case G_ZERO: {
+      int64_t s = I.i[0];
+      y = s == 1 ? x.mul(0) : x.slice(2, 0, c10::nullopt, s).slice(3, 0, c10::nullopt, s).mul(0);
+      break;
+    }
+    case G_SLICE:
+      y = x.slice(I.i[0], I.i[1], I.i[2] < 0 ? c10::optional<int64_t>() : c10::optional<int64_t>(I.i[2]), I.i[3]);
+      break;
+    case G_ADD: {
+      bool inplace = I.i[0] != 0 && m.allowInplace;
+      if (inplace) {
+        y = x;
+        for (size_t j = 1; j < I.in.size(); j++) y.add_(R[I.in[j]]);
+      } else {
+        y = at::add(x, R[I.in[1]]);
+        for (size_t j = 2; j < I.in.size(); j++) y.add_(R[I.in[j]]);
+      }
+      break;
+    }
+    case G_CAT: {
+      std::vector<at::Tensor> ts;
+      for (int32_t r : I.in) ts.push_back(R[r]);
+      y = at::cat(ts, I.i[0]);
+      break;
+    }
+    case G_SPLIT: {
+      int64_t dim = I.i[0], off = 0;
+      for (size_t j = 0; j < I.out.size(); j++) {
+        int64_t n = I.i[1 + j];
+        R[I.out[j]] = x.narrow(dim, off, n);
+        off += n;
+      }
+      return;
+    }
+    case G_LAYERNORM: {
+      std::vector<int64_t> shape(I.i.begin(), I.i.end());
+      y = at::layer_norm(x, shape, opt(I.t[0]), opt(I.t[1]), I.f[0], false);
+      break;
+    }
+    default: throw std::invalid_argument("unknown graph op " + std::to_string(I.op));
+  }
+  R[I.out[0]] = std::move(y);
+}
+
+static std::vector<std::string> inputShapes(const Graph& g, size_t idx, const std::vector<at::Tensor>& R) {
+  const Instr& I = g.code[idx];
+  std::vector<std::string> s;
+  for (int32_t r : I.in) s.push_back(shapeStr(R[r]));
+  if (I.op == G_CONV2D || I.op == G_LINEAR) {
+    size_t nw = I.op == G_CONV2D ? static_cast<size_t>(I.i[0]) : 1;
+    for (size_t j = 0; j < nw && j < I.t.size(); j++) s.push_back(shapeStr(I.t[j]));
+  }
+  return s;
+}
+
+// Runs the program on x; returns the output register. Errors become LayerFailure.
+static at::Tensor runGraph(Graph& g, const at::Tensor& input, const RunMode& m) {
+  std::vector<at::Tensor> R(g.nregs);
+  R[0] = g.channelsLast && input.dim() == 4 ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
+  for (size_t idx = 0; idx < g.code.size(); idx++) {
+    try {
+      execOne(g, idx, R, m);
+    } catch (const c10::Error& e) {
+      throw LayerFailure{idx, e.what_without_backtrace(), inputShapes(g, idx, R)};
+    } catch (const std::exception& e) {
+      throw LayerFailure{idx, e.what(), inputShapes(g, idx, R)};
+    }
+    for (int32_t r : g.code[idx].release) R[r].reset();
+  }
+  return R[g.output];
+}
+
+[[noreturn]] static void throwLayer(Napi::Env env, const Graph& g, const LayerFailure& f) {
+  const Instr& I = g.code[f.idx];
+  std::string opName = I.op >= 0 && I.op < G_NUM_OPS ? kOpNames[I.op] : "op";
+  if (I.op == G_ACT && I.i[0] >= 0 && I.i[0] <= A_LOGSOFTMAX) opName = kActNames[I.i[0]];
+  std::string first = f.what.substr(0, f.what.find('\n'));
+  std::string lower = first;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(c));
+  // The same classification as throwTorch (addon.cc), so both paths give the same code.
+  bool shape = lower.find("size") != std::string::npos || lower.find("shape") != std::string::npos ||
+               lower.find("dimension") != std::string::npos || lower.find("mat1") != std::string::npos ||
+               lower.find("broadcast") != std::string::npos || lower.find("channels") != std::string::npos;
+  std::string msg = opName + ": " + first + " (inputs: ";
+  for (size_t k = 0; k < f.shapes.size(); k++) msg += (k ? ", " : "") + f.shapes[k];
+  msg += ") in layer " + (I.layer.empty() ? std::string("(root)") : I.layer) + " (" + I.module + ")";
+  EnvData* d = env.GetInstanceData<EnvData>();
+  if (d && !d->errorFactory.IsEmpty()) {
+    Napi::Object details = Napi::Object::New(env);
+    details.Set("op", opName);
+    details.Set("layer", I.layer);
+    details.Set("module", I.module);
+    Napi::Array sh = Napi::Array::New(env, f.shapes.size());
+    for (size_t k = 0; k < f.shapes.size(); k++) sh.Set(static_cast<uint32_t>(k), f.shapes[k]);
+    details.Set("inputs", sh);
+    details.Set("libtorch", first);
+    Napi::Value err = d->errorFactory.Call({Napi::String::New(env, shape ? "shape_mismatch" : "native_error"), Napi::String::New(env, msg), details});
+    throw Napi::Error(env, err);
+  }
+  throw Napi::Error::New(env, msg);
+}
+
+static Graph* graphArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsExternal()) throw Napi::TypeError::New(info.Env(), "argument is not a native graph handle");
+  Graph* g = info[i].As<Napi::External<Graph>>().Data();
+  if (g->released) throwNas(info.Env(), "disposed", "native graph used after dispose()");
+  return g;
+}
+
+static std::vector<int64_t> intList(Napi::Value v) {
+  std::vector<int64_t> out;
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t k = 0; k < a.Length(); k++) out.push_back(a.Get(k).As<Napi::Number>().Int64Value());
+  return out;
+}
+
+// graphNew(instrs[{op, in, out, t, i, f, gen, layer, module}], nregs, output, params[], {channelsLast})
+TS_FN(graphNew) {
+  TS_TRY
+  Napi::Env env = info.Env();
+  auto g = std::make_unique<Graph>();
+  Napi::Array code = info[0].As<Napi::Array>();
+  g->nregs = static_cast<int32_t>(i64(info, 1));
+  g->output = static_cast<int32_t>(i64(info, 2));
+  g->params = tensorsArg(info, 3);
+  if (info.Length() > 4 && info[4].IsObject()) g->channelsLast = info[4].As<Napi::Object>().Get("channelsLast").ToBoolean().Value();
+  std::vector<int32_t> lastUse(g->nregs, -1), producer(g->nregs, -1), uses(g->nregs, 0);
+  for (uint32_t k = 0; k < code.Length(); k++) {
+    Napi::Object o = code.Get(k).As<Napi::Object>();
+    Instr I;
+    I.op = static_cast<int32_t>(o.Get("op").As<Napi::Number>().Int32Value());
+    if (I.op < 0 || I.op >= G_NUM_OPS) throwNas(env, "internal", "graph instruction " + std::to_string(k) + ": unknown op " + std::to_string(I.op));
+    for (int64_t r : intList(o.Get("in"))) I.in.push_back(static_cast<int32_t>(r));
+    for (int64_t r : intList(o.Get("out"))) I.out.push_back(static_cast<int32_t>(r));
+    I.i = intList(o.Get("i"));
+    Napi::Value fv = o.Get("f");
+    if (fv.IsArray()) {
+      Napi::Array fa = fv.As<Napi::Array>();
+      for (uint32_t j = 0; j < fa.Length(); j++) I.f.push_back(fa.Get(j).As<Napi::Number>().DoubleValue());
+    }
+    Napi::Value tv = o.Get("t");
+    if (tv.IsArray()) {
+      Napi::Array ta = tv.As<Napi::Array>();
+      for (uint32_t j = 0; j < ta.Length(); j++) {
+        Napi::Value e = ta.Get(j);
+        if (e.IsUndefined() || e.IsNull()) {
+          I.t.emplace_back();
+          continue;
+        }
+        Slot* s = e.IsNumber() ? slotOf(e.As<Napi::Number>().DoubleValue()) : nullptr;
+        if (!s) throwNas(env, "disposed", "graph instruction " + std::to_string(k) + ": a parameter tensor was disposed");
+        I.t.push_back(s->t);
+      }
+    }
+    Napi::Value gv = o.Get("gen");
+    if (gv.IsExternal()) I.gen = gv.As<Napi::External<GenHandle>>().Data()->g;
+    I.layer = o.Get("layer").ToString().Utf8Value();
+    I.module = o.Get("module").ToString().Utf8Value();
+    if (I.in.empty() || I.out.empty()) throwNas(env, "internal", "graph instruction " + std::to_string(k) + " has no input or output");
+    if (I.op == G_DROPOUT && !I.gen) throwNas(env, "internal", "graph instruction " + std::to_string(k) + ": dropout without a generator");
+    for (int32_t r : I.in) {
+      if (r < 0 || r >= g->nregs || (r != 0 && producer[r] < 0)) throwNas(env, "internal", "graph instruction " + std::to_string(k) + " reads undefined register " + std::to_string(r));
+      lastUse[r] = static_cast<int32_t>(k);
+      uses[r]++;
+    }
+    for (int32_t r : I.out) {
+      if (r <= 0 || r >= g->nregs) throwNas(env, "internal", "graph instruction " + std::to_string(k) + " writes bad register " + std::to_string(r));
+      producer[r] = static_cast<int32_t>(k);
+    }
+    g->code.push_back(std::move(I));
+  }
+  for (int32_t r = 0; r < g->nregs; r++)
+    if (lastUse[r] >= 0 && r != g->output) g->code[lastUse[r]].release.push_back(r);
+  // conv -> BN pairs (the BN's only input is the conv's output, used by nothing else) fold for inference.
+  for (size_t k = 0; k < g->code.size(); k++) {
+    Instr& bn = g->code[k];
+    if (bn.op != G_BATCHNORM || !bn.t[2].defined()) continue;
+    int32_t r = bn.in[0];
+    int32_t p = producer[r];
+    if (p < 0 || uses[r] != 1) continue;
+    Instr& conv = g->code[p];
+    if (conv.op != G_CONV2D || conv.i[0] != bn.i[0]) continue;
+    conv.foldBn = static_cast<int32_t>(k);
+    bn.folded = true;
+  }
+  Graph* raw = g.release();
+  return Napi::External<Graph>::New(env, raw, [](Napi::Env, Graph* g) { delete g; });
+  TS_CATCH("compileNative")
+}
+
+// graphFree(g): releases the graph's tensor references at once (the handle's finalizer would later).
+TS_FN(graphFree) {
+  if (!info[0].IsExternal()) return info.Env().Undefined();
+  Graph* g = info[0].As<Napi::External<Graph>>().Data();
+  g->code.clear();
+  g->params.clear();
+  g->released = true;
+  return info.Env().Undefined();
+}
+
+// graphForward(g, x, training) -> output handle, recording autograd when grad mode is on.
+TS_FN(graphForward) {
+  Graph* g = graphArg(info, 0);
+  TS_TRY
+  RunMode m;
+  m.training = flag(info, 2);
+  try {
+    return wrap(info.Env(), runGraph(*g, tensorArg(info, 1), m));
+  } catch (const LayerFailure& f) {
+    throwLayer(info.Env(), *g, f);
+  }
+  TS_CATCH("forward")
+}
+
+// graphInfer(g, x, fold) -> output handle: eval mode under InferenceMode (no autograd records, no
+// version counters), conv+BN folded when `fold`. The output is copied out of inference mode so it
+// is an ordinary tensor.
+TS_FN(graphInfer) {
+  Graph* g = graphArg(info, 0);
+  TS_TRY
+  RunMode m;
+  m.fold = flag(info, 2);
+  at::Tensor out;
+  try {
+    c10::InferenceMode im;
+    out = runGraph(*g, tensorArg(info, 1), m);
+  } catch (const LayerFailure& f) {
+    throwLayer(info.Env(), *g, f);
+  }
+  return wrap(info.Env(), out.clone());
+  TS_CATCH("forward")
+}
+
+// A float32 input tensor [shape] from a Float32Array (copied), or the tensor behind a handle.
+static at::Tensor inputArg(const Napi::CallbackInfo& info, size_t i, size_t shapeIdx) {
+  if (info[i].IsNumber()) return tensorArg(info, i);
+  Napi::Float32Array a = info[i].As<Napi::Float32Array>();
+  auto shape = intsArg(info, shapeIdx);
+  int64_t n = 1;
+  for (auto s : shape) n *= s;
+  if (static_cast<int64_t>(a.ElementLength()) != n)
+    throwNas(info.Env(), "shape_mismatch", "input: " + std::to_string(a.ElementLength()) + " values do not fill shape of " + std::to_string(n) + " elements");
+  at::Tensor t = at::empty(shape, at::kFloat);
+  if (n) std::memcpy(t.data_ptr(), a.Data(), n * sizeof(float));
+  return t;
+}
+
+// Labels as int64 [n] from an Int32Array, or the tensor behind a handle.
+static at::Tensor labelsArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info[i].IsNumber()) return tensorArg(info, i);
+  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
+  at::Tensor t = at::empty({static_cast<int64_t>(a.ElementLength())}, at::kInt);
+  if (a.ElementLength()) std::memcpy(t.data_ptr(), a.Data(), a.ElementLength() * sizeof(int32_t));
+  return t.to(at::kLong);
+}
+
+static double clipNorm(const std::vector<at::Tensor>& params, double maxNorm) {
+  at::NoGradGuard ng;
+  std::vector<at::Tensor> norms;
+  std::vector<at::Tensor> grads;
+  for (auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return 0;
+  for (auto& gr : grads) norms.push_back(at::norm(gr.detach(), 2));
+  at::Tensor total = at::norm(at::stack(norms), 2);
+  at::Tensor coef = at::clamp(maxNorm / (total + 1e-6), c10::nullopt, 1.0);
+  for (auto& gr : grads) gr.detach().mul_(coef);
+  return total.item<double>();
+}
+
+// graphTrainStep(g, x (Float32Array or handle), shape, y (Int32Array or handle), optim, {labelSmoothing, clip})
+//   -> [loss, correct]. One training step as the trainer's op-by-op loop does it: drop gradients,
+// forward in training mode, cross-entropy (mean, optional label smoothing), and, when the loss is
+// finite, backward, optional clipping of the total gradient norm, the optimizer update; `correct`
+// counts argmax hits (0 when the loss is not finite, and nothing is updated).
+TS_FN(graphTrainStep) {
+  Graph* g = graphArg(info, 0);
+  TS_TRY
+  Napi::Env env = info.Env();
+  at::Tensor x = inputArg(info, 1, 2);
+  at::Tensor y = labelsArg(info, 3);
+  Optim* o = info[4].IsExternal() ? optArg(info, 4) : nullptr;
+  double smoothing = 0, clip = -1;
+  if (info.Length() > 5 && info[5].IsObject()) {
+    Napi::Object opts = info[5].As<Napi::Object>();
+    Napi::Value s = opts.Get("labelSmoothing"), c = opts.Get("clip");
+    if (s.IsNumber()) smoothing = s.As<Napi::Number>().DoubleValue();
+    if (c.IsNumber()) clip = c.As<Napi::Number>().DoubleValue();
+  }
+  at::AutoGradMode gm(true);
+  for (auto& p : g->params) p.mutable_grad().reset();
+  RunMode m;
+  m.training = true;
+  at::Tensor out;
+  try {
+    out = runGraph(*g, x, m);
+  } catch (const LayerFailure& f) {
+    throwLayer(env, *g, f);
+  }
+  at::Tensor loss;
+  try {
+    loss = at::cross_entropy_loss(out, y, c10::nullopt, at::Reduction::Mean, -100, smoothing);
+  } catch (const c10::Error& e) {
+    std::string first = std::string(e.what_without_backtrace());
+    first = first.substr(0, first.find('\n'));
+    throwNas(env, "shape_mismatch", "crossEntropy: " + first + " (inputs: " + shapeStr(out) + ", " + shapeStr(y) + ")");
+  }
+  double v = loss.item<double>();
+  Napi::Array r = Napi::Array::New(env, 2);
+  r.Set(0u, Napi::Number::New(env, v));
+  if (!std::isfinite(v)) {
+    r.Set(1u, Napi::Number::New(env, 0));
+    return r;
+  }
+  loss.backward();
+  if (clip >= 0) clipNorm(g->params, clip);
+  if (o) optimStepImpl(*o);
+  double correct;
+  {
+    at::NoGradGuard ng;
+    correct = out.detach().argmax(1).eq(y).sum().item<double>();
+  }
+  r.Set(1u, Napi::Number::New(env, correct));
+  return r;
+  TS_CATCH("trainStep")
+}
+
+// graphEvalBatch(g, x (Float32Array or handle), shape, y (Int32Array), fold) -> [lossSum?, predictions Int32Array]
+// Eval mode under InferenceMode: the cross-entropy (mean over the batch) and the argmax per sample.
+TS_FN(graphEvalBatch) {
+  Graph* g = graphArg(info, 0);
+  TS_TRY
+  Napi::Env env = info.Env();
+  at::Tensor x = inputArg(info, 1, 2);
+  at::Tensor y = labelsArg(info, 3);
+  RunMode m;
+  m.fold = flag(info, 4);
+  double loss;
+  at::Tensor pred;
+  {
+    c10::InferenceMode im;
+    at::Tensor out;
+    try {
+      out = runGraph(*g, x, m);
+    } catch (const LayerFailure& f) {
+      throwLayer(env, *g, f);
+    }
+    loss = at::cross_entropy_loss(out, y, c10::nullopt, at::Reduction::Mean, -100, 0.0).item<double>();
+    pred = out.argmax(1).to(at::kInt).contiguous();
+  }
+  Napi::Int32Array p = Napi::Int32Array::New(env, pred.numel());
+  if (pred.numel()) std::memcpy(p.Data(), pred.data_ptr(), pred.numel() * sizeof(int32_t));
+  Napi::Array r = Napi::Array::New(env, 2);
+  r.Set(0u, Napi::Number::New(env, loss));
+  r.Set(1u, p);
+  return r;
+  TS_CATCH("evaluate")
+}
+
+}  // namespace tsnas
+
+using namespace tsnas;
+
+void registerGraph(Napi::Env env, Napi::Object exports) {
+  TS_EXPORT(exports, graphNew);
+  TS_EXPORT(exports, graphFree);
+  TS_EXPORT(exports, graphForward);
+  TS_EXPORT(exports, graphInfer);
+  TS_EXPORT(exports, graphTrainStep);
+  TS_EXPORT(exports, graphEvalBatch);
+}
