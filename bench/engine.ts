@@ -1,11 +1,19 @@
 /**
- * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W] [--peer-glibc-defaults]`
+ * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W]
+ *    [--engines native,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
  *
- * Trains the three workloads of bench/torch_reference.py with tsnas (same layers, shapes,
- * default init, batch sizes, optimizers, 2 threads, seed 0 random inputs and labels, cross-entropy)
- * and runs that script with Debian's /usr/bin/python3 (PyTorch 1.13), alternating in the same
- * process run, `rounds` times each; prints the best samples/s of each side and the ratio
- * tsnas/PyTorch per workload. With --json: one JSON object per workload.
+ * Trains the three workloads of bench/torch_reference.py with tsnas (same layers, shapes, default
+ * init, batch sizes, optimizers, 2 threads, seed 0 random inputs and labels, cross-entropy) and runs
+ * that script with Debian's /usr/bin/python3 (PyTorch 1.13), alternating in the same process run,
+ * `rounds` times each; prints the MEDIAN samples/s of each side over the rounds and the ratio
+ * tsnas/PyTorch per workload. tsnas runs with each engine of --engines (default `native`: one
+ * native call per training step, src/nn/native-exec.ts; `ops`: one native call per op, the path
+ * custom modules take); the ratio column is the first engine's.
+ * Peak memory of the NB201 workload (unless --no-memory): each side trains it for M batches
+ * (default 5, after 1 warm-up) in a child process; printed: the child's peak RSS, and the peak
+ * RSS minus that of the same child doing 0 batches (the runtime, libtorch, the model and the
+ * inputs), i.e. what training itself adds. With --json: one JSON object per workload, then one
+ * for memory.
  *
  * Both sides run with the same OpenMP wait policy: tsnas sets GOMP_SPINCOUNT=1000 unless the
  * environment sets OMP_WAIT_POLICY or GOMP_SPINCOUNT (see src/tensor/native.ts), and the PyTorch
@@ -20,6 +28,8 @@ import { spawnSync } from 'node:child_process';
 import { Nb201Net, lenet } from '../src/nn/build/index.js';
 import { parseNb201 } from '../src/space/nb201.js';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { compileNative } from '../src/nn/native-exec.js';
 import { fileURLToPath } from 'node:url';
 import { Generator, Tensor, crossEntropy, setNumThreads, tidy } from '../src/tensor/index.js';
 import { Adam, BatchNorm1d, Dropout, Linear, ReLU, SGD, Sequential, type Layer, type Optimizer } from '../src/nn/index.js';
@@ -51,8 +61,10 @@ export function workload(name: Workload, gen: Generator): { model: Layer; shape:
   }
 }
 
+export type Engine = 'native' | 'ops';
+
 /** One timed tsnas run, mirroring torch_reference.py's main(). */
-export function runTsnas(name: Workload, batches: number, warmup: number): { samplesPerS: number; finalLoss: number } {
+export function runTsnas(name: Workload, batches: number, warmup: number, engine: Engine = 'native'): { samplesPerS: number; finalLoss: number } {
   setNumThreads(2);
   const gen = new Generator(0);
   const { model, shape, batch, opt } = workload(name, gen);
@@ -60,8 +72,20 @@ export function runTsnas(name: Workload, batches: number, warmup: number): { sam
   const n = batches + warmup;
   const x = gen.randn([n, batch, ...shape]).keep();
   const y = gen.randint(0, 10, [n, batch]).keep();
+  const net = engine === 'native' ? compileNative(model) : undefined;
+  if (engine === 'native' && !net) throw new Error(`the native engine cannot run the ${name} workload`);
   let lossT: Tensor | undefined;
+  let last = NaN;
+  const bshape = [batch, ...shape];
   const step = (i: number): void => {
+    if (net) {
+      // One native call: forward, cross-entropy, backward, optimizer step.
+      const xi = x.select(0, i), yi = y.select(0, i);
+      last = net.trainStep(xi, bshape, yi, opt).loss;
+      xi.dispose();
+      yi.dispose();
+      return;
+    }
     opt.zeroGrad();
     lossT?.dispose();
     // The inner tidy frees the forward intermediates' wrappers before backward, so each activation
@@ -74,8 +98,9 @@ export function runTsnas(name: Workload, batches: number, warmup: number): { sam
   const t0 = process.hrtime.bigint();
   for (let i = warmup; i < n; i++) step(i);
   const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  const finalLoss = lossT!.item();
-  lossT!.dispose();
+  const finalLoss = lossT ? lossT.item() : last;
+  lossT?.dispose();
+  net?.dispose();
   x.dispose();
   y.dispose();
   model.dispose();
@@ -104,37 +129,109 @@ function argValue(argv: string[], flag: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((p, q) => p - q);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Peak RSS (KiB) of a child training `name` for `batches` batches; the tsnas child runs this file with --child. */
+function childPeakKiB(side: 'tsnas' | 'pytorch', name: Workload, batches: number, warmup: number, engine: Engine, peerMalloc: boolean): number {
+  if (side === 'pytorch') {
+    const py = [
+      'import sys, json, resource, runpy',
+      `sys.argv = [${JSON.stringify(SCRIPT)}, ${JSON.stringify(name)}, '--threads', '2', '--batches', '${batches}', '--warmup', '${warmup}']`,
+      batches + warmup > 0 ? `runpy.run_path(${JSON.stringify(SCRIPT)}, run_name='__main__')` : `m = runpy.run_path(${JSON.stringify(SCRIPT)}); import torch; torch.set_num_threads(2); torch.manual_seed(0); w = m['workload'](${JSON.stringify(name)}); x = torch.randn(1, w[2], *w[1]); y = torch.randint(0, 10, (1, w[2]))`,
+      'print(json.dumps({"max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))',
+    ].join('\n');
+    const r = spawnSync(PYTHON, ['-c', py], { encoding: 'utf8', env: { ...process.env, ...peerMallocEnv(peerMalloc) } });
+    if (r.status !== 0) throw new Error(`PyTorch memory child failed: ${r.stderr}`);
+    return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { max_rss_kib: number }).max_rss_kib;
+  }
+  const runner = fileURLToPath(new URL('./run.ts', import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', runner, 'engine', '--child', name, '--batches', String(batches), '--warmup', String(warmup), '--engines', engine], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tsnas memory child failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { max_rss_kib: number }).max_rss_kib;
+}
+
 export default async function engine(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const peerMalloc = !argv.includes('--peer-glibc-defaults');
-  const rounds = Number(argValue(argv, '--rounds') ?? 2);
+  const rounds = Number(argValue(argv, '--rounds') ?? 3);
   const batches = Number(argValue(argv, '--batches') ?? 100);
   const warmup = Number(argValue(argv, '--warmup') ?? 10);
+  const engines = (argValue(argv, '--engines')?.split(',') ?? ['native']) as Engine[];
+  for (const e of engines) if (e !== 'native' && e !== 'ops') throw new Error(`unknown engine ${e}: use native, ops`);
+  const child = argValue(argv, '--child') as Workload | undefined;
+  if (child) {
+    // Memory child: train, then report this process's peak RSS.
+    if (batches + warmup > 0) runTsnas(child, batches, warmup, engines[0]!);
+    else {
+      setNumThreads(2);
+      const gen = new Generator(0);
+      const w = workload(child, gen);
+      const x = gen.randn([1, w.batch, ...w.shape]);
+      const net = engines[0] === 'native' ? compileNative(w.model) : undefined;
+      net?.dispose();
+      x.dispose();
+      w.model.dispose();
+    }
+    console.log(JSON.stringify({ max_rss_kib: process.resourceUsage().maxRSS }));
+    return;
+  }
   const names = (argValue(argv, '--workloads')?.split(',') ?? [...WORKLOADS]) as Workload[];
   for (const n of names) if (!WORKLOADS.includes(n)) throw new Error(`unknown workload ${n}: use ${WORKLOADS.join(', ')}`);
   const havePy = existsSync(PYTHON) && existsSync(SCRIPT) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!havePy) console.error(`engine bench: ${PYTHON} with torch or ${SCRIPT} is missing; printing tsnas numbers only`);
   if (!json) {
-    console.log(`engine benchmark: best of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} GOMP_SPINCOUNT=${process.env.GOMP_SPINCOUNT ?? '(unset)'}, PyTorch malloc: ${peerMalloc ? 'same mmap/trim thresholds as tsnas' : 'glibc defaults (--peer-glibc-defaults)'}`);
-    console.log('workload   tsnas samples/s   pytorch samples/s   ratio   (final loss tsnas / pytorch)');
+    console.log(`engine benchmark: median of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} GOMP_SPINCOUNT=${process.env.GOMP_SPINCOUNT ?? '(unset)'}, PyTorch malloc: ${peerMalloc ? 'same mmap/trim thresholds as tsnas' : 'glibc defaults (--peer-glibc-defaults)'}; load: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`workload   ${engines.map((e) => `tsnas ${e} samples/s`.padStart(24)).join(' ')}   pytorch samples/s   ratio   (final loss tsnas / pytorch)`);
   }
   for (const name of names) {
-    let ts = 0, py = 0, tsLoss = NaN, pyLoss = NaN;
+    const ts: number[][] = engines.map(() => []);
+    const py: number[] = [];
+    let tsLoss = NaN, pyLoss = NaN;
     for (let r = 0; r < rounds; r++) {
-      const a = runTsnas(name, batches, warmup);
-      if (a.samplesPerS > ts) (ts = a.samplesPerS), (tsLoss = a.finalLoss);
+      engines.forEach((e, k) => {
+        const a = runTsnas(name, batches, warmup, e);
+        ts[k]!.push(a.samplesPerS);
+        if (k === 0) tsLoss = a.finalLoss;
+      });
       if (havePy) {
         const b = runPytorch(name, batches, warmup, peerMalloc);
-        if (b.samplesPerS > py) (py = b.samplesPerS), (pyLoss = b.finalLoss);
+        py.push(b.samplesPerS);
+        pyLoss = b.finalLoss;
       }
     }
-    const ratio = havePy ? ts / py : NaN;
+    const tsMed = ts.map(median);
+    const pyMed = havePy ? median(py) : NaN;
+    const ratio = havePy ? tsMed[0]! / pyMed : NaN;
     if (json) {
-      console.log(JSON.stringify({ workload: name, tsnas_samples_per_s: Math.round(ts * 10) / 10, pytorch_samples_per_s: havePy ? py : null, ratio: havePy ? Math.round(ratio * 1000) / 1000 : null }));
+      console.log(JSON.stringify({
+        workload: name,
+        ...Object.fromEntries(engines.map((e, k) => [`tsnas_${e}_samples_per_s`, Math.round(tsMed[k]! * 10) / 10])),
+        pytorch_samples_per_s: havePy ? pyMed : null,
+        ratio: havePy ? Math.round(ratio * 1000) / 1000 : null,
+        rounds: { tsnas: ts, pytorch: py },
+        load: loadavg(),
+      }));
     } else {
       console.log(
-        `${name.padEnd(10)} ${ts.toFixed(1).padStart(15)}   ${(havePy ? py.toFixed(1) : 'n/a').padStart(17)}   ${(havePy ? ratio.toFixed(3) : 'n/a').padStart(5)}   (${tsLoss.toFixed(4)} / ${havePy ? pyLoss.toFixed(4) : 'n/a'})`,
+        `${name.padEnd(10)} ${tsMed.map((v) => v.toFixed(1).padStart(24)).join(' ')}   ${(havePy ? pyMed.toFixed(1) : 'n/a').padStart(17)}   ${(havePy ? ratio.toFixed(3) : 'n/a').padStart(5)}   (${tsLoss.toFixed(4)} / ${havePy ? pyLoss.toFixed(4) : 'n/a'})`,
       );
+    }
+  }
+  if (!argv.includes('--no-memory') && havePy) {
+    const mb = Number(argValue(argv, '--memory-batches') ?? 5);
+    const mib = (k: number) => k / 1024;
+    const tsPeak = childPeakKiB('tsnas', 'nb201', mb, 1, engines[0]!, peerMalloc);
+    const tsBase = childPeakKiB('tsnas', 'nb201', 0, 0, engines[0]!, peerMalloc);
+    const pyPeak = childPeakKiB('pytorch', 'nb201', mb, 1, engines[0]!, peerMalloc);
+    const pyBase = childPeakKiB('pytorch', 'nb201', 0, 0, engines[0]!, peerMalloc);
+    if (json) {
+      console.log(JSON.stringify({ memory: 'nb201', batches: mb, tsnas_peak_mib: mib(tsPeak), tsnas_training_mib: mib(tsPeak - tsBase), pytorch_peak_mib: mib(pyPeak), pytorch_training_mib: mib(pyPeak - pyBase) }));
+    } else {
+      console.log(`nb201 peak memory (${mb} batches, child processes): tsnas ${engines[0]} peak RSS ${mib(tsPeak).toFixed(0)} MiB (training adds ${mib(tsPeak - tsBase).toFixed(0)} MiB), PyTorch peak RSS ${mib(pyPeak).toFixed(0)} MiB (training adds ${mib(pyPeak - pyBase).toFixed(0)} MiB)`);
     }
   }
 }
