@@ -187,12 +187,14 @@ static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunM
       y = at::batch_norm(x, opt(w), opt(b), opt(rm), opt(rv), useBatch, I.f[0], I.f[1], false);
       if (m.training) {
         at::NoGradGuard ng;
+        int64_t off = 0;
         for (size_t j = 0; j < k; j++) {
           if (I.t[5 * j + 4].defined()) I.t[5 * j + 4].add_(1);
           if (k > 1 && rm.defined()) {
             int64_t c = I.t[5 * j + 2].size(0);
-            I.t[5 * j + 2].copy_(rm.narrow(0, static_cast<int64_t>(j) * c, c));
-            I.t[5 * j + 3].copy_(rv.narrow(0, static_cast<int64_t>(j) * c, c));
+            I.t[5 * j + 2].copy_(rm.narrow(0, off, c));
+            I.t[5 * j + 3].copy_(rv.narrow(0, off, c));
+            off += c;
           }
         }
       }
