@@ -442,6 +442,13 @@ export class NativeNetwork {
  * it has no native lowering, in which case the caller keeps the op-by-op path.
  */
 export function compileNative(module: Layer, o: CompileOptions = {}): NativeNetwork | undefined {
+  if (typeof (native as Partial<typeof native>).graphNew !== 'function') {
+    // An addon built before native/src/graph.cc existed: keep working, op by op.
+    const msg = 'tsnas: the native addon has no graph engine (built before native/src/graph.cc); using the op-by-op path; rebuild it with `npm run build:native`';
+    if (o.notice) o.notice(msg);
+    else defaultNotice(msg, '(addon)');
+    return undefined;
+  }
   const b = new Builder();
   let output: number;
   try {
