@@ -21,6 +21,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { parsePrescreen } from './proxy-parts.js';
 import { parseStoreUrl } from '../store/index.js';
 import { fail, isObj, noExtraKeys, num, obj, oneOf, optNum, parseJsonStrict, str, type Obj } from './validate.js';
 
@@ -50,6 +51,8 @@ export interface StudyConfig {
   workers: number;
   /** Lease length in seconds (a dead worker's trial is re-run this long after its last heartbeat). */
   lease: number;
+  /** Zero-cost prescreening of the strategy's random draws (src/api/proxy-parts.ts); null = none. */
+  prescreen?: JsonObject | null;
 }
 
 export const CONFIG_FIELDS = [
@@ -65,6 +68,7 @@ export const CONFIG_FIELDS = [
   'seed',
   'workers',
   'lease',
+  'prescreen',
 ] as const;
 
 export const DEFAULT_STORAGE = 'sqlite:./tsnas.db';
@@ -176,7 +180,8 @@ export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
   const seed = num(raw['seed'] ?? 0, 'seed', { integer: true, min: 0, max: 2 ** 32 - 1 });
   const workers = num(raw['workers'] ?? 1, 'workers', { integer: true, min: 1, max: 256 });
   const lease = num(raw['lease'] ?? 30, 'lease', { min: 0.1, max: 86400 });
-  return { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease };
+  const prescreen = parsePrescreen(raw['prescreen']);
+  return { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, ...(prescreen ? { prescreen } : {}) };
 }
 
 /** Flags of `tsnas search` given without a config file, shaped like a raw config. */
@@ -243,6 +248,7 @@ export function identityOf(c: StudyConfig): JsonObject {
     constraints: c.constraints,
     trials: c.trials,
     seed: c.seed,
+    ...(c.prescreen ? { prescreen: c.prescreen } : {}),
   };
 }
 

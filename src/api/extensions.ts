@@ -7,6 +7,7 @@ import type { Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import { MAIN_SPACE_NAME, mainSpace } from './main-space.js';
 import { trainEvaluatorFactory } from './train-evaluator.js';
+import { proxyEvaluatorFactory } from './proxy-parts.js';
 
 export type EvaluatorFactory = (
   options: JsonObject,
@@ -16,6 +17,7 @@ export type EvaluatorFactory = (
 
 export const EXTRA_EVALUATORS: Record<string, EvaluatorFactory> = {
   train: trainEvaluatorFactory,
+  proxy: proxyEvaluatorFactory,
 };
 export const EXTRA_SPACES: Record<string, () => Space<unknown>> = {
   [MAIN_SPACE_NAME]: () => mainSpace() as unknown as Space<unknown>,

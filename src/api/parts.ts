@@ -20,6 +20,8 @@ import { identityOf, type ObjectiveWithTieBreak, type StudyConfig } from './conf
 import { bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
 export { checkReadableFile } from './validate.js';
 import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
+import { proxySource } from './proxy-parts.js';
+import { withPrescreen, type PrescreenOptions } from '../strategy/prescreen.js';
 
 export interface StudyParts {
   readonly config: StudyConfig;
@@ -186,10 +188,18 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   const space = resolveSpace(config.space);
   const strategyEntry = getStrategyEntry(config.strategy.name);
   const options = validateOptions(strategyEntry.options, config.strategy.options, 'strategy.options');
-  const strategy = strategyEntry.create(options as never);
+  let strategy = strategyEntry.create(options as never);
   if (config.objectives.length > 1 && !strategyEntry.multiObjective)
     fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given`, 'give one objective, or use a multi-objective strategy');
-  const { evaluator, options: evOptions, ready } = buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space);
+  const { evaluator, options: evOptions, ready: evReady } = buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space);
+  // Zero-cost proxies: prescreening (any strategy) and proxy features (bananas), src/api/proxy-parts.ts.
+  const prescreen = (config.prescreen ?? null) as PrescreenOptions | null;
+  const wantsProxies = prescreen !== null || (options as Record<string, unknown>)['proxyFeatures'] === true;
+  const proxy = wantsProxies
+    ? proxySource(space, { name: config.evaluator.name, options: evOptions }, baseDir, prescreen?.proxies ?? (space.name.startsWith('nb201') ? ['synflow', 'params', 'flops'] : ['synflow', 'naswot', 'jacob_cov', 'params', 'flops']), config.seed)
+    : undefined;
+  if (prescreen) strategy = withPrescreen(strategy, prescreen) as unknown as Strategy;
+  const ready = evReady || proxy?.ready ? async () => void (await Promise.all([evReady?.(), proxy?.ready?.()])) : undefined;
   config = { ...config, strategy: { name: strategyEntry.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
   config.objectives.forEach((o, i) => {
     if (!evaluator.metricNames.includes(o.metric))
@@ -225,6 +235,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     maxBudget: evaluator.maxBudget,
     totalTrials: config.trials,
     multiFidelity: Boolean(strategyEntry.multiFidelity),
+    ...(proxy ? { proxyOf: proxy.provider.proxyOf } : {}),
   });
   return { config, space, strategyEntry, strategy, evaluator, driver, ...(ready ? { ready } : {}) };
 }

@@ -53,8 +53,9 @@ export interface StrategyContext<A> {
   readonly totalTrials?: number;
   /**
    * Zero-cost proxy scores of an architecture (metrics `proxy_<name>`), when the study has a proxy
-   * source (see src/strategy/prescreen.ts); `ms` is the compute time the call cost (0 when the
-   * provider had the key cached). Used by `prescreen` and by predictors with proxy features.
+   * source (see src/strategy/prescreen.ts); `ms` is the compute time of that key's values (the
+   * provider computes each key once; count it once per key). Used by `prescreen` and by predictors
+   * with proxy features.
    */
   readonly proxyOf?: (arch: A) => ProxyValues;
 }

@@ -42,6 +42,7 @@ export class ProxyEvaluator implements Evaluator<NetworkArch | JointArch> {
   readonly metricNames: readonly string[];
   private data: Promise<PreparedData> | undefined;
   private input: InputSpec | undefined;
+  private loaded: PreparedData | undefined;
   readonly proxies: readonly ProxyName[];
 
   constructor(private readonly o: ProxyEvaluatorOptions) {
@@ -52,6 +53,7 @@ export class ProxyEvaluator implements Evaluator<NetworkArch | JointArch> {
   prepared(): Promise<PreparedData> {
     this.data ??= prepareData(this.o.dataset, this.o.split ?? {}).then((d) => {
       this.input = { shape: d.shape, numClasses: d.numClasses };
+      this.loaded = d;
       return d;
     });
     return this.data;
@@ -64,7 +66,14 @@ export class ProxyEvaluator implements Evaluator<NetworkArch | JointArch> {
 
   /** Scores with reasons (what `evaluate` turns into metrics). */
   async score(arch: NetworkArch | JointArch, seed: number): Promise<ProxyScore[]> {
-    const data = await this.prepared();
+    await this.prepared();
+    return this.scoreSync(arch, seed);
+  }
+
+  /** `score` once the data is loaded (`await prepared()` first), for synchronous callers (`ctx.proxyOf`). */
+  scoreSync(arch: NetworkArch | JointArch, seed: number): ProxyScore[] {
+    const data = this.loaded;
+    if (!data) throw new NasError('internal', 'ProxyEvaluator.scoreSync() before the dataset was loaded', { hint: 'await evaluator.prepared() first' });
     const net = 'arch' in arch ? arch.arch : arch;
     const input: InputSpec = { shape: data.shape, numClasses: data.numClasses };
     const rng = Rng.fromSeed(seed);

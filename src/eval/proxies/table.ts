@@ -55,8 +55,9 @@ export function loadProxyTable(path = NB201_PROXIES_CSV): ProxyTable {
 }
 
 /**
- * One study's proxy source: `proxyOf(arch)` computes (or looks up) the values once per key and
- * reports their ms only the first time; `totalMs` is the proxy compute the study has spent.
+ * One study's proxy source: `proxyOf(arch)` computes (or looks up) the values once per key (later
+ * calls return the cached values with the same ms: the cost of that key's computation, which a
+ * consumer counts once per key); `totalMs` is the proxy compute this provider has spent.
  */
 export class ProxyProvider<A> {
   private readonly cache = new Map<string, ProxyValues>();
@@ -69,7 +70,7 @@ export class ProxyProvider<A> {
   readonly proxyOf = (arch: A): ProxyValues => {
     const k = this.keyOf(arch);
     const hit = this.cache.get(k);
-    if (hit) return { values: hit.values, ms: 0 };
+    if (hit) return hit;
     const v = this.compute(arch);
     this.cache.set(k, v);
     this.totalMs += v.ms;

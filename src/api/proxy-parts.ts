@@ -1,0 +1,114 @@
+/**
+ * Zero-cost proxies in study configs:
+ *  - the `proxy` evaluator, a search's cheapest fidelity: metrics `proxy_<name>` plus the costs;
+ *    on the nb201 space from the shipped per-key table (data/nb201/nb201-proxies.csv.gz: synflow,
+ *    params, flops; reported time `proxy_ms` is the table's recorded compute time), on network
+ *    spaces computed on the real network with one batch of the dataset (`train` options:
+ *    `dataset`, `data_dir`, ...; plus `proxies` and `per_class`);
+ *  - `prescreen: { candidates, top, proxies }` for any strategy (src/strategy/prescreen.ts), with
+ *    the study's proxy source: the nb201 table, or live computation on the `train` or `proxy`
+ *    evaluator's dataset (each key once per process; the values of the kept candidates live in
+ *    the strategy's stored state).
+ */
+import type { NetworkArch } from '../core/arch.js';
+import { NasError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { checkProxyNames, loadProxyTable, ProxyEvaluator, ProxyProvider, tableProvider, type ProxyTable, type ProxyValues } from '../eval/proxies/index.js';
+import type { EvalOutcome, EvalRequest, Evaluator } from '../eval/types.js';
+import type { Space } from '../space/space.js';
+import type { PrescreenOptions } from '../strategy/prescreen.js';
+import { parseTrainOptions } from './train-evaluator.js';
+import { fail, noExtraKeys, num, obj } from './validate.js';
+
+let shipped: ProxyTable | undefined;
+const nb201Table = (): ProxyTable => (shipped ??= loadProxyTable());
+
+/** Validates `prescreen: { candidates, top, proxies }` (null when absent). */
+export function parsePrescreen(raw: unknown): (PrescreenOptions & JsonObject) | null {
+  if (raw === undefined || raw === null) return null;
+  const o = obj(raw, 'prescreen');
+  noExtraKeys(o, 'prescreen', ['candidates', 'top', 'proxies']);
+  const candidates = num(o['candidates'] ?? 1000, 'prescreen.candidates', { integer: true, min: 1, max: 10_000_000 });
+  const top = num(o['top'] ?? 10, 'prescreen.top', { integer: true, min: 1, max: 1_000_000 });
+  const p = o['proxies'] ?? ['synflow'];
+  if (!Array.isArray(p)) fail('prescreen.proxies', 'must be a list of proxy names', 'e.g. proxies: [synflow]');
+  const proxies = checkProxyNames(p as string[], 'prescreen.proxies');
+  return { candidates, top, proxies };
+}
+
+/** Table proxies on the nb201 space: `proxy_<name>` for the table's proxies, `proxy_ms`, params, flops. */
+function tableProxyEvaluator(): Evaluator<unknown> {
+  const t = nb201Table();
+  return {
+    name: 'proxy:nb201-table',
+    maxBudget: 1,
+    metricNames: [...t.proxies.map((p) => `proxy_${p}`), 'proxy_ms'],
+    async evaluate(req: EvalRequest<unknown>): Promise<EvalOutcome> {
+      const v = t.lookup(req.arch as never);
+      if (!v) return { status: 'failed', reason: 'error', message: `architecture not in ${t.file}`, curve: [] };
+      return { status: 'complete', metrics: { ...v.values, proxy_ms: v.ms }, curve: [] };
+    },
+  };
+}
+
+function liveOptions(o: JsonObject, baseDir: string): { ev: ProxyEvaluator; options: JsonObject } {
+  const { proxies, per_class: perClass, ...train } = o;
+  const parsed = parseTrainOptions(train, baseDir);
+  const names = proxies === undefined ? ['synflow', 'naswot', 'jacob_cov', 'params', 'flops'] : Array.isArray(proxies) ? (proxies as string[]) : fail('evaluator.proxies', 'must be a list of proxy names');
+  const ev = new ProxyEvaluator({
+    dataset: parsed.eval.dataset,
+    split: parsed.eval.split ?? {},
+    proxies: checkProxyNames(names, 'evaluator.proxies'),
+    ...(perClass === undefined ? {} : { perClass: num(perClass, 'evaluator.per_class', { integer: true, min: 1, max: 1000 }) }),
+    ...(parsed.eval.nb201 ? { nb201: parsed.eval.nb201 } : {}),
+    ...(parsed.eval.darts ? { darts: parsed.eval.darts } : {}),
+  });
+  return { ev, options: { ...parsed.options, ...(proxies === undefined ? {} : { proxies }), ...(perClass === undefined ? {} : { per_class: perClass }) } };
+}
+
+/** The `proxy` evaluator factory (see the module comment). */
+export function proxyEvaluatorFactory(o: JsonObject, baseDir: string, space: Space<unknown>): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> } {
+  if (space.name.startsWith('nb201') && o['dataset'] === undefined) {
+    noExtraKeys(o, 'evaluator', []);
+    return { evaluator: tableProxyEvaluator(), options: {} };
+  }
+  const { ev, options } = liveOptions(o, baseDir);
+  return { evaluator: ev as unknown as Evaluator<unknown>, options, ready: async () => void (await ev.prepared()) };
+}
+
+/**
+ * The study's proxy source for `prescreen` and proxy features: the nb201 table on the nb201 space
+ * (its proxies only), else live computation with the `train`/`proxy` evaluator's dataset.
+ */
+export function proxySource(
+  space: Space<unknown>,
+  evaluator: { name: string; options: JsonObject },
+  baseDir: string,
+  proxies: readonly string[],
+  seed: number,
+): { provider: ProxyProvider<unknown>; ready?: () => Promise<void> } {
+  if (space.name.startsWith('nb201') && evaluator.options['dataset'] === undefined) {
+    const t = nb201Table();
+    const missing = proxies.filter((p) => !t.proxies.includes(p));
+    if (missing.length)
+      throw new NasError('invalid_config', `the shipped NB201 proxy table has no ${missing.join(', ')}`, { field: 'prescreen.proxies', hint: `use ${t.proxies.join(', ')} (or train on the network with a dataset)` });
+    return { provider: tableProvider(t) as unknown as ProxyProvider<unknown> };
+  }
+  if (evaluator.name !== 'train' && evaluator.name !== 'proxy')
+    throw new NasError('invalid_config', `prescreen needs proxy scores: space ${space.name} with evaluator ${evaluator.name} has no proxy source`, {
+      field: 'prescreen',
+      hint: 'use the nb201 space, or a train/proxy evaluator with a dataset',
+    });
+  const { proxies: _p, per_class: _c, ...train } = evaluator.options;
+  const { ev } = liveOptions({ ...train, proxies: [...proxies] }, baseDir);
+  const provider = new ProxyProvider<unknown>(
+    (a) => space.key(a),
+    (a): ProxyValues => {
+      const scores = ev.scoreSync(a as NetworkArch, seed);
+      const values: Record<string, number> = {};
+      for (const s of scores) if (s.ok) values[`proxy_${s.proxy}`] = s.value;
+      return { values, ms: scores.reduce((t, s) => t + s.ms, 0) };
+    },
+  );
+  return { provider, ready: async () => void (await ev.prepared()) };
+}
