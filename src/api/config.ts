@@ -53,6 +53,8 @@ export interface StudyConfig {
   lease: number;
   /** Zero-cost prescreening of the strategy's random draws (src/api/proxy-parts.ts); null = none. */
   prescreen?: JsonObject | null;
+  /** Earlier studies whose complete trials this study starts from (src/run/warm-start.ts). */
+  warmStart?: { study: string; storage: string }[];
 }
 
 export const CONFIG_FIELDS = [
@@ -69,6 +71,7 @@ export const CONFIG_FIELDS = [
   'workers',
   'lease',
   'prescreen',
+  'warm_start',
 ] as const;
 
 export const DEFAULT_STORAGE = 'sqlite:./tsnas.db';
@@ -181,7 +184,19 @@ export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
   const workers = num(raw['workers'] ?? 1, 'workers', { integer: true, min: 1, max: 256 });
   const lease = num(raw['lease'] ?? 30, 'lease', { min: 0.1, max: 86400 });
   const prescreen = parsePrescreen(raw['prescreen']);
-  return { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, ...(prescreen ? { prescreen } : {}) };
+  let warmStart: { study: string; storage: string }[] | undefined;
+  if (raw['warm_start'] !== undefined) {
+    const ws = raw['warm_start'];
+    if (!Array.isArray(ws) || ws.length === 0) fail('warm_start', 'must be a non-empty list', 'e.g. warm_start: [{ study: earlier-search, storage: sqlite:./old.db }]');
+    warmStart = ws.map((w: unknown, i: number) => {
+      const f = `warm_start[${i}]`;
+      const o = typeof w === 'string' ? { study: w } : obj(w, f);
+      noExtraKeys(o, f, ['study', 'storage']);
+      const name = str(o['study'], `${f}.study`, 'the name of an earlier study');
+      return { study: name, storage: o['storage'] === undefined ? storage : resolveStorage(str(o['storage'], `${f}.storage`), baseDir, `${f}.storage`) };
+    });
+  }
+  return { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}) };
 }
 
 /** Flags of `tsnas search` given without a config file, shaped like a raw config. */

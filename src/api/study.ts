@@ -11,6 +11,8 @@ import { workerId as makeWorkerId, type WorkerId } from '../core/ids.js';
 import { canonicalJson, type JsonObject } from '../core/json.js';
 import { WorkerPool, type WorkerExit } from '../run/pool.js';
 import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '../run/study.js';
+import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
+import type { Space } from '../space/space.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { defaultArtifactsDir, identityOf, mergeFlags, readConfigFile, validateConfig, configFromFlags, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
@@ -108,9 +110,16 @@ export async function createStudy(prepared: PreparedSearch, opts: HandleOptions 
           details: { differs: diff },
         });
       resumed = true;
+      // A warm start interrupted before it recorded itself is completed (imports are idempotent).
+      if (config.warmStart && record.userAttrs['warm_start'] === undefined) await importWarmStart(store, record, await warmStartPlan(config, parts, store));
     } else {
+      // Warm-start sources are read and checked before anything is written (src/run/warm-start.ts).
+      const plan = config.warmStart ? await warmStartPlan(config, parts, store) : undefined;
       try {
-        record = await store.createStudy(studySpecOf(parts));
+        const spec = studySpecOf(parts);
+        // Imported trials do not use up the budget of new evaluations.
+        record = await store.createStudy(plan ? { ...spec, maxTrials: config.trials + plan.trials.length } : spec);
+        if (plan) await importWarmStart(store, record, plan);
       } catch (e) {
         // Another process created it between our lookup and insert: resume that one.
         if (!(e instanceof NasError && e.code === 'conflict')) throw e;
@@ -124,6 +133,15 @@ export async function createStudy(prepared: PreparedSearch, opts: HandleOptions 
     await store.close();
     throw e;
   }
+}
+
+/** Reads the warm-start sources of `config` (the study's own store is reused for its own URL). */
+function warmStartPlan(config: StudyConfig, parts: StudyParts, store: Store): Promise<WarmStartPlan> {
+  return checkWarmStart(config.warmStart ?? [], { name: config.study, space: parts.space as Space<unknown>, objectives: config.objectives }, async (url) => {
+    if (url === config.storage) return { store, close: async () => {} };
+    const s = await openStore(url, { readOnly: true });
+    return { store: s, close: () => s.close() };
+  });
 }
 
 /** Opens an existing study from its stored config (what `tsnas worker` does on any machine). */

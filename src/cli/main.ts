@@ -170,9 +170,11 @@ function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric
     ['#', 'state', 'attempt', ...objectives.map((o) => o.metric), ...metrics, 'seconds', 'arch'],
     trials.map((t): Cell[] => {
       const arch = JSON.stringify(t.arch);
+      // A trial imported by a warm start (src/run/warm-start.ts) says where it came from.
+      const warm = t.userAttrs['warm_start'] as { study?: string; number?: number } | undefined;
       return [
         t.number,
-        t.state,
+        warm ? `${t.state} (warm start: ${warm.study}#${warm.number})` : t.state,
         t.attempt,
         ...objectives.map((_, i) => fmtValue(t.values?.[i])),
         ...metrics.map((m) => fmtValue(t.metrics?.[m])),
