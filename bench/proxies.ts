@@ -15,8 +15,9 @@
  * others: its `archs` is the held-out count). A failed proxy value ranks last (counted in `failed`).
  * Peer: the published rho of Abdelfattah et al. 2021 (Table 1, NB201 CIFAR-10), printed beside.
  *
- * Scores are appended to `--out` (CSV, one row per architecture) as they are computed, and a rerun
- * with the same `--out` skips the architectures already there (long runs resume).
+ * Scores are appended to `--out` (CSV, one row per architecture key) as they are computed, and a
+ * rerun with the same `--out` skips the keys already there (long runs resume); `--cached-only`
+ * reports on the sampled architectures already in `--out` without computing the others.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Rng } from '../src/core/rng.js';
@@ -39,10 +40,11 @@ interface Args {
   out: string | undefined;
   fit: number;
   threads: number | undefined;
+  cachedOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined };
+  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined, cachedOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--out') a.out = v();
     else if (k === '--fit') a.fit = Number(v());
     else if (k === '--threads') a.threads = Number(v());
+    else if (k === '--cached-only') a.cachedOnly = true;
     else throw new Error(`unknown argument ${k} (see bench/proxies.ts)`);
   }
   return a;
@@ -122,6 +125,7 @@ export default async function main(argv: string[]): Promise<void> {
     const s = formatNb201(arch);
     const key = nb201Space.key(arch);
     let rec = done.get(s) ?? byKey.get(key);
+    if (!rec && a.cachedOnly) continue;
     if (!rec) {
       const scores = scoreArch(arch, input, a.proxies, { seed: a.seed, batch });
       rec = new Map();
