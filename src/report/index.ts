@@ -25,12 +25,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseHTML } from 'linkedom';
 import { NasError } from '../core/errors.js';
-import { dashboardSource, type DashboardSource, type StudyDetail, type StudySeries, type TrialDetail, type TrialRow } from '../api/dashboard.js';
+import { dashboardSource, type OneShotView, type StudyDetail, type StudySeries, type TrialDetail, type TrialRow } from '../api/dashboard.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { METRIC_KIND_LABEL, METRIC_KINDS, metricKind, wantsLog, type MetricKind } from './analysis.js';
 import { drawArch } from './plot/archgraph.js';
-import { barChart, parallelCoordinates, STATE_COLORS, timeline } from './plot/charts.js';
+import { alphaHeatmaps, barChart, parallelCoordinates, STATE_COLORS, timeline } from './plot/charts.js';
 import { scatter } from './plot/scatter.js';
 import { currentDocument, useDocument } from './plot/svg.js';
 
@@ -74,7 +74,8 @@ export async function writeStudyReport(o: StudyReportOptions): Promise<StudyRepo
     const table = (
       await src.trials(rec.id, { sort: 'value', order: rec.objectives[0]?.direction === 'minimize' ? 'asc' : 'desc', limit: o.tableRows ?? 200 })
     ).trials;
-    const { html, svgs } = render(detail, series, winner, table, src);
+    const oneshot = await src.oneshot(rec.id);
+    const { html, svgs } = render(detail, series, winner, table, oneshot);
     const out = resolve(o.out);
     try {
       mkdirSync(dirname(out), { recursive: true });
@@ -127,7 +128,7 @@ function fmtDuration(ms: number | null): string {
   return m < 60 ? `${m}m ${Math.round(s - m * 60)}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, table: readonly TrialRow[], _src: DashboardSource): { html: string; svgs: Map<string, string> } {
+function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, table: readonly TrialRow[], oneshot: OneShotView | null): { html: string; svgs: Map<string, string> } {
   const { document } = parseHTML('<!doctype html><html><body></body></html>');
   const previous = currentDocumentOrNull();
   useDocument(document as unknown as Document);
@@ -163,6 +164,14 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
       sections.push(
         `<section id="final-results"><h2>Final results</h2>${sr.finalResults.sections.map((sec) => `<h3>${esc(sec.title)}</h3>${kv(sec.rows.map((r) => [r.key, r.value]))}`).join('')}</section>`,
       );
+    }
+    if (oneshot) {
+      let body = `<h2>One-shot search: ${esc(oneshot.method)}${oneshot.guard && oneshot.guard !== 'none' ? ` (guard: ${esc(oneshot.guard)})` : ''}</h2>`;
+      if (oneshot.alpha) body += `<h3>softmax(alpha) per edge over the supernet epochs</h3>${put('oneshot-alpha', alphaHeatmaps(oneshot.alpha, { width: 2 * W }))}`;
+      else body += '<p class="note">This method keeps no architecture weights (alpha).</p>';
+      const derived = oneshot.derived ? drawArch(oneshot.derived) : null;
+      body += `<h3>Derived cell</h3>${derived ? put('oneshot-derived', derived) : `<p class="empty">${oneshot.derived ? esc(JSON.stringify(oneshot.derived)) : 'not derived yet'}</p>`}`;
+      sections.push(`<section id="oneshot" style="grid-column:1/-1">${body}</section>`);
     }
     if (s.total === 0) sections.push(`<section><p class="empty">This study has no trial yet.</p></section>`);
     else {

@@ -104,3 +104,19 @@ test('bad input: unknown study, neither or both of store and storage', async () 
     await store.close();
   }
 });
+
+test('a one-shot study report shows the alpha heat maps and the derived cell', async () => {
+  const { createOneShotStudy } = await import('../server/testing/oneshot-fixture.js');
+  const store = await openStore(fx.url);
+  let id: number;
+  try {
+    id = await createOneShotStudy(store, 4);
+  } finally {
+    await store.close();
+  }
+  const r = await writeStudyReport({ storage: fx.url, study: id, out: join(dir, 'oneshot.html') });
+  const html = readFileSync(r.html, 'utf8');
+  assert.equal(html.match(/class="alpha-cell"/g)?.length, 6 * 5 * 4, '6 edges x 5 ops x 4 epochs');
+  assert.ok(r.plots.includes('oneshot-alpha') && r.plots.includes('oneshot-derived'));
+  assert.match(html, /guard: beta_decay/);
+});

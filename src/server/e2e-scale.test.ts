@@ -21,6 +21,7 @@ import { startDashboard, type Dashboard } from './index.js';
 import { createBigStudy } from './testing/big-study.js';
 import { chromiumMissing, openBrowser, timeStudyView, timeTrialPages, type Browser } from './testing/browser.js';
 import { builtAssets } from './testing/assets.js';
+import { REPO_ROOT } from './testing/fixture.js';
 
 const skip = chromiumMissing();
 const N = 20_000;
@@ -112,6 +113,10 @@ test(`a ${N.toLocaleString('en-US')}-trial study view draws every chart; samples
   assert.ok((await page.locator('#chart-slice .pt').count()) > 100, 'slice plot');
   assert.ok((await page.locator('#chart-edf path').count()) >= 1, 'distribution function');
   await page.selectOption('#slice-param', { index: 1 });
+  if (process.env['TSNAS_UPDATE_SCREENSHOTS'] === '1') {
+    await page.mouse.move(1, 1);
+    await page.screenshot({ path: join(REPO_ROOT, 'docs', 'dashboard-scale.png'), fullPage: true });
+  }
   // the trial table: server-side pages
   await page.goto(`${dash.url}#/study/${bigId}/trials`);
   await page.waitForSelector('#trial-table tbody tr');

@@ -249,10 +249,45 @@ test('a one-shot study shows alpha of every edge over epochs as heat maps, besid
   const ops = await page.locator('#derived svg g.edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-op')));
   assert.deepEqual(ops, ONESHOT_DERIVED, 'the derived cell drawn as a DAG');
   assert.match((await page.textContent('#oneshot')) ?? '', /guard: beta_decay/);
+  mkdirSync(SHOTS, { recursive: true });
+  await page.locator('#oneshot').screenshot({ path: join(SHOTS, 'dashboard-oneshot.png') });
   // the supernet's own curves: its trial page groups them by kind
   await page.click('#oneshot a:text("supernet search")');
   await page.waitForSelector('#learning-curve canvas');
   assert.ok(await canvasDrawn('#learning-curve'));
   assert.ok((await page.locator('#curve-kinds button').count()) >= 3, 'percent, loss, learning rate, time...');
+  assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), [], 'no page errors');
+});
+
+test('repeated runs (NAME-seed<k>) are compared as mean ± std bands of the best so far', { skip }, async () => {
+  const store = await openStore(fx.url);
+  const ids: number[] = [];
+  try {
+    for (let seed = 0; seed < 3; seed++) {
+      const rec = await store.createStudy({
+        name: `rep-seed${seed}`,
+        strategy: { name: 'random', options: {} },
+        space: { name: 'nb201', definition: null },
+        evaluator: { name: 'none', options: {} },
+        objectives: [{ metric: 'val_acc', direction: 'maximize' }],
+        constraints: [],
+        seed,
+        maxTrials: 6,
+        config: {},
+      });
+      ids.push(rec.id);
+      for (let i = 0; i < 6; i++) {
+        const w = workerId('rep');
+        const t = await store.createTrial(rec.id, { arch: { ops: [i, seed] }, archKey: null, budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+        const v = 80 + i + seed * 2 - (i % 2) * 3;
+        await store.finishTrial(t.id, w, { state: 'complete', values: [v], metrics: { val_acc: v } });
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  await page.goto(`${dash.url}#/compare?ids=${ids.join(',')}`);
+  await page.waitForSelector('#compare-repeats svg path.band');
+  assert.match((await page.textContent('#compare-repeats')) ?? '', /rep \(3 seeds\)/);
   assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), [], 'no page errors');
 });

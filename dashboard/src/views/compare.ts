@@ -94,6 +94,28 @@ export function compareView(initial: number[]): (root: HTMLElement) => () => voi
         }),
         h('div', { class: 'legend' }, res.studies.map((s, k) => h('span', {}, h('i', { style: `background:${PALETTE[k % PALETTE.length]}` }), s.study.name))),
       );
+      // Repeated runs (`tsnas repeat`: studies NAME-seed<k>): mean ± std of the best so far per trial number.
+      const groups = repeatGroups(res);
+      if (groups.length) {
+        const p3 = h('div', { class: 'panel', id: 'compare-repeats' }, h('h2', {}, 'Repeated runs: best so far, mean ± std over seeds'));
+        out.append(p3, h('div', { class: 'row-gap' }));
+        p3.append(
+          scatter([], {
+            width: Math.max(320, p3.clientWidth - 34),
+            height: 320,
+            xLabel: 'trial number',
+            yLabel: `best ${metric}`,
+            bands: groups.map((g, k) => ({ color: PALETTE[k % PALETTE.length]!, points: g.stats.map((x) => ({ x: x.n, lo: x.mean - x.std, hi: x.mean + x.std })) })),
+            lines: groups.map((g, k) => ({ color: PALETTE[k % PALETTE.length]!, points: g.stats.map((x) => ({ x: x.n, y: x.mean })) })),
+          }),
+          h(
+            'div',
+            { class: 'legend' },
+            groups.map((g, k) => h('span', {}, h('i', { style: `background:${PALETTE[k % PALETTE.length]}` }), `${g.name} (${g.seeds} seeds)`)),
+            h('span', {}, 'band: ± one sample std (n-1), over the seeds that reached that trial'),
+          ),
+        );
+      }
       out.append(
         h(
           'div',
@@ -138,4 +160,37 @@ export function compareView(initial: number[]): (root: HTMLElement) => () => voi
       chart?.destroy();
     };
   };
+}
+
+/**
+ * Studies named `<base>-seed<k>` (as `tsnas repeat` names them) with at least two seeds among the
+ * compared ones: per trial number, the mean and sample std (n-1) of the seeds' best so far.
+ */
+function repeatGroups(res: CompareResult): { name: string; seeds: number; stats: { n: number; mean: number; std: number }[] }[] {
+  const by = new Map<string, CompareResult['studies'][number][]>();
+  for (const s of res.studies) {
+    const m = /^(.*)-seed\d+$/.exec(s.study.name);
+    if (!m) continue;
+    by.set(m[1]!, [...(by.get(m[1]!) ?? []), s]);
+  }
+  const out: { name: string; seeds: number; stats: { n: number; mean: number; std: number }[] }[] = [];
+  for (const [name, runs] of by) {
+    if (runs.length < 2) continue;
+    const maxN = Math.max(...runs.map((r) => r.curve[r.curve.length - 1]?.number ?? -1));
+    const stats: { n: number; mean: number; std: number }[] = [];
+    const idx = runs.map(() => 0);
+    const cur: (number | null)[] = runs.map(() => null);
+    for (let n = 0; n <= maxN; n++) {
+      runs.forEach((r, k) => {
+        while (idx[k]! < r.curve.length && r.curve[idx[k]!]!.number <= n) cur[k] = r.curve[idx[k]!++]!.best;
+      });
+      const vals = cur.filter((v, k): v is number => v !== null && n <= (runs[k]!.curve[runs[k]!.curve.length - 1]?.number ?? -1));
+      if (vals.length < 2) continue;
+      const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+      const std = Math.sqrt(vals.reduce((a, v) => a + (v - mean) ** 2, 0) / (vals.length - 1));
+      stats.push({ n, mean, std });
+    }
+    if (stats.length) out.push({ name, seeds: runs.length, stats });
+  }
+  return out;
 }

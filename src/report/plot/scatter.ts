@@ -23,6 +23,8 @@ export interface ScatterOpts {
    * flatten the rest.
    */
   readonly robustY?: boolean;
+  /** Filled bands (e.g. mean ± std over repeated runs), drawn first; in data coordinates. */
+  readonly bands?: readonly { readonly points: readonly { x: number; lo: number; hi: number }[]; readonly color: string }[];
   /** Drawn under the points, in data coordinates. */
   readonly lines?: readonly { readonly points: readonly { x: number; y: number }[]; readonly color: string; readonly step?: boolean; readonly width?: number }[];
 }
@@ -34,7 +36,11 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
   const W = o.width;
   const H = o.height;
   const tx = (v: number): number => (o.logX ? Math.log10(Math.max(v, 1e-12)) : v);
-  const all = [...points.map((p) => ({ x: p.x, y: p.y })), ...(o.lines ?? []).flatMap((l) => l.points)].filter(
+  const all = [
+    ...points.map((p) => ({ x: p.x, y: p.y })),
+    ...(o.lines ?? []).flatMap((l) => l.points),
+    ...(o.bands ?? []).flatMap((b) => b.points.flatMap((p) => [{ x: p.x, y: p.lo }, { x: p.x, y: p.hi }])),
+  ].filter(
     (p) => Number.isFinite(p.x) && Number.isFinite(p.y),
   );
   const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img' });
@@ -84,6 +90,12 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
     s('text', { x: 14, y: (m.t + H - m.b) / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${(m.t + H - m.b) / 2})`, style: 'font-size:12px;fill:#475467' }, o.yLabel),
   );
   svg.append(axis);
+  for (const b of o.bands ?? []) {
+    const pts = b.points.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
+    if (pts.length === 0) continue;
+    const d = `M${pts.map((p) => `${X(p.x)},${Y(p.hi)}`).join('L')}L${[...pts].reverse().map((p) => `${X(p.x)},${Y(p.lo)}`).join('L')}z`;
+    svg.append(s('path', { d, fill: b.color, 'fill-opacity': 0.18, stroke: 'none', class: 'band', 'clip-path': `url(#${clipId})` }));
+  }
   for (const l of o.lines ?? []) {
     if (l.points.length === 0) continue;
     let d = '';
