@@ -299,6 +299,17 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     }
     return s;
   };
+  // Routes that need only the study's record (paging, one trial, Pareto, one-shot) skip the
+  // summaries (whose best-trial queries sort every trial of every study).
+  const requireRecord = async (id: number): Promise<StudyRecord> => {
+    const s = await store.getStudy(toStudyId(id));
+    if (s) return s;
+    const all = await store.listStudyCounts();
+    throw new NasError('not_found', `no study with id ${id}`, {
+      field: 'studyId',
+      hint: all.length ? `existing ids: ${all.map((x) => x.id).join(', ')}` : 'the store holds no study yet',
+    });
+  };
   // Every trial of a study, read once per study version (the view, its charts and the Pareto
   // picker all read the same rows); a few studies are kept.
   const cache = new Map<number, StudyRows>();
@@ -356,9 +367,9 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       };
     },
     async trials(id, query = {}) {
-      const s = await requireStudy(id);
       const sort = query.sort ?? 'number';
-      if (sort.startsWith('param:')) return queryTrials((await allRows(s)).rows, query);
+      if (sort.startsWith('param:')) return queryTrials((await allRows(await requireStudy(id))).rows, query);
+      const s = await requireRecord(id);
       const pq = toPageQuery(query);
       const pop = populationOf(s);
       const page = await store.pageTrials(s.id, pq);
@@ -392,7 +403,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       return paretoOf(s, (await allRows(s)).rows, x, y);
     },
     async oneshot(id) {
-      const s = await requireStudy(id);
+      const s = await requireRecord(id);
       return oneShotOf(s.userAttrs, (n) => store.getTrialByNumber(s.id, n));
     },
     async compare(ids) {
@@ -404,8 +415,10 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       return { studies: out };
     },
     async versions() {
+      // Counts and the study record only: a finished trial changes the counts, so the best trial
+      // (a sort of every trial) is not needed to notice a change.
       const v: Record<string, string> = {};
-      for (const s of await listStudies()) v[String(s.id)] = versionOf(s);
+      for (const s of await store.listStudyCounts()) v[String(s.id)] = versionOf(s);
       return v;
     },
     async close() {
@@ -550,9 +563,9 @@ function toSummary(s: StoreStudySummary): StudySummary {
   };
 }
 
-function versionOf(s: StoreStudySummary): string {
+function versionOf(s: Pick<StoreStudySummary, 'state' | 'counts' | 'updatedAt'>): string {
   const c = s.counts;
-  return [s.state, c.total, c.waiting, c.running, c.complete, c.pruned, c.failed, s.updatedAt, s.best?.value ?? ''].join(':');
+  return [s.state, c.total, c.waiting, c.running, c.complete, c.pruned, c.failed, s.updatedAt].join(':');
 }
 
 function finiteOnly(m: Readonly<Record<string, number>> | null): Record<string, number> {

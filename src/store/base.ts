@@ -104,6 +104,16 @@ export abstract class SqlStore implements Store {
     return r === undefined ? null : studyFromRow(r);
   }
 
+  async listStudyCounts(): Promise<(StudyRecord & { counts: TrialCounts })[]> {
+    const out: (StudyRecord & { counts: TrialCounts })[] = [];
+    for (const name of await this.selectStudyNames()) {
+      const s = await this.getStudy(name);
+      if (s === null) continue; // deleted meanwhile
+      out.push({ ...s, counts: await this.countTrials(s.id) });
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
   async requireStudy(idOrName: StudyId | string): Promise<StudyRecord> {
     const s = await this.getStudy(idOrName);
     if (s !== null) return s;

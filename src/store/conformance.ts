@@ -579,6 +579,23 @@ export function storeConformance(target: ConformanceTarget): void {
         await rejectsWith(s.pageTrials(a.id, { states: ['x' as 'complete'] }), 'invalid_config', 'states');
       }));
 
+    test('listStudyCounts: every study with its counts by state, no best trial', () =>
+      withStore(async (s) => {
+        assert.deepEqual(await s.listStudyCounts(), []);
+        const a = await s.createStudy(studySpec('counts-a'));
+        const b = await s.createStudy(studySpec('counts-b'));
+        for (let i = 0; i < 3; i++) await s.createTrial(a.id, trialInput(i));
+        const t = (await s.claimTrial(a.id, W1, 60_000))!;
+        await s.finishTrial(t.id, W1, { state: 'complete', values: [1] });
+        await s.claimTrial(a.id, W1, 60_000);
+        const list = await s.listStudyCounts();
+        assert.deepEqual(list.map((x) => x.name), ['counts-a', 'counts-b']);
+        assert.deepEqual(list[0]!.counts, { waiting: 1, running: 1, complete: 1, pruned: 0, failed: 0, total: 3 });
+        assert.deepEqual(list[1]!.counts, { waiting: 0, running: 0, complete: 0, pruned: 0, failed: 0, total: 0 });
+        assert.deepEqual({ ...list[0]!, counts: undefined }, { ...(await s.getStudy(a.id))!, counts: undefined });
+        assert.equal(list[1]!.id, b.id);
+      }));
+
     test('trial attributes', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('attrs'));

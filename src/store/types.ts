@@ -221,6 +221,11 @@ export interface Store {
   /** Like getStudy, but a missing study is a NasError `not_found` listing the existing names. */
   requireStudy(idOrName: StudyId | string): Promise<StudyRecord>;
   listStudies(): Promise<StudySummary[]>;
+  /**
+   * Every study's record and trial counts by state, without the best trial (cheap: no sort of
+   * the trials), ordered by id. What a poller of many large studies reads every second.
+   */
+  listStudyCounts(): Promise<(StudyRecord & { counts: TrialCounts })[]>;
   /** Deletes the study and everything in it. `not_found` when absent. */
   deleteStudy(id: StudyId): Promise<void>;
   setStudyState(id: StudyId, state: StudyState): Promise<void>;
