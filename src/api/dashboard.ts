@@ -273,31 +273,15 @@ interface StudyRows {
   series?: StudySeries;
 }
 
-/** How long one read of every study's summary serves the requests that follow (ms). */
-const SUMMARY_MS = 750;
 
 /** Wraps an already open store; `owns` says whether close() closes it. */
 export function dashboardSource(store: Store, owns = false): DashboardSource {
-  // Every request needs the study summaries (counts and best trial of each study, one query per
-  // study); the live-update poll needs them every second. One read serves them all for a moment.
-  let summaries: { at: number; list: Promise<StoreStudySummary[]> } | null = null;
-  const listStudies = (): Promise<StoreStudySummary[]> => {
-    if (summaries && Date.now() - summaries.at < SUMMARY_MS) return summaries.list;
-    const list = store.listStudies();
-    summaries = { at: Date.now(), list };
-    list.catch(() => (summaries = null));
-    return list;
-  };
+  // One study's summary: its record, counts and best trial (one sort of its own trials only).
   const requireStudy = async (id: number): Promise<StoreStudySummary> => {
-    const all = await listStudies();
-    const s = all.find((x) => x.id === id);
-    if (!s) {
-      throw new NasError('not_found', `no study with id ${id}`, {
-        field: 'studyId',
-        hint: all.length ? `existing ids: ${all.map((x) => x.id).join(', ')}` : 'the store holds no study yet',
-      });
-    }
-    return s;
+    const s = await requireRecord(id);
+    const [counts, best] = await Promise.all([store.countTrials(s.id), store.bestTrial(s.id)]);
+    const v = best?.values?.[0];
+    return { ...s, counts, best: best && typeof v === 'number' ? { trialId: best.id, number: best.number, value: v } : null };
   };
   // Routes that need only the study's record (paging, one trial, Pareto, one-shot) skip the
   // summaries (whose best-trial queries sort every trial of every study).
@@ -333,7 +317,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
   };
   return {
     async studies() {
-      return (await listStudies()).map(toSummary);
+      return (await store.listStudies()).map(toSummary);
     },
     async study(id) {
       const s = await requireStudy(id);

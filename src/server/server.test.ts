@@ -327,11 +327,11 @@ describe('live updates', () => {
 });
 
 describe('startDashboard', () => {
-  test('a missing database is a storage error and is not created (read-only)', async () => {
+  test('a missing database is a clear error and is not created (read-only)', async () => {
     const path = join(dir, 'nothing-here.db');
     await assert.rejects(
       startDashboard({ storage: `sqlite:${path}`, port: 0, assetsDir }),
-      (e: unknown) => isNasError(e, 'storage_error'),
+      (e: unknown) => (isNasError(e, 'not_found') || isNasError(e, 'storage_error')) && e.message.includes(path),
     );
     assert.equal(existsSync(path), false);
   });
