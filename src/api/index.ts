@@ -49,9 +49,9 @@ export {
 } from './results.js';
 export { train, trainRepeated, readArchFile, type TrainInput, type TrainSummary, type RepeatedTrain, type SeedTrain } from './train.js';
 export { repeatSearch, prepareRepeat, seedList, seedStudyName, statsOf, summarizeRuns, type Stat, type RepeatInput, type RepeatOptions, type RepeatResult, type SeedStudy, type SeedBest } from './repeat.js';
-export { runMain, lenetCosts, MAIN_DEFAULTS, type MainOptions, type MainResult, type MainRow } from './main-job.js';
+export { runMain, runMainSeeds, lenetCosts, pickWinner, mainStudyName, MAIN_DEFAULTS, MAIN_RECIPE, type MainOptions, type MainResult, type MainRow, type MainSeedsResult, type MainModel } from './main-job.js';
 export { lenet } from '../nn/build/lenet.js';
-export { mainSpace, MAIN_SPACE_NAME } from './main-space.js';
+export { mainSpace, mainBaselineArch, MAIN_SPACE_NAME } from './main-space.js';
 export {
   oneShotSearch,
   prepareOneShot,

@@ -1,46 +1,60 @@
 /**
- * `tsnas main`: the README's main job, end to end on real Fashion-MNIST.
+ * `tsnas main`: the README's main job, end to end on real Fashion-MNIST, in stages that each
+ * resume after Ctrl-C or kill -9 (finished candidates and finished trainings are never redone):
  *
- *  1. Search (a study in SQLite, resumable): the narrowed joint chain-CNN space (main-space.ts),
- *     regularized evolution, each candidate trained for `searchEpochs` on a class-balanced subset
- *     of the training split and judged on a class-balanced validation subset (never the test
- *     split), under a MACs constraint the strategy honours (training time grows with MACs).
- *  2. The winner (best validation accuracy) is retrained on the full training split for
- *     `finalEpochs` with its own searched hyperparameters.
- *  3. The hand-designed baseline (the lenet workload: conv(1->16,k3,p1) relu maxpool2 ->
- *     conv(16->32,k3,p1) relu maxpool2 -> linear(1568->10), Adam 1e-3, batch 64) is trained on the
- *     same data for the same number of epochs.
- *  Both report test accuracy (the test split's only use), params, FLOPs and measured latency.
+ *  1. Search (a study in SQLite): the joint chain-CNN space of main-space.ts under a MACs cap,
+ *     searched by ASHA (asynchronous successive halving, Li et al. 2020) with rungs of
+ *     `minEpochs`, x`eta`, ... `searchEpochs` epochs on a class-balanced subset of the training
+ *     split, judged on a class-balanced validation subset (never the test split), in `workers`
+ *     local worker processes with `threads / workers` libtorch threads each (small networks train
+ *     faster as two one-thread processes than as one two-thread process). The study stops at
+ *     `trials` trials (promotions included) or after `searchSeconds`.
+ *  2. The winner is the best validation accuracy among the trials of the highest rung reached.
+ *  3. Final trainings, all with the same recipe (MAIN_RECIPE: `finalEpochs` epochs on all 60,000
+ *     training images, horizontal flips, label smoothing 0.1, each model's cosine schedule): the
+ *     winner with its searched hyperparameters; a hand-designed VGG-style network of the winner's
+ *     MACs (mainBaselineArch); LeNet (the lenet workload, Adam 1e-3, batch 64). Each reports test
+ *     accuracy (the test split's only use), params, FLOPs, measured latency (batch 1), weights size.
+ *     A finished training leaves `final-<model>-s<seed>.sd` and `.json` in the study's artifacts
+ *     directory; a rerun reads them instead of training again.
  *
- * Weights: every search trial's in the study's artifacts directory (default
- * `<db file>.artifacts/<study>/`); the retrained winner's and the baseline's there too
- * (`final-winner-s<seed>.sd`, `final-lenet-s<seed>.sd`). The winner trial's `weights_path` then
- * names the retrained weights, so `tsnas export` of the study exports them (its search-time
- * weights stay as `search_weights_path`, the final training's metrics as `final_training`); the
- * baseline's path is the study attribute `baseline_weights_path`.
+ * The winner trial's `weights_path` then names the retrained weights, so `tsnas export` of the
+ * study exports them (its search-time weights stay as `search_weights_path`, the final training's
+ * metrics as `final_training`); the baseline's path is the study attribute `baseline_weights_path`.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ChainCnnArch, JointArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import type { TrialId } from '../core/ids.js';
+import type { Augmentation } from '../data/augment.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import { FASHION_MNIST_DIR } from '../data/sources.js';
-import { trainModule, trainOnData, type TrainResult } from '../eval/train.js';
-import { lenet } from '../nn/build/lenet.js';
 import type { CostReport } from '../eval/cost.js';
-import { openStore } from '../store/index.js';
-import { MAIN_SPACE_NAME } from './main-space.js';
+import { trainModule, trainOnData, type TrainResult } from '../eval/train.js';
+import type { Progress } from '../eval/types.js';
+import { lenet } from '../nn/build/lenet.js';
+import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { MAIN_SPACE_NAME, mainBaselineArch } from './main-space.js';
+import { statsOf, type Stat } from './repeat.js';
 import { prepareSearch, search } from './study.js';
 
 export interface MainOptions {
   readonly storage?: string;
+  /** Study name of seed 0; seed k > 0 uses `<study>-seed<k>`. */
   readonly study?: string;
-  /** Search budget (candidates). */
+  /** Search budget in trials, promotions included. */
   readonly trials?: number;
   /** Wall-clock cap of the search phase, seconds. */
   readonly searchSeconds?: number;
+  /** Epochs of ASHA's first rung. */
+  readonly minEpochs?: number;
+  /** Epochs of ASHA's last rung. */
   readonly searchEpochs?: number;
+  /** ASHA's reduction factor (the top 1/eta of a rung is promoted). */
+  readonly eta?: number;
   readonly trainPerClass?: number;
   readonly valPerClass?: number;
   readonly finalEpochs?: number;
@@ -48,9 +62,14 @@ export interface MainOptions {
   readonly maxMacs?: number;
   readonly dataDir?: string;
   readonly seed?: number;
+  /** libtorch threads in all (split among the search workers). */
   readonly threads?: number;
-  /** Where trained weights are kept (search trials and the final two); default beside the SQLite database. */
+  /** Search worker processes (1 = in this process). */
+  readonly workers?: number;
+  /** Where trained weights are kept (search trials and the final ones); default beside the SQLite database. */
   readonly artifactsDir?: string;
+  /** Write the HTML report at the end (default true). */
+  readonly report?: boolean;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
 }
@@ -58,44 +77,72 @@ export interface MainOptions {
 export const MAIN_DEFAULTS = {
   storage: 'sqlite:./tsnas-main.db',
   study: 'fmnist-main',
-  trials: 30,
-  searchSeconds: 360,
-  searchEpochs: 2,
-  trainPerClass: 500,
-  valPerClass: 300,
-  finalEpochs: 6,
+  trials: 64,
+  searchSeconds: 240,
+  minEpochs: 1,
+  searchEpochs: 9,
+  eta: 3,
+  trainPerClass: 400,
+  valPerClass: 200,
+  finalEpochs: 10,
   maxMacs: 4_000_000,
   seed: 0,
   threads: 2,
+  workers: 2,
 } as const;
+
+/** The final training recipe every model of the table gets (besides its own optimizer settings). */
+export const MAIN_RECIPE: { readonly augment: Augmentation; readonly labelSmoothing: number } = { augment: { hflip: true }, labelSmoothing: 0.1 };
+
+export type MainModel = 'winner' | 'baseline' | 'lenet';
+
+export const MAIN_MODEL_LABELS: Record<MainModel, string> = {
+  winner: 'searched winner',
+  baseline: 'hand-designed VGG-style (same MACs)',
+  lenet: 'LeNet',
+};
 
 export interface MainRow {
   readonly model: string;
+  readonly key: MainModel;
   readonly status: 'complete' | 'pruned' | 'failed';
   readonly test_acc: number | null;
-  readonly val_acc: number | null;
   readonly params: number | null;
   readonly flops: number | null;
   readonly macs: number | null;
   readonly latency_ms: number | null;
+  /** Bytes of the saved weights file (float32 state dict); null when not kept. */
+  readonly size_bytes: number | null;
   readonly epochs: number;
   readonly train_seconds: number;
   /** Absolute path of the trained weights (state dict), null when not kept or the training failed. */
   readonly weights: string | null;
+  /** Per-epoch training metrics (train_loss, train_acc, lr, epoch_seconds). */
+  readonly curve: readonly Progress[];
+  /** True when this run read the row from a previous run's files instead of training. */
+  readonly resumed: boolean;
   readonly error?: string;
 }
 
 export interface MainResult {
   readonly study: string;
   readonly storage: string;
+  readonly seed: number;
+  /** Trials finished in the study (promotions included). */
   readonly trials: number;
   readonly searchSeconds: number;
   readonly seconds: number;
-  readonly winner: unknown;
+  readonly winner: JointArch<ChainCnnArch>;
+  readonly winnerTrial: number;
+  /** The winner's validation accuracy on the search subset at `winnerBudget` epochs. */
   readonly winnerSearchValAcc: number | null;
+  readonly winnerBudget: number | null;
+  readonly baseline: JointArch<ChainCnnArch>;
+  readonly finalEpochs: number;
   readonly rows: readonly MainRow[];
+  /** The HTML report's path, when one was written. */
+  readonly reportPath?: string;
 }
-
 
 /** Lenet's costs on 1x28x28 inputs by the cost model's conventions (src/nn/build/analyze.ts). */
 export function lenetCosts(): CostReport {
@@ -124,37 +171,218 @@ export function lenetCosts(): CostReport {
   };
 }
 
-function row(model: string, r: TrainResult): MainRow {
+function fileSize(path: string | null): number | null {
+  if (!path) return null;
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+function row(key: MainModel, r: TrainResult): MainRow {
   const o = r.outcome;
   const m = o.status === 'failed' ? {} : o.metrics;
   const g = (k: string) => (typeof m[k] === 'number' ? m[k]! : null);
+  const weights = o.status === 'complete' ? (o.artifact ?? null) : null;
   return {
-    model,
+    model: MAIN_MODEL_LABELS[key],
+    key,
     status: o.status,
     test_acc: g('test_acc'),
-    val_acc: g('val_acc'),
     params: g('params'),
     flops: g('flops'),
     macs: g('macs'),
     latency_ms: g('latency_ms'),
+    size_bytes: fileSize(weights),
     epochs: r.epochs,
     train_seconds: r.seconds,
-    weights: o.status === 'complete' ? (o.artifact ?? null) : null,
+    weights,
+    curve: o.curve,
+    resumed: false,
     ...(o.status === 'failed' ? { error: `${o.reason}: ${o.message}` } : {}),
   };
 }
 
+/** The study name of one seed: `study` for seed 0, `<study>-seed<k>` otherwise. */
+export function mainStudyName(study: string, seed: number): string {
+  return seed === 0 ? study : `${study}-seed${seed}`;
+}
+
+/**
+ * The winner of a multi-fidelity search: among complete trials with a value, those of the highest
+ * budget reached (a full-budget trial, budget null, ranks above any rung), the best value
+ * (maximised); ties go to the earlier trial. Undefined when no trial has a value.
+ */
+export function pickWinner(trials: readonly TrialRecord[]): TrialRecord | undefined {
+  const done = trials.filter((t) => t.state === 'complete' && t.values && Number.isFinite(t.values[0]));
+  const b = (t: TrialRecord) => (t.budget === null ? Infinity : t.budget);
+  const top = Math.max(...done.map(b));
+  return done.filter((t) => b(t) === top).sort((x, y) => y.values![0]! - x.values![0]! || x.number - y.number)[0];
+}
+
+/** The reason the study's search ended in an earlier run (study attribute `main_search_ended`), or undefined. */
+async function searchEnded(storage: string, study: string): Promise<string | undefined> {
+  const store = await openStore(storage);
+  try {
+    const rec = await store.getStudy(study);
+    const v = rec?.userAttrs?.['main_search_ended'];
+    return typeof v === 'string' ? v : undefined;
+  } finally {
+    await store.close();
+  }
+}
+
+/** A final training's record: written after its weights, so its presence means the training finished. */
+interface FinalRecord {
+  readonly version: 1;
+  readonly arch: unknown;
+  readonly epochs: number;
+  readonly row: MainRow;
+}
+
+function readFinal(path: string, arch: unknown, epochs: number): MainRow | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as FinalRecord;
+    // A record of another architecture or budget (changed options) is not this training.
+    if (r.version !== 1 || JSON.stringify(r.arch) !== JSON.stringify(arch) || r.epochs !== epochs) return undefined;
+    if (r.row.weights !== null && !existsSync(r.row.weights)) return undefined;
+    return { ...r.row, resumed: true };
+  } catch {
+    return undefined; // unreadable (e.g. cut by kill -9 before the rename): train again
+  }
+}
+
+function writeFinal(path: string, rec: FinalRecord): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(rec, null, 1));
+  renameSync(tmp, path);
+}
+
+/** LeNet's entry in the final trainings: the lenet workload with these hyperparameters. */
+export interface LenetArch {
+  readonly hparams: { readonly optimizer: 'adam'; readonly lr: number; readonly batchSize: number; readonly weightDecay: number; readonly schedule: 'cosine' };
+}
+
+/** One final training (plain data, so a child process can run it). */
+export interface FinalSpec {
+  readonly key: MainModel;
+  /** The joint architecture (winner, baseline) or LeNet's hyperparameters. */
+  readonly arch: JointArch<ChainCnnArch> | LenetArch;
+  readonly seed: number;
+  readonly epochs: number;
+  readonly dataDir: string;
+  readonly threads: number;
+  /** Show a progress bar / lines on stderr (default true). */
+  readonly progress?: boolean;
+  readonly weightsFile?: string;
+  /** Where the finished training's record goes (written after the weights). */
+  readonly recordPath?: string;
+}
+
+let finalData: { dir: string; data: Promise<PreparedData> } | undefined;
+
+/** All 60,000 training images (no validation split) and the test split, loaded once per process. */
+function finalDataOf(dataDir: string): Promise<PreparedData> {
+  if (finalData?.dir !== dataDir) finalData = { dir: dataDir, data: prepareData({ kind: 'fashion_mnist', dataDir }, { seed: 0, valFraction: 0 }) };
+  return finalData.data;
+}
+
+/**
+ * Trains one model of the table with MAIN_RECIPE, saves its weights and record (when the spec
+ * names them) and returns its row. An aborted signal ends it as `failed/aborted` with no record.
+ */
+export async function trainFinal(spec: FinalSpec, signal?: AbortSignal): Promise<MainRow> {
+  const data = await finalDataOf(spec.dataDir);
+  const opts = {
+    epochs: spec.epochs,
+    threads: spec.threads,
+    latency: true,
+    progress: spec.progress ?? true,
+    augment: MAIN_RECIPE.augment,
+    hparams: { labelSmoothing: MAIN_RECIPE.labelSmoothing },
+    ...(spec.weightsFile ? { weightsFile: spec.weightsFile } : {}),
+  };
+  const req = { seed: spec.seed, ...(signal ? { signal } : {}) };
+  const r =
+    spec.key === 'lenet'
+      ? await trainModule(lenet, data, { ...req, arch: spec.arch, budget: spec.epochs }, opts, lenetCosts())
+      : await trainOnData(data, { ...req, arch: spec.arch as JointArch<ChainCnnArch> }, opts);
+  const out = row(spec.key, r);
+  if (spec.recordPath && out.status === 'complete') writeFinal(spec.recordPath, { version: 1, arch: spec.arch, epochs: spec.epochs, row: out });
+  return out;
+}
+
+/** The child-process entry next to this module: `.ts` under tsx (development), `.js` when built. */
+function finalChildEntry(): string {
+  const self = fileURLToPath(import.meta.url);
+  return fileURLToPath(new URL(`./main-final-child${extname(self)}`, import.meta.url));
+}
+
+/**
+ * Runs final trainings in up to `slots` child processes at once (main-final-child.ts; each gets
+ * OMP_NUM_THREADS = its spec's threads), in the order given; each child writes its record, which
+ * is the result. An aborted signal stops the children (SIGTERM; they exit without a record).
+ * A child that exits without a record yields a failed row naming its exit code.
+ */
+async function runFinalChildren(specs: readonly (FinalSpec & { recordPath: string })[], slots: number, signal: AbortSignal | undefined, onDone: (s: FinalSpec, r: MainRow) => void): Promise<MainRow[]> {
+  const entry = finalChildEntry();
+  const execArgv = extname(entry) === '.ts' ? ['--import', 'tsx'] : [];
+  const running = new Set<ChildProcess>();
+  const stop = () => running.forEach((c) => c.kill('SIGTERM'));
+  signal?.addEventListener('abort', stop, { once: true });
+  const results: MainRow[] = [];
+  let next = 0;
+  const one = async (): Promise<void> => {
+    while (next < specs.length && !signal?.aborted) {
+      const spec = specs[next++]!;
+      const child = fork(entry, [JSON.stringify(spec)], {
+        execArgv,
+        env: { ...process.env, OMP_NUM_THREADS: String(spec.threads), TSNAS_THREADS_DEFAULTED: '1' },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
+      running.add(child);
+      const code = await new Promise<number | null>((resolve) => {
+        child.once('exit', (c) => resolve(c));
+        child.once('error', () => resolve(1));
+      });
+      running.delete(child);
+      if (signal?.aborted) return;
+      const r = readFinal(spec.recordPath, spec.arch, spec.epochs);
+      const out: MainRow = r
+        ? { ...r, resumed: false }
+        : { ...emptyRow(spec.key), error: `the training process exited with code ${code} and no result` };
+      onDone(spec, out);
+      results.push(out);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: slots }, one));
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
+  return results;
+}
+
+function emptyRow(key: MainModel): MainRow {
+  return { model: MAIN_MODEL_LABELS[key], key, status: 'failed', test_acc: null, params: null, flops: null, macs: null, latency_ms: null, size_bytes: null, epochs: 0, train_seconds: 0, weights: null, curve: [], resumed: false };
+}
+
+/** One seed of the main job (see the module comment). */
 export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   const o = { ...MAIN_DEFAULTS, ...opts };
   const log = opts.log ?? (() => undefined);
   const t0 = Date.now();
   const dataDir = opts.dataDir ?? FASHION_MNIST_DIR;
+  const workers = Math.max(1, o.workers);
+  const studyName = mainStudyName(o.study, o.seed);
   const prepared = prepareSearch({
     config: {
-      study: o.study,
+      study: studyName,
       storage: o.storage,
       space: MAIN_SPACE_NAME,
-      strategy: { name: 'evolution', options: { population: 10, sampleSize: 3 } },
+      strategy: { name: 'asha', options: { eta: o.eta, minBudget: o.minEpochs, maxBudget: o.searchEpochs, mode: 'promote' } },
       evaluator: {
         name: 'train',
         dataset: 'fashion_mnist',
@@ -162,9 +390,10 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
         epochs: o.searchEpochs,
         train_per_class: o.trainPerClass,
         val_per_class: o.valPerClass,
-        threads: o.threads,
+        threads: Math.max(1, Math.floor(o.threads / workers)),
         skip_test: true,
         time_limit: 300,
+        hparams: { labelSmoothing: MAIN_RECIPE.labelSmoothing },
         ...(opts.artifactsDir === undefined ? {} : { artifacts_dir: opts.artifactsDir }),
       },
       objectives: [{ metric: 'val_acc', direction: 'maximize' }],
@@ -175,63 +404,144 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     },
   });
   log(
-    `tsnas main: searching ${MAIN_SPACE_NAME} with regularized evolution: ${o.trials} candidates (or ${Math.round(o.searchSeconds / 60)} min), ` +
-      `${o.searchEpochs} epoch(s) on ${o.trainPerClass}/class, MACs <= ${o.maxMacs}; study ${o.study} in ${prepared.config.storage}`,
+    `tsnas main (seed ${o.seed}): ASHA over ${MAIN_SPACE_NAME}, rungs ${o.minEpochs}..${o.searchEpochs} epochs (eta ${o.eta}) on ${o.trainPerClass}/class, ` +
+      `MACs <= ${o.maxMacs}, ${o.trials} trials or ${Math.round(o.searchSeconds)} s, ${workers} worker(s); study ${studyName} in ${prepared.config.storage}`,
   );
-  let lastDone = -1;
-  const sr = await search(prepared, {
-    workers: 1,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    onProgress: (p) => {
-      const done = p.counts.complete + p.counts.pruned + p.counts.failed;
-      if (done === lastDone) return;
-      lastDone = done;
-      log(`  search: ${done}/${p.budget} candidates, ${((Date.now() - t0) / 1000).toFixed(0)} s${p.best ? `, best val_acc ${p.best.value.toFixed(2)} (#${p.best.number})` : ''}`);
-    },
-  });
+  // A search that ended (budget or wall clock) is not searched again by a rerun; an interrupted one resumes.
+  const storage = prepared.config.storage;
+  const ended = await searchEnded(storage, studyName);
+  let reason = ended;
+  if (ended) log(`  the search ended in a previous run (${ended}); going on with its winner`);
+  else {
+    let lastDone = -1;
+    const sr = await search(prepared, {
+      workers,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onProgress: (p) => {
+        const done = p.counts.complete + p.counts.pruned + p.counts.failed;
+        if (done === lastDone) return;
+        lastDone = done;
+        log(`  search: ${done}/${p.budget} trials, ${((Date.now() - t0) / 1000).toFixed(0)} s${p.best ? `, best val_acc ${p.best.value.toFixed(2)} (#${p.best.number})` : ''}`);
+      },
+    });
+    if (opts.signal?.aborted || sr.reason === 'aborted') throw new NasError('aborted', 'interrupted during the search; rerun tsnas main to resume it');
+    reason = sr.reason;
+  }
   const searchSeconds = (Date.now() - t0) / 1000;
-  if (opts.signal?.aborted) throw new NasError('aborted', 'interrupted during the search; rerun tsnas main to resume it');
-  if (!sr.best) throw new NasError('budget_exhausted', `the search finished no candidate (${JSON.stringify(sr.counts)})`, { hint: 'give it more time: --search-minutes' });
-  const winner = sr.best.arch as unknown as JointArch<ChainCnnArch>;
-  log(`tsnas main: search done in ${searchSeconds.toFixed(0)} s (${sr.counts.complete} complete, ${sr.counts.failed} failed); winner #${sr.best.number} val_acc ${sr.best.values?.[0]?.toFixed(2)} on the subset`);
+  const store = await openStore(storage);
+  let best: TrialRecord | undefined;
+  let counts: TrialCounts;
+  try {
+    const rec = await store.requireStudy(studyName);
+    best = pickWinner(await store.listTrials(rec.id));
+    counts = await store.countTrials(rec.id);
+    if (!ended && best && reason !== 'workers_failed') await store.setStudyAttr(rec.id, 'main_search_ended', reason ?? 'complete');
+  } finally {
+    await store.close();
+  }
+  if (!best) throw new NasError('budget_exhausted', `the search finished no candidate (${JSON.stringify(counts)})`, { hint: 'give it more time: --search-minutes' });
+  const winner = best.arch as unknown as JointArch<ChainCnnArch>;
+  const winnerMacs = best.metrics?.['macs'] ?? o.maxMacs;
+  log(
+    `tsnas main: search done in ${searchSeconds.toFixed(0)} s (${reason}: ${counts.complete} complete, ${counts.failed} failed); ` +
+      `winner #${best.number}: val_acc ${best.values?.[0]?.toFixed(2)} after ${best.budget ?? o.searchEpochs} epochs on the subset, ${winnerMacs} MACs`,
+  );
   log(`  winner: ${JSON.stringify(winner)}`);
+  const baseline = mainBaselineArch(Math.max(winnerMacs, 1));
 
-  const data: PreparedData = await prepareData({ kind: 'fashion_mnist', dataDir }, { seed: 0, valFraction: 0.1 });
-  log(`tsnas main: final training, ${o.finalEpochs} epochs on ${data.train.indices.length} images (validation ${data.val.indices.length}, test ${data.test.indices.length})`);
-  const common = { epochs: o.finalEpochs, threads: o.threads, latency: true, progress: true } as const;
+  log(`tsnas main: final trainings, ${o.finalEpochs} epochs on all 60,000 training images (hflip, label smoothing ${MAIN_RECIPE.labelSmoothing}); baseline ${JSON.stringify(baseline.arch.layers.map((l) => l.channels))} channels`);
   // The study's normalized evaluator options hold its (absolute) artifacts directory, if weights are kept.
   const artifacts = prepared.config.evaluator.options['artifacts_dir'];
-  const keep = (name: string) => (typeof artifacts === 'string' ? { weightsFile: join(artifacts, `final-${name}-s${o.seed}.sd`) } : {});
-  if (typeof artifacts === 'string') mkdirSync(artifacts, { recursive: true });
-  const w = await trainOnData(data, { arch: winner, seed: o.seed, ...(opts.signal ? { signal: opts.signal } : {}) }, { ...common, ...keep('winner') });
-  const stopped = () => {
-    if (opts.signal?.aborted)
-      throw new NasError('aborted', 'interrupted during the final training; rerun tsnas main (the search is kept and not repeated)');
-  };
-  stopped();
-  log(`  winner: ${w.outcome.status} in ${w.seconds.toFixed(0)} s`);
-  const b = await trainModule(
-    lenet,
-    data,
-    { arch: { hparams: { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0 } }, seed: o.seed, budget: o.finalEpochs, ...(opts.signal ? { signal: opts.signal } : {}) },
-    { ...common, ...keep('lenet') },
-    lenetCosts(),
-  );
-  stopped();
-  log(`  lenet baseline: ${b.outcome.status} in ${b.seconds.toFixed(0)} s`);
-  const rows = [row('searched winner', w), row('lenet baseline', b)];
-  await recordFinalWeights(sr.storage, sr.study, sr.best.id, rows[0]!, rows[1]!.weights);
-  if (rows[0]!.weights) log(`  weights: ${rows[0]!.weights} (winner), ${rows[1]!.weights ?? '-'} (baseline); tsnas export --study ${sr.study} includes the winner's`);
+  const dir = typeof artifacts === 'string' ? artifacts : undefined;
+  if (dir) mkdirSync(dir, { recursive: true });
+  const lenetArch: LenetArch = { hparams: { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0, schedule: 'cosine' } };
+  const specs: FinalSpec[] = (
+    [
+      ['winner', winner],
+      ['baseline', baseline],
+      ['lenet', lenetArch],
+    ] as const
+  ).map(([key, arch]) => ({
+    key,
+    arch,
+    seed: o.seed,
+    epochs: o.finalEpochs,
+    dataDir,
+    threads: o.threads,
+    ...(dir ? { weightsFile: join(dir, `final-${key}-s${o.seed}.sd`), recordPath: join(dir, `final-${key}-s${o.seed}.json`) } : {}),
+  }));
+  const rows = new Map<MainModel, MainRow>();
+  for (const spec of specs) {
+    const done = spec.recordPath ? readFinal(spec.recordPath, spec.arch, spec.epochs) : undefined;
+    if (done) {
+      log(`  ${done.model}: finished by a previous run (test_acc ${done.test_acc?.toFixed(2)}), not retrained`);
+      rows.set(spec.key, done);
+    }
+  }
+  const todo = specs.filter((s) => !rows.has(s.key));
+  const slots = Math.min(workers, todo.length);
+  if (slots >= 2 && dir) {
+    // Small networks train faster as one-thread processes side by side than one after the other on all threads.
+    log(`  training ${todo.map((s) => s.key).join(', ')} in ${slots} processes of ${Math.max(1, Math.floor(o.threads / slots))} thread(s)`);
+    const results = await runFinalChildren(
+      todo.map((s) => ({ ...s, recordPath: s.recordPath!, threads: Math.max(1, Math.floor(o.threads / slots)), progress: false })),
+      slots,
+      opts.signal,
+      (spec, r) => log(`  ${r.model}: ${r.status}${r.test_acc === null ? '' : `, test_acc ${r.test_acc.toFixed(2)}`} in ${r.train_seconds.toFixed(0)} s`),
+    );
+    for (const r of results) rows.set(r.key, r);
+  } else
+    for (const spec of todo) {
+      log(`  ${MAIN_MODEL_LABELS[spec.key]}: training`);
+      const r = await trainFinal(spec, opts.signal);
+      if (opts.signal?.aborted) break;
+      log(`  ${r.model}: ${r.status}${r.test_acc === null ? '' : `, test_acc ${r.test_acc.toFixed(2)}`} in ${r.train_seconds.toFixed(0)} s`);
+      rows.set(spec.key, r);
+    }
+  if (opts.signal?.aborted) throw new NasError('aborted', 'interrupted during the final trainings; rerun tsnas main (the search and finished trainings are kept)');
+  const missing = specs.filter((s) => !rows.has(s.key)).map((s) => s.key);
+  if (missing.length) throw new NasError('internal', `final training(s) ${missing.join(', ')} ended without a result`, { hint: 'rerun tsnas main: finished trainings are kept' });
+  const w = rows.get('winner')!;
+  const b = rows.get('baseline')!;
+  await recordFinalWeights(storage, studyName, best.id, w, b.weights);
+  if (w.weights) log(`  weights: ${w.weights} (winner); tsnas export --study ${studyName} exports them`);
   return {
-    study: sr.study,
-    storage: sr.storage,
-    trials: sr.counts.complete + sr.counts.pruned + sr.counts.failed,
+    study: studyName,
+    storage,
+    seed: o.seed,
+    trials: counts.complete + counts.pruned + counts.failed,
     searchSeconds,
     seconds: (Date.now() - t0) / 1000,
     winner,
-    winnerSearchValAcc: sr.best.values?.[0] ?? null,
-    rows,
+    winnerTrial: best.number,
+    winnerSearchValAcc: best.values?.[0] ?? null,
+    winnerBudget: best.budget,
+    baseline,
+    finalEpochs: o.finalEpochs,
+    rows: specs.map((x) => rows.get(x.key)!),
   };
+}
+
+export interface MainSeedsResult {
+  readonly runs: readonly MainResult[];
+  /** Test accuracy of each model over the seeds (mean, sample std). */
+  readonly testAcc: Readonly<Partial<Record<MainModel, Stat>>>;
+  readonly seconds: number;
+}
+
+/** The main job once per seed (studies `mainStudyName(study, seed)`), with test-accuracy statistics. */
+export async function runMainSeeds(seeds: readonly number[], opts: Omit<MainOptions, 'seed'> = {}): Promise<MainSeedsResult> {
+  const t0 = Date.now();
+  const runs: MainResult[] = [];
+  for (const seed of seeds) {
+    runs.push(await runMain({ ...opts, seed }));
+  }
+  const testAcc: Partial<Record<MainModel, Stat>> = {};
+  for (const k of ['winner', 'baseline', 'lenet'] as const) {
+    const s = statsOf(runs.map((r) => r.rows.find((x) => x.key === k)?.test_acc ?? NaN));
+    if (s) testAcc[k] = s;
+  }
+  return { runs, testAcc, seconds: (Date.now() - t0) / 1000 };
 }
 
 /**
@@ -243,7 +553,7 @@ export async function recordFinalWeights(
   storage: string,
   study: string,
   trialId: TrialId,
-  winner: Pick<MainRow, 'weights' | 'epochs' | 'val_acc' | 'test_acc'>,
+  winner: Pick<MainRow, 'weights' | 'epochs' | 'test_acc'>,
   baselineWeights: string | null,
 ): Promise<void> {
   if (!winner.weights && !baselineWeights) return;
@@ -255,7 +565,7 @@ export async function recordFinalWeights(
       const searched = trial.userAttrs['search_weights_path'] ?? trial.userAttrs['weights_path'];
       if (searched !== undefined && searched !== winner.weights) await store.setTrialAttr(trialId, 'search_weights_path', searched);
       await store.setTrialAttr(trialId, 'weights_path', winner.weights);
-      await store.setTrialAttr(trialId, 'final_training', { epochs: winner.epochs, val_acc: winner.val_acc, test_acc: winner.test_acc, weights_path: winner.weights });
+      await store.setTrialAttr(trialId, 'final_training', { epochs: winner.epochs, test_acc: winner.test_acc, weights_path: winner.weights });
     }
     if (baselineWeights) await store.setStudyAttr(rec.id, 'baseline_weights_path', baselineWeights);
   } finally {

@@ -221,7 +221,10 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     ? (arch: unknown): Metrics => {
         try {
           return evaluator.costs!(arch);
-        } catch {
+        } catch (e) {
+          // An architecture the data cannot flow through (e.g. pooling below 1x1) meets no
+          // constraint: the strategy proposes another instead of a trial that fails at once.
+          if (isNasError(e, 'invalid_arch') || isNasError(e, 'shape_mismatch')) return Object.fromEntries(config.constraints.map((c) => [c.metric, NaN]));
           return {};
         }
       }

@@ -1,6 +1,7 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
-import { DEFAULT_STORAGE, NasError, runMain, seedList, train, trainRepeated, type MainOptions, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
+import { DEFAULT_STORAGE, NasError, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
 import { interruptible, numFlag, parse, UsageError } from './args.js';
+import { mainCmd } from './main-command.js';
 import { formatCell, renderTable } from './table.js';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
 import { DEFAULT_PORT, startDashboard } from '../server/index.js';
@@ -136,70 +137,6 @@ is reported and left out of the statistics; the exit code is then 1.
     const s = await train({ arch: args[0], options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'] });
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
     return s.status === 'failed' ? 1 : 0;
-  },
-};
-
-const mainCmd: ExtraCommand = {
-  summary: "the README's main job: search Fashion-MNIST, retrain the winner, compare with baselines",
-  help: `usage: tsnas main [options]
-
-The README's main job: a search on Fashion-MNIST over a chain-CNN space joined with training
-hyperparameters (regularized evolution; candidates trained briefly on class-balanced subsets;
-the study in SQLite), then the winner retrained on the full training set and compared with the
-hand-designed LeNet baseline trained with the same final budget: test accuracy, params, FLOPs,
-latency. Rerunning resumes the search.
-
-options:
-  --storage URL           default sqlite:./tsnas-main.db
-  --study NAME            default fmnist-main
-  --trials N              search budget in candidates
-  --search-minutes M      wall-clock cap of the search phase
-  --final-epochs N        epochs of the final training (winner and baseline alike)
-  --data-dir DIR          Fashion-MNIST idx files (default /usr/share/datasets/fashion-mnist)
-  --seed N
-  --json                  print the comparison as JSON
-`,
-  async run(argv) {
-    const { flags } = parse(
-      argv,
-      {
-        storage: { type: 'string' },
-        study: { type: 'string' },
-        trials: { type: 'string' },
-        'search-minutes': { type: 'string' },
-        'final-epochs': { type: 'string' },
-        'data-dir': { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      0,
-    );
-    if (flags['help']) return process.stdout.write(mainCmd.help), 0;
-    const o: { -readonly [K in keyof MainOptions]: MainOptions[K] } = {};
-    if (typeof flags['storage'] === 'string') o.storage = flags['storage'];
-    if (typeof flags['study'] === 'string') o.study = flags['study'];
-    if (typeof flags['data-dir'] === 'string') o.dataDir = flags['data-dir'];
-    const trials = numFlag(flags, 'trials');
-    if (trials !== undefined) o.trials = trials;
-    const sm = numFlag(flags, 'search-minutes', false);
-    if (sm !== undefined) o.searchSeconds = sm * 60;
-    const fe = numFlag(flags, 'final-epochs');
-    if (fe !== undefined) o.finalEpochs = fe;
-    const seed = flags['seed'] === undefined ? undefined : Number(flags['seed']);
-    if (seed !== undefined) o.seed = seed;
-    const ctl = interruptible();
-    const r = await runMain({ ...o, signal: ctl.signal, log: (s) => process.stderr.write(s + '\n') });
-    if (flags['json']) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-    else {
-      process.stdout.write(
-        renderTable(
-          ['model', 'test_acc', 'params', 'flops', 'latency_ms', 'epochs', 'train_s'],
-          r.rows.map((x) => [x.model, x.test_acc, x.params, x.flops, x.latency_ms, x.epochs, x.train_seconds]),
-        ),
-      );
-      process.stdout.write(`total ${(r.seconds / 60).toFixed(1)} min (search ${(r.searchSeconds / 60).toFixed(1)} min, ${r.trials} candidates); winner arch: ${JSON.stringify(r.winner)}\n`);
-    }
-    return r.rows.some((x) => x.status !== 'complete') ? 1 : 0;
   },
 };
 

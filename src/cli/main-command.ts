@@ -1,0 +1,120 @@
+/** `tsnas main`: the README's main job (src/api/main-job.ts), one seed or several with mean ± std. */
+import { MAIN_DEFAULTS, runMainSeeds, seedList, type MainOptions, type MainResult, type MainSeedsResult } from '../api/index.js';
+import { interruptible, numFlag, parse } from './args.js';
+import type { ExtraCommand } from './commands-extra.js';
+import { renderTable } from './table.js';
+
+const pct = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}%`);
+const si = (v: number | null) => (v === null ? '-' : v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : String(v));
+
+/** The comparison table of one seed: test accuracy, params, FLOPs, latency, size, epochs, train time. */
+export function printMainRun(r: MainResult): string {
+  const table = renderTable(
+    ['model', 'test acc', 'params', 'FLOPs', 'latency ms', 'size', 'epochs', 'train s'],
+    r.rows.map((x) => [
+      x.model + (x.status === 'complete' ? '' : ` (${x.status})`),
+      pct(x.test_acc),
+      si(x.params),
+      si(x.flops),
+      x.latency_ms === null ? null : Number(x.latency_ms.toFixed(3)),
+      x.size_bytes === null ? '-' : `${(x.size_bytes / 1024).toFixed(0)} KiB`,
+      x.epochs,
+      Math.round(x.train_seconds),
+    ]),
+  );
+  const failures = r.rows.filter((x) => x.error).map((x) => `${x.model}: ${x.error}\n`);
+  return (
+    `seed ${r.seed} (study ${r.study}):\n` +
+    table +
+    failures.join('') +
+    `total ${(r.seconds / 60).toFixed(1)} min (search ${(r.searchSeconds / 60).toFixed(1)} min, ${r.trials} trials; winner #${r.winnerTrial}, ` +
+    `val_acc ${r.winnerSearchValAcc?.toFixed(2) ?? '-'} after ${r.winnerBudget ?? '-'} epochs on the subset)\n` +
+    `winner: ${JSON.stringify(r.winner)}\n` +
+    (r.reportPath ? `report: ${r.reportPath}\n` : '')
+  );
+}
+
+/** Every seed's table, then mean ± sample std of each model's test accuracy over the seeds. */
+export function printMainSeeds(r: MainSeedsResult): string {
+  const runs = r.runs.map(printMainRun).join('\n');
+  if (r.runs.length < 2) return runs;
+  const stat = Object.entries(r.testAcc).map(([k, s]) => [
+    r.runs[0]!.rows.find((x) => x.key === k)?.model ?? k,
+    `${s.mean.toFixed(2)} ± ${s.std === null ? '-' : s.std.toFixed(2)}`,
+    s.min.toFixed(2),
+    s.max.toFixed(2),
+    s.n,
+  ]);
+  return `${runs}\ntest accuracy over seeds ${r.runs.map((x) => x.seed).join(',')} (mean ± sample std, %):\n${renderTable(['model', 'mean ± std', 'min', 'max', 'n'], stat)}total ${(r.seconds / 60).toFixed(1)} min\n`;
+}
+
+export const mainCmd: ExtraCommand = {
+  summary: "the README's main job: search Fashion-MNIST, retrain the winner, compress it, compare with two baselines",
+  help: `usage: tsnas main [options]
+
+The README's main job on Fashion-MNIST: ASHA over a chain-CNN space joined with training
+hyperparameters (candidates trained ${MAIN_DEFAULTS.minEpochs}-${MAIN_DEFAULTS.searchEpochs} epochs on class-balanced subsets, ${MAIN_DEFAULTS.workers} worker processes,
+the study in SQLite), then the winner, a hand-designed VGG-style network of the same MACs and LeNet
+trained with one final recipe on all 60,000 training images; prints test accuracy, params, FLOPs,
+latency, weights size and train time, and writes an HTML report. Rerunning after an interruption
+(Ctrl-C or kill -9) resumes: finished candidates and finished final trainings are not redone.
+
+options:
+  --storage URL           default ${MAIN_DEFAULTS.storage}
+  --study NAME            default ${MAIN_DEFAULTS.study} (seed k > 0: NAME-seed<k>)
+  --seeds 0,1,2           run once per seed and print mean ± std of the test accuracies
+  --seed N                one seed (default 0)
+  --trials N              search budget in trials, promotions included (default ${MAIN_DEFAULTS.trials})
+  --search-minutes M      wall-clock cap of the search phase (default ${MAIN_DEFAULTS.searchSeconds / 60})
+  --final-epochs N        epochs of the final trainings (default ${MAIN_DEFAULTS.finalEpochs})
+  --max-macs N            MACs cap per image for candidates (default ${MAIN_DEFAULTS.maxMacs})
+  --workers N             search worker processes (default ${MAIN_DEFAULTS.workers})
+  --threads N             libtorch threads in all (default ${MAIN_DEFAULTS.threads})
+  --data-dir DIR          Fashion-MNIST idx files (default /usr/share/datasets/fashion-mnist)
+  --no-report             do not write the HTML report
+  --json                  print the results as JSON
+`,
+  async run(argv) {
+    const { flags } = parse(
+      argv,
+      {
+        storage: { type: 'string' },
+        study: { type: 'string' },
+        trials: { type: 'string' },
+        'search-minutes': { type: 'string' },
+        'final-epochs': { type: 'string' },
+        'max-macs': { type: 'string' },
+        workers: { type: 'string' },
+        threads: { type: 'string' },
+        'data-dir': { type: 'string' },
+        seed: { type: 'string' },
+        seeds: { type: 'string' },
+        'no-report': { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+      0,
+    );
+    if (flags['help']) return process.stdout.write(mainCmd.help), 0;
+    const o: { -readonly [K in keyof MainOptions]: MainOptions[K] } = {};
+    if (typeof flags['storage'] === 'string') o.storage = flags['storage'];
+    if (typeof flags['study'] === 'string') o.study = flags['study'];
+    if (typeof flags['data-dir'] === 'string') o.dataDir = flags['data-dir'];
+    const n = (k: string, integer = true) => numFlag(flags, k, integer);
+    if (n('trials') !== undefined) o.trials = n('trials');
+    if (n('search-minutes', false) !== undefined) o.searchSeconds = n('search-minutes', false)! * 60;
+    if (n('final-epochs') !== undefined) o.finalEpochs = n('final-epochs');
+    if (n('max-macs') !== undefined) o.maxMacs = n('max-macs');
+    if (n('workers') !== undefined) o.workers = n('workers');
+    if (n('threads') !== undefined) o.threads = n('threads');
+    if (flags['no-report']) o.report = false;
+    const seeds =
+      typeof flags['seeds'] === 'string'
+        ? seedList({ seeds: flags['seeds'] })
+        : seedList({ repeats: '1', ...(typeof flags['seed'] === 'string' ? { seed: flags['seed'] } : {}) });
+    if (typeof flags['seeds'] === 'string' && flags['seed'] !== undefined) seedList({ seeds: flags['seeds'], seed: String(flags['seed']) });
+    const ctl = interruptible();
+    const r = await runMainSeeds(seeds, { ...o, signal: ctl.signal, log: (s) => process.stderr.write(s + '\n') });
+    process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printMainSeeds(r));
+    return r.runs.some((x) => x.rows.some((y) => y.status !== 'complete')) ? 1 : 0;
+  },
+};
