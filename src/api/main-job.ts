@@ -27,7 +27,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChainCnnArch, JointArch } from '../core/arch.js';
-import { NasError } from '../core/errors.js';
+import { NasError, isNasError } from '../core/errors.js';
 import type { TrialId } from '../core/ids.js';
 import type { Augmentation } from '../data/augment.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
@@ -36,6 +36,10 @@ import type { CostReport } from '../eval/cost.js';
 import { trainModule, trainOnData, type TrainResult } from '../eval/train.js';
 import type { Progress } from '../eval/types.js';
 import { lenet } from '../nn/build/lenet.js';
+import { buildNetwork } from '../nn/build/index.js';
+import { loadModule } from '../nn/state.js';
+import { Generator } from '../tensor/index.js';
+import { compressNetwork } from './compress.js';
 import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { MAIN_SPACE_NAME, mainBaselineArch } from './main-space.js';
 import { statsOf, type Stat } from './repeat.js';
@@ -94,10 +98,11 @@ export const MAIN_DEFAULTS = {
 /** The final training recipe every model of the table gets (besides its own optimizer settings). */
 export const MAIN_RECIPE: { readonly augment: Augmentation; readonly labelSmoothing: number } = { augment: { hflip: true }, labelSmoothing: 0.1 };
 
-export type MainModel = 'winner' | 'baseline' | 'lenet';
+export type MainModel = 'winner' | 'compressed' | 'baseline' | 'lenet';
 
 export const MAIN_MODEL_LABELS: Record<MainModel, string> = {
   winner: 'searched winner',
+  compressed: 'searched winner, int8',
   baseline: 'hand-designed VGG-style (same MACs)',
   lenet: 'LeNet',
 };
@@ -369,6 +374,44 @@ function emptyRow(key: MainModel): MainRow {
   return { model: MAIN_MODEL_LABELS[key], key, status: 'failed', test_acc: null, params: null, flops: null, macs: null, latency_ms: null, size_bytes: null, epochs: 0, train_seconds: 0, weights: null, curve: [], resumed: false };
 }
 
+/**
+ * The compression stage: the retrained winner's weights quantized to int8 (post-training static
+ * quantization, BN folded, 256 calibration images from the training set; src/compress via
+ * compressNetwork), measured on the test split like the others. `train_seconds` is the stage's
+ * time. Writes `<dir>/compressed-s<seed>/` (float and int8 stage folders with ONNX) and a record.
+ */
+async function compressWinner(winner: JointArch<ChainCnnArch>, w: MainRow, dataDir: string, seed: number, dir: string, log: (s: string) => void): Promise<MainRow> {
+  const t0 = performance.now();
+  const data0 = await finalDataOf(dataDir);
+  const recordPath = join(dir, `final-compressed-s${seed}.json`);
+  const { module } = buildNetwork(winner.arch, { shape: data0.shape, numClasses: data0.numClasses }, { gen: new Generator(0) });
+  try {
+    loadModule(w.weights!, module);
+    const r = await compressNetwork(module, data0, { name: 'winner', quantize: 'static', outDir: join(dir, `compressed-s${seed}`), seed, log: (s) => log(`    ${s}`) });
+    const q = r.rows.find((x) => x.stage === 'int8');
+    if (!q) throw new NasError('internal', 'the compression produced no int8 stage');
+    const out: MainRow = {
+      ...emptyRow('compressed'),
+      status: 'complete',
+      test_acc: q.test_acc,
+      params: q.params,
+      flops: q.flops,
+      macs: w.macs,
+      latency_ms: q.latency_ms,
+      size_bytes: q.size_bytes,
+      epochs: w.epochs,
+      train_seconds: (performance.now() - t0) / 1000,
+      weights: q.dir ?? null,
+    };
+    writeFinal(recordPath, { version: 1, arch: winner, epochs: w.epochs, row: out });
+    return out;
+  } catch (e) {
+    return { ...emptyRow('compressed'), train_seconds: (performance.now() - t0) / 1000, error: `${isNasError(e) ? e.code : 'error'}: ${(e as Error).message}` };
+  } finally {
+    module.dispose();
+  }
+}
+
 /** One seed of the main job (see the module comment). */
 export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   const o = { ...MAIN_DEFAULTS, ...opts };
@@ -503,6 +546,16 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   if (missing.length) throw new NasError('internal', `final training(s) ${missing.join(', ')} ended without a result`, { hint: 'rerun tsnas main: finished trainings are kept' });
   const w = rows.get('winner')!;
   const b = rows.get('baseline')!;
+  if (dir && w.status === 'complete' && w.weights) {
+    const done = readFinal(join(dir, `final-compressed-s${o.seed}.json`), winner, w.epochs);
+    if (done) rows.set('compressed', done);
+    else {
+      log('tsnas main: compressing the winner (int8, post-training static quantization)');
+      const c = await compressWinner(winner, w, dataDir, o.seed, dir, log);
+      log(`  ${c.model}: ${c.status}${c.test_acc === null ? '' : `, test_acc ${c.test_acc.toFixed(2)}`}${c.error ? ` (${c.error})` : ''} in ${c.train_seconds.toFixed(0)} s`);
+      rows.set('compressed', c);
+    }
+  }
   await recordFinalWeights(storage, studyName, best.id, w, b.weights);
   if (w.weights) log(`  weights: ${w.weights} (winner); tsnas export --study ${studyName} exports them`);
   return {
@@ -518,7 +571,7 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     winnerBudget: best.budget,
     baseline,
     finalEpochs: o.finalEpochs,
-    rows: specs.map((x) => rows.get(x.key)!),
+    rows: (['winner', 'compressed', 'baseline', 'lenet'] as const).flatMap((k) => (rows.has(k) ? [rows.get(k)!] : [])),
   };
 }
 
@@ -537,7 +590,7 @@ export async function runMainSeeds(seeds: readonly number[], opts: Omit<MainOpti
     runs.push(await runMain({ ...opts, seed }));
   }
   const testAcc: Partial<Record<MainModel, Stat>> = {};
-  for (const k of ['winner', 'baseline', 'lenet'] as const) {
+  for (const k of ['winner', 'compressed', 'baseline', 'lenet'] as const) {
     const s = statsOf(runs.map((r) => r.rows.find((x) => x.key === k)?.test_acc ?? NaN));
     if (s) testAcc[k] = s;
   }
