@@ -15,8 +15,10 @@
  *     winner with its searched hyperparameters; a hand-designed VGG-style network of the winner's
  *     MACs (mainBaselineArch); LeNet (the lenet workload, Adam 1e-3, batch 64). Each reports test
  *     accuracy (the test split's only use), params, FLOPs, measured latency (batch 1), weights size.
- *     A finished training leaves `final-<model>-s<seed>.sd` and `.json` in the study's artifacts
- *     directory; a rerun reads them instead of training again.
+ *     With `workers` >= 2 they run as that many one-thread child processes side by side
+ *     (main-final-child.ts). A finished training leaves `final-<model>-s<seed>.sd` and `.json` in
+ *     the study's artifacts directory; a rerun reads them instead of training again.
+ *  4. Compression: the retrained winner quantized to int8 (compressWinner), resumable the same way.
  *
  * The winner trial's `weights_path` then names the retrained weights, so `tsnas export` of the
  * study exports them (its search-time weights stay as `search_weights_path`, the final training's
@@ -72,8 +74,6 @@ export interface MainOptions {
   readonly workers?: number;
   /** Where trained weights are kept (search trials and the final ones); default beside the SQLite database. */
   readonly artifactsDir?: string;
-  /** Write the HTML report at the end (default true). */
-  readonly report?: boolean;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
 }
