@@ -84,7 +84,7 @@ export default async function mainBench(argv: string[]): Promise<void> {
       const db = join(work, `main-s${seed}.db`);
       rmSync(db, { force: true });
       log(`bench main: seed ${seed}: tsnas main (uptime: ${(await run('uptime', [], process.env)).stdout.trim()})`);
-      const t = await run(process.execPath, ['--import', 'tsx', CLI, 'main', '--storage', `sqlite:${db}`, '--seed', String(seed), '--threads', String(threads), '--data-dir', dataDir, '--json', ...extra], process.env);
+      const t = await run(process.execPath, ['--import', 'tsx', CLI, 'main', '--storage', `sqlite:${db}`, '--seed', String(seed), '--threads', String(threads), '--data-dir', dataDir, '--json', '--no-report', ...extra], process.env);
       const r = (JSON.parse(t.stdout) as MainSeedsResult).runs[0]!;
       const w = r.rows.find((x) => x.key === 'winner')!;
       const wallOfWinner = r.searchSeconds + w.train_seconds;

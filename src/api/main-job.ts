@@ -19,6 +19,8 @@
  *     (main-final-child.ts). A finished training leaves `final-<model>-s<seed>.sd` and `.json` in
  *     the study's artifacts directory; a rerun reads them instead of training again.
  *  4. Compression: the retrained winner quantized to int8 (compressWinner), resumable the same way.
+ *  5. The rows as study attributes `final_<model>`, and the study's HTML report with PNG plots
+ *     (`report-s<seed>.html` in the artifacts directory; `report: false` skips it).
  *
  * The winner trial's `weights_path` then names the retrained weights, so `tsnas export` of the
  * study exports them (its search-time weights stay as `search_weights_path`, the final training's
@@ -74,6 +76,8 @@ export interface MainOptions {
   readonly workers?: number;
   /** Where trained weights are kept (search trials and the final ones); default beside the SQLite database. */
   readonly artifactsDir?: string;
+  /** Write the HTML report (and its plots as PNG) at the end (default true). */
+  readonly report?: boolean;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
 }
@@ -412,6 +416,47 @@ async function compressWinner(winner: JointArch<ChainCnnArch>, w: MainRow, dataD
   }
 }
 
+/** Records each table row (without its curve) as study attribute `final_<model>`, which the dashboard and report show. */
+async function recordFinalRows(storage: string, study: string, rows: readonly MainRow[]): Promise<void> {
+  const store = await openStore(storage);
+  try {
+    const rec = await store.requireStudy(study);
+    for (const r of rows)
+      await store.setStudyAttr(rec.id, `final_${r.key}`, {
+        model: r.model,
+        status: r.status,
+        test_acc: r.test_acc,
+        params: r.params,
+        flops: r.flops,
+        latency_ms: r.latency_ms,
+        size_bytes: r.size_bytes,
+        epochs: r.epochs,
+        train_seconds: Math.round(r.train_seconds),
+      });
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * The study's self-contained HTML report (src/report: fitness of every trial with the best so far,
+ * Pareto front, the winner drawn, learning curves, the final results) and every plot as PNG.
+ * Loaded on demand so the job runs without the report's packages; a failure is logged, not thrown
+ * (the trainings are done and kept). Returns the HTML path when written.
+ */
+async function writeReport(storage: string, study: string, out: string, pngDir: string, log: (s: string) => void): Promise<string | undefined> {
+  try {
+    const { writeStudyReport } = await import('../report/index.js');
+    const r = await writeStudyReport({ storage, study, out, pngDir });
+    const fitness = r.pngs.find((p) => /fitness/i.test(p)) ?? r.pngs[0];
+    log(`tsnas main: report ${r.html}${fitness ? ` (plots as PNG in ${pngDir}, e.g. ${fitness})` : ''}`);
+    return r.html;
+  } catch (e) {
+    log(`tsnas main: no report written: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** One seed of the main job (see the module comment). */
 export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   const o = { ...MAIN_DEFAULTS, ...opts };
@@ -558,6 +603,10 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   }
   await recordFinalWeights(storage, studyName, best.id, w, b.weights);
   if (w.weights) log(`  weights: ${w.weights} (winner); tsnas export --study ${studyName} exports them`);
+  const ordered = (['winner', 'compressed', 'baseline', 'lenet'] as const).flatMap((k) => (rows.has(k) ? [rows.get(k)!] : []));
+  await recordFinalRows(storage, studyName, ordered);
+  let reportPath: string | undefined;
+  if (opts.report !== false && dir) reportPath = await writeReport(storage, studyName, join(dir, `report-s${o.seed}.html`), join(dir, `report-s${o.seed}-png`), log);
   return {
     study: studyName,
     storage,
@@ -571,7 +620,8 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     winnerBudget: best.budget,
     baseline,
     finalEpochs: o.finalEpochs,
-    rows: (['winner', 'compressed', 'baseline', 'lenet'] as const).flatMap((k) => (rows.has(k) ? [rows.get(k)!] : [])),
+    rows: ordered,
+    ...(reportPath ? { reportPath } : {}),
   };
 }
 

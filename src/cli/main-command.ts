@@ -56,7 +56,8 @@ The README's main job on Fashion-MNIST: ASHA over a chain-CNN space joined with 
 hyperparameters (candidates trained ${MAIN_DEFAULTS.minEpochs}-${MAIN_DEFAULTS.searchEpochs} epochs on class-balanced subsets, ${MAIN_DEFAULTS.workers} worker processes,
 the study in SQLite), then the winner, a hand-designed VGG-style network of the same MACs and LeNet
 trained with one final recipe on all 60,000 training images; prints test accuracy, params, FLOPs,
-latency, weights size and train time. Rerunning after an interruption
+latency, weights size and train time, and writes an HTML report of the study (with its plots as PNG)
+whose path it prints. Rerunning after an interruption
 (Ctrl-C or kill -9) resumes: finished candidates and finished final trainings are not redone.
 
 options:
@@ -71,6 +72,7 @@ options:
   --workers N             search worker processes (default ${MAIN_DEFAULTS.workers})
   --threads N             libtorch threads in all (default ${MAIN_DEFAULTS.threads})
   --data-dir DIR          Fashion-MNIST idx files (default /usr/share/datasets/fashion-mnist)
+  --no-report             do not write the HTML report
   --json                  print the results as JSON
 `,
   async run(argv) {
@@ -88,6 +90,7 @@ options:
         'data-dir': { type: 'string' },
         seed: { type: 'string' },
         seeds: { type: 'string' },
+        'no-report': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       0,
@@ -104,6 +107,7 @@ options:
     if (n('max-macs') !== undefined) o.maxMacs = n('max-macs');
     if (n('workers') !== undefined) o.workers = n('workers');
     if (n('threads') !== undefined) o.threads = n('threads');
+    if (flags['no-report']) o.report = false;
     const seeds =
       typeof flags['seeds'] === 'string'
         ? seedList({ seeds: flags['seeds'] })
