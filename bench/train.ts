@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--json] [--epochs 3] [--threads 2] [--data-dir DIR] [--val-fraction F] [--seed S] [--seeds N] [--peer-glibc-defaults]`
+ * `npm run bench -- train [--json] [--engine native|ops] [--epochs 3] [--threads 2] [--data-dir DIR] [--val-fraction F] [--seed S] [--seeds N] [--peer-glibc-defaults]`
  *
  * Trains the lenet workload of bench/torch_reference.py on real Fashion-MNIST with tsnas's
  * trainer and with PyTorch (bench/torch_train.py under Debian's /usr/bin/python3), in the same run:
@@ -47,10 +47,12 @@ interface Args {
   seed: number;
   seeds: number;
   peerMalloc: boolean;
+  /** The trainer's engine (TrainOptions.engine): native (default) or ops. */
+  engine: 'native' | 'ops';
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, epochs: 3, threads: 2, dataDir: FASHION_MNIST_DIR, valFraction: 0, seed: 0, seeds: 3, peerMalloc: true };
+  const a: Args = { json: false, epochs: 3, threads: 2, dataDir: FASHION_MNIST_DIR, valFraction: 0, seed: 0, seeds: 3, peerMalloc: true, engine: 'native' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -66,7 +68,12 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--seed') a.seed = Number(v());
     else if (k === '--seeds') a.seeds = Number(v());
     else if (k === '--peer-glibc-defaults') a.peerMalloc = false;
-    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --epochs --threads --data-dir --val-fraction --seed --seeds --peer-glibc-defaults' });
+    else if (k === '--engine') {
+      const e = v();
+      if (e !== 'native' && e !== 'ops') throw new NasError('invalid_config', `--engine must be native or ops, got ${e}`, { field: '--engine' });
+      a.engine = e;
+    }
+    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --engine --epochs --threads --data-dir --val-fraction --seed --seeds --peer-glibc-defaults' });
   }
   if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new NasError('invalid_config', `--seeds must be an integer >= 1, got ${a.seeds}`, { field: '--seeds' });
   return a;
@@ -95,6 +102,7 @@ async function runTsnas(a: Args, seed: number): Promise<SideResult> {
     threads: a.threads,
     evalBatchSize: 1000,
     progress: !a.json,
+    engine: a.engine,
   }, undefined, t0);
   if (r.outcome.status !== 'complete') throw new NasError('internal', `tsnas training did not complete: ${JSON.stringify(r.outcome)}`);
   const cpu = process.cpuUsage(c0);
