@@ -69,10 +69,11 @@ interface Args {
   model?: string;
   dataDir: string;
   seed: number;
+  latencyOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, epochs: 2, finetuneEpochs: 2, flops: 0.5, calibration: 256, engine: 'onednn', runs: 200, dataDir: FASHION_MNIST_DIR, seed: 0 };
+  const a: Args = { json: false, epochs: 2, finetuneEpochs: 2, flops: 0.5, calibration: 256, engine: 'onednn', runs: 200, dataDir: FASHION_MNIST_DIR, seed: 0, latencyOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -90,6 +91,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--model') a.model = v();
     else if (k === '--data-dir') a.dataDir = v();
     else if (k === '--seed') a.seed = Number(v());
+    else if (k === '--latency-only') a.latencyOnly = true;
     else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --epochs --finetune-epochs --flops --calibration --engine --runs --model --data-dir --seed' });
   }
   return a;
@@ -159,6 +161,7 @@ async function trainedModels(data: PreparedData, a: Args, log: (s: string) => vo
 
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
+  if (a.latencyOnly) return latencyOnly(a);
   const log = (s: string) => process.stderr.write(s + '\n');
   const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: 0.1 });
   const models = await trainedModels(data, a, log);
@@ -222,4 +225,57 @@ export default async function main(argv: string[]): Promise<void> {
     );
   }
   console.log(`int8_latency_ratio_vs_pytorch (${first.model}; best of runs, 1 thread) = ${f(ratio, 3)}`);
+}
+
+/**
+ * `--latency-only`: int8 batch-1 latency of tsnas and PyTorch on the same untrained networks (no
+ * training: weights do not change the time), back to back, 1 thread, best and median of `--runs`
+ * (tsnas measured before and after the PyTorch child; its best of both). A chain CNN of the pruned
+ * bench network's width (11-22 channels) and LeNet; calibration on 64 random images.
+ */
+async function latencyOnly(a: Args): Promise<void> {
+  const { encodeStateDict } = await import('../src/nn/state.js');
+  const { GraphNet: GN } = await import('../src/compress/graphnet.js');
+  const { batch1LatencyStats } = await import('../src/compress/pipeline.js');
+  const { calibrate, fuse, QuantizedNet } = await import('../src/compress/quantize.js');
+  const { setQuantizedEngine } = await import('../src/tensor/quantized.js');
+  setQuantizedEngine(a.engine);
+  const narrow: ChainCnnArch = { ...BENCH_CHAIN, layers: BENCH_CHAIN.layers.map((l) => ({ ...l, channels: l.channels === 16 ? 11 : 22 })) };
+  const nets: [string, Layer][] = [
+    ['chain_cnn', buildNetwork(narrow, { shape: [1, 28, 28], numClasses: 10 }, { gen: new Generator(0) }).module],
+    ['lenet', lenet(new Generator(0))],
+  ];
+  console.log(`int8 batch-1 latency, 1 thread, ${a.runs} runs, engine ${a.engine}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  for (const [name, m] of nets) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-qlat-'));
+    try {
+      const low = lowerModule(m, [1, 28, 28], 10);
+      m.dispose();
+      const net = new GN(low.graph, low.weights).eval();
+      writeFileSync(join(dir, 'g.json'), JSON.stringify(low.graph));
+      writeFileSync(join(dir, 'w.bin'), encodeStateDict(net.stateDict()));
+      const cal = new Generator(1).randn([64, 1, 28, 28]).keep();
+      const raw = Buffer.from((cal.toTypedArray() as Float32Array).buffer);
+      for (const f of ['cal.f32', 'tx.f32']) writeFileSync(join(dir, f), raw);
+      writeFileSync(join(dir, 'ty.i32'), Buffer.from(new Int32Array(64).buffer));
+      const fz = fuse(low.graph, net.stateDict());
+      const qn = new QuantizedNet(fz, 'static', calibrate(fz, [cal]));
+      const t1 = batch1LatencyStats((x) => qn.forward(x), [1, 28, 28], 1, a.runs);
+      writeFileSync(join(dir, 'spec.json'), JSON.stringify({ graph: join(dir, 'g.json'), weights: join(dir, 'w.bin'), calibration: join(dir, 'cal.f32'), test_x: join(dir, 'tx.f32'), test_y: join(dir, 'ty.i32'), engine: a.engine, runs: a.runs, threads_all: availableParallelism() }));
+      const r = spawnSync(PYTHON, [PEER, join(dir, 'spec.json')], { encoding: 'utf8', env: { ...process.env, ...peerMallocEnv(true) } });
+      if (r.status !== 0) throw new Error(`torch_quant.py failed: ${r.stderr}`);
+      const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
+      const t2 = batch1LatencyStats((x) => qn.forward(x), [1, 28, 28], 1, a.runs);
+      const best = Math.min(t1.min, t2.min);
+      const med = Math.min(t1.median, t2.median);
+      const pb = Math.min(p.int8_latency_1t_ms.min, p.int8_traced_latency_1t_ms.min);
+      const pm = Math.min(p.int8_latency_1t_ms.median, p.int8_traced_latency_1t_ms.median);
+      console.log(`${name}: tsnas int8 ms best ${best.toFixed(4)} median ${med.toFixed(4)} | PyTorch eager best ${p.int8_latency_1t_ms.min.toFixed(4)} median ${p.int8_latency_1t_ms.median.toFixed(4)}, traced best ${p.int8_traced_latency_1t_ms.min.toFixed(4)} median ${p.int8_traced_latency_1t_ms.median.toFixed(4)} | tsnas/PyTorch faster path: best ${(best / pb).toFixed(3)}, median ${(med / pm).toFixed(3)}`);
+      qn.dispose();
+      net.dispose();
+      cal.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }

@@ -8,12 +8,19 @@
 
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
+#include <ATen/native/quantized/PackedParams.h>
+#include <torch/custom_class.h>
 
 namespace tsnas {
 
+// The prepacked weight as returned by quantized::conv2d_prepack / linear_prepack, and the engine's
+// packed-params object inside it: quantized::conv2d(_relu) and linear(_relu/_dynamic) do nothing but
+// call its apply/apply_relu/apply_dynamic (aten/src/ATen/native/quantized/cpu/qconv.cpp, qlinear.cpp),
+// so the forward calls those directly instead of going through the boxed dispatcher.
 struct Packed {
   c10::IValue v;
-  std::string kind;  // "conv" or "linear"
+  c10::intrusive_ptr<ConvPackedParamsBase<2>> conv;
+  c10::intrusive_ptr<LinearPackedParamsBase> linear;
 };
 
 static at::ScalarType qtype(int64_t code) {
@@ -142,7 +149,7 @@ TS_FN(qPrepackConv) {
   c10::IValue p = callOp("quantized::conv2d_prepack", "",
                          {tensorArg(info, 0), bias, c10::List<int64_t>(intsArg(info, 2)), c10::List<int64_t>(intsArg(info, 3)),
                           c10::List<int64_t>(intsArg(info, 4)), i64(info, 5)});
-  auto* h = new Packed{std::move(p), "conv"};
+  auto* h = new Packed{p, p.toCustomClass<ConvPackedParamsBase<2>>(), {}};
   return Napi::External<Packed>::New(info.Env(), h, [](Napi::Env, Packed* x) { delete x; });
   TS_CATCH("qPrepackConv")
 }
@@ -153,7 +160,7 @@ TS_FN(qPrepackLinear) {
   at::Tensor b = optTensorArg(info, 1);
   c10::optional<at::Tensor> bias = b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt;
   c10::IValue p = callOp("quantized::linear_prepack", "", {tensorArg(info, 0), bias});
-  auto* h = new Packed{std::move(p), "linear"};
+  auto* h = new Packed{p, {}, p.toCustomClass<LinearPackedParamsBase>()};
   return Napi::External<Packed>::New(info.Env(), h, [](Napi::Env, Packed* x) { delete x; });
   TS_CATCH("qPrepackLinear")
 }
@@ -162,8 +169,9 @@ TS_FN(qPrepackLinear) {
 TS_FN(qConv) {
   TS_TRY
   Packed& p = packedArg(info, 1);
-  c10::IValue r = callOp(flag(info, 4) ? "quantized::conv2d_relu" : "quantized::conv2d", "new", {tensorArg(info, 0), p.v, num(info, 2), i64(info, 3)});
-  return wrap(info.Env(), r.toTensor());
+  if (!p.conv) throwNas(info.Env(), "dtype_error", "qConv: the packed weight is not a conv weight");
+  at::Tensor& x = tensorArg(info, 0);
+  return wrap(info.Env(), flag(info, 4) ? p.conv->apply_relu(x, num(info, 2), i64(info, 3)) : p.conv->apply(x, num(info, 2), i64(info, 3)));
   TS_CATCH("qConv")
 }
 
@@ -171,8 +179,9 @@ TS_FN(qConv) {
 TS_FN(qLinear) {
   TS_TRY
   Packed& p = packedArg(info, 1);
-  c10::IValue r = callOp(flag(info, 4) ? "quantized::linear_relu" : "quantized::linear", "", {tensorArg(info, 0), p.v, num(info, 2), i64(info, 3)});
-  return wrap(info.Env(), r.toTensor());
+  if (!p.linear) throwNas(info.Env(), "dtype_error", "qLinear: the packed weight is not a linear weight");
+  at::Tensor& x = tensorArg(info, 0);
+  return wrap(info.Env(), flag(info, 4) ? p.linear->apply_relu(x, num(info, 2), i64(info, 3)) : p.linear->apply(x, num(info, 2), i64(info, 3)));
   TS_CATCH("qLinear")
 }
 
@@ -180,8 +189,8 @@ TS_FN(qLinear) {
 TS_FN(qLinearDynamic) {
   TS_TRY
   Packed& p = packedArg(info, 1);
-  c10::IValue r = callOp("quantized::linear_dynamic", "", {tensorArg(info, 0), p.v, flag(info, 2)});
-  return wrap(info.Env(), r.toTensor());
+  if (!p.linear) throwNas(info.Env(), "dtype_error", "qLinearDynamic: the packed weight is not a linear weight");
+  return wrap(info.Env(), p.linear->apply_dynamic(tensorArg(info, 0), flag(info, 2)));
   TS_CATCH("qLinearDynamic")
 }
 
