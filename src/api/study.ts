@@ -315,6 +315,12 @@ export interface WorkerOptions {
   readonly leaseMs?: number;
   readonly pollMs?: number;
   readonly workerId?: string;
+  /** Finish at most this many trials, then return `max_trials`. */
+  readonly maxTrials?: number;
+  /** Return `idle` after this long with nothing to run. */
+  readonly idleExitMs?: number;
+  /** Store retries (PostgreSQL unreachable) are reported here. */
+  readonly onStoreRetry?: (message: string) => void;
 }
 
 /** Joins a study as one worker (this process) until the study is done or the signal stops it. */
@@ -325,6 +331,7 @@ export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & {
     ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
   });
   const id = h.study.workerId;
+  if (opts.onStoreRetry && 'onRetry' in h.store) (h.store as { onRetry?: (m: string) => void }).onRetry = opts.onStoreRetry;
   try {
     await h.parts.ready?.();
     await h.store.registerWorker({ id, studyId: h.record.id, host: hostname(), pid: process.pid });
@@ -333,6 +340,8 @@ export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & {
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.wallclockMs === undefined ? {} : { wallclockMs: opts.wallclockMs }),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+        ...(opts.maxTrials === undefined ? {} : { maxTrials: opts.maxTrials }),
+        ...(opts.idleExitMs === undefined ? {} : { idleExitMs: opts.idleExitMs }),
       });
       return { ...r, workerId: id };
     } finally {

@@ -93,7 +93,14 @@ runs trials until the study is done. Its config comes from the store.
 
 options:
   --wallclock SECONDS   stop after this long (running trials are released)
+  --max-trials N        finish at most N trials, then exit 0
+  --idle-exit SECONDS   exit 0 after this long with no trial to run (the study's last trials are
+                        running elsewhere): lets a Kubernetes Job complete
   --lease SECONDS       override the study's lease
+
+exit codes: 0 the study is done (or --max-trials / --idle-exit reached), 1 too many trials failed,
+2 bad input or storage (unreachable, wrong password, missing database, newer schema, a config this
+worker cannot build) - found before any trial is claimed, 130 interrupted.
   --json                print the result as JSON
   --quiet               no per-trial lines
 `,
@@ -267,6 +274,8 @@ async function cmdWorker(argv: string[]): Promise<number> {
     lease: { type: 'string' },
     'poll-ms': { type: 'string' },
     'worker-id': { type: 'string' },
+    'max-trials': { type: 'string' },
+    'idle-exit': { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
   });
@@ -285,6 +294,9 @@ async function cmdWorker(argv: string[]): Promise<number> {
   const wall = numFlag('wallclock');
   const lease = numFlag('lease');
   const poll = numFlag('poll-ms');
+  const maxTrials = numFlag('max-trials');
+  if (maxTrials !== undefined && !Number.isInteger(maxTrials)) throw new NasError('invalid_config', `must be a positive integer, got ${maxTrials}`, { field: 'max-trials' });
+  const idle = flags['idle-exit'] === '0' ? 0 : numFlag('idle-exit');
   const ctl = interruptible();
   const quiet = Boolean(flags['quiet']);
   const r = await runWorker({
@@ -295,19 +307,22 @@ async function cmdWorker(argv: string[]): Promise<number> {
     ...(lease === undefined ? {} : { leaseMs: lease * 1000 }),
     ...(poll === undefined ? {} : { pollMs: poll }),
     ...(typeof flags['worker-id'] === 'string' ? { workerId: flags['worker-id'] } : {}),
+    ...(maxTrials === undefined ? {} : { maxTrials }),
+    ...(idle === undefined ? {} : { idleExitMs: idle * 1000 }),
+    onStoreRetry: (m) => err(`worker ${process.pid}: ${m}\n`),
     onEvent: (e) => {
       if (quiet) return;
       if (e.type === 'finished')
         err(`worker ${process.pid}: trial ${e.trial.number} ${e.trial.state}${e.trial.values ? ` ${e.trial.values.join(',')}` : ''}${e.trial.error ? ` (${e.trial.error})` : ''}\n`);
       else if (e.type === 'claimed' && e.trial.attempt > 1) err(`worker ${process.pid}: re-running trial ${e.trial.number} (attempt ${e.trial.attempt})\n`);
       else if (e.type === 'released') err(`worker ${process.pid}: released trial ${e.trial.number}\n`);
-      else if (e.type === 'lease_lost') err(`worker ${process.pid}: lost the lease of trial ${e.trial.number}\n`);
+      else if (e.type === 'lease_lost') err(`worker ${process.pid}: lost the lease of trial ${e.trial.number}: ${e.reason}\n`);
       else if (e.type === 'warning') err(`worker ${process.pid}: warning: ${e.message}\n`);
     },
   });
   if (flags['json']) out(JSON.stringify(r) + '\n');
   else if (!quiet) err(`worker ${process.pid}: ${r.reason}, ${r.finished} trial(s) finished\n`);
-  return r.reason === 'aborted' ? 130 : 0;
+  return r.reason === 'aborted' ? 130 : r.reason === 'failures' ? 1 : 0;
 }
 
 const readFlags: FlagSpec = { storage: { type: 'string' }, study: { type: 'string' }, json: { type: 'boolean' } };

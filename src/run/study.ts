@@ -44,7 +44,8 @@ export type StudyEvent =
   | { readonly type: 'progress'; readonly trial: TrialRecord; readonly progress: Progress }
   | { readonly type: 'finished'; readonly trial: TrialRecord }
   | { readonly type: 'released'; readonly trial: TrialRecord }
-  | { readonly type: 'lease_lost'; readonly trial: TrialRecord }
+  /** `reason`: why the store refused this worker (the lease expired and the trial was taken over...). */
+  | { readonly type: 'lease_lost'; readonly trial: TrialRecord; readonly reason: string }
   | { readonly type: 'warning'; readonly message: string };
 
 export type AskOutcome =
@@ -58,11 +59,18 @@ export interface OptimizeOptions {
   /** Wall-clock limit for this call, ms; reaching it behaves like the signal. */
   readonly wallclockMs?: number;
   readonly onEvent?: (e: StudyEvent) => void;
+  /** Finish at most this many trials in this call, then return `max_trials` (a Job's worker quota). */
+  readonly maxTrials?: number;
+  /**
+   * Return `idle` after this long without a trial to run (the budget is spent and others finish the
+   * last trials, or the strategy waits): lets a batch Job end instead of staying for take-overs.
+   */
+  readonly idleExitMs?: number;
 }
 
 export interface OptimizeResult {
   /** Why the loop ended. */
-  readonly reason: 'complete' | 'strategy_done' | 'failures' | 'aborted' | 'wallclock';
+  readonly reason: 'complete' | 'strategy_done' | 'failures' | 'aborted' | 'wallclock' | 'max_trials' | 'idle';
   /** Trials this call finished (complete + pruned + failed). */
   readonly finished: number;
 }
@@ -381,6 +389,7 @@ export class Study<A> {
   ): Promise<TrialRecord | 'released' | 'lease_lost'> {
     const ctl = new AbortController();
     let leaseLost = false;
+    let lostWhy = 'the lease expired and another worker took the trial over';
     const stopOnSignal = () => ctl.abort(signal?.reason ?? 'aborted');
     if (signal?.aborted) stopOnSignal();
     signal?.addEventListener('abort', stopOnSignal, { once: true });
@@ -393,6 +402,7 @@ export class Study<A> {
         .catch((e: unknown) => {
           if (isNasError(e, 'conflict')) {
             leaseLost = true;
+            lostWhy = `heartbeat refused: ${e.message}`;
             ctl.abort('lease_lost');
           } else onEvent?.({ type: 'warning', message: `heartbeat for trial ${trial.number} failed: ${(e as Error).message}` });
         })
@@ -424,7 +434,7 @@ export class Study<A> {
     };
     if (leaseLost) {
       discard();
-      onEvent?.({ type: 'lease_lost', trial });
+      onEvent?.({ type: 'lease_lost', trial, reason: `${lostWhy}; the result of attempt ${trial.attempt} was discarded` });
       return 'lease_lost';
     }
     if (ctl.signal.aborted && outcome.status !== 'complete') {
@@ -434,7 +444,7 @@ export class Study<A> {
         await this.store.releaseTrial(trial.id, this.workerId);
       } catch (e) {
         if (!isNasError(e, 'conflict')) throw e;
-        onEvent?.({ type: 'lease_lost', trial });
+        onEvent?.({ type: 'lease_lost', trial, reason: `release refused: ${e.message}` });
         return 'lease_lost';
       }
       onEvent?.({ type: 'released', trial });
@@ -447,7 +457,9 @@ export class Study<A> {
       // Any other error may come after the finish was recorded: the file then stays.
       if (!isNasError(e, 'conflict')) throw e;
       discard();
-      onEvent?.({ type: 'lease_lost', trial });
+      // Fencing: the store records a result only from the current lease holder, so a late result
+      // (this worker was cut off longer than the lease) is refused here and the re-run's counts.
+      onEvent?.({ type: 'lease_lost', trial, reason: `result of attempt ${trial.attempt} refused: ${e.message}` });
       return 'lease_lost';
     }
     if (artifact !== undefined) {
@@ -529,6 +541,11 @@ export class Study<A> {
     }
     let finished = 0;
     let idleWaits = 0;
+    let idleSince: number | null = null;
+    const idleOut = (): boolean => {
+      idleSince ??= Date.now();
+      return opts.idleExitMs !== undefined && Date.now() - idleSince >= opts.idleExitMs;
+    };
     const stopReason = (): OptimizeResult['reason'] => (ctl.signal.reason === 'wallclock' ? 'wallclock' : 'aborted');
     try {
       await this.reconcile();
@@ -548,6 +565,7 @@ export class Study<A> {
               return { reason: a.reason === 'budget' ? 'complete' : a.reason === 'strategy' ? 'strategy_done' : 'failures', finished };
             }
             // Others still run trials; stay to take over any whose worker dies.
+            if (idleOut()) return { reason: 'idle', finished };
             await sleep(this.pollMs, ctl.signal);
             continue;
           } else {
@@ -558,12 +576,15 @@ export class Study<A> {
               opts.onEvent?.({ type: 'warning', message: 'the strategy waits for results but no trial is running: stopping' });
               return { reason: 'strategy_done', finished };
             }
+            if (idleOut()) return { reason: 'idle', finished };
             await sleep(this.pollMs, ctl.signal);
             continue;
           }
         }
+        idleSince = null;
         const r = await this.runTrial(trial, ctl.signal, opts.onEvent);
         if (typeof r === 'object') finished++;
+        if (opts.maxTrials !== undefined && finished >= opts.maxTrials) return { reason: 'max_trials', finished };
       }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);

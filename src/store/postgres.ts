@@ -145,6 +145,21 @@ function mapPgError(e: unknown, url: string): unknown {
 /** Errors worth retrying: the transaction was chosen as a deadlock or serialization victim. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
+/**
+ * The server went away or is restarting (admin shutdown, crash recovery, refused or reset
+ * connection): the statement is retried on a fresh connection with backoff. A transaction that
+ * broke this way was rolled back by the server, so nothing of it is half-written.
+ */
+function connectionLost(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  const code = err.code ?? '';
+  if (['57P01', '57P02', '57P03', '08006', '08001', '08003', '08004', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err.message ?? '');
+}
+
+/** Backoff before retry `attempt` (1, 2...): 100 ms doubling to 2 s, with jitter. */
+const backoffMs = (attempt: number): number => Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+
 type Q = pg.Pool | pg.PoolClient;
 
 export class PostgresStore extends SqlStore {
@@ -215,6 +230,25 @@ export class PostgresStore extends SqlStore {
 
   /** Named statements: pg prepares each once per connection, saving a parse and plan per call. */
   private readonly names = new Map<string, string>();
+  /** How long a statement is retried while the server is unreachable (ms). */
+  retryMs = Number(process.env.TSNAS_PG_RETRY_MS ?? 60_000);
+  /** Called before each retry (the worker logs it). */
+  onRetry?: (message: string) => void;
+
+  /** Runs `f`, retrying with backoff while the connection to the server is lost (up to retryMs). */
+  private async retrying<T>(what: string, f: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await f();
+      } catch (e) {
+        if (this.pool === null || !connectionLost(e) || Date.now() - t0 >= this.retryMs) throw e;
+        const wait = backoffMs(attempt);
+        this.onRetry?.(`PostgreSQL at ${this.url} unreachable (${(e as Error).message}); retry ${attempt} of ${what} in ${Math.round(wait)} ms`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
   private named(sql: string, values: unknown[]): pg.QueryConfig {
     let name = this.names.get(sql);
     if (name === undefined) {
@@ -226,20 +260,23 @@ export class PostgresStore extends SqlStore {
 
   private async q<R>(sql: string, args: unknown[] = []): Promise<R[]> {
     try {
-      return (await this.p().query(this.named(sql, args))).rows as R[];
+      return await this.retrying('a query', async () => (await this.p().query(this.named(sql, args))).rows as R[]);
     } catch (e) {
       throw mapPgError(e, this.url);
     }
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.retrying('a transaction', () => this.txOnce(fn));
+    } catch (e) {
+      throw mapPgError(e, this.url);
+    }
+  }
+
+  private async txOnce<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let c: pg.PoolClient;
-      try {
-        c = await this.p().connect();
-      } catch (e) {
-        throw mapPgError(e, this.url);
-      }
+      const c = await this.p().connect();
       try {
         await c.query('BEGIN');
         const r = await fn(c);
@@ -253,7 +290,7 @@ export class PostgresStore extends SqlStore {
         });
         c.release(broken);
         if (attempt < 5 && RETRYABLE.has((e as { code?: string }).code ?? '')) continue;
-        throw mapPgError(e, this.url);
+        throw e;
       }
     }
   }
@@ -323,7 +360,7 @@ export class PostgresStore extends SqlStore {
 
   protected async casStrategyStateAlone(id: StudyId, expectedVersion: number, text: string): Promise<number> {
     try {
-      return await this.casStrategyState(this.p(), id, expectedVersion, text);
+      return await this.retrying('a strategy-state save', () => this.casStrategyState(this.p(), id, expectedVersion, text));
     } catch (e) {
       throw mapPgError(e, this.url);
     }
