@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prepareSearch, search } from '../src/api/index.js';
+import { prepareSearch, search } from '../src/api/study.js';
 import { prepareData } from '../src/data/prepare.js';
 import { trainArchitecture } from '../src/eval/train.js';
 

@@ -14,7 +14,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareSearch, search, studyTrials } from '../src/api/index.js';
+import { studyTrials } from '../src/api/results.js';
+import { prepareSearch, search } from '../src/api/study.js';
 
 export default async function main(argv: string[]): Promise<void> {
   const a = { seeds: 10, sourceTrials: 30, trials: 100, json: false };

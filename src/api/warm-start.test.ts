@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isNasError } from '../core/errors.js';
-import { prepareSearch, search } from '../api/index.js';
+import { prepareSearch, search } from './study.js';
 import { openStore } from '../store/index.js';
 
 const nb201 = (study: string, storage: string, trials: number, extra: Record<string, unknown> = {}) =>
