@@ -212,6 +212,16 @@ test('a module the native engine cannot express falls back with one notice; mixe
   assert.equal(notices.length, 1);
   assert.match(notices[0]!, /Custom \(at 2\).*op-by-op/);
   m.dispose();
+  // a subclass that overrides forward() is not lowered as its parent
+  class Doubled extends Sequential {
+    override forward(x: Tensor): Tensor {
+      return super.forward(x).mul(2);
+    }
+  }
+  const d = new Doubled(new Linear(4, 3, { gen: new Generator(0) }));
+  assert.equal(compileNative(d, { notice: (s) => notices.push(s) }), undefined);
+  assert.match(notices[1]!, /Doubled \(at the root\)/);
+  d.dispose();
   // one BN in eval mode inside a training network: the native forward defers to the module
   const c = CASES[2]!;
   const a = c.make(new Generator(0));

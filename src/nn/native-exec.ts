@@ -118,9 +118,20 @@ function lowerBn(b: Builder, m: BatchNorm1d | BatchNorm2d, path: string, x: numb
   });
 }
 
+/**
+ * The classes the lowering knows, matched exactly: a subclass may override forward(), so it is
+ * "unknown" (op-by-op fallback), never lowered as its parent.
+ */
+const KNOWN = new Set<unknown>([
+  Sequential, Conv2d, BatchNorm1d, BatchNorm2d, Linear, ReLU, ReLU6, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Hardswish, Softmax,
+  LogSoftmax, Identity, Flatten, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, Dropout, LayerNorm, Zero, ZeroStrided,
+  ChainCnnNet, ChainBlock, Nb201Net, Nb201ResBlock, Nb201Cell, DartsNet, DartsNetCell, FactorizedReduce,
+]);
+
 /** Lowers one module applied to register(s) `xs`; returns its output register. */
 function lower(b: Builder, m: Module<any, any>, path: string, xs: number[]): number {
   const x = xs[0]!;
+  if (!KNOWN.has(m.constructor)) throw new Unsupported(path, m.constructor.name);
   if (m instanceof Sequential) {
     let y = x;
     for (let i = 0; i < m.length; i++) y = lower(b, m.at(i), join(path, String(i)), [y]);
