@@ -64,7 +64,7 @@ function meanStd(xs: readonly number[]): { mean: number; std: number } {
 
 /** One search on `csv` with split seed `seed`; the winner retrained on all non-test rows, its test accuracy. */
 async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; val_acc: number; best_trial: number; search_s: number }> {
-  const study = `s${seed}-${cv ? 'cv' : 'plain'}`;
+  const study = `${csv.replace(/^.*\//, '').replace(/\.csv$/, '')}-s${seed}-${cv ? 'cv' : 'plain'}`;
   const p = prepareSearch({
     config: {
       study,
