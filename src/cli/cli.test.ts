@@ -121,7 +121,10 @@ test('kill -9 of a worker in the middle of a trial: the trial is re-run, the stu
 
 async function fourWorkers(storage: string, dir: string, study: string): Promise<void> {
   const cfg = join(dir, `${study}.yaml`);
-  writeFileSync(cfg, yamlConfig({ study, storage, trials: 24, delayMs: 15, steps: 2 }));
+  // 24 trials of 2 x 250 ms: one worker alone would need 12 s, far longer than the others take to start,
+  // so the work is shared even on a loaded machine (with 15 ms steps the first worker to start could
+  // finish every trial before the other three had loaded).
+  writeFileSync(cfg, yamlConfig({ study, storage, trials: 24, delayMs: 250, steps: 2 }));
   const r = await cli(['search', cfg, '--workers', '4', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const res = JSON.parse(r.stdout) as { reason: string; counts: { complete: number }; workerExits: { code: number }[] };
