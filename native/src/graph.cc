@@ -171,6 +171,15 @@ static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunM
           throw std::invalid_argument(I.module + " expects " + want + "-D input, got shape [" + got + "]");
         }
       }
+      if (m.training) {  // as BatchNorm1d/2d.forward (src/nn/layers.ts) and PyTorch: batch statistics need 2+ values
+        int64_t perChannel = x.dim() > 0 ? x.size(0) : 1;
+        for (int64_t d = 2; d < x.dim(); d++) perChannel *= x.size(d);
+        if (perChannel <= 1) {
+          std::string got;
+          for (int64_t d = 0; d < x.dim(); d++) got += (d ? "," : "") + std::to_string(x.size(d));
+          throw std::invalid_argument(I.module + " expects more than 1 value per channel when training, got input [" + got + "]");
+        }
+      }
       size_t k = static_cast<size_t>(I.i[0]);
       const at::Tensor& rm0 = I.t[2];
       bool useBatch = m.training || !rm0.defined();
