@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- proxies [--archs 1000|all] [--seed 0] [--per-class 3] [--proxies a,b] [--json]
- *                           [--out scores.csv] [--fit 100]`
+ *                           [--out scores.csv] [--fit 100] [--cached-only] [--merge more.csv]
+ *                           [--ms-from timing.csv] [--shard I/N]`
  *
  * Spearman's rho between each zero-cost proxy (src/eval/proxies) and the NAS-Bench-201 CIFAR-10
  * table's `valid_acc`, over `--archs` architectures drawn without replacement from the table's
@@ -18,6 +19,15 @@
  * Scores are appended to `--out` (CSV, one row per architecture key) as they are computed, and a
  * rerun with the same `--out` skips the keys already there (long runs resume); `--cached-only`
  * reports on the sampled architectures already in `--out` without computing the others.
+ *
+ * Rho does not depend on machine load but the ms do, so a long run can be split: the scores of the
+ * 1,000 architectures computed at low priority (`--out`), the timing measured on a smaller sample
+ * alone on the machine (another `--out`, passed to the report as `--ms-from`: `ms_per_arch` is then
+ * the mean over that file's rows, and `ms_archs` their count). `--merge FILE` (repeatable) reads
+ * columns of another scores CSV (e.g. `arch,grasp,grasp_ms` recomputed after a proxy changed) over
+ * those of `--out`, per architecture key. `--shard I/N` computes only the keys whose hash is I mod N
+ * (several processes appending to one `--out` share a run; the report needs every shard done, or
+ * `--cached-only`).
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Rng } from '../src/core/rng.js';
@@ -41,10 +51,13 @@ interface Args {
   fit: number;
   threads: number | undefined;
   cachedOnly: boolean;
+  merge: string[];
+  msFrom: string | undefined;
+  shard: [number, number] | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined, cachedOnly: false };
+  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined, cachedOnly: false, merge: [], msFrom: undefined, shard: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -63,6 +76,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--fit') a.fit = Number(v());
     else if (k === '--threads') a.threads = Number(v());
     else if (k === '--cached-only') a.cachedOnly = true;
+    else if (k === '--merge') a.merge.push(v());
+    else if (k === '--ms-from') a.msFrom = v();
+    else if (k === '--shard') {
+      const [i, n] = v().split('/').map(Number);
+      if (!(Number.isInteger(i) && Number.isInteger(n) && n! >= 1 && i! >= 0 && i! < n!)) throw new Error('--shard takes I/N with 0 <= I < N');
+      a.shard = [i!, n!];
+    }
     else throw new Error(`unknown argument ${k} (see bench/proxies.ts)`);
   }
   return a;
@@ -86,6 +106,24 @@ const archOfCode = (code: number): Nb201Arch => {
   return { family: 'nb201', ops: ops as unknown as Nb201Arch['ops'] };
 };
 
+const hashMod = (s: string, n: number): number => {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
+  return h % n;
+};
+
+/** A scores CSV (`arch,<proxy>,<proxy>_ms,...`): header and one map per row (empty cell = NaN). */
+function readScores(file: string): { header: string[]; rows: Map<string, Map<string, number>> } {
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const header = lines[0]!.split(',');
+  const rows = new Map<string, Map<string, number>>();
+  for (const l of lines.slice(1)) {
+    const c = l.split(',');
+    rows.set(c[0]!, new Map(header.slice(1).map((k, i) => [k, c[i + 1] === '' ? NaN : Number(c[i + 1])])));
+  }
+  return { header, rows };
+}
+
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   if (a.threads !== undefined) setNumThreads(a.threads);
@@ -100,15 +138,11 @@ export default async function main(argv: string[]): Promise<void> {
 
   // Resume: rows already in --out are read back instead of recomputed.
   const header = ['arch', ...a.proxies.flatMap((p) => [p, `${p}_ms`])];
-  const done = new Map<string, Map<string, number>>();
+  let done = new Map<string, Map<string, number>>();
   if (a.out && existsSync(a.out)) {
-    const lines = readFileSync(a.out, 'utf8').trim().split('\n');
-    const h = lines[0]!.split(',');
-    if (h.join(',') !== header.join(',')) throw new Error(`${a.out} has columns ${h.join(',')}, expected ${header.join(',')} (use another --out)`);
-    for (const l of lines.slice(1)) {
-      const c = l.split(',');
-      done.set(c[0]!, new Map(h.slice(1).map((k, i) => [k, c[i + 1] === '' ? NaN : Number(c[i + 1])])));
-    }
+    const r = readScores(a.out);
+    if (r.header.join(',') !== header.join(',')) throw new Error(`${a.out} has columns ${r.header.join(',')}, expected ${header.join(',')} (use another --out)`);
+    done = r.rows;
   } else if (a.out) writeFileSync(a.out, header.join(',') + '\n');
 
   const values = new Map<string, number[]>(a.proxies.map((p) => [p, []]));
@@ -118,14 +152,31 @@ export default async function main(argv: string[]): Promise<void> {
   const t0 = Date.now();
   // Proxies are computed once per architecture key (isomorphic cells share one computation, as a
   // search would); every row of a key reports that computation's values and ms.
+  const keyOf = (s: string) => nb201Space.key(nb201Space.parse(s));
   const byKey = new Map<string, Map<string, number>>();
-  for (const s of done.keys()) byKey.set(nb201Space.key(nb201Space.parse(s)), done.get(s)!);
+  for (const [s, rec] of done) byKey.set(keyOf(s), rec);
+  for (const f of a.merge) {
+    const r = readScores(f);
+    const cols = r.header.slice(1).filter((c) => header.includes(c));
+    if (cols.length === 0) throw new Error(`--merge ${f}: none of its columns ${r.header.join(',')} is a column of ${header.join(',')}`);
+    for (const [s, m] of r.rows) {
+      const rec = byKey.get(keyOf(s));
+      if (rec) for (const c of cols) rec.set(c, m.get(c)!);
+    }
+  }
+  // --ms-from: per-proxy mean ms over a separately timed sample.
+  const timed = a.msFrom ? readScores(a.msFrom) : undefined;
+  const timedMs = (p: string): number | undefined => {
+    if (!timed) return undefined;
+    const xs = [...timed.rows.values()].map((m) => m.get(`${p}_ms`)).filter((x): x is number => x !== undefined && Number.isFinite(x));
+    return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN;
+  };
   for (const [i, row] of picked.entries()) {
     const arch = archOfCode(table.codes[row]!);
     const s = formatNb201(arch);
     const key = nb201Space.key(arch);
-    let rec = done.get(s) ?? byKey.get(key);
-    if (!rec && a.cachedOnly) continue;
+    let rec = byKey.get(key);
+    if (!rec && (a.cachedOnly || (a.shard && hashMod(key, a.shard[1]) !== a.shard[0]))) continue;
     if (!rec) {
       const scores = scoreArch(arch, input, a.proxies, { seed: a.seed, batch });
       rec = new Map();
@@ -149,9 +200,11 @@ export default async function main(argv: string[]): Promise<void> {
   const n = targets.length;
   const mean = (x: readonly number[]) => x.reduce((s, v) => s + v, 0) / Math.max(1, x.length);
   const out: { proxy: string; spearman: number; archs: number; ms_per_arch: number; data: string; failed: number; published: number | null }[] = [];
+  const msMean = (p: string) => timedMs(p) ?? mean(ms.get(p) ?? []);
   for (const p of a.proxies)
-    out.push({ proxy: p, spearman: spearman(values.get(p)!, targets), archs: n, ms_per_arch: mean(ms.get(p)!), data: kind, failed: failed.get(p)!, published: PUBLISHED_RHO[p] ?? null });
-  const msOf = (ps: readonly string[]) => ps.reduce((s, p) => s + mean(ms.get(p) ?? []), 0);
+    out.push({ proxy: p, spearman: spearman(values.get(p)!, targets), archs: n, ms_per_arch: msMean(p), data: kind, failed: failed.get(p)!, published: PUBLISHED_RHO[p] ?? null });
+  const msOf = (ps: readonly string[]) => ps.reduce((s, p) => s + msMean(p), 0);
+  const msArchs = timed ? timed.rows.size : n;
   const vote = (['synflow', 'jacob_cov', 'snip'] as const).filter((p) => a.proxies.includes(p));
   if (vote.length === 3) out.push({ proxy: 'vote', spearman: spearman([...rankAggregate(vote.map((p) => values.get(p)!))], targets), archs: n, ms_per_arch: msOf(vote), data: kind, failed: 0, published: null });
   if (a.proxies.length > 1)
@@ -163,10 +216,11 @@ export default async function main(argv: string[]): Promise<void> {
     out.push({ proxy: 'learned', spearman: spearman([...pred], targets.slice(a.fit)), archs: n - a.fit, ms_per_arch: msOf(a.proxies), data: kind, failed: 0, published: null });
   }
   if (a.json) {
-    for (const r of out) console.log(JSON.stringify({ proxy: r.proxy, spearman: r.spearman, archs: r.archs, ms_per_arch: r.ms_per_arch, data: r.data }));
+    for (const r of out) console.log(JSON.stringify({ proxy: r.proxy, spearman: r.spearman, archs: r.archs, ms_per_arch: r.ms_per_arch, ms_archs: msArchs, data: r.data }));
     return;
   }
   console.log(`Zero-cost proxies vs NAS-Bench-201 CIFAR-10 valid_acc: ${n} archs (seed ${a.seed}), real NB201 networks C=16 N=5 32x32, batch ${batch.shape[0]} from ${kind}`);
+  if (timed) console.log(`ms per arch: mean over the ${timed.rows.size} architectures timed in ${a.msFrom}`);
   console.log(`${'proxy'.padEnd(11)}${'spearman'.padStart(9)}${'published'.padStart(11)}${'ms/arch'.padStart(10)}${'failed'.padStart(8)}`);
   for (const r of out)
     console.log(`${r.proxy.padEnd(11)}${r.spearman.toFixed(3).padStart(9)}${(r.published === null ? '-' : r.published.toFixed(3)).padStart(11)}${r.ms_per_arch.toFixed(1).padStart(10)}${String(r.failed).padStart(8)}`);

@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <cstring>
 #include <cstdlib>
@@ -427,6 +428,25 @@ TS_FN(zeroGrads) {
   TS_CATCH("zeroGrad")
 }
 
+// autogradGrad(outputs[], inputs[], createGraph, retainGraph) -> (handle | undefined)[]:
+// torch.autograd.grad(outputs, inputs, allow_unused=True), the gradient of the sum of the (scalar)
+// outputs w.r.t. each input, without touching any .grad field; undefined for an input the outputs
+// do not depend on. createGraph records the backward pass so the results can be differentiated
+// again (double backward: Hessian-vector products); it implies retainGraph, as in PyTorch.
+TS_FN(autogradGrad) {
+  TS_TRY
+  Napi::Env env = info.Env();
+  std::vector<at::Tensor> outs = tensorsArg(info, 0);
+  std::vector<at::Tensor> ins = tensorsArg(info, 1);
+  bool create = info.Length() > 2 && flag(info, 2);
+  bool retain = create || (info.Length() > 3 && flag(info, 3));
+  std::vector<at::Tensor> gs = torch::autograd::grad(outs, ins, {}, retain, create, true);
+  Napi::Array a = Napi::Array::New(env, gs.size());
+  for (size_t i = 0; i < gs.size(); i++) a.Set(static_cast<uint32_t>(i), gs[i].defined() ? wrap(env, gs[i]) : env.Undefined());
+  return a;
+  TS_CATCH("grad")
+}
+
 // backward(t, gradOrUndefined, retainGraph)
 TS_FN(backward) {
   TS_TRY
@@ -636,6 +656,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TS_EXPORT(exports, zeroGrad);
   TS_EXPORT(exports, zeroGrads);
   TS_EXPORT(exports, backward);
+  TS_EXPORT(exports, autogradGrad);
   TS_EXPORT(exports, detach);
   TS_EXPORT(exports, setGradEnabled);
   TS_EXPORT(exports, isGradEnabled);

@@ -37,6 +37,8 @@ export {
 export {
   listStudies,
   studyStatus,
+  studyProxyTime,
+  type StudyProxyTime,
   studyTrials,
   bestTrial,
   requireBestTrial,

@@ -14,6 +14,7 @@ import { exportOnnx, ONNX_OPSET } from '../nn/onnx/index.js';
 import { loadModule } from '../nn/state.js';
 import { Generator } from '../tensor/index.js';
 import { openStore, type Store, type StudyRecord, type StudySummary, type TrialRecord } from '../store/index.js';
+import { prescreenReport } from '../strategy/prescreen.js';
 import { resolveStorage } from './config.js';
 import { resolveArtifact } from './artifacts.js';
 import { parseTrainOptions } from './train-evaluator.js';
@@ -44,6 +45,43 @@ export function studyStatus(storage: string, study: string): Promise<StudySummar
     const sum = all.find((x) => x.id === rec.id);
     if (!sum) throw new NasError('not_found', `study ${study} vanished while reading`);
     return sum;
+  });
+}
+
+/**
+ * Zero-cost proxy compute a study spent (RoBoT/MF-NAS-style accounting, issue 12): the prescreen's
+ * candidates and ms (from the stored strategy state, `prescreenReport`) and the `proxy_ms` metric
+ * of trials evaluated by the `proxy` evaluator. `totalMs` is their sum (ms of wall time);
+ * `msPerCandidate` = totalMs / (prescreened candidates + proxy-evaluated trials). Null when the
+ * study used neither.
+ */
+export interface StudyProxyTime {
+  readonly prescreen: { readonly candidates: number; readonly failed: number; readonly ms: number } | null;
+  readonly evaluator: { readonly trials: number; readonly ms: number } | null;
+  readonly totalMs: number;
+  readonly msPerCandidate: number;
+}
+
+export function studyProxyTime(storage: string, study: string): Promise<StudyProxyTime | null> {
+  return withStore(storage, async (s) => {
+    const rec = await s.requireStudy(study);
+    const st = (await s.loadStrategyState(rec.id)).state as { strategy?: unknown } | null;
+    const rep = st && typeof st === 'object' ? prescreenReport(st.strategy) : null;
+    let trials = 0;
+    let ms = 0;
+    for (const t of await s.listTrials(rec.id)) {
+      const v = t.metrics?.['proxy_ms'];
+      if (typeof v === 'number' && Number.isFinite(v)) (trials++, (ms += v));
+    }
+    if (!rep && trials === 0) return null;
+    const totalMs = (rep?.proxyMs ?? 0) + ms;
+    const n = (rep?.scored ?? 0) + trials;
+    return {
+      prescreen: rep ? { candidates: rep.scored, failed: rep.failed, ms: rep.proxyMs } : null,
+      evaluator: trials ? { trials, ms } : null,
+      totalMs,
+      msPerCandidate: n ? totalMs / n : 0,
+    };
   });
 }
 

@@ -15,6 +15,8 @@ import {
   runWorker,
   search,
   studyStatus,
+  studyProxyTime,
+  type StudyProxyTime,
   studyTrials,
   trialsToCsv,
   trialsToJson,
@@ -106,7 +108,9 @@ worker cannot build) - found before any trial is claimed, 130 interrupted.
 `,
   status: `usage: tsnas status [--storage URL] [--study NAME] [--json]
 
-Without --study: every study in the storage with its trial counts and best value.`,
+Without --study: every study in the storage with its trial counts and best value. With --study, a
+study that used zero-cost proxies (prescreen, proxy evaluator) also shows its proxy time: ms per
+candidate and in total (JSON: field "proxy").`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--json | --csv] [--state STATE]`,
   best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
   export: `usage: tsnas export --study NAME [--storage URL] --out DIR [--no-onnx]
@@ -169,6 +173,15 @@ function summaryRows(studies: readonly StudySummary[]): string {
       s.best ? s.best.value : null,
     ]),
   );
+}
+
+/** `proxy time: 1.23 ms per candidate, 246.0 ms in total (prescreen: 200 candidates, ...)`. */
+function proxyLine(p: StudyProxyTime): string {
+  const parts = [
+    ...(p.prescreen ? [`prescreen: ${p.prescreen.candidates} candidates, ${p.prescreen.ms.toFixed(1)} ms${p.prescreen.failed ? `, ${p.prescreen.failed} failed` : ''}`] : []),
+    ...(p.evaluator ? [`proxy evaluator: ${p.evaluator.trials} trials, ${p.evaluator.ms.toFixed(1)} ms`] : []),
+  ];
+  return `proxy time: ${p.msPerCandidate.toFixed(2)} ms per candidate, ${p.totalMs.toFixed(1)} ms in total (${parts.join('; ')})\n`;
 }
 
 function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric: string }[]): string {
@@ -337,8 +350,15 @@ async function cmdStatus(argv: string[]): Promise<number> {
   const { flags } = parse(argv, readFlags);
   if (flags['help']) return out(help('status') + '\n'), 0;
   const storage = storageOf(flags);
-  const studies = typeof flags['study'] === 'string' ? [await studyStatus(storage, flags['study'])] : await listStudies(storage);
-  if (flags['json']) out(JSON.stringify(studies.length === 1 && flags['study'] ? studies[0] : studies, null, 2) + '\n');
+  if (typeof flags['study'] === 'string') {
+    const one = await studyStatus(storage, flags['study']);
+    const proxy = await studyProxyTime(storage, flags['study']);
+    if (flags['json']) out(JSON.stringify(proxy ? { ...one, proxy } : one, null, 2) + '\n');
+    else out(summaryRows([one]) + (proxy ? proxyLine(proxy) : ''));
+    return 0;
+  }
+  const studies = await listStudies(storage);
+  if (flags['json']) out(JSON.stringify(studies, null, 2) + '\n');
   else out(studies.length ? summaryRows(studies) : `no studies in ${storage}\n`);
   return 0;
 }

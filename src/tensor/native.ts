@@ -57,6 +57,7 @@ export interface NativeAddon {
   zeroGrad(h: H): void;
   zeroGrads(hs: H[]): void;
   backward(h: H, grad: Opt, retainGraph: boolean): void;
+  autogradGrad(outputs: H[], inputs: H[], createGraph: boolean, retainGraph: boolean): (H | undefined)[];
   detach(h: H): H;
   setGradEnabled(v: boolean): boolean;
   isGradEnabled(): boolean;

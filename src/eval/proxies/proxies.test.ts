@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { MlpArch, Nb201Arch } from '../../core/arch.js';
 import { isNasError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { liveTensors } from '../../tensor/index.js';
+import { analyzeArch, buildNetwork } from '../../nn/build/index.js';
+import { Generator, liveTensors } from '../../tensor/index.js';
+import { graspFiniteDifference, graspProxy } from './grasp.js';
 import { PROXY_NAMES, checkProxyNames, fitCombination, getProxy, predictCombination, rankAggregate, rankScores, resizeBatch, scoreArch, spearman, type ProxyBatch } from './index.js';
 import { logAbsDet, symEigenvalues } from './linalg.js';
 
@@ -108,4 +110,28 @@ test('proxies work on other families (an MLP)', () => {
     batch: { x: Float32Array.from({ length: 6 * 12 }, (_, i) => Math.sin(i)), shape: [6, 12], y: Int32Array.from([0, 1, 2, 0, 1, 2]) },
   });
   for (const x of s) assert.ok(x.ok, `${x.proxy}: ${x.ok ? '' : x.reason}`);
+});
+
+test('grasp: the exact Hessian-vector product (double backward) matches a central finite difference on a smooth network; no leak', () => {
+  // tanh, no batch norm: the gradient is smooth in the weights, so a small central difference converges.
+  const mlp: MlpArch = { family: 'mlp', hidden: [16, 8], activation: 'tanh', batchNorm: false, dropout: 0 };
+  const spec = { shape: [12], numClasses: 3 };
+  const rng = Rng.fromSeed('grasp-batch');
+  const b: ProxyBatch = { x: Float32Array.from({ length: 16 * 12 }, () => rng.float() * 2 - 1), shape: [16, 12], y: Int32Array.from({ length: 16 }, (_, i) => i % 3) };
+  for (const seed of [1, 2, 3]) {
+    const pi = { build: () => buildNetwork(mlp, spec, { gen: new Generator(seed) }).module, sampleShape: spec.shape, numClasses: 3, batch: b, costs: analyzeArch(mlp, spec, {}), gen: () => new Generator(9) };
+    const before = liveTensors();
+    const exact = graspProxy.compute(pi);
+    assert.equal(liveTensors(), before);
+    const fd = graspFiniteDifference(pi, 1e-2);
+    assert.ok(Number.isFinite(exact) && exact !== 0, String(exact));
+    assert.ok(Math.abs(exact - fd) <= 0.02 * Math.abs(exact), `seed ${seed}: exact ${exact} vs finite difference ${fd}`);
+  }
+  // A real (ReLU, batch-norm) NB201 network: finite, deterministic, no leaked tensors.
+  const costs = analyzeArch(convs, input, small);
+  const pi = { build: () => buildNetwork(convs, input, { gen: new Generator(7), nb201: small.nb201 }).module, sampleShape: input.shape, numClasses: 4, batch: batch(), costs, gen: () => new Generator(8) };
+  const before = liveTensors();
+  const v = graspProxy.compute(pi);
+  assert.equal(liveTensors(), before);
+  assert.ok(Number.isFinite(v));
 });
