@@ -5,7 +5,8 @@
   space     the main job's space (src/api/main-space.ts): 3-5 conv layers, each kernel 3/5, channels
             16/24/32/48/64/96/128, ReLU/SiLU/GELU, batch norm, max pool 1/2, residual skip (only
             without pooling; 1x1 projection when channels change); global average pool -> dropout
-            U(0, 0.3) -> linear; Adam/AdamW, lr log-U(1e-3, 8e-3), batch 64/128/256, weight decay
+            U(0, 0.3) -> linear, or the flatten head: flatten -> dropout -> [linear 64/128 -> ReLU ->
+            dropout] -> linear; Adam/AdamW, lr log-U(1e-3, 8e-3), batch 64/128/256, weight decay
             log-U(1e-5, 5e-2), cosine schedule per step; label smoothing 0.1. A sample over the
             MACs cap (same count as tsnas's cost model: convs, projections, classifier) is pruned
             before it trains.
@@ -63,12 +64,20 @@ class Block(nn.Module):
         return self.pool(y) if self.pool is not None else y
 
 
-def build(cfg):
+def build(cfg, hw=28):
     layers, c = [], 1
     for l in cfg['layers']:
         layers.append(Block(c, l))
         c = l['channels']
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(cfg['dropout']), nn.Linear(c, 10))
+        if l['pool'] > 1:
+            hw //= l['pool']
+    if cfg['head'] == 'gap':
+        head = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(cfg['dropout']), nn.Linear(c, 10)]
+    elif cfg['hidden'] > 0:
+        head = [nn.Flatten(), nn.Dropout(cfg['dropout']), nn.Linear(c * hw * hw, cfg['hidden']), nn.ReLU(), nn.Dropout(cfg['dropout']), nn.Linear(cfg['hidden'], 10)]
+    else:
+        head = [nn.Flatten(), nn.Dropout(cfg['dropout']), nn.Linear(c * hw * hw, 10)]
+    return nn.Sequential(*layers, *head)
 
 
 def macs(cfg, hw=28):
@@ -80,7 +89,10 @@ def macs(cfg, hw=28):
         c = l['channels']
         if l['pool'] > 1:
             hw //= l['pool']
-    return m + c * 10
+    if cfg['head'] == 'gap':
+        return m + c * 10
+    n = c * hw * hw
+    return m + (n * cfg['hidden'] + cfg['hidden'] * 10 if cfg['hidden'] > 0 else n * 10)
 
 
 def sample(trial):
@@ -90,7 +102,9 @@ def sample(trial):
                'activation': trial.suggest_categorical(f'activation{i}', list(ACTS)),
                'pool': trial.suggest_categorical(f'pool{i}', [1, 2]),
                'skip': trial.suggest_categorical(f'skip{i}', [False, True])} for i in range(n)]
-    return {'layers': layers, 'dropout': trial.suggest_float('dropout', 0.0, 0.3),
+    head = trial.suggest_categorical('head', ['gap', 'flatten'])
+    hidden = trial.suggest_categorical('hidden', [0, 64, 128]) if head == 'flatten' else 0
+    return {'layers': layers, 'dropout': trial.suggest_float('dropout', 0.0, 0.3), 'head': head, 'hidden': hidden,
             'optimizer': trial.suggest_categorical('optimizer', ['adam', 'adamw']),
             'lr': trial.suggest_float('lr', 1e-3, 8e-3, log=True),
             'batch': trial.suggest_categorical('batch', [64, 128, 256]),
@@ -101,7 +115,7 @@ def config_of(params):
     n = params['n_layers']
     return {'layers': [{'kernel': params[f'kernel{i}'], 'channels': params[f'channels{i}'], 'activation': params[f'activation{i}'],
                         'pool': params[f'pool{i}'], 'skip': params[f'skip{i}']} for i in range(n)],
-            'dropout': params['dropout'], 'optimizer': params['optimizer'], 'lr': params['lr'], 'batch': params['batch'], 'wd': params['wd']}
+            'dropout': params['dropout'], 'head': params['head'], 'hidden': params.get('hidden', 0), 'optimizer': params['optimizer'], 'lr': params['lr'], 'batch': params['batch'], 'wd': params['wd']}
 
 
 def tensors(x, y, mean=None, std=None):

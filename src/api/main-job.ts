@@ -401,7 +401,7 @@ async function compressWinner(winner: JointArch<ChainCnnArch>, w: MainRow, dataD
       params: q.params,
       flops: q.flops,
       macs: w.macs,
-      latency_ms: q.latency_ms,
+      latency_ms: q.latency_1t_ms, // the float rows' latency is measured in 1-thread processes: compare like with like
       size_bytes: q.size_bytes,
       epochs: w.epochs,
       train_seconds: (performance.now() - t0) / 1000,

@@ -10,7 +10,7 @@ const si = (v: number | null) => (v === null ? '-' : v >= 1e6 ? `${(v / 1e6).toF
 /** The comparison table of one seed: test accuracy, params, FLOPs, latency, size, epochs, train time. */
 export function printMainRun(r: MainResult): string {
   const table = renderTable(
-    ['model', 'test acc', 'params', 'FLOPs', 'latency ms', 'size', 'epochs', 'train s'],
+    ['model', 'test acc', 'params', 'FLOPs', 'latency ms (batch 1)', 'size', 'epochs', 'train s'],
     r.rows.map((x) => [
       x.model + (x.status === 'complete' ? '' : ` (${x.status})`),
       pct(x.test_acc),

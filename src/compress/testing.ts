@@ -21,6 +21,8 @@ export const DARTS: DartsArch = {
 export const MLP: MlpArch = { family: 'mlp', hidden: [32, 16], activation: 'relu', batchNorm: true, dropout: 0.1 };
 export const FAMILIES: { name: string; arch: NetworkArch; shape: number[] }[] = [
   { name: 'chain', arch: CHAIN, shape: [1, 8, 8] },
+  // the last conv's channels feed a flatten: pruning one removes H*W columns of the hidden linear layer
+  { name: 'chain flatten head', arch: { ...CHAIN, head: { kind: 'flatten', hidden: 6 } }, shape: [1, 8, 8] },
   { name: 'mlp', arch: MLP, shape: [1, 8, 8] },
   { name: 'nb201', arch: nb('nor_conv_3x3,skip_connect,nor_conv_1x1,avg_pool_3x3,none,nor_conv_3x3'), shape: [3, 8, 8] },
   { name: 'darts', arch: DARTS, shape: [3, 8, 8] },

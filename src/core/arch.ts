@@ -21,11 +21,23 @@ export interface ChainLayer {
   readonly skip: boolean;
 }
 
+/**
+ * The classifier head of a chain CNN, tagged by `kind`:
+ *  - `gap`: global average pool -> dropout -> linear (the default when `head` is absent; few
+ *    parameters, position-free).
+ *  - `flatten`: flatten the last C x H x W map -> dropout -> [linear(hidden) -> ReLU -> dropout] ->
+ *    linear; `hidden` 0 means no hidden layer. Keeps where a feature is, which small images with
+ *    centred objects (Fashion-MNIST) reward; its linear layer costs C*H*W*(hidden or classes) MACs.
+ */
+export type ChainHead = { readonly kind: 'gap' } | { readonly kind: 'flatten'; readonly hidden: number };
+
 export interface ChainCnnArch {
   readonly family: 'chain_cnn';
   readonly layers: readonly ChainLayer[];
-  /** Dropout before the classifier (global average pool -> dropout -> linear). */
+  /** Dropout before the classifier (and after its hidden layer, when it has one). */
   readonly dropout: number;
+  /** Absent means `{ kind: 'gap' }`, so architectures written before heads existed keep their meaning. */
+  readonly head?: ChainHead;
 }
 
 /** NAS-Bench-201 operations, in the benchmark's order. */

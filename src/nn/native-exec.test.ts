@@ -52,6 +52,7 @@ const CASES: Case[] = [
   { name: 'nb201 none', make: built(nb('none,none,none,skip_connect,nor_conv_1x1,nor_conv_3x3'), [3, 8, 8]), input: [4, 3, 8, 8] },
   { name: 'darts', make: built(darts, [3, 8, 8]), input: [2, 3, 8, 8] },
   { name: 'mlp', make: built(mlp, [3, 4, 4]), input: [6, 3, 4, 4] },
+  { name: 'chain_cnn flatten head', make: built({ ...chain, head: { kind: 'flatten', hidden: 7 } }, [3, 10, 10]), input: [4, 3, 10, 10] },
 ];
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string, rel = 1e-4, abs = 1e-6): void {

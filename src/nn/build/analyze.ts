@@ -193,8 +193,20 @@ function chainCnn(arch: ChainCnnArch, input: InputSpec, t: Tally): Shape {
     }
     if (l.pool > 1) x = pool(t, `${p}.pool`, 'maxpool', x, l.pool, l.pool, 0, 'use a smaller pool window, fewer pooling layers or a larger input');
   });
-  x = gap(t, 'head.gap', x);
-  return linear(t, 'head.linear', x, input.numClasses);
+  const head = arch.head ?? { kind: 'gap' as const };
+  switch (head.kind) {
+    case 'gap':
+      x = gap(t, 'head.gap', x);
+      return linear(t, 'head.linear', x, input.numClasses);
+    case 'flatten': {
+      if (!Number.isInteger(head.hidden) || head.hidden < 0) throw badArch('head.hidden', `must be an integer >= 0, got ${JSON.stringify(head.hidden)}`);
+      x = [numel(x)];
+      if (head.hidden > 0) x = act(t, 'head.hidden.act', 'relu', linear(t, 'head.hidden', x, head.hidden));
+      return linear(t, 'head.linear', x, input.numClasses);
+    }
+    default:
+      throw badArch('head.kind', `must be 'gap' or 'flatten', got ${JSON.stringify((head as { kind: unknown }).kind)}`);
+  }
 }
 
 function mlp(arch: MlpArch, input: InputSpec, t: Tally): Shape {

@@ -30,6 +30,9 @@ const mlp: MlpArch = { family: 'mlp', hidden: [32, 16], activation: 'sigmoid', b
 test('built modules have exactly the analysed parameter count and output shape', () => {
   const cases = [
     { arch: chain, shape: [1, 8, 8] },
+    { arch: { ...chain, head: { kind: 'gap' as const } }, shape: [1, 8, 8] },
+    { arch: { ...chain, head: { kind: 'flatten' as const, hidden: 0 } }, shape: [1, 13, 11] },
+    { arch: { ...chain, head: { kind: 'flatten' as const, hidden: 9 } }, shape: [2, 12, 12] },
     { arch: mlp, shape: [1, 8, 8] },
     { arch: mlp, shape: [13] },
     { arch: nb('nor_conv_3x3,nor_conv_3x3,nor_conv_3x3,skip_connect,nor_conv_3x3,nor_conv_1x1'), shape: [3, 32, 32] },
@@ -59,6 +62,23 @@ test('an impossible architecture is rejected before anything is allocated', () =
   const bad: ChainCnnArch = { ...chain, layers: [...chain.layers, { kernel: 3, channels: 4, activation: 'relu', batchNorm: false, pool: 5, skip: false }] };
   assert.throws(() => buildNetwork(bad, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) }), (e: unknown) => isNasError(e, 'shape_mismatch') && e.field === 'layers[4].pool');
   assert.equal(liveTensors(), before);
+});
+
+test('a chain CNN head: absent means gap; a bad flatten head names the field', () => {
+  const cost = (a: ChainCnnArch) => buildNetwork(a, { shape: [1, 8, 8], numClasses: 7 }, { gen: new Generator(1) });
+  const plain = cost(chain);
+  const gap = cost({ ...chain, head: { kind: 'gap' } });
+  assert.equal(plain.report.params, gap.report.params);
+  plain.module.dispose();
+  gap.module.dispose();
+  // 8x8 -> pool 2 -> 4x4 -> pool 3 -> 1x1: 12 features; a hidden layer of 5 adds 12*5+5 + (5*7+7) - (12*7+7)
+  const flat = cost({ ...chain, head: { kind: 'flatten', hidden: 5 } });
+  assert.equal(flat.report.params - plain.report.params, 12 * 5 + 5 + 5 * 7 + 7 - (12 * 7 + 7));
+  flat.module.dispose();
+  for (const hidden of [-1, 2.5]) {
+    assert.throws(() => buildNetwork({ ...chain, head: { kind: 'flatten', hidden } }, { shape: [1, 8, 8], numClasses: 7 }, { gen: new Generator(1) }), (e: unknown) => isNasError(e, 'invalid_arch') && e.field === 'head.hidden');
+  }
+  assert.throws(() => buildNetwork({ ...chain, head: { kind: 'pool' } as never }, { shape: [1, 8, 8], numClasses: 7 }, { gen: new Generator(1) }), (e: unknown) => isNasError(e, 'invalid_arch') && e.field === 'head.kind');
 });
 
 const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;

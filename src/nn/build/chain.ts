@@ -1,11 +1,13 @@
 /**
  * The layer-wise CNN chain: per layer conv(k, same padding, stride 1; bias only without batch norm)
  * -> [BN] -> activation -> [+ input, through a 1x1 projection when channels change, when skip and
- * no pooling] -> [max pool window=stride=pool]; then global average pool -> dropout -> linear.
+ * no pooling] -> [max pool window=stride=pool]; then the head (core/arch.ts ChainHead): global
+ * average pool -> dropout -> linear, or flatten -> dropout -> [linear -> ReLU -> dropout] -> linear.
  */
 import type { ChainCnnArch, ChainLayer } from '../../core/arch.js';
+import { NasError } from '../../core/errors.js';
 import type { Generator, Tensor } from '../../tensor/index.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ModuleList, Sequential } from '../layers.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ModuleList, ReLU, Sequential } from '../layers.js';
 import { Module, type Layer } from '../module.js';
 import { activation } from './common.js';
 
@@ -38,15 +40,36 @@ export class ChainCnnNet extends Module {
   readonly layers: ModuleList<ChainBlock>;
   readonly head: Sequential;
 
-  constructor(arch: ChainCnnArch, inChannels: number, numClasses: number, gen: Generator) {
+  /**
+   * @param inputHw the input's height and width; needed only by a `flatten` head (its linear layer's
+   *   width is C*H*W of the last map; max pooling floors like the cost model). Errors: `invalid_arch`
+   *   for a flatten head without it.
+   */
+  constructor(arch: ChainCnnArch, inChannels: number, numClasses: number, gen: Generator, inputHw?: readonly [number, number]) {
     super();
     this.layers = this.child('layers', new ModuleList<ChainBlock>());
     let c = inChannels;
+    let hw = inputHw ? [...inputHw] : undefined;
     for (const l of arch.layers) {
       this.layers.push(new ChainBlock(c, l, gen));
       c = l.channels;
+      if (hw && l.pool > 1) hw = hw.map((v) => Math.floor(v / l.pool));
     }
-    this.head = this.child('head', new Sequential(new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(arch.dropout, gen), new Linear(c, numClasses, { gen })));
+    const head = arch.head ?? { kind: 'gap' as const };
+    switch (head.kind) {
+      case 'gap':
+        this.head = this.child('head', new Sequential(new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(arch.dropout, gen), new Linear(c, numClasses, { gen })));
+        break;
+      case 'flatten': {
+        if (!hw) throw new NasError('invalid_arch', 'a chain CNN with a flatten head needs the input height and width', { field: 'head', hint: 'build it with buildNetwork (it passes the input shape)' });
+        const n = c * hw[0]! * hw[1]!;
+        const parts = head.hidden > 0
+          ? [new Flatten(), new Dropout(arch.dropout, gen), new Linear(n, head.hidden, { gen }), new ReLU(), new Dropout(arch.dropout, gen), new Linear(head.hidden, numClasses, { gen })]
+          : [new Flatten(), new Dropout(arch.dropout, gen), new Linear(n, numClasses, { gen })];
+        this.head = this.child('head', new Sequential(...parts));
+        break;
+      }
+    }
   }
 
   forward(x: Tensor): Tensor {

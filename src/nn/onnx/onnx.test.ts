@@ -92,6 +92,7 @@ function familyCases(): { name: string; m: Layer; shape: number[] }[] {
     // node 1 receives only a `none` edge: the x*0 fallback path
     { name: 'nb201 (all none but one)', m: built(nb('none,none,avg_pool_3x3,none,none,skip_connect'), [3, 8, 8], 5, 3), shape: [3, 8, 8] },
     { name: 'chain cnn with skips, projections, pools, every activation', m: built(chain, [2, 12, 12], 4, 4), shape: [2, 12, 12] },
+    { name: 'chain cnn with a flatten head and a hidden layer', m: built({ ...chain, head: { kind: 'flatten', hidden: 9 } }, [2, 13, 13], 4, 8), shape: [2, 13, 13] },
     { name: 'mlp with batch norm and dropout', m: built(mlp, [20], 3, 5), shape: [20] },
     { name: 'mlp on images (flatten)', m: built({ ...mlp, activation: 'gelu' }, [1, 8, 8], 10, 6), shape: [1, 8, 8] },
     { name: 'darts (sep/dil convs, factorized reduce, strided zero)', m: built(darts, [3, 8, 8], 10, 7), shape: [3, 8, 8] },
@@ -131,7 +132,7 @@ test('the ONNX checker (Debian python3-onnx) accepts every family: full check, s
     ].join('\n');
     const r = spawnSync('/usr/bin/python3', ['-c', py], { input: JSON.stringify(files), encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), [['batch', 10], ['batch', 10], ['batch', 5], ['batch', 4], ['batch', 3], ['batch', 10], ['batch', 10]]);
+    assert.deepEqual(JSON.parse(r.stdout), [['batch', 10], ['batch', 10], ['batch', 5], ['batch', 4], ['batch', 4], ['batch', 3], ['batch', 10], ['batch', 10]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
