@@ -125,7 +125,7 @@ let proxyTable: ProxyTable | undefined;
 function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown>, seed: number, trials: number, a: Args, times?: number[]) {
   const base = name.endsWith(PRESCREEN) ? name.slice(0, -PRESCREEN.length) : name;
   let s = createStrategy(base, opts);
-  const proxies = name.endsWith(PRESCREEN) || opts['proxyFeatures'] === true;
+  const proxies = name.endsWith(PRESCREEN) || opts['proxyFeatures'] === true || (typeof opts['order'] === 'string' && opts['order'] !== 'random');
   if (name.endsWith(PRESCREEN)) s = withPrescreen(s, a.prescreen) as unknown as Strategy;
   if (times) s = timed(s, times);
   const provider = proxies ? tableProvider((proxyTable ??= loadProxyTable())) : undefined;

@@ -194,10 +194,12 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   const { evaluator, options: evOptions, ready: evReady } = buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space);
   // Zero-cost proxies: prescreening (any strategy) and proxy features (bananas), src/api/proxy-parts.ts.
   const prescreen = (config.prescreen ?? null) as PrescreenOptions | null;
-  const wantsProxies = prescreen !== null || (options as Record<string, unknown>)['proxyFeatures'] === true;
-  const proxy = wantsProxies
-    ? proxySource(space, { name: config.evaluator.name, options: evOptions }, baseDir, prescreen?.proxies ?? (space.name.startsWith('nb201') ? ['synflow', 'params', 'flops'] : ['synflow', 'naswot', 'jacob_cov', 'params', 'flops']), config.seed)
-    : undefined;
+  // local_search `order: <proxy>` orders neighbours by that proxy (it is computed with the others).
+  const order = (options as Record<string, unknown>)['order'];
+  const orderProxy = typeof order === 'string' && order !== 'random' ? [order] : [];
+  const wantsProxies = prescreen !== null || (options as Record<string, unknown>)['proxyFeatures'] === true || orderProxy.length > 0;
+  const proxyNames = prescreen ? [...new Set([...prescreen.proxies, ...orderProxy])] : space.name.startsWith('nb201') ? ['synflow', 'params', 'flops'] : [...new Set(['synflow', 'naswot', 'jacob_cov', 'params', 'flops', ...orderProxy])];
+  const proxy = wantsProxies ? proxySource(space, { name: config.evaluator.name, options: evOptions }, baseDir, proxyNames, config.seed) : undefined;
   if (prescreen) strategy = withPrescreen(strategy, prescreen) as unknown as Strategy;
   const ready = evReady || proxy?.ready ? async () => void (await Promise.all([evReady?.(), proxy?.ready?.()])) : undefined;
   config = { ...config, strategy: { name: strategyEntry.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };

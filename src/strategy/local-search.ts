@@ -7,7 +7,13 @@
  * First-improvement is the default because it measured better on the NB201 table at 100 queries
  * (seeds 1000-1099: 94.34 vs 94.15 test acc of best-by-validation). Neighbours already evaluated cost nothing (their results come from
  * the history), and neighbours with a seen key are never re-evaluated.
+ *
+ * `order: <proxy name>` (proxy-guided local search, after Abdelfattah et al. 2021's zero-cost
+ * guidance of a search): the neighbourhood is proposed best-first by that zero-cost proxy
+ * (`ctx.proxyOf`, metric `proxy_<name>`; a missing or non-finite value goes last; ties keep the
+ * random order), so first-improvement tries the promising neighbours before the others.
  */
+import { NasError } from '../core/errors.js';
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
@@ -29,9 +35,13 @@ interface LocalSearchState {
   readonly starts: readonly string[];
 }
 
+/** Neighbour orders: random, or best-first by one zero-cost proxy (names of src/eval/proxies). */
+export const LOCAL_SEARCH_ORDERS = ['random', 'synflow', 'grad_norm', 'snip', 'grasp', 'fisher', 'jacob_cov', 'naswot', 'zen', 'params', 'flops'] as const;
+
 export interface LocalSearchOptions {
   readonly init: number;
   readonly move: 'best' | 'first';
+  readonly order?: (typeof LOCAL_SEARCH_ORDERS)[number];
 }
 
 export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
@@ -76,7 +86,8 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
         const moveTo = (k: string): void => {
           byKey ??= trialsByKey(ctx.history);
           const arch = byKey.get(k as ArchKey)!.arch;
-          const nb = rng.shuffle(ctx.space.neighbours(arch));
+          let nb = rng.shuffle(ctx.space.neighbours(arch));
+          if (o.order !== undefined && o.order !== 'random') nb = byProxy(nb, ctx, o.order);
           const nbhd = [...new Set(nb.map((a) => ctx.space.key(a) as string))].filter((x) => x !== k);
           s = { ...s, current: k, starts: [], queue: nb.map(archToJson), nbhd };
         };
@@ -112,12 +123,28 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
   };
 }
 
+/** `nb` sorted best-first by `proxy_<name>` of ctx.proxyOf (stable: ties keep their order; missing/non-finite last). */
+function byProxy<A>(nb: A[], ctx: StrategyContext<A>, name: string): A[] {
+  const proxyOf = ctx.proxyOf;
+  if (!proxyOf)
+    throw new NasError('invalid_config', `local_search order ${name} needs zero-cost proxy scores, and this study has no proxy source`, {
+      field: 'strategy.order',
+      hint: 'use order: random, or a space/evaluator with proxies (the nb201 table ships synflow, params, flops; network spaces compute them from the dataset)',
+    });
+  const v = nb.map((a) => {
+    const x = proxyOf(a).values[`proxy_${name}`];
+    return x !== undefined && Number.isFinite(x) ? x : -Infinity;
+  });
+  return nb.map((_, i) => i).sort((i, j) => v[j]! - v[i]! || i - j).map((i) => nb[i]!);
+}
+
 export const localSearchStrategy = defineStrategy({
   name: 'local_search',
   description: 'greedy hill climbing over neighbours with random restarts (White et al. 2021)',
   options: {
     init: { kind: 'int', default: 10, min: 1, max: 100000, doc: 'random archs drawn before the first climb (climb from the best)' },
     move: { kind: 'choice', options: ['best', 'first'], default: 'first', doc: 'best: evaluate the whole neighbourhood, then move; first: move to the first improvement' },
+    order: { kind: 'choice', options: LOCAL_SEARCH_ORDERS, default: 'random', doc: 'neighbour order: random, or best-first by a zero-cost proxy (needs a proxy source, e.g. the nb201 table or prescreen)' },
   },
   create: (o) => eraseState(localSearch(o)),
 });

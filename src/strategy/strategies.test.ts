@@ -108,3 +108,24 @@ test('degenerate bounds (low == high, linear and log): every strategy proposes v
     }
   }
 });
+
+test('local_search order: <proxy> proposes a neighbourhood best-first by that proxy; without a proxy source it is an error naming the option', () => {
+  // A proxy that is a noisy copy of the score: the order must follow the proxy, not the score.
+  const proxy = (a: ReturnType<typeof toySpace.sample>) => toyScore(a).val_acc! + (toySpace.key(a).length % 3) * 0.7;
+  const proxyOf = (a: ReturnType<typeof toySpace.sample>) => ({ values: { proxy_synflow: proxy(a) }, ms: 1 });
+  for (const seed of [1, 2, 3]) {
+    const r = simulate(createStrategy('local_search', { init: 1, order: 'synflow' }), { space: toySpace, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: toyScore, trials: 4, seed, proxyOf });
+    const start = r.history[0]!.arch;
+    const seen = new Set([toySpace.key(start)]);
+    const nb = toySpace.neighbours(start).filter((a) => !seen.has(toySpace.key(a)));
+    const best = Math.max(...nb.map(proxy));
+    // The first neighbour proposed has the neighbourhood's best proxy value; the next ones do not increase.
+    assert.equal(proxy(r.history[1]!.arch), best, `seed ${seed}`);
+    if (toyScore(r.history[1]!.arch).val_acc! <= toyScore(start).val_acc!) assert.ok(proxy(r.history[2]!.arch) <= proxy(r.history[1]!.arch));
+  }
+  assert.throws(
+    () => simulate(createStrategy('local_search', { init: 1, order: 'synflow' }), { space: toySpace, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: toyScore, trials: 3, seed: 1 }),
+    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.order',
+  );
+  assert.throws(() => createStrategy('local_search', { order: 'synflo' }), (e: unknown) => isNasError(e, 'invalid_config'));
+});

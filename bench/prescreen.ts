@@ -1,0 +1,164 @@
+/**
+ * `npm run bench -- prescreen [--seeds 3] [--trials 12] [--candidates 60] [--top 6]
+ *   [--proxies naswot,synflow] [--strategy random] [--space chain_cnn] [--epochs 1]
+ *   [--train-per-class 40] [--val-per-class 20] [--threads 1] [--svg FILE] [--json]`
+ *
+ * Issue 12, real training: on the chain-CNN space (Zoph & Le-style layer chains) with the `train`
+ * evaluator on a class-balanced Fashion-MNIST subset, per seed s two studies through the real API
+ * and SQLite: the plain search (`--strategy`, seed s, `--trials` trained candidates) and the same
+ * search with `prescreen: { candidates, top, proxies }` (zero-cost proxies computed live on one
+ * real batch of the same data, src/strategy/prescreen.ts). Reported per number of trained
+ * candidates t: the mean over seeds of the best validation accuracy among the first t trials
+ * (both curves); per seed, how many trained candidates the prescreened search needed to reach the
+ * plain search's final best (the issue's target: at most half of `--trials`); the proxy time of
+ * each prescreened study (ms in total and per candidate, as `tsnas status` reports it). `--svg`
+ * writes both curves as a figure. Only accuracies and proxy ms are reported; no wall-time ratio.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { studyProxyTime, studyTrials } from '../src/api/results.js';
+import { prepareSearch, search } from '../src/api/study.js';
+
+interface Args {
+  seeds: number;
+  trials: number;
+  candidates: number;
+  top: number;
+  proxies: string[];
+  strategy: string;
+  space: string;
+  epochs: number;
+  trainPerClass: number;
+  valPerClass: number;
+  threads: number;
+  svg: string | undefined;
+  json: boolean;
+  firstSeed: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { seeds: 3, trials: 12, candidates: 60, top: 6, proxies: ['naswot', 'synflow'], strategy: 'random', space: 'chain_cnn', epochs: 1, trainPerClass: 40, valPerClass: 20, threads: 1, svg: undefined, json: false, firstSeed: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
+    if (k === '--seeds') a.seeds = Number(v());
+    else if (k === '--first-seed') a.firstSeed = Number(v());
+    else if (k === '--trials') a.trials = Number(v());
+    else if (k === '--candidates') a.candidates = Number(v());
+    else if (k === '--top') a.top = Number(v());
+    else if (k === '--proxies') a.proxies = v().split(',');
+    else if (k === '--strategy') a.strategy = v();
+    else if (k === '--space') a.space = v();
+    else if (k === '--epochs') a.epochs = Number(v());
+    else if (k === '--train-per-class') a.trainPerClass = Number(v());
+    else if (k === '--val-per-class') a.valPerClass = Number(v());
+    else if (k === '--threads') a.threads = Number(v());
+    else if (k === '--svg') a.svg = v();
+    else if (k === '--json') a.json = true;
+    else throw new Error(`unknown argument ${k} (see bench/prescreen.ts)`);
+  }
+  return a;
+}
+
+/** Best-so-far validation accuracy (%) after each trial (failed/pruned trials keep the previous best). */
+function bestCurve(trials: readonly { state: string; metrics: Record<string, number> | null }[], n: number): number[] {
+  const out: number[] = [];
+  let best = NaN;
+  for (let i = 0; i < n; i++) {
+    const t = trials[i];
+    const v = t && t.state === 'complete' ? t.metrics?.['val_acc'] : undefined;
+    if (v !== undefined && Number.isFinite(v) && !(v <= best)) best = v;
+    out.push(best);
+  }
+  return out;
+}
+
+/** Two best-so-far curves as a small SVG line chart (x: trained candidates, y: validation accuracy in %). */
+function svgChart(series: { name: string; color: string; ys: number[] }[], title: string): string {
+  const W = 560, H = 320, L = 56, R = 150, T = 30, B = 44;
+  const n = Math.max(...series.map((s) => s.ys.length));
+  const all = series.flatMap((s) => s.ys).filter(Number.isFinite);
+  const lo = Math.floor(Math.min(...all)), hi = Math.max(Math.ceil(Math.max(...all)), lo + 1);
+  const x = (i: number) => L + ((W - L - R) * i) / Math.max(1, n - 1);
+  const y = (v: number) => T + (H - T - B) * (1 - (v - lo) / Math.max(1e-9, hi - lo));
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2 - 60}" y="18" font-size="13">${title}</text>`];
+  parts.push(`<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`);
+  for (let i = 0; i < n; i++) parts.push(`<text x="${x(i) - 4}" y="${H - B + 16}">${i + 1}</text>`);
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    parts.push(`<text x="${L - 46}" y="${y(v) + 4}">${v.toFixed(1)}%</text><line x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}" stroke="#ddd"/>`);
+  }
+  parts.push(`<text x="${(L + W - R) / 2 - 60}" y="${H - 8}">trained candidates</text>`);
+  series.forEach((s, j) => {
+    const pts = s.ys.map((v, i) => (Number.isFinite(v) ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : '')).filter(Boolean).join(' ');
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
+    parts.push(`<line x1="${W - R + 10}" y1="${T + 14 + 18 * j}" x2="${W - R + 30}" y2="${T + 14 + 18 * j}" stroke="${s.color}" stroke-width="2"/><text x="${W - R + 34}" y="${T + 18 + 18 * j}">${s.name}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+export default async function main(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-prescreen-'));
+  const storage = `sqlite:${join(dir, 'p.db')}`;
+  const evaluator = { name: 'train', dataset: 'fashion_mnist', epochs: a.epochs, train_per_class: a.trainPerClass, val_per_class: a.valPerClass, threads: a.threads, skip_test: true, keep_weights: false };
+  const base = { storage, space: a.space, strategy: a.strategy, evaluator, trials: a.trials };
+  const plain: number[][] = [];
+  const pre: number[][] = [];
+  const rows: { seed: number; plain_best: number; prescreened_best: number; prescreened_trials_to_plain_best: number | null; proxy_ms: number; proxy_ms_per_candidate: number }[] = [];
+  try {
+    for (let k = 0; k < a.seeds; k++) {
+      const seed = a.firstSeed + k;
+      await search(prepareSearch({ config: { ...base, study: `plain-${seed}`, seed } }));
+      await search(prepareSearch({ config: { ...base, study: `pre-${seed}`, seed, prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies } } }));
+      const p = bestCurve((await studyTrials(storage, `plain-${seed}`)).trials, a.trials);
+      const q = bestCurve((await studyTrials(storage, `pre-${seed}`)).trials, a.trials);
+      plain.push(p);
+      pre.push(q);
+      const target = p[p.length - 1]!;
+      const reach = q.findIndex((v) => v >= target);
+      const pt = await studyProxyTime(storage, `pre-${seed}`);
+      const row = { seed, plain_best: target, prescreened_best: q[q.length - 1]!, prescreened_trials_to_plain_best: reach < 0 ? null : reach + 1, proxy_ms: pt?.totalMs ?? 0, proxy_ms_per_candidate: pt?.msPerCandidate ?? 0 };
+      rows.push(row);
+      if (a.json) console.log(JSON.stringify({ kind: 'seed', ...row }));
+      else console.error(`  seed ${seed}: plain best ${target.toFixed(2)}%, prescreened ${row.prescreened_best.toFixed(2)}%, prescreened reached plain's best after ${row.prescreened_trials_to_plain_best ?? '-'} of ${a.trials}; proxy ${row.proxy_ms.toFixed(0)} ms`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const meanAt = (cs: number[][], i: number) => {
+    const xs = cs.map((c) => c[i]!).filter(Number.isFinite);
+    return xs.reduce((s, v) => s + v, 0) / Math.max(1, xs.length);
+  };
+  const curveP = Array.from({ length: a.trials }, (_, i) => meanAt(plain, i));
+  const curveQ = Array.from({ length: a.trials }, (_, i) => meanAt(pre, i));
+  const half = Math.ceil(a.trials / 2);
+  const reachedHalf = rows.filter((r) => r.prescreened_trials_to_plain_best !== null && r.prescreened_trials_to_plain_best <= half).length;
+  const firstReach = curveQ.findIndex((v) => v >= curveP[a.trials - 1]!);
+  const summary = {
+    kind: 'summary',
+    space: a.space,
+    strategy: a.strategy,
+    seeds: a.seeds,
+    trials: a.trials,
+    prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies },
+    data: `fashion_mnist ${a.trainPerClass}+${a.valPerClass} per class, ${a.epochs} epoch(s)`,
+    plain_curve: curveP,
+    prescreened_curve: curveQ,
+    mean_trials_to_plain_final: firstReach < 0 ? null : firstReach + 1,
+    seeds_reaching_plain_best_within_half: reachedHalf,
+    proxy_ms_per_study: rows.reduce((s, r) => s + r.proxy_ms, 0) / Math.max(1, rows.length),
+  };
+  if (a.svg) writeFileSync(a.svg, svgChart([{ name: `${a.strategy}`, color: '#1f77b4', ys: curveP }, { name: `${a.strategy}+prescreen`, color: '#d62728', ys: curveQ }], `best val acc, ${a.space}, mean of ${a.seeds} seeds`) + '\n');
+  if (a.json) return void console.log(JSON.stringify(summary));
+  console.log(`Prescreened vs plain ${a.strategy} on ${a.space}, Fashion-MNIST ${a.trainPerClass}+${a.valPerClass} per class, ${a.epochs} epoch(s), ${a.seeds} seeds; prescreen ${a.candidates} candidates, top ${a.top}, ${a.proxies.join('+')}`);
+  console.log(`${'trained'.padEnd(8)}${'plain'.padStart(9)}${'prescreened'.padStart(13)}`);
+  for (let i = 0; i < a.trials; i++) console.log(`${String(i + 1).padEnd(8)}${curveP[i]!.toFixed(2).padStart(9)}${curveQ[i]!.toFixed(2).padStart(13)}`);
+  console.log(`mean curve: prescreened reaches plain's final mean best after ${summary.mean_trials_to_plain_final ?? '-'} of ${a.trials} trained candidates; seeds within half (${half}): ${reachedHalf}/${a.seeds}; proxy ms per study ${summary.proxy_ms_per_study.toFixed(0)}`);
+}
