@@ -4,7 +4,7 @@
  *
  * A strategy name `NAME+prescreen` runs NAME behind the zero-cost prescreen (src/strategy/
  * prescreen.ts) over the shipped proxy table data/nb201/nb201-proxies.csv.gz (`--prescreen` sets
- * its options, default {"candidates": 1000, "top": 10, "proxies": ["synflow"]}); such runs, and
+ * its options, default {"candidates": 3000, "top": 10, "proxies": ["synflow"]}: chosen on seeds 1000-1099); such runs, and
  * runs of strategies with proxy features, report `proxy_ms_mean`: the proxy compute per study in
  * ms, the sum of the table's recorded per-key times over the keys the study scored (each key once).
  * Each seed runs once at the largest budget; the figures for a smaller budget b are those of the
@@ -46,7 +46,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 100, seedBase: 0, strategies: undefined, budgets: [10, 20, 30, 50, 100], options: {}, prescreen: { candidates: 1000, top: 10, proxies: ['synflow'] }, json: false, timing: true, mo: true };
+  const a: Args = { seeds: 100, seedBase: 0, strategies: undefined, budgets: [10, 20, 30, 50, 100], options: {}, prescreen: { candidates: 3000, top: 10, proxies: ['synflow'] }, json: false, timing: true, mo: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {

@@ -126,8 +126,8 @@ export default async function main(argv: string[]): Promise<void> {
       const pt = await studyProxyTime(storage, `pre-${seed}`);
       const row = { seed, plain_best: target, prescreened_best: q[q.length - 1]!, prescreened_trials_to_plain_best: reach < 0 ? null : reach + 1, proxy_ms: pt?.totalMs ?? 0, proxy_ms_per_candidate: pt?.msPerCandidate ?? 0 };
       rows.push(row);
-      if (a.json) console.log(JSON.stringify({ kind: 'seed', ...row }));
-      else console.error(`  seed ${seed}: plain best ${target.toFixed(2)}%, prescreened ${row.prescreened_best.toFixed(2)}%, prescreened reached plain's best after ${row.prescreened_trials_to_plain_best ?? '-'} of ${a.trials}; proxy ${row.proxy_ms.toFixed(0)} ms`);
+      if (a.json) console.log(JSON.stringify({ kind: 'seed', ...row, plain_curve: p, prescreened_curve: q }));
+      else console.error(`  seed ${seed}: plain ${p.map((v) => v.toFixed(1)).join(' ')} | prescreened ${q.map((v) => v.toFixed(1)).join(' ')}\n  seed ${seed}: plain best ${target.toFixed(2)}%, prescreened ${row.prescreened_best.toFixed(2)}%, prescreened reached plain's best after ${row.prescreened_trials_to_plain_best ?? '-'} of ${a.trials}; proxy ${row.proxy_ms.toFixed(0)} ms`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
