@@ -42,7 +42,7 @@ import { GraphNet } from '../src/compress/graphnet.js';
 import { finetune } from '../src/compress/finetune.js';
 import { lowerModule } from '../src/compress/lower.js';
 import { calibrationBatches, compressNetwork, type StageRow } from '../src/compress/pipeline.js';
-import { peerMallocEnv } from './engine.js';
+import { peerEnv } from './engine.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./torch_quant.py', import.meta.url));
@@ -130,7 +130,7 @@ function runPeer(dir: string, graph: string, weights: string, cal: readonly Tens
   writeFileSync(join(dir, 'test_y.i32'), Buffer.from(Int32Array.from(ys).buffer));
   const spec = { graph, weights, calibration: calPath, test_x: join(dir, 'test_x.f32'), test_y: join(dir, 'test_y.i32'), engine: a.engine, runs: a.runs, threads_all: availableParallelism() };
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-  const r = spawnSync(PYTHON, [PEER, join(dir, 'spec.json')], { encoding: 'utf8', env: { ...process.env, ...peerMallocEnv(true), OMP_NUM_THREADS: String(availableParallelism()) } });
+  const r = spawnSync(PYTHON, [PEER, join(dir, 'spec.json')], { encoding: 'utf8', env: { ...process.env, ...peerEnv(true), OMP_NUM_THREADS: String(availableParallelism()) } });
   if (r.status !== 0) throw new Error(`torch_quant.py failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
 }
@@ -262,7 +262,7 @@ async function latencyOnly(a: Args): Promise<void> {
       const qn = new QuantizedNet(fz, 'static', calibrate(fz, [cal]));
       const t1 = batch1LatencyStats((x) => qn.forward(x), [1, 28, 28], 1, a.runs);
       writeFileSync(join(dir, 'spec.json'), JSON.stringify({ graph: join(dir, 'g.json'), weights: join(dir, 'w.bin'), calibration: join(dir, 'cal.f32'), test_x: join(dir, 'tx.f32'), test_y: join(dir, 'ty.i32'), engine: a.engine, runs: a.runs, threads_all: availableParallelism() }));
-      const r = spawnSync(PYTHON, [PEER, join(dir, 'spec.json')], { encoding: 'utf8', env: { ...process.env, ...peerMallocEnv(true) } });
+      const r = spawnSync(PYTHON, [PEER, join(dir, 'spec.json')], { encoding: 'utf8', env: { ...process.env, ...peerEnv(true) } });
       if (r.status !== 0) throw new Error(`torch_quant.py failed: ${r.stderr}`);
       const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
       const t2 = batch1LatencyStats((x) => qn.forward(x), [1, 28, 28], 1, a.runs);

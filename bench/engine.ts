@@ -23,6 +23,9 @@
  * peer gets the same thresholds through MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, so the ratio
  * measures the engines, not the allocator setting. `--peer-glibc-defaults` runs the peer exactly as
  * torch_reference.py runs by itself (glibc defaults), which is 2-3x slower on lenet here.
+ * Both sides load the same BLAS (the system's libblas.so.3); the header line names it. When it is
+ * OpenBLAS's pthreads build the addon limits its pool to one thread and the peer gets
+ * OPENBLAS_NUM_THREADS=1 (peerEnv); scripts/setup selects the OpenMP build, which needs neither.
  */
 import { spawnSync } from 'node:child_process';
 import { Nb201Net, lenet } from '../src/nn/build/index.js';
@@ -31,7 +34,7 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { compileNative } from '../src/nn/native-exec.js';
 import { fileURLToPath } from 'node:url';
-import { Generator, Tensor, crossEntropy, setNumThreads, tidy } from '../src/tensor/index.js';
+import { Generator, Tensor, blasInfo, crossEntropy, setNumThreads, tidy } from '../src/tensor/index.js';
 import { Adam, BatchNorm1d, Dropout, Linear, ReLU, SGD, Sequential, type Layer, type Optimizer } from '../src/nn/index.js';
 
 const WORKLOADS = ['lenet', 'nb201', 'mlp'] as const;
@@ -108,15 +111,29 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
 }
 
 /**
- * The glibc malloc thresholds tsnas sets in its own process (native/src/addon.cc tuneMalloc), as the
- * environment that gives a PyTorch child the same; `{}` for glibc's defaults.
+ * The environment that gives a PyTorch child the process settings tsnas makes in its own process:
+ * glibc's malloc thresholds (native/src/addon.cc tuneMalloc; `sameMalloc` false leaves glibc's
+ * defaults), and, when the addon found OpenBLAS's pthreads build and limited its pool to one thread
+ * (addon.cc tuneBlas, `blasInfo().limited`), OPENBLAS_NUM_THREADS=1, which does the same in the
+ * child. OpenMP settings (GOMP_SPINCOUNT, OMP_NUM_THREADS) reach the child through process.env.
  */
-export function peerMallocEnv(same: boolean): NodeJS.ProcessEnv {
-  return same ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {};
+export function peerEnv(sameMalloc: boolean): NodeJS.ProcessEnv {
+  return {
+    ...(sameMalloc ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {}),
+    ...(blasInfo().limited ? { OPENBLAS_NUM_THREADS: '1' } : {}),
+  };
+}
+
+/** One line naming the BLAS behind both sides' matmuls (the PyTorch child loads the same library). */
+export function blasLine(): string {
+  const b = blasInfo();
+  if (!b.openblas) return 'BLAS: not OpenBLAS';
+  const ver = /^OpenBLAS \S+/.exec(b.openblas)?.[0] ?? 'OpenBLAS';
+  return `BLAS: ${ver} (${b.threading} build${b.limited ? ', pool limited to 1 thread on both sides' : ''})`;
 }
 
 function runPytorch(name: Workload, batches: number, warmup: number, peerMalloc: boolean): { samplesPerS: number; finalLoss: number } {
-  const env = { ...process.env, ...peerMallocEnv(peerMalloc) };
+  const env = { ...process.env, ...peerEnv(peerMalloc) };
   const r = spawnSync(PYTHON, [SCRIPT, name, '--threads', '2', '--batches', String(batches), '--warmup', String(warmup)], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`torch_reference.py ${name} failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').pop()!;
@@ -144,7 +161,7 @@ function childPeakKiB(side: 'tsnas' | 'pytorch', name: Workload, batches: number
       batches + warmup > 0 ? `runpy.run_path(${JSON.stringify(SCRIPT)}, run_name='__main__')` : `m = runpy.run_path(${JSON.stringify(SCRIPT)}); import torch; torch.set_num_threads(2); torch.manual_seed(0); w = m['workload'](${JSON.stringify(name)}); x = torch.randn(1, w[2], *w[1]); y = torch.randint(0, 10, (1, w[2]))`,
       'print(json.dumps({"max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))',
     ].join('\n');
-    const r = spawnSync(PYTHON, ['-c', py], { encoding: 'utf8', env: { ...process.env, ...peerMallocEnv(peerMalloc) } });
+    const r = spawnSync(PYTHON, ['-c', py], { encoding: 'utf8', env: { ...process.env, ...peerEnv(peerMalloc) } });
     if (r.status !== 0) throw new Error(`PyTorch memory child failed: ${r.stderr}`);
     return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { max_rss_kib: number }).max_rss_kib;
   }
@@ -184,7 +201,7 @@ export default async function engine(argv: string[]): Promise<void> {
   const havePy = existsSync(PYTHON) && existsSync(SCRIPT) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!havePy) console.error(`engine bench: ${PYTHON} with torch or ${SCRIPT} is missing; printing tsnas numbers only`);
   if (!json) {
-    console.log(`engine benchmark: median of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} GOMP_SPINCOUNT=${process.env.GOMP_SPINCOUNT ?? '(unset)'}, PyTorch malloc: ${peerMalloc ? 'same mmap/trim thresholds as tsnas' : 'glibc defaults (--peer-glibc-defaults)'}; load: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`engine benchmark: median of ${rounds} alternating runs, ${batches} timed batches after ${warmup} warm-up, 2 threads, OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} GOMP_SPINCOUNT=${process.env.GOMP_SPINCOUNT ?? '(unset)'}, PyTorch malloc: ${peerMalloc ? 'same mmap/trim thresholds as tsnas' : 'glibc defaults (--peer-glibc-defaults)'}, ${blasLine()}; load: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(`workload   ${engines.map((e) => `tsnas ${e} samples/s`.padStart(24)).join(' ')}   pytorch samples/s   ratio   (final loss tsnas / pytorch)`);
   }
   for (const name of names) {

@@ -24,7 +24,7 @@ import { statsOf } from '../src/api/repeat.js';
 import { NasError } from '../src/core/errors.js';
 import { prepareData } from '../src/data/prepare.js';
 import { FASHION_MNIST_DIR } from '../src/data/sources.js';
-import { peerMallocEnv } from './engine.js';
+import { peerEnv } from './engine.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./optuna_main.py', import.meta.url));
@@ -121,7 +121,7 @@ export default async function mainBench(argv: string[]): Promise<void> {
           '--threads', String(threads),
           '--seed', String(seed),
         ],
-        { ...process.env, ...peerMallocEnv(true) },
+        { ...process.env, ...peerEnv(true) },
       );
       const o = JSON.parse(p.stdout.trim().split('\n').pop()!) as Side;
       sides.push({ ...o, side: 'optuna', seed });

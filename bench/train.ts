@@ -32,7 +32,7 @@ import { prepareData } from '../src/data/prepare.js';
 import { FASHION_MNIST_DIR } from '../src/data/sources.js';
 import { lenet } from '../src/nn/build/lenet.js';
 import { trainModule } from '../src/eval/train.js';
-import { peerMallocEnv } from './engine.js';
+import { blasLine, peerEnv } from './engine.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./torch_train.py', import.meta.url));
@@ -112,7 +112,7 @@ async function runTsnas(a: Args, seed: number): Promise<SideResult> {
 function runPytorch(a: Args, seed: number, valFile: string): SideResult {
   const r = spawnSync(PYTHON, [PEER, '--data-dir', a.dataDir, '--val-indices', valFile, '--epochs', String(a.epochs), '--threads', String(a.threads), '--seed', String(seed)], {
     encoding: 'utf8',
-    env: { ...process.env, ...peerMallocEnv(a.peerMalloc) },
+    env: { ...process.env, ...peerEnv(a.peerMalloc) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (r.status !== 0) throw new NasError('internal', `${PYTHON} ${PEER} failed (status ${r.status}): is python3-torch installed?`);
@@ -175,7 +175,7 @@ export default async function main(argv: string[]): Promise<void> {
     if (a.json) console.log(JSON.stringify(out));
     else {
       const pm = (m: number, sd: number) => `${m.toFixed(2)} +- ${sd.toFixed(2)}%`;
-      console.log(`lenet on Fashion-MNIST, ${a.epochs} epochs, Adam lr 1e-3, batch 64, ${a.threads} threads, val fraction ${a.valFraction}, seeds ${out.seeds.join(',')}, PyTorch malloc: ${out.peer_malloc}`);
+      console.log(`lenet on Fashion-MNIST, ${a.epochs} epochs, Adam lr 1e-3, batch 64, ${a.threads} threads, val fraction ${a.valFraction}, seeds ${out.seeds.join(',')}, PyTorch malloc: ${out.peer_malloc}, ${blasLine()}`);
       console.log(`  tsnas    test accuracy ${pm(out.tsnas_test_acc, out.tsnas_test_acc_std)}   median ${out.tsnas_seconds.toFixed(1)} s`);
       console.log(`  PyTorch  test accuracy ${pm(out.pytorch_test_acc, out.pytorch_test_acc_std)}   median ${out.pytorch_seconds.toFixed(1)} s`);
       console.log(`  accuracy difference (means) tsnas - PyTorch: ${out.acc_diff >= 0 ? '+' : ''}${out.acc_diff.toFixed(2)} points`);

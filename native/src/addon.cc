@@ -10,6 +10,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <dlfcn.h>
 #include <deque>
 #include <sstream>
 
@@ -622,8 +623,64 @@ static void tuneMalloc() {
 #endif
 }
 
+// libtorch runs matmul/linear on the system BLAS (Debian: libblas.so.3, an alternative). OpenBLAS
+// comes in an OpenMP build, which runs on libtorch's own OpenMP pool and follows its thread count,
+// and a pthreads build with a pool of its own (sized from OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when
+// it loads) whose workers spin with sched_yield for ~2^28 cycles after each call. Next to
+// libtorch's OpenMP threads that oversubscribes the cores: measured with the pthreads build selected
+// (what installing python3-sklearn's libopenblas-dev does, its alternative has the higher priority),
+// the MLP workload trained at 41k samples/s instead of 64k on an idle machine and 2-5x slower still
+// under load, in PyTorch from Python as much as here. scripts/setup selects the OpenMP build; when
+// the pthreads build is loaded anyway, its pool is limited to the calling thread (matmuls then run
+// in the thread libtorch calls them from, as the OpenMP build does inside a parallel region) unless
+// OPENBLAS_NUM_THREADS / GOTO_NUM_THREADS says otherwise or TSNAS_KEEP_BLAS=1. blasInfo() reports it.
+struct BlasState {
+  std::string config;        // openblas_get_config(), or "" when the BLAS is not OpenBLAS
+  int parallel = -1;         // openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP; -1 unknown
+  int threadsAtLoad = -1;    // its thread count when the addon loaded
+  bool limited = false;      // set to 1 thread here
+};
+static BlasState g_blas;
+
+static void tuneBlas() {
+  void* h = nullptr;
+  for (const char* name : {"libopenblas.so.0", "libblas.so.3"}) {
+    h = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+    if (h && dlsym(h, "openblas_get_parallel")) break;
+    if (h) dlclose(h);
+    h = nullptr;
+  }
+  if (!h) return;
+  auto getParallel = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_parallel"));
+  auto getConfig = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_config"));
+  auto getThreads = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads"));
+  auto setThreads = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
+  g_blas.parallel = getParallel();
+  if (getConfig) g_blas.config = getConfig();
+  if (getThreads) g_blas.threadsAtLoad = getThreads();
+  bool userSet = std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("GOTO_NUM_THREADS") || std::getenv("TSNAS_KEEP_BLAS");
+  if (g_blas.parallel == 1 && !userSet && setThreads && g_blas.threadsAtLoad != 1) {
+    setThreads(1);
+    g_blas.limited = true;
+  }
+  dlclose(h);  // the library stays loaded (libtorch needs it); this drops only our reference
+}
+
+// blasInfo() -> {openblas: config string or '', threading: 'pthreads'|'openmp'|'sequential'|'unknown', threadsAtLoad, limited}
+static Napi::Value blasInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("openblas", g_blas.config);
+  const char* t = g_blas.parallel == 0 ? "sequential" : g_blas.parallel == 1 ? "pthreads" : g_blas.parallel == 2 ? "openmp" : "unknown";
+  r.Set("threading", t);
+  r.Set("threadsAtLoad", g_blas.threadsAtLoad);
+  r.Set("limited", g_blas.limited);
+  return r;
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneMalloc();
+  tuneBlas();
   // libtorch sizes the OpenMP pool lazily, at the first parallel ATen op. A BLAS call before that
   // (the OpenMP build of OpenBLAS follows omp_get_max_threads()) ran with libgomp's own default
   // thread count, so the first matmul of a process could differ in the last bits from later ones
@@ -673,6 +730,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TS_EXPORT(exports, uniform_);
   TS_EXPORT(exports, multinomial);
   TS_EXPORT(exports, setNumThreads);
+  exports.Set("blasInfo", Napi::Function::New(env, blasInfo, "blasInfo"));
   TS_EXPORT(exports, getNumThreads);
   TS_EXPORT(exports, setNumInteropThreads);
   TS_EXPORT(exports, getNumInteropThreads);

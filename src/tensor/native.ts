@@ -24,6 +24,18 @@ export interface GraphInstr {
   layer: string;
   module: string;
 }
+/**
+ * The BLAS behind libtorch's matmul/linear: OpenBLAS's build configuration string ('' when it is not
+ * OpenBLAS), its threading ('openmp' shares libtorch's OpenMP pool; 'pthreads' has a pool of its
+ * own), its thread count when the addon loaded, and whether the addon limited a pthreads pool to
+ * the calling thread (it does unless OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or TSNAS_KEEP_BLAS is set).
+ */
+export interface BlasInfo {
+  openblas: string;
+  threading: 'openmp' | 'pthreads' | 'sequential' | 'unknown';
+  threadsAtLoad: number;
+  limited: boolean;
+}
 type H = Handle;
 type Opt = H | null | undefined;
 type Num = H | number;
@@ -74,6 +86,8 @@ export interface NativeAddon {
   uniform_(g: GenHandle, h: H, lo: number, hi: number): void;
   multinomial(g: GenHandle, probs: H, n: number, replacement: boolean): H;
   setNumThreads(n: number): void;
+  /** The BLAS libtorch's matmuls run on, as the addon found it when it loaded (native/src/addon.cc tuneBlas). */
+  blasInfo(): BlasInfo;
   getNumThreads(): number;
   setNumInteropThreads(n: number): void;
   getNumInteropThreads(): number;

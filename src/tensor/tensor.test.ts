@@ -191,3 +191,33 @@ test('default thread count: all CPUs this process may use, unless OMP_NUM_THREAD
   assert.equal(run(env), availableParallelism());
   assert.equal(run({ ...env, OMP_NUM_THREADS: '1' }), 1);
 });
+
+test("OpenBLAS's pthreads build: its own pool is limited to one thread at load unless the user sized it; the OpenMP build is left alone", async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync, readdirSync } = await import('node:fs');
+  const triplet = readdirSync('/usr/lib').find((d) => existsSync(`/usr/lib/${d}/openblas-pthread/libblas.so.3`) && existsSync(`/usr/lib/${d}/openblas-openmp/libblas.so.3`));
+  if (!triplet) {
+    t.skip('needs both libopenblas0-pthread and libopenblas0-openmp');
+    return;
+  }
+  const script = "import('./src/tensor/index.js').then((t) => console.log(JSON.stringify(t.blasInfo())))";
+  const { OPENBLAS_NUM_THREADS: _a, GOTO_NUM_THREADS: _b, TSNAS_KEEP_BLAS: _c, ...base } = process.env;
+  // LD_LIBRARY_PATH picks one build for the child, whatever the system's alternative is.
+  const run = (build: string, env: NodeJS.ProcessEnv = {}) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: new URL('../..', import.meta.url),
+      env: { ...base, OMP_NUM_THREADS: '2', LD_LIBRARY_PATH: `/usr/lib/${triplet}/openblas-${build}`, ...env },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim()) as { openblas: string; threading: string; threadsAtLoad: number; limited: boolean };
+  };
+  const p = run('pthread');
+  assert.equal(p.threading, 'pthreads');
+  assert.match(p.openblas, /^OpenBLAS/);
+  assert.equal(p.limited, true);
+  assert.equal(run('pthread', { OPENBLAS_NUM_THREADS: '2' }).limited, false);
+  const o = run('openmp');
+  assert.equal(o.threading, 'openmp');
+  assert.equal(o.limited, false);
+});

@@ -1,6 +1,6 @@
 /** libtorch thread pools. The intra-op pool (OpenMP) parallelises one op; set it once at start-up. */
 import { NasError } from '../core/errors.js';
-import { native } from './native.js';
+import { native, type BlasInfo } from './native.js';
 
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new NasError('invalid_config', `thread count must be a positive integer, got ${n}`, { field: 'threads' });
@@ -20,4 +20,12 @@ export function getNumInteropThreads(): number {
 /** Native tensors not yet disposed or collected (for leak tests). */
 export function liveTensors(): number {
   return native.liveTensors();
+}
+/**
+ * The BLAS libtorch's matmuls run on and its threading (see BlasInfo). With OpenBLAS's pthreads
+ * build the addon limits its pool to one thread at load (`limited`), since a second pool next to
+ * libtorch's OpenMP threads oversubscribes the cores; `scripts/setup` selects the OpenMP build.
+ */
+export function blasInfo(): BlasInfo {
+  return native.blasInfo();
 }
