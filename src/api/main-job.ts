@@ -92,7 +92,7 @@ export const MAIN_DEFAULTS = {
   eta: 3,
   trainPerClass: 400,
   valPerClass: 200,
-  finalEpochs: 10,
+  finalEpochs: 12,
   maxMacs: 4_000_000,
   seed: 0,
   threads: 2,
