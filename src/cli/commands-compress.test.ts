@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +34,18 @@ test('tsnas compress MODEL_DIR: rows per stage as JSON lines; bad options exit 2
     assert.deepEqual(rows.map((x) => x.stage), ['float', 'pruned', 'int8']);
     assert.ok(rows[1]!.params < rows[0]!.params);
     assert.deepEqual(readdirSync(out).sort(), ['float', 'int8', 'pruned', 'report.json']);
-    for (const [flags, field] of [[['--prune', 'sparsity=1'], 'prune.sparsity'], [['--quantize', 'static', '--calibration', '0'], 'calibration'], [['--prune', 'channels=1'], 'prune.ratio']] as const) {
+    for (const [flags, field] of [
+      [['--prune', 'sparsity=1'], 'prune.sparsity'],
+      [['--quantize', 'static', '--calibration', '0'], 'calibration'],
+      [['--prune', 'channels=1'], 'prune.ratio'],
+      [['--prune', 'flops=0.0001'], 'prune.flops'],
+      [['--prune', 'sparsity=0.8', '--prune-min-density', '0.5'], 'prune.minDensity'],
+    ] as const) {
       const bad = cli(['compress', model, ...flags, '--out', join(dir, 'bad')]);
       assert.equal(bad.status, 2, bad.stderr);
       assert.match(bad.stderr, new RegExp(field.replace('.', '\\.')));
-      assert.ok(!existsSync(join(dir, 'bad')));
+      if (field === 'prune.flops') assert.match(bad.stderr, /reaches FLOPs fractions from 0\.\d+ .*up to 1.*--prune flops=0\.\d+ or more/);
+      assert.deepEqual(readdirSync(dir).sort(), ['model', 'out'], `${field}: no output, no partial directory`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,14 @@ export function pruneFromFlags(spec: string, f: Record<string, string | boolean 
   const v = Number(m[2]);
   const crit = f['prune-criterion'] as 'l1' | 'taylor' | undefined;
   if (m[1] === 'sparsity')
-    return { kind: 'magnitude', sparsity: v, ...(f['prune-scope'] ? { scope: f['prune-scope'] as 'global' | 'layer' } : {}), ...(f['prune-schedule'] ? { schedule: f['prune-schedule'] as 'oneshot' | 'gradual' } : {}) };
+    return {
+      kind: 'magnitude',
+      sparsity: v,
+      ...(f['prune-scope'] ? { scope: f['prune-scope'] as 'global' | 'layer' } : {}),
+      ...(f['prune-schedule'] ? { schedule: f['prune-schedule'] as 'oneshot' | 'gradual' } : {}),
+      ...(f['prune-min-density'] !== undefined ? { minDensity: Number(f['prune-min-density']) } : {}),
+      ...(f['prune-output'] ? { pruneOutput: true } : {}),
+    };
   return m[1] === 'channels' ? { kind: 'channels', ratio: v, ...(crit ? { criterion: crit } : {}) } : { kind: 'channels', flops: v, ...(crit ? { criterion: crit } : {}) };
 }
 
@@ -43,7 +50,9 @@ export const compressCmd: ExtraCommand = {
 Prunes, fine-tunes and quantizes the trained model; prints one row per stage (float, pruned,
 int8): test accuracy, parameters, model file size, FLOPs, batch-1 latency (all threads / 1 thread).
 Writes OUT/float, OUT/pruned, OUT/int8 (model.json + weights.bin or model.int8.bin, model.onnx;
-QDQ for int8) and OUT/report.json. A stage that fails leaves the earlier stages' directories intact.
+QDQ for int8) and OUT/report.json. OUT appears only when every stage succeeded: a failed or
+impossible compression (e.g. an unreachable --prune flops=F, whose error gives the reachable range)
+leaves nothing behind, so the same --out can be used again.
 
 options:
   --prune SPEC            channels=R (remove fraction R of each coupled channel group),
@@ -52,6 +61,10 @@ options:
   --prune-criterion C     l1 (default) or taylor, for channels/flops
   --prune-scope S         global (default) or layer, for sparsity
   --prune-schedule S      oneshot (default) or gradual (over the fine-tuning epochs), for sparsity
+  --prune-min-density D   per-layer floor for sparsity: every pruned layer keeps at least this
+                          fraction of its weights (default (1 - S) / 4; at most 1 - S). A global
+                          threshold ranks weights of batch-normed layers by their folded value
+  --prune-output          also prune the output (logits) layer (default: left dense)
   --finetune-epochs N     fine-tuning after pruning (default 2)
   --finetune-lr X         default 1e-3 (Adam, cosine decay)
   --quantize MODE         static (int8 weights and activations, calibrated) or dynamic (int8 linear weights)
@@ -73,6 +86,8 @@ options:
         'prune-criterion': { type: 'string' },
         'prune-scope': { type: 'string' },
         'prune-schedule': { type: 'string' },
+        'prune-min-density': { type: 'string' },
+        'prune-output': { type: 'boolean' },
         'finetune-epochs': { type: 'string' },
         'finetune-lr': { type: 'string' },
         quantize: { type: 'string' },

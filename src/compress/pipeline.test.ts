@@ -99,7 +99,7 @@ test('magnitude pruning (gradual) keeps its sparsity through fine-tuning; dynami
   assert.ok(t.rows[1]!.params < t.rows[0]!.params && t.rows[1]!.test_acc > 50, `taylor: ${t.rows[1]!.test_acc}`);
 });
 
-test('bad input fails before any file is written; a failed stage leaves the earlier stages intact', async () => {
+test('bad input fails before any file is written; a failed or impossible compression leaves no partial output', async () => {
   await setup();
   const out = mkdtempSync(join(tmpdir(), 'tsnas-compress-'));
   try {
@@ -107,18 +107,24 @@ test('bad input fails before any file is written; a failed stage leaves the earl
     const bad = [
       [{ prune: { kind: 'magnitude', sparsity: 1 } }, 'prune.sparsity'],
       [{ prune: { kind: 'channels', ratio: 1 } }, 'prune.ratio'],
+      [{ prune: { kind: 'channels', flops: 0.0001 } }, 'prune.flops'],
+      [{ prune: { kind: 'magnitude', sparsity: 0.8, minDensity: 0.5 } }, 'prune.minDensity'],
       [{ quantize: 'static', calibration: 0 }, 'calibration'],
       [{ quantize: 'static', calibrationInputs: [] }, 'calibration'],
       [{ quantize: 'static', calibrationInputs: [Tensor.zeros([4, 1, 28, 28])] }, 'calibration'],
     ] as const;
     for (const [o, field] of bad) {
       await assert.rejects(compressNetwork(trained, data, { ...(o as object), outDir: dir }), (e: unknown) => isNasError(e) && e.field === field, field);
-      assert.ok(!existsSync(dir), `${field}: nothing written`);
+      assert.deepEqual(readdirSync(out), [], `${field}: nothing written`);
     }
-    // Fine-tuning with an absurd learning rate (weights overflow to Inf) diverges in the pruned stage: float/ stays complete.
+    // Fine-tuning with an absurd learning rate (weights overflow to Inf) diverges in the pruned stage,
+    // after float/ was written to the work directory: nothing is left, and the same --out works again.
     await assert.rejects(compressNetwork(trained, data, { prune: { kind: 'channels', ratio: 0.3 }, finetuneLr: 1e30, finetuneEpochs: 1, outDir: dir, latencyRuns: 2 }), (e: unknown) => isNasError(e, 'diverged') || isNasError(e, 'native_error'));
-    assert.deepEqual(readdirSync(dir).sort(), ['float']);
-    assert.deepEqual(readdirSync(join(dir, 'float')).sort(), ['model.json', 'model.onnx', 'weights.bin']);
+    assert.deepEqual(readdirSync(out), [], 'no partial output after a failed stage');
+    const ok = await compressNetwork(trained, data, { quantize: 'dynamic', outDir: dir, latencyRuns: 1, onnx: false });
+    assert.equal(ok.outDir, dir);
+    assert.deepEqual(readdirSync(out), ['m']);
+    assert.deepEqual(readdirSync(dir).sort(), ['float', 'int8', 'report.json']);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

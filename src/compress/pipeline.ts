@@ -7,13 +7,14 @@
  *
  * Files (when `outDir` is given): `<outDir>/<stage>/` with `model.json` (the compression graph)
  * and `weights.bin` (state dict) for float and pruned, `model.int8.bin` for int8, and `model.onnx`
- * for each (QDQ for int8); `<outDir>/report.json` with the rows. Every option is checked before
- * anything is written; each stage directory is written under a temporary name and renamed, so a
- * stage that fails leaves the earlier stages' directories complete and no partial one.
+ * for each (QDQ for int8); `<outDir>/report.json` with the rows. Every option, and the pruning
+ * plan (a FLOPs target that cannot be reached), is checked before any stage runs; the whole output
+ * directory is written under a temporary sibling name and renamed to `outDir` only when every stage
+ * succeeded (outdir.ts), so a failed or impossible compression leaves no partial output.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { NasError, isNasError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { batches } from '../data/batch.js';
@@ -28,7 +29,8 @@ import { GraphNet } from './graphnet.js';
 import { applyMasks, finetune } from './finetune.js';
 import { lowerModule } from './lower.js';
 import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
-import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type PruneSpec } from './prune.js';
+import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type ChannelPlan, type PruneSpec } from './prune.js';
+import { atomicDir, checkOutDir, type AtomicDir } from './outdir.js';
 import { calibrate, disposeFused, fuse, QuantizedNet, type QuantMode } from './quantize.js';
 import { encodeInt8 } from './int8file.js';
 
@@ -173,25 +175,18 @@ function checkOptions(o: CompressOptions, data: PreparedData, inputShape: readon
     engine = o.qengine ?? (have.includes('onednn') ? 'onednn' : have.includes('qnnpack') ? 'qnnpack' : undefined);
     if (!engine || !have.includes(engine)) throw new NasError('invalid_config', `quantized engine ${o.qengine ?? '(default)'} is not in this libtorch build`, { field: 'qengine', hint: `use one of: ${have.join(', ') || '(none: this libtorch has no quantized engine)'}` });
   }
-  if (o.outDir !== undefined) {
-    const dir = resolve(o.outDir);
-    if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0))
-      throw new NasError('invalid_config', `${dir} already exists and is not an empty directory`, { field: 'out', hint: 'give a new directory; compress never overwrites' });
-  }
+  if (o.outDir !== undefined) checkOutDir(o.outDir);
   return { ...(prune ? { prune } : {}), engine };
 }
 
-/** Writes one stage directory atomically (tmp + rename). */
-function writeStage(outDir: string, stage: StageName, files: Record<string, Uint8Array | string>): string {
-  const dir = join(outDir, stage);
-  const tmp = `${dir}.tmp-${process.pid}`;
+/** Writes one stage directory into the work directory; returns the stage's final path. */
+function writeStage(out: AtomicDir, stage: StageName, files: Record<string, Uint8Array | string>): string {
+  const dir = join(out.work, stage);
   try {
-    mkdirSync(tmp, { recursive: true });
-    for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
-    renameSync(tmp, dir);
-    return dir;
+    mkdirSync(dir);
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
+    return join(out.dir, stage);
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
     if (isNasError(e)) throw e;
     throw new NasError('storage_error', `cannot write ${dir}: ${(e as Error).message}`, { field: 'out', cause: e });
   }
@@ -200,8 +195,8 @@ function writeStage(outDir: string, stage: StageName, files: Record<string, Uint
 /**
  * Runs the compression stages on a trained `module` whose inputs are `data`'s samples. The
  * module is not changed or disposed. Returns one row per stage; see the file comment for files.
- * Errors: invalid_config / shape_mismatch naming the option before any file is written;
- * a stage's failure is thrown after the earlier stages' directories are complete.
+ * Errors: invalid_config / shape_mismatch naming the option before any stage runs; a stage's
+ * failure is thrown after the work directory is removed (nothing is left at `outDir`).
  */
 export async function compressNetwork(module: Module<[Tensor], Tensor>, data: PreparedData, o: CompressOptions = {}): Promise<CompressResult> {
   const log = o.log ?? (() => {});
@@ -209,10 +204,10 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
   const lowered = lowerModule(module, data.shape, data.numClasses);
   const owned: Tensor[] = [...lowered.weights.values()];
   const nets: { dispose(): void }[] = [];
+  let out: AtomicDir | undefined;
   try {
     const { prune, engine } = checkOptions(o, data, data.shape);
-    const outDir = o.outDir !== undefined ? resolve(o.outDir) : undefined;
-    const writeOnnx = outDir !== undefined && (o.onnx ?? true);
+    const writeOnnx = o.outDir !== undefined && (o.onnx ?? true);
     const { a, b } = affine(data.normalization);
     const onnxOpts = { inputAffine: { a, b }, metadata: { model: name, dataset: data.name } };
     const all = availableParallelism();
@@ -239,13 +234,25 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
       rows.push(row);
       return row;
     };
-    if (outDir) mkdirSync(outDir, { recursive: true });
-
-    // Float stage.
     const floatNet = new GraphNet(lowered.graph, lowered.weights, o.seed ?? 0).eval();
     nets.push(floatNet);
+    // The channel plan is decided before any stage runs: an unreachable FLOPs target fails here.
+    let plan: ChannelPlan | undefined;
+    if (prune?.kind === 'channels') {
+      let grads: Map<string, Tensor> | undefined;
+      if (prune.criterion === 'taylor') grads = taylorGrads(floatNet, data, o.seed ?? 0);
+      try {
+        plan = planChannels(lowered.graph, lowered.weights, prune, grads);
+      } finally {
+        for (const t of grads?.values() ?? []) t.dispose();
+      }
+    }
+    if (o.outDir !== undefined) out = atomicDir(o.outDir);
+    const outDir = out?.dir;
+
+    // Float stage.
     const floatBytes = encodeStateDict(floatNet.stateDict(), { format: 'tsnas-compress', stage: 'float' });
-    const floatDir = outDir ? writeStage(outDir, 'float', { 'model.json': JSON.stringify(lowered.graph) + '\n', 'weights.bin': floatBytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(floatNet, { ...onnxOpts, name: `${name}-float` }) } : {}) }) : undefined;
+    const floatDir = out ? writeStage(out, 'float', { 'model.json': JSON.stringify(lowered.graph) + '\n', 'weights.bin': floatBytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(floatNet, { ...onnxOpts, name: `${name}-float` }) } : {}) }) : undefined;
     measure('float', lowered.graph, (x) => floatNet.forward(x), floatBytes.byteLength, floatDir ? { dir: floatDir } : {});
 
     let current: { graph: Graph; net: GraphNet } = { graph: lowered.graph, net: floatNet };
@@ -259,11 +266,11 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         graph = lowered.graph;
         net = new GraphNet(graph, lowered.weights, o.seed ?? 0);
         nets.push(net);
-        const keys = prunableWeights(graph);
+        const keys = prunableWeights(graph, { pruneOutput: prune.pruneOutput ?? false });
         let masks: Map<string, Tensor> | undefined;
         const remask = (s: number, w: ReadonlyMap<string, Tensor>) => {
           for (const m of masks?.values() ?? []) m.dispose();
-          masks = magnitudeMasks(w, keys, s, prune.scope ?? 'global');
+          masks = magnitudeMasks(w, keys, s, prune.scope ?? 'global', prune.minDensity, graph);
           return masks;
         };
         const gradual = prune.schedule === 'gradual' && epochs > 1;
@@ -272,13 +279,9 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         for (const m of masks?.values() ?? []) m.dispose();
         extra = { sparsity: sparsityOf(net.stateDict(), keys) };
       } else {
-        let grads: Map<string, Tensor> | undefined;
-        if (prune.criterion === 'taylor') grads = taylorGrads(floatNet, data, o.seed ?? 0);
-        const plan = planChannels(lowered.graph, lowered.weights, prune, grads);
-        for (const t of grads?.values() ?? []) t.dispose();
-        log(`${name} pruned: channel ratio ${plan.ratio.toFixed(3)}, ${plan.removed.size} channel classes removed`);
-        const pw = pruneWeights(lowered.graph, plan, lowered.weights);
-        graph = plan.graph;
+        log(`${name} pruned: channel ratio ${plan!.ratio.toFixed(3)}, ${plan!.removed.size} channel classes removed`);
+        const pw = pruneWeights(lowered.graph, plan!, lowered.weights);
+        graph = plan!.graph;
         net = new GraphNet(graph, pw, o.seed ?? 0);
         nets.push(net);
         for (const t of pw.values()) t.dispose();
@@ -286,7 +289,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
       }
       net.eval();
       const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned' });
-      const dir = outDir ? writeStage(outDir, 'pruned', { 'model.json': JSON.stringify(graph) + '\n', 'weights.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(net, { ...onnxOpts, name: `${name}-pruned` }) } : {}) }) : undefined;
+      const dir = out ? writeStage(out, 'pruned', { 'model.json': JSON.stringify(graph) + '\n', 'weights.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(net, { ...onnxOpts, name: `${name}-pruned` }) } : {}) }) : undefined;
       measure('pruned', graph, (x) => net.forward(x), bytes.byteLength, { ...extra, ...(dir ? { dir } : {}) });
       current = { graph, net };
     }
@@ -308,11 +311,17 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
       const qn = new QuantizedNet(fused, o.quantize, qparams);
       nets.push(qn);
       const bytes = encodeInt8(qn, { engine: engine! });
-      const dir = outDir ? writeStage(outDir, 'int8', { 'model.int8.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportQuantizedOnnx(qn, { ...onnxOpts, name: `${name}-int8` }) } : {}) }) : undefined;
+      const dir = out ? writeStage(out, 'int8', { 'model.int8.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportQuantizedOnnx(qn, { ...onnxOpts, name: `${name}-int8` }) } : {}) }) : undefined;
       measure('int8', current.graph, (x) => qn.forward(x), bytes.byteLength, dir ? { dir } : {});
     }
-    if (outDir) writeFileSync(join(outDir, 'report.json'), JSON.stringify({ model: name, dataset: data.name, rows }, null, 2) + '\n');
+    if (out) {
+      writeFileSync(join(out.work, 'report.json'), JSON.stringify({ model: name, dataset: data.name, rows }, null, 2) + '\n');
+      out.commit();
+    }
     return { rows, ...(outDir ? { outDir } : {}) };
+  } catch (e) {
+    out?.abort();
+    throw e;
   } finally {
     for (const n of nets.reverse()) n.dispose();
     for (const t of owned) t.dispose();

@@ -6,6 +6,17 @@
  * layers at once (`global`: one threshold) or per layer; in one shot, or gradually over the
  * fine-tuning epochs with the cubic schedule of Zhu & Gupta 2017 ("To prune, or not to prune"),
  * s_e = s * (1 - (1 - e/E)^3). Masks are re-applied after every optimizer step.
+ * A per-layer floor keeps every pruned layer alive: with one global threshold the layers of
+ * smallest weights (wide layers, whose init scale is 1/sqrt(fan_in)) would otherwise lose nearly
+ * all of them, and a layer with no weight left cuts the network (every class gets the same logit).
+ * The global threshold compares weights at the scale they act at: a layer followed by batch norm is
+ * scale-invariant (weight decay shrinks such layers without changing the function), so its |w| is
+ * multiplied per output channel by |gamma| / sqrt(running_var + eps), the folded weight, as the
+ * channel ranking below does. Each layer keeps at least `minDensity` of its weights (default a quarter of the average density,
+ * (1 - sparsity) / 4) and at least one; the zeros a floored layer cannot take are spread over the
+ * others (water filling), so the total sparsity is still the target. The output layer (the one
+ * producing the logits) is not pruned unless `pruneOutput` is set: it is small and every class
+ * depends on it (Zhu & Gupta 2017 and Gale et al. 2019 leave it dense too).
  *
  * Structured channel pruning (Li et al. 2017, "Pruning Filters for Efficient ConvNets": filters
  * ranked by L1 norm; or the first-order Taylor criterion of Molchanov et al. 2019,
@@ -29,6 +40,10 @@ export type PruneSpec =
       readonly scope?: 'global' | 'layer';
       /** All at once before fine-tuning (default) or gradually over the fine-tuning epochs. */
       readonly schedule?: 'oneshot' | 'gradual';
+      /** Per-layer floor: fraction of each pruned layer's weights kept at least, in [0, 1 - sparsity]; default (1 - sparsity) / 4. At least one weight is always kept. */
+      readonly minDensity?: number;
+      /** Prune the output (logits) layer too; default false. */
+      readonly pruneOutput?: boolean;
     }
   | {
       readonly kind: 'channels';
@@ -59,7 +74,15 @@ export function checkPruneSpec(s: unknown): PruneSpec {
       const schedule = o.schedule ?? 'oneshot';
       if (scope !== 'global' && scope !== 'layer') throw new NasError('invalid_config', `prune scope must be global or layer, got ${JSON.stringify(scope)}`, { field: 'prune.scope' });
       if (schedule !== 'oneshot' && schedule !== 'gradual') throw new NasError('invalid_config', `prune schedule must be oneshot or gradual, got ${JSON.stringify(schedule)}`, { field: 'prune.schedule' });
-      return { kind: 'magnitude', sparsity: inUnit(o.sparsity, 'prune.sparsity', 'sparsity'), scope, schedule };
+      const sparsity = inUnit(o.sparsity, 'prune.sparsity', 'sparsity');
+      const minDensity = o.minDensity ?? (1 - sparsity) / 4;
+      if (typeof minDensity !== 'number' || !(minDensity >= 0 && minDensity <= 1 - sparsity + 1e-12))
+        throw new NasError('invalid_config', `the per-layer floor minDensity must be a number in [0, ${+(1 - sparsity).toFixed(6)}] (at most the average density 1 - sparsity), got ${JSON.stringify(o.minDensity)}`, {
+          field: 'prune.minDensity',
+          hint: `e.g. ${+((1 - sparsity) / 4).toFixed(6)} (the default, a quarter of the average density); CLI: --prune-min-density`,
+        });
+      if (o.pruneOutput !== undefined && typeof o.pruneOutput !== 'boolean') throw new NasError('invalid_config', `pruneOutput must be true or false, got ${JSON.stringify(o.pruneOutput)}`, { field: 'prune.pruneOutput' });
+      return { kind: 'magnitude', sparsity, scope, schedule, minDensity, pruneOutput: o.pruneOutput ?? false };
     }
     case 'channels': {
       const criterion = o.criterion ?? 'l1';
@@ -77,40 +100,141 @@ export function checkPruneSpec(s: unknown): PruneSpec {
 
 // ------------------------------------------------------------------ unstructured
 
-/** Conv and linear weight keys of a graph (`n<i>.weight`), the tensors magnitude pruning masks. */
-export function prunableWeights(g: Graph): string[] {
-  return g.nodes.flatMap((n, i) => (n.kind === 'conv' || n.kind === 'linear' ? [`n${i}.weight`] : []));
+/**
+ * Graph nodes that produce the logits: the conv/linear nodes reached from the output going back
+ * through nodes that do not mix channels (dropout, activations, flatten, pools, batch norm), and
+ * through both inputs of a sum or concatenation.
+ */
+export function outputLayers(g: Graph): Set<number> {
+  const out = new Set<number>();
+  const seen = new Set<number>();
+  const visit = (v: number): void => {
+    if (v === 0 || seen.has(v)) return; // value 0 is the network input
+    seen.add(v);
+    const n = g.nodes[v - 1]!;
+    switch (n.kind) {
+      case 'conv':
+      case 'linear':
+        out.add(v - 1);
+        return;
+      case 'add':
+      case 'cat':
+        n.inputs.forEach(visit);
+        return;
+      case 'zero':
+        return;
+      default:
+        visit(n.input);
+    }
+  };
+  visit(g.output);
+  return out;
+}
+
+/** Conv and linear weight keys of a graph (`n<i>.weight`), the tensors magnitude pruning masks; without the output layer unless `pruneOutput`. */
+export function prunableWeights(g: Graph, o: { readonly pruneOutput?: boolean } = {}): string[] {
+  const skip = o.pruneOutput ? new Set<number>() : outputLayers(g);
+  return g.nodes.flatMap((n, i) => ((n.kind === 'conv' || n.kind === 'linear') && !skip.has(i) ? [`n${i}.weight`] : []));
+}
+
+/** Weights a layer of `n` weights must keep under the floor `minDensity` (at least one). */
+export const layerFloor = (n: number, minDensity: number): number => Math.min(n, Math.max(1, Math.ceil(minDensity * n - 1e-9)));
+
+/**
+ * How many weights of each layer to zero so that `sparsity` of all `sizes` are zero with one
+ * global magnitude threshold, no layer keeping fewer than layerFloor(n, minDensity) (water filling:
+ * a layer the threshold would take below its floor is held at the floor, and the threshold over the
+ * remaining layers is recomputed for the zeros left). `below(l, t)` counts the weights of layer l
+ * with |w| <= t; `kth(ls, k)` is the k-th smallest |w| (1-based) over layers `ls`.
+ */
+export function globalPruneCounts(sizes: readonly number[], sparsity: number, minDensity: number, below: (l: number, t: number) => number, kth: (ls: readonly number[], k: number) => number): number[] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const cap = sizes.map((n) => n - layerFloor(n, minDensity));
+  const counts = sizes.map(() => 0);
+  const capped = new Set<number>();
+  let want = Math.floor(sparsity * total);
+  for (;;) {
+    const pool = sizes.map((_, l) => l).filter((l) => !capped.has(l));
+    const left = want - [...capped].reduce((a, l) => a + cap[l]!, 0);
+    if (pool.length === 0 || left <= 0) {
+      for (const l of pool) counts[l] = 0;
+      break;
+    }
+    const poolSize = pool.reduce((a, l) => a + sizes[l]!, 0);
+    const t = kth(pool, Math.min(left, poolSize));
+    const over = pool.filter((l) => below(l, t) > cap[l]!);
+    if (over.length === 0) {
+      for (const l of pool) counts[l] = below(l, t);
+      break;
+    }
+    for (const l of over) capped.add(l);
+  }
+  for (const l of capped) counts[l] = cap[l]!;
+  return counts;
+}
+
+/**
+ * Per-output-channel factors |gamma| / sqrt(running_var + eps) of the batch norm that directly
+ * follows a layer in `keys` (its only consumer), for ranking the folded weights; layers without one
+ * are absent. New tensors (call inside tidy, or dispose them).
+ */
+export function bnScales(g: Graph, weights: ReadonlyMap<string, Tensor>, keys: readonly string[]): Map<string, Tensor> {
+  const cons = consumers(g);
+  const out = new Map<string, Tensor>();
+  noGrad(() => {
+    for (const k of keys) {
+      const i = Number(/^n(\d+)\.weight$/.exec(k)?.[1]);
+      const c = cons[i + 1] ?? [];
+      const bn = c.length === 1 ? g.nodes[c[0]!] : undefined;
+      if (!bn || bn.kind !== 'bn') continue;
+      const b = (x: string) => weights.get(`n${c[0]}.${x}`)!;
+      out.set(k, b('weight').abs().div(b('running_var').add(bn.eps).sqrt()));
+    }
+  });
+  return out;
 }
 
 /**
  * 0/1 float masks (kept by the caller: dispose them) keeping the largest-|w| weights so that
- * `sparsity` of them is zero, per layer or with one global threshold.
+ * `sparsity` of them is zero, per layer or with one global threshold (over |w| times the batch-norm
+ * factors of bnScales when `graph` is given), each layer keeping at least
+ * layerFloor(n, minDensity) weights (see the file comment). Exactly the counted number of each
+ * layer is zeroed (ties at the cut are broken by the sort).
  */
-export function magnitudeMasks(weights: ReadonlyMap<string, Tensor>, keys: readonly string[], sparsity: number, scope: 'global' | 'layer'): Map<string, Tensor> {
+export function magnitudeMasks(weights: ReadonlyMap<string, Tensor>, keys: readonly string[], sparsity: number, scope: 'global' | 'layer', minDensity = (1 - sparsity) / 4, graph?: Graph): Map<string, Tensor> {
   const masks = new Map<string, Tensor>();
-  const thresholdOf = (abs: Tensor): number => {
-    const n = abs.numel;
-    const k = Math.floor(sparsity * n);
-    if (k <= 0) return -1;
-    return abs.flatten().sort(0).values.slice(0, k - 1, k).item() as number;
-  };
   tidy(() => {
     noGrad(() => {
+      const scales = graph && scope === 'global' ? bnScales(graph, weights, keys) : undefined;
+      const abs = keys.map((k) => {
+        const w = weights.get(k)!.abs();
+        const f = scales?.get(k);
+        return (f ? w.mul(f.reshape([f.numel, ...w.shape.slice(1).map(() => 1)])) : w).flatten();
+      });
+      const sizes = abs.map((a) => a.numel);
+      let counts: number[];
       if (scope === 'global') {
-        const all = cat(keys.map((k) => weights.get(k)!.abs().flatten()), 0);
-        const thr = thresholdOf(all);
-        for (const k of keys) masks.set(k, weights.get(k)!.abs().gt(thr).float().keep());
-      } else {
-        for (const k of keys) {
-          const a = weights.get(k)!.abs();
-          masks.set(k, a.gt(thresholdOf(a)).float().keep());
-        }
-      }
+        counts = globalPruneCounts(
+          sizes,
+          sparsity,
+          minDensity,
+          (l, t) => abs[l]!.le(t).sum().item() as number,
+          (ls, k) => (cat(ls.map((l) => abs[l]!), 0).sort(0).values.slice(0, k - 1, k).item() as number),
+        );
+      } else counts = sizes.map((n) => Math.min(Math.floor(sparsity * n), n - layerFloor(n, minDensity)));
+      keys.forEach((k, l) => {
+        const a = abs[l]!;
+        const n = sizes[l]!;
+        const c = counts[l]!;
+        // Zero exactly the c smallest (by rank, so ties at the threshold cannot empty a layer).
+        const m = Tensor.ones([n]);
+        const mask = c > 0 ? m.scatter(0, a.sort(0).indices.slice(0, 0, c), Tensor.zeros([c])) : m;
+        masks.set(k, mask.reshape(weights.get(k)!.shape).keep());
+      });
     });
   });
   return masks;
 }
-
 
 /** Zhu & Gupta's cubic schedule: the sparsity to reach by the end of epoch `e` of `epochs` (1-based). */
 export function gradualSparsity(final: number, e: number, epochs: number): number {
@@ -340,10 +464,16 @@ export interface ChannelPlan {
 }
 
 /**
+ * Largest ratio a FLOPs target may choose: every coupled channel group keeps at least 10% of its
+ * channels (and at least one), the structured counterpart of magnitude pruning's per-layer floor.
+ */
+export const MAX_FLOPS_RATIO = 0.9;
+
+/**
  * Decides which channel classes to remove: at `spec.ratio`, or at the smallest ratio (bisection,
- * 1/64 steps) whose pruned graph has at most `spec.flops` of the original FLOPs. Throws
- * invalid_config naming `prune.flops` when even removing all but one channel per group cannot
- * reach it.
+ * 1/64 steps, at most MAX_FLOPS_RATIO) whose pruned graph has at most `spec.flops` of the original
+ * FLOPs. Throws invalid_config naming `prune.flops` and the reachable range when the target is
+ * below what MAX_FLOPS_RATIO gives.
  */
 export function planChannels(g: Graph, weights: ReadonlyMap<string, Tensor>, spec: Extract<PruneSpec, { kind: 'channels' }>, grads?: ReadonlyMap<string, Tensor>): ChannelPlan {
   const s = channelStructure(g);
@@ -354,21 +484,26 @@ export function planChannels(g: Graph, weights: ReadonlyMap<string, Tensor>, spe
     return { removed, graph: prunedGraph(g, s, removed) };
   };
   if (spec.ratio !== undefined) return { structure: s, ratio: spec.ratio, ...at(spec.ratio) };
-  const target = spec.flops! * graphCost(g).flops;
-  const max = at(0.999);
-  if (graphCost(max.graph).flops > target)
-    throw new NasError('invalid_config', `no channel pruning reaches ${(spec.flops! * 100).toFixed(1)}% of the FLOPs: keeping one channel per group still costs ${((graphCost(max.graph).flops / graphCost(g).flops) * 100).toFixed(1)}%`, {
+  const full = graphCost(g).flops;
+  const target = spec.flops! * full;
+  const max = at(MAX_FLOPS_RATIO);
+  const reach = graphCost(max.graph).flops / full;
+  if (reach > spec.flops!) {
+    const lo = Math.ceil(reach * 1e4) / 1e4;
+    throw new NasError('invalid_config', `a FLOPs fraction of ${spec.flops} cannot be reached: channel pruning of this network reaches FLOPs fractions from ${lo} (removing ${MAX_FLOPS_RATIO * 100}% of every coupled channel group; the input stem, logits and unprunable layers keep their cost) up to 1`, {
       field: 'prune.flops',
-      hint: 'ask for a larger FLOPs fraction',
+      hint: `ask for flops in [${lo}, 1) (CLI: --prune flops=${lo} or more), or use --prune channels=R`,
+      details: { min_flops_fraction: reach },
     });
+  }
   let lo = 0;
   let hi = 64;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (graphCost(at(mid / 64).graph).flops <= target) hi = mid;
+    if (graphCost(at(Math.min(mid / 64, MAX_FLOPS_RATIO)).graph).flops <= target) hi = mid;
     else lo = mid;
   }
-  const r = hi === 64 ? 0.999 : hi / 64;
+  const r = Math.min(hi / 64, MAX_FLOPS_RATIO);
   return { structure: s, ratio: r, ...at(r) };
 }
 
