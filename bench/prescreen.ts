@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- prescreen [--seeds 3] [--trials 12] [--candidates 60] [--top 6]
  *   [--proxies naswot,synflow] [--strategy random] [--space chain_cnn] [--epochs 1]
- *   [--train-per-class 40] [--val-per-class 20] [--threads 1] [--svg FILE] [--json]`
+ *   [--train-per-class 40] [--val-per-class 20] [--threads 1] [--first-seed 0] [--svg FILE] [--json]
+ *   [--from seeds.jsonl ...]`
  *
  * Issue 12, real training: on the chain-CNN space (Zoph & Le-style layer chains) with the `train`
  * evaluator on a class-balanced Fashion-MNIST subset, per seed s two studies through the real API
@@ -12,9 +13,10 @@
  * (both curves); per seed, how many trained candidates the prescreened search needed to reach the
  * plain search's final best (the issue's target: at most half of `--trials`); the proxy time of
  * each prescreened study (ms in total and per candidate, as `tsnas status` reports it). `--svg`
- * writes both curves as a figure. Only accuracies and proxy ms are reported; no wall-time ratio.
+ * writes both curves as a figure. `--from FILE` (repeatable) aggregates the per-seed JSON rows of
+ * earlier `--json` runs (e.g. one process per seed) instead of running. Only accuracies and proxy ms are reported; no wall-time ratio.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { studyProxyTime, studyTrials } from '../src/api/results.js';
@@ -35,10 +37,11 @@ interface Args {
   svg: string | undefined;
   json: boolean;
   firstSeed: number;
+  from: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 3, trials: 12, candidates: 60, top: 6, proxies: ['naswot', 'synflow'], strategy: 'random', space: 'chain_cnn', epochs: 1, trainPerClass: 40, valPerClass: 20, threads: 1, svg: undefined, json: false, firstSeed: 0 };
+  const a: Args = { seeds: 3, trials: 12, candidates: 60, top: 6, proxies: ['naswot', 'synflow'], strategy: 'random', space: 'chain_cnn', epochs: 1, trainPerClass: 40, valPerClass: 20, threads: 1, svg: undefined, json: false, firstSeed: 0, from: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -60,6 +63,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--threads') a.threads = Number(v());
     else if (k === '--svg') a.svg = v();
     else if (k === '--json') a.json = true;
+    else if (k === '--from') a.from.push(v());
     else throw new Error(`unknown argument ${k} (see bench/prescreen.ts)`);
   }
   return a;
@@ -112,8 +116,21 @@ export default async function main(argv: string[]): Promise<void> {
   const plain: number[][] = [];
   const pre: number[][] = [];
   const rows: { seed: number; plain_best: number; prescreened_best: number; prescreened_trials_to_plain_best: number | null; proxy_ms: number; proxy_ms_per_candidate: number }[] = [];
+  // --from: aggregate the per-seed rows of earlier `--json` runs (e.g. one process per seed) instead of running.
+  for (const f of a.from)
+    for (const l of readFileSync(f, 'utf8').split('\n')) {
+      if (!l.startsWith('{')) continue;
+      const r = JSON.parse(l) as { kind: string; seed: number; plain_best: number; prescreened_best: number; prescreened_trials_to_plain_best: number | null; proxy_ms: number; proxy_ms_per_candidate: number; plain_curve: number[]; prescreened_curve: number[] };
+      if (r.kind !== 'seed') continue;
+      if (r.plain_curve.length !== a.trials) throw new Error(`--from ${f}: seed ${r.seed} has ${r.plain_curve.length} trials, --trials is ${a.trials}`);
+      plain.push(r.plain_curve);
+      pre.push(r.prescreened_curve);
+      const { plain_curve: _p, prescreened_curve: _q, kind: _k, ...row } = r;
+      rows.push(row);
+    }
+  if (a.from.length) a.seeds = rows.length;
   try {
-    for (let k = 0; k < a.seeds; k++) {
+    for (let k = 0; k < (a.from.length ? 0 : a.seeds); k++) {
       const seed = a.firstSeed + k;
       await search(prepareSearch({ config: { ...base, study: `plain-${seed}`, seed } }));
       await search(prepareSearch({ config: { ...base, study: `pre-${seed}`, seed, prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies } } }));

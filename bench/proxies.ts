@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- proxies [--archs 1000|all] [--seed 0] [--per-class 3] [--proxies a,b] [--json]
  *                           [--out scores.csv] [--fit 100] [--cached-only] [--merge more.csv]
- *                           [--ms-from timing.csv] [--shard I/N]`
+ *                           [--ms-from timing.csv] [--shard I/N] [--reverse]`
  *
  * Spearman's rho between each zero-cost proxy (src/eval/proxies) and the NAS-Bench-201 CIFAR-10
  * table's `valid_acc`, over `--archs` architectures drawn without replacement from the table's
@@ -27,7 +27,8 @@
  * columns of another scores CSV (e.g. `arch,grasp,grasp_ms` recomputed after a proxy changed) over
  * those of `--out`, per architecture key. `--shard I/N` computes only the keys whose hash is I mod N
  * (several processes appending to one `--out` share a run; the report needs every shard done, or
- * `--cached-only`).
+ * `--cached-only`). `--reverse` computes in reverse sample order (a second process per shard that
+ * meets the first in the middle; its own report is in that order, so report with `--cached-only`).
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Rng } from '../src/core/rng.js';
@@ -54,10 +55,11 @@ interface Args {
   merge: string[];
   msFrom: string | undefined;
   shard: [number, number] | undefined;
+  reverse: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined, cachedOnly: false, merge: [], msFrom: undefined, shard: undefined };
+  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined, cachedOnly: false, merge: [], msFrom: undefined, shard: undefined, reverse: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -78,6 +80,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--cached-only') a.cachedOnly = true;
     else if (k === '--merge') a.merge.push(v());
     else if (k === '--ms-from') a.msFrom = v();
+    else if (k === '--reverse') a.reverse = true;
     else if (k === '--shard') {
       const [i, n] = v().split('/').map(Number);
       if (!(Number.isInteger(i) && Number.isInteger(n) && n! >= 1 && i! >= 0 && i! < n!)) throw new Error('--shard takes I/N with 0 <= I < N');
@@ -171,7 +174,7 @@ export default async function main(argv: string[]): Promise<void> {
     const xs = [...timed.rows.values()].map((m) => m.get(`${p}_ms`)).filter((x): x is number => x !== undefined && Number.isFinite(x));
     return xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN;
   };
-  for (const [i, row] of picked.entries()) {
+  for (const [i, row] of (a.reverse ? [...picked].reverse() : picked).entries()) {
     const arch = archOfCode(table.codes[row]!);
     const s = formatNb201(arch);
     const key = nb201Space.key(arch);
