@@ -21,3 +21,25 @@ test('latency: medians at batch 1 and at a batch size, positive, larger batches 
   assert.ok(l.batch1Ms > 0 && l.batchMs > l.batch1Ms, JSON.stringify(l));
   assert.equal(liveTensors(), before);
 });
+
+test("latency engine: the native engine's inference pass by default, op by op on request or for a module the engine cannot express; bad engine named", async () => {
+  const { Linear, ReLU, Sequential } = await import('../nn/index.js');
+  const { Generator } = await import('../tensor/index.js');
+  const { measureLatency } = await import('./cost.js');
+  const { isNasError } = await import('../core/errors.js');
+  const before = liveTensors();
+  const gen = new Generator(0);
+  const net = new Sequential(new Linear(16, 32, { gen }), new ReLU(), new Linear(32, 4, { gen }));
+  const o = { runs: 2, warmup: 1, batchSize: 8 };
+  net.train();
+  assert.equal(measureLatency(net, [16], o).engine, 'native');
+  assert.equal(net.training, true, 'training flag restored');
+  assert.equal(measureLatency(net, [16], { ...o, engine: 'ops' }).engine, 'ops');
+  class Custom extends Sequential {}
+  const custom = new Custom(new Linear(16, 4, { gen }));
+  assert.equal(measureLatency(custom, [16], o).engine, 'ops');
+  assert.throws(() => measureLatency(net, [16], { ...o, engine: 'gpu' as never }), (e: unknown) => isNasError(e, 'invalid_config') && /latency\.engine|engine/.test((e as Error).message));
+  net.dispose();
+  custom.dispose();
+  assert.equal(liveTensors(), before);
+});

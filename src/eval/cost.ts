@@ -6,7 +6,8 @@ import { buildNetwork, type CostReport, type InputSpec, type Nb201Options } from
 import type { NetworkArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import type { Layer } from '../nn/module.js';
-import { Generator, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
+import { compileNative } from '../nn/native-exec.js';
+import { Generator, getNumThreads, noGrad, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import type { Metrics } from './types.js';
 
 export { analyzeArch, NB201_DEFAULTS, type CostReport, type InputSpec, type LayerCost, type Nb201Options } from '../nn/build/index.js';
@@ -25,6 +26,14 @@ export interface LatencyOptions {
   readonly batchSize?: number;
   /** Intra-op threads during the measurement (default: the current setting); restored afterwards. */
   readonly threads?: number;
+  /**
+   * How the forward passes run (default 'native'): 'native' times the native engine's inference
+   * pass (src/nn/native-exec.ts `infer`: one native call, libtorch's inference mode, each conv
+   * followed by its batch norm folded into one conv), the way tsnas runs a trained network; a module
+   * the engine cannot express falls back to 'ops' (with the engine's one-line notice). 'ops' times
+   * the op-by-op `module.forward` under no-grad.
+   */
+  readonly engine?: 'native' | 'ops';
 }
 
 export interface LatencyResult {
@@ -35,6 +44,8 @@ export interface LatencyResult {
   readonly batchSize: number;
   readonly threads: number;
   readonly runs: number;
+  /** The engine the times were measured with ('ops' also when 'native' fell back). */
+  readonly engine: 'native' | 'ops';
 }
 
 function median(xs: number[]): number {
@@ -45,8 +56,9 @@ function median(xs: number[]): number {
 
 /**
  * Inference latency of `module` (eval mode, no grad) on inputs of `[B, ...shape]`: the median wall
- * time of `runs` forward passes after `warmup` untimed ones, at B = 1 and B = batchSize. The
- * module's training flag is restored afterwards.
+ * time of `runs` forward passes after `warmup` untimed ones, at B = 1 and B = batchSize, with the
+ * native engine's inference pass by default (`engine`). The module's training flag is restored
+ * afterwards.
  */
 export function measureLatency(module: Layer, shape: readonly number[], o: LatencyOptions = {}): LatencyResult {
   const runs = o.runs ?? 20;
@@ -54,11 +66,15 @@ export function measureLatency(module: Layer, shape: readonly number[], o: Laten
   const batchSize = o.batchSize ?? 64;
   if (!(Number.isInteger(runs) && runs >= 1)) throw new NasError('invalid_config', `latency runs must be a positive integer, got ${runs}`, { field: 'latency.runs' });
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new NasError('invalid_config', `latency batchSize must be a positive integer, got ${batchSize}`, { field: 'latency.batchSize' });
+  const engine = o.engine ?? 'native';
+  if (engine !== 'native' && engine !== 'ops') throw new NasError('invalid_config', `latency engine must be 'native' or 'ops', got ${String(engine)}`, { field: 'latency.engine' });
   const prevThreads = getNumThreads();
   const wasTraining = module.training;
   if (o.threads !== undefined) setNumThreads(o.threads);
   module.eval();
+  const net = engine === 'native' ? compileNative(module) : undefined;
   try {
+    const forward = net ? (x: Tensor) => net.infer(x) : (x: Tensor) => noGrad(() => module.forward(x));
     const time = (b: number): number => {
       const gen = new Generator(0);
       const x = gen.randn([b, ...shape]);
@@ -66,7 +82,7 @@ export function measureLatency(module: Layer, shape: readonly number[], o: Laten
         const one = () => {
           const t0 = process.hrtime.bigint();
           tidy(() => {
-            noGrad(() => module.forward(x)); // the output is freed with the scope (not returned)
+            forward(x); // the output is freed with the scope (not returned)
           });
           return Number(process.hrtime.bigint() - t0) / 1e6;
         };
@@ -76,8 +92,9 @@ export function measureLatency(module: Layer, shape: readonly number[], o: Laten
         x.dispose();
       }
     };
-    return { batch1Ms: time(1), batchMs: time(batchSize), batchSize, threads: getNumThreads(), runs };
+    return { batch1Ms: time(1), batchMs: time(batchSize), batchSize, threads: getNumThreads(), runs, engine: net ? 'native' : 'ops' };
   } finally {
+    net?.dispose();
     module.train(wasTraining);
     if (o.threads !== undefined) setNumThreads(prevThreads);
   }
