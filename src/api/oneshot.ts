@@ -235,7 +235,7 @@ async function acquire(
     if (t.state === 'complete' || t.state === 'failed' || t.state === 'pruned') return t;
     const claimed = await store.claimTrial(record.id, worker, leaseMs);
     if (claimed && claimed.number === number) return claimed;
-    if (claimed) await store.releaseTrial(claimed.id, worker);
+    if (claimed) await store.releaseTrial(claimed.id, worker, claimed.attempt);
     if (!told) onEvent?.({ type: 'waiting', trial: number, holder: t.workerId });
     told = true;
     if (signal?.aborted) return 'aborted';
@@ -250,7 +250,7 @@ function heartbeat(store: Store, trial: TrialRecord, worker: ReturnType<typeof m
       if (beating) return;
       beating = true;
       store
-        .heartbeat(trial.id, worker, leaseMs)
+        .heartbeat(trial.id, worker, leaseMs, trial.attempt)
         .catch((e: unknown) => {
           if (isNasError(e, 'conflict')) onLost();
         })
@@ -343,11 +343,11 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
             resumedAfter = history.length;
             if (history.length > 0) opts.onEvent?.({ type: 'resumed', after: history.length });
             // A re-claimed trial lost its earlier attempt's intermediate values: record them again.
-            for (const h of history) await store.reportIntermediate(searchTrial.id, worker, h.epoch, h.metrics);
+            for (const h of history) await store.reportIntermediate(searchTrial.id, worker, h.epoch, h.metrics, searchTrial.attempt);
             if (history.some((h) => h.probs)) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history));
           },
           onEpoch: async (rec, history) => {
-            await store.reportIntermediate(searchTrial.id, worker, rec.epoch, rec.metrics);
+            await store.reportIntermediate(searchTrial.id, worker, rec.epoch, rec.metrics, searchTrial.attempt);
             if (rec.probs) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history));
             opts.onEvent?.({ type: 'epoch', epoch: rec.epoch, epochs: p.options.epochs, metrics: rec.metrics });
           },
@@ -356,6 +356,9 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
         derived = r.arch as Json;
         space.validate(derived);
         searchSeconds = r.searchSeconds;
+        // Attributes are not fenced by the store: renew this attempt's lease first (a `conflict`
+        // here means the trial was claimed again, and nothing of this attempt is written).
+        await store.heartbeat(searchTrial.id, worker, leaseMs, searchTrial.attempt);
         if (r.details !== undefined) await store.setTrialAttr(searchTrial.id, 'spos_search', r.details);
         await store.setTrialAttr(searchTrial.id, 'derived_arch', derived);
         const last = r.history[r.history.length - 1]?.metrics ?? {};
@@ -364,18 +367,18 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
           metrics: { ...last, search_seconds: r.searchSeconds, supernet_params: r.supernetParams, epochs: r.history.length },
           values: null,
           durationMs: Date.now() - started,
-        });
+        }, searchTrial.attempt);
         opts.onEvent?.({ type: 'derived', arch: derived });
       } catch (e) {
         stopBeat();
         if (lost) throw new NasError('conflict', `study ${c.study}: another worker took over the supernet search`, { cause: e });
         if (isNasError(e, 'aborted') || ctl.signal.aborted) {
-          await store.releaseTrial(searchTrial.id, worker).catch(() => undefined);
+          await store.releaseTrial(searchTrial.id, worker, searchTrial.attempt).catch(() => undefined);
           return await finish(record, resumed, 'aborted', null);
         }
         const message = e instanceof Error ? e.message : String(e);
         const code = isNasError(e) ? e.code : 'error';
-        await store.finishTrial(searchTrial.id, worker, { state: 'failed', error: `${code}: ${message}`, durationMs: Date.now() - started });
+        await store.finishTrial(searchTrial.id, worker, { state: 'failed', error: `${code}: ${message}`, durationMs: Date.now() - started }, searchTrial.attempt);
         return await finish(record, resumed, 'failed', null, `${code}: ${message}`);
       }
     }
@@ -403,7 +406,7 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
             budget: epochs,
             signal: ctl.signal,
             onProgress: async (pr) => {
-              await store.reportIntermediate(finalTrial.id, worker, pr.step, { ...pr.metrics });
+              await store.reportIntermediate(finalTrial.id, worker, pr.step, { ...pr.metrics }, finalTrial.attempt);
               opts.onEvent?.({ type: 'retrain_epoch', epoch: pr.step, epochs, metrics: { ...pr.metrics } });
               return 'continue' as const;
             },
@@ -419,16 +422,16 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
       }
       const o = out.outcome;
       if (o.status === 'failed' && o.reason === 'aborted') {
-        await store.releaseTrial(finalTrial.id, worker).catch(() => undefined);
+        await store.releaseTrial(finalTrial.id, worker, finalTrial.attempt).catch(() => undefined);
         return await finish(record, resumed, 'aborted', derived);
       }
       if (o.status === 'complete') {
         const values = c.objectives.map((ob) => o.metrics[ob.metric] as number);
-        await store.finishTrial(finalTrial.id, worker, { state: 'complete', metrics: { ...o.metrics, ...(searchSeconds === null ? {} : { search_seconds: searchSeconds }) }, values, durationMs: Date.now() - started });
+        await store.finishTrial(finalTrial.id, worker, { state: 'complete', metrics: { ...o.metrics, ...(searchSeconds === null ? {} : { search_seconds: searchSeconds }) }, values, durationMs: Date.now() - started }, finalTrial.attempt);
         if (o.artifact) await store.setTrialAttr(finalTrial.id, 'weights_path', o.artifact);
       } else {
         const error = o.status === 'failed' ? `${o.reason}: ${o.message}` : `pruned at step ${o.step}`;
-        await store.finishTrial(finalTrial.id, worker, { state: 'failed', error, durationMs: Date.now() - started });
+        await store.finishTrial(finalTrial.id, worker, { state: 'failed', error, durationMs: Date.now() - started }, finalTrial.attempt);
         return await finish(record, resumed, 'failed', derived, error);
       }
     }

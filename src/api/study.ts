@@ -144,6 +144,20 @@ function warmStartPlan(config: StudyConfig, parts: StudyParts, store: Store): Pr
   });
 }
 
+/**
+ * A worker that cannot take part in a study says so before it claims a trial: the problem (the
+ * original error, code kept so the CLI's exit code stays that of bad input) in the study's terms,
+ * and what to do about it. Errors that are not NasErrors are passed through.
+ */
+function cannotBuild(study: string, url: string, e: unknown, problem: string, fix: string): unknown {
+  if (!(e instanceof NasError)) return e;
+  return new NasError(e.code, `study ${JSON.stringify(study)} in ${url} ${problem}: ${e.message}`, {
+    hint: `${fix}; no trial was claimed`,
+    details: { ...(e.details ?? {}), ...(e.field === undefined ? {} : { field: e.field }) },
+    cause: e,
+  });
+}
+
 /** Opens an existing study from its stored config (what `tsnas worker` does on any machine). */
 export async function loadStudy(storage: string, name: string, opts: HandleOptions = {}): Promise<StudyHandle> {
   const store = await openStore(storage);
@@ -164,8 +178,13 @@ export async function loadStudy(storage: string, name: string, opts: HandleOptio
     // is kept.
     const followsDb = ev !== undefined && typeof stored['storage'] === 'string' && ev.options['artifacts_dir'] === defaultArtifactsDir(stored['storage'], name);
     const evOptions = ev ? Object.fromEntries(Object.entries(ev.options).filter(([k]) => !(followsDb && k === 'artifacts_dir'))) : {};
-    const config = withWeightsDefaults(validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...evOptions } } : {}) }, process.cwd()));
-    const parts = buildParts(config, process.cwd());
+    let parts: StudyParts;
+    try {
+      const config = withWeightsDefaults(validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...evOptions } } : {}) }, process.cwd()));
+      parts = buildParts(config, process.cwd());
+    } catch (e) {
+      throw cannotBuild(name, store.url, e, 'was created with a config this tsnas cannot build', 'run the worker with the tsnas version (and extensions) that created the study, or create a new study with a config this version accepts');
+    }
     const study = makeStudy(store, record, parts, opts);
     return { store, record, parts, study, resumed: true, close: () => store.close() };
   } catch (e) {
@@ -321,6 +340,12 @@ export interface WorkerOptions {
   readonly idleExitMs?: number;
   /** Store retries (PostgreSQL unreachable) are reported here. */
   readonly onStoreRetry?: (message: string) => void;
+  /**
+   * Called once the start-up checks passed (store opened at a known schema version, study found,
+   * its config built, the evaluator ready on this host), right before the first claim. An error
+   * thrown before it means no trial was touched.
+   */
+  readonly onStarted?: () => void;
 }
 
 /** Joins a study as one worker (this process) until the study is done or the signal stops it. */
@@ -333,8 +358,14 @@ export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & {
   const id = h.study.workerId;
   if (opts.onStoreRetry && 'onRetry' in h.store) (h.store as { onRetry?: (m: string) => void }).onRetry = opts.onStoreRetry;
   try {
-    await h.parts.ready?.();
+    try {
+      // Data loaded, artifacts directory writable...: checked on this host before any claim.
+      await h.parts.ready?.();
+    } catch (e) {
+      throw cannotBuild(opts.study, h.store.url, e, 'cannot be run on this host', 'fix this host (the path, volume or permission named above) and start the worker again');
+    }
     await h.store.registerWorker({ id, studyId: h.record.id, host: hostname(), pid: process.pid });
+    opts.onStarted?.();
     try {
       const r = await h.study.optimize({
         ...(opts.signal ? { signal: opts.signal } : {}),

@@ -222,6 +222,7 @@ export function trainEvaluatorFactory(o: JsonObject, baseDir: string, space: Spa
     evaluator: ev as unknown as Evaluator<unknown>,
     options,
     ready: async () => {
+      ev.checkWeightsDir();
       await ev.prepared();
     },
   };

@@ -50,6 +50,13 @@ const BAD_INPUT: readonly ErrorCode[] = [
 ];
 
 export { UsageError };
+
+/** A NasError a worker met before claiming any trial: printed like others, exit code 2. */
+class WorkerStartError extends Error {
+  constructor(readonly error: NasError) {
+    super(error.message);
+  }
+}
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 
@@ -312,7 +319,11 @@ async function cmdWorker(argv: string[]): Promise<number> {
   const idle = flags['idle-exit'] === '0' ? 0 : numFlag('idle-exit');
   const ctl = interruptible();
   const quiet = Boolean(flags['quiet']);
+  let started = false;
   const r = await runWorker({
+    onStarted: () => {
+      started = true;
+    },
     storage,
     study,
     signal: ctl.signal,
@@ -332,6 +343,11 @@ async function cmdWorker(argv: string[]): Promise<number> {
       else if (e.type === 'lease_lost') err(`worker ${process.pid}: lost the lease of trial ${e.trial.number}: ${e.reason}\n`);
       else if (e.type === 'warning') err(`worker ${process.pid}: warning: ${e.message}\n`);
     },
+  }).catch((e: unknown) => {
+    // Found before any claim (unreachable or refused storage, other schema version, missing
+    // study, a config or host this worker cannot run): bad input, exit 2 (see the help).
+    if (!started && e instanceof NasError && e.code !== 'aborted') throw new WorkerStartError(e);
+    throw e;
   });
   if (flags['json']) out(JSON.stringify(r) + '\n');
   else if (!quiet) err(`worker ${process.pid}: ${r.reason}, ${r.finished} trial(s) finished\n`);
@@ -436,6 +452,10 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       err(`tsnas ${cmd ?? ''}: ${e.message}\n(tsnas ${cmd && (COMMANDS[cmd] || COMMANDS_EXTRA[cmd]) ? cmd + ' ' : ''}--help for usage)\n`);
+      return 2;
+    }
+    if (e instanceof WorkerStartError) {
+      err(`tsnas ${cmd}: error [${e.error.code}]: ${e.error.message}\n`);
       return 2;
     }
     if (e instanceof NasError) {

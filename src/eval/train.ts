@@ -9,7 +9,8 @@
  * scope, so memory stays flat across epochs and trials. Metrics follow types.ts (val_* for search,
  * test_* reported only, accuracies in percent); the test split is evaluated once, at the end.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
 import { NasError, assertNever, isNasError } from '../core/errors.js';
@@ -636,14 +637,37 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     return this.o.weightsDir === undefined ? undefined : resolve(this.o.weightsDir);
   }
 
+  /**
+   * Start-up check of the weights directory (run before a worker claims a trial): creates it and
+   * writes and removes a probe file, so a host that cannot write it (a volume mounted read-only
+   * there, wrong owner) fails at once with `storage_error` naming `evaluator.artifacts_dir`,
+   * rather than at the end of its first trial's training. No-op without a weights directory.
+   */
+  checkWeightsDir(): void {
+    if (this.weightsDir === undefined) return;
+    this.ensureWeightsDir();
+    const dir = this.weightsDir;
+    const probe = join(dir, `.tsnas-write-check-${hostname()}-${process.pid}`);
+    try {
+      writeFileSync(probe, 'tsnas write check\n');
+      rmSync(probe, { force: true });
+    } catch (e) {
+      throw new NasError('storage_error', `artifacts_dir ${dir} is not writable on this host (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): trained weights could not be kept`, {
+        field: 'evaluator.artifacts_dir',
+        hint: 'every worker must be able to write the study\'s artifacts directory: mount the same shared volume read-write on each worker host (ReadWriteMany in Kubernetes), or fix its permissions here',
+        cause: e,
+      });
+    }
+  }
+
   private ensureWeightsDir(): void {
     const dir = this.weightsDir!;
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
-      throw new NasError('storage_error', `cannot create the weights directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-        field: 'weightsDir',
-        hint: 'give a writable directory, or do not keep weights',
+      throw new NasError('storage_error', `cannot create the weights directory ${dir} on this host: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+        field: 'evaluator.artifacts_dir',
+        hint: 'give a directory every worker can write (a shared volume mounted read-write on each host), or do not keep weights',
         cause: e,
       });
     }

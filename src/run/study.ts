@@ -298,7 +298,7 @@ export class Study<A> {
    * was lost (someone else runs the trial now) or the trial is already finished.
    */
   async tell(trial: TrialRecord, result: FinishTrial): Promise<TrialRecord> {
-    const done = await this.store.finishTrial(trial.id, this.workerId, result);
+    const done = await this.store.finishTrial(trial.id, this.workerId, result, trial.attempt);
     const curve = this.driver.needsIntermediates ? await this.store.getIntermediates(done.id) : [];
     this.put(done, curve);
     await this.tellStrategy(done, curve);
@@ -398,7 +398,7 @@ export class Study<A> {
       if (beating || leaseLost) return;
       beating = true;
       this.store
-        .heartbeat(trial.id, this.workerId, this.leaseMs)
+        .heartbeat(trial.id, this.workerId, this.leaseMs, trial.attempt)
         .catch((e: unknown) => {
           if (isNasError(e, 'conflict')) {
             leaseLost = true;
@@ -441,7 +441,7 @@ export class Study<A> {
       // Stopped by the user or the wall clock: give the trial back so a resumed study re-runs it.
       // (A result that completed before the stop took effect is kept.)
       try {
-        await this.store.releaseTrial(trial.id, this.workerId);
+        await this.store.releaseTrial(trial.id, this.workerId, trial.attempt);
       } catch (e) {
         if (!isNasError(e, 'conflict')) throw e;
         onEvent?.({ type: 'lease_lost', trial, reason: `release refused: ${e.message}` });
@@ -449,6 +449,23 @@ export class Study<A> {
       }
       onEvent?.({ type: 'released', trial });
       return 'released';
+    }
+    if (outcome.status === 'failed' && outcome.error !== undefined && isNasError(outcome.error, 'storage_error')) {
+      // This host cannot keep what the trial produced (its artifacts directory is read-only,
+      // missing or full): a fault of the host, not of the candidate. Recording the trial failed
+      // would lose it; it goes back to the queue for a worker that can, and this one stops.
+      let released = true;
+      try {
+        await this.store.releaseTrial(trial.id, this.workerId, trial.attempt);
+      } catch (e) {
+        if (!isNasError(e, 'conflict')) throw e;
+        released = false;
+      }
+      if (released) onEvent?.({ type: 'released', trial });
+      throw new NasError('storage_error', `trial ${trial.number} cannot be kept on this host: ${outcome.message}`, {
+        hint: `${released ? 'the trial was given back and another worker will run it' : 'the trial was already taken over by another worker'}; every worker must be able to write the study's artifacts directory: fix it on this host and restart the worker`,
+        cause: outcome.error,
+      });
     }
     let done: TrialRecord;
     try {
@@ -482,7 +499,7 @@ export class Study<A> {
   ): Promise<EvalOutcome> {
     const onProgress = async (p: Progress): Promise<'continue' | 'stop'> => {
       try {
-        await this.store.reportIntermediate(trial.id, this.workerId, p.step, { ...p.metrics });
+        await this.store.reportIntermediate(trial.id, this.workerId, p.step, { ...p.metrics }, trial.attempt);
       } catch (e) {
         if (isNasError(e, 'conflict')) {
           return 'stop'; // lease lost; runTrial discards the outcome

@@ -151,7 +151,7 @@ export async function importWarmStart(store: Store, study: StudyRecord, plan: Wa
       userAttrs: { warm_start: { study: t.source.study, storage: t.source.storage, number: t.number } },
       claim: { workerId: w, leaseMs: 60_000 },
     });
-    await store.finishTrial(created.id, w, { state: 'complete', metrics: t.metrics, values: t.values, durationMs: 0 });
+    await store.finishTrial(created.id, w, { state: 'complete', metrics: t.metrics, values: t.values, durationMs: 0 }, created.attempt);
     n++;
   }
   await store.setStudyAttr(study.id, 'warm_start', {

@@ -9,7 +9,7 @@ import { NasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import {
-  addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
+  addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttempt, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
   encodeFinish, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
   setAttr, studyFromRow, studyInsertValues, trialFromRow, validateSpec, workerFromRow,
 } from './common.js';
@@ -25,6 +25,7 @@ export interface OwnerRow {
   id: number;
   state: string;
   worker_id: string | null;
+  attempt: number;
 }
 
 export abstract class SqlStore implements Store {
@@ -57,12 +58,16 @@ export abstract class SqlStore implements Store {
    */
   protected abstract claimRow(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null | 'no_study'>;
   protected abstract selectOwner(id: TrialId): Promise<OwnerRow | undefined>;
-  /** The ownership-checked updates return how many rows they changed (0: not the holder). */
-  protected abstract renewLease(id: TrialId, wid: WorkerId, leaseMs: number): Promise<number>;
-  protected abstract upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string): Promise<number>;
+  /**
+   * The ownership-checked updates return how many rows they changed (0: not the holder). Each
+   * matches the trial only while it is running under `wid` and, when `attempt` is not null, at
+   * that attempt (the fencing token, see Store.heartbeat).
+   */
+  protected abstract renewLease(id: TrialId, wid: WorkerId, leaseMs: number, attempt: number | null): Promise<number>;
+  protected abstract upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string, attempt: number | null): Promise<number>;
   /** `cols`: encodeFinish's columns. */
-  protected abstract finishRow(id: TrialId, wid: WorkerId, cols: unknown[]): Promise<TrialRow | undefined>;
-  protected abstract releaseRow(id: TrialId, wid: WorkerId): Promise<number>;
+  protected abstract finishRow(id: TrialId, wid: WorkerId, cols: unknown[], attempt: number | null): Promise<TrialRow | undefined>;
+  protected abstract releaseRow(id: TrialId, wid: WorkerId, attempt: number | null): Promise<number>;
   protected abstract selectTrial(id: TrialId): Promise<TrialRow | undefined>;
   protected abstract selectTrialByNumber(id: StudyId, number: number): Promise<TrialRow | undefined>;
   /** `o` is validated, its `states` (if any) non-empty; ordered by trialOrder(o). */
@@ -163,30 +168,34 @@ export abstract class SqlStore implements Store {
     return r === null ? null : trialFromRow(r);
   }
 
-  /** Throws why an ownership-checked update of trial `id` by `wid` changed nothing. */
-  private async owned(what: string, id: TrialId, wid: WorkerId, changed: number): Promise<void> {
-    if (changed === 0) throw ownershipError(what, await this.selectOwner(id), id, wid);
+  /** Throws why an ownership-checked update of trial `id` by `wid` (at `attempt`) changed nothing. */
+  private async owned(what: string, id: TrialId, wid: WorkerId, attempt: number | null, changed: number): Promise<void> {
+    if (changed === 0) throw ownershipError(what, await this.selectOwner(id), id, wid, attempt);
   }
 
-  async heartbeat(id: TrialId, wid: WorkerId, leaseMs: number): Promise<void> {
+  async heartbeat(id: TrialId, wid: WorkerId, leaseMs: number, attempt?: number): Promise<void> {
     checkLease(leaseMs);
-    await this.owned('heartbeat', id, wid, await this.renewLease(id, wid, leaseMs));
+    const a = checkAttempt(attempt);
+    await this.owned('heartbeat', id, wid, a, await this.renewLease(id, wid, leaseMs, a));
   }
 
-  async reportIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: Metrics): Promise<void> {
+  async reportIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: Metrics, attempt?: number): Promise<void> {
     checkStep(step);
     checkMetrics(metrics);
-    await this.owned('reportIntermediate', id, wid, await this.upsertIntermediate(id, wid, step, encodeNumbers(metrics)));
+    const a = checkAttempt(attempt);
+    await this.owned('reportIntermediate', id, wid, a, await this.upsertIntermediate(id, wid, step, encodeNumbers(metrics), a));
   }
 
-  async finishTrial(id: TrialId, wid: WorkerId, res: FinishTrial): Promise<TrialRecord> {
-    const r = await this.finishRow(id, wid, encodeFinish(res));
-    if (r === undefined) throw ownershipError('finishTrial', await this.selectOwner(id), id, wid);
+  async finishTrial(id: TrialId, wid: WorkerId, res: FinishTrial, attempt?: number): Promise<TrialRecord> {
+    const a = checkAttempt(attempt);
+    const r = await this.finishRow(id, wid, encodeFinish(res), a);
+    if (r === undefined) throw ownershipError('finishTrial', await this.selectOwner(id), id, wid, a);
     return trialFromRow(r);
   }
 
-  async releaseTrial(id: TrialId, wid: WorkerId): Promise<void> {
-    await this.owned('releaseTrial', id, wid, await this.releaseRow(id, wid));
+  async releaseTrial(id: TrialId, wid: WorkerId, attempt?: number): Promise<void> {
+    const a = checkAttempt(attempt);
+    await this.owned('releaseTrial', id, wid, a, await this.releaseRow(id, wid, a));
   }
 
   async getTrial(id: TrialId): Promise<TrialRecord | null> {

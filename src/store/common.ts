@@ -140,6 +140,13 @@ export function checkLease(ms: unknown, field = 'leaseMs'): asserts ms is number
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw bad(field, `must be a positive number of milliseconds, got ${String(ms)}`);
 }
 
+/** An optional fencing token (TrialRecord.attempt of the claim): null when not given. */
+export function checkAttempt(attempt: unknown): number | null {
+  if (attempt === undefined) return null;
+  if (!Number.isSafeInteger(attempt) || (attempt as number) < 1) throw bad('attempt', `must be the claim's attempt number (an integer >= 1), got ${String(attempt)}`);
+  return attempt as number;
+}
+
 export function checkStep(step: unknown): asserts step is number {
   if (!Number.isSafeInteger(step) || (step as number) < 0) throw bad('step', `must be a non-negative integer, got ${String(step)}`);
 }
@@ -599,21 +606,32 @@ export function bestOf(
 /** Why an ownership-checked update matched no row: `not_found` or `conflict`. */
 export function ownershipError(
   what: string,
-  trial: { id: number; state: string; worker_id: string | null } | undefined,
+  trial: { id: number; state: string; worker_id: string | null; attempt: number | string } | undefined,
   id: number,
   worker: string,
+  attempt: number | null = null,
 ): NasError {
   if (trial === undefined) return new NasError('not_found', `${what}: trial ${id} does not exist`);
+  const current = Number(trial.attempt);
+  const mine = attempt === null ? '' : ` (attempt ${attempt})`;
+  if (attempt !== null && current !== attempt) {
+    // Fencing by attempt number: the trial was claimed again since this caller's claim, possibly
+    // under the same worker id (a restarted worker with a stable name), so its lease is gone.
+    return new NasError('conflict', `${what}: attempt ${attempt} of trial ${id} by worker ${worker} is stale: the trial is at attempt ${current} (${trial.state}, worker ${trial.worker_id})`, {
+      details: { trialId: id, state: trial.state, owner: trial.worker_id, workerId: worker, attempt, currentAttempt: current },
+      hint: 'the lease expired before a heartbeat renewed it and the trial was claimed again; the re-run\'s result is the one recorded',
+    });
+  }
   if (trial.state !== 'running') {
     return new NasError('conflict', `${what}: trial ${id} is ${trial.state}, not running`, {
-      details: { trialId: id, state: trial.state, workerId: worker },
+      details: { trialId: id, state: trial.state, workerId: worker, ...(attempt === null ? {} : { attempt }) },
       hint: trial.state === 'waiting'
         ? 'the trial was released (or never claimed); claim it first'
         : 'a trial is finished only once; its result was already recorded',
     });
   }
-  return new NasError('conflict', `${what}: worker ${worker} lost the lease of trial ${id} to ${trial.worker_id}`, {
-    details: { trialId: id, owner: trial.worker_id, workerId: worker },
+  return new NasError('conflict', `${what}: worker ${worker}${mine} lost the lease of trial ${id} to ${trial.worker_id}`, {
+    details: { trialId: id, owner: trial.worker_id, workerId: worker, ...(attempt === null ? {} : { attempt }) },
     hint: 'the lease expired before a heartbeat renewed it; the trial is being run again by another worker',
   });
 }

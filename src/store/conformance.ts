@@ -379,6 +379,51 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.deepEqual((await s.countTrials(a.id)), { waiting: 0, running: 0, complete: 1, pruned: 0, failed: 0, total: 1 });
       }));
 
+    test('fencing by attempt: an older attempt is refused even when the same worker id claimed the trial again', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('fence'));
+        await s.createTrial(a.id, trialInput(0));
+        // Attempt 1 by W1 (say a pod that was cut off); its lease lapses and W1's restarted
+        // process (same id: a stable pod name) claims the trial again as attempt 2.
+        const t1 = (await s.claimTrial(a.id, W1, 100))!;
+        assert.equal(t1.attempt, 1);
+        await s.heartbeat(t1.id, W1, 100, 1);
+        await s.reportIntermediate(t1.id, W1, 0, { val_acc: 40 }, 1);
+        await sleep(200);
+        const t2 = (await s.claimTrial(a.id, W1, 60_000))!;
+        assert.equal(t2.id, t1.id);
+        assert.equal(t2.attempt, 2);
+        assert.equal(t2.workerId, W1);
+        // Without the token, ownership is by worker id alone: the old process would pass.
+        const hb = await rejectsWith(s.heartbeat(t1.id, W1, 60_000, 1), 'conflict');
+        assert.match(hb.message, /attempt 1 of trial \d+ by worker .* is stale: the trial is at attempt 2/);
+        assert.equal((hb as { details?: Record<string, unknown> }).details?.['currentAttempt'], 2);
+        await rejectsWith(s.reportIntermediate(t1.id, W1, 1, { val_acc: 50 }, 1), 'conflict');
+        await rejectsWith(s.releaseTrial(t1.id, W1, 1), 'conflict');
+        await rejectsWith(s.finishTrial(t1.id, W1, { state: 'complete', values: [50] }, 1), 'conflict');
+        assert.equal((await s.getTrial(t1.id))!.state, 'running', 'the stale finish changed nothing');
+        assert.deepEqual(await s.getIntermediates(t1.id), [], 'nothing of attempt 1 remains');
+        await rejectsWith(s.heartbeat(t1.id, W1, 1000, 0), 'invalid_config', 'attempt');
+        await rejectsWith(s.finishTrial(t1.id, W1, { state: 'complete', values: [1] }, 1.5), 'invalid_config', 'attempt');
+        // The current attempt goes through, once.
+        await s.heartbeat(t2.id, W1, 60_000, 2);
+        await s.reportIntermediate(t2.id, W1, 0, { val_acc: 45 }, 2);
+        const f = await s.finishTrial(t2.id, W1, { state: 'complete', values: [60] }, 2);
+        assert.equal(f.attempt, 2);
+        assert.deepEqual(f.values, [60]);
+        const again = await rejectsWith(s.finishTrial(t1.id, W1, { state: 'complete', values: [50] }, 1), 'conflict');
+        assert.match(again.message, /stale: the trial is at attempt 2 \(complete/);
+        assert.deepEqual(await s.countTrials(a.id), { waiting: 0, running: 0, complete: 1, pruned: 0, failed: 0, total: 1 });
+        // A released trial's next claim is a new attempt too: the releaser's token no longer works.
+        await s.createTrial(a.id, trialInput(1));
+        const r1 = (await s.claimTrial(a.id, W2, 60_000))!;
+        await s.releaseTrial(r1.id, W2, r1.attempt);
+        const r2 = (await s.claimTrial(a.id, W2, 60_000))!;
+        assert.equal(r2.attempt, r1.attempt + 1);
+        await rejectsWith(s.finishTrial(r1.id, W2, { state: 'complete', values: [1] }, r1.attempt), 'conflict');
+        await s.finishTrial(r2.id, W2, { state: 'complete', values: [2] }, r2.attempt);
+      }));
+
     test('heartbeats keep a lease alive; a lapsed lease nobody took is still renewable', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('hb'));

@@ -300,8 +300,10 @@ export class PostgresStore extends SqlStore {
   protected async insertStudy(_name: string, values: unknown[]): Promise<StudyRow | undefined> {
     return this.tx(async (c) => {
       const cols = STUDY_INSERT_COLUMNS.join(', ');
-      const ph = STUDY_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
-      const row = (await c.query(`INSERT INTO studies (${cols}) VALUES (${ph}) ON CONFLICT (name) DO NOTHING RETURNING *`, values)).rows[0] as StudyRow | undefined;
+      // Times are the server's (like leases): the caller's created_at/updated_at are replaced.
+      const ph = STUDY_INSERT_COLUMNS.map((col, i) => (col === 'created_at' || col === 'updated_at' ? NOW : `$${i + 1}`)).join(', ');
+      const args = values.slice(0, STUDY_INSERT_COLUMNS.indexOf('created_at'));
+      const row = (await c.query(`INSERT INTO studies (${cols}) VALUES (${ph}) ON CONFLICT (name) DO NOTHING RETURNING *`, args)).rows[0] as StudyRow | undefined;
       if (row !== undefined) await c.query(`INSERT INTO strategy_states (study_id, version, state, updated_at) VALUES ($1, 0, NULL, ${NOW})`, [row.id]);
       return row;
     });
@@ -338,7 +340,7 @@ export class PostgresStore extends SqlStore {
   }
 
   protected async updateStudyState(id: StudyId, state: StudyState): Promise<boolean> {
-    return (await this.q('UPDATE studies SET state = $1, updated_at = $2 WHERE id = $3 RETURNING id', [state, Date.now(), id])).length > 0;
+    return (await this.q(`UPDATE studies SET state = $1, updated_at = ${NOW} WHERE id = $2 RETURNING id`, [state, id])).length > 0;
   }
 
   protected async updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject): Promise<boolean> {
@@ -346,7 +348,7 @@ export class PostgresStore extends SqlStore {
       const r = (await c.query(`SELECT user_attrs FROM ${table} WHERE id = $1 FOR UPDATE`, [id])).rows[0] as { user_attrs: string } | undefined;
       if (r === undefined) return false;
       const next = JSON.stringify(f(JSON.parse(r.user_attrs) as JsonObject));
-      if (table === 'studies') await c.query('UPDATE studies SET user_attrs = $1, updated_at = $2 WHERE id = $3', [next, Date.now(), id]);
+      if (table === 'studies') await c.query(`UPDATE studies SET user_attrs = $1, updated_at = ${NOW} WHERE id = $2`, [next, id]);
       else await c.query('UPDATE trials SET user_attrs = $1 WHERE id = $2', [next, id]);
       return true;
     });
@@ -458,44 +460,47 @@ export class PostgresStore extends SqlStore {
   }
 
   protected async selectOwner(id: TrialId): Promise<OwnerRow | undefined> {
-    return (await this.q<OwnerRow>('SELECT id, state, worker_id FROM trials WHERE id = $1', [id]))[0];
+    return (await this.q<OwnerRow>('SELECT id, state, worker_id, attempt FROM trials WHERE id = $1', [id]))[0];
   }
 
-  protected async renewLease(id: TrialId, wid: WorkerId, leaseMs: number): Promise<number> {
+  protected async renewLease(id: TrialId, wid: WorkerId, leaseMs: number, attempt: number | null): Promise<number> {
     const r = await this.q<{ n: number }>(
       `WITH u AS (UPDATE trials SET lease_expires_at = ${NOW} + $3::bigint, heartbeat_at = ${NOW}
-                  WHERE id = $1 AND state = 'running' AND worker_id = $2 RETURNING id),
+                  WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempt = COALESCE($4::int, attempt) RETURNING id),
             w AS (UPDATE workers SET last_seen_at = ${NOW} WHERE id = $2 AND EXISTS (SELECT 1 FROM u))
        SELECT COUNT(*)::int AS n FROM u`,
-      [id, wid, Math.ceil(leaseMs)],
+      [id, wid, Math.ceil(leaseMs), attempt],
     );
     return r[0]!.n;
   }
 
-  protected async upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string): Promise<number> {
+  protected async upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string, attempt: number | null): Promise<number> {
     // FOR SHARE holds the trial row until the insert commits, so a concurrent re-claim (which
     // deletes the lost attempt's values) cannot interleave with it.
     const r = await this.q<{ trial_id: number }>(
-      `WITH t AS (SELECT id FROM trials WHERE id = $1 AND state = 'running' AND worker_id = $2 FOR SHARE)
+      `WITH t AS (SELECT id FROM trials WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempt = COALESCE($5::int, attempt) FOR SHARE)
        INSERT INTO intermediates (trial_id, step, metrics, reported_at) SELECT id, $3, $4, ${NOW} FROM t
        ON CONFLICT (trial_id, step) DO UPDATE SET metrics = EXCLUDED.metrics, reported_at = EXCLUDED.reported_at
        RETURNING trial_id`,
-      [id, wid, step, metrics],
+      [id, wid, step, metrics, attempt],
     );
     return r.length;
   }
 
-  protected async finishRow(id: TrialId, wid: WorkerId, cols: unknown[]): Promise<TrialRow | undefined> {
+  protected async finishRow(id: TrialId, wid: WorkerId, cols: unknown[], attempt: number | null): Promise<TrialRow | undefined> {
     const r = await this.q<TrialRow>(
       `UPDATE trials SET state = $1, metrics = $2, vals = $3, value0 = $4, error = $5, duration_ms = $6, finished_at = ${NOW}, lease_expires_at = NULL
-       WHERE id = $7 AND state = 'running' AND worker_id = $8 RETURNING ${TRIAL_COLS}`,
-      [...cols, id, wid],
+       WHERE id = $7 AND state = 'running' AND worker_id = $8 AND attempt = COALESCE($9::int, attempt) RETURNING ${TRIAL_COLS}`,
+      [...cols, id, wid, attempt],
     );
     return r[0];
   }
 
-  protected async releaseRow(id: TrialId, wid: WorkerId): Promise<number> {
-    return (await this.q(`UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = $1 AND state = 'running' AND worker_id = $2 RETURNING id`, [id, wid])).length;
+  protected async releaseRow(id: TrialId, wid: WorkerId, attempt: number | null): Promise<number> {
+    return (await this.q(
+      `UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = $1 AND state = 'running' AND worker_id = $2 AND attempt = COALESCE($3::int, attempt) RETURNING id`,
+      [id, wid, attempt],
+    )).length;
   }
 
   protected async selectTrial(id: TrialId): Promise<TrialRow | undefined> {

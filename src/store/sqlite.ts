@@ -412,38 +412,41 @@ export class SqliteStore extends SqlStore {
   }
 
   protected async selectOwner(id: TrialId): Promise<OwnerRow | undefined> {
-    return this.run(false, () => this.st('SELECT id, state, worker_id FROM trials WHERE id = ?').get(id) as OwnerRow | undefined);
+    return this.run(false, () => this.st('SELECT id, state, worker_id, attempt FROM trials WHERE id = ?').get(id) as OwnerRow | undefined);
   }
 
-  protected async renewLease(id: TrialId, wid: WorkerId, leaseMs: number): Promise<number> {
+  protected async renewLease(id: TrialId, wid: WorkerId, leaseMs: number, attempt: number | null): Promise<number> {
     return this.run(true, () => {
       const now = Date.now();
-      const r = this.st(`UPDATE trials SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ? AND state = 'running' AND worker_id = ?`).run(now + leaseMs, now, id, wid);
+      const r = this.st(`UPDATE trials SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ? AND state = 'running' AND worker_id = ? AND attempt = COALESCE(?, attempt)`)
+        .run(now + leaseMs, now, id, wid, attempt);
       if (r.changes > 0) this.st('UPDATE workers SET last_seen_at = ? WHERE id = ?').run(now, wid);
       return r.changes;
     });
   }
 
-  protected async upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string): Promise<number> {
+  protected async upsertIntermediate(id: TrialId, wid: WorkerId, step: number, metrics: string, attempt: number | null): Promise<number> {
     return this.run(true, () => this.st(
       `INSERT INTO intermediates (trial_id, step, metrics, reported_at)
-       SELECT id, ?, ?, ? FROM trials WHERE id = ? AND state = 'running' AND worker_id = ?
+       SELECT id, ?, ?, ? FROM trials WHERE id = ? AND state = 'running' AND worker_id = ? AND attempt = COALESCE(?, attempt)
        ON CONFLICT (trial_id, step) DO UPDATE SET metrics = excluded.metrics, reported_at = excluded.reported_at`,
-    ).run(step, metrics, Date.now(), id, wid).changes);
+    ).run(step, metrics, Date.now(), id, wid, attempt).changes);
   }
 
-  protected async finishRow(id: TrialId, wid: WorkerId, cols: unknown[]): Promise<TrialRow | undefined> {
+  protected async finishRow(id: TrialId, wid: WorkerId, cols: unknown[], attempt: number | null): Promise<TrialRow | undefined> {
     return this.run(true, () => {
       const r = this.st(
         `UPDATE trials SET state = ?, metrics = ?, vals = ?, value0 = ?, error = ?, duration_ms = ?, finished_at = ?, lease_expires_at = NULL
-         WHERE id = ? AND state = 'running' AND worker_id = ?`,
-      ).run(...cols, Date.now(), id, wid);
+         WHERE id = ? AND state = 'running' AND worker_id = ? AND attempt = COALESCE(?, attempt)`,
+      ).run(...cols, Date.now(), id, wid, attempt);
       return r.changes > 0 ? this.trialRow(id) : undefined;
     });
   }
 
-  protected async releaseRow(id: TrialId, wid: WorkerId): Promise<number> {
-    return this.run(true, () => this.st(`UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = ? AND state = 'running' AND worker_id = ?`).run(id, wid).changes);
+  protected async releaseRow(id: TrialId, wid: WorkerId, attempt: number | null): Promise<number> {
+    return this.run(true, () =>
+      this.st(`UPDATE trials SET state = 'waiting', lease_expires_at = NULL WHERE id = ? AND state = 'running' AND worker_id = ? AND attempt = COALESCE(?, attempt)`)
+        .run(id, wid, attempt).changes);
   }
 
   protected async selectTrial(id: TrialId): Promise<TrialRow | undefined> {

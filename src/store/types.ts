@@ -255,18 +255,24 @@ export interface Store {
    * Renews the lease to now + leaseMs (and the worker's last-seen time). Throws `conflict` when
    * the trial is no longer running under this worker (taken over, or finished). A lease that
    * lapsed but that nobody took over yet is still this worker's and is renewed.
+   *
+   * Fencing: `attempt` is the claim's `TrialRecord.attempt`. When given, the call is refused
+   * (`conflict`) unless the trial is still at that attempt, so a process that lost its lease
+   * (cut off longer than the lease) cannot act on the re-run even when the re-run's claimer uses
+   * the same worker id (a restarted pod with a stable name). The run layer always passes it;
+   * without it, ownership is by worker id alone. The same holds for the three calls below.
    */
-  heartbeat(trialId: TrialId, workerId: WorkerId, leaseMs: number): Promise<void>;
+  heartbeat(trialId: TrialId, workerId: WorkerId, leaseMs: number, attempt?: number): Promise<void>;
   /** Same ownership rule as heartbeat. Idempotent on (trial, step): a repeat overwrites. */
-  reportIntermediate(trialId: TrialId, workerId: WorkerId, step: number, metrics: Metrics): Promise<void>;
+  reportIntermediate(trialId: TrialId, workerId: WorkerId, step: number, metrics: Metrics, attempt?: number): Promise<void>;
   /**
    * Records the outcome. Succeeds once, for the current lease holder of a running trial (even if
    * its lease lapsed, as long as nobody took the trial over); a second finish, or a finish by a
-   * worker whose lease was taken over, throws `conflict`.
+   * worker whose lease was taken over (or by an older `attempt`), throws `conflict`.
    */
-  finishTrial(trialId: TrialId, workerId: WorkerId, result: FinishTrial): Promise<TrialRecord>;
+  finishTrial(trialId: TrialId, workerId: WorkerId, result: FinishTrial, attempt?: number): Promise<TrialRecord>;
   /** Gives a running trial back (state `waiting`, lease cleared), e.g. on Ctrl-C. Same ownership rule. */
-  releaseTrial(trialId: TrialId, workerId: WorkerId): Promise<void>;
+  releaseTrial(trialId: TrialId, workerId: WorkerId, attempt?: number): Promise<void>;
   getTrial(id: TrialId): Promise<TrialRecord | null>;
   getTrialByNumber(studyId: StudyId, number: number): Promise<TrialRecord | null>;
   listTrials(studyId: StudyId, opts?: ListTrialsOptions): Promise<TrialRecord[]>;
