@@ -14,7 +14,13 @@
  *    process; see study-size.ts). `--sizes 1000,10000,50000` and `--size-strategies evolution,tpe`
  *    change them.
  *
- * `--only overhead,throughput,size` runs a subset. --json prints one object per figure:
+ * 4. Hosts (issue 18 item 4, study-hosts.ts): trials/hour with 1, 2 and 3 hosts of the network-
+ *    namespace test bed around one PostgreSQL, one `tsnas worker` each, on an evaluation-bound
+ *    tabular study (NB201 lookups that sleep `--host-eval-ms` (1000) each, `--host-trials` (45)
+ *    trials), and the per-trial overhead of a worker reaching PostgreSQL over a veth link.
+ *    Figures hosts2_speedup, hosts3_speedup, postgres_veth_ms_per_trial. Needs root.
+ *
+ * `--only overhead,throughput,hosts,size` runs a subset. --json prints one object per figure:
  * {"figure": ..., "value": n} (size figures: ms_per_trial_at_1k... for evolution, and
  * tpe_ms_per_trial_at_1k... for TPE).
  */
@@ -30,6 +36,7 @@ import { Study } from '../src/run/study.js';
 import { syntheticEvaluator } from '../src/run/synthetic.js';
 import { openStore, type Store, type StudySpec } from '../src/store/index.js';
 import { tryStartPgServer } from '../src/store/testing/pg-server.js';
+import { hostsBench } from './study-hosts.js';
 import { studySizeScaling } from './study-size.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -70,7 +77,7 @@ function spec(name: string, trials: number): StudySpec {
   };
 }
 
-async function overhead(store: Store, trials: number): Promise<number> {
+export async function overhead(store: Store, trials: number): Promise<number> {
   // Warm-up study (statement caches, connection pool), then the measured one.
   const warm = await store.createStudy(spec('warmup', 20));
   await new Study(store, warm, counter, syntheticEvaluator({ steps: 3 }), { workerId: workerId('bench-warm') }).optimize();
@@ -124,7 +131,7 @@ export default async function main(argv: string[]): Promise<void> {
   const evalTrials = arg(argv, 'eval-trials', 40);
   const log = (s: string) => (json ? undefined : console.log(s));
   const figures: { figure: string; value: number }[] = [];
-  const only = new Set(list(argv, 'only', 'overhead,throughput,size'));
+  const only = new Set(list(argv, 'only', 'overhead,throughput,hosts,size'));
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-study-'));
   try {
     if (only.has('overhead')) await overheads(dir, trials, log, figures);
@@ -136,6 +143,17 @@ export default async function main(argv: string[]): Promise<void> {
       log(`2 workers: ${two.perHour.toFixed(0)} trials/hour (wall ${two.wallS.toFixed(1)} s)`);
       log(`speedup:   ${speedup.toFixed(2)}x (target >= 1.6); by wall time incl. start-up ${(one.wallS / two.wallS).toFixed(2)}x`);
       figures.push({ figure: 'workers2_speedup', value: speedup });
+    }
+    if (only.has('hosts')) {
+      const hostTrials = arg(argv, 'host-trials', 45);
+      const hostEvalMs = arg(argv, 'host-eval-ms', 1000);
+      const r = await hostsBench({ trials: hostTrials, evalMs: hostEvalMs, overheadTrials: trials, log });
+      if (r !== null) {
+        const [one, two, three] = r.perHour as [number, number, number];
+        log(`hosts speedup: 2 hosts ${(two / one).toFixed(2)}x, 3 hosts ${(three / one).toFixed(2)}x (target >= 2.7)`);
+        figures.push({ figure: 'hosts1_trials_per_hour', value: one }, { figure: 'hosts2_speedup', value: two / one }, { figure: 'hosts3_speedup', value: three / one });
+        if (r.vethMsPerTrial !== null) figures.push({ figure: 'postgres_veth_ms_per_trial', value: r.vethMsPerTrial });
+      }
     }
     if (only.has('size')) {
       const sizes = list(argv, 'sizes', '1000,10000,50000').map(Number);

@@ -212,7 +212,7 @@ if ('reason' in r) {
 
     test('hosts whose clocks are 10 minutes ahead and behind: leases still judged by the server\'s clock', { skip: noSkew }, async () => {
       const n = 9;
-      const leaseMs = 4000;
+      const leaseMs = 6000;
       const { db, name } = await newStudy(n, 500, leaseMs / 1000);
       const t0 = Date.now();
       const honest = worker(1, workerArgs(1, db, name, ['--worker-id', 'honest']));

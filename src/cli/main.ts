@@ -6,6 +6,7 @@
 import { interruptible, parse, UsageError, type Flags, type FlagSpec } from './args.js';
 import {
   NasError,
+  createStudy,
   requireBestTrial,
   oneShotMethodOf,
   evaluatorNames,
@@ -96,9 +97,13 @@ options (override the config file's fields):
   --quiet               no progress output
 ${ONESHOT_HELP}`,
   worker: `usage: tsnas worker --storage URL --study NAME [options]
+       tsnas worker --config FILE [--storage URL] [options]
 
 Joins a study created by tsnas search, on this or any machine that reaches the storage, and
-runs trials until the study is done. Its config comes from the store.
+runs trials until the study is done. Its config comes from the store. With --config, the study
+is first created from FILE if it does not exist yet (many workers may start at once: one
+creates it, the others join; a study of that name with another config is an error), so one
+Kubernetes Job of N identical pods runs a whole search (deploy/k8s).
 
 options:
   --wallclock SECONDS   stop after this long (running trials are released)
@@ -290,6 +295,7 @@ async function cmdWorker(argv: string[]): Promise<number> {
   const { flags } = parse(argv, {
     storage: { type: 'string' },
     study: { type: 'string' },
+    config: { type: 'string' },
     wallclock: { type: 'string' },
     lease: { type: 'string' },
     'poll-ms': { type: 'string' },
@@ -300,10 +306,19 @@ async function cmdWorker(argv: string[]): Promise<number> {
     quiet: { type: 'boolean' },
   });
   if (flags['help']) return out(help('worker')), 0;
-  const storage = flags['storage'];
-  const study = flags['study'];
-  if (typeof storage !== 'string') throw new UsageError('--storage URL is required');
-  if (typeof study !== 'string') throw new UsageError('--study NAME is required');
+  let storage = flags['storage'];
+  let study = flags['study'];
+  const configFile = flags['config'];
+  let created: (() => Promise<void>) | undefined;
+  if (typeof configFile === 'string') {
+    // Validated in full here; created (or joined) below, with the other start-up checks.
+    const prepared = prepareSearch({ configPath: configFile, flags: { ...(typeof storage === 'string' ? { storage } : {}), ...(typeof study === 'string' ? { study } : {}) } });
+    storage = prepared.config.storage;
+    study = prepared.config.study;
+    created = async () => (await createStudy(prepared)).close();
+  }
+  if (typeof storage !== 'string') throw new UsageError('--storage URL (or --config FILE) is required');
+  if (typeof study !== 'string') throw new UsageError('--study NAME (or --config FILE) is required');
   const numFlag = (k: string) => {
     const v = flags[k];
     if (v === undefined) return undefined;
@@ -320,6 +335,14 @@ async function cmdWorker(argv: string[]): Promise<number> {
   const ctl = interruptible();
   const quiet = Boolean(flags['quiet']);
   let started = false;
+  if (created) {
+    try {
+      await created();
+    } catch (e) {
+      if (e instanceof NasError && e.code !== 'aborted') throw new WorkerStartError(e);
+      throw e;
+    }
+  }
   const r = await runWorker({
     onStarted: () => {
       started = true;

@@ -196,6 +196,13 @@ export async function startTestbed(opts: { prefix?: string } = {}): Promise<Test
       cleanup();
     };
     process.once('exit', onExit);
+    // Killed by a signal (a test runner's timeout, Ctrl-C): no 'exit' event, so stop the server
+    // and remove the namespaces here, then die of the same signal.
+    const onSignal = (sig: NodeJS.Signals) => {
+      onExit();
+      process.kill(process.pid, sig);
+    };
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
 
     const bed: Testbed = {
       prefix,
@@ -226,6 +233,7 @@ export async function startTestbed(opts: { prefix?: string } = {}): Promise<Test
         stopped = true;
         await stopPg();
         process.removeListener('exit', onExit);
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal);
         cleanup();
       },
     };
