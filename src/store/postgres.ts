@@ -277,10 +277,17 @@ export class PostgresStore extends SqlStore {
   private async txOnce<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const c = await this.p().connect();
+      // A checked-out client has no 'error' listener (the pool's is only on idle clients): the
+      // server going away between two statements of the transaction would emit an unhandled
+      // 'error' and kill the process. The next statement fails instead (connection lost: the
+      // transaction is retried on a fresh connection by `retrying`).
+      const swallow = (): void => {};
+      c.on('error', swallow);
       try {
         await c.query('BEGIN');
         const r = await fn(c);
         await c.query('COMMIT');
+        c.off('error', swallow);
         c.release();
         return r;
       } catch (e) {
@@ -288,6 +295,7 @@ export class PostgresStore extends SqlStore {
         await c.query('ROLLBACK').catch(() => {
           broken = true;
         });
+        c.off('error', swallow);
         c.release(broken);
         if (attempt < 5 && RETRYABLE.has((e as { code?: string }).code ?? '')) continue;
         throw e;
