@@ -140,7 +140,7 @@ if ('reason' in r) {
       // Host 1's workers start first (process start-up is slow on a loaded machine, and a worker
       // that started late might find no trial left), the others once both hold a trial.
       const victims = ['h1-a', 'h1-b'].map((id) => worker(1, workerArgs(1, db, name, ['--worker-id', id])));
-      const held = await waitFor(async () => {
+      await waitFor(async () => {
         const h = (await trialsOf(db, name)).filter((t) => t.state === 'running' && /^h1-/.test(String(t.workerId)));
         return h.length === 2 ? h : null;
       }, 'both host-1 workers to hold a trial', 300_000);
@@ -148,6 +148,9 @@ if ('reason' in r) {
       // Mid-trial (each trial is 3 steps of 1 s): every worker of host 1 dies at once.
       for (const v of victims) v.proc.kill('SIGKILL');
       assert.deepEqual(await Promise.all(victims.map((v) => v.exit)), [null, null], 'killed by the signal');
+      // What they held when they died (a victim may have finished a trial since the wait above).
+      const held = (await trialsOf(db, name)).filter((t) => t.state === 'running' && /^h1-/.test(String(t.workerId)));
+      assert.ok(held.length >= 1, 'killed mid-trial');
       const codes = await Promise.all(others.map((w) => w.exit));
       assert.deepEqual(codes, [0, 0], others.map((w) => w.log).join('\n'));
       const trials = await trialsOf(db, name);
