@@ -196,7 +196,7 @@ if ('reason' in r) {
       assert.match(rescuer.log, new RegExp(`trial ${held.number} complete`));
     });
 
-    test('PostgreSQL restarts mid-study: workers retry with backoff and finish; nothing half-written', { todo: 'rewritten after its first run on a loaded machine; not yet re-verified (notes/cluster-2.md)' }, async () => {
+    test('PostgreSQL restarts mid-study: workers retry with backoff and finish; nothing half-written', async () => {
       const n = 12;
       const { db, name } = await newStudy(n, 500, 5);
       const ws = HOSTS.map((h) => worker(h, workerArgs(h, db, name)));
