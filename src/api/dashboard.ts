@@ -247,6 +247,11 @@ export interface DashboardSource {
   compare(ids: readonly number[]): Promise<CompareResult>;
   /** study id -> version string; a changed version means the study changed. */
   versions(): Promise<Record<string, string>>;
+  /**
+   * Reads the most recently updated studies (as many as the cache keeps) and computes their
+   * series in the background. Never rejects: a failure here shows again on the study's view.
+   */
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -256,23 +261,77 @@ export async function openDashboardSource(url: string): Promise<DashboardSource>
   return dashboardSource(store, true);
 }
 
-/** How long cached trial rows of an unchanged study are reused (ms). */
-const CACHE_MS = 30_000;
+/**
+ * A cached study is re-read in full at most this often (ms); in between, a changed study is
+ * brought up to date incrementally (Store.listTrialsSince: new trials and the ones seen open).
+ */
+const FULL_READ_MS = 120_000;
 const CACHE_STUDIES = 4;
 
 interface StudyRows {
   readonly version: string;
-  readonly at: number;
+  /** When the rows were last read in full (ms since epoch). */
+  readonly fullAt: number;
+  /** The study record's own updatedAt (state, attributes) at that read. */
+  readonly studyUpdatedAt: number | null;
   /** Every trial as a row, by number. */
   readonly rows: TrialRow[];
   /** Per row: the worker of its latest attempt. */
   readonly workers: (string | null)[];
   /** Trials whose user attributes hold final results, with those attributes. */
   readonly finals: { number: number; attrs: Record<string, unknown> }[];
+  /** Union of metric names and of parameter names over the rows, sorted. */
+  readonly metricNames: readonly string[];
+  readonly paramNames: readonly string[];
+  /** Latest trial start or finish (ms), 0 when none. */
+  readonly latest: number;
+  /** Numbers of the trials that were waiting or running when read (re-read on a change). */
+  readonly open: readonly number[];
   /** The study's series, once computed for this version. */
   series?: StudySeries;
 }
 
+function rowsEntry(
+  s: StoreStudySummary,
+  version: string,
+  fullAt: number,
+  rows: TrialRow[],
+  workers: (string | null)[],
+  attrs: readonly Record<string, unknown>[],
+): StudyRows {
+  const metricNames = new Set<string>();
+  const paramNames = new Set<string>();
+  const finals: { number: number; attrs: Record<string, unknown> }[] = [];
+  const open: number[] = [];
+  let latest = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const t = rows[i]!;
+    for (const k in t.metrics) metricNames.add(k);
+    for (const k in t.params) paramNames.add(k);
+    if (t.startedAt !== null && t.startedAt > latest) latest = t.startedAt;
+    if (t.finishedAt !== null && t.finishedAt > latest) latest = t.finishedAt;
+    if (t.state === 'waiting' || t.state === 'running') open.push(t.number);
+    const a = attrs[i]!;
+    for (const k in a) {
+      if (isFinalKey(k)) {
+        finals.push({ number: t.number, attrs: a });
+        break;
+      }
+    }
+  }
+  return {
+    version,
+    fullAt,
+    studyUpdatedAt: s.updatedAt,
+    rows,
+    workers,
+    finals,
+    metricNames: [...metricNames].sort(),
+    paramNames: [...paramNames].sort(),
+    latest,
+    open,
+  };
+}
 
 /** Wraps an already open store; `owns` says whether close() closes it. */
 export function dashboardSource(store: Store, owns = false): DashboardSource {
@@ -282,6 +341,11 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     const [counts, best] = await Promise.all([store.countTrials(s.id), store.bestTrial(s.id)]);
     const v = best?.values?.[0];
     return { ...s, counts, best: best && typeof v === 'number' ? { trialId: best.id, number: best.number, value: v } : null };
+  };
+  // The record and its counts (what a version is made of), without the best-trial query.
+  const requireCounted = async (id: number): Promise<StoreStudySummary> => {
+    const s = await requireRecord(id);
+    return { ...s, counts: await store.countTrials(s.id), best: null };
   };
   // Routes that need only the study's record (paging, one trial, Pareto, one-shot) skip the
   // summaries (whose best-trial queries sort every trial of every study).
@@ -294,43 +358,73 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       hint: all.length ? `existing ids: ${all.map((x) => x.id).join(', ')}` : 'the store holds no study yet',
     });
   };
-  // Every trial of a study, read once per study version (the view, its charts and the Pareto
-  // picker all read the same rows); a few studies are kept.
+  // Every trial of a study as rows, kept per study version (the view, its charts, the Pareto
+  // picker and parameter sorts all read the same rows); a few studies are kept. A changed study
+  // is updated from the trials created since and those seen open; a change of the study record
+  // itself (state, attributes) or an old copy is read again in full. Concurrent callers share
+  // one read.
+  let closed = false;
   const cache = new Map<number, StudyRows>();
+  const pending = new Map<number, { version: string; p: Promise<StudyRows> }>();
+  const read = async (s: StoreStudySummary, version: string, hit: StudyRows | undefined): Promise<StudyRows> => {
+    const pop = populationOf(s);
+    const now = Date.now();
+    if (hit && hit.studyUpdatedAt === s.updatedAt && now - hit.fullAt < FULL_READ_MS) {
+      const from = hit.rows.length;
+      const changed = await store.listTrialsSince(s.id, from, hit.open);
+      const rows = hit.rows.slice();
+      const workers = hit.workers.slice();
+      const attrs: Record<string, unknown>[] = hit.rows.map(() => ({}));
+      for (const f of hit.finals) attrs[rowIndex(rows, f.number)] = f.attrs;
+      for (const t of changed) {
+        const i = t.number < from ? rowIndex(rows, t.number) : rows.length;
+        rows[i] = toRow(s, t, pop);
+        workers[i] = t.workerId;
+        attrs[i] = t.userAttrs;
+      }
+      return rowsEntry(s, version, hit.fullAt, rows, workers, attrs);
+    }
+    const records = await store.listTrials(s.id);
+    return rowsEntry(
+      s,
+      version,
+      now,
+      records.map((t) => toRow(s, t, pop)),
+      records.map((t) => t.workerId),
+      records.map((t) => t.userAttrs),
+    );
+  };
   const allRows = async (s: StoreStudySummary): Promise<StudyRows> => {
     const version = versionOf(s);
     const hit = cache.get(s.id);
-    if (hit && hit.version === version && Date.now() - hit.at < CACHE_MS) return hit;
-    const records = await store.listTrials(s.id);
-    const pop = populationOf(s);
-    const entry: StudyRows = {
-      version,
-      at: Date.now(),
-      rows: records.map((t) => toRow(s, t, pop)),
-      workers: records.map((t) => t.workerId),
-      finals: records.filter((t) => Object.keys(t.userAttrs).some(isFinalKey)).map((t) => ({ number: t.number, attrs: t.userAttrs })),
-    };
-    cache.delete(s.id);
-    cache.set(s.id, entry);
-    while (cache.size > CACHE_STUDIES) cache.delete(cache.keys().next().value!);
-    return entry;
+    if (hit && hit.version === version && Date.now() - hit.fullAt < FULL_READ_MS) return hit;
+    const inflight = pending.get(s.id);
+    if (inflight && inflight.version === version) return inflight.p;
+    const p = read(s, version, hit).then(
+      (entry) => {
+        if (pending.get(s.id)?.p === p) pending.delete(s.id);
+        cache.delete(s.id);
+        cache.set(s.id, entry);
+        while (cache.size > CACHE_STUDIES) cache.delete(cache.keys().next().value!);
+        return entry;
+      },
+      (e: unknown) => {
+        if (pending.get(s.id)?.p === p) pending.delete(s.id);
+        throw e;
+      },
+    );
+    pending.set(s.id, { version, p });
+    return p;
   };
+  const seriesOf = (s: StoreStudySummary, r: StudyRows): StudySeries =>
+    (r.series ??= studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals)));
   return {
     async studies() {
       return (await store.listStudies()).map(toSummary);
     },
     async study(id) {
       const s = await requireStudy(id);
-      const { rows } = await allRows(s);
-      const metricNames = new Set<string>();
-      const paramNames = new Set<string>();
-      let latest = 0;
-      for (const t of rows) {
-        for (const k of Object.keys(t.metrics)) metricNames.add(k);
-        for (const k of Object.keys(t.params)) paramNames.add(k);
-        if (t.startedAt !== null && t.startedAt > latest) latest = t.startedAt;
-        if (t.finishedAt !== null && t.finishedAt > latest) latest = t.finishedAt;
-      }
+      const { latest, metricNames, paramNames } = await allRows(s);
       const summary = toSummary(s);
       return {
         study: latest > 0 ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, latest) } : summary,
@@ -345,14 +439,14 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
           config: s.config,
           userAttrs: s.userAttrs,
         },
-        metricNames: [...metricNames].sort(),
-        paramNames: [...paramNames].sort(),
+        metricNames,
+        paramNames,
         version: versionOf(s),
       };
     },
     async trials(id, query = {}) {
       const sort = query.sort ?? 'number';
-      if (sort.startsWith('param:')) return queryTrials((await allRows(await requireStudy(id))).rows, query);
+      if (sort.startsWith('param:')) return queryTrials((await allRows(await requireCounted(id))).rows, query);
       const s = await requireRecord(id);
       const pq = toPageQuery(query);
       const pop = populationOf(s);
@@ -360,12 +454,13 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       return { total: page.total, trials: page.trials.map((t) => toRow(s, t, pop)) };
     },
     async trial(id, number) {
-      const s = await requireStudy(id);
+      const s = await requireRecord(id);
       const t = await store.getTrialByNumber(s.id, number);
       if (!t) {
-        throw new NasError('not_found', s.counts.total === 0 ? `study ${id} has no trials yet` : `study ${id} has no trial number ${number}`, {
+        const counts = await store.countTrials(s.id);
+        throw new NasError('not_found', counts.total === 0 ? `study ${id} has no trials yet` : `study ${id} has no trial number ${number}`, {
           field: 'trialNumber',
-          hint: s.counts.total === 0 ? 'start the search (tsnas search) or wait for its first trial' : `trial numbers run from 0 to ${s.counts.total - 1}`,
+          hint: counts.total === 0 ? 'start the search (tsnas search) or wait for its first trial' : `trial numbers run from 0 to ${counts.total - 1}`,
         });
       }
       const inter = await store.getIntermediates(t.id);
@@ -377,13 +472,11 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       };
     },
     async series(id) {
-      const s = await requireStudy(id);
-      const r = await allRows(s);
-      r.series ??= studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals));
-      return r.series;
+      const s = await requireCounted(id);
+      return seriesOf(s, await allRows(s));
     },
     async pareto(id, x, y) {
-      const s = await requireStudy(id);
+      const s = await requireCounted(id);
       return paretoOf(s, (await allRows(s)).rows, x, y);
     },
     async oneshot(id) {
@@ -405,7 +498,20 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       for (const s of await store.listStudyCounts()) v[String(s.id)] = versionOf(s);
       return v;
     },
+    async warm() {
+      try {
+        const recent = (await store.listStudyCounts()).sort((a, b) => b.updatedAt - a.updatedAt).slice(0, CACHE_STUDIES);
+        for (const r of recent.reverse()) {
+          if (closed) return;
+          const s = await requireCounted(r.id);
+          seriesOf(s, await allRows(s));
+        }
+      } catch {
+        // the view reports it when it asks
+      }
+    },
     async close() {
+      closed = true;
       cache.clear();
       if (owns) await store.close();
     },
@@ -552,6 +658,21 @@ function versionOf(s: Pick<StoreStudySummary, 'state' | 'counts' | 'updatedAt'>)
   return [s.state, c.total, c.waiting, c.running, c.complete, c.pruned, c.failed, s.updatedAt].join(':');
 }
 
+/** Index of trial `number` in rows ordered by number (numbers run 0, 1, 2... without gaps). */
+function rowIndex(rows: readonly TrialRow[], number: number): number {
+  if (rows[number]?.number === number) return number;
+  let lo = 0;
+  let hi = rows.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const n = rows[mid]!.number;
+    if (n === number) return mid;
+    if (n < number) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  throw new NasError('internal', `trial number ${number} is not among the cached rows`);
+}
+
 function finiteOnly(m: Readonly<Record<string, number>> | null): Record<string, number> {
   // JSON cannot hold NaN/Infinity (a diverged loss); they are dropped from the API's view.
   const out: Record<string, number> = {};
@@ -581,15 +702,15 @@ export function flattenParams(v: Json | undefined, prefix = '', out: Record<stri
 }
 
 function trialParams(t: TrialRecord): Record<string, ParamValue> {
-  const out = flattenParams(t.arch);
   // A joint candidate ({arch, hparams}) reads better without the `arch.` prefix on every leaf.
-  for (const k of Object.keys(out)) {
-    if (k.startsWith('arch.') || k.startsWith('arch[')) {
-      const v = out[k]!;
-      delete out[k];
-      out[k.slice(k.startsWith('arch.') ? 5 : 4)] = v;
+  const out: Record<string, ParamValue> = {};
+  const a = t.arch;
+  if (a !== null && typeof a === 'object' && !Array.isArray(a)) {
+    for (const [k, x] of Object.entries(a)) {
+      if (k === 'family' && typeof x === 'string') continue;
+      flattenParams(x, k === 'arch' && x !== null && typeof x === 'object' ? '' : k, out);
     }
-  }
+  } else flattenParams(a, '', out);
   for (const [k, v] of Object.entries(flattenParams(t.params))) out[k in out ? `param.${k}` : k] = v;
   return out;
 }

@@ -19,7 +19,7 @@ import { openStore } from '../store/index.js';
 import type { Store, StudySpec } from '../store/types.js';
 import { startDashboard, type Dashboard } from './index.js';
 import { createBigStudy } from './testing/big-study.js';
-import { chromiumMissing, openBrowser, timeStudyView, timeTrialPages, type Browser } from './testing/browser.js';
+import { chromiumMissing, countPoints, openBrowser, timeStudyView, timeTrialPages, type Browser } from './testing/browser.js';
 import { builtAssets } from './testing/assets.js';
 import { REPO_ROOT } from './testing/fixture.js';
 
@@ -109,8 +109,23 @@ test(`a ${N.toLocaleString('en-US')}-trial study view draws every chart; samples
   assert.equal(series.best[series.best.length - 1]!.best.toFixed(3), best);
   assert.equal(series.timeline.number.length, N, 'the timeline holds every trial');
   assert.ok((await page.locator('#chart-hv path').count()) >= 1, 'hypervolume history (two objectives)');
-  assert.ok((await page.locator('#chart-parallel .pc-line').count()) > 100, 'parallel coordinates');
-  assert.ok((await page.locator('#chart-slice .pt').count()) > 100, 'slice plot');
+  const lines = await page.evaluate(() => Array.from(document.querySelectorAll('#chart-parallel .pc-lines')).reduce((a, el) => a + Number(el.getAttribute('data-count')), 0));
+  assert.ok(lines > 100, `parallel coordinates (${lines} lines)`);
+  assert.ok((await countPoints(page, '#chart-slice')) > 100, 'slice plot');
+  assert.ok((await page.locator('#chart-trials svg *').count()) < 200, 'a large scatter is a few paths, not one node per point');
+  // the hit layer finds the nearest point: its tooltip names a trial
+  const hit = page.locator('#chart-trials svg rect.hit');
+  const box = (await hit.boundingBox())!;
+  const tips: string[] = [];
+  for (let fx = 0.1; fx < 1 && !tips.some((t) => /^trial \d+/.test(t)); fx += 0.05) {
+    await page.mouse.move(box.x + box.width * fx, box.y + box.height / 2);
+    for (let dy = -0.4; dy <= 0.4; dy += 0.1) {
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height * (0.5 + dy));
+      const t = (await page.textContent('#chart-trials svg rect.hit title')) ?? '';
+      if (t) tips.push(t);
+    }
+  }
+  assert.ok(tips.some((t) => /^trial \d+ · (complete|pruned)/.test(t)), `hover tooltip: ${tips.slice(0, 3).join(' | ')}`);
   assert.ok((await page.locator('#chart-edf path').count()) >= 1, 'distribution function');
   await page.selectOption('#slice-param', { index: 1 });
   if (process.env['TSNAS_UPDATE_SCREENSHOTS'] === '1') {

@@ -213,8 +213,16 @@ function hostAllowed(host: string | undefined, allowed: readonly string[]): bool
   return allowed.includes(name.toLowerCase());
 }
 
+// The text of bodies sent before: a cached study series (1-2 MB at 20,000 trials) is the same
+// object until its study changes, so it is serialised once.
+const jsonText = new WeakMap<object, string>();
+
 function sendJson(res: ServerResponse, body: unknown, status = 200): void {
-  const text = JSON.stringify(body);
+  let text = typeof body === 'object' && body !== null ? jsonText.get(body) : undefined;
+  if (text === undefined) {
+    text = JSON.stringify(body);
+    if (typeof body === 'object' && body !== null) jsonText.set(body, text);
+  }
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');

@@ -39,6 +39,11 @@ export interface DashboardOptions {
    * `host` is not a loopback address; optional on loopback. `null` on loopback = no token.
    */
   readonly token?: string | null;
+  /**
+   * Read the most recently updated studies and compute their charts in the background right
+   * after start-up, so their first view does not wait for the store (default true).
+   */
+  readonly warm?: boolean;
 }
 
 export interface Dashboard {
@@ -102,6 +107,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       `warning: the dashboard listens on ${host}, reachable from other machines; it shows everything in ${maskUrl(opts.storage)} to whoever has its token (requests without it get 401). Traffic is plain HTTP: use it on a trusted network or behind TLS.`,
     );
   }
+  if (opts.warm ?? true) void source.warm();
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let closed = false;

@@ -35,13 +35,17 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       if (loading) return;
       loading = true;
       try {
-        const detail = await getJson<StudyDetail>(`/api/studies/${id}`);
+        // The overview asks for its three parts at once: the server reads the study once for all.
+        const detailP = getJson<StudyDetail>(`/api/studies/${id}`);
+        const restP = table ? null : Promise.all([getJson<StudySeries>(`/api/studies/${id}/series`), getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`)]);
+        restP?.catch(() => undefined);
+        const detail = await detailP;
         if (disposed) return;
         version = detail.version;
         renderHead(detail);
         if (table) await table.refresh(detail);
-        else {
-          const [series, os] = await Promise.all([getJson<StudySeries>(`/api/studies/${id}/series`), getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`)]);
+        else if (restP) {
+          const [series, os] = await restP;
           if (!disposed) {
             renderOverview(detail, series);
             if (os.oneshot) body.prepend(oneShotPanel(id, os.oneshot, Math.max(320, body.clientWidth - 34)), h('div', { class: 'row-gap' }));

@@ -5,6 +5,7 @@
  */
 import { s } from './svg.js';
 import { niceTicks, wantsLog } from '../analysis.js';
+import { DENSE_POINTS, denseMarks } from './scatter.js';
 
 export const STATE_COLORS: Record<string, string> = {
   complete: '#2f6fde',
@@ -92,6 +93,9 @@ export function parallelCoordinates(
   const lines = s('g', { class: 'lines', fill: 'none', 'stroke-width': 1, 'stroke-opacity': rows.length > 500 ? 0.25 : 0.55 });
   // Worst first, so the best lines are drawn on top.
   const order = rows.map((_, i) => i).sort((a, b) => (vals[a] ?? -1) - (vals[b] ?? -1));
+  // Many rows: one path per colour shade (8 shades, worst first) instead of one per row.
+  const dense = rows.length > DENSE_POINTS;
+  const shades = new Map<number, { d: string[]; n: number }>();
   for (const i of order) {
     const r = rows[i]!;
     let d = '';
@@ -102,9 +106,21 @@ export function parallelCoordinates(
     });
     const v = vals[i];
     const t = v === null || v === undefined ? 0 : o.dir === 'maximize' ? v : 1 - v;
+    if (dense) {
+      const k = Math.min(7, Math.floor(t * 8));
+      const sh = shades.get(k) ?? { d: [], n: 0 };
+      shades.set(k, sh);
+      sh.d.push(d);
+      sh.n++;
+      continue;
+    }
     const path = s('path', { d, stroke: valueColor(t), class: 'pc-line', 'data-trial': r.number });
     if (o.onClick) path.addEventListener('click', () => o.onClick!(r.number));
     lines.append(path);
+  }
+  for (const k of [...shades.keys()].sort((a, b) => a - b)) {
+    const sh = shades.get(k)!;
+    lines.append(s('path', { d: sh.d.join(''), stroke: valueColor((k + 0.5) / 8), class: 'pc-lines', 'data-count': sh.n }, s('title', {}, `${sh.n} trials`)));
   }
   svg.append(lines);
   axes.forEach((ax, j) => {
@@ -166,14 +182,21 @@ export function slicePlot(
   svg.append(axis);
   const categorical = !ax.ticks.every((t) => /^-?[0-9.e+-]+$/.test(t.label)) || ax.ticks.length <= 8;
   const g = s('g', { class: 'points' });
-  present.forEach((p, i) => {
+  const marks = present.map((p, i) => {
     const base = ax.pos(p.x)!;
     // deterministic jitter for categorical columns (golden-ratio sequence)
     const jitter = categorical ? (((i * 0.618034) % 1) - 0.5) * Math.min(0.6 / Math.max(1, ax.ticks.length), 0.08) : 0;
-    const c = s('circle', { cx: X(base + jitter), cy: Y(p.y), r: 2.6, fill: '#2f6fde', 'fill-opacity': 0.55, class: 'pt', 'data-trial': p.n }, s('title', {}, `trial ${p.n}: ${param} = ${String(p.x)}, ${o.yLabel} ${tick(p.y)}`));
-    if (o.onClick) c.addEventListener('click', () => o.onClick!(p.n));
-    g.append(c);
+    const onClick = o.onClick ? (): void => o.onClick!(p.n) : undefined;
+    return { cx: X(base + jitter), cy: Y(p.y), r: 2.6, color: '#2f6fde', title: `trial ${p.n}: ${param} = ${String(p.x)}, ${o.yLabel} ${tick(p.y)}`, onClick, n: p.n };
   });
+  if (marks.length > DENSE_POINTS) denseMarks(svg, g, marks, { x: m.l, y: m.t, width: W - m.l - m.r, height: H - m.t - m.b }, W, H);
+  else {
+    for (const k of marks) {
+      const c = s('circle', { cx: k.cx, cy: k.cy, r: k.r, fill: k.color, 'fill-opacity': 0.55, class: 'pt', 'data-trial': k.n }, s('title', {}, k.title));
+      if (k.onClick) c.addEventListener('click', k.onClick);
+      g.append(c);
+    }
+  }
   svg.append(g);
   return svg;
 }

@@ -31,6 +31,13 @@ export interface ScatterOpts {
 
 let clipCount = 0;
 
+/**
+ * Above this many points a scatter draws them as one path per colour (class `pts`, with the
+ * count in `data-count`) and answers hover and click from one hit layer; below, one element per
+ * point (class `pt`, with its own tooltip).
+ */
+export const DENSE_POINTS = 400;
+
 export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVGElement {
   const m = { l: 58, r: 14, t: 10, b: 40 };
   const W = o.width;
@@ -107,22 +114,120 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
     svg.append(s('path', { d, fill: 'none', stroke: l.color, 'stroke-width': l.width ?? 2, 'stroke-linejoin': 'round', 'clip-path': `url(#${clipId})` }));
   }
   const g = s('g', { class: 'points' });
-  for (const p of points) {
-    if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
-    let c: SVGElement;
-    if (p.y < clipLo || p.y > clipHi) {
-      // An outlier beyond the fitted axis: a triangle on the edge, pointing where it lies.
-      const cx = X(p.x);
-      const down = p.y < clipLo;
-      const cy = down ? H - m.b - 4 : m.t + 4;
-      const d = down ? `M${cx - 5},${cy - 4}L${cx + 5},${cy - 4}L${cx},${cy + 4}z` : `M${cx - 5},${cy + 4}L${cx + 5},${cy + 4}L${cx},${cy - 4}z`;
-      c = s('path', { d, fill: p.color, 'fill-opacity': 0.8, class: 'pt outlier' }, s('title', {}, `${p.title} (off the axis)`));
-    } else c = s('circle', { cx: X(p.x), cy: Y(p.y), r: p.r ?? 3.5, fill: p.color, 'fill-opacity': 0.8, class: 'pt' }, s('title', {}, p.title));
-    if (p.onClick) c.addEventListener('click', p.onClick);
-    g.append(c);
+  const drawn = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  // Screen position and marker of every drawn point; outliers beyond the fitted axis become
+  // triangles on the edge, pointing where they lie.
+  const marks = drawn.map((p) => {
+    const out = p.y < clipLo || p.y > clipHi;
+    const down = p.y < clipLo;
+    return { p, out, down, cx: X(p.x), cy: out ? (down ? H - m.b - 4 : m.t + 4) : Y(p.y), r: p.r ?? 3.5 };
+  });
+  const tri = (cx: number, cy: number, down: boolean): string =>
+    down ? `M${cx - 5},${cy - 4}L${cx + 5},${cy - 4}L${cx},${cy + 4}z` : `M${cx - 5},${cy + 4}L${cx + 5},${cy + 4}L${cx},${cy - 4}z`;
+  if (marks.length <= DENSE_POINTS) {
+    for (const k of marks) {
+      const c = k.out
+        ? s('path', { d: tri(k.cx, k.cy, k.down), fill: k.p.color, 'fill-opacity': 0.8, class: 'pt outlier' }, s('title', {}, `${k.p.title} (off the axis)`))
+        : s('circle', { cx: k.cx, cy: k.cy, r: k.r, fill: k.p.color, 'fill-opacity': 0.8, class: 'pt' }, s('title', {}, k.p.title));
+      if (k.p.onClick) c.addEventListener('click', k.p.onClick);
+      g.append(c);
+    }
+  } else {
+    denseMarks(
+      svg,
+      g,
+      marks.map((k) => ({
+        cx: k.cx,
+        cy: k.cy,
+        r: k.r,
+        color: k.p.color,
+        title: k.out ? `${k.p.title} (off the axis)` : k.p.title,
+        shape: k.out ? tri(k.cx, k.cy, k.down) : undefined,
+        onClick: k.p.onClick,
+      })),
+      { x: m.l, y: m.t - 6, width: W - m.l - m.r, height: H - m.t - m.b + 12 },
+      W,
+      H,
+    );
   }
   svg.append(g);
   return svg;
+}
+
+/** One mark of `denseMarks`: a circle at (cx, cy), or the path `shape` when given. */
+export interface DenseMark {
+  readonly cx: number;
+  readonly cy: number;
+  readonly r: number;
+  readonly color: string;
+  readonly title: string;
+  readonly shape?: string | undefined;
+  readonly onClick?: (() => void) | undefined;
+}
+
+/**
+ * Draws many marks into `g` as one path per colour and size (class `pts`, `data-count`), plus a
+ * transparent hit layer over `area` whose tooltip and click go to the nearest mark within 8 px
+ * (a 12 px grid finds it). A few DOM nodes instead of one per mark: what keeps a view of
+ * thousands of points quick to lay out.
+ */
+export function denseMarks(svg: SVGSVGElement, g: SVGElement, marks: readonly DenseMark[], area: { x: number; y: number; width: number; height: number }, W: number, H: number): void {
+  const groups = new Map<string, { color: string; d: string[]; n: number }>();
+  for (const k of marks) {
+    const key = `${k.color}|${k.shape !== undefined ? 'shape' : k.r}`;
+    let gr = groups.get(key);
+    if (!gr) groups.set(key, (gr = { color: k.color, d: [], n: 0 }));
+    gr.d.push(k.shape ?? `M${round(k.cx - k.r)},${round(k.cy)}a${k.r},${k.r} 0 1,0 ${2 * k.r},0a${k.r},${k.r} 0 1,0 ${-2 * k.r},0`);
+    gr.n++;
+  }
+  for (const gr of groups.values()) g.append(s('path', { d: gr.d.join(''), fill: gr.color, 'fill-opacity': 0.8, class: 'pts', 'data-count': gr.n }));
+  const hover = s('circle', { r: 6, fill: 'none', stroke: '#111827', 'stroke-width': 1.5, class: 'hover', visibility: 'hidden', 'pointer-events': 'none' });
+  const tip = s('title', {}, '');
+  const hit = s('rect', { x: area.x, y: area.y, width: area.width, height: area.height, fill: 'transparent', class: 'hit' }, tip);
+  const cell = 12;
+  const grid = new Map<string, number[]>();
+  marks.forEach((k, i) => {
+    const key = `${Math.floor(k.cx / cell)},${Math.floor(k.cy / cell)}`;
+    const list = grid.get(key);
+    if (list) list.push(i);
+    else grid.set(key, [i]);
+  });
+  const nearest = (ev: MouseEvent): DenseMark | null => {
+    const box = svg.getBoundingClientRect();
+    const x = ((ev.clientX - box.left) * W) / (box.width || W);
+    const y = ((ev.clientY - box.top) * H) / (box.height || H);
+    let best: DenseMark | null = null;
+    let bd = 8 * 8;
+    const gx = Math.floor(x / cell);
+    const gy = Math.floor(y / cell);
+    for (let a = gx - 1; a <= gx + 1; a++) {
+      for (let b = gy - 1; b <= gy + 1; b++) {
+        for (const i of grid.get(`${a},${b}`) ?? []) {
+          const k = marks[i]!;
+          const d = (k.cx - x) ** 2 + (k.cy - y) ** 2;
+          if (d <= bd) [bd, best] = [d, k];
+        }
+      }
+    }
+    return best;
+  };
+  hit.addEventListener('mousemove', (ev) => {
+    const k = nearest(ev as MouseEvent);
+    hover.setAttribute('visibility', k ? 'visible' : 'hidden');
+    (hit as SVGElement).style.cursor = k?.onClick ? 'pointer' : 'default';
+    tip.textContent = k ? k.title : '';
+    if (k) {
+      hover.setAttribute('cx', String(k.cx));
+      hover.setAttribute('cy', String(k.cy));
+    }
+  });
+  hit.addEventListener('mouseleave', () => hover.setAttribute('visibility', 'hidden'));
+  hit.addEventListener('click', (ev) => nearest(ev as MouseEvent)?.onClick?.());
+  g.append(hit, hover);
+}
+
+function round(v: number): number {
+  return Math.round(v * 10) / 10;
 }
 
 function tickLabel(v: number): string {

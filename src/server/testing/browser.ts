@@ -62,11 +62,30 @@ export async function openBrowser(allowedPrefix: string, opts: { offline?: boole
 }
 
 /** The study view's charts that must be drawn before it counts as shown. */
-export const STUDY_VIEW_DRAWN = ['#chart-trials svg .pt', '#chart-time canvas', '#chart-pareto svg .pt', '#importance .bar', '#chart-timeline svg path'];
+export const STUDY_VIEW_DRAWN = [
+  '#chart-trials svg :is(.pt, .pts)',
+  '#chart-time canvas',
+  '#chart-pareto svg :is(.pt, .pts)',
+  '#importance .bar',
+  '#chart-edf svg path',
+  '#chart-hv svg :is(path, text)',
+  '#chart-timeline svg path',
+  '#chart-parallel svg :is(.pc-line, .pc-lines)',
+  '#chart-slice svg :is(.pt, .pts)',
+];
+
+/** Points a scatter in `root` draws: one `.pt` each, or `.pts` paths that carry `data-count`. */
+export async function countPoints(page: Page, root: string): Promise<number> {
+  return page.evaluate((sel) => {
+    let n = 0;
+    for (const el of Array.from(document.querySelectorAll(`${sel} svg .pt, ${sel} svg .pts`))) n += el.classList.contains('pts') ? Number(el.getAttribute('data-count')) : 1;
+    return n;
+  }, root);
+}
 
 /**
  * Seconds from navigating to `#/study/ID` (from a blank page) until every STUDY_VIEW_DRAWN
- * selector is present, plus how many points the trial chart drew.
+ * selector (every chart of the overview) is present, plus how many points the trial chart drew.
  */
 export async function timeStudyView(page: Page, baseUrl: string, studyId: number): Promise<{ seconds: number; points: number }> {
   await page.goto('about:blank');
@@ -74,7 +93,7 @@ export async function timeStudyView(page: Page, baseUrl: string, studyId: number
   await page.goto(`${baseUrl}#/study/${studyId}`);
   for (const sel of STUDY_VIEW_DRAWN) await page.waitForSelector(sel, { state: 'attached' });
   const seconds = (performance.now() - t0) / 1000;
-  return { seconds, points: await page.locator('#chart-trials svg .pt').count() };
+  return { seconds, points: await countPoints(page, '#chart-trials') };
 }
 
 /** Median ms of `/api/studies/ID/trials` page requests over several sorts, filters and offsets. */

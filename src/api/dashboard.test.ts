@@ -1,0 +1,74 @@
+/**
+ * The dashboard source's cache of a study's rows: a changed study is brought up to date from the
+ * trials created since and those seen open (Store.listTrialsSince), and the answer equals a fresh
+ * read; concurrent first reads share one read; a change of the study record itself is read in full.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { workerId } from '../core/ids.js';
+import { openStore } from '../store/index.js';
+import type { Store, StudySpec } from '../store/types.js';
+import { dashboardSource } from './dashboard.js';
+
+const spec: StudySpec = {
+  name: 'incremental',
+  strategy: { name: 'random', options: {} },
+  space: { name: 'custom', definition: null },
+  evaluator: { name: 'synthetic', options: {} },
+  objectives: [
+    { metric: 'acc', direction: 'maximize' },
+    { metric: 'cost', direction: 'minimize' },
+  ],
+  constraints: [],
+  seed: 1,
+  maxTrials: null,
+  config: {},
+};
+const w = workerId('w');
+
+async function add(store: Store, id: number, i: number, finish: boolean): Promise<number> {
+  const t = await store.createTrial(id as never, { arch: { width: 8 * (i + 1), act: i % 2 ? 'relu' : 'gelu' }, archKey: `k${i}`, budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+  if (finish) await store.finishTrial(t.id, w, { state: 'complete', values: [50 + i, 10 - i], metrics: { acc: 50 + i, cost: 10 - i } });
+  return t.id;
+}
+
+test('a changed study is updated incrementally and equals a fresh read; concurrent reads share one', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const id = (await store.createStudy(spec)).id;
+    for (let i = 0; i < 5; i++) await add(store, id, i, true);
+    const open = await add(store, id, 5, false);
+    // count the full reads and the incremental ones the source makes
+    const calls = { full: 0, since: [] as [number, readonly number[]][] };
+    const spy = Object.create(store) as Store;
+    spy.listTrials = (...a) => ((calls.full += 1), store.listTrials(...a));
+    spy.listTrialsSince = (sid, from, numbers = []) => (calls.since.push([from, numbers]), store.listTrialsSince(sid, from, numbers));
+    const src = dashboardSource(spy);
+    const [a, b] = await Promise.all([src.series(id), src.study(id)]);
+    assert.equal(calls.full, 1, 'the view, its series and its detail share one read');
+    assert.equal(a.total, 6);
+    assert.deepEqual(b.metricNames, ['acc', 'cost']);
+    assert.deepEqual(b.paramNames, ['act', 'width']);
+
+    // the open trial finishes and two more arrive
+    await store.finishTrial(open as never, w, { state: 'complete', values: [99, 0.5], metrics: { acc: 99, cost: 0.5, extra: 1 } });
+    await add(store, id, 6, true);
+    await add(store, id, 7, false);
+    const s2 = await src.series(id);
+    assert.equal(calls.full, 1, 'no second full read');
+    assert.deepEqual(calls.since, [[6, [5]]], 'read from trial 6 on, plus trial 5 (open before)');
+    assert.equal(s2.total, 8);
+    assert.equal(s2.best[s2.best.length - 1]!.best, 99, 'the finished trial counts');
+    assert.deepEqual((await src.study(id)).metricNames, ['acc', 'cost', 'extra']);
+    const fresh = await dashboardSource(store).series(id);
+    assert.deepEqual(s2, fresh, 'incremental rows give the same series as a fresh read');
+
+    // a change of the study record (attributes) is read again in full
+    await store.setStudyAttr(id as never, 'final_training', { test_acc: 91.5 });
+    const s3 = await src.series(id);
+    assert.equal(calls.full, 2);
+    assert.deepEqual(s3.finalResults?.sections[0]?.rows, [{ key: 'final_training.test_acc', value: '91.5' }]);
+  } finally {
+    await store.close();
+  }
+});
