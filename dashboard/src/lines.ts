@@ -23,15 +23,21 @@ export interface LineOpts {
   readonly title?: string;
 }
 
+/**
+ * A uPlot line chart. A series with a single finite value (one epoch, one improvement) has no
+ * segment to draw, so its points are always shown; a single x value gets an x range around it
+ * (uPlot would otherwise span nothing).
+ */
 export function lineChart(parent: HTMLElement, xs: readonly number[], series: readonly LineSeries[], o: LineOpts): uPlot {
   const stepped = uPlot.paths.stepped?.({ align: 1 });
+  const finite = (v: readonly (number | null)[]): number => v.reduce<number>((n, x) => n + (x !== null && Number.isFinite(x) ? 1 : 0), 0);
   const hasY2 = series.some((s) => s.scale === 'y2');
   const opts: uPlot.Options = {
     width: o.width,
     height: o.height,
     ...(o.title ? { title: o.title } : {}),
     cursor: { drag: { x: true, y: false } },
-    scales: { x: { time: false } },
+    scales: { x: { time: false, range: (_u, lo, hi) => (lo === hi || lo === null || hi === null ? [(lo ?? 0) - 1, (hi ?? 0) + 1] : [lo, hi]) } },
     axes: [
       { label: o.xLabel, stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#c9ced6' } },
       { label: o.yLabel, stroke: '#667085', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#c9ced6' }, size: 56 },
@@ -47,7 +53,7 @@ export function lineChart(parent: HTMLElement, xs: readonly number[], series: re
         spanGaps: true,
         ...(s.dash ? { dash: [6, 4] } : {}),
         ...(s.step && stepped ? { paths: stepped } : {}),
-        points: { show: s.points ?? false, size: 6, fill: s.color },
+        points: { show: (s.points ?? false) || finite(s.values) <= 1, size: finite(s.values) <= 1 ? 9 : 6, fill: s.color },
       })),
     ],
   };

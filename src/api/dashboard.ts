@@ -95,10 +95,17 @@ export interface TrialPage {
 
 export interface IntermediatePoint {
   readonly step: number;
+  /** Finite values only (JSON has no NaN); see `nonFinite`. */
   readonly metrics: Readonly<Record<string, number>>;
+  /** Metrics reported as NaN or +-Infinity at this step (a diverged loss), when any. */
+  readonly nonFinite?: Readonly<Record<string, NonFinite>>;
 }
 
+export type NonFinite = 'NaN' | 'Infinity' | '-Infinity';
+
 export interface TrialDetail extends TrialRow {
+  /** Final metrics reported as NaN or +-Infinity (left out of `metrics`). */
+  readonly nonFinite: Readonly<Record<string, NonFinite>>;
   readonly arch: unknown;
   readonly intermediate: readonly IntermediatePoint[];
   readonly message: string | null;
@@ -445,9 +452,16 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       };
     },
     async trials(id, query = {}) {
+      // Pages come from the cached rows of the study's current version when they are there (every
+      // sort order computed once per version, then each page is a slice), and always for
+      // parameter sorts and filters; otherwise from one SQL query (ORDER BY ... LIMIT).
       const sort = query.sort ?? 'number';
-      if (sort.startsWith('param:')) return queryTrials((await allRows(await requireCounted(id))).rows, query);
-      const s = await requireRecord(id);
+      const counted = await requireCounted(id);
+      const hit = cache.get(counted.id);
+      if ((hit && hit.version === versionOf(counted)) || sort.startsWith('param:') || (query.q ?? '').trim() !== '') {
+        return queryTrials((await allRows(counted)).rows, { limit: DEFAULT_LIMIT, ...query });
+      }
+      const s: StudyRecord = counted;
       const pq = toPageQuery(query);
       const pop = populationOf(s);
       const page = await store.pageTrials(s.id, pq);
@@ -466,8 +480,12 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const inter = await store.getIntermediates(t.id);
       return {
         ...toRow(s, t),
+        nonFinite: nonFiniteOf(t.metrics),
         arch: t.arch,
-        intermediate: inter.map((r) => ({ step: r.step, metrics: finiteOnly(r.metrics) })),
+        intermediate: inter.map((r) => {
+          const bad = nonFiniteOf(r.metrics);
+          return Object.keys(bad).length ? { step: r.step, metrics: finiteOnly(r.metrics), nonFinite: bad } : { step: r.step, metrics: finiteOnly(r.metrics) };
+        }),
         message: t.error,
       };
     },
@@ -673,6 +691,12 @@ function rowIndex(rows: readonly TrialRow[], number: number): number {
   throw new NasError('internal', `trial number ${number} is not among the cached rows`);
 }
 
+function nonFiniteOf(m: Readonly<Record<string, number>> | null): Record<string, NonFinite> {
+  const out: Record<string, NonFinite> = {};
+  for (const [k, v] of Object.entries(m ?? {})) if (!Number.isFinite(v)) out[k] = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  return out;
+}
+
 function finiteOnly(m: Readonly<Record<string, number>> | null): Record<string, number> {
   // JSON cannot hold NaN/Infinity (a diverged loss); they are dropped from the API's view.
   const out: Record<string, number> = {};
@@ -780,43 +804,102 @@ const SORT_KEYS = ['number', 'state', 'value', 'duration', 'started'] as const;
 const MAX_LIMIT = 10_000;
 const DEFAULT_LIMIT = 100;
 
-/** Filters, sorts and pages trial rows (pure; exported for tests). Nulls sort last either way. */
-export function queryTrials(rows: readonly TrialRow[], query: TrialQuery): TrialPage {
-  const sort = query.sort ?? 'number';
-  let key: (r: TrialRow) => number | string | null;
+/** Per set of rows: sort orders and search texts computed once (rows of a cached version never change). */
+interface RowIndex {
+  readonly orders: Map<string, Int32Array>;
+  hay?: string[];
+  known?: Set<string>;
+}
+const rowIndexes = new WeakMap<readonly TrialRow[], RowIndex>();
+
+function sortKeyOf(sort: string): (r: TrialRow) => number | string | null {
   if (sort.startsWith('metric:')) {
     const m = sort.slice(7);
-    key = (r) => r.metrics[m] ?? null;
-  } else if (sort.startsWith('param:')) {
+    return (r) => r.metrics[m] ?? null;
+  }
+  if (sort.startsWith('param:')) {
     const p = sort.slice(6);
-    key = (r) => {
+    return (r) => {
       const v = r.params[p];
       return v === undefined || v === null ? null : typeof v === 'number' ? v : String(v);
     };
-  } else {
-    switch (sort) {
-      case 'number':
-        key = (r) => r.number;
-        break;
-      case 'state':
-        key = (r) => r.state;
-        break;
-      case 'value':
-        key = (r) => r.value;
-        break;
-      case 'duration':
-        key = (r) => r.durationMs;
-        break;
-      case 'started':
-        key = (r) => r.startedAt;
-        break;
-      default:
-        throw new NasError('invalid_config', `unknown sort key "${sort}"`, {
-          field: 'sort',
-          hint: `use one of: ${SORT_KEYS.join(', ')}, metric:<name>, param:<name>`,
-        });
+  }
+  switch (sort) {
+    case 'number':
+      return (r) => r.number;
+    case 'state':
+      return (r) => r.state;
+    case 'value':
+      return (r) => r.value;
+    case 'duration':
+      return (r) => r.durationMs;
+    case 'started':
+      return (r) => r.startedAt;
+    default:
+      throw new NasError('invalid_config', `unknown sort key "${sort.slice(0, 60)}"`, {
+        field: 'sort',
+        hint: `use one of: ${SORT_KEYS.join(', ')}, metric:<name>, param:<name>`,
+      });
+  }
+}
+
+/**
+ * One term of a trial filter (`TrialQuery.q`, whitespace-separated terms, all must hold):
+ * `name=value`, `name!=value`, `name<v`, `name<=v`, `name>v`, `name>=v` on a parameter or metric
+ * (names as in the table; `*` matches any characters, e.g. `normal.edges[*].op=sep_conv_3x3`
+ * holds when any edge uses it; numbers compare as numbers, text case-insensitively); `state=...`;
+ * any other term is a case-insensitive substring of the trial's `name=value` list and arch key.
+ */
+type FilterTerm =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'compare'; readonly name: string; readonly names: RegExp | null; readonly op: '=' | '!=' | '<' | '<=' | '>' | '>='; readonly value: string; readonly num: number | null };
+
+const TERM = /^([A-Za-z_][\w.[\]*-]*)(!=|<=|>=|=|<|>)(.*)$/;
+
+export function parseTrialFilter(q: string): FilterTerm[] {
+  const out: FilterTerm[] = [];
+  for (const raw of q.trim().split(/\s+/)) {
+    if (raw === '') continue;
+    const m = TERM.exec(raw);
+    if (!m) {
+      out.push({ kind: 'text', text: raw.toLowerCase() });
+      continue;
+    }
+    const [, name, op, value] = m as unknown as [string, string, '=' | '!=' | '<' | '<=' | '>' | '>=', string];
+    const num = value !== '' && Number.isFinite(Number(value)) ? Number(value) : null;
+    if ((op === '<' || op === '<=' || op === '>' || op === '>=') && num === null) {
+      throw new NasError('invalid_config', `"${raw.slice(0, 60)}" compares with ${op} but "${value.slice(0, 40)}" is not a number`, { field: 'q', hint: 'e.g. val_acc>=90 or hparams.lr<0.01; use = for text' });
+    }
+    const names = name.includes('*') ? new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i') : null;
+    out.push({ kind: 'compare', name, names, op, value: value.toLowerCase(), num });
+  }
+  return out;
+}
+
+function compareHolds(t: Extract<FilterTerm, { kind: 'compare' }>, v: ParamValue | undefined): boolean {
+  if (v === undefined || v === null) return t.op === '!=';
+  if (typeof v === 'number' && t.num !== null) {
+    switch (t.op) {
+      case '=': return v === t.num;
+      case '!=': return v !== t.num;
+      case '<': return v < t.num;
+      case '<=': return v <= t.num;
+      case '>': return v > t.num;
+      case '>=': return v >= t.num;
     }
   }
+  const sv = String(v).toLowerCase();
+  switch (t.op) {
+    case '=': return sv === t.value;
+    case '!=': return sv !== t.value;
+    default: return false;
+  }
+}
+
+/** Filters, sorts and pages trial rows. Nulls sort last either way; ties by number. */
+export function queryTrials(rows: readonly TrialRow[], query: TrialQuery): TrialPage {
+  const sort = query.sort ?? 'number';
+  const key = sortKeyOf(sort);
   const order = query.order ?? 'asc';
   if (order !== 'asc' && order !== 'desc') {
     throw new NasError('invalid_config', `unknown order "${String(order)}"`, { field: 'order', hint: 'use asc or desc' });
@@ -834,26 +917,86 @@ export function queryTrials(rows: readonly TrialRow[], query: TrialQuery): Trial
   if (!Number.isInteger(offset) || offset < 0) {
     throw new NasError('invalid_config', 'offset must be a non-negative integer', { field: 'offset', hint: 'e.g. offset=0' });
   }
+  let index = rowIndexes.get(rows);
+  if (!index) rowIndexes.set(rows, (index = { orders: new Map() }));
+  // The sorted order of all rows for this key and direction, computed once per set of rows.
+  const okey = `${sort}|${order}`;
+  let sorted = index.orders.get(okey);
+  if (!sorted) {
+    const keys = rows.map(key);
+    const dir = order === 'asc' ? 1 : -1;
+    const idx = Array.from(rows, (_, i) => i);
+    idx.sort((i, j) => {
+      const a = keys[i]!;
+      const b = keys[j]!;
+      if (a === null || b === null) return a === b ? rows[i]!.number - rows[j]!.number : a === null ? 1 : -1;
+      const c = typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+      return c !== 0 ? c * dir : rows[i]!.number - rows[j]!.number;
+    });
+    sorted = Int32Array.from(idx);
+    index.orders.set(okey, sorted);
+  }
   const states = query.states && query.states.length ? new Set(query.states) : null;
-  const q = query.q?.trim().toLowerCase() ?? '';
-  const filtered = rows.filter((r) => {
+  const terms = parseTrialFilter(query.q ?? '');
+  const compares = terms.filter((t): t is Extract<FilterTerm, { kind: 'compare' }> => t.kind === 'compare');
+  const texts = terms.filter((t): t is Extract<FilterTerm, { kind: 'text' }> => t.kind === 'text');
+  if (compares.length) {
+    // A name that no trial has is a typo more often than a wish for nothing: say so.
+    let known = index.known;
+    if (!known) {
+      known = index.known = new Set<string>(['state', 'number']);
+      for (const r of rows) {
+        for (const k in r.params) known.add(k);
+        for (const k in r.metrics) known.add(k);
+      }
+    }
+    for (const c of compares) {
+      if (c.names ? ![...known].some((k) => c.names!.test(k)) : !known.has(c.name)) {
+        const near = [...known!].filter((k) => k.toLowerCase().includes(c.name.replace(/\*/g, '').toLowerCase().slice(0, 4))).slice(0, 8);
+        throw new NasError('invalid_config', `no parameter or metric is named "${c.name.slice(0, 60)}"`, { field: 'q', hint: `${near.length ? `e.g. ${near.join(', ')}` : 'see the table\'s columns'}; or filter by text without an operator` });
+      }
+    }
+  }
+  if (texts.length && !index.hay) {
+    index.hay = rows.map((r) => {
+      let h = '';
+      for (const k in r.params) h += `${k}=${String(r.params[k])} `;
+      return `${h}${r.archKey ?? ''}`.toLowerCase();
+    });
+  }
+  const hay = index.hay;
+  const pass = (i: number): boolean => {
+    const r = rows[i]!;
     if (states && !states.has(r.state)) return false;
-    if (!q) return true;
-    const hay = `${Object.entries(r.params)
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join(' ')} ${r.archKey ?? ''}`.toLowerCase();
-    return hay.includes(q);
-  });
-  const dir = order === 'asc' ? 1 : -1;
-  const sorted = filtered
-    .map((r) => ({ r, k: key(r) }))
-    .sort((a, b) => {
-      if (a.k === null || b.k === null) return a.k === b.k ? a.r.number - b.r.number : a.k === null ? 1 : -1;
-      const c = typeof a.k === 'number' && typeof b.k === 'number' ? a.k - b.k : String(a.k).localeCompare(String(b.k));
-      return c !== 0 ? c * dir : a.r.number - b.r.number;
-    })
-    .map((x) => x.r);
-  return { total: sorted.length, trials: sorted.slice(offset, offset + limit) };
+    for (const t of texts) if (!hay![i]!.includes(t.text)) return false;
+    for (const c of compares) {
+      if (c.name === 'state' || c.name === 'number') {
+        if (!compareHolds(c, c.name === 'state' ? r.state : r.number)) return false;
+        continue;
+      }
+      if (c.names) {
+        let any = false;
+        for (const k in r.params) if (c.names.test(k) && compareHolds(c, r.params[k])) { any = true; break; }
+        if (!any) for (const k in r.metrics) if (c.names.test(k) && compareHolds(c, r.metrics[k])) { any = true; break; }
+        if (!any) return false;
+      } else if (!compareHolds(c, c.name in r.params ? r.params[c.name] : r.metrics[c.name])) return false;
+    }
+    return true;
+  };
+  if (!states && terms.length === 0) {
+    const page: TrialRow[] = [];
+    for (let k = offset; k < Math.min(sorted.length, offset + limit); k++) page.push(rows[sorted[k]!]!);
+    return { total: rows.length, trials: page };
+  }
+  let total = 0;
+  const page: TrialRow[] = [];
+  for (let k = 0; k < sorted.length; k++) {
+    const i = sorted[k]!;
+    if (!pass(i)) continue;
+    if (total >= offset && page.length < limit) page.push(rows[i]!);
+    total++;
+  }
+  return { total, trials: page };
 }
 
 /** Parses a study id from a URL segment; anything but a positive integer is `invalid_config`. */

@@ -52,7 +52,7 @@ test('flattenParams names leaves by path and drops the family tag', () => {
   assert.deepEqual(flattenParams({ arch: { hidden: [32, 16] }, hparams: { lr: 0.1 } }), { 'arch.hidden[0]': 32, 'arch.hidden[1]': 16, 'hparams.lr': 0.1 });
 });
 
-const row = (number: number, state: TrialRow['state'], value: number | null, params: Record<string, string>): TrialRow => ({
+const row = (number: number, state: TrialRow['state'], value: number | null, params: Record<string, string | number>): TrialRow => ({
   id: number + 1,
   number,
   state,
@@ -114,4 +114,30 @@ test('parseStudyId accepts positive integers only', () => {
       bad,
     );
   }
+});
+
+test('trial filter terms: name=value, comparisons, globs, state, text; unknown names and bad numbers name the field', () => {
+  const rows = [
+    row(0, 'complete', 80, { op: 'conv', lr: 0.01, 'edges[0].op': 'sep', 'edges[1].op': 'skip' }),
+    row(1, 'failed', null, { op: 'pool', lr: 0.1, 'edges[0].op': 'skip', 'edges[1].op': 'skip' }),
+    row(2, 'complete', 90, { op: 'POOL', lr: 0.001, 'edges[0].op': 'skip', 'edges[1].op': 'sep' }),
+  ];
+  const nums = (q: string): number[] => queryTrials(rows, { q }).trials.map((t) => t.number);
+  assert.deepEqual(nums('op=pool'), [1, 2], 'text values compare case-insensitively, whole value');
+  assert.deepEqual(nums('op=poo'), [], 'not a substring');
+  assert.deepEqual(nums('op!=pool'), [0]);
+  assert.deepEqual(nums('lr<0.05'), [0, 2]);
+  assert.deepEqual(nums('lr>=0.01 op=pool'), [1], 'terms combine with AND');
+  assert.deepEqual(nums('lr=0.001'), [2], 'numbers compare as numbers');
+  assert.deepEqual(nums('edges[*].op=sep'), [0, 2], 'a glob name holds when any matching parameter does');
+  assert.deepEqual(nums('state=failed'), [1]);
+  assert.deepEqual(nums('conv'), [0], 'a bare word is a substring of name=value pairs');
+  assert.deepEqual(nums(''), [0, 1, 2]);
+  for (const [q, field] of [['nope=1', 'q'], ['lr<abc', 'q']] as const) {
+    assert.throws(() => queryTrials(rows, { q }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === field, q);
+  }
+  // the sorted order is computed once per set of rows and reused for every page
+  const a = queryTrials(rows, { sort: 'param:lr', limit: 1, offset: 1 }).trials.map((t) => t.number);
+  assert.deepEqual(a, [0]);
+  assert.deepEqual(queryTrials(rows, { sort: 'param:lr', order: 'desc', limit: 2 }).trials.map((t) => t.number), [1, 0]);
 });

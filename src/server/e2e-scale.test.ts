@@ -46,9 +46,16 @@ function spec(name: string, objectives: StudySpec['objectives'] = [{ metric: 'va
   };
 }
 
-async function addTrial(store: Store, id: number, arch: Record<string, unknown>, finish: Parameters<Store['finishTrial']>[2] | null): Promise<void> {
+async function addTrial(
+  store: Store,
+  id: number,
+  arch: Record<string, unknown>,
+  finish: Parameters<Store['finishTrial']>[2] | null,
+  epochs: Record<string, number>[] = [],
+): Promise<void> {
   const w = workerId('edge');
   const t = await store.createTrial(id as never, { arch: arch as never, archKey: JSON.stringify(arch), budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+  for (const [i, m] of epochs.entries()) await store.reportIntermediate(t.id, w, i + 1, m);
   if (finish) await store.finishTrial(t.id, w, finish);
 }
 
@@ -66,10 +73,16 @@ before(async () => {
     const nan = (await store.createStudy(spec('edge-nan', [{ metric: 'val_acc', direction: 'maximize' }, { metric: 'latency_ms', direction: 'minimize' }]))).id;
     await addTrial(store, nan, { width: 8 }, { state: 'complete', values: [Number.NaN, 1], metrics: { val_acc: Number.NaN, latency_ms: 1 } });
     await addTrial(store, nan, { width: 16 }, { state: 'complete', values: [80, Number.POSITIVE_INFINITY], metrics: { val_acc: 80, latency_ms: Number.POSITIVE_INFINITY } });
-    await addTrial(store, nan, { width: 32 }, { state: 'complete', values: [85, 3], metrics: { val_acc: 85, latency_ms: 3, train_loss: Number.NaN } });
+    await addTrial(store, nan, { width: 32 }, { state: 'complete', values: [85, 3], metrics: { val_acc: 85, latency_ms: 3, train_loss: Number.NaN } }, [
+      { val_acc: 60, train_loss: 1.2 },
+      { val_acc: 70, train_loss: Number.NaN },
+      { val_acc: 85, train_loss: Number.POSITIVE_INFINITY },
+    ]);
+    // every per-epoch value not finite: nothing to draw, and the view says so
+    await addTrial(store, nan, { width: 64 }, { state: 'failed', error: 'diverged' }, [{ train_loss: Number.NaN }, { train_loss: Number.NaN }]);
     edge['nan'] = nan;
     const single = (await store.createStudy(spec('edge-single'))).id;
-    await addTrial(store, single, { width: 8 }, { state: 'complete', values: [70], metrics: { val_acc: 70, params: 1000 } });
+    await addTrial(store, single, { width: 8 }, { state: 'complete', values: [70], metrics: { val_acc: 70, params: 1000 } }, [{ val_acc: 70, train_loss: 0.9 }]);
     edge['single'] = single;
     const cond = (await store.createStudy(spec('edge-conditional'))).id;
     for (let i = 0; i < 12; i++) {
@@ -140,6 +153,26 @@ test(`a ${N.toLocaleString('en-US')}-trial study view draws every chart; samples
   await page.waitForSelector('#trial-table th.sorted[data-key="value"]');
   const top = (await page.locator('#trial-table tbody tr').first().locator('td').nth(2).textContent())?.trim();
   assert.equal(top, best, 'sorting by value on the server puts the best of all trials first');
+  // a parameter column, sorted on the server over all trials
+  await page.selectOption('#add-column', 'normal.edges[0].op');
+  await page.waitForSelector('#trial-table th[data-key="param:normal.edges[0].op"]');
+  await page.click('#trial-table th[data-key="param:normal.edges[0].op"]');
+  await page.waitForSelector('#trial-table th.sorted[data-key="param:normal.edges[0].op"]');
+  const col = await page.locator('#trial-table th').evaluateAll((ths) => ths.findIndex((th) => th.getAttribute('data-key') === 'param:normal.edges[0].op'));
+  const firstOp = (await page.locator('#trial-table tbody tr').first().locator('td').nth(col).textContent())?.trim();
+  assert.equal(firstOp, 'avg_pool_3x3', 'alphabetically first op of the DARTS space first');
+  // name=value filter: every trial it keeps has the value; the count is over all trials
+  await page.fill('#trial-filter', 'normal.edges[0].op=sep_conv_3x3 state=complete');
+  await page.waitForFunction(() => /^[\d,]+ matching/.test(document.querySelector('#trial-info')?.textContent ?? '') && !document.querySelector('#trial-info')!.textContent!.startsWith('20000'));
+  const matched = Number(/^([\d,]+)/.exec((await page.textContent('#trial-info')) ?? '')![1]!.replace(/,/g, ''));
+  const all = (await (await fetch(`${dash.url}api/studies/${bigId}/trials?limit=10000&q=${encodeURIComponent('normal.edges[0].op=sep_conv_3x3 state=complete')}`)).json()) as { total: number; trials: { state: string; params: Record<string, unknown> }[] };
+  assert.equal(all.total, matched);
+  assert.ok(matched > N / 20 && matched < N / 4, `about 1/7 of the complete trials (${matched})`);
+  assert.ok(all.trials.every((t) => t.state === 'complete' && t.params['normal.edges[0].op'] === 'sep_conv_3x3'));
+  // a filter naming nothing says so instead of showing an empty table
+  await page.fill('#trial-filter', 'no_such_param=1');
+  await page.waitForSelector('#trial-info.filter-error');
+  assert.match((await page.textContent('#trial-info')) ?? '', /no parameter or metric is named "no_such_param"/);
   const pages = await timeTrialPages(dash.url, bigId, N);
   console.log(`# trial page requests at ${N} trials (SQLite): median ${pages.medianMs.toFixed(1)} ms, max ${pages.maxMs.toFixed(1)} ms over ${pages.samples}`);
   assert.deepEqual(br.problems, [], 'no page or console errors');
@@ -155,17 +188,57 @@ test('empty, all-failed, NaN, single-trial and conditional-parameter studies ren
     await page.waitForTimeout(100);
     return (await page.textContent('#app')) ?? '';
   };
+  // no chart anywhere gets a path or position computed from a NaN
+  const nanGeometry = (): Promise<string[]> =>
+    page.evaluate(() =>
+      Array.from(document.querySelectorAll('svg *'))
+        .flatMap((el) => ['d', 'cx', 'cy', 'x', 'y', 'width', 'height', 'points'].map((a) => `${el.tagName}.${a}=${el.getAttribute(a) ?? ''}`))
+        .filter((x) => /NaN|Infinity/.test(x)),
+    );
   assert.match(await visit(edge['empty']!), /no trial yet/);
   const failed = await visit(edge['failed']!);
   assert.match(failed, /None of the 3 trials has a finite val_acc/);
   assert.match(failed, /no complete trial with a finite val_acc yet/);
+  assert.deepEqual(await nanGeometry(), [], 'all-failed study: no NaN geometry');
   const nan = await visit(edge['nan']!);
   assert.equal(await page.locator('#chart-trials .pt').count(), 2, 'the NaN trial is not drawn');
   assert.match(nan, /Pareto-optimal \(1\)/, 'the infinite latency is left out of the front');
+  assert.deepEqual(await nanGeometry(), [], 'NaN study: no NaN geometry');
+  // its trial with a diverging loss names the epochs it cannot draw, and its final NaN metric
+  await page.goto(`${dash.url}#/study/${edge['nan']!}/trial/2`);
+  await page.waitForSelector('#curve-nonfinite');
+  assert.match((await page.textContent('#curve-nonfinite')) ?? '', /train_loss at epochs 2, 3/);
+  assert.match((await page.textContent('#app')) ?? '', /train_loss\s*NaN/);
+  await page.goto(`${dash.url}#/study/${edge['nan']!}/trial/3`);
+  await page.waitForSelector('#curve-nonfinite');
+  assert.match((await page.textContent('#learning-curve')) ?? '', /no finite per-epoch value to draw/);
   const single = await visit(edge['single']!);
   assert.equal(await page.locator('#chart-trials .pt').count(), 1);
+  assert.equal(await page.locator('#chart-trials .line-pt').count(), 1, 'a best-so-far line of one point is a marker');
+  assert.equal(await page.locator('#chart-edf .line-pt').count() + (await page.locator('#chart-edf path').count()), 1, 'the distribution of one value is drawn');
+  assert.ok((await page.locator('#chart-timeline path').count()) >= 1, 'the timeline of one trial');
   assert.match(single, /needs at least four complete trials/);
   assert.match(single, /hypervolume needs two objectives/);
+  assert.deepEqual(await nanGeometry(), [], 'single-trial study: no NaN geometry');
+  // a learning curve of one epoch draws its point (uPlot draws no segment for a single value)
+  await page.goto(`${dash.url}#/study/${edge['single']!}/trial/0`);
+  await page.waitForSelector('#learning-curve canvas');
+  // coloured (not grey: axes and grid are grey) pixels on the chart's canvas, once uPlot has drawn
+  const painted = await page
+    .waitForFunction(
+      () => {
+        let n = 0;
+        for (const c of Array.from(document.querySelectorAll<HTMLCanvasElement>('#learning-curve canvas'))) {
+          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          for (let i = 0; i < d.length; i += 4) if (d[i + 3]! > 200 && Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!) > 60) n++;
+        }
+        return n >= 10 ? n : false;
+      },
+      undefined,
+      { timeout: 20_000 },
+    )
+    .then((h) => h.jsonValue() as Promise<number>, () => 0);
+  assert.ok(painted >= 10, `one-epoch learning curve painted ${painted} pixels of its colour`);
   await visit(edge['conditional']!);
   assert.ok((await page.locator('#importance .bar').count()) >= 2);
   assert.ok((await page.locator('#chart-parallel .pc-line').count()) === 12);

@@ -463,13 +463,43 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
   const PAGE = 50;
   const el = h('div', { class: 'panel' });
   const stateSel = h('select', { 'aria-label': 'state filter' }, ['', 'complete', 'pruned', 'failed', 'running', 'waiting'].map((s) => h('option', { value: s }, s || 'all states')));
-  const search = h('input', { type: 'search', placeholder: 'filter params, e.g. nor_conv_3x3', size: 32, 'aria-label': 'parameter filter' });
-  const info = h('span', {});
+  const search = h('input', {
+    type: 'search',
+    placeholder: 'filter: name=value, lr<0.01, val_acc>=90, ops[*]=nor_conv_3x3, or text',
+    size: 48,
+    'aria-label': 'trial filter',
+    id: 'trial-filter',
+    title: 'Space-separated terms, all must hold: name=value, name!=value, name<n, name<=n, name>n, name>=n on a parameter or metric (* in a name matches any characters; numbers compare as numbers, text ignoring case), state=failed, or a word found in the parameters',
+  });
+  const info = h('span', { id: 'trial-info' });
+  const colPick = h('select', { 'aria-label': 'add a parameter column', id: 'add-column' });
   const tableHolder = h('div', { style: 'overflow-x:auto' });
   const pager = h('div', { class: 'pager' });
-  el.append(h('div', { class: 'controls' }, 'state ', stateSel, 'search ', search, info), tableHolder, pager);
+  el.append(h('div', { class: 'controls' }, 'state ', stateSel, ' ', search, ' ', colPick, ' ', info), tableHolder, pager);
   let detail: StudyDetail | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Parameter columns shown (sortable on the server): remembered per study in this browser.
+  const colsKey = `tsnas.columns.${id}`;
+  let paramCols: string[] | null = null;
+  try {
+    const saved = JSON.parse(localStorage.getItem(colsKey) ?? 'null') as unknown;
+    if (Array.isArray(saved)) paramCols = saved.filter((x): x is string => typeof x === 'string');
+  } catch {
+    paramCols = null;
+  }
+  const saveCols = (): void => {
+    try {
+      localStorage.setItem(colsKey, JSON.stringify(paramCols));
+    } catch {
+      // private mode: columns are not remembered
+    }
+  };
+  colPick.addEventListener('change', () => {
+    if (!colPick.value || !paramCols) return;
+    paramCols.push(colPick.value);
+    saveCols();
+    void fetchPage();
+  });
   stateSel.addEventListener('change', () => {
     state.states = stateSel.value;
     state.offset = 0;
@@ -481,7 +511,7 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
       state.q = search.value;
       state.offset = 0;
       void fetchPage();
-    }, 200);
+    }, 250);
   });
 
   async function fetchPage(): Promise<void> {
@@ -489,7 +519,16 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
     const qs = new URLSearchParams({ sort: state.sort, order: state.order, limit: String(PAGE), offset: String(state.offset) });
     if (state.states) qs.set('state', state.states);
     if (state.q) qs.set('q', state.q);
-    const page = await getJson<TrialPage>(`/api/studies/${id}/trials?${qs.toString()}`);
+    let page: TrialPage;
+    try {
+      page = await getJson<TrialPage>(`/api/studies/${id}/trials?${qs.toString()}`);
+    } catch (e) {
+      // a bad filter (unknown name, `<` on text): say why and keep the last page
+      info.textContent = e instanceof Error ? e.message : String(e);
+      info.className = 'filter-error';
+      return;
+    }
+    info.className = '';
     render(detail, page);
   }
 
@@ -505,12 +544,40 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
       .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
       .slice(0, 7);
     const family = page.trials.length ? familyOf(page.trials as TrialRow[]) : null;
-    const cols: { key: string; label: string; num: boolean; cell: (t: TrialRow) => Node | string }[] = [
+    // Default parameter columns: all of them when there are few (NB201's six edges, an MLP's
+    // hyperparameters); none for wide spaces (DARTS: 32), where the picker adds the ones wanted.
+    if (paramCols === null) paramCols = d.paramNames.length <= 8 ? [...d.paramNames] : [];
+    paramCols = paramCols.filter((p) => d.paramNames.includes(p));
+    const shown = paramCols;
+    clear(colPick);
+    colPick.append(
+      h('option', { value: '' }, '+ parameter column'),
+      d.paramNames.filter((p) => !shown.includes(p)).map((p) => h('option', { value: p }, paramLabel(p, family))),
+    );
+    colPick.value = '';
+    colPick.disabled = d.paramNames.length === shown.length;
+    const removeCol = (p: string): void => {
+      paramCols = shown.filter((x) => x !== p);
+      saveCols();
+      if (state.sort === `param:${p}`) state.sort = 'number';
+      void fetchPage();
+    };
+    const cols: { key: string; label: string; num: boolean; cell: (t: TrialRow) => Node | string; remove?: () => void }[] = [
       { key: 'number', label: '#', num: true, cell: (t) => String(t.number) },
       { key: 'state', label: 'state', num: false, cell: (t) => h('span', { class: `badge ${t.state}` }, t.state) },
       { key: 'value', label: objMetric ?? 'value', num: true, cell: (t) => fmt(t.value, 3) },
       ...metricCols.map((m) => ({ key: `metric:${m}`, label: m, num: true, cell: (t: TrialRow) => fmt(t.metrics[m], 3) })),
       { key: 'duration', label: 'duration', num: true, cell: (t) => fmtDuration(t.durationMs) },
+      ...shown.map((p) => ({
+        key: `param:${p}`,
+        label: paramLabel(p, family),
+        num: false,
+        cell: (t: TrialRow): string => {
+          const v = t.params[p];
+          return v === undefined || v === null ? '–' : typeof v === 'number' ? fmt(v, 4) : String(v);
+        },
+        remove: () => removeCol(p),
+      })),
       { key: '', label: 'architecture / params', num: false, cell: (t) => archSummary(t, family) },
     ];
     clear(tableHolder);
@@ -518,7 +585,15 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
       'tr',
       {},
       cols.map((c) => {
-        const th = h('th', { class: `${c.num ? 'num ' : ''}${c.key ? 'sortable' : ''}${state.sort === c.key ? ` sorted ${state.order}` : ''}`, 'data-key': c.key }, c.label);
+        const th = h('th', { class: `${c.num ? 'num ' : ''}${c.key ? 'sortable' : ''}${c.remove ? ' param-col' : ''}${state.sort === c.key ? ` sorted ${state.order}` : ''}`, 'data-key': c.key }, c.label);
+        if (c.remove) {
+          const x = h('button', { class: 'col-remove', title: `remove the ${c.label} column`, 'aria-label': `remove column ${c.label}` }, '×');
+          x.addEventListener('click', (ev) => {
+            ev.stopPropagation();
+            c.remove!();
+          });
+          th.append(x);
+        }
         if (c.key) {
           th.addEventListener('click', () => {
             if (state.sort === c.key) state.order = state.order === 'asc' ? 'desc' : 'asc';

@@ -57,6 +57,18 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
       root.append(h('div', { class: 'grid2' }, curves, archPanel), h('div', { class: 'row-gap' }));
       const width = Math.max(320, curves.clientWidth - 34);
 
+      // Values JSON cannot carry (NaN, infinite: a diverged loss) are named, never dropped silently.
+      const bad = new Map<string, number[]>();
+      for (const p of t.intermediate) for (const k of Object.keys(p.nonFinite ?? {})) bad.set(k, [...(bad.get(k) ?? []), p.step]);
+      const badNote =
+        bad.size > 0
+          ? h(
+              'div',
+              { class: 'sub nonfinite', id: 'curve-nonfinite' },
+              'Not finite (not drawn): ',
+              [...bad].map(([k, steps]) => `${k} at epoch${steps.length > 1 ? 's' : ''} ${steps.length > 6 ? `${steps.slice(0, 6).join(', ')}… (${steps.length})` : steps.join(', ')}`).join('; '),
+            )
+          : null;
       if (t.intermediate.length === 0) curves.append(h('div', { class: 'empty' }, t.state === 'running' || t.state === 'waiting' ? 'no epoch reported yet' : 'this trial reported no per-epoch values'));
       else {
         const steps = t.intermediate.map((p) => p.step);
@@ -65,7 +77,7 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
         // per chart, so every curve on an axis shares its unit.
         const kindOf = new Map(names.map((n) => [n, metricKind(n, t.intermediate.map((p) => p.metrics[n]).filter((v): v is number => v !== undefined))]));
         const kinds = METRIC_KINDS.filter((k) => [...kindOf.values()].includes(k));
-        if (!kinds.includes(ui.kind as MetricKind)) ui.kind = kinds[0]!;
+        if (!kinds.includes(ui.kind as MetricKind) && kinds[0] !== undefined) ui.kind = kinds[0];
         const holder = h('div', {});
         const picker = h('div', { class: 'controls', id: 'curve-kinds' }, 'show ');
         for (const k of kinds) {
@@ -77,7 +89,8 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
           });
           picker.append(b);
         }
-        curves.append(picker, holder);
+        curves.append(picker, holder, badNote ?? '');
+        if (names.length === 0) picker.append(h('span', { class: 'empty' }, 'no finite per-epoch value to draw'));
         const bases = [...new Set(names.map(baseName))];
         const draw = (): void => {
           chart?.destroy();
@@ -94,7 +107,7 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
           }));
           chart = lineChart(holder, steps, series, { width, height: 300, xLabel: 'epoch', yLabel: METRIC_KIND_LABEL[ui.kind as MetricKind] });
         };
-        draw();
+        if (names.length) draw();
       }
 
       const svg = drawArch(t.arch);
@@ -106,7 +119,7 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
       } else archPanel.append(h('pre', { class: 'json' }, JSON.stringify(t.arch, null, 2)));
       if (t.archKey) archPanel.append(h('div', { class: 'sub', style: 'margin:8px 0 0;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all' }, t.archKey));
 
-      const metrics = h('div', { class: 'panel' }, h('h2', {}, 'Metrics'), kv(Object.entries(t.metrics).map(([k, v]) => [k, fmt(v, 4)])));
+      const metrics = h('div', { class: 'panel' }, h('h2', {}, 'Metrics'), kv([...Object.entries(t.metrics).map(([k, v]): [string, string] => [k, fmt(v, 4)]), ...Object.entries(t.nonFinite ?? {})]));
       const params = h(
         'div',
         { class: 'panel' },

@@ -98,15 +98,28 @@ export function scatter(points: readonly ScatterPoint[], o: ScatterOpts): SVGSVG
   );
   svg.append(axis);
   for (const b of o.bands ?? []) {
-    const pts = b.points.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
+    const pts = b.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.lo) && Number.isFinite(p.hi));
     if (pts.length === 0) continue;
+    if (pts.length === 1) {
+      // one x has no area: an error bar from lo to hi
+      const p = pts[0]!;
+      const x = X(p.x);
+      svg.append(s('path', { d: `M${x - 4},${Y(p.hi)}H${x + 4}M${x},${Y(p.hi)}V${Y(p.lo)}M${x - 4},${Y(p.lo)}H${x + 4}`, stroke: b.color, 'stroke-width': 1.5, fill: 'none', class: 'band', 'clip-path': `url(#${clipId})` }));
+      continue;
+    }
     const d = `M${pts.map((p) => `${X(p.x)},${Y(p.hi)}`).join('L')}L${[...pts].reverse().map((p) => `${X(p.x)},${Y(p.lo)}`).join('L')}z`;
     svg.append(s('path', { d, fill: b.color, 'fill-opacity': 0.18, stroke: 'none', class: 'band', 'clip-path': `url(#${clipId})` }));
   }
   for (const l of o.lines ?? []) {
-    if (l.points.length === 0) continue;
+    const lp = l.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+    if (lp.length === 0) continue;
+    if (lp.length === 1) {
+      // one point has no segment to stroke: a marker in the line's colour
+      svg.append(s('circle', { cx: X(lp[0]!.x), cy: Y(lp[0]!.y), r: 4, fill: l.color, class: 'line-pt', 'clip-path': `url(#${clipId})` }));
+      continue;
+    }
     let d = '';
-    l.points.forEach((p, i) => {
+    lp.forEach((p, i) => {
       if (i === 0) d += `M${X(p.x)},${Y(p.y)}`;
       else if (l.step) d += `H${X(p.x)}V${Y(p.y)}`;
       else d += `L${X(p.x)},${Y(p.y)}`;
