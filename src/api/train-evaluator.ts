@@ -22,6 +22,11 @@
  *                                   # required for PostgreSQL (a directory all workers can reach)
  *     nb201: { width: 16, cells: 5 } # size of the NB201 network (default: the benchmark's C=16, N=5)
  *     darts: { width: 16, layers: 8 } # size of the DARTS network (default: the search proxy's)
+ *     inherit: exact                # weight inheritance (default off): a promoted trial (ASHA,
+ *                                   # successive halving, Hyperband) continues from its lower
+ *                                   # rung's kept weights and trains only the extra epochs; an
+ *                                   # evolution child starts from its parent's weights (exact:
+ *                                   # same-shape tensors; morph: also sliced/zero-padded blocks)
  *
  * A kept weights file is a state dict (src/nn/state.ts), named `trial-<n>-a<attempt>-s<seed>-<hash>.sd`;
  * the study records its absolute path as the trial's user attribute `weights_path`.
@@ -61,6 +66,7 @@ export const TRAIN_OPTIONS = [
   'nb201',
   'darts',
   'cv_folds',
+  'inherit',
 ] as const;
 
 const IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -171,6 +177,9 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(v[depth] === undefined ? {} : { [depth]: num(v[depth], `evaluator.${key}.${depth}`, { integer: true, min: depth === 'layers' ? 3 : 1, max: 1000 }) }),
     };
   };
+  const inherit = o['inherit'] === undefined ? 'off' : o['inherit'] === true ? 'morph' : o['inherit'] === false ? 'off' : oneOf(o['inherit'], 'evaluator.inherit', ['off', 'exact', 'morph'] as const);
+  if (inherit !== 'off' && !keepWeights) fail('evaluator.inherit', 'weight inheritance needs the parents\' kept weights, but keep_weights is false', 'remove keep_weights: false (or inherit)');
+  if (inherit !== 'off' && cvFolds !== undefined) fail('evaluator.inherit', 'weight inheritance is not supported with cv_folds', 'remove one of the two options');
   const nb201 = size('nb201', 'cells');
   const dartsSize = size('darts', 'layers');
   return {
@@ -187,6 +196,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(hparams ? { hparams } : {}),
       ...(weightsDir === undefined ? {} : { weightsDir }),
       ...(cvFolds === undefined ? {} : { cvFolds }),
+      ...(inherit === 'off' ? {} : { inherit }),
     },
     options: norm,
   };

@@ -23,7 +23,8 @@ import type { Subset } from '../data/types.js';
 import { analyzeArch, buildNetwork, type CostOptions, type CostReport, type DartsOptions, type InputSpec, type Nb201Options } from '../nn/build/index.js';
 import type { Layer } from '../nn/module.js';
 import { compileNative, type NativeNetwork } from '../nn/native-exec.js';
-import { saveStateDict } from '../nn/state.js';
+import { inheritWeights, type InheritMode } from '../nn/inherit.js';
+import { loadStateDict, saveStateDict } from '../nn/state.js';
 import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
 import { lrAt, type LrSchedule } from '../nn/schedule.js';
 import { Generator, Tensor, crossEntropy, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
@@ -84,6 +85,13 @@ export interface TrainOptions {
    * `ops`: the op-by-op path (one native call per op), for comparison.
    */
   readonly engine?: 'native' | 'ops';
+  /**
+   * Initialise the built network from trained weights before training (weight inheritance,
+   * src/nn/inherit.ts), and number this training's epochs after `epochOffset` epochs already
+   * done (a promoted trial continuing its parent): progress steps and the `epochs` metric count
+   * from there. Adds the metric `inherited_fraction` (share of parameter/buffer elements copied).
+   */
+  readonly init?: { readonly weights: ReadonlyMap<string, Tensor>; readonly mode: InheritMode; readonly epochOffset?: number };
 }
 
 export interface TrainResult {
@@ -286,6 +294,16 @@ export async function trainModule(
   const hasVal = data.val.indices.length > 0;
 
   const module = build(gen);
+  const off = opts.init?.epochOffset ?? 0;
+  let inherited: Metrics = {};
+  if (opts.init) {
+    try {
+      inherited = { inherited_fraction: inheritWeights(module, opts.init.weights, opts.init.mode).fraction };
+    } catch (e) {
+      module.dispose();
+      throw e;
+    }
+  }
   const net = opts.engine === 'ops' ? undefined : compileNative(module);
   let best: Map<string, Tensor> | undefined;
   let step = 0;
@@ -365,7 +383,7 @@ export async function trainModule(
         lr: opt.lr,
         epoch_seconds: (performance.now() - te) / 1000,
       };
-      const p: Progress = { step: epoch, metrics };
+      const p: Progress = { step: off + epoch, metrics };
       curve.push(p);
       sink?.epoch(epoch, epochs, metrics, (performance.now() - te) / 1000);
       if (req.signal?.aborted) return fail('aborted', `aborted after epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), step);
@@ -374,7 +392,7 @@ export async function trainModule(
       const answer: ProgressAnswer = req.onProgress ? await req.onProgress(p) : 'continue';
       if (answer === 'stop') {
         return {
-          outcome: { status: 'pruned', step: epoch, metrics: { ...metrics, ...costMetricsOf() }, curve: [...curve] },
+          outcome: { status: 'pruned', step: off + epoch, metrics: { ...metrics, ...costMetricsOf(), ...inherited }, curve: [...curve] },
           ...(costs ? { costs } : {}),
           ...(lastVal ? { val: lastVal } : {}),
           epochs: epoch,
@@ -414,7 +432,8 @@ export async function trainModule(
       ...(test ? splitMetrics('test', test) : {}),
       ...costMetricsOf(),
       ...(latency ? latencyMetrics(latency) : {}),
-      epochs: curve.length,
+      ...inherited,
+      epochs: off + curve.length,
       train_seconds: elapsed(),
     };
     const weightsFile = opts.weightsFile === undefined ? undefined : resolve(opts.weightsFile);
@@ -479,8 +498,18 @@ export function checkArchJson(j: unknown): NetworkArch | JointArch {
   return o as unknown as NetworkArch;
 }
 
-export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFile'> {
+export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFile' | 'init'> {
   readonly dataset: DatasetSpec;
+  /**
+   * Weight inheritance from the request's `parent` (EvalRequest.parent: a promoted trial's lower
+   * rung, an evolution child's parent), src/nn/inherit.ts: `off` (default) trains from scratch;
+   * `exact` / `morph` initialise from the parent's kept weights (same-shape tensors only / also
+   * overlapping blocks). A promotion of the same architecture to a larger budget CONTINUES the
+   * parent: it trains budget - parent budget epochs from the parent's weights (numbered after
+   * them), instead of the whole budget from scratch; a mutated child trains its whole budget.
+   * Not with cvFolds (ignored there). A parent whose weights cannot be read: from scratch.
+   */
+  readonly inherit?: 'off' | InheritMode;
   readonly split?: SplitSpec;
   /**
    * Keep the trained weights of every complete evaluation in this directory (created when
@@ -555,6 +584,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       'epochs',
       'train_seconds',
       ...(o.cvFolds ? ['val_acc_std', 'val_loss_std', 'cv_folds'] : []),
+      ...(o.inherit && o.inherit !== 'off' ? ['inherited_fraction'] : []),
     ];
     if (o.cvFolds !== undefined && !(Number.isInteger(o.cvFolds) && o.cvFolds >= 2))
       throw new NasError('invalid_config', `cv_folds must be an integer >= 2, got ${o.cvFolds}`, { field: 'evaluator.cv_folds' });
@@ -577,11 +607,41 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       const weightsFile = this.weightsDir === undefined ? undefined : join(this.weightsDir, weightsFileName(req));
       if (weightsFile !== undefined) this.ensureWeightsDir();
       if (this.folds) return await this.evaluateFolds(this.folds, req, weightsFile);
-      return (await trainOnData(data, req, { ...this.o, ...(weightsFile === undefined ? {} : { weightsFile }) })).outcome;
+      const init = this.inheritance(req);
+      try {
+        const r = init ? { ...req, budget: init.budget } : req;
+        const out = (await trainOnData(data, r, { ...this.o, ...(weightsFile === undefined ? {} : { weightsFile }), ...(init ? { init: init.init } : {}) })).outcome;
+        // With inheritance on, every outcome reports inherited_fraction (0: trained from scratch).
+        if (!init && this.o.inherit && this.o.inherit !== 'off' && out.status !== 'failed') return { ...out, metrics: { ...out.metrics, inherited_fraction: 0 } };
+        return out;
+      } finally {
+        for (const t of init?.init.weights.values() ?? []) t.dispose();
+      }
     } catch (e) {
       if (isNasError(e, 'invalid_config')) return { status: 'failed', reason: 'error', message: e.message, curve: [], error: e };
       throw e;
     }
+  }
+
+  /**
+   * What to inherit for `req` (see TrainingEvaluatorOptions.inherit): the parent's weights (owned
+   * by the caller), the mode, and for a same-architecture promotion the epochs already done and the
+   * remaining budget. Undefined: train from scratch.
+   */
+  private inheritance(req: EvalRequest<NetworkArch | JointArch>): { init: NonNullable<TrainOptions['init']>; budget: number } | undefined {
+    const mode = this.o.inherit ?? 'off';
+    const p = req.parent;
+    if (mode === 'off' || !p) return undefined;
+    let weights: Map<string, Tensor>;
+    try {
+      weights = loadStateDict(p.weightsPath).tensors;
+    } catch {
+      return undefined;
+    }
+    const budget = req.budget ?? this.maxBudget;
+    const continues = p.kind === 'promotion' && p.budget !== undefined && p.budget < budget && canonicalJson(p.arch) === canonicalJson(req.arch);
+    const off = continues ? p.budget! : 0;
+    return { init: { weights, mode, epochOffset: off }, budget: budget - off };
   }
 
   /**

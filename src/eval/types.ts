@@ -35,6 +35,26 @@ export interface EvalRequest<A> {
    * weights) name them after it. Characters A-Z a-z 0-9 _ . - only.
    */
   readonly id?: string;
+  /**
+   * The trained trial this evaluation derives from, when the run layer knows one with kept
+   * weights: the trial it promotes (ASHA, successive halving, Hyperband: the same architecture at
+   * a lower budget) or the parent it was mutated from (evolution). An evaluator may initialise
+   * from `weightsPath` (weight inheritance, src/nn/inherit.ts; the train evaluator's `inherit`
+   * option); others ignore it.
+   */
+  readonly parent?: ParentTrial;
+}
+
+/** See EvalRequest.parent. */
+export interface ParentTrial {
+  readonly trial: number;
+  readonly kind: 'promotion' | 'mutation';
+  /** The parent's architecture (stored JSON). */
+  readonly arch: unknown;
+  /** The budget the parent ran at; undefined = the evaluator's full budget. */
+  readonly budget?: number;
+  /** Its kept weights (a state dict file, src/nn/state.ts). */
+  readonly weightsPath: string;
 }
 
 export type FailureReason = 'diverged' | 'timeout' | 'invalid_arch' | 'aborted' | 'error';

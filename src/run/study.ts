@@ -19,7 +19,7 @@ import { NasError, isNasError } from '../core/errors.js';
 import { type WorkerId, workerId as makeWorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
-import type { EvalOutcome, Evaluator, Progress } from '../eval/types.js';
+import type { EvalOutcome, Evaluator, ParentTrial, Progress } from '../eval/types.js';
 import type { FinishTrial, IntermediateRecord, StrategyState as StoredState, StudyRecord, Store, TrialCounts, TrialRecord } from '../store/types.js';
 import type { HistoryItem, Proposal, StrategyDriver } from './driver.js';
 
@@ -517,6 +517,7 @@ export class Study<A> {
       return prune ? 'stop' : 'continue';
     };
     try {
+      const parent = await this.parentOf(trial);
       return await this.evaluator.evaluate({
         arch,
         ...(trial.budget === null ? {} : { budget: trial.budget }),
@@ -524,6 +525,7 @@ export class Study<A> {
         signal,
         onProgress,
         id: `trial-${trial.number}-a${trial.attempt}`,
+        ...(parent ? { parent } : {}),
       });
     } catch (e) {
       // The evaluator itself broke on this candidate; still an outcome, never a crash of the study.
@@ -536,6 +538,24 @@ export class Study<A> {
         ...(e instanceof NasError ? { error: e } : {}),
       };
     }
+  }
+
+  /**
+   * The complete trial with kept weights that `trial` promotes (params.promotes: multi-fidelity
+   * strategies) or was mutated from (params.parent: evolution), for weight inheritance; recorded
+   * as the trial's user attribute `parent_trial` (its number). Undefined when there is none, it
+   * did not complete, or it kept no weights.
+   */
+  private async parentOf(trial: TrialRecord): Promise<ParentTrial | undefined> {
+    const promotes = trial.params['promotes'];
+    const mutated = trial.params['parent'];
+    const id = typeof promotes === 'number' ? promotes : typeof mutated === 'number' ? mutated : undefined;
+    if (id === undefined) return undefined;
+    const rec = await this.store.getTrial(id as TrialRecord['id']);
+    const w = rec?.userAttrs['weights_path'];
+    if (!rec || rec.studyId !== trial.studyId || rec.state !== 'complete' || typeof w !== 'string') return undefined;
+    if (trial.userAttrs['parent_trial'] !== rec.number) await this.store.setTrialAttr(trial.id, 'parent_trial', rec.number);
+    return { trial: rec.number, kind: typeof promotes === 'number' ? 'promotion' : 'mutation', arch: rec.arch, ...(rec.budget === null ? {} : { budget: rec.budget }), weightsPath: w };
   }
 
   // ---------------------------------------------------------------- the worker loop
