@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MlpArch } from '../core/arch.js';
 import { workerId } from '../core/ids.js';
-import type { Json } from '../core/json.js';
+import type { Json, JsonObject } from '../core/json.js';
 import { TrainingEvaluator } from '../eval/train.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { AskResult, HistoryItem, StrategyDriver } from './driver.js';
@@ -81,6 +81,7 @@ test('the inherit option of the train evaluator config: values, and conflicts na
   assert.equal(parseTrainOptions({ dataset: 'digits', inherit: 'exact' }, '.').eval.inherit, 'exact');
   assert.equal(parseTrainOptions({ dataset: 'digits', inherit: true }, '.').eval.inherit, 'morph');
   assert.equal(parseTrainOptions({ dataset: 'digits' }, '.').eval.inherit, undefined);
-  for (const bad of [{ inherit: 'bogus' }, { inherit: 'exact', keep_weights: false }, { inherit: 'morph', cv_folds: 3 }])
+  const bads: JsonObject[] = [{ inherit: 'bogus' }, { inherit: 'exact', keep_weights: false }, { inherit: 'morph', cv_folds: 3 }];
+  for (const bad of bads)
     assert.throws(() => parseTrainOptions({ dataset: 'digits', ...bad }, '.'), (e: unknown) => isNasError(e) && e.field === 'evaluator.inherit', JSON.stringify(bad));
 });
