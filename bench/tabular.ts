@@ -1,6 +1,11 @@
 /**
- * `npm run bench -- tabular [--seeds 5] [--trials 30] [--epochs 30] [--folds 5] [--datasets wine,breast_cancer]
- *                           [--no-cv-baseline] [--json]`
+ * `npm run bench -- tabular [--seeds 5] [--seed-from 0] [--trials 30] [--epochs 30] [--folds 5]
+ *                           [--datasets wine,breast_cancer] [--no-cv-baseline] [--results FILE] [--json]`
+ *
+ * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
+ * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
+ * (JSON lines) and prints the summary over ALL lines in FILE that were run with the same trials,
+ * epochs and folds (a seed run twice counts once: the last line).
  *
  * Issue 17 fault 17: does a search tell candidates apart on small tabular data? On scikit-learn's
  * wine (178 rows) and breast-cancer (569 rows) data, for each split seed (a stratified 20% test
@@ -14,7 +19,7 @@
  * Reported: test accuracy mean ± std over the seeds per side, the per-seed wins, and the ratio.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +29,8 @@ import { trainArchitecture } from '../src/eval/train.js';
 
 interface Args {
   seeds: number;
+  seedFrom: number;
+  results: string | undefined;
   trials: number;
   epochs: number;
   folds: number;
@@ -33,7 +40,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 5, trials: 30, epochs: 30, folds: 5, datasets: ['wine', 'breast_cancer'], cvBaseline: true, json: false };
+  const a: Args = { seeds: 5, seedFrom: 0, results: undefined, trials: 30, epochs: 30, folds: 5, datasets: ['wine', 'breast_cancer'], cvBaseline: true, json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -42,6 +49,8 @@ function parseArgs(argv: string[]): Args {
       return x;
     };
     if (k === '--seeds') a.seeds = Number(v());
+    else if (k === '--seed-from') a.seedFrom = Number(v());
+    else if (k === '--results') a.results = v();
     else if (k === '--trials') a.trials = Number(v());
     else if (k === '--epochs') a.epochs = Number(v());
     else if (k === '--folds') a.folds = Number(v());
@@ -63,7 +72,7 @@ function meanStd(xs: readonly number[]): { mean: number; std: number } {
 }
 
 /** One search on `csv` with split seed `seed`; the winner retrained on all non-test rows, its test accuracy. */
-async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; val_acc: number; best_trial: number; search_s: number }> {
+async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; val_acc: number; best_trial: number; search_s: number; winner: unknown }> {
   const study = `${csv.replace(/^.*\//, '').replace(/\.csv$/, '')}-s${seed}-${cv ? 'cv' : 'plain'}`;
   const p = prepareSearch({
     config: {
@@ -85,62 +94,103 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
   const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
   const t = await trainArchitecture(r.best.arch, data, { epochs: a.epochs, seed, threads: 1 });
   if (t.outcome.status !== 'complete') throw new Error(`${csv} seed ${seed}: retraining the winner ${t.outcome.status}`);
-  return { test_acc: t.outcome.metrics['test_acc']!, val_acc: r.best.values![0]!, best_trial: r.best.number, search_s: searchS };
+  return { test_acc: t.outcome.metrics['test_acc']!, val_acc: r.best.values![0]!, best_trial: r.best.number, search_s: searchS, winner: r.best.arch };
+}
+
+interface SeedLine {
+  dataset: string;
+  seed: number;
+  trials: number;
+  epochs: number;
+  folds: number;
+  tsnas_cv_test_acc: number;
+  sklearn_test_acc: number;
+  tsnas_plain_test_acc?: number;
+}
+
+/** The lines to summarise for `name`: this run's, or with --results every matching line of the file (last per seed). */
+function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
+  if (a.results === undefined || !existsSync(a.results)) return run.filter((l) => l.dataset === name);
+  const bySeed = new Map<number, SeedLine>();
+  for (const t of readFileSync(a.results, 'utf8').split('\n')) {
+    if (!t.trim()) continue;
+    const l = JSON.parse(t) as SeedLine;
+    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds) bySeed.set(l.seed, l);
+  }
+  return [...bySeed.values()].sort((x, y) => x.seed - y.seed);
 }
 
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-tabular-'));
+  const run: SeedLine[] = [];
   try {
     execFileSync(PY, [PEER, 'export', dir]);
     for (const name of a.datasets) {
       const csv = join(dir, `${name}.csv`);
-      const seeds = Array.from({ length: a.seeds }, (_, i) => i);
+      const seeds = Array.from({ length: a.seeds }, (_, i) => a.seedFrom + i);
       // The test rows of each split seed, for the peer (prepareData's stratified 20% test split).
       const splits: Record<string, number[]> = {};
       for (const s of seeds) splits[String(s)] = Array.from((await prepareData({ kind: 'csv', path: csv }, { seed: s })).test.indices);
       const splitsFile = join(dir, `${name}-splits.json`);
       writeFileSync(splitsFile, JSON.stringify(splits));
       const peer = JSON.parse(execFileSync(PY, [PEER, 'eval', csv, splitsFile], { encoding: 'utf8' })) as Record<string, number>;
-      const ours: number[] = [];
-      const plain: number[] = [];
       for (const s of seeds) {
         const r = await searchAndRetrain(dir, csv, s, a, true);
-        ours.push(r.test_acc);
-        const line: Record<string, unknown> = { dataset: name, seed: s, tsnas_cv_test_acc: r.test_acc, tsnas_cv_val_acc: r.val_acc, best_trial: r.best_trial, search_s: +r.search_s.toFixed(1), sklearn_test_acc: peer[String(s)] };
+        const line: SeedLine & Record<string, unknown> = {
+          dataset: name,
+          seed: s,
+          trials: a.trials,
+          epochs: a.epochs,
+          folds: a.folds,
+          tsnas_cv_test_acc: r.test_acc,
+          sklearn_test_acc: peer[String(s)]!,
+          tsnas_cv_val_acc: r.val_acc,
+          best_trial: r.best_trial,
+          search_s: +r.search_s.toFixed(1),
+          winner: r.winner,
+        };
         if (a.cvBaseline) {
           const b = await searchAndRetrain(dir, csv, s, a, false);
-          plain.push(b.test_acc);
           Object.assign(line, { tsnas_plain_test_acc: b.test_acc, plain_val_acc: b.val_acc, plain_best_trial: b.best_trial });
         }
+        run.push(line);
+        if (a.results !== undefined) appendFileSync(a.results, JSON.stringify(line) + '\n');
         console.log(a.json ? JSON.stringify(line) : `  ${name} seed ${s}: ${JSON.stringify(line)}`);
       }
-      const sk = seeds.map((s) => peer[String(s)]!);
+      const lines = linesFor(name, a, run);
+      const ours = lines.map((l) => l.tsnas_cv_test_acc);
+      const sk = lines.map((l) => l.sklearn_test_acc);
+      const plain = lines.flatMap((l) => (l.tsnas_plain_test_acc === undefined ? [] : [l.tsnas_plain_test_acc]));
+      const n = lines.length;
       const o = meanStd(ours);
       const k = meanStd(sk);
-      const wins = seeds.filter((_, i) => ours[i]! > sk[i]!).length;
-      const ties = seeds.filter((_, i) => ours[i]! === sk[i]!).length;
+      const wins = lines.filter((_, i) => ours[i]! > sk[i]!).length;
+      const ties = lines.filter((_, i) => ours[i]! === sk[i]!).length;
+      const diff = meanStd(lines.map((_, i) => ours[i]! - sk[i]!));
       const summary: Record<string, unknown> = {
         dataset: name,
-        seeds: a.seeds,
+        seeds: n,
         tsnas_cv: { mean: +o.mean.toFixed(2), std: +o.std.toFixed(2) },
         sklearn_default_mlp: { mean: +k.mean.toFixed(2), std: +k.std.toFixed(2) },
+        paired_diff: { mean: +diff.mean.toFixed(2), se: +(diff.std / Math.sqrt(n)).toFixed(2) },
         wins,
         ties,
-        losses: a.seeds - wins - ties,
-        ...(a.cvBaseline ? { tsnas_plain: { mean: +meanStd(plain).mean.toFixed(2), std: +meanStd(plain).std.toFixed(2) } } : {}),
+        losses: n - wins - ties,
+        ...(plain.length ? { tsnas_plain: { mean: +meanStd(plain).mean.toFixed(2), std: +meanStd(plain).std.toFixed(2), n: plain.length } } : {}),
       };
       if (a.json) {
         console.log(JSON.stringify(summary));
         console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
       } else
         console.log(
-          `${name}: tsnas TPE + ${a.folds}-fold CV + val_loss tie-break ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
-            (a.cvBaseline ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}%` : '') +
-            `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; per seed ${wins} wins, ${ties} ties, ${a.seeds - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}`,
+          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV + val_loss tie-break ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+            (plain.length ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}% (n=${plain.length})` : '') +
+            `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${(diff.std / Math.sqrt(n)).toFixed(2)} (s.e.) points;` +
+            ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}`,
         );
     }
-    console.log(`(${a.seeds} split seeds, ${a.trials} trials of ${a.epochs} epochs per search, test rows: stratified 20% of each data set)`);
+    console.log(`(${a.trials} trials of ${a.epochs} epochs per search, ${a.folds}-fold CV, test rows: stratified 20% of each data set)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -207,15 +207,23 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   if (s('storage')) raw['storage'] = s('storage');
   if (s('space')) raw['space'] = s('space');
   if (s('strategy')) raw['strategy'] = s('strategy');
-  if (s('evaluator') || s('dataset')) {
-    // --dataset alone means the train evaluator (`tsnas search --strategy darts --dataset fashion_mnist`).
-    const ev: Obj = { name: s('evaluator') ?? 'train' };
-    if (s('table')) ev['table'] = s('table');
-    if (s('latency')) ev['latency'] = s('latency');
-    if (s('dataset')) ev['dataset'] = s('dataset');
-    if (s('data-dir')) ev['data_dir'] = s('data-dir');
-    raw['evaluator'] = ev;
-  } else if (s('table')) fail('table', '--table needs --evaluator nb201');
+  // Evaluator flags: --evaluator/--dataset name it (--dataset alone means the train evaluator:
+  // `tsnas search --strategy darts --dataset fashion_mnist`); the others override the config
+  // file's evaluator options (merged by mergeFlags), e.g. `tsnas search c.yaml --path other.csv`.
+  // --path/--label/--header are `tsnas train`'s CSV flags, so a README example works with either command.
+  const ev: Obj = {};
+  if (s('evaluator') || s('dataset')) ev['name'] = s('evaluator') ?? 'train';
+  if (s('table')) ev['table'] = s('table');
+  if (s('latency')) ev['latency'] = s('latency');
+  if (s('dataset')) ev['dataset'] = s('dataset');
+  if (s('data-dir')) ev['data_dir'] = s('data-dir');
+  if (s('path')) ev['path'] = s('path');
+  if (s('label')) ev['label'] = s('label');
+  const h = s('header');
+  if (h !== undefined) ev['header'] = h === 'auto' ? 'auto' : h === 'true' ? true : h === 'false' ? false : h;
+  if (Object.keys(ev).length) raw['evaluator'] = ev;
+  if (s('direction') && !s('objective'))
+    fail('--direction', 'needs --objective METRIC (the direction of that metric)', 'e.g. --objective latency_ms --direction minimize');
   if (s('objective')) raw['objectives'] = [{ metric: s('objective'), direction: s('direction') ?? 'maximize' }];
   for (const k of ['trials', 'seed', 'workers', 'wallclock', 'lease'] as const) if (s(k) !== undefined) raw[k] = s(k);
   if (raw['study'] === undefined && raw['space'] !== undefined && raw['strategy'] !== undefined)
@@ -228,7 +236,9 @@ export function mergeFlags(raw: unknown, flags: Obj): unknown {
   if (!isObj(raw)) return raw;
   const out: Obj = { ...raw };
   for (const [k, v] of Object.entries(flags)) {
-    if (k === 'evaluator' && isObj(v) && isObj(out['evaluator'])) out['evaluator'] = { ...out['evaluator'], ...v };
+    const base = out['evaluator'];
+    if (k === 'evaluator' && isObj(v) && (isObj(base) || typeof base === 'string'))
+      out['evaluator'] = { ...(typeof base === 'string' ? { name: base } : base), ...v };
     else out[k] = v;
   }
   return out;

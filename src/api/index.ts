@@ -2,10 +2,12 @@
  * tsnas's programmatic API (`import { ... } from 'tsnas'`). The CLI calls only what is exported
  * here.
  */
-export { NasError, isNasError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
+export { NasError, isNasError, isInputError, ERROR_CODES, STORAGE_INPUT_REASONS, type ErrorCode, type StorageReason } from '../core/errors.js';
 export type { Json, JsonObject } from '../core/json.js';
 export type { Evaluator, EvalOutcome, EvalRequest, Metrics, Objective, Constraint, Progress } from '../eval/types.js';
 export type { StudyRecord, StudySummary, TrialRecord, TrialCounts, TrialState } from '../store/types.js';
+export { TRIAL_STATES } from '../store/types.js';
+export { DATASET_KINDS } from '../data/prepare.js';
 export { Study, type StudyEvent, type OptimizeResult, type AskOutcome } from '../run/study.js';
 export { SPACE_NAMES } from '../space/registry.js';
 export { STRATEGY_NAMES } from '../strategy/registry.js';

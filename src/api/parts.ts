@@ -4,7 +4,7 @@
  * unreadable data files are reported before anything is written.
  */
 import { resolve } from 'node:path';
-import { NasError, isNasError } from '../core/errors.js';
+import { NasError, isNasError, nestError } from '../core/errors.js';
 import type { Json, JsonObject } from '../core/json.js';
 import type { EvalOutcome, Evaluator, Metrics } from '../eval/types.js';
 import { loadNb201Table, NB201_CIFAR10_CSV, NB201_LATENCY_CSV, TabularEvaluator } from '../eval/tabular.js';
@@ -83,7 +83,7 @@ export function buildEvaluator(
   });
   switch (name) {
     case 'nb201': {
-      noExtraKeys(o, 'evaluator', ['table', 'latency', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy', 'allow_partial']);
+      noExtraKeys(o, 'evaluator', ['table', 'latency', 'arch_column', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy', 'allow_partial']);
       if (!space.name.startsWith('nb201'))
         fail('space', `evaluator nb201 looks up NAS-Bench-201 cells, not ${space.name} architectures`, 'use space: nb201');
       // No table: the CIFAR-10 table and HELP latency table shipped in data/nb201 (latency: null leaves
@@ -101,13 +101,14 @@ export function buildEvaluator(
       let tab;
       try {
         tab = loadNb201Table(table, {
+          ...(o['arch_column'] === undefined ? {} : { archColumn: str(o['arch_column'], 'evaluator.arch_column') }),
           ...(o['val_column'] === undefined ? {} : { valColumn: str(o['val_column'], 'evaluator.val_column') }),
           ...(o['test_column'] === undefined ? {} : { testColumn: str(o['test_column'], 'evaluator.test_column') }),
           ...(o['params_column'] === undefined ? {} : { paramsColumn: o['params_column'] === null ? null : str(o['params_column'], 'evaluator.params_column') }),
           latency: latency ? { path: latency } : null,
         });
       } catch (e) {
-        if (isNasError(e)) throw new NasError(e.code, `evaluator.table: ${e.message}`, { field: 'evaluator.table', ...(e.hint ? { hint: e.hint } : {}), cause: e });
+        if (isNasError(e)) throw nestError(e, 'evaluator.table');
         throw e;
       }
       // A table that lacks architectures of the space makes every such proposal a failed trial

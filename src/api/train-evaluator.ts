@@ -34,10 +34,10 @@
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
-import { NasError } from '../core/errors.js';
+import { NasError, isNasError, nestError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { DATASET_KINDS, type DatasetSpec, type SplitSpec } from '../data/prepare.js';
-import { FASHION_MNIST_DIR } from '../data/sources.js';
+import { FASHION_MNIST_DIR, checkCachedDataset } from '../data/sources.js';
 import { TrainingEvaluator, type TrainingEvaluatorOptions } from '../eval/train.js';
 import type { Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
@@ -115,10 +115,18 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
     }
     case 'mnist':
     case 'cifar10': {
-      if (o['data_dir'] === undefined) dataset = { kind };
-      else {
+      if (o['data_dir'] === undefined) {
+        // Nothing is downloaded: the files must already be in the cache (checked now, before a study is created).
+        try {
+          checkCachedDataset(kind);
+        } catch (e) {
+          throw isNasError(e) ? nestError(e, 'evaluator.dataset') : e;
+        }
+        dataset = { kind };
+      } else {
         const dir = resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
         if (!existsSync(dir)) throw new NasError('data_error', `dataset directory ${dir} does not exist`, { field: 'evaluator.data_dir' });
+        if (kind === 'mnist') checkIdxDir(dir, 'evaluator.data_dir');
         norm['data_dir'] = dir;
         dataset = { kind, dataDir: dir };
       }

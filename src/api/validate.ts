@@ -5,6 +5,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { NasError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -61,8 +62,9 @@ export function optNum(v: unknown, field: string, opts: { min?: number; max?: nu
 }
 
 export function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T {
+  if (v === undefined) fail(field, 'is required', `use one of: ${allowed.join(', ')}`);
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
-    fail(field, `unknown value ${describe(v)}`, `use one of: ${allowed.join(', ')}`);
+    fail(field, `unknown value ${describe(v)}${typeof v === 'string' ? didYouMean(v, allowed) : ''}`, `use one of: ${allowed.join(', ')}`);
   return v as T;
 }
 
@@ -75,7 +77,7 @@ export function bool(v: unknown, field: string): boolean {
 export function noExtraKeys(o: Obj, field: string, allowed: readonly string[]): void {
   for (const k of Object.keys(o)) {
     if (!allowed.includes(k))
-      fail(field ? `${field}.${k}` : k, 'unknown field', `allowed fields here: ${allowed.join(', ')}`);
+      fail(field ? `${field}.${k}` : k, `unknown field${didYouMean(k, allowed)}`, `allowed fields here: ${allowed.join(', ')}`);
   }
 }
 

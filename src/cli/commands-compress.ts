@@ -4,6 +4,10 @@ import { NasError } from '../api/index.js';
 import { compressModel, type CompressModelOptions, type CompressSource, type PruneSpec, type QuantMode, type StageRow } from '../api/compress.js';
 import type { DatasetSpec } from '../data/prepare.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
+import { choiceError, flagError } from './args.js';
+
+/** Datasets a compressed image model can be evaluated on (--dataset). */
+const COMPRESS_DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits'] as const;
 import { renderTable } from './table.js';
 
 const DEFAULT_STORAGE_URL = 'sqlite:./tsnas.db';
@@ -11,7 +15,7 @@ const DEFAULT_STORAGE_URL = 'sqlite:./tsnas.db';
 /** `channels=R`, `flops=F` or `sparsity=S` plus the scope/schedule/criterion flags -> PruneSpec (checked later by the API). */
 export function pruneFromFlags(spec: string, f: Record<string, string | boolean | undefined>): PruneSpec {
   const m = /^(channels|flops|sparsity)=([0-9.]+)$/.exec(spec);
-  if (!m) throw new NasError('invalid_config', `--prune must be channels=R, flops=F or sparsity=S, got ${JSON.stringify(spec)}`, { field: 'prune', hint: 'e.g. --prune flops=0.5 or --prune sparsity=0.8' });
+  if (!m) throw flagError('prune', `must be channels=R, flops=F or sparsity=S, got ${JSON.stringify(spec)}`, 'e.g. --prune flops=0.5 or --prune sparsity=0.8');
   const v = Number(m[2]);
   const crit = f['prune-criterion'] as 'l1' | 'taylor' | undefined;
   if (m[1] === 'sparsity')
@@ -31,7 +35,7 @@ function num(f: Record<string, string | boolean | undefined>, k: string, integer
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
-    throw new NasError('invalid_config', `--${k} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(v)}`, { field: k });
+    throw flagError(k, `must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -83,17 +87,17 @@ options:
         study: { type: 'string' },
         storage: { type: 'string' },
         prune: { type: 'string' },
-        'prune-criterion': { type: 'string' },
-        'prune-scope': { type: 'string' },
-        'prune-schedule': { type: 'string' },
+        'prune-criterion': { type: 'string', choices: ['l1', 'taylor'] },
+        'prune-scope': { type: 'string', choices: ['global', 'layer'] },
+        'prune-schedule': { type: 'string', choices: ['oneshot', 'gradual'] },
         'prune-min-density': { type: 'string' },
         'prune-output': { type: 'boolean' },
         'finetune-epochs': { type: 'string' },
         'finetune-lr': { type: 'string' },
-        quantize: { type: 'string' },
+        quantize: { type: 'string', choices: ['static', 'dynamic'] },
         calibration: { type: 'string' },
-        qengine: { type: 'string' },
-        dataset: { type: 'string' },
+        qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
+        dataset: { type: 'string', choices: COMPRESS_DATASETS },
         'data-dir': { type: 'string' },
         out: { type: 'string' },
         'no-onnx': { type: 'boolean' },
@@ -116,10 +120,9 @@ options:
       const dir = f['data-dir'] as string | undefined;
       if (kind === 'fashion_mnist' || kind === 'mnist' || kind === 'cifar10') dataset = { kind, ...(dir ? { dataDir: resolve(dir) } : {}) };
       else if (kind === 'digits') dataset = { kind, ...(dir ? { path: resolve(dir) } : {}) };
-      else throw new NasError('invalid_config', `--dataset must be fashion_mnist, mnist, cifar10 or digits, got ${JSON.stringify(kind)}`, { field: 'dataset' });
+      else throw choiceError('dataset', kind, COMPRESS_DATASETS);
     }
     const q = f['quantize'] as string | undefined;
-    if (q !== undefined && q !== 'static' && q !== 'dynamic') throw new NasError('invalid_config', `--quantize must be static or dynamic, got ${JSON.stringify(q)}`, { field: 'quantize' });
     const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
     const fe = num(f, 'finetune-epochs', true, 0);
     const lr = num(f, 'finetune-lr', false, 0);

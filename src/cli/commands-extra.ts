@@ -1,6 +1,6 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
-import { DEFAULT_STORAGE, NasError, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
-import { interruptible, numFlag, parse, UsageError } from './args.js';
+import { DATASET_KINDS, DEFAULT_STORAGE, NasError, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
+import { flagError, interruptible, numFlag, parse, UsageError } from './args.js';
 import { mainCmd } from './main-command.js';
 import { formatCell, renderTable } from './table.js';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
@@ -88,11 +88,11 @@ is reported and left out of the statistics; the exit code is then 1.
     const { flags, args } = parse(
       argv,
       {
-        dataset: { type: 'string' },
+        dataset: { type: 'string', choices: DATASET_KINDS },
         'data-dir': { type: 'string' },
         path: { type: 'string' },
         label: { type: 'string' },
-        header: { type: 'string' },
+        header: { type: 'string', choices: ['auto', 'true', 'false'] },
         epochs: { type: 'string' },
         'train-per-class': { type: 'string' },
         threads: { type: 'string' },
@@ -110,7 +110,7 @@ is reported and left out of the statistics; the exit code is then 1.
     const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
     const seeds = flags['seeds'] !== undefined || flags['repeats'] !== undefined ? seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }) : undefined;
     if (args[0] === undefined) throw new UsageError('give the architecture JSON file');
-    if (typeof flags['dataset'] !== 'string') throw new NasError('invalid_config', '--dataset is required', { field: 'dataset', hint: 'use one of: fashion_mnist, mnist, cifar10, digits, csv' });
+    if (typeof flags['dataset'] !== 'string') throw flagError('dataset', 'is required', `use one of: ${DATASET_KINDS.join(', ')}`);
     const options: Record<string, string | number | boolean> = { dataset: flags['dataset'], latency: !flags['no-latency'] };
     const str = (f: string, k: string) => typeof flags[f] === 'string' && (options[k] = flags[f] as string);
     str('data-dir', 'data_dir');
@@ -118,7 +118,6 @@ is reported and left out of the statistics; the exit code is then 1.
     str('label', 'label');
     if (typeof flags['header'] === 'string') {
       const h = flags['header'];
-      if (h !== 'auto' && h !== 'true' && h !== 'false') throw new NasError('invalid_config', `--header must be auto, true or false, got ${JSON.stringify(h)}`, { field: 'header' });
       options['header'] = h === 'auto' ? 'auto' : h === 'true';
     }
     for (const [f, k] of [['epochs', 'epochs'], ['train-per-class', 'train_per_class'], ['threads', 'threads']] as const) {
@@ -127,7 +126,11 @@ is reported and left out of the statistics; the exit code is then 1.
     }
     const tl = numFlag(flags, 'time-limit', false);
     if (tl !== undefined) options['time_limit'] = tl;
-    if (flags['split-seed'] !== undefined) options['split_seed'] = Number(flags['split-seed']);
+    if (flags['split-seed'] !== undefined) {
+      const v = flags['split-seed'];
+      if (typeof v !== 'string' || !/^[0-9]+$/.test(v)) throw flagError('split-seed', `must be an integer >= 0, got ${JSON.stringify(v)}`);
+      options['split_seed'] = Number(v);
+    }
     const ctl = interruptible();
     if (seeds) {
       const r = await trainRepeated({ arch: args[0], options, signal: ctl.signal, progress: !flags['json'] }, seeds);
@@ -156,7 +159,7 @@ Pareto fronts, a sortable trial table, learning curves and architecture drawings
     const { flags } = parse(argv, { storage: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' } }, 0);
     if (flags['help']) return process.stdout.write(dashboardCmd.help), 0;
     const port = flags['port'] === undefined ? DEFAULT_PORT : Number(flags['port']);
-    if (!Number.isInteger(port)) throw new NasError('invalid_config', `--port must be an integer, got ${JSON.stringify(flags['port'])}`, { field: 'port' });
+    if (!Number.isInteger(port) || port < 0 || port > 65535 || flags['port'] === '') throw flagError('port', `must be an integer from 0 to 65535, got ${JSON.stringify(flags['port'])}`);
     const d = await startDashboard({
       storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE,
       port,
@@ -189,7 +192,7 @@ winner's architecture and learning curves, and the trial table.
     const { flags } = parse(argv, { study: { type: 'string' }, storage: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, rows: { type: 'string' } }, 0);
     if (flags['help']) return process.stdout.write(reportCmd.help), 0;
     const study = flags['study'];
-    if (typeof study !== 'string' || study === '') throw new NasError('invalid_config', '--study is required', { field: 'study', hint: 'tsnas status lists the studies' });
+    if (typeof study !== 'string' || study === '') throw flagError('study', 'is required', 'tsnas status lists the studies');
     const rows = numFlag(flags, 'rows');
     // Loaded on use: the report's DOM (linkedom) and PNG renderer stay out of every other command's start-up.
     const { writeStudyReport } = await import('../report/index.js');

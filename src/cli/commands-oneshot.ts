@@ -3,14 +3,16 @@
  * derived architecture's retraining as one study (src/api/oneshot.ts). Called by cmdSearch when the
  * strategy (flag or config) is a one-shot method.
  */
-import { NasError, oneShotSearch, prepareOneShot, formatDerived, type OneShotEvent } from '../api/index.js';
+import { flagError } from './args.js';
+import { oneShotSearch, prepareOneShot, formatDerived, type OneShotEvent } from '../api/index.js';
 
 const err = (s: string) => process.stderr.write(s);
 const out = (s: string) => process.stdout.write(s);
 
 export const ONESHOT_HELP = `
 one-shot strategies (weight sharing; see docs/oneshot.md):
-  --strategy darts|darts2|gdas|spos   DARTS 1st / 2nd order, GDAS, SPOS over a supernet (spaces: nb201)
+  --strategy darts|darts2|gdas|spos   DARTS 1st / 2nd order, GDAS, SPOS over a supernet
+                        (spaces: nb201 and chain_cnn with every method; darts with darts, darts2, gdas)
   --dataset NAME        train evaluator's dataset (fashion_mnist, mnist, cifar10, digits, csv)
   --final-epochs N      epochs of the derived architecture's retraining (default: the evaluator's epochs)
   The study records one intermediate value per supernet epoch, alpha per epoch, and the derived
@@ -33,7 +35,7 @@ export async function runOneShotSearch(
   let finalEpochs: number | undefined;
   if (typeof fe === 'string') {
     finalEpochs = Number(fe);
-    if (!Number.isInteger(finalEpochs) || finalEpochs < 1) throw new NasError('invalid_config', `--final-epochs must be a positive integer, got ${JSON.stringify(fe)}`, { field: 'final-epochs' });
+    if (!Number.isInteger(finalEpochs) || finalEpochs < 1 || fe.trim() === '') throw flagError('final-epochs', `must be a positive integer, got ${JSON.stringify(fe)}`);
   }
   const prepared = prepareOneShot({ ...(configPath === undefined ? {} : { configPath }), flags, ...(finalEpochs === undefined ? {} : { finalEpochs }) });
   const quiet = Boolean(flags['quiet']);

@@ -5,6 +5,7 @@
 import { prepareSearch, repeatSearch, seedList, type RepeatResult } from '../api/index.js';
 import { interruptible, parse, statTable, UsageError, type ExtraCommand } from './commands-extra.js';
 import { Progress } from './progress.js';
+import { SEARCH_CHOICE_FLAGS } from './search-flags.js';
 import { renderTable, type Cell } from './table.js';
 
 function printRepeat(r: RepeatResult): string {
@@ -34,7 +35,7 @@ function printRepeat(r: RepeatResult): string {
 }
 
 /** The flags of `tsnas search` that override config fields (src/api/config.ts configFromFlags). */
-const SEARCH_FLAGS = ['study', 'storage', 'space', 'strategy', 'evaluator', 'table', 'latency', 'objective', 'direction', 'trials', 'wallclock', 'workers', 'lease'];
+const SEARCH_FLAGS = ['study', 'storage', 'table', 'latency', 'objective', 'trials', 'wallclock', 'workers', 'lease', 'data-dir', 'path', 'label'];
 
 export const repeatCmd: ExtraCommand = {
   summary: 'run one search config once per seed (studies NAME-seed<k>); best of each, mean ± std',
@@ -55,8 +56,8 @@ options:
   --repeats N           seeds --seed, --seed+1, ..., --seed+N-1 (--seed defaults to the config's seed)
   --config FILE         the config file (or give it as the first argument)
   --study, --storage, --space, --strategy, --evaluator, --table, --latency, --objective,
-  --direction, --trials, --wallclock, --workers, --lease
-                        as in tsnas search (override the config's fields)
+  --direction, --trials, --wallclock, --workers, --lease, --dataset, --data-dir, --path,
+  --label, --header     as in tsnas search (override the config's fields)
   --json                print {name, storage, objectives, runs, excluded, aborted,
                         summary: {metric: {mean, std, min, max, n}}}
   --quiet               no progress output
@@ -70,6 +71,8 @@ options:
         repeats: { type: 'string' },
         seed: { type: 'string' },
         ...Object.fromEntries(SEARCH_FLAGS.map((k) => [k, { type: 'string' as const }])),
+        ...SEARCH_CHOICE_FLAGS,
+        header: { type: 'string', choices: ['auto', 'true', 'false'] },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
@@ -79,7 +82,7 @@ options:
     const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
     if (args[0] !== undefined && flags['config'] !== undefined) throw new UsageError('give the config once: as the argument or with --config');
     const configPath = args[0] ?? sv('config');
-    if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || flags['evaluator'] === undefined))
+    if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || (flags['evaluator'] === undefined && flags['dataset'] === undefined)))
       throw new UsageError('give a config file, or at least --space, --strategy and --evaluator');
     const { seeds: _a, repeats: _b, seed: _c, config: _d, json: _e, quiet: _f, ...searchFlags } = flags;
     void [_a, _b, _c, _d, _e, _f];

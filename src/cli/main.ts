@@ -3,7 +3,9 @@
  * results: tables or `--json` on stdout, progress and messages on stderr.
  * Exit codes: 0 ok, 2 bad input (config, flags, names, files), 1 failure, 130 interrupted.
  */
-import { interruptible, parse, UsageError, type Flags, type FlagSpec } from './args.js';
+import { choiceError, interruptible, numFlag, parse, UsageError, type Flags, type FlagSpec } from './args.js';
+import { closest } from '../core/suggest.js';
+import { SEARCH_CHOICE_FLAGS } from './search-flags.js';
 import {
   NasError,
   createStudy,
@@ -26,7 +28,8 @@ import {
   DEFAULT_STORAGE,
   SPACE_NAMES,
   STRATEGY_NAMES,
-  type ErrorCode,
+  isInputError,
+  TRIAL_STATES,
   type StudySummary,
   type TrialRecord,
 } from '../api/index.js';
@@ -37,20 +40,18 @@ import { compressCmd } from './commands-compress.js';
 import { Progress } from './progress.js';
 import { renderTable, type Cell } from './table.js';
 
-const BAD_INPUT: readonly ErrorCode[] = [
-  'invalid_config',
-  'invalid_arch',
-  'invalid_space',
-  'shape_mismatch',
-  'data_error',
-  'not_found',
-  'unknown_strategy',
-  'unknown_space',
-  'unknown_evaluator',
-  'constraint_unsatisfiable',
-];
 
 export { UsageError };
+
+/**
+ * The exit code of a failed command: 2 for the user's input or configuration (config, flags,
+ * names, files, a storage that cannot be used as given: bad path, wrong password, missing database,
+ * unreachable server, newer schema; see isInputError), 130 interrupted, 1 a failure while running
+ * (locked or full database, lost connection, divergence, a bug).
+ */
+export function exitCodeOf(e: NasError): number {
+  return e.code === 'aborted' ? 130 : isInputError(e) ? 2 : 1;
+}
 
 /** A NasError a worker met before claiming any trial: printed like others, exit code 2. */
 class WorkerStartError extends Error {
@@ -72,7 +73,12 @@ usage: tsnas COMMAND [options]      (tsnas COMMAND --help for details)
 
 commands:
 \${COMMAND_LIST}
-exit codes: 0 ok, 2 bad input, 1 failure, 130 interrupted
+exit codes (every command):
+  0    ok
+  2    bad input: config, flags, names, files, or a storage that cannot be used as given
+       (bad URL or path, wrong password, missing database, unreachable server, newer schema)
+  1    a failure while running (locked or full database, lost connection, failed trials)
+  130  interrupted (Ctrl-C)
 `,
   search: `usage: tsnas search [CONFIG.yaml|json] [options]
 
@@ -223,20 +229,19 @@ async function cmdSearch(argv: string[]): Promise<number> {
     {
       study: { type: 'string' },
       storage: { type: 'string' },
-      space: { type: 'string' },
-      strategy: { type: 'string' },
-      evaluator: { type: 'string' },
+      ...SEARCH_CHOICE_FLAGS,
       table: { type: 'string' },
       latency: { type: 'string' },
       objective: { type: 'string' },
-      direction: { type: 'string' },
       trials: { type: 'string' },
       wallclock: { type: 'string' },
       workers: { type: 'string' },
       seed: { type: 'string' },
       lease: { type: 'string' },
-      dataset: { type: 'string' },
       'data-dir': { type: 'string' },
+      path: { type: 'string' },
+      label: { type: 'string' },
+      header: { type: 'string', choices: ['auto', 'true', 'false'] },
       'final-epochs': { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -319,19 +324,11 @@ async function cmdWorker(argv: string[]): Promise<number> {
   }
   if (typeof storage !== 'string') throw new UsageError('--storage URL (or --config FILE) is required');
   if (typeof study !== 'string') throw new UsageError('--study NAME (or --config FILE) is required');
-  const numFlag = (k: string) => {
-    const v = flags[k];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new NasError('invalid_config', `must be a positive number, got ${JSON.stringify(v)}`, { field: k });
-    return n;
-  };
-  const wall = numFlag('wallclock');
-  const lease = numFlag('lease');
-  const poll = numFlag('poll-ms');
-  const maxTrials = numFlag('max-trials');
-  if (maxTrials !== undefined && !Number.isInteger(maxTrials)) throw new NasError('invalid_config', `must be a positive integer, got ${maxTrials}`, { field: 'max-trials' });
-  const idle = flags['idle-exit'] === '0' ? 0 : numFlag('idle-exit');
+  const wall = numFlag(flags, 'wallclock', false);
+  const lease = numFlag(flags, 'lease', false);
+  const poll = numFlag(flags, 'poll-ms', false);
+  const maxTrials = numFlag(flags, 'max-trials');
+  const idle = flags['idle-exit'] === '0' ? 0 : numFlag(flags, 'idle-exit', false);
   const ctl = interruptible();
   const quiet = Boolean(flags['quiet']);
   let started = false;
@@ -403,7 +400,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 async function cmdTrials(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, state: { type: 'string' } });
+  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, state: { type: 'string', choices: TRIAL_STATES } });
   if (flags['help']) return out(help('trials') + '\n'), 0;
   const { study, trials } = await studyTrials(storageOf(flags), needStudy(flags));
   const st = flags['state'];
@@ -427,14 +424,13 @@ async function cmdBest(argv: string[]): Promise<number> {
 }
 
 async function cmdExport(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string' }, 'no-onnx': { type: 'boolean' } });
+  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' } });
   if (flags['help']) return out(help('export') + '\n'), 0;
   const storage = storageOf(flags);
   const name = needStudy(flags);
   const format = flags['format'];
   if (format !== undefined) {
-    if (format !== 'csv' && format !== 'json')
-      throw new NasError('invalid_config', `unknown format ${JSON.stringify(format)}`, { field: 'format', hint: 'use one of: csv, json' });
+    if (format !== 'csv' && format !== 'json') throw choiceError('format', String(format), ['csv', 'json']);
     const { study, trials } = await studyTrials(storage, name);
     const text = format === 'csv' ? trialsToCsv(study, trials) : trialsToJson(study, trials);
     if (typeof flags['out'] === 'string') {
@@ -470,11 +466,15 @@ export async function run(argv: string[]): Promise<number> {
       return cmd === undefined ? 2 : 0;
     }
     const f = COMMANDS[cmd] ?? COMMANDS_EXTRA[cmd]?.run;
-    if (!f) throw new UsageError(`unknown command ${JSON.stringify(cmd)}; commands: ${[...Object.keys(COMMANDS), ...Object.keys(COMMANDS_EXTRA)].join(', ')}`);
+    if (!f) {
+      const names = [...Object.keys(COMMANDS), ...Object.keys(COMMANDS_EXTRA)];
+      const near = closest(cmd.replace(/^-+/, ''), names);
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}${near === undefined ? '' : `; did you mean ${near}?`} (commands: ${names.join(', ')})`);
+    }
     return await f(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`tsnas ${cmd ?? ''}: ${e.message}\n(tsnas ${cmd && (COMMANDS[cmd] || COMMANDS_EXTRA[cmd]) ? cmd + ' ' : ''}--help for usage)\n`);
+      err(`tsnas ${cmd ?? ''}: ${e.text}\n(tsnas ${cmd && (COMMANDS[cmd] || COMMANDS_EXTRA[cmd]) ? cmd + ' ' : ''}--help for usage)\n`);
       return 2;
     }
     if (e instanceof WorkerStartError) {
@@ -483,7 +483,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (e instanceof NasError) {
       err(`tsnas ${cmd}: error [${e.code}]: ${e.message}\n`);
-      return e.code === 'aborted' ? 130 : BAD_INPUT.includes(e.code) ? 2 : 1;
+      return exitCodeOf(e);
     }
     err(`tsnas ${cmd}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

@@ -42,7 +42,7 @@ test('tsnas train --label 4 on a pandas-style CSV: header detected and said, 2 c
   const t = tsnas('train', arch, '--dataset', 'csv', '--path', f, '--label', '0', '--header', 'false', '--epochs', '1', '--no-latency');
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /data: line 1 read as data \(header: false\)/);
-  assert.match(tsnas('train', arch, '--dataset', 'csv', '--path', f, '--header', 'maybe').stderr, /--header must be auto, true or false/);
+  assert.match(tsnas('train', arch, '--dataset', 'csv', '--path', f, '--header', 'maybe').stderr, /--header: unknown value "maybe" \(use one of: auto, true, false\)/);
 });
 
 test('tsnas train: float32 overflow and an empty validation split are data/config errors before training (exit 2)', () => {

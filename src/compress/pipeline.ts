@@ -14,8 +14,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { NasError, isNasError } from '../core/errors.js';
+import { join, resolve } from 'node:path';
+import { NasError, isNasError, storageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { batches } from '../data/batch.js';
 import { affine } from '../data/normalize.js';
@@ -188,7 +188,7 @@ function writeStage(out: AtomicDir, stage: StageName, files: Record<string, Uint
     return join(out.dir, stage);
   } catch (e) {
     if (isNasError(e)) throw e;
-    throw new NasError('storage_error', `cannot write ${dir}: ${(e as Error).message}`, { field: 'out', cause: e });
+    throw storageError('io', `cannot write ${dir}: ${(e as Error).message}`, { field: 'out', cause: e });
   }
 }
 

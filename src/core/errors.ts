@@ -43,11 +43,18 @@ export class NasError extends Error {
   readonly field: string | undefined;
   readonly hint: string | undefined;
   readonly details: Record<string, unknown> | undefined;
+  /**
+   * The message as given, without the `field: ` prefix and the ` (hint)` that `message` adds. To
+   * put an error in context use `nestError`, never `new NasError(..., e.message, { field, hint })`
+   * (that printed the field and the hint twice).
+   */
+  readonly text: string;
 
   constructor(code: ErrorCode, message: string, opts: NasErrorOptions = {}) {
     super(formatMessage(message, opts), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'NasError';
     this.code = code;
+    this.text = message;
     this.field = opts.field;
     this.hint = opts.hint;
     this.details = opts.details;
@@ -62,6 +69,62 @@ function formatMessage(message: string, opts: NasErrorOptions): string {
   let m = opts.field ? `${opts.field}: ${message}` : message;
   if (opts.hint) m += ` (${opts.hint})`;
   return m;
+}
+
+/**
+ * Why a `storage_error` happened: `details.reason` of every storage_error a store throws. The
+ * input reasons mean the storage the user named cannot be used as given (fix the URL, path,
+ * password, permissions or the tsnas version); the others happen while it runs.
+ */
+export const STORAGE_INPUT_REASONS = ['bad_path', 'not_a_database', 'read_only', 'login', 'no_database', 'unreachable', 'newer_schema', 'old_schema', 'not_tsnas'] as const;
+export const STORAGE_RUNTIME_REASONS = ['locked', 'io', 'corrupt', 'lost', 'closed', 'state', 'other'] as const;
+export type StorageReason = (typeof STORAGE_INPUT_REASONS)[number] | (typeof STORAGE_RUNTIME_REASONS)[number];
+
+/** A `storage_error` with its reason in `details.reason` (see STORAGE_INPUT_REASONS). */
+export function storageError(reason: StorageReason, message: string, opts: NasErrorOptions = {}): NasError {
+  return new NasError('storage_error', message, { ...opts, details: { ...opts.details, reason } });
+}
+
+/** Codes that always mean the user's input (config, flags, names, files) is wrong. */
+export const INPUT_ERROR_CODES: readonly ErrorCode[] = [
+  'invalid_config',
+  'invalid_arch',
+  'invalid_space',
+  'shape_mismatch',
+  'data_error',
+  'not_found',
+  'unknown_strategy',
+  'unknown_space',
+  'unknown_evaluator',
+  'constraint_unsatisfiable',
+];
+
+/**
+ * True when `e` is the user's input or configuration being wrong (the CLI exits 2, the HTTP
+ * server answers 4xx) rather than a failure while running (exit 1): an input code, or a
+ * storage_error whose `details.reason` is one of STORAGE_INPUT_REASONS.
+ */
+export function isInputError(e: NasError): boolean {
+  if (INPUT_ERROR_CODES.includes(e.code)) return true;
+  const reason = e.details?.['reason'];
+  return e.code === 'storage_error' && (STORAGE_INPUT_REASONS as readonly unknown[]).includes(reason);
+}
+
+/**
+ * `e` in the context of an outer input field (e.g. the table file's error under `evaluator.table`):
+ * the same code, details and hint, the outer `field`, and the inner field kept in the text, each
+ * printed once: `evaluator.table: t.csv:header: missing column "arch" (hint)`. `extra` is appended
+ * to the text (a second line of advice); `hint` replaces the inner hint.
+ */
+export function nestError(e: NasError, field: string | undefined, opts: { extra?: string; hint?: string; code?: ErrorCode } = {}): NasError {
+  const inner = e.field !== undefined && e.field !== field ? `${e.field}: ${e.text}` : e.text;
+  const hint = opts.hint ?? e.hint;
+  return new NasError(opts.code ?? e.code, opts.extra === undefined ? inner : `${inner}\n${opts.extra}`, {
+    ...(field === undefined ? {} : { field }),
+    ...(hint === undefined ? {} : { hint }),
+    ...(e.details === undefined ? {} : { details: e.details }),
+    cause: e,
+  });
 }
 
 export function isNasError(e: unknown, code?: ErrorCode): e is NasError {

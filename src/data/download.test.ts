@@ -33,7 +33,7 @@ test('mnist: an unreachable source fails fast with the same placement message', 
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   const t0 = Date.now();
-  await assert.rejects(loadMnist({ cacheDir: cache, mirror: `http://127.0.0.1:${port}/mnist` }), (e: unknown) => {
+  await assert.rejects(loadMnist({ cacheDir: cache, download: true, mirror: `http://127.0.0.1:${port}/mnist` }), (e: unknown) => {
     const m = (e as Error).message;
     return isNasError(e, 'data_error') && m.includes('download failed') && m.includes('ECONNREFUSED') && m.includes(`Place these files in ${join(cache, 'mnist')}`);
   });
@@ -75,7 +75,7 @@ test('download: verified files are written, a checksum mismatch leaves nothing b
     await assert.rejects(downloadMissing('t', [{ name: 'nothing.gz', url: 'http://x/nothing.gz' }], d3, { mirror: `http://127.0.0.1:${port}/m` }), /HTTP 404/);
 
     // loadMnist downloading through the mirror; MNIST_FILES' real checksums do not match our tiny files.
-    await assert.rejects(loadMnist({ cacheDir: join(dir, 'c3'), mirror: `http://127.0.0.1:${port}/m` }), /md5 checksum mismatch/);
+    await assert.rejects(loadMnist({ cacheDir: join(dir, 'c3'), download: true, mirror: `http://127.0.0.1:${port}/m` }), /md5 checksum mismatch/);
   } finally {
     server.close();
   }

@@ -97,7 +97,7 @@ export function missingFilesError(what: string, missing: readonly RemoteFile[], 
       (extraHint ? `\n${extraHint}` : ''),
     {
       details: { dir, missing: missing.map((f) => f.name) },
-      hint: `copy the files listed above into ${dir}, or point dataDir (--data-dir) at a directory that has them`,
+      hint: `copy the files listed above into ${dir}, or pass a directory that has them: --data-dir DIR (config: evaluator.data_dir; API: dataDir)`,
     },
   );
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { NasError } from '../core/errors.js';
+import { NasError, isNasError, nestError } from '../core/errors.js';
 import { CIFAR10_CLASSES, readCifarBatches } from './cifar.js';
 import { readCsv } from './csv.js';
 import { defaultCacheDir, downloadMissing, missingFilesError, verifyChecksums, type DownloadOptions, type RemoteFile } from './download.js';
@@ -82,13 +82,67 @@ export const MNIST_FILES: readonly RemoteFile[] = [
 export interface FetchOptions extends DirOptions, DownloadOptions {
   /** Cache root for downloads (default `$TSNAS_CACHE` or ~/.cache/tsnas). */
   cacheDir?: string;
-  /** Allow downloading missing files (default true). */
+  /**
+   * Download missing files (default false: tsnas downloads nothing on its own; the files must be
+   * in `dataDir` or the cache, and the error says which files, from where, and what is offline).
+   */
   download?: boolean;
 }
 
 /**
- * MNIST from `dataDir` (files must be there), or else from `<cacheDir>/mnist`, downloading the
- * missing files there first (MD5-verified).
+ * What can be trained on without any download, for errors about a dataset that is not here:
+ * Fashion-MNIST (Debian's dataset-fashion-mnist, with whether it is installed), the digits shipped
+ * in the repository, and the user's own CSV.
+ */
+export function offlineDatasets(): string {
+  const installed = Object.values(IDX_NAMES).every((n) => findIdx(FASHION_MNIST_DIR, n) !== undefined);
+  return (
+    'Offline datasets: fashion_mnist (' +
+    (!installed ? `not installed: apt-get install dataset-fashion-mnist puts it in ${FASHION_MNIST_DIR}` : `installed in ${FASHION_MNIST_DIR}`) +
+    `), digits (shipped in ${defaultDigitsPath()}), csv (your own file: --dataset csv --path FILE --label COLUMN).`
+  );
+}
+
+/**
+ * The files of MNIST in `<cacheDir>/mnist` or CIFAR-10 in `<cacheDir>/cifar10` are all there; else
+ * the data_error loadMnist/loadCifar10 would give without downloading (for checking a config up
+ * front, before a study is created).
+ */
+export function checkCachedDataset(kind: 'mnist' | 'cifar10', cacheDir = defaultCacheDir()): void {
+  if (kind === 'mnist') {
+    const dir = join(cacheDir, 'mnist');
+    const missing = MNIST_FILES.filter((f) => findIdx(dir, f.name.replace(/\.gz$/, '')) === undefined);
+    if (missing.length) throw mnistMissing(missing, dir);
+  } else {
+    const dir = join(cacheDir, 'cifar10');
+    if (!cifarBatchDir(dir) && !existsSync(join(dir, CIFAR10_ARCHIVE.name))) throw cifarMissing(dir);
+  }
+}
+
+function mnistMissing(missing: readonly RemoteFile[], dir: string): NasError {
+  return missingFilesError(
+    'mnist',
+    missing,
+    dir,
+    'tsnas downloads nothing',
+    offlineDatasets(),
+  );
+}
+
+function cifarMissing(dir: string): NasError {
+  return missingFilesError(
+    'cifar10',
+    [CIFAR10_ARCHIVE],
+    dir,
+    'tsnas downloads nothing',
+    `(or extract the archive yourself so that ${join(dir, CIFAR_SUBDIR, 'data_batch_1.bin')} exists, or pass --data-dir DIR with the extracted batches)\n${offlineDatasets()}`,
+  );
+}
+
+/**
+ * MNIST from `dataDir` (files must be there), or else from `<cacheDir>/mnist`; with `download:
+ * true` the missing files are downloaded there first (MD5-verified), otherwise their absence is a
+ * data_error naming the files, where to put them and the offline datasets.
  */
 export async function loadMnist(opts: FetchOptions = {}): Promise<TrainTest> {
   if (opts.dataDir !== undefined) {
@@ -101,7 +155,7 @@ export async function loadMnist(opts: FetchOptions = {}): Promise<TrainTest> {
   const first = readIdxDir(dir, 'mnist');
   if (!('missing' in first)) return first;
   const missing = MNIST_FILES.filter((f) => first.missing.includes(f.name));
-  if (opts.download === false) throw missingFilesError('mnist', missing, dir, 'downloading is disabled');
+  if (opts.download !== true) throw mnistMissing(missing, dir);
   await downloadMissing('mnist', missing, dir, opts);
   const r = readIdxDir(dir, 'mnist');
   if ('missing' in r) throw missingFilesError('mnist', MNIST_FILES.filter((f) => r.missing.includes(f.name)), dir, 'they are still missing after the download');
@@ -175,9 +229,9 @@ export async function loadCifar10(opts: FetchOptions = {}): Promise<TrainTest> {
   const archive = join(dir, CIFAR10_ARCHIVE.name);
   const extraHint = `(or extract the archive yourself so that ${join(dir, CIFAR_SUBDIR, 'data_batch_1.bin')} exists)`;
   if (!existsSync(archive)) {
-    if (opts.download === false) throw missingFilesError('cifar10', [CIFAR10_ARCHIVE], dir, 'downloading is disabled', extraHint);
-    await downloadMissing('cifar10', [CIFAR10_ARCHIVE], dir, opts).catch((e: NasError) => {
-      throw new NasError('data_error', `${e.message}\n${extraHint}`, { details: e.details ?? {}, ...(e.hint ? { hint: e.hint } : {}) });
+    if (opts.download !== true) throw cifarMissing(dir);
+    await downloadMissing('cifar10', [CIFAR10_ARCHIVE], dir, opts).catch((e: unknown) => {
+      throw isNasError(e) ? nestError(e, undefined, { extra: extraHint, code: 'data_error' }) : e;
     });
   }
   extractCifarArchive(archive, dir);

@@ -165,13 +165,23 @@ function readCsv(path: string): Csv {
   return { file, header, lines, lineNo };
 }
 
+/** The config field (src/api/parts.ts, evaluator nb201) that sets each option, named in hints. */
+const CONFIG_OPTION: Readonly<Record<string, string>> = {
+  archColumn: 'evaluator.arch_column',
+  valColumn: 'evaluator.val_column',
+  testColumn: 'evaluator.test_column',
+  paramsColumn: 'evaluator.params_column',
+};
+
 function colIndex(c: Csv, col: string, option: string): number {
   const i = c.header.indexOf(col);
-  if (i < 0)
+  if (i < 0) {
+    const config = CONFIG_OPTION[option];
     throw new NasError('data_error', `missing column ${JSON.stringify(col)}`, {
       field: `${c.file}:header`,
-      hint: `the header has ${c.header.join(', ')}; name the column with option ${option}`,
+      hint: `the header has ${c.header.join(', ')}; name the column with ${config ? `${config} in a config (option ${option} in the API)` : `option ${option}`}`,
     });
+  }
   return i;
 }
 

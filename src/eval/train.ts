@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
-import { NasError, assertNever, isNasError } from '../core/errors.js';
+import { NasError, assertNever, isNasError, storageError } from '../core/errors.js';
 import { canonicalJson } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
 import { batches, numBatches } from '../data/batch.js';
@@ -205,7 +205,7 @@ function saveWeights(path: string, module: Layer, meta: Record<string, unknown>)
   } catch (e) {
     // saveStateDict writes `<path>.tmp-<pid>` and renames it into place; a failed write may leave it.
     rmSync(`${path}.tmp-${process.pid}`, { force: true });
-    return isNasError(e) ? e : new NasError('storage_error', `cannot write weights ${path}: ${(e as Error).message}`, { cause: e });
+    return isNasError(e) ? e : storageError('io', `cannot write weights ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -725,7 +725,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
-      throw new NasError('storage_error', `cannot create the weights directory ${dir} on this host: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      throw storageError('io', `cannot create the weights directory ${dir} on this host: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
         field: 'evaluator.artifacts_dir',
         hint: 'give a directory every worker can write (a shared volume mounted read-write on each host), or do not keep weights',
         cause: e,

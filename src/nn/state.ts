@@ -14,7 +14,7 @@
  * (scripts/torch/ reads it with numpy). Files are written atomically (temp file + rename).
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { NasError } from '../core/errors.js';
+import { NasError, storageError } from '../core/errors.js';
 import { Tensor, type DType } from '../tensor/index.js';
 import type { Module } from './module.js';
 
@@ -100,7 +100,7 @@ export function saveStateDict(path: string, sd: ReadonlyMap<string, Tensor>, met
     renameSync(tmp, path);
   } catch (e) {
     if (e instanceof NasError) throw e;
-    throw new NasError('storage_error', `cannot write state dict ${path}: ${(e as Error).message}`, { cause: e });
+    throw storageError('io', `cannot write state dict ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -15,7 +15,7 @@
  *    result discarded. A trial whose worker died is claimed again when its lease expires.
  *  - a failed trial is an outcome; it never stops the study.
  */
-import { NasError, isNasError } from '../core/errors.js';
+import { NasError, isNasError, storageError } from '../core/errors.js';
 import { type WorkerId, workerId as makeWorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
@@ -207,7 +207,7 @@ export class Study<A> {
     }
     const st = stored.state as RunState;
     if (typeof st !== 'object' || st === null || st.format !== 'tsnas.run/1')
-      throw new NasError('storage_error', `study ${this.record.name}: stored strategy state is not a tsnas run state`);
+      throw storageError('state', `study ${this.record.name}: stored strategy state is not a tsnas run state`);
     return st;
   }
 

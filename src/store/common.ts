@@ -4,7 +4,7 @@
  * use the same snake_case column names in every backend; PostgreSQL returns BIGINT as strings,
  * hence `num()`.
  */
-import { NasError } from '../core/errors.js';
+import { NasError, storageError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { compareTieBreak, violates, type Constraint, type TieBreak } from '../core/metrics.js';
@@ -637,11 +637,11 @@ export function ownershipError(
 }
 
 export function closedError(url: string): NasError {
-  return new NasError('storage_error', `store ${url} is closed`);
+  return storageError('closed', `store ${url} is closed`);
 }
 
 export function newerSchemaError(where: string, found: number, supported: number): NasError {
-  return new NasError('storage_error', `${where} has schema version ${found}, written by a newer tsnas; this build reads up to version ${supported}`, {
+  return storageError('newer_schema', `${where} has schema version ${found}, written by a newer tsnas; this build reads up to version ${supported}`, {
     hint: 'upgrade tsnas to open this database, or use another database',
     details: { found, supported },
   });

@@ -7,7 +7,7 @@
  * mapping, errors) is SqlStore's, in base.ts.
  */
 import pg from 'pg';
-import { NasError, isNasError } from '../core/errors.js';
+import { NasError, isNasError, storageError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
@@ -122,23 +122,23 @@ function mapPgError(e: unknown, url: string): unknown {
   const msg = err.message ?? String(e);
   const details = { url, pgCode: code };
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENOENT') {
-    return new NasError('storage_error', `cannot connect to PostgreSQL at ${url} (${code})`, {
+    return storageError('unreachable', `cannot connect to PostgreSQL at ${url} (${code})`, {
       hint: 'check that the server is running and the host and port in the URL are right', details, cause: e,
     });
   }
   if (code === '28P01' || code === '28000') {
-    return new NasError('storage_error', `PostgreSQL refused the login for ${url}: ${msg}`, { hint: 'check the user and password in the URL', details, cause: e });
+    return storageError('login', `PostgreSQL refused the login for ${url}: ${msg}`, { hint: 'check the user and password in the URL', details, cause: e });
   }
   if (code === '3D000') {
-    return new NasError('storage_error', `PostgreSQL database in ${url} does not exist: ${msg}`, { hint: 'create it first (createdb NAME)', details, cause: e });
+    return storageError('no_database', `PostgreSQL database in ${url} does not exist: ${msg}`, { hint: 'create it first (createdb NAME)', details, cause: e });
   }
   if (code === '25006' || code === '42501') {
-    return new NasError('storage_error', `PostgreSQL at ${url} does not allow this write: ${msg}`, { hint: 'connect as a user with write access to a read-write server', details, cause: e });
+    return storageError('read_only', `PostgreSQL at ${url} does not allow this write: ${msg}`, { hint: 'connect as a user with write access to a read-write server', details, cause: e });
   }
   if (code === '57P01' || code === '57P03' || code === '08006' || code === '08001' || code === '08003' || /Connection terminated/i.test(msg)) {
-    return new NasError('storage_error', `PostgreSQL connection to ${url} lost: ${msg}`, { hint: 'the server shut down or restarted; retry when it is back', details, cause: e });
+    return storageError('lost', `PostgreSQL connection to ${url} lost: ${msg}`, { hint: 'the server shut down or restarted; retry when it is back', details, cause: e });
   }
-  if (/^[0-9A-Z]{5}$/.test(code)) return new NasError('storage_error', `PostgreSQL error on ${url}: ${msg}`, { details, cause: e });
+  if (/^[0-9A-Z]{5}$/.test(code)) return storageError('other', `PostgreSQL error on ${url}: ${msg}`, { details, cause: e });
   return e;
 }
 
@@ -205,7 +205,7 @@ export class PostgresStore extends SqlStore {
       const v = await read(this.p());
       if (v > SCHEMA_VERSION) throw newerSchemaError(`PostgreSQL database ${this.url}`, v, SCHEMA_VERSION);
       if (v < SCHEMA_VERSION) {
-        throw new NasError('storage_error', `PostgreSQL database ${this.url} has schema version ${v}, not ${SCHEMA_VERSION}`, {
+        throw storageError(v === 0 ? 'not_tsnas' : 'old_schema', `PostgreSQL database ${this.url} has schema version ${v}, not ${SCHEMA_VERSION}`, {
           hint: v === 0 ? 'it holds no tsnas studies yet' : 'open it once read-write to migrate it',
         });
       }

@@ -10,7 +10,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { NasError, isNasError } from '../core/errors.js';
+import { NasError, isNasError, storageError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
@@ -125,17 +125,17 @@ function mapSqliteError(e: unknown, path: string, busyMs: number): unknown {
   const permCode = /^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code);
   const perm = permCode ? notWritable(path) : null;
   if (perm !== null) {
-    return new NasError('storage_error', `SQLite database ${path} is read-only: ${perm} (${msg})`, {
+    return storageError('read_only', `SQLite database ${path} is read-only: ${perm} (${msg})`, {
       hint: 'make the file and its directory writable (SQLite writes -wal and -shm files beside it), or open it readOnly to view', details, cause: e,
     });
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new NasError('storage_error', `SQLite database ${path} is locked: another connection held it for longer than the busy timeout (${busyMs} ms)`, {
+    return storageError('locked', `SQLite database ${path} is locked: another connection held it for longer than the busy timeout (${busyMs} ms)`, {
       hint: 'stop the other process holding the lock, or raise the busy timeout (busyTimeoutMs)', details, cause: e,
     });
   }
   if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
-    return new NasError('storage_error', `SQLite database ${path} is read-only (${msg})`, {
+    return storageError('read_only', `SQLite database ${path} is read-only (${msg})`, {
       hint: 'make the file and its directory writable by this user (SQLite writes -wal and -shm files beside it), or open it readOnly to view', details, cause: e,
     });
   }
@@ -143,24 +143,24 @@ function mapSqliteError(e: unknown, path: string, busyMs: number): unknown {
     // Say which of the usual causes it is (issue 17.13: a viewer opened on a path with no database
     // was told to check a directory that exists and is writable).
     if (!existsSync(dirname(path)))
-      return new NasError('storage_error', `cannot open SQLite database ${path}: directory ${dirname(path)} does not exist`, {
+      return storageError('bad_path', `cannot open SQLite database ${path}: directory ${dirname(path)} does not exist`, {
         hint: 'create the directory, or check the path in --storage sqlite:PATH', details, cause: e,
       });
     if (!existsSync(path))
       return new NasError('not_found', `there is no study database at ${path} yet`, {
         hint: 'run a search with --storage sqlite:PATH first (it creates the database), or check the path', details, cause: e,
       });
-    return new NasError('storage_error', `cannot open SQLite database ${path} (${msg})`, {
+    return storageError('bad_path', `cannot open SQLite database ${path} (${msg})`, {
       hint: 'check that the directory exists and is writable', details, cause: e,
     });
   }
   if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-    return new NasError('storage_error', `${path} is not a valid SQLite database (${msg})`, { hint: 'point the store at another file', details, cause: e });
+    return storageError(code === 'SQLITE_NOTADB' ? 'not_a_database' : 'corrupt', `${path} is not a valid SQLite database (${msg})`, { hint: 'point the store at another file', details, cause: e });
   }
   if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) {
-    return new NasError('storage_error', `I/O error on SQLite database ${path} (${msg})`, { hint: 'check free disk space and the file system', details, cause: e });
+    return storageError('io', `I/O error on SQLite database ${path} (${msg})`, { hint: 'check free disk space and the file system', details, cause: e });
   }
-  if (code.startsWith('SQLITE_')) return new NasError('storage_error', `SQLite error on ${path}: ${msg}`, { details, cause: e });
+  if (code.startsWith('SQLITE_')) return storageError('other', `SQLite error on ${path}: ${msg}`, { details, cause: e });
   return e;
 }
 
@@ -194,7 +194,7 @@ export class SqliteStore extends SqlStore {
           try {
             accessSync(abs, constants.W_OK);
           } catch {
-            throw new NasError('storage_error', `SQLite database ${abs} is read-only: the file is not writable by this user`, {
+            throw storageError('read_only', `SQLite database ${abs} is read-only: the file is not writable by this user`, {
               hint: 'make the file and its directory writable (SQLite writes -wal and -shm files beside it), or open it readOnly to view',
               details: { path: abs },
             });
@@ -216,7 +216,7 @@ export class SqliteStore extends SqlStore {
       if (isNasError(m)) throw m;
       // better-sqlite3 throws plain TypeErrors for a missing directory; mkdir for permissions.
       const perm = notWritable(abs);
-      throw new NasError('storage_error', `cannot open SQLite database ${abs}: ${e instanceof Error ? e.message : String(e)}${perm ? ` (${perm})` : ''}`, {
+      throw storageError('bad_path', `cannot open SQLite database ${abs}: ${e instanceof Error ? e.message : String(e)}${perm ? ` (${perm})` : ''}`, {
         hint: opts.readOnly ? 'check the path: read-only opening needs an existing tsnas database' : 'check that the path is right and its directory can be created and written',
         details: { path: abs }, cause: e,
       });
@@ -235,7 +235,7 @@ export class SqliteStore extends SqlStore {
       const v = read();
       if (v > SCHEMA_VERSION) throw newerSchemaError(`SQLite database ${this.path}`, v, SCHEMA_VERSION);
       if (v < SCHEMA_VERSION) {
-        throw new NasError('storage_error', `SQLite database ${this.path} has schema version ${v}, not ${SCHEMA_VERSION}`, {
+        throw storageError(v === 0 ? 'not_tsnas' : 'old_schema', `SQLite database ${this.path} has schema version ${v}, not ${SCHEMA_VERSION}`, {
           hint: v === 0 ? 'it is not a tsnas study database (or empty)' : 'open it once read-write to migrate it',
         });
       }

@@ -18,7 +18,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Rng } from '../core/rng.js';
 import type { EncodingKind } from '../space/space.js';
-import { fitness, isNovel, rngOnlyStrategy, type RngOnlyState } from './common.js';
+import { compareFitness, fitness, isNovel, rngOnlyStrategy, tieBreak, type RngOnlyState } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { copulaScores, fitGp, gpMean, gpSd } from './gp.js';
 import { eraseState, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
@@ -53,10 +53,14 @@ function trainingTrials<A>(ctx: StrategyContext<A>): { trial: TrialRecord<A>; f:
   return out;
 }
 
-/** At most `cap` trials: the best cap/2 by fitness, then the most recent of the rest. Order: history order. */
-export function capTraining<T extends { f: number }>(all: readonly T[], cap: number): T[] {
+/**
+ * At most `cap` trials: the best cap/2 by fitness (equal fitness: `tie(a, b) > 0` when a ranks
+ * above b, e.g. the objective's tie-break; then the earlier), then the most recent of the rest.
+ * Order: history order.
+ */
+export function capTraining<T extends { f: number }>(all: readonly T[], cap: number, tie: (a: T, b: T) => number = () => 0): T[] {
   if (all.length <= cap) return all.slice();
-  const byF = all.map((_, i) => i).sort((a, b) => all[b]!.f - all[a]!.f || a - b);
+  const byF = all.map((_, i) => i).sort((a, b) => compareFitness(all[b]!.f, all[a]!.f, () => tie(all[b]!, all[a]!)) || a - b);
   const keep = new Set(byF.slice(0, Math.floor(cap / 2)));
   for (let i = all.length - 1; i >= 0 && keep.size < cap; i--) keep.add(i);
   return [...keep].sort((a, b) => a - b).map((i) => all[i]!);
@@ -67,7 +71,8 @@ export function bayesOpt(o: BoOptions): Strategy<RngOnlyState> {
     const all = trainingTrials(ctx);
     if (all.filter((t) => Number.isFinite(t.f)).length < Math.max(2, o.init) || ctx.history.length < o.init) return undefined;
 
-    const train = capTraining(all, o.maxTrain);
+    const tie = (a: { trial: TrialRecord<A> }, b: { trial: TrialRecord<A> }) => tieBreak(a.trial, b.trial, ctx);
+    const train = capTraining(all, o.maxTrain, tie);
     const X = train.map((t) => encodeCached(ctx, t.trial.arch, o.encoding));
     let scale = 0;
     for (const x of X) for (const v of x) scale += v;
@@ -86,7 +91,8 @@ export function bayesOpt(o: BoOptions): Strategy<RngOnlyState> {
         cands.push(a);
       }
     };
-    const order = train.map((_, i) => i).sort((a, b) => train[b]!.f - train[a]!.f || a - b);
+    // Incumbents: fitness, then the objective's tie-break (common.ts compareTrials), then the earlier.
+    const order = train.map((_, i) => i).sort((a, b) => compareFitness(train[b]!.f, train[a]!.f, () => tie(train[b]!, train[a]!)) || a - b);
     for (const i of order.slice(0, o.neighbourhoods)) if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) add(a);
     for (const i of order.slice(0, o.twoStep))
       if (Number.isFinite(train[i]!.f)) for (const a of ctx.space.neighbours(train[i]!.trial.arch)) for (const b of ctx.space.neighbours(a)) add(b);

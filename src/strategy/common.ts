@@ -176,6 +176,36 @@ export function tieBreak<A>(a: TrialRecord<A>, b: TrialRecord<A>, ctx: Pick<Stra
   return compareTieBreak(a.metrics, b.metrics, ctx.objectives[0]?.tieBreak);
 }
 
+/**
+ * The one order of trials every single-objective strategy ranks by (evolution's tournament, the
+ * GA's selection and replacement, local search's moves, BO's incumbents, TPE's split, bestTrial):
+ * `fitness`, then on equal finite fitness the first objective's tie-break (e.g. `tie_break:
+ * val_loss`, issue 17.17). > 0 when `a` ranks above `b`, < 0 below, 0 when they tie (callers keep
+ * their own last resort, usually the earlier one).
+ */
+export function compareTrials<A>(a: TrialRecord<A>, b: TrialRecord<A>, ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): number {
+  return compareFitness(fitness(a, ctx), fitness(b, ctx), () => tieBreak(a, b, ctx));
+}
+
+/** `compareTrials` given the two fitness values; `tb` is asked only on a tie of finite values. */
+export function compareFitness(fa: number, fb: number, tb: () => number): number {
+  if (fa !== fb) return fa > fb ? 1 : -1;
+  return fa === -Infinity ? 0 : tb();
+}
+
+/**
+ * `compareTrials` over architecture keys, for strategies whose state holds keys: the fitness of
+ * `fitnessByKey` (unknown keys rank lowest), the tie-break on the key's trial. Index the history
+ * once per ask and reuse the returned function.
+ */
+export function keyOrder<A>(history: readonly TrialRecord<A>[], ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): (a: string, b: string) => number {
+  const fit = fitnessByKey(history, ctx);
+  const tb = ctx.objectives[0]?.tieBreak;
+  const byKey = tb === undefined ? undefined : trialsByKey(history);
+  const f = (k: string) => fit.get(k as ArchKey) ?? -Infinity;
+  return (a, b) => compareFitness(f(a), f(b), () => (byKey === undefined ? 0 : compareTieBreak(byKey.get(a as ArchKey)?.metrics, byKey.get(b as ArchKey)?.metrics, tb)));
+}
+
 /** Best finished trial by `fitness`, equal fitness ordered by the objective's tie-break (then the first one); undefined when none is feasible. */
 export function bestTrial<A>(history: readonly TrialRecord<A>[], ctx: Pick<StrategyContext<A>, 'objectives' | 'constraints'>): TrialRecord<A> | undefined {
   let best: TrialRecord<A> | undefined;

@@ -8,7 +8,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { fitnessByKey, proposeNovel, randomProposal, seededRng, seenKeys, trialsByKey } from './common.js';
+import { keyOrder, proposeNovel, randomProposal, seededRng, seenKeys, trialsByKey } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
 
@@ -35,7 +35,7 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
       const seen = seenKeys(ctx.history);
       let child: A | undefined;
       if (ctx.history.length >= o.population && state.population.length > 0) {
-        const fit = fitnessByKey(ctx.history, ctx);
+        const order = keyOrder(ctx.history, ctx);
         const byKey = trialsByKey(ctx.history);
         const members = state.population;
         const idx = rng.sample(
@@ -43,7 +43,8 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
           Math.min(o.sampleSize, members.length),
         );
         let best = idx[0]!;
-        for (const i of idx) if ((fit.get(members[i] as ArchKey) ?? -Infinity) > (fit.get(members[best] as ArchKey) ?? -Infinity)) best = i;
+        // Fitness, then the objective's tie-break (common.ts compareTrials); a full tie keeps the first drawn.
+        for (const i of idx) if (order(members[i]!, members[best]!) > 0) best = i;
         const parent = byKey.get(members[best] as ArchKey)?.arch;
         if (parent !== undefined) child = proposeNovel(ctx, seen, () => ctx.space.mutate(parent, rng), { maxAttempts: 100 })?.arch;
       }

@@ -10,7 +10,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { EXHAUSTED, fitnessByKey, precheck, randomNovel, runningKeys, seededRng, seenKeys } from './common.js';
+import { EXHAUSTED, keyOrder, precheck, randomNovel, runningKeys, seededRng, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
 
@@ -59,7 +59,7 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
         s = { ...s, population: [...s.population, { key: hit.key, arch: archToJson(hit.arch) }] };
         return { state: { ...s, rng: rng.state() }, outcome: { kind: 'trial', proposal: { arch: hit.arch } } as AskOutcome<A> };
       }
-      let fit: ReadonlyMap<ArchKey, number> | undefined;
+      let order: ((a: string, b: string) => number) | undefined;
       for (let guard = 0; guard < STAGNATION; guard++) {
         while (s.queue.length) {
           const ind = s.queue[0]!;
@@ -71,8 +71,8 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
         const running = runningKeys(ctx.history);
         if (s.population.some((i) => running.has(i.key as ArchKey))) return { state: { ...s, rng: rng.state() }, outcome: { kind: 'wait' } as AskOutcome<A> };
         if (o.generations > 0 && s.generation >= o.generations) return done(`finished ${o.generations} generations`);
-        fit ??= fitnessByKey(ctx.history, ctx);
-        const next = nextGeneration(s.population, fit, ctx, rng, o);
+        order ??= keyOrder(ctx.history, ctx);
+        const next = nextGeneration(s.population, order, ctx, rng, o);
         s = { ...s, generation: s.generation + 1, population: next, queue: next };
       }
       // STAGNATION generations in a row without a new genotype: the population has converged; a random
@@ -80,10 +80,10 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
       const hit = randomNovel(ctx, seen, rng);
       if (!hit) return exhausted();
       const ind = { key: hit.key as string, arch: archToJson(hit.arch) };
-      fit ??= fitnessByKey(ctx.history, ctx);
+      order ??= keyOrder(ctx.history, ctx);
       let worst = 0;
       s.population.forEach((p, i) => {
-        if ((fit!.get(p.key as ArchKey) ?? -Infinity) < (fit!.get(s.population[worst]!.key as ArchKey) ?? -Infinity)) worst = i;
+        if (order!(p.key, s.population[worst]!.key) < 0) worst = i;
       });
       s = { ...s, population: s.population.map((p, i) => (i === worst ? ind : p)) };
       return { state: { ...s, rng: rng.state() }, outcome: { kind: 'trial', proposal: { arch: hit.arch } } as AskOutcome<A> };
@@ -92,9 +92,9 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
   };
 }
 
-function nextGeneration<A>(pop: readonly Individual[], fit: ReadonlyMap<ArchKey, number>, ctx: StrategyContext<A>, rng: Rng, o: GeneticOptions): Individual[] {
-  const f = (i: Individual) => fit.get(i.key as ArchKey) ?? -Infinity;
-  const ranked = pop.map((ind, idx) => ({ ind, idx })).sort((a, b) => f(b.ind) - f(a.ind) || a.idx - b.idx);
+/** `order`: fitness then the objective's tie-break over keys (common.ts keyOrder / compareTrials). */
+function nextGeneration<A>(pop: readonly Individual[], order: (a: string, b: string) => number, ctx: StrategyContext<A>, rng: Rng, o: GeneticOptions): Individual[] {
+  const ranked = pop.map((ind, idx) => ({ ind, idx })).sort((a, b) => order(b.ind.key, a.ind.key) || a.idx - b.idx);
   const elite = ranked.slice(0, Math.min(o.elite, pop.length)).map((r) => r.ind);
   // selTournament: each pick is the best of `tournament` drawn with replacement.
   const offspring: A[] = [];
@@ -102,7 +102,7 @@ function nextGeneration<A>(pop: readonly Individual[], fit: ReadonlyMap<ArchKey,
     let best = rng.choice(pop);
     for (let t = 1; t < o.tournament; t++) {
       const c = rng.choice(pop);
-      if (f(c) > f(best)) best = c;
+      if (order(c.key, best.key) > 0) best = c;
     }
     offspring.push(archFromJson<A>(best.arch));
   }

@@ -17,7 +17,7 @@ import { NasError } from '../core/errors.js';
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { EXHAUSTED, fitnessByKey, isNovel, randomNovel, runningKeys, seededRng, seenKeys, trialsByKey } from './common.js';
+import { EXHAUSTED, keyOrder, isNovel, randomNovel, runningKeys, seededRng, seenKeys, trialsByKey } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
 
@@ -63,8 +63,9 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
         return trial(hit.arch);
       };
       // The history does not change during an ask: index it once.
-      const fit = fitnessByKey(ctx.history, ctx);
-      const f = (k: string) => fit.get(k as ArchKey) ?? -Infinity;
+      // Fitness, then the objective's tie-break (common.ts compareTrials): a neighbour that ties on
+      // the primary metric but wins the tie-break is an improvement.
+      const order = keyOrder(ctx.history, ctx);
       let byKey: ReturnType<typeof trialsByKey<A>> | undefined;
       for (let guard = 0; guard < 1000; guard++) {
         // 1. Draw the random starting points.
@@ -75,10 +76,10 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
         /** The best candidate (start or neighbour) that beats the current arch, or null. */
         const improvement = (): string | null => {
           let best: string | null = null;
-          let bf = s.current === null ? -Infinity : f(s.current);
+          let bk = s.current;
           for (const k of s.current === null ? s.starts : s.nbhd)
-            if (f(k) > bf) {
-              bf = f(k);
+            if (bk === null ? order(k, '') > 0 : order(k, bk) > 0) {
+              bk = k;
               best = k;
             }
           return best;

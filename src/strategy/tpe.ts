@@ -11,7 +11,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Rng } from '../core/rng.js';
 import type { ParamDef } from '../space/dsl.js';
-import { HistoryFollower, fitness, isNovel, rngOnlyStrategy, tieBreak, type RngOnlyState } from './common.js';
+import { HistoryFollower, compareFitness, fitness, isNovel, rngOnlyStrategy, tieBreak, type RngOnlyState } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { buildFromSites, siteValues, type SiteSpec } from './sites.js';
 import { eraseState, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
@@ -159,7 +159,7 @@ type Ranked = { arch: unknown; f: number; id: number; t: TrialRecord<unknown> };
  * then lower trial id (the comparator of the sort it replaces, kept exactly).
  */
 function before(a: Ranked, b: Ranked, ctx: StrategyContext<unknown>): boolean {
-  return ((b.f - a.f) || (Number.isFinite(a.f) ? tieBreak(b.t, a.t, ctx) : 0) || a.id - b.id) < 0;
+  return (compareFitness(b.f, a.f, () => tieBreak(b.t, a.t, ctx)) || a.id - b.id) < 0;
 }
 
 function tpeIndex<A>(ctx: StrategyContext<A>): TpeIndex {

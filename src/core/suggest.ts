@@ -1,0 +1,48 @@
+/**
+ * "Did you mean" for a mistyped name (a CLI flag, command or enumerated value): the candidate at
+ * the smallest optimal-string-alignment distance (Levenshtein plus adjacent transpositions,
+ * Damerau 1964), if it is close enough to be a typo: at most 1 edit for names of up to 4
+ * characters, 2 up to 8, 3 beyond; or the only candidate that starts with `word` (an abbreviation).
+ * Case is ignored. Ties go to the candidate listed first.
+ */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d < bestD) (best = c), (bestD = d);
+  }
+  const limit = w.length <= 4 ? 1 : w.length <= 8 ? 2 : 3;
+  if (best !== undefined && bestD <= limit) return best;
+  const prefixed = w.length >= 2 ? candidates.filter((c) => c.toLowerCase().startsWith(w)) : [];
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1. */
+export function editDistance(a: string, b: string): number {
+  const m = a.length;
+  const n = b.length;
+  // d[i][j] = distance between a[0..i) and b[0..j); three rows suffice for the transposition.
+  let prev2 = new Array<number>(n + 1).fill(0);
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = new Array<number>(n + 1);
+    cur[0] = i;
+    for (let j = 1; j <= n; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
+      cur[j] = v;
+    }
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[n]!;
+}
+
+/** ` (did you mean X?)`-style suffix, or '' when nothing is close. */
+export function didYouMean(word: string, candidates: readonly string[], format: (s: string) => string = (s) => s): string {
+  const c = closest(word, candidates);
+  return c === undefined ? '' : `; did you mean ${format(c)}?`;
+}
