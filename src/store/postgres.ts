@@ -235,14 +235,23 @@ export class PostgresStore extends SqlStore {
   /** Called before each retry (the worker logs it). */
   onRetry?: (message: string) => void;
 
-  /** Runs `f`, retrying with backoff while the connection to the server is lost (up to retryMs). */
+  /** True once a statement succeeded: only a connection that worked before is worth waiting for. */
+  private reached = false;
+
+  /**
+   * Runs `f`, retrying with backoff while the connection to the server is lost (up to retryMs).
+   * Before the server has answered once, nothing is retried: an unreachable server at open is the
+   * user's URL or a server that is not up, reported at once (exit 2), not after a minute of retries.
+   */
   private async retrying<T>(what: string, f: () => Promise<T>): Promise<T> {
     const t0 = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await f();
+        const r = await f();
+        this.reached = true;
+        return r;
       } catch (e) {
-        if (this.pool === null || !connectionLost(e) || Date.now() - t0 >= this.retryMs) throw e;
+        if (this.pool === null || !this.reached || !connectionLost(e) || Date.now() - t0 >= this.retryMs) throw e;
         const wait = backoffMs(attempt);
         this.onRetry?.(`PostgreSQL at ${this.url} unreachable (${(e as Error).message}); retry ${attempt} of ${what} in ${Math.round(wait)} ms`);
         await new Promise((r) => setTimeout(r, wait));
