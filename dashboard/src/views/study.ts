@@ -552,7 +552,7 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
     clear(colPick);
     colPick.append(
       h('option', { value: '' }, '+ parameter column'),
-      d.paramNames.filter((p) => !shown.includes(p)).map((p) => h('option', { value: p }, paramLabel(p, family))),
+      ...d.paramNames.filter((p) => !shown.includes(p)).map((p) => h('option', { value: p }, paramLabel(p, family))),
     );
     colPick.value = '';
     colPick.disabled = d.paramNames.length === shown.length;
