@@ -172,9 +172,13 @@ test(`a ${N.toLocaleString('en-US')}-trial study view draws every chart; samples
   assert.ok(matched > N / 20 && matched < N / 4, `about 1/7 of the complete trials (${matched})`);
   assert.ok(all.trials.every((t) => t.state === 'complete' && t.params['normal.edges[0].op'] === 'sep_conv_3x3'));
   // a filter naming nothing says so instead of showing an empty table
+  const before = br.problems.length;
   await page.fill('#trial-filter', 'no_such_param=1');
   await page.waitForSelector('#trial-info.filter-error');
   assert.match((await page.textContent('#trial-info')) ?? '', /no parameter or metric is named "no_such_param"/);
+  // The API answers that filter with 400 (the browser logs the status): expected here, and only here.
+  const fromFilter = br.problems.splice(before);
+  assert.ok(fromFilter.every((p) => /status of 400/.test(p)), `the bad filter's problems: ${fromFilter.join('; ')}`);
   const pages = await timeTrialPages(dash.url, bigId, N);
   console.log(`# trial page requests at ${N} trials (SQLite): median ${pages.medianMs.toFixed(1)} ms, max ${pages.maxMs.toFixed(1)} ms over ${pages.samples}`);
   assert.deepEqual(br.problems, [], 'no page or console errors');
