@@ -207,10 +207,10 @@ export async function runOneShot<A>(o: OneShotRunOptions<A>): Promise<OneShotRes
         archLossSum += (r.archLoss ?? 0) * wb.size;
         correct += r.correct;
         seen += wb.size;
-        if (step % 8 === 0) {
-          await new Promise((res) => setImmediate(res));
-          if (o.signal?.aborted) throw new NasError('aborted', `${o.method}: aborted during epoch ${epoch}`);
-        }
+        // Yield after every step (a setImmediate costs microseconds; a supernet step, tens of ms or
+        // much more on a busy machine), so Ctrl-C and lease heartbeats are served between steps.
+        await new Promise((res) => setImmediate(res));
+        if (o.signal?.aborted) throw new NasError('aborted', `${o.method}: aborted during epoch ${epoch}`);
       }
       void perEpoch;
       const trainSeconds = (performance.now() - t0) / 1000;
