@@ -12,6 +12,8 @@
  *                                   # non-numeric cell or is exactly the column indices 0..n-1 / 1..n)
  *     epochs: 3                     # full budget per candidate (multi-fidelity strategies ask less)
  *     train_per_class: 500          # low fidelity: a class-balanced training subset
+ *     budget_samples: 6000          # one budget unit = 6,000 training samples instead of one epoch
+ *                                   # (epochs: then the full budget in units; not with inherit)
  *     val_per_class: 200
  *     threads: 2
  *     time_limit: 120               # seconds per candidate
@@ -67,6 +69,7 @@ export const TRAIN_OPTIONS = [
   'darts',
   'cv_folds',
   'inherit',
+  'budget_samples',
 ] as const;
 
 const IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -188,6 +191,9 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   const inherit = o['inherit'] === undefined ? 'off' : o['inherit'] === true ? 'morph' : o['inherit'] === false ? 'off' : oneOf(o['inherit'], 'evaluator.inherit', ['off', 'exact', 'morph'] as const);
   if (inherit !== 'off' && !keepWeights) fail('evaluator.inherit', 'weight inheritance needs the parents\' kept weights, but keep_weights is false', 'remove keep_weights: false (or inherit)');
   if (inherit !== 'off' && cvFolds !== undefined) fail('evaluator.inherit', 'weight inheritance is not supported with cv_folds', 'remove one of the two options');
+  const budgetSamples = o['budget_samples'] === undefined ? undefined : num(o['budget_samples'], 'evaluator.budget_samples', { integer: true, min: 1 });
+  if (budgetSamples !== undefined && inherit !== 'off') fail('evaluator.budget_samples', 'budget_samples cannot be combined with inherit (a continued promotion counts epochs)', 'remove one of the two options');
+  if (budgetSamples !== undefined && cvFolds !== undefined) fail('evaluator.budget_samples', 'budget_samples cannot be combined with cv_folds', 'remove one of the two options');
   const nb201 = size('nb201', 'cells');
   const dartsSize = size('darts', 'layers');
   return {
@@ -205,6 +211,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(weightsDir === undefined ? {} : { weightsDir }),
       ...(cvFolds === undefined ? {} : { cvFolds }),
       ...(inherit === 'off' ? {} : { inherit }),
+      ...(budgetSamples === undefined ? {} : { budgetSamples }),
     },
     options: norm,
   };

@@ -130,6 +130,24 @@ test('TrainingEvaluator: loads the data once, budget = epochs, costs before trai
   assert.equal(liveTensors(), before);
 });
 
+test('TrainingEvaluator budgetSamples: a budget unit is a number of training samples, not an epoch', async () => {
+  // 300 training samples (30 per class), batch 50: 1 unit of 100 samples = 2 steps inside one epoch;
+  // 5 units = 500 samples = 10 steps over 2 passes (6 + 4 steps).
+  const ev = new TrainingEvaluator({ dataset: { kind: 'digits' }, split: { seed: 0, trainPerClass: 30 }, epochs: 9, budgetSamples: 100, hparams: { batchSize: 50, schedule: 'cosine' }, skipTest: true });
+  assert.equal(ev.maxBudget, 9);
+  const one = await ev.evaluate({ arch: mlp, seed: 0, budget: 1 });
+  const five = await ev.evaluate({ arch: mlp, seed: 0, budget: 5 });
+  assert.equal(one.status, 'complete');
+  assert.equal(five.status, 'complete');
+  assert.equal(one.curve.length, 1);
+  assert.equal(five.curve.length, 2);
+  // The schedule spans the budget's steps: the cosine rate of the last step is far below the start.
+  const lastLr = (o: typeof one) => o.curve[o.curve.length - 1]!.metrics['lr']!;
+  assert.ok(lastLr(five) < lastLr(one), `lr ${lastLr(five)} (5 units) vs ${lastLr(one)} (1 unit)`);
+  for (const bad of [{ budgetSamples: 0 }, { budgetSamples: 100, inherit: 'exact' as const }, { budgetSamples: 100, cvFolds: 3 }])
+    assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'digits' }, epochs: 3, ...bad }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'evaluator.budget_samples');
+});
+
 /** Validation metrics of a kept weights file, loaded into a freshly built (differently initialised) network. */
 function reloadedVal(path: string, arch: MlpArch, data: PreparedData) {
   const net = buildNetwork(arch, { shape: data.shape, numClasses: data.numClasses }, { gen: Generator.fromRng(Rng.fromSeed(12345)) }).module;

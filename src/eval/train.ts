@@ -510,6 +510,16 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
    * Not with cvFolds (ignored there). A parent whose weights cannot be read: from scratch.
    */
   readonly inherit?: 'off' | InheritMode;
+  /**
+   * Multi-fidelity by data instead of epochs: one budget unit is this many training samples
+   * (default: one unit is one epoch). A budget of b units trains ceil(b * budgetSamples / batch)
+   * optimizer steps over as many shuffled passes of the training split as that needs, the
+   * learning-rate schedule spanning those steps (`epochs` is then the full budget in units). On a
+   * large training split this keeps low rungs close to the final regime (much data, few repeats),
+   * where epochs of a small subset favour small, fast-converging networks. Not with `inherit`
+   * (a continued promotion would count epochs) or cvFolds.
+   */
+  readonly budgetSamples?: number;
   readonly split?: SplitSpec;
   /**
    * Keep the trained weights of every complete evaluation in this directory (created when
@@ -588,6 +598,28 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     ];
     if (o.cvFolds !== undefined && !(Number.isInteger(o.cvFolds) && o.cvFolds >= 2))
       throw new NasError('invalid_config', `cv_folds must be an integer >= 2, got ${o.cvFolds}`, { field: 'evaluator.cv_folds' });
+    if (o.budgetSamples !== undefined) {
+      if (!(Number.isInteger(o.budgetSamples) && o.budgetSamples >= 1))
+        throw new NasError('invalid_config', `budget_samples must be a positive integer, got ${o.budgetSamples}`, { field: 'evaluator.budget_samples' });
+      if ((o.inherit && o.inherit !== 'off') || o.cvFolds !== undefined)
+        throw new NasError('invalid_config', `budget_samples cannot be combined with ${o.cvFolds !== undefined ? 'cv_folds' : 'inherit'}`, {
+          field: 'evaluator.budget_samples',
+          hint: 'remove one of the two options (budgets in epochs work with both)',
+        });
+    }
+  }
+
+  /**
+   * The trainer's epochs and step cap for a budget of `units` (TrainingEvaluatorOptions.budgetSamples);
+   * plain epochs when budgets are epochs.
+   */
+  private budgetOf(req: EvalRequest<NetworkArch | JointArch>, nTrain: number): { epochs: number; maxSteps?: number } {
+    const units = req.budget ?? this.maxBudget;
+    const per = this.o.budgetSamples;
+    if (per === undefined) return { epochs: units };
+    const { batchSize } = resolveHparams({ ...this.o.hparams, ...(isJoint(req.arch) ? req.arch.hparams : {}) });
+    const samples = units * per;
+    return { epochs: Math.max(1, Math.ceil(samples / Math.max(1, nTrain))), maxSteps: Math.max(1, Math.ceil(samples / batchSize)) };
   }
 
   /** The prepared data (loaded once); with cv_folds, the fold views are made (and checked) here too. */
@@ -609,8 +641,9 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       if (this.folds) return await this.evaluateFolds(this.folds, req, weightsFile);
       const init = this.inheritance(req);
       try {
-        const r = init ? { ...req, budget: init.budget } : req;
-        const out = (await trainOnData(data, r, { ...this.o, ...(weightsFile === undefined ? {} : { weightsFile }), ...(init ? { init: init.init } : {}) })).outcome;
+        const b = init ? { epochs: init.budget } : this.budgetOf(req, data.train.indices.length);
+        const r = { ...req, budget: b.epochs };
+        const out = (await trainOnData(data, r, { ...this.o, ...(b.maxSteps === undefined ? {} : { maxSteps: b.maxSteps }), ...(weightsFile === undefined ? {} : { weightsFile }), ...(init ? { init: init.init } : {}) })).outcome;
         // With inheritance on, every outcome reports inherited_fraction (0: trained from scratch).
         if (!init && this.o.inherit && this.o.inherit !== 'off' && out.status !== 'failed') return { ...out, metrics: { ...out.metrics, inherited_fraction: 0 } };
         return out;
