@@ -72,7 +72,7 @@ export default async function mainBench(argv: string[]): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
 
   // The search subsets of the main job's `train` evaluator, for the peer.
-  const sub = await prepareData({ kind: 'fashion_mnist', dataDir }, { trainPerClass: MAIN_DEFAULTS.trainPerClass, valPerClass: MAIN_DEFAULTS.valPerClass });
+  const sub = await prepareData({ kind: 'fashion_mnist', dataDir }, { valPerClass: MAIN_DEFAULTS.valPerClass });
   const trainIdx = join(work, 'train-indices.i32');
   const valIdx = join(work, 'val-indices.i32');
   writeFileSync(trainIdx, Buffer.from(sub.train.indices.buffer, sub.train.indices.byteOffset, sub.train.indices.byteLength));
@@ -112,8 +112,9 @@ export default async function mainBench(argv: string[]): Promise<void> {
           '--train-indices', trainIdx,
           '--val-indices', valIdx,
           '--search-seconds', String(r.searchSeconds),
-          '--min-epochs', String(MAIN_DEFAULTS.minEpochs),
-          '--max-epochs', String(MAIN_DEFAULTS.searchEpochs),
+          '--min-epochs', String(MAIN_DEFAULTS.minBudget),
+          '--max-epochs', String(MAIN_DEFAULTS.maxBudget),
+          '--budget-samples', String(MAIN_DEFAULTS.budgetSamples),
           '--eta', String(MAIN_DEFAULTS.eta),
           '--final-epochs', String(r.finalEpochs),
           '--max-macs', String(MAIN_DEFAULTS.maxMacs),

@@ -10,9 +10,12 @@
             log-U(1e-5, 5e-2), cosine schedule per step; label smoothing 0.1. A sample over the
             MACs cap (same count as tsnas's cost model: convs, projections, classifier) is pruned
             before it trains.
-  search    TPE sampler (seeded) + Hyperband pruner (min 1, max --max-epochs epochs, reduction 3)
-            on the same class-balanced train/validation subsets as tsnas (indices written by the
-            tsnas side), validation accuracy after each epoch; until --search-seconds of wall clock.
+  search    TPE sampler (seeded) + Hyperband pruner (min 1, max --max-epochs budget units, reduction
+            3) on the same train/validation subsets as tsnas (indices written by the tsnas side); a
+            unit is an epoch, or --budget-samples training samples (tsnas main's default: 6,000 of
+            the 54,000-image training split); validation accuracy after each unit (Optuna's usual
+            pruning loop: one training per trial, cosine over the whole budget); until
+            --search-seconds of wall clock.
   final     the best trial's network and hyperparameters on all 60,000 training images for
             --final-epochs epochs with random horizontal flips and label smoothing 0.1 (the tsnas
             recipe), then the 10,000 test images once.
@@ -135,16 +138,21 @@ def accuracy(model, x, y, bs=1000):
     return 100.0 * correct / len(y)
 
 
-def train(cfg, x, y, epochs, seed, smoothing, hflip=False, on_epoch=None):
+def train(cfg, x, y, units, seed, smoothing, hflip=False, on_unit=None, unit_samples=None):
+    """Trains for `units` budget units: epochs, or with unit_samples, that many samples each (passes
+    over the shuffled data as needed, as tsnas's budget_samples); cosine over all the steps;
+    on_unit(model, k) after unit k."""
     torch.manual_seed(seed)
     model = build(cfg)
     opt_cls = torch.optim.AdamW if cfg['optimizer'] == 'adamw' else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=cfg['lr'], weight_decay=cfg['wd'])
     n, bs = len(y), cfg['batch']
-    total = epochs * math.ceil(n / bs)
+    per_unit = math.ceil((unit_samples or n) / bs)
+    total = units * per_unit
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     model.train()
-    for epoch in range(1, epochs + 1):
+    step = 0
+    while step < total:
         perm = torch.randperm(n)
         for i in range(0, n, bs):
             idx = perm[i:i + bs]
@@ -159,8 +167,11 @@ def train(cfg, x, y, epochs, seed, smoothing, hflip=False, on_epoch=None):
             loss.backward()
             opt.step()
             sched.step()
-        if on_epoch is not None:
-            on_epoch(model, epoch)
+            step += 1
+            if step % per_unit == 0 and on_unit is not None:
+                on_unit(model, step // per_unit)
+            if step >= total:
+                break
     return model
 
 
@@ -173,6 +184,7 @@ def main():
     p.add_argument('--max-epochs', type=int, default=9)
     p.add_argument('--min-epochs', type=int, default=1)
     p.add_argument('--eta', type=int, default=3)
+    p.add_argument('--budget-samples', type=int, default=0, help='one budget unit = this many training samples (0: one epoch), as tsnas main')
     p.add_argument('--final-epochs', type=int, default=10)
     p.add_argument('--max-macs', type=int, default=4_000_000)
     p.add_argument('--label-smoothing', type=float, default=0.1)
@@ -203,7 +215,7 @@ def main():
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        train(cfg, xs, ys, a.max_epochs, a.seed * 100003 + trial.number, a.label_smoothing, on_epoch=on_epoch)
+        train(cfg, xs, ys, a.max_epochs, a.seed * 100003 + trial.number, a.label_smoothing, on_unit=on_epoch, unit_samples=a.budget_samples or None)
         return best[0]
 
     sampler = optuna.samplers.TPESampler(seed=a.seed)

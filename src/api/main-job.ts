@@ -4,8 +4,10 @@
  *
  *  1. Search (a study in SQLite): the joint chain-CNN space of main-space.ts under a MACs cap,
  *     searched by ASHA (asynchronous successive halving, Li et al. 2020) with rungs of
- *     `minEpochs`, x`eta`, ... `searchEpochs` epochs on a class-balanced subset of the training
- *     split, judged on a class-balanced validation subset (never the test split), in `workers`
+ *     `minBudget`, x`eta`, ... `maxBudget` units of `budgetSamples` training samples each, drawn
+ *     from the whole training split (54,000 images; a budget is data seen, not epochs of a small
+ *     subset, so low rungs resemble the final regime: much data, few repeats), judged on a
+ *     class-balanced validation subset (never the test split), in `workers`
  *     local worker processes with `threads / workers` libtorch threads each (small networks train
  *     faster as two one-thread processes than as one two-thread process). The study stops at
  *     `trials` trials (promotions included) or after `searchSeconds`.
@@ -57,12 +59,15 @@ export interface MainOptions {
   readonly trials?: number;
   /** Wall-clock cap of the search phase, seconds. */
   readonly searchSeconds?: number;
-  /** Epochs of ASHA's first rung. */
-  readonly minEpochs?: number;
-  /** Epochs of ASHA's last rung. */
-  readonly searchEpochs?: number;
+  /** ASHA's first rung, in budget units (`budgetSamples` training samples each). */
+  readonly minBudget?: number;
+  /** ASHA's last rung, in budget units. */
+  readonly maxBudget?: number;
+  /** Training samples per budget unit (the train evaluator's `budget_samples`). */
+  readonly budgetSamples?: number;
   /** ASHA's reduction factor (the top 1/eta of a rung is promoted). */
   readonly eta?: number;
+  /** Search training subset per class; undefined (default) = the whole training split. */
   readonly trainPerClass?: number;
   readonly valPerClass?: number;
   readonly finalEpochs?: number;
@@ -85,13 +90,13 @@ export interface MainOptions {
 export const MAIN_DEFAULTS = {
   storage: 'sqlite:./tsnas-main.db',
   study: 'fmnist-main',
-  trials: 64,
+  trials: 120,
   searchSeconds: 240,
-  minEpochs: 1,
-  searchEpochs: 9,
+  minBudget: 1,
+  maxBudget: 9,
+  budgetSamples: 6000,
   eta: 3,
-  trainPerClass: 400,
-  valPerClass: 200,
+  valPerClass: 500,
   finalEpochs: 12,
   maxMacs: 4_000_000,
   seed: 0,
@@ -470,13 +475,14 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
       study: studyName,
       storage: o.storage,
       space: MAIN_SPACE_NAME,
-      strategy: { name: 'asha', options: { eta: o.eta, minBudget: o.minEpochs, maxBudget: o.searchEpochs, mode: 'promote' } },
+      strategy: { name: 'asha', options: { eta: o.eta, minBudget: o.minBudget, maxBudget: o.maxBudget, mode: 'promote' } },
       evaluator: {
         name: 'train',
         dataset: 'fashion_mnist',
         data_dir: dataDir,
-        epochs: o.searchEpochs,
-        train_per_class: o.trainPerClass,
+        epochs: o.maxBudget,
+        budget_samples: o.budgetSamples,
+        ...(opts.trainPerClass === undefined ? {} : { train_per_class: opts.trainPerClass }),
         val_per_class: o.valPerClass,
         threads: Math.max(1, Math.floor(o.threads / workers)),
         skip_test: true,
@@ -492,7 +498,8 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     },
   });
   log(
-    `tsnas main (seed ${o.seed}): ASHA over ${MAIN_SPACE_NAME}, rungs ${o.minEpochs}..${o.searchEpochs} epochs (eta ${o.eta}) on ${o.trainPerClass}/class, ` +
+    `tsnas main (seed ${o.seed}): ASHA over ${MAIN_SPACE_NAME}, rungs ${o.minBudget}..${o.maxBudget} x ${o.budgetSamples} training samples (eta ${o.eta}), ` +
+      `${opts.trainPerClass === undefined ? 'the whole training split' : `${opts.trainPerClass}/class`}, ` +
       `MACs <= ${o.maxMacs}, ${o.trials} trials or ${Math.round(o.searchSeconds)} s, ${workers} worker(s); study ${studyName} in ${prepared.config.storage}`,
   );
   // A search that ended (budget or wall clock) is not searched again by a rerun; an interrupted one resumes.
@@ -532,7 +539,7 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   const winnerMacs = best.metrics?.['macs'] ?? o.maxMacs;
   log(
     `tsnas main: search done in ${searchSeconds.toFixed(0)} s (${reason}: ${counts.complete} complete, ${counts.failed} failed); ` +
-      `winner #${best.number}: val_acc ${best.values?.[0]?.toFixed(2)} after ${best.budget ?? o.searchEpochs} epochs on the subset, ${winnerMacs} MACs`,
+      `winner #${best.number}: val_acc ${best.values?.[0]?.toFixed(2)} after ${((best.budget ?? o.maxBudget) * o.budgetSamples).toLocaleString('en-US')} training samples, ${winnerMacs} MACs`,
   );
   log(`  winner: ${JSON.stringify(winner)}`);
   const baseline = mainBaselineArch(Math.max(winnerMacs, 1));

@@ -53,7 +53,7 @@ export const mainCmd: ExtraCommand = {
   help: `usage: tsnas main [options]
 
 The README's main job on Fashion-MNIST: ASHA over a chain-CNN space joined with training
-hyperparameters (candidates trained ${MAIN_DEFAULTS.minEpochs}-${MAIN_DEFAULTS.searchEpochs} epochs on class-balanced subsets, ${MAIN_DEFAULTS.workers} worker processes,
+hyperparameters (candidates trained on ${(MAIN_DEFAULTS.minBudget * MAIN_DEFAULTS.budgetSamples).toLocaleString('en-US')} to ${(MAIN_DEFAULTS.maxBudget * MAIN_DEFAULTS.budgetSamples).toLocaleString('en-US')} training images, ${MAIN_DEFAULTS.workers} worker processes,
 the study in SQLite), then the winner, a hand-designed VGG-style network of the same MACs and LeNet
 trained with one final recipe on all 60,000 training images; prints test accuracy, params, FLOPs,
 latency, weights size and train time, and writes an HTML report of the study (with its plots as PNG)
