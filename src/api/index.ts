@@ -8,7 +8,7 @@ export type { Evaluator, EvalOutcome, EvalRequest, Metrics, Objective, Constrain
 export type { StudyRecord, StudySummary, TrialRecord, TrialCounts, TrialState } from '../store/types.js';
 export { TRIAL_STATES } from '../store/types.js';
 export { DATASET_KINDS } from '../data/prepare.js';
-export { Study, type StudyEvent, type OptimizeResult, type AskOutcome } from '../run/study.js';
+export { Study, rerunLine, type StudyEvent, type OptimizeResult, type AskOutcome } from '../run/study.js';
 export { SPACE_NAMES } from '../space/registry.js';
 export { STRATEGY_NAMES } from '../strategy/registry.js';
 export {

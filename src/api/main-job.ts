@@ -50,6 +50,7 @@ import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js
 import { MAIN_SPACE_NAME, mainBaselineArch } from './main-space.js';
 import { statsOf, type Stat } from './repeat.js';
 import { prepareSearch, search } from './study.js';
+import { rerunLine } from '../run/study.js';
 
 export interface MainOptions {
   readonly storage?: string;
@@ -235,13 +236,17 @@ export function pickWinner(trials: readonly TrialRecord[]): TrialRecord | undefi
   return done.filter((t) => b(t) === top).sort((x, y) => y.values![0]! - x.values![0]! || x.number - y.number)[0];
 }
 
-/** The reason the study's search ended in an earlier run (study attribute `main_search_ended`), or undefined. */
-async function searchEnded(storage: string, study: string): Promise<string | undefined> {
+/**
+ * The reason the study's search ended in an earlier run (study attribute `main_search_ended`), or
+ * undefined; with the search time of every earlier run (`search_seconds`, kept by search()).
+ */
+async function searchEnded(storage: string, study: string): Promise<{ reason: string | undefined; seconds: number }> {
   const store = await openStore(storage);
   try {
     const rec = await store.getStudy(study);
     const v = rec?.userAttrs?.['main_search_ended'];
-    return typeof v === 'string' ? v : undefined;
+    const sec = rec?.userAttrs?.['search_seconds'];
+    return { reason: typeof v === 'string' ? v : undefined, seconds: typeof sec === 'number' ? sec : 0 };
   } finally {
     await store.close();
   }
@@ -504,14 +509,23 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   );
   // A search that ended (budget or wall clock) is not searched again by a rerun; an interrupted one resumes.
   const storage = prepared.config.storage;
-  const ended = await searchEnded(storage, studyName);
+  const earlier = await searchEnded(storage, studyName);
+  const ended = earlier.reason;
   let reason = ended;
-  if (ended) log(`  the search ended in a previous run (${ended}); going on with its winner`);
+  // The search's time over every run (a resumed job reports the true total, not this run's 0 s).
+  let searchSeconds = earlier.seconds;
+  if (ended) log(`  the search ended in a previous run (${ended}, ${searchSeconds.toFixed(0)} s); going on with its winner`);
   else {
     let lastDone = -1;
     const sr = await search(prepared, {
       workers,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      // Re-runs after a lost lease and trials stopped at the cap are said, never silent.
+      onEvent: (e) => {
+        if (e.type === 'rerun') log(`  search: ${rerunLine(e)}`);
+        else if (e.type === 'warning') log(`  search: warning: ${e.message}`);
+        else if (e.type === 'finished' && e.trial.error?.startsWith('wallclock:')) log(`  search: trial ${e.trial.number} failed: ${e.trial.error}`);
+      },
       onProgress: (p) => {
         const done = p.counts.complete + p.counts.pruned + p.counts.failed;
         if (done === lastDone) return;
@@ -521,8 +535,8 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     });
     if (opts.signal?.aborted || sr.reason === 'aborted') throw new NasError('aborted', 'interrupted during the search; rerun tsnas main to resume it');
     reason = sr.reason;
+    searchSeconds = sr.totalSeconds;
   }
-  const searchSeconds = (Date.now() - t0) / 1000;
   const store = await openStore(storage);
   let best: TrialRecord | undefined;
   let counts: TrialCounts;

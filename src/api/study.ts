@@ -221,8 +221,23 @@ export interface SearchResult {
   readonly reason: OptimizeResult['reason'] | 'workers_failed';
   readonly counts: TrialCounts;
   readonly best: TrialRecord | null;
+  /** This call's wall time. */
   readonly seconds: number;
+  /**
+   * The study's search time over every call so far (this one included), kept in the study
+   * attribute `search_seconds`, so a resumed search reports the true total.
+   */
+  readonly totalSeconds: number;
   readonly workerExits?: readonly WorkerExit[];
+}
+
+/** Adds `seconds` to the study attribute `search_seconds` (the search time of every call) and returns the new total. */
+export async function addSearchSeconds(store: Store, record: StudyRecord, seconds: number): Promise<number> {
+  const cur = await store.getStudy(record.name);
+  const before = cur?.userAttrs['search_seconds'];
+  const total = (typeof before === 'number' && Number.isFinite(before) ? before : 0) + seconds;
+  await store.setStudyAttr(record.id, 'search_seconds', Math.round(total * 1000) / 1000);
+  return total;
 }
 
 /** The CLI entry next to this module: `.ts` under tsx (development), `.js` when built. */
@@ -240,7 +255,21 @@ async function snapshot(store: Store, record: StudyRecord): Promise<SearchProgre
   };
 }
 
-/** Runs (or resumes) a search to its budget, in-process or with N local worker processes. */
+/**
+ * How long after a search's wall-clock cap its worker processes may take to stop by themselves
+ * (each aborts its evaluation at the cap and records it) before they are killed: 10% of the cap,
+ * at least 10 s (a loaded machine), at most 60 s.
+ */
+export function capGraceMs(wallclockMs: number): number {
+  return Math.min(60_000, Math.max(10_000, wallclockMs / 10));
+}
+
+/**
+ * Runs (or resumes) a search to its budget, in-process or with N local worker processes. The
+ * config's `wallclock` caps the call: at the cap running trials are stopped and recorded failed
+ * (`wallclock: ...`), not waited for; a worker that does not stop within capGraceMs is killed and
+ * its trial recorded by this process.
+ */
 export async function search(prepared: PreparedSearch, opts: SearchOptions = {}): Promise<SearchResult> {
   const t0 = Date.now();
   const workers = opts.workers ?? prepared.config.workers;
@@ -254,6 +283,9 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
   try {
     await h.store.setStudyState(h.record.id, 'running');
     const wallclockMs = prepared.config.wallclock === null ? undefined : prepared.config.wallclock * 1000;
+    // The cap counts from this call's start (data loading included) and stops running trials at
+    // once: they are recorded failed with reason `wallclock` (see OptimizeOptions.atWallclock).
+    const deadline = wallclockMs === undefined ? undefined : t0 + wallclockMs;
     let reason: SearchResult['reason'];
     let workerExits: WorkerExit[] | undefined;
     if (workers <= 1) {
@@ -268,7 +300,7 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
       await report();
       const r = await h.study.optimize({
         ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(wallclockMs === undefined ? {} : { wallclockMs }),
+        ...(deadline === undefined ? {} : { deadline, atWallclock: 'fail' as const }),
         onEvent: (e) => {
           opts.onEvent?.(e);
           if (e.type === 'finished' || e.type === 'asked' || e.type === 'claimed') void report();
@@ -278,7 +310,10 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
       reason = r.reason;
     } else {
       const args = ['worker', '--storage', h.store.url === prepared.config.storage ? prepared.config.storage : prepared.config.storage, '--study', prepared.config.study, '--quiet'];
-      if (wallclockMs !== undefined) args.push('--wallclock', String(wallclockMs / 1000));
+      if (deadline !== undefined) args.push('--deadline', String(deadline), '--at-wallclock', 'fail');
+      // Named by index, so the trials of a worker killed at the cap can be found (see below).
+      const idPrefix = `${hostname()}-${process.pid}-${t0.toString(36)}-w`;
+      args.push('--worker-id', `${idPrefix}{i}`);
       if (opts.leaseMs !== undefined) args.push('--lease', String(opts.leaseMs / 1000));
       if (opts.pollMs !== undefined) args.push('--poll-ms', String(opts.pollMs));
       const pool = new WorkerPool({ entry: opts.workerEntry ?? defaultWorkerEntry(), args, count: workers, stderr: opts.workerStderr ?? 'inherit' });
@@ -287,6 +322,8 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
       let done = false;
       const exits = pool.wait().then((x) => ((done = true), x));
       let last = '';
+      let killed = false;
+      const grace = wallclockMs === undefined ? 0 : capGraceMs(wallclockMs);
       while (!done) {
         if (opts.onProgress) {
           const p = await snapshot(h.store, h.record);
@@ -294,22 +331,39 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
           if (key !== last) opts.onProgress(p);
           last = key;
         }
+        if (deadline !== undefined && !killed && Date.now() >= deadline + grace) {
+          // A worker that does not answer its own timer (starved of CPU, blocked in a native step)
+          // is stopped by force; its running trial is recorded below.
+          killed = true;
+          opts.onEvent?.({ type: 'warning', message: `the wall-clock cap (${wallclockMs! / 1000} s) passed ${(grace / 1000).toFixed(0)} s ago and worker(s) still run: stopping them` });
+          pool.signal('SIGKILL');
+        }
         await Promise.race([exits, new Promise((r) => setTimeout(r, 300))]);
       }
       workerExits = await exits;
       opts.signal?.removeEventListener('abort', onAbort);
+      if (killed) {
+        const dead = new Set(workerExits.filter((x) => x.signal === 'SIGKILL').map((x) => `${idPrefix}${x.index}`));
+        for (const t of await h.store.listTrials(h.record.id, { states: ['running'] })) {
+          if (t.workerId === null || !dead.has(t.workerId)) continue;
+          const f = await h.study.failAtCap(t, `worker ${t.workerId} did not stop at the study's wall-clock cap and was killed`);
+          if (f) opts.onEvent?.({ type: 'finished', trial: f });
+        }
+      }
       if (opts.onProgress) opts.onProgress(await snapshot(h.store, h.record));
       const counts = await h.store.countTrials(h.record.id);
       const bad = workerExits.filter((x) => x.code !== 0);
       if (opts.signal?.aborted) reason = 'aborted';
       else if (bad.length === workerExits.length && counts.running + counts.waiting > 0) reason = 'workers_failed';
       else if (counts.total - counts.failed >= (h.record.maxTrials ?? Infinity) && counts.running + counts.waiting === 0) reason = 'complete';
-      else if (wallclockMs !== undefined && Date.now() - t0 >= wallclockMs) reason = 'wallclock';
+      else if (deadline !== undefined && Date.now() >= deadline) reason = 'wallclock';
       else reason = bad.length > 0 ? 'workers_failed' : 'strategy_done';
     }
     const counts = await h.store.countTrials(h.record.id);
     await h.store.setStudyState(h.record.id, reason === 'complete' || reason === 'strategy_done' ? 'finished' : 'stopped');
     const best = await h.store.bestTrial(h.record.id);
+    const seconds = (Date.now() - t0) / 1000;
+    const totalSeconds = await addSearchSeconds(h.store, h.record, seconds);
     return {
       study: h.record.name,
       storage: prepared.config.storage,
@@ -317,7 +371,8 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
       reason,
       counts,
       best,
-      seconds: (Date.now() - t0) / 1000,
+      seconds,
+      totalSeconds,
       ...(workerExits ? { workerExits } : {}),
     };
   } finally {
@@ -331,6 +386,10 @@ export interface WorkerOptions {
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: StudyEvent) => void;
   readonly wallclockMs?: number;
+  /** Absolute cap (epoch ms): the search's start + its wallclock, passed to its worker processes. */
+  readonly deadline?: number;
+  /** What a trial stopped by the wall clock becomes (see OptimizeOptions.atWallclock); default 'release'. */
+  readonly atWallclock?: 'fail' | 'release';
   readonly leaseMs?: number;
   readonly pollMs?: number;
   readonly workerId?: string;
@@ -350,6 +409,9 @@ export interface WorkerOptions {
 
 /** Joins a study as one worker (this process) until the study is done or the signal stops it. */
 export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & { workerId: string }> {
+  // The worker's own --wallclock counts from its start, data loading included.
+  const started = Date.now();
+  const deadline = Math.min(opts.wallclockMs === undefined ? Infinity : started + opts.wallclockMs, opts.deadline ?? Infinity);
   const h = await loadStudy(opts.storage, opts.study, {
     ...(opts.workerId === undefined ? {} : { workerId: opts.workerId }),
     ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
@@ -369,7 +431,8 @@ export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & {
     try {
       const r = await h.study.optimize({
         ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.wallclockMs === undefined ? {} : { wallclockMs: opts.wallclockMs }),
+        ...(Number.isFinite(deadline) ? { deadline } : {}),
+        ...(opts.atWallclock === undefined ? {} : { atWallclock: opts.atWallclock }),
         ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
         ...(opts.maxTrials === undefined ? {} : { maxTrials: opts.maxTrials }),
         ...(opts.idleExitMs === undefined ? {} : { idleExitMs: opts.idleExitMs }),

@@ -31,6 +31,7 @@ import {
   isInputError,
   TRIAL_STATES,
   type StudySummary,
+  rerunLine,
   type TrialRecord,
 } from '../api/index.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
@@ -112,7 +113,12 @@ creates it, the others join; a study of that name with another config is an erro
 Kubernetes Job of N identical pods runs a whole search (deploy/k8s).
 
 options:
-  --wallclock SECONDS   stop after this long (running trials are released)
+  --wallclock SECONDS   stop after this long, counted from the worker's start; the running trial
+                        is given back (released) for the workers that stay
+  --deadline EPOCH_MS   stop at this instant (ms since 1970; tsnas search passes its cap)
+  --at-wallclock fail|release
+                        what a trial stopped by --wallclock/--deadline becomes: release (default)
+                        or fail (recorded failed, reason wallclock: the study's time is spent)
   --max-trials N        finish at most N trials, then exit 0
   --idle-exit SECONDS   exit 0 after this long with no trial to run (the study's last trials are
                         running elsewhere): lets a Kubernetes Job complete
@@ -202,6 +208,14 @@ function proxyLine(p: StudyProxyTime): string {
   return `proxy time: ${p.msPerCandidate.toFixed(2)} ms per candidate, ${p.totalMs.toFixed(1)} ms in total (${parts.join('; ')})\n`;
 }
 
+/** `3`, or `3 (2 lease expired)` when earlier attempts were lost (user attribute `reruns`, src/run/study.ts). */
+function attemptCell(t: TrialRecord): Cell {
+  const reruns = t.userAttrs['reruns'];
+  if (!Array.isArray(reruns) || reruns.length === 0) return t.attempt;
+  const expired = reruns.filter((r) => typeof r === 'object' && r !== null && !Array.isArray(r) && r['why'] === 'lease_expired').length;
+  return `${t.attempt} (${expired > 0 ? `${expired} lease expired` : `${reruns.length} re-run`})`;
+}
+
 function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric: string }[]): string {
   const metrics = metricColumns(trials).filter((m) => !objectives.some((o) => o.metric === m)).slice(0, 6);
   return renderTable(
@@ -213,7 +227,7 @@ function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric
       return [
         t.number,
         warm ? `${t.state} (warm start: ${warm.study}#${warm.number})` : t.state,
-        t.attempt,
+        attemptCell(t),
         ...objectives.map((_, i) => fmtValue(t.values?.[i])),
         ...metrics.map((m) => fmtValue(t.metrics?.[m])),
         t.durationMs === null ? null : t.durationMs / 1000,
@@ -275,6 +289,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
             bar.update(done, `${p.counts.running} running${p.counts.failed ? `, ${p.counts.failed} failed` : ''}${p.best ? `, best ${p.best.value.toFixed(3)} (#${p.best.number})` : ''}`);
           },
           onEvent: (e) => {
+            if (e.type === 'rerun') (bar ? bar.log(rerunLine(e)) : err(rerunLine(e) + '\n'));
             if (e.type === 'warning' || e.type === 'lease_lost') bar?.log(e.type === 'warning' ? `warning: ${e.message}` : `trial ${e.trial.number}: lease lost (taken over)`);
             if (e.type === 'finished' && e.trial.state === 'failed') bar?.log(`trial ${e.trial.number} failed: ${e.trial.error}`);
           },
@@ -302,6 +317,8 @@ async function cmdWorker(argv: string[]): Promise<number> {
     study: { type: 'string' },
     config: { type: 'string' },
     wallclock: { type: 'string' },
+    deadline: { type: 'string' },
+    'at-wallclock': { type: 'string', choices: ['fail', 'release'] },
     lease: { type: 'string' },
     'poll-ms': { type: 'string' },
     'worker-id': { type: 'string' },
@@ -325,6 +342,8 @@ async function cmdWorker(argv: string[]): Promise<number> {
   if (typeof storage !== 'string') throw new UsageError('--storage URL (or --config FILE) is required');
   if (typeof study !== 'string') throw new UsageError('--study NAME (or --config FILE) is required');
   const wall = numFlag(flags, 'wallclock', false);
+  const deadline = numFlag(flags, 'deadline', false);
+  const atWallclock = flags['at-wallclock'] === 'fail' ? 'fail' : flags['at-wallclock'] === 'release' ? 'release' : undefined;
   const lease = numFlag(flags, 'lease', false);
   const poll = numFlag(flags, 'poll-ms', false);
   const maxTrials = numFlag(flags, 'max-trials');
@@ -348,6 +367,8 @@ async function cmdWorker(argv: string[]): Promise<number> {
     study,
     signal: ctl.signal,
     ...(wall === undefined ? {} : { wallclockMs: wall * 1000 }),
+    ...(deadline === undefined ? {} : { deadline }),
+    ...(atWallclock === undefined ? {} : { atWallclock }),
     ...(lease === undefined ? {} : { leaseMs: lease * 1000 }),
     ...(poll === undefined ? {} : { pollMs: poll }),
     ...(typeof flags['worker-id'] === 'string' ? { workerId: flags['worker-id'] } : {}),
@@ -355,10 +376,13 @@ async function cmdWorker(argv: string[]): Promise<number> {
     ...(idle === undefined ? {} : { idleExitMs: idle * 1000 }),
     onStoreRetry: (m) => err(`worker ${process.pid}: ${m}\n`),
     onEvent: (e) => {
+      // A re-run and a trial stopped at the wall clock are reported even with --quiet (the
+      // search's worker pool runs quiet): a silent re-run hides a starved or dying worker.
+      if (e.type === 'rerun') return err(`worker ${process.pid}: ${rerunLine(e)}\n`);
+      if (e.type === 'finished' && e.trial.error?.startsWith('wallclock:')) return err(`worker ${process.pid}: trial ${e.trial.number} failed: ${e.trial.error}\n`);
       if (quiet) return;
       if (e.type === 'finished')
         err(`worker ${process.pid}: trial ${e.trial.number} ${e.trial.state}${e.trial.values ? ` ${e.trial.values.join(',')}` : ''}${e.trial.error ? ` (${e.trial.error})` : ''}\n`);
-      else if (e.type === 'claimed' && e.trial.attempt > 1) err(`worker ${process.pid}: re-running trial ${e.trial.number} (attempt ${e.trial.attempt})\n`);
       else if (e.type === 'released') err(`worker ${process.pid}: released trial ${e.trial.number}\n`);
       else if (e.type === 'lease_lost') err(`worker ${process.pid}: lost the lease of trial ${e.trial.number}: ${e.reason}\n`);
       else if (e.type === 'warning') err(`worker ${process.pid}: warning: ${e.message}\n`);

@@ -46,6 +46,12 @@ export type StudyEvent =
   | { readonly type: 'released'; readonly trial: TrialRecord }
   /** `reason`: why the store refused this worker (the lease expired and the trial was taken over...). */
   | { readonly type: 'lease_lost'; readonly trial: TrialRecord; readonly reason: string }
+  /**
+   * This worker claimed a trial that an earlier attempt started but did not finish: its lease
+   * expired (the worker died, hung or was starved of CPU longer than the lease) or it was given
+   * back. `previous`: that attempt's holder and state as this worker last saw them (null: unseen).
+   */
+  | { readonly type: 'rerun'; readonly trial: TrialRecord; readonly why: 'lease_expired' | 'given_back' | 'unknown'; readonly previousWorker: string | null }
   | { readonly type: 'warning'; readonly message: string };
 
 export type AskOutcome =
@@ -56,8 +62,23 @@ export type AskOutcome =
 export interface OptimizeOptions {
   /** Stops asking, aborts running evaluations and releases their trials (they are re-run on resume). */
   readonly signal?: AbortSignal;
-  /** Wall-clock limit for this call, ms; reaching it behaves like the signal. */
+  /**
+   * Wall-clock limit for this call, ms: reaching it stops asking and aborts the running
+   * evaluation at once (it does not wait for it); `atWallclock` says what becomes of its trial.
+   */
   readonly wallclockMs?: number;
+  /** An absolute cap (epoch ms, Date.now() clock), e.g. a search's start + its `wallclock`; the earlier of this and `wallclockMs` applies. */
+  readonly deadline?: number;
+  /**
+   * What a trial stopped by the wall clock becomes:
+   *  - 'fail' (a study's time budget, `wallclock` of `tsnas search` / `tsnas main`): recorded
+   *    `failed` with the error `wallclock: ...` and its last reported metrics - what Optuna records
+   *    for a trial interrupted mid-run (FAIL); the study is over, so nothing is left running or
+   *    waiting, and a partially trained value never ranks against finished ones;
+   *  - 'release' (default; one worker's own time slot, `tsnas worker --wallclock`): given back
+   *    (`waiting`) for the workers that stay, like Ctrl-C.
+   */
+  readonly atWallclock?: 'fail' | 'release';
   readonly onEvent?: (e: StudyEvent) => void;
   /** Finish at most this many trials in this call, then return `max_trials` (a Job's worker quota). */
   readonly maxTrials?: number;
@@ -386,6 +407,7 @@ export class Study<A> {
     trial: TrialRecord,
     signal?: AbortSignal,
     onEvent?: (e: StudyEvent) => void,
+    atWallclock: 'fail' | 'release' = 'release',
   ): Promise<TrialRecord | 'released' | 'lease_lost'> {
     const ctl = new AbortController();
     let leaseLost = false;
@@ -436,6 +458,10 @@ export class Study<A> {
       discard();
       onEvent?.({ type: 'lease_lost', trial, reason: `${lostWhy}; the result of attempt ${trial.attempt} was discarded` });
       return 'lease_lost';
+    }
+    if (ctl.signal.aborted && outcome.status !== 'complete' && ctl.signal.reason === 'wallclock' && atWallclock === 'fail') {
+      // The study's time budget is spent: the stopped trial is recorded failed (see OptimizeOptions.atWallclock).
+      return this.finishOrLost(trial, wallclockFailure(outcome, trial, Date.now() - started), onEvent);
     }
     if (ctl.signal.aborted && outcome.status !== 'complete') {
       // Stopped by the user or the wall clock: give the trial back so a resumed study re-runs it.
@@ -489,6 +515,70 @@ export class Study<A> {
     }
     onEvent?.({ type: 'finished', trial: done });
     return done;
+  }
+
+  /** Records `result` for a trial this worker holds; 'lease_lost' when the store refuses (taken over). */
+  private async finishOrLost(trial: TrialRecord, result: FinishTrial, onEvent?: (e: StudyEvent) => void): Promise<TrialRecord | 'lease_lost'> {
+    let done: TrialRecord;
+    try {
+      done = await this.tell(trial, result);
+    } catch (e) {
+      if (!isNasError(e, 'conflict')) throw e;
+      onEvent?.({ type: 'lease_lost', trial, reason: `result of attempt ${trial.attempt} refused: ${e.message}` });
+      return 'lease_lost';
+    }
+    onEvent?.({ type: 'finished', trial: done });
+    return done;
+  }
+
+  /**
+   * Records as failed (`wallclock: ...`) a trial still running when a study's wall-clock cap
+   * passed and its worker was stopped by force (a worker starved of CPU or blocked in one native
+   * step does not answer its own timer). Acts as the holder the store names (worker id and
+   * attempt), so it is refused if another worker took the trial over meanwhile; then tells the
+   * strategy. Returns the finished record, or null when the trial was no longer running so.
+   */
+  async failAtCap(trial: TrialRecord, note: string): Promise<TrialRecord | null> {
+    if (trial.state !== 'running' || trial.workerId === null) return null;
+    const curve = await this.store.getIntermediates(trial.id);
+    const last = curve[curve.length - 1];
+    const durationMs = trial.startedAt === null ? 0 : Math.max(0, Date.now() - trial.startedAt);
+    const result: FinishTrial = {
+      state: 'failed',
+      error: `wallclock: ${note} after ${(durationMs / 1000).toFixed(1)} s of attempt ${trial.attempt}${last ? ` (last reported step ${last.step})` : ' (no step reported)'}`,
+      durationMs,
+      ...(last ? { metrics: { ...last.metrics } } : {}),
+    };
+    try {
+      const done = await this.store.finishTrial(trial.id, trial.workerId, result, trial.attempt);
+      this.put(done, curve);
+      await this.tellStrategy(done, curve);
+      return done;
+    } catch (e) {
+      if (isNasError(e, 'conflict')) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * Makes a re-run visible: called for a claimed trial at attempt > 1. Emits `rerun` and adds
+   * `{attempt, why, previous_worker}` to the trial's user attribute `reruns` (shown by `tsnas
+   * trials`). The previous holder is this worker's last view of the trial (its copy of the history).
+   */
+  private async noteRerun(trial: TrialRecord, onEvent?: (e: StudyEvent) => void): Promise<void> {
+    const seen = this.items[trial.number]?.trial;
+    const prev = seen !== undefined && seen.attempt === trial.attempt - 1 ? seen : undefined;
+    const why = prev === undefined ? 'unknown' : prev.state === 'running' ? 'lease_expired' : prev.state === 'waiting' ? 'given_back' : 'unknown';
+    const previousWorker = prev?.workerId ?? null;
+    onEvent?.({ type: 'rerun', trial, why, previousWorker });
+    const old = trial.userAttrs['reruns'];
+    const list: Json[] = Array.isArray(old) ? [...old] : [];
+    list.push({ attempt: trial.attempt, why, previous_worker: previousWorker, worker: this.workerId, at: Date.now() });
+    try {
+      await this.store.setTrialAttr(trial.id, 'reruns', list);
+    } catch (e) {
+      onEvent?.({ type: 'warning', message: `trial ${trial.number}: could not record the re-run: ${(e as Error).message}` });
+    }
   }
 
   private async evaluate(
@@ -566,7 +656,7 @@ export class Study<A> {
    * Re-claims expired trials of dead workers before asking for new ones.
    */
   async optimize(opts: OptimizeOptions = {}): Promise<OptimizeResult> {
-    const deadline = opts.wallclockMs === undefined ? Infinity : Date.now() + opts.wallclockMs;
+    const deadline = Math.min(opts.wallclockMs === undefined ? Infinity : Date.now() + opts.wallclockMs, opts.deadline ?? Infinity);
     const ctl = new AbortController();
     const onAbort = () => ctl.abort(opts.signal?.reason ?? 'aborted');
     if (opts.signal?.aborted) onAbort();
@@ -589,7 +679,10 @@ export class Study<A> {
       for (;;) {
         if (ctl.signal.aborted) return { reason: stopReason(), finished };
         let trial = await this.store.claimTrial(this.record.id, this.workerId, this.leaseMs);
-        if (trial) opts.onEvent?.({ type: 'claimed', trial });
+        if (trial) {
+          opts.onEvent?.({ type: 'claimed', trial });
+          if (trial.attempt > 1) await this.noteRerun(trial, opts.onEvent);
+        }
         else {
           const a = await this.ask();
           if (a.kind === 'trial') {
@@ -619,7 +712,7 @@ export class Study<A> {
           }
         }
         idleSince = null;
-        const r = await this.runTrial(trial, ctl.signal, opts.onEvent);
+        const r = await this.runTrial(trial, ctl.signal, opts.onEvent, opts.atWallclock ?? 'release');
         if (typeof r === 'object') finished++;
         if (opts.maxTrials !== undefined && finished >= opts.maxTrials) return { reason: 'max_trials', finished };
       }
@@ -628,6 +721,29 @@ export class Study<A> {
       if (wallTimer) clearTimeout(wallTimer);
     }
   }
+}
+
+/**
+ * The failed record of a trial stopped by a study's wall-clock cap: error `wallclock: ...` naming
+ * the attempt, how long it ran and the last step it reported, with that step's metrics.
+ */
+export function wallclockFailure(outcome: EvalOutcome, trial: TrialRecord, durationMs: number): FinishTrial {
+  const curve = outcome.status === 'complete' ? [] : outcome.curve;
+  const last = curve[curve.length - 1];
+  return {
+    state: 'failed',
+    error: `wallclock: stopped by the study's wall-clock cap after ${(durationMs / 1000).toFixed(1)} s of attempt ${trial.attempt}${last ? ` (last reported step ${last.step})` : ' (no step reported)'}`,
+    durationMs,
+    ...(last ? { metrics: { ...last.metrics } } : {}),
+  };
+}
+
+/** `trial 0: lease expired (attempt 1, worker W), run again by worker V (attempt 2)`. */
+export function rerunLine(e: Extract<StudyEvent, { type: 'rerun' }>): string {
+  const k = e.trial.attempt - 1;
+  const prev = e.previousWorker === null ? `attempt ${k}` : `attempt ${k}, worker ${e.previousWorker}`;
+  const what = e.why === 'lease_expired' ? 'lease expired' : e.why === 'given_back' ? 'given back' : 'not finished';
+  return `trial ${e.trial.number}: ${what} (${prev}), run again by worker ${e.trial.workerId} (attempt ${e.trial.attempt})`;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
