@@ -212,6 +212,8 @@ export interface SearchOptions {
   readonly workerEntry?: string;
   readonly leaseMs?: number;
   readonly pollMs?: number;
+  /** How long worker processes may take to stop after the wall-clock cap before they are killed; default capGraceMs(wallclock). */
+  readonly capGraceMs?: number;
 }
 
 export interface SearchResult {
@@ -323,7 +325,7 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
       const exits = pool.wait().then((x) => ((done = true), x));
       let last = '';
       let killed = false;
-      const grace = wallclockMs === undefined ? 0 : capGraceMs(wallclockMs);
+      const grace = opts.capGraceMs ?? (wallclockMs === undefined ? 0 : capGraceMs(wallclockMs));
       while (!done) {
         if (opts.onProgress) {
           const p = await snapshot(h.store, h.record);

@@ -99,7 +99,7 @@ test('kill -9 of a worker in the middle of a trial: the trial is re-run, the stu
       assert.equal(ra.code, null, 'killed');
       const b = await cli(['worker', '--storage', `sqlite:${db}`, '--study', 'k9', '--poll-ms', '50', '--worker-id', 'rescuer']);
       assert.equal(b.code, 0, b.stderr);
-      assert.match(b.stderr, new RegExp(`re-running trial ${victimTrial} \\(attempt 2\\)`));
+      assert.match(b.stderr, new RegExp(`trial ${victimTrial}: lease expired \\(attempt 1, worker [^)]+\\), run again by worker rescuer \\(attempt 2\\)`));
       await checkComplete(store, 'k9', 5, 3);
       const t = await store.getTrialByNumber(rec.id, victimTrial);
       assert.equal(t!.attempt, 2);

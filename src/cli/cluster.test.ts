@@ -161,7 +161,7 @@ if ('reason' in r) {
         assert.equal(t.attempt, h.attempt + 1, `trial ${t.number} was re-run exactly once after the kill`);
         assert.match(String(t.workerId), /^h[23]$/, `trial ${t.number} finished by a surviving host`);
       }
-      const reruns = others.flatMap((w) => [...w.log.matchAll(/re-running trial (\d+) \(attempt (\d+)\)/g)].map((m) => Number(m[1])));
+      const reruns = others.flatMap((w) => [...w.log.matchAll(/trial (\d+): [a-z ]+ \(attempt \d+[^)]*\), run again by worker \S+ \(attempt (\d+)\)/g)].map((m) => Number(m[1])));
       assert.deepEqual(reruns.sort((a, b) => a - b), held.map((t) => t.number).sort((a, b) => a - b), 'the survivors re-ran exactly the killed workers\' trials');
     });
 

@@ -304,8 +304,11 @@ async function cmdSearch(argv: string[]): Promise<number> {
         `${result.counts.complete} complete, ${result.counts.pruned} pruned, ${result.counts.failed} failed, ${result.counts.waiting + result.counts.running} left\n`,
     );
     if (b) out(`best: trial ${b.number} ${c.objectives[0]!.metric}=${b.values?.[0]} ${JSON.stringify(b.arch)}\n`);
-    if (result.reason === 'aborted' || result.reason === 'wallclock')
+    if (result.reason === 'aborted')
       out(`resume with the same command (study ${result.study}, ${result.counts.waiting + result.counts.running} trial(s) will be re-run)\n`);
+    if (result.reason === 'wallclock')
+      out(`the wall-clock cap stopped the search (trials running at the cap are recorded failed, reason wallclock); the same command searches on (study ${result.study})\n`);
+    if (result.resumed && result.totalSeconds > result.seconds) out(`search time over all runs: ${result.totalSeconds.toFixed(1)} s\n`);
   }
   if (result.reason === 'aborted') return 130;
   return result.reason === 'workers_failed' || result.reason === 'failures' ? 1 : 0;
