@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp] [--rounds N] [--batches K] [--warmup W]
+ * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp,nb201super] [--rounds N] [--batches K] [--warmup W]
  *    [--engines native,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
  *
- * Trains the three workloads of bench/torch_reference.py with tsnas (same layers, shapes, default
+ * Trains the four workloads of bench/torch_reference.py (nb201super: a DARTS weight step on the
+ * one-shot NB201 supernet, all 5 ops on every edge, C=16) with tsnas (same layers, shapes, default
  * init, batch sizes, optimizers, 2 threads, seed 0 random inputs and labels, cross-entropy) and runs
  * that script with Debian's /usr/bin/python3 (PyTorch 1.13), alternating in the same process run,
  * `rounds` times each; prints the MEDIAN samples/s of each side over the rounds and the ratio
@@ -33,19 +34,31 @@ import { parseNb201 } from '../src/space/nb201.js';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { compileNative } from '../src/nn/native-exec.js';
+import { nb201Supernet } from '../src/oneshot/nb201.js';
+import { softmaxWeights } from '../src/oneshot/method.js';
 import { fileURLToPath } from 'node:url';
 import { Generator, Tensor, blasInfo, crossEntropy, setNumThreads, tidy } from '../src/tensor/index.js';
 import { Adam, BatchNorm1d, Dropout, Linear, ReLU, SGD, Sequential, type Layer, type Optimizer } from '../src/nn/index.js';
 
-const WORKLOADS = ['lenet', 'nb201', 'mlp'] as const;
+const WORKLOADS = ['lenet', 'nb201', 'mlp', 'nb201super'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const SCRIPT = fileURLToPath(new URL('./torch_reference.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
 const BEST = '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|';
 
-export function workload(name: Workload, gen: Generator): { model: Layer; shape: number[]; batch: number; opt: Optimizer } {
+export function workload(name: Workload, gen: Generator): { model: Layer; shape: number[]; batch: number; opt: Optimizer; forward?: (x: Tensor) => Tensor; dispose?: () => void } {
   switch (name) {
+    case 'nb201super': {
+      // A DARTS weight step on the NB201 supernet (src/oneshot/nb201.ts): every edge mixes its 5 ops
+      // with softmax(alpha) (detached; recomputed each forward as the PyTorch peer does).
+      const sn = nb201Supernet({ shape: [3, 32, 32], numClasses: 10 }, gen, { width: 16, cells: 5 });
+      const forward = (x: Tensor): Tensor => {
+        sn.setMode({ kind: 'mixed', weights: softmaxWeights(sn.alpha, true) });
+        return sn.module.forward(x);
+      };
+      return { model: sn.module, shape: [3, 32, 32], batch: 64, opt: new SGD(sn.module.parameters(), { lr: 0.025, momentum: 0.9, weightDecay: 3e-4 }), forward, dispose: () => sn.dispose() };
+    }
     case 'lenet': {
       const m = lenet(gen);
       return { model: m, shape: [1, 28, 28], batch: 64, opt: new Adam(m.parameters(), { lr: 1e-3 }) };
@@ -66,17 +79,22 @@ export function workload(name: Workload, gen: Generator): { model: Layer; shape:
 
 export type Engine = 'native' | 'ops';
 
-/** One timed tsnas run, mirroring torch_reference.py's main(). */
-export function runTsnas(name: Workload, batches: number, warmup: number, engine: Engine = 'native'): { samplesPerS: number; finalLoss: number } {
+/**
+ * One timed tsnas run, mirroring torch_reference.py's main(). `ran` is the engine that ran: 'ops'
+ * when the native engine cannot express the workload (the one-shot supernet: mixed edges are not
+ * lowered), after the engine's one-line notice.
+ */
+export function runTsnas(name: Workload, batches: number, warmup: number, engine: Engine = 'native'): { samplesPerS: number; finalLoss: number; ran: Engine } {
   setNumThreads(2);
   const gen = new Generator(0);
-  const { model, shape, batch, opt } = workload(name, gen);
+  const w = workload(name, gen);
+  const { model, shape, batch, opt } = w;
+  const forward = w.forward ?? ((t: Tensor) => model.forward(t));
   model.train();
   const n = batches + warmup;
   const x = gen.randn([n, batch, ...shape]).keep();
   const y = gen.randint(0, 10, [n, batch]).keep();
-  const net = engine === 'native' ? compileNative(model) : undefined;
-  if (engine === 'native' && !net) throw new Error(`the native engine cannot run the ${name} workload`);
+  const net = engine === 'native' && !w.forward ? compileNative(model) : undefined;
   let lossT: Tensor | undefined;
   let last = NaN;
   const bshape = [batch, ...shape];
@@ -93,7 +111,7 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
     lossT?.dispose();
     // The inner tidy frees the forward intermediates' wrappers before backward, so each activation
     // lives only as long as autograd needs it (as in Python, where they drop out of scope).
-    lossT = tidy(() => crossEntropy(model.forward(x.select(0, i)), y.select(0, i)));
+    lossT = tidy(() => crossEntropy(forward(x.select(0, i)), y.select(0, i)));
     lossT.backward();
     opt.step();
   };
@@ -106,8 +124,9 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
   net?.dispose();
   x.dispose();
   y.dispose();
-  model.dispose();
-  return { samplesPerS: (batches * batch) / dt, finalLoss };
+  if (w.dispose) w.dispose();
+  else model.dispose();
+  return { samplesPerS: (batches * batch) / dt, finalLoss, ran: net ? 'native' : 'ops' };
 }
 
 /**
@@ -208,9 +227,11 @@ export default async function engine(argv: string[]): Promise<void> {
     const ts: number[][] = engines.map(() => []);
     const py: number[] = [];
     let tsLoss = NaN, pyLoss = NaN;
+    const fellBack = new Set<Engine>();
     for (let r = 0; r < rounds; r++) {
       engines.forEach((e, k) => {
         const a = runTsnas(name, batches, warmup, e);
+        if (a.ran !== e) fellBack.add(e);
         ts[k]!.push(a.samplesPerS);
         if (k === 0) tsLoss = a.finalLoss;
       });
@@ -230,12 +251,14 @@ export default async function engine(argv: string[]): Promise<void> {
         pytorch_samples_per_s: havePy ? pyMed : null,
         ratio: havePy ? Math.round(ratio * 1000) / 1000 : null,
         rounds: { tsnas: ts, pytorch: py },
+        ran_op_by_op: [...fellBack],
         load: loadavg(),
       }));
     } else {
       console.log(
-        `${name.padEnd(10)} ${tsMed.map((v) => v.toFixed(1).padStart(24)).join(' ')}   ${(havePy ? pyMed.toFixed(1) : 'n/a').padStart(17)}   ${(havePy ? ratio.toFixed(3) : 'n/a').padStart(5)}   (${tsLoss.toFixed(4)} / ${havePy ? pyLoss.toFixed(4) : 'n/a'})`,
+        `${name.padEnd(10)} ${tsMed.map((v, k) => `${v.toFixed(1)}${fellBack.has(engines[k]!) ? '*' : ''}`.padStart(24)).join(' ')}   ${(havePy ? pyMed.toFixed(1) : 'n/a').padStart(17)}   ${(havePy ? ratio.toFixed(3) : 'n/a').padStart(5)}   (${tsLoss.toFixed(4)} / ${havePy ? pyLoss.toFixed(4) : 'n/a'})`,
       );
+      if (fellBack.size) console.log(`  * ${name}: the native engine cannot lower it (one-shot mixed edges); that column ran op by op`);
     }
   }
   if (!argv.includes('--no-memory') && havePy) {
