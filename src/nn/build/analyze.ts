@@ -63,6 +63,13 @@ export interface CostReport {
   /** Peak float32 activation bytes at batch size 1 (see the module comment). */
   readonly peakActivationBytes: number;
   readonly layers: readonly LayerCost[];
+  /**
+   * Per-sample shape of the tensor the classifier head receives: the last feature map [C, H, W]
+   * (chain_cnn, nb201, darts) or the last hidden width [n] (mlp). buildNetwork sizes layers that
+   * depend on it (the chain CNN's flatten head) from here, so the module and the analysis agree.
+   * Optional only for reports not made by analyzeArch.
+   */
+  readonly featureShape?: readonly number[];
 }
 
 type Shape = readonly number[];
@@ -85,6 +92,8 @@ function posInt(v: unknown, field: string): number {
 class Tally {
   readonly layers: LayerCost[] = [];
   peak = 0;
+  /** The head's input shape (CostReport.featureShape); set by each family before its head. */
+  feature: Shape = [];
 
   add(name: string, kind: string, outShape: Shape, params: number, macs: number, flops: number): void {
     this.layers.push({ name, kind, outShape: [...outShape], params, macs, flops });
@@ -193,6 +202,7 @@ function chainCnn(arch: ChainCnnArch, input: InputSpec, t: Tally): Shape {
     }
     if (l.pool > 1) x = pool(t, `${p}.pool`, 'maxpool', x, l.pool, l.pool, 0, 'use a smaller pool window, fewer pooling layers or a larger input');
   });
+  t.feature = x;
   const head = arch.head ?? { kind: 'gap' as const };
   switch (head.kind) {
     case 'gap':
@@ -219,6 +229,7 @@ function mlp(arch: MlpArch, input: InputSpec, t: Tally): Shape {
     if (arch.batchNorm) x = bn(t, `${p}.bn`, x);
     x = act(t, `${p}.act`, arch.activation, x);
   });
+  t.feature = x;
   return linear(t, 'head.linear', x, input.numClasses);
 }
 
@@ -307,6 +318,7 @@ function nb201(arch: Nb201Arch, input: InputSpec, t: Tally, opts: Nb201Options):
     }
     for (let j = 0; j < N; j++) nb201Cell(t, `stages[${s}].cells[${j}]`, arch, x);
   });
+  t.feature = x;
   x = bn(t, 'head.bn', x);
   x = act(t, 'head.relu', 'relu', x);
   x = gap(t, 'head.gap', x);
@@ -448,6 +460,7 @@ function darts(arch: DartsArch, input: InputSpec, t: Tally, opts: DartsOptions):
     s1 = out;
     reductionPrev = reduction;
   }
+  t.feature = s1;
   x = gap(t, 'head.gap', s1);
   return linear(t, 'head.linear', x, input.numClasses);
 }
@@ -491,5 +504,6 @@ export function analyzeArch(arch: NetworkArch, input: InputSpec, opts: CostOptio
     flops: sum((l) => l.flops),
     peakActivationBytes: t.peak,
     layers: t.layers,
+    featureShape: [...t.feature],
   };
 }

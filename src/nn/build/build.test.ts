@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { ChainCnnArch, DartsArch, DartsCell, MlpArch, Nb201Arch } from '../../core/arch.js';
 import { isNasError } from '../../core/errors.js';
 import { Generator, Tensor, liveTensors, noGrad, tidy } from '../../tensor/index.js';
-import { buildNetwork } from './index.js';
+import { ChainCnnNet, analyzeArch, buildNetwork } from './index.js';
+import type { Linear } from '../layers.js';
 
 const nb = (ops: string): Nb201Arch => ({ family: 'nb201', ops: ops.split(',') as unknown as Nb201Arch['ops'] });
 
@@ -79,6 +80,22 @@ test('a chain CNN head: absent means gap; a bad flatten head names the field', (
     assert.throws(() => buildNetwork({ ...chain, head: { kind: 'flatten', hidden } }, { shape: [1, 8, 8], numClasses: 7 }, { gen: new Generator(1) }), (e: unknown) => isNasError(e, 'invalid_arch') && e.field === 'head.hidden');
   }
   assert.throws(() => buildNetwork({ ...chain, head: { kind: 'pool' } as never }, { shape: [1, 8, 8], numClasses: 7 }, { gen: new Generator(1) }), (e: unknown) => isNasError(e, 'invalid_arch') && e.field === 'head.kind');
+});
+
+test('the chain CNN\'s flatten head is sized from the cost analysis\'s featureShape, for every family\'s head input', () => {
+  const flat: ChainCnnArch = { ...chain, head: { kind: 'flatten', hidden: 0 } };
+  // 13x11 -> pool 2 -> 6x5 -> pool 3 -> 2x1 (floors), 12 channels
+  const { module, report } = buildNetwork(flat, { shape: [1, 13, 11], numClasses: 7 }, { gen: new Generator(1) });
+  assert.deepEqual(report.featureShape, [12, 2, 1]);
+  const lin = (module as ChainCnnNet).head.at(2) as Linear;
+  assert.equal(lin.weight.shape[1], 12 * 2 * 1);
+  module.dispose();
+  assert.deepEqual(analyzeArch(mlp, { shape: [13], numClasses: 7 }).featureShape, [16]);
+  assert.deepEqual(analyzeArch(nb('none,none,none,none,none,none'), { shape: [3, 16, 16], numClasses: 7 }, { nb201: { width: 4, cells: 1 } }).featureShape, [16, 4, 4]);
+  assert.deepEqual(analyzeArch(DARTS_V2, { shape: [3, 16, 16], numClasses: 7 }, { darts: { width: 4, layers: 3 } }).featureShape?.slice(1), [4, 4]);
+  // Built directly, a flatten head without the analysis's shape, or with one that disagrees, is refused.
+  assert.throws(() => new ChainCnnNet(flat, 1, 7, new Generator(1)), (e: unknown) => isNasError(e, 'invalid_arch') && e.field === 'head');
+  assert.throws(() => new ChainCnnNet(flat, 1, 7, new Generator(1), [8, 2, 1]), (e: unknown) => isNasError(e, 'internal'));
 });
 
 const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;

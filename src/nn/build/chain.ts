@@ -41,28 +41,33 @@ export class ChainCnnNet extends Module {
   readonly head: Sequential;
 
   /**
-   * @param inputHw the input's height and width; needed only by a `flatten` head (its linear layer's
-   *   width is C*H*W of the last map; max pooling floors like the cost model). Errors: `invalid_arch`
-   *   for a flatten head without it.
+   * @param featureShape the last feature map's per-sample shape [C, H, W] as analyzeArch infers it
+   *   (CostReport.featureShape); needed only by a `flatten` head, whose linear layer's width is
+   *   C*H*W. buildNetwork passes it, so the module and the cost analysis cannot disagree.
+   *   Errors: `invalid_arch` for a flatten head without it; `internal` when its channels are not
+   *   the last layer's.
    */
-  constructor(arch: ChainCnnArch, inChannels: number, numClasses: number, gen: Generator, inputHw?: readonly [number, number]) {
+  constructor(arch: ChainCnnArch, inChannels: number, numClasses: number, gen: Generator, featureShape?: readonly number[]) {
     super();
+    const head = arch.head ?? { kind: 'gap' as const };
+    // Checked before any tensor is allocated.
+    const last = arch.layers.length ? arch.layers[arch.layers.length - 1]!.channels : inChannels;
+    if (head.kind === 'flatten') {
+      if (!featureShape || featureShape.length !== 3) throw new NasError('invalid_arch', 'a chain CNN with a flatten head needs the last feature map shape [C, H, W]', { field: 'head', hint: 'build it with buildNetwork (it passes analyzeArch\'s featureShape)' });
+      if (featureShape[0] !== last) throw new NasError('internal', `the feature shape ${JSON.stringify(featureShape)} has ${featureShape[0]} channels, the last layer ${last}`, { field: 'featureShape' });
+    }
     this.layers = this.child('layers', new ModuleList<ChainBlock>());
     let c = inChannels;
-    let hw = inputHw ? [...inputHw] : undefined;
     for (const l of arch.layers) {
       this.layers.push(new ChainBlock(c, l, gen));
       c = l.channels;
-      if (hw && l.pool > 1) hw = hw.map((v) => Math.floor(v / l.pool));
     }
-    const head = arch.head ?? { kind: 'gap' as const };
     switch (head.kind) {
       case 'gap':
         this.head = this.child('head', new Sequential(new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(arch.dropout, gen), new Linear(c, numClasses, { gen })));
         break;
       case 'flatten': {
-        if (!hw) throw new NasError('invalid_arch', 'a chain CNN with a flatten head needs the input height and width', { field: 'head', hint: 'build it with buildNetwork (it passes the input shape)' });
-        const n = c * hw[0]! * hw[1]!;
+        const n = featureShape!.reduce((a, b) => a * b, 1);
         const parts = head.hidden > 0
           ? [new Flatten(), new Dropout(arch.dropout, gen), new Linear(n, head.hidden, { gen }), new ReLU(), new Dropout(arch.dropout, gen), new Linear(head.hidden, numClasses, { gen })]
           : [new Flatten(), new Dropout(arch.dropout, gen), new Linear(n, numClasses, { gen })];

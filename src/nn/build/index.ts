@@ -40,7 +40,7 @@ export function buildNetwork(arch: NetworkArch, input: InputSpec, o: BuildOption
   let module: Layer;
   switch (arch.family) {
     case 'chain_cnn':
-      module = new ChainCnnNet(arch, c, input.numClasses, o.gen, input.shape.length === 3 ? [input.shape[1] as number, input.shape[2] as number] : undefined);
+      module = new ChainCnnNet(arch, c, input.numClasses, o.gen, report.featureShape);
       break;
     case 'mlp':
       module = buildMlp(arch, input.shape.reduce((a, b) => a * b, 1), input.numClasses, o.gen);
