@@ -32,6 +32,7 @@ import { STRATEGIES, STRATEGY_NAMES, createStrategy } from '../src/strategy/regi
 import type { Strategy } from '../src/strategy/types.js';
 import { prescreenReport, withPrescreen, type PrescreenOptions } from '../src/strategy/prescreen.js';
 import { loadProxyTable, tableProvider, type ProxyTable } from '../src/eval/proxies/table.js';
+import { parseBenchArgs } from './args.js';
 
 interface Args {
   seeds: number;
@@ -46,25 +47,21 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 100, seedBase: 0, strategies: undefined, budgets: [10, 20, 30, 50, 100], options: {}, prescreen: { candidates: 3000, top: 10, proxies: ['synflow'] }, json: false, timing: true, mo: true };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    if (k === '--seeds') a.seeds = Number(v());
-    else if (k === '--seed-base') a.seedBase = Number(v());
-    else if (k === '--strategies') a.strategies = v().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (k === '--budgets') a.budgets = v().split(',').map(Number);
-    else if (k === '--options') a.options = JSON.parse(v()) as Args['options'];
-    else if (k === '--prescreen') a.prescreen = { ...a.prescreen, ...(JSON.parse(v()) as Partial<PrescreenOptions>) };
-    else if (k === '--json') a.json = true;
-    else if (k === '--no-timing') a.timing = false;
-    else if (k === '--no-mo') a.mo = false;
-    else throw new Error(`unknown argument ${k} (see bench/nb201.ts)`);
-  }
+  const o = parseBenchArgs(argv, 'nb201', {
+    seeds: 'number', 'seed-base': 'number', strategies: 'list', budgets: 'list', options: 'string', prescreen: 'string', json: 'flag', 'no-timing': 'flag', 'no-mo': 'flag',
+  });
+  const prescreen: PrescreenOptions = { candidates: 3000, top: 10, proxies: ['synflow'] };
+  const a: Args = {
+    seeds: o.seeds ?? 100,
+    seedBase: o['seed-base'] ?? 0,
+    strategies: o.strategies,
+    budgets: o.budgets ? o.budgets.map(Number) : [10, 20, 30, 50, 100],
+    options: o.options !== undefined ? (JSON.parse(o.options) as Args['options']) : {},
+    prescreen: o.prescreen !== undefined ? { ...prescreen, ...(JSON.parse(o.prescreen) as Partial<PrescreenOptions>) } : prescreen,
+    json: o.json ?? false,
+    timing: !o['no-timing'],
+    mo: !o['no-mo'],
+  };
   if (!(a.seeds >= 1) || !Number.isInteger(a.seeds)) throw new Error('--seeds must be a positive integer');
   return a;
 }

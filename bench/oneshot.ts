@@ -35,6 +35,7 @@ import { formatNb201, nb201Space } from '../src/space/nb201.js';
 import { createStrategy } from '../src/strategy/registry.js';
 import type { StrategyContext, TrialRecord } from '../src/strategy/types.js';
 import { setNumThreads } from '../src/tensor/index.js';
+import { parseBenchArgs } from './args.js';
 
 interface Args {
   json: boolean;
@@ -55,37 +56,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, trainPerClass: 100, valPerClass: 50, epochs: 12, finalEpochs: 3, standaloneEpochs: 2, archs: 20, random: 5, alphaLr: 3e-3, guardLambda: 1, width: 16, cells: 1, threads: 2, cifarDir: undefined, seed: 0 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    const n = () => {
-      const x = Number(v());
-      if (!Number.isFinite(x)) throw new Error(`${k} needs a number`);
-      return x;
-    };
-    if (k === '--json') a.json = true;
-    else if (k === '--train-per-class') a.trainPerClass = n();
-    else if (k === '--val-per-class') a.valPerClass = n();
-    else if (k === '--epochs') a.epochs = n();
-    else if (k === '--final-epochs') a.finalEpochs = n();
-    else if (k === '--standalone-epochs') a.standaloneEpochs = n();
-    else if (k === '--archs') a.archs = n();
-    else if (k === '--random') a.random = n();
-    else if (k === '--alpha-lr') a.alphaLr = n();
-    else if (k === '--guard-lambda') a.guardLambda = n();
-    else if (k === '--width') a.width = n();
-    else if (k === '--cells') a.cells = n();
-    else if (k === '--threads') a.threads = n();
-    else if (k === '--cifar-dir') a.cifarDir = v();
-    else if (k === '--seed') a.seed = n();
-    else throw new Error(`unknown argument ${k} (see bench/oneshot.ts)`);
-  }
-  return a;
+  const o = parseBenchArgs(argv, 'oneshot', {
+    json: 'flag', 'train-per-class': 'number', 'val-per-class': 'number', epochs: 'number', 'final-epochs': 'number', 'standalone-epochs': 'number',
+    archs: 'number', random: 'number', 'alpha-lr': 'number', 'guard-lambda': 'number', width: 'number', cells: 'number', threads: 'number', 'cifar-dir': 'string', seed: 'number',
+  });
+  return {
+    json: o.json ?? false, trainPerClass: o['train-per-class'] ?? 100, valPerClass: o['val-per-class'] ?? 50, epochs: o.epochs ?? 12, finalEpochs: o['final-epochs'] ?? 3,
+    standaloneEpochs: o['standalone-epochs'] ?? 2, archs: o.archs ?? 20, random: o.random ?? 5, alphaLr: o['alpha-lr'] ?? 3e-3, guardLambda: o['guard-lambda'] ?? 1,
+    width: o.width ?? 16, cells: o.cells ?? 1, threads: o.threads ?? 2, cifarDir: o['cifar-dir'], seed: o.seed ?? 0,
+  };
 }
 
 /** Kendall's tau-b of two paired samples. */

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { studyProxyTime, studyTrials } from '../src/api/results.js';
 import { prepareSearch, search } from '../src/api/study.js';
+import { parseBenchArgs } from './args.js';
 
 interface Args {
   seeds: number;
@@ -41,32 +42,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 3, trials: 12, candidates: 60, top: 6, proxies: ['naswot', 'synflow'], strategy: 'random', space: 'chain_cnn', epochs: 1, trainPerClass: 40, valPerClass: 20, threads: 1, svg: undefined, json: false, firstSeed: 0, from: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    if (k === '--seeds') a.seeds = Number(v());
-    else if (k === '--first-seed') a.firstSeed = Number(v());
-    else if (k === '--trials') a.trials = Number(v());
-    else if (k === '--candidates') a.candidates = Number(v());
-    else if (k === '--top') a.top = Number(v());
-    else if (k === '--proxies') a.proxies = v().split(',');
-    else if (k === '--strategy') a.strategy = v();
-    else if (k === '--space') a.space = v();
-    else if (k === '--epochs') a.epochs = Number(v());
-    else if (k === '--train-per-class') a.trainPerClass = Number(v());
-    else if (k === '--val-per-class') a.valPerClass = Number(v());
-    else if (k === '--threads') a.threads = Number(v());
-    else if (k === '--svg') a.svg = v();
-    else if (k === '--json') a.json = true;
-    else if (k === '--from') a.from.push(v());
-    else throw new Error(`unknown argument ${k} (see bench/prescreen.ts)`);
-  }
-  return a;
+  const o = parseBenchArgs(argv, 'prescreen', {
+    seeds: 'number', 'first-seed': 'number', trials: 'number', candidates: 'number', top: 'number', proxies: 'list', strategy: 'string',
+    space: 'string', epochs: 'number', 'train-per-class': 'number', 'val-per-class': 'number', threads: 'number', svg: 'string', json: 'flag', from: 'repeat',
+  });
+  return {
+    seeds: o.seeds ?? 3, trials: o.trials ?? 12, candidates: o.candidates ?? 60, top: o.top ?? 6, proxies: o.proxies ?? ['naswot', 'synflow'],
+    strategy: o.strategy ?? 'random', space: o.space ?? 'chain_cnn', epochs: o.epochs ?? 1, trainPerClass: o['train-per-class'] ?? 40,
+    valPerClass: o['val-per-class'] ?? 20, threads: o.threads ?? 1, svg: o.svg, json: o.json ?? false, firstSeed: o['first-seed'] ?? 0, from: o.from ?? [],
+  };
 }
 
 /** Best-so-far validation accuracy (%) after each trial (failed/pruned trials keep the previous best). */

@@ -38,6 +38,7 @@ import { PROXY_NAMES, checkProxyNames, fitCombination, predictCombination, proxy
 import { formatNb201, nb201Index, nb201Space } from '../src/space/nb201.js';
 import { setNumThreads } from '../src/tensor/index.js';
 import { NB201_OPS, type Nb201Arch } from '../src/core/arch.js';
+import { parseBenchArgs } from './args.js';
 
 /** Published Spearman rho on NB201 CIFAR-10 (Abdelfattah et al. 2021, Table 1). */
 export const PUBLISHED_RHO: Partial<Record<string, number>> = { synflow: 0.737, jacob_cov: 0.731, snip: 0.596, grad_norm: 0.594, grasp: 0.514, fisher: 0.36, params: 0.73, flops: 0.73 };
@@ -59,36 +60,25 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { archs: 1000, seed: 0, perClass: 3, proxies: [...PROXY_NAMES], json: false, out: undefined, fit: 100, threads: undefined, cachedOnly: false, merge: [], msFrom: undefined, shard: undefined, reverse: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    if (k === '--archs') {
-      const x = v();
-      a.archs = x === 'all' ? 'all' : Number(x);
-    } else if (k === '--seed') a.seed = Number(v());
-    else if (k === '--per-class') a.perClass = Number(v());
-    else if (k === '--proxies') a.proxies = checkProxyNames(v().split(','), '--proxies');
-    else if (k === '--json') a.json = true;
-    else if (k === '--out') a.out = v();
-    else if (k === '--fit') a.fit = Number(v());
-    else if (k === '--threads') a.threads = Number(v());
-    else if (k === '--cached-only') a.cachedOnly = true;
-    else if (k === '--merge') a.merge.push(v());
-    else if (k === '--ms-from') a.msFrom = v();
-    else if (k === '--reverse') a.reverse = true;
-    else if (k === '--shard') {
-      const [i, n] = v().split('/').map(Number);
-      if (!(Number.isInteger(i) && Number.isInteger(n) && n! >= 1 && i! >= 0 && i! < n!)) throw new Error('--shard takes I/N with 0 <= I < N');
-      a.shard = [i!, n!];
-    }
-    else throw new Error(`unknown argument ${k} (see bench/proxies.ts)`);
+  const o = parseBenchArgs(argv, 'proxies', {
+    archs: 'string', seed: 'number', 'per-class': 'number', proxies: 'list', json: 'flag', out: 'string', fit: 'number', threads: 'number',
+    'cached-only': 'flag', merge: 'repeat', 'ms-from': 'string', reverse: 'flag', shard: 'string',
+  });
+  let archs: number | 'all' = 1000;
+  if (o.archs !== undefined) {
+    archs = o.archs === 'all' ? 'all' : Number(o.archs);
+    if (archs !== 'all' && !(Number.isInteger(archs) && archs >= 1)) throw new Error(`--archs takes a positive integer or 'all', got ${JSON.stringify(o.archs)}`);
   }
-  return a;
+  let shard: [number, number] | undefined;
+  if (o.shard !== undefined) {
+    const [i, n] = o.shard.split('/').map(Number);
+    if (!(Number.isInteger(i) && Number.isInteger(n) && n! >= 1 && i! >= 0 && i! < n!)) throw new Error('--shard takes I/N with 0 <= I < N');
+    shard = [i!, n!];
+  }
+  return {
+    archs, seed: o.seed ?? 0, perClass: o['per-class'] ?? 3, proxies: o.proxies ? checkProxyNames(o.proxies, '--proxies') : [...PROXY_NAMES], json: o.json ?? false,
+    out: o.out, fit: o.fit ?? 100, threads: o.threads, cachedOnly: o['cached-only'] ?? false, merge: o.merge ?? [], msFrom: o['ms-from'], shard, reverse: o.reverse ?? false,
+  };
 }
 
 /** The batch's source: CIFAR-10 when its files load, else Fashion-MNIST (resized and replicated later). */

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { prepareSearch, search } from '../src/api/study.js';
 import { prepareData } from '../src/data/prepare.js';
 import { trainArchitecture } from '../src/eval/train.js';
+import { parseBenchArgs } from './args.js';
 
 interface Args {
   seeds: number;
@@ -40,26 +41,13 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 5, seedFrom: 0, results: undefined, trials: 30, epochs: 30, folds: 5, datasets: ['wine', 'breast_cancer'], cvBaseline: true, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    if (k === '--seeds') a.seeds = Number(v());
-    else if (k === '--seed-from') a.seedFrom = Number(v());
-    else if (k === '--results') a.results = v();
-    else if (k === '--trials') a.trials = Number(v());
-    else if (k === '--epochs') a.epochs = Number(v());
-    else if (k === '--folds') a.folds = Number(v());
-    else if (k === '--datasets') a.datasets = v().split(',');
-    else if (k === '--no-cv-baseline') a.cvBaseline = false;
-    else if (k === '--json') a.json = true;
-    else throw new Error(`unknown option ${k}`);
-  }
-  return a;
+  const o = parseBenchArgs(argv, 'tabular', {
+    seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag',
+  });
+  return {
+    seeds: o.seeds ?? 5, seedFrom: o['seed-from'] ?? 0, results: o.results, trials: o.trials ?? 30, epochs: o.epochs ?? 30, folds: o.folds ?? 5,
+    datasets: o.datasets ?? ['wine', 'breast_cancer'], cvBaseline: !o['no-cv-baseline'], json: o.json ?? false,
+  };
 }
 
 const PY = '/usr/bin/python3';
