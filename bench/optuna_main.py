@@ -25,31 +25,14 @@
 Prints one JSON line: side, test_acc (percent), params, seconds (wall clock from start to the test
 metrics), seed, and search details. Run with Debian's /usr/bin/python3 (python3-torch, python3-optuna).
 """
-import argparse, gzip, json, math, os, time
+import argparse, json, math, time
 import numpy as np
 import optuna
 import torch, torch.nn as nn, torch.nn.functional as F
+from idx_data import find, read_idx  # bench/idx_data.py (the script directory is on sys.path)
 
 CHANNELS = [16, 24, 32, 48, 64, 96, 128]
 ACTS = {'relu': nn.ReLU, 'silu': nn.SiLU, 'gelu': nn.GELU}
-
-
-def read_idx(path):
-    with open(path, 'rb') as f:
-        raw = f.read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def find(d, name):
-    for f in (name + '.gz', name):
-        if os.path.exists(os.path.join(d, f)):
-            return os.path.join(d, f)
-    raise SystemExit(f'{name}(.gz) not found in {d}')
-
 
 class Block(nn.Module):
     def __init__(self, cin, l):

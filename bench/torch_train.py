@@ -16,26 +16,10 @@ Prints one JSON line: test_acc, val_acc (percent), seconds (wall clock from read
 final test metrics), cpu_seconds (process CPU time over the same span), train_seconds, epochs, threads.
 Run with Debian's /usr/bin/python3 (python3-torch 1.13).
 """
-import argparse, gzip, json, os, time
+import argparse, json, time
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
-
-
-def read_idx(path):
-    with open(path, 'rb') as f:
-        raw = f.read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def find(d, name):
-    for f in (name + '.gz', name):
-        if os.path.exists(os.path.join(d, f)):
-            return os.path.join(d, f)
-    raise SystemExit(f'{name}(.gz) not found in {d}')
+from idx_data import find, read_idx  # bench/idx_data.py (the script directory is on sys.path)
 
 
 def evaluate(model, x, y, bs=1000):
