@@ -11,7 +11,7 @@ import { buildNetwork } from '../nn/build/index.js';
 import { loadModule } from '../nn/state.js';
 import { Generator, liveTensors } from '../tensor/index.js';
 import { assertAccClose, assertClose } from './testing/close.js';
-import { TrainingEvaluator, evaluateSubset, trainArchitecture, trainOnData, weightsFileName } from './train.js';
+import { TrainingEvaluator, defaultEvalBatch, evaluateSubset, evaluateSubsetAsync, trainArchitecture, trainOnData, weightsFileName } from './train.js';
 
 const mlp: MlpArch = { family: 'mlp', hidden: [64], activation: 'relu', batchNorm: true, dropout: 0.1 };
 const cnn: ChainCnnArch = {
@@ -146,6 +146,21 @@ test('TrainingEvaluator budgetSamples: a budget unit is a number of training sam
   assert.ok(lastLr(five) < lastLr(one), `lr ${lastLr(five)} (5 units) vs ${lastLr(one)} (1 unit)`);
   for (const bad of [{ budgetSamples: 0 }, { budgetSamples: 100, inherit: 'exact' as const }, { budgetSamples: 100, cvFolds: 3 }])
     assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'digits' }, epochs: 3, ...bad }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'evaluator.budget_samples');
+});
+
+test('evaluation passes: the async pass (which yields to the event loop) gives the sync metrics; eval batch sized by activation memory', async () => {
+  const data = await prepareData({ kind: 'digits' }, { seed: 0, trainPerClass: 20 });
+  const net = buildNetwork(mlp, { shape: data.shape, numClasses: data.numClasses }, { gen: Generator.fromRng(Rng.fromSeed(1)) }).module;
+  try {
+    for (const bs of [7, 1000]) assert.deepEqual(await evaluateSubsetAsync(net, data.val, data, bs), evaluateSubset(net, data.val, data, bs));
+  } finally {
+    net.dispose();
+  }
+  assert.equal(defaultEvalBatch(undefined), 1000);
+  assert.equal(defaultEvalBatch({ peakActivationBytes: 4 * 64 }), 1000); // an MLP: tiny activations
+  // 64 channels at 28x28 (200 KB per image): 83 images per 16 MiB block, not 1000 (200 MB per tensor).
+  assert.equal(defaultEvalBatch({ peakActivationBytes: 4 * 64 * 28 * 28 }), 83);
+  assert.equal(defaultEvalBatch({ peakActivationBytes: 4 * 512 * 224 * 224 }), 16); // floor
 });
 
 /** Validation metrics of a kept weights file, loaded into a freshly built (differently initialised) network. */

@@ -57,7 +57,7 @@ export interface TrainOptions {
   readonly timeLimitSeconds?: number;
   /** libtorch intra-op threads during this evaluation (restored afterwards). */
   readonly threads?: number;
-  /** Batch size of validation/test passes (default max(batchSize, 1000)). */
+  /** Batch size of validation/test passes (default: defaultEvalBatch of the network's costs, at most 1000). */
   readonly evalBatchSize?: number;
   /** Clip the gradient norm to this value (off by default). */
   readonly gradClip?: number;
@@ -168,6 +168,32 @@ function schedule(h: TrainHparams, totalSteps: number, stepsPerEpoch: number): L
 
 /** Loss and classification metrics of `module` (eval mode, no grad) on a subset. */
 export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, batchSize: number, net?: NativeNetwork): ClassificationMetrics {
+  const g = evaluating(module, s, data, batchSize, net);
+  let r = g.next();
+  while (!r.done) r = g.next();
+  return r.value;
+}
+
+/**
+ * evaluateSubset that lets the event loop run (lease heartbeats, Ctrl-C) whenever YIELD_MS have
+ * passed, between batches: a validation pass of a wide network can take longer than a lease.
+ */
+export async function evaluateSubsetAsync(module: Layer, s: Subset, data: PreparedData, batchSize: number, net?: NativeNetwork): Promise<ClassificationMetrics> {
+  const g = evaluating(module, s, data, batchSize, net);
+  let last = performance.now();
+  let r = g.next();
+  while (!r.done) {
+    if (performance.now() - last >= YIELD_MS) {
+      await new Promise((res) => setImmediate(res));
+      last = performance.now();
+    }
+    r = g.next();
+  }
+  return r.value;
+}
+
+/** The evaluation pass, one batch per step of the generator; the metrics are its return value. */
+function* evaluating(module: Layer, s: Subset, data: PreparedData, batchSize: number, net?: NativeNetwork): Iterator<void, ClassificationMetrics, undefined> {
   const acc = new ConfusionAccumulator(data.numClasses);
   const wasTraining = module.training;
   module.eval();
@@ -177,22 +203,41 @@ export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, bat
         // One native call: eval-mode forward in inference mode (conv+BN folded), loss and argmax.
         const r = net.evalBatch(b.x, b.shape, b.y);
         acc.add(b.y, r.predictions, r.loss);
-        continue;
+      } else {
+        const [loss, pred] = tidy(() =>
+          noGrad(() => {
+            const out = module.forward(Tensor.fromArray(b.x, b.shape));
+            const l = crossEntropy(out, Tensor.fromArray(b.y, [b.size], 'int64')).item();
+            return [l, out.argmax(1).toInt32Array()] as const;
+          }),
+        );
+        acc.add(b.y, pred, loss);
       }
-      const [loss, pred] = tidy(() =>
-        noGrad(() => {
-          const out = module.forward(Tensor.fromArray(b.x, b.shape));
-          const l = crossEntropy(out, Tensor.fromArray(b.y, [b.size], 'int64')).item();
-          return [l, out.argmax(1).toInt32Array()] as const;
-        }),
-      );
-      acc.add(b.y, pred, loss);
+      yield;
     }
   } finally {
     module.train(wasTraining);
   }
   return acc.result();
 }
+
+/**
+ * The longest the trainer runs without letting the event loop turn (ms): lease heartbeats,
+ * progress polling and Ctrl-C are served at least this often, whatever the batch time.
+ */
+export const YIELD_MS = 100;
+
+/**
+ * Default batch size of evaluation passes: up to 1000 samples, fewer when the network's largest
+ * activation would exceed EVAL_BLOCK_BYTES per batch. Larger blocks pass glibc's mmap threshold
+ * (32 MiB, set by the addon), so every op of every batch would map, page-fault and unmap fresh
+ * memory: a 64-channel 28x28 layer at batch 1000 is 200 MB per tensor.
+ */
+export function defaultEvalBatch(costs: Pick<CostReport, 'peakActivationBytes'> | undefined): number {
+  if (!costs || !(costs.peakActivationBytes > 0)) return 1000;
+  return Math.max(16, Math.min(1000, Math.floor(EVAL_BLOCK_BYTES / costs.peakActivationBytes)));
+}
+const EVAL_BLOCK_BYTES = 16 * 2 ** 20;
 
 /**
  * Writes the trained module's state dict; a failed write is returned as a NasError (the
@@ -290,7 +335,7 @@ export async function trainModule(
   if (opts.threads !== undefined) setNumThreads(opts.threads);
   const sink: TrainProgressSink | undefined = opts.progress === true ? consoleProgress('train') : opts.progress || undefined;
   const deadline = opts.timeLimitSeconds !== undefined ? t0 + opts.timeLimitSeconds * 1000 : Infinity;
-  const evalBs = opts.evalBatchSize ?? Math.max(hparams.batchSize, 1000);
+  const evalBs = opts.evalBatchSize ?? defaultEvalBatch(costs);
   const hasVal = data.val.indices.length > 0;
 
   const module = build(gen);
@@ -326,6 +371,7 @@ export async function trainModule(
     let lastVal: ClassificationMetrics | undefined;
     module.train();
 
+    let lastYield = performance.now();
     for (let epoch = 1; epoch <= epochs && step < totalSteps; epoch++) {
       const te = performance.now();
       let lossSum = 0;
@@ -363,15 +409,16 @@ export async function trainModule(
         correct += hits;
         seen += b.size;
         sink?.batch(epoch, epochs, k, perEpoch, loss);
-        if (k % 32 === 0) {
+        if (performance.now() - lastYield >= YIELD_MS) {
           // Let timers and signal handlers run (Ctrl-C, lease heartbeats) during long epochs.
           await new Promise((r) => setImmediate(r));
+          lastYield = performance.now();
           if (req.signal?.aborted) return fail('aborted', `aborted during epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), step);
         }
         if (performance.now() > deadline)
           return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached during epoch ${epoch} (step ${step})`, new NasError('timeout', 'time limit reached'), step);
       }
-      lastVal = hasVal ? evaluateSubset(module, data.val, data, evalBs, net) : undefined;
+      lastVal = hasVal ? await evaluateSubsetAsync(module, data.val, data, evalBs, net) : undefined;
       if (lastVal && !Number.isFinite(lastVal.loss)) {
         const err = nonFiniteEval('validation', lastVal.loss, `epoch ${epoch}`);
         return fail('diverged', err.message, err, step);
@@ -413,10 +460,10 @@ export async function trainModule(
     if (best) {
       // Early stopping restores the weights of the best validation epoch.
       module.loadStateDict(best);
-      lastVal = evaluateSubset(module, data.val, data, evalBs, net);
+      lastVal = await evaluateSubsetAsync(module, data.val, data, evalBs, net);
     }
-    const val = hasVal ? (lastVal ?? evaluateSubset(module, data.val, data, evalBs, net)) : undefined;
-    const test = opts.skipTest || data.test.indices.length === 0 ? undefined : evaluateSubset(module, data.test, data, evalBs, net);
+    const val = hasVal ? (lastVal ?? (await evaluateSubsetAsync(module, data.val, data, evalBs, net))) : undefined;
+    const test = opts.skipTest || data.test.indices.length === 0 ? undefined : await evaluateSubsetAsync(module, data.test, data, evalBs, net);
     for (const [what, m] of [['validation', val], ['test', test]] as const) {
       if (m && !Number.isFinite(m.loss)) {
         const err = nonFiniteEval(what, m.loss, 'the end of training');
