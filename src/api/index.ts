@@ -72,3 +72,4 @@ export {
 } from './oneshot.js';
 export { compressModel, compressNetwork, checkPruneSpec, quantizedEngines, type CompressSource, type CompressModelOptions, type CompressOptions, type CompressResult, type StageRow, type StageName, type PruneSpec, type QuantMode } from './compress.js';
 export { writeStudyReport, type StudyReportOptions, type StudyReport } from '../report/index.js';
+export { upgradeDatabase, type DbUpgrade } from './db.js';

@@ -315,6 +315,7 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
       searchSeconds = searchTrial.metrics?.['search_seconds'] ?? null;
     } else {
       let lost = false;
+      const searchWriter = { workerId: worker, attempt: searchTrial.attempt };
       const stopBeat = heartbeat(store, searchTrial, worker, leaseMs, () => {
         lost = true;
         ctl.abort('lease_lost');
@@ -344,11 +345,11 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
             if (history.length > 0) opts.onEvent?.({ type: 'resumed', after: history.length });
             // A re-claimed trial lost its earlier attempt's intermediate values: record them again.
             for (const h of history) await store.reportIntermediate(searchTrial.id, worker, h.epoch, h.metrics, searchTrial.attempt);
-            if (history.some((h) => h.probs)) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history));
+            if (history.some((h) => h.probs)) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history), searchWriter);
           },
           onEpoch: async (rec, history) => {
             await store.reportIntermediate(searchTrial.id, worker, rec.epoch, rec.metrics, searchTrial.attempt);
-            if (rec.probs) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history));
+            if (rec.probs) await store.setTrialAttr(searchTrial.id, 'alpha', alphaRecord(p.method, edges, history), searchWriter);
             opts.onEvent?.({ type: 'epoch', epoch: rec.epoch, epochs: p.options.epochs, metrics: rec.metrics });
           },
         });
@@ -356,11 +357,10 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
         derived = r.arch as Json;
         space.validate(derived);
         searchSeconds = r.searchSeconds;
-        // Attributes are not fenced by the store: renew this attempt's lease first (a `conflict`
-        // here means the trial was claimed again, and nothing of this attempt is written).
-        await store.heartbeat(searchTrial.id, worker, leaseMs, searchTrial.attempt);
-        if (r.details !== undefined) await store.setTrialAttr(searchTrial.id, 'spos_search', r.details);
-        await store.setTrialAttr(searchTrial.id, 'derived_arch', derived);
+        // Fenced writes (the store refuses them with `conflict` once the trial was claimed again,
+        // so a cut-off attempt never overwrites the re-run's architecture).
+        if (r.details !== undefined) await store.setTrialAttr(searchTrial.id, 'spos_search', r.details, searchWriter);
+        await store.setTrialAttr(searchTrial.id, 'derived_arch', derived, searchWriter);
         const last = r.history[r.history.length - 1]?.metrics ?? {};
         await store.finishTrial(searchTrial.id, worker, {
           state: 'complete',
@@ -371,7 +371,8 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
         opts.onEvent?.({ type: 'derived', arch: derived });
       } catch (e) {
         stopBeat();
-        if (lost) throw new NasError('conflict', `study ${c.study}: another worker took over the supernet search`, { cause: e });
+        // A refused (fenced) write is a lost lease too: nothing more of this attempt is recorded.
+        if (lost || isNasError(e, 'conflict')) throw new NasError('conflict', `study ${c.study}: another worker took over the supernet search`, { cause: e });
         if (isNasError(e, 'aborted') || ctl.signal.aborted) {
           await store.releaseTrial(searchTrial.id, worker, searchTrial.attempt).catch(() => undefined);
           return await finish(record, resumed, 'aborted', null);
@@ -428,7 +429,7 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
       if (o.status === 'complete') {
         const values = c.objectives.map((ob) => o.metrics[ob.metric] as number);
         await store.finishTrial(finalTrial.id, worker, { state: 'complete', metrics: { ...o.metrics, ...(searchSeconds === null ? {} : { search_seconds: searchSeconds }) }, values, durationMs: Date.now() - started }, finalTrial.attempt);
-        if (o.artifact) await store.setTrialAttr(finalTrial.id, 'weights_path', o.artifact);
+        if (o.artifact) await store.setTrialAttr(finalTrial.id, 'weights_path', o.artifact, { workerId: worker, attempt: finalTrial.attempt });
       } else {
         const error = o.status === 'failed' ? `${o.reason}: ${o.message}` : `pruned at step ${o.step}`;
         await store.finishTrial(finalTrial.id, worker, { state: 'failed', error, durationMs: Date.now() - started }, finalTrial.attempt);

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createStudy, prepareSearch } from '../api/index.js';
 import pg from 'pg';
 import { PostgresStore } from '../store/postgres.js';
-import type { TrialRecord } from '../store/types.js';
+import { SCHEMA_VERSION, type TrialRecord } from '../store/types.js';
 import { HOSTS, tryStartTestbed, type HostNo, type Testbed } from '../run/testing/testbed.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,7 +36,12 @@ if ('reason' in r) {
   test('cluster faults on the namespace test bed', { skip: r.reason }, () => {});
 } else {
   const bed: Testbed = r.bed;
-  after(() => bed.stop());
+  /** One admin store per database, reused by every poll (opening one per poll cost CPU a loaded machine lacks). */
+  const admin = new Map<string, Promise<PostgresStore>>();
+  after(async () => {
+    for (const s of admin.values()) await (await s).close().catch(() => undefined);
+    await bed.stop();
+  });
   let dbs = 0;
 
   /** A fresh database with a study created through the CLI from host 1; returns its name and admin store. */
@@ -97,12 +102,10 @@ if ('reason' in r) {
 
   /** Reads the study through the server's unix socket (this process is in no namespace of the bed). */
   const trialsOf = async (db: string, name: string): Promise<TrialRecord[]> => {
-    const store = await PostgresStore.open(bed.adminUrl(db));
-    try {
-      return await store.listTrials((await store.requireStudy(name)).id);
-    } finally {
-      await store.close();
-    }
+    let s = admin.get(db);
+    if (s === undefined) admin.set(db, (s = PostgresStore.open(bed.adminUrl(db))));
+    const store = await s;
+    return store.listTrials((await store.requireStudy(name)).id);
   };
 
   /** The counts every fault must end with. */
@@ -134,23 +137,29 @@ if ('reason' in r) {
       checkCounts(await trialsOf(db, name), 6, ws);
     });
 
-    test('kill -9 of every worker of one host mid-trial: its trials are re-run once by the others, counts match', { todo: 'rewritten after its first run on a loaded machine; not yet re-verified (notes/cluster-2.md)' }, async () => {
+    test('kill -9 of every worker of one host mid-trial: its trials are re-run once by the others, never two at once, counts match', async () => {
       const n = 8;
-      const { db, name } = await newStudy(n, 1000, 2);
-      // Host 1's workers start first (process start-up is slow on a loaded machine, and a worker
-      // that started late might find no trial left), the others once both hold a trial.
+      // The victims hold their trials under the study's 8 s lease; the survivors renew theirs
+      // for 60 s (--lease), so on a starved machine no live trial is ever taken over: the only
+      // re-runs are the dead workers' trials, each once their lease ended.
+      const { db, name } = await newStudy(n, 1000, 8);
+      // Host 1's two workers run alone until both are mid-trial (an intermediate value reported).
       const victims = ['h1-a', 'h1-b'].map((id) => worker(1, workerArgs(1, db, name, ['--worker-id', id])));
       await waitFor(async () => {
         const h = (await trialsOf(db, name)).filter((t) => t.state === 'running' && /^h1-/.test(String(t.workerId)));
-        return h.length === 2 ? h : null;
-      }, 'both host-1 workers to hold a trial', 300_000);
-      const others = [worker(2, workerArgs(2, db, name, ['--worker-id', 'h2'])), worker(3, workerArgs(3, db, name, ['--worker-id', 'h3']))];
-      // Mid-trial (each trial is 3 steps of 1 s): every worker of host 1 dies at once.
+        if (h.length < 2) return null;
+        const n1 = await sql(db, 'SELECT COUNT(DISTINCT trial_id)::int AS n FROM intermediates WHERE trial_id = ANY($1)', [h.map((t) => t.id)]);
+        return n1[0]!['n'] === 2 ? h : null;
+      }, 'both host-1 workers to be mid-trial');
+      // Every worker of host 1 dies at once.
       for (const v of victims) v.proc.kill('SIGKILL');
       assert.deepEqual(await Promise.all(victims.map((v) => v.exit)), [null, null], 'killed by the signal');
-      // What they held when they died (a victim may have finished a trial since the wait above).
-      const held = (await trialsOf(db, name)).filter((t) => t.state === 'running' && /^h1-/.test(String(t.workerId)));
-      assert.ok(held.length >= 1, 'killed mid-trial');
+      // What they held when they died: nobody else runs yet, so nothing has been taken over. (A
+      // victim between two trials at the kill holds nothing: at least one trial is held.)
+      const held = (await trialsOf(db, name)).filter((t) => t.state === 'running');
+      assert.ok(held.length >= 1 && held.every((t) => /^h1-/.test(String(t.workerId))), `killed mid-trial: ${JSON.stringify(held.map((t) => [t.number, t.workerId]))}`);
+      // The other hosts join and finish the study.
+      const others = [worker(2, workerArgs(2, db, name, ['--worker-id', 'h2', '--lease', '60'])), worker(3, workerArgs(3, db, name, ['--worker-id', 'h3', '--lease', '60']))];
       const codes = await Promise.all(others.map((w) => w.exit));
       assert.deepEqual(codes, [0, 0], others.map((w) => w.log).join('\n'));
       const trials = await trialsOf(db, name);
@@ -160,9 +169,16 @@ if ('reason' in r) {
         assert.equal(t.state, 'complete');
         assert.equal(t.attempt, h.attempt + 1, `trial ${t.number} was re-run exactly once after the kill`);
         assert.match(String(t.workerId), /^h[23]$/, `trial ${t.number} finished by a surviving host`);
+        // Never run twice at once: re-claimed only once the dead worker's lease had ended (server clock).
+        assert.ok(t.startedAt! >= h.leaseExpiresAt!, `trial ${t.number} re-claimed at ${t.startedAt}, before the lease ended at ${h.leaseExpiresAt}`);
       }
+      // Every other trial ran once; the victims' finished ones are not run again.
+      for (const t of trials) if (!held.some((h) => h.id === t.id)) assert.equal(t.attempt, 1, `trial ${t.number} ran once`);
       const reruns = others.flatMap((w) => [...w.log.matchAll(/trial (\d+): [a-z ]+ \(attempt \d+[^)]*\), run again by worker \S+ \(attempt (\d+)\)/g)].map((m) => Number(m[1])));
       assert.deepEqual(reruns.sort((a, b) => a - b), held.map((t) => t.number).sort((a, b) => a - b), 'the survivors re-ran exactly the killed workers\' trials');
+      // The dead workers' intermediate values were discarded with their attempt: the re-run's are the ones kept.
+      const steps = await sql(db, 'SELECT trial_id, COUNT(*)::int AS n FROM intermediates GROUP BY trial_id');
+      for (const r of steps) assert.equal(r['n'], 3, `trial id ${r['trial_id']}: one curve of 3 steps`);
     });
 
     test('a host cut off longer than the lease: its late result is refused by attempt number although the re-run has its worker id, the host goes on after the partition heals', async () => {
@@ -304,12 +320,46 @@ if ('reason' in r) {
       }
     });
 
+    /** The study's database as tsnas of schema 1 left it (see atSchema1 in src/store/conformance.ts). */
+    const atSchema1 = async (db: string): Promise<void> => {
+      assert.equal(SCHEMA_VERSION, 2);
+      await sql(db, 'DELETE FROM schema_version WHERE version >= 2');
+      await sql(db, 'ALTER TABLE schema_version DROP COLUMN compat');
+    };
+
+    test('an older schema: workers refuse it before claiming, `tsnas db upgrade` (from a host, once, repeatable) upgrades it, then the study runs', async () => {
+      const n = 4;
+      const { db, name } = await newStudy(n, 0, 5);
+      await atSchema1(db);
+      const refused = worker(2, workerArgs(2, db, name, ['--worker-id', 'new-release']));
+      assert.equal(await refused.exit, 2, refused.log);
+      assert.match(refused.log, /has schema version 1, older than version 2 that this tsnas needs/);
+      assert.match(refused.log, /run `tsnas db upgrade --storage postgres:\/\/[^`]*\*\*\*@10\.77\.2\.\d+[^`]*`/);
+      assert.deepEqual(await sql(db, 'SELECT version FROM schema_version ORDER BY version'), [{ version: 1 }], 'the worker changed nothing');
+      const upgrade = () => worker(2, ['db', 'upgrade', '--storage', bed.url(2, db)]);
+      const up = upgrade();
+      assert.equal(await up.exit, 0, up.log);
+      assert.match(up.log, /upgraded from schema version 1 to 2/);
+      const again = upgrade();
+      assert.equal(await again.exit, 0, again.log);
+      assert.match(again.log, /already at schema version 2; nothing to do/);
+      assert.deepEqual(await sql(db, 'SELECT version, compat FROM schema_version ORDER BY version'), [{ version: 1, compat: null }, { version: 2, compat: 1 }]);
+      const ws = [worker(2, workerArgs(2, db, name, ['--worker-id', 'new-release'])), worker(3, workerArgs(3, db, name))];
+      assert.deepEqual(await Promise.all(ws.map((w) => w.exit)), [0, 0], ws.map((w) => w.log).join('\n'));
+      checkCounts(await trialsOf(db, name), n, [refused, up, again, ...ws]);
+    });
+
     test('start-up checks: other schema version, a config this worker cannot build, wrong password or database - clear error, exit 2, nothing claimed', async () => {
       const cases: { what: string; tamper: (db: string) => Promise<void>; url?: (db: string) => string; expect: RegExp[] }[] = [
         {
           what: 'newer schema',
-          tamper: async (db) => void (await sql(db, 'INSERT INTO schema_version (version, applied_at) VALUES (2, 0)')),
-          expect: [/schema version 2, written by a newer tsnas; this build reads up to version 1/, /upgrade tsnas/],
+          tamper: async (db) => void (await sql(db, `INSERT INTO schema_version (version, applied_at) VALUES (${SCHEMA_VERSION + 1}, 0)`)),
+          expect: [new RegExp(`schema version ${SCHEMA_VERSION + 1}, written by a newer tsnas; this build reads up to version ${SCHEMA_VERSION}`), /upgrade tsnas/],
+        },
+        {
+          what: 'older schema',
+          tamper: atSchema1,
+          expect: [/has schema version 1, older than version 2 that this tsnas needs; it is not upgraded implicitly/, /run `tsnas db upgrade --storage postgres:\/\/postgres:\*\*\*@10\.77\.1\.1:5432\/fault\d+`/],
         },
         {
           what: 'unknown strategy',

@@ -9,7 +9,7 @@
  * tested.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { prepareSearch } from '../api/index.js';
 import { tryStartPgServer } from '../store/testing/pg-server.js';
 import { PostgresStore } from '../store/postgres.js';
+import { SCHEMA_VERSION } from '../store/types.js';
+import pg from 'pg';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIR = join(ROOT, 'deploy/k8s');
@@ -57,12 +59,12 @@ function loadManifests(): { file: string; doc: Doc }[] {
 
 const manifests = loadManifests();
 const find = (kind: string, name?: string) => manifests.map((m) => m.doc).filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
-const job = find('Job')[0] as Doc & { spec: { parallelism: number; template: { spec: { containers: { name: string; args: string[]; env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; configMap?: { name: string }; persistentVolumeClaim?: { claimName: string } }[] } } } };
+const job = find('Job', 'tsnas-workers')[0] as Doc & { spec: { parallelism: number; template: { spec: { containers: { name: string; args: string[]; env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; configMap?: { name: string }; persistentVolumeClaim?: { claimName: string } }[] } } } };
 const studyYaml = (find('ConfigMap', 'tsnas-study')[0] as Doc & { data: Record<string, string> }).data['study.yaml']!;
 
 describe('Kubernetes manifests (deploy/k8s)', () => {
   test('every object is valid against the Kubernetes API schema', () => {
-    assert.ok(manifests.length >= 7, `found ${manifests.length} objects`);
+    assert.ok(manifests.length >= 8, `found ${manifests.length} objects`);
     for (const { file, doc } of manifests) assert.doesNotThrow(() => validate(doc), `${file}: ${doc.kind} ${doc.metadata?.name}`);
   });
 
@@ -163,6 +165,36 @@ if ('reason' in started) {
       }
     } finally {
       rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test('the schema upgrade Job\'s command line, run locally: upgrades a database of schema 1 once, then does nothing', async () => {
+    const upJob = find('Job', 'tsnas-db-upgrade')[0] as typeof job;
+    const c = upJob.spec.template.spec.containers[0]!;
+    const url = await server.createDatabase('k8s_upgrade');
+    await (await PostgresStore.open(url)).close();
+    // The database as tsnas of schema 1 left it (see atSchema1 in src/store/conformance.ts).
+    assert.equal(SCHEMA_VERSION, 2);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('DELETE FROM schema_version WHERE version >= 2; ALTER TABLE schema_version DROP COLUMN compat');
+      const env: NodeJS.ProcessEnv = { ...process.env, TSNAS_STORAGE: url };
+      const args = c.args.map((a) => a.replace(/\$\(([A-Z_]+)\)/g, (_, v: string) => env[v] ?? ''));
+      const runOnce = () => {
+        const r = spawnSync(process.execPath, [join(ROOT, 'bin/tsnas.js'), ...args], { env, encoding: 'utf8' });
+        return { code: r.status, log: r.stdout + r.stderr };
+      };
+      const first = runOnce();
+      assert.equal(first.code, 0, first.log);
+      assert.match(first.log, /upgraded from schema version 1 to 2/);
+      assert.doesNotMatch(first.log, new RegExp(new URL(url).password || '\\0never'), 'no password printed');
+      const second = runOnce();
+      assert.equal(second.code, 0, second.log);
+      assert.match(second.log, /already at schema version 2; nothing to do/);
+      assert.deepEqual((await admin.query('SELECT version FROM schema_version ORDER BY version')).rows, [{ version: 1 }, { version: 2 }]);
+    } finally {
+      await admin.end();
     }
   });
 }

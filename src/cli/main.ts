@@ -17,6 +17,7 @@ import {
   prepareSearch,
   runWorker,
   search,
+  upgradeDatabase,
   studyStatus,
   studyProxyTime,
   type StudyProxyTime,
@@ -147,6 +148,22 @@ and model.onnx: the network as an ONNX model (opset 13) for other runtimes, taki
 The second writes all trials as CSV or JSON (stdout without --out).`,
   repeat: repeatCmd.help,
   compress: compressCmd.help,
+  db: `usage: tsnas db upgrade [--storage URL] [--json]
+
+Brings the database's schema to the version this tsnas writes: every pending migration in one
+transaction (all or none), serialized against other processes opening it; running it again does
+nothing. A database with no tsnas schema is created. Needed once per release that changes the
+schema: no other command upgrades a schema implicitly (a worker or search refuses an older one
+and names this command), so the workers of a cluster never see their tables change under them.
+
+Rolling upgrade of a cluster: run \`tsnas db upgrade\` with the new release (workers of the old
+one keep running), then replace the workers. A later release whose migrations are additive
+records that the previous release can still use the database, so its workers may keep
+(re)starting until they are replaced.
+
+exit codes: 0 upgraded (or nothing to do), 2 bad input or storage (unreachable, wrong password,
+missing database, a schema newer than this tsnas can use), 1 a failure while upgrading
+(nothing of it is kept).`,
 };
 
 /** One line per command; the extra commands' lines come from their own `summary`, so none is left out. */
@@ -157,6 +174,7 @@ const CORE_SUMMARIES: Record<string, string> = {
   trials: 'all trials of a study (table, --json, --csv)',
   best: 'the best trial of a study',
   export: 'write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON',
+  db: 'database administration: `tsnas db upgrade` migrates an older schema (explicitly, once)',
   repeat: repeatCmd.summary,
   compress: compressCmd.summary,
 };
@@ -474,6 +492,24 @@ async function cmdExport(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdDb(argv: string[]): Promise<number> {
+  const { flags, args } = parse(argv, { storage: { type: 'string' }, json: { type: 'boolean' } }, 1);
+  if (flags['help']) return out(help('db') + '\n'), 0;
+  const sub = args[0];
+  if (sub === undefined) throw new UsageError('a subcommand is required: tsnas db upgrade');
+  if (sub !== 'upgrade') throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (tsnas db has: upgrade)`);
+  const r = await upgradeDatabase(storageOf(flags));
+  if (flags['json']) out(JSON.stringify(r) + '\n');
+  else {
+    const what = r.action === 'upgraded' ? `upgraded from schema version ${r.from} to ${r.to}`
+      : r.action === 'created' ? `created at schema version ${r.to}`
+      : r.to === r.current ? `already at schema version ${r.to}; nothing to do`
+      : `at schema version ${r.to}, newer than this tsnas (${r.current}) but usable by it; nothing to do`;
+    out(`${r.storage}: ${what}\n`);
+  }
+  return 0;
+}
+
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   search: cmdSearch,
   worker: cmdWorker,
@@ -483,6 +519,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   export: cmdExport,
   repeat: repeatCmd.run,
   compress: compressCmd.run,
+  db: cmdDb,
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -509,7 +509,8 @@ export class Study<A> {
       if (done.state === 'complete') {
         // Recorded after the finish (the store finishes a trial only for its lease holder): a
         // crash in between leaves the file without the attribute, never an attribute without a file.
-        await this.store.setTrialAttr(done.id, 'weights_path', artifact);
+        // Fenced: only the attempt that finished the trial may annotate it.
+        await this.store.setTrialAttr(done.id, 'weights_path', artifact, { workerId: this.workerId, attempt: trial.attempt });
         done = { ...done, userAttrs: { ...done.userAttrs, weights_path: artifact } };
       } else discard();
     }
@@ -575,7 +576,8 @@ export class Study<A> {
     const list: Json[] = Array.isArray(old) ? [...old] : [];
     list.push({ attempt: trial.attempt, why, previous_worker: previousWorker, worker: this.workerId, at: Date.now() });
     try {
-      await this.store.setTrialAttr(trial.id, 'reruns', list);
+      // Fenced: a worker that lost this claim meanwhile records nothing about it.
+      await this.store.setTrialAttr(trial.id, 'reruns', list, { workerId: this.workerId, attempt: trial.attempt });
     } catch (e) {
       onEvent?.({ type: 'warning', message: `trial ${trial.number}: could not record the re-run: ${(e as Error).message}` });
     }
@@ -644,7 +646,7 @@ export class Study<A> {
     const rec = await this.store.getTrial(id as TrialRecord['id']);
     const w = rec?.userAttrs['weights_path'];
     if (!rec || rec.studyId !== trial.studyId || rec.state !== 'complete' || typeof w !== 'string') return undefined;
-    if (trial.userAttrs['parent_trial'] !== rec.number) await this.store.setTrialAttr(trial.id, 'parent_trial', rec.number);
+    if (trial.userAttrs['parent_trial'] !== rec.number) await this.store.setTrialAttr(trial.id, 'parent_trial', rec.number, { workerId: this.workerId, attempt: trial.attempt });
     return { trial: rec.number, kind: typeof promotes === 'number' ? 'promotion' : 'mutation', arch: rec.arch, ...(rec.budget === null ? {} : { budget: rec.budget }), weightsPath: w };
   }
 

@@ -17,7 +17,7 @@ import { checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, WorkerInfo, WorkerRecord,
+  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -28,9 +28,25 @@ export interface OwnerRow {
   attempt: number;
 }
 
+/** A checked trial writer (Store.setTrialAttr's `writer`). */
+export interface AttrFence {
+  workerId: WorkerId;
+  attempt: number;
+}
+
+/**
+ * Whether a fenced attribute write must be refused: the trial is not `fence`'s attempt - claimed
+ * again since, held by another worker, or given back (`waiting`). A finished trial keeps its
+ * last holder and attempt, so the attempt that finished it may still annotate it.
+ */
+export function fenceRefuses(row: OwnerRow, fence: AttrFence): boolean {
+  return row.worker_id !== fence.workerId || Number(row.attempt) !== fence.attempt || row.state === 'waiting';
+}
+
 export abstract class SqlStore implements Store {
   abstract readonly kind: Store['kind'];
   abstract readonly url: string;
+  abstract readonly schema: SchemaState;
 
   // ---------------------------------------------------------------- the backend's SQL
 
@@ -42,8 +58,11 @@ export abstract class SqlStore implements Store {
   /** Returns whether a study was deleted. */
   protected abstract deleteStudyRow(id: StudyId): Promise<boolean>;
   protected abstract updateStudyState(id: StudyId, state: StudyState): Promise<boolean>;
-  /** Read-modify-write of a row's user_attrs in one transaction; false when the row is absent. */
-  protected abstract updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject): Promise<boolean>;
+  /**
+   * Read-modify-write of a row's user_attrs in one transaction; false when the row is absent.
+   * With `fence` (trials only): the trial's owner row, unchanged, when `fenceRefuses` it.
+   */
+  protected abstract updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject, fence?: AttrFence): Promise<boolean | OwnerRow>;
   protected abstract selectStrategyState(id: StudyId): Promise<{ version: unknown; state: string | null } | undefined>;
   /** The compare-and-set; returns the new version, throws versionConflictError (or not_found). */
   protected abstract casStrategyStateAlone(id: StudyId, expectedVersion: number, text: string): Promise<number>;
@@ -257,9 +276,16 @@ export abstract class SqlStore implements Store {
     return (await this.selectStudyIntermediates(id, trialIds)).map(intermediateFromRow);
   }
 
-  async setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void> {
+  async setTrialAttr(id: TrialId, key: string, value: Json | undefined, writer?: TrialWriter): Promise<void> {
     checkAttrKey(key);
-    if (!(await this.updateUserAttrs('trials', id, (a) => setAttr(a, key, value)))) throw new NasError('not_found', `trial ${id} does not exist`);
+    let fence: AttrFence | undefined;
+    if (writer !== undefined) {
+      if (typeof writer.workerId !== 'string' || writer.workerId === '') throw new NasError('invalid_config', 'writer.workerId must be the claiming worker\'s id', { field: 'writer.workerId' });
+      fence = { workerId: writer.workerId, attempt: checkAttempt(writer.attempt ?? Number.NaN)! };
+    }
+    const r = await this.updateUserAttrs('trials', id, (a) => setAttr(a, key, value), fence);
+    if (r === false) throw new NasError('not_found', `trial ${id} does not exist`);
+    if (r !== true) throw ownershipError(`setTrialAttr(${JSON.stringify(key)})`, r, id, fence!.workerId, fence!.attempt);
   }
 
   // ---------------------------------------------------------------- workers

@@ -640,9 +640,59 @@ export function closedError(url: string): NasError {
   return storageError('closed', `store ${url} is closed`);
 }
 
-export function newerSchemaError(where: string, found: number, supported: number): NasError {
-  return storageError('newer_schema', `${where} has schema version ${found}, written by a newer tsnas; this build reads up to version ${supported}`, {
+export function newerSchemaError(where: string, found: number, supported: number, compat: number = found): NasError {
+  const needs = compat !== found ? ` (usable by tsnas of schema ${compat} or later)` : '';
+  return storageError('newer_schema', `${where} has schema version ${found}${needs}, written by a newer tsnas; this build reads up to version ${supported}`, {
     hint: 'upgrade tsnas to open this database, or use another database',
-    details: { found, supported },
+    details: { found, supported, compat },
+  });
+}
+
+/**
+ * One schema migration (append only; never edit one that shipped). `compat`: the oldest schema
+ * version whose tsnas still works on a database after this migration - the version before it for
+ * an additive change (new column, table or index that older code ignores), or its own version
+ * for a breaking one. Recorded in schema_version, so that during a rolling upgrade (`tsnas db
+ * upgrade`, then the workers replaced one by one) workers of the previous release keep running.
+ */
+export interface Migration {
+  sql: string;
+  compat: number;
+}
+
+/** What a database's schema_version says: its newest version (0: none) and that version's compat. */
+export interface FoundSchema {
+  version: number;
+  /** null: not recorded (databases of schema 1 predate the column): the version itself. */
+  compat: number | null;
+}
+
+/**
+ * The one rule every backend follows when it opens a database (see OpenStoreOptions.upgrade):
+ *  - no schema yet (version 0): `create` it at the current version, unless opened read-only;
+ *  - the current version, or a newer one whose compat admits this build: `use` it as it is;
+ *  - an older version: `upgrade` only when asked (`tsnas db upgrade`); otherwise refused, because
+ *    other processes of the older release may be using it and nothing changes a shared schema
+ *    behind their back;
+ *  - a newer version this build is too old for: refused (newer_schema).
+ */
+export function schemaPlan(where: string, found: FoundSchema, current: number, opts: { readOnly: boolean; upgrade: boolean; url: string }): 'create' | 'use' | 'upgrade' {
+  const v = found.version;
+  if (v > current) {
+    const compat = found.compat ?? v;
+    if (compat > current) throw newerSchemaError(where, v, current, compat);
+    return 'use';
+  }
+  if (v === current) return 'use';
+  if (v === 0) {
+    if (opts.readOnly) {
+      throw storageError('not_tsnas', `${where} has no tsnas schema`, { hint: 'it holds no tsnas studies yet (or is not a tsnas database): check the URL' });
+    }
+    return 'create';
+  }
+  if (opts.upgrade && !opts.readOnly) return 'upgrade';
+  throw storageError('old_schema', `${where} has schema version ${v}, older than version ${current} that this tsnas needs; it is not upgraded implicitly, since processes of the older tsnas may still be using it`, {
+    hint: `run \`tsnas db upgrade --storage ${opts.url}\` once (one transaction, safe to repeat; workers already running are not disturbed), then start this tsnas`,
+    details: { found: v, current },
   });
 }

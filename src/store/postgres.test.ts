@@ -30,6 +30,12 @@ if ('reason' in started) {
     failTrialInsertsSql: `
       CREATE FUNCTION tsnas_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'tsnas test: insert refused'; END $$;
       CREATE TRIGGER tsnas_test_fail BEFORE INSERT ON trials FOR EACH ROW EXECUTE FUNCTION tsnas_test_fail();`,
+    failSchemaInsertsSql: {
+      install: `
+        CREATE FUNCTION tsnas_test_fail_v() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'tsnas test: version refused'; END $$;
+        CREATE TRIGGER tsnas_test_fail_v BEFORE INSERT ON schema_version FOR EACH ROW EXECUTE FUNCTION tsnas_test_fail_v();`,
+      remove: 'DROP TRIGGER tsnas_test_fail_v ON schema_version; DROP FUNCTION tsnas_test_fail_v()',
+    },
   });
 
   describe('PostgreSQL specifics', () => {

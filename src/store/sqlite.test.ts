@@ -28,6 +28,10 @@ storeConformance({
     }
   },
   failTrialInsertsSql: `CREATE TRIGGER tsnas_test_fail BEFORE INSERT ON trials BEGIN SELECT RAISE(ABORT, 'tsnas test: insert refused'); END;`,
+  failSchemaInsertsSql: {
+    install: `CREATE TRIGGER tsnas_test_fail_v BEFORE INSERT ON schema_version BEGIN SELECT RAISE(ABORT, 'tsnas test: version refused'); END;`,
+    remove: 'DROP TRIGGER tsnas_test_fail_v',
+  },
 });
 
 const CHILD = new URL('./testing/store-child.ts', import.meta.url).pathname;

@@ -14,20 +14,23 @@ import { NasError, isNasError, storageError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
-  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, seenKeyError, closedError, newerSchemaError, noStudyError, objectiveOf, studyFromRow,
+  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
-import { SqlStore, type OwnerRow } from './base.js';
+import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
-import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, StudyState, StudySummary, WorkerInfo } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, WorkerInfo } from './types.js';
 
 type Db = Database.Database;
 
-/** Migrations: index i brings the schema from version i to i + 1. Append only; never edit. */
-const MIGRATIONS: string[] = [
-  `
+/**
+ * Migrations: index i brings the schema from version i to i + 1. Append only; never edit.
+ * Exported for tests that build a database as an older tsnas left it.
+ */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  { compat: 1, sql: `
   CREATE TABLE studies (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
@@ -99,7 +102,9 @@ const MIGRATIONS: string[] = [
     started_at INTEGER NOT NULL,
     last_seen_at INTEGER NOT NULL
   );
-  `,
+  ` },
+  // 2: each version row records the oldest schema whose tsnas can still use the database.
+  { compat: 1, sql: 'ALTER TABLE schema_version ADD COLUMN compat INTEGER' },
 ];
 
 /** Names the permission problem, if the file or its directory is not writable by this process. */
@@ -171,6 +176,7 @@ export class SqliteStore extends SqlStore {
   private db: Db | null;
   private readonly busyMs: number;
   private readonly stmts = new Map<string, Database.Statement>();
+  schema: SchemaState = { found: 0, version: 0 };
 
   private constructor(url: string, path: string, db: Db, busyMs: number) {
     super();
@@ -208,7 +214,7 @@ export class SqliteStore extends SqlStore {
       }
       db.pragma('foreign_keys = ON');
       const store = new SqliteStore(url, abs, db, busyMs);
-      store.migrate(opts.readOnly ?? false);
+      store.schema = store.migrate(opts.readOnly ?? false, opts.upgrade ?? false);
       return store;
     } catch (e) {
       db?.close();
@@ -223,34 +229,36 @@ export class SqliteStore extends SqlStore {
     }
   }
 
-  private migrate(readOnly: boolean): void {
+  /** Checks (and creates, or upgrades when asked) the schema; see schemaPlan in common.ts. */
+  private migrate(readOnly: boolean, upgrade: boolean): SchemaState {
     const db = this.conn();
-    const read = (): number => {
+    const where = `SQLite database ${this.path}`;
+    const read = (): FoundSchema => {
       const t = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'`).get();
-      if (t === undefined) return 0;
-      const r = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
-      return r.v ?? 0;
+      if (t === undefined) return { version: 0, compat: null };
+      const r = db.prepare('SELECT * FROM schema_version ORDER BY version DESC LIMIT 1').get() as { version: number; compat?: number | null } | undefined;
+      return r === undefined ? { version: 0, compat: null } : { version: r.version, compat: r.compat ?? null };
     };
+    const opts = { readOnly, upgrade, url: this.url };
     if (readOnly) {
-      const v = read();
-      if (v > SCHEMA_VERSION) throw newerSchemaError(`SQLite database ${this.path}`, v, SCHEMA_VERSION);
-      if (v < SCHEMA_VERSION) {
-        throw storageError(v === 0 ? 'not_tsnas' : 'old_schema', `SQLite database ${this.path} has schema version ${v}, not ${SCHEMA_VERSION}`, {
-          hint: v === 0 ? 'it is not a tsnas study database (or empty)' : 'open it once read-write to migrate it',
-        });
-      }
-      return;
+      const f = read();
+      schemaPlan(where, f, SCHEMA_VERSION, opts);
+      return { found: f.version, version: f.version };
     }
     // Always a write transaction, even when nothing is to do: a read-only or locked file is
-    // reported at open, not at the first trial.
-    db.transaction(() => {
+    // reported at open, not at the first trial. BEGIN IMMEDIATE serializes concurrent openers.
+    return db.transaction((): SchemaState => {
+      const f = read();
+      if (schemaPlan(where, f, SCHEMA_VERSION, opts) === 'use') return { found: f.version, version: f.version };
       db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-      const v = read();
-      if (v > SCHEMA_VERSION) throw newerSchemaError(`SQLite database ${this.path}`, v, SCHEMA_VERSION);
-      for (let i = v; i < SCHEMA_VERSION; i++) {
-        db.exec(MIGRATIONS[i]!);
-        db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(i + 1, Date.now());
+      for (let i = f.version; i < SCHEMA_VERSION; i++) {
+        const m = SQLITE_MIGRATIONS[i]!;
+        db.exec(m.sql);
+        // The compat column exists from version 2 on (migration 1 predates it).
+        if (i + 1 < 2) db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(i + 1, Date.now());
+        else db.prepare('INSERT INTO schema_version (version, applied_at, compat) VALUES (?, ?, ?)').run(i + 1, Date.now(), m.compat);
       }
+      return { found: f.version, version: SCHEMA_VERSION };
     }).immediate();
   }
 
@@ -327,10 +335,13 @@ export class SqliteStore extends SqlStore {
     return this.run(true, () => this.st('UPDATE studies SET state = ?, updated_at = ? WHERE id = ?').run(state, Date.now(), id).changes > 0);
   }
 
-  protected async updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject): Promise<boolean> {
+  protected async updateUserAttrs(table: 'studies' | 'trials', id: number, f: (attrs: JsonObject) => JsonObject, fence?: AttrFence): Promise<boolean | OwnerRow> {
     return this.run(true, () => {
-      const r = this.st(`SELECT user_attrs FROM ${table} WHERE id = ?`).get(id) as { user_attrs: string } | undefined;
+      const r = (table === 'trials'
+        ? this.st('SELECT id, state, worker_id, attempt, user_attrs FROM trials WHERE id = ?').get(id)
+        : this.st('SELECT user_attrs FROM studies WHERE id = ?').get(id)) as (OwnerRow & { user_attrs: string }) | undefined;
       if (r === undefined) return false;
+      if (fence !== undefined && fenceRefuses(r, fence)) return { id: r.id, state: r.state, worker_id: r.worker_id, attempt: r.attempt };
       const next = JSON.stringify(f(JSON.parse(r.user_attrs) as JsonObject));
       if (table === 'studies') this.st('UPDATE studies SET user_attrs = ?, updated_at = ? WHERE id = ?').run(next, Date.now(), id);
       else this.st('UPDATE trials SET user_attrs = ? WHERE id = ?').run(next, id);

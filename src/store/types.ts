@@ -136,6 +136,12 @@ export interface TrialRecord {
   userAttrs: JsonObject;
 }
 
+/** A worker's claim of a trial, for fenced writes: its worker id and `TrialRecord.attempt`. */
+export interface TrialWriter {
+  workerId: WorkerId;
+  attempt: number;
+}
+
 export interface FinishTrial {
   state: FinalTrialState;
   metrics?: Metrics;
@@ -213,6 +219,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** The URL it was opened with (passwords masked). */
   readonly url: string;
+  /** The schema version found at open and the current one (see OpenStoreOptions.upgrade). */
+  readonly schema: SchemaState;
 
   // ---- studies ----
   /** Throws `conflict` when the name is taken, `invalid_config` (field named) on a bad spec. */
@@ -303,8 +311,18 @@ export interface Store {
    * them, or only those of the trials listed in `trialIds`.
    */
   listIntermediates(studyId: StudyId, trialIds?: readonly TrialId[]): Promise<IntermediateRecord[]>;
-  /** Sets (or with `undefined`, removes) one user attribute, e.g. `weights_path`. Any state. */
-  setTrialAttr(id: TrialId, key: string, value: Json | undefined): Promise<void>;
+  /**
+   * Sets (or with `undefined`, removes) one user attribute, e.g. `weights_path`.
+   *
+   * Without `writer` (a user, the CLI, post-processing): any trial in any state.
+   * With `writer` (a worker writing what its attempt produced: weights, one-shot `derived_arch`,
+   * `alpha`...): fenced like finishTrial. The write is done only while the trial is this writer's
+   * attempt - `running` under `writer.workerId` at `writer.attempt` (a lapsed lease nobody took
+   * over included), or finished by that attempt - and refused with `conflict` (nothing written)
+   * when the trial was claimed again since (even under the same worker id), was given back, or is
+   * held by another worker. Read, check and write are one transaction.
+   */
+  setTrialAttr(id: TrialId, key: string, value: Json | undefined, writer?: TrialWriter): Promise<void>;
 
   // ---- workers (for monitoring; leases do not depend on them) ----
   registerWorker(w: WorkerInfo): Promise<void>;
@@ -321,13 +339,35 @@ export interface OpenStoreOptions {
   /** SQLite: how long to wait for a lock before failing with `storage_error` (default 5000). */
   busyTimeoutMs?: number;
   /**
-   * Open without writing (the dashboard): no migration is run; a database whose schema is not at
-   * the current version is refused with `storage_error`.
+   * Open without writing (the dashboard): no migration is run; a database at an older schema
+   * version, or newer than this build can use, is refused with `storage_error`.
    */
   readOnly?: boolean;
+  /**
+   * Bring an older schema to SCHEMA_VERSION (what `tsnas db upgrade` does): every pending
+   * migration in one transaction, serialized against other openers; a no-op at the current
+   * version. Without it a read-write open never changes an existing schema: an older one is
+   * refused (`storage_error`, reason `old_schema`, naming `tsnas db upgrade`), so a worker of a
+   * new release joining a cluster cannot alter the tables under the workers still running the old
+   * one. A database with no tsnas schema is created at the current version either way.
+   */
+  upgrade?: boolean;
   /** PostgreSQL: pool size (default 4). */
   poolSize?: number;
 }
 
-/** Schema version this build of tsnas writes. Databases at a higher version are refused. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Schema version this build of tsnas writes. A database at a lower version must be upgraded
+ * explicitly (OpenStoreOptions.upgrade); one at a higher version is used only when its recorded
+ * compat version is at most this one. History: 1 the tables; 2 schema_version.compat (rolling
+ * upgrades).
+ */
+export const SCHEMA_VERSION = 2;
+
+/** The schema a store found when it opened, and the one it has now. */
+export interface SchemaState {
+  /** The version the database had when opened (0: no tsnas schema, created by this open). */
+  found: number;
+  /** The version it has now: SCHEMA_VERSION after a creation or an upgrade, else `found`. */
+  version: number;
+}
