@@ -11,6 +11,7 @@ export type {
   DashTrialState,
   DashObjective,
   StudySeries,
+  StudyOverview,
   SeriesPoint,
   ParetoSeries,
   ImportanceItem,

@@ -6,7 +6,7 @@
 import { NasError } from '../core/errors.js';
 import { studyId as toStudyId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Store, StudySummary as StoreStudySummary, TrialRecord, StudyRecord, TrialPageQuery } from '../store/types.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery } from '../store/types.js';
 import { openStore } from '../store/index.js';
 import { STRATEGIES } from '../strategy/registry.js';
 import { paretoOf, studySeries } from '../report/series.js';
@@ -195,6 +195,25 @@ export interface StudySeries {
   readonly sliceRows: readonly { readonly number: number; readonly value: number; readonly params: readonly ParamValue[]; readonly objectives: readonly (number | null)[] }[];
   /** What the study's user attributes say about its final results (retraining, export...). */
   readonly finalResults: FinalResults | null;
+  /**
+   * True when computed without the trials' architectures (StudyOverview.complete false):
+   * `importance`, `sliceParams` and `sliceRows` are empty until the full series is read.
+   */
+  readonly partial?: boolean;
+}
+
+/**
+ * The study view's first answer: the study and its series. On a study the server has not read
+ * yet, it is computed from the trials without their architectures (Store.listTrialOutcomes, a
+ * fraction of a full read): `complete` is false, the series is `partial`, and `detail.paramNames`
+ * lists only the trials' own params; the full read starts behind it, and `/series` and the study
+ * detail then give the rest. Otherwise (the study is cached, or has fewer than 2,000 trials) it
+ * is the full detail and series.
+ */
+export interface StudyOverview {
+  readonly detail: StudyDetail;
+  readonly series: StudySeries;
+  readonly complete: boolean;
 }
 
 /** A study's results after the search, read from its user attributes (see `finalResultsOf`). */
@@ -247,6 +266,8 @@ export interface DashboardSource {
   trial(id: number, number: number): Promise<TrialDetail>;
   /** The study view's charts, over every trial (see StudySeries). */
   series(id: number): Promise<StudySeries>;
+  /** The study and its series, quickly on a study not read yet (see StudyOverview). */
+  overview(id: number): Promise<StudyOverview>;
   /** The Pareto front of metrics x and y over every complete trial. */
   pareto(id: number, x: string, y: string): Promise<ParetoSeries>;
   /** A one-shot study's alpha history and derived architecture; null for other studies. */
@@ -274,6 +295,8 @@ export async function openDashboardSource(url: string): Promise<DashboardSource>
  */
 const FULL_READ_MS = 120_000;
 const CACHE_STUDIES = 4;
+/** Below this many trials a study's first overview reads everything at once (it is quick). */
+const LIGHT_MIN_TRIALS = 2000;
 
 interface StudyRows {
   readonly version: string;
@@ -425,31 +448,83 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
   };
   const seriesOf = (s: StoreStudySummary, r: StudyRows): StudySeries =>
     (r.series ??= studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals)));
+  // Studies read without architectures (overview of a study not cached yet), per version; a
+  // study leaves this map once its full rows are cached.
+  const light = new Map<number, { version: string; p: Promise<StudyRows> }>();
+  const readLight = async (s: StoreStudySummary, version: string): Promise<StudyRows> => {
+    const pop = populationOf(s);
+    const outcomes = await store.listTrialOutcomes(s.id);
+    const entry = rowsEntry(
+      s,
+      version,
+      Date.now(),
+      outcomes.map((t) => toRow(s, t, pop)),
+      outcomes.map((t) => t.workerId),
+      outcomes.map((t) => t.userAttrs),
+    );
+    entry.series = studySeries(s, entry, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, entry.finals), { params: false });
+    return entry;
+  };
+  const detailOf = (s: StoreStudySummary, r: StudyRows): StudyDetail => {
+    const summary = toSummary(s);
+    return {
+      study: r.latest > 0 ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, r.latest) } : summary,
+      config: {
+        strategy: s.strategy,
+        space: s.space,
+        evaluator: s.evaluator,
+        objectives: s.objectives,
+        constraints: s.constraints,
+        seed: s.seed,
+        maxTrials: s.maxTrials,
+        config: s.config,
+        userAttrs: s.userAttrs,
+      },
+      metricNames: r.metricNames,
+      paramNames: r.paramNames,
+      version: versionOf(s),
+    };
+  };
   return {
     async studies() {
       return (await store.listStudies()).map(toSummary);
     },
     async study(id) {
       const s = await requireStudy(id);
-      const { latest, metricNames, paramNames } = await allRows(s);
-      const summary = toSummary(s);
-      return {
-        study: latest > 0 ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, latest) } : summary,
-        config: {
-          strategy: s.strategy,
-          space: s.space,
-          evaluator: s.evaluator,
-          objectives: s.objectives,
-          constraints: s.constraints,
-          seed: s.seed,
-          maxTrials: s.maxTrials,
-          config: s.config,
-          userAttrs: s.userAttrs,
-        },
-        metricNames,
-        paramNames,
-        version: versionOf(s),
-      };
+      return detailOf(s, await allRows(s));
+    },
+    async overview(id) {
+      const s = await requireStudy(id);
+      const version = versionOf(s);
+      // A cached study (even of an older version: brought up to date incrementally) or one being
+      // read already: the full answer.
+      if (cache.has(s.id) || pending.has(s.id) || s.counts.total < LIGHT_MIN_TRIALS) {
+        const r = await allRows(s);
+        return { detail: detailOf(s, r), series: seriesOf(s, r), complete: true };
+      }
+      let l = light.get(s.id);
+      if (!l || l.version !== version) {
+        const p = readLight(s, version);
+        l = { version, p };
+        light.set(s.id, l);
+        while (light.size > CACHE_STUDIES) light.delete(light.keys().next().value!);
+        p.catch(() => {
+          if (light.get(s.id)?.p === p) light.delete(s.id);
+        });
+      }
+      const r = await l.p;
+      // The full read starts once this answer is on its way (the view asks for it next).
+      setImmediate(() => {
+        if (closed) return;
+        allRows(s).then(
+          (full) => {
+            seriesOf(s, full);
+            if (light.get(s.id)?.version === full.version) light.delete(s.id);
+          },
+          () => undefined,
+        );
+      });
+      return { detail: detailOf(s, r), series: r.series!, complete: false };
     },
     async trials(id, query = {}) {
       // Pages come from the cached rows of the study's current version when they are there (every
@@ -531,6 +606,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     async close() {
       closed = true;
       cache.clear();
+      light.clear();
       if (owns) await store.close();
     },
   };
@@ -715,19 +791,42 @@ export function flattenParams(v: Json | undefined, prefix = '', out: Record<stri
     return out;
   }
   if (Array.isArray(v)) {
-    v.forEach((x, i) => flattenParams(x, `${prefix}[${i}]`, out));
+    for (let i = 0; i < v.length; i++) flattenParams(v[i], childPath(prefix, i), out);
     return out;
   }
-  for (const [k, x] of Object.entries(v)) {
+  for (const k in v) {
+    const x = v[k];
     if (k === 'family' && typeof x === 'string') continue;
-    flattenParams(x, prefix ? `${prefix}.${k}` : k, out);
+    flattenParams(x, childPath(prefix, k), out);
   }
   return out;
 }
 
-function trialParams(t: TrialRecord): Record<string, ParamValue> {
+// Leaf paths are the same strings for every trial of a study (`normal.edges[3].op`): built once
+// and reused, which halves flattening 20,000 architectures. Bounded: cleared when it grows large.
+const PATHS = new Map<string, Map<string | number, string>>();
+function childPath(prefix: string, key: string | number): string {
+  let m = PATHS.get(prefix);
+  if (m === undefined) {
+    if (PATHS.size >= 20_000) PATHS.clear();
+    PATHS.set(prefix, (m = new Map()));
+  }
+  let p = m.get(key);
+  if (p === undefined) {
+    p = typeof key === 'number' ? `${prefix}[${key}]` : prefix ? `${prefix}.${key}` : key;
+    m.set(key, p);
+  }
+  return p;
+}
+
+function trialParams(t: TrialOutcome & { readonly arch?: Json }): Record<string, ParamValue> {
   // A joint candidate ({arch, hparams}) reads better without the `arch.` prefix on every leaf.
   const out: Record<string, ParamValue> = {};
+  if (!('arch' in t)) {
+    // read without its architecture (listTrialOutcomes): the trial's own params only
+    flattenParams(t.params, '', out);
+    return out;
+  }
   const a = t.arch;
   if (a !== null && typeof a === 'object' && !Array.isArray(a)) {
     for (const [k, x] of Object.entries(a)) {
@@ -739,7 +838,7 @@ function trialParams(t: TrialRecord): Record<string, ParamValue> {
   return out;
 }
 
-function generationOf(t: TrialRecord, population: number | null): number | null {
+function generationOf(t: TrialOutcome, population: number | null): number | null {
   for (const src of [t.params, t.userAttrs]) {
     for (const key of ['generation', 'rung']) {
       const v = src[key];
@@ -758,7 +857,7 @@ export function populationOf(s: Pick<StudyRecord, 'strategy'>): number | null {
   return spec?.kind === 'int' && typeof spec.default === 'number' && spec.default > 0 ? spec.default : null;
 }
 
-function valueOf(s: StudyRecord, t: TrialRecord): number | null {
+function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
   const v = t.values?.[0];
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   const o = s.objectives[0];
@@ -766,7 +865,7 @@ function valueOf(s: StudyRecord, t: TrialRecord): number | null {
   return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
 }
 
-function toRow(s: StudyRecord, t: TrialRecord, population = populationOf(s)): TrialRow {
+function toRow(s: StudyRecord, t: TrialOutcome & { readonly arch?: Json }, population = populationOf(s)): TrialRow {
   const duration = t.durationMs ?? (t.startedAt !== null && t.finishedAt !== null ? t.finishedAt - t.startedAt : null);
   return {
     id: t.id,

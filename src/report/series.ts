@@ -69,7 +69,13 @@ function ms3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS, finalResults: FinalResults | null = null): StudySeries {
+/**
+ * Every chart's data over `input.rows`. With `opts.params` false (rows read without their
+ * architectures), importance, slice parameters and slice rows are left empty and the result is
+ * marked `partial`.
+ */
+export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS, finalResults: FinalResults | null = null, opts: { readonly params?: boolean } = {}): StudySeries {
+  const withParams = opts.params ?? true;
   const { rows } = input;
   const obj = s.objectives[0];
   const dir: Dir = obj?.direction ?? 'maximize';
@@ -115,7 +121,7 @@ export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS
 
   // importance over every complete trial: PED-ANOVA ranks, eta^2 and value groups explain
   const complete = valued.filter((t) => t.state === 'complete');
-  const imp: ImportanceItem[] = parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir);
+  const imp: ImportanceItem[] = withParams ? parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir) : [];
 
   // hypervolume history for two objectives (the first two when there are more)
   let hypervolume: StudySeries['hypervolume'] = null;
@@ -164,7 +170,7 @@ export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS
   });
 
   const sliceParams = imp.slice(0, SLICE_PARAMS).map((x) => x.name);
-  const sliceIdx = downsample(complete.length, max, []);
+  const sliceIdx = withParams ? downsample(complete.length, max, []) : [];
   const sliceRows = sliceIdx.map((i) => {
     const t = complete[i]!;
     return {
@@ -193,5 +199,6 @@ export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS
     sliceParams,
     sliceRows,
     finalResults,
+    ...(withParams ? {} : { partial: true as const }),
   };
 }

@@ -11,13 +11,13 @@ import type { Json, JsonObject } from '../core/json.js';
 import {
   addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttempt, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
   encodeFinish, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
-  setAttr, studyFromRow, studyInsertValues, trialFromRow, validateSpec, workerFromRow,
+  setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow,
 } from './common.js';
 import { checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialWriter, WorkerInfo, WorkerRecord,
+  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -100,6 +100,8 @@ export abstract class SqlStore implements Store {
   /** `trialIds` undefined: all of the study's; else only those trials' (non-empty list). */
   protected abstract selectStudyIntermediates(id: StudyId, trialIds?: readonly number[]): Promise<IntermediateRow[]>;
   /** Trials numbered >= fromNumber, plus those numbered in `numbers` (maybe empty), by number. */
+  /** Every trial of the study by number, TRIAL_OUTCOME_COLS. */
+  protected abstract selectTrialOutcomes(id: StudyId): Promise<Omit<TrialRow, 'arch'>[]>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
@@ -248,6 +250,10 @@ export abstract class SqlStore implements Store {
       if (!(Number.isSafeInteger(n) && n >= 0)) throw new NasError('invalid_config', `numbers must hold non-negative integers, got ${n}`, { field: 'numbers' });
     }
     return (await this.selectTrialsSince(id, fromNumber, numbers.filter((n) => n < fromNumber))).map(trialFromRow);
+  }
+
+  async listTrialOutcomes(id: StudyId): Promise<TrialOutcome[]> {
+    return (await this.selectTrialOutcomes(id)).map(trialOutcomeFromRow);
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

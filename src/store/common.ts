@@ -24,6 +24,7 @@ import {
   type StudySummary,
   type TrialCounts,
   type TrialRecord,
+  type TrialOutcome,
   type TrialState,
   type WorkerInfo,
   type WorkerRecord,
@@ -413,6 +414,9 @@ function compareBudgets(a: number | null, b: number | null): number {
 export const TRIAL_COLS =
   'id, study_id, number, state, arch, arch_key, budget, params, worker_id, attempt, lease_expires_at, heartbeat_at, metrics, vals, error, duration_ms, created_at, started_at, finished_at, user_attrs';
 
+/** TRIAL_COLS without `arch`: listTrialOutcomes. */
+export const TRIAL_OUTCOME_COLS = TRIAL_COLS.replace(' arch,', '');
+
 export interface StudyRow {
   id: unknown;
   name: string;
@@ -491,12 +495,16 @@ export interface TrialRow {
 }
 
 export function trialFromRow(r: TrialRow): TrialRecord {
+  return { ...trialOutcomeFromRow(r), arch: JSON.parse(r.arch) as Json };
+}
+
+/** A row read with TRIAL_OUTCOME_COLS (no `arch`). */
+export function trialOutcomeFromRow(r: Omit<TrialRow, 'arch'>): TrialOutcome {
   return {
     id: trialId(num(r.id)),
     studyId: studyId(num(r.study_id)),
     number: num(r.number),
     state: r.state as TrialState,
-    arch: JSON.parse(r.arch) as Json,
     archKey: r.arch_key,
     budget: numOrNull(r.budget),
     params: JSON.parse(r.params) as JsonObject,

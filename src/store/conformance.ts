@@ -915,6 +915,26 @@ export function storeConformance(target: ConformanceTarget): void {
       }
     });
 
+    test('listTrialOutcomes is listTrials without arch, by number, this study only', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('outcomes', { maxTrials: null }));
+        const other = await s.createStudy(studySpec('outcomes-other', { maxTrials: null }));
+        for (let i = 0; i < 4; i++) await s.createTrial(a.id, trialInput(i));
+        await s.createTrial(other.id, trialInput(9));
+        const c = (await s.claimTrial(a.id, W1, 60_000))!;
+        await s.finishTrial(c.id, W1, { state: 'complete', values: [0.5], metrics: { val_acc: 0.5, loss: Number.NaN } });
+        await s.setTrialAttr(c.id, 'note', { k: 1 });
+        const full = await s.listTrials(a.id);
+        const got = await s.listTrialOutcomes(a.id);
+        assert.deepEqual(got.map((t) => t.number), [0, 1, 2, 3]);
+        for (const [i, t] of got.entries()) {
+          assert.equal('arch' in t, false);
+          const { arch: _arch, ...rest } = full[i]!;
+          assert.deepEqual(t, rest);
+        }
+        assert.deepEqual(await s.listTrialOutcomes(studyId(987654)), []);
+      }));
+
     test('listTrialsSince returns new trials and the current records of the listed ones', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('since', { maxTrials: null }));

@@ -11,7 +11,7 @@ import { NasError, isNasError, storageError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
-  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
+  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
@@ -539,6 +539,10 @@ export class PostgresStore extends SqlStore {
 
   protected async selectTrialByNumber(sid: StudyId, number: number): Promise<TrialRow | undefined> {
     return (await this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number = $2`, [sid, number]))[0];
+  }
+
+  protected async selectTrialOutcomes(sid: StudyId): Promise<Omit<TrialRow, 'arch'>[]> {
+    return this.q<Omit<TrialRow, 'arch'>>(`SELECT ${TRIAL_OUTCOME_COLS} FROM trials WHERE study_id = $1 ORDER BY number`, [sid]);
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

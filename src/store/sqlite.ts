@@ -14,7 +14,7 @@ import { NasError, isNasError, storageError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
-  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
+  BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
 } from './common.js';
 import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
@@ -466,6 +466,10 @@ export class SqliteStore extends SqlStore {
 
   protected async selectTrialByNumber(sid: StudyId, number: number): Promise<TrialRow | undefined> {
     return this.run(false, () => this.st(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND number = ?`).get(sid, number) as TrialRow | undefined);
+  }
+
+  protected async selectTrialOutcomes(sid: StudyId): Promise<Omit<TrialRow, 'arch'>[]> {
+    return this.run(false, () => this.st(`SELECT ${TRIAL_OUTCOME_COLS} FROM trials WHERE study_id = ? ORDER BY number`).all(sid) as Omit<TrialRow, 'arch'>[]);
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

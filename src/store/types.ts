@@ -142,6 +142,12 @@ export interface TrialWriter {
   attempt: number;
 }
 
+/**
+ * A trial without its architecture (`listTrialOutcomes`): what whole-study charts read when the
+ * architectures (often the bulk of a row) are not needed yet.
+ */
+export type TrialOutcome = Omit<TrialRecord, 'arch'>;
+
 export interface FinishTrial {
   state: FinalTrialState;
   metrics?: Metrics;
@@ -292,6 +298,12 @@ export interface Store {
    * without gaps, and a trial numbered n is visible once every trial below n is.
    */
   listTrialsSince(studyId: StudyId, fromNumber: number, numbers?: readonly number[]): Promise<TrialRecord[]>;
+  /**
+   * Every trial of a study in number order without its `arch` column (the same snapshot rules as
+   * listTrials): a fraction of listTrials' cost on large studies (the dashboard's first charts).
+   * An unknown study gives [].
+   */
+  listTrialOutcomes(studyId: StudyId): Promise<TrialOutcome[]>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
   /**
    * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.

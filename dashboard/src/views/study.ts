@@ -7,7 +7,7 @@ import { alphaHeatmaps, parallelCoordinates, slicePlot, timeline } from '../../.
 import { drawArch } from '../archgraph.js';
 import { lineChart } from '../lines.js';
 import { paramLabel } from '../labels.js';
-import type { OneShotView, ImportanceItem, ParetoSeries, SeriesPoint, StudyDetail, StudySeries, TrialPage, TrialRow } from '../types.js';
+import type { OneShotView, ImportanceItem, ParetoSeries, SeriesPoint, StudyDetail, StudyOverview, StudySeries, TrialPage, TrialRow } from '../types.js';
 
 type Tab = 'overview' | 'trials';
 
@@ -30,26 +30,45 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
     if (table) body.append(table.el);
     // Chart choices survive live refreshes.
     const ui = { colorBy: 'state', px: '', py: '', param: '', slice: '' };
+    // The detail and series drawn now (a partial series until the full one arrives), the panels
+    // that need the trials' parameters, and a counter that stops a superseded render.
+    let shown: { d: StudyDetail; sr: StudySeries } | null = null;
+    let paramPanels: { imp: HTMLElement; par: HTMLElement; slice: HTMLElement } | null = null;
+    let renders = 0;
 
     async function load(): Promise<void> {
       if (loading) return;
       loading = true;
       try {
-        // The overview asks for its three parts at once: the server reads the study once for all.
-        const detailP = getJson<StudyDetail>(`/api/studies/${id}`);
-        const restP = table ? null : Promise.all([getJson<StudySeries>(`/api/studies/${id}/series`), getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`)]);
-        restP?.catch(() => undefined);
-        const detail = await detailP;
+        if (table) {
+          const detail = await getJson<StudyDetail>(`/api/studies/${id}`);
+          if (disposed) return;
+          version = detail.version;
+          renderHead(detail);
+          await table.refresh(detail);
+          return;
+        }
+        // The overview comes first: on a study the server has not read yet it is computed without
+        // the architectures (StudyOverview), and the charts that need parameters follow.
+        const osP = getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`);
+        osP.catch(() => undefined);
+        const ov = await getJson<StudyOverview>(`/api/studies/${id}/overview`);
         if (disposed) return;
-        version = detail.version;
-        renderHead(detail);
-        if (table) await table.refresh(detail);
-        else if (restP) {
-          const [series, os] = await restP;
-          if (!disposed) {
-            renderOverview(detail, series);
-            if (os.oneshot) body.prepend(oneShotPanel(id, os.oneshot, Math.max(320, body.clientWidth - 34)), h('div', { class: 'row-gap' }));
-          }
+        version = ov.detail.version;
+        renderHead(ov.detail);
+        const drawn = renderOverview(ov.detail, ov.series);
+        const fullP = ov.complete ? null : Promise.all([getJson<StudyDetail>(`/api/studies/${id}`), getJson<StudySeries>(`/api/studies/${id}/series`)]);
+        fullP?.catch(() => undefined);
+        await drawn;
+        const os = await osP;
+        if (disposed) return;
+        if (os.oneshot) body.prepend(oneShotPanel(id, os.oneshot, Math.max(320, body.clientWidth - 34)), h('div', { class: 'row-gap' }));
+        if (fullP) {
+          const [detail, series] = await fullP;
+          if (disposed) return;
+          renderHead(detail);
+          shown = { d: detail, sr: series };
+          if (paramPanels) renderParamPanels(detail, series, paramPanels);
         }
       } catch (e) {
         clear(body);
@@ -86,7 +105,11 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       );
     }
 
-    function renderOverview(d: StudyDetail, sr: StudySeries): void {
+    /** Draws the overview: the first row, then (after the browser has painted it) the rest. */
+    async function renderOverview(d: StudyDetail, sr: StudySeries): Promise<void> {
+      const my = ++renders;
+      shown = { d, sr };
+      paramPanels = null;
       for (const c of charts.splice(0)) c.destroy();
       clear(body);
       const metric = d.study.objectives[0]?.metric ?? 'value';
@@ -116,7 +139,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       if (!hasGen) ui.colorBy = 'state';
       const colorSel = select(hasGen ? ['state', 'generation'] : ['state'], ui.colorBy, (v) => {
         ui.colorBy = v;
-        renderOverview(d, sr);
+        if (shown) void renderOverview(shown.d, shown.sr);
       }, 'color-by');
       const p2 = h('div', { class: 'panel', id: 'chart-time' });
       const p3 = h('div', { class: 'panel', id: 'chart-pareto' });
@@ -170,8 +193,10 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         );
       }
 
+      // Let the first row paint before the other charts are built.
+      await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      if (disposed || my !== renders) return;
       renderPareto(p3, d, sr.pareto, width);
-      renderImportance(p4, d, sr, family(d));
 
       // 3. distribution, hypervolume, timeline, parallel coordinates, slices
       const p5 = h('div', { class: 'panel', id: 'chart-edf' }, h('h2', {}, `Empirical distribution of ${metric}`));
@@ -214,9 +239,33 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         ),
       );
 
-      const p8 = h('div', { class: 'panel', id: 'chart-parallel' }, h('h2', {}, 'Parallel coordinates'));
-      const p9 = h('div', { class: 'panel', id: 'chart-slice' }, h('h2', {}, `Slice: ${metric} against one parameter`));
+      const p8 = h('div', { class: 'panel', id: 'chart-parallel' });
+      const p9 = h('div', { class: 'panel', id: 'chart-slice' });
       body.append(h('div', { class: 'row-gap' }), p8, h('div', { class: 'row-gap' }), p9);
+      paramPanels = { imp: p4, par: p8, slice: p9 };
+      renderParamPanels(d, sr, paramPanels);
+    }
+
+    /** Importance, parallel coordinates and slices: the charts that need the trials' parameters. */
+    function renderParamPanels(d: StudyDetail, sr: StudySeries, ps: { imp: HTMLElement; par: HTMLElement; slice: HTMLElement }): void {
+      const metric = d.study.objectives[0]?.metric ?? 'value';
+      const dir: Dir = d.study.objectives[0]?.direction ?? 'maximize';
+      const goto = (n: number): void => {
+        location.hash = `#/study/${id}/trial/${n}`;
+      };
+      const { imp: p4, par: p8, slice: p9 } = ps;
+      for (const p of [p4, p8, p9]) clear(p);
+      p8.append(h('h2', {}, 'Parallel coordinates'));
+      p9.append(h('h2', {}, `Slice: ${metric} against one parameter`));
+      if (sr.partial) {
+        const wait = `reading the architectures of all ${sr.total.toLocaleString('en-US')} trials…`;
+        p4.append(h('h2', {}, `What matters for ${metric}`), h('div', { class: 'sub pending' }, wait));
+        p8.append(h('div', { class: 'sub pending' }, wait));
+        p9.append(h('div', { class: 'sub pending' }, wait));
+        return;
+      }
+      renderImportance(p4, d, sr, family(d));
+      const fullWidth = Math.max(320, p8.clientWidth - 34);
       const objNames = d.study.objectives.map((o) => o.metric);
       const sliceNote = sr.sliceRows.length < d.study.counts.complete ? ` (${sr.sliceRows.length.toLocaleString('en-US')} of ${d.study.counts.complete.toLocaleString('en-US')} complete trials, evenly sampled)` : '';
       if (sr.sliceParams.length === 0) {
