@@ -72,3 +72,47 @@ test('a changed study is updated incrementally and equals a fresh read; concurre
     await store.close();
   }
 });
+
+test('the overview of a large unread study comes from trials without arch; the full series follows and agrees', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const id = (await store.createStudy({ ...spec, name: 'overview' })).id;
+    // 2,000 trials: the first size read without architectures (LIGHT_MIN_TRIALS)
+    for (let i = 0; i < 2000; i++) {
+      const t = await store.createTrial(id, { arch: { width: 8 * ((i % 7) + 1), act: i % 3 ? 'relu' : 'gelu' }, archKey: `k${i}`, budget: null, params: { lr: 10 ** -(1 + (i % 3)) }, claim: { workerId: w, leaseMs: 60_000 } });
+      if (i % 50 === 7) await store.finishTrial(t.id, w, { state: 'failed', error: 'x' });
+      else await store.finishTrial(t.id, w, { state: 'complete', values: [50 + ((i * 37) % 41), 10 - (i % 9)], metrics: { acc: 50 + ((i * 37) % 41), cost: 10 - (i % 9) } });
+    }
+    const calls = { full: 0, light: 0 };
+    const spy = Object.create(store) as Store;
+    spy.listTrials = (...a) => ((calls.full += 1), store.listTrials(...a));
+    spy.listTrialOutcomes = (...a) => ((calls.light += 1), store.listTrialOutcomes(...a));
+    const src = dashboardSource(spy);
+    const quick = await src.overview(id);
+    assert.equal(quick.complete, false);
+    assert.equal(quick.series.partial, true);
+    assert.equal(calls.light, 1);
+    assert.deepEqual(quick.series.importance, []);
+    assert.deepEqual(quick.series.sliceRows, []);
+    assert.deepEqual(quick.detail.paramNames, ['lr'], 'only the trials\' own params before the architectures are read');
+    const full = await src.series(id);
+    const detail = await src.study(id);
+    assert.equal(calls.full, 1, 'the full read started behind the overview is the one the series uses');
+    assert.equal(full.partial, undefined);
+    assert.ok(full.importance.length > 0 && full.sliceRows.length > 0);
+    assert.deepEqual(detail.paramNames, ['act', 'lr', 'width']);
+    // everything but the parameter charts is the same as the full series'
+    const { importance: _i, sliceParams: _p, sliceRows: _r, partial: _x, ...rest } = quick.series;
+    const { importance: _i2, sliceParams: _p2, sliceRows: _r2, ...fullRest } = full;
+    assert.deepEqual(rest, fullRest);
+    assert.deepEqual({ ...quick.detail, paramNames: [] }, { ...detail, paramNames: [] });
+    // now cached: the overview is the full answer, without another read
+    const again = await src.overview(id);
+    assert.equal(again.complete, true);
+    assert.equal(again.series, full);
+    assert.deepEqual([calls.full, calls.light], [1, 1]);
+    await src.close();
+  } finally {
+    await store.close();
+  }
+});
