@@ -240,18 +240,38 @@ export function timeline(
     axis.append(s('text', { x: m.l - 6, y: m.t + k * laneH + laneH / 2 + 4, 'text-anchor': 'end', style: 'font-size:11px;fill:#1d2330' }, w.length > 16 ? `${w.slice(0, 15)}…` : w));
   });
   svg.append(axis);
+  // Bars of one state in one lane that overlap or lie within a pixel of each other are drawn as
+  // one rectangle: 20,000 trials on a 1,300-pixel axis are a few hundred runs, not 20,000
+  // sub-paths to rasterise, and the picture is the same at screen resolution.
+  const h = laneH - 4;
+  const rect = (x0: number, x1: number, y: number): string => `M${x0.toFixed(1)},${y.toFixed(1)}h${(x1 - x0).toFixed(1)}v${h.toFixed(1)}h${(x0 - x1).toFixed(1)}z`;
   const paths = new Map<string, string>();
+  const runs = new Map<string, { x0: number; x1: number; y: number }>();
+  const flush = (state: string, r: { x0: number; x1: number; y: number }): void => {
+    paths.set(state, (paths.get(state) ?? '') + rect(r.x0, r.x1, r.y));
+  };
   let rerun = '';
   for (let i = 0; i < n; i++) {
     const y = m.t + t.worker[i]! * laneH + 2;
     const x0 = X(t.start[i]!);
     const x1 = Math.max(x0 + 0.8, X(t.end[i] ?? tMax));
-    const h = laneH - 4;
-    const d = `M${x0.toFixed(1)},${y.toFixed(1)}h${(x1 - x0).toFixed(1)}v${h.toFixed(1)}h${(x0 - x1).toFixed(1)}z`;
-    paths.set(t.state[i]!, (paths.get(t.state[i]!) ?? '') + d);
-    if (t.attempt[i]! > 1) rerun += d;
+    const state = t.state[i]!;
+    const key = `${state}|${t.worker[i]}`;
+    const r = runs.get(key);
+    if (r && x0 <= r.x1 + 1 && x1 >= r.x0 - 1) {
+      r.x0 = Math.min(r.x0, x0);
+      r.x1 = Math.max(r.x1, x1);
+    } else {
+      if (r) flush(state, r);
+      runs.set(key, { x0, x1, y });
+    }
+    if (t.attempt[i]! > 1) rerun += rect(x0, x1, y);
   }
-  for (const [state, d] of paths) svg.append(s('path', { d, fill: STATE_COLORS[state] ?? '#667085', 'fill-opacity': 0.8, class: `tl-${state}` }));
+  for (const [key, r] of runs) flush(key.slice(0, key.lastIndexOf('|')), r);
+  // the common state first, the rare ones (failures, re-runs) drawn over it
+  const order = ['complete', 'pruned', 'running', 'waiting', 'failed'];
+  const states = [...paths.keys()].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  for (const state of states) svg.append(s('path', { d: paths.get(state)!, fill: STATE_COLORS[state] ?? '#667085', 'fill-opacity': 0.8, class: `tl-${state}` }));
   if (rerun) svg.append(s('path', { d: rerun, fill: 'none', stroke: '#111827', 'stroke-width': 1.2, class: 'tl-rerun' }));
   return svg;
 }
