@@ -41,7 +41,7 @@ test('a changed study is updated incrementally and equals a fresh read; concurre
     // count the full reads and the incremental ones the source makes
     const calls = { full: 0, since: [] as [number, readonly number[]][] };
     const spy = Object.create(store) as Store;
-    spy.listTrials = (...a) => ((calls.full += 1), store.listTrials(...a));
+    spy.listTrials = (sid, o) => ((calls.full += (o?.offset ?? 0) === 0 ? 1 : 0), store.listTrials(sid, o)); // a full read starts at offset 0
     spy.listTrialsSince = (sid, from, numbers = []) => (calls.since.push([from, numbers]), store.listTrialsSince(sid, from, numbers));
     const src = dashboardSource(spy);
     const [a, b] = await Promise.all([src.series(id), src.study(id)]);
@@ -85,7 +85,7 @@ test('the overview of a large unread study comes from trials without arch; the f
     }
     const calls = { full: 0, light: 0 };
     const spy = Object.create(store) as Store;
-    spy.listTrials = (...a) => ((calls.full += 1), store.listTrials(...a));
+    spy.listTrials = (sid, o) => ((calls.full += (o?.offset ?? 0) === 0 ? 1 : 0), store.listTrials(sid, o)); // a full read starts at offset 0
     spy.listTrialOutcomes = (...a) => ((calls.light += 1), store.listTrialOutcomes(...a));
     const src = dashboardSource(spy);
     const quick = await src.overview(id);
@@ -102,8 +102,9 @@ test('the overview of a large unread study comes from trials without arch; the f
     assert.ok(full.importance.length > 0 && full.sliceRows.length > 0);
     assert.deepEqual(detail.paramNames, ['act', 'lr', 'width']);
     // everything but the parameter charts is the same as the full series'
-    const { importance: _i, sliceParams: _p, sliceRows: _r, partial: _x, ...rest } = quick.series;
-    const { importance: _i2, sliceParams: _p2, sliceRows: _r2, ...fullRest } = full;
+    assert.equal(quick.series.importanceOver, 0);
+    const { importance: _i, importanceOver: _o, sliceParams: _p, sliceRows: _r, partial: _x, ...rest } = quick.series;
+    const { importance: _i2, importanceOver: _o2, sliceParams: _p2, sliceRows: _r2, ...fullRest } = full;
     assert.deepEqual(rest, fullRest);
     assert.deepEqual({ ...quick.detail, paramNames: [] }, { ...detail, paramNames: [] });
     // now cached: the overview is the full answer, without another read
@@ -111,6 +112,34 @@ test('the overview of a large unread study comes from trials without arch; the f
     assert.equal(again.complete, true);
     assert.equal(again.series, full);
     assert.deepEqual([calls.full, calls.light], [1, 1]);
+    await src.close();
+  } finally {
+    await store.close();
+  }
+});
+
+test('a live study keeps its importance until the complete trials grow by 1%, and says over how many', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const id = (await store.createStudy({ ...spec, name: 'live-importance' })).id;
+    for (let i = 0; i < 300; i++) await add(store, id, i % 40, true);
+    const src = dashboardSource(store);
+    const a = await src.series(id);
+    assert.equal(a.importanceOver, 300);
+    assert.ok(a.importance.length > 0);
+    await add(store, id, 1, true);
+    await add(store, id, 2, true);
+    const b = await src.series(id);
+    assert.equal(b.edf.n, 302, 'the other charts use every trial');
+    assert.equal(b.importanceOver, 300, 'two more of 302 (< 1%): importance kept');
+    assert.deepEqual(b.importance, a.importance);
+    for (let i = 0; i < 3; i++) await add(store, id, 3 + i, true);
+    const c = await src.series(id);
+    assert.equal(c.importanceOver, 305, 'five more since (>= 1%): recomputed over all');
+    // a fresh read computes it over all trials
+    const fresh = await dashboardSource(store).series(id);
+    assert.deepEqual(c.importance, fresh.importance);
+    assert.equal(fresh.importanceOver, 305);
     await src.close();
   } finally {
     await store.close();

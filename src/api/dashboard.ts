@@ -171,6 +171,11 @@ export interface StudySeries {
   readonly best: readonly CurvePoint[];
   readonly pareto: ParetoSeries | null;
   readonly importance: readonly ImportanceItem[];
+  /**
+   * Complete trials `importance` was computed over: all of them, or (a live study) those of a
+   * version at most 1% smaller (src/report/series.ts IMPORTANCE_REFRESH); 0 when `partial`.
+   */
+  readonly importanceOver: number;
   /** Empirical distribution of the first objective over all complete trials. */
   readonly edf: { readonly n: number; readonly points: readonly { readonly x: number; readonly y: number }[] };
   /** Two-objective studies: hypervolume of the front after each improving trial. */
@@ -295,6 +300,8 @@ export async function openDashboardSource(url: string): Promise<DashboardSource>
  */
 const FULL_READ_MS = 120_000;
 const CACHE_STUDIES = 4;
+/** Trials per page of a full read (see `read`). */
+const READ_CHUNK = 2000;
 /** Below this many trials a study's first overview reads everything at once (it is quick). */
 const LIGHT_MIN_TRIALS = 2000;
 
@@ -319,6 +326,8 @@ interface StudyRows {
   readonly open: readonly number[];
   /** The study's series, once computed for this version. */
   series?: StudySeries;
+  /** The series of the version this one was updated from (its importance may be kept). */
+  previous?: StudySeries;
 }
 
 function rowsEntry(
@@ -363,6 +372,53 @@ function rowsEntry(
   };
 }
 
+/**
+ * `prev` with the rows at indices `at` (attributes `attrs`) new or changed: only those are
+ * scanned. The other rows were closed (complete, pruned, failed) when read and closed trials do
+ * not change, so the open ones are among `at`; names only accumulate until the next full read.
+ */
+function updatedEntry(
+  prev: StudyRows,
+  s: StoreStudySummary,
+  version: string,
+  rows: TrialRow[],
+  workers: (string | null)[],
+  at: readonly number[],
+  attrs: readonly Record<string, unknown>[],
+): StudyRows {
+  const metricNames = new Set(prev.metricNames);
+  const paramNames = new Set(prev.paramNames);
+  const changed = new Set(at.map((i) => rows[i]!.number));
+  const finals = prev.finals.filter((f) => !changed.has(f.number));
+  const open: number[] = [];
+  let latest = prev.latest;
+  at.forEach((i, k) => {
+    const t = rows[i]!;
+    for (const m in t.metrics) metricNames.add(m);
+    for (const p in t.params) paramNames.add(p);
+    if (t.startedAt !== null && t.startedAt > latest) latest = t.startedAt;
+    if (t.finishedAt !== null && t.finishedAt > latest) latest = t.finishedAt;
+    if (t.state === 'waiting' || t.state === 'running') open.push(t.number);
+    const a = attrs[k]!;
+    if (Object.keys(a).some(isFinalKey)) finals.push({ number: t.number, attrs: a });
+  });
+  finals.sort((x, y) => x.number - y.number);
+  open.sort((x, y) => x - y);
+  return {
+    version,
+    fullAt: prev.fullAt,
+    studyUpdatedAt: s.updatedAt,
+    rows,
+    workers,
+    finals,
+    metricNames: [...metricNames].sort(),
+    paramNames: [...paramNames].sort(),
+    latest,
+    open,
+    previous: prev.series ?? prev.previous,
+  };
+}
+
 /** Wraps an already open store; `owns` says whether close() closes it. */
 export function dashboardSource(store: Store, owns = false): DashboardSource {
   // One study's summary: its record, counts and best trial (one sort of its own trials only).
@@ -404,25 +460,32 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const changed = await store.listTrialsSince(s.id, from, hit.open);
       const rows = hit.rows.slice();
       const workers = hit.workers.slice();
-      const attrs: Record<string, unknown>[] = hit.rows.map(() => ({}));
-      for (const f of hit.finals) attrs[rowIndex(rows, f.number)] = f.attrs;
+      const at: number[] = [];
       for (const t of changed) {
         const i = t.number < from ? rowIndex(rows, t.number) : rows.length;
         rows[i] = toRow(s, t, pop);
         workers[i] = t.workerId;
-        attrs[i] = t.userAttrs;
+        at.push(i);
       }
-      return rowsEntry(s, version, hit.fullAt, rows, workers, attrs);
+      return updatedEntry(hit, s, version, rows, workers, at, changed.map((t) => t.userAttrs));
     }
-    const records = await store.listTrials(s.id);
-    return rowsEntry(
-      s,
-      version,
-      now,
-      records.map((t) => toRow(s, t, pop)),
-      records.map((t) => t.workerId),
-      records.map((t) => t.userAttrs),
-    );
+    // In pages of READ_CHUNK trials with a turn of the event loop between them: reading and
+    // flattening 20,000 architectures is a second or more, during which the server would
+    // otherwise answer nothing (not the overview just sent, not the live-update stream).
+    const rows: TrialRow[] = [];
+    const workers: (string | null)[] = [];
+    const attrs: Record<string, unknown>[] = [];
+    for (let offset = 0; ; offset += READ_CHUNK) {
+      const part = await store.listTrials(s.id, { limit: READ_CHUNK, offset });
+      for (const t of part) {
+        rows.push(toRow(s, t, pop));
+        workers.push(t.workerId);
+        attrs.push(t.userAttrs);
+      }
+      if (part.length < READ_CHUNK || closed) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return rowsEntry(s, version, now, rows, workers, attrs);
   };
   const allRows = async (s: StoreStudySummary): Promise<StudyRows> => {
     const version = versionOf(s);
@@ -446,8 +509,13 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     pending.set(s.id, { version, p });
     return p;
   };
-  const seriesOf = (s: StoreStudySummary, r: StudyRows): StudySeries =>
-    (r.series ??= studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals)));
+  const seriesOf = (s: StoreStudySummary, r: StudyRows): StudySeries => {
+    if (!r.series) {
+      r.series = studySeries(s, r, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, r.finals), r.previous ? { previous: r.previous } : {});
+      r.previous = undefined;
+    }
+    return r.series;
+  };
   // Studies read without architectures (overview of a study not cached yet), per version; a
   // study leaves this map once its full rows are cached.
   const light = new Map<number, { version: string; p: Promise<StudyRows> }>();

@@ -12,10 +12,14 @@ import type {
 import { downsample, edf, guessDirection, hypervolumeHistory, parameterImportance, paretoFront, type Dir } from './analysis.js';
 
 export const MAX_POINTS = 2000;
+/** A kept importance is recomputed once the complete trials have grown by this share. */
+export const IMPORTANCE_REFRESH = 0.01;
 const SLICE_PARAMS = 6;
 
 export interface SeriesInput {
   readonly rows: readonly TrialRow[];
+  /** Union of the rows' metric names, when the caller has it (else computed here). */
+  readonly metricNames?: readonly string[];
   readonly workers: readonly (string | null)[];
   readonly finals: readonly { number: number; attrs: Record<string, unknown> }[];
 }
@@ -72,9 +76,18 @@ function ms3(x: number): number {
 /**
  * Every chart's data over `input.rows`. With `opts.params` false (rows read without their
  * architectures), importance, slice parameters and slice rows are left empty and the result is
- * marked `partial`.
+ * marked `partial`. With `opts.previous` (the series of the same study a few trials ago), its
+ * importance is kept while the complete trials have grown by less than IMPORTANCE_REFRESH (1%)
+ * since it was computed (`importanceOver` says over how many): PED-ANOVA over 20,000 trials is
+ * most of a series, and a live study changes with every trial.
  */
-export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS, finalResults: FinalResults | null = null, opts: { readonly params?: boolean } = {}): StudySeries {
+export function studySeries(
+  s: StudyRecord,
+  input: SeriesInput,
+  max = MAX_POINTS,
+  finalResults: FinalResults | null = null,
+  opts: { readonly params?: boolean; readonly previous?: StudySeries } = {},
+): StudySeries {
   const withParams = opts.params ?? true;
   const { rows } = input;
   const obj = s.objectives[0];
@@ -102,7 +115,7 @@ export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS
   const lc = lastComplete as TrialRow | null;
   if (lc && best.length && best[best.length - 1]!.number !== lc.number) best.push({ number: lc.number, t: secs(lc.finishedAt), value: lc.value!, best: cur });
 
-  const metricNames = [...new Set(rows.flatMap((t) => Object.keys(t.metrics)))].sort();
+  const metricNames = input.metricNames ?? [...new Set(rows.flatMap((t) => Object.keys(t.metrics)))].sort();
   const axes = defaultParetoAxes(s, metricNames);
   const pareto = axes ? paretoOf(s, rows, axes[0], axes[1], max) : null;
   if (pareto) {
@@ -121,7 +134,12 @@ export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS
 
   // importance over every complete trial: PED-ANOVA ranks, eta^2 and value groups explain
   const complete = valued.filter((t) => t.state === 'complete');
-  const imp: ImportanceItem[] = withParams ? parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir) : [];
+  const prev = opts.previous;
+  const reuse =
+    withParams && prev !== undefined && prev.partial === undefined && prev.importanceOver <= complete.length &&
+    complete.length - prev.importanceOver < Math.max(1, IMPORTANCE_REFRESH * complete.length);
+  const imp: ImportanceItem[] = !withParams ? [] : reuse ? prev.importance : parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir);
+  const importanceOver = !withParams ? 0 : reuse ? prev.importanceOver : complete.length;
 
   // hypervolume history for two objectives (the first two when there are more)
   let hypervolume: StudySeries['hypervolume'] = null;
@@ -193,6 +211,7 @@ export function studySeries(s: StudyRecord, input: SeriesInput, max = MAX_POINTS
     best,
     pareto,
     importance: imp,
+    importanceOver,
     edf: edf(complete.map((t) => t.value!)),
     hypervolume,
     timeline: { workers, ...tl },

@@ -402,6 +402,8 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       }
       panel.append(bars, detail);
       if (imp.length > 10) panel.append(h('div', { class: 'sub' }, `top 10 of ${imp.length} parameters`));
+      const complete = sr.edf.n;
+      if (sr.importanceOver < complete) panel.append(h('div', { class: 'sub', id: 'importance-over' }, `over ${sr.importanceOver.toLocaleString('en-US')} of the ${complete.toLocaleString('en-US')} complete trials: recomputed whenever they grow by 1%`));
       show(imp.find((x) => x.name === ui.param) ?? imp[0]!);
     }
 
