@@ -138,7 +138,7 @@ export function studySeries(
   const reuse =
     withParams && prev !== undefined && prev.partial === undefined && prev.importanceOver <= complete.length &&
     complete.length - prev.importanceOver < Math.max(1, IMPORTANCE_REFRESH * complete.length);
-  const imp: ImportanceItem[] = !withParams ? [] : reuse ? prev.importance : parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir);
+  const imp: readonly ImportanceItem[] = !withParams ? [] : reuse ? prev.importance : parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir);
   const importanceOver = !withParams ? 0 : reuse ? prev.importanceOver : complete.length;
 
   // hypervolume history for two objectives (the first two when there are more)
