@@ -211,6 +211,21 @@ TS_FN(qCat) {
   TS_CATCH("qCat")
 }
 
+// fakeQuantPerTensor(x, scale, zeroPoint, qmin, qmax): quantize-dequantize in float, differentiable
+// with the straight-through estimator (gradient 1 where the rounded value is inside [qmin, qmax], else 0).
+TS_FN(fakeQuantPerTensor) {
+  TS_TRY
+  return wrap(info.Env(), at::fake_quantize_per_tensor_affine(tensorArg(info, 0), num(info, 1), i64(info, 2), i64(info, 3), i64(info, 4)));
+  TS_CATCH("fakeQuantPerTensor")
+}
+// fakeQuantPerChannel(x, scales [C] float, zeroPoints [C] int, axis, qmin, qmax): likewise, per channel along axis.
+TS_FN(fakeQuantPerChannel) {
+  TS_TRY
+  at::Tensor s = tensorArg(info, 1).to(at::kFloat);
+  at::Tensor z = tensorArg(info, 2).to(at::kInt);
+  return wrap(info.Env(), at::fake_quantize_per_channel_affine(tensorArg(info, 0), s, z, i64(info, 3), i64(info, 4), i64(info, 5)));
+  TS_CATCH("fakeQuantPerChannel")
+}
 }  // namespace tsnas
 
 void registerQuant(Napi::Env env, Napi::Object exports) {
@@ -230,4 +245,6 @@ void registerQuant(Napi::Env env, Napi::Object exports) {
   TS_EXPORT(exports, qLinearDynamic);
   TS_EXPORT(exports, qAdd);
   TS_EXPORT(exports, qCat);
+  TS_EXPORT(exports, fakeQuantPerTensor);
+  TS_EXPORT(exports, fakeQuantPerChannel);
 }

@@ -71,5 +71,7 @@ export {
   type OneShotSearchResult,
 } from './oneshot.js';
 export { compressModel, compressNetwork, checkPruneSpec, quantizedEngines, type CompressSource, type CompressModelOptions, type CompressOptions, type CompressResult, type StageRow, type StageName, type PruneSpec, type QuantMode } from './compress.js';
+export { finetuneModel, type FinetuneModelOptions, type FinetuneResult, type FinetuneMetrics, type FreezeSpec } from './finetune.js';
+export { loadModel, type ModelSource, type LoadedModel } from './model-source.js';
 export { writeStudyReport, type StudyReportOptions, type StudyReport } from '../report/index.js';
 export { upgradeDatabase, type DbUpgrade } from './db.js';

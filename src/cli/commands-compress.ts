@@ -42,7 +42,7 @@ function num(f: Record<string, string | boolean | undefined>, k: string, integer
 export function stageTable(rows: readonly StageRow[]): string {
   return renderTable(
     ['model', 'stage', 'test acc %', 'params', 'size bytes', 'FLOPs', 'latency ms', 'latency ms (1 thread)'],
-    rows.map((r) => [r.model, r.stage, Number(r.test_acc.toFixed(2)), r.params, r.size_bytes, r.flops, Number(r.latency_ms.toFixed(3)), Number(r.latency_1t_ms.toFixed(3))]),
+    rows.map((r) => [r.model, r.stage === 'int8' && r.quant_mode ? `int8 (${r.quant_mode})` : r.stage, Number(r.test_acc.toFixed(2)), r.params, r.size_bytes, r.flops, Number(r.latency_ms.toFixed(3)), Number(r.latency_1t_ms.toFixed(3))]),
   );
 }
 
@@ -69,9 +69,14 @@ options:
                           fraction of its weights (default (1 - S) / 4; at most 1 - S). A global
                           threshold ranks weights of batch-normed layers by their folded value
   --prune-output          also prune the output (logits) layer (default: left dense)
-  --finetune-epochs N     fine-tuning after pruning (default 2)
+  --finetune-epochs N     fine-tuning after pruning, and QAT epochs (default 2)
   --finetune-lr X         default 1e-3 (Adam, cosine decay)
-  --quantize MODE         static (int8 weights and activations, calibrated) or dynamic (int8 linear weights)
+  --quantize MODE         static (int8 weights and activations, calibrated), qat (quantization-aware
+                          fine-tuning for --finetune-epochs, then the same int8 network as static),
+                          or dynamic (int8 linear weights)
+  --max-drop D            with static: when post-training quantization costs more than D points of
+                          validation accuracy, run QAT and keep it if it does better
+  --qat-lr X              QAT learning rate (default 1e-4; Adam, cosine decay)
   --calibration N         calibration images from the training split (default 256)
   --qengine E             onednn (default) or qnnpack
   --dataset KIND          override the model's dataset (fashion_mnist, mnist, cifar10, digits)
@@ -94,7 +99,9 @@ options:
         'prune-output': { type: 'boolean' },
         'finetune-epochs': { type: 'string' },
         'finetune-lr': { type: 'string' },
-        quantize: { type: 'string', choices: ['static', 'dynamic'] },
+        quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'] },
+        'max-drop': { type: 'string' },
+        'qat-lr': { type: 'string' },
         calibration: { type: 'string' },
         qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
         dataset: { type: 'string', choices: COMPRESS_DATASETS },
@@ -128,12 +135,17 @@ options:
     const lr = num(f, 'finetune-lr', false, 0);
     const cal = num(f, 'calibration', true, 0);
     const seed = num(f, 'seed', true, 0);
+    const maxDrop = num(f, 'max-drop', false, 0);
+    const qatLr = num(f, 'qat-lr', false, 0);
+    if (maxDrop !== undefined && q !== 'static') throw flagError('max-drop', 'applies only to --quantize static (it decides the fallback to QAT)', 'add --quantize static, or drop --max-drop');
     const opts: CompressModelOptions = {
       ...(f['prune'] ? { prune: pruneFromFlags(f['prune'] as string, f) } : {}),
       ...(q ? { quantize: q as QuantMode } : {}),
       ...(fe !== undefined ? { finetuneEpochs: fe } : {}),
       ...(lr !== undefined ? { finetuneLr: lr } : {}),
       ...(cal !== undefined ? { calibration: cal } : {}),
+      ...(maxDrop !== undefined ? { maxDrop } : {}),
+      ...(qatLr !== undefined ? { qatLr } : {}),
       ...(f['qengine'] ? { qengine: f['qengine'] as 'onednn' | 'qnnpack' } : {}),
       ...(dataset ? { dataset } : {}),
       ...(seed !== undefined ? { seed } : {}),

@@ -39,6 +39,7 @@ import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
 import { ONESHOT_HELP, runOneShotSearch } from './commands-oneshot.js';
 import { compressCmd } from './commands-compress.js';
+import { finetuneCmd } from './commands-finetune.js';
 import { Progress } from './progress.js';
 import { renderTable, type Cell } from './table.js';
 
@@ -164,6 +165,7 @@ records that the previous release can still use the database, so its workers may
 exit codes: 0 upgraded (or nothing to do), 2 bad input or storage (unreachable, wrong password,
 missing database, a schema newer than this tsnas can use), 1 a failure while upgrading
 (nothing of it is kept).`,
+  finetune: finetuneCmd.help,
 };
 
 /** One line per command; the extra commands' lines come from their own `summary`, so none is left out. */
@@ -177,6 +179,7 @@ const CORE_SUMMARIES: Record<string, string> = {
   db: 'database administration: `tsnas db upgrade` migrates an older schema (explicitly, once)',
   repeat: repeatCmd.summary,
   compress: compressCmd.summary,
+  finetune: finetuneCmd.summary,
 };
 
 export function commandList(): string {
@@ -236,8 +239,11 @@ function attemptCell(t: TrialRecord): Cell {
 
 function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric: string }[]): string {
   const metrics = metricColumns(trials).filter((m) => !objectives.some((o) => o.metric === m)).slice(0, 6);
+  // The trial a child was mutated from or a promotion continues (run layer: user attr parent_trial).
+  const parentOf = (t: TrialRecord) => (typeof t.userAttrs['parent_trial'] === 'number' ? (t.userAttrs['parent_trial'] as number) : null);
+  const parents = trials.some((t) => parentOf(t) !== null);
   return renderTable(
-    ['#', 'state', 'attempt', ...objectives.map((o) => o.metric), ...metrics, 'seconds', 'arch'],
+    ['#', 'state', 'attempt', ...(parents ? ['parent'] : []), ...objectives.map((o) => o.metric), ...metrics, 'seconds', 'arch'],
     trials.map((t): Cell[] => {
       const arch = JSON.stringify(t.arch);
       // A trial imported by a warm start (src/run/warm-start.ts) says where it came from.
@@ -246,6 +252,7 @@ function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric
         t.number,
         warm ? `${t.state} (warm start: ${warm.study}#${warm.number})` : t.state,
         attemptCell(t),
+        ...(parents ? [parentOf(t)] : []),
         ...objectives.map((_, i) => fmtValue(t.values?.[i])),
         ...metrics.map((m) => fmtValue(t.metrics?.[m])),
         t.durationMs === null ? null : t.durationMs / 1000,
@@ -520,6 +527,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   repeat: repeatCmd.run,
   compress: compressCmd.run,
   db: cmdDb,
+  finetune: finetuneCmd.run,
 };
 
 export async function run(argv: string[]): Promise<number> {

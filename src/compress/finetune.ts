@@ -11,7 +11,7 @@ import type { PreparedData } from '../data/prepare.js';
 import { Adam } from '../nn/optim.js';
 import { lrAt } from '../nn/schedule.js';
 import { Tensor, crossEntropy, noGrad, tidy } from '../tensor/index.js';
-import type { GraphNet } from './graphnet.js';
+import type { Layer, Module } from '../nn/module.js';
 
 export interface FinetuneOptions {
   readonly epochs: number;
@@ -24,6 +24,12 @@ export interface FinetuneOptions {
   readonly masksForEpoch?: (epoch: number, weights: ReadonlyMap<string, Tensor>) => ReadonlyMap<string, Tensor> | undefined;
   /** Called after each epoch. */
   readonly onEpoch?: (epoch: number, trainLoss: number) => void;
+  /** The parameters to train (default all of the net's); the others are not touched by the optimizer. */
+  readonly params?: readonly Tensor[];
+  /** Layers kept in inference mode while the rest trains (frozen batch norms: running statistics fixed). */
+  readonly frozenLayers?: readonly Layer[];
+  /** Called after every optimizer step (e.g. to update quantization observers' state). */
+  readonly afterStep?: () => void;
 }
 
 /** Applies 0/1 masks to the weights they name, in place. */
@@ -34,12 +40,12 @@ export function applyMasks(weights: ReadonlyMap<string, Tensor>, masks: Readonly
 }
 
 /** Trains `net` in place for `o.epochs` epochs; returns the mean training loss of the last epoch. */
-export function finetune(net: GraphNet, data: PreparedData, o: FinetuneOptions): number {
+export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: FinetuneOptions): number {
   if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw new NasError('invalid_config', `fine-tuning epochs must be an integer >= 0, got ${o.epochs}`, { field: 'finetuneEpochs' });
   if (o.epochs === 0) return NaN;
   const batchSize = o.batchSize ?? 64;
   const lr = o.lr ?? 1e-3;
-  const opt = new Adam(net.parameters(), { lr });
+  const opt = new Adam(o.params ?? net.parameters(), { lr });
   const order = Rng.fromSeed(o.seed ?? 0).derive('finetune');
   const total = numBatches(data.train.indices.length, batchSize) * o.epochs;
   const sched = { kind: 'cosine', totalSteps: Math.max(1, total), warmupSteps: 0 } as const;
@@ -47,6 +53,7 @@ export function finetune(net: GraphNet, data: PreparedData, o: FinetuneOptions):
   let step = 0;
   let last = NaN;
   net.train();
+  for (const l of o.frozenLayers ?? []) l.eval();
   try {
     for (let e = 1; e <= o.epochs; e++) {
       const masks = o.masksForEpoch?.(e, sd);
@@ -64,6 +71,7 @@ export function finetune(net: GraphNet, data: PreparedData, o: FinetuneOptions):
           return loss.item() as number;
         });
         if (masks) applyMasks(sd, masks);
+        o.afterStep?.();
         if (!Number.isFinite(l)) throw new NasError('diverged', `fine-tuning diverged at epoch ${e} (loss ${l})`, { field: 'finetuneLr', hint: 'use a smaller fine-tuning learning rate' });
         sum += l * b.size;
         n += b.size;

@@ -10,7 +10,7 @@ import { NasError } from '../core/errors.js';
 import { decodeStateDict, encodeStateDict } from '../nn/state.js';
 import { Tensor } from '../tensor/index.js';
 import type { QParams } from '../tensor/quantized.js';
-import { disposeFused, QuantizedNet, type FusedNet, type FusedNode, type QuantMode } from './quantize.js';
+import { disposeFused, QuantizedNet, type FusedNet, type FusedNode, type Int8Mode } from './quantize.js';
 
 export function encodeInt8(qn: QuantizedNet, meta: { engine: string }): Uint8Array {
   const sd = new Map<string, Tensor>();
@@ -56,7 +56,7 @@ export function encodeInt8(qn: QuantizedNet, meta: { engine: string }): Uint8Arr
  */
 export function decodeInt8(buf: Uint8Array, source = 'int8 model'): QuantizedNet {
   const { tensors, meta } = decodeStateDict(buf, source);
-  const m = meta as { format?: string; mode?: QuantMode; inputShape?: number[]; numClasses?: number; output?: number; nodes?: FusedNode[] };
+  const m = meta as { format?: string; mode?: Int8Mode; inputShape?: number[]; numClasses?: number; output?: number; nodes?: FusedNode[] };
   if (m.format !== 'tsnas-int8' || !Array.isArray(m.nodes) || !m.inputShape || m.output === undefined || (m.mode !== 'static' && m.mode !== 'dynamic')) {
     for (const t of tensors.values()) t.dispose();
     throw new NasError('data_error', `${source} is not a tsnas int8 model`, { hint: 'use a model.int8.bin written by tsnas compress' });
@@ -94,7 +94,7 @@ export function decodeInt8(buf: Uint8Array, source = 'int8 model'): QuantizedNet
     as.dispose();
     az.dispose();
   }
-  const fused: FusedNet = { inputShape: m.inputShape, numClasses: m.numClasses ?? 0, nodes: m.nodes, output: m.output, weights };
+  const fused: FusedNet = { inputShape: m.inputShape, numClasses: m.numClasses ?? 0, nodes: m.nodes, output: m.output, weights, values: [] };
   return new QuantizedNet(fused, m.mode, qparams, scales);
 }
 

@@ -31,7 +31,9 @@ import { lowerModule } from './lower.js';
 import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
 import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type ChannelPlan, type PruneSpec } from './prune.js';
 import { atomicDir, checkOutDir, type AtomicDir } from './outdir.js';
-import { calibrate, disposeFused, fuse, QuantizedNet, type QuantMode } from './quantize.js';
+import { calibrate, disposeFused, fuse, QuantizedNet, type FusedNet, type QuantMode } from './quantize.js';
+import { QatNet } from './qat.js';
+import type { QParams } from '../tensor/quantized.js';
 import { encodeInt8 } from './int8file.js';
 
 export type StageName = 'float' | 'pruned' | 'int8';
@@ -53,6 +55,10 @@ export interface StageRow {
   /** Fastest of the timed batch-1 runs, all threads and 1 thread (less sensitive to other load on the machine). */
   readonly latency_min_ms: number;
   readonly latency_1t_min_ms: number;
+  /** int8 stage: how it was quantized (`qat` also when static quantization fell back to QAT, see `maxDrop`). */
+  readonly quant_mode?: QuantMode;
+  /** int8 stage after a fallback: the post-training static network's test accuracy (percent), for comparison. */
+  readonly ptq_test_acc?: number;
   /** Fraction of exactly-zero conv/linear weights (magnitude pruning), else absent. */
   readonly sparsity?: number;
   /** The stage's directory when files were written. */
@@ -63,8 +69,19 @@ export interface CompressOptions {
   /** Name of the model in the rows (default `model`). */
   readonly name?: string;
   readonly prune?: PruneSpec;
-  /** Post-training int8 quantization; absent = no int8 stage. */
+  /**
+   * int8 quantization; absent = no int8 stage. `static`: post-training, calibrated; `qat`:
+   * quantization-aware fine-tuning for `finetuneEpochs` (qat.ts), converted to the same static int8
+   * network; `dynamic`: int8 linear weights.
+   */
   readonly quantize?: QuantMode;
+  /**
+   * With `static`: the largest validation-accuracy drop (points) post-training quantization may
+   * cost; beyond it QAT is run and kept when its validation accuracy is higher. Absent = no fallback.
+   */
+  readonly maxDrop?: number;
+  /** Learning rate of QAT fine-tuning (Adam, cosine decay; default 1e-4). */
+  readonly qatLr?: number;
   /** Fine-tuning epochs after pruning (default 2). */
   readonly finetuneEpochs?: number;
   /** Fine-tuning learning rate (Adam, cosine decay; default 1e-3). */
@@ -148,17 +165,24 @@ export function calibrationBatches(data: PreparedData, count: number, seed = 0):
 
 function checkOptions(o: CompressOptions, data: PreparedData, inputShape: readonly number[]): { prune?: PruneSpec; engine: QEngine | undefined } {
   const prune = o.prune ? checkPruneSpec(o.prune) : undefined;
-  if (o.quantize !== undefined && o.quantize !== 'static' && o.quantize !== 'dynamic')
-    throw new NasError('invalid_config', `quantize must be static or dynamic, got ${JSON.stringify(o.quantize)}`, { field: 'quantize' });
+  if (o.quantize !== undefined && o.quantize !== 'static' && o.quantize !== 'dynamic' && o.quantize !== 'qat')
+    throw new NasError('invalid_config', `quantize must be static, qat or dynamic, got ${JSON.stringify(o.quantize)}`, { field: 'quantize' });
+  if (o.maxDrop !== undefined) {
+    if (!(o.maxDrop >= 0 && Number.isFinite(o.maxDrop))) throw new NasError('invalid_config', `max drop must be a number of points >= 0, got ${o.maxDrop}`, { field: 'maxDrop', hint: 'e.g. --max-drop 0.5' });
+    if (o.quantize !== 'static') throw new NasError('invalid_config', `max drop applies to static quantization (it decides the fallback to QAT), not to ${o.quantize ?? 'no quantization'}`, { field: 'maxDrop', hint: 'use --quantize static --max-drop D, or drop --max-drop' });
+  }
+  if (o.qatLr !== undefined && !(o.qatLr > 0 && Number.isFinite(o.qatLr))) throw new NasError('invalid_config', `QAT lr must be > 0, got ${o.qatLr}`, { field: 'qatLr' });
+  if (o.quantize === 'qat' && (o.finetuneEpochs ?? 2) < 1) throw new NasError('invalid_config', 'QAT needs at least 1 fine-tuning epoch', { field: 'finetuneEpochs', hint: 'e.g. --finetune-epochs 2, or use --quantize static' });
   const fe = o.finetuneEpochs ?? 2;
   if (!(Number.isInteger(fe) && fe >= 0)) throw new NasError('invalid_config', `finetune epochs must be an integer >= 0, got ${fe}`, { field: 'finetuneEpochs' });
   if (o.finetuneLr !== undefined && !(o.finetuneLr > 0 && Number.isFinite(o.finetuneLr))) throw new NasError('invalid_config', `finetune lr must be > 0, got ${o.finetuneLr}`, { field: 'finetuneLr' });
   const cal = o.calibration ?? 256;
-  if (o.quantize === 'static' && !o.calibrationInputs && !(Number.isInteger(cal) && cal >= 1))
+  const calibrated = o.quantize === 'static' || o.quantize === 'qat';
+  if (calibrated && !o.calibrationInputs && !(Number.isInteger(cal) && cal >= 1))
     throw new NasError('invalid_config', `the calibration set must hold at least 1 image, got ${cal}`, { field: 'calibration', hint: 'a few hundred training images, e.g. 256' });
-  if (o.quantize === 'static' && !o.calibrationInputs && data.train.indices.length === 0)
+  if (calibrated && !o.calibrationInputs && data.train.indices.length === 0)
     throw new NasError('invalid_config', 'the calibration set is empty: the training split has no images', { field: 'calibration', hint: 'use a dataset with training images' });
-  if (o.quantize === 'static' && o.calibrationInputs) {
+  if (calibrated && o.calibrationInputs) {
     if (o.calibrationInputs.length === 0 || o.calibrationInputs.every((x) => (x.shape[0] ?? 0) === 0))
       throw new NasError('invalid_config', 'the calibration set is empty', { field: 'calibration', hint: 'give at least one batch of training images (a few hundred is typical)' });
     for (const x of o.calibrationInputs) {
@@ -296,23 +320,56 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
 
     if (o.quantize) {
       setQuantizedEngine(engine!);
-      const sd = current.net.stateDict();
-      const fused = fuse(current.graph, sd);
-      nets.push({ dispose: () => disposeFused(fused) });
-      let qparams;
-      if (o.quantize === 'static') {
-        const cal = o.calibrationInputs ?? calibrationBatches(data, o.calibration ?? 256, o.seed ?? 0);
-        try {
-          qparams = calibrate(fused, cal);
-        } finally {
-          if (!o.calibrationInputs) for (const t of cal) t.dispose();
+      const seed = o.seed ?? 0;
+      const valAcc = (f: (x: Tensor) => Tensor) => (data.val.indices.length ? testAccuracy(f, { ...data, test: data.val }) : NaN);
+      const cal = o.quantize === 'dynamic' ? [] : (o.calibrationInputs ?? calibrationBatches(data, o.calibration ?? 256, seed));
+      try {
+        /** Fuses `sd` (the current graph's weights) and builds the int8 network with `qp` (or calibrated). */
+        const build = (sd: ReadonlyMap<string, Tensor>, mode: 'static' | 'dynamic', qp?: (f: FusedNet) => QParams[]): QuantizedNet => {
+          const fused = fuse(current.graph, sd);
+          nets.push({ dispose: () => disposeFused(fused) });
+          const qparams = mode === 'static' ? (qp ? qp(fused) : calibrate(fused, cal)) : undefined;
+          const qn = new QuantizedNet(fused, mode, qparams);
+          nets.push(qn);
+          return qn;
+        };
+        const qat = (): QuantizedNet => {
+          const epochs = o.finetuneEpochs ?? 2;
+          const qnet = new QatNet(current.graph, current.net.stateDict(), seed);
+          nets.push(qnet);
+          qnet.observe(cal);
+          finetune(qnet, data, { epochs, seed, lr: o.qatLr ?? 1e-4, onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) });
+          qnet.eval();
+          return build(qnet.net.stateDict(), 'static', (f) => qnet.toInt8Params(f));
+        };
+        let qn: QuantizedNet;
+        let extra: Partial<StageRow> = { quant_mode: o.quantize };
+        if (o.quantize === 'qat') qn = qat();
+        else if (o.quantize === 'dynamic') qn = build(current.net.stateDict(), 'dynamic');
+        else {
+          qn = build(current.net.stateDict(), 'static');
+          if (o.maxDrop !== undefined) {
+            const before = valAcc((x) => current.net.forward(x));
+            const ptq = valAcc((x) => qn.forward(x));
+            log(`${name} int8: post-training static quantization: val acc ${ptq.toFixed(2)}% vs ${before.toFixed(2)}% before (drop ${(before - ptq).toFixed(2)}, max ${o.maxDrop})`);
+            if (before - ptq > o.maxDrop) {
+              const q2 = qat();
+              const qa = valAcc((x) => q2.forward(x));
+              log(`${name} int8: QAT val acc ${qa.toFixed(2)}%: ${qa > ptq ? 'kept' : 'not better, post-training network kept'}`);
+              if (qa > ptq) {
+                extra = { quant_mode: 'qat', ptq_test_acc: testAccuracy((x) => qn.forward(x), data) };
+                qn = q2;
+              }
+            }
+          }
         }
+        const bytes = encodeInt8(qn, { engine: engine! });
+        const dir = out ? writeStage(out, 'int8', { 'model.int8.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportQuantizedOnnx(qn, { ...onnxOpts, name: `${name}-int8` }) } : {}) }) : undefined;
+        const fq = qn;
+        measure('int8', current.graph, (x) => fq.forward(x), bytes.byteLength, { ...extra, ...(dir ? { dir } : {}) });
+      } finally {
+        if (!o.calibrationInputs) for (const t of cal) t.dispose();
       }
-      const qn = new QuantizedNet(fused, o.quantize, qparams);
-      nets.push(qn);
-      const bytes = encodeInt8(qn, { engine: engine! });
-      const dir = out ? writeStage(out, 'int8', { 'model.int8.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportQuantizedOnnx(qn, { ...onnxOpts, name: `${name}-int8` }) } : {}) }) : undefined;
-      measure('int8', current.graph, (x) => qn.forward(x), bytes.byteLength, dir ? { dir } : {});
     }
     if (out) {
       writeFileSync(join(out.work, 'report.json'), JSON.stringify({ model: name, dataset: data.name, rows }, null, 2) + '\n');

@@ -46,7 +46,10 @@ import {
   type QParams,
 } from '../tensor/quantized.js';
 
-export type QuantMode = 'static' | 'dynamic';
+/** static: post-training, calibrated; qat: quantization-aware fine-tuning, then the same int8 network as static; dynamic: int8 linear weights only. */
+export type QuantMode = 'static' | 'dynamic' | 'qat';
+/** What a QuantizedNet runs: int8 weights and activations (static; also QAT's result), or dynamic int8 linear. */
+export type Int8Mode = 'static' | 'dynamic';
 
 /** A node of the fused network: conv/linear with folded BN and optional fused ReLU, add with fused ReLU, or a graph node. */
 export type FusedNode =
@@ -73,9 +76,11 @@ export interface FusedNet {
   readonly output: number;
   /** Per fused node index: folded float weight and bias (qconv/qlinear), or BN tensors (`weight`, `bias`, `running_mean`, `running_var`). */
   readonly weights: ReadonlyMap<number, ReadonlyMap<string, Tensor>>;
+  /** Per fused value j (0 = input): the graph value it stands for (a fused conv+BN+ReLU stands for the ReLU's output); empty when unknown (a decoded int8 file). */
+  readonly values: readonly number[];
 }
 
-const fusedInputs = (n: FusedNode): readonly number[] => (n.kind === 'qadd' || n.kind === 'cat' ? n.inputs : [n.input]);
+export const fusedInputs = (n: FusedNode): readonly number[] => (n.kind === 'qadd' || n.kind === 'cat' ? n.inputs : [n.input]);
 
 /** Folds batch norms and fuses ReLUs (new tensors, owned by the result: disposeFused). */
 export function fuse(g: Graph, weights: ReadonlyMap<string, Tensor>): FusedNet {
@@ -85,6 +90,7 @@ export function fuse(g: Graph, weights: ReadonlyMap<string, Tensor>): FusedNet {
   const skip = new Set<number>();
   const nodes: FusedNode[] = [];
   const fw = new Map<number, Map<string, Tensor>>();
+  const values: number[] = [0];
   const mv = (v: number) => {
     const r = map.get(v);
     if (r === undefined) throw new NasError('internal', `fuse: value ${v} used before it is produced`);
@@ -98,6 +104,7 @@ export function fuse(g: Graph, weights: ReadonlyMap<string, Tensor>): FusedNet {
         nodes.push(f);
         if (tensors) fw.set(nodes.length - 1, tensors);
         map.set(lastOld, nodes.length);
+        values.push(lastOld);
       };
       switch (n.kind) {
         case 'conv':
@@ -164,7 +171,7 @@ export function fuse(g: Graph, weights: ReadonlyMap<string, Tensor>): FusedNet {
     }),
   );
   graphShapes(g); // shapes were checked by the caller's graph; keep the invariant explicit
-  return { inputShape: g.inputShape, numClasses: g.numClasses, nodes, output: mv(g.output), weights: fw };
+  return { inputShape: g.inputShape, numClasses: g.numClasses, nodes, output: mv(g.output), weights: fw, values };
 }
 
 export function disposeFused(f: FusedNet): void {
@@ -301,7 +308,7 @@ export function quantizeWeight(w: Tensor, scales: Float32Array = weightScales(w)
 
 /** Which values of a static int8 network are held quantized (int8 kernels) vs float (fallback ops). */
 const INT8_KINDS = new Set<FusedNode['kind']>(['qconv', 'qlinear', 'qadd', 'cat', 'maxpool', 'avgpool', 'gap', 'flatten', 'slice_hw']);
-const isInt8 = (n: FusedNode) => INT8_KINDS.has(n.kind) || (n.kind === 'act' && n.fn === 'relu');
+export const isInt8 = (n: FusedNode) => INT8_KINDS.has(n.kind) || (n.kind === 'act' && n.fn === 'relu');
 
 /**
  * A quantized network ready to run. `forward` takes normalised float inputs [N, ...inputShape]
@@ -325,7 +332,7 @@ export class QuantizedNet {
    * @param qparams activation parameters per fused value (static mode; from calibrate())
    * @param given weight scales per node (a loaded int8 file's); default computed from the weights
    */
-  constructor(readonly fused: FusedNet, readonly mode: QuantMode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>) {
+  constructor(readonly fused: FusedNet, readonly mode: Int8Mode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>) {
     if (mode === 'static' && (!qparams || qparams.length !== fused.nodes.length + 1)) throw new NasError('internal', 'static quantization needs one QParams per value');
     fused.nodes.forEach((n, i) => {
       const w = fused.weights.get(i);

@@ -644,9 +644,11 @@ export class Study<A> {
     const id = typeof promotes === 'number' ? promotes : typeof mutated === 'number' ? mutated : undefined;
     if (id === undefined) return undefined;
     const rec = await this.store.getTrial(id as TrialRecord['id']);
-    const w = rec?.userAttrs['weights_path'];
-    if (!rec || rec.studyId !== trial.studyId || rec.state !== 'complete' || typeof w !== 'string') return undefined;
+    if (!rec || rec.studyId !== trial.studyId) return undefined;
+    // The parent is recorded (shown by `tsnas trials`) whether or not its weights can be inherited.
     if (trial.userAttrs['parent_trial'] !== rec.number) await this.store.setTrialAttr(trial.id, 'parent_trial', rec.number, { workerId: this.workerId, attempt: trial.attempt });
+    const w = rec.userAttrs['weights_path'];
+    if (rec.state !== 'complete' || typeof w !== 'string') return undefined;
     return { trial: rec.number, kind: typeof promotes === 'number' ? 'promotion' : 'mutation', arch: rec.arch, ...(rec.budget === null ? {} : { budget: rec.budget }), weightsPath: w };
   }
 

@@ -3,7 +3,9 @@
  * architecture search"): a queue of the `population` most recent trials; each child mutates the
  * best of `sampleSize` members drawn at random, and the oldest member dies. The first `population`
  * trials are random. Children never repeat a seen key (mutation is retried, then a random novel
- * arch is used when the parent's neighbourhood is exhausted).
+ * arch is used when the parent's neighbourhood is exhausted). A mutated child's proposal carries
+ * `info: { parent: <parent trial id> }`, so the trial records its parent (`params.parent`) and an
+ * evaluator with weight inheritance starts it from the parent's weights.
  */
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
@@ -34,6 +36,7 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
       const rng = Rng.fromState(state.rng);
       const seen = seenKeys(ctx.history);
       let child: A | undefined;
+      let parentId: number | undefined;
       if (ctx.history.length >= o.population && state.population.length > 0) {
         const order = keyOrder(ctx.history, ctx);
         const byKey = trialsByKey(ctx.history);
@@ -45,10 +48,15 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
         let best = idx[0]!;
         // Fitness, then the objective's tie-break (common.ts compareTrials); a full tie keeps the first drawn.
         for (const i of idx) if (order(members[i]!, members[best]!) > 0) best = i;
-        const parent = byKey.get(members[best] as ArchKey)?.arch;
+        const parentTrial = byKey.get(members[best] as ArchKey);
+        const parent = parentTrial?.arch;
         if (parent !== undefined) child = proposeNovel(ctx, seen, () => ctx.space.mutate(parent, rng), { maxAttempts: 100 })?.arch;
+        if (child !== undefined) parentId = parentTrial!.id as unknown as number;
       }
-      const outcome: AskOutcome<A> = child === undefined ? randomProposal(ctx, seen, rng) : { kind: 'trial', proposal: { arch: child } };
+      // A mutated child names its parent trial (`params.parent`): the run layer records it and hands
+      // the parent's kept weights to the evaluator (weight inheritance, `inherit: exact | morph`).
+      const outcome: AskOutcome<A> =
+        child === undefined ? randomProposal(ctx, seen, rng) : { kind: 'trial', proposal: { arch: child, ...(parentId !== undefined ? { info: { parent: parentId } } : {}) } };
       return { state: { ...state, rng: rng.state() }, outcome };
     },
     tell<A>(state: EvolutionState, trial: TrialRecord<A>) {

@@ -115,3 +115,23 @@ export function quantizedAdd(a: Tensor, b: Tensor, out: QParams, relu = false): 
 export function quantizedCat(xs: readonly Tensor[], dim: number, out: QParams): Tensor {
   return new Tensor(q.qCat(xs.map((x) => x.h), dim, out.scale, out.zeroPoint));
 }
+
+interface FakeQuantAddon {
+  fakeQuantPerTensor(x: Handle, scale: number, zeroPoint: number, qmin: number, qmax: number): Handle;
+  fakeQuantPerChannel(x: Handle, scales: Handle, zeroPoints: Handle, axis: number, qmin: number, qmax: number): Handle;
+}
+const fq = native as unknown as FakeQuantAddon;
+
+/**
+ * at::fake_quantize_per_tensor_affine: `scale * (clamp(round(x / scale) + zeroPoint, qmin, qmax) - zeroPoint)`
+ * in float, differentiable by the straight-through estimator (the gradient passes where
+ * `round(x / scale) + zeroPoint` lies in [qmin, qmax], else 0). Quantization-aware training
+ * (Jacob et al. 2018, "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference").
+ */
+export function fakeQuantPerTensor(x: Tensor, p: QParams, qmin = 0, qmax = 255): Tensor {
+  return new Tensor(fq.fakeQuantPerTensor(x.h, p.scale, p.zeroPoint, qmin, qmax));
+}
+/** at::fake_quantize_per_channel_affine along `axis` (scales float32 [C], zeroPoints [C]); same estimator. */
+export function fakeQuantPerChannel(x: Tensor, scales: Tensor, zeroPoints: Tensor, axis: number, qmin = -128, qmax = 127): Tensor {
+  return new Tensor(fq.fakeQuantPerChannel(x.h, scales.h, zeroPoints.h, axis, qmin, qmax));
+}

@@ -1,0 +1,205 @@
+/**
+ * Transfer: fine-tune a trained network on another dataset or label set (`tsnas finetune`).
+ *
+ * The model (an exported directory, a `tsnas finetune` output, a compress float/pruned stage, or a
+ * study's best trial; model-source.ts) is lowered to a compression graph; its classifier head is
+ * replaced by a freshly initialised one sized to the new classes, optionally the first layers
+ * are frozen (src/compress/transfer.ts), and it is trained with Adam and a cosine-decayed learning
+ * rate on the new data's training split (src/compress/finetune.ts). The inputs are normalised as
+ * the source model's were (the features were learned on that scale) unless the weights record
+ * none. Accuracy is measured on the new data's validation and test splits.
+ *
+ * Written (atomically: OUT appears only when everything succeeded; src/compress/outdir.ts):
+ *   OUT/model.json    the compression graph (new head)
+ *   OUT/weights.bin   its state dict (meta: normalisation, classes)
+ *   OUT/metrics.json  test/val accuracy, the data (spec + class selection), freeze, provenance
+ *   OUT/model.onnx    unless onnx: false
+ * OUT is itself a model directory: `tsnas compress OUT` and `tsnas finetune OUT` accept it.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NasError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { selectClasses } from '../data/classes.js';
+import { affine } from '../data/normalize.js';
+import { prepareData, type DatasetSpec, type PreparedData } from '../data/prepare.js';
+import { encodeStateDict } from '../nn/state.js';
+import type { Layer } from '../nn/module.js';
+import type { Tensor } from '../tensor/index.js';
+import { finetune } from '../compress/finetune.js';
+import { GraphNet } from '../compress/graphnet.js';
+import { lowerModule } from '../compress/lower.js';
+import { exportGraphOnnx } from '../compress/onnx.js';
+import { atomicDir, checkOutDir } from '../compress/outdir.js';
+import { testAccuracy } from '../compress/pipeline.js';
+import { checkFreeze, featureLayers, freshWeights, frozenNodes, replaceHead, weightedNodes, type FreezeSpec } from '../compress/transfer.js';
+import { loadModel, type ModelSource } from './model-source.js';
+
+export type { FreezeSpec } from '../compress/transfer.js';
+
+export interface FinetuneModelOptions {
+  /** The new data (default: the model's own dataset, e.g. to train on other classes of it). */
+  readonly dataset?: DatasetSpec;
+  /** Classes of the dataset to keep, renumbered 0..k-1 in this order (default all). */
+  readonly classes?: readonly number[];
+  /** Feature layers to freeze: the first N conv/linear layers (with their batch norms), or `features` = all but the head. Default 0. */
+  readonly freeze?: FreezeSpec;
+  /** `transfer` (default): the source weights; `scratch`: the same network freshly initialised (a baseline for the transfer). */
+  readonly init?: 'transfer' | 'scratch';
+  /** Training epochs (default 3). */
+  readonly epochs?: number;
+  /** Adam learning rate, cosine-decayed (default 1e-3). */
+  readonly lr?: number;
+  /** Default 64. */
+  readonly batchSize?: number;
+  /** Seeds the new head's initialisation and the batch order (default 0). */
+  readonly seed?: number;
+  /** Seeds the validation split of the data (default 0). */
+  readonly splitSeed?: number;
+  /** Where the new model directory is written (new or empty); nothing is written without it. */
+  readonly outDir?: string;
+  /** Write model.onnx (default true). */
+  readonly onnx?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface FinetuneMetrics {
+  /** Percent on the new data's test split. */
+  readonly test_acc: number;
+  /** Percent on the new data's validation split (NaN when it is empty). */
+  readonly val_acc: number;
+  /** Mean training loss of the last epoch. */
+  readonly train_loss: number;
+  readonly num_classes: number;
+  /** Conv/linear layers before the head, and how many of them were frozen. */
+  readonly layers: number;
+  readonly frozen_layers: number;
+  readonly params: number;
+  readonly trainable_params: number;
+}
+
+export interface FinetuneResult {
+  readonly metrics: FinetuneMetrics;
+  readonly dir?: string;
+}
+
+function checkOptions(o: FinetuneModelOptions): { epochs: number; lr: number; batchSize: number } {
+  const epochs = o.epochs ?? 3;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new NasError('invalid_config', `epochs must be an integer >= 1, got ${epochs}`, { field: 'epochs', hint: 'e.g. --epochs 3' });
+  const lr = o.lr ?? 1e-3;
+  if (!(lr > 0 && Number.isFinite(lr))) throw new NasError('invalid_config', `lr must be > 0, got ${lr}`, { field: 'lr', hint: 'e.g. --lr 0.001' });
+  const batchSize = o.batchSize ?? 64;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new NasError('invalid_config', `batch size must be an integer >= 1, got ${batchSize}`, { field: 'batchSize' });
+  if (o.init !== undefined && o.init !== 'transfer' && o.init !== 'scratch') throw new NasError('invalid_config', `init must be transfer or scratch, got ${JSON.stringify(o.init)}`, { field: 'init' });
+  if (o.freeze !== undefined && o.freeze !== 'features' && !(Number.isInteger(o.freeze) && o.freeze >= 0))
+    throw new NasError('invalid_config', `freeze must be an integer >= 0 or "features", got ${JSON.stringify(o.freeze)}`, { field: 'freeze', hint: 'e.g. --freeze 2 or --freeze features' });
+  return { epochs, lr, batchSize };
+}
+
+/**
+ * Fine-tunes a trained model on `opts.dataset` / `opts.classes` with a new head (see the file
+ * comment). Every input is checked before any file is written: errors name `epochs`, `lr`,
+ * `freeze` (more layers than the network has before its head; the hint gives the range),
+ * `classes` (empty, repeated, out of range, a class without training samples), `dataset` (no
+ * dataset known, or samples of another shape than the model's input), `model`/`study` (no such
+ * model or no weights), `out` (exists and is not empty).
+ */
+export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions = {}): Promise<FinetuneResult> {
+  const { epochs, lr, batchSize } = checkOptions(opts);
+  const log = opts.log ?? (() => {});
+  if (opts.outDir !== undefined) checkOutDir(opts.outDir);
+  const m = await loadModel(src, opts.dataset);
+  const owned: Tensor[] = [];
+  let net: GraphNet | undefined;
+  try {
+    const spec = opts.dataset ?? m.dataset;
+    if (!spec) throw new NasError('invalid_config', `the model ${m.name} records no dataset`, { field: 'dataset', hint: 'pass --dataset (e.g. digits, fashion_mnist)' });
+    let data: PreparedData = await prepareData(spec, { seed: opts.splitSeed ?? 0 });
+    const same = data.shape.length === m.inputShape.length && data.shape.every((d, i) => d === m.inputShape[i]);
+    if (!same)
+      throw new NasError('shape_mismatch', `${data.name}'s samples are [${data.shape.join(', ')}], the model takes [${m.inputShape.join(', ')}]`, {
+        field: 'dataset',
+        hint: `fine-tune on a dataset of [${m.inputShape.join(', ')}] samples (the features were learned at that shape), or resize the data to it first`,
+      });
+    if (opts.classes !== undefined) data = selectClasses(data, opts.classes, 'classes');
+    if (m.normalization) data = { ...data, normalization: m.normalization };
+    const lowered = lowerModule(m.module, m.inputShape, m.numClasses);
+    owned.push(...lowered.weights.values());
+    const layers = featureLayers(lowered.graph).length;
+    const nFrozen = checkFreeze(opts.freeze, layers);
+    const out = opts.outDir !== undefined ? atomicDir(opts.outDir) : undefined;
+    try {
+      const seed = opts.seed ?? 0;
+      const nh = replaceHead(lowered.graph, lowered.weights, data.numClasses, seed);
+      owned.push(...nh.weights.values());
+      let weights = nh.weights;
+      if (opts.init === 'scratch') {
+        weights = freshWeights(nh.graph, weightedNodes(nh.graph), seed);
+        owned.push(...weights.values());
+      }
+      net = new GraphNet(nh.graph, weights, seed);
+      const frozen = frozenNodes(nh.graph, nFrozen);
+      const params: Tensor[] = [];
+      const frozenLayers: Layer[] = [];
+      for (const [i, l] of net.layers) {
+        if (frozen.has(i)) {
+          frozenLayers.push(l);
+          for (const p of l.parameters()) p.requiresGrad_(false);
+        } else params.push(...l.parameters());
+      }
+      const total = net.numParameters();
+      const trainable = params.reduce((s, p) => s + p.numel, 0);
+      log(`${m.name} -> ${data.name}: ${data.numClasses} classes, ${nFrozen}/${layers} layers frozen, ${trainable} of ${total} parameters trained`);
+      const loss = finetune(net, data, { epochs, lr, batchSize, seed, params, frozenLayers, onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
+      net.eval();
+      const fwd = (x: Tensor) => net!.forward(x);
+      const metrics: FinetuneMetrics = {
+        test_acc: testAccuracy(fwd, data),
+        val_acc: data.val.indices.length ? testAccuracy(fwd, { ...data, test: data.val }) : NaN,
+        train_loss: loss,
+        num_classes: data.numClasses,
+        layers,
+        frozen_layers: nFrozen,
+        params: total,
+        trainable_params: trainable,
+      };
+      log(`test acc ${metrics.test_acc.toFixed(2)}%, val acc ${metrics.val_acc.toFixed(2)}%`);
+      if (out) {
+        const classes = opts.classes ? [...opts.classes] : null;
+        const meta = { format: 'tsnas-finetune', normalization: data.normalization, classes, dataset: data.name };
+        writeFileSync(join(out.work, 'model.json'), JSON.stringify(nh.graph) + '\n');
+        writeFileSync(join(out.work, 'weights.bin'), encodeStateDict(net.stateDict(), meta));
+        const record: JsonObject = {
+          format: 'tsnas-finetune',
+          source: m.source,
+          dataset: spec as unknown as JsonObject,
+          classes,
+          ...(data.classNames ? { class_names: [...data.classNames] } : {}),
+          input_shape: [...m.inputShape],
+          num_classes: data.numClasses,
+          init: opts.init ?? 'transfer',
+          freeze: opts.freeze ?? 0,
+          epochs,
+          lr,
+          batch_size: batchSize,
+          seed,
+          metrics: { ...metrics, val_acc: Number.isFinite(metrics.val_acc) ? metrics.val_acc : null, train_loss: Number.isFinite(loss) ? loss : null },
+        };
+        writeFileSync(join(out.work, 'metrics.json'), JSON.stringify(record, null, 2) + '\n');
+        if (opts.onnx ?? true) {
+          const { a, b } = affine(data.normalization);
+          writeFileSync(join(out.work, 'model.onnx'), exportGraphOnnx(net, { name: `${m.name}-finetuned`, inputAffine: { a, b }, metadata: { model: m.name, dataset: data.name } }));
+        }
+        out.commit();
+      }
+      return { metrics, ...(out ? { dir: out.dir } : {}) };
+    } catch (e) {
+      out?.abort();
+      throw e;
+    }
+  } finally {
+    net?.dispose();
+    for (const t of owned) t.dispose();
+    m.module.dispose();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Loading a trained model for the after-search stages (compress, finetune), from:
+ *   { dir }                 a directory written by `tsnas export` (arch.json + weights.bin + metrics.json),
+ *                           or by `tsnas finetune` / a `tsnas compress` float or pruned stage
+ *                           (model.json = compression graph + weights.bin [+ metrics.json])
+ *   { study, storage }      a study's best trial with kept weights
+ * The result is a float module with its per-sample input shape and class count, the normalisation
+ * its weights were trained with (when the weights file records one), and what is known of its
+ * data (the dataset spec and, after a transfer, the class selection).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { JointArch, NetworkArch } from '../core/arch.js';
+import { NasError, isNasError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import type { Normalization } from '../data/normalize.js';
+import { prepareData, type DatasetSpec } from '../data/prepare.js';
+import { checkArchJson } from '../eval/train.js';
+import { buildNetwork, type DartsOptions, type Nb201Options } from '../nn/build/index.js';
+import type { Module } from '../nn/module.js';
+import { decodeStateDict, loadModule } from '../nn/state.js';
+import { Generator, type Tensor } from '../tensor/index.js';
+import type { Graph } from '../compress/graph.js';
+import { GraphNet } from '../compress/graphnet.js';
+import { bestTrial } from './results.js';
+import { parseTrainOptions } from './train-evaluator.js';
+
+export type ModelSource = { readonly dir: string } | { readonly study: string; readonly storage: string };
+
+export interface LoadedModel {
+  /** The float network (owned by the caller: dispose()). */
+  readonly module: Module<[Tensor], Tensor>;
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+  readonly normalization?: Normalization;
+  /** The data the model was trained on, when recorded (the `train` evaluator's, or a finetune's). */
+  readonly dataset?: DatasetSpec;
+  /** After a transfer: the dataset classes the model's outputs stand for (output j = class classes[j]). */
+  readonly classes?: readonly number[];
+  readonly name: string;
+  /** Where it came from (for provenance in written metrics). */
+  readonly source: JsonObject;
+}
+
+export function normalizationOf(v: unknown): Normalization | undefined {
+  const n = v as Partial<Normalization> | undefined;
+  const nums = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((e) => typeof e === 'number' && Number.isFinite(e));
+  if (!n || typeof n.scale !== 'number' || !nums(n.mean) || !nums(n.std) || n.mean.length !== n.std.length) return undefined;
+  return { scale: n.scale, mean: n.mean, std: n.std };
+}
+
+const ints = (v: unknown): number[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x > 0) ? (v as number[]) : undefined);
+
+function readJson(p: string, field: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new NasError('data_error', `cannot read ${p}: ${(e as Error).message}`, { field, hint: 'give a directory written by tsnas export, tsnas finetune or tsnas compress' });
+  }
+}
+
+/** The evaluator's dataset and builder options from `train` evaluator options (undefined when not a train evaluator). */
+function trainInfo(evaluator: unknown): { dataset?: DatasetSpec; nb201?: Nb201Options; darts?: DartsOptions } {
+  const e = evaluator as { name?: string; options?: JsonObject } | undefined;
+  if (e?.name !== 'train' || !e.options) return {};
+  const { eval: ev } = parseTrainOptions(e.options, process.cwd());
+  return { dataset: ev.dataset, ...(ev.nb201 ? { nb201: ev.nb201 } : {}), ...(ev.darts ? { darts: ev.darts } : {}) };
+}
+
+async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Record<string, unknown>; evaluator?: unknown }, name: string, source: JsonObject, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
+  const aj: NetworkArch | JointArch = checkArchJson(aj0);
+  const arch = 'hparams' in aj ? aj.arch : aj;
+  const t = trainInfo(info.evaluator);
+  const onnx = info.metrics?.['onnx'] as { input_shape?: unknown[]; output_shape?: unknown[] } | null | undefined;
+  let inputShape = ints(info.metrics?.['input_shape']) ?? ints(onnx?.input_shape?.slice(1));
+  let numClasses = (info.metrics?.['num_classes'] as number | undefined) ?? (typeof onnx?.output_shape?.[1] === 'number' ? (onnx.output_shape[1] as number) : undefined);
+  const dataset = t.dataset ?? datasetOverride;
+  if (!inputShape || !numClasses) {
+    if (!dataset) throw new NasError('invalid_config', `the model in ${name} records neither its input shape nor its dataset`, { field: 'dataset', hint: 'pass --dataset with the data the model was trained on' });
+    const d = await prepareData(dataset);
+    inputShape = [...d.shape];
+    numClasses = d.numClasses;
+  }
+  const { module } = buildNetwork(arch, { shape: inputShape, numClasses }, { gen: new Generator(0), ...(t.nb201 ? { nb201: t.nb201 } : {}), ...(t.darts ? { darts: t.darts } : {}) });
+  let meta: Record<string, unknown>;
+  try {
+    meta = loadModule(weightsPath, module);
+  } catch (e) {
+    module.dispose();
+    if (!isNasError(e, 'shape_mismatch')) throw e;
+    throw new NasError('shape_mismatch', `the weights ${weightsPath} do not fit the architecture for [${inputShape.join(', ')}] -> ${numClasses} classes: ${e.message}`, { field: 'dataset', hint: 'use the dataset the model was trained on', cause: e });
+  }
+  const norm = normalizationOf(meta['normalization']);
+  return { module, inputShape, numClasses, ...(norm ? { normalization: norm } : {}), ...(t.dataset ? { dataset: t.dataset } : {}), name, source };
+}
+
+/**
+ * Loads a model (see the file comment). `datasetOverride` is only used to learn the input shape of
+ * an exported architecture whose metrics record neither the shape nor a dataset. Errors: not_found
+ * naming `model` / `study`, shape_mismatch naming `dataset` when the weights do not fit.
+ */
+export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
+  if ('dir' in src) {
+    const dir = resolve(src.dir);
+    const name = dir.split('/').pop() || 'model';
+    if (!existsSync(dir)) throw new NasError('not_found', `${dir} does not exist`, { field: 'model', hint: 'give a directory written by tsnas export, tsnas finetune or tsnas compress' });
+    const weightsPath = join(dir, 'weights.bin');
+    if (!existsSync(weightsPath))
+      throw new NasError('not_found', `${weightsPath} does not exist`, { field: 'model', hint: existsSync(join(dir, 'model.int8.bin')) ? 'give the float or pruned stage directory, not the int8 one' : 'the model has no trained weights: export a study whose trials kept weights' });
+    const metrics = existsSync(join(dir, 'metrics.json')) ? readJson(join(dir, 'metrics.json'), 'model') : undefined;
+    const source: JsonObject = { dir };
+    if (existsSync(join(dir, 'model.json'))) {
+      const g = readJson(join(dir, 'model.json'), 'model') as unknown as Graph;
+      if (g.format !== 'tsnas-compress-graph') throw new NasError('data_error', `${join(dir, 'model.json')} is not a compression graph`, { field: 'model' });
+      const { tensors, meta } = decodeStateDict(readFileSync(weightsPath), weightsPath);
+      try {
+        const module = new GraphNet(g, tensors);
+        const norm = normalizationOf(meta['normalization']);
+        const dataset = metrics?.['dataset'] as DatasetSpec | undefined;
+        const c = metrics?.['classes'];
+        const classes = Array.isArray(c) && c.length > 0 && c.every((x) => Number.isInteger(x) && x >= 0) ? (c as number[]) : undefined;
+        return { module, inputShape: g.inputShape, numClasses: g.numClasses, ...(norm ? { normalization: norm } : {}), ...(dataset ? { dataset } : {}), ...(classes ? { classes } : {}), name, source };
+      } finally {
+        for (const t of tensors.values()) t.dispose();
+      }
+    }
+    const archPath = join(dir, 'arch.json');
+    if (!existsSync(archPath)) throw new NasError('not_found', `${dir} has neither arch.json nor model.json`, { field: 'model', hint: 'give a directory written by tsnas export, tsnas finetune or tsnas compress' });
+    return archModel(readJson(archPath, 'model'), weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'] } : {}) }, name, source, datasetOverride);
+  }
+  const { study: rec, best } = await bestTrial(src.storage, src.study);
+  if (!best) throw new NasError('not_found', `study ${src.study} has no complete trial`, { field: 'study', hint: 'run the search first' });
+  const w = best.userAttrs['weights_path'];
+  if (typeof w !== 'string' || !existsSync(w))
+    throw new NasError('not_found', `trial ${best.number} of study ${src.study} kept no weights`, { field: 'study', hint: 'use a study trained with keep_weights (the train evaluator keeps them by default)' });
+  return archModel(best.arch, w, { evaluator: rec.evaluator }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);
+}

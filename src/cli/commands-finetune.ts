@@ -1,0 +1,128 @@
+/** `tsnas finetune`: transfer a trained network to another dataset or label set (new head, optional frozen layers). */
+import { resolve } from 'node:path';
+import { finetuneModel, type FinetuneModelOptions, type FreezeSpec } from '../api/finetune.js';
+import { parseClassList } from '../data/classes.js';
+import type { DatasetSpec } from '../data/prepare.js';
+import { flagError } from './args.js';
+import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
+import { renderTable } from './table.js';
+
+const DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits', 'csv'] as const;
+
+function num(f: Record<string, string | boolean | undefined>, k: string, integer: boolean, min: number, strict = false): number | undefined {
+  const v = f[k];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || (strict && n === min) || (integer && !Number.isInteger(n)))
+    throw flagError(k, `must be ${integer ? 'an integer' : 'a number'} ${strict ? '>' : '>='} ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export const finetuneCmd: ExtraCommand = {
+  summary: 'fine-tune a trained model on another dataset or classes (new head, optionally frozen layers)',
+  help: `usage: tsnas finetune MODEL_DIR --dataset KIND [options]
+       tsnas finetune --study NAME [--storage URL] --dataset KIND [options]
+
+Transfer learning: the trained network (a directory written by tsnas export, tsnas finetune, or a
+tsnas compress float/pruned stage; or a study's best trial) gets a new classifier head, freshly
+initialised and sized to the new classes, and is trained on the new data; its first layers can be
+frozen (kept bit-identical). Writes a new model directory OUT (model.json, weights.bin,
+metrics.json with the test accuracy, model.onnx), which tsnas compress and tsnas finetune accept.
+OUT appears only when everything succeeded. Example: a model trained on classes 0-4 of
+Fashion-MNIST, fine-tuned on classes 5-9:
+  tsnas finetune winner/ --dataset fashion_mnist --classes 5-9 --freeze features --epochs 3
+
+options:
+  --dataset KIND        fashion_mnist, mnist, cifar10, digits or csv (default: the model's own);
+                        its samples must have the model's input shape
+  --data-dir DIR        its files (--data-dir FILE.csv for csv; digits: a CSV of the digits data)
+  --classes LIST        classes of the dataset to keep, renumbered 0..k-1 in this order:
+                        ranges and lists, e.g. 5-9 or 0,2,4 (default all)
+  --freeze N|features   freeze the first N conv/linear layers (with their batch norms), or every
+                        layer but the head (default 0: train everything)
+  --epochs E            default 3
+  --lr X                Adam, cosine-decayed (default 0.001)
+  --batch-size B        default 64
+  --scratch             train the same network from fresh weights instead (a baseline)
+  --seed N              head initialisation and batch order (default 0)
+  --out DIR             new model directory (new or empty; default ./finetuned-<model>)
+  --no-onnx             skip model.onnx
+  --json                print the metrics as one JSON object`,
+  async run(argv) {
+    const { flags: f, args } = parse(
+      argv,
+      {
+        study: { type: 'string' },
+        storage: { type: 'string' },
+        dataset: { type: 'string', choices: DATASETS },
+        'data-dir': { type: 'string' },
+        classes: { type: 'string' },
+        freeze: { type: 'string' },
+        epochs: { type: 'string' },
+        lr: { type: 'string' },
+        'batch-size': { type: 'string' },
+        scratch: { type: 'boolean' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        'no-onnx': { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+      1,
+    );
+    if (f['help']) {
+      process.stdout.write(finetuneCmd.help + '\n');
+      return 0;
+    }
+    const study = f['study'] as string | undefined;
+    if ((study === undefined) === (args[0] === undefined)) throw new UsageError('give either a MODEL_DIR or --study NAME');
+    let dataset: DatasetSpec | undefined;
+    if (typeof f['dataset'] === 'string') {
+      const kind = f['dataset'];
+      const dir = f['data-dir'] as string | undefined;
+      if (kind === 'fashion_mnist' || kind === 'mnist' || kind === 'cifar10') dataset = { kind, ...(dir ? { dataDir: resolve(dir) } : {}) };
+      else if (kind === 'digits') dataset = { kind, ...(dir ? { path: resolve(dir) } : {}) };
+      else {
+        if (!dir) throw flagError('data-dir', 'is required with --dataset csv', 'give the CSV file: --data-dir FILE.csv');
+        dataset = { kind: 'csv', path: resolve(dir) };
+      }
+    } else if (f['data-dir'] !== undefined) throw flagError('data-dir', 'needs --dataset', 'e.g. --dataset fashion_mnist --data-dir DIR');
+    let freeze: FreezeSpec | undefined;
+    if (typeof f['freeze'] === 'string') {
+      const v = f['freeze'];
+      if (v === 'features') freeze = 'features';
+      else if (/^\d+$/.test(v)) freeze = Number(v);
+      else throw flagError('freeze', `must be a layer count or "features", got ${JSON.stringify(v)}`, 'e.g. --freeze 2 or --freeze features');
+    }
+    const classes = typeof f['classes'] === 'string' ? parseClassList(f['classes'], 'classes') : undefined;
+    const epochs = num(f, 'epochs', true, 1);
+    const lr = num(f, 'lr', false, 0, true);
+    const bs = num(f, 'batch-size', true, 1);
+    const seed = num(f, 'seed', true, 0);
+    const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
+    const opts: FinetuneModelOptions = {
+      ...(dataset ? { dataset } : {}),
+      ...(classes ? { classes } : {}),
+      ...(freeze !== undefined ? { freeze } : {}),
+      ...(f['scratch'] ? { init: 'scratch' as const } : {}),
+      ...(epochs !== undefined ? { epochs } : {}),
+      ...(lr !== undefined ? { lr } : {}),
+      ...(bs !== undefined ? { batchSize: bs } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      outDir: (f['out'] as string | undefined) ?? `finetuned-${name}`,
+      onnx: !f['no-onnx'],
+      ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
+    };
+    const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db' } : { dir: args[0]! }, opts);
+    if (f['json']) process.stdout.write(JSON.stringify({ ...r.metrics, dir: r.dir ?? null }) + '\n');
+    else {
+      const m = r.metrics;
+      process.stdout.write(
+        renderTable(
+          ['test acc %', 'val acc %', 'classes', 'frozen layers', 'trainable params', 'params'],
+          [[Number(m.test_acc.toFixed(2)), Number.isFinite(m.val_acc) ? Number(m.val_acc.toFixed(2)) : '-', m.num_classes, `${m.frozen_layers}/${m.layers}`, m.trainable_params, m.params]],
+        ) + `written to ${r.dir}\n`,
+      );
+    }
+    return 0;
+  },
+};
