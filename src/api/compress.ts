@@ -2,12 +2,14 @@
  * Compression as an API stage: prune, fine-tune and quantize a trained network, measured per stage
  * (src/compress/pipeline.ts). Three entry points:
  *   compressNetwork(module, data, opts)   a module in memory (e.g. tsnas main's retrained winner)
- *   compressModel({ dir }, opts)          a directory written by `tsnas export` (arch.json, weights.bin, metrics.json)
+ *   compressModel({ dir }, opts)          a directory written by `tsnas export` (arch.json, weights.bin, metrics.json),
+ *                                         `tsnas finetune`, or a compress float/pruned stage (model.json + weights.bin)
  *   compressModel({ study, storage }, opts)  a study's best trial with kept weights
  * The model's dataset comes from the study's `train` evaluator options (metrics.json's `evaluator`
  * for an exported directory) unless `opts.dataset` is given; fine-tuning and calibration use its
  * whole training split, accuracy its test split, and the weights' own normalisation when the
- * weights file records one.
+ * weights file records one; a fine-tuned model's class selection (metrics.json `classes`) is applied.
+ * Loading is shared with `tsnas finetune` (model-source.ts).
  */
 import { NasError } from '../core/errors.js';
 import { selectClasses } from '../data/classes.js';

@@ -338,7 +338,16 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           const qnet = new QatNet(current.graph, current.net.stateDict(), seed);
           nets.push(qnet);
           qnet.observe(cal);
-          finetune(qnet, data, { epochs, seed, lr: o.qatLr ?? 1e-4, onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) });
+          // After magnitude pruning the zeros are held through QAT too (the child's keys are `net.n<i>.weight`).
+          const masks = new Map<string, Tensor>();
+          if (prune?.kind === 'magnitude')
+            for (const k of prunableWeights(current.graph, { pruneOutput: prune.pruneOutput ?? false }))
+              masks.set(`net.${k}`, tidy(() => noGrad(() => current.net.stateDict().get(k)!.ne(0).float().keep())));
+          try {
+            finetune(qnet, data, { epochs, seed, lr: o.qatLr ?? 1e-4, ...(masks.size ? { masksForEpoch: () => masks } : {}), onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) });
+          } finally {
+            for (const m of masks.values()) m.dispose();
+          }
           qnet.eval();
           return build(qnet.net.stateDict(), 'static', (f) => qnet.toInt8Params(f));
         };

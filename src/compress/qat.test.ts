@@ -3,6 +3,11 @@
  * QAT network converted to the static int8 network computes what the fake-quantized one does.
  */
 import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeStateDict } from '../nn/state.js';
+import { decodeInt8 } from './int8file.js';
 import assert from 'node:assert/strict';
 import { Generator, Tensor, noGrad, tidy } from '../tensor/index.js';
 import { dequantize, fakeQuantPerChannel, fakeQuantPerTensor, quantizePerTensor } from '../tensor/quantized.js';
@@ -122,6 +127,37 @@ test('QAT: the converted int8 network computes what the fake-quantized network d
     const row = r2.rows[1]!;
     if (row.quant_mode === 'qat') assert.equal(typeof row.ptq_test_acc, 'number');
     else assert.equal(row.quant_mode, 'static');
+    // Magnitude pruning + QAT: the pruned zeros are held through QAT, so they are int8 zeros.
+    const dir = mkdtempSync(join(tmpdir(), 'tsnas-qat-sparse-'));
+    try {
+      await compressNetwork(net, data, { prune: { kind: 'magnitude', sparsity: 0.5 }, quantize: 'qat', finetuneEpochs: 1, latencyRuns: 1, onnx: false, outDir: join(dir, 'o') });
+      const pruned = decodeStateDict(readFileSync(join(dir, 'o', 'pruned', 'weights.bin'))).tensors;
+      const qn8 = decodeInt8(readFileSync(join(dir, 'o', 'int8', 'model.int8.bin')));
+      let zeros = 0;
+      let checked = 0;
+      try {
+        qn8.fused.nodes.forEach((n, i) => {
+          if (n.kind !== 'qconv') return;
+          const w8 = qn8.int8Weight(i).data;
+          // The fused conv i comes from the i-th conv of the graph in order (BN/ReLU folded into it).
+          const convKeys = [...pruned.keys()].filter((k) => k.endsWith('.weight') && pruned.get(k)!.ndim === 4);
+          const w = pruned.get(convKeys[checked]!)!.toTypedArray() as Float32Array;
+          assert.equal(w.length, w8.length);
+          for (let j = 0; j < w.length; j++)
+            if (w[j] === 0) {
+              zeros++;
+              assert.equal(w8[j], 0, `conv ${convKeys[checked]} weight ${j} was pruned`);
+            }
+          checked++;
+        });
+      } finally {
+        qn8.dispose();
+        for (const t of pruned.values()) t.dispose();
+      }
+      assert.ok(checked === 2 && zeros > 500, `${checked} convs, ${zeros} pruned zeros checked`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   } finally {
     qat.dispose();
     net.dispose();
