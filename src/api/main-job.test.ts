@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Rng } from '../core/rng.js';
 import { analyzeArch } from '../nn/build/index.js';
 import type { TrialRecord } from '../store/index.js';
-import { mainStudyName, pickWinner } from './main-job.js';
+import { estimateFinalSeconds, mainStudyName, pickWinner } from './main-job.js';
 import { mainBaselineArch, mainSpace } from './main-space.js';
 
 const INPUT = { shape: [1, 28, 28], numClasses: 10 };
@@ -38,6 +38,17 @@ test('pickWinner: best value among the highest budget reached, not the best valu
   assert.equal(w?.number, 2); // 9-epoch trial is not complete; 2 and 4 tie at 85, the earlier wins
   assert.equal(pickWinner([trial(0, 9, 50), trial(1, null, 40)])?.number, 1); // full budget (null) ranks above any rung
   assert.equal(pickWinner([trial(0, 1, null), trial(1, 3, 60, 'failed')]), undefined);
+  // With a fit test (the job's time): the best that fits at the highest budget with one, else the plain winner.
+  const ts = [trial(0, 9, 91), trial(1, 9, 90), trial(2, 3, 95), trial(3, 9, 89)];
+  assert.equal(pickWinner(ts, (t) => t.number !== 0)?.number, 1);
+  assert.equal(pickWinner(ts, (t) => t.number === 2)?.number, 2);
+  assert.equal(pickWinner(ts, () => false)?.number, 0);
+});
+
+test('estimateFinalSeconds: the rung trial\'s trainer seconds scaled by samples', () => {
+  const t = { ...trial(0, 9, 90), metrics: { val_acc: 90, train_seconds: 30 } };
+  assert.equal(estimateFinalSeconds(t, 54_000, 720_000), 400);
+  assert.equal(estimateFinalSeconds(trial(1, 9, 90), 54_000, 720_000), undefined);
 });
 
 test('mainStudyName: seed 0 keeps the name, other seeds get their own study', () => {

@@ -67,6 +67,8 @@ options:
   --seed N                one seed (default 0)
   --trials N              search budget in trials, promotions included (default ${MAIN_DEFAULTS.trials})
   --search-minutes M      wall-clock cap of the search phase (default ${MAIN_DEFAULTS.searchSeconds / 60})
+  --job-minutes M         time budget of the whole job: the winner is the best candidate whose final
+                          training is estimated to fit what the search leaves (default ${MAIN_DEFAULTS.jobSeconds / 60}; 0 = no limit)
   --final-epochs N        epochs of the final trainings (default ${MAIN_DEFAULTS.finalEpochs})
   --max-macs N            MACs cap per image for candidates (default ${MAIN_DEFAULTS.maxMacs})
   --workers N             search worker processes (default ${MAIN_DEFAULTS.workers})
@@ -83,6 +85,7 @@ options:
         study: { type: 'string' },
         trials: { type: 'string' },
         'search-minutes': { type: 'string' },
+        'job-minutes': { type: 'string' },
         'final-epochs': { type: 'string' },
         'max-macs': { type: 'string' },
         workers: { type: 'string' },
@@ -103,6 +106,7 @@ options:
     const n = (k: string, integer = true) => numFlag(flags, k, integer);
     if (n('trials') !== undefined) o.trials = n('trials');
     if (n('search-minutes', false) !== undefined) o.searchSeconds = n('search-minutes', false)! * 60;
+    if (n('job-minutes', false) !== undefined) o.jobSeconds = n('job-minutes', false)! * 60;
     if (n('final-epochs') !== undefined) o.finalEpochs = n('final-epochs');
     if (n('max-macs') !== undefined) o.maxMacs = n('max-macs');
     if (n('workers') !== undefined) o.workers = n('workers');
