@@ -58,7 +58,7 @@ test('finetune: digits 0-4 -> 5-9, frozen layers bit-identical, new head, transf
     assert.equal(t.metrics.frozen_layers, 2);
     assert.equal(t.metrics.layers, 2);
     assert.ok(t.metrics.trainable_params < t.metrics.params / 2);
-    assert.ok(t.metrics.test_acc > sc.metrics.test_acc + 5, `transfer ${t.metrics.test_acc}% vs scratch ${sc.metrics.test_acc}%`);
+    assert.ok(t.metrics.test_acc > sc.metrics.test_acc + 2.5, `transfer ${t.metrics.test_acc}% vs scratch ${sc.metrics.test_acc}%`);
     assert.deepEqual(readdirSync(join(dir, 'tr')).sort(), ['metrics.json', 'model.json', 'model.onnx', 'weights.bin']);
 
     const before = weightsOf(src);
