@@ -37,6 +37,7 @@ import { compileNative } from '../src/nn/native-exec.js';
 import { nb201Supernet } from '../src/oneshot/nb201.js';
 import { softmaxWeights } from '../src/oneshot/method.js';
 import { fileURLToPath } from 'node:url';
+import { parseBenchArgs } from './args.js';
 import { Generator, Tensor, blasInfo, crossEntropy, setNumThreads, tidy } from '../src/tensor/index.js';
 import { Adam, BatchNorm1d, Dropout, Linear, ReLU, SGD, Sequential, type Layer, type Optimizer } from '../src/nn/index.js';
 
@@ -160,11 +161,6 @@ function runPytorch(name: Workload, batches: number, warmup: number, peerMalloc:
   return { samplesPerS: j.samples_per_s, finalLoss: j.final_loss };
 }
 
-function argValue(argv: string[], flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
 const median = (xs: number[]): number => {
   const s = [...xs].sort((p, q) => p - q);
   const m = s.length >> 1;
@@ -191,14 +187,18 @@ function childPeakKiB(side: 'tsnas' | 'pytorch', name: Workload, batches: number
 }
 
 export default async function engine(argv: string[]): Promise<void> {
-  const json = argv.includes('--json');
-  const peerMalloc = !argv.includes('--peer-glibc-defaults');
-  const rounds = Number(argValue(argv, '--rounds') ?? 3);
-  const batches = Number(argValue(argv, '--batches') ?? 100);
-  const warmup = Number(argValue(argv, '--warmup') ?? 10);
-  const engines = (argValue(argv, '--engines')?.split(',') ?? ['native']) as Engine[];
+  const o = parseBenchArgs(argv, 'engine', {
+    json: 'flag', 'peer-glibc-defaults': 'flag', rounds: 'number', batches: 'number', warmup: 'number', engines: 'list', child: 'string', workloads: 'list',
+    'no-memory': 'flag', 'memory-batches': 'number',
+  });
+  const json = o.json ?? false;
+  const peerMalloc = !o['peer-glibc-defaults'];
+  const rounds = o.rounds ?? 3;
+  const batches = o.batches ?? 100;
+  const warmup = o.warmup ?? 10;
+  const engines = (o.engines ?? ['native']) as Engine[];
   for (const e of engines) if (e !== 'native' && e !== 'ops') throw new Error(`unknown engine ${e}: use native, ops`);
-  const child = argValue(argv, '--child') as Workload | undefined;
+  const child = o.child as Workload | undefined;
   if (child) {
     // Memory child: train, then report this process's peak RSS.
     if (batches + warmup > 0) runTsnas(child, batches, warmup, engines[0]!);
@@ -215,7 +215,7 @@ export default async function engine(argv: string[]): Promise<void> {
     console.log(JSON.stringify({ max_rss_kib: process.resourceUsage().maxRSS }));
     return;
   }
-  const names = (argValue(argv, '--workloads')?.split(',') ?? [...WORKLOADS]) as Workload[];
+  const names = (o.workloads ?? [...WORKLOADS]) as Workload[];
   for (const n of names) if (!WORKLOADS.includes(n)) throw new Error(`unknown workload ${n}: use ${WORKLOADS.join(', ')}`);
   const havePy = existsSync(PYTHON) && existsSync(SCRIPT) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
   if (!havePy) console.error(`engine bench: ${PYTHON} with torch or ${SCRIPT} is missing; printing tsnas numbers only`);
@@ -261,8 +261,8 @@ export default async function engine(argv: string[]): Promise<void> {
       if (fellBack.size) console.log(`  * ${name}: the native engine cannot lower it (one-shot mixed edges); that column ran op by op`);
     }
   }
-  if (!argv.includes('--no-memory') && havePy) {
-    const mb = Number(argValue(argv, '--memory-batches') ?? 5);
+  if (!o['no-memory'] && havePy) {
+    const mb = o['memory-batches'] ?? 5;
     const mib = (k: number) => k / 1024;
     const tsPeak = childPeakKiB('tsnas', 'nb201', mb, 1, engines[0]!, peerMalloc);
     const tsBase = childPeakKiB('tsnas', 'nb201', 0, 0, engines[0]!, peerMalloc);

@@ -33,6 +33,7 @@ import { FASHION_MNIST_DIR } from '../src/data/sources.js';
 import { lenet } from '../src/nn/build/lenet.js';
 import { trainModule } from '../src/eval/train.js';
 import { blasLine, peerEnv } from './engine.js';
+import { parseBenchArgs } from './args.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./torch_train.py', import.meta.url));
@@ -52,29 +53,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, epochs: 3, threads: 2, dataDir: FASHION_MNIST_DIR, valFraction: 0, seed: 0, seeds: 3, peerMalloc: true, engine: 'native' };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new NasError('invalid_config', `${k} needs a value`, { field: k });
-      return x;
-    };
-    if (k === '--json') a.json = true;
-    else if (k === '--epochs') a.epochs = Number(v());
-    else if (k === '--threads') a.threads = Number(v());
-    else if (k === '--data-dir') a.dataDir = v();
-    else if (k === '--val-fraction') a.valFraction = Number(v());
-    else if (k === '--seed') a.seed = Number(v());
-    else if (k === '--seeds') a.seeds = Number(v());
-    else if (k === '--peer-glibc-defaults') a.peerMalloc = false;
-    else if (k === '--engine') {
-      const e = v();
-      if (e !== 'native' && e !== 'ops') throw new NasError('invalid_config', `--engine must be native or ops, got ${e}`, { field: '--engine' });
-      a.engine = e;
-    }
-    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --engine --epochs --threads --data-dir --val-fraction --seed --seeds --peer-glibc-defaults' });
-  }
+  const o = parseBenchArgs(argv, 'train', {
+    json: 'flag', epochs: 'number', threads: 'number', 'data-dir': 'string', 'val-fraction': 'number', seed: 'number', seeds: 'number', 'peer-glibc-defaults': 'flag', engine: 'string',
+  });
+  const engine = o.engine ?? 'native';
+  if (engine !== 'native' && engine !== 'ops') throw new NasError('invalid_config', `--engine must be native or ops, got ${engine}`, { field: '--engine' });
+  const a: Args = {
+    json: o.json ?? false, epochs: o.epochs ?? 3, threads: o.threads ?? 2, dataDir: o['data-dir'] ?? FASHION_MNIST_DIR, valFraction: o['val-fraction'] ?? 0,
+    seed: o.seed ?? 0, seeds: o.seeds ?? 3, peerMalloc: !o['peer-glibc-defaults'], engine,
+  };
   if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new NasError('invalid_config', `--seeds must be an integer >= 1, got ${a.seeds}`, { field: '--seeds' });
   return a;
 }
