@@ -3,8 +3,8 @@
  *
  * For each size and backend: writes a study of that many trials directly through the Store
  * (src/server/testing/big-study.ts: DARTS-space samples, synthetic values, 4 workers, 2
- * objectives), serves it with startDashboard (its start-up warm-up off, so the first open reads
- * the store: the worst case), and measures in headless Chromium the seconds from navigating to the
+ * objectives), serves it with startDashboard in a process of its own (as `tsnas dashboard` runs;
+ * its start-up warm-up off, so the first open reads the store: the worst case), and measures in headless Chromium the seconds from navigating to the
  * study view until every chart of the overview is drawn (cold: rows read from the store; again:
  * the server's cached rows and series), and until the first chart (the trial chart) is drawn,
  * then the median time of trial-table page requests (8 sorts/filters/offsets, twice).
@@ -22,7 +22,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../src/store/index.js';
 import { tryStartPgServer } from '../src/store/testing/pg-server.js';
-import { startDashboard } from '../src/server/index.js';
+import { startChildDashboard } from '../src/server/testing/child-dashboard.js';
 import { createBigStudy } from '../src/server/testing/big-study.js';
 import { chromiumMissing, openBrowser, timeStudyView, timeTrialPages } from '../src/server/testing/browser.js';
 import { builtAssets } from '../src/server/testing/assets.js';
@@ -67,7 +67,7 @@ export default async function bench(argv: string[]): Promise<void> {
           await store.close();
         }
         const createS = (performance.now() - t0) / 1000;
-        const dash = await startDashboard({ storage: url, port: 0, assetsDir: assets, warm: false });
+        const dash = await startChildDashboard(url, assets, false);
         const br = await openBrowser(dash.url);
         try {
           const first = await timeStudyView(br.page, dash.url, id);
