@@ -23,7 +23,7 @@ import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { parsePrescreen } from './proxy-parts.js';
 import { parseStoreUrl } from '../store/index.js';
-import { fail, isObj, noExtraKeys, num, obj, oneOf, optNum, parseJsonStrict, str, type Obj } from './validate.js';
+import { Issues, fail, isObj, noExtraKeys, num, obj, oneOf, optNum, parseJsonStrict, str, type Obj } from './validate.js';
 
 export interface ObjectiveConfig extends JsonObject {
   metric: string;
@@ -117,12 +117,30 @@ const STUDY_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${STUDY_NAME_MAX}}$`);
  * options are checked against the registries by `buildStudyParts` (also before anything runs).
  */
 export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
+  const { config, issues } = validateConfigCollect(rawIn, baseDir);
+  issues.throwIfAny('the config');
+  return config;
+}
+
+/** Fields of the config whose problems do not keep buildParts from checking the rest. */
+const SCALAR_FIELDS = new Set(['study', 'storage', 'trials', 'wallclock', 'seed', 'workers', 'lease']);
+
+/**
+ * validateConfig without throwing: every field is checked (a bad field gets a placeholder value),
+ * and `issues` holds every problem found, each naming its field and the fix. `partsCheckable`:
+ * the problems (if any) are all in fields buildParts does not read, so it can check the others.
+ */
+export function validateConfigCollect(rawIn: unknown, baseDir: string): { config: StudyConfig; issues: Issues; partsCheckable: boolean } {
+  const I = new Issues();
   const raw = obj(rawIn ?? undefined, '(config)');
-  noExtraKeys(raw, '', CONFIG_FIELDS);
-  const study = str(raw['study'], 'study', 'give the study a name, e.g. study: my-search');
-  if (!STUDY_NAME.test(study)) fail('study', `${JSON.stringify(study)} is not a valid study name`, `use 1-${STUDY_NAME_MAX} characters of A-Z a-z 0-9 _ . -`);
-  const storage = resolveStorage(raw['storage'] === undefined ? DEFAULT_STORAGE : str(raw['storage'], 'storage'), baseDir);
-  const space = str(raw['space'], 'space', 'name a search space, e.g. space: nb201');
+  I.take(() => noExtraKeys(raw, '', CONFIG_FIELDS), undefined);
+  const study = I.take(() => {
+    const v = str(raw['study'], 'study', 'give the study a name, e.g. study: my-search');
+    if (!STUDY_NAME.test(v)) fail('study', `${JSON.stringify(v)} is not a valid study name`, `use 1-${STUDY_NAME_MAX} characters of A-Z a-z 0-9 _ . -`);
+    return v;
+  }, 'invalid');
+  const storage = I.take(() => resolveStorage(raw['storage'] === undefined ? DEFAULT_STORAGE : str(raw['storage'], 'storage'), baseDir), DEFAULT_STORAGE);
+  const space = I.take(() => str(raw['space'], 'space', 'name a search space, e.g. space: nb201'), '');
 
   const named = (v: unknown, field: string): { name: string; options: JsonObject } => {
     if (typeof v === 'string') return { name: str(v, field), options: {} };
@@ -131,72 +149,78 @@ export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
     const options = o['options'] === undefined ? {} : (obj(o['options'], `${field}.options`) as JsonObject);
     return { name: str(o['name'], `${field}.name`), options };
   };
-  const strategy = named(raw['strategy'], 'strategy');
+  const strategy = I.take(() => named(raw['strategy'], 'strategy'), { name: '', options: {} });
   // Evaluator options sit beside its name: { name: nb201, table: ... }.
-  const evRaw = raw['evaluator'];
-  let evaluator: { name: string; options: JsonObject };
-  if (typeof evRaw === 'string') evaluator = { name: str(evRaw, 'evaluator'), options: {} };
-  else {
+  const evaluator = I.take((): { name: string; options: JsonObject } => {
+    const evRaw = raw['evaluator'];
+    if (typeof evRaw === 'string') return { name: str(evRaw, 'evaluator'), options: {} };
     const o = obj(evRaw, 'evaluator');
     const { name, ...options } = o;
-    evaluator = { name: str(name, 'evaluator.name', 'e.g. evaluator: { name: nb201, table: PATH }'), options: options as JsonObject };
-  }
+    return { name: str(name, 'evaluator.name', 'e.g. evaluator: { name: nb201, table: PATH }'), options: options as JsonObject };
+  }, { name: '', options: {} });
 
   const objectives: ObjectiveConfig[] = [];
   const objRaw = raw['objectives'] ?? [{ metric: 'val_acc', direction: 'maximize' }];
-  if (!Array.isArray(objRaw) || objRaw.length === 0) fail('objectives', 'must be a non-empty list', 'e.g. objectives: [{ metric: val_acc, direction: maximize }]');
-  objRaw.forEach((o: unknown, i: number) => {
-    const f = `objectives[${i}]`;
-    const oo = typeof o === 'string' ? { metric: o, direction: 'maximize' } : obj(o, f);
-    noExtraKeys(oo, f, ['metric', 'direction', 'tie_break']);
-    const tb = oo['tie_break'];
-    let tieBreak: { metric: string; direction: 'maximize' | 'minimize' } | undefined;
-    if (tb !== undefined) {
-      // `tie_break: val_loss` (a *_loss metric is minimised, anything else maximised) or { metric, direction }.
-      const t = typeof tb === 'string' ? { metric: tb } : obj(tb, `${f}.tie_break`);
-      noExtraKeys(t, `${f}.tie_break`, ['metric', 'direction']);
-      const metric = str(t['metric'], `${f}.tie_break.metric`, 'e.g. tie_break: val_loss');
-      tieBreak = { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const) };
-    }
-    objectives.push({
-      metric: str(oo['metric'], `${f}.metric`),
-      direction: oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const),
-      ...(tieBreak ? { tieBreak: tieBreak as unknown as JsonObject } : {}),
-    });
-  });
+  if (!Array.isArray(objRaw) || objRaw.length === 0) I.take(() => fail('objectives', 'must be a non-empty list', 'e.g. objectives: [{ metric: val_acc, direction: maximize }]'), undefined);
+  else
+    objRaw.forEach((o: unknown, i: number) =>
+      I.take(() => {
+        const f = `objectives[${i}]`;
+        const oo = typeof o === 'string' ? { metric: o, direction: 'maximize' } : obj(o, f);
+        noExtraKeys(oo, f, ['metric', 'direction', 'tie_break']);
+        const tb = oo['tie_break'];
+        let tieBreak: { metric: string; direction: 'maximize' | 'minimize' } | undefined;
+        if (tb !== undefined) {
+          // `tie_break: val_loss` (a *_loss metric is minimised, anything else maximised) or { metric, direction }.
+          const t = typeof tb === 'string' ? { metric: tb } : obj(tb, `${f}.tie_break`);
+          noExtraKeys(t, `${f}.tie_break`, ['metric', 'direction']);
+          const metric = str(t['metric'], `${f}.tie_break.metric`, 'e.g. tie_break: val_loss');
+          tieBreak = { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const) };
+        }
+        objectives.push({
+          metric: str(oo['metric'], `${f}.metric`),
+          direction: oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const),
+          ...(tieBreak ? { tieBreak: tieBreak as unknown as JsonObject } : {}),
+        });
+      }, undefined),
+    );
 
   const constraints: ConstraintConfig[] = [];
   const conRaw = raw['constraints'] ?? [];
-  if (!Array.isArray(conRaw)) fail('constraints', 'must be a list', 'e.g. constraints: [{ metric: params, max: 1000000 }]');
-  conRaw.forEach((c: unknown, i: number) => {
-    const f = `constraints[${i}]`;
-    const cc = obj(c, f);
-    noExtraKeys(cc, f, ['metric', 'max', 'min']);
-    const max = optNum(cc['max'], `${f}.max`);
-    const min = optNum(cc['min'], `${f}.min`);
-    if (max === undefined && min === undefined) fail(f, 'needs max or min', `e.g. { metric: params, max: 1000000 }`);
-    constraints.push({ metric: str(cc['metric'], `${f}.metric`), ...(max === undefined ? {} : { max }), ...(min === undefined ? {} : { min }) });
-  });
+  if (!Array.isArray(conRaw)) I.take(() => fail('constraints', 'must be a list', 'e.g. constraints: [{ metric: params, max: 1000000 }]'), undefined);
+  else
+    conRaw.forEach((c: unknown, i: number) =>
+      I.take(() => {
+        const f = `constraints[${i}]`;
+        const cc = obj(c, f);
+        noExtraKeys(cc, f, ['metric', 'max', 'min']);
+        const max = optNum(cc['max'], `${f}.max`);
+        const min = optNum(cc['min'], `${f}.min`);
+        if (max === undefined && min === undefined) fail(f, 'needs max or min', `e.g. { metric: params, max: 1000000 }`);
+        constraints.push({ metric: str(cc['metric'], `${f}.metric`), ...(max === undefined ? {} : { max }), ...(min === undefined ? {} : { min }) });
+      }, undefined),
+    );
 
-  const trials = num(raw['trials'] ?? 100, 'trials', { integer: true, min: 1, max: 10_000_000 });
-  const wallclock = raw['wallclock'] === undefined || raw['wallclock'] === null ? null : num(raw['wallclock'], 'wallclock', { min: 1 });
-  const seed = num(raw['seed'] ?? 0, 'seed', { integer: true, min: 0, max: 2 ** 32 - 1 });
-  const workers = num(raw['workers'] ?? 1, 'workers', { integer: true, min: 1, max: 256 });
-  const lease = num(raw['lease'] ?? 30, 'lease', { min: 0.1, max: 86400 });
-  const prescreen = parsePrescreen(raw['prescreen']);
-  let warmStart: { study: string; storage: string }[] | undefined;
-  if (raw['warm_start'] !== undefined) {
+  const trials = I.take(() => num(raw['trials'] ?? 100, 'trials', { integer: true, min: 1, max: 10_000_000 }), 1);
+  const wallclock = I.take(() => (raw['wallclock'] === undefined || raw['wallclock'] === null ? null : num(raw['wallclock'], 'wallclock', { min: 1 })), null);
+  const seed = I.take(() => num(raw['seed'] ?? 0, 'seed', { integer: true, min: 0, max: 2 ** 32 - 1 }), 0);
+  const workers = I.take(() => num(raw['workers'] ?? 1, 'workers', { integer: true, min: 1, max: 256 }), 1);
+  const lease = I.take(() => num(raw['lease'] ?? 30, 'lease', { min: 0.1, max: 86400 }), 30);
+  const prescreen = I.take(() => parsePrescreen(raw['prescreen']), undefined);
+  const warmStart = I.take((): { study: string; storage: string }[] | undefined => {
+    if (raw['warm_start'] === undefined) return undefined;
     const ws = raw['warm_start'];
     if (!Array.isArray(ws) || ws.length === 0) fail('warm_start', 'must be a non-empty list', 'e.g. warm_start: [{ study: earlier-search, storage: sqlite:./old.db }]');
-    warmStart = ws.map((w: unknown, i: number) => {
+    return ws.map((w: unknown, i: number) => {
       const f = `warm_start[${i}]`;
       const o = typeof w === 'string' ? { study: w } : obj(w, f);
       noExtraKeys(o, f, ['study', 'storage']);
       const name = str(o['study'], `${f}.study`, 'the name of an earlier study');
       return { study: name, storage: o['storage'] === undefined ? storage : resolveStorage(str(o['storage'], `${f}.storage`), baseDir, `${f}.storage`) };
     });
-  }
-  return { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}) };
+  }, undefined);
+  const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}) };
+  return { config, issues: I, partsCheckable: I.fields().every((f) => SCALAR_FIELDS.has(f)) };
 }
 
 /** Flags of `tsnas search` given without a config file, shaped like a raw config. */

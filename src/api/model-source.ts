@@ -15,7 +15,7 @@ import { NasError, isNasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { Normalization } from '../data/normalize.js';
 import { prepareData, type DatasetSpec } from '../data/prepare.js';
-import { checkArchJson } from '../eval/train.js';
+import { checkArchBeforeData, checkArchJson } from '../eval/train.js';
 import { buildNetwork, type DartsOptions, type Nb201Options } from '../nn/build/index.js';
 import type { Module } from '../nn/module.js';
 import { decodeStateDict, loadModule } from '../nn/state.js';
@@ -77,6 +77,8 @@ async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Re
   const dataset = t.dataset ?? datasetOverride;
   if (!inputShape || !numClasses) {
     if (!dataset) throw new NasError('invalid_config', `the model in ${name} records neither its input shape nor its dataset`, { field: 'dataset', hint: 'pass --dataset with the data the model was trained on' });
+    // The architecture is checked on the dataset's known input before the data is loaded.
+    checkArchBeforeData(aj, dataset, { ...(t.nb201 ? { nb201: t.nb201 } : {}), ...(t.darts ? { darts: t.darts } : {}) });
     const d = await prepareData(dataset);
     inputShape = [...d.shape];
     numClasses = d.numClasses;

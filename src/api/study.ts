@@ -14,7 +14,7 @@ import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '..
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { defaultArtifactsDir, identityOf, mergeFlags, readConfigFile, validateConfig, configFromFlags, type StudyConfig } from './config.js';
+import { defaultArtifactsDir, identityOf, mergeFlags, readConfigFile, validateConfig, validateConfigCollect, configFromFlags, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
 import type { Obj } from './validate.js';
@@ -51,10 +51,16 @@ export function prepareSearch(input: PrepareInput): PreparedSearch {
     if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
     raw = mergeFlags(raw, flagRaw);
   }
+  // Every problem of the config is reported at once: the fields' own checks, then (when those
+  // problems leave the names and options intact) the registries' checks of strategy, space and
+  // evaluator options (buildParts), each naming its field.
+  const { config: checked, issues, partsCheckable } = validateConfigCollect(raw, baseDir);
+  if (issues.count > 0 && !partsCheckable) issues.throwIfAny('the config');
   // Trained weights are kept by default, beside a SQLite database (train-evaluator.ts).
-  const config = withWeightsDefaults(validateConfig(raw, baseDir));
-  const parts = buildParts(config, baseDir);
-  return { config: parts.config, parts };
+  const config = withWeightsDefaults(checked);
+  const parts = issues.take(() => buildParts(config, baseDir), undefined);
+  issues.throwIfAny('the config');
+  return { config: parts!.config, parts: parts! };
 }
 
 export interface StudyHandle {

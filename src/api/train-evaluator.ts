@@ -45,7 +45,7 @@ import type { Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import { parseStoreUrl } from '../store/index.js';
 import { defaultArtifactsDir, type StudyConfig } from './config.js';
-import { bool, checkReadableFile, fail, noExtraKeys, num, obj, oneOf, str } from './validate.js';
+import { Issues, bool, checkReadableFile, fail, noExtraKeys, num, obj, oneOf, str } from './validate.js';
 
 export const TRAIN_OPTIONS = [
   'dataset',
@@ -104,81 +104,86 @@ export interface TrainEvaluatorParts {
 }
 
 export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: TrainingEvaluatorOptions; options: JsonObject } {
-  noExtraKeys(o, 'evaluator', TRAIN_OPTIONS);
-  const kind = oneOf(o['dataset'], 'evaluator.dataset', DATASET_KINDS);
+  // Every bad option is reported at once (Issues): each check runs, a bad one leaves a placeholder.
+  const I = new Issues();
+  I.take(() => noExtraKeys(o, 'evaluator', TRAIN_OPTIONS), undefined);
   const norm: JsonObject = { ...o };
-  let dataset: DatasetSpec;
-  switch (kind) {
-    case 'fashion_mnist': {
-      const dir = o['data_dir'] === undefined ? FASHION_MNIST_DIR : resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
-      checkIdxDir(dir, o['data_dir'] === undefined ? 'evaluator.dataset' : 'evaluator.data_dir');
-      norm['data_dir'] = dir;
-      dataset = { kind, dataDir: dir };
-      break;
-    }
-    case 'mnist':
-    case 'cifar10': {
-      if (o['data_dir'] === undefined) {
-        // Nothing is downloaded: the files must already be in the cache (checked now, before a study is created).
-        try {
-          checkCachedDataset(kind);
-        } catch (e) {
-          throw isNasError(e) ? nestError(e, 'evaluator.dataset') : e;
-        }
-        dataset = { kind };
-      } else {
-        const dir = resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
-        if (!existsSync(dir)) throw new NasError('data_error', `dataset directory ${dir} does not exist`, { field: 'evaluator.data_dir' });
-        if (kind === 'mnist') checkIdxDir(dir, 'evaluator.data_dir');
+  let dataset: DatasetSpec = { kind: 'digits' };
+  I.take(() => {
+    const kind = oneOf(o['dataset'], 'evaluator.dataset', DATASET_KINDS);
+    switch (kind) {
+      case 'fashion_mnist': {
+        const dir = o['data_dir'] === undefined ? FASHION_MNIST_DIR : resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
+        checkIdxDir(dir, o['data_dir'] === undefined ? 'evaluator.dataset' : 'evaluator.data_dir');
         norm['data_dir'] = dir;
         dataset = { kind, dataDir: dir };
+        break;
       }
-      break;
-    }
-    case 'digits': {
-      if (o['path'] === undefined) dataset = { kind };
-      else {
-        const p = resolve(baseDir, str(o['path'], 'evaluator.path'));
+      case 'mnist':
+      case 'cifar10': {
+        if (o['data_dir'] === undefined) {
+          // Nothing is downloaded: the files must already be in the cache (checked now, before a study is created).
+          try {
+            checkCachedDataset(kind);
+          } catch (e) {
+            throw isNasError(e) ? nestError(e, 'evaluator.dataset') : e;
+          }
+          dataset = { kind };
+        } else {
+          const dir = resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
+          if (!existsSync(dir)) throw new NasError('data_error', `dataset directory ${dir} does not exist`, { field: 'evaluator.data_dir' });
+          if (kind === 'mnist') checkIdxDir(dir, 'evaluator.data_dir');
+          norm['data_dir'] = dir;
+          dataset = { kind, dataDir: dir };
+        }
+        break;
+      }
+      case 'digits': {
+        if (o['path'] === undefined) dataset = { kind };
+        else {
+          const p = resolve(baseDir, str(o['path'], 'evaluator.path'));
+          checkReadableFile(p, 'evaluator.path', 'dataset file');
+          norm['path'] = p;
+          dataset = { kind, path: p };
+        }
+        break;
+      }
+      case 'csv': {
+        const p = resolve(baseDir, str(o['path'], 'evaluator.path', 'the CSV file with features and a label column'));
         checkReadableFile(p, 'evaluator.path', 'dataset file');
         norm['path'] = p;
-        dataset = { kind, path: p };
+        const label = o['label'];
+        if (label !== undefined && typeof label !== 'string' && !(typeof label === 'number' && Number.isInteger(label)))
+          fail('evaluator.label', `must be a header name or a 0-based column index, got ${JSON.stringify(label)}`);
+        const header = o['header'];
+        if (header !== undefined && header !== true && header !== false && header !== 'auto')
+          fail('evaluator.header', `must be true, false or "auto", got ${JSON.stringify(header)}`, 'auto (default): a header when line 1 has a non-numeric cell or is exactly the column indices');
+        dataset = { kind, path: p, ...(label !== undefined ? { label: label as string | number } : {}), ...(header !== undefined ? { header: header as boolean | 'auto' } : {}) };
+        break;
       }
-      break;
     }
-    case 'csv': {
-      const p = resolve(baseDir, str(o['path'], 'evaluator.path', 'the CSV file with features and a label column'));
-      checkReadableFile(p, 'evaluator.path', 'dataset file');
-      norm['path'] = p;
-      const label = o['label'];
-      if (label !== undefined && typeof label !== 'string' && !(typeof label === 'number' && Number.isInteger(label)))
-        fail('evaluator.label', `must be a header name or a 0-based column index, got ${JSON.stringify(label)}`);
-      const header = o['header'];
-      if (header !== undefined && header !== true && header !== false && header !== 'auto')
-        fail('evaluator.header', `must be true, false or "auto", got ${JSON.stringify(header)}`, 'auto (default): a header when line 1 has a non-numeric cell or is exactly the column indices');
-      dataset = { kind, path: p, ...(label !== undefined ? { label: label as string | number } : {}), ...(header !== undefined ? { header: header as boolean | 'auto' } : {}) };
-      break;
-    }
-  }
+  }, undefined);
   const split: { -readonly [K in keyof SplitSpec]: SplitSpec[K] } = {};
-  if (o['train_per_class'] !== undefined) split.trainPerClass = num(o['train_per_class'], 'evaluator.train_per_class', { integer: true, min: 1 });
-  if (o['val_per_class'] !== undefined) split.valPerClass = num(o['val_per_class'], 'evaluator.val_per_class', { integer: true, min: 1 });
-  if (o['val_fraction'] !== undefined) split.valFraction = num(o['val_fraction'], 'evaluator.val_fraction', { min: 0.01, max: 0.9 });
-  if (o['split_seed'] !== undefined) split.seed = num(o['split_seed'], 'evaluator.split_seed', { integer: true, min: 0 });
-  const epochs = num(o['epochs'] ?? 10, 'evaluator.epochs', { integer: true, min: 1, max: 10_000 });
-  const cvFolds = o['cv_folds'] === undefined ? undefined : num(o['cv_folds'], 'evaluator.cv_folds', { integer: true, min: 2, max: 100 });
-  const threads = o['threads'] === undefined ? undefined : num(o['threads'], 'evaluator.threads', { integer: true, min: 1, max: 256 });
-  const timeLimit = o['time_limit'] === undefined ? undefined : num(o['time_limit'], 'evaluator.time_limit', { min: 1 });
-  const latency = o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency');
-  const skipTest = o['skip_test'] === undefined ? false : bool(o['skip_test'], 'evaluator.skip_test');
-  const hparams = o['hparams'] === undefined ? undefined : (obj(o['hparams'], 'evaluator.hparams') as unknown as Partial<TrainHparams>);
-  const keepWeights = o['keep_weights'] === undefined ? true : bool(o['keep_weights'], 'evaluator.keep_weights');
+  if (o['train_per_class'] !== undefined) I.take(() => (split.trainPerClass = num(o['train_per_class'], 'evaluator.train_per_class', { integer: true, min: 1 })), undefined);
+  if (o['val_per_class'] !== undefined) I.take(() => (split.valPerClass = num(o['val_per_class'], 'evaluator.val_per_class', { integer: true, min: 1 })), undefined);
+  if (o['val_fraction'] !== undefined) I.take(() => (split.valFraction = num(o['val_fraction'], 'evaluator.val_fraction', { min: 0.01, max: 0.9 })), undefined);
+  if (o['split_seed'] !== undefined) I.take(() => (split.seed = num(o['split_seed'], 'evaluator.split_seed', { integer: true, min: 0 })), undefined);
+  const epochs = I.take(() => num(o['epochs'] ?? 10, 'evaluator.epochs', { integer: true, min: 1, max: 10_000 }), 10);
+  const cvFolds = I.take(() => o['cv_folds'] === undefined ? undefined : num(o['cv_folds'], 'evaluator.cv_folds', { integer: true, min: 2, max: 100 }), undefined);
+  const threads = I.take(() => o['threads'] === undefined ? undefined : num(o['threads'], 'evaluator.threads', { integer: true, min: 1, max: 256 }), undefined);
+  const timeLimit = I.take(() => o['time_limit'] === undefined ? undefined : num(o['time_limit'], 'evaluator.time_limit', { min: 1 }), undefined);
+  const latency = I.take(() => o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency'), false);
+  const skipTest = I.take(() => o['skip_test'] === undefined ? false : bool(o['skip_test'], 'evaluator.skip_test'), false);
+  const hparams = I.take(() => o['hparams'] === undefined ? undefined : (obj(o['hparams'], 'evaluator.hparams') as unknown as Partial<TrainHparams>), undefined);
+  const keepWeights = I.take(() => o['keep_weights'] === undefined ? true : bool(o['keep_weights'], 'evaluator.keep_weights'), true);
   let weightsDir: string | undefined;
-  if (o['artifacts_dir'] !== undefined) {
-    const dir = resolve(baseDir, str(o['artifacts_dir'], 'evaluator.artifacts_dir', 'a directory for the trained weights'));
-    if (!keepWeights) fail('evaluator.artifacts_dir', 'artifacts_dir is set but keep_weights is false', 'remove one of the two options');
-    norm['artifacts_dir'] = dir;
-    weightsDir = dir;
-  }
+  if (o['artifacts_dir'] !== undefined)
+    I.take(() => {
+      const dir = resolve(baseDir, str(o['artifacts_dir'], 'evaluator.artifacts_dir', 'a directory for the trained weights'));
+      if (!keepWeights) fail('evaluator.artifacts_dir', 'artifacts_dir is set but keep_weights is false', 'remove one of the two options');
+      norm['artifacts_dir'] = dir;
+      weightsDir = dir;
+    }, undefined);
   const size = (key: 'nb201' | 'darts', depth: 'cells' | 'layers'): { width?: number; cells?: number; layers?: number } | undefined => {
     if (o[key] === undefined) return undefined;
     const v = obj(o[key], `evaluator.${key}`);
@@ -188,14 +193,15 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(v[depth] === undefined ? {} : { [depth]: num(v[depth], `evaluator.${key}.${depth}`, { integer: true, min: depth === 'layers' ? 3 : 1, max: 1000 }) }),
     };
   };
-  const inherit = o['inherit'] === undefined ? 'off' : o['inherit'] === true ? 'morph' : o['inherit'] === false ? 'off' : oneOf(o['inherit'], 'evaluator.inherit', ['off', 'exact', 'morph'] as const);
-  if (inherit !== 'off' && !keepWeights) fail('evaluator.inherit', 'weight inheritance needs the parents\' kept weights, but keep_weights is false', 'remove keep_weights: false (or inherit)');
-  if (inherit !== 'off' && cvFolds !== undefined) fail('evaluator.inherit', 'weight inheritance is not supported with cv_folds', 'remove one of the two options');
-  const budgetSamples = o['budget_samples'] === undefined ? undefined : num(o['budget_samples'], 'evaluator.budget_samples', { integer: true, min: 1 });
-  if (budgetSamples !== undefined && inherit !== 'off') fail('evaluator.budget_samples', 'budget_samples cannot be combined with inherit (a continued promotion counts epochs)', 'remove one of the two options');
-  if (budgetSamples !== undefined && cvFolds !== undefined) fail('evaluator.budget_samples', 'budget_samples cannot be combined with cv_folds', 'remove one of the two options');
-  const nb201 = size('nb201', 'cells');
-  const dartsSize = size('darts', 'layers');
+  const inherit = I.take(() => o['inherit'] === undefined ? 'off' : o['inherit'] === true ? 'morph' : o['inherit'] === false ? 'off' : oneOf(o['inherit'], 'evaluator.inherit', ['off', 'exact', 'morph'] as const), 'off' as const);
+  I.take(() => { if (inherit !== 'off' && !keepWeights) fail('evaluator.inherit', 'weight inheritance needs the parents\' kept weights, but keep_weights is false', 'remove keep_weights: false (or inherit)'); }, undefined);
+  I.take(() => { if (inherit !== 'off' && cvFolds !== undefined) fail('evaluator.inherit', 'weight inheritance is not supported with cv_folds', 'remove one of the two options'); }, undefined);
+  const budgetSamples = I.take(() => o['budget_samples'] === undefined ? undefined : num(o['budget_samples'], 'evaluator.budget_samples', { integer: true, min: 1 }), undefined);
+  I.take(() => { if (budgetSamples !== undefined && inherit !== 'off') fail('evaluator.budget_samples', 'budget_samples cannot be combined with inherit (a continued promotion counts epochs)', 'remove one of the two options'); }, undefined);
+  I.take(() => { if (budgetSamples !== undefined && cvFolds !== undefined) fail('evaluator.budget_samples', 'budget_samples cannot be combined with cv_folds', 'remove one of the two options'); }, undefined);
+  const nb201 = I.take(() => size('nb201', 'cells'), undefined);
+  const dartsSize = I.take(() => size('darts', 'layers'), undefined);
+  I.throwIfAny('the evaluator options');
   return {
     eval: {
       dataset,

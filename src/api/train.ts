@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
-import { checkArchJson, trainArchitecture, type TrainResult } from '../eval/train.js';
+import { checkArchBeforeData, trainArchitecture, type TrainResult } from '../eval/train.js';
 import type { Metrics } from '../eval/types.js';
 import { summarizeRuns, type Stat } from './repeat.js';
 import { parseTrainOptions } from './train-evaluator.js';
-import { parseJsonStrict } from './validate.js';
+import { Issues, parseJsonStrict } from './validate.js';
 
 export interface TrainInput {
   /** Path of a JSON file, or the architecture itself (NetworkArch or {arch, hparams}). */
@@ -89,13 +89,20 @@ export async function train(input: TrainInput): Promise<TrainSummary> {
  */
 async function trainer(input: TrainInput): Promise<{ run: (seed: number, progress: boolean) => Promise<TrainSummary> }> {
   const baseDir = input.baseDir ?? process.cwd();
-  const { eval: o } = parseTrainOptions(input.options, baseDir);
-  if (o.cvFolds !== undefined)
-    throw new NasError('invalid_config', 'cv_folds applies to searches (the train evaluator of a study), not to training one architecture', {
-      field: 'cv_folds',
-      hint: 'remove cv_folds; tsnas train reports validation and test metrics of one training (use --seeds for a spread)',
-    });
-  const arch = checkArchJson(typeof input.arch === 'string' ? readArchFile(input.arch) : input.arch);
+  // Options and architecture are checked in full before any data is loaded; every problem found
+  // is reported at once (exit 2), each naming its field.
+  const I = new Issues();
+  const o = I.take(() => parseTrainOptions(input.options, baseDir).eval, undefined);
+  if (o?.cvFolds !== undefined)
+    I.take(() => {
+      throw new NasError('invalid_config', 'cv_folds applies to searches (the train evaluator of a study), not to training one architecture', {
+        field: 'cv_folds',
+        hint: 'remove cv_folds; tsnas train reports validation and test metrics of one training (use --seeds for a spread)',
+      });
+    }, undefined);
+  const arch = I.take(() => checkArchBeforeData(typeof input.arch === 'string' ? readArchFile(input.arch) : input.arch, o?.dataset, o ?? {}), undefined);
+  I.throwIfAny('the training input');
+  if (o === undefined || arch === undefined) throw new NasError('internal', 'unreachable: checks passed without a value');
   const data: PreparedData = await prepareData(o.dataset, o.split ?? {});
   // Latency is measured unless the options turn it off (parseTrainOptions drops `latency: false`).
   const latency = input.options['latency'] === undefined ? true : (o.latency ?? false);

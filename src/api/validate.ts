@@ -4,10 +4,42 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { NasError } from '../core/errors.js';
+import { NasError, combineErrors, isInputError, isNasError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 
 export type Obj = Record<string, unknown>;
+
+/**
+ * Collects the input errors of independent checks, so every bad field of a config is reported at
+ * once (issue: "config errors are reported one at a time"). `take(check, fallback)` runs a check;
+ * an input error (isInputError) is kept and `fallback` returned so the following fields are still
+ * checked; anything else is thrown. `throwIfAny(what)` throws them combined (combineErrors).
+ */
+export class Issues {
+  private readonly errors: NasError[] = [];
+  take<T>(check: () => T, fallback: T): T {
+    try {
+      return check();
+    } catch (e) {
+      if (!isNasError(e) || !isInputError(e)) throw e;
+      this.errors.push(e);
+      return fallback;
+    }
+  }
+  get count(): number {
+    return this.errors.length;
+  }
+  /** The fields named so far (dotted paths; combined errors contribute each of theirs). */
+  fields(): string[] {
+    return this.errors.flatMap((e) => {
+      const l = e.details?.['issues'];
+      return Array.isArray(l) ? (l as { field?: string }[]).map((i) => i.field ?? '') : [e.field ?? ''];
+    });
+  }
+  throwIfAny(what: string): void {
+    if (this.errors.length > 0) throw combineErrors(this.errors, what);
+  }
+}
 
 export function fail(field: string, message: string, hint?: string): never {
   throw new NasError('invalid_config', message, hint === undefined ? { field } : { field, hint });

@@ -127,6 +127,35 @@ export function nestError(e: NasError, field: string | undefined, opts: { extra?
   });
 }
 
+/** One problem of a combined error (`details.issues` of combineErrors). */
+export interface Issue {
+  readonly code: ErrorCode;
+  readonly field?: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/** The problems an error stands for: the issues of a combined error, else the error itself. */
+export function issuesOf(e: NasError): Issue[] {
+  const l = e.details?.['issues'];
+  if (Array.isArray(l)) return l as Issue[];
+  return [{ code: e.code, ...(e.field === undefined ? {} : { field: e.field }), message: e.text, ...(e.hint === undefined ? {} : { hint: e.hint }) }];
+}
+
+/**
+ * Several input errors as one, so a user fixes every field in one go instead of one per run:
+ * `3 problems in the config:` then one numbered line per problem, each `field: message (hint)`;
+ * `details.issues` lists them for programs (Issue[]). The code is the problems' common code, else
+ * `invalid_config`. A single error is returned as it is; combined errors are flattened.
+ */
+export function combineErrors(errors: readonly NasError[], what: string): NasError {
+  if (errors.length === 1) return errors[0]!;
+  const issues = errors.flatMap(issuesOf);
+  const code = issues.every((i) => i.code === issues[0]!.code) ? issues[0]!.code : 'invalid_config';
+  const lines = issues.map((i, k) => `  ${k + 1}. ${i.field === undefined ? '' : `${i.field}: `}${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`);
+  return new NasError(code, `${issues.length} problems in ${what}:\n${lines.join('\n')}`, { details: { issues: issues as unknown as Record<string, unknown>[] } });
+}
+
 export function isNasError(e: unknown, code?: ErrorCode): e is NasError {
   return e instanceof NasError && (code === undefined || e.code === code);
 }

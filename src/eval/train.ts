@@ -545,6 +545,47 @@ export function checkArchJson(j: unknown): NetworkArch | JointArch {
   return o as unknown as NetworkArch;
 }
 
+/**
+ * The input a dataset gives a network, known without loading it: the image datasets' fixed
+ * shapes (1x28x28 MNIST / Fashion-MNIST, 3x32x32 CIFAR-10, 1x8x8 digits; 10 classes each).
+ * Undefined for CSV files (their width is the file's).
+ */
+export function knownInputOf(dataset: DatasetSpec): InputSpec | undefined {
+  switch (dataset.kind) {
+    case 'fashion_mnist':
+    case 'mnist':
+      return { shape: [1, 28, 28], numClasses: 10 };
+    case 'cifar10':
+      return { shape: [3, 32, 32], numClasses: 10 };
+    case 'digits':
+      return { shape: [1, 8, 8], numClasses: 10 };
+    case 'csv':
+      return undefined;
+    default:
+      return assertNever(dataset, 'dataset kind');
+  }
+}
+
+/**
+ * Checks an architecture (and its hyperparameters) before any data is loaded, so a malformed
+ * one is an input error (invalid_arch / invalid_config / shape_mismatch, field named) found in
+ * milliseconds rather than after loading the data: the cost analysis runs on the dataset's known
+ * input (knownInputOf); for a CSV file, whose width is unknown yet, on a probe input, and only
+ * the architecture's own faults (invalid_arch: a negative width, an unknown activation...) count.
+ */
+export function checkArchBeforeData(archJson: unknown, dataset: DatasetSpec | undefined, opts: TrainOptions = {}): NetworkArch | JointArch {
+  const a = checkArchJson(archJson);
+  const arch = isJoint(a) ? a.arch : a;
+  if (isJoint(a)) resolveHparams({ ...opts.hparams, ...a.hparams });
+  const known = dataset === undefined ? undefined : knownInputOf(dataset);
+  try {
+    analyzeArch(arch, known ?? { shape: [1], numClasses: 2 }, networkOptions(opts));
+  } catch (e) {
+    if (known !== undefined || isNasError(e, 'invalid_arch')) throw e;
+  }
+  return a;
+}
+
 export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFile' | 'init'> {
   readonly dataset: DatasetSpec;
   /**
