@@ -123,6 +123,9 @@ test('train: one architecture on the digits fixture; metrics and costs; bad inpu
   assert.ok(s.metrics['val_acc']! > 50);
   assert.equal(s.costs['params'], 64 * 32 + 32 + 32 * 10 + 10);
   assert.equal(s.confusion?.length, 10);
-  await assert.rejects(train({ arch: {}, options: { dataset: 'imagenet' } }), (e: unknown) => e instanceof NasError && e.field === 'evaluator.dataset');
+  // Both problems at once (a bad option and a bad architecture), each naming its field.
+  await assert.rejects(train({ arch: {}, options: { dataset: 'imagenet' } }), (e: unknown) =>
+    e instanceof NasError && JSON.stringify((e.details?.['issues'] as { field: string }[]).map((i) => i.field)) === '["evaluator.dataset","family"]');
+  await assert.rejects(train({ arch: {}, options: { dataset: 'digits' } }), (e: unknown) => e instanceof NasError && e.field === 'family');
   await assert.rejects(train({ arch: '/no/arch.json', options: { dataset: 'digits' } }), (e: unknown) => e instanceof NasError && e.field === 'arch');
 });

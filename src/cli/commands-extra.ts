@@ -167,6 +167,8 @@ Pareto fronts, a sortable trial table, learning curves and architecture drawings
       ...(typeof flags['token'] === 'string' ? { token: flags['token'] } : {}),
     });
     process.stdout.write(`tsnas dashboard: ${d.url} (Ctrl-C to stop)\n`);
+    // Listening on every interface: each address it answers on (never the unusable 0.0.0.0).
+    for (const u of d.urls.slice(1)) process.stdout.write(`  also at ${u}\n`);
     const ctl = interruptible();
     await new Promise<void>((resolve) => ctl.signal.addEventListener('abort', () => resolve(), { once: true }));
     await d.close();

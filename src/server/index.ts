@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { NasError } from '../core/errors.js';
 import { openDashboardSource } from '../api/dashboard.js';
 import type { DashboardSource } from '../api/dashboard.js';
@@ -47,8 +48,13 @@ export interface DashboardOptions {
 }
 
 export interface Dashboard {
-  /** Where to open it; carries `?token=` when a token is required. */
+  /** Where to open it; carries `?token=` when a token is required. Never a wildcard address (0.0.0.0, ::). */
   readonly url: string;
+  /**
+   * Every address it can be opened at: for a wildcard listen address (0.0.0.0, ::) the loopback
+   * one first, then each of this machine's network addresses (os.networkInterfaces); else the one.
+   */
+  readonly urls: readonly string[];
   /** The access token in force, or null when none is needed (loopback without one). */
   readonly token: string | null;
   readonly host: string;
@@ -57,6 +63,36 @@ export interface Dashboard {
 }
 
 export const DEFAULT_PORT = 8765;
+
+/**
+ * The URLs a server listening on `address` (as server.address() reports it) can be opened at. A
+ * wildcard address accepts connections on every interface but cannot itself be browsed to
+ * (http://0.0.0.0:PORT fails in most browsers and on other machines): it is replaced by the
+ * loopback address, then this machine's other addresses (IPv4 only for 0.0.0.0; both for ::).
+ */
+export function reachableUrls(
+  address: string,
+  family: string,
+  port: number,
+  query = '',
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): string[] {
+  const fmt = (a: string, v6: boolean) => `http://${v6 ? `[${a}]` : a}:${port}/${query}`;
+  const v4wild = address === '0.0.0.0';
+  const v6wild = address === '::' || address === '::0';
+  if (!v4wild && !v6wild) return [fmt(address, family === 'IPv6' || address.includes(':'))];
+  const out = [fmt('127.0.0.1', false)];
+  if (v6wild) out.push(fmt('::1', true));
+  for (const list of Object.values(interfaces))
+    for (const i of list ?? []) {
+      if (i.internal) continue;
+      const v6 = i.family === 'IPv6';
+      if (v6 && (!v6wild || i.address.startsWith('fe80:'))) continue; // link-local needs a zone id
+      const u = fmt(i.address, v6);
+      if (!out.includes(u)) out.push(u);
+    }
+  return out;
+}
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
@@ -109,10 +145,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   }
   if (opts.warm ?? true) void source.warm();
   const addr = server.address() as AddressInfo;
-  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const urls = reachableUrls(addr.address, addr.family, addr.port, token ? `?token=${token}` : '');
   let closed = false;
   return {
-    url: `http://${shownHost}:${addr.port}/${token ? `?token=${token}` : ''}`,
+    url: urls[0]!,
+    urls,
     token,
     host: addr.address,
     port: addr.port,

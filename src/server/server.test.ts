@@ -355,6 +355,10 @@ describe('startDashboard', () => {
       assert.match(warnings[0]!, /token/);
       assert.ok(d.token && d.token.length >= 24, 'a token is generated');
       assert.ok(d.url.endsWith(`/?token=${d.token}`), 'the printed URL carries it');
+      // The printed address is one a browser can open (loopback), never the wildcard 0.0.0.0.
+      assert.equal(d.url, `http://127.0.0.1:${d.port}/?token=${d.token}`);
+      assert.ok(d.urls.every((u) => !u.includes('0.0.0.0')), d.urls.join(' '));
+      assert.equal((await fetch(d.url.replace('/?', '/api/studies?'))).status, 200);
       const base = `http://127.0.0.1:${d.port}`;
       for (const path of ['/', '/api/studies', '/api/events', '/assets/app-123.js']) {
         const r = await fetch(base + path);
