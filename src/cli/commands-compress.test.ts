@@ -51,3 +51,16 @@ test('tsnas compress MODEL_DIR: rows per stage as JSON lines; bad options exit 2
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the compress table shows nonzero params and gzipped size when a stage is sparsity-pruned (new-user finding 5)', async () => {
+  const { stageTable } = await import('./commands-compress.js');
+  const row = { model: 'm', test_acc: 90, params: 1000, size_bytes: 4100, flops: 2000, latency_ms: 1, latency_1t_ms: 1, latency_min_ms: 1, latency_1t_min_ms: 1 };
+  const dense = stageTable([{ ...row, stage: 'float', gzip_bytes: 3900 }]);
+  assert.doesNotMatch(dense, /nonzero params/);
+  const t = stageTable([{ ...row, stage: 'float', gzip_bytes: 3900 }, { ...row, stage: 'pruned', sparsity: 0.8, nonzero_params: 210, gzip_bytes: 1200 }]);
+  assert.match(t, /nonzero params/);
+  assert.match(t, /gzip bytes/);
+  const pruned = t.split('\n').find((l) => /pruned/.test(l))!;
+  assert.match(pruned, /\b1000\b.*\b210\b.*\b4100\b.*\b1200\b/);
+});
+

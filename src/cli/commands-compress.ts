@@ -40,9 +40,22 @@ function num(f: Record<string, string | boolean | undefined>, k: string, integer
 }
 
 export function stageTable(rows: readonly StageRow[]): string {
+  const sparse = rows.some((r) => r.nonzero_params !== undefined);
   return renderTable(
-    ['model', 'stage', 'test acc %', 'params', 'size bytes', 'FLOPs', 'latency ms', 'latency ms (1 thread)'],
-    rows.map((r) => [r.model, r.stage === 'int8' && r.quant_mode ? `int8 (${r.quant_mode})` : r.stage, Number(r.test_acc.toFixed(2)), r.params, r.size_bytes, r.flops, Number(r.latency_ms.toFixed(3)), Number(r.latency_1t_ms.toFixed(3))]),
+    // A sparsity-pruned stage keeps dense tensors: its nonzero params and gzipped size show the saving.
+    ['model', 'stage', 'test acc %', 'params', ...(sparse ? ['nonzero params'] : []), 'size bytes', ...(sparse ? ['gzip bytes'] : []), 'FLOPs', 'latency ms', 'latency ms (1 thread)'],
+    rows.map((r) => [
+      r.model,
+      r.stage === 'int8' && r.quant_mode ? `int8 (${r.quant_mode})` : r.stage,
+      Number(r.test_acc.toFixed(2)),
+      r.params,
+      ...(sparse ? [r.nonzero_params ?? r.params] : []),
+      r.size_bytes,
+      ...(sparse ? [r.gzip_bytes ?? null] : []),
+      r.flops,
+      Number(r.latency_ms.toFixed(3)),
+      Number(r.latency_1t_ms.toFixed(3)),
+    ]),
   );
 }
 

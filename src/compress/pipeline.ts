@@ -12,6 +12,7 @@
  * directory is written under a temporary sibling name and renamed to `outDir` only when every stage
  * succeeded (outdir.ts), so a failed or impossible compression leaves no partial output.
  */
+import { gzipSync } from 'node:zlib';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,6 +62,17 @@ export interface StageRow {
   readonly ptq_test_acc?: number;
   /** Fraction of exactly-zero conv/linear weights (magnitude pruning), else absent. */
   readonly sparsity?: number;
+  /**
+   * Unstructured (magnitude) pruning only: parameters that are not exactly zero - `params` counts
+   * the dense tensors, which keep their shapes - so the table shows what the sparsity removed.
+   */
+  readonly nonzero_params?: number;
+  /**
+   * Float stages (float, pruned): bytes of the stage's weights.bin compressed with gzip (node:zlib,
+   * level 9) - what zeros of unstructured pruning save on disk or over the wire, as a sparse format
+   * would; the int8 stage has none (its file is already packed).
+   */
+  readonly gzip_bytes?: number;
   /** The stage's directory when files were written. */
   readonly dir?: string;
 }
@@ -254,7 +266,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         latency_1t_min_ms: one1.min,
         ...extra,
       };
-      log(`${name} ${stage}: test acc ${row.test_acc.toFixed(2)}%, ${row.params} params, ${row.size_bytes} bytes, ${row.flops} FLOPs, ${row.latency_ms.toFixed(3)} ms (1 thread ${row.latency_1t_ms.toFixed(3)} ms)`);
+      log(`${name} ${stage}: test acc ${row.test_acc.toFixed(2)}%, ${row.params} params${row.nonzero_params === undefined ? '' : ` (${row.nonzero_params} nonzero)`}, ${row.size_bytes} bytes${row.gzip_bytes === undefined ? '' : ` (${row.gzip_bytes} gzipped)`}, ${row.flops} FLOPs, ${row.latency_ms.toFixed(3)} ms (1 thread ${row.latency_1t_ms.toFixed(3)} ms)`);
       rows.push(row);
       return row;
     };
@@ -277,7 +289,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     // Float stage.
     const floatBytes = encodeStateDict(floatNet.stateDict(), { format: 'tsnas-compress', stage: 'float' });
     const floatDir = out ? writeStage(out, 'float', { 'model.json': JSON.stringify(lowered.graph) + '\n', 'weights.bin': floatBytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(floatNet, { ...onnxOpts, name: `${name}-float` }) } : {}) }) : undefined;
-    measure('float', lowered.graph, (x) => floatNet.forward(x), floatBytes.byteLength, floatDir ? { dir: floatDir } : {});
+    measure('float', lowered.graph, (x) => floatNet.forward(x), floatBytes.byteLength, { gzip_bytes: gzipSync(floatBytes, { level: 9 }).byteLength, ...(floatDir ? { dir: floatDir } : {}) });
 
     let current: { graph: Graph; net: GraphNet } = { graph: lowered.graph, net: floatNet };
     if (prune) {
@@ -301,7 +313,9 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         if (!gradual) applyMasks(net.stateDict(), remask(prune.sparsity, net.stateDict()));
         finetune(net, data, { ...ft, ...(gradual ? { masksForEpoch: (e: number, w: ReadonlyMap<string, Tensor>) => remask(gradualSparsity(prune.sparsity, e, epochs), w) } : { masksForEpoch: () => masks }) });
         for (const m of masks?.values() ?? []) m.dispose();
-        extra = { sparsity: sparsityOf(net.stateDict(), keys) };
+        const sparsity = sparsityOf(net.stateDict(), keys);
+        const zeros = keys.reduce((a, k) => a + net.stateDict().get(k)!.numel, 0) * sparsity;
+        extra = { sparsity, nonzero_params: graphCost(graph).params - Math.round(zeros) };
       } else {
         log(`${name} pruned: channel ratio ${plan!.ratio.toFixed(3)}, ${plan!.removed.size} channel classes removed`);
         const pw = pruneWeights(lowered.graph, plan!, lowered.weights);
@@ -314,7 +328,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
       net.eval();
       const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned' });
       const dir = out ? writeStage(out, 'pruned', { 'model.json': JSON.stringify(graph) + '\n', 'weights.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(net, { ...onnxOpts, name: `${name}-pruned` }) } : {}) }) : undefined;
-      measure('pruned', graph, (x) => net.forward(x), bytes.byteLength, { ...extra, ...(dir ? { dir } : {}) });
+      measure('pruned', graph, (x) => net.forward(x), bytes.byteLength, { ...extra, gzip_bytes: gzipSync(bytes, { level: 9 }).byteLength, ...(dir ? { dir } : {}) });
       current = { graph, net };
     }
 

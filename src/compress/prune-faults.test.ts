@@ -150,6 +150,14 @@ test('the reported case: a trained MLP whose batch-normed first layer shrank kee
   for (const n of nets) {
     const r = await compressNetwork(n, data, { prune: { kind: 'magnitude', sparsity: 0.8 }, finetuneEpochs: 0, latencyRuns: 1 });
     assert.ok(r.rows[1]!.sparsity! > 0.79, `sparsity ${r.rows[1]!.sparsity}`);
+    // New-user finding 5: the sparse stage reports what the zeros saved (its dense params and
+    // weights.bin size equal the float stage's): nonzero params and the gzipped weights.
+    const [f, p] = [r.rows[0]!, r.rows[1]!];
+    assert.equal(p.params, f.params);
+    assert.equal(f.nonzero_params, undefined, 'only unstructured-pruned stages count nonzeros');
+    assert.ok(p.nonzero_params! < 0.35 * p.params && p.nonzero_params! > 0.05 * p.params, `${p.nonzero_params} of ${p.params}`);
+    assert.ok(p.gzip_bytes! < 0.6 * f.gzip_bytes!, `gzip: pruned ${p.gzip_bytes}, float ${f.gzip_bytes}`);
+    assert.ok(f.gzip_bytes! <= f.size_bytes * 1.01);
     pruned.push(r.rows[1]!.test_acc);
     n.dispose();
   }
