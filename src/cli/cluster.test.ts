@@ -232,18 +232,21 @@ if ('reason' in r) {
     const noSkew = skewProbe.status === 0 && Math.abs(skewMs - 600_000) < 60_000 ? undefined : `faketime cannot skew a node process here (install Debian's faketime): ${skewProbe.error?.message ?? skewProbe.stderr}`;
 
     test('hosts whose clocks are 10 minutes ahead and behind: leases still judged by the server\'s clock', { skip: noSkew }, async () => {
-      const n = 20;
+      const n = 40;
       const leaseMs = 6000;
       const { db, name } = await newStudy(n, 700, leaseMs / 1000);
       const t0 = Date.now();
+      // The host with the right time starts first (started last, on a loaded machine the skewed
+      // hosts could finish every trial before it claimed one), then the skewed hosts join; once
+      // both have claimed trials, the honest host dies mid-trial: a skewed one must take over.
+      const honest = worker(1, workerArgs(1, db, name, ['--worker-id', 'honest']));
+      await waitFor(() => heldBy(db, name, 'honest'), 'the honest host to hold a trial');
       const fast = worker(2, workerArgs(2, db, name, ['--worker-id', 'fast']), {}, skewed('+10m'));
       const slow = worker(3, workerArgs(3, db, name, ['--worker-id', 'slow']), {}, skewed('-10m'));
       await waitFor(async () => {
         const ts = await trialsOf(db, name);
         return ['fast', 'slow'].every((id) => ts.some((t) => t.workerId === id));
       }, 'both skewed hosts to have claimed trials');
-      // Then a host with the right time joins and dies mid-trial: a skewed one must take over.
-      const honest = worker(1, workerArgs(1, db, name, ['--worker-id', 'honest']));
       const victim = await waitFor(() => heldBy(db, name, 'honest'), 'the honest host to hold a trial');
       honest.proc.kill('SIGKILL');
       await honest.exit;
