@@ -887,12 +887,25 @@ function childPath(prefix: string, key: string | number): string {
   return p;
 }
 
+/**
+ * Trial params that record where a candidate came from (evolution's `parent` trial id), not a value
+ * the search chose: shown with the trial, never analysed as a parameter (importance, parallel
+ * coordinates, slices would rank the parent's trial number as a hyperparameter).
+ */
+const LINEAGE_PARAMS: ReadonlySet<string> = new Set(['parent']);
+
+function searchedParams(params: TrialOutcome['params']): Json {
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(params ?? {})) if (!LINEAGE_PARAMS.has(k)) out[k] = v as Json;
+  return out;
+}
+
 function trialParams(t: TrialOutcome & { readonly arch?: Json }): Record<string, ParamValue> {
   // A joint candidate ({arch, hparams}) reads better without the `arch.` prefix on every leaf.
   const out: Record<string, ParamValue> = {};
   if (!('arch' in t)) {
     // read without its architecture (listTrialOutcomes): the trial's own params only
-    flattenParams(t.params, '', out);
+    flattenParams(searchedParams(t.params), '', out);
     return out;
   }
   const a = t.arch;
@@ -902,7 +915,7 @@ function trialParams(t: TrialOutcome & { readonly arch?: Json }): Record<string,
       flattenParams(x, k === 'arch' && x !== null && typeof x === 'object' ? '' : k, out);
     }
   } else flattenParams(a, '', out);
-  for (const [k, v] of Object.entries(flattenParams(t.params))) out[k in out ? `param.${k}` : k] = v;
+  for (const [k, v] of Object.entries(flattenParams(searchedParams(t.params)))) out[k in out ? `param.${k}` : k] = v;
   return out;
 }
 
