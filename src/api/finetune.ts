@@ -7,7 +7,9 @@
  * are frozen (src/compress/transfer.ts), and it is trained with Adam and a cosine-decayed learning
  * rate on the new data's training split (src/compress/finetune.ts). The inputs are normalised as
  * the source model's were (the features were learned on that scale) unless the weights record
- * none. Accuracy is measured on the new data's validation and test splits.
+ * none. The exact zeros of the layers that train (a magnitude-pruned source, e.g. a `tsnas
+ * compress` pruned stage) are held at zero through the fine-tuning (keepZeros, default on), so the
+ * model stays as sparse as its source. Accuracy is measured on the new data's validation and test splits.
  *
  * Written (atomically: OUT appears only when everything succeeded; src/compress/outdir.ts):
  *   OUT/model.json    the compression graph (new head)
@@ -26,7 +28,7 @@ import { prepareData, type DatasetSpec, type PreparedData } from '../data/prepar
 import { encodeStateDict } from '../nn/state.js';
 import type { Layer } from '../nn/module.js';
 import type { Tensor } from '../tensor/index.js';
-import { finetune } from '../compress/finetune.js';
+import { finetune, zeroMasks } from '../compress/finetune.js';
 import { GraphNet } from '../compress/graphnet.js';
 import { lowerModule } from '../compress/lower.js';
 import { exportGraphOnnx } from '../compress/onnx.js';
@@ -60,6 +62,11 @@ export interface FinetuneModelOptions {
   readonly outDir?: string;
   /** Write model.onnx (default true). */
   readonly onnx?: boolean;
+  /**
+   * Hold the source's exact zeros (a magnitude-pruned model's sparsity) at zero while fine-tuning
+   * the layers that train (default true); false lets them regrow. A dense source has none.
+   */
+  readonly keepZeros?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -76,6 +83,8 @@ export interface FinetuneMetrics {
   readonly frozen_layers: number;
   readonly params: number;
   readonly trainable_params: number;
+  /** Weights of the trained layers held at zero (the source's sparsity, see keepZeros); 0 for a dense source. */
+  readonly held_zeros: number;
 }
 
 export interface FinetuneResult {
@@ -90,6 +99,7 @@ function checkOptions(o: FinetuneModelOptions): { epochs: number; lr: number; ba
   if (!(lr > 0 && Number.isFinite(lr))) throw new NasError('invalid_config', `lr must be > 0, got ${lr}`, { field: 'lr', hint: 'e.g. --lr 0.001' });
   const batchSize = o.batchSize ?? 64;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new NasError('invalid_config', `batch size must be an integer >= 1, got ${batchSize}`, { field: 'batchSize' });
+  if (o.keepZeros !== undefined && typeof o.keepZeros !== 'boolean') throw new NasError('invalid_config', `keepZeros must be true or false, got ${JSON.stringify(o.keepZeros)}`, { field: 'keepZeros' });
   if (o.init !== undefined && o.init !== 'transfer' && o.init !== 'scratch') throw new NasError('invalid_config', `init must be transfer or scratch, got ${JSON.stringify(o.init)}`, { field: 'init' });
   if (o.freeze !== undefined && o.freeze !== 'features' && !(Number.isInteger(o.freeze) && o.freeze >= 0))
     throw new NasError('invalid_config', `freeze must be an integer >= 0 or "features", got ${JSON.stringify(o.freeze)}`, { field: 'freeze', hint: 'e.g. --freeze 2 or --freeze features' });
@@ -149,8 +159,12 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
       }
       const total = net.numParameters();
       const trainable = params.reduce((s, p) => s + p.numel, 0);
-      log(`${m.name} -> ${data.name}: ${data.numClasses} classes, ${nFrozen}/${layers} layers frozen, ${trainable} of ${total} parameters trained`);
-      const loss = finetune(net, data, { epochs, lr, batchSize, seed, params, frozenLayers, onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
+      // The source's zeros (magnitude pruning) in the layers that train are held, as compress's own fine-tuning does.
+      const trainedKeys = nh.graph.nodes.flatMap((n, i) => ((n.kind === 'conv' || n.kind === 'linear') && !nh.head.has(i) && !frozen.has(i) ? [`n${i}.weight`] : []));
+      const held = (opts.keepZeros ?? true) ? zeroMasks(net.stateDict(), trainedKeys) : { masks: new Map<string, Tensor>(), zeros: 0 };
+      owned.push(...held.masks.values());
+      log(`${m.name} -> ${data.name}: ${data.numClasses} classes, ${nFrozen}/${layers} layers frozen, ${trainable} of ${total} parameters trained${held.zeros ? `, ${held.zeros} pruned weights held at zero` : ''}`);
+      const loss = finetune(net, data, { epochs, lr, batchSize, seed, params, frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
       net.eval();
       const fwd = (x: Tensor) => net!.forward(x);
       const metrics: FinetuneMetrics = {
@@ -162,6 +176,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
         frozen_layers: nFrozen,
         params: total,
         trainable_params: trainable,
+        held_zeros: held.zeros,
       };
       log(`test acc ${metrics.test_acc.toFixed(2)}%, val acc ${metrics.val_acc.toFixed(2)}%`);
       if (out) {
@@ -179,6 +194,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
           num_classes: data.numClasses,
           init: opts.init ?? 'transfer',
           freeze: opts.freeze ?? 0,
+          keep_zeros: opts.keepZeros ?? true,
           epochs,
           lr,
           batch_size: batchSize,

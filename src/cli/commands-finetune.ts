@@ -44,6 +44,8 @@ options:
   --lr X                Adam, cosine-decayed (default 0.001)
   --batch-size B        default 64
   --scratch             train the same network from fresh weights instead (a baseline)
+  --no-keep-zeros       let the zeros of a magnitude-pruned model regrow (default: they are held
+                        at zero through the fine-tuning, so the model keeps its sparsity)
   --seed N              head initialisation and batch order (default 0)
   --out DIR             new model directory (new or empty; default ./finetuned-<model>)
   --no-onnx             skip model.onnx
@@ -65,6 +67,7 @@ options:
         seed: { type: 'string' },
         out: { type: 'string' },
         'no-onnx': { type: 'boolean' },
+        'no-keep-zeros': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       1,
@@ -110,6 +113,7 @@ options:
       ...(seed !== undefined ? { seed } : {}),
       outDir: (f['out'] as string | undefined) ?? `finetuned-${name}`,
       onnx: !f['no-onnx'],
+      keepZeros: !f['no-keep-zeros'],
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
     const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db' } : { dir: args[0]! }, opts);

@@ -39,6 +39,33 @@ export function applyMasks(weights: ReadonlyMap<string, Tensor>, masks: Readonly
   });
 }
 
+/**
+ * 0/1 masks of the exact zeros of the weights named by `keys` (a magnitude-pruned network's
+ * sparsity), for the tensors that hold at least one zero (a dense tensor gets none), keyed
+ * `prefix + key`. Held through a later training (`masksForEpoch: () => masks`: re-zeroed after
+ * every optimizer step), they keep the zeros zero, as pruning's own fine-tuning does. The caller
+ * owns the masks (dispose). `zeros` = the number of weights the masks hold at zero.
+ */
+export function zeroMasks(weights: ReadonlyMap<string, Tensor>, keys: readonly string[], prefix = ''): { masks: Map<string, Tensor>; zeros: number } {
+  const masks = new Map<string, Tensor>();
+  let zeros = 0;
+  for (const k of keys) {
+    const w = weights.get(k);
+    if (!w) throw new NasError('internal', `zeroMasks: no weight ${k}`);
+    tidy(() =>
+      noGrad(() => {
+        const m = w.ne(0).float();
+        const z = w.numel - (m.sum().item() as number);
+        if (z > 0) {
+          masks.set(prefix + k, m.keep());
+          zeros += z;
+        }
+      }),
+    );
+  }
+  return { masks, zeros };
+}
+
 /** Trains `net` in place for `o.epochs` epochs; returns the mean training loss of the last epoch. */
 export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: FinetuneOptions): number {
   if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw new NasError('invalid_config', `fine-tuning epochs must be an integer >= 0, got ${o.epochs}`, { field: 'finetuneEpochs' });

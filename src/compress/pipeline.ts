@@ -27,7 +27,7 @@ import { Generator, Tensor, getNumThreads, noGrad, setNumThreads, tidy } from '.
 import { quantizedEngines, setQuantizedEngine, type QEngine } from '../tensor/quantized.js';
 import { graphCost, type Graph } from './graph.js';
 import { GraphNet } from './graphnet.js';
-import { applyMasks, finetune } from './finetune.js';
+import { applyMasks, finetune, zeroMasks } from './finetune.js';
 import { lowerModule } from './lower.js';
 import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
 import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type ChannelPlan, type PruneSpec } from './prune.js';
@@ -323,7 +323,13 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         net = new GraphNet(graph, pw, o.seed ?? 0);
         nets.push(net);
         for (const t of pw.values()) t.dispose();
-        finetune(net, data, ft);
+        // A sparse source (e.g. an earlier magnitude-pruned stage) keeps its zeros in the channels left.
+        const held = zeroMasks(net.stateDict(), prunableWeights(graph, { pruneOutput: true }));
+        try {
+          finetune(net, data, { ...ft, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}) });
+        } finally {
+          for (const m of held.masks.values()) m.dispose();
+        }
       }
       net.eval();
       const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned' });
@@ -352,11 +358,8 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           const qnet = new QatNet(current.graph, current.net.stateDict(), seed);
           nets.push(qnet);
           qnet.observe(cal);
-          // After magnitude pruning the zeros are held through QAT too (the child's keys are `net.n<i>.weight`).
-          const masks = new Map<string, Tensor>();
-          if (prune?.kind === 'magnitude')
-            for (const k of prunableWeights(current.graph, { pruneOutput: prune.pruneOutput ?? false }))
-              masks.set(`net.${k}`, tidy(() => noGrad(() => current.net.stateDict().get(k)!.ne(0).float().keep())));
+          // The zeros of magnitude pruning (this run's, or a sparse source's) are held through QAT too (the child's keys are `net.n<i>.weight`).
+          const { masks } = zeroMasks(current.net.stateDict(), prunableWeights(current.graph, { pruneOutput: true }), 'net.');
           try {
             finetune(qnet, data, { epochs, seed, lr: o.qatLr ?? 1e-4, ...(masks.size ? { masksForEpoch: () => masks } : {}), onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) });
           } finally {
