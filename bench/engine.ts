@@ -19,9 +19,10 @@
  * Both sides run with the same OpenMP wait policy: tsnas sets GOMP_SPINCOUNT=1000 unless the
  * environment sets OMP_WAIT_POLICY or GOMP_SPINCOUNT (see src/tensor/native.ts), and the PyTorch
  * child inherits that environment.
- * tsnas also raises glibc's mmap/trim thresholds in its process (native/src/addon.cc: without that,
- * every multi-MB activation is an mmap/munmap pair with fresh page faults); by default the PyTorch
- * peer gets the same thresholds through MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_, so the ratio
+ * tsnas also tunes glibc's malloc in its process (native/src/addon.cc: 32 MiB mmap threshold, no mmap
+ * in the main arena, no automatic trim; without that, every multi-MB activation is an mmap/munmap pair
+ * with fresh page faults); by default the PyTorch peer gets the same settings through
+ * MALLOC_MMAP_THRESHOLD_/MALLOC_MMAP_MAX_/MALLOC_TRIM_THRESHOLD_, so the ratio
  * measures the engines, not the allocator setting. `--peer-glibc-defaults` runs the peer exactly as
  * torch_reference.py runs by itself (glibc defaults), which is 2-3x slower on lenet here.
  * Both sides load the same BLAS (the system's libblas.so.3); the header line names it. When it is
@@ -139,7 +140,7 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
  */
 export function peerEnv(sameMalloc: boolean): NodeJS.ProcessEnv {
   return {
-    ...(sameMalloc ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20) } : {}),
+    ...(sameMalloc ? { MALLOC_MMAP_THRESHOLD_: String(32 * 2 ** 20), MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: String(2 ** 31 - 1) } : {}),
     ...(blasInfo().limited ? { OPENBLAS_NUM_THREADS: '1' } : {}),
   };
 }

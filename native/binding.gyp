@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "tsnas_native",
-      "sources": ["src/addon.cc", "src/ops.cc", "src/nn_ops.cc", "src/optim.cc", "src/quant.cc", "src/graph.cc"],
+      "sources": ["src/addon.cc", "src/alloc.cc", "src/ops.cc", "src/nn_ops.cc", "src/optim.cc", "src/quant.cc", "src/graph.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti", "-O3"],

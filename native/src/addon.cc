@@ -1,5 +1,6 @@
 // Handles, conversion to/from TypedArrays, autograd, generators and threads.
 #include "common.h"
+#include "alloc.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
@@ -613,8 +614,9 @@ using namespace tsnas;
 // Tensor buffers of a few hundred KB to a few MB are allocated and freed every training step. In a
 // Node process glibc ends up serving them with fresh mmap/munmap each time (page faults and zeroing:
 // measured 2x the CPU time of the same NB201 step in Python), so fix the thresholds at the values
-// glibc's dynamic adjustment reaches in a Python process. Respects MALLOC_* env settings;
-// TSNAS_KEEP_MALLOC=1 leaves malloc untouched.
+// glibc's dynamic adjustment reaches in a Python process. Buffers of 1 MiB and more do not reach
+// glibc at all: they go through the caching allocator of alloc.cc (installed in Init). Respects
+// MALLOC_* env settings; TSNAS_KEEP_MALLOC=1 leaves malloc untouched.
 static void tuneMalloc() {
 #if defined(__GLIBC__)
   if (std::getenv("TSNAS_KEEP_MALLOC") || std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
@@ -622,6 +624,30 @@ static void tuneMalloc() {
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 #endif
 }
+
+namespace tsnas {
+// Gives idle memory back to the system: the caching allocator's freed blocks and glibc's free heap
+// (malloc_trim). Returns the bytes the cache released.
+TS_FN(trimMemory) {
+  const double released = static_cast<double>(trimCache());
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  return Napi::Number::New(info.Env(), released);
+}
+// The caching allocator's counters (alloc.h CacheStats), bytes as numbers.
+TS_FN(memoryCacheStats) {
+  const CacheStats c = cacheStats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("hits", static_cast<double>(c.hits));
+  o.Set("misses", static_cast<double>(c.misses));
+  o.Set("liveBytes", static_cast<double>(c.liveBytes));
+  o.Set("idleBytes", static_cast<double>(c.idleBytes));
+  o.Set("mappedBytes", static_cast<double>(c.mappedBytes));
+  o.Set("limitBytes", static_cast<double>(c.limitBytes));
+  return o;
+}
+}  // namespace tsnas
 
 // libtorch runs matmul/linear on the system BLAS (Debian: libblas.so.3, an alternative). OpenBLAS
 // comes in an OpenMP build, which runs on libtorch's own OpenMP pool and follows its thread count,
@@ -680,6 +706,7 @@ static Napi::Value blasInfo(const Napi::CallbackInfo& info) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneMalloc();
+  installCachingAllocator();
   tuneBlas();
   // libtorch sizes the OpenMP pool lazily, at the first parallel ATen op. A BLAS call before that
   // (the OpenMP build of OpenBLAS follows omp_get_max_threads()) ran with libgomp's own default
@@ -692,6 +719,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TS_EXPORT(exports, account);
   TS_EXPORT(exports, externalMemory);
   TS_EXPORT(exports, liveTensors);
+  TS_EXPORT(exports, trimMemory);
+  TS_EXPORT(exports, memoryCacheStats);
   TS_EXPORT(exports, shape);
   TS_EXPORT(exports, dtype);
   TS_EXPORT(exports, numel);

@@ -27,7 +27,7 @@ import { inheritWeights, type InheritMode } from '../nn/inherit.js';
 import { loadStateDict, saveStateDict } from '../nn/state.js';
 import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
 import { lrAt, type LrSchedule } from '../nn/schedule.js';
-import { Generator, Tensor, crossEntropy, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
+import { Generator, Tensor, crossEntropy, getNumThreads, noGrad, setNumThreads, tidy, trimMemory } from '../tensor/index.js';
 import { costMetrics, latencyMetrics, measureLatency, type LatencyOptions, type LatencyResult } from './cost.js';
 import { ConfusionAccumulator, type ClassificationMetrics } from './train-metrics.js';
 import { consoleProgress, type TrainProgressSink } from './train-progress.js';
@@ -510,6 +510,8 @@ export async function trainModule(
     best?.forEach((t) => t.dispose());
     module.dispose();
     if (opts.threads !== undefined) setNumThreads(prevThreads);
+    // The addon keeps freed tensor memory for reuse (see trimMemory); a finished run gives it back.
+    trimMemory();
   }
 }
 

@@ -16,6 +16,6 @@ export { Tensor, type DType, type Shape, type TypedData, type Operand, type Dims
 export { tidy, keep, scopeDepth } from './scope.js';
 export { Generator } from './generator.js';
 export { noGrad, enableGrad, isGradEnabled, zeroGrads, clipGradNorm, gradNorm, grad } from './autograd.js';
-export { setNumThreads, getNumThreads, setNumInteropThreads, getNumInteropThreads, liveTensors, blasInfo } from './threads.js';
-export type { BlasInfo } from './native.js';
+export { setNumThreads, getNumThreads, setNumInteropThreads, getNumInteropThreads, liveTensors, trimMemory, memoryCacheStats, blasInfo } from './threads.js';
+export type { BlasInfo, MemoryCacheStats } from './native.js';
 export * from './functional.js';

@@ -30,6 +30,19 @@ export interface GraphInstr {
  * own), its thread count when the addon loaded, and whether the addon limited a pthreads pool to
  * the calling thread (it does unless OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or TSNAS_KEEP_BLAS is set).
  */
+/** Counters of the addon's caching CPU allocator (native/src/alloc.cc), bytes. */
+export interface MemoryCacheStats {
+  /** Tensor buffers of 1 MiB or more served from a freed block / newly mapped. */
+  hits: number;
+  misses: number;
+  /** Bytes in large blocks held by live tensors. */
+  liveBytes: number;
+  /** Bytes in freed blocks kept for reuse (at most limitBytes; TSNAS_CPU_CACHE_MB). */
+  idleBytes: number;
+  /** liveBytes + idleBytes. */
+  mappedBytes: number;
+  limitBytes: number;
+}
 export interface BlasInfo {
   openblas: string;
   threading: 'openmp' | 'pthreads' | 'sequential' | 'unknown';
@@ -48,6 +61,8 @@ export interface NativeAddon {
   /** V8's external-memory count for this isolate, in bytes (what account() adds to). */
   externalMemory(): number;
   liveTensors(): number;
+  trimMemory(): number;
+  memoryCacheStats(): MemoryCacheStats;
   shape(h: H): number[];
   dtype(h: H): number;
   numel(h: H): number;
