@@ -159,6 +159,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
     return { name: str(name, 'evaluator.name', 'e.g. evaluator: { name: nb201, table: PATH }'), options: options as JsonObject };
   }, { name: '', options: {} });
 
+  // Inside one objective or constraint too, each key is checked on its own (every problem at once).
   const objectives: ObjectiveConfig[] = [];
   const objRaw = raw['objectives'] ?? [{ metric: 'val_acc', direction: 'maximize' }];
   if (!Array.isArray(objRaw) || objRaw.length === 0) I.take(() => fail('objectives', 'must be a non-empty list', 'e.g. objectives: [{ metric: val_acc, direction: maximize }]'), undefined);
@@ -167,21 +168,18 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
       I.take(() => {
         const f = `objectives[${i}]`;
         const oo = typeof o === 'string' ? { metric: o, direction: 'maximize' } : obj(o, f);
-        noExtraKeys(oo, f, ['metric', 'direction', 'tie_break']);
+        I.take(() => noExtraKeys(oo, f, ['metric', 'direction', 'tie_break']), undefined);
         const tb = oo['tie_break'];
-        let tieBreak: { metric: string; direction: 'maximize' | 'minimize' } | undefined;
-        if (tb !== undefined) {
+        const tieBreak = tb === undefined ? undefined : I.take((): { metric: string; direction: 'maximize' | 'minimize' } => {
           // `tie_break: val_loss` (a *_loss metric is minimised, anything else maximised) or { metric, direction }.
           const t = typeof tb === 'string' ? { metric: tb } : obj(tb, `${f}.tie_break`);
-          noExtraKeys(t, `${f}.tie_break`, ['metric', 'direction']);
+          I.take(() => noExtraKeys(t, `${f}.tie_break`, ['metric', 'direction']), undefined);
           const metric = str(t['metric'], `${f}.tie_break.metric`, 'e.g. tie_break: val_loss');
-          tieBreak = { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const) };
-        }
-        objectives.push({
-          metric: str(oo['metric'], `${f}.metric`),
-          direction: oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const),
-          ...(tieBreak ? { tieBreak: tieBreak as unknown as JsonObject } : {}),
-        });
+          return { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const) };
+        }, undefined);
+        const metric = I.take(() => str(oo['metric'], `${f}.metric`), '');
+        const direction = I.take(() => oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const), 'maximize' as const);
+        objectives.push({ metric, direction, ...(tieBreak ? { tieBreak: tieBreak as unknown as JsonObject } : {}) });
       }, undefined),
     );
 
@@ -193,11 +191,12 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
       I.take(() => {
         const f = `constraints[${i}]`;
         const cc = obj(c, f);
-        noExtraKeys(cc, f, ['metric', 'max', 'min']);
-        const max = optNum(cc['max'], `${f}.max`);
-        const min = optNum(cc['min'], `${f}.min`);
-        if (max === undefined && min === undefined) fail(f, 'needs max or min', `e.g. { metric: params, max: 1000000 }`);
-        constraints.push({ metric: str(cc['metric'], `${f}.metric`), ...(max === undefined ? {} : { max }), ...(min === undefined ? {} : { min }) });
+        I.take(() => noExtraKeys(cc, f, ['metric', 'max', 'min']), undefined);
+        const max = I.take(() => optNum(cc['max'], `${f}.max`), NaN);
+        const min = I.take(() => optNum(cc['min'], `${f}.min`), NaN);
+        if (max === undefined && min === undefined) I.take(() => fail(f, 'needs max or min', `e.g. { metric: params, max: 1000000 }`), undefined);
+        const metric = I.take(() => str(cc['metric'], `${f}.metric`), '');
+        constraints.push({ metric, ...(max === undefined ? {} : { max }), ...(min === undefined ? {} : { min }) });
       }, undefined),
     );
 
@@ -211,13 +210,18 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
     if (raw['warm_start'] === undefined) return undefined;
     const ws = raw['warm_start'];
     if (!Array.isArray(ws) || ws.length === 0) fail('warm_start', 'must be a non-empty list', 'e.g. warm_start: [{ study: earlier-search, storage: sqlite:./old.db }]');
-    return ws.map((w: unknown, i: number) => {
-      const f = `warm_start[${i}]`;
-      const o = typeof w === 'string' ? { study: w } : obj(w, f);
-      noExtraKeys(o, f, ['study', 'storage']);
-      const name = str(o['study'], `${f}.study`, 'the name of an earlier study');
-      return { study: name, storage: o['storage'] === undefined ? storage : resolveStorage(str(o['storage'], `${f}.storage`), baseDir, `${f}.storage`) };
-    });
+    const W = new Issues();
+    const list = ws.map((w: unknown, i: number) =>
+      W.take(() => {
+        const f = `warm_start[${i}]`;
+        const o = typeof w === 'string' ? { study: w } : obj(w, f);
+        W.take(() => noExtraKeys(o, f, ['study', 'storage']), undefined);
+        const name = W.take(() => str(o['study'], `${f}.study`, 'the name of an earlier study'), '');
+        return { study: name, storage: o['storage'] === undefined ? storage : W.take(() => resolveStorage(str(o['storage'], `${f}.storage`), baseDir, `${f}.storage`), storage) };
+      }, { study: '', storage }),
+    );
+    W.throwIfAny('warm_start');
+    return list;
   }, undefined);
   const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}) };
   return { config, issues: I, partsCheckable: I.fields().every((f) => SCALAR_FIELDS.has(f)) };

@@ -38,7 +38,7 @@ import { runOneShot, splitHalves, type EpochRecord } from '../oneshot/search.js'
 import type { EdgeInfo } from '../oneshot/supernet.js';
 import { defaultWorkerId, sleep } from '../run/study.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configFromFlags, identityOf, mergeFlags, readConfigFile, validateConfig, type StudyConfig } from './config.js';
+import { configFromFlags, identityOf, mergeFlags, readConfigFile, validateConfigCollect, type StudyConfig } from './config.js';
 import { resolveSpace } from './parts.js';
 import type { PrepareInput } from './study.js';
 import { parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
@@ -94,25 +94,32 @@ export function prepareOneShot(input: PrepareInput & { finalEpochs?: number }): 
   const { raw, baseDir } = rawConfig(input);
   const r = raw as Obj;
   if (r && typeof r === 'object' && r['trials'] === undefined) r['trials'] = 2;
-  let config = withWeightsDefaults(validateConfig(raw, baseDir));
+  // Every problem of the config is reported at once (core/issues.ts): the config's fields, then
+  // the method, its options, the space's supernet, the train evaluator's options and the fields a
+  // one-shot study restricts.
+  const { config: checked, issues: I } = validateConfigCollect(raw, baseDir);
+  let config = I.count > 0 ? checked : I.take(() => withWeightsDefaults(checked), checked);
   const method = config.strategy.name;
-  if (!isOneShotMethod(method)) fail('strategy', `${JSON.stringify(method)} is not a one-shot method`, `use one of: ${ONESHOT_METHODS.join(', ')}`);
-  const options = parseOneShotOptions({ ...config.strategy.options, ...(input.finalEpochs === undefined ? {} : { final_epochs: input.finalEpochs }) });
-  resolveSpace(config.space);
-  supernetFactory(config.space, method, options);
-  if (config.evaluator.name !== 'train')
-    fail('evaluator.name', `one-shot method ${method} trains a supernet on real data: it needs the train evaluator, not ${config.evaluator.name}`, 'use evaluator: { name: train, dataset: ... }');
-  const { eval: train, options: evOptions } = parseTrainOptions(config.evaluator.options, baseDir);
-  if (config.workers > 1) fail('workers', `one-shot method ${method} runs in one process (one supernet)`, 'use workers: 1');
-  if (config.constraints.length > 0) fail('constraints', `one-shot method ${method} cannot enforce constraints during the supernet search`, 'remove the constraints, or use a multi-trial strategy');
-  if (config.trials !== 2) fail('trials', `a one-shot study has exactly 2 trials (the supernet search and the retrained derived architecture), got ${config.trials}`, 'leave trials unset');
+  const isMethod = isOneShotMethod(method);
+  if (!isMethod && method !== '') I.take(() => fail('strategy', `${JSON.stringify(method)} is not a one-shot method`, `use one of: ${ONESHOT_METHODS.join(', ')}`), undefined);
+  const options = I.take(() => parseOneShotOptions({ ...config.strategy.options, ...(input.finalEpochs === undefined ? {} : { final_epochs: input.finalEpochs }) }), undefined);
+  const space = config.space === '' ? undefined : I.take(() => resolveSpace(config.space), undefined);
+  if (space && isMethod && options) I.take(() => supernetFactory(config.space, method, options), undefined);
+  if (config.evaluator.name !== '' && config.evaluator.name !== 'train')
+    I.take(() => fail('evaluator.name', `one-shot method ${method} trains a supernet on real data: it needs the train evaluator, not ${config.evaluator.name}`, 'use evaluator: { name: train, dataset: ... }'), undefined);
+  const parsed = config.evaluator.name === 'train' ? I.take(() => parseTrainOptions(config.evaluator.options, baseDir), undefined) : undefined;
+  if (config.workers > 1) I.take(() => fail('workers', `one-shot method ${method} runs in one process (one supernet)`, 'use workers: 1'), undefined);
+  if (config.constraints.length > 0) I.take(() => fail('constraints', `one-shot method ${method} cannot enforce constraints during the supernet search`, 'remove the constraints, or use a multi-trial strategy'), undefined);
+  if (config.trials !== 2) I.take(() => fail('trials', `a one-shot study has exactly 2 trials (the supernet search and the retrained derived architecture), got ${config.trials}`, 'leave trials unset'), undefined);
   const metricNames = ['val_loss', 'val_acc', 'val_precision', 'val_recall', 'val_f1', 'params', 'flops', 'macs', 'memory_bytes', 'train_loss', 'train_acc'];
   config.objectives.forEach((o, i) => {
-    if (!metricNames.includes(o.metric)) fail(`objectives[${i}].metric`, `a one-shot study cannot optimise ${JSON.stringify(o.metric)}`, `use one of: ${metricNames.join(', ')}`);
+    if (!metricNames.includes(o.metric)) I.take(() => fail(`objectives[${i}].metric`, `a one-shot study cannot optimise ${JSON.stringify(o.metric)}`, `use one of: ${metricNames.join(', ')}`), undefined);
   });
-  config = { ...config, strategy: { name: method, options: oneShotOptionsToJson(options) as JsonObject }, evaluator: { name: 'train', options: evOptions } };
+  I.throwIfAny('the config');
+  const { eval: train, options: evOptions } = parsed!;
+  config = { ...config, strategy: { name: method, options: oneShotOptionsToJson(options!) as JsonObject }, evaluator: { name: 'train', options: evOptions } };
   const dir = evOptions['artifacts_dir'];
-  return { config, method, options, train, artifactsDir: typeof dir === 'string' ? dir : null };
+  return { config, method: method as OneShotMethodName, options: options!, train, artifactsDir: typeof dir === 'string' ? dir : null };
 }
 
 export type OneShotEvent =

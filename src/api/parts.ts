@@ -17,7 +17,7 @@ import { getStrategyEntry, validateOptions, type StrategyEntry } from '../strate
 import type { Strategy } from '../strategy/types.js';
 import type { StudySpec } from '../store/types.js';
 import { identityOf, type ObjectiveWithTieBreak, type StudyConfig } from './config.js';
-import { bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
+import { Issues, bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
 export { checkReadableFile } from './validate.js';
 import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
 import { proxySource } from './proxy-parts.js';
@@ -35,6 +35,10 @@ export interface StudyParts {
 }
 
 export const BUILTIN_EVALUATORS = ['nb201', 'synthetic'] as const;
+
+/** The options each built-in evaluator accepts (snake_case config keys, beside `name`). */
+export const NB201_OPTIONS = ['table', 'latency', 'arch_column', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy', 'allow_partial'] as const;
+export const SYNTHETIC_OPTIONS = ['delay_ms', 'steps', 'busy'] as const;
 
 export function evaluatorNames(): string[] {
   return [...BUILTIN_EVALUATORS, ...Object.keys(EXTRA_EVALUATORS)];
@@ -77,45 +81,59 @@ export function buildEvaluator(
   space: Space<unknown>,
 ): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> } {
   const o = options;
+  // Every problem of the options is reported at once (core/issues.ts): each check runs through
+  // `I.take`, a bad option leaves a placeholder and the following ones are still checked.
+  const I = new Issues();
   const delay = (): { delayMs: number; busy: boolean } => ({
-    delayMs: num(o['delay_ms'] ?? 0, 'evaluator.delay_ms', { min: 0, max: 3_600_000 }),
-    busy: o['busy'] === undefined ? false : bool(o['busy'], 'evaluator.busy'),
+    delayMs: I.take(() => num(o['delay_ms'] ?? 0, 'evaluator.delay_ms', { min: 0, max: 3_600_000 }), 0),
+    busy: I.take(() => (o['busy'] === undefined ? false : bool(o['busy'], 'evaluator.busy')), false),
   });
   switch (name) {
     case 'nb201': {
-      noExtraKeys(o, 'evaluator', ['table', 'latency', 'arch_column', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy', 'allow_partial']);
-      if (!space.name.startsWith('nb201'))
-        fail('space', `evaluator nb201 looks up NAS-Bench-201 cells, not ${space.name} architectures`, 'use space: nb201');
+      I.take(() => noExtraKeys(o, 'evaluator', NB201_OPTIONS), undefined);
+      I.take(() => {
+        if (!space.name.startsWith('nb201'))
+          fail('space', `evaluator nb201 looks up NAS-Bench-201 cells, not ${space.name} architectures`, 'use space: nb201');
+      }, undefined);
       // No table: the CIFAR-10 table and HELP latency table shipped in data/nb201 (latency: null leaves
       // latency out). Normalised options keep `table` absent then, so the study does not depend on
       // where the repository was cloned.
       const bundled = o['table'] === undefined;
-      const table = bundled ? NB201_CIFAR10_CSV : resolve(baseDir, str(o['table'], 'evaluator.table', 'a NAS-Bench-201 CSV (or omit it for the bundled CIFAR-10 table)'));
-      checkReadableFile(table, 'evaluator.table', 'NAS-Bench-201 table');
-      const latency =
-        o['latency'] === null ? undefined
-        : o['latency'] === undefined ? (bundled ? NB201_LATENCY_CSV : undefined)
-        : resolve(baseDir, str(o['latency'], 'evaluator.latency'));
-      if (latency) checkReadableFile(latency, 'evaluator.latency', 'latency table');
+      const table = I.take(() => {
+        const t = bundled ? NB201_CIFAR10_CSV : resolve(baseDir, str(o['table'], 'evaluator.table', 'a NAS-Bench-201 CSV (or omit it for the bundled CIFAR-10 table)'));
+        checkReadableFile(t, 'evaluator.table', 'NAS-Bench-201 table');
+        return t;
+      }, undefined);
+      const latency = I.take(() => {
+        const l =
+          o['latency'] === null ? undefined
+          : o['latency'] === undefined ? (bundled ? NB201_LATENCY_CSV : undefined)
+          : resolve(baseDir, str(o['latency'], 'evaluator.latency'));
+        if (l) checkReadableFile(l, 'evaluator.latency', 'latency table');
+        return l;
+      }, undefined);
       const { delayMs, busy } = delay();
-      let tab;
-      try {
-        tab = loadNb201Table(table, {
-          ...(o['arch_column'] === undefined ? {} : { archColumn: str(o['arch_column'], 'evaluator.arch_column') }),
-          ...(o['val_column'] === undefined ? {} : { valColumn: str(o['val_column'], 'evaluator.val_column') }),
-          ...(o['test_column'] === undefined ? {} : { testColumn: str(o['test_column'], 'evaluator.test_column') }),
-          ...(o['params_column'] === undefined ? {} : { paramsColumn: o['params_column'] === null ? null : str(o['params_column'], 'evaluator.params_column') }),
-          latency: latency ? { path: latency } : null,
-        });
-      } catch (e) {
-        if (isNasError(e)) throw nestError(e, 'evaluator.table');
-        throw e;
-      }
+      const column = (k: string, f: string): { [x: string]: string } => (o[k] === undefined ? {} : { [f]: I.take(() => str(o[k], `evaluator.${k}`), '') });
+      const columns = {
+        ...column('arch_column', 'archColumn'),
+        ...column('val_column', 'valColumn'),
+        ...column('test_column', 'testColumn'),
+        ...(o['params_column'] === undefined ? {} : { paramsColumn: o['params_column'] === null ? null : I.take(() => str(o['params_column'], 'evaluator.params_column'), '') }),
+      };
       // A table that lacks architectures of the space makes every such proposal a failed trial
       // (issue 17.10: a 20-row table gave 0 complete of 30). Rejected up front unless the user says
       // the table is partial on purpose (allow_partial: missing rows become failed trials, the search
       // goes on).
-      const allowPartial = o['allow_partial'] === undefined ? false : bool(o['allow_partial'], 'evaluator.allow_partial');
+      const allowPartial = I.take(() => (o['allow_partial'] === undefined ? false : bool(o['allow_partial'], 'evaluator.allow_partial')), false);
+      // The table is read only when the options that say how to read it are sound.
+      I.throwIfAny('the evaluator options');
+      let tab;
+      try {
+        tab = loadNb201Table(table!, { ...columns, latency: latency ? { path: latency } : null });
+      } catch (e) {
+        if (isNasError(e)) throw nestError(e, 'evaluator.table');
+        throw e;
+      }
       const covered = tab.covered;
       if (covered < space.size() && !allowPartial)
         fail(
@@ -125,13 +143,14 @@ export function buildEvaluator(
         );
       const inner = new TabularEvaluator(tab, 'nb201');
       const evaluator = (delayMs > 0 ? withDelay(inner, delayMs, busy) : inner) as unknown as Evaluator<unknown>;
-      const norm: JsonObject = bundled ? { ...o } : { ...o, table, ...(latency ? { latency } : {}) };
+      const norm: JsonObject = bundled ? { ...o } : { ...o, table: table!, ...(latency ? { latency } : {}) };
       return { evaluator, options: norm };
     }
     case 'synthetic': {
-      noExtraKeys(o, 'evaluator', ['delay_ms', 'steps', 'busy']);
+      I.take(() => noExtraKeys(o, 'evaluator', SYNTHETIC_OPTIONS), undefined);
       const { delayMs, busy } = delay();
-      const steps = num(o['steps'] ?? 3, 'evaluator.steps', { integer: true, min: 1, max: 1000 });
+      const steps = I.take(() => num(o['steps'] ?? 3, 'evaluator.steps', { integer: true, min: 1, max: 1000 }), 3);
+      I.throwIfAny('the evaluator options');
       return { evaluator: syntheticEvaluator({ delayMs, steps, busy }), options: { ...o } };
     }
     default: {
@@ -181,45 +200,68 @@ function checkFidelities(entry: StrategyEntry, options: unknown, evaluator: Eval
     `strategy ${entry.name} would evaluate at budgets ${budgets.join(', ')}, but evaluator ${evaluatorName} can only answer budget${evaluator.fidelities.length > 1 ? 's' : ''} ${has} (not ${missing.join(', ')})`,
     evaluator.fidelities.length === 1
       ? `this evaluator has one fidelity: use a single-fidelity strategy (evolution, tpe, random, ...), or an evaluator with per-epoch values (train)`
-      : `set strategy.options minBudget/maxBudget/eta so every rung is one of ${has}`,
+      : `set strategy.options min_budget/max_budget/eta so every rung is one of ${has}`,
   );
 }
 
+/**
+ * Every problem the registries find is reported at once (core/issues.ts), each naming its field:
+ * an unknown space, strategy or evaluator name, each bad strategy option and evaluator option,
+ * objectives and constraints on metrics the evaluator does not report, a budget schedule the
+ * evaluator cannot answer. A check that needs a part that failed (e.g. the evaluator's metrics
+ * when its options are bad) is skipped rather than reported as a consequence.
+ */
 export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
-  const space = resolveSpace(config.space);
-  const strategyEntry = getStrategyEntry(config.strategy.name);
-  const options = validateOptions(strategyEntry.options, config.strategy.options, 'strategy.options');
-  let strategy = strategyEntry.create(options as never);
-  if (config.objectives.length > 1 && !strategyEntry.multiObjective)
-    fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given`, 'give one objective, or use a multi-objective strategy');
-  const { evaluator, options: evOptions, ready: evReady } = buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space);
+  const I = new Issues();
+  const space = I.take(() => resolveSpace(config.space), undefined);
+  const strategyEntry = I.take(() => getStrategyEntry(config.strategy.name), undefined);
+  const options = strategyEntry ? I.take(() => validateOptions(strategyEntry.options, config.strategy.options, 'strategy.options'), undefined) : undefined;
+  let strategy = strategyEntry && options ? I.take(() => strategyEntry.create(options as never), undefined) : undefined;
+  if (strategyEntry && config.objectives.length > 1 && !strategyEntry.multiObjective)
+    I.take(() => fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given`, 'give one objective, or use a multi-objective strategy'), undefined);
+  const built = space ? I.take(() => buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space), undefined) : undefined;
+  if (built) {
+    const evaluator = built.evaluator;
+    config.objectives.forEach((o, i) =>
+      I.take(() => {
+        if (!evaluator.metricNames.includes(o.metric))
+          fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+        if (o.metric.startsWith('test_'))
+          fail(`objectives[${i}].metric`, `${o.metric} is a test-split metric: search must not see it`, 'optimize a val_* metric or a cost');
+        const tb = (o as ObjectiveWithTieBreak).tieBreak;
+        if (tb && !evaluator.metricNames.includes(tb.metric))
+          fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+        if (tb && tb.metric.startsWith('test_'))
+          fail(`objectives[${i}].tie_break.metric`, `${tb.metric} is a test-split metric: search must not see it`, 'break ties on a val_* metric, e.g. val_loss');
+      }, undefined),
+    );
+    config.constraints.forEach((c, i) =>
+      I.take(() => {
+        if (!evaluator.metricNames.includes(c.metric))
+          fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+      }, undefined),
+    );
+    if (strategyEntry && options) I.take(() => checkFidelities(strategyEntry, options, evaluator, config.evaluator.name), undefined);
+  }
   // Zero-cost proxies: prescreening (any strategy) and proxy features (bananas), src/api/proxy-parts.ts.
   const prescreen = (config.prescreen ?? null) as PrescreenOptions | null;
   // local_search `order: <proxy>` orders neighbours by that proxy (it is computed with the others).
-  const order = (options as Record<string, unknown>)['order'];
+  const order = (options as Record<string, unknown> | undefined)?.['order'];
   const orderProxy = typeof order === 'string' && order !== 'random' ? [order] : [];
-  const wantsProxies = prescreen !== null || (options as Record<string, unknown>)['proxyFeatures'] === true || orderProxy.length > 0;
-  const proxyNames = prescreen ? [...new Set([...prescreen.proxies, ...orderProxy])] : space.name.startsWith('nb201') ? ['synflow', 'params', 'flops'] : [...new Set(['synflow', 'naswot', 'jacob_cov', 'params', 'flops', ...orderProxy])];
-  const proxy = wantsProxies ? proxySource(space, { name: config.evaluator.name, options: evOptions }, baseDir, proxyNames, config.seed) : undefined;
-  if (prescreen) strategy = withPrescreen(strategy, prescreen) as unknown as Strategy;
+  const wantsProxies = prescreen !== null || (options as Record<string, unknown> | undefined)?.['proxyFeatures'] === true || orderProxy.length > 0;
+  const proxy =
+    wantsProxies && space && built
+      ? I.take(() => {
+          const proxyNames = prescreen ? [...new Set([...prescreen.proxies, ...orderProxy])] : space.name.startsWith('nb201') ? ['synflow', 'params', 'flops'] : [...new Set(['synflow', 'naswot', 'jacob_cov', 'params', 'flops', ...orderProxy])];
+          return proxySource(space, { name: config.evaluator.name, options: built.options }, baseDir, proxyNames, config.seed);
+        }, undefined)
+      : undefined;
+  I.throwIfAny('the config');
+  // Past throwIfAny every part was built.
+  const { evaluator, options: evOptions, ready: evReady } = built!;
+  if (prescreen) strategy = withPrescreen(strategy!, prescreen) as unknown as Strategy;
   const ready = evReady || proxy?.ready ? async () => void (await Promise.all([evReady?.(), proxy?.ready?.()])) : undefined;
-  config = { ...config, strategy: { name: strategyEntry.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
-  config.objectives.forEach((o, i) => {
-    if (!evaluator.metricNames.includes(o.metric))
-      fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
-    if (o.metric.startsWith('test_'))
-      fail(`objectives[${i}].metric`, `${o.metric} is a test-split metric: search must not see it`, 'optimize a val_* metric or a cost');
-    const tb = (o as ObjectiveWithTieBreak).tieBreak;
-    if (tb && !evaluator.metricNames.includes(tb.metric))
-      fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
-    if (tb && tb.metric.startsWith('test_'))
-      fail(`objectives[${i}].tie_break.metric`, `${tb.metric} is a test-split metric: search must not see it`, 'break ties on a val_* metric, e.g. val_loss');
-  });
-  config.constraints.forEach((c, i) => {
-    if (!evaluator.metricNames.includes(c.metric))
-      fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
-  });
-  checkFidelities(strategyEntry, options, evaluator, config.evaluator.name);
+  config = { ...config, strategy: { name: strategyEntry!.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
   const costOf = evaluator.costs
     ? (arch: unknown): Metrics => {
         try {
@@ -233,17 +275,17 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
       }
     : undefined;
   const driver = strategyDriver({
-    strategy,
-    space,
+    strategy: strategy!,
+    space: space!,
     objectives: config.objectives,
     constraints: config.constraints.map((c) => ({ metric: c.metric, ...(typeof c['max'] === 'number' ? { max: c['max'] } : {}), ...(typeof c['min'] === 'number' ? { min: c['min'] } : {}) })),
     ...(costOf ? { costOf } : {}),
     maxBudget: evaluator.maxBudget,
     totalTrials: config.trials,
-    multiFidelity: Boolean(strategyEntry.multiFidelity),
+    multiFidelity: Boolean(strategyEntry!.multiFidelity),
     ...(proxy ? { proxyOf: proxy.provider.proxyOf } : {}),
   });
-  return { config, space, strategyEntry, strategy, evaluator, driver, ...(ready ? { ready } : {}) };
+  return { config, space: space!, strategyEntry: strategyEntry!, strategy: strategy!, evaluator, driver, ...(ready ? { ready } : {}) };
 }
 
 export function studySpecOf(parts: StudyParts): StudySpec {

@@ -18,7 +18,7 @@ import type { EvalOutcome, EvalRequest, Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import type { PrescreenOptions } from '../strategy/prescreen.js';
 import { parseTrainOptions } from './train-evaluator.js';
-import { fail, noExtraKeys, num, obj } from './validate.js';
+import { Issues, fail, noExtraKeys, num, obj } from './validate.js';
 
 let shipped: ProxyTable | undefined;
 const nb201Table = (): ProxyTable => (shipped ??= loadProxyTable());
@@ -27,12 +27,16 @@ const nb201Table = (): ProxyTable => (shipped ??= loadProxyTable());
 export function parsePrescreen(raw: unknown): (PrescreenOptions & JsonObject) | null {
   if (raw === undefined || raw === null) return null;
   const o = obj(raw, 'prescreen');
-  noExtraKeys(o, 'prescreen', ['candidates', 'top', 'proxies']);
-  const candidates = num(o['candidates'] ?? 1000, 'prescreen.candidates', { integer: true, min: 1, max: 10_000_000 });
-  const top = num(o['top'] ?? 10, 'prescreen.top', { integer: true, min: 1, max: 1_000_000 });
-  const p = o['proxies'] ?? ['synflow'];
-  if (!Array.isArray(p)) fail('prescreen.proxies', 'must be a list of proxy names', 'e.g. proxies: [synflow]');
-  const proxies = checkProxyNames(p as string[], 'prescreen.proxies');
+  const I = new Issues();
+  I.take(() => noExtraKeys(o, 'prescreen', ['candidates', 'top', 'proxies']), undefined);
+  const candidates = I.take(() => num(o['candidates'] ?? 1000, 'prescreen.candidates', { integer: true, min: 1, max: 10_000_000 }), 1);
+  const top = I.take(() => num(o['top'] ?? 10, 'prescreen.top', { integer: true, min: 1, max: 1_000_000 }), 1);
+  const proxies = I.take(() => {
+    const p = o['proxies'] ?? ['synflow'];
+    if (!Array.isArray(p)) fail('prescreen.proxies', 'must be a list of proxy names', 'e.g. proxies: [synflow]');
+    return checkProxyNames(p as string[], 'prescreen.proxies');
+  }, []);
+  I.throwIfAny('prescreen');
   return { candidates, top, proxies };
 }
 
@@ -53,17 +57,24 @@ function tableProxyEvaluator(): Evaluator<unknown> {
 
 function liveOptions(o: JsonObject, baseDir: string): { ev: ProxyEvaluator; options: JsonObject } {
   const { proxies, per_class: perClass, ...train } = o;
-  const parsed = parseTrainOptions(train, baseDir);
-  const names = proxies === undefined ? ['synflow', 'naswot', 'jacob_cov', 'params', 'flops'] : Array.isArray(proxies) ? (proxies as string[]) : fail('evaluator.proxies', 'must be a list of proxy names');
+  // The train options, the proxy names and per_class are checked together: every problem at once.
+  const I = new Issues();
+  const parsed = I.take(() => parseTrainOptions(train, baseDir), undefined);
+  const names = I.take(() => {
+    const l = proxies === undefined ? ['synflow', 'naswot', 'jacob_cov', 'params', 'flops'] : Array.isArray(proxies) ? (proxies as string[]) : fail('evaluator.proxies', 'must be a list of proxy names', 'e.g. proxies: [synflow, naswot]');
+    return checkProxyNames(l, 'evaluator.proxies');
+  }, []);
+  const pc = perClass === undefined ? undefined : I.take(() => num(perClass, 'evaluator.per_class', { integer: true, min: 1, max: 1000 }), undefined);
+  I.throwIfAny('the evaluator options');
   const ev = new ProxyEvaluator({
-    dataset: parsed.eval.dataset,
-    split: parsed.eval.split ?? {},
-    proxies: checkProxyNames(names, 'evaluator.proxies'),
-    ...(perClass === undefined ? {} : { perClass: num(perClass, 'evaluator.per_class', { integer: true, min: 1, max: 1000 }) }),
-    ...(parsed.eval.nb201 ? { nb201: parsed.eval.nb201 } : {}),
-    ...(parsed.eval.darts ? { darts: parsed.eval.darts } : {}),
+    dataset: parsed!.eval.dataset,
+    split: parsed!.eval.split ?? {},
+    proxies: names,
+    ...(pc === undefined ? {} : { perClass: pc }),
+    ...(parsed!.eval.nb201 ? { nb201: parsed!.eval.nb201 } : {}),
+    ...(parsed!.eval.darts ? { darts: parsed!.eval.darts } : {}),
   });
-  return { ev, options: { ...parsed.options, ...(proxies === undefined ? {} : { proxies }), ...(perClass === undefined ? {} : { per_class: perClass }) } };
+  return { ev, options: { ...parsed!.options, ...(proxies === undefined ? {} : { proxies }), ...(perClass === undefined ? {} : { per_class: perClass }) } };
 }
 
 /** The `proxy` evaluator factory (see the module comment). */

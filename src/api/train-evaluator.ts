@@ -40,7 +40,8 @@ import { NasError, isNasError, nestError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { DATASET_KINDS, type DatasetSpec, type SplitSpec } from '../data/prepare.js';
 import { FASHION_MNIST_DIR, checkCachedDataset } from '../data/sources.js';
-import { TrainingEvaluator, type TrainingEvaluatorOptions } from '../eval/train.js';
+import { HPARAM_NAMES, TrainingEvaluator, resolveHparams, type TrainingEvaluatorOptions } from '../eval/train.js';
+import { optionKeys, snakeCase } from '../core/issues.js';
 import type { Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import { parseStoreUrl } from '../store/index.js';
@@ -101,6 +102,22 @@ export interface TrainEvaluatorParts {
   options: JsonObject;
   /** Loads and splits the data (once); costs() (constraints) need the data's shape. */
   ready: () => Promise<void>;
+}
+
+/**
+ * Training hyperparameters from a config (`evaluator.hparams`): snake_case names (`batch_size`,
+ * `weight_decay`, `label_smoothing`, `warmup_epochs`; the TrainHparams camelCase names are accepted
+ * too), checked now rather than failing every trial later; every problem at once.
+ */
+export function parseHparams(raw: unknown, field: string): Partial<TrainHparams> {
+  const h = obj(raw, field);
+  const I = new Issues();
+  const given = optionKeys(h, HPARAM_NAMES, field, I, 'hyperparameter');
+  const out: Record<string, unknown> = {};
+  for (const [name, key] of given) out[name] = h[key];
+  I.take(() => resolveHparams(out as Partial<TrainHparams>, field, (n) => given.get(n) ?? snakeCase(n)), undefined);
+  I.throwIfAny(field);
+  return out as Partial<TrainHparams>;
 }
 
 export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: TrainingEvaluatorOptions; options: JsonObject } {
@@ -174,7 +191,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   const timeLimit = I.take(() => o['time_limit'] === undefined ? undefined : num(o['time_limit'], 'evaluator.time_limit', { min: 1 }), undefined);
   const latency = I.take(() => o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency'), false);
   const skipTest = I.take(() => o['skip_test'] === undefined ? false : bool(o['skip_test'], 'evaluator.skip_test'), false);
-  const hparams = I.take(() => o['hparams'] === undefined ? undefined : (obj(o['hparams'], 'evaluator.hparams') as unknown as Partial<TrainHparams>), undefined);
+  const hparams = I.take(() => (o['hparams'] === undefined ? undefined : parseHparams(o['hparams'], 'evaluator.hparams')), undefined);
   const keepWeights = I.take(() => o['keep_weights'] === undefined ? true : bool(o['keep_weights'], 'evaluator.keep_weights'), true);
   let weightsDir: string | undefined;
   if (o['artifacts_dir'] !== undefined)

@@ -4,42 +4,13 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { NasError, combineErrors, isInputError, isNasError } from '../core/errors.js';
+import { NasError, combineErrors } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 
 export type Obj = Record<string, unknown>;
 
-/**
- * Collects the input errors of independent checks, so every bad field of a config is reported at
- * once (issue: "config errors are reported one at a time"). `take(check, fallback)` runs a check;
- * an input error (isInputError) is kept and `fallback` returned so the following fields are still
- * checked; anything else is thrown. `throwIfAny(what)` throws them combined (combineErrors).
- */
-export class Issues {
-  private readonly errors: NasError[] = [];
-  take<T>(check: () => T, fallback: T): T {
-    try {
-      return check();
-    } catch (e) {
-      if (!isNasError(e) || !isInputError(e)) throw e;
-      this.errors.push(e);
-      return fallback;
-    }
-  }
-  get count(): number {
-    return this.errors.length;
-  }
-  /** The fields named so far (dotted paths; combined errors contribute each of theirs). */
-  fields(): string[] {
-    return this.errors.flatMap((e) => {
-      const l = e.details?.['issues'];
-      return Array.isArray(l) ? (l as { field?: string }[]).map((i) => i.field ?? '') : [e.field ?? ''];
-    });
-  }
-  throwIfAny(what: string): void {
-    if (this.errors.length > 0) throw combineErrors(this.errors, what);
-  }
-}
+/** The shared all-problems-at-once collector (src/core/issues.ts), re-exported for the API's parsers. */
+export { Issues } from '../core/issues.js';
 
 export function fail(field: string, message: string, hint?: string): never {
   throw new NasError('invalid_config', message, hint === undefined ? { field } : { field, hint });
@@ -105,12 +76,16 @@ export function bool(v: unknown, field: string): boolean {
   return v;
 }
 
-/** Rejects keys not in `allowed`, so a typo is an error instead of a silently ignored option. */
+/**
+ * Rejects keys not in `allowed`, so a typo is an error instead of a silently ignored option. Every
+ * unknown key is named (one combined error when there are several), not only the first.
+ */
 export function noExtraKeys(o: Obj, field: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k))
-      fail(field ? `${field}.${k}` : k, `unknown field${didYouMean(k, allowed)}`, `allowed fields here: ${allowed.join(', ')}`);
-  }
+  const bad = Object.keys(o).filter((k) => !allowed.includes(k));
+  const errors = bad.map(
+    (k) => new NasError('invalid_config', `unknown field${didYouMean(k, allowed)}`, { field: field ? `${field}.${k}` : k, hint: `allowed fields here: ${allowed.join(', ')}` }),
+  );
+  if (errors.length > 0) throw combineErrors(errors, field ? `the fields of ${field}` : 'the config');
 }
 
 /** A readable regular file, or a `data_error` naming the config field. */

@@ -13,6 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
+import { Issues } from '../core/issues.js';
 import { NasError, assertNever, isNasError, storageError } from '../core/errors.js';
 import { canonicalJson } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
@@ -114,20 +115,27 @@ function isJoint(a: NetworkArch | JointArch): a is JointArch {
   return typeof a === 'object' && a !== null && 'arch' in a && 'hparams' in a;
 }
 
-/** Checks hyperparameters; returns them complete. */
-export function resolveHparams(h: Partial<TrainHparams>): TrainHparams {
+/** The hyperparameters' names (TrainHparams, src/core/arch.ts); configs spell them snake_case. */
+export const HPARAM_NAMES = ['optimizer', 'lr', 'batchSize', 'weightDecay', 'momentum', 'labelSmoothing', 'schedule', 'warmupEpochs'] as const;
+
+/**
+ * Checks hyperparameters; returns them complete (DEFAULT_HPARAMS fill the gaps). Every bad value is
+ * reported at once (one combined invalid_config error); fields are `<prefix>.<name>`, where
+ * `nameOf` gives the name as the user wrote it (default: the TrainHparams name).
+ */
+export function resolveHparams(h: Partial<TrainHparams>, prefix = 'hparams', nameOf: (f: string) => string = (f) => f): TrainHparams {
   const r = { ...DEFAULT_HPARAMS, ...h } as TrainHparams;
-  const bad = (f: string, msg: string): never => {
-    throw new NasError('invalid_config', msg, { field: `hparams.${f}` });
-  };
+  const I = new Issues();
+  const bad = (f: string, msg: string): void => I.add(new NasError('invalid_config', msg, { field: `${prefix}.${nameOf(f)}` }));
   if (!['sgd', 'adam', 'adamw'].includes(r.optimizer)) bad('optimizer', `optimizer must be sgd, adam or adamw, got ${JSON.stringify(r.optimizer)}`);
-  if (!(r.lr > 0 && Number.isFinite(r.lr))) bad('lr', `lr must be a positive number, got ${r.lr}`);
-  if (!(Number.isInteger(r.batchSize) && r.batchSize >= 1)) bad('batchSize', `batchSize must be a positive integer, got ${r.batchSize}`);
-  if (!(r.weightDecay >= 0)) bad('weightDecay', `weightDecay must be >= 0, got ${r.weightDecay}`);
-  if (r.labelSmoothing !== undefined && !(r.labelSmoothing >= 0 && r.labelSmoothing < 1)) bad('labelSmoothing', `labelSmoothing must be in [0, 1), got ${r.labelSmoothing}`);
-  if (r.momentum !== undefined && !(r.momentum >= 0 && r.momentum < 1)) bad('momentum', `momentum must be in [0, 1), got ${r.momentum}`);
+  if (!(typeof r.lr === 'number' && r.lr > 0 && Number.isFinite(r.lr))) bad('lr', `lr must be a positive number, got ${JSON.stringify(r.lr)}`);
+  if (!(Number.isInteger(r.batchSize) && r.batchSize >= 1)) bad('batchSize', `${nameOf('batchSize')} must be a positive integer, got ${JSON.stringify(r.batchSize)}`);
+  if (!(typeof r.weightDecay === 'number' && r.weightDecay >= 0 && Number.isFinite(r.weightDecay))) bad('weightDecay', `${nameOf('weightDecay')} must be a number >= 0, got ${JSON.stringify(r.weightDecay)}`);
+  if (r.labelSmoothing !== undefined && !(typeof r.labelSmoothing === 'number' && r.labelSmoothing >= 0 && r.labelSmoothing < 1)) bad('labelSmoothing', `${nameOf('labelSmoothing')} must be in [0, 1), got ${JSON.stringify(r.labelSmoothing)}`);
+  if (r.momentum !== undefined && !(typeof r.momentum === 'number' && r.momentum >= 0 && r.momentum < 1)) bad('momentum', `momentum must be in [0, 1), got ${JSON.stringify(r.momentum)}`);
   if (r.schedule !== undefined && !['constant', 'cosine', 'step'].includes(r.schedule)) bad('schedule', `schedule must be constant, cosine or step, got ${JSON.stringify(r.schedule)}`);
-  if (r.warmupEpochs !== undefined && !(r.warmupEpochs >= 0)) bad('warmupEpochs', `warmupEpochs must be >= 0, got ${r.warmupEpochs}`);
+  if (r.warmupEpochs !== undefined && !(typeof r.warmupEpochs === 'number' && r.warmupEpochs >= 0 && Number.isFinite(r.warmupEpochs))) bad('warmupEpochs', `${nameOf('warmupEpochs')} must be a number >= 0, got ${JSON.stringify(r.warmupEpochs)}`);
+  I.throwIfAny(prefix);
   return r;
 }
 

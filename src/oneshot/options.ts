@@ -5,6 +5,8 @@
  * 3e-4, betas (0.5, 0.999), wd 1e-3; GDAS: tau 10 -> 0.1; SPOS: evolution with mutation prob 0.1).
  */
 import { NasError } from '../core/errors.js';
+import { Issues } from '../core/issues.js';
+import { didYouMean } from '../core/suggest.js';
 
 export const ONESHOT_METHODS = ['darts', 'darts2', 'gdas', 'spos'] as const;
 export type OneShotMethodName = (typeof ONESHOT_METHODS)[number];
@@ -124,34 +126,42 @@ const INT_KEYS: ReadonlySet<keyof OneShotOptions> = new Set(['epochs', 'batchSiz
  * `field` prefixes error fields (e.g. `strategy.options`).
  */
 export function parseOneShotOptions(raw: Readonly<Record<string, unknown>>, field = 'strategy.options'): OneShotOptions {
+  // Every problem is reported at once (core/issues.ts): each key and each range check runs.
+  const I = new Issues();
   const byKey = new Map(Object.entries(OPTION_KEYS).map(([k, v]) => [v, k as keyof OneShotOptions]));
   const out: Record<string, unknown> = { ...ONESHOT_DEFAULTS };
+  const bad = new Set<keyof OneShotOptions>();
   for (const [k, v] of Object.entries(raw)) {
     const name = byKey.get(k);
     const f = `${field}.${k}`;
-    if (!name) throw new NasError('invalid_config', `unknown one-shot option ${JSON.stringify(k)}`, { field: f, hint: `use one of: ${[...byKey.keys()].join(', ')}` });
-    if (name === 'guard') {
-      if (!(GUARDS as readonly unknown[]).includes(v)) throw new NasError('invalid_config', `guard must be one of ${GUARDS.join(', ')}, got ${JSON.stringify(v)}`, { field: f, hint: `use one of: ${GUARDS.join(', ')}` });
-      out[name] = v;
-      continue;
-    }
-    if ((name === 'xi' || name === 'finalEpochs') && v === null) {
-      out[name] = null;
-      continue;
-    }
-    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isFinite(n)) throw new NasError('invalid_config', `${k} must be a number, got ${JSON.stringify(v)}`, { field: f });
-    if (INT_KEYS.has(name) && !Number.isInteger(n)) throw new NasError('invalid_config', `${k} must be an integer, got ${n}`, { field: f });
-    out[name] = n;
+    I.take(() => {
+      if (!name) throw new NasError('invalid_config', `unknown one-shot option ${JSON.stringify(k)}${didYouMean(k, [...byKey.keys()])}`, { field: f, hint: `use one of: ${[...byKey.keys()].join(', ')}` });
+      if (name === 'guard') {
+        if (!(GUARDS as readonly unknown[]).includes(v)) throw new NasError('invalid_config', `guard must be one of ${GUARDS.join(', ')}, got ${JSON.stringify(v)}`, { field: f, hint: `use one of: ${GUARDS.join(', ')}` });
+        out[name] = v;
+        return;
+      }
+      if ((name === 'xi' || name === 'finalEpochs') && v === null) {
+        out[name] = null;
+        return;
+      }
+      bad.add(name);
+      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw new NasError('invalid_config', `${k} must be a number, got ${JSON.stringify(v)}`, { field: f });
+      if (INT_KEYS.has(name) && !Number.isInteger(n)) throw new NasError('invalid_config', `${k} must be an integer, got ${n}`, { field: f });
+      out[name] = n;
+      bad.delete(name);
+    }, undefined);
   }
   const o = out as unknown as OneShotOptions;
+  // A value already reported as not a number is not range-checked again (its default stands in).
   const check = (name: keyof OneShotOptions, ok: boolean, what: string) => {
-    if (!ok) throw new NasError('invalid_config', `${OPTION_KEYS[name]} ${what}, got ${JSON.stringify(o[name])}`, { field: `${field}.${OPTION_KEYS[name]}` });
+    if (!ok && !bad.has(name)) I.add(new NasError('invalid_config', `${OPTION_KEYS[name]} ${what}, got ${JSON.stringify(o[name])}`, { field: `${field}.${OPTION_KEYS[name]}` }));
   };
   check('epochs', o.epochs >= 1 && o.epochs <= 10_000, 'must be an integer in [1, 10000]');
   check('batchSize', o.batchSize >= 1, 'must be a positive integer');
   check('lr', o.lr > 0, 'must be > 0');
-  check('lrMin', o.lrMin >= 0 && o.lrMin <= o.lr, 'must be in [0, lr]');
+  check('lrMin', o.lrMin >= 0 && (!(o.lr > 0) || o.lrMin <= o.lr), 'must be in [0, lr]');
   check('momentum', o.momentum >= 0 && o.momentum < 1, 'must be in [0, 1)');
   check('weightDecay', o.weightDecay >= 0, 'must be >= 0');
   check('gradClip', o.gradClip > 0, 'must be > 0');
@@ -162,10 +172,10 @@ export function parseOneShotOptions(raw: Readonly<Record<string, unknown>>, fiel
   check('guardLambda', o.guardLambda >= 0, 'must be >= 0');
   check('xi', o.xi === null || o.xi >= 0, 'must be >= 0 (or null: the weights lr)');
   check('tauMax', o.tauMax > 0, 'must be > 0');
-  check('tauMin', o.tauMin > 0 && o.tauMin <= o.tauMax, 'must be in (0, tau_max]');
+  check('tauMin', o.tauMin > 0 && (!(o.tauMax > 0) || o.tauMin <= o.tauMax), 'must be in (0, tau_max]');
   check('population', o.population >= 2, 'must be an integer >= 2');
   check('generations', o.generations >= 0, 'must be an integer >= 0');
-  check('topK', o.topK >= 1 && o.topK <= o.population, 'must be an integer in [1, population]');
+  check('topK', o.topK >= 1 && (!(o.population >= 2) || o.topK <= o.population), 'must be an integer in [1, population]');
   check('mutationProb', o.mutationProb > 0 && o.mutationProb <= 1, 'must be in (0, 1]');
   check('recalibrationBatches', o.recalibrationBatches >= 1, 'must be a positive integer');
   check('scoreBatches', o.scoreBatches >= 0, 'must be an integer >= 0');
@@ -173,6 +183,7 @@ export function parseOneShotOptions(raw: Readonly<Record<string, unknown>>, fiel
   check('cells', o.cells >= 1, 'must be a positive integer');
   check('layers', o.layers >= 3, 'must be an integer >= 3 (two reduction cells and a normal one)');
   check('finalEpochs', o.finalEpochs === null || (o.finalEpochs >= 1 && o.finalEpochs <= 10_000), 'must be an integer in [1, 10000] (or null: the evaluator epochs)');
+  I.throwIfAny(field);
   return o;
 }
 

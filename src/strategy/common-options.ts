@@ -1,5 +1,7 @@
 /** Strategy option schemas: plain data, validated with errors that name the option and the allowed values. */
-import { NasError } from '../core/errors.js';
+import { NasError, assertNever } from '../core/errors.js';
+import { Issues, optionKeys, snakeCase } from '../core/issues.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Strategy } from './types.js';
 
 export type OptionSpec =
@@ -37,34 +39,47 @@ export function defineStrategy<const S extends OptionSpecs>(e: StrategyEntry<S>)
   return e;
 }
 
-/** Checks user options against a schema; errors name `<prefix>.<option>` and the allowed values. */
+/**
+ * Checks user options against a schema and fills defaults. Options are named in snake_case in
+ * configs (`sample_size`; the schema's camelCase name `sampleSize` is accepted too, see
+ * core/issues.ts optionKeys); the result is keyed by the schema's names. EVERY problem is reported
+ * at once (one combined invalid_config error, `details.issues`): unknown options (with a
+ * did-you-mean), wrong types, out-of-range values and unknown choices, each naming
+ * `<prefix>.<key as written>` and what is allowed.
+ */
 export function validateOptions<S extends OptionSpecs>(specs: S, options: Readonly<Record<string, unknown>>, prefix = 'options'): OptionsOf<S> {
+  const I = new Issues();
+  const given = optionKeys(options, Object.keys(specs), prefix, I);
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(options))
-    if (!Object.hasOwn(specs, k))
-      throw new NasError('invalid_config', `unknown option ${JSON.stringify(k)}`, { field: `${prefix}.${k}`, hint: `options are: ${Object.keys(specs).join(', ') || '(none)'}` });
   for (const [k, spec] of Object.entries(specs)) {
-    const v = options[k] ?? spec.default;
-    const field = `${prefix}.${k}`;
-    switch (spec.kind) {
-      case 'int':
-      case 'float': {
-        if (typeof v !== 'number' || !Number.isFinite(v) || (spec.kind === 'int' && !Number.isInteger(v)))
-          throw new NasError('invalid_config', `must be ${spec.kind === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`, { field });
-        if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max))
-          throw new NasError('invalid_config', `${v} is out of range`, { field, hint: `use a value in [${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}]` });
-        break;
-      }
-      case 'choice':
-        if (!spec.options.includes(v as string))
-          throw new NasError('invalid_config', `${JSON.stringify(v)} is not allowed`, { field, hint: `use one of: ${spec.options.join(', ')}` });
-        break;
-      case 'bool':
-        if (typeof v !== 'boolean') throw new NasError('invalid_config', `must be true or false, got ${JSON.stringify(v)}`, { field });
-        break;
-    }
-    out[k] = v;
+    const key = given.get(k);
+    const v = key === undefined ? spec.default : options[key];
+    const field = `${prefix}.${key ?? snakeCase(k)}`;
+    out[k] = I.take(() => checkOption(spec, v, field), spec.default);
   }
+  I.throwIfAny(`${prefix}`);
   return out as OptionsOf<S>;
 }
 
+function checkOption(spec: OptionSpec, v: unknown, field: string): unknown {
+  switch (spec.kind) {
+    case 'int':
+    case 'float': {
+      const range = `[${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}]`;
+      if (typeof v !== 'number' || !Number.isFinite(v) || (spec.kind === 'int' && !Number.isInteger(v)))
+        throw new NasError('invalid_config', `must be ${spec.kind === 'int' ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`, { field, hint: `use a value in ${range}` });
+      if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max))
+        throw new NasError('invalid_config', `${v} is out of range`, { field, hint: `use a value in ${range}` });
+      return v;
+    }
+    case 'choice':
+      if (!spec.options.includes(v as string))
+        throw new NasError('invalid_config', `${JSON.stringify(v)} is not allowed${typeof v === 'string' ? didYouMean(v, spec.options) : ''}`, { field, hint: `use one of: ${spec.options.join(', ')}` });
+      return v;
+    case 'bool':
+      if (typeof v !== 'boolean') throw new NasError('invalid_config', `must be true or false, got ${JSON.stringify(v)}`, { field });
+      return v;
+    default:
+      return assertNever(spec, 'option spec');
+  }
+}

@@ -96,7 +96,7 @@ for (const name of ['successive_halving', 'hyperband', 'asha']) {
 test('multi-fidelity strategies refuse evaluators without a max budget', () => {
   assert.throws(
     () => simulate(createStrategy('hyperband'), { space: toySpace, objectives, evaluate: (a) => toyScore(a), trials: 3, seed: 1 }),
-    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.maxBudget',
+    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.max_budget',
   );
 });
 

@@ -16,7 +16,7 @@ import { eraseState, type AskOutcome, type Strategy, type StrategyContext, type 
 /** Rung budgets min, min*eta, ..., capped and ending at max. */
 export function rungBudgets(minBudget: number, maxBudget: number, eta: number): number[] {
   if (!(minBudget >= 1) || !(maxBudget >= minBudget))
-    throw new NasError('invalid_config', `need 1 <= minBudget <= maxBudget, got ${minBudget} and ${maxBudget}`, { field: 'strategy.options.minBudget', hint: 'set minBudget to at most the evaluator maxBudget' });
+    throw new NasError('invalid_config', `need 1 <= min_budget <= max_budget, got ${minBudget} and ${maxBudget}`, { field: 'strategy.options.min_budget', hint: 'set min_budget to at most the evaluator\'s max budget' });
   const out: number[] = [];
   for (let b = minBudget; b < maxBudget; b *= eta) {
     const r = Math.round(b);
@@ -29,7 +29,7 @@ export function rungBudgets(minBudget: number, maxBudget: number, eta: number): 
 export function maxBudgetOf<A>(ctx: Pick<StrategyContext<A>, 'maxBudget'>, option: number): number {
   const m = option > 0 ? option : ctx.maxBudget;
   if (m === undefined || !(m >= 1))
-    throw new NasError('invalid_config', 'multi-fidelity strategies need the evaluator maxBudget (or option maxBudget)', { field: 'strategy.options.maxBudget', hint: 'use an evaluator that reports per-epoch metrics, or set maxBudget' });
+    throw new NasError('invalid_config', 'multi-fidelity strategies need the evaluator\'s max budget (or option max_budget)', { field: 'strategy.options.max_budget', hint: 'use an evaluator that reports per-epoch metrics, or set max_budget' });
   return m;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Zero-cost proxies by name. To add one: a file exporting a `ZeroCostProxy`, one line here.
  */
+import { Issues } from '../../core/issues.js';
 import { NasError } from '../../core/errors.js';
 import { fisherProxy } from './fisher.js';
 import { flopsProxy } from './flops.js';
@@ -40,5 +41,9 @@ export function getProxy(name: string, field = 'proxies'): ZeroCostProxy {
 /** Validates a list of proxy names (field `field[i]` in errors); an empty list is an error too. */
 export function checkProxyNames(names: readonly string[], field = 'proxies'): ProxyName[] {
   if (!Array.isArray(names) || names.length === 0) throw new NasError('invalid_config', 'no zero-cost proxy named', { field, hint: `use some of: ${PROXY_NAMES.join(', ')}` });
-  return names.map((n, i) => (getProxy(String(n), `${field}[${i}]`), n as ProxyName));
+  // Every unknown name is reported at once (core/issues.ts).
+  const I = new Issues();
+  names.forEach((n, i) => I.take(() => getProxy(String(n), `${field}[${i}]`), undefined));
+  I.throwIfAny(field);
+  return names.map((n) => n as ProxyName);
 }
