@@ -1,14 +1,24 @@
 /**
  * `npm run bench -- prescreen [--seeds 3] [--trials 12] [--candidates 60] [--top 6]
  *   [--proxies naswot,synflow] [--strategy random] [--space chain_cnn] [--epochs 1]
- *   [--train-per-class 40] [--val-per-class 20] [--threads 1] [--first-seed 0] [--svg FILE] [--json]
- *   [--from seeds.jsonl ...]`
+ *   [--budget-samples 6000] [--max-macs 5000000] [--train-per-class N] [--val-per-class 100]
+ *   [--threads 1] [--first-seed 0] [--svg FILE] [--json] [--from seeds.jsonl ...]`
  *
  * Issue 12, real training: on the chain-CNN space (Zoph & Le-style layer chains) with the `train`
- * evaluator on a class-balanced Fashion-MNIST subset, per seed s two studies through the real API
- * and SQLite: the plain search (`--strategy`, seed s, `--trials` trained candidates) and the same
- * search with `prescreen: { candidates, top, proxies }` (zero-cost proxies computed live on one
- * real batch of the same data, src/strategy/prescreen.ts). Reported per number of trained
+ * evaluator on Fashion-MNIST, per seed s two studies through the real API and SQLite: the plain
+ * search (`--strategy`, seed s, `--trials` trained candidates) and the same search with
+ * `prescreen: { candidates, top, proxies }` (zero-cost proxies computed live on one real batch of
+ * the same data, src/strategy/prescreen.ts). Both studies have the same training budget and the
+ * same cost cap, so both search the same space with the same evaluation:
+ *  - `--epochs` budget units of `--budget-samples` training samples each (the train evaluator's
+ *    `budget_samples`, as the main job: default 1 unit of 6,000 samples drawn from the whole
+ *    training split, or `--train-per-class` per class; `--budget-samples 0` = `--epochs` passes
+ *    over the subset). At a budget of one pass over 600 images the large networks the proxies
+ *    prefer do not train at all, which measures the budget, not the prescreen.
+ *  - `--max-macs` (per image; 0 = none): a study constraint `macs <= max` for both searches, as
+ *    the main job caps its space, so neither search spends its trials on networks too large for
+ *    the budget; the prescreen draws its candidates within the constraint.
+ * Reported per number of trained
  * candidates t: the mean over seeds of the best validation accuracy among the first t trials
  * (both curves); per seed, how many trained candidates the prescreened search needed to reach the
  * plain search's final best (the issue's target: at most half of `--trials`); the proxy time of
@@ -32,7 +42,9 @@ interface Args {
   strategy: string;
   space: string;
   epochs: number;
-  trainPerClass: number;
+  budgetSamples: number;
+  maxMacs: number;
+  trainPerClass: number | undefined;
   valPerClass: number;
   threads: number;
   svg: string | undefined;
@@ -44,12 +56,12 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'prescreen', {
     seeds: 'number', 'first-seed': 'number', trials: 'number', candidates: 'number', top: 'number', proxies: 'list', strategy: 'string',
-    space: 'string', epochs: 'number', 'train-per-class': 'number', 'val-per-class': 'number', threads: 'number', svg: 'string', json: 'flag', from: 'repeat',
+    space: 'string', epochs: 'number', 'train-per-class': 'number', 'val-per-class': 'number', 'budget-samples': 'number', 'max-macs': 'number', threads: 'number', svg: 'string', json: 'flag', from: 'repeat',
   });
   return {
     seeds: o.seeds ?? 3, trials: o.trials ?? 12, candidates: o.candidates ?? 60, top: o.top ?? 6, proxies: o.proxies ?? ['naswot', 'synflow'],
-    strategy: o.strategy ?? 'random', space: o.space ?? 'chain_cnn', epochs: o.epochs ?? 1, trainPerClass: o['train-per-class'] ?? 40,
-    valPerClass: o['val-per-class'] ?? 20, threads: o.threads ?? 1, svg: o.svg, json: o.json ?? false, firstSeed: o['first-seed'] ?? 0, from: o.from ?? [],
+    strategy: o.strategy ?? 'random', space: o.space ?? 'chain_cnn', epochs: o.epochs ?? 1, trainPerClass: o['train-per-class'],
+    budgetSamples: o['budget-samples'] ?? 6000, maxMacs: o['max-macs'] ?? 5_000_000, valPerClass: o['val-per-class'] ?? 100, threads: o.threads ?? 1, svg: o.svg, json: o.json ?? false, firstSeed: o['first-seed'] ?? 0, from: o.from ?? [],
   };
 }
 
@@ -64,6 +76,20 @@ function bestCurve(trials: readonly { state: string; metrics: Record<string, num
     out.push(best);
   }
   return out;
+}
+
+/** Median `params` metric over the trials that report it (null when none does). */
+function medianParams(trials: readonly { metrics: Record<string, number> | null }[]): number | null {
+  const xs = trials.map((t) => t.metrics?.['params']).filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((x, y) => x - y);
+  if (xs.length === 0) return null;
+  return xs.length % 2 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2;
+}
+
+/** What one candidate's training is, for the report. */
+function dataLabel(a: Args): string {
+  const subset = a.trainPerClass === undefined ? 'the training split' : `${a.trainPerClass} per class`;
+  const train = a.budgetSamples > 0 ? `${a.epochs} x ${a.budgetSamples} samples from ${subset}` : `${a.epochs} epoch(s) over ${subset}`;
+  return `Fashion-MNIST, training ${train}, validation ${a.valPerClass} per class`;
 }
 
 /** Two best-so-far curves as a small SVG line chart (x: trained candidates, y: validation accuracy in %). */
@@ -95,16 +121,22 @@ export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-prescreen-'));
   const storage = `sqlite:${join(dir, 'p.db')}`;
-  const evaluator = { name: 'train', dataset: 'fashion_mnist', epochs: a.epochs, train_per_class: a.trainPerClass, val_per_class: a.valPerClass, threads: a.threads, skip_test: true, keep_weights: false };
-  const base = { storage, space: a.space, strategy: a.strategy, evaluator, trials: a.trials };
+  const evaluator = {
+    name: 'train', dataset: 'fashion_mnist', epochs: a.epochs, val_per_class: a.valPerClass, threads: a.threads, skip_test: true, keep_weights: false,
+    ...(a.trainPerClass === undefined ? {} : { train_per_class: a.trainPerClass }),
+    ...(a.budgetSamples > 0 ? { budget_samples: a.budgetSamples } : {}),
+  };
+  const constraints = a.maxMacs > 0 ? [{ metric: 'macs', max: a.maxMacs }] : [];
+  const base = { storage, space: a.space, strategy: a.strategy, evaluator, trials: a.trials, constraints };
   const plain: number[][] = [];
   const pre: number[][] = [];
-  const rows: { seed: number; plain_best: number; prescreened_best: number; prescreened_trials_to_plain_best: number | null; proxy_ms: number; proxy_ms_per_candidate: number }[] = [];
+  type Row = { seed: number; plain_best: number; prescreened_best: number; prescreened_trials_to_plain_best: number | null; proxy_ms: number; proxy_ms_per_candidate: number; plain_params_median?: number | null; prescreened_params_median?: number | null };
+  const rows: Row[] = [];
   // --from: aggregate the per-seed rows of earlier `--json` runs (e.g. one process per seed) instead of running.
   for (const f of a.from)
     for (const l of readFileSync(f, 'utf8').split('\n')) {
       if (!l.startsWith('{')) continue;
-      const r = JSON.parse(l) as { kind: string; seed: number; plain_best: number; prescreened_best: number; prescreened_trials_to_plain_best: number | null; proxy_ms: number; proxy_ms_per_candidate: number; plain_curve: number[]; prescreened_curve: number[] };
+      const r = JSON.parse(l) as Row & { kind: string; plain_curve: number[]; prescreened_curve: number[] };
       if (r.kind !== 'seed') continue;
       if (r.plain_curve.length !== a.trials) throw new Error(`--from ${f}: seed ${r.seed} has ${r.plain_curve.length} trials, --trials is ${a.trials}`);
       plain.push(r.plain_curve);
@@ -118,14 +150,16 @@ export default async function main(argv: string[]): Promise<void> {
       const seed = a.firstSeed + k;
       await search(prepareSearch({ config: { ...base, study: `plain-${seed}`, seed } }));
       await search(prepareSearch({ config: { ...base, study: `pre-${seed}`, seed, prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies } } }));
-      const p = bestCurve((await studyTrials(storage, `plain-${seed}`)).trials, a.trials);
-      const q = bestCurve((await studyTrials(storage, `pre-${seed}`)).trials, a.trials);
+      const tp = (await studyTrials(storage, `plain-${seed}`)).trials;
+      const tq = (await studyTrials(storage, `pre-${seed}`)).trials;
+      const p = bestCurve(tp, a.trials);
+      const q = bestCurve(tq, a.trials);
       plain.push(p);
       pre.push(q);
       const target = p[p.length - 1]!;
       const reach = q.findIndex((v) => v >= target);
       const pt = await studyProxyTime(storage, `pre-${seed}`);
-      const row = { seed, plain_best: target, prescreened_best: q[q.length - 1]!, prescreened_trials_to_plain_best: reach < 0 ? null : reach + 1, proxy_ms: pt?.totalMs ?? 0, proxy_ms_per_candidate: pt?.msPerCandidate ?? 0 };
+      const row = { seed, plain_best: target, prescreened_best: q[q.length - 1]!, prescreened_trials_to_plain_best: reach < 0 ? null : reach + 1, proxy_ms: pt?.totalMs ?? 0, proxy_ms_per_candidate: pt?.msPerCandidate ?? 0, plain_params_median: medianParams(tp), prescreened_params_median: medianParams(tq) };
       rows.push(row);
       if (a.json) console.log(JSON.stringify({ kind: 'seed', ...row, plain_curve: p, prescreened_curve: q }));
       else console.error(`  seed ${seed}: plain ${p.map((v) => v.toFixed(1)).join(' ')} | prescreened ${q.map((v) => v.toFixed(1)).join(' ')}\n  seed ${seed}: plain best ${target.toFixed(2)}%, prescreened ${row.prescreened_best.toFixed(2)}%, prescreened reached plain's best after ${row.prescreened_trials_to_plain_best ?? '-'} of ${a.trials}; proxy ${row.proxy_ms.toFixed(0)} ms`);
@@ -149,7 +183,8 @@ export default async function main(argv: string[]): Promise<void> {
     seeds: a.seeds,
     trials: a.trials,
     prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies },
-    data: `fashion_mnist ${a.trainPerClass}+${a.valPerClass} per class, ${a.epochs} epoch(s)`,
+    data: dataLabel(a),
+    max_macs: a.maxMacs > 0 ? a.maxMacs : null,
     plain_curve: curveP,
     prescreened_curve: curveQ,
     mean_trials_to_plain_final: firstReach < 0 ? null : firstReach + 1,
@@ -158,8 +193,13 @@ export default async function main(argv: string[]): Promise<void> {
   };
   if (a.svg) writeFileSync(a.svg, svgChart([{ name: `${a.strategy}`, color: '#1f77b4', ys: curveP }, { name: `${a.strategy}+prescreen`, color: '#d62728', ys: curveQ }], `best val acc, ${a.space}, mean of ${a.seeds} seeds`) + '\n');
   if (a.json) return void console.log(JSON.stringify(summary));
-  console.log(`Prescreened vs plain ${a.strategy} on ${a.space}, Fashion-MNIST ${a.trainPerClass}+${a.valPerClass} per class, ${a.epochs} epoch(s), ${a.seeds} seeds; prescreen ${a.candidates} candidates, top ${a.top}, ${a.proxies.join('+')}`);
-  console.log(`${'trained'.padEnd(8)}${'plain'.padStart(9)}${'prescreened'.padStart(13)}`);
-  for (let i = 0; i < a.trials; i++) console.log(`${String(i + 1).padEnd(8)}${curveP[i]!.toFixed(2).padStart(9)}${curveQ[i]!.toFixed(2).padStart(13)}`);
+  console.log(`Prescreened vs plain ${a.strategy} on ${a.space}, ${dataLabel(a)}${a.maxMacs > 0 ? `, MACs <= ${a.maxMacs}` : ''}, ${a.seeds} seeds; prescreen ${a.candidates} candidates, top ${a.top}, ${a.proxies.join('+')}`);
+  console.log('best validation accuracy (%) among the first t trained candidates, mean over seeds (per seed: plain / prescreened)');
+  console.log(`| t | plain | prescreened | ${rows.map((r) => `seed ${r.seed}`).join(' | ')} |`);
+  console.log(`|---|---|---|${rows.map(() => '---|').join('')}`);
+  for (let i = 0; i < a.trials; i++)
+    console.log(`| ${i + 1} | ${curveP[i]!.toFixed(2)} | ${curveQ[i]!.toFixed(2)} | ${rows.map((_, k) => `${plain[k]![i]!.toFixed(1)} / ${pre[k]![i]!.toFixed(1)}`).join(' | ')} |`);
+  for (const r of rows)
+    console.log(`seed ${r.seed}: prescreened reached plain's best (${r.plain_best.toFixed(2)}%) after ${r.prescreened_trials_to_plain_best ?? '-'} of ${a.trials}; median params of the trained candidates: plain ${r.plain_params_median ?? '-'}, prescreened ${r.prescreened_params_median ?? '-'}; proxy ${r.proxy_ms.toFixed(0)} ms`);
   console.log(`mean curve: prescreened reaches plain's final mean best after ${summary.mean_trials_to_plain_final ?? '-'} of ${a.trials} trained candidates; seeds within half (${half}): ${reachedHalf}/${a.seeds}; proxy ms per study ${summary.proxy_ms_per_study.toFixed(0)}`);
 }
