@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- prescreen [--seeds 3] [--trials 12] [--candidates 60] [--top 6]
- *   [--proxies naswot,synflow] [--strategy random] [--space chain_cnn] [--epochs 1]
+ *   [--proxies jacob_cov,naswot] [--strategy random] [--space chain_cnn] [--epochs 1]
  *   [--budget-samples 6000] [--max-macs 5000000] [--train-per-class N] [--val-per-class 100]
  *   [--threads 1] [--first-seed 0] [--svg FILE] [--json] [--from seeds.jsonl ...]`
  *
@@ -18,6 +18,10 @@
  *  - `--max-macs` (per image; 0 = none): a study constraint `macs <= max` for both searches, as
  *    the main job caps its space, so neither search spends its trials on networks too large for
  *    the budget; the prescreen draws its candidates within the constraint.
+ *  - the default proxies, jacob_cov and naswot (the two best single proxies of `npm run bench --
+ *    proxies` on NB201), score the correlation of activation codes / input Jacobians across the
+ *    batch, not a sum over parameters as synflow, snip and grad_norm do, so they do not grow with
+ *    the parameter count by construction (naswot + synflow picked the largest networks).
  * Reported per number of trained
  * candidates t: the mean over seeds of the best validation accuracy among the first t trials
  * (both curves); per seed, how many trained candidates the prescreened search needed to reach the
@@ -59,7 +63,7 @@ function parseArgs(argv: string[]): Args {
     space: 'string', epochs: 'number', 'train-per-class': 'number', 'val-per-class': 'number', 'budget-samples': 'number', 'max-macs': 'number', threads: 'number', svg: 'string', json: 'flag', from: 'repeat',
   });
   return {
-    seeds: o.seeds ?? 3, trials: o.trials ?? 12, candidates: o.candidates ?? 60, top: o.top ?? 6, proxies: o.proxies ?? ['naswot', 'synflow'],
+    seeds: o.seeds ?? 3, trials: o.trials ?? 12, candidates: o.candidates ?? 60, top: o.top ?? 6, proxies: o.proxies ?? ['jacob_cov', 'naswot'],
     strategy: o.strategy ?? 'random', space: o.space ?? 'chain_cnn', epochs: o.epochs ?? 1, trainPerClass: o['train-per-class'],
     budgetSamples: o['budget-samples'] ?? 6000, maxMacs: o['max-macs'] ?? 5_000_000, valPerClass: o['val-per-class'] ?? 100, threads: o.threads ?? 1, svg: o.svg, json: o.json ?? false, firstSeed: o['first-seed'] ?? 0, from: o.from ?? [],
   };
