@@ -24,7 +24,7 @@ import { openStore } from '../src/store/index.js';
 import { tryStartPgServer } from '../src/store/testing/pg-server.js';
 import { startChildDashboard } from '../src/server/testing/child-dashboard.js';
 import { createBigStudy } from '../src/server/testing/big-study.js';
-import { chromiumMissing, openBrowser, timeStudyView, timeTrialPages } from '../src/server/testing/browser.js';
+import { chromiumMissing, firstChartBreakdown, openBrowser, timeStudyView, timeTrialPages } from '../src/server/testing/browser.js';
 import { builtAssets } from '../src/server/testing/assets.js';
 
 export default async function bench(argv: string[]): Promise<void> {
@@ -71,6 +71,7 @@ export default async function bench(argv: string[]): Promise<void> {
         const br = await openBrowser(dash.url);
         try {
           const first = await timeStudyView(br.page, dash.url, id);
+          const split = await firstChartBreakdown(br.page);
           const again = await timeStudyView(br.page, dash.url, id);
           const pages = await timeTrialPages(dash.url, id, n);
           if (br.problems.length) log(`page problems: ${br.problems.join('; ')}`);
@@ -90,6 +91,7 @@ export default async function bench(argv: string[]): Promise<void> {
               `${String(n).padEnd(8)} ${backend.padEnd(9)} ${createS.toFixed(1).padStart(8)}  ${first.seconds.toFixed(2).padStart(12)}  (${again.seconds.toFixed(2)})    ${first.firstSeconds.toFixed(2).padStart(12)}  (${again.firstSeconds.toFixed(2)})    ${pages.medianMs.toFixed(1).padStart(10)} (${pages.maxMs.toFixed(0)})  ${first.points}`,
             );
           }
+          log(`  ${n} ${backend} cold, ms since navigation: ${split}; first chart seen by the driver ${(first.firstSeconds * 1000).toFixed(0)}`);
         } finally {
           await br.close();
           await dash.close();

@@ -9,6 +9,7 @@ import { compareView } from './views/compare.js';
 /** A view renders into `root` and returns its cleanup (timers, listeners, charts). */
 export type View = (root: HTMLElement) => () => void;
 
+performance.mark('tsnas:app-start');
 const app = document.getElementById('app')!;
 let cleanup: (() => void) | null = null;
 

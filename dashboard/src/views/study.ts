@@ -53,6 +53,8 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         const osP = getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`);
         osP.catch(() => undefined);
         const ov = await getJson<StudyOverview>(`/api/studies/${id}/overview`);
+        // User Timing marks (devtools' performance panel; the dashboard bench splits its time with them)
+        performance.mark('tsnas:overview-parsed');
         if (disposed) return;
         version = ov.detail.version;
         renderHead(ov.detail);
@@ -193,6 +195,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         );
       }
 
+      performance.mark('tsnas:first-row-built');
       // Let the first row paint before the other charts are built.
       await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
       if (disposed || my !== renders) return;

@@ -127,3 +127,38 @@ export async function timeTrialPages(baseUrl: string, studyId: number, total: nu
   const sorted = [...ms].sort((a, b) => a - b);
   return { medianMs: sorted[Math.floor(sorted.length / 2)]!, maxMs: sorted[sorted.length - 1]!, samples: ms.length };
 }
+
+/**
+ * Where the time to the first chart went on the page last opened by timeStudyView, in ms since
+ * its navigation started (Navigation/Resource/User Timing, the server's Server-Timing header):
+ * the app script running, the /overview request (sent, first byte, last byte; the server's
+ * `app` time to build it and `json` of that to serialise; bytes on the wire and decoded), the
+ * JSON parsed, the first row built (the dashboard's performance marks).
+ */
+export async function firstChartBreakdown(page: Page): Promise<string> {
+  const r = await page.evaluate(() => {
+    const mark = (n: string): number | null => performance.getEntriesByName(n, 'mark')[0]?.startTime ?? null;
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+    const res = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((e) => ({
+      name: new URL(e.name).pathname,
+      start: e.startTime,
+      req: e.requestStart,
+      first: e.responseStart,
+      end: e.responseEnd,
+      wire: e.encodedBodySize,
+      body: e.decodedBodySize,
+      server: Object.fromEntries(e.serverTiming.map((s) => [s.name, s.duration])),
+    }));
+    return { doc: nav?.responseEnd ?? null, dcl: nav?.domContentLoadedEventEnd ?? null, app: mark('tsnas:app-start'), parsed: mark('tsnas:overview-parsed'), built: mark('tsnas:first-row-built'), res };
+  });
+  const f = (x: number | null | undefined): string => (x === null || x === undefined ? '?' : x.toFixed(0));
+  const ov = r.res.find((e) => e.name.endsWith('/overview'));
+  const parts = [`document ${f(r.doc)}`, `app script ${f(r.app)}`];
+  if (ov) {
+    parts.push(
+      `/overview sent ${f(ov.start)} first byte ${f(ov.first)} (server build ${f(ov.server['app'])}, of it json ${f(ov.server['json'])}) last byte ${f(ov.end)} (${(ov.wire / 1024).toFixed(0)} KB on the wire, ${(ov.body / 1024).toFixed(0)} KB JSON)`,
+    );
+  }
+  parts.push(`parsed ${f(r.parsed)}`, `first row built ${f(r.built)}`);
+  return parts.join('; ');
+}
