@@ -136,21 +136,27 @@ export async function timeTrialPages(baseUrl: string, studyId: number, total: nu
  * JSON parsed, the first row built (the dashboard's performance marks).
  */
 export async function firstChartBreakdown(page: Page): Promise<string> {
-  const r = await page.evaluate(() => {
-    const mark = (n: string): number | null => performance.getEntriesByName(n, 'mark')[0]?.startTime ?? null;
-    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-    const res = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((e) => ({
+  // A string, not a function: tsx would add `__name` helpers that do not exist in the page.
+  const r = (await page.evaluate(`(() => {
+    const mark = (n) => performance.getEntriesByName(n, 'mark')[0]?.startTime ?? null;
+    const nav = performance.getEntriesByType('navigation')[0];
+    const res = performance.getEntriesByType('resource').map((e) => ({
       name: new URL(e.name).pathname,
       start: e.startTime,
-      req: e.requestStart,
       first: e.responseStart,
       end: e.responseEnd,
       wire: e.encodedBodySize,
       body: e.decodedBodySize,
       server: Object.fromEntries(e.serverTiming.map((s) => [s.name, s.duration])),
     }));
-    return { doc: nav?.responseEnd ?? null, dcl: nav?.domContentLoadedEventEnd ?? null, app: mark('tsnas:app-start'), parsed: mark('tsnas:overview-parsed'), built: mark('tsnas:first-row-built'), res };
-  });
+    return { doc: nav?.responseEnd ?? null, app: mark('tsnas:app-start'), parsed: mark('tsnas:overview-parsed'), built: mark('tsnas:first-row-built'), res };
+  })()`)) as {
+    doc: number | null;
+    app: number | null;
+    parsed: number | null;
+    built: number | null;
+    res: { name: string; start: number; first: number; end: number; wire: number; body: number; server: Record<string, number> }[];
+  };
   const f = (x: number | null | undefined): string => (x === null || x === undefined ? '?' : x.toFixed(0));
   const ov = r.res.find((e) => e.name.endsWith('/overview'));
   const parts = [`document ${f(r.doc)}`, `app script ${f(r.app)}`];
