@@ -8,6 +8,7 @@ import { studyId as toStudyId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery } from '../store/types.js';
 import { openStore } from '../store/index.js';
+import { bestOf, objectiveOf, studyConstraints } from '../store/common.js';
 import { STRATEGIES } from '../strategy/registry.js';
 import { paretoOf, studySeries } from '../report/series.js';
 
@@ -184,16 +185,8 @@ export interface StudySeries {
     readonly ref: readonly [number, number];
     readonly history: readonly { readonly number: number; readonly hv: number }[];
   } | null;
-  /** Every trial that started, per worker: columnar, times in seconds since the first start. */
-  readonly timeline: {
-    readonly workers: readonly string[];
-    readonly worker: readonly number[];
-    readonly start: readonly number[];
-    readonly end: readonly (number | null)[];
-    readonly state: readonly DashTrialState[];
-    readonly number: readonly number[];
-    readonly attempt: readonly number[];
-  };
+  /** Every trial that started, per worker, as bars (src/report/series.ts timelineBars). */
+  readonly timeline: TimelineBars;
   /** Parameters for slice and parallel-coordinate plots: the top ones by importance. */
   readonly sliceParams: readonly string[];
   /** Sampled complete trials: their value and sliceParams values (null when absent). */
@@ -205,6 +198,39 @@ export interface StudySeries {
    * `importance`, `sliceParams` and `sliceRows` are empty until the full series is read.
    */
   readonly partial?: boolean;
+}
+
+/**
+ * The timeline of trials per worker, down-sampled to what a chart can draw: the trials of one
+ * state in one lane whose bars overlap or lie within `span / columns` seconds of each other are
+ * merged into one bar that says how many trials it holds. Every started trial is in exactly one
+ * bar (`trials` = the sum of the counts); `merged` says whether any bar holds more than one.
+ * Times are seconds since the first start; a running trial's bar ends at null (now) and is never
+ * merged. `reruns` are the attempts > 1 (re-runs after a lost lease), merged the same way, drawn
+ * outlined over the bars they are also counted in.
+ */
+export interface TimelineBars {
+  readonly workers: readonly string[];
+  readonly trials: number;
+  /** Seconds from the first start to the latest start or finish. */
+  readonly span: number;
+  readonly columns: number;
+  readonly merged: boolean;
+  readonly bars: readonly TimelineGroup[];
+  readonly reruns: TimelineRuns | null;
+}
+
+/** Bars, columnar: lane (index into `workers`), start and end (s), trials in the bar. */
+export interface TimelineRuns {
+  readonly worker: readonly number[];
+  readonly start: readonly number[];
+  readonly end: readonly (number | null)[];
+  readonly count: readonly number[];
+}
+
+/** The bars of trials in one state. */
+export interface TimelineGroup extends TimelineRuns {
+  readonly state: DashTrialState;
 }
 
 /**
@@ -324,10 +350,35 @@ interface StudyRows {
   readonly latest: number;
   /** Numbers of the trials that were waiting or running when read (re-read on a change). */
   readonly open: readonly number[];
+  /** The study's best trial by Store.bestTrial's rule, from the rows read (see bestAmong). */
+  readonly best: BestCandidate | null;
   /** The study's series, once computed for this version. */
   series?: StudySeries;
   /** The series of the version this one was updated from (its importance may be kept). */
   previous?: StudySeries;
+}
+
+/** What the best-trial rule looks at, kept per cached study. */
+type BestCandidate = Pick<TrialOutcome, 'id' | 'number' | 'state' | 'values' | 'metrics' | 'budget'>;
+
+/**
+ * The best of `prev` (the best of the trials seen before) and `trials`, by the rule of
+ * Store.bestTrial for the first objective (store/common `bestOf`: budget, value, the objective's
+ * tie-break, constraints; equal, the lower number). Lets a read that has every trial anyway
+ * answer the summary's best without the store's own best-trial query (a sort of every trial).
+ */
+function bestAmong(s: StudyRecord, prev: BestCandidate | null, trials: readonly BestCandidate[]): BestCandidate | null {
+  const o = objectiveOf(s, 0);
+  const list: BestCandidate[] = prev && !trials.some((t) => t.number === prev.number) ? [prev, ...trials] : [...trials];
+  if (prev && trials.some((t) => t.number < prev.number)) list.sort((a, b) => a.number - b.number);
+  const b = bestOf(list, 0, o.direction, studyConstraints(s), o.tieBreak);
+  return b && { id: b.id, number: b.number, state: b.state, values: b.values, metrics: b.metrics, budget: b.budget };
+}
+
+/** `s` with its best trial taken from the cached rows (what Store.bestTrial would answer). */
+function withBest(s: StoreStudySummary, r: StudyRows): StoreStudySummary {
+  const v = r.best?.values?.[0];
+  return { ...s, best: r.best && typeof v === 'number' ? { trialId: r.best.id, number: r.best.number, value: v } : null };
 }
 
 function rowsEntry(
@@ -337,6 +388,7 @@ function rowsEntry(
   rows: TrialRow[],
   workers: (string | null)[],
   attrs: readonly Record<string, unknown>[],
+  best: BestCandidate | null,
 ): StudyRows {
   const metricNames = new Set<string>();
   const paramNames = new Set<string>();
@@ -369,6 +421,7 @@ function rowsEntry(
     paramNames: [...paramNames].sort(),
     latest,
     open,
+    best,
   };
 }
 
@@ -385,6 +438,7 @@ function updatedEntry(
   workers: (string | null)[],
   at: readonly number[],
   attrs: readonly Record<string, unknown>[],
+  best: BestCandidate | null,
 ): StudyRows {
   const metricNames = new Set(prev.metricNames);
   const paramNames = new Set(prev.paramNames);
@@ -415,20 +469,15 @@ function updatedEntry(
     paramNames: [...paramNames].sort(),
     latest,
     open,
+    best,
     previous: prev.series ?? prev.previous,
   };
 }
 
 /** Wraps an already open store; `owns` says whether close() closes it. */
 export function dashboardSource(store: Store, owns = false): DashboardSource {
-  // One study's summary: its record, counts and best trial (one sort of its own trials only).
-  const requireStudy = async (id: number): Promise<StoreStudySummary> => {
-    const s = await requireRecord(id);
-    const [counts, best] = await Promise.all([store.countTrials(s.id), store.bestTrial(s.id)]);
-    const v = best?.values?.[0];
-    return { ...s, counts, best: best && typeof v === 'number' ? { trialId: best.id, number: best.number, value: v } : null };
-  };
-  // The record and its counts (what a version is made of), without the best-trial query.
+  // The record and its counts (what a version is made of), without the best-trial query: the
+  // routes that show a best trial take it from the rows they read anyway (withBest).
   const requireCounted = async (id: number): Promise<StoreStudySummary> => {
     const s = await requireRecord(id);
     return { ...s, counts: await store.countTrials(s.id), best: null };
@@ -467,7 +516,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         workers[i] = t.workerId;
         at.push(i);
       }
-      return updatedEntry(hit, s, version, rows, workers, at, changed.map((t) => t.userAttrs));
+      return updatedEntry(hit, s, version, rows, workers, at, changed.map((t) => t.userAttrs), bestAmong(s, hit.best, changed));
     }
     // In pages of READ_CHUNK trials with a turn of the event loop between them: reading and
     // flattening 20,000 architectures is a second or more, during which the server would
@@ -475,8 +524,10 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     const rows: TrialRow[] = [];
     const workers: (string | null)[] = [];
     const attrs: Record<string, unknown>[] = [];
+    let best: BestCandidate | null = null;
     for (let offset = 0; ; offset += READ_CHUNK) {
       const part = await store.listTrials(s.id, { limit: READ_CHUNK, offset });
+      best = bestAmong(s, best, part);
       for (const t of part) {
         rows.push(toRow(s, t, pop));
         workers.push(t.workerId);
@@ -485,7 +536,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       if (part.length < READ_CHUNK || closed) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return rowsEntry(s, version, now, rows, workers, attrs);
+    return rowsEntry(s, version, now, rows, workers, attrs, best);
   };
   const allRows = async (s: StoreStudySummary): Promise<StudyRows> => {
     const version = versionOf(s);
@@ -529,6 +580,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       outcomes.map((t) => toRow(s, t, pop)),
       outcomes.map((t) => t.workerId),
       outcomes.map((t) => t.userAttrs),
+      bestAmong(s, null, outcomes),
     );
     entry.series = studySeries(s, entry, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, entry.finals), { params: false });
     return entry;
@@ -558,17 +610,18 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       return (await store.listStudies()).map(toSummary);
     },
     async study(id) {
-      const s = await requireStudy(id);
-      return detailOf(s, await allRows(s));
+      const s = await requireCounted(id);
+      const r = await allRows(s);
+      return detailOf(withBest(s, r), r);
     },
     async overview(id) {
-      const s = await requireStudy(id);
+      const s = await requireCounted(id);
       const version = versionOf(s);
       // A cached study (even of an older version: brought up to date incrementally) or one being
       // read already: the full answer.
       if (cache.has(s.id) || pending.has(s.id) || s.counts.total < LIGHT_MIN_TRIALS) {
         const r = await allRows(s);
-        return { detail: detailOf(s, r), series: seriesOf(s, r), complete: true };
+        return { detail: detailOf(withBest(s, r), r), series: seriesOf(s, r), complete: true };
       }
       let l = light.get(s.id);
       if (!l || l.version !== version) {
@@ -592,7 +645,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
           () => undefined,
         );
       });
-      return { detail: detailOf(s, r), series: r.series!, complete: false };
+      return { detail: detailOf(withBest(s, r), r), series: r.series!, complete: false };
     },
     async trials(id, query = {}) {
       // Pages come from the cached rows of the study's current version when they are there (every
@@ -647,8 +700,9 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     async compare(ids) {
       const out: { study: StudySummary; curve: CurvePoint[] }[] = [];
       for (const id of ids) {
-        const s = await requireStudy(id);
-        out.push({ study: toSummary(s), curve: bestCurve(s, (await allRows(s)).rows) });
+        const s = await requireCounted(id);
+        const r = await allRows(s);
+        out.push({ study: toSummary(withBest(s, r)), curve: bestCurve(s, r.rows) });
       }
       return { studies: out };
     },
@@ -844,7 +898,11 @@ function nonFiniteOf(m: Readonly<Record<string, number>> | null): Record<string,
 function finiteOnly(m: Readonly<Record<string, number>> | null): Record<string, number> {
   // JSON cannot hold NaN/Infinity (a diverged loss); they are dropped from the API's view.
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m ?? {})) if (Number.isFinite(v)) out[k] = v;
+  if (m === null) return out;
+  for (const k in m) {
+    const v = m[k]!;
+    if (Number.isFinite(v)) out[k] = v;
+  }
   return out;
 }
 

@@ -30,7 +30,7 @@ import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { METRIC_KIND_LABEL, METRIC_KINDS, metricKind, wantsLog, type MetricKind } from './analysis.js';
 import { drawArch } from './plot/archgraph.js';
-import { alphaHeatmaps, barChart, parallelCoordinates, STATE_COLORS, timeline } from './plot/charts.js';
+import { alphaHeatmaps, barChart, parallelCoordinates, STATE_COLORS, timeline, timelineCaption } from './plot/charts.js';
 import { scatter } from './plot/scatter.js';
 import { currentDocument, useDocument } from './plot/svg.js';
 
@@ -225,8 +225,8 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
         const el = scatter([], { width: W, height: 240, xLabel: 'trial number', yLabel: 'hypervolume', lines: [{ points: hv.history.map((p) => ({ x: p.number, y: p.hv })), color: PALETTE[2]!, step: true }] });
         sections.push(`<section id="hypervolume"><h2>Hypervolume history (${esc(hv.metrics.join(' × '))})</h2>${put('hypervolume', el)}${note(`reference point (${fmt(hv.ref[0])}, ${fmt(hv.ref[1])}): 10% beyond the worst value of each objective`)}</section>`);
       }
-      if (sr.timeline.number.length) {
-        sections.push(`<section id="timeline"><h2>Timeline of trials per worker</h2>${put('timeline', timeline(sr.timeline, { width: W }))}${note('blue complete, amber pruned, red failed, green running; outlined: re-run after a lost lease')}</section>`);
+      if (sr.timeline.trials) {
+        sections.push(`<section id="timeline"><h2>Timeline of trials per worker</h2>${put('timeline', timeline(sr.timeline, { width: W }))}${note(`${timelineCaption(sr.timeline)}. Blue complete, amber pruned, red failed, green running; outlined: re-run after a lost lease`)}</section>`);
       }
       if (sr.sliceParams.length) {
         const cols = [...sr.sliceParams, ...s.objectives.map((x) => x.metric)];

@@ -7,11 +7,16 @@
  */
 import type { StudyRecord } from '../store/types.js';
 import type {
-  CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TrialRow,
+  CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TimelineBars, TimelineRuns, TrialRow,
 } from '../api/dashboard.js';
 import { downsample, edf, guessDirection, hypervolumeHistory, parameterImportance, paretoFront, type Dir } from './analysis.js';
 
 export const MAX_POINTS = 2000;
+/**
+ * Time columns the timeline is merged on: more than the widest chart has pixels (the dashboard's
+ * is ~1,300 px, the report's 1,100), so merged bars look as the trials' own would.
+ */
+export const TIMELINE_COLUMNS = 2000;
 /** A kept importance is recomputed once the complete trials have grown by this share. */
 export const IMPORTANCE_REFRESH = 0.01;
 const SLICE_PARAMS = 6;
@@ -164,28 +169,8 @@ export function studySeries(
     }
   }
 
-  // timeline: every started trial, per worker
-  const workers: string[] = [];
-  const wIndex = new Map<string, number>();
-  const tl = { worker: [] as number[], start: [] as number[], end: [] as (number | null)[], state: [] as DashTrialState[], number: [] as number[], attempt: [] as number[] };
-  rows.forEach((t, i) => {
-    if (t.startedAt === null) return;
-    const w = input.workers[i] ?? '(unknown)';
-    let k = wIndex.get(w);
-    if (k === undefined) {
-      k = workers.length;
-      workers.push(w);
-      wIndex.set(w, k);
-    }
-    tl.worker.push(k);
-    // to the millisecond: 20,000 starts and ends are a large part of the series' JSON
-    tl.start.push(ms3(secs(t.startedAt)!));
-    const e = secs(t.finishedAt);
-    tl.end.push(e === null ? null : ms3(e));
-    tl.state.push(t.state);
-    tl.number.push(t.number);
-    tl.attempt.push(t.attempt);
-  });
+  // timeline: every started trial, per worker, merged to what a chart can draw
+  const timeline = timelineBars(rows, input.workers, secs);
 
   const sliceParams = imp.slice(0, SLICE_PARAMS).map((x) => x.name);
   const sliceIdx = withParams ? downsample(complete.length, max, []) : [];
@@ -214,10 +199,92 @@ export function studySeries(
     importanceOver,
     edf: edf(complete.map((t) => t.value!)),
     hypervolume,
-    timeline: { workers, ...tl },
+    timeline,
     sliceParams,
     sliceRows,
     finalResults,
     ...(withParams ? {} : { partial: true as const }),
+  };
+}
+
+interface Run {
+  worker: number;
+  start: number;
+  end: number | null;
+  count: number;
+}
+
+/**
+ * The timeline of `rows` (every trial that started; `workers[i]` ran rows[i]) as TimelineBars:
+ * per worker lane and state, bars whose gap is at most span / `columns` are merged (in the order
+ * of their starts), with a count of the trials in each. Running trials (no finish) stay single
+ * bars ending at null. `secs` maps a timestamp (ms) to seconds since the first start.
+ */
+export function timelineBars(
+  rows: readonly TrialRow[],
+  workers: readonly (string | null)[],
+  secs: (ms: number) => number | null,
+  columns = TIMELINE_COLUMNS,
+): TimelineBars {
+  const names: string[] = [];
+  const lane = new Map<string, number>();
+  const bars: { worker: number; start: number; end: number | null; state: DashTrialState; rerun: boolean }[] = [];
+  let span = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const t = rows[i]!;
+    if (t.startedAt === null) continue;
+    const w = workers[i] ?? '(unknown)';
+    let k = lane.get(w);
+    if (k === undefined) {
+      k = names.length;
+      names.push(w);
+      lane.set(w, k);
+    }
+    const start = ms3(secs(t.startedAt) ?? 0);
+    const e = t.finishedAt === null ? null : secs(t.finishedAt);
+    const end = e === null ? null : ms3(e);
+    span = Math.max(span, start, end ?? 0);
+    bars.push({ worker: k, start, end, state: t.state, rerun: t.attempt > 1 });
+  }
+  const gap = span / columns;
+  bars.sort((a, b) => a.start - b.start);
+  const groups = new Map<DashTrialState, Run[]>();
+  const open = new Map<string, Run>();
+  const reruns: Run[] = [];
+  const openRerun = new Map<number, Run>();
+  let merged = false;
+  const add = (list: Run[], at: Map<string | number, Run>, key: string | number, b: (typeof bars)[number]): void => {
+    const r = at.get(key);
+    if (b.end !== null && r !== undefined && r.end !== null && b.start <= r.end + gap) {
+      r.end = Math.max(r.end, b.end);
+      r.count++;
+      merged = true;
+      return;
+    }
+    const run: Run = { worker: b.worker, start: b.start, end: b.end, count: 1 };
+    list.push(run);
+    if (b.end === null) at.delete(key);
+    else at.set(key, run);
+  };
+  for (const b of bars) {
+    let list = groups.get(b.state);
+    if (list === undefined) groups.set(b.state, (list = []));
+    add(list, open as Map<string | number, Run>, `${b.state}|${b.worker}`, b);
+    if (b.rerun) add(reruns, openRerun as Map<string | number, Run>, b.worker, b);
+  }
+  const columnar = (runs: readonly Run[]): TimelineRuns => ({
+    worker: runs.map((r) => r.worker),
+    start: runs.map((r) => r.start),
+    end: runs.map((r) => r.end),
+    count: runs.map((r) => r.count),
+  });
+  return {
+    workers: names,
+    trials: bars.length,
+    span,
+    columns,
+    merged,
+    bars: [...groups].map(([state, runs]) => ({ state, ...columnar(runs) })),
+    reruns: reruns.length ? columnar(reruns) : null,
   };
 }

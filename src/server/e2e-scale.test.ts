@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { workerId } from '../core/ids.js';
 import { openStore } from '../store/index.js';
 import type { Store, StudySpec } from '../store/types.js';
+import type { TimelineBars } from '../api/dashboard.js';
 import { startDashboard, type Dashboard } from './index.js';
 import { createBigStudy } from './testing/big-study.js';
 import { chromiumMissing, countPoints, openBrowser, timeStudyView, timeTrialPages, type Browser } from './testing/browser.js';
@@ -118,10 +119,16 @@ test(`a ${N.toLocaleString('en-US')}-trial study view draws every chart; samples
   const withValue = Number(/of ([\d,]+) trials/.exec(note)![1]!.replace(/,/g, ''));
   assert.ok(withValue > N * 0.95, `the count covers every trial with a value (${withValue})`);
   // the series' best-so-far ends at the study's best, found among all trials
-  const series = (await (await fetch(`${dash.url}api/studies/${bigId}/series`)).json()) as { best: { number: number; best: number }[]; timeline: { number: number[] } };
+  const series = (await (await fetch(`${dash.url}api/studies/${bigId}/series`)).json()) as { best: { number: number; best: number }[]; timeline: TimelineBars };
   const best = (await page.textContent('#stat-best .v'))?.trim();
   assert.equal(series.best[series.best.length - 1]!.best.toFixed(3), best);
-  assert.equal(series.timeline.number.length, N, 'the timeline holds every trial');
+  // the timeline is merged bars, and every trial is in one of them; the view says so
+  assert.equal(series.timeline.trials, N, 'the timeline holds every trial');
+  assert.equal(series.timeline.bars.reduce((a, g) => a + g.count.reduce((x, c) => x + c, 0), 0), N, 'bar counts add up to every trial');
+  assert.ok(series.timeline.merged && series.timeline.bars.reduce((a, g) => a + g.count.length, 0) < N / 4, 'merged to far fewer bars than trials');
+  assert.match((await page.textContent('#timeline-note')) ?? '', new RegExp(`${N.toLocaleString('en-US')} trials on 4 workers, drawn as [\\d,]+ bars`));
+  const drawn = await page.evaluate(() => Array.from(document.querySelectorAll('#chart-timeline path[data-count]:not(.tl-rerun)')).reduce((a, el) => a + Number(el.getAttribute('data-count')), 0));
+  assert.equal(drawn, N, 'the drawn timeline counts every trial');
   assert.ok((await page.locator('#chart-hv path').count()) >= 1, 'hypervolume history (two objectives)');
   const lines = await page.evaluate(() => Array.from(document.querySelectorAll('#chart-parallel .pc-lines')).reduce((a, el) => a + Number(el.getAttribute('data-count')), 0));
   assert.ok(lines > 100, `parallel coordinates (${lines} lines)`);

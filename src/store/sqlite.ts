@@ -526,7 +526,9 @@ export class SqliteStore extends SqlStore {
 
   private bestFirstRow(sid: StudyId, direction: Direction): TrialRow | undefined {
     return this.st(
-      `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = ? AND state = 'complete' AND value0 IS NOT NULL ORDER BY ${BEST_BUDGET_ORDER}, value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1`,
+      // The id is chosen over narrow columns, then one full row is read: sorting whole rows
+      // (architectures included) to keep one was most of a 20,000-trial study's summary.
+      `SELECT ${TRIAL_COLS} FROM trials WHERE id = (SELECT id FROM trials WHERE study_id = ? AND state = 'complete' AND value0 IS NOT NULL ORDER BY ${BEST_BUDGET_ORDER}, value0 ${direction === 'minimize' ? 'ASC' : 'DESC'}, number LIMIT 1)`,
     ).get(sid) as TrialRow | undefined;
   }
 

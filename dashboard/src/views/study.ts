@@ -3,7 +3,7 @@ import { getJson, onVersions } from '../api.js';
 import { clear, fmt, fmtDuration, h, PALETTE, STATE_COLORS } from '../dom.js';
 import { wantsLog, type Dir } from '../analysis.js';
 import { scatter, type ScatterPoint } from '../scatter.js';
-import { alphaHeatmaps, parallelCoordinates, slicePlot, timeline } from '../../../src/report/plot/charts.js';
+import { alphaHeatmaps, parallelCoordinates, slicePlot, timeline, timelineCaption } from '../../../src/report/plot/charts.js';
 import { drawArch } from '../archgraph.js';
 import { lineChart } from '../lines.js';
 import { paramLabel } from '../labels.js';
@@ -238,8 +238,9 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           'div',
           { class: 'legend' },
           (['complete', 'pruned', 'failed', 'running'] as const).map((st) => h('span', {}, h('i', { style: `background:${STATE_COLORS[st]}` }), st)),
-          h('span', {}, `${sr.timeline.number.length.toLocaleString('en-US')} trials on ${sr.timeline.workers.length} worker${sr.timeline.workers.length === 1 ? '' : 's'}; outlined: re-run after a lost lease`),
+          h('span', {}, 'outlined: re-run after a lost lease'),
         ),
+        h('div', { class: 'sub', id: 'timeline-note' }, timelineCaption(sr.timeline)),
       );
 
       const p8 = h('div', { class: 'panel', id: 'chart-parallel' });

@@ -6,6 +6,7 @@
 import { s } from './svg.js';
 import { niceTicks, wantsLog } from '../analysis.js';
 import { DENSE_POINTS, denseMarks } from './scatter.js';
+import type { TimelineBars, TimelineRuns } from '../../api/dashboard.js';
 
 export const STATE_COLORS: Record<string, string> = {
   complete: '#2f6fde',
@@ -202,30 +203,19 @@ export function slicePlot(
 }
 
 /**
- * Timeline: one lane per worker, one bar per trial attempt from its start to its finish (or to
- * `now` while it runs), coloured by state. All bars of one state are one path, so tens of
- * thousands of trials stay cheap to draw. Attempts > 1 (re-runs after a lost lease) are outlined.
+ * Timeline: one lane per worker, one bar per trial attempt (or per merged run of them, see
+ * TimelineBars in src/api/dashboard.ts) from its start to its finish (or to the end of the axis
+ * while it runs), coloured by state. All bars of one state are one path, so tens of thousands of
+ * trials stay cheap to draw. Attempts > 1 (re-runs after a lost lease) are outlined.
  */
-export function timeline(
-  t: {
-    readonly workers: readonly string[];
-    readonly worker: readonly number[];
-    readonly start: readonly number[];
-    readonly end: readonly (number | null)[];
-    readonly state: readonly string[];
-    readonly attempt: readonly number[];
-  },
-  o: { width: number; height?: number },
-): SVGSVGElement {
-  const n = t.worker.length;
-  if (n === 0) return empty(o.width, 120, 'no trial has started yet');
+export function timeline(t: TimelineBars, o: { width: number; height?: number }): SVGSVGElement {
+  if (t.trials === 0) return empty(o.width, 120, 'no trial has started yet');
   const lanes = t.workers.length;
   const laneH = Math.max(10, Math.min(28, 220 / lanes));
   const m = { l: 110, r: 14, t: 8, b: 36 };
   const W = o.width;
   const H = o.height ?? m.t + m.b + lanes * laneH;
-  let tMax = 0;
-  for (let i = 0; i < n; i++) tMax = Math.max(tMax, t.end[i] ?? t.start[i]!, t.start[i]!);
+  const tMax = t.span;
   const useMin = tMax > 600;
   const scale = useMin ? 60 : 1;
   const X = (sec: number): number => m.l + (sec / Math.max(tMax, 1e-9)) * (W - m.l - m.r);
@@ -241,39 +231,50 @@ export function timeline(
   });
   svg.append(axis);
   // Bars of one state in one lane that overlap or lie within a pixel of each other are drawn as
-  // one rectangle: 20,000 trials on a 1,300-pixel axis are a few hundred runs, not 20,000
-  // sub-paths to rasterise, and the picture is the same at screen resolution.
+  // one rectangle (the server has merged them on a finer grid already): the picture is the same
+  // at screen resolution, with a few hundred sub-paths to rasterise instead of 20,000.
   const h = laneH - 4;
   const rect = (x0: number, x1: number, y: number): string => `M${x0.toFixed(1)},${y.toFixed(1)}h${(x1 - x0).toFixed(1)}v${h.toFixed(1)}h${(x0 - x1).toFixed(1)}z`;
-  const paths = new Map<string, string>();
-  const runs = new Map<string, { x0: number; x1: number; y: number }>();
-  const flush = (state: string, r: { x0: number; x1: number; y: number }): void => {
-    paths.set(state, (paths.get(state) ?? '') + rect(r.x0, r.x1, r.y));
-  };
-  let rerun = '';
-  for (let i = 0; i < n; i++) {
-    const y = m.t + t.worker[i]! * laneH + 2;
-    const x0 = X(t.start[i]!);
-    const x1 = Math.max(x0 + 0.8, X(t.end[i] ?? tMax));
-    const state = t.state[i]!;
-    const key = `${state}|${t.worker[i]}`;
-    const r = runs.get(key);
-    if (r && x0 <= r.x1 + 1 && x1 >= r.x0 - 1) {
-      r.x0 = Math.min(r.x0, x0);
-      r.x1 = Math.max(r.x1, x1);
-    } else {
-      if (r) flush(state, r);
-      runs.set(key, { x0, x1, y });
+  const pathOf = (g: TimelineRuns): string => {
+    let d = '';
+    const runs = new Map<number, { x0: number; x1: number; y: number }>();
+    for (let i = 0; i < g.worker.length; i++) {
+      const y = m.t + g.worker[i]! * laneH + 2;
+      const x0 = X(g.start[i]!);
+      const x1 = Math.max(x0 + 0.8, X(g.end[i] ?? tMax));
+      const r = runs.get(g.worker[i]!);
+      if (r && x0 <= r.x1 + 1 && x1 >= r.x0 - 1) {
+        r.x0 = Math.min(r.x0, x0);
+        r.x1 = Math.max(r.x1, x1);
+      } else {
+        if (r) d += rect(r.x0, r.x1, r.y);
+        runs.set(g.worker[i]!, { x0, x1, y });
+      }
     }
-    if (t.attempt[i]! > 1) rerun += rect(x0, x1, y);
-  }
-  for (const [key, r] of runs) flush(key.slice(0, key.lastIndexOf('|')), r);
+    for (const r of runs.values()) d += rect(r.x0, r.x1, r.y);
+    return d;
+  };
   // the common state first, the rare ones (failures, re-runs) drawn over it
   const order = ['complete', 'pruned', 'running', 'waiting', 'failed'];
-  const states = [...paths.keys()].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
-  for (const state of states) svg.append(s('path', { d: paths.get(state)!, fill: STATE_COLORS[state] ?? '#667085', 'fill-opacity': 0.8, class: `tl-${state}` }));
-  if (rerun) svg.append(s('path', { d: rerun, fill: 'none', stroke: '#111827', 'stroke-width': 1.2, class: 'tl-rerun' }));
+  const groups = [...t.bars].sort((a, b) => (order.indexOf(a.state) + 1 || 99) - (order.indexOf(b.state) + 1 || 99));
+  for (const g of groups) {
+    const n = g.count.reduce((a, c) => a + c, 0);
+    svg.append(s('path', { d: pathOf(g), fill: STATE_COLORS[g.state] ?? '#667085', 'fill-opacity': 0.8, class: `tl-${g.state}`, 'data-count': n }, s('title', {}, `${n.toLocaleString('en-US')} ${g.state} trial${n === 1 ? '' : 's'}`)));
+  }
+  if (t.reruns) {
+    const n = t.reruns.count.reduce((a, c) => a + c, 0);
+    svg.append(s('path', { d: pathOf(t.reruns), fill: 'none', stroke: '#111827', 'stroke-width': 1.2, class: 'tl-rerun', 'data-count': n }, s('title', {}, `${n.toLocaleString('en-US')} re-run${n === 1 ? '' : 's'} after a lost lease`)));
+  }
   return svg;
+}
+
+/** What the timeline draws, for under it: trials, lanes, and whether and how bars were merged. */
+export function timelineCaption(t: TimelineBars): string {
+  const bars = t.bars.reduce((a, g) => a + g.count.length, 0);
+  const who = `${t.trials.toLocaleString('en-US')} trial${t.trials === 1 ? '' : 's'} on ${t.workers.length} worker${t.workers.length === 1 ? '' : 's'}`;
+  return t.merged
+    ? `${who}, drawn as ${bars.toLocaleString('en-US')} bars: trials of one state whose bars lie within 1/${t.columns.toLocaleString('en-US')} of the time axis of each other are merged (every trial is in one bar; hover a colour for its count)`
+    : who;
 }
 
 /** Horizontal bars (importance ranks): label, bar scaled to the largest value, the value. */
