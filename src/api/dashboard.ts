@@ -297,8 +297,13 @@ export interface DashboardSource {
   trial(id: number, number: number): Promise<TrialDetail>;
   /** The study view's charts, over every trial (see StudySeries). */
   series(id: number): Promise<StudySeries>;
-  /** The study and its series, quickly on a study not read yet (see StudyOverview). */
-  overview(id: number): Promise<StudyOverview>;
+  /**
+   * The study and its series, quickly on a study not read yet (see StudyOverview). That answer
+   * starts the study's full read behind it: once `opts.readAfter` settles (the HTTP layer passes
+   * "this answer has been sent", so a compressed answer is not held up by the read), else on the
+   * next turn of the event loop.
+   */
+  overview(id: number, opts?: { readonly readAfter?: Promise<unknown> }): Promise<StudyOverview>;
   /** The Pareto front of metrics x and y over every complete trial. */
   pareto(id: number, x: string, y: string): Promise<ParetoSeries>;
   /** A one-shot study's alpha history and derived architecture; null for other studies. */
@@ -614,7 +619,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const r = await allRows(s);
       return detailOf(withBest(s, r), r);
     },
-    async overview(id) {
+    async overview(id, opts = {}) {
       const s = await requireCounted(id);
       const version = versionOf(s);
       // A cached study (even of an older version: brought up to date incrementally) or one being
@@ -635,7 +640,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       }
       const r = await l.p;
       // The full read starts once this answer is on its way (the view asks for it next).
-      setImmediate(() => {
+      const readBehind = (): void => {
         if (closed) return;
         allRows(s).then(
           (full) => {
@@ -644,7 +649,9 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
           },
           () => undefined,
         );
-      });
+      };
+      if (opts.readAfter) opts.readAfter.then(readBehind, readBehind);
+      else setImmediate(readBehind);
       return { detail: detailOf(withBest(s, r), r), series: r.series!, complete: false };
     },
     async trials(id, query = {}) {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { isNasError } from '../core/errors.js';
 import { workerId } from '../core/ids.js';
@@ -209,6 +210,45 @@ describe('JSON API', () => {
     }
   });
 
+  test('answers are compressed as the client accepts (brotli, gzip), and decode to the same JSON', async () => {
+    const get = (path: string, enc: string | null, method = 'GET'): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        const headers: Record<string, string> = { host: `127.0.0.1:${dash.port}` };
+        if (enc !== null) headers['accept-encoding'] = enc;
+        const req = request({ host: '127.0.0.1', port: dash.port, path, method, headers }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const path = `/api/studies/${fx.ids.random}/series`;
+    const plain = await get(path, null);
+    assert.equal(plain.headers['content-encoding'], undefined, 'nothing asked, nothing compressed');
+    const text = plain.body.toString('utf8');
+    assert.ok(text.length > 1024, 'the series is above the 1 KB threshold');
+    const br = await get(path, 'gzip, deflate, br');
+    assert.equal(br.headers['content-encoding'], 'br');
+    assert.match(String(br.headers['vary']), /Accept-Encoding/i);
+    assert.equal(br.headers['content-length'], undefined, 'no stale length of the uncompressed body');
+    assert.ok(br.body.length < text.length / 2, `compressed ${br.body.length} B of ${text.length}`);
+    assert.deepEqual(JSON.parse(brotliDecompressSync(br.body).toString('utf8')), JSON.parse(text));
+    const gz = await get(path, 'gzip');
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.deepEqual(JSON.parse(gunzipSync(gz.body).toString('utf8')), JSON.parse(text));
+    // small answers and HEAD are sent as they are; errors still carry their JSON
+    assert.equal((await get('/api/health', 'br')).headers['content-encoding'], undefined);
+    const head = await get(path, 'br', 'HEAD');
+    assert.equal(head.headers['content-encoding'], undefined);
+    assert.equal(head.body.length, 0);
+    const err = await get('/api/studies/99999', 'gzip');
+    const errText = err.headers['content-encoding'] === 'gzip' ? gunzipSync(err.body).toString('utf8') : err.body.toString('utf8');
+    assert.equal((JSON.parse(errText) as { error: { field: string } }).error.field, 'studyId');
+    // the server's build time is in Server-Timing
+    assert.match(String(plain.headers['server-timing']), /^app;dur=[\d.]+, json;dur=[\d.]+$/);
+  });
+
   test('a foreign Host header is refused (DNS rebinding)', async () => {
     assert.equal((await raw('/api/studies', { host: 'evil.example:80' })).status, 403);
     assert.equal((await raw('/api/studies', { host: `localhost:${dash.port}` })).status, 200);
@@ -265,7 +305,8 @@ describe('live updates', () => {
   test('server-sent events push a new version when a trial is added and when it finishes', async () => {
     const events: Record<string, string>[] = [];
     let buf = '';
-    const req = request({ host: '127.0.0.1', port: dash.port, path: '/api/events', headers: { host: `127.0.0.1:${dash.port}` } });
+    // A browser always accepts compression: the stream must still come as it is, event by event.
+    const req = request({ host: '127.0.0.1', port: dash.port, path: '/api/events', headers: { host: `127.0.0.1:${dash.port}`, 'accept-encoding': 'gzip, deflate, br' } });
     const got = (n: number) =>
       new Promise<void>((resolve, reject) => {
         const t0 = Date.now();
@@ -281,6 +322,7 @@ describe('live updates', () => {
       });
     req.on('response', (res) => {
       assert.match(String(res.headers['content-type']), /text\/event-stream/);
+      assert.equal(res.headers['content-encoding'], undefined, 'live updates are never compressed');
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
         buf += c;

@@ -199,7 +199,14 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       // Let the first row paint before the other charts are built.
       await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
       if (disposed || my !== renders) return;
+      // Then one row per task: the page answers input (and paints) between them instead of
+      // building every chart of a 20,000-trial study in one long task.
+      const stale = async (): Promise<boolean> => {
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        return disposed || my !== renders;
+      };
       renderPareto(p3, d, sr.pareto, width);
+      if (await stale()) return;
 
       // 3. distribution, hypervolume, timeline, parallel coordinates, slices
       const p5 = h('div', { class: 'panel', id: 'chart-edf' }, h('h2', {}, `Empirical distribution of ${metric}`));
@@ -229,6 +236,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         );
       }
 
+      if (await stale()) return;
       const p7 = h('div', { class: 'panel', id: 'chart-timeline' }, h('h2', {}, 'Timeline of trials per worker'));
       body.append(h('div', { class: 'row-gap' }), p7);
       const fullWidth = Math.max(320, p7.clientWidth - 34);
@@ -243,6 +251,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         h('div', { class: 'sub', id: 'timeline-note' }, timelineCaption(sr.timeline)),
       );
 
+      if (await stale()) return;
       const p8 = h('div', { class: 'panel', id: 'chart-parallel' });
       const p9 = h('div', { class: 'panel', id: 'chart-slice' });
       body.append(h('div', { class: 'row-gap' }), p8, h('div', { class: 'row-gap' }), p9);
