@@ -107,6 +107,8 @@ test('the overview of a large unread study comes from trials without arch; the f
     const { importance: _i2, importanceOver: _o2, sliceParams: _p2, sliceRows: _r2, ...fullRest } = full;
     assert.deepEqual(rest, fullRest);
     assert.deepEqual({ ...quick.detail, paramNames: [] }, { ...detail, paramNames: [] });
+    const best = (await store.bestTrial(id))!;
+    assert.deepEqual(quick.detail.study.best, { number: best.number, value: best.values![0] }, 'the best trial from the outcome read is the store\'s');
     // now cached: the overview is the full answer, without another read
     const again = await src.overview(id);
     assert.equal(again.complete, true);
@@ -141,6 +143,43 @@ test('a live study keeps its importance until the complete trials grow by 1%, an
     assert.deepEqual(c.importance, fresh.importance);
     assert.equal(fresh.importanceOver, 305);
     await src.close();
+  } finally {
+    await store.close();
+  }
+});
+
+test('the best trial a view shows is Store.bestTrial\'s, taken from the rows read (ties, budgets, tie-break, constraints; full, incremental and outcome reads)', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const cases: { name: string; objectives: StudySpec['objectives']; constraints: StudySpec['constraints'] }[] = [
+      { name: 'plain', objectives: [{ metric: 'acc', direction: 'maximize' }], constraints: [] },
+      { name: 'min', objectives: [{ metric: 'acc', direction: 'minimize' }], constraints: [] },
+      { name: 'tiebreak', objectives: [{ metric: 'acc', direction: 'maximize', tieBreak: { metric: 'loss', direction: 'minimize' } }], constraints: [] },
+      { name: 'constrained', objectives: [{ metric: 'acc', direction: 'maximize' }], constraints: [{ metric: 'cost', max: 5 }] },
+    ];
+    for (const c of cases) {
+      const id = (await store.createStudy({ ...spec, name: `best-${c.name}`, objectives: c.objectives, constraints: c.constraints })).id;
+      const addOne = async (i: number, budget: number | null): Promise<void> => {
+        const t = await store.createTrial(id, { arch: { i }, archKey: `k${i}`, budget, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+        if (i % 11 === 3) return void (await store.finishTrial(t.id, w, { state: 'failed', error: 'x' }));
+        const acc = [70, 90, 90, 80, 90, 60][i % 6]!; // ties at 90
+        await store.finishTrial(t.id, w, { state: i % 13 === 5 ? 'pruned' : 'complete', values: [acc], metrics: { acc, loss: (i * 7) % 5, cost: i % 9 } });
+      };
+      for (let i = 0; i < 40; i++) await addOne(i, i % 4 === 0 ? 2 : null);
+      const src = dashboardSource(store);
+      const expect = async (): Promise<{ number: number; value: number } | null> => {
+        const b = await store.bestTrial(id);
+        return b ? { number: b.number, value: b.values![0]! } : null;
+      };
+      const pick = (s: { best: { number: number; value: number } | null }): unknown => s.best && { number: s.best.number, value: s.best.value };
+      assert.deepEqual(pick((await src.study(id)).study), await expect(), `${c.name}: full read`);
+      // a better trial at a lower budget does not win; an equal one at full budget later does not either
+      for (let i = 40; i < 46; i++) await addOne(i, i === 41 ? 1 : null);
+      assert.deepEqual(pick((await src.study(id)).study), await expect(), `${c.name}: incremental`);
+      assert.deepEqual(pick((await src.overview(id)).detail.study), await expect(), `${c.name}: overview`);
+      assert.deepEqual(pick((await src.compare([id])).studies[0]!.study), await expect(), `${c.name}: compare`);
+      await src.close();
+    }
   } finally {
     await store.close();
   }
