@@ -86,7 +86,10 @@ export async function countPoints(page: Page, root: string): Promise<number> {
 /**
  * Seconds from navigating to `#/study/ID` (from a blank page) until every STUDY_VIEW_DRAWN
  * selector (every chart of the overview) is present (`seconds`), until the first of them (the
- * trial chart) is (`firstSeconds`), plus how many points the trial chart drew.
+ * trial chart) is (`firstSeconds`), plus how many points the trial chart drew. Each selector is
+ * looked for in the page on every animation frame (waitForFunction, polling 'raf': the frame it
+ * is found in is the one that paints it), not with Playwright's waitForSelector, whose retries
+ * from the driver back off to one every 500 ms and so saw a chart up to half a second late.
  */
 export async function timeStudyView(page: Page, baseUrl: string, studyId: number): Promise<{ seconds: number; firstSeconds: number; points: number }> {
   await page.goto('about:blank');
@@ -94,7 +97,7 @@ export async function timeStudyView(page: Page, baseUrl: string, studyId: number
   await page.goto(`${baseUrl}#/study/${studyId}`);
   let firstSeconds = 0;
   for (const [i, sel] of STUDY_VIEW_DRAWN.entries()) {
-    await page.waitForSelector(sel, { state: 'attached' });
+    await page.waitForFunction((q) => document.querySelector(q) !== null, sel, { polling: 'raf', timeout: 60_000 });
     if (i === 0) firstSeconds = (performance.now() - t0) / 1000;
   }
   const seconds = (performance.now() - t0) / 1000;
