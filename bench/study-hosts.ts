@@ -26,6 +26,60 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export interface HostsResult {
   perHour: number[];
   vethMsPerTrial: number | null;
+  /** Where each K-host run's time went (see Timeline). */
+  timelines: Timeline[];
+}
+
+/**
+ * Where a K-host run loses time against K x the one-host rate, from the trials' server times:
+ *  - startSkewMs: the last host's first trial start minus the first host's (worker start-up);
+ *  - tailMs: the last finish minus the earliest "last finish" of a host (hosts idle at the end);
+ *  - gapMs: mean time between a worker's finish and its next trial's start (the loop's per-trial
+ *    cost: tell, claim, ask over the network; contention shows here);
+ *  - steadyPerHour: the sum of the hosts' own rates (each host's trials over its own first start
+ *    to last finish): the rate while all run, without start-up and tail.
+ */
+export interface Timeline {
+  hosts: number;
+  perHour: number;
+  startSkewMs: number;
+  tailMs: number;
+  gapMs: number;
+  steadyPerHour: number;
+  perHost: number[];
+}
+
+export function timelineOf(trials: readonly { workerId: string | null; startedAt: number | null; finishedAt: number | null }[], hosts: number): Timeline {
+  const byWorker = new Map<string, { s: number; f: number }[]>();
+  for (const t of trials) {
+    if (t.startedAt === null || t.finishedAt === null) continue;
+    const k = t.workerId ?? '?';
+    const l = byWorker.get(k) ?? [];
+    l.push({ s: t.startedAt, f: t.finishedAt });
+    byWorker.set(k, l);
+  }
+  const ws = [...byWorker.values()].map((l) => l.sort((a, b) => a.s - b.s));
+  const first = ws.map((l) => l[0]!.s);
+  const last = ws.map((l) => Math.max(...l.map((x) => x.f)));
+  const start = Math.min(...first);
+  const end = Math.max(...last);
+  let gaps = 0;
+  let nGaps = 0;
+  for (const l of ws)
+    for (let i = 1; i < l.length; i++) {
+      gaps += l[i]!.s - l[i - 1]!.f;
+      nGaps++;
+    }
+  const n = ws.reduce((a, l) => a + l.length, 0);
+  return {
+    hosts,
+    perHour: (n * 3_600_000) / (end - start),
+    startSkewMs: Math.max(...first) - start,
+    tailMs: end - Math.min(...last),
+    gapMs: nGaps === 0 ? 0 : gaps / nGaps,
+    steadyPerHour: ws.reduce((a, l, i) => a + (l.length * 3_600_000) / (last[i]! - first[i]!), 0),
+    perHost: ws.map((l) => l.length),
+  };
 }
 
 function runIn(bed: Testbed, host: 1 | 2 | 3, args: string[]): Promise<{ code: number | null; out: string }> {
@@ -36,7 +90,7 @@ function runIn(bed: Testbed, host: 1 | 2 | 3, args: string[]): Promise<{ code: n
   return new Promise((res) => p.on('exit', (code) => res({ code, out })));
 }
 
-async function hostsRun(bed: Testbed, k: number, trials: number, evalMs: number): Promise<number> {
+async function hostsRun(bed: Testbed, k: number, trials: number, evalMs: number): Promise<Timeline> {
   const db = `hosts${k}`;
   await bed.createDatabase(db);
   const name = `h${k}`;
@@ -53,9 +107,7 @@ async function hostsRun(bed: Testbed, k: number, trials: number, evalMs: number)
   try {
     const ts = await store.listTrials((await store.requireStudy(name)).id);
     if (ts.length !== trials || ts.some((t) => t.state !== 'complete')) throw new Error(`${k}-host study incomplete`);
-    const start = Math.min(...ts.map((t) => t.startedAt ?? Infinity));
-    const end = Math.max(...ts.map((t) => t.finishedAt ?? 0));
-    return (trials * 3_600_000) / (end - start);
+    return timelineOf(ts, k);
   } finally {
     await store.close();
   }
@@ -69,11 +121,17 @@ export async function hostsBench(opts: { trials: number; evalMs: number; overhea
   }
   const bed = r.bed;
   try {
-    const perHour: number[] = [];
+    const timelines: Timeline[] = [];
     for (const k of [1, 2, 3]) {
-      perHour.push(await hostsRun(bed, k, opts.trials, opts.evalMs));
-      opts.log(`${k} host(s): ${perHour[k - 1]!.toFixed(0)} trials/hour (${opts.trials} trials of ${opts.evalMs} ms, one worker per host, PostgreSQL over veth)`);
+      const t = await hostsRun(bed, k, opts.trials, opts.evalMs);
+      timelines.push(t);
+      opts.log(`${k} host(s): ${t.perHour.toFixed(0)} trials/hour (${opts.trials} trials of ${opts.evalMs} ms, one worker per host, PostgreSQL over veth)`);
+      opts.log(
+        `  where the time went: start skew ${t.startSkewMs.toFixed(0)} ms, tail ${t.tailMs.toFixed(0)} ms, ${t.gapMs.toFixed(1)} ms between a worker's trials; ` +
+          `trials per host ${t.perHost.join('/')}; rate while all hosts run ${t.steadyPerHour.toFixed(0)}/h`,
+      );
     }
+    const perHour = timelines.map((t) => t.perHour);
     await bed.createDatabase('veth_overhead');
     const child = await runIn(bed, 1, ['--import', 'tsx', join(ROOT, 'bench/study-overhead-child.ts'), bed.url(1, 'veth_overhead'), String(opts.overheadTrials)]);
     let vethMsPerTrial: number | null = null;
@@ -81,7 +139,7 @@ export async function hostsBench(opts: { trials: number; evalMs: number; overhea
     if (child.code === 0 && m) vethMsPerTrial = Number(m[1]);
     else opts.log(`postgres over veth: failed (exit ${child.code}): ${child.out.trim().slice(-500)}`);
     if (vethMsPerTrial !== null) opts.log(`postgres over veth: ${vethMsPerTrial.toFixed(3)} ms per trial (process in host 1, TCP over its veth link, ${opts.overheadTrials} trials)`);
-    return { perHour, vethMsPerTrial };
+    return { perHour, vethMsPerTrial, timelines };
   } finally {
     await bed.stop();
   }

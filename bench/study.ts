@@ -151,7 +151,10 @@ export default async function main(argv: string[]): Promise<void> {
       if (r !== null) {
         const [one, two, three] = r.perHour as [number, number, number];
         log(`hosts speedup: 2 hosts ${(two / one).toFixed(2)}x, 3 hosts ${(three / one).toFixed(2)}x (target >= 2.7)`);
+        const steady = r.timelines.map((t) => t.steadyPerHour);
+        log(`  while all hosts run (no start-up skew or tail): 2 hosts ${(steady[1]! / steady[0]!).toFixed(2)}x, 3 hosts ${(steady[2]! / steady[0]!).toFixed(2)}x`);
         figures.push({ figure: 'hosts1_trials_per_hour', value: one }, { figure: 'hosts2_speedup', value: two / one }, { figure: 'hosts3_speedup', value: three / one });
+        figures.push({ figure: 'hosts3_steady_speedup', value: steady[2]! / steady[0]! }, { figure: 'hosts3_start_skew_ms', value: r.timelines[2]!.startSkewMs }, { figure: 'hosts3_gap_ms', value: r.timelines[2]!.gapMs }, { figure: 'hosts1_gap_ms', value: r.timelines[0]!.gapMs });
         if (r.vethMsPerTrial !== null) figures.push({ figure: 'postgres_veth_ms_per_trial', value: r.vethMsPerTrial });
       }
     }

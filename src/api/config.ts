@@ -15,6 +15,8 @@
  *   wallclock: 3600                 # optional budget in seconds
  *   seed: 0
  *   workers: 1
+ *   lease: 30                       # seconds; a dead worker's trial is re-run after it
+ *   max_lease_retries: 3            # then a trial that keeps losing its worker is recorded failed
  */
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
@@ -23,6 +25,7 @@ import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { parsePrescreen } from './proxy-parts.js';
 import { parseStoreUrl } from '../store/index.js';
+import { DEFAULT_MAX_LEASE_RETRIES } from '../run/study.js';
 import { Issues, fail, isObj, noExtraKeys, num, obj, oneOf, optNum, parseJsonStrict, str, type Obj } from './validate.js';
 
 export interface ObjectiveConfig extends JsonObject {
@@ -51,6 +54,11 @@ export interface StudyConfig {
   workers: number;
   /** Lease length in seconds (a dead worker's trial is re-run this long after its last heartbeat). */
   lease: number;
+  /**
+   * `max_lease_retries`: how many times a trial is run again after its lease expired; the next
+   * claim records it failed (`lease_retries_exhausted`). Default 3 (src/run/study.ts).
+   */
+  maxLeaseRetries: number;
   /** Zero-cost prescreening of the strategy's random draws (src/api/proxy-parts.ts); null = none. */
   prescreen?: JsonObject | null;
   /** Earlier studies whose complete trials this study starts from (src/run/warm-start.ts). */
@@ -70,6 +78,7 @@ export const CONFIG_FIELDS = [
   'seed',
   'workers',
   'lease',
+  'max_lease_retries',
   'prescreen',
   'warm_start',
 ] as const;
@@ -123,7 +132,7 @@ export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
 }
 
 /** Fields of the config whose problems do not keep buildParts from checking the rest. */
-const SCALAR_FIELDS = new Set(['study', 'storage', 'trials', 'wallclock', 'seed', 'workers', 'lease']);
+const SCALAR_FIELDS = new Set(['study', 'storage', 'trials', 'wallclock', 'seed', 'workers', 'lease', 'max_lease_retries']);
 
 /**
  * validateConfig without throwing: every field is checked (a bad field gets a placeholder value),
@@ -205,6 +214,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
   const seed = I.take(() => num(raw['seed'] ?? 0, 'seed', { integer: true, min: 0, max: 2 ** 32 - 1 }), 0);
   const workers = I.take(() => num(raw['workers'] ?? 1, 'workers', { integer: true, min: 1, max: 256 }), 1);
   const lease = I.take(() => num(raw['lease'] ?? 30, 'lease', { min: 0.1, max: 86400 }), 30);
+  const maxLeaseRetries = I.take(() => num(raw['max_lease_retries'] ?? DEFAULT_MAX_LEASE_RETRIES, 'max_lease_retries', { integer: true, min: 0, max: 1_000_000 }), DEFAULT_MAX_LEASE_RETRIES);
   const prescreen = I.take(() => parsePrescreen(raw['prescreen']), undefined);
   const warmStart = I.take((): { study: string; storage: string }[] | undefined => {
     if (raw['warm_start'] === undefined) return undefined;
@@ -223,7 +233,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
     W.throwIfAny('warm_start');
     return list;
   }, undefined);
-  const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}) };
+  const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, maxLeaseRetries, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}) };
   return { config, issues: I, partsCheckable: I.fields().every((f) => SCALAR_FIELDS.has(f)) };
 }
 
@@ -254,6 +264,7 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
     fail('--direction', 'needs --objective METRIC (the direction of that metric)', 'e.g. --objective latency_ms --direction minimize');
   if (s('objective')) raw['objectives'] = [{ metric: s('objective'), direction: s('direction') ?? 'maximize' }];
   for (const k of ['trials', 'seed', 'workers', 'wallclock', 'lease'] as const) if (s(k) !== undefined) raw[k] = s(k);
+  if (s('max-lease-retries') !== undefined) raw['max_lease_retries'] = s('max-lease-retries');
   if (raw['study'] === undefined && raw['space'] !== undefined && raw['strategy'] !== undefined)
     raw['study'] = `${String(raw['space'])}-${String(raw['strategy'])}-seed${String(raw['seed'] ?? 0)}`;
   return raw;
@@ -307,4 +318,28 @@ export function identityOf(c: StudyConfig): JsonObject {
 
 export function configToJson(c: StudyConfig): JsonObject {
   return { ...c } as unknown as JsonObject;
+}
+
+/**
+ * A config as stored with a study (`configToJson`: the validated StudyConfig, camelCase fields)
+ * back in the shape `validateConfig` reads (the file's snake_case fields), so a worker rebuilds
+ * the study from the store: `warmStart` -> `warm_start`, `maxLeaseRetries` -> `max_lease_retries`,
+ * `objectives[i].tieBreak` -> `tie_break`, `evaluator: {name, options}` -> `{name, ...options}`.
+ * validateConfig(configToRaw(configToJson(c))) equals c. Fields this build does not know are
+ * kept, so validateConfig names them.
+ */
+export function configToRaw(stored: JsonObject): Obj {
+  const RENAMED: Record<string, string> = { warmStart: 'warm_start', maxLeaseRetries: 'max_lease_retries' };
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(stored)) out[RENAMED[k] ?? k] = v;
+  if (Array.isArray(stored['objectives']))
+    out['objectives'] = stored['objectives'].map((o) => {
+      if (!isObj(o) || o['tieBreak'] === undefined) return o;
+      const { tieBreak, ...rest } = o;
+      return { ...rest, tie_break: tieBreak };
+    });
+  const ev = stored['evaluator'];
+  if (isObj(ev) && typeof ev['name'] === 'string' && isObj(ev['options']) && Object.keys(ev).every((k) => k === 'name' || k === 'options'))
+    out['evaluator'] = { ...ev['options'], name: ev['name'] };
+  return out;
 }

@@ -6,9 +6,9 @@ export { NasError, isNasError, isInputError, ERROR_CODES, STORAGE_INPUT_REASONS,
 export type { Json, JsonObject } from '../core/json.js';
 export type { Evaluator, EvalOutcome, EvalRequest, Metrics, Objective, Constraint, Progress } from '../eval/types.js';
 export type { StudyRecord, StudySummary, TrialRecord, TrialCounts, TrialState } from '../store/types.js';
-export { TRIAL_STATES } from '../store/types.js';
+export { TRIAL_STATES, LEASE_EXPIRIES_ATTR, leaseExpiriesOf, type LeaseExpiry } from '../store/types.js';
 export { DATASET_KINDS } from '../data/prepare.js';
-export { Study, rerunLine, type StudyEvent, type OptimizeResult, type AskOutcome } from '../run/study.js';
+export { Study, rerunLine, leaseRetriesExhausted, DEFAULT_MAX_LEASE_RETRIES, type StudyEvent, type OptimizeResult, type AskOutcome } from '../run/study.js';
 export { SPACE_NAMES } from '../space/registry.js';
 export { STRATEGY_NAMES } from '../strategy/registry.js';
 export {

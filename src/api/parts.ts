@@ -38,7 +38,7 @@ export const BUILTIN_EVALUATORS = ['nb201', 'synthetic'] as const;
 
 /** The options each built-in evaluator accepts (snake_case config keys, beside `name`). */
 export const NB201_OPTIONS = ['table', 'latency', 'arch_column', 'val_column', 'test_column', 'params_column', 'delay_ms', 'busy', 'allow_partial'] as const;
-export const SYNTHETIC_OPTIONS = ['delay_ms', 'steps', 'busy'] as const;
+export const SYNTHETIC_OPTIONS = ['delay_ms', 'steps', 'busy', 'kill_below'] as const;
 
 export function evaluatorNames(): string[] {
   return [...BUILTIN_EVALUATORS, ...Object.keys(EXTRA_EVALUATORS)];
@@ -150,8 +150,10 @@ export function buildEvaluator(
       I.take(() => noExtraKeys(o, 'evaluator', SYNTHETIC_OPTIONS), undefined);
       const { delayMs, busy } = delay();
       const steps = I.take(() => num(o['steps'] ?? 3, 'evaluator.steps', { integer: true, min: 1, max: 1000 }), 3);
+      // Fault injection (tests of lost workers): candidates scoring below this kill their worker.
+      const killBelow = I.take(() => (o['kill_below'] === undefined ? undefined : num(o['kill_below'], 'evaluator.kill_below', { min: 0, max: 100 })), undefined);
       I.throwIfAny('the evaluator options');
-      return { evaluator: syntheticEvaluator({ delayMs, steps, busy }), options: { ...o } };
+      return { evaluator: syntheticEvaluator({ delayMs, steps, busy, ...(killBelow === undefined ? {} : { killBelow }) }), options: { ...o } };
     }
     default: {
       const extra = EXTRA_EVALUATORS[name];

@@ -14,7 +14,7 @@ import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '..
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { defaultArtifactsDir, identityOf, mergeFlags, readConfigFile, validateConfig, validateConfigCollect, configFromFlags, type StudyConfig } from './config.js';
+import { configToRaw, defaultArtifactsDir, identityOf, mergeFlags, readConfigFile, validateConfig, validateConfigCollect, configFromFlags, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
 import type { Obj } from './validate.js';
@@ -78,6 +78,8 @@ export interface HandleOptions {
   /** Override the config's lease (seconds -> ms). */
   readonly leaseMs?: number;
   readonly pollMs?: number;
+  /** Override the config's `max_lease_retries`. */
+  readonly maxLeaseRetries?: number;
 }
 
 function makeStudy(store: Store, record: StudyRecord, parts: StudyParts, opts: HandleOptions): Study<unknown> {
@@ -85,6 +87,7 @@ function makeStudy(store: Store, record: StudyRecord, parts: StudyParts, opts: H
   return new Study(store, record, parts.driver, parts.evaluator, {
     workerId: opts.workerId === undefined ? defaultWorkerId(hostname(), process.pid, Date.now()) : makeWorkerId(String(opts.workerId)),
     leaseMs: opts.leaseMs ?? Math.round(parts.config.lease * 1000),
+    maxLeaseRetries: opts.maxLeaseRetries ?? parts.config.maxLeaseRetries,
     ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
     decode: (a) => space.validate(a),
   });
@@ -186,7 +189,8 @@ export async function loadStudy(storage: string, name: string, opts: HandleOptio
     const evOptions = ev ? Object.fromEntries(Object.entries(ev.options).filter(([k]) => !(followsDb && k === 'artifacts_dir'))) : {};
     let parts: StudyParts;
     try {
-      const config = withWeightsDefaults(validateConfig({ ...stored, storage, ...(ev ? { evaluator: { name: ev.name, ...evOptions } } : {}) }, process.cwd()));
+      // The stored config is the validated one (camelCase fields): back to the file's shape first.
+      const config = withWeightsDefaults(validateConfig({ ...configToRaw(stored), storage, ...(ev ? { evaluator: { name: ev.name, ...evOptions } } : {}) }, process.cwd()));
       parts = buildParts(config, process.cwd());
     } catch (e) {
       throw cannotBuild(name, store.url, e, 'was created with a config this tsnas cannot build', 'run the worker with the tsnas version (and extensions) that created the study, or create a new study with a config this version accepts');
@@ -322,7 +326,10 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
       // Named by index, so the trials of a worker killed at the cap can be found (see below).
       const idPrefix = `${hostname()}-${process.pid}-${t0.toString(36)}-w`;
       args.push('--worker-id', `${idPrefix}{i}`);
-      if (opts.leaseMs !== undefined) args.push('--lease', String(opts.leaseMs / 1000));
+      // This call's lease and retry cap (its config file may differ from the one the study was
+      // created with: both are not part of its identity), not the stored ones the workers would read.
+      args.push('--lease', String((opts.leaseMs ?? prepared.config.lease * 1000) / 1000));
+      args.push('--max-lease-retries', String(prepared.config.maxLeaseRetries));
       if (opts.pollMs !== undefined) args.push('--poll-ms', String(opts.pollMs));
       const pool = new WorkerPool({ entry: opts.workerEntry ?? defaultWorkerEntry(), args, count: workers, stderr: opts.workerStderr ?? 'inherit' });
       const onAbort = () => pool.signal('SIGINT');
@@ -400,6 +407,8 @@ export interface WorkerOptions {
   readonly atWallclock?: 'fail' | 'release';
   readonly leaseMs?: number;
   readonly pollMs?: number;
+  /** Override the study's `max_lease_retries`. */
+  readonly maxLeaseRetries?: number;
   readonly workerId?: string;
   /** Finish at most this many trials, then return `max_trials`. */
   readonly maxTrials?: number;
@@ -424,6 +433,7 @@ export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & {
     ...(opts.workerId === undefined ? {} : { workerId: opts.workerId }),
     ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
     ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+    ...(opts.maxLeaseRetries === undefined ? {} : { maxLeaseRetries: opts.maxLeaseRetries }),
   });
   const id = h.study.workerId;
   if (opts.onStoreRetry && 'onRetry' in h.store) (h.store as { onRetry?: (m: string) => void }).onRetry = opts.onStoreRetry;

@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { createStudy, prepareSearch } from '../api/index.js';
 import pg from 'pg';
 import { PostgresStore } from '../store/postgres.js';
-import { SCHEMA_VERSION, type TrialRecord } from '../store/types.js';
+import { SCHEMA_VERSION, leaseExpiriesOf, type TrialRecord } from '../store/types.js';
+import { syntheticScore } from '../run/synthetic.js';
 import { HOSTS, tryStartTestbed, type HostNo, type Testbed } from '../run/testing/testbed.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -179,6 +180,46 @@ if ('reason' in r) {
       // The dead workers' intermediate values were discarded with their attempt: the re-run's are the ones kept.
       const steps = await sql(db, 'SELECT trial_id, COUNT(*)::int AS n FROM intermediates GROUP BY trial_id');
       for (const r of steps) assert.equal(r['n'], 3, `trial id ${r['trial_id']}: one curve of 3 steps`);
+    });
+
+    test('a candidate that kills every worker running it (out of memory): after max_lease_retries re-runs it is recorded failed, naming each attempt and worker; the study completes', async () => {
+      const n = 6;
+      const killBelow = 65;
+      // 8 s leases: a starved but live worker keeps its trial (only the killed ones lose theirs).
+      const { db, name } = await newStudy(n, 300, 8, { evaluator: { name: 'synthetic', delay_ms: 300, steps: 3, kill_below: killBelow }, max_lease_retries: 1 });
+      // Each host restarts its worker when it dies, as a Kubernetes Job restarts a killed pod.
+      const all: Worker[] = [];
+      const host = async (h: HostNo): Promise<number> => {
+        for (let deaths = 0; ; deaths++) {
+          const w = worker(h, workerArgs(h, db, name, ['--worker-id', `h${h}-${deaths}`]));
+          all.push(w);
+          const code = await w.exit;
+          if (code !== null) {
+            assert.equal(code, 0, w.log);
+            return deaths;
+          }
+          assert.ok(deaths < 20, `host ${h}: worker killed ${deaths + 1} times`);
+        }
+      };
+      const deaths = (await Promise.all(HOSTS.map(host))).reduce((a, b) => a + b, 0);
+      const trials = await trialsOf(db, name);
+      const failed = trials.filter((t) => t.state === 'failed');
+      assert.equal(trials.filter((t) => t.state === 'complete').length, n, 'the budget of complete trials was run');
+      assert.equal(failed.length + n, trials.length, 'nothing left waiting or running');
+      assert.ok(failed.length >= 1, `no proposal scored below ${killBelow} (choose another seed)`);
+      for (const t of trials) assert.equal(syntheticScore(t.arch) < killBelow, t.state === 'failed', `trial ${t.number}: only the killing candidates fail`);
+      for (const t of failed) {
+        // Two lost leases (the first run and one re-run), then the third claim records it failed.
+        assert.equal(t.attempt, 3);
+        const lost = leaseExpiriesOf(t);
+        assert.deepEqual(lost.map((x) => x.attempt), [1, 2]);
+        assert.match(t.error!, new RegExp(`^lease_retries_exhausted: the lease of trial ${t.number} expired 2 times \\(attempt 1 on worker ${lost[0]!.worker}, attempt 2 on worker ${lost[1]!.worker}\\), more than max_lease_retries = 1; not run again`));
+        assert.ok(lost.every((x) => /^h[123]-\d+$/.test(x.worker)));
+      }
+      assert.equal(deaths, 2 * failed.length, 'each killing candidate killed exactly max_lease_retries + 1 workers');
+      const logged = all.flatMap((w) => [...w.log.matchAll(/trial (\d+) failed: lease_retries_exhausted/g)].map((m) => Number(m[1])));
+      assert.deepEqual(logged.sort((a, b) => a - b), failed.map((t) => t.number).sort((a, b) => a - b), 'the worker that recorded it says so');
+      for (const w of all) assert.doesNotMatch(w.log, new RegExp(bed.password), 'the password never appears in a log');
     });
 
     test('a host cut off longer than the lease: its late result is refused by attempt number although the re-run has its worker id, the host goes on after the partition heals', async () => {

@@ -31,6 +31,7 @@ import {
   STRATEGY_NAMES,
   isInputError,
   TRIAL_STATES,
+  leaseExpiriesOf,
   type StudySummary,
   rerunLine,
   type TrialRecord,
@@ -102,6 +103,8 @@ options (override the config file's fields):
   --workers N           local worker processes (default 1: in this process)
   --seed N              default 0
   --lease SECONDS       a dead worker's trial is re-run this long after its last heartbeat (default 30)
+  --max-lease-retries N a trial whose lease expired more than N times (its worker died, e.g. out of
+                        memory, each time) is recorded failed (lease_retries_exhausted) (default 3)
   --json                print the result as JSON
   --quiet               no progress output
 ${ONESHOT_HELP}`,
@@ -125,6 +128,8 @@ options:
   --idle-exit SECONDS   exit 0 after this long with no trial to run (the study's last trials are
                         running elsewhere): lets a Kubernetes Job complete
   --lease SECONDS       override the study's lease
+  --max-lease-retries N override the study's max_lease_retries (a trial whose lease expired more
+                        than N times is recorded failed, reason lease_retries_exhausted)
 
 exit codes: 0 the study is done (or --max-trials / --idle-exit reached), 1 too many trials failed,
 2 bad input or storage (unreachable, wrong password, missing database, newer schema, a config this
@@ -229,12 +234,16 @@ function proxyLine(p: StudyProxyTime): string {
   return `proxy time: ${p.msPerCandidate.toFixed(2)} ms per candidate, ${p.totalMs.toFixed(1)} ms in total (${parts.join('; ')})\n`;
 }
 
-/** `3`, or `3 (2 lease expired)` when earlier attempts were lost (user attribute `reruns`, src/run/study.ts). */
+/**
+ * `3`, or `3 (2 lease expired)` when earlier attempts were lost (user attribute `lease_expiries`
+ * recorded by the store's claim; `reruns` of src/run/study.ts for trials claimed by older builds).
+ */
 function attemptCell(t: TrialRecord): Cell {
   const reruns = t.userAttrs['reruns'];
-  if (!Array.isArray(reruns) || reruns.length === 0) return t.attempt;
-  const expired = reruns.filter((r) => typeof r === 'object' && r !== null && !Array.isArray(r) && r['why'] === 'lease_expired').length;
-  return `${t.attempt} (${expired > 0 ? `${expired} lease expired` : `${reruns.length} re-run`})`;
+  const n = Array.isArray(reruns) ? reruns.length : 0;
+  const expired = Math.max(leaseExpiriesOf(t).length, Array.isArray(reruns) ? reruns.filter((r) => typeof r === 'object' && r !== null && !Array.isArray(r) && r['why'] === 'lease_expired').length : 0);
+  if (expired === 0 && n === 0) return t.attempt;
+  return `${t.attempt} (${expired > 0 ? `${expired} lease expired` : `${n} re-run`})`;
 }
 
 function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric: string }[]): string {
@@ -277,6 +286,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       seed: { type: 'string' },
       lease: { type: 'string' },
+      'max-lease-retries': { type: 'string' },
       'data-dir': { type: 'string' },
       path: { type: 'string' },
       label: { type: 'string' },
@@ -348,6 +358,7 @@ async function cmdWorker(argv: string[]): Promise<number> {
     deadline: { type: 'string' },
     'at-wallclock': { type: 'string', choices: ['fail', 'release'] },
     lease: { type: 'string' },
+    'max-lease-retries': { type: 'string' },
     'poll-ms': { type: 'string' },
     'worker-id': { type: 'string' },
     'max-trials': { type: 'string' },
@@ -373,6 +384,7 @@ async function cmdWorker(argv: string[]): Promise<number> {
   const deadline = numFlag(flags, 'deadline', false);
   const atWallclock = flags['at-wallclock'] === 'fail' ? 'fail' : flags['at-wallclock'] === 'release' ? 'release' : undefined;
   const lease = numFlag(flags, 'lease', false);
+  const maxLeaseRetries = flags['max-lease-retries'] === '0' ? 0 : numFlag(flags, 'max-lease-retries');
   const poll = numFlag(flags, 'poll-ms', false);
   const maxTrials = numFlag(flags, 'max-trials');
   const idle = flags['idle-exit'] === '0' ? 0 : numFlag(flags, 'idle-exit', false);
@@ -398,6 +410,7 @@ async function cmdWorker(argv: string[]): Promise<number> {
     ...(deadline === undefined ? {} : { deadline }),
     ...(atWallclock === undefined ? {} : { atWallclock }),
     ...(lease === undefined ? {} : { leaseMs: lease * 1000 }),
+    ...(maxLeaseRetries === undefined ? {} : { maxLeaseRetries }),
     ...(poll === undefined ? {} : { pollMs: poll }),
     ...(typeof flags['worker-id'] === 'string' ? { workerId: flags['worker-id'] } : {}),
     ...(maxTrials === undefined ? {} : { maxTrials }),
@@ -407,7 +420,7 @@ async function cmdWorker(argv: string[]): Promise<number> {
       // A re-run and a trial stopped at the wall clock are reported even with --quiet (the
       // search's worker pool runs quiet): a silent re-run hides a starved or dying worker.
       if (e.type === 'rerun') return err(`worker ${process.pid}: ${rerunLine(e)}\n`);
-      if (e.type === 'finished' && e.trial.error?.startsWith('wallclock:')) return err(`worker ${process.pid}: trial ${e.trial.number} failed: ${e.trial.error}\n`);
+      if (e.type === 'finished' && (e.trial.error?.startsWith('wallclock:') || e.trial.error?.startsWith('lease_retries_exhausted:'))) return err(`worker ${process.pid}: trial ${e.trial.number} failed: ${e.trial.error}\n`);
       if (quiet) return;
       if (e.type === 'finished')
         err(`worker ${process.pid}: trial ${e.trial.number} ${e.trial.state}${e.trial.values ? ` ${e.trial.values.join(',')}` : ''}${e.trial.error ? ` (${e.trial.error})` : ''}\n`);

@@ -8,10 +8,11 @@ import type { Json } from '../core/json.js';
 import { nb201Space } from '../space/nb201.js';
 import { createStrategy } from '../strategy/registry.js';
 import { SqliteStore } from '../store/sqlite.js';
-import type { Store, StudySpec } from '../store/types.js';
+import { leaseExpiriesOf, type Store, type StudyRecord, type StudySpec } from '../store/types.js';
+import { isNasError } from '../core/errors.js';
 import type { StrategyDriver } from './driver.js';
 import { strategyDriver } from './strategy-driver.js';
-import { Study } from './study.js';
+import { DEFAULT_MAX_LEASE_RETRIES, Study, leaseRetriesExhausted, rerunLine, sleep, type StudyEvent } from './study.js';
 import { syntheticEvaluator } from './synthetic.js';
 
 function tmpStore(): { store: Store; dir: string } {
@@ -117,6 +118,106 @@ test('a dead worker\'s trial is re-run after its lease expires; its late finish 
     if (a.kind === 'trial') await assert.rejects(dead.tell(a.trial, { state: 'complete', metrics: { val_acc: 1 }, values: [1] }), /conflict|not running|lease/i);
     const st = (await store.loadStrategyState(rec.id)).state as { strategy: { told: Record<string, number> } };
     assert.deepEqual(Object.values(st.strategy.told), [1, 1, 1, 1]);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Trial 0 of `rec` claimed by `n` workers dead-1..dead-n in turn, each lease lapsing (100 ms). */
+async function dieRepeatedly(store: Store, rec: StudyRecord, n: number): Promise<void> {
+  const first = await new Study(store, rec, counterDriver(), syntheticEvaluator(), { workerId: workerId('dead-1'), leaseMs: 100 }).ask();
+  assert.equal(first.kind, 'trial');
+  for (let i = 2; i <= n; i++) {
+    await sleep(300);
+    const t = await store.claimTrial(rec.id, workerId(`dead-${i}`), 100);
+    assert.equal(t?.number, 0);
+  }
+  await sleep(300);
+}
+
+test('a trial whose lease expired more than maxLeaseRetries times is recorded failed without running it (lease_retries_exhausted, naming each attempt and worker); the search goes on', async () => {
+  const { store, dir } = tmpStore();
+  try {
+    const rec = await store.createStudy(spec('exhausted', 3));
+    await dieRepeatedly(store, rec, 3);
+    const seen: unknown[] = [];
+    const inner = syntheticEvaluator();
+    const evaluator = { ...inner, evaluate: (req: Parameters<typeof inner.evaluate>[0]) => (seen.push(req.arch), inner.evaluate(req)) };
+    const events: StudyEvent[] = [];
+    const live = new Study(store, rec, counterDriver(), evaluator, { workerId: workerId('live'), pollMs: 10, maxLeaseRetries: 2 });
+    const r = await live.optimize({ onEvent: (e) => events.push(e) });
+    assert.equal(r.reason, 'complete');
+    assert.equal(r.finished, 4, 'the failed trial and the 3 of the budget');
+    const trials = await store.listTrials(rec.id);
+    assert.deepEqual(trials.map((t) => t.state), ['failed', 'complete', 'complete', 'complete']);
+    const t0 = trials[0]!;
+    assert.equal(t0.attempt, 4);
+    assert.equal(t0.workerId, 'live');
+    assert.equal(
+      t0.error,
+      leaseRetriesExhausted(0, leaseExpiriesOf(t0), 2),
+    );
+    assert.match(t0.error!, /^lease_retries_exhausted: the lease of trial 0 expired 3 times \(attempt 1 on worker dead-1, attempt 2 on worker dead-2, attempt 3 on worker dead-3\), more than max_lease_retries = 2; not run again/);
+    assert.ok(!seen.some((a) => (a as { x: number }).x === 0), 'trial 0 was not evaluated again');
+    assert.equal(seen.length, 3);
+    const ex = events.find((e) => e.type === 'lease_retries_exhausted');
+    assert.ok(ex && ex.type === 'lease_retries_exhausted');
+    assert.deepEqual(ex.expiries.map((x) => [x.attempt, x.worker]), [[1, 'dead-1'], [2, 'dead-2'], [3, 'dead-3']]);
+    assert.ok(events.some((e) => e.type === 'finished' && e.trial.number === 0 && e.trial.state === 'failed'));
+    assert.ok(!events.some((e) => e.type === 'rerun'), 'no re-run was started');
+    // The strategy was told of every trial once, the failed one included.
+    const st = (await store.loadStrategyState(rec.id)).state as { strategy: { told: Record<string, number> } };
+    assert.deepEqual(st.strategy.told, { 0: 1, 1: 1, 2: 1, 3: 1 });
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a trial whose lease expired exactly maxLeaseRetries times runs again (the default is 3); given-back attempts do not count; bad values are refused', async () => {
+  const { store, dir } = tmpStore();
+  try {
+    const rec = await store.createStudy(spec('at-cap', 2));
+    await dieRepeatedly(store, rec, 3);
+    // A claim that is given back afterwards (Ctrl-C) adds an attempt but no lost lease.
+    const g = (await store.claimTrial(rec.id, workerId('stopped'), 60_000))!;
+    assert.equal(g.attempt, 4);
+    await store.releaseTrial(g.id, workerId('stopped'), g.attempt);
+    const events: StudyEvent[] = [];
+    const live = new Study(store, rec, counterDriver(), syntheticEvaluator(), { workerId: workerId('live'), pollMs: 10 });
+    assert.equal(live.maxLeaseRetries, DEFAULT_MAX_LEASE_RETRIES);
+    assert.equal(DEFAULT_MAX_LEASE_RETRIES, 3);
+    const r = await live.optimize({ onEvent: (e) => events.push(e) });
+    assert.equal(r.reason, 'complete');
+    const t0 = (await store.listTrials(rec.id))[0]!;
+    assert.equal(t0.state, 'complete');
+    assert.equal(t0.attempt, 5);
+    assert.deepEqual(leaseExpiriesOf(t0).map((x) => x.worker), ['dead-1', 'dead-2', 'dead-3']);
+    const rerun = events.find((e) => e.type === 'rerun');
+    assert.ok(rerun && rerun.type === 'rerun');
+    assert.equal(rerun.why, 'given_back');
+    for (const bad of [-1, 1.5, Number.NaN])
+      assert.throws(() => new Study(store, rec, counterDriver(), syntheticEvaluator(), { maxLeaseRetries: bad }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'max_lease_retries');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a re-run names the worker whose lease expired, as the claim recorded it', async () => {
+  const { store, dir } = tmpStore();
+  try {
+    const rec = await store.createStudy(spec('why', 1));
+    await dieRepeatedly(store, rec, 1);
+    const events: StudyEvent[] = [];
+    // A fresh worker that never saw the trial: the store's record, not its view, says why.
+    await new Study(store, rec, counterDriver(), syntheticEvaluator(), { workerId: workerId('live'), pollMs: 10 }).optimize({ onEvent: (e) => events.push(e) });
+    const rerun = events.find((e) => e.type === 'rerun');
+    assert.ok(rerun && rerun.type === 'rerun');
+    assert.equal(rerun.why, 'lease_expired');
+    assert.equal(rerun.previousWorker, 'dead-1');
+    assert.equal(rerunLine(rerun), 'trial 0: lease expired (attempt 1, worker dead-1), run again by worker live (attempt 2)');
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,8 @@
  *    the two steps: the next Study to start tells it (`reconcile`).
  *  - a worker evaluates a trial under a lease renewed by a heartbeat timer; when the lease is lost
  *    (the trial was taken over after this process stalled) the evaluation is aborted and its
- *    result discarded. A trial whose worker died is claimed again when its lease expires.
+ *    result discarded. A trial whose worker died is claimed again when its lease expires, at most
+ *    `maxLeaseRetries` times: then it is recorded failed (`lease_retries_exhausted`).
  *  - a failed trial is an outcome; it never stops the study.
  */
 import { NasError, isNasError, storageError } from '../core/errors.js';
@@ -20,7 +21,7 @@ import { type WorkerId, workerId as makeWorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
 import type { EvalOutcome, Evaluator, ParentTrial, Progress } from '../eval/types.js';
-import type { FinishTrial, IntermediateRecord, StrategyState as StoredState, StudyRecord, Store, TrialCounts, TrialRecord } from '../store/types.js';
+import { leaseExpiriesOf, type FinishTrial, type IntermediateRecord, type LeaseExpiry, type StrategyState as StoredState, type StudyRecord, type Store, type TrialCounts, type TrialRecord } from '../store/types.js';
 import type { HistoryItem, Proposal, StrategyDriver } from './driver.js';
 
 export interface StudyOptions<A> {
@@ -36,7 +37,20 @@ export interface StudyOptions<A> {
   readonly decode?: (arch: Json) => A;
   /** Stop after this many failed trials (a broken evaluator fails every trial). Default max(20, maxTrials). */
   readonly maxFailures?: number;
+  /**
+   * How many times a trial is run again after its lease expired (its worker died, hung, or was cut
+   * off longer than the lease): the claim that finds it expired more often than this records it
+   * `failed` with the error `lease_retries_exhausted: ...` naming each lost attempt and its worker,
+   * and the search goes on. A trial that kills its worker (out of memory) would otherwise be re-run
+   * forever. Trials given back (Ctrl-C, a host that cannot keep artifacts) do not count. Optuna's
+   * `RetryFailedTrialCallback(max_retry)` plays this part for its heartbeat-failed trials.
+   * Default DEFAULT_MAX_LEASE_RETRIES (3); 0 fails a trial at its first lost lease.
+   */
+  readonly maxLeaseRetries?: number;
 }
+
+/** Study config `max_lease_retries` when not given (see StudyOptions.maxLeaseRetries). */
+export const DEFAULT_MAX_LEASE_RETRIES = 3;
 
 export type StudyEvent =
   | { readonly type: 'asked'; readonly trial: TrialRecord }
@@ -52,6 +66,12 @@ export type StudyEvent =
    * back. `previous`: that attempt's holder and state as this worker last saw them (null: unseen).
    */
   | { readonly type: 'rerun'; readonly trial: TrialRecord; readonly why: 'lease_expired' | 'given_back' | 'unknown'; readonly previousWorker: string | null }
+  /**
+   * This worker claimed a trial whose lease expired more than `maxLeaseRetries` times (`expiries`:
+   * each lost attempt and its worker) and records it failed instead of running it; a `finished`
+   * event with the failed record follows.
+   */
+  | { readonly type: 'lease_retries_exhausted'; readonly trial: TrialRecord; readonly expiries: readonly LeaseExpiry[] }
   | { readonly type: 'warning'; readonly message: string };
 
 export type AskOutcome =
@@ -132,6 +152,7 @@ export class Study<A> {
   private readonly pollMs: number;
   private readonly decode: (arch: Json) => A;
   private readonly maxFailures: number;
+  readonly maxLeaseRetries: number;
   private readonly jitter: Rng;
   /**
    * This worker's copy of the study's history, in number order (trials are numbered 0, 1, 2...
@@ -159,6 +180,9 @@ export class Study<A> {
     this.pollMs = opts.pollMs ?? 500;
     this.decode = opts.decode ?? ((a) => a as A);
     this.maxFailures = opts.maxFailures ?? Math.max(20, record.maxTrials ?? 0);
+    this.maxLeaseRetries = opts.maxLeaseRetries ?? DEFAULT_MAX_LEASE_RETRIES;
+    if (!Number.isSafeInteger(this.maxLeaseRetries) || this.maxLeaseRetries < 0)
+      throw new NasError('invalid_config', `maxLeaseRetries must be an integer >= 0, got ${String(this.maxLeaseRetries)}`, { field: 'max_lease_retries', hint: 'e.g. max_lease_retries: 3' });
     this.jitter = Rng.fromSeed(`jitter:${this.workerId}`);
   }
 
@@ -562,15 +586,32 @@ export class Study<A> {
   }
 
   /**
+   * A claimed trial whose lease expired more than `maxLeaseRetries` times (Store.claimTrial's
+   * `lease_expiries`) is recorded failed by this claim, without running it: error
+   * `lease_retries_exhausted: ...` naming every lost attempt and its worker. Returns the failed
+   * record ('lease_lost' if another worker took it over meanwhile), or null when it may run.
+   */
+  private async failIfRetriesExhausted(trial: TrialRecord, onEvent?: (e: StudyEvent) => void): Promise<TrialRecord | 'lease_lost' | null> {
+    const lost = leaseExpiriesOf(trial);
+    if (lost.length <= this.maxLeaseRetries) return null;
+    const result: FinishTrial = { state: 'failed', error: leaseRetriesExhausted(trial.number, lost, this.maxLeaseRetries), durationMs: null };
+    onEvent?.({ type: 'lease_retries_exhausted', trial, expiries: lost });
+    return this.finishOrLost(trial, result, onEvent);
+  }
+
+  /**
    * Makes a re-run visible: called for a claimed trial at attempt > 1. Emits `rerun` and adds
    * `{attempt, why, previous_worker}` to the trial's user attribute `reruns` (shown by `tsnas
    * trials`). The previous holder is this worker's last view of the trial (its copy of the history).
    */
   private async noteRerun(trial: TrialRecord, onEvent?: (e: StudyEvent) => void): Promise<void> {
+    // The claim recorded the lease it took over (Store.claimTrial); otherwise the previous attempt
+    // was given back - or claimed by a build that predates the record: then this worker's last view.
+    const expired = leaseExpiriesOf(trial).find((x) => x.attempt === trial.attempt - 1);
     const seen = this.items[trial.number]?.trial;
     const prev = seen !== undefined && seen.attempt === trial.attempt - 1 ? seen : undefined;
-    const why = prev === undefined ? 'unknown' : prev.state === 'running' ? 'lease_expired' : prev.state === 'waiting' ? 'given_back' : 'unknown';
-    const previousWorker = prev?.workerId ?? null;
+    const why = expired !== undefined ? 'lease_expired' : prev === undefined ? 'unknown' : prev.state === 'waiting' ? 'given_back' : 'unknown';
+    const previousWorker = expired?.worker ?? prev?.workerId ?? null;
     onEvent?.({ type: 'rerun', trial, why, previousWorker });
     const old = trial.userAttrs['reruns'];
     const list: Json[] = Array.isArray(old) ? [...old] : [];
@@ -685,6 +726,13 @@ export class Study<A> {
         let trial = await this.store.claimTrial(this.record.id, this.workerId, this.leaseMs);
         if (trial) {
           opts.onEvent?.({ type: 'claimed', trial });
+          const exhausted = await this.failIfRetriesExhausted(trial, opts.onEvent);
+          if (exhausted !== null) {
+            // Recorded failed without running it: the search goes on with the next trial.
+            if (exhausted !== 'lease_lost') finished++;
+            if (opts.maxTrials !== undefined && finished >= opts.maxTrials) return { reason: 'max_trials', finished };
+            continue;
+          }
           if (trial.attempt > 1) await this.noteRerun(trial, opts.onEvent);
         }
         else {
@@ -740,6 +788,19 @@ export function wallclockFailure(outcome: EvalOutcome, trial: TrialRecord, durat
     durationMs,
     ...(last ? { metrics: { ...last.metrics } } : {}),
   };
+}
+
+/**
+ * The error of a trial failed for too many lost leases: `lease_retries_exhausted: the lease of
+ * trial 7 expired 4 times (attempt 1 on worker a, ...), more than max_lease_retries = 3; ...`.
+ */
+export function leaseRetriesExhausted(number: number, lost: readonly LeaseExpiry[], max: number): string {
+  const list = lost.map((x) => `attempt ${x.attempt} on worker ${x.worker}`).join(', ');
+  return (
+    `lease_retries_exhausted: the lease of trial ${number} expired ${lost.length} time${lost.length === 1 ? '' : 's'} (${list}), ` +
+    `more than max_lease_retries = ${max}; not run again: its workers died, hung or were cut off while running it ` +
+    `(a trial that exhausts memory kills every worker that runs it); raise max_lease_retries if workers are lost for other reasons (preemption)`
+  );
 }
 
 /** `trial 0: lease expired (attempt 1, worker W), run again by worker V (attempt 2)`. */

@@ -15,6 +15,12 @@ export interface SyntheticOptions {
   readonly steps?: number;
   /** Busy-wait (uses a core, like training) instead of sleeping. */
   readonly busy?: boolean;
+  /**
+   * Fault injection for tests of lost workers: an architecture whose score is below this kills the
+   * process evaluating it (SIGKILL at its second step - its first with one step - as the kernel's out-of-memory killer ends
+   * a worker that trains a too-large candidate). Every worker that runs it dies.
+   */
+  readonly killBelow?: number;
 }
 
 export function syntheticScore(arch: unknown): number {
@@ -42,6 +48,7 @@ export function syntheticEvaluator(opts: SyntheticOptions = {}): Evaluator<unkno
           } else await abortableSleep(delayMs, req.signal);
         }
         if (req.signal?.aborted) return { status: 'failed', reason: 'aborted', message: 'aborted', curve };
+        if (opts.killBelow !== undefined && final < opts.killBelow && s === Math.min(2, n)) process.kill(process.pid, 'SIGKILL');
         const acc = final - (steps - s) * 2;
         const p: Progress = { step: s, metrics: { val_acc: acc, val_loss: (100 - acc) / 50 } };
         curve.push(p);

@@ -9,6 +9,7 @@ import { studyId, trialId, workerId, type StudyId, type WorkerId } from '../core
 import type { Json, JsonObject } from '../core/json.js';
 import { compareTieBreak, violates, type Constraint, type TieBreak } from '../core/metrics.js';
 import {
+  LEASE_EXPIRIES_ATTR,
   TRIAL_STATES,
   STUDY_STATES,
   type FinishTrial,
@@ -278,6 +279,18 @@ export function setAttr(attrs: JsonObject, key: string, value: Json | undefined)
     next[key] = value;
   }
   return next;
+}
+
+/**
+ * `attrs` with the lost attempt `{attempt, worker, expired_at}` appended to `lease_expiries` (see
+ * Store.claimTrial): what a claim that takes over an expired lease records. A value there that
+ * is not a list (a user overwrote it) is replaced.
+ */
+export function withLeaseExpiry(attrs: JsonObject, attempt: number, worker: string | null, expiredAt: unknown): JsonObject {
+  const old = attrs[LEASE_EXPIRIES_ATTR];
+  const list: Json[] = Array.isArray(old) ? [...old] : [];
+  list.push({ attempt: num(attempt), worker, expired_at: numOrNull(expiredAt) });
+  return { ...attrs, [LEASE_EXPIRIES_ATTR]: list };
 }
 
 /** A strategy state as stored: plain JSON text (`invalid_config` naming `field` when it is not). */

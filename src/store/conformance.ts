@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { isNasError, type ErrorCode, type NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
 import { openStore } from './index.js';
-import { SCHEMA_VERSION, type OpenStoreOptions, type Store, type StudySpec } from './types.js';
+import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
 
 export interface ConformanceTarget {
   name: string;
@@ -53,6 +53,8 @@ export async function rejectsWith(p: Promise<unknown>, code: ErrorCode, field?: 
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A trial's user attributes without the claim's record of lapsed leases. */
+const attrsBut = (t: TrialRecord) => Object.fromEntries(Object.entries(t.userAttrs).filter(([k]) => k !== LEASE_EXPIRIES_ATTR));
 const W1 = workerId('w1');
 const W2 = workerId('w2');
 const trialInput = (i: number) => ({ arch: { ops: [i, i + 1] }, archKey: `k${i}`, budget: 1, params: { lr: 0.01 * (i + 1) } });
@@ -446,18 +448,19 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.match(e.message, /setTrialAttr\("derived_arch"\): attempt 1 of trial \d+ by worker w1 is stale: the trial is at attempt 2/);
         await rejectsWith(s.setTrialAttr(t1.id, 'alpha', undefined, w1), 'conflict');
         await rejectsWith(s.setTrialAttr(t1.id, 'x', 1, { workerId: W2, attempt: t2.attempt }), 'conflict');
-        assert.deepEqual((await s.getTrial(t1.id))!.userAttrs, { alpha: { epoch: 1 } }, 'nothing of the refused writes');
+        assert.deepEqual(attrsBut((await s.getTrial(t1.id))!), { alpha: { epoch: 1 } }, 'nothing of the refused writes');
+        assert.deepEqual(leaseExpiriesOf(t2).map((x) => [x.attempt, x.worker]), [[1, 'w1']], 'the take-over is recorded by the claim');
         // The current attempt writes, finishes, and may still annotate what it finished.
         const w2 = { workerId: W1, attempt: t2.attempt };
         await s.setTrialAttr(t2.id, 'derived_arch', { ops: ['rerun'] }, w2);
         await s.finishTrial(t2.id, W1, { state: 'complete', values: [1] }, t2.attempt);
         await s.setTrialAttr(t2.id, 'weights_path', '/w/t0-a2.sd', w2);
         await rejectsWith(s.setTrialAttr(t2.id, 'weights_path', '/w/t0-a1.sd', w1), 'conflict');
-        assert.deepEqual((await s.getTrial(t2.id))!.userAttrs, { alpha: { epoch: 1 }, derived_arch: { ops: ['rerun'] }, weights_path: '/w/t0-a2.sd' });
+        assert.deepEqual(attrsBut((await s.getTrial(t2.id))!), { alpha: { epoch: 1 }, derived_arch: { ops: ['rerun'] }, weights_path: '/w/t0-a2.sd' });
         // A user (no writer) annotates any trial in any state.
         await s.setTrialAttr(t2.id, 'note', 'checked by hand');
         await s.setTrialAttr(t2.id, 'alpha', undefined);
-        assert.deepEqual(Object.keys((await s.getTrial(t2.id))!.userAttrs).sort(), ['derived_arch', 'note', 'weights_path']);
+        assert.deepEqual(Object.keys((await s.getTrial(t2.id))!.userAttrs).sort(), ['derived_arch', LEASE_EXPIRIES_ATTR, 'note', 'weights_path']);
         // A given-back trial: its releaser's writer is refused until it claims the trial again.
         await s.createTrial(a.id, trialInput(1));
         const r1 = (await s.claimTrial(a.id, W2, 60_000))!;
@@ -469,6 +472,43 @@ export function storeConformance(target: ConformanceTarget): void {
         await rejectsWith(s.setTrialAttr(r1.id, 'alpha', 1, { workerId: W2, attempt: 0 }), 'invalid_config', 'attempt');
         await rejectsWith(s.setTrialAttr(r1.id, 'alpha', 1, { workerId: workerId(''), attempt: 1 }), 'invalid_config', 'writer.workerId');
         await rejectsWith(s.setTrialAttr(trialId(99_999), 'alpha', 1, w2), 'not_found');
+      }));
+
+    test('a claim that takes over an expired lease records the lost attempt in lease_expiries (a given-back trial records none), keeping other attributes, \\u0000 included', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('expiries'));
+        const t0 = await s.createTrial(a.id, { ...trialInput(0), userAttrs: { origin: 'mutation' } });
+        // A lease meant to lapse (100 ms) and one meant to hold (60 s).
+        const c1 = (await s.claimTrial(a.id, W1, 100))!;
+        assert.equal(c1.id, t0.id);
+        assert.deepEqual(leaseExpiriesOf(c1), [], 'a first claim records nothing');
+        await sleep(300);
+        const c2 = (await s.claimTrial(a.id, W2, 60_000))!;
+        assert.equal(c2.attempt, 2);
+        const e2 = leaseExpiriesOf(c2);
+        assert.deepEqual(e2.map((x) => [x.attempt, x.worker]), [[1, 'w1']]);
+        assert.equal(e2[0]!.expiredAt, c1.leaseExpiresAt, 'expired_at is the lost lease\'s end');
+        assert.deepEqual(await s.getTrial(c2.id), c2, 'the claim returns what it stored');
+        assert.equal(c2.userAttrs['origin'], 'mutation');
+        // Given back, then claimed: no lease expired, nothing recorded.
+        await s.releaseTrial(c2.id, W2, c2.attempt);
+        const c3 = (await s.claimTrial(a.id, W1, 100))!;
+        assert.equal(c3.attempt, 3);
+        assert.equal(leaseExpiriesOf(c3).length, 1);
+        await sleep(300);
+        const c4 = (await s.claimTrial(a.id, W2, 60_000))!;
+        assert.deepEqual(leaseExpiriesOf(c4).map((x) => [x.attempt, x.worker]), [[1, 'w1'], [3, 'w1']]);
+        await s.finishTrial(c4.id, W2, { state: 'complete', values: [1] }, c4.attempt);
+        // Attributes JSON cannot store as jsonb (an escaped NUL) and a lease_expiries that is not a list.
+        const t1 = await s.createTrial(a.id, { ...trialInput(1), userAttrs: { tag: 'a\u0000b', [LEASE_EXPIRIES_ATTR]: 'overwritten by a user' } });
+        const d1 = (await s.claimTrial(a.id, W1, 100))!;
+        assert.equal(d1.id, t1.id);
+        await sleep(300);
+        const d2 = (await s.claimTrial(a.id, W2, 60_000))!;
+        assert.equal(d2.id, t1.id);
+        assert.deepEqual(leaseExpiriesOf(d2).map((x) => [x.attempt, x.worker]), [[1, 'w1']]);
+        assert.deepEqual(await s.getTrial(d2.id), d2);
+        assert.equal(d2.userAttrs['tag'], 'a\u0000b');
       }));
 
     test('heartbeats keep a lease alive; a lapsed lease nobody took is still renewable', () =>

@@ -12,12 +12,12 @@ import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
-  bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
+  bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
 import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
-import { SCHEMA_VERSION } from './types.js';
+import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION } from './types.js';
 import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, WorkerInfo } from './types.js';
 
 /** Server time in ms since the epoch; clock_timestamp() advances within a transaction. */
@@ -470,23 +470,35 @@ export class PostgresStore extends SqlStore {
     // One statement, hence atomic: pick (skipping rows other claimers hold), drop the lost
     // attempt's intermediate values, take the lease, touch the worker. It always returns one row
     // (study_present tells a deleted study from an empty queue), so an idle claim is one query.
-    const rows = await this.q<TrialRow & { study_present: boolean }>(
+    // Taking over an expired lease also appends the lost attempt to user_attrs.lease_expiries
+    // (Store.claimTrial; SET sees the row's old worker, attempt and lease). jsonb cannot hold the
+    // JSON escape \u0000: attributes holding one are updated by a second, fenced statement.
+    const rows = await this.q<TrialRow & { study_present: boolean; expiry_pending: boolean; old_worker: string | null; old_attempt: number; old_lease: unknown }>(
       `WITH c AS (
-         SELECT id, state AS old_state FROM trials
+         SELECT id, state AS old_state, worker_id AS old_worker, attempt AS old_attempt, lease_expires_at AS old_lease,
+           state = 'running' AND position('\\u0000' in user_attrs) > 0 AS expiry_pending FROM trials
          WHERE study_id = $1 AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ${NOW})
          ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
        d AS (DELETE FROM intermediates WHERE trial_id IN (SELECT id FROM c WHERE old_state = 'running')),
        w AS (UPDATE workers SET last_seen_at = ${NOW} WHERE id = $2 AND EXISTS (SELECT 1 FROM c)),
        u AS (
          UPDATE trials t SET state = 'running', worker_id = $2, attempt = t.attempt + 1,
-           lease_expires_at = ${NOW} + $3::bigint, heartbeat_at = ${NOW}, started_at = ${NOW}
-         FROM c WHERE t.id = c.id RETURNING ${T_TRIAL_COLS})
+           lease_expires_at = ${NOW} + $3::bigint, heartbeat_at = ${NOW}, started_at = ${NOW},
+           user_attrs = CASE WHEN c.old_state <> 'running' OR c.expiry_pending THEN t.user_attrs ELSE
+             (t.user_attrs::jsonb || jsonb_build_object('${LEASE_EXPIRIES_ATTR}',
+               CASE WHEN jsonb_typeof(t.user_attrs::jsonb -> '${LEASE_EXPIRIES_ATTR}') = 'array' THEN t.user_attrs::jsonb -> '${LEASE_EXPIRIES_ATTR}' ELSE '[]'::jsonb END
+               || jsonb_build_array(jsonb_build_object('attempt', t.attempt, 'worker', t.worker_id, 'expired_at', t.lease_expires_at))))::text END
+         FROM c WHERE t.id = c.id RETURNING ${T_TRIAL_COLS}, c.expiry_pending, c.old_worker, c.old_attempt, c.old_lease)
        SELECT EXISTS (SELECT 1 FROM studies WHERE id = $1) AS study_present, u.* FROM (SELECT 1) AS one LEFT JOIN u ON true`,
       [sid, wid, Math.ceil(leaseMs)],
     );
-    const r = rows[0]!;
-    if (r.id !== null) return r;
-    return r.study_present ? null : 'no_study';
+    const { study_present, expiry_pending, old_worker, old_attempt, old_lease, ...r } = rows[0]!;
+    if (r.id === null) return study_present ? null : 'no_study';
+    if (!expiry_pending) return r;
+    // Fenced by the new claim: if this process dies first, the next claim records both attempts
+    // except this one (the record of a lapsed lease, not the lease itself, is then lost).
+    const upd = await this.updateUserAttrs('trials', num(r.id), (a) => withLeaseExpiry(a, num(old_attempt), old_worker, old_lease), { workerId: wid, attempt: num(r.attempt) });
+    return upd === true ? ((await this.selectTrial(num(r.id) as TrialId)) ?? r) : r;
   }
 
   protected async selectOwner(id: TrialId): Promise<OwnerRow | undefined> {

@@ -15,7 +15,7 @@ import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { JsonObject } from '../core/json.js';
 import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
-  bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError,
+  bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
 import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
 import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
@@ -410,10 +410,16 @@ export class SqliteStore extends SqlStore {
     return this.run(true, () => {
       const now = Date.now();
       const c = this.st(
-        `SELECT id, state FROM trials WHERE study_id = ? AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ?) ORDER BY number LIMIT 1`,
-      ).get(sid, now) as { id: number; state: string } | undefined;
+        `SELECT id, state, worker_id, attempt, lease_expires_at FROM trials WHERE study_id = ? AND state IN ('waiting', 'running') AND (state = 'waiting' OR lease_expires_at <= ?) ORDER BY number LIMIT 1`,
+      ).get(sid, now) as { id: number; state: string; worker_id: string | null; attempt: number; lease_expires_at: number | null } | undefined;
       if (c === undefined) return this.st('SELECT 1 FROM studies WHERE id = ?').get(sid) === undefined ? 'no_study' : null;
-      if (c.state === 'running') this.st('DELETE FROM intermediates WHERE trial_id = ?').run(c.id);
+      if (c.state === 'running') {
+        // Taking over an expired lease: the lost attempt's values go, the lost attempt is recorded.
+        this.st('DELETE FROM intermediates WHERE trial_id = ?').run(c.id);
+        const row = this.st('SELECT user_attrs FROM trials WHERE id = ?').get(c.id) as { user_attrs: string };
+        const attrs = JSON.parse(row.user_attrs) as JsonObject;
+        this.st('UPDATE trials SET user_attrs = ? WHERE id = ?').run(JSON.stringify(withLeaseExpiry(attrs, c.attempt, c.worker_id, c.lease_expires_at)), c.id);
+      }
       this.st(
         `UPDATE trials SET state = 'running', worker_id = ?, attempt = attempt + 1, lease_expires_at = ?, heartbeat_at = ?, started_at = ? WHERE id = ?`,
       ).run(wid, now + leaseMs, now, now, c.id);

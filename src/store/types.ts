@@ -136,6 +136,36 @@ export interface TrialRecord {
   userAttrs: JsonObject;
 }
 
+/** The user attribute where `claimTrial` records every lease it took over (see LeaseExpiry). */
+export const LEASE_EXPIRIES_ATTR = 'lease_expiries';
+
+/** One attempt of a trial that ended because its lease expired and another claim took the trial over. */
+export interface LeaseExpiry {
+  /** The lost attempt's number (TrialRecord.attempt of that claim). */
+  attempt: number;
+  /** The worker that held it. */
+  worker: string;
+  /** When its lease ended, ms since the epoch by the store's clock (PostgreSQL: the server's). */
+  expiredAt: number | null;
+}
+
+/**
+ * The lost attempts recorded in `t.userAttrs.lease_expiries` by `claimTrial`, in attempt order;
+ * entries that are not well-formed (a user overwrote the attribute) are skipped.
+ */
+export function leaseExpiriesOf(t: Pick<TrialRecord, 'userAttrs'>): LeaseExpiry[] {
+  const raw = t.userAttrs[LEASE_EXPIRIES_ATTR];
+  if (!Array.isArray(raw)) return [];
+  const out: LeaseExpiry[] = [];
+  for (const e of raw) {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) continue;
+    const { attempt, worker, expired_at: at } = e as Record<string, unknown>;
+    if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1) continue;
+    out.push({ attempt, worker: typeof worker === 'string' ? worker : String(worker ?? '?'), expiredAt: typeof at === 'number' && Number.isFinite(at) ? at : null });
+  }
+  return out.sort((a, b) => a.attempt - b.attempt);
+}
+
 /** A worker's claim of a trial, for fenced writes: its worker id and `TrialRecord.attempt`. */
 export interface TrialWriter {
   workerId: WorkerId;
@@ -263,6 +293,11 @@ export interface Store {
    * Returns null when there is nothing to claim (`not_found` when the study no longer exists).
    * Never gives one trial to two live leases.
    * A re-claimed trial's intermediate values from the lost attempt are discarded.
+   * Taking over an expired lease appends the lost attempt (`{attempt, worker, expired_at}`, the
+   * lease's end by the store's clock) to the trial's user attribute `lease_expiries` in the same
+   * transaction, so how often a trial's lease lapsed and on which workers is known exactly by
+   * whoever claims it (`leaseExpiriesOf`; the run layer caps re-runs by it). A given-back
+   * (`waiting`) trial's claim appends nothing.
    */
   claimTrial(studyId: StudyId, workerId: WorkerId, leaseMs: number): Promise<TrialRecord | null>;
   /**
