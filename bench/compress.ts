@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- compress [--json] [--epochs 2] [--finetune-epochs 2] [--flops 0.5]
- *   [--calibration 256] [--engine onednn] [--runs 200] [--model DIR] [--data-dir DIR] [--seed 0]`
+ *   [--calibration 256] [--engine onednn] [--runs 200] [--model DIR] [--data-dir DIR] [--seed 0]
+ *   [--only chain_cnn|winner|lenet]`
  *
  * The compression pipeline on Fashion-MNIST, on two networks: a fixed chain CNN (4 conv layers
  * 16-32 channels, 3x3, BN, ReLU, 2 skips, 2 max pools; or the exported main-job winner with
@@ -18,7 +19,9 @@
  * and the best of `--runs` timed runs; on a machine shared with other jobs the best is the figure
  * that measures the code rather than the scheduler. The figure `int8_latency_ratio_vs_pytorch` =
  * tsnas int8 batch-1 ms / PyTorch's faster path (eager or traced) int8 batch-1 ms, best of runs,
- * 1 thread, for the first network (chain CNN or winner); <= 1.1 is the target.
+ * 1 thread, for the first network (chain CNN or winner; the one run with --only); <= 1.1 is the target.
+ * `--only NAME[,NAME]` runs a part (each network is trained and compressed independently, so the
+ * parts add up to the whole run).
  *
  * --json: one object per model and stage {"model","stage","test_acc","size_bytes","flops","latency_ms"},
  * then {"figure": "int8_latency_ratio_vs_pytorch", "value": r}.
@@ -70,6 +73,8 @@ interface Args {
   dataDir: string;
   seed: number;
   latencyOnly: boolean;
+  /** Run only these networks (chain_cnn or winner, lenet): the bench in shorter parts. */
+  only?: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -92,7 +97,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--data-dir') a.dataDir = v();
     else if (k === '--seed') a.seed = Number(v());
     else if (k === '--latency-only') a.latencyOnly = true;
-    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --epochs --finetune-epochs --flops --calibration --engine --runs --model --data-dir --seed' });
+    else if (k === '--only') {
+      a.only = v().split(',');
+      for (const m of a.only) if (!['chain_cnn', 'winner', 'lenet'].includes(m)) throw new NasError('invalid_config', `--only takes chain_cnn, winner or lenet, got ${m}`, { field: '--only' });
+    } else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --json --epochs --finetune-epochs --flops --calibration --engine --runs --model --data-dir --seed --latency-only --only' });
   }
   return a;
 }
@@ -137,6 +145,7 @@ function runPeer(dir: string, graph: string, weights: string, cal: readonly Tens
 
 async function trainedModels(data: PreparedData, a: Args, log: (s: string) => void): Promise<{ name: string; net: Layer }[]> {
   const out: { name: string; net: Layer }[] = [];
+  const want = (name: string) => !a.only || a.only.includes(name);
   const train = (name: string, m: Layer) => {
     const low = lowerModule(m, data.shape, data.numClasses);
     m.dispose();
@@ -147,15 +156,16 @@ async function trainedModels(data: PreparedData, a: Args, log: (s: string) => vo
     log(`${name}: trained in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     out.push({ name, net });
   };
-  if (a.model) {
+  if (a.model && want('winner')) {
     const aj = JSON.parse(readFileSync(join(a.model, 'arch.json'), 'utf8')) as NetworkArch | JointArch;
     const arch = 'hparams' in aj ? aj.arch : aj;
     const { module } = buildNetwork(arch, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(0) });
     loadModule(join(a.model, 'weights.bin'), module);
     out.push({ name: 'winner', net: module });
     log(`winner: loaded ${a.model} (already trained)`);
-  } else train('chain_cnn', buildNetwork(BENCH_CHAIN, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(a.seed) }).module);
-  train('lenet', lenet(new Generator(a.seed)));
+  } else if (!a.model && want('chain_cnn')) train('chain_cnn', buildNetwork(BENCH_CHAIN, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(a.seed) }).module);
+  if (want('lenet')) train('lenet', lenet(new Generator(a.seed)));
+  if (out.length === 0) throw new NasError('invalid_config', `--only ${a.only?.join(',')} selects no network${a.model ? ' (with --model the first network is "winner")' : ''}`, { field: '--only' });
   return out;
 }
 
