@@ -1,16 +1,25 @@
 /**
- * `npm run bench -- qat [--seeds 0,1,2] [--epochs 4] [--qat-epochs 2] [--calibration 256,16] [--engine onednn] [--json]`
+ * `npm run bench -- qat [--seeds 0,1,2] [--nets cnn_8_16,mlp_32,dwsep] [--schemes per_channel,per_tensor]
+ *   [--epochs 4] [--qat-epochs 2] [--freeze-bn E] [--freeze-observers E] [--calibration 256,16]
+ *   [--dataset digits|fashion_mnist] [--data-dir DIR] [--train-limit N] [--engine onednn] [--json]`
  *
  * Post-training static int8 quantization (PTQ) vs quantization-aware training (QAT) on small
- * networks on the digits data (1,797 8x8 images; 20% test split = 360 images): each network is
- * trained `--epochs` (Adam 3e-3, batch 16), then quantized by tsnas PTQ (min/max calibration on
- * `--calibration` training images; each count measured) and by tsnas QAT (`--qat-epochs` of
- * fake-quantized fine-tuning, Adam 1e-4, observers started on the same calibration images),
- * both converted to the same int8 executor. Peer, same run: PyTorch's torch.ao eager PTQ of the
- * same float network (HistogramObserver, bench/torch_quant.py) on the same calibration images.
- * Prints test accuracy (percent) of float, PTQ, QAT and PyTorch PTQ per network, seed and
- * calibration size, the mean drops, and the figure qat_minus_ptq_points (mean over rows).
- * Small networks on few, coarse images are where 8-bit PTQ loses accuracy, if anywhere.
+ * networks (digits: 1,797 8x8 images, 20% test split = 360 images; or Fashion-MNIST): each network
+ * is trained `--epochs` (Adam 3e-3, batch 16 on digits / 64 on Fashion-MNIST), then quantized by
+ * tsnas PTQ (min/max calibration on `--calibration` training images; each count measured) and by
+ * tsnas QAT (`--qat-epochs` of fake-quantized fine-tuning, Adam 1e-4, observers started on the
+ * same calibration images, batch norms folded as PyTorch's ConvBn QAT modules, BN statistics and
+ * observers frozen from `--freeze-bn` / `--freeze-observers`, default the second half), both
+ * converted to the same int8 executor, with the int8 weights per output channel and/or per tensor
+ * (`--schemes`). Peer, same run: PyTorch's torch.ao eager PTQ of the same float network
+ * (HistogramObserver activations; per-channel or per-tensor MinMax weights, bench/torch_quant.py)
+ * on the same calibration images. Networks: `cnn_8_16` (chain CNN, 2 conv+BN layers), `mlp_32`,
+ * `dwsep` (a MobileNet-style depthwise-separable CNN: conv 16, [depthwise 3x3 + BN + ReLU,
+ * pointwise 1x1 + BN + ReLU] x2 to 32 channels, GAP, linear; built as a compression graph).
+ * Prints test accuracy (percent) of float, PTQ, QAT and PyTorch PTQ per network, scheme, seed and
+ * calibration size; the figure qat_minus_ptq_points (mean over rows) and per scheme.
+ * Per-tensor weights behind folded batch norms (channels scaled very differently, depthwise convs
+ * worst) are where 8-bit PTQ is known to lose accuracy (Krishnamoorthi 2018, section 3).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,14 +38,38 @@ import { GraphNet } from '../src/compress/graphnet.js';
 import { finetune } from '../src/compress/finetune.js';
 import { lowerModule } from '../src/compress/lower.js';
 import { calibrationBatches, testAccuracy } from '../src/compress/pipeline.js';
-import { QatNet } from '../src/compress/qat.js';
-import { QuantizedNet, calibrate, disposeFused, fuse } from '../src/compress/quantize.js';
+import type { Graph, GraphNode, Pair } from '../src/compress/graph.js';
+import { QatNet, qatFreezeEpochs, qatSchedule } from '../src/compress/qat.js';
+import { QuantizedNet, calibrate, disposeFused, fuse, type WeightScheme } from '../src/compress/quantize.js';
+import { freshWeights, weightedNodes } from '../src/compress/transfer.js';
 import { peerEnv } from './engine.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./torch_quant.py', import.meta.url));
 
-const NETS: { name: string; arch: NetworkArch }[] = [
+/** A MobileNet-style depthwise-separable CNN as a compression graph (bias-free convs before BN). */
+function dwsepGraph(shape: readonly number[], numClasses: number): Graph {
+  const nodes: GraphNode[] = [];
+  const one = (k: number): Pair => [k, k];
+  const add = (n: GraphNode): number => (nodes.push(n), nodes.length);
+  const convBnRelu = (input: number, inC: number, outC: number, k: number, groups: number): number => {
+    const c = add({ kind: 'conv', input, inC, outC, kernel: one(k), stride: one(1), padding: one(k >> 1), dilation: one(1), groups, bias: false });
+    const b = add({ kind: 'bn', input: c, channels: outC, eps: 1e-5 });
+    return add({ kind: 'act', input: b, fn: 'relu' });
+  };
+  let v = convBnRelu(0, shape[0]!, 16, 3, 1);
+  v = convBnRelu(v, 16, 16, 3, 16);
+  v = convBnRelu(v, 16, 32, 1, 1);
+  v = add({ kind: 'maxpool', input: v, kernel: one(2), stride: one(2), padding: one(0) });
+  v = convBnRelu(v, 32, 32, 3, 32);
+  v = convBnRelu(v, 32, 32, 1, 1);
+  v = add({ kind: 'gap', input: v });
+  v = add({ kind: 'flatten', input: v });
+  v = add({ kind: 'linear', input: v, inF: 32, outF: numClasses, bias: true });
+  return { format: 'tsnas-compress-graph', version: 1, inputShape: [...shape], numClasses, nodes, output: v };
+}
+
+const NETS: { name: string; arch: NetworkArch | 'dwsep' }[] = [
   {
     name: 'cnn_8_16',
     arch: {
@@ -49,19 +82,27 @@ const NETS: { name: string; arch: NetworkArch }[] = [
     } satisfies ChainCnnArch,
   },
   { name: 'mlp_32', arch: { family: 'mlp', hidden: [32], activation: 'relu', batchNorm: false, dropout: 0 } satisfies MlpArch },
+  { name: 'dwsep', arch: 'dwsep' },
 ];
 
 interface Args {
   seeds: number[];
+  nets: string[];
+  schemes: WeightScheme[];
   epochs: number;
   qatEpochs: number;
+  freezeBn?: number;
+  freezeObservers?: number;
   calibration: number[];
+  dataset: 'digits' | 'fashion_mnist';
+  dataDir?: string;
+  trainLimit?: number;
   engine: 'onednn' | 'qnnpack';
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: [0, 1, 2], epochs: 4, qatEpochs: 2, calibration: [256, 16], engine: 'onednn', json: false };
+  const a: Args = { seeds: [0, 1, 2], nets: NETS.map((n) => n.name), schemes: ['per_channel', 'per_tensor'], epochs: 4, qatEpochs: 2, calibration: [256, 16], dataset: 'digits', engine: 'onednn', json: false };
   const list = (s: string) => s.split(',').map(Number);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -72,14 +113,24 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--calibration') a.calibration = list(v());
     else if (k === '--engine') a.engine = v() as Args['engine'];
     else if (k === '--json') a.json = true;
-    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --seeds --epochs --qat-epochs --calibration --engine --json' });
+    else if (k === '--nets') a.nets = v().split(',');
+    else if (k === '--schemes') a.schemes = v().split(',') as WeightScheme[];
+    else if (k === '--freeze-bn') a.freezeBn = Number(v());
+    else if (k === '--freeze-observers') a.freezeObservers = Number(v());
+    else if (k === '--dataset') a.dataset = v() as Args['dataset'];
+    else if (k === '--data-dir') a.dataDir = v();
+    else if (k === '--train-limit') a.trainLimit = Number(v());
+    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --seeds --nets --schemes --epochs --qat-epochs --freeze-bn --freeze-observers --calibration --dataset --data-dir --train-limit --engine --json' });
   }
+  for (const n of a.nets) if (!NETS.some((x) => x.name === n)) throw new NasError('invalid_config', `unknown net ${n}`, { field: '--nets', hint: `one of ${NETS.map((x) => x.name).join(', ')}` });
+  for (const sc of a.schemes) if (sc !== 'per_channel' && sc !== 'per_tensor') throw new NasError('invalid_config', `unknown weight scheme ${sc}`, { field: '--schemes', hint: 'per_channel, per_tensor' });
+  if (a.dataset !== 'digits' && a.dataset !== 'fashion_mnist') throw new NasError('invalid_config', `unknown dataset ${a.dataset}`, { field: '--dataset', hint: 'digits or fashion_mnist' });
   return a;
 }
 
 const raw = (ts: readonly Tensor[]) => Buffer.concat(ts.map((t) => Buffer.from((t.toTypedArray() as Float32Array).buffer)));
 
-function peerPtq(dir: string, net: GraphNet, cal: readonly Tensor[], data: PreparedData, engine: string): number {
+function peerPtq(dir: string, net: GraphNet, cal: readonly Tensor[], data: PreparedData, engine: string, perTensor: boolean): number {
   writeFileSync(join(dir, 'g.json'), JSON.stringify(net.graph));
   writeFileSync(join(dir, 'w.bin'), encodeStateDict(net.stateDict()));
   writeFileSync(join(dir, 'cal.f32'), raw(cal));
@@ -92,7 +143,7 @@ function peerPtq(dir: string, net: GraphNet, cal: readonly Tensor[], data: Prepa
   writeFileSync(join(dir, 'tx.f32'), raw(xs));
   for (const t of xs) t.dispose();
   writeFileSync(join(dir, 'ty.i32'), Buffer.from(Int32Array.from(ys).buffer));
-  const spec = { graph: join(dir, 'g.json'), weights: join(dir, 'w.bin'), calibration: join(dir, 'cal.f32'), test_x: join(dir, 'tx.f32'), test_y: join(dir, 'ty.i32'), engine, runs: 1, threads_all: availableParallelism() };
+  const spec = { graph: join(dir, 'g.json'), weights: join(dir, 'w.bin'), calibration: join(dir, 'cal.f32'), test_x: join(dir, 'tx.f32'), test_y: join(dir, 'ty.i32'), engine, runs: 1, threads_all: availableParallelism(), per_tensor: perTensor };
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
   const r = spawnSync(PYTHON, [PEER, join(dir, 'spec.json')], { encoding: 'utf8', env: { ...process.env, ...peerEnv(true) } });
   if (r.status !== 0) throw new Error(`torch_quant.py failed: ${r.stderr}`);
@@ -102,52 +153,69 @@ function peerPtq(dir: string, net: GraphNet, cal: readonly Tensor[], data: Prepa
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   setQuantizedEngine(a.engine);
-  const data = await prepareData({ kind: 'digits' });
+  let data = await prepareData(a.dataset === 'digits' ? { kind: 'digits' } : { kind: 'fashion_mnist', ...(a.dataDir ? { dataDir: a.dataDir } : {}) });
+  if (a.trainLimit !== undefined) data = { ...data, train: { ...data.train, indices: data.train.indices.slice(0, a.trainLimit) } };
+  const batchSize = a.dataset === 'digits' ? 16 : 64;
+  const at = qatFreezeEpochs(a.qatEpochs, { ...(a.freezeBn !== undefined ? { freezeBn: a.freezeBn } : {}), ...(a.freezeObservers !== undefined ? { freezeObservers: a.freezeObservers } : {}) });
   const log = (s: string) => (a.json ? process.stderr : process.stdout).write(s + '\n');
-  log(`PTQ vs QAT on digits (${data.train.indices.length} train / ${data.test.indices.length} test images), engine ${a.engine}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  log(`PTQ vs QAT on ${data.name} (${data.train.indices.length} train / ${data.test.indices.length} test images), engine ${a.engine}, QAT ${a.qatEpochs} epochs (BN frozen from epoch ${at.bn}, observers from ${at.observers}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-qat-'));
-  const diffs: number[] = [];
+  const diffs = new Map<WeightScheme, number[]>(a.schemes.map((sc) => [sc, []]));
   try {
-    for (const { name, arch } of NETS)
+    for (const { name, arch } of NETS.filter((n) => a.nets.includes(n.name)))
       for (const seed of a.seeds) {
-        const { module } = buildNetwork(arch, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(seed) });
-        const low = lowerModule(module, data.shape, data.numClasses);
-        module.dispose();
+        let low: { graph: Graph; weights: Map<string, Tensor> };
+        if (arch === 'dwsep') {
+          const graph = dwsepGraph(data.shape, data.numClasses);
+          low = { graph, weights: freshWeights(graph, weightedNodes(graph), seed) };
+        } else {
+          const { module } = buildNetwork(arch, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(seed) });
+          const l = lowerModule(module, data.shape, data.numClasses);
+          low = { graph: l.graph, weights: new Map(l.weights) };
+          module.dispose();
+        }
         const net = new GraphNet(low.graph, low.weights, seed);
         for (const t of low.weights.values()) t.dispose();
-        finetune(net, data, { epochs: a.epochs, lr: 3e-3, batchSize: 16, seed });
+        finetune(net, data, { epochs: a.epochs, lr: 3e-3, batchSize, seed });
         net.eval();
         const fl = testAccuracy((x) => net.forward(x), data);
-        for (const n of a.calibration) {
-          const cal = calibrationBatches(data, n, seed);
-          const f = fuse(low.graph, net.stateDict());
-          const ptqNet = new QuantizedNet(f, 'static', calibrate(f, cal));
-          const ptq = testAccuracy((x) => ptqNet.forward(x), data);
-          ptqNet.dispose();
-          disposeFused(f);
-          const qat = new QatNet(low.graph, net.stateDict(), seed);
-          qat.observe(cal);
-          finetune(qat, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize: 16, seed: seed + 100 });
-          qat.eval();
-          const fq = fuse(low.graph, qat.net.stateDict());
-          const qatNet = new QuantizedNet(fq, 'static', qat.toInt8Params(fq));
-          const qa = testAccuracy((x) => qatNet.forward(x), data);
-          qatNet.dispose();
-          disposeFused(fq);
-          qat.dispose();
-          const torch = peerPtq(dir, net, cal, data, a.engine);
-          for (const t of cal) t.dispose();
-          diffs.push(qa - ptq);
-          const row = { model: name, seed, calibration: n, float_acc: fl, ptq_acc: ptq, qat_acc: qa, torch_ptq_acc: torch };
-          if (a.json) console.log(JSON.stringify(row));
-          else log(`${name} seed ${seed} calibration ${n}: float ${fl.toFixed(2)}%  tsnas PTQ ${ptq.toFixed(2)}%  tsnas QAT ${qa.toFixed(2)}%  PyTorch PTQ ${torch.toFixed(2)}%`);
-        }
+        for (const scheme of a.schemes)
+          for (const n of a.calibration) {
+            const cal = calibrationBatches(data, n, seed);
+            const f = fuse(low.graph, net.stateDict());
+            const ptqNet = new QuantizedNet(f, 'static', calibrate(f, cal), undefined, scheme);
+            const ptq = testAccuracy((x) => ptqNet.forward(x), data);
+            ptqNet.dispose();
+            disposeFused(f);
+            const qat = new QatNet(low.graph, net.stateDict(), seed, { weightScheme: scheme });
+            qat.observe(cal);
+            finetune(qat, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100, beforeEpoch: qatSchedule(qat, at) });
+            qat.eval();
+            const fq = fuse(low.graph, qat.net.stateDict());
+            const qatNet = new QuantizedNet(fq, 'static', qat.toInt8Params(fq), undefined, scheme);
+            const qa = testAccuracy((x) => qatNet.forward(x), data);
+            qatNet.dispose();
+            disposeFused(fq);
+            qat.dispose();
+            const torch = peerPtq(dir, net, cal, data, a.engine, scheme === 'per_tensor');
+            for (const t of cal) t.dispose();
+            diffs.get(scheme)!.push(qa - ptq);
+            const row = { model: name, scheme, seed, calibration: n, float_acc: fl, ptq_acc: ptq, qat_acc: qa, torch_ptq_acc: torch };
+            if (a.json) console.log(JSON.stringify(row));
+            else log(`${name} ${scheme} seed ${seed} calibration ${n}: float ${fl.toFixed(2)}%  tsnas PTQ ${ptq.toFixed(2)}%  tsnas QAT ${qa.toFixed(2)}%  PyTorch PTQ ${torch.toFixed(2)}%`);
+          }
         net.dispose();
       }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const mean = diffs.reduce((s, x) => s + x, 0) / diffs.length;
-  if (a.json) console.log(JSON.stringify({ figure: 'qat_minus_ptq_points', value: mean }));
-  else log(`qat_minus_ptq_points (mean over ${diffs.length} rows) = ${mean.toFixed(2)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+  const every = [...diffs.values()].flat();
+  if (a.json) {
+    for (const [sc, d] of diffs) console.log(JSON.stringify({ figure: `qat_minus_ptq_points_${sc}`, value: mean(d) }));
+    console.log(JSON.stringify({ figure: 'qat_minus_ptq_points', value: mean(every) }));
+  } else {
+    for (const [sc, d] of diffs) log(`qat_minus_ptq_points ${sc} (mean over ${d.length} rows) = ${mean(d).toFixed(2)}`);
+    log(`qat_minus_ptq_points (mean over ${every.length} rows) = ${mean(every).toFixed(2)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  }
 }

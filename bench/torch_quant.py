@@ -7,7 +7,8 @@ same test images, batch-1 latency measured like tsnas (median of N runs after 5 
 SPEC: {"graph": model.json path (tsnas compression graph), "weights": weights.bin path (tsnas
 state dict), "calibration": raw float32 file [n, *shape] (normalised), "test_x": raw float32
 [m, *shape] (normalised), "test_y": raw int32 [m], "engine": "onednn"|"qnnpack", "runs": N,
-"threads_all": T}. The graph is rebuilt as an nn.Module of the same layers (conv, bn, relu,
+"threads_all": T, "per_tensor": optional bool (weights per tensor
+instead of per channel)}. The graph is rebuilt as an nn.Module of the same layers (conv, bn, relu,
 pools, flatten, linear, adds via FloatFunctional), conv+bn(+relu) and linear(+relu) fused with
 fuse_modules, prepared with get_default_qconfig(engine) (HistogramObserver activations,
 per-channel weights), calibrated, converted. Prints one JSON object.
@@ -158,6 +159,9 @@ def main():
     float_acc = accuracy(model, tx, ty)
     fused = tq.fuse_modules(model, fusion_groups(g))
     fused.qconfig = tq.get_default_qconfig(spec['engine'])
+    if spec.get('per_tensor'):
+        # The same activation observer; weights with one symmetric qint8 scale per tensor (MinMaxObserver).
+        fused.qconfig = tq.QConfig(activation=fused.qconfig.activation, weight=tq.default_weight_observer)
     prepared = tq.prepare(fused)
     with torch.no_grad():
         for i in range(0, len(cal), 64):

@@ -90,6 +90,11 @@ options:
   --max-drop D            with static: when post-training quantization costs more than D points of
                           validation accuracy, run QAT and keep it if it does better
   --qat-lr X              QAT learning rate (default 1e-4; Adam, cosine decay)
+  --qat-freeze-bn E       QAT: batch-norm statistics frozen from epoch E on (default: the second
+                          half of the QAT epochs, as PyTorch's QAT recipe freezes them part-way)
+  --qat-freeze-observers E  QAT: activation ranges fixed from epoch E on (default as above)
+  --per-tensor            int8 weights with one scale per tensor instead of per output channel
+                          (for engines or hardware without per-channel support; coarser)
   --calibration N         calibration images from the training split (default 256)
   --qengine E             onednn (default) or qnnpack
   --dataset KIND          override the model's dataset (fashion_mnist, mnist, cifar10, digits)
@@ -115,6 +120,9 @@ options:
         quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'] },
         'max-drop': { type: 'string' },
         'qat-lr': { type: 'string' },
+        'qat-freeze-bn': { type: 'string' },
+        'qat-freeze-observers': { type: 'string' },
+        'per-tensor': { type: 'boolean' },
         calibration: { type: 'string' },
         qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
         dataset: { type: 'string', choices: COMPRESS_DATASETS },
@@ -150,6 +158,11 @@ options:
     const seed = num(f, 'seed', true, 0);
     const maxDrop = num(f, 'max-drop', false, 0);
     const qatLr = num(f, 'qat-lr', false, 0);
+    const freezeBn = num(f, 'qat-freeze-bn', true, 1);
+    const freezeObs = num(f, 'qat-freeze-observers', true, 1);
+    if ((freezeBn !== undefined || freezeObs !== undefined) && q !== 'qat' && maxDrop === undefined)
+      throw flagError(freezeBn !== undefined ? 'qat-freeze-bn' : 'qat-freeze-observers', 'applies only to QAT', 'add --quantize qat (or --quantize static --max-drop D)');
+    if (f['per-tensor'] && q !== 'static' && q !== 'qat') throw flagError('per-tensor', 'applies only to --quantize static or qat', 'add --quantize static or --quantize qat');
     if (maxDrop !== undefined && q !== 'static') throw flagError('max-drop', 'applies only to --quantize static (it decides the fallback to QAT)', 'add --quantize static, or drop --max-drop');
     const opts: CompressModelOptions = {
       ...(f['prune'] ? { prune: pruneFromFlags(f['prune'] as string, f) } : {}),
@@ -159,6 +172,9 @@ options:
       ...(cal !== undefined ? { calibration: cal } : {}),
       ...(maxDrop !== undefined ? { maxDrop } : {}),
       ...(qatLr !== undefined ? { qatLr } : {}),
+      ...(freezeBn !== undefined ? { qatFreezeBn: freezeBn } : {}),
+      ...(freezeObs !== undefined ? { qatFreezeObservers: freezeObs } : {}),
+      ...(f['per-tensor'] ? { weightScheme: 'per_tensor' as const } : {}),
       ...(f['qengine'] ? { qengine: f['qengine'] as 'onednn' | 'qnnpack' } : {}),
       ...(dataset ? { dataset } : {}),
       ...(seed !== undefined ? { seed } : {}),

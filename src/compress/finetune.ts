@@ -28,6 +28,8 @@ export interface FinetuneOptions {
   readonly params?: readonly Tensor[];
   /** Layers kept in inference mode while the rest trains (frozen batch norms: running statistics fixed). */
   readonly frozenLayers?: readonly Layer[];
+  /** Called before each epoch (1-based), after the net is put in training mode (e.g. QAT's freezing schedule). */
+  readonly beforeEpoch?: (epoch: number) => void;
   /** Called after every optimizer step (e.g. to update quantization observers' state). */
   readonly afterStep?: () => void;
 }
@@ -83,6 +85,7 @@ export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: F
   for (const l of o.frozenLayers ?? []) l.eval();
   try {
     for (let e = 1; e <= o.epochs; e++) {
+      o.beforeEpoch?.(e);
       const masks = o.masksForEpoch?.(e, sd);
       if (masks) applyMasks(sd, masks);
       let sum = 0;

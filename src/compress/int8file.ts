@@ -95,7 +95,9 @@ export function decodeInt8(buf: Uint8Array, source = 'int8 model'): QuantizedNet
     az.dispose();
   }
   const fused: FusedNet = { inputShape: m.inputShape, numClasses: m.numClasses ?? 0, nodes: m.nodes, output: m.output, weights, values: [] };
-  return new QuantizedNet(fused, m.mode, qparams, scales);
+  // A static file whose multi-channel conv/linear weights carry one scale was quantized per tensor.
+  const perTensor = m.mode === 'static' && m.nodes.some((n, i) => (n.kind === 'qconv' ? n.outC : n.kind === 'qlinear' ? n.outF : 0) > 1 && scales.get(i)?.length === 1);
+  return new QuantizedNet(fused, m.mode, qparams, scales, perTensor ? 'per_tensor' : 'per_channel');
 }
 
 /** Frees a network returned by decodeInt8 (its int8 weights and its float tensors). */

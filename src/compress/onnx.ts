@@ -154,7 +154,7 @@ export function exportQuantizedOnnx(qn: QuantizedNet, o: CompressedOnnxOptions =
         if (stat) {
           const { scales } = qn.int8Weight(i);
           const sIn = qp![n.input]!.scale;
-          const bs = Float32Array.from(b, (_, c) => sIn * scales[c]!);
+          const bs = Float32Array.from(b, (_, c) => sIn * scales[scales.length > 1 ? c : 0]!); // per channel, or one scale (per tensor)
           const bq = Int32Array.from(b, (v, c) => Math.round(v / bs[c]!));
           bias = node('DequantizeLinear', [init(`b${i}`, { dataType: 'int32', dims: [b.length], data: bq }), fconst(`b${i}_scale`, bs, [b.length]), init(`b${i}_zp`, { dataType: 'int32', dims: [b.length], data: new Int32Array(b.length) })], { axis: attr.int(0) });
         } else bias = fconst(`b${i}`, b, [b.length]);

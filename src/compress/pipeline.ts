@@ -32,8 +32,8 @@ import { lowerModule } from './lower.js';
 import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
 import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type ChannelPlan, type PruneSpec } from './prune.js';
 import { atomicDir, checkOutDir, type AtomicDir } from './outdir.js';
-import { calibrate, disposeFused, fuse, QuantizedNet, type FusedNet, type QuantMode } from './quantize.js';
-import { QatNet } from './qat.js';
+import { calibrate, disposeFused, fuse, QuantizedNet, type FusedNet, type QuantMode, type WeightScheme } from './quantize.js';
+import { QatNet, qatFreezeEpochs, qatSchedule } from './qat.js';
 import type { QParams } from '../tensor/quantized.js';
 import { encodeInt8 } from './int8file.js';
 
@@ -94,6 +94,15 @@ export interface CompressOptions {
   readonly maxDrop?: number;
   /** Learning rate of QAT fine-tuning (Adam, cosine decay; default 1e-4). */
   readonly qatLr?: number;
+  /**
+   * QAT: the epoch (1-based) from which batch-norm statistics are frozen (running statistics used,
+   * no longer updated), and from which the activation observers stop moving; default the second
+   * half of the QAT epochs (qat.ts qatFreezeEpochs). A number above the epochs = never.
+   */
+  readonly qatFreezeBn?: number;
+  readonly qatFreezeObservers?: number;
+  /** Static/QAT int8 weight scales: per_channel (default) or per_tensor (quantize.ts WeightScheme). */
+  readonly weightScheme?: WeightScheme;
   /** Fine-tuning epochs after pruning (default 2). */
   readonly finetuneEpochs?: number;
   /** Fine-tuning learning rate (Adam, cosine decay; default 1e-3). */
@@ -184,6 +193,13 @@ function checkOptions(o: CompressOptions, data: PreparedData, inputShape: readon
     if (o.quantize !== 'static') throw new NasError('invalid_config', `max drop applies to static quantization (it decides the fallback to QAT), not to ${o.quantize ?? 'no quantization'}`, { field: 'maxDrop', hint: 'use --quantize static --max-drop D, or drop --max-drop' });
   }
   if (o.qatLr !== undefined && !(o.qatLr > 0 && Number.isFinite(o.qatLr))) throw new NasError('invalid_config', `QAT lr must be > 0, got ${o.qatLr}`, { field: 'qatLr' });
+  for (const k of ['qatFreezeBn', 'qatFreezeObservers'] as const) {
+    const v = o[k];
+    if (v !== undefined && !((Number.isInteger(v) && v >= 1) || v === Infinity)) throw new NasError('invalid_config', `${k} must be an epoch number >= 1, got ${v}`, { field: k, hint: 'e.g. 2 (frozen from the second QAT epoch on); a number above the QAT epochs never freezes' });
+  }
+  if (o.weightScheme !== undefined && o.weightScheme !== 'per_channel' && o.weightScheme !== 'per_tensor')
+    throw new NasError('invalid_config', `weight scheme must be per_channel or per_tensor, got ${JSON.stringify(o.weightScheme)}`, { field: 'weightScheme' });
+  if (o.weightScheme === 'per_tensor' && o.quantize === 'dynamic') throw new NasError('invalid_config', 'the weight scheme applies to static and QAT int8 (dynamic int8 is always per tensor)', { field: 'weightScheme', hint: 'use --quantize static or qat with --per-tensor' });
   if (o.quantize === 'qat' && (o.finetuneEpochs ?? 2) < 1) throw new NasError('invalid_config', 'QAT needs at least 1 fine-tuning epoch', { field: 'finetuneEpochs', hint: 'e.g. --finetune-epochs 2, or use --quantize static' });
   const fe = o.finetuneEpochs ?? 2;
   if (!(Number.isInteger(fe) && fe >= 0)) throw new NasError('invalid_config', `finetune epochs must be an integer >= 0, got ${fe}`, { field: 'finetuneEpochs' });
@@ -341,6 +357,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     if (o.quantize) {
       setQuantizedEngine(engine!);
       const seed = o.seed ?? 0;
+      const scheme: WeightScheme = o.weightScheme ?? 'per_channel';
       const valAcc = (f: (x: Tensor) => Tensor) => (data.val.indices.length ? testAccuracy(f, { ...data, test: data.val }) : NaN);
       const cal = o.quantize === 'dynamic' ? [] : (o.calibrationInputs ?? calibrationBatches(data, o.calibration ?? 256, seed));
       try {
@@ -349,19 +366,32 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           const fused = fuse(current.graph, sd);
           nets.push({ dispose: () => disposeFused(fused) });
           const qparams = mode === 'static' ? (qp ? qp(fused) : calibrate(fused, cal)) : undefined;
-          const qn = new QuantizedNet(fused, mode, qparams);
+          const qn = new QuantizedNet(fused, mode, qparams, undefined, mode === 'static' ? scheme : 'per_channel');
           nets.push(qn);
           return qn;
         };
         const qat = (): QuantizedNet => {
           const epochs = o.finetuneEpochs ?? 2;
-          const qnet = new QatNet(current.graph, current.net.stateDict(), seed);
+          const qnet = new QatNet(current.graph, current.net.stateDict(), seed, { weightScheme: scheme });
           nets.push(qnet);
           qnet.observe(cal);
           // The zeros of magnitude pruning (this run's, or a sparse source's) are held through QAT too (the child's keys are `net.n<i>.weight`).
           const { masks } = zeroMasks(current.net.stateDict(), prunableWeights(current.graph, { pruneOutput: true }), 'net.');
           try {
-            finetune(qnet, data, { epochs, seed, lr: o.qatLr ?? 1e-4, ...(masks.size ? { masksForEpoch: () => masks } : {}), onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) });
+            const at = qatFreezeEpochs(epochs, { ...(o.qatFreezeBn !== undefined ? { freezeBn: o.qatFreezeBn } : {}), ...(o.qatFreezeObservers !== undefined ? { freezeObservers: o.qatFreezeObservers } : {}) });
+            const freeze = qatSchedule(qnet, at);
+            finetune(qnet, data, {
+              epochs,
+              seed,
+              lr: o.qatLr ?? 1e-4,
+              ...(masks.size ? { masksForEpoch: () => masks } : {}),
+              beforeEpoch: (e: number) => {
+                freeze(e);
+                if (e === at.bn) log(`${name} int8: QAT batch-norm statistics frozen from epoch ${e}`);
+                if (e === at.observers) log(`${name} int8: QAT observers frozen from epoch ${e}`);
+              },
+              onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`),
+            });
           } finally {
             for (const m of masks.values()) m.dispose();
           }

@@ -46,6 +46,15 @@ import {
   type QParams,
 } from '../tensor/quantized.js';
 
+/**
+ * How int8 weights are scaled: `per_channel` (one symmetric scale per output channel, PyTorch's
+ * default and this pipeline's) or `per_tensor` (one scale for the whole tensor, as engines or
+ * hardware without per-channel support need; coarser where a folded batch norm scales channels
+ * differently, e.g. depthwise convs; Krishnamoorthi 2018, "Quantizing deep convolutional networks
+ * for efficient inference: A whitepaper", section 3).
+ */
+export type WeightScheme = 'per_channel' | 'per_tensor';
+
 /** static: post-training, calibrated; qat: quantization-aware fine-tuning, then the same int8 network as static; dynamic: int8 linear weights only. */
 export type QuantMode = 'static' | 'dynamic' | 'qat';
 /** What a QuantizedNet runs: int8 weights and activations (static; also QAT's result), or dynamic int8 linear. */
@@ -82,9 +91,26 @@ export interface FusedNet {
 
 export const fusedInputs = (n: FusedNode): readonly number[] => (n.kind === 'qadd' || n.kind === 'cat' ? n.inputs : [n.input]);
 
+/**
+ * The batch norms fuse() folds: conv/linear node index -> the index of the batch norm that is the
+ * only consumer of its output (and not the graph output). QAT simulates exactly these folds.
+ */
+export function bnFolds(g: Graph): Map<number, number> {
+  const cons = consumers(g);
+  const out = new Map<number, number>();
+  g.nodes.forEach((n, i) => {
+    if (n.kind !== 'conv' && n.kind !== 'linear') return;
+    const v = i + 1;
+    const next = v !== g.output && cons[v]!.length === 1 ? cons[v]![0]! : -1;
+    if (next >= 0 && g.nodes[next]!.kind === 'bn') out.set(i, next);
+  });
+  return out;
+}
+
 /** Folds batch norms and fuses ReLUs (new tensors, owned by the result: disposeFused). */
 export function fuse(g: Graph, weights: ReadonlyMap<string, Tensor>): FusedNet {
   const cons = consumers(g);
+  const folds = bnFolds(g);
   const single = (v: number) => (v !== g.output && cons[v]!.length === 1 ? cons[v]![0]! : -1);
   const map = new Map<number, number>([[0, 0]]); // old value -> new value
   const skip = new Set<number>();
@@ -112,7 +138,7 @@ export function fuse(g: Graph, weights: ReadonlyMap<string, Tensor>): FusedNet {
           let out = i + 1;
           let W = w('weight')!.detach().clone();
           let B = w('bias')?.detach().clone() ?? Tensor.zeros([n.kind === 'conv' ? n.outC : n.outF]);
-          const next = single(out);
+          const next = folds.get(i) ?? -1;
           const bn = next >= 0 ? g.nodes[next]! : undefined;
           if (bn && bn.kind === 'bn') {
             const bw = (k: string) => weights.get(`n${next}.${k}`)!;
@@ -331,8 +357,10 @@ export class QuantizedNet {
    * @param fused the fused network (its float weights stay owned by the caller)
    * @param qparams activation parameters per fused value (static mode; from calibrate())
    * @param given weight scales per node (a loaded int8 file's); default computed from the weights
+   * @param weightScheme static mode's conv/linear weight scales (default per_channel; dynamic mode is per tensor)
    */
-  constructor(readonly fused: FusedNet, readonly mode: Int8Mode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>) {
+  constructor(readonly fused: FusedNet, readonly mode: Int8Mode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>, readonly weightScheme: WeightScheme = 'per_channel') {
+    const perChannel = mode === 'static' && weightScheme === 'per_channel';
     if (mode === 'static' && (!qparams || qparams.length !== fused.nodes.length + 1)) throw new NasError('internal', 'static quantization needs one QParams per value');
     fused.nodes.forEach((n, i) => {
       const w = fused.weights.get(i);
@@ -344,9 +372,9 @@ export class QuantizedNet {
         return qw;
       };
       if (n.kind === 'qconv' && mode === 'static') {
-        this.packed.set(i, prepackConv2d(quant(true), w!.get('bias')!, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }));
+        this.packed.set(i, prepackConv2d(quant(perChannel), w!.get('bias')!, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups }));
       } else if (n.kind === 'qlinear') {
-        this.packed.set(i, prepackLinear(quant(mode === 'static'), w!.get('bias')!));
+        this.packed.set(i, prepackLinear(quant(perChannel), w!.get('bias')!));
       }
     });
   }
