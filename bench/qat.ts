@@ -191,6 +191,7 @@ export default async function main(argv: string[]): Promise<void> {
             qat.observe(cal);
             finetune(qat, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100, beforeEpoch: qatSchedule(qat, at) });
             qat.eval();
+            const sim = testAccuracy((x) => qat.forward(x), data); // the fake-quantized net: the converted int8 net should match it
             const fq = fuse(low.graph, qat.net.stateDict());
             const qatNet = new QuantizedNet(fq, 'static', qat.toInt8Params(fq), undefined, scheme);
             const qa = testAccuracy((x) => qatNet.forward(x), data);
@@ -200,9 +201,9 @@ export default async function main(argv: string[]): Promise<void> {
             const torch = peerPtq(dir, net, cal, data, a.engine, scheme === 'per_tensor');
             for (const t of cal) t.dispose();
             diffs.get(scheme)!.push(qa - ptq);
-            const row = { model: name, scheme, seed, calibration: n, float_acc: fl, ptq_acc: ptq, qat_acc: qa, torch_ptq_acc: torch };
+            const row = { model: name, scheme, seed, calibration: n, float_acc: fl, ptq_acc: ptq, qat_acc: qa, qat_fakequant_acc: sim, torch_ptq_acc: torch };
             if (a.json) console.log(JSON.stringify(row));
-            else log(`${name} ${scheme} seed ${seed} calibration ${n}: float ${fl.toFixed(2)}%  tsnas PTQ ${ptq.toFixed(2)}%  tsnas QAT ${qa.toFixed(2)}%  PyTorch PTQ ${torch.toFixed(2)}%`);
+            else log(`${name} ${scheme} seed ${seed} calibration ${n}: float ${fl.toFixed(2)}%  tsnas PTQ ${ptq.toFixed(2)}%  tsnas QAT ${qa.toFixed(2)}% (fake-quant ${sim.toFixed(2)}%)  PyTorch PTQ ${torch.toFixed(2)}%`);
           }
         net.dispose();
       }
