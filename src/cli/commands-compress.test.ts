@@ -40,6 +40,9 @@ test('tsnas compress MODEL_DIR: rows per stage as JSON lines; bad options exit 2
       [['--prune', 'channels=1'], 'prune.ratio'],
       [['--prune', 'flops=0.0001'], 'prune.flops'],
       [['--prune', 'sparsity=0.8', '--prune-min-density', '0.5'], 'prune.minDensity'],
+      [['--quantize', 'dynamic', '--per-tensor'], 'per-tensor'],
+      [['--quantize', 'qat', '--qat-freeze-bn', '0'], 'qat-freeze-bn'],
+      [['--quantize', 'static', '--qat-freeze-observers', '2'], 'qat-freeze-observers'],
     ] as const) {
       const bad = cli(['compress', model, ...flags, '--out', join(dir, 'bad')]);
       assert.equal(bad.status, 2, bad.stderr);

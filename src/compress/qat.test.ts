@@ -16,9 +16,9 @@ import { buildNetwork } from '../nn/build/index.js';
 import { lowerModule } from './lower.js';
 import { GraphNet } from './graphnet.js';
 import { finetune } from './finetune.js';
-import { QatNet, requantizedValues } from './qat.js';
+import { QatNet, qatFreezeEpochs, requantizedValues } from './qat.js';
 import { QuantizedNet, disposeFused, fuse } from './quantize.js';
-import { compressNetwork, testAccuracy } from './pipeline.js';
+import { calibrationBatches, compressNetwork, testAccuracy } from './pipeline.js';
 import type { ChainCnnArch } from '../core/arch.js';
 
 /** Small and quick to train on digits; the SiLU layer runs in float between int8 ops (a fallback value to re-quantize). */
@@ -163,5 +163,70 @@ test('QAT: the converted int8 network computes what the fake-quantized network d
     net.dispose();
     module.dispose();
     for (const t of low.weights.values()) t.dispose();
+  }
+});
+
+test('QAT recipe: BN folded in training, BN statistics and observers freeze on schedule; per-tensor QAT converts to the per-tensor int8 network it simulates', { timeout: 600_000 }, async () => {
+  assert.deepEqual(qatFreezeEpochs(1), { bn: Infinity, observers: Infinity });
+  assert.deepEqual(qatFreezeEpochs(2), { bn: 2, observers: 2 });
+  assert.deepEqual(qatFreezeEpochs(5), { bn: 3, observers: 3 });
+  assert.deepEqual(qatFreezeEpochs(4, { freezeBn: 1, freezeObservers: 4 }), { bn: 1, observers: 4 });
+  const data = await prepareData({ kind: 'digits' });
+  const { module } = buildNetwork(NET, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(0) });
+  const low = lowerModule(module, data.shape, data.numClasses);
+  module.dispose();
+  const net = new GraphNet(low.graph, low.weights);
+  finetune(net, data, { epochs: 2, seed: 0, lr: 3e-3 });
+  net.eval();
+  const cal = calibrationBatches(data, 64, 0);
+  const qat = new QatNet(low.graph, net.stateDict(), 0, { weightScheme: 'per_tensor' });
+  try {
+    qat.observe(cal);
+    const bnKey = [...qat.net.stateDict().keys()].find((k) => k.endsWith('running_mean'))!;
+    const snap = () => Float32Array.from(qat.net.stateDict().get(bnKey)!.toTypedArray() as Float32Array);
+    const ranges = () => JSON.stringify([...qat.ranges]);
+    const step = () => tidy(() => void qat.forward(cal[0]!.mul(1.5))); // a training-mode forward on shifted data
+    // Before freezing, a training forward moves the BN statistics and the observers (so the checks below can fail).
+    qat.train();
+    let bn0 = snap();
+    let r0 = ranges();
+    step();
+    assert.notDeepEqual(snap(), bn0);
+    assert.notEqual(ranges(), r0);
+    // Frozen: the batch norms stay in inference mode through train(), nothing moves.
+    qat.freezeBn();
+    qat.freezeObservers();
+    qat.train();
+    for (const [i, l] of qat.net.layers) if (low.graph.nodes[i]!.kind === 'bn') assert.equal(l.training, false);
+    bn0 = snap();
+    r0 = ranges();
+    step();
+    assert.deepEqual(snap(), bn0);
+    assert.equal(ranges(), r0);
+    // QAT with frozen BN: the fake-quantized net in training mode is the folded network (same output as eval).
+    const same = tidy(() => noGrad(() => {
+      const a = qat.forward(cal[0]!).toTypedArray() as Float32Array;
+      qat.eval();
+      const b = qat.forward(cal[0]!).toTypedArray() as Float32Array;
+      return Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    }));
+    assert.ok(same < 1e-4, `training-mode vs eval forward with frozen BN: max diff ${same}`);
+    // Per-tensor QAT -> per-tensor int8: same predictions as the fake-quantized network.
+    finetune(qat, data, { epochs: 1, seed: 1, lr: 1e-4 });
+    qat.eval();
+    const fused = fuse(low.graph, qat.net.stateDict());
+    const qn = new QuantizedNet(fused, 'static', qat.toInt8Params(fused), undefined, 'per_tensor');
+    try {
+      const sim = testAccuracy((x) => qat.forward(x), data);
+      const int8 = testAccuracy((x) => qn.forward(x), data);
+      assert.ok(Math.abs(sim - int8) <= 1.5, `per-tensor QAT simulated ${sim}% vs converted ${int8}%`);
+    } finally {
+      qn.dispose();
+      disposeFused(fused);
+    }
+  } finally {
+    qat.dispose();
+    net.dispose();
+    for (const t of [...cal, ...low.weights.values()]) t.dispose();
   }
 });
