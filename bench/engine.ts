@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp,nb201super] [--rounds N] [--batches K] [--warmup W]
- *    [--engines native,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
+ *    [--engines native,native-cl,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
  *
  * Trains the four workloads of bench/torch_reference.py (nb201super: a DARTS weight step on the
  * one-shot NB201 supernet, all 5 ops on every edge, C=16) with tsnas (same layers, shapes, default
@@ -9,7 +9,8 @@
  * `rounds` times each; prints the MEDIAN samples/s of each side over the rounds and the ratio
  * tsnas/PyTorch per workload. tsnas runs with each engine of --engines (default `native`: one
  * native call per training step, src/nn/native-exec.ts; `ops`: one native call per op, the path
- * custom modules take); the ratio column is the first engine's.
+ * custom modules take; `native-cl`: the native engine with channels-last activations and conv
+ * weights, compileNative({ channelsLast: true })); the ratio column is the first engine's.
  * Peak memory of the NB201 workload (unless --no-memory): each side trains it for M batches
  * (default 5, after 1 warm-up) in a child process; printed: the child's peak RSS, and the peak
  * RSS minus that of the same child doing 0 batches (the runtime, libtorch, the model and the
@@ -79,7 +80,9 @@ export function workload(name: Workload, gen: Generator): { model: Layer; shape:
   }
 }
 
-export type Engine = 'native' | 'ops';
+/** `native`: compileNative defaults; `native-cl`: compileNative with channels-last activations and conv weights; `ops`: op by op. */
+export type Engine = 'native' | 'native-cl' | 'ops';
+const ENGINES: readonly Engine[] = ['native', 'native-cl', 'ops'];
 
 /**
  * One timed tsnas run, mirroring torch_reference.py's main(). `ran` is the engine that ran: 'ops'
@@ -96,7 +99,7 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
   const n = batches + warmup;
   const x = gen.randn([n, batch, ...shape]).keep();
   const y = gen.randint(0, 10, [n, batch]).keep();
-  const net = engine === 'native' && !w.forward ? compileNative(model) : undefined;
+  const net = engine !== 'ops' && !w.forward ? compileNative(model, { channelsLast: engine === 'native-cl' }) : undefined;
   let lossT: Tensor | undefined;
   let last = NaN;
   const bshape = [batch, ...shape];
@@ -128,7 +131,7 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
   y.dispose();
   if (w.dispose) w.dispose();
   else model.dispose();
-  return { samplesPerS: (batches * batch) / dt, finalLoss, ran: net ? 'native' : 'ops' };
+  return { samplesPerS: (batches * batch) / dt, finalLoss, ran: net ? engine : 'ops' };
 }
 
 /**
@@ -198,7 +201,7 @@ export default async function engine(argv: string[]): Promise<void> {
   const batches = o.batches ?? 100;
   const warmup = o.warmup ?? 10;
   const engines = (o.engines ?? ['native']) as Engine[];
-  for (const e of engines) if (e !== 'native' && e !== 'ops') throw new Error(`unknown engine ${e}: use native, ops`);
+  for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e}: use ${ENGINES.join(', ')}`);
   const child = o.child as Workload | undefined;
   if (child) {
     // Memory child: train, then report this process's peak RSS.
@@ -208,7 +211,7 @@ export default async function engine(argv: string[]): Promise<void> {
       const gen = new Generator(0);
       const w = workload(child, gen);
       const x = gen.randn([1, w.batch, ...w.shape]);
-      const net = engines[0] === 'native' ? compileNative(w.model) : undefined;
+      const net = engines[0] !== 'ops' ? compileNative(w.model, { channelsLast: engines[0] === 'native-cl' }) : undefined;
       net?.dispose();
       x.dispose();
       w.model.dispose();

@@ -149,7 +149,9 @@ static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunM
         foldedWeights(I, g.code[I.foldBn], w, b);
         y = at::conv2d(x, w, b, st, pd, dl, I.i[7]);
       } else {
-        y = at::conv2d(x, catOrOne(I, 0, k, 1), opt(catOrOne(I, k, k, 1)), st, pd, dl, I.i[7]);
+        at::Tensor w = catOrOne(I, 0, k, 1);
+        if (g.channelsLast && x.dim() == 4) w = w.contiguous(at::MemoryFormat::ChannelsLast);
+        y = at::conv2d(x, w, opt(catOrOne(I, k, k, 1)), st, pd, dl, I.i[7]);
       }
       break;
     }
