@@ -14,7 +14,7 @@ import { Generator, Tensor, crossEntropy, liveTensors, noGrad, tidy } from '../t
 import { buildNetwork, lenet } from './build/index.js';
 import { BatchNorm2d, Linear, ReLU, Sequential } from './layers.js';
 import { Module, type Layer } from './module.js';
-import { compileNative } from './native-exec.js';
+import { compileNative, type CompileOptions } from './native-exec.js';
 import { Adam, SGD, type Optimizer } from './optim.js';
 
 const nb = (ops: string): Nb201Arch => ({ family: 'nb201', ops: ops.split(',') as unknown as Nb201Arch['ops'] });
@@ -67,11 +67,12 @@ function labels(n: number): Tensor {
   return Tensor.fromArray(Array.from({ length: n }, (_, i) => (i * 3) % 5), [n], 'int64');
 }
 
-test('native forward, gradients and running statistics equal the op-by-op path for every built family', () => {
-  for (const c of CASES) {
+/** Native forward/backward/eval of each case (compiled with `o`) against the op-by-op path. */
+function checkParity(cases: Case[], o: CompileOptions): void {
+  for (const c of cases) {
     const a = c.make(new Generator(0));
     const b = c.make(new Generator(0));
-    const net = compileNative(b);
+    const net = compileNative(b, o);
     assert.ok(net, c.name);
     const x = new Generator(1).randn(c.input);
     const y = labels(c.input[0]!);
@@ -109,6 +110,15 @@ test('native forward, gradients and running statistics equal the op-by-op path f
     a.dispose();
     b.dispose();
   }
+}
+
+test('native forward, gradients and running statistics equal the op-by-op path for every built family', () => {
+  checkParity(CASES, {});
+});
+
+test('channels-last activations and conv weights (compileNative channelsLast) give the same values and gradients', () => {
+  // The op-by-op path runs NCHW; the gradients reach the NCHW parameters through the layout copy.
+  checkParity(CASES.filter((k) => k.name !== 'mlp'), { channelsLast: true });
 });
 
 test('a native training step equals the op-by-op step (SGD with Nesterov and weight decay, Adam) and leaks nothing', () => {
