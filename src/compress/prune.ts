@@ -26,6 +26,7 @@
  * union-find over channel elements (as in DepGraph, Fang et al. 2023), and a class is removed
  * from every producer and consumer at once. The network input and the logits are never pruned.
  */
+import { Issues } from '../core/issues.js';
 import { NasError } from '../core/errors.js';
 import { Tensor, cat, noGrad, tidy } from '../tensor/index.js';
 import { consumers, graphCost, graphShapes, type Graph, type GraphNode } from './graph.js';
@@ -64,34 +65,50 @@ const inUnit = (v: unknown, field: string, what: string): number => {
   return v;
 };
 
-/** Checks a prune spec (throws invalid_config naming `prune.<field>`); returns it complete. */
+/**
+ * Checks a prune spec; returns it complete. Every problem is reported at once (one invalid_config
+ * error, `details.issues`, src/core/issues.ts), each naming `prune.<field>`.
+ */
 export function checkPruneSpec(s: unknown): PruneSpec {
   const o = s as Partial<Record<string, unknown>> | null;
   if (!o || typeof o !== 'object') throw new NasError('invalid_config', 'prune must be an object with a kind', { field: 'prune', hint: 'e.g. { kind: "channels", ratio: 0.3 }' });
+  const I = new Issues();
+  const bad = (field: string, message: string, hint?: string): void => I.add(new NasError('invalid_config', message, { field, ...(hint === undefined ? {} : { hint }) }));
   switch (o.kind) {
     case 'magnitude': {
       const scope = o.scope ?? 'global';
       const schedule = o.schedule ?? 'oneshot';
-      if (scope !== 'global' && scope !== 'layer') throw new NasError('invalid_config', `prune scope must be global or layer, got ${JSON.stringify(scope)}`, { field: 'prune.scope' });
-      if (schedule !== 'oneshot' && schedule !== 'gradual') throw new NasError('invalid_config', `prune schedule must be oneshot or gradual, got ${JSON.stringify(schedule)}`, { field: 'prune.schedule' });
-      const sparsity = inUnit(o.sparsity, 'prune.sparsity', 'sparsity');
-      const minDensity = o.minDensity ?? (1 - sparsity) / 4;
-      if (typeof minDensity !== 'number' || !(minDensity >= 0 && minDensity <= 1 - sparsity + 1e-12))
-        throw new NasError('invalid_config', `the per-layer floor minDensity must be a number in [0, ${+(1 - sparsity).toFixed(6)}] (at most the average density 1 - sparsity), got ${JSON.stringify(o.minDensity)}`, {
-          field: 'prune.minDensity',
-          hint: `e.g. ${+((1 - sparsity) / 4).toFixed(6)} (the default, a quarter of the average density); CLI: --prune-min-density`,
-        });
-      if (o.pruneOutput !== undefined && typeof o.pruneOutput !== 'boolean') throw new NasError('invalid_config', `pruneOutput must be true or false, got ${JSON.stringify(o.pruneOutput)}`, { field: 'prune.pruneOutput' });
-      return { kind: 'magnitude', sparsity, scope, schedule, minDensity, pruneOutput: o.pruneOutput ?? false };
+      if (scope !== 'global' && scope !== 'layer') bad('prune.scope', `prune scope must be global or layer, got ${JSON.stringify(scope)}`);
+      if (schedule !== 'oneshot' && schedule !== 'gradual') bad('prune.schedule', `prune schedule must be oneshot or gradual, got ${JSON.stringify(schedule)}`);
+      const sparsity = I.take(() => inUnit(o.sparsity, 'prune.sparsity', 'sparsity'), NaN);
+      const minDensity = o.minDensity ?? (Number.isNaN(sparsity) ? 0 : (1 - sparsity) / 4);
+      // The floor's range depends on the sparsity: checked only when the sparsity is sound.
+      if (!Number.isNaN(sparsity) && (typeof minDensity !== 'number' || !(minDensity >= 0 && minDensity <= 1 - sparsity + 1e-12)))
+        bad(
+          'prune.minDensity',
+          `the per-layer floor minDensity must be a number in [0, ${+(1 - sparsity).toFixed(6)}] (at most the average density 1 - sparsity), got ${JSON.stringify(o.minDensity)}`,
+          `e.g. ${+((1 - sparsity) / 4).toFixed(6)} (the default, a quarter of the average density); CLI: --prune-min-density`,
+        );
+      if (o.pruneOutput !== undefined && typeof o.pruneOutput !== 'boolean') bad('prune.pruneOutput', `pruneOutput must be true or false, got ${JSON.stringify(o.pruneOutput)}`);
+      I.throwIfAny('the prune options');
+      return { kind: 'magnitude', sparsity, scope: scope as 'global' | 'layer', schedule: schedule as 'oneshot' | 'gradual', minDensity: minDensity as number, pruneOutput: (o.pruneOutput as boolean | undefined) ?? false };
     }
     case 'channels': {
       const criterion = o.criterion ?? 'l1';
-      if (criterion !== 'l1' && criterion !== 'taylor') throw new NasError('invalid_config', `prune criterion must be l1 or taylor, got ${JSON.stringify(criterion)}`, { field: 'prune.criterion' });
+      if (criterion !== 'l1' && criterion !== 'taylor') bad('prune.criterion', `prune criterion must be l1 or taylor, got ${JSON.stringify(criterion)}`);
+      let out: PruneSpec | undefined;
       if ((o.ratio === undefined) === (o.flops === undefined))
-        throw new NasError('invalid_config', 'channel pruning needs exactly one of ratio and flops', { field: 'prune.ratio', hint: 'e.g. ratio: 0.3 (remove 30% of the channels) or flops: 0.5 (keep at most half the FLOPs)' });
-      return o.ratio !== undefined
-        ? { kind: 'channels', ratio: inUnit(o.ratio, 'prune.ratio', 'channel ratio'), criterion }
-        : { kind: 'channels', flops: inUnit(o.flops, 'prune.flops', 'FLOPs fraction'), criterion };
+        bad('prune.ratio', 'channel pruning needs exactly one of ratio and flops', 'e.g. ratio: 0.3 (remove 30% of the channels) or flops: 0.5 (keep at most half the FLOPs)');
+      else
+        out = I.take(
+          (): PruneSpec =>
+            o.ratio !== undefined
+              ? { kind: 'channels', ratio: inUnit(o.ratio, 'prune.ratio', 'channel ratio'), criterion: criterion as 'l1' | 'taylor' }
+              : { kind: 'channels', flops: inUnit(o.flops, 'prune.flops', 'FLOPs fraction'), criterion: criterion as 'l1' | 'taylor' },
+          undefined,
+        );
+      I.throwIfAny('the prune options');
+      return out!;
     }
     default:
       throw new NasError('invalid_config', `unknown prune kind ${JSON.stringify(o.kind)}`, { field: 'prune.kind', hint: 'use magnitude or channels' });
