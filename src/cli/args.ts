@@ -13,6 +13,8 @@
 import { parseArgs } from 'node:util';
 import { NasError } from '../core/errors.js';
 import { closest } from '../core/suggest.js';
+import { resolve } from 'node:path';
+import type { DatasetSpec } from '../data/prepare.js';
 
 /**
  * Wrong words on the command line (unknown flag, missing argument). A NasError (`invalid_config`,
@@ -40,6 +42,28 @@ export type FlagSpec = Record<string, FlagDef>;
  */
 export function flagError(name: string, message: string, hint?: string): NasError {
   return new NasError('invalid_config', message, { field: `--${name}`, ...(hint === undefined ? {} : { hint }) });
+}
+
+/** The dataset kinds a command may offer through `--dataset KIND [--data-dir PATH]`. */
+export type DatasetFlagKind = 'fashion_mnist' | 'mnist' | 'cifar10' | 'digits' | 'csv';
+
+/**
+ * The DatasetSpec of `--dataset KIND --data-dir PATH` (KIND already checked against the command's
+ * `choices`): PATH is the image datasets' directory, the digits CSV, or the file of `csv`, where it
+ * is required (a flagError naming --data-dir otherwise). Relative paths resolve against the cwd.
+ */
+export function datasetOfFlags(kind: DatasetFlagKind, dir: string | undefined): DatasetSpec {
+  switch (kind) {
+    case 'fashion_mnist':
+    case 'mnist':
+    case 'cifar10':
+      return { kind, ...(dir ? { dataDir: resolve(dir) } : {}) };
+    case 'digits':
+      return { kind, ...(dir ? { path: resolve(dir) } : {}) };
+    case 'csv':
+      if (!dir) throw flagError('data-dir', 'is required with --dataset csv', 'give the CSV file: --data-dir FILE.csv');
+      return { kind, path: resolve(dir) };
+  }
 }
 
 /** The error for a value of `--name` outside `choices`, with the closest choice when it looks like a typo. */

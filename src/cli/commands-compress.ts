@@ -4,7 +4,7 @@ import { NasError } from '../api/index.js';
 import { compressModel, type CompressModelOptions, type CompressSource, type PruneSpec, type QuantMode, type StageRow } from '../api/compress.js';
 import type { DatasetSpec } from '../data/prepare.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
-import { choiceError, flagError } from './args.js';
+import { datasetOfFlags, flagError } from './args.js';
 
 /** Datasets a compressed image model can be evaluated on (--dataset). */
 const COMPRESS_DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits'] as const;
@@ -143,13 +143,8 @@ options:
     if (!f['prune'] && !f['quantize']) throw new UsageError('nothing to do: give --prune and/or --quantize');
     const src: CompressSource = study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? DEFAULT_STORAGE_URL } : { dir: args[0]! };
     let dataset: DatasetSpec | undefined;
-    if (typeof f['dataset'] === 'string') {
-      const kind = f['dataset'];
-      const dir = f['data-dir'] as string | undefined;
-      if (kind === 'fashion_mnist' || kind === 'mnist' || kind === 'cifar10') dataset = { kind, ...(dir ? { dataDir: resolve(dir) } : {}) };
-      else if (kind === 'digits') dataset = { kind, ...(dir ? { path: resolve(dir) } : {}) };
-      else throw choiceError('dataset', kind, COMPRESS_DATASETS);
-    }
+    // --dataset is checked against COMPRESS_DATASETS by parse (choices).
+    if (typeof f['dataset'] === 'string') dataset = datasetOfFlags(f['dataset'] as (typeof COMPRESS_DATASETS)[number], f['data-dir'] as string | undefined);
     const q = f['quantize'] as string | undefined;
     const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
     const fe = num(f, 'finetune-epochs', true, 0);

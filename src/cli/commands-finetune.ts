@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { finetuneModel, type FinetuneModelOptions, type FreezeSpec } from '../api/finetune.js';
 import { parseClassList } from '../data/classes.js';
 import type { DatasetSpec } from '../data/prepare.js';
-import { flagError } from './args.js';
+import { datasetOfFlags, flagError } from './args.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
 
@@ -80,14 +80,7 @@ options:
     if ((study === undefined) === (args[0] === undefined)) throw new UsageError('give either a MODEL_DIR or --study NAME');
     let dataset: DatasetSpec | undefined;
     if (typeof f['dataset'] === 'string') {
-      const kind = f['dataset'];
-      const dir = f['data-dir'] as string | undefined;
-      if (kind === 'fashion_mnist' || kind === 'mnist' || kind === 'cifar10') dataset = { kind, ...(dir ? { dataDir: resolve(dir) } : {}) };
-      else if (kind === 'digits') dataset = { kind, ...(dir ? { path: resolve(dir) } : {}) };
-      else {
-        if (!dir) throw flagError('data-dir', 'is required with --dataset csv', 'give the CSV file: --data-dir FILE.csv');
-        dataset = { kind: 'csv', path: resolve(dir) };
-      }
+      dataset = datasetOfFlags(f['dataset'] as (typeof DATASETS)[number], f['data-dir'] as string | undefined);
     } else if (f['data-dir'] !== undefined) throw flagError('data-dir', 'needs --dataset', 'e.g. --dataset fashion_mnist --data-dir DIR');
     let freeze: FreezeSpec | undefined;
     if (typeof f['freeze'] === 'string') {
