@@ -91,7 +91,7 @@ def sample(trial):
     head = trial.suggest_categorical('head', ['gap', 'flatten'])
     hidden = trial.suggest_categorical('hidden', [0, 64, 128]) if head == 'flatten' else 0
     return {'layers': layers, 'dropout': trial.suggest_float('dropout', 0.0, 0.3), 'head': head, 'hidden': hidden,
-            'optimizer': trial.suggest_categorical('optimizer', ['adam', 'adamw']),
+            'optimizer': 'adamw',
             'lr': trial.suggest_float('lr', 1e-3, 8e-3, log=True),
             'batch': trial.suggest_categorical('batch', [64, 128, 256]),
             'wd': trial.suggest_float('wd', 1e-5, 5e-2, log=True)}
@@ -101,7 +101,7 @@ def config_of(params):
     n = params['n_layers']
     return {'layers': [{'kernel': params[f'kernel{i}'], 'channels': params[f'channels{i}'], 'activation': params[f'activation{i}'],
                         'pool': params[f'pool{i}'], 'skip': params[f'skip{i}']} for i in range(n)],
-            'dropout': params['dropout'], 'head': params['head'], 'hidden': params.get('hidden', 0), 'optimizer': params['optimizer'], 'lr': params['lr'], 'batch': params['batch'], 'wd': params['wd']}
+            'dropout': params['dropout'], 'head': params['head'], 'hidden': params.get('hidden', 0), 'optimizer': 'adamw', 'lr': params['lr'], 'batch': params['batch'], 'wd': params['wd']}
 
 
 def tensors(x, y, mean=None, std=None):
