@@ -6,10 +6,12 @@
             16/24/32/48/64/96/128, ReLU/SiLU/GELU, batch norm, max pool 1/2, residual skip (only
             without pooling; 1x1 projection when channels change); global average pool -> dropout
             U(0, 0.3) -> linear, or the flatten head: flatten -> dropout -> [linear 64/128 -> ReLU ->
-            dropout] -> linear; Adam/AdamW, lr log-U(1e-3, 8e-3), batch 64/128/256, weight decay
+            dropout] -> linear; AdamW, lr log-U(1e-3, 8e-3), batch 64/128/256, weight decay
             log-U(1e-5, 5e-2), cosine schedule per step; label smoothing 0.1. A sample over the
-            MACs cap (same count as tsnas's cost model: convs, projections, classifier) is pruned
-            before it trains.
+            MACs cap (same count as tsnas's cost model: convs, projections, classifier), or one
+            that pools the 28x28 input below 1x1 (five poolings), is pruned before it trains (as
+            a user would after the first such trial crashed: a failed trial teaches TPE nothing,
+            a pruned one ranks as poor).
   search    TPE sampler (seeded) + Hyperband pruner (min 1, max --max-epochs budget units, reduction
             3) on the same train/validation subsets as tsnas (indices written by the tsnas side); a
             unit is an epoch, or --budget-samples training samples (tsnas main's default: 6,000 of
@@ -187,6 +189,8 @@ def main():
 
     def objective(trial):
         cfg = sample(trial)
+        if 28 // 2 ** sum(l['pool'] > 1 for l in cfg['layers']) < 1:
+            raise optuna.TrialPruned('pools the input below 1x1')
         if macs(cfg) > a.max_macs:
             raise optuna.TrialPruned(f'{macs(cfg)} MACs over the cap')
         best = [0.0]
