@@ -13,9 +13,12 @@
  * Prints both winners' test accuracy, params and wall time per seed, the means with sample std over
  * the seeds, the accuracy margin and the wall-time ratio optuna / tsnas.
  * --json: one object per side and seed, {"side", "test_acc", "params", "seconds", "seed"}, plus detail.
+ * --peer-only FILE: runs only the peer, against the tsnas sides of an earlier `--json` run in FILE
+ * (their search seconds and final epochs; printed again with `"reused": true`), e.g. after a fix
+ * to the peer script.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +70,14 @@ export default async function mainBench(argv: string[]): Promise<void> {
   const threads = Number(val('--threads') ?? MAIN_DEFAULTS.threads);
   const dataDir = val('--data-dir') ?? FASHION_MNIST_DIR;
   const keep = val('--keep');
+  const peerOnly = val('--peer-only');
+  const earlier: Side[] = peerOnly
+    ? readFileSync(peerOnly, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Side)
+        .filter((x) => x.side === 'tsnas')
+    : [];
   const work = keep ?? mkdtempSync(join(tmpdir(), 'tsnas-bench-main-'));
   mkdirSync(work, { recursive: true });
   const log = (s: string) => process.stderr.write(s + '\n');
@@ -81,28 +92,37 @@ export default async function mainBench(argv: string[]): Promise<void> {
   const sides: Side[] = [];
   try {
     for (const seed of seeds) {
-      const db = join(work, `main-s${seed}.db`);
-      rmSync(db, { force: true });
-      log(`bench main: seed ${seed}: tsnas main (uptime: ${(await run('uptime', [], process.env)).stdout.trim()})`);
-      const t = await run(process.execPath, ['--import', 'tsx', CLI, 'main', '--storage', `sqlite:${db}`, '--seed', String(seed), '--threads', String(threads), '--data-dir', dataDir, '--json', '--no-report', ...extra], process.env);
-      const r = (JSON.parse(t.stdout) as MainSeedsResult).runs[0]!;
-      const w = r.rows.find((x) => x.key === 'winner')!;
-      const wallOfWinner = r.searchSeconds + w.train_seconds;
-      sides.push({
-        side: 'tsnas',
-        test_acc: w.test_acc ?? NaN,
-        params: w.params ?? NaN,
-        seconds: Number(t.seconds.toFixed(1)),
-        seed,
-        search_seconds: Number(r.searchSeconds.toFixed(1)),
-        winner_train_seconds: Number(w.train_seconds.toFixed(1)),
-        search_plus_winner_seconds: Number(wallOfWinner.toFixed(1)),
-        trials: r.trials,
-        macs: w.macs,
-        baseline_test_acc: r.rows.find((x) => x.key === 'baseline')?.test_acc ?? null,
-        lenet_test_acc: r.rows.find((x) => x.key === 'lenet')?.test_acc ?? null,
-        final_epochs: r.finalEpochs,
-      });
+      let r: { searchSeconds: number; finalEpochs: number };
+      const reused = earlier.find((x) => x.seed === seed);
+      if (peerOnly) {
+        if (!reused) throw new NasError('invalid_config', `--peer-only ${peerOnly} has no tsnas side for seed ${seed}`, { hint: 'give the --json output of an earlier run with this seed' });
+        sides.push({ ...reused, reused: true });
+        r = { searchSeconds: Number(reused['search_seconds']), finalEpochs: Number(reused['final_epochs']) };
+      } else {
+        const db = join(work, `main-s${seed}.db`);
+        rmSync(db, { force: true });
+        log(`bench main: seed ${seed}: tsnas main (uptime: ${(await run('uptime', [], process.env)).stdout.trim()})`);
+        const t = await run(process.execPath, ['--import', 'tsx', CLI, 'main', '--storage', `sqlite:${db}`, '--seed', String(seed), '--threads', String(threads), '--data-dir', dataDir, '--json', '--no-report', ...extra], process.env);
+        const run0 = (JSON.parse(t.stdout) as MainSeedsResult).runs[0]!;
+        r = run0;
+        const w = run0.rows.find((x) => x.key === 'winner')!;
+        const wallOfWinner = run0.searchSeconds + w.train_seconds;
+        sides.push({
+          side: 'tsnas',
+          test_acc: w.test_acc ?? NaN,
+          params: w.params ?? NaN,
+          seconds: Number(t.seconds.toFixed(1)),
+          seed,
+          search_seconds: Number(run0.searchSeconds.toFixed(1)),
+          winner_train_seconds: Number(w.train_seconds.toFixed(1)),
+          search_plus_winner_seconds: Number(wallOfWinner.toFixed(1)),
+          trials: run0.trials,
+          macs: w.macs,
+          baseline_test_acc: run0.rows.find((x) => x.key === 'baseline')?.test_acc ?? null,
+          lenet_test_acc: run0.rows.find((x) => x.key === 'lenet')?.test_acc ?? null,
+          final_epochs: run0.finalEpochs,
+        });
+      }
       log(`bench main: seed ${seed}: optuna_main.py, search budget ${r.searchSeconds.toFixed(0)} s (uptime: ${(await run('uptime', [], process.env)).stdout.trim()})`);
       const p = await run(
         PYTHON,
