@@ -9,9 +9,10 @@ import { workerId } from '../core/ids.js';
 import { rejectsWith, storeConformance, studySpec } from './conformance.js';
 import { openStore } from './index.js';
 import { measureTrialOverhead } from './overhead.js';
+import { fileModeRunner, underFileModes, type FileModeRunner } from './testing/file-modes.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsnas-sqlite-test-'));
-chmodSync(root, 0o755); // the read-only case runs a child as an unprivileged user
+chmodSync(root, 0o755); // the read-only case may run a child as an unprivileged user (testing/file-modes.ts)
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const newPath = (): string => join(root, `db${n++}`, 'study.db');
@@ -36,9 +37,10 @@ storeConformance({
 
 const CHILD = new URL('./testing/store-child.ts', import.meta.url).pathname;
 /** Runs store-child.ts; resolves with its last output line. `onReady` fires when it prints `ready`. */
-function runChild(args: string[], opts: { uid?: number; gid?: number } = {}, onReady?: () => void): Promise<string> {
+function runChild(args: string[], runner: FileModeRunner = { kind: 'as_is' }, onReady?: () => void): Promise<string> {
   return new Promise((res, rej) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    const s = underFileModes(runner, process.execPath, ['--import', 'tsx', CHILD, ...args]);
+    const c = spawn(s.command, s.args, { ...s.options, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (b: Buffer) => {
@@ -69,7 +71,7 @@ describe('SQLite specifics', () => {
     // Meanwhile 3 more processes open (create and migrate) one fresh file at the same moment.
     const fresh = newPath();
     const [outs, opens] = await Promise.all([
-      Promise.all(['p1', 'p2', 'p3'].map((w) => runChild(['claim', `sqlite:${path}`, String(a.id), w, go], {}, ready))),
+      Promise.all(['p1', 'p2', 'p3'].map((w) => runChild(['claim', `sqlite:${path}`, String(a.id), w, go], { kind: 'as_is' }, ready))),
       Promise.all([0, 1, 2].map(() => runChild(['open', `sqlite:${fresh}`]))),
     ]);
     for (const o of opens) assert.deepEqual(JSON.parse(o), { ok: true });
@@ -114,7 +116,12 @@ describe('SQLite specifics', () => {
     await s.close();
   });
 
-  test('a read-only copy of a database: clear storage_error', async () => {
+  test('a read-only copy of a database: clear storage_error', async (t) => {
+    const runner = fileModeRunner();
+    if (runner.kind === 'unavailable') {
+      t.skip(runner.reason);
+      return;
+    }
     const src = newPath();
     const s = await openStore(`sqlite:${src}`);
     await s.createStudy(studySpec('ro'));
@@ -132,9 +139,9 @@ describe('SQLite specifics', () => {
       await Promise.all(
         dirs.map(async (dir) => {
           const url = `sqlite:${join(dir, 'copy.db')}`;
-          if (process.getuid?.() === 0) {
-            // root ignores permission bits: check as an unprivileged user.
-            const out = JSON.parse(await runChild(['open', url], { uid: 65534, gid: 65534 })) as { code?: string; message?: string };
+          if (runner.kind !== 'as_is') {
+            // root ignores permission bits: check in a child that does not (testing/file-modes.ts).
+            const out = JSON.parse(await runChild(['open', url], runner)) as { code?: string; message?: string };
             assert.equal(out.code, 'storage_error', JSON.stringify(out));
             assert.match(out.message!, /is read-only/);
           } else {

@@ -52,8 +52,9 @@ export interface Testbed {
   stop(): Promise<void>;
 }
 
-function run(cmd: string, args: readonly string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+/** `cwd`: for a command run as another user, a directory that user can enter (see startTestbed). */
+function run(cmd: string, args: readonly string[], cwd?: string): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...(cwd === undefined ? {} : { cwd }) });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout || r.error?.message || '').trim()}`);
 }
 const ipns = (ns: string, ...args: string[]) => run('ip', ['netns', 'exec', ns, ...args]);
@@ -130,7 +131,7 @@ export async function startTestbed(opts: { prefix?: string } = {}): Promise<Test
     const pwFile = join(base, 'pw');
     writeFileSync(pwFile, `${password}\n`);
     for (const p of [base, sockDir, pwFile]) chownSync(p, uid, gid);
-    run('runuser', ['-u', 'postgres', '--', join(bin, 'initdb'), '-D', dataDir, '-U', 'postgres', '--pwfile', pwFile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    run('runuser', ['-u', 'postgres', '--', join(bin, 'initdb'), '-D', dataDir, '-U', 'postgres', '--pwfile', pwFile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], base);
     rmSync(pwFile);
     appendFileSync(join(dataDir, 'pg_hba.conf'), '\nhost all all 10.77.0.0/16 scram-sha-256\n');
     const startPg = async (): Promise<void> => {
@@ -138,7 +139,7 @@ export async function startTestbed(opts: { prefix?: string } = {}): Promise<Test
         'netns', 'exec', ns('db'), 'runuser', '-u', 'postgres', '--', join(bin, 'postgres'), '-D', dataDir, '-p', '5432', '-k', sockDir,
         '-c', `listen_addresses=${HOSTS.map((h) => `10.77.${h}.1`).join(',')}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off',
         '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB',
-      ], { stdio: ['ignore', 'ignore', 'pipe'] });
+      ], { cwd: base, stdio: ['ignore', 'ignore', 'pipe'] }); // cwd: the project may be unreadable to postgres (a 0700 folder)
       let log = '';
       postmaster.stderr!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
       const deadline = Date.now() + 30_000;

@@ -107,7 +107,8 @@ export async function startPgServer(opts: PgServerOptions = {}): Promise<PgServe
   const cleanupDir = (): void => rmSync(base, { recursive: true, force: true });
 
   const [icmd, iargs] = asOwner(join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
-  const init = spawnSync(icmd, iargs, { encoding: 'utf8' });
+  // cwd: a directory the server's user can enter; the project may sit in a 0700 folder it cannot.
+  const init = spawnSync(icmd, iargs, { cwd: base, encoding: 'utf8' });
   if (init.status !== 0) {
     cleanupDir();
     throw new PgUnavailable(`initdb failed (exit ${init.status}${init.error ? `, ${init.error.message}` : ''}): ${(init.stderr || init.stdout || '').trim().slice(-800)}`);
@@ -122,7 +123,7 @@ export async function startPgServer(opts: PgServerOptions = {}): Promise<PgServe
       '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
       '-c', 'max_connections=200', '-c', 'shared_buffers=32MB', '-c', 'logging_collector=off',
     ]);
-    const child: ChildProcess = spawn(pcmd, pargs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child: ChildProcess = spawn(pcmd, pargs, { cwd: base, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (b: Buffer) => {
       log = (log + b.toString()).slice(-4000);
