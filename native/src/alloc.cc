@@ -51,11 +51,10 @@ Cache& cache() {
 
 void unmap(void* p, size_t size) { munmap(p, size); }
 
-void freeLarge(void* p) {
-  Cache& c = cache();
-  std::unique_lock<std::mutex> lock(c.mu);
-  auto it = c.owned.find(p);
-  if (it == c.owned.end()) std::abort();  // not ours: a deleter mix-up, never silently leak or double-free
+// Takes back a block the cache handed out (`it` points into c.owned, `lock` holds c.mu): keeps it
+// idle within the limit, else unmaps it after releasing the lock.
+void release(Cache& c, std::unique_lock<std::mutex>& lock, std::unordered_map<void*, size_t>::iterator it) {
+  void* p = it->first;
   const size_t size = it->second;
   c.owned.erase(it);
   c.stats.liveBytes -= size;
@@ -69,18 +68,26 @@ void freeLarge(void* p) {
   unmap(p, size);
 }
 
+void freeLarge(void* p) {
+  Cache& c = cache();
+  std::unique_lock<std::mutex> lock(c.mu);
+  auto it = c.owned.find(p);
+  if (it == c.owned.end()) std::abort();  // not ours: a deleter mix-up, never silently leak or double-free
+  release(c, lock, it);
+}
+
 // The raw deleter (libtorch's raw_deallocate, used by oneDNN's scratch buffers) cannot know which
 // path allocated a pointer: a large block if the cache owns it, c10's free_cpu otherwise.
 void freeAny(void* p) {
   Cache& c = cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (c.owned.find(p) == c.owned.end()) {
-      c10::free_cpu(p);
-      return;
-    }
+  std::unique_lock<std::mutex> lock(c.mu);
+  auto it = c.owned.find(p);
+  if (it == c.owned.end()) {
+    lock.unlock();
+    c10::free_cpu(p);
+    return;
   }
-  freeLarge(p);
+  release(c, lock, it);
 }
 
 struct CachingCpuAllocator final : at::Allocator {
