@@ -5,7 +5,7 @@
  *    params, flops; reported time `proxy_ms` is the table's recorded compute time), on network
  *    spaces computed on the real network with one batch of the dataset (`train` options:
  *    `dataset`, `data_dir`, ...; plus `proxies` and `per_class`);
- *  - `prescreen: { candidates, top, proxies }` for any strategy (src/strategy/prescreen.ts), with
+ *  - `prescreen: { candidates, top, proxies, pool }` for any strategy (src/strategy/prescreen.ts), with
  *    the study's proxy source: the nb201 table, or live computation on the `train` or `proxy`
  *    evaluator's dataset (each key once per process; the values of the kept candidates live in
  *    the strategy's stored state).
@@ -23,12 +23,12 @@ import { Issues, fail, noExtraKeys, num, obj } from './validate.js';
 let shipped: ProxyTable | undefined;
 const nb201Table = (): ProxyTable => (shipped ??= loadProxyTable());
 
-/** Validates `prescreen: { candidates, top, proxies }` (null when absent). */
+/** Validates `prescreen: { candidates, top, proxies, pool }` (null when absent; pool 0 = plain random draws after the top ones). */
 export function parsePrescreen(raw: unknown): (PrescreenOptions & JsonObject) | null {
   if (raw === undefined || raw === null) return null;
   const o = obj(raw, 'prescreen');
   const I = new Issues();
-  I.take(() => noExtraKeys(o, 'prescreen', ['candidates', 'top', 'proxies']), undefined);
+  I.take(() => noExtraKeys(o, 'prescreen', ['candidates', 'top', 'proxies', 'pool']), undefined);
   const candidates = I.take(() => num(o['candidates'] ?? 1000, 'prescreen.candidates', { integer: true, min: 1, max: 10_000_000 }), 1);
   const top = I.take(() => num(o['top'] ?? 10, 'prescreen.top', { integer: true, min: 1, max: 1_000_000 }), 1);
   const proxies = I.take(() => {
@@ -36,8 +36,9 @@ export function parsePrescreen(raw: unknown): (PrescreenOptions & JsonObject) | 
     if (!Array.isArray(p)) fail('prescreen.proxies', 'must be a list of proxy names', 'e.g. proxies: [synflow]');
     return checkProxyNames(p as string[], 'prescreen.proxies');
   }, []);
+  const pool = I.take(() => num(o['pool'] ?? 0, 'prescreen.pool', { integer: true, min: 0, max: 1_000_000 }), 0);
   I.throwIfAny('prescreen');
-  return { candidates, top, proxies };
+  return { candidates, top, proxies, ...(pool > 0 ? { pool } : {}) };
 }
 
 /** Table proxies on the nb201 space: `proxy_<name>` for the table's proxies, `proxy_ms`, params, flops. */

@@ -7,10 +7,19 @@
  * strategy then runs unchanged except that its random draws (`space.sample`: the initial
  * population of evolution, local search's starting points, the random phase of BO/TPE/BANANAS,
  * every draw of random search) return those architectures, best first; once they are used up,
- * draws are random again (uniform over keys, like the strategies' own `randomNovel`).
+ * draws are random again (uniform over keys, like the strategies' own `randomNovel`), unless
+ * `pool` is set.
+ *
+ * `pool: K` (the prescreen keeps guiding, after Abdelfattah et al. 2021's zero-cost-guided random
+ * search / Mellor et al. 2021's NASWOT "score N, train the best"): once the top ones are used up,
+ * every random draw scores K fresh random candidates (feasible, unseen keys, drawn with the
+ * strategy's own Rng so a resumed study draws the same) with the same proxies and returns the
+ * best-ranked of them (rank aggregation within the pool, missing/non-finite values last). Its
+ * proxy values, `prescreen_pool` (K) and `prescreen_pool_rank` (1) are stored with the trial.
  *
  * Accounting: the state records `proxyMs`, the proxy compute the prescreen cost (the sum of the
- * provider's ms over the scored candidates), and `scored`; a study reports them beside its trial
+ * provider's ms over the scored candidates, the pools' included; a key drawn into two pools is
+ * counted twice, so with `pool` it is an upper bound), and `scored`; a study reports them beside its trial
  * count. The kept architectures and their proxy values live in the JSON state, so a resumed or
  * parallel study never recomputes them; a proposal that comes from the prescreen carries its proxy
  * values and rank in `info` (stored with the trial).
@@ -30,6 +39,8 @@ export interface PrescreenOptions {
   readonly top: number;
   /** Proxy names (metrics `proxy_<name>`) aggregated by rank; one name = that proxy's ranking. */
   readonly proxies: readonly string[];
+  /** Candidates scored per random draw once the top ones are used up (absent/0: plain random draws). */
+  readonly pool?: number;
 }
 
 interface Ranked {
@@ -57,11 +68,64 @@ export function prescreenReport(state: unknown): { proxyMs: number; scored: numb
   return s && typeof s === 'object' && s.format === 'tsnas.prescreen/1' ? { proxyMs: s.proxyMs!, scored: s.scored!, failed: s.failed! } : null;
 }
 
-/** A view of the space whose `sample` returns the unseen ranked architectures first. */
-function prescreenedSpace<A>(base: Space<A>, ranked: readonly Ranked[], seen: ReadonlySet<string>): Space<A> {
+/** Candidate indices best first by rank aggregation over `proxies` (ties: lower index first), and how many lacked some proxy. */
+function rankByProxies(values: readonly Record<string, number>[], proxies: readonly string[]): { order: number[]; failed: number } {
+  let failed = 0;
+  const score = new Float64Array(values.length);
+  for (const p of proxies) {
+    const col = values.map((v) => v[`proxy_${p}`]);
+    failed = Math.max(failed, col.filter((x) => x === undefined || !Number.isFinite(x)).length);
+    const r = rankScores(col);
+    for (let i = 0; i < values.length; i++) score[i]! -= r[i]!;
+  }
+  return { order: values.map((_, i) => i).sort((a, b) => score[b]! - score[a]! || a - b), failed };
+}
+
+/** What the pools of one ask cost, and the values of the archs they returned (by key). */
+interface PoolLog {
+  ms: number;
+  scored: number;
+  failed: number;
+  readonly picked: Map<string, Record<string, number>>;
+}
+
+/**
+ * A view of the space whose `sample` returns the unseen ranked architectures first, then (with
+ * `pool`) the best-ranked of `pool` fresh feasible unseen candidates per draw, logged in `log`.
+ */
+function prescreenedSpace<A>(ctx: StrategyContext<A>, ranked: readonly Ranked[], seen: ReadonlySet<string>, o: PrescreenOptions, log: PoolLog): Space<A> {
+  const base = ctx.space;
   const handed = new Set<string>();
   const reps = distinctMembers(base);
   const view = Object.create(base) as Space<A>;
+  const draw = (rng: Rng): A => (reps ? structuredClone(rng.choice(reps)) : base.sample(rng));
+  const pooled = (rng: Rng): A => {
+    const k = o.pool!;
+    const cands: A[] = [];
+    const keys = new Set<string>();
+    // Feasible unseen distinct keys; a few times k attempts, then whatever was found.
+    for (let tries = 0; cands.length < k && tries < 20 * k; tries++) {
+      const a = draw(rng);
+      const key = base.key(a);
+      if (seen.has(key) || handed.has(key) || keys.has(key) || !precheck(a, ctx)) continue;
+      keys.add(key);
+      cands.push(a);
+    }
+    if (!cands.length) return draw(rng);
+    const values = cands.map((a) => {
+      const v = ctx.proxyOf!(a);
+      log.ms += v.ms;
+      return v.values;
+    });
+    const { order, failed } = rankByProxies(values, o.proxies);
+    log.scored += cands.length;
+    log.failed += failed;
+    const i = order[0]!;
+    const key = base.key(cands[i]!);
+    handed.add(key);
+    log.picked.set(key, { ...values[i]!, prescreen_pool: cands.length, prescreen_pool_rank: 1 });
+    return cands[i]!;
+  };
   return Object.assign(view, {
     // Not enumerable through this view: random draws must come through `sample`.
     size: () => Infinity,
@@ -71,15 +135,18 @@ function prescreenedSpace<A>(base: Space<A>, ranked: readonly Ranked[], seen: Re
           handed.add(r.key);
           return structuredClone(archFromJson<A>(r.arch));
         }
-      return reps ? structuredClone(rng.choice(reps)) : base.sample(rng);
+      return o.pool && ctx.proxyOf ? pooled(rng) : draw(rng);
     },
   });
 }
 
 export function withPrescreen(inner: Strategy, o: PrescreenOptions): Strategy<PrescreenState> {
-  if (!(o.candidates >= 1 && o.top >= 1 && o.proxies.length >= 1))
-    throw new NasError('invalid_config', 'prescreen needs candidates >= 1, top >= 1 and at least one proxy', { field: 'prescreen' });
-  const wrap = <A>(ctx: StrategyContext<A>, s: PrescreenState): StrategyContext<A> => ({ ...ctx, space: prescreenedSpace(ctx.space, s.ranked, seenKeys(ctx.history)) });
+  if (!(o.candidates >= 1 && o.top >= 1 && o.proxies.length >= 1 && (o.pool === undefined || (Number.isInteger(o.pool) && o.pool >= 0))))
+    throw new NasError('invalid_config', 'prescreen needs candidates >= 1, top >= 1, at least one proxy and pool >= 0 (an integer)', { field: 'prescreen' });
+  const newLog = (): PoolLog => ({ ms: 0, scored: 0, failed: 0, picked: new Map() });
+  const wrap = <A>(ctx: StrategyContext<A>, s: PrescreenState, log: PoolLog = newLog()): StrategyContext<A> => ({ ...ctx, space: prescreenedSpace(ctx, s.ranked, seenKeys(ctx.history), o, log) });
+  /** The state with one ask's pool compute added. */
+  const charged = (s: PrescreenState, log: PoolLog): PrescreenState => (log.scored ? { ...s, proxyMs: s.proxyMs + log.ms, scored: s.scored + log.scored, failed: s.failed + log.failed } : s);
   return {
     name: `${inner.name}+prescreen`,
     init<A>(seed: number, ctx: StrategyContext<A>): PrescreenState {
@@ -111,35 +178,37 @@ export function withPrescreen(inner: Strategy, o: PrescreenOptions): Strategy<Pr
         proxyMs += v.ms;
         return v.values;
       });
-      let failed = 0;
-      const score = new Float64Array(cands.length);
-      for (const p of o.proxies) {
-        const col = values.map((v) => v[`proxy_${p}`]);
-        failed = Math.max(failed, col.filter((x) => x === undefined || !Number.isFinite(x)).length);
-        const r = rankScores(col);
-        for (let i = 0; i < cands.length; i++) score[i]! -= r[i]!;
-      }
-      const order = cands.map((_, i) => i).sort((a, b) => score[b]! - score[a]! || a - b);
+      const { order, failed } = rankByProxies(values, o.proxies);
       const ranked: Ranked[] = order.slice(0, o.top).map((i) => ({ arch: archToJson(cands[i]!), key: ctx.space.key(cands[i]!), values: { ...values[i]! } }));
       const base: PrescreenState = { format: 'tsnas.prescreen/1', inner: null, ranked, proxyMs, scored: cands.length, failed, rng: rng.state() };
-      return { ...base, inner: inner.init(seed, wrap(ctx, base)) };
+      const log = newLog();
+      const inner0 = inner.init(seed, wrap(ctx, base, log));
+      return { ...charged(base, log), inner: inner0 };
     },
     ask<A>(state: PrescreenState, ctx: StrategyContext<A>) {
-      const r = inner.ask(state.inner, wrap(ctx, state));
+      const log = newLog();
+      const r = inner.ask(state.inner, wrap(ctx, state, log));
       let outcome = r.outcome;
       if (outcome.kind === 'trial') {
         const key = ctx.space.key(outcome.proposal.arch);
         const i = state.ranked.findIndex((x) => x.key === key);
+        const pooled = log.picked.get(key);
         if (i >= 0) outcome = { kind: 'trial', proposal: { ...outcome.proposal, info: { ...outcome.proposal.info, ...state.ranked[i]!.values, prescreen_rank: i + 1 } } };
+        else if (pooled) outcome = { kind: 'trial', proposal: { ...outcome.proposal, info: { ...outcome.proposal.info, ...pooled } } };
       }
-      return { state: { ...state, inner: r.state }, outcome };
+      return { state: { ...charged(state, log), inner: r.state }, outcome };
     },
-    tell: (state, trial, ctx) => ({ ...state, inner: inner.tell(state.inner, trial, wrap(ctx, state)) }),
+    tell<A>(state: PrescreenState, trial: Parameters<Strategy['tell']>[1], ctx: StrategyContext<A>) {
+      const log = newLog();
+      const inner1 = inner.tell(state.inner, trial as never, wrap(ctx, state, log));
+      return { ...charged(state, log), inner: inner1 };
+    },
     ...(inner.shouldPrune
       ? {
           shouldPrune<A>(state: PrescreenState, trial: Parameters<NonNullable<Strategy['shouldPrune']>>[1], ctx: StrategyContext<A>) {
-            const r = inner.shouldPrune!(state.inner, trial as never, wrap(ctx, state));
-            return { state: { ...state, inner: r.state }, prune: r.prune };
+            const log = newLog();
+            const r = inner.shouldPrune!(state.inner, trial as never, wrap(ctx, state, log));
+            return { state: { ...charged(state, log), inner: r.state }, prune: r.prune };
           },
         }
       : {}),
