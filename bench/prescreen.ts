@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- prescreen [--seeds 3] [--trials 12] [--candidates 60] [--top 6]
+ * `npm run bench -- prescreen [--seeds 3] [--trials 12] [--candidates 60] [--top 6] [--pool 0]
  *   [--proxies jacob_cov,naswot] [--strategy random] [--space chain_cnn] [--epochs 1]
  *   [--budget-samples 6000] [--max-macs 5000000] [--train-per-class N] [--val-per-class 100]
  *   [--threads 1] [--first-seed 0] [--svg FILE] [--json] [--from seeds.jsonl ...]`
@@ -18,6 +18,8 @@
  *  - `--max-macs` (per image; 0 = none): a study constraint `macs <= max` for both searches, as
  *    the main job caps its space, so neither search spends its trials on networks too large for
  *    the budget; the prescreen draws its candidates within the constraint.
+ *  - `--pool K` (0 = off): the prescreen keeps guiding after its top ones, every later draw scores
+ *    K fresh random candidates with the same proxies and trains the best-ranked (prescreen `pool`).
  *  - the default proxies, jacob_cov and naswot (the two best single proxies of `npm run bench --
  *    proxies` on NB201), score the correlation of activation codes / input Jacobians across the
  *    batch, not a sum over parameters as synflow, snip and grad_norm do, so they do not grow with
@@ -42,6 +44,7 @@ interface Args {
   trials: number;
   candidates: number;
   top: number;
+  pool: number;
   proxies: string[];
   strategy: string;
   space: string;
@@ -59,11 +62,11 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'prescreen', {
-    seeds: 'number', 'first-seed': 'number', trials: 'number', candidates: 'number', top: 'number', proxies: 'list', strategy: 'string',
+    seeds: 'number', 'first-seed': 'number', trials: 'number', candidates: 'number', top: 'number', pool: 'number', proxies: 'list', strategy: 'string',
     space: 'string', epochs: 'number', 'train-per-class': 'number', 'val-per-class': 'number', 'budget-samples': 'number', 'max-macs': 'number', threads: 'number', svg: 'string', json: 'flag', from: 'repeat',
   });
   return {
-    seeds: o.seeds ?? 3, trials: o.trials ?? 12, candidates: o.candidates ?? 60, top: o.top ?? 6, proxies: o.proxies ?? ['jacob_cov', 'naswot'],
+    seeds: o.seeds ?? 3, trials: o.trials ?? 12, candidates: o.candidates ?? 60, top: o.top ?? 6, pool: o.pool ?? 0, proxies: o.proxies ?? ['jacob_cov', 'naswot'],
     strategy: o.strategy ?? 'random', space: o.space ?? 'chain_cnn', epochs: o.epochs ?? 1, trainPerClass: o['train-per-class'],
     budgetSamples: o['budget-samples'] ?? 6000, maxMacs: o['max-macs'] ?? 5_000_000, valPerClass: o['val-per-class'] ?? 100, threads: o.threads ?? 1, svg: o.svg, json: o.json ?? false, firstSeed: o['first-seed'] ?? 0, from: o.from ?? [],
   };
@@ -153,7 +156,7 @@ export default async function main(argv: string[]): Promise<void> {
     for (let k = 0; k < (a.from.length ? 0 : a.seeds); k++) {
       const seed = a.firstSeed + k;
       await search(prepareSearch({ config: { ...base, study: `plain-${seed}`, seed } }));
-      await search(prepareSearch({ config: { ...base, study: `pre-${seed}`, seed, prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies } } }));
+      await search(prepareSearch({ config: { ...base, study: `pre-${seed}`, seed, prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies, ...(a.pool > 0 ? { pool: a.pool } : {}) } } }));
       const tp = (await studyTrials(storage, `plain-${seed}`)).trials;
       const tq = (await studyTrials(storage, `pre-${seed}`)).trials;
       const p = bestCurve(tp, a.trials);
@@ -186,7 +189,7 @@ export default async function main(argv: string[]): Promise<void> {
     strategy: a.strategy,
     seeds: a.seeds,
     trials: a.trials,
-    prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies },
+    prescreen: { candidates: a.candidates, top: a.top, proxies: a.proxies, pool: a.pool },
     data: dataLabel(a),
     max_macs: a.maxMacs > 0 ? a.maxMacs : null,
     plain_curve: curveP,
@@ -197,7 +200,7 @@ export default async function main(argv: string[]): Promise<void> {
   };
   if (a.svg) writeFileSync(a.svg, svgChart([{ name: `${a.strategy}`, color: '#1f77b4', ys: curveP }, { name: `${a.strategy}+prescreen`, color: '#d62728', ys: curveQ }], `best val acc, ${a.space}, mean of ${a.seeds} seeds`) + '\n');
   if (a.json) return void console.log(JSON.stringify(summary));
-  console.log(`Prescreened vs plain ${a.strategy} on ${a.space}, ${dataLabel(a)}${a.maxMacs > 0 ? `, MACs <= ${a.maxMacs}` : ''}, ${a.seeds} seeds; prescreen ${a.candidates} candidates, top ${a.top}, ${a.proxies.join('+')}`);
+  console.log(`Prescreened vs plain ${a.strategy} on ${a.space}, ${dataLabel(a)}${a.maxMacs > 0 ? `, MACs <= ${a.maxMacs}` : ''}, ${a.seeds} seeds; prescreen ${a.candidates} candidates, top ${a.top}${a.pool > 0 ? `, then the best of a pool of ${a.pool} per draw` : ''}, ${a.proxies.join('+')}`);
   console.log('best validation accuracy (%) among the first t trained candidates, mean over seeds (per seed: plain / prescreened)');
   console.log(`| t | plain | prescreened | ${rows.map((r) => `seed ${r.seed}`).join(' | ')} |`);
   console.log(`|---|---|---|${rows.map(() => '---|').join('')}`);
