@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isNasError } from '../core/errors.js';
-import { nb201Space, type Nb201Arch } from '../space/nb201.js';
+import type { Nb201Arch } from '../core/arch.js';
+import { nb201Space } from '../space/nb201.js';
 import { simulate } from './common-testing.js';
-import { prescreenReport, withPrescreen } from './prescreen.js';
+import { prescreenReport, withPrescreen as withPrescreenTyped } from './prescreen.js';
 import { createStrategy } from './registry.js';
-import type { ProxyValues, Strategy, StrategyState } from './types.js';
+import { eraseState, type ProxyValues, type Strategy, type StrategyState } from './types.js';
+
+const withPrescreen = (...a: Parameters<typeof withPrescreenTyped>): Strategy => eraseState(withPrescreenTyped(...a));
 
 /** `s` with every proposal's `info` recorded by key (the test study does not keep it). */
 function recording(s: Strategy, infos: Map<string, Readonly<Record<string, number | string>> | undefined>): Strategy {
@@ -32,7 +35,7 @@ function fakeProxies(log: { key: string; v: number }[]) {
 }
 
 const objectives = [{ metric: 'val_acc', direction: 'maximize' as const }];
-const evaluate = (a: Nb201Arch) => ({ val_acc: a.ops.reduce((s, o, i) => s + o.length * (i + 1), 0) });
+const evaluate = (a: Nb201Arch) => ({ val_acc: a.ops.reduce((s: number, o, i) => s + o.length * (i + 1), 0) });
 
 test('prescreen pool: every draw after the top ones is the best-ranked of `pool` fresh candidates, stored with its proxy values; the pool compute is charged', () => {
   const log: { key: string; v: number }[] = [];
