@@ -6,6 +6,8 @@
 // to quantize and with which parameters.
 #include "common.h"
 
+#include <cstring>
+
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
 #include <ATen/native/quantized/PackedParams.h>
@@ -211,6 +213,32 @@ TS_FN(qCat) {
   TS_CATCH("qCat")
 }
 
+// qLut(qx quint8 per tensor, lut Uint8Array[256], scale, zeroPoint): y[i] = lut[x[i]] as a new quint8
+// tensor with the given output parameters, in x's memory format. An elementwise activation on
+// 8-bit codes is a function of 256 inputs: src/compress/quantize.ts tabulates
+// quantize(act(dequantize(c))) once, so SiLU/GELU/tanh/sigmoid run in int8 in one pass instead of
+// dequantize + float op + quantize (the table lookup TFLite and QNNPACK use for int8 sigmoid/tanh).
+TS_FN(qLut) {
+  TS_TRY
+  at::Tensor& x0 = tensorArg(info, 0);
+  if (!x0.is_quantized() || x0.scalar_type() != at::kQUInt8 || x0.qscheme() != at::kPerTensorAffine)
+    throwNas(info.Env(), "dtype_error", "qLut: the input " + shapeStr(x0) + " is not a per-tensor quint8 tensor");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || info[1].As<Napi::Uint8Array>().ElementLength() != 256)
+    throwNas(info.Env(), "dtype_error", "qLut: the table must be a Uint8Array of 256 entries");
+  Napi::Uint8Array t = info[1].As<Napi::Uint8Array>();
+  uint8_t lut[256];
+  std::memcpy(lut, t.Data(), 256);
+  const auto fmt = x0.suggest_memory_format();
+  at::Tensor x = x0.contiguous(fmt);
+  at::Tensor y = at::_empty_affine_quantized(x.sizes(), x.options(), num(info, 2), i64(info, 3), fmt);
+  const uint8_t* src = reinterpret_cast<const uint8_t*>(x.data_ptr<c10::quint8>());
+  uint8_t* dst = reinterpret_cast<uint8_t*>(y.data_ptr<c10::quint8>());
+  const int64_t n = x.numel();
+  for (int64_t i = 0; i < n; ++i) dst[i] = lut[src[i]];
+  return wrap(info.Env(), y);
+  TS_CATCH("qLut")
+}
+
 // fakeQuantPerTensor(x, scale, zeroPoint, qmin, qmax): quantize-dequantize in float, differentiable
 // with the straight-through estimator (gradient 1 where the rounded value is inside [qmin, qmax], else 0).
 TS_FN(fakeQuantPerTensor) {
@@ -245,6 +273,7 @@ void registerQuant(Napi::Env env, Napi::Object exports) {
   TS_EXPORT(exports, qLinearDynamic);
   TS_EXPORT(exports, qAdd);
   TS_EXPORT(exports, qCat);
+  TS_EXPORT(exports, qLut);
   TS_EXPORT(exports, fakeQuantPerTensor);
   TS_EXPORT(exports, fakeQuantPerChannel);
 }

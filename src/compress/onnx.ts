@@ -9,8 +9,10 @@
  * graph optimizer turns into QLinearConv/QLinearMatMul kernels: every int8 activation is followed
  * by QuantizeLinear -> DequantizeLinear with the calibrated (scale, zero point); weights are int8
  * initializers with per-output-channel scales behind DequantizeLinear(axis=0); conv biases are
- * int32 with scale s_in * s_w (PyTorch/ORT convention). Ops that run in float in tsnas (GELU,
- * SiLU, a standalone batch norm...) are float ops here too. Dynamic int8 models export their
+ * int32 with scale s_in * s_w (PyTorch/ORT convention). GELU/SiLU/tanh/sigmoid, which tsnas runs
+ * in int8 by table, are DequantizeLinear -> float op -> QuantizeLinear/DequantizeLinear with the
+ * activation's own parameters (what the table computes); ops that run in float in tsnas (a
+ * standalone batch norm...) are float ops here too. Dynamic int8 models export their
  * int8 linear weights behind DequantizeLinear and float activations (ONNX's dynamic path would
  * need MatMulInteger; the weights, the part dynamic quantization changes, are the same).
  */
@@ -135,6 +137,7 @@ export function exportQuantizedOnnx(qn: QuantizedNet, o: CompressedOnnxOptions =
   }
   const stat = qn.mode === 'static';
   const qp = qn.qparams;
+  const held = qn.held; // the parameters each int8 value is held with (a pool/ReLU keeps its input's)
   // Per value: its float name, and (static mode) its name after Q/DQ once made.
   const fv: string[] = [x];
   const qv: (string | undefined)[] = [];
@@ -153,7 +156,7 @@ export function exportQuantizedOnnx(qn: QuantizedNet, o: CompressedOnnxOptions =
         const b = floatW(i, 'bias');
         if (stat) {
           const { scales } = qn.int8Weight(i);
-          const sIn = qp![n.input]!.scale;
+          const sIn = held![n.input]!.scale;
           const bs = Float32Array.from(b, (_, c) => sIn * scales[scales.length > 1 ? c : 0]!); // per channel, or one scale (per tensor)
           const bq = Int32Array.from(b, (v, c) => Math.round(v / bs[c]!));
           bias = node('DequantizeLinear', [init(`b${i}`, { dataType: 'int32', dims: [b.length], data: bq }), fconst(`b${i}_scale`, bs, [b.length]), init(`b${i}_zp`, { dataType: 'int32', dims: [b.length], data: new Int32Array(b.length) })], { axis: attr.int(0) });
@@ -189,6 +192,7 @@ export function exportQuantizedOnnx(qn: QuantizedNet, o: CompressedOnnxOptions =
       }
       case 'act':
         if (stat && n.fn === 'relu') setQ(node('Relu', [getQ(n.input)]));
+        else if (stat) setQ(qdq(floatAct(n.fn, { name: getQ(n.input), rank: 0 }, (op, ins) => ({ name: node(op, ins.map((e) => (typeof e === 'string' ? e : e.name))), rank: 0 }), ctxConst).name, qp![out]!)); // the int8 table: quantize(act(dequantize(x)))
         else fv[out] = floatAct(n.fn, { name: fv[n.input]!, rank: 0 }, (op, ins) => ({ name: node(op, ins.map((e) => (typeof e === 'string' ? e : e.name))), rank: 0 }), ctxConst).name;
         break;
       case 'maxpool': {
@@ -204,7 +208,7 @@ export function exportQuantizedOnnx(qn: QuantizedNet, o: CompressedOnnxOptions =
             ? node('GlobalAveragePool', [getQ(n.input)])
             : node('AveragePool', [getQ(n.input)], { kernel_shape: attr.ints(n.kernel), strides: attr.ints(n.stride), pads: attr.ints(pads(n.padding)), count_include_pad: attr.int(n.countIncludePad ?? true ? 1 : 0) });
         // The int8 average requantizes to its input's parameters.
-        if (stat) setQ(qdq(y, qp![n.input]!));
+        if (stat) setQ(qdq(y, held![n.input]!));
         else fv[out] = y;
         break;
       }

@@ -46,7 +46,7 @@ export function requantizedValues(f: FusedNet): Set<number> {
   if (consumedByInt8.has(0)) out.add(0);
   f.nodes.forEach((n, i) => {
     const v = i + 1;
-    if (n.kind === 'qconv' || n.kind === 'qlinear' || n.kind === 'qadd' || n.kind === 'cat') out.add(v);
+    if (n.kind === 'qconv' || n.kind === 'qlinear' || n.kind === 'qadd' || n.kind === 'cat' || (n.kind === 'act' && n.fn !== 'relu')) out.add(v);
     else if (!isInt8(n) && consumedByInt8.has(v)) out.add(v);
   });
   return out;

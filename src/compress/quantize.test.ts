@@ -3,12 +3,15 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { buildNetwork } from '../nn/build/index.js';
 import { Generator, noGrad, tidy } from '../tensor/index.js';
-import { quantizedEngines, setQuantizedEngine } from '../tensor/quantized.js';
+import { dequantize, intRepr, prepackConv2d, qparamsOf, quantizedConv2d, quantizedEngines, quantizedLut, quantizePerTensor, setQuantizedEngine } from '../tensor/quantized.js';
+import type { ChainCnnArch } from '../core/arch.js';
+import { NasError } from '../core/errors.js';
+import { requantizedValues } from './qat.js';
 import { FAMILIES, SMALL } from './testing.js';
 import { lowerModule } from './lower.js';
 import { exportQuantizedOnnx } from './onnx.js';
 import { decodeInt8, disposeLoadedInt8, encodeInt8 } from './int8file.js';
-import { calibrate, disposeFused, fuse, QuantizedNet, runFused } from './quantize.js';
+import { activationTable, calibrate, disposeFused, fuse, isInt8, QuantizedNet, quantizeWeight, runFused } from './quantize.js';
 
 test('int8 networks of every family (GELU/SiLU fallbacks, depthwise convs, cats) track float; onnxruntime runs their QDQ export', async () => {
   for (const engine of quantizedEngines()) {
@@ -99,4 +102,62 @@ test('per-tensor int8 weights: one scale per conv/linear, onnxruntime runs the Q
       for (const t of [...cal, ...low.weights.values()]) t.dispose();
     }
   }
+});
+
+test('GELU/SiLU/tanh/sigmoid run in int8 by a 256-entry table: the codes equal quantize(act(dequantize(x))) on conv outputs of every engine; float input and a short table are refused', () => {
+  const fns = ['gelu', 'silu', 'tanh', 'sigmoid'] as const;
+  for (const engine of quantizedEngines()) {
+    setQuantizedEngine(engine);
+    tidy(() =>
+      noGrad(() => {
+        const gen = new Generator(3);
+        const x = quantizePerTensor(gen.randn([2, 3, 9, 9]), { scale: 0.03, zeroPoint: 120 });
+        const w = quantizeWeight(gen.randn([8, 3, 3, 3]).mul(0.4));
+        const convOut = { scale: 0.05, zeroPoint: 131 };
+        // The conv's output is in whatever memory layout the engine returns (onednn/qnnpack: channels-last).
+        const y = quantizedConv2d(x, prepackConv2d(w, gen.randn([8]), { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 }), convOut);
+        for (const fn of fns) {
+          const out = { scale: fn === 'tanh' ? 2 / 255 : fn === 'sigmoid' ? 1 / 255 : 0.04, zeroPoint: fn === 'tanh' ? 128 : fn === 'sigmoid' ? 0 : 20 };
+          const table = activationTable(fn, convOut, out);
+          const got = quantizedLut(y, table, out);
+          const act = dequantize(y)[fn]();
+          const want = intRepr(quantizePerTensor(act, out)).toTypedArray() as Int32Array;
+          assert.deepEqual(got.shape, y.shape);
+          assert.deepEqual(qparamsOf(got), out, `${engine} ${fn}: output parameters`);
+          assert.deepEqual(intRepr(got).toTypedArray(), want, `${engine} ${fn}: table codes vs dequantize -> ${fn} -> quantize`);
+        }
+        assert.throws(() => quantizedLut(dequantize(y), new Uint8Array(256), convOut), (e: unknown) => e instanceof NasError && e.code === 'dtype_error');
+        assert.throws(() => quantizedLut(y, new Uint8Array(255), convOut), (e: unknown) => e instanceof NasError && e.code === 'dtype_error');
+      }),
+    );
+  }
+});
+
+test('int8 SiLU chain CNN: every node runs in int8 (no dequantize between convs), within the float tolerance; QAT fake-quantizes the table activations', () => {
+  setQuantizedEngine(quantizedEngines().includes('onednn') ? 'onednn' : quantizedEngines()[0]!);
+  const f = FAMILIES[0]!;
+  const arch = { ...f.arch, layers: (f.arch as ChainCnnArch).layers.map((l) => ({ ...l, activation: 'silu' as const })) } as ChainCnnArch;
+  const { module } = buildNetwork(arch, { shape: f.shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
+  module.eval();
+  const low = lowerModule(module, f.shape, 10);
+  module.dispose();
+  const fused = fuse(low.graph, low.weights);
+  const acts = fused.nodes.filter((n) => n.kind === 'act' && n.fn === 'silu').length;
+  assert.ok(acts >= 2, `the chain CNN has SiLU nodes (${acts})`);
+  assert.ok(fused.nodes.every(isInt8), 'every fused node of a SiLU chain CNN runs in int8');
+  const req = requantizedValues(fused);
+  fused.nodes.forEach((n, i) => {
+    if (n.kind === 'act' && n.fn === 'silu') assert.ok(req.has(i + 1), `QAT fake-quantizes the SiLU output ${i + 1}`);
+  });
+  const gen = new Generator(5);
+  const cal = [gen.randn([32, ...f.shape]).keep()];
+  const qn = new QuantizedNet(fused, 'static', calibrate(fused, cal));
+  const x = gen.randn([8, ...f.shape]).keep();
+  const [ref, q] = tidy(() => noGrad(() => [runFused(fused, x).toTypedArray() as Float32Array, qn.forward(x).toTypedArray() as Float32Array]));
+  const range = Math.max(...ref) - Math.min(...ref);
+  const err = Math.max(...ref.map((v, i) => Math.abs(v - q![i]!)));
+  assert.ok(err < 0.25 * range + 1e-3, `int8 vs float max err ${err}, logit range ${range}`);
+  qn.dispose();
+  disposeFused(fused);
+  for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
 });

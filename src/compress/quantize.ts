@@ -9,8 +9,9 @@
  *     scale = (max - min) / 255, zero point = round(-min / scale), with 0 always representable;
  *  3. convert: weights qint8 per output channel, symmetric (scale = max|w_c| / 127.5, zero point
  *     0, as PyTorch's default per-channel weight observer); conv, linear, add, cat, relu and
- *     pooling run in int8, ops without an int8 kernel here (GELU, SiLU, tanh, sigmoid, a batch
- *     norm that follows no conv, `none` edges) run in float between dequantize/quantize.
+ *     pooling run in int8; GELU, SiLU, tanh and sigmoid in int8 by a 256-entry table of output
+ *     codes (the lookup TFLite and QNNPACK use for int8 sigmoid/tanh); ops without an int8 kernel
+ *     (a batch norm that follows no conv, `none` edges) run in float between dequantize/quantize.
  *
  * `dynamic` mode quantizes only linear layers' weights (per tensor, qint8) and quantizes their
  * input on the fly per batch (quantized::linear_dynamic); everything else stays float.
@@ -40,6 +41,7 @@ import {
   quantizedCat,
   quantizedConv2d,
   quantizedLinear,
+  quantizedLut,
   quantizePerChannel,
   quantizePerTensor,
   type PackedWeight,
@@ -332,9 +334,59 @@ export function quantizeWeight(w: Tensor, scales: Float32Array = weightScales(w)
   );
 }
 
-/** Which values of a static int8 network are held quantized (int8 kernels) vs float (fallback ops). */
-const INT8_KINDS = new Set<FusedNode['kind']>(['qconv', 'qlinear', 'qadd', 'cat', 'maxpool', 'avgpool', 'gap', 'flatten', 'slice_hw']);
-export const isInt8 = (n: FusedNode) => INT8_KINDS.has(n.kind) || (n.kind === 'act' && n.fn === 'relu');
+/**
+ * Which nodes of a static int8 network run in int8 (their outputs are held quantized) vs in float
+ * (fallback ops: batch norms that follow no conv, `zero`). Every activation runs in int8: ReLU on the
+ * codes, the others (GELU, SiLU, tanh, sigmoid) by a 256-entry table (quantizedLut).
+ */
+const INT8_KINDS = new Set<FusedNode['kind']>(['qconv', 'qlinear', 'qadd', 'cat', 'act', 'maxpool', 'avgpool', 'gap', 'flatten', 'slice_hw']);
+export const isInt8 = (n: FusedNode) => INT8_KINDS.has(n.kind);
+
+/**
+ * The parameters each value of a static int8 network is actually held with. Nodes that requantize
+ * (conv, linear, add, cat, a table activation) and values quantized from float hold their own
+ * calibrated `qp[v]`; ReLU, the pools, flatten and slicing keep their input's (libtorch's quantized
+ * relu/max_pool2d/avg_pool2d/adaptive_avg_pool2d return their input's scale and zero point), so
+ * their held parameters are their input's, which can differ from their own calibrated range (a ReLU
+ * after a conv that is not fused holds the conv's range, negatives included).
+ */
+export function heldParams(f: FusedNet, qp: readonly QParams[]): QParams[] {
+  const held = [...qp];
+  f.nodes.forEach((n, i) => {
+    switch (n.kind) {
+      case 'act':
+        if (n.fn === 'relu') held[i + 1] = held[n.input]!;
+        break;
+      case 'maxpool':
+      case 'avgpool':
+      case 'gap':
+      case 'flatten':
+      case 'slice_hw':
+        held[i + 1] = held[n.input]!;
+        break;
+      default:
+        break;
+    }
+  });
+  return held;
+}
+
+/**
+ * The 256 output codes of activation `fn` on quint8 inputs held with `inp`, requantized to `out`:
+ * quantize(fn(dequantize(c)), out) for c = 0..255, computed with the same float kernels and
+ * quantizer as the float fallback, so the table gives the codes that path gives.
+ */
+export function activationTable(fn: Exclude<Extract<FusedNode, { kind: 'act' }>['fn'], 'relu'>, inp: QParams, out: QParams): Uint8Array {
+  return tidy(() =>
+    noGrad(() => {
+      const codes = quantizePerTensor(Tensor.fromArray(Float32Array.from({ length: 256 }, (_, c) => inp.scale * (c - inp.zeroPoint))), inp);
+      const back = intRepr(codes).toTypedArray() as Int32Array;
+      if (back.some((c, k) => c !== k)) throw new NasError('internal', `activationTable: codes do not round-trip for scale ${inp.scale}, zero point ${inp.zeroPoint}`);
+      const y = floatNode({ kind: 'act', input: 0, fn }, 0, [dequantize(codes)], new Map());
+      return Uint8Array.from(intRepr(quantizePerTensor(y, out)).toTypedArray() as Int32Array);
+    }),
+  );
+}
 
 /**
  * A quantized network ready to run. `forward` takes normalised float inputs [N, ...inputShape]
@@ -342,6 +394,10 @@ export const isInt8 = (n: FusedNode) => INT8_KINDS.has(n.kind) || (n.kind === 'a
  */
 export class QuantizedNet {
   private readonly packed = new Map<number, PackedWeight>();
+  /** Static mode: per table activation node, its 256 output codes (activationTable). */
+  private readonly tables = new Map<number, Uint8Array>();
+  /** Static mode: the parameters each value is held with (heldParams). */
+  readonly held: readonly QParams[] | undefined;
   /** Quantized weights per node (qint8 tensors, kept for export and saving). */
   readonly qweights = new Map<number, Tensor>();
   private disposed = false;
@@ -377,6 +433,11 @@ export class QuantizedNet {
         this.packed.set(i, prepackLinear(quant(perChannel), w!.get('bias')!));
       }
     });
+    this.held = mode === 'static' ? heldParams(fused, qparams!) : undefined;
+    if (this.held)
+      fused.nodes.forEach((n, i) => {
+        if (n.kind === 'act' && n.fn !== 'relu') this.tables.set(i, activationTable(n.fn, this.held![n.input]!, qparams![i + 1]!));
+      });
   }
 
   forward(x: Tensor): Tensor {
@@ -420,7 +481,7 @@ export class QuantizedNet {
           qv[out] = quantizedCat(n.inputs.map(getQ), 1, qp[out]!);
           break;
         case 'act':
-          qv[out] = getQ(n.input).relu();
+          qv[out] = n.fn === 'relu' ? getQ(n.input).relu() : quantizedLut(getQ(n.input), this.tables.get(i)!, qp[out]!);
           break;
         case 'maxpool':
           qv[out] = maxPool2d(getQ(n.input), n.kernel, { stride: n.stride, padding: n.padding });

@@ -38,6 +38,7 @@ interface QuantAddon {
   qLinearDynamic(x: Handle, p: PackedWeight, reduceRange: boolean): Handle;
   qAdd(a: Handle, b: Handle, scale: number, zeroPoint: number, relu: boolean): Handle;
   qCat(xs: Handle[], dim: number, scale: number, zeroPoint: number): Handle;
+  qLut(x: Handle, lut: Uint8Array, scale: number, zeroPoint: number): Handle;
 }
 
 const q = native as unknown as QuantAddon;
@@ -114,6 +115,17 @@ export function quantizedAdd(a: Tensor, b: Tensor, out: QParams, relu = false): 
 /** quantized::cat along `dim`. */
 export function quantizedCat(xs: readonly Tensor[], dim: number, out: QParams): Tensor {
   return new Tensor(q.qCat(xs.map((x) => x.h), dim, out.scale, out.zeroPoint));
+}
+
+/**
+ * An elementwise function of a quint8 per-tensor tensor by table: y = lut[x] (256 entries, the
+ * output codes) with the output parameters `out`, in x's memory format. Any elementwise activation
+ * of 8-bit inputs is exactly such a table (the lookup TFLite and QNNPACK use for int8 sigmoid and
+ * tanh); `activationTable` builds one. Throws dtype_error for a float or per-channel input or a
+ * table that is not 256 bytes.
+ */
+export function quantizedLut(x: Tensor, lut: Uint8Array, out: QParams): Tensor {
+  return new Tensor(q.qLut(x.h, lut, out.scale, out.zeroPoint));
 }
 
 interface FakeQuantAddon {
