@@ -4,8 +4,10 @@
  *   [--only chain_cnn|winner|lenet]`
  *
  * The compression pipeline on Fashion-MNIST, on two networks: a fixed chain CNN (4 conv layers
- * 16-32 channels, 3x3, BN, ReLU, 2 skips, 2 max pools; or the exported main-job winner with
- * --model DIR) and the LeNet baseline. Each is trained `--epochs` (Adam 1e-3, cosine, batch 64,
+ * 16-32 channels, 3x3, BN, ReLU, 2 skips, 2 max pools; or a trained model with --model DIR: a
+ * `tsnas export` directory, a `tsnas finetune` output or a `tsnas compress` float/pruned stage, such
+ * as the main job's winner in `<artifacts>/compressed-sN/float`, not retrained, its inputs
+ * normalised as recorded in its weights file) and the LeNet baseline. Each is trained `--epochs` (Adam 1e-3, cosine, batch 64,
  * the full training split minus a 10% validation hold-out), then compressed by tsnas: structured
  * L1 channel pruning to <= `--flops` of the FLOPs + `--finetune-epochs` of fine-tuning, then
  * post-training static int8 (per-channel weights, `--calibration` training images). Per stage:
@@ -27,11 +29,11 @@
  * then {"figure": "int8_latency_ratio_vs_pytorch", "value": r}.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChainCnnArch, JointArch, NetworkArch } from '../src/core/arch.js';
+import type { ChainCnnArch } from '../src/core/arch.js';
 import { NasError } from '../src/core/errors.js';
 import { batches } from '../src/data/batch.js';
 import { prepareData, type PreparedData } from '../src/data/prepare.js';
@@ -39,7 +41,7 @@ import { FASHION_MNIST_DIR } from '../src/data/sources.js';
 import { buildNetwork } from '../src/nn/build/index.js';
 import { lenet } from '../src/nn/build/lenet.js';
 import type { Layer } from '../src/nn/module.js';
-import { loadModule } from '../src/nn/state.js';
+import { loadModel } from '../src/api/model-source.js';
 import { Generator, Tensor } from '../src/tensor/index.js';
 import { GraphNet } from '../src/compress/graphnet.js';
 import { finetune } from '../src/compress/finetune.js';
@@ -143,6 +145,12 @@ function runPeer(dir: string, graph: string, weights: string, cal: readonly Tens
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as PeerResult;
 }
 
+async function modelNormalization(dir: string): Promise<PreparedData['normalization'] | undefined> {
+  const m = await loadModel({ dir }, { kind: 'fashion_mnist' });
+  m.module.dispose();
+  return m.normalization;
+}
+
 async function trainedModels(data: PreparedData, a: Args, log: (s: string) => void): Promise<{ name: string; net: Layer }[]> {
   const out: { name: string; net: Layer }[] = [];
   const want = (name: string) => !a.only || a.only.includes(name);
@@ -157,12 +165,11 @@ async function trainedModels(data: PreparedData, a: Args, log: (s: string) => vo
     out.push({ name, net });
   };
   if (a.model && want('winner')) {
-    const aj = JSON.parse(readFileSync(join(a.model, 'arch.json'), 'utf8')) as NetworkArch | JointArch;
-    const arch = 'hparams' in aj ? aj.arch : aj;
-    const { module } = buildNetwork(arch, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(0) });
-    loadModule(join(a.model, 'weights.bin'), module);
-    out.push({ name: 'winner', net: module });
-    log(`winner: loaded ${a.model} (already trained)`);
+    const m = await loadModel({ dir: a.model }, { kind: 'fashion_mnist', dataDir: a.dataDir });
+    if (m.numClasses !== data.numClasses || m.inputShape.join(',') !== data.shape.join(','))
+      throw new NasError('shape_mismatch', `${a.model} takes [${m.inputShape.join(', ')}] -> ${m.numClasses} classes, Fashion-MNIST is [${data.shape.join(', ')}] -> ${data.numClasses}`, { field: '--model', hint: 'give a model trained on Fashion-MNIST' });
+    out.push({ name: 'winner', net: m.module });
+    log(`winner: loaded ${a.model} (already trained${m.normalization ? ', with its recorded input normalisation' : ''})`);
   } else if (!a.model && want('chain_cnn')) train('chain_cnn', buildNetwork(BENCH_CHAIN, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(a.seed) }).module);
   if (want('lenet')) train('lenet', lenet(new Generator(a.seed)));
   if (out.length === 0) throw new NasError('invalid_config', `--only ${a.only?.join(',')} selects no network${a.model ? ' (with --model the first network is "winner")' : ''}`, { field: '--only' });
@@ -173,7 +180,12 @@ export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   if (a.latencyOnly) return latencyOnly(a);
   const log = (s: string) => process.stderr.write(s + '\n');
-  const data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: 0.1 });
+  let data = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: 0.1 });
+  if (a.model) {
+    // The winner's inputs are normalised as its weights were trained (recorded in its weights file).
+    const norm = await modelNormalization(a.model);
+    if (norm) data = { ...data, normalization: norm };
+  }
   const models = await trainedModels(data, a, log);
   const work = mkdtempSync(join(tmpdir(), 'tsnas-bench-compress-'));
   const all: StageRow[] = [];

@@ -60,9 +60,12 @@ class GraphModule(nn.Module):
             elif k == 'linear':
                 self.layers[name] = nn.Linear(n['inF'], n['outF'], bias=n['bias'])
             elif k == 'act':
-                if n['fn'] != 'relu':
-                    raise SystemExit('peer supports relu only, got ' + n['fn'])
-                self.layers[name] = nn.ReLU()
+                # Eager torch.ao has no int8 SiLU (and the user wraps what it cannot quantize): a
+                # non-ReLU activation runs in float between DeQuantStub and QuantStub (its own observer).
+                fns = {'relu': nn.ReLU, 'gelu': nn.GELU, 'silu': nn.SiLU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid}
+                if n['fn'] not in fns:
+                    raise SystemExit('peer does not support activation ' + n['fn'])
+                self.layers[name] = nn.ReLU() if n['fn'] == 'relu' else nn.Sequential(tq.DeQuantStub(), fns[n['fn']](), tq.QuantStub())
             elif k == 'maxpool':
                 self.layers[name] = nn.MaxPool2d(tuple(n['kernel']), tuple(n['stride']), tuple(n['padding']))
             elif k == 'avgpool':
