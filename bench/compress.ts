@@ -124,6 +124,9 @@ interface PeerResult {
   int8_traced_latency_ms: Lat;
   int8_traced_latency_1t_ms: Lat;
   float_latency_ms: Lat;
+  float_latency_1t_ms: Lat;
+  float_traced_latency_ms: Lat;
+  float_traced_latency_1t_ms: Lat;
 }
 
 function runPeer(dir: string, graph: string, weights: string, cal: readonly Tensor[], data: PreparedData, a: Args): PeerResult {
@@ -240,6 +243,12 @@ export default async function main(argv: string[]): Promise<void> {
     console.log(
       `${p.model}: PyTorch int8 acc ${f(p.peer.int8_acc)}% (its float ${f(p.peer.float_acc)}%); batch-1 ms median (best) all threads: eager ${pl(p.peer.int8_latency_ms)}, traced ${pl(p.peer.int8_traced_latency_ms)}; ` +
         `1 thread: eager ${pl(p.peer.int8_latency_1t_ms)}, traced ${pl(p.peer.int8_traced_latency_1t_ms)}`,
+    );
+    const best2 = (x: Lat, y: Lat) => Math.min(x.min, y.min);
+    console.log(
+      `${p.model}: PyTorch float (same pruned network) batch-1 ms median (best) all threads: eager ${pl(p.peer.float_latency_ms)}, traced ${pl(p.peer.float_traced_latency_ms)}; 1 thread: eager ${pl(p.peer.float_latency_1t_ms)}, traced ${pl(p.peer.float_traced_latency_1t_ms)}; ` +
+        `PyTorch's own int8/float, faster paths, best of runs: all threads ${f(best2(p.peer.int8_latency_ms, p.peer.int8_traced_latency_ms) / best2(p.peer.float_latency_ms, p.peer.float_traced_latency_ms), 3)}, ` +
+        `1 thread ${f(best2(p.peer.int8_latency_1t_ms, p.peer.int8_traced_latency_1t_ms) / best2(p.peer.float_latency_1t_ms, p.peer.float_traced_latency_1t_ms), 3)}`,
     );
     console.log(
       `${p.model}: tsnas int8 batch-1 ms median (best) all threads ${f(p.tsnasInt8.latency_ms, 3)} (${f(p.tsnasInt8.latency_min_ms, 3)}), 1 thread ${f(p.tsnasInt8.latency_1t_ms, 3)} (${f(p.tsnasInt8.latency_1t_min_ms, 3)}); ` +

@@ -16,8 +16,11 @@
  * on the same calibration images. Networks: `cnn_8_16` (chain CNN, 2 conv+BN layers), `mlp_32`,
  * `dwsep` (a MobileNet-style depthwise-separable CNN: conv 16, [depthwise 3x3 + BN + ReLU,
  * pointwise 1x1 + BN + ReLU] x2 to 32 channels, GAP, linear; built as a compression graph).
- * Prints test accuracy (percent) of float, PTQ, QAT and PyTorch PTQ per network, scheme, seed and
- * calibration size; the figure qat_minus_ptq_points (mean over rows) and per scheme.
+ * Control: the float network fine-tuned in float for the same `--qat-epochs` (same learning rate,
+ * batch size and data order), then PTQ, so QAT's benefit is not confounded by its extra training.
+ * Prints test accuracy (percent) of float, PTQ, the fine-tuned float and its PTQ, QAT and PyTorch
+ * PTQ per network, scheme, seed and calibration size; the figures qat_minus_ptq_points and
+ * qat_minus_finetuned_ptq_points (QAT minus the control's PTQ; mean over rows) and per scheme.
  * Per-tensor weights behind folded batch norms (channels scaled very differently, depthwise convs
  * worst) are where 8-bit PTQ is known to lose accuracy (Krishnamoorthi 2018, section 3).
  */
@@ -161,6 +164,7 @@ export default async function main(argv: string[]): Promise<void> {
   log(`PTQ vs QAT on ${data.name} (${data.train.indices.length} train / ${data.test.indices.length} test images), engine ${a.engine}, QAT ${a.qatEpochs} epochs (BN frozen from epoch ${at.bn}, observers from ${at.observers}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-qat-'));
   const diffs = new Map<WeightScheme, number[]>(a.schemes.map((sc) => [sc, []]));
+  const ctlDiffs = new Map<WeightScheme, number[]>(a.schemes.map((sc) => [sc, []]));
   try {
     for (const { name, arch } of NETS.filter((n) => a.nets.includes(n.name)))
       for (const seed of a.seeds) {
@@ -179,14 +183,25 @@ export default async function main(argv: string[]): Promise<void> {
         finetune(net, data, { epochs: a.epochs, lr: 3e-3, batchSize, seed });
         net.eval();
         const fl = testAccuracy((x) => net.forward(x), data);
+        // The control: the same float net fine-tuned in float for QAT's epochs (same learning rate,
+        // batch size and data order), then PTQ. QAT minus this is QAT's benefit without its extra training.
+        const ctl = new GraphNet(low.graph, net.stateDict(), seed);
+        finetune(ctl, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100 });
+        ctl.eval();
+        const ctlFl = testAccuracy((x) => ctl.forward(x), data);
+        const ptqOf = (m: GraphNet, scheme: WeightScheme, cal: readonly Tensor[]): number => {
+          const f = fuse(low.graph, m.stateDict());
+          const q = new QuantizedNet(f, 'static', calibrate(f, cal), undefined, scheme);
+          const acc = testAccuracy((x) => q.forward(x), data);
+          q.dispose();
+          disposeFused(f);
+          return acc;
+        };
         for (const scheme of a.schemes)
           for (const n of a.calibration) {
             const cal = calibrationBatches(data, n, seed);
-            const f = fuse(low.graph, net.stateDict());
-            const ptqNet = new QuantizedNet(f, 'static', calibrate(f, cal), undefined, scheme);
-            const ptq = testAccuracy((x) => ptqNet.forward(x), data);
-            ptqNet.dispose();
-            disposeFused(f);
+            const ptq = ptqOf(net, scheme, cal);
+            const ctlPtq = ptqOf(ctl, scheme, cal);
             const qat = new QatNet(low.graph, net.stateDict(), seed, { weightScheme: scheme });
             qat.observe(cal);
             finetune(qat, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100, beforeEpoch: qatSchedule(qat, at) });
@@ -201,10 +216,16 @@ export default async function main(argv: string[]): Promise<void> {
             const torch = peerPtq(dir, net, cal, data, a.engine, scheme === 'per_tensor');
             for (const t of cal) t.dispose();
             diffs.get(scheme)!.push(qa - ptq);
-            const row = { model: name, scheme, seed, calibration: n, float_acc: fl, ptq_acc: ptq, qat_acc: qa, qat_fakequant_acc: sim, torch_ptq_acc: torch };
+            ctlDiffs.get(scheme)!.push(qa - ctlPtq);
+            const row = { model: name, scheme, seed, calibration: n, float_acc: fl, ptq_acc: ptq, float_ft_acc: ctlFl, float_ft_ptq_acc: ctlPtq, qat_acc: qa, qat_fakequant_acc: sim, torch_ptq_acc: torch };
             if (a.json) console.log(JSON.stringify(row));
-            else log(`${name} ${scheme} seed ${seed} calibration ${n}: float ${fl.toFixed(2)}%  tsnas PTQ ${ptq.toFixed(2)}%  tsnas QAT ${qa.toFixed(2)}% (fake-quant ${sim.toFixed(2)}%)  PyTorch PTQ ${torch.toFixed(2)}%`);
+            else
+              log(
+                `${name} ${scheme} seed ${seed} calibration ${n}: float ${fl.toFixed(2)}%  tsnas PTQ ${ptq.toFixed(2)}%  | float fine-tuned ${a.qatEpochs} ep ${ctlFl.toFixed(2)}%  its PTQ ${ctlPtq.toFixed(2)}%  | ` +
+                  `tsnas QAT ${qa.toFixed(2)}% (fake-quant ${sim.toFixed(2)}%)  PyTorch PTQ ${torch.toFixed(2)}%`,
+              );
           }
+        ctl.dispose();
         net.dispose();
       }
   } finally {
@@ -212,11 +233,16 @@ export default async function main(argv: string[]): Promise<void> {
   }
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
   const every = [...diffs.values()].flat();
+  const ctlEvery = [...ctlDiffs.values()].flat();
   if (a.json) {
     for (const [sc, d] of diffs) console.log(JSON.stringify({ figure: `qat_minus_ptq_points_${sc}`, value: mean(d) }));
     console.log(JSON.stringify({ figure: 'qat_minus_ptq_points', value: mean(every) }));
+    for (const [sc, d] of ctlDiffs) console.log(JSON.stringify({ figure: `qat_minus_finetuned_ptq_points_${sc}`, value: mean(d) }));
+    console.log(JSON.stringify({ figure: 'qat_minus_finetuned_ptq_points', value: mean(ctlEvery) }));
   } else {
     for (const [sc, d] of diffs) log(`qat_minus_ptq_points ${sc} (mean over ${d.length} rows) = ${mean(d).toFixed(2)}`);
-    log(`qat_minus_ptq_points (mean over ${every.length} rows) = ${mean(every).toFixed(2)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    log(`qat_minus_ptq_points (mean over ${every.length} rows) = ${mean(every).toFixed(2)}`);
+    for (const [sc, d] of ctlDiffs) log(`qat_minus_finetuned_ptq_points ${sc} (QAT vs PTQ of the float net fine-tuned as long; mean over ${d.length} rows) = ${mean(d).toFixed(2)}`);
+    log(`qat_minus_finetuned_ptq_points (mean over ${ctlEvery.length} rows) = ${mean(ctlEvery).toFixed(2)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   }
 }

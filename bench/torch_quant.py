@@ -179,12 +179,18 @@ def main():
         'int8_latency_ms': latency(q, shape, spec['threads_all'], spec['runs']),
         'int8_latency_1t_ms': latency(q, shape, 1, spec['runs']),
         'float_latency_ms': latency(model, shape, spec['threads_all'], spec['runs']),
+        'float_latency_1t_ms': latency(model, shape, 1, spec['runs']),
     }
     # The same quantized model traced and frozen (no Python per module): PyTorch's fastest int8 path here.
     with torch.no_grad():
         traced = torch.jit.freeze(torch.jit.trace(q, torch.randn(1, *shape)))
     res['int8_traced_latency_ms'] = latency(traced, shape, spec['threads_all'], spec['runs'])
     res['int8_traced_latency_1t_ms'] = latency(traced, shape, 1, spec['runs'])
+    # PyTorch's own int8/float ratio needs its float model on its fastest path too.
+    with torch.no_grad():
+        ftraced = torch.jit.freeze(torch.jit.trace(model, torch.randn(1, *shape)))
+    res['float_traced_latency_ms'] = latency(ftraced, shape, spec['threads_all'], spec['runs'])
+    res['float_traced_latency_1t_ms'] = latency(ftraced, shape, 1, spec['runs'])
     print(json.dumps(res))
 
 
