@@ -14,7 +14,7 @@ import { quantizedEngines } from '../tensor/quantized.js';
 import { GraphNet } from './graphnet.js';
 import { finetune } from './finetune.js';
 import { lowerModule } from './lower.js';
-import { compressNetwork } from './pipeline.js';
+import { compressNetwork, interleavedLatencyStats } from './pipeline.js';
 
 const ARCH: ChainCnnArch = {
   family: 'chain_cnn',
@@ -127,5 +127,27 @@ test('bad input fails before any file is written; a failed or impossible compres
     assert.deepEqual(readdirSync(dir).sort(), ['float', 'int8', 'report.json']);
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('interleavedLatencyStats: one (median, best) per forward, every forward run 5 + runs times in turn on a [1, ...shape] input', () => {
+  const calls: number[][] = [[], [], []];
+  let clock = 0;
+  const fw = [0, 1, 2].map((k) => (x: Tensor) => {
+    calls[k]!.push(clock++);
+    assert.deepEqual(x.shape, [1, 1, 4, 4]);
+    return x.mul(k);
+  });
+  const r = interleavedLatencyStats(fw, [1, 4, 4], 1, 7);
+  assert.equal(r.length, 3);
+  for (const [k, s] of r.entries()) {
+    assert.equal(calls[k]!.length, 12, `forward ${k}: 5 untimed + 7 timed`);
+    assert.ok(s.min <= s.median && s.min >= 0, `forward ${k}: best ${s.min} <= median ${s.median}`);
+  }
+  // Timed runs alternate: between two timed runs of one forward, the others ran once each.
+  const timed = calls.map((c) => c.slice(5));
+  for (let r2 = 0; r2 < 7; r2++) {
+    const round = timed.map((t) => t[r2]!).sort((a, b) => a - b);
+    assert.equal(round[2]! - round[0]!, 2, `round ${r2} runs the three forwards back to back`);
   }
 });

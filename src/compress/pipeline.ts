@@ -3,7 +3,8 @@
  * stage (pruning + fine-tuning) -> int8 stage (post-training quantization of the pruned network,
  * or of the float one without pruning). Each stage is measured the same way: test accuracy on
  * the test split, parameters, FLOPs (analyze.ts conventions), the size in bytes of the stage's
- * model file, and the median batch-1 latency with 1 thread and with all threads.
+ * model file, and the median and best batch-1 latency with 1 thread and with all threads (all
+ * stages timed together at the end, interleaved: interleavedLatencyStats).
  *
  * Files (when `outDir` is given): `<outDir>/<stage>/` with `model.json` (the compression graph)
  * and `weights.bin` (state dict) for float and pruned, `model.int8.bin` for int8, and `model.onnx`
@@ -145,21 +146,41 @@ export function testAccuracy(forward: (x: Tensor) => Tensor, data: PreparedData,
 
 /** Median and minimum ms of `runs` batch-1 forwards (after 5 untimed) with `threads` intra-op threads. */
 export function batch1LatencyStats(forward: (x: Tensor) => Tensor, shape: readonly number[], threads: number, runs = 50): { median: number; min: number } {
+  return interleavedLatencyStats([forward], shape, threads, runs)[0]!;
+}
+
+/**
+ * Batch-1 latency of several forwards measured interleaved, with `threads` intra-op threads: after
+ * 5 untimed runs of each, `runs` rounds time every forward once, in turn (round r starts at forward
+ * r mod n, so none is always first), on the same random input [1, ...shape]. Median and best (min)
+ * per forward, in ms. On a shared machine two networks timed minutes apart compare two loads; timed
+ * in turn, they see the same one.
+ */
+export function interleavedLatencyStats(forwards: readonly ((x: Tensor) => Tensor)[], shape: readonly number[], threads: number, runs = 50): { median: number; min: number }[] {
   const prev = getNumThreads();
   setNumThreads(threads);
   const x = new Generator(0).randn([1, ...shape]);
   try {
-    const one = () => {
+    const one = (f: (x: Tensor) => Tensor) => {
       const t0 = process.hrtime.bigint();
       tidy(() => {
-        noGrad(() => forward(x));
+        noGrad(() => f(x));
       });
       return Number(process.hrtime.bigint() - t0) / 1e6;
     };
-    for (let i = 0; i < 5; i++) one();
-    const ts = Array.from({ length: runs }, one).sort((a, b) => a - b);
-    const m = ts.length >> 1;
-    return { median: ts.length % 2 ? ts[m]! : (ts[m - 1]! + ts[m]!) / 2, min: ts[0]! };
+    for (const f of forwards) for (let i = 0; i < 5; i++) one(f);
+    const ts = forwards.map(() => [] as number[]);
+    const n = forwards.length;
+    for (let r = 0; r < runs; r++)
+      for (let j = 0; j < n; j++) {
+        const k = (r + j) % n;
+        ts[k]!.push(one(forwards[k]!));
+      }
+    return ts.map((t) => {
+      t.sort((a, b) => a - b);
+      const m = t.length >> 1;
+      return { median: t.length % 2 ? t[m]! : (t[m - 1]! + t[m]!) / 2, min: t[0]! };
+    });
   } finally {
     x.dispose();
     setNumThreads(prev);
@@ -264,27 +285,25 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     const onnxOpts = { inputAffine: { a, b }, metadata: { model: name, dataset: data.name } };
     const all = availableParallelism();
     const runs = o.latencyRuns ?? 50;
-    const rows: StageRow[] = [];
-    const measure = (stage: StageName, g: Graph, forward: (x: Tensor) => Tensor, size: number, extra: Partial<StageRow> = {}): StageRow => {
+    // Each stage's accuracy and size are recorded when it is built; the latencies of all stages are
+    // measured together at the end, interleaved (interleavedLatencyStats), so they compare networks
+    // under the same machine load rather than moments minutes apart.
+    const pending: { row: Omit<StageRow, 'latency_ms' | 'latency_1t_ms' | 'latency_min_ms' | 'latency_1t_min_ms'>; forward: (x: Tensor) => Tensor }[] = [];
+    const measure = (stage: StageName, g: Graph, forward: (x: Tensor) => Tensor, size: number, extra: Partial<StageRow> = {}): void => {
       const c = graphCost(g);
-      const all1 = batch1LatencyStats(forward, data.shape, all, runs);
-      const one1 = batch1LatencyStats(forward, data.shape, 1, runs);
-      const row: StageRow = {
-        model: name,
-        stage,
-        test_acc: testAccuracy(forward, data),
-        params: c.params,
-        size_bytes: size,
-        flops: c.flops,
-        latency_ms: all1.median,
-        latency_1t_ms: one1.median,
-        latency_min_ms: all1.min,
-        latency_1t_min_ms: one1.min,
-        ...extra,
-      };
-      log(`${name} ${stage}: test acc ${row.test_acc.toFixed(2)}%, ${row.params} params${row.nonzero_params === undefined ? '' : ` (${row.nonzero_params} nonzero)`}, ${row.size_bytes} bytes${row.gzip_bytes === undefined ? '' : ` (${row.gzip_bytes} gzipped)`}, ${row.flops} FLOPs, ${row.latency_ms.toFixed(3)} ms (1 thread ${row.latency_1t_ms.toFixed(3)} ms)`);
-      rows.push(row);
-      return row;
+      const row = { model: name, stage, test_acc: testAccuracy(forward, data), params: c.params, size_bytes: size, flops: c.flops, ...extra };
+      log(`${name} ${stage}: test acc ${row.test_acc.toFixed(2)}%, ${row.params} params${row.nonzero_params === undefined ? '' : ` (${row.nonzero_params} nonzero)`}, ${row.size_bytes} bytes${row.gzip_bytes === undefined ? '' : ` (${row.gzip_bytes} gzipped)`}, ${row.flops} FLOPs`);
+      pending.push({ row, forward });
+    };
+    const timed = (): StageRow[] => {
+      const fw = pending.map((p) => p.forward);
+      const allT = interleavedLatencyStats(fw, data.shape, all, runs);
+      const oneT = interleavedLatencyStats(fw, data.shape, 1, runs);
+      return pending.map(({ row }, k) => {
+        const r: StageRow = { ...row, latency_ms: allT[k]!.median, latency_1t_ms: oneT[k]!.median, latency_min_ms: allT[k]!.min, latency_1t_min_ms: oneT[k]!.min };
+        log(`${name} ${r.stage}: batch-1 latency median (best) ${r.latency_ms.toFixed(3)} (${r.latency_min_ms.toFixed(3)}) ms, 1 thread ${r.latency_1t_ms.toFixed(3)} (${r.latency_1t_min_ms.toFixed(3)}) ms`);
+        return r;
+      });
     };
     const floatNet = new GraphNet(lowered.graph, lowered.weights, o.seed ?? 0).eval();
     nets.push(floatNet);
@@ -427,6 +446,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         if (!o.calibrationInputs) for (const t of cal) t.dispose();
       }
     }
+    const rows = timed();
     if (out) {
       writeFileSync(join(out.work, 'report.json'), JSON.stringify({ model: name, dataset: data.name, rows }, null, 2) + '\n');
       out.commit();
