@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { buildNetwork } from '../nn/build/index.js';
 import { Generator, noGrad, tidy } from '../tensor/index.js';
-import { dequantize, intRepr, prepackConv2d, qparamsOf, quantizedConv2d, quantizedEngines, quantizedLut, quantizePerTensor, setQuantizedEngine } from '../tensor/quantized.js';
+import { dequantize, hasQuantizedLut, intRepr, prepackConv2d, qparamsOf, quantizedConv2d, quantizedEngines, quantizedLut, quantizePerTensor, setQuantizedEngine } from '../tensor/quantized.js';
 import type { ChainCnnArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import { requantizedValues } from './qat.js';
@@ -105,6 +105,7 @@ test('per-tensor int8 weights: one scale per conv/linear, onnxruntime runs the Q
 });
 
 test('GELU/SiLU/tanh/sigmoid run in int8 by a 256-entry table: the codes equal quantize(act(dequantize(x))) on conv outputs of every engine; float input and a short table are refused', () => {
+  assert.ok(hasQuantizedLut(), 'the addon has qLut (rebuild it: npm run build:native)');
   const fns = ['gelu', 'silu', 'tanh', 'sigmoid'] as const;
   for (const engine of quantizedEngines()) {
     setQuantizedEngine(engine);

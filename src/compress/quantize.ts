@@ -42,6 +42,7 @@ import {
   quantizedConv2d,
   quantizedLinear,
   quantizedLut,
+  hasQuantizedLut,
   quantizePerChannel,
   quantizePerTensor,
   type PackedWeight,
@@ -434,7 +435,7 @@ export class QuantizedNet {
       }
     });
     this.held = mode === 'static' ? heldParams(fused, qparams!) : undefined;
-    if (this.held)
+    if (this.held && hasQuantizedLut())
       fused.nodes.forEach((n, i) => {
         if (n.kind === 'act' && n.fn !== 'relu') this.tables.set(i, activationTable(n.fn, this.held![n.input]!, qparams![i + 1]!));
       });
@@ -481,7 +482,14 @@ export class QuantizedNet {
           qv[out] = quantizedCat(n.inputs.map(getQ), 1, qp[out]!);
           break;
         case 'act':
-          qv[out] = n.fn === 'relu' ? getQ(n.input).relu() : quantizedLut(getQ(n.input), this.tables.get(i)!, qp[out]!);
+          if (n.fn === 'relu') qv[out] = getQ(n.input).relu();
+          else if (this.tables.size) qv[out] = quantizedLut(getQ(n.input), this.tables.get(i)!, qp[out]!);
+          // An addon built before qLut: the same codes, computed as the table was (dequantize, float op, quantize).
+          else {
+            const vals: Tensor[] = [];
+            vals[n.input] = dequantize(getQ(n.input));
+            qv[out] = quantizePerTensor(floatNode(n, i, vals, f.weights), qp[out]!);
+          }
           break;
         case 'maxpool':
           qv[out] = maxPool2d(getQ(n.input), n.kernel, { stride: n.stride, padding: n.padding });

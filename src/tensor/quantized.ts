@@ -127,6 +127,10 @@ export function quantizedCat(xs: readonly Tensor[], dim: number, out: QParams): 
 export function quantizedLut(x: Tensor, lut: Uint8Array, out: QParams): Tensor {
   return new Tensor(q.qLut(x.h, lut, out.scale, out.zeroPoint));
 }
+/** Whether the loaded addon has quantizedLut (an addon built before it lacks it: rebuild with `npm run build:native`). */
+export function hasQuantizedLut(): boolean {
+  return typeof (q as Partial<QuantAddon>).qLut === 'function';
+}
 
 interface FakeQuantAddon {
   fakeQuantPerTensor(x: Handle, scale: number, zeroPoint: number, qmin: number, qmax: number): Handle;
