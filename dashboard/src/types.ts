@@ -12,6 +12,8 @@ export type {
   DashObjective,
   StudySeries,
   StudyOverview,
+  StudyHead,
+  TrialChart,
   SeriesPoint,
   ParetoSeries,
   ImportanceItem,

@@ -178,8 +178,64 @@ test('the best trial a view shows is Store.bestTrial\'s, taken from the rows rea
       assert.deepEqual(pick((await src.study(id)).study), await expect(), `${c.name}: incremental`);
       assert.deepEqual(pick((await src.overview(id)).detail.study), await expect(), `${c.name}: overview`);
       assert.deepEqual(pick((await src.compare([id])).studies[0]!.study), await expect(), `${c.name}: compare`);
+      assert.deepEqual(pick((await src.head(id)).study), await expect(), `${c.name}: head (cached rows)`);
+      const cold = dashboardSource(store);
+      assert.deepEqual(pick((await cold.head(id)).study), await expect(), `${c.name}: head (narrow read)`);
+      await cold.close();
       await src.close();
     }
+  } finally {
+    await store.close();
+  }
+});
+
+test('the head (summary and first chart, from the narrow read) equals the overview\'s, point for point, before and after trials are added', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const id = (await store.createStudy({ ...spec, name: 'head' })).id;
+    // more trials with a value than the chart draws (2,000), of every kind the value and the
+    // generation are read from: values, a pruned trial's metrics only, NaN, failed with metrics,
+    // generation as a param, rung as a user attribute, none; and open trials
+    const addKind = async (i: number): Promise<void> => {
+      const params = i % 5 === 0 ? { generation: Math.floor(i / 100) } : i % 5 === 1 ? { rung: 'text is no generation' } : {};
+      const t = await store.createTrial(id, { arch: { w: i % 9 }, archKey: `k${i}`, budget: null, params, claim: { workerId: workerId(`w${i % 3}`), leaseMs: 60_000 } });
+      const tw = workerId(`w${i % 3}`);
+      const acc = 50 + ((i * 37) % 41) + i / 10_000;
+      if (i % 7 === 2) await store.setTrialAttr(t.id, 'rung', i % 4);
+      const k = i % 10;
+      if (k === 3) await store.finishTrial(t.id, tw, { state: 'pruned', values: null, metrics: { acc: acc - 5, cost: 3 } });
+      else if (k === 4) await store.finishTrial(t.id, tw, { state: 'failed', error: 'x', metrics: { acc: 99.9 } });
+      else if (k === 6) await store.finishTrial(t.id, tw, { state: 'complete', values: [Number.NaN, 1], metrics: { acc: Number.NaN, cost: 1 } });
+      else if (k !== 8 || i <= 2400) await store.finishTrial(t.id, tw, { state: 'complete', values: [acc, 10 - (i % 9)], metrics: { acc, cost: 10 - (i % 9) } });
+      // (k === 8 beyond 2,400: left running)
+    };
+    for (let i = 0; i < 2600; i++) await addKind(i);
+    const calls = { points: 0 };
+    const spy = Object.create(store) as Store;
+    spy.listTrialPoints = (...a) => ((calls.points += 1), store.listTrialPoints(...a));
+    const src = dashboardSource(spy);
+    const agree = async (label: string): Promise<void> => {
+      const head = await src.head(id);
+      const ov = await src.overview(id);
+      assert.equal(head.version, ov.detail.version, label);
+      assert.deepEqual(head.study, ov.detail.study, `${label}: summary`);
+      const { total, withValue, points, sampled, maxGeneration, best } = ov.series;
+      assert.deepEqual(head.chart, { total, withValue, points, sampled, maxGeneration, best }, `${label}: first chart`);
+      const full = await src.series(id);
+      assert.deepEqual(head.chart.points, full.points, `${label}: the full series draws the same points`);
+    };
+    await agree('unread study');
+    assert.equal(calls.points, 1, 'the narrow read');
+    const h = await src.head(id);
+    assert.equal(calls.points, 1, 'cached rows of this version: no read');
+    assert.ok(h.chart.sampled && h.chart.points.length <= 2000 && h.chart.withValue > 2000);
+    assert.ok(h.chart.maxGeneration !== null && h.chart.points.some((p) => p.generation !== null));
+    assert.ok(h.chart.points.some((p) => p.state === 'pruned'), 'pruned trials have their metric as value');
+    // live: trials finish and arrive
+    for (let i = 2600; i < 2620; i++) await addKind(i);
+    await agree('after new trials');
+    assert.equal(calls.points, 2);
+    await src.close();
   } finally {
     await store.close();
   }

@@ -6,11 +6,11 @@
 import { NasError } from '../core/errors.js';
 import { studyId as toStudyId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery } from '../store/types.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialPoint, TrialPointKeys } from '../store/types.js';
 import { openStore } from '../store/index.js';
 import { bestOf, objectiveOf, studyConstraints } from '../store/common.js';
 import { STRATEGIES } from '../strategy/registry.js';
-import { paretoOf, studySeries } from '../report/series.js';
+import { paretoOf, studySeries, trialChart, type ChartTrial } from '../report/series.js';
 
 export type DashTrialState = 'waiting' | 'running' | 'complete' | 'pruned' | 'failed';
 export const DASH_TRIAL_STATES: readonly DashTrialState[] = ['waiting', 'running', 'complete', 'pruned', 'failed'];
@@ -233,6 +233,22 @@ export interface TimelineGroup extends TimelineRuns {
   readonly state: DashTrialState;
 }
 
+/** The study view's first row: every trial's value (a sample) and the best so far (every trial). */
+export type TrialChart = Pick<StudySeries, 'total' | 'withValue' | 'points' | 'sampled' | 'maxGeneration' | 'best'>;
+
+/**
+ * The study view's quick first answer (`/api/studies/:id/head`): the study's summary and its
+ * first chart, read with Store.listTrialPoints (the state, value, generation and times of every
+ * trial, extracted by the database; no row decoded) unless the study's rows are cached. Drawn
+ * from the same function as StudySeries' (src/report/series.ts `trialChart`): for the same
+ * `version` the chart is the overview's, point for point, so the view keeps it.
+ */
+export interface StudyHead {
+  readonly study: StudySummary;
+  readonly version: string;
+  readonly chart: TrialChart;
+}
+
 /**
  * The study view's first answer: the study and its series. On a study the server has not read
  * yet, it is computed from the trials without their architectures (Store.listTrialOutcomes, a
@@ -297,6 +313,8 @@ export interface DashboardSource {
   trial(id: number, number: number): Promise<TrialDetail>;
   /** The study view's charts, over every trial (see StudySeries). */
   series(id: number): Promise<StudySeries>;
+  /** The study's summary and first chart, quickly on a study not read yet (see StudyHead). */
+  head(id: number): Promise<StudyHead>;
   /**
    * The study and its series, quickly on a study not read yet (see StudyOverview). That answer
    * starts the study's full read behind it: once `opts.readAfter` settles (the HTTP layer passes
@@ -618,6 +636,36 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const s = await requireCounted(id);
       const r = await allRows(s);
       return detailOf(withBest(s, r), r);
+    },
+    async head(id) {
+      const s = await requireCounted(id);
+      const version = versionOf(s);
+      const hit = cache.get(s.id);
+      if (hit && hit.version === version && Date.now() - hit.fullAt < FULL_READ_MS) {
+        const sr = hit.series;
+        const chart = sr
+          ? { total: sr.total, withValue: sr.withValue, points: sr.points, sampled: sr.sampled, maxGeneration: sr.maxGeneration, best: sr.best }
+          : trialChart(s, hit.rows, SERIES_MAX_POINTS).chart;
+        return { study: detailOf(withBest(s, hit), hit).study, version, chart };
+      }
+      const pop = populationOf(s);
+      const points = await store.listTrialPoints(s.id, pointKeys(s));
+      const rows: ChartTrial[] = new Array(points.length);
+      let latest = 0;
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
+        rows[i] = { number: p.number, state: p.state, value: pointValue(s, p), generation: pointGeneration(p, pop), startedAt: p.startedAt, finishedAt: p.finishedAt };
+        if (p.startedAt !== null && p.startedAt > latest) latest = p.startedAt;
+        if (p.finishedAt !== null && p.finishedAt > latest) latest = p.finishedAt;
+      }
+      const best = bestAmong(s, null, points.map((p) => ({ id: p.id, number: p.number, state: p.state, values: p.value0 === null ? null : [p.value0], metrics: p.metrics, budget: p.budget })));
+      const bv = best?.values?.[0];
+      const summary = toSummary({ ...s, best: best && typeof bv === 'number' ? { trialId: best.id, number: best.number, value: bv } : null });
+      return {
+        study: latest > 0 ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, latest) } : summary,
+        version,
+        chart: trialChart(s, rows, SERIES_MAX_POINTS).chart,
+      };
     },
     async overview(id, opts = {}) {
       const s = await requireCounted(id);
@@ -1009,6 +1057,42 @@ function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
   const o = s.objectives[0];
   const m = o ? t.metrics?.[o.metric] : undefined;
   return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
+}
+
+/**
+ * What StudyHead reads of each trial (Store.listTrialPoints): the values `valueOf` falls back to
+ * (the first objective's metric), those the best-trial rule looks at (tie-break and constraint
+ * metrics) and those `generationOf` reads (`generation`, `rung`).
+ */
+function pointKeys(s: StudyRecord): TrialPointKeys {
+  const metrics = new Set<string>();
+  const o = s.objectives[0];
+  if (o) {
+    metrics.add(o.metric);
+    if (o.tieBreak) metrics.add(o.tieBreak.metric);
+  }
+  for (const c of studyConstraints(s)) metrics.add(c.metric);
+  return { metrics: [...metrics], params: GENERATION_KEYS, userAttrs: GENERATION_KEYS };
+}
+const GENERATION_KEYS = ['generation', 'rung'];
+
+/** `valueOf` for a trial read with pointKeys. */
+function pointValue(s: StudyRecord, p: TrialPoint): number | null {
+  if (p.value0 !== null) return p.value0;
+  const o = s.objectives[0];
+  const m = o ? p.metrics[o.metric] : undefined;
+  return typeof m === 'number' && Number.isFinite(m) && p.state !== 'failed' ? m : null;
+}
+
+/** `generationOf` for a trial read with pointKeys. */
+function pointGeneration(p: TrialPoint, population: number | null): number | null {
+  for (const src of [p.params, p.userAttrs]) {
+    for (const key of GENERATION_KEYS) {
+      const v = src[key];
+      if (v !== undefined) return v;
+    }
+  }
+  return population ? Math.floor(p.number / population) : null;
 }
 
 function toRow(s: StudyRecord, t: TrialOutcome & { readonly arch?: Json }, population = populationOf(s)): TrialRow {

@@ -184,7 +184,7 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
         { width: W, height: 300, xLabel: 'trial number', yLabel: metric, robustY: true, lines: [{ points: sr.best.map((b) => ({ x: b.number, y: b.best })), color: '#111827', step: true, width: 2 }] },
       );
       let body = `<h2>${esc(metric)} of every trial, and the best so far</h2>${sr.withValue ? put('fitness', fitness) : '<p class="empty">No trial has a finite value yet.</p>'}`;
-      body += note(`${gMax !== null ? `Coloured by generation (light: first, dark: generation ${gMax}). ` : 'Blue: complete, amber: pruned. '}Black: best so far over all complete trials.${sr.sampled ? ` Showing ${sr.points.length} of ${sr.withValue} trials (evenly sampled; every best-so-far improvement and Pareto-optimal trial kept).` : ''}`);
+      body += note(`${gMax !== null ? `Coloured by generation (light: first, dark: generation ${gMax}). ` : 'Blue: complete, amber: pruned. '}Black: best so far over all complete trials.${sr.sampled ? ` Showing ${sr.points.length} of ${sr.withValue} trials (evenly sampled; every best-so-far improvement kept; the Pareto chart keeps every Pareto-optimal trial).` : ''}`);
       sections.push(`<section id="fitness">${body}</section>`);
       const timed = sr.best.filter((b) => b.t !== null);
       if (timed.length) {

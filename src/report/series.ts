@@ -1,13 +1,13 @@
 /**
  * The study view's chart data, computed over every trial of a study (src/api/dashboard.ts caches
  * the rows; the static report uses the same function). Marks that are drawn one per trial are
- * sampled down to SERIES_MAX_POINTS, always keeping every best-so-far improvement and every
- * Pareto-optimal trial; the best-so-far curve, fronts, hypervolume, importance and the
- * distribution function always use every trial. Fronts are O(n log n) (sort and sweep).
+ * sampled down to SERIES_MAX_POINTS, always keeping every best-so-far improvement (and, in the
+ * Pareto chart, every Pareto-optimal trial); the best-so-far curve, fronts, hypervolume,
+ * importance and the distribution function always use every trial. Fronts are O(n log n) (sort and sweep).
  */
 import type { StudyRecord } from '../store/types.js';
 import type {
-  CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TimelineBars, TimelineRuns, TrialRow,
+  CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TimelineBars, TimelineRuns, TrialChart, TrialRow,
 } from '../api/dashboard.js';
 import { downsample, edf, guessDirection, hypervolumeHistory, parameterImportance, paretoFront, type Dir } from './analysis.js';
 
@@ -78,6 +78,53 @@ function ms3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** What the trial chart and the best-so-far curves are drawn from: a full row, or a narrow one. */
+export type ChartTrial = Pick<TrialRow, 'number' | 'state' | 'value' | 'generation' | 'startedAt' | 'finishedAt'>;
+
+/**
+ * The trial chart over `byNumber` (every trial of the study, by number): the trials with a
+ * finite value (complete or pruned), sampled down to `max` points keeping every best-so-far
+ * improvement; the best so far over all complete trials (one point per improvement, plus the
+ * last complete trial), timed in seconds since the first start. studySeries and the dashboard's
+ * quick first answer (src/api/dashboard.ts `head`, from Store.listTrialPoints) both draw it with
+ * this function, so the two agree point for point.
+ */
+export function trialChart<T extends ChartTrial>(
+  s: Pick<StudyRecord, 'objectives'>,
+  byNumber: readonly T[],
+  max = MAX_POINTS,
+): { chart: TrialChart; valued: T[]; secs: (ms: number | null) => number | null } {
+  const dir: Dir = s.objectives[0]?.direction ?? 'maximize';
+  let t0 = Infinity;
+  for (const t of byNumber) if (t.startedAt !== null && t.startedAt < t0) t0 = t.startedAt;
+  const secs = (ms: number | null): number | null => (ms !== null && Number.isFinite(t0) ? (ms - t0) / 1000 : null);
+  const valued: T[] = [];
+  for (const t of byNumber) if (t.value !== null && (t.state === 'complete' || t.state === 'pruned')) valued.push(t);
+  const keep: number[] = [];
+  const best: CurvePoint[] = [];
+  let cur = dir === 'maximize' ? -Infinity : Infinity;
+  let lastComplete: T | null = null;
+  let maxGeneration: number | null = null;
+  for (let i = 0; i < valued.length; i++) {
+    const t = valued[i]!;
+    if (t.generation !== null && (maxGeneration === null || t.generation > maxGeneration)) maxGeneration = t.generation;
+    if (t.state !== 'complete') continue;
+    lastComplete = t;
+    if (dir === 'maximize' ? t.value! > cur : t.value! < cur) {
+      cur = t.value!;
+      keep.push(i);
+      best.push({ number: t.number, t: secs(t.finishedAt), value: t.value!, best: cur });
+    }
+  }
+  const lc = lastComplete as T | null;
+  if (lc && best.length && best[best.length - 1]!.number !== lc.number) best.push({ number: lc.number, t: secs(lc.finishedAt), value: lc.value!, best: cur });
+  const points: SeriesPoint[] = downsample(valued.length, max, keep).map((i) => {
+    const t = valued[i]!;
+    return { number: t.number, state: t.state, value: t.value!, generation: t.generation };
+  });
+  return { chart: { total: byNumber.length, withValue: valued.length, points, sampled: points.length < valued.length, maxGeneration, best }, valued, secs };
+}
+
 /**
  * Every chart's data over `input.rows`. With `opts.params` false (rows read without their
  * architectures), importance, slice parameters and slice rows are left empty and the result is
@@ -98,44 +145,11 @@ export function studySeries(
   const obj = s.objectives[0];
   const dir: Dir = obj?.direction ?? 'maximize';
   const byNumber = [...rows].sort((a, b) => a.number - b.number);
-  let t0 = Infinity;
-  for (const t of byNumber) if (t.startedAt !== null && t.startedAt < t0) t0 = t.startedAt;
-  const secs = (ms: number | null): number | null => (ms !== null && Number.isFinite(t0) ? (ms - t0) / 1000 : null);
-
-  // every trial with a value; best so far over the complete ones
-  const valued = byNumber.filter((t) => t.value !== null && (t.state === 'complete' || t.state === 'pruned'));
-  const keep: number[] = [];
-  const best: CurvePoint[] = [];
-  let cur = dir === 'maximize' ? -Infinity : Infinity;
-  let lastComplete: TrialRow | null = null;
-  valued.forEach((t, i) => {
-    if (t.state !== 'complete') return;
-    lastComplete = t;
-    if (dir === 'maximize' ? t.value! > cur : t.value! < cur) {
-      cur = t.value!;
-      keep.push(i);
-      best.push({ number: t.number, t: secs(t.finishedAt), value: t.value!, best: cur });
-    }
-  });
-  const lc = lastComplete as TrialRow | null;
-  if (lc && best.length && best[best.length - 1]!.number !== lc.number) best.push({ number: lc.number, t: secs(lc.finishedAt), value: lc.value!, best: cur });
+  const { chart, valued, secs } = trialChart(s, byNumber, max);
 
   const metricNames = input.metricNames ?? [...new Set(rows.flatMap((t) => Object.keys(t.metrics)))].sort();
   const axes = defaultParetoAxes(s, metricNames);
   const pareto = axes ? paretoOf(s, rows, axes[0], axes[1], max) : null;
-  if (pareto) {
-    const frontNumbers = new Set(pareto.front.map((p) => p.number));
-    valued.forEach((t, i) => {
-      if (frontNumbers.has(t.number)) keep.push(i);
-    });
-  }
-  const chosen = downsample(valued.length, max, keep);
-  const points: SeriesPoint[] = chosen.map((i) => {
-    const t = valued[i]!;
-    return { number: t.number, state: t.state, value: t.value!, generation: t.generation };
-  });
-  let maxGeneration: number | null = null;
-  for (const t of valued) if (t.generation !== null && (maxGeneration === null || t.generation > maxGeneration)) maxGeneration = t.generation;
 
   // importance over every complete trial: PED-ANOVA ranks, eta^2 and value groups explain
   const complete = valued.filter((t) => t.state === 'complete');
@@ -188,12 +202,7 @@ export function studySeries(
   });
 
   return {
-    total: rows.length,
-    withValue: valued.length,
-    points,
-    sampled: points.length < valued.length,
-    maxGeneration,
-    best,
+    ...chart,
     pareto,
     importance: imp,
     importanceOver,

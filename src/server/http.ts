@@ -8,6 +8,7 @@
  *   GET /api/studies/:id/trials?state=&sort=&order=&q=&limit=&offset=  -> TrialPage
  *   GET /api/studies/:id/trials/:number           -> TrialDetail (with intermediate values)
  *   GET /api/studies/:id/series                   -> StudySeries (every chart's data, over all trials)
+ *   GET /api/studies/:id/head                     -> StudyHead (summary + first chart; quick on a study not read yet)
  *   GET /api/studies/:id/overview                 -> StudyOverview (detail + series; quick on a study not read yet)
  *   GET /api/studies/:id/pareto?x=&y=             -> ParetoSeries
  *   GET /api/studies/:id/oneshot                  -> { oneshot: OneShotView | null }
@@ -149,6 +150,7 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       if (c === undefined) return sendJson(res, await o.source.study(id));
       if (c === 'trials' && d === undefined) return sendJson(res, await o.source.trials(id, trialQuery(params)));
       if (c === 'series' && d === undefined) return sendJson(res, await o.source.series(id));
+      if (c === 'head' && d === undefined) return sendJson(res, await o.source.head(id));
       if (c === 'overview' && d === undefined) {
         // The study's full read waits until this answer is out ('close': sent or abandoned).
         const sent = new Promise<void>((resolve) => res.once('close', () => resolve()));

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { isNasError } from '../core/errors.js';
 import { workerId } from '../core/ids.js';
 import { openStore } from '../store/index.js';
-import type { CompareResult, StudyDetail, StudySummary, TrialDetail, TrialPage } from '../api/dashboard.js';
+import type { CompareResult, StudyDetail, StudyHead, StudyOverview, StudySummary, TrialDetail, TrialPage } from '../api/dashboard.js';
 import { startDashboard, type Dashboard } from './index.js';
 import { buildFixture, type Fixture } from './testing/fixture.js';
 
@@ -159,6 +159,19 @@ describe('JSON API', () => {
     const nb = await json<TrialDetail>(`/api/studies/${fx.ids.random}/trials/0`);
     assert.equal((nb.arch as { family: string }).family, 'nb201');
     assert.equal((nb.arch as { ops: string[] }).ops.length, 6);
+  });
+
+  test('head: the summary and first chart, the same as the overview\'s and the series\'', async () => {
+    const path = `/api/studies/${fx.ids.random}`;
+    const hd = await json<StudyHead>(`${path}/head`);
+    const ov = await json<StudyOverview>(`${path}/overview`);
+    assert.equal(hd.version, ov.detail.version);
+    assert.deepEqual(hd.study, ov.detail.study);
+    const { total, withValue, points, sampled, maxGeneration, best } = ov.series;
+    assert.deepEqual(hd.chart, { total, withValue, points, sampled, maxGeneration, best });
+    assert.ok(hd.chart.points.length > 0 && hd.chart.best.length > 0);
+    await json(`/api/studies/99999/head`, 404);
+    await json(`${path}/head/x`, 404);
   });
 
   test('compare: best-so-far curves of several studies', async () => {

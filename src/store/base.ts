@@ -11,13 +11,13 @@ import type { Json, JsonObject } from '../core/json.js';
 import {
   addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttempt, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
   encodeFinish, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
-  setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow,
+  setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow, checkTrialPointKeys, trialPointFromRow,
 } from './common.js';
 import { checkPageQuery } from './common.js';
-import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
+import type { EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialWriter, WorkerInfo, WorkerRecord,
+  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoint, TrialPointKeys, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -102,6 +102,8 @@ export abstract class SqlStore implements Store {
   /** Trials numbered >= fromNumber, plus those numbered in `numbers` (maybe empty), by number. */
   /** Every trial of the study by number, TRIAL_OUTCOME_COLS. */
   protected abstract selectTrialOutcomes(id: StudyId): Promise<Omit<TrialRow, 'arch'>[]>;
+  /** Every trial of the study by number, as trialPointFromRow's column list for `k`. */
+  protected abstract selectTrialPoints(id: StudyId, k: PointKeys): Promise<unknown[][]>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
@@ -254,6 +256,11 @@ export abstract class SqlStore implements Store {
 
   async listTrialOutcomes(id: StudyId): Promise<TrialOutcome[]> {
     return (await this.selectTrialOutcomes(id)).map(trialOutcomeFromRow);
+  }
+
+  async listTrialPoints(id: StudyId, keys?: TrialPointKeys): Promise<TrialPoint[]> {
+    const k = checkTrialPointKeys(keys);
+    return (await this.selectTrialPoints(id, k)).map((r) => trialPointFromRow(r, k));
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

@@ -26,6 +26,8 @@ import {
   type TrialCounts,
   type TrialRecord,
   type TrialOutcome,
+  type TrialPoint,
+  type TrialPointKeys,
   type TrialState,
   type WorkerInfo,
   type WorkerRecord,
@@ -542,6 +544,121 @@ export function trialOutcomeFromRow(r: Omit<TrialRow, 'arch'>): TrialOutcome {
     startedAt: numOrNull(r.started_at),
     finishedAt: numOrNull(r.finished_at),
     userAttrs: JSON.parse(r.user_attrs) as JsonObject,
+  };
+}
+
+/** TrialPointKeys checked: at most MAX_POINT_KEYS keys in all, each a non-empty string. */
+export interface PointKeys {
+  readonly metrics: readonly string[];
+  readonly params: readonly string[];
+  readonly userAttrs: readonly string[];
+}
+const MAX_POINT_KEYS = 32;
+
+export function checkTrialPointKeys(k: TrialPointKeys | undefined): PointKeys {
+  const out = { metrics: [] as string[], params: [] as string[], userAttrs: [] as string[] };
+  if (k === undefined) return out;
+  if (k === null || typeof k !== 'object') throw bad('keys', 'must be an object of key lists', 'e.g. { metrics: ["val_acc"] }');
+  for (const part of ['metrics', 'params', 'userAttrs'] as const) {
+    const list = k[part];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw bad(`keys.${part}`, 'must be an array of names', `e.g. { ${part}: ["val_acc"] }`);
+    for (const [i, key] of (list as unknown[]).entries()) {
+      if (typeof key !== 'string' || key.length === 0 || key.length > 200) throw bad(`keys.${part}[${i}]`, 'must be a non-empty string of at most 200 characters');
+      if (!out[part].includes(key)) out[part].push(key);
+    }
+  }
+  if (out.metrics.length + out.params.length + out.userAttrs.length > MAX_POINT_KEYS) {
+    throw bad('keys', `at most ${MAX_POINT_KEYS} keys in all`, 'ask for the few values a chart draws; listTrialOutcomes reads whole rows');
+  }
+  return out;
+}
+
+/** A JSON path naming one top-level key for SQLite's json_* functions (`$."key"`, quotes escaped). */
+export function sqliteKeyPath(key: string): string {
+  return `$.${JSON.stringify(key)}`;
+}
+
+/**
+ * A LIKE pattern (escape character backslash) that every JSON text written by this store holds
+ * when it has top-level `key`: the key as JSON.stringify writes it, quoted. It may also match
+ * texts without the key (a nested key, or any case on SQLite), never miss one: a cheap filter
+ * before the exact JSON test.
+ */
+export function keyLikePattern(key: string): string {
+  return likePattern(JSON.stringify(key));
+}
+
+/**
+ * A row of selectTrialPoints: id, number, state, budget, value0, worker_id, attempt, duration_ms,
+ * started_at, finished_at, then one value per metric key (a number, or text: "NaN", "Infinity",
+ * "-Infinity", or any number as text on PostgreSQL), per param key and per user-attribute key
+ * (finite numbers or null), in PointKeys order.
+ */
+export function trialPointFromRow(r: readonly unknown[], k: PointKeys): TrialPoint {
+  const metrics: Metrics = {};
+  const params: Record<string, number> = {};
+  const userAttrs: Record<string, number> = {};
+  let c = 10;
+  for (const key of k.metrics) {
+    const v = r[c++];
+    if (v === null || v === undefined) continue;
+    metrics[key] = typeof v === 'number' ? v : Number(v);
+  }
+  for (const [keys, out] of [[k.params, params], [k.userAttrs, userAttrs]] as const) {
+    for (const key of keys) {
+      const v = r[c++];
+      const x = typeof v === 'number' ? v : v === null || v === undefined ? Number.NaN : Number(v);
+      if (Number.isFinite(x)) out[key] = x;
+    }
+  }
+  return {
+    id: trialId(num(r[0])),
+    number: num(r[1]),
+    state: r[2] as TrialState,
+    budget: numOrNull(r[3]),
+    value0: numOrNull(r[4]),
+    workerId: r[5] === null ? null : workerId(r[5] as string),
+    attempt: num(r[6]),
+    durationMs: numOrNull(r[7]),
+    startedAt: numOrNull(r[8]),
+    finishedAt: numOrNull(r[9]),
+    metrics,
+    params,
+    userAttrs,
+  };
+}
+
+/**
+ * What listTrialPoints answers for a trial read in full: the definition the backends' SQL must
+ * match (the conformance suite compares them), and the fallback for a reader holding records.
+ */
+export function trialPointOf(t: TrialOutcome, keys: TrialPointKeys = {}): TrialPoint {
+  const k = checkTrialPointKeys(keys);
+  const pick = (o: Record<string, unknown> | null, names: readonly string[], finiteOnly: boolean): Record<string, number> => {
+    const out: Record<string, number> = {};
+    if (o === null) return out;
+    for (const n of names) {
+      if (!Object.prototype.hasOwnProperty.call(o, n)) continue;
+      const v = o[n];
+      if (typeof v === 'number' && (!finiteOnly || Number.isFinite(v))) out[n] = v;
+    }
+    return out;
+  };
+  return {
+    id: t.id,
+    number: t.number,
+    state: t.state,
+    budget: t.budget,
+    value0: value0(t.values),
+    workerId: t.workerId,
+    attempt: t.attempt,
+    durationMs: t.durationMs,
+    startedAt: t.startedAt,
+    finishedAt: t.finishedAt,
+    metrics: pick(t.metrics, k.metrics, false),
+    params: pick(t.params, k.params, true),
+    userAttrs: pick(t.userAttrs, k.userAttrs, true),
   };
 }
 

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { isNasError, type ErrorCode, type NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
 import { openStore } from './index.js';
+import { trialPointOf } from './common.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
 
 export interface ConformanceTarget {
@@ -973,6 +974,53 @@ export function storeConformance(target: ConformanceTarget): void {
           assert.deepEqual(t, rest);
         }
         assert.deepEqual(await s.listTrialOutcomes(studyId(987654)), []);
+      }));
+
+    test('listTrialPoints: scalar columns and the asked-for values, as trialPointOf reads full records', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('points', { maxTrials: null }));
+        const other = await s.createStudy(studySpec('points-other', { maxTrials: null }));
+        // awkward keys: dots, spaces, brackets, quotes, backslashes, unicode, LIKE wildcards
+        const odd = ['a.b', 'x y', 'w[0]', 'q"uote', 'back\\slash', 'μ', '50%_off'];
+        const inputs: { params: Record<string, unknown>; metrics: Record<string, number>; values: number[] | null }[] = [
+          { params: { generation: 3, rung: 'two', lr: 0.1 }, metrics: { val_acc: 0.5, loss: Number.NaN, 'a.b': 1, 'x y': 2 }, values: [0.5, 3] },
+          { params: { generation: 1.5e-7, nested: { generation: 9 } }, metrics: { val_acc: Number.POSITIVE_INFINITY, 'q"uote': -0.25 }, values: [Number.NaN] },
+          { params: { 'w[0]': 7, 'μ': 1 / 3, '50%_off': 2 }, metrics: { 'back\\slash': 0.1 + 0.2, 'μ': Number.NEGATIVE_INFINITY }, values: null },
+          { params: {}, metrics: {}, values: [] },
+        ];
+        for (const [i, x] of inputs.entries()) await s.createTrial(a.id, { ...trialInput(i), params: x.params as never });
+        await s.createTrial(a.id, trialInput(8)); // stays waiting: no metrics at all
+        await s.createTrial(other.id, trialInput(9));
+        for (const x of inputs) {
+          const c = (await s.claimTrial(a.id, W1, 60_000))!;
+          await s.finishTrial(c.id, W1, { state: x.values === null ? 'pruned' : 'complete', values: x.values, metrics: x.metrics, durationMs: 12.5 });
+        }
+        const first = (await s.listTrials(a.id))[0]!;
+        await s.setTrialAttr(first.id, 'generation', 4);
+        await s.setTrialAttr(first.id, 'note', { rung: 2 });
+        await s.setTrialAttr(first.id, 'rung', 'x');
+        const keys = { metrics: ['val_acc', 'loss', 'missing', ...odd], params: ['generation', 'rung', 'lr', ...odd], userAttrs: ['generation', 'rung', 'note'] };
+        const full = await s.listTrials(a.id);
+        const got = await s.listTrialPoints(a.id, keys);
+        assert.deepEqual(got.map((t) => t.number), [0, 1, 2, 3, 4]);
+        for (const [i, t] of got.entries()) assert.deepEqual(t, trialPointOf(full[i]!, keys), `trial ${i}`);
+        assert.equal(got[0]!.params['generation'], 3);
+        assert.equal(got[0]!.params['rung'], undefined, 'a text param is not a number');
+        assert.equal(got[0]!.userAttrs['generation'], 4);
+        assert.equal(got[1]!.params['generation'], 1.5e-7, 'top-level key only, exact');
+        assert.ok(Number.isNaN(got[0]!.metrics['loss']!));
+        assert.equal(got[1]!.metrics['val_acc'], Number.POSITIVE_INFINITY);
+        assert.equal(got[1]!.value0, null, 'a NaN first value is no value0');
+        assert.equal(got[2]!.metrics['back\\slash'], 0.1 + 0.2);
+        assert.equal(got[2]!.params['50%_off'], 2);
+        assert.equal(got[4]!.state, 'waiting');
+        // without keys: the scalar columns only
+        const bare = await s.listTrialPoints(a.id);
+        for (const [i, t] of bare.entries()) assert.deepEqual(t, trialPointOf(full[i]!));
+        assert.deepEqual(await s.listTrialPoints(studyId(987654), keys), []);
+        await rejectsWith(s.listTrialPoints(a.id, { metrics: [''] }), 'invalid_config');
+        await rejectsWith(s.listTrialPoints(a.id, { params: 'generation' as never }), 'invalid_config');
+        await rejectsWith(s.listTrialPoints(a.id, { metrics: Array.from({ length: 33 }, (_, i) => `m${i}`) }), 'invalid_config');
       }));
 
     test('listTrialsSince returns new trials and the current records of the listed ones', () =>

@@ -14,8 +14,8 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
-import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, type checkPageQuery } from './common.js';
+import type { EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION } from './types.js';
 import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, WorkerInfo } from './types.js';
@@ -555,6 +555,29 @@ export class PostgresStore extends SqlStore {
 
   protected async selectTrialOutcomes(sid: StudyId): Promise<Omit<TrialRow, 'arch'>[]> {
     return this.q<Omit<TrialRow, 'arch'>>(`SELECT ${TRIAL_OUTCOME_COLS} FROM trials WHERE study_id = $1 ORDER BY number`, [sid]);
+  }
+
+  protected async selectTrialPoints(sid: StudyId, k: PointKeys): Promise<unknown[][]> {
+    // Each JSON column is cast to jsonb once per row (the inner query is kept apart by OFFSET 0,
+    // so the casts are not repeated per key); params and attributes without the key's text are
+    // not cast at all.
+    const args: unknown[] = [sid];
+    const bind = (v: unknown): string => (args.push(v), `$${args.length}`);
+    const cols: string[] = [];
+    for (const key of k.metrics) cols.push(`m ->> ${bind(key)}::text`);
+    const inner: string[] = [k.metrics.length ? 'metrics::jsonb AS m' : 'NULL::jsonb AS m'];
+    for (const [col, alias, keys] of [['params', 'p', k.params], ['user_attrs', 'a', k.userAttrs]] as const) {
+      if (keys.length === 0) continue;
+      inner.push(`CASE WHEN ${col} LIKE ANY(${bind(keys.map(keyLikePattern))}::text[]) THEN ${col}::jsonb END AS ${alias}`);
+      for (const key of keys) {
+        const b = bind(key);
+        cols.push(`CASE WHEN jsonb_typeof(${alias} -> ${b}::text) = 'number' THEN (${alias} ->> ${b}::text)::float8 END`);
+      }
+    }
+    const sql = `SELECT id, number, state, budget, value0, worker_id, attempt, duration_ms, started_at, finished_at${cols.map((c, i) => `, ${c} AS k${i}`).join('')}
+      FROM (SELECT id, number, state, budget, value0, worker_id, attempt, duration_ms, started_at, finished_at, ${inner.join(', ')}
+            FROM trials WHERE study_id = $1 OFFSET 0) t ORDER BY number`;
+    return (await this.q<Record<string, unknown>>(sql, args)).map((r) => Object.values(r));
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

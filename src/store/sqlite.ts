@@ -17,8 +17,8 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, type checkPageQuery } from './common.js';
-import type { EncodedTrial, IntermediateRow, StudyRow, TrialRow, WorkerRow } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, sqliteKeyPath, type checkPageQuery } from './common.js';
+import type { EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
 import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, WorkerInfo } from './types.js';
@@ -476,6 +476,26 @@ export class SqliteStore extends SqlStore {
 
   protected async selectTrialOutcomes(sid: StudyId): Promise<Omit<TrialRow, 'arch'>[]> {
     return this.run(false, () => this.st(`SELECT ${TRIAL_OUTCOME_COLS} FROM trials WHERE study_id = ? ORDER BY number`).all(sid) as Omit<TrialRow, 'arch'>[]);
+  }
+
+  protected async selectTrialPoints(sid: StudyId, k: PointKeys): Promise<unknown[][]> {
+    // json_extract parses in C (one parse per row and column: SQLite caches the parsed value
+    // across calls in a row); params and attributes without the key's text skip the parse.
+    const cols: string[] = [];
+    const args: unknown[] = [];
+    for (const key of k.metrics) {
+      cols.push('json_extract(metrics, ?)');
+      args.push(sqliteKeyPath(key));
+    }
+    for (const [col, keys] of [['params', k.params], ['user_attrs', k.userAttrs]] as const) {
+      for (const key of keys) {
+        cols.push(`CASE WHEN ${col} LIKE ? ESCAPE '\\' AND json_type(${col}, ?) IN ('integer', 'real') THEN json_extract(${col}, ?) END`);
+        args.push(keyLikePattern(key), sqliteKeyPath(key), sqliteKeyPath(key));
+      }
+    }
+    const sql = `SELECT id, number, state, budget, value0, worker_id, attempt, duration_ms, started_at, finished_at${cols.map((c) => `, ${c}`).join('')}
+      FROM trials WHERE study_id = ? ORDER BY number`;
+    return this.run(false, () => this.st(sql).raw(true).all(...args, sid) as unknown[][]);
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

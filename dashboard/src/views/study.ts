@@ -7,7 +7,7 @@ import { alphaHeatmaps, parallelCoordinates, slicePlot, timeline, timelineCaptio
 import { drawArch } from '../archgraph.js';
 import { lineChart } from '../lines.js';
 import { paramLabel } from '../labels.js';
-import type { OneShotView, ImportanceItem, ParetoSeries, SeriesPoint, StudyDetail, StudyOverview, StudySeries, TrialPage, TrialRow } from '../types.js';
+import type { OneShotView, ImportanceItem, ParetoSeries, SeriesPoint, StudyDetail, StudyHead, StudyOverview, StudySeries, StudySummary, TrialChart, TrialPage, TrialRow } from '../types.js';
 
 type Tab = 'overview' | 'trials';
 
@@ -44,21 +44,37 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           const detail = await getJson<StudyDetail>(`/api/studies/${id}`);
           if (disposed) return;
           version = detail.version;
-          renderHead(detail);
+          renderHead(detail.study);
           await table.refresh(detail);
           return;
         }
-        // The overview comes first: on a study the server has not read yet it is computed without
-        // the architectures (StudyOverview), and the charts that need parameters follow.
+        // On the first load the head comes first (the summary and the first chart, read narrow on
+        // the server: quick even on a 20,000-trial study the server has not read yet), then the
+        // overview (every other chart; on such a study computed without the architectures, see
+        // StudyOverview), then the charts that need parameters. Each is asked for once the one
+        // before is in, so they do not compete for the server. A live update asks for the
+        // overview only (the study is cached on the server by then), and the charts on the page
+        // stay until it has come.
         const osP = getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`);
         osP.catch(() => undefined);
+        let first: { version: string } | null = null;
+        if (shown === null) {
+          const hd = await getJson<StudyHead>(`/api/studies/${id}/head`);
+          // User Timing marks (devtools' performance panel; the dashboard bench splits its time with them)
+          performance.mark('tsnas:head-parsed');
+          if (disposed) return;
+          version = hd.version;
+          renderHead(hd.study);
+          if (renderFirst(hd.study, hd.chart)) first = { version: hd.version };
+          performance.mark('tsnas:first-row-built');
+        }
         const ov = await getJson<StudyOverview>(`/api/studies/${id}/overview`);
-        // User Timing marks (devtools' performance panel; the dashboard bench splits its time with them)
         performance.mark('tsnas:overview-parsed');
         if (disposed) return;
         version = ov.detail.version;
-        renderHead(ov.detail);
-        const drawn = renderOverview(ov.detail, ov.series);
+        renderHead(ov.detail.study);
+        // The same version: the first row drawn from the head is the overview's (the same points).
+        const drawn = renderOverview(ov.detail, ov.series, first !== null && first.version === ov.detail.version);
         const fullP = ov.complete ? null : Promise.all([getJson<StudyDetail>(`/api/studies/${id}`), getJson<StudySeries>(`/api/studies/${id}/series`)]);
         fullP?.catch(() => undefined);
         await drawn;
@@ -68,7 +84,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         if (fullP) {
           const [detail, series] = await fullP;
           if (disposed) return;
-          renderHead(detail);
+          renderHead(detail.study);
           shown = { d: detail, sr: series };
           if (paramPanels) renderParamPanels(detail, series, paramPanels);
         }
@@ -80,8 +96,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       }
     }
 
-    function renderHead(d: StudyDetail): void {
-      const s = d.study;
+    function renderHead(s: StudySummary): void {
       const obj = s.objectives[0];
       clear(head);
       const elapsed = s.createdAt !== null && s.updatedAt !== null ? s.updatedAt - s.createdAt : null;
@@ -107,29 +122,29 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       );
     }
 
-    /** Draws the overview: the first row, then (after the browser has painted it) the rest. */
-    async function renderOverview(d: StudyDetail, sr: StudySeries): Promise<void> {
-      const my = ++renders;
-      shown = { d, sr };
+    /**
+     * Draws the first row (the trial chart and the best so far over time) into a cleared body, or
+     * the empty state of a study without trials; false when there is nothing more to draw.
+     */
+    function renderFirst(study: StudySummary, sr: TrialChart): boolean {
+      renders++;
       paramPanels = null;
       for (const c of charts.splice(0)) c.destroy();
       clear(body);
-      const metric = d.study.objectives[0]?.metric ?? 'value';
-      const dir: Dir = d.study.objectives[0]?.direction ?? 'maximize';
+      const metric = study.objectives[0]?.metric ?? 'value';
       const goto = (n: number): void => {
         location.hash = `#/study/${id}/trial/${n}`;
       };
       if (sr.total === 0) {
         body.append(h('div', { class: 'panel empty', id: 'study-empty' }, 'This study has no trial yet. Charts appear as soon as the first trial finishes.'));
-        return;
+        return false;
       }
-      if (sr.finalResults) body.append(finalPanel(sr), h('div', { class: 'row-gap' }));
       if (sr.withValue === 0) {
         body.append(
           h(
             'div',
             { class: 'panel empty', id: 'study-novalue' },
-            `None of the ${sr.total} trials has a finite ${metric} yet (${d.study.counts.failed} failed, ${d.study.counts.running + d.study.counts.waiting} running or waiting). The trial table lists them with their messages.`,
+            `None of the ${sr.total} trials has a finite ${metric} yet (${study.counts.failed} failed, ${study.counts.running + study.counts.waiting} running or waiting). The trial table lists them with their messages.`,
           ),
           h('div', { class: 'row-gap' }),
         );
@@ -141,12 +156,11 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       if (!hasGen) ui.colorBy = 'state';
       const colorSel = select(hasGen ? ['state', 'generation'] : ['state'], ui.colorBy, (v) => {
         ui.colorBy = v;
-        if (shown) void renderOverview(shown.d, shown.sr);
+        if (shown) void renderOverview(shown.d, shown.sr, false);
+        else renderFirst(study, sr);
       }, 'color-by');
       const p2 = h('div', { class: 'panel', id: 'chart-time' });
-      const p3 = h('div', { class: 'panel', id: 'chart-pareto' });
-      const p4 = h('div', { class: 'panel', id: 'importance' });
-      body.append(h('div', { class: 'grid2' }, p1, p2), h('div', { class: 'row-gap' }), h('div', { class: 'grid2' }, p3, p4));
+      body.append(h('div', { class: 'grid2', id: 'first-row' }, p1, p2));
       const width = Math.max(320, p1.clientWidth - 34);
 
       const gMax = sr.maxGeneration ?? 0;
@@ -171,10 +185,10 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
             ? (['complete', 'pruned'] as const).map((st) => h('span', {}, h('i', { style: `background:${STATE_COLORS[st]}` }), st))
             : [h('span', {}, h('i', { style: `background:${seqColor(0)}` }), 'gen 0'), h('span', {}, h('i', { style: `background:${seqColor(1)}` }), `gen ${gMax}`)],
           h('span', {}, h('i', { style: 'background:#111827;border-radius:0;height:3px' }), 'best so far'),
-          d.study.counts.failed ? h('span', {}, `${d.study.counts.failed} failed trials have no value`) : null,
+          study.counts.failed ? h('span', {}, `${study.counts.failed} failed trials have no value`) : null,
         ),
         sr.sampled
-          ? h('div', { class: 'sample-note sub', id: 'sample-note' }, `Showing ${sr.points.length.toLocaleString('en-US')} of ${sr.withValue.toLocaleString('en-US')} trials (evenly sampled; every best-so-far improvement and Pareto-optimal trial is kept). The best-so-far line, fronts and statistics use all trials.`)
+          ? h('div', { class: 'sample-note sub', id: 'sample-note' }, `Showing ${sr.points.length.toLocaleString('en-US')} of ${sr.withValue.toLocaleString('en-US')} trials (evenly sampled; every best-so-far improvement is kept, and the Pareto chart keeps every Pareto-optimal trial). The best-so-far line, fronts and statistics use all trials.`)
           : '',
       );
 
@@ -194,8 +208,30 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           ),
         );
       }
+      return true;
+    }
 
-      performance.mark('tsnas:first-row-built');
+    /**
+     * Draws the overview: the first row (unless `keepFirst`: the row drawn from the head is this
+     * version's), then, after the browser has painted it, the rest one row per task.
+     */
+    async function renderOverview(d: StudyDetail, sr: StudySeries, keepFirst: boolean): Promise<void> {
+      if (!keepFirst && !renderFirst(d.study, sr)) {
+        shown = { d, sr };
+        return;
+      }
+      const my = ++renders;
+      shown = { d, sr };
+      paramPanels = null;
+      const dir: Dir = d.study.objectives[0]?.direction ?? 'maximize';
+      if (sr.finalResults) body.prepend(finalPanel(sr), h('div', { class: 'row-gap' }));
+      const firstRow = body.querySelector<HTMLElement>('#first-row')!;
+      const p3 = h('div', { class: 'panel', id: 'chart-pareto' });
+      const p4 = h('div', { class: 'panel', id: 'importance' });
+      body.append(h('div', { class: 'row-gap' }), h('div', { class: 'grid2' }, p3, p4));
+      const width = Math.max(320, (firstRow.firstElementChild as HTMLElement).clientWidth - 34);
+      const metric = d.study.objectives[0]?.metric ?? 'value';
+
       // Let the first row paint before the other charts are built.
       await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
       if (disposed || my !== renders) return;
