@@ -658,7 +658,10 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         if (p.startedAt !== null && p.startedAt > latest) latest = p.startedAt;
         if (p.finishedAt !== null && p.finishedAt > latest) latest = p.finishedAt;
       }
-      const best = bestAmong(s, null, points.map((p) => ({ id: p.id, number: p.number, state: p.state, values: p.value0 === null ? null : [p.value0], metrics: p.metrics, budget: p.budget })));
+      // Only complete trials with a finite first value can be the best (bestOf skips the rest).
+      const candidates: BestCandidate[] = [];
+      for (const p of points) if (p.state === 'complete' && p.value0 !== null) candidates.push({ id: p.id, number: p.number, state: p.state, values: [p.value0], metrics: p.metrics, budget: p.budget });
+      const best = bestAmong(s, null, candidates);
       const bv = best?.values?.[0];
       const summary = toSummary({ ...s, best: best && typeof bv === 'number' ? { trialId: best.id, number: best.number, value: bv } : null });
       return {

@@ -102,7 +102,7 @@ export abstract class SqlStore implements Store {
   /** Trials numbered >= fromNumber, plus those numbered in `numbers` (maybe empty), by number. */
   /** Every trial of the study by number, TRIAL_OUTCOME_COLS. */
   protected abstract selectTrialOutcomes(id: StudyId): Promise<Omit<TrialRow, 'arch'>[]>;
-  /** Every trial of the study by number, as trialPointFromRow's column list for `k`. */
+  /** Every trial of the study, in any order, as trialPointFromRow's column list for `k`. */
   protected abstract selectTrialPoints(id: StudyId, k: PointKeys): Promise<unknown[][]>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
@@ -260,7 +260,16 @@ export abstract class SqlStore implements Store {
 
   async listTrialPoints(id: StudyId, keys?: TrialPointKeys): Promise<TrialPoint[]> {
     const k = checkTrialPointKeys(keys);
-    return (await this.selectTrialPoints(id, k)).map((r) => trialPointFromRow(r, k));
+    const rows = await this.selectTrialPoints(id, k);
+    const out = rows.map((r) => trialPointFromRow(r, k));
+    // Number order (a backend may leave the rows in any order; usually they already are).
+    for (let i = 1; i < out.length; i++) {
+      if (out[i]!.number < out[i - 1]!.number) {
+        out.sort((a, b) => a.number - b.number);
+        break;
+      }
+    }
+    return out;
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

@@ -605,12 +605,13 @@ export function trialPointFromRow(r: readonly unknown[], k: PointKeys): TrialPoi
     if (v === null || v === undefined) continue;
     metrics[key] = typeof v === 'number' ? v : Number(v);
   }
-  for (const [keys, out] of [[k.params, params], [k.userAttrs, userAttrs]] as const) {
-    for (const key of keys) {
-      const v = r[c++];
-      const x = typeof v === 'number' ? v : v === null || v === undefined ? Number.NaN : Number(v);
-      if (Number.isFinite(x)) out[key] = x;
-    }
+  for (const key of k.params) {
+    const x = finiteOrNaN(r[c++]);
+    if (!Number.isNaN(x)) params[key] = x;
+  }
+  for (const key of k.userAttrs) {
+    const x = finiteOrNaN(r[c++]);
+    if (!Number.isNaN(x)) userAttrs[key] = x;
   }
   return {
     id: trialId(num(r[0])),
@@ -627,6 +628,12 @@ export function trialPointFromRow(r: readonly unknown[], k: PointKeys): TrialPoi
     params,
     userAttrs,
   };
+}
+
+/** A finite number from a SQL value (a number, or text on PostgreSQL), else NaN. */
+function finiteOrNaN(v: unknown): number {
+  const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
+  return Number.isFinite(x) ? x : Number.NaN;
 }
 
 /**
