@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { workerId } from '../core/ids.js';
+import type { JsonObject } from '../core/json.js';
 import { openStore } from '../store/index.js';
 import type { Store, StudySpec } from '../store/types.js';
 import { dashboardSource } from './dashboard.js';
@@ -197,7 +198,7 @@ test('the head (summary and first chart, from the narrow read) equals the overvi
     // generation are read from: values, a pruned trial's metrics only, NaN, failed with metrics,
     // generation as a param, rung as a user attribute, none; and open trials
     const addKind = async (i: number): Promise<void> => {
-      const params = i % 5 === 0 ? { generation: Math.floor(i / 100) } : i % 5 === 1 ? { rung: 'text is no generation' } : {};
+      const params: JsonObject = i % 5 === 0 ? { generation: Math.floor(i / 100) } : i % 5 === 1 ? { rung: 'text is no generation' } : {};
       const t = await store.createTrial(id, { arch: { w: i % 9 }, archKey: `k${i}`, budget: null, params, claim: { workerId: workerId(`w${i % 3}`), leaseMs: 60_000 } });
       const tw = workerId(`w${i % 3}`);
       const acc = 50 + ((i * 37) % 41) + i / 10_000;
@@ -235,6 +236,27 @@ test('the head (summary and first chart, from the narrow read) equals the overvi
     for (let i = 2600; i < 2620; i++) await addKind(i);
     await agree('after new trials');
     assert.equal(calls.points, 2);
+    await src.close();
+  } finally {
+    await store.close();
+  }
+});
+
+test('lineage params (evolution\'s parent, a promotion\'s promotes: trial ids) are never analysed as parameters', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const id = (await store.createStudy({ ...spec, name: 'lineage' })).id;
+    for (let i = 0; i < 30; i++) {
+      // the value follows the lineage ids exactly: ranked as parameters they would come first
+      const params: JsonObject = i % 3 === 0 ? { parent: i } : i % 3 === 1 ? { promotes: i } : {};
+      const t = await store.createTrial(id, { arch: { width: 8 * ((i % 4) + 1) }, archKey: `k${i}`, budget: null, params, claim: { workerId: w, leaseMs: 60_000 } });
+      await store.finishTrial(t.id, w, { state: 'complete', values: [50 + i, 1], metrics: { acc: 50 + i, cost: 1 } });
+    }
+    const src = dashboardSource(store);
+    const [series, detail] = [await src.series(id), await src.study(id)];
+    assert.deepEqual(detail.paramNames, ['width']);
+    assert.deepEqual(series.importance.map((x) => x.name), ['width']);
+    assert.ok(!series.sliceParams.some((p) => p === 'parent' || p === 'promotes'));
     await src.close();
   } finally {
     await store.close();

@@ -1004,11 +1004,13 @@ function childPath(prefix: string, key: string | number): string {
 }
 
 /**
- * Trial params that record where a candidate came from (evolution's `parent` trial id), not a value
- * the search chose: shown with the trial, never analysed as a parameter (importance, parallel
- * coordinates, slices would rank the parent's trial number as a hyperparameter).
+ * Trial params that record where a candidate came from, not a value the search chose: evolution's
+ * `parent` trial id and a multi-fidelity strategy's `promotes` (the trial whose architecture a
+ * promotion re-runs at a higher budget; src/run/strategy-driver.ts). Shown with the trial, never
+ * analysed as a parameter: importance, parallel coordinates and slices would rank a trial id as a
+ * hyperparameter (the main job's ASHA study ranked `promotes` first).
  */
-const LINEAGE_PARAMS: ReadonlySet<string> = new Set(['parent']);
+const LINEAGE_PARAMS: ReadonlySet<string> = new Set(['parent', 'promotes']);
 
 function searchedParams(params: TrialOutcome['params']): Json {
   const out: Record<string, Json> = {};
