@@ -21,6 +21,7 @@ export function isObj(v: unknown): v is Obj {
 }
 
 export function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `"${v}"`;

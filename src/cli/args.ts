@@ -1,9 +1,11 @@
 /**
  * The CLI's one argument parser, usage error and interrupt handler, shared by every command
- * (`main.ts` and the command modules). Parsing is Node's own `util.parseArgs` (strict: unknown
+ * (`main.ts` and the command modules). Parsing is Node's own `util.parseArgs` (its tokens: unknown
  * flags and stray positionals are usage errors); this file adds `--help`, enumerated values
- * (`choices`, checked for every command here), and messages that name the flag: an unknown flag
- * gets the closest valid one (src/core/suggest.ts), a missing value says which flag needs it.
+ * (`choices`), number ranges (`number`) and per-flag checks, all checked here for every command,
+ * and messages that name the flag: an unknown flag gets the closest valid one (src/core/suggest.ts),
+ * a missing value says which flag needs it. Every bad flag of a command line is reported at once
+ * (issue 17), through the Issues collector the config parsers use.
  *
  * Why not `commander`: parseArgs already does the parsing and ships with Node; commander would
  * replace every command's hand-written help, treat our `--no-onnx`/`--no-latency` flags as
@@ -12,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { NasError } from '../core/errors.js';
+import { Issues } from '../core/issues.js';
 import { closest } from '../core/suggest.js';
 import { resolve } from 'node:path';
 import type { DatasetSpec } from '../data/prepare.js';
@@ -19,20 +22,42 @@ import type { DatasetSpec } from '../data/prepare.js';
 /**
  * Wrong words on the command line (unknown flag, missing argument). A NasError (`invalid_config`,
  * exit code 2) so API-level callers treat it like any bad input; `run` prints it with the
- * command's `--help` pointer.
+ * command's `--help` pointer. Several problems found together are one UsageError listing each.
  */
 export class UsageError extends NasError {
-  constructor(message: string) {
-    super('invalid_config', message, { hint: 'see --help' });
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid_config', message, { hint: 'see --help', ...(details === undefined ? {} : { details }) });
   }
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
+
+/**
+ * The range of a number flag, checked by `parse` with every other flag (all bad flags reported at
+ * once) and read with `Parsed.num`. Messages: `must be a positive integer`, `must be a number >= 0`,
+ * `must be an integer from 0 to 65535`.
+ */
+export interface NumberRule {
+  readonly integer: boolean;
+  readonly min: number;
+  /** `min` itself is refused (the value must be > min); default false (>= min). */
+  readonly above?: boolean;
+  readonly max?: number;
+}
+export const POSITIVE_INT: NumberRule = { integer: true, min: 0, above: true };
+export const POSITIVE: NumberRule = { integer: false, min: 0, above: true };
+export const NON_NEGATIVE_INT: NumberRule = { integer: true, min: 0 };
+export const NON_NEGATIVE: NumberRule = { integer: false, min: 0 };
+
 export interface FlagDef {
   type: 'string' | 'boolean';
   short?: string;
   /** The values a string flag accepts; anything else is an error naming the flag, the value and these. */
   choices?: readonly string[];
+  /** A number flag and its range (parse checks it; `Parsed.num` reads it). */
+  number?: NumberRule;
+  /** Any other check of a string flag's value: throws a flagError naming the flag (collected by parse). */
+  check?: (value: string) => void;
 }
 export type FlagSpec = Record<string, FlagDef>;
 
@@ -72,13 +97,56 @@ export function choiceError(name: string, value: string, choices: readonly strin
   return flagError(name, `unknown value ${JSON.stringify(value)}${near === undefined ? '' : `; did you mean ${near}?`}`, `use one of: ${choices.join(', ')}`);
 }
 
-/** Turns Node's parseArgs errors into messages that name the flag, and the closest valid flag for a typo. */
-function usageFromParseError(e: unknown, spec: FlagSpec): UsageError {
-  const code = (e as { code?: string }).code;
-  const msg = e instanceof Error ? e.message : String(e);
+/** `value` of `--name` as a number within `rule`; a flagError naming the flag, the rule and the value otherwise. */
+export function checkNumber(name: string, value: string | boolean, rule: NumberRule): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const ok = Number.isFinite(n) && (rule.above ? n > rule.min : n >= rule.min) && (rule.max === undefined || n <= rule.max) && (!rule.integer || Number.isInteger(n));
+  if (ok) return n;
+  const kind = rule.integer ? 'integer' : 'number';
+  const what =
+    rule.max !== undefined
+      ? `${rule.integer ? 'an integer' : 'a number'} from ${rule.min} to ${rule.max}`
+      : rule.above && rule.min === 0
+        ? `a positive ${kind}`
+        : `${rule.integer ? 'an integer' : 'a number'} ${rule.above ? '>' : '>='} ${rule.min}`;
+  throw flagError(name, `must be ${what}, got ${JSON.stringify(value)}`);
+}
+
+/** What `parse` returns: the flags, the positionals, and the number flags read by their rules. */
+export interface Parsed {
+  readonly flags: Flags;
+  readonly args: string[];
+  /**
+   * The value of number flag `name` (its FlagDef.number), undefined when absent or reported bad;
+   * so a cross-flag check never reports a consequence of a bad value.
+   */
+  num(name: string): number | undefined;
+  /** Flags whose own value was reported bad (unknown ones are not in `flags`). */
+  readonly bad: ReadonlySet<string>;
+}
+
+/**
+ * Checks that need several flags (`--x applies only to --y`), required flags, and what a command
+ * checks beyond single values (a config built from the flags): record each problem in `issues`
+ * (`issues.take(() => ..., fallback)` or `issues.add`), so parse reports them with the others.
+ */
+export type CrossCheck = (p: Parsed, issues: Issues) => void;
+
+/**
+ * Parses `argv` against `spec` (+ `--help`/`-h`); at most `positionals` positional arguments.
+ * Every problem is found before anything is reported, and all are reported at once (the same
+ * Issues collector as configs, src/core/issues.ts): unknown flags (with the closest valid one),
+ * a string flag without its value, a switch given a value, extra positionals, values outside
+ * `choices`, numbers outside their `number` rule, each flag's `check`, then `crossCheck` (when
+ * every flag is known: an unknown one may be a misspelt flag it needs). One
+ * problem is thrown as it is (a UsageError or a flagError naming the flag); several as one
+ * UsageError, `N problems on the command line:` and one numbered line each. With `--help` only
+ * unknown or malformed flags are reported. Parsing is Node's `util.parseArgs` (its tokens).
+ */
+export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossCheck?: CrossCheck): Parsed {
+  const issues = new Issues();
   const names = Object.keys(spec);
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const opt = /Unknown option '([^']+)'/.exec(msg)?.[1] ?? msg;
+  const unknown = (opt: string): UsageError => {
     const bare = opt.replace(/^-+/, '').replace(/=.*$/, '');
     const near = closest(bare, [...names, 'help']);
     return new UsageError(
@@ -89,47 +157,105 @@ function usageFromParseError(e: unknown, spec: FlagSpec): UsageError {
             ? `; the options of this command are ${names.map((n) => `--${n}`).join(', ')}`
             : '; this command takes no options'),
     );
+  };
+  // A string flag followed by a word that starts with "-" (`--epochs -5`, `--out --json`): refused
+  // as ambiguous, like parseArgs' strict mode; a negative number goes with it, any other word is
+  // parsed on its own, so a following flag is still read (and checked) as a flag.
+  const byShort = new Map(Object.entries(spec).flatMap(([k, d]) => (d.short === undefined ? [] : [[d.short, k] as const])));
+  const stringFlagOf = (w: string): string | undefined => {
+    const name = w.startsWith('--') ? w.slice(2) : /^-[^-]$/.test(w) ? byShort.get(w.slice(1)) : undefined;
+    return name !== undefined && spec[name]?.type === 'string' ? name : undefined;
+  };
+  const words: string[] = [];
+  const ambiguous = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w === '--') {
+      words.push(...argv.slice(i));
+      break;
+    }
+    const name = stringFlagOf(w);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && next.startsWith('-') && next !== '-') {
+      issues.add(new UsageError(`${w} needs a value, but the next word starts with "-"; write ${w}=VALUE if the value itself starts with -`));
+      ambiguous.add(name);
+      if (/^-\.?\d/.test(next)) i++; // a negative number was meant as the value, not as a flag
+      continue;
+    }
+    words.push(w);
   }
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const opt = /'(-[^' ]+)/.exec(msg)?.[1] ?? '';
-    if (/does not take an argument/.test(msg)) return new UsageError(`${opt} is a switch and takes no value (write ${opt} alone)`);
-    if (/ambiguous/.test(msg)) return new UsageError(`${opt} needs a value, but the next word starts with "-"; write ${opt}=VALUE if the value itself starts with -`);
-    if (/argument missing/.test(msg)) return new UsageError(`${opt} needs a value (${opt} VALUE)`);
+  const options = Object.fromEntries(Object.entries(spec).map(([k, d]) => [k, { type: d.type, ...(d.short === undefined ? {} : { short: d.short }) }]));
+  const r = parseArgs({ args: words, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: false, tokens: true });
+  const flags: Flags = {};
+  const bad = new Set<string>(ambiguous);
+  let unknownCount = 0;
+  for (const t of r.tokens) {
+    if (t.kind !== 'option') continue;
+    const d = t.name === 'help' ? ({ type: 'boolean' } as const) : Object.hasOwn(spec, t.name) ? spec[t.name] : undefined;
+    if (d === undefined) {
+      unknownCount++;
+      issues.add(unknown(t.rawName));
+      continue;
+    }
+    if (d.type === 'boolean') {
+      if (t.value !== undefined) {
+        issues.add(new UsageError(`${t.rawName} is a switch and takes no value (write ${t.rawName} alone)`));
+        bad.add(t.name);
+      } else flags[t.name] = true;
+    } else if (t.value === undefined) {
+      issues.add(new UsageError(`${t.rawName} needs a value (${t.rawName} VALUE)`));
+      bad.add(t.name);
+    } else flags[t.name] = t.value;
   }
-  return new UsageError(msg);
+  const num = (k: string): number | undefined => {
+    const v = flags[k];
+    const rule = spec[k]?.number;
+    if (v === undefined || rule === undefined || bad.has(k)) return undefined;
+    return checkNumber(k, v, rule);
+  };
+  const parsed: Parsed = { flags, args: r.positionals, num, bad };
+  if (!flags['help']) {
+    // Stray words after an unknown flag are most likely its value: not reported twice.
+    if (r.positionals.length > positionals && unknownCount === 0)
+      issues.add(new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals])}${positionals === 0 ? ' (this command takes no positional argument)' : ''}`));
+    for (const [k, d] of Object.entries(spec)) {
+      const v = flags[k];
+      if (typeof v !== 'string') continue;
+      const n = issues.count;
+      if (d.choices !== undefined && !d.choices.includes(v)) issues.add(choiceError(k, v, d.choices));
+      else if (d.number !== undefined) issues.take(() => checkNumber(k, v, d.number!), 0);
+      else if (d.check !== undefined) issues.take(() => d.check!(v), undefined);
+      if (issues.count > n) bad.add(k);
+    }
+    // Checks across flags (required ones, a config built from them) need every flag read as
+    // meant: an unknown flag may be a misspelt one they need, so they wait until it is fixed.
+    if (crossCheck && unknownCount === 0) crossCheck(parsed, issues);
+  }
+  throwAll(issues);
+  return parsed;
+}
+
+/** One problem as it is; several as one UsageError listing each (`field: message (hint)`). */
+function throwAll(issues: Issues): void {
+  if (issues.count === 0) return;
+  try {
+    issues.throwIfAny('the command line');
+  } catch (e) {
+    if (!(e instanceof NasError) || e instanceof UsageError || e.details?.['issues'] === undefined) throw e;
+    // The per-problem "see --help" hints are dropped: the footer gives the --help pointer once.
+    const list = (e.details['issues'] as { field?: string; message: string; hint?: string }[]).map((i) => (i.hint === 'see --help' ? { ...i, hint: undefined } : i));
+    const lines = list.map((i, k) => `  ${k + 1}. ${i.field === undefined ? '' : `${i.field}: `}${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`);
+    throw new UsageError(`${list.length} problems on the command line:\n${lines.join('\n')}`, { issues: list });
+  }
 }
 
 /**
- * Parses `argv` against `spec` (+ `--help`/`-h`); at most `positionals` positional arguments.
- * String flags with `choices` are checked here, for every command alike.
+ * A positive number flag (`--epochs 5`), undefined when absent; an error naming the flag otherwise.
+ * Prefer a FlagDef `number` rule and `Parsed.num` (checked with every other flag).
  */
-export function parse(argv: string[], spec: FlagSpec, positionals = 0): { flags: Flags; args: string[] } {
-  let r;
-  const options = Object.fromEntries(Object.entries(spec).map(([k, d]) => [k, { type: d.type, ...(d.short === undefined ? {} : { short: d.short }) }]));
-  try {
-    r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageFromParseError(e, spec);
-  }
-  const flags = r.values as Flags;
-  if (flags['help']) return { flags, args: r.positionals };
-  if (r.positionals.length > positionals)
-    throw new UsageError(`unexpected argument ${JSON.stringify(r.positionals[positionals])}${positionals === 0 ? ' (this command takes no positional argument)' : ''}`);
-  for (const [k, d] of Object.entries(spec)) {
-    const v = flags[k];
-    if (d.choices !== undefined && typeof v === 'string' && !d.choices.includes(v)) throw choiceError(k, v, d.choices);
-  }
-  return { flags, args: r.positionals };
-}
-
-/** A positive number flag (`--epochs 5`), undefined when absent; an error naming the flag otherwise. */
 export function numFlag(flags: Flags, k: string, integer = true): number | undefined {
   const v = flags[k];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-    throw flagError(k, `must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  return n;
+  return v === undefined ? undefined : checkNumber(k, v, integer ? POSITIVE_INT : POSITIVE);
 }
 
 /**

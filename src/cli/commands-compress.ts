@@ -30,15 +30,6 @@ export function pruneFromFlags(spec: string, f: Record<string, string | boolean 
   return m[1] === 'channels' ? { kind: 'channels', ratio: v, ...(crit ? { criterion: crit } : {}) } : { kind: 'channels', flops: v, ...(crit ? { criterion: crit } : {}) };
 }
 
-function num(f: Record<string, string | boolean | undefined>, k: string, integer: boolean, min: number): number | undefined {
-  const v = f[k];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
-    throw flagError(k, `must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
 export function stageTable(rows: readonly StageRow[]): string {
   const sparse = rows.some((r) => r.nonzero_params !== undefined);
   return renderTable(
@@ -104,61 +95,66 @@ options:
   --seed N                fine-tuning order and calibration sample (default 0)
   --json                  print the rows as JSON lines`,
   async run(argv) {
-    const { flags: f, args } = parse(
+    const atLeast = (min: number, integer: boolean) => ({ integer, min });
+    const { flags: f, args, num } = parse(
       argv,
       {
         study: { type: 'string' },
         storage: { type: 'string' },
-        prune: { type: 'string' },
+        prune: { type: 'string', check: (v) => void pruneFromFlags(v, {}) },
         'prune-criterion': { type: 'string', choices: ['l1', 'taylor'] },
         'prune-scope': { type: 'string', choices: ['global', 'layer'] },
         'prune-schedule': { type: 'string', choices: ['oneshot', 'gradual'] },
-        'prune-min-density': { type: 'string' },
+        'prune-min-density': { type: 'string', number: { integer: false, min: 0, max: 1 } },
         'prune-output': { type: 'boolean' },
-        'finetune-epochs': { type: 'string' },
-        'finetune-lr': { type: 'string' },
+        'finetune-epochs': { type: 'string', number: atLeast(0, true) },
+        'finetune-lr': { type: 'string', number: atLeast(0, false) },
         quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'] },
-        'max-drop': { type: 'string' },
-        'qat-lr': { type: 'string' },
-        'qat-freeze-bn': { type: 'string' },
-        'qat-freeze-observers': { type: 'string' },
+        'max-drop': { type: 'string', number: atLeast(0, false) },
+        'qat-lr': { type: 'string', number: atLeast(0, false) },
+        'qat-freeze-bn': { type: 'string', number: atLeast(1, true) },
+        'qat-freeze-observers': { type: 'string', number: atLeast(1, true) },
         'per-tensor': { type: 'boolean' },
-        calibration: { type: 'string' },
+        calibration: { type: 'string', number: atLeast(0, true) },
         qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
         dataset: { type: 'string', choices: COMPRESS_DATASETS },
         'data-dir': { type: 'string' },
         out: { type: 'string' },
         'no-onnx': { type: 'boolean' },
-        seed: { type: 'string' },
+        seed: { type: 'string', number: atLeast(0, true) },
         json: { type: 'boolean' },
       },
       1,
+      (p, issues) => {
+        const g = p.flags;
+        if ((g['study'] === undefined) === (p.args[0] === undefined)) issues.add(new UsageError('give either --study NAME or a MODEL_DIR'));
+        if (!g['prune'] && !g['quantize']) issues.add(new UsageError('nothing to do: give --prune and/or --quantize'));
+        const q = g['quantize'];
+        for (const k of ['qat-freeze-bn', 'qat-freeze-observers'])
+          if (g[k] !== undefined && q !== 'qat' && g['max-drop'] === undefined) issues.add(flagError(k, 'applies only to QAT', 'add --quantize qat (or --quantize static --max-drop D)'));
+        if (g['per-tensor'] && q !== 'static' && q !== 'qat') issues.add(flagError('per-tensor', 'applies only to --quantize static or qat', 'add --quantize static or --quantize qat'));
+        if (g['max-drop'] !== undefined && q !== 'static') issues.add(flagError('max-drop', 'applies only to --quantize static (it decides the fallback to QAT)', 'add --quantize static, or drop --max-drop'));
+      },
     );
     if (f['help']) {
       process.stdout.write(compressCmd.help + '\n');
       return 0;
     }
     const study = f['study'] as string | undefined;
-    if ((study === undefined) === (args[0] === undefined)) throw new UsageError('give either --study NAME or a MODEL_DIR');
-    if (!f['prune'] && !f['quantize']) throw new UsageError('nothing to do: give --prune and/or --quantize');
     const src: CompressSource = study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? DEFAULT_STORAGE_URL } : { dir: args[0]! };
     let dataset: DatasetSpec | undefined;
     // --dataset is checked against COMPRESS_DATASETS by parse (choices).
     if (typeof f['dataset'] === 'string') dataset = datasetOfFlags(f['dataset'] as (typeof COMPRESS_DATASETS)[number], f['data-dir'] as string | undefined);
     const q = f['quantize'] as string | undefined;
     const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
-    const fe = num(f, 'finetune-epochs', true, 0);
-    const lr = num(f, 'finetune-lr', false, 0);
-    const cal = num(f, 'calibration', true, 0);
-    const seed = num(f, 'seed', true, 0);
-    const maxDrop = num(f, 'max-drop', false, 0);
-    const qatLr = num(f, 'qat-lr', false, 0);
-    const freezeBn = num(f, 'qat-freeze-bn', true, 1);
-    const freezeObs = num(f, 'qat-freeze-observers', true, 1);
-    if ((freezeBn !== undefined || freezeObs !== undefined) && q !== 'qat' && maxDrop === undefined)
-      throw flagError(freezeBn !== undefined ? 'qat-freeze-bn' : 'qat-freeze-observers', 'applies only to QAT', 'add --quantize qat (or --quantize static --max-drop D)');
-    if (f['per-tensor'] && q !== 'static' && q !== 'qat') throw flagError('per-tensor', 'applies only to --quantize static or qat', 'add --quantize static or --quantize qat');
-    if (maxDrop !== undefined && q !== 'static') throw flagError('max-drop', 'applies only to --quantize static (it decides the fallback to QAT)', 'add --quantize static, or drop --max-drop');
+    const fe = num('finetune-epochs');
+    const lr = num('finetune-lr');
+    const cal = num('calibration');
+    const seed = num('seed');
+    const maxDrop = num('max-drop');
+    const qatLr = num('qat-lr');
+    const freezeBn = num('qat-freeze-bn');
+    const freezeObs = num('qat-freeze-observers');
     const opts: CompressModelOptions = {
       ...(f['prune'] ? { prune: pruneFromFlags(f['prune'] as string, f) } : {}),
       ...(q ? { quantize: q as QuantMode } : {}),

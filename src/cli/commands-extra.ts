@@ -1,6 +1,6 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
 import { DATASET_KINDS, DEFAULT_STORAGE, NasError, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
-import { flagError, interruptible, numFlag, parse, UsageError } from './args.js';
+import { NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, numFlag, parse, UsageError } from './args.js';
 import { mainCmd } from './main-command.js';
 import { formatCell, renderTable } from './table.js';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
@@ -85,7 +85,8 @@ With --seeds or --repeats only the training seed varies: every run uses the same
 is reported and left out of the statistics; the exit code is then 1.
 `,
   async run(argv) {
-    const { flags, args } = parse(
+    let seeds: number[] | undefined;
+    const { flags, args, num } = parse(
       argv,
       {
         dataset: { type: 'string', choices: DATASET_KINDS },
@@ -93,25 +94,29 @@ is reported and left out of the statistics; the exit code is then 1.
         path: { type: 'string' },
         label: { type: 'string' },
         header: { type: 'string', choices: ['auto', 'true', 'false'] },
-        epochs: { type: 'string' },
-        'train-per-class': { type: 'string' },
-        threads: { type: 'string' },
-        'time-limit': { type: 'string' },
+        epochs: { type: 'string', number: POSITIVE_INT },
+        'train-per-class': { type: 'string', number: POSITIVE_INT },
+        threads: { type: 'string', number: POSITIVE_INT },
+        'time-limit': { type: 'string', number: POSITIVE },
         seed: { type: 'string' },
-        'split-seed': { type: 'string' },
+        'split-seed': { type: 'string', number: NON_NEGATIVE_INT },
         seeds: { type: 'string' },
         repeats: { type: 'string' },
         'no-latency': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       1,
+      (p, issues) => {
+        const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
+        if (p.flags['seeds'] !== undefined || p.flags['repeats'] !== undefined) seeds = issues.take(() => seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }), undefined);
+        else if (sv('seed') !== undefined) issues.take(() => seedList({ repeats: '1', seed: sv('seed') }), undefined);
+        if (p.args[0] === undefined) issues.add(new UsageError('give the architecture JSON file'));
+        if (p.flags['dataset'] === undefined) issues.add(flagError('dataset', 'is required', `use one of: ${DATASET_KINDS.join(', ')}`));
+      },
     );
     if (flags['help']) return process.stdout.write(trainCmd.help), 0;
     const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
-    const seeds = flags['seeds'] !== undefined || flags['repeats'] !== undefined ? seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }) : undefined;
-    if (args[0] === undefined) throw new UsageError('give the architecture JSON file');
-    if (typeof flags['dataset'] !== 'string') throw flagError('dataset', 'is required', `use one of: ${DATASET_KINDS.join(', ')}`);
-    const options: Record<string, string | number | boolean> = { dataset: flags['dataset'], latency: !flags['no-latency'] };
+    const options: Record<string, string | number | boolean> = { dataset: flags['dataset'] as string, latency: !flags['no-latency'] };
     const str = (f: string, k: string) => typeof flags[f] === 'string' && (options[k] = flags[f] as string);
     str('data-dir', 'data_dir');
     str('path', 'path');
@@ -120,24 +125,17 @@ is reported and left out of the statistics; the exit code is then 1.
       const h = flags['header'];
       options['header'] = h === 'auto' ? 'auto' : h === 'true';
     }
-    for (const [f, k] of [['epochs', 'epochs'], ['train-per-class', 'train_per_class'], ['threads', 'threads']] as const) {
-      const n = numFlag(flags, f);
+    for (const [f, k] of [['epochs', 'epochs'], ['train-per-class', 'train_per_class'], ['threads', 'threads'], ['time-limit', 'time_limit'], ['split-seed', 'split_seed']] as const) {
+      const n = num(f);
       if (n !== undefined) options[k] = n;
-    }
-    const tl = numFlag(flags, 'time-limit', false);
-    if (tl !== undefined) options['time_limit'] = tl;
-    if (flags['split-seed'] !== undefined) {
-      const v = flags['split-seed'];
-      if (typeof v !== 'string' || !/^[0-9]+$/.test(v)) throw flagError('split-seed', `must be an integer >= 0, got ${JSON.stringify(v)}`);
-      options['split_seed'] = Number(v);
     }
     const ctl = interruptible();
     if (seeds) {
-      const r = await trainRepeated({ arch: args[0], options, signal: ctl.signal, progress: !flags['json'] }, seeds);
+      const r = await trainRepeated({ arch: args[0]!, options, signal: ctl.signal, progress: !flags['json'] }, seeds);
       process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeatedTrain(r));
       return r.aborted ? 130 : r.failed > 0 ? 1 : 0;
     }
-    const s = await train({ arch: args[0], options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'] });
+    const s = await train({ arch: args[0]!, options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'] });
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
     return s.status === 'failed' ? 1 : 0;
   },
@@ -156,10 +154,9 @@ Pareto fronts, a sortable trial table, learning curves and architecture drawings
   --token T       access token (16-200 characters of A-Z a-z 0-9 . _ ~ -); also required on loopback when given
 `,
   async run(argv) {
-    const { flags } = parse(argv, { storage: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' } }, 0);
+    const { flags, num } = parse(argv, { storage: { type: 'string' }, port: { type: 'string', number: { integer: true, min: 0, max: 65535 } }, host: { type: 'string' }, token: { type: 'string' } }, 0);
     if (flags['help']) return process.stdout.write(dashboardCmd.help), 0;
-    const port = flags['port'] === undefined ? DEFAULT_PORT : Number(flags['port']);
-    if (!Number.isInteger(port) || port < 0 || port > 65535 || flags['port'] === '') throw flagError('port', `must be an integer from 0 to 65535, got ${JSON.stringify(flags['port'])}`);
+    const port = num('port') ?? DEFAULT_PORT;
     const d = await startDashboard({
       storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE,
       port,
@@ -191,11 +188,13 @@ winner's architecture and learning curves, and the trial table.
   --rows N        rows of the trial table (the best N by the first objective; default 200)
 `,
   async run(argv) {
-    const { flags } = parse(argv, { study: { type: 'string' }, storage: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, rows: { type: 'string' } }, 0);
+    const { flags, num } = parse(argv, { study: { type: 'string' }, storage: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, rows: { type: 'string', number: POSITIVE_INT } }, 0, (p, issues) => {
+      const st = p.flags['study'];
+      if (typeof st !== 'string' || st === '') issues.add(flagError('study', 'is required', 'tsnas status lists the studies'));
+    });
     if (flags['help']) return process.stdout.write(reportCmd.help), 0;
-    const study = flags['study'];
-    if (typeof study !== 'string' || study === '') throw flagError('study', 'is required', 'tsnas status lists the studies');
-    const rows = numFlag(flags, 'rows');
+    const study = flags['study'] as string;
+    const rows = num('rows');
     // Loaded on use: the report's DOM (linkedom) and PNG renderer stay out of every other command's start-up.
     const { writeStudyReport } = await import('../report/index.js');
     const r = await writeStudyReport({

@@ -3,19 +3,17 @@ import { resolve } from 'node:path';
 import { finetuneModel, type FinetuneModelOptions, type FreezeSpec } from '../api/finetune.js';
 import { parseClassList } from '../data/classes.js';
 import type { DatasetSpec } from '../data/prepare.js';
-import { datasetOfFlags, flagError } from './args.js';
+import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError } from './args.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
 
 const DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits', 'csv'] as const;
 
-function num(f: Record<string, string | boolean | undefined>, k: string, integer: boolean, min: number, strict = false): number | undefined {
-  const v = f[k];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || (strict && n === min) || (integer && !Number.isInteger(n)))
-    throw flagError(k, `must be ${integer ? 'an integer' : 'a number'} ${strict ? '>' : '>='} ${min}, got ${JSON.stringify(v)}`);
-  return n;
+/** `--freeze N` (a layer count) or `--freeze features`. */
+function freezeOf(v: string): FreezeSpec {
+  if (v === 'features') return 'features';
+  if (/^\d+$/.test(v)) return Number(v);
+  throw flagError('freeze', `must be a layer count or "features", got ${JSON.stringify(v)}`, 'e.g. --freeze 2 or --freeze features');
 }
 
 export const finetuneCmd: ExtraCommand = {
@@ -51,49 +49,46 @@ options:
   --no-onnx             skip model.onnx
   --json                print the metrics as one JSON object`,
   async run(argv) {
-    const { flags: f, args } = parse(
+    let dataset: DatasetSpec | undefined;
+    const { flags: f, args, num } = parse(
       argv,
       {
         study: { type: 'string' },
         storage: { type: 'string' },
         dataset: { type: 'string', choices: DATASETS },
         'data-dir': { type: 'string' },
-        classes: { type: 'string' },
-        freeze: { type: 'string' },
-        epochs: { type: 'string' },
-        lr: { type: 'string' },
-        'batch-size': { type: 'string' },
+        classes: { type: 'string', check: (v) => void parseClassList(v, '--classes') },
+        freeze: { type: 'string', check: (v) => void freezeOf(v) },
+        epochs: { type: 'string', number: { integer: true, min: 1 } },
+        lr: { type: 'string', number: POSITIVE },
+        'batch-size': { type: 'string', number: { integer: true, min: 1 } },
         scratch: { type: 'boolean' },
-        seed: { type: 'string' },
+        seed: { type: 'string', number: NON_NEGATIVE_INT },
         out: { type: 'string' },
         'no-onnx': { type: 'boolean' },
         'no-keep-zeros': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       1,
+      (p, issues) => {
+        if ((p.flags['study'] === undefined) === (p.args[0] === undefined)) issues.add(new UsageError('give either a MODEL_DIR or --study NAME'));
+        const kind = p.flags['dataset'];
+        if (typeof kind === 'string') {
+          if (!p.bad.has('dataset')) dataset = issues.take(() => datasetOfFlags(kind as (typeof DATASETS)[number], p.flags['data-dir'] as string | undefined), undefined);
+        } else if (p.flags['data-dir'] !== undefined) issues.add(flagError('data-dir', 'needs --dataset', 'e.g. --dataset fashion_mnist --data-dir DIR'));
+      },
     );
     if (f['help']) {
       process.stdout.write(finetuneCmd.help + '\n');
       return 0;
     }
     const study = f['study'] as string | undefined;
-    if ((study === undefined) === (args[0] === undefined)) throw new UsageError('give either a MODEL_DIR or --study NAME');
-    let dataset: DatasetSpec | undefined;
-    if (typeof f['dataset'] === 'string') {
-      dataset = datasetOfFlags(f['dataset'] as (typeof DATASETS)[number], f['data-dir'] as string | undefined);
-    } else if (f['data-dir'] !== undefined) throw flagError('data-dir', 'needs --dataset', 'e.g. --dataset fashion_mnist --data-dir DIR');
-    let freeze: FreezeSpec | undefined;
-    if (typeof f['freeze'] === 'string') {
-      const v = f['freeze'];
-      if (v === 'features') freeze = 'features';
-      else if (/^\d+$/.test(v)) freeze = Number(v);
-      else throw flagError('freeze', `must be a layer count or "features", got ${JSON.stringify(v)}`, 'e.g. --freeze 2 or --freeze features');
-    }
-    const classes = typeof f['classes'] === 'string' ? parseClassList(f['classes'], 'classes') : undefined;
-    const epochs = num(f, 'epochs', true, 1);
-    const lr = num(f, 'lr', false, 0, true);
-    const bs = num(f, 'batch-size', true, 1);
-    const seed = num(f, 'seed', true, 0);
+    const freeze = typeof f['freeze'] === 'string' ? freezeOf(f['freeze']) : undefined;
+    const classes = typeof f['classes'] === 'string' ? parseClassList(f['classes'], '--classes') : undefined;
+    const epochs = num('epochs');
+    const lr = num('lr');
+    const bs = num('batch-size');
+    const seed = num('seed');
     const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
     const opts: FinetuneModelOptions = {
       ...(dataset ? { dataset } : {}),

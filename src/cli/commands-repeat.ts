@@ -2,10 +2,11 @@
  * `tsnas repeat`: one search config run once per seed as studies `<name>-seed<k>`, then the best
  * trial of each seed and mean ± std over the seeds (src/api/repeat.ts).
  */
-import { prepareSearch, repeatSearch, seedList, type RepeatResult } from '../api/index.js';
+import { prepareSearch, repeatSearch, seedList, type PrepareInput, type RepeatResult } from '../api/index.js';
+import { invariant } from '../core/errors.js';
 import { interruptible, parse, statTable, UsageError, type ExtraCommand } from './commands-extra.js';
 import { Progress } from './progress.js';
-import { SEARCH_CHOICE_FLAGS } from './search-flags.js';
+import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS } from './search-flags.js';
 import { renderTable, type Cell } from './table.js';
 
 function printRepeat(r: RepeatResult): string {
@@ -63,7 +64,9 @@ options:
   --quiet               no progress output
 `,
   async run(argv) {
-    const { flags, args } = parse(
+    let seeds: number[] = [];
+    let input: PrepareInput | undefined;
+    const { flags } = parse(
       argv,
       {
         config: { type: 'string' },
@@ -77,19 +80,30 @@ options:
         quiet: { type: 'boolean' },
       },
       1,
+      // The seeds and the config the flags make (or override) are checked with the flags: one list.
+      (p, issues) => {
+        const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
+        if (p.args[0] !== undefined && p.flags['config'] !== undefined) issues.add(new UsageError('give the config once: as the argument or with --config'));
+        const configPath = p.args[0] ?? sv('config');
+        const { seeds: _a, repeats: _b, seed: _c, config: _d, json: _e, quiet: _f, ...searchFlags } = p.flags;
+        void [_a, _b, _c, _d, _e, _f];
+        let configSeed = 0;
+        if (configPath === undefined && (p.flags['space'] === undefined || p.flags['strategy'] === undefined || (p.flags['evaluator'] === undefined && p.flags['dataset'] === undefined)))
+          issues.add(new UsageError('give a config file, or at least --space, --strategy and --evaluator'));
+        else if (![...p.bad].some((k) => CONFIG_FLAGS.has(k))) {
+          const i: PrepareInput = { ...(configPath === undefined ? {} : { configPath }), flags: searchFlags };
+          const prepared = issues.take(() => prepareSearch(i), undefined);
+          if (prepared) {
+            input = i;
+            configSeed = prepared.config.seed;
+          }
+        }
+        // --repeats without --seed counts up from the config's seed.
+        seeds = issues.take(() => seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }, sv('repeats') !== undefined && sv('seed') === undefined ? configSeed : 0), []);
+      },
     );
     if (flags['help']) return process.stdout.write(repeatCmd.help), 0;
-    const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
-    if (args[0] !== undefined && flags['config'] !== undefined) throw new UsageError('give the config once: as the argument or with --config');
-    const configPath = args[0] ?? sv('config');
-    if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || (flags['evaluator'] === undefined && flags['dataset'] === undefined)))
-      throw new UsageError('give a config file, or at least --space, --strategy and --evaluator');
-    const { seeds: _a, repeats: _b, seed: _c, config: _d, json: _e, quiet: _f, ...searchFlags } = flags;
-    void [_a, _b, _c, _d, _e, _f];
-    const input = { ...(configPath === undefined ? {} : { configPath }), flags: searchFlags };
-    // --repeats without --seed counts up from the config's seed.
-    const configSeed = sv('repeats') !== undefined && sv('seed') === undefined ? prepareSearch(input).config.seed : 0;
-    const seeds = seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }, configSeed);
+    invariant(input !== undefined, 'repeat: parse accepted a command line without a config');
     const ctl = interruptible();
     const quiet = Boolean(flags['quiet']);
     let bar: Progress | undefined;

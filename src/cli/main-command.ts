@@ -1,6 +1,6 @@
 /** `tsnas main`: the README's main job (src/api/main-job.ts), one seed or several with mean ± std. */
 import { MAIN_DEFAULTS, runMainSeeds, seedList, type MainOptions, type MainResult, type MainSeedsResult } from '../api/index.js';
-import { interruptible, numFlag, parse } from './args.js';
+import { POSITIVE, POSITIVE_INT, interruptible, parse } from './args.js';
 import type { ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
 
@@ -78,18 +78,19 @@ options:
   --json                  print the results as JSON
 `,
   async run(argv) {
-    const { flags } = parse(
+    let seeds: number[] = [];
+    const { flags, num } = parse(
       argv,
       {
         storage: { type: 'string' },
         study: { type: 'string' },
-        trials: { type: 'string' },
-        'search-minutes': { type: 'string' },
-        'job-minutes': { type: 'string' },
-        'final-epochs': { type: 'string' },
-        'max-macs': { type: 'string' },
-        workers: { type: 'string' },
-        threads: { type: 'string' },
+        trials: { type: 'string', number: POSITIVE_INT },
+        'search-minutes': { type: 'string', number: POSITIVE },
+        'job-minutes': { type: 'string', number: POSITIVE },
+        'final-epochs': { type: 'string', number: POSITIVE_INT },
+        'max-macs': { type: 'string', number: POSITIVE_INT },
+        workers: { type: 'string', number: POSITIVE_INT },
+        threads: { type: 'string', number: POSITIVE_INT },
         'data-dir': { type: 'string' },
         seed: { type: 'string' },
         seeds: { type: 'string' },
@@ -97,26 +98,34 @@ options:
         json: { type: 'boolean' },
       },
       0,
+      (p, issues) => {
+        const { seeds: list, seed } = p.flags;
+        seeds = issues.take(
+          () =>
+            typeof list === 'string'
+              ? seedList({ seeds: list, ...(seed === undefined ? {} : { seed: String(seed) }) })
+              : seedList({ repeats: '1', ...(typeof seed === 'string' ? { seed } : {}) }),
+          [],
+        );
+      },
     );
     if (flags['help']) return process.stdout.write(mainCmd.help), 0;
     const o: { -readonly [K in keyof MainOptions]: MainOptions[K] } = {};
     if (typeof flags['storage'] === 'string') o.storage = flags['storage'];
     if (typeof flags['study'] === 'string') o.study = flags['study'];
     if (typeof flags['data-dir'] === 'string') o.dataDir = flags['data-dir'];
-    const n = (k: string, integer = true) => numFlag(flags, k, integer);
-    if (n('trials') !== undefined) o.trials = n('trials');
-    if (n('search-minutes', false) !== undefined) o.searchSeconds = n('search-minutes', false)! * 60;
-    if (n('job-minutes', false) !== undefined) o.jobSeconds = n('job-minutes', false)! * 60;
-    if (n('final-epochs') !== undefined) o.finalEpochs = n('final-epochs');
-    if (n('max-macs') !== undefined) o.maxMacs = n('max-macs');
-    if (n('workers') !== undefined) o.workers = n('workers');
-    if (n('threads') !== undefined) o.threads = n('threads');
+    const n = (k: string, set: (v: number) => void) => {
+      const v = num(k);
+      if (v !== undefined) set(v);
+    };
+    n('trials', (v) => (o.trials = v));
+    n('search-minutes', (v) => (o.searchSeconds = v * 60));
+    n('job-minutes', (v) => (o.jobSeconds = v * 60));
+    n('final-epochs', (v) => (o.finalEpochs = v));
+    n('max-macs', (v) => (o.maxMacs = v));
+    n('workers', (v) => (o.workers = v));
+    n('threads', (v) => (o.threads = v));
     if (flags['no-report']) o.report = false;
-    const seeds =
-      typeof flags['seeds'] === 'string'
-        ? seedList({ seeds: flags['seeds'] })
-        : seedList({ repeats: '1', ...(typeof flags['seed'] === 'string' ? { seed: flags['seed'] } : {}) });
-    if (typeof flags['seeds'] === 'string' && flags['seed'] !== undefined) seedList({ seeds: flags['seeds'], seed: String(flags['seed']) });
     const ctl = interruptible();
     const r = await runMainSeeds(seeds, { ...o, signal: ctl.signal, log: (s) => process.stderr.write(s + '\n') });
     process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printMainSeeds(r));

@@ -3,9 +3,9 @@
  * results: tables or `--json` on stdout, progress and messages on stderr.
  * Exit codes: 0 ok, 2 bad input (config, flags, names, files), 1 failure, 130 interrupted.
  */
-import { choiceError, interruptible, numFlag, parse, UsageError, type Flags, type FlagSpec } from './args.js';
+import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, parse, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
 import { closest } from '../core/suggest.js';
-import { SEARCH_CHOICE_FLAGS } from './search-flags.js';
+import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS } from './search-flags.js';
 import {
   NasError,
   createStudy,
@@ -35,6 +35,7 @@ import {
   type StudySummary,
   rerunLine,
   type TrialRecord,
+  type PreparedSearch,
 } from '../api/index.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
@@ -272,6 +273,8 @@ function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric
 }
 
 async function cmdSearch(argv: string[]): Promise<number> {
+  let oneShot = false as boolean;
+  let prepared: PreparedSearch | undefined;
   const { flags, args } = parse(
     argv,
     {
@@ -291,23 +294,36 @@ async function cmdSearch(argv: string[]): Promise<number> {
       path: { type: 'string' },
       label: { type: 'string' },
       header: { type: 'string', choices: ['auto', 'true', 'false'] },
-      'final-epochs': { type: 'string' },
+      'final-epochs': { type: 'string', number: POSITIVE_INT },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
     1,
+    // The config the flags make (or override) is checked with them: every problem in one list.
+    (p, issues) => {
+      const configPath = p.args[0];
+      const input = { ...(configPath === undefined ? {} : { configPath }), flags: p.flags };
+      const method = issues.take(() => ({ name: oneShotMethodOf(input) }), undefined);
+      if (method === undefined) return; // the config file cannot be read: said once
+      oneShot = method.name !== undefined;
+      if (oneShot) {
+        if (configPath === undefined && (p.flags['space'] === undefined || (p.flags['evaluator'] === undefined && p.flags['dataset'] === undefined)))
+          issues.add(new UsageError('a one-shot search needs a config file, or --space and --dataset (or --evaluator train)'));
+        return; // checked by runOneShotSearch (prepareOneShot)
+      }
+      if (p.flags['final-epochs'] !== undefined) issues.add(flagError('final-epochs', 'applies to one-shot strategies (darts, darts2, gdas, spos)'));
+      if (configPath === undefined && (p.flags['space'] === undefined || p.flags['strategy'] === undefined || (p.flags['evaluator'] === undefined && p.flags['dataset'] === undefined))) {
+        issues.add(new UsageError('give a config file, or at least --space, --strategy and --evaluator'));
+        return;
+      }
+      // A bad value of a flag the config takes was reported: the config would only repeat it.
+      if (![...p.bad].some((k) => CONFIG_FLAGS.has(k))) prepared = issues.take(() => prepareSearch(input), undefined);
+    },
   );
   if (flags['help']) return out(help('search')), 0;
   const configPath = args[0];
-  if (oneShotMethodOf({ ...(configPath === undefined ? {} : { configPath }), flags })) {
-    if (configPath === undefined && (flags['space'] === undefined || (flags['evaluator'] === undefined && flags['dataset'] === undefined)))
-      throw new UsageError('a one-shot search needs a config file, or --space and --dataset (or --evaluator train)');
-    return runOneShotSearch(configPath, flags, interruptible().signal);
-  }
-  if (flags['final-epochs'] !== undefined) throw new UsageError('--final-epochs applies to one-shot strategies (darts, darts2, gdas, spos)');
-  if (configPath === undefined && (flags['space'] === undefined || flags['strategy'] === undefined || (flags['evaluator'] === undefined && flags['dataset'] === undefined)))
-    throw new UsageError('give a config file, or at least --space, --strategy and --evaluator');
-  const prepared = prepareSearch({ ...(configPath === undefined ? {} : { configPath }), flags });
+  if (oneShot) return runOneShotSearch(configPath, flags, interruptible().signal);
+  prepared ??= prepareSearch({ ...(configPath === undefined ? {} : { configPath }), flags });
   const ctl = interruptible();
   const quiet = Boolean(flags['quiet']);
   let bar: Progress | undefined;
@@ -350,44 +366,58 @@ async function cmdSearch(argv: string[]): Promise<number> {
 }
 
 async function cmdWorker(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, {
-    storage: { type: 'string' },
-    study: { type: 'string' },
-    config: { type: 'string' },
-    wallclock: { type: 'string' },
-    deadline: { type: 'string' },
-    'at-wallclock': { type: 'string', choices: ['fail', 'release'] },
-    lease: { type: 'string' },
-    'max-lease-retries': { type: 'string' },
-    'poll-ms': { type: 'string' },
-    'worker-id': { type: 'string' },
-    'max-trials': { type: 'string' },
-    'idle-exit': { type: 'string' },
-    json: { type: 'boolean' },
-    quiet: { type: 'boolean' },
-  });
+  let prepared: PreparedSearch | undefined;
+  const { flags, num } = parse(
+    argv,
+    {
+      storage: { type: 'string' },
+      study: { type: 'string' },
+      config: { type: 'string' },
+      wallclock: { type: 'string', number: POSITIVE },
+      deadline: { type: 'string', number: POSITIVE },
+      'at-wallclock': { type: 'string', choices: ['fail', 'release'] },
+      lease: { type: 'string', number: POSITIVE },
+      'max-lease-retries': { type: 'string', number: NON_NEGATIVE_INT },
+      'poll-ms': { type: 'string', number: POSITIVE },
+      'worker-id': { type: 'string' },
+      'max-trials': { type: 'string', number: POSITIVE_INT },
+      'idle-exit': { type: 'string', number: NON_NEGATIVE },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    0,
+    (p, issues) => {
+      const { storage, study, config } = p.flags;
+      if (typeof config === 'string') {
+        // Validated in full here (with the flags); created (or joined) below, with the other start-up checks.
+        prepared = issues.take(
+          () => prepareSearch({ configPath: config, flags: { ...(typeof storage === 'string' ? { storage } : {}), ...(typeof study === 'string' ? { study } : {}) } }),
+          undefined,
+        );
+        return;
+      }
+      if (typeof storage !== 'string') issues.add(new UsageError('--storage URL (or --config FILE) is required'));
+      if (typeof study !== 'string') issues.add(new UsageError('--study NAME (or --config FILE) is required'));
+    },
+  );
   if (flags['help']) return out(help('worker')), 0;
-  let storage = flags['storage'];
-  let study = flags['study'];
-  const configFile = flags['config'];
+  let storage = flags['storage'] as string;
+  let study = flags['study'] as string;
   let created: (() => Promise<void>) | undefined;
-  if (typeof configFile === 'string') {
-    // Validated in full here; created (or joined) below, with the other start-up checks.
-    const prepared = prepareSearch({ configPath: configFile, flags: { ...(typeof storage === 'string' ? { storage } : {}), ...(typeof study === 'string' ? { study } : {}) } });
-    storage = prepared.config.storage;
-    study = prepared.config.study;
-    created = async () => (await createStudy(prepared)).close();
+  if (prepared) {
+    const pr = prepared;
+    storage = pr.config.storage;
+    study = pr.config.study;
+    created = async () => (await createStudy(pr)).close();
   }
-  if (typeof storage !== 'string') throw new UsageError('--storage URL (or --config FILE) is required');
-  if (typeof study !== 'string') throw new UsageError('--study NAME (or --config FILE) is required');
-  const wall = numFlag(flags, 'wallclock', false);
-  const deadline = numFlag(flags, 'deadline', false);
+  const wall = num('wallclock');
+  const deadline = num('deadline');
   const atWallclock = flags['at-wallclock'] === 'fail' ? 'fail' : flags['at-wallclock'] === 'release' ? 'release' : undefined;
-  const lease = numFlag(flags, 'lease', false);
-  const maxLeaseRetries = flags['max-lease-retries'] === '0' ? 0 : numFlag(flags, 'max-lease-retries');
-  const poll = numFlag(flags, 'poll-ms', false);
-  const maxTrials = numFlag(flags, 'max-trials');
-  const idle = flags['idle-exit'] === '0' ? 0 : numFlag(flags, 'idle-exit', false);
+  const lease = num('lease');
+  const maxLeaseRetries = num('max-lease-retries');
+  const poll = num('poll-ms');
+  const maxTrials = num('max-trials');
+  const idle = num('idle-exit');
   const ctl = interruptible();
   const quiet = Boolean(flags['quiet']);
   let started = false;
@@ -441,10 +471,12 @@ async function cmdWorker(argv: string[]): Promise<number> {
 
 const readFlags: FlagSpec = { storage: { type: 'string' }, study: { type: 'string' }, json: { type: 'boolean' } };
 
-function needStudy(flags: Flags): string {
-  if (typeof flags['study'] !== 'string') throw new UsageError('--study NAME is required');
-  return flags['study'];
-}
+/** `--study NAME is required` (a CrossCheck: reported with the other bad flags). */
+const studyRequired: CrossCheck = (p, issues) => {
+  if (typeof p.flags['study'] !== 'string') issues.add(new UsageError('--study NAME is required'));
+};
+/** The study flag that studyRequired checked. */
+const needStudy = (flags: Flags): string => flags['study'] as string;
 const storageOf = (flags: Flags) => (typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE);
 
 async function cmdStatus(argv: string[]): Promise<number> {
@@ -465,7 +497,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 async function cmdTrials(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, state: { type: 'string', choices: TRIAL_STATES } });
+  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, state: { type: 'string', choices: TRIAL_STATES } }, 0, studyRequired);
   if (flags['help']) return out(help('trials') + '\n'), 0;
   const { study, trials } = await studyTrials(storageOf(flags), needStudy(flags));
   const st = flags['state'];
@@ -477,7 +509,7 @@ async function cmdTrials(argv: string[]): Promise<number> {
 }
 
 async function cmdBest(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, readFlags);
+  const { flags } = parse(argv, readFlags, 0, studyRequired);
   if (flags['help']) return out(help('best') + '\n'), 0;
   const { study, best } = await requireBestTrial(storageOf(flags), needStudy(flags));
   if (flags['json']) out(JSON.stringify(best, null, 2) + '\n');
@@ -489,13 +521,16 @@ async function cmdBest(argv: string[]): Promise<number> {
 }
 
 async function cmdExport(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' } });
+  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' } }, 0, (p, issues) => {
+    studyRequired(p, issues);
+    if (p.flags['format'] === undefined && typeof p.flags['out'] !== 'string') issues.add(new UsageError('--out DIR is required (or --format csv|json)'));
+  });
   if (flags['help']) return out(help('export') + '\n'), 0;
   const storage = storageOf(flags);
   const name = needStudy(flags);
   const format = flags['format'];
   if (format !== undefined) {
-    if (format !== 'csv' && format !== 'json') throw choiceError('format', String(format), ['csv', 'json']);
+    // format is csv or json (parse checked its choices)
     const { study, trials } = await studyTrials(storage, name);
     const text = format === 'csv' ? trialsToCsv(study, trials) : trialsToJson(study, trials);
     if (typeof flags['out'] === 'string') {
@@ -504,8 +539,7 @@ async function cmdExport(argv: string[]): Promise<number> {
     } else out(text);
     return 0;
   }
-  if (typeof flags['out'] !== 'string') throw new UsageError('--out DIR is required (or --format csv|json)');
-  const r = await exportWinner(storage, name, flags['out'], { onnx: !flags['no-onnx'] });
+  const r = await exportWinner(storage, name, flags['out'] as string, { onnx: !flags['no-onnx'] });
   for (const w of r.warnings) err(`tsnas export: warning: ${w}\n`);
   if (flags['json']) out(JSON.stringify({ dir: r.dir, files: r.files, trial: r.trial.number, warnings: r.warnings }) + '\n');
   else out(`exported trial ${r.trial.number} to ${r.dir}: ${r.files.join(', ')}\n`);
@@ -513,11 +547,12 @@ async function cmdExport(argv: string[]): Promise<number> {
 }
 
 async function cmdDb(argv: string[]): Promise<number> {
-  const { flags, args } = parse(argv, { storage: { type: 'string' }, json: { type: 'boolean' } }, 1);
+  const { flags } = parse(argv, { storage: { type: 'string' }, json: { type: 'boolean' } }, 1, (p, issues) => {
+    const sub = p.args[0];
+    if (sub === undefined) issues.add(new UsageError('a subcommand is required: tsnas db upgrade'));
+    else if (sub !== 'upgrade') issues.add(new UsageError(`unknown subcommand ${JSON.stringify(sub)} (tsnas db has: upgrade)`));
+  });
   if (flags['help']) return out(help('db') + '\n'), 0;
-  const sub = args[0];
-  if (sub === undefined) throw new UsageError('a subcommand is required: tsnas db upgrade');
-  if (sub !== 'upgrade') throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (tsnas db has: upgrade)`);
   const r = await upgradeDatabase(storageOf(flags));
   if (flags['json']) out(JSON.stringify(r) + '\n');
   else {

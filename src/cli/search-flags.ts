@@ -12,3 +12,6 @@ export const SEARCH_CHOICE_FLAGS: FlagSpec = {
   direction: { type: 'string', choices: ['maximize', 'minimize'] },
   dataset: { type: 'string', choices: DATASET_KINDS },
 };
+
+/** The flags of `tsnas search`/`repeat` whose values parse() checks and that also become config fields. */
+export const CONFIG_FLAGS: ReadonlySet<string> = new Set([...Object.keys(SEARCH_CHOICE_FLAGS), 'header']);

@@ -9,20 +9,20 @@ import type { Dataset, Subset } from './types.js';
 
 /**
  * Parses a class list such as `5-9`, `0,2,4` or `7,3-4` (ranges inclusive, order kept) into class
- * indices. Throws invalid_config naming `field` for an empty list, a malformed item, a descending
+ * indices. Throws invalid_config with field `field` (printed once, before the message) for an empty list, a malformed item, a descending
  * range or a repeated class.
  */
 export function parseClassList(spec: string, field = 'classes'): number[] {
   const hint = 'give class indices as a list and/or ranges, e.g. 5-9 or 0,2,4';
   const items = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) throw new NasError('invalid_config', `${field} selects no class (got ${JSON.stringify(spec)})`, { field, hint });
+  if (items.length === 0) throw new NasError('invalid_config', `selects no class (got ${JSON.stringify(spec)})`, { field, hint });
   const out: number[] = [];
   for (const it of items) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(it);
-    if (!m) throw new NasError('invalid_config', `${field}: ${JSON.stringify(it)} is not a class index or a range a-b`, { field, hint });
+    if (!m) throw new NasError('invalid_config', `${JSON.stringify(it)} is not a class index or a range a-b`, { field, hint });
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new NasError('invalid_config', `${field}: the range ${it} is empty (it runs downwards)`, { field, hint: `write ${b}-${a}` });
+    if (b < a) throw new NasError('invalid_config', `the range ${it} is empty (it runs downwards)`, { field, hint: `write ${b}-${a}` });
     for (let k = a; k <= b; k++) out.push(k);
   }
   return checkClasses(out, undefined, field);
@@ -30,13 +30,13 @@ export function parseClassList(spec: string, field = 'classes'): number[] {
 
 /** Checks a class selection (non-empty, integers, no repeats, each < numClasses when given); returns it. */
 export function checkClasses(classes: readonly number[], numClasses: number | undefined, field = 'classes'): number[] {
-  if (classes.length === 0) throw new NasError('invalid_config', `${field} selects no class`, { field, hint: 'select at least 2 classes, e.g. 5-9' });
+  if (classes.length === 0) throw new NasError('invalid_config', 'selects no class', { field, hint: 'select at least 2 classes, e.g. 5-9' });
   const seen = new Set<number>();
   for (const c of classes) {
-    if (!Number.isInteger(c) || c < 0) throw new NasError('invalid_config', `${field}: ${c} is not a class index (an integer >= 0)`, { field });
+    if (!Number.isInteger(c) || c < 0) throw new NasError('invalid_config', `${c} is not a class index (an integer >= 0)`, { field });
     if (numClasses !== undefined && c >= numClasses)
-      throw new NasError('invalid_config', `${field}: class ${c} does not exist, the dataset has classes 0-${numClasses - 1}`, { field, hint: `select classes in 0-${numClasses - 1}` });
-    if (seen.has(c)) throw new NasError('invalid_config', `${field}: class ${c} is selected twice`, { field, hint: 'list each class once' });
+      throw new NasError('invalid_config', `class ${c} does not exist, the dataset has classes 0-${numClasses - 1}`, { field, hint: `select classes in 0-${numClasses - 1}` });
+    if (seen.has(c)) throw new NasError('invalid_config', `class ${c} is selected twice`, { field, hint: 'list each class once' });
     seen.add(c);
   }
   return [...classes];
