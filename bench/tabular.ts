@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- tabular [--seeds 5] [--seed-from 0] [--trials 30] [--epochs 30] [--folds 5]
- *                           [--datasets wine,breast_cancer] [--no-cv-baseline] [--results FILE] [--json]`
+ *                           [--objective val_loss|val_acc] [--datasets wine,breast_cancer]
+ *                           [--no-cv-baseline] [--results FILE] [--json]`
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
@@ -28,7 +29,11 @@ import { prepareData } from '../src/data/prepare.js';
 import { trainArchitecture } from '../src/eval/train.js';
 import { parseBenchArgs } from './args.js';
 
+type Objective = 'val_loss' | 'val_acc';
+const OBJECTIVES: readonly Objective[] = ['val_loss', 'val_acc'];
+
 interface Args {
+  objective: Objective;
   seeds: number;
   seedFrom: number;
   results: string | undefined;
@@ -42,9 +47,12 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'tabular', {
-    seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag',
+    seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
   });
+  const objective = (o.objective ?? 'val_acc') as Objective;
+  if (!OBJECTIVES.includes(objective)) throw new Error(`tabular: --objective must be one of ${OBJECTIVES.join(', ')}, got ${JSON.stringify(o.objective)}`);
   return {
+    objective,
     seeds: o.seeds ?? 5, seedFrom: o['seed-from'] ?? 0, results: o.results, trials: o.trials ?? 30, epochs: o.epochs ?? 30, folds: o.folds ?? 5,
     datasets: o.datasets ?? ['wine', 'breast_cancer'], cvBaseline: !o['no-cv-baseline'], json: o.json ?? false,
   };
@@ -71,7 +79,9 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
       seed,
       trials: a.trials,
       evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: true, threads: 1, ...(cv ? { cv_folds: a.folds } : {}) },
-      objectives: [{ metric: 'val_acc', direction: 'maximize', ...(cv ? { tie_break: 'val_loss' } : {}) }],
+      objectives: [
+        !cv ? { metric: 'val_acc', direction: 'maximize' } : a.objective === 'val_acc' ? { metric: 'val_acc', direction: 'maximize', tie_break: 'val_loss' } : { metric: 'val_loss', direction: 'minimize', tie_break: 'val_acc' },
+      ],
     },
   });
   const t0 = performance.now();
@@ -87,6 +97,8 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
 
 interface SeedLine {
   dataset: string;
+  /** The CV search's objective (lines written before it was a choice: val_acc). */
+  objective?: Objective;
   seed: number;
   trials: number;
   epochs: number;
@@ -103,7 +115,7 @@ function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
   for (const t of readFileSync(a.results, 'utf8').split('\n')) {
     if (!t.trim()) continue;
     const l = JSON.parse(t) as SeedLine;
-    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds) bySeed.set(l.seed, l);
+    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective) bySeed.set(l.seed, l);
   }
   return [...bySeed.values()].sort((x, y) => x.seed - y.seed);
 }
@@ -127,6 +139,7 @@ export default async function main(argv: string[]): Promise<void> {
         const r = await searchAndRetrain(dir, csv, s, a, true);
         const line: SeedLine & Record<string, unknown> = {
           dataset: name,
+          objective: a.objective,
           seed: s,
           trials: a.trials,
           epochs: a.epochs,
@@ -174,7 +187,7 @@ export default async function main(argv: string[]): Promise<void> {
         console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
       } else
         console.log(
-          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV + val_loss tie-break ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'}) ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
             (plain.length ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}% (n=${plain.length})` : '') +
             `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${(diff.std / Math.sqrt(n)).toFixed(2)} (s.e.) points;` +
             ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}`,
