@@ -9,10 +9,12 @@
  *    tabular study: NB201 table lookups that each busy-compute a fixed time first (simulating
  *    training that occupies one core). trials/hour = trials / (last finish - first start).
  *
- * 3. Study size (issue 18 item 5): ms per trial of the whole loop at 1k, 10k and 50k trials for
- *    regularized evolution and TPE (DARTS space, synthetic evaluator without delay, SQLite, one
- *    process; see study-size.ts). `--sizes 1000,10000,50000` and `--size-strategies evolution,tpe`
- *    change them.
+ * 3. Study size (issue 18 item 5): ms per trial of the whole loop (claim, ask, 3 intermediate
+ *    values, tell) at 1k, 10k and 50k trials for regularized evolution and TPE, on SQLite and
+ *    PostgreSQL (DARTS space, synthetic evaluator without delay, one process; the trials before
+ *    each timed window are seeded through Store.importTrials, see study-size.ts), and the ratio
+ *    50k / 1k (target <= 2). `--sizes 1000,10000,50000`, `--size-strategies evolution,tpe`,
+ *    `--size-backends sqlite,postgres`, `--size-window 200` change them.
  *
  * 4. Hosts (issue 18 item 4, study-hosts.ts): trials/hour with 1, 2 and 3 hosts of the network-
  *    namespace test bed around one PostgreSQL, one `tsnas worker` each, on an evaluation-bound
@@ -21,8 +23,9 @@
  *    Figures hosts2_speedup, hosts3_speedup, postgres_veth_ms_per_trial. Needs root.
  *
  * `--only overhead,throughput,hosts,size` runs a subset. --json prints one object per figure:
- * {"figure": ..., "value": n} (size figures: ms_per_trial_at_1k... for evolution, and
- * tpe_ms_per_trial_at_1k... for TPE).
+ * {"figure": ..., "value": n} (size figures: ms_per_trial_at_1k... for evolution on SQLite,
+ * tpe_ms_per_trial_at_1k... for TPE, with a `postgres_` prefix on PostgreSQL, e.g.
+ * postgres_tpe_ms_per_trial_at_50k, and ..._ms_per_trial_ratio_50k_1k).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +41,7 @@ import { openStore, type Store, type StudySpec } from '../src/store/index.js';
 import { tryStartPgServer } from '../src/store/testing/pg-server.js';
 import { hostsBench } from './study-hosts.js';
 import { studySizeScaling } from './study-size.js';
+import { loadavg } from 'node:os';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -158,21 +162,7 @@ export default async function main(argv: string[]): Promise<void> {
         if (r.vethMsPerTrial !== null) figures.push({ figure: 'postgres_veth_ms_per_trial', value: r.vethMsPerTrial });
       }
     }
-    if (only.has('size')) {
-      const sizes = list(argv, 'sizes', '1000,10000,50000').map(Number);
-      for (const strategy of list(argv, 'size-strategies', 'evolution,tpe')) {
-        const prefix = strategy === 'evolution' ? '' : `${strategy}_`;
-        const r = await studySizeScaling(strategy, sizes, {
-          onRow: (row) => {
-            log(`study size ${strategy}: ${row.msPerTrial.toFixed(2)} ms per trial at ${row.size} trials (mean of the 200 trials before)`);
-            figures.push({ figure: `${prefix}ms_per_trial_at_${sizeLabel(row.size)}`, value: row.msPerTrial });
-          },
-        });
-        const first = r.rows[0]!;
-        const last = r.rows[r.rows.length - 1]!;
-        log(`study size ${strategy}: ${(last.msPerTrial / first.msPerTrial).toFixed(2)}x from ${first.size} to ${last.size} trials (target <= 2); peak RSS ${r.peakRssMb.toFixed(0)} MB`);
-      }
-    }
+    if (only.has('size')) await sizes(argv, dir, log, figures);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -204,6 +194,48 @@ async function overheads(dir: string, trials: number, log: (s: string) => void, 
       } finally {
         await pg.server.stop();
       }
+    }
+  }
+}
+
+async function sizes(argv: string[], dir: string, log: (s: string) => void, figures: { figure: string; value: number }[]): Promise<void> {
+  const want = list(argv, 'sizes', '1000,10000,50000').map(Number);
+  const window = arg(argv, 'size-window', 200);
+  for (const backend of list(argv, 'size-backends', 'sqlite,postgres')) {
+    if (backend !== 'sqlite' && backend !== 'postgres') throw new Error(`--size-backends: sqlite or postgres, not ${backend}`);
+    const pg = backend === 'postgres' ? await tryStartPgServer() : null;
+    if (pg !== null && 'reason' in pg) {
+      log(`study size postgres: skipped (${pg.reason})`);
+      continue;
+    }
+    try {
+      for (const strategy of list(argv, 'size-strategies', 'evolution,tpe')) {
+        const prefix = `${backend === 'sqlite' ? '' : 'postgres_'}${strategy === 'evolution' ? '' : `${strategy}_`}`;
+        const url = pg !== null ? await pg.server.createDatabase(`size_${strategy}`) : `sqlite:${join(dir, `size-${strategy}.db`)}`;
+        const store = await openStore(url);
+        try {
+          log(`study size ${backend} ${strategy}: load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+          const r = await studySizeScaling(store, strategy, want, {
+            window,
+            onRow: (row) => {
+              log(
+                `study size ${backend} ${strategy}: ${row.msPerTrial.toFixed(2)} ms per trial at ${row.size} trials (mean of the ${window} before;` +
+                  ` ${row.seeded} seeded in ${row.seedS.toFixed(1)} s, warm-up ${row.warmS.toFixed(1)} s)`,
+              );
+              figures.push({ figure: `${prefix}ms_per_trial_at_${sizeLabel(row.size)}`, value: row.msPerTrial });
+            },
+          });
+          const first = r.rows[0]!;
+          const last = r.rows[r.rows.length - 1]!;
+          const ratio = last.msPerTrial / first.msPerTrial;
+          log(`study size ${backend} ${strategy}: ${ratio.toFixed(2)}x from ${first.size} to ${last.size} trials (target <= 2); peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+          figures.push({ figure: `${prefix}ms_per_trial_ratio_${sizeLabel(last.size)}_${sizeLabel(first.size)}`, value: ratio });
+        } finally {
+          await store.close();
+        }
+      }
+    } finally {
+      if (pg !== null) await pg.server.stop();
     }
   }
 }

@@ -10,13 +10,13 @@ import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import {
   addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttempt, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
-  encodeFinish, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
+  encodeFinish, encodeImports, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
   setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow, checkTrialPointKeys, trialPointFromRow,
 } from './common.js';
 import { checkPageQuery } from './common.js';
-import type { EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
+import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
-  Direction, FinishTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
+  Direction, FinishTrial, ImportedTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
   SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoint, TrialPointKeys, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
@@ -75,6 +75,11 @@ export abstract class SqlStore implements Store {
    * See Store.claimTrial; null when nothing is claimable, 'no_study' when the study does not
    * exist (found out in the same round trip: an idle worker's claim is one query).
    */
+  /**
+   * In one transaction: not_found, then the rows appended from the study's next number (which
+   * moves past them); returns the first number. Never called with an empty list.
+   */
+  protected abstract insertImported(id: StudyId, rows: readonly EncodedImport[]): Promise<number>;
   protected abstract claimRow(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null | 'no_study'>;
   protected abstract selectOwner(id: TrialId): Promise<OwnerRow | undefined>;
   /**
@@ -182,6 +187,15 @@ export abstract class SqlStore implements Store {
 
   async createTrial(id: StudyId, t: NewTrial): Promise<TrialRecord> {
     return trialFromRow(await this.insertTrial(id, t, encodeNewTrial(t)));
+  }
+
+  async importTrials(id: StudyId, trials: readonly ImportedTrial[]): Promise<{ first: number; count: number }> {
+    const rows = encodeImports(trials);
+    if (rows.length === 0) {
+      if ((await this.selectStudy(id)) === undefined) throw noStudyError(id);
+      return { first: (await this.countTrials(id)).total, count: 0 };
+    }
+    return { first: await this.insertImported(id, rows), count: rows.length };
   }
 
   async claimTrial(id: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRecord | null> {

@@ -4,7 +4,7 @@
  * use the same snake_case column names in every backend; PostgreSQL returns BIGINT as strings,
  * hence `num()`.
  */
-import { NasError, storageError } from '../core/errors.js';
+import { NasError, nestError, storageError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { compareTieBreak, violates, type Constraint, type TieBreak } from '../core/metrics.js';
@@ -12,7 +12,9 @@ import {
   LEASE_EXPIRIES_ATTR,
   TRIAL_STATES,
   STUDY_STATES,
+  type FinalTrialState,
   type FinishTrial,
+  type ImportedTrial,
   type IntermediateRecord,
   type ListTrialsOptions,
   type TrialPageQuery,
@@ -329,6 +331,58 @@ export function encodeNewTrial(t: NewTrial): EncodedTrial {
     userAttrs: JSON.stringify(t.userAttrs ?? {}),
     strategyState: t.strategyState === undefined ? null : JSON.stringify(t.strategyState.state),
   };
+}
+
+/** An imported trial's columns (Store.importTrials): the new trial's and the outcome's. */
+export interface EncodedImport {
+  state: FinalTrialState;
+  arch: string;
+  archKey: string | null;
+  budget: number | null;
+  params: string;
+  workerId: string | null;
+  attempt: number;
+  metrics: string | null;
+  vals: string | null;
+  value0: number | null;
+  error: string | null;
+  durationMs: number | null;
+  userAttrs: string;
+}
+
+/**
+ * Validates and encodes the trials of an import; a bad one is `invalid_config` naming
+ * `trials[i].<field>` (nothing is written).
+ */
+export function encodeImports(trials: readonly ImportedTrial[]): EncodedImport[] {
+  if (!Array.isArray(trials)) throw bad('trials', 'must be a list of finished trials');
+  return trials.map((t, i) => {
+    try {
+      if (t === null || typeof t !== 'object') throw bad('trial', 'must be an object');
+      validateNewTrial({ arch: t.arch, archKey: t.archKey, budget: t.budget, params: t.params, ...(t.userAttrs === undefined ? {} : { userAttrs: t.userAttrs }) });
+      if (t.workerId !== undefined && t.workerId !== null) checkString(t.workerId, 'trial.workerId');
+      const [state, metrics, vals, v0, error, durationMs] = encodeFinish(t.outcome);
+      return {
+        state: state as FinalTrialState,
+        arch: JSON.stringify(t.arch),
+        archKey: t.archKey,
+        budget: t.budget,
+        params: JSON.stringify(t.params),
+        workerId: t.workerId ?? null,
+        attempt: t.workerId === undefined || t.workerId === null ? 0 : 1,
+        metrics: metrics as string | null,
+        vals: vals as string | null,
+        value0: v0 as number | null,
+        error: error as string | null,
+        durationMs: durationMs as number | null,
+        userAttrs: JSON.stringify(t.userAttrs ?? {}),
+      };
+    } catch (e) {
+      if (!(e instanceof NasError)) throw e;
+      const field = e.field === undefined ? `trials[${i}]` : `trials[${i}].${e.field.replace(/^(trial|result)\./, (m) => (m === 'result.' ? 'outcome.' : ''))}`;
+      throw nestError(e, field);
+    }
+  });
 }
 
 /** Validates an outcome; its columns in the order state, metrics, vals, value0, error, duration_ms. */

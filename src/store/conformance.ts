@@ -10,7 +10,7 @@ import { isNasError, type ErrorCode, type NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
 import { openStore } from './index.js';
 import { trialPointOf } from './common.js';
-import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
+import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type FinishTrial, type ImportedTrial, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
 
 export interface ConformanceTarget {
   name: string;
@@ -1050,6 +1050,57 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.deepEqual((await s.listIntermediates(a.id, [e.id])).map((r) => [r.trialId, r.step]), [[e.id, 1], [e.id, 2]]);
         assert.deepEqual((await s.listIntermediates(a.id, [])).length, 0);
         assert.equal((await s.listIntermediates(a.id)).length, 3);
+      }));
+
+    test('importTrials appends finished trials in order, all or none, and claims never take them', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('import', { maxTrials: 3 }));
+        await s.createTrial(a.id, trialInput(0));
+        const rows = Array.from({ length: 2500 }, (_, i): ImportedTrial & { outcome: FinishTrial } => ({
+          arch: { ops: [i, 'x"\\y'] },
+          archKey: `imp${i}`,
+          budget: i % 2 === 0 ? null : 3,
+          params: { i },
+          ...(i % 3 === 0 ? { workerId: W2 } : {}),
+          outcome:
+            i % 10 === 1
+              ? { state: 'failed', error: 'boom', durationMs: 5 }
+              : i % 10 === 2
+                ? { state: 'pruned', values: [i / 10], metrics: { val_acc: i / 10 }, error: 'pruned at step 1' }
+                : { state: 'complete', values: [i / 10], metrics: { val_acc: i / 10, loss: Infinity }, durationMs: 7 },
+        }));
+        // More rows than the budget and one PostgreSQL batch: an import is not checked against either.
+        assert.deepEqual(await s.importTrials(a.id, rows), { first: 1, count: 2500 });
+        const all = await s.listTrials(a.id);
+        assert.equal(all.length, 2501);
+        assert.deepEqual(all.map((t) => t.number), Array.from({ length: 2501 }, (_, i) => i));
+        for (const i of [0, 1, 2, 3, 1999, 2000, 2499]) {
+          const t = all[i + 1]!;
+          const r = rows[i]!;
+          assert.deepEqual([t.arch, t.archKey, t.budget, t.params, t.state], [r.arch, r.archKey, r.budget, r.params, r.outcome.state], `row ${i}`);
+          assert.deepEqual(t.values, r.outcome.values ?? null);
+          assert.deepEqual(t.metrics, r.outcome.metrics ?? null);
+          assert.equal(t.error, r.outcome.error ?? null);
+          assert.equal(t.workerId, i % 3 === 0 ? W2 : null);
+          assert.equal(t.attempt, i % 3 === 0 ? 1 : 0);
+          assert.equal(t.leaseExpiresAt, null);
+          assert.ok(t.finishedAt !== null && t.startedAt !== null && t.finishedAt >= t.createdAt);
+        }
+        const c = await s.countTrials(a.id);
+        assert.deepEqual([c.total, c.waiting, c.failed, c.pruned], [2501, 1, 250, 250]);
+        // The next trial is numbered after them; a claim takes the one waiting trial, none of them.
+        assert.equal((await s.createTrial(a.id, trialInput(1))).number, 2501);
+        assert.equal((await s.claimTrial(a.id, W1, 60_000))!.number, 0);
+        assert.deepEqual((await s.listTrialsSince(a.id, 2500)).map((t) => t.number), [2500, 2501]);
+        assert.equal((await s.bestTrial(a.id))!.number, 2499); // row 2498: the best complete value at the full (null) budget
+        // A bad row names itself; nothing of the batch is written.
+        const e = await rejectsWith(s.importTrials(a.id, [rows[0]!, { ...rows[1]!, outcome: { state: 'running' as 'failed' } }]), 'invalid_config', 'trials[1].outcome.state');
+        assert.match(e.message, /cannot finish a trial as "running"/);
+        await rejectsWith(s.importTrials(a.id, [{ ...rows[0]!, arch: { x: NaN } }]), 'invalid_config', 'trials[0].arch.x');
+        assert.equal((await s.countTrials(a.id)).total, 2502);
+        assert.deepEqual(await s.importTrials(a.id, []), { first: 2502, count: 0 });
+        await rejectsWith(s.importTrials(studyId(987654), rows.slice(0, 2)), 'not_found');
+        await rejectsWith(s.importTrials(studyId(987654), []), 'not_found');
       }));
 
     test('uniqueKey refuses a second trial of a seen key and budget, saving nothing', () =>

@@ -222,6 +222,23 @@ export interface FinishTrial {
   durationMs?: number | null;
 }
 
+/**
+ * A finished trial appended as is by `Store.importTrials`: a result produced elsewhere (another
+ * study, another tool, a benchmark's seed data). It gets the study's next number, attempt 1 when
+ * it names a worker (else 0), and the store's clock for its created/started/finished times.
+ */
+export interface ImportedTrial {
+  arch: Json;
+  archKey: string | null;
+  budget: number | null;
+  params: JsonObject;
+  userAttrs?: JsonObject;
+  /** Who ran it (shown by `tsnas trials`); none by default. */
+  workerId?: WorkerId | null;
+  /** Its outcome, as `finishTrial` records one. */
+  outcome: FinishTrial;
+}
+
 export interface IntermediateRecord {
   trialId: TrialId;
   step: number;
@@ -357,6 +374,15 @@ export interface Store {
   finishTrial(trialId: TrialId, workerId: WorkerId, result: FinishTrial, attempt?: number): Promise<TrialRecord>;
   /** Gives a running trial back (state `waiting`, lease cleared), e.g. on Ctrl-C. Same ownership rule. */
   releaseTrial(trialId: TrialId, workerId: WorkerId, attempt?: number): Promise<void>;
+  /**
+   * Appends finished trials (`complete`, `pruned` or `failed`) to a study in one transaction, all
+   * or none, numbered in order from the study's next number; returns the first number and how
+   * many were added. Nothing is checked against the budget, seen keys or the strategy state (an
+   * import is not a proposal). Meant for many rows at once (tens of thousands): the backends
+   * insert in batches instead of one statement per trial. `invalid_config` naming the trial
+   * (`trials[i]...`) on a bad row, before anything is written; `not_found` when the study is absent.
+   */
+  importTrials(studyId: StudyId, trials: readonly ImportedTrial[]): Promise<{ first: number; count: number }>;
   getTrial(id: TrialId): Promise<TrialRecord | null>;
   getTrialByNumber(studyId: StudyId, number: number): Promise<TrialRecord | null>;
   listTrials(studyId: StudyId, opts?: ListTrialsOptions): Promise<TrialRecord[]>;
