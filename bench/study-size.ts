@@ -10,7 +10,8 @@
  * (complete, val_acc = syntheticScore), so the history the worker syncs, the seen keys and the
  * strategy's fitness indexes have the study's full size. Then `warm` trials run through the loop
  * (the worker's first sync of the new rows and the strategy's index update happen there, as once
- * per worker start), then the `window` timed trials. The seeded trials count as told to the
+ * per worker start), then the `window` timed trials (the study's first 20 trials run through the
+ * loop, so that it has a run state). The seeded trials count as told to the
  * strategy (the run state's told mark is moved past them): a tell per seeded trial would cost
  * what running them costs, and neither evolution's nor TPE's per-ask work depends on it
  * (evolution's population refills from the warm-up trials' tells; TPE keeps no told state).
@@ -117,7 +118,10 @@ export async function studySizeScaling(
   const rng = Rng.fromSeed(`bench-size:${strategy}`);
   const rows: SizeRow[] = [];
   let peak = process.memoryUsage().rss;
-  let n = 0;
+  // A few trials through the loop first, so that the study has a run state to mark seeded trials in.
+  const first = await study.optimize({ maxTrials: 20 });
+  if (first.finished !== 20) throw new Error(`${strategy}: the first trials did not run (${first.reason})`);
+  let n = 20;
   for (const size of want) {
     if (size < window + warm) throw new Error(`bench study size: size ${size} is below window + warm-up (${window + warm})`);
     const start = size - window - warm;

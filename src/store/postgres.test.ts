@@ -74,6 +74,52 @@ if ('reason' in started) {
       await s.close();
     });
 
+    test('a worker\'s sync of what changed reads by index, also after a full sync (no generic plan scanning the study)', async () => {
+      // A named statement's plan switches to a generic one after five runs when the first runs
+      // were costly (a worker joining a large study syncs all of it first); the generic plan of
+      // `number >= $2` scanned and sorted every trial at each sync (issue 18, 50,000 trials).
+      const url = await server.createDatabase(`plan${n++}`);
+      const s = await openStore(url);
+      const st = await s.createStudy({
+        name: 'plan', strategy: { name: 'random', options: {} }, space: { name: 'x', definition: null }, evaluator: { name: 'e', options: {} },
+        objectives: [{ metric: 'v', direction: 'maximize' }], constraints: [], seed: 0, maxTrials: null, config: {},
+      });
+      const N = 6000;
+      await s.importTrials(st.id, Array.from({ length: N }, (_, i) => ({ arch: { i, pad: 'x'.repeat(200) }, archKey: `k${i}`, budget: null, params: {}, outcome: { state: 'complete' as const, values: [i] } })));
+      const raw = new pg.Client({ connectionString: url });
+      await raw.connect();
+      const scans = async (): Promise<number> => {
+        await raw.query('SELECT pg_stat_clear_snapshot()');
+        return Number((await raw.query(`SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'trials'`)).rows[0].seq_scan);
+      };
+      try {
+        await s.close(); // its connections end and report their table statistics
+        // One count per scan (a parallel scan counts once per process).
+        await raw.query(`ALTER DATABASE ${new URL(url).pathname.slice(1)} SET max_parallel_workers_per_gather = 0`);
+        const before = await scans();
+        const s2 = await openStore(url);
+        try {
+          // Four full syncs (workers joining the study), then small ones, on each query form.
+          for (let i = 0; i < 4; i++) {
+            assert.equal((await s2.listTrialsSince(st.id, 0)).length, N);
+            assert.equal((await s2.listTrialsSince(st.id, 1, [0])).length, N);
+          }
+          for (let i = 0; i < 12; i++) {
+            assert.equal((await s2.listTrialsSince(st.id, N - 1)).length, 1);
+            assert.equal((await s2.listTrialsSince(st.id, N - 2, [3, 7])).length, 4);
+          }
+        } finally {
+          await s2.close();
+        }
+        // The full syncs may scan the table (8); the 24 small ones must not (a generic plan: 12 or more).
+        for (let wait = 0; wait < 50 && (await scans()) === before; wait++) await new Promise((r) => setTimeout(r, 100));
+        const after = await scans();
+        assert.ok(after - before <= 8 + 2, `${after - before} sequential scans of trials for 8 full and 24 small syncs`);
+      } finally {
+        await raw.end();
+      }
+    });
+
     test('overhead per trial (create + claim + 3 intermediates + finish)', async () => {
       const s = await openStore(await server.createDatabase(`ovh${n++}`));
       const r = await measureTrialOverhead(s, { trials: 100 });

@@ -279,9 +279,18 @@ export class PostgresStore extends SqlStore {
     return { name, text: sql, values };
   }
 
-  private async q<R>(sql: string, args: unknown[] = []): Promise<R[]> {
+  /**
+   * One statement, retried while the server is unreachable. Statements are prepared once per
+   * connection (named), except with `fresh`: then the statement is unnamed, so PostgreSQL plans it
+   * with these values at every call. That is for queries whose best plan depends on the values:
+   * after five runs a named statement may switch to a generic plan, and the generic plan of
+   * `number >= $2` (a third of the table by PostgreSQL's default estimate) scans and sorts every
+   * trial of the study - the worker's sync of what changed cost the study loop 197 ms per trial at
+   * 50,000 trials against 8.5 at 1,000 (`npm run bench -- study --only size`, issue 18).
+   */
+  private async q<R>(sql: string, args: unknown[] = [], fresh = false): Promise<R[]> {
     try {
-      return await this.retrying('a query', async () => (await this.p().query(this.named(sql, args))).rows as R[]);
+      return await this.retrying('a query', async () => (await this.p().query(fresh ? { text: sql, values: args } : this.named(sql, args))).rows as R[]);
     } catch (e) {
       throw mapPgError(e, this.url);
     }
@@ -471,8 +480,9 @@ export class PostgresStore extends SqlStore {
   protected async insertImported(sid: StudyId, rows: readonly EncodedImport[]): Promise<number> {
     // One transaction: the numbers are reserved under the study row's lock, then the rows go in
     // batches of IMPORT_BATCH, each one INSERT ... SELECT over unnest()ed column arrays (one
-    // round trip per batch instead of one per trial).
-    return this.tx(async (c) => {
+    // round trip per batch instead of one per trial). Then ANALYZE: the planner learns the new
+    // rows' statistics now, not at autovacuum's next pass.
+    const first = await this.tx(async (c) => {
       const s = (await c.query('UPDATE studies SET next_number = next_number + $2 WHERE id = $1 RETURNING next_number - $2 AS n', [sid, rows.length])).rows[0] as { n: number | string } | undefined;
       if (s === undefined) throw noStudyError(sid);
       const first = num(s.n);
@@ -494,6 +504,8 @@ export class PostgresStore extends SqlStore {
       }
       return first;
     });
+    await this.q('ANALYZE trials', [], true);
+    return first;
   }
 
   protected async claimRow(sid: StudyId, wid: WorkerId, leaseMs: number): Promise<TrialRow | null | 'no_study'> {
@@ -698,13 +710,15 @@ export class PostgresStore extends SqlStore {
 
   protected async selectTrialsSince(sid: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]> {
     // Two index range scans on (study_id, number); the listed numbers are all below fromNumber.
+    // Planned with the values at each call (`fresh`): a generic plan reads the whole study.
     if (numbers.length === 0) {
-      return this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number >= $2 ORDER BY number`, [sid, fromNumber]);
+      return this.q<TrialRow>(`SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number >= $2 ORDER BY number`, [sid, fromNumber], true);
     }
     return this.q<TrialRow>(
       `SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number = ANY($3::int[])
        UNION ALL SELECT ${TRIAL_COLS} FROM trials WHERE study_id = $1 AND number >= $2 ORDER BY number`,
       [sid, fromNumber, numbers],
+      true,
     );
   }
 
