@@ -641,7 +641,8 @@ export class PostgresStore extends SqlStore {
     }
     args.push(o.limit ?? null, o.offset ?? 0);
     const sql = `SELECT ${TRIAL_COLS} FROM trials WHERE ${where.join(' AND ')} ORDER BY ${trialOrder(o)} LIMIT $${args.length - 1} OFFSET $${args.length}`;
-    return this.q<TrialRow>(sql, args);
+    // Planned with the values (`fresh`): which index fits depends on the states, key and limit.
+    return this.q<TrialRow>(sql, args, true);
   }
 
   protected async selectTrialPage(sid: StudyId, q: ReturnType<typeof checkPageQuery>): Promise<{ total: number; rows: TrialRow[] }> {
@@ -700,6 +701,9 @@ export class PostgresStore extends SqlStore {
         `SELECT i.trial_id, i.step, i.metrics, i.reported_at FROM intermediates i JOIN trials t ON t.id = i.trial_id
          WHERE t.study_id = $1 AND i.trial_id = ANY($2::int[]) ORDER BY t.number, i.step`,
         [sid, trialIds],
+        // A worker's sync of the changed trials' curves: planned with the ids (`fresh`), so it
+        // reads those trials by index rather than the study's every curve.
+        true,
       );
     }
     return this.q<IntermediateRow>(
