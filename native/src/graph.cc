@@ -11,7 +11,9 @@
 #include <c10/core/InferenceMode.h>
 #include <ATen/core/grad_mode.h>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -531,6 +533,12 @@ TS_FN(graphTrainStep) {
     if (c.IsNumber()) clip = c.As<Napi::Number>().DoubleValue();
   }
   at::AutoGradMode gm(true);
+  // SCRATCH profiling: TSNAS_PROFILE=file profiles training steps 6..15 of the process.
+  static int stepNo = 0;
+  static std::unique_ptr<torch::autograd::profiler::RecordProfile> prof;
+  stepNo++;
+  if (std::getenv("TSNAS_PROFILE") && stepNo == 6) prof = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(std::getenv("TSNAS_PROFILE")));
+  if (stepNo == 16) prof.reset();
   for (auto& p : g->params) p.mutable_grad().reset();
   RunMode m;
   m.training = true;

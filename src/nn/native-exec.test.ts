@@ -12,7 +12,7 @@ import type { ChainCnnArch, DartsArch, DartsCell, MlpArch, Nb201Arch, NetworkArc
 import { isNasError } from '../core/errors.js';
 import { Generator, Tensor, crossEntropy, liveTensors, noGrad, tidy } from '../tensor/index.js';
 import { buildNetwork, lenet } from './build/index.js';
-import { BatchNorm2d, Linear, ReLU, Sequential } from './layers.js';
+import { BatchNorm2d, Conv2d, Flatten, LeakyReLU, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
 import { Module, type Layer } from './module.js';
 import { compileNative, type CompileOptions } from './native-exec.js';
 import { Adam, SGD, type Optimizer } from './optim.js';
@@ -53,7 +53,17 @@ const CASES: Case[] = [
   { name: 'darts', make: built(darts, [3, 8, 8]), input: [2, 3, 8, 8] },
   { name: 'mlp', make: built(mlp, [3, 4, 4]), input: [6, 3, 4, 4] },
   { name: 'chain_cnn flatten head', make: built({ ...chain, head: { kind: 'flatten', hidden: 7 } }, [3, 10, 10]), input: [4, 3, 10, 10] },
+  // poolFirst moves both pools: leaky ReLU before a padded 3x3/2 pool, ReLU before a ceil-mode pool
+  { name: 'act-pool orders', make: actPool, input: [3, 3, 9, 9] },
 ];
+
+function actPool(gen: Generator): Layer {
+  return new Sequential(
+    new Conv2d(3, 4, 3, { gen, padding: 1 }), new LeakyReLU(0.1), new MaxPool2d(3, { stride: 2, padding: 1 }),
+    new Conv2d(4, 4, 3, { gen }), new ReLU(), new MaxPool2d(2, { ceilMode: true }),
+    new Flatten(), new Linear(16, 5, { gen }),
+  );
+}
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string, rel = 1e-4, abs = 1e-6): void {
   assert.equal(a.length, b.length, `${what}: lengths`);

@@ -15,8 +15,10 @@
  * the op-by-op path): identical pure ops on the same register are computed once (e.g. the ReLU that
  * starts every ReLU-Conv-BN edge leaving one NB201 node); 1x1/3x3 convolutions without bias that
  * read the same register, each followed only by its batch norm, run as one convolution over the
- * concatenated weights and one batch norm over the concatenated channels (`fuseConvs`); ReLU and
- * sums run in place on tensors nothing else reads and autograd does not save.
+ * concatenated weights and one batch norm over the concatenated channels (`fuseConvs`); max pooling
+ * runs before the ReLU that feeds it (`poolFirst`: bitwise the same values and gradients, a quarter
+ * of the activation work); ReLU and sums run in place on tensors nothing else reads and autograd
+ * does not save.
  *
  * Errors inside a native call are NasErrors like the op-by-op path's (code `shape_mismatch` or
  * `native_error`, the op and its input shapes) that also name the layer: its dotted module path
@@ -327,6 +329,30 @@ function fuseConvs(code: GraphInstr[], nregs0: number, output: number): { code: 
   return { code: out, nregs };
 }
 
+/**
+ * Moves max pooling in front of the ReLU / leaky ReLU that feeds it (`act -> maxPool` becomes
+ * `maxPool -> act` when the pool is the activation's only reader): a monotone non-decreasing
+ * activation commutes with max, so the values are bitwise the same, and so are the gradients
+ * (the pool picks the same window element; where the window's maximum is <= 0 ReLU's gradient is 0
+ * either way). The activation and its backward then touch a quarter of the elements (2x2 pooling);
+ * PyTorch eager runs them on the full-size tensor.
+ */
+function poolFirst(code: GraphInstr[], nregs: number, output: number): void {
+  const u = uses(code, nregs, output);
+  const reader = new Map<number, number>(); // register -> index of its only reader
+  code.forEach((ins, k) => ins.in.forEach((r) => u[r] === 1 && reader.set(r, k)));
+  code.forEach((act, k) => {
+    if (act.op !== OP.act || (act.i![0] !== ACT.relu && act.i![0] !== ACT.leaky)) return;
+    const p = reader.get(act.out[0]!);
+    const pool = p === undefined ? undefined : code[p];
+    if (!pool || pool.op !== OP.maxPool || act.out[0] === output) return;
+    // pool reads the activation's input into the activation's old output register (defined at k,
+    // read at p > k); the activation then writes the pool's output.
+    code[k] = { ...pool, in: [act.in[0]!], out: [act.out[0]!] };
+    code[p!] = { ...act, in: [act.out[0]!], out: [pool.out[0]!] };
+  });
+}
+
 /** Ops whose output autograd does not save and which return a fresh tensor (safe to modify in place). */
 const FRESH = new Set<number>([OP.conv2d, OP.linear, OP.add, OP.avgPool, OP.maxPool, OP.adaptiveAvg, OP.cat]);
 
@@ -350,6 +376,8 @@ export interface CompileOptions {
   readonly channelsLast?: boolean;
   /** Merge same-input convolutions (default true). */
   readonly fuseConvs?: boolean;
+  /** Run max pooling before the ReLU / leaky ReLU that feeds it (default true; exact, see poolFirst). */
+  readonly poolFirst?: boolean;
   /** Where the one-line fallback notice goes (default: stderr, once per module class). */
   readonly notice?: (message: string) => void;
 }
@@ -474,6 +502,7 @@ export function compileNative(module: Layer, o: CompileOptions = {}): NativeNetw
   let code = cse(b.code);
   let nregs = b.nregs;
   if (o.fuseConvs ?? true) ({ code, nregs } = fuseConvs(code, nregs, output));
+  if (o.poolFirst ?? true) poolFirst(code, nregs, output);
   markInplace(code, nregs, output);
   const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: o.channelsLast ?? false });
   return new NativeNetwork(module, g, b.modal, code.length);
