@@ -128,7 +128,51 @@ test('native forward, gradients and running statistics equal the op-by-op path f
 
 test('channels-last activations and conv weights (compileNative channelsLast) give the same values and gradients', () => {
   // The op-by-op path runs NCHW; the gradients reach the NCHW parameters through the layout copy.
-  checkParity(CASES.filter((k) => k.name !== 'mlp'), { channelsLast: true });
+  // The default compile above runs NB201 channels-last without merged convolutions ('auto'); this
+  // forces channels-last with the merge on every conv family, and NCHW with the merge on NB201.
+  checkParity(CASES.filter((k) => k.name !== 'mlp'), { channelsLast: true, fuseConvs: true });
+  checkParity(CASES.filter((k) => k.name.startsWith('nb201')), { channelsLast: false });
+});
+
+test('the native 2x2 max pooling picks the elements ATen picks: ties, NaN, -Infinity, odd sizes, ceil mode', () => {
+  // graph.cc's MaxPool2x2 replaces libtorch's kernel for 2x2/2 windows: values and the gradient
+  // routing must be ATen's (first maximum in row-major order wins a tie, a NaN wins, -Infinity
+  // windows route to their first element). Integer-valued inputs make ties common.
+  for (const [shape, ceil] of [[[2, 3, 6, 6], false], [[1, 2, 5, 7], false], [[2, 2, 4, 6], true]] as const) {
+    const n = shape.reduce((p, q) => p * q, 1);
+    const vals = Array.from({ length: n }, (_, i) => ((i * 7) % 5) - 2);
+    vals[3] = NaN;
+    vals[9] = NaN;
+    vals[12] = -Infinity;
+    vals[13] = -Infinity;
+    vals[shape[3]! + 12] = -Infinity;
+    vals[shape[3]! + 13] = -Infinity;
+    const pool = new MaxPool2d(2, { ceilMode: ceil });
+    const net = compileNative(pool)!;
+    const run = (f: (t: Tensor) => Tensor) =>
+      tidy(() => {
+        const x = Tensor.fromArray(vals, [...shape]).requiresGrad_();
+        const y = f(x);
+        const g = Tensor.fromArray(Array.from({ length: y.numel }, (_, i) => i + 1), y.shape);
+        y.backward(g);
+        return [y.toFloat32Array(), x.grad!.toFloat32Array()] as const;
+      });
+    const [y1, g1] = run((t) => pool.forward(t));
+    const [y2, g2] = run((t) => net.forward(t));
+    assert.deepEqual([...y2].map(String), [...y1].map(String), `values ${shape}`);
+    assert.deepEqual([...g2], [...g1], `gradients ${shape}`);
+    net.dispose();
+  }
+});
+
+test("channelsLast 'auto' picks channels-last for a network without max pooling only", () => {
+  for (const [c, want] of [['lenet', false], ['nb201', true], ['darts', false], ['mlp', false]] as const) {
+    const m = CASES.find((k) => k.name === c)!.make(new Generator(0));
+    const net = compileNative(m)!;
+    assert.equal(net.channelsLast, want, c);
+    net.dispose();
+    m.dispose();
+  }
 });
 
 test('a native training step equals the op-by-op step (SGD with Nesterov and weight decay, Adam) and leaks nothing', () => {

@@ -372,9 +372,18 @@ function markInplace(code: GraphInstr[], nregs: number, output: number): void {
 // ------------------------------------------------------------------ the compiled network
 
 export interface CompileOptions {
-  /** Run 4-D activations in channels-last memory format (default false: see README, engine section). */
-  readonly channelsLast?: boolean;
-  /** Merge same-input convolutions (default true). */
+  /**
+   * Run 4-D activations and conv weights in channels-last memory format. Default `'auto'`:
+   * channels-last when the program has a convolution and no max pooling (measured: NB201 20-30%
+   * faster per step, lenet slower, because libtorch's channels-last max pooling and its backward
+   * copy between layouts while the 2x2 pooling kernel of graph.cc is NCHW only; README, engine section).
+   */
+  readonly channelsLast?: boolean | 'auto';
+  /**
+   * Merge same-input convolutions (default: true in NCHW, false in channels-last, where the split
+   * of the merged output gives channel-strided views that every later op reads slowly: NB201 was
+   * 15-40% slower per step with the merge than without).
+   */
   readonly fuseConvs?: boolean;
   /** Run max pooling before the ReLU / leaky ReLU that feeds it (default true; exact, see poolFirst). */
   readonly poolFirst?: boolean;
@@ -406,11 +415,14 @@ export class NativeNetwork {
   private g: GraphHandle | undefined;
   /** Instructions after the rewrites (for tests and the benchmark). */
   readonly instructions: number;
+  /** Whether the program runs channels-last (CompileOptions.channelsLast after 'auto' is resolved). */
+  readonly channelsLast: boolean;
 
   /** @internal use compileNative() */
-  constructor(readonly module: Layer, g: GraphHandle, private readonly modal: readonly Module<any, any>[], instructions: number) {
+  constructor(readonly module: Layer, g: GraphHandle, private readonly modal: readonly Module<any, any>[], instructions: number, channelsLast = false) {
     this.g = g;
     this.instructions = instructions;
+    this.channelsLast = channelsLast;
   }
 
   private handle(): GraphHandle {
@@ -476,6 +488,11 @@ export class NativeNetwork {
   }
 }
 
+/** CompileOptions.channelsLast 'auto': a convolution and no max pooling in the program. */
+function autoChannelsLast(code: readonly GraphInstr[]): boolean {
+  return code.some((ins) => ins.op === OP.conv2d) && !code.some((ins) => ins.op === OP.maxPool || ins.op === OP.adaptiveMax);
+}
+
 /**
  * Compiles `module` for the native engine; undefined (after a one-line notice) when some module in
  * it has no native lowering, in which case the caller keeps the op-by-op path.
@@ -501,9 +518,10 @@ export function compileNative(module: Layer, o: CompileOptions = {}): NativeNetw
   }
   let code = cse(b.code);
   let nregs = b.nregs;
-  if (o.fuseConvs ?? true) ({ code, nregs } = fuseConvs(code, nregs, output));
+  const cl = o.channelsLast === 'auto' || o.channelsLast === undefined ? autoChannelsLast(code) : o.channelsLast;
+  if (o.fuseConvs ?? !cl) ({ code, nregs } = fuseConvs(code, nregs, output));
   if (o.poolFirst ?? true) poolFirst(code, nregs, output);
   markInplace(code, nregs, output);
-  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: o.channelsLast ?? false });
-  return new NativeNetwork(module, g, b.modal, code.length);
+  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: cl });
+  return new NativeNetwork(module, g, b.modal, code.length, cl);
 }
