@@ -639,12 +639,16 @@ TS_FN(graphTrainStep) {
   }
   at::AutoGradMode gm(true);
   // TSNAS_PROFILE=file.json: a Chrome trace (libtorch's profiler) of the process's training steps
-  // 6-15, written when step 16 starts (so run at least 16 steps); for finding where a step's time goes.
+  // 6-15, written when step 16 starts (a process that ends earlier writes nothing); for finding where
+  // a step's time goes. The recorder is never destroyed at exit (libtorch's profiler state may be gone).
   static int stepNo = 0;
-  static std::unique_ptr<torch::autograd::profiler::RecordProfile> prof;
+  static torch::autograd::profiler::RecordProfile* prof = nullptr;
   stepNo++;
-  if (std::getenv("TSNAS_PROFILE") && stepNo == 6) prof = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(std::getenv("TSNAS_PROFILE")));
-  if (stepNo == 16) prof.reset();
+  if (stepNo == 6 && std::getenv("TSNAS_PROFILE")) prof = new torch::autograd::profiler::RecordProfile(std::string(std::getenv("TSNAS_PROFILE")));
+  if (stepNo == 16 && prof) {
+    delete prof;
+    prof = nullptr;
+  }
   for (auto& p : g->params) p.mutable_grad().reset();
   RunMode m;
   m.training = true;
