@@ -139,7 +139,7 @@ test('the native 2x2 max pooling picks the elements ATen picks: ties, NaN, -Infi
   // routing must be ATen's (first maximum in row-major order wins a tie, a NaN wins, -Infinity
   // windows route to their first element). Integer-valued inputs make ties common.
   for (const [shape, ceil] of [[[2, 3, 6, 6], false], [[1, 2, 5, 7], false], [[2, 2, 4, 6], true]] as const) {
-    const n = shape.reduce((p, q) => p * q, 1);
+    const n = (shape as readonly number[]).reduce((p, q) => p * q, 1);
     const vals = Array.from({ length: n }, (_, i) => ((i * 7) % 5) - 2);
     vals[3] = NaN;
     vals[9] = NaN;
