@@ -28,7 +28,7 @@ import type { Objective } from '../src/eval/types.js';
 import { nb201Space } from '../src/space/nb201.js';
 import { simulate } from '../src/strategy/common-testing.js';
 import { hypervolume2d, paretoFront } from '../src/strategy/pareto.js';
-import { STRATEGIES, STRATEGY_NAMES, createStrategy } from '../src/strategy/registry.js';
+import { STRATEGIES, STRATEGY_NAMES, createStrategy, getStrategyEntry, validateOptions } from '../src/strategy/registry.js';
 import type { Strategy } from '../src/strategy/types.js';
 import { prescreenReport, withPrescreen, type PrescreenOptions } from '../src/strategy/prescreen.js';
 import { loadProxyTable, tableProvider, type ProxyTable } from '../src/eval/proxies/table.js';
@@ -122,7 +122,9 @@ let proxyTable: ProxyTable | undefined;
 function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown>, seed: number, trials: number, a: Args, times?: number[]) {
   const base = name.endsWith(PRESCREEN) ? name.slice(0, -PRESCREEN.length) : name;
   let s = createStrategy(base, opts);
-  const proxies = name.endsWith(PRESCREEN) || opts['proxyFeatures'] === true || (typeof opts['order'] === 'string' && opts['order'] !== 'random');
+  // The validated options (camelCase whether the user wrote proxy_features or proxyFeatures).
+  const v = validateOptions(getStrategyEntry(base).options, opts) as Record<string, unknown>;
+  const proxies = name.endsWith(PRESCREEN) || v['proxyFeatures'] === true || (typeof v['order'] === 'string' && v['order'] !== 'random');
   if (name.endsWith(PRESCREEN)) s = withPrescreen(s, a.prescreen) as unknown as Strategy;
   if (times) s = timed(s, times);
   const provider = proxies ? tableProvider((proxyTable ??= loadProxyTable())) : undefined;

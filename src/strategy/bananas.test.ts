@@ -36,3 +36,10 @@ test('bananas uses proxy features when the context has a proxy source', () => {
   assert.equal(r.history.length, 12);
   assert.ok(calls > 0);
 });
+
+test('bananas proxy_features without a proxy source is an error naming the option, never a silent fit without them', () => {
+  assert.throws(
+    () => simulate(createStrategy('bananas', { proxy_features: true, init: 2 }), { space: toySpace, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: toyScore, trials: 3, seed: 1 }),
+    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.proxy_features',
+  );
+});
