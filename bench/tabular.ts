@@ -12,7 +12,9 @@
  * wine (178 rows) and breast-cancer (569 rows) data, for each split seed (a stratified 20% test
  * split, the same rows on both sides): a TPE search over `joint_mlp` (architecture + training
  * hyperparameters) with the train evaluator's k-fold cross-validation (`cv_folds`) and ties on the
- * mean validation accuracy broken by the mean validation loss; its winner retrained on all
+ * mean validation accuracy broken by the mean validation loss (`--objective val_loss`: the mean
+ * validation loss is the objective, ties broken by accuracy; the line's `tsnas_cv_val_acc` is then
+ * the winner's objective value, a loss); its winner retrained on all
  * non-test rows and evaluated on the test rows. Peer, in the same run: scikit-learn's default
  * `MLPClassifier` with `StandardScaler` fitted on the same non-test rows (bench/sklearn_mlp.py,
  * Debian's /usr/bin/python3 + python3-sklearn). With `--cv-baseline` (default on) the same search
