@@ -126,6 +126,10 @@ test('native forward, gradients and running statistics equal the op-by-op path f
   checkParity(CASES, {});
 });
 
+test('poolFirst (max pooling before the activation that feeds it; off by default) gives the same values and gradients', () => {
+  checkParity(CASES.filter((k) => k.name === 'act-pool orders' || k.name.startsWith('chain_cnn') || k.name === 'lenet'), { poolFirst: true });
+});
+
 test('channels-last activations and conv weights (compileNative channelsLast) give the same values and gradients', () => {
   // The op-by-op path runs NCHW; the gradients reach the NCHW parameters through the layout copy.
   // The default compile above runs NB201 channels-last without merged convolutions ('auto'); this
