@@ -29,6 +29,7 @@ import { buildNetwork } from '../src/nn/build/index.js';
 import { encodeStateDict } from '../src/nn/state.js';
 import { Generator } from '../src/tensor/index.js';
 import { lowerModule } from '../src/compress/lower.js';
+import { parseBenchArgs } from './args.js';
 import { BENCH_CHAIN } from './compress.js';
 
 interface Args {
@@ -41,23 +42,15 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: [0, 1, 2], sourceEpochs: 3, epochs: 5, transferEpochs: [1, 2, 3], dataDir: FASHION_MNIST_DIR, json: false };
-  const list = (s: string) => s.split(',').map(Number);
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = () => {
-      const x = argv[++i];
-      if (x === undefined) throw new NasError('invalid_config', `${k} needs a value`, { field: k });
-      return x;
-    };
-    if (k === '--seeds') a.seeds = list(v());
-    else if (k === '--source-epochs') a.sourceEpochs = Number(v());
-    else if (k === '--epochs') a.epochs = Number(v());
-    else if (k === '--transfer-epochs') a.transferEpochs = list(v());
-    else if (k === '--data-dir') a.dataDir = v();
-    else if (k === '--json') a.json = true;
-    else throw new NasError('invalid_config', `unknown option ${k}`, { hint: 'options: --seeds --source-epochs --epochs --transfer-epochs --data-dir --json' });
-  }
+  const o = parseBenchArgs(argv, 'transfer', { seeds: 'list', 'source-epochs': 'number', epochs: 'number', 'transfer-epochs': 'list', 'data-dir': 'string', json: 'flag' });
+  const a: Args = {
+    seeds: (o.seeds ?? ['0', '1', '2']).map(Number),
+    sourceEpochs: o['source-epochs'] ?? 3,
+    epochs: o.epochs ?? 5,
+    transferEpochs: (o['transfer-epochs'] ?? ['1', '2', '3']).map(Number),
+    dataDir: o['data-dir'] ?? FASHION_MNIST_DIR,
+    json: o.json ?? false,
+  };
   for (const [f, xs] of [['--seeds', a.seeds], ['--transfer-epochs', a.transferEpochs]] as const)
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 0)) throw new NasError('invalid_config', `${f} takes non-negative integers, got ${xs.join(',')}`, { field: f });
   for (const [f, x] of [['--source-epochs', a.sourceEpochs], ['--epochs', a.epochs]] as const)
