@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { buildNetwork } from '../nn/build/index.js';
 import { Generator, noGrad, tidy } from '../tensor/index.js';
 import { dequantize, hasQuantizedLut, intRepr, prepackConv2d, qparamsOf, quantizedConv2d, quantizedEngines, quantizedLut, quantizePerTensor, setQuantizedEngine } from '../tensor/quantized.js';
 import type { ChainCnnArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import { requantizedValues } from './qat.js';
-import { FAMILIES, SMALL } from './testing.js';
-import { lowerModule } from './lower.js';
+import { FAMILIES, loweredAndFused } from './testing.js';
 import { exportQuantizedOnnx } from './onnx.js';
 import { decodeInt8, disposeLoadedInt8, encodeInt8 } from './int8file.js';
 import { activationTable, calibrate, disposeFused, fuse, isInt8, QuantizedNet, quantizeWeight, runFused } from './quantize.js';
@@ -17,11 +15,7 @@ test('int8 networks of every family (GELU/SiLU fallbacks, depthwise convs, cats)
   for (const engine of quantizedEngines()) {
     setQuantizedEngine(engine);
     for (const f of FAMILIES) {
-      const { module } = buildNetwork(f.arch, { shape: f.shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
-      module.eval();
-      const low = lowerModule(module, f.shape, 10);
-      module.dispose();
-      const fused = fuse(low.graph, low.weights);
+      const { low, fused } = loweredAndFused(f.arch, f.shape);
       const gen = new Generator(5);
       const cal = [gen.randn([32, ...f.shape]).keep()];
       const qn = new QuantizedNet(fused, 'static', calibrate(fused, cal));
@@ -44,11 +38,7 @@ test('int8 networks of every family (GELU/SiLU fallbacks, depthwise convs, cats)
 test('model.int8.bin reads back into the same int8 network (identical outputs), static and dynamic', () => {
   for (const mode of ['static', 'dynamic'] as const)
     for (const f of FAMILIES.slice(0, 2)) {
-      const { module } = buildNetwork(f.arch, { shape: f.shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
-      module.eval();
-      const low = lowerModule(module, f.shape, 10);
-      module.dispose();
-      const fused = fuse(low.graph, low.weights);
+      const { low, fused } = loweredAndFused(f.arch, f.shape);
       const gen = new Generator(5);
       const cal = [gen.randn([16, ...f.shape]).keep()];
       const qn = new QuantizedNet(fused, mode, mode === 'static' ? calibrate(fused, cal) : undefined);
@@ -66,11 +56,7 @@ test('per-tensor int8 weights: one scale per conv/linear, onnxruntime runs the Q
   setQuantizedEngine(quantizedEngines().includes('onednn') ? 'onednn' : quantizedEngines()[0]!);
   for (const f of [FAMILIES[0]!, FAMILIES[4]!]) {
     // chain CNN, DARTS (depthwise convs)
-    const { module } = buildNetwork(f.arch, { shape: f.shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
-    module.eval();
-    const low = lowerModule(module, f.shape, 10);
-    module.dispose();
-    const fused = fuse(low.graph, low.weights);
+    const { low, fused } = loweredAndFused(f.arch, f.shape);
     const gen = new Generator(5);
     const cal = [gen.randn([32, ...f.shape]).keep()];
     const qn = new QuantizedNet(fused, 'static', calibrate(fused, cal), undefined, 'per_tensor');
@@ -138,11 +124,7 @@ test('int8 SiLU chain CNN: every node runs in int8 (no dequantize between convs)
   setQuantizedEngine(quantizedEngines().includes('onednn') ? 'onednn' : quantizedEngines()[0]!);
   const f = FAMILIES[0]!;
   const arch = { ...f.arch, layers: (f.arch as ChainCnnArch).layers.map((l) => ({ ...l, activation: 'silu' as const })) } as ChainCnnArch;
-  const { module } = buildNetwork(arch, { shape: f.shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
-  module.eval();
-  const low = lowerModule(module, f.shape, 10);
-  module.dispose();
-  const fused = fuse(low.graph, low.weights);
+  const { low, fused } = loweredAndFused(arch, f.shape);
   const acts = fused.nodes.filter((n) => n.kind === 'act' && n.fn === 'silu').length;
   assert.ok(acts >= 2, `the chain CNN has SiLU nodes (${acts})`);
   assert.ok(fused.nodes.every(isInt8), 'every fused node of a SiLU chain CNN runs in int8');

@@ -1,5 +1,9 @@
 /** Small architectures of every family for the compression tests. */
 import type { ChainCnnArch, DartsArch, DartsCell, MlpArch, Nb201Arch, NetworkArch } from '../core/arch.js';
+import { buildNetwork } from '../nn/build/index.js';
+import { Generator } from '../tensor/index.js';
+import { lowerModule, type LoweredNet } from './lower.js';
+import { fuse, type FusedNet } from './quantize.js';
 
 export const nb = (ops: string): Nb201Arch => ({ family: 'nb201', ops: ops.split(',') as unknown as Nb201Arch['ops'] });
 export const CHAIN: ChainCnnArch = {
@@ -29,3 +33,15 @@ export const FAMILIES: { name: string; arch: NetworkArch; shape: number[] }[] = 
 ];
 export const SMALL = { nb201: { width: 4, cells: 1 }, darts: { width: 4, layers: 3 } };
 
+
+/**
+ * `arch` built (Generator(1), SMALL sizes, 10 classes) in eval mode, lowered and fused, the module
+ * disposed: the float graph the int8 tests quantize. The caller disposes `low.weights`.
+ */
+export function loweredAndFused(arch: NetworkArch, shape: number[]): { low: LoweredNet; fused: FusedNet } {
+  const { module } = buildNetwork(arch, { shape, numClasses: 10 }, { gen: new Generator(1), ...SMALL });
+  module.eval();
+  const low = lowerModule(module, shape, 10);
+  module.dispose();
+  return { low, fused: fuse(low.graph, low.weights) };
+}
