@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import { Rng } from '../core/rng.js';
 import { analyzeArch } from '../nn/build/index.js';
 import type { TrialRecord } from '../store/index.js';
-import { estimateFinalSeconds, mainStudyName, pickWinner } from './main-job.js';
+import { MAIN_DEFAULTS, estimateFinalSeconds, mainSearchConfig, mainStudyName, pickWinner } from './main-job.js';
+import { prepareSearch } from './study.js';
+import { FASHION_MNIST_DIR } from '../data/sources.js';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mainBaselineArch, mainSpace } from './main-space.js';
 
 const INPUT = { shape: [1, 28, 28], numClasses: 10 };
@@ -84,4 +89,17 @@ test('mainSpace: samples are joint chain CNNs with batch norm and a cosine sched
     const flipped = { ...a, arch: { ...a.arch, layers: a.arch.layers.map((l) => (l.pool === 2 ? { ...l, skip: !l.skip } : l)) } };
     assert.equal(space.key(flipped), space.key(a));
   }
+});
+
+test('mainSearchConfig: a valid study config; the prescreen option reaches the study as given, null leaves it out', { skip: !existsSync(FASHION_MNIST_DIR) }, () => {
+  // prepareSearch only checks the storage URL and reads the data directory's listing; nothing is written.
+  const o = { ...MAIN_DEFAULTS, storage: `sqlite:${join(tmpdir(), 'tsnas-main-config-test.db')}` };
+  const plain = prepareSearch({ config: mainSearchConfig(o, 'm', FASHION_MNIST_DIR) });
+  assert.equal(plain.config.prescreen, undefined);
+  assert.equal(plain.config.strategy.name, 'asha');
+  assert.deepEqual(plain.config.constraints.map((c) => [c.metric, c.max]), [['macs', MAIN_DEFAULTS.maxMacs]]);
+  const pre = prepareSearch({ config: mainSearchConfig({ ...o, prescreen: { candidates: 60, top: 3, proxies: ['snip'], pool: 20 } }, 'm', FASHION_MNIST_DIR) });
+  assert.deepEqual(pre.config.prescreen, { candidates: 60, top: 3, proxies: ['snip'], pool: 20 });
+  // A bad prescreen is refused up front like any config field.
+  assert.throws(() => prepareSearch({ config: mainSearchConfig({ ...o, prescreen: { candidates: 60, top: 3, proxies: ['nope'], pool: 20 } }, 'm', FASHION_MNIST_DIR) }), /prescreen/);
 });

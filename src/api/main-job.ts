@@ -88,10 +88,24 @@ export interface MainOptions {
   readonly workers?: number;
   /** Where trained weights are kept (search trials and the final ones); default beside the SQLite database. */
   readonly artifactsDir?: string;
+  /**
+   * Zero-cost prescreening of ASHA's new candidates (src/strategy/prescreen.ts): `candidates`
+   * random architectures scored by `proxies` on one real training batch, the best `top` trained
+   * first, then every new draw the best of a `pool` of fresh ones; null = plain random draws.
+   */
+  readonly prescreen?: MainPrescreen | null;
   /** Write the HTML report (and its plots as PNG) at the end (default true). */
   readonly report?: boolean;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
+}
+
+/** The main job's prescreen (the `prescreen` config of src/api/proxy-parts.ts). */
+export interface MainPrescreen {
+  readonly candidates: number;
+  readonly top: number;
+  readonly proxies: readonly string[];
+  readonly pool: number;
 }
 
 export const MAIN_DEFAULTS = {
@@ -110,6 +124,7 @@ export const MAIN_DEFAULTS = {
   seed: 0,
   threads: 2,
   workers: 2,
+  prescreen: null as MainPrescreen | null,
 } as const;
 
 /** The final training recipe every model of the table gets (besides its own optimizer settings). */
@@ -497,6 +512,43 @@ async function writeReport(storage: string, study: string, out: string, pngDir: 
   }
 }
 
+/** The options the search phase reads, defaults filled in. */
+export type MainSearchOptions = Omit<{ readonly [K in keyof typeof MAIN_DEFAULTS]: Exclude<MainOptions[K], undefined> }, 'study'> & Pick<MainOptions, 'trainPerClass' | 'artifactsDir'>;
+
+/**
+ * The search phase's study config (stage 1 of the module comment) for options `o` (defaults
+ * filled in): the same for `tsnas main` and for tools that run its search alone.
+ */
+export function mainSearchConfig(o: MainSearchOptions, studyName: string, dataDir: string): Record<string, unknown> {
+  const workers = Math.max(1, o.workers);
+  return {
+    study: studyName,
+    storage: o.storage,
+    space: MAIN_SPACE_NAME,
+    strategy: { name: 'asha', options: { eta: o.eta, minBudget: o.minBudget, maxBudget: o.maxBudget, mode: 'promote' } },
+    evaluator: {
+      name: 'train',
+      dataset: 'fashion_mnist',
+      data_dir: dataDir,
+      epochs: o.maxBudget,
+      budget_samples: o.budgetSamples,
+      ...(o.trainPerClass === undefined ? {} : { train_per_class: o.trainPerClass }),
+      val_per_class: o.valPerClass,
+      threads: Math.max(1, Math.floor(o.threads / workers)),
+      skip_test: true,
+      time_limit: 300,
+      hparams: { labelSmoothing: MAIN_RECIPE.labelSmoothing },
+      ...(o.artifactsDir === undefined ? {} : { artifacts_dir: o.artifactsDir }),
+    },
+    objectives: [{ metric: 'val_acc', direction: 'maximize' }],
+    constraints: [{ metric: 'macs', max: o.maxMacs }],
+    trials: o.trials,
+    wallclock: o.searchSeconds,
+    seed: o.seed,
+    ...(o.prescreen ? { prescreen: { candidates: o.prescreen.candidates, top: o.prescreen.top, proxies: [...o.prescreen.proxies], pool: o.prescreen.pool } } : {}),
+  };
+}
+
 /** One seed of the main job (see the module comment). */
 export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   const o = { ...MAIN_DEFAULTS, ...opts };
@@ -505,37 +557,12 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
   const dataDir = opts.dataDir ?? FASHION_MNIST_DIR;
   const workers = Math.max(1, o.workers);
   const studyName = mainStudyName(o.study, o.seed);
-  const prepared = prepareSearch({
-    config: {
-      study: studyName,
-      storage: o.storage,
-      space: MAIN_SPACE_NAME,
-      strategy: { name: 'asha', options: { eta: o.eta, minBudget: o.minBudget, maxBudget: o.maxBudget, mode: 'promote' } },
-      evaluator: {
-        name: 'train',
-        dataset: 'fashion_mnist',
-        data_dir: dataDir,
-        epochs: o.maxBudget,
-        budget_samples: o.budgetSamples,
-        ...(opts.trainPerClass === undefined ? {} : { train_per_class: opts.trainPerClass }),
-        val_per_class: o.valPerClass,
-        threads: Math.max(1, Math.floor(o.threads / workers)),
-        skip_test: true,
-        time_limit: 300,
-        hparams: { labelSmoothing: MAIN_RECIPE.labelSmoothing },
-        ...(opts.artifactsDir === undefined ? {} : { artifacts_dir: opts.artifactsDir }),
-      },
-      objectives: [{ metric: 'val_acc', direction: 'maximize' }],
-      constraints: [{ metric: 'macs', max: o.maxMacs }],
-      trials: o.trials,
-      wallclock: o.searchSeconds,
-      seed: o.seed,
-    },
-  });
+  const prepared = prepareSearch({ config: mainSearchConfig(o, studyName, dataDir) });
   log(
     `tsnas main (seed ${o.seed}): ASHA over ${MAIN_SPACE_NAME}, rungs ${o.minBudget}..${o.maxBudget} x ${o.budgetSamples} training samples (eta ${o.eta}), ` +
       `${opts.trainPerClass === undefined ? 'the whole training split' : `${opts.trainPerClass}/class`}, ` +
-      `MACs <= ${o.maxMacs}, ${o.trials} trials or ${Math.round(o.searchSeconds)} s, ${workers} worker(s); study ${studyName} in ${prepared.config.storage}`,
+      `MACs <= ${o.maxMacs}, ${o.trials} trials or ${Math.round(o.searchSeconds)} s, ${workers} worker(s)` +
+      `${o.prescreen ? `, prescreen ${o.prescreen.proxies.join('+')} (top ${o.prescreen.top} of ${o.prescreen.candidates}, then the best of ${o.prescreen.pool} per draw)` : ''}; study ${studyName} in ${prepared.config.storage}`,
   );
   // A search that ended (budget or wall clock) is not searched again by a rerun; an interrupted one resumes.
   const storage = prepared.config.storage;
