@@ -343,3 +343,36 @@ export function configToRaw(stored: JsonObject): Obj {
     out['evaluator'] = { ...ev['options'], name: ev['name'] };
   return out;
 }
+
+export interface PrepareInput {
+  /** A YAML or JSON config file. */
+  readonly configPath?: string;
+  /** A config object (already parsed). */
+  readonly config?: unknown;
+  /** CLI flags (`--space`, `--strategy`, ...); they override the file's fields. */
+  readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
+  /** Base for relative paths when no file is given; default: the working directory. */
+  readonly baseDir?: string;
+}
+
+/**
+ * The raw config of `input` and the base of its relative paths: the file's (or object's) fields
+ * with the flags merged over them; flags alone when there is neither. Not yet validated.
+ */
+export function rawConfig(input: PrepareInput): { raw: unknown; baseDir: string } {
+  let raw: unknown = input.config;
+  let baseDir = input.baseDir ?? process.cwd();
+  if (input.configPath !== undefined) {
+    const r = readConfigFile(input.configPath);
+    raw = r.raw;
+    baseDir = r.baseDir;
+  }
+  const flagRaw: Obj = input.flags ? configFromFlags(input.flags) : {};
+  if (raw === undefined) raw = flagRaw;
+  else {
+    // With a config file, the derived study name of flags-only runs does not apply.
+    if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
+    raw = mergeFlags(raw, flagRaw);
+  }
+  return { raw, baseDir };
+}

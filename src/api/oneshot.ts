@@ -38,9 +38,9 @@ import { runOneShot, splitHalves, type EpochRecord } from '../oneshot/search.js'
 import type { EdgeInfo } from '../oneshot/supernet.js';
 import { defaultWorkerId, sleep } from '../run/study.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configFromFlags, identityOf, mergeFlags, readConfigFile, validateConfigCollect, type StudyConfig } from './config.js';
+import { identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { resolveSpace } from './parts.js';
-import type { PrepareInput } from './study.js';
+import type { PrepareInput } from './config.js';
 import { parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
 import { fail, type Obj } from './validate.js';
 
@@ -56,23 +56,6 @@ export interface PreparedOneShot {
   readonly train: TrainingEvaluatorOptions;
   /** Absolute directory of checkpoints and weights; null when the storage has none (no resume). */
   readonly artifactsDir: string | null;
-}
-
-function rawConfig(input: PrepareInput): { raw: unknown; baseDir: string } {
-  let raw: unknown = input.config;
-  let baseDir = input.baseDir ?? process.cwd();
-  if (input.configPath !== undefined) {
-    const r = readConfigFile(input.configPath);
-    raw = r.raw;
-    baseDir = r.baseDir;
-  }
-  const flagRaw: Obj = input.flags ? configFromFlags(input.flags) : {};
-  if (raw === undefined) raw = flagRaw;
-  else {
-    if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
-    raw = mergeFlags(raw, flagRaw);
-  }
-  return { raw, baseDir };
 }
 
 /** The one-shot method a config/flags name as its strategy, or undefined (a multi-trial search). */

@@ -14,43 +14,21 @@ import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '..
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configToRaw, defaultArtifactsDir, identityOf, mergeFlags, readConfigFile, validateConfig, validateConfigCollect, configFromFlags, type StudyConfig } from './config.js';
+import { configToRaw, defaultArtifactsDir, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
-import type { Obj } from './validate.js';
 
 export interface PreparedSearch {
   readonly config: StudyConfig;
   readonly parts: StudyParts;
 }
 
-export interface PrepareInput {
-  /** A YAML or JSON config file. */
-  readonly configPath?: string;
-  /** A config object (already parsed). */
-  readonly config?: unknown;
-  /** CLI flags (`--space`, `--strategy`, ...); they override the file's fields. */
-  readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
-  /** Base for relative paths when no file is given; default: the working directory. */
-  readonly baseDir?: string;
-}
+export type { PrepareInput } from './config.js';
+import type { PrepareInput } from './config.js';
 
 /** Validates a config completely (names, options, files) without opening or writing anything. */
 export function prepareSearch(input: PrepareInput): PreparedSearch {
-  let raw: unknown = input.config;
-  let baseDir = input.baseDir ?? process.cwd();
-  if (input.configPath !== undefined) {
-    const r = readConfigFile(input.configPath);
-    raw = r.raw;
-    baseDir = r.baseDir;
-  }
-  const flagRaw: Obj = input.flags ? configFromFlags(input.flags) : {};
-  if (raw === undefined) raw = flagRaw;
-  else {
-    // With a config file, the derived study name of flags-only runs does not apply.
-    if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
-    raw = mergeFlags(raw, flagRaw);
-  }
+  const { raw, baseDir } = rawConfig(input);
   // Every problem of the config is reported at once: the fields' own checks, then (when those
   // problems leave the names and options intact) the registries' checks of strategy, space and
   // evaluator options (buildParts), each naming its field.
