@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp,nb201super] [--rounds N] [--batches K] [--warmup W]
- *    [--engines native,native-cl,native-nchw,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
+ *    [--engines native,native-cl,native-nchw,native-aten-pool,native-pool-kernel,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
  *
  * Trains the four workloads of bench/torch_reference.py (nb201super: a DARTS weight step on the
  * one-shot NB201 supernet, all 5 ops on every edge, C=16) with tsnas (same layers, shapes, default
@@ -11,7 +11,8 @@
  * native call per training step, src/nn/native-exec.ts; `ops`: one native call per op, the path
  * custom modules take; `native-cl` / `native-nchw`: the native engine with channels-last activations
  * and conv weights forced on / off, compileNative({ channelsLast: true / false }), where `native`
- * chooses by its 'auto' rule); the ratio column is the first engine's.
+ * chooses by its 'auto' rule; `native-aten-pool` / `native-pool-kernel`: compileNative({ poolKernel:
+ * false / true })); the ratio column is the first engine's.
  * Peak memory of the NB201 workload (unless --no-memory): each side trains it for M batches
  * (default 5, after 1 warm-up) in a child process; printed: the child's peak RSS, and the peak
  * RSS minus that of the same child doing 0 batches (the runtime, libtorch, the model and the
@@ -36,7 +37,7 @@ import { Nb201Net, lenet } from '../src/nn/build/index.js';
 import { parseNb201 } from '../src/space/nb201.js';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { compileNative } from '../src/nn/native-exec.js';
+import { compileNative, type CompileOptions } from '../src/nn/native-exec.js';
 import { nb201Supernet } from '../src/oneshot/nb201.js';
 import { softmaxWeights } from '../src/oneshot/method.js';
 import { fileURLToPath } from 'node:url';
@@ -81,10 +82,25 @@ export function workload(name: Workload, gen: Generator): { model: Layer; shape:
   }
 }
 
-/** `native`: compileNative defaults; `native-cl` / `native-nchw`: channels-last forced on / off; `ops`: op by op. */
-export type Engine = 'native' | 'native-cl' | 'native-nchw' | 'ops';
-const ENGINES: readonly Engine[] = ['native', 'native-cl', 'native-nchw', 'ops'];
-const layoutOf = (e: Engine): boolean | 'auto' => (e === 'native-cl' ? true : e === 'native-nchw' ? false : 'auto');
+/**
+ * `native`: compileNative defaults; `native-cl` / `native-nchw`: channels-last forced on / off;
+ * `native-aten-pool` / `native-pool-kernel`: graph.cc's 2x2 max pooling kernel forced off / on
+ * (libtorch's max_pool2d instead); `ops`: op by op.
+ */
+export type Engine = 'native' | 'native-cl' | 'native-nchw' | 'native-aten-pool' | 'native-pool-kernel' | 'ops';
+const ENGINES: readonly Engine[] = ['native', 'native-cl', 'native-nchw', 'native-aten-pool', 'native-pool-kernel', 'ops'];
+/** The compileNative options of a native engine. */
+const optionsOf = (e: Engine): CompileOptions => {
+  switch (e) {
+    case 'native-cl': return { channelsLast: true };
+    case 'native-nchw': return { channelsLast: false };
+    case 'native-aten-pool': return { poolKernel: false };
+    case 'native-pool-kernel': return { poolKernel: true };
+    case 'native':
+    case 'ops':
+      return {};
+  }
+};
 
 /**
  * One timed tsnas run, mirroring torch_reference.py's main(). `ran` is the engine that ran: 'ops'
@@ -101,7 +117,7 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
   const n = batches + warmup;
   const x = gen.randn([n, batch, ...shape]).keep();
   const y = gen.randint(0, 10, [n, batch]).keep();
-  const net = engine !== 'ops' && !w.forward ? compileNative(model, { channelsLast: layoutOf(engine) }) : undefined;
+  const net = engine !== 'ops' && !w.forward ? compileNative(model, optionsOf(engine)) : undefined;
   let lossT: Tensor | undefined;
   let last = NaN;
   const bshape = [batch, ...shape];
@@ -213,7 +229,7 @@ export default async function engine(argv: string[]): Promise<void> {
       const gen = new Generator(0);
       const w = workload(child, gen);
       const x = gen.randn([1, w.batch, ...w.shape]);
-      const net = engines[0] !== 'ops' ? compileNative(w.model, { channelsLast: layoutOf(engines[0]!) }) : undefined;
+      const net = engines[0] !== 'ops' ? compileNative(w.model, optionsOf(engines[0]!)) : undefined;
       net?.dispose();
       x.dispose();
       w.model.dispose();

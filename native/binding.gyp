@@ -17,6 +17,13 @@
                     "-Wno-cast-function-type", "-Wno-maybe-uninitialized"],
       "conditions": [
         ["libtorch==''", {
+          # -fopenmp: at::parallel_for in the addon's own kernels (graph.cc's pooling) runs on
+          # libtorch's OpenMP pool only when compiled with OpenMP (ATen/ParallelOpenMP.h); without
+          # it, it runs serially. Debian's libtorch uses the system libgomp, so this adds no second
+          # OpenMP runtime. (A LIBTORCH distribution may bundle its own libgomp: there the addon's
+          # kernels stay serial rather than load two runtimes.)
+          "cflags_cc": ["-fopenmp"],
+          "ldflags": ["-fopenmp"],
           "include_dirs": ["/usr/include", "/usr/include/torch/csrc/api/include"],
           "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]
         }, {

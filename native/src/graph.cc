@@ -14,7 +14,11 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <ATen/Parallel.h>
+#include <algorithm>
 #include <cmath>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -69,6 +73,7 @@ struct Graph {
   std::vector<Instr> code;
   int32_t nregs = 1, output = 0;
   bool channelsLast = false;
+  bool poolKernel = true;  // 2x2/2 max pooling through MaxPool2x2 (else libtorch's max_pool2d)
   std::vector<at::Tensor> params;  // the trainable parameters (for zero-grad / clipping)
   bool released = false;
 };
@@ -160,6 +165,76 @@ static bool maxPool2x2Applies(const at::Tensor& x, const std::vector<int64_t>& i
   return i[8] == 0 || (H % 2 == 0 && W % 2 == 0);  // ceil mode only adds partial windows for odd sizes
 }
 
+// One window, scalar: the running maximum m and its position k (0..3, row-major) take v at
+// position q when v > m or v is NaN. Written with masks so the compiler emits no branches.
+static inline void pickScalar(float v, uint32_t q, float& m, uint32_t& k) {
+  uint32_t t = static_cast<uint32_t>(-static_cast<int32_t>((v > m) | (v != v)));
+  uint32_t vb, mb;
+  std::memcpy(&vb, &v, 4);
+  std::memcpy(&mb, &m, 4);
+  mb = (vb & t) | (mb & ~t);
+  std::memcpy(&m, &mb, 4);
+  k = (q & t) | (k & ~t);
+}
+
+// Planes [b, e) of x [.., H, W] -> y [.., H/2, W/2] and the window positions (when ip).
+static void maxPool2x2Planes(const float* xp, float* yp, uint8_t* ip, int64_t b, int64_t e, int64_t H, int64_t W) {
+  const int64_t Ho = H / 2, Wo = W / 2;
+  for (int64_t p = b; p < e; p++) {
+    const float* xi = xp + p * H * W;
+    float* yo = yp + p * Ho * Wo;
+    uint8_t* io = ip ? ip + p * Ho * Wo : nullptr;
+    for (int64_t oh = 0; oh < Ho; oh++) {
+      const float* r0 = xi + 2 * oh * W;
+      const float* r1 = r0 + W;
+      float* yr = yo + oh * Wo;
+      uint8_t* ir = io ? io + oh * Wo : nullptr;
+      int64_t ow = 0;
+#ifdef __SSE2__
+      // 4 windows at a time: even/odd columns of both rows, then the same selection with masks.
+      const __m128i one = _mm_set1_epi32(1), two = _mm_set1_epi32(2), three = _mm_set1_epi32(3);
+      for (; ow + 4 <= Wo; ow += 4) {
+        __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        __m128 b0 = _mm_loadu_ps(r1 + 2 * ow), b1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        __m128 m = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+        __m128 v1 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+        __m128 v2 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));
+        __m128 v3 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+        __m128i k = _mm_setzero_si128();
+        __m128 t = _mm_or_ps(_mm_cmpgt_ps(v1, m), _mm_cmpunord_ps(v1, v1));
+        m = _mm_or_ps(_mm_and_ps(t, v1), _mm_andnot_ps(t, m));
+        k = _mm_or_si128(_mm_and_si128(_mm_castps_si128(t), one), _mm_andnot_si128(_mm_castps_si128(t), k));
+        t = _mm_or_ps(_mm_cmpgt_ps(v2, m), _mm_cmpunord_ps(v2, v2));
+        m = _mm_or_ps(_mm_and_ps(t, v2), _mm_andnot_ps(t, m));
+        k = _mm_or_si128(_mm_and_si128(_mm_castps_si128(t), two), _mm_andnot_si128(_mm_castps_si128(t), k));
+        t = _mm_or_ps(_mm_cmpgt_ps(v3, m), _mm_cmpunord_ps(v3, v3));
+        m = _mm_or_ps(_mm_and_ps(t, v3), _mm_andnot_ps(t, m));
+        k = _mm_or_si128(_mm_and_si128(_mm_castps_si128(t), three), _mm_andnot_si128(_mm_castps_si128(t), k));
+        _mm_storeu_ps(yr + ow, m);
+        if (ir) {
+          __m128i k8 = _mm_packus_epi16(_mm_packs_epi32(k, k), _mm_setzero_si128());
+          int32_t four = _mm_cvtsi128_si32(k8);
+          std::memcpy(ir + ow, &four, 4);
+        }
+      }
+#endif
+      for (; ow < Wo; ow++) {
+        float m = r0[2 * ow];
+        uint32_t k = 0;
+        pickScalar(r0[2 * ow + 1], 1, m, k);
+        pickScalar(r1[2 * ow], 2, m, k);
+        pickScalar(r1[2 * ow + 1], 3, m, k);
+        yr[ow] = m;
+        if (ir) ir[ow] = static_cast<uint8_t>(k);
+      }
+    }
+  }
+}
+
+// Planes per parallel task: about ATen's grain (32768 elements) of input per task, so that small
+// tensors run on one thread.
+static int64_t poolGrain(int64_t H, int64_t W) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, H * W)); }
+
 static at::Tensor maxPool2x2Forward(const at::Tensor& x, at::Tensor* where) {
   int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), Ho = H / 2, Wo = W / 2;
   at::Tensor y = at::empty({N, C, Ho, Wo}, x.options());
@@ -167,35 +242,9 @@ static at::Tensor maxPool2x2Forward(const at::Tensor& x, at::Tensor* where) {
   const float* xp = x.data_ptr<float>();
   float* yp = y.data_ptr<float>();
   uint8_t* ip = where ? idx.data_ptr<uint8_t>() : nullptr;
-  at::parallel_for(0, N * C, 1, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; p++) {
-      const float* xi = xp + p * H * W;
-      float* yo = yp + p * Ho * Wo;
-      uint8_t* io = ip ? ip + p * Ho * Wo : nullptr;
-      for (int64_t oh = 0; oh < Ho; oh++) {
-        const float* r0 = xi + 2 * oh * W;
-        const float* r1 = r0 + W;
-        for (int64_t ow = 0; ow < Wo; ow++) {
-          float m = r0[2 * ow];
-          uint8_t k = 0;
-          float v = r0[2 * ow + 1];
-          bool t = v > m || std::isnan(v);
-          m = t ? v : m;
-          k = t ? 1 : k;
-          v = r1[2 * ow];
-          t = v > m || std::isnan(v);
-          m = t ? v : m;
-          k = t ? 2 : k;
-          v = r1[2 * ow + 1];
-          t = v > m || std::isnan(v);
-          m = t ? v : m;
-          k = t ? 3 : k;
-          yo[oh * Wo + ow] = m;
-          if (io) io[oh * Wo + ow] = k;
-        }
-      }
-    }
-  });
+  // at::parallel_for runs on the OpenMP pool only in code compiled with -fopenmp (binding.gyp);
+  // without it, it runs serially.
+  at::parallel_for(0, N * C, poolGrain(H, W), [&](int64_t b, int64_t e) { maxPool2x2Planes(xp, yp, ip, b, e, H, W); });
   if (where) *where = idx;
   return y;
 }
@@ -209,25 +258,36 @@ struct MaxPool2x2 : public torch::autograd::Function<MaxPool2x2> {
     ctx->saved_data["W"] = x.size(3);
     return y;
   }
+  // Writes every input element once: the output's gradient at its window's chosen element, 0 at
+  // the window's other three and in the row/column a floor-mode window leaves out (odd sizes).
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list go) {
     at::Tensor idx = ctx->get_saved_variables()[0];
     int64_t H = ctx->saved_data["H"].toInt(), W = ctx->saved_data["W"].toInt();
     at::Tensor g = go[0].contiguous();
     int64_t N = g.size(0), C = g.size(1), Ho = g.size(2), Wo = g.size(3);
-    at::Tensor gi = at::zeros({N, C, H, W}, g.options());
+    at::Tensor gi = at::empty({N, C, H, W}, g.options());
     const float* gp = g.data_ptr<float>();
     const uint8_t* ip = idx.data_ptr<uint8_t>();
     float* op = gi.data_ptr<float>();
-    at::parallel_for(0, N * C, 1, [&](int64_t b, int64_t e) {
+    at::parallel_for(0, N * C, poolGrain(H, W), [&](int64_t b, int64_t e) {
       for (int64_t p = b; p < e; p++) {
         const float* gq = gp + p * Ho * Wo;
         const uint8_t* iq = ip + p * Ho * Wo;
         float* oq = op + p * H * W;
-        for (int64_t oh = 0; oh < Ho; oh++)
+        for (int64_t oh = 0; oh < Ho; oh++) {
+          float* o0 = oq + 2 * oh * W;
+          float* o1 = o0 + W;
           for (int64_t ow = 0; ow < Wo; ow++) {
+            float v = gq[oh * Wo + ow];
             uint8_t k = iq[oh * Wo + ow];
-            oq[(2 * oh + (k >> 1)) * W + 2 * ow + (k & 1)] = gq[oh * Wo + ow];
+            o0[2 * ow] = k == 0 ? v : 0.0f;
+            o0[2 * ow + 1] = k == 1 ? v : 0.0f;
+            o1[2 * ow] = k == 2 ? v : 0.0f;
+            o1[2 * ow + 1] = k == 3 ? v : 0.0f;
           }
+          if (W & 1) o0[W - 1] = o1[W - 1] = 0.0f;
+        }
+        if (H & 1) std::memset(oq + (H - 1) * W, 0, W * sizeof(float));
       }
     });
     return {gi};
@@ -317,7 +377,7 @@ static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunM
     case G_LINEAR: y = at::linear(x, I.t[0], opt(I.t[1])); break;
     case G_ACT: y = act(static_cast<int32_t>(I.i[0]), x, I.i[1] != 0 && m.allowInplace, I.f.empty() ? 0.0 : I.f[0]); break;
     case G_MAXPOOL:
-      if (maxPool2x2Applies(x, I.i)) {
+      if (g.poolKernel && maxPool2x2Applies(x, I.i)) {
         y = maxPool2x2(x);
         break;
       }
@@ -464,7 +524,7 @@ static std::vector<int64_t> intList(Napi::Value v) {
   return out;
 }
 
-// graphNew(instrs[{op, in, out, t, i, f, gen, layer, module}], nregs, output, params[], {channelsLast})
+// graphNew(instrs[{op, in, out, t, i, f, gen, layer, module}], nregs, output, params[], {channelsLast, poolKernel})
 TS_FN(graphNew) {
   TS_TRY
   Napi::Env env = info.Env();
@@ -473,7 +533,12 @@ TS_FN(graphNew) {
   g->nregs = static_cast<int32_t>(i64(info, 1));
   g->output = static_cast<int32_t>(i64(info, 2));
   g->params = tensorsArg(info, 3);
-  if (info.Length() > 4 && info[4].IsObject()) g->channelsLast = info[4].As<Napi::Object>().Get("channelsLast").ToBoolean().Value();
+  if (info.Length() > 4 && info[4].IsObject()) {
+    Napi::Object go = info[4].As<Napi::Object>();
+    g->channelsLast = go.Get("channelsLast").ToBoolean().Value();
+    Napi::Value pk = go.Get("poolKernel");
+    if (pk.IsBoolean()) g->poolKernel = pk.As<Napi::Boolean>().Value();
+  }
   std::vector<int32_t> lastUse(g->nregs, -1), producer(g->nregs, -1), uses(g->nregs, 0);
   for (uint32_t k = 0; k < code.Length(); k++) {
     Napi::Object o = code.Get(k).As<Napi::Object>();

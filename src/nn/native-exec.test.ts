@@ -130,6 +130,10 @@ test('poolFirst (max pooling before the activation that feeds it; off by default
   checkParity(CASES.filter((k) => k.name === 'act-pool orders' || k.name.startsWith('chain_cnn') || k.name === 'lenet'), { poolFirst: true });
 });
 
+test("poolKernel: false (libtorch's max_pool2d instead of graph.cc's 2x2 kernel) gives the same values and gradients", () => {
+  checkParity(CASES.filter((k) => k.name === 'act-pool orders' || k.name === 'lenet' || k.name === 'darts'), { poolKernel: false });
+});
+
 test('channels-last activations and conv weights (compileNative channelsLast) give the same values and gradients', () => {
   // The op-by-op path runs NCHW; the gradients reach the NCHW parameters through the layout copy.
   // The default compile above runs NB201 channels-last without merged convolutions ('auto'); this
@@ -141,18 +145,21 @@ test('channels-last activations and conv weights (compileNative channelsLast) gi
 test('the native 2x2 max pooling picks the elements ATen picks: ties, NaN, -Infinity, odd sizes, ceil mode', () => {
   // graph.cc's MaxPool2x2 replaces libtorch's kernel for 2x2/2 windows: values and the gradient
   // routing must be ATen's (first maximum in row-major order wins a tie, a NaN wins, -Infinity
-  // windows route to their first element). Integer-valued inputs make ties common.
-  for (const [shape, ceil] of [[[2, 3, 6, 6], false], [[1, 2, 5, 7], false], [[2, 2, 4, 6], true]] as const) {
+  // windows route to their first element). Integer-valued inputs make ties common. Widths of 4+
+  // output columns run the kernel's 4-wide SIMD part and its scalar tail; the largest shape is
+  // split over the threads (parallel_for); poolKernel: false is libtorch's kernel (same results).
+  const shapes = [
+    [[2, 3, 6, 6], false], [[1, 2, 5, 7], false], [[2, 2, 4, 6], true],
+    [[2, 3, 10, 18], false], [[1, 2, 9, 11], false], [[2, 2, 8, 16], true], [[4, 64, 32, 34], false],
+  ] as const;
+  for (const [shape, ceil] of shapes) {
     const n = (shape as readonly number[]).reduce((p, q) => p * q, 1);
+    const W = shape[3]!;
     const vals = Array.from({ length: n }, (_, i) => ((i * 7) % 5) - 2);
-    vals[3] = NaN;
-    vals[9] = NaN;
-    vals[12] = -Infinity;
-    vals[13] = -Infinity;
-    vals[shape[3]! + 12] = -Infinity;
-    vals[shape[3]! + 13] = -Infinity;
+    for (let i = 3; i < n; i += 37) vals[i] = NaN;
+    for (const i of [9, 2 * W + 9]) if (i < n) vals[i] = NaN;
+    for (let i = 12; i + W + 1 < n; i += 4 * W + 40) vals[i] = vals[i + 1] = vals[i + W] = vals[i + W + 1] = -Infinity;
     const pool = new MaxPool2d(2, { ceilMode: ceil });
-    const net = compileNative(pool)!;
     const run = (f: (t: Tensor) => Tensor) =>
       tidy(() => {
         const x = Tensor.fromArray(vals, [...shape]).requiresGrad_();
@@ -162,10 +169,16 @@ test('the native 2x2 max pooling picks the elements ATen picks: ties, NaN, -Infi
         return [y.toFloat32Array(), x.grad!.toFloat32Array()] as const;
       });
     const [y1, g1] = run((t) => pool.forward(t));
-    const [y2, g2] = run((t) => net.forward(t));
-    assert.deepEqual([...y2].map(String), [...y1].map(String), `values ${shape}`);
-    assert.deepEqual([...g2], [...g1], `gradients ${shape}`);
-    net.dispose();
+    for (const poolKernel of [true, false]) {
+      const net = compileNative(pool, { poolKernel })!;
+      const [y2, g2] = run((t) => net.forward(t));
+      assert.deepEqual([...y2].map(String), [...y1].map(String), `values ${shape} poolKernel ${poolKernel}`);
+      assert.deepEqual([...g2], [...g1], `gradients ${shape} poolKernel ${poolKernel}`);
+      // inference (no autograd, no window positions kept) gives the same values
+      const yi = tidy(() => net.infer(Tensor.fromArray(vals, [...shape]), false).toFloat32Array());
+      assert.deepEqual([...yi].map(String), [...y1].map(String), `inference values ${shape} poolKernel ${poolKernel}`);
+      net.dispose();
+    }
   }
 });
 

@@ -391,6 +391,12 @@ export interface CompileOptions {
    * 100 steps), 6,574-6,934 samples/s with it against 7,663-8,152 without.
    */
   readonly poolFirst?: boolean;
+  /**
+   * Run 2x2 max pooling with stride 2 (no padding or dilation, NCHW float) through graph.cc's
+   * branch-free MaxPool2x2 kernel instead of libtorch's max_pool2d (the same values and gradient
+   * routing, ties and NaN included). Default true.
+   */
+  readonly poolKernel?: boolean;
   /** Where the one-line fallback notice goes (default: stderr, once per module class). */
   readonly notice?: (message: string) => void;
 }
@@ -526,6 +532,6 @@ export function compileNative(module: Layer, o: CompileOptions = {}): NativeNetw
   if (o.fuseConvs ?? !cl) ({ code, nregs } = fuseConvs(code, nregs, output));
   if (o.poolFirst ?? false) poolFirst(code, nregs, output);
   markInplace(code, nregs, output);
-  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: cl });
+  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: cl, poolKernel: o.poolKernel ?? true });
   return new NativeNetwork(module, g, b.modal, code.length, cl);
 }
