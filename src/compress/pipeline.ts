@@ -462,7 +462,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
 }
 
 /** Gradients of the loss summed over 8 training batches (the Taylor criterion's dL/dw), keyed like the state dict. */
-function taylorGrads(net: GraphNet, data: PreparedData, seed: number): Map<string, Tensor> {
+export function taylorGrads(net: GraphNet, data: PreparedData, seed: number): Map<string, Tensor> {
   net.train();
   net.zeroGrad();
   let k = 0;
