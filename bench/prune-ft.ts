@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- prune-ft --model DIR[,DIR...] [--flops 0.5] [--epochs 2,4,6] [--lrs 0.001,0.0003]
- *   [--criterion l1|taylor] [--seed 0] [--data-dir DIR] [--json]`
+ *   [--criterion l1|taylor] [--seed 0] [--data-dir DIR] [--results FILE] [--json]`
  *
  * Issue 13 item 1, the fine-tuning after structured channel pruning, chosen on validation: each
  * trained Fashion-MNIST model (a model directory, e.g. the main job's `compressed-sN/float`) is
@@ -16,12 +16,16 @@
  * one with the smallest mean VALIDATION drop over the models (ties: fewer epochs); the test drops
  * are printed for every configuration but play no part in the choice. Figure: the chosen
  * configuration, its mean and per-model test drop, and how many models meet the <= 0.5 point target.
+ * `--results FILE`: every row is also appended to FILE (JSON lines) and the choice is made over all
+ * rows in FILE (the latest row per model and configuration), so the models can be run in separate,
+ * shorter invocations (e.g. one per lock hold) and chosen over together.
  *
  * Caveat (printed): a model trained on the full training set (the main job retrains its winner with
  * no hold-out) has seen the validation images, so its float validation accuracy is inflated and the
  * validation drops are larger than the test drops; the choice compares configurations on the same
  * images, which is what it needs.
  */
+import { appendFileSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { NasError } from '../src/core/errors.js';
 import { prepareData, type PreparedData } from '../src/data/prepare.js';
@@ -44,11 +48,12 @@ interface Args {
   criterion: 'l1' | 'taylor';
   seed: number;
   dataDir: string;
+  results?: string;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const o = parseBenchArgs(argv, 'prune-ft', { model: 'list', flops: 'number', epochs: 'list', lrs: 'list', criterion: 'string', seed: 'number', 'data-dir': 'string', json: 'flag' });
+  const o = parseBenchArgs(argv, 'prune-ft', { model: 'list', flops: 'number', epochs: 'list', lrs: 'list', criterion: 'string', seed: 'number', 'data-dir': 'string', results: 'string', json: 'flag' });
   if (!o.model?.length) throw new NasError('invalid_config', 'prune-ft needs --model DIR[,DIR...] (trained Fashion-MNIST model directories)', { field: '--model', hint: "e.g. --model <artifacts>/compressed-s0/float (the main job's winner)" });
   const a: Args = {
     models: o.model,
@@ -59,6 +64,7 @@ function parseArgs(argv: string[]): Args {
     seed: o.seed ?? 0,
     dataDir: o['data-dir'] ?? FASHION_MNIST_DIR,
     json: o.json ?? false,
+    ...(o.results !== undefined ? { results: o.results } : {}),
   };
   if (a.epochs.some((e) => !Number.isInteger(e) || e < 1)) throw new NasError('invalid_config', `--epochs takes integers >= 1, got ${a.epochs.join(',')}`, { field: '--epochs' });
   if (a.lrs.some((x) => !(x > 0 && Number.isFinite(x)))) throw new NasError('invalid_config', `--lrs takes numbers > 0, got ${a.lrs.join(',')}`, { field: '--lrs' });
@@ -126,6 +132,7 @@ export default async function main(argv: string[]): Promise<void> {
             const te = testAccuracy((x) => net.forward(x), data);
             const r: Row = { model: dir, epochs, lr, flops_ratio: ratio, float_val: floatVal, float_test: floatTest, val_acc: va, test_acc: te, val_drop: floatVal - va, test_drop: floatTest - te, seconds: (performance.now() - t0) / 1000 };
             rows.push(r);
+            if (a.results) appendFileSync(a.results, JSON.stringify(r) + '\n');
             out({ ...r });
           } finally {
             net.dispose();
@@ -135,14 +142,26 @@ export default async function main(argv: string[]): Promise<void> {
       for (const t of owned) t.dispose();
     }
   }
+  if (a.results) {
+    // Every row of the file, the latest per model and configuration.
+    const byKey = new Map<string, Row>();
+    for (const line of readFileSync(a.results, 'utf8').split('\n')) if (line.trim()) {
+      const r = JSON.parse(line) as Row;
+      byKey.set(`${r.model}|${r.epochs}|${r.lr}`, r);
+    }
+    rows.splice(0, rows.length, ...byKey.values());
+  }
+  const models = [...new Set(rows.map((r) => r.model))];
   // One configuration for every model: the smallest mean validation drop (ties: fewer epochs, then the larger lr).
-  const configs = a.lrs.flatMap((lr) => a.epochs.map((epochs) => ({ lr, epochs })));
+  // Only configurations run on every model compete.
+  const configs = [...new Map(rows.map((r) => [`${r.epochs}|${r.lr}`, { lr: r.lr, epochs: r.epochs }])).values()].filter((c) => models.every((m) => rows.some((r) => r.model === m && r.epochs === c.epochs && r.lr === c.lr)));
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
   const scored = configs.map((c) => {
     const rs = rows.filter((r) => r.lr === c.lr && r.epochs === c.epochs);
     return { ...c, mean_val_drop: mean(rs.map((r) => r.val_drop)), mean_test_drop: mean(rs.map((r) => r.test_drop)), test_drops: rs.map((r) => r.test_drop), met: rs.filter((r) => r.test_drop <= 0.5).length };
   });
-  for (const s of scored) out({ config: `epochs ${s.epochs} lr ${s.lr}`, mean_val_drop: s.mean_val_drop, mean_test_drop: s.mean_test_drop });
+  for (const s of scored) out({ config: `epochs ${s.epochs} lr ${s.lr}`, models: models.length, mean_val_drop: s.mean_val_drop, mean_test_drop: s.mean_test_drop });
+  if (scored.length === 0) throw new NasError('invalid_config', 'no configuration was run on every model', { field: '--results', hint: 'run the same --epochs and --lrs on every model' });
   scored.sort((x, y) => x.mean_val_drop - y.mean_val_drop || x.epochs - y.epochs || y.lr - x.lr);
   const best = scored[0]!;
   out({ figure: 'prune_finetune_chosen_on_validation', epochs: best.epochs, lr: best.lr, mean_val_drop: best.mean_val_drop, mean_test_drop: best.mean_test_drop, test_drops: best.test_drops.map((x) => +x.toFixed(2)), met_target_le_0_5: `${best.met} of ${best.test_drops.length}` });
