@@ -18,7 +18,8 @@
  * configuration, its mean and per-model test drop, and how many models meet the <= 0.5 point target.
  * `--results FILE`: every row is also appended to FILE (JSON lines) and the choice is made over all
  * rows in FILE (the latest row per model and configuration), so the models can be run in separate,
- * shorter invocations (e.g. one per lock hold) and chosen over together.
+ * shorter invocations (e.g. one per lock hold) and chosen over together; with no --model, only the
+ * choice over FILE is printed.
  *
  * Caveat (printed): a model trained on the full training set (the main job retrains its winner with
  * no hold-out) has seen the validation images, so its float validation accuracy is inflated and the
@@ -54,9 +55,9 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'prune-ft', { model: 'list', flops: 'number', epochs: 'list', lrs: 'list', criterion: 'string', seed: 'number', 'data-dir': 'string', results: 'string', json: 'flag' });
-  if (!o.model?.length) throw new NasError('invalid_config', 'prune-ft needs --model DIR[,DIR...] (trained Fashion-MNIST model directories)', { field: '--model', hint: "e.g. --model <artifacts>/compressed-s0/float (the main job's winner)" });
+  if (!o.model?.length && o.results === undefined) throw new NasError('invalid_config', 'prune-ft needs --model DIR[,DIR...] (trained Fashion-MNIST model directories)', { field: '--model', hint: "e.g. --model <artifacts>/compressed-s0/float (the main job's winner)" });
   const a: Args = {
-    models: o.model,
+    models: o.model ?? [],
     flops: o.flops ?? 0.5,
     epochs: (o.epochs ?? ['2', '4', '6']).map(Number),
     lrs: (o.lrs ?? ['0.001', '0.0003']).map(Number),
@@ -90,16 +91,16 @@ interface Row {
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const out = (o: Record<string, unknown>) => console.log(a.json ? JSON.stringify(o) : Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(4) : JSON.stringify(v)}`).join(' '));
-  if (!a.json)
+  if (!a.json && a.models.length)
     console.log(
       `prune-ft: channel pruning to ${a.flops}x FLOPs (${a.criterion}), fine-tuning epochs ${a.epochs.join(',')} x lr ${a.lrs.join(',')}, chosen on validation; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n` +
         'caveat: a model trained on the whole training set has seen the validation images (its float validation accuracy is inflated)',
     );
-  const base = await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: 0.1 });
+  const base = a.models.length ? await prepareData({ kind: 'fashion_mnist', dataDir: a.dataDir }, { seed: a.seed, valFraction: 0.1 }) : undefined;
   const rows: Row[] = [];
   for (const dir of a.models) {
     const m = await loadModel({ dir }, { kind: 'fashion_mnist', dataDir: a.dataDir });
-    const data: PreparedData = m.normalization ? { ...base, normalization: m.normalization } : base;
+    const data: PreparedData = m.normalization ? { ...base!, normalization: m.normalization } : base!;
     if (m.numClasses !== data.numClasses || m.inputShape.join(',') !== data.shape.join(',')) {
       m.module.dispose();
       throw new NasError('shape_mismatch', `${dir} takes [${m.inputShape.join(', ')}] -> ${m.numClasses} classes, Fashion-MNIST is [${data.shape.join(', ')}] -> ${data.numClasses}`, { field: '--model', hint: 'give a model trained on Fashion-MNIST' });
