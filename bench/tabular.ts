@@ -28,7 +28,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareSearch, search } from '../src/api/study.js';
 import { prepareData } from '../src/data/prepare.js';
-import { trainArchitecture } from '../src/eval/train.js';
+import { ensembleOfStudy } from '../src/api/ensemble.js';
+import { averagePredictions } from '../src/eval/ensemble.js';
 import { parseBenchArgs } from './args.js';
 
 type Objective = 'val_loss' | 'val_acc';
@@ -36,6 +37,16 @@ const OBJECTIVES: readonly Objective[] = ['val_loss', 'val_acc'];
 
 interface Args {
   objective: Objective;
+  /** Evaluator cv_repeats (repeated k-fold); 1 = plain k-fold. */
+  cvRepeats: number;
+  /** Enqueue DEFAULT_CONFIG as the search's first trial (Optuna's enqueue_trial). */
+  enqueueDefault: boolean;
+  /**
+   * Ensemble sizes: the reported figure is the first size's ensemble of the top trials' final
+   * models (src/api/ensemble.ts); every size's accuracy is recorded (prefixes of the same members).
+   * [1]: the single winner retrained (the setup before ensembles).
+   */
+  ensemble: number[];
   seeds: number;
   seedFrom: number;
   results: string | undefined;
@@ -50,11 +61,19 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'tabular', {
     seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
+    'cv-repeats': 'number', 'enqueue-default': 'flag', 'no-enqueue-default': 'flag', ensemble: 'list',
   });
+  const ensemble = (o.ensemble ?? ['1']).map(Number);
+  if (!ensemble.every((k) => Number.isInteger(k) && k >= 1)) throw new Error(`tabular: --ensemble takes sizes >= 1, e.g. 5 or 5,1,3; got ${JSON.stringify(o.ensemble)}`);
+  const cvRepeats = o['cv-repeats'] ?? 1;
+  if (!(Number.isInteger(cvRepeats) && cvRepeats >= 1)) throw new Error(`tabular: --cv-repeats must be an integer >= 1, got ${cvRepeats}`);
   const objective = (o.objective ?? 'val_acc') as Objective;
   if (!OBJECTIVES.includes(objective)) throw new Error(`tabular: --objective must be one of ${OBJECTIVES.join(', ')}, got ${JSON.stringify(o.objective)}`);
   return {
     objective,
+    cvRepeats,
+    enqueueDefault: o['enqueue-default'] === true && o['no-enqueue-default'] !== true,
+    ensemble,
     seeds: o.seeds ?? 5, seedFrom: o['seed-from'] ?? 0, results: o.results, trials: o.trials ?? 30, epochs: o.epochs ?? 30, folds: o.folds ?? 5,
     datasets: o.datasets ?? ['wine', 'breast_cancer'], cvBaseline: !o['no-cv-baseline'], json: o.json ?? false,
   };
@@ -69,18 +88,35 @@ function meanStd(xs: readonly number[]): { mean: number; std: number } {
   return { mean: m, std: s };
 }
 
-/** One search on `csv` with split seed `seed`; the winner retrained on all non-test rows, its test accuracy. */
-async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; val_acc: number; best_trial: number; search_s: number; winner: unknown }> {
+/**
+ * scikit-learn's MLPClassifier defaults, as close as joint_mlp allows: one hidden layer (128; 100
+ * is not a choice), relu, Adam at 1e-3, no batch norm or dropout; batch 32 (sklearn: min(200, n),
+ * one step per epoch here, which at 30 epochs undertrains: 30 epochs at batch 32 trained as well as
+ * 200 at batch 200 in the session-5 probe); L2 1e-6, the space's smallest (sklearn's alpha 1e-4
+ * divided by the rows is ~1e-6 per step).
+ */
+export const DEFAULT_CONFIG = {
+  arch: { family: 'mlp', hidden: [128], activation: 'relu', batchNorm: false, dropout: 0 },
+  hparams: { optimizer: 'adam', lr: 0.001, batchSize: 32, weightDecay: 1e-6 },
+};
+
+/**
+ * One search on `csv` with split seed `seed`; its top trials' final models (retrained on all
+ * non-test rows), the test accuracy of the single winner and of each ensemble size.
+ */
+async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; single_test_acc: number; ensemble_test_acc: Record<string, number>; val_acc: number; best_trial: number; members: number[]; search_s: number; winner: unknown }> {
   const study = `${csv.replace(/^.*\//, '').replace(/\.csv$/, '')}-s${seed}-${cv ? 'cv' : 'plain'}`;
+  const storage = `sqlite:${join(dir, 'bench.db')}`;
   const p = prepareSearch({
     config: {
       study,
-      storage: `sqlite:${join(dir, 'bench.db')}`,
+      storage,
       space: 'joint_mlp',
       strategy: 'tpe',
       seed,
       trials: a.trials,
-      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: true, threads: 1, ...(cv ? { cv_folds: a.folds } : {}) },
+      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: true, threads: 1, ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}) } : {}) },
+      ...(cv && a.enqueueDefault ? { enqueue: [DEFAULT_CONFIG] } : {}),
       objectives: [
         !cv ? { metric: 'val_acc', direction: 'maximize' } : a.objective === 'val_acc' ? { metric: 'val_acc', direction: 'maximize', tie_break: 'val_loss' } : { metric: 'val_loss', direction: 'minimize', tie_break: 'val_acc' },
       ],
@@ -90,17 +126,25 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
   const r = await search(p);
   const searchS = (performance.now() - t0) / 1000;
   if (!r.best) throw new Error(`${csv} seed ${seed}: no complete trial`);
-  // Retrain the winner on every non-test row (validation fraction 0: the same test rows as the peer's).
+  // The top trials retrained on every non-test row (validation fraction 0: the same test rows as
+  // the peer's), seed = the study's; member 1 is the winner, so sizes [1] = the winner retrained.
+  const sizes = cv ? a.ensemble : [1];
+  const e = await ensembleOfStudy(storage, study, { k: Math.max(...sizes) });
+  if (e.trials[0] !== r.best.number) throw new Error(`${csv} seed ${seed}: the ensemble's first member is trial ${e.trials[0]}, the study's best ${r.best.number}`);
   const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
-  const t = await trainArchitecture(r.best.arch, data, { epochs: a.epochs, seed, threads: 1 });
-  if (t.outcome.status !== 'complete') throw new Error(`${csv} seed ${seed}: retraining the winner ${t.outcome.status}`);
-  return { test_acc: t.outcome.metrics['test_acc']!, val_acc: r.best.values![0]!, best_trial: r.best.number, search_s: searchS, winner: r.best.arch };
+  const ens: Record<string, number> = {};
+  for (const k of sizes) ens[String(k)] = averagePredictions(e.members.slice(0, k).map((m) => m.probs), data).acc;
+  return { test_acc: ens[String(sizes[0])]!, single_test_acc: e.members[0]!.testAcc, ensemble_test_acc: ens, val_acc: r.best.values![0]!, best_trial: r.best.number, members: [...e.trials], search_s: searchS, winner: r.best.arch };
 }
 
 interface SeedLine {
   dataset: string;
   /** The CV search's objective (lines written before it was a choice: val_acc). */
   objective?: Objective;
+  /** Lines written before these were choices: 1, false, [1]. */
+  cv_repeats?: number;
+  enqueue_default?: boolean;
+  ensemble?: number;
   seed: number;
   trials: number;
   epochs: number;
@@ -108,6 +152,8 @@ interface SeedLine {
   tsnas_cv_test_acc: number;
   sklearn_test_acc: number;
   tsnas_plain_test_acc?: number;
+  /** Test accuracy per ensemble size (prefixes of the same ranked members). */
+  ensemble_test_acc?: Record<string, number>;
 }
 
 /** The lines to summarise for `name`: this run's, or with --results every matching line of the file (last per seed). */
@@ -117,9 +163,29 @@ function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
   for (const t of readFileSync(a.results, 'utf8').split('\n')) {
     if (!t.trim()) continue;
     const l = JSON.parse(t) as SeedLine;
-    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective) bySeed.set(l.seed, l);
+    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0]) bySeed.set(l.seed, l);
   }
   return [...bySeed.values()].sort((x, y) => x.seed - y.seed);
+}
+
+/** Per ensemble size: the mean test accuracy and the paired difference to the peer, over the lines that recorded it. */
+function bySize(lines: readonly SeedLine[], sizes: readonly number[]): Record<string, { n: number; mean: number; diff: number; se: number; wins: number; losses: number }> {
+  const out: Record<string, { n: number; mean: number; diff: number; se: number; wins: number; losses: number }> = {};
+  for (const k of sizes) {
+    const ls = lines.filter((l) => l.ensemble_test_acc?.[String(k)] !== undefined);
+    if (!ls.length) continue;
+    const d = ls.map((l) => l.ensemble_test_acc![String(k)]! - l.sklearn_test_acc);
+    const md = meanStd(d);
+    out[String(k)] = {
+      n: ls.length,
+      mean: +meanStd(ls.map((l) => l.ensemble_test_acc![String(k)]!)).mean.toFixed(2),
+      diff: +md.mean.toFixed(2),
+      se: +(md.std / Math.sqrt(ls.length)).toFixed(2),
+      wins: d.filter((x) => x > 1e-9).length,
+      losses: d.filter((x) => x < -1e-9).length,
+    };
+  }
+  return out;
 }
 
 export default async function main(argv: string[]): Promise<void> {
@@ -142,6 +208,9 @@ export default async function main(argv: string[]): Promise<void> {
         const line: SeedLine & Record<string, unknown> = {
           dataset: name,
           objective: a.objective,
+          cv_repeats: a.cvRepeats,
+          enqueue_default: a.enqueueDefault,
+          ensemble: a.ensemble[0]!,
           seed: s,
           trials: a.trials,
           epochs: a.epochs,
@@ -149,6 +218,9 @@ export default async function main(argv: string[]): Promise<void> {
           tsnas_cv_test_acc: r.test_acc,
           sklearn_test_acc: peer[String(s)]!,
           tsnas_cv_val_acc: r.val_acc,
+          single_test_acc: r.single_test_acc,
+          ensemble_test_acc: r.ensemble_test_acc,
+          members: r.members,
           best_trial: r.best_trial,
           search_s: +r.search_s.toFixed(1),
           winner: r.winner,
@@ -182,6 +254,7 @@ export default async function main(argv: string[]): Promise<void> {
         wins,
         ties,
         losses: n - wins - ties,
+        ...(a.ensemble.length > 1 ? { by_ensemble_size: bySize(lines, a.ensemble) } : {}),
         ...(plain.length ? { tsnas_plain: { mean: +meanStd(plain).mean.toFixed(2), std: +meanStd(plain).std.toFixed(2), n: plain.length } } : {}),
       };
       if (a.json) {
@@ -189,10 +262,11 @@ export default async function main(argv: string[]): Promise<void> {
         console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
       } else
         console.log(
-          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'}) ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
             (plain.length ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}% (n=${plain.length})` : '') +
             `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${(diff.std / Math.sqrt(n)).toFixed(2)} (s.e.) points;` +
-            ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}`,
+            ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}` +
+            (a.ensemble.length > 1 ? `; by ensemble size (same members): ${JSON.stringify(bySize(lines, a.ensemble))}` : ''),
         );
     }
     console.log(`(${a.trials} trials of ${a.epochs} epochs per search, ${a.folds}-fold CV, test rows: stratified 20% of each data set)`);

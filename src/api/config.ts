@@ -63,6 +63,8 @@ export interface StudyConfig {
   prescreen?: JsonObject | null;
   /** Earlier studies whose complete trials this study starts from (src/run/warm-start.ts). */
   warmStart?: { study: string; storage: string }[];
+  /** Architectures proposed first, in order (src/strategy/enqueue.ts); checked against the space by buildParts. */
+  enqueue?: JsonObject[];
 }
 
 export const CONFIG_FIELDS = [
@@ -81,6 +83,7 @@ export const CONFIG_FIELDS = [
   'max_lease_retries',
   'prescreen',
   'warm_start',
+  'enqueue',
 ] as const;
 
 export const DEFAULT_STORAGE = 'sqlite:./tsnas.db';
@@ -233,7 +236,13 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
     W.throwIfAny('warm_start');
     return list;
   }, undefined);
-  const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, maxLeaseRetries, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}) };
+  const enqueue = I.take((): JsonObject[] | undefined => {
+    const q = raw['enqueue'];
+    if (q === undefined) return undefined;
+    if (!Array.isArray(q) || q.length === 0) fail('enqueue', 'must be a non-empty list of architectures of the space', 'e.g. enqueue: [{ arch: { family: mlp, hidden: [128], activation: relu, batchNorm: false, dropout: 0 }, hparams: { optimizer: adam, lr: 0.001, batchSize: 32, weightDecay: 0.000001 } }]');
+    return (q as unknown[]).map((a, i) => obj(a, `enqueue[${i}]`) as JsonObject);
+  }, undefined);
+  const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, maxLeaseRetries, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}), ...(enqueue ? { enqueue } : {}) };
   return { config, issues: I, partsCheckable: I.fields().every((f) => SCALAR_FIELDS.has(f)) };
 }
 
@@ -313,6 +322,7 @@ export function identityOf(c: StudyConfig): JsonObject {
     trials: c.trials,
     seed: c.seed,
     ...(c.prescreen ? { prescreen: c.prescreen } : {}),
+    ...(c.enqueue ? { enqueue: c.enqueue } : {}),
   };
 }
 

@@ -22,6 +22,7 @@ export { checkReadableFile } from './validate.js';
 import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
 import { proxySource } from './proxy-parts.js';
 import { withPrescreen, type PrescreenOptions } from '../strategy/prescreen.js';
+import { withEnqueued } from '../strategy/enqueue.js';
 
 export interface StudyParts {
   readonly config: StudyConfig;
@@ -206,6 +207,32 @@ function checkFidelities(entry: StrategyEntry, options: unknown, evaluator: Eval
   );
 }
 
+/** The `enqueue` list checked against the space and strategy (every problem at once); the validated architectures. */
+function checkEnqueue(list: readonly JsonObject[], space: Space<unknown>, entry: StrategyEntry | undefined): Json[] {
+  const I = new Issues();
+  if (entry?.budgets)
+    I.take(() => fail('enqueue', `strategy ${entry.name} is multi-fidelity: its rung schedule counts only its own proposals, so it cannot start from enqueued architectures`, 'use a single-fidelity strategy (tpe, evolution, random, ...), or remove enqueue'), undefined);
+  const keys = new Map<string, number>();
+  const out = list.map((a, i) =>
+    I.take(() => {
+      let v: unknown;
+      try {
+        v = space.validate(a);
+      } catch (e) {
+        if (!(e instanceof NasError)) throw e;
+        throw nestError(e, `enqueue[${i}]`, { hint: `give an architecture of space ${space.name} (tsnas trials --format json shows the shape of its trials)` });
+      }
+      const key = space.key(v);
+      const first = keys.get(key);
+      if (first !== undefined) fail(`enqueue[${i}]`, `is the same architecture as enqueue[${first}] (key ${key})`, 'list each architecture once');
+      keys.set(key, i);
+      return v as Json;
+    }, null),
+  );
+  I.throwIfAny('enqueue');
+  return out;
+}
+
 /**
  * Every problem the registries find is reported at once (core/issues.ts), each naming its field:
  * an unknown space, strategy or evaluator name, each bad strategy option and evaluator option,
@@ -245,6 +272,9 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     );
     if (strategyEntry && options) I.take(() => checkFidelities(strategyEntry, options, evaluator, config.evaluator.name), undefined);
   }
+  // Enqueued architectures (src/strategy/enqueue.ts): each valid in the space, distinct keys, and a
+  // single-fidelity strategy (a rung schedule counts only its own proposals).
+  const enqueued = config.enqueue && space ? I.take(() => checkEnqueue(config.enqueue!, space, strategyEntry), undefined) : undefined;
   // Zero-cost proxies: prescreening (any strategy) and proxy features (bananas), src/api/proxy-parts.ts.
   const prescreen = (config.prescreen ?? null) as PrescreenOptions | null;
   // local_search `order: <proxy>` orders neighbours by that proxy (it is computed with the others).
@@ -262,6 +292,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   // Past throwIfAny every part was built.
   const { evaluator, options: evOptions, ready: evReady } = built!;
   if (prescreen) strategy = withPrescreen(strategy!, prescreen) as unknown as Strategy;
+  if (config.enqueue) strategy = withEnqueued(strategy!, enqueued!) as unknown as Strategy;
   const ready = evReady || proxy?.ready ? async () => void (await Promise.all([evReady?.(), proxy?.ready?.()])) : undefined;
   config = { ...config, strategy: { name: strategyEntry!.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
   const costOf = evaluator.costs

@@ -19,6 +19,8 @@
  *     time_limit: 120               # seconds per candidate
  *     cv_folds: 5                   # k-fold cross-validation over train+val: the objective is the
  *                                   # mean over folds (val_acc_std, val_loss_std: the spread)
+ *     cv_repeats: 3                 # repeated k-fold (with cv_folds): 3 shuffles of the k folds,
+ *                                   # the mean over all k x 3 trainings (a less noisy objective)
  *     keep_weights: true            # default: keep every complete trial's trained weights
  *     artifacts_dir: ./weights      # where; default <db file>.artifacts/<study>/ for SQLite,
  *                                   # required for PostgreSQL (a directory all workers can reach)
@@ -69,6 +71,7 @@ export const TRAIN_OPTIONS = [
   'nb201',
   'darts',
   'cv_folds',
+  'cv_repeats',
   'inherit',
   'budget_samples',
 ] as const;
@@ -187,6 +190,8 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   if (o['split_seed'] !== undefined) I.take(() => (split.seed = num(o['split_seed'], 'evaluator.split_seed', { integer: true, min: 0 })), undefined);
   const epochs = I.take(() => num(o['epochs'] ?? 10, 'evaluator.epochs', { integer: true, min: 1, max: 10_000 }), 10);
   const cvFolds = I.take(() => o['cv_folds'] === undefined ? undefined : num(o['cv_folds'], 'evaluator.cv_folds', { integer: true, min: 2, max: 100 }), undefined);
+  const cvRepeats = I.take(() => o['cv_repeats'] === undefined ? undefined : num(o['cv_repeats'], 'evaluator.cv_repeats', { integer: true, min: 1, max: 100 }), undefined);
+  I.take(() => { if (cvRepeats !== undefined && cvFolds === undefined && o['cv_folds'] === undefined) fail('evaluator.cv_repeats', 'cv_repeats repeats a k-fold cross-validation, but cv_folds is not set', 'add cv_folds (e.g. cv_folds: 5), or remove cv_repeats'); }, undefined);
   const threads = I.take(() => o['threads'] === undefined ? undefined : num(o['threads'], 'evaluator.threads', { integer: true, min: 1, max: 256 }), undefined);
   const timeLimit = I.take(() => o['time_limit'] === undefined ? undefined : num(o['time_limit'], 'evaluator.time_limit', { min: 1 }), undefined);
   const latency = I.take(() => o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency'), false);
@@ -233,6 +238,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(hparams ? { hparams } : {}),
       ...(weightsDir === undefined ? {} : { weightsDir }),
       ...(cvFolds === undefined ? {} : { cvFolds }),
+      ...(cvRepeats === undefined ? {} : { cvRepeats }),
       ...(inherit === 'off' ? {} : { inherit }),
       ...(budgetSamples === undefined ? {} : { budgetSamples }),
     },

@@ -71,3 +71,30 @@ test('config: evaluator cv_folds is accepted and checked', async () => {
   assert.equal(parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 4 }, '/').eval.cvFolds, 4);
   assert.throws(() => parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 1 }, '/'), (e: unknown) => isNasError(e, 'invalid_config') && (e as { field?: string }).field === 'evaluator.cv_folds');
 });
+
+test('TrainingEvaluator cv_repeats: 2 x 3 folds, distinct partitions, cv_repeats recorded; repeats 1 = plain cv_folds; checked', async () => {
+  const arch: MlpArch = { family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 };
+  const p = prepareSplits({ train: parseCsv('x,y,label\n' + lines.join('\n'), csv) });
+  // Repeat 2's partition is another shuffle of the same pool.
+  assert.notDeepEqual(crossValidationViews(p, 3, '0/repeat2').map((v) => Array.from(v.val.indices)), crossValidationViews(p, 3, 0).map((v) => Array.from(v.val.indices)));
+  const base = { dataset: { kind: 'csv', path: csv } as const, epochs: 1, cvFolds: 3, hparams: { lr: 1e-2, batchSize: 16 }, threads: 1 };
+  const ev = new TrainingEvaluator({ ...base, cvRepeats: 2 });
+  assert.ok(ev.metricNames.includes('cv_repeats'));
+  const o = await ev.evaluate({ arch, seed: 1 });
+  assert.equal(o.status, 'complete');
+  if (o.status !== 'complete') return;
+  assert.equal(o.metrics['cv_folds'], 3);
+  assert.equal(o.metrics['cv_repeats'], 2);
+  const once = await new TrainingEvaluator({ ...base, cvRepeats: 1 }).evaluate({ arch, seed: 1 });
+  const plain = await new TrainingEvaluator(base).evaluate({ arch, seed: 1 });
+  assert.ok(once.status === 'complete' && plain.status === 'complete');
+  if (once.status !== 'complete' || plain.status !== 'complete') return;
+  // Same partition, same seeds, one thread: the same trainings (tolerance for float summation order only).
+  assert.ok(Math.abs(once.metrics['val_loss']! - plain.metrics['val_loss']!) < 1e-6);
+  assert.equal(plain.metrics['cv_repeats'], undefined);
+  assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'csv', path: csv }, cvRepeats: 2 }), (e: unknown) => isNasError(e, 'invalid_config') && (e as { field?: string }).field === 'evaluator.cv_repeats');
+  assert.throws(() => new TrainingEvaluator({ ...base, cvRepeats: 0 }), (e: unknown) => isNasError(e, 'invalid_config'));
+  const { parseTrainOptions } = await import('../api/train-evaluator.js');
+  assert.equal(parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 4, cv_repeats: 3 }, '/').eval.cvRepeats, 3);
+  assert.throws(() => parseTrainOptions({ dataset: 'csv', path: csv, cv_repeats: 3 }, '/'), (e: unknown) => isNasError(e, 'invalid_config') && (e as { field?: string }).field === 'evaluator.cv_repeats');
+});

@@ -633,6 +633,15 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
    * test split. The kept weights (weightsDir) are fold 1's network. Costs k times one training.
    */
   readonly cvFolds?: number;
+  /**
+   * Repeated k-fold cross-validation (with cvFolds; default 1): the k-fold partition is drawn
+   * `cvRepeats` times with different shuffles (repeat 1 is the plain cvFolds partition; repeat r
+   * is seeded `<split seed>/repeat<r>`), every evaluation trains k x cvRepeats networks and the
+   * metrics are the means over all of them (scikit-learn's RepeatedStratifiedKFold; Kohavi 1995,
+   * Bouckaert & Frank 2004: repeats lower the variance of the estimate that a selection among
+   * close candidates compares). Reported as `cv_repeats`; the spread is over all k x r folds.
+   */
+  readonly cvRepeats?: number;
 }
 
 /** Sample standard deviation (n-1); 0 for one value. */
@@ -692,10 +701,17 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       'epochs',
       'train_seconds',
       ...(o.cvFolds ? ['val_acc_std', 'val_loss_std', 'cv_folds'] : []),
+      ...(o.cvFolds && o.cvRepeats !== undefined ? ['cv_repeats'] : []),
       ...(o.inherit && o.inherit !== 'off' ? ['inherited_fraction'] : []),
     ];
     if (o.cvFolds !== undefined && !(Number.isInteger(o.cvFolds) && o.cvFolds >= 2))
       throw new NasError('invalid_config', `cv_folds must be an integer >= 2, got ${o.cvFolds}`, { field: 'evaluator.cv_folds' });
+    if (o.cvRepeats !== undefined) {
+      if (!(Number.isInteger(o.cvRepeats) && o.cvRepeats >= 1))
+        throw new NasError('invalid_config', `cv_repeats must be an integer >= 1, got ${o.cvRepeats}`, { field: 'evaluator.cv_repeats' });
+      if (o.cvFolds === undefined)
+        throw new NasError('invalid_config', 'cv_repeats repeats a k-fold cross-validation, but cv_folds is not set', { field: 'evaluator.cv_repeats', hint: 'add cv_folds (e.g. cv_folds: 5), or remove cv_repeats' });
+    }
     if (o.budgetSamples !== undefined) {
       if (!(Number.isInteger(o.budgetSamples) && o.budgetSamples >= 1))
         throw new NasError('invalid_config', `budget_samples must be a positive integer, got ${o.budgetSamples}`, { field: 'evaluator.budget_samples' });
@@ -724,7 +740,11 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
   prepared(): Promise<PreparedData> {
     this.data ??= prepareData(this.o.dataset, this.o.split ?? {}).then((d) => {
       this.input = { shape: d.shape, numClasses: d.numClasses };
-      if (this.o.cvFolds !== undefined) this.folds = crossValidationViews(d, this.o.cvFolds, this.o.split?.seed ?? 0);
+      if (this.o.cvFolds !== undefined) {
+        const seed = this.o.split?.seed ?? 0;
+        const k = this.o.cvFolds;
+        this.folds = Array.from({ length: this.o.cvRepeats ?? 1 }, (_, r) => crossValidationViews(d, k, r === 0 ? seed : `${seed}/repeat${r + 1}`)).flat();
+      }
       return d;
     });
     return this.data;
@@ -785,13 +805,14 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     const outs: { metrics: Metrics; curve: readonly Progress[] }[] = [];
     const { onProgress, ...plain } = req;
     let artifact: string | undefined;
-    const k = folds.length;
+    const k = this.o.cvFolds ?? folds.length;
+    const repeats = folds.length / k;
     for (const [i, fold] of folds.entries()) {
       const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile } : {}) });
       const o = r.outcome;
       if (o.status !== 'complete') {
         if (artifact !== undefined) this.discardArtifact(artifact);
-        if (o.status === 'failed') return { ...o, message: `fold ${i + 1}/${k}: ${o.message}` };
+        if (o.status === 'failed') return { ...o, message: `${repeats > 1 ? `repeat ${Math.floor(i / k) + 1}/${repeats}, ` : ''}fold ${(i % k) + 1}/${k}: ${o.message}` };
         return o;
       }
       if (o.artifact !== undefined) artifact = o.artifact;
@@ -801,6 +822,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     metrics['val_acc_std'] = sampleStd(outs.map((o) => o.metrics['val_acc'] as number));
     metrics['val_loss_std'] = sampleStd(outs.map((o) => o.metrics['val_loss'] as number));
     metrics['cv_folds'] = k;
+    if (this.o.cvRepeats !== undefined) metrics['cv_repeats'] = repeats;
     metrics['train_seconds'] = outs.reduce((a, o) => a + (o.metrics['train_seconds'] ?? 0), 0);
     const epochs = Math.min(...outs.map((o) => o.curve.length));
     const curve: Progress[] = [];
