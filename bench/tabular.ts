@@ -1,7 +1,16 @@
 /**
  * `npm run bench -- tabular [--seeds 5] [--seed-from 0] [--trials 30] [--epochs 30] [--folds 5]
  *                           [--objective val_loss|val_acc] [--datasets wine,breast_cancer]
+ *                           [--cv-repeats 1] [--enqueue-default] [--ensemble 1[,3,5...]]
  *                           [--no-cv-baseline] [--results FILE] [--json]`
+ *
+ * Small-data options of the CV search (issue 17.17): `--cv-repeats R` repeats the k-fold partition
+ * R times (evaluator `cv_repeats`); `--enqueue-default` makes DEFAULT_CONFIG (scikit-learn's MLP
+ * defaults in joint_mlp's terms) the first trial (config `enqueue`); `--ensemble K[,K2,...]`
+ * reports the ensemble of the top K trials' final models (src/api/ensemble.ts; K = 1: the winner
+ * alone) and records every listed size's accuracy from the same members (the first K is the
+ * figure; the others are prefixes, free to compute). A line records these settings, and a summary
+ * over `--results` counts only lines with the same ones.
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE

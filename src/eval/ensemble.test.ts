@@ -1,0 +1,71 @@
+/** Ensembles of trained configurations (src/eval/ensemble.ts, src/api/ensemble.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JointArch } from '../core/arch.js';
+import { isNasError } from '../core/errors.js';
+import { parseCsv } from '../data/csv.js';
+import { prepareSplits } from '../data/prepare.js';
+import { liveTensors } from '../tensor/index.js';
+import { averagePredictions, trainEnsemble } from './ensemble.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsnas-ensemble-test-'));
+const lines = Array.from({ length: 90 }, (_, i) => `${(i % 3) + 0.3 * Math.sin(i)},${Math.cos(i * 7)},${['a', 'b', 'c'][i % 3]}`);
+const csv = join(dir, 'three.csv');
+writeFileSync(csv, 'x,y,label\n' + lines.join('\n') + '\n');
+const member = (hidden: number[], lr: number): JointArch => ({
+  arch: { family: 'mlp', hidden, activation: 'relu', batchNorm: false, dropout: 0 },
+  hparams: { optimizer: 'adam', lr, batchSize: 32, weightDecay: 1e-6 },
+});
+
+test('trainEnsemble: per-member probabilities (rows sum to 1), the mean of them, accuracy and log loss; no tensors leaked', async () => {
+  const data = prepareSplits({ train: parseCsv('x,y,label\n' + lines.join('\n'), csv) }, { seed: 1, valFraction: 0 });
+  const before = liveTensors();
+  const r = await trainEnsemble([member([32], 1e-2), member([32, 32], 3e-3)], data, { epochs: 3, seed: 2, threads: 1 });
+  assert.equal(liveTensors(), before);
+  const n = data.test.indices.length;
+  assert.equal(r.members.length, 2);
+  for (const m of r.members) {
+    assert.equal(m.probs.length, n * 3);
+    for (let i = 0; i < n; i++) assert.ok(Math.abs(m.probs[i * 3]! + m.probs[i * 3 + 1]! + m.probs[i * 3 + 2]! - 1) < 1e-4);
+    // A one-member "ensemble" is that member.
+    assert.equal(averagePredictions([m.probs], data).acc, m.testAcc);
+  }
+  for (let i = 0; i < n * 3; i++) assert.ok(Math.abs(r.probs[i]! - (r.members[0]!.probs[i]! + r.members[1]!.probs[i]!) / 2) < 1e-6);
+  assert.ok(r.acc >= 0 && r.acc <= 100 && Number.isFinite(r.loss) && r.loss > 0);
+  // The member's own accuracy is the trainer's test accuracy for the same training.
+  const { trainOnData } = await import('./train.js');
+  const one = await trainOnData(data, { arch: member([32], 1e-2), seed: 2, budget: 3 }, { threads: 1 });
+  assert.equal(one.outcome.status, 'complete');
+  if (one.outcome.status === 'complete') assert.equal(one.outcome.metrics['test_acc'], r.members[0]!.testAcc);
+  await assert.rejects(trainEnsemble([], data, { epochs: 1, seed: 0 }), (e: unknown) => isNasError(e, 'invalid_config'));
+  assert.throws(() => averagePredictions([new Float32Array(2)], data), (e: unknown) => isNasError(e, 'invalid_config'));
+});
+
+test('ensembleOfStudy: members are the study\'s top trials in its own order (member 1 = best); bad k and non-train studies refused', async () => {
+  const { prepareSearch, search } = await import('../api/study.js');
+  const { ensembleOfStudy } = await import('../api/ensemble.js');
+  const storage = `sqlite:${join(dir, 'e.db')}`;
+  const r = await search(
+    prepareSearch({
+      config: {
+        study: 'ens', storage, space: 'joint_mlp', strategy: 'random', seed: 4, trials: 3,
+        evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: 2, split_seed: 1, keep_weights: false, skip_test: true, threads: 1, cv_folds: 2 },
+        objectives: [{ metric: 'val_acc', direction: 'maximize', tie_break: 'val_loss' }],
+        enqueue: [member([32], 1e-2)],
+      },
+    }),
+  );
+  assert.ok(r.best);
+  const e = await ensembleOfStudy(storage, 'ens', { k: 2 });
+  assert.equal(e.trials.length, 2);
+  assert.equal(e.trials[0], r.best!.number);
+  assert.notEqual(e.trials[1], e.trials[0]);
+  await assert.rejects(ensembleOfStudy(storage, 'ens', { k: 0 }), (x: unknown) => isNasError(x, 'invalid_config'));
+  await search(prepareSearch({ config: { study: 'synth', storage, space: 'mlp', strategy: 'random', evaluator: { name: 'synthetic', steps: 1 }, trials: 2 } }));
+  await assert.rejects(ensembleOfStudy(storage, 'synth', { k: 2 }), (x: unknown) => isNasError(x, 'invalid_config') && /train evaluator/.test((x as Error).message));
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
