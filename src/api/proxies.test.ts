@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Nb201Arch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
+import { ProxyEvaluator } from '../eval/proxies/index.js';
 import { prescreenReport } from '../strategy/prescreen.js';
 import { openStore } from '../store/index.js';
 import { prepareSearch, search, studyProxyTime } from './index.js';
@@ -80,5 +82,45 @@ test('prescreen with evaluator train, end to end: live proxies on the dataset, t
     assert.ok(pt?.prescreen && pt.prescreen.candidates === 12 && pt.totalMs > 0, JSON.stringify(pt));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a proxy objective with no finite value: the trial fails with the reason, table and live evaluator alike', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-proxies-absent-'));
+  try {
+    // The shipped table (nb201 space, no dataset): random draws of seed 0 include a key whose synflow failed.
+    const config = {
+      study: 'pa',
+      storage: `sqlite:${join(dir, 's.db')}`,
+      space: 'nb201',
+      strategy: 'random',
+      evaluator: 'proxy',
+      objectives: [{ metric: 'proxy_synflow', direction: 'maximize' }],
+      trials: 20,
+      seed: 0,
+    };
+    await search(prepareSearch({ config }));
+    const store = await openStore(config.storage);
+    try {
+      const study = (await store.getStudy('pa'))!;
+      const failed = (await store.listTrials(study.id)).filter((t) => t.state === 'failed');
+      assert.ok(failed.length >= 1, 'seed 0 draws a key with no synflow value');
+      for (const t of failed) assert.match(t.error ?? '', /proxy_synflow \(proxy synflow has no finite value for this architecture in .*nb201-proxies/);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Live: a cell with no path from input to output has synflow -Infinity; the outcome says why it is absent.
+  const ev = new ProxyEvaluator({ dataset: { kind: 'digits' }, proxies: ['synflow', 'params'], nb201: { width: 4, cells: 1 } });
+  const cut: Nb201Arch = { family: 'nb201', ops: ['nor_conv_3x3', 'nor_conv_3x3', 'nor_conv_3x3', 'none', 'none', 'none'] };
+  const out = await ev.evaluate({ arch: cut, seed: 0 });
+  assert.equal(out.status, 'complete');
+  if (out.status === 'complete') {
+    assert.equal(out.metrics['proxy_synflow'], undefined);
+    assert.ok(Number.isFinite(out.metrics['proxy_params']));
+    assert.match(out.absent?.['proxy_synflow'] ?? '', /proxy synflow failed: .*synflow is -Infinity/);
+    assert.equal(out.absent?.['proxy_params'], undefined);
   }
 });

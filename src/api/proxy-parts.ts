@@ -41,6 +41,15 @@ export function parsePrescreen(raw: unknown): (PrescreenOptions & JsonObject) | 
   return { candidates, top, proxies, ...(pool > 0 ? { pool } : {}) };
 }
 
+/** Why each of the table's proxies without a value for this key is absent (undefined when none is). */
+export function tableAbsent(t: ProxyTable, v: ProxyValues): Record<string, string> | undefined {
+  const missing = t.proxies.filter((p) => typeof v.values[`proxy_${p}`] !== 'number');
+  if (!missing.length) return undefined;
+  return Object.fromEntries(
+    missing.map((p) => [`proxy_${p}`, `proxy ${p} has no finite value for this architecture in ${t.file} (it failed when the table was made, e.g. a cell with no path from input to output)`]),
+  );
+}
+
 /** Table proxies on the nb201 space: `proxy_<name>` for the table's proxies, `proxy_ms`, params, flops. */
 function tableProxyEvaluator(): Evaluator<unknown> {
   const t = nb201Table();
@@ -51,7 +60,8 @@ function tableProxyEvaluator(): Evaluator<unknown> {
     async evaluate(req: EvalRequest<unknown>): Promise<EvalOutcome> {
       const v = t.lookup(req.arch as never);
       if (!v) return { status: 'failed', reason: 'error', message: `architecture not in ${t.file}`, curve: [] };
-      return { status: 'complete', metrics: { ...v.values, proxy_ms: v.ms }, curve: [] };
+      const absent = tableAbsent(t, v);
+      return { status: 'complete', metrics: { ...v.values, proxy_ms: v.ms }, curve: [], ...(absent ? { absent } : {}) };
     },
   };
 }

@@ -70,6 +70,12 @@ export type EvalOutcome =
        * it as the trial's user attribute `weights_path`.
        */
       readonly artifact?: string;
+      /**
+       * Metrics of `metricNames` left out of `metrics` because they could not be computed for this
+       * arch, with why (metric name -> reason; e.g. a zero-cost proxy whose value is NaN). When an
+       * objective is among them the run layer fails the trial with this reason in its message.
+       */
+      readonly absent?: Readonly<Record<string, string>>;
     }
   | { readonly status: 'pruned'; readonly step: number; readonly metrics: Metrics; readonly curve: readonly Progress[] }
   | {

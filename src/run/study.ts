@@ -381,7 +381,7 @@ export class Study<A> {
           return {
             state: 'failed',
             metrics: { ...outcome.metrics },
-            error: `evaluator ${this.evaluator.name} did not report objective metric(s) ${missing.map((o) => o.metric).join(', ')}`,
+            error: `evaluator ${this.evaluator.name} did not report objective metric(s) ${missing.map((o) => (outcome.absent?.[o.metric] ? `${o.metric} (${outcome.absent[o.metric]})` : o.metric)).join(', ')}`,
             durationMs,
           };
         // A NaN/Inf objective is no result: the trial fails with the reason (never complete with a null value).

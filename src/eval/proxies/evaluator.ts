@@ -4,8 +4,9 @@
  * the data-dependent proxies (a class-balanced batch of `perClass` samples per class, drawn with
  * the request's seed). `budget` is meaningless (maxBudget 1): this is a search's cheapest fidelity.
  * A proxy that fails on a candidate (non-finite value, e.g. no path from input to output) is left
- * out of the metrics (consumers rank a missing value last; `score()` gives the reason); a candidate
- * whose shape is impossible fails.
+ * out of the metrics (consumers rank a missing value last) and its reason is in the outcome's
+ * `absent` (a trial whose objective it is fails with that reason); a candidate whose shape is
+ * impossible fails.
  */
 import type { JointArch, NetworkArch } from '../../core/arch.js';
 import { NasError, isNasError } from '../../core/errors.js';
@@ -93,7 +94,11 @@ export class ProxyEvaluator implements Evaluator<NetworkArch | JointArch> {
     }
     const scores = await this.score(req.arch, req.seed);
     const metrics: Record<string, number> = { ...costMetrics(costs), proxy_ms: scores.reduce((s, x) => s + x.ms, 0) };
-    for (const s of scores) if (s.ok) metrics[`proxy_${s.proxy}`] = s.value;
-    return { status: 'complete', metrics, curve: [] };
+    const absent: Record<string, string> = {};
+    for (const s of scores) {
+      if (s.ok) metrics[`proxy_${s.proxy}`] = s.value;
+      else absent[`proxy_${s.proxy}`] = `proxy ${s.proxy} failed: ${s.reason}`;
+    }
+    return { status: 'complete', metrics, curve: [], ...(Object.keys(absent).length ? { absent } : {}) };
   }
 }
