@@ -16,6 +16,8 @@
  * --peer-only FILE: runs only the peer, against the tsnas sides of an earlier `--json` run in FILE
  * (their search seconds and final epochs; printed again with `"reused": true`), e.g. after a fix
  * to the peer script.
+ * --no-peer: runs only the tsnas side (e.g. to re-time tsnas after an engine change; a later
+ * `--peer-only` run of this output adds the peer); the text output then has no margin.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +73,8 @@ export default async function mainBench(argv: string[]): Promise<void> {
   const dataDir = val('--data-dir') ?? FASHION_MNIST_DIR;
   const keep = val('--keep');
   const peerOnly = val('--peer-only');
+  const noPeer = own.includes('--no-peer');
+  if (noPeer && peerOnly) throw new NasError('invalid_config', '--no-peer and --peer-only exclude each other', { hint: 'give one of them' });
   const earlier: Side[] = peerOnly
     ? readFileSync(peerOnly, 'utf8')
         .split('\n')
@@ -123,6 +127,7 @@ export default async function mainBench(argv: string[]): Promise<void> {
           final_epochs: run0.finalEpochs,
         });
       }
+      if (noPeer) continue;
       log(`bench main: seed ${seed}: optuna_main.py, search budget ${r.searchSeconds.toFixed(0)} s (uptime: ${(await run('uptime', [], process.env)).stdout.trim()})`);
       const p = await run(
         PYTHON,
@@ -155,6 +160,14 @@ export default async function mainBench(argv: string[]): Promise<void> {
     return;
   }
   const of = (side: Side['side']) => sides.filter((s) => s.side === side);
+  if (noPeer) {
+    const ts = statsOf(of('tsnas').map((s) => s.test_acc))!;
+    process.stdout.write(
+      of('tsnas').map((t) => `seed ${t.seed}: tsnas ${t.test_acc.toFixed(2)}% (${t.params} params, ${t.seconds.toFixed(0)} s whole job; search + winner ${String(t['search_plus_winner_seconds'])} s)`).join('\n') +
+        `\nwinner test accuracy over ${seeds.length} seed(s): tsnas ${ts.mean.toFixed(2)}${ts.std === null ? '' : ` ± ${ts.std.toFixed(2)}`}% (no peer: --no-peer)\n`,
+    );
+    return;
+  }
   const lines = seeds.map((seed) => {
     const t = sides.find((s) => s.side === 'tsnas' && s.seed === seed)!;
     const p = sides.find((s) => s.side === 'optuna' && s.seed === seed)!;
