@@ -10,10 +10,24 @@
  *   repeat  `--x a --x b` -> ['a', 'b']
  *   flag    `--x` -> true
  * `--x=value` works as well. Errors are NasError('invalid_config') with field = the option and a hint
- * listing the bench's options.
+ * listing the bench's options (a mistyped option also gets the closest valid name). `--help` or `-h`
+ * (unless the bench declares an option `help`) throws BenchHelp, whose text lists the options;
+ * bench/run.ts prints it with the bench's header comment and exits 0.
  */
 import { parseArgs } from 'node:util';
 import { NasError, assertNever } from '../src/core/errors.js';
+import { closest } from '../src/core/suggest.js';
+
+/** How each kind's value is shown in the option list. */
+const VALUE_USAGE: Readonly<Record<ArgKind, string>> = { number: ' <number>', string: ' <value>', list: ' <a,b,...>', repeat: ' <value> (repeatable)', flag: '' };
+
+/** Thrown by parseBenchArgs for `--help`/`-h`: `text` lists the bench's options, one per line. */
+export class BenchHelp extends Error {
+  constructor(readonly text: string) {
+    super(text);
+    this.name = 'BenchHelp';
+  }
+}
 
 export type ArgKind = 'number' | 'string' | 'list' | 'repeat' | 'flag';
 export type ArgSpec = Readonly<Record<string, ArgKind>>;
@@ -26,7 +40,10 @@ export type ParsedArgs<S extends ArgSpec> = { -readonly [N in keyof S]?: ValueOf
  */
 export function parseBenchArgs<S extends ArgSpec>(argv: readonly string[], bench: string, spec: S): ParsedArgs<S> {
   const names = Object.keys(spec);
-  const hint = `options of bench/${bench}.ts: ${names.map((n) => `--${n}${spec[n] === 'flag' ? '' : ` <${spec[n]}>`}`).join(' ')}`;
+  const usage = (n: string) => `--${n}${VALUE_USAGE[spec[n]!]}`;
+  const hint = `options of bench/${bench}.ts: ${names.map(usage).join(' ')}`;
+  if (!('help' in spec) && argv.some((a) => a === '--help' || a === '-h'))
+    throw new BenchHelp(`options of npm run bench -- ${bench} (defaults and meaning: the comment above, bench/${bench}.ts):\n${names.map((n) => `  ${usage(n)}\n`).join('')}`);
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     values = parseArgs({
@@ -38,7 +55,8 @@ export function parseBenchArgs<S extends ArgSpec>(argv: readonly string[], bench
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const opt = /'(--?[\w-]+)/.exec(msg)?.[1];
-    throw new NasError('invalid_config', `${bench} bench: ${msg}`, { field: opt ?? 'argv', hint });
+    const near = opt !== undefined && /^Unknown option/.test(msg) ? closest(opt.replace(/^-+/, ''), names) : undefined;
+    throw new NasError('invalid_config', `${bench} bench: ${msg}${near === undefined ? '' : `; did you mean --${near}?`}`, { field: opt ?? 'argv', hint });
   }
   const out: Record<string, unknown> = {};
   for (const n of names) {

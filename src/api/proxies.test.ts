@@ -10,6 +10,7 @@ import { ProxyEvaluator } from '../eval/proxies/index.js';
 import { prescreenReport } from '../strategy/prescreen.js';
 import { openStore } from '../store/index.js';
 import { prepareSearch, search, studyProxyTime } from './index.js';
+import { noExtraKeys } from './validate.js';
 
 const TABLE = fileURLToPath(new URL('../../data/nb201/nb201-cifar10.csv.gz', import.meta.url));
 
@@ -123,4 +124,15 @@ test('a proxy objective with no finite value: the trial fails with the reason, t
     assert.match(out.absent?.['proxy_synflow'] ?? '', /proxy synflow failed: .*synflow is -Infinity/);
     assert.equal(out.absent?.['proxy_params'], undefined);
   }
+});
+
+test('the proxy evaluator on nb201 without a dataset (the shipped table) takes no options: an error naming the option and both fixes', () => {
+  const base = { study: 'x', storage: `sqlite:${join(tmpdir(), 'tsnas-never-written.db')}`, space: 'nb201', strategy: 'random', objectives: [{ metric: 'proxy_synflow', direction: 'maximize' }], trials: 2 };
+  assert.throws(
+    () => prepareSearch({ config: { ...base, evaluator: { name: 'proxy', proxies: ['synflow'] } } }),
+    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'evaluator.proxies' && /shipped proxy table \(every key's synflow, params, flops\) and takes no options/.test(e.message) && /add dataset/.test(e.hint ?? ''),
+  );
+  assert.ok(prepareSearch({ config: { ...base, evaluator: 'proxy' } }));
+  // The same kind of message anywhere no field is allowed: never an empty list of allowed fields.
+  assert.throws(() => noExtraKeys({ a: 1 }, 'x', []), (e: unknown) => isNasError(e, 'invalid_config') && e.hint === 'no fields are allowed here');
 });

@@ -91,7 +91,13 @@ function liveOptions(o: JsonObject, baseDir: string): { ev: ProxyEvaluator; opti
 /** The `proxy` evaluator factory (see the module comment). */
 export function proxyEvaluatorFactory(o: JsonObject, baseDir: string, space: Space<unknown>): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> } {
   if (space.name.startsWith('nb201') && o['dataset'] === undefined) {
-    noExtraKeys(o, 'evaluator', []);
+    const extra = Object.keys(o);
+    if (extra.length)
+      throw new NasError(
+        'invalid_config',
+        `the proxy evaluator on the ${space.name} space without a dataset reads the shipped proxy table (every key's ${nb201Table().proxies.join(', ')}) and takes no options; got ${extra.join(', ')}`,
+        { field: `evaluator.${extra[0]}`, hint: 'drop the options, or add dataset (e.g. dataset: fashion_mnist) to compute the proxies live on the real NB201 networks with one batch of it' },
+      );
     return { evaluator: tableProxyEvaluator(), options: {} };
   }
   const { ev, options } = liveOptions(o, baseDir);

@@ -84,7 +84,7 @@ export function bool(v: unknown, field: string): boolean {
 export function noExtraKeys(o: Obj, field: string, allowed: readonly string[]): void {
   const bad = Object.keys(o).filter((k) => !allowed.includes(k));
   const errors = bad.map(
-    (k) => new NasError('invalid_config', `unknown field${didYouMean(k, allowed)}`, { field: field ? `${field}.${k}` : k, hint: `allowed fields here: ${allowed.join(', ')}` }),
+    (k) => new NasError('invalid_config', `unknown field${didYouMean(k, allowed)}`, { field: field ? `${field}.${k}` : k, hint: allowed.length ? `allowed fields here: ${allowed.join(', ')}` : 'no fields are allowed here' }),
   );
   if (errors.length > 0) throw combineErrors(errors, field ? `the fields of ${field}` : 'the config');
 }

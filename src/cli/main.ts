@@ -108,6 +108,16 @@ options (override the config file's fields):
                         memory, each time) is recorded failed (lease_retries_exhausted) (default 3)
   --json                print the result as JSON
   --quiet               no progress output
+
+zero-cost proxies and predictors (README "Zero-cost proxies"; examples/nb201-prescreen.yaml):
+  prescreen: {candidates: 1000, top: 10, proxies: [synflow], pool: 0}   (config field, any strategy)
+                        rank that many random candidates by the proxies and start from the best
+                        top; pool K > 0: every later random draw is the best of K scored ones
+  --evaluator proxy     the cheapest fidelity, metrics proxy_<name> and proxy_ms: pick one with
+                        --objective proxy_synflow (nb201 space: the shipped table of synflow,
+                        params, flops; other spaces: computed live on a batch of --dataset)
+  --strategy bananas    MLP-ensemble predictor; strategy options in a config, e.g.
+                        strategy: {name: bananas, options: {proxy_features: true}}
 ${ONESHOT_HELP}`,
   worker: `usage: tsnas worker --storage URL --study NAME [options]
        tsnas worker --config FILE [--storage URL] [options]

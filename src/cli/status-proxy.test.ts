@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareSearch, search } from '../api/index.js';
+import { parse as parseYaml } from 'yaml';
 import { run } from './main.js';
 
 const TABLE = fileURLToPath(new URL('../../data/nb201/nb201-cifar10.csv.gz', import.meta.url));
@@ -39,6 +40,23 @@ test('status --study shows ms per candidate and total proxy ms for a prescreened
     const plain = await captured(['status', '--storage', storage, '--study', 'plain']);
     assert.doesNotMatch(plain.text, /proxy time/);
     assert.equal(JSON.parse((await captured(['status', '--storage', storage, '--study', 'plain', '--json'])).text).proxy, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('search --help: the zero-cost proxy section\'s config snippets are accepted as written', async () => {
+  const { code, text } = await captured(['search', '--help']);
+  assert.equal(code, 0);
+  const prescreen = /prescreen: (\{[^}]*\})/.exec(text)?.[1];
+  const strategy = /strategy: (\{name: bananas.*\}\})/.exec(text)?.[1];
+  assert.ok(prescreen && strategy, text);
+  assert.match(text, /--evaluator proxy .*\n.*--objective proxy_synflow/);
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-help-proxy-'));
+  try {
+    const config = { study: 'h', storage: `sqlite:${join(dir, 's.db')}`, space: 'nb201', evaluator: 'nb201', trials: 2, prescreen: parseYaml(prescreen), strategy: parseYaml(strategy) };
+    assert.ok(prepareSearch({ config }));
+    assert.ok(prepareSearch({ config: { ...config, strategy: 'random', prescreen: undefined, evaluator: 'proxy', objectives: [{ metric: 'proxy_synflow', direction: 'maximize' }] } }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
