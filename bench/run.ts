@@ -72,4 +72,8 @@ export async function runBench(argv: readonly string[], out: (s: string) => unkn
   }
 }
 
-if (process.argv[1] !== undefined && /[\\/]bench[\\/]run\.ts$/.test(process.argv[1])) process.exitCode = await runBench(process.argv.slice(2));
+// A bench may set process.exitCode itself (a figure out of range): only a non-zero code of ours replaces it.
+if (process.argv[1] !== undefined && /[\\/]bench[\\/]run\.ts$/.test(process.argv[1])) {
+  const code = await runBench(process.argv.slice(2));
+  if (code !== 0) process.exitCode = code;
+}
