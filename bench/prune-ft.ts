@@ -1,13 +1,16 @@
 /**
- * `npm run bench -- prune-ft --model DIR[,DIR...] [--flops 0.5] [--epochs 2,4,6] [--lrs 0.001,0.0003]
- *   [--criterion l1|taylor] [--seed 0] [--data-dir DIR] [--results FILE] [--json]`
+ * `npm run bench -- prune-ft --model DIR[,DIR...] [--flops 0.5] [--epochs 2,4] [--lrs 0.001,0.0003]
+ *   [--variants plain,kd,recipe,kd+recipe] [--criterion l1|taylor] [--seed 0] [--data-dir DIR] [--results FILE] [--json]`
  *
  * Issue 13 item 1, the fine-tuning after structured channel pruning, chosen on validation: each
  * trained Fashion-MNIST model (a model directory, e.g. the main job's `compressed-sN/float`) is
  * pruned to `--flops` of its FLOPs by the shipped plan (prune.ts planChannels + pruneWeights, as
  * `tsnas compress --prune flops=F` does), then fine-tuned (finetune.ts: Adam, cosine decay over the
- * run, batch 64) once per configuration (epochs E x learning rate), each from the same pruned
- * weights. Data: the bench compress split (prepareData seed `--seed`, 10% of the training images
+ * run, batch 64) once per configuration (epochs E x learning rate x variant), each from the same
+ * pruned weights. Variants: `plain` (cross-entropy on the labels: what `tsnas compress` does by
+ * default), `kd` (distilled from the unpruned float model, Hinton et al. 2015: temperature 4, soft
+ * weight 0.7; finetune.ts `distill`), `recipe` (the main job's training recipe MAIN_RECIPE during the
+ * fine-tuning: horizontal flips, label smoothing 0.1), `kd+recipe` (both). Data: the bench compress split (prepareData seed `--seed`, 10% of the training images
  * held out as validation, never fine-tuned on); the inputs are normalised as the model's weights
  * record.
  *
@@ -39,13 +42,18 @@ import { lowerModule } from '../src/compress/lower.js';
 import { taylorGrads, testAccuracy } from '../src/compress/pipeline.js';
 import { planChannels, pruneWeights } from '../src/compress/prune.js';
 import type { Tensor } from '../src/tensor/index.js';
+import { MAIN_RECIPE } from '../src/api/main-job.js';
 import { parseBenchArgs } from './args.js';
+
+const VARIANTS = ['plain', 'kd', 'recipe', 'kd+recipe'] as const;
+type Variant = (typeof VARIANTS)[number];
 
 interface Args {
   models: string[];
   flops: number;
   epochs: number[];
   lrs: number[];
+  variants: Variant[];
   criterion: 'l1' | 'taylor';
   seed: number;
   dataDir: string;
@@ -54,13 +62,14 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const o = parseBenchArgs(argv, 'prune-ft', { model: 'list', flops: 'number', epochs: 'list', lrs: 'list', criterion: 'string', seed: 'number', 'data-dir': 'string', results: 'string', json: 'flag' });
+  const o = parseBenchArgs(argv, 'prune-ft', { model: 'list', flops: 'number', epochs: 'list', lrs: 'list', criterion: 'string', seed: 'number', 'data-dir': 'string', results: 'string', variants: 'list', json: 'flag' });
   if (!o.model?.length && o.results === undefined) throw new NasError('invalid_config', 'prune-ft needs --model DIR[,DIR...] (trained Fashion-MNIST model directories)', { field: '--model', hint: "e.g. --model <artifacts>/compressed-s0/float (the main job's winner)" });
   const a: Args = {
     models: o.model ?? [],
     flops: o.flops ?? 0.5,
-    epochs: (o.epochs ?? ['2', '4', '6']).map(Number),
+    epochs: (o.epochs ?? ['2', '4']).map(Number),
     lrs: (o.lrs ?? ['0.001', '0.0003']).map(Number),
+    variants: (o.variants ?? ['plain']) as Variant[],
     criterion: (o.criterion ?? 'l1') as Args['criterion'],
     seed: o.seed ?? 0,
     dataDir: o['data-dir'] ?? FASHION_MNIST_DIR,
@@ -70,6 +79,7 @@ function parseArgs(argv: string[]): Args {
   if (a.epochs.some((e) => !Number.isInteger(e) || e < 1)) throw new NasError('invalid_config', `--epochs takes integers >= 1, got ${a.epochs.join(',')}`, { field: '--epochs' });
   if (a.lrs.some((x) => !(x > 0 && Number.isFinite(x)))) throw new NasError('invalid_config', `--lrs takes numbers > 0, got ${a.lrs.join(',')}`, { field: '--lrs' });
   if (!(a.flops > 0 && a.flops < 1)) throw new NasError('invalid_config', `--flops must be in (0, 1), got ${a.flops}`, { field: '--flops' });
+  for (const v of a.variants) if (!VARIANTS.includes(v)) throw new NasError('invalid_config', `--variants takes ${VARIANTS.join(', ')}, got ${v}`, { field: '--variants' });
   if (a.criterion !== 'l1' && a.criterion !== 'taylor') throw new NasError('invalid_config', `--criterion takes l1 or taylor, got ${a.criterion}`, { field: '--criterion' });
   return a;
 }
@@ -78,6 +88,7 @@ interface Row {
   model: string;
   epochs: number;
   lr: number;
+  variant?: Variant;
   flops_ratio: number;
   float_val: number;
   float_test: number;
@@ -108,6 +119,7 @@ export default async function main(argv: string[]): Promise<void> {
     const low = lowerModule(m.module, data.shape, data.numClasses);
     m.module.dispose();
     const owned: Tensor[] = [...low.weights.values()];
+    let teacher: GraphNet | undefined;
     try {
       const val = { ...data, test: data.val };
       const floatNet = new GraphNet(low.graph, low.weights, a.seed).eval();
@@ -117,9 +129,10 @@ export default async function main(argv: string[]): Promise<void> {
       if (a.criterion === 'taylor') grads = taylorGrads(floatNet, data, a.seed);
       const plan = planChannels(low.graph, low.weights, { kind: 'channels', flops: a.flops, criterion: a.criterion }, grads);
       for (const t of grads?.values() ?? []) t.dispose();
-      floatNet.dispose();
+      teacher = floatNet.eval();
       const ratio = graphCost(plan.graph).flops / graphCost(low.graph).flops;
       out({ model: dir, float_val: floatVal, float_test: floatTest, flops_ratio: ratio, channel_ratio: plan.ratio });
+      for (const variant of a.variants)
       for (const lr of a.lrs)
         for (const epochs of a.epochs) {
           const t0 = performance.now();
@@ -127,11 +140,19 @@ export default async function main(argv: string[]): Promise<void> {
           const net = new GraphNet(plan.graph, pw, a.seed);
           for (const t of pw.values()) t.dispose();
           try {
-            finetune(net, data, { epochs, lr, seed: a.seed });
+            const kd = variant === 'kd' || variant === 'kd+recipe';
+            const recipe = variant === 'recipe' || variant === 'kd+recipe';
+            finetune(net, data, {
+              epochs,
+              lr,
+              seed: a.seed,
+              ...(kd ? { distill: { teacher: (x: Tensor) => teacher!.forward(x) } } : {}),
+              ...(recipe ? { augment: MAIN_RECIPE.augment, labelSmoothing: MAIN_RECIPE.labelSmoothing } : {}),
+            });
             net.eval();
             const va = testAccuracy((x) => net.forward(x), val);
             const te = testAccuracy((x) => net.forward(x), data);
-            const r: Row = { model: dir, epochs, lr, flops_ratio: ratio, float_val: floatVal, float_test: floatTest, val_acc: va, test_acc: te, val_drop: floatVal - va, test_drop: floatTest - te, seconds: (performance.now() - t0) / 1000 };
+            const r: Row = { model: dir, epochs, lr, variant, flops_ratio: ratio, float_val: floatVal, float_test: floatTest, val_acc: va, test_acc: te, val_drop: floatVal - va, test_drop: floatTest - te, seconds: (performance.now() - t0) / 1000 };
             rows.push(r);
             if (a.results) appendFileSync(a.results, JSON.stringify(r) + '\n');
             out({ ...r });
@@ -140,6 +161,7 @@ export default async function main(argv: string[]): Promise<void> {
           }
         }
     } finally {
+      teacher?.dispose();
       for (const t of owned) t.dispose();
     }
   }
@@ -148,22 +170,23 @@ export default async function main(argv: string[]): Promise<void> {
     const byKey = new Map<string, Row>();
     for (const line of readFileSync(a.results, 'utf8').split('\n')) if (line.trim()) {
       const r = JSON.parse(line) as Row;
-      byKey.set(`${r.model}|${r.epochs}|${r.lr}`, r);
+      byKey.set(`${r.model}|${r.epochs}|${r.lr}|${r.variant ?? 'plain'}`, r);
     }
     rows.splice(0, rows.length, ...byKey.values());
   }
   const models = [...new Set(rows.map((r) => r.model))];
   // One configuration for every model: the smallest mean validation drop (ties: fewer epochs, then the larger lr).
   // Only configurations run on every model compete.
-  const configs = [...new Map(rows.map((r) => [`${r.epochs}|${r.lr}`, { lr: r.lr, epochs: r.epochs }])).values()].filter((c) => models.every((m) => rows.some((r) => r.model === m && r.epochs === c.epochs && r.lr === c.lr)));
+  const same = (r: Row, c: { lr: number; epochs: number; variant: Variant }) => r.epochs === c.epochs && r.lr === c.lr && (r.variant ?? 'plain') === c.variant;
+  const configs = [...new Map(rows.map((r) => [`${r.epochs}|${r.lr}|${r.variant ?? 'plain'}`, { lr: r.lr, epochs: r.epochs, variant: r.variant ?? 'plain' }])).values()].filter((c) => models.every((m) => rows.some((r) => r.model === m && same(r, c))));
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
   const scored = configs.map((c) => {
-    const rs = rows.filter((r) => r.lr === c.lr && r.epochs === c.epochs);
+    const rs = rows.filter((r) => same(r, c));
     return { ...c, mean_val_drop: mean(rs.map((r) => r.val_drop)), mean_test_drop: mean(rs.map((r) => r.test_drop)), test_drops: rs.map((r) => r.test_drop), met: rs.filter((r) => r.test_drop <= 0.5).length };
   });
-  for (const s of scored) out({ config: `epochs ${s.epochs} lr ${s.lr}`, models: models.length, mean_val_drop: s.mean_val_drop, mean_test_drop: s.mean_test_drop });
+  for (const s of scored) out({ config: `epochs ${s.epochs} lr ${s.lr} ${s.variant}`, models: models.length, mean_val_drop: s.mean_val_drop, mean_test_drop: s.mean_test_drop });
   if (scored.length === 0) throw new NasError('invalid_config', 'no configuration was run on every model', { field: '--results', hint: 'run the same --epochs and --lrs on every model' });
   scored.sort((x, y) => x.mean_val_drop - y.mean_val_drop || x.epochs - y.epochs || y.lr - x.lr);
   const best = scored[0]!;
-  out({ figure: 'prune_finetune_chosen_on_validation', epochs: best.epochs, lr: best.lr, mean_val_drop: best.mean_val_drop, mean_test_drop: best.mean_test_drop, test_drops: best.test_drops.map((x) => +x.toFixed(2)), met_target_le_0_5: `${best.met} of ${best.test_drops.length}` });
+  out({ figure: 'prune_finetune_chosen_on_validation', epochs: best.epochs, lr: best.lr, variant: best.variant, mean_val_drop: best.mean_val_drop, mean_test_drop: best.mean_test_drop, test_drops: best.test_drops.map((x) => +x.toFixed(2)), met_target_le_0_5: `${best.met} of ${best.test_drops.length}` });
 }

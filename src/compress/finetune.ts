@@ -2,10 +2,13 @@
  * Fine-tuning of a compressed (pruned) GraphNet on the training split: Adam with a cosine-decayed
  * learning rate (default 1e-3, batch 64), cross-entropy. With masks (unstructured pruning) the
  * masked weights are zeroed again after every optimizer step, so the sparsity holds; with a
- * gradual schedule the masks are recomputed at the start of every epoch (prune.ts).
+ * gradual schedule the masks are recomputed at the start of every epoch (prune.ts). Optionally
+ * distilled from a teacher (the unpruned network; Hinton et al. 2015) and trained with augmentation
+ * and label smoothing (the recipe the network was trained with).
  */
 import { Rng } from '../core/rng.js';
 import { NasError } from '../core/errors.js';
+import type { Augmentation } from '../data/augment.js';
 import { batches, numBatches } from '../data/batch.js';
 import type { PreparedData } from '../data/prepare.js';
 import { Adam } from '../nn/optim.js';
@@ -32,6 +35,28 @@ export interface FinetuneOptions {
   readonly beforeEpoch?: (epoch: number) => void;
   /** Called after every optimizer step (e.g. to update quantization observers' state). */
   readonly afterStep?: () => void;
+  /**
+   * Knowledge distillation from a teacher (Hinton et al. 2015, "Distilling the Knowledge in a Neural
+   * Network"): the loss becomes (1 - weight) * CE(student, labels) + weight * T^2 * CE(student / T,
+   * softmax(teacher / T)), whose soft term is T^2 KL(teacher || student) up to a constant (the
+   * teacher's entropy). `teacher` maps the batch [N, ...] to logits [N, C] and runs without
+   * gradients (e.g. the float network before pruning). Default temperature 4, weight 0.7. Absent:
+   * cross-entropy on the labels only.
+   */
+  readonly distill?: { readonly teacher: (x: Tensor) => Tensor; readonly temperature?: number; readonly weight?: number };
+  /** Training-time augmentation of the batches (e.g. the recipe the network was trained with); drawn from the seed. */
+  readonly augment?: Augmentation;
+  /** Label smoothing of the hard-label cross-entropy (default 0). */
+  readonly labelSmoothing?: number;
+}
+
+/** Checks `o.distill` (temperature > 0, weight in [0, 1]); throws invalid_config naming the field. */
+export function checkDistill(d: FinetuneOptions['distill']): void {
+  if (!d) return;
+  const t = d.temperature ?? 4;
+  const w = d.weight ?? 0.7;
+  if (!(t > 0 && Number.isFinite(t))) throw new NasError('invalid_config', `distillation temperature must be > 0, got ${t}`, { field: 'distill.temperature', hint: 'e.g. 4 (Hinton et al. 2015)' });
+  if (!(w >= 0 && w <= 1)) throw new NasError('invalid_config', `distillation weight must be in [0, 1], got ${w}`, { field: 'distill.weight', hint: 'the share of the soft (teacher) term, e.g. 0.7' });
 }
 
 /** Applies 0/1 masks to the weights they name, in place. */
@@ -75,7 +100,11 @@ export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: F
   const batchSize = o.batchSize ?? 64;
   const lr = o.lr ?? 1e-3;
   const opt = new Adam(o.params ?? net.parameters(), { lr });
+  checkDistill(o.distill);
+  const T = o.distill?.temperature ?? 4;
+  const alpha = o.distill?.weight ?? 0.7;
   const order = Rng.fromSeed(o.seed ?? 0).derive('finetune');
+  const augmentRng = o.augment ? Rng.fromSeed(o.seed ?? 0).derive('finetune-augment') : undefined;
   const total = numBatches(data.train.indices.length, batchSize) * o.epochs;
   const sched = { kind: 'cosine', totalSteps: Math.max(1, total), warmupSteps: 0 } as const;
   const sd = net.stateDict();
@@ -90,11 +119,14 @@ export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: F
       if (masks) applyMasks(sd, masks);
       let sum = 0;
       let n = 0;
-      for (const b of batches(data.train, { batchSize, normalization: data.normalization, shuffle: order })) {
+      for (const b of batches(data.train, { batchSize, normalization: data.normalization, shuffle: order, ...(o.augment ? { augment: o.augment, augmentRng } : {}) })) {
         opt.lr = lrAt(sched, lr, step++);
         const l = tidy(() => {
-          const out = net.forward(Tensor.fromArray(b.x, b.shape));
-          const loss = crossEntropy(out, Tensor.fromArray(b.y, [b.size], 'int64'));
+          const x = Tensor.fromArray(b.x, b.shape);
+          const soft = o.distill ? noGrad(() => o.distill!.teacher(x).div(T).softmax(1)) : undefined;
+          const out = net.forward(x);
+          const hard = crossEntropy(out, Tensor.fromArray(b.y, [b.size], 'int64'), o.labelSmoothing ? { labelSmoothing: o.labelSmoothing } : {});
+          const loss = soft ? hard.mul(1 - alpha).add(crossEntropy(out.div(T), soft).mul(alpha * T * T)) : hard;
           opt.zeroGrad();
           loss.backward();
           opt.step();
