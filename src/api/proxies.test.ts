@@ -47,6 +47,8 @@ test('prescreen on the nb201 table: proxy values stored with the trials, proxy m
     assert.throws(() => prepareSearch({ config: { ...config, prescreen: { proxies: ['synflo'] } } }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prescreen.proxies[0]');
     assert.throws(() => prepareSearch({ config: { ...config, prescreen: { proxies: ['naswot'] } } }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prescreen.proxies');
     assert.throws(() => prepareSearch({ config: { ...config, prescreen: { top: 0 } } }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prescreen.top');
+    assert.throws(() => prepareSearch({ config: { ...config, prescreen: { candidates: 3, top: 10 } } }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prescreen.top' && /top <= candidates/.test(e.hint ?? ''));
+    assert.throws(() => prepareSearch({ config: { ...config, prescreen: { top: 2000 } } }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prescreen.top', 'the default 1,000 candidates');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,6 +37,9 @@ export function parsePrescreen(raw: unknown): (PrescreenOptions & JsonObject) | 
     return checkProxyNames(p as string[], 'prescreen.proxies');
   }, []);
   const pool = I.take(() => num(o['pool'] ?? 0, 'prescreen.pool', { integer: true, min: 0, max: 1_000_000 }), 0);
+  // More kept than scored would be silently capped: the user meant something else.
+  if (top > candidates && !I.fields().some((f) => f === 'prescreen.candidates' || f === 'prescreen.top'))
+    I.add(new NasError('invalid_config', `keeps the best ${top} of ${candidates} candidates: more than it scores`, { field: 'prescreen.top', hint: `use top <= candidates (e.g. candidates: ${Math.max(candidates, top * 10)}, top: ${top})` }));
   I.throwIfAny('prescreen');
   return { candidates, top, proxies, ...(pool > 0 ? { pool } : {}) };
 }
