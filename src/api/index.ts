@@ -75,3 +75,4 @@ export { finetuneModel, type FinetuneModelOptions, type FinetuneResult, type Fin
 export { loadModel, type ModelSource, type LoadedModel } from './model-source.js';
 export { writeStudyReport, type StudyReportOptions, type StudyReport } from '../report/index.js';
 export { upgradeDatabase, type DbUpgrade } from './db.js';
+export { ensembleOfStudy, topTrials, type EnsembleOfStudyOptions, type StudyEnsembleResult } from './ensemble.js';

@@ -36,6 +36,7 @@ import {
   rerunLine,
   type TrialRecord,
   type PreparedSearch,
+  ensembleOfStudy,
 } from '../api/index.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
@@ -155,6 +156,13 @@ study that used zero-cost proxies (prescreen, proxy evaluator) also shows its pr
 candidate and in total (JSON: field "proxy").`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--json | --csv] [--state STATE]`,
   best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
+  ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--seed N] [--json]
+
+The k best trials of a study searched with the train evaluator (in the order \`best\` uses, so
+member 1 is the winner) retrained from scratch on every non-test row (training + validation), and
+their class probabilities averaged on the test split (Caruana et al. 2004's sorted ensemble
+initialization, equal weights). Prints each member's own test accuracy and the ensemble's. The test
+split is never seen by the search; this is an explicit step after it (src/api/ensemble.ts).`,
   export: `usage: tsnas export --study NAME [--storage URL] --out DIR [--no-onnx]
        tsnas export --study NAME [--storage URL] --format csv|json [--out FILE]
 
@@ -191,6 +199,7 @@ const CORE_SUMMARIES: Record<string, string> = {
   status: 'studies and their trial counts, or one study',
   trials: 'all trials of a study (table, --json, --csv)',
   best: 'the best trial of a study',
+  ensemble: 'retrain the k best trials on all non-test rows and average their test predictions',
   export: 'write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON',
   db: 'database administration: `tsnas db upgrade` migrates an older schema (explicitly, once)',
   repeat: repeatCmd.summary,
@@ -530,6 +539,22 @@ async function cmdBest(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdEnsemble(argv: string[]): Promise<number> {
+  const { flags, num } = parse(argv, { ...readFlags, k: { type: 'string', number: POSITIVE_INT }, seed: { type: 'string', number: NON_NEGATIVE_INT } }, 0, (p, issues) => {
+    studyRequired(p, issues);
+    if (p.flags['k'] === undefined) issues.add(new UsageError('--k K is required (the number of best trials to ensemble)'));
+  });
+  if (flags['help']) return out(help('ensemble') + '\n'), 0;
+  const seed = num('seed');
+  const r = await ensembleOfStudy(storageOf(flags), needStudy(flags), { k: num('k')!, ...(seed === undefined ? {} : { seed }) });
+  if (flags['json']) out(JSON.stringify({ test_acc: r.acc, test_loss: r.loss, members: r.members.map((m, i) => ({ trial: r.trials[i], test_acc: m.testAcc })) }, null, 2) + '\n');
+  else {
+    for (const [i, m] of r.members.entries()) out(`member ${i + 1}: trial ${r.trials[i]} test_acc ${m.testAcc.toFixed(2)}%\n`);
+    out(`ensemble of ${r.members.length}: test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}\n`);
+  }
+  return 0;
+}
+
 async function cmdExport(argv: string[]): Promise<number> {
   const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' } }, 0, (p, issues) => {
     studyRequired(p, issues);
@@ -581,6 +606,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   status: cmdStatus,
   trials: cmdTrials,
   best: cmdBest,
+  ensemble: cmdEnsemble,
   export: cmdExport,
   repeat: repeatCmd.run,
   compress: compressCmd.run,
