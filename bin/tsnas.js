@@ -7,4 +7,7 @@ if (!existsSync(entry)) {
   process.stderr.write('tsnas: dist/ is missing; run `npm run build` (or scripts/setup) first\n');
   process.exit(2);
 }
-await import(entry);
+// The CLI runs because this file says so, not because of the name it was started by (a symlink
+// such as node_modules/.bin/tsnas must run it too).
+const { runProcess } = await import(entry);
+await runProcess(process.argv.slice(2));

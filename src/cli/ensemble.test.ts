@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { prepareSearch, search } from '../api/study.js';
 import { run } from './main.js';
 
-process.env['TSNAS_CLI_IMPORTED'] = '1';
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -14,7 +14,6 @@ import { isNasError } from '../core/errors.js';
 import { parse, POSITIVE_INT, UsageError } from './args.js';
 import { run } from './main.js';
 
-process.env['TSNAS_CLI_IMPORTED'] = '1';
 
 async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
   let stderr = '';

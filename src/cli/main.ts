@@ -646,12 +646,17 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-// Run when executed (bin/tsnas.js imports the compiled file; tests and workers fork this module).
-const isMain = process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(js|ts)$/.test(process.argv[1]);
-const imported = process.env['TSNAS_CLI_IMPORTED'] === '1';
-if (isMain || (!imported && /[\\/]bin[\\/]tsnas(\.js)?$/.test(process.argv[1] ?? ''))) {
-  const code = await run(process.argv.slice(2));
-  // Let stdout drain, then exit with the code (open handles such as pg pools must not keep us alive).
+/**
+ * Runs the CLI as this process: `run(argv)`, then exits with its code once stdout and stderr have
+ * drained (open handles such as pg pools must not keep the process alive). bin/tsnas.js calls it,
+ * whatever name or symlink started it (`npx tsnas`, node_modules/.bin/tsnas, a global link).
+ */
+export async function runProcess(argv: readonly string[]): Promise<void> {
+  const code = await run([...argv]);
   process.exitCode = code;
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
+
+// Run when this module itself is the entry (`node dist/cli/main.js`, `tsx src/cli/main.ts`; tests and
+// workers fork it). Importing it (bin/tsnas.js, tests) runs nothing.
+if (process.argv[1] !== undefined && /[\\/]cli[\\/]main\.(js|ts)$/.test(process.argv[1])) await runProcess(process.argv.slice(2));

@@ -16,7 +16,6 @@ import { loadCifar10, loadMnist } from '../data/sources.js';
 import { exitCodeOf, run } from './main.js';
 import { prepareSearch } from '../api/index.js';
 
-process.env['TSNAS_CLI_IMPORTED'] = '1';
 
 /** Runs the CLI in this process; returns the exit code and what it wrote. */
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
