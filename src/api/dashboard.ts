@@ -4,9 +4,9 @@
  * end (dashboard/) imports these types.
  */
 import { NasError } from '../core/errors.js';
-import { studyId as toStudyId } from '../core/ids.js';
+import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialPoint, TrialPointKeys } from '../store/types.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialPoints, TrialPointKeys } from '../store/types.js';
 import { openStore } from '../store/index.js';
 import { bestOf, objectiveOf, studyConstraints } from '../store/common.js';
 import { STRATEGIES } from '../strategy/registry.js';
@@ -648,19 +648,41 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
           : trialChart(s, hit.rows, SERIES_MAX_POINTS).chart;
         return { study: detailOf(withBest(s, hit), hit).study, version, chart };
       }
-      const pop = populationOf(s);
-      const points = await store.listTrialPoints(s.id, pointKeys(s));
-      const rows: ChartTrial[] = new Array(points.length);
+      const keys = pointKeys(s);
+      const p = await store.listTrialPoints(s.id, keys);
+      const value = pointValues(s, p);
+      const generation = pointGenerations(p, populationOf(s));
+      const rows: ChartTrial[] = new Array(p.count);
       let latest = 0;
-      for (let i = 0; i < points.length; i++) {
-        const p = points[i]!;
-        rows[i] = { number: p.number, state: p.state, value: pointValue(s, p), generation: pointGeneration(p, pop), startedAt: p.startedAt, finishedAt: p.finishedAt };
-        if (p.startedAt !== null && p.startedAt > latest) latest = p.startedAt;
-        if (p.finishedAt !== null && p.finishedAt > latest) latest = p.finishedAt;
+      for (let i = 0; i < p.count; i++) {
+        const started = p.startedAt[i]!;
+        const finished = p.finishedAt[i]!;
+        const v = value[i]!;
+        const g = generation[i]!;
+        rows[i] = {
+          number: p.number[i]!,
+          state: p.state[i]!,
+          value: Number.isNaN(v) ? null : v,
+          generation: Number.isNaN(g) ? null : g,
+          startedAt: Number.isNaN(started) ? null : started,
+          finishedAt: Number.isNaN(finished) ? null : finished,
+        };
+        if (started > latest) latest = started;
+        if (finished > latest) latest = finished;
       }
       // Only complete trials with a finite first value can be the best (bestOf skips the rest).
       const candidates: BestCandidate[] = [];
-      for (const p of points) if (p.state === 'complete' && p.value0 !== null) candidates.push({ id: p.id, number: p.number, state: p.state, values: [p.value0], metrics: p.metrics, budget: p.budget });
+      for (let i = 0; i < p.count; i++) {
+        const v0 = p.value0[i]!;
+        if (p.state[i] !== 'complete' || Number.isNaN(v0)) continue;
+        const metrics: Record<string, number> = {};
+        for (const key of keys.metrics) {
+          const m = p.metrics.get(key)![i];
+          if (m !== null && m !== undefined) metrics[key] = m;
+        }
+        const budget = p.budget[i]!;
+        candidates.push({ id: trialId(p.id[i]!), number: p.number[i]!, state: 'complete', values: [v0], metrics, budget: Number.isNaN(budget) ? null : budget });
+      }
       const best = bestAmong(s, null, candidates);
       const bv = best?.values?.[0];
       const summary = toSummary({ ...s, best: best && typeof bv === 'number' ? { trialId: best.id, number: best.number, value: bv } : null });
@@ -1065,39 +1087,49 @@ function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
 }
 
 /**
- * What StudyHead reads of each trial (Store.listTrialPoints): the values `valueOf` falls back to
- * (the first objective's metric), those the best-trial rule looks at (tie-break and constraint
- * metrics) and those `generationOf` reads (`generation`, `rung`).
+ * What StudyHead reads of each trial (Store.listTrialPoints): the metric `valueOf` falls back to
+ * (the first objective's, read only for trials without a first value), those the best-trial rule
+ * looks at (tie-break and constraint metrics, read for every trial) and the keys `generationOf`
+ * reads (`generation`, `rung`).
  */
-function pointKeys(s: StudyRecord): TrialPointKeys {
+function pointKeys(s: StudyRecord): Required<TrialPointKeys> {
   const metrics = new Set<string>();
   const o = s.objectives[0];
-  if (o) {
-    metrics.add(o.metric);
-    if (o.tieBreak) metrics.add(o.tieBreak.metric);
-  }
+  if (o?.tieBreak) metrics.add(o.tieBreak.metric);
   for (const c of studyConstraints(s)) metrics.add(c.metric);
-  return { metrics: [...metrics], params: GENERATION_KEYS, userAttrs: GENERATION_KEYS };
+  return { metrics: [...metrics], fallbackMetrics: o ? [o.metric] : [], params: GENERATION_KEYS, userAttrs: GENERATION_KEYS };
 }
 const GENERATION_KEYS = ['generation', 'rung'];
 
-/** `valueOf` for a trial read with pointKeys. */
-function pointValue(s: StudyRecord, p: TrialPoint): number | null {
-  if (p.value0 !== null) return p.value0;
+/** `valueOf` per trial of `p` (read with pointKeys); NaN for null. */
+function pointValues(s: StudyRecord, p: TrialPoints): Float64Array {
+  const out = Float64Array.from(p.value0);
   const o = s.objectives[0];
-  const m = o ? p.metrics[o.metric] : undefined;
-  return typeof m === 'number' && Number.isFinite(m) && p.state !== 'failed' ? m : null;
+  const m = o ? p.metrics.get(o.metric) : undefined;
+  for (let i = 0; i < p.count; i++) {
+    if (!Number.isNaN(out[i]!)) continue;
+    const x = m?.[i];
+    if (typeof x === 'number' && Number.isFinite(x) && p.state[i] !== 'failed') out[i] = x;
+  }
+  return out;
 }
 
-/** `generationOf` for a trial read with pointKeys. */
-function pointGeneration(p: TrialPoint, population: number | null): number | null {
-  for (const src of [p.params, p.userAttrs]) {
-    for (const key of GENERATION_KEYS) {
-      const v = src[key];
-      if (v !== undefined) return v;
+/** `generationOf` per trial of `p` (read with pointKeys); NaN for null. */
+function pointGenerations(p: TrialPoints, population: number | null): Float64Array {
+  const out = new Float64Array(p.count).fill(Number.NaN);
+  // The first key found wins: params before user attributes, `generation` before `rung`.
+  const sources = [...GENERATION_KEYS.map((k) => p.params.get(k)), ...GENERATION_KEYS.map((k) => p.userAttrs.get(k))];
+  for (let i = 0; i < p.count; i++) {
+    for (const c of sources) {
+      const v = c?.[i];
+      if (v !== undefined && !Number.isNaN(v)) {
+        out[i] = v;
+        break;
+      }
     }
+    if (Number.isNaN(out[i]!) && population) out[i] = Math.floor(p.number[i]! / population);
   }
-  return population ? Math.floor(p.number / population) : null;
+  return out;
 }
 
 function toRow(s: StudyRecord, t: TrialOutcome & { readonly arch?: Json }, population = populationOf(s)): TrialRow {

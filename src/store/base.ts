@@ -11,13 +11,13 @@ import type { Json, JsonObject } from '../core/json.js';
 import {
   addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttempt, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
   encodeFinish, encodeImports, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
-  setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow, checkTrialPointKeys, trialPointFromRow,
+  setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow, checkTrialPointKeys, pointsInNumberOrder,
 } from './common.js';
 import { checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, ImportedTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoint, TrialPointKeys, TrialWriter, WorkerInfo, WorkerRecord,
+  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoints, TrialPointKeys, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -107,8 +107,8 @@ export abstract class SqlStore implements Store {
   /** Trials numbered >= fromNumber, plus those numbered in `numbers` (maybe empty), by number. */
   /** Every trial of the study by number, TRIAL_OUTCOME_COLS. */
   protected abstract selectTrialOutcomes(id: StudyId): Promise<Omit<TrialRow, 'arch'>[]>;
-  /** Every trial of the study, in any order, as trialPointFromRow's column list for `k`. */
-  protected abstract selectTrialPoints(id: StudyId, k: PointKeys): Promise<unknown[][]>;
+  /** Every trial of the study, in any order, as TrialPoints for `k` (see newTrialPoints in common.ts). */
+  protected abstract selectTrialPoints(id: StudyId, k: PointKeys): Promise<TrialPoints>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
@@ -272,18 +272,8 @@ export abstract class SqlStore implements Store {
     return (await this.selectTrialOutcomes(id)).map(trialOutcomeFromRow);
   }
 
-  async listTrialPoints(id: StudyId, keys?: TrialPointKeys): Promise<TrialPoint[]> {
-    const k = checkTrialPointKeys(keys);
-    const rows = await this.selectTrialPoints(id, k);
-    const out = rows.map((r) => trialPointFromRow(r, k));
-    // Number order (a backend may leave the rows in any order; usually they already are).
-    for (let i = 1; i < out.length; i++) {
-      if (out[i]!.number < out[i - 1]!.number) {
-        out.sort((a, b) => a.number - b.number);
-        break;
-      }
-    }
-    return out;
+  async listTrialPoints(id: StudyId, keys?: TrialPointKeys): Promise<TrialPoints> {
+    return pointsInNumberOrder(await this.selectTrialPoints(id, checkTrialPointKeys(keys)));
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

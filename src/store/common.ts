@@ -28,7 +28,7 @@ import {
   type TrialCounts,
   type TrialRecord,
   type TrialOutcome,
-  type TrialPoint,
+  type TrialPoints,
   type TrialPointKeys,
   type TrialState,
   type WorkerInfo,
@@ -601,19 +601,23 @@ export function trialOutcomeFromRow(r: Omit<TrialRow, 'arch'>): TrialOutcome {
   };
 }
 
-/** TrialPointKeys checked: at most MAX_POINT_KEYS keys in all, each a non-empty string. */
+/**
+ * TrialPointKeys checked: at most MAX_POINT_KEYS keys in all, each a non-empty string, none twice
+ * in a list; a fallback metric also in `metrics` is left out of `fallbackMetrics` (read always).
+ */
 export interface PointKeys {
   readonly metrics: readonly string[];
+  readonly fallbackMetrics: readonly string[];
   readonly params: readonly string[];
   readonly userAttrs: readonly string[];
 }
 const MAX_POINT_KEYS = 32;
 
 export function checkTrialPointKeys(k: TrialPointKeys | undefined): PointKeys {
-  const out = { metrics: [] as string[], params: [] as string[], userAttrs: [] as string[] };
+  const out = { metrics: [] as string[], fallbackMetrics: [] as string[], params: [] as string[], userAttrs: [] as string[] };
   if (k === undefined) return out;
   if (k === null || typeof k !== 'object') throw bad('keys', 'must be an object of key lists', 'e.g. { metrics: ["val_acc"] }');
-  for (const part of ['metrics', 'params', 'userAttrs'] as const) {
+  for (const part of ['metrics', 'fallbackMetrics', 'params', 'userAttrs'] as const) {
     const list = k[part];
     if (list === undefined) continue;
     if (!Array.isArray(list)) throw bad(`keys.${part}`, 'must be an array of names', `e.g. { ${part}: ["val_acc"] }`);
@@ -622,7 +626,8 @@ export function checkTrialPointKeys(k: TrialPointKeys | undefined): PointKeys {
       if (!out[part].includes(key)) out[part].push(key);
     }
   }
-  if (out.metrics.length + out.params.length + out.userAttrs.length > MAX_POINT_KEYS) {
+  out.fallbackMetrics = out.fallbackMetrics.filter((m) => !out.metrics.includes(m));
+  if (out.metrics.length + out.fallbackMetrics.length + out.params.length + out.userAttrs.length > MAX_POINT_KEYS) {
     throw bad('keys', `at most ${MAX_POINT_KEYS} keys in all`, 'ask for the few values a chart draws; listTrialOutcomes reads whole rows');
   }
   return out;
@@ -643,84 +648,159 @@ export function keyLikePattern(key: string): string {
   return likePattern(JSON.stringify(key));
 }
 
+/** How many columns a selectTrialPoints row has before the keyed values. */
+export const POINT_SCALARS = 7;
+
 /**
- * A row of selectTrialPoints: id, number, state, budget, value0, worker_id, attempt, duration_ms,
- * started_at, finished_at, then one value per metric key (a number, or text: "NaN", "Infinity",
- * "-Infinity", or any number as text on PostgreSQL), per param key and per user-attribute key
- * (finite numbers or null), in PointKeys order.
+ * Empty TrialPoints columns for `n` trials, filled by `setPointRow`. Layout of a row (of either
+ * backend's selectTrialPoints): id, number, state, budget, value0, started_at, finished_at, then
+ * one value per metric key, per fallback metric key, per param key and per user-attribute key,
+ * in PointKeys order. Values are numbers, null, or text (PostgreSQL's text rows: numbers as text,
+ * "" for null; metrics "NaN", "Infinity", "-Infinity").
  */
-export function trialPointFromRow(r: readonly unknown[], k: PointKeys): TrialPoint {
-  const metrics: Metrics = {};
-  const params: Record<string, number> = {};
-  const userAttrs: Record<string, number> = {};
-  let c = 10;
-  for (const key of k.metrics) {
-    const v = r[c++];
-    if (v === null || v === undefined) continue;
-    metrics[key] = typeof v === 'number' ? v : Number(v);
-  }
-  for (const key of k.params) {
-    const x = finiteOrNaN(r[c++]);
-    if (!Number.isNaN(x)) params[key] = x;
-  }
-  for (const key of k.userAttrs) {
-    const x = finiteOrNaN(r[c++]);
-    if (!Number.isNaN(x)) userAttrs[key] = x;
-  }
+export function newTrialPoints(n: number, k: PointKeys): PointsBuilder {
+  const metrics = new Map<string, (number | null)[]>();
+  for (const key of [...k.metrics, ...k.fallbackMetrics]) metrics.set(key, new Array<number | null>(n).fill(null));
+  const floats = (keys: readonly string[]): Map<string, Float64Array> => new Map(keys.map((key) => [key, new Float64Array(n)]));
   return {
-    id: trialId(num(r[0])),
-    number: num(r[1]),
-    state: r[2] as TrialState,
-    budget: numOrNull(r[3]),
-    value0: numOrNull(r[4]),
-    workerId: r[5] === null ? null : workerId(r[5] as string),
-    attempt: num(r[6]),
-    durationMs: numOrNull(r[7]),
-    startedAt: numOrNull(r[8]),
-    finishedAt: numOrNull(r[9]),
+    count: n,
+    id: new Float64Array(n),
+    number: new Float64Array(n),
+    state: new Array<TrialState>(n),
+    budget: new Float64Array(n),
+    value0: new Float64Array(n),
+    startedAt: new Float64Array(n),
+    finishedAt: new Float64Array(n),
     metrics,
-    params,
-    userAttrs,
+    params: floats(k.params),
+    userAttrs: floats(k.userAttrs),
   };
 }
 
-/** A finite number from a SQL value (a number, or text on PostgreSQL), else NaN. */
-function finiteOrNaN(v: unknown): number {
-  const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
-  return Number.isFinite(x) ? x : Number.NaN;
+/** TrialPoints being filled. */
+export interface PointsBuilder extends Omit<TrialPoints, 'state' | 'metrics'> {
+  readonly state: TrialState[];
+  readonly metrics: Map<string, (number | null)[]>;
+}
+
+/** A number or NaN from a SQL value: a number, null, or text ("" is null). */
+function sqlFloat(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v === null || v === undefined || v === '') return Number.NaN;
+  return Number(v);
+}
+
+/** Row `r` (layout: newTrialPoints) into entry `i` of `p`; `cols` caches p's keyed columns in row order. */
+export function setPointRow(p: PointsBuilder, cols: PointColumns, i: number, r: ArrayLike<unknown>): void {
+  p.id[i] = sqlFloat(r[0]);
+  p.number[i] = sqlFloat(r[1]);
+  p.state[i] = r[2] as TrialState;
+  p.budget[i] = sqlFloat(r[3]);
+  p.value0[i] = sqlFloat(r[4]);
+  p.startedAt[i] = sqlFloat(r[5]);
+  p.finishedAt[i] = sqlFloat(r[6]);
+  let c = POINT_SCALARS;
+  for (const m of cols.metrics) {
+    const v = r[c++];
+    m[i] = v === null || v === undefined || v === '' ? null : typeof v === 'number' ? v : Number(v);
+  }
+  for (const f of cols.floats) {
+    const x = sqlFloat(r[c++]);
+    f[i] = Number.isFinite(x) ? x : Number.NaN;
+  }
+}
+
+/** p's keyed columns in selectTrialPoints' row order. */
+export interface PointColumns {
+  readonly metrics: (number | null)[][];
+  readonly floats: Float64Array[];
+}
+export function pointColumns(p: PointsBuilder, k: PointKeys): PointColumns {
+  return {
+    metrics: [...k.metrics, ...k.fallbackMetrics].map((key) => p.metrics.get(key)!),
+    floats: [...k.params.map((key) => p.params.get(key)!), ...k.userAttrs.map((key) => p.userAttrs.get(key)!)],
+  };
+}
+
+/** TrialPoints from rows (layout: newTrialPoints), in any order. */
+export function trialPointsFromRows(rows: readonly ArrayLike<unknown>[], k: PointKeys): TrialPoints {
+  const p = newTrialPoints(rows.length, k);
+  const cols = pointColumns(p, k);
+  for (let i = 0; i < rows.length; i++) setPointRow(p, cols, i, rows[i]!);
+  return p;
 }
 
 /**
- * What listTrialPoints answers for a trial read in full: the definition the backends' SQL must
- * match (the conformance suite compares them), and the fallback for a reader holding records.
+ * TrialPoints from text rows, one a line, fields separated by commas (layout: newTrialPoints;
+ * "" is null). PostgreSQL's selectTrialPoints sends this as one value: no field it holds can
+ * contain a comma or a line break (numbers, states, metric texts such as NaN).
  */
-export function trialPointOf(t: TrialOutcome, keys: TrialPointKeys = {}): TrialPoint {
-  const k = checkTrialPointKeys(keys);
-  const pick = (o: Record<string, unknown> | null, names: readonly string[], finiteOnly: boolean): Record<string, number> => {
-    const out: Record<string, number> = {};
-    if (o === null) return out;
-    for (const n of names) {
-      if (!Object.prototype.hasOwnProperty.call(o, n)) continue;
-      const v = o[n];
-      if (typeof v === 'number' && (!finiteOnly || Number.isFinite(v))) out[n] = v;
+export function trialPointsFromText(text: string | null, k: PointKeys): TrialPoints {
+  if (text === null || text === '') return newTrialPoints(0, k);
+  const lines = text.split('\n');
+  const p = newTrialPoints(lines.length, k);
+  const cols = pointColumns(p, k);
+  for (let i = 0; i < lines.length; i++) setPointRow(p, cols, i, lines[i]!.split(','));
+  return p;
+}
+
+/** `p` in number order (a backend may return the trials in any order; usually they already are). */
+export function pointsInNumberOrder(p: TrialPoints): TrialPoints {
+  let sorted = true;
+  for (let i = 1; i < p.count; i++) {
+    if (p.number[i]! < p.number[i - 1]!) {
+      sorted = false;
+      break;
     }
-    return out;
-  };
+  }
+  if (sorted) return p;
+  const order = Array.from({ length: p.count }, (_, i) => i).sort((a, b) => p.number[a]! - p.number[b]!);
+  const f = (c: Float64Array): Float64Array => Float64Array.from(order, (i) => c[i]!);
+  const g = <T>(c: readonly T[]): T[] => order.map((i) => c[i]!);
   return {
-    id: t.id,
-    number: t.number,
-    state: t.state,
-    budget: t.budget,
-    value0: value0(t.values),
-    workerId: t.workerId,
-    attempt: t.attempt,
-    durationMs: t.durationMs,
-    startedAt: t.startedAt,
-    finishedAt: t.finishedAt,
-    metrics: pick(t.metrics, k.metrics, false),
-    params: pick(t.params, k.params, true),
-    userAttrs: pick(t.userAttrs, k.userAttrs, true),
+    count: p.count,
+    id: f(p.id),
+    number: f(p.number),
+    state: g(p.state),
+    budget: f(p.budget),
+    value0: f(p.value0),
+    startedAt: f(p.startedAt),
+    finishedAt: f(p.finishedAt),
+    metrics: new Map([...p.metrics].map(([key, c]) => [key, g(c)])),
+    params: new Map([...p.params].map(([key, c]) => [key, f(c)])),
+    userAttrs: new Map([...p.userAttrs].map(([key, c]) => [key, f(c)])),
   };
+}
+
+/**
+ * What listTrialPoints answers for trials read in full (in number order): the definition the
+ * backends' SQL must match (the conformance suite compares them), and the fallback for a reader
+ * holding records.
+ */
+export function trialPointsOf(trials: readonly TrialOutcome[], keys: TrialPointKeys = {}): TrialPoints {
+  const k = checkTrialPointKeys(keys);
+  const p = newTrialPoints(trials.length, k);
+  const nan = (x: number | null): number => (x === null ? Number.NaN : x);
+  const has = (o: Record<string, unknown> | null, key: string): boolean => o !== null && Object.prototype.hasOwnProperty.call(o, key);
+  for (const [i, t] of trials.entries()) {
+    p.id[i] = t.id;
+    p.number[i] = t.number;
+    p.state[i] = t.state;
+    p.budget[i] = nan(t.budget);
+    const v0 = value0(t.values);
+    p.value0[i] = nan(v0);
+    p.startedAt[i] = nan(t.startedAt);
+    p.finishedAt[i] = nan(t.finishedAt);
+    for (const key of k.metrics) p.metrics.get(key)![i] = has(t.metrics, key) ? t.metrics![key]! : null;
+    for (const key of k.fallbackMetrics) p.metrics.get(key)![i] = v0 === null && has(t.metrics, key) ? t.metrics![key]! : null;
+    for (const [keys, src, out] of [[k.params, t.params, p.params], [k.userAttrs, t.userAttrs, p.userAttrs]] as const) {
+      for (const key of keys) {
+        const v = has(src, key) ? (src as Record<string, unknown>)[key] : undefined;
+        out.get(key)![i] = typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN;
+      }
+    }
+  }
+  return p;
 }
 
 export interface IntermediateRow {

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { isNasError, type ErrorCode, type NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
 import { openStore } from './index.js';
-import { trialPointOf } from './common.js';
+import { trialPointsOf } from './common.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type FinishTrial, type ImportedTrial, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
 
 export interface ConformanceTarget {
@@ -976,7 +976,7 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.deepEqual(await s.listTrialOutcomes(studyId(987654)), []);
       }));
 
-    test('listTrialPoints: scalar columns and the asked-for values, as trialPointOf reads full records', () =>
+    test('listTrialPoints: scalar columns and the asked-for values, as trialPointsOf reads full records', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('points', { maxTrials: null }));
         const other = await s.createStudy(studySpec('points-other', { maxTrials: null }));
@@ -999,26 +999,44 @@ export function storeConformance(target: ConformanceTarget): void {
         await s.setTrialAttr(first.id, 'generation', 4);
         await s.setTrialAttr(first.id, 'note', { rung: 2 });
         await s.setTrialAttr(first.id, 'rung', 'x');
-        const keys = { metrics: ['val_acc', 'loss', 'missing', ...odd], params: ['generation', 'rung', 'lr', ...odd], userAttrs: ['generation', 'rung', 'note'] };
+        // val_acc only where a trial has no value0; back\\slash and loss are also in metrics: read for every trial
+        const keys = {
+          metrics: ['loss', 'missing', ...odd],
+          fallbackMetrics: ['val_acc', 'back\\slash', 'loss'],
+          params: ['generation', 'rung', 'lr', ...odd],
+          userAttrs: ['generation', 'rung', 'note'],
+        };
         const full = await s.listTrials(a.id);
         const got = await s.listTrialPoints(a.id, keys);
-        assert.deepEqual(got.map((t) => t.number), [0, 1, 2, 3, 4]);
-        for (const [i, t] of got.entries()) assert.deepEqual(t, trialPointOf(full[i]!, keys), `trial ${i}`);
-        assert.equal(got[0]!.params['generation'], 3);
-        assert.equal(got[0]!.params['rung'], undefined, 'a text param is not a number');
-        assert.equal(got[0]!.userAttrs['generation'], 4);
-        assert.equal(got[1]!.params['generation'], 1.5e-7, 'top-level key only, exact');
-        assert.ok(Number.isNaN(got[0]!.metrics['loss']!));
-        assert.equal(got[1]!.metrics['val_acc'], Number.POSITIVE_INFINITY);
-        assert.equal(got[1]!.value0, null, 'a NaN first value is no value0');
-        assert.equal(got[2]!.metrics['back\\slash'], 0.1 + 0.2);
-        assert.equal(got[2]!.params['50%_off'], 2);
-        assert.equal(got[4]!.state, 'waiting');
+        assert.equal(got.count, 5);
+        assert.deepEqual([...got.number], [0, 1, 2, 3, 4]);
+        assert.deepEqual([...got.id], full.map((t) => t.id));
+        assert.deepEqual(got, trialPointsOf(full, keys));
+        assert.equal(got.params.get('generation')![0], 3);
+        assert.ok(Number.isNaN(got.params.get('rung')![0]!), 'a text param is not a number');
+        assert.equal(got.userAttrs.get('generation')![0], 4);
+        assert.ok(Number.isNaN(got.userAttrs.get('note')![0]!), 'an object attribute is not a number');
+        assert.equal(got.params.get('generation')![1], 1.5e-7, 'top-level key only, exact');
+        assert.ok(Number.isNaN(got.metrics.get('loss')![0]!));
+        assert.equal(got.metrics.get('val_acc')![0], null, 'a fallback metric is not read where the trial has a value0');
+        assert.equal(got.metrics.get('val_acc')![1], Number.POSITIVE_INFINITY, 'a NaN first value is no value0: its fallback is read');
+        assert.ok(Number.isNaN(got.value0[1]!), 'a NaN first value is no value0');
+        assert.equal(got.value0[0], 0.5);
+        assert.equal(got.metrics.get('back\\slash')![2], 0.1 + 0.2);
+        assert.equal(got.metrics.get('val_acc')![2], null, 'absent');
+        assert.equal(got.metrics.get('x y')![0], 2);
+        assert.equal(got.params.get('50%_off')![2], 2);
+        assert.equal(got.state[4], 'waiting');
+        assert.ok(Number.isNaN(got.finishedAt[4]!) && Number.isNaN(got.budget[4]!));
         // without keys: the scalar columns only
         const bare = await s.listTrialPoints(a.id);
-        for (const [i, t] of bare.entries()) assert.deepEqual(t, trialPointOf(full[i]!));
-        assert.deepEqual(await s.listTrialPoints(studyId(987654), keys), []);
+        assert.deepEqual(bare, trialPointsOf(full));
+        assert.equal(bare.metrics.size + bare.params.size + bare.userAttrs.size, 0);
+        const none = await s.listTrialPoints(studyId(987654), keys);
+        assert.equal(none.count, 0);
+        assert.deepEqual(none.metrics.get('val_acc'), []);
         await rejectsWith(s.listTrialPoints(a.id, { metrics: [''] }), 'invalid_config');
+        await rejectsWith(s.listTrialPoints(a.id, { fallbackMetrics: [''] }), 'invalid_config');
         await rejectsWith(s.listTrialPoints(a.id, { params: 'generation' as never }), 'invalid_config');
         await rejectsWith(s.listTrialPoints(a.id, { metrics: Array.from({ length: 33 }, (_, i) => `m${i}`) }), 'invalid_config');
       }));

@@ -17,11 +17,11 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, keyLikePattern, sqliteKeyPath, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, sqliteKeyPath, trialPointsFromRows, type checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
-import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, WorkerInfo } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialPoints, WorkerInfo } from './types.js';
 
 type Db = Database.Database;
 
@@ -497,13 +497,18 @@ export class SqliteStore extends SqlStore {
     return this.run(false, () => this.st(`SELECT ${TRIAL_OUTCOME_COLS} FROM trials WHERE study_id = ? ORDER BY number`).all(sid) as Omit<TrialRow, 'arch'>[]);
   }
 
-  protected async selectTrialPoints(sid: StudyId, k: PointKeys): Promise<unknown[][]> {
+  protected async selectTrialPoints(sid: StudyId, k: PointKeys): Promise<TrialPoints> {
     // json_extract parses in C (one parse per row and column: SQLite caches the parsed value
-    // across calls in a row); params and attributes without the key's text skip the parse.
+    // across calls in a row); fallback metrics are parsed only for rows without a value0, params
+    // and attributes only when the row holds the key's text.
     const cols: string[] = [];
     const args: unknown[] = [];
     for (const key of k.metrics) {
       cols.push('json_extract(metrics, ?)');
+      args.push(sqliteKeyPath(key));
+    }
+    for (const key of k.fallbackMetrics) {
+      cols.push('CASE WHEN value0 IS NULL THEN json_extract(metrics, ?) END');
       args.push(sqliteKeyPath(key));
     }
     for (const [col, keys] of [['params', k.params], ['user_attrs', k.userAttrs]] as const) {
@@ -512,9 +517,9 @@ export class SqliteStore extends SqlStore {
         args.push(keyLikePattern(key), sqliteKeyPath(key), sqliteKeyPath(key));
       }
     }
-    const sql = `SELECT id, number, state, budget, value0, worker_id, attempt, duration_ms, started_at, finished_at${cols.map((c) => `, ${c}`).join('')}
+    const sql = `SELECT id, number, state, budget, value0, started_at, finished_at${cols.map((c) => `, ${c}`).join('')}
       FROM trials WHERE study_id = ? ORDER BY number`;
-    return this.run(false, () => this.st(sql).raw(true).all(...args, sid) as unknown[][]);
+    return this.run(false, () => trialPointsFromRows(this.st(sql).raw(true).all(...args, sid) as unknown[][], k));
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

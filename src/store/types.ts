@@ -182,6 +182,13 @@ export type TrialOutcome = Omit<TrialRecord, 'arch'>;
 export interface TrialPointKeys {
   /** Metric names: their values, NaN and +-Infinity included. */
   readonly metrics?: readonly string[];
+  /**
+   * Metric names read only for trials without a first value (value0 null), e.g. the objective's
+   * metric a chart falls back to when a trial recorded metrics but no values. Not read (null) for
+   * the other trials, so the database parses no metrics of trials that have a value. A name also
+   * in `metrics` is read for every trial.
+   */
+  readonly fallbackMetrics?: readonly string[];
   /** Param keys: their values when they are finite numbers. */
   readonly params?: readonly string[];
   /** User-attribute keys: their values when they are finite numbers. */
@@ -189,28 +196,34 @@ export interface TrialPointKeys {
 }
 
 /**
- * A trial as a chart with one mark per trial needs it (`listTrialPoints`): its scalar columns and
- * the few values of its JSON columns that were asked for; nothing else of the row is read or
- * decoded (no arch, no whole metrics, params or attributes).
+ * Every trial of a study as a chart with one mark per trial needs it (`listTrialPoints`), column
+ * by column: entry i of each column belongs to the i-th trial in number order. Only the scalar
+ * columns below and the asked-for values of the JSON columns are read; nothing else of a row is
+ * read or decoded (no arch, no whole metrics, params or attributes), and no object is made per
+ * trial. Number columns hold float64; NaN stands for "none" where the column otherwise holds only
+ * finite numbers (budget, value0, times, params, user attributes).
  */
-export interface TrialPoint {
-  id: TrialId;
-  number: number;
-  state: TrialState;
-  budget: number | null;
-  /** `values[0]` when it is finite, else null (what bestTrial and value sorts rank). */
-  value0: number | null;
-  workerId: WorkerId | null;
-  attempt: number;
-  durationMs: number | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  /** The asked-for metrics the trial has. */
-  metrics: Metrics;
-  /** The asked-for params whose values are finite numbers. */
-  params: Record<string, number>;
-  /** The asked-for user attributes whose values are finite numbers. */
-  userAttrs: Record<string, number>;
+export interface TrialPoints {
+  readonly count: number;
+  readonly id: Float64Array;
+  readonly number: Float64Array;
+  readonly state: readonly TrialState[];
+  /** NaN: no budget (the full one). */
+  readonly budget: Float64Array;
+  /** `values[0]` when it is finite, else NaN (what bestTrial and value sorts rank). */
+  readonly value0: Float64Array;
+  /** ms since the epoch; NaN: not started / not finished. */
+  readonly startedAt: Float64Array;
+  readonly finishedAt: Float64Array;
+  /**
+   * Per asked-for metric (`metrics` and `fallbackMetrics`): the trial's value (NaN and +-Infinity
+   * included), or null where it has none (or, for a fallback metric, where it has a value0).
+   */
+  readonly metrics: ReadonlyMap<string, readonly (number | null)[]>;
+  /** Per asked-for param key: the trial's value when it is a finite number, else NaN. */
+  readonly params: ReadonlyMap<string, Float64Array>;
+  /** Per asked-for user-attribute key: the trial's value when it is a finite number, else NaN. */
+  readonly userAttrs: ReadonlyMap<string, Float64Array>;
 }
 
 export interface FinishTrial {
@@ -401,13 +414,14 @@ export interface Store {
    */
   listTrialOutcomes(studyId: StudyId): Promise<TrialOutcome[]>;
   /**
-   * Every trial of a study in number order, narrow (TrialPoint): scalar columns and, per trial,
-   * the values of the named metrics, params and user attributes, extracted by the database (the
-   * dashboard's first chart of a 20,000-trial study reads this instead of decoding every row).
-   * The same snapshot rules as listTrials; an unknown study gives []. Keys are any non-empty
+   * Every trial of a study in number order, narrow and column by column (TrialPoints): scalar
+   * columns and, per trial, the values of the named metrics, params and user attributes,
+   * extracted by the database (the dashboard's first chart of a 20,000-trial study reads this
+   * instead of decoding every row).
+   * The same snapshot rules as listTrials; an unknown study gives no trials (count 0). Keys are any non-empty
    * strings (at most 32 in all); anything else is `invalid_config`.
    */
-  listTrialPoints(studyId: StudyId, keys?: TrialPointKeys): Promise<TrialPoint[]>;
+  listTrialPoints(studyId: StudyId, keys?: TrialPointKeys): Promise<TrialPoints>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
   /**
    * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.
