@@ -730,17 +730,48 @@ export function trialPointsFromRows(rows: readonly ArrayLike<unknown>[], k: Poin
   return p;
 }
 
+const STATE_OF_LETTER: Readonly<Record<string, TrialState>> = { w: 'waiting', r: 'running', c: 'complete', p: 'pruned', f: 'failed' };
+
+/** float64 values from the base64 of their big-endian bytes (PostgreSQL's float8send). */
+function float64s(b64: string, n: number): Float64Array {
+  const buf = Buffer.from(b64, 'base64');
+  if (buf.length !== n * 8) throw storageError('other', `trial points: a column of ${buf.length} bytes for ${n} trials`, { hint: 'the database answered in an unexpected form; please report it' });
+  if (littleEndian) buf.swap64();
+  const out = new Float64Array(n);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * TrialPoints from text rows, one a line, fields separated by commas (layout: newTrialPoints;
- * "" is null). PostgreSQL's selectTrialPoints sends this as one value: no field it holds can
- * contain a comma or a line break (numbers, states, metric texts such as NaN).
+ * TrialPoints from columns (PostgreSQL's selectTrialPoints): `state`, one letter per trial (the
+ * first of its state); `numbers`, per number column, the base64 of its float8 values' big-endian
+ * bytes (NaN for null) in the order id, number, budget, value0, started_at, finished_at, the
+ * metric keys, the fallback metric keys, the param keys, the user-attribute keys; `present`, per
+ * metric column, '1' where the trial has the value, '0' where not (a metric may be NaN).
  */
-export function trialPointsFromText(text: string | null, k: PointKeys): TrialPoints {
-  if (text === null || text === '') return newTrialPoints(0, k);
-  const lines = text.split('\n');
-  const p = newTrialPoints(lines.length, k);
-  const cols = pointColumns(p, k);
-  for (let i = 0; i < lines.length; i++) setPointRow(p, cols, i, lines[i]!.split(','));
+export function trialPointsFromColumns(state: string, numbers: readonly string[], present: readonly string[], k: PointKeys): TrialPoints {
+  const n = state.length;
+  const p = newTrialPoints(n, k);
+  for (let i = 0; i < n; i++) {
+    const s = STATE_OF_LETTER[state[i]!];
+    if (s === undefined) throw storageError('other', `trial points: unknown state letter ${JSON.stringify(state[i])}`, { hint: 'the database holds a state this tsnas does not know' });
+    p.state[i] = s;
+  }
+  const col = (j: number): Float64Array => float64s(numbers[j] ?? '', n);
+  const scalars = [p.id, p.number, p.budget, p.value0, p.startedAt, p.finishedAt];
+  for (const [j, c] of scalars.entries()) c.set(col(j));
+  let j = scalars.length;
+  for (const [m, key] of [...k.metrics, ...k.fallbackMetrics].entries()) {
+    const v = col(j++);
+    const has = present[m] ?? '';
+    const out = p.metrics.get(key)!;
+    for (let i = 0; i < n; i++) out[i] = has.charCodeAt(i) === 49 /* '1' */ ? v[i]! : null;
+  }
+  for (const c of [...k.params.map((key) => p.params.get(key)!), ...k.userAttrs.map((key) => p.userAttrs.get(key)!)]) {
+    const v = col(j++);
+    for (let i = 0; i < n; i++) c[i] = Number.isFinite(v[i]!) ? v[i]! : Number.NaN;
+  }
   return p;
 }
 

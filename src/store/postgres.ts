@@ -14,7 +14,7 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromText, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromColumns, type checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION } from './types.js';
@@ -603,16 +603,19 @@ export class PostgresStore extends SqlStore {
     // Each JSON column is cast to jsonb once per row at most (the inner query is kept apart by
     // OFFSET 0, so the casts are not repeated per key): metrics only of rows without a value0
     // when only fallback metrics are asked for, params and attributes only when they hold the
-    // key's text. The answer is one text value, a line per trial (trialPointsFromText), not a row
-    // per trial: pg parses a row field by field in JavaScript, which was most of the time of a
-    // cold read of 20,000 trials; the line format holds numbers, states and metric texts only,
-    // none with a comma or a line break. The lines are sorted by number here (narrow: a few MB
-    // at 20,000 trials, in memory), not in JavaScript: updated rows leave the heap out of order.
+    // key's text. The answer is one row of columns, not a row per trial: pg parses a row field by
+    // field in JavaScript, which was most of the time of a cold read of 20,000 trials. A number
+    // column is its float8 values' bytes (float8send: exact, NaN for null) concatenated and sent
+    // as base64, decoded by Buffer in one call; states are one letter a trial; a metric column
+    // (whose values may be NaN) has a presence column beside it. The middle query sorts the
+    // extracted values (narrow) by number, so the columns usually come in number order (the
+    // caller checks: an aggregate's input order is not guaranteed).
     const args: unknown[] = [sid];
     const bind = (v: unknown): string => (args.push(v), `$${args.length}`);
-    const cols: string[] = [];
-    for (const key of k.metrics) cols.push(`m ->> ${bind(key)}::text`);
-    for (const key of k.fallbackMetrics) cols.push(`CASE WHEN value0 IS NULL THEN m ->> ${bind(key)}::text END`);
+    const metricCols: string[] = [];
+    for (const key of k.metrics) metricCols.push(`(m ->> ${bind(key)}::text)::float8`);
+    for (const key of k.fallbackMetrics) metricCols.push(`CASE WHEN value0 IS NULL THEN (m ->> ${bind(key)}::text)::float8 END`);
+    const floatCols: string[] = [];
     const inner: string[] = [
       k.metrics.length ? 'metrics::jsonb AS m' : k.fallbackMetrics.length ? 'CASE WHEN value0 IS NULL THEN metrics::jsonb END AS m' : 'NULL::jsonb AS m',
     ];
@@ -620,17 +623,26 @@ export class PostgresStore extends SqlStore {
       if (keys.length === 0) continue;
       inner.push(`CASE WHEN ${col} LIKE ANY(${bind(keys.map(keyLikePattern))}::text[]) THEN ${col}::jsonb END AS ${alias}`);
       for (const key of keys) {
-        // The number's text as stored (numeric): JavaScript reads it as PostgreSQL's float8 would.
         const b = bind(key);
-        cols.push(`CASE WHEN jsonb_typeof(${alias} -> ${b}::text) = 'number' THEN ${alias} ->> ${b}::text END`);
+        floatCols.push(`CASE WHEN jsonb_typeof(${alias} -> ${b}::text) = 'number' THEN (${alias} ->> ${b}::text)::float8 END`);
       }
     }
-    const fields = ['id', 'number', 'state', ...['budget', 'value0', 'started_at', 'finished_at', ...cols].map((c) => `coalesce((${c})::text, '')`)];
-    const sql = `SELECT string_agg(concat_ws(',', ${fields.join(', ')}), E'\\n' ORDER BY number) AS points
-      FROM (SELECT id, number, state, budget, value0, started_at, finished_at, ${inner.join(', ')}
-            FROM trials WHERE study_id = $1 OFFSET 0) t`;
-    const rows = await this.q<{ points: string | null }>(sql, args);
-    return trialPointsFromText(rows[0]?.points ?? null, k);
+    const numbers = ['id::float8', 'number::float8', 'budget', 'value0', 'started_at::float8', 'finished_at::float8', ...metricCols, ...floatCols];
+    const f = (i: number): string => `encode(string_agg(float8send(coalesce(x${i}, 'NaN'::float8)), ''), 'base64')`;
+    const present = (i: number): string => `string_agg(CASE WHEN x${i} IS NULL THEN '0' ELSE '1' END, '')`;
+    const out = [`string_agg(left(state, 1), '') AS state`, ...numbers.map((_, i) => `${f(i)} AS f${i}`), ...metricCols.map((_, j) => `${present(6 + j)} AS p${j}`)];
+    const sql = `SELECT ${out.join(', ')} FROM (
+        SELECT state, ${numbers.map((c, i) => `${c} AS x${i}`).join(', ')}
+        FROM (SELECT id, number, state, budget, value0, started_at, finished_at, ${inner.join(', ')}
+              FROM trials WHERE study_id = $1 OFFSET 0) t
+        ORDER BY number) u`;
+    const r = (await this.q<Record<string, string | null>>(sql, args))[0] ?? {};
+    return trialPointsFromColumns(
+      r['state'] ?? '',
+      numbers.map((_, i) => r[`f${i}`] ?? ''),
+      metricCols.map((_, j) => r[`p${j}`] ?? ''),
+      k,
+    );
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {
