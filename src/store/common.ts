@@ -732,9 +732,8 @@ export function trialPointsFromRows(rows: readonly ArrayLike<unknown>[], k: Poin
 
 const STATE_OF_LETTER: Readonly<Record<string, TrialState>> = { w: 'waiting', r: 'running', c: 'complete', p: 'pruned', f: 'failed' };
 
-/** float64 values from the base64 of their big-endian bytes (PostgreSQL's float8send). */
-function float64s(b64: string, n: number): Float64Array {
-  const buf = Buffer.from(b64, 'base64');
+/** float64 values from their big-endian bytes (PostgreSQL's float8send). `buf` is reordered in place. */
+function float64s(buf: Buffer, n: number): Float64Array {
   if (buf.length !== n * 8) throw storageError('other', `trial points: a column of ${buf.length} bytes for ${n} trials`, { hint: 'the database answered in an unexpected form; please report it' });
   if (littleEndian) buf.swap64();
   const out = new Float64Array(n);
@@ -745,12 +744,12 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * TrialPoints from columns (PostgreSQL's selectTrialPoints): `state`, one letter per trial (the
- * first of its state); `numbers`, per number column, the base64 of its float8 values' big-endian
- * bytes (NaN for null) in the order id, number, budget, value0, started_at, finished_at, the
+ * first of its state); `numbers`, per number column, its float8 values' big-endian bytes (NaN for
+ * null) in the order id, number, budget, value0, started_at, finished_at, the
  * metric keys, the fallback metric keys, the param keys, the user-attribute keys; `present`, per
  * metric column, '1' where the trial has the value, '0' where not (a metric may be NaN).
  */
-export function trialPointsFromColumns(state: string, numbers: readonly string[], present: readonly string[], k: PointKeys): TrialPoints {
+export function trialPointsFromColumns(state: string, numbers: readonly Buffer[], present: readonly string[], k: PointKeys): TrialPoints {
   const n = state.length;
   const p = newTrialPoints(n, k);
   for (let i = 0; i < n; i++) {
@@ -758,7 +757,7 @@ export function trialPointsFromColumns(state: string, numbers: readonly string[]
     if (s === undefined) throw storageError('other', `trial points: unknown state letter ${JSON.stringify(state[i])}`, { hint: 'the database holds a state this tsnas does not know' });
     p.state[i] = s;
   }
-  const col = (j: number): Float64Array => float64s(numbers[j] ?? '', n);
+  const col = (j: number): Float64Array => float64s(numbers[j] ?? Buffer.alloc(0), n);
   const scalars = [p.id, p.number, p.budget, p.value0, p.startedAt, p.finishedAt];
   for (const [j, c] of scalars.entries()) c.set(col(j));
   let j = scalars.length;

@@ -605,8 +605,8 @@ export class PostgresStore extends SqlStore {
     // when only fallback metrics are asked for, params and attributes only when they hold the
     // key's text. The answer is one row of columns, not a row per trial: pg parses a row field by
     // field in JavaScript, which was most of the time of a cold read of 20,000 trials. A number
-    // column is its float8 values' bytes (float8send: exact, NaN for null) concatenated and sent
-    // as base64, decoded by Buffer in one call; states are one letter a trial; a metric column
+    // column is its float8 values' bytes (float8send: exact, NaN for null) concatenated into one
+    // bytea (pg hands it over as a Buffer); states are one letter a trial; a metric column
     // (whose values may be NaN) has a presence column beside it. The middle query sorts the
     // extracted values (narrow) by number, so the columns usually come in number order (the
     // caller checks: an aggregate's input order is not guaranteed).
@@ -628,7 +628,7 @@ export class PostgresStore extends SqlStore {
       }
     }
     const numbers = ['id::float8', 'number::float8', 'budget', 'value0', 'started_at::float8', 'finished_at::float8', ...metricCols, ...floatCols];
-    const f = (i: number): string => `encode(string_agg(float8send(coalesce(x${i}, 'NaN'::float8)), ''), 'base64')`;
+    const f = (i: number): string => `string_agg(float8send(coalesce(x${i}, 'NaN'::float8)), '')`;
     const present = (i: number): string => `string_agg(CASE WHEN x${i} IS NULL THEN '0' ELSE '1' END, '')`;
     const out = [`string_agg(left(state, 1), '') AS state`, ...numbers.map((_, i) => `${f(i)} AS f${i}`), ...metricCols.map((_, j) => `${present(6 + j)} AS p${j}`)];
     const sql = `SELECT ${out.join(', ')} FROM (
@@ -636,13 +636,10 @@ export class PostgresStore extends SqlStore {
         FROM (SELECT id, number, state, budget, value0, started_at, finished_at, ${inner.join(', ')}
               FROM trials WHERE study_id = $1 OFFSET 0) t
         ORDER BY number) u`;
-    const r = (await this.q<Record<string, string | null>>(sql, args))[0] ?? {};
-    return trialPointsFromColumns(
-      r['state'] ?? '',
-      numbers.map((_, i) => r[`f${i}`] ?? ''),
-      metricCols.map((_, j) => r[`p${j}`] ?? ''),
-      k,
-    );
+    const r = (await this.q<Record<string, string | Buffer | null>>(sql, args))[0] ?? {};
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const bytes = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.alloc(0));
+    return trialPointsFromColumns(text(r['state']), numbers.map((_, i) => bytes(r[`f${i}`])), metricCols.map((_, j) => text(r[`p${j}`])), k);
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {
