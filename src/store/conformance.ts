@@ -1027,7 +1027,8 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.equal(got.metrics.get('x y')![0], 2);
         assert.equal(got.params.get('50%_off')![2], 2);
         assert.equal(got.state[4], 'waiting');
-        assert.ok(Number.isNaN(got.finishedAt[4]!) && Number.isNaN(got.budget[4]!));
+        assert.ok(Number.isNaN(got.finishedAt[4]!), 'a waiting trial has not finished');
+        assert.equal(got.budget[4], 1);
         // without keys: the scalar columns only
         const bare = await s.listTrialPoints(a.id);
         assert.deepEqual(bare, trialPointsOf(full));
