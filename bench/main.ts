@@ -86,12 +86,14 @@ export default async function mainBench(argv: string[]): Promise<void> {
   mkdirSync(work, { recursive: true });
   const log = (s: string) => process.stderr.write(s + '\n');
 
-  // The search subsets of the main job's `train` evaluator, for the peer.
-  const sub = await prepareData({ kind: 'fashion_mnist', dataDir }, { valPerClass: MAIN_DEFAULTS.valPerClass });
+  // The search subsets of the main job's `train` evaluator, for the peer (not loaded without one).
   const trainIdx = join(work, 'train-indices.i32');
   const valIdx = join(work, 'val-indices.i32');
-  writeFileSync(trainIdx, Buffer.from(sub.train.indices.buffer, sub.train.indices.byteOffset, sub.train.indices.byteLength));
-  writeFileSync(valIdx, Buffer.from(sub.val.indices.buffer, sub.val.indices.byteOffset, sub.val.indices.byteLength));
+  if (!noPeer) {
+    const sub = await prepareData({ kind: 'fashion_mnist', dataDir }, { valPerClass: MAIN_DEFAULTS.valPerClass });
+    writeFileSync(trainIdx, Buffer.from(sub.train.indices.buffer, sub.train.indices.byteOffset, sub.train.indices.byteLength));
+    writeFileSync(valIdx, Buffer.from(sub.val.indices.buffer, sub.val.indices.byteOffset, sub.val.indices.byteLength));
+  }
 
   const sides: Side[] = [];
   try {
@@ -160,22 +162,19 @@ export default async function mainBench(argv: string[]): Promise<void> {
     return;
   }
   const of = (side: Side['side']) => sides.filter((s) => s.side === side);
+  const sd = (s: { std: number | null }) => (s.std === null ? '' : ` ± ${s.std.toFixed(2)}`);
+  const tsnasLine = (t: Side) => `seed ${t.seed}: tsnas ${t.test_acc.toFixed(2)}% (${t.params} params, ${t.seconds.toFixed(0)} s whole job; search + winner ${String(t['search_plus_winner_seconds'])} s)`;
+  const ts = statsOf(of('tsnas').map((s) => s.test_acc))!;
   if (noPeer) {
-    const ts = statsOf(of('tsnas').map((s) => s.test_acc))!;
-    process.stdout.write(
-      of('tsnas').map((t) => `seed ${t.seed}: tsnas ${t.test_acc.toFixed(2)}% (${t.params} params, ${t.seconds.toFixed(0)} s whole job; search + winner ${String(t['search_plus_winner_seconds'])} s)`).join('\n') +
-        `\nwinner test accuracy over ${seeds.length} seed(s): tsnas ${ts.mean.toFixed(2)}${ts.std === null ? '' : ` ± ${ts.std.toFixed(2)}`}% (no peer: --no-peer)\n`,
-    );
+    process.stdout.write(of('tsnas').map(tsnasLine).join('\n') + `\nwinner test accuracy over ${seeds.length} seed(s): tsnas ${ts.mean.toFixed(2)}${sd(ts)}% (no peer: --no-peer)\n`);
     return;
   }
   const lines = seeds.map((seed) => {
     const t = sides.find((s) => s.side === 'tsnas' && s.seed === seed)!;
     const p = sides.find((s) => s.side === 'optuna' && s.seed === seed)!;
-    return `seed ${seed}: tsnas ${t.test_acc.toFixed(2)}% (${t.params} params, ${t.seconds.toFixed(0)} s whole job; search + winner ${String(t['search_plus_winner_seconds'])} s)  |  optuna ${p.test_acc.toFixed(2)}% (${p.params} params, ${p.seconds.toFixed(0)} s; ${String(p['trials'])} trials)`;
+    return `${tsnasLine(t)}  |  optuna ${p.test_acc.toFixed(2)}% (${p.params} params, ${p.seconds.toFixed(0)} s; ${String(p['trials'])} trials)`;
   });
-  const ts = statsOf(of('tsnas').map((s) => s.test_acc))!;
   const ps = statsOf(of('optuna').map((s) => s.test_acc))!;
-  const sd = (s: { std: number | null }) => (s.std === null ? '' : ` ± ${s.std.toFixed(2)}`);
   const tSec = statsOf(of('tsnas').map((s) => Number(s['search_plus_winner_seconds'])))!.mean;
   const pSec = statsOf(of('optuna').map((s) => s.seconds))!.mean;
   process.stdout.write(
