@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- main [--json] [--seeds 0,1,2] [--threads 2] [--data-dir DIR] [--keep DIR] [-- tsnas main options]`
+ * `npm run bench -- main [--json] [--seeds 0,1,2] [--threads 2] [--data-dir DIR] [--keep DIR] [--no-peer | --peer-only FILE] [-- tsnas main options]`
  *
  * The main job against what a user would otherwise write: for each seed, runs `tsnas main` (a
  * fresh study, the default budgets) and then bench/optuna_main.py (Debian's /usr/bin/python3 with
