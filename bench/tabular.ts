@@ -2,6 +2,7 @@
  * `npm run bench -- tabular [--seeds 5] [--seed-from 0] [--trials 30] [--epochs 30] [--folds 5]
  *                           [--objective val_loss|val_acc] [--datasets wine,breast_cancer]
  *                           [--cv-repeats 1] [--enqueue-default] [--ensemble 1[,3,5...]]
+ *                           [--caruana [--caruana-size 50] [--caruana-metric loss|acc]]
  *                           [--no-cv-baseline] [--results FILE] [--json]`
  *
  * Small-data options of the CV search (issue 17.17): `--cv-repeats R` repeats the k-fold partition
@@ -9,8 +10,12 @@
  * defaults in joint_mlp's terms) the first trial (config `enqueue`); `--ensemble K[,K2,...]`
  * reports the ensemble of the top K trials' final models (src/api/ensemble.ts; K = 1: the winner
  * alone) and records every listed size's accuracy from the same members (the first K is the
- * figure; the others are prefixes, free to compute). A line records these settings, and a summary
- * over `--results` counts only lines with the same ones.
+ * figure; the others are prefixes, free to compute). `--caruana`: the figure is instead Caruana et
+ * al. 2004's greedy ensemble selection over the study's out-of-fold predictions (evaluator
+ * `cv_predictions: true`; `tsnas ensemble --method caruana`, src/api/ensemble.ts), its chosen
+ * trials retrained on all non-test rows and weighted; the winner alone is still recorded
+ * (`single_test_acc`). A line records these settings, and a summary over `--results` counts only
+ * lines with the same ones.
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
@@ -56,6 +61,8 @@ interface Args {
    * [1]: the single winner retrained (the setup before ensembles).
    */
   ensemble: number[];
+  /** Report Caruana selection over out-of-fold predictions (`size` steps on `metric`) instead of the top-k ensemble. */
+  caruana: { size: number; metric: 'loss' | 'acc' } | undefined;
   seeds: number;
   seedFrom: number;
   results: string | undefined;
@@ -71,7 +78,14 @@ function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'tabular', {
     seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
     'cv-repeats': 'number', 'enqueue-default': 'flag', 'no-enqueue-default': 'flag', ensemble: 'list',
+    caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string',
   });
+  const caruanaSize = o['caruana-size'] ?? 50;
+  if (!(Number.isInteger(caruanaSize) && caruanaSize >= 1)) throw new Error(`tabular: --caruana-size must be an integer >= 1, got ${caruanaSize}`);
+  const caruanaMetric = o['caruana-metric'] ?? 'loss';
+  if (caruanaMetric !== 'loss' && caruanaMetric !== 'acc') throw new Error(`tabular: --caruana-metric must be loss or acc, got ${JSON.stringify(caruanaMetric)}`);
+  if (!o.caruana && (o['caruana-size'] !== undefined || o['caruana-metric'] !== undefined)) throw new Error('tabular: --caruana-size and --caruana-metric apply only with --caruana');
+  if (o.caruana && o.ensemble !== undefined) throw new Error('tabular: --caruana and --ensemble are two ways to report the figure; give one');
   const ensemble = (o.ensemble ?? ['1']).map(Number);
   if (!ensemble.every((k) => Number.isInteger(k) && k >= 1)) throw new Error(`tabular: --ensemble takes sizes >= 1, e.g. 5 or 5,1,3; got ${JSON.stringify(o.ensemble)}`);
   const cvRepeats = o['cv-repeats'] ?? 1;
@@ -83,6 +97,7 @@ function parseArgs(argv: string[]): Args {
     cvRepeats,
     enqueueDefault: o['enqueue-default'] === true && o['no-enqueue-default'] !== true,
     ensemble,
+    caruana: o.caruana ? { size: caruanaSize, metric: caruanaMetric } : undefined,
     seeds: o.seeds ?? 5, seedFrom: o['seed-from'] ?? 0, results: o.results, trials: o.trials ?? 30, epochs: o.epochs ?? 30, folds: o.folds ?? 5,
     datasets: o.datasets ?? ['wine', 'breast_cancer'], cvBaseline: !o['no-cv-baseline'], json: o.json ?? false,
   };
@@ -113,7 +128,7 @@ export const DEFAULT_CONFIG = {
  * One search on `csv` with split seed `seed`; its top trials' final models (retrained on all
  * non-test rows), the test accuracy of the single winner and of each ensemble size.
  */
-async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; single_test_acc: number; ensemble_test_acc: Record<string, number>; val_acc: number; best_trial: number; members: number[]; search_s: number; winner: unknown }> {
+async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; single_test_acc: number; ensemble_test_acc: Record<string, number>; val_acc: number; best_trial: number; members: number[]; weights?: number[]; oof?: { loss: number; acc: number }; search_s: number; winner: unknown }> {
   const study = `${csv.replace(/^.*\//, '').replace(/\.csv$/, '')}-s${seed}-${cv ? 'cv' : 'plain'}`;
   const storage = `sqlite:${join(dir, 'bench.db')}`;
   const p = prepareSearch({
@@ -124,7 +139,7 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
       strategy: 'tpe',
       seed,
       trials: a.trials,
-      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: true, threads: 1, ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}) } : {}) },
+      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: true, threads: 1, ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}), ...(a.caruana ? { cv_predictions: true } : {}) } : {}) },
       ...(cv && a.enqueueDefault ? { enqueue: [DEFAULT_CONFIG] } : {}),
       objectives: [
         !cv ? { metric: 'val_acc', direction: 'maximize' } : a.objective === 'val_acc' ? { metric: 'val_acc', direction: 'maximize', tie_break: 'val_loss' } : { metric: 'val_loss', direction: 'minimize', tie_break: 'val_acc' },
@@ -135,6 +150,14 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
   const r = await search(p);
   const searchS = (performance.now() - t0) / 1000;
   if (!r.best) throw new Error(`${csv} seed ${seed}: no complete trial`);
+  if (cv && a.caruana) {
+    // Caruana selection on the trials' out-of-fold predictions; the chosen trials retrained on every
+    // non-test row and weighted. The winner alone: its member's accuracy, or retrained on its own.
+    const e = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana.size, metric: a.caruana.metric });
+    const at = e.trials.indexOf(r.best.number);
+    const single = at >= 0 ? e.members[at]!.testAcc : (await ensembleOfStudy(storage, study, { k: 1 })).acc;
+    return { test_acc: e.acc, single_test_acc: single, ensemble_test_acc: { caruana: e.acc }, val_acc: r.best.values![0]!, best_trial: r.best.number, members: [...e.trials], weights: e.weights.map((w) => +w.toFixed(4)), oof: { loss: +e.selection!.loss.toFixed(5), acc: +e.selection!.acc.toFixed(3) }, search_s: searchS, winner: r.best.arch };
+  }
   // The top trials retrained on every non-test row (validation fraction 0: the same test rows as
   // the peer's), seed = the study's; member 1 is the winner, so sizes [1] = the winner retrained.
   const sizes = cv ? a.ensemble : [1];
@@ -154,6 +177,8 @@ interface SeedLine {
   cv_repeats?: number;
   enqueue_default?: boolean;
   ensemble?: number;
+  /** `caruana-<size>-<metric>` when the figure is Caruana selection (lines before it: absent). */
+  ensemble_method?: string;
   seed: number;
   trials: number;
   epochs: number;
@@ -165,6 +190,11 @@ interface SeedLine {
   ensemble_test_acc?: Record<string, number>;
 }
 
+/** The line tag of a Caruana run. */
+function methodTag(a: Args): string | undefined {
+  return a.caruana ? `caruana-${a.caruana.size}-${a.caruana.metric}` : undefined;
+}
+
 /** The lines to summarise for `name`: this run's, or with --results every matching line of the file (last per seed). */
 function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
   if (a.results === undefined || !existsSync(a.results)) return run.filter((l) => l.dataset === name);
@@ -172,7 +202,7 @@ function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
   for (const t of readFileSync(a.results, 'utf8').split('\n')) {
     if (!t.trim()) continue;
     const l = JSON.parse(t) as SeedLine;
-    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0]) bySeed.set(l.seed, l);
+    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0] && l.ensemble_method === (a.caruana ? methodTag(a) : undefined)) bySeed.set(l.seed, l);
   }
   return [...bySeed.values()].sort((x, y) => x.seed - y.seed);
 }
@@ -220,6 +250,7 @@ export default async function main(argv: string[]): Promise<void> {
           cv_repeats: a.cvRepeats,
           enqueue_default: a.enqueueDefault,
           ensemble: a.ensemble[0]!,
+          ...(a.caruana ? { ensemble_method: methodTag(a) } : {}),
           seed: s,
           trials: a.trials,
           epochs: a.epochs,
@@ -230,6 +261,7 @@ export default async function main(argv: string[]): Promise<void> {
           single_test_acc: r.single_test_acc,
           ensemble_test_acc: r.ensemble_test_acc,
           members: r.members,
+          ...(r.weights ? { weights: r.weights, oof: r.oof } : {}),
           best_trial: r.best_trial,
           search_s: +r.search_s.toFixed(1),
           winner: r.winner,
@@ -259,7 +291,7 @@ export default async function main(argv: string[]): Promise<void> {
         seeds: n,
         tsnas_cv: { mean: +o.mean.toFixed(2), std: +o.std.toFixed(2) },
         sklearn_default_mlp: { mean: +k.mean.toFixed(2), std: +k.std.toFixed(2) },
-        paired_diff: { mean: +diff.mean.toFixed(2), se: +(diff.std / Math.sqrt(n)).toFixed(2) },
+        paired_diff: { mean: +diff.mean.toFixed(2), std: +diff.std.toFixed(2), se: +(diff.std / Math.sqrt(n)).toFixed(2) },
         wins,
         ties,
         losses: n - wins - ties,
@@ -271,9 +303,9 @@ export default async function main(argv: string[]): Promise<void> {
         console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
       } else
         console.log(
-          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.caruana ? `Caruana selection (${a.caruana.size} steps on out-of-fold ${a.caruana.metric})` : a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
             (plain.length ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}% (n=${plain.length})` : '') +
-            `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${(diff.std / Math.sqrt(n)).toFixed(2)} (s.e.) points;` +
+            `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (std; s.e. ${(diff.std / Math.sqrt(n)).toFixed(2)}) points;` +
             ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}` +
             (a.ensemble.length > 1 ? `; by ensemble size (same members): ${JSON.stringify(bySize(lines, a.ensemble))}` : ''),
         );

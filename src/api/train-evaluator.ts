@@ -21,6 +21,9 @@
  *                                   # mean over folds (val_acc_std, val_loss_std: the spread)
  *     cv_repeats: 3                 # repeated k-fold (with cv_folds): 3 shuffles of the k folds,
  *                                   # the mean over all k x 3 trainings (a less noisy objective)
+ *     cv_predictions: true          # with cv_folds: keep each trial's out-of-fold class
+ *                                   # probabilities (user attribute cv_predictions), for
+ *                                   # `tsnas ensemble --method caruana`
  *     keep_weights: true            # default: keep every complete trial's trained weights
  *     artifacts_dir: ./weights      # where; default <db file>.artifacts/<study>/ for SQLite,
  *                                   # required for PostgreSQL (a directory all workers can reach)
@@ -72,6 +75,7 @@ export const TRAIN_OPTIONS = [
   'darts',
   'cv_folds',
   'cv_repeats',
+  'cv_predictions',
   'inherit',
   'budget_samples',
 ] as const;
@@ -192,6 +196,8 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   const cvFolds = I.take(() => o['cv_folds'] === undefined ? undefined : num(o['cv_folds'], 'evaluator.cv_folds', { integer: true, min: 2, max: 100 }), undefined);
   const cvRepeats = I.take(() => o['cv_repeats'] === undefined ? undefined : num(o['cv_repeats'], 'evaluator.cv_repeats', { integer: true, min: 1, max: 100 }), undefined);
   I.take(() => { if (cvRepeats !== undefined && cvFolds === undefined && o['cv_folds'] === undefined) fail('evaluator.cv_repeats', 'cv_repeats repeats a k-fold cross-validation, but cv_folds is not set', 'add cv_folds (e.g. cv_folds: 5), or remove cv_repeats'); }, undefined);
+  const cvPredictions = I.take(() => o['cv_predictions'] === undefined ? false : bool(o['cv_predictions'], 'evaluator.cv_predictions'), false);
+  I.take(() => { if (cvPredictions && cvFolds === undefined && o['cv_folds'] === undefined) fail('evaluator.cv_predictions', 'cv_predictions keeps out-of-fold predictions, but cv_folds is not set', 'add cv_folds (e.g. cv_folds: 5), or remove cv_predictions'); }, undefined);
   const threads = I.take(() => o['threads'] === undefined ? undefined : num(o['threads'], 'evaluator.threads', { integer: true, min: 1, max: 256 }), undefined);
   const timeLimit = I.take(() => o['time_limit'] === undefined ? undefined : num(o['time_limit'], 'evaluator.time_limit', { min: 1 }), undefined);
   const latency = I.take(() => o['latency'] === undefined ? false : bool(o['latency'], 'evaluator.latency'), false);
@@ -239,6 +245,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(weightsDir === undefined ? {} : { weightsDir }),
       ...(cvFolds === undefined ? {} : { cvFolds }),
       ...(cvRepeats === undefined ? {} : { cvRepeats }),
+      ...(cvPredictions ? { cvPredictions } : {}),
       ...(inherit === 'off' ? {} : { inherit }),
       ...(budgetSamples === undefined ? {} : { budgetSamples }),
     },

@@ -39,7 +39,7 @@ test('tsnas ensemble: members in the study\'s order with their own test accuracy
   assert.ok(o.test_acc >= 0 && o.test_acc <= 100);
   const t = await cli(['ensemble', '--study', 'e', '--storage', storage, '--k', '1']);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, new RegExp(`member 1: trial ${r.best!.number} test_acc [0-9.]+%\\nensemble of 1: test_acc [0-9.]+%`));
+  assert.match(t.stdout, new RegExp(`member 1: trial ${r.best!.number} weight 1.000 test_acc [0-9.]+%\\nensemble of 1: test_acc [0-9.]+%`));
   const bad = await cli(['ensemble', '--storage', storage, '--k', '0']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--study NAME is required/);

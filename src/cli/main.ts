@@ -157,12 +157,20 @@ candidate and in total (JSON: field "proxy").`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--json | --csv] [--state STATE]`,
   best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
   ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--seed N] [--json]
+       tsnas ensemble --study NAME [--storage URL] --method caruana [--size 50] [--metric loss|acc]
+                      [--seed N] [--json]
 
-The k best trials of a study searched with the train evaluator (in the order \`best\` uses, so
-member 1 is the winner) retrained from scratch on every non-test row (training + validation), and
-their class probabilities averaged on the test split (Caruana et al. 2004's sorted ensemble
-initialization, equal weights). Prints each member's own test accuracy and the ensemble's. The test
-split is never seen by the search; this is an explicit step after it (src/api/ensemble.ts).`,
+An ensemble of a study's trials (searched with the train evaluator), each member retrained from
+scratch on every non-test row (training + validation) and their class probabilities averaged on the
+test split, which the search never saw (src/api/ensemble.ts). Prints each member's weight and own
+test accuracy and the ensemble's.
+  --method top (default)  the k best trials in the order \`best\` uses (member 1 is the winner),
+                          equal weights (Caruana et al. 2004's sorted ensemble initialization)
+  --method caruana        Caruana et al. 2004's greedy ensemble selection with replacement over
+                          every complete trial's out-of-fold predictions (the search must run with
+                          cv_folds and cv_predictions: true): --size greedy steps (default 50),
+                          each adding the trial that most improves the held-out --metric (loss:
+                          mean log loss, default; acc); a trial's weight = how often it was added`,
   export: `usage: tsnas export --study NAME [--storage URL] --out DIR [--no-onnx]
        tsnas export --study NAME [--storage URL] --format csv|json [--out FILE]
 
@@ -199,7 +207,7 @@ const CORE_SUMMARIES: Record<string, string> = {
   status: 'studies and their trial counts, or one study',
   trials: 'all trials of a study (table, --json, --csv)',
   best: 'the best trial of a study',
-  ensemble: 'retrain the k best trials on all non-test rows and average their test predictions',
+  ensemble: 'retrain the k best trials (or a Caruana selection) on all non-test rows and average their test predictions',
   export: 'write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON',
   db: 'database administration: `tsnas db upgrade` migrates an older schema (explicitly, once)',
   repeat: repeatCmd.summary,
@@ -540,16 +548,50 @@ async function cmdBest(argv: string[]): Promise<number> {
 }
 
 async function cmdEnsemble(argv: string[]): Promise<number> {
-  const { flags, num } = parse(argv, { ...readFlags, k: { type: 'string', number: POSITIVE_INT }, seed: { type: 'string', number: NON_NEGATIVE_INT } }, 0, (p, issues) => {
+  const flags0 = {
+    ...readFlags,
+    k: { type: 'string', number: POSITIVE_INT },
+    seed: { type: 'string', number: NON_NEGATIVE_INT },
+    method: { type: 'string', choices: ['top', 'caruana'] },
+    size: { type: 'string', number: POSITIVE_INT },
+    metric: { type: 'string', choices: ['loss', 'acc'] },
+  } as const;
+  const { flags, num } = parse(argv, flags0, 0, (p, issues) => {
     studyRequired(p, issues);
-    if (p.flags['k'] === undefined) issues.add(new UsageError('--k K is required (the number of best trials to ensemble)'));
+    const caruana = p.flags['method'] === 'caruana';
+    if (!caruana && p.flags['k'] === undefined) issues.add(new UsageError('--k K is required (the number of best trials to ensemble), or give --method caruana'));
+    if (caruana && p.flags['k'] !== undefined) issues.add(new UsageError('--k applies only to --method top (caruana chooses its members; its steps are --size)'));
+    for (const f of ['size', 'metric'] as const) if (!caruana && p.flags[f] !== undefined) issues.add(new UsageError(`--${f} applies only to --method caruana`));
   });
   if (flags['help']) return out(help('ensemble') + '\n'), 0;
   const seed = num('seed');
-  const r = await ensembleOfStudy(storageOf(flags), needStudy(flags), { k: num('k')!, ...(seed === undefined ? {} : { seed }) });
-  if (flags['json']) out(JSON.stringify({ test_acc: r.acc, test_loss: r.loss, members: r.members.map((m, i) => ({ trial: r.trials[i], test_acc: m.testAcc })) }, null, 2) + '\n');
+  const size = num('size');
+  const method = (flags['method'] as 'top' | 'caruana' | undefined) ?? 'top';
+  const r = await ensembleOfStudy(storageOf(flags), needStudy(flags), {
+    method,
+    ...(method === 'top' ? { k: num('k')! } : {}),
+    ...(size === undefined ? {} : { size }),
+    ...(flags['metric'] === undefined ? {} : { metric: flags['metric'] as 'loss' | 'acc' }),
+    ...(seed === undefined ? {} : { seed }),
+  });
+  if (flags['json'])
+    out(
+      JSON.stringify(
+        {
+          method,
+          test_acc: r.acc,
+          test_loss: r.loss,
+          members: r.members.map((m, i) => ({ trial: r.trials[i], weight: r.weights[i], test_acc: m.testAcc })),
+          ...(r.selection ? { selection: { oof_loss: r.selection.loss, oof_acc: r.selection.acc, library: r.selection.library, without_predictions: r.selection.withoutPredictions, size: r.selection.size, metric: r.selection.metric } } : {}),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   else {
-    for (const [i, m] of r.members.entries()) out(`member ${i + 1}: trial ${r.trials[i]} test_acc ${m.testAcc.toFixed(2)}%\n`);
+    if (r.selection)
+      out(`caruana selection: ${r.selection.size} steps on out-of-fold ${r.selection.metric} over ${r.selection.library} trials: oof_loss ${r.selection.loss.toFixed(4)} oof_acc ${r.selection.acc.toFixed(2)}%${r.selection.withoutPredictions.length ? ` (${r.selection.withoutPredictions.length} complete trials without out-of-fold predictions left out)` : ''}\n`);
+    for (const [i, m] of r.members.entries()) out(`member ${i + 1}: trial ${r.trials[i]} weight ${r.weights[i]!.toFixed(3)} test_acc ${m.testAcc.toFixed(2)}%\n`);
     out(`ensemble of ${r.members.length}: test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}\n`);
   }
   return 0;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JointArch } from '../core/arch.js';
-import { isNasError } from '../core/errors.js';
+import { isNasError, type NasError } from '../core/errors.js';
 import { parseCsv } from '../data/csv.js';
 import { prepareSplits } from '../data/prepare.js';
 import { liveTensors } from '../tensor/index.js';
@@ -66,6 +66,38 @@ test('ensembleOfStudy: members are the study\'s top trials in its own order (mem
   await assert.rejects(ensembleOfStudy(storage, 'ens', { k: 0 }), (x: unknown) => isNasError(x, 'invalid_config'));
   await search(prepareSearch({ config: { study: 'synth', storage, space: 'mlp', strategy: 'random', evaluator: { name: 'synthetic', steps: 1 }, trials: 2 } }));
   await assert.rejects(ensembleOfStudy(storage, 'synth', { k: 2 }), (x: unknown) => isNasError(x, 'invalid_config') && /train evaluator/.test((x as Error).message));
+});
+
+test('ensembleOfStudy caruana: greedy selection over the trials\' stored out-of-fold predictions, weights summing to 1; refused without them', async () => {
+  const { prepareSearch, search } = await import('../api/study.js');
+  const { ensembleOfStudy } = await import('../api/ensemble.js');
+  const { openStore } = await import('../store/index.js');
+  const storage = `sqlite:${join(dir, 'c.db')}`;
+  const evaluator = { name: 'train', dataset: 'csv', path: csv, epochs: 2, split_seed: 1, keep_weights: false, skip_test: true, threads: 1, cv_folds: 2 };
+  await search(prepareSearch({ config: { study: 'oof', storage, space: 'joint_mlp', strategy: 'random', seed: 4, trials: 4, evaluator: { ...evaluator, cv_predictions: true } } }));
+  const store = await openStore(storage, { readOnly: true });
+  const rec = await store.requireStudy('oof');
+  const done = await store.listTrials(rec.id, { states: ['complete'] });
+  await store.close();
+  assert.ok(done.length >= 2);
+  // The run layer recorded each complete trial's out-of-fold predictions: 72 pooled rows x 3 classes.
+  for (const t of done) assert.equal((t.userAttrs['cv_predictions'] as { rows: number[] }).rows.length, 72);
+  const e = await ensembleOfStudy(storage, 'oof', { method: 'caruana', size: 7 });
+  assert.equal(e.selection!.library, done.length);
+  assert.equal(e.selection!.size, 7);
+  assert.equal(e.trials.length, e.members.length);
+  assert.ok(e.trials.every((n) => done.some((t) => t.number === n)));
+  assert.ok(Math.abs(e.weights.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  // Weights are multiples of 1/7, heaviest first.
+  for (const w of e.weights) assert.ok(Math.abs(w * 7 - Math.round(w * 7)) < 1e-9);
+  assert.deepEqual([...e.weights].sort((a, b) => b - a), [...e.weights]);
+  assert.ok(e.acc >= 0 && e.acc <= 100 && Number.isFinite(e.loss));
+  // The selection's held-out score is never worse than the best single trial's (step 1 takes it).
+  assert.ok(e.selection!.loss <= Math.min(...done.map((t) => t.metrics!['val_loss']!)) + 0.05);
+  // A study searched without cv_predictions cannot be selected this way.
+  await search(prepareSearch({ config: { study: 'nooof', storage, space: 'joint_mlp', strategy: 'random', seed: 4, trials: 2, evaluator } }));
+  await assert.rejects(ensembleOfStudy(storage, 'nooof', { method: 'caruana' }), (x: unknown) => isNasError(x, 'invalid_config') && /cv_predictions: true/.test((x as NasError).hint ?? ''));
+  await assert.rejects(ensembleOfStudy(storage, 'oof', { method: 'caruana', size: 0 }), (x: unknown) => isNasError(x, 'invalid_config') && (x as NasError).field === 'size');
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

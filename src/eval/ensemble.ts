@@ -7,8 +7,9 @@
  * This is the "sorted ensemble initialization" of Caruana et al. 2004 (Ensemble Selection from
  * Libraries of Models, ICML; the start of auto-sklearn's ensemble selection, Feurer et al. 2015):
  * the N best models of the library by validation score, averaged with equal weights. The greedy
- * forward steps that follow in Caruana et al. need every model's held-out predictions, which a
- * study does not keep; they are not done here.
+ * forward steps that follow in Caruana et al. need every model's held-out predictions: they are
+ * src/eval/ensemble-selection.ts (over out-of-fold predictions, src/eval/cv-predictions.ts), whose
+ * weights `averagePredictions` takes.
  *
  * Shapes and units: `probs` is [test rows x classes] row-major, each row summing to 1; `acc` in
  * percent; `loss` the mean negative log of the probability given to the true class (natural log,
@@ -103,15 +104,20 @@ export async function trainEnsemble(members: readonly (NetworkArch | JointArch)[
 }
 
 /**
- * The equal-weight average of members' test probabilities ([test rows x classes] each) and its
+ * The average of members' test probabilities ([test rows x classes] each; equal weights, or
+ * `weights`, one non-negative number per member, normalised by their sum) and its
  * accuracy (percent) and log loss on `data.test`; e.g. the ensemble of the first j members of a
  * trainEnsemble result. Ties in the argmax go to the lower class index.
  */
-export function averagePredictions(members: readonly Float32Array[], data: Pick<PreparedData, 'test' | 'numClasses'>): { acc: number; loss: number; probs: Float32Array } {
+export function averagePredictions(members: readonly Float32Array[], data: Pick<PreparedData, 'test' | 'numClasses'>, weights?: readonly number[]): { acc: number; loss: number; probs: Float32Array } {
   const c = data.numClasses;
   const n = data.test.indices.length;
   if (members.length === 0 || members.some((p) => p.length !== n * c))
     throw new NasError('invalid_config', `averagePredictions needs at least one member of ${n} x ${c} probabilities`, { field: 'members' });
+  if (weights !== undefined && (weights.length !== members.length || !weights.every((w) => Number.isFinite(w) && w >= 0) || !(weights.reduce((a, b) => a + b, 0) > 0)))
+    throw new NasError('invalid_config', `averagePredictions needs one non-negative weight per member (${members.length}), not all zero; got ${JSON.stringify(weights)}`, { field: 'weights' });
+  const total = weights === undefined ? members.length : weights.reduce((a, b) => a + b, 0);
+  const w = weights ?? members.map(() => 1);
   const probs = new Float32Array(n * c);
   let hits = 0;
   let loss = 0;
@@ -120,8 +126,8 @@ export function averagePredictions(members: readonly Float32Array[], data: Pick<
     let best = 0;
     for (let j = 0; j < c; j++) {
       let v = 0;
-      for (const p of members) v += p[i * c + j]!;
-      probs[i * c + j] = v / members.length;
+      members.forEach((p, m) => (v += w[m]! * p[i * c + j]!));
+      probs[i * c + j] = v / total;
       if (probs[i * c + j]! > probs[i * c + best]!) best = j;
     }
     const t = y[idx] as number;

@@ -98,3 +98,37 @@ test('TrainingEvaluator cv_repeats: 2 x 3 folds, distinct partitions, cv_repeats
   assert.equal(parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 4, cv_repeats: 3 }, '/').eval.cvRepeats, 3);
   assert.throws(() => parseTrainOptions({ dataset: 'csv', path: csv, cv_repeats: 3 }, '/'), (e: unknown) => isNasError(e, 'invalid_config') && (e as { field?: string }).field === 'evaluator.cv_repeats');
 });
+
+test('TrainingEvaluator cv_predictions: every pooled row predicted once by the fold that held it out (rows sum to 1, accuracy = the folds\'); checked', async () => {
+  const { decodeCvPredictions } = await import('./cv-predictions.js');
+  const arch: MlpArch = { family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 };
+  const base = { dataset: { kind: 'csv', path: csv } as const, epochs: 2, cvFolds: 3, hparams: { lr: 1e-2, batchSize: 16 }, threads: 1 };
+  const o = await new TrainingEvaluator({ ...base, cvPredictions: true }).evaluate({ arch, seed: 2 });
+  assert.equal(o.status, 'complete');
+  if (o.status !== 'complete') return;
+  const p = decodeCvPredictions(o.attrs?.['cv_predictions']);
+  const d = prepareSplits({ train: parseCsv('x,y,label\n' + lines.join('\n'), csv) });
+  assert.deepEqual(Array.from(p.rows), [...d.train.indices, ...d.val.indices].sort((a, b) => a - b));
+  assert.equal(p.classes, 3);
+  let hits = 0;
+  for (let i = 0; i < p.rows.length; i++) {
+    const row = Array.from(p.probs.subarray(i * 3, i * 3 + 3));
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    if (row.indexOf(Math.max(...row)) === d.train.data.y[p.rows[i]!]) hits++;
+  }
+  // Folds of 24 rows each (72 pooled): the mean of the folds' accuracies is the pooled accuracy.
+  assert.equal(p.rows.length, 72);
+  assert.ok(Math.abs((100 * hits) / 72 - o.metrics['val_acc']!) < 1e-6, `${(100 * hits) / 72} vs ${o.metrics['val_acc']}`);
+  // Without the option nothing extra is attached, and the metrics are the same trainings'.
+  const plain = await new TrainingEvaluator(base).evaluate({ arch, seed: 2 });
+  assert.ok(plain.status === 'complete' && plain.attrs === undefined);
+  if (plain.status === 'complete') assert.ok(Math.abs(plain.metrics['val_loss']! - o.metrics['val_loss']!) < 1e-6);
+  // Repeats: still one prediction per row (the mean over repeats).
+  const r = await new TrainingEvaluator({ ...base, epochs: 1, cvRepeats: 2, cvPredictions: true }).evaluate({ arch, seed: 2 });
+  assert.ok(r.status === 'complete');
+  if (r.status === 'complete') assert.equal(decodeCvPredictions(r.attrs?.['cv_predictions']).rows.length, 72);
+  assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'csv', path: csv }, cvPredictions: true }), (e: unknown) => isNasError(e, 'invalid_config') && (e as { field?: string }).field === 'evaluator.cv_predictions');
+  const { parseTrainOptions } = await import('../api/train-evaluator.js');
+  assert.equal(parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 4, cv_predictions: true }, '/').eval.cvPredictions, true);
+  assert.throws(() => parseTrainOptions({ dataset: 'csv', path: csv, cv_predictions: true }, '/'), (e: unknown) => isNasError(e, 'invalid_config') && /cv_predictions/.test((e as Error).message));
+});

@@ -30,6 +30,8 @@ import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
 import { lrAt, type LrSchedule } from '../nn/schedule.js';
 import { Generator, Tensor, crossEntropy, getNumThreads, noGrad, setNumThreads, tidy, trimMemory } from '../tensor/index.js';
 import { costMetrics, latencyMetrics, measureLatency, type LatencyOptions, type LatencyResult } from './cost.js';
+import { CV_PREDICTIONS_ATTR, encodeCvPredictions, poolFoldPredictions } from './cv-predictions.js';
+import { predictProbs } from './predict.js';
 import { ConfusionAccumulator, type ClassificationMetrics } from './train-metrics.js';
 import { consoleProgress, type TrainProgressSink } from './train-progress.js';
 import type { EvalOutcome, EvalRequest, Evaluator, Metrics, Progress, ProgressAnswer } from './types.js';
@@ -93,6 +95,11 @@ export interface TrainOptions {
    * from there. Adds the metric `inherited_fraction` (share of parameter/buffer elements copied).
    */
   readonly init?: { readonly weights: ReadonlyMap<string, Tensor>; readonly mode: InheritMode; readonly epochOffset?: number };
+  /**
+   * Also return the final network's class probabilities on the validation rows (`valProbs`, see
+   * TrainResult), e.g. for out-of-fold predictions. Default false (nothing extra is computed).
+   */
+  readonly valPredictions?: boolean;
 }
 
 export interface TrainResult {
@@ -101,6 +108,11 @@ export interface TrainResult {
   readonly latency?: LatencyResult;
   readonly val?: ClassificationMetrics;
   readonly test?: ClassificationMetrics;
+  /**
+   * With TrainOptions.valPredictions and a complete training: the final network's softmax on
+   * `data.val`, [val rows x classes] row-major in `data.val.indices` order (src/eval/predict.ts).
+   */
+  readonly valProbs?: Float32Array;
   /** Epochs actually run. */
   readonly epochs: number;
   readonly steps: number;
@@ -471,6 +483,7 @@ export async function trainModule(
       lastVal = await evaluateSubsetAsync(module, data.val, data, evalBs, net);
     }
     const val = hasVal ? (lastVal ?? (await evaluateSubsetAsync(module, data.val, data, evalBs, net))) : undefined;
+    const valProbs = opts.valPredictions && hasVal ? predictProbs(module, data.val, data.normalization, data.numClasses, evalBs) : undefined;
     const test = opts.skipTest || data.test.indices.length === 0 ? undefined : await evaluateSubsetAsync(module, data.test, data, evalBs, net);
     for (const [what, m] of [['validation', val], ['test', test]] as const) {
       if (m && !Number.isFinite(m.loss)) {
@@ -502,6 +515,7 @@ export async function trainModule(
       outcome: { status: 'complete', metrics, curve: [...curve], ...(weightsFile === undefined ? {} : { artifact: weightsFile }) },
       ...(costs ? { costs } : {}),
       ...(val ? { val } : {}),
+      ...(valProbs ? { valProbs } : {}),
       ...(test ? { test } : {}),
       ...(latency ? { latency } : {}),
       epochs: curve.length,
@@ -642,6 +656,15 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
    * close candidates compares). Reported as `cv_repeats`; the spread is over all k x r folds.
    */
   readonly cvRepeats?: number;
+  /**
+   * With cvFolds: keep every complete evaluation's out-of-fold class probabilities (each pooled
+   * row predicted by the fold network that did not train on it; the mean over repeats) as the
+   * outcome's attribute `cv_predictions` (src/eval/cv-predictions.ts), which the run layer stores
+   * as a trial user attribute. Caruana et al. 2004's ensemble selection over a study's trials
+   * (src/api/ensemble.ts, `tsnas ensemble --method caruana`) reads them. Costs one extra
+   * forward pass over each fold's validation rows and rows x classes x 4 bytes (base64) per trial.
+   */
+  readonly cvPredictions?: boolean;
 }
 
 /** Sample standard deviation (n-1); 0 for one value. */
@@ -712,6 +735,8 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       if (o.cvFolds === undefined)
         throw new NasError('invalid_config', 'cv_repeats repeats a k-fold cross-validation, but cv_folds is not set', { field: 'evaluator.cv_repeats', hint: 'add cv_folds (e.g. cv_folds: 5), or remove cv_repeats' });
     }
+    if (o.cvPredictions && o.cvFolds === undefined)
+      throw new NasError('invalid_config', 'cv_predictions keeps out-of-fold predictions, but cv_folds is not set', { field: 'evaluator.cv_predictions', hint: 'add cv_folds (e.g. cv_folds: 5), or remove cv_predictions' });
     if (o.budgetSamples !== undefined) {
       if (!(Number.isInteger(o.budgetSamples) && o.budgetSamples >= 1))
         throw new NasError('invalid_config', `budget_samples must be a positive integer, got ${o.budgetSamples}`, { field: 'evaluator.budget_samples' });
@@ -803,12 +828,13 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
    */
   private async evaluateFolds(folds: readonly PreparedData[], req: EvalRequest<NetworkArch | JointArch>, weightsFile: string | undefined): Promise<EvalOutcome> {
     const outs: { metrics: Metrics; curve: readonly Progress[] }[] = [];
+    const held: { rows: Int32Array; probs: Float32Array }[] = [];
     const { onProgress, ...plain } = req;
     let artifact: string | undefined;
     const k = this.o.cvFolds ?? folds.length;
     const repeats = folds.length / k;
     for (const [i, fold] of folds.entries()) {
-      const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile } : {}) });
+      const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile } : {}), ...(this.o.cvPredictions ? { valPredictions: true } : {}) });
       const o = r.outcome;
       if (o.status !== 'complete') {
         if (artifact !== undefined) this.discardArtifact(artifact);
@@ -817,6 +843,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       }
       if (o.artifact !== undefined) artifact = o.artifact;
       outs.push({ metrics: o.metrics, curve: o.curve });
+      if (r.valProbs) held.push({ rows: fold.val.indices, probs: r.valProbs });
     }
     const metrics: Record<string, number> = meanMetrics(outs.map((o) => o.metrics));
     metrics['val_acc_std'] = sampleStd(outs.map((o) => o.metrics['val_acc'] as number));
@@ -833,7 +860,8 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
         return { status: 'pruned', step: p.step, metrics: p.metrics, curve: curve.slice(0, p.step) };
       }
     }
-    return { status: 'complete', metrics, curve, ...(artifact !== undefined ? { artifact } : {}) };
+    const attrs = this.o.cvPredictions ? { [CV_PREDICTIONS_ATTR]: encodeCvPredictions(poolFoldPredictions(held, folds[0]!.numClasses)) } : undefined;
+    return { status: 'complete', metrics, curve, ...(artifact !== undefined ? { artifact } : {}), ...(attrs ? { attrs } : {}) };
   }
 
   /** Removes a weights file of this evaluator's directory (an outcome the run layer did not record). */

@@ -10,6 +10,7 @@
  * Accuracies are percentages in [0, 100].
  */
 import type { NasError } from '../core/errors.js';
+import type { Json } from '../core/json.js';
 
 export type { Direction, Objective, Constraint, Metrics, Progress } from '../core/metrics.js';
 import type { Metrics, Progress } from '../core/metrics.js';
@@ -76,6 +77,11 @@ export type EvalOutcome =
        * objective is among them the run layer fails the trial with this reason in its message.
        */
       readonly absent?: Readonly<Record<string, string>>;
+      /**
+       * Extra results the run layer records as the trial's user attributes (key -> JSON), after
+       * the finish and only for a complete trial; e.g. the train evaluator's `cv_predictions`.
+       */
+      readonly attrs?: Readonly<Record<string, Json>>;
     }
   | { readonly status: 'pruned'; readonly step: number; readonly metrics: Metrics; readonly curve: readonly Progress[] }
   | {

@@ -538,6 +538,12 @@ export class Study<A> {
         done = { ...done, userAttrs: { ...done.userAttrs, weights_path: artifact } };
       } else discard();
     }
+    const attrs = outcome.status === 'complete' ? outcome.attrs : undefined;
+    if (attrs !== undefined && done.state === 'complete') {
+      // The evaluator's extra results (e.g. out-of-fold predictions), fenced like weights_path.
+      for (const [key, value] of Object.entries(attrs)) await this.store.setTrialAttr(done.id, key, value, { workerId: this.workerId, attempt: trial.attempt });
+      done = { ...done, userAttrs: { ...done.userAttrs, ...attrs } };
+    }
     onEvent?.({ type: 'finished', trial: done });
     return done;
   }
