@@ -45,3 +45,30 @@ test('tsnas ensemble: members in the study\'s order with their own test accuracy
   assert.match(bad.stderr, /--study NAME is required/);
   assert.match(bad.stderr, /--k/);
 });
+
+test('tsnas ensemble --method caruana: the selection\'s out-of-fold score, weighted members; its flags checked against the method', async () => {
+  const csv = join(dir, 'three-c.csv');
+  writeFileSync(csv, 'x,y,label\n' + Array.from({ length: 90 }, (_, i) => `${(i % 3) + 0.3 * Math.sin(i)},${Math.cos(i * 7)},${['a', 'b', 'c'][i % 3]}`).join('\n') + '\n');
+  const storage = `sqlite:${join(dir, 'c.db')}`;
+  await search(prepareSearch({ config: { study: 'c', storage, space: 'joint_mlp', strategy: 'random', seed: 2, trials: 3, evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: 2, keep_weights: false, threads: 1, cv_folds: 2, cv_predictions: true } } }));
+  const j = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--size', '5', '--json']);
+  assert.equal(j.code, 0, j.stderr);
+  const o = JSON.parse(j.stdout) as { method: string; test_acc: number; members: { trial: number; weight: number }[]; selection: { library: number; size: number; metric: string; oof_acc: number } };
+  assert.equal(o.method, 'caruana');
+  assert.equal(o.selection.size, 5);
+  assert.equal(o.selection.metric, 'loss');
+  assert.ok(o.selection.library >= 1 && o.selection.library <= 3);
+  assert.ok(Math.abs(o.members.reduce((a, m) => a + m.weight, 0) - 1) < 1e-9);
+  const t = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--metric', 'acc']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^caruana selection: 50 steps on out-of-fold acc over \d trials: oof_loss [0-9.]+ oof_acc [0-9.]+%\nmember 1: trial \d+ weight [0-9.]+ test_acc [0-9.]+%\n/);
+  const bad = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--k', '2']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--k applies only to --method top/);
+  const bad2 = await cli(['ensemble', '--study', 'c', '--storage', storage, '--k', '2', '--size', '5', '--metric', 'acc']);
+  assert.equal(bad2.code, 2);
+  assert.match(bad2.stderr, /--size applies only to --method caruana[\s\S]*--metric applies only to --method caruana/);
+  const bad3 = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'best']);
+  assert.equal(bad3.code, 2);
+  assert.match(bad3.stderr, /--method/);
+});
