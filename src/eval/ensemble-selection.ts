@@ -96,7 +96,7 @@ export function ensembleSelection(library: readonly Float32Array[], labels: Arra
     }
     trace.push({ step: 0, model: own[0]!.k, ...scoreProbs(sum, init, labels, classes) });
   }
-  let chosen = init > 0 ? { step: 0, counts: [...counts], score: trace[0]! } : undefined;
+  let chosen: { step: number; counts: number[]; score: { loss: number; acc: number } } | undefined = init > 0 ? { step: 0, counts: [...counts], score: trace[0]! } : undefined;
   const trial = new Float64Array(n * classes);
   for (let step = 1; step <= o.size; step++) {
     const div = init + step;
