@@ -279,6 +279,39 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   return raw;
 }
 
+/**
+ * Where a field of `input`'s config was written, for the header of its problems (Issue.source):
+ * a field the flags set (configFromFlags, e.g. `trials` from --trials, `evaluator.dataset` from
+ * --dataset) is "on the command line", any other field "in the config file PATH". Null for a
+ * config given as an object (its problems are "in the config").
+ */
+export function configSourceOf(input: PrepareInput): ((field: string | undefined) => string) | null {
+  const cli = 'on the command line';
+  if (input.configPath === undefined) return input.flags && input.config === undefined ? () => cli : null;
+  const file = `in the config file ${input.configPath}`;
+  let flagRaw: Obj = {};
+  try {
+    flagRaw = input.flags ? configFromFlags(input.flags) : {};
+  } catch {
+    // A flag combination configFromFlags refuses is reported by it, with a `--flag` field.
+  }
+  // As rawConfig: with a config file, only a --study flag sets the study.
+  if (input.flags && typeof input.flags['study'] !== 'string') delete flagRaw['study'];
+  return (field) => {
+    if (field === undefined) return file;
+    if (field.startsWith('--')) return cli;
+    let v: unknown = flagRaw;
+    for (const k of field.split(/[.[\]]+/).filter(Boolean)) {
+      if (!isObj(v) || !Object.hasOwn(v, k)) return file;
+      v = v[k];
+      // A value the flags set whole (a name, a number, the objectives list) is theirs.
+      if (!isObj(v)) return cli;
+    }
+    // The flags set part of this object (e.g. evaluator.name); its other fields are the file's.
+    return file;
+  };
+}
+
 /** Overrides from flags on top of a config file (flags win), e.g. `--workers 4 --storage ...`. */
 export function mergeFlags(raw: unknown, flags: Obj): unknown {
   if (!isObj(raw)) return raw;

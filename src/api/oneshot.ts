@@ -25,7 +25,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Nb201Arch, NetworkArch } from '../core/arch.js';
-import { NasError, isNasError } from '../core/errors.js';
+import { NasError, isNasError, withIssueSources } from '../core/errors.js';
 import { workerId as makeWorkerId } from '../core/ids.js';
 import { canonicalJson, type Json, type JsonObject } from '../core/json.js';
 import { hash32 } from '../core/rng.js';
@@ -38,7 +38,7 @@ import { runOneShot, splitHalves, type EpochRecord } from '../oneshot/search.js'
 import type { EdgeInfo } from '../oneshot/supernet.js';
 import { defaultWorkerId, sleep } from '../run/study.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
+import { configSourceOf, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { resolveSpace } from './parts.js';
 import type { PrepareInput } from './config.js';
 import { parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
@@ -74,6 +74,16 @@ export function oneShotMethodOf(input: PrepareInput): OneShotMethodName | undefi
  * `finalEpochs` (the CLI's --final-epochs) overrides the options' `final_epochs`.
  */
 export function prepareOneShot(input: PrepareInput & { finalEpochs?: number }): PreparedOneShot {
+  // Problems headed by where they are written, as prepareSearch's (configSourceOf).
+  const sourceOf = configSourceOf(input);
+  try {
+    return prepareOneShotUnsourced(input);
+  } catch (e) {
+    throw sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e;
+  }
+}
+
+function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number }): PreparedOneShot {
   const { raw, baseDir } = rawConfig(input);
   const r = raw as Obj;
   if (r && typeof r === 'object' && r['trials'] === undefined) r['trials'] = 2;

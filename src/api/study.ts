@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NasError } from '../core/errors.js';
+import { NasError, withIssueSources } from '../core/errors.js';
 import { isOneShotMethod } from '../oneshot/options.js';
 import { workerId as makeWorkerId, type WorkerId } from '../core/ids.js';
 import { canonicalJson, type JsonObject } from '../core/json.js';
@@ -14,7 +14,7 @@ import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '..
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
 import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configToRaw, defaultArtifactsDir, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
+import { configSourceOf, configToRaw, defaultArtifactsDir, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
 
@@ -26,8 +26,22 @@ export interface PreparedSearch {
 export type { PrepareInput } from './config.js';
 import type { PrepareInput } from './config.js';
 
-/** Validates a config completely (names, options, files) without opening or writing anything. */
+/**
+ * Validates a config completely (names, options, files) without opening or writing anything.
+ * Problems are reported all at once, headed by where they are written: `N problems in the config
+ * file F:`, `... on the command line:` (fields the flags set), both grouped, or `... in the
+ * config:` for a config object (configSourceOf).
+ */
 export function prepareSearch(input: PrepareInput): PreparedSearch {
+  const sourceOf = configSourceOf(input);
+  try {
+    return prepareSearchUnsourced(input);
+  } catch (e) {
+    throw sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e;
+  }
+}
+
+function prepareSearchUnsourced(input: PrepareInput): PreparedSearch {
   const { raw, baseDir } = rawConfig(input);
   // Every problem of the config is reported at once: the fields' own checks, then (when those
   // problems leave the names and options intact) the registries' checks of strategy, space and

@@ -13,7 +13,7 @@
  * parseArgs lacks (typo suggestions, friendly messages, choices) is this file.
  */
 import { parseArgs } from 'node:util';
-import { NasError } from '../core/errors.js';
+import { NasError, issueListText, type Issue } from '../core/errors.js';
 import { Issues } from '../core/issues.js';
 import { closest } from '../core/suggest.js';
 import { resolve } from 'node:path';
@@ -140,7 +140,8 @@ export type CrossCheck = (p: Parsed, issues: Issues) => void;
  * `choices`, numbers outside their `number` rule, each flag's `check`, then `crossCheck` (when
  * every flag is known: an unknown one may be a misspelt flag it needs). One
  * problem is thrown as it is (a UsageError or a flagError naming the flag); several as one
- * UsageError, `N problems on the command line:` and one numbered line each. With `--help` only
+ * UsageError, `N problems on the command line:` and one numbered line each (`N problems in the
+ * config file F:` when a crossCheck's config file holds them all; both, grouped, when both do). With `--help` only
  * unknown or malformed flags are reported. Parsing is Node's `util.parseArgs` (its tokens).
  */
 export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossCheck?: CrossCheck): Parsed {
@@ -243,9 +244,10 @@ function throwAll(issues: Issues): void {
   } catch (e) {
     if (!(e instanceof NasError) || e instanceof UsageError || e.details?.['issues'] === undefined) throw e;
     // The per-problem "see --help" hints are dropped: the footer gives the --help pointer once.
-    const list = (e.details['issues'] as { field?: string; message: string; hint?: string }[]).map((i) => (i.hint === 'see --help' ? { ...i, hint: undefined } : i));
-    const lines = list.map((i, k) => `  ${k + 1}. ${i.field === undefined ? '' : `${i.field}: `}${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`);
-    throw new UsageError(`${list.length} problems on the command line:\n${lines.join('\n')}`, { issues: list });
+    // The header names where the problems are: the flags, and the config file for problems a
+    // crossCheck's prepareSearch attributes to it (Issue.source).
+    const list = (e.details['issues'] as Issue[]).map(({ hint, ...i }) => (hint === 'see --help' || hint === undefined ? i : { ...i, hint }));
+    throw new UsageError(issueListText(list, 'on the command line'), { issues: list });
   }
 }
 

@@ -167,3 +167,28 @@ test('parse: the combined error lists each problem for programs; cross checks wa
   assert.deepEqual(parse(['--', '--n'], { ...spec }, 1).args, ['--n']);
   assert.throws(() => parse(['--n=-1'], { ...spec }), /--n: must be a positive integer, got "-1"/);
 });
+
+test('problems in a config file are headed by that file, not the command line; flags and file together are grouped under each', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const file = join(dir, 'b1.yaml');
+  const db = `sqlite:${join(dir, 'b1.db')}`;
+  writeFileSync(file, `study: b1\nstorage: ${db}\nspace: nb201\nstrategy: { name: bananas, options: { members: 0, acquisition: thompsn } }\nevaluator: nb201\ntrials: 0\n`);
+  // The file alone: search, repeat and worker --config read it inside their flag checks.
+  for (const args of [['search', file], ['repeat', file, '--seeds', '0,1'], ['worker', '--config', file]]) {
+    const r = await cli(args);
+    const what = `tsnas ${args.join(' ')}:\n${r.stderr}`;
+    assert.equal(r.code, 2, what);
+    assert.match(r.stderr, new RegExp(`^tsnas ${args[0]}: 3 problems in the config file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\n`), what);
+    assert.doesNotMatch(r.stderr, /command line/, what);
+  }
+  // A bad flag value and a flag that overrides a field of the file: both places, each problem under its own.
+  const r = await cli(['search', file, '--trials', '0', '--final-epochs', '2']);
+  const what = r.stderr;
+  assert.equal(r.code, 2, what);
+  assert.match(r.stderr, /^tsnas search: \d+ problems on the command line and in the config file .*b1\.yaml:\n on the command line:\n/, what);
+  const [cliPart, filePart] = r.stderr.split(/\n in the config file .*:\n/);
+  assert.match(cliPart!, /--final-epochs/, what);
+  assert.match(cliPart!, /trials: /, `--trials 0 overrides the file's trials: ${what}`);
+  assert.match(filePart!, /strategy\.options\.members/, what);
+  assert.doesNotMatch(filePart!, /trials: |--final-epochs/, what);
+});

@@ -133,13 +133,20 @@ export interface Issue {
   readonly field?: string;
   readonly message: string;
   readonly hint?: string;
+  /**
+   * Where the problem was written, as a phrase for the header: "in the config file b1.yaml",
+   * "on the command line" (set by whoever knows, see `withIssueSources`); absent = the `what` of
+   * the list that reports it.
+   */
+  readonly source?: string;
 }
 
 /** The problems an error stands for: the issues of a combined error, else the error itself. */
 export function issuesOf(e: NasError): Issue[] {
   const l = e.details?.['issues'];
   if (Array.isArray(l)) return l as Issue[];
-  return [{ code: e.code, ...(e.field === undefined ? {} : { field: e.field }), message: e.text, ...(e.hint === undefined ? {} : { hint: e.hint }) }];
+  const source = e.details?.['source'];
+  return [{ code: e.code, ...(e.field === undefined ? {} : { field: e.field }), message: e.text, ...(e.hint === undefined ? {} : { hint: e.hint }), ...(typeof source === 'string' ? { source } : {}) }];
 }
 
 /**
@@ -152,8 +159,40 @@ export function combineErrors(errors: readonly NasError[], what: string): NasErr
   if (errors.length === 1) return errors[0]!;
   const issues = errors.flatMap(issuesOf);
   const code = issues.every((i) => i.code === issues[0]!.code) ? issues[0]!.code : 'invalid_config';
-  const lines = issues.map((i, k) => `  ${k + 1}. ${i.field === undefined ? '' : `${i.field}: `}${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`);
-  return new NasError(code, `${issues.length} problems in ${what}:\n${lines.join('\n')}`, { details: { issues: issues as unknown as Record<string, unknown>[] } });
+  return new NasError(code, issueListText(issues, `in ${what}`), { details: { issues: issues as unknown as Record<string, unknown>[] } });
+}
+
+/**
+ * The text of several problems: `N problems <where>:` then one numbered line each, `field:
+ * message (hint)`. `where` is the issues' `source` (`fallback` for those without): when they
+ * came from more than one place (flags and a config file), the header names each and the lines
+ * are grouped under them, numbered through.
+ */
+export function issueListText(issues: readonly Issue[], fallback: string): string {
+  const where = (i: Issue): string => i.source ?? fallback;
+  const line = (i: Issue, k: number): string => `  ${k + 1}. ${i.field === undefined ? '' : `${i.field}: `}${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`;
+  const groups = [...new Set(issues.map(where))];
+  if (groups.length === 1) return `${issues.length} problems ${groups[0]}:\n${issues.map(line).join('\n')}`;
+  const out = [`${issues.length} problems ${groups.join(' and ')}:`];
+  let k = 0;
+  for (const g of groups) {
+    out.push(` ${g}:`);
+    for (const i of issues) if (where(i) === g) out.push(line(i, k++));
+  }
+  return out.join('\n');
+}
+
+/**
+ * `e` (an input error, one problem or a combined list) with each problem's `source` set by
+ * `sourceOf(field)`, and the list's text rewritten to name them (issueListText); a single
+ * problem keeps its text and gets `details.source`. Other errors are returned as they are.
+ */
+export function withIssueSources(e: unknown, sourceOf: (field: string | undefined) => string, fallback: string): unknown {
+  if (!isNasError(e) || !isInputError(e)) return e;
+  const issues = issuesOf(e).map((i) => ({ ...i, source: i.source ?? sourceOf(i.field) }));
+  if (issues.length === 1)
+    return new NasError(e.code, e.text, { ...(e.field === undefined ? {} : { field: e.field }), ...(e.hint === undefined ? {} : { hint: e.hint }), details: { ...e.details, source: issues[0]!.source }, cause: e });
+  return new NasError(e.code, issueListText(issues, fallback), { details: { ...e.details, issues: issues as unknown as Record<string, unknown>[] } });
 }
 
 export function isNasError(e: unknown, code?: ErrorCode): e is NasError {
