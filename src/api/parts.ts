@@ -307,12 +307,25 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
         }
       }
     : undefined;
+  // The same test without constraints: strategies skip such archs (precheck) instead of spending a
+  // trial that fails at once with invalid_arch.
+  const infeasible = evaluator.costs
+    ? (arch: unknown): string | undefined => {
+        try {
+          evaluator.costs!(arch);
+          return undefined;
+        } catch (e) {
+          return isNasError(e, 'invalid_arch') || isNasError(e, 'shape_mismatch') ? e.text : undefined;
+        }
+      }
+    : undefined;
   const driver = strategyDriver({
     strategy: strategy!,
     space: space!,
     objectives: config.objectives,
     constraints: config.constraints.map((c) => ({ metric: c.metric, ...(typeof c['max'] === 'number' ? { max: c['max'] } : {}), ...(typeof c['min'] === 'number' ? { min: c['min'] } : {}) })),
     ...(costOf ? { costOf } : {}),
+    ...(infeasible ? { infeasible } : {}),
     maxBudget: evaluator.maxBudget,
     totalTrials: config.trials,
     multiFidelity: Boolean(strategyEntry!.multiFidelity),

@@ -138,3 +138,33 @@ test('the proxy evaluator on nb201 without a dataset (the shipped table) takes n
   // The same kind of message anywhere no field is allowed: never an empty list of allowed fields.
   assert.throws(() => noExtraKeys({ a: 1 }, 'x', []), (e: unknown) => isNasError(e, 'invalid_config') && e.hint === 'no fields are allowed here');
 });
+
+test('chain_cnn without constraints: draws whose pooling leaves no pixel are skipped (no trial, no proxy compute), with the proxy evaluator and with prescreen', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-proxies-feasible-'));
+  try {
+    // digits are 8x8: most random chains pool them below 1x1 (a pool of 3 or 5 twice is enough).
+    const base = { storage: `sqlite:${join(dir, 's.db')}`, space: 'chain_cnn', strategy: 'random', trials: 8, seed: 3 };
+    const evaluator = { name: 'proxy', dataset: 'digits', val_per_class: 5, proxies: ['params', 'flops'], threads: 1 };
+    const objectives = [{ metric: 'proxy_params', direction: 'maximize' }];
+    await search(prepareSearch({ config: { ...base, study: 'plain', evaluator, objectives } }));
+    await search(prepareSearch({ config: { ...base, study: 'pre', evaluator, objectives, prescreen: { candidates: 10, top: 2, pool: 3, proxies: ['params'] } } }));
+    const store = await openStore(base.storage);
+    try {
+      for (const name of ['plain', 'pre']) {
+        const study = (await store.getStudy(name))!;
+        const trials = await store.listTrials(study.id);
+        assert.equal(trials.length, 8);
+        assert.deepEqual(trials.filter((t) => t.state !== 'complete').map((t) => t.error), [], `${name}: every trial can be evaluated`);
+        if (name === 'pre') {
+          const s = await store.loadStrategyState(study.id);
+          const rep = prescreenReport((s.state as { strategy: unknown }).strategy);
+          assert.ok(rep && rep.scored === 10 + 6 * 3 && rep.failed === 0, `no infeasible candidate scored: ${JSON.stringify(rep)}`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

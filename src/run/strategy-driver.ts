@@ -14,6 +14,8 @@ export interface StrategyDriverOptions<A> {
   readonly objectives: readonly Objective[];
   readonly constraints: readonly Constraint[];
   readonly costOf?: (arch: A) => Metrics;
+  /** Why an arch cannot be evaluated (see StrategyContext.infeasible). */
+  readonly infeasible?: (arch: A) => string | undefined;
   readonly maxBudget?: number;
   readonly totalTrials?: number;
   /** Zero-cost proxy source for prescreening and proxy features (see StrategyContext.proxyOf). */
@@ -86,6 +88,7 @@ export function strategyDriver<A>(o: StrategyDriverOptions<A>): StrategyDriver {
     objectives: o.objectives,
     constraints: o.constraints,
     ...(o.costOf ? { costOf: o.costOf } : {}),
+    ...(o.infeasible ? { infeasible: o.infeasible } : {}),
     history: view.of(history),
     ...(o.maxBudget === undefined ? {} : { maxBudget: o.maxBudget }),
     ...(o.totalTrials === undefined ? {} : { totalTrials: o.totalTrials }),

@@ -1,7 +1,8 @@
 /**
  * The shared test-case suite every strategy must pass (call it from the strategy's test file):
  * determinism per seed, JSON state and exact resume, no duplicate keys (also with trials in
- * flight), cost constraints honoured, unsatisfiable constraints rejected before any trial, and
+ * flight), cost constraints honoured, unsatisfiable constraints rejected before any trial, archs
+ * that cannot be evaluated never proposed (and a space of only such archs rejected), and
  * exhaustion of a small finite space. Uses a toy space (no data files) and, when available, the
  * NB201 table.
  */
@@ -87,6 +88,18 @@ export function strategyConformanceSuite(name: string, so: SuiteOptions = {}): v
     assert.throws(
       () => toyRun(5, { constraints: [{ metric: 'params', max: -1 }], costOf, trials: 5 }),
       (e: unknown) => isNasError(e, 'constraint_unsatisfiable') && e.field === 'constraints',
+    );
+  });
+
+  test(`${name}: never proposes an arch that cannot be evaluated (no constraints); fails before any trial when none can`, () => {
+    // As a chain CNN that pools 28x28 inputs below 1x1: here every arch with a = 'x' (a third of the space).
+    const infeasible = (a: ToyArch) => (a.a === 'x' ? 'pooling reduces the input to 0x0' : undefined);
+    const r = toyRun(8, { infeasible, trials: 30 });
+    assert.ok(r.history.length > 0);
+    for (const t of r.history) assert.equal(infeasible(t.arch), undefined, `${t.key} cannot be evaluated`);
+    assert.throws(
+      () => toyRun(8, { infeasible: () => 'pooling reduces the input to 0x0', trials: 5 }),
+      (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'space' && /can be evaluated.*0x0/.test(e.message),
     );
   });
 

@@ -16,6 +16,8 @@ export interface SimulateOptions<A> {
   readonly objectives: readonly Objective[];
   readonly constraints?: readonly Constraint[];
   readonly costOf?: (arch: A) => Metrics;
+  /** Why an arch cannot be evaluated at all (see StrategyContext.infeasible). */
+  readonly infeasible?: StrategyContext<A>['infeasible'];
   /** Zero-cost proxy source (see StrategyContext.proxyOf). */
   readonly proxyOf?: StrategyContext<A>['proxyOf'];
   /** Synchronous evaluation; `undefined` metrics = failed trial. */
@@ -51,6 +53,7 @@ export function simulate<A>(strategy: Strategy, o: SimulateOptions<A>): Simulate
     history,
     totalTrials: o.trials,
     ...(o.costOf ? { costOf: o.costOf } : {}),
+    ...(o.infeasible ? { infeasible: o.infeasible } : {}),
     ...(o.proxyOf ? { proxyOf: o.proxyOf } : {}),
     ...(o.maxBudget !== undefined ? { maxBudget: o.maxBudget } : {}),
   };

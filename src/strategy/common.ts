@@ -149,10 +149,20 @@ function addFitness<A>(m: Map<ArchKey, number>, t: TrialRecord<A>, ctx: Pick<Str
 
 export { violates };
 
-/** Whether the cheap costs of `arch` satisfy the constraints (true when nothing can be checked). */
+/**
+ * Whether `arch` can be proposed: its cheap costs satisfy the constraints and it can be evaluated
+ * at all (`ctx.infeasible`; true when nothing can be checked). With constraints, `costOf` decides
+ * alone: it reports an arch that cannot be evaluated as NaN costs (src/api/parts.ts), which meet
+ * no constraint, so the costs are computed once per candidate.
+ */
 export function precheck<A>(arch: A, ctx: StrategyContext<A>): boolean {
-  if (!ctx.constraints.length || !ctx.costOf) return true;
-  return !violates(ctx.costOf(arch), ctx.constraints);
+  if (ctx.constraints.length && ctx.costOf) return !violates(ctx.costOf(arch), ctx.constraints);
+  return ctx.infeasible === undefined || ctx.infeasible(arch) === undefined;
+}
+
+/** Whether `precheck` can reject anything in this context (constraints with costs, or a feasibility test). */
+function checkable<A>(ctx: StrategyContext<A>): boolean {
+  return (ctx.constraints.length > 0 && ctx.costOf !== undefined) || ctx.infeasible !== undefined;
 }
 
 /**
@@ -248,11 +258,23 @@ export function proposeNovel<A>(
     seen.add(key);
     return { arch, key };
   }
-  if (feasible === 0) throw unsatisfiable(ctx, max);
+  if (feasible === 0) throw unsatisfiable(ctx, max, gen);
   return undefined;
 }
 
-function unsatisfiable<A>(ctx: StrategyContext<A>, attempts: number): NasError {
+/**
+ * No candidate passed `precheck`. With constraints: `constraint_unsatisfiable` naming them. Without
+ * (every candidate failed `ctx.infeasible`): `invalid_config` on field `space`, with the reason of
+ * one candidate (`sample` draws another to read it from).
+ */
+function unsatisfiable<A>(ctx: StrategyContext<A>, attempts: number, sample: () => A): NasError {
+  if (!(ctx.constraints.length && ctx.costOf) && ctx.infeasible) {
+    const why = ctx.infeasible(sample()) ?? 'the evaluator cannot run it';
+    return new NasError('invalid_config', `none of ${attempts} candidates of space ${ctx.space.name} can be evaluated on this study's data (e.g. ${why})`, {
+      field: 'space',
+      hint: 'use larger inputs or a space whose networks fit them (e.g. fewer pooling layers)',
+    });
+  }
   return new NasError('constraint_unsatisfiable', `none of ${attempts} candidates of space ${ctx.space.name} satisfies the constraints`, {
     field: 'constraints',
     hint: `loosen ${ctx.constraints.map((c) => `${c.metric}${c.max !== undefined ? ` <= ${c.max}` : ''}${c.min !== undefined ? ` >= ${c.min}` : ''}`).join(', ')}`,
@@ -324,14 +346,14 @@ export function randomNovel<A>(ctx: StrategyContext<A>, seen: Set<ArchKey>, rng:
 }
 
 /**
- * Fails fast, before any budget is spent, when no sampled arch satisfies the cost constraints
- * (every finite space up to 200k members is checked exhaustively).
+ * Fails fast, before any budget is spent, when no sampled arch satisfies the cost constraints or
+ * can be evaluated at all (`precheck`; every finite space up to 200k members is checked exhaustively).
  */
 export function assertSatisfiable<A>(ctx: StrategyContext<A>, rng: Rng): void {
-  if (!ctx.constraints.length || !ctx.costOf) return;
+  if (!checkable(ctx)) return;
   for (let i = 0; i < 2000; i++) if (precheck(ctx.space.sample(rng), ctx)) return;
   if (ctx.space.size() <= ENUMERATE_LIMIT) for (const a of ctx.space.enumerate(ENUMERATE_LIMIT)) if (precheck(a, ctx)) return;
-  throw unsatisfiable(ctx, 2000);
+  throw unsatisfiable(ctx, 2000, () => ctx.space.sample(rng));
 }
 
 /**

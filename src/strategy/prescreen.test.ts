@@ -77,3 +77,22 @@ test('prescreen: pool must be a non-negative integer', () => {
   for (const pool of [-1, 1.5])
     assert.throws(() => withPrescreen(createStrategy('random'), { candidates: 5, top: 1, proxies: ['fake'], pool }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prescreen');
 });
+
+test('prescreen: an arch that cannot be evaluated (ctx.infeasible) is never scored nor proposed, in the candidates or the pools, without constraints', () => {
+  const log: { key: string; v: number }[] = [];
+  // As a chain CNN that pools its input below 1x1: here every cell whose first edge is `none`.
+  const infeasible = (a: Nb201Arch) => (a.ops[0] === 'none' ? 'pooling reduces the input to 0x0' : undefined);
+  const s = withPrescreen(createStrategy('random'), { candidates: 40, top: 3, proxies: ['fake'], pool: 6 });
+  const proxies = fakeProxies(log);
+  let scoredInfeasible = 0;
+  const proxyOf = (a: Nb201Arch): ProxyValues => {
+    if (infeasible(a) !== undefined) scoredInfeasible++;
+    return proxies(a);
+  };
+  const r = simulate(s, { space: nb201Space, objectives, evaluate, trials: 10, seed: 4, proxyOf, infeasible });
+  assert.equal(r.history.length, 10);
+  assert.ok(r.history.every((t) => infeasible(t.arch) === undefined), 'no infeasible trial');
+  assert.equal(scoredInfeasible, 0, 'no infeasible candidate scored');
+  // Every scored candidate is charged: 40 at init, one pool of 6 per ask after the top 3.
+  assert.equal(prescreenReport(r.state)!.scored, 40 + 7 * 6);
+});

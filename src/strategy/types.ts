@@ -45,6 +45,13 @@ export interface StrategyContext<A> {
   readonly constraints: readonly Constraint[];
   /** Cheap metrics known before evaluation (params, flops, latency...), e.g. `Evaluator.costs`. */
   readonly costOf?: (arch: A) => Metrics;
+  /**
+   * Why an architecture cannot be evaluated at all, or undefined when it can: e.g. the study's data
+   * cannot flow through it (a chain CNN that pools a 28x28 image below 1x1), found by the
+   * evaluator's analytic costs before any training. A strategy never proposes such an arch
+   * (`precheck`, with or without constraints), so an infeasible draw costs no trial.
+   */
+  readonly infeasible?: (arch: A) => string | undefined;
   /** All trials so far in creation order, including running ones. */
   readonly history: readonly TrialRecord<A>[];
   /** The evaluator's largest budget (`Evaluator.maxBudget`), for multi-fidelity schedules. */
