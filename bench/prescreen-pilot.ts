@@ -83,7 +83,7 @@ export default async function main(argv: string[]): Promise<void> {
   const o = parseBenchArgs(argv, 'prescreen-pilot', { archs: 'number', seed: 'number', 'budget-samples': 'number', 'max-macs': 'number', 'val-per-class': 'number', threads: 'number', proxies: 'list', out: 'string', from: 'string', prescreens: 'string', reps: 'number' });
   if (o.from) {
     const rows = readPilot(o.from);
-    const specs = (o.prescreens ?? 'jacob_cov+naswot/6/0;jacob_cov/6/0;snip/6/0;params/6/0;synflow+jacob_cov+snip/6/0;snip/6/20;snip/3/20;jacob_cov+snip/3/20;synflow+jacob_cov+snip/3/20;jacob_cov+naswot/3/20;snip+synflow/3/20').split(';');
+    const specs = (o.prescreens ?? 'jacob_cov+naswot/6/0;jacob_cov/6/0;snip/6/0;params/6/0;synflow+jacob_cov+snip/6/0;snip/6/20;snip/3/20;jacob_cov+snip/3/20;synflow+jacob_cov+snip/3/20;jacob_cov+naswot/3/20;snip+synflow/3/20;snip+synflow/3/30').split(';');
     const rng = Rng.fromSeed(o.seed ?? 0);
     console.log(`bootstrap over ${rows.length} trained architectures of ${o.from}, ${o.reps ?? 2000} repetitions, 12 trials, 60 candidates`);
     console.log('| proxies | top | pool | plain best @6 / @12 | prescreened @6 / @12 | P(prescreened @6 >= plain @12) |\n|---|---|---|---|---|---|');
