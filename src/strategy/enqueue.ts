@@ -44,7 +44,9 @@ export function withEnqueued(inner: Strategy, archs: readonly Json[]): Strategy<
       const seen = seenKeys(ctx.history);
       for (const [i, j] of list.entries()) {
         const arch = archFromJson<A>(structuredClone(j));
-        if (seen.has(ctx.space.key(arch)) || !precheck(arch, ctx)) continue;
+        // Within the constraints, like every proposal; but an arch the evaluator cannot run
+        // (ctx.infeasible) is proposed anyway: the user asked for it, and its failed trial says why.
+        if (seen.has(ctx.space.key(arch)) || !precheck(arch, { ...ctx, infeasible: undefined })) continue;
         return { state, outcome: { kind: 'trial' as const, proposal: { arch, info: { enqueued: i + 1 } } } };
       }
       const r = inner.ask(state.inner, ctx);
