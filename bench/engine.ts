@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp,nb201super] [--rounds N] [--batches K] [--warmup W]
- *    [--engines native,native-cl,native-nchw,native-aten-pool,native-pool-kernel,native-pool-first,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
+ *    [--engines native,native-cl,native-nchw,native-aten-pool,native-pool-kernel,native-pool-first,native-aten-bn,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
  *
  * Trains the four workloads of bench/torch_reference.py (nb201super: a DARTS weight step on the
  * one-shot NB201 supernet, all 5 ops on every edge, C=16) with tsnas (same layers, shapes, default
@@ -12,7 +12,8 @@
  * custom modules take; `native-cl` / `native-nchw`: the native engine with channels-last activations
  * and conv weights forced on / off, compileNative({ channelsLast: true / false }), where `native`
  * chooses by its 'auto' rule; `native-aten-pool` / `native-pool-kernel`: compileNative({ poolKernel:
- * false / true }); `native-pool-first`: compileNative({ poolFirst: true })); the ratio column is the first engine's.
+ * false / true }); `native-pool-first`: compileNative({ poolFirst: true }); `native-aten-bn`:
+ * compileNative({ bnKernel: false }), libtorch's batch_norm in the training step); the ratio column is the first engine's.
  * Peak memory of the NB201 workload (unless --no-memory): each side trains it for M batches
  * (default 5, after 1 warm-up) in a child process; printed: the child's peak RSS, and the peak
  * RSS minus that of the same child doing 0 batches (the runtime, libtorch, the model and the
@@ -85,10 +86,11 @@ export function workload(name: Workload, gen: Generator): { model: Layer; shape:
 /**
  * `native`: compileNative defaults; `native-cl` / `native-nchw`: channels-last forced on / off;
  * `native-aten-pool` / `native-pool-kernel`: graph.cc's 2x2 max pooling kernel forced off / on
- * (libtorch's max_pool2d instead); `native-pool-first`: the poolFirst rewrite on; `ops`: op by op.
+ * (libtorch's max_pool2d instead); `native-pool-first`: the poolFirst rewrite on; `native-aten-bn`:
+ * graph.cc's BatchNorm1d training kernel off (libtorch's batch_norm and relu); `ops`: op by op.
  */
-export type Engine = 'native' | 'native-cl' | 'native-nchw' | 'native-aten-pool' | 'native-pool-kernel' | 'native-pool-first' | 'ops';
-const ENGINES: readonly Engine[] = ['native', 'native-cl', 'native-nchw', 'native-aten-pool', 'native-pool-kernel', 'native-pool-first', 'ops'];
+export type Engine = 'native' | 'native-cl' | 'native-nchw' | 'native-aten-pool' | 'native-pool-kernel' | 'native-pool-first' | 'native-aten-bn' | 'ops';
+const ENGINES: readonly Engine[] = ['native', 'native-cl', 'native-nchw', 'native-aten-pool', 'native-pool-kernel', 'native-pool-first', 'native-aten-bn', 'ops'];
 /** The compileNative options of a native engine. */
 const optionsOf = (e: Engine): CompileOptions => {
   switch (e) {
@@ -97,6 +99,7 @@ const optionsOf = (e: Engine): CompileOptions => {
     case 'native-aten-pool': return { poolKernel: false };
     case 'native-pool-kernel': return { poolKernel: true };
     case 'native-pool-first': return { poolFirst: true };
+    case 'native-aten-bn': return { bnKernel: false };
     case 'native':
     case 'ops':
       return {};

@@ -64,6 +64,9 @@ struct Instr {
   // a BN folded into its conv is skipped.
   int32_t foldBn = -1;
   bool folded = false;
+  // A batch norm whose output only the next instruction (a ReLU) reads: the training step's
+  // BatchNorm1d kernel applies the ReLU too and the ReLU instruction is skipped.
+  bool reluNext = false;
   // Cache of the folded weight/bias, valid while the source tensors' version counters are unchanged.
   at::Tensor foldW, foldB;
   std::vector<uint32_t> foldVersions;
@@ -74,6 +77,7 @@ struct Graph {
   int32_t nregs = 1, output = 0;
   bool channelsLast = false;
   bool poolKernel = true;  // 2x2/2 max pooling through MaxPool2x2 (else libtorch's max_pool2d)
+  bool bnKernel = true;    // training steps run BatchNorm1d on [N, C] through Bn1dTrain (else libtorch's batch_norm)
   std::vector<at::Tensor> params;  // the trainable parameters (for zero-grad / clipping)
   bool released = false;
 };
@@ -127,6 +131,7 @@ struct RunMode {
   bool training = false;  // batch statistics and dropout
   bool fold = false;      // inference with conv+BN folding
   bool allowInplace = true;
+  bool bnKernel = false;  // Bn1dTrain for BatchNorm1d (training steps only: its backward is not differentiable)
 };
 
 static at::Tensor act(int32_t code, const at::Tensor& x, bool inplace, double slope) {
@@ -299,7 +304,222 @@ static at::Tensor maxPool2x2(const at::Tensor& x) {
   return maxPool2x2Forward(x, nullptr);
 }
 
-static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunMode& m) {
+// ---------------------------------------------------------------- BatchNorm1d in training steps
+// libtorch 1.13's CPU batch norm on [N, C] input takes its channels-last path, which opens 6 OpenMP
+// parallel regions in the forward (per-thread partial sums into a zeroed buffer and their
+// reduction, twice, the statistics update and the transform, all with grain 1) and 3 in the
+// backward. On the MLP benchmark's training step (two BatchNorm1d over [128, 256]) that was 18 of
+// the step's 30 parallel regions (a perf uprobe on GOMP_parallel), each waking the pool's
+// sleeping thread (libgomp's short spin, src/tensor/native.ts) for microseconds of work. Bn1dTrain
+// does the same arithmetic over blocks of channels: on one thread up to ~64k elements, else in
+// one parallel region per direction; a ReLU that only reads its output is applied in the same
+// pass (its mask is recomputed in the backward from the saved input). Training steps only: the
+// backward is not itself differentiable.
+//
+// Forward, per channel (as ATen's batch_norm_cpu_collect_stats_channels_last_impl,
+// batch_norm_cpu_update_stats_template and the transform): mean = (float sum of x) / N in double,
+// varSum = float sum of (x - mean)^2, invstd = 1 / sqrt(varSum / N + eps) in double, running_mean
+// = m * mean + (1 - m) * running_mean, running_var = m * varSum / (N - 1) + (1 - m) * running_var,
+// y = x * alpha + beta with alpha = invstd * w, beta = b - mean * alpha (float); ReLU: max(y, 0)
+// keeping NaN. Backward (batch_norm_cpu_backward_channels_last_impl), with g = dy, 0 where the
+// ReLU's output is <= 0: sumG = sum g, dot = sum g * (x - mean), dw = dot * invstd, db = sumG,
+// dx = (g - (x - mean) * (dot * invstd^2 / N) - sumG / N) * (invstd * w).
+struct Bn1dArgs {
+  at::Tensor rm, rv;  // running statistics (both undefined when the layer does not track them)
+  double momentum, eps;
+  bool relu;
+};
+
+static bool bn1dApplies(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const at::Tensor& rm, const at::Tensor& rv) {
+  auto vec = [&](const at::Tensor& t) { return t.defined() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.dim() == 1 && t.size(0) == x.size(1) && t.device().is_cpu(); };
+  if (x.dim() != 2 || x.scalar_type() != at::kFloat || !x.device().is_cpu() || !x.is_contiguous() || x.is_mkldnn() || x.size(0) < 2 || x.size(1) < 1) return false;
+  if (!vec(w) || !vec(b)) return false;
+  return rm.defined() ? vec(rm) && vec(rv) : !rv.defined();
+}
+
+// Channels per parallel task: about 64k elements each, so that small layers run on one thread.
+static int64_t bn1dGrain(int64_t N) { return std::max<int64_t>(4, (65536 + N - 1) / N); }
+
+// alpha = invstd * w, beta = b - mean * alpha over channels [c0, c0 + n).
+static void bn1dAffine(const float* w, const float* b, const float* mean, const float* invstd, int64_t c0, int64_t n, float* alpha, float* beta) {
+  for (int64_t j = 0; j < n; j++) {
+    alpha[j] = invstd[c0 + j] * w[c0 + j];
+    beta[j] = b[c0 + j] - mean[c0 + j] * alpha[j];
+  }
+}
+
+static void bn1dForwardBlock(const float* x, float* y, int64_t N, int64_t C, int64_t c0, int64_t c1, const float* w, const float* b,
+                             float* mean, float* invstd, float* rm, float* rv, double momentum, double eps, bool relu) {
+  const int64_t n = c1 - c0;
+  std::vector<float> buf(3 * n, 0.0f);
+  float* acc = buf.data();
+  float* alpha = acc + n;
+  float* beta = alpha + n;
+  float* mu = mean + c0;
+  for (int64_t r = 0; r < N; r++) {
+    const float* xr = x + r * C + c0;
+    int64_t j = 0;
+#ifdef __SSE2__
+    for (; j + 4 <= n; j += 4) _mm_storeu_ps(acc + j, _mm_add_ps(_mm_loadu_ps(acc + j), _mm_loadu_ps(xr + j)));
+#endif
+    for (; j < n; j++) acc[j] += xr[j];
+  }
+  for (int64_t j = 0; j < n; j++) {
+    mu[j] = static_cast<float>(static_cast<double>(acc[j]) / N);
+    acc[j] = 0.0f;
+  }
+  for (int64_t r = 0; r < N; r++) {
+    const float* xr = x + r * C + c0;
+    int64_t j = 0;
+#ifdef __SSE2__
+    for (; j + 4 <= n; j += 4) {
+      __m128 d = _mm_sub_ps(_mm_loadu_ps(xr + j), _mm_loadu_ps(mu + j));
+      _mm_storeu_ps(acc + j, _mm_add_ps(_mm_loadu_ps(acc + j), _mm_mul_ps(d, d)));
+    }
+#endif
+    for (; j < n; j++) {
+      float d = xr[j] - mu[j];
+      acc[j] += d * d;
+    }
+  }
+  const float m = static_cast<float>(momentum);
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t c = c0 + j;
+    double var = static_cast<double>(acc[j]) / N;
+    invstd[c] = var == 0 && eps == 0 ? 0.0f : static_cast<float>(1.0 / std::sqrt(var + eps));
+    if (rm) rm[c] = m * mu[j] + (1 - m) * rm[c];
+    if (rv) rv[c] = static_cast<float>(m * (static_cast<double>(acc[j]) / (N - 1)) + (1 - m) * rv[c]);
+  }
+  bn1dAffine(w, b, mean, invstd, c0, n, alpha, beta);
+  for (int64_t r = 0; r < N; r++) {
+    const float* xr = x + r * C + c0;
+    float* yr = y + r * C + c0;
+    int64_t j = 0;
+#ifdef __SSE2__
+    const __m128 zero = _mm_setzero_ps();
+    for (; j + 4 <= n; j += 4) {
+      __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(xr + j), _mm_loadu_ps(alpha + j)), _mm_loadu_ps(beta + j));
+      if (relu) v = _mm_max_ps(zero, v);  // NaN (second operand) is kept
+      _mm_storeu_ps(yr + j, v);
+    }
+#endif
+    for (; j < n; j++) {
+      float v = xr[j] * alpha[j] + beta[j];
+      yr[j] = relu && v <= 0 ? 0.0f : v;
+    }
+  }
+}
+
+// dw, db (when not null) and dx (when not null) for channels [c0, c1).
+static void bn1dBackwardBlock(const float* x, const float* dy, float* dx, int64_t N, int64_t C, int64_t c0, int64_t c1, const float* w,
+                              const float* b, const float* mean, const float* invstd, float* dw, float* db, bool relu) {
+  const int64_t n = c1 - c0;
+  std::vector<float> buf(6 * n, 0.0f);
+  float* sumG = buf.data();
+  float* dot = sumG + n;
+  float* alpha = dot + n;
+  float* beta = alpha + n;
+  float* k = beta + n;
+  float* gm = k + n;
+  const float* mu = mean + c0;
+  bn1dAffine(w, b, mean, invstd, c0, n, alpha, beta);
+#ifdef __SSE2__
+  const __m128 zero = _mm_setzero_ps();
+#endif
+  // g: dy where the ReLU passed it (its output > 0 or NaN, as threshold_backward), recomputed from x.
+  for (int64_t r = 0; r < N; r++) {
+    const float* xr = x + r * C + c0;
+    const float* gr = dy + r * C + c0;
+    int64_t j = 0;
+#ifdef __SSE2__
+    for (; j + 4 <= n; j += 4) {
+      __m128 xv = _mm_loadu_ps(xr + j), g = _mm_loadu_ps(gr + j);
+      if (relu) g = _mm_andnot_ps(_mm_cmple_ps(_mm_add_ps(_mm_mul_ps(xv, _mm_loadu_ps(alpha + j)), _mm_loadu_ps(beta + j)), zero), g);
+      _mm_storeu_ps(sumG + j, _mm_add_ps(_mm_loadu_ps(sumG + j), g));
+      _mm_storeu_ps(dot + j, _mm_add_ps(_mm_loadu_ps(dot + j), _mm_mul_ps(g, _mm_sub_ps(xv, _mm_loadu_ps(mu + j)))));
+    }
+#endif
+    for (; j < n; j++) {
+      float g = gr[j];
+      if (relu && xr[j] * alpha[j] + beta[j] <= 0) g = 0.0f;
+      sumG[j] += g;
+      dot[j] += g * (xr[j] - mu[j]);
+    }
+  }
+  for (int64_t j = 0; j < n; j++) {
+    const int64_t c = c0 + j;
+    if (dw) dw[c] = dot[j] * invstd[c];
+    if (db) db[c] = sumG[j];
+    k[j] = dot[j] * invstd[c] * invstd[c] / N;
+    gm[j] = sumG[j] / N;
+    dot[j] = invstd[c] * w[c];  // reused: the input gradient's scale
+  }
+  if (!dx) return;
+  for (int64_t r = 0; r < N; r++) {
+    const float* xr = x + r * C + c0;
+    const float* gr = dy + r * C + c0;
+    float* dr = dx + r * C + c0;
+    int64_t j = 0;
+#ifdef __SSE2__
+    for (; j + 4 <= n; j += 4) {
+      __m128 xv = _mm_loadu_ps(xr + j), g = _mm_loadu_ps(gr + j);
+      if (relu) g = _mm_andnot_ps(_mm_cmple_ps(_mm_add_ps(_mm_mul_ps(xv, _mm_loadu_ps(alpha + j)), _mm_loadu_ps(beta + j)), zero), g);
+      __m128 v = _mm_sub_ps(_mm_sub_ps(g, _mm_mul_ps(_mm_sub_ps(xv, _mm_loadu_ps(mu + j)), _mm_loadu_ps(k + j))), _mm_loadu_ps(gm + j));
+      _mm_storeu_ps(dr + j, _mm_mul_ps(v, _mm_loadu_ps(dot + j)));
+    }
+#endif
+    for (; j < n; j++) {
+      float g = gr[j];
+      if (relu && xr[j] * alpha[j] + beta[j] <= 0) g = 0.0f;
+      dr[j] = (g - (xr[j] - mu[j]) * k[j] - gm[j]) * dot[j];
+    }
+  }
+}
+
+struct Bn1dTrain : public torch::autograd::Function<Bn1dTrain> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const Bn1dArgs* a) {
+    const int64_t N = x.size(0), C = x.size(1);
+    at::Tensor y = at::empty({N, C}, x.options());
+    at::Tensor mean = at::empty({C}, x.options()), invstd = at::empty({C}, x.options());
+    const float* xp = x.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    const float *wp = w.data_ptr<float>(), *bp = b.data_ptr<float>();
+    float *mp = mean.data_ptr<float>(), *ip = invstd.data_ptr<float>();
+    float* rm = a->rm.defined() ? a->rm.data_ptr<float>() : nullptr;
+    float* rv = a->rv.defined() ? a->rv.data_ptr<float>() : nullptr;
+    at::parallel_for(0, C, bn1dGrain(N), [&](int64_t c0, int64_t c1) { bn1dForwardBlock(xp, yp, N, C, c0, c1, wp, bp, mp, ip, rm, rv, a->momentum, a->eps, a->relu); });
+    for (const at::Tensor* t : {&a->rm, &a->rv})
+      if (t->defined()) t->unsafeGetTensorImpl()->bump_version();
+    ctx->save_for_backward({x, w, b});
+    ctx->saved_data["mean"] = mean;
+    ctx->saved_data["invstd"] = invstd;
+    ctx->saved_data["relu"] = a->relu;
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list go) {
+    auto s = ctx->get_saved_variables();
+    const at::Tensor &x = s[0], &w = s[1], &b = s[2];
+    if (!go[0].defined()) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    at::Tensor dy = go[0].contiguous();
+    at::Tensor mean = ctx->saved_data["mean"].toTensor(), invstd = ctx->saved_data["invstd"].toTensor();
+    const bool relu = ctx->saved_data["relu"].toBool();
+    const int64_t N = x.size(0), C = x.size(1);
+    at::Tensor dx = ctx->needs_input_grad(0) ? at::empty({N, C}, x.options()) : at::Tensor();
+    at::Tensor dw = ctx->needs_input_grad(1) ? at::empty({C}, w.options()) : at::Tensor();
+    at::Tensor db = ctx->needs_input_grad(2) ? at::empty({C}, b.options()) : at::Tensor();
+    const float *xp = x.data_ptr<float>(), *gp = dy.data_ptr<float>(), *wp = w.data_ptr<float>(), *bp = b.data_ptr<float>();
+    const float *mp = mean.data_ptr<float>(), *ip = invstd.data_ptr<float>();
+    float* dxp = dx.defined() ? dx.data_ptr<float>() : nullptr;
+    float* dwp = dw.defined() ? dw.data_ptr<float>() : nullptr;
+    float* dbp = db.defined() ? db.data_ptr<float>() : nullptr;
+    at::parallel_for(0, C, bn1dGrain(N), [&](int64_t c0, int64_t c1) { bn1dBackwardBlock(xp, gp, dxp, N, C, c0, c1, wp, bp, mp, ip, dwp, dbp, relu); });
+    return {dx, dw, db, at::Tensor()};
+  }
+};
+
+// Runs instruction idx; returns true when it also did the next instruction's work (a batch norm
+// kernel that applied the following ReLU), which the caller then skips.
+static bool execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunMode& m) {
   Instr& I = g.code[idx];
   const at::Tensor& x = R[I.in[0]];
   at::Tensor y;
@@ -346,6 +566,18 @@ static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunM
         }
       }
       size_t k = static_cast<size_t>(I.i[0]);
+      if (m.bnKernel && m.training && k == 1 && bn1dApplies(x, I.t[0], I.t[1], I.t[2], I.t[3])) {
+        Bn1dArgs a{I.t[2], I.t[3], I.f[0], I.f[1], I.reluNext};
+        y = Bn1dTrain::apply(x, I.t[0], I.t[1], &a);
+        if (I.t[4].defined()) {
+          at::NoGradGuard ng;
+          I.t[4].add_(1);
+        }
+        // With the ReLU applied, the result is the ReLU's register (the batch norm's own output
+        // register has no other reader); runGraph skips the ReLU instruction.
+        R[I.reluNext ? g.code[idx + 1].out[0] : I.out[0]] = std::move(y);
+        return I.reluNext;
+      }
       const at::Tensor& rm0 = I.t[2];
       bool useBatch = m.training || !rm0.defined();
       at::Tensor w = catOrOne(I, 0, k, 5), b = catOrOne(I, 1, k, 5);
@@ -439,7 +671,7 @@ static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunM
         R[I.out[j]] = x.narrow(dim, off, n);
         off += n;
       }
-      return;
+      return false;
     }
     case G_LAYERNORM: {
       std::vector<int64_t> shape(I.i.begin(), I.i.end());
@@ -449,6 +681,7 @@ static void execOne(Graph& g, size_t idx, std::vector<at::Tensor>& R, const RunM
     default: throw std::invalid_argument("unknown graph op " + std::to_string(I.op));
   }
   R[I.out[0]] = std::move(y);
+  return false;
 }
 
 static std::vector<std::string> inputShapes(const Graph& g, size_t idx, const std::vector<at::Tensor>& R) {
@@ -467,14 +700,19 @@ static at::Tensor runGraph(Graph& g, const at::Tensor& input, const RunMode& m) 
   std::vector<at::Tensor> R(g.nregs);
   R[0] = g.channelsLast && input.dim() == 4 ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
   for (size_t idx = 0; idx < g.code.size(); idx++) {
+    bool both;
     try {
-      execOne(g, idx, R, m);
+      both = execOne(g, idx, R, m);
     } catch (const c10::Error& e) {
       throw LayerFailure{idx, e.what_without_backtrace(), inputShapes(g, idx, R)};
     } catch (const std::exception& e) {
       throw LayerFailure{idx, e.what(), inputShapes(g, idx, R)};
     }
     for (int32_t r : g.code[idx].release) R[r].reset();
+    if (both) {
+      idx++;
+      for (int32_t r : g.code[idx].release) R[r].reset();
+    }
   }
   return R[g.output];
 }
@@ -524,7 +762,7 @@ static std::vector<int64_t> intList(Napi::Value v) {
   return out;
 }
 
-// graphNew(instrs[{op, in, out, t, i, f, gen, layer, module}], nregs, output, params[], {channelsLast, poolKernel})
+// graphNew(instrs[{op, in, out, t, i, f, gen, layer, module}], nregs, output, params[], {channelsLast, poolKernel, bnKernel})
 TS_FN(graphNew) {
   TS_TRY
   Napi::Env env = info.Env();
@@ -538,6 +776,8 @@ TS_FN(graphNew) {
     g->channelsLast = go.Get("channelsLast").ToBoolean().Value();
     Napi::Value pk = go.Get("poolKernel");
     if (pk.IsBoolean()) g->poolKernel = pk.As<Napi::Boolean>().Value();
+    Napi::Value bk = go.Get("bnKernel");
+    if (bk.IsBoolean()) g->bnKernel = bk.As<Napi::Boolean>().Value();
   }
   std::vector<int32_t> lastUse(g->nregs, -1), producer(g->nregs, -1), uses(g->nregs, 0);
   for (uint32_t k = 0; k < code.Length(); k++) {
@@ -586,6 +826,15 @@ TS_FN(graphNew) {
   }
   for (int32_t r = 0; r < g->nregs; r++)
     if (lastUse[r] >= 0 && r != g->output) g->code[lastUse[r]].release.push_back(r);
+  // BN -> ReLU pairs for the BatchNorm1d kernel: the ReLU is the next instruction and the only
+  // reader of the batch norm's output (not the program's output).
+  for (size_t k = 0; k + 1 < g->code.size(); k++) {
+    Instr& bn = g->code[k];
+    const Instr& next = g->code[k + 1];
+    int32_t r = bn.out[0];
+    bn.reluNext = bn.op == G_BATCHNORM && bn.out.size() == 1 && r != g->output && uses[r] == 1 && next.op == G_ACT &&
+                  next.i.size() > 0 && next.i[0] == A_RELU && next.in.size() == 1 && next.in[0] == r && next.out.size() == 1;
+  }
   // conv -> BN pairs (the BN's only input is the conv's output, used by nothing else) fold for inference.
   for (size_t k = 0; k < g->code.size(); k++) {
     Instr& bn = g->code[k];
@@ -717,6 +966,7 @@ TS_FN(graphTrainStep) {
   for (auto& p : g->params) p.mutable_grad().reset();
   RunMode m;
   m.training = true;
+  m.bnKernel = g->bnKernel;
   at::Tensor out;
   try {
     out = runGraph(*g, x, m);

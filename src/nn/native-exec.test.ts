@@ -12,7 +12,7 @@ import type { ChainCnnArch, DartsArch, DartsCell, MlpArch, Nb201Arch, NetworkArc
 import { isNasError } from '../core/errors.js';
 import { Generator, Tensor, crossEntropy, liveTensors, noGrad, tidy } from '../tensor/index.js';
 import { buildNetwork, lenet } from './build/index.js';
-import { BatchNorm2d, Conv2d, Flatten, LeakyReLU, Linear, MaxPool2d, ReLU, Sequential } from './layers.js';
+import { BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, MaxPool2d, ReLU, Sequential, Tanh } from './layers.js';
 import { Module, type Layer } from './module.js';
 import { compileNative, type CompileOptions } from './native-exec.js';
 import { Adam, SGD, type Optimizer } from './optim.js';
@@ -230,6 +230,59 @@ test('a native training step equals the op-by-op step (SGD with Nesterov and wei
       a.dispose();
       b.dispose();
     }
+  }
+});
+
+test("the BatchNorm1d training kernel (bnKernel, with the ReLU it absorbs) gives libtorch's loss, gradients and running statistics", () => {
+  // One thread and channel blocks split over threads (300 x 262 > 64k elements), SIMD tails
+  // (C % 4 != 0), a ReLU after the batch norm (absorbed) and a dropout after it, other
+  // activations and a batch norm as the program's output (not absorbed), no running statistics,
+  // no affine parameters (libtorch's op), other momentum and eps.
+  const nets: [string, (g: Generator) => Layer, number[]][] = [
+    ['relu absorbed, C=7', (g) => new Sequential(new Linear(5, 7, { gen: g }), new BatchNorm1d(7), new ReLU(), new Linear(7, 5, { gen: g })), [9, 5]],
+    [
+      'threaded channel blocks, dropout',
+      (g) => new Sequential(new Linear(6, 262, { gen: g }), new BatchNorm1d(262, { momentum: 0.3 }), new ReLU(), new Dropout(0.2, g), new Linear(262, 5, { gen: g })),
+      [300, 6],
+    ],
+    [
+      'tanh, no running statistics, no affine, output batch norm',
+      (g) =>
+        new Sequential(
+          new Linear(5, 12, { gen: g }), new BatchNorm1d(12, { trackRunningStats: false }), new Tanh(),
+          new Linear(12, 10, { gen: g }), new BatchNorm1d(10, { affine: false }), new ReLU(),
+          new Linear(10, 5, { gen: g }), new BatchNorm1d(5, { eps: 1e-3 }),
+        ),
+      [8, 5],
+    ],
+  ];
+  for (const [name, make, shape] of nets) {
+    const a = make(new Generator(0)).train();
+    const b = make(new Generator(0)).train();
+    const net = compileNative(b)!;
+    const gen = new Generator(3);
+    for (let s = 0; s < 2; s++) {
+      const x = gen.randn(shape).mul(2).add(0.5);
+      const y = labels(shape[0]!);
+      a.zeroGrad();
+      const la = tidy(() => {
+        const l = crossEntropy(a.forward(x), y);
+        l.backward();
+        return l.item();
+      });
+      // No optimizer: the step leaves the gradients on the parameters.
+      const r = net.trainStep(x.toFloat32Array(), x.shape, Int32Array.from(y.toArray()), undefined);
+      assert.ok(Math.abs(la - r.loss) < 1e-5, `${name} step ${s} loss ${la} vs ${r.loss}`);
+      const pa = a.namedParameters(), pb = b.parameters();
+      pa.forEach(([pn, p], i) => close(p.grad!.toFloat32Array(), pb[i]!.grad!.toFloat32Array(), `${name} step ${s} grad ${pn}`, 1e-3, 1e-6));
+      const ba = a.namedBuffers(), bb = b.namedBuffers();
+      ba.forEach(([bn, t], i) => close(t.toFloat64Array(), bb[i]![1].toFloat64Array(), `${name} step ${s} buffer ${bn}`, 1e-5));
+      x.dispose();
+      y.dispose();
+    }
+    net.dispose();
+    a.dispose();
+    b.dispose();
   }
 });
 

@@ -397,6 +397,15 @@ export interface CompileOptions {
    * routing, ties and NaN included). Default true.
    */
   readonly poolKernel?: boolean;
+  /**
+   * In training steps (trainStep), run BatchNorm1d on [N, C] float input through graph.cc's
+   * Bn1dTrain kernel, with a ReLU that only reads its output applied in the same pass, instead of
+   * libtorch's batch_norm and relu (the same arithmetic: batch statistics, running statistics,
+   * gradients; one thread up to ~64k elements, else one parallel region per direction, where
+   * libtorch opens 6 in the forward and 3 in the backward). Default true. forward() and the
+   * eval paths always use libtorch's ops.
+   */
+  readonly bnKernel?: boolean;
   /** Where the one-line fallback notice goes (default: stderr, once per module class). */
   readonly notice?: (message: string) => void;
 }
@@ -532,6 +541,6 @@ export function compileNative(module: Layer, o: CompileOptions = {}): NativeNetw
   if (o.fuseConvs ?? !cl) ({ code, nregs } = fuseConvs(code, nregs, output));
   if (o.poolFirst ?? false) poolFirst(code, nregs, output);
   markInplace(code, nregs, output);
-  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: cl, poolKernel: o.poolKernel ?? true });
+  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: cl, poolKernel: o.poolKernel ?? true, bnKernel: o.bnKernel ?? true });
   return new NativeNetwork(module, g, b.modal, code.length, cl);
 }

@@ -194,7 +194,7 @@ export interface NativeAddon {
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   gradNorm(params: H[]): number;
 
-  graphNew(code: GraphInstr[], nregs: number, output: number, params: H[], opts: { channelsLast: boolean; poolKernel?: boolean }): GraphHandle;
+  graphNew(code: GraphInstr[], nregs: number, output: number, params: H[], opts: { channelsLast: boolean; poolKernel?: boolean; bnKernel?: boolean }): GraphHandle;
   graphFree(g: GraphHandle): void;
   graphForward(g: GraphHandle, x: H, training: boolean): H;
   graphInfer(g: GraphHandle, x: H, fold: boolean): H;
