@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--json] [--workloads lenet,nb201,mlp,nb201super] [--rounds N] [--batches K] [--warmup W]
- *    [--engines native,native-cl,native-nchw,native-aten-pool,native-pool-kernel,native-pool-first,native-aten-bn,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
+ *    [--engines native,native-cl,native-nchw,native-aten-pool,native-pool-kernel,native-pool-first,native-aten-bn,native-all-threads,ops] [--memory-batches M] [--no-memory] [--peer-glibc-defaults]`
  *
  * Trains the four workloads of bench/torch_reference.py (nb201super: a DARTS weight step on the
  * one-shot NB201 supernet, all 5 ops on every edge, C=16) with tsnas (same layers, shapes, default
@@ -13,7 +13,10 @@
  * and conv weights forced on / off, compileNative({ channelsLast: true / false }), where `native`
  * chooses by its 'auto' rule; `native-aten-pool` / `native-pool-kernel`: compileNative({ poolKernel:
  * false / true }); `native-pool-first`: compileNative({ poolFirst: true }); `native-aten-bn`:
- * compileNative({ bnKernel: false }), libtorch's batch_norm in the training step); the ratio column is the first engine's.
+ * compileNative({ bnKernel: false }), libtorch's batch_norm in the training step; `native-all-threads`:
+ * compileNative({ stepThreads: 'all' }), every step on both threads, where `native` picks one or two
+ * threads by timing steps 2-9, see CompileOptions.stepThreads); the ratio column is the first engine's.
+ * Below each workload: the threads the native engines' last timed step ran with, per round.
  * Peak memory of the NB201 workload (unless --no-memory): each side trains it for M batches
  * (default 5, after 1 warm-up) in a child process; printed: the child's peak RSS, and the peak
  * RSS minus that of the same child doing 0 batches (the runtime, libtorch, the model and the
@@ -87,10 +90,11 @@ export function workload(name: Workload, gen: Generator): { model: Layer; shape:
  * `native`: compileNative defaults; `native-cl` / `native-nchw`: channels-last forced on / off;
  * `native-aten-pool` / `native-pool-kernel`: graph.cc's 2x2 max pooling kernel forced off / on
  * (libtorch's max_pool2d instead); `native-pool-first`: the poolFirst rewrite on; `native-aten-bn`:
- * graph.cc's BatchNorm1d training kernel off (libtorch's batch_norm and relu); `ops`: op by op.
+ * graph.cc's BatchNorm1d training kernel off (libtorch's batch_norm and relu); `native-all-threads`:
+ * training steps always on all threads (no one-thread choice); `ops`: op by op.
  */
-export type Engine = 'native' | 'native-cl' | 'native-nchw' | 'native-aten-pool' | 'native-pool-kernel' | 'native-pool-first' | 'native-aten-bn' | 'ops';
-const ENGINES: readonly Engine[] = ['native', 'native-cl', 'native-nchw', 'native-aten-pool', 'native-pool-kernel', 'native-pool-first', 'native-aten-bn', 'ops'];
+export type Engine = 'native' | 'native-cl' | 'native-nchw' | 'native-aten-pool' | 'native-pool-kernel' | 'native-pool-first' | 'native-aten-bn' | 'native-all-threads' | 'ops';
+const ENGINES: readonly Engine[] = ['native', 'native-cl', 'native-nchw', 'native-aten-pool', 'native-pool-kernel', 'native-pool-first', 'native-aten-bn', 'native-all-threads', 'ops'];
 /** The compileNative options of a native engine. */
 const optionsOf = (e: Engine): CompileOptions => {
   switch (e) {
@@ -100,6 +104,7 @@ const optionsOf = (e: Engine): CompileOptions => {
     case 'native-pool-kernel': return { poolKernel: true };
     case 'native-pool-first': return { poolFirst: true };
     case 'native-aten-bn': return { bnKernel: false };
+    case 'native-all-threads': return { stepThreads: 'all' };
     case 'native':
     case 'ops':
       return {};
@@ -111,7 +116,7 @@ const optionsOf = (e: Engine): CompileOptions => {
  * when the native engine cannot express the workload (the one-shot supernet: mixed edges are not
  * lowered), after the engine's one-line notice.
  */
-export function runTsnas(name: Workload, batches: number, warmup: number, engine: Engine = 'native'): { samplesPerS: number; finalLoss: number; ran: Engine } {
+export function runTsnas(name: Workload, batches: number, warmup: number, engine: Engine = 'native'): { samplesPerS: number; finalLoss: number; ran: Engine; threads?: number } {
   setNumThreads(2);
   const gen = new Generator(0);
   const w = workload(name, gen);
@@ -124,12 +129,15 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
   const net = engine !== 'ops' && !w.forward ? compileNative(model, optionsOf(engine)) : undefined;
   let lossT: Tensor | undefined;
   let last = NaN;
+  let threads: number | undefined;
   const bshape = [batch, ...shape];
   const step = (i: number): void => {
     if (net) {
       // One native call: forward, cross-entropy, backward, optimizer step.
       const xi = x.select(0, i), yi = y.select(0, i);
-      last = net.trainStep(xi, bshape, yi, opt).loss;
+      const r = net.trainStep(xi, bshape, yi, opt);
+      last = r.loss;
+      threads = r.threads;
       xi.dispose();
       yi.dispose();
       return;
@@ -153,7 +161,7 @@ export function runTsnas(name: Workload, batches: number, warmup: number, engine
   y.dispose();
   if (w.dispose) w.dispose();
   else model.dispose();
-  return { samplesPerS: (batches * batch) / dt, finalLoss, ran: net ? engine : 'ops' };
+  return { samplesPerS: (batches * batch) / dt, finalLoss, ran: net ? engine : 'ops', ...(threads !== undefined ? { threads } : {}) };
 }
 
 /**
@@ -254,10 +262,12 @@ export default async function engine(argv: string[]): Promise<void> {
     const py: number[] = [];
     let tsLoss = NaN, pyLoss = NaN;
     const fellBack = new Set<Engine>();
+    const stepThreads: number[][] = engines.map(() => []); // threads of each round's last timed step (native engines)
     for (let r = 0; r < rounds; r++) {
       engines.forEach((e, k) => {
         const a = runTsnas(name, batches, warmup, e);
         if (a.ran !== e) fellBack.add(e);
+        if (a.threads !== undefined) stepThreads[k]!.push(a.threads);
         ts[k]!.push(a.samplesPerS);
         if (k === 0) tsLoss = a.finalLoss;
       });
@@ -278,6 +288,7 @@ export default async function engine(argv: string[]): Promise<void> {
         ratio: havePy ? Math.round(ratio * 1000) / 1000 : null,
         rounds: { tsnas: ts, pytorch: py },
         ran_op_by_op: [...fellBack],
+        step_threads: Object.fromEntries(engines.map((e, k) => [e, stepThreads[k]])),
         load: loadavg(),
       }));
     } else {
@@ -285,6 +296,8 @@ export default async function engine(argv: string[]): Promise<void> {
         `${name.padEnd(10)} ${tsMed.map((v, k) => `${v.toFixed(1)}${fellBack.has(engines[k]!) ? '*' : ''}`.padStart(24)).join(' ')}   ${(havePy ? pyMed.toFixed(1) : 'n/a').padStart(17)}   ${(havePy ? ratio.toFixed(3) : 'n/a').padStart(5)}   (${tsLoss.toFixed(4)} / ${havePy ? pyLoss.toFixed(4) : 'n/a'})`,
       );
       if (fellBack.size) console.log(`  * ${name}: the native engine cannot lower it (one-shot mixed edges); that column ran op by op`);
+      const st = engines.map((e, k) => (stepThreads[k]!.length ? `${e} ${stepThreads[k]!.join('/')}` : '')).filter(Boolean);
+      if (st.length) console.log(`  ${name}: threads of the timed native steps per round (compileNative stepThreads 'auto' picks 1 or 2 in steps 2-9): ${st.join(', ')}`);
     }
   }
   if (!o['no-memory'] && havePy) {

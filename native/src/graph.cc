@@ -19,9 +19,14 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <limits>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace tsnas {
 
@@ -78,6 +83,12 @@ struct Graph {
   bool channelsLast = false;
   bool poolKernel = true;  // 2x2/2 max pooling through MaxPool2x2 (else libtorch's max_pool2d)
   bool bnKernel = true;    // training steps run BatchNorm1d on [N, C] through Bn1dTrain (else libtorch's batch_norm)
+  // Threads of training steps (see StepThreads): with autoThreads, steps 2-9 run alternately on
+  // one thread and on all, and the faster (by its best step) is kept; else all threads.
+  bool autoThreads = true;
+  int tuneStep = 0;
+  double bestAll = std::numeric_limits<double>::infinity(), bestOne = std::numeric_limits<double>::infinity();
+  int oneThread = -1;  // -1 tuning, 0 all threads, 1 one thread
   std::vector<at::Tensor> params;  // the trainable parameters (for zero-grad / clipping)
   bool released = false;
 };
@@ -762,7 +773,7 @@ static std::vector<int64_t> intList(Napi::Value v) {
   return out;
 }
 
-// graphNew(instrs[{op, in, out, t, i, f, gen, layer, module}], nregs, output, params[], {channelsLast, poolKernel, bnKernel})
+// graphNew(instrs[{op, in, out, t, i, f, gen, layer, module}], nregs, output, params[], {channelsLast, poolKernel, bnKernel, stepThreads})
 TS_FN(graphNew) {
   TS_TRY
   Napi::Env env = info.Env();
@@ -778,6 +789,8 @@ TS_FN(graphNew) {
     if (pk.IsBoolean()) g->poolKernel = pk.As<Napi::Boolean>().Value();
     Napi::Value bk = go.Get("bnKernel");
     if (bk.IsBoolean()) g->bnKernel = bk.As<Napi::Boolean>().Value();
+    Napi::Value st = go.Get("stepThreads");
+    if (st.IsString()) g->autoThreads = st.As<Napi::String>().Utf8Value() == "auto";
   }
   std::vector<int32_t> lastUse(g->nregs, -1), producer(g->nregs, -1), uses(g->nregs, 0);
   for (uint32_t k = 0; k < code.Length(); k++) {
@@ -932,8 +945,80 @@ static double clipNorm(const std::vector<at::Tensor>& params, double maxNorm) {
   return total.item<double>();
 }
 
+// ---------------------------------------------------------------- training-step threads
+// A parallel region hands work to the OpenMP pool's other threads, which sleep after a short spin
+// (GOMP_SPINCOUNT, src/tensor/native.ts): each region after a pause costs a futex wake and a
+// context switch on both sides, tens of microseconds on this VM. A step of small ops (the MLP
+// benchmark: 128 x 256 activations, 30 regions per step, most of them after such a pause) ran
+// 2-6x faster on one thread than on two (1.2-1.6 vs 2.4-8 ms per step, measured under the bench
+// lock), while a step of large convolutions gains from the second thread. So a compiled network
+// times its own steps: steps 2-9 alternate between one thread and all threads, and the faster
+// (by its best step, robust to a busy neighbour) is kept for the steps after. One thread here is
+// the calling thread's OpenMP thread count (omp_set_num_threads): ATen's parallel_for and the
+// OpenMP build of OpenBLAS both read it. OpenBLAS keeps a count of 1 once it has seen one (it then
+// stops reading omp_get_max_threads), so its count is set back through openblas_set_num_threads.
+using BlasSetThreads = void (*)(int);
+static BlasSetThreads openblasOpenmpSetThreads() {
+  static BlasSetThreads f = [] {
+    BlasSetThreads r = nullptr;
+    for (const char* name : {"libopenblas.so.0", "libblas.so.3"}) {
+      void* h = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+      if (!h) continue;
+      auto parallel = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_parallel"));
+      auto set = reinterpret_cast<BlasSetThreads>(dlsym(h, "openblas_set_num_threads"));
+      dlclose(h);  // the library stays loaded (libtorch needs it)
+      if (parallel && set) {
+        if (parallel() == 2) r = set;  // the OpenMP build only: the pthreads build has a pool of its own (addon.cc tuneBlas)
+        break;
+      }
+    }
+    return r;
+  }();
+  return f;
+}
+
+struct StepThreads {
+  Graph& g;
+  int all = 1, use = 1;
+  bool timed = false;
+  std::chrono::steady_clock::time_point t0;
+  explicit StepThreads(Graph& graph) : g(graph) {
+#ifdef _OPENMP
+    all = omp_get_max_threads();
+#endif
+    use = all;
+    if (all <= 1 || !g.autoThreads) return;
+    if (g.oneThread >= 0) {
+      use = g.oneThread ? 1 : all;
+    } else {
+      int s = g.tuneStep++;
+      if (s >= 1) {
+        use = s % 2 ? 1 : all;
+        timed = true;
+        t0 = std::chrono::steady_clock::now();
+      }
+    }
+#ifdef _OPENMP
+    if (use != all) omp_set_num_threads(use);
+#endif
+  }
+  ~StepThreads() {
+#ifdef _OPENMP
+    if (use != all) {
+      omp_set_num_threads(all);
+      if (BlasSetThreads f = openblasOpenmpSetThreads()) f(all);
+    }
+#endif
+    if (!timed) return;
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double& best = use == 1 ? g.bestOne : g.bestAll;
+    best = std::min(best, dt);
+    if (g.tuneStep >= 9) g.oneThread = g.bestOne < g.bestAll ? 1 : 0;
+  }
+};
+
 // graphTrainStep(g, x (Float32Array or handle), shape, y (Int32Array or handle), optim, {labelSmoothing, clip})
-//   -> [loss, correct]. One training step as the trainer's op-by-op loop does it: drop gradients,
+//   -> [loss, correct, threads]. One training step as the trainer's op-by-op loop does it: drop gradients,
 // forward in training mode, cross-entropy (mean, optional label smoothing), and, when the loss is
 // finite, backward, optional clipping of the total gradient norm, the optimizer update; `correct`
 // counts argmax hits (0 when the loss is not finite, and nothing is updated).
@@ -952,6 +1037,7 @@ TS_FN(graphTrainStep) {
     if (c.IsNumber()) clip = c.As<Napi::Number>().DoubleValue();
   }
   at::AutoGradMode gm(true);
+  StepThreads threads(*g);
   // TSNAS_PROFILE=file.json: a Chrome trace (libtorch's profiler) of the process's training steps
   // 6-15, written when step 16 starts (a process that ends earlier writes nothing); for finding where
   // a step's time goes. The recorder is never destroyed at exit (libtorch's profiler state may be gone).
@@ -982,8 +1068,9 @@ TS_FN(graphTrainStep) {
     throwNas(env, "shape_mismatch", "crossEntropy: " + first + " (inputs: " + shapeStr(out) + ", " + shapeStr(y) + ")");
   }
   double v = loss.item<double>();
-  Napi::Array r = Napi::Array::New(env, 2);
+  Napi::Array r = Napi::Array::New(env, 3);
   r.Set(0u, Napi::Number::New(env, v));
+  r.Set(2u, Napi::Number::New(env, threads.use));
   if (!std::isfinite(v)) {
     r.Set(1u, Napi::Number::New(env, 0));
     return r;

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChainCnnArch, DartsArch, DartsCell, MlpArch, Nb201Arch, NetworkArch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
-import { Generator, Tensor, crossEntropy, liveTensors, noGrad, tidy } from '../tensor/index.js';
+import { Generator, Tensor, crossEntropy, getNumThreads, liveTensors, noGrad, tidy } from '../tensor/index.js';
 import { buildNetwork, lenet } from './build/index.js';
 import { BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear, MaxPool2d, ReLU, Sequential, Tanh } from './layers.js';
 import { Module, type Layer } from './module.js';
@@ -280,6 +280,46 @@ test("the BatchNorm1d training kernel (bnKernel, with the ReLU it absorbs) gives
       x.dispose();
       y.dispose();
     }
+    net.dispose();
+    a.dispose();
+    b.dispose();
+  }
+});
+
+test("stepThreads 'auto' alternates one and all threads in steps 2-9, keeps one, restores the thread count and trains as the op-by-op path", () => {
+  const all = getNumThreads();
+  const c = CASES.find((k) => k.name === 'mlp')!;
+  for (const mode of ['auto', 'all'] as const) {
+    const a = c.make(new Generator(0)).train();
+    const b = c.make(new Generator(0)).train();
+    const oa = new SGD(a.parameters(), { lr: 0.01 }), ob = new SGD(b.parameters(), { lr: 0.01 });
+    const net = compileNative(b, { stepThreads: mode })!;
+    const gen = new Generator(2);
+    const used: number[] = [];
+    for (let s = 0; s < 12; s++) {
+      const x = gen.randn(c.input);
+      const y = labels(c.input[0]!);
+      const la = tidy(() => {
+        oa.zeroGrad();
+        const l = crossEntropy(a.forward(x), y);
+        l.backward();
+        oa.step();
+        return l.item();
+      });
+      const r = net.trainStep(x.toFloat32Array(), x.shape, Int32Array.from(y.toArray()), ob);
+      used.push(r.threads);
+      assert.ok(Math.abs(la - r.loss) < 2e-4, `${mode} step ${s} loss ${la} vs ${r.loss}`);
+      assert.equal(getNumThreads(), all, `${mode} step ${s}: the configured thread count is back after the step`);
+      x.dispose();
+      y.dispose();
+    }
+    if (mode === 'all' || all === 1) assert.ok(used.every((t) => t === all), `${mode}: ${used.join(',')}`);
+    else {
+      assert.deepEqual(used.slice(0, 9), [all, 1, all, 1, all, 1, all, 1, all], `tuning steps: ${used.join(',')}`);
+      assert.ok(used.slice(9).every((t) => t === used[9] && (t === 1 || t === all)), `kept: ${used.join(',')}`);
+    }
+    const pa = a.parameters(), pb = b.parameters();
+    pa.forEach((p, i) => close(p.toFloat32Array(), pb[i]!.toFloat32Array(), `${mode} param ${i} after 12 steps`, 1e-3, 1e-5));
     net.dispose();
     a.dispose();
     b.dispose();

@@ -406,6 +406,16 @@ export interface CompileOptions {
    * eval paths always use libtorch's ops.
    */
   readonly bnKernel?: boolean;
+  /**
+   * Threads of training steps. `'auto'` (default): steps 2-9 run alternately on one thread and on
+   * all the configured threads (setNumThreads), timed in native code, and the faster by its best
+   * step is kept for every later step of this compiled network (graph.cc StepThreads: on the
+   * 2-core VM of the README a step of small ops, such as the MLP benchmark's, ran 2-6x faster on
+   * one thread, because each OpenMP parallel region wakes the pool's sleeping thread; large
+   * convolutions gain from the second thread). `'all'`: always the configured threads.
+   * StepResult.threads says which a step used. Values differ between the two only by rounding.
+   */
+  readonly stepThreads?: 'auto' | 'all';
   /** Where the one-line fallback notice goes (default: stderr, once per module class). */
   readonly notice?: (message: string) => void;
 }
@@ -423,6 +433,8 @@ export interface StepResult {
   readonly loss: number;
   /** Samples whose argmax equals the label. */
   readonly correct: number;
+  /** The OpenMP threads the step ran with (CompileOptions.stepThreads). */
+  readonly threads: number;
 }
 
 /**
@@ -487,11 +499,11 @@ export class NativeNetwork {
    */
   trainStep(x: Float32Array | Tensor, shape: readonly number[], y: Int32Array | Tensor, opt: Optimizer | undefined, o: { labelSmoothing?: number; gradClip?: number } = {}): StepResult {
     const g = this.handle();
-    const [loss, correct] = native.graphTrainStep(g, x instanceof Tensor ? x.h : x, shape, y instanceof Tensor ? y.h : y, opt?.o, {
+    const [loss, correct, threads] = native.graphTrainStep(g, x instanceof Tensor ? x.h : x, shape, y instanceof Tensor ? y.h : y, opt?.o, {
       ...(o.labelSmoothing ? { labelSmoothing: o.labelSmoothing } : {}),
       ...(o.gradClip !== undefined ? { clip: o.gradClip } : {}),
     });
-    return { loss, correct };
+    return { loss, correct, threads };
   }
 
   /** Eval-mode loss (mean cross-entropy) and argmax predictions of one batch, in inference mode. */
@@ -541,6 +553,6 @@ export function compileNative(module: Layer, o: CompileOptions = {}): NativeNetw
   if (o.fuseConvs ?? !cl) ({ code, nregs } = fuseConvs(code, nregs, output));
   if (o.poolFirst ?? false) poolFirst(code, nregs, output);
   markInplace(code, nregs, output);
-  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: cl, poolKernel: o.poolKernel ?? true, bnKernel: o.bnKernel ?? true });
+  const g = native.graphNew(code, nregs, output, module.parameters().map((p) => p.h), { channelsLast: cl, poolKernel: o.poolKernel ?? true, bnKernel: o.bnKernel ?? true, stepThreads: o.stepThreads ?? 'auto' });
   return new NativeNetwork(module, g, b.modal, code.length, cl);
 }

@@ -194,11 +194,11 @@ export interface NativeAddon {
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   gradNorm(params: H[]): number;
 
-  graphNew(code: GraphInstr[], nregs: number, output: number, params: H[], opts: { channelsLast: boolean; poolKernel?: boolean; bnKernel?: boolean }): GraphHandle;
+  graphNew(code: GraphInstr[], nregs: number, output: number, params: H[], opts: { channelsLast: boolean; poolKernel?: boolean; bnKernel?: boolean; stepThreads?: 'auto' | 'all' }): GraphHandle;
   graphFree(g: GraphHandle): void;
   graphForward(g: GraphHandle, x: H, training: boolean): H;
   graphInfer(g: GraphHandle, x: H, fold: boolean): H;
-  graphTrainStep(g: GraphHandle, x: Float32Array | H, shape: readonly number[], y: Int32Array | H, optim: OptimHandle | undefined, opts: { labelSmoothing?: number; clip?: number }): [number, number];
+  graphTrainStep(g: GraphHandle, x: Float32Array | H, shape: readonly number[], y: Int32Array | H, optim: OptimHandle | undefined, opts: { labelSmoothing?: number; clip?: number }): [number, number, number];
   graphEvalBatch(g: GraphHandle, x: Float32Array | H, shape: readonly number[], y: Int32Array | H, fold: boolean): [number, Int32Array];
 }
 
