@@ -75,6 +75,8 @@ options:
   --prune-output          also prune the output (logits) layer (default: left dense)
   --finetune-epochs N     fine-tuning after pruning, and QAT epochs (default 2)
   --finetune-lr X         default 1e-3 (Adam, cosine decay)
+  --distill               distil pruning's fine-tuning from the unpruned float network (Hinton et
+                          al. 2015: temperature 4, soft-target weight 0.7); needs --prune
   --quantize MODE         static (int8 weights and activations, calibrated), qat (quantization-aware
                           fine-tuning for --finetune-epochs, then the same int8 network as static),
                           or dynamic (int8 linear weights)
@@ -109,6 +111,7 @@ options:
         'prune-output': { type: 'boolean' },
         'finetune-epochs': { type: 'string', number: atLeast(0, true) },
         'finetune-lr': { type: 'string', number: atLeast(0, false) },
+        distill: { type: 'boolean' },
         quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'] },
         'max-drop': { type: 'string', number: atLeast(0, false) },
         'qat-lr': { type: 'string', number: atLeast(0, false) },
@@ -133,6 +136,7 @@ options:
         for (const k of ['qat-freeze-bn', 'qat-freeze-observers'])
           if (g[k] !== undefined && q !== 'qat' && g['max-drop'] === undefined) issues.add(flagError(k, 'applies only to QAT', 'add --quantize qat (or --quantize static --max-drop D)'));
         if (g['per-tensor'] && q !== 'static' && q !== 'qat') issues.add(flagError('per-tensor', 'applies only to --quantize static or qat', 'add --quantize static or --quantize qat'));
+        if (g['distill'] && !g['prune']) issues.add(flagError('distill', 'applies only to the fine-tuning after pruning', 'add --prune (e.g. flops=0.55), or drop --distill'));
         if (g['max-drop'] !== undefined && q !== 'static') issues.add(flagError('max-drop', 'applies only to --quantize static (it decides the fallback to QAT)', 'add --quantize static, or drop --max-drop'));
       },
     );
@@ -160,6 +164,7 @@ options:
       ...(q ? { quantize: q as QuantMode } : {}),
       ...(fe !== undefined ? { finetuneEpochs: fe } : {}),
       ...(lr !== undefined ? { finetuneLr: lr } : {}),
+      ...(f['distill'] ? { distill: true } : {}),
       ...(cal !== undefined ? { calibration: cal } : {}),
       ...(maxDrop !== undefined ? { maxDrop } : {}),
       ...(qatLr !== undefined ? { qatLr } : {}),

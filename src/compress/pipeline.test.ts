@@ -9,12 +9,14 @@ import { isNasError } from '../core/errors.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import { buildNetwork } from '../nn/build/index.js';
 import type { Layer } from '../nn/module.js';
-import { Generator, Tensor } from '../tensor/index.js';
+import { Generator, Tensor, tidy } from '../tensor/index.js';
 import { quantizedEngines } from '../tensor/quantized.js';
 import { GraphNet } from './graphnet.js';
 import { finetune } from './finetune.js';
 import { lowerModule } from './lower.js';
 import { compressNetwork, interleavedLatencyStats } from './pipeline.js';
+import { checkPruneSpec, planChannels, pruneWeights } from './prune.js';
+import { decodeStateDict } from '../nn/state.js';
 
 const ARCH: ChainCnnArch = {
   family: 'chain_cnn',
@@ -97,6 +99,62 @@ test('magnitude pruning (gradual) keeps its sparsity through fine-tuning; dynami
   assert.ok(r.rows[2]!.test_acc > 80);
   const t = await compressNetwork(trained, data, { prune: { kind: 'channels', ratio: 0.25, criterion: 'taylor' }, finetuneEpochs: 1, latencyRuns: 2 });
   assert.ok(t.rows[1]!.params < t.rows[0]!.params && t.rows[1]!.test_acc > 50, `taylor: ${t.rows[1]!.test_acc}`);
+});
+
+test('distill: the pruned stage is fine-tuned against the float network (the same weights as finetune() with that teacher); bad distill options fail before any file is written', async () => {
+  await setup();
+  const out = mkdtempSync(join(tmpdir(), 'tsnas-compress-'));
+  const owned: { dispose(): void }[] = [];
+  const keep = <T extends { dispose(): void }>(x: T): T => (owned.push(x), x);
+  try {
+    const prune = { kind: 'channels', ratio: 0.5 } as const;
+    const run = async (dir: string, distill: boolean) => {
+      await compressNetwork(trained, data, { prune, finetuneEpochs: 1, distill, outDir: join(out, dir), onnx: false, latencyRuns: 1 });
+      const sd = decodeStateDict(readFileSync(join(out, dir, 'pruned', 'weights.bin'))).tensors;
+      for (const t of sd.values()) keep(t);
+      return sd;
+    };
+    const kd = await run('kd', true);
+    const plain = await run('plain', false);
+    // The same fine-tuning done by hand: the float network of the same graph and weights as the teacher.
+    const low = lowerModule(trained, data.shape, 10);
+    for (const t of low.weights.values()) keep(t);
+    const teacher = keep(new GraphNet(low.graph, low.weights).eval());
+    const spec = checkPruneSpec(prune);
+    if (spec.kind !== 'channels') throw new Error('spec');
+    const plan = planChannels(low.graph, low.weights, spec);
+    const pw = pruneWeights(low.graph, plan, low.weights);
+    for (const t of pw.values()) keep(t);
+    const student = keep(new GraphNet(plan.graph, pw, 0));
+    finetune(student, data, { epochs: 1, seed: 0, distill: { teacher: (x) => teacher.forward(x) } });
+    const diff = (a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>) => {
+      let m = 0;
+      for (const [k, t] of a) {
+        const u = b.get(k);
+        assert.ok(u, `weight ${k}`);
+        m = Math.max(m, tidy(() => t.sub(u).abs().max().item() as number));
+      }
+      return m;
+    };
+    const byHand = student.stateDict();
+    assert.deepEqual([...kd.keys()].sort(), [...byHand.keys()].sort());
+    assert.ok(diff(kd, byHand) < 1e-4, `pipeline kd vs finetune(distill): ${diff(kd, byHand)}`);
+    assert.ok(diff(plain, byHand) > 1e-3, `plain fine-tuning differs from the distilled one: ${diff(plain, byHand)}`);
+    const bad = [
+      [{ distill: true }, 'distill'],
+      [{ prune, distill: true, finetuneEpochs: 0 }, 'finetuneEpochs'],
+      [{ prune, distill: { temperature: 0 } }, 'distill.temperature'],
+      [{ prune, distill: { weight: 1.5 } }, 'distill.weight'],
+    ] as const;
+    for (const [o, field] of bad) {
+      const dir = join(out, 'bad');
+      await assert.rejects(compressNetwork(trained, data, { ...(o as object), outDir: dir }), (e: unknown) => isNasError(e) && e.field === field, field);
+      assert.ok(!existsSync(dir), `${field}: nothing written`);
+    }
+  } finally {
+    for (const x of owned) x.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 test('bad input fails before any file is written; a failed or impossible compression leaves no partial output', async () => {

@@ -28,7 +28,7 @@ import { Generator, Tensor, getNumThreads, noGrad, setNumThreads, tidy } from '.
 import { quantizedEngines, setQuantizedEngine, type QEngine } from '../tensor/quantized.js';
 import { graphCost, type Graph } from './graph.js';
 import { GraphNet } from './graphnet.js';
-import { applyMasks, finetune, zeroMasks } from './finetune.js';
+import { applyMasks, checkDistill, finetune, zeroMasks, type FinetuneOptions } from './finetune.js';
 import { lowerModule } from './lower.js';
 import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
 import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type ChannelPlan, type PruneSpec } from './prune.js';
@@ -108,6 +108,13 @@ export interface CompressOptions {
   readonly finetuneEpochs?: number;
   /** Fine-tuning learning rate (Adam, cosine decay; default 1e-3). */
   readonly finetuneLr?: number;
+  /**
+   * Pruning's fine-tuning distilled from the unpruned float network (the float stage's network is
+   * the teacher; Hinton et al. 2015, finetune.ts `distill`): the loss is (1 - weight) * CE(labels)
+   * + weight * T^2 * CE(student / T, softmax(teacher / T)). `true` = temperature 4, weight 0.7.
+   * Needs `prune` and at least 1 fine-tuning epoch. Absent or false: cross-entropy on the labels.
+   */
+  readonly distill?: boolean | { readonly temperature?: number; readonly weight?: number };
   /** Calibration images taken from the training split (default 256). */
   readonly calibration?: number;
   /** Calibration inputs given directly (normalised [N, ...shape] tensors), instead of `calibration` images. */
@@ -225,6 +232,13 @@ function checkOptions(o: CompressOptions, data: PreparedData, inputShape: readon
   const fe = o.finetuneEpochs ?? 2;
   if (!(Number.isInteger(fe) && fe >= 0)) throw new NasError('invalid_config', `finetune epochs must be an integer >= 0, got ${fe}`, { field: 'finetuneEpochs' });
   if (o.finetuneLr !== undefined && !(o.finetuneLr > 0 && Number.isFinite(o.finetuneLr))) throw new NasError('invalid_config', `finetune lr must be > 0, got ${o.finetuneLr}`, { field: 'finetuneLr' });
+  if (o.distill !== undefined && o.distill !== false) {
+    if (typeof o.distill !== 'boolean' && (typeof o.distill !== 'object' || o.distill === null))
+      throw new NasError('invalid_config', `distill must be true, false or { temperature, weight }, got ${JSON.stringify(o.distill)}`, { field: 'distill' });
+    if (!prune) throw new NasError('invalid_config', 'distillation applies to the fine-tuning after pruning, and no pruning is asked', { field: 'distill', hint: 'add --prune (e.g. flops=0.55), or drop --distill' });
+    if (fe < 1) throw new NasError('invalid_config', 'distillation needs at least 1 fine-tuning epoch', { field: 'finetuneEpochs', hint: 'e.g. --finetune-epochs 4, or drop --distill' });
+    checkDistill(typeof o.distill === 'object' ? { teacher: (x) => x, ...o.distill } : undefined);
+  }
   const cal = o.calibration ?? 256;
   const calibrated = o.quantize === 'static' || o.quantize === 'qat';
   if (calibrated && !o.calibrationInputs && !(Number.isInteger(cal) && cal >= 1))
@@ -329,7 +343,10 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     let current: { graph: Graph; net: GraphNet } = { graph: lowered.graph, net: floatNet };
     if (prune) {
       const epochs = o.finetuneEpochs ?? 2;
-      const ft = { epochs, seed: o.seed ?? 0, ...(o.finetuneLr !== undefined ? { lr: o.finetuneLr } : {}), onEpoch: (e: number, l: number) => log(`${name} pruned: fine-tune epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) };
+      // Distillation: the float stage's network (eval mode, its own copy of the weights) teaches.
+      const distill: FinetuneOptions['distill'] = o.distill ? { teacher: (x: Tensor) => floatNet.forward(x), ...(typeof o.distill === 'object' ? o.distill : {}) } : undefined;
+      if (distill) log(`${name} pruned: fine-tuning distilled from the float network (temperature ${distill.temperature ?? 4}, soft weight ${distill.weight ?? 0.7})`);
+      const ft = { epochs, seed: o.seed ?? 0, ...(o.finetuneLr !== undefined ? { lr: o.finetuneLr } : {}), ...(distill ? { distill } : {}), onEpoch: (e: number, l: number) => log(`${name} pruned: fine-tune epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) };
       let net: GraphNet;
       let graph: Graph;
       let extra: Partial<StageRow> = {};
