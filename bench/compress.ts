@@ -29,7 +29,7 @@
  * then {"figure": "int8_latency_ratio_vs_pytorch", "value": r}.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,8 @@ import { Generator, Tensor } from '../src/tensor/index.js';
 import { GraphNet } from '../src/compress/graphnet.js';
 import { finetune } from '../src/compress/finetune.js';
 import { lowerModule } from '../src/compress/lower.js';
-import { calibrationBatches, compressNetwork, type StageRow } from '../src/compress/pipeline.js';
+import { calibrationBatches, compressNetwork, interleavedLatencyStats, type StageRow } from '../src/compress/pipeline.js';
+import { decodeInt8, disposeLoadedInt8 } from '../src/compress/int8file.js';
 import { peerEnv } from './engine.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -192,7 +193,7 @@ export default async function main(argv: string[]): Promise<void> {
   const models = await trainedModels(data, a, log);
   const work = mkdtempSync(join(tmpdir(), 'tsnas-bench-compress-'));
   const all: StageRow[] = [];
-  const peers: { model: string; peer: PeerResult; tsnasInt8: StageRow }[] = [];
+  const peers: { model: string; peer: PeerResult; tsnasInt8: StageRow; engines: { perOp: Lat; oneEngine: Lat } }[] = [];
   try {
     for (const { name, net } of models) {
       const cal = calibrationBatches(data, a.calibration, a.seed);
@@ -213,7 +214,16 @@ export default async function main(argv: string[]): Promise<void> {
       log(`${name}: PyTorch torch.ao.quantization on the same pruned network (${a.engine})...`);
       const peer = runPeer(join(work, name), join(pruned.dir!, 'model.json'), join(pruned.dir!, 'weights.bin'), cal, data, a);
       for (const t of cal) t.dispose();
-      peers.push({ model: name, peer, tsnasInt8: r.rows.find((x) => x.stage === 'int8')! });
+      const int8 = r.rows.find((x) => x.stage === 'int8')!;
+      // The int8 stage's file read back twice, timed interleaved at 1 thread: per-op engines (what the
+      // stage runs; quantize.ts) against every op on the packing engine, the earlier behaviour.
+      const file = readFileSync(join(int8.dir!, 'model.int8.bin'));
+      const perOp = decodeInt8(file, 'int8 stage');
+      const one = decodeInt8(file, 'int8 stage', { perOpEngines: false });
+      const [lp, lo] = interleavedLatencyStats([(x) => perOp.forward(x), (x) => one.forward(x)], data.shape, 1, a.runs) as [Lat, Lat];
+      disposeLoadedInt8(perOp);
+      disposeLoadedInt8(one);
+      peers.push({ model: name, peer, tsnasInt8: int8, engines: { perOp: lp, oneEngine: lo } });
       net.dispose();
     }
   } finally {
@@ -253,6 +263,10 @@ export default async function main(argv: string[]): Promise<void> {
     console.log(
       `${p.model}: tsnas int8 batch-1 ms median (best) all threads ${f(p.tsnasInt8.latency_ms, 3)} (${f(p.tsnasInt8.latency_min_ms, 3)}), 1 thread ${f(p.tsnasInt8.latency_1t_ms, 3)} (${f(p.tsnasInt8.latency_1t_min_ms, 3)}); ` +
         `tsnas/PyTorch (best of runs, 1 thread, PyTorch's faster path) ${f(p.tsnasInt8.latency_1t_min_ms / peerBest(p.peer), 3)}`,
+    );
+    console.log(
+      `${p.model}: tsnas int8, 1 thread, read back from model.int8.bin and timed interleaved: per-op engines (oneDNN convs, QNNPACK the rest) ${pl(p.engines.perOp)}, every op on ${a.engine} ${pl(p.engines.oneEngine)}; ` +
+        `per-op/one-engine best ${f(p.engines.perOp.min / p.engines.oneEngine.min, 3)}`,
     );
   }
   console.log(`int8_latency_ratio_vs_pytorch (${first.model}; best of runs, 1 thread) = ${f(ratio, 3)}`);

@@ -52,9 +52,10 @@ export function encodeInt8(qn: QuantizedNet, meta: { engine: string }): Uint8Arr
 /**
  * Reads an int8 model file back into a runnable QuantizedNet (the same int8 weights, scales and
  * activation parameters: its outputs equal the saved network's). The quantized engine must be set
- * (setQuantizedEngine) before. The caller disposes the result with `disposeLoadedInt8`.
+ * (setQuantizedEngine) before. `options.perOpEngines` as QuantizedNet's (default true). The caller
+ * disposes the result with `disposeLoadedInt8`.
  */
-export function decodeInt8(buf: Uint8Array, source = 'int8 model'): QuantizedNet {
+export function decodeInt8(buf: Uint8Array, source = 'int8 model', options: { readonly perOpEngines?: boolean } = {}): QuantizedNet {
   const { tensors, meta } = decodeStateDict(buf, source);
   const m = meta as { format?: string; mode?: Int8Mode; inputShape?: number[]; numClasses?: number; output?: number; nodes?: FusedNode[] };
   if (m.format !== 'tsnas-int8' || !Array.isArray(m.nodes) || !m.inputShape || m.output === undefined || (m.mode !== 'static' && m.mode !== 'dynamic')) {
@@ -97,7 +98,7 @@ export function decodeInt8(buf: Uint8Array, source = 'int8 model'): QuantizedNet
   const fused: FusedNet = { inputShape: m.inputShape, numClasses: m.numClasses ?? 0, nodes: m.nodes, output: m.output, weights, values: [] };
   // A static file whose multi-channel conv/linear weights carry one scale was quantized per tensor.
   const perTensor = m.mode === 'static' && m.nodes.some((n, i) => (n.kind === 'qconv' ? n.outC : n.kind === 'qlinear' ? n.outF : 0) > 1 && scales.get(i)?.length === 1);
-  return new QuantizedNet(fused, m.mode, qparams, scales, perTensor ? 'per_tensor' : 'per_channel');
+  return new QuantizedNet(fused, m.mode, qparams, scales, perTensor ? 'per_tensor' : 'per_channel', options);
 }
 
 /** Frees a network returned by decodeInt8 (its int8 weights and its float tensors). */

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { Generator, noGrad, tidy } from '../tensor/index.js';
-import { dequantize, hasQuantizedLut, intRepr, prepackConv2d, qparamsOf, quantizedConv2d, quantizedEngines, quantizedLut, quantizePerTensor, setQuantizedEngine } from '../tensor/quantized.js';
+import { Generator, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
+import { dequantize, hasQuantizedLut, intRepr, prepackConv2d, qparamsOf, quantizedConv2d, quantizedEngine, quantizedEngines, quantizedLut, quantizePerTensor, setQuantizedEngine } from '../tensor/quantized.js';
 import type { ChainCnnArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import { requantizedValues } from './qat.js';
@@ -143,4 +143,43 @@ test('int8 SiLU chain CNN: every node runs in int8 (no dequantize between convs)
   qn.dispose();
   disposeFused(fused);
   for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
+});
+
+test('per-op engines at 1 thread (oneDNN convs, QNNPACK linear/pools/add): every family tracks the one-engine network; the process engine is restored, also after a failed forward', { skip: !(quantizedEngines().includes('onednn') && quantizedEngines().includes('qnnpack')) && 'needs oneDNN and QNNPACK' }, () => {
+  const threads = getNumThreads();
+  setQuantizedEngine('onednn');
+  try {
+    for (const f of FAMILIES) {
+      const { low, fused } = loweredAndFused(f.arch, f.shape);
+      const gen = new Generator(6);
+      const cal = [gen.randn([32, ...f.shape]).keep()];
+      const qp = calibrate(fused, cal);
+      const mixed = new QuantizedNet(fused, 'static', qp);
+      const single = new QuantizedNet(fused, 'static', qp, undefined, 'per_channel', { perOpEngines: false });
+      const x = gen.randn([8, ...f.shape]).keep();
+      setNumThreads(1);
+      assert.equal(mixed.enginesNow(), 'onednn+qnnpack', f.name);
+      assert.equal(single.enginesNow(), 'packed', f.name);
+      const [ref, a, b] = tidy(() => noGrad(() => [runFused(fused, x), mixed.forward(x), single.forward(x)].map((t) => t.toTypedArray() as Float32Array)));
+      assert.equal(quantizedEngine(), 'onednn', `${f.name}: the process engine is restored after a per-op forward`);
+      setNumThreads(2);
+      assert.equal(mixed.enginesNow(), 'packed', `${f.name}: 2 threads run one engine`);
+      const [c, d] = tidy(() => noGrad(() => [mixed, single].map((n) => n.forward(x).toTypedArray() as Float32Array)));
+      const range = Math.max(...ref!) - Math.min(...ref!);
+      const maxErr = (p: Float32Array, q: Float32Array) => Math.max(...p.map((v, i) => Math.abs(v - q[i]!)));
+      // The two engines round requantization differently (a code here and there), so the outputs agree closely, not bit for bit.
+      assert.ok(maxErr(a!, b!) < 0.05 * range + 1e-3, `${f.name}: per-op vs one-engine max err ${maxErr(a!, b!)}, logit range ${range}`);
+      assert.ok(maxErr(a!, ref!) < 0.25 * range + 1e-3, `${f.name}: per-op int8 vs float max err ${maxErr(a!, ref!)}, logit range ${range}`);
+      assert.deepEqual(c, d, `${f.name}: at 2 threads the network runs its oneDNN packs, as the one-engine network does`);
+      setNumThreads(1);
+      assert.throws(() => tidy(() => mixed.forward(gen.randn([1, 3, 5, 5]))));
+      assert.equal(quantizedEngine(), 'onednn', `${f.name}: the process engine is restored after a failed forward`);
+      mixed.dispose();
+      single.dispose();
+      disposeFused(fused);
+      for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
+    }
+  } finally {
+    setNumThreads(threads);
+  }
 });

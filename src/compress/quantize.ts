@@ -15,6 +15,15 @@
  *
  * `dynamic` mode quantizes only linear layers' weights (per tensor, qint8) and quantizes their
  * input on the fly per batch (quantized::linear_dynamic); everything else stays float.
+ *
+ * Engines per op (static mode): the weights are packed for the process-wide engine at construction
+ * (oneDNN by default). With oneDNN packs, QNNPACK built in and 1 intra-op thread, the forward runs
+ * the convs on their oneDNN packs and everything else on QNNPACK (linear layers on QNNPACK packs
+ * made at construction; max/avg pools, add, ReLU through libtorch's QNNPACK paths, which it takes
+ * when QNNPACK is the process engine). At batch 1 oneDNN's convs are the fastest and its linear
+ * and pooling the slowest of the two engines (measured on LeNet and the main job's winners, README
+ * compress section); with more threads the two engines' thread pools (OpenMP and pthreadpool)
+ * contend, so more threads run everything on the packing engine. `perOpEngines: false` turns it off.
  */
 import { NasError, assertNever } from '../core/errors.js';
 import type { Graph, GraphNode, Pair } from './graph.js';
@@ -26,6 +35,7 @@ import {
   batchNorm,
   cat,
   conv2d,
+  getNumThreads,
   linear,
   maxPool2d,
   noGrad,
@@ -45,7 +55,11 @@ import {
   hasQuantizedLut,
   quantizePerChannel,
   quantizePerTensor,
+  quantizedEngine,
+  quantizedEngines,
+  withQuantizedEngine,
   type PackedWeight,
+  type QEngine,
   type QParams,
 } from '../tensor/quantized.js';
 
@@ -409,15 +423,24 @@ export class QuantizedNet {
    */
   /** Per quantized node: its weight scales (per output channel, or one). */
   readonly scales = new Map<number, Float32Array>();
+  /** The engine the conv/linear weights were packed for: the process-wide engine at construction. */
+  readonly engine: QEngine;
+  /**
+   * Static mode with oneDNN packs and QNNPACK built in (and perOpEngines not false): the linear
+   * layers packed for QNNPACK, used by 1-thread forwards (see the file comment); else undefined.
+   */
+  private readonly oneThreadLinear: Map<number, PackedWeight> | undefined;
 
   /**
    * @param fused the fused network (its float weights stay owned by the caller)
    * @param qparams activation parameters per fused value (static mode; from calibrate())
    * @param given weight scales per node (a loaded int8 file's); default computed from the weights
    * @param weightScheme static mode's conv/linear weight scales (default per_channel; dynamic mode is per tensor)
+   * @param options.perOpEngines static mode: at 1 thread, convs on oneDNN and the rest on QNNPACK (default true; see the file comment)
    */
-  constructor(readonly fused: FusedNet, readonly mode: Int8Mode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>, readonly weightScheme: WeightScheme = 'per_channel') {
+  constructor(readonly fused: FusedNet, readonly mode: Int8Mode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>, readonly weightScheme: WeightScheme = 'per_channel', options: { readonly perOpEngines?: boolean } = {}) {
     const perChannel = mode === 'static' && weightScheme === 'per_channel';
+    this.engine = quantizedEngine();
     if (mode === 'static' && (!qparams || qparams.length !== fused.nodes.length + 1)) throw new NasError('internal', 'static quantization needs one QParams per value');
     fused.nodes.forEach((n, i) => {
       const w = fused.weights.get(i);
@@ -434,6 +457,16 @@ export class QuantizedNet {
         this.packed.set(i, prepackLinear(quant(perChannel), w!.get('bias')!));
       }
     });
+    this.oneThreadLinear =
+      mode === 'static' && (options.perOpEngines ?? true) && this.engine === 'onednn' && quantizedEngines().includes('qnnpack')
+        ? withQuantizedEngine('qnnpack', () => {
+            const m = new Map<number, PackedWeight>();
+            fused.nodes.forEach((n, i) => {
+              if (n.kind === 'qlinear') m.set(i, prepackLinear(this.qweights.get(i)!, fused.weights.get(i)!.get('bias')!));
+            });
+            return m;
+          })
+        : undefined;
     this.held = mode === 'static' ? heldParams(fused, qparams!) : undefined;
     if (this.held && hasQuantizedLut())
       fused.nodes.forEach((n, i) => {
@@ -441,19 +474,33 @@ export class QuantizedNet {
       });
   }
 
+  /** The engines a forward with the current number of threads runs: `packed` (every op on the packing engine) or `onednn+qnnpack` (per op; see the file comment). */
+  enginesNow(): 'packed' | 'onednn+qnnpack' {
+    return this.oneThreadLinear && getNumThreads() === 1 ? 'onednn+qnnpack' : 'packed';
+  }
+
   forward(x: Tensor): Tensor {
     if (this.disposed) throw new NasError('disposed', 'quantized network used after dispose()');
+    if (this.mode === 'dynamic') return withQuantizedEngine(this.engine, () => this.forwardDynamic(x));
+    const perOp = this.enginesNow() === 'onednn+qnnpack';
+    return withQuantizedEngine(perOp ? 'qnnpack' : this.engine, () => this.forwardStatic(x, perOp ? this.oneThreadLinear! : this.packed));
+  }
+
+  private forwardDynamic(x: Tensor): Tensor {
     const f = this.fused;
-    if (this.mode === 'dynamic') {
-      const v: Tensor[] = [x];
-      f.nodes.forEach((n, i) => {
-        if (n.kind === 'qlinear') {
-          const y = dynamicLinear(v[n.input]!, this.packed.get(i)!);
-          v.push(n.relu ? y.relu() : y);
-        } else v.push(floatNode(n, i, v, f.weights));
-      });
-      return v[f.output]!;
-    }
+    const v: Tensor[] = [x];
+    f.nodes.forEach((n, i) => {
+      if (n.kind === 'qlinear') {
+        const y = dynamicLinear(v[n.input]!, this.packed.get(i)!);
+        v.push(n.relu ? y.relu() : y);
+      } else v.push(floatNode(n, i, v, f.weights));
+    });
+    return v[f.output]!;
+  }
+
+  /** The static int8 forward; `linearPacks` = the packs of the linear layers (the packing engine's, or QNNPACK's at 1 thread). */
+  private forwardStatic(x: Tensor, linearPacks: ReadonlyMap<number, PackedWeight>): Tensor {
+    const f = this.fused;
     const qp = this.qparams!;
     const qv: (Tensor | undefined)[] = [quantizePerTensor(x, qp[0]!)];
     const fv: (Tensor | undefined)[] = [x];
@@ -473,7 +520,7 @@ export class QuantizedNet {
           qv[out] = quantizedConv2d(getQ(n.input), this.packed.get(i)!, qp[out]!, n.relu);
           break;
         case 'qlinear':
-          qv[out] = quantizedLinear(getQ(n.input), this.packed.get(i)!, qp[out]!, n.relu);
+          qv[out] = quantizedLinear(getQ(n.input), (linearPacks.get(i) ?? this.packed.get(i))!, qp[out]!, n.relu);
           break;
         case 'qadd':
           qv[out] = quantizedAdd(getQ(n.inputs[0]), getQ(n.inputs[1]), qp[out]!, n.relu);
@@ -528,6 +575,7 @@ export class QuantizedNet {
     this.disposed = true;
     for (const t of this.qweights.values()) t.dispose();
     this.packed.clear();
+    this.oneThreadLinear?.clear();
   }
 }
 

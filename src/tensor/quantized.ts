@@ -63,6 +63,22 @@ export function setQuantizedEngine(e: QEngine): void {
   q.setQEngine(e);
 }
 
+/**
+ * Runs `f` with the process-wide quantized engine set to `e`, and restores the previous engine
+ * after (also when `f` throws). Unchecked, for per-forward switching (two native calls): `e` must
+ * be one of quantizedEngines(), checked once by the caller (e.g. when the weights were packed).
+ */
+export function withQuantizedEngine<T>(e: QEngine, f: () => T): T {
+  const prev = q.qEngine();
+  if (prev === e) return f();
+  q.setQEngine(e);
+  try {
+    return f();
+  } finally {
+    if (prev !== 'none') q.setQEngine(prev);
+  }
+}
+
 export function quantizePerTensor(x: Tensor, p: QParams, dtype: QDType = 'quint8'): Tensor {
   return new Tensor(q.quantizePerTensor(x.h, p.scale, p.zeroPoint, QCODE[dtype]));
 }
