@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { Generator, getNumThreads, noGrad, setNumThreads, tidy } from '../tensor/index.js';
-import { dequantize, hasQuantizedLut, intRepr, prepackConv2d, qparamsOf, quantizedConv2d, quantizedEngine, quantizedEngines, quantizedLut, quantizePerTensor, setQuantizedEngine } from '../tensor/quantized.js';
+import { Generator, getNumThreads, maxPool2d, noGrad, setNumThreads, tidy } from '../tensor/index.js';
+import { lenet } from '../nn/build/lenet.js';
+import { lowerModule } from './lower.js';
+import { dequantize, hasQuantizedLut, intRepr, prepackConv2d, qparamsOf, prepackLinear, quantizedConv2d, quantizedEngine, quantizedEngines, quantizedLinear, quantizedLut, quantizePerTensor, setQuantizedEngine, withQuantizedEngine } from '../tensor/quantized.js';
 import type { ChainCnnArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import { requantizedValues } from './qat.js';
@@ -181,5 +183,51 @@ test('per-op engines at 1 thread (oneDNN convs, QNNPACK linear/pools/add): every
     }
   } finally {
     setNumThreads(threads);
+  }
+});
+
+test('a flatten read only by linear layers runs in (h, w, c) order with the columns permuted: the same outputs as the (c, h, w) flatten with the weights as quantized, on both paths', () => {
+  const threads = getNumThreads();
+  const engines = quantizedEngines();
+  setQuantizedEngine(engines.includes('onednn') ? 'onednn' : engines[0]!);
+  const low = lowerModule(lenet(new Generator(2)), [1, 28, 28], 10);
+  const fused = fuse(low.graph, low.weights);
+  const gen = new Generator(8);
+  const cal = [gen.randn([16, 1, 28, 28]).keep()];
+  const qp = calibrate(fused, cal);
+  const qn = new QuantizedNet(fused, 'static', qp);
+  const x = gen.randn([3, 1, 28, 28]).keep();
+  assert.deepEqual(fused.nodes.map((n) => n.kind), ['qconv', 'maxpool', 'qconv', 'maxpool', 'flatten', 'qlinear']);
+  try {
+    for (const t of [1, 2]) {
+      setNumThreads(t);
+      // The reference: every node as written, flatten in (c, h, w) order, the weights as quantized
+      // (qn.qweights): convs packed for the packing engine, the linear for the engine the forward runs it on.
+      const eng = qn.enginesNow() === 'onednn+qnnpack' ? 'qnnpack' : qn.engine;
+      const packs = new Map(fused.nodes.flatMap((n, i) => (n.kind === 'qconv' ? [[i, prepackConv2d(qn.qweights.get(i)!, fused.weights.get(i)!.get('bias')!, n)] as const] : [])));
+      const lin = fused.nodes.length - 1;
+      const linPack = withQuantizedEngine(eng, () => prepackLinear(qn.qweights.get(lin)!, fused.weights.get(lin)!.get('bias')!));
+      const want = tidy(() =>
+        noGrad(() =>
+          withQuantizedEngine(eng, () => {
+            let v = quantizePerTensor(x, qp[0]!);
+            fused.nodes.forEach((n, i) => {
+              if (n.kind === 'qconv') v = quantizedConv2d(v, packs.get(i)!, qp[i + 1]!, n.relu);
+              else if (n.kind === 'maxpool') v = maxPool2d(v, n.kernel, { stride: n.stride, padding: n.padding });
+              else if (n.kind === 'flatten') v = v.contiguous().flatten(1);
+              else if (n.kind === 'qlinear') v = quantizedLinear(v, linPack, qp[i + 1]!, n.relu);
+            });
+            return dequantize(v).toTypedArray() as Float32Array;
+          }),
+        ),
+      );
+      const got = tidy(() => noGrad(() => qn.forward(x).toTypedArray() as Float32Array));
+      assert.deepEqual(got, want, `${t} thread(s), ${qn.enginesNow()}`);
+    }
+  } finally {
+    setNumThreads(threads);
+    qn.dispose();
+    disposeFused(fused);
+    for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
   }
 });

@@ -430,6 +430,17 @@ export class QuantizedNet {
    * layers packed for QNNPACK, used by 1-thread forwards (see the file comment); else undefined.
    */
   private readonly oneThreadLinear: Map<number, PackedWeight> | undefined;
+  /**
+   * Static mode: flatten nodes whose output only linear layers read. Their [N, C, H, W] input is
+   * flattened in (h, w, c) order (`permute(0, 2, 3, 1).flatten(1)`: a view of the channels-last
+   * tensors the int8 kernels return, where the (c, h, w) order is a copy), and those linear layers
+   * use their weight with its columns permuted to match (packed on first use per engine), so the
+   * products, and the outputs, are the same.
+   */
+  private readonly nhwcFlatten = new Set<number>();
+  /** Permuted-column linear packs, keyed `<engine>:<node>`, and their qint8 weights (disposed with the net). */
+  private readonly nhwcLinear = new Map<string, PackedWeight>();
+  private readonly nhwcWeights: Tensor[] = [];
 
   /**
    * @param fused the fused network (its float weights stay owned by the caller)
@@ -467,6 +478,16 @@ export class QuantizedNet {
             return m;
           })
         : undefined;
+    if (mode === 'static') {
+      const readers = new Map<number, FusedNode[]>();
+      fused.nodes.forEach((n) => {
+        for (const k of fusedInputs(n)) readers.set(k, [...(readers.get(k) ?? []), n]);
+      });
+      fused.nodes.forEach((n, i) => {
+        const r = readers.get(i + 1) ?? [];
+        if (n.kind === 'flatten' && i + 1 !== fused.output && r.length > 0 && r.every((c) => c.kind === 'qlinear')) this.nhwcFlatten.add(i);
+      });
+    }
     this.held = mode === 'static' ? heldParams(fused, qparams!) : undefined;
     if (this.held && hasQuantizedLut())
       fused.nodes.forEach((n, i) => {
@@ -483,7 +504,32 @@ export class QuantizedNet {
     if (this.disposed) throw new NasError('disposed', 'quantized network used after dispose()');
     if (this.mode === 'dynamic') return withQuantizedEngine(this.engine, () => this.forwardDynamic(x));
     const perOp = this.enginesNow() === 'onednn+qnnpack';
-    return withQuantizedEngine(perOp ? 'qnnpack' : this.engine, () => this.forwardStatic(x, perOp ? this.oneThreadLinear! : this.packed));
+    return withQuantizedEngine(perOp ? 'qnnpack' : this.engine, () => this.forwardStatic(x, perOp ? this.oneThreadLinear! : this.packed, perOp ? 'qnnpack' : this.engine));
+  }
+
+  /**
+   * Linear node i's weight with its columns in (h, w, c) order for an input flattened from
+   * [N, C, H, W] channels-last (nhwcFlatten), packed for `engine` (the process engine of this
+   * forward) on first use; the same int8 codes and scales, reordered.
+   */
+  private nhwcPack(i: number, chw: readonly [number, number, number], engine: QEngine): PackedWeight {
+    const key = `${engine}:${i}`;
+    let p = this.nhwcLinear.get(key);
+    if (!p) {
+      const [c, h, w] = chw;
+      const qw = tidy(() =>
+        noGrad(() => {
+          const wf = this.fused.weights.get(i)!.get('weight')!;
+          const out = wf.shape[0]!;
+          if (wf.shape[1] !== c * h * w) throw new NasError('internal', `linear node ${i} takes ${wf.shape[1]} inputs, its flatten gives ${c}x${h}x${w}`);
+          return quantizeWeight(wf.reshape([out, c, h, w]).permute([0, 2, 3, 1]).contiguous().reshape([out, c * h * w]), this.scales.get(i)!).keep();
+        }),
+      );
+      this.nhwcWeights.push(qw);
+      p = prepackLinear(qw, this.fused.weights.get(i)!.get('bias')!);
+      this.nhwcLinear.set(key, p);
+    }
+    return p;
   }
 
   private forwardDynamic(x: Tensor): Tensor {
@@ -499,9 +545,11 @@ export class QuantizedNet {
   }
 
   /** The static int8 forward; `linearPacks` = the packs of the linear layers (the packing engine's, or QNNPACK's at 1 thread). */
-  private forwardStatic(x: Tensor, linearPacks: ReadonlyMap<number, PackedWeight>): Tensor {
+  private forwardStatic(x: Tensor, linearPacks: ReadonlyMap<number, PackedWeight>, linearEngine: QEngine): Tensor {
     const f = this.fused;
     const qp = this.qparams!;
+    /** Values flattened in (h, w, c) order (nhwcFlatten), with their [C, H, W]. */
+    const nhwc = new Map<number, readonly [number, number, number]>();
     const qv: (Tensor | undefined)[] = [quantizePerTensor(x, qp[0]!)];
     const fv: (Tensor | undefined)[] = [x];
     const getQ = (k: number): Tensor => (qv[k] ??= quantizePerTensor(fv[k]!, qp[k]!));
@@ -520,7 +568,10 @@ export class QuantizedNet {
           qv[out] = quantizedConv2d(getQ(n.input), this.packed.get(i)!, qp[out]!, n.relu);
           break;
         case 'qlinear':
-          qv[out] = quantizedLinear(getQ(n.input), (linearPacks.get(i) ?? this.packed.get(i))!, qp[out]!, n.relu);
+          {
+            const chw = nhwc.get(n.input);
+            qv[out] = quantizedLinear(getQ(n.input), chw ? this.nhwcPack(i, chw, linearEngine) : (linearPacks.get(i) ?? this.packed.get(i))!, qp[out]!, n.relu);
+          }
           break;
         case 'qadd':
           qv[out] = quantizedAdd(getQ(n.inputs[0]), getQ(n.inputs[1]), qp[out]!, n.relu);
@@ -547,9 +598,14 @@ export class QuantizedNet {
         case 'gap':
           qv[out] = adaptiveAvgPool2d(getQ(n.input), 1);
           break;
-        case 'flatten':
-          qv[out] = getQ(n.input).flatten(1);
+        case 'flatten': {
+          const q = getQ(n.input);
+          if (this.nhwcFlatten.has(i) && q.ndim === 4 && q.shape[2]! * q.shape[3]! > 1) {
+            qv[out] = q.permute([0, 2, 3, 1]).flatten(1);
+            nhwc.set(out, [q.shape[1]!, q.shape[2]!, q.shape[3]!]);
+          } else qv[out] = q.flatten(1);
           break;
+        }
         case 'slice_hw':
           qv[out] = getQ(n.input).slice(2, n.start, undefined, n.step).slice(3, n.start, undefined, n.step);
           break;
@@ -576,6 +632,8 @@ export class QuantizedNet {
     for (const t of this.qweights.values()) t.dispose();
     this.packed.clear();
     this.oneThreadLinear?.clear();
+    this.nhwcLinear.clear();
+    for (const t of this.nhwcWeights) t.dispose();
   }
 }
 
