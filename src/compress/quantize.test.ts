@@ -174,7 +174,9 @@ test('per-op engines at 1 thread (oneDNN convs, QNNPACK linear/pools/add): every
       assert.ok(maxErr(a!, ref!) < 0.25 * range + 1e-3, `${f.name}: per-op int8 vs float max err ${maxErr(a!, ref!)}, logit range ${range}`);
       assert.deepEqual(c, d, `${f.name}: at 2 threads the network runs its oneDNN packs, as the one-engine network does`);
       setNumThreads(1);
-      assert.throws(() => tidy(() => mixed.forward(gen.randn([1, 3, 5, 5]))));
+      const gone = gen.randn([1, ...f.shape]);
+      gone.dispose();
+      assert.throws(() => tidy(() => mixed.forward(gone)), `${f.name}: a forward of a freed tensor fails`);
       assert.equal(quantizedEngine(), 'onednn', `${f.name}: the process engine is restored after a failed forward`);
       mixed.dispose();
       single.dispose();
