@@ -46,7 +46,7 @@ import { Generator, Tensor } from '../src/tensor/index.js';
 import { GraphNet } from '../src/compress/graphnet.js';
 import { finetune } from '../src/compress/finetune.js';
 import { lowerModule } from '../src/compress/lower.js';
-import { calibrationBatches, compressNetwork, interleavedLatencyStats, type StageRow } from '../src/compress/pipeline.js';
+import { LATENCY_BLOCK, calibrationBatches, compressNetwork, interleavedLatencyStats, type StageRow } from '../src/compress/pipeline.js';
 import { decodeInt8, disposeLoadedInt8 } from '../src/compress/int8file.js';
 import { peerEnv } from './engine.js';
 
@@ -215,12 +215,12 @@ export default async function main(argv: string[]): Promise<void> {
       const peer = runPeer(join(work, name), join(pruned.dir!, 'model.json'), join(pruned.dir!, 'weights.bin'), cal, data, a);
       for (const t of cal) t.dispose();
       const int8 = r.rows.find((x) => x.stage === 'int8')!;
-      // The int8 stage's file read back twice, timed interleaved at 1 thread: per-op engines (what the
+      // The int8 stage's file read back twice, timed interleaved (as the stages are) at 1 thread: per-op engines (what the
       // stage runs; quantize.ts) against every op on the packing engine, the earlier behaviour.
       const file = readFileSync(join(int8.dir!, 'model.int8.bin'));
       const perOp = decodeInt8(file, 'int8 stage');
       const one = decodeInt8(file, 'int8 stage', { perOpEngines: false });
-      const [lp, lo] = interleavedLatencyStats([(x) => perOp.forward(x), (x) => one.forward(x)], data.shape, 1, a.runs) as [Lat, Lat];
+      const [lp, lo] = interleavedLatencyStats([(x) => perOp.forward(x), (x) => one.forward(x)], data.shape, 1, a.runs, LATENCY_BLOCK) as [Lat, Lat];
       disposeLoadedInt8(perOp);
       disposeLoadedInt8(one);
       peers.push({ model: name, peer, tsnasInt8: int8, engines: { perOp: lp, oneEngine: lo } });

@@ -208,4 +208,17 @@ test('interleavedLatencyStats: one (median, best) per forward, every forward run
     const round = timed.map((t) => t[r2]!).sort((a, b) => a - b);
     assert.equal(round[2]! - round[0]!, 2, `round ${r2} runs the three forwards back to back`);
   }
+  // In turns of 3: each turn is 1 untimed + 3 timed calls of one forward back to back (the last turn 1 timed).
+  for (const c of calls) c.length = 0;
+  const rb = interleavedLatencyStats(fw, [1, 4, 4], 1, 7, 3);
+  assert.equal(rb.length, 3);
+  for (const [k, c] of calls.entries()) {
+    assert.equal(c.length, 5 + 7 + 3, `forward ${k}: 5 untimed, 7 timed, 3 turns each with 1 untimed warm-up`);
+    const turns = c.slice(5);
+    for (const [start, len] of [[0, 4], [4, 4], [8, 2]] as const) {
+      const t = turns.slice(start, start + len);
+      assert.equal(t[t.length - 1]! - t[0]!, len - 1, `forward ${k}: a turn of ${len} calls runs back to back`);
+    }
+  }
+  assert.throws(() => interleavedLatencyStats(fw, [1, 4, 4], 1, 7, 0), (e: unknown) => isNasError(e) && e.field === 'block');
 });

@@ -4,7 +4,7 @@
  * or of the float one without pruning). Each stage is measured the same way: test accuracy on
  * the test split, parameters, FLOPs (analyze.ts conventions), the size in bytes of the stage's
  * model file, and the median and best batch-1 latency with 1 thread and with all threads (all
- * stages timed together at the end, interleaved: interleavedLatencyStats).
+ * stages timed together at the end, in turns of LATENCY_BLOCK runs: interleavedLatencyStats).
  *
  * Files (when `outDir` is given): `<outDir>/<stage>/` with `model.json` (the compression graph)
  * and `weights.bin` (state dict) for float and pruned, `model.int8.bin` for int8, and `model.onnx`
@@ -158,12 +158,20 @@ export function batch1LatencyStats(forward: (x: Tensor) => Tensor, shape: readon
 
 /**
  * Batch-1 latency of several forwards measured interleaved, with `threads` intra-op threads: after
- * 5 untimed runs of each, `runs` rounds time every forward once, in turn (round r starts at forward
- * r mod n, so none is always first), on the same random input [1, ...shape]. Median and best (min)
- * per forward, in ms. On a shared machine two networks timed minutes apart compare two loads; timed
- * in turn, they see the same one.
+ * 5 untimed runs of each, rounds take turns over the forwards (round r starts at forward r mod n,
+ * so none is always first); in its turn a forward runs `block` times back to back, and with
+ * `block` > 1 one more untimed run first, until each has `runs` timed runs, on the same random
+ * input [1, ...shape]. Median and best (min) per forward, in ms. On a shared machine two networks
+ * timed minutes apart compare two loads; timed in turns a few milliseconds long, they see the same
+ * one. `block` 1 alternates every call: each call then follows another network, whose code and data
+ * have replaced its own in the caches, which a deployed network running one input after another
+ * does not see (and which costs the int8 networks, whose kernels are the shortest, the most: the
+ * LeNet int8 stage took 0.088 ms best in turns of 1 and 0.047 ms timed alone, README compress
+ * section); the pipeline times in turns of `LATENCY_BLOCK`.
  */
-export function interleavedLatencyStats(forwards: readonly ((x: Tensor) => Tensor)[], shape: readonly number[], threads: number, runs = 50): { median: number; min: number }[] {
+export function interleavedLatencyStats(forwards: readonly ((x: Tensor) => Tensor)[], shape: readonly number[], threads: number, runs = 50, block = 1): { median: number; min: number }[] {
+  if (!(Number.isInteger(block) && block >= 1)) throw new NasError('invalid_config', `the latency block must be an integer >= 1, got ${block}`, { field: 'block' });
+  if (forwards.length === 0) return [];
   const prev = getNumThreads();
   setNumThreads(threads);
   const x = new Generator(0).randn([1, ...shape]);
@@ -178,10 +186,12 @@ export function interleavedLatencyStats(forwards: readonly ((x: Tensor) => Tenso
     for (const f of forwards) for (let i = 0; i < 5; i++) one(f);
     const ts = forwards.map(() => [] as number[]);
     const n = forwards.length;
-    for (let r = 0; r < runs; r++)
+    for (let r = 0; ts[0]!.length < runs; r++)
       for (let j = 0; j < n; j++) {
         const k = (r + j) % n;
-        ts[k]!.push(one(forwards[k]!));
+        const f = forwards[k]!;
+        if (block > 1) one(f);
+        for (let b = 0; b < block && ts[k]!.length < runs; b++) ts[k]!.push(one(f));
       }
     return ts.map((t) => {
       t.sort((a, b) => a - b);
@@ -193,6 +203,9 @@ export function interleavedLatencyStats(forwards: readonly ((x: Tensor) => Tenso
     setNumThreads(prev);
   }
 }
+
+/** Consecutive timed batch-1 runs per turn when compressNetwork times its stages (interleavedLatencyStats). */
+export const LATENCY_BLOCK = 10;
 
 /** Median ms of `runs` batch-1 forwards (after 5 untimed) with `threads` intra-op threads. */
 export function batch1Latency(forward: (x: Tensor) => Tensor, shape: readonly number[], threads: number, runs = 50): number {
@@ -311,8 +324,8 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     };
     const timed = (): StageRow[] => {
       const fw = pending.map((p) => p.forward);
-      const allT = interleavedLatencyStats(fw, data.shape, all, runs);
-      const oneT = interleavedLatencyStats(fw, data.shape, 1, runs);
+      const allT = interleavedLatencyStats(fw, data.shape, all, runs, LATENCY_BLOCK);
+      const oneT = interleavedLatencyStats(fw, data.shape, 1, runs, LATENCY_BLOCK);
       return pending.map(({ row }, k) => {
         const r: StageRow = { ...row, latency_ms: allT[k]!.median, latency_1t_ms: oneT[k]!.median, latency_min_ms: allT[k]!.min, latency_1t_min_ms: oneT[k]!.min };
         log(`${name} ${r.stage}: batch-1 latency median (best) ${r.latency_ms.toFixed(3)} (${r.latency_min_ms.toFixed(3)}) ms, 1 thread ${r.latency_1t_ms.toFixed(3)} (${r.latency_1t_min_ms.toFixed(3)}) ms`);
