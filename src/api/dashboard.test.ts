@@ -74,47 +74,58 @@ test('a changed study is updated incrementally and equals a fresh read; concurre
   }
 });
 
-test('the overview of a large unread study comes from trials without arch; the full series follows and agrees', async () => {
+test('the view of an unread study is one columnar read, and its detail, series, Pareto and curves equal those of the full rows', async () => {
   const store = await openStore('sqlite::memory:');
   try {
-    const id = (await store.createStudy({ ...spec, name: 'overview' })).id;
-    // 2,000 trials: the first size read without architectures (LIGHT_MIN_TRIALS)
-    for (let i = 0; i < 2000; i++) {
-      const t = await store.createTrial(id, { arch: { width: 8 * ((i % 7) + 1), act: i % 3 ? 'relu' : 'gelu' }, archKey: `k${i}`, budget: null, params: { lr: 10 ** -(1 + (i % 3)) }, claim: { workerId: w, leaseMs: 60_000 } });
-      if (i % 50 === 7) await store.finishTrial(t.id, w, { state: 'failed', error: 'x' });
-      else await store.finishTrial(t.id, w, { state: 'complete', values: [50 + ((i * 37) % 41), 10 - (i % 9)], metrics: { acc: 50 + ((i * 37) % 41), cost: 10 - (i % 9) } });
+    const id = (await store.createStudy({ ...spec, name: 'view' })).id;
+    // every way a trial's params are named: arch leaves (nested objects and arrays, a `family`
+    // tag left out), a joint candidate ({arch, hparams}: no `arch.` prefix), the trial's own
+    // params (`param.` when an arch leaf has the name), lineage params (never parameters),
+    // generations, conditional leaves; values: NaN, failed with metrics, pruned without values
+    for (let i = 0; i < 300; i++) {
+      const inner = { width: 8 * ((i % 7) + 1), act: i % 3 ? 'relu' : 'gelu', ...(i % 4 === 0 ? { momentum: 0.9 } : {}), ops: [i % 2 ? 'conv' : 'pool', i % 5] };
+      const arch = i % 10 === 9 ? { family: 'mlp', arch: inner, hparams: { lr: 10 ** -(1 + (i % 3)) } } : { family: 'mlp', ...inner };
+      const params: JsonObject = { lr: 10 ** -(1 + (i % 3)), ...(i % 6 === 0 ? { width: 3 } : {}), ...(i % 8 === 1 ? { parent: i - 1 } : {}), ...(i % 2 ? { generation: Math.floor(i / 50) } : {}) };
+      const t = await store.createTrial(id, { arch: arch as never, archKey: `k${i}`, budget: i % 11 === 0 ? 2 : null, params, claim: { workerId: workerId(`w${i % 3}`), leaseMs: 60_000 } });
+      const tw = workerId(`w${i % 3}`);
+      const acc = 50 + ((i * 37) % 41);
+      if (i % 50 === 7) await store.finishTrial(t.id, tw, { state: 'failed', error: 'x', metrics: { acc: 99 } });
+      else if (i % 13 === 5) await store.finishTrial(t.id, tw, { state: 'pruned', values: null, metrics: { acc: acc - 5, cost: 3 } });
+      else if (i % 17 === 4) await store.finishTrial(t.id, tw, { state: 'complete', values: [Number.NaN, 1], metrics: { acc: Number.NaN, cost: 1, loss: Number.POSITIVE_INFINITY } });
+      else await store.finishTrial(t.id, tw, { state: 'complete', values: [acc, 10 - (i % 9)], metrics: { acc, cost: 10 - (i % 9), params: 1000 + i } });
+      if (i === 42) await store.setTrialAttr(t.id, 'final_training', { test_acc: 91.5 });
     }
-    const calls = { full: 0, light: 0 };
+    const calls = { full: 0, columns: 0 };
     const spy = Object.create(store) as Store;
     spy.listTrials = (sid, o) => ((calls.full += (o?.offset ?? 0) === 0 ? 1 : 0), store.listTrials(sid, o)); // a full read starts at offset 0
-    spy.listTrialOutcomes = (...a) => ((calls.light += 1), store.listTrialOutcomes(...a));
+    spy.listTrialColumns = (...a) => ((calls.columns += 1), store.listTrialColumns(...a));
     const src = dashboardSource(spy);
-    const quick = await src.overview(id);
-    assert.equal(quick.complete, false);
-    assert.equal(quick.series.partial, true);
-    assert.equal(calls.light, 1);
-    assert.deepEqual(quick.series.importance, []);
-    assert.deepEqual(quick.series.sliceRows, []);
-    assert.deepEqual(quick.detail.paramNames, ['lr'], 'only the trials\' own params before the architectures are read');
-    const full = await src.series(id);
-    const detail = await src.study(id);
-    assert.equal(calls.full, 1, 'the full read started behind the overview is the one the series uses');
-    assert.equal(full.partial, undefined);
-    assert.ok(full.importance.length > 0 && full.sliceRows.length > 0);
-    assert.deepEqual(detail.paramNames, ['act', 'lr', 'width']);
-    // everything but the parameter charts is the same as the full series'
-    assert.equal(quick.series.importanceOver, 0);
-    const { importance: _i, importanceOver: _o, sliceParams: _p, sliceRows: _r, partial: _x, ...rest } = quick.series;
-    const { importance: _i2, importanceOver: _o2, sliceParams: _p2, sliceRows: _r2, ...fullRest } = full;
-    assert.deepEqual(rest, fullRest);
-    assert.deepEqual({ ...quick.detail, paramNames: [] }, { ...detail, paramNames: [] });
-    const best = (await store.bestTrial(id))!;
-    assert.deepEqual(quick.detail.study.best, { number: best.number, value: best.values![0] }, 'the best trial from the outcome read is the store\'s');
-    // now cached: the overview is the full answer, without another read
-    const again = await src.overview(id);
-    assert.equal(again.complete, true);
-    assert.equal(again.series, full);
-    assert.deepEqual([calls.full, calls.light], [1, 1]);
+    const head = await src.head(id);
+    const ov = await src.overview(id);
+    const pareto = await src.pareto(id, 'params', 'acc');
+    const curve = await src.compare([id]);
+    assert.deepEqual([calls.columns, calls.full], [1, 0], 'head, overview, Pareto and the curve share one columnar read; no full read');
+    assert.equal(ov.complete, true);
+    assert.equal(ov.series.partial, undefined);
+    assert.ok(ov.series.importance.length > 0 && ov.series.sliceRows.length > 0);
+    const { total, withValue, points, sampled, maxGeneration, best } = ov.series;
+    assert.deepEqual(head.chart, { total, withValue, points, sampled, maxGeneration, best });
+    // the same study read in full rows
+    const rows = dashboardSource(store);
+    const detail = await rows.study(id);
+    assert.deepEqual(ov.detail, detail);
+    assert.ok(detail.paramNames.includes('param.width') && detail.paramNames.includes('ops[1]') && !detail.paramNames.includes('family'));
+    assert.ok(!detail.paramNames.some((p) => p.startsWith('arch.')), 'a joint candidate has no arch. prefix');
+    assert.deepEqual(ov.series, await rows.series(id));
+    assert.deepEqual(pareto, await rows.pareto(id, 'params', 'acc'));
+    assert.deepEqual(curve, await rows.compare([id]));
+    assert.ok(ov.series.finalResults?.sections.some((x) => x.title === 'trial 42'));
+    assert.ok(!ov.series.importance.some((x) => x.name === 'parent'), 'lineage params are no parameters');
+    // asked again (the same version): no read
+    await src.overview(id);
+    await src.head(id);
+    assert.deepEqual([calls.columns, calls.full], [1, 0]);
+    await rows.close();
     await src.close();
   } finally {
     await store.close();
@@ -181,7 +192,7 @@ test('the best trial a view shows is Store.bestTrial\'s, taken from the rows rea
       assert.deepEqual(pick((await src.compare([id])).studies[0]!.study), await expect(), `${c.name}: compare`);
       assert.deepEqual(pick((await src.head(id)).study), await expect(), `${c.name}: head (cached rows)`);
       const cold = dashboardSource(store);
-      assert.deepEqual(pick((await cold.head(id)).study), await expect(), `${c.name}: head (narrow read)`);
+      assert.deepEqual(pick((await cold.head(id)).study), await expect(), `${c.name}: head (columnar read)`);
       await cold.close();
       await src.close();
     }
@@ -190,7 +201,7 @@ test('the best trial a view shows is Store.bestTrial\'s, taken from the rows rea
   }
 });
 
-test('the head (summary and first chart, from the narrow read) equals the overview\'s, point for point, before and after trials are added', async () => {
+test('the head (summary and first chart) equals the overview\'s, point for point, before and after trials are added', async () => {
   const store = await openStore('sqlite::memory:');
   try {
     const id = (await store.createStudy({ ...spec, name: 'head' })).id;
@@ -211,9 +222,9 @@ test('the head (summary and first chart, from the narrow read) equals the overvi
       // (k === 8 beyond 2,400: left running)
     };
     for (let i = 0; i < 2600; i++) await addKind(i);
-    const calls = { points: 0 };
+    const calls = { columns: 0 };
     const spy = Object.create(store) as Store;
-    spy.listTrialPoints = (...a) => ((calls.points += 1), store.listTrialPoints(...a));
+    spy.listTrialColumns = (...a) => ((calls.columns += 1), store.listTrialColumns(...a));
     const src = dashboardSource(spy);
     const agree = async (label: string): Promise<void> => {
       const head = await src.head(id);
@@ -226,16 +237,16 @@ test('the head (summary and first chart, from the narrow read) equals the overvi
       assert.deepEqual(head.chart.points, full.points, `${label}: the full series draws the same points`);
     };
     await agree('unread study');
-    assert.equal(calls.points, 1, 'the narrow read');
+    assert.equal(calls.columns, 1, 'the view\'s read');
     const h = await src.head(id);
-    assert.equal(calls.points, 1, 'cached rows of this version: no read');
+    assert.equal(calls.columns, 1, 'cached rows of this version: no read');
     assert.ok(h.chart.sampled && h.chart.points.length <= 2000 && h.chart.withValue > 2000);
     assert.ok(h.chart.maxGeneration !== null && h.chart.points.some((p) => p.generation !== null));
     assert.ok(h.chart.points.some((p) => p.state === 'pruned'), 'pruned trials have their metric as value');
     // live: trials finish and arrive
     for (let i = 2600; i < 2620; i++) await addKind(i);
     await agree('after new trials');
-    assert.equal(calls.points, 2);
+    assert.equal(calls.columns, 1, 'a live study\'s full rows (read behind its first overview) are brought up to date instead');
     await src.close();
   } finally {
     await store.close();

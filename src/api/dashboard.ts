@@ -6,7 +6,7 @@
 import { NasError } from '../core/errors.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialPoints, TrialPointKeys } from '../store/types.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns } from '../store/types.js';
 import { openStore } from '../store/index.js';
 import { bestOf, objectiveOf, studyConstraints } from '../store/common.js';
 import { STRATEGIES } from '../strategy/registry.js';
@@ -237,11 +237,12 @@ export interface TimelineGroup extends TimelineRuns {
 export type TrialChart = Pick<StudySeries, 'total' | 'withValue' | 'points' | 'sampled' | 'maxGeneration' | 'best'>;
 
 /**
- * The study view's quick first answer (`/api/studies/:id/head`): the study's summary and its
- * first chart, read with Store.listTrialPoints (the state, value, generation and times of every
- * trial, extracted by the database; no row decoded) unless the study's rows are cached. Drawn
- * from the same function as StudySeries' (src/report/series.ts `trialChart`): for the same
- * `version` the chart is the overview's, point for point, so the view keeps it.
+ * The study view's first answer (`/api/studies/:id/head`): the study's summary and its first
+ * chart. Unless the study's full rows are cached, both come from the study's view: one columnar
+ * read of every trial (Store.listTrialColumns) from which the whole overview is computed at once,
+ * so the overview asked for next is answered without reading again. Drawn by the same function
+ * as StudySeries' (src/report/series.ts `trialChart`): for the same `version` the chart is the
+ * overview's, point for point, so the view keeps it.
  */
 export interface StudyHead {
   readonly study: StudySummary;
@@ -250,12 +251,11 @@ export interface StudyHead {
 }
 
 /**
- * The study view's first answer: the study and its series. On a study the server has not read
- * yet, it is computed from the trials without their architectures (Store.listTrialOutcomes, a
- * fraction of a full read): `complete` is false, the series is `partial`, and `detail.paramNames`
- * lists only the trials' own params; the full read starts behind it, and `/series` and the study
- * detail then give the rest. Otherwise (the study is cached, or has fewer than 2,000 trials) it
- * is the full detail and series.
+ * The study and every chart's series (`/api/studies/:id/overview`), computed over every trial:
+ * from the study's full rows when they are cached (a live study is kept up to date
+ * incrementally), else from its view (see StudyHead), which reads the architectures as parameter
+ * columns without making a row object of each. `complete` is true: the series is never partial
+ * (kept for clients that ask for `/series` when it is false).
  */
 export interface StudyOverview {
   readonly detail: StudyDetail;
@@ -351,8 +351,6 @@ const FULL_READ_MS = 120_000;
 const CACHE_STUDIES = 4;
 /** Trials per page of a full read (see `read`). */
 const READ_CHUNK = 2000;
-/** Below this many trials a study's first overview reads everything at once (it is quick). */
-const LIGHT_MIN_TRIALS = 2000;
 
 interface StudyRows {
   readonly version: string;
@@ -412,9 +410,10 @@ function rowsEntry(
   workers: (string | null)[],
   attrs: readonly Record<string, unknown>[],
   best: BestCandidate | null,
+  knownParamNames?: readonly string[],
 ): StudyRows {
   const metricNames = new Set<string>();
-  const paramNames = new Set<string>();
+  const paramNames = new Set<string>(knownParamNames);
   const finals: { number: number; attrs: Record<string, unknown> }[] = [];
   const open: number[] = [];
   let latest = 0;
@@ -590,23 +589,65 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     }
     return r.series;
   };
-  // Studies read without architectures (overview of a study not cached yet), per version; a
-  // study leaves this map once its full rows are cached.
-  const light = new Map<number, { version: string; p: Promise<StudyRows> }>();
-  const readLight = async (s: StoreStudySummary, version: string): Promise<StudyRows> => {
+  // Studies read column by column for their view (Store.listTrialColumns), per version: rows
+  // without params (the params are columns, see readView) and the complete series. What the
+  // study view of a study whose full rows are not cached is drawn from (head, overview, Pareto).
+  const views = new Map<number, { version: string; p: Promise<StudyRows> }>();
+  const readView = async (s: StoreStudySummary, version: string): Promise<StudyRows> => {
+    const c = await store.listTrialColumns(s.id);
     const pop = populationOf(s);
-    const outcomes = await store.listTrialOutcomes(s.id);
-    const entry = rowsEntry(
-      s,
-      version,
-      Date.now(),
-      outcomes.map((t) => toRow(s, t, pop)),
-      outcomes.map((t) => t.workerId),
-      outcomes.map((t) => t.userAttrs),
-      bestAmong(s, null, outcomes),
-    );
-    entry.series = studySeries(s, entry, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, entry.finals), { params: false });
+    const n = c.count;
+    const rows = new Array<TrialRow>(n);
+    // TrialRow.params of every trial, as columns (name -> value per trial, undefined: absent)
+    const params = new Map<string, (ParamValue | undefined)[]>();
+    let i = 0;
+    const set = (path: string, v: ParamValue): void => {
+      let col = params.get(path);
+      if (col === undefined) params.set(path, (col = new Array<ParamValue | undefined>(n).fill(undefined)));
+      col[i] = v;
+    };
+    const has = (path: string): boolean => params.get(path)?.[i] !== undefined;
+    const candidates: BestCandidate[] = [];
+    for (i = 0; i < n; i++) {
+      trialParamsInto({ params: c.params[i]!, arch: c.arch[i]! }, set, has);
+      rows[i] = rowOfColumns(s, c, i, pop);
+      const v0 = c.value0[i]!;
+      // Only complete trials with a finite first value can be the best (bestOf skips the rest).
+      if (c.state[i] === 'complete' && !Number.isNaN(v0)) {
+        const budget = c.budget[i]!;
+        candidates.push({ id: trialId(c.id[i]!), number: c.number[i]!, state: 'complete', values: [v0], metrics: c.metrics[i] ?? null, budget: Number.isNaN(budget) ? null : budget });
+      }
+    }
+    const entry = rowsEntry(s, version, Date.now(), rows, [...c.workerId], c.userAttrs, bestAmong(s, null, candidates), [...params.keys()].sort());
+    entry.series = studySeries(s, { ...entry, params }, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, entry.finals));
     return entry;
+  };
+  const viewOf = (s: StoreStudySummary, version: string): Promise<StudyRows> => {
+    let v = views.get(s.id);
+    if (!v || v.version !== version) {
+      const p = readView(s, version);
+      v = { version, p };
+      views.delete(s.id);
+      views.set(s.id, v);
+      while (views.size > CACHE_STUDIES) views.delete(views.keys().next().value!);
+      p.catch(() => {
+        if (views.get(s.id)?.p === p) views.delete(s.id);
+      });
+    }
+    return v.p;
+  };
+  /** The full rows of `s`'s version when cached (not too old), else undefined. */
+  const cachedRows = (s: StoreStudySummary, version: string): StudyRows | undefined => {
+    const hit = cache.get(s.id);
+    return hit && hit.version === version && Date.now() - hit.fullAt < FULL_READ_MS ? hit : undefined;
+  };
+  /**
+   * Rows for charts that need no params (Pareto, best-so-far curves): the full rows when cached or
+   * being read, else the study's view.
+   */
+  const chartRows = async (s: StoreStudySummary): Promise<StudyRows> => {
+    const version = versionOf(s);
+    return cachedRows(s, version) ?? (pending.get(s.id)?.version === version ? allRows(s) : viewOf(s, version));
   };
   const detailOf = (s: StoreStudySummary, r: StudyRows): StudyDetail => {
     const summary = toSummary(s);
@@ -640,92 +681,46 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     async head(id) {
       const s = await requireCounted(id);
       const version = versionOf(s);
-      const hit = cache.get(s.id);
-      if (hit && hit.version === version && Date.now() - hit.fullAt < FULL_READ_MS) {
+      // Full rows cached (even of an older version: brought up to date incrementally) or being
+      // read: from them, as the overview.
+      if (cache.has(s.id) || pending.has(s.id)) {
+        const hit = await allRows(s);
         const sr = hit.series;
         const chart = sr
           ? { total: sr.total, withValue: sr.withValue, points: sr.points, sampled: sr.sampled, maxGeneration: sr.maxGeneration, best: sr.best }
           : trialChart(s, hit.rows, SERIES_MAX_POINTS).chart;
         return { study: detailOf(withBest(s, hit), hit).study, version, chart };
       }
-      const keys = pointKeys(s);
-      const p = await store.listTrialPoints(s.id, keys);
-      const value = pointValues(s, p);
-      const generation = pointGenerations(p, populationOf(s));
-      const rows: ChartTrial[] = new Array(p.count);
-      let latest = 0;
-      for (let i = 0; i < p.count; i++) {
-        const started = p.startedAt[i]!;
-        const finished = p.finishedAt[i]!;
-        const v = value[i]!;
-        const g = generation[i]!;
-        rows[i] = {
-          number: p.number[i]!,
-          state: p.state[i]!,
-          value: Number.isNaN(v) ? null : v,
-          generation: Number.isNaN(g) ? null : g,
-          startedAt: Number.isNaN(started) ? null : started,
-          finishedAt: Number.isNaN(finished) ? null : finished,
-        };
-        if (started > latest) latest = started;
-        if (finished > latest) latest = finished;
-      }
-      // Only complete trials with a finite first value can be the best (bestOf skips the rest).
-      const candidates: BestCandidate[] = [];
-      for (let i = 0; i < p.count; i++) {
-        const v0 = p.value0[i]!;
-        if (p.state[i] !== 'complete' || Number.isNaN(v0)) continue;
-        const metrics: Record<string, number> = {};
-        for (const key of keys.metrics) {
-          const m = p.metrics.get(key)![i];
-          if (m !== null && m !== undefined) metrics[key] = m;
-        }
-        const budget = p.budget[i]!;
-        candidates.push({ id: trialId(p.id[i]!), number: p.number[i]!, state: 'complete', values: [v0], metrics, budget: Number.isNaN(budget) ? null : budget });
-      }
-      const best = bestAmong(s, null, candidates);
-      const bv = best?.values?.[0];
-      const summary = toSummary({ ...s, best: best && typeof bv === 'number' ? { trialId: best.id, number: best.number, value: bv } : null });
+      // The view's read: the overview asked for next is then answered from it at once.
+      const r = await viewOf(s, version);
+      const sr = r.series!;
       return {
-        study: latest > 0 ? { ...summary, updatedAt: Math.max(summary.updatedAt ?? 0, latest) } : summary,
+        study: detailOf(withBest(s, r), r).study,
         version,
-        chart: trialChart(s, rows, SERIES_MAX_POINTS).chart,
+        chart: { total: sr.total, withValue: sr.withValue, points: sr.points, sampled: sr.sampled, maxGeneration: sr.maxGeneration, best: sr.best },
       };
     },
     async overview(id, opts = {}) {
       const s = await requireCounted(id);
       const version = versionOf(s);
-      // A cached study (even of an older version: brought up to date incrementally) or one being
-      // read already: the full answer.
-      if (cache.has(s.id) || pending.has(s.id) || s.counts.total < LIGHT_MIN_TRIALS) {
+      // A study whose full rows are cached (even of an older version: brought up to date
+      // incrementally) or being read: from them.
+      if (cache.has(s.id) || pending.has(s.id)) {
         const r = await allRows(s);
         return { detail: detailOf(withBest(s, r), r), series: seriesOf(s, r), complete: true };
       }
-      let l = light.get(s.id);
-      if (!l || l.version !== version) {
-        const p = readLight(s, version);
-        l = { version, p };
-        light.set(s.id, l);
-        while (light.size > CACHE_STUDIES) light.delete(light.keys().next().value!);
-        p.catch(() => {
-          if (light.get(s.id)?.p === p) light.delete(s.id);
-        });
+      const r = await viewOf(s, version);
+      // A live study changes with every trial: its full rows, once read, are then kept up to date
+      // incrementally instead of the whole study being read again per version. Read behind this
+      // answer, once it is on its way.
+      if (toSummary(s).live) {
+        const readBehind = (): void => {
+          if (!closed) allRows(s).then((full) => seriesOf(s, full), () => undefined);
+        };
+        if (opts.readAfter) opts.readAfter.then(readBehind, readBehind);
+        else setImmediate(readBehind);
       }
-      const r = await l.p;
-      // The full read starts once this answer is on its way (the view asks for it next).
-      const readBehind = (): void => {
-        if (closed) return;
-        allRows(s).then(
-          (full) => {
-            seriesOf(s, full);
-            if (light.get(s.id)?.version === full.version) light.delete(s.id);
-          },
-          () => undefined,
-        );
-      };
-      if (opts.readAfter) opts.readAfter.then(readBehind, readBehind);
-      else setImmediate(readBehind);
-      return { detail: detailOf(withBest(s, r), r), series: r.series!, complete: false };
+      return { detail: detailOf(withBest(s, r), r), series: r.series!, complete: true };
     },
     async trials(id, query = {}) {
       // Pages come from the cached rows of the study's current version when they are there (every
@@ -771,7 +766,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     },
     async pareto(id, x, y) {
       const s = await requireCounted(id);
-      return paretoOf(s, (await allRows(s)).rows, x, y);
+      return paretoOf(s, (await chartRows(s)).rows, x, y);
     },
     async oneshot(id) {
       const s = await requireRecord(id);
@@ -781,7 +776,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const out: { study: StudySummary; curve: CurvePoint[] }[] = [];
       for (const id of ids) {
         const s = await requireCounted(id);
-        const r = await allRows(s);
+        const r = await chartRows(s);
         out.push({ study: toSummary(withBest(s, r)), curve: bestCurve(s, r.rows) });
       }
       return { studies: out };
@@ -799,7 +794,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         for (const r of recent.reverse()) {
           if (closed) return;
           const s = await requireCounted(r.id);
-          seriesOf(s, await allRows(s));
+          await viewOf(s, versionOf(s));
         }
       } catch {
         // the view reports it when it asks
@@ -808,7 +803,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     async close() {
       closed = true;
       cache.clear();
-      light.clear();
+      views.clear();
       if (owns) await store.close();
     },
   };
@@ -991,21 +986,28 @@ function finiteOnly(m: Readonly<Record<string, number>> | null): Record<string, 
  * architecture's `family` tag is dropped (it is the same for every trial of a study).
  */
 export function flattenParams(v: Json | undefined, prefix = '', out: Record<string, ParamValue> = {}): Record<string, ParamValue> {
-  if (v === undefined) return out;
+  flattenInto(v, prefix, (path, x) => {
+    out[path] = x;
+  });
+  return out;
+}
+
+/** `flattenParams` handing each leaf path and value to `set` (into an object, or into columns). */
+function flattenInto(v: Json | undefined, prefix: string, set: (path: string, value: ParamValue) => void): void {
+  if (v === undefined) return;
   if (v === null || typeof v !== 'object') {
-    out[prefix || 'value'] = v;
-    return out;
+    set(prefix || 'value', v);
+    return;
   }
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) flattenParams(v[i], childPath(prefix, i), out);
-    return out;
+    for (let i = 0; i < v.length; i++) flattenInto(v[i], childPath(prefix, i), set);
+    return;
   }
   for (const k in v) {
     const x = v[k];
     if (k === 'family' && typeof x === 'string') continue;
-    flattenParams(x, childPath(prefix, k), out);
+    flattenInto(x, childPath(prefix, k), set);
   }
-  return out;
 }
 
 // Leaf paths are the same strings for every trial of a study (`normal.edges[3].op`): built once
@@ -1041,25 +1043,43 @@ function searchedParams(params: TrialOutcome['params']): Json {
 }
 
 function trialParams(t: TrialOutcome & { readonly arch?: Json }): Record<string, ParamValue> {
-  // A joint candidate ({arch, hparams}) reads better without the `arch.` prefix on every leaf.
   const out: Record<string, ParamValue> = {};
-  if (!('arch' in t)) {
-    // read without its architecture (listTrialOutcomes): the trial's own params only
-    flattenParams(searchedParams(t.params), '', out);
-    return out;
-  }
-  const a = t.arch;
-  if (a !== null && typeof a === 'object' && !Array.isArray(a)) {
-    for (const [k, x] of Object.entries(a)) {
-      if (k === 'family' && typeof x === 'string') continue;
-      flattenParams(x, k === 'arch' && x !== null && typeof x === 'object' ? '' : k, out);
-    }
-  } else flattenParams(a, '', out);
-  for (const [k, v] of Object.entries(flattenParams(searchedParams(t.params)))) out[k in out ? `param.${k}` : k] = v;
+  trialParamsInto(
+    t,
+    (path, v) => {
+      out[path] = v;
+    },
+    (path) => path in out,
+  );
   return out;
 }
 
-function generationOf(t: TrialOutcome, population: number | null): number | null {
+/**
+ * A trial's parameters as TrialRow.params names them, handed to `set` leaf by leaf: the
+ * architecture's leaves, then the trial's own searched params (a name the architecture has
+ * already, as `has` tells, gets the prefix `param.`).
+ */
+function trialParamsInto(t: { readonly params: TrialOutcome['params']; readonly arch?: Json }, set: (path: string, value: ParamValue) => void, has: (path: string) => boolean): void {
+  if (!('arch' in t)) {
+    // read without its architecture (listTrialOutcomes): the trial's own params only
+    flattenInto(searchedParams(t.params), '', set);
+    return;
+  }
+  // A joint candidate ({arch, hparams}) reads better without the `arch.` prefix on every leaf.
+  const a = t.arch;
+  if (a !== null && typeof a === 'object' && !Array.isArray(a)) {
+    for (const k in a) {
+      const x = a[k];
+      if (k === 'family' && typeof x === 'string') continue;
+      flattenInto(x, k === 'arch' && x !== null && typeof x === 'object' ? '' : k, set);
+    }
+  } else flattenInto(a, '', set);
+  const own: [string, ParamValue][] = [];
+  flattenInto(searchedParams(t.params), '', (path, v) => own.push([path, v]));
+  for (const [k, v] of own) set(has(k) ? `param.${k}` : k, v);
+}
+
+function generationOf(t: Pick<TrialOutcome, 'params' | 'userAttrs' | 'number'>, population: number | null): number | null {
   for (const src of [t.params, t.userAttrs]) {
     for (const key of ['generation', 'rung']) {
       const v = src[key];
@@ -1086,50 +1106,43 @@ function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
   return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
 }
 
+/** TrialRow.params of the rows read column by column (their params are columns: see readView). */
+const NO_PARAMS: Readonly<Record<string, ParamValue>> = Object.freeze({});
+
 /**
- * What StudyHead reads of each trial (Store.listTrialPoints): the metric `valueOf` falls back to
- * (the first objective's, read only for trials without a first value), those the best-trial rule
- * looks at (tie-break and constraint metrics, read for every trial) and the keys `generationOf`
- * reads (`generation`, `rung`).
+ * Trial `i` of `c` as `toRow` makes it of the same trial's record, but with NO_PARAMS (the caller
+ * keeps the params as columns).
  */
-function pointKeys(s: StudyRecord): Required<TrialPointKeys> {
-  const metrics = new Set<string>();
-  const o = s.objectives[0];
-  if (o?.tieBreak) metrics.add(o.tieBreak.metric);
-  for (const c of studyConstraints(s)) metrics.add(c.metric);
-  return { metrics: [...metrics], fallbackMetrics: o ? [o.metric] : [], params: GENERATION_KEYS, userAttrs: GENERATION_KEYS };
-}
-const GENERATION_KEYS = ['generation', 'rung'];
-
-/** `valueOf` per trial of `p` (read with pointKeys); NaN for null. */
-function pointValues(s: StudyRecord, p: TrialPoints): Float64Array {
-  const out = Float64Array.from(p.value0);
-  const o = s.objectives[0];
-  const m = o ? p.metrics.get(o.metric) : undefined;
-  for (let i = 0; i < p.count; i++) {
-    if (!Number.isNaN(out[i]!)) continue;
-    const x = m?.[i];
-    if (typeof x === 'number' && Number.isFinite(x) && p.state[i] !== 'failed') out[i] = x;
+function rowOfColumns(s: StudyRecord, c: TrialColumns, i: number, population: number | null): TrialRow {
+  const nul = (x: number): number | null => (Number.isNaN(x) ? null : x);
+  const state = c.state[i]!;
+  const m = c.metrics[i] ?? null;
+  const v0 = c.value0[i]!;
+  let value: number | null = null;
+  if (Number.isFinite(v0)) value = v0;
+  else {
+    const o = s.objectives[0];
+    const x = o && m ? m[o.metric] : undefined;
+    if (typeof x === 'number' && Number.isFinite(x) && state !== 'failed') value = x;
   }
-  return out;
-}
-
-/** `generationOf` per trial of `p` (read with pointKeys); NaN for null. */
-function pointGenerations(p: TrialPoints, population: number | null): Float64Array {
-  const out = new Float64Array(p.count).fill(Number.NaN);
-  // The first key found wins: params before user attributes, `generation` before `rung`.
-  const sources = [...GENERATION_KEYS.map((k) => p.params.get(k)), ...GENERATION_KEYS.map((k) => p.userAttrs.get(k))];
-  for (let i = 0; i < p.count; i++) {
-    for (const c of sources) {
-      const v = c?.[i];
-      if (v !== undefined && !Number.isNaN(v)) {
-        out[i] = v;
-        break;
-      }
-    }
-    if (Number.isNaN(out[i]!) && population) out[i] = Math.floor(p.number[i]! / population);
-  }
-  return out;
+  const startedAt = nul(c.startedAt[i]!);
+  const finishedAt = nul(c.finishedAt[i]!);
+  const number = c.number[i]!;
+  return {
+    id: c.id[i]!,
+    number,
+    state,
+    value,
+    metrics: finiteOnly(m),
+    params: NO_PARAMS,
+    archKey: c.archKey[i] ?? null,
+    budget: nul(c.budget[i]!),
+    generation: generationOf({ params: c.params[i]!, userAttrs: c.userAttrs[i]!, number }, population),
+    attempt: c.attempt[i]!,
+    startedAt,
+    finishedAt,
+    durationMs: nul(c.durationMs[i]!) ?? (startedAt !== null && finishedAt !== null ? finishedAt - startedAt : null),
+  };
 }
 
 function toRow(s: StudyRecord, t: TrialOutcome & { readonly arch?: Json }, population = populationOf(s)): TrialRow {

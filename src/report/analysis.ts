@@ -334,17 +334,42 @@ export function metricKind(name: string, values: readonly number[] = []): Metric
 /**
  * Both importance measures in one pass per parameter (each parameter's value labels are computed
  * once): eta^2 with its value groups (see `importance`) and the PED-ANOVA score (see `pedAnova`),
- * ranked by PED-ANOVA. Parameters with a single value are left out.
+ * ranked by PED-ANOVA. Parameters with a single value are left out. Rows are turned into one
+ * column per parameter name and ranked by `columnImportance`.
  */
 export function parameterImportance(
   rows: readonly { readonly params: Readonly<Record<string, Param>>; readonly value: number }[],
   dir: Dir,
   opts: { maxLevels?: number; topFrac?: number; pedTopFrac?: number } = {},
 ): { name: string; ped: number; eta2: number; groups: Importance['groups'] }[] {
-  const n = rows.length;
+  const columns = new Map<string, (Param | undefined)[]>();
+  for (let i = 0; i < rows.length; i++) {
+    const p = rows[i]!.params;
+    for (const k in p) {
+      let c = columns.get(k);
+      if (c === undefined) columns.set(k, (c = new Array<Param | undefined>(rows.length).fill(undefined)));
+      c[i] = p[k];
+    }
+  }
+  return columnImportance(columns, Array.from(rows, (_, i) => i), rows.map((r) => r.value), dir, opts);
+}
+
+/**
+ * `parameterImportance` over parameter columns: `columns` maps a parameter name to its value per
+ * trial (undefined or null where a trial lacks it), `at[j]` is the column index of the j-th
+ * ranked trial and `values[j]` its objective value. Values are grouped by their `levelLabels`;
+ * each trial adds to its group's count, sum, top-20% and top-10% (PED-ANOVA's gamma) counts.
+ */
+export function columnImportance(
+  columns: ReadonlyMap<string, readonly (Param | undefined)[]>,
+  at: readonly number[],
+  values: readonly number[],
+  dir: Dir,
+  opts: { maxLevels?: number; topFrac?: number; pedTopFrac?: number } = {},
+): { name: string; ped: number; eta2: number; groups: Importance['groups'] }[] {
+  const n = at.length;
   if (n < 4) return [];
   const maxLevels = opts.maxLevels ?? 8;
-  const values = rows.map((r) => r.value);
   let mean = 0;
   for (const v of values) mean += v;
   mean /= n;
@@ -359,39 +384,53 @@ export function parameterImportance(
     if (rank < nTop20) top20[x.i] = 1;
     if (rank < nPed) topPed[x.i] = 1;
   });
-  const names = new Set<string>();
-  for (const r of rows) for (const k in r.params) names.add(k);
   const out: { name: string; ped: number; eta2: number; groups: Importance['groups'] }[] = [];
   const raw: Param[] = new Array<Param>(n);
-  for (const name of names) {
-    for (let i = 0; i < n; i++) raw[i] = rows[i]!.params[name] ?? null;
-    const labels = levelLabels(raw, maxLevels);
-    const groups = new Map<string, { sum: number; count: number; top: number; ped: number }>();
-    for (let i = 0; i < n; i++) {
-      const l = labels[i]!;
-      let g = groups.get(l);
-      if (!g) groups.set(l, (g = { sum: 0, count: 0, top: 0, ped: 0 }));
-      g.sum += values[i]!;
-      g.count += 1;
-      g.top += top20[i]!;
-      g.ped += topPed[i]!;
+  const code = new Int32Array(n);
+  for (const [name, col] of columns) {
+    let any = false;
+    for (let j = 0; j < n; j++) {
+      const v = col[at[j]!];
+      raw[j] = v === undefined ? null : v;
+      if (v !== undefined && v !== null) any = true;
     }
-    if (groups.size < 2) continue;
+    if (!any) continue;
+    const labels = levelLabels(raw, maxLevels);
+    // groups by label, in order of first appearance; accumulated per code
+    const codes = new Map<string, number>();
+    for (let j = 0; j < n; j++) {
+      const l = labels[j]!;
+      let c = codes.get(l);
+      if (c === undefined) codes.set(l, (c = codes.size));
+      code[j] = c;
+    }
+    const k = codes.size;
+    if (k < 2) continue;
+    const sum = new Float64Array(k);
+    const count = new Float64Array(k);
+    const top = new Float64Array(k);
+    const pedCount = new Float64Array(k);
+    for (let j = 0; j < n; j++) {
+      const c = code[j]!;
+      sum[c]! += values[j]!;
+      count[c]! += 1;
+      top[c]! += top20[j]!;
+      pedCount[c]! += topPed[j]!;
+    }
     let between = 0;
     let ped = 0;
-    const k = groups.size;
-    for (const g of groups.values()) {
-      between += g.count * (g.sum / g.count - mean) ** 2;
-      const pAll = (g.count + 1) / (n + k);
-      const pTop = (g.ped + 1) / (nPed + k);
+    for (let c = 0; c < k; c++) {
+      between += count[c]! * (sum[c]! / count[c]! - mean) ** 2;
+      const pAll = (count[c]! + 1) / (n + k);
+      const pTop = (pedCount[c]! + 1) / (nPed + k);
       ped += pAll * (pTop / pAll - 1) ** 2;
     }
     out.push({
       name,
       ped,
       eta2: total > 0 ? between / total : 0,
-      groups: [...groups.entries()]
-        .map(([label, g]) => ({ label, count: g.count, mean: g.sum / g.count, topCount: g.top }))
+      groups: [...codes.entries()]
+        .map(([label, c]) => ({ label, count: count[c]!, mean: sum[c]! / count[c]!, topCount: top[c]! }))
         .sort((a, b) => (dir === 'maximize' ? b.mean - a.mean : a.mean - b.mean)),
     });
   }

@@ -9,7 +9,7 @@ import type { StudyRecord } from '../store/types.js';
 import type {
   CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TimelineBars, TimelineRuns, TrialChart, TrialRow,
 } from '../api/dashboard.js';
-import { downsample, edf, guessDirection, hypervolumeHistory, parameterImportance, paretoFront, type Dir } from './analysis.js';
+import { columnImportance, downsample, edf, guessDirection, hypervolumeHistory, paretoFront, type Dir } from './analysis.js';
 
 export const MAX_POINTS = 2000;
 /**
@@ -27,6 +27,27 @@ export interface SeriesInput {
   readonly metricNames?: readonly string[];
   readonly workers: readonly (string | null)[];
   readonly finals: readonly { number: number; attrs: Record<string, unknown> }[];
+  /**
+   * The trials' parameters as columns (name -> value per row of `rows`, which must then be in
+   * number order; undefined where a trial lacks the name), when the caller read them so
+   * (src/api/dashboard.ts, from Store.listTrialColumns: its rows carry no params). Else they are
+   * taken from the rows' `params`.
+   */
+  readonly params?: ReadonlyMap<string, readonly (ParamValue | undefined)[]>;
+}
+
+/** The rows' params as columns aligned with `rows` (see SeriesInput.params). */
+export function paramColumnsOf(rows: readonly Pick<TrialRow, 'params'>[]): Map<string, (ParamValue | undefined)[]> {
+  const columns = new Map<string, (ParamValue | undefined)[]>();
+  for (let i = 0; i < rows.length; i++) {
+    const p = rows[i]!.params;
+    for (const k in p) {
+      let c = columns.get(k);
+      if (c === undefined) columns.set(k, (c = new Array<ParamValue | undefined>(rows.length).fill(undefined)));
+      c[i] = p[k];
+    }
+  }
+  return columns;
 }
 
 /** The default Pareto axes: the second objective, else a cost metric, against the first objective. */
@@ -153,11 +174,18 @@ export function studySeries(
 
   // importance over every complete trial: PED-ANOVA ranks, eta^2 and value groups explain
   const complete = valued.filter((t) => t.state === 'complete');
+  // complete[j] is byNumber[at[j]]: its entry in the parameter columns
+  const at: number[] = [];
+  for (let i = 0; i < byNumber.length; i++) {
+    const t = byNumber[i]!;
+    if (t.value !== null && t.state === 'complete') at.push(i);
+  }
   const prev = opts.previous;
   const reuse =
     withParams && prev !== undefined && prev.partial === undefined && prev.importanceOver <= complete.length &&
     complete.length - prev.importanceOver < Math.max(1, IMPORTANCE_REFRESH * complete.length);
-  const imp: readonly ImportanceItem[] = !withParams ? [] : reuse ? prev.importance : parameterImportance(complete.map((t) => ({ params: t.params, value: t.value! })), dir);
+  const columns = !withParams ? new Map<string, (ParamValue | undefined)[]>() : input.params ?? paramColumnsOf(byNumber);
+  const imp: readonly ImportanceItem[] = !withParams ? [] : reuse ? prev.importance : columnImportance(columns, at, complete.map((t) => t.value!), dir);
   const importanceOver = !withParams ? 0 : reuse ? prev.importanceOver : complete.length;
 
   // hypervolume history for two objectives (the first two when there are more)
@@ -188,12 +216,13 @@ export function studySeries(
 
   const sliceParams = imp.slice(0, SLICE_PARAMS).map((x) => x.name);
   const sliceIdx = withParams ? downsample(complete.length, max, []) : [];
+  const sliceCols = sliceParams.map((p) => columns.get(p));
   const sliceRows = sliceIdx.map((i) => {
     const t = complete[i]!;
     return {
       number: t.number,
       value: t.value!,
-      params: sliceParams.map((p): ParamValue => t.params[p] ?? null),
+      params: sliceCols.map((c): ParamValue => c?.[at[i]!] ?? null),
       objectives: s.objectives.map((o) => {
         const v = t.metrics[o.metric];
         return v !== undefined && Number.isFinite(v) ? v : null;

@@ -8,8 +8,8 @@
  *   GET /api/studies/:id/trials?state=&sort=&order=&q=&limit=&offset=  -> TrialPage
  *   GET /api/studies/:id/trials/:number           -> TrialDetail (with intermediate values)
  *   GET /api/studies/:id/series                   -> StudySeries (every chart's data, over all trials)
- *   GET /api/studies/:id/head                     -> StudyHead (summary + first chart; quick on a study not read yet)
- *   GET /api/studies/:id/overview                 -> StudyOverview (detail + series; quick on a study not read yet)
+ *   GET /api/studies/:id/head                     -> StudyHead (summary + first chart; from the view read column by column)
+ *   GET /api/studies/:id/overview                 -> StudyOverview (detail + every chart's series, from the same read)
  *   GET /api/studies/:id/pareto?x=&y=             -> ParetoSeries
  *   GET /api/studies/:id/oneshot                  -> { oneshot: OneShotView | null }
  *   GET /api/compare?ids=1,2,3                    -> CompareResult

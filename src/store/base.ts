@@ -11,13 +11,13 @@ import type { Json, JsonObject } from '../core/json.js';
 import {
   addCount, bestNeedsMetrics, bestOf, studyConstraints, checkAttempt, checkAttrKey, checkLease, checkListOptions, checkMetrics, checkStep, checkStudyState, checkWorkerInfo, emptyCounts,
   encodeFinish, encodeImports, encodeNewTrial, encodeNumbers, encodeStrategyState, intermediateFromRow, noStudyError, objectiveOf, ownershipError,
-  setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow, checkTrialPointKeys, pointsInNumberOrder,
+  setAttr, studyFromRow, studyInsertValues, trialFromRow, trialOutcomeFromRow, validateSpec, workerFromRow, checkTrialPointKeys, pointsInNumberOrder, columnsInNumberOrder,
 } from './common.js';
 import { checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, ImportedTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoints, TrialPointKeys, TrialWriter, WorkerInfo, WorkerRecord,
+  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoints, TrialPointKeys, TrialColumns, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -109,6 +109,7 @@ export abstract class SqlStore implements Store {
   protected abstract selectTrialOutcomes(id: StudyId): Promise<Omit<TrialRow, 'arch'>[]>;
   /** Every trial of the study, in any order, as TrialPoints for `k` (see newTrialPoints in common.ts). */
   protected abstract selectTrialPoints(id: StudyId, k: PointKeys): Promise<TrialPoints>;
+  protected abstract selectTrialColumns(id: StudyId): Promise<TrialColumns>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
@@ -274,6 +275,10 @@ export abstract class SqlStore implements Store {
 
   async listTrialPoints(id: StudyId, keys?: TrialPointKeys): Promise<TrialPoints> {
     return pointsInNumberOrder(await this.selectTrialPoints(id, checkTrialPointKeys(keys)));
+  }
+
+  async listTrialColumns(id: StudyId): Promise<TrialColumns> {
+    return columnsInNumberOrder(await this.selectTrialColumns(id));
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

@@ -28,6 +28,7 @@ import {
   type TrialCounts,
   type TrialRecord,
   type TrialOutcome,
+  type TrialColumns,
   type TrialPoints,
   type TrialPointKeys,
   type TrialState,
@@ -1013,4 +1014,196 @@ export function schemaPlan(where: string, found: FoundSchema, current: number, o
     hint: `run \`tsnas db upgrade --storage ${opts.url}\` once (one transaction, safe to repeat; workers already running are not disturbed), then start this tsnas`,
     details: { found: v, current },
   });
+}
+
+/** TrialColumns being filled. */
+interface ColumnsBuilder {
+  count: number;
+  id: Float64Array;
+  number: Float64Array;
+  state: TrialState[];
+  budget: Float64Array;
+  value0: Float64Array;
+  attempt: Float64Array;
+  durationMs: Float64Array;
+  startedAt: Float64Array;
+  finishedAt: Float64Array;
+  workerId: (WorkerId | null)[];
+  archKey: (string | null)[];
+  arch: Json[];
+  params: JsonObject[];
+  metrics: (Metrics | null)[];
+  userAttrs: JsonObject[];
+}
+
+function newTrialColumns(n: number): ColumnsBuilder {
+  return {
+    count: n,
+    id: new Float64Array(n),
+    number: new Float64Array(n),
+    state: new Array<TrialState>(n),
+    budget: new Float64Array(n),
+    value0: new Float64Array(n),
+    attempt: new Float64Array(n),
+    durationMs: new Float64Array(n),
+    startedAt: new Float64Array(n),
+    finishedAt: new Float64Array(n),
+    workerId: new Array<WorkerId | null>(n),
+    archKey: new Array<string | null>(n),
+    arch: new Array<Json>(n),
+    params: new Array<JsonObject>(n),
+    metrics: new Array<Metrics | null>(n),
+    userAttrs: new Array<JsonObject>(n),
+  };
+}
+
+/** Metrics as stored (non-finite values as the texts "NaN", "Infinity", "-Infinity") with numbers for those texts. */
+function metricsFromStored(o: Record<string, number | string> | null): Metrics | null {
+  if (o === null) return null;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === 'string') o[k] = Number(v);
+  }
+  return o as Metrics;
+}
+
+/**
+ * The layout of a selectTrialColumns row (SQLite): the scalar columns in this order, then
+ * worker_id, arch_key, arch, params, metrics, user_attrs.
+ */
+export const TRIAL_COLUMN_SCALARS = 'id, number, state, budget, value0, attempt, duration_ms, started_at, finished_at';
+export const TRIAL_COLUMN_SELECT = `${TRIAL_COLUMN_SCALARS}, worker_id, arch_key, arch, params, metrics, user_attrs`;
+
+function jsonOf<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw storageError('other', `trial columns: the ${what} column holds text that is not JSON (${(e as Error).message.slice(0, 120)})`, {
+      hint: 'a tool other than tsnas wrote this row; fix or delete it',
+    });
+  }
+}
+
+/** TrialColumns from rows (layout: TRIAL_COLUMN_SELECT), in any order. */
+export function trialColumnsFromRows(rows: readonly ArrayLike<unknown>[]): TrialColumns {
+  const n = rows.length;
+  const c = newTrialColumns(n);
+  const nan = (v: unknown): number => (v === null || v === undefined ? Number.NaN : typeof v === 'number' ? v : Number(v));
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    c.id[i] = nan(r[0]);
+    c.number[i] = nan(r[1]);
+    c.state[i] = r[2] as TrialState;
+    c.budget[i] = nan(r[3]);
+    c.value0[i] = nan(r[4]);
+    c.attempt[i] = nan(r[5]);
+    c.durationMs[i] = nan(r[6]);
+    c.startedAt[i] = nan(r[7]);
+    c.finishedAt[i] = nan(r[8]);
+    c.workerId[i] = r[9] === null ? null : workerId(r[9] as string);
+    c.archKey[i] = r[10] as string | null;
+    c.arch[i] = jsonOf<Json>(r[11] as string, 'arch');
+    c.params[i] = jsonOf<JsonObject>(r[12] as string, 'params');
+    c.metrics[i] = r[13] === null ? null : metricsFromStored(jsonOf<Record<string, number | string>>(r[13] as string, 'metrics'));
+    c.userAttrs[i] = jsonOf<JsonObject>(r[14] as string, 'user_attrs');
+  }
+  return c;
+}
+
+/**
+ * TrialColumns from one row of columns (PostgreSQL's selectTrialColumns): `state`, one letter per
+ * trial; `numbers`, per number column (id, number, budget, value0, attempt, duration_ms,
+ * started_at, finished_at), its float8 values' big-endian bytes (NaN for null); `workers` and
+ * `archKeys`, JSON arrays of strings and nulls; `arch`, `params`, `metrics` (null where a trial has
+ * none) and `userAttrs`, JSON arrays of the trials' stored JSON texts.
+ */
+export function trialColumnsFromAggregates(
+  state: string,
+  numbers: readonly Buffer[],
+  texts: { readonly workers: string; readonly archKeys: string; readonly arch: string; readonly params: string; readonly metrics: string; readonly userAttrs: string },
+): TrialColumns {
+  const n = state.length;
+  const c = newTrialColumns(n);
+  for (let i = 0; i < n; i++) {
+    const s = STATE_OF_LETTER[state[i]!];
+    if (s === undefined) throw storageError('other', `trial columns: unknown state letter ${JSON.stringify(state[i])}`, { hint: 'the database holds a state this tsnas does not know' });
+    c.state[i] = s;
+  }
+  const scalars = [c.id, c.number, c.budget, c.value0, c.attempt, c.durationMs, c.startedAt, c.finishedAt];
+  for (const [j, col] of scalars.entries()) col.set(float64s(numbers[j] ?? Buffer.alloc(0), n));
+  const list = <T>(text: string, what: string): T[] => {
+    const a = jsonOf<unknown>(text, what);
+    if (!Array.isArray(a) || a.length !== n) {
+      throw storageError('other', `trial columns: ${what} holds ${Array.isArray(a) ? a.length : 'no list of'} values for ${n} trials`, { hint: 'the database answered in an unexpected form; please report it' });
+    }
+    return a as T[];
+  };
+  const workers = list<string | null>(texts.workers, 'worker_id');
+  for (let i = 0; i < n; i++) c.workerId[i] = workers[i] === null ? null : workerId(String(workers[i]));
+  c.archKey = list<string | null>(texts.archKeys, 'arch_key');
+  c.arch = list<Json>(texts.arch, 'arch');
+  c.params = list<JsonObject>(texts.params, 'params');
+  c.metrics = list<Record<string, number | string> | null>(texts.metrics, 'metrics').map(metricsFromStored);
+  c.userAttrs = list<JsonObject>(texts.userAttrs, 'user_attrs');
+  return c;
+}
+
+/** `c` in number order (a backend may return the trials in any order; usually they already are). */
+export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
+  let sorted = true;
+  for (let i = 1; i < c.count; i++) {
+    if (c.number[i]! < c.number[i - 1]!) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return c;
+  const order = Array.from({ length: c.count }, (_, i) => i).sort((a, b) => c.number[a]! - c.number[b]!);
+  const f = (x: Float64Array): Float64Array => Float64Array.from(order, (i) => x[i]!);
+  const g = <T>(x: readonly T[]): T[] => order.map((i) => x[i]!);
+  return {
+    count: c.count,
+    id: f(c.id),
+    number: f(c.number),
+    state: g(c.state),
+    budget: f(c.budget),
+    value0: f(c.value0),
+    attempt: f(c.attempt),
+    durationMs: f(c.durationMs),
+    startedAt: f(c.startedAt),
+    finishedAt: f(c.finishedAt),
+    workerId: g(c.workerId),
+    archKey: g(c.archKey),
+    arch: g(c.arch),
+    params: g(c.params),
+    metrics: g(c.metrics),
+    userAttrs: g(c.userAttrs),
+  };
+}
+
+/**
+ * What listTrialColumns answers for trials read in full (in number order): the definition the
+ * backends must match (the conformance suite compares them).
+ */
+export function trialColumnsOf(trials: readonly TrialRecord[]): TrialColumns {
+  const c = newTrialColumns(trials.length);
+  const nan = (x: number | null): number => (x === null ? Number.NaN : x);
+  for (const [i, t] of trials.entries()) {
+    c.id[i] = t.id;
+    c.number[i] = t.number;
+    c.state[i] = t.state;
+    c.budget[i] = nan(t.budget);
+    c.value0[i] = nan(value0(t.values));
+    c.attempt[i] = t.attempt;
+    c.durationMs[i] = nan(t.durationMs);
+    c.startedAt[i] = nan(t.startedAt);
+    c.finishedAt[i] = nan(t.finishedAt);
+    c.workerId[i] = t.workerId;
+    c.archKey[i] = t.archKey;
+    c.arch[i] = t.arch;
+    c.params[i] = t.params;
+    c.metrics[i] = t.metrics;
+    c.userAttrs[i] = t.userAttrs;
+  }
+  return c;
 }

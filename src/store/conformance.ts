@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { isNasError, type ErrorCode, type NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
 import { openStore } from './index.js';
-import { trialPointsOf } from './common.js';
+import { trialColumnsOf, trialPointsOf } from './common.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type FinishTrial, type ImportedTrial, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
 
 export interface ConformanceTarget {
@@ -1040,6 +1040,52 @@ export function storeConformance(target: ConformanceTarget): void {
         await rejectsWith(s.listTrialPoints(a.id, { fallbackMetrics: [''] }), 'invalid_config');
         await rejectsWith(s.listTrialPoints(a.id, { params: 'generation' as never }), 'invalid_config');
         await rejectsWith(s.listTrialPoints(a.id, { metrics: Array.from({ length: 33 }, (_, i) => `m${i}`) }), 'invalid_config');
+      }));
+
+    test('listTrialColumns: every trial column by column, as trialColumnsOf reads full records', () =>
+      withStore(async (s) => {
+        const a = await s.createStudy(studySpec('columns', { maxTrials: null }));
+        const other = await s.createStudy(studySpec('columns-other', { maxTrials: null }));
+        // texts that must survive being joined into one answer: commas, brackets, quotes,
+        // backslashes, newlines, unicode, and JSON that looks like a separator
+        const odd = 'a,b],[{"x":"\\n\n"}]\u2028μ';
+        const archs = [{ ops: [odd, 1] }, { ops: [] }, { nested: { deep: [1, [2, [3]]], s: '' } }, { ops: [0.1 + 0.2, -0, 1e300] }, { ops: [null, true] }];
+        const create = (i: number) => s.createTrial(a.id, { arch: archs[i] as never, archKey: i === 1 ? null : `${odd}${i}`, budget: i === 2 ? null : i + 0.5, params: { lr: 0.01 * (i + 1), tag: odd } });
+        for (let i = 0; i < 3; i++) await create(i);
+        await s.createTrial(other.id, trialInput(9));
+        const w3 = workerId(`w,"3"\n${odd}`);
+        // finished out of number order (on PostgreSQL the rows move in the heap), one with
+        // non-finite metrics, one failed without any, one lease lost and re-run (attempt 2)
+        const c0 = (await s.claimTrial(a.id, W1, 60_000))!;
+        const c1 = (await s.claimTrial(a.id, w3, 60_000))!;
+        const c2 = (await s.claimTrial(a.id, W2, 1))!;
+        await s.finishTrial(c1.id, w3, { state: 'failed', error: 'boom', durationMs: 3 });
+        await s.finishTrial(c0.id, W1, { state: 'complete', values: [0.5, 2], metrics: { val_acc: 0.5, loss: Number.NaN, up: Number.POSITIVE_INFINITY, down: Number.NEGATIVE_INFINITY, [odd]: 1 }, durationMs: 12.5 });
+        await sleep(50);
+        const again = (await s.claimTrial(a.id, W1, 60_000))!;
+        assert.equal(again.id, c2.id, 'the expired lease is the only claimable trial');
+        await s.finishTrial(again.id, W1, { state: 'pruned', values: [Number.NaN], metrics: { val_acc: 0.25 } });
+        for (let i = 3; i < 5; i++) await create(i); // stay waiting
+        await s.setTrialAttr(c0.id, 'note', { text: odd, n: [1, 2] });
+        const full = await s.listTrials(a.id);
+        const got = await s.listTrialColumns(a.id);
+        assert.equal(got.count, 5);
+        assert.deepEqual([...got.number], [0, 1, 2, 3, 4]);
+        assert.deepEqual(got, trialColumnsOf(full));
+        assert.equal(got.attempt[2], 2, 'a re-run after a lost lease');
+        assert.ok(Number.isNaN(got.value0[2]!), 'a NaN first value is no value0');
+        assert.ok(Number.isNaN(got.metrics[0]!['loss']!));
+        assert.equal(got.metrics[0]!['up'], Number.POSITIVE_INFINITY);
+        assert.equal(got.metrics[1], null, 'failed without metrics');
+        assert.equal(got.metrics[3], null, 'waiting');
+        assert.equal(got.workerId[1], w3);
+        assert.equal(got.archKey[1], null);
+        assert.deepEqual(got.arch[0], { ops: [odd, 1] });
+        assert.ok(Number.isNaN(got.budget[2]!), 'no budget');
+        assert.ok(Number.isNaN(got.startedAt[4]!) && Number.isNaN(got.finishedAt[4]!), 'never started');
+        const none = await s.listTrialColumns(studyId(987654));
+        assert.equal(none.count, 0);
+        assert.deepEqual(none.arch, []);
       }));
 
     test('listTrialsSince returns new trials and the current records of the listed ones', () =>

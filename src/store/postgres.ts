@@ -14,11 +14,11 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromColumns, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromColumns, trialColumnsFromAggregates, type checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION } from './types.js';
-import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialPoints, WorkerInfo } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialColumns, TrialPoints, WorkerInfo } from './types.js';
 
 /** Server time in ms since the epoch; clock_timestamp() advances within a transaction. */
 const NOW = `(floor(extract(epoch from clock_timestamp()) * 1000))::bigint`;
@@ -640,6 +640,37 @@ export class PostgresStore extends SqlStore {
     const text = (v: unknown): string => (typeof v === 'string' ? v : '');
     const bytes = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.alloc(0));
     return trialPointsFromColumns(text(r['state']), numbers.map((_, i) => bytes(r[`f${i}`])), metricCols.map((_, j) => text(r[`p${j}`])), k);
+  }
+
+  protected async selectTrialColumns(sid: StudyId): Promise<TrialColumns> {
+    // One row of columns, as selectTrialPoints: numbers as float8send bytes, states as letters;
+    // each JSON column as one JSON array text of the stored texts (concatenated, not parsed, by
+    // the database: no jsonb cast), which one JSON.parse decodes; worker ids and arch keys as
+    // json arrays (quoted by the database). Not sorted by the database (a sort would carry every
+    // architecture, megabytes beyond work_mem): one aggregation reads each row once, so every
+    // column has the same order, and the caller puts them in number order.
+    const numbers = ['id::float8', 'number::float8', 'budget', 'value0', 'attempt::float8', 'duration_ms', 'started_at::float8', 'finished_at::float8'];
+    const list = (col: string): string => `'[' || string_agg(${col}, ',') || ']'`;
+    const sql = `SELECT string_agg(left(state, 1), '') AS state,
+        ${numbers.map((c, i) => `string_agg(float8send(coalesce(${c}, 'NaN'::float8)), '') AS f${i}`).join(', ')},
+        json_agg(worker_id)::text AS workers, json_agg(arch_key)::text AS arch_keys,
+        ${list('arch')} AS arch, ${list('params')} AS params, ${list("coalesce(metrics, 'null')")} AS metrics, ${list('user_attrs')} AS user_attrs
+      FROM trials WHERE study_id = $1`;
+    const r = (await this.q<Record<string, string | Buffer | null>>(sql, [sid]))[0] ?? {};
+    const text = (v: unknown, none: string): string => (typeof v === 'string' ? v : none);
+    const bytes = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.alloc(0));
+    return trialColumnsFromAggregates(
+      text(r['state'], ''),
+      numbers.map((_, i) => bytes(r[`f${i}`])),
+      {
+        workers: text(r['workers'], '[]'),
+        archKeys: text(r['arch_keys'], '[]'),
+        arch: text(r['arch'], '[]'),
+        params: text(r['params'], '[]'),
+        metrics: text(r['metrics'], '[]'),
+        userAttrs: text(r['user_attrs'], '[]'),
+      },
+    );
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

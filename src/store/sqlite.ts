@@ -17,11 +17,11 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, keyLikePattern, sqliteKeyPath, trialPointsFromRows, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, sqliteKeyPath, trialPointsFromRows, trialColumnsFromRows, TRIAL_COLUMN_SELECT, type checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
-import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialPoints, WorkerInfo } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialColumns, TrialPoints, WorkerInfo } from './types.js';
 
 type Db = Database.Database;
 
@@ -520,6 +520,12 @@ export class SqliteStore extends SqlStore {
     const sql = `SELECT id, number, state, budget, value0, started_at, finished_at${cols.map((c) => `, ${c}`).join('')}
       FROM trials WHERE study_id = ? ORDER BY number`;
     return this.run(false, () => trialPointsFromRows(this.st(sql).raw(true).all(...args, sid) as unknown[][], k));
+  }
+
+  protected async selectTrialColumns(sid: StudyId): Promise<TrialColumns> {
+    // Rows as arrays (no object per row); the JSON texts are decoded in trialColumnsFromRows.
+    return this.run(false, () =>
+      trialColumnsFromRows(this.st(`SELECT ${TRIAL_COLUMN_SELECT} FROM trials WHERE study_id = ? ORDER BY number`).raw(true).all(sid) as unknown[][]));
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

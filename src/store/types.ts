@@ -226,6 +226,34 @@ export interface TrialPoints {
   readonly userAttrs: ReadonlyMap<string, Float64Array>;
 }
 
+/**
+ * Every trial of a study, column by column (`listTrialColumns`): entry i of each column belongs to
+ * the i-th trial in number order. What a view of the whole study reads: the fields of
+ * `listTrials` but the lease, heartbeat, creation time, error message and `values` beyond the
+ * first (`value0`), with the JSON columns decoded (metrics' NaN and +-Infinity as numbers).
+ * Number columns hold float64; NaN stands for "none" (budget, value0, duration, times).
+ */
+export interface TrialColumns {
+  readonly count: number;
+  readonly id: Float64Array;
+  readonly number: Float64Array;
+  readonly state: readonly TrialState[];
+  readonly budget: Float64Array;
+  /** `values[0]` when it is finite, else NaN. */
+  readonly value0: Float64Array;
+  readonly attempt: Float64Array;
+  readonly durationMs: Float64Array;
+  /** ms since the epoch; NaN: not started / not finished. */
+  readonly startedAt: Float64Array;
+  readonly finishedAt: Float64Array;
+  readonly workerId: readonly (WorkerId | null)[];
+  readonly archKey: readonly (string | null)[];
+  readonly arch: readonly Json[];
+  readonly params: readonly JsonObject[];
+  readonly metrics: readonly (Metrics | null)[];
+  readonly userAttrs: readonly JsonObject[];
+}
+
 export interface FinishTrial {
   state: FinalTrialState;
   metrics?: Metrics;
@@ -422,6 +450,14 @@ export interface Store {
    * strings (at most 32 in all); anything else is `invalid_config`.
    */
   listTrialPoints(studyId: StudyId, keys?: TrialPointKeys): Promise<TrialPoints>;
+  /**
+   * Every trial of a study in number order, column by column (TrialColumns): one answer, not a
+   * row per trial (PostgreSQL sends each JSON column as one JSON array text, decoded by one
+   * JSON.parse), for views that draw every trial and its architecture (the dashboard's study
+   * view of a 20,000-trial study). The same snapshot rules as listTrials; an unknown study gives
+   * no trials (count 0).
+   */
+  listTrialColumns(studyId: StudyId): Promise<TrialColumns>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
   /**
    * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.

@@ -1,5 +1,5 @@
 /**
- * Loads the libtorch addon (native/build/Release/tsnas_native.node) and describes its functions.
+ * The libtorch addon (native/build/Release/tsnas_native.node), loaded on first use, and its functions.
  * Internal to src/tensor: everything else uses Tensor and the functional ops. The same relative
  * path works from src/tensor/*.ts (tsx) and dist/tensor/*.js (compiled).
  */
@@ -202,7 +202,12 @@ export interface NativeAddon {
   graphEvalBatch(g: GraphHandle, x: Float32Array | H, shape: readonly number[], y: Int32Array | H, fold: boolean): [number, Int32Array];
 }
 
-function load(): NativeAddon {
+/**
+ * Sets the thread environment libgomp and libtorch read when the addon loads. Runs at import (not
+ * at the lazy load below), so the environment is the same whenever the addon loads, and
+ * src/run/pool.ts, which reads the marker to size its workers' pools, sees it before any tensor.
+ */
+function defaultThreadEnv(): void {
   // libgomp reads these when libtorch loads. After each parallel region its threads wait for the
   // next one: spinning (libgomp's default: ~300,000 iterations) made 2-thread training 6x slower on
   // a machine shared with other processes (NB201 training, 2 cores, ~12 runnable processes), which
@@ -220,26 +225,59 @@ function load(): NativeAddon {
     process.env.OMP_NUM_THREADS = String(availableParallelism());
     process.env.TSNAS_THREADS_DEFAULTED = '1';
   }
-  const path = '../../native/build/Release/tsnas_native.node';
+}
+defaultThreadEnv();
+
+/** The addon file, relative to this module (src/tensor or dist/tensor). */
+export const ADDON_PATH = '../../native/build/Release/tsnas_native.node';
+
+function load(): NativeAddon {
+  let addon: NativeAddon;
   try {
-    return createRequire(import.meta.url)(path) as NativeAddon;
+    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
   } catch (e) {
-    throw new NasError('native_error', `cannot load the libtorch addon ${path}: ${(e as Error).message}`, {
+    throw new NasError('native_error', `cannot load the libtorch addon ${ADDON_PATH}: ${(e as Error).message}`, {
       hint: 'build it with `npm run build:native` (needs libtorch-dev; see native/README.md)',
       cause: e,
     });
   }
+  addon.setErrorFactory((code, message, details) => {
+    const c = code as ErrorCode;
+    const hint =
+      c === 'shape_mismatch'
+        ? 'check the shapes of the inputs named in the message'
+        : c === 'disposed'
+          ? 'keep() the tensor or return it from tidy() to use it later'
+          : undefined;
+    return new NasError(c, message, { details: details ?? undefined, hint });
+  });
+  return addon;
 }
 
-export const native: NativeAddon = load();
+let loaded: NativeAddon | null = null;
+function loadOnce(): NativeAddon {
+  if (loaded === null) {
+    loaded = load();
+    native = loaded;
+  }
+  return loaded;
+}
 
-native.setErrorFactory((code, message, details) => {
-  const c = code as ErrorCode;
-  const hint =
-    c === 'shape_mismatch'
-      ? 'check the shapes of the inputs named in the message'
-      : c === 'disposed'
-        ? 'keep() the tensor or return it from tidy() to use it later'
-        : undefined;
-  return new NasError(c, message, { details: details ?? undefined, hint });
+/**
+ * The addon. Loaded on the first use of any of its functions, not at import: loading it dlopens
+ * libtorch (seconds on a cold cache), which a process that only has tensors somewhere in its module
+ * graph never needs (the dashboard server, the CLI's store and report commands). `native` is a live
+ * ESM binding: until the first use it is a Proxy whose first property read loads the addon (a load
+ * failure throws NasError `native_error` there) and rebinds `native` to the addon object itself, so
+ * every later `native.f(...)` reads the addon directly, with no Proxy on the hot path. Modules must
+ * therefore read `native` at each use, never keep it in a variable of their own.
+ */
+export let native: NativeAddon = new Proxy({} as NativeAddon, {
+  get: (_t, key) => Reflect.get(loadOnce(), key) as unknown,
+  has: (_t, key) => Reflect.has(loadOnce(), key),
 });
+
+/** Whether this process has loaded the addon yet (see `native`). */
+export function nativeLoaded(): boolean {
+  return loaded !== null;
+}

@@ -41,7 +41,8 @@ interface QuantAddon {
   qLut(x: Handle, lut: Uint8Array, scale: number, zeroPoint: number): Handle;
 }
 
-const q = native as unknown as QuantAddon;
+/** The addon's quantized ops; read at each use (`native` is bound to the addon on its first use). */
+const q = (): QuantAddon => native as unknown as QuantAddon;
 
 /** Affine quantization parameters of an activation: real = scale * (q - zeroPoint). */
 export interface QParams {
@@ -51,16 +52,16 @@ export interface QParams {
 
 /** The quantized engines this libtorch supports (e.g. ['qnnpack', 'onednn'] on Debian). */
 export function quantizedEngines(): QEngine[] {
-  return q.qEngines() as QEngine[];
+  return q().qEngines() as QEngine[];
 }
 export function quantizedEngine(): QEngine {
-  return q.qEngine() as QEngine;
+  return q().qEngine() as QEngine;
 }
 /** Selects the process-wide quantized engine; throws invalid_config naming `qengine` when not built in. */
 export function setQuantizedEngine(e: QEngine): void {
   const have = quantizedEngines();
   if (!have.includes(e)) throw new NasError('invalid_config', `quantized engine ${e} is not in this libtorch build`, { field: 'qengine', hint: `use one of: ${have.join(', ')}` });
-  q.setQEngine(e);
+  q().setQEngine(e);
 }
 
 /**
@@ -80,22 +81,22 @@ export function withQuantizedEngine<T>(e: QEngine, f: () => T): T {
 }
 
 export function quantizePerTensor(x: Tensor, p: QParams, dtype: QDType = 'quint8'): Tensor {
-  return new Tensor(q.quantizePerTensor(x.h, p.scale, p.zeroPoint, QCODE[dtype]));
+  return new Tensor(q().quantizePerTensor(x.h, p.scale, p.zeroPoint, QCODE[dtype]));
 }
 /** Per-channel quantization along `axis` (scales float32 [C], zeroPoints int64 [C]). */
 export function quantizePerChannel(x: Tensor, scales: Tensor, zeroPoints: Tensor, axis: number, dtype: QDType = 'qint8'): Tensor {
-  return new Tensor(q.quantizePerChannel(x.h, scales.h, zeroPoints.h, axis, QCODE[dtype]));
+  return new Tensor(q().quantizePerChannel(x.h, scales.h, zeroPoints.h, axis, QCODE[dtype]));
 }
 export function dequantize(x: Tensor): Tensor {
-  return new Tensor(q.dequantize(x.h));
+  return new Tensor(q().dequantize(x.h));
 }
 /** The stored integers of a quantized tensor, as int32. */
 export function intRepr(x: Tensor): Tensor {
-  return new Tensor(q.qIntRepr(x.h));
+  return new Tensor(q().qIntRepr(x.h));
 }
 /** Per-tensor parameters of a quantized tensor (throws for per-channel ones). */
 export function qparamsOf(x: Tensor): QParams {
-  const p = q.qParams(x.h);
+  const p = q().qParams(x.h);
   if (p.scheme !== 'per_tensor') {
     new Tensor(p.scales!).dispose();
     new Tensor(p.zeroPoints!).dispose();
@@ -106,31 +107,31 @@ export function qparamsOf(x: Tensor): QParams {
 
 /** Prepacks a qint8 conv weight [out, in/groups, kh, kw] with a float bias for quantizedConv2d. */
 export function prepackConv2d(w: Tensor, bias: Tensor | undefined, o: { stride: readonly number[]; padding: readonly number[]; dilation: readonly number[]; groups: number }): PackedWeight {
-  return q.qPrepackConv(w.h, bias ? bias.h : null, [...o.stride], [...o.padding], [...o.dilation], o.groups);
+  return q().qPrepackConv(w.h, bias ? bias.h : null, [...o.stride], [...o.padding], [...o.dilation], o.groups);
 }
 /** Prepacks a qint8 linear weight [out, in] with a float bias. */
 export function prepackLinear(w: Tensor, bias: Tensor | undefined): PackedWeight {
-  return q.qPrepackLinear(w.h, bias ? bias.h : null);
+  return q().qPrepackLinear(w.h, bias ? bias.h : null);
 }
 /** quantized::conv2d(_relu): quint8 [N, C, H, W] -> quint8 with the given output parameters. */
 export function quantizedConv2d(x: Tensor, w: PackedWeight, out: QParams, relu = false): Tensor {
-  return new Tensor(q.qConv(x.h, w, out.scale, out.zeroPoint, relu));
+  return new Tensor(q().qConv(x.h, w, out.scale, out.zeroPoint, relu));
 }
 /** quantized::linear(_relu): quint8 [N, in] -> quint8 [N, out]. */
 export function quantizedLinear(x: Tensor, w: PackedWeight, out: QParams, relu = false): Tensor {
-  return new Tensor(q.qLinear(x.h, w, out.scale, out.zeroPoint, relu));
+  return new Tensor(q().qLinear(x.h, w, out.scale, out.zeroPoint, relu));
 }
 /** quantized::linear_dynamic: float [N, in] -> float [N, out], the input quantized on the fly. */
 export function dynamicLinear(x: Tensor, w: PackedWeight, reduceRange = false): Tensor {
-  return new Tensor(q.qLinearDynamic(x.h, w, reduceRange));
+  return new Tensor(q().qLinearDynamic(x.h, w, reduceRange));
 }
 /** quantized::add(_relu) of two quint8 tensors of one shape. */
 export function quantizedAdd(a: Tensor, b: Tensor, out: QParams, relu = false): Tensor {
-  return new Tensor(q.qAdd(a.h, b.h, out.scale, out.zeroPoint, relu));
+  return new Tensor(q().qAdd(a.h, b.h, out.scale, out.zeroPoint, relu));
 }
 /** quantized::cat along `dim`. */
 export function quantizedCat(xs: readonly Tensor[], dim: number, out: QParams): Tensor {
-  return new Tensor(q.qCat(xs.map((x) => x.h), dim, out.scale, out.zeroPoint));
+  return new Tensor(q().qCat(xs.map((x) => x.h), dim, out.scale, out.zeroPoint));
 }
 
 /**
@@ -141,18 +142,18 @@ export function quantizedCat(xs: readonly Tensor[], dim: number, out: QParams): 
  * table that is not 256 bytes.
  */
 export function quantizedLut(x: Tensor, lut: Uint8Array, out: QParams): Tensor {
-  return new Tensor(q.qLut(x.h, lut, out.scale, out.zeroPoint));
+  return new Tensor(q().qLut(x.h, lut, out.scale, out.zeroPoint));
 }
 /** Whether the loaded addon has quantizedLut (an addon built before it lacks it: rebuild with `npm run build:native`). */
 export function hasQuantizedLut(): boolean {
-  return typeof (q as Partial<QuantAddon>).qLut === 'function';
+  return typeof (q() as Partial<QuantAddon>).qLut === 'function';
 }
 
 interface FakeQuantAddon {
   fakeQuantPerTensor(x: Handle, scale: number, zeroPoint: number, qmin: number, qmax: number): Handle;
   fakeQuantPerChannel(x: Handle, scales: Handle, zeroPoints: Handle, axis: number, qmin: number, qmax: number): Handle;
 }
-const fq = native as unknown as FakeQuantAddon;
+const fq = (): FakeQuantAddon => native as unknown as FakeQuantAddon;
 
 /**
  * at::fake_quantize_per_tensor_affine: `scale * (clamp(round(x / scale) + zeroPoint, qmin, qmax) - zeroPoint)`
@@ -161,9 +162,9 @@ const fq = native as unknown as FakeQuantAddon;
  * (Jacob et al. 2018, "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference").
  */
 export function fakeQuantPerTensor(x: Tensor, p: QParams, qmin = 0, qmax = 255): Tensor {
-  return new Tensor(fq.fakeQuantPerTensor(x.h, p.scale, p.zeroPoint, qmin, qmax));
+  return new Tensor(fq().fakeQuantPerTensor(x.h, p.scale, p.zeroPoint, qmin, qmax));
 }
 /** at::fake_quantize_per_channel_affine along `axis` (scales float32 [C], zeroPoints [C]); same estimator. */
 export function fakeQuantPerChannel(x: Tensor, scales: Tensor, zeroPoints: Tensor, axis: number, qmin = -128, qmax = 127): Tensor {
-  return new Tensor(fq.fakeQuantPerChannel(x.h, scales.h, zeroPoints.h, axis, qmin, qmax));
+  return new Tensor(fq().fakeQuantPerChannel(x.h, scales.h, zeroPoints.h, axis, qmin, qmax));
 }
