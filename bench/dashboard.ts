@@ -16,6 +16,8 @@
  * --json prints one line per (size, backend):
  *   {"trials": n, "backend": "sqlite"|"postgres", "study_view_seconds": s, "trial_page_ms": ms,
  *    "first_chart_seconds": s, "cached_study_view_seconds": s}
+ * `study_view_seconds` is the view drawn: every chart of it (the issue's target, <= 2 s at 20,000
+ * trials); `first_chart_seconds` is the first of them (the trial chart) alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -50,7 +52,7 @@ export default async function bench(argv: string[]): Promise<void> {
   try {
     const assets = await builtAssets(dir);
     log(`bench dashboard: load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (2 cores)`);
-    if (!json) console.log('trials   backend   create_s  study_view_s cold  (cached)  first_chart_s cold  (cached)  trial_page_ms median (max)  points');
+    if (!json) console.log('trials   backend   create_s  study_view_s = all charts drawn, cold (cached)  first_chart_s cold (cached)  trial_page_ms median (max)  points');
     for (const backend of backends) {
       if (backend === 'postgres' && (pg === null || 'reason' in pg)) {
         log(`postgres skipped: ${pg && 'reason' in pg ? pg.reason : 'not requested'}`);
@@ -88,7 +90,7 @@ export default async function bench(argv: string[]): Promise<void> {
             );
           } else {
             console.log(
-              `${String(n).padEnd(8)} ${backend.padEnd(9)} ${createS.toFixed(1).padStart(8)}  ${first.seconds.toFixed(2).padStart(12)}  (${again.seconds.toFixed(2)})    ${first.firstSeconds.toFixed(2).padStart(12)}  (${again.firstSeconds.toFixed(2)})    ${pages.medianMs.toFixed(1).padStart(10)} (${pages.maxMs.toFixed(0)})  ${first.points}`,
+              `${String(n).padEnd(8)} ${backend.padEnd(9)} ${createS.toFixed(1).padStart(8)}  ${first.seconds.toFixed(2).padStart(36)}  (${again.seconds.toFixed(2)})    ${first.firstSeconds.toFixed(2).padStart(12)}  (${again.firstSeconds.toFixed(2)})    ${pages.medianMs.toFixed(1).padStart(10)} (${pages.maxMs.toFixed(0)})  ${first.points}`,
             );
           }
           log(`  ${n} ${backend} cold, ms since navigation: ${split}; first chart seen by the driver ${(first.firstSeconds * 1000).toFixed(0)}`);
@@ -98,7 +100,7 @@ export default async function bench(argv: string[]): Promise<void> {
         }
       }
     }
-    log(`targets: study view <= 2 s at 20,000 trials, trial page <= 100 ms; load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    log(`targets: study view (every chart drawn) <= 2 s at 20,000 trials, trial page <= 100 ms; load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   } finally {
     if (pg && 'server' in pg) await pg.server.stop();
     rmSync(dir, { recursive: true, force: true });
