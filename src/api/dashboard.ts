@@ -3,7 +3,7 @@
  * this file, and nothing here writes. The returned shapes are the dashboard's JSON API; the front
  * end (dashboard/) imports these types.
  */
-import { NasError } from '../core/errors.js';
+import { NasError, storageError } from '../core/errors.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns } from '../store/types.js';
@@ -609,7 +609,8 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     const has = (path: string): boolean => params.get(path)?.[i] !== undefined;
     const candidates: BestCandidate[] = [];
     for (i = 0; i < n; i++) {
-      trialParamsInto({ params: c.params[i]!, arch: c.arch[i]! }, set, has);
+      // parsed, flattened into the columns and dropped, one architecture at a time
+      trialParamsInto({ params: c.params[i]!, arch: parseArch(c.archText[i]!, c.number[i]!) }, set, has);
       rows[i] = rowOfColumns(s, c, i, pop);
       const v0 = c.value0[i]!;
       // Only complete trials with a finite first value can be the best (bestOf skips the rest).
@@ -1104,6 +1105,17 @@ function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
   const o = s.objectives[0];
   const m = o ? t.metrics?.[o.metric] : undefined;
   return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
+}
+
+/** A stored architecture text (TrialColumns.archText) parsed; not JSON: storage_error naming the trial. */
+function parseArch(text: string, number: number): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch (e) {
+    throw storageError('other', `trial ${number}: its architecture is not JSON text (${(e as Error).message.slice(0, 100)})`, {
+      hint: 'a tool other than tsnas wrote this trial; fix or delete it',
+    });
+  }
 }
 
 /** TrialRow.params of the rows read column by column (their params are columns: see readView). */

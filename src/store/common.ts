@@ -1030,7 +1030,7 @@ interface ColumnsBuilder {
   finishedAt: Float64Array;
   workerId: (WorkerId | null)[];
   archKey: (string | null)[];
-  arch: Json[];
+  archText: string[];
   params: JsonObject[];
   metrics: (Metrics | null)[];
   userAttrs: JsonObject[];
@@ -1050,7 +1050,7 @@ function newTrialColumns(n: number): ColumnsBuilder {
     finishedAt: new Float64Array(n),
     workerId: new Array<WorkerId | null>(n),
     archKey: new Array<string | null>(n),
-    arch: new Array<Json>(n),
+    archText: new Array<string>(n),
     params: new Array<JsonObject>(n),
     metrics: new Array<Metrics | null>(n),
     userAttrs: new Array<JsonObject>(n),
@@ -1102,7 +1102,7 @@ export function trialColumnsFromRows(rows: readonly ArrayLike<unknown>[]): Trial
     c.finishedAt[i] = nan(r[8]);
     c.workerId[i] = r[9] === null ? null : workerId(r[9] as string);
     c.archKey[i] = r[10] as string | null;
-    c.arch[i] = jsonOf<Json>(r[11] as string, 'arch');
+    c.archText[i] = r[11] as string;
     c.params[i] = jsonOf<JsonObject>(r[12] as string, 'params');
     c.metrics[i] = r[13] === null ? null : metricsFromStored(jsonOf<Record<string, number | string>>(r[13] as string, 'metrics'));
     c.userAttrs[i] = jsonOf<JsonObject>(r[14] as string, 'user_attrs');
@@ -1114,8 +1114,9 @@ export function trialColumnsFromRows(rows: readonly ArrayLike<unknown>[]): Trial
  * TrialColumns from one row of columns (PostgreSQL's selectTrialColumns): `state`, one letter per
  * trial; `numbers`, per number column (id, number, budget, value0, attempt, duration_ms,
  * started_at, finished_at), its float8 values' big-endian bytes (NaN for null); `workers` and
- * `archKeys`, JSON arrays of strings and nulls; `arch`, `params`, `metrics` (null where a trial has
- * none) and `userAttrs`, JSON arrays of the trials' stored JSON texts.
+ * `archKeys`, JSON arrays of strings and nulls; `params`, `metrics` (null where a trial has none)
+ * and `userAttrs`, JSON arrays of the trials' stored JSON texts; `arch`, the trials' architecture
+ * texts joined by ARCH_SEPARATOR.
  */
 export function trialColumnsFromAggregates(
   state: string,
@@ -1141,12 +1142,23 @@ export function trialColumnsFromAggregates(
   const workers = list<string | null>(texts.workers, 'worker_id');
   for (let i = 0; i < n; i++) c.workerId[i] = workers[i] === null ? null : workerId(String(workers[i]));
   c.archKey = list<string | null>(texts.archKeys, 'arch_key');
-  c.arch = list<Json>(texts.arch, 'arch');
+  c.archText = n === 0 ? [] : texts.arch.split(ARCH_SEPARATOR);
+  if (c.archText.length !== n) {
+    throw storageError('other', `trial columns: ${c.archText.length} architecture texts for ${n} trials`, {
+      hint: 'an architecture holds the character U+001E, which JSON text cannot hold outside a string, and inside one only escaped: a tool other than tsnas wrote it',
+    });
+  }
   c.params = list<JsonObject>(texts.params, 'params');
   c.metrics = list<Record<string, number | string> | null>(texts.metrics, 'metrics').map(metricsFromStored);
   c.userAttrs = list<JsonObject>(texts.userAttrs, 'user_attrs');
   return c;
 }
+
+/**
+ * What joins architecture texts in PostgreSQL's answer: U+001E (record separator), a control
+ * character, which valid JSON text holds neither between tokens nor raw inside a string.
+ */
+export const ARCH_SEPARATOR = '\u001e';
 
 /** `c` in number order (a backend may return the trials in any order; usually they already are). */
 export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
@@ -1174,7 +1186,7 @@ export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
     finishedAt: f(c.finishedAt),
     workerId: g(c.workerId),
     archKey: g(c.archKey),
-    arch: g(c.arch),
+    archText: g(c.archText),
     params: g(c.params),
     metrics: g(c.metrics),
     userAttrs: g(c.userAttrs),
@@ -1200,7 +1212,7 @@ export function trialColumnsOf(trials: readonly TrialRecord[]): TrialColumns {
     c.finishedAt[i] = nan(t.finishedAt);
     c.workerId[i] = t.workerId;
     c.archKey[i] = t.archKey;
-    c.arch[i] = t.arch;
+    c.archText[i] = JSON.stringify(t.arch);
     c.params[i] = t.params;
     c.metrics[i] = t.metrics;
     c.userAttrs[i] = t.userAttrs;

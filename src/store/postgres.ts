@@ -14,7 +14,7 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromColumns, trialColumnsFromAggregates, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromColumns, trialColumnsFromAggregates, ARCH_SEPARATOR, type checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION } from './types.js';
@@ -644,19 +644,21 @@ export class PostgresStore extends SqlStore {
 
   protected async selectTrialColumns(sid: StudyId): Promise<TrialColumns> {
     // One row of columns, as selectTrialPoints: numbers as float8send bytes, states as letters;
-    // each JSON column as one JSON array text of the stored texts (concatenated, not parsed, by
-    // the database: no jsonb cast), which one JSON.parse decodes; worker ids and arch keys as
-    // json arrays (quoted by the database). Not sorted by the database (a sort would carry every
+    // params, metrics and attributes each as one JSON array text of the stored texts
+    // (concatenated, not parsed, by the database: no jsonb cast), which one JSON.parse decodes;
+    // the architectures' texts joined by ARCH_SEPARATOR (the reader parses them one at a time);
+    // worker ids and arch keys as json arrays (quoted by the database). Not sorted by the database (a sort would carry every
     // architecture, megabytes beyond work_mem): one aggregation reads each row once, so every
     // column has the same order, and the caller puts them in number order.
     const numbers = ['id::float8', 'number::float8', 'budget', 'value0', 'attempt::float8', 'duration_ms', 'started_at::float8', 'finished_at::float8'];
     const list = (col: string): string => `'[' || string_agg(${col}, ',') || ']'`;
+    const bindSep = '$2';
     const sql = `SELECT string_agg(left(state, 1), '') AS state,
         ${numbers.map((c, i) => `string_agg(float8send(coalesce(${c}, 'NaN'::float8)), '') AS f${i}`).join(', ')},
         json_agg(worker_id)::text AS workers, json_agg(arch_key)::text AS arch_keys,
-        ${list('arch')} AS arch, ${list('params')} AS params, ${list("coalesce(metrics, 'null')")} AS metrics, ${list('user_attrs')} AS user_attrs
+        string_agg(arch, ${bindSep}) AS arch, ${list('params')} AS params, ${list("coalesce(metrics, 'null')")} AS metrics, ${list('user_attrs')} AS user_attrs
       FROM trials WHERE study_id = $1`;
-    const r = (await this.q<Record<string, string | Buffer | null>>(sql, [sid]))[0] ?? {};
+    const r = (await this.q<Record<string, string | Buffer | null>>(sql, [sid, ARCH_SEPARATOR]))[0] ?? {};
     const text = (v: unknown, none: string): string => (typeof v === 'string' ? v : none);
     const bytes = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.alloc(0));
     return trialColumnsFromAggregates(
@@ -665,7 +667,7 @@ export class PostgresStore extends SqlStore {
       {
         workers: text(r['workers'], '[]'),
         archKeys: text(r['arch_keys'], '[]'),
-        arch: text(r['arch'], '[]'),
+        arch: text(r['arch'], ''),
         params: text(r['params'], '[]'),
         metrics: text(r['metrics'], '[]'),
         userAttrs: text(r['user_attrs'], '[]'),

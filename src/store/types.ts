@@ -230,7 +230,10 @@ export interface TrialPoints {
  * Every trial of a study, column by column (`listTrialColumns`): entry i of each column belongs to
  * the i-th trial in number order. What a view of the whole study reads: the fields of
  * `listTrials` but the lease, heartbeat, creation time, error message and `values` beyond the
- * first (`value0`), with the JSON columns decoded (metrics' NaN and +-Infinity as numbers).
+ * first (`value0`), with the JSON columns decoded (metrics' NaN and +-Infinity as numbers) but
+ * for the architectures, which stay JSON texts: a reader parses one, takes what it needs and
+ * drops it (20,000 parsed architectures kept at once are hundreds of thousands of objects that
+ * every young-generation garbage collection copies).
  * Number columns hold float64; NaN stands for "none" (budget, value0, duration, times).
  */
 export interface TrialColumns {
@@ -248,7 +251,8 @@ export interface TrialColumns {
   readonly finishedAt: Float64Array;
   readonly workerId: readonly (WorkerId | null)[];
   readonly archKey: readonly (string | null)[];
-  readonly arch: readonly Json[];
+  /** Each trial's architecture as its stored JSON text (JSON.parse gives TrialRecord.arch). */
+  readonly archText: readonly string[];
   readonly params: readonly JsonObject[];
   readonly metrics: readonly (Metrics | null)[];
   readonly userAttrs: readonly JsonObject[];
