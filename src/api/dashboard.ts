@@ -313,13 +313,16 @@ export interface DashboardSource {
   trial(id: number, number: number): Promise<TrialDetail>;
   /** The study view's charts, over every trial (see StudySeries). */
   series(id: number): Promise<StudySeries>;
-  /** The study's summary and first chart, quickly on a study not read yet (see StudyHead). */
-  head(id: number): Promise<StudyHead>;
   /**
-   * The study and its series, quickly on a study not read yet (see StudyOverview). That answer
-   * starts the study's full read behind it: once `opts.readAfter` settles (the HTTP layer passes
-   * "this answer has been sent", so a compressed answer is not held up by the read), else on the
-   * next turn of the event loop.
+   * The study's summary and first chart, quickly on a study not read yet (see StudyHead). The
+   * rest of the study's view is computed once `opts.readAfter` settles (as `overview`).
+   */
+  head(id: number, opts?: { readonly readAfter?: Promise<unknown> }): Promise<StudyHead>;
+  /**
+   * The study and its series (see StudyOverview). On a live study that answer starts the study's
+   * full read behind it (kept up to date incrementally from then on): once `opts.readAfter`
+   * settles (the HTTP layer passes "this answer has been sent", so a compressed answer is not
+   * held up by the read), else on the next turn of the event loop.
    */
   overview(id: number, opts?: { readonly readAfter?: Promise<unknown> }): Promise<StudyOverview>;
   /** The Pareto front of metrics x and y over every complete trial. */
@@ -589,15 +592,37 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     }
     return r.series;
   };
-  // Studies read column by column for their view (Store.listTrialColumns), per version: rows
-  // without params (the params are columns, see readView) and the complete series. What the
-  // study view of a study whose full rows are not cached is drawn from (head, overview, Pareto).
-  const views = new Map<number, { version: string; p: Promise<StudyRows> }>();
-  const readView = async (s: StoreStudySummary, version: string): Promise<StudyRows> => {
+  // Studies read column by column for their view (Store.listTrialColumns), per version, in two
+  // steps: `first`, the rows without params (the summary and the trial chart need no more), then,
+  // once `go()` is called (by the head after its answer is out, so that it is not held up; by any
+  // other route at once), `full`: the architectures flattened into parameter columns and the
+  // complete series. What the study view of a study whose full rows are not cached is drawn from.
+  interface ViewRead {
+    readonly version: string;
+    readonly first: Promise<StudyRows>;
+    readonly full: Promise<StudyRows>;
+    readonly go: () => void;
+  }
+  const views = new Map<number, ViewRead>();
+  const readFirst = async (s: StoreStudySummary, version: string): Promise<{ c: TrialColumns; entry: StudyRows }> => {
     const c = await store.listTrialColumns(s.id);
     const pop = populationOf(s);
     const n = c.count;
     const rows = new Array<TrialRow>(n);
+    const candidates: BestCandidate[] = [];
+    for (let i = 0; i < n; i++) {
+      rows[i] = rowOfColumns(s, c, i, pop);
+      const v0 = c.value0[i]!;
+      // Only complete trials with a finite first value can be the best (bestOf skips the rest).
+      if (c.state[i] === 'complete' && !Number.isNaN(v0)) {
+        const budget = c.budget[i]!;
+        candidates.push({ id: trialId(c.id[i]!), number: c.number[i]!, state: 'complete', values: [v0], metrics: c.metrics[i] ?? null, budget: Number.isNaN(budget) ? null : budget });
+      }
+    }
+    return { c, entry: rowsEntry(s, version, Date.now(), rows, [...c.workerId], c.userAttrs, bestAmong(s, null, candidates)) };
+  };
+  const readFull = (s: StoreStudySummary, c: TrialColumns, first: StudyRows): StudyRows => {
+    const n = c.count;
     // TrialRow.params of every trial, as columns (name -> value per trial, undefined: absent)
     const params = new Map<string, (ParamValue | undefined)[]>();
     let i = 0;
@@ -607,35 +632,41 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       col[i] = v;
     };
     const has = (path: string): boolean => params.get(path)?.[i] !== undefined;
-    const candidates: BestCandidate[] = [];
-    for (i = 0; i < n; i++) {
-      // parsed, flattened into the columns and dropped, one architecture at a time
-      trialParamsInto({ params: c.params[i]!, arch: parseArch(c.archText[i]!, c.number[i]!) }, set, has);
-      rows[i] = rowOfColumns(s, c, i, pop);
-      const v0 = c.value0[i]!;
-      // Only complete trials with a finite first value can be the best (bestOf skips the rest).
-      if (c.state[i] === 'complete' && !Number.isNaN(v0)) {
-        const budget = c.budget[i]!;
-        candidates.push({ id: trialId(c.id[i]!), number: c.number[i]!, state: 'complete', values: [v0], metrics: c.metrics[i] ?? null, budget: Number.isNaN(budget) ? null : budget });
-      }
-    }
-    const entry = rowsEntry(s, version, Date.now(), rows, [...c.workerId], c.userAttrs, bestAmong(s, null, candidates), [...params.keys()].sort());
+    // parsed, flattened into the columns and dropped, one architecture at a time
+    for (i = 0; i < n; i++) trialParamsInto({ params: c.params[i]!, arch: parseArch(c.archText[i]!, c.number[i]!) }, set, has);
+    const entry: StudyRows = { ...first, paramNames: [...params.keys()].sort() };
     entry.series = studySeries(s, { ...entry, params }, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, entry.finals));
     return entry;
   };
-  const viewOf = (s: StoreStudySummary, version: string): Promise<StudyRows> => {
+  const viewOf = (s: StoreStudySummary, version: string): ViewRead => {
     let v = views.get(s.id);
     if (!v || v.version !== version) {
-      const p = readView(s, version);
-      v = { version, p };
-      views.delete(s.id);
-      views.set(s.id, v);
-      while (views.size > CACHE_STUDIES) views.delete(views.keys().next().value!);
-      p.catch(() => {
-        if (views.get(s.id)?.p === p) views.delete(s.id);
+      let go!: () => void;
+      const started = new Promise<void>((resolve) => (go = resolve));
+      const read = readFirst(s, version);
+      const first = read.then((r) => r.entry);
+      const full = read.then(async (r) => {
+        await started;
+        return readFull(s, r.c, r.entry);
       });
+      const view: ViewRead = { version, first, full, go };
+      v = view;
+      views.delete(s.id);
+      views.set(s.id, view);
+      while (views.size > CACHE_STUDIES) views.delete(views.keys().next().value!);
+      const drop = (): void => {
+        if (views.get(s.id) === view) views.delete(s.id);
+      };
+      first.catch(drop);
+      full.catch(drop);
     }
-    return v.p;
+    return v;
+  };
+  /** The study's view, complete (see ViewRead). */
+  const viewFull = (s: StoreStudySummary, version: string): Promise<StudyRows> => {
+    const v = viewOf(s, version);
+    v.go();
+    return v.full;
   };
   /** The full rows of `s`'s version when cached (not too old), else undefined. */
   const cachedRows = (s: StoreStudySummary, version: string): StudyRows | undefined => {
@@ -648,7 +679,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
    */
   const chartRows = async (s: StoreStudySummary): Promise<StudyRows> => {
     const version = versionOf(s);
-    return cachedRows(s, version) ?? (pending.get(s.id)?.version === version ? allRows(s) : viewOf(s, version));
+    return cachedRows(s, version) ?? (pending.get(s.id)?.version === version ? allRows(s) : viewFull(s, version));
   };
   const detailOf = (s: StoreStudySummary, r: StudyRows): StudyDetail => {
     const summary = toSummary(s);
@@ -679,7 +710,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const r = await allRows(s);
       return detailOf(withBest(s, r), r);
     },
-    async head(id) {
+    async head(id, opts = {}) {
       const s = await requireCounted(id);
       const version = versionOf(s);
       // Full rows cached (even of an older version: brought up to date incrementally) or being
@@ -692,14 +723,13 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
           : trialChart(s, hit.rows, SERIES_MAX_POINTS).chart;
         return { study: detailOf(withBest(s, hit), hit).study, version, chart };
       }
-      // The view's read: the overview asked for next is then answered from it at once.
-      const r = await viewOf(s, version);
-      const sr = r.series!;
-      return {
-        study: detailOf(withBest(s, r), r).study,
-        version,
-        chart: { total: sr.total, withValue: sr.withValue, points: sr.points, sampled: sr.sampled, maxGeneration: sr.maxGeneration, best: sr.best },
-      };
+      // The view's first step (the rows without params); its second step (every other chart,
+      // for the overview asked for next) starts once this answer is on its way.
+      const v = viewOf(s, version);
+      const r = await v.first;
+      if (opts.readAfter) opts.readAfter.then(v.go, v.go);
+      else setImmediate(v.go);
+      return { study: detailOf(withBest(s, r), r).study, version, chart: trialChart(s, r.rows, SERIES_MAX_POINTS).chart };
     },
     async overview(id, opts = {}) {
       const s = await requireCounted(id);
@@ -710,7 +740,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         const r = await allRows(s);
         return { detail: detailOf(withBest(s, r), r), series: seriesOf(s, r), complete: true };
       }
-      const r = await viewOf(s, version);
+      const r = await viewFull(s, version);
       // A live study changes with every trial: its full rows, once read, are then kept up to date
       // incrementally instead of the whole study being read again per version. Read behind this
       // answer, once it is on its way.
@@ -795,7 +825,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         for (const r of recent.reverse()) {
           if (closed) return;
           const s = await requireCounted(r.id);
-          await viewOf(s, versionOf(s));
+          await viewFull(s, versionOf(s));
         }
       } catch {
         // the view reports it when it asks
@@ -1118,7 +1148,7 @@ function parseArch(text: string, number: number): Json {
   }
 }
 
-/** TrialRow.params of the rows read column by column (their params are columns: see readView). */
+/** TrialRow.params of the rows read column by column (their params are columns: see readFull). */
 const NO_PARAMS: Readonly<Record<string, ParamValue>> = Object.freeze({});
 
 /**

@@ -150,7 +150,11 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       if (c === undefined) return sendJson(res, await o.source.study(id));
       if (c === 'trials' && d === undefined) return sendJson(res, await o.source.trials(id, trialQuery(params)));
       if (c === 'series' && d === undefined) return sendJson(res, await o.source.series(id));
-      if (c === 'head' && d === undefined) return sendJson(res, await o.source.head(id));
+      if (c === 'head' && d === undefined) {
+        // The rest of the study's view is computed once this answer is out.
+        const sent = new Promise<void>((resolve) => res.once('close', () => resolve()));
+        return sendJson(res, await o.source.head(id, { readAfter: sent }));
+      }
       if (c === 'overview' && d === undefined) {
         // The study's full read waits until this answer is out ('close': sent or abandoned).
         const sent = new Promise<void>((resolve) => res.once('close', () => resolve()));
