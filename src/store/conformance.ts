@@ -1092,6 +1092,38 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.deepEqual(none.archText, []);
       }));
 
+    test('JSON numbers beyond float8 written by another tool (1e400, 1e-400) read as JSON.parse reads them, in every read', async () => {
+      const url = await target.newUrl();
+      const s = await open(url);
+      try {
+        const a = await s.createStudy(studySpec('huge', { maxTrials: null }));
+        for (let i = 0; i < 4; i++) {
+          const c = await s.createTrial(a.id, { ...trialInput(i), claim: { workerId: W1, leaseMs: 60_000 } });
+          await s.finishTrial(c.id, W1, { state: 'complete', values: [i], metrics: { val_acc: i, loss: 1 } });
+        }
+        // params, metrics and attributes as another writer left them: numbers no float8 holds,
+        // a number text, any text
+        const params = '{"generation": 1e400, "rung": -1e-400, "lr": -1e400, "tiny": 5e-324}';
+        const metrics = '{"val_acc": 1e400, "loss": "12.5", "x": "abc", "neg": -1e-400, "big": -2e308}';
+        await target.rawExec(url, `UPDATE trials SET params = '${params}', metrics = '${metrics}', user_attrs = '{"generation": 1e-400}' WHERE number = 1`);
+        await target.rawExec(url, `UPDATE trials SET metrics = '{"val_acc": -1e400, "loss": 1e-400}' WHERE number = 2`);
+        const full = await s.listTrials(a.id);
+        assert.equal(full[1]!.metrics!['val_acc'], Number.POSITIVE_INFINITY, 'JSON.parse: beyond float8 is Infinity');
+        const keys = { metrics: ['val_acc', 'loss', 'x', 'neg', 'big'], params: ['generation', 'rung', 'lr', 'tiny'], userAttrs: ['generation'] };
+        assert.deepEqual(await s.listTrialPoints(a.id, keys), trialPointsOf(full, keys));
+        const cols = await s.listTrialColumns(a.id);
+        assert.deepEqual(cols.metrics, trialColumnsOf(full).metrics);
+        assert.deepEqual(cols.params, trialColumnsOf(full).params);
+        // sorted by the metric: -Infinity first, +Infinity last (ascending)
+        const page = await s.pageTrials(a.id, { sortBy: 'metric', metric: 'val_acc', desc: false, limit: 10, offset: 0 });
+        assert.deepEqual(page.trials.map((t) => t.number), [2, 0, 3, 1]);
+        const byLoss = await s.pageTrials(a.id, { sortBy: 'metric', metric: 'loss', desc: true, limit: 10, offset: 0 });
+        assert.deepEqual(byLoss.trials.map((t) => t.number), [0, 3, 2, 1], 'a text metric sorts as none (last)');
+      } finally {
+        await s.close();
+      }
+    });
+
     test('listTrialsSince returns new trials and the current records of the listed ones', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('since', { maxTrials: null }));

@@ -169,6 +169,36 @@ const backoffMs = (attempt: number): number => Math.min(2000, 100 * 2 ** (attemp
 
 type Q = pg.Pool | pg.PoolClient;
 
+/**
+ * A numeric SQL expression `n` as float8 the way JSON.parse reads the same number: beyond
+ * float8's range +-Infinity, below its smallest subnormal +-0. PostgreSQL's float8 cast refuses
+ * both ("out of range"), so one such value in user JSON (1e400, written by another tool) failed a
+ * whole read. Every float8 read of a JSON number goes through this. The thresholds are exact:
+ * from 2^1024 - 2^970 up a double rounds to Infinity, from 2^-1075 down to 0 (ties to even).
+ */
+function float8OfNumeric(n: string): string {
+  return `(CASE WHEN abs(${n}) >= ${FLOAT8_OVERFLOW} THEN CASE WHEN ${n} > 0 THEN 'Infinity'::float8 ELSE '-Infinity'::float8 END
+    WHEN abs(${n}) <= ${FLOAT8_UNDERFLOW} THEN CASE WHEN ${n} < 0 THEN '-0'::float8 ELSE '0'::float8 END
+    ELSE (${n})::float8 END)`;
+}
+const FLOAT8_OVERFLOW = '179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792';
+const FLOAT8_UNDERFLOW = '2.4703282292062327208828439643411068618252990130716238221279284125033775363510437593264991818081799618989828234772285886546332835517796989819938739800539093906315035659515570226392290858392449105184435931802849936536152500319370457678249219365623669863658480757001585769269903706311928279558551332927834338409351978015531246597263579574622766465272827220056374006485499977096599470454020828166226237857393450736339007967761930577506740176324673600968951340535537458516661134223766678604162159680461914467291840300530057530849048765391711386591646239524912623653881879636239373280423891018672348497668235089863388587925628302755995657524455507255189313690836254779186948667994968324049705821028513185451396213837722826145437693412532098591327667236328125E-324';
+
+/**
+ * A JSON value `j` (jsonb) as a float8 metric, the way store/common decodeMetrics reads it: a
+ * number (float8OfNumeric), the texts "NaN", "Infinity" and "-Infinity" (how non-finite metrics
+ * are stored) and other decimal number texts as numbers, any other text as NaN; anything else
+ * (object, array, boolean, null) as null (no value).
+ */
+function float8OfJsonMetric(j: string): string {
+  const t = `(${j} #>> '{}')`;
+  return `(CASE jsonb_typeof(${j}) WHEN 'number' THEN ${float8OfNumeric(`(${j})::numeric`)}
+    WHEN 'string' THEN CASE WHEN ${t} IN ('NaN', 'Infinity', '-Infinity') THEN ${t}::float8
+      WHEN ${t} ~ '^\\s*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?\\s*$' THEN ${float8OfNumeric(`${t}::numeric`)}
+      ELSE 'NaN'::float8 END
+    END)`;
+}
+
 export class PostgresStore extends SqlStore {
   readonly kind = 'postgres' as const;
   readonly url: string;
@@ -613,8 +643,8 @@ export class PostgresStore extends SqlStore {
     const args: unknown[] = [sid];
     const bind = (v: unknown): string => (args.push(v), `$${args.length}`);
     const metricCols: string[] = [];
-    for (const key of k.metrics) metricCols.push(`(m ->> ${bind(key)}::text)::float8`);
-    for (const key of k.fallbackMetrics) metricCols.push(`CASE WHEN value0 IS NULL THEN (m ->> ${bind(key)}::text)::float8 END`);
+    for (const key of k.metrics) metricCols.push(float8OfJsonMetric(`(m -> ${bind(key)}::text)`));
+    for (const key of k.fallbackMetrics) metricCols.push(`CASE WHEN value0 IS NULL THEN ${float8OfJsonMetric(`(m -> ${bind(key)}::text)`)} END`);
     const floatCols: string[] = [];
     const inner: string[] = [
       k.metrics.length ? 'metrics::jsonb AS m' : k.fallbackMetrics.length ? 'CASE WHEN value0 IS NULL THEN metrics::jsonb END AS m' : 'NULL::jsonb AS m',
@@ -624,7 +654,7 @@ export class PostgresStore extends SqlStore {
       inner.push(`CASE WHEN ${col} LIKE ANY(${bind(keys.map(keyLikePattern))}::text[]) THEN ${col}::jsonb END AS ${alias}`);
       for (const key of keys) {
         const b = bind(key);
-        floatCols.push(`CASE WHEN jsonb_typeof(${alias} -> ${b}::text) = 'number' THEN (${alias} ->> ${b}::text)::float8 END`);
+        floatCols.push(`CASE WHEN jsonb_typeof(${alias} -> ${b}::text) = 'number' THEN ${float8OfNumeric(`(${alias} -> ${b}::text)::numeric`)} END`);
       }
     }
     const numbers = ['id::float8', 'number::float8', 'budget', 'value0', 'started_at::float8', 'finished_at::float8', ...metricCols, ...floatCols];
@@ -707,7 +737,8 @@ export class PostgresStore extends SqlStore {
     if (q.sortBy === 'metric') {
       args.push(q.metric);
       const k = `$${args.length}::text`;
-      metricExpr = `CASE WHEN jsonb_typeof(metrics::jsonb -> ${k}) = 'number' THEN (metrics::jsonb ->> ${k})::float8 END`;
+      // numeric, not float8: exact for any JSON number (a float8 cast refuses 1e400)
+      metricExpr = `CASE WHEN jsonb_typeof(metrics::jsonb -> ${k}) = 'number' THEN (metrics::jsonb -> ${k})::numeric END`;
     }
     args.push(q.limit, q.offset);
     const order = pageOrder(q.sortBy, q.desc, metricExpr);
