@@ -48,13 +48,13 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           await table.refresh(detail);
           return;
         }
-        // On the first load the head comes first (the summary and the first chart, read narrow on
-        // the server: quick even on a 20,000-trial study the server has not read yet), then the
-        // overview (every other chart; on such a study computed without the architectures, see
-        // StudyOverview), then the charts that need parameters. Each is asked for once the one
-        // before is in, so they do not compete for the server. A live update asks for the
-        // overview only (the study is cached on the server by then), and the charts on the page
-        // stay until it has come.
+        // On the first load the head comes first (the summary and the first chart: on a study
+        // the server has not read yet, the first step of its columnar read), then the overview
+        // (every other chart, which the server computes while this draws the first row). The
+        // overview is asked for once the head is in, so they do not compete for the server. A
+        // live update asks for the overview only, and the charts on the page stay until it has
+        // come. (An overview that is not `complete` is followed by the detail and series; this
+        // server always answers complete ones.)
         const osP = getJson<{ oneshot: OneShotView | null }>(`/api/studies/${id}/oneshot`);
         osP.catch(() => undefined);
         let first: { version: string } | null = null;
