@@ -70,13 +70,13 @@ export function setQuantizedEngine(e: QEngine): void {
  * be one of quantizedEngines(), checked once by the caller (e.g. when the weights were packed).
  */
 export function withQuantizedEngine<T>(e: QEngine, f: () => T): T {
-  const prev = q.qEngine();
+  const prev = q().qEngine();
   if (prev === e) return f();
-  q.setQEngine(e);
+  q().setQEngine(e);
   try {
     return f();
   } finally {
-    if (prev !== 'none') q.setQEngine(prev);
+    if (prev !== 'none') q().setQEngine(prev);
   }
 }
 
