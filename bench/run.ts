@@ -55,8 +55,9 @@ export async function runBench(argv: readonly string[], out: (s: string) => unkn
     out(benchHeader(name));
     return 0;
   }
-  const mod = (await import(`./${name}.ts`)) as { default: (argv: string[]) => Promise<void> };
   try {
+    // Inside the try: importing a bench loads the libtorch addon, whose set-up errors are NasErrors.
+    const mod = (await import(`./${name}.ts`)) as { default: (argv: string[]) => Promise<void> };
     await mod.default(wantsHelp ? ['--help'] : rest);
     return 0;
   } catch (e) {

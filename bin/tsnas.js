@@ -9,5 +9,16 @@ if (!existsSync(entry)) {
 }
 // The CLI runs because this file says so, not because of the name it was started by (a symlink
 // such as node_modules/.bin/tsnas must run it too).
-const { runProcess } = await import(entry);
-await runProcess(process.argv.slice(2));
+let cli;
+try {
+  cli = await import(entry);
+} catch (e) {
+  // Loading the CLI loads the libtorch addon: a set-up problem (not built yet, libtorch missing) is
+  // one line naming the fix, exit 2, as the CLI's own input errors are, not a stack trace.
+  if (e instanceof Error && e.name === 'NasError') {
+    process.stderr.write(`tsnas: error [${e.code}]: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}
+await cli.runProcess(process.argv.slice(2));

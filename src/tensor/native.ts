@@ -3,8 +3,10 @@
  * Internal to src/tensor: everything else uses Tensor and the functional ops. The same relative
  * path works from src/tensor/*.ts (tsx) and dist/tensor/*.js (compiled).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { NasError, type ErrorCode } from '../core/errors.js';
 
 /** An opaque native tensor id (a slot in the addon's tensor table; see native/src/common.h). */
@@ -232,14 +234,25 @@ defaultThreadEnv();
 export const ADDON_PATH = '../../native/build/Release/tsnas_native.node';
 
 function load(): NativeAddon {
+  // Absolute, so an error names the file itself, not a path relative to dist/tensor or src/tensor.
+  const path = fileURLToPath(new URL(ADDON_PATH, import.meta.url));
   let addon: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (e) {
-    throw new NasError('native_error', `cannot load the libtorch addon ${ADDON_PATH}: ${(e as Error).message}`, {
-      hint: 'build it with `npm run build:native` (needs libtorch-dev; see native/README.md)',
-      cause: e,
-    });
+    // Not built yet (a fresh clone before `npm run build`) vs built but not loadable (libtorch's
+    // shared libraries missing or of another version): different fixes.
+    const notBuilt = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(path);
+    throw new NasError(
+      'native_error',
+      notBuilt ? `the libtorch addon is not built: ${path} does not exist` : `cannot load the libtorch addon ${path}: ${(e as Error).message.split('\n')[0]}`,
+      {
+        hint: notBuilt
+          ? 'run `npm run build` (or `npm run build:native`; scripts/setup does both and installs libtorch-dev)'
+          : 'rebuild it against the installed libtorch with `npm run build:native` (needs libtorch-dev; see native/README.md)',
+        cause: e,
+      },
+    );
   }
   addon.setErrorFactory((code, message, details) => {
     const c = code as ErrorCode;
