@@ -775,17 +775,26 @@ export function trialPointsFromColumns(state: string, numbers: readonly Buffer[]
   return p;
 }
 
-/** `p` in number order (a backend may return the trials in any order; usually they already are). */
-export function pointsInNumberOrder(p: TrialPoints): TrialPoints {
+/**
+ * The permutation that sorts the first `count` entries of a column of trial numbers ascending, or
+ * null when they already are sorted (the usual case, checked in one pass before any allocation).
+ */
+function numberOrder(number: Float64Array, count: number): number[] | null {
   let sorted = true;
-  for (let i = 1; i < p.count; i++) {
-    if (p.number[i]! < p.number[i - 1]!) {
+  for (let i = 1; i < count; i++) {
+    if (number[i]! < number[i - 1]!) {
       sorted = false;
       break;
     }
   }
-  if (sorted) return p;
-  const order = Array.from({ length: p.count }, (_, i) => i).sort((a, b) => p.number[a]! - p.number[b]!);
+  if (sorted) return null;
+  return Array.from({ length: count }, (_, i) => i).sort((a, b) => number[a]! - number[b]!);
+}
+
+/** `p` in number order (a backend may return the trials in any order; usually they already are). */
+export function pointsInNumberOrder(p: TrialPoints): TrialPoints {
+  const order = numberOrder(p.number, p.count);
+  if (order === null) return p;
   const f = (c: Float64Array): Float64Array => Float64Array.from(order, (i) => c[i]!);
   const g = <T>(c: readonly T[]): T[] => order.map((i) => c[i]!);
   return {
@@ -1162,15 +1171,8 @@ export const ARCH_SEPARATOR = '\u001e';
 
 /** `c` in number order (a backend may return the trials in any order; usually they already are). */
 export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
-  let sorted = true;
-  for (let i = 1; i < c.count; i++) {
-    if (c.number[i]! < c.number[i - 1]!) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return c;
-  const order = Array.from({ length: c.count }, (_, i) => i).sort((a, b) => c.number[a]! - c.number[b]!);
+  const order = numberOrder(c.number, c.count);
+  if (order === null) return c;
   const f = (x: Float64Array): Float64Array => Float64Array.from(order, (i) => x[i]!);
   const g = <T>(x: readonly T[]): T[] => order.map((i) => x[i]!);
   return {
