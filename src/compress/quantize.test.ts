@@ -233,3 +233,30 @@ test('a flatten read only by linear layers runs in (h, w, c) order with the colu
     for (const t of [x, ...cal, ...low.weights.values()]) t.dispose();
   }
 });
+
+// An int8 conv fed the wrong channel count did not fail on every engine (it could read past the
+// input); a quantized network checks its input's shape itself, as calibration does.
+test('a quantized network refuses an input that is not [N, ...inputShape] (static and dynamic, every family), naming the field', () => {
+  for (const f of FAMILIES) {
+    const { low, fused } = loweredAndFused(f.arch, f.shape);
+    const gen = new Generator(7);
+    const cal = [gen.randn([8, ...f.shape]).keep()];
+    const nets = [new QuantizedNet(fused, 'static', calibrate(fused, cal)), new QuantizedNet(fused, 'dynamic', undefined)];
+    const [c, ...rest] = f.shape;
+    const bad = [gen.randn([2, c! + 1, ...rest]).keep(), gen.randn([...f.shape]).keep()];
+    for (const net of nets) {
+      for (const x of bad) {
+        assert.throws(
+          () => tidy(() => net.forward(x)),
+          (e: unknown) => e instanceof NasError && e.code === 'shape_mismatch' && e.field === 'input' && e.message.includes(`[N, ${f.shape.join(', ')}]`),
+          `${f.name} ${net.mode}: [${x.shape.join(', ')}]`,
+        );
+      }
+      // A right-shaped input still runs.
+      tidy(() => net.forward(cal[0]!));
+      net.dispose();
+    }
+    disposeFused(fused);
+    for (const t of [...bad, ...cal, ...low.weights.values()]) t.dispose();
+  }
+});

@@ -301,18 +301,27 @@ export function qparamsFor(min: number, max: number): QParams {
 }
 
 /**
+ * Throws shape_mismatch naming `field` unless `x` is [N, ...inputShape] (the one shape check of
+ * everything that feeds a quantized network: calibration batches and forward inputs).
+ */
+function checkInputShape(x: Tensor, inputShape: readonly number[], field: 'calibration' | 'input'): void {
+  const s = x.shape.slice(1);
+  if (x.shape.length >= 1 && s.length === inputShape.length && s.every((d, k) => d === inputShape[k])) return;
+  const want = inputShape.join(', ');
+  throw new NasError('shape_mismatch', `${field === 'calibration' ? 'calibration batch' : 'input'} [${x.shape.join(', ')}] does not fit the model's input [N, ${want}]`, {
+    field,
+    hint: field === 'calibration' ? `calibrate with images of shape [${want}] from the training data` : `give a batch of shape [N, ${want}], normalised as in training`,
+  });
+}
+
+/**
  * Observes activation ranges over the calibration inputs (each [N, ...inputShape], normalised as
  * in training). Throws invalid_config naming `calibration` for an empty or wrongly shaped set.
  */
 export function calibrate(f: FusedNet, inputs: readonly Tensor[]): QParams[] {
-  const want = f.inputShape.join(', ');
   if (inputs.length === 0 || inputs.every((x) => (x.shape[0] ?? 0) === 0))
     throw new NasError('invalid_config', 'the calibration set is empty', { field: 'calibration', hint: 'give at least one batch of training images (a few hundred is typical)' });
-  for (const x of inputs) {
-    const s = x.shape.slice(1);
-    if (s.length !== f.inputShape.length || s.some((d, k) => d !== f.inputShape[k]))
-      throw new NasError('shape_mismatch', `calibration batch [${x.shape.join(', ')}] does not fit the model's input [N, ${want}]`, { field: 'calibration', hint: `calibrate with images of shape [${want}] from the training data` });
-  }
+  for (const x of inputs) checkInputShape(x, f.inputShape, 'calibration');
   const lo = new Array<number>(f.nodes.length + 1).fill(Infinity);
   const hi = new Array<number>(f.nodes.length + 1).fill(-Infinity);
   for (const x of inputs)
@@ -502,6 +511,9 @@ export class QuantizedNet {
 
   forward(x: Tensor): Tensor {
     if (this.disposed) throw new NasError('disposed', 'quantized network used after dispose()');
+    // Checked here, not left to the kernels: an int8 conv of the wrong channel count does not fail
+    // on every engine (it may read past the input and return garbage).
+    checkInputShape(x, this.fused.inputShape, 'input');
     if (this.mode === 'dynamic') return withQuantizedEngine(this.engine, () => this.forwardDynamic(x));
     const perOp = this.enginesNow() === 'onednn+qnnpack';
     return withQuantizedEngine(perOp ? 'qnnpack' : this.engine, () => this.forwardStatic(x, perOp ? this.oneThreadLinear! : this.packed, perOp ? 'qnnpack' : this.engine));
