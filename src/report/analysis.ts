@@ -383,16 +383,24 @@ export function parameterImportance(
   dir: Dir,
   opts: { maxLevels?: number; topFrac?: number; pedTopFrac?: number } = {},
 ): { name: string; ped: number; eta2: number; groups: Importance['groups'] }[] {
-  const columns = new Map<string, (Param | undefined)[]>();
+  return columnImportance(paramColumnsOf(rows), Array.from(rows, (_, i) => i), rows.map((r) => r.value), dir, opts);
+}
+
+/**
+ * The rows' params as columns: parameter name -> its value per row, aligned with `rows` (undefined
+ * where a row lacks it, as in conditional spaces).
+ */
+export function paramColumnsOf<V>(rows: readonly { readonly params: Readonly<Record<string, V>> }[]): Map<string, (V | undefined)[]> {
+  const columns = new Map<string, (V | undefined)[]>();
   for (let i = 0; i < rows.length; i++) {
     const p = rows[i]!.params;
     for (const k in p) {
       let c = columns.get(k);
-      if (c === undefined) columns.set(k, (c = new Array<Param | undefined>(rows.length).fill(undefined)));
+      if (c === undefined) columns.set(k, (c = new Array<V | undefined>(rows.length).fill(undefined)));
       c[i] = p[k];
     }
   }
-  return columnImportance(columns, Array.from(rows, (_, i) => i), rows.map((r) => r.value), dir, opts);
+  return columns;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { StudyRecord } from '../store/types.js';
 import type {
   CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TimelineBars, TimelineRuns, TrialChart, TrialRow,
 } from '../api/dashboard.js';
-import { columnImportance, downsample, edf, guessDirection, hypervolumeHistory, paretoFront, type Dir } from './analysis.js';
+import { columnImportance, downsample, edf, guessDirection, hypervolumeHistory, paramColumnsOf, paretoFront, type Dir } from './analysis.js';
 
 export const MAX_POINTS = 2000;
 /**
@@ -34,20 +34,6 @@ export interface SeriesInput {
    * taken from the rows' `params`.
    */
   readonly params?: ReadonlyMap<string, readonly (ParamValue | undefined)[]>;
-}
-
-/** The rows' params as columns aligned with `rows` (see SeriesInput.params). */
-export function paramColumnsOf(rows: readonly Pick<TrialRow, 'params'>[]): Map<string, (ParamValue | undefined)[]> {
-  const columns = new Map<string, (ParamValue | undefined)[]>();
-  for (let i = 0; i < rows.length; i++) {
-    const p = rows[i]!.params;
-    for (const k in p) {
-      let c = columns.get(k);
-      if (c === undefined) columns.set(k, (c = new Array<ParamValue | undefined>(rows.length).fill(undefined)));
-      c[i] = p[k];
-    }
-  }
-  return columns;
 }
 
 /** The default Pareto axes: the second objective, else a cost metric, against the first objective. */
