@@ -775,11 +775,18 @@ export function trialPointsFromColumns(state: string, numbers: readonly Buffer[]
   return p;
 }
 
+/** Puts columns in the order of a permutation (numberOrder's), one helper per column kind. */
+interface Reorder {
+  readonly num: (c: Float64Array) => Float64Array;
+  readonly list: <T>(c: readonly T[]) => T[];
+}
+
 /**
- * The permutation that sorts the first `count` entries of a column of trial numbers ascending, or
- * null when they already are sorted (the usual case, checked in one pass before any allocation).
+ * How to put columns in ascending trial-number order, given the first `count` entries of the number
+ * column, or null when they already are sorted (the usual case, checked in one pass before any
+ * allocation).
  */
-function numberOrder(number: Float64Array, count: number): number[] | null {
+function numberOrder(number: Float64Array, count: number): Reorder | null {
   let sorted = true;
   for (let i = 1; i < count; i++) {
     if (number[i]! < number[i - 1]!) {
@@ -788,15 +795,15 @@ function numberOrder(number: Float64Array, count: number): number[] | null {
     }
   }
   if (sorted) return null;
-  return Array.from({ length: count }, (_, i) => i).sort((a, b) => number[a]! - number[b]!);
+  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => number[a]! - number[b]!);
+  return { num: (c) => Float64Array.from(order, (i) => c[i]!), list: (c) => order.map((i) => c[i]!) };
 }
 
 /** `p` in number order (a backend may return the trials in any order; usually they already are). */
 export function pointsInNumberOrder(p: TrialPoints): TrialPoints {
-  const order = numberOrder(p.number, p.count);
-  if (order === null) return p;
-  const f = (c: Float64Array): Float64Array => Float64Array.from(order, (i) => c[i]!);
-  const g = <T>(c: readonly T[]): T[] => order.map((i) => c[i]!);
+  const r = numberOrder(p.number, p.count);
+  if (r === null) return p;
+  const { num: f, list: g } = r;
   return {
     count: p.count,
     id: f(p.id),
@@ -1171,10 +1178,9 @@ export const ARCH_SEPARATOR = '\u001e';
 
 /** `c` in number order (a backend may return the trials in any order; usually they already are). */
 export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
-  const order = numberOrder(c.number, c.count);
-  if (order === null) return c;
-  const f = (x: Float64Array): Float64Array => Float64Array.from(order, (i) => x[i]!);
-  const g = <T>(x: readonly T[]): T[] => order.map((i) => x[i]!);
+  const r = numberOrder(c.number, c.count);
+  if (r === null) return c;
+  const { num: f, list: g } = r;
   return {
     count: c.count,
     id: f(c.id),

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pointsInNumberOrder } from './common.js';
+import type { TrialPoints } from './types.js';
+
+// A backend may answer in heap order (PostgreSQL after updates); every column follows the numbers.
+test('pointsInNumberOrder: trials out of number order are sorted in every column; sorted input is returned as is', () => {
+  const f = (...v: number[]) => Float64Array.from(v);
+  const p: TrialPoints = {
+    count: 3,
+    id: f(12, 10, 11),
+    number: f(2, 0, 1),
+    state: ['failed', 'complete', 'running'],
+    budget: f(3, 1, 2),
+    value0: f(0.3, 0.1, Number.NaN),
+    startedAt: f(30, 10, 20),
+    finishedAt: f(31, 11, Number.NaN),
+    metrics: new Map([['acc', [null, 0.1, 0.2]]]),
+    params: new Map([['lr', f(3e-3, 1e-3, 2e-3)]]),
+    userAttrs: new Map([['seed', f(2, 0, 1)]]),
+  };
+  const s = pointsInNumberOrder(p);
+  assert.deepEqual([...s.number], [0, 1, 2]);
+  assert.deepEqual([...s.id], [10, 11, 12]);
+  assert.deepEqual(s.state, ['complete', 'running', 'failed']);
+  assert.deepEqual([...s.budget], [1, 2, 3]);
+  assert.deepEqual([...s.value0], [0.1, Number.NaN, 0.3]);
+  assert.deepEqual([...s.startedAt], [10, 20, 30]);
+  assert.deepEqual([...s.finishedAt], [11, Number.NaN, 31]);
+  assert.deepEqual(s.metrics.get('acc'), [0.1, 0.2, null]);
+  assert.deepEqual([...s.params.get('lr')!], [1e-3, 2e-3, 3e-3]);
+  assert.deepEqual([...s.userAttrs.get('seed')!], [0, 1, 2]);
+  assert.equal(pointsInNumberOrder(s), s);
+});
