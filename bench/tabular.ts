@@ -3,6 +3,7 @@
  *                           [--objective val_loss|val_acc] [--datasets wine,breast_cancer]
  *                           [--cv-repeats 1] [--enqueue-default] [--ensemble 1[,3,5...]]
  *                           [--caruana [--caruana-size 50] [--caruana-metric loss|acc]]
+ *                           [--final retrain|folds] [--variants]
  *                           [--no-cv-baseline] [--results FILE] [--json]`
  *
  * Small-data options of the CV search (issue 17.17): `--cv-repeats R` repeats the k-fold partition
@@ -14,8 +15,15 @@
  * al. 2004's greedy ensemble selection over the study's out-of-fold predictions (evaluator
  * `cv_predictions: true`; `tsnas ensemble --method caruana`, src/api/ensemble.ts), its chosen
  * trials retrained on all non-test rows and weighted; the winner alone is still recorded
- * (`single_test_acc`). A line records these settings, and a summary over `--results` counts only
- * lines with the same ones.
+ * (`single_test_acc`). `--final folds` (with --caruana or --ensemble): the members' final models
+ * are their CV fold networks from the search, test predictions averaged, nothing retrained
+ * (`tsnas ensemble --final folds`; the search then evaluates the test split, which only the
+ * final models' figure reads). `--variants` (with --caruana --final folds): the line also records,
+ * from the same search, the test accuracy of every final rule (`variants`: Caruana with fold
+ * networks / retrained, the winner with fold networks / retrained, the enqueued default's fold
+ * networks (with --enqueue-default), the top 5 and all trials with fold networks), and the summary
+ * prints each one's paired difference to the peer. A line records these settings, and a summary
+ * over `--results` counts only lines with the same ones.
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
@@ -43,7 +51,9 @@ import { fileURLToPath } from 'node:url';
 import { prepareSearch, search } from '../src/api/study.js';
 import { prepareData } from '../src/data/prepare.js';
 import { ensembleOfStudy } from '../src/api/ensemble.js';
-import { averagePredictions } from '../src/eval/ensemble.js';
+import { openStore } from '../src/store/index.js';
+import { averagePredictions, trainEnsemble } from '../src/eval/ensemble.js';
+import type { JointArch } from '../src/core/arch.js';
 import { parseBenchArgs } from './args.js';
 
 type Objective = 'val_loss' | 'val_acc';
@@ -63,6 +73,10 @@ interface Args {
   ensemble: number[];
   /** Report Caruana selection over out-of-fold predictions (`size` steps on `metric`) instead of the top-k ensemble. */
   caruana: { size: number; metric: 'loss' | 'acc' } | undefined;
+  /** The members' final models: retrained on all non-test rows, or their CV fold networks. */
+  final: 'retrain' | 'folds';
+  /** Record every final rule's accuracy from the same search (with caruana + folds). */
+  variants: boolean;
   seeds: number;
   seedFrom: number;
   results: string | undefined;
@@ -78,8 +92,11 @@ function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'tabular', {
     seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
     'cv-repeats': 'number', 'enqueue-default': 'flag', 'no-enqueue-default': 'flag', ensemble: 'list',
-    caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string',
+    caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string', final: 'string', variants: 'flag',
   });
+  const final = o.final ?? 'retrain';
+  if (final !== 'retrain' && final !== 'folds') throw new Error(`tabular: --final must be retrain or folds, got ${JSON.stringify(o.final)}`);
+  if (o.variants && !(o.caruana && final === 'folds')) throw new Error('tabular: --variants needs --caruana --final folds (the rules it compares share that search)');
   const caruanaSize = o['caruana-size'] ?? 50;
   if (!(Number.isInteger(caruanaSize) && caruanaSize >= 1)) throw new Error(`tabular: --caruana-size must be an integer >= 1, got ${caruanaSize}`);
   const caruanaMetric = o['caruana-metric'] ?? 'loss';
@@ -98,6 +115,8 @@ function parseArgs(argv: string[]): Args {
     enqueueDefault: o['enqueue-default'] === true && o['no-enqueue-default'] !== true,
     ensemble,
     caruana: o.caruana ? { size: caruanaSize, metric: caruanaMetric } : undefined,
+    final,
+    variants: o.variants === true,
     seeds: o.seeds ?? 5, seedFrom: o['seed-from'] ?? 0, results: o.results, trials: o.trials ?? 30, epochs: o.epochs ?? 30, folds: o.folds ?? 5,
     datasets: o.datasets ?? ['wine', 'breast_cancer'], cvBaseline: !o['no-cv-baseline'], json: o.json ?? false,
   };
@@ -128,7 +147,7 @@ export const DEFAULT_CONFIG = {
  * One search on `csv` with split seed `seed`; its top trials' final models (retrained on all
  * non-test rows), the test accuracy of the single winner and of each ensemble size.
  */
-async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; single_test_acc: number; ensemble_test_acc: Record<string, number>; val_acc: number; best_trial: number; members: number[]; weights?: number[]; oof?: { loss: number; acc: number }; search_s: number; winner: unknown }> {
+async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args, cv: boolean): Promise<{ test_acc: number; single_test_acc: number; ensemble_test_acc: Record<string, number>; val_acc: number; best_trial: number; members: number[]; weights?: number[]; oof?: { loss: number; acc: number }; search_s: number; winner: unknown; variants?: Record<string, number> }> {
   const study = `${csv.replace(/^.*\//, '').replace(/\.csv$/, '')}-s${seed}-${cv ? 'cv' : 'plain'}`;
   const storage = `sqlite:${join(dir, 'bench.db')}`;
   const p = prepareSearch({
@@ -139,7 +158,7 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
       strategy: 'tpe',
       seed,
       trials: a.trials,
-      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: true, threads: 1, ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}), ...(a.caruana ? { cv_predictions: true } : {}) } : {}) },
+      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: !(cv && a.final === 'folds'), threads: 1, ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}), ...(a.caruana || a.final === 'folds' ? { cv_predictions: true } : {}) } : {}) },
       ...(cv && a.enqueueDefault ? { enqueue: [DEFAULT_CONFIG] } : {}),
       objectives: [
         !cv ? { metric: 'val_acc', direction: 'maximize' } : a.objective === 'val_acc' ? { metric: 'val_acc', direction: 'maximize', tie_break: 'val_loss' } : { metric: 'val_loss', direction: 'minimize', tie_break: 'val_acc' },
@@ -150,23 +169,61 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
   const r = await search(p);
   const searchS = (performance.now() - t0) / 1000;
   if (!r.best) throw new Error(`${csv} seed ${seed}: no complete trial`);
+  const final = cv ? a.final : 'retrain';
   if (cv && a.caruana) {
-    // Caruana selection on the trials' out-of-fold predictions; the chosen trials retrained on every
-    // non-test row and weighted. The winner alone: its member's accuracy, or retrained on its own.
-    const e = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana.size, metric: a.caruana.metric });
+    // Caruana selection on the trials' out-of-fold predictions; the chosen trials (retrained on
+    // every non-test row, or their fold networks) weighted. The winner alone: its member's
+    // accuracy, or on its own.
+    const e = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana.size, metric: a.caruana.metric, final });
     const at = e.trials.indexOf(r.best.number);
-    const single = at >= 0 ? e.members[at]!.testAcc : (await ensembleOfStudy(storage, study, { k: 1 })).acc;
-    return { test_acc: e.acc, single_test_acc: single, ensemble_test_acc: { caruana: e.acc }, val_acc: r.best.values![0]!, best_trial: r.best.number, members: [...e.trials], weights: e.weights.map((w) => +w.toFixed(4)), oof: { loss: +e.selection!.loss.toFixed(5), acc: +e.selection!.acc.toFixed(3) }, search_s: searchS, winner: r.best.arch };
+    const single = at >= 0 ? e.members[at]!.testAcc : (await ensembleOfStudy(storage, study, { k: 1, final })).acc;
+    const variants = a.variants ? await finalRules(storage, study, csv, seed, a, e) : undefined;
+    return { test_acc: e.acc, single_test_acc: single, ensemble_test_acc: { caruana: e.acc }, val_acc: r.best.values![0]!, best_trial: r.best.number, members: [...e.trials], weights: e.weights.map((w) => +w.toFixed(4)), oof: { loss: +e.selection!.loss.toFixed(5), acc: +e.selection!.acc.toFixed(3) }, search_s: searchS, winner: r.best.arch, ...(variants ? { variants } : {}) };
   }
   // The top trials retrained on every non-test row (validation fraction 0: the same test rows as
   // the peer's), seed = the study's; member 1 is the winner, so sizes [1] = the winner retrained.
   const sizes = cv ? a.ensemble : [1];
-  const e = await ensembleOfStudy(storage, study, { k: Math.max(...sizes) });
+  const e = await ensembleOfStudy(storage, study, { k: Math.max(...sizes), final });
   if (e.trials[0] !== r.best.number) throw new Error(`${csv} seed ${seed}: the ensemble's first member is trial ${e.trials[0]}, the study's best ${r.best.number}`);
   const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
   const ens: Record<string, number> = {};
   for (const k of sizes) ens[String(k)] = averagePredictions(e.members.slice(0, k).map((m) => m.probs), data).acc;
   return { test_acc: ens[String(sizes[0])]!, single_test_acc: e.members[0]!.testAcc, ensemble_test_acc: ens, val_acc: r.best.values![0]!, best_trial: r.best.number, members: [...e.trials], search_s: searchS, winner: r.best.arch };
+}
+
+/**
+ * Every final rule's test accuracy from one search (--variants), `e` being its Caruana selection
+ * with fold networks: Caruana with the chosen trials retrained (one seed), both final models of
+ * the chosen trials averaged, the winner with fold networks and retrained, the enqueued default's
+ * fold networks and retrained, the top 5 and all complete trials with fold networks (equal weights).
+ */
+async function finalRules(storage: string, study: string, csv: string, seed: number, a: Args, e: Awaited<ReturnType<typeof ensembleOfStudy>>): Promise<Record<string, number>> {
+  const out: Record<string, number> = { caruana_folds: e.acc };
+  const retrained = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana!.size, metric: a.caruana!.metric });
+  out['caruana_retrain'] = retrained.acc;
+  // Both final models of each chosen trial at once: the mean of the two ensembles' probabilities.
+  const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
+  out['caruana_both'] = averagePredictions([e.probs, retrained.probs], data).acc;
+  out['winner_folds'] = (await ensembleOfStudy(storage, study, { k: 1, final: 'folds' })).acc;
+  out['winner_retrain'] = (await ensembleOfStudy(storage, study, { k: 1 })).acc;
+  out['top5_folds'] = (await ensembleOfStudy(storage, study, { k: 5, final: 'folds' })).acc;
+  const all = await ensembleOfStudy(storage, study, { k: a.trials + 1, final: 'folds' });
+  out['all_folds'] = all.acc;
+  if (a.enqueueDefault) {
+    // The enqueued default (the trial with param `enqueued` 1, its 1-based place in the list): its fold networks alone.
+    const store = await openStore(storage, { readOnly: true });
+    try {
+      const rec = await store.requireStudy(study);
+      const d = (await store.listTrials(rec.id, { states: ['complete'] })).find((t) => t.params['enqueued'] === 1);
+      const i = d === undefined ? -1 : all.trials.indexOf(d.number);
+      if (i >= 0) out['default_folds'] = all.members[i]!.testAcc;
+    } finally {
+      await store.close();
+    }
+    // The default retrained on every non-test row, as the search's members are (same epochs, seed, threads).
+    out['default_retrain'] = (await trainEnsemble([DEFAULT_CONFIG as JointArch], data, { epochs: a.epochs, seed, threads: 1 })).acc;
+  }
+  return out;
 }
 
 interface SeedLine {
@@ -188,11 +245,29 @@ interface SeedLine {
   tsnas_plain_test_acc?: number;
   /** Test accuracy per ensemble size (prefixes of the same ranked members). */
   ensemble_test_acc?: Record<string, number>;
+  /** --variants: test accuracy of every final rule from the same search. */
+  variants?: Record<string, number>;
 }
 
-/** The line tag of a Caruana run. */
+/** Per final rule (--variants): mean test accuracy and the paired difference to the peer, over the lines that recorded it. */
+function byVariant(lines: readonly SeedLine[]): Record<string, { n: number; mean: number; diff: number; std: number; se: number; wins: number; ties: number; losses: number }> {
+  const out: Record<string, { n: number; mean: number; diff: number; std: number; se: number; wins: number; ties: number; losses: number }> = {};
+  const names = [...new Set(lines.flatMap((l) => Object.keys(l.variants ?? {})))];
+  for (const v of names) {
+    const ls = lines.filter((l) => l.variants?.[v] !== undefined);
+    const d = ls.map((l) => l.variants![v]! - l.sklearn_test_acc);
+    const md = meanStd(d);
+    const wins = d.filter((x) => x > 1e-9).length;
+    const losses = d.filter((x) => x < -1e-9).length;
+    out[v] = { n: ls.length, mean: +meanStd(ls.map((l) => l.variants![v]!)).mean.toFixed(2), diff: +md.mean.toFixed(2), std: +md.std.toFixed(2), se: +(md.std / Math.sqrt(ls.length)).toFixed(2), wins, ties: ls.length - wins - losses, losses };
+  }
+  return out;
+}
+
+/** The line tag of a Caruana run or of fold-network final models (lines before them: absent). */
 function methodTag(a: Args): string | undefined {
-  return a.caruana ? `caruana-${a.caruana.size}-${a.caruana.metric}` : undefined;
+  const folds = a.final === 'folds' ? '-folds' : '';
+  return a.caruana ? `caruana-${a.caruana.size}-${a.caruana.metric}${folds}` : folds ? 'top-folds' : undefined;
 }
 
 /** The lines to summarise for `name`: this run's, or with --results every matching line of the file (last per seed). */
@@ -202,7 +277,7 @@ function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
   for (const t of readFileSync(a.results, 'utf8').split('\n')) {
     if (!t.trim()) continue;
     const l = JSON.parse(t) as SeedLine;
-    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0] && l.ensemble_method === (a.caruana ? methodTag(a) : undefined)) bySeed.set(l.seed, l);
+    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0] && l.ensemble_method === methodTag(a)) bySeed.set(l.seed, l);
   }
   return [...bySeed.values()].sort((x, y) => x.seed - y.seed);
 }
@@ -250,7 +325,7 @@ export default async function main(argv: string[]): Promise<void> {
           cv_repeats: a.cvRepeats,
           enqueue_default: a.enqueueDefault,
           ensemble: a.ensemble[0]!,
-          ...(a.caruana ? { ensemble_method: methodTag(a) } : {}),
+          ...(methodTag(a) !== undefined ? { ensemble_method: methodTag(a) } : {}),
           seed: s,
           trials: a.trials,
           epochs: a.epochs,
@@ -262,6 +337,7 @@ export default async function main(argv: string[]): Promise<void> {
           ensemble_test_acc: r.ensemble_test_acc,
           members: r.members,
           ...(r.weights ? { weights: r.weights, oof: r.oof } : {}),
+          ...(r.variants ? { variants: r.variants } : {}),
           best_trial: r.best_trial,
           search_s: +r.search_s.toFixed(1),
           winner: r.winner,
@@ -296,6 +372,7 @@ export default async function main(argv: string[]): Promise<void> {
         ties,
         losses: n - wins - ties,
         ...(a.ensemble.length > 1 ? { by_ensemble_size: bySize(lines, a.ensemble) } : {}),
+        ...(lines.some((l) => l.variants) ? { by_final_rule: byVariant(lines) } : {}),
         ...(plain.length ? { tsnas_plain: { mean: +meanStd(plain).mean.toFixed(2), std: +meanStd(plain).std.toFixed(2), n: plain.length } } : {}),
       };
       if (a.json) {
@@ -303,11 +380,12 @@ export default async function main(argv: string[]): Promise<void> {
         console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
       } else
         console.log(
-          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.caruana ? `Caruana selection (${a.caruana.size} steps on out-of-fold ${a.caruana.metric})` : a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.caruana ? `Caruana selection (${a.caruana.size} steps on out-of-fold ${a.caruana.metric})` : a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`}${a.final === 'folds' ? ' (final models: the CV fold networks)' : ''} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
             (plain.length ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}% (n=${plain.length})` : '') +
             `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (std; s.e. ${(diff.std / Math.sqrt(n)).toFixed(2)}) points;` +
             ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}` +
-            (a.ensemble.length > 1 ? `; by ensemble size (same members): ${JSON.stringify(bySize(lines, a.ensemble))}` : ''),
+            (a.ensemble.length > 1 ? `; by ensemble size (same members): ${JSON.stringify(bySize(lines, a.ensemble))}` : '') +
+            (lines.some((l) => l.variants) ? `\n  every final rule from the same searches (test acc mean; paired difference to the peer: mean, std, s.e.; W/T/L):\n${Object.entries(byVariant(lines)).map(([v, x]) => `    ${v.padEnd(16)} n=${x.n} ${x.mean.toFixed(2)}%  ${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(2)} ± ${x.std.toFixed(2)} (s.e. ${x.se.toFixed(2)})  ${x.wins}/${x.ties}/${x.losses}`).join('\n')}` : ''),
         );
     }
     console.log(`(${a.trials} trials of ${a.epochs} epochs per search, ${a.folds}-fold CV, test rows: stratified 20% of each data set)`);

@@ -18,17 +18,28 @@
  *   r.acc          // test accuracy (percent) of the weighted average of class probabilities
  *   r.trials       // the chosen trials (heaviest first), r.weights their weights (sum 1)
  *
- * Either way each member is retrained from scratch on every non-test row (training + validation
- * split: validation fraction 0, the same test rows) for the evaluator's `epochs`, seed `seed`
- * (default the study's seed), the evaluator's threads, and evaluated on the test split, which the
- * search never saw. Errors: `not_found` (no such study, or no complete feasible trial),
- * `invalid_config` (k < 1, size < 1, a study whose evaluator is not `train`; for caruana, no trial
- * with out-of-fold predictions, or predictions on rows that are not this split's non-test rows).
+ * The final model of each member (`final`):
+ * - `retrain` (default): retrained from scratch on every non-test row (training + validation
+ *   split: validation fraction 0, the same test rows) for the evaluator's `epochs`, seeds `seed`
+ *   .. `seed + seeds - 1` (default the study's seed, 1 seed; several seeds: the member's
+ *   probabilities are the mean over its seeds, a deep ensemble of it), the evaluator's threads, and
+ *   evaluated on the test split, which the search never saw.
+ * - `folds`: nothing is retrained; the member is its k cross-validation fold networks from the
+ *   search, their test probabilities averaged (auto-sklearn's `cv` resampling final model,
+ *   Feurer et al. 2015; AutoGluon's k-fold bagging, Erickson et al. 2020). Needs the search's
+ *   `cv_predictions: true` with the test split evaluated (no `skip_test`), which stores them in
+ *   `cv_predictions` (src/eval/cv-predictions.ts). The test rows never influence the search or the
+ *   selection (both use validation / out-of-fold rows only).
+ *
+ * Errors: `not_found` (no such study, or no complete feasible trial), `invalid_config` (k < 1,
+ * size < 1, seeds < 1, a study whose evaluator is not `train`; for caruana, no trial with
+ * out-of-fold predictions, or predictions on rows that are not this split's non-test rows; for
+ * folds, a member without stored test predictions or with other test rows than this split's).
  */
 import { NasError, assertNever } from '../core/errors.js';
 import type { JointArch, NetworkArch } from '../core/arch.js';
-import { prepareData } from '../data/prepare.js';
-import { averagePredictions, trainEnsemble, type EnsembleResult } from '../eval/ensemble.js';
+import { prepareData, type PreparedData } from '../data/prepare.js';
+import { averagePredictions, trainEnsemble, type EnsembleMemberResult, type EnsembleResult } from '../eval/ensemble.js';
 import { CV_PREDICTIONS_ATTR, decodeCvPredictions, type CvPredictions } from '../eval/cv-predictions.js';
 import { ensembleSelection, type SelectionMetric } from '../eval/ensemble-selection.js';
 import { checkArchJson } from '../eval/train.js';
@@ -37,6 +48,8 @@ import { openStore, type TrialRecord } from '../store/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
 
 export type EnsembleMethod = 'top' | 'caruana';
+/** How each member's final model is made: retrained on all non-test rows, or its CV fold networks. */
+export type EnsembleFinal = 'retrain' | 'folds';
 
 export interface EnsembleOfStudyOptions {
   /** `top` (default): the k best trials, equal weights; `caruana`: greedy selection on out-of-fold predictions. */
@@ -47,11 +60,19 @@ export interface EnsembleOfStudyOptions {
   readonly size?: number;
   /** caruana: the held-out score the steps optimise; default `loss` (mean log loss). */
   readonly metric?: SelectionMetric;
-  /** Seed of every member's training; default the study's seed. */
+  /** `retrain` (default): members retrained on all non-test rows; `folds`: their CV fold networks' mean test prediction. */
+  readonly final?: EnsembleFinal;
+  /** retrain: seed of every member's (first) training; default the study's seed. */
   readonly seed?: number;
+  /** retrain: trainings per member, seeds `seed`, `seed + 1`, ...; its probabilities are their mean. Default 1. */
+  readonly seeds?: number;
 }
 
 export interface StudyEnsembleResult extends EnsembleResult {
+  /** How the members' final models were made. */
+  readonly final: EnsembleFinal;
+  /** retrain: trainings per member. */
+  readonly seeds?: number;
   /** Trial numbers of the members: top, best first; caruana, heaviest first (then by rank). */
   readonly trials: readonly number[];
   /** The members' weights (sum 1): top, equal. */
@@ -110,6 +131,11 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
   if (method === 'top' && !(opts.k !== undefined && Number.isInteger(opts.k) && opts.k >= 1)) throw new NasError('invalid_config', `the ensemble size k must be an integer >= 1, got ${opts.k}`, { field: 'k', hint: 'e.g. k: 5' });
   const size = opts.size ?? 50;
   if (method === 'caruana' && !(Number.isInteger(size) && size >= 1)) throw new NasError('invalid_config', `the number of selection steps must be an integer >= 1, got ${size}`, { field: 'size', hint: 'e.g. size: 50' });
+  const final = opts.final ?? 'retrain';
+  const seeds = opts.seeds ?? 1;
+  if (!(Number.isInteger(seeds) && seeds >= 1)) throw new NasError('invalid_config', `the trainings per member must be an integer >= 1, got ${opts.seeds}`, { field: 'seeds', hint: 'e.g. seeds: 5' });
+  if (final === 'folds' && (opts.seeds !== undefined || opts.seed !== undefined))
+    throw new NasError('invalid_config', `final: folds uses the search's fold networks, so nothing is trained and ${opts.seeds !== undefined ? 'seeds' : 'seed'} does not apply`, { field: opts.seeds !== undefined ? 'seeds' : 'seed', hint: 'drop it, or use final: retrain' });
   const store = await openStore(storage, { readOnly: true });
   let ranked: TrialRecord[];
   let rec;
@@ -150,14 +176,60 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
       assertNever(method);
   }
   const archs = members.map((t) => checkArchJson(t.arch) as NetworkArch | JointArch);
-  const r = await trainEnsemble(archs, data, {
-    epochs: o.epochs ?? 10,
-    seed: opts.seed ?? rec.seed,
-    ...(o.threads === undefined ? {} : { threads: o.threads }),
-    ...(o.hparams ? { hparams: o.hparams } : {}),
-    ...(o.nb201 ? { nb201: o.nb201 } : {}),
-    ...(o.darts ? { darts: o.darts } : {}),
-  });
-  const avg = averagePredictions(r.members.map((m) => m.probs), data, weights);
-  return { ...r, ...avg, trials: members.map((t) => t.number), weights, ...(selection ? { selection } : {}) };
+  let out: EnsembleMemberResult[];
+  switch (final) {
+    case 'retrain': {
+      // One trainEnsemble per seed; a member's probabilities are the mean over its seeds.
+      const runs: EnsembleResult[] = [];
+      for (let j = 0; j < seeds; j++)
+        runs.push(
+          await trainEnsemble(archs, data, {
+            epochs: o.epochs ?? 10,
+            seed: (opts.seed ?? rec.seed) + j,
+            ...(o.threads === undefined ? {} : { threads: o.threads }),
+            ...(o.hparams ? { hparams: o.hparams } : {}),
+            ...(o.nb201 ? { nb201: o.nb201 } : {}),
+            ...(o.darts ? { darts: o.darts } : {}),
+          }),
+        );
+      out = archs.map((arch, m) => {
+        const p = seeds === 1 ? runs[0]!.members[m]!.probs : averagePredictions(runs.map((r) => r.members[m]!.probs), data).probs;
+        return { arch, testAcc: seeds === 1 ? runs[0]!.members[m]!.testAcc : averagePredictions([p], data).acc, probs: p };
+      });
+      break;
+    }
+    case 'folds':
+      out = members.map((t, m) => ({ arch: archs[m]!, ...foldTestPredictions(t, data) }));
+      break;
+    default:
+      assertNever(final);
+  }
+  const avg = averagePredictions(out.map((m) => m.probs), data, weights);
+  return { ...avg, members: out, trials: members.map((t) => t.number), weights, final, ...(final === 'retrain' ? { seeds } : {}), ...(selection ? { selection } : {}) };
+}
+
+/**
+ * A trial's stored fold-network test prediction (cv_predictions' `test` part) in `data.test.indices`
+ * order, and its accuracy; `invalid_config` when the trial has none or it covers other rows.
+ */
+function foldTestPredictions(t: TrialRecord, data: PreparedData): { testAcc: number; probs: Float32Array } {
+  const v = t.userAttrs[CV_PREDICTIONS_ATTR];
+  const field = `trial ${t.number}'s ${CV_PREDICTIONS_ATTR}`;
+  const test = v === undefined ? undefined : decodeCvPredictions(v, field).test;
+  if (!test)
+    throw new NasError('invalid_config', `trial ${t.number} has no stored test predictions of its fold networks: final: folds needs them`, {
+      field,
+      hint: 'run the search with the train evaluator\'s cv_folds and cv_predictions: true and without skip_test, or use final: retrain',
+    });
+  const c = data.numClasses;
+  const at = new Map<number, number>();
+  test.rows.forEach((r, i) => at.set(r, i));
+  if (test.classes !== c || test.rows.length !== data.test.indices.length || data.test.indices.some((r) => !at.has(r)))
+    throw new NasError('invalid_config', `${field} holds test predictions for ${test.rows.length} rows x ${test.classes} classes, but this split's test split has ${data.test.indices.length} rows x ${c} classes (or other rows)`, {
+      field,
+      hint: 'the study\'s data or split changed since the search: re-run the search, or use final: retrain',
+    });
+  const probs = new Float32Array(data.test.indices.length * c);
+  data.test.indices.forEach((r, i) => probs.set(test.probs.subarray(at.get(r)! * c, (at.get(r)! + 1) * c), i * c));
+  return { testAcc: averagePredictions([probs], data).acc, probs };
 }

@@ -39,7 +39,15 @@ test('tsnas ensemble: members in the study\'s order with their own test accuracy
   assert.ok(o.test_acc >= 0 && o.test_acc <= 100);
   const t = await cli(['ensemble', '--study', 'e', '--storage', storage, '--k', '1']);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, new RegExp(`member 1: trial ${r.best!.number} weight 1.000 test_acc [0-9.]+%\\nensemble of 1: test_acc [0-9.]+%`));
+  assert.match(t.stdout, new RegExp(`member 1: trial ${r.best!.number} weight 1.000 test_acc [0-9.]+%\\nensemble of 1 \\(each member retrained\\): test_acc [0-9.]+%`));
+  const s2 = await cli(['ensemble', '--study', 'e', '--storage', storage, '--k', '1', '--seeds', '2', '--json']);
+  assert.equal(s2.code, 0, s2.stderr);
+  const o2 = JSON.parse(s2.stdout) as { final: string; seeds: number; members: unknown[] };
+  assert.deepEqual([o2.final, o2.seeds, o2.members.length], ['retrain', 2, 1]);
+  // A search without cv_predictions has no fold networks' test predictions: refused with the hint.
+  const nf = await cli(['ensemble', '--study', 'e', '--storage', storage, '--k', '1', '--final', 'folds']);
+  assert.equal(nf.code, 2, nf.stdout);
+  assert.match(nf.stderr, /no stored test predictions of its fold networks[\s\S]*cv_predictions: true and without skip_test/);
   const bad = await cli(['ensemble', '--storage', storage, '--k', '0']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--study NAME is required/);
@@ -62,6 +70,18 @@ test('tsnas ensemble --method caruana: the selection\'s out-of-fold score, weigh
   const t = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--metric', 'acc']);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /^caruana selection: 50 steps on out-of-fold acc over \d trials: oof_loss [0-9.]+ oof_acc [0-9.]+%\nmember 1: trial \d+ weight [0-9.]+ test_acc [0-9.]+%\n/);
+  // --final folds: the fold networks' stored test predictions, nothing retrained.
+  const f = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--size', '5', '--final', 'folds', '--json']);
+  assert.equal(f.code, 0, f.stderr);
+  const fo = JSON.parse(f.stdout) as { final: string; seeds?: number; test_acc: number; members: { trial: number; weight: number }[] };
+  assert.equal(fo.final, 'folds');
+  assert.equal(fo.seeds, undefined);
+  assert.deepEqual(fo.members.map((m) => [m.trial, m.weight]), o.members.map((m) => [m.trial, m.weight]), 'the same selection, only the final models differ');
+  const ft = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--final', 'folds']);
+  assert.match(ft.stdout, /ensemble of \d+ \(each member its fold networks\): test_acc [0-9.]+%/);
+  const badf = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--final', 'folds', '--seeds', '3', '--seed', '1']);
+  assert.equal(badf.code, 2);
+  assert.match(badf.stderr, /--seed applies only to --final retrain[\s\S]*--seeds applies only to --final retrain/);
   const bad = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--k', '2']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--k applies only to --method top/);

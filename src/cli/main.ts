@@ -156,14 +156,21 @@ study that used zero-cost proxies (prescreen, proxy evaluator) also shows its pr
 candidate and in total (JSON: field "proxy").`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--json | --csv] [--state STATE]`,
   best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
-  ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--seed N] [--json]
+  ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--final retrain|folds]
+                      [--seed N] [--seeds 1] [--json]
        tsnas ensemble --study NAME [--storage URL] --method caruana [--size 50] [--metric loss|acc]
-                      [--seed N] [--json]
+                      [--final retrain|folds] [--seed N] [--seeds 1] [--json]
 
 An ensemble of a study's trials (searched with the train evaluator), each member retrained from
 scratch on every non-test row (training + validation) and their class probabilities averaged on the
 test split, which the search never saw (src/api/ensemble.ts). Prints each member's weight and own
 test accuracy and the ensemble's.
+  --final retrain (default)  members retrained, --seeds S trainings each (seeds --seed, +1, ...;
+                          the member's probabilities their mean)
+  --final folds           nothing retrained: each member is its cross-validation fold networks from
+                          the search, their test probabilities averaged (auto-sklearn's cv final
+                          model, AutoGluon's bagging); the search must run with cv_folds and
+                          cv_predictions: true and without skip_test
   --method top (default)  the k best trials in the order \`best\` uses (member 1 is the winner),
                           equal weights (Caruana et al. 2004's sorted ensemble initialization)
   --method caruana        Caruana et al. 2004's greedy ensemble selection with replacement over
@@ -555,6 +562,8 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     method: { type: 'string', choices: ['top', 'caruana'] },
     size: { type: 'string', number: POSITIVE_INT },
     metric: { type: 'string', choices: ['loss', 'acc'] },
+    final: { type: 'string', choices: ['retrain', 'folds'] },
+    seeds: { type: 'string', number: POSITIVE_INT },
   } as const;
   const { flags, num } = parse(argv, flags0, 0, (p, issues) => {
     studyRequired(p, issues);
@@ -562,6 +571,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     if (!caruana && p.flags['k'] === undefined) issues.add(new UsageError('--k K is required (the number of best trials to ensemble), or give --method caruana'));
     if (caruana && p.flags['k'] !== undefined) issues.add(new UsageError('--k applies only to --method top (caruana chooses its members; its steps are --size)'));
     for (const f of ['size', 'metric'] as const) if (!caruana && p.flags[f] !== undefined) issues.add(new UsageError(`--${f} applies only to --method caruana`));
+    if (p.flags['final'] === 'folds') for (const f of ['seed', 'seeds'] as const) if (p.flags[f] !== undefined) issues.add(new UsageError(`--${f} applies only to --final retrain (--final folds trains nothing)`));
   });
   if (flags['help']) return out(help('ensemble') + '\n'), 0;
   const seed = num('seed');
@@ -573,12 +583,16 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     ...(size === undefined ? {} : { size }),
     ...(flags['metric'] === undefined ? {} : { metric: flags['metric'] as 'loss' | 'acc' }),
     ...(seed === undefined ? {} : { seed }),
+    ...(num('seeds') === undefined ? {} : { seeds: num('seeds')! }),
+    ...(flags['final'] === undefined ? {} : { final: flags['final'] as 'retrain' | 'folds' }),
   });
   if (flags['json'])
     out(
       JSON.stringify(
         {
           method,
+          final: r.final,
+          ...(r.seeds === undefined ? {} : { seeds: r.seeds }),
           test_acc: r.acc,
           test_loss: r.loss,
           members: r.members.map((m, i) => ({ trial: r.trials[i], weight: r.weights[i], test_acc: m.testAcc })),
@@ -592,7 +606,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     if (r.selection)
       out(`caruana selection: ${r.selection.size} steps on out-of-fold ${r.selection.metric} over ${r.selection.library} trials: oof_loss ${r.selection.loss.toFixed(4)} oof_acc ${r.selection.acc.toFixed(2)}%${r.selection.withoutPredictions.length ? ` (${r.selection.withoutPredictions.length} complete trials without out-of-fold predictions left out)` : ''}\n`);
     for (const [i, m] of r.members.entries()) out(`member ${i + 1}: trial ${r.trials[i]} weight ${r.weights[i]!.toFixed(3)} test_acc ${m.testAcc.toFixed(2)}%\n`);
-    out(`ensemble of ${r.members.length}: test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}\n`);
+    out(`ensemble of ${r.members.length} (${r.final === 'folds' ? 'each member its fold networks' : `each member retrained${r.seeds! > 1 ? `, ${r.seeds} seeds` : ''}`}): test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}\n`);
   }
   return 0;
 }

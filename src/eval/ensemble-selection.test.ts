@@ -74,7 +74,16 @@ test('cv_predictions: folds pooled by row (repeats averaged), encoded losslessly
   assert.deepEqual(Array.from(back.rows), [0, 3]);
   assert.equal(back.classes, 3);
   assert.deepEqual(back.probs, f([0.1, 0.2, 0.7, 1 / 3, 1 / 3, 1 / 3]));
+  assert.equal(back.test, undefined);
+  // With the fold networks' test prediction: a second part, the same codec.
+  const jt = encodeCvPredictions({ rows: Int32Array.from([0, 3]), classes: 3, probs: f([0.1, 0.2, 0.7, 1 / 3, 1 / 3, 1 / 3]), test: { rows: Int32Array.from([1, 2, 9]), classes: 3, probs: f([1, 0, 0, 0, 1, 0, 0.2, 0.3, 0.5]) } });
+  const bt = decodeCvPredictions(JSON.parse(JSON.stringify(jt)));
+  assert.deepEqual(Array.from(bt.test!.rows), [1, 2, 9]);
+  assert.deepEqual(bt.test!.probs, f([1, 0, 0, 0, 1, 0, 0.2, 0.3, 0.5]));
+  assert.deepEqual(bt.probs, back.probs);
+  assert.throws(() => encodeCvPredictions({ ...bt, test: { ...bt.test!, classes: 2 } }), (e: unknown) => isNasError(e, 'internal'));
   const o = j as Record<string, unknown>;
-  for (const broken of [null, [], { ...o, format: 'json' }, { ...o, classes: 0 }, { ...o, rows: [3, 0] }, { ...o, probs: 'AAAA' }, { ...o, probs: 1 }])
+  const t = jt as Record<string, unknown>;
+  for (const broken of [null, [], { ...o, format: 'json' }, { ...o, classes: 0 }, { ...o, rows: [3, 0] }, { ...o, probs: 'AAAA' }, { ...o, probs: 1 }, { ...o, test_rows: [1] }, { ...t, test_probs: undefined }, { ...t, test_rows: [2, 1, 9] }, { ...t, test_probs: 'AAAA' }])
     assert.throws(() => decodeCvPredictions(broken, 'trial 4\'s cv_predictions'), (e: unknown) => isNasError(e, 'invalid_config') && /trial 4's cv_predictions/.test((e as Error).message));
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { JointArch } from '../core/arch.js';
 import { isNasError, type NasError } from '../core/errors.js';
 import { parseCsv } from '../data/csv.js';
-import { prepareSplits } from '../data/prepare.js';
+import { prepareData, prepareSplits } from '../data/prepare.js';
 import { liveTensors } from '../tensor/index.js';
 import { averagePredictions, trainEnsemble } from './ensemble.js';
 
@@ -98,6 +98,51 @@ test('ensembleOfStudy caruana: greedy selection over the trials\' stored out-of-
   await search(prepareSearch({ config: { study: 'nooof', storage, space: 'joint_mlp', strategy: 'random', seed: 4, trials: 2, evaluator } }));
   await assert.rejects(ensembleOfStudy(storage, 'nooof', { method: 'caruana' }), (x: unknown) => isNasError(x, 'invalid_config') && /cv_predictions: true/.test((x as NasError).hint ?? ''));
   await assert.rejects(ensembleOfStudy(storage, 'oof', { method: 'caruana', size: 0 }), (x: unknown) => isNasError(x, 'invalid_config') && (x as NasError).field === 'size');
+});
+
+test('ensembleOfStudy final folds: each member its fold networks\' stored test prediction, the same selection as retrain; seeds; refusals', async () => {
+  const { prepareSearch, search } = await import('../api/study.js');
+  const { ensembleOfStudy } = await import('../api/ensemble.js');
+  const { openStore } = await import('../store/index.js');
+  const { decodeCvPredictions } = await import('./cv-predictions.js');
+  const storage = `sqlite:${join(dir, 'f.db')}`;
+  const evaluator = { name: 'train', dataset: 'csv', path: csv, epochs: 2, split_seed: 1, keep_weights: false, threads: 1, cv_folds: 2, cv_predictions: true };
+  await search(prepareSearch({ config: { study: 'bag', storage, space: 'joint_mlp', strategy: 'random', seed: 6, trials: 3, evaluator } }));
+  const store = await openStore(storage, { readOnly: true });
+  const rec = await store.requireStudy('bag');
+  const done = await store.listTrials(rec.id, { states: ['complete'] });
+  await store.close();
+  assert.ok(done.length >= 2);
+  const data = await prepareData({ kind: 'csv', path: csv }, { seed: 1, valFraction: 0 });
+  const f = await ensembleOfStudy(storage, 'bag', { method: 'caruana', size: 5, final: 'folds' });
+  assert.equal(f.final, 'folds');
+  assert.equal(f.seeds, undefined);
+  // Each member's probabilities are its stored fold-network test prediction, in the test split's order.
+  for (const [m, n] of f.trials.entries()) {
+    const p = decodeCvPredictions(done.find((t) => t.number === n)!.userAttrs['cv_predictions']).test!;
+    data.test.indices.forEach((r, i) => {
+      const j = Array.from(p.rows).indexOf(r);
+      for (let c = 0; c < 3; c++) assert.equal(f.members[m]!.probs[i * 3 + c], p.probs[j * 3 + c]);
+    });
+  }
+  const avg = averagePredictions(f.members.map((m) => m.probs), data, f.weights);
+  assert.equal(f.acc, avg.acc);
+  // The selection reads out-of-fold rows only: the same members and weights as with retraining.
+  const r = await ensembleOfStudy(storage, 'bag', { method: 'caruana', size: 5 });
+  assert.deepEqual([r.trials, r.weights, r.final, r.seeds], [f.trials, f.weights, 'retrain', 1]);
+  // Two seeds per member: each member's probabilities the mean of its two trainings.
+  const s2 = await ensembleOfStudy(storage, 'bag', { k: 1, seeds: 2 });
+  const one = await ensembleOfStudy(storage, 'bag', { k: 1, seed: rec.seed + 1 });
+  const zero = await ensembleOfStudy(storage, 'bag', { k: 1 });
+  for (let i = 0; i < s2.members[0]!.probs.length; i++) assert.ok(Math.abs(s2.members[0]!.probs[i]! - (zero.members[0]!.probs[i]! + one.members[0]!.probs[i]!) / 2) < 1e-4);
+  const bad = (o: Parameters<typeof ensembleOfStudy>[2], field: string | RegExp, study = 'bag') =>
+    assert.rejects(ensembleOfStudy(storage, study, o), (x: unknown) => isNasError(x, 'invalid_config') && (typeof field === 'string' ? (x as NasError).field === field : field.test((x as NasError).message)));
+  await bad({ k: 1, seeds: 0 }, 'seeds');
+  await bad({ k: 1, final: 'folds', seeds: 2 }, 'seeds');
+  await bad({ k: 1, final: 'folds', seed: 2 }, 'seed');
+  // A study searched with skip_test kept no test predictions.
+  await search(prepareSearch({ config: { study: 'skipped', storage, space: 'joint_mlp', strategy: 'random', seed: 6, trials: 1, evaluator: { ...evaluator, skip_test: true } } }));
+  await bad({ k: 1, final: 'folds' }, /no stored test predictions of its fold networks[\s\S]*without skip_test/, 'skipped');
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -127,8 +127,50 @@ test('TrainingEvaluator cv_predictions: every pooled row predicted once by the f
   const r = await new TrainingEvaluator({ ...base, epochs: 1, cvRepeats: 2, cvPredictions: true }).evaluate({ arch, seed: 2 });
   assert.ok(r.status === 'complete');
   if (r.status === 'complete') assert.equal(decodeCvPredictions(r.attrs?.['cv_predictions']).rows.length, 72);
+  // The test split (20% of this file) was evaluated: the fold networks' test prediction is kept too.
+  assert.equal(p.test?.rows.length, 18);
   assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'csv', path: csv }, cvPredictions: true }), (e: unknown) => isNasError(e, 'invalid_config') && (e as { field?: string }).field === 'evaluator.cv_predictions');
   const { parseTrainOptions } = await import('../api/train-evaluator.js');
   assert.equal(parseTrainOptions({ dataset: 'csv', path: csv, cv_folds: 4, cv_predictions: true }, '/').eval.cvPredictions, true);
   assert.throws(() => parseTrainOptions({ dataset: 'csv', path: csv, cv_predictions: true }, '/'), (e: unknown) => isNasError(e, 'invalid_config') && /cv_predictions/.test((e as Error).message));
+});
+
+test('TrainingEvaluator cv_predictions with the test split evaluated: the fold networks\' bagged test prediction (the mean of each fold network\'s); skip_test leaves it out', async () => {
+  const { decodeCvPredictions } = await import('./cv-predictions.js');
+  const { trainOnData } = await import('./train.js');
+  const arch: MlpArch = { family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 };
+  const split = { seed: 3, testFraction: 0.2 };
+  const base = { dataset: { kind: 'csv', path: csv } as const, split, epochs: 2, cvFolds: 2, hparams: { lr: 1e-2, batchSize: 16 }, threads: 1, cvPredictions: true };
+  const o = await new TrainingEvaluator(base).evaluate({ arch, seed: 5 });
+  assert.equal(o.status, 'complete');
+  if (o.status !== 'complete') return;
+  const p = decodeCvPredictions(o.attrs?.['cv_predictions']);
+  const d = prepareSplits({ train: parseCsv('x,y,label\n' + lines.join('\n'), csv) }, split);
+  assert.ok(p.test !== undefined);
+  assert.deepEqual(Array.from(p.test!.rows), Array.from(d.test.indices).sort((a, b) => a - b));
+  assert.equal(p.test!.classes, 3);
+  // The same two fold networks trained here, each predicting the test rows: their mean.
+  const folds = crossValidationViews(d, 2, 3);
+  const each = [];
+  for (const f of folds) {
+    const r = await trainOnData(f, { arch, seed: 5, budget: 2 }, { epochs: 2, hparams: { lr: 1e-2, batchSize: 16 }, threads: 1, testPredictions: true });
+    assert.deepEqual(Array.from(f.test.indices), Array.from(d.test.indices));
+    each.push(r.testProbs!);
+  }
+  const at = new Map(Array.from(d.test.indices, (r, i) => [r, i] as const));
+  for (let i = 0; i < p.test!.rows.length; i++) {
+    const j = at.get(p.test!.rows[i]!)!;
+    let sum = 0;
+    for (let c = 0; c < 3; c++) {
+      const want = (each[0]![j * 3 + c]! + each[1]![j * 3 + c]!) / 2;
+      assert.ok(Math.abs(p.test!.probs[i * 3 + c]! - want) < 1e-4, `row ${p.test!.rows[i]} class ${c}: ${p.test!.probs[i * 3 + c]} vs ${want}`);
+      sum += p.test!.probs[i * 3 + c]!;
+    }
+    assert.ok(Math.abs(sum - 1) < 1e-5);
+  }
+  // Asked without an evaluated test split (skipTest): no testProbs, no test part.
+  const skipped = await new TrainingEvaluator({ ...base, skipTest: true }).evaluate({ arch, seed: 5 });
+  assert.ok(skipped.status === 'complete' && decodeCvPredictions(skipped.attrs?.['cv_predictions']).test === undefined);
+  const r = await trainOnData(folds[0]!, { arch, seed: 5, budget: 1 }, { epochs: 1, threads: 1, testPredictions: true, skipTest: true });
+  assert.equal(r.testProbs, undefined);
 });

@@ -100,6 +100,12 @@ export interface TrainOptions {
    * TrainResult), e.g. for out-of-fold predictions. Default false (nothing extra is computed).
    */
   readonly valPredictions?: boolean;
+  /**
+   * Also return the final network's class probabilities on the test rows (`testProbs`, see
+   * TrainResult), when the test split is evaluated (not skipTest, test rows present), e.g. for a
+   * bagged prediction of cross-validation's fold networks. Default false.
+   */
+  readonly testPredictions?: boolean;
 }
 
 export interface TrainResult {
@@ -113,6 +119,11 @@ export interface TrainResult {
    * `data.val`, [val rows x classes] row-major in `data.val.indices` order (src/eval/predict.ts).
    */
   readonly valProbs?: Float32Array;
+  /**
+   * With TrainOptions.testPredictions, a complete training and an evaluated test split: the final
+   * network's softmax on `data.test`, [test rows x classes] row-major in `data.test.indices` order.
+   */
+  readonly testProbs?: Float32Array;
   /** Epochs actually run. */
   readonly epochs: number;
   readonly steps: number;
@@ -485,6 +496,7 @@ export async function trainModule(
     const val = hasVal ? (lastVal ?? (await evaluateSubsetAsync(module, data.val, data, evalBs, net))) : undefined;
     const valProbs = opts.valPredictions && hasVal ? predictProbs(module, data.val, data.normalization, data.numClasses, evalBs) : undefined;
     const test = opts.skipTest || data.test.indices.length === 0 ? undefined : await evaluateSubsetAsync(module, data.test, data, evalBs, net);
+    const testProbs = opts.testPredictions && test ? predictProbs(module, data.test, data.normalization, data.numClasses, evalBs) : undefined;
     for (const [what, m] of [['validation', val], ['test', test]] as const) {
       if (m && !Number.isFinite(m.loss)) {
         const err = nonFiniteEval(what, m.loss, 'the end of training');
@@ -516,6 +528,7 @@ export async function trainModule(
       ...(costs ? { costs } : {}),
       ...(val ? { val } : {}),
       ...(valProbs ? { valProbs } : {}),
+      ...(testProbs ? { testProbs } : {}),
       ...(test ? { test } : {}),
       ...(latency ? { latency } : {}),
       epochs: curve.length,
@@ -663,6 +676,10 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
    * as a trial user attribute. Caruana et al. 2004's ensemble selection over a study's trials
    * (src/api/ensemble.ts, `tsnas ensemble --method caruana`) reads them. Costs one extra
    * forward pass over each fold's validation rows and rows x classes x 4 bytes (base64) per trial.
+   * When the test split is evaluated too (no skipTest), the record also holds the mean of the k
+   * (x repeats) fold networks' test-set probabilities: the fold networks as a bagged final model
+   * (auto-sklearn's `cv` resampling, AutoGluon's k-fold bagging), which `tsnas ensemble --final
+   * folds` averages instead of retraining. One extra forward pass over the test rows per fold.
    */
   readonly cvPredictions?: boolean;
 }
@@ -829,12 +846,13 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
   private async evaluateFolds(folds: readonly PreparedData[], req: EvalRequest<NetworkArch | JointArch>, weightsFile: string | undefined): Promise<EvalOutcome> {
     const outs: { metrics: Metrics; curve: readonly Progress[] }[] = [];
     const held: { rows: Int32Array; probs: Float32Array }[] = [];
+    const tested: { rows: Int32Array; probs: Float32Array }[] = [];
     const { onProgress, ...plain } = req;
     let artifact: string | undefined;
     const k = this.o.cvFolds ?? folds.length;
     const repeats = folds.length / k;
     for (const [i, fold] of folds.entries()) {
-      const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile } : {}), ...(this.o.cvPredictions ? { valPredictions: true } : {}) });
+      const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile } : {}), ...(this.o.cvPredictions ? { valPredictions: true, testPredictions: true } : {}) });
       const o = r.outcome;
       if (o.status !== 'complete') {
         if (artifact !== undefined) this.discardArtifact(artifact);
@@ -844,6 +862,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       if (o.artifact !== undefined) artifact = o.artifact;
       outs.push({ metrics: o.metrics, curve: o.curve });
       if (r.valProbs) held.push({ rows: fold.val.indices, probs: r.valProbs });
+      if (r.testProbs) tested.push({ rows: fold.test.indices, probs: r.testProbs });
     }
     const metrics: Record<string, number> = meanMetrics(outs.map((o) => o.metrics));
     metrics['val_acc_std'] = sampleStd(outs.map((o) => o.metrics['val_acc'] as number));
@@ -860,7 +879,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
         return { status: 'pruned', step: p.step, metrics: p.metrics, curve: curve.slice(0, p.step) };
       }
     }
-    const attrs = this.o.cvPredictions ? { [CV_PREDICTIONS_ATTR]: encodeCvPredictions(poolFoldPredictions(held, folds[0]!.numClasses)) } : undefined;
+    const attrs = this.o.cvPredictions ? { [CV_PREDICTIONS_ATTR]: encodeCvPredictions({ ...poolFoldPredictions(held, folds[0]!.numClasses), ...(tested.length === folds.length ? { test: poolFoldPredictions(tested, folds[0]!.numClasses) } : {}) }) } : undefined;
     return { status: 'complete', metrics, curve, ...(artifact !== undefined ? { artifact } : {}), ...(attrs ? { attrs } : {}) };
   }
 
