@@ -23,7 +23,9 @@
  *                                   # the mean over all k x 3 trainings (a less noisy objective)
  *     cv_predictions: true          # with cv_folds: keep each trial's out-of-fold class
  *                                   # probabilities (user attribute cv_predictions), for
- *                                   # `tsnas ensemble --method caruana`
+ *                                   # `tsnas ensemble --method caruana`; without skip_test
+ *                                   # also the fold networks' mean test prediction
+ *                                   # (`tsnas ensemble --final folds`)
  *     keep_weights: true            # default: keep every complete trial's trained weights
  *     artifacts_dir: ./weights      # where; default <db file>.artifacts/<study>/ for SQLite,
  *                                   # required for PostgreSQL (a directory all workers can reach)
