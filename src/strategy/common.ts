@@ -17,6 +17,24 @@ export function seenKeys<A>(history: readonly TrialRecord<A>[]): Set<ArchKey> {
   return new KeyOverlay(indexOf(history).seen);
 }
 
+/**
+ * Prior observations for a population-based strategy's first generation: the distinct complete
+ * trials of the history (one per key, the first), e.g. a warm start's imports (src/run/warm-start.ts),
+ * which a strategy that has not proposed anything yet finds there. Population strategies seed their
+ * first generation with the best of them instead of drawing it at random (evolution, genetic,
+ * nsga2), as an evolutionary warm start seeds its initial population from an earlier run.
+ */
+export function priorTrials<A>(history: readonly TrialRecord<A>[]): TrialRecord<A>[] {
+  const keys = new Set<string>();
+  const out: TrialRecord<A>[] = [];
+  for (const t of history)
+    if (t.state === 'complete' && !keys.has(t.key)) {
+      keys.add(t.key);
+      out.push(t);
+    }
+  return out;
+}
+
 // ---------------------------------------------------------------- incremental history indexes
 
 /**

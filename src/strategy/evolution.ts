@@ -6,6 +6,15 @@
  * arch is used when the parent's neighbourhood is exhausted). A mutated child's proposal carries
  * `info: { parent: <parent trial id> }`, so the trial records its parent (`params.parent`) and an
  * evaluator with weight inheritance starts it from the parent's weights.
+ *
+ * Prior observations (a warm start: trials of earlier studies told before the first ask, see
+ * src/run/warm-start.ts): while the strategy has proposed nothing yet, a told trial joins the
+ * population by fitness, not by age: the population keeps the best `population` of them, ordered
+ * worst first, so the weakest die first. This is how evolutionary warm starts seed their first
+ * generation (e.g. the elite of an earlier run as the initial population; Real et al. 2019's aging
+ * then proceeds unchanged); without it, the last `population` trials told - the source study's
+ * order, not its quality - formed the population. A state stored before this rule (no `fresh`
+ * field) behaves as before.
  */
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
@@ -18,6 +27,8 @@ interface EvolutionState {
   readonly rng: RngState;
   /** Keys of the living population, oldest first. */
   readonly population: readonly string[];
+  /** True until the first ask: trials told meanwhile are prior observations (see the file comment). Absent afterwards. */
+  readonly fresh?: true;
 }
 
 export interface EvolutionOptions {
@@ -30,7 +41,7 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
     name: 'evolution',
     init(seed, ctx) {
       const rng = seededRng(seed, ctx);
-      return { rng: rng.state(), population: [] };
+      return { rng: rng.state(), population: [], fresh: true };
     },
     ask<A>(state: EvolutionState, ctx: StrategyContext<A>) {
       const rng = Rng.fromState(state.rng);
@@ -57,9 +68,18 @@ export function regularizedEvolution(o: EvolutionOptions): Strategy<EvolutionSta
       // the parent's kept weights to the evaluator (weight inheritance, `inherit: exact | morph`).
       const outcome: AskOutcome<A> =
         child === undefined ? randomProposal(ctx, seen, rng) : { kind: 'trial', proposal: { arch: child, ...(parentId !== undefined ? { info: { parent: parentId } } : {}) } };
-      return { state: { ...state, rng: rng.state() }, outcome };
+      const { fresh: _asked, ...rest } = state;
+      return { state: { ...rest, rng: rng.state() }, outcome };
     },
-    tell<A>(state: EvolutionState, trial: TrialRecord<A>) {
+    tell<A>(state: EvolutionState, trial: TrialRecord<A>, ctx: StrategyContext<A>) {
+      if (state.fresh) {
+        // A prior observation: keep the best `population`, worst first (a stable sort keeps the
+        // told order among equals). Failed ones rank lowest (fitness -Infinity).
+        const order = keyOrder(ctx.history, ctx);
+        const population = [...state.population, trial.key as string].map((k, i) => ({ k, i })).sort((a, b) => order(a.k, b.k) || a.i - b.i).map((x) => x.k);
+        while (population.length > o.population) population.shift();
+        return { ...state, population };
+      }
       // Failed and pruned children join too (with fitness -Infinity) and age out like the others.
       const population = [...state.population, trial.key as string];
       while (population.length > o.population) population.shift();

@@ -5,12 +5,13 @@
  * mutates each offspring with probability `mutpb` (one site), and keeps the `elite` best of the
  * previous generation unchanged. As in DEAP, only offspring with a new genotype are evaluated:
  * offspring whose key was seen before take their known fitness from the history at no cost.
- * Generation 0 is random. `generations` > 0 stops the search after that many generations.
+ * Generation 0 is random, except that trials already complete at the first ask (a warm start's
+ * imports: common.ts priorTrials) fill it first, best first, at no cost. `generations` > 0 stops the search after that many generations.
  */
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { EXHAUSTED, keyOrder, precheck, randomNovel, runningKeys, seededRng, seenKeys } from './common.js';
+import { EXHAUSTED, keyOrder, precheck, priorTrials, randomNovel, runningKeys, seededRng, seenKeys } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext } from './types.js';
 
@@ -52,6 +53,12 @@ export function geneticAlgorithm(o: GeneticOptions): Strategy<GeneticState> {
       let s = state;
       const done = (reason: string) => ({ state: { ...s, rng: rng.state() }, outcome: { kind: 'done', reason } as AskOutcome<A> });
       const exhausted = () => done(EXHAUSTED.reason);
+      // Generation 0 of a warm-started study: the best prior trials (already evaluated) first.
+      if (s.generation === 0 && s.population.length === 0 && ctx.history.length > 0) {
+        const order = keyOrder(ctx.history, ctx);
+        const prior = priorTrials(ctx.history).map((t, i) => ({ t, i })).sort((a, b) => order(b.t.key, a.t.key) || a.i - b.i);
+        s = { ...s, population: prior.slice(0, o.population).map(({ t }) => ({ key: t.key as string, arch: archToJson(t.arch) })) };
+      }
       // Generation 0: random individuals.
       if (s.generation === 0 && s.population.length < o.population) {
         const hit = randomNovel(ctx, seen, rng);

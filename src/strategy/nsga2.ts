@@ -1,6 +1,8 @@
 /**
  * NSGA-II (Deb et al. 2002) for any number of objectives (`ctx.objectives`, each maximised or
- * minimised). Generational: generation 0 is `population` random architectures; each later
+ * minimised). Generational: generation 0 is `population` random architectures (in a warm-started
+ * study, the non-dominated best of the trials complete at the first ask fill it first, at no
+ * cost: common.ts priorTrials); each later
  * generation is `population` children of the current parents, each from two binary tournaments by
  * crowded comparison (lower front first, then larger crowding distance), the space's uniform
  * crossover with probability `cxpb` and a one-site mutation with probability `mutpb`. When a
@@ -12,7 +14,7 @@
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
-import { EXHAUSTED, proposeNovel, randomNovel, runningKeys, seededRng, seenKeys, trialsByKey, violates } from './common.js';
+import { EXHAUSTED, priorTrials, proposeNovel, randomNovel, runningKeys, seededRng, seenKeys, trialsByKey, violates } from './common.js';
 import { defineStrategy } from './common-options.js';
 import { crowdingDistance, nonDominatedSort } from './pareto.js';
 import { archFromJson, archToJson, eraseState, type AskOutcome, type Strategy, type StrategyContext, type TrialRecord } from './types.js';
@@ -90,6 +92,13 @@ export function nsga2(o: Nsga2Options): Strategy<Nsga2State> {
       const byKey = trialsByKey(ctx.history);
       const vec = (ind: Individual) => objectiveVector(byKey.get(ind.key as ArchKey), ctx);
 
+      // Generation 0 of a warm-started study: the non-dominated best of the prior trials (already
+      // evaluated, e.g. warm-start imports) instead of random draws.
+      if (s.generation === 0 && s.parents.length === 0 && s.pending.length === 0 && ctx.history.length > 0) {
+        const prior = priorTrials(ctx.history);
+        const keep = selectSurvivors(prior.map((t) => objectiveVector(t, ctx)), Math.min(o.population, prior.length));
+        s = { ...s, pending: keep.map((i) => ({ key: prior[i]!.key as string, arch: archToJson(prior[i]!.arch) })) };
+      }
       if (s.pending.length >= o.population) {
         const running = runningKeys(ctx.history);
         if (s.pending.some((p) => running.has(p.key as ArchKey))) return out({ kind: 'wait' });
