@@ -1,6 +1,7 @@
 """PyTorch peer of `npm run bench -- compress`: post-training static int8 quantization of the same
 network with torch.ao.quantization (eager mode), on the same calibration images, evaluated on the
-same test images, batch-1 latency measured like tsnas (median of N runs after 5 untimed).
+same test images, batch-1 latency measured like tsnas (median of N runs after 5 untimed, each figure
+on a fresh copy of the model made at its thread count: see latency()).
 
     /usr/bin/python3 bench/torch_quant.py SPEC.json
 
@@ -13,6 +14,7 @@ pools, flatten, linear, adds via FloatFunctional), conv+bn(+relu) and linear(+re
 fuse_modules, prepared with get_default_qconfig(engine) (HistogramObserver activations,
 per-channel weights), calibrated, converted. Prints one JSON object.
 """
+import copy
 import json
 import struct
 import sys
@@ -124,10 +126,15 @@ def fusion_groups(g):
     return groups
 
 
-def latency(model, shape, threads, runs):
+def latency(make, shape, threads, runs):
+    """Batch-1 ms of a FRESH model from make(x) (made after the thread count is set; float and int8 alike):
+    libtorch's oneDNN int8 packs cache one primitive keyed by their first call's input shape and thread
+    count, so a model first run on the accuracy batches (500) or at another thread count rebuilds it on
+    every batch-1 call. A fresh copy (copy.deepcopy repacks the weights) is what a deployed model is."""
     torch.set_num_threads(threads)
     x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
+        model = make(x)
         for _ in range(5):
             model(x)
         ts = []
@@ -176,21 +183,15 @@ def main():
         'torch': torch.__version__,
         'float_acc': float_acc,
         'int8_acc': accuracy(q, tx, ty),
-        'int8_latency_ms': latency(q, shape, spec['threads_all'], spec['runs']),
-        'int8_latency_1t_ms': latency(q, shape, 1, spec['runs']),
-        'float_latency_ms': latency(model, shape, spec['threads_all'], spec['runs']),
-        'float_latency_1t_ms': latency(model, shape, 1, spec['runs']),
     }
-    # The same quantized model traced and frozen (no Python per module): PyTorch's fastest int8 path here.
-    with torch.no_grad():
-        traced = torch.jit.freeze(torch.jit.trace(q, torch.randn(1, *shape)))
-    res['int8_traced_latency_ms'] = latency(traced, shape, spec['threads_all'], spec['runs'])
-    res['int8_traced_latency_1t_ms'] = latency(traced, shape, 1, spec['runs'])
-    # PyTorch's own int8/float ratio needs its float model on its fastest path too.
-    with torch.no_grad():
-        ftraced = torch.jit.freeze(torch.jit.trace(model, torch.randn(1, *shape)))
-    res['float_traced_latency_ms'] = latency(ftraced, shape, spec['threads_all'], spec['runs'])
-    res['float_traced_latency_1t_ms'] = latency(ftraced, shape, 1, spec['runs'])
+    eager = lambda m: (lambda x: copy.deepcopy(m))
+    # Traced and frozen (no Python per module): PyTorch's fastest path here; traced on the timed input.
+    traced = lambda m: (lambda x: torch.jit.freeze(torch.jit.trace(copy.deepcopy(m), x)))
+    for name, net in (('int8', q), ('float', model)):
+        res[name + '_latency_ms'] = latency(eager(net), shape, spec['threads_all'], spec['runs'])
+        res[name + '_latency_1t_ms'] = latency(eager(net), shape, 1, spec['runs'])
+        res[name + '_traced_latency_ms'] = latency(traced(net), shape, spec['threads_all'], spec['runs'])
+        res[name + '_traced_latency_1t_ms'] = latency(traced(net), shape, 1, spec['runs'])
     print(json.dumps(res))
 
 

@@ -165,9 +165,9 @@ export function batch1LatencyStats(forward: (x: Tensor) => Tensor, shape: readon
  * timed minutes apart compare two loads; timed in turns a few milliseconds long, they see the same
  * one. `block` 1 alternates every call: each call then follows another network, whose code and data
  * have replaced its own in the caches, which a deployed network running one input after another
- * does not see (and which costs the int8 networks, whose kernels are the shortest, the most: the
- * LeNet int8 stage took 0.088 ms best in turns of 1 and 0.047 ms timed alone, README compress
- * section); the pipeline times in turns of `LATENCY_BLOCK`.
+ * does not see; the pipeline times every stage in turns of `LATENCY_BLOCK`, the same for each.
+ * (Session 7 blamed the turns of 1 for the LeNet int8 stage timing 2x its read-back; the cause was
+ * libtorch's oneDNN int8 primitive cache keyed on the first call, fixed in QuantizedNet callPacks.)
  */
 export function interleavedLatencyStats(forwards: readonly ((x: Tensor) => Tensor)[], shape: readonly number[], threads: number, runs = 50, block = 1): { median: number; min: number }[] {
   if (!(Number.isInteger(block) && block >= 1)) throw new NasError('invalid_config', `the latency block must be an integer >= 1, got ${block}`, { field: 'block' });

@@ -11,7 +11,7 @@ import { requantizedValues } from './qat.js';
 import { FAMILIES, loweredAndFused } from './testing.js';
 import { exportQuantizedOnnx } from './onnx.js';
 import { decodeInt8, disposeLoadedInt8, encodeInt8 } from './int8file.js';
-import { activationTable, calibrate, disposeFused, fuse, isInt8, QuantizedNet, quantizeWeight, runFused } from './quantize.js';
+import { activationTable, calibrate, disposeFused, fuse, isInt8, MAX_PACK_KEYS, QuantizedNet, quantizeWeight, runFused } from './quantize.js';
 
 test('int8 networks of every family (GELU/SiLU fallbacks, depthwise convs, cats) track float; onnxruntime runs their QDQ export', async () => {
   for (const engine of quantizedEngines()) {
@@ -258,5 +258,63 @@ test('a quantized network refuses an input that is not [N, ...inputShape] (stati
     }
     disposeFused(fused);
     for (const t of [...bad, ...cal, ...low.weights.values()]) t.dispose();
+  }
+});
+
+// libtorch's oneDNN int8 packs cache one primitive keyed by their first call's input shape and
+// thread count: a network first run on a large batch rebuilt its primitive on every batch-1 call
+// (twice the time). Each (batch, threads) now gets its own packs; the outputs must not change.
+test('oneDNN int8 packs per call key (batch, threads): every family and LeNet give the same outputs as a network only ever run at that key; at most MAX_PACK_KEYS keys; none on QNNPACK', { skip: !quantizedEngines().includes('onednn') && 'needs oneDNN' }, () => {
+  const threads = getNumThreads();
+  const cases = [...FAMILIES.map((f) => ({ name: f.name, ...loweredAndFused(f.arch, f.shape), shape: f.shape })), (() => {
+    const low = lowerModule(lenet(new Generator(2)), [1, 28, 28], 10);
+    return { name: 'lenet', low, fused: fuse(low.graph, low.weights), shape: [1, 28, 28] };
+  })()];
+  try {
+    for (const c of cases) {
+      setQuantizedEngine('onednn');
+      const gen = new Generator(9);
+      const cal = [gen.randn([16, ...c.shape]).keep()];
+      const qp = calibrate(c.fused, cal);
+      const xs = new Map([5, 1, 3, 2].map((b) => [b, gen.randn([b, ...c.shape]).keep()]));
+      const run = (q: QuantizedNet, b: number, t: number) => {
+        setNumThreads(t);
+        return tidy(() => noGrad(() => q.forward(xs.get(b)!).toTypedArray() as Float32Array));
+      };
+      const alone = (b: number, t: number) => {
+        const q = new QuantizedNet(c.fused, 'static', qp);
+        try {
+          return run(q, b, t);
+        } finally {
+          q.dispose();
+        }
+      };
+      const qn = new QuantizedNet(c.fused, 'static', qp);
+      // The pipeline's order: an accuracy pass on a batch with all threads, then batch 1 with all threads and with 1.
+      const seq: [number, number][] = [[5, 2], [1, 2], [1, 1], [3, 1], [2, 1], [2, 2]];
+      for (const [b, t] of seq) assert.deepEqual(run(qn, b, t), alone(b, t), `${c.name}: batch ${b}, ${t} thread(s), after ${JSON.stringify(seq)}`);
+      assert.deepEqual(qn.packKeys(), ['5@2', '1@2', '1@1', '3@1'], `${c.name}: the first MAX_PACK_KEYS (${MAX_PACK_KEYS}) keys get packs, later ones share the first`);
+      // Read back from its file: the same.
+      const back = decodeInt8(encodeInt8(qn, { engine: 'onednn' }), 'test');
+      assert.deepEqual(run(back, 1, 1), alone(1, 1), `${c.name}: read back`);
+      disposeLoadedInt8(back);
+      qn.dispose();
+      if (quantizedEngines().includes('qnnpack')) {
+        setQuantizedEngine('qnnpack');
+        const qq = new QuantizedNet(c.fused, 'static', qp);
+        run(qq, 5, 2);
+        run(qq, 1, 1);
+        assert.deepEqual(qq.packKeys(), [], `${c.name}: QNNPACK packs have no first-call primitive cache`);
+        qq.dispose();
+      }
+      for (const t of [...cal, ...xs.values()]) t.dispose();
+    }
+  } finally {
+    setNumThreads(threads);
+    setQuantizedEngine(quantizedEngines().includes('onednn') ? 'onednn' : quantizedEngines()[0]!);
+    for (const c of cases) {
+      disposeFused(c.fused);
+      for (const t of c.low.weights.values()) t.dispose();
+    }
   }
 });

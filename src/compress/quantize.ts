@@ -412,6 +412,9 @@ export function activationTable(fn: Exclude<Extract<FusedNode, { kind: 'act' }>[
   );
 }
 
+/** Most call keys (batch size, threads) a QuantizedNet makes its own oneDNN packs for (QuantizedNet callPacks). */
+export const MAX_PACK_KEYS = 4;
+
 /**
  * A quantized network ready to run. `forward` takes normalised float inputs [N, ...inputShape]
  * and returns float logits; tensors are created in the caller's tidy scope.
@@ -447,9 +450,15 @@ export class QuantizedNet {
    * products, and the outputs, are the same.
    */
   private readonly nhwcFlatten = new Set<number>();
-  /** Permuted-column linear packs, keyed `<engine>:<node>`, and their qint8 weights (disposed with the net). */
+  /** Permuted-column linear packs, keyed `<engine>:<node>`, and their qint8 weights per node (disposed with the net). */
   private readonly nhwcLinear = new Map<string, PackedWeight>();
-  private readonly nhwcWeights: Tensor[] = [];
+  private readonly nhwcWeights = new Map<number, Tensor>();
+  /**
+   * oneDNN packs per call key `<batch>@<threads>` (see callPacks), each keyed `<node>` or
+   * `h<node>` (permuted-column linear); the first key's set holds the construction packs.
+   */
+  private readonly keyed = new Map<string, Map<string, PackedWeight>>();
+  private firstKeyed: Map<string, PackedWeight> | undefined;
 
   /**
    * @param fused the fused network (its float weights stay owned by the caller)
@@ -516,7 +525,51 @@ export class QuantizedNet {
     checkInputShape(x, this.fused.inputShape, 'input');
     if (this.mode === 'dynamic') return withQuantizedEngine(this.engine, () => this.forwardDynamic(x));
     const perOp = this.enginesNow() === 'onednn+qnnpack';
-    return withQuantizedEngine(perOp ? 'qnnpack' : this.engine, () => this.forwardStatic(x, perOp ? this.oneThreadLinear! : this.packed, perOp ? 'qnnpack' : this.engine));
+    const set = this.callPacks(x);
+    return withQuantizedEngine(perOp ? 'qnnpack' : this.engine, () => this.forwardStatic(x, set, perOp ? this.oneThreadLinear! : this.packed, perOp ? 'qnnpack' : this.engine));
+  }
+
+  /** The call keys (`<batch>@<threads>`) that have their own oneDNN packs, in order of first use (callPacks). */
+  packKeys(): string[] {
+    return [...this.keyed.keys()];
+  }
+
+  /**
+   * The oneDNN pack set for a static forward of `x` with the current intra-op thread count, or
+   * undefined (other engines: use the construction packs).
+   *
+   * Why: libtorch 1.13's oneDNN quantized conv and linear packs each cache ONE primitive, built
+   * on their first call and keyed by that call's input shape and thread count
+   * (ATen/native/quantized/cpu/OnednnUtils.h, PrimitiveCacheKey, set once under a once_flag);
+   * every call with another key rebuilds the primitive, which at batch 1 costs about as much as
+   * the convolution. A network first evaluated on a batch of 500 (an accuracy pass) and then run
+   * at batch 1 paid that on every call: LeNet's int8 forward took 0.073 ms instead of 0.039 ms
+   * (1 thread, best of 300, README compress section). So each distinct (batch, threads) gets its
+   * own packs, made from the same int8 weights on its first call (identical outputs; the first
+   * key uses the construction packs). At most MAX_PACK_KEYS keys get packs; later keys share the
+   * construction packs (and rebuild their primitive per call, as before).
+   */
+  private callPacks(x: Tensor): Map<string, PackedWeight> | undefined {
+    if (this.engine !== 'onednn') return undefined;
+    const key = `${x.shape[0]}@${getNumThreads()}`;
+    let set = this.keyed.get(key);
+    if (!set && this.keyed.size < MAX_PACK_KEYS) {
+      set = new Map();
+      this.keyed.set(key, set);
+      this.firstKeyed ??= set;
+    }
+    return set;
+  }
+
+  /** Pack `key` of the call set `set` (made with the packing engine on first use), or `construction()` without a set and in the first key's set. */
+  private setPack(set: Map<string, PackedWeight> | undefined, key: string, construction: () => PackedWeight, make: () => PackedWeight): PackedWeight {
+    if (!set) return construction();
+    let p = set.get(key);
+    if (!p) {
+      p = set === this.firstKeyed ? construction() : withQuantizedEngine(this.engine, make);
+      set.set(key, p);
+    }
+    return p;
   }
 
   /**
@@ -528,8 +581,17 @@ export class QuantizedNet {
     const key = `${engine}:${i}`;
     let p = this.nhwcLinear.get(key);
     if (!p) {
-      const [c, h, w] = chw;
-      const qw = tidy(() =>
+      p = prepackLinear(this.nhwcWeight(i, chw), this.fused.weights.get(i)!.get('bias')!);
+      this.nhwcLinear.set(key, p);
+    }
+    return p;
+  }
+
+  /** Linear node i's qint8 weight with its columns in (h, w, c) order (nhwcPack), made once. */
+  private nhwcWeight(i: number, [c, h, w]: readonly [number, number, number]): Tensor {
+    let qw = this.nhwcWeights.get(i);
+    if (!qw) {
+      qw = tidy(() =>
         noGrad(() => {
           const wf = this.fused.weights.get(i)!.get('weight')!;
           const out = wf.shape[0]!;
@@ -537,11 +599,9 @@ export class QuantizedNet {
           return quantizeWeight(wf.reshape([out, c, h, w]).permute([0, 2, 3, 1]).contiguous().reshape([out, c * h * w]), this.scales.get(i)!).keep();
         }),
       );
-      this.nhwcWeights.push(qw);
-      p = prepackLinear(qw, this.fused.weights.get(i)!.get('bias')!);
-      this.nhwcLinear.set(key, p);
+      this.nhwcWeights.set(i, qw);
     }
-    return p;
+    return qw;
   }
 
   private forwardDynamic(x: Tensor): Tensor {
@@ -556,8 +616,11 @@ export class QuantizedNet {
     return v[f.output]!;
   }
 
-  /** The static int8 forward; `linearPacks` = the packs of the linear layers (the packing engine's, or QNNPACK's at 1 thread). */
-  private forwardStatic(x: Tensor, linearPacks: ReadonlyMap<number, PackedWeight>, linearEngine: QEngine): Tensor {
+  /**
+   * The static int8 forward; `set` = this call's oneDNN packs (callPacks), `linearPacks` = the
+   * packs of the linear layers (the packing engine's, or QNNPACK's at 1 thread).
+   */
+  private forwardStatic(x: Tensor, set: Map<string, PackedWeight> | undefined, linearPacks: ReadonlyMap<number, PackedWeight>, linearEngine: QEngine): Tensor {
     const f = this.fused;
     const qp = this.qparams!;
     /** Values flattened in (h, w, c) order (nhwcFlatten), with their [C, H, W]. */
@@ -577,12 +640,23 @@ export class QuantizedNet {
       }
       switch (n.kind) {
         case 'qconv':
-          qv[out] = quantizedConv2d(getQ(n.input), this.packed.get(i)!, qp[out]!, n.relu);
+          qv[out] = quantizedConv2d(
+            getQ(n.input),
+            this.setPack(set, String(i), () => this.packed.get(i)!, () => prepackConv2d(this.qweights.get(i)!, f.weights.get(i)!.get('bias')!, { stride: n.stride, padding: n.padding, dilation: n.dilation, groups: n.groups })),
+            qp[out]!,
+            n.relu,
+          );
           break;
         case 'qlinear':
           {
             const chw = nhwc.get(n.input);
-            qv[out] = quantizedLinear(getQ(n.input), chw ? this.nhwcPack(i, chw, linearEngine) : (linearPacks.get(i) ?? this.packed.get(i))!, qp[out]!, n.relu);
+            const bias = f.weights.get(i)!.get('bias')!;
+            // QNNPACK packs (1 thread, per op) have no first-call primitive cache: no per-call set.
+            const s = linearEngine === this.engine ? set : undefined;
+            const pack = chw
+              ? this.setPack(s, `h${i}`, () => this.nhwcPack(i, chw, linearEngine), () => prepackLinear(this.nhwcWeight(i, chw), bias))
+              : this.setPack(s, String(i), () => (linearPacks.get(i) ?? this.packed.get(i))!, () => prepackLinear(this.qweights.get(i)!, bias));
+            qv[out] = quantizedLinear(getQ(n.input), pack, qp[out]!, n.relu);
           }
           break;
         case 'qadd':
@@ -645,7 +719,8 @@ export class QuantizedNet {
     this.packed.clear();
     this.oneThreadLinear?.clear();
     this.nhwcLinear.clear();
-    for (const t of this.nhwcWeights) t.dispose();
+    this.keyed.clear();
+    for (const t of this.nhwcWeights.values()) t.dispose();
   }
 }
 
