@@ -264,7 +264,7 @@ test('a quantized network refuses an input that is not [N, ...inputShape] (stati
 // libtorch's oneDNN int8 packs cache one primitive keyed by their first call's input shape and
 // thread count: a network first run on a large batch rebuilt its primitive on every batch-1 call
 // (twice the time). Each (batch, threads) now gets its own packs; the outputs must not change.
-test('oneDNN int8 packs per call key (batch, threads): every family and LeNet give the same outputs as a network only ever run at that key; at most MAX_PACK_KEYS keys; none on QNNPACK', { skip: !quantizedEngines().includes('onednn') && 'needs oneDNN' }, () => {
+test('oneDNN int8 packs per call key (batch, threads), static and dynamic: every family and LeNet give the same outputs as a network only ever run at that key; at most MAX_PACK_KEYS keys; none on QNNPACK', { skip: !quantizedEngines().includes('onednn') && 'needs oneDNN' }, () => {
   const threads = getNumThreads();
   const cases = [...FAMILIES.map((f) => ({ name: f.name, ...loweredAndFused(f.arch, f.shape), shape: f.shape })), (() => {
     const low = lowerModule(lenet(new Generator(2)), [1, 28, 28], 10);
@@ -281,24 +281,27 @@ test('oneDNN int8 packs per call key (batch, threads): every family and LeNet gi
         setNumThreads(t);
         return tidy(() => noGrad(() => q.forward(xs.get(b)!).toTypedArray() as Float32Array));
       };
-      const alone = (b: number, t: number) => {
-        const q = new QuantizedNet(c.fused, 'static', qp);
-        try {
-          return run(q, b, t);
-        } finally {
-          q.dispose();
-        }
-      };
-      const qn = new QuantizedNet(c.fused, 'static', qp);
-      // The pipeline's order: an accuracy pass on a batch with all threads, then batch 1 with all threads and with 1.
-      const seq: [number, number][] = [[5, 2], [1, 2], [1, 1], [3, 1], [2, 1], [2, 2]];
-      for (const [b, t] of seq) assert.deepEqual(run(qn, b, t), alone(b, t), `${c.name}: batch ${b}, ${t} thread(s), after ${JSON.stringify(seq)}`);
-      assert.deepEqual(qn.packKeys(), ['5@2', '1@2', '1@1', '3@1'], `${c.name}: the first MAX_PACK_KEYS (${MAX_PACK_KEYS}) keys get packs, later ones share the first`);
-      // Read back from its file: the same.
-      const back = decodeInt8(encodeInt8(qn, { engine: 'onednn' }), 'test');
-      assert.deepEqual(run(back, 1, 1), alone(1, 1), `${c.name}: read back`);
-      disposeLoadedInt8(back);
-      qn.dispose();
+      for (const mode of ['static', 'dynamic'] as const) {
+        const make = () => new QuantizedNet(c.fused, mode, mode === 'static' ? qp : undefined);
+        const alone = (b: number, t: number) => {
+          const q = make();
+          try {
+            return run(q, b, t);
+          } finally {
+            q.dispose();
+          }
+        };
+        const qn = make();
+        // The pipeline's order: an accuracy pass on a batch with all threads, then batch 1 with all threads and with 1.
+        const seq: [number, number][] = [[5, 2], [1, 2], [1, 1], [3, 1], [2, 1], [2, 2]];
+        for (const [b, t] of seq) assert.deepEqual(run(qn, b, t), alone(b, t), `${c.name} ${mode}: batch ${b}, ${t} thread(s), after ${JSON.stringify(seq)}`);
+        assert.deepEqual(qn.packKeys(), ['5@2', '1@2', '1@1', '3@1'], `${c.name} ${mode}: the first MAX_PACK_KEYS (${MAX_PACK_KEYS}) keys get packs, later ones share the first`);
+        // Read back from its file: the same.
+        const back = decodeInt8(encodeInt8(qn, { engine: 'onednn' }), 'test');
+        assert.deepEqual(run(back, 1, 1), alone(1, 1), `${c.name} ${mode}: read back`);
+        disposeLoadedInt8(back);
+        qn.dispose();
+      }
       if (quantizedEngines().includes('qnnpack')) {
         setQuantizedEngine('qnnpack');
         const qq = new QuantizedNet(c.fused, 'static', qp);

@@ -523,9 +523,9 @@ export class QuantizedNet {
     // Checked here, not left to the kernels: an int8 conv of the wrong channel count does not fail
     // on every engine (it may read past the input and return garbage).
     checkInputShape(x, this.fused.inputShape, 'input');
-    if (this.mode === 'dynamic') return withQuantizedEngine(this.engine, () => this.forwardDynamic(x));
-    const perOp = this.enginesNow() === 'onednn+qnnpack';
     const set = this.callPacks(x);
+    if (this.mode === 'dynamic') return withQuantizedEngine(this.engine, () => this.forwardDynamic(x, set));
+    const perOp = this.enginesNow() === 'onednn+qnnpack';
     return withQuantizedEngine(perOp ? 'qnnpack' : this.engine, () => this.forwardStatic(x, set, perOp ? this.oneThreadLinear! : this.packed, perOp ? 'qnnpack' : this.engine));
   }
 
@@ -535,10 +535,10 @@ export class QuantizedNet {
   }
 
   /**
-   * The oneDNN pack set for a static forward of `x` with the current intra-op thread count, or
+   * The oneDNN pack set for a forward of `x` with the current intra-op thread count, or
    * undefined (other engines: use the construction packs).
    *
-   * Why: libtorch 1.13's oneDNN quantized conv and linear packs each cache ONE primitive, built
+   * Why: libtorch 1.13's oneDNN quantized conv and linear packs (static and dynamic) each cache ONE primitive, built
    * on their first call and keyed by that call's input shape and thread count
    * (ATen/native/quantized/cpu/OnednnUtils.h, PrimitiveCacheKey, set once under a once_flag);
    * every call with another key rebuilds the primitive, which at batch 1 costs about as much as
@@ -604,12 +604,12 @@ export class QuantizedNet {
     return qw;
   }
 
-  private forwardDynamic(x: Tensor): Tensor {
+  private forwardDynamic(x: Tensor, set: Map<string, PackedWeight> | undefined): Tensor {
     const f = this.fused;
     const v: Tensor[] = [x];
     f.nodes.forEach((n, i) => {
       if (n.kind === 'qlinear') {
-        const y = dynamicLinear(v[n.input]!, this.packed.get(i)!);
+        const y = dynamicLinear(v[n.input]!, this.setPack(set, String(i), () => this.packed.get(i)!, () => prepackLinear(this.qweights.get(i)!, f.weights.get(i)!.get('bias')!)));
         v.push(n.relu ? y.relu() : y);
       } else v.push(floatNode(n, i, v, f.weights));
     });
