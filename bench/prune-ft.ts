@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- prune-ft --model DIR[,DIR...] [--flops 0.5] [--epochs 2,4] [--lrs 0.001,0.0003]
- *   [--variants plain,kd,recipe,kd+recipe] [--criterion l1|taylor] [--seed 0] [--data-dir DIR] [--results FILE] [--json]`
+ *   [--variants plain,kd,recipe,kd+recipe] [--allocations greedy,uniform] [--criterion l1|taylor] [--seed 0] [--data-dir DIR] [--results FILE] [--json]`
  *
  * Issue 13 item 1, the fine-tuning after structured channel pruning, chosen on validation: each
  * trained Fashion-MNIST model (a model directory, e.g. the main job's `compressed-sN/float`) is
  * pruned to `--flops` of its FLOPs by the shipped plan (prune.ts planChannels + pruneWeights, as
- * `tsnas compress --prune flops=F` does), then fine-tuned (finetune.ts: Adam, cosine decay over the
+ * `tsnas compress --prune flops=F` does; `--allocations`: the plan's greedy per-layer allocation, the default, and/or the
+ * uniform ratio of sessions 6-7, each a separate configuration), then fine-tuned (finetune.ts: Adam, cosine decay over the
  * run, batch 64) once per configuration (epochs E x learning rate x variant), each from the same
  * pruned weights. Variants: `plain` (cross-entropy on the labels: what `tsnas compress` does by
  * default), `kd` (distilled from the unpruned float model, Hinton et al. 2015: temperature 4, soft
@@ -47,6 +48,8 @@ import { parseBenchArgs } from './args.js';
 
 const VARIANTS = ['plain', 'kd', 'recipe', 'kd+recipe'] as const;
 type Variant = (typeof VARIANTS)[number];
+const ALLOCATIONS = ['greedy', 'uniform'] as const;
+type Allocation = (typeof ALLOCATIONS)[number];
 
 interface Args {
   models: string[];
@@ -55,6 +58,7 @@ interface Args {
   lrs: number[];
   variants: Variant[];
   criterion: 'l1' | 'taylor';
+  allocations: Allocation[];
   seed: number;
   dataDir: string;
   results?: string;
@@ -62,7 +66,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const o = parseBenchArgs(argv, 'prune-ft', { model: 'list', flops: 'number', epochs: 'list', lrs: 'list', criterion: 'string', seed: 'number', 'data-dir': 'string', results: 'string', variants: 'list', json: 'flag' });
+  const o = parseBenchArgs(argv, 'prune-ft', { model: 'list', flops: 'number', epochs: 'list', lrs: 'list', criterion: 'string', seed: 'number', 'data-dir': 'string', results: 'string', variants: 'list', allocations: 'list', json: 'flag' });
   if (!o.model?.length && o.results === undefined) throw new NasError('invalid_config', 'prune-ft needs --model DIR[,DIR...] (trained Fashion-MNIST model directories)', { field: '--model', hint: "e.g. --model <artifacts>/compressed-s0/float (the main job's winner)" });
   const a: Args = {
     models: o.model ?? [],
@@ -71,6 +75,7 @@ function parseArgs(argv: string[]): Args {
     lrs: (o.lrs ?? ['0.001', '0.0003']).map(Number),
     variants: (o.variants ?? ['plain']) as Variant[],
     criterion: (o.criterion ?? 'l1') as Args['criterion'],
+    allocations: (o.allocations ?? ['greedy']) as Allocation[],
     seed: o.seed ?? 0,
     dataDir: o['data-dir'] ?? FASHION_MNIST_DIR,
     json: o.json ?? false,
@@ -79,6 +84,7 @@ function parseArgs(argv: string[]): Args {
   if (a.epochs.some((e) => !Number.isInteger(e) || e < 1)) throw new NasError('invalid_config', `--epochs takes integers >= 1, got ${a.epochs.join(',')}`, { field: '--epochs' });
   if (a.lrs.some((x) => !(x > 0 && Number.isFinite(x)))) throw new NasError('invalid_config', `--lrs takes numbers > 0, got ${a.lrs.join(',')}`, { field: '--lrs' });
   if (!(a.flops > 0 && a.flops < 1)) throw new NasError('invalid_config', `--flops must be in (0, 1), got ${a.flops}`, { field: '--flops' });
+  for (const v of a.allocations) if (!ALLOCATIONS.includes(v)) throw new NasError('invalid_config', `--allocations takes ${ALLOCATIONS.join(', ')}, got ${v}`, { field: '--allocations' });
   for (const v of a.variants) if (!VARIANTS.includes(v)) throw new NasError('invalid_config', `--variants takes ${VARIANTS.join(', ')}, got ${v}`, { field: '--variants' });
   if (a.criterion !== 'l1' && a.criterion !== 'taylor') throw new NasError('invalid_config', `--criterion takes l1 or taylor, got ${a.criterion}`, { field: '--criterion' });
   return a;
@@ -89,6 +95,8 @@ interface Row {
   epochs: number;
   lr: number;
   variant?: Variant;
+  /** Absent in rows of sessions 6-7: those plans were uniform. */
+  allocation?: Allocation;
   flops_ratio: number;
   float_val: number;
   float_test: number;
@@ -127,11 +135,12 @@ export default async function main(argv: string[]): Promise<void> {
       const floatTest = testAccuracy((x) => floatNet.forward(x), data);
       let grads: Map<string, Tensor> | undefined;
       if (a.criterion === 'taylor') grads = taylorGrads(floatNet, data, a.seed);
-      const plan = planChannels(low.graph, low.weights, { kind: 'channels', flops: a.flops, criterion: a.criterion }, grads);
+      const plans = a.allocations.map((allocation) => ({ allocation, plan: planChannels(low.graph, low.weights, { kind: 'channels', flops: a.flops, criterion: a.criterion, allocation }, grads) }));
       for (const t of grads?.values() ?? []) t.dispose();
       teacher = floatNet.eval();
+      for (const { allocation, plan } of plans) {
       const ratio = graphCost(plan.graph).flops / graphCost(low.graph).flops;
-      out({ model: dir, float_val: floatVal, float_test: floatTest, flops_ratio: ratio, channel_ratio: plan.ratio });
+      out({ model: dir, allocation, float_val: floatVal, float_test: floatTest, flops_ratio: ratio, channel_ratio: plan.ratio, restored_classes: plan.restored });
       for (const variant of a.variants)
       for (const lr of a.lrs)
         for (const epochs of a.epochs) {
@@ -152,7 +161,7 @@ export default async function main(argv: string[]): Promise<void> {
             net.eval();
             const va = testAccuracy((x) => net.forward(x), val);
             const te = testAccuracy((x) => net.forward(x), data);
-            const r: Row = { model: dir, epochs, lr, variant, flops_ratio: ratio, float_val: floatVal, float_test: floatTest, val_acc: va, test_acc: te, val_drop: floatVal - va, test_drop: floatTest - te, seconds: (performance.now() - t0) / 1000 };
+            const r: Row = { model: dir, epochs, lr, variant, allocation, flops_ratio: ratio, float_val: floatVal, float_test: floatTest, val_acc: va, test_acc: te, val_drop: floatVal - va, test_drop: floatTest - te, seconds: (performance.now() - t0) / 1000 };
             rows.push(r);
             if (a.results) appendFileSync(a.results, JSON.stringify(r) + '\n');
             out({ ...r });
@@ -160,6 +169,7 @@ export default async function main(argv: string[]): Promise<void> {
             net.dispose();
           }
         }
+      }
     } finally {
       teacher?.dispose();
       for (const t of owned) t.dispose();
@@ -170,23 +180,23 @@ export default async function main(argv: string[]): Promise<void> {
     const byKey = new Map<string, Row>();
     for (const line of readFileSync(a.results, 'utf8').split('\n')) if (line.trim()) {
       const r = JSON.parse(line) as Row;
-      byKey.set(`${r.model}|${r.epochs}|${r.lr}|${r.variant ?? 'plain'}`, r);
+      byKey.set(`${r.model}|${r.epochs}|${r.lr}|${r.variant ?? 'plain'}|${r.allocation ?? 'uniform'}`, r);
     }
     rows.splice(0, rows.length, ...byKey.values());
   }
   const models = [...new Set(rows.map((r) => r.model))];
   // One configuration for every model: the smallest mean validation drop (ties: fewer epochs, then the larger lr).
   // Only configurations run on every model compete.
-  const same = (r: Row, c: { lr: number; epochs: number; variant: Variant }) => r.epochs === c.epochs && r.lr === c.lr && (r.variant ?? 'plain') === c.variant;
-  const configs = [...new Map(rows.map((r) => [`${r.epochs}|${r.lr}|${r.variant ?? 'plain'}`, { lr: r.lr, epochs: r.epochs, variant: r.variant ?? 'plain' }])).values()].filter((c) => models.every((m) => rows.some((r) => r.model === m && same(r, c))));
+  const same = (r: Row, c: { lr: number; epochs: number; variant: Variant; allocation: Allocation }) => r.epochs === c.epochs && r.lr === c.lr && (r.variant ?? 'plain') === c.variant && (r.allocation ?? 'uniform') === c.allocation;
+  const configs = [...new Map(rows.map((r) => [`${r.epochs}|${r.lr}|${r.variant ?? 'plain'}|${r.allocation ?? 'uniform'}`, { lr: r.lr, epochs: r.epochs, variant: r.variant ?? 'plain', allocation: r.allocation ?? 'uniform' }])).values()].filter((c) => models.every((m) => rows.some((r) => r.model === m && same(r, c))));
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
   const scored = configs.map((c) => {
     const rs = rows.filter((r) => same(r, c));
     return { ...c, mean_val_drop: mean(rs.map((r) => r.val_drop)), mean_test_drop: mean(rs.map((r) => r.test_drop)), test_drops: rs.map((r) => r.test_drop), met: rs.filter((r) => r.test_drop <= 0.5).length };
   });
-  for (const s of scored) out({ config: `epochs ${s.epochs} lr ${s.lr} ${s.variant}`, models: models.length, mean_val_drop: s.mean_val_drop, mean_test_drop: s.mean_test_drop });
+  for (const s of scored) out({ config: `epochs ${s.epochs} lr ${s.lr} ${s.variant} ${s.allocation}`, models: models.length, mean_val_drop: s.mean_val_drop, mean_test_drop: s.mean_test_drop });
   if (scored.length === 0) throw new NasError('invalid_config', 'no configuration was run on every model', { field: '--results', hint: 'run the same --epochs and --lrs on every model' });
   scored.sort((x, y) => x.mean_val_drop - y.mean_val_drop || x.epochs - y.epochs || y.lr - x.lr);
   const best = scored[0]!;
-  out({ figure: 'prune_finetune_chosen_on_validation', epochs: best.epochs, lr: best.lr, variant: best.variant, mean_val_drop: best.mean_val_drop, mean_test_drop: best.mean_test_drop, test_drops: best.test_drops.map((x) => +x.toFixed(2)), met_target_le_0_5: `${best.met} of ${best.test_drops.length}` });
+  out({ figure: 'prune_finetune_chosen_on_validation', epochs: best.epochs, lr: best.lr, variant: best.variant, allocation: best.allocation, mean_val_drop: best.mean_val_drop, mean_test_drop: best.mean_test_drop, test_drops: best.test_drops.map((x) => +x.toFixed(2)), met_target_le_0_5: `${best.met} of ${best.test_drops.length}` });
 }

@@ -27,7 +27,10 @@ export function pruneFromFlags(spec: string, f: Record<string, string | boolean 
       ...(f['prune-min-density'] !== undefined ? { minDensity: Number(f['prune-min-density']) } : {}),
       ...(f['prune-output'] ? { pruneOutput: true } : {}),
     };
-  return m[1] === 'channels' ? { kind: 'channels', ratio: v, ...(crit ? { criterion: crit } : {}) } : { kind: 'channels', flops: v, ...(crit ? { criterion: crit } : {}) };
+  const alloc = f['prune-allocation'] as 'greedy' | 'uniform' | undefined;
+  return m[1] === 'channels'
+    ? { kind: 'channels', ratio: v, ...(crit ? { criterion: crit } : {}), ...(alloc ? { allocation: alloc } : {}) }
+    : { kind: 'channels', flops: v, ...(crit ? { criterion: crit } : {}), ...(alloc ? { allocation: alloc } : {}) };
 }
 
 export function stageTable(rows: readonly StageRow[]): string {
@@ -64,9 +67,13 @@ leaves nothing behind, so the same --out can be used again.
 
 options:
   --prune SPEC            channels=R (remove fraction R of each coupled channel group),
-                          flops=F (smallest uniform ratio reaching <= F of the FLOPs), or
+                          flops=F (<= F of the FLOPs, see --prune-allocation), or
                           sparsity=S (unstructured magnitude pruning to fraction S of zero weights)
   --prune-criterion C     l1 (default) or taylor, for channels/flops
+  --prune-allocation A    for flops: greedy (default; the smallest uniform ratio reaching F, then
+                          the most important removed channels restored while the FLOPs stay <= F:
+                          per-layer ratios, as close below F as the channel counts allow) or
+                          uniform (the same ratio in every coupled channel group)
   --prune-scope S         global (default) or layer, for sparsity
   --prune-schedule S      oneshot (default) or gradual (over the fine-tuning epochs), for sparsity
   --prune-min-density D   per-layer floor for sparsity: every pruned layer keeps at least this
@@ -105,6 +112,7 @@ options:
         storage: { type: 'string' },
         prune: { type: 'string', check: (v) => void pruneFromFlags(v, {}) },
         'prune-criterion': { type: 'string', choices: ['l1', 'taylor'] },
+        'prune-allocation': { type: 'string', choices: ['greedy', 'uniform'] },
         'prune-scope': { type: 'string', choices: ['global', 'layer'] },
         'prune-schedule': { type: 'string', choices: ['oneshot', 'gradual'] },
         'prune-min-density': { type: 'string', number: { integer: false, min: 0, max: 1 } },

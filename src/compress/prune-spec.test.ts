@@ -22,5 +22,9 @@ test('checkPruneSpec reports every bad field at once', () => {
     assert.deepEqual(fields(e), ['prune.criterion', 'prune.ratio']);
     return true;
   });
-  assert.deepEqual(checkPruneSpec({ kind: 'channels', flops: 0.5 }), { kind: 'channels', flops: 0.5, criterion: 'l1' });
+  assert.deepEqual(checkPruneSpec({ kind: 'channels', flops: 0.5 }), { kind: 'channels', flops: 0.5, criterion: 'l1', allocation: 'greedy' });
+  assert.deepEqual(checkPruneSpec({ kind: 'channels', flops: 0.5, allocation: 'uniform' }), { kind: 'channels', flops: 0.5, criterion: 'l1', allocation: 'uniform' });
+  // The allocation shares a FLOPs target among layers: with a ratio, or of an unknown kind, it is named.
+  for (const bad of [{ kind: 'channels', ratio: 0.5, allocation: 'uniform' }, { kind: 'channels', flops: 0.5, allocation: 'global' }])
+    assert.throws(() => checkPruneSpec(bad), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'prune.allocation' && fields(e).length === 1, JSON.stringify(bad));
 });
