@@ -6,10 +6,27 @@ export class ApiError extends Error {
 }
 
 export async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  return jsonOf<T>(await fetch(path, { headers: { accept: 'application/json' } }));
+}
+
+async function jsonOf<T>(res: Response): Promise<T> {
   const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
   if (!res.ok) throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`);
   return body as T;
+}
+
+/**
+ * `path`'s answer when the page's first script (public/early.js) asked for it before this app
+ * loaded, else that of a request sent now. The early response is taken once.
+ */
+export function earlyJson<T>(path: string): Promise<T> {
+  const w = window as unknown as { tsnasEarly?: { path: string; response: Promise<Response> } };
+  const e = w.tsnasEarly;
+  if (e && e.path === path) {
+    w.tsnasEarly = undefined;
+    return e.response.then((res) => jsonOf<T>(res));
+  }
+  return getJson<T>(path);
 }
 
 /**

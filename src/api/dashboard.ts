@@ -6,7 +6,8 @@
 import { NasError, storageError } from '../core/errors.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns } from '../store/types.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns, TrialArchitectures } from '../store/types.js';
+import { ArchColumns } from './arch-columns.js';
 import { openStore } from '../store/index.js';
 import { bestOf, objectiveOf, studyConstraints } from '../store/common.js';
 import { STRATEGIES } from '../strategy/registry.js';
@@ -621,19 +622,24 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     }
     return { c, entry: rowsEntry(s, version, Date.now(), rows, [...c.workerId], c.userAttrs, bestAmong(s, null, candidates)) };
   };
-  const readFull = (s: StoreStudySummary, c: TrialColumns, first: StudyRows): StudyRows => {
+  const readFull = async (s: StoreStudySummary, c: TrialColumns, archs: TrialArchitectures, first: StudyRows): Promise<StudyRows> => {
     const n = c.count;
-    // TrialRow.params of every trial, as columns (name -> value per trial, undefined: absent)
-    const params = new Map<string, (ParamValue | undefined)[]>();
-    let i = 0;
-    const set = (path: string, v: ParamValue): void => {
-      let col = params.get(path);
-      if (col === undefined) params.set(path, (col = new Array<ParamValue | undefined>(n).fill(undefined)));
-      col[i] = v;
-    };
-    const has = (path: string): boolean => params.get(path)?.[i] !== undefined;
-    // parsed, flattened into the columns and dropped, one architecture at a time
-    for (i = 0; i < n; i++) trialParamsInto({ params: c.params[i]!, arch: parseArch(c.archText[i]!, c.number[i]!) }, set, has);
+    // Each trial's architecture text, matched by number (a separate read: a trial created
+    // between the two reads may be missing from it, when it ran first; then it is read again).
+    let texts = archTextsOf(c, archs);
+    if (texts === null) texts = archTextsOf(c, await store.listTrialArchitectures(s.id));
+    if (texts === null) {
+      throw storageError('other', `study ${s.id}: a trial's architecture is missing from its read`, { hint: 'reload the page; if it persists, the database lost rows: check it' });
+    }
+    // TrialRow.params of every trial, as columns (name -> value per trial, undefined: absent):
+    // each architecture is flattened into them straight from its text (ArchColumns: texts of a
+    // shape seen before are cut into values without being parsed), then its own params.
+    const cols = new ArchColumns(n, archLeavesInto, (text, i) => parseArch(text, c.number[i]!));
+    for (let i = 0; i < n; i++) {
+      cols.add(i, texts[i]!);
+      ownParamsInto(c.params[i]!, (path, v) => cols.set(i, path, v), (path) => cols.has(i, path));
+    }
+    const params = cols.columns;
     const entry: StudyRows = { ...first, paramNames: [...params.keys()].sort() };
     entry.series = studySeries(s, { ...entry, params }, SERIES_MAX_POINTS, finalResultsOf(s.userAttrs, entry.finals));
     return entry;
@@ -645,10 +651,12 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const started = new Promise<void>((resolve) => (go = resolve));
       const read = readFirst(s, version);
       const first = read.then((r) => r.entry);
-      const full = read.then(async (r) => {
-        await started;
-        return readFull(s, r.c, r.entry);
-      });
+      // The architectures: read at once beside the columns where reads run side by side (a
+      // connection pool), else once the first step's answer is out (a synchronous read would
+      // hold it up).
+      const archs = store.concurrentReads ? store.listTrialArchitectures(s.id) : started.then(() => store.listTrialArchitectures(s.id));
+      archs.catch(() => undefined);
+      const full = Promise.all([read, archs, started]).then(([r, a]) => readFull(s, r.c, a, r.entry));
       const view: ViewRead = { version, first, full, go };
       v = view;
       views.delete(s.id);
@@ -1096,8 +1104,13 @@ function trialParamsInto(t: { readonly params: TrialOutcome['params']; readonly 
     flattenInto(searchedParams(t.params), '', set);
     return;
   }
+  archLeavesInto(t.arch!, set);
+  ownParamsInto(t.params, set, has);
+}
+
+/** The architecture's part of TrialRow.params, leaf by leaf (what ArchColumns learns shapes of). */
+function archLeavesInto(a: Json, set: (path: string, value: ParamValue) => void): void {
   // A joint candidate ({arch, hparams}) reads better without the `arch.` prefix on every leaf.
-  const a = t.arch;
   if (a !== null && typeof a === 'object' && !Array.isArray(a)) {
     for (const k in a) {
       const x = a[k];
@@ -1105,8 +1118,12 @@ function trialParamsInto(t: { readonly params: TrialOutcome['params']; readonly 
       flattenInto(x, k === 'arch' && x !== null && typeof x === 'object' ? '' : k, set);
     }
   } else flattenInto(a, '', set);
+}
+
+/** The trial's own searched params after its architecture's leaves (a name taken gets `param.`). */
+function ownParamsInto(params: TrialOutcome['params'], set: (path: string, value: ParamValue) => void, has: (path: string) => boolean): void {
   const own: [string, ParamValue][] = [];
-  flattenInto(searchedParams(t.params), '', (path, v) => own.push([path, v]));
+  flattenInto(searchedParams(params), '', (path, v) => own.push([path, v]));
   for (const [k, v] of own) set(has(k) ? `param.${k}` : k, v);
 }
 
@@ -1137,7 +1154,27 @@ function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
   return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
 }
 
-/** A stored architecture text (TrialColumns.archText) parsed; not JSON: storage_error naming the trial. */
+/**
+ * Per trial of `c` (number order) its architecture text from `a`, matched by number; null when
+ * one is missing.
+ */
+function archTextsOf(c: TrialColumns, a: TrialArchitectures): readonly string[] | null {
+  const n = c.count;
+  let same = a.count >= n;
+  for (let i = 0; same && i < n; i++) same = a.number[i] === c.number[i];
+  if (same) return a.text;
+  const byNumber = new Map<number, string>();
+  for (let i = 0; i < a.count; i++) byNumber.set(a.number[i]!, a.text[i]!);
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const t = byNumber.get(c.number[i]!);
+    if (t === undefined) return null;
+    out[i] = t;
+  }
+  return out;
+}
+
+/** A stored architecture text (TrialArchitectures.text) parsed; not JSON: storage_error naming the trial. */
 function parseArch(text: string, number: number): Json {
   try {
     return JSON.parse(text) as Json;
@@ -1177,7 +1214,8 @@ function rowOfColumns(s: StudyRecord, c: TrialColumns, i: number, population: nu
     value,
     metrics: finiteOnly(m),
     params: NO_PARAMS,
-    archKey: c.archKey[i] ?? null,
+    // not read for the view (the trial table and search read full rows, which have it)
+    archKey: null,
     budget: nul(c.budget[i]!),
     generation: generationOf({ params: c.params[i]!, userAttrs: c.userAttrs[i]!, number }, population),
     attempt: c.attempt[i]!,

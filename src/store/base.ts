@@ -17,7 +17,7 @@ import { checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, ImportedTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoints, TrialPointKeys, TrialColumns, TrialWriter, WorkerInfo, WorkerRecord,
+  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoints, TrialPointKeys, TrialColumns, TrialArchitectures, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -45,6 +45,7 @@ export function fenceRefuses(row: OwnerRow, fence: AttrFence): boolean {
 
 export abstract class SqlStore implements Store {
   abstract readonly kind: Store['kind'];
+  abstract readonly concurrentReads: boolean;
   abstract readonly url: string;
   abstract readonly schema: SchemaState;
 
@@ -110,6 +111,8 @@ export abstract class SqlStore implements Store {
   /** Every trial of the study, in any order, as TrialPoints for `k` (see newTrialPoints in common.ts). */
   protected abstract selectTrialPoints(id: StudyId, k: PointKeys): Promise<TrialPoints>;
   protected abstract selectTrialColumns(id: StudyId): Promise<TrialColumns>;
+  /** Every trial's number and architecture text, in any order (trialArchitecturesFromRows sorts). */
+  protected abstract selectTrialArchitectures(id: StudyId): Promise<TrialArchitectures>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
@@ -279,6 +282,10 @@ export abstract class SqlStore implements Store {
 
   async listTrialColumns(id: StudyId): Promise<TrialColumns> {
     return columnsInNumberOrder(await this.selectTrialColumns(id));
+  }
+
+  async listTrialArchitectures(id: StudyId): Promise<TrialArchitectures> {
+    return this.selectTrialArchitectures(id);
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

@@ -29,6 +29,7 @@ import {
   type TrialRecord,
   type TrialOutcome,
   type TrialColumns,
+  type TrialArchitectures,
   type TrialPoints,
   type TrialPointKeys,
   type TrialState,
@@ -1045,8 +1046,6 @@ interface ColumnsBuilder {
   startedAt: Float64Array;
   finishedAt: Float64Array;
   workerId: (WorkerId | null)[];
-  archKey: (string | null)[];
-  archText: string[];
   params: JsonObject[];
   metrics: (Metrics | null)[];
   userAttrs: JsonObject[];
@@ -1065,8 +1064,6 @@ function newTrialColumns(n: number): ColumnsBuilder {
     startedAt: new Float64Array(n),
     finishedAt: new Float64Array(n),
     workerId: new Array<WorkerId | null>(n),
-    archKey: new Array<string | null>(n),
-    archText: new Array<string>(n),
     params: new Array<JsonObject>(n),
     metrics: new Array<Metrics | null>(n),
     userAttrs: new Array<JsonObject>(n),
@@ -1085,10 +1082,10 @@ function metricsFromStored(o: Record<string, number | string> | null): Metrics |
 
 /**
  * The layout of a selectTrialColumns row (SQLite): the scalar columns in this order, then
- * worker_id, arch_key, arch, params, metrics, user_attrs.
+ * worker_id, params, metrics, user_attrs.
  */
 export const TRIAL_COLUMN_SCALARS = 'id, number, state, budget, value0, attempt, duration_ms, started_at, finished_at';
-export const TRIAL_COLUMN_SELECT = `${TRIAL_COLUMN_SCALARS}, worker_id, arch_key, arch, params, metrics, user_attrs`;
+export const TRIAL_COLUMN_SELECT = `${TRIAL_COLUMN_SCALARS}, worker_id, params, metrics, user_attrs`;
 
 function jsonOf<T>(text: string, what: string): T {
   try {
@@ -1117,11 +1114,9 @@ export function trialColumnsFromRows(rows: readonly ArrayLike<unknown>[]): Trial
     c.startedAt[i] = nan(r[7]);
     c.finishedAt[i] = nan(r[8]);
     c.workerId[i] = r[9] === null ? null : workerId(r[9] as string);
-    c.archKey[i] = r[10] as string | null;
-    c.archText[i] = r[11] as string;
-    c.params[i] = jsonOf<JsonObject>(r[12] as string, 'params');
-    c.metrics[i] = r[13] === null ? null : metricsFromStored(jsonOf<Record<string, number | string>>(r[13] as string, 'metrics'));
-    c.userAttrs[i] = jsonOf<JsonObject>(r[14] as string, 'user_attrs');
+    c.params[i] = jsonOf<JsonObject>(r[10] as string, 'params');
+    c.metrics[i] = r[11] === null ? null : metricsFromStored(jsonOf<Record<string, number | string>>(r[11] as string, 'metrics'));
+    c.userAttrs[i] = jsonOf<JsonObject>(r[12] as string, 'user_attrs');
   }
   return c;
 }
@@ -1129,15 +1124,14 @@ export function trialColumnsFromRows(rows: readonly ArrayLike<unknown>[]): Trial
 /**
  * TrialColumns from one row of columns (PostgreSQL's selectTrialColumns): `state`, one letter per
  * trial; `numbers`, per number column (id, number, budget, value0, attempt, duration_ms,
- * started_at, finished_at), its float8 values' big-endian bytes (NaN for null); `workers` and
- * `archKeys`, JSON arrays of strings and nulls; `params`, `metrics` (null where a trial has none)
- * and `userAttrs`, JSON arrays of the trials' stored JSON texts; `arch`, the trials' architecture
- * texts joined by ARCH_SEPARATOR.
+ * started_at, finished_at), its float8 values' big-endian bytes (NaN for null); `workers`, a
+ * JSON array of strings and nulls; `params`, `metrics` (null where a trial has none) and
+ * `userAttrs`, JSON arrays of the trials' stored JSON texts.
  */
 export function trialColumnsFromAggregates(
   state: string,
   numbers: readonly Buffer[],
-  texts: { readonly workers: string; readonly archKeys: string; readonly arch: string; readonly params: string; readonly metrics: string; readonly userAttrs: string },
+  texts: { readonly workers: string; readonly params: string; readonly metrics: string; readonly userAttrs: string },
 ): TrialColumns {
   const n = state.length;
   const c = newTrialColumns(n);
@@ -1157,24 +1151,11 @@ export function trialColumnsFromAggregates(
   };
   const workers = list<string | null>(texts.workers, 'worker_id');
   for (let i = 0; i < n; i++) c.workerId[i] = workers[i] === null ? null : workerId(String(workers[i]));
-  c.archKey = list<string | null>(texts.archKeys, 'arch_key');
-  c.archText = n === 0 ? [] : texts.arch.split(ARCH_SEPARATOR);
-  if (c.archText.length !== n) {
-    throw storageError('other', `trial columns: ${c.archText.length} architecture texts for ${n} trials`, {
-      hint: 'an architecture holds the character U+001E, which JSON text cannot hold outside a string, and inside one only escaped: a tool other than tsnas wrote it',
-    });
-  }
   c.params = list<JsonObject>(texts.params, 'params');
   c.metrics = list<Record<string, number | string> | null>(texts.metrics, 'metrics').map(metricsFromStored);
   c.userAttrs = list<JsonObject>(texts.userAttrs, 'user_attrs');
   return c;
 }
-
-/**
- * What joins architecture texts in PostgreSQL's answer: U+001E (record separator), a control
- * character, which valid JSON text holds neither between tokens nor raw inside a string.
- */
-export const ARCH_SEPARATOR = '\u001e';
 
 /** `c` in number order (a backend may return the trials in any order; usually they already are). */
 export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
@@ -1193,8 +1174,6 @@ export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
     startedAt: f(c.startedAt),
     finishedAt: f(c.finishedAt),
     workerId: g(c.workerId),
-    archKey: g(c.archKey),
-    archText: g(c.archText),
     params: g(c.params),
     metrics: g(c.metrics),
     userAttrs: g(c.userAttrs),
@@ -1219,11 +1198,36 @@ export function trialColumnsOf(trials: readonly TrialRecord[]): TrialColumns {
     c.startedAt[i] = nan(t.startedAt);
     c.finishedAt[i] = nan(t.finishedAt);
     c.workerId[i] = t.workerId;
-    c.archKey[i] = t.archKey;
-    c.archText[i] = JSON.stringify(t.arch);
     c.params[i] = t.params;
     c.metrics[i] = t.metrics;
     c.userAttrs[i] = t.userAttrs;
   }
   return c;
+}
+
+/**
+ * TrialArchitectures from rows `[number, arch text]` in any order (selectTrialArchitectures), put
+ * in number order. A number that is not an integer is `storage_error`.
+ */
+export function trialArchitecturesFromRows(rows: readonly ArrayLike<unknown>[]): TrialArchitectures {
+  const n = rows.length;
+  const number = new Float64Array(n);
+  const text = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const x = typeof r[0] === 'number' ? r[0] : Number(r[0]);
+    if (!Number.isSafeInteger(x)) throw storageError('other', `trial architectures: trial number ${String(r[0]).slice(0, 40)} is not an integer`, { hint: 'the database answered in an unexpected form; please report it' });
+    number[i] = x;
+    text[i] = String(r[1]);
+  }
+  const o = numberOrder(number, n);
+  return o === null ? { count: n, number, text } : { count: n, number: o.num(number), text: o.list(text) };
+}
+
+/**
+ * What listTrialArchitectures answers for trials read in full (in number order): the definition
+ * the backends must match (texts compared parsed: another writer may space them differently).
+ */
+export function trialArchitecturesOf(trials: readonly TrialRecord[]): TrialArchitectures {
+  return { count: trials.length, number: Float64Array.from(trials, (t) => t.number), text: trials.map((t) => JSON.stringify(t.arch)) };
 }

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { isNasError, type ErrorCode, type NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
 import { openStore } from './index.js';
-import { trialColumnsOf, trialPointsOf } from './common.js';
+import { trialArchitecturesOf, trialColumnsOf, trialPointsOf } from './common.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type FinishTrial, type ImportedTrial, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
 
 export interface ConformanceTarget {
@@ -1042,7 +1042,7 @@ export function storeConformance(target: ConformanceTarget): void {
         await rejectsWith(s.listTrialPoints(a.id, { metrics: Array.from({ length: 33 }, (_, i) => `m${i}`) }), 'invalid_config');
       }));
 
-    test('listTrialColumns: every trial column by column, as trialColumnsOf reads full records', () =>
+    test('listTrialColumns and listTrialArchitectures: every trial column by column, as trialColumnsOf and trialArchitecturesOf read full records', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('columns', { maxTrials: null }));
         const other = await s.createStudy(studySpec('columns-other', { maxTrials: null }));
@@ -1071,11 +1071,14 @@ export function storeConformance(target: ConformanceTarget): void {
         const got = await s.listTrialColumns(a.id);
         assert.equal(got.count, 5);
         assert.deepEqual([...got.number], [0, 1, 2, 3, 4]);
+        assert.deepEqual(got, trialColumnsOf(full));
         // the architectures are stored texts: compared parsed (another writer may space them)
-        const { archText, ...rest } = got;
-        const { archText: want, ...wantRest } = trialColumnsOf(full);
-        assert.deepEqual(rest, wantRest);
-        assert.deepEqual(archText.map((x) => JSON.parse(x) as unknown), want.map((x) => JSON.parse(x) as unknown));
+        const texts = await s.listTrialArchitectures(a.id);
+        const want = trialArchitecturesOf(full);
+        assert.equal(texts.count, 5);
+        assert.deepEqual(texts.number, want.number);
+        assert.deepEqual(texts.text.map((x) => JSON.parse(x) as unknown), want.text.map((x) => JSON.parse(x) as unknown));
+        assert.deepEqual(JSON.parse(texts.text[0]!), { ops: [odd, 1] });
         assert.equal(got.attempt[2], 2, 'a re-run after a lost lease');
         assert.ok(Number.isNaN(got.value0[2]!), 'a NaN first value is no value0');
         assert.ok(Number.isNaN(got.metrics[0]!['loss']!));
@@ -1083,13 +1086,14 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.equal(got.metrics[1], null, 'failed without metrics');
         assert.equal(got.metrics[3], null, 'waiting');
         assert.equal(got.workerId[1], w3);
-        assert.equal(got.archKey[1], null);
-        assert.deepEqual(JSON.parse(got.archText[0]!), { ops: [odd, 1] });
         assert.ok(Number.isNaN(got.budget[2]!), 'no budget');
         assert.ok(Number.isNaN(got.startedAt[4]!) && Number.isNaN(got.finishedAt[4]!), 'never started');
         const none = await s.listTrialColumns(studyId(987654));
         assert.equal(none.count, 0);
-        assert.deepEqual(none.archText, []);
+        assert.deepEqual(none.params, []);
+        const noArchs = await s.listTrialArchitectures(studyId(987654));
+        assert.equal(noArchs.count, 0);
+        assert.deepEqual(noArchs.text, []);
       }));
 
     test('JSON numbers beyond float8 written by another tool (1e400, 1e-400) read as JSON.parse reads them, in every read', async () => {

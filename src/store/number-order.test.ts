@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pointsInNumberOrder } from './common.js';
+import { pointsInNumberOrder, trialArchitecturesFromRows } from './common.js';
 import type { TrialPoints } from './types.js';
 
 // A backend may answer in heap order (PostgreSQL after updates); every column follows the numbers.
@@ -31,4 +31,15 @@ test('pointsInNumberOrder: trials out of number order are sorted in every column
   assert.deepEqual([...s.params.get('lr')!], [1e-3, 2e-3, 3e-3]);
   assert.deepEqual([...s.userAttrs.get('seed')!], [0, 1, 2]);
   assert.equal(pointsInNumberOrder(s), s);
+});
+
+test('trialArchitecturesFromRows: rows in any order come out in number order; a number that is not an integer is storage_error', () => {
+  const a = trialArchitecturesFromRows([[2, '{"c":3}'], [0, '{"a":1}'], ['1', '{"b":2}']]);
+  assert.equal(a.count, 3);
+  assert.deepEqual([...a.number], [0, 1, 2]);
+  assert.deepEqual(a.text, ['{"a":1}', '{"b":2}', '{"c":3}']);
+  const sorted = trialArchitecturesFromRows([[0, 'x'], [1, 'y']]);
+  assert.deepEqual(sorted.text, ['x', 'y']);
+  assert.equal(trialArchitecturesFromRows([]).count, 0);
+  assert.throws(() => trialArchitecturesFromRows([[0.5, '{}']]), (e: unknown) => (e as { code?: string }).code === 'storage_error');
 });

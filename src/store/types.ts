@@ -229,11 +229,10 @@ export interface TrialPoints {
 /**
  * Every trial of a study, column by column (`listTrialColumns`): entry i of each column belongs to
  * the i-th trial in number order. What a view of the whole study reads: the fields of
- * `listTrials` but the lease, heartbeat, creation time, error message and `values` beyond the
- * first (`value0`), with the JSON columns decoded (metrics' NaN and +-Infinity as numbers) but
- * for the architectures, which stay JSON texts: a reader parses one, takes what it needs and
- * drops it (20,000 parsed architectures kept at once are hundreds of thousands of objects that
- * every young-generation garbage collection copies).
+ * `listTrials` but the architecture and its key (`listTrialArchitectures` reads those: they are
+ * most of a row's bytes, 20,000 trials' are ~11 MB each), the lease, heartbeat, creation time,
+ * error message and `values` beyond the first (`value0`), with the JSON columns decoded (metrics'
+ * NaN and +-Infinity as numbers).
  * Number columns hold float64; NaN stands for "none" (budget, value0, duration, times).
  */
 export interface TrialColumns {
@@ -250,12 +249,22 @@ export interface TrialColumns {
   readonly startedAt: Float64Array;
   readonly finishedAt: Float64Array;
   readonly workerId: readonly (WorkerId | null)[];
-  readonly archKey: readonly (string | null)[];
-  /** Each trial's architecture as its stored JSON text (JSON.parse gives TrialRecord.arch). */
-  readonly archText: readonly string[];
   readonly params: readonly JsonObject[];
   readonly metrics: readonly (Metrics | null)[];
   readonly userAttrs: readonly JsonObject[];
+}
+
+/**
+ * The architectures of a study's trials (`listTrialArchitectures`), in number order, as their
+ * stored JSON texts: a reader parses one, takes what it needs and drops it (20,000 parsed
+ * architectures kept at once are hundreds of thousands of objects that every young-generation
+ * garbage collection copies).
+ */
+export interface TrialArchitectures {
+  readonly count: number;
+  readonly number: Float64Array;
+  /** Each trial's architecture as its stored JSON text (JSON.parse gives TrialRecord.arch). */
+  readonly text: readonly string[];
 }
 
 export interface FinishTrial {
@@ -350,6 +359,12 @@ export interface TrialPageResult {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Whether reads issued together run side by side (PostgreSQL: a pool of connections, each
+   * served by a server process of its own); false when a read holds this process until it is
+   * done (SQLite: synchronous), so a caller should issue a long read only when nothing waits.
+   */
+  readonly concurrentReads: boolean;
   /** The URL it was opened with (passwords masked). */
   readonly url: string;
   /** The schema version found at open and the current one (see OpenStoreOptions.upgrade). */
@@ -455,13 +470,20 @@ export interface Store {
    */
   listTrialPoints(studyId: StudyId, keys?: TrialPointKeys): Promise<TrialPoints>;
   /**
-   * Every trial of a study in number order, column by column (TrialColumns): one answer, not a
-   * row per trial (PostgreSQL sends each JSON column as one JSON array text, decoded by one
-   * JSON.parse), for views that draw every trial and its architecture (the dashboard's study
-   * view of a 20,000-trial study). The same snapshot rules as listTrials; an unknown study gives
-   * no trials (count 0).
+   * Every trial of a study in number order, column by column (TrialColumns), without the
+   * architectures: one answer, not a row per trial (PostgreSQL sends each JSON column as one
+   * JSON array text, decoded by one JSON.parse), for views that draw every trial (the
+   * dashboard's study view of a 20,000-trial study). The same snapshot rules as listTrials; an
+   * unknown study gives no trials (count 0).
    */
   listTrialColumns(studyId: StudyId): Promise<TrialColumns>;
+  /**
+   * Every trial's architecture text, in number order (TrialArchitectures): what a view reads
+   * beside listTrialColumns (concurrently, on a store with a connection pool). A separate read,
+   * so a snapshot of its own: a trial created in between may be in one answer and not in the
+   * other (architectures never change once written, so matching them by number is safe).
+   */
+  listTrialArchitectures(studyId: StudyId): Promise<TrialArchitectures>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
   /**
    * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.

@@ -1,5 +1,5 @@
 import type uPlot from 'uplot';
-import { getJson, onVersions } from '../api.js';
+import { earlyJson, getJson, onVersions } from '../api.js';
 import { clear, fmt, fmtDuration, h, PALETTE, STATE_COLORS } from '../dom.js';
 import { wantsLog, type Dir } from '../analysis.js';
 import { scatter, type ScatterPoint } from '../scatter.js';
@@ -59,7 +59,8 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
         osP.catch(() => undefined);
         let first: { version: string } | null = null;
         if (shown === null) {
-          const hd = await getJson<StudyHead>(`/api/studies/${id}/head`);
+          // asked for by the page's first script when the page was opened on this view
+          const hd = await earlyJson<StudyHead>(`/api/studies/${id}/head`);
           // User Timing marks (devtools' performance panel; the dashboard bench splits its time with them)
           performance.mark('tsnas:head-parsed');
           if (disposed) return;
