@@ -1081,7 +1081,7 @@ function metricsFromStored(o: Record<string, number | string> | null): Metrics |
 }
 
 /**
- * The layout of a selectTrialColumns row (SQLite): the scalar columns in this order, then
+ * The layout of a selectTrialColumns row (both backends): the scalar columns in this order, then
  * worker_id, params, metrics, user_attrs.
  */
 export const TRIAL_COLUMN_SCALARS = 'id, number, state, budget, value0, attempt, duration_ms, started_at, finished_at';
@@ -1097,7 +1097,7 @@ function jsonOf<T>(text: string, what: string): T {
   }
 }
 
-/** TrialColumns from rows (layout: TRIAL_COLUMN_SELECT), in any order. */
+/** TrialColumns from rows (layout: TRIAL_COLUMN_SELECT; both backends), in any order. */
 export function trialColumnsFromRows(rows: readonly ArrayLike<unknown>[]): TrialColumns {
   const n = rows.length;
   const c = newTrialColumns(n);
@@ -1118,42 +1118,6 @@ export function trialColumnsFromRows(rows: readonly ArrayLike<unknown>[]): Trial
     c.metrics[i] = r[11] === null ? null : metricsFromStored(jsonOf<Record<string, number | string>>(r[11] as string, 'metrics'));
     c.userAttrs[i] = jsonOf<JsonObject>(r[12] as string, 'user_attrs');
   }
-  return c;
-}
-
-/**
- * TrialColumns from one row of columns (PostgreSQL's selectTrialColumns): `state`, one letter per
- * trial; `numbers`, per number column (id, number, budget, value0, attempt, duration_ms,
- * started_at, finished_at), its float8 values' big-endian bytes (NaN for null); `workers`, a
- * JSON array of strings and nulls; `params`, `metrics` (null where a trial has none) and
- * `userAttrs`, JSON arrays of the trials' stored JSON texts.
- */
-export function trialColumnsFromAggregates(
-  state: string,
-  numbers: readonly Buffer[],
-  texts: { readonly workers: string; readonly params: string; readonly metrics: string; readonly userAttrs: string },
-): TrialColumns {
-  const n = state.length;
-  const c = newTrialColumns(n);
-  for (let i = 0; i < n; i++) {
-    const s = STATE_OF_LETTER[state[i]!];
-    if (s === undefined) throw storageError('other', `trial columns: unknown state letter ${JSON.stringify(state[i])}`, { hint: 'the database holds a state this tsnas does not know' });
-    c.state[i] = s;
-  }
-  const scalars = [c.id, c.number, c.budget, c.value0, c.attempt, c.durationMs, c.startedAt, c.finishedAt];
-  for (const [j, col] of scalars.entries()) col.set(float64s(numbers[j] ?? Buffer.alloc(0), n));
-  const list = <T>(text: string, what: string): T[] => {
-    const a = jsonOf<unknown>(text, what);
-    if (!Array.isArray(a) || a.length !== n) {
-      throw storageError('other', `trial columns: ${what} holds ${Array.isArray(a) ? a.length : 'no list of'} values for ${n} trials`, { hint: 'the database answered in an unexpected form; please report it' });
-    }
-    return a as T[];
-  };
-  const workers = list<string | null>(texts.workers, 'worker_id');
-  for (let i = 0; i < n; i++) c.workerId[i] = workers[i] === null ? null : workerId(String(workers[i]));
-  c.params = list<JsonObject>(texts.params, 'params');
-  c.metrics = list<Record<string, number | string> | null>(texts.metrics, 'metrics').map(metricsFromStored);
-  c.userAttrs = list<JsonObject>(texts.userAttrs, 'user_attrs');
   return c;
 }
 
