@@ -52,6 +52,18 @@ export interface FinetuneModelOptions {
   readonly epochs?: number;
   /** Adam learning rate, cosine-decayed (default 1e-3). */
   readonly lr?: number;
+  /**
+   * Discriminative fine-tuning (Howard & Ruder 2018, ULMFiT): the feature layers that train get
+   * `lr` x this factor, the new head `lr` (default 1: one rate). E.g. 0.3: the transferred features
+   * move less than the fresh head.
+   */
+  readonly bodyLrScale?: number;
+  /**
+   * Head warm-up (LP-FT, Kumar et al. 2022; ULMFiT's gradual unfreezing in one step): the first
+   * `headEpochs` of the `epochs` train only the new head (the feature layers fixed, their batch
+   * norms in inference mode), the rest every layer not frozen. Default 0. Must be < epochs.
+   */
+  readonly headEpochs?: number;
   /** Default 64. */
   readonly batchSize?: number;
   /** Seeds the new head's initialisation and the batch order (default 0). */
@@ -95,6 +107,12 @@ export interface FinetuneResult {
 function checkOptions(o: FinetuneModelOptions): { epochs: number; lr: number; batchSize: number } {
   const epochs = o.epochs ?? 3;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new NasError('invalid_config', `epochs must be an integer >= 1, got ${epochs}`, { field: 'epochs', hint: 'e.g. --epochs 3' });
+  const he = o.headEpochs ?? 0;
+  if (!(Number.isInteger(he) && he >= 0 && he < epochs))
+    throw new NasError('invalid_config', `headEpochs must be an integer from 0 to epochs - 1 (${epochs - 1}), got ${JSON.stringify(o.headEpochs)}`, { field: 'headEpochs', hint: 'e.g. --head-epochs 1 with --epochs 3: one epoch of the head alone, then two of everything' });
+  const bs0 = o.bodyLrScale ?? 1;
+  if (!(typeof bs0 === 'number' && bs0 > 0 && Number.isFinite(bs0)))
+    throw new NasError('invalid_config', `bodyLrScale must be a number > 0, got ${JSON.stringify(o.bodyLrScale)}`, { field: 'bodyLrScale', hint: 'e.g. --body-lr-scale 0.3 (the feature layers at 0.3 x lr); freeze layers with --freeze instead of a 0 rate' });
   const lr = o.lr ?? 1e-3;
   if (!(lr > 0 && Number.isFinite(lr))) throw new NasError('invalid_config', `lr must be > 0, got ${lr}`, { field: 'lr', hint: 'e.g. --lr 0.001' });
   const batchSize = o.batchSize ?? 64;
@@ -151,12 +169,27 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
       const frozen = frozenNodes(nh.graph, nFrozen);
       const params: Tensor[] = [];
       const frozenLayers: Layer[] = [];
+      // The layers that train, split into the new head and the transferred body (their own rate
+      // and first epoch: bodyLrScale, headEpochs).
+      const head: Tensor[] = [];
+      const body: Tensor[] = [];
+      const bodyLayers: Layer[] = [];
       for (const [i, l] of net.layers) {
         if (frozen.has(i)) {
           frozenLayers.push(l);
           for (const p of l.parameters()) p.requiresGrad_(false);
-        } else params.push(...l.parameters());
+        } else {
+          params.push(...l.parameters());
+          if (nh.head.has(i)) head.push(...l.parameters());
+          else {
+            body.push(...l.parameters());
+            bodyLayers.push(l);
+          }
+        }
       }
+      const headEpochs = opts.headEpochs ?? 0;
+      const bodyLrScale = opts.bodyLrScale ?? 1;
+      const groups = headEpochs > 0 || bodyLrScale !== 1 ? [{ params: head }, { params: body, lrScale: bodyLrScale, fromEpoch: headEpochs + 1, layers: bodyLayers }] : undefined;
       const total = net.numParameters();
       const trainable = params.reduce((s, p) => s + p.numel, 0);
       // The source's zeros (magnitude pruning) in the layers that train are held, as compress's own fine-tuning does.
@@ -164,7 +197,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
       const held = (opts.keepZeros ?? true) ? zeroMasks(net.stateDict(), trainedKeys) : { masks: new Map<string, Tensor>(), zeros: 0 };
       owned.push(...held.masks.values());
       log(`${m.name} -> ${data.name}: ${data.numClasses} classes, ${nFrozen}/${layers} layers frozen, ${trainable} of ${total} parameters trained${held.zeros ? `, ${held.zeros} pruned weights held at zero` : ''}`);
-      const loss = finetune(net, data, { epochs, lr, batchSize, seed, params, frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
+      const loss = finetune(net, data, { epochs, lr, batchSize, seed, params, ...(groups ? { groups } : {}), frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
       net.eval();
       const fwd = (x: Tensor) => net!.forward(x);
       const metrics: FinetuneMetrics = {
@@ -197,6 +230,8 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
           keep_zeros: opts.keepZeros ?? true,
           epochs,
           lr,
+          body_lr_scale: opts.bodyLrScale ?? 1,
+          head_epochs: opts.headEpochs ?? 0,
           batch_size: batchSize,
           seed,
           metrics: { ...metrics, val_acc: Number.isFinite(metrics.val_acc) ? metrics.val_acc : null, train_loss: Number.isFinite(loss) ? loss : null },

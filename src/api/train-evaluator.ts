@@ -36,6 +36,8 @@
  *                                   # rung's kept weights and trains only the extra epochs; an
  *                                   # evolution child starts from its parent's weights (exact:
  *                                   # same-shape tensors; morph: also sliced/zero-padded blocks)
+ *     inherit_lr_scale: 0.5         # with inherit: a training from inherited weights runs at
+ *                                   # lr x this (default 1; trainings from scratch keep lr)
  *
  * A kept weights file is a state dict (src/nn/state.ts), named `trial-<n>-a<attempt>-s<seed>-<hash>.sd`;
  * the study records its absolute path as the trial's user attribute `weights_path`.
@@ -79,6 +81,7 @@ export const TRAIN_OPTIONS = [
   'cv_repeats',
   'cv_predictions',
   'inherit',
+  'inherit_lr_scale',
   'budget_samples',
 ] as const;
 
@@ -226,6 +229,8 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   const inherit = I.take(() => o['inherit'] === undefined ? 'off' : o['inherit'] === true ? 'morph' : o['inherit'] === false ? 'off' : oneOf(o['inherit'], 'evaluator.inherit', ['off', 'exact', 'morph'] as const), 'off' as const);
   I.take(() => { if (inherit !== 'off' && !keepWeights) fail('evaluator.inherit', 'weight inheritance needs the parents\' kept weights, but keep_weights is false', 'remove keep_weights: false (or inherit)'); }, undefined);
   I.take(() => { if (inherit !== 'off' && cvFolds !== undefined) fail('evaluator.inherit', 'weight inheritance is not supported with cv_folds', 'remove one of the two options'); }, undefined);
+  const inheritLrScale = I.take(() => (o['inherit_lr_scale'] === undefined ? undefined : num(o['inherit_lr_scale'], 'evaluator.inherit_lr_scale', { min: 1e-6, max: 1000 })), undefined);
+  I.take(() => { if (inheritLrScale !== undefined && inherit === 'off') fail('evaluator.inherit_lr_scale', 'inherit_lr_scale applies to trainings from inherited weights, but inherit is off', 'add inherit: exact (or morph), or remove inherit_lr_scale'); }, undefined);
   const budgetSamples = I.take(() => o['budget_samples'] === undefined ? undefined : num(o['budget_samples'], 'evaluator.budget_samples', { integer: true, min: 1 }), undefined);
   I.take(() => { if (budgetSamples !== undefined && inherit !== 'off') fail('evaluator.budget_samples', 'budget_samples cannot be combined with inherit (a continued promotion counts epochs)', 'remove one of the two options'); }, undefined);
   I.take(() => { if (budgetSamples !== undefined && cvFolds !== undefined) fail('evaluator.budget_samples', 'budget_samples cannot be combined with cv_folds', 'remove one of the two options'); }, undefined);
@@ -249,6 +254,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(cvRepeats === undefined ? {} : { cvRepeats }),
       ...(cvPredictions ? { cvPredictions } : {}),
       ...(inherit === 'off' ? {} : { inherit }),
+      ...(inheritLrScale === undefined ? {} : { inheritLrScale }),
       ...(budgetSamples === undefined ? {} : { budgetSamples }),
     },
     options: norm,

@@ -40,6 +40,10 @@ options:
                         layer but the head (default 0: train everything)
   --epochs E            default 3
   --lr X                Adam, cosine-decayed (default 0.001)
+  --body-lr-scale X     the transferred layers that train get X x lr, the new head lr
+                        (discriminative fine-tuning, ULMFiT; default 1)
+  --head-epochs N       the first N of the epochs train only the new head, then every layer not
+                        frozen (LP-FT / gradual unfreezing; default 0; N < --epochs)
   --batch-size B        default 64
   --scratch             train the same network from fresh weights instead (a baseline)
   --no-keep-zeros       let the zeros of a magnitude-pruned model regrow (default: they are held
@@ -61,6 +65,8 @@ options:
         freeze: { type: 'string', check: (v) => void freezeOf(v) },
         epochs: { type: 'string', number: { integer: true, min: 1 } },
         lr: { type: 'string', number: POSITIVE },
+        'body-lr-scale': { type: 'string', number: POSITIVE },
+        'head-epochs': { type: 'string', number: NON_NEGATIVE_INT },
         'batch-size': { type: 'string', number: { integer: true, min: 1 } },
         scratch: { type: 'boolean' },
         seed: { type: 'string', number: NON_NEGATIVE_INT },
@@ -87,6 +93,8 @@ options:
     const classes = typeof f['classes'] === 'string' ? parseClassList(f['classes'], '--classes') : undefined;
     const epochs = num('epochs');
     const lr = num('lr');
+    const bodyLrScale = num('body-lr-scale');
+    const headEpochs = num('head-epochs');
     const bs = num('batch-size');
     const seed = num('seed');
     const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
@@ -97,6 +105,8 @@ options:
       ...(f['scratch'] ? { init: 'scratch' as const } : {}),
       ...(epochs !== undefined ? { epochs } : {}),
       ...(lr !== undefined ? { lr } : {}),
+      ...(bodyLrScale !== undefined ? { bodyLrScale } : {}),
+      ...(headEpochs !== undefined ? { headEpochs } : {}),
       ...(bs !== undefined ? { batchSize: bs } : {}),
       ...(seed !== undefined ? { seed } : {}),
       outDir: (f['out'] as string | undefined) ?? `finetuned-${name}`,

@@ -48,6 +48,27 @@ export interface FinetuneOptions {
   readonly augment?: Augmentation;
   /** Label smoothing of the hard-label cross-entropy (default 0). */
   readonly labelSmoothing?: number;
+  /**
+   * Transfer recipes (src/api/finetune.ts): parameter groups trained at their own learning rate,
+   * `lrScale` x the schedule's (discriminative fine-tuning, Howard & Ruder 2018, ULMFiT), and only
+   * from epoch `fromEpoch` (1-based; gradual unfreezing, ULMFiT; LP-FT, Kumar et al. 2022: the
+   * head first, then everything). Before its first epoch a group's parameters are not updated and
+   * its `layers` stay in inference mode (frozen batch-norm statistics). Each group has its own Adam
+   * (per-parameter state, so the same update as one Adam with per-group rates). When given, it
+   * replaces `params`.
+   */
+  readonly groups?: readonly FinetuneGroup[];
+}
+
+/** See FinetuneOptions.groups. */
+export interface FinetuneGroup {
+  readonly params: readonly Tensor[];
+  /** Default 1. */
+  readonly lrScale?: number;
+  /** Default 1. */
+  readonly fromEpoch?: number;
+  /** Layers of the group held in inference mode before `fromEpoch` (e.g. batch norms). */
+  readonly layers?: readonly Layer[];
 }
 
 /** Checks `o.distill` (temperature > 0, weight in [0, 1]); throws invalid_config naming the field. */
@@ -99,7 +120,13 @@ export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: F
   if (o.epochs === 0) return NaN;
   const batchSize = o.batchSize ?? 64;
   const lr = o.lr ?? 1e-3;
-  const opt = new Adam(o.params ?? net.parameters(), { lr });
+  const groups = (o.groups ?? [{ params: o.params ?? net.parameters() }]).map((g, i) => {
+    const lrScale = g.lrScale ?? 1;
+    const fromEpoch = g.fromEpoch ?? 1;
+    if (!(lrScale >= 0 && Number.isFinite(lrScale))) throw new NasError('invalid_config', `groups[${i}].lrScale must be a number >= 0, got ${lrScale}`, { field: 'groups' });
+    if (!(Number.isInteger(fromEpoch) && fromEpoch >= 1)) throw new NasError('invalid_config', `groups[${i}].fromEpoch must be an integer >= 1, got ${fromEpoch}`, { field: 'groups' });
+    return { opt: new Adam(g.params, { lr: lr * lrScale }), lrScale, fromEpoch, layers: g.layers ?? [] };
+  });
   checkDistill(o.distill);
   const T = o.distill?.temperature ?? 4;
   const alpha = o.distill?.weight ?? 0.7;
@@ -114,22 +141,29 @@ export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: F
   for (const l of o.frozenLayers ?? []) l.eval();
   try {
     for (let e = 1; e <= o.epochs; e++) {
+      // A group not yet unfrozen keeps its layers in inference mode; they train from its first epoch.
+      for (const g of groups)
+        for (const l of g.layers) {
+          if (e < g.fromEpoch) l.eval();
+          else if (e === g.fromEpoch && e > 1) l.train();
+        }
       o.beforeEpoch?.(e);
       const masks = o.masksForEpoch?.(e, sd);
       if (masks) applyMasks(sd, masks);
       let sum = 0;
       let n = 0;
       for (const b of batches(data.train, { batchSize, normalization: data.normalization, shuffle: order, ...(o.augment ? { augment: o.augment, augmentRng } : {}) })) {
-        opt.lr = lrAt(sched, lr, step++);
+        const at = lrAt(sched, lr, step++);
+        for (const g of groups) g.opt.lr = at * g.lrScale;
         const l = tidy(() => {
           const x = Tensor.fromArray(b.x, b.shape);
           const soft = o.distill ? noGrad(() => o.distill!.teacher(x).div(T).softmax(1)) : undefined;
           const out = net.forward(x);
           const hard = crossEntropy(out, Tensor.fromArray(b.y, [b.size], 'int64'), o.labelSmoothing ? { labelSmoothing: o.labelSmoothing } : {});
           const loss = soft ? hard.mul(1 - alpha).add(crossEntropy(out.div(T), soft).mul(alpha * T * T)) : hard;
-          opt.zeroGrad();
+          for (const g of groups) g.opt.zeroGrad();
           loss.backward();
-          opt.step();
+          for (const g of groups) if (e >= g.fromEpoch) g.opt.step();
           return loss.item() as number;
         });
         if (masks) applyMasks(sd, masks);

@@ -94,7 +94,13 @@ export interface TrainOptions {
    * done (a promoted trial continuing its parent): progress steps and the `epochs` metric count
    * from there. Adds the metric `inherited_fraction` (share of parameter/buffer elements copied).
    */
-  readonly init?: { readonly weights: ReadonlyMap<string, Tensor>; readonly mode: InheritMode; readonly epochOffset?: number };
+  readonly init?: {
+    readonly weights: ReadonlyMap<string, Tensor>;
+    readonly mode: InheritMode;
+    readonly epochOffset?: number;
+    /** Learning rate of this training = hparams.lr x lrScale (default 1); see TrainingEvaluatorOptions.inheritLrScale. */
+    readonly lrScale?: number;
+  };
   /**
    * Also return the final network's class probabilities on the validation rows (`valProbs`, see
    * TrainResult), e.g. for out-of-fold predictions. Default false (nothing extra is computed).
@@ -346,7 +352,9 @@ export async function trainModule(
   const curve: Progress[] = [];
   const elapsed = () => (performance.now() - t0) / 1000;
   const own = (req.arch as { hparams?: Partial<TrainHparams> } | undefined)?.hparams;
-  const hparams = resolveHparams({ ...opts.hparams, ...(own ?? {}) });
+  const resolved = resolveHparams({ ...opts.hparams, ...(own ?? {}) });
+  // Inherited weights train at a scaled rate (inheritLrScale): a full-rate restart undoes part of what they learned.
+  const hparams = opts.init?.lrScale !== undefined && opts.init.lrScale !== 1 ? { ...resolved, lr: resolved.lr * opts.init.lrScale } : resolved;
   const epochs = req.budget ?? opts.epochs ?? 10;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new NasError('invalid_config', `the epoch budget must be a positive integer, got ${epochs}`, { field: 'budget' });
   const fail = (reason: 'diverged' | 'timeout' | 'aborted' | 'error', message: string, error: NasError, steps: number): TrainResult => ({
@@ -636,6 +644,16 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
    */
   readonly inherit?: 'off' | InheritMode;
   /**
+   * Learning-rate factor for a training that starts from inherited weights (default 1): its rate
+   * is hparams.lr x this, with the same schedule. Inherited weights have already been trained (a
+   * promotion's lower rung was annealed by its own schedule); restarting them at the full rate
+   * first moves them away from what they learned, as fine-tuning a pretrained network at the
+   * from-scratch rate does. A value below 1 continues them more gently (the usual fine-tuning
+   * practice; SGDR's warm restarts, Loshchilov & Hutter 2017, restart at the full rate only
+   * because they then train for the whole cycle). Trainings from scratch are unaffected.
+   */
+  readonly inheritLrScale?: number;
+  /**
    * Multi-fidelity by data instead of epochs: one budget unit is this many training samples
    * (default: one unit is one epoch). A budget of b units trains ceil(b * budgetSamples / batch)
    * optimizer steps over as many shuffled passes of the training split as that needs, the
@@ -834,7 +852,8 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     const budget = req.budget ?? this.maxBudget;
     const continues = p.kind === 'promotion' && p.budget !== undefined && p.budget < budget && canonicalJson(p.arch) === canonicalJson(req.arch);
     const off = continues ? p.budget! : 0;
-    return { init: { weights, mode, epochOffset: off }, budget: budget - off };
+    const lrScale = this.o.inheritLrScale ?? 1;
+    return { init: { weights, mode, epochOffset: off, ...(lrScale !== 1 ? { lrScale } : {}) }, budget: budget - off };
   }
 
   /**

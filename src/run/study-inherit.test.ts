@@ -84,4 +84,10 @@ test('the inherit option of the train evaluator config: values, and conflicts na
   const bads: JsonObject[] = [{ inherit: 'bogus' }, { inherit: 'exact', keep_weights: false }, { inherit: 'morph', cv_folds: 3 }];
   for (const bad of bads)
     assert.throws(() => parseTrainOptions({ dataset: 'digits', ...bad }, '.'), (e: unknown) => isNasError(e) && e.field === 'evaluator.inherit', JSON.stringify(bad));
+  // inherit_lr_scale: parsed, range-checked, needs inherit (src/eval/train-inherit-lr.test.ts: what it does).
+  assert.equal(parseTrainOptions({ dataset: 'digits', inherit: 'exact', inherit_lr_scale: 0.5 }, '.').eval.inheritLrScale, 0.5);
+  assert.equal(parseTrainOptions({ dataset: 'digits', inherit: 'exact' }, '.').eval.inheritLrScale, undefined);
+  const badScales: JsonObject[] = [{ inherit: 'exact', inherit_lr_scale: 0 }, { inherit: 'exact', inherit_lr_scale: 'x' }, { inherit_lr_scale: 0.5 }];
+  for (const bad of badScales)
+    assert.throws(() => parseTrainOptions({ dataset: 'digits', ...bad }, '.'), (e: unknown) => isNasError(e) && e.field === 'evaluator.inherit_lr_scale', JSON.stringify(bad));
 });
