@@ -88,6 +88,7 @@ test('every command lists all its bad flags at once, each naming the flag and th
         /^--data-dir: is required with --dataset csv/,
       ],
     ],
+    [['finetune', 'm', '--body-lr-scale', '0', '--head-epochs', '0.5'], [/^--body-lr-scale: must be a positive number, got "0"/, /^--head-epochs: must be an integer >= 0, got "0.5"/]],
     [
       ['worker', '--lease', '0', '--poll-ms', 'x', '--max-trials', '1.5', '--idle-exit=-1', '--at-wallclock', 'relase'],
       [
