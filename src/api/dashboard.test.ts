@@ -125,6 +125,20 @@ test('the view of an unread study is one columnar read, and its detail, series, 
     await src.overview(id);
     await src.head(id);
     assert.deepEqual([calls.columns, calls.full], [1, 0]);
+    // architectures read side by side with the columns (a pooled store), and an architecture
+    // answer that misses a trial (its read ran before the trial was created): read again
+    let archReads = 0;
+    const pooled = Object.create(store) as Store & { concurrentReads: boolean };
+    Object.defineProperty(pooled, 'concurrentReads', { value: true });
+    pooled.listTrialArchitectures = async (...a) => {
+      const r = await store.listTrialArchitectures(...a);
+      return ++archReads === 1 ? { count: r.count - 1, number: r.number.slice(0, -1), text: r.text.slice(0, -1) } : r;
+    };
+    const racing = dashboardSource(pooled);
+    await racing.head(id);
+    assert.deepEqual(await racing.overview(id), ov);
+    assert.equal(archReads, 2, 'read again once');
+    await racing.close();
     await rows.close();
     await src.close();
   } finally {
