@@ -176,7 +176,7 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
     // accuracy, or on its own.
     const e = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana.size, metric: a.caruana.metric, final });
     const at = e.trials.indexOf(r.best.number);
-    const single = at >= 0 ? e.members[at]!.testAcc : (await ensembleOfStudy(storage, study, { k: 1, final })).acc;
+    const single = at >= 0 ? e.members[at]!.testAcc : ((await ensembleOfStudy(storage, study, { k: 1, final }).catch(() => undefined))?.acc ?? NaN);
     const variants = a.variants ? await finalRules(storage, study, csv, seed, a, e) : undefined;
     return { test_acc: e.acc, single_test_acc: single, ensemble_test_acc: { caruana: e.acc }, val_acc: r.best.values![0]!, best_trial: r.best.number, members: [...e.trials], weights: e.weights.map((w) => +w.toFixed(4)), oof: { loss: +e.selection!.loss.toFixed(5), acc: +e.selection!.acc.toFixed(3) }, search_s: searchS, winner: r.best.arch, ...(variants ? { variants } : {}) };
   }
@@ -199,13 +199,18 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
  */
 async function finalRules(storage: string, study: string, csv: string, seed: number, a: Args, e: Awaited<ReturnType<typeof ensembleOfStudy>>): Promise<Record<string, number>> {
   const out: Record<string, number> = { caruana_folds: e.acc };
-  const retrained = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana!.size, metric: a.caruana!.metric });
-  out['caruana_retrain'] = retrained.acc;
-  // Both final models of each chosen trial at once: the mean of the two ensembles' probabilities.
+  // A retrained member that diverges is left out by ensembleOfStudy (the rest reweighted); when
+  // all do, the rule has no figure for this seed (absent from the line's variants).
+  const retrained = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana!.size, metric: a.caruana!.metric }).catch(() => undefined);
   const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
-  out['caruana_both'] = averagePredictions([e.probs, retrained.probs], data).acc;
+  if (retrained) {
+    out['caruana_retrain'] = retrained.acc;
+    // Both final models of each chosen trial at once: the mean of the two ensembles' probabilities.
+    out['caruana_both'] = averagePredictions([e.probs, retrained.probs], data).acc;
+  }
   out['winner_folds'] = (await ensembleOfStudy(storage, study, { k: 1, final: 'folds' })).acc;
-  out['winner_retrain'] = (await ensembleOfStudy(storage, study, { k: 1 })).acc;
+  const w = await ensembleOfStudy(storage, study, { k: 1 }).catch(() => undefined);
+  if (w) out['winner_retrain'] = w.acc;
   out['top5_folds'] = (await ensembleOfStudy(storage, study, { k: 5, final: 'folds' })).acc;
   const all = await ensembleOfStudy(storage, study, { k: a.trials + 1, final: 'folds' });
   out['all_folds'] = all.acc;
@@ -221,7 +226,8 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
       await store.close();
     }
     // The default retrained on every non-test row, as the search's members are (same epochs, seed, threads).
-    out['default_retrain'] = (await trainEnsemble([DEFAULT_CONFIG as JointArch], data, { epochs: a.epochs, seed, threads: 1 })).acc;
+    const d = await trainEnsemble([DEFAULT_CONFIG as JointArch], data, { epochs: a.epochs, seed, threads: 1 }).catch(() => undefined);
+    if (d) out['default_retrain'] = d.acc;
   }
   return out;
 }

@@ -31,6 +31,10 @@
  *   `cv_predictions` (src/eval/cv-predictions.ts). The test rows never influence the search or the
  *   selection (both use validation / out-of-fold rows only).
  *
+ * A member whose retraining does not complete (it trained in the search's folds, but e.g. a high
+ * learning rate diverges with the extra rows' steps) is left out and listed in `failed`, the
+ * others reweighted; when every member fails, `diverged`.
+ *
  * Errors: `not_found` (no such study, or no complete feasible trial), `invalid_config` (k < 1,
  * size < 1, seeds < 1, a study whose evaluator is not `train`; for caruana, no trial with
  * out-of-fold predictions, or predictions on rows that are not this split's non-test rows; for
@@ -73,6 +77,11 @@ export interface StudyEnsembleResult extends EnsembleResult {
   readonly final: EnsembleFinal;
   /** retrain: trainings per member. */
   readonly seeds?: number;
+  /**
+   * retrain: members left out because their retraining did not complete (e.g. diverged), with the
+   * reason; the others' weights are renormalised to sum 1. Absent when none failed.
+   */
+  readonly failed?: readonly { readonly trial: number; readonly message: string }[];
   /** Trial numbers of the members: top, best first; caruana, heaviest first (then by rank). */
   readonly trials: readonly number[];
   /** The members' weights (sum 1): top, equal. */
@@ -177,25 +186,48 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
   }
   const archs = members.map((t) => checkArchJson(t.arch) as NetworkArch | JointArch);
   let out: EnsembleMemberResult[];
+  const failed: { trial: number; message: string }[] = [];
   switch (final) {
     case 'retrain': {
-      // One trainEnsemble per seed; a member's probabilities are the mean over its seeds.
-      const runs: EnsembleResult[] = [];
-      for (let j = 0; j < seeds; j++)
-        runs.push(
-          await trainEnsemble(archs, data, {
-            epochs: o.epochs ?? 10,
-            seed: (opts.seed ?? rec.seed) + j,
-            ...(o.threads === undefined ? {} : { threads: o.threads }),
-            ...(o.hparams ? { hparams: o.hparams } : {}),
-            ...(o.nb201 ? { nb201: o.nb201 } : {}),
-            ...(o.darts ? { darts: o.darts } : {}),
-          }),
-        );
-      out = archs.map((arch, m) => {
-        const p = seeds === 1 ? runs[0]!.members[m]!.probs : averagePredictions(runs.map((r) => r.members[m]!.probs), data).probs;
-        return { arch, testAcc: seeds === 1 ? runs[0]!.members[m]!.testAcc : averagePredictions([p], data).acc, probs: p };
-      });
+      // Each member trained once per seed; its probabilities are the mean over its seeds. A member
+      // that trained in the search can still fail here (more rows, so more steps per epoch: e.g. a
+      // high learning rate that now diverges): it is left out, and the rest reweighted.
+      const kept: EnsembleMemberResult[] = [];
+      const keptWeights: number[] = [];
+      const keptTrials: TrialRecord[] = [];
+      for (const [m, arch] of archs.entries()) {
+        const runs: EnsembleResult[] = [];
+        try {
+          for (let j = 0; j < seeds; j++)
+            runs.push(
+              await trainEnsemble([arch], data, {
+                epochs: o.epochs ?? 10,
+                seed: (opts.seed ?? rec.seed) + j,
+                ...(o.threads === undefined ? {} : { threads: o.threads }),
+                ...(o.hparams ? { hparams: o.hparams } : {}),
+                ...(o.nb201 ? { nb201: o.nb201 } : {}),
+                ...(o.darts ? { darts: o.darts } : {}),
+              }),
+            );
+        } catch (e) {
+          if (!(e instanceof NasError) || e.code === 'internal' || e.code === 'aborted') throw e;
+          failed.push({ trial: members[m]!.number, message: `seed ${(opts.seed ?? rec.seed) + runs.length}: ${e.text.replace(/^ensemble member \d+ of \d+ did not train: /, '')}` });
+          continue;
+        }
+        const p = seeds === 1 ? runs[0]!.members[0]!.probs : averagePredictions(runs.map((r) => r.members[0]!.probs), data).probs;
+        kept.push({ arch, testAcc: seeds === 1 ? runs[0]!.members[0]!.testAcc : averagePredictions([p], data).acc, probs: p });
+        keptWeights.push(weights[m]!);
+        keptTrials.push(members[m]!);
+      }
+      if (kept.length === 0)
+        throw new NasError('diverged', `no member of the ensemble could be retrained on all non-test rows: ${failed.map((f) => `trial ${f.trial}: ${f.message}`).join('; ')}`, {
+          field: 'final',
+          hint: 'use final: folds (the search\'s fold networks, nothing retrained), or another seed',
+        });
+      out = kept;
+      const total = keptWeights.reduce((a, b) => a + b, 0);
+      weights = keptWeights.map((w) => w / total);
+      members = keptTrials;
       break;
     }
     case 'folds':
@@ -205,7 +237,7 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
       assertNever(final);
   }
   const avg = averagePredictions(out.map((m) => m.probs), data, weights);
-  return { ...avg, members: out, trials: members.map((t) => t.number), weights, final, ...(final === 'retrain' ? { seeds } : {}), ...(selection ? { selection } : {}) };
+  return { ...avg, members: out, trials: members.map((t) => t.number), weights, final, ...(final === 'retrain' ? { seeds } : {}), ...(failed.length ? { failed } : {}), ...(selection ? { selection } : {}) };
 }
 
 /**

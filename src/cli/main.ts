@@ -593,6 +593,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
           method,
           final: r.final,
           ...(r.seeds === undefined ? {} : { seeds: r.seeds }),
+          ...(r.failed ? { failed: r.failed } : {}),
           test_acc: r.acc,
           test_loss: r.loss,
           members: r.members.map((m, i) => ({ trial: r.trials[i], weight: r.weights[i], test_acc: m.testAcc })),
@@ -606,6 +607,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     if (r.selection)
       out(`caruana selection: ${r.selection.size} steps on out-of-fold ${r.selection.metric} over ${r.selection.library} trials: oof_loss ${r.selection.loss.toFixed(4)} oof_acc ${r.selection.acc.toFixed(2)}%${r.selection.withoutPredictions.length ? ` (${r.selection.withoutPredictions.length} complete trials without out-of-fold predictions left out)` : ''}\n`);
     for (const [i, m] of r.members.entries()) out(`member ${i + 1}: trial ${r.trials[i]} weight ${r.weights[i]!.toFixed(3)} test_acc ${m.testAcc.toFixed(2)}%\n`);
+    for (const f of r.failed ?? []) out(`left out: trial ${f.trial} did not retrain (${f.message}); the others reweighted\n`);
     out(`ensemble of ${r.members.length} (${r.final === 'folds' ? 'each member its fold networks' : `each member retrained${r.seeds! > 1 ? `, ${r.seeds} seeds` : ''}`}): test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}\n`);
   }
   return 0;

@@ -140,6 +140,23 @@ test('ensembleOfStudy final folds: each member its fold networks\' stored test p
   await bad({ k: 1, seeds: 0 }, 'seeds');
   await bad({ k: 1, final: 'folds', seeds: 2 }, 'seeds');
   await bad({ k: 1, final: 'folds', seed: 2 }, 'seed');
+  // A member that does not retrain (here a complete trial imported with a learning rate that
+  // diverges, ranked first): left out and listed, the rest reweighted; all failing: diverged.
+  const w = await openStore(storage);
+  try {
+    const st = await w.requireStudy('bag');
+    const wild = { ...member([8], 1e6), hparams: { optimizer: 'sgd', lr: 1e6, batchSize: 32, weightDecay: 1e-6, momentum: 0.9 } };
+    await w.importTrials(st.id, [{ arch: wild, archKey: null, budget: null, params: {}, outcome: { state: 'complete', values: [101], metrics: { val_acc: 101, val_loss: 0 } } }]);
+  } finally {
+    await w.close();
+  }
+  const dropped = await ensembleOfStudy(storage, 'bag', { k: 2 });
+  assert.equal(dropped.failed?.length, 1);
+  assert.match(dropped.failed![0]!.message, /^seed \d+: .*(NaN|diverg|non-finite)/i);
+  assert.equal(dropped.members.length, 1);
+  assert.deepEqual(dropped.weights, [1]);
+  assert.ok(!dropped.trials.includes(dropped.failed![0]!.trial));
+  await assert.rejects(ensembleOfStudy(storage, 'bag', { k: 1 }), (x: unknown) => isNasError(x, 'diverged') && (x as NasError).field === 'final');
   // A study searched with skip_test kept no test predictions.
   await search(prepareSearch({ config: { study: 'skipped', storage, space: 'joint_mlp', strategy: 'random', seed: 6, trials: 1, evaluator: { ...evaluator, skip_test: true } } }));
   await bad({ k: 1, final: 'folds' }, /no stored test predictions of its fold networks[\s\S]*without skip_test/, 'skipped');
