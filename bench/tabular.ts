@@ -184,6 +184,8 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
   // the peer's), seed = the study's; member 1 is the winner, so sizes [1] = the winner retrained.
   const sizes = cv ? a.ensemble : [1];
   const e = await ensembleOfStudy(storage, study, { k: Math.max(...sizes), final });
+  const lost = e.failed?.find((f) => f.trial === r.best!.number);
+  if (lost) throw new Error(`${csv} seed ${seed}: the winner, trial ${lost.trial}, did not retrain on all non-test rows: ${lost.message}`);
   if (e.trials[0] !== r.best.number) throw new Error(`${csv} seed ${seed}: the ensemble's first member is trial ${e.trials[0]}, the study's best ${r.best.number}`);
   const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
   const ens: Record<string, number> = {};

@@ -145,7 +145,7 @@ test('ensembleOfStudy final folds: each member its fold networks\' stored test p
   const w = await openStore(storage);
   try {
     const st = await w.requireStudy('bag');
-    const wild = { ...member([8], 1e6), hparams: { optimizer: 'sgd', lr: 1e6, batchSize: 32, weightDecay: 1e-6, momentum: 0.9 } };
+    const wild = { arch: { family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 }, hparams: { optimizer: 'sgd', lr: 1e6, batchSize: 32, weightDecay: 1e-6, momentum: 0.9 } };
     await w.importTrials(st.id, [{ arch: wild, archKey: null, budget: null, params: {}, outcome: { state: 'complete', values: [101], metrics: { val_acc: 101, val_loss: 0 } } }]);
   } finally {
     await w.close();
