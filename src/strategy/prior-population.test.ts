@@ -1,6 +1,7 @@
 /**
- * Genetic and NSGA-II in a warm-started study: the trials complete at the first ask (a warm start's
- * imports) fill generation 0, best first (common.ts priorTrials), instead of random draws.
+ * Genetic, NSGA-II and local search in a warm-started study: the trials complete at the first ask
+ * (a warm start's imports) fill generation 0, best first / are the starting points of the first
+ * climb (common.ts priorTrials), instead of random draws.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { Rng } from '../core/rng.js';
 import { toyScore, toySpace, type ToyArch } from './common-suite.js';
 import { priorTrials } from './common.js';
 import { geneticAlgorithm } from './genetic.js';
+import { localSearch } from './local-search.js';
 import { nsga2 } from './nsga2.js';
 import type { StrategyContext, TrialRecord } from './types.js';
 
@@ -70,4 +72,18 @@ test('nsga2: the first ask after 12 prior trials takes the 5 non-dominated best 
   const r0 = s.ask(s.init(3, ctxOf(empty)), ctxOf(empty));
   assert.equal(r0.state.generation, 0);
   assert.equal(r0.state.pending.length, 1);
+});
+
+test('local search: the first climb starts from the best prior trial (its neighbours first), no random draws', () => {
+  const h = history(12);
+  const ls = localSearch({ init: 5, move: 'first' });
+  const ctx = ctxOf(h);
+  const r = ls.ask(ls.init(3, ctx), ctx);
+  const bestKey = h.filter((t) => t.state === 'complete').sort((a, b) => b.metrics!['val_acc']! - a.metrics!['val_acc']!)[0]!.key;
+  assert.equal(r.state.current, bestKey, 'climbs from the best prior');
+  assert.equal(r.state.initLeft, 0);
+  assert.equal(r.outcome.kind, 'trial');
+  const bestArch = h.find((t) => t.key === bestKey)!.arch;
+  const nb = new Set(toySpace.neighbours(bestArch).map((a) => toySpace.key(a) as string));
+  assert.ok(r.outcome.kind === 'trial' && nb.has(toySpace.key(r.outcome.proposal.arch)), 'the first proposal is a neighbour of it');
 });
