@@ -1,10 +1,10 @@
 /**
- * `npm run bench -- warmstart [--seeds 10] [--source evolution|random] [--source-trials 100] [--trials 100] [--json]`
+ * `npm run bench -- warmstart [--seeds 10] [--source evolution|random] [--source-trials 50] [--trials 100] [--json]`
  *
  * Issue 13 item 4, warm start: on the NAS-Bench-201 CIFAR-10 table (bundled), per seed s:
  *  - an earlier study of the same task: `--source` (default `evolution`: regularized evolution,
  *    what a user most likely ran before; `random`: random search, the setting of sessions <= 7)
- *    with `--source-trials` queries (default 100) and its own seed 1000 + s;
+ *    with `--source-trials` queries (default 50: half the new study's default budget) and its own seed 1000 + s;
  *  - a cold study: regularized evolution, `--trials` queries (seed s);
  *  - a warm study: the same evolution with `warm_start: [earlier]` (its trials imported and told
  *    to the strategy before the first ask, which seeds the population with the best of them:
@@ -26,7 +26,7 @@ import { parseBenchArgs } from './args.js';
 
 export default async function main(argv: string[]): Promise<void> {
   const o = parseBenchArgs(argv, 'warmstart', { seeds: 'number', source: 'string', 'source-trials': 'number', trials: 'number', json: 'flag' });
-  const a = { seeds: o.seeds ?? 10, source: o.source ?? 'evolution', sourceTrials: o['source-trials'] ?? 100, trials: o.trials ?? 100, json: o.json ?? false };
+  const a = { seeds: o.seeds ?? 10, source: o.source ?? 'evolution', sourceTrials: o['source-trials'] ?? 50, trials: o.trials ?? 100, json: o.json ?? false };
   if (a.source !== 'evolution' && a.source !== 'random')
     throw new NasError('invalid_config', `--source must be evolution or random, got ${JSON.stringify(a.source)}`, { field: 'source', hint: 'evolution (default) or random' });
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-warm-'));
