@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import type { ChainCnnArch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
 import { buildNetwork } from '../nn/build/index.js';
-import { decodeStateDict, saveStateDict } from '../nn/state.js';
+import { saveStateDict } from '../nn/state.js';
 import { Generator, noGrad, setNumThreads, getNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import { finetuneModel } from './finetune.js';
+import { sameBits, weightsOf } from './testing/weights.js';
 
 const ARCH: ChainCnnArch = {
   family: 'chain_cnn',
@@ -25,9 +26,7 @@ const ARCH: ChainCnnArch = {
   ],
 };
 
-const weightsOf = (dir: string): Map<string, Tensor> => decodeStateDict(readFileSync(join(dir, 'weights.bin'))).tensors;
-const same = (a: Tensor, b: Tensor): boolean =>
-  a.shape.join() === b.shape.join() && tidy(() => noGrad(() => Buffer.from((a.toTypedArray() as Float32Array).buffer).equals(Buffer.from((b.toTypedArray() as Float32Array).buffer))));
+const same = sameBits;
 
 test('finetune recipes: head epochs keep the body bit-identical; defaults equal the plain recipe; bad values name the option', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-finetune-recipes-'));

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import type { ChainCnnArch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
 import { buildNetwork } from '../nn/build/index.js';
-import { decodeStateDict, saveStateDict } from '../nn/state.js';
-import { Generator, noGrad, tidy, type Tensor } from '../tensor/index.js';
+import { saveStateDict } from '../nn/state.js';
+import { Generator } from '../tensor/index.js';
 import { finetuneModel } from './finetune.js';
+import { sameBits, weightsOf } from './testing/weights.js';
 
 const ARCH: ChainCnnArch = {
   family: 'chain_cnn',
@@ -24,9 +25,7 @@ const ARCH: ChainCnnArch = {
   ],
 };
 
-const weightsOf = (dir: string): Map<string, Tensor> => decodeStateDict(readFileSync(join(dir, 'weights.bin'))).tensors;
-const same = (a: Tensor, b: Tensor): boolean =>
-  a.shape.join() === b.shape.join() && tidy(() => noGrad(() => Buffer.from((a.toTypedArray() as Float32Array).buffer).equals(Buffer.from((b.toTypedArray() as Float32Array).buffer))));
+const same = sameBits;
 
 async function rejects(p: Promise<unknown>, code: string, field: string): Promise<void> {
   await assert.rejects(p, (e: unknown) => isNasError(e) && e.code === code && e.field === field);
