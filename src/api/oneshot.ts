@@ -176,7 +176,7 @@ async function openOrCreate(store: Store, p: PreparedOneShot): Promise<{ record:
   if (existing) {
     const diff = identityDiff(existing.config['identity'], identity);
     if (diff.length > 0)
-      throw new NasError('invalid_config', `study ${JSON.stringify(c.study)} already exists in ${store.url} with a different ${diff.join(', ')}`, {
+      throw new NasError('invalid_config', `study ${JSON.stringify(c.study)} already exists in ${store.url} with different ${diff.join(', ')}`, {
         field: diff[0]!,
         hint: 'rerun with the same config to resume it, or choose another study name (--study NAME)',
         details: { differs: diff },

@@ -105,7 +105,7 @@ export async function createStudy(prepared: PreparedSearch, opts: HandleOptions 
     if (record) {
       const diff = identityDiff(record.config['identity'], identityOf(config));
       if (diff.length > 0)
-        throw new NasError('invalid_config', `study ${JSON.stringify(config.study)} already exists in ${store.url} with a different ${diff.join(', ')}`, {
+        throw new NasError('invalid_config', `study ${JSON.stringify(config.study)} already exists in ${store.url} with different ${diff.join(', ')}`, {
           field: diff[0]!,
           hint: `rerun with the same config to resume it, or choose another study name (--study NAME)`,
           details: { differs: diff },
