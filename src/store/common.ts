@@ -31,6 +31,7 @@ import {
   type TrialColumns,
   type TrialArchitectures,
   type TrialPoints,
+  type TrialScalarColumns,
   type TrialPointKeys,
   type TrialState,
   type WorkerInfo,
@@ -665,14 +666,7 @@ export function newTrialPoints(n: number, k: PointKeys): PointsBuilder {
   for (const key of [...k.metrics, ...k.fallbackMetrics]) metrics.set(key, new Array<number | null>(n).fill(null));
   const floats = (keys: readonly string[]): Map<string, Float64Array> => new Map(keys.map((key) => [key, new Float64Array(n)]));
   return {
-    count: n,
-    id: new Float64Array(n),
-    number: new Float64Array(n),
-    state: new Array<TrialState>(n),
-    budget: new Float64Array(n),
-    value0: new Float64Array(n),
-    startedAt: new Float64Array(n),
-    finishedAt: new Float64Array(n),
+    ...newScalarColumns(n),
     metrics,
     params: floats(k.params),
     userAttrs: floats(k.userAttrs),
@@ -800,20 +794,42 @@ function numberOrder(number: Float64Array, count: number): Reorder | null {
   return { num: (c) => Float64Array.from(order, (i) => c[i]!), list: (c) => order.map((i) => c[i]!) };
 }
 
+/** The shared columns of `n` trials, zero-filled (every column-wise read starts from these). */
+function newScalarColumns(n: number): TrialScalarColumns & { readonly state: TrialState[] } {
+  return {
+    count: n,
+    id: new Float64Array(n),
+    number: new Float64Array(n),
+    state: new Array<TrialState>(n),
+    budget: new Float64Array(n),
+    value0: new Float64Array(n),
+    startedAt: new Float64Array(n),
+    finishedAt: new Float64Array(n),
+  };
+}
+
+/** The shared columns of `c` reordered by `r` (from numberOrder). */
+function scalarsReordered(c: TrialScalarColumns, r: Reorder): TrialScalarColumns {
+  const { num: f, list: g } = r;
+  return {
+    count: c.count,
+    id: f(c.id),
+    number: f(c.number),
+    state: g(c.state),
+    budget: f(c.budget),
+    value0: f(c.value0),
+    startedAt: f(c.startedAt),
+    finishedAt: f(c.finishedAt),
+  };
+}
+
 /** `p` in number order (a backend may return the trials in any order; usually they already are). */
 export function pointsInNumberOrder(p: TrialPoints): TrialPoints {
   const r = numberOrder(p.number, p.count);
   if (r === null) return p;
   const { num: f, list: g } = r;
   return {
-    count: p.count,
-    id: f(p.id),
-    number: f(p.number),
-    state: g(p.state),
-    budget: f(p.budget),
-    value0: f(p.value0),
-    startedAt: f(p.startedAt),
-    finishedAt: f(p.finishedAt),
+    ...scalarsReordered(p, r),
     metrics: new Map([...p.metrics].map(([key, c]) => [key, g(c)])),
     params: new Map([...p.params].map(([key, c]) => [key, f(c)])),
     userAttrs: new Map([...p.userAttrs].map(([key, c]) => [key, f(c)])),
@@ -1034,35 +1050,19 @@ export function schemaPlan(where: string, found: FoundSchema, current: number, o
 }
 
 /** TrialColumns being filled. */
-interface ColumnsBuilder {
-  count: number;
-  id: Float64Array;
-  number: Float64Array;
-  state: TrialState[];
-  budget: Float64Array;
-  value0: Float64Array;
-  attempt: Float64Array;
-  durationMs: Float64Array;
-  startedAt: Float64Array;
-  finishedAt: Float64Array;
-  workerId: (WorkerId | null)[];
-  params: JsonObject[];
-  metrics: (Metrics | null)[];
-  userAttrs: JsonObject[];
+interface ColumnsBuilder extends Omit<TrialColumns, 'state' | 'workerId' | 'params' | 'metrics' | 'userAttrs'> {
+  readonly state: TrialState[];
+  readonly workerId: (WorkerId | null)[];
+  readonly params: JsonObject[];
+  readonly metrics: (Metrics | null)[];
+  readonly userAttrs: JsonObject[];
 }
 
 function newTrialColumns(n: number): ColumnsBuilder {
   return {
-    count: n,
-    id: new Float64Array(n),
-    number: new Float64Array(n),
-    state: new Array<TrialState>(n),
-    budget: new Float64Array(n),
-    value0: new Float64Array(n),
+    ...newScalarColumns(n),
     attempt: new Float64Array(n),
     durationMs: new Float64Array(n),
-    startedAt: new Float64Array(n),
-    finishedAt: new Float64Array(n),
     workerId: new Array<WorkerId | null>(n),
     params: new Array<JsonObject>(n),
     metrics: new Array<Metrics | null>(n),
@@ -1127,16 +1127,9 @@ export function columnsInNumberOrder(c: TrialColumns): TrialColumns {
   if (r === null) return c;
   const { num: f, list: g } = r;
   return {
-    count: c.count,
-    id: f(c.id),
-    number: f(c.number),
-    state: g(c.state),
-    budget: f(c.budget),
-    value0: f(c.value0),
+    ...scalarsReordered(c, r),
     attempt: f(c.attempt),
     durationMs: f(c.durationMs),
-    startedAt: f(c.startedAt),
-    finishedAt: f(c.finishedAt),
     workerId: g(c.workerId),
     params: g(c.params),
     metrics: g(c.metrics),

@@ -196,14 +196,10 @@ export interface TrialPointKeys {
 }
 
 /**
- * Every trial of a study as a chart with one mark per trial needs it (`listTrialPoints`), column
- * by column: entry i of each column belongs to the i-th trial in number order. Only the scalar
- * columns below and the asked-for values of the JSON columns are read; nothing else of a row is
- * read or decoded (no arch, no whole metrics, params or attributes), and no object is made per
- * trial. Number columns hold float64; NaN stands for "none" where the column otherwise holds only
- * finite numbers (budget, value0, times, params, user attributes).
+ * The columns every column-wise read of a study's trials has (TrialPoints, TrialColumns): entry i
+ * belongs to the i-th trial in number order; `count` trials.
  */
-export interface TrialPoints {
+export interface TrialScalarColumns {
   readonly count: number;
   readonly id: Float64Array;
   readonly number: Float64Array;
@@ -215,6 +211,17 @@ export interface TrialPoints {
   /** ms since the epoch; NaN: not started / not finished. */
   readonly startedAt: Float64Array;
   readonly finishedAt: Float64Array;
+}
+
+/**
+ * Every trial of a study as a chart with one mark per trial needs it (`listTrialPoints`), column
+ * by column: entry i of each column belongs to the i-th trial in number order. Only the scalar
+ * columns below and the asked-for values of the JSON columns are read; nothing else of a row is
+ * read or decoded (no arch, no whole metrics, params or attributes), and no object is made per
+ * trial. Number columns hold float64; NaN stands for "none" where the column otherwise holds only
+ * finite numbers (budget, value0, times, params, user attributes).
+ */
+export interface TrialPoints extends TrialScalarColumns {
   /**
    * Per asked-for metric (`metrics` and `fallbackMetrics`): the trial's value (NaN and +-Infinity
    * included), or null where it has none (or, for a fallback metric, where it has a value0).
@@ -235,19 +242,9 @@ export interface TrialPoints {
  * NaN and +-Infinity as numbers).
  * Number columns hold float64; NaN stands for "none" (budget, value0, duration, times).
  */
-export interface TrialColumns {
-  readonly count: number;
-  readonly id: Float64Array;
-  readonly number: Float64Array;
-  readonly state: readonly TrialState[];
-  readonly budget: Float64Array;
-  /** `values[0]` when it is finite, else NaN. */
-  readonly value0: Float64Array;
+export interface TrialColumns extends TrialScalarColumns {
   readonly attempt: Float64Array;
   readonly durationMs: Float64Array;
-  /** ms since the epoch; NaN: not started / not finished. */
-  readonly startedAt: Float64Array;
-  readonly finishedAt: Float64Array;
   readonly workerId: readonly (WorkerId | null)[];
   readonly params: readonly JsonObject[];
   readonly metrics: readonly (Metrics | null)[];
