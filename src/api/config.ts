@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { NasError } from '../core/errors.js';
+import { impossibleConstraint, metricBounds } from '../core/metrics.js';
 import type { JsonObject } from '../core/json.js';
 import { parsePrescreen } from './proxy-parts.js';
 import { parseStoreUrl } from '../store/index.js';
@@ -208,7 +209,15 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
         const min = I.take(() => optNum(cc['min'], `${f}.min`), NaN);
         if (max === undefined && min === undefined) I.take(() => fail(f, 'needs max or min', `e.g. { metric: params, max: 1000000 }`), undefined);
         const metric = I.take(() => str(cc['metric'], `${f}.metric`), '');
-        constraints.push({ metric, ...(max === undefined ? {} : { max }), ...(min === undefined ? {} : { min }) });
+        const con = { metric, ...(max === undefined ? {} : { max }), ...(min === undefined ? {} : { min }) };
+        // A bound no value of the metric can meet (max: -5 on latency_ms) is a config error here,
+        // before any study is written, not a search that stops at its first ask.
+        const impossible = metric && !Number.isNaN(max) && !Number.isNaN(min) ? impossibleConstraint(con) : undefined;
+        if (impossible) {
+          const crossed = con.min !== undefined && con.max !== undefined && con.min > con.max;
+          I.take(() => fail(crossed ? f : `${f}.${impossible.startsWith('max') ? 'max' : 'min'}`, `can never be met: ${impossible}`, crossed ? 'give min <= max (swapped?)' : `give a bound ${metric} can meet (${boundsText(metric)})`), undefined);
+        }
+        constraints.push(con);
       }, undefined),
     );
 
@@ -244,6 +253,12 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
   }, undefined);
   const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, maxLeaseRetries, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}), ...(enqueue ? { enqueue } : {}) };
   return { config, issues: I, partsCheckable: I.fields().every((f) => SCALAR_FIELDS.has(f)) };
+}
+
+/** The range of a metric in words, for hints: `0 to 100`, `0 or more`. */
+function boundsText(metric: string): string {
+  const { lo, hi } = metricBounds(metric);
+  return lo !== undefined && hi !== undefined ? `${metric} lies in ${lo} to ${hi}` : lo !== undefined ? `${metric} is ${lo} or more` : `${metric} is at most ${hi}`;
 }
 
 /** Flags of `tsnas search` given without a config file, shaped like a raw config. */

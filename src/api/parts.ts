@@ -14,7 +14,10 @@ import { syntheticEvaluator } from '../run/synthetic.js';
 import { getSpace, SPACE_NAMES } from '../space/registry.js';
 import type { Space } from '../space/space.js';
 import { getStrategyEntry, validateOptions, type StrategyEntry } from '../strategy/registry.js';
-import type { Strategy } from '../strategy/types.js';
+import type { Strategy, StrategyContext } from '../strategy/types.js';
+import { assertSatisfiable } from '../strategy/common.js';
+import { Rng } from '../core/rng.js';
+import type { Constraint } from '../core/metrics.js';
 import type { StudySpec } from '../store/types.js';
 import { identityOf, type ObjectiveWithTieBreak, type StudyConfig } from './config.js';
 import { Issues, bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
@@ -33,6 +36,15 @@ export interface StudyParts {
   readonly driver: StrategyDriver;
   /** Loads what the evaluator needs (e.g. the dataset) before trials run; costs need it. */
   readonly ready?: () => Promise<void>;
+  /**
+   * Throws when no architecture of the space can ever be proposed: `constraint_unsatisfiable`
+   * (field `constraints`) when none meets the cost constraints, `invalid_config` (field `space`)
+   * when none can be evaluated on the data. Run after `ready` (costs may need the data) and before
+   * a study is written (createStudy), so such a config leaves nothing behind. Costs measured only by
+   * training (e.g. measured latency) are not known here: a constraint on them is judged on the
+   * evaluated trials (none feasible: `best` says so).
+   */
+  readonly checkProposable: () => void;
 }
 
 export const BUILTIN_EVALUATORS = ['nb201', 'synthetic'] as const;
@@ -323,7 +335,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     strategy: strategy!,
     space: space!,
     objectives: config.objectives,
-    constraints: config.constraints.map((c) => ({ metric: c.metric, ...(typeof c['max'] === 'number' ? { max: c['max'] } : {}), ...(typeof c['min'] === 'number' ? { min: c['min'] } : {}) })),
+    constraints: driverConstraints(config.constraints),
     ...(costOf ? { costOf } : {}),
     ...(infeasible ? { infeasible } : {}),
     maxBudget: evaluator.maxBudget,
@@ -331,7 +343,50 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     multiFidelity: Boolean(strategyEntry!.multiFidelity),
     ...(proxy ? { proxyOf: proxy.provider.proxyOf } : {}),
   });
-  return { config, space: space!, strategyEntry: strategyEntry!, strategy: strategy!, evaluator, driver, ...(ready ? { ready } : {}) };
+  const constraints = driverConstraints(config.constraints);
+  const checkProposable = (): void => {
+    const ctx = { space: space!, objectives: config.objectives, constraints, history: [], ...(costOf ? { costOf } : {}), ...(infeasible ? { infeasible } : {}) } as StrategyContext<unknown>;
+    try {
+      assertSatisfiable(ctx, Rng.fromSeed(config.seed).derive('constraints'));
+    } catch (e) {
+      if (!isNasError(e, 'constraint_unsatisfiable') || !costOf) throw e;
+      throw new NasError('constraint_unsatisfiable', `${e.text}${costRanges(ctx, costOf, Rng.fromSeed(config.seed).derive('ranges'))}`, {
+        field: 'constraints',
+        ...(e.hint ? { hint: e.hint } : {}),
+        ...(e.details ? { details: e.details } : {}),
+      });
+    }
+  };
+  return { config, space: space!, strategyEntry: strategyEntry!, strategy: strategy!, evaluator, driver, checkProposable, ...(ready ? { ready } : {}) };
+}
+
+/** The config's constraints as the run layer's `Constraint`s. */
+function driverConstraints(list: StudyConfig['constraints']): Constraint[] {
+  return list.map((c) => ({ metric: c.metric, ...(typeof c['max'] === 'number' ? { max: c['max'] } : {}), ...(typeof c['min'] === 'number' ? { min: c['min'] } : {}) }));
+}
+
+/**
+ * ` (latency_ms of 200 sampled candidates: 3.2 to 57.1)`: the values the constrained costs take in
+ * the space, so the user sees how far off the bound is; '' when no cost is known.
+ */
+function costRanges(ctx: StrategyContext<unknown>, costOf: (a: unknown) => Metrics, rng: Rng): string {
+  const lo = new Map<string, number>();
+  const hi = new Map<string, number>();
+  for (let i = 0; i < 200; i++) {
+    const m = costOf(ctx.space.sample(rng));
+    for (const c of ctx.constraints) {
+      const v = m[c.metric];
+      if (v === undefined || !Number.isFinite(v)) continue;
+      lo.set(c.metric, Math.min(lo.get(c.metric) ?? Infinity, v));
+      hi.set(c.metric, Math.max(hi.get(c.metric) ?? -Infinity, v));
+    }
+  }
+  const parts = [...lo.keys()].map((k) => `${k} ${fmtCost(lo.get(k)!)} to ${fmtCost(hi.get(k)!)}`);
+  return parts.length ? ` (over 200 sampled candidates: ${parts.join('; ')})` : '';
+}
+
+function fmtCost(v: number): string {
+  return Number.isInteger(v) ? v.toLocaleString('en-US') : String(Number(v.toPrecision(4)));
 }
 
 export function studySpecOf(parts: StudyParts): StudySpec {

@@ -98,6 +98,12 @@ function identityDiff(stored: unknown, now: JsonObject): string[] {
  */
 export async function createStudy(prepared: PreparedSearch, opts: HandleOptions = {}): Promise<StudyHandle> {
   const { config, parts } = prepared;
+  // A space none of whose architectures can be proposed (cost constraints no candidate meets, data
+  // no candidate can take) is a config error before the store is opened: nothing is written, and a
+  // rerun with a fixed constraint is a new study, not a conflict with a stuck one. Costs may need
+  // the data's shape, so it is loaded first (once: ready is memoised; search() has loaded it).
+  await parts.ready?.();
+  parts.checkProposable();
   const store = await openStore(config.storage);
   try {
     let record = await store.getStudy(config.study);

@@ -74,3 +74,33 @@ export function violates(metrics: Metrics, constraints: readonly Constraint[]): 
   }
   return false;
 }
+
+/**
+ * The values a metric can take by its name (the naming convention above), for checking a
+ * constraint before any search: `lo`/`hi` inclusive, absent when unbounded. Accuracies (`*_acc`)
+ * are percentages in [0, 100]; costs (params, flops, macs, `latency*`, `*_ms`, `*_bytes`,
+ * `*_seconds`, `size*`, `memory*`), losses, spreads (`*_std`), precision, recall and F1 are never
+ * negative. Unknown names: unbounded (nothing is assumed).
+ */
+export function metricBounds(name: string): { readonly lo?: number; readonly hi?: number } {
+  if (/(^|_)acc$/.test(name)) return { lo: 0, hi: 100 };
+  if (
+    /^(params|flops|macs|epochs|cv_folds|cv_repeats)$/.test(name) ||
+    /^(latency|size|memory)/.test(name) ||
+    /_(ms|bytes|seconds|loss|std|precision|recall|f1)$/.test(name)
+  )
+    return { lo: 0 };
+  return {};
+}
+
+/**
+ * Why a constraint can never be met whatever the architecture, or undefined: a bound outside the
+ * metric's range (`max: -5` on latency_ms, `min: 101` on val_acc), or `min` above `max`.
+ */
+export function impossibleConstraint(c: Constraint): string | undefined {
+  const { lo, hi } = metricBounds(c.metric);
+  if (c.min !== undefined && c.max !== undefined && c.min > c.max) return `min ${c.min} is above max ${c.max}: no value lies between them`;
+  if (c.max !== undefined && lo !== undefined && c.max < lo) return `max ${c.max} is below ${lo}, the least ${c.metric} can be`;
+  if (c.min !== undefined && hi !== undefined && c.min > hi) return `min ${c.min} is above ${hi}, the most ${c.metric} can be`;
+  return undefined;
+}
