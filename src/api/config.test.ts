@@ -29,7 +29,7 @@ const full = (dir: string) => ({
   strategy: { name: 'evolution', options: { population: 6, sampleSize: 3 } },
   evaluator: { name: 'nb201', delay_ms: 5 },
   objectives: [{ metric: 'val_acc', direction: 'maximize', tie_break: { metric: 'params', direction: 'minimize' } }],
-  constraints: [{ metric: 'params', max: 2 }],
+  constraints: [{ metric: 'params', max: 2_000_000 }],
   trials: 7,
   wallclock: 600,
   seed: 11,
