@@ -135,15 +135,13 @@ export function validateConfig(rawIn: unknown, baseDir: string): StudyConfig {
   return config;
 }
 
-/** Fields of the config whose problems do not keep buildParts from checking the rest. */
-const SCALAR_FIELDS = new Set(['study', 'storage', 'trials', 'wallclock', 'seed', 'workers', 'lease', 'max_lease_retries']);
-
 /**
  * validateConfig without throwing: every field is checked (a bad field gets a placeholder value),
- * and `issues` holds every problem found, each naming its field and the fix. `partsCheckable`:
- * the problems (if any) are all in fields buildParts does not read, so it can check the others.
+ * and `issues` holds every problem found, each naming its field and the fix. The registries'
+ * checks (buildParts) then run on the result, leaving out problems on fields already found bad
+ * (Issues.takeBeyond).
  */
-export function validateConfigCollect(rawIn: unknown, baseDir: string): { config: StudyConfig; issues: Issues; partsCheckable: boolean } {
+export function validateConfigCollect(rawIn: unknown, baseDir: string): { config: StudyConfig; issues: Issues } {
   const I = new Issues();
   const raw = obj(rawIn ?? undefined, '(config)');
   I.take(() => noExtraKeys(raw, '', CONFIG_FIELDS), undefined);
@@ -252,7 +250,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
     return (q as unknown[]).map((a, i) => obj(a, `enqueue[${i}]`) as JsonObject);
   }, undefined);
   const config: StudyConfig = { study, storage, space, strategy, evaluator, objectives, constraints, trials, wallclock, seed, workers, lease, maxLeaseRetries, ...(prescreen ? { prescreen } : {}), ...(warmStart ? { warmStart } : {}), ...(enqueue ? { enqueue } : {}) };
-  return { config, issues: I, partsCheckable: I.fields().every((f) => SCALAR_FIELDS.has(f)) };
+  return { config, issues: I };
 }
 
 /** The range of a metric in words, for hints: `0 to 100`, `0 or more`. */

@@ -21,6 +21,7 @@
  * checkpoint and continues after the last one. A failed search (NaN loss or alpha) fails trial 0
  * and the study with the reason; an interrupted one (Ctrl-C) releases its trial for a rerun.
  */
+import { didYouMean } from '../core/suggest.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +95,7 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   let config = I.count > 0 ? checked : I.take(() => withWeightsDefaults(checked), checked);
   const method = config.strategy.name;
   const isMethod = isOneShotMethod(method);
-  if (!isMethod && method !== '') I.take(() => fail('strategy', `${JSON.stringify(method)} is not a one-shot method`, `use one of: ${ONESHOT_METHODS.join(', ')}`), undefined);
+  if (!isMethod && method !== '') I.take(() => fail('strategy', `${JSON.stringify(method)} is not a one-shot method${didYouMean(method, ONESHOT_METHODS)}`, `use one of: ${ONESHOT_METHODS.join(', ')}`), undefined);
   const options = I.take(() => parseOneShotOptions({ ...config.strategy.options, ...(input.finalEpochs === undefined ? {} : { final_epochs: input.finalEpochs }) }), undefined);
   const space = config.space === '' ? undefined : I.take(() => resolveSpace(config.space), undefined);
   if (space && isMethod && options) I.take(() => supernetFactory(config.space, method, options), undefined);
@@ -106,7 +107,7 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   if (config.trials !== 2) I.take(() => fail('trials', `a one-shot study has exactly 2 trials (the supernet search and the retrained derived architecture), got ${config.trials}`, 'leave trials unset'), undefined);
   const metricNames = ['val_loss', 'val_acc', 'val_precision', 'val_recall', 'val_f1', 'params', 'flops', 'macs', 'memory_bytes', 'train_loss', 'train_acc'];
   config.objectives.forEach((o, i) => {
-    if (!metricNames.includes(o.metric)) I.take(() => fail(`objectives[${i}].metric`, `a one-shot study cannot optimise ${JSON.stringify(o.metric)}`, `use one of: ${metricNames.join(', ')}`), undefined);
+    if (o.metric !== '' && !metricNames.includes(o.metric)) I.take(() => fail(`objectives[${i}].metric`, `a one-shot study cannot optimise ${JSON.stringify(o.metric)}${didYouMean(o.metric, metricNames)}`, `use one of: ${metricNames.join(', ')}`), undefined);
   });
   I.throwIfAny('the config');
   const { eval: train, options: evOptions } = parsed!;

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { NasError, isNasError, nestError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Json, JsonObject } from '../core/json.js';
 import type { EvalOutcome, Evaluator, Metrics } from '../eval/types.js';
 import { loadNb201Table, NB201_CIFAR10_CSV, NB201_LATENCY_CSV, TabularEvaluator } from '../eval/tabular.js';
@@ -171,12 +172,16 @@ export function buildEvaluator(
     default: {
       const extra = EXTRA_EVALUATORS[name];
       if (extra) return extra(o, baseDir, space);
-      throw new NasError('unknown_evaluator', `unknown evaluator ${JSON.stringify(name)}`, {
-        field: 'evaluator.name',
-        hint: `use one of: ${evaluatorNames().join(', ')}`,
-      });
+      throw unknownEvaluator(name);
     }
   }
+}
+
+function unknownEvaluator(name: string): NasError {
+  return new NasError('unknown_evaluator', `unknown evaluator ${JSON.stringify(name)}${didYouMean(name, evaluatorNames())}`, {
+    field: 'evaluator.name',
+    hint: `use one of: ${evaluatorNames().join(', ')}`,
+  });
 }
 
 export function resolveSpace(name: string): Space<unknown> {
@@ -186,7 +191,7 @@ export function resolveSpace(name: string): Space<unknown> {
     return getSpace(name);
   } catch (e) {
     if (isNasError(e, 'unknown_space'))
-      throw new NasError('unknown_space', `unknown search space ${JSON.stringify(name)}`, {
+      throw new NasError('unknown_space', `unknown search space ${JSON.stringify(name)}${didYouMean(name, [...SPACE_NAMES, ...Object.keys(EXTRA_SPACES)])}`, {
         field: 'space',
         hint: `use one of: ${[...SPACE_NAMES, ...Object.keys(EXTRA_SPACES)].join(', ')}`,
       });
@@ -261,17 +266,20 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   if (strategyEntry && config.objectives.length > 1 && !strategyEntry.multiObjective)
     I.take(() => fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given`, 'give one objective, or use a multi-objective strategy'), undefined);
   const built = space ? I.take(() => buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space), undefined) : undefined;
+  // Without a space the evaluator cannot be built, but its name can still be checked.
+  if (!space && !evaluatorNames().includes(config.evaluator.name))
+    I.add(unknownEvaluator(config.evaluator.name));
   if (built) {
     const evaluator = built.evaluator;
     config.objectives.forEach((o, i) =>
       I.take(() => {
         if (!evaluator.metricNames.includes(o.metric))
-          fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+          fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}${didYouMean(o.metric, evaluator.metricNames)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
         if (o.metric.startsWith('test_'))
           fail(`objectives[${i}].metric`, `${o.metric} is a test-split metric: search must not see it`, 'optimize a val_* metric or a cost');
         const tb = (o as ObjectiveWithTieBreak).tieBreak;
         if (tb && !evaluator.metricNames.includes(tb.metric))
-          fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+          fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}${didYouMean(tb.metric, evaluator.metricNames)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
         if (tb && tb.metric.startsWith('test_'))
           fail(`objectives[${i}].tie_break.metric`, `${tb.metric} is a test-split metric: search must not see it`, 'break ties on a val_* metric, e.g. val_loss');
       }, undefined),
@@ -279,7 +287,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     config.constraints.forEach((c, i) =>
       I.take(() => {
         if (!evaluator.metricNames.includes(c.metric))
-          fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+          fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}${didYouMean(c.metric, evaluator.metricNames)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
       }, undefined),
     );
     if (strategyEntry && options) I.take(() => checkFidelities(strategyEntry, options, evaluator, config.evaluator.name), undefined);

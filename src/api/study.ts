@@ -43,14 +43,15 @@ export function prepareSearch(input: PrepareInput): PreparedSearch {
 
 function prepareSearchUnsourced(input: PrepareInput): PreparedSearch {
   const { raw, baseDir } = rawConfig(input);
-  // Every problem of the config is reported at once: the fields' own checks, then (when those
-  // problems leave the names and options intact) the registries' checks of strategy, space and
-  // evaluator options (buildParts), each naming its field.
-  const { config: checked, issues, partsCheckable } = validateConfigCollect(raw, baseDir);
-  if (issues.count > 0 && !partsCheckable) issues.throwIfAny('the config');
+  // Every problem of the config is reported at once: the fields' own checks, then the registries'
+  // checks of strategy, space and evaluator names and options (buildParts), each naming its field.
+  // Fields found bad hold placeholders; the registries' problems on them are consequences and are
+  // left out (Issues.takeBeyond), their other problems (a misspelt strategy, space or metric name)
+  // join the list.
+  const { config: checked, issues } = validateConfigCollect(raw, baseDir);
   // Trained weights are kept by default, beside a SQLite database (train-evaluator.ts).
   const config = withWeightsDefaults(checked);
-  const parts = issues.take(() => buildParts(config, baseDir), undefined);
+  const parts = issues.takeBeyond(() => buildParts(config, baseDir), undefined);
   issues.throwIfAny('the config');
   return { config: parts!.config, parts: parts! };
 }

@@ -6,7 +6,7 @@ import { prepareSearch, repeatSearch, seedList, type PrepareInput, type RepeatRe
 import { invariant } from '../core/errors.js';
 import { interruptible, parse, statTable, UsageError, type ExtraCommand } from './commands-extra.js';
 import { Progress } from './progress.js';
-import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS } from './search-flags.js';
+import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, badConfigFields } from './search-flags.js';
 import { renderTable, type Cell } from './table.js';
 
 function printRepeat(r: RepeatResult): string {
@@ -90,10 +90,11 @@ options:
         let configSeed = 0;
         if (configPath === undefined && (p.flags['space'] === undefined || p.flags['strategy'] === undefined || (p.flags['evaluator'] === undefined && p.flags['dataset'] === undefined)))
           issues.add(new UsageError('give a config file, or at least --space, --strategy and --evaluator'));
-        else if (![...p.bad].some((k) => CONFIG_FLAGS.has(k))) {
+        else {
+          // A refused flag's field is left out of the config's problems (the same mistake again).
           const i: PrepareInput = { ...(configPath === undefined ? {} : { configPath }), flags: searchFlags };
-          const prepared = issues.take(() => prepareSearch(i), undefined);
-          if (prepared) {
+          const prepared = issues.takeBeyond(() => prepareSearch(i), undefined, badConfigFields(p.bad));
+          if (prepared && ![...p.bad].some((k) => CONFIG_FLAGS.has(k))) {
             input = i;
             configSeed = prepared.config.seed;
           }

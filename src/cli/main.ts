@@ -5,7 +5,7 @@
  */
 import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, parse, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
 import { closest } from '../core/suggest.js';
-import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS } from './search-flags.js';
+import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, badConfigFields } from './search-flags.js';
 import {
   NasError,
   createStudy,
@@ -350,8 +350,11 @@ async function cmdSearch(argv: string[]): Promise<number> {
         issues.add(new UsageError('give a config file, or at least --space, --strategy and --evaluator'));
         return;
       }
-      // A bad value of a flag the config takes was reported: the config would only repeat it.
-      if (![...p.bad].some((k) => CONFIG_FLAGS.has(k))) prepared = issues.take(() => prepareSearch(input), undefined);
+      // A bad value of a flag the config takes was reported: the config's other problems join it
+      // (a bad --storage or --objective beside a misspelt --strategy), not the same one again.
+      const badFields = badConfigFields(p.bad);
+      const pr = issues.takeBeyond(() => prepareSearch(input), undefined, badFields);
+      if (![...p.bad].some((k) => CONFIG_FLAGS.has(k))) prepared = pr;
     },
   );
   if (flags['help']) return out(help('search')), 0;

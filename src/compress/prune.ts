@@ -26,6 +26,7 @@
  * union-find over channel elements (as in DepGraph, Fang et al. 2023), and a class is removed
  * from every producer and consumer at once. The network input and the logits are never pruned.
  */
+import { didYouMean } from '../core/suggest.js';
 import { Issues } from '../core/issues.js';
 import { NasError } from '../core/errors.js';
 import { Tensor, cat, noGrad, tidy } from '../tensor/index.js';
@@ -123,7 +124,7 @@ export function checkPruneSpec(s: unknown): PruneSpec {
       return out!;
     }
     default:
-      throw new NasError('invalid_config', `unknown prune kind ${JSON.stringify(o.kind)}`, { field: 'prune.kind', hint: 'use magnitude or channels' });
+      throw new NasError('invalid_config', `unknown prune kind ${JSON.stringify(o.kind)}${typeof o.kind === 'string' ? didYouMean(o.kind, ['magnitude', 'channels']) : ''}`, { field: 'prune.kind', hint: 'use magnitude or channels' });
   }
 }
 

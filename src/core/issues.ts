@@ -12,7 +12,7 @@
  * option tables written in code with camelCase names (`sampleSize`) accept both spellings, document
  * and suggest the snake_case one (`optionKeys`).
  */
-import { NasError, combineErrors, isInputError, isNasError } from './errors.js';
+import { NasError, combineErrors, isInputError, isNasError, issuesOf } from './errors.js';
 import { didYouMean } from './suggest.js';
 
 export class Issues {
@@ -27,6 +27,28 @@ export class Issues {
     } catch (e) {
       if (!isNasError(e) || !isInputError(e)) throw e;
       this.errors.push(e);
+      return fallback;
+    }
+  }
+  /**
+   * `take` for a check that reads fields already found bad (they hold placeholders): its problems
+   * on those fields (the same field, one inside it or one containing it) are consequences and are
+   * dropped; its other problems are kept (`alsoBad`: more such fields, e.g. those a bad CLI flag
+   * sets). So a misspelt strategy name is still reported beside a bad
+   * objective direction (session 9), and a placeholder never adds a second line for one mistake.
+   */
+  takeBeyond<T>(check: () => T, fallback: T, alsoBad: readonly string[] = []): T {
+    const bad = [...this.fields(), ...alsoBad].filter((f) => f !== '');
+    try {
+      return check();
+    } catch (e) {
+      if (!isNasError(e) || !isInputError(e)) throw e;
+      if (!Array.isArray(e.details?.['issues'])) {
+        if (!bad.some((b) => related(b, e.field))) this.errors.push(e);
+      } else
+        for (const i of issuesOf(e))
+          if (!bad.some((b) => related(b, i.field)))
+            this.errors.push(new NasError(i.code, i.message, { ...(i.field === undefined ? {} : { field: i.field }), ...(i.hint === undefined ? {} : { hint: i.hint }), ...(i.source === undefined ? {} : { details: { source: i.source } }) }));
       return fallback;
     }
   }
@@ -48,6 +70,13 @@ export class Issues {
   throwIfAny(what: string): void {
     if (this.errors.length > 0) throw combineErrors(this.errors, what);
   }
+}
+
+/** Whether two dotted field paths name the same field or one lies inside the other (`a` and `a.b`, `a[0]`). */
+function related(a: string, b: string | undefined): boolean {
+  if (b === undefined || b === '') return false;
+  const inside = (x: string, y: string) => x === y || (x.startsWith(y) && (x[y.length] === '.' || x[y.length] === '['));
+  return inside(a, b) || inside(b, a);
 }
 
 /** `sampleSize` -> `sample_size`, `topK` -> `top_k`; snake_case names are returned unchanged. */

@@ -17,6 +17,7 @@
  * file, row and column: stored as float32 they would become Infinity and poison training.
  * Standardisation is not done here: it is fitted on the training split only (normalize.ts).
  */
+import { didYouMean } from '../core/suggest.js';
 import { dataError } from './errors.js';
 import { readMaybeGzip } from './gzip.js';
 import type { Dataset } from './types.js';
@@ -115,7 +116,7 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
   else if (INTEGER.test(lab.trim())) labelCol = byIndex(Number(lab));
   else if (!hasHeader)
     throw dataError(file, `label column "${lab}" given by name but the file has no header (${headerNote})`, { field: 'label', hint: 'give a 0-based column index instead, or header: true' });
-  else throw dataError(file, `no column named "${lab}" in the header (${head.join(', ')})`, { field: 'label', row: first + 1, hint: 'give a header name or a 0-based column index' });
+  else throw dataError(file, `no column named "${lab}" in the header (${head.join(', ')})${didYouMean(String(lab), head)}`, { field: 'label', row: first + 1, hint: 'give a header name or a 0-based column index' });
   const nf = ncol - 1;
   const shape = opts.shape ?? [nf];
   const shapeSize = shape.reduce((a, b) => a * b, 1);

@@ -9,6 +9,7 @@
  * scope, so memory stays flat across epochs and trials. Metrics follow types.ts (val_* for search,
  * test_* reported only, accuracies in percent); the test split is evaluated once, at the end.
  */
+import { didYouMean } from '../core/suggest.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -586,7 +587,7 @@ export function checkArchJson(j: unknown): NetworkArch | JointArch {
     return o as unknown as JointArch;
   }
   if (!FAMILIES.includes(o.family as string))
-    throw new NasError('invalid_arch', `unknown network family ${JSON.stringify(o.family)}`, { field: 'family', hint: `use one of: ${FAMILIES.join(', ')}` });
+    throw new NasError('invalid_arch', `unknown network family ${JSON.stringify(o.family)}${typeof o.family === 'string' ? didYouMean(o.family, FAMILIES) : ''}`, { field: 'family', hint: `use one of: ${FAMILIES.join(', ')}` });
   return o as unknown as NetworkArch;
 }
 

@@ -1,4 +1,5 @@
 /** The NAS-Bench-201 cell space (Dong & Yang 2020): 4 nodes, 6 edges, 5 ops; 15,625 members. */
+import { didYouMean } from '../core/suggest.js';
 import { NB201_OPS, type Nb201Arch, type Nb201Op } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import type { ArchKey } from '../core/ids.js';
@@ -44,7 +45,7 @@ export function parseNb201(text: string, field = ''): Nb201Arch {
       if (t.slice(tilde + 1) !== String(i)) malformed(`token ${JSON.stringify(t)} of node ${j + 1} must read input ${i}`);
       const op = t.slice(0, tilde);
       if (!OP_SET.has(op))
-        throw new NasError('invalid_arch', `unknown op ${JSON.stringify(op)}`, { field: f(`ops[${ops.length}]`), hint: `use one of: ${NB201_OPS.join(', ')}` });
+        throw new NasError('invalid_arch', `unknown op ${JSON.stringify(op)}${typeof op === 'string' ? didYouMean(op, NB201_OPS) : ''}`, { field: f(`ops[${ops.length}]`), hint: `use one of: ${NB201_OPS.join(', ')}` });
       ops.push(op);
     });
   });
@@ -76,7 +77,7 @@ export function nb201Index(ops: readonly Nb201Op[]): number {
   if (ops.length !== 6) throw new NasError('invalid_arch', `an NB201 cell has 6 edges, got ${ops.length}`, { field: 'ops' });
   for (let i = 0; i < 6; i++) {
     const o = NB201_OPS.indexOf(ops[i]!);
-    if (o < 0) throw new NasError('invalid_arch', `unknown op ${JSON.stringify(ops[i])}`, { field: `ops[${i}]`, hint: `use one of: ${NB201_OPS.join(', ')}` });
+    if (o < 0) throw new NasError('invalid_arch', `unknown op ${JSON.stringify(ops[i])}${typeof ops[i] === 'string' ? didYouMean(ops[i] as string, NB201_OPS) : ''}`, { field: `ops[${i}]`, hint: `use one of: ${NB201_OPS.join(', ')}` });
     x = x * 5 + o;
   }
   return x;

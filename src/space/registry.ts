@@ -1,4 +1,5 @@
 /** Built-in spaces by name. */
+import { didYouMean } from '../core/suggest.js';
 import { NasError } from '../core/errors.js';
 import { chainCnnSpace } from './chain-cnn.js';
 import { dartsSpace } from './darts.js';
@@ -29,6 +30,6 @@ export function getSpace<N extends SpaceName>(name: N): SpaceOf<N>;
 export function getSpace(name: string): Space<unknown>;
 export function getSpace(name: string): Space<unknown> {
   if (!Object.hasOwn(SPACES, name))
-    throw new NasError('unknown_space', `unknown search space ${JSON.stringify(name)}`, { field: 'space', hint: `use one of: ${SPACE_NAMES.join(', ')}` });
+    throw new NasError('unknown_space', `unknown search space ${JSON.stringify(name)}${didYouMean(name, SPACE_NAMES)}`, { field: 'space', hint: `use one of: ${SPACE_NAMES.join(', ')}` });
   return SPACES[name as SpaceName] as unknown as Space<unknown>;
 }

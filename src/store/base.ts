@@ -5,6 +5,7 @@
  * handling. A primitive receives validated, encoded values and returns raw rows (or how many rows
  * it changed); it runs its statements atomically (one statement or one transaction).
  */
+import { didYouMean } from '../core/suggest.js';
 import { NasError } from '../core/errors.js';
 import type { StudyId, TrialId, WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
@@ -155,7 +156,7 @@ export abstract class SqlStore implements Store {
     const s = await this.getStudy(idOrName);
     if (s !== null) return s;
     const names = await this.selectStudyNames();
-    throw new NasError('not_found', `no study ${typeof idOrName === 'number' ? `with id ${idOrName}` : JSON.stringify(idOrName)} in ${this.url}`, {
+    throw new NasError('not_found', `no study ${typeof idOrName === 'number' ? `with id ${idOrName}` : JSON.stringify(idOrName)} in ${this.url}${typeof idOrName === 'string' ? didYouMean(idOrName, names) : ''}`, {
       field: 'study',
       hint: names.length ? `existing studies: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}` : 'the store has no studies yet',
     });

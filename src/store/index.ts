@@ -4,6 +4,7 @@
  *   ./runs/study.db | /abs/path.db | study.db            (a bare path = SQLite)
  *   postgres://user:pass@host:5432/db   postgresql://...  (also ?host=/socket/dir for a unix socket)
  */
+import { didYouMean } from '../core/suggest.js';
 import { NasError } from '../core/errors.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
@@ -48,7 +49,7 @@ export function parseStoreUrl(url: string, field = 'storage'): StoreLocation {
     }
     return { kind: 'postgres', url };
   }
-  throw new NasError('invalid_config', `unsupported storage URL ${JSON.stringify(url)} (scheme ${scheme}:)`, { field, hint: ACCEPTED });
+  throw new NasError('invalid_config', `unsupported storage URL ${JSON.stringify(url)} (scheme ${scheme}:)${didYouMean(scheme, ['sqlite', 'postgres', 'postgresql'], (s) => `${s}:`)}`, { field, hint: ACCEPTED });
 }
 
 /**

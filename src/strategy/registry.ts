@@ -2,6 +2,7 @@
  * Strategies by name, each with its option schema. To add one: export a `defineStrategy({...})`
  * entry (from ./common-options.js) from its file, import it here and add one line to STRATEGIES.
  */
+import { didYouMean } from '../core/suggest.js';
 import { NasError } from '../core/errors.js';
 import type { Strategy } from './types.js';
 import { validateOptions, type StrategyEntry } from './common-options.js';
@@ -41,7 +42,7 @@ export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
 
 export function getStrategyEntry(name: string): StrategyEntry {
   if (!Object.hasOwn(STRATEGIES, name))
-    throw new NasError('unknown_strategy', `unknown strategy ${JSON.stringify(name)}`, { field: 'strategy', hint: `use one of: ${STRATEGY_NAMES.join(', ')}` });
+    throw new NasError('unknown_strategy', `unknown strategy ${JSON.stringify(name)}${didYouMean(name, STRATEGY_NAMES)}`, { field: 'strategy', hint: `use one of: ${STRATEGY_NAMES.join(', ')}` });
   return STRATEGIES[name as StrategyName] as unknown as StrategyEntry;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Zero-cost proxies by name. To add one: a file exporting a `ZeroCostProxy`, one line here.
  */
+import { didYouMean } from '../../core/suggest.js';
 import { Issues } from '../../core/issues.js';
 import { NasError } from '../../core/errors.js';
 import { fisherProxy } from './fisher.js';
@@ -34,7 +35,7 @@ export const PROXY_NAMES = Object.keys(ZERO_COST_PROXIES) as ProxyName[];
 /** The proxy called `name`; an unknown name is `invalid_config` naming `field` and the known names. */
 export function getProxy(name: string, field = 'proxies'): ZeroCostProxy {
   if (!Object.hasOwn(ZERO_COST_PROXIES, name))
-    throw new NasError('invalid_config', `unknown zero-cost proxy ${JSON.stringify(name)}`, { field, hint: `use one of: ${PROXY_NAMES.join(', ')}` });
+    throw new NasError('invalid_config', `unknown zero-cost proxy ${JSON.stringify(name)}${didYouMean(name, PROXY_NAMES)}`, { field, hint: `use one of: ${PROXY_NAMES.join(', ')}` });
   return ZERO_COST_PROXIES[name as ProxyName];
 }
 
