@@ -22,7 +22,7 @@ import compression from 'compression';
 import { NasError, isNasError } from '../core/errors.js';
 import { parseStudyId, DASH_TRIAL_STATES } from '../api/dashboard.js';
 import type { DashboardSource, DashTrialState, TrialQuery } from '../api/dashboard.js';
-import type { StaticAssets } from './static.js';
+import { encodingFor, type StaticAssets } from './static.js';
 
 const CSP = [
   "default-src 'self'",
@@ -109,12 +109,19 @@ async function handle(o: HandlerOptions, req: IncomingMessage, res: ServerRespon
     case 'not_found':
       return sendText(res, 404, 'not found');
     case 'file': {
+      // Sent whole in one write, compressed at start-up when the client accepts it (the
+      // middleware leaves a response with a Content-Encoding alone).
+      const f = found.file;
+      const enc = encodingFor(f, req.headers['accept-encoding']);
+      const body = enc === 'br' ? f.br! : enc === 'gzip' ? f.gzip! : f.body;
       res.statusCode = 200;
-      res.setHeader('Content-Type', found.file.contentType);
-      res.setHeader('Content-Length', found.file.body.length);
-      res.setHeader('Cache-Control', found.file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-      if (found.file.contentType.startsWith('text/html')) res.setHeader('Content-Security-Policy', CSP);
-      res.end(req.method === 'HEAD' ? undefined : found.file.body);
+      res.setHeader('Content-Type', f.contentType);
+      if (f.br || f.gzip) res.setHeader('Vary', 'Accept-Encoding');
+      if (enc !== 'identity') res.setHeader('Content-Encoding', enc);
+      res.setHeader('Content-Length', body.length);
+      res.setHeader('Cache-Control', f.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+      if (f.contentType.startsWith('text/html')) res.setHeader('Content-Security-Policy', CSP);
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
   }

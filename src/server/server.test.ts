@@ -58,6 +58,7 @@ before(async () => {
   mkdirSync(join(assetsDir, 'assets'), { recursive: true });
   writeFileSync(join(assetsDir, 'index.html'), '<!doctype html><title>app</title>');
   writeFileSync(join(assetsDir, 'assets', 'app-123.js'), 'console.log(1)');
+  writeFileSync(join(assetsDir, 'assets', 'big-456.js'), Array.from({ length: 300 }, (_, i) => `console.log(${i});`).join('\n'));
   writeFileSync(join(dir, 'secret.txt'), 'TOP-SECRET-OUTSIDE-THE-APP');
   dash = await startDashboard({ storage: fx.url, port: 0, assetsDir, pollMs: 50 });
 });
@@ -279,6 +280,51 @@ describe('static assets', () => {
     assert.match(String(js.headers['content-type']), /javascript/);
     assert.match(String(js.headers['cache-control']), /immutable/);
     assert.equal((await raw('/assets/missing.js')).status, 404);
+  });
+
+  test('text assets go compressed at start-up, as the client accepts (brotli, gzip, none), in one answer of their length', async () => {
+    const get = (path: string, enc: string | null, method = 'GET'): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        const headers: Record<string, string> = { host: `127.0.0.1:${dash.port}` };
+        if (enc !== null) headers['accept-encoding'] = enc;
+        const req = request({ host: '127.0.0.1', port: dash.port, path, method, headers }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const plain = await get('/assets/big-456.js', null);
+    const text = plain.body.toString('utf8');
+    assert.match(text, /^console\.log\(0\);\n/);
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(Number(plain.headers['content-length']), plain.body.length);
+    assert.match(String(plain.headers['vary']), /Accept-Encoding/i);
+    const br = await get('/assets/big-456.js', 'gzip, deflate, br');
+    assert.equal(br.headers['content-encoding'], 'br');
+    assert.equal(Number(br.headers['content-length']), br.body.length, 'the stored compressed length, not a stream');
+    assert.ok(br.body.length < plain.body.length / 2);
+    assert.equal(brotliDecompressSync(br.body).toString('utf8'), text);
+    assert.match(String(br.headers['cache-control']), /immutable/);
+    for (const enc of ['gzip', 'br;q=0, gzip', 'gzip;q=0.5, br;q=0']) {
+      const gz = await get('/assets/big-456.js', enc);
+      assert.equal(gz.headers['content-encoding'], 'gzip', enc);
+      assert.equal(gunzipSync(gz.body).toString('utf8'), text, enc);
+    }
+    for (const enc of ['identity', 'br;q=0, gzip;q=0', '*;q=0', '']) {
+      const id = await get('/assets/big-456.js', enc);
+      assert.equal(id.headers['content-encoding'], undefined, enc);
+      assert.equal(id.body.toString('utf8'), text, enc);
+    }
+    assert.equal((await get('/assets/big-456.js', '*')).headers['content-encoding'], 'br');
+    const head = await get('/assets/big-456.js', 'br', 'HEAD');
+    assert.equal(head.headers['content-encoding'], 'br');
+    assert.equal(head.body.length, 0);
+    // under 1 KB: as it is
+    const small = await get('/assets/app-123.js', 'br');
+    assert.equal(small.headers['content-encoding'], undefined);
+    assert.equal(small.body.toString('utf8'), 'console.log(1)');
   });
 
   test('path traversal, encoded or not, is 4xx and never serves a file outside the app', async () => {
