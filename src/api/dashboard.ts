@@ -1009,10 +1009,19 @@ function nonFiniteOf(m: Readonly<Record<string, number>> | null): Record<string,
   return out;
 }
 
-function finiteOnly(m: Readonly<Record<string, number>> | null): Record<string, number> {
+/** `m` without its NaN and +-Infinity values: `m` itself when it has none (no copy per trial). */
+function finiteOnly(m: Readonly<Record<string, number>> | null): Readonly<Record<string, number>> {
   // JSON cannot hold NaN/Infinity (a diverged loss); they are dropped from the API's view.
+  if (m === null) return {};
+  let all = true;
+  for (const k in m) {
+    if (!Number.isFinite(m[k])) {
+      all = false;
+      break;
+    }
+  }
+  if (all) return m;
   const out: Record<string, number> = {};
-  if (m === null) return out;
   for (const k in m) {
     const v = m[k]!;
     if (Number.isFinite(v)) out[k] = v;
@@ -1122,19 +1131,41 @@ function archLeavesInto(a: Json, set: (path: string, value: ParamValue) => void)
 
 /** The trial's own searched params after its architecture's leaves (a name taken gets `param.`). */
 function ownParamsInto(params: TrialOutcome['params'], set: (path: string, value: ParamValue) => void, has: (path: string) => boolean): void {
+  // Params that are all scalars under plain names (the usual case) are their own leaves: set as
+  // the walk below sets them, without copying and walking them.
+  let flat = true;
+  for (const k in params) {
+    const v = params[k];
+    if ((v !== null && typeof v === 'object') || k === '__proto__' || k === '') {
+      flat = false;
+      break;
+    }
+  }
+  if (flat) {
+    for (const k in params) {
+      const v = params[k] as ParamValue;
+      if (LINEAGE_PARAMS.has(k) || (k === 'family' && typeof v === 'string')) continue;
+      set(has(k) ? `param.${k}` : k, v);
+    }
+    return;
+  }
   const own: [string, ParamValue][] = [];
   flattenInto(searchedParams(params), '', (path, v) => own.push([path, v]));
   for (const [k, v] of own) set(has(k) ? `param.${k}` : k, v);
 }
 
 function generationOf(t: Pick<TrialOutcome, 'params' | 'userAttrs' | 'number'>, population: number | null): number | null {
-  for (const src of [t.params, t.userAttrs]) {
-    for (const key of ['generation', 'rung']) {
-      const v = src[key];
-      if (typeof v === 'number' && Number.isFinite(v)) return v;
-    }
-  }
-  return population ? Math.floor(t.number / population) : null;
+  return generationIn(t.params, t.userAttrs, t.number, population);
+}
+
+/** generationOf from its parts (the rows read column by column have no record per trial). */
+function generationIn(params: TrialOutcome['params'], userAttrs: TrialOutcome['userAttrs'], number: number, population: number | null): number | null {
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (finite(params['generation'])) return params['generation'];
+  if (finite(params['rung'])) return params['rung'];
+  if (finite(userAttrs['generation'])) return userAttrs['generation'];
+  if (finite(userAttrs['rung'])) return userAttrs['rung'];
+  return population ? Math.floor(number / population) : null;
 }
 
 /** The study's `population` option, or the strategy's default for it; null when it has none. */
@@ -1188,12 +1219,16 @@ function parseArch(text: string, number: number): Json {
 /** TrialRow.params of the rows read column by column (their params are columns: see readFull). */
 const NO_PARAMS: Readonly<Record<string, ParamValue>> = Object.freeze({});
 
+/** A number column's entry, NaN (none) as null. */
+function nul(x: number): number | null {
+  return Number.isNaN(x) ? null : x;
+}
+
 /**
  * Trial `i` of `c` as `toRow` makes it of the same trial's record, but with NO_PARAMS (the caller
  * keeps the params as columns).
  */
 function rowOfColumns(s: StudyRecord, c: TrialColumns, i: number, population: number | null): TrialRow {
-  const nul = (x: number): number | null => (Number.isNaN(x) ? null : x);
   const state = c.state[i]!;
   const m = c.metrics[i] ?? null;
   const v0 = c.value0[i]!;
@@ -1217,7 +1252,7 @@ function rowOfColumns(s: StudyRecord, c: TrialColumns, i: number, population: nu
     // not read for the view (the trial table and search read full rows, which have it)
     archKey: null,
     budget: nul(c.budget[i]!),
-    generation: generationOf({ params: c.params[i]!, userAttrs: c.userAttrs[i]!, number }, population),
+    generation: generationIn(c.params[i]!, c.userAttrs[i]!, number, population),
     attempt: c.attempt[i]!,
     startedAt,
     finishedAt,

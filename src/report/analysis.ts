@@ -404,6 +404,109 @@ export function paramColumnsOf<V>(rows: readonly { readonly params: Readonly<Rec
 }
 
 /**
+ * 1 for the `k` best of `values` (largest when maximising), the rest 0: the first k of a stable
+ * sort by value, so among equal values the earlier ones. Through the k-th best value of a typed
+ * array's sort (no comparator call per pair); values that are not all finite take the sort itself.
+ */
+export function topMask(values: readonly number[], k: number, dir: Dir): Uint8Array {
+  const n = values.length;
+  const mask = new Uint8Array(n);
+  if (k <= 0 || n === 0) return mask;
+  let finite = true;
+  for (let i = 0; i < n && finite; i++) finite = Number.isFinite(values[i]);
+  if (!finite) {
+    const order = values.map((v, i) => ({ v, i })).sort((a, b) => (dir === 'maximize' ? b.v - a.v : a.v - b.v));
+    for (let r = 0; r < Math.min(k, n); r++) mask[order[r]!.i] = 1;
+    return mask;
+  }
+  if (k >= n) return mask.fill(1);
+  const sorted = Float64Array.from(values).sort();
+  // the k-th best value; those better are in, then equal ones in order until k
+  const kth = dir === 'maximize' ? sorted[n - k]! : sorted[k - 1]!;
+  let room = k;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (dir === 'maximize' ? v > kth : v < kth) {
+      mask[i] = 1;
+      room--;
+    }
+  }
+  for (let i = 0; i < n && room > 0; i++) {
+    if (values[i] === kth) {
+      mask[i] = 1;
+      room--;
+    }
+  }
+  return mask;
+}
+
+interface Groups {
+  readonly labels: string[];
+  readonly sum: Float64Array;
+  readonly count: Float64Array;
+  readonly top: Float64Array;
+  readonly pedCount: Float64Array;
+}
+
+/**
+ * One column's groups as columnImportance makes them of levelCodes' codes, in one pass over the
+ * trials `at` and one Map lookup per value, when every label is one distinct value's (its trials
+ * are then exactly that value's, so each sum adds the same values in the same order): null when
+ * levelCodes must group them, i.e. numbers of more than `maxLevels` distinct values (quantile
+ * bins) or two distinct values of one label (1 and '1'). Absent values count as null, as there.
+ */
+function valueGroups(
+  col: readonly (Param | undefined)[],
+  at: readonly number[],
+  values: readonly number[],
+  top20: Uint8Array,
+  topPed: Uint8Array,
+  maxLevels: number,
+): Groups | null {
+  const n = at.length;
+  const index = new Map<Param, number>();
+  const distinct: Param[] = [];
+  let numeric = true;
+  let size = 16;
+  let sum = new Float64Array(size);
+  let count = new Float64Array(size);
+  let top = new Float64Array(size);
+  let pedCount = new Float64Array(size);
+  for (let j = 0; j < n; j++) {
+    const x = col[at[j]!];
+    const v = x === undefined ? null : x;
+    let c = index.get(v);
+    if (c === undefined) {
+      c = distinct.length;
+      if (typeof v !== 'number') numeric = false;
+      else if (numeric && c >= maxLevels) return null;
+      if (c === size) {
+        size *= 2;
+        const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+          const b = new Float64Array(size);
+          b.set(a);
+          return b;
+        };
+        sum = grow(sum);
+        count = grow(count);
+        top = grow(top);
+        pedCount = grow(pedCount);
+      }
+      distinct.push(v);
+      index.set(v, c);
+    }
+    sum[c]! += values[j]!;
+    count[c]! += 1;
+    top[c]! += top20[j]!;
+    pedCount[c]! += topPed[j]!;
+  }
+  const labels = distinct.map((v) => (typeof v === 'string' ? v : String(v)));
+  if (new Set(labels).size !== labels.length) return null;
+  const k = labels.length;
+  return { labels, sum: sum.subarray(0, k), count: count.subarray(0, k), top: top.subarray(0, k), pedCount: pedCount.subarray(0, k) };
+}
+
+/**
  * `parameterImportance` over parameter columns: `columns` maps a parameter name to its value per
  * trial (undefined or null where a trial lacks it), `at[j]` is the column index of the j-th
  * ranked trial and `values[j]` its objective value. Values are grouped by their `levelLabels`;
@@ -424,40 +527,42 @@ export function columnImportance(
   mean /= n;
   let total = 0;
   for (const v of values) total += (v - mean) ** 2;
-  const order = values.map((v, i) => ({ v, i })).sort((a, b) => (dir === 'maximize' ? b.v - a.v : a.v - b.v));
   const nTop20 = Math.max(1, Math.round(n * (opts.topFrac ?? 0.2)));
   const nPed = Math.max(2, Math.round(n * (opts.pedTopFrac ?? 0.1)));
-  const top20 = new Uint8Array(n);
-  const topPed = new Uint8Array(n);
-  order.forEach((x, rank) => {
-    if (rank < nTop20) top20[x.i] = 1;
-    if (rank < nPed) topPed[x.i] = 1;
-  });
+  const top20 = topMask(values, nTop20, dir);
+  const topPed = topMask(values, nPed, dir);
   const out: { name: string; ped: number; eta2: number; groups: Importance['groups'] }[] = [];
   const raw: Param[] = new Array<Param>(n);
   for (const [name, col] of columns) {
-    let any = false;
-    for (let j = 0; j < n; j++) {
-      const v = col[at[j]!];
-      raw[j] = v === undefined ? null : v;
-      if (v !== undefined && v !== null) any = true;
-    }
-    if (!any) continue;
-    // groups by label, in order of first appearance
-    const { code, labels } = levelCodes(raw, maxLevels);
+    // groups by label, in order of first appearance: in one pass over the values when each label
+    // is one value's, else through levelCodes
+    let g = valueGroups(col, at, values, top20, topPed, maxLevels);
+    if (g === null) {
+      let any = false;
+      for (let j = 0; j < n; j++) {
+        const v = col[at[j]!];
+        raw[j] = v === undefined ? null : v;
+        if (v !== undefined && v !== null) any = true;
+      }
+      if (!any) continue;
+      const { code, labels } = levelCodes(raw, maxLevels);
+      const k = labels.length;
+      const sum = new Float64Array(k);
+      const count = new Float64Array(k);
+      const top = new Float64Array(k);
+      const pedCount = new Float64Array(k);
+      for (let j = 0; j < n; j++) {
+        const c = code[j]!;
+        sum[c]! += values[j]!;
+        count[c]! += 1;
+        top[c]! += top20[j]!;
+        pedCount[c]! += topPed[j]!;
+      }
+      g = { labels, sum, count, top, pedCount };
+    } else if (g.labels.length === 1 && g.labels[0] === 'null') continue; // every trial lacks it
+    const { labels, sum, count, top, pedCount } = g;
     const k = labels.length;
     if (k < 2) continue;
-    const sum = new Float64Array(k);
-    const count = new Float64Array(k);
-    const top = new Float64Array(k);
-    const pedCount = new Float64Array(k);
-    for (let j = 0; j < n; j++) {
-      const c = code[j]!;
-      sum[c]! += values[j]!;
-      count[c]! += 1;
-      top[c]! += top20[j]!;
-      pedCount[c]! += topPed[j]!;
-    }
     let between = 0;
     let ped = 0;
     for (let c = 0; c < k; c++) {
