@@ -276,8 +276,13 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   if (s('table')) ev['table'] = s('table');
   if (s('latency')) ev['latency'] = s('latency');
   if (s('dataset')) ev['dataset'] = s('dataset');
-  if (s('data-dir')) ev['data_dir'] = s('data-dir');
-  if (s('path')) ev['path'] = s('path');
+  // digits/csv read a file: --path FILE, or --data-dir FILE (finetune's and compress's older spelling).
+  const fileKind = s('dataset') === 'csv' || s('dataset') === 'digits';
+  if (fileKind && s('data-dir') !== undefined && s('path') !== undefined && resolve(s('data-dir')!) !== resolve(s('path')!))
+    fail('--path', `and --data-dir name two different files (${s('path')}, ${s('data-dir')})`, 'give the file once, as --path FILE');
+  if (s('data-dir') && !fileKind) ev['data_dir'] = s('data-dir');
+  const file = s('path') ?? (fileKind ? s('data-dir') : undefined);
+  if (file) ev['path'] = file;
   if (s('label')) ev['label'] = s('label');
   const h = s('header');
   if (h !== undefined) ev['header'] = h === 'auto' ? 'auto' : h === 'true' ? true : h === 'false' ? false : h;

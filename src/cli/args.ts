@@ -73,22 +73,34 @@ export function flagError(name: string, message: string, hint?: string): NasErro
 export type DatasetFlagKind = 'fashion_mnist' | 'mnist' | 'cifar10' | 'digits' | 'csv';
 
 /**
- * The DatasetSpec of `--dataset KIND --data-dir PATH` (KIND already checked against the command's
- * `choices`): PATH is the image datasets' directory, the digits CSV, or the file of `csv`, where it
- * is required (a flagError naming --data-dir otherwise). Relative paths resolve against the cwd.
+ * The DatasetSpec of `--dataset KIND [--data-dir DIR] [--path FILE]` (KIND already checked against
+ * the command's `choices`), the same in every command (train, search, finetune, compress): DIR is
+ * an image dataset's directory, FILE the digits or csv file (required for csv). `--data-dir FILE`
+ * for digits/csv is the older spelling of finetune and compress and still works. Relative paths
+ * resolve against the cwd.
  */
-export function datasetOfFlags(kind: DatasetFlagKind, dir: string | undefined): DatasetSpec {
+export function datasetOfFlags(kind: DatasetFlagKind, dir: string | undefined, path?: string): DatasetSpec {
   switch (kind) {
     case 'fashion_mnist':
     case 'mnist':
     case 'cifar10':
+      if (path !== undefined) throw flagError('path', `is the file of a digits or csv dataset; ${kind} is read from a directory`, 'use --data-dir DIR');
       return { kind, ...(dir ? { dataDir: resolve(dir) } : {}) };
     case 'digits':
-      return { kind, ...(dir ? { path: resolve(dir) } : {}) };
-    case 'csv':
-      if (!dir) throw flagError('data-dir', 'is required with --dataset csv', 'give the CSV file: --data-dir FILE.csv');
-      return { kind, path: resolve(dir) };
+    case 'csv': {
+      const file = datasetFileOfFlags(dir, path);
+      if (kind === 'digits') return { kind, ...(file ? { path: resolve(file) } : {}) };
+      if (!file) throw flagError('path', 'is required with --dataset csv', 'give the CSV file: --path FILE.csv');
+      return { kind, path: resolve(file) };
+    }
   }
+}
+
+/** The digits/csv file of `--path FILE` or its older spelling `--data-dir FILE`; both naming different files is an error. */
+export function datasetFileOfFlags(dir: string | undefined, path: string | undefined): string | undefined {
+  if (path !== undefined && dir !== undefined && resolve(path) !== resolve(dir))
+    throw flagError('path', `and --data-dir name two different files (${path}, ${dir})`, 'give the file once, as --path FILE');
+  return path ?? dir;
 }
 
 /** The error for a value of `--name` outside `choices`, with the closest choice when it looks like a typo. */

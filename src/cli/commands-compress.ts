@@ -98,7 +98,8 @@ options:
   --calibration N         calibration images from the training split (default 256)
   --qengine E             onednn (default) or qnnpack
   --dataset KIND          override the model's dataset (fashion_mnist, mnist, cifar10, digits)
-  --data-dir DIR          its files
+  --data-dir DIR          the directory of an image dataset
+  --path FILE             the digits data as a CSV file (as tsnas train; --data-dir FILE still works)
   --out DIR               output directory (new; default ./compressed-<model>)
   --no-onnx               skip model.onnx
   --seed N                fine-tuning order and calibration sample (default 0)
@@ -130,6 +131,7 @@ options:
         qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
         dataset: { type: 'string', choices: COMPRESS_DATASETS },
         'data-dir': { type: 'string' },
+        path: { type: 'string' },
         out: { type: 'string' },
         'no-onnx': { type: 'boolean' },
         seed: { type: 'string', number: atLeast(0, true) },
@@ -156,7 +158,7 @@ options:
     const src: CompressSource = study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? DEFAULT_STORAGE_URL } : { dir: args[0]! };
     let dataset: DatasetSpec | undefined;
     // --dataset is checked against COMPRESS_DATASETS by parse (choices).
-    if (typeof f['dataset'] === 'string') dataset = datasetOfFlags(f['dataset'] as (typeof COMPRESS_DATASETS)[number], f['data-dir'] as string | undefined);
+    if (typeof f['dataset'] === 'string') dataset = datasetOfFlags(f['dataset'] as (typeof COMPRESS_DATASETS)[number], f['data-dir'] as string | undefined, f['path'] as string | undefined);
     const q = f['quantize'] as string | undefined;
     const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
     const fe = num('finetune-epochs');

@@ -1,8 +1,10 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
 import { DATASET_KINDS, DEFAULT_STORAGE, NasError, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
-import { NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, numFlag, parse, UsageError } from './args.js';
+import { NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, datasetFileOfFlags, flagError, interruptible, numFlag, parse, UsageError } from './args.js';
 import { mainCmd } from './main-command.js';
 import { formatCell, renderTable } from './table.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
 import { DEFAULT_PORT, startDashboard } from '../server/index.js';
 
@@ -63,7 +65,7 @@ tsnas export) and prints validation and test metrics and costs (params, FLOPs, l
 options:
   --dataset KIND          fashion_mnist, mnist, cifar10, digits, csv
   --data-dir DIR          idx/CIFAR files (default for fashion_mnist: /usr/share/datasets/fashion-mnist)
-  --path FILE             digits/csv file
+  --path FILE             digits/csv file (--data-dir FILE is accepted too, as in finetune/compress)
   --label COL             the CSV label column: a header name or a 0-based index (default: last)
   --header auto|true|false  whether CSV line 1 is a header (default auto: yes when a cell is not
                           a number or the cells are the column indices 0..n-1 / 1..n; printed)
@@ -118,8 +120,11 @@ is reported and left out of the statistics; the exit code is then 1.
     const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
     const options: Record<string, string | number | boolean> = { dataset: flags['dataset'] as string, latency: !flags['no-latency'] };
     const str = (f: string, k: string) => typeof flags[f] === 'string' && (options[k] = flags[f] as string);
-    str('data-dir', 'data_dir');
-    str('path', 'path');
+    // digits/csv read a file: --path FILE, or --data-dir FILE as finetune and compress once spelt it.
+    const fileKind = flags['dataset'] === 'csv' || flags['dataset'] === 'digits';
+    const file = fileKind ? datasetFileOfFlags(sv('data-dir'), sv('path')) : sv('path');
+    if (!fileKind) str('data-dir', 'data_dir');
+    if (file !== undefined) options['path'] = file;
     str('label', 'label');
     if (typeof flags['header'] === 'string') {
       const h = flags['header'];
@@ -183,14 +188,18 @@ Pareto front, parameter importance, distribution, hypervolume, timeline, paralle
 winner's architecture and learning curves, and the trial table.
   --study NAME    study name or id (required)
   --storage URL   sqlite:./tsnas.db (default) or postgres://user@host:port/db
-  --out FILE      default report.html
+  --out FILE      default report.html; an existing file is not replaced without --force
+  --force         replace an existing --out file (and PNGs in --png DIR)
   --png DIR       also write every plot as DIR/<plot>.png
   --rows N        rows of the trial table (the best N by the first objective; default 200)
 `,
   async run(argv) {
-    const { flags, num } = parse(argv, { study: { type: 'string' }, storage: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, rows: { type: 'string', number: POSITIVE_INT } }, 0, (p, issues) => {
+    const { flags, num } = parse(argv, { study: { type: 'string' }, storage: { type: 'string' }, out: { type: 'string' }, png: { type: 'string' }, rows: { type: 'string', number: POSITIVE_INT }, force: { type: 'boolean' } }, 0, (p, issues) => {
       const st = p.flags['study'];
       if (typeof st !== 'string' || st === '') issues.add(flagError('study', 'is required', 'tsnas status lists the studies'));
+      // As every command that writes a file (export --format --out): an existing one is replaced only when asked.
+      const o = typeof p.flags['out'] === 'string' ? p.flags['out'] : 'report.html';
+      if (!p.flags['force'] && existsSync(o)) issues.add(flagError('out', `${resolve(o)} already exists`, 'give a new file name, or --force to replace it'));
     });
     if (flags['help']) return process.stdout.write(reportCmd.help), 0;
     const study = flags['study'] as string;
@@ -203,6 +212,7 @@ winner's architecture and learning curves, and the trial table.
       out: typeof flags['out'] === 'string' ? flags['out'] : 'report.html',
       ...(typeof flags['png'] === 'string' ? { pngDir: flags['png'] } : {}),
       ...(rows !== undefined ? { tableRows: rows } : {}),
+      overwrite: Boolean(flags['force']),
     });
     process.stdout.write(`tsnas report: ${r.html} (${r.plots.length} plots${r.pngs.length ? `; ${r.pngs.length} PNG files in ${flags['png']}` : ''})\n`);
     return 0;

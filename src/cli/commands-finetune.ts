@@ -33,7 +33,9 @@ Fashion-MNIST, fine-tuned on classes 5-9:
 options:
   --dataset KIND        fashion_mnist, mnist, cifar10, digits or csv (default: the model's own);
                         its samples must have the model's input shape
-  --data-dir DIR        its files (--data-dir FILE.csv for csv; digits: a CSV of the digits data)
+  --data-dir DIR        the directory of an image dataset (fashion_mnist, mnist, cifar10)
+  --path FILE           the file of a digits or csv dataset (as tsnas train and search; the older
+                        spelling --data-dir FILE still works)
   --classes LIST        classes of the dataset to keep, renumbered 0..k-1 in this order:
                         ranges and lists, e.g. 5-9 or 0,2,4 (default all)
   --freeze N|features   freeze the first N conv/linear layers (with their batch norms), or every
@@ -61,6 +63,7 @@ options:
         storage: { type: 'string' },
         dataset: { type: 'string', choices: DATASETS },
         'data-dir': { type: 'string' },
+        path: { type: 'string' },
         classes: { type: 'string', check: (v) => void parseClassList(v, '--classes') },
         freeze: { type: 'string', check: (v) => void freezeOf(v) },
         epochs: { type: 'string', number: { integer: true, min: 1 } },
@@ -80,8 +83,10 @@ options:
         if ((p.flags['study'] === undefined) === (p.args[0] === undefined)) issues.add(new UsageError('give either a MODEL_DIR or --study NAME'));
         const kind = p.flags['dataset'];
         if (typeof kind === 'string') {
-          if (!p.bad.has('dataset')) dataset = issues.take(() => datasetOfFlags(kind as (typeof DATASETS)[number], p.flags['data-dir'] as string | undefined), undefined);
-        } else if (p.flags['data-dir'] !== undefined) issues.add(flagError('data-dir', 'needs --dataset', 'e.g. --dataset fashion_mnist --data-dir DIR'));
+          if (!p.bad.has('dataset')) dataset = issues.take(() => datasetOfFlags(kind as (typeof DATASETS)[number], p.flags['data-dir'] as string | undefined, p.flags['path'] as string | undefined), undefined);
+        } else
+          for (const k of ['data-dir', 'path'])
+            if (p.flags[k] !== undefined) issues.add(flagError(k, 'needs --dataset', k === 'path' ? 'e.g. --dataset csv --path FILE.csv' : 'e.g. --dataset fashion_mnist --data-dir DIR'));
       },
     );
     if (f['help']) {

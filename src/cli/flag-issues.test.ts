@@ -85,7 +85,7 @@ test('every command lists all its bad flags at once, each naming the flag and th
         /^--epochs: must be an integer >= 1, got "0"/,
         /^--lr: must be a positive number, got "0"/,
         /^--batch-size: must be an integer >= 1, got "1.5"/,
-        /^--data-dir: is required with --dataset csv/,
+        /^--path: is required with --dataset csv/,
       ],
     ],
     [['finetune', 'm', '--body-lr-scale', '0', '--head-epochs', '0.5'], [/^--body-lr-scale: must be a positive number, got "0"/, /^--head-epochs: must be an integer >= 0, got "0.5"/]],

@@ -5,6 +5,8 @@
  */
 import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, parse, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
 import { closest } from '../core/suggest.js';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, badConfigFields } from './search-flags.js';
 import {
   NasError,
@@ -154,7 +156,10 @@ worker cannot build) - found before any trial is claimed, 130 interrupted.
 Without --study: every study in the storage with its trial counts and best value. With --study, a
 study that used zero-cost proxies (prescreen, proxy evaluator) also shows its proxy time: ms per
 candidate and in total (JSON: field "proxy").`,
-  trials: `usage: tsnas trials --study NAME [--storage URL] [--json | --csv] [--state STATE]`,
+  trials: `usage: tsnas trials --study NAME [--storage URL] [--format table|csv|json] [--state STATE]
+
+--format as tsnas export's (default table); --csv and --json are accepted as its older spellings.
+To a file: tsnas export --study NAME --format csv --out FILE (which never replaces a file unless --force).`,
   best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
   ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--final retrain|folds]
                       [--seed N] [--seeds 1] [--json]
@@ -179,13 +184,14 @@ test accuracy and the ensemble's.
                           each adding the trial that most improves the held-out --metric (loss:
                           mean log loss, default; acc); a trial's weight = how often it was added`,
   export: `usage: tsnas export --study NAME [--storage URL] --out DIR [--no-onnx]
-       tsnas export --study NAME [--storage URL] --format csv|json [--out FILE]
+       tsnas export --study NAME [--storage URL] --format csv|json [--out FILE [--force]]
 
 The first form writes the best trial into DIR (a new directory): arch.json, metrics.json
 (metrics, objective values, costs) and, when the trial kept its trained weights, weights.bin
 and model.onnx: the network as an ONNX model (opset 13) for other runtimes, taking raw inputs
 (the training normalisation is inside it); see docs/export.md. --no-onnx skips model.onnx.
-The second writes all trials as CSV or JSON (stdout without --out).`,
+The second writes all trials as CSV or JSON (stdout without --out), as tsnas trials --format does;
+an existing FILE is replaced only with --force (as tsnas report; directories are never replaced).`,
   repeat: repeatCmd.help,
   compress: compressCmd.help,
   db: `usage: tsnas db upgrade [--storage URL] [--json]
@@ -212,7 +218,7 @@ const CORE_SUMMARIES: Record<string, string> = {
   search: 'run or resume a search (config file or flags); --workers N for local worker processes',
   worker: 'join a running study as one more worker (any machine that reaches the storage)',
   status: 'studies and their trial counts, or one study',
-  trials: 'all trials of a study (table, --json, --csv)',
+  trials: 'all trials of a study (--format table|csv|json)',
   best: 'the best trial of a study',
   ensemble: 'retrain the k best trials (or a Caruana selection) on all non-test rows and average their test predictions',
   export: 'write the winner (architecture, weights, metrics, costs) to a directory, or all trials as CSV/JSON',
@@ -534,13 +540,21 @@ async function cmdStatus(argv: string[]): Promise<number> {
 }
 
 async function cmdTrials(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, state: { type: 'string', choices: TRIAL_STATES } }, 0, studyRequired);
+  // --format table|csv|json as `tsnas export --format`; --csv and --json are its older spellings.
+  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, format: { type: 'string', choices: ['table', 'csv', 'json'] }, state: { type: 'string', choices: TRIAL_STATES } }, 0, (p, issues) => {
+    studyRequired(p, issues);
+    const given = (['json', 'csv'] as const).filter((k) => p.flags[k]);
+    const fmt = p.flags['format'];
+    if (given.length > 1 || (given.length === 1 && typeof fmt === 'string' && fmt !== given[0]))
+      issues.add(flagError(given.length > 1 ? 'csv' : given[0]!, `conflicts with ${given.length > 1 ? '--json' : `--format ${fmt}`}`, 'give one output format: --format table|csv|json'));
+  });
   if (flags['help']) return out(help('trials') + '\n'), 0;
+  const format = typeof flags['format'] === 'string' ? flags['format'] : flags['json'] ? 'json' : flags['csv'] ? 'csv' : 'table';
   const { study, trials } = await studyTrials(storageOf(flags), needStudy(flags));
   const st = flags['state'];
   const shown = typeof st === 'string' ? trials.filter((t) => t.state === st) : trials;
-  if (flags['json']) out(trialsToJson(study, shown));
-  else if (flags['csv']) out(trialsToCsv(study, shown));
+  if (format === 'json') out(trialsToJson(study, shown));
+  else if (format === 'csv') out(trialsToCsv(study, shown));
   else out(shown.length ? trialRows(shown, study.objectives) : `no trials\n`);
   return 0;
 }
@@ -617,9 +631,13 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
 }
 
 async function cmdExport(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' } }, 0, (p, issues) => {
+  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' }, force: { type: 'boolean' } }, 0, (p, issues) => {
     studyRequired(p, issues);
     if (p.flags['format'] === undefined && typeof p.flags['out'] !== 'string') issues.add(new UsageError('--out DIR is required (or --format csv|json)'));
+    if (p.flags['force'] && p.flags['format'] === undefined) issues.add(flagError('force', 'applies to --format csv|json --out FILE', 'the winner is exported into a new directory; give a new --out DIR'));
+    // As every command that writes a file (report, export): an existing one is replaced only when asked.
+    const o = p.flags['out'];
+    if (p.flags['format'] !== undefined && typeof o === 'string' && !p.flags['force'] && existsSync(o)) issues.add(flagError('out', `${resolve(o)} already exists`, 'give a new file name, or --force to replace it'));
   });
   if (flags['help']) return out(help('export') + '\n'), 0;
   const storage = storageOf(flags);

@@ -21,7 +21,7 @@
  * Errors: NasError `not_found` (no such study; names the existing ones), `invalid_config` (neither
  * or both of store/storage, an unwritable output path).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseHTML } from 'linkedom';
 import { NasError } from '../core/errors.js';
@@ -46,6 +46,12 @@ export interface StudyReportOptions {
   readonly pngDir?: string;
   /** Rows of the trial table: the best trials by the first objective (default 200). */
   readonly tableRows?: number;
+  /**
+   * Replace an existing `out` file and existing PNGs (default true, as the main job rewrites its
+   * report). False: `invalid_config` on field `out` (or `png`) before anything is read or written,
+   * as `tsnas report` without --force does (the CLI's rule: no command replaces a file unasked).
+   */
+  readonly overwrite?: boolean;
 }
 
 export interface StudyReport {
@@ -64,6 +70,12 @@ const W = 620;
 export async function writeStudyReport(o: StudyReportOptions): Promise<StudyReport> {
   if ((o.store === undefined) === (o.storage === undefined)) {
     throw new NasError('invalid_config', 'writeStudyReport needs exactly one of store (an open Store) or storage (a URL)', { field: 'storage', hint: 'e.g. storage: "sqlite:./tsnas.db"' });
+  }
+  if (o.overwrite === false) {
+    const out = resolve(o.out);
+    if (existsSync(out)) throw new NasError('invalid_config', `${out} already exists`, { field: 'out', hint: 'give a new file name, or --force to replace it' });
+    if (o.pngDir !== undefined && existsSync(o.pngDir) && readdirSync(o.pngDir).some((f) => f.endsWith('.png')))
+      throw new NasError('invalid_config', `${resolve(o.pngDir)} already holds PNG files`, { field: 'png', hint: 'give a new or empty directory, or --force to replace them' });
   }
   const store = o.store ?? (await openStore(o.storage!, { readOnly: true }));
   try {
