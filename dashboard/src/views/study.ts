@@ -233,9 +233,12 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
       const width = Math.max(320, (firstRow.firstElementChild as HTMLElement).clientWidth - 34);
       const metric = d.study.objectives[0]?.metric ?? 'value';
 
-      // Let the first row paint before the other charts are built.
-      await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-      if (disposed || my !== renders) return;
+      // Let the first row paint before the other charts are built (when drawn just now: a row
+      // kept from the head was painted already, so no frame is waited for).
+      if (!keepFirst) {
+        await new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+        if (disposed || my !== renders) return;
+      }
       // Then one row per task: the page answers input (and paints) between them instead of
       // building every chart of a 20,000-trial study in one long task.
       const stale = async (): Promise<boolean> => {
