@@ -3,8 +3,8 @@ import { didYouMean } from '../core/suggest.js';
 import { NasError } from '../core/errors.js';
 import { chainCnnSpace } from './chain-cnn.js';
 import { dartsSpace } from './darts.js';
-import { jointSpace } from './joint.js';
-import { mlpSpace } from './mlp.js';
+import { jointSpace, smallHparamsDef } from './joint.js';
+import { mlpSmallSpace, mlpSpace } from './mlp.js';
 import { nb201Space } from './nb201.js';
 import type { Space } from './space.js';
 
@@ -13,10 +13,12 @@ export const SPACES = {
   nb201: nb201Space,
   darts: dartsSpace,
   mlp: mlpSpace,
+  mlp_small: mlpSmallSpace,
   joint_chain_cnn: jointSpace(chainCnnSpace),
   joint_nb201: jointSpace(nb201Space),
   joint_darts: jointSpace(dartsSpace),
   joint_mlp: jointSpace(mlpSpace),
+  joint_mlp_small: jointSpace(mlpSmallSpace, { hparams: smallHparamsDef }),
 } as const;
 
 export type SpaceName = keyof typeof SPACES;

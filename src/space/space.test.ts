@@ -20,6 +20,7 @@ import {
   nb201Space,
   parseNb201,
   repeat,
+  SKLEARN_DEFAULT_MLP,
   struct,
   type ArchOf,
   type Space,
@@ -241,4 +242,33 @@ test('path encoding: BANANAS paths; a cell with no live input->output path encod
     const b = nb201Space.sample(rng);
     if (nb201Space.key(a) === nb201Space.key(b)) assert.deepEqual(nb201Space.encode(a, 'path'), nb201Space.encode(b, 'path'));
   }
+});
+
+test('mlp_small / joint_mlp_small: 0-2 hidden layers, no batch norm, weight decay to 0.1; a linear model\'s key ignores activation and dropout; scikit-learn\'s default is a member', () => {
+  const rng = Rng.fromSeed('mlp_small');
+  const depths = new Set<number>();
+  for (let i = 0; i < 200; i++) {
+    const a = SPACES.joint_mlp_small.sample(rng);
+    depths.add(a.arch.hidden.length);
+    assert.equal(a.arch.batchNorm, false);
+    assert.ok(a.arch.hidden.every((h) => [16, 32, 64, 100, 128, 256].includes(h)), JSON.stringify(a.arch.hidden));
+    assert.ok(a.hparams.weightDecay >= 1e-6 && a.hparams.weightDecay <= 0.1 && a.hparams.lr >= 1e-4 && a.hparams.lr <= 0.1, JSON.stringify(a.hparams));
+  }
+  assert.deepEqual([...depths].sort(), [0, 1, 2]);
+  const linear: MlpArch = { family: 'mlp', hidden: [], activation: 'relu', batchNorm: false, dropout: 0 };
+  // Keys and validation take any MlpArch / JointArch (batchNorm typed boolean): the space's own type is narrower.
+  const s = SPACES.mlp_small as unknown as Space<MlpArch>;
+  assert.equal(s.key({ ...linear, activation: 'tanh', dropout: 0.3 }), s.key(linear));
+  assert.notEqual(s.key({ ...SKLEARN_DEFAULT_MLP, activation: 'tanh' }), s.key(SKLEARN_DEFAULT_MLP));
+  assert.notEqual(s.key({ ...SKLEARN_DEFAULT_MLP, dropout: 0.3 }), s.key(SKLEARN_DEFAULT_MLP));
+  const h = { optimizer: 'adam', lr: 0.001, batchSize: 32, weightDecay: 1e-6 } as const;
+  const j = SPACES.joint_mlp_small as unknown as Space<JointArch>;
+  assert.deepEqual(j.validate({ arch: SKLEARN_DEFAULT_MLP, hparams: h }), { arch: SKLEARN_DEFAULT_MLP, hparams: h });
+  assert.equal(j.key({ arch: { ...linear, activation: 'gelu', dropout: 0.5 }, hparams: h }), j.key({ arch: linear, hparams: h }));
+  assert.notEqual(j.key({ arch: linear, hparams: { ...h, weightDecay: 0.1 } }), j.key({ arch: linear, hparams: h }));
+  throwsCode(() => j.validate({ arch: linear, hparams: { ...h, weightDecay: 0.2 } }), 'invalid_arch', 'hparams.weightDecay');
+  throwsCode(() => j.validate({ arch: { ...linear, batchNorm: true }, hparams: h }), 'invalid_arch', 'arch.batchNorm');
+  throwsCode(() => j.validate({ arch: { ...linear, hidden: [16, 16, 16] }, hparams: h }), 'invalid_arch', 'arch.hidden');
+  // joint_mlp keeps its own ranges (1e-2 is its largest weight decay).
+  throwsCode(() => (SPACES.joint_mlp as unknown as Space<JointArch>).validate({ arch: { ...SKLEARN_DEFAULT_MLP, hidden: [128] }, hparams: { ...h, weightDecay: 0.05 } }), 'invalid_arch', 'hparams.weightDecay');
 });
