@@ -3,7 +3,7 @@
  *                           [--objective val_loss|val_acc] [--datasets wine,breast_cancer]
  *                           [--cv-repeats 1] [--enqueue-default] [--ensemble 1[,3,5...]]
  *                           [--caruana [--caruana-size 50] [--caruana-metric loss|acc]]
- *                           [--final retrain|folds] [--variants]
+ *                           [--final retrain|folds] [--variants] [--space joint_mlp|joint_mlp_small]
  *                           [--no-cv-baseline] [--results FILE] [--json]`
  *
  * Small-data options of the CV search (issue 17.17): `--cv-repeats R` repeats the k-fold partition
@@ -21,9 +21,14 @@
  * final models' figure reads). `--variants` (with --caruana --final folds): the line also records,
  * from the same search, the test accuracy of every final rule (`variants`: Caruana with fold
  * networks / retrained, the winner with fold networks / retrained, the enqueued default's fold
- * networks (with --enqueue-default), the top 5 and all trials with fold networks), and the summary
+ * networks (with --enqueue-default), the top 5, the top half and all trials with fold networks,
+ * the top half and all trials retrained and with both final models), and the summary
  * prints each one's paired difference to the peer. A line records these settings, and a summary
- * over `--results` counts only lines with the same ones.
+ * over `--results` counts only lines with the same ones. `--space joint_mlp_small` (default
+ * joint_mlp) searches the small-data space (0-2 hidden layers incl. linear models, weight decay to
+ * 0.1; src/space/mlp.ts); its enqueued default is scikit-learn's own [100] relu network. Every
+ * paired difference comes with a one-sided paired sign-flip permutation test's p (H0: the
+ * differences are symmetric about 0; `p_perm`, 100,000 seeded flips).
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
@@ -59,8 +64,13 @@ import { parseBenchArgs } from './args.js';
 type Objective = 'val_loss' | 'val_acc';
 const OBJECTIVES: readonly Objective[] = ['val_loss', 'val_acc'];
 
+type SpaceName = 'joint_mlp' | 'joint_mlp_small';
+const SPACE_CHOICES: readonly SpaceName[] = ['joint_mlp', 'joint_mlp_small'];
+
 interface Args {
   objective: Objective;
+  /** The searched space (lines before it was a choice: joint_mlp). */
+  space: SpaceName;
   /** Evaluator cv_repeats (repeated k-fold); 1 = plain k-fold. */
   cvRepeats: number;
   /** Enqueue DEFAULT_CONFIG as the search's first trial (Optuna's enqueue_trial). */
@@ -92,8 +102,10 @@ function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'tabular', {
     seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
     'cv-repeats': 'number', 'enqueue-default': 'flag', 'no-enqueue-default': 'flag', ensemble: 'list',
-    caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string', final: 'string', variants: 'flag',
+    caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string', final: 'string', variants: 'flag', space: 'string',
   });
+  const space = (o.space ?? 'joint_mlp') as SpaceName;
+  if (!SPACE_CHOICES.includes(space)) throw new Error(`tabular: --space must be one of ${SPACE_CHOICES.join(', ')}, got ${JSON.stringify(o.space)}`);
   const final = o.final ?? 'retrain';
   if (final !== 'retrain' && final !== 'folds') throw new Error(`tabular: --final must be retrain or folds, got ${JSON.stringify(o.final)}`);
   if (o.variants && !(o.caruana && final === 'folds')) throw new Error('tabular: --variants needs --caruana --final folds (the rules it compares share that search)');
@@ -111,6 +123,7 @@ function parseArgs(argv: string[]): Args {
   if (!OBJECTIVES.includes(objective)) throw new Error(`tabular: --objective must be one of ${OBJECTIVES.join(', ')}, got ${JSON.stringify(o.objective)}`);
   return {
     objective,
+    space,
     cvRepeats,
     enqueueDefault: o['enqueue-default'] === true && o['no-enqueue-default'] !== true,
     ensemble,
@@ -143,6 +156,37 @@ export const DEFAULT_CONFIG = {
   hparams: { optimizer: 'adam', lr: 0.001, batchSize: 32, weightDecay: 1e-6 },
 };
 
+/** The enqueued default per space: joint_mlp_small holds scikit-learn's own width (one layer of 100). */
+export function defaultConfigOf(space: SpaceName): typeof DEFAULT_CONFIG {
+  return space === 'joint_mlp_small' ? { ...DEFAULT_CONFIG, arch: { ...DEFAULT_CONFIG.arch, hidden: [100] } } : DEFAULT_CONFIG;
+}
+
+/**
+ * One-sided paired sign-flip permutation test of mean(d) > 0 (H0: each difference is as likely
+ * negative as positive): the share of `n` seeded random sign patterns whose mean is >= the
+ * observed one (the observed pattern counted once: p >= 1/(n+1)). Differences of 0 flip to 0.
+ */
+export function permutationP(d: readonly number[], n = 100_000, seed = 0): number {
+  const obs = d.reduce((a, b) => a + b, 0);
+  let s = (seed >>> 0) || 0x9e3779b9;
+  const next = () => {
+    // xorshift32: reproducible without the project's Rng (a bench-side statistic).
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+  let ge = 1;
+  for (let i = 0; i < n; i++) {
+    let t = 0;
+    for (const x of d) t += next() & 1 ? x : -x;
+    if (t >= obs - 1e-9) ge++;
+  }
+  return ge / (n + 1);
+}
+
 /**
  * One search on `csv` with split seed `seed`; its top trials' final models (retrained on all
  * non-test rows), the test accuracy of the single winner and of each ensemble size.
@@ -154,12 +198,12 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
     config: {
       study,
       storage,
-      space: 'joint_mlp',
+      space: a.space,
       strategy: 'tpe',
       seed,
       trials: a.trials,
       evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: !(cv && a.final === 'folds'), threads: 1, ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}), ...(a.caruana || a.final === 'folds' ? { cv_predictions: true } : {}) } : {}) },
-      ...(cv && a.enqueueDefault ? { enqueue: [DEFAULT_CONFIG] } : {}),
+      ...(cv && a.enqueueDefault ? { enqueue: [defaultConfigOf(a.space)] } : {}),
       objectives: [
         !cv ? { metric: 'val_acc', direction: 'maximize' } : a.objective === 'val_acc' ? { metric: 'val_acc', direction: 'maximize', tie_break: 'val_loss' } : { metric: 'val_loss', direction: 'minimize', tie_break: 'val_acc' },
       ],
@@ -214,8 +258,26 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
   const w = await ensembleOfStudy(storage, study, { k: 1 }).catch(() => undefined);
   if (w) out['winner_retrain'] = w.acc;
   out['top5_folds'] = (await ensembleOfStudy(storage, study, { k: 5, final: 'folds' })).acc;
+  // The better half of the ranking (k = half the complete trials, rounded up), fold networks.
+  const half = await ensembleOfStudy(storage, study, { k: Math.ceil(e.selection!.library / 2), final: 'folds' });
+  out['top_half_folds'] = half.acc;
   const all = await ensembleOfStudy(storage, study, { k: a.trials + 1, final: 'folds' });
   out['all_folds'] = all.acc;
+  // Every trial retrained on all non-test rows (a diverging one left out); the top half is the
+  // retrained members among the better half of the ranking. Both final models: the mean of the
+  // fold-network and the retrained ensembles' probabilities.
+  const allRe = await ensembleOfStudy(storage, study, { k: a.trials + 1 }).catch(() => undefined);
+  if (allRe) {
+    out['all_retrain'] = allRe.acc;
+    out['all_both'] = averagePredictions([all.probs, allRe.probs], data).acc;
+    const inHalf = new Set(half.trials);
+    const halfRe = allRe.members.filter((_, i) => inHalf.has(allRe.trials[i]!));
+    if (halfRe.length > 0) {
+      const hr = averagePredictions(halfRe.map((m) => m.probs), data);
+      out['top_half_retrain'] = hr.acc;
+      out['top_half_both'] = averagePredictions([half.probs, hr.probs], data).acc;
+    }
+  }
   if (a.enqueueDefault) {
     // The enqueued default (the trial with param `enqueued` 1, its 1-based place in the list): its fold networks alone.
     const store = await openStore(storage, { readOnly: true });
@@ -228,7 +290,7 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
       await store.close();
     }
     // The default retrained on every non-test row, as the search's members are (same epochs, seed, threads).
-    const d = await trainEnsemble([DEFAULT_CONFIG as JointArch], data, { epochs: a.epochs, seed, threads: 1 }).catch(() => undefined);
+    const d = await trainEnsemble([defaultConfigOf(a.space) as JointArch], data, { epochs: a.epochs, seed, threads: 1 }).catch(() => undefined);
     if (d) out['default_retrain'] = d.acc;
   }
   return out;
@@ -238,6 +300,8 @@ interface SeedLine {
   dataset: string;
   /** The CV search's objective (lines written before it was a choice: val_acc). */
   objective?: Objective;
+  /** The searched space (lines before it was a choice: absent = joint_mlp). */
+  space?: SpaceName;
   /** Lines written before these were choices: 1, false, [1]. */
   cv_repeats?: number;
   enqueue_default?: boolean;
@@ -258,8 +322,8 @@ interface SeedLine {
 }
 
 /** Per final rule (--variants): mean test accuracy and the paired difference to the peer, over the lines that recorded it. */
-function byVariant(lines: readonly SeedLine[]): Record<string, { n: number; mean: number; diff: number; std: number; se: number; wins: number; ties: number; losses: number }> {
-  const out: Record<string, { n: number; mean: number; diff: number; std: number; se: number; wins: number; ties: number; losses: number }> = {};
+function byVariant(lines: readonly SeedLine[]): Record<string, { n: number; mean: number; diff: number; std: number; se: number; wins: number; ties: number; losses: number; p_perm: number }> {
+  const out: Record<string, { n: number; mean: number; diff: number; std: number; se: number; wins: number; ties: number; losses: number; p_perm: number }> = {};
   const names = [...new Set(lines.flatMap((l) => Object.keys(l.variants ?? {})))];
   for (const v of names) {
     const ls = lines.filter((l) => l.variants?.[v] !== undefined);
@@ -267,7 +331,7 @@ function byVariant(lines: readonly SeedLine[]): Record<string, { n: number; mean
     const md = meanStd(d);
     const wins = d.filter((x) => x > 1e-9).length;
     const losses = d.filter((x) => x < -1e-9).length;
-    out[v] = { n: ls.length, mean: +meanStd(ls.map((l) => l.variants![v]!)).mean.toFixed(2), diff: +md.mean.toFixed(2), std: +md.std.toFixed(2), se: +(md.std / Math.sqrt(ls.length)).toFixed(2), wins, ties: ls.length - wins - losses, losses };
+    out[v] = { n: ls.length, mean: +meanStd(ls.map((l) => l.variants![v]!)).mean.toFixed(2), diff: +md.mean.toFixed(2), std: +md.std.toFixed(2), se: +(md.std / Math.sqrt(ls.length)).toFixed(2), wins, ties: ls.length - wins - losses, losses, p_perm: +permutationP(d).toFixed(4) };
   }
   return out;
 }
@@ -285,7 +349,7 @@ function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
   for (const t of readFileSync(a.results, 'utf8').split('\n')) {
     if (!t.trim()) continue;
     const l = JSON.parse(t) as SeedLine;
-    if (l.dataset === name && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0] && l.ensemble_method === methodTag(a)) bySeed.set(l.seed, l);
+    if (l.dataset === name && (l.space ?? 'joint_mlp') === a.space && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0] && l.ensemble_method === methodTag(a)) bySeed.set(l.seed, l);
   }
   return [...bySeed.values()].sort((x, y) => x.seed - y.seed);
 }
@@ -330,6 +394,7 @@ export default async function main(argv: string[]): Promise<void> {
         const line: SeedLine & Record<string, unknown> = {
           dataset: name,
           objective: a.objective,
+          space: a.space,
           cv_repeats: a.cvRepeats,
           enqueue_default: a.enqueueDefault,
           ensemble: a.ensemble[0]!,
@@ -375,7 +440,7 @@ export default async function main(argv: string[]): Promise<void> {
         seeds: n,
         tsnas_cv: { mean: +o.mean.toFixed(2), std: +o.std.toFixed(2) },
         sklearn_default_mlp: { mean: +k.mean.toFixed(2), std: +k.std.toFixed(2) },
-        paired_diff: { mean: +diff.mean.toFixed(2), std: +diff.std.toFixed(2), se: +(diff.std / Math.sqrt(n)).toFixed(2) },
+        paired_diff: { mean: +diff.mean.toFixed(2), std: +diff.std.toFixed(2), se: +(diff.std / Math.sqrt(n)).toFixed(2), p_perm: +permutationP(lines.map((_, i) => ours[i]! - sk[i]!)).toFixed(4) },
         wins,
         ties,
         losses: n - wins - ties,
@@ -388,12 +453,12 @@ export default async function main(argv: string[]): Promise<void> {
         console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
       } else
         console.log(
-          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.caruana ? `Caruana selection (${a.caruana.size} steps on out-of-fold ${a.caruana.metric})` : a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`}${a.final === 'folds' ? ' (final models: the CV fold networks)' : ''} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE over ${a.space} + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.caruana ? `Caruana selection (${a.caruana.size} steps on out-of-fold ${a.caruana.metric})` : a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`}${a.final === 'folds' ? ' (final models: the CV fold networks)' : ''} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
             (plain.length ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}% (n=${plain.length})` : '') +
-            `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (std; s.e. ${(diff.std / Math.sqrt(n)).toFixed(2)}) points;` +
+            `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (std; s.e. ${(diff.std / Math.sqrt(n)).toFixed(2)}; one-sided permutation p ${permutationP(lines.map((_, i) => ours[i]! - sk[i]!)).toFixed(4)}) points;` +
             ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}` +
             (a.ensemble.length > 1 ? `; by ensemble size (same members): ${JSON.stringify(bySize(lines, a.ensemble))}` : '') +
-            (lines.some((l) => l.variants) ? `\n  every final rule from the same searches (test acc mean; paired difference to the peer: mean, std, s.e.; W/T/L):\n${Object.entries(byVariant(lines)).map(([v, x]) => `    ${v.padEnd(16)} n=${x.n} ${x.mean.toFixed(2)}%  ${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(2)} ± ${x.std.toFixed(2)} (s.e. ${x.se.toFixed(2)})  ${x.wins}/${x.ties}/${x.losses}`).join('\n')}` : ''),
+            (lines.some((l) => l.variants) ? `\n  every final rule from the same searches (test acc mean; paired difference to the peer: mean, std, s.e.; W/T/L):\n${Object.entries(byVariant(lines)).map(([v, x]) => `    ${v.padEnd(16)} n=${x.n} ${x.mean.toFixed(2)}%  ${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(2)} ± ${x.std.toFixed(2)} (s.e. ${x.se.toFixed(2)})  ${x.wins}/${x.ties}/${x.losses}  p ${x.p_perm.toFixed(4)}`).join('\n')}` : ''),
         );
     }
     console.log(`(${a.trials} trials of ${a.epochs} epochs per search, ${a.folds}-fold CV, test rows: stratified 20% of each data set)`);
