@@ -174,3 +174,20 @@ test('TrainingEvaluator cv_predictions with the test split evaluated: the fold n
   const r = await trainOnData(folds[0]!, { arch, seed: 5, budget: 1 }, { epochs: 1, threads: 1, testPredictions: true, skipTest: true });
   assert.equal(r.testProbs, undefined);
 });
+
+test('joint_mlp_small\'s linear member (0 hidden layers: logistic regression) trains under cv_folds and separates a linear problem', async () => {
+  const rows = Array.from({ length: 60 }, (_, i) => {
+    const x = Math.sin(i * 1.7) * 2;
+    const y = Math.cos(i * 2.3) * 2;
+    // a margin of 0.3 around the line x + y = 0: separable by a linear model
+    return x + y > 0.3 ? `${x},${y},p` : x + y < -0.3 ? `${x},${y},n` : undefined;
+  }).filter((l) => l !== undefined);
+  const f = join(dir, 'linear.csv');
+  writeFileSync(f, 'x,y,label\n' + rows.join('\n') + '\n');
+  const ev = new TrainingEvaluator({ dataset: { kind: 'csv', path: f }, epochs: 40, cvFolds: 3 });
+  const o = await ev.evaluate({ arch: { arch: { family: 'mlp', hidden: [], activation: 'relu', batchNorm: false, dropout: 0 }, hparams: { optimizer: 'adam', lr: 0.05, batchSize: 16, weightDecay: 1e-4 } }, seed: 1 });
+  assert.equal(o.status, 'complete', o.status === 'failed' ? o.message : '');
+  if (o.status !== 'complete') return;
+  assert.equal(o.metrics['params'], 2 * 2 + 2, 'one linear layer: 2 features x 2 classes + 2 biases');
+  assert.ok(o.metrics['val_acc']! >= 90, `val_acc ${o.metrics['val_acc']}`);
+});
