@@ -46,6 +46,8 @@ export {
   requireBestTrial,
   trialsToCsv,
   trialsToJson,
+  trialForOutput,
+  trialNumbersById,
   metricColumns,
   exportWinner,
   writeFileAtomic,

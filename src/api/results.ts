@@ -139,6 +139,9 @@ function csvCell(v: unknown): string {
 /** All trials as CSV: one row per trial, objective values, every metric, the architecture JSON. */
 export function trialsToCsv(study: StudyRecord, trials: readonly TrialRecord[]): string {
   const metrics = metricColumns(trials);
+  const numbers = trialNumbersById(trials);
+  const parents = trials.map((t) => trialForOutput(t, numbers).userAttrs['parent_trial']);
+  const lineage = parents.some((p) => typeof p === 'number');
   const header = [
     'number',
     'state',
@@ -150,8 +153,10 @@ export function trialsToCsv(study: StudyRecord, trials: readonly TrialRecord[]):
     'arch_key',
     'arch',
     'error',
+    // Last, so the columns before it keep their places whether or not a study has lineage.
+    ...(lineage ? ['parent_trial'] : []),
   ];
-  const rows = trials.map((t) => [
+  const rows = trials.map((t, i) => [
     t.number,
     t.state,
     t.attempt,
@@ -162,12 +167,37 @@ export function trialsToCsv(study: StudyRecord, trials: readonly TrialRecord[]):
     t.archKey,
     JSON.stringify(t.arch),
     t.error,
+    ...(lineage ? [typeof parents[i] === 'number' ? parents[i] : null] : []),
   ]);
   return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }
 
 export function trialsToJson(study: StudyRecord, trials: readonly TrialRecord[]): string {
-  return JSON.stringify({ study: study.name, objectives: study.objectives, trials }, null, 2) + '\n';
+  const numbers = trialNumbersById(trials);
+  return JSON.stringify({ study: study.name, objectives: study.objectives, trials: trials.map((t) => trialForOutput(t, numbers)) }, null, 2) + '\n';
+}
+
+/** Trial id -> trial number, for `trialForOutput`. */
+export function trialNumbersById(trials: readonly TrialRecord[]): ReadonlyMap<number, number> {
+  return new Map(trials.map((t) => [t.id as number, t.number]));
+}
+
+/**
+ * A trial as the CLI prints it (`best --json`, `trials`/`export --format json|csv`): its lineage
+ * named once, as a trial number like every table shows: `userAttrs.parent_trial`, the trial it was
+ * mutated from (evolution) or whose promotion it is (multi-fidelity). The strategies' own record
+ * of it, `params.parent` / `params.promotes`, holds trial *ids* (the run layer's key), which sat
+ * beside the number looking like one (session 9: `params.parent: 11` beside `parent_trial: 10`);
+ * it is left out. `numbers` maps ids to numbers for a trial whose parent_trial is not yet recorded
+ * (recorded when the trial starts).
+ */
+export function trialForOutput(t: TrialRecord, numbers: ReadonlyMap<number, number>): TrialRecord {
+  const { parent, promotes, ...params } = t.params;
+  if (parent === undefined && promotes === undefined) return t;
+  const id = typeof promotes === 'number' ? promotes : parent;
+  const recorded = t.userAttrs['parent_trial'];
+  const n = typeof recorded === 'number' ? recorded : typeof id === 'number' ? numbers.get(id) : undefined;
+  return { ...t, params, userAttrs: { ...t.userAttrs, ...(n === undefined ? {} : { parent_trial: n }) } };
 }
 
 /**

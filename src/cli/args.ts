@@ -272,18 +272,21 @@ export function numFlag(flags: Flags, k: string, integer = true): number | undef
   return v === undefined ? undefined : checkNumber(k, v, integer ? POSITIVE_INT : POSITIVE);
 }
 
+/** What a study command says on Ctrl-C / SIGTERM (search, worker, repeat): its trials are kept resumable. */
+export const STOPPING_TRIALS = 'running trials are released so the study can be resumed';
+
 /**
  * Ctrl-C (or SIGTERM) once: abort the returned controller, so the command stops cleanly (running
  * trials are released and the study stays resumable). Twice: exit 130 now. A worker forked by
  * `tsnas search --workers N` also stops when its parent goes away.
  */
-export function interruptible(): AbortController {
+export function interruptible(stopping: string = STOPPING_TRIALS): AbortController {
   const ctl = new AbortController();
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      process.stderr.write(`\ntsnas: ${sig}: stopping; running trials are released so the study can be resumed (again to force)\n`);
+      process.stderr.write(`\ntsnas: ${sig}: stopping; ${stopping} (again to force)\n`);
       ctl.abort('interrupted');
     } else process.exit(130);
   };

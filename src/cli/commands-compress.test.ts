@@ -67,3 +67,19 @@ test('the compress table shows nonzero params and gzipped size when a stage is s
   assert.match(pruned, /\b1000\b.*\b210\b.*\b4100\b.*\b1200\b/);
 });
 
+
+test('the compress table never shows the total as nonzero params on a stage that did not count them (session 9: the int8 row of an 80%-sparse model)', async () => {
+  const { stageTable } = await import('./commands-compress.js');
+  const row = { model: 'm', test_acc: 90, params: 1000, size_bytes: 4100, flops: 2000, latency_ms: 1, latency_1t_ms: 1, latency_min_ms: 1, latency_1t_min_ms: 1 };
+  const t = stageTable([
+    { ...row, stage: 'float' },
+    { ...row, stage: 'pruned', sparsity: 0.8, nonzero_params: 210, gzip_bytes: 1200 },
+    { ...row, stage: 'int8', quant_mode: 'static', size_bytes: 1100 },
+  ]);
+  const cells = (stage: RegExp) => t.split('\n').find((l) => stage.test(l))!.trim().split(/\s{2,}/);
+  // columns: model, stage, test acc, params, nonzero params, ...
+  assert.equal(cells(/int8/)[4], '-', t);
+  assert.equal(cells(/^m\s+float/)[4], '-', t);
+  assert.equal(cells(/pruned/)[4], '210', t);
+  assert.match(t, /nonzero params: counted on the pruned stage/);
+});

@@ -134,7 +134,7 @@ is reported and left out of the statistics; the exit code is then 1.
       const n = num(f);
       if (n !== undefined) options[k] = n;
     }
-    const ctl = interruptible();
+    const ctl = interruptible('the training is stopped (nothing is kept)');
     if (seeds) {
       const r = await trainRepeated({ arch: args[0]!, options, signal: ctl.signal, progress: !flags['json'] }, seeds);
       process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeatedTrain(r));
@@ -171,7 +171,8 @@ Pareto fronts, a sortable trial table, learning curves and architecture drawings
     process.stdout.write(`tsnas dashboard: ${d.url} (Ctrl-C to stop)\n`);
     // Listening on every interface: each address it answers on (never the unusable 0.0.0.0).
     for (const u of d.urls.slice(1)) process.stdout.write(`  also at ${u}\n`);
-    const ctl = interruptible();
+    // The dashboard only reads: nothing to release or resume (session 9: its line spoke of trials).
+    const ctl = interruptible('the dashboard server closes; the study is not touched');
     await new Promise<void>((resolve) => ctl.signal.addEventListener('abort', () => resolve(), { once: true }));
     await d.close();
     return 0;

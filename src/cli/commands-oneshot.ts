@@ -5,6 +5,7 @@
  */
 import { flagError } from './args.js';
 import { oneShotSearch, prepareOneShot, formatDerived, type OneShotEvent } from '../api/index.js';
+import { formatCell } from './table.js';
 
 const err = (s: string) => process.stderr.write(s);
 const out = (s: string) => process.stdout.write(s);
@@ -68,7 +69,7 @@ export async function runOneShotSearch(
     out(`study ${r.study}: ${r.reason}${r.resumed ? ' (resumed)' : ''} in ${r.seconds.toFixed(1)} s${r.searchSeconds === null ? '' : ` (supernet search ${r.searchSeconds.toFixed(1)} s)`}\n`);
     if (r.error) out(`error: ${r.error}\n`);
     if (r.arch) out(`derived: ${formatDerived(r.arch)}\n`);
-    if (r.best) out(`best: trial ${r.best.number} ${c.objectives[0]!.metric}=${r.best.values?.[0]}${typeof r.best.metrics?.['test_acc'] === 'number' ? ` test_acc=${r.best.metrics['test_acc']}` : ''}\n`);
+    if (r.best) out(`best: trial ${r.best.number} ${c.objectives[0]!.metric}=${formatCell(r.best.values?.[0])}${typeof r.best.metrics?.['test_acc'] === 'number' ? ` test_acc=${formatCell(r.best.metrics['test_acc'])}` : ''}\n`);
     if (r.reason === 'aborted') out(`resume with the same command (study ${r.study})\n`);
   }
   return r.reason === 'complete' ? 0 : r.reason === 'aborted' ? 130 : 1;

@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
 const TABLE = join(ROOT, 'data/nb201/nb201-cifar10.csv.gz');
 
-test('tsnas dashboard serves a study on 127.0.0.1 and stops on SIGINT', async (t) => {
+test('tsnas dashboard serves a study on 127.0.0.1 and stops on SIGTERM, saying what it stops (the server, not trials)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-cli-dash-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const storage = `sqlite:${join(dir, 's.db')}`;
@@ -25,7 +25,9 @@ test('tsnas dashboard serves a study on 127.0.0.1 and stops on SIGINT', async (t
 
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'dashboard', '--storage', storage, '--port', '0'], { cwd: ROOT });
   let stdout = '';
+  let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL printed in 60 s; stdout: ${stdout}`)), 60_000);
@@ -43,7 +45,10 @@ test('tsnas dashboard serves a study on 127.0.0.1 and stops on SIGINT', async (t
     assert.ok(study, 'the study is listed');
     assert.equal(study.counts.complete, 12);
   } finally {
-    child.kill('SIGINT');
+    child.kill('SIGTERM');
   }
   assert.equal(await exited, 0);
+  // Session 9: the line read "running trials are released so the study can be resumed".
+  assert.match(stderr, /SIGTERM: stopping; the dashboard server closes/);
+  assert.doesNotMatch(stderr, /trials/);
 });

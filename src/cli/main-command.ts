@@ -126,7 +126,7 @@ options:
     n('workers', (v) => (o.workers = v));
     n('threads', (v) => (o.threads = v));
     if (flags['no-report']) o.report = false;
-    const ctl = interruptible();
+    const ctl = interruptible('finished stages are kept: the same command resumes there');
     const r = await runMainSeeds(seeds, { ...o, signal: ctl.signal, log: (s) => process.stderr.write(s + '\n') });
     process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printMainSeeds(r));
     // A failed compression is reported in the table but does not fail the job.

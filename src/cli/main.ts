@@ -26,6 +26,8 @@ import {
   studyTrials,
   trialsToCsv,
   trialsToJson,
+  trialForOutput,
+  trialNumbersById,
   metricColumns,
   writeFileAtomic,
   DEFAULT_STORAGE,
@@ -46,7 +48,7 @@ import { ONESHOT_HELP, runOneShotSearch } from './commands-oneshot.js';
 import { compressCmd } from './commands-compress.js';
 import { finetuneCmd } from './commands-finetune.js';
 import { Progress } from './progress.js';
-import { renderTable, type Cell } from './table.js';
+import { formatCell, renderTable, type Cell } from './table.js';
 
 
 export { UsageError };
@@ -365,7 +367,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
   );
   if (flags['help']) return out(help('search')), 0;
   const configPath = args[0];
-  if (oneShot) return runOneShotSearch(configPath, flags, interruptible().signal);
+  if (oneShot) return runOneShotSearch(configPath, flags, interruptible('the supernet search keeps its last epoch checkpoint: the same command resumes there').signal);
   prepared ??= prepareSearch({ ...(configPath === undefined ? {} : { configPath }), flags });
   const ctl = interruptible();
   const quiet = Boolean(flags['quiet']);
@@ -397,7 +399,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
       `study ${result.study}: ${result.reason}${result.resumed ? ' (resumed)' : ''} in ${result.seconds.toFixed(1)} s; ` +
         `${result.counts.complete} complete, ${result.counts.pruned} pruned, ${result.counts.failed} failed, ${result.counts.waiting + result.counts.running} left\n`,
     );
-    if (b) out(`best: trial ${b.number} ${c.objectives[0]!.metric}=${b.values?.[0]} ${JSON.stringify(b.arch)}\n`);
+    if (b) out(`best: trial ${b.number} ${c.objectives[0]!.metric}=${formatCell(b.values?.[0])} ${JSON.stringify(b.arch)}\n`);
     if (result.reason === 'aborted')
       out(`resume with the same command (study ${result.study}, ${result.counts.waiting + result.counts.running} trial(s) will be re-run)\n`);
     if (result.reason === 'wallclock')
@@ -496,7 +498,7 @@ async function cmdWorker(argv: string[]): Promise<number> {
       if (e.type === 'finished' && (e.trial.error?.startsWith('wallclock:') || e.trial.error?.startsWith('lease_retries_exhausted:'))) return err(`worker ${process.pid}: trial ${e.trial.number} failed: ${e.trial.error}\n`);
       if (quiet) return;
       if (e.type === 'finished')
-        err(`worker ${process.pid}: trial ${e.trial.number} ${e.trial.state}${e.trial.values ? ` ${e.trial.values.join(',')}` : ''}${e.trial.error ? ` (${e.trial.error})` : ''}\n`);
+        err(`worker ${process.pid}: trial ${e.trial.number} ${e.trial.state}${e.trial.values ? ` ${e.trial.values.map((v) => formatCell(v)).join(',')}` : ''}${e.trial.error ? ` (${e.trial.error})` : ''}\n`);
       else if (e.type === 'released') err(`worker ${process.pid}: released trial ${e.trial.number}\n`);
       else if (e.type === 'lease_lost') err(`worker ${process.pid}: lost the lease of trial ${e.trial.number}: ${e.reason}\n`);
       else if (e.type === 'warning') err(`worker ${process.pid}: warning: ${e.message}\n`);
@@ -563,7 +565,12 @@ async function cmdBest(argv: string[]): Promise<number> {
   const { flags } = parse(argv, readFlags, 0, studyRequired);
   if (flags['help']) return out(help('best') + '\n'), 0;
   const { study, best } = await requireBestTrial(storageOf(flags), needStudy(flags));
-  if (flags['json']) out(JSON.stringify(best, null, 2) + '\n');
+  if (flags['json']) {
+    // Lineage as a trial number only (trialForOutput); ids resolved when it is not yet recorded.
+    const lineage = best.params['parent'] !== undefined || best.params['promotes'] !== undefined;
+    const numbers = lineage && typeof best.userAttrs['parent_trial'] !== 'number' ? trialNumbersById((await studyTrials(storageOf(flags), needStudy(flags))).trials) : new Map<number, number>();
+    out(JSON.stringify(trialForOutput(best, numbers), null, 2) + '\n');
+  }
   else {
     out(trialRows([best], study.objectives));
     out(`arch: ${JSON.stringify(best.arch)}\n`);
