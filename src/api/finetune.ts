@@ -50,7 +50,10 @@ export interface FinetuneModelOptions {
   readonly init?: 'transfer' | 'scratch';
   /** Training epochs (default 3). */
   readonly epochs?: number;
-  /** Adam learning rate, cosine-decayed (default 1e-3). */
+  /**
+   * Adam learning rate, cosine-decayed. Default 1e-3, or HEAD_ONLY_LR (1e-2) when only the new head
+   * trains (every feature layer frozen: a linear probe, whose fresh head needs larger steps).
+   */
   readonly lr?: number;
   /**
    * Discriminative fine-tuning (Howard & Ruder 2018, ULMFiT): the feature layers that train get
@@ -102,9 +105,41 @@ export interface FinetuneMetrics {
 export interface FinetuneResult {
   readonly metrics: FinetuneMetrics;
   readonly dir?: string;
+  /** Results a user should not take silently (`chanceWarnings`): also logged and in metrics.json. */
+  readonly warnings: readonly string[];
 }
 
-function checkOptions(o: FinetuneModelOptions): { epochs: number; lr: number; batchSize: number } {
+/**
+ * The default learning rate when only the new head trains (`freeze: features`). Session 9: a
+ * digits model fine-tuned to classes 5-9 with every feature layer frozen scored 15.1% (below the
+ * 20% chance of 5 classes) after the default 2-3 epochs at 1e-3, 96.1% at 1e-2; on a smaller
+ * source (src/api/finetune-chance.test.ts's, 3 epochs, seeds 0-2): 16.8/22.9/20.1% at 1e-3,
+ * 43.0/44.7/35.8% at 1e-2. A linear probe's fresh head on a few hundred images gets ~10 steps an
+ * epoch; 1e-3 barely moves it. The layers that train with a body keep 1e-3 (their features are
+ * already trained; larger steps would undo them).
+ */
+export const HEAD_ONLY_LR = 1e-2;
+
+/**
+ * Warnings for accuracies at or near chance (at most 1.5 x 100/k % for k classes) on the
+ * validation or test split, naming the fix: more epochs, a larger learning rate (when only the head
+ * trained), or fewer frozen layers. Empty when the result is clearly above chance.
+ */
+export function chanceWarnings(m: Pick<FinetuneMetrics, 'test_acc' | 'val_acc' | 'num_classes' | 'layers' | 'frozen_layers'>, epochs: number, lr: number): string[] {
+  const chance = 100 / m.num_classes;
+  const near = (a: number) => Number.isFinite(a) && a <= 1.5 * chance;
+  const bad = [...(near(m.test_acc) ? [`test accuracy ${m.test_acc.toFixed(2)}%`] : []), ...(near(m.val_acc) ? [`validation accuracy ${m.val_acc.toFixed(2)}%`] : [])];
+  if (bad.length === 0) return [];
+  const headOnly = m.frozen_layers === m.layers;
+  const fixes = [
+    `train longer (--epochs ${Math.max(10, epochs * 3)}; this run: ${epochs})`,
+    ...(lr < 1e-2 ? [`use a larger learning rate (--lr ${headOnly ? 0.03 : 0.01}; this run: ${lr})`] : []),
+    ...(headOnly ? ['or freeze fewer layers (--freeze N, or none) so the features adapt too'] : []),
+  ];
+  return [`${bad.join(' and ')} ${bad.length > 1 ? 'are' : 'is'} at or near chance (${chance.toFixed(1)}% for ${m.num_classes} classes): the new head has barely learned; ${fixes.join(', ')}`];
+}
+
+function checkOptions(o: FinetuneModelOptions): { epochs: number; lr: number | undefined; batchSize: number } {
   const epochs = o.epochs ?? 3;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new NasError('invalid_config', `epochs must be an integer >= 1, got ${epochs}`, { field: 'epochs', hint: 'e.g. --epochs 3' });
   const he = o.headEpochs ?? 0;
@@ -113,8 +148,8 @@ function checkOptions(o: FinetuneModelOptions): { epochs: number; lr: number; ba
   const bs0 = o.bodyLrScale ?? 1;
   if (!(typeof bs0 === 'number' && bs0 > 0 && Number.isFinite(bs0)))
     throw new NasError('invalid_config', `bodyLrScale must be a number > 0, got ${JSON.stringify(o.bodyLrScale)}`, { field: 'bodyLrScale', hint: 'e.g. --body-lr-scale 0.3 (the feature layers at 0.3 x lr); freeze layers with --freeze instead of a 0 rate' });
-  const lr = o.lr ?? 1e-3;
-  if (!(lr > 0 && Number.isFinite(lr))) throw new NasError('invalid_config', `lr must be > 0, got ${lr}`, { field: 'lr', hint: 'e.g. --lr 0.001' });
+  const lr = o.lr;
+  if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new NasError('invalid_config', `lr must be > 0, got ${lr}`, { field: 'lr', hint: 'e.g. --lr 0.001' });
   const batchSize = o.batchSize ?? 64;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new NasError('invalid_config', `batch size must be an integer >= 1, got ${batchSize}`, { field: 'batchSize' });
   if (o.keepZeros !== undefined && typeof o.keepZeros !== 'boolean') throw new NasError('invalid_config', `keepZeros must be true or false, got ${JSON.stringify(o.keepZeros)}`, { field: 'keepZeros' });
@@ -133,7 +168,7 @@ function checkOptions(o: FinetuneModelOptions): { epochs: number; lr: number; ba
  * model or no weights), `out` (exists and is not empty).
  */
 export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions = {}): Promise<FinetuneResult> {
-  const { epochs, lr, batchSize } = checkOptions(opts);
+  const { epochs, lr: lrGiven, batchSize } = checkOptions(opts);
   const log = opts.log ?? (() => {});
   if (opts.outDir !== undefined) checkOutDir(opts.outDir);
   const m = await loadModel(src, opts.dataset);
@@ -155,6 +190,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
     owned.push(...lowered.weights.values());
     const layers = featureLayers(lowered.graph).length;
     const nFrozen = checkFreeze(opts.freeze, layers);
+    const lr = lrGiven ?? (nFrozen === layers ? HEAD_ONLY_LR : 1e-3);
     const out = opts.outDir !== undefined ? atomicDir(opts.outDir) : undefined;
     try {
       const seed = opts.seed ?? 0;
@@ -212,6 +248,8 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
         held_zeros: held.zeros,
       };
       log(`test acc ${metrics.test_acc.toFixed(2)}%, val acc ${metrics.val_acc.toFixed(2)}%`);
+      const warnings = chanceWarnings(metrics, epochs, lr);
+      for (const w of warnings) log(`warning: ${w}`);
       if (out) {
         const classes = opts.classes ? [...opts.classes] : null;
         const meta = { format: 'tsnas-finetune', normalization: data.normalization, classes, dataset: data.name };
@@ -235,6 +273,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
           batch_size: batchSize,
           seed,
           metrics: { ...metrics, val_acc: Number.isFinite(metrics.val_acc) ? metrics.val_acc : null, train_loss: Number.isFinite(loss) ? loss : null },
+          ...(warnings.length ? { warnings } : {}),
         };
         writeFileSync(join(out.work, 'metrics.json'), JSON.stringify(record, null, 2) + '\n');
         if (opts.onnx ?? true) {
@@ -243,7 +282,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
         }
         out.commit();
       }
-      return { metrics, ...(out ? { dir: out.dir } : {}) };
+      return { metrics, warnings, ...(out ? { dir: out.dir } : {}) };
     } catch (e) {
       out?.abort();
       throw e;

@@ -41,7 +41,8 @@ options:
   --freeze N|features   freeze the first N conv/linear layers (with their batch norms), or every
                         layer but the head (default 0: train everything)
   --epochs E            default 3
-  --lr X                Adam, cosine-decayed (default 0.001)
+  --lr X                Adam, cosine-decayed (default 0.001; 0.01 with --freeze features, when
+                        only the new head trains). A result at or near chance is warned about
   --body-lr-scale X     the transferred layers that train get X x lr, the new head lr
                         (discriminative fine-tuning, ULMFiT; default 1)
   --head-epochs N       the first N of the epochs train only the new head, then every layer not
@@ -120,7 +121,9 @@ options:
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
     const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db' } : { dir: args[0]! }, opts);
-    if (f['json']) process.stdout.write(JSON.stringify({ ...r.metrics, dir: r.dir ?? null }) + '\n');
+    // Logged through `log` as the run goes; with --json (no log) on stderr here, and in the JSON.
+    if (f['json']) for (const w of r.warnings) process.stderr.write(`tsnas finetune: warning: ${w}\n`);
+    if (f['json']) process.stdout.write(JSON.stringify({ ...r.metrics, dir: r.dir ?? null, ...(r.warnings.length ? { warnings: r.warnings } : {}) }) + '\n');
     else {
       const m = r.metrics;
       process.stdout.write(
