@@ -13,7 +13,8 @@
  *     epochs: 3                     # full budget per candidate (multi-fidelity strategies ask less)
  *     train_per_class: 500          # low fidelity: a class-balanced training subset
  *     budget_samples: 6000          # one budget unit = 6,000 training samples instead of one epoch
- *                                   # (epochs: then the full budget in units; not with inherit)
+ *                                   # (epochs: then the full budget in units; with inherit a
+ *                                   # promotion continues for the units it lacks)
  *     val_per_class: 200
  *     threads: 2
  *     time_limit: 120               # seconds per candidate
@@ -38,6 +39,10 @@
  *                                   # same-shape tensors; morph: also sliced/zero-padded blocks)
  *     inherit_lr_scale: 0.5         # with inherit: a training from inherited weights runs at
  *                                   # lr x this (default 1; trainings from scratch keep lr)
+ *     inherit_optimizer: true       # with inherit: keep each trial's optimizer state beside its
+ *                                   # weights (<weights>.optim.sd) and start an inheriting
+ *                                   # training from its parent's steps and moments for the
+ *                                   # tensors copied whole (fresh for new/reshaped ones)
  *
  * A kept weights file is a state dict (src/nn/state.ts), named `trial-<n>-a<attempt>-s<seed>-<hash>.sd`;
  * the study records its absolute path as the trial's user attribute `weights_path`.
@@ -82,6 +87,7 @@ export const TRAIN_OPTIONS = [
   'cv_predictions',
   'inherit',
   'inherit_lr_scale',
+  'inherit_optimizer',
   'budget_samples',
 ] as const;
 
@@ -231,8 +237,9 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   I.take(() => { if (inherit !== 'off' && cvFolds !== undefined) fail('evaluator.inherit', 'weight inheritance is not supported with cv_folds', 'remove one of the two options'); }, undefined);
   const inheritLrScale = I.take(() => (o['inherit_lr_scale'] === undefined ? undefined : num(o['inherit_lr_scale'], 'evaluator.inherit_lr_scale', { min: 1e-6, max: 1000 })), undefined);
   I.take(() => { if (inheritLrScale !== undefined && inherit === 'off') fail('evaluator.inherit_lr_scale', 'inherit_lr_scale applies to trainings from inherited weights, but inherit is off', 'add inherit: exact (or morph), or remove inherit_lr_scale'); }, undefined);
+  const inheritOptimizer = I.take(() => (o['inherit_optimizer'] === undefined ? false : bool(o['inherit_optimizer'], 'evaluator.inherit_optimizer')), false);
+  I.take(() => { if (inheritOptimizer && inherit === 'off') fail('evaluator.inherit_optimizer', 'inherit_optimizer restores a parent\'s optimizer state with its weights, but inherit is off', 'add inherit: morph (or exact), or remove inherit_optimizer'); }, undefined);
   const budgetSamples = I.take(() => o['budget_samples'] === undefined ? undefined : num(o['budget_samples'], 'evaluator.budget_samples', { integer: true, min: 1 }), undefined);
-  I.take(() => { if (budgetSamples !== undefined && inherit !== 'off') fail('evaluator.budget_samples', 'budget_samples cannot be combined with inherit (a continued promotion counts epochs)', 'remove one of the two options'); }, undefined);
   I.take(() => { if (budgetSamples !== undefined && cvFolds !== undefined) fail('evaluator.budget_samples', 'budget_samples cannot be combined with cv_folds', 'remove one of the two options'); }, undefined);
   const nb201 = I.take(() => size('nb201', 'cells'), undefined);
   const dartsSize = I.take(() => size('darts', 'layers'), undefined);
@@ -255,6 +262,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(cvPredictions ? { cvPredictions } : {}),
       ...(inherit === 'off' ? {} : { inherit }),
       ...(inheritLrScale === undefined ? {} : { inheritLrScale }),
+      ...(inheritOptimizer ? { inheritOptimizer } : {}),
       ...(budgetSamples === undefined ? {} : { budgetSamples }),
     },
     options: norm,

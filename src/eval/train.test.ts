@@ -144,7 +144,7 @@ test('TrainingEvaluator budgetSamples: a budget unit is a number of training sam
   // The schedule spans the budget's steps: the cosine rate of the last step is far below the start.
   const lastLr = (o: typeof one) => o.curve[o.curve.length - 1]!.metrics['lr']!;
   assert.ok(lastLr(five) < lastLr(one), `lr ${lastLr(five)} (5 units) vs ${lastLr(one)} (1 unit)`);
-  for (const bad of [{ budgetSamples: 0 }, { budgetSamples: 100, inherit: 'exact' as const }, { budgetSamples: 100, cvFolds: 3 }])
+  for (const bad of [{ budgetSamples: 0 }, { budgetSamples: 100, cvFolds: 3 }])
     assert.throws(() => new TrainingEvaluator({ dataset: { kind: 'digits' }, epochs: 3, ...bad }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'evaluator.budget_samples');
 });
 

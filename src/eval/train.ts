@@ -27,6 +27,7 @@ import type { Layer } from '../nn/module.js';
 import { compileNative, type NativeNetwork } from '../nn/native-exec.js';
 import { inheritWeights, type InheritMode } from '../nn/inherit.js';
 import { loadStateDict, saveStateDict } from '../nn/state.js';
+import { disposeOptimizerState, loadOptimizerState, optimizerStatePath, restoreOptimizerState, saveOptimizerState, type SavedOptimizerState } from '../nn/optim-state.js';
 import { Adam, AdamW, SGD, clipGradNorm, type Optimizer } from '../nn/optim.js';
 import { lrAt, type LrSchedule } from '../nn/schedule.js';
 import { Generator, Tensor, crossEntropy, getNumThreads, noGrad, setNumThreads, tidy, trimMemory } from '../tensor/index.js';
@@ -84,6 +85,13 @@ export interface TrainOptions {
    */
   readonly weightsFile?: string;
   /**
+   * With weightsFile: also keep the optimizer's state (per-parameter steps, momentum / Adam moments)
+   * beside the weights, at optimizerStatePath(weightsFile) (src/nn/optim-state.ts), written after
+   * the weights, for a later training that inherits them (init.optimizer). Not written when early
+   * stopping restored an earlier epoch's weights (the state belongs to the last epoch's). Default false.
+   */
+  readonly saveOptimizerState?: boolean;
+  /**
    * `native` (default): networks the native engine can express train and evaluate in one native
    * call per batch (src/nn/native-exec.ts); others fall back to `ops` with a one-line notice.
    * `ops`: the op-by-op path (one native call per op), for comparison.
@@ -101,6 +109,13 @@ export interface TrainOptions {
     readonly epochOffset?: number;
     /** Learning rate of this training = hparams.lr x lrScale (default 1); see TrainingEvaluatorOptions.inheritLrScale. */
     readonly lrScale?: number;
+    /**
+     * The parent's optimizer state (saveOptimizerState; the caller owns it): restored for the
+     * parameters whose weights were copied whole (same name and shape) when the optimizer kind is
+     * the same; every other parameter starts fresh (src/nn/optim-state.ts). Adds the metric
+     * `inherited_optimizer_fraction` (share of parameter elements whose state was restored).
+     */
+    readonly optimizer?: SavedOptimizerState;
   };
   /**
    * Also return the final network's class probabilities on the validation rows (`valProbs`, see
@@ -293,6 +308,22 @@ function saveWeights(path: string, module: Layer, meta: Record<string, unknown>)
 }
 
 /**
+ * Writes the optimizer state beside the weights (optimizerStatePath); like saveWeights, a failure is
+ * returned (and the weights file removed with any partial state file: the trial keeps no artifact).
+ */
+function saveOptimizer(weightsFile: string, opt: Optimizer, kind: TrainHparams['optimizer'], names: readonly string[]): NasError | undefined {
+  const path = optimizerStatePath(weightsFile);
+  try {
+    saveOptimizerState(path, opt, kind, names);
+    return undefined;
+  } catch (e) {
+    rmSync(`${path}.tmp-${process.pid}`, { force: true });
+    rmSync(weightsFile, { force: true });
+    return isNasError(e) ? e : storageError('io', `cannot write optimizer state ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
  * A non-finite evaluation loss while the training loss stayed finite: the evaluation-mode network
  * (batch-norm running statistics, overflowing activations) gives NaN/Inf. Never a complete result.
  */
@@ -381,9 +412,12 @@ export async function trainModule(
   const module = build(gen);
   const off = opts.init?.epochOffset ?? 0;
   let inherited: Metrics = {};
+  let copied: ReadonlySet<string> = new Set();
   if (opts.init) {
     try {
-      inherited = { inherited_fraction: inheritWeights(module, opts.init.weights, opts.init.mode).fraction };
+      const rep = inheritWeights(module, opts.init.weights, opts.init.mode);
+      inherited = { inherited_fraction: rep.fraction };
+      copied = new Set(rep.copied);
     } catch (e) {
       module.dispose();
       throw e;
@@ -393,8 +427,13 @@ export async function trainModule(
   let best: Map<string, Tensor> | undefined;
   let step = 0;
   try {
-    const params = module.parameters();
+    const named = module.namedParameters();
+    const params = named.map(([, p]) => p);
     const opt = makeOptimizer(hparams, params);
+    if (opts.init?.optimizer) {
+      const r = restoreOptimizerState(opt, hparams.optimizer, named.map(([n]) => n), opts.init.optimizer, copied);
+      inherited = { ...inherited, inherited_optimizer_fraction: r.fraction };
+    }
     // A last training batch of one sample is dropped (PyTorch's drop_last for that case): batch
     // norm cannot normalise one value per channel (PyTorch raises; the running variance would
     // become NaN). Different samples fall out in different epochs, since the order is shuffled.
@@ -529,7 +568,7 @@ export async function trainModule(
     if (weightsFile !== undefined) {
       // The input normalisation travels with the weights: the network expects inputs normalised by it.
       const meta = { seed: req.seed, arch: req.arch, dataset: data.name, normalization: data.normalization, ...(data.classNames ? { classes: data.classNames } : {}), epochs: curve.length, steps: step, metrics };
-      const err = saveWeights(weightsFile, module, meta);
+      const err = saveWeights(weightsFile, module, meta) ?? (opts.saveOptimizerState && !best ? saveOptimizer(weightsFile, opt, hparams.optimizer, named.map(([n]) => n)) : undefined);
       if (err) return fail('error', `training completed but its weights could not be saved: ${err.message}`, err, step);
     }
     return {
@@ -655,13 +694,24 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
    */
   readonly inheritLrScale?: number;
   /**
+   * With `inherit`: keep every complete evaluation's optimizer state beside its weights
+   * (TrainOptions.saveOptimizerState; `<weights>.optim.sd`, about twice the weights' size for
+   * Adam) and start an inheriting training's optimizer from its parent's: per-parameter steps and
+   * moments for every parameter whose weights were copied whole, fresh state for new or reshaped
+   * ones (src/nn/optim-state.ts; as PBT and Lamarckian evolution copy optimizer state). A parent
+   * without a state file (kept before this option, or early-stopped) gives fresh state throughout.
+   * Adds the metric `inherited_optimizer_fraction`. Default false.
+   */
+  readonly inheritOptimizer?: boolean;
+  /**
    * Multi-fidelity by data instead of epochs: one budget unit is this many training samples
    * (default: one unit is one epoch). A budget of b units trains ceil(b * budgetSamples / batch)
    * optimizer steps over as many shuffled passes of the training split as that needs, the
    * learning-rate schedule spanning those steps (`epochs` is then the full budget in units). On a
    * large training split this keeps low rungs close to the final regime (much data, few repeats),
-   * where epochs of a small subset favour small, fast-converging networks. Not with `inherit`
-   * (a continued promotion would count epochs) or cvFolds.
+   * where epochs of a small subset favour small, fast-converging networks. With `inherit`, a
+   * promotion of the same architecture continues its parent for the budget units it lacks
+   * (budget - parent budget units of samples; its passes numbered after the parent's). Not with cvFolds.
    */
   readonly budgetSamples?: number;
   readonly split?: SplitSpec;
@@ -762,7 +812,10 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       ...(o.cvFolds ? ['val_acc_std', 'val_loss_std', 'cv_folds'] : []),
       ...(o.cvFolds && o.cvRepeats !== undefined ? ['cv_repeats'] : []),
       ...(o.inherit && o.inherit !== 'off' ? ['inherited_fraction'] : []),
+      ...(o.inherit && o.inherit !== 'off' && o.inheritOptimizer ? ['inherited_optimizer_fraction'] : []),
     ];
+    if (o.inheritOptimizer && (!o.inherit || o.inherit === 'off'))
+      throw new NasError('invalid_config', 'inherit_optimizer restores a parent\'s optimizer state with its weights, but inherit is off', { field: 'evaluator.inherit_optimizer', hint: 'add inherit: morph (or exact), or remove inherit_optimizer' });
     if (o.cvFolds !== undefined && !(Number.isInteger(o.cvFolds) && o.cvFolds >= 2))
       throw new NasError('invalid_config', `cv_folds must be an integer >= 2, got ${o.cvFolds}`, { field: 'evaluator.cv_folds' });
     if (o.cvRepeats !== undefined) {
@@ -776,8 +829,8 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     if (o.budgetSamples !== undefined) {
       if (!(Number.isInteger(o.budgetSamples) && o.budgetSamples >= 1))
         throw new NasError('invalid_config', `budget_samples must be a positive integer, got ${o.budgetSamples}`, { field: 'evaluator.budget_samples' });
-      if ((o.inherit && o.inherit !== 'off') || o.cvFolds !== undefined)
-        throw new NasError('invalid_config', `budget_samples cannot be combined with ${o.cvFolds !== undefined ? 'cv_folds' : 'inherit'}`, {
+      if (o.cvFolds !== undefined)
+        throw new NasError('invalid_config', 'budget_samples cannot be combined with cv_folds', {
           field: 'evaluator.budget_samples',
           hint: 'remove one of the two options (budgets in epochs work with both)',
         });
@@ -788,8 +841,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
    * The trainer's epochs and step cap for a budget of `units` (TrainingEvaluatorOptions.budgetSamples);
    * plain epochs when budgets are epochs.
    */
-  private budgetOf(req: EvalRequest<NetworkArch | JointArch>, nTrain: number): { epochs: number; maxSteps?: number } {
-    const units = req.budget ?? this.maxBudget;
+  private budgetOf(req: EvalRequest<NetworkArch | JointArch>, nTrain: number, units = req.budget ?? this.maxBudget): { epochs: number; maxSteps?: number } {
     const per = this.o.budgetSamples;
     if (per === undefined) return { epochs: units };
     const { batchSize } = resolveHparams({ ...this.o.hparams, ...(isJoint(req.arch) ? req.arch.hparams : {}) });
@@ -818,16 +870,27 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       const weightsFile = this.weightsDir === undefined ? undefined : join(this.weightsDir, weightsFileName(req));
       if (weightsFile !== undefined) this.ensureWeightsDir();
       if (this.folds) return await this.evaluateFolds(this.folds, req, weightsFile);
-      const init = this.inheritance(req);
+      const nTrain = data.train.indices.length;
+      const init = this.inheritance(req, nTrain);
       try {
-        const b = init ? { epochs: init.budget } : this.budgetOf(req, data.train.indices.length);
+        const b = this.budgetOf(req, nTrain, init?.budget);
         const r = { ...req, budget: b.epochs };
-        const out = (await trainOnData(data, r, { ...this.o, ...(b.maxSteps === undefined ? {} : { maxSteps: b.maxSteps }), ...(weightsFile === undefined ? {} : { weightsFile }), ...(init ? { init: init.init } : {}) })).outcome;
+        const keepOptimizer = this.o.inheritOptimizer === true && this.o.inherit !== undefined && this.o.inherit !== 'off';
+        const out = (
+          await trainOnData(data, r, {
+            ...this.o,
+            ...(b.maxSteps === undefined ? {} : { maxSteps: b.maxSteps }),
+            ...(weightsFile === undefined ? {} : { weightsFile, ...(keepOptimizer ? { saveOptimizerState: true } : {}) }),
+            ...(init ? { init: init.init } : {}),
+          })
+        ).outcome;
         // With inheritance on, every outcome reports inherited_fraction (0: trained from scratch).
-        if (!init && this.o.inherit && this.o.inherit !== 'off' && out.status !== 'failed') return { ...out, metrics: { ...out.metrics, inherited_fraction: 0 } };
+        if (out.status !== 'failed' && this.o.inherit && this.o.inherit !== 'off' && (!init || (keepOptimizer && !init.init.optimizer)))
+          return { ...out, metrics: { ...(init ? {} : { inherited_fraction: 0 }), ...(keepOptimizer ? { inherited_optimizer_fraction: 0 } : {}), ...out.metrics } };
         return out;
       } finally {
         for (const t of init?.init.weights.values() ?? []) t.dispose();
+        if (init?.init.optimizer) disposeOptimizerState(init.init.optimizer);
       }
     } catch (e) {
       if (isNasError(e, 'invalid_config')) return { status: 'failed', reason: 'error', message: e.message, curve: [], error: e };
@@ -840,7 +903,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
    * by the caller), the mode, and for a same-architecture promotion the epochs already done and the
    * remaining budget. Undefined: train from scratch.
    */
-  private inheritance(req: EvalRequest<NetworkArch | JointArch>): { init: NonNullable<TrainOptions['init']>; budget: number } | undefined {
+  private inheritance(req: EvalRequest<NetworkArch | JointArch>, nTrain: number): { init: NonNullable<TrainOptions['init']>; budget: number } | undefined {
     const mode = this.o.inherit ?? 'off';
     const p = req.parent;
     if (mode === 'off' || !p) return undefined;
@@ -854,7 +917,17 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     const continues = p.kind === 'promotion' && p.budget !== undefined && p.budget < budget && canonicalJson(p.arch) === canonicalJson(req.arch);
     const off = continues ? p.budget! : 0;
     const lrScale = this.o.inheritLrScale ?? 1;
-    return { init: { weights, mode, epochOffset: off, ...(lrScale !== 1 ? { lrScale } : {}) }, budget: budget - off };
+    // The parent's passes over the training split (= its epochs when budgets are epochs).
+    const epochOffset = continues ? this.budgetOf(req, nTrain, off).epochs : 0;
+    let optimizer: SavedOptimizerState | undefined;
+    if (this.o.inheritOptimizer) {
+      try {
+        optimizer = loadOptimizerState(optimizerStatePath(p.weightsPath));
+      } catch {
+        optimizer = undefined; // no state kept beside these weights: fresh optimizer state
+      }
+    }
+    return { init: { weights, mode, epochOffset, ...(lrScale !== 1 ? { lrScale } : {}), ...(optimizer ? { optimizer } : {}) }, budget: budget - off };
   }
 
   /**
@@ -908,6 +981,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     if (this.weightsDir === undefined || dirname(resolve(artifact)) !== this.weightsDir) return;
     try {
       rmSync(artifact, { force: true });
+      rmSync(optimizerStatePath(artifact), { force: true }); // kept beside it with inheritOptimizer
     } catch {
       // Best effort: an orphaned file wastes space but harms nothing.
     }
