@@ -12,7 +12,11 @@
  * L1 channel pruning to <= `--flops` of the FLOPs + `--finetune-epochs` of fine-tuning, then
  * post-training static int8 (per-channel weights, `--calibration` training images). Per stage:
  * test accuracy (10,000 official test images), parameters, model file bytes, FLOPs, batch-1
- * latency (median of `--runs`, all threads and 1 thread).
+ * latency (median of `--runs`, all threads and 1 thread). With all threads set, every stage's
+ * network runs batch 1 with the thread count it measured fastest at its first call (the pipeline's
+ * `chooseThreads`, src/tensor/thread-choice.ts; shown as `tN` in the table); the float and int8
+ * stages are also read back from their files with the choice off and timed interleaved at exactly
+ * all threads (the fixed-threads figures, printed after the table).
  *
  * Peer, same run: PyTorch 1.13 (Debian's /usr/bin/python3) quantizes the same pruned network
  * (tsnas's pruned weights) with torch.ao.quantization eager-mode post-training static quantization
@@ -48,6 +52,8 @@ import { finetune } from '../src/compress/finetune.js';
 import { lowerModule } from '../src/compress/lower.js';
 import { LATENCY_BLOCK, calibrationBatches, compressNetwork, interleavedLatencyStats, type StageRow } from '../src/compress/pipeline.js';
 import { decodeInt8, disposeLoadedInt8 } from '../src/compress/int8file.js';
+import type { Graph } from '../src/compress/graph.js';
+import { decodeStateDict } from '../src/nn/state.js';
 import { peerEnv } from './engine.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -193,7 +199,7 @@ export default async function main(argv: string[]): Promise<void> {
   const models = await trainedModels(data, a, log);
   const work = mkdtempSync(join(tmpdir(), 'tsnas-bench-compress-'));
   const all: StageRow[] = [];
-  const peers: { model: string; peer: PeerResult; tsnasInt8: StageRow; engines: { perOp: Lat; oneEngine: Lat } }[] = [];
+  const peers: { model: string; peer: PeerResult; tsnasInt8: StageRow; engines: { perOp: Lat; oneEngine: Lat }; fixed: { float: Lat; int8: Lat } }[] = [];
   try {
     for (const { name, net } of models) {
       const cal = calibrationBatches(data, a.calibration, a.seed);
@@ -223,7 +229,16 @@ export default async function main(argv: string[]): Promise<void> {
       const [lp, lo] = interleavedLatencyStats([(x) => perOp.forward(x), (x) => one.forward(x)], data.shape, 1, a.runs, LATENCY_BLOCK) as [Lat, Lat];
       disposeLoadedInt8(perOp);
       disposeLoadedInt8(one);
-      peers.push({ model: name, peer, tsnasInt8: int8, engines: { perOp: lp, oneEngine: lo } });
+      // The float and int8 stages read back without the thread choice, timed interleaved at exactly all threads.
+      const fdir = r.rows.find((x) => x.stage === 'float')!.dir!;
+      const fsd = decodeStateDict(readFileSync(join(fdir, 'weights.bin')), 'float stage');
+      const fnet = new GraphNet(JSON.parse(readFileSync(join(fdir, 'model.json'), 'utf8')) as Graph, fsd.tensors).eval();
+      for (const t of fsd.tensors.values()) t.dispose();
+      const fixedInt8 = decodeInt8(file, 'int8 stage', { chooseThreads: false });
+      const [ff, fi] = interleavedLatencyStats([(x) => fnet.forward(x), (x) => fixedInt8.forward(x)], data.shape, availableParallelism(), a.runs, LATENCY_BLOCK) as [Lat, Lat];
+      fnet.dispose();
+      disposeLoadedInt8(fixedInt8);
+      peers.push({ model: name, peer, tsnasInt8: int8, engines: { perOp: lp, oneEngine: lo }, fixed: { float: ff, int8: fi } });
       net.dispose();
     }
   } finally {
@@ -241,7 +256,7 @@ export default async function main(argv: string[]): Promise<void> {
   console.log(`compression on Fashion-MNIST (${data.test.indices.length} test images), engine ${a.engine}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log('| model | stage | test acc % | params | size bytes | FLOPs | batch-1 ms median (best), all threads | batch-1 ms median (best), 1 thread |');
   console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of all) console.log(`| ${r.model} | ${r.stage} | ${f(r.test_acc)} | ${r.params} | ${r.size_bytes} | ${r.flops} | ${f(r.latency_ms, 3)} (${f(r.latency_min_ms, 3)}) | ${f(r.latency_1t_ms, 3)} (${f(r.latency_1t_min_ms, 3)}) |`);
+  for (const r of all) console.log(`| ${r.model} | ${r.stage} | ${f(r.test_acc)} | ${r.params} | ${r.size_bytes} | ${r.flops} | ${f(r.latency_ms, 3)} (${f(r.latency_min_ms, 3)})${r.latency_threads === undefined ? '' : ` t${r.latency_threads}`} | ${f(r.latency_1t_ms, 3)} (${f(r.latency_1t_min_ms, 3)}) |`);
   for (const p of peers) {
     const fl = all.find((r) => r.model === p.model && r.stage === 'float')!;
     const pr = all.find((r) => r.model === p.model && r.stage === 'pruned')!;
@@ -267,6 +282,9 @@ export default async function main(argv: string[]): Promise<void> {
     console.log(
       `${p.model}: tsnas int8, 1 thread, read back from model.int8.bin and timed interleaved: per-op engines (oneDNN convs, QNNPACK the rest) ${pl(p.engines.perOp)}, every op on ${a.engine} ${pl(p.engines.oneEngine)}; ` +
         `per-op/one-engine best ${f(p.engines.perOp.min / p.engines.oneEngine.min, 3)}`,
+    );
+    console.log(
+      `${p.model}: fixed ${availableParallelism()} threads (no thread choice; float and int8 stages read back, timed interleaved): float ${pl(p.fixed.float)}, int8 ${pl(p.fixed.int8)}; int8/float best ${f(p.fixed.int8.min / p.fixed.float.min, 3)}, median ${f(p.fixed.int8.median / p.fixed.float.median, 3)}`,
     );
   }
   console.log(`int8_latency_ratio_vs_pytorch (${first.model}; best of runs, 1 thread) = ${f(ratio, 3)}`);

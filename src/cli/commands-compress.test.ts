@@ -65,6 +65,9 @@ test('the compress table shows nonzero params and gzipped size when a stage is s
   assert.match(t, /gzip bytes/);
   const pruned = t.split('\n').find((l) => /pruned/.test(l))!;
   assert.match(pruned, /\b1000\b.*\b210\b.*\b4100\b.*\b1200\b/);
+  assert.doesNotMatch(t, /threads used/);
+  const chosen = stageTable([{ ...row, stage: 'float', latency_threads: 1 }]);
+  assert.match(chosen, /threads used/);
 });
 
 

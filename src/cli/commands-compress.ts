@@ -36,9 +36,11 @@ export function pruneFromFlags(spec: string, f: Record<string, string | boolean 
 export function stageTable(rows: readonly StageRow[]): string {
   const sparse = rows.some((r) => r.nonzero_params !== undefined);
   const note = sparse ? `nonzero params: counted on the pruned stage ('-': not counted there)\n` : '';
+  // The threads each stage's batch-1 forward chose (compressNetwork chooseThreads) beside its all-threads latency.
+  const chose = rows.some((r) => r.latency_threads !== undefined);
   return renderTable(
     // A sparsity-pruned stage keeps dense tensors: its nonzero params and gzipped size show the saving.
-    ['model', 'stage', 'test acc %', 'params', ...(sparse ? ['nonzero params'] : []), 'size bytes', ...(sparse ? ['gzip bytes'] : []), 'FLOPs', 'latency ms', 'latency ms (1 thread)'],
+    ['model', 'stage', 'test acc %', 'params', ...(sparse ? ['nonzero params'] : []), 'size bytes', ...(sparse ? ['gzip bytes'] : []), 'FLOPs', 'latency ms', ...(chose ? ['threads used'] : []), 'latency ms (1 thread)'],
     rows.map((r) => [
       r.model,
       r.stage === 'int8' && r.quant_mode ? `int8 (${r.quant_mode})` : r.stage,
@@ -51,6 +53,7 @@ export function stageTable(rows: readonly StageRow[]): string {
       ...(sparse ? [r.gzip_bytes ?? null] : []),
       r.flops,
       Number(r.latency_ms.toFixed(3)),
+      ...(chose ? [r.latency_threads ?? null] : []),
       Number(r.latency_1t_ms.toFixed(3)),
     ]),
   ) + note;
@@ -62,7 +65,8 @@ export const compressCmd: ExtraCommand = {
        tsnas compress MODEL_DIR [options]            (a directory written by tsnas export)
 
 Prunes, fine-tunes and quantizes the trained model; prints one row per stage (float, pruned,
-int8): test accuracy, parameters, model file size, FLOPs, batch-1 latency (all threads / 1 thread).
+int8): test accuracy, parameters, model file size, FLOPs, batch-1 latency (all threads / 1 thread;
+with all threads each stage runs with the thread count it measured fastest, shown as threads used).
 Writes OUT/float, OUT/pruned, OUT/int8 (model.json + weights.bin or model.int8.bin, model.onnx;
 QDQ for int8) and OUT/report.json. OUT appears only when every stage succeeded: a failed or
 impossible compression (e.g. an unreachable --prune flops=F, whose error gives the reachable range)

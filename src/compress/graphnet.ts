@@ -3,23 +3,36 @@
  * layers (Conv2d, BatchNorm2d/1d, Linear, Dropout) registered as children `n<i>`, so it trains with
  * the usual optimizers (fine-tuning after pruning), saves with the state-dict format
  * (src/nn/state.ts) and exports to ONNX through the layer exporters (see onnx.ts in this folder).
+ *
+ * Inference threads (`chooseThreads`, default off; the compression pipeline turns it on): an
+ * eval-mode forward without gradients of at most 8 samples runs with the intra-op thread count
+ * measured fastest for this network at the first call of its (batch, threads set) key
+ * (src/tensor/thread-choice.ts), as QuantizedNet's int8 forward does; training forwards (train
+ * mode or gradients on) always use the threads set. Off by default because the choice is a
+ * measurement: float results can differ in the last bits between thread counts (as with
+ * cudnn.benchmark, which PyTorch also leaves off by default).
  */
 import { NasError, assertNever } from '../core/errors.js';
 import { BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Linear } from '../nn/layers.js';
 import { Module, type Layer } from '../nn/module.js';
-import { Generator, Tensor, avgPool2d, cat, maxPool2d, adaptiveAvgPool2d } from '../tensor/index.js';
+import { Generator, Tensor, avgPool2d, cat, isGradEnabled, maxPool2d, adaptiveAvgPool2d } from '../tensor/index.js';
+import { ThreadChoice } from '../tensor/thread-choice.js';
 import { graphShapes, type Graph, type GraphNode } from './graph.js';
 
 export class GraphNet extends Module {
   /** Child layer of node i (weighted nodes and dropout), by node index. */
   readonly layers = new Map<number, Layer>();
+  /** Small-batch inference thread choice (options.chooseThreads), or undefined. */
+  private readonly threadChoice: ThreadChoice | undefined;
 
   /**
    * Builds the layers of `graph` and copies `weights` (`n<i>.weight`, ...) into them; the caller
    * keeps ownership of `weights`. `seed` only draws the dropout masks during fine-tuning.
+   * `options.chooseThreads` (default false): see the file comment.
    */
-  constructor(readonly graph: Graph, weights: ReadonlyMap<string, Tensor>, seed = 0) {
+  constructor(readonly graph: Graph, weights: ReadonlyMap<string, Tensor>, seed = 0, options: { readonly chooseThreads?: boolean } = {}) {
     super();
+    this.threadChoice = options.chooseThreads ? new ThreadChoice() : undefined;
     const shapes = graphShapes(graph);
     const gen = new Generator(seed);
     graph.nodes.forEach((n, i) => {
@@ -60,6 +73,16 @@ export class GraphNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (this.threadChoice && !this.training && !isGradEnabled()) return this.threadChoice.run(x.shape[0]!, () => this.forwardNow(x));
+    return this.forwardNow(x);
+  }
+
+  /** The thread counts chosen so far for small-batch inference: key `<batch>@<threads set>` -> threads used. */
+  threadChoices(): ReadonlyMap<string, number> {
+    return this.threadChoice?.choices() ?? new Map();
+  }
+
+  private forwardNow(x: Tensor): Tensor {
     const v: Tensor[] = [x];
     this.graph.nodes.forEach((n, i) => v.push(runFloatNode(n, i, v, (k) => this.layer(k))));
     return v[this.graph.output]!;

@@ -10,7 +10,7 @@ import { NasError } from '../core/errors.js';
 import { decodeStateDict, encodeStateDict } from '../nn/state.js';
 import { Tensor } from '../tensor/index.js';
 import type { QParams } from '../tensor/quantized.js';
-import { disposeFused, QuantizedNet, type FusedNet, type FusedNode, type Int8Mode } from './quantize.js';
+import { disposeFused, QuantizedNet, type FusedNet, type FusedNode, type Int8Mode, type QuantizedNetOptions } from './quantize.js';
 
 export function encodeInt8(qn: QuantizedNet, meta: { engine: string }): Uint8Array {
   const sd = new Map<string, Tensor>();
@@ -52,10 +52,10 @@ export function encodeInt8(qn: QuantizedNet, meta: { engine: string }): Uint8Arr
 /**
  * Reads an int8 model file back into a runnable QuantizedNet (the same int8 weights, scales and
  * activation parameters: its outputs equal the saved network's). The quantized engine must be set
- * (setQuantizedEngine) before. `options.perOpEngines` as QuantizedNet's (default true). The caller
- * disposes the result with `disposeLoadedInt8`.
+ * (setQuantizedEngine) before. `options` as QuantizedNet's (perOpEngines default on, chooseThreads
+ * default off). The caller disposes the result with `disposeLoadedInt8`.
  */
-export function decodeInt8(buf: Uint8Array, source = 'int8 model', options: { readonly perOpEngines?: boolean } = {}): QuantizedNet {
+export function decodeInt8(buf: Uint8Array, source = 'int8 model', options: QuantizedNetOptions = {}): QuantizedNet {
   const { tensors, meta } = decodeStateDict(buf, source);
   const m = meta as { format?: string; mode?: Int8Mode; inputShape?: number[]; numClasses?: number; output?: number; nodes?: FusedNode[] };
   if (m.format !== 'tsnas-int8' || !Array.isArray(m.nodes) || !m.inputShape || m.output === undefined || (m.mode !== 'static' && m.mode !== 'dynamic')) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ChainCnnArch } from '../core/arch.js';
@@ -11,6 +11,7 @@ import { buildNetwork } from '../nn/build/index.js';
 import type { Layer } from '../nn/module.js';
 import { Generator, Tensor, tidy } from '../tensor/index.js';
 import { quantizedEngines } from '../tensor/quantized.js';
+import { threadCandidates } from '../tensor/thread-choice.js';
 import { GraphNet } from './graphnet.js';
 import { finetune } from './finetune.js';
 import { lowerModule } from './lower.js';
@@ -87,6 +88,8 @@ test('prune (FLOPs target) + fine-tune + static int8 on digits: rows, files, ONN
       assert.ok(Math.abs(acc - row.test_acc) <= 0.3, `${row.stage}: onnxruntime ${acc} vs tsnas ${row.test_acc}`);
     }
     assert.ok(existsSync(join(out, 'm', 'report.json')));
+    // chooseThreads (default): every stage ran its all-threads batch-1 forwards with a candidate count.
+    for (const row of r.rows) assert.ok(threadCandidates(availableParallelism()).includes(row.latency_threads!), `${row.stage}: latency_threads ${row.latency_threads}`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -94,7 +97,8 @@ test('prune (FLOPs target) + fine-tune + static int8 on digits: rows, files, ONN
 
 test('magnitude pruning (gradual) keeps its sparsity through fine-tuning; dynamic int8; Taylor channel ranking', async () => {
   await setup();
-  const r = await compressNetwork(trained, data, { prune: { kind: 'magnitude', sparsity: 0.6, schedule: 'gradual' }, finetuneEpochs: 2, quantize: 'dynamic', latencyRuns: 3 });
+  const r = await compressNetwork(trained, data, { prune: { kind: 'magnitude', sparsity: 0.6, schedule: 'gradual' }, finetuneEpochs: 2, quantize: 'dynamic', latencyRuns: 3, chooseThreads: false });
+  assert.deepEqual(r.rows.map((x) => x.latency_threads), [undefined, undefined, undefined], 'chooseThreads false: the threads set, no choice');
   assert.ok(r.rows[1]!.sparsity! >= 0.59, `sparsity ${r.rows[1]!.sparsity}`);
   assert.ok(r.rows[2]!.test_acc > 80);
   const t = await compressNetwork(trained, data, { prune: { kind: 'channels', ratio: 0.25, criterion: 'taylor' }, finetuneEpochs: 1, latencyRuns: 2 });

@@ -50,8 +50,13 @@ export interface StageRow {
   /** Bytes of the stage's model file (weights.bin, or model.int8.bin). */
   readonly size_bytes: number;
   readonly flops: number;
-  /** Median ms of a batch-1 forward with all threads (the process default). */
+  /**
+   * Median ms of a batch-1 forward with all threads (the process default) set; with chooseThreads
+   * (the default) the network runs with the count it measured fastest (`latency_threads`).
+   */
   readonly latency_ms: number;
+  /** With chooseThreads: the intra-op threads the all-threads batch-1 forward ran with (thread-choice.ts). */
+  readonly latency_threads?: number;
   /** Median ms of a batch-1 forward with 1 thread. */
   readonly latency_1t_ms: number;
   /** Fastest of the timed batch-1 runs, all threads and 1 thread (less sensitive to other load on the machine). */
@@ -127,6 +132,14 @@ export interface CompressOptions {
   readonly onnx?: boolean;
   /** Timed batch-1 runs per latency figure (default 50, after 5 untimed). */
   readonly latencyRuns?: number;
+  /**
+   * Every stage's network (float, pruned, int8) runs forwards of up to 8 samples with the intra-op
+   * thread count it measured fastest at its first such call (src/tensor/thread-choice.ts; GraphNet
+   * and QuantizedNet `chooseThreads`): the all-threads latency rows are then what a latency-focused
+   * runtime gets from the threads given, for float and int8 alike. Default true; false times every
+   * stage with exactly the threads set.
+   */
+  readonly chooseThreads?: boolean;
   readonly seed?: number;
   readonly log?: (line: string) => void;
 }
@@ -315,24 +328,27 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     // Each stage's accuracy and size are recorded when it is built; the latencies of all stages are
     // measured together at the end, interleaved (interleavedLatencyStats), so they compare networks
     // under the same machine load rather than moments minutes apart.
-    const pending: { row: Omit<StageRow, 'latency_ms' | 'latency_1t_ms' | 'latency_min_ms' | 'latency_1t_min_ms'>; forward: (x: Tensor) => Tensor }[] = [];
-    const measure = (stage: StageName, g: Graph, forward: (x: Tensor) => Tensor, size: number, extra: Partial<StageRow> = {}): void => {
+    const pending: { row: Omit<StageRow, 'latency_ms' | 'latency_1t_ms' | 'latency_min_ms' | 'latency_1t_min_ms'>; forward: (x: Tensor) => Tensor; threads: () => ReadonlyMap<string, number> }[] = [];
+    const chooseThreads = o.chooseThreads ?? true;
+    const measure = (stage: StageName, g: Graph, net: { forward(x: Tensor): Tensor; threadChoices(): ReadonlyMap<string, number> }, size: number, extra: Partial<StageRow> = {}): void => {
+      const forward = (x: Tensor) => net.forward(x);
       const c = graphCost(g);
       const row = { model: name, stage, test_acc: testAccuracy(forward, data), params: c.params, size_bytes: size, flops: c.flops, ...extra };
       log(`${name} ${stage}: test acc ${row.test_acc.toFixed(2)}%, ${row.params} params${row.nonzero_params === undefined ? '' : ` (${row.nonzero_params} nonzero)`}, ${row.size_bytes} bytes${row.gzip_bytes === undefined ? '' : ` (${row.gzip_bytes} gzipped)`}, ${row.flops} FLOPs`);
-      pending.push({ row, forward });
+      pending.push({ row, forward, threads: () => net.threadChoices() });
     };
     const timed = (): StageRow[] => {
       const fw = pending.map((p) => p.forward);
       const allT = interleavedLatencyStats(fw, data.shape, all, runs, LATENCY_BLOCK);
       const oneT = interleavedLatencyStats(fw, data.shape, 1, runs, LATENCY_BLOCK);
-      return pending.map(({ row }, k) => {
-        const r: StageRow = { ...row, latency_ms: allT[k]!.median, latency_1t_ms: oneT[k]!.median, latency_min_ms: allT[k]!.min, latency_1t_min_ms: oneT[k]!.min };
-        log(`${name} ${r.stage}: batch-1 latency median (best) ${r.latency_ms.toFixed(3)} (${r.latency_min_ms.toFixed(3)}) ms, 1 thread ${r.latency_1t_ms.toFixed(3)} (${r.latency_1t_min_ms.toFixed(3)}) ms`);
+      return pending.map(({ row, threads }, k) => {
+        const lt = chooseThreads ? { latency_threads: threads().get(`1@${all}`) ?? all } : {};
+        const r: StageRow = { ...row, latency_ms: allT[k]!.median, ...lt, latency_1t_ms: oneT[k]!.median, latency_min_ms: allT[k]!.min, latency_1t_min_ms: oneT[k]!.min };
+        log(`${name} ${r.stage}: batch-1 latency median (best) ${r.latency_ms.toFixed(3)} (${r.latency_min_ms.toFixed(3)}) ms${r.latency_threads === undefined ? '' : ` (ran with ${r.latency_threads} of ${all} threads, chosen)`}, 1 thread ${r.latency_1t_ms.toFixed(3)} (${r.latency_1t_min_ms.toFixed(3)}) ms`);
         return r;
       });
     };
-    const floatNet = new GraphNet(lowered.graph, lowered.weights, o.seed ?? 0).eval();
+    const floatNet = new GraphNet(lowered.graph, lowered.weights, o.seed ?? 0, { chooseThreads }).eval();
     nets.push(floatNet);
     // The channel plan is decided before any stage runs: an unreachable FLOPs target fails here.
     let plan: ChannelPlan | undefined;
@@ -351,7 +367,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     // Float stage.
     const floatBytes = encodeStateDict(floatNet.stateDict(), { format: 'tsnas-compress', stage: 'float' });
     const floatDir = out ? writeStage(out, 'float', { 'model.json': JSON.stringify(lowered.graph) + '\n', 'weights.bin': floatBytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(floatNet, { ...onnxOpts, name: `${name}-float` }) } : {}) }) : undefined;
-    measure('float', lowered.graph, (x) => floatNet.forward(x), floatBytes.byteLength, { gzip_bytes: gzipSync(floatBytes, { level: 9 }).byteLength, ...(floatDir ? { dir: floatDir } : {}) });
+    measure('float', lowered.graph, floatNet, floatBytes.byteLength, { gzip_bytes: gzipSync(floatBytes, { level: 9 }).byteLength, ...(floatDir ? { dir: floatDir } : {}) });
 
     let current: { graph: Graph; net: GraphNet } = { graph: lowered.graph, net: floatNet };
     if (prune) {
@@ -365,7 +381,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
       let extra: Partial<StageRow> = {};
       if (prune.kind === 'magnitude') {
         graph = lowered.graph;
-        net = new GraphNet(graph, lowered.weights, o.seed ?? 0);
+        net = new GraphNet(graph, lowered.weights, o.seed ?? 0, { chooseThreads });
         nets.push(net);
         const keys = prunableWeights(graph, { pruneOutput: prune.pruneOutput ?? false });
         let masks: Map<string, Tensor> | undefined;
@@ -385,7 +401,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         log(`${name} pruned: channel ratio ${plan!.ratio.toFixed(3)}, ${plan!.removed.size} channel classes removed`);
         const pw = pruneWeights(lowered.graph, plan!, lowered.weights);
         graph = plan!.graph;
-        net = new GraphNet(graph, pw, o.seed ?? 0);
+        net = new GraphNet(graph, pw, o.seed ?? 0, { chooseThreads });
         nets.push(net);
         for (const t of pw.values()) t.dispose();
         // A sparse source (e.g. an earlier magnitude-pruned stage) keeps its zeros in the channels left.
@@ -399,7 +415,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
       net.eval();
       const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned' });
       const dir = out ? writeStage(out, 'pruned', { 'model.json': JSON.stringify(graph) + '\n', 'weights.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(net, { ...onnxOpts, name: `${name}-pruned` }) } : {}) }) : undefined;
-      measure('pruned', graph, (x) => net.forward(x), bytes.byteLength, { ...extra, gzip_bytes: gzipSync(bytes, { level: 9 }).byteLength, ...(dir ? { dir } : {}) });
+      measure('pruned', graph, net, bytes.byteLength, { ...extra, gzip_bytes: gzipSync(bytes, { level: 9 }).byteLength, ...(dir ? { dir } : {}) });
       current = { graph, net };
     }
 
@@ -415,7 +431,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           const fused = fuse(current.graph, sd);
           nets.push({ dispose: () => disposeFused(fused) });
           const qparams = mode === 'static' ? (qp ? qp(fused) : calibrate(fused, cal)) : undefined;
-          const qn = new QuantizedNet(fused, mode, qparams, undefined, mode === 'static' ? scheme : 'per_channel');
+          const qn = new QuantizedNet(fused, mode, qparams, undefined, mode === 'static' ? scheme : 'per_channel', { chooseThreads });
           nets.push(qn);
           return qn;
         };
@@ -470,8 +486,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         }
         const bytes = encodeInt8(qn, { engine: engine! });
         const dir = out ? writeStage(out, 'int8', { 'model.int8.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportQuantizedOnnx(qn, { ...onnxOpts, name: `${name}-int8` }) } : {}) }) : undefined;
-        const fq = qn;
-        measure('int8', current.graph, (x) => fq.forward(x), bytes.byteLength, { ...extra, ...(dir ? { dir } : {}) });
+        measure('int8', current.graph, qn, bytes.byteLength, { ...extra, ...(dir ? { dir } : {}) });
       } finally {
         if (!o.calibrationInputs) for (const t of cal) t.dispose();
       }

@@ -24,8 +24,16 @@
  * and pooling the slowest of the two engines (measured on LeNet and the main job's winners, README
  * compress section); with more threads the two engines' thread pools (OpenMP and pthreadpool)
  * contend, so more threads run everything on the packing engine. `perOpEngines: false` turns it off.
+ *
+ * Threads (`chooseThreads`, default off; the compression pipeline turns it on for every stage): a
+ * forward of at most 8 samples runs with the intra-op thread count measured fastest for this
+ * network at the first call of its (batch, threads set) key (src/tensor/thread-choice.ts): a
+ * LeNet-sized int8 op gains nothing from a second thread. GraphNet (the float networks) does the
+ * same, so float and int8 are compared alike. Off by default: the choice is a measurement, and at
+ * 1 thread the per-op engines round a few codes differently from oneDNN alone.
  */
 import { NasError, assertNever } from '../core/errors.js';
+import { ThreadChoice } from '../tensor/thread-choice.js';
 import type { Graph, GraphNode, Pair } from './graph.js';
 import { consumers, graphShapes } from './graph.js';
 import {
@@ -412,6 +420,12 @@ export function activationTable(fn: Exclude<Extract<FusedNode, { kind: 'act' }>[
   );
 }
 
+/** QuantizedNet's construction options (see its constructor). */
+export interface QuantizedNetOptions {
+  readonly perOpEngines?: boolean;
+  readonly chooseThreads?: boolean;
+}
+
 /** Most call keys (batch size, threads) a QuantizedNet makes its own oneDNN packs for (QuantizedNet callPacks). */
 export const MAX_PACK_KEYS = 4;
 
@@ -428,6 +442,8 @@ export class QuantizedNet {
   /** Quantized weights per node (qint8 tensors, kept for export and saving). */
   readonly qweights = new Map<number, Tensor>();
   private disposed = false;
+  /** Small-batch thread choice (options.chooseThreads), or undefined. */
+  private readonly threadChoice: ThreadChoice | undefined;
 
   /**
    * @param fused the fused network (its float weights stay owned by the caller)
@@ -466,8 +482,11 @@ export class QuantizedNet {
    * @param given weight scales per node (a loaded int8 file's); default computed from the weights
    * @param weightScheme static mode's conv/linear weight scales (default per_channel; dynamic mode is per tensor)
    * @param options.perOpEngines static mode: at 1 thread, convs on oneDNN and the rest on QNNPACK (default true; see the file comment)
+   * @param options.chooseThreads batch <= 8 forwards run with the thread count measured fastest for this network at the first
+   *   call of each (batch, threads set) (src/tensor/thread-choice.ts); default false: always the threads set
    */
-  constructor(readonly fused: FusedNet, readonly mode: Int8Mode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>, readonly weightScheme: WeightScheme = 'per_channel', options: { readonly perOpEngines?: boolean } = {}) {
+  constructor(readonly fused: FusedNet, readonly mode: Int8Mode, readonly qparams: readonly QParams[] | undefined, given?: ReadonlyMap<number, Float32Array>, readonly weightScheme: WeightScheme = 'per_channel', options: QuantizedNetOptions = {}) {
+    this.threadChoice = options.chooseThreads ? new ThreadChoice() : undefined;
     const perChannel = mode === 'static' && weightScheme === 'per_channel';
     this.engine = quantizedEngine();
     if (mode === 'static' && (!qparams || qparams.length !== fused.nodes.length + 1)) throw new NasError('internal', 'static quantization needs one QParams per value');
@@ -523,6 +542,19 @@ export class QuantizedNet {
     // Checked here, not left to the kernels: an int8 conv of the wrong channel count does not fail
     // on every engine (it may read past the input and return garbage).
     checkInputShape(x, this.fused.inputShape, 'input');
+    return this.threadChoice ? this.threadChoice.run(x.shape[0]!, () => this.forwardNow(x)) : this.forwardNow(x);
+  }
+
+  /**
+   * The thread counts chosen so far for small-batch forwards (options.chooseThreads): key
+   * `<batch>@<threads set>` -> threads used; empty without the option or before such a call.
+   */
+  threadChoices(): ReadonlyMap<string, number> {
+    return this.threadChoice?.choices() ?? new Map();
+  }
+
+  /** One forward with the intra-op threads as they are now (the oneDNN packs of that key). */
+  private forwardNow(x: Tensor): Tensor {
     const set = this.callPacks(x);
     if (this.mode === 'dynamic') return withQuantizedEngine(this.engine, () => this.forwardDynamic(x, set));
     const perOp = this.enginesNow() === 'onednn+qnnpack';
