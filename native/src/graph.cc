@@ -1017,6 +1017,44 @@ struct StepThreads {
   }
 };
 
+// ---------------------------------------------------------------- per-call inference threads
+// callThreads(n) -> previous count: the calling thread's intra-op thread count for the calls that
+// follow, set the light way the training step above does: the OpenMP count (omp_set_num_threads,
+// which ATen's parallel_for, oneDNN and the OpenMP build of OpenBLAS read; OpenBLAS's own count set
+// back when it grows), and with n == 1 QNNPACK's pthreadpool bypassed (caffe2's thread-local
+// _NoPThreadPoolGuard flag: QNNPACK ops then run on the calling thread, as they do after
+// at::set_num_threads(1)); n > 1 clears that flag. at::set_num_threads(n) instead also resizes
+// QNNPACK's pthreadpool, stopping and starting its threads: about 40 us per change (measured on
+// LeNet's batch-1 forward, src/tensor/thread-choice.ts), as long as a LeNet int8 forward itself.
+// A ThreadChoice (src/tensor/thread-choice.ts) narrows one forward with it and restores the count.
+}  // namespace tsnas
+namespace caffe2 {
+// Exported by libtorch_cpu (caffe2/utils/threadpool/pthreadpool-cpp.h, not installed by Debian).
+class _NoPThreadPoolGuard {
+ public:
+  static bool is_enabled();
+  static void set_enabled(bool);
+};
+}  // namespace caffe2
+namespace tsnas {
+TS_FN(callThreads) {
+  TS_TRY
+  int n = static_cast<int>(i64(info, 0));
+  if (n < 1) throwNas(info.Env(), "invalid_config", "callThreads: thread count must be >= 1");
+  int prev = 1;
+#ifdef _OPENMP
+  prev = omp_get_max_threads();
+  if (n != prev) {
+    omp_set_num_threads(n);
+    if (n > prev)
+      if (BlasSetThreads f = openblasOpenmpSetThreads()) f(n);
+  }
+#endif
+  caffe2::_NoPThreadPoolGuard::set_enabled(n == 1);
+  return Napi::Number::New(info.Env(), prev);
+  TS_CATCH("callThreads")
+}
+
 // graphTrainStep(g, x (Float32Array or handle), shape, y (Int32Array or handle), optim, {labelSmoothing, clip})
 //   -> [loss, correct, threads]. One training step as the trainer's op-by-op loop does it: drop gradients,
 // forward in training mode, cross-entropy (mean, optional label smoothing), and, when the loss is
@@ -1130,5 +1168,6 @@ void registerGraph(Napi::Env env, Napi::Object exports) {
   TS_EXPORT(exports, graphForward);
   TS_EXPORT(exports, graphInfer);
   TS_EXPORT(exports, graphTrainStep);
+  TS_EXPORT(exports, callThreads);
   TS_EXPORT(exports, graphEvalBatch);
 }

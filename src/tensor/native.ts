@@ -106,6 +106,12 @@ export interface NativeAddon {
   /** The BLAS libtorch's matmuls run on, as the addon found it when it loaded (native/src/addon.cc tuneBlas). */
   blasInfo(): BlasInfo;
   getNumThreads(): number;
+  /**
+   * The calling thread's intra-op count for the calls that follow, without resizing QNNPACK's
+   * pthreadpool (native/src/graph.cc callThreads; n == 1 bypasses that pool); returns the previous
+   * count. For narrowing one call (src/tensor/thread-choice.ts), restored with callThreads(previous).
+   */
+  callThreads(n: number): number;
   setNumInteropThreads(n: number): void;
   getNumInteropThreads(): number;
 

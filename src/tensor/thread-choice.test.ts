@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isNasError } from '../core/errors.js';
 import { Tensor, getNumThreads, liveTensors, setNumThreads } from './index.js';
+import { native } from './native.js';
 import { ThreadChoice, threadCandidates } from './thread-choice.js';
 
 /** A clock whose every reading advances by cost(threads now): a call timed between two readings "takes" cost(threads). */
@@ -81,6 +82,23 @@ test('ThreadChoice: ties keep the threads set; no choice with one thread or abov
     assert.equal(getNumThreads(), 2, 'restored after a failed call');
     assert.throws(() => new ThreadChoice({ maxBatch: 0 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'maxBatch');
     assert.throws(() => new ThreadChoice({ runs: 1.5 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'runs');
+  } finally {
+    setNumThreads(prev);
+  }
+});
+
+test('native callThreads: sets the calling thread\'s intra-op count (what getNumThreads reads) and returns the previous one', () => {
+  const prev = getNumThreads();
+  try {
+    setNumThreads(2);
+    assert.equal(native.callThreads(1), 2);
+    assert.equal(getNumThreads(), 1);
+    const y = Tensor.ones([64, 64]).matmul(Tensor.ones([64, 64]));
+    assert.equal((y.sum().item() as number), 64 * 64 * 64, 'ops run at the narrowed count');
+    y.dispose();
+    assert.equal(native.callThreads(2), 1);
+    assert.equal(getNumThreads(), 2);
+    assert.throws(() => native.callThreads(0), (e: unknown) => isNasError(e, 'invalid_config'));
   } finally {
     setNumThreads(prev);
   }

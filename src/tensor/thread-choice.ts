@@ -14,6 +14,12 @@
  * with the lowest median; later calls of that key run with it. The threads set are restored after
  * every call (the choice only narrows a call, never widens it).
  *
+ * Narrowing is the light way (native callThreads, native/src/graph.cc): the OpenMP count only, and
+ * for one thread QNNPACK's pthreadpool bypassed. setNumThreads (at::set_num_threads) would also
+ * resize that pool, stopping and starting its threads on every change: with it, LeNet's int8
+ * forward narrowed to 1 thread took 0.110 ms best against 0.070 ms at a plain 1 thread (bench
+ * compress, 2026-11-30 22:50, load 8), the change costing as much as the forward.
+ *
  * Only batches up to `maxBatch` (default 8) are calibrated: larger batches have enough work per op
  * to use the threads given. With one thread set there is nothing to choose. Costs, once per key:
  * (2 + runs) calls per candidate (the calibration calls' results are discarded, in a tidy scope).
@@ -21,7 +27,17 @@
  */
 import { NasError } from '../core/errors.js';
 import { tidy } from './scope.js';
+import { native } from './native.js';
 import { getNumThreads, setNumThreads } from './threads.js';
+
+/**
+ * Sets the calling thread's intra-op count the light way (native callThreads); an addon built
+ * before callThreads (rebuild with `npm run build:native`) falls back to setNumThreads.
+ */
+function callThreads(n: number): void {
+  if (typeof (native as Partial<typeof native>).callThreads === 'function') native.callThreads(n);
+  else setNumThreads(n);
+}
 
 export interface ThreadChoiceOptions {
   /** Largest batch calibrated (default 8); larger batches run with the threads set. */
@@ -75,11 +91,11 @@ export class ThreadChoice {
       this.chosen.set(key, t);
     }
     if (t === threads) return call();
-    setNumThreads(t);
+    callThreads(t);
     try {
       return call();
     } finally {
-      setNumThreads(threads);
+      callThreads(threads);
     }
   }
 
@@ -89,7 +105,7 @@ export class ThreadChoice {
     try {
       for (let r = -2; r < this.runs; r++)
         cands.forEach((c, i) => {
-          setNumThreads(c);
+          callThreads(c);
           const t0 = this.now();
           tidy(() => {
             call();
@@ -98,7 +114,7 @@ export class ThreadChoice {
           if (r >= 0) times[i]!.push(dt);
         });
     } finally {
-      setNumThreads(threads);
+      callThreads(threads);
     }
     const med = times.map((t) => {
       const s = [...t].sort((a, b) => a - b);
