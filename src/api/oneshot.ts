@@ -116,8 +116,28 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   return { config, method: method as OneShotMethodName, options: options!, train, artifactsDir: typeof dir === 'string' ? dir : null };
 }
 
+/**
+ * Below this many weight steps a supernet is warned about before training. Session 9: SPOS on the
+ * digits data (10 epochs x ~10 batches of 64 of the ~600-image weights half = ~100 steps) stayed
+ * near chance (random-path validation accuracy 19-60%, epoch to epoch); with 40 epochs (~400
+ * steps) it reached 95.4%, with batch_size 16 (~400 steps in 10 epochs) 87.6%. Batch norm and the
+ * path sampling were not the cause: the same supernet trains given the steps.
+ */
+export const MIN_SUPERNET_STEPS = 400;
+
+/** The warning for a supernet that gets fewer than MIN_SUPERNET_STEPS weight steps, or undefined. */
+export function supernetStepWarning(epochs: number, weightsRows: number, batchSize: number): string | undefined {
+  const perEpoch = Math.floor(weightsRows / batchSize);
+  const steps = epochs * perEpoch;
+  if (steps >= MIN_SUPERNET_STEPS) return undefined;
+  const needEpochs = Math.ceil(MIN_SUPERNET_STEPS / Math.max(1, perEpoch));
+  return `the supernet gets only ${steps} weight steps (${epochs} epochs x ${perEpoch} batches of ${batchSize} from the ${weightsRows}-image weights half): too few to train it, its path scores rank little (digits: ~100 steps stayed near chance, ~400 reached 88-95%); give at least ${MIN_SUPERNET_STEPS}: strategy options epochs: ${needEpochs}, or a smaller batch_size`;
+}
+
 export type OneShotEvent =
   | { readonly type: 'epoch'; readonly epoch: number; readonly epochs: number; readonly metrics: Record<string, number> }
+  /** A supernet too briefly trained to rank paths (supernetWarnings): the fix is named. */
+  | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'resumed'; readonly after: number }
   | { readonly type: 'waiting'; readonly trial: number; readonly holder: string | null }
   | { readonly type: 'derived'; readonly arch: Json }
@@ -331,6 +351,9 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
         edges = net.edges;
         return net;
       };
+      const chance = 100 / Math.max(1, halves.numClasses);
+      const plan = supernetStepWarning(p.options.epochs, halves.weights.indices.length, p.options.batchSize);
+      if (plan) opts.onEvent?.({ type: 'warning', message: plan });
       try {
         const r = await runOneShot({
           method: p.method,
@@ -355,6 +378,12 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
           },
         });
         stopBeat();
+        const endAcc = r.history[r.history.length - 1]?.metrics['val_acc'];
+        if (typeof endAcc === 'number' && endAcc <= 1.5 * chance)
+          opts.onEvent?.({
+            type: 'warning',
+            message: `the supernet ended at ${endAcc.toFixed(2)}% validation accuracy, at or near chance (${chance.toFixed(1)}% for ${halves.numClasses} classes): its scores barely rank the paths, so the derived cell is close to a random pick; train it longer (more epochs, or a smaller batch_size for more steps)`,
+          });
         derived = r.arch as Json;
         space.validate(derived);
         searchSeconds = r.searchSeconds;

@@ -44,6 +44,7 @@ export async function runOneShotSearch(
   if (!quiet)
     err(`tsnas: study ${c.study} in ${c.storage}: one-shot ${prepared.method} on ${c.space} (${prepared.options.epochs} supernet epochs), dataset ${String(c.evaluator.options['dataset'])}\n`);
   const onEvent = (e: OneShotEvent) => {
+    if (e.type === 'warning') return err(`warning: ${e.message}\n`);
     if (quiet) return;
     switch (e.type) {
       case 'epoch':
