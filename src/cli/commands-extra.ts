@@ -17,6 +17,20 @@ export interface ExtraCommand {
 
 export { UsageError, parse, numFlag, interruptible };
 
+/**
+ * A completed training whose validation or test accuracy is at or near chance (at most 1.5 x 100/k %
+ * for k classes, k from the confusion matrix) is warned about, naming the fix (the sibling of
+ * finetune's chanceWarnings, session 9): said on stderr, with the table or --json.
+ */
+export function trainChanceWarning(s: TrainSummary): string | undefined {
+  const k = s.classes?.length ?? s.confusion?.length;
+  if (s.status !== 'complete' || !k) return undefined;
+  const chance = 100 / k;
+  const near = (['val_acc', 'test_acc'] as const).filter((m) => typeof s.metrics[m] === 'number' && s.metrics[m]! <= 1.5 * chance);
+  if (near.length === 0) return undefined;
+  return `${near.map((m) => `${m} ${s.metrics[m]!.toFixed(2)}%`).join(' and ')} ${near.length > 1 ? 'are' : 'is'} at or near chance (${chance.toFixed(1)}% for ${k} classes) after ${s.epochs} epoch(s): train longer (--epochs), or change the learning rate (the architecture file's hparams.lr)`;
+}
+
 function printTrain(s: TrainSummary): string {
   const rows = [...Object.entries(s.metrics), ...Object.entries(s.costs)].map(([k, v]) => [k, v]);
   return (
@@ -142,6 +156,8 @@ is reported and left out of the statistics; the exit code is then 1.
     }
     const s = await train({ arch: args[0]!, options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'] });
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
+    const chance = trainChanceWarning(s);
+    if (chance) process.stderr.write(`tsnas train: warning: ${chance}\n`);
     return s.status === 'failed' ? 1 : 0;
   },
 };

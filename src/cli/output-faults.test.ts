@@ -79,3 +79,14 @@ test('printed values are rounded like the tables (search\'s best line)', () => {
   assert.ok(m, searchOut);
   assert.ok(m[1]!.replace(/^-|\./g, '').length <= 6, `${m[1]} has at most 6 significant digits`);
 });
+
+test('tsnas train warns about an accuracy at or near chance (the sibling of finetune\'s warning), not about a good one', async () => {
+  const { trainChanceWarning } = await import('./commands-extra.js');
+  const confusion = Array.from({ length: 10 }, () => Array.from({ length: 10 }, () => 1));
+  const s = (val: number, test: number, status: 'complete' | 'failed' = 'complete') => ({ status, metrics: { val_acc: val, test_acc: test }, costs: {}, epochs: 1, seconds: 1, confusion });
+  assert.match(trainChanceWarning(s(12, 40))!, /^val_acc 12\.00% is at or near chance \(10\.0% for 10 classes\) after 1 epoch\(s\): train longer \(--epochs\)/);
+  assert.match(trainChanceWarning(s(9, 14))!, /val_acc 9\.00% and test_acc 14\.00% are/);
+  assert.equal(trainChanceWarning(s(16, 90)), undefined);
+  assert.equal(trainChanceWarning(s(5, 5, 'failed')), undefined);
+  assert.equal(trainChanceWarning({ ...s(5, 5), confusion: undefined }), undefined, 'class count unknown: nothing assumed');
+});
