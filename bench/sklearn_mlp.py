@@ -6,6 +6,10 @@
                                                  seed: StandardScaler + MLPClassifier() (all defaults,
                                                  random_state=seed) fitted on the other rows, test
                                                  accuracy in percent; prints {"<seed>": acc, ...}
+  python3 sklearn_mlp.py eval-states CSV SPLITS.json R1,R2,...
+                                                 the same recipe refitted with each random_state Ri
+                                                 instead of the seed (the peer's own seed-to-seed
+                                                 spread); prints {"<seed>": [acc_R1, acc_R2, ...], ...}
 Run with Debian's /usr/bin/python3 (python3-sklearn).
 """
 import json
@@ -29,7 +33,7 @@ def export(out):
                 f.write(",".join(repr(float(v)) for v in x) + f",{int(y)}\n")
 
 
-def evaluate(csv, splits_path):
+def evaluate(csv, splits_path, states=None):
     data = np.loadtxt(csv, delimiter=",", skiprows=1)
     x, y = data[:, :-1], data[:, -1].astype(int)
     splits = json.load(open(splits_path))
@@ -38,14 +42,19 @@ def evaluate(csv, splits_path):
     for seed, test_idx in splits.items():
         test = np.zeros(len(y), dtype=bool)
         test[test_idx] = True
-        model = make_pipeline(StandardScaler(), MLPClassifier(random_state=int(seed)))
-        model.fit(x[~test], y[~test])
-        out[seed] = 100.0 * float((model.predict(x[test]) == y[test]).mean())
+        accs = []
+        for rs in states if states is not None else [int(seed)]:
+            model = make_pipeline(StandardScaler(), MLPClassifier(random_state=rs))
+            model.fit(x[~test], y[~test])
+            accs.append(100.0 * float((model.predict(x[test]) == y[test]).mean()))
+        out[seed] = accs if states is not None else accs[0]
     print(json.dumps(out))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "export":
         export(sys.argv[2])
+    elif sys.argv[1] == "eval-states":
+        evaluate(sys.argv[2], sys.argv[3], [int(r) for r in sys.argv[4].split(",")])
     else:
         evaluate(sys.argv[2], sys.argv[3])

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getSpace } from '../src/space/index.js';
 import { DEFAULT_CONFIG, defaultConfigOf, permutationP } from './tabular.js';
+
+const PEER_SCRIPT = fileURLToPath(new URL('./sklearn_mlp.py', import.meta.url));
 
 test('permutationP: one-sided sign-flip test of mean > 0; seeded; all-zero or symmetric differences are not significant', () => {
   // 10 positive differences, no negative: only the observed sign pattern reaches the mean, p ~ 2^-10.
@@ -20,4 +27,31 @@ test('defaultConfigOf: the enqueued default is a member of each space; joint_mlp
   assert.deepEqual(defaultConfigOf('joint_mlp'), DEFAULT_CONFIG);
   assert.deepEqual(defaultConfigOf('joint_mlp_small').arch.hidden, [100]);
   for (const s of ['joint_mlp', 'joint_mlp_small'] as const) assert.doesNotThrow(() => getSpace(s).validate(defaultConfigOf(s)), s);
+});
+
+const sklearnOk = spawnSync('/usr/bin/python3', ['-c', 'import sklearn'], { encoding: 'utf8' }).status === 0;
+
+test('sklearn_mlp.py eval-states: the peer refitted per random state; its own seed as a state reproduces eval', { skip: !sklearnOk && 'no /usr/bin/python3 with scikit-learn' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-peer-'));
+  try {
+    const csv = join(dir, 'toy.csv');
+    writeFileSync(csv, 'a,b,label\n' + Array.from({ length: 60 }, (_, i) => `${Math.sin(i)},${Math.cos(i * 3)},${i % 2}`).join('\n') + '\n');
+    const splits = join(dir, 'splits.json');
+    writeFileSync(splits, JSON.stringify({ '3': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], '4': [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] }));
+    const run = (...args: string[]) => {
+      const r = spawnSync('/usr/bin/python3', [PEER_SCRIPT, ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const own = run('eval', csv, splits) as Record<string, number>;
+    const states = run('eval-states', csv, splits, '3,4,10000') as Record<string, number[]>;
+    for (const s of ['3', '4']) {
+      assert.equal(states[s]!.length, 3);
+      assert.ok(states[s]!.every((x) => x >= 0 && x <= 100));
+    }
+    assert.equal(states['3']![0], own['3'], 'random_state 3 on split 3 is the peer itself');
+    assert.equal(states['4']![1], own['4']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

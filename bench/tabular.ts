@@ -4,6 +4,7 @@
  *                           [--cv-repeats 1] [--enqueue-default] [--ensemble 1[,3,5...]]
  *                           [--caruana [--caruana-size 50] [--caruana-metric loss|acc]]
  *                           [--final retrain|folds] [--variants] [--space joint_mlp|joint_mlp_small]
+ *                           [--peer-states N]
  *                           [--no-cv-baseline] [--results FILE] [--json]`
  *
  * Small-data options of the CV search (issue 17.17): `--cv-repeats R` repeats the k-fold partition
@@ -28,7 +29,11 @@
  * joint_mlp) searches the small-data space (0-2 hidden layers incl. linear models, weight decay to
  * 0.1; src/space/mlp.ts); its enqueued default is scikit-learn's own [100] relu network. Every
  * paired difference comes with a one-sided paired sign-flip permutation test's p (H0: the
- * differences are symmetric about 0; `p_perm`, 100,000 seeded flips).
+ * differences are symmetric about 0; `p_perm`, 100,000 seeded flips). `--peer-states N` (summary
+ * only, nothing is searched for it): the peer refitted on every summarised split with N other
+ * random states (10000, 10001, ...; bench/sklearn_mlp.py eval-states), so the summary also shows
+ * the peer's own seed-to-seed spread and each figure's difference to the default's expected
+ * accuracy (the mean over its 1 + N draws): a post-hoc view of the noise floor, not the target.
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
@@ -71,6 +76,8 @@ interface Args {
   objective: Objective;
   /** The searched space (lines before it was a choice: joint_mlp). */
   space: SpaceName;
+  /** Summary: the peer refitted with this many other random states (0: not). */
+  peerStates: number;
   /** Evaluator cv_repeats (repeated k-fold); 1 = plain k-fold. */
   cvRepeats: number;
   /** Enqueue DEFAULT_CONFIG as the search's first trial (Optuna's enqueue_trial). */
@@ -102,8 +109,10 @@ function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'tabular', {
     seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
     'cv-repeats': 'number', 'enqueue-default': 'flag', 'no-enqueue-default': 'flag', ensemble: 'list',
-    caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string', final: 'string', variants: 'flag', space: 'string',
+    caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string', final: 'string', variants: 'flag', space: 'string', 'peer-states': 'number',
   });
+  const peerStates = o['peer-states'] ?? 0;
+  if (!(Number.isInteger(peerStates) && peerStates >= 0 && peerStates <= 20)) throw new Error(`tabular: --peer-states must be an integer in 0..20, got ${peerStates}`);
   const space = (o.space ?? 'joint_mlp') as SpaceName;
   if (!SPACE_CHOICES.includes(space)) throw new Error(`tabular: --space must be one of ${SPACE_CHOICES.join(', ')}, got ${JSON.stringify(o.space)}`);
   const final = o.final ?? 'retrain';
@@ -124,6 +133,7 @@ function parseArgs(argv: string[]): Args {
   return {
     objective,
     space,
+    peerStates,
     cvRepeats,
     enqueueDefault: o['enqueue-default'] === true && o['no-enqueue-default'] !== true,
     ensemble,
@@ -296,6 +306,45 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
   return out;
 }
 
+/** The peer's seed-to-seed spread on the summarised splits (--peer-states) and each figure's difference to its expected accuracy. */
+interface PeerStates {
+  /** Random states refitted (besides each split's own seed). */
+  states: number[];
+  /** Mean test accuracy per random state over the splits (the peer's own draw first). */
+  by_state: number[];
+  /** The default's expected accuracy: per split the mean over its 1 + N draws, then over splits. */
+  expected: number;
+  /** Paired difference to the expected accuracy: the line's figure, and each final rule (--variants). */
+  diff: Record<string, { mean: number; se: number }>;
+}
+
+/** --peer-states: refits the peer with N other random states on the splits of `lines`. */
+async function peerStatesOf(dir: string, csv: string, name: string, lines: readonly SeedLine[], n: number): Promise<PeerStates> {
+  const states = Array.from({ length: n }, (_, i) => 10000 + i);
+  const splits: Record<string, number[]> = {};
+  for (const l of lines) splits[String(l.seed)] = Array.from((await prepareData({ kind: 'csv', path: csv }, { seed: l.seed })).test.indices);
+  const f = join(dir, `${name}-state-splits.json`);
+  writeFileSync(f, JSON.stringify(splits));
+  const other = JSON.parse(execFileSync(PY, [PEER, 'eval-states', csv, f, states.join(',')], { encoding: 'utf8' })) as Record<string, number[]>;
+  const expected = lines.map((l) => (l.sklearn_test_acc + other[String(l.seed)]!.reduce((a, b) => a + b, 0)) / (1 + n));
+  const diffOf = (xs: readonly number[]) => {
+    const m = meanStd(xs.map((x, i) => x - expected[i]!));
+    return { mean: +m.mean.toFixed(2), se: +(m.std / Math.sqrt(xs.length)).toFixed(2) };
+  };
+  const diff: Record<string, { mean: number; se: number }> = { figure: diffOf(lines.map((l) => l.tsnas_cv_test_acc)) };
+  for (const v of [...new Set(lines.flatMap((l) => Object.keys(l.variants ?? {})))]) if (lines.every((l) => l.variants?.[v] !== undefined)) diff[v] = diffOf(lines.map((l) => l.variants![v]!));
+  return {
+    states,
+    by_state: [meanStd(lines.map((l) => l.sklearn_test_acc)).mean, ...states.map((_, j) => meanStd(lines.map((l) => other[String(l.seed)]![j]!)).mean)].map((x) => +x.toFixed(2)),
+    expected: +meanStd(expected).mean.toFixed(2),
+    diff,
+  };
+}
+
+function peerStatesText(p: PeerStates): string {
+  return `the peer with its own seed and ${p.states.length} other random states: ${p.by_state.map((x) => x.toFixed(2)).join(', ')}% (expected ${p.expected.toFixed(2)}%); difference to the expected accuracy (post hoc, not the target): ${Object.entries(p.diff).map(([k, d]) => `${k} ${d.mean >= 0 ? '+' : ''}${d.mean.toFixed(2)} (s.e. ${d.se.toFixed(2)})`).join(', ')}`;
+}
+
 interface SeedLine {
   dataset: string;
   /** The CV search's objective (lines written before it was a choice: val_acc). */
@@ -424,6 +473,7 @@ export default async function main(argv: string[]): Promise<void> {
         console.log(a.json ? JSON.stringify(line) : `  ${name} seed ${s}: ${JSON.stringify(line)}`);
       }
       const lines = linesFor(name, a, run);
+      const states = a.peerStates > 0 && lines.length > 0 ? await peerStatesOf(dir, csv, name, lines, a.peerStates) : undefined;
       const ours = lines.map((l) => l.tsnas_cv_test_acc);
       const sk = lines.map((l) => l.sklearn_test_acc);
       const plain = lines.flatMap((l) => (l.tsnas_plain_test_acc === undefined ? [] : [l.tsnas_plain_test_acc]));
@@ -446,6 +496,7 @@ export default async function main(argv: string[]): Promise<void> {
         losses: n - wins - ties,
         ...(a.ensemble.length > 1 ? { by_ensemble_size: bySize(lines, a.ensemble) } : {}),
         ...(lines.some((l) => l.variants) ? { by_final_rule: byVariant(lines) } : {}),
+        ...(states ? { peer_states: states } : {}),
         ...(plain.length ? { tsnas_plain: { mean: +meanStd(plain).mean.toFixed(2), std: +meanStd(plain).std.toFixed(2), n: plain.length } } : {}),
       };
       if (a.json) {
@@ -458,6 +509,7 @@ export default async function main(argv: string[]): Promise<void> {
             `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (std; s.e. ${(diff.std / Math.sqrt(n)).toFixed(2)}; one-sided permutation p ${permutationP(lines.map((_, i) => ours[i]! - sk[i]!)).toFixed(4)}) points;` +
             ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}` +
             (a.ensemble.length > 1 ? `; by ensemble size (same members): ${JSON.stringify(bySize(lines, a.ensemble))}` : '') +
+            (states ? `\n  ${peerStatesText(states)}` : '') +
             (lines.some((l) => l.variants) ? `\n  every final rule from the same searches (test acc mean; paired difference to the peer: mean, std, s.e.; W/T/L):\n${Object.entries(byVariant(lines)).map(([v, x]) => `    ${v.padEnd(16)} n=${x.n} ${x.mean.toFixed(2)}%  ${x.diff >= 0 ? '+' : ''}${x.diff.toFixed(2)} ± ${x.std.toFixed(2)} (s.e. ${x.se.toFixed(2)})  ${x.wins}/${x.ties}/${x.losses}  p ${x.p_perm.toFixed(4)}`).join('\n')}` : ''),
         );
     }
