@@ -88,3 +88,19 @@ test('a constraint met by no evaluated trial (measured, issue 17 fault 2) still 
   assert.equal(r.counts.complete, 3);
   assert.equal(r.best, null);
 });
+
+test('an enqueued architecture outside the constraints is named before anything is written (it was skipped silently at its ask)', async () => {
+  const db = 'enqueue.db';
+  const big = { family: 'nb201', ops: Array(6).fill('nor_conv_3x3') };
+  const small = { family: 'nb201', ops: ['skip_connect', 'none', 'skip_connect', 'none', 'none', 'skip_connect'] };
+  const prepared = prepareSearch({ config: { ...base(db), enqueue: [small, big], constraints: [{ metric: 'latency_ms', max: 40 }] } });
+  await assert.rejects(createStudy(prepared), (e: unknown) => {
+    assert.ok(isNasError(e, 'invalid_config'), String(e));
+    assert.equal(e.field, 'enqueue[1]');
+    assert.match(e.message, /violates latency_ms <= 40 \(its latency_ms: [\d.]+\): it would never be proposed/);
+    return true;
+  });
+  assert.ok(!existsSync(join(dir, db)));
+  const ok = await search(prepareSearch({ config: { ...base(db), enqueue: [small], constraints: [{ metric: 'latency_ms', max: 40 }] } }));
+  assert.equal(ok.counts.complete, 3);
+});

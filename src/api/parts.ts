@@ -15,10 +15,10 @@ import { syntheticEvaluator } from '../run/synthetic.js';
 import { getSpace, SPACE_NAMES } from '../space/registry.js';
 import type { Space } from '../space/space.js';
 import { getStrategyEntry, validateOptions, type StrategyEntry } from '../strategy/registry.js';
-import type { Strategy, StrategyContext } from '../strategy/types.js';
+import { archFromJson, type Strategy, type StrategyContext } from '../strategy/types.js';
 import { assertSatisfiable } from '../strategy/common.js';
 import { Rng } from '../core/rng.js';
-import type { Constraint } from '../core/metrics.js';
+import { violates, type Constraint } from '../core/metrics.js';
 import type { StudySpec } from '../store/types.js';
 import { identityOf, type ObjectiveWithTieBreak, type StudyConfig } from './config.js';
 import { Issues, bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
@@ -363,6 +363,23 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
         ...(e.hint ? { hint: e.hint } : {}),
         ...(e.details ? { details: e.details } : {}),
       });
+    }
+    // An enqueued architecture outside the constraints was skipped at its ask without a word (the
+    // user asked for it): named here, every one at once, before anything is written.
+    if (enqueued && costOf && constraints.length) {
+      const E = new Issues();
+      enqueued.forEach((a, i) => {
+        const m = costOf(archFromJson(structuredClone(a)));
+        const broken = constraints.filter((c) => violates(m, [c]));
+        if (broken.length)
+          E.add(
+            new NasError('invalid_config', `violates ${broken.map((c) => `${c.metric}${c.max !== undefined ? ` <= ${c.max}` : ''}${c.min !== undefined ? ` >= ${c.min}` : ''} (its ${c.metric}: ${fmtCost(m[c.metric]!)})`).join(', ')}: it would never be proposed`, {
+              field: `enqueue[${i}]`,
+              hint: 'remove it, or loosen the constraint',
+            }),
+          );
+      });
+      E.throwIfAny('enqueue');
     }
   };
   return { config, space: space!, strategyEntry: strategyEntry!, strategy: strategy!, evaluator, driver, checkProposable, ...(ready ? { ready } : {}) };
