@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- inherit [--seeds 3] [--epochs 6] [--parent-epochs 2] [--budgets 1,2,3,3.6]
+ * `npm run bench -- inherit [--seeds 3] [--first-seed 0] [--epochs 6] [--parent-epochs 2] [--budgets 1,2,3,3.6]
  *   [--lr-scales 1] [--optimizer-state off,on] [--schedule cosine|constant] [--per-class 300] [--json]`
  *
  * Issue 13 item 4, weight inheritance (src/nn/inherit.ts), through the real train evaluator (kept
@@ -9,7 +9,8 @@
  * (default cosine since session 8; sessions <= 7: constant). Budgets are the evaluator's
  * `budget_samples` units of a tenth of an epoch (`--per-class` samples; a whole epoch is 10
  * units and trains exactly the steps an epoch budget does), so a budget may be a fraction of an
- * epoch: `--budgets` in epochs, multiples of 0.1 (3.6 = 0.6 of 6 epochs). Per seed s:
+ * epoch: `--budgets` in epochs, multiples of 0.1 (3.6 = 0.6 of 6 epochs). Seeds `--first-seed` ..
+ * `--first-seed` + `--seeds` - 1 (a seed s runs the same networks whatever the others). Per seed s:
  *  - promotion (what `inherit: exact` changes in an ASHA promotion): a chain CNN A trained
  *    `--parent-epochs` P (the lower rung), then promoted: continued from those weights with k new
  *    epochs (a run at budget P + k, its own schedule over the k epochs), for each k of `--budgets`
@@ -53,9 +54,10 @@ const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.lengt
 const r2 = (x: number) => +x.toFixed(2);
 
 export default async function main(argv: string[]): Promise<void> {
-  const o = parseBenchArgs(argv, 'inherit', { seeds: 'number', epochs: 'number', 'parent-epochs': 'number', budgets: 'list', 'lr-scales': 'list', 'optimizer-state': 'list', schedule: 'string', 'per-class': 'number', json: 'flag' });
+  const o = parseBenchArgs(argv, 'inherit', { seeds: 'number', 'first-seed': 'number', epochs: 'number', 'parent-epochs': 'number', budgets: 'list', 'lr-scales': 'list', 'optimizer-state': 'list', schedule: 'string', 'per-class': 'number', json: 'flag' });
   const a = {
     seeds: o.seeds ?? 3,
+    firstSeed: o['first-seed'] ?? 0,
     epochs: o.epochs ?? 6,
     parentEpochs: o['parent-epochs'] ?? 2,
     budgets: (o.budgets ?? ['1', '2', '3', '3.6']).map(Number),
@@ -97,7 +99,7 @@ export default async function main(argv: string[]): Promise<void> {
   const rows: Row[] = [];
   const variants = a.lrScales.flatMap((lrScale) => a.optimizerState.map((os) => ({ lrScale, os })));
   try {
-    for (let s = 0; s < a.seeds; s++) {
+    for (let s = a.firstSeed; s < a.firstSeed + a.seeds; s++) {
       const pP = ok('parent P', await scratch.evaluate({ arch: A, budget: tenths(P), seed: 1000 + s, id: `parentP-${s}` }));
       const pE = ok('parent E', await scratch.evaluate({ arch: A, budget: tenths(E), seed: 2000 + s, id: `parentE-${s}` }));
       out({ seed: s, run: 'parents', parent_P_val: r2(val(pP)), parent_E_val: r2(val(pE)) });
