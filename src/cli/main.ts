@@ -373,6 +373,10 @@ async function cmdSearch(argv: string[]): Promise<number> {
   const quiet = Boolean(flags['quiet']);
   let bar: Progress | undefined;
   const c = prepared.config;
+  // A config no architecture can satisfy is said alone, not after a banner announcing the search
+  // (search() checks it again before writing; ready() is memoised).
+  await prepared.parts.ready?.();
+  prepared.parts.checkProposable();
   if (!quiet) err(`tsnas: study ${c.study} in ${c.storage}: ${c.strategy.name} on ${c.space} with ${c.evaluator.name}, ${c.trials} trials, ${c.workers} worker(s)\n`);
   const result = await search(prepared, {
     signal: ctl.signal,
