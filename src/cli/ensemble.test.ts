@@ -44,6 +44,13 @@ test('tsnas ensemble: members in the study\'s order with their own test accuracy
   assert.equal(s2.code, 0, s2.stderr);
   const o2 = JSON.parse(s2.stdout) as { final: string; seeds: number; members: unknown[] };
   assert.deepEqual([o2.final, o2.seeds, o2.members.length], ['retrain', 2, 1]);
+  // --repeats N, as tsnas train/repeat spell the count (session 9); --seeds N stays its older spelling here.
+  const r2 = await cli(['ensemble', '--study', 'e', '--storage', storage, '--k', '1', '--repeats', '2', '--json']);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(JSON.parse(r2.stdout), o2);
+  const both = await cli(['ensemble', '--study', 'e', '--storage', storage, '--k', '1', '--repeats', '2', '--seeds', '3']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--seeds: is the older spelling of --repeats here/);
   // A search without cv_predictions has no fold networks' test predictions: refused with the hint.
   const nf = await cli(['ensemble', '--study', 'e', '--storage', storage, '--k', '1', '--final', 'folds']);
   assert.equal(nf.code, 2, nf.stdout);

@@ -164,15 +164,16 @@ candidate and in total (JSON: field "proxy").`,
 To a file: tsnas export --study NAME --format csv --out FILE (which never replaces a file unless --force).`,
   best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
   ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--final retrain|folds]
-                      [--seed N] [--seeds 1] [--json]
+                      [--seed N] [--repeats 1] [--json]
        tsnas ensemble --study NAME [--storage URL] --method caruana [--size 50] [--metric loss|acc]
-                      [--final retrain|folds] [--seed N] [--seeds 1] [--json]
+                      [--final retrain|folds] [--seed N] [--repeats 1] [--json]
 
 An ensemble of a study's trials (searched with the train evaluator), each member retrained from
 scratch on every non-test row (training + validation) and their class probabilities averaged on the
 test split, which the search never saw (src/api/ensemble.ts). Prints each member's weight and own
 test accuracy and the ensemble's.
-  --final retrain (default)  members retrained, --seeds S trainings each (seeds --seed, +1, ...;
+  --final retrain (default)  members retrained, --repeats S trainings each (seeds --seed, +1, ...,
+                          as tsnas train/repeat --repeats; --seeds S is its older spelling here;
                           the member's probabilities their mean)
   --final folds           nothing retrained: each member is its cross-validation fold networks from
                           the search, their test probabilities averaged (auto-sklearn's cv final
@@ -591,6 +592,9 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     size: { type: 'string', number: POSITIVE_INT },
     metric: { type: 'string', choices: ['loss', 'acc'] },
     final: { type: 'string', choices: ['retrain', 'folds'] },
+    // --repeats N: N trainings per member, seeds --seed, +1, ... (as train/repeat --repeats);
+    // --seeds N is this command's older spelling of it (train/repeat's --seeds is a list of seeds).
+    repeats: { type: 'string', number: POSITIVE_INT },
     seeds: { type: 'string', number: POSITIVE_INT },
   } as const;
   const { flags, num } = parse(argv, flags0, 0, (p, issues) => {
@@ -599,7 +603,9 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     if (!caruana && p.flags['k'] === undefined) issues.add(new UsageError('--k K is required (the number of best trials to ensemble), or give --method caruana'));
     if (caruana && p.flags['k'] !== undefined) issues.add(new UsageError('--k applies only to --method top (caruana chooses its members; its steps are --size)'));
     for (const f of ['size', 'metric'] as const) if (!caruana && p.flags[f] !== undefined) issues.add(new UsageError(`--${f} applies only to --method caruana`));
-    if (p.flags['final'] === 'folds') for (const f of ['seed', 'seeds'] as const) if (p.flags[f] !== undefined) issues.add(new UsageError(`--${f} applies only to --final retrain (--final folds trains nothing)`));
+    if (p.flags['final'] === 'folds') for (const f of ['seed', 'seeds', 'repeats'] as const) if (p.flags[f] !== undefined) issues.add(new UsageError(`--${f} applies only to --final retrain (--final folds trains nothing)`));
+    if (p.flags['repeats'] !== undefined && p.flags['seeds'] !== undefined && p.flags['repeats'] !== p.flags['seeds'])
+      issues.add(flagError('seeds', 'is the older spelling of --repeats here (trainings per member); they differ', 'give --repeats N alone'));
   });
   if (flags['help']) return out(help('ensemble') + '\n'), 0;
   const seed = num('seed');
@@ -611,7 +617,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     ...(size === undefined ? {} : { size }),
     ...(flags['metric'] === undefined ? {} : { metric: flags['metric'] as 'loss' | 'acc' }),
     ...(seed === undefined ? {} : { seed }),
-    ...(num('seeds') === undefined ? {} : { seeds: num('seeds')! }),
+    ...((num('repeats') ?? num('seeds')) === undefined ? {} : { seeds: (num('repeats') ?? num('seeds'))! }),
     ...(flags['final'] === undefined ? {} : { final: flags['final'] as 'retrain' | 'folds' }),
   });
   if (flags['json'])
