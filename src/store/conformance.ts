@@ -1096,6 +1096,36 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.deepEqual(noArchs.text, []);
       }));
 
+    test('pageTrials: a metric sort orders ties, absent, NaN, non-number and beyond-float8 values alike on every backend', () =>
+      withStore(async (s, url) => {
+        const a = await s.createStudy(studySpec('page-ties', { maxTrials: null }));
+        // number -> the metric `m` as stored (JSON text; a raw row as another writer may leave it)
+        const plan: (number | string)[] = [
+          2, Number.NaN, 2, 'missing', -1, 0, '-0', Number.POSITIVE_INFINITY, '2.0', 'null', '"3"', '2e400', '1e400', 0.1, '0.10000000000000001',
+        ];
+        for (let i = 0; i < plan.length; i++) {
+          const c = await s.createTrial(a.id, { ...trialInput(i), claim: { workerId: W1, leaseMs: 60_000 } });
+          const m = plan[i]!;
+          const metrics: Record<string, number> = typeof m === 'number' ? { m, other: i } : { other: i };
+          await s.finishTrial(c.id, W1, { state: i === 2 ? 'failed' : 'complete', values: i === 2 ? null : [i % 3], metrics });
+          if (typeof m === 'string' && m !== 'missing') await target.rawExec(url, `UPDATE trials SET metrics = '{"other": ${i}, "m": ${m}}' WHERE number = ${i}`);
+        }
+        const nums = async (q: Parameters<Store['pageTrials']>[1]): Promise<number[]> => (await s.pageTrials(a.id, q)).trials.map((t) => t.number);
+        // -0 = 0, 2 = 2.0, 0.1 = 0.10000000000000001 (one double), 2e400 = 1e400 = +Infinity
+        // (JSON.parse's reading): ties by number; NaN, missing, null, text: absent, last either way
+        assert.deepEqual(await nums({ sortBy: 'metric', metric: 'm' }), [4, 5, 6, 13, 14, 0, 2, 8, 11, 12, 1, 3, 7, 9, 10]);
+        assert.deepEqual(await nums({ sortBy: 'metric', metric: 'm', desc: true }), [11, 12, 0, 2, 8, 13, 14, 5, 6, 4, 1, 3, 7, 9, 10]);
+        assert.deepEqual(await nums({ sortBy: 'metric', metric: 'm', desc: true, limit: 3, offset: 1 }), [12, 0, 2], 'a page cut inside ties');
+        assert.deepEqual(await nums({ sortBy: 'metric', metric: 'm', states: ['complete'], limit: 4, offset: 8 }), [12, 1, 3, 7], 'filtered');
+        assert.deepEqual(await nums({ sortBy: 'metric', metric: 'nowhere', desc: true, limit: 3 }), [0, 1, 2], 'no trial has it: by number');
+        // value (i % 3; trial 2 failed without one): ties by number ascending in both directions
+        assert.deepEqual(await nums({ sortBy: 'value', desc: true }), [5, 8, 11, 14, 1, 4, 7, 10, 13, 0, 3, 6, 9, 12, 2]);
+        assert.deepEqual(await nums({ sortBy: 'value' }), [0, 3, 6, 9, 12, 1, 4, 7, 10, 13, 5, 8, 11, 14, 2]);
+        assert.deepEqual(await nums({ sortBy: 'state', desc: true, limit: 2 }), [2, 0]);
+        const total = await s.pageTrials(a.id, { sortBy: 'metric', metric: 'm', offset: 100 });
+        assert.deepEqual([total.total, total.trials.length], [15, 0]);
+      }));
+
     test('JSON numbers beyond float8 written by another tool (1e400, 1e-400) read as JSON.parse reads them, in every read', async () => {
       const url = await target.newUrl();
       const s = await open(url);

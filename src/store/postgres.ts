@@ -726,20 +726,24 @@ export class PostgresStore extends SqlStore {
       args.push(likePattern(q.text));
       where.push(pageTextSql('ILIKE', `$${args.length}`));
     }
+    // The rows to sort: narrow columns, and for a metric sort its value, computed once per row
+    // (OFFSET 0 keeps each level apart, so the planner does not repeat the expression per use).
+    let from = 'trials';
     let metricExpr = 'NULL';
     if (q.sortBy === 'metric') {
       args.push(q.metric);
-      const k = `$${args.length}::text`;
-      // numeric, not float8: exact for any JSON number (a float8 cast refuses 1e400)
-      metricExpr = `CASE WHEN jsonb_typeof(metrics::jsonb -> ${k}) = 'number' THEN (metrics::jsonb -> ${k})::numeric END`;
+      from = `(SELECT id, number, ${float8OfNumeric('n')} AS sort_metric FROM (
+          SELECT id, number, CASE WHEN json_typeof(mv) = 'number' THEN (mv #>> '{}')::numeric END AS n FROM (
+            SELECT id, number, metrics::json -> $${args.length}::text AS mv FROM trials WHERE ${where.join(' AND ')} OFFSET 0) a OFFSET 0) b) s`;
+      metricExpr = 'sort_metric';
     }
     args.push(q.limit, q.offset);
     const order = pageOrder(q.sortBy, q.desc, metricExpr);
     // One statement (one snapshot): the sort carries narrow rows (ids), the window count is the
     // filtered total, and the page's full rows are joined afterwards.
     const sql = `WITH p AS (
-        SELECT id, COUNT(*) OVER () AS page_total, ROW_NUMBER() OVER (ORDER BY ${order}) AS page_rank FROM trials
-        WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${args.length - 1} OFFSET $${args.length})
+        SELECT id, COUNT(*) OVER () AS page_total, ROW_NUMBER() OVER (ORDER BY ${order}) AS page_rank FROM ${from}
+        ${from === 'trials' ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY ${order} LIMIT $${args.length - 1} OFFSET $${args.length})
       SELECT ${TRIAL_COLS}, p.page_total FROM trials JOIN p USING (id) ORDER BY p.page_rank`;
     const rows = await this.q<TrialRow & { page_total: unknown }>(sql, args);
     if (rows.length > 0) return { total: Number(rows[0]!.page_total), rows };
