@@ -120,6 +120,17 @@ test('the view of an unread study is one columnar read, and its detail, series, 
     assert.deepEqual(pareto, await rows.pareto(id, 'params', 'acc'));
     assert.deepEqual(curve, await rows.compare([id]));
     assert.ok(ov.series.finalResults?.sections.some((x) => x.title === 'trial 42'));
+    // parameter sorts of the trial table, from the view's columns (no full read), page for page
+    // as from the full rows: numbers, texts, absent (conditional) values, ties; filters, offsets
+    const fullBefore = calls.full;
+    for (const p of ['param.width', 'width', 'act', 'momentum', 'ops[1]', 'ops[0]', 'hparams.lr', 'nowhere']) {
+      for (const q of [{ order: 'asc' as const }, { order: 'desc' as const, offset: 37, limit: 25 }, { order: 'desc' as const, states: ['pruned' as const, 'failed' as const] }]) {
+        const query = { sort: `param:${p}`, ...q };
+        assert.deepEqual(await src.trials(id, query), await rows.trials(id, query), JSON.stringify(query));
+      }
+    }
+    assert.equal(calls.full, fullBefore, 'parameter sorts read no full rows');
+    assert.ok((await src.trials(id, { sort: 'param:width', limit: 3 })).trials.every((t) => Object.keys(t.params).length > 0 && t.archKey !== null), 'pages carry full rows');
     assert.ok(!ov.series.importance.some((x) => x.name === 'parent'), 'lineage params are no parameters');
     // asked again (the same version): no read
     await src.overview(id);
