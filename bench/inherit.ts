@@ -16,8 +16,9 @@
  *    epochs (a run at budget P + k, its own schedule over the k epochs), for each k of `--budgets`
  *    and k = E - P (the full promotion); against A trained `--epochs` E from scratch;
  *  - mutation (an evolution child, `inherit: morph`): A trained E epochs (in regularized evolution
- *    every trial trains the full budget, so a parent has E epochs), its child B (first layer
- *    widened 16 -> 24 channels, kernel 3 -> 5: sliced / zero-padded, function-preserving) trained k
+ *    every trial trains the full budget, so a parent has E epochs), its child B (`--child widen`,
+ *    default: first layer widened 16 -> 24 channels, kernel 3 -> 5: sliced / zero-padded,
+ *    function-preserving; `--child deepen`: a 4th conv layer appended, fresh) trained k
  *    epochs from the parent's weights for each k of `--budgets` and k = E; against B trained E
  *    epochs from scratch.
  * Each inherited run is repeated for every factor of `--lr-scales` (the evaluator's
@@ -26,7 +27,7 @@
  * from the parent for the tensors copied whole; `off`: fresh optimizer state, sessions <= 8).
  * "k epochs" is a run whose whole budget is k (its schedule spans k epochs), the accuracy a user
  * gets by giving the inherited trial k epochs. Printed: validation and test accuracy of every run,
- * and per seed the fewest new epochs k whose validation accuracy reaches the scratch run's final
+ * (`--kinds` runs only the cases named), and per seed the fewest new epochs k whose validation accuracy reaches the scratch run's final
  * one, as a fraction of E (target <= 0.6; null = not within the budgets given).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,13 +49,17 @@ const A: ChainCnnArch = {
     { kernel: 3, channels: 32, activation: 'relu', batchNorm: true, pool: 1, skip: true },
   ],
 };
-const B: ChainCnnArch = { ...A, layers: [{ ...A.layers[0]!, channels: 24, kernel: 5 }, ...A.layers.slice(1)] };
+/** The mutated children (`--child`): `widen` (default) first layer 16 -> 24 channels and 3x3 -> 5x5; `deepen` a 4th conv layer (3x3, 32, skip) appended. */
+const CHILDREN: Record<string, ChainCnnArch> = {
+  widen: { ...A, layers: [{ ...A.layers[0]!, channels: 24, kernel: 5 }, ...A.layers.slice(1)] },
+  deepen: { ...A, layers: [...A.layers, { kernel: 3, channels: 32, activation: 'relu', batchNorm: true, pool: 1, skip: true }] },
+};
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const r2 = (x: number) => +x.toFixed(2);
 
 export default async function main(argv: string[]): Promise<void> {
-  const o = parseBenchArgs(argv, 'inherit', { seeds: 'number', 'first-seed': 'number', epochs: 'number', 'parent-epochs': 'number', budgets: 'list', 'lr-scales': 'list', 'optimizer-state': 'list', schedule: 'string', 'per-class': 'number', json: 'flag' });
+  const o = parseBenchArgs(argv, 'inherit', { seeds: 'number', 'first-seed': 'number', epochs: 'number', 'parent-epochs': 'number', budgets: 'list', 'lr-scales': 'list', 'optimizer-state': 'list', schedule: 'string', 'per-class': 'number', child: 'string', kinds: 'list', json: 'flag' });
   const a = {
     seeds: o.seeds ?? 3,
     firstSeed: o['first-seed'] ?? 0,
@@ -66,7 +71,12 @@ export default async function main(argv: string[]): Promise<void> {
     schedule: o.schedule ?? 'cosine',
     perClass: o['per-class'] ?? 300,
     json: o.json ?? false,
+    child: o.child ?? 'widen',
+    kinds: (o.kinds ?? ['promotion', 'mutation']) as ('promotion' | 'mutation')[],
   };
+  const B = CHILDREN[a.child];
+  if (!B) throw new NasError('invalid_config', `--child must be ${Object.keys(CHILDREN).join(' or ')}, got ${a.child}`, { field: 'child' });
+  if (a.kinds.length === 0 || a.kinds.some((k) => k !== 'promotion' && k !== 'mutation')) throw new NasError('invalid_config', '--kinds takes promotion and/or mutation', { field: 'kinds' });
   if (a.schedule !== 'cosine' && a.schedule !== 'constant') throw new NasError('invalid_config', `--schedule must be cosine or constant, got ${a.schedule}`, { field: 'schedule' });
   const tenths = (k: number) => Math.round(k * 10);
   if (a.budgets.some((k) => !(k > 0) || Math.abs(tenths(k) - k * 10) > 1e-9)) throw new NasError('invalid_config', '--budgets takes positive multiples of 0.1 (epochs)', { field: 'budgets' });
@@ -109,7 +119,7 @@ export default async function main(argv: string[]): Promise<void> {
         const opts = { ...base, inheritLrScale: lrScale, inheritOptimizer: os === 'on' };
         const exact = new TrainingEvaluator({ ...opts, inherit: 'exact' });
         const morph = new TrainingEvaluator({ ...opts, inherit: 'morph' });
-        for (const kind of ['promotion', 'mutation'] as const) {
+        for (const kind of a.kinds) {
           const sc = kind === 'promotion' ? sA : sB;
           const full = kind === 'promotion' ? E - P : E;
           const ks = [...new Set([...a.budgets.filter((k) => k < full), full])].sort((x, y) => x - y);
@@ -135,7 +145,7 @@ export default async function main(argv: string[]): Promise<void> {
       }
     }
     for (const { lrScale, os } of variants)
-      for (const kind of ['promotion', 'mutation'] as const) {
+      for (const kind of a.kinds) {
         const rs = rows.filter((r) => r.kind === kind && r.lr_scale === lrScale && r.optimizer_state === os);
         const fr = rs.map((r) => (r.reach === null ? null : r2(r.reach / E)));
         const fullK = kind === 'promotion' ? E - P : E;
