@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MlpArch } from '../core/arch.js';
@@ -12,7 +12,7 @@ import { isNasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { optimizerStatePath } from '../nn/optim-state.js';
 import { liveTensors } from '../tensor/index.js';
-import { TrainingEvaluator } from './train.js';
+import { TrainingEvaluator, weightsFileName } from './train.js';
 import type { EvalOutcome } from './types.js';
 
 const ARCH: MlpArch = { family: 'mlp', hidden: [16], activation: 'relu', batchNorm: true, dropout: 0 };
@@ -83,4 +83,19 @@ test('the inherit_optimizer option of the train evaluator config: parsed, needs 
   const bads: JsonObject[] = [{ inherit_optimizer: true }, { inherit: 'morph', inherit_optimizer: 'yes' }];
   for (const bad of bads)
     assert.throws(() => parseTrainOptions({ dataset: 'digits', ...bad }, '.'), (e: unknown) => isNasError(e) && e.field === 'evaluator.inherit_optimizer', JSON.stringify(bad));
+});
+
+test('inheritOptimizer with early stopping: the restored weights get no optimizer state, and a stale state file of the same name is removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-inherit-opt-es-'));
+  try {
+    const ev = new TrainingEvaluator({ dataset: { kind: 'digits' }, split: { seed: 0, trainPerClass: 20 }, epochs: 2, skipTest: true, weightsDir: dir, inherit: 'morph', inheritOptimizer: true, earlyStopping: { patience: 5 }, threads: 1 });
+    const req = { arch: ARCH, budget: 2, seed: 3, id: 'es' };
+    const stale = optimizerStatePath(join(dir, weightsFileName(req)));
+    writeFileSync(stale, 'stale');
+    const w = artifact(await ev.evaluate(req));
+    assert.equal(w, join(dir, weightsFileName(req)));
+    assert.ok(existsSync(w) && !existsSync(stale), 'weights kept, no state beside them');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -568,6 +568,8 @@ export async function trainModule(
     if (weightsFile !== undefined) {
       // The input normalisation travels with the weights: the network expects inputs normalised by it.
       const meta = { seed: req.seed, arch: req.arch, dataset: data.name, normalization: data.normalization, ...(data.classNames ? { classes: data.classNames } : {}), epochs: curve.length, steps: step, metrics };
+      // Early stopping restored earlier weights: no state of theirs exists, and none of an earlier file of this name may stay beside them.
+      if (opts.saveOptimizerState && best) rmSync(optimizerStatePath(weightsFile), { force: true });
       const err = saveWeights(weightsFile, module, meta) ?? (opts.saveOptimizerState && !best ? saveOptimizer(weightsFile, opt, hparams.optimizer, named.map(([n]) => n)) : undefined);
       if (err) return fail('error', `training completed but its weights could not be saved: ${err.message}`, err, step);
     }
