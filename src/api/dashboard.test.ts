@@ -130,6 +130,22 @@ test('the view of an unread study is one columnar read, and its detail, series, 
       }
     }
     assert.equal(calls.full, fullBefore, 'parameter sorts read no full rows');
+    // the other sorts, from the view's rows too (no SQL page, no full read), as from full rows:
+    // values (a NaN first value falls back to the objective's metric), non-finite metrics (absent)
+    let sqlPages = 0;
+    spy.pageTrials = (...a) => ((sqlPages += 1), store.pageTrials(...a));
+    for (const sort of ['number', 'state', 'value', 'duration', 'started', 'metric:acc', 'metric:cost', 'metric:loss', 'metric:params', 'metric:nowhere']) {
+      for (const q of [{ order: 'asc' as const }, { order: 'desc' as const, offset: 101, limit: 30 }, { order: 'desc' as const, states: ['complete' as const, 'pruned' as const], limit: 40 }]) {
+        const query = { sort, ...q };
+        assert.deepEqual(await src.trials(id, query), await rows.trials(id, query), JSON.stringify(query));
+      }
+    }
+    assert.deepEqual([sqlPages, calls.full], [0, fullBefore], 'no SQL page, no full read');
+    // a source without the view pages in SQL
+    const bare = dashboardSource(spy);
+    await bare.trials(id, { sort: 'metric:acc' });
+    assert.deepEqual([sqlPages, calls.full], [1, fullBefore]);
+    await bare.close();
     assert.ok((await src.trials(id, { sort: 'param:width', limit: 3 })).trials.every((t) => Object.keys(t.params).length > 0 && t.archKey !== null), 'pages carry full rows');
     assert.ok(!ov.series.importance.some((x) => x.name === 'parent'), 'lineage params are no parameters');
     // asked again (the same version): no read
