@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- dashboard [--sizes 1000,10000,20000] [--backends sqlite,postgres] [--json]`
+ * `npm run bench -- dashboard [--sizes 1000,10000,20000] [--backends sqlite,postgres] [--json] [--pages]`
  *
  * For each size and backend: writes a study of that many trials directly through the Store
  * (src/server/testing/big-study.ts: DARTS-space samples, synthetic values, 4 workers, 2
@@ -7,7 +7,9 @@
  * its start-up warm-up off, so the first open reads the store: the worst case), and measures in headless Chromium the seconds from navigating to the
  * study view until every chart of the overview is drawn (cold: rows read from the store; again:
  * the server's cached rows and series), and until the first chart (the trial chart) is drawn,
- * then the median time of trial-table page requests (8 sorts/filters/offsets, twice).
+ * then the median (and max) time of trial-table page requests (src/server/testing/browser.ts
+ * trialPageQueries: every sort kind in both directions, offsets, state filters, twice each; then
+ * two text/comparison filters, twice each). `--pages` prints each request's ms per round.
  * PostgreSQL runs on a throwaway server from Debian's binaries; it is skipped, saying why, when
  * none can be started. There is no peer here: optuna-dashboard is not installed on this machine
  * (nothing but Debian and npm packages may be), so the figures are absolute and are compared
@@ -31,6 +33,7 @@ import { builtAssets } from '../src/server/testing/assets.js';
 
 export default async function bench(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
+  const perPage = argv.includes('--pages');
   const arg = (k: string): string | undefined => {
     const i = argv.indexOf(k);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -94,6 +97,7 @@ export default async function bench(argv: string[]): Promise<void> {
             );
           }
           log(`  ${n} ${backend} cold, ms since navigation: ${split}; first chart seen by the driver ${(first.firstSeconds * 1000).toFixed(0)}`);
+          if (perPage) for (const q of pages.perQuery) log(`  ${n} ${backend} trial page ms ${q.ms.map((x) => x.toFixed(1).padStart(7)).join(' ')}  ${q.query}`);
         } finally {
           await br.close();
           await dash.close();

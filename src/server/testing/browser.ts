@@ -104,31 +104,69 @@ export async function timeStudyView(page: Page, baseUrl: string, studyId: number
   return { seconds, firstSeconds, points: await countPoints(page, '#chart-trials') };
 }
 
-/** Median ms of `/api/studies/ID/trials` page requests over several sorts, filters and offsets. */
-export async function timeTrialPages(baseUrl: string, studyId: number, total: number): Promise<{ medianMs: number; maxMs: number; samples: number }> {
+/**
+ * The trial-table page requests timed by timeTrialPages, for a study of `total` trials: every sort
+ * (number, state, value, duration, started, a metric, a parameter) in both directions at the first
+ * page and the middle, state filters, then text and comparison filters (last: the first of them
+ * reads every full row, after which all pages come from those rows).
+ */
+export function trialPageQueries(total: number): { sorts: string[]; filters: string[] } {
   const mid = Math.max(0, Math.floor(total / 2) - 25);
-  const queries = [
-    'sort=number&order=asc&limit=50&offset=0',
-    `sort=number&order=asc&limit=50&offset=${mid}`,
-    'sort=value&order=desc&limit=50&offset=0',
-    `sort=value&order=asc&limit=50&offset=${mid}`,
-    'sort=duration&order=desc&limit=50&offset=0',
-    'sort=metric:latency_ms&order=asc&limit=50&offset=0',
-    'state=complete&sort=value&order=desc&limit=50&offset=50',
-    'state=failed&limit=50',
-  ];
+  const p = 'param:normal.edges[0].op';
+  return {
+    sorts: [
+      'sort=number&order=asc&limit=50&offset=0',
+      `sort=number&order=asc&limit=50&offset=${mid}`,
+      `sort=number&order=desc&limit=50&offset=${mid}`,
+      'sort=state&order=asc&limit=50&offset=0',
+      `sort=state&order=desc&limit=50&offset=${mid}`,
+      'sort=value&order=desc&limit=50&offset=0',
+      `sort=value&order=asc&limit=50&offset=${mid}`,
+      'sort=duration&order=desc&limit=50&offset=0',
+      `sort=duration&order=asc&limit=50&offset=${mid}`,
+      'sort=started&order=asc&limit=50&offset=0',
+      `sort=started&order=desc&limit=50&offset=${mid}`,
+      'sort=metric:latency_ms&order=asc&limit=50&offset=0',
+      `sort=metric:latency_ms&order=desc&limit=50&offset=${mid}`,
+      'sort=metric:val_acc&order=desc&limit=50&offset=0',
+      'state=complete&sort=value&order=desc&limit=50&offset=50',
+      'state=failed&limit=50',
+      'state=complete,pruned&sort=metric:latency_ms&order=asc&limit=50',
+      `sort=${p}&order=asc&limit=50&offset=0`,
+      `sort=${p}&order=desc&limit=50&offset=${mid}`,
+      'sort=param:lr&order=asc&limit=50',
+    ],
+    filters: ['q=sep_conv_5x5&sort=value&order=desc&limit=50', 'q=val_acc>=90&sort=metric:latency_ms&order=asc&limit=50'],
+  };
+}
+
+/**
+ * Times `/api/studies/ID/trials` page requests (trialPageQueries: the sorts twice, then the
+ * filters twice): their median and max ms over all, and each query's ms per round.
+ */
+export async function timeTrialPages(
+  baseUrl: string,
+  studyId: number,
+  total: number,
+): Promise<{ medianMs: number; maxMs: number; samples: number; perQuery: { query: string; ms: number[] }[] }> {
+  const { sorts, filters } = trialPageQueries(total);
+  const perQuery = [...sorts, ...filters].map((query) => ({ query, ms: [] as number[] }));
   const ms: number[] = [];
-  for (let round = 0; round < 2; round++) {
-    for (const q of queries) {
-      const t = performance.now();
-      const r = await fetch(`${baseUrl}api/studies/${studyId}/trials?${q}`);
-      if (!r.ok) throw new Error(`${q}: HTTP ${r.status}`);
-      await r.json();
-      ms.push(performance.now() - t);
+  for (const group of [perQuery.slice(0, sorts.length), perQuery.slice(sorts.length)]) {
+    for (let round = 0; round < 2; round++) {
+      for (const q of group) {
+        const t = performance.now();
+        const r = await fetch(`${baseUrl}api/studies/${studyId}/trials?${q.query}`);
+        if (!r.ok) throw new Error(`${q.query}: HTTP ${r.status}`);
+        await r.json();
+        const took = performance.now() - t;
+        q.ms.push(took);
+        ms.push(took);
+      }
     }
   }
   const sorted = [...ms].sort((a, b) => a - b);
-  return { medianMs: sorted[Math.floor(sorted.length / 2)]!, maxMs: sorted[sorted.length - 1]!, samples: ms.length };
+  return { medianMs: sorted[Math.floor(sorted.length / 2)]!, maxMs: sorted[sorted.length - 1]!, samples: ms.length, perQuery };
 }
 
 /**
