@@ -18,7 +18,7 @@ import { checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import type {
   Direction, FinishTrial, ImportedTrial, IntermediateRecord, ListTrialsOptions, Metrics, NewTrial, StrategyState, Store, StudyRecord, StudySpec,
-  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoints, TrialPointKeys, TrialColumns, TrialArchitectures, TrialWriter, WorkerInfo, WorkerRecord,
+  SchemaState, StudyState, StudySummary, TrialCounts, TrialPageQuery, TrialPageResult, TrialRecord, TrialOutcome, TrialPoints, TrialPointKeys, TrialColumns, TrialArchitectures, TrialArchKeys, TrialWriter, WorkerInfo, WorkerRecord,
 } from './types.js';
 
 /** Who holds a trial, for explaining why an ownership-checked update matched no row. */
@@ -114,6 +114,8 @@ export abstract class SqlStore implements Store {
   protected abstract selectTrialColumns(id: StudyId): Promise<TrialColumns>;
   /** Every trial's number and architecture text, in any order (trialArchitecturesFromRows sorts). */
   protected abstract selectTrialArchitectures(id: StudyId): Promise<TrialArchitectures>;
+  /** Every trial's number and arch key, in any order (trialArchKeysFromRows sorts). */
+  protected abstract selectTrialArchKeys(id: StudyId): Promise<TrialArchKeys>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
@@ -287,6 +289,10 @@ export abstract class SqlStore implements Store {
 
   async listTrialArchitectures(id: StudyId): Promise<TrialArchitectures> {
     return this.selectTrialArchitectures(id);
+  }
+
+  async listTrialArchKeys(id: StudyId): Promise<TrialArchKeys> {
+    return this.selectTrialArchKeys(id);
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

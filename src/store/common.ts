@@ -30,6 +30,7 @@ import {
   type TrialOutcome,
   type TrialColumns,
   type TrialArchitectures,
+  type TrialArchKeys,
   type TrialPoints,
   type TrialScalarColumns,
   type TrialPointKeys,
@@ -1181,6 +1182,30 @@ export function trialArchitecturesFromRows(rows: readonly ArrayLike<unknown>[]):
   }
   const o = numberOrder(number, n);
   return o === null ? { count: n, number, text } : { count: n, number: o.num(number), text: o.list(text) };
+}
+
+/**
+ * TrialArchKeys from rows `[number, arch key or null]` in any order (selectTrialArchKeys), put in
+ * number order. A number that is not an integer is `storage_error`.
+ */
+export function trialArchKeysFromRows(rows: readonly ArrayLike<unknown>[]): TrialArchKeys {
+  const n = rows.length;
+  const number = new Float64Array(n);
+  const key = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const x = typeof r[0] === 'number' ? r[0] : Number(r[0]);
+    if (!Number.isSafeInteger(x)) throw storageError('other', `trial arch keys: trial number ${String(r[0]).slice(0, 40)} is not an integer`, { hint: 'the database answered in an unexpected form; please report it' });
+    number[i] = x;
+    key[i] = r[1] === null || r[1] === undefined ? null : String(r[1]);
+  }
+  const o = numberOrder(number, n);
+  return o === null ? { count: n, number, key } : { count: n, number: o.num(number), key: o.list(key) };
+}
+
+/** What listTrialArchKeys answers for trials read in full (in number order). */
+export function trialArchKeysOf(trials: readonly TrialRecord[]): TrialArchKeys {
+  return { count: trials.length, number: Float64Array.from(trials, (t) => t.number), key: trials.map((t) => t.archKey) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { isNasError, type ErrorCode, type NasError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type TrialId } from '../core/ids.js';
 import { openStore } from './index.js';
-import { trialArchitecturesOf, trialColumnsOf, trialPointsOf } from './common.js';
+import { trialArchitecturesOf, trialArchKeysOf, trialColumnsOf, trialPointsOf } from './common.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION, leaseExpiriesOf, type FinishTrial, type ImportedTrial, type OpenStoreOptions, type Store, type StudySpec, type TrialRecord } from './types.js';
 
 export interface ConformanceTarget {
@@ -1042,7 +1042,7 @@ export function storeConformance(target: ConformanceTarget): void {
         await rejectsWith(s.listTrialPoints(a.id, { metrics: Array.from({ length: 33 }, (_, i) => `m${i}`) }), 'invalid_config');
       }));
 
-    test('listTrialColumns and listTrialArchitectures: every trial column by column, as trialColumnsOf and trialArchitecturesOf read full records', () =>
+    test('listTrialColumns, listTrialArchitectures and listTrialArchKeys: every trial column by column, as trialColumnsOf, trialArchitecturesOf and trialArchKeysOf read full records', () =>
       withStore(async (s) => {
         const a = await s.createStudy(studySpec('columns', { maxTrials: null }));
         const other = await s.createStudy(studySpec('columns-other', { maxTrials: null }));
@@ -1079,6 +1079,9 @@ export function storeConformance(target: ConformanceTarget): void {
         assert.deepEqual(texts.number, want.number);
         assert.deepEqual(texts.text.map((x) => JSON.parse(x) as unknown), want.text.map((x) => JSON.parse(x) as unknown));
         assert.deepEqual(JSON.parse(texts.text[0]!), { ops: [odd, 1] });
+        const keys = await s.listTrialArchKeys(a.id);
+        assert.deepEqual(keys, trialArchKeysOf(full));
+        assert.deepEqual(keys.key, [`${odd}0`, null, `${odd}2`, `${odd}3`, `${odd}4`], 'each key, null where a trial has none');
         assert.equal(got.attempt[2], 2, 'a re-run after a lost lease');
         assert.ok(Number.isNaN(got.value0[2]!), 'a NaN first value is no value0');
         assert.ok(Number.isNaN(got.metrics[0]!['loss']!));
@@ -1094,6 +1097,7 @@ export function storeConformance(target: ConformanceTarget): void {
         const noArchs = await s.listTrialArchitectures(studyId(987654));
         assert.equal(noArchs.count, 0);
         assert.deepEqual(noArchs.text, []);
+        assert.deepEqual(await s.listTrialArchKeys(studyId(987654)), { count: 0, number: new Float64Array(0), key: [] });
       }));
 
     test('pageTrials: a metric sort orders ties, absent, NaN, non-number and beyond-float8 values alike on every backend', () =>

@@ -14,11 +14,11 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, num, objectiveOf, studyFromRow,
   bestNeedsMetrics, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromColumns, trialColumnsFromRows, trialArchitecturesFromRows, TRIAL_COLUMN_SELECT, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, trialPointsFromColumns, trialColumnsFromRows, trialArchitecturesFromRows, trialArchKeysFromRows, TRIAL_COLUMN_SELECT, type checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { LEASE_EXPIRIES_ATTR, SCHEMA_VERSION } from './types.js';
-import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialArchitectures, TrialColumns, TrialPoints, WorkerInfo } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialArchitectures, TrialArchKeys, TrialColumns, TrialPoints, WorkerInfo } from './types.js';
 
 /** Server time in ms since the epoch; clock_timestamp() advances within a transaction. */
 const NOW = `(floor(extract(epoch from clock_timestamp()) * 1000))::bigint`;
@@ -696,6 +696,11 @@ export class PostgresStore extends SqlStore {
     // A row per trial, as arrays: cheap for the server (one ~11 MB value of 20,000 joined texts
     // cost it ~0.2 s of CPU to send, these rows ~25 ms); not sorted (the caller sorts if needed).
     return trialArchitecturesFromRows(await this.qRows('SELECT number, arch FROM trials WHERE study_id = $1', [sid]));
+  }
+
+  protected async selectTrialArchKeys(sid: StudyId): Promise<TrialArchKeys> {
+    // rows as arrays, not sorted (the caller sorts if needed), as selectTrialArchitectures
+    return trialArchKeysFromRows(await this.qRows('SELECT number, arch_key FROM trials WHERE study_id = $1', [sid]));
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

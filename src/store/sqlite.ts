@@ -17,11 +17,11 @@ import {
   BEST_BUDGET_ORDER, STUDY_INSERT_COLUMNS, TRIAL_COLS, TRIAL_OUTCOME_COLS, budgetExhaustedError, seenKeyError, closedError, noStudyError, schemaPlan, type FoundSchema, type Migration, objectiveOf, studyFromRow,
   bestNeedsMetrics, bestOf, studyConstraints, summarize, trialFromRow, trialOrder, versionConflictError, withLeaseExpiry,
 } from './common.js';
-import { pageOrder, pageTextSql, likePattern, keyLikePattern, sqliteKeyPath, trialPointsFromRows, trialColumnsFromRows, trialArchitecturesFromRows, TRIAL_COLUMN_SELECT, type checkPageQuery } from './common.js';
+import { pageOrder, pageTextSql, likePattern, keyLikePattern, sqliteKeyPath, trialPointsFromRows, trialColumnsFromRows, trialArchitecturesFromRows, trialArchKeysFromRows, TRIAL_COLUMN_SELECT, type checkPageQuery } from './common.js';
 import type { EncodedImport, EncodedTrial, IntermediateRow, PointKeys, StudyRow, TrialRow, WorkerRow } from './common.js';
 import { SqlStore, fenceRefuses, type AttrFence, type OwnerRow } from './base.js';
 import { SCHEMA_VERSION } from './types.js';
-import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialArchitectures, TrialColumns, TrialPoints, WorkerInfo } from './types.js';
+import type { Direction, ListTrialsOptions, NewTrial, OpenStoreOptions, SchemaState, StudyState, StudySummary, TrialArchitectures, TrialArchKeys, TrialColumns, TrialPoints, WorkerInfo } from './types.js';
 
 type Db = Database.Database;
 
@@ -538,6 +538,10 @@ export class SqliteStore extends SqlStore {
 
   protected async selectTrialArchitectures(sid: StudyId): Promise<TrialArchitectures> {
     return this.run(false, () => trialArchitecturesFromRows(this.st('SELECT number, arch FROM trials WHERE study_id = ? ORDER BY number').raw(true).all(sid) as unknown[][]));
+  }
+
+  protected async selectTrialArchKeys(sid: StudyId): Promise<TrialArchKeys> {
+    return this.run(false, () => trialArchKeysFromRows(this.st('SELECT number, arch_key FROM trials WHERE study_id = ? ORDER BY number').raw(true).all(sid) as unknown[][]));
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

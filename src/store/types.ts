@@ -264,6 +264,14 @@ export interface TrialArchitectures {
   readonly text: readonly string[];
 }
 
+/** The architecture keys of a study's trials (`listTrialArchKeys`), in number order. */
+export interface TrialArchKeys {
+  readonly count: number;
+  readonly number: Float64Array;
+  /** Each trial's TrialRecord.archKey (null when it has none). */
+  readonly key: readonly (string | null)[];
+}
+
 export interface FinishTrial {
   state: FinalTrialState;
   metrics?: Metrics;
@@ -481,6 +489,13 @@ export interface Store {
    * other (architectures never change once written, so matching them by number is safe).
    */
   listTrialArchitectures(studyId: StudyId): Promise<TrialArchitectures>;
+  /**
+   * Every trial's architecture key, in number order (TrialArchKeys): a read of its own, not part
+   * of listTrialArchitectures, since a key is often as long as the architecture text (a DARTS
+   * key: ~560 characters) and a view needs keys only when it searches them. Its own snapshot, as
+   * listTrialArchitectures'; an unknown study gives none.
+   */
+  listTrialArchKeys(studyId: StudyId): Promise<TrialArchKeys>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
   /**
    * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.
