@@ -609,6 +609,12 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     readonly first: Promise<StudyRows>;
     readonly full: Promise<StudyRows>;
     readonly go: () => void;
+    /**
+     * Each row's arch key (the rows carry null), read on the first call: a search of the trial
+     * table needs them, the charts do not, and a key is often as long as the architecture (a
+     * DARTS key: ~560 characters, 11 MB at 20,000 trials), so they are not read with the view.
+     */
+    readonly keys: () => Promise<readonly (string | null)[]>;
   }
   const views = new Map<number, ViewRead>();
   const readFirst = async (s: StoreStudySummary, version: string): Promise<{ c: TrialColumns; entry: StudyRows }> => {
@@ -663,7 +669,27 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const archs = store.concurrentReads ? store.listTrialArchitectures(s.id) : started.then(() => store.listTrialArchitectures(s.id));
       archs.catch(() => undefined);
       const full = Promise.all([read, archs, started]).then(([r, a]) => readFull(s, r.c, a, r.entry));
-      const view: ViewRead = { version, first, full, go };
+      let keys: Promise<readonly (string | null)[]> | undefined;
+      const keysOf = (): Promise<readonly (string | null)[]> => {
+        if (keys) return keys;
+        const p = read.then(async ({ c }) => {
+          // a separate read: a trial created between the two may be in one and not the other
+          const byRow = async () => {
+            const k = await store.listTrialArchKeys(s.id);
+            return byNumberOf(c, k.number, k.count, k.key);
+          };
+          const out = (await byRow()) ?? (await byRow());
+          if (out === null) throw storageError('other', `study ${s.id}: a trial's arch key is missing from its read`, { hint: 'reload the page; if it persists, the database lost rows: check it' });
+          return out;
+        });
+        keys = p;
+        // a failed read is tried again by the next search
+        p.catch(() => {
+          if (keys === p) keys = undefined;
+        });
+        return p;
+      };
+      const view: ViewRead = { version, first, full, go, keys: keysOf };
       v = view;
       views.delete(s.id);
       views.set(s.id, view);
@@ -673,6 +699,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       };
       first.catch(drop);
       full.catch(drop);
+
     }
     return v;
   };
@@ -769,10 +796,9 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     },
     async trials(id, query = {}) {
       // Pages come from the cached rows of the study's current version when they are there (every
-      // sort order computed once per version, then each page is a slice), and always for
-      // filters; else from the rows of the study's view (its current version's, or read for a
-      // parameter sort) and the page's trials read in full; otherwise from one SQL query
-      // (ORDER BY ... LIMIT).
+      // sort order computed once per version, then each page is a slice); else from the rows of
+      // the study's view (its current version's, or read for a parameter sort or a filter) and
+      // the page's trials read in full; otherwise from one SQL query (ORDER BY ... LIMIT).
       const sort = query.sort ?? 'number';
       const counted = await requireCounted(id);
       const version = versionOf(counted);
@@ -781,22 +807,26 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       if (hit && hit.version === version) return queryTrials((await allRows(counted)).rows, { limit: DEFAULT_LIMIT, ...query });
       const param = sort.startsWith('param:');
       const view = views.get(counted.id);
-      if (!filtered && !cache.has(counted.id) && !pending.has(counted.id) && (param || view?.version === version)) {
-        // Ordered from the study view's rows (read for the view, most often already there; a
-        // parameter sort by its parameter columns): reading and flattening every full row for a
-        // parameter sort took ~1 s at 20,000 trials, and a metric sort in SQL parses every trial's
-        // metrics (~100 ms on PostgreSQL). The page's own trials are then read in full. Pages are
-        // ordered as from cached full rows (the same TrialRow values). A study whose full rows are
-        // cached or being read (of an older version: updated incrementally) is paged from them.
-        const r = param ? await viewFull(counted, version) : await view!.first;
-        const col = param ? r.paramColumns?.get(sort.slice(6)) : undefined;
-        const page = queryTrials(r.rows, { limit: DEFAULT_LIMIT, ...query }, param ? {
-          tag: 'columns',
-          key: (i) => {
-            const v = col?.[i];
-            return v === undefined || v === null ? null : typeof v === 'number' ? v : String(v);
-          },
+      if (!cache.has(counted.id) && !pending.has(counted.id) && (param || filtered || view?.version === version)) {
+        // Ordered and filtered from the study view's rows (read for the view, most often already
+        // there; a parameter sort and a filter by its parameter and arch-key columns): reading and
+        // flattening every full row for a parameter sort or a filter took ~1 s at 20,000 trials,
+        // and a metric sort in SQL parses every trial's metrics (~100 ms on PostgreSQL). The page's
+        // own trials are then read in full. Pages are those of cached full rows (the same TrialRow
+        // values, the same params as columns). A study whose full rows are cached or being read
+        // (of an older version: updated incrementally) is paged from them.
+        const withParams = param || filtered;
+        const r = withParams ? await viewFull(counted, version) : await view!.first;
+        const page = queryTrials(r.rows, { limit: DEFAULT_LIMIT, ...query }, withParams && r.paramColumns ? {
+          params: r.paramColumns,
+          archKeys: filtered ? await viewOf(counted, version).keys() : null,
         } : undefined);
+        // The table is open: its search box's first term will need the arch keys. Read behind
+        // this answer (a search right away waits for that read instead of starting its own).
+        if (!filtered) setImmediate(() => {
+          const v = views.get(counted.id);
+          if (!closed && v?.version === version) v.keys().catch(() => undefined);
+        });
         if (page.trials.length === 0) return page;
         const pop = populationOf(counted);
         const full = new Map((await store.listTrialsSince(counted.id, MAX_TRIAL_NUMBER, page.trials.map((t) => t.number))).map((t) => [t.number, toRow(counted, t, pop)]));
@@ -1222,17 +1252,25 @@ function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
  * one is missing.
  */
 function archTextsOf(c: TrialColumns, a: TrialArchitectures): readonly string[] | null {
+  return byNumberOf(c, a.number, a.count, a.text);
+}
+
+/**
+ * Per trial of `c` (number order) its entry of `values`, the list of the trials numbered
+ * `number` (its first `count`), matched by number; null when one is missing.
+ */
+function byNumberOf<T>(c: TrialColumns, number: Float64Array, count: number, values: readonly T[]): readonly T[] | null {
   const n = c.count;
-  let same = a.count >= n;
-  for (let i = 0; same && i < n; i++) same = a.number[i] === c.number[i];
-  if (same) return a.text;
-  const byNumber = new Map<number, string>();
-  for (let i = 0; i < a.count; i++) byNumber.set(a.number[i]!, a.text[i]!);
-  const out = new Array<string>(n);
+  let same = count >= n;
+  for (let i = 0; same && i < n; i++) same = number[i] === c.number[i];
+  if (same) return values;
+  const at = new Map<number, number>();
+  for (let i = 0; i < count; i++) at.set(number[i]!, i);
+  const out = new Array<T>(n);
   for (let i = 0; i < n; i++) {
-    const t = byNumber.get(c.number[i]!);
-    if (t === undefined) return null;
-    out[i] = t;
+    const j = at.get(c.number[i]!);
+    if (j === undefined) return null;
+    out[i] = values[j]!;
   }
   return out;
 }
@@ -1281,7 +1319,7 @@ function rowOfColumns(s: StudyRecord, c: TrialColumns, i: number, population: nu
     value,
     metrics: finiteOnly(m),
     params: NO_PARAMS,
-    // not read for the view (the trial table and search read full rows, which have it)
+    // kept as a column beside the params (StudyRows.archKeys), like them
     archKey: null,
     budget: nul(c.budget[i]!),
     generation: generationIn(c.params[i]!, c.userAttrs[i]!, number, population),
@@ -1339,6 +1377,55 @@ interface RowIndex {
   known?: Set<string>;
 }
 const rowIndexes = new WeakMap<readonly TrialRow[], RowIndex>();
+
+/**
+ * Rows whose params and arch keys are kept as columns (the study view's rows: their own `params`
+ * are empty and `archKey` null): what queryTrials sorts and filters them by instead, as it would
+ * the same rows with those fields filled in.
+ */
+export interface RowColumns {
+  /** Parameter name -> value per row (undefined: the row has no such parameter). */
+  readonly params: ReadonlyMap<string, readonly (ParamValue | undefined)[]>;
+  /** Per row its architecture key; null when not read (then the query may have no text term). */
+  readonly archKeys: readonly (string | null)[] | null;
+}
+
+/** Per RowColumns: names and text-term matches computed once (columns of a version never change). */
+interface ColumnIndex {
+  known?: Set<string>;
+  /** Per text term (lower case): 1 for the rows whose search text contains it. */
+  readonly matches: Map<string, Uint8Array>;
+}
+const columnIndexes = new WeakMap<RowColumns['params'], ColumnIndex>();
+/** Text terms whose matches are kept per set of columns (a search box sends every prefix typed). */
+const KEEP_MATCHES = 64;
+
+/**
+ * The rows (of `n`) whose search text (`name=value` of each param, then the arch key, lower case:
+ * see queryTrials) contains `term`. A term has no whitespace and the entries of a search text are
+ * joined by spaces, so it is contained in the text exactly when it is contained in one entry: each
+ * column is scanned, each distinct value's entry tested once.
+ */
+function textMatches(cols: RowColumns, n: number, term: string): Uint8Array {
+  const keys = cols.archKeys;
+  if (keys === null) throw new Error('queryTrials: a text term over columns without arch keys');
+  const m = new Uint8Array(n);
+  for (const [name, col] of cols.params) {
+    const seen = new Map<ParamValue, boolean>();
+    for (let i = 0; i < n; i++) {
+      const v = col[i];
+      if (v === undefined || m[i] === 1) continue;
+      let hit = seen.get(v);
+      if (hit === undefined) seen.set(v, (hit = `${name}=${String(v)}`.toLowerCase().includes(term)));
+      if (hit) m[i] = 1;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    if (m[i] === 0 && k !== null && k !== undefined && k.toLowerCase().includes(term)) m[i] = 1;
+  }
+  return m;
+}
 
 function sortKeyOf(sort: string): (r: TrialRow) => number | string | null {
   if (sort.startsWith('metric:')) {
@@ -1425,15 +1512,11 @@ function compareHolds(t: Extract<FilterTerm, { kind: 'compare' }>, v: ParamValue
 }
 
 /**
- * Filters, sorts and pages trial rows. Nulls sort last either way; ties by number. `columns`:
- * the sort key of row i taken from elsewhere (rows whose params are kept as columns), its orders
- * cached under `tag`.
+ * Filters, sorts and pages trial rows. Nulls sort last either way; ties by number. `columns`: the
+ * rows' params and arch keys, kept as columns (RowColumns); the page is the one the same rows with
+ * those fields filled in would give.
  */
-export function queryTrials(
-  rows: readonly TrialRow[],
-  query: TrialQuery,
-  columns?: { readonly tag: string; readonly key: (i: number) => number | string | null },
-): TrialPage {
+export function queryTrials(rows: readonly TrialRow[], query: TrialQuery, columns?: RowColumns): TrialPage {
   const sort = query.sort ?? 'number';
   const rowKey = sortKeyOf(sort);
   const order = query.order ?? 'asc';
@@ -1456,10 +1539,17 @@ export function queryTrials(
   let index = rowIndexes.get(rows);
   if (!index) rowIndexes.set(rows, (index = { orders: new Map() }));
   // The sorted order of all rows for this key and direction, computed once per set of rows.
-  const okey = `${columns ? `${columns.tag}|` : ''}${sort}|${order}`;
+  const param = sort.startsWith('param:');
+  const col = columns && param ? columns.params.get(sort.slice(6)) : undefined;
+  const okey = `${columns && param ? 'columns|' : ''}${sort}|${order}`;
   let sorted = index.orders.get(okey);
   if (!sorted) {
-    const keys = columns ? rows.map((_, i) => columns.key(i)) : rows.map(rowKey);
+    const keys = columns && param
+      ? rows.map((_, i) => {
+        const v = col?.[i];
+        return v === undefined || v === null ? null : typeof v === 'number' ? v : String(v);
+      })
+      : rows.map(rowKey);
     const dir = order === 'asc' ? 1 : -1;
     const idx = Array.from(rows, (_, i) => i);
     idx.sort((i, j) => {
@@ -1476,15 +1566,20 @@ export function queryTrials(
   const terms = parseTrialFilter(query.q ?? '');
   const compares = terms.filter((t): t is Extract<FilterTerm, { kind: 'compare' }> => t.kind === 'compare');
   const texts = terms.filter((t): t is Extract<FilterTerm, { kind: 'text' }> => t.kind === 'text');
+  const cindex = columns && (columnIndexes.get(columns.params) ?? columnIndexes.set(columns.params, { matches: new Map() }).get(columns.params)!);
   if (compares.length) {
     // A name that no trial has is a typo more often than a wish for nothing: say so.
-    let known = index.known;
+    let known = cindex ? cindex.known : index.known;
     if (!known) {
-      known = index.known = new Set<string>(['state', 'number']);
+      known = new Set<string>(['state', 'number']);
       for (const r of rows) {
         for (const k in r.params) known.add(k);
         for (const k in r.metrics) known.add(k);
       }
+      if (cindex) {
+        for (const [k, c] of columns!.params) if (c.some((v) => v !== undefined)) known.add(k);
+        cindex.known = known;
+      } else index.known = known;
     }
     for (const c of compares) {
       if (c.names ? ![...known].some((k) => c.names!.test(k)) : !known.has(c.name)) {
@@ -1493,7 +1588,16 @@ export function queryTrials(
       }
     }
   }
-  if (texts.length && !index.hay) {
+  // Per text term, whether each row holds it: from the columns, or from each row's search text.
+  const matches = cindex ? texts.map((t) => {
+    let m = cindex.matches.get(t.text);
+    if (!m) {
+      if (cindex.matches.size >= KEEP_MATCHES) cindex.matches.clear();
+      cindex.matches.set(t.text, (m = textMatches(columns!, rows.length, t.text)));
+    }
+    return m;
+  }) : null;
+  if (texts.length && !cindex && !index.hay) {
     index.hay = rows.map((r) => {
       let h = '';
       for (const k in r.params) h += `${k}=${String(r.params[k])} `;
@@ -1501,13 +1605,39 @@ export function queryTrials(
     });
   }
   const hay = index.hay;
+  // The parameter columns each comparison reads (a `*` name: every column it matches).
+  const paramCols = columns ? compares.map((c) => {
+    if (c.names) return [...columns.params].filter(([k]) => c.names!.test(k)).map(([, v]) => v);
+    const v = columns.params.get(c.name);
+    return v ? [v] : [];
+  }) : null;
   const pass = (i: number): boolean => {
     const r = rows[i]!;
     if (states && !states.has(r.state)) return false;
-    for (const t of texts) if (!hay![i]!.includes(t.text)) return false;
-    for (const c of compares) {
+    if (matches) {
+      for (const m of matches) if (m[i] === 0) return false;
+    } else for (const t of texts) if (!hay![i]!.includes(t.text)) return false;
+    for (let j = 0; j < compares.length; j++) {
+      const c = compares[j]!;
       if (c.name === 'state' || c.name === 'number') {
         if (!compareHolds(c, c.name === 'state' ? r.state : r.number)) return false;
+        continue;
+      }
+      if (paramCols) {
+        // as the rows with params would read: a parameter when the row has it, else the metric
+        const pcs = paramCols[j]!;
+        if (c.names) {
+          let any = false;
+          for (const pc of pcs) {
+            const v = pc[i];
+            if (v !== undefined && compareHolds(c, v)) { any = true; break; }
+          }
+          if (!any) for (const k in r.metrics) if (c.names.test(k) && compareHolds(c, r.metrics[k])) { any = true; break; }
+          if (!any) return false;
+        } else {
+          const v = pcs.length ? pcs[0]![i] : undefined;
+          if (!compareHolds(c, v !== undefined ? v : r.metrics[c.name])) return false;
+        }
         continue;
       }
       if (c.names) {
@@ -1515,7 +1645,7 @@ export function queryTrials(
         for (const k in r.params) if (c.names.test(k) && compareHolds(c, r.params[k])) { any = true; break; }
         if (!any) for (const k in r.metrics) if (c.names.test(k) && compareHolds(c, r.metrics[k])) { any = true; break; }
         if (!any) return false;
-      } else if (!compareHolds(c, c.name in r.params ? r.params[c.name] : r.metrics[c.name])) return false;
+      } else if (!compareHolds(c, Object.hasOwn(r.params, c.name) ? r.params[c.name] : r.metrics[c.name])) return false;
     }
     return true;
   };
