@@ -114,8 +114,11 @@ export abstract class SqlStore implements Store {
   protected abstract selectTrialColumns(id: StudyId): Promise<TrialColumns>;
   /** Every trial's number and architecture text, in any order (trialArchitecturesFromRows sorts). */
   protected abstract selectTrialArchitectures(id: StudyId): Promise<TrialArchitectures>;
-  /** Every trial's number and arch key, in any order (trialArchKeysFromRows sorts). */
-  protected abstract selectTrialArchKeys(id: StudyId): Promise<TrialArchKeys>;
+  /**
+   * The number and arch key of the trials numbered >= fromNumber (the first `limit` of them by
+   * number; null: all), in any order (trialArchKeysFromRows sorts).
+   */
+  protected abstract selectTrialArchKeys(id: StudyId, fromNumber: number, limit: number | null): Promise<TrialArchKeys>;
   protected abstract selectTrialsSince(id: StudyId, fromNumber: number, numbers: readonly number[]): Promise<TrialRow[]>;
   /** `info`: JSON text. */
   protected abstract upsertWorker(w: WorkerInfo, info: string): Promise<void>;
@@ -291,8 +294,16 @@ export abstract class SqlStore implements Store {
     return this.selectTrialArchitectures(id);
   }
 
-  async listTrialArchKeys(id: StudyId): Promise<TrialArchKeys> {
-    return this.selectTrialArchKeys(id);
+  async listTrialArchKeys(id: StudyId, range: { readonly fromNumber?: number; readonly limit?: number } = {}): Promise<TrialArchKeys> {
+    const from = range.fromNumber ?? 0;
+    if (!(Number.isSafeInteger(from) && from >= 0)) {
+      throw new NasError('invalid_config', `fromNumber must be a non-negative integer, got ${from}`, { field: 'fromNumber', hint: 'e.g. fromNumber: 0' });
+    }
+    const limit = range.limit ?? null;
+    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 1)) {
+      throw new NasError('invalid_config', `limit must be a positive integer, got ${limit}`, { field: 'limit', hint: 'e.g. limit: 2000, or leave it out for every trial' });
+    }
+    return this.selectTrialArchKeys(id, from, limit);
   }
 
   async countTrials(id: StudyId): Promise<TrialCounts> {

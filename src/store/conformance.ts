@@ -1082,6 +1082,20 @@ export function storeConformance(target: ConformanceTarget): void {
         const keys = await s.listTrialArchKeys(a.id);
         assert.deepEqual(keys, trialArchKeysOf(full));
         assert.deepEqual(keys.key, [`${odd}0`, null, `${odd}2`, `${odd}3`, `${odd}4`], 'each key, null where a trial has none');
+        // in parts: from a number, at most a limit
+        const part = async (range: { fromNumber?: number; limit?: number }) => {
+          const r = await s.listTrialArchKeys(a.id, range);
+          assert.equal(r.count, r.key.length);
+          return [[...r.number], r.key];
+        };
+        assert.deepEqual(await part({ fromNumber: 1, limit: 2 }), [[1, 2], [null, `${odd}2`]]);
+        assert.deepEqual(await part({ fromNumber: 3 }), [[3, 4], [`${odd}3`, `${odd}4`]]);
+        assert.deepEqual(await part({ limit: 1 }), [[0], [`${odd}0`]]);
+        assert.deepEqual(await part({ fromNumber: 4, limit: 10 }), [[4], [`${odd}4`]]);
+        assert.deepEqual(await part({ fromNumber: 5 }), [[], []]);
+        await rejectsWith(s.listTrialArchKeys(a.id, { fromNumber: -1 }), 'invalid_config', 'fromNumber');
+        await rejectsWith(s.listTrialArchKeys(a.id, { fromNumber: 1.5 }), 'invalid_config', 'fromNumber');
+        await rejectsWith(s.listTrialArchKeys(a.id, { limit: 0 }), 'invalid_config', 'limit');
         assert.equal(got.attempt[2], 2, 'a re-run after a lost lease');
         assert.ok(Number.isNaN(got.value0[2]!), 'a NaN first value is no value0');
         assert.ok(Number.isNaN(got.metrics[0]!['loss']!));

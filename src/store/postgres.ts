@@ -698,9 +698,10 @@ export class PostgresStore extends SqlStore {
     return trialArchitecturesFromRows(await this.qRows('SELECT number, arch FROM trials WHERE study_id = $1', [sid]));
   }
 
-  protected async selectTrialArchKeys(sid: StudyId): Promise<TrialArchKeys> {
-    // rows as arrays, not sorted (the caller sorts if needed), as selectTrialArchitectures
-    return trialArchKeysFromRows(await this.qRows('SELECT number, arch_key FROM trials WHERE study_id = $1', [sid]));
+  protected async selectTrialArchKeys(sid: StudyId, fromNumber: number, limit: number | null): Promise<TrialArchKeys> {
+    // rows as arrays, not sorted unless limited (the caller sorts), as selectTrialArchitectures
+    if (limit === null) return trialArchKeysFromRows(await this.qRows('SELECT number, arch_key FROM trials WHERE study_id = $1 AND number >= $2', [sid, fromNumber]));
+    return trialArchKeysFromRows(await this.qRows('SELECT number, arch_key FROM trials WHERE study_id = $1 AND number >= $2 ORDER BY number LIMIT $3', [sid, fromNumber, limit]));
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

@@ -540,8 +540,8 @@ export class SqliteStore extends SqlStore {
     return this.run(false, () => trialArchitecturesFromRows(this.st('SELECT number, arch FROM trials WHERE study_id = ? ORDER BY number').raw(true).all(sid) as unknown[][]));
   }
 
-  protected async selectTrialArchKeys(sid: StudyId): Promise<TrialArchKeys> {
-    return this.run(false, () => trialArchKeysFromRows(this.st('SELECT number, arch_key FROM trials WHERE study_id = ? ORDER BY number').raw(true).all(sid) as unknown[][]));
+  protected async selectTrialArchKeys(sid: StudyId, fromNumber: number, limit: number | null): Promise<TrialArchKeys> {
+    return this.run(false, () => trialArchKeysFromRows(this.st('SELECT number, arch_key FROM trials WHERE study_id = ? AND number >= ? ORDER BY number LIMIT ?').raw(true).all(sid, fromNumber, limit ?? -1) as unknown[][]));
   }
 
   protected async selectTrials(sid: StudyId, o: ListTrialsOptions): Promise<TrialRow[]> {

@@ -493,9 +493,12 @@ export interface Store {
    * Every trial's architecture key, in number order (TrialArchKeys): a read of its own, not part
    * of listTrialArchitectures, since a key is often as long as the architecture text (a DARTS
    * key: ~560 characters) and a view needs keys only when it searches them. Its own snapshot, as
-   * listTrialArchitectures'; an unknown study gives none.
+   * listTrialArchitectures'; an unknown study gives none. `range`: only the trials numbered from
+   * `fromNumber` (default 0), at most `limit` of them (default all): a reader that must not hold
+   * its thread for the whole read (SQLite reads synchronously) reads it in parts. A bad range
+   * is `invalid_config` naming the field.
    */
-  listTrialArchKeys(studyId: StudyId): Promise<TrialArchKeys>;
+  listTrialArchKeys(studyId: StudyId, range?: { readonly fromNumber?: number; readonly limit?: number }): Promise<TrialArchKeys>;
   countTrials(studyId: StudyId): Promise<TrialCounts>;
   /**
    * A filtered, sorted page of trials and the filtered count, from one consistent snapshot.
