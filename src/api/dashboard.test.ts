@@ -259,6 +259,20 @@ test('text and comparison filters of a study whose full rows are not cached are 
     assert.deepEqual(await other.trials(id, { q: 'key_12_max' }), await rows.trials(id, { q: 'key_12_max' }));
     assert.deepEqual([keyCalls, calls.full, sqlPages], [before + 1, 0, 0]);
     await other.close();
+    // with the server's `readAfter` (the answer written): not before it settles
+    const third = dashboardSource(spy);
+    await third.overview(id);
+    let release!: () => void;
+    const sent = new Promise<void>((resolve) => (release = resolve));
+    const calls0 = keyCalls;
+    await third.trials(id, { sort: 'value' }, { readAfter: sent });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(keyCalls, calls0, 'no key read before the answer is out');
+    release();
+    await sent;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(keyCalls, calls0 + 1, 'the keys read once it is');
+    await third.close();
     await rows.close();
     await src.close();
   } finally {

@@ -6,7 +6,7 @@
 import { NasError, storageError } from '../core/errors.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns, TrialArchitectures } from '../store/types.js';
+import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns, TrialArchitectures, TrialArchKeys } from '../store/types.js';
 import { ArchColumns, type LeafValue } from './arch-columns.js';
 import { openStore } from '../store/index.js';
 import { bestOf, objectiveOf, studyConstraints } from '../store/common.js';
@@ -310,7 +310,12 @@ export interface TrialQuery {
 export interface DashboardSource {
   studies(): Promise<StudySummary[]>;
   study(id: number): Promise<StudyDetail>;
-  trials(id: number, query?: TrialQuery): Promise<TrialPage>;
+  /**
+   * A page of the trial table. A page from the study's view (its rows read column by column)
+   * reads the trials' arch keys, which a search needs, behind it: once `opts.readAfter` settles
+   * (the answer is out), else on the next turn of the event loop.
+   */
+  trials(id: number, query?: TrialQuery, opts?: { readonly readAfter?: Promise<unknown> }): Promise<TrialPage>;
   trial(id: number, number: number): Promise<TrialDetail>;
   /** The study view's charts, over every trial (see StudySeries). */
   series(id: number): Promise<StudySeries>;
@@ -670,12 +675,30 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       archs.catch(() => undefined);
       const full = Promise.all([read, archs, started]).then(([r, a]) => readFull(s, r.c, a, r.entry));
       let keys: Promise<readonly (string | null)[]> | undefined;
+      // In parts of READ_CHUNK trials with a turn of the event loop between them, so that the
+      // requests that come meanwhile are answered (SQLite reads synchronously, ~50 ms for 20,000
+      // DARTS keys in one; on PostgreSQL one read competed with the next page: 90 ms, bench).
+      const readKeys = async (): Promise<TrialArchKeys> => {
+        const number: number[] = [];
+        const key: (string | null)[] = [];
+        for (let from = 0; ; ) {
+          const part = await store.listTrialArchKeys(s.id, { fromNumber: from, limit: READ_CHUNK });
+          for (let i = 0; i < part.count; i++) {
+            number.push(part.number[i]!);
+            key.push(part.key[i]!);
+          }
+          if (part.count < READ_CHUNK || closed) break;
+          from = part.number[part.count - 1]! + 1;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        return { count: number.length, number: Float64Array.from(number), key };
+      };
       const keysOf = (): Promise<readonly (string | null)[]> => {
         if (keys) return keys;
         const p = read.then(async ({ c }) => {
           // a separate read: a trial created between the two may be in one and not the other
           const byRow = async () => {
-            const k = await store.listTrialArchKeys(s.id);
+            const k = await readKeys();
             return byNumberOf(c, k.number, k.count, k.key);
           };
           const out = (await byRow()) ?? (await byRow());
@@ -794,7 +817,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       }
       return { detail: detailOf(withBest(s, r), r), series: r.series!, complete: true };
     },
-    async trials(id, query = {}) {
+    async trials(id, query = {}, opts = {}) {
       // Pages come from the cached rows of the study's current version when they are there (every
       // sort order computed once per version, then each page is a slice); else from the rows of
       // the study's view (its current version's, or read for a parameter sort or a filter) and
@@ -822,14 +845,24 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
           archKeys: filtered ? await viewOf(counted, version).keys() : null,
         } : undefined);
         // The table is open: its search box's first term will need the arch keys. Read behind
-        // this answer (a search right away waits for that read instead of starting its own).
-        if (!filtered) setImmediate(() => {
-          const v = views.get(counted.id);
-          if (!closed && v?.version === version) v.keys().catch(() => undefined);
-        });
-        if (page.trials.length === 0) return page;
+        // this answer, once it is out (a search right away waits for that read instead of
+        // starting its own); on SQLite the read holds the thread, so not before the answer.
+        const readKeys = (): void => {
+          if (filtered) return;
+          const start = (): void => {
+            const v = views.get(counted.id);
+            if (!closed && v?.version === version) v.keys().catch(() => undefined);
+          };
+          if (opts.readAfter) opts.readAfter.then(start, start);
+          else setImmediate(start);
+        };
+        if (page.trials.length === 0) {
+          readKeys();
+          return page;
+        }
         const pop = populationOf(counted);
         const full = new Map((await store.listTrialsSince(counted.id, MAX_TRIAL_NUMBER, page.trials.map((t) => t.number))).map((t) => [t.number, toRow(counted, t, pop)]));
+        readKeys();
         return { total: page.total, trials: page.trials.map((t) => full.get(t.number) ?? t) };
       }
       if (param || filtered) return queryTrials((await allRows(counted)).rows, { limit: DEFAULT_LIMIT, ...query });

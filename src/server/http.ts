@@ -155,7 +155,11 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       if (b === undefined) return sendJson(res, { studies: await o.source.studies() });
       const id = parseStudyId(b);
       if (c === undefined) return sendJson(res, await o.source.study(id));
-      if (c === 'trials' && d === undefined) return sendJson(res, await o.source.trials(id, trialQuery(params)));
+      if (c === 'trials' && d === undefined) {
+        // a page from the study's view reads the arch keys (for a search) once this answer is out
+        const sent = new Promise<void>((resolve) => res.once('close', () => resolve()));
+        return sendJson(res, await o.source.trials(id, trialQuery(params), { readAfter: sent }));
+      }
       if (c === 'series' && d === undefined) return sendJson(res, await o.source.series(id));
       if (c === 'head' && d === undefined) {
         // The rest of the study's view is computed once this answer is out.
