@@ -6,14 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChainCnnArch } from '../core/arch.js';
-import { buildNetwork } from '../nn/build/index.js';
-import { saveStateDict } from '../nn/state.js';
-import { Generator } from '../tensor/index.js';
 import { chanceWarnings, finetuneModel, HEAD_ONLY_LR } from './finetune.js';
+import { writeUntrainedDigitsModel } from './testing/weights.js';
 
 const ARCH: ChainCnnArch = {
   family: 'chain_cnn',
@@ -42,12 +40,7 @@ test('finetune, every feature layer frozen: default lr 1e-2; a near-chance resul
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-ft-chance-'));
   try {
     const exp = join(dir, 'export');
-    mkdirSync(exp);
-    const { module } = buildNetwork(ARCH, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
-    writeFileSync(join(exp, 'arch.json'), JSON.stringify(ARCH));
-    saveStateDict(join(exp, 'weights.bin'), module.stateDict());
-    module.dispose();
-    writeFileSync(join(exp, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+    writeUntrainedDigitsModel(exp, ARCH);
     const src = join(dir, 'src04');
     await finetuneModel({ dir: exp }, { classes: [0, 1, 2, 3, 4], epochs: 5, lr: 3e-3, batchSize: 16, outDir: src, onnx: false });
     const to59 = { dataset: { kind: 'digits' as const }, classes: [5, 6, 7, 8, 9], freeze: 'features' as const, epochs: 2, onnx: false };

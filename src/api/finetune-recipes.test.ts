@@ -6,16 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChainCnnArch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
-import { buildNetwork } from '../nn/build/index.js';
-import { saveStateDict } from '../nn/state.js';
-import { Generator, noGrad, setNumThreads, getNumThreads, tidy, type Tensor } from '../tensor/index.js';
+import { noGrad, setNumThreads, getNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import { finetuneModel } from './finetune.js';
-import { sameBits, weightsOf } from './testing/weights.js';
+import { sameBits, weightsOf, writeUntrainedDigitsModel } from './testing/weights.js';
 
 const ARCH: ChainCnnArch = {
   family: 'chain_cnn',
@@ -34,12 +32,7 @@ test('finetune recipes: head epochs keep the body bit-identical; defaults equal 
   setNumThreads(1);
   try {
     const exp = join(dir, 'export');
-    mkdirSync(exp);
-    const { module } = buildNetwork(ARCH, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
-    writeFileSync(join(exp, 'arch.json'), JSON.stringify(ARCH));
-    saveStateDict(join(exp, 'weights.bin'), module.stateDict());
-    module.dispose();
-    writeFileSync(join(exp, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+    writeUntrainedDigitsModel(exp, ARCH);
     const src = join(dir, 'src');
     await finetuneModel({ dir: exp }, { classes: [0, 1, 2, 3, 4], epochs: 1, lr: 3e-3, batchSize: 32, outDir: src, onnx: false });
     const before = weightsOf(src);

@@ -5,16 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChainCnnArch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
-import { buildNetwork } from '../nn/build/index.js';
-import { saveStateDict } from '../nn/state.js';
-import { Generator } from '../tensor/index.js';
 import { finetuneModel } from './finetune.js';
-import { sameBits, weightsOf } from './testing/weights.js';
+import { sameBits, weightsOf, writeUntrainedDigitsModel } from './testing/weights.js';
 
 const ARCH: ChainCnnArch = {
   family: 'chain_cnn',
@@ -36,12 +33,7 @@ test('finetune: digits 0-4 -> 5-9, frozen layers bit-identical, new head, transf
   try {
     // An exported-style directory with untrained weights; the first fine-tune trains it on classes 0-4.
     const exp = join(dir, 'export');
-    mkdirSync(exp);
-    const { module } = buildNetwork(ARCH, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
-    writeFileSync(join(exp, 'arch.json'), JSON.stringify(ARCH));
-    saveStateDict(join(exp, 'weights.bin'), module.stateDict());
-    module.dispose();
-    writeFileSync(join(exp, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+    writeUntrainedDigitsModel(exp, ARCH);
     const src = join(dir, 'src04');
     const s = await finetuneModel({ dir: exp }, { classes: [0, 1, 2, 3, 4], epochs: 5, lr: 3e-3, batchSize: 16, outDir: src, onnx: false });
     assert.equal(s.metrics.num_classes, 5);

@@ -2,14 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MlpArch } from '../core/arch.js';
-import { buildNetwork } from '../nn/build/index.js';
-import { saveStateDict } from '../nn/state.js';
-import { Generator } from '../tensor/index.js';
+import { writeUntrainedDigitsModel } from '../api/testing/weights.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,13 +18,8 @@ test('tsnas compress MODEL_DIR: rows per stage as JSON lines; bad options exit 2
   try {
     const arch: MlpArch = { family: 'mlp', hidden: [32], activation: 'relu', batchNorm: false, dropout: 0 };
     const model = join(dir, 'model');
-    const { module } = buildNetwork(arch, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
     // Untrained weights are enough to check the command's plumbing (the pipeline tests check accuracy).
-    mkdirSync(model);
-    writeFileSync(join(model, 'arch.json'), JSON.stringify(arch));
-    saveStateDict(join(model, 'weights.bin'), module.stateDict());
-    module.dispose();
-    writeFileSync(join(model, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+    writeUntrainedDigitsModel(model, arch);
     const out = join(dir, 'out');
     const r = cli(['compress', model, '--prune', 'channels=0.25', '--finetune-epochs', '1', '--quantize', 'dynamic', '--out', out, '--json']);
     assert.equal(r.status, 0, r.stderr);

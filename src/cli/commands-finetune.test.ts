@@ -2,14 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MlpArch } from '../core/arch.js';
-import { buildNetwork } from '../nn/build/index.js';
-import { saveStateDict } from '../nn/state.js';
-import { Generator } from '../tensor/index.js';
+import { writeUntrainedDigitsModel } from '../api/testing/weights.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,12 +18,7 @@ test('tsnas finetune MODEL_DIR --classes 5-9: metrics as JSON, a model directory
   try {
     const arch: MlpArch = { family: 'mlp', hidden: [16, 16], activation: 'relu', batchNorm: false, dropout: 0 };
     const model = join(dir, 'model');
-    const { module } = buildNetwork(arch, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
-    mkdirSync(model);
-    writeFileSync(join(model, 'arch.json'), JSON.stringify(arch));
-    saveStateDict(join(model, 'weights.bin'), module.stateDict());
-    module.dispose();
-    writeFileSync(join(model, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+    writeUntrainedDigitsModel(model, arch);
     const out = join(dir, 'out');
     const r = cli(['finetune', model, '--classes', '5-9', '--freeze', '1', '--epochs', '1', '--out', out, '--no-onnx', '--json']);
     assert.equal(r.status, 0, r.stderr);

@@ -1,8 +1,10 @@
 /** Helpers for tests that compare the weights a model directory holds. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeStateDict } from '../../nn/state.js';
-import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
+import type { NetworkArch } from '../../core/arch.js';
+import { buildNetwork } from '../../nn/build/index.js';
+import { decodeStateDict, saveStateDict } from '../../nn/state.js';
+import { Generator, noGrad, tidy, type Tensor } from '../../tensor/index.js';
 
 /** The tensors of `DIR/weights.bin` by state-dict name (caller disposes them). */
 export const weightsOf = (dir: string): Map<string, Tensor> => decodeStateDict(readFileSync(join(dir, 'weights.bin'))).tensors;
@@ -11,3 +13,21 @@ export const weightsOf = (dir: string): Map<string, Tensor> => decodeStateDict(r
 export const sameBits = (a: Tensor, b: Tensor): boolean =>
   a.shape.join() === b.shape.join() &&
   tidy(() => noGrad(() => Buffer.from((a.toTypedArray() as Float32Array).buffer).equals(Buffer.from((b.toTypedArray() as Float32Array).buffer))));
+
+/**
+ * Writes an exported-style model directory DIR (created; must not exist) holding ARCH with freshly
+ * initialised weights (seed 0) for the digits data (input [1, 8, 8], 10 classes): arch.json,
+ * weights.bin, and a metrics.json naming the train evaluator on digits, as `tsnas export` writes.
+ * Enough for tests of finetune/compress plumbing; tests that need accuracy train it first.
+ */
+export function writeUntrainedDigitsModel(dir: string, arch: NetworkArch): void {
+  mkdirSync(dir);
+  const { module } = buildNetwork(arch, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
+  try {
+    writeFileSync(join(dir, 'arch.json'), JSON.stringify(arch));
+    saveStateDict(join(dir, 'weights.bin'), module.stateDict());
+  } finally {
+    module.dispose();
+  }
+  writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+}
