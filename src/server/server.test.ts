@@ -68,6 +68,21 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** GET (or HEAD) PATH from the dashboard with `Accept-Encoding: ENC` (none when null): headers and the body as sent, not decoded. */
+function getEncoded(path: string, enc: string | null, method = 'GET'): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { host: `127.0.0.1:${dash.port}` };
+    if (enc !== null) headers['accept-encoding'] = enc;
+    const req = request({ host: '127.0.0.1', port: dash.port, path, method, headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('JSON API', () => {
   test('studies list: state, strategy, trial counts and best value of every study', async () => {
     const { studies } = await json<{ studies: StudySummary[] }>('/api/studies');
@@ -225,18 +240,7 @@ describe('JSON API', () => {
   });
 
   test('answers are compressed as the client accepts (brotli, gzip), and decode to the same JSON', async () => {
-    const get = (path: string, enc: string | null, method = 'GET'): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
-      new Promise((resolve, reject) => {
-        const headers: Record<string, string> = { host: `127.0.0.1:${dash.port}` };
-        if (enc !== null) headers['accept-encoding'] = enc;
-        const req = request({ host: '127.0.0.1', port: dash.port, path, method, headers }, (res) => {
-          const parts: Buffer[] = [];
-          res.on('data', (c: Buffer) => parts.push(c));
-          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const get = getEncoded;
     const path = `/api/studies/${fx.ids.random}/series`;
     const plain = await get(path, null);
     assert.equal(plain.headers['content-encoding'], undefined, 'nothing asked, nothing compressed');
@@ -283,18 +287,7 @@ describe('static assets', () => {
   });
 
   test('text assets go compressed at start-up, as the client accepts (brotli, gzip, none), in one answer of their length', async () => {
-    const get = (path: string, enc: string | null, method = 'GET'): Promise<{ headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
-      new Promise((resolve, reject) => {
-        const headers: Record<string, string> = { host: `127.0.0.1:${dash.port}` };
-        if (enc !== null) headers['accept-encoding'] = enc;
-        const req = request({ host: '127.0.0.1', port: dash.port, path, method, headers }, (res) => {
-          const parts: Buffer[] = [];
-          res.on('data', (c: Buffer) => parts.push(c));
-          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const get = getEncoded;
     const plain = await get('/assets/big-456.js', null);
     const text = plain.body.toString('utf8');
     assert.match(text, /^console\.log\(0\);\n/);
