@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { NasError } from '../core/errors.js';
-import { impossibleConstraint, metricBounds } from '../core/metrics.js';
+import { impossibleConstraint, metricBounds, metricSense } from '../core/metrics.js';
 import type { JsonObject } from '../core/json.js';
 import { parsePrescreen } from './proxy-parts.js';
 import { parseStoreUrl } from '../store/index.js';
@@ -178,7 +178,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
     objRaw.forEach((o: unknown, i: number) =>
       I.take(() => {
         const f = `objectives[${i}]`;
-        const oo = typeof o === 'string' ? { metric: o, direction: 'maximize' } : obj(o, f);
+        const oo: Obj = typeof o === 'string' ? { metric: o } : obj(o, f);
         I.take(() => noExtraKeys(oo, f, ['metric', 'direction', 'tie_break']), undefined);
         const tb = oo['tie_break'];
         const tieBreak = tb === undefined ? undefined : I.take((): { metric: string; direction: 'maximize' | 'minimize' } => {
@@ -189,6 +189,11 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
           return { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const) };
         }, undefined);
         const metric = I.take(() => str(oo['metric'], `${f}.metric`), '');
+        // No default direction for a cost or loss (latency_ms, params, val_loss): maximize would
+        // silently search for the slowest / largest network, and minimize would change what an
+        // older study's config meant, so the direction must be written (metricSense).
+        if (oo['direction'] === undefined && metric && metricSense(metric) === 'minimize')
+          I.take(() => fail(`${f}.direction`, `is required for ${metric} (a cost or loss: lower is better)`, `write { metric: ${metric}, direction: minimize }; a study created before this check maximized it: write direction: maximize to resume that one`), undefined);
         const direction = I.take(() => oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const), 'maximize' as const);
         objectives.push({ metric, direction, ...(tieBreak ? { tieBreak: tieBreak as unknown as JsonObject } : {}) });
       }, undefined),
@@ -289,6 +294,8 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   if (Object.keys(ev).length) raw['evaluator'] = ev;
   if (s('direction') && !s('objective'))
     fail('--direction', 'needs --objective METRIC (the direction of that metric)', 'e.g. --objective latency_ms --direction minimize');
+  if (s('objective') && !s('direction') && metricSense(s('objective')!) === 'minimize')
+    fail('--direction', `is required with --objective ${s('objective')} (a cost or loss: lower is better; the default, maximize, would search for the worst)`, `add --direction minimize`);
   if (s('objective')) raw['objectives'] = [{ metric: s('objective'), direction: s('direction') ?? 'maximize' }];
   for (const k of ['trials', 'seed', 'workers', 'wallclock', 'lease'] as const) if (s(k) !== undefined) raw[k] = s(k);
   if (s('max-lease-retries') !== undefined) raw['max_lease_retries'] = s('max-lease-retries');

@@ -271,15 +271,21 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     I.add(unknownEvaluator(config.evaluator.name));
   if (built) {
     const evaluator = built.evaluator;
+    // A metric the evaluator reports only with an option (train's latency_ms with latency: true):
+    // say so and name the option, not only the metrics it reports now.
+    const optionFor = (m: string): string | undefined => evaluator.metricOptions?.[m];
+    const optionNote = (m: string): string => (optionFor(m) ? ` without ${optionFor(m)} in its options` : '');
+    const notReportedHint = (m: string): string =>
+      optionFor(m) ? `add ${optionFor(m)} to the evaluator's options, e.g. evaluator: { name: ${config.evaluator.name}, ..., ${optionFor(m)} }; or use one of: ${evaluator.metricNames.join(', ')}` : `use one of: ${evaluator.metricNames.join(', ')}`;
     config.objectives.forEach((o, i) =>
       I.take(() => {
         if (!evaluator.metricNames.includes(o.metric))
-          fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}${didYouMean(o.metric, evaluator.metricNames)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+          fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}${optionNote(o.metric)}${didYouMean(o.metric, evaluator.metricNames)}`, notReportedHint(o.metric));
         if (o.metric.startsWith('test_'))
           fail(`objectives[${i}].metric`, `${o.metric} is a test-split metric: search must not see it`, 'optimize a val_* metric or a cost');
         const tb = (o as ObjectiveWithTieBreak).tieBreak;
         if (tb && !evaluator.metricNames.includes(tb.metric))
-          fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}${didYouMean(tb.metric, evaluator.metricNames)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+          fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}${optionNote(tb.metric)}${didYouMean(tb.metric, evaluator.metricNames)}`, notReportedHint(tb.metric));
         if (tb && tb.metric.startsWith('test_'))
           fail(`objectives[${i}].tie_break.metric`, `${tb.metric} is a test-split metric: search must not see it`, 'break ties on a val_* metric, e.g. val_loss');
       }, undefined),
@@ -287,7 +293,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     config.constraints.forEach((c, i) =>
       I.take(() => {
         if (!evaluator.metricNames.includes(c.metric))
-          fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}${didYouMean(c.metric, evaluator.metricNames)}`, `use one of: ${evaluator.metricNames.join(', ')}`);
+          fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}${optionNote(c.metric)}${didYouMean(c.metric, evaluator.metricNames)}`, notReportedHint(c.metric));
       }, undefined),
     );
     if (strategyEntry && options) I.take(() => checkFidelities(strategyEntry, options, evaluator, config.evaluator.name), undefined);

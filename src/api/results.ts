@@ -99,6 +99,34 @@ export function bestTrial(storage: string, study: string): Promise<{ study: Stud
   });
 }
 
+/** A study's constraints in words: `latency_ms <= 0.0001, params >= 1000`. */
+export function constraintRule(constraints: readonly Readonly<Record<string, unknown>>[]): string {
+  return constraints.map((c) => `${String(c['metric'])}${typeof c['max'] === 'number' ? ` <= ${c['max']}` : ''}${typeof c['min'] === 'number' ? ` >= ${c['min']}` : ''}`).join(', ');
+}
+
+/**
+ * `constraint_unsatisfiable` naming the constraints and the fix when a study without a best trial
+ * has `complete` > 0 complete trials and constraints (so none of them is feasible); else undefined.
+ * Shared by `tsnas best`, the end of `tsnas search` and `tsnas status --study`.
+ */
+export function noFeasibleTrialError(rec: Pick<StudyRecord, 'name' | 'constraints'>, complete: number): NasError | undefined {
+  if (complete === 0 || rec.constraints.length === 0) return undefined;
+  return new NasError('constraint_unsatisfiable', `study ${rec.name} has ${complete} complete trial(s), but none satisfies its constraints (${constraintRule(rec.constraints)})`, {
+    field: 'constraints',
+    hint: `no feasible winner exists: loosen the constraints and search again (tsnas trials --study ${rec.name} shows each trial's metrics)`,
+    details: { complete, constraints: rec.constraints },
+  });
+}
+
+/** Why a study has no best trial when that is its constraints (noFeasibleTrialError), else null. */
+export function studyInfeasibility(storage: string, study: string): Promise<NasError | null> {
+  return withStore(storage, async (s) => {
+    const rec = await s.requireStudy(study);
+    if (await s.bestTrial(rec.id)) return null;
+    return noFeasibleTrialError(rec, (await s.countTrials(rec.id)).complete) ?? null;
+  });
+}
+
 /**
  * The best trial, or an error that says why there is none: `not_found` when no trial is complete
  * yet, `constraint_unsatisfiable` when trials completed but none satisfies the study's constraints
@@ -110,14 +138,8 @@ export function requireBestTrial(storage: string, study: string): Promise<{ stud
     const best = await s.bestTrial(rec.id);
     if (best) return { study: rec, best };
     const complete = (await s.countTrials(rec.id)).complete;
-    if (complete > 0 && rec.constraints.length > 0) {
-      const rule = rec.constraints.map((c) => `${String(c['metric'])}${typeof c['max'] === 'number' ? ` <= ${c['max']}` : ''}${typeof c['min'] === 'number' ? ` >= ${c['min']}` : ''}`).join(', ');
-      throw new NasError('constraint_unsatisfiable', `study ${rec.name} has ${complete} complete trial(s), but none satisfies its constraints (${rule})`, {
-        field: 'constraints',
-        hint: 'no feasible winner exists: loosen the constraints and search again (tsnas trials shows each trial\'s metrics)',
-        details: { complete, constraints: rec.constraints },
-      });
-    }
+    const why = noFeasibleTrialError(rec, complete);
+    if (why) throw why;
     throw new NasError('not_found', `study ${rec.name} has no complete trial yet`, { field: 'study', hint: 'run the search first (tsnas search), or check tsnas status' });
   });
 }

@@ -12,6 +12,8 @@ import {
   NasError,
   createStudy,
   requireBestTrial,
+  noFeasibleTrialError,
+  studyInfeasibility,
   oneShotMethodOf,
   evaluatorNames,
   exportWinner,
@@ -103,7 +105,8 @@ options (override the config file's fields):
   --evaluator NAME      ${evaluatorNames().join(', ')}
   --table PATH          NAS-Bench-201 CSV (evaluator nb201)
   --latency PATH        latency CSV joined to the table (metrics latency_ms, latency_<device>)
-  --objective METRIC    default val_acc (maximize); --direction minimize for costs
+  --objective METRIC    default val_acc (maximize); a cost or loss (latency_ms, params,
+                        val_loss, ...) needs --direction minimize (or maximize): it has no default
   --trials N            budget: trials that did not fail (default 100)
   --wallclock SECONDS   optional wall-clock budget
   --workers N           local worker processes (default 1: in this process)
@@ -405,6 +408,11 @@ async function cmdSearch(argv: string[]): Promise<number> {
         `${result.counts.complete} complete, ${result.counts.pruned} pruned, ${result.counts.failed} failed, ${result.counts.waiting + result.counts.running} left\n`,
     );
     if (b) out(`best: trial ${b.number} ${c.objectives[0]!.metric}=${formatCell(b.values?.[0])} ${JSON.stringify(b.arch)}\n`);
+    // Trials completed but none is feasible: say so, with the constraints and the fix, instead of
+    // a summary with no best line. The exit code stays 0: the search ran its budget as asked
+    // (`tsnas best` is the command that fails, constraint_unsatisfiable).
+    const infeasible = b ? undefined : noFeasibleTrialError({ name: result.study, constraints: c.constraints }, result.counts.complete);
+    if (infeasible) out(`no best: ${infeasible.text}; ${infeasible.hint}\n`);
     if (result.reason === 'aborted')
       out(`resume with the same command (study ${result.study}, ${result.counts.waiting + result.counts.running} trial(s) will be re-run)\n`);
     if (result.reason === 'wallclock')
@@ -537,7 +545,10 @@ async function cmdStatus(argv: string[]): Promise<number> {
     const one = await studyStatus(storage, flags['study']);
     const proxy = await studyProxyTime(storage, flags['study']);
     if (flags['json']) out(JSON.stringify(proxy ? { ...one, proxy } : one, null, 2) + '\n');
-    else out(summaryRows([one]) + (proxy ? proxyLine(proxy) : ''));
+    else {
+      const infeasible = one.best ? null : await studyInfeasibility(storage, flags['study']);
+      out(summaryRows([one]) + (proxy ? proxyLine(proxy) : '') + (infeasible ? `no best: ${infeasible.text}; ${infeasible.hint}\n` : ''));
+    }
     return 0;
   }
   const studies = await listStudies(storage);

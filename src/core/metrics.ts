@@ -94,6 +94,20 @@ export function metricBounds(name: string): { readonly lo?: number; readonly hi?
 }
 
 /**
+ * Which way a metric is better, by the naming convention of metricBounds, or undefined for a name
+ * it does not know: accuracies and precision/recall/f1 (`val_acc`, `test_f1`) are maximised; costs
+ * and losses (`params`, `flops`, `macs`, `latency*`, `size*`, `memory*`, `*_ms`, `*_bytes`,
+ * `*_seconds`, `*_loss`) are minimised. Used to refuse an objective on a cost metric written
+ * without a direction (the old default, maximize, silently searched for the slowest / largest
+ * network).
+ */
+export function metricSense(name: string): 'maximize' | 'minimize' | undefined {
+  if (/(^|_)acc$/.test(name) || /_(precision|recall|f1)$/.test(name)) return 'maximize';
+  if (/^(params|flops|macs)$/.test(name) || /^(latency|size|memory)/.test(name) || /_(ms|bytes|seconds|loss)$/.test(name)) return 'minimize';
+  return undefined;
+}
+
+/**
  * Why a constraint can never be met whatever the architecture, or undefined: a bound outside the
  * metric's range (`max: -5` on latency_ms, `min: 101` on val_acc), or `min` above `max`.
  */

@@ -9,8 +9,8 @@ import type { Dataset, Subset } from './types.js';
 
 /**
  * Parses a class list such as `5-9`, `0,2,4` or `7,3-4` (ranges inclusive, order kept) into class
- * indices. Throws invalid_config with field `field` (printed once, before the message) for an empty list, a single class, a malformed
- * item, a descending range or a repeated class.
+ * indices. Throws invalid_config with field `field` (printed once, before the message) for an empty list, a malformed item, a descending
+ * range or a repeated class.
  */
 export function parseClassList(spec: string, field = 'classes'): number[] {
   const hint = 'give class indices as a list and/or ranges, e.g. 5-9 or 0,2,4';
@@ -28,13 +28,9 @@ export function parseClassList(spec: string, field = 'classes'): number[] {
   return checkClasses(out, undefined, field);
 }
 
-/** Checks a class selection (at least 2 classes, integers, no repeats, each < numClasses when given); returns it. */
+/** Checks a class selection (non-empty, integers, no repeats, each < numClasses when given); returns it. */
 export function checkClasses(classes: readonly number[], numClasses: number | undefined, field = 'classes'): number[] {
   if (classes.length === 0) throw new NasError('invalid_config', 'selects no class', { field, hint: 'select at least 2 classes, e.g. 5-9' });
-  // One class is no classification task: the head trains to a constant and reports 100% (seen:
-  // `tsnas finetune --classes 3` wrote a model and said "test acc 100.00%").
-  if (classes.length === 1)
-    throw new NasError('invalid_config', `selects one class (${classes[0]}): a classifier needs at least 2`, { field, hint: 'select at least 2 classes, e.g. 5-9' });
   const seen = new Set<number>();
   for (const c of classes) {
     if (!Number.isInteger(c) || c < 0) throw new NasError('invalid_config', `${c} is not a class index (an integer >= 0)`, { field });
@@ -49,7 +45,7 @@ export function checkClasses(classes: readonly number[], numClasses: number | un
 /**
  * Keeps the samples of `classes` (indices of `data`'s classes) in every split and renumbers them:
  * class `classes[j]` becomes label j. The normalisation is kept (the caller decides whether to
- * refit it). Throws invalid_config naming `classes` for an empty, single-class, repeated or out-of-range
+ * refit it). Throws invalid_config naming `classes` for an empty, repeated or out-of-range
  * selection, and when a selected class has no training sample.
  */
 export function selectClasses(data: PreparedData, classes: readonly number[], field = 'classes'): PreparedData {

@@ -793,6 +793,7 @@ export function weightsFileName(req: Pick<EvalRequest<unknown>, 'arch' | 'seed' 
 export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
   readonly name = 'train';
   readonly metricNames: readonly string[];
+  readonly metricOptions: Readonly<Record<string, string>>;
   readonly maxBudget: number;
   private data: Promise<PreparedData> | undefined;
 
@@ -816,6 +817,18 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       ...(o.inherit && o.inherit !== 'off' ? ['inherited_fraction'] : []),
       ...(o.inherit && o.inherit !== 'off' && o.inheritOptimizer ? ['inherited_optimizer_fraction'] : []),
     ];
+    // The metrics an option turns on, minus those already reported (parts.ts names the option).
+    const optional: Record<string, string> = {
+      latency_ms: 'latency: true',
+      latency_batch_ms: 'latency: true',
+      val_acc_std: 'cv_folds: K (K >= 2)',
+      val_loss_std: 'cv_folds: K (K >= 2)',
+      cv_folds: 'cv_folds: K (K >= 2)',
+      cv_repeats: 'cv_folds: K and cv_repeats: R',
+      inherited_fraction: 'inherit: morph (or exact)',
+      inherited_optimizer_fraction: 'inherit: morph (or exact) and inherit_optimizer: true',
+    };
+    this.metricOptions = Object.fromEntries(Object.entries(optional).filter(([m]) => !this.metricNames.includes(m)));
     if (o.inheritOptimizer && (!o.inherit || o.inherit === 'off'))
       throw new NasError('invalid_config', 'inherit_optimizer restores a parent\'s optimizer state with its weights, but inherit is off', { field: 'evaluator.inherit_optimizer', hint: 'add inherit: morph (or exact), or remove inherit_optimizer' });
     if (o.cvFolds !== undefined && !(Number.isInteger(o.cvFolds) && o.cvFolds >= 2))

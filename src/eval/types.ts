@@ -96,6 +96,12 @@ export interface Evaluator<A> {
   readonly name: string;
   /** Names of the metrics `evaluate` reports, so configs can be checked before anything runs. */
   readonly metricNames: readonly string[];
+  /**
+   * Metrics the evaluator reports only with an option it was not given: metric name -> the
+   * option to add, as written in a config (`latency_ms` -> `latency: true`). Lets a config check
+   * name the fix for an objective or constraint on such a metric. Absent when there are none.
+   */
+  readonly metricOptions?: Readonly<Record<string, string>>;
   /** The largest meaningful `budget` (epochs), for multi-fidelity schedules. */
   readonly maxBudget: number;
   /**

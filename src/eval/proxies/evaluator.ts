@@ -17,7 +17,7 @@ import { balancedSubset } from '../../data/subset.js';
 import { analyzeArch, type CostOptions, type InputSpec } from '../../nn/build/index.js';
 import { costMetrics } from '../cost.js';
 import type { EvalOutcome, EvalRequest, Evaluator, Metrics } from '../types.js';
-import { checkProxyNames, getProxy, type ProxyName } from './registry.js';
+import { PROXY_NAMES, checkProxyNames, getProxy, type ProxyName } from './registry.js';
 import { scoreArch, type ProxyScore } from './score.js';
 import type { ProxyBatch } from './types.js';
 
@@ -41,6 +41,7 @@ export class ProxyEvaluator implements Evaluator<NetworkArch | JointArch> {
   readonly name = 'proxy';
   readonly maxBudget = 1;
   readonly metricNames: readonly string[];
+  readonly metricOptions: Readonly<Record<string, string>>;
   private data: Promise<PreparedData> | undefined;
   private input: InputSpec | undefined;
   private loaded: PreparedData | undefined;
@@ -49,6 +50,7 @@ export class ProxyEvaluator implements Evaluator<NetworkArch | JointArch> {
   constructor(private readonly o: ProxyEvaluatorOptions) {
     this.proxies = checkProxyNames(o.proxies ?? ['grad_norm', 'synflow']);
     this.metricNames = [...this.proxies.map((p) => `proxy_${p}`), 'proxy_ms', 'params', 'flops', 'macs', 'memory_bytes'];
+    this.metricOptions = Object.fromEntries(PROXY_NAMES.filter((p) => !this.proxies.includes(p)).map((p) => [`proxy_${p}`, `proxies: [${[...this.proxies, p].join(', ')}]`]));
   }
 
   prepared(): Promise<PreparedData> {
