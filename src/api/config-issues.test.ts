@@ -30,7 +30,7 @@ test('a bad architecture is refused before the data is loaded, naming the field 
   // Siblings: an unknown activation, a joint arch with bad hparams, a CNN that does not fit 8x8 digits.
   assert.throws(() => checkArchBeforeData(mlp([8], { activation: 'swishy' }), { kind: 'digits' }), (e: unknown) => isNasError(e, 'invalid_arch') && e.field === 'activation');
   assert.throws(() => checkArchBeforeData({ arch: mlp([8]), hparams: { lr: -1 } }, { kind: 'digits' }), (e: unknown) => isNasError(e) && /lr/.test(e.message));
-  const deep = { family: 'chain_cnn', layers: Array.from({ length: 5 }, () => ({ op: 'conv', channels: 8, kernel: 3, stride: 1, pool: 'max', batchNorm: false, activation: 'relu' })), head: { kind: 'gap' } };
+  const deep = { family: 'chain_cnn', layers: Array.from({ length: 5 }, () => ({ kernel: 3, channels: 8, activation: 'relu', batchNorm: false, pool: 2, skip: false })), dropout: 0, head: { kind: 'gap' } };
   assert.throws(() => checkArchBeforeData(deep, { kind: 'digits' }), (e: unknown) => isNasError(e) && (e.code === 'shape_mismatch' || e.code === 'invalid_arch'));
   // A CSV's width is unknown before loading: only the architecture's own faults count then.
   assert.doesNotThrow(() => checkArchBeforeData(deep, { kind: 'csv', path: 'x.csv' }));

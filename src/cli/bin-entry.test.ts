@@ -45,7 +45,7 @@ test('bin/tsnas.js without the libtorch addon: --help works; train fails in one 
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /usage: tsnas COMMAND/);
-    writeFileSync(join(dir, 'a.json'), JSON.stringify({ family: 'mlp', hidden: [8], activation: 'relu' }));
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 }));
     const r = spawnSync(process.execPath, [bin, 'train', join(dir, 'a.json'), '--dataset', 'digits', '--epochs', '1'], { encoding: 'utf8' });
     assert.notEqual(r.status, 0);
     const lines = r.stderr.trim().split('\n');

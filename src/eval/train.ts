@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
 import { Issues } from '../core/issues.js';
+import { checkNetworkArchFields } from '../core/arch-check.js';
 import { NasError, assertNever, isNasError, storageError } from '../core/errors.js';
 import { canonicalJson } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
@@ -617,19 +618,31 @@ export async function trainArchitecture(archJson: unknown, data: DatasetOptions 
   return trainOnData(prepared, { arch, seed: opts.seed ?? 0, ...(opts.budget !== undefined ? { budget: opts.budget } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }, opts);
 }
 
-const FAMILIES = ['chain_cnn', 'nb201', 'darts', 'mlp'];
-
+/**
+ * Checks an architecture given as parsed JSON (a NetworkArch, or `{arch, hparams}`) completely
+ * before anything is built: every field's presence and type (src/core/arch-check.ts), unknown
+ * fields refused, and a joint candidate's hparams (resolveHparams), all problems in one combined
+ * `invalid_arch` / `invalid_config` NasError naming each field (`hidden`, `arch.layers[1].kernel`).
+ */
 export function checkArchJson(j: unknown): NetworkArch | JointArch {
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new NasError('invalid_arch', 'an architecture must be a JSON object', { hint: 'e.g. {"family": "mlp", "hidden": [128], ...}' });
-  const o = j as Record<string, unknown>;
-  if ('arch' in o && 'hparams' in o) {
-    checkArchJson(o.arch);
-    resolveHparams(o.hparams as Partial<TrainHparams>);
+  const I = new Issues();
+  if (typeof j === 'object' && j !== null && !Array.isArray(j) && !('family' in j) && ('arch' in j || 'hparams' in j)) {
+    const o = j as Record<string, unknown>;
+    for (const k of Object.keys(o))
+      if (k !== 'arch' && k !== 'hparams')
+        I.add(new NasError('invalid_arch', `unknown field ${JSON.stringify(k)} of a joint architecture${didYouMean(k, ['arch', 'hparams'])}`, { field: k, hint: 'a joint architecture is {"arch": {...}, "hparams": {...}}' }));
+    if (o.arch === undefined) I.add(new NasError('invalid_arch', 'missing', { field: 'arch', hint: 'add "arch": the network architecture, e.g. {"family": "mlp", ...}' }));
+    else checkNetworkArchFields(o.arch, 'arch', I);
+    if (o.hparams === undefined) I.add(new NasError('invalid_arch', 'missing', { field: 'hparams', hint: 'add "hparams": e.g. {"lr": 0.01}' }));
+    else if (typeof o.hparams !== 'object' || o.hparams === null || Array.isArray(o.hparams))
+      I.add(new NasError('invalid_arch', `must be an object, got ${JSON.stringify(o.hparams)}`, { field: 'hparams', hint: 'e.g. {"lr": 0.01, "optimizer": "adam"}' }));
+    else I.take(() => resolveHparams(o.hparams as Partial<TrainHparams>), undefined);
+    I.throwIfAny('the architecture');
     return o as unknown as JointArch;
   }
-  if (!FAMILIES.includes(o.family as string))
-    throw new NasError('invalid_arch', `unknown network family ${JSON.stringify(o.family)}${typeof o.family === 'string' ? didYouMean(o.family, FAMILIES) : ''}`, { field: 'family', hint: `use one of: ${FAMILIES.join(', ')}` });
-  return o as unknown as NetworkArch;
+  checkNetworkArchFields(j, '', I);
+  I.throwIfAny('the architecture');
+  return j as NetworkArch;
 }
 
 /**
