@@ -4,6 +4,8 @@
  * (`validateValue` is the gate). Everything random takes an Rng.
  */
 import { NasError } from '../core/errors.js';
+import { Issues } from '../core/issues.js';
+import { didYouMean } from '../core/suggest.js';
 import type { Json } from '../core/json.js';
 import type { Rng } from '../core/rng.js';
 import type { CellDef, ConditionalDef, DagDef, FieldDef, ParamDef, RepeatDef, Scalar, StructDef } from './dsl.js';
@@ -142,8 +144,30 @@ function checkOp(ops: readonly string[], v: unknown, field: string): void {
   if (!ops.includes(v as string)) invalid(field, `unknown op ${JSON.stringify(v)}`, `use one of: ${ops.join(', ')}`);
 }
 
-/** Throws `invalid_arch` naming the first bad field (e.g. `ops[3]`, `layers[2].kernel`). Returns a fresh copy. */
+/** What to write for a missing field of kind `d`. */
+function missingHint(d: ParamDef): string | undefined {
+  switch (d.kind) {
+    case 'choice':
+      return `add it: one of ${d.options.map((o) => JSON.stringify(o)).join(', ')}`;
+    case 'const':
+      return `add it: ${JSON.stringify(d.value)}`;
+    case 'int':
+    case 'float':
+      return `add it: a number in [${d.min}, ${d.max}]`;
+    case 'repeat':
+      return `add it: a list of ${d.min}..${d.max} items`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Throws `invalid_arch` naming the bad field (e.g. `ops[3]`, `layers[2].kernel`); an object's or a
+ * list's problems all at once (one combined error, src/core/issues.ts), a missing field as
+ * "missing", an unknown one with a did-you-mean. Returns a fresh copy.
+ */
 export function validateValue(d: ParamDef, v: unknown, field: string): Val {
+  if (v === undefined) invalid(field, 'missing', missingHint(d));
   switch (d.kind) {
     case 'choice':
       if (!d.options.includes(v as Scalar))
@@ -192,25 +216,44 @@ export function validateValue(d: ParamDef, v: unknown, field: string): Val {
       }
       return { edges: out };
     }
-    case 'repeat':
-      if (!Array.isArray(v)) invalid(field, 'must be a list');
+    case 'repeat': {
+      if (!Array.isArray(v)) invalid(field, `must be a list, got ${JSON.stringify(v)}`, typeof v === 'number' || typeof v === 'string' ? `write [${JSON.stringify(v)}]` : undefined);
       if (v.length < d.min || v.length > d.max) invalid(field, `length ${v.length} is outside [${d.min}, ${d.max}]`);
-      return v.map((x, i) => validateValue(d.item, x, join(field, i)));
+      // Every item's problems, not only the first's (one combined error).
+      const I = new Issues();
+      const items = v.map((x, i) => I.take(() => validateValue(d.item, x, join(field, i)), null));
+      I.throwIfAny('the architecture');
+      return items;
+    }
     case 'struct': {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) invalid(field, 'must be an object');
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) invalid(field, `must be an object, got ${JSON.stringify(v)}`);
       const o = v as Obj;
+      // Every problem of the object at once: unknown fields (did you mean), missing and bad ones.
+      const I = new Issues();
+      const names = Object.keys(d.fields);
       for (const k of Object.keys(o))
-        if (!(k in d.fields) && o[k] !== undefined) invalid(join(field, k), 'unknown field', `fields are: ${Object.keys(d.fields).join(', ')}`);
+        if (!(k in d.fields) && o[k] !== undefined) I.add(new NasError('invalid_arch', `unknown field ${JSON.stringify(k)}${didYouMean(k, names)}`, { field: join(field, k), hint: `fields are: ${names.join(', ')}` }));
       const out: Obj = {};
-      for (const [name, f] of Object.entries(d.fields)) if (f.kind !== 'conditional') out[name] = validateValue(f, o[name], join(field, name));
+      // A wrong constant (the family) makes the other fields meaningless: it alone is reported.
+      for (const [name, f] of Object.entries(d.fields)) if (f.kind === 'const') validateValue(f, o[name], join(field, name));
+      const bad = new Set<string>();
+      for (const [name, f] of Object.entries(d.fields))
+        if (f.kind !== 'conditional') {
+          const n0 = I.count;
+          out[name] = I.take(() => validateValue(f, o[name], join(field, name)), undefined);
+          if (I.count > n0) bad.add(name);
+        }
       for (const [name, f] of Object.entries(d.fields)) {
-        if (f.kind !== 'conditional') continue;
-        if (isActive(f, out)) {
-          if (o[name] === undefined) invalid(join(field, name), `required when ${f.when.field} is ${JSON.stringify(out[f.when.field])}`);
-          out[name] = validateValue(f.then, o[name], join(field, name));
-        } else if (o[name] !== undefined)
-          invalid(join(field, name), `only allowed when ${f.when.field} is one of ${f.when.in.map((x) => JSON.stringify(x)).join(', ')}`);
+        if (f.kind !== 'conditional' || bad.has(f.when.field)) continue;
+        I.take(() => {
+          if (isActive(f, out)) {
+            if (o[name] === undefined) invalid(join(field, name), `missing (required when ${f.when.field} is ${JSON.stringify(out[f.when.field])})`);
+            out[name] = validateValue(f.then, o[name], join(field, name));
+          } else if (o[name] !== undefined)
+            invalid(join(field, name), `only allowed when ${f.when.field} is one of ${f.when.in.map((x) => JSON.stringify(x)).join(', ')}`);
+        }, undefined);
       }
+      I.throwIfAny('the architecture');
       return out;
     }
   }

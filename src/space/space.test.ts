@@ -190,6 +190,15 @@ test('bad architectures: errors name the field', () => {
   const j = SPACES.joint_mlp.sample(Rng.fromSeed(3));
   throwsCode(() => SPACES.joint_mlp.validate({ ...j, hparams: { ...j.hparams, optimizer: 'adam', momentum: 0.9 } }), 'invalid_arch', 'hparams.momentum');
   throwsCode(() => SPACES.joint_mlp.validate({ ...j, hparams: { optimizer: 'sgd', lr: 0.1, batchSize: 64, weightDecay: 1e-4 } }), 'invalid_arch', 'hparams.momentum');
+  // Every problem at once (session 9, an enqueued architecture): missing said as missing, unknown with did-you-mean.
+  const all = throwsCode(() => SPACES.mlp.validate({ family: 'mlp', layers: [16], activaton: 'relu' }), 'invalid_arch');
+  const issues = (all.details?.['issues'] ?? []) as { field: string; message: string }[];
+  const f = Object.fromEntries(issues.map((i) => [i.field, i.message]));
+  assert.ok(/unknown field/.test(f['layers'] ?? '') && /did you mean activation/.test(f['activaton'] ?? ''), JSON.stringify(issues));
+  assert.equal(f['hidden'], 'missing');
+  assert.equal(f['activation'], 'missing');
+  const two = throwsCode(() => SPACES.chain_cnn.validate({ ...chain, layers: chain.layers.map((l, i) => (i === 0 ? { ...l, kernel: 4, pool: 7 } : l)) }), 'invalid_arch');
+  assert.deepEqual(((two.details?.['issues'] ?? []) as { field: string }[]).map((i) => i.field).sort(), ['layers[0].kernel', 'layers[0].pool']);
 });
 
 test('bad space definitions: invalid_space naming the field', () => {
