@@ -76,6 +76,15 @@ export function violates(metrics: Metrics, constraints: readonly Constraint[]): 
 }
 
 /**
+ * Metric kinds by name, shared by metricBounds and metricSense: accuracies in percent, 0-1 scores,
+ * costs and losses (lower is better), and other non-negative counts and spreads.
+ */
+const ACCURACY = /(^|_)acc$/;
+const SCORE = /_(precision|recall|f1)$/;
+const COUNT_OR_SPREAD = /^(epochs|cv_folds|cv_repeats)$|_std$/;
+const isCost = (name: string): boolean => /^(params|flops|macs)$/.test(name) || /^(latency|size|memory)/.test(name) || /_(ms|bytes|seconds|loss)$/.test(name);
+
+/**
  * The values a metric can take by its name (the naming convention above), for checking a
  * constraint before any search: `lo`/`hi` inclusive, absent when unbounded. Accuracies (`*_acc`)
  * are percentages in [0, 100]; costs (params, flops, macs, `latency*`, `*_ms`, `*_bytes`,
@@ -83,13 +92,8 @@ export function violates(metrics: Metrics, constraints: readonly Constraint[]): 
  * negative. Unknown names: unbounded (nothing is assumed).
  */
 export function metricBounds(name: string): { readonly lo?: number; readonly hi?: number } {
-  if (/(^|_)acc$/.test(name)) return { lo: 0, hi: 100 };
-  if (
-    /^(params|flops|macs|epochs|cv_folds|cv_repeats)$/.test(name) ||
-    /^(latency|size|memory)/.test(name) ||
-    /_(ms|bytes|seconds|loss|std|precision|recall|f1)$/.test(name)
-  )
-    return { lo: 0 };
+  if (ACCURACY.test(name)) return { lo: 0, hi: 100 };
+  if (isCost(name) || SCORE.test(name) || COUNT_OR_SPREAD.test(name)) return { lo: 0 };
   return {};
 }
 
@@ -102,8 +106,8 @@ export function metricBounds(name: string): { readonly lo?: number; readonly hi?
  * network).
  */
 export function metricSense(name: string): 'maximize' | 'minimize' | undefined {
-  if (/(^|_)acc$/.test(name) || /_(precision|recall|f1)$/.test(name)) return 'maximize';
-  if (/^(params|flops|macs)$/.test(name) || /^(latency|size|memory)/.test(name) || /_(ms|bytes|seconds|loss)$/.test(name)) return 'minimize';
+  if (ACCURACY.test(name) || SCORE.test(name)) return 'maximize';
+  if (isCost(name)) return 'minimize';
   return undefined;
 }
 
