@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSpace } from '../src/space/index.js';
-import { DEFAULT_CONFIG, defaultConfigOf, permutationP } from './tabular.js';
+import { DEFAULT_CONFIG, defaultConfigOf, earlyStoppingFlag, permutationP } from './tabular.js';
 
 const PEER_SCRIPT = fileURLToPath(new URL('./sklearn_mlp.py', import.meta.url));
 
@@ -54,4 +54,11 @@ test('sklearn_mlp.py eval-states: the peer refitted per random state; its own se
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('--early-stopping METRIC:PATIENCE[:MIN_DELTA]: scikit-learn\'s rule and the validation metrics; bad text refused with the form', () => {
+  assert.deepEqual(earlyStoppingFlag('train_loss:11:1e-4'), { metric: 'train_loss', patience: 11, minDelta: 1e-4 });
+  assert.deepEqual(earlyStoppingFlag('val_loss:5'), { metric: 'val_loss', patience: 5 });
+  for (const bad of ['train_los:11', 'train_loss', 'train_loss:0', 'train_loss:1.5', 'train_loss:11:-1', 'train_loss:11:', 'train_loss:11:x', 'train_loss:11:1e-4:3'])
+    assert.throws(() => earlyStoppingFlag(bad), /METRIC:PATIENCE\[:MIN_DELTA\]/, bad);
 });

@@ -4,7 +4,8 @@
  *                           [--cv-repeats 1] [--enqueue-default] [--ensemble 1[,3,5...]]
  *                           [--caruana [--caruana-size 50] [--caruana-metric loss|acc]]
  *                           [--final retrain|folds] [--variants] [--space joint_mlp|joint_mlp_small]
- *                           [--peer-states N]
+ *                           [--peer-states N] [--early-stopping METRIC:PATIENCE[:MIN_DELTA]]
+ *                           [--retrain-seeds S]
  *                           [--no-cv-baseline] [--results FILE] [--json]`
  *
  * Small-data options of the CV search (issue 17.17): `--cv-repeats R` repeats the k-fold partition
@@ -34,6 +35,11 @@
  * random states (10000, 10001, ...; bench/sklearn_mlp.py eval-states), so the summary also shows
  * the peer's own seed-to-seed spread and each figure's difference to the default's expected
  * accuracy (the mean over its 1 + N draws): a post-hoc view of the noise floor, not the target.
+ * `--early-stopping train_loss:11:1e-4` sets the evaluator's `early_stopping` (metric, patience,
+ * min_delta; train_loss:11:1e-4 is scikit-learn MLPClassifier's own rule, with --epochs 200 its
+ * max_iter), which also stops every retraining (the default's and the members'). `--retrain-seeds
+ * S` (with --variants): every retrained final model is the mean of S trainings, seeds split seed
+ * .. + S-1 (`tsnas ensemble --seeds S`); the fold networks are unchanged.
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
@@ -65,6 +71,7 @@ import { openStore } from '../src/store/index.js';
 import { averagePredictions, trainEnsemble } from '../src/eval/ensemble.js';
 import type { JointArch } from '../src/core/arch.js';
 import { parseBenchArgs } from './args.js';
+import { EARLY_STOPPING_METRICS, type EarlyStopping } from '../src/eval/train.js';
 
 type Objective = 'val_loss' | 'val_acc';
 const OBJECTIVES: readonly Objective[] = ['val_loss', 'val_acc'];
@@ -78,6 +85,10 @@ interface Args {
   space: SpaceName;
   /** Summary: the peer refitted with this many other random states (0: not). */
   peerStates: number;
+  /** Evaluator early_stopping (absent: none). */
+  earlyStopping: EarlyStopping | undefined;
+  /** Trainings per retrained final model (tsnas ensemble --seeds). */
+  retrainSeeds: number;
   /** Evaluator cv_repeats (repeated k-fold); 1 = plain k-fold. */
   cvRepeats: number;
   /** Enqueue DEFAULT_CONFIG as the search's first trial (Optuna's enqueue_trial). */
@@ -105,12 +116,25 @@ interface Args {
   json: boolean;
 }
 
+/** `--early-stopping METRIC:PATIENCE[:MIN_DELTA]`, e.g. train_loss:11:1e-4 (scikit-learn's rule). */
+export function earlyStoppingFlag(text: string): EarlyStopping {
+  const [metric, patience, minDelta, ...rest] = text.split(':');
+  if (rest.length > 0 || !(EARLY_STOPPING_METRICS as readonly string[]).includes(metric ?? '') || !/^[1-9][0-9]*$/.test(patience ?? '') || (minDelta !== undefined && !(minDelta.trim() !== '' && Number(minDelta) >= 0)))
+    throw new Error(`tabular: --early-stopping takes METRIC:PATIENCE[:MIN_DELTA] with METRIC one of ${EARLY_STOPPING_METRICS.join(', ')}, PATIENCE an integer >= 1, MIN_DELTA >= 0, e.g. train_loss:11:1e-4; got ${JSON.stringify(text)}`);
+  return { metric: metric as NonNullable<EarlyStopping['metric']>, patience: Number(patience), ...(minDelta !== undefined ? { minDelta: Number(minDelta) } : {}) };
+}
+
 function parseArgs(argv: string[]): Args {
   const o = parseBenchArgs(argv, 'tabular', {
     seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
     'cv-repeats': 'number', 'enqueue-default': 'flag', 'no-enqueue-default': 'flag', ensemble: 'list',
     caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string', final: 'string', variants: 'flag', space: 'string', 'peer-states': 'number',
+    'early-stopping': 'string', 'retrain-seeds': 'number',
   });
+  const earlyStopping = o['early-stopping'] === undefined ? undefined : earlyStoppingFlag(o['early-stopping']);
+  const retrainSeeds = o['retrain-seeds'] ?? 1;
+  if (!(Number.isInteger(retrainSeeds) && retrainSeeds >= 1)) throw new Error(`tabular: --retrain-seeds must be an integer >= 1, got ${retrainSeeds}`);
+  if (retrainSeeds > 1 && !o.variants) throw new Error('tabular: --retrain-seeds applies to the retrained final rules of --variants');
   const peerStates = o['peer-states'] ?? 0;
   if (!(Number.isInteger(peerStates) && peerStates >= 0 && peerStates <= 20)) throw new Error(`tabular: --peer-states must be an integer in 0..20, got ${peerStates}`);
   const space = (o.space ?? 'joint_mlp') as SpaceName;
@@ -131,6 +155,8 @@ function parseArgs(argv: string[]): Args {
   const objective = (o.objective ?? 'val_acc') as Objective;
   if (!OBJECTIVES.includes(objective)) throw new Error(`tabular: --objective must be one of ${OBJECTIVES.join(', ')}, got ${JSON.stringify(o.objective)}`);
   return {
+    earlyStopping,
+    retrainSeeds,
     objective,
     space,
     peerStates,
@@ -165,6 +191,16 @@ export const DEFAULT_CONFIG = {
   arch: { family: 'mlp', hidden: [128], activation: 'relu', batchNorm: false, dropout: 0 },
   hparams: { optimizer: 'adam', lr: 0.001, batchSize: 32, weightDecay: 1e-6 },
 };
+
+/** The evaluator's early_stopping config of the bench's option. */
+function esConfig(e: EarlyStopping): { metric: string; patience: number; min_delta?: number } {
+  return { metric: e.metric ?? 'val_loss', patience: e.patience, ...(e.minDelta !== undefined ? { min_delta: e.minDelta } : {}) };
+}
+
+/** The line tag of --early-stopping (lines without it: absent). */
+function esTag(a: Args): string | undefined {
+  return a.earlyStopping ? `${a.earlyStopping.metric ?? 'val_loss'}:${a.earlyStopping.patience}:${a.earlyStopping.minDelta ?? 0}` : undefined;
+}
 
 /** The enqueued default per space: joint_mlp_small holds scikit-learn's own width (one layer of 100). */
 export function defaultConfigOf(space: SpaceName): typeof DEFAULT_CONFIG {
@@ -212,7 +248,7 @@ async function searchAndRetrain(dir: string, csv: string, seed: number, a: Args,
       strategy: 'tpe',
       seed,
       trials: a.trials,
-      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: !(cv && a.final === 'folds'), threads: 1, ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}), ...(a.caruana || a.final === 'folds' ? { cv_predictions: true } : {}) } : {}) },
+      evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: a.epochs, split_seed: seed, keep_weights: false, skip_test: !(cv && a.final === 'folds'), threads: 1, ...(a.earlyStopping ? { early_stopping: esConfig(a.earlyStopping) } : {}), ...(cv ? { cv_folds: a.folds, ...(a.cvRepeats > 1 ? { cv_repeats: a.cvRepeats } : {}), ...(a.caruana || a.final === 'folds' ? { cv_predictions: true } : {}) } : {}) },
       ...(cv && a.enqueueDefault ? { enqueue: [defaultConfigOf(a.space)] } : {}),
       objectives: [
         !cv ? { metric: 'val_acc', direction: 'maximize' } : a.objective === 'val_acc' ? { metric: 'val_acc', direction: 'maximize', tie_break: 'val_loss' } : { metric: 'val_loss', direction: 'minimize', tie_break: 'val_acc' },
@@ -257,7 +293,8 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
   const out: Record<string, number> = { caruana_folds: e.acc };
   // A retrained member that diverges is left out by ensembleOfStudy (the rest reweighted); when
   // all do, the rule has no figure for this seed (absent from the line's variants).
-  const retrained = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana!.size, metric: a.caruana!.metric }).catch(() => undefined);
+  const seeds = a.retrainSeeds > 1 ? { seeds: a.retrainSeeds } : {};
+  const retrained = await ensembleOfStudy(storage, study, { method: 'caruana', size: a.caruana!.size, metric: a.caruana!.metric, ...seeds }).catch(() => undefined);
   const data = await prepareData({ kind: 'csv', path: csv }, { seed, valFraction: 0 });
   if (retrained) {
     out['caruana_retrain'] = retrained.acc;
@@ -265,7 +302,7 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
     out['caruana_both'] = averagePredictions([e.probs, retrained.probs], data).acc;
   }
   out['winner_folds'] = (await ensembleOfStudy(storage, study, { k: 1, final: 'folds' })).acc;
-  const w = await ensembleOfStudy(storage, study, { k: 1 }).catch(() => undefined);
+  const w = await ensembleOfStudy(storage, study, { k: 1, ...seeds }).catch(() => undefined);
   if (w) out['winner_retrain'] = w.acc;
   out['top5_folds'] = (await ensembleOfStudy(storage, study, { k: 5, final: 'folds' })).acc;
   // The better half of the ranking (k = half the complete trials, rounded up), fold networks.
@@ -276,7 +313,7 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
   // Every trial retrained on all non-test rows (a diverging one left out); the top half is the
   // retrained members among the better half of the ranking. Both final models: the mean of the
   // fold-network and the retrained ensembles' probabilities.
-  const allRe = await ensembleOfStudy(storage, study, { k: a.trials + 1 }).catch(() => undefined);
+  const allRe = await ensembleOfStudy(storage, study, { k: a.trials + 1, ...seeds }).catch(() => undefined);
   if (allRe) {
     out['all_retrain'] = allRe.acc;
     out['all_both'] = averagePredictions([all.probs, allRe.probs], data).acc;
@@ -300,8 +337,12 @@ async function finalRules(storage: string, study: string, csv: string, seed: num
       await store.close();
     }
     // The default retrained on every non-test row, as the search's members are (same epochs, seed, threads).
-    const d = await trainEnsemble([defaultConfigOf(a.space) as JointArch], data, { epochs: a.epochs, seed, threads: 1 }).catch(() => undefined);
-    if (d) out['default_retrain'] = d.acc;
+    const runs: Awaited<ReturnType<typeof trainEnsemble>>[] = [];
+    for (let j = 0; j < a.retrainSeeds; j++) {
+      const d = await trainEnsemble([defaultConfigOf(a.space) as JointArch], data, { epochs: a.epochs, seed: seed + j, threads: 1, ...(a.earlyStopping ? { earlyStopping: a.earlyStopping } : {}) }).catch(() => undefined);
+      if (d) runs.push(d);
+    }
+    if (runs.length === a.retrainSeeds) out['default_retrain'] = averagePredictions(runs.map((r) => r.probs), data).acc;
   }
   return out;
 }
@@ -351,6 +392,10 @@ interface SeedLine {
   objective?: Objective;
   /** The searched space (lines before it was a choice: absent = joint_mlp). */
   space?: SpaceName;
+  /** --early-stopping METRIC:PATIENCE:MIN_DELTA (lines without it: absent). */
+  early_stopping?: string;
+  /** --retrain-seeds (lines without it: absent = 1). */
+  retrain_seeds?: number;
   /** Lines written before these were choices: 1, false, [1]. */
   cv_repeats?: number;
   enqueue_default?: boolean;
@@ -398,7 +443,7 @@ function linesFor(name: string, a: Args, run: readonly SeedLine[]): SeedLine[] {
   for (const t of readFileSync(a.results, 'utf8').split('\n')) {
     if (!t.trim()) continue;
     const l = JSON.parse(t) as SeedLine;
-    if (l.dataset === name && (l.space ?? 'joint_mlp') === a.space && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0] && l.ensemble_method === methodTag(a)) bySeed.set(l.seed, l);
+    if (l.dataset === name && (l.space ?? 'joint_mlp') === a.space && l.trials === a.trials && l.epochs === a.epochs && l.folds === a.folds && (l.objective ?? 'val_acc') === a.objective && (l.cv_repeats ?? 1) === a.cvRepeats && (l.enqueue_default ?? false) === a.enqueueDefault && (l.ensemble ?? 1) === a.ensemble[0] && l.ensemble_method === methodTag(a) && l.early_stopping === esTag(a) && (l.retrain_seeds ?? 1) === a.retrainSeeds) bySeed.set(l.seed, l);
   }
   return [...bySeed.values()].sort((x, y) => x.seed - y.seed);
 }
@@ -448,6 +493,8 @@ export default async function main(argv: string[]): Promise<void> {
           enqueue_default: a.enqueueDefault,
           ensemble: a.ensemble[0]!,
           ...(methodTag(a) !== undefined ? { ensemble_method: methodTag(a) } : {}),
+          ...(esTag(a) !== undefined ? { early_stopping: esTag(a) } : {}),
+          ...(a.retrainSeeds > 1 ? { retrain_seeds: a.retrainSeeds } : {}),
           seed: s,
           trials: a.trials,
           epochs: a.epochs,
@@ -504,7 +551,7 @@ export default async function main(argv: string[]): Promise<void> {
         console.log(JSON.stringify({ figure: `${name}_test_acc_ratio_vs_sklearn`, value: +(o.mean / k.mean).toFixed(4) }));
       } else
         console.log(
-          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE over ${a.space} + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}, ${a.caruana ? `Caruana selection (${a.caruana.size} steps on out-of-fold ${a.caruana.metric})` : a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`}${a.final === 'folds' ? ' (final models: the CV fold networks)' : ''} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
+          `${name} (${n} split seeds${a.results ? ` in ${a.results}` : ''}): tsnas TPE over ${a.space} + ${a.folds}-fold CV${a.cvRepeats > 1 ? ` x ${a.cvRepeats} repeats` : ''}, objective ${a.objective} (tie-break ${a.objective === 'val_acc' ? 'val_loss' : 'val_acc'})${a.enqueueDefault ? ', default enqueued' : ''}${a.earlyStopping ? `, early stopping ${esTag(a)}` : ''}${a.retrainSeeds > 1 ? `, ${a.retrainSeeds} seeds per retrained model` : ''}, ${a.caruana ? `Caruana selection (${a.caruana.size} steps on out-of-fold ${a.caruana.metric})` : a.ensemble[0] === 1 ? 'winner' : `ensemble of the top ${a.ensemble[0]}`}${a.final === 'folds' ? ' (final models: the CV fold networks)' : ''} ${o.mean.toFixed(2)} ± ${o.std.toFixed(2)}%` +
             (plain.length ? `, without CV/tie-break ${meanStd(plain).mean.toFixed(2)} ± ${meanStd(plain).std.toFixed(2)}% (n=${plain.length})` : '') +
             `; scikit-learn MLPClassifier() + StandardScaler ${k.mean.toFixed(2)} ± ${k.std.toFixed(2)}%; paired difference ${diff.mean.toFixed(2)} ± ${diff.std.toFixed(2)} (std; s.e. ${(diff.std / Math.sqrt(n)).toFixed(2)}; one-sided permutation p ${permutationP(lines.map((_, i) => ours[i]! - sk[i]!)).toFixed(4)}) points;` +
             ` per seed ${wins} wins, ${ties} ties, ${n - wins - ties} losses; ratio ${(o.mean / k.mean).toFixed(4)}` +

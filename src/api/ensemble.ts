@@ -22,8 +22,10 @@
  * - `retrain` (default): retrained from scratch on every non-test row (training + validation
  *   split: validation fraction 0, the same test rows) for the evaluator's `epochs`, seeds `seed`
  *   .. `seed + seeds - 1` (default the study's seed, 1 seed; several seeds: the member's
- *   probabilities are the mean over its seeds, a deep ensemble of it), the evaluator's threads, and
- *   evaluated on the test split, which the search never saw.
+ *   probabilities are the mean over its seeds, a deep ensemble of it), the evaluator's threads and
+ *   `early_stopping` (a `train_loss` rule stops it as in the search; a validation metric has no
+ *   rows to watch here, so the full `epochs` train), and evaluated on the test split, which the
+ *   search never saw.
  * - `folds`: nothing is retrained; the member is its k cross-validation fold networks from the
  *   search, their test probabilities averaged (auto-sklearn's `cv` resampling final model,
  *   Feurer et al. 2015; AutoGluon's k-fold bagging, Erickson et al. 2020). Needs the search's
@@ -205,6 +207,9 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
                 seed: (opts.seed ?? rec.seed) + j,
                 ...(o.threads === undefined ? {} : { threads: o.threads }),
                 ...(o.hparams ? { hparams: o.hparams } : {}),
+                // The search's stopping rule (train_loss: scikit-learn's; a validation metric
+                // has no rows to watch here, every non-test row trains, so it does nothing).
+                ...(o.earlyStopping ? { earlyStopping: o.earlyStopping } : {}),
                 ...(o.nb201 ? { nb201: o.nb201 } : {}),
                 ...(o.darts ? { darts: o.darts } : {}),
               }),

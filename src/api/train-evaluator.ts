@@ -22,6 +22,13 @@
  *                                   # mean over folds (val_acc_std, val_loss_std: the spread)
  *     cv_repeats: 3                 # repeated k-fold (with cv_folds): 3 shuffles of the k folds,
  *                                   # the mean over all k x 3 trainings (a less noisy objective)
+ *     early_stopping: { metric: train_loss, patience: 11, min_delta: 1e-4 }
+ *                                   # stop a training when the metric stops improving:
+ *                                   # train_loss = scikit-learn MLPClassifier's rule (tol,
+ *                                   # n_iter_no_change 10; last weights kept; also in folds and
+ *                                   # in tsnas ensemble's retraining); val_loss / val_acc: the
+ *                                   # validation split's (the held-out fold under cv_folds),
+ *                                   # best epoch's weights restored. epochs is then the maximum
  *     cv_predictions: true          # with cv_folds: keep each trial's out-of-fold class
  *                                   # probabilities (user attribute cv_predictions), for
  *                                   # `tsnas ensemble --method caruana`; without skip_test
@@ -54,7 +61,7 @@ import { NasError, isNasError, nestError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { DATASET_KINDS, type DatasetSpec, type SplitSpec } from '../data/prepare.js';
 import { FASHION_MNIST_DIR, checkCachedDataset } from '../data/sources.js';
-import { HPARAM_NAMES, TrainingEvaluator, resolveHparams, type TrainingEvaluatorOptions } from '../eval/train.js';
+import { EARLY_STOPPING_METRICS, HPARAM_NAMES, TrainingEvaluator, resolveHparams, type EarlyStopping, type TrainingEvaluatorOptions } from '../eval/train.js';
 import { optionKeys, snakeCase } from '../core/issues.js';
 import type { Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
@@ -89,6 +96,7 @@ export const TRAIN_OPTIONS = [
   'inherit_lr_scale',
   'inherit_optimizer',
   'budget_samples',
+  'early_stopping',
 ] as const;
 
 const IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -241,6 +249,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   I.take(() => { if (inheritOptimizer && inherit === 'off') fail('evaluator.inherit_optimizer', 'inherit_optimizer restores a parent\'s optimizer state with its weights, but inherit is off', 'add inherit: morph (or exact), or remove inherit_optimizer'); }, undefined);
   const budgetSamples = I.take(() => o['budget_samples'] === undefined ? undefined : num(o['budget_samples'], 'evaluator.budget_samples', { integer: true, min: 1 }), undefined);
   I.take(() => { if (budgetSamples !== undefined && cvFolds !== undefined) fail('evaluator.budget_samples', 'budget_samples cannot be combined with cv_folds', 'remove one of the two options'); }, undefined);
+  const earlyStopping = I.take(() => (o['early_stopping'] === undefined ? undefined : parseEarlyStopping(o['early_stopping'], 'evaluator.early_stopping')), undefined);
   const nb201 = I.take(() => size('nb201', 'cells'), undefined);
   const dartsSize = I.take(() => size('darts', 'layers'), undefined);
   I.throwIfAny('the evaluator options');
@@ -264,6 +273,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
       ...(inheritLrScale === undefined ? {} : { inheritLrScale }),
       ...(inheritOptimizer ? { inheritOptimizer } : {}),
       ...(budgetSamples === undefined ? {} : { budgetSamples }),
+      ...(earlyStopping === undefined ? {} : { earlyStopping }),
     },
     options: norm,
   };
@@ -286,6 +296,22 @@ export function withWeightsDefaults(c: StudyConfig): StudyConfig {
     return c;
   }
   return { ...c, evaluator: { ...c.evaluator, options: { ...o, artifacts_dir: dir } } };
+}
+
+/**
+ * `early_stopping: { metric, patience, min_delta }` (src/eval/train.ts EarlyStopping): metric
+ * val_loss (default) | val_acc | train_loss, patience an integer >= 1 (required), min_delta >= 0
+ * (default 0). Every problem of the object at once (Issues), unknown keys with did-you-mean.
+ */
+export function parseEarlyStopping(v: unknown, field: string): EarlyStopping {
+  const e = obj(v, field);
+  const I = new Issues();
+  I.take(() => noExtraKeys(e, field, ['metric', 'patience', 'min_delta']), undefined);
+  const metric = I.take(() => (e['metric'] === undefined ? undefined : oneOf(e['metric'], `${field}.metric`, EARLY_STOPPING_METRICS)), undefined);
+  const patience = I.take(() => (e['patience'] === undefined ? fail(`${field}.patience`, 'is required', 'the epochs without improvement before a training stops, e.g. patience: 11') : num(e['patience'], `${field}.patience`, { integer: true, min: 1, max: 100_000 })), 1);
+  const minDelta = I.take(() => (e['min_delta'] === undefined ? undefined : num(e['min_delta'], `${field}.min_delta`, { min: 0 })), undefined);
+  I.throwIfAny(field);
+  return { patience, ...(metric === undefined ? {} : { metric }), ...(minDelta === undefined ? {} : { minDelta }) };
 }
 
 /** The `train` evaluator factory (registered in extensions.ts). */

@@ -41,14 +41,43 @@ import type { EvalOutcome, EvalRequest, Evaluator, Metrics, Progress, ProgressAn
 
 export const DEFAULT_HPARAMS: TrainHparams = { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0, schedule: 'constant' };
 
+/**
+ * Stop training when `metric` stops improving.
+ * - `val_loss` (default, minimised) / `val_acc` (maximised): measured on the validation split after
+ *   every epoch; training stops after `patience` epochs without an improvement of more than
+ *   `minDelta`, and the best epoch's weights are restored (Keras' EarlyStopping with
+ *   restore_best_weights). Needs validation rows (without them it does nothing). Under cv_folds the
+ *   validation rows are the held-out fold, so they then also decide when to stop: the fold's
+ *   metrics become optimistic (a selection among candidates still compares like with like).
+ * - `train_loss`: the epoch's mean training loss, scikit-learn MLPClassifier's own stopping rule
+ *   (`tol` = minDelta, `n_iter_no_change` = patience; sklearn/neural_network/_multilayer_perceptron.py
+ *   `_update_no_improvement_count`): an epoch counts as no improvement when its loss is above the
+ *   lowest so far minus `minDelta`; training stops after `patience` such epochs in a row; the last
+ *   epoch's weights are kept (as scikit-learn keeps them). Needs no validation rows, so it works
+ *   alike in a search's folds and in a retraining on all non-test rows (tsnas ensemble).
+ *   scikit-learn stops when the count EXCEEDS n_iter_no_change (10): patience 11 is its rule.
+ */
 export interface EarlyStopping {
-  /** Epochs without improvement of `metric` before training stops. */
+  /** Epochs without improvement of `metric` before training stops (integer >= 1). */
   readonly patience: number;
-  /** Default `val_loss` (minimised); `val_acc` is maximised. */
-  readonly metric?: 'val_loss' | 'val_acc';
-  /** Smallest change that counts as an improvement (default 0). */
+  /** Default `val_loss` (minimised); `val_acc` is maximised; `train_loss` is minimised (see above). */
+  readonly metric?: EarlyStoppingMetric;
+  /** Smallest change that counts as an improvement (default 0; in the metric's units: loss, or accuracy points). */
   readonly minDelta?: number;
 }
+
+/**
+ * One epoch of scikit-learn MLPClassifier's stopping count on the training loss
+ * (`_update_no_improvement_count` without early_stopping): the epoch is no improvement when `loss`
+ * is above the lowest loss so far minus `tol` (count + 1, else 0); the lowest is updated whenever
+ * `loss` is lower, even by less than `tol`. Start from { best: Infinity, count: 0 }.
+ */
+export function noImprovementStep(s: { readonly best: number; readonly count: number }, loss: number, tol: number): { best: number; count: number } {
+  return { best: Math.min(s.best, loss), count: loss > s.best - tol ? s.count + 1 : 0 };
+}
+
+export const EARLY_STOPPING_METRICS = ['val_loss', 'val_acc', 'train_loss'] as const;
+export type EarlyStoppingMetric = (typeof EARLY_STOPPING_METRICS)[number];
 
 export interface TrainOptions {
   /** Hyperparameters (a JointArch's own override these); defaults DEFAULT_HPARAMS. */
@@ -444,10 +473,12 @@ export async function trainModule(
     const totalSteps = Math.min(opts.maxSteps ?? Infinity, perEpoch * epochs);
     const sched = schedule(hparams, totalSteps, perEpoch);
     const smoothing = hparams.labelSmoothing ?? 0;
-    const es = hasVal ? opts.earlyStopping : undefined;
-    const esMetric = es?.metric ?? 'val_loss';
+    const esMetric = opts.earlyStopping?.metric ?? 'val_loss';
+    // Validation metrics need validation rows; the training loss does not.
+    const es = hasVal || esMetric === 'train_loss' ? opts.earlyStopping : undefined;
     let bestScore = -Infinity;
     let sinceBest = 0;
+    let trainStop = { best: Infinity, count: 0 };
     let lastVal: ClassificationMetrics | undefined;
     module.train();
 
@@ -527,7 +558,11 @@ export async function trainModule(
           seconds: elapsed(),
         };
       }
-      if (es && lastVal) {
+      if (es && esMetric === 'train_loss') {
+        // scikit-learn's rule (noImprovementStep); the last epoch's weights are kept.
+        trainStop = noImprovementStep(trainStop, lossSum / seen, es.minDelta ?? 0);
+        if (trainStop.count >= es.patience) break;
+      } else if (es && lastVal) {
         const score = esMetric === 'val_loss' ? -lastVal.loss : lastVal.acc;
         if (score > bestScore + (es.minDelta ?? 0)) {
           bestScore = score;
