@@ -275,7 +275,7 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   // Evaluator flags: --evaluator/--dataset name it (--dataset alone means the train evaluator:
   // `tsnas search --strategy darts --dataset fashion_mnist`); the others override the config
   // file's evaluator options (merged by mergeFlags), e.g. `tsnas search c.yaml --path other.csv`.
-  // --path/--label/--header are `tsnas train`'s CSV flags, so a README example works with either command.
+  // --path/--label/--header/--val-fraction/--test-fraction are `tsnas train`'s data flags, so a README example works with either command.
   const ev: Obj = {};
   if (s('evaluator') || s('dataset')) ev['name'] = s('evaluator') ?? 'train';
   if (s('table')) ev['table'] = s('table');
@@ -291,6 +291,8 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   if (s('label')) ev['label'] = s('label');
   const h = s('header');
   if (h !== undefined) ev['header'] = h === 'auto' ? 'auto' : h === 'true' ? true : h === 'false' ? false : h;
+  if (s('val-fraction') !== undefined) ev['val_fraction'] = s('val-fraction');
+  if (s('test-fraction') !== undefined) ev['test_fraction'] = s('test-fraction');
   if (Object.keys(ev).length) raw['evaluator'] = ev;
   if (s('direction') && !s('objective'))
     fail('--direction', 'needs --objective METRIC (the direction of that metric)', 'e.g. --objective latency_ms --direction minimize');

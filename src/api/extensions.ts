@@ -8,12 +8,13 @@ import type { Space } from '../space/space.js';
 import { MAIN_SPACE_NAME, mainSpace } from './main-space.js';
 import { trainEvaluatorFactory } from './train-evaluator.js';
 import { proxyEvaluatorFactory } from './proxy-parts.js';
+import type { DataNotes } from '../data/prepare.js';
 
 export type EvaluatorFactory = (
   options: JsonObject,
   baseDir: string,
   space: Space<unknown>,
-) => { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> };
+) => { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<DataNotes> };
 
 export const EXTRA_EVALUATORS: Record<string, EvaluatorFactory> = {
   train: trainEvaluatorFactory,

@@ -27,6 +27,7 @@ import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
 import { proxySource } from './proxy-parts.js';
 import { withPrescreen, type PrescreenOptions } from '../strategy/prescreen.js';
 import { withEnqueued } from '../strategy/enqueue.js';
+import type { DataNotes } from '../data/prepare.js';
 
 export interface StudyParts {
   readonly config: StudyConfig;
@@ -35,8 +36,12 @@ export interface StudyParts {
   readonly strategy: Strategy;
   readonly evaluator: Evaluator<unknown>;
   readonly driver: StrategyDriver;
-  /** Loads what the evaluator needs (e.g. the dataset) before trials run; costs need it. */
-  readonly ready?: () => Promise<void>;
+  /**
+   * Loads what the evaluator needs (e.g. the dataset) before trials run; costs need it. Resolves to
+   * what loading the data decided (CSV header detection, label mapping, warnings), for a command to
+   * say once; memoised.
+   */
+  readonly ready?: () => Promise<DataNotes>;
   /**
    * Throws when no architecture of the space can ever be proposed: `constraint_unsatisfiable`
    * (field `constraints`) when none meets the cost constraints, `invalid_config` (field `space`)
@@ -93,7 +98,7 @@ export function buildEvaluator(
   options: JsonObject,
   baseDir: string,
   space: Space<unknown>,
-): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> } {
+): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<DataNotes> } {
   const o = options;
   // Every problem of the options is reported at once (core/issues.ts): each check runs through
   // `I.take`, a bad option leaves a placeholder and the following ones are still checked.
@@ -319,7 +324,8 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   const { evaluator, options: evOptions, ready: evReady } = built!;
   if (prescreen) strategy = withPrescreen(strategy!, prescreen) as unknown as Strategy;
   if (config.enqueue) strategy = withEnqueued(strategy!, enqueued!) as unknown as Strategy;
-  const ready = evReady || proxy?.ready ? async () => void (await Promise.all([evReady?.(), proxy?.ready?.()])) : undefined;
+  // The evaluator and a live proxy source may read the same file: its notes are said once.
+  const ready = evReady || proxy?.ready ? async (): Promise<DataNotes> => [...new Set((await Promise.all([evReady?.(), proxy?.ready?.()])).flatMap((n) => n ?? []))] : undefined;
   config = { ...config, strategy: { name: strategyEntry!.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
   const costOf = evaluator.costs
     ? (arch: unknown): Metrics => {

@@ -19,6 +19,7 @@ import type { Space } from '../space/space.js';
 import type { PrescreenOptions } from '../strategy/prescreen.js';
 import { parseTrainOptions } from './train-evaluator.js';
 import { Issues, fail, noExtraKeys, num, obj } from './validate.js';
+import type { DataNotes } from '../data/prepare.js';
 
 let shipped: ProxyTable | undefined;
 const nb201Table = (): ProxyTable => (shipped ??= loadProxyTable());
@@ -92,7 +93,7 @@ function liveOptions(o: JsonObject, baseDir: string): { ev: ProxyEvaluator; opti
 }
 
 /** The `proxy` evaluator factory (see the module comment). */
-export function proxyEvaluatorFactory(o: JsonObject, baseDir: string, space: Space<unknown>): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<void> } {
+export function proxyEvaluatorFactory(o: JsonObject, baseDir: string, space: Space<unknown>): { evaluator: Evaluator<unknown>; options: JsonObject; ready?: () => Promise<DataNotes> } {
   if (space.name.startsWith('nb201') && o['dataset'] === undefined) {
     const extra = Object.keys(o);
     if (extra.length)
@@ -104,7 +105,7 @@ export function proxyEvaluatorFactory(o: JsonObject, baseDir: string, space: Spa
     return { evaluator: tableProxyEvaluator(), options: {} };
   }
   const { ev, options } = liveOptions(o, baseDir);
-  return { evaluator: ev as unknown as Evaluator<unknown>, options, ready: async () => void (await ev.prepared()) };
+  return { evaluator: ev as unknown as Evaluator<unknown>, options, ready: async () => (await ev.prepared()).notes ?? [] };
 }
 
 /**
@@ -117,7 +118,7 @@ export function proxySource(
   baseDir: string,
   proxies: readonly string[],
   seed: number,
-): { provider: ProxyProvider<unknown>; ready?: () => Promise<void> } {
+): { provider: ProxyProvider<unknown>; ready?: () => Promise<DataNotes> } {
   if (space.name.startsWith('nb201') && evaluator.options['dataset'] === undefined) {
     const t = nb201Table();
     const missing = proxies.filter((p) => !t.proxies.includes(p));
@@ -141,5 +142,5 @@ export function proxySource(
       return { values, ms: scores.reduce((t, s) => t + s.ms, 0) };
     },
   );
-  return { provider, ready: async () => void (await ev.prepared()) };
+  return { provider, ready: async () => (await ev.prepared()).notes ?? [] };
 }

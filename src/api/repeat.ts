@@ -10,6 +10,7 @@ import type { Json } from '../core/json.js';
 import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { createStudy, prepareSearch, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
 import { STUDY_NAME_MAX } from './config.js';
+import type { DataNotes } from '../data/prepare.js';
 
 /** Statistics of one metric over the runs that produced it. `std` is the sample std (n-1); null for n = 1. */
 export interface Stat {
@@ -90,6 +91,8 @@ export interface RepeatOptions extends Omit<SearchOptions, 'onProgress' | 'onEve
   readonly onSeed?: (e: { seed: number; study: string; index: number; count: number; action: 'run' | 'skip' }) => void;
   readonly onProgress?: (seed: number, p: Parameters<NonNullable<SearchOptions['onProgress']>>[0]) => void;
   readonly onEvent?: (seed: number, e: Parameters<NonNullable<SearchOptions['onEvent']>>[0]) => void;
+  /** Once, before the first seed that runs: what loading its data decided (CSV header, label mapping); every seed reads the same data. */
+  readonly onDataNotes?: (notes: DataNotes) => void;
 }
 
 /** The best trial of one seed's study (by the first objective). */
@@ -189,6 +192,7 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
   }
   const runs: SeedStudy[] = [];
   let aborted = false;
+  let notesSaid = false;
   for (const [index, { seed, prepared }] of perSeed.entries()) {
     if (opts.signal?.aborted) {
       aborted = true;
@@ -209,8 +213,12 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
       }
       continue;
     }
-    const { onSeed: _s, onProgress, onEvent, ...searchOpts } = opts;
+    const { onSeed: _s, onProgress, onEvent, onDataNotes, ...searchOpts } = opts;
     void _s;
+    if (!notesSaid) {
+      notesSaid = true;
+      onDataNotes?.((await prepared.parts.ready?.()) ?? []);
+    }
     const r = await search(prepared, {
       ...searchOpts,
       ...(onProgress ? { onProgress: (p) => onProgress(seed, p) } : {}),

@@ -9,13 +9,18 @@
  *     path: data.csv                # digits (optional), csv
  *     label: species                # csv: label column, header name or 0-based index (default: last)
  *     header: auto                  # csv: true | false | auto (default: a header when line 1 has a
- *                                   # non-numeric cell or is exactly the column indices 0..n-1 / 1..n)
+ *                                   # non-numeric cell, the label's name, the column indices
+ *                                   # 0..n-1 / 1..n, a label cell that would be a class of one
+ *                                   # row, or integers above decimals; the choice is printed)
  *     epochs: 3                     # full budget per candidate (multi-fidelity strategies ask less)
  *     train_per_class: 500          # low fidelity: a class-balanced training subset
  *     budget_samples: 6000          # one budget unit = 6,000 training samples instead of one epoch
  *                                   # (epochs: then the full budget in units; with inherit a
  *                                   # promotion continues for the units it lacks)
  *     val_per_class: 200
+ *     val_fraction: 0.1             # held out for validation (default 0.1)
+ *     test_fraction: 0.2            # digits, csv: held out for test (default 0.2; datasets with
+ *                                   # an official test partition use it instead)
  *     threads: 2
  *     time_limit: 120               # seconds per candidate
  *     cv_folds: 5                   # k-fold cross-validation over train+val: the objective is the
@@ -59,7 +64,7 @@ import { resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
 import { NasError, isNasError, nestError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { DATASET_KINDS, type DatasetSpec, type SplitSpec } from '../data/prepare.js';
+import { DATASET_KINDS, type DataNotes, type DatasetSpec, type SplitSpec } from '../data/prepare.js';
 import { FASHION_MNIST_DIR, checkCachedDataset } from '../data/sources.js';
 import { EARLY_STOPPING_METRICS, HPARAM_NAMES, TrainingEvaluator, resolveHparams, type EarlyStopping, type TrainingEvaluatorOptions } from '../eval/train.js';
 import { optionKeys, snakeCase } from '../core/issues.js';
@@ -79,6 +84,7 @@ export const TRAIN_OPTIONS = [
   'train_per_class',
   'val_per_class',
   'val_fraction',
+  'test_fraction',
   'split_seed',
   'threads',
   'time_limit',
@@ -126,8 +132,8 @@ function checkIdxDir(dir: string, field: string): void {
 export interface TrainEvaluatorParts {
   evaluator: Evaluator<unknown>;
   options: JsonObject;
-  /** Loads and splits the data (once); costs() (constraints) need the data's shape. */
-  ready: () => Promise<void>;
+  /** Loads and splits the data (once); costs() (constraints) need the data's shape. Resolves to the data's notes. */
+  ready: () => Promise<DataNotes>;
 }
 
 /**
@@ -200,7 +206,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
           fail('evaluator.label', `must be a header name or a 0-based column index, got ${JSON.stringify(label)}`);
         const header = o['header'];
         if (header !== undefined && header !== true && header !== false && header !== 'auto')
-          fail('evaluator.header', `must be true, false or "auto", got ${JSON.stringify(header)}`, 'auto (default): a header when line 1 has a non-numeric cell or is exactly the column indices');
+          fail('evaluator.header', `must be true, false or "auto", got ${JSON.stringify(header)}`, 'auto (default): a header when line 1 has a non-numeric cell, the label name, the column indices 0..n-1 / 1..n, or a label cell that would be a class of one row');
         dataset = { kind, path: p, ...(label !== undefined ? { label: label as string | number } : {}), ...(header !== undefined ? { header: header as boolean | 'auto' } : {}) };
         break;
       }
@@ -210,6 +216,13 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   if (o['train_per_class'] !== undefined) I.take(() => (split.trainPerClass = num(o['train_per_class'], 'evaluator.train_per_class', { integer: true, min: 1 })), undefined);
   if (o['val_per_class'] !== undefined) I.take(() => (split.valPerClass = num(o['val_per_class'], 'evaluator.val_per_class', { integer: true, min: 1 })), undefined);
   if (o['val_fraction'] !== undefined) I.take(() => (split.valFraction = num(o['val_fraction'], 'evaluator.val_fraction', { min: 0.01, max: 0.9 })), undefined);
+  if (o['test_fraction'] !== undefined)
+    I.take(() => {
+      const kind = o['dataset'];
+      if (kind === 'fashion_mnist' || kind === 'mnist' || kind === 'cifar10')
+        fail('evaluator.test_fraction', `${kind} has an official test partition, which is its test split`, 'remove test_fraction (it applies to digits and csv, which are split three ways)');
+      split.testFraction = num(o['test_fraction'], 'evaluator.test_fraction', { min: 0.01, max: 0.9 });
+    }, undefined);
   if (o['split_seed'] !== undefined) I.take(() => (split.seed = num(o['split_seed'], 'evaluator.split_seed', { integer: true, min: 0 })), undefined);
   const epochs = I.take(() => num(o['epochs'] ?? 10, 'evaluator.epochs', { integer: true, min: 1, max: 10_000 }), 10);
   const cvFolds = I.take(() => o['cv_folds'] === undefined ? undefined : num(o['cv_folds'], 'evaluator.cv_folds', { integer: true, min: 2, max: 100 }), undefined);
@@ -326,7 +339,7 @@ export function trainEvaluatorFactory(o: JsonObject, baseDir: string, space: Spa
     options,
     ready: async () => {
       ev.checkWeightsDir();
-      await ev.prepared();
+      return (await ev.prepared()).notes ?? [];
     },
   };
 }

@@ -295,3 +295,11 @@ export function interruptible(stopping: string = STOPPING_TRIALS): AbortControll
   if (process.connected) process.once('disconnect', () => ctl.abort('parent exited'));
   return ctl;
 }
+
+/**
+ * What loading the data decided (CSV header, label mapping), said once per command on stderr as
+ * `data: ...` lines, as `tsnas train` prints them; warnings (a class of one row) even with --quiet.
+ */
+export function sayDataNotes(notes: readonly string[], quiet = false): void {
+  for (const n of notes) if (!quiet || n.startsWith('warning:')) process.stderr.write(`data: ${n}\n`);
+}

@@ -81,8 +81,12 @@ options:
   --data-dir DIR          idx/CIFAR files (default for fashion_mnist: /usr/share/datasets/fashion-mnist)
   --path FILE             digits/csv file (--data-dir FILE is accepted too, as in finetune/compress)
   --label COL             the CSV label column: a header name or a 0-based index (default: last)
-  --header auto|true|false  whether CSV line 1 is a header (default auto: yes when a cell is not
-                          a number or the cells are the column indices 0..n-1 / 1..n; printed)
+  --header auto|true|false  whether CSV line 1 is a header (default auto: yes when a cell is not a
+                          number above numbers, is the --label name, the cells are the column
+                          indices 0..n-1 / 1..n, the label cell would be a class of one row, or
+                          integers stand above decimals; the choice is printed)
+  --val-fraction F        held out for validation (default 0.1)
+  --test-fraction F       digits/csv: held out for test (default 0.2)
   --epochs N              default 10
   --train-per-class N     class-balanced training subset (low fidelity)
   --threads N             libtorch threads
@@ -110,6 +114,8 @@ is reported and left out of the statistics; the exit code is then 1.
         path: { type: 'string' },
         label: { type: 'string' },
         header: { type: 'string', choices: ['auto', 'true', 'false'] },
+        'val-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
+        'test-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
         epochs: { type: 'string', number: POSITIVE_INT },
         'train-per-class': { type: 'string', number: POSITIVE_INT },
         threads: { type: 'string', number: POSITIVE_INT },
@@ -144,7 +150,7 @@ is reported and left out of the statistics; the exit code is then 1.
       const h = flags['header'];
       options['header'] = h === 'auto' ? 'auto' : h === 'true';
     }
-    for (const [f, k] of [['epochs', 'epochs'], ['train-per-class', 'train_per_class'], ['threads', 'threads'], ['time-limit', 'time_limit'], ['split-seed', 'split_seed']] as const) {
+    for (const [f, k] of [['epochs', 'epochs'], ['train-per-class', 'train_per_class'], ['threads', 'threads'], ['time-limit', 'time_limit'], ['split-seed', 'split_seed'], ['val-fraction', 'val_fraction'], ['test-fraction', 'test_fraction']] as const) {
       const n = num(f);
       if (n !== undefined) options[k] = n;
     }

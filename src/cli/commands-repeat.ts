@@ -5,6 +5,7 @@
 import { prepareSearch, repeatSearch, seedList, type PrepareInput, type RepeatResult } from '../api/index.js';
 import { invariant } from '../core/errors.js';
 import { interruptible, parse, statTable, UsageError, type ExtraCommand } from './commands-extra.js';
+import { sayDataNotes } from './args.js';
 import { Progress } from './progress.js';
 import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, badConfigFields } from './search-flags.js';
 import { renderTable, type Cell } from './table.js';
@@ -36,7 +37,7 @@ function printRepeat(r: RepeatResult): string {
 }
 
 /** The flags of `tsnas search` that override config fields (src/api/config.ts configFromFlags). */
-const SEARCH_FLAGS = ['study', 'storage', 'table', 'latency', 'objective', 'trials', 'wallclock', 'workers', 'lease', 'data-dir', 'path', 'label'];
+const SEARCH_FLAGS = ['study', 'storage', 'table', 'latency', 'objective', 'trials', 'wallclock', 'workers', 'lease', 'data-dir', 'path', 'label', 'val-fraction', 'test-fraction'];
 
 export const repeatCmd: ExtraCommand = {
   summary: 'run one search config once per seed (studies NAME-seed<k>); best of each, mean ± std',
@@ -58,7 +59,8 @@ options:
   --config FILE         the config file (or give it as the first argument)
   --study, --storage, --space, --strategy, --evaluator, --table, --latency, --objective,
   --direction, --trials, --wallclock, --workers, --lease, --dataset, --data-dir, --path,
-  --label, --header     as in tsnas search (override the config's fields)
+  --label, --header, --val-fraction, --test-fraction
+                        as in tsnas search (override the config's fields)
   --json                print {name, storage, objectives, runs, excluded, aborted,
                         summary: {metric: {mean, std, min, max, n}}}
   --quiet               no progress output
@@ -112,6 +114,7 @@ options:
       { ...input, seeds },
       {
         signal: ctl.signal,
+        onDataNotes: (notes) => sayDataNotes(notes, quiet),
         ...(quiet
           ? {}
           : {

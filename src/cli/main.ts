@@ -3,7 +3,7 @@
  * results: tables or `--json` on stdout, progress and messages on stderr.
  * Exit codes: 0 ok, 2 bad input (config, flags, names, files), 1 failure, 130 interrupted.
  */
-import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, parse, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
+import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, parse, sayDataNotes, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
 import { closest } from '../core/suggest.js';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -116,6 +116,14 @@ options (override the config file's fields):
                         memory, each time) is recorded failed (lease_retries_exhausted) (default 3)
   --json                print the result as JSON
   --quiet               no progress output
+
+data (the train evaluator's fields, as in tsnas train):
+  --dataset KIND        fashion_mnist, mnist, cifar10, digits, csv (alone: --evaluator train)
+  --data-dir DIR        idx/CIFAR files;  --path FILE: the digits/csv file
+  --label COL           CSV label column: a header name or a 0-based index (default: last)
+  --header auto|true|false  whether CSV line 1 is a header (default auto; the choice is printed)
+  --val-fraction F      held out for validation (default 0.1; config val_fraction)
+  --test-fraction F     digits/csv: held out for test (default 0.2; config test_fraction)
 
 zero-cost proxies and predictors (README "Zero-cost proxies"; examples/nb201-prescreen.yaml):
   prescreen: {candidates: 1000, top: 10, proxies: [synflow], pool: 0}   (config field, any strategy)
@@ -340,6 +348,8 @@ async function cmdSearch(argv: string[]): Promise<number> {
       path: { type: 'string' },
       label: { type: 'string' },
       header: { type: 'string', choices: ['auto', 'true', 'false'] },
+      'val-fraction': { type: 'string' },
+      'test-fraction': { type: 'string' },
       'final-epochs': { type: 'string', number: POSITIVE_INT },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -379,8 +389,9 @@ async function cmdSearch(argv: string[]): Promise<number> {
   const c = prepared.config;
   // A config no architecture can satisfy is said alone, not after a banner announcing the search
   // (search() checks it again before writing; ready() is memoised).
-  await prepared.parts.ready?.();
+  const notes = (await prepared.parts.ready?.()) ?? [];
   prepared.parts.checkProposable();
+  sayDataNotes(notes, quiet);
   if (!quiet) err(`tsnas: study ${c.study} in ${c.storage}: ${c.strategy.name} on ${c.space} with ${c.evaluator.name}, ${c.trials} trials, ${c.workers} worker(s)\n`);
   const result = await search(prepared, {
     signal: ctl.signal,

@@ -39,9 +39,10 @@ test('tsnas train --label 4 on a pandas-style CSV: header detected and said, 2 c
   assert.match(s.dataNotes.join('\n'), /header detected: line 1 is the column indices 0\.\.4/);
   assert.equal(s.confusion.length, 2);
   // the text output says it too; --header false reads line 1 as data (labels 1, 2 and "4": 3 classes)
-  const t = tsnas('train', arch, '--dataset', 'csv', '--path', f, '--label', '0', '--header', 'false', '--epochs', '1', '--no-latency');
+  const t = tsnas('train', arch, '--dataset', 'csv', '--path', f, '--label', '4', '--header', 'false', '--epochs', '1', '--no-latency');
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /data: line 1 read as data \(header: false\)/);
+  assert.match(t.stdout, /data: warning: 1 class\(es\) with a single row: 4 \(line 1\)/);
   assert.match(tsnas('train', arch, '--dataset', 'csv', '--path', f, '--header', 'maybe').stderr, /--header: unknown value "maybe" \(use one of: auto, true, false\)/);
 });
 
@@ -55,5 +56,36 @@ test('tsnas train: float32 overflow and an empty validation split are data/confi
   writeFileSync(g, 'a,b,y\n' + Array.from({ length: 8 }, (_, i) => `${i},1,${i % 2}`).join('\n') + '\n');
   const e = tsnas('train', arch, '--dataset', 'csv', '--path', g, '--epochs', '1');
   assert.equal(e.code, 2, e.stderr);
-  assert.match(e.stderr, /validation split would be empty: val_fraction 0\.1, test fraction 0\.2 of rows per class \(0: 4, 1: 4\)/);
+  assert.match(e.stderr, /validation split would be empty: val_fraction 0\.1, test_fraction 0\.2 of rows per class \(0: 4, 1: 4\)/);
+  // the fix it names is spelt as the user writes it, and works from tsnas train (session 10, finding 4)
+  assert.match(e.stderr, /raise val_fraction \(flag --val-fraction\) to at least 0\.125/);
+  assert.doesNotMatch(e.stderr, /valFraction|testFraction/);
+  const fixed = tsnas('train', arch, '--dataset', 'csv', '--path', g, '--epochs', '1', '--no-latency', '--val-fraction', '0.125', '--json');
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.equal(JSON.parse(fixed.stdout).status, 'complete');
+  assert.equal(typeof JSON.parse(fixed.stdout).metrics.val_acc, 'number');
+  // --test-fraction likewise; both checked as flags (range) with every other flag
+  const bad = tsnas('train', arch, '--dataset', 'csv', '--path', g, '--val-fraction', '0', '--test-fraction', '2');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--val-fraction: must be a number from 0\.01 to 0\.9/);
+  assert.match(bad.stderr, /--test-fraction: must be a number/);
+});
+
+test('tsnas train: --label on a continuous feature is refused naming the column and the likely label (session 10, finding 4)', () => {
+  const f = join(dir, 'cont.csv');
+  writeFileSync(f, Array.from({ length: 200 }, (_, i) => `${(Math.sin(i) * 3 + 0.001).toFixed(3)},${(i * 1.3).toFixed(2)},${1 + (i % 3)}`).join('\n') + '\n');
+  const r = tsnas('train', arch, '--dataset', 'csv', '--path', f, '--label', '0', '--epochs', '1');
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /label: .*cont\.csv: the label column index 0 looks continuous/);
+  assert.match(r.stderr, /likely label column: index 2 with 3 whole-number values \(--label 2; config label: 2\)/);
+  assert.doesNotMatch(r.stderr, /split would be empty/);
+});
+
+test('tsnas train: a numeric header 10,20,30,40 is detected and said; no class of one row (session 10, finding 9)', () => {
+  const f = join(dir, 'num2.csv');
+  writeFileSync(f, '10,20,30,40\n' + Array.from({ length: 40 }, (_, i) => `${i % 5},${(i * 7) % 3},${i % 4},${1 + (i % 2)}`).join('\n') + '\n');
+  const r = tsnas('train', arch, '--dataset', 'csv', '--path', f, '--epochs', '1', '--no-latency');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /data: header detected: line 1's label cell "40" is no label of the other 40 rows/);
+  assert.match(r.stdout, /data: labels mapped to classes 0\.\.1: 0=1, 1=2\n/);
 });

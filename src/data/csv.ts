@@ -9,9 +9,13 @@
  * Only a declared `numClasses` keeps integer labels as indices as they are (fixed-class data such
  * as the digits).
  *
- * Header: `header: 'auto'` (default) takes line 1 as a header when a cell is not a number where
- * line 2 has one, or when its cells are exactly the column indices 0..n-1 or 1..n (what pandas and
- * R write for unnamed columns); the choice is reported in `notes`. `true`/`false` force it.
+ * Header: `header: 'auto'` (default) decides by the rules of `detectHeader` (a text cell above
+ * numbers, the label's name, column indices 0..n-1 / 1..n, a label cell that would be a class of
+ * one row, integers above decimals); the choice and its reason are in `notes`. `true`/`false` force it.
+ *
+ * Label column: refused before any split when it looks continuous (numbers, some not whole) or
+ * near-unique (>= 10 values, < 2 rows each on average), naming likely label columns
+ * (`checkLabelColumn`). A class with a single row is warned about in `notes`.
  *
  * Values outside float32's range (|v| > 3.4028235e38, e.g. `1e39`) are a data error naming the
  * file, row and column: stored as float32 they would become Infinity and poison training.
@@ -67,23 +71,101 @@ function isIndexHeader(head: readonly string[]): boolean {
   return (from === 0 || from === 1) && v.every((x, i) => x === (from as number) + i);
 }
 
+const short = (t: string) => (t.length > 20 ? t.slice(0, 20) + '...' : t);
+
 /**
- * Header decision and the note that says which was chosen and why. A non-numeric cell makes line 1
- * a header only when the next line has a number in that column (as Python's csv.Sniffer compares
- * types): a headerless file with string labels ("1,2,setosa") is data.
+ * The label column line 1 would have under a header (a name of line 1 wins, as parseCsv resolves
+ * it) or else as an index; `named` when a non-integer label name is a cell of line 1.
  */
-function detectHeader(head: readonly string[], next: readonly string[] | undefined, opt: boolean | 'auto' | undefined): { has: boolean; note: string } {
+function provisionalLabel(lab: string | number, head: readonly string[]): { col: number | undefined; named: boolean } {
+  const n = head.length;
+  const at = (i: number) => (Number.isInteger(i) && i < n && i >= -n ? (i < 0 ? n + i : i) : undefined);
+  if (typeof lab === 'number') return { col: at(lab), named: false };
+  const t = lab.trim();
+  if (head.includes(lab)) return { col: head.indexOf(lab), named: !INTEGER.test(t) };
+  return { col: INTEGER.test(t) ? at(Number(t)) : undefined, named: false };
+}
+
+/**
+ * Header decision (`header: 'auto'`) and the note that says which rule chose it. Line 1 is a header when
+ *  1. a cell is not a number where line 2 has a number in that column (as Python's csv.Sniffer
+ *     compares types; a headerless file with string labels, "1,2,setosa", is data);
+ *  2. the label is given by a name (not a number) that is a cell of line 1;
+ *  3. its cells are exactly the column indices 0..n-1 or 1..n (pandas / R for unnamed columns);
+ *  4. its label cell is a value no other row's label has, while every label of the other rows
+ *     occurs on at least 2 rows (read as data it would be a class of one row: `10,20,30,40` over
+ *     labels {1, 2}); for a test file (`classes` given): its label cell is no training class while
+ *     every other row's label is one; or
+ *  5. its cells are distinct integers and, of the feature columns whose other rows hold one kind
+ *     of number, more hold decimals than integers (csv.Sniffer's vote: line 1 is of another kind).
+ * Otherwise line 1 is data. pandas (`header='infer'`) and readr (`col_names = TRUE`) always take
+ * line 1 as the header; tsnas guesses because pandas' unnamed `to_csv(header=False)` and R's
+ * `write.table(col.names=FALSE)` files are common, and says which it chose (`header: true/false`
+ * or `--header true/false` forces it).
+ */
+function detectHeader(
+  rows: readonly (readonly string[])[],
+  lab: string | number,
+  opt: boolean | 'auto' | undefined,
+  classes: readonly string[] | undefined,
+): { has: boolean; note: string } {
   if (opt === true) return { has: true, note: 'line 1 read as a header (header: true)' };
   if (opt === false) return { has: false, note: 'line 1 read as data (header: false)' };
-  const short = (t: string) => (t.length > 20 ? t.slice(0, 20) + '...' : t);
+  const head = rows[0] as readonly string[];
+  const next = rows[1];
+  const asData = '--header false (config header: false) reads it as data';
   const text = head.findIndex((c, i) => !NUMERIC.test(c) && (next === undefined || next.length !== head.length || NUMERIC.test(next[i] as string)));
   if (text >= 0) return { has: true, note: `header detected: line 1 has a non-numeric cell ("${short(head[text] as string)}") where the data has numbers` };
+  const { col, named } = provisionalLabel(lab, head);
+  if (named) return { has: true, note: `header detected: line 1 holds the label column's name "${short(String(lab))}"` };
   const strings = head.filter((c) => !NUMERIC.test(c));
   if (strings.length > 0)
-    return { has: false, note: `no header: line 1's non-numeric cells ("${short(strings[0] as string)}") are in columns that hold text on line 2 too (header: true reads it as a header)` };
+    return { has: false, note: `no header: line 1's non-numeric cells ("${short(strings[0] as string)}") are in columns that hold text on line 2 too (--header true reads it as a header)` };
   if (isIndexHeader(head))
-    return { has: true, note: `header detected: line 1 is the column indices ${head[0]}..${head[head.length - 1]} (as pandas writes unnamed columns); header: false reads it as data` };
-  return { has: false, note: 'no header: every cell of line 1 is a number (header: true reads it as a header)' };
+    return { has: true, note: `header detected: line 1 is the column indices ${head[0]}..${head[head.length - 1]} (as pandas writes unnamed columns); ${asData}` };
+  const body = rows.slice(1).filter((r) => r.length === head.length);
+  if (col !== undefined && body.length > 0) {
+    const count = new Map<string, number>();
+    for (const r of body) {
+      const v = canonicalLabel(r[col] as string);
+      count.set(v, (count.get(v) ?? 0) + 1);
+    }
+    const mine = canonicalLabel(head[col] as string);
+    if (classes !== undefined) {
+      // A test file: line 1's label is no training class while every other row's label is one.
+      const known = new Set(classes.map(canonicalLabel));
+      if (!known.has(mine) && [...count.keys()].every((v) => known.has(v)))
+        return { has: true, note: `header detected: line 1's label cell "${short(head[col] as string)}" is no class of the training data, while every other row's label is one; ${asData}` };
+    } else if (!count.has(mine) && count.size >= 2 && [...count.values()].every((c) => c >= 2))
+      return {
+        has: true,
+        note: `header detected: line 1's label cell "${short(head[col] as string)}" is no label of the other ${body.length} rows (their ${count.size} labels each occur at least twice); as data it would be a class of one row; ${asData}`,
+      };
+  }
+  if (head.every((c) => INTEGER.test(c)) && new Set(head.map(Number)).size === head.length && body.length > 0) {
+    let decimals = 0;
+    let integers = 0;
+    for (let c = 0; c < head.length; c++) {
+      if (c === col) continue;
+      let allInt = true;
+      let allDec = true;
+      for (const r of body) {
+        const isInt = INTEGER.test(r[c] as string);
+        if (isInt) allDec = false;
+        else if (NUMERIC.test(r[c] as string)) allInt = false;
+        else allInt = allDec = false;
+        if (!allInt && !allDec) break;
+      }
+      if (allDec) decimals++;
+      else if (allInt) integers++;
+    }
+    if (decimals > integers)
+      return {
+        has: true,
+        note: `header detected: line 1 is distinct integers above ${decimals} column(s) of decimals (as Python's csv.Sniffer: line 1 differs in kind from the data); ${asData}`,
+      };
+  }
+  return { has: false, note: 'no header: every cell of line 1 is a number, like the data below it (--header true, config header: true, reads it as a header)' };
 }
 
 function compareLabels(numeric: boolean): (a: string, b: string) => number {
@@ -96,10 +178,11 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
   let first = 0;
   while (first < lines.length && (lines[first] as string).trim() === '') first++;
   if (first >= lines.length) throw dataError(file, 'empty CSV file', { row: 1 });
-  const head = cells(lines[first] as string, delim);
-  let second = first + 1;
-  while (second < lines.length && (lines[second] as string).trim() === '') second++;
-  const { has: hasHeader, note: headerNote } = detectHeader(head, second < lines.length ? cells(lines[second] as string, delim) : undefined, opts.header);
+  // Every non-empty line split once: [file line number (1-based), cells].
+  const parsed: { line: number; cells: string[] }[] = [];
+  for (let i = first; i < lines.length; i++) if ((lines[i] as string).trim() !== '') parsed.push({ line: i + 1, cells: cells(lines[i] as string, delim) });
+  const head = (parsed[0] as { cells: string[] }).cells;
+  const { has: hasHeader, note: headerNote } = detectHeader(parsed.map((p) => p.cells), opts.label ?? -1, opts.header, opts.classes);
   const ncol = head.length;
   if (ncol < 2) throw dataError(file, `need at least 2 columns (features and a label), line ${first + 1} has ${ncol}`, { row: first + 1 });
   const names = hasHeader ? head : head.map((_, i) => String(i + 1));
@@ -115,25 +198,22 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
   else if (hasHeader && head.includes(lab)) labelCol = head.indexOf(lab);
   else if (INTEGER.test(lab.trim())) labelCol = byIndex(Number(lab));
   else if (!hasHeader)
-    throw dataError(file, `label column "${lab}" given by name but the file has no header (${headerNote})`, { field: 'label', hint: 'give a 0-based column index instead, or header: true' });
+    throw dataError(file, `label column "${lab}" given by name but the file has no header (${headerNote})`, { field: 'label', hint: 'give a 0-based column index instead (--label 2), or --header true (config header: true)' });
   else throw dataError(file, `no column named "${lab}" in the header (${head.join(', ')})${didYouMean(String(lab), head)}`, { field: 'label', row: first + 1, hint: 'give a header name or a 0-based column index' });
   const nf = ncol - 1;
   const shape = opts.shape ?? [nf];
   const shapeSize = shape.reduce((a, b) => a * b, 1);
   if (shapeSize !== nf) throw dataError(file, `shape [${shape.join(', ')}] has ${shapeSize} values but rows have ${nf} features`, { field: 'shape' });
 
-  const start = hasHeader ? first + 1 : first;
-  let rows = 0;
-  for (let i = start; i < lines.length; i++) if ((lines[i] as string).trim() !== '') rows++;
-  if (rows === 0) throw dataError(file, 'no data rows', { row: start + 1 });
+  const body = hasHeader ? parsed.slice(1) : parsed;
+  const rows = body.length;
+  if (rows === 0) throw dataError(file, 'no data rows', { row: first + 2 });
   const x = new Float32Array(rows * nf);
   const rawLabels: string[] = new Array(rows);
   const lineOf = new Int32Array(rows); // 1-based file line of each data row, for messages
   let r = 0;
-  for (let i = start; i < lines.length; i++) {
-    const line = lines[i] as string;
-    if (line.trim() === '') continue;
-    const cs = cells(line, delim);
+  for (const { line, cells: cs } of body) {
+    const i = line - 1;
     if (cs.length !== ncol) throw dataError(file, `has ${cs.length} cells, expected ${ncol}`, { row: i + 1 });
     let k = r * nf;
     for (let c = 0; c < ncol; c++) {
@@ -194,6 +274,7 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
     }
     numClasses = opts.numClasses;
   } else {
+    checkLabelColumn(file, rawLabels, x, nf, labelCol, hasHeader ? head : undefined);
     const numeric = rawLabels.every((v) => NUMERIC.test(v));
     const distinct = [...new Set(rawLabels.map((v) => (numeric ? canonicalLabel(v) : v)))].sort(compareLabels(numeric));
     classNames = distinct;
@@ -206,7 +287,75 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
     if (!identity) notes.push(`labels mapped to classes 0..${numClasses - 1}: ${summarizeClasses(distinct)}`);
   }
   if (numClasses < 2) throw dataError(file, `the label column has ${numClasses} class(es); classification needs at least 2`, { column: labelColumn });
+  if (opts.classes === undefined) {
+    // A class of a single row cannot be both trained on and validated (the split puts it in one part).
+    const count = new Int32Array(numClasses);
+    const at = new Int32Array(numClasses);
+    for (let j = 0; j < rows; j++) {
+      count[y[j] as number]!++;
+      at[y[j] as number] = lineOf[j] as number;
+    }
+    const single = [...count.keys()].filter((k) => count[k] === 1);
+    if (single.length > 0) {
+      const show = single.slice(0, 5).map((k) => `${classNames?.[k] ?? k} (line ${at[k]})`).join(', ');
+      notes.push(
+        `warning: ${single.length} class(es) with a single row: ${show}${single.length > 5 ? ', ...' : ''}; such a class cannot be both trained on and validated: check the label column, or add rows of it`,
+      );
+    }
+  }
   return { name: opts.name ?? file, x, y, shape, numClasses, ...(classNames ? { classNames } : {}), notes };
+}
+
+/** A classes table has at least this many distinct labels before "near-unique" can refuse it (tiny files are judged by the split check). */
+const NEAR_UNIQUE_MIN_CLASSES = 10;
+/** A column with at most this many distinct whole numbers is offered as a likely label column. */
+const LIKELY_LABEL_MAX_CLASSES = 20;
+
+/**
+ * Refuses a label column that is not a class label, before any split or training: one whose values
+ * are all numbers and some not whole (continuous: scikit-learn's `type_of_target` calls it
+ * "continuous" and its classifiers refuse it), or one with at least 10 distinct values and fewer
+ * than 2 rows per value on average (near-unique: an identifier or a measurement). The data_error
+ * names the column and suggests likely label columns: other columns whose values are whole numbers
+ * with 2..20 distinct values, each on at least 2 rows, fewer than half the rows (the last column first,
+ * then the fewest values).
+ */
+function checkLabelColumn(file: string, raw: readonly string[], x: Float32Array, nf: number, labelCol: number, head: readonly string[] | undefined): void {
+  const rows = raw.length;
+  const numeric = raw.every((v) => NUMERIC.test(v));
+  const fractional = numeric ? raw.filter((v) => !Number.isInteger(Number(v))) : [];
+  const distinct = new Set(raw.map(canonicalLabel)).size;
+  const continuous = fractional.length > 0;
+  const nearUnique = distinct >= NEAR_UNIQUE_MIN_CLASSES && distinct * 2 > rows;
+  if (!continuous && !nearUnique) return;
+  const ncol = nf + 1;
+  const colName = (c: number) => (head ? `"${head[c]}" (index ${c})` : `index ${c}`);
+  const examples = (vs: readonly string[]) => [...new Set(vs)].slice(0, 3).join(', ');
+  const why = continuous
+    ? `looks continuous: ${fractional.length} of its ${rows} values are not whole numbers (e.g. ${examples(fractional)}); classification needs class labels`
+    : `has ${distinct} distinct values in ${rows} rows (fewer than 2 rows per class on average): it looks like an identifier or a measurement, not a class label`;
+  // Candidates: whole-number, low-cardinality columns with every value on at least 2 rows.
+  const cands: { col: number; k: number }[] = [];
+  for (let f = 0; f < nf; f++) {
+    const col = f < labelCol ? f : f + 1;
+    const count = new Map<number, number>();
+    let whole = true;
+    for (let j = 0; j < rows && whole; j++) {
+      const v = x[j * nf + f] as number;
+      if (!Number.isInteger(v)) whole = false;
+      else count.set(v, (count.get(v) ?? 0) + 1);
+      if (count.size > LIKELY_LABEL_MAX_CLASSES) whole = false;
+    }
+    if (whole && count.size >= 2 && count.size * 2 <= rows && [...count.values()].every((n) => n >= 2)) cands.push({ col, k: count.size });
+  }
+  cands.sort((a, b) => (b.col === ncol - 1 ? 1 : 0) - (a.col === ncol - 1 ? 1 : 0) || a.k - b.k || a.col - b.col);
+  const hint = cands.length
+    ? `is the label column right? likely label column${cands.length > 1 ? 's' : ''}: ${cands
+        .slice(0, 3)
+        .map((c) => `${colName(c.col)} with ${c.k} whole-number values (--label ${head ? head[c.col] : c.col}; config label: ${head ? JSON.stringify(head[c.col]) : c.col})`)
+        .join('; ')}`
+    : 'is the label column right? give it with --label (config: label) as a header name or a 0-based index; tsnas does classification, not regression';
+  throw dataError(file, `the label column ${colName(labelCol)} ${why}`, { field: 'label', hint });
 }
 
 /** `"1.0"`, `"+1"` and `"1"` are one numeric label; other strings are themselves. */

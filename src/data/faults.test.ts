@@ -85,9 +85,9 @@ test('fault 5: a header of column indices (pandas) is detected and said; header:
 });
 
 test('faults 5/6: the label column by 0-based index, as a number or as a string of digits (the CLI)', () => {
-  const text = '0,1,2,3,4\n' + Array.from({ length: 6 }, (_, i) => `${i % 2},1,2,3,${i}`).join('\n') + '\n';
+  const text = '0,1,2,3,4\n' + Array.from({ length: 6 }, (_, i) => `${i % 2},1,2,3,${i % 3}`).join('\n') + '\n';
   // header "0..4": --label 4 names column "4" (the last); --label 0 the first
-  assert.equal(parseCsv(text, 'p.csv', { label: '4' }).numClasses, 6);
+  assert.equal(parseCsv(text, 'p.csv', { label: '4' }).numClasses, 3);
   assert.equal(parseCsv(text, 'p.csv', { label: '0' }).numClasses, 2);
   // no header: a string index is an index
   assert.equal(parseCsv('1,0,5\n2,1,6\n3,0,7\n', 'n.csv', { label: '1' }).numClasses, 2);
@@ -115,12 +115,16 @@ test('fault 8: an empty validation or test split is an error naming fractions an
   assert.throws(
     () => prepareSplits(four),
     (e: unknown) =>
-      configErr(/the validation split would be empty: val_fraction 0\.1, test fraction 0\.2 of rows per class \(0: 4, 1: 4\) rounds to 0 rows/)(e) &&
-      (e as { field?: string }).field === 'split.valFraction' &&
-      /raise valFraction to at least 0\.125/.test((e as { hint?: string }).hint ?? ''),
+      configErr(/the validation split would be empty: val_fraction 0\.1, test_fraction 0\.2 of rows per class \(0: 4, 1: 4\) rounds to 0 rows/)(e) &&
+      (e as { field?: string }).field === 'val_fraction' &&
+      /raise val_fraction \(flag --val-fraction\) to at least 0\.125/.test((e as { hint?: string }).hint ?? ''),
   );
-  // test split: 2 rows per class with test fraction 0.2
-  assert.throws(() => prepareSplits({ train: parseCsv(rows([0, 1], 2), 'two.csv') }, { valFraction: 0.5 }), configErr(/the test split would be empty/));
+  // the fix it names works: val_fraction 0.125 gives one validation row per class
+  assert.equal(prepareSplits(four, { valFraction: 0.125 }).val.indices.length, 2);
+  assert.throws(
+    () => prepareSplits({ train: parseCsv(rows([0, 1], 2), 'two.csv') }, { valFraction: 0.5 }),
+    (e: unknown) => configErr(/the test split would be empty/)(e) && (e as { field?: string }).field === 'test_fraction' && /raise test_fraction \(flag --test-fraction\)/.test((e as Error).message),
+  );
   // a class whose only row goes to validation/test never trains
   const lop = { train: parseCsv(rows([0, 1], 10) + '0,0,2\n', 'lop.csv') };
   assert.throws(() => prepareSplits(lop, { valFraction: 0.5, testFraction: 0.2 }), configErr(/class\(es\) 2 have no row in the training split/));

@@ -43,8 +43,13 @@ test('split: a dataset with an official test keeps it and carves validation from
 });
 
 test('split: bad fractions are invalid_config naming the field', () => {
-  assert.throws(() => prepareSplits(digits, { valFraction: 1.5 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'split.valFraction');
-  assert.throws(() => prepareSplits(digits, { valFraction: 0.5, testFraction: 0.5 }), (e: unknown) => isNasError(e, 'invalid_config'));
+  assert.throws(() => prepareSplits(digits, { valFraction: 1.5 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'val_fraction');
+  assert.throws(() => prepareSplits(digits, { testFraction: -0.1 }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'test_fraction');
+  // the config's snake_case names and the flags, never the internal camelCase ones
+  assert.throws(
+    () => prepareSplits(digits, { valFraction: 0.5, testFraction: 0.5 }),
+    (e: unknown) => isNasError(e, 'invalid_config') && /val_fraction \+ test_fraction = 1 leaves no training data/.test(e.message) && /--val-fraction, --test-fraction/.test(e.hint ?? '') && !/[a-z][A-Z]/.test(e.message),
+  );
   assert.throws(() => stratifiedSplit(fullSubset(digits.train), [-0.1], 1), /split fraction/);
 });
 

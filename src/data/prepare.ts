@@ -31,6 +31,12 @@ export type DatasetSpec =
 
 export const DATASET_KINDS = ['fashion_mnist', 'mnist', 'cifar10', 'digits', 'csv'] as const;
 
+/**
+ * What loading a dataset decided and the user should be told once per command (CSV: the header
+ * decision, the label mapping, a class of one row): `PreparedData.notes`, printed as `data: ...`.
+ */
+export type DataNotes = readonly string[];
+
 export interface SplitSpec {
   /** Seeds the split (not the training). Default 0: every trial of a study sees the same split. */
   readonly seed?: number;
@@ -90,7 +96,7 @@ export async function loadSource(spec: DatasetSpec): Promise<TrainTest> {
 }
 
 function checkFraction(v: number, field: string): void {
-  if (!(v >= 0 && v < 1)) throw new NasError('invalid_config', `${field} must be in [0, 1), got ${v}`, { field });
+  if (!(v >= 0 && v < 1)) throw new NasError('invalid_config', `must be in [0, 1), got ${v}`, { field });
 }
 
 /**
@@ -112,25 +118,25 @@ function checkSplitSizes(
   const minRows = Math.min(...present.map(([, c]) => c));
   const label = (k: number) => (d.classNames?.[k] !== undefined ? `${d.classNames[k]}` : String(k));
   const countList = present.length <= 12 ? present.map(([k, c]) => `${label(k)}: ${c}`).join(', ') : `${present.length} classes, ${minRows} to ${Math.max(...present.map(([, c]) => c))} rows each`;
-  const fractions = `val_fraction ${fr.valFraction}${fr.testFraction !== undefined ? `, test fraction ${fr.testFraction}` : ''}`;
+  const fractions = `val_fraction ${fr.valFraction}${fr.testFraction !== undefined ? `, test_fraction ${fr.testFraction}` : ''}`;
   // round(f * n) >= 1 needs f >= 0.5 / n for the smallest class.
   const need = Math.ceil((0.5 / minRows) * 1000) / 1000;
   const tooSmall = (what: string, field: string): never => {
     throw new NasError('invalid_config', `the ${what} split would be empty: ${fractions} of rows per class (${countList}) rounds to 0 rows in every class`, {
       field,
-      hint: need < 1 ? `raise ${field.replace('split.', '')} to at least ${need}, or give more rows per class` : 'give more rows per class',
+      hint: need < 1 ? `raise ${field} (flag --${field.replace('_', '-')}) to at least ${need}, or give more rows per class` : 'give more rows per class',
       details: { classCounts: counts, ...fr },
     });
   };
-  if (fr.valFraction > 0 && parts.val.indices.length === 0) tooSmall('validation', 'split.valFraction');
-  if (fr.testFraction !== undefined && fr.testFraction > 0 && parts.test.indices.length === 0) tooSmall('test', 'split.testFraction');
-  if (parts.train.indices.length === 0) throw new NasError('invalid_config', `the training split is empty (${fractions}; rows per class: ${countList})`, { field: 'split' });
+  if (fr.valFraction > 0 && parts.val.indices.length === 0) tooSmall('validation', 'val_fraction');
+  if (fr.testFraction !== undefined && fr.testFraction > 0 && parts.test.indices.length === 0) tooSmall('test', 'test_fraction');
+  if (parts.train.indices.length === 0) throw new NasError('invalid_config', `the training split is empty (${fractions}; rows per class: ${countList})`, { field: 'val_fraction' });
   const inTrain = classCounts(parts.train);
   const missing = present.filter(([k]) => inTrain[k] === 0).map(([k]) => label(k));
   if (missing.length > 0)
     throw new NasError('invalid_config', `class(es) ${missing.join(', ')} have no row in the training split (${fractions}; rows per class: ${countList})`, {
-      field: 'split',
-      hint: 'lower the validation/test fractions or give more rows of those classes: a class never trained on cannot be predicted',
+      field: 'val_fraction',
+      hint: 'lower val_fraction/test_fraction (flags --val-fraction/--test-fraction) or give more rows of those classes: a class never trained on cannot be predicted',
       details: { classCounts: counts, ...fr },
     });
 }
@@ -140,7 +146,7 @@ export function prepareSplits(src: TrainTest, split: SplitSpec = {}): PreparedDa
   const seed = split.seed ?? 0;
   const valFraction = split.valFraction ?? 0.1;
   const testFraction = split.testFraction ?? 0.2;
-  checkFraction(valFraction, 'split.valFraction');
+  checkFraction(valFraction, 'val_fraction');
   let train: Subset;
   let val: Subset;
   let test: Subset;
@@ -148,9 +154,12 @@ export function prepareSplits(src: TrainTest, split: SplitSpec = {}): PreparedDa
     [val, train] = stratifiedSplit(fullSubset(src.train), [valFraction], `${seed}/val`) as [Subset, Subset];
     test = fullSubset(src.test);
   } else {
-    checkFraction(testFraction, 'split.testFraction');
+    checkFraction(testFraction, 'test_fraction');
     if (valFraction + testFraction >= 1)
-      throw new NasError('invalid_config', `valFraction + testFraction = ${valFraction + testFraction} leaves no training data`, { field: 'split' });
+      throw new NasError('invalid_config', `val_fraction + test_fraction = ${valFraction + testFraction} leaves no training data`, {
+        field: 'val_fraction',
+        hint: 'keep val_fraction + test_fraction (flags --val-fraction, --test-fraction) below 1; defaults 0.1 and 0.2',
+      });
     [test, val, train] = stratifiedSplit(fullSubset(src.train), [testFraction, valFraction], `${seed}/test-val`) as [Subset, Subset, Subset];
   }
   const sub = Rng.fromSeed(`${seed}/subset`);
