@@ -10,7 +10,10 @@ export async function runCaptured(args: string[]): Promise<{ code: number; stdou
   let stderr = '';
   const ow = process.stdout.write.bind(process.stdout);
   const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((stdout += String(s)), true)) as typeof process.stdout.write;
+  // The CLI writes strings. Bytes are passed on: under `node --test` they are the runner's own
+  // serialized test reports, which a capture spanning an async test swallowed (the file's other
+  // tests were then never reported, passed or failed).
+  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]) => (typeof s === 'string' ? ((stdout += s), true) : (ow as (...a: unknown[]) => boolean)(s, ...rest))) as typeof process.stdout.write;
   process.stderr.write = ((s: string | Uint8Array) => ((stderr += String(s)), true)) as typeof process.stderr.write;
   try {
     return { code: await run(args), stdout, stderr };
