@@ -28,11 +28,14 @@ function rejects(f: () => unknown, code: string, field: RegExp, hint?: RegExp): 
 }
 
 test('config validation names the field and what is allowed', () => {
-  const dir = '/nonexistent-dir-for-test';
+  // Validation only: nothing is created in the (existing, empty) directory of the storage.
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-validate-'));
   rejects(() => prepareSearch({ config: base(dir, { strategy: 'nope' }) }), 'unknown_strategy', /^strategy$/, /random/);
   rejects(() => prepareSearch({ config: base(dir, { space: 'nope' }) }), 'unknown_space', /^space$/, /nb201/);
   rejects(() => prepareSearch({ config: base(dir, { evaluator: { name: 'nope' } }) }), 'unknown_evaluator', /^evaluator\.name$/, /nb201, synthetic/);
   rejects(() => prepareSearch({ config: base(dir, { storage: 'ftp://x' }) }), 'invalid_config', /^storage$/, /sqlite:PATH/);
+  // A misspelt directory is an error naming it (never created, as sqlite3 and Optuna refuse it).
+  rejects(() => prepareSearch({ config: base(dir, { storage: `sqlite:${join(dir, 'nodir', 'deeper', 's.db')}` }) }), 'invalid_config', /^storage$/, /mkdir -p .*nodir\/deeper/);
   rejects(() => prepareSearch({ config: base(dir, { evaluator: { name: 'nb201', table: '/no/such.csv' } }) }), 'data_error', /^evaluator\.table$/);
   rejects(() => prepareSearch({ config: base(dir, { strategy: { name: 'evolution', options: { populaton: 3 } } }) }), 'invalid_config', /^strategy\.options\.populaton$/);
   rejects(() => prepareSearch({ config: base(dir, { objectives: [{ metric: 'test_acc' }] }) }), 'invalid_config', /^objectives\[0\]\.metric$/);
@@ -42,7 +45,8 @@ test('config validation names the field and what is allowed', () => {
   rejects(() => prepareSearch({ config: base(dir, { study: 'a b' }) }), 'invalid_config', /^study$/);
   rejects(() => prepareSearch({ config: base(dir, { worker: 2 }) }), 'invalid_config', /^worker$/, /workers/);
   rejects(() => prepareSearch({ configPath: '/no/such/config.yaml' }), 'invalid_config', /^config$/);
-  assert.ok(!existsSync(dir));
+  assert.deepEqual(readdirSync(dir), []);
+  rmSync(dir, { recursive: true });
 });
 
 test('multi-fidelity strategies on a single-fidelity table are refused before anything is written (issue 17.9)', () => {

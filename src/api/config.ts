@@ -18,7 +18,7 @@
  *   lease: 30                       # seconds; a dead worker's trial is re-run after it
  *   max_lease_retries: 3            # then a trial that keeps losing its worker is recorded failed
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { NasError } from '../core/errors.js';
@@ -121,6 +121,18 @@ export function resolveStorage(url: string, baseDir: string, field = 'storage'):
   return `sqlite:${resolve(baseDir, loc.path)}`;
 }
 
+/**
+ * The study's SQLite storage must be in a directory that exists: a missing one is a config error
+ * naming it (joining the config's other problems, before anything is loaded or written), never
+ * created. sqlite3 and Optuna refuse such a path too; the store says the same when opened.
+ */
+function storageDirExists(url: string): string {
+  const loc = parseStoreUrl(url);
+  if (loc.kind === 'sqlite' && !existsSync(dirname(loc.path)))
+    fail('storage', `directory ${dirname(loc.path)} of the database ${loc.path} does not exist`, `check the path, or create the directory first (mkdir -p ${dirname(loc.path)}); tsnas creates the database file, never missing directories`);
+  return url;
+}
+
 /** Longest study name (characters A-Z a-z 0-9 _ . -). */
 export const STUDY_NAME_MAX = 200;
 const STUDY_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${STUDY_NAME_MAX}}$`);
@@ -150,7 +162,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
     if (!STUDY_NAME.test(v)) fail('study', `${JSON.stringify(v)} is not a valid study name`, `use 1-${STUDY_NAME_MAX} characters of A-Z a-z 0-9 _ . -`);
     return v;
   }, 'invalid');
-  const storage = I.take(() => resolveStorage(raw['storage'] === undefined ? DEFAULT_STORAGE : str(raw['storage'], 'storage'), baseDir), DEFAULT_STORAGE);
+  const storage = I.take(() => storageDirExists(resolveStorage(raw['storage'] === undefined ? DEFAULT_STORAGE : str(raw['storage'], 'storage'), baseDir)), DEFAULT_STORAGE);
   const space = I.take(() => str(raw['space'], 'space', 'name a search space, e.g. space: nb201'), '');
 
   const named = (v: unknown, field: string): { name: string; options: JsonObject } => {

@@ -46,7 +46,7 @@ import { buildNetwork } from '../nn/build/index.js';
 import { loadModule } from '../nn/state.js';
 import { Generator } from '../tensor/index.js';
 import { compressNetwork } from './compress.js';
-import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { findStudyRecord, openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { MAIN_SPACE_NAME, mainBaselineArch } from './main-space.js';
 import { statsOf, type Stat } from './repeat.js';
 import { prepareSearch, search } from './study.js';
@@ -286,15 +286,11 @@ const AFTER_FINALS_SECONDS = 45;
  * undefined; with the search time of every earlier run (`search_seconds`, kept by search()).
  */
 async function searchEnded(storage: string, study: string): Promise<{ reason: string | undefined; seconds: number }> {
-  const store = await openStore(storage);
-  try {
-    const rec = await store.getStudy(study);
-    const v = rec?.userAttrs?.['main_search_ended'];
-    const sec = rec?.userAttrs?.['search_seconds'];
-    return { reason: typeof v === 'string' ? v : undefined, seconds: typeof sec === 'number' ? sec : 0 };
-  } finally {
-    await store.close();
-  }
+  // Read-only: a first run's check creates no store (the search creates it).
+  const rec = await findStudyRecord(storage, study);
+  const v = rec?.userAttrs?.['main_search_ended'];
+  const sec = rec?.userAttrs?.['search_seconds'];
+  return { reason: typeof v === 'string' ? v : undefined, seconds: typeof sec === 'number' ? sec : 0 };
 }
 
 /** A final training's record: written after its weights, so its presence means the training finished. */

@@ -7,7 +7,7 @@
  */
 import { NasError } from '../core/errors.js';
 import type { Json } from '../core/json.js';
-import { openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { findStudyRecord, openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { createStudy, prepareSearch, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
 import { STUDY_NAME_MAX } from './config.js';
 import type { DataNotes } from '../data/prepare.js';
@@ -178,15 +178,10 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
   // Every seed's existing study is checked against this config before any seed runs.
   const states = new Map<number, string>();
   for (const { seed, prepared } of perSeed) {
-    const store = await openStore(prepared.config.storage);
-    let exists: boolean;
-    try {
-      const rec = await store.getStudy(prepared.config.study);
-      exists = rec !== null;
-      if (rec) states.set(seed, rec.state);
-    } finally {
-      await store.close();
-    }
+    // Read-only: a check that finds no store creates none (a seed rejected below leaves no file).
+    const rec = await findStudyRecord(prepared.config.storage, prepared.config.study);
+    const exists = rec !== null;
+    if (rec) states.set(seed, rec.state);
     // createStudy on an existing study writes nothing; it throws when the stored config differs.
     if (exists) await (await createStudy(prepared)).close();
   }

@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { NasError, isNasError } from '../core/errors.js';
+import { requireParentDir } from '../core/paths.js';
 import type { JointArch, NetworkArch } from '../core/arch.js';
 import { affine, type Normalization } from '../data/normalize.js';
 import { prepareData } from '../data/prepare.js';
@@ -19,12 +20,13 @@ import { resolveStorage } from './config.js';
 import { resolveArtifact } from './artifacts.js';
 import { parseTrainOptions } from './train-evaluator.js';
 
+/**
+ * Runs `f` on the store at `storage` opened read-only: reading never creates a database (a
+ * mistyped path is `not_found`, a database with no tsnas schema `storage_error`), never changes
+ * it, and leaves no -wal/-shm files beside an SQLite file (SqliteStore.open).
+ */
 async function withStore<T>(storage: string, f: (s: Store) => Promise<T>): Promise<T> {
-  const url = resolveStorage(storage, process.cwd());
-  // Reading never creates a database: a mistyped path is an error, not a new empty file.
-  if (url.startsWith('sqlite:') && !existsSync(url.slice('sqlite:'.length)))
-    throw new NasError('not_found', `no study database at ${url.slice('sqlite:'.length)}`, { field: 'storage', hint: 'pass the --storage of an existing search' });
-  const store = await openStore(url);
+  const store = await openStore(resolveStorage(storage, process.cwd()), { readOnly: true });
   try {
     return await f(store);
   } finally {
@@ -227,6 +229,7 @@ export function trialForOutput(t: TrialRecord, numbers: ReadonlyMap<number, numb
  * file, and a failure leaves nothing behind.
  */
 export function writeFileAtomic(path: string, text: string): void {
+  requireParentDir(path, 'out');
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
   try {
     writeFileSync(tmp, text);
@@ -333,14 +336,15 @@ async function winnerOnnx(rec: StudyRecord, best: TrialRecord, weightsPath: stri
  * place, so a failed export leaves nothing half-written.
  */
 export async function exportWinner(storage: string, study: string, outDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
-  const { study: rec, best } = await requireBestTrial(storage, study);
-  const dir = resolve(outDir);
+  // The output's place is checked before the store is read: a missing parent is an error, never created.
+  const dir = requireParentDir(outDir, 'out');
   if (existsSync(dir)) throw new NasError('invalid_config', `${dir} already exists`, { field: 'out', hint: 'give a new directory name; export never overwrites' });
+  const { study: rec, best } = await requireBestTrial(storage, study);
   const tmp = `${dir}.tmp-${process.pid}`;
   const files: string[] = [];
   const warnings: string[] = [];
   try {
-    mkdirSync(tmp, { recursive: true });
+    mkdirSync(tmp);
     writeFileSync(join(tmp, 'arch.json'), JSON.stringify(best.arch, null, 2) + '\n');
     files.push('arch.json');
     const recorded = best.userAttrs['weights_path'];
@@ -398,7 +402,6 @@ export async function exportWinner(storage: string, study: string, outDir: strin
       ) + '\n',
     );
     files.push('metrics.json');
-    mkdirSync(dirname(dir), { recursive: true });
     renameSync(tmp, dir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

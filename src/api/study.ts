@@ -13,7 +13,7 @@ import { WorkerPool, type WorkerExit } from '../run/pool.js';
 import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '../run/study.js';
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
-import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { configSourceOf, configToRaw, defaultArtifactsDir, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
@@ -138,7 +138,9 @@ export async function createStudy(prepared: PreparedSearch, opts: HandleOptions 
     const study = makeStudy(store, record, parts, opts);
     return { store, record, parts, study, resumed, close: () => store.close() };
   } catch (e) {
-    await store.close();
+    // A database file this call created and wrote no study into is removed (a warm start refused
+    // after the open, say): a command that failed before its work leaves no empty database.
+    await closeDiscardingCreated(store);
     throw e;
   }
 }
@@ -168,7 +170,10 @@ function cannotBuild(study: string, url: string, e: unknown, problem: string, fi
 
 /** Opens an existing study from its stored config (what `tsnas worker` does on any machine). */
 export async function loadStudy(storage: string, name: string, opts: HandleOptions = {}): Promise<StudyHandle> {
-  const store = await openStore(storage);
+  // Joining never creates a store: a missing SQLite file is not_found, a database with no tsnas
+  // schema is refused before anything in it changes (a worker given a mistyped path made an empty
+  // 57 KB database, new user of session 9).
+  const store = await openStore(storage, { create: false });
   try {
     const record = await store.requireStudy(name);
     if (isOneShotMethod(record.strategy.name))

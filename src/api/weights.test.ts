@@ -43,7 +43,8 @@ function rejects(f: () => unknown, field: string, hint?: RegExp): void {
 }
 
 test('keep_weights and artifacts_dir are validated, naming the field', () => {
-  const dir = '/nonexistent-dir-for-test';
+  // Validation only: nothing is created in the (existing, empty) directory of the storage.
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-validate-'));
   rejects(() => prepareSearch({ config: config(dir, { keep_weights: 'yes' }) }), 'evaluator.keep_weights');
   rejects(() => prepareSearch({ config: config(dir, { keep_weights: false, artifacts_dir: 'w' }) }), 'evaluator.artifacts_dir', /remove one/);
   rejects(() => prepareSearch({ config: config(dir, { artifacts_dir: '' }) }), 'evaluator.artifacts_dir');
@@ -54,7 +55,8 @@ test('keep_weights and artifacts_dir are validated, naming the field', () => {
   assert.equal(prepareSearch({ config: config(dir, { artifacts_dir: '/tmp/a' }, { storage: pg }) }).config.evaluator.options['artifacts_dir'], '/tmp/a');
   assert.equal(prepareSearch({ config: config(dir, { artifacts_dir: 'a' }), baseDir: '/b' }).config.evaluator.options['artifacts_dir'], '/b/a');
   assert.equal(prepareSearch({ config: config(dir) }).config.evaluator.options['artifacts_dir'], `${dir}/s.db.artifacts/w`);
-  assert.ok(!existsSync(dir));
+  assert.deepEqual(readdirSync(dir), []);
+  rmSync(dir, { recursive: true });
 });
 
 test('a trained study keeps each complete trial\'s weights beside the database; reloaded, they reproduce the trial\'s val accuracy; export includes them', async () => {

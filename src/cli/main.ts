@@ -99,7 +99,8 @@ and config); a different config under an existing name is an error. Ctrl-C stops
 
 options (override the config file's fields):
   --study NAME          study name (default from space, strategy and seed)
-  --storage URL         sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default ${DEFAULT_STORAGE})
+  --storage URL         sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB (default ${DEFAULT_STORAGE});
+                        PATH's directory must exist (the database file is created, never directories)
   --space NAME          ${SPACE_NAMES.join(', ')}
   --strategy NAME       ${STRATEGY_NAMES.join(', ')}
   --evaluator NAME      ${evaluatorNames().join(', ')}

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,7 +69,8 @@ test('dashboard: no database at the path says so; a study with no trials says it
   try {
     const missing = join(dir, 'none.db');
     await assert.rejects(openDashboardSource(`sqlite:${missing}`), (e: unknown) => isNasError(e, 'not_found') && /no study database at/.test(e.message) && !/writable/.test(e.hint ?? ''));
-    await assert.rejects(openDashboardSource(`sqlite:${join(dir, 'nodir', 'x.db')}`), (e: unknown) => isNasError(e) && /directory does not exist/.test(e.message));
+    await assert.rejects(openDashboardSource(`sqlite:${join(dir, 'nodir', 'x.db')}`), (e: unknown) => isNasError(e) && /directory \S*nodir does not exist/.test(e.message));
+    assert.deepEqual(readdirSync(dir), [], 'neither refused open created a file or directory');
     const storage = `sqlite:${join(dir, 'empty.db')}`;
     await createStudy(prepareSearch({ config: { study: 'e', storage, space: 'nb201', strategy: 'random', evaluator: { name: 'nb201' }, trials: 3 } }));
     const src = await openDashboardSource(storage);

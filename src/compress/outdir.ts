@@ -9,10 +9,12 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, stat
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { NasError, isNasError } from '../core/errors.js';
+import { requireParentDir } from '../core/paths.js';
 
 /** Throws invalid_config naming `field` when `out` exists and is not an empty directory. */
 export function checkOutDir(out: string, field = 'out'): string {
-  const dir = resolve(out);
+  // A missing parent is an error naming it, never created (src/core/paths.ts).
+  const dir = requireParentDir(out, field);
   if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0))
     throw new NasError('invalid_config', `${dir} already exists and is not an empty directory`, { field, hint: 'give a new directory; nothing is ever overwritten' });
   return dir;
@@ -34,7 +36,6 @@ export function atomicDir(out: string, field = 'out'): AtomicDir {
   const dir = checkOutDir(out, field);
   const work = `${dir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    mkdirSync(dirname(dir), { recursive: true });
     mkdirSync(work);
   } catch (e) {
     throw new NasError('storage_error', `cannot create ${work}: ${(e as Error).message}`, { field, cause: e });

@@ -4,3 +4,4 @@ export * from './json.js';
 export * from './rng.js';
 export * from './arch.js';
 export * from './metrics.js';
+export * from './paths.js';

@@ -10,7 +10,7 @@
  * test_* reported only, accuracies in percent); the test split is evaluated once, at the end.
  */
 import { didYouMean } from '../core/suggest.js';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
@@ -326,8 +326,26 @@ const EVAL_BLOCK_BYTES = 16 * 2 ** 20;
  * Writes the trained module's state dict; a failed write is returned as a NasError (the
  * evaluation's failure) and leaves no partial file.
  */
+/**
+ * Removes `dir` and its parents up to and including `top`, each only when empty (rmdir); stops at
+ * the first that is not (another worker's weights may be in it by now).
+ */
+function removeEmptyDirs(dir: string, top: string): void {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === top || dirname(d) === d) return;
+  }
+}
+
 function saveWeights(path: string, module: Layer, meta: Record<string, unknown>): NasError | undefined {
   try {
+    // The weights directory is made as the file is written (another worker's start-up check may
+    // have removed an empty one it made in between: checkWeightsDir).
+    mkdirSync(dirname(path), { recursive: true });
     saveStateDict(path, module.stateDict(), meta);
     return undefined;
   } catch (e) {
@@ -1062,13 +1080,23 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
    */
   checkWeightsDir(): void {
     if (this.weightsDir === undefined) return;
-    this.ensureWeightsDir();
     const dir = this.weightsDir;
+    // The directories this check creates are removed again: a command refused after it (a split or
+    // constraint error) leaves no empty `<db>.artifacts/<study>/` (new user, session 9). The first
+    // trial's weights create them (ensureWeightsDir in evaluate, and saveWeights before it writes).
+    let firstMissing: string | undefined;
+    for (let d = dir; !existsSync(d); d = dirname(d)) {
+      firstMissing = d;
+      if (dirname(d) === d) break;
+    }
+    this.ensureWeightsDir();
     const probe = join(dir, `.tsnas-write-check-${hostname()}-${process.pid}`);
     try {
       writeFileSync(probe, 'tsnas write check\n');
       rmSync(probe, { force: true });
+      if (firstMissing !== undefined) removeEmptyDirs(dir, firstMissing);
     } catch (e) {
+      if (firstMissing !== undefined) removeEmptyDirs(dir, firstMissing);
       throw new NasError('storage_error', `artifacts_dir ${dir} is not writable on this host (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): trained weights could not be kept`, {
         field: 'evaluator.artifacts_dir',
         hint: 'every worker must be able to write the study\'s artifacts directory: mount the same shared volume read-write on each worker host (ReadWriteMany in Kubernetes), or fix its permissions here',

@@ -25,6 +25,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseHTML } from 'linkedom';
 import { NasError } from '../core/errors.js';
+import { requireParentDir } from '../core/paths.js';
 import { dashboardSource, type OneShotView, type StudyDetail, type StudySeries, type TrialDetail, type TrialRow } from '../api/dashboard.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
@@ -71,6 +72,10 @@ export async function writeStudyReport(o: StudyReportOptions): Promise<StudyRepo
   if ((o.store === undefined) === (o.storage === undefined)) {
     throw new NasError('invalid_config', 'writeStudyReport needs exactly one of store (an open Store) or storage (a URL)', { field: 'storage', hint: 'e.g. storage: "sqlite:./tsnas.db"' });
   }
+  // Where the report goes is checked before the store is read: missing directories are an error
+  // naming them, never created (src/core/paths.ts); the PNG directory itself may be new.
+  requireParentDir(o.out, 'out');
+  if (o.pngDir !== undefined) requireParentDir(o.pngDir, 'png');
   if (o.overwrite === false) {
     const out = resolve(o.out);
     if (existsSync(out)) throw new NasError('invalid_config', `${out} already exists`, { field: 'out', hint: 'give a new file name, or --force to replace it' });
@@ -90,7 +95,6 @@ export async function writeStudyReport(o: StudyReportOptions): Promise<StudyRepo
     const { html, svgs } = render(detail, series, winner, table, oneshot);
     const out = resolve(o.out);
     try {
-      mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, html);
     } catch (e) {
       throw new NasError('invalid_config', `cannot write the report to ${out}: ${(e as Error).message}`, { field: 'out', hint: 'pick a writable path', cause: e });
@@ -98,7 +102,7 @@ export async function writeStudyReport(o: StudyReportOptions): Promise<StudyRepo
     const pngs: string[] = [];
     if (o.pngDir !== undefined) {
       const dir = resolve(o.pngDir);
-      mkdirSync(dir, { recursive: true });
+      if (!existsSync(dir)) mkdirSync(dir);
       const { Resvg } = await import('@resvg/resvg-js');
       for (const [name, svg] of svgs) {
         const file = join(dir, `${name}.png`);

@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -42,6 +42,11 @@ const chromeSkip = chromiumMissing();
 
 test('writeStudyReport: one self-contained HTML file, drawn in Chromium with the network disabled; PNGs of every plot', { skip: chromeSkip }, async () => {
   const out = join(dir, 'out', 'digits.html');
+  // A missing directory of --out (or of --png's directory) is refused before the store is read, and not created.
+  await assert.rejects(writeStudyReport({ storage: fx.url, study: 'digits-mlp', out }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'out' && /directory \S*out does not exist/.test(e.message));
+  await assert.rejects(writeStudyReport({ storage: fx.url, study: 'digits-mlp', out: join(dir, 'r.html'), pngDir: join(dir, 'nodir', 'png') }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'png');
+  assert.ok(!existsSync(join(dir, 'out')) && !existsSync(join(dir, 'nodir')) && !existsSync(join(dir, 'r.html')));
+  mkdirSync(join(dir, 'out'));
   const r = await writeStudyReport({ storage: fx.url, study: 'digits-mlp', out, pngDir: join(dir, 'png') });
   assert.equal(r.html, out);
   const html = readFileSync(out, 'utf8');

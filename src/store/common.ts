@@ -1041,7 +1041,7 @@ export function schemaPlan(where: string, found: FoundSchema, current: number, o
   if (v === current) return 'use';
   if (v === 0) {
     if (opts.readOnly) {
-      throw storageError('not_tsnas', `${where} has no tsnas schema`, { hint: 'it holds no tsnas studies yet (or is not a tsnas database): check the URL' });
+      throw storageError('not_tsnas', `${where} has no tsnas schema`, { hint: 'no search has run on it yet, or it is not a tsnas database: check the URL (a search with it creates the schema)' });
     }
     return 'create';
   }

@@ -5,10 +5,10 @@
  *   postgres://user:pass@host:5432/db   postgresql://...  (also ?host=/socket/dir for a unix socket)
  */
 import { didYouMean } from '../core/suggest.js';
-import { NasError } from '../core/errors.js';
+import { NasError, isNasError } from '../core/errors.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
-import type { OpenStoreOptions, Store } from './types.js';
+import type { OpenStoreOptions, Store, StudyRecord } from './types.js';
 
 export * from './types.js';
 export { SqliteStore } from './sqlite.js';
@@ -63,5 +63,37 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
       return SqliteStore.open(url, loc.path, opts);
     case 'postgres':
       return PostgresStore.open(loc.url, opts);
+  }
+}
+
+/**
+ * Closes a store a command opened to create its study in, after the command failed: an SQLite file
+ * that this open created and that still holds no study is removed with its -wal/-shm files
+ * (SqliteStore.discardIfCreated), so a command rejected before its work started leaves no empty
+ * database. PostgreSQL: closed only (a schema created in an empty database is kept: other processes
+ * may be opening it at the same moment, and it holds nothing).
+ */
+export async function closeDiscardingCreated(store: Store): Promise<void> {
+  if (store instanceof SqliteStore) await store.discardIfCreated();
+  else await store.close();
+}
+
+/**
+ * The study `name` in the store at `url`, or null when the store, its schema or the study does not
+ * exist yet. Opens read-only: it creates and changes nothing (what a command checks before it
+ * decides to write).
+ */
+export async function findStudyRecord(url: string, name: string): Promise<StudyRecord | null> {
+  let store: Store;
+  try {
+    store = await openStore(url, { readOnly: true });
+  } catch (e) {
+    if (isNasError(e, 'not_found') || (isNasError(e, 'storage_error') && e.details?.['reason'] === 'not_tsnas')) return null;
+    throw e;
+  }
+  try {
+    return await store.getStudy(name);
+  } finally {
+    await store.close();
   }
 }

@@ -225,7 +225,7 @@ export class PostgresStore extends SqlStore {
     pool.on('error', () => {});
     const store = new PostgresStore(masked, pool);
     try {
-      store.schema = await store.migrate(opts.readOnly ?? false, opts.upgrade ?? false);
+      store.schema = await store.migrate(opts.readOnly ?? false, opts.upgrade ?? false, opts.create ?? true);
       return store;
     } catch (e) {
       await pool.end().catch(() => {});
@@ -234,7 +234,7 @@ export class PostgresStore extends SqlStore {
   }
 
   /** Checks (and creates, or upgrades when asked) the schema; see schemaPlan in common.ts. */
-  private async migrate(readOnly: boolean, upgrade: boolean): Promise<SchemaState> {
+  private async migrate(readOnly: boolean, upgrade: boolean, create: boolean): Promise<SchemaState> {
     const where = `PostgreSQL database ${this.url}`;
     const read = async (q: Q): Promise<FoundSchema> => {
       const t = await q.query(`SELECT to_regclass('schema_version') IS NOT NULL AS present`);
@@ -247,6 +247,12 @@ export class PostgresStore extends SqlStore {
       const f = await read(this.p());
       schemaPlan(where, f, SCHEMA_VERSION, opts);
       return { found: f.version, version: f.version };
+    }
+    // A non-creating open refuses a database with no tsnas schema as a read-only one does, and
+    // creates nothing in it (the check is repeated under the lock below for the other cases).
+    if (!create) {
+      const f = await read(this.p());
+      if (f.version === 0) schemaPlan(where, f, SCHEMA_VERSION, { ...opts, readOnly: true });
     }
     // DDL is transactional in PostgreSQL: an upgrade applies every pending migration or none.
     // The advisory lock serializes concurrent openers (many pods starting at once).

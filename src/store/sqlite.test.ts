@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import type { NasError } from '../core/errors.js';
 import { workerId } from '../core/ids.js';
 import { rejectsWith, storeConformance, studySpec } from './conformance.js';
-import { openStore } from './index.js';
+import { openStore, SqliteStore } from './index.js';
 import { measureTrialOverhead } from './overhead.js';
 import { fileModeRunner, underFileModes, type FileModeRunner } from './testing/file-modes.js';
 
@@ -15,7 +16,12 @@ const root = mkdtempSync(join(tmpdir(), 'tsnas-sqlite-test-'));
 chmodSync(root, 0o755); // the read-only case may run a child as an unprivileged user (testing/file-modes.ts)
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const newPath = (): string => join(root, `db${n++}`, 'study.db');
+/** A database path in a new directory (the store creates the file, never its directory). */
+const newPath = (): string => {
+  const d = join(root, `db${n++}`);
+  mkdirSync(d);
+  return join(d, 'study.db');
+};
 
 storeConformance({
   name: 'sqlite',
@@ -153,6 +159,92 @@ describe('SQLite specifics', () => {
     } finally {
       chmodSync(dirs[1]!, 0o755);
     }
+  });
+
+  test('read-only open (status, report, dashboard...): reads, then leaves no -wal/-shm and no changed byte', async () => {
+    const path = newPath();
+    const w = await openStore(`sqlite:${path}`);
+    const a = await w.createStudy(studySpec('ro-files'));
+    await w.createTrial(a.id, { arch: { k: 1 }, archKey: 'k1', budget: 1, params: {} });
+    await w.close();
+    const dir = join(path, '..');
+    const before = readdirSync(dir).sort();
+    const bytes = readFileSync(path);
+    assert.deepEqual(before, ['study.db'], 'a writer that closed leaves only the file');
+    const r = await openStore(`sqlite:${path}`, { readOnly: true });
+    assert.equal((await r.listStudies())[0]!.counts.waiting, 1);
+    await rejectsWith(r.createStudy(studySpec('ro-files-2')), 'storage_error');
+    await r.close();
+    assert.deepEqual(readdirSync(dir).sort(), before, 'no -wal/-shm left by the reader (session 9: tsnas report left both)');
+    assert.ok(readFileSync(path).equals(bytes), 'the file is byte for byte as before');
+    // A reader beside a writer: the writer's files stay while the writer is open, and go with it.
+    const w2 = await openStore(`sqlite:${path}`);
+    const r2 = await openStore(`sqlite:${path}`, { readOnly: true });
+    assert.equal((await r2.listStudies()).length, 1);
+    await r2.close();
+    assert.ok(existsSync(`${path}-wal`), 'the open writer keeps its WAL');
+    await w2.close();
+    assert.deepEqual(readdirSync(dir).sort(), before);
+  });
+
+  test('a missing directory is refused and never created; a non-creating open makes no file', async () => {
+    const dir = join(root, 'misspelt-dir', 'sub');
+    for (const o of [{}, { readOnly: true }, { create: false }, { upgrade: true }]) {
+      const e = await rejectsWith(openStore(`sqlite:${join(dir, 'x.db')}`, o), 'storage_error');
+      assert.match(e.message, new RegExp(`directory ${dir} does not exist`));
+      assert.match((e as NasError).hint ?? '', /mkdir -p/);
+      assert.equal(existsSync(join(root, 'misspelt-dir')), false, `${JSON.stringify(o)}: created a directory`);
+    }
+    const parent = join(newPath(), '..');
+    for (const o of [{ readOnly: true }, { create: false }]) {
+      const e = await rejectsWith(openStore(`sqlite:${join(parent, 'typo.db')}`, o), 'not_found');
+      assert.match(e.message, /there is no study database at .*typo\.db yet/);
+      assert.deepEqual(readdirSync(parent), [], `${JSON.stringify(o)}: left a file`);
+    }
+    // An existing file with no tsnas schema (an empty file, another program's database) is
+    // refused by a non-creating open before anything in it changes.
+    const empty = join(parent, 'empty.db');
+    writeFileSync(empty, '');
+    const other = join(parent, 'other.db');
+    const db = new Database(other);
+    db.exec('CREATE TABLE notes (x)');
+    db.close();
+    const otherBytes = readFileSync(other);
+    for (const f of [empty, other]) {
+      const e = await rejectsWith(openStore(`sqlite:${f}`, { create: false }), 'storage_error');
+      assert.equal((e as NasError).details?.['reason'], 'not_tsnas');
+    }
+    assert.equal(readFileSync(empty).length, 0);
+    assert.ok(readFileSync(other).equals(otherBytes));
+    assert.deepEqual(readdirSync(parent).sort(), ['empty.db', 'other.db']);
+  });
+
+  test('discardIfCreated removes a database this open created while it holds no study, nothing else', async () => {
+    const path = newPath();
+    const dir = join(path, '..');
+    const s = (await openStore(`sqlite:${path}`)) as SqliteStore;
+    assert.equal(s.createdFile, true);
+    assert.equal(await s.discardIfCreated(), true);
+    assert.deepEqual(readdirSync(dir), []);
+    // Holding a study: kept.
+    const s2 = (await openStore(`sqlite:${path}`)) as SqliteStore;
+    await s2.createStudy(studySpec('kept'));
+    assert.equal(await s2.discardIfCreated(), false);
+    assert.deepEqual(readdirSync(dir), ['study.db']);
+    // Not created by this open: kept, even with no study.
+    const p3 = newPath();
+    await (await openStore(`sqlite:${p3}`)).close();
+    const s3 = (await openStore(`sqlite:${p3}`)) as SqliteStore;
+    assert.equal(s3.createdFile, false);
+    assert.equal(await s3.discardIfCreated(), false);
+    assert.ok(existsSync(p3));
+    // Another connection still has it open: kept.
+    const p4 = newPath();
+    const s4 = (await openStore(`sqlite:${p4}`)) as SqliteStore;
+    const other = await openStore(`sqlite:${p4}`);
+    assert.equal(await s4.discardIfCreated(), false);
+    await other.close();
+    assert.ok(existsSync(p4));
   });
 
   test('a file that is not a database: clear storage_error', async () => {

@@ -7,7 +7,7 @@
  * may lose the last transactions (never corrupts). What is not SQL (validation, encoding, row
  * mapping, errors) is SqlStore's, in base.ts.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { NasError, isNasError, storageError } from '../core/errors.js';
@@ -121,6 +121,17 @@ function notWritable(path: string): string | null {
   return null;
 }
 
+/** Removes a database file and its -wal/-shm/-journal companions (best effort). */
+function removeDatabaseFiles(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      rmSync(f, { force: true });
+    } catch {
+      // best effort: what cannot be removed is named by the error the caller reports
+    }
+  }
+}
+
 /** Maps a better-sqlite3 failure to a NasError that says what to do. */
 function mapSqliteError(e: unknown, path: string, busyMs: number): unknown {
   if (isNasError(e)) return e;
@@ -187,17 +198,40 @@ export class SqliteStore extends SqlStore {
     this.busyMs = busyMs;
   }
 
-  /** Opens (creating if needed, unless readOnly) and migrates the database file. */
+  /**
+   * Opens (creating the file if needed, unless readOnly or `create: false`) and migrates the
+   * database file. Its directory must exist: a missing one is `storage_error` (reason bad_path)
+   * naming it, as sqlite3 and Optuna refuse it, never created (a misspelt directory would otherwise
+   * become a new, empty store). readOnly opens read-write with `PRAGMA query_only` when the file
+   * can be written, so that closing the last connection removes the -wal/-shm files as a writer's
+   * close does (a `readonly` connection cannot, and left them beside the database); nothing is
+   * written through it either way.
+   */
   static open(url: string, path: string, opts: OpenStoreOptions = {}): SqliteStore {
     const busyMs = opts.busyTimeoutMs ?? 5000;
     const abs = path === ':memory:' ? path : resolve(path);
+    const readOnly = opts.readOnly ?? false;
+    const create = !readOnly && (opts.create ?? true);
     let db: Db | null = null;
+    let createdFile = false;
     try {
-      if (!opts.readOnly && abs !== ':memory:') {
-        mkdirSync(dirname(abs), { recursive: true });
-        // SQLite silently opens a file it cannot write read-only and fails only at the first write
-        // that touches a page: say so now, before any work is done.
-        if (existsSync(abs)) {
+      if (abs !== ':memory:') {
+        const dir = dirname(abs);
+        if (!existsSync(dir))
+          throw storageError('bad_path', `cannot open SQLite database ${abs}: directory ${dir} does not exist`, {
+            hint: `check the path in --storage sqlite:PATH, or create the directory first (mkdir -p ${dir}); tsnas creates the database file, never missing directories`,
+            details: { path: abs, directory: dir },
+          });
+        if (!existsSync(abs)) {
+          if (!create)
+            throw new NasError('not_found', `there is no study database at ${abs} yet`, {
+              hint: 'check the path in --storage sqlite:PATH, or run a search with it first (it creates the database)',
+              details: { path: abs },
+            });
+          createdFile = true;
+        } else if (!readOnly) {
+          // SQLite silently opens a file it cannot write read-only and fails only at the first write
+          // that touches a page: say so now, before any work is done.
           try {
             accessSync(abs, constants.W_OK);
           } catch {
@@ -208,13 +242,16 @@ export class SqliteStore extends SqlStore {
           }
         }
       }
-      db = new Database(abs, { timeout: busyMs, readonly: opts.readOnly ?? false, fileMustExist: opts.readOnly ?? false });
-      if (!opts.readOnly) {
+      db = SqliteStore.connect(abs, readOnly, create, busyMs);
+      if (!readOnly) {
+        // A non-creating open (a worker joining a study) refuses a file with no tsnas schema before
+        // anything changes it (the journal mode is written into the file).
+        if (!create) SqliteStore.requireSchema(db, abs, url);
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
       }
       db.pragma('foreign_keys = ON');
-      if (opts.readOnly) {
+      if (readOnly) {
         // A viewer reads whole studies (the dashboard's study view: every row of 20,000 trials,
         // ~50 MB of pages): mapped pages instead of a read() per page and a 2 MB page cache cut
         // that read's CPU by a third to a half (measured on a 20,000-trial study). Read-only opens
@@ -222,19 +259,80 @@ export class SqliteStore extends SqlStore {
         db.pragma('mmap_size = 268435456');
       }
       const store = new SqliteStore(url, abs, db, busyMs);
-      store.schema = store.migrate(opts.readOnly ?? false, opts.upgrade ?? false);
+      store.createdFile = createdFile;
+      store.schema = store.migrate(readOnly, opts.upgrade ?? false);
       return store;
     } catch (e) {
       db?.close();
+      // A file this open created and could not make a store of is not left behind.
+      if (createdFile) removeDatabaseFiles(abs);
       const m = mapSqliteError(e, abs, busyMs);
       if (isNasError(m)) throw m;
-      // better-sqlite3 throws plain TypeErrors for a missing directory; mkdir for permissions.
+      // better-sqlite3 throws plain TypeErrors for some path problems.
       const perm = notWritable(abs);
       throw storageError('bad_path', `cannot open SQLite database ${abs}: ${e instanceof Error ? e.message : String(e)}${perm ? ` (${perm})` : ''}`, {
-        hint: opts.readOnly ? 'check the path: read-only opening needs an existing tsnas database' : 'check that the path is right and its directory can be created and written',
+        hint: readOnly ? 'check the path: read-only opening needs an existing tsnas database' : 'check that the path is right and its directory can be written',
         details: { path: abs }, cause: e,
       });
     }
+  }
+
+  /**
+   * The connection. readOnly: read-write with query_only when the file can be written (see open),
+   * else SQLite's read-only mode (a write-protected file or directory).
+   */
+  private static connect(abs: string, readOnly: boolean, create: boolean, busyMs: number): Db {
+    if (!readOnly) return new Database(abs, { timeout: busyMs, fileMustExist: !create });
+    let writable = abs === ':memory:';
+    if (!writable) {
+      try {
+        accessSync(abs, constants.W_OK);
+        accessSync(dirname(abs), constants.W_OK);
+        writable = true;
+      } catch {
+        writable = false;
+      }
+    }
+    if (writable) {
+      const db = new Database(abs, { timeout: busyMs, fileMustExist: true });
+      try {
+        db.pragma('query_only = ON');
+        return db;
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+    }
+    return new Database(abs, { timeout: busyMs, readonly: true, fileMustExist: true });
+  }
+
+  /** Refuses (storage_error not_tsnas, as a read-only open does) a database with no tsnas schema. */
+  private static requireSchema(db: Db, abs: string, url: string): void {
+    const t = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'`).get();
+    if (t === undefined) schemaPlan(`SQLite database ${abs}`, { version: 0, compat: null }, SCHEMA_VERSION, { readOnly: true, upgrade: false, url });
+  }
+
+  /** True when this open created the database file (it did not exist before). */
+  createdFile = false;
+
+  /**
+   * Closes the store and, when this open created the file and it still holds no study, removes
+   * it with its -wal/-shm files: what a command that failed before its work started calls, so it
+   * leaves no empty database behind. A file another connection still has open (its -wal remains
+   * after this close) is kept. Returns whether the file was removed.
+   */
+  async discardIfCreated(): Promise<boolean> {
+    if (!this.createdFile || this.db === null || this.path === ':memory:') return (await this.close(), false);
+    let empty: boolean;
+    try {
+      empty = (this.st('SELECT COUNT(*) AS n FROM studies').get() as { n: number }).n === 0;
+    } catch {
+      empty = false;
+    }
+    await this.close();
+    if (!empty || existsSync(`${this.path}-wal`)) return false;
+    removeDatabaseFiles(this.path);
+    return true;
   }
 
   /** Checks (and creates, or upgrades when asked) the schema; see schemaPlan in common.ts. */

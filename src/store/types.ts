@@ -559,6 +559,14 @@ export interface OpenStoreOptions {
    * one. A database with no tsnas schema is created at the current version either way.
    */
   upgrade?: boolean;
+  /**
+   * false: open only a database that already holds the tsnas schema (a worker joining a study, a
+   * command that only reads): a missing SQLite file is `not_found` and no file is created; a
+   * database with no tsnas schema (an empty file, a fresh PostgreSQL database) is refused with
+   * `storage_error` (reason not_tsnas) before anything in it changes. Default true (a search
+   * creates its store). Ignored with readOnly, which never creates.
+   */
+  create?: boolean;
   /** PostgreSQL: pool size (default 4). */
   poolSize?: number;
 }
