@@ -38,7 +38,7 @@ import { supernetFactory } from '../oneshot/registry.js';
 import { runOneShot, splitHalves, type EpochRecord } from '../oneshot/search.js';
 import type { EdgeInfo } from '../oneshot/supernet.js';
 import { defaultWorkerId, sleep } from '../run/study.js';
-import { openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { configSourceOf, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { resolveSpace } from './parts.js';
 import type { PrepareInput } from './config.js';
@@ -132,6 +132,23 @@ export function supernetStepWarning(epochs: number, weightsRows: number, batchSi
   if (steps >= MIN_SUPERNET_STEPS) return undefined;
   const needEpochs = Math.ceil(MIN_SUPERNET_STEPS / Math.max(1, perEpoch));
   return `the supernet gets only ${steps} weight steps (${epochs} epochs x ${perEpoch} batches of ${batchSize} from the ${weightsRows}-image weights half): too few to train it, its path scores rank little (digits: ~100 steps stayed near chance, ~400 reached 88-95%); give at least ${MIN_SUPERNET_STEPS}: strategy options epochs: ${needEpochs}, or a smaller batch_size`;
+}
+
+/**
+ * What a one-shot search warns about before it trains, from its config and its loaded data (the
+ * training split it halves): the supernet step plan (supernetStepWarning). oneShotSearch emits
+ * these as `warning` events; the shipped examples are checked against it (examples.test.ts)
+ * without training. Throws as splitHalves does for data too small for two halves.
+ */
+export async function oneShotStartWarnings(p: PreparedOneShot): Promise<string[]> {
+  const data = await prepareData(p.train.dataset, p.train.split ?? {});
+  return planWarnings(p, splitHalves(data, p.options.batchSize, p.config.seed));
+}
+
+/** oneShotStartWarnings on the halves the search made. */
+function planWarnings(p: PreparedOneShot, halves: { weights: { indices: ArrayLike<number> } }): string[] {
+  const plan = supernetStepWarning(p.options.epochs, halves.weights.indices.length, p.options.batchSize);
+  return plan === undefined ? [] : [plan];
 }
 
 export type OneShotEvent =
@@ -322,8 +339,10 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
       seconds: (Date.now() - t0) / 1000,
     };
   };
+  let recorded = false;
   try {
     const { record, resumed } = await openOrCreate(store, p);
+    recorded = true;
     await store.setStudyState(record.id, 'running');
 
     // ---------------- trial 0: the supernet search
@@ -352,8 +371,7 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
         return net;
       };
       const chance = 100 / Math.max(1, halves.numClasses);
-      const plan = supernetStepWarning(p.options.epochs, halves.weights.indices.length, p.options.batchSize);
-      if (plan) opts.onEvent?.({ type: 'warning', message: plan });
+      for (const message of planWarnings(p, halves)) opts.onEvent?.({ type: 'warning', message });
       try {
         const r = await runOneShot({
           method: p.method,
@@ -469,6 +487,8 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
     return await finish(record, resumed, 'complete', derived);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await store.close();
+    // Refused before its study was recorded (a different config under the name): a database file
+    // this run created is not left behind.
+    await (recorded ? store.close() : closeDiscardingCreated(store));
   }
 }
