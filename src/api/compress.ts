@@ -42,6 +42,8 @@ export async function compressModel(src: CompressSource, opts: CompressModelOpti
     const dataset = opts.dataset ?? m.dataset;
     if (!dataset) throw new NasError('invalid_config', 'the model names no dataset', { field: 'dataset', hint: 'pass --dataset (e.g. fashion_mnist, digits)' });
     let data: PreparedData = await prepareData(dataset, { seed: opts.splitSeed ?? 0 });
+    // What loading decided (CSV header, label mapping, a class of one row), said once.
+    for (const n of data.notes ?? []) opts.log?.(`data: ${n}`);
     if (m.classes) data = selectClasses(data, m.classes, 'model classes');
     if (m.normalization) data = { ...data, normalization: m.normalization };
     if (data.numClasses !== m.numClasses)

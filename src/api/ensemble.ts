@@ -72,6 +72,8 @@ export interface EnsembleOfStudyOptions {
   readonly seed?: number;
   /** retrain: trainings per member, seeds `seed`, `seed + 1`, ...; its probabilities are their mean. Default 1. */
   readonly seeds?: number;
+  /** Once, after the study's data is read: what loading decided (CSV header, label mapping, a class of one row). */
+  readonly onDataNotes?: (notes: readonly string[]) => void;
 }
 
 export interface StudyEnsembleResult extends EnsembleResult {
@@ -162,6 +164,7 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
   if (ranked.length === 0) throw new NasError('not_found', `study ${study} has no complete trial that satisfies its constraints`, { field: 'study', hint: 'run the search first (tsnas search), or check tsnas status' });
   const { eval: o } = parseTrainOptions(ev.options as never, process.cwd());
   const data = await prepareData(o.dataset, { ...o.split, valFraction: 0 });
+  opts.onDataNotes?.(data.notes ?? []);
   let members: TrialRecord[];
   let weights: number[];
   let selection: StudyEnsembleResult['selection'];

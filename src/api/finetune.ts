@@ -73,6 +73,9 @@ export interface FinetuneModelOptions {
   readonly seed?: number;
   /** Seeds the validation split of the data (default 0). */
   readonly splitSeed?: number;
+  /** Held out for validation (default 0.1) and, for data without an official test split, for test (default 0.2). */
+  readonly valFraction?: number;
+  readonly testFraction?: number;
   /** Where the new model directory is written (new or empty); nothing is written without it. */
   readonly outDir?: string;
   /** Write model.onnx (default true). */
@@ -177,7 +180,13 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
   try {
     const spec = opts.dataset ?? m.dataset;
     if (!spec) throw new NasError('invalid_config', `the model ${m.name} records no dataset`, { field: 'dataset', hint: 'pass --dataset (e.g. digits, fashion_mnist)' });
-    let data: PreparedData = await prepareData(spec, { seed: opts.splitSeed ?? 0 });
+    let data: PreparedData = await prepareData(spec, {
+      seed: opts.splitSeed ?? 0,
+      ...(opts.valFraction !== undefined ? { valFraction: opts.valFraction } : {}),
+      ...(opts.testFraction !== undefined ? { testFraction: opts.testFraction } : {}),
+    });
+    // What loading decided (CSV header, label mapping, a class of one row), said once.
+    for (const n of data.notes ?? []) log(`data: ${n}`);
     const same = data.shape.length === m.inputShape.length && data.shape.every((d, i) => d === m.inputShape[i]);
     if (!same)
       throw new NasError('shape_mismatch', `${data.name}'s samples are [${data.shape.join(', ')}], the model takes [${m.inputShape.join(', ')}]`, {

@@ -155,6 +155,8 @@ export type OneShotEvent =
   | { readonly type: 'epoch'; readonly epoch: number; readonly epochs: number; readonly metrics: Record<string, number> }
   /** A supernet too briefly trained to rank paths (supernetWarnings): the fix is named. */
   | { readonly type: 'warning'; readonly message: string }
+  /** Once, after the data is read: what loading decided (CSV header, label mapping, a class of one row). */
+  | { readonly type: 'data'; readonly notes: readonly string[] }
   | { readonly type: 'resumed'; readonly after: number }
   | { readonly type: 'waiting'; readonly trial: number; readonly holder: string | null }
   | { readonly type: 'derived'; readonly arch: Json }
@@ -309,6 +311,7 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
   const c = p.config;
   // Everything that can be wrong with the input is found before the store is touched.
   const data: PreparedData = await prepareData(p.train.dataset, p.train.split ?? {});
+  opts.onEvent?.({ type: 'data', notes: data.notes ?? [] });
   const halves = splitHalves(data, p.options.batchSize, c.seed);
   const factory = supernetFactory(c.space, p.method, p.options);
   const space = resolveSpace(c.space);

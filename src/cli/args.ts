@@ -79,7 +79,10 @@ export type DatasetFlagKind = 'fashion_mnist' | 'mnist' | 'cifar10' | 'digits' |
  * for digits/csv is the older spelling of finetune and compress and still works. Relative paths
  * resolve against the cwd.
  */
-export function datasetOfFlags(kind: DatasetFlagKind, dir: string | undefined, path?: string): DatasetSpec {
+export function datasetOfFlags(kind: DatasetFlagKind, dir: string | undefined, path?: string, csv: { label?: string; header?: string } = {}): DatasetSpec {
+  if (kind !== 'csv')
+    for (const k of ['label', 'header'] as const)
+      if (csv[k] !== undefined) throw flagError(k, `applies to --dataset csv, not ${kind}`, `drop --${k}`);
   switch (kind) {
     case 'fashion_mnist':
     case 'mnist':
@@ -91,7 +94,13 @@ export function datasetOfFlags(kind: DatasetFlagKind, dir: string | undefined, p
       const file = datasetFileOfFlags(dir, path);
       if (kind === 'digits') return { kind, ...(file ? { path: resolve(file) } : {}) };
       if (!file) throw flagError('path', 'is required with --dataset csv', 'give the CSV file: --path FILE.csv');
-      return { kind, path: resolve(file) };
+      const h = csv.header;
+      return {
+        kind,
+        path: resolve(file),
+        ...(csv.label !== undefined ? { label: csv.label } : {}),
+        ...(h !== undefined ? { header: h === 'auto' ? ('auto' as const) : h === 'true' } : {}),
+      };
     }
   }
 }
@@ -302,4 +311,23 @@ export function interruptible(stopping: string = STOPPING_TRIALS): AbortControll
  */
 export function sayDataNotes(notes: readonly string[], quiet = false): void {
   for (const n of notes) if (!quiet || n.startsWith('warning:')) process.stderr.write(`data: ${n}\n`);
+}
+
+/**
+ * An error of a library call made for a command (finetune, compress) with its option fields named as
+ * the command's flags: the library names them as its TypeScript options (`headEpochs`, `maxDrop`),
+ * which a CLI user cannot write. A field whose kebab-case name is a flag of `spec` (or that
+ * `rename` maps, e.g. `keepZeros` -> `no-keep-zeros`) becomes `--flag` (`label` -> `--label`), and a
+ * camelCase one in the text too; other errors are returned as they are.
+ */
+export function withFlagNames(e: unknown, spec: FlagSpec, rename: Readonly<Record<string, string>> = {}): unknown {
+  if (!(e instanceof NasError) || e.field === undefined || e instanceof UsageError) return e;
+  const name = e.field;
+  const flag = rename[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
+  if (spec[flag] === undefined) return e;
+  // In the text only identifiers are replaced (headEpochs, not the word "label"); "headEpochs must
+  // be ..." after the field would name it twice: the field says it.
+  const ident = /[A-Z]/.test(name);
+  const text = ident ? e.text.replace(new RegExp(`^${name} `), '').replace(new RegExp(`\\b${name}\\b`, 'g'), `--${flag}`) : e.text;
+  return new NasError(e.code, text, { field: `--${flag}`, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}), cause: e });
 }

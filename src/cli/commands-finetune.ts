@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { finetuneModel, type FinetuneModelOptions, type FreezeSpec } from '../api/finetune.js';
 import { parseClassList } from '../data/classes.js';
 import type { DatasetSpec } from '../data/prepare.js';
-import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError } from './args.js';
+import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
 
@@ -15,6 +15,31 @@ function freezeOf(v: string): FreezeSpec {
   if (/^\d+$/.test(v)) return Number(v);
   throw flagError('freeze', `must be a layer count or "features", got ${JSON.stringify(v)}`, 'e.g. --freeze 2 or --freeze features');
 }
+
+const FINETUNE_FLAGS: FlagSpec = {
+  study: { type: 'string' },
+  storage: { type: 'string' },
+  dataset: { type: 'string', choices: DATASETS },
+  'data-dir': { type: 'string' },
+  path: { type: 'string' },
+  label: { type: 'string' },
+  header: { type: 'string', choices: ['auto', 'true', 'false'] },
+  'val-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
+  'test-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
+  classes: { type: 'string', check: (v) => void parseClassList(v, '--classes') },
+  freeze: { type: 'string', check: (v) => void freezeOf(v) },
+  epochs: { type: 'string', number: { integer: true, min: 1 } },
+  lr: { type: 'string', number: POSITIVE },
+  'body-lr-scale': { type: 'string', number: POSITIVE },
+  'head-epochs': { type: 'string', number: NON_NEGATIVE_INT },
+  'batch-size': { type: 'string', number: { integer: true, min: 1 } },
+  scratch: { type: 'boolean' },
+  seed: { type: 'string', number: NON_NEGATIVE_INT },
+  out: { type: 'string' },
+  'no-onnx': { type: 'boolean' },
+  'no-keep-zeros': { type: 'boolean' },
+  json: { type: 'boolean' },
+};
 
 export const finetuneCmd: ExtraCommand = {
   summary: 'fine-tune a trained model on another dataset or classes (new head, optionally frozen layers)',
@@ -36,6 +61,10 @@ options:
   --data-dir DIR        the directory of an image dataset (fashion_mnist, mnist, cifar10)
   --path FILE           the file of a digits or csv dataset (as tsnas train and search; the older
                         spelling --data-dir FILE still works)
+  --label COL, --header auto|true|false
+                        csv: the label column and whether line 1 is a header (as tsnas train)
+  --val-fraction F      held out for validation (default 0.1)
+  --test-fraction F     digits/csv: held out for test (default 0.2)
   --classes LIST        classes of the dataset to keep, renumbered 0..k-1 in this order:
                         ranges and lists, e.g. 5-9 or 0,2,4 (default all)
   --freeze N|features   freeze the first N conv/linear layers (with their batch norms), or every
@@ -59,35 +88,18 @@ options:
     let dataset: DatasetSpec | undefined;
     const { flags: f, args, num } = parse(
       argv,
-      {
-        study: { type: 'string' },
-        storage: { type: 'string' },
-        dataset: { type: 'string', choices: DATASETS },
-        'data-dir': { type: 'string' },
-        path: { type: 'string' },
-        classes: { type: 'string', check: (v) => void parseClassList(v, '--classes') },
-        freeze: { type: 'string', check: (v) => void freezeOf(v) },
-        epochs: { type: 'string', number: { integer: true, min: 1 } },
-        lr: { type: 'string', number: POSITIVE },
-        'body-lr-scale': { type: 'string', number: POSITIVE },
-        'head-epochs': { type: 'string', number: NON_NEGATIVE_INT },
-        'batch-size': { type: 'string', number: { integer: true, min: 1 } },
-        scratch: { type: 'boolean' },
-        seed: { type: 'string', number: NON_NEGATIVE_INT },
-        out: { type: 'string' },
-        'no-onnx': { type: 'boolean' },
-        'no-keep-zeros': { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
+      FINETUNE_FLAGS,
       1,
       (p, issues) => {
         if ((p.flags['study'] === undefined) === (p.args[0] === undefined)) issues.add(new UsageError('give either a MODEL_DIR or --study NAME'));
         const kind = p.flags['dataset'];
         if (typeof kind === 'string') {
-          if (!p.bad.has('dataset')) dataset = issues.take(() => datasetOfFlags(kind as (typeof DATASETS)[number], p.flags['data-dir'] as string | undefined, p.flags['path'] as string | undefined), undefined);
+          const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
+          const csv = { ...(sv('label') !== undefined ? { label: sv('label')! } : {}), ...(sv('header') !== undefined && !p.bad.has('header') ? { header: sv('header')! } : {}) };
+          if (!p.bad.has('dataset')) dataset = issues.take(() => datasetOfFlags(kind as (typeof DATASETS)[number], sv('data-dir'), sv('path'), csv), undefined);
         } else
-          for (const k of ['data-dir', 'path'])
-            if (p.flags[k] !== undefined) issues.add(flagError(k, 'needs --dataset', k === 'path' ? 'e.g. --dataset csv --path FILE.csv' : 'e.g. --dataset fashion_mnist --data-dir DIR'));
+          for (const k of ['data-dir', 'path', 'label', 'header'])
+            if (p.flags[k] !== undefined) issues.add(flagError(k, 'needs --dataset', k === 'data-dir' ? 'e.g. --dataset fashion_mnist --data-dir DIR' : 'e.g. --dataset csv --path FILE.csv'));
       },
     );
     if (f['help']) {
@@ -103,6 +115,8 @@ options:
     const headEpochs = num('head-epochs');
     const bs = num('batch-size');
     const seed = num('seed');
+    const valFraction = num('val-fraction');
+    const testFraction = num('test-fraction');
     const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
     const opts: FinetuneModelOptions = {
       ...(dataset ? { dataset } : {}),
@@ -115,12 +129,17 @@ options:
       ...(headEpochs !== undefined ? { headEpochs } : {}),
       ...(bs !== undefined ? { batchSize: bs } : {}),
       ...(seed !== undefined ? { seed } : {}),
+      ...(valFraction !== undefined ? { valFraction } : {}),
+      ...(testFraction !== undefined ? { testFraction } : {}),
       outDir: (f['out'] as string | undefined) ?? `finetuned-${name}`,
       onnx: !f['no-onnx'],
       keepZeros: !f['no-keep-zeros'],
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
-    const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db' } : { dir: args[0]! }, opts);
+    // The library names its options as in TypeScript (headEpochs): said here as the flags (--head-epochs).
+    const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db' } : { dir: args[0]! }, opts).catch((e: unknown) => {
+      throw withFlagNames(e, FINETUNE_FLAGS, { keepZeros: 'no-keep-zeros' });
+    });
     // Logged through `log` as the run goes; with --json (no log) on stderr here, and in the JSON.
     if (f['json']) for (const w of r.warnings) process.stderr.write(`tsnas finetune: warning: ${w}\n`);
     if (f['json']) process.stdout.write(JSON.stringify({ ...r.metrics, dir: r.dir ?? null, ...(r.warnings.length ? { warnings: r.warnings } : {}) }) + '\n');

@@ -3,7 +3,7 @@
  * derived architecture's retraining as one study (src/api/oneshot.ts). Called by cmdSearch when the
  * strategy (flag or config) is a one-shot method.
  */
-import { flagError } from './args.js';
+import { flagError, sayDataNotes } from './args.js';
 import { oneShotSearch, prepareOneShot, formatDerived, type OneShotEvent } from '../api/index.js';
 import { formatCell } from './table.js';
 
@@ -45,6 +45,7 @@ export async function runOneShotSearch(
     err(`tsnas: study ${c.study} in ${c.storage}: one-shot ${prepared.method} on ${c.space} (${prepared.options.epochs} supernet epochs), dataset ${String(c.evaluator.options['dataset'])}\n`);
   const onEvent = (e: OneShotEvent) => {
     if (e.type === 'warning') return err(`warning: ${e.message}\n`);
+    if (e.type === 'data') return sayDataNotes(e.notes, quiet);
     if (quiet) return;
     switch (e.type) {
       case 'epoch':

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeUntrainedModel } from '../api/testing/weights.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tsnas-cli-notes-'));
@@ -74,4 +75,25 @@ test('tsnas repeat says the data notes once for all seeds', () => {
   const r = tsnas('repeat', cfg('s'), '--seeds', '0,1', '--storage', `sqlite:${join(dir, 'r.db')}`, '--study', 'r');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr.match(/data: header detected/g)?.length, 1, r.stderr);
+});
+
+test('tsnas finetune on a CSV: --label/--header are its flags too, the data notes are said, a continuous label refused', () => {
+  const model = join(dir, 'model');
+  writeUntrainedModel(model, { family: 'mlp', hidden: [8], activation: 'relu', batchNorm: false, dropout: 0 }, { shape: [3], numClasses: 2 }, { dataset: 'csv', path: num2 });
+  const r = tsnas('finetune', model, '--dataset', 'csv', '--path', num2, '--epochs', '1', '--out', join(dir, 'ft'), '--no-onnx');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/data: header detected: line 1's label cell "40"/g)?.length, 1, r.stderr);
+  // forced to data: the header row becomes a class of one row, warned about
+  const h = tsnas('finetune', model, '--dataset', 'csv', '--path', num2, '--header', 'false', '--epochs', '1', '--out', join(dir, 'ft2'), '--no-onnx');
+  assert.match(h.stderr, /data: line 1 read as data \(header: false\)/);
+  assert.match(h.stderr, /data: warning: 1 class\(es\) with a single row: 40 \(line 1\)/);
+  const cont = join(dir, 'cont4.csv');
+  writeFileSync(cont, Array.from({ length: 200 }, (_, i) => `${(Math.sin(i) * 3 + 0.001).toFixed(3)},${(i * 1.3).toFixed(2)},${i % 4},${1 + (i % 3)}`).join('\n') + '\n');
+  const c = tsnas('finetune', model, '--dataset', 'csv', '--path', cont, '--label', '0', '--epochs', '1', '--out', join(dir, 'ft3'));
+  assert.equal(c.code, 2, c.stderr);
+  assert.match(c.stderr, /--label: .*cont4\.csv: the label column index 0 looks continuous.*--label 3/s);
+  assert.ok(!existsSync(join(dir, 'ft3')));
+  const d = tsnas('finetune', model, '--dataset', 'digits', '--label', '0', '--epochs', '1', '--out', join(dir, 'ft4'));
+  assert.equal(d.code, 2);
+  assert.match(d.stderr, /--label: applies to --dataset csv, not digits/);
 });

@@ -642,6 +642,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     ...(seed === undefined ? {} : { seed }),
     ...((num('repeats') ?? num('seeds')) === undefined ? {} : { seeds: (num('repeats') ?? num('seeds'))! }),
     ...(flags['final'] === undefined ? {} : { final: flags['final'] as 'retrain' | 'folds' }),
+    onDataNotes: (notes) => sayDataNotes(notes),
   });
   if (flags['json'])
     out(

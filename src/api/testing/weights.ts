@@ -21,13 +21,18 @@ export const sameBits = (a: Tensor, b: Tensor): boolean =>
  * Enough for tests of finetune/compress plumbing; tests that need accuracy train it first.
  */
 export function writeUntrainedDigitsModel(dir: string, arch: NetworkArch): void {
+  writeUntrainedModel(dir, arch, { shape: [1, 8, 8], numClasses: 10 }, { dataset: 'digits' });
+}
+
+/** The same for any input (e.g. a CSV's `[F]` features and K classes) and train evaluator options (e.g. `{ dataset: 'csv', path }`). */
+export function writeUntrainedModel(dir: string, arch: NetworkArch, input: { shape: number[]; numClasses: number }, evaluatorOptions: Record<string, unknown>): void {
   mkdirSync(dir);
-  const { module } = buildNetwork(arch, { shape: [1, 8, 8], numClasses: 10 }, { gen: new Generator(0) });
+  const { module } = buildNetwork(arch, input, { gen: new Generator(0) });
   try {
     writeFileSync(join(dir, 'arch.json'), JSON.stringify(arch));
     saveStateDict(join(dir, 'weights.bin'), module.stateDict());
   } finally {
     module.dispose();
   }
-  writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: { dataset: 'digits' } } }));
+  writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ evaluator: { name: 'train', options: evaluatorOptions } }));
 }
