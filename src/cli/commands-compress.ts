@@ -4,7 +4,7 @@ import { NasError } from '../api/index.js';
 import { compressModel, type CompressModelOptions, type CompressSource, type PruneSpec, type QuantMode, type StageRow } from '../api/compress.js';
 import type { DatasetSpec } from '../data/prepare.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
-import { datasetOfFlags, flagError } from './args.js';
+import { datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
 
 /** Datasets a compressed image model can be evaluated on (--dataset). */
 const COMPRESS_DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits'] as const;
@@ -59,6 +59,37 @@ export function stageTable(rows: readonly StageRow[]): string {
   ) + note;
 }
 
+const atLeast = (min: number, integer: boolean) => ({ integer, min });
+const COMPRESS_FLAGS: FlagSpec = {
+  study: { type: 'string' },
+  storage: { type: 'string' },
+  prune: { type: 'string', check: (v) => void pruneFromFlags(v, {}) },
+  'prune-criterion': { type: 'string', choices: ['l1', 'taylor'] },
+  'prune-allocation': { type: 'string', choices: ['greedy', 'uniform'] },
+  'prune-scope': { type: 'string', choices: ['global', 'layer'] },
+  'prune-schedule': { type: 'string', choices: ['oneshot', 'gradual'] },
+  'prune-min-density': { type: 'string', number: { integer: false, min: 0, max: 1 } },
+  'prune-output': { type: 'boolean' },
+  'finetune-epochs': { type: 'string', number: atLeast(0, true) },
+  'finetune-lr': { type: 'string', number: atLeast(0, false) },
+  distill: { type: 'boolean' },
+  quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'] },
+  'max-drop': { type: 'string', number: atLeast(0, false) },
+  'qat-lr': { type: 'string', number: atLeast(0, false) },
+  'qat-freeze-bn': { type: 'string', number: atLeast(1, true) },
+  'qat-freeze-observers': { type: 'string', number: atLeast(1, true) },
+  'per-tensor': { type: 'boolean' },
+  calibration: { type: 'string', number: atLeast(0, true) },
+  qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
+  dataset: { type: 'string', choices: COMPRESS_DATASETS },
+  'data-dir': { type: 'string' },
+  path: { type: 'string' },
+  out: { type: 'string' },
+  'no-onnx': { type: 'boolean' },
+  seed: { type: 'string', number: atLeast(0, true) },
+  json: { type: 'boolean' },
+};
+
 export const compressCmd: ExtraCommand = {
   summary: 'prune, fine-tune and quantize (int8) a trained model; one row per stage',
   help: `usage: tsnas compress --study NAME [--storage URL] [options]
@@ -112,38 +143,9 @@ options:
   --seed N                fine-tuning order and calibration sample (default 0)
   --json                  print the rows as JSON lines`,
   async run(argv) {
-    const atLeast = (min: number, integer: boolean) => ({ integer, min });
     const { flags: f, args, num } = parse(
       argv,
-      {
-        study: { type: 'string' },
-        storage: { type: 'string' },
-        prune: { type: 'string', check: (v) => void pruneFromFlags(v, {}) },
-        'prune-criterion': { type: 'string', choices: ['l1', 'taylor'] },
-        'prune-allocation': { type: 'string', choices: ['greedy', 'uniform'] },
-        'prune-scope': { type: 'string', choices: ['global', 'layer'] },
-        'prune-schedule': { type: 'string', choices: ['oneshot', 'gradual'] },
-        'prune-min-density': { type: 'string', number: { integer: false, min: 0, max: 1 } },
-        'prune-output': { type: 'boolean' },
-        'finetune-epochs': { type: 'string', number: atLeast(0, true) },
-        'finetune-lr': { type: 'string', number: atLeast(0, false) },
-        distill: { type: 'boolean' },
-        quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'] },
-        'max-drop': { type: 'string', number: atLeast(0, false) },
-        'qat-lr': { type: 'string', number: atLeast(0, false) },
-        'qat-freeze-bn': { type: 'string', number: atLeast(1, true) },
-        'qat-freeze-observers': { type: 'string', number: atLeast(1, true) },
-        'per-tensor': { type: 'boolean' },
-        calibration: { type: 'string', number: atLeast(0, true) },
-        qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
-        dataset: { type: 'string', choices: COMPRESS_DATASETS },
-        'data-dir': { type: 'string' },
-        path: { type: 'string' },
-        out: { type: 'string' },
-        'no-onnx': { type: 'boolean' },
-        seed: { type: 'string', number: atLeast(0, true) },
-        json: { type: 'boolean' },
-      },
+      COMPRESS_FLAGS,
       1,
       (p, issues) => {
         const g = p.flags;
@@ -195,7 +197,10 @@ options:
       onnx: !f['no-onnx'],
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
-    const r = await compressModel(src, opts);
+    // The library names its options as in TypeScript (finetuneEpochs): said here as the flags (--finetune-epochs).
+    const r = await compressModel(src, opts).catch((e: unknown) => {
+      throw withFlagNames(e, COMPRESS_FLAGS, { weightScheme: 'per-tensor' });
+    });
     if (f['json']) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
     else process.stdout.write(stageTable(r.rows) + `written to ${r.outDir}\n`);
     return 0;

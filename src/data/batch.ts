@@ -82,7 +82,7 @@ export function numBatches(n: number, batchSize: number, dropLast = false): numb
 /** One pass over `s` in batches (one epoch). */
 export function* batches(s: Subset, o: BatchOptions): Generator<Batch> {
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1))
-    throw new NasError('invalid_config', `batchSize must be a positive integer, got ${o.batchSize}`, { field: 'hparams.batchSize' });
+    throw new NasError('invalid_config', `must be a positive integer, got ${o.batchSize}`, { field: 'hparams.batch_size' });
   if (o.augment) checkAugmentation(o.augment, s.data.shape);
   const order: ArrayLike<number> = o.shuffle ? o.shuffle.shuffle(Array.from(s.indices)) : s.indices;
   const n = order.length;

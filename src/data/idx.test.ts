@@ -71,7 +71,7 @@ test('idx pair: label out of range and count mismatch', () => {
 test('fashion-mnist: missing dir names the files and the fix', () => {
   assert.throws(
     () => loadFashionMnist({ dataDir: join(dir, 'nope') }),
-    (e: unknown) => isNasError(e, 'data_error') && /train-images-idx3-ubyte\.gz/.test((e as Error).message) && e.field === 'dataDir',
+    (e: unknown) => isNasError(e, 'data_error') && /train-images-idx3-ubyte\.gz/.test((e as Error).message) && e.field === 'data_dir',
   );
 });
 

@@ -164,7 +164,7 @@ export function prepareSplits(src: TrainTest, split: SplitSpec = {}): PreparedDa
   }
   const sub = Rng.fromSeed(`${seed}/subset`);
   if (split.trainPerClass !== undefined) train = balancedSubset(train, split.trainPerClass, sub.derive('train'));
-  if (split.valPerClass !== undefined) val = balancedSubset(val, split.valPerClass, sub.derive('val'));
+  if (split.valPerClass !== undefined) val = balancedSubset(val, split.valPerClass, sub.derive('val'), 'val_per_class');
   checkSplitSizes(src.train, { train, val, test }, { valFraction, ...(src.test ? {} : { testFraction }) }, split);
   const d = src.train;
   return {

@@ -61,11 +61,11 @@ export function loadFashionMnist(opts: DirOptions = {}): TrainTest {
   const r = readIdxDir(dir, 'fashion_mnist', FASHION_MNIST_CLASSES);
   if ('missing' in r)
     throw new NasError('data_error', `fashion_mnist: missing in ${dir}: ${r.missing.join(', ')}`, {
-      field: 'dataDir',
+      field: 'data_dir',
       details: { dir, missing: r.missing },
       hint:
         opts.dataDir === undefined
-          ? 'install them with `apt-get install dataset-fashion-mnist`, or pass dataDir (--data-dir) with the four idx-ubyte(.gz) files'
+          ? 'install them with `apt-get install dataset-fashion-mnist`, or give data_dir (flag --data-dir) with the four idx-ubyte(.gz) files'
           : 'the directory must hold train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz',
     });
   return r;
@@ -217,7 +217,7 @@ export async function loadCifar10(opts: FetchOptions = {}): Promise<TrainTest> {
     const d = cifarBatchDir(dir);
     if (!d)
       throw new NasError('data_error', `cifar10: ${dir} does not hold the CIFAR-10 binary batches (${need})`, {
-        field: 'dataDir',
+        field: 'data_dir',
         details: { dir },
         hint: `extract ${CIFAR10_ARCHIVE.url} (md5 ${CIFAR10_ARCHIVE.md5}) into ${dir}`,
       });

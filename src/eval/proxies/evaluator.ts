@@ -32,7 +32,7 @@ export interface ProxyEvaluatorOptions extends CostOptions {
 
 /** One real, class-balanced training batch of `perClass` samples per class, drawn by `rng`. */
 export function proxyBatch(data: PreparedData, perClass: number, rng: Rng): ProxyBatch {
-  const sub = balancedSubset(data.train, perClass, rng);
+  const sub = balancedSubset(data.train, perClass, rng, 'per_class');
   const b = assembleBatch(sub, sub.indices, 0, sub.indices.length, data.normalization);
   return { x: b.x, shape: b.shape, y: b.y };
 }
