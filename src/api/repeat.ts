@@ -7,8 +7,8 @@
  */
 import { NasError } from '../core/errors.js';
 import type { Json } from '../core/json.js';
-import { findStudyRecord, openStore, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { createStudy, prepareSearch, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
+import { findStudyRecord, maskPgUrl, openStore, parseStoreUrl, type TrialCounts, type TrialRecord } from '../store/index.js';
+import { prepareSearch, requireSameIdentity, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
 import { STUDY_NAME_MAX } from './config.js';
 import type { DataNotes } from '../data/prepare.js';
 
@@ -171,7 +171,7 @@ function seedBest(t: TrialRecord | null): SeedBest | null {
  * Runs the config once per seed (sequentially; each search may use several worker processes) and
  * summarizes the best trial of every seed. Bad configs throw before anything runs: every seed's
  * config is validated, and a seed study that exists with a different config is an error naming
- * the field (from `createStudy`).
+ * the field (requireSameIdentity, as `createStudy` checks).
  */
 export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {}): Promise<RepeatResult> {
   const { name, base, perSeed } = prepareRepeat(input);
@@ -180,10 +180,10 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
   for (const { seed, prepared } of perSeed) {
     // Read-only: a check that finds no store creates none (a seed rejected below leaves no file).
     const rec = await findStudyRecord(prepared.config.storage, prepared.config.study);
-    const exists = rec !== null;
-    if (rec) states.set(seed, rec.state);
-    // createStudy on an existing study writes nothing; it throws when the stored config differs.
-    if (exists) await (await createStudy(prepared)).close();
+    if (rec) {
+      states.set(seed, rec.state);
+      requireSameIdentity(prepared.config, rec, parseStoreUrl(prepared.config.storage).kind === 'postgres' ? maskPgUrl(prepared.config.storage) : prepared.config.storage);
+    }
   }
   const runs: SeedStudy[] = [];
   let aborted = false;
@@ -197,14 +197,16 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
     const finished = states.get(seed) === 'finished';
     opts.onSeed?.({ seed, study: c.study, index, count: perSeed.length, action: finished ? 'skip' : 'run' });
     if (finished) {
+      // A finished seed is only read (checked above against this config): read-only, as tsnas best.
       const t0 = Date.now();
-      const h = await createStudy(prepared);
+      const store = await openStore(c.storage, { readOnly: true });
       try {
-        const [counts, best] = await Promise.all([h.store.countTrials(h.record.id), h.store.bestTrial(h.record.id)]);
+        const rec = await store.requireStudy(c.study);
+        const [counts, best] = await Promise.all([store.countTrials(rec.id), store.bestTrial(rec.id)]);
         const b = seedBest(best);
         runs.push({ seed, study: c.study, action: 'skipped', reason: 'finished', counts, best: b, seconds: (Date.now() - t0) / 1000, counted: b !== null });
       } finally {
-        await h.close();
+        await store.close();
       }
       continue;
     }

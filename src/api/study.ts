@@ -93,6 +93,22 @@ function identityDiff(stored: unknown, now: JsonObject): string[] {
 }
 
 /**
+ * Throws `invalid_config` naming the fields (space, strategy, evaluator, objectives, constraints,
+ * budget, seed...) in which `config` differs from the existing study `record` in the store at `url`:
+ * a study of that name with another config is not resumed. What createStudy checks; repeat checks
+ * earlier seeds with it on a read-only store.
+ */
+export function requireSameIdentity(config: StudyConfig, record: StudyRecord, url: string): void {
+  const diff = identityDiff(record.config['identity'], identityOf(config));
+  if (diff.length > 0)
+    throw new NasError('invalid_config', `study ${JSON.stringify(config.study)} already exists in ${url} with different ${diff.join(', ')}`, {
+      field: diff[0]!,
+      hint: `rerun with the same config to resume it, or choose another study name (--study NAME)`,
+      details: { differs: diff },
+    });
+}
+
+/**
  * Creates the study, or resumes it when a study of this name exists with the same config
  * (space, strategy, evaluator, objectives, constraints, budget, seed). A different config under
  * the same name is an error naming the fields that differ.
@@ -110,13 +126,7 @@ export async function createStudy(prepared: PreparedSearch, opts: HandleOptions 
     let record = await store.getStudy(config.study);
     let resumed = false;
     if (record) {
-      const diff = identityDiff(record.config['identity'], identityOf(config));
-      if (diff.length > 0)
-        throw new NasError('invalid_config', `study ${JSON.stringify(config.study)} already exists in ${store.url} with different ${diff.join(', ')}`, {
-          field: diff[0]!,
-          hint: `rerun with the same config to resume it, or choose another study name (--study NAME)`,
-          details: { differs: diff },
-        });
+      requireSameIdentity(config, record, store.url);
       resumed = true;
       // A warm start interrupted before it recorded itself is completed (imports are idempotent).
       if (config.warmStart && record.userAttrs['warm_start'] === undefined) await importWarmStart(store, record, await warmStartPlan(config, parts, store));

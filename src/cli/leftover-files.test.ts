@@ -48,14 +48,14 @@ function proc(args: string[]): { code: number; stderr: string; stdout: string } 
   return { code: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
 }
 
-/** Runs `f`; asserts its exit code and that the folder then holds what it held plus `added`, with s.db unchanged. */
+/** Runs `f`; asserts its exit code and that the folder then holds what it held plus `added`, every *.db byte for byte as before. */
 async function expectListing(what: string, f: () => Promise<{ code: number; stderr: string }> | { code: number; stderr: string }, code: number, added: string[] = []): Promise<string> {
   const before = listing();
-  const bytes = readFileSync(db);
+  const dbs = new Map(before.filter((p) => p.endsWith('.db')).map((p) => [p, readFileSync(join(dir, p))]));
   const r = await f();
   assert.equal(r.code, code, `${what}: ${r.stderr}`);
   assert.deepEqual(listing(), [...before, ...added].sort(), `${what}: left files behind (stderr: ${r.stderr})`);
-  assert.ok(readFileSync(db).equals(bytes), `${what}: changed the study database`);
+  for (const [p, bytes] of dbs) assert.ok(readFileSync(join(dir, p)).equals(bytes), `${what}: changed the database ${p}`);
   return r.stderr;
 }
 
@@ -76,6 +76,11 @@ test('(b) read-only commands leave no file beside the database and change none o
   await expectListing('report', () => proc(['report', '--study', 'ev', ...S, '--out', 'r.html']), 0, ['r.html']);
   await expectListing('export --format csv --out', () => runCaptured(['export', '--study', 'ev', ...S, '--format', 'csv', '--out', join(dir, 't.csv')]), 0, ['t.csv']);
   await expectListing('export --out DIR', () => runCaptured(['export', '--study', 'ev', ...S, '--out', join(dir, 'w')]), 0, ['w/', 'w/arch.json', 'w/metrics.json']);
+  // repeat's summary of seeds that finished reads them only (it resumed each through a read-write open).
+  writeFileSync(join(dir, 'rep.yaml'), `study: rep\nstorage: sqlite:./rep.db\nspace: nb201\nstrategy: random\nevaluator: nb201\ntrials: 3\n`);
+  assert.equal((await runCaptured(['repeat', join(dir, 'rep.yaml'), '--seeds', '0,1', '--quiet'])).code, 0);
+  await expectListing('repeat of finished seeds', () => runCaptured(['repeat', join(dir, 'rep.yaml'), '--seeds', '0,1', '--quiet', '--json']), 0);
+  await expectListing('repeat with another config under the seeds\' names', () => runCaptured(['repeat', join(dir, 'rep.yaml'), '--seeds', '0,1', '--trials', '4', '--quiet']), 2);
   // Refused reads: nothing written either.
   await expectListing('report of an unknown study', () => runCaptured(['report', '--study', 'nope', ...S, '--out', join(dir, 'r2.html')]), 2);
   await expectListing('status of a missing database', () => runCaptured(['status', '--storage', `sqlite:${join(dir, 'typo.db')}`]), 2);
