@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,4 +51,6 @@ test('tsnas dashboard serves a study on 127.0.0.1 and stops on SIGTERM, saying w
   // Session 9: the line read "running trials are released so the study can be resumed".
   assert.match(stderr, /SIGTERM: stopping; the dashboard server closes/);
   assert.doesNotMatch(stderr, /trials/);
+  // A reader leaves nothing beside the database (session 9: read-only opens left -wal and -shm).
+  assert.deepEqual(readdirSync(dir), ['s.db']);
 });
