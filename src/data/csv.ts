@@ -104,15 +104,16 @@ function provisionalLabel(lab: string | number, head: readonly string[]): { col:
  * or `--header true/false` forces it).
  */
 function detectHeader(
-  rows: readonly (readonly string[])[],
+  head: readonly string[],
+  next: readonly string[] | undefined,
+  /** The cells of every line after line 1, split on demand (read once or twice; nothing kept). */
+  rest: () => Iterable<readonly string[]>,
   lab: string | number,
   opt: boolean | 'auto' | undefined,
   classes: readonly string[] | undefined,
 ): { has: boolean; note: string } {
   if (opt === true) return { has: true, note: 'line 1 read as a header (header: true)' };
   if (opt === false) return { has: false, note: 'line 1 read as data (header: false)' };
-  const head = rows[0] as readonly string[];
-  const next = rows[1];
   const asData = '--header false (config header: false) reads it as data';
   const text = head.findIndex((c, i) => !NUMERIC.test(c) && (next === undefined || next.length !== head.length || NUMERIC.test(next[i] as string)));
   if (text >= 0) return { has: true, note: `header detected: line 1 has a non-numeric cell ("${short(head[text] as string)}") where the data has numbers` };
@@ -123,12 +124,18 @@ function detectHeader(
     return { has: false, note: `no header: line 1's non-numeric cells ("${short(strings[0] as string)}") are in columns that hold text on line 2 too (--header true reads it as a header)` };
   if (isIndexHeader(head))
     return { has: true, note: `header detected: line 1 is the column indices ${head[0]}..${head[head.length - 1]} (as pandas writes unnamed columns); ${asData}` };
-  const body = rows.slice(1).filter((r) => r.length === head.length);
-  if (col !== undefined && body.length > 0) {
+  // Lines of another length are left to the reader's ragged-row error.
+  const body = function* (): Generator<readonly string[]> {
+    for (const r of rest()) if (r.length === head.length) yield r;
+  };
+  if (next === undefined) return { has: false, note: 'no header: line 1 is the only line (--header true, config header: true, reads it as a header)' };
+  if (col !== undefined) {
     const count = new Map<string, number>();
-    for (const r of body) {
+    let n = 0;
+    for (const r of body()) {
       const v = canonicalLabel(r[col] as string);
       count.set(v, (count.get(v) ?? 0) + 1);
+      n++;
     }
     const mine = canonicalLabel(head[col] as string);
     if (classes !== undefined) {
@@ -139,25 +146,27 @@ function detectHeader(
     } else if (!count.has(mine) && count.size >= 2 && [...count.values()].every((c) => c >= 2))
       return {
         has: true,
-        note: `header detected: line 1's label cell "${short(head[col] as string)}" is no label of the other ${body.length} rows (their ${count.size} labels each occur at least twice); as data it would be a class of one row; ${asData}`,
+        note: `header detected: line 1's label cell "${short(head[col] as string)}" is no label of the other ${n} rows (their ${count.size} labels each occur at least twice); as data it would be a class of one row; ${asData}`,
       };
   }
-  if (head.every((c) => INTEGER.test(c)) && new Set(head.map(Number)).size === head.length && body.length > 0) {
+  if (head.every((c) => INTEGER.test(c)) && new Set(head.map(Number)).size === head.length) {
+    // Per column: every other row an integer / every other row a decimal (one pass over the rows).
+    const allInt = head.map(() => true);
+    const allDec = head.map(() => true);
+    for (const r of body())
+      for (let c = 0; c < head.length; c++) {
+        if (!allInt[c] && !allDec[c]) continue;
+        const v = r[c] as string;
+        if (INTEGER.test(v)) allDec[c] = false;
+        else if (NUMERIC.test(v)) allInt[c] = false;
+        else allInt[c] = allDec[c] = false;
+      }
     let decimals = 0;
     let integers = 0;
     for (let c = 0; c < head.length; c++) {
       if (c === col) continue;
-      let allInt = true;
-      let allDec = true;
-      for (const r of body) {
-        const isInt = INTEGER.test(r[c] as string);
-        if (isInt) allDec = false;
-        else if (NUMERIC.test(r[c] as string)) allInt = false;
-        else allInt = allDec = false;
-        if (!allInt && !allDec) break;
-      }
-      if (allDec) decimals++;
-      else if (allInt) integers++;
+      if (allDec[c]) decimals++;
+      else if (allInt[c]) integers++;
     }
     if (decimals > integers)
       return {
@@ -178,11 +187,15 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
   let first = 0;
   while (first < lines.length && (lines[first] as string).trim() === '') first++;
   if (first >= lines.length) throw dataError(file, 'empty CSV file', { row: 1 });
-  // Every non-empty line split once: [file line number (1-based), cells].
-  const parsed: { line: number; cells: string[] }[] = [];
-  for (let i = first; i < lines.length; i++) if ((lines[i] as string).trim() !== '') parsed.push({ line: i + 1, cells: cells(lines[i] as string, delim) });
-  const head = (parsed[0] as { cells: string[] }).cells;
-  const { has: hasHeader, note: headerNote } = detectHeader(parsed.map((p) => p.cells), opts.label ?? -1, opts.header, opts.classes);
+  // The 0-based indices of the non-empty lines; their cells are split when read (not kept: a large file).
+  const filled: number[] = [];
+  for (let i = first; i < lines.length; i++) if ((lines[i] as string).trim() !== '') filled.push(i);
+  const head = cells(lines[first] as string, delim);
+  const next = filled.length > 1 ? cells(lines[filled[1] as number] as string, delim) : undefined;
+  const rest = function* (): Generator<string[]> {
+    for (let k = 1; k < filled.length; k++) yield cells(lines[filled[k] as number] as string, delim);
+  };
+  const { has: hasHeader, note: headerNote } = detectHeader(head, next, rest, opts.label ?? -1, opts.header, opts.classes);
   const ncol = head.length;
   if (ncol < 2) throw dataError(file, `need at least 2 columns (features and a label), line ${first + 1} has ${ncol}`, { row: first + 1 });
   const names = hasHeader ? head : head.map((_, i) => String(i + 1));
@@ -205,15 +218,15 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
   const shapeSize = shape.reduce((a, b) => a * b, 1);
   if (shapeSize !== nf) throw dataError(file, `shape [${shape.join(', ')}] has ${shapeSize} values but rows have ${nf} features`, { field: 'shape' });
 
-  const body = hasHeader ? parsed.slice(1) : parsed;
+  const body = hasHeader ? filled.slice(1) : filled;
   const rows = body.length;
   if (rows === 0) throw dataError(file, 'no data rows', { row: first + 2 });
   const x = new Float32Array(rows * nf);
   const rawLabels: string[] = new Array(rows);
   const lineOf = new Int32Array(rows); // 1-based file line of each data row, for messages
   let r = 0;
-  for (const { line, cells: cs } of body) {
-    const i = line - 1;
+  for (const i of body) {
+    const cs = cells(lines[i] as string, delim);
     if (cs.length !== ncol) throw dataError(file, `has ${cs.length} cells, expected ${ncol}`, { row: i + 1 });
     let k = r * nf;
     for (let c = 0; c < ncol; c++) {
