@@ -150,6 +150,15 @@ describe('SQLite specifics', () => {
             const out = JSON.parse(await runChild(['open', url], runner)) as { code?: string; message?: string };
             assert.equal(out.code, 'storage_error', JSON.stringify(out));
             assert.match(out.message!, /is read-only/);
+            // Reading (status, dashboard): the copy in a writable directory is read (SQLite's
+            // read-only mode; it may leave -wal/-shm there, README); in a write-protected one it
+            // cannot be, and the error says why instead of "open it readOnly".
+            const read = JSON.parse(await runChild(['read', url], runner)) as { ok?: boolean; studies?: number; message?: string; hint?: string };
+            if (dir === dirs[0]) assert.deepEqual(read, { ok: true, studies: 1 });
+            else {
+              assert.match(read.message ?? '', /needs to create \S+-shm beside a WAL database to read it/, JSON.stringify(read));
+              assert.doesNotMatch(read.hint ?? '', /open it readOnly/);
+            }
           } else {
             const e = await rejectsWith(openStore(url), 'storage_error');
             assert.match(e.message, /is read-only/);

@@ -267,6 +267,14 @@ export class SqliteStore extends SqlStore {
       // A file this open created and could not make a store of is not left behind.
       if (createdFile) removeDatabaseFiles(abs);
       const m = mapSqliteError(e, abs, busyMs);
+      // A viewer cannot "open it readOnly": it did. SQLite reads a WAL database only with its -shm
+      // file beside it, which a write-protected directory cannot take.
+      if (readOnly && isNasError(m, 'storage_error') && m.details?.['reason'] === 'read_only')
+        throw storageError('read_only', `cannot read SQLite database ${abs}: SQLite needs to create ${abs}-shm beside a WAL database to read it, and ${dirname(abs)} is not writable by this user`, {
+          hint: 'make the directory writable, or copy the database (with its -wal file, if any) to a writable directory and read the copy',
+          details: { path: abs },
+          cause: e,
+        });
       if (isNasError(m)) throw m;
       // better-sqlite3 throws plain TypeErrors for some path problems.
       const perm = notWritable(abs);

@@ -5,6 +5,7 @@
  *                               all children start together), then claims and finishes trials
  *                               (2 ms of "work" each) until none is left; prints the ids (JSON)
  *   open URL                    opens the store; prints {"ok":true} or the NasError as JSON
+ *   read URL                    opens it read-only and counts the studies; prints {"ok":true,"studies":N} or the NasError
  */
 import { existsSync } from 'node:fs';
 import { isNasError } from '../../core/errors.js';
@@ -39,7 +40,17 @@ if (mode === 'claim') {
   } catch (e) {
     console.log(JSON.stringify(isNasError(e) ? e.toJSON() : { name: String(e) }));
   }
+} else if (mode === 'read') {
+  // As a reading command (status, dashboard): a read-only open, the studies counted.
+  try {
+    const store = await openStore(url!, { readOnly: true });
+    const n = (await store.listStudies()).length;
+    await store.close();
+    console.log(JSON.stringify({ ok: true, studies: n }));
+  } catch (e) {
+    console.log(JSON.stringify(isNasError(e) ? e.toJSON() : { name: String(e) }));
+  }
 } else {
-  console.error('usage: store-child.ts claim URL STUDY_ID WORKER GO_FILE | open URL');
+  console.error('usage: store-child.ts claim URL STUDY_ID WORKER GO_FILE | open URL | read URL');
   process.exit(2);
 }
