@@ -32,6 +32,7 @@ import { STRATEGIES, STRATEGY_NAMES, createStrategy, getStrategyEntry, validateO
 import type { Strategy } from '../src/strategy/types.js';
 import { prescreenReport, withPrescreen, type PrescreenOptions } from '../src/strategy/prescreen.js';
 import { loadProxyTable, tableProvider, type ProxyTable } from '../src/eval/proxies/table.js';
+import { checkProxyAvailability, proxyConsumers } from '../src/eval/proxies/availability.js';
 import { parseBenchArgs } from './args.js';
 
 interface Args {
@@ -127,7 +128,13 @@ function runOne(ev: TabularEvaluator, name: string, opts: Record<string, unknown
   const proxies = name.endsWith(PRESCREEN) || v['proxyFeatures'] === true || (typeof v['order'] === 'string' && v['order'] !== 'random');
   if (name.endsWith(PRESCREEN)) s = withPrescreen(s, a.prescreen) as unknown as Strategy;
   if (times) s = timed(s, times);
-  const provider = proxies ? tableProvider((proxyTable ??= loadProxyTable())) : undefined;
+  if (proxies) {
+    // The same config-time check as a study (src/eval/proxies/availability.ts): a proxy the table
+    // lacks is refused, not ranked "missing -> last" for every candidate.
+    const t = (proxyTable ??= loadProxyTable());
+    checkProxyAvailability(proxyConsumers(base, v, name.endsWith(PRESCREEN) ? a.prescreen : null), { kind: 'table', file: t.file, proxies: t.proxies });
+  }
+  const provider = proxies ? tableProvider(proxyTable!) : undefined;
   const r = simulate<Nb201Arch>(s, {
     space: nb201Space,
     objectives: VAL,

@@ -24,7 +24,7 @@ import { identityOf, type ObjectiveWithTieBreak, type StudyConfig } from './conf
 import { Issues, bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
 export { checkReadableFile } from './validate.js';
 import { EXTRA_EVALUATORS, EXTRA_SPACES } from './extensions.js';
-import { proxySource } from './proxy-parts.js';
+import { proxyConsumers, proxySource } from './proxy-parts.js';
 import { withPrescreen, type PrescreenOptions } from '../strategy/prescreen.js';
 import { withEnqueued } from '../strategy/enqueue.js';
 import type { DataNotes } from '../data/prepare.js';
@@ -306,17 +306,17 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   // Enqueued architectures (src/strategy/enqueue.ts): each valid in the space, distinct keys, and a
   // single-fidelity strategy (a rung schedule counts only its own proposals).
   const enqueued = config.enqueue && space ? I.take(() => checkEnqueue(config.enqueue!, space, strategyEntry), undefined) : undefined;
-  // Zero-cost proxies: prescreening (any strategy) and proxy features (bananas), src/api/proxy-parts.ts.
+  // Zero-cost proxies: every consumer (prescreen, local_search `order: <proxy>`, bananas
+  // `proxy_features`) is checked against the study's proxy source at once (src/api/proxy-parts.ts).
   const prescreen = (config.prescreen ?? null) as PrescreenOptions | null;
-  // local_search `order: <proxy>` orders neighbours by that proxy (it is computed with the others).
-  const order = (options as Record<string, unknown> | undefined)?.['order'];
-  const orderProxy = typeof order === 'string' && order !== 'random' ? [order] : [];
-  const wantsProxies = prescreen !== null || (options as Record<string, unknown> | undefined)?.['proxyFeatures'] === true || orderProxy.length > 0;
+  const consumers = strategyEntry && options ? proxyConsumers(strategyEntry.name, options as Record<string, unknown>, prescreen) : prescreen ? proxyConsumers('', {}, prescreen) : [];
   const proxy =
-    wantsProxies && space && built
+    consumers.length && space && built
       ? I.take(() => {
-          const proxyNames = prescreen ? [...new Set([...prescreen.proxies, ...orderProxy])] : space.name.startsWith('nb201') ? ['synflow', 'params', 'flops'] : [...new Set(['synflow', 'naswot', 'jacob_cov', 'params', 'flops', ...orderProxy])];
-          return proxySource(space, { name: config.evaluator.name, options: built.options }, baseDir, proxyNames, config.seed);
+          const named = consumers.flatMap((c) => (c.proxies === 'any' ? [] : c.proxies));
+          // Live sources compute what is named, plus the default set for consumers that use any.
+          const proxyNames = consumers.some((c) => c.proxies === 'any') ? [...new Set(['synflow', 'naswot', 'jacob_cov', 'params', 'flops', ...named])] : [...new Set(named)];
+          return proxySource(space, { name: config.evaluator.name, options: built.options }, baseDir, consumers, proxyNames, config.seed);
         }, undefined)
       : undefined;
   I.throwIfAny('the config');

@@ -13,12 +13,14 @@
 import type { NetworkArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { checkProxyNames, loadProxyTable, ProxyEvaluator, ProxyProvider, tableProvider, type ProxyTable, type ProxyValues } from '../eval/proxies/index.js';
+import { checkProxyAvailability, checkProxyNames, proxyConsumers, loadProxyTable, ProxyEvaluator, ProxyProvider, tableProvider, type ProxyConsumer, type ProxySourceKind, type ProxyTable, type ProxyValues } from '../eval/proxies/index.js';
 import type { EvalOutcome, EvalRequest, Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import type { PrescreenOptions } from '../strategy/prescreen.js';
 import { parseTrainOptions } from './train-evaluator.js';
 import { Issues, fail, noExtraKeys, num, obj } from './validate.js';
+
+export { proxyConsumers };
 import type { DataNotes } from '../data/prepare.js';
 
 let shipped: ProxyTable | undefined;
@@ -108,29 +110,31 @@ export function proxyEvaluatorFactory(o: JsonObject, baseDir: string, space: Spa
   return { evaluator: ev as unknown as Evaluator<unknown>, options, ready: async () => (await ev.prepared()).notes ?? [] };
 }
 
+/** Where the study's proxy scores come from (see proxySource): the nb201 table, live computation, or none. */
+export function proxySourceKind(space: Space<unknown>, evaluator: { name: string; options: JsonObject }): ProxySourceKind {
+  if (space.name.startsWith('nb201') && evaluator.options['dataset'] === undefined) return { kind: 'table', file: nb201Table().file, proxies: nb201Table().proxies };
+  if (evaluator.name === 'train' || evaluator.name === 'proxy') return { kind: 'live' };
+  return { kind: 'none', why: `space ${space.name} with evaluator ${evaluator.name}` };
+}
+
 /**
- * The study's proxy source for `prescreen` and proxy features: the nb201 table on the nb201 space
- * (its proxies only), else live computation with the `train`/`proxy` evaluator's dataset.
+ * The study's proxy source for every consumer of proxy scores (prescreen, local_search `order`,
+ * bananas `proxy_features`): the nb201 table on the nb201 space (its proxies only), else live
+ * computation with the `train`/`proxy` evaluator's dataset. Each consumer's proxies are checked
+ * against the source first (checkProxyAvailability: one message for all, naming what the source
+ * has and how to get the others computed); `proxies` are the names a live source computes.
  */
 export function proxySource(
   space: Space<unknown>,
   evaluator: { name: string; options: JsonObject },
   baseDir: string,
+  consumers: readonly ProxyConsumer[],
   proxies: readonly string[],
   seed: number,
 ): { provider: ProxyProvider<unknown>; ready?: () => Promise<DataNotes> } {
-  if (space.name.startsWith('nb201') && evaluator.options['dataset'] === undefined) {
-    const t = nb201Table();
-    const missing = proxies.filter((p) => !t.proxies.includes(p));
-    if (missing.length)
-      throw new NasError('invalid_config', `the shipped NB201 proxy table has no ${missing.join(', ')}`, { field: 'prescreen.proxies', hint: `use ${t.proxies.join(', ')} (or train on the network with a dataset)` });
-    return { provider: tableProvider(t) as unknown as ProxyProvider<unknown> };
-  }
-  if (evaluator.name !== 'train' && evaluator.name !== 'proxy')
-    throw new NasError('invalid_config', `prescreen needs proxy scores: space ${space.name} with evaluator ${evaluator.name} has no proxy source`, {
-      field: 'prescreen',
-      hint: 'use the nb201 space, or a train/proxy evaluator with a dataset',
-    });
+  const kind = proxySourceKind(space, evaluator);
+  checkProxyAvailability(consumers, kind);
+  if (kind.kind === 'table') return { provider: tableProvider(nb201Table()) as unknown as ProxyProvider<unknown> };
   const { proxies: _p, per_class: _c, ...train } = evaluator.options;
   const { ev } = liveOptions({ ...train, proxies: [...proxies] }, baseDir);
   const provider = new ProxyProvider<unknown>(

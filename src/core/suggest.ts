@@ -2,7 +2,8 @@
  * "Did you mean" for a mistyped name (a CLI flag, command or enumerated value): the candidate at
  * the smallest optimal-string-alignment distance (Levenshtein plus adjacent transpositions,
  * Damerau 1964), if it is close enough to be a typo: at most 1 edit for names of up to 4
- * characters, 2 up to 8, 3 beyond; or the only candidate that starts with `word` (an abbreviation).
+ * characters, 2 up to 8, 3 beyond; or the only candidate that starts with `word` (an abbreviation);
+ * or the only one that holds `word` as a contraction (same first letter, letters left out in order).
  * Case is ignored. Ties go to the candidate listed first.
  */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
@@ -16,7 +17,19 @@ export function closest(word: string, candidates: readonly string[]): string | u
   const limit = w.length <= 4 ? 1 : w.length <= 8 ? 2 : 3;
   if (best !== undefined && bestD <= limit) return best;
   const prefixed = w.length >= 2 ? candidates.filter((c) => c.toLowerCase().startsWith(w)) : [];
-  return prefixed.length === 1 ? prefixed[0] : undefined;
+  if (prefixed.length === 1) return prefixed[0];
+  // A contraction (letters left out, order kept: `jacov` for jacob_cov, `gradnorm` for grad_norm):
+  // the only candidate that holds the word as a subsequence, starts with its letter and is at most
+  // twice as long; not when candidates share it as a prefix (that ambiguity stands).
+  const contracted = w.length >= 4 && prefixed.length === 0 ? candidates.filter((c) => c[0]?.toLowerCase() === w[0] && c.length <= 2 * w.length && isSubsequence(w, c.toLowerCase())) : [];
+  return contracted.length === 1 ? contracted[0] : undefined;
+}
+
+/** Whether `a`'s characters occur in `b` in order. */
+function isSubsequence(a: string, b: string): boolean {
+  let i = 0;
+  for (let j = 0; j < b.length && i < a.length; j++) if (a[i] === b[j]) i++;
+  return i === a.length;
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1. */

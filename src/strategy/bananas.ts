@@ -16,7 +16,7 @@
  * The ensemble is refit from the history at every ask (seeded from the strategy's Rng), so a
  * resumed study proposes exactly what an uninterrupted one would.
  */
-import { NasError } from '../core/errors.js';
+import { proxyUnavailable } from '../eval/proxies/availability.js';
 import type { ArchKey } from '../core/ids.js';
 import { Rng } from '../core/rng.js';
 import { encodeCached, capTraining } from './bo.js';
@@ -73,11 +73,7 @@ function cdfColumns(rows: readonly Record<string, number>[], names: readonly str
 export function bananas(o: BananasOptions): Strategy<RngOnlyState> {
   return rngOnlyStrategy('bananas', <A>(ctx: StrategyContext<A>, rng: Rng, seen: ReadonlySet<ArchKey>) => {
     // Never silently fit without the features that were asked for.
-    if (o.proxyFeatures && !ctx.proxyOf)
-      throw new NasError('invalid_config', 'bananas proxy_features needs zero-cost proxy scores, and this study has no proxy source', {
-        field: 'strategy.options.proxy_features',
-        hint: 'use a space/evaluator with proxies (the nb201 table ships synflow, params, flops; network spaces compute them from the dataset), or drop proxy_features',
-      });
+    if (o.proxyFeatures && !ctx.proxyOf) throw proxyUnavailable({ field: 'strategy.options.proxy_features', what: 'bananas proxy_features', proxies: 'any' }, { kind: 'none', why: 'this study' });
     const all: { trial: TrialRecord<A>; f: number }[] = [];
     for (const t of ctx.history) if (t.state !== 'running') all.push({ trial: t, f: fitness(t, ctx) });
     const finite = all.filter((t) => Number.isFinite(t.f));

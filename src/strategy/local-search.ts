@@ -15,7 +15,8 @@
  * (`ctx.proxyOf`, metric `proxy_<name>`; a missing or non-finite value goes last; ties keep the
  * random order), so first-improvement tries the promising neighbours before the others.
  */
-import { NasError } from '../core/errors.js';
+import { PROXY_NAMES, type ProxyName } from '../eval/proxies/registry.js';
+import { proxyUnavailable } from '../eval/proxies/availability.js';
 import type { ArchKey } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
@@ -38,12 +39,12 @@ interface LocalSearchState {
 }
 
 /** Neighbour orders: random, or best-first by one zero-cost proxy (names of src/eval/proxies). */
-export const LOCAL_SEARCH_ORDERS = ['random', 'synflow', 'grad_norm', 'snip', 'grasp', 'fisher', 'jacob_cov', 'naswot', 'zen', 'params', 'flops'] as const;
+export const LOCAL_SEARCH_ORDERS: readonly ('random' | ProxyName)[] = ['random', ...PROXY_NAMES];
 
 export interface LocalSearchOptions {
   readonly init: number;
   readonly move: 'best' | 'first';
-  readonly order?: (typeof LOCAL_SEARCH_ORDERS)[number];
+  readonly order?: 'random' | ProxyName;
 }
 
 export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
@@ -134,11 +135,8 @@ export function localSearch(o: LocalSearchOptions): Strategy<LocalSearchState> {
 /** `nb` sorted best-first by `proxy_<name>` of ctx.proxyOf (stable: ties keep their order; missing/non-finite last). */
 function byProxy<A>(nb: A[], ctx: StrategyContext<A>, name: string): A[] {
   const proxyOf = ctx.proxyOf;
-  if (!proxyOf)
-    throw new NasError('invalid_config', `local_search order ${name} needs zero-cost proxy scores, and this study has no proxy source`, {
-      field: 'strategy.order',
-      hint: 'use order: random, or a space/evaluator with proxies (the nb201 table ships synflow, params, flops; network spaces compute them from the dataset)',
-    });
+  // Checked at config time (src/api/parts.ts, checkProxyAvailability); this guards the TS API.
+  if (!proxyOf) throw proxyUnavailable({ field: 'strategy.options.order', what: `local_search order: ${name}`, proxies: [name] }, { kind: 'none', why: 'this study' });
   const v = nb.map((a) => {
     const x = proxyOf(a).values[`proxy_${name}`];
     return x !== undefined && Number.isFinite(x) ? x : -Infinity;

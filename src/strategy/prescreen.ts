@@ -25,6 +25,7 @@
  * values and rank in `info` (stored with the trial).
  */
 import { NasError } from '../core/errors.js';
+import { proxyUnavailable } from '../eval/proxies/availability.js';
 import type { Json } from '../core/json.js';
 import { Rng, type RngState } from '../core/rng.js';
 import { rankScores } from '../core/rank.js';
@@ -151,11 +152,7 @@ export function withPrescreen(inner: Strategy, o: PrescreenOptions): Strategy<Pr
     name: `${inner.name}+prescreen`,
     init<A>(seed: number, ctx: StrategyContext<A>): PrescreenState {
       const proxyOf = ctx.proxyOf;
-      if (!proxyOf)
-        throw new NasError('invalid_config', 'prescreen needs zero-cost proxy scores, and this study has no proxy source', {
-          field: 'prescreen',
-          hint: 'use a space/evaluator with proxies (the nb201 table ships them; network spaces compute them from the dataset), or drop prescreen',
-        });
+      if (!proxyOf) throw proxyUnavailable({ field: 'prescreen', what: 'prescreen', proxies: o.proxies }, { kind: 'none', why: 'this study' });
       const rng = Rng.fromSeed(seed).derive('prescreen');
       const seen = seenKeys(ctx.history);
       // Candidates: distinct unseen keys within the constraints.

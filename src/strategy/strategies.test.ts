@@ -125,7 +125,7 @@ test('local_search order: <proxy> proposes a neighbourhood best-first by that pr
   }
   assert.throws(
     () => simulate(createStrategy('local_search', { init: 1, order: 'synflow' }), { space: toySpace, objectives: [{ metric: 'val_acc', direction: 'maximize' }], evaluate: toyScore, trials: 3, seed: 1 }),
-    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.order',
+    (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'strategy.options.order',
   );
   assert.throws(() => createStrategy('local_search', { order: 'synflo' }), (e: unknown) => isNasError(e, 'invalid_config'));
 });

@@ -7,3 +7,4 @@ export { ProxyEvaluator, proxyBatch, type ProxyEvaluatorOptions } from './evalua
 export { synflowLog } from './synflow.js';
 export { resizeBatch } from './resize.js';
 export { loadProxyTable, tableProvider, ProxyProvider, NB201_PROXIES_CSV, type ProxyTable, type ProxyValues } from './table.js';
+export { checkProxyAvailability, proxyConsumers, proxyUnavailable, LIVE_HINT, type ProxyConsumer, type ProxySourceKind } from './availability.js';
