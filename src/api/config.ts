@@ -306,16 +306,43 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   if (s('val-fraction') !== undefined) ev['val_fraction'] = s('val-fraction');
   if (s('test-fraction') !== undefined) ev['test_fraction'] = s('test-fraction');
   if (Object.keys(ev).length) raw['evaluator'] = ev;
-  if (s('direction') && !s('objective'))
-    fail('--direction', 'needs --objective METRIC (the direction of that metric)', 'e.g. --objective latency_ms --direction minimize');
-  if (s('objective') && !s('direction') && metricSense(s('objective')!) === 'minimize')
-    fail('--direction', `is required with --objective ${s('objective')} (a cost or loss: lower is better; the default, maximize, would search for the worst)`, `add --direction minimize`);
-  if (s('objective')) raw['objectives'] = [{ metric: s('objective'), direction: s('direction') ?? 'maximize' }];
+  const objectives = objectivesFromFlags(s('objective'), s('direction'));
+  if (objectives) raw['objectives'] = objectives;
   for (const k of ['trials', 'seed', 'workers', 'wallclock', 'lease'] as const) if (s(k) !== undefined) raw[k] = s(k);
   if (s('max-lease-retries') !== undefined) raw['max_lease_retries'] = s('max-lease-retries');
   if (raw['study'] === undefined && raw['space'] !== undefined && raw['strategy'] !== undefined)
     raw['study'] = `${String(raw['space'])}-${String(raw['strategy'])}-seed${String(raw['seed'] ?? 0)}`;
   return raw;
+}
+
+/**
+ * The objectives of `--objective M1,M2 --direction D1,D2` (each flag a comma list and/or repeated,
+ * tsnas's parse joins repeats with commas; as Optuna's `--directions`): one direction per
+ * objective, in the same order; without --direction every objective is maximized, which a cost or
+ * loss (metricSense) refuses. Undefined without --objective. Errors name the flag:
+ * `--direction needs --objective`, `--direction gives 1 direction for 2 objectives`,
+ * `--objective lists val_acc twice`, `--direction is required with --objective latency_ms`.
+ */
+export function objectivesFromFlags(objective: string | undefined, direction: string | undefined): { metric: string; direction: string }[] | undefined {
+  const items = (v: string | undefined) => (v === undefined ? [] : v.split(',').map((x) => x.trim()));
+  const metrics = items(objective);
+  const dirs = items(direction);
+  if (dirs.length && !metrics.length)
+    fail('--direction', 'needs --objective METRIC (the direction of that metric)', 'e.g. --objective latency_ms --direction minimize');
+  if (!metrics.length) return undefined;
+  const example = `--objective ${metrics.join(',')} --direction ${metrics.map((m) => metricSense(m) ?? 'maximize').join(',')}`;
+  if (metrics.some((m) => m === ''))
+    fail('--objective', `has an empty item in ${JSON.stringify(objective)}`, `a comma list of metric names, e.g. --objective val_acc,latency_ms`);
+  const dup = metrics.find((m, i) => metrics.indexOf(m) !== i);
+  if (dup !== undefined) fail('--objective', `lists ${dup} twice`, 'give each objective once');
+  if (dirs.length && dirs.length !== metrics.length)
+    fail('--direction', `gives ${dirs.length} direction(s) for ${metrics.length} objective(s) (${metrics.join(', ')})`, `one direction per objective, in the same order: ${example}`);
+  if (!dirs.length) {
+    const costs = metrics.filter((m) => metricSense(m) === 'minimize');
+    if (costs.length)
+      fail('--direction', `is required with --objective ${metrics.join(',')} (${costs.join(', ')}: a cost or loss, lower is better; the default, maximize, would search for the worst)`, metrics.length === 1 ? 'add --direction minimize' : `one direction per objective: ${example}`);
+  }
+  return metrics.map((metric, i) => ({ metric, direction: dirs[i] ?? 'maximize' }));
 }
 
 /**

@@ -14,7 +14,7 @@ import { strategyDriver } from '../run/strategy-driver.js';
 import { syntheticEvaluator } from '../run/synthetic.js';
 import { getSpace, SPACE_NAMES } from '../space/registry.js';
 import type { Space } from '../space/space.js';
-import { getStrategyEntry, validateOptions, type StrategyEntry } from '../strategy/registry.js';
+import { getStrategyEntry, MULTI_OBJECTIVE_STRATEGIES, validateOptions, type StrategyEntry } from '../strategy/registry.js';
 import { archFromJson, type Strategy, type StrategyContext } from '../strategy/types.js';
 import { assertSatisfiable } from '../strategy/common.js';
 import { Rng } from '../core/rng.js';
@@ -51,6 +51,8 @@ export interface StudyParts {
    * evaluated trials (none feasible: `best` says so).
    */
   readonly checkProposable: () => void;
+  /** What the config asks that runs but is likely a mistake (a multi-objective strategy on one objective), for a command to say. */
+  readonly warnings: readonly string[];
 }
 
 export const BUILTIN_EVALUATORS = ['nb201', 'synthetic'] as const;
@@ -269,7 +271,15 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   const options = strategyEntry ? I.take(() => validateOptions(strategyEntry.options, config.strategy.options, 'strategy.options'), undefined) : undefined;
   let strategy = strategyEntry && options ? I.take(() => strategyEntry.create(options as never), undefined) : undefined;
   if (strategyEntry && config.objectives.length > 1 && !strategyEntry.multiObjective)
-    I.take(() => fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given`, 'give one objective, or use a multi-objective strategy'), undefined);
+    I.take(() => fail('objectives', `strategy ${strategyEntry.name} optimizes one objective; ${config.objectives.length} were given (${config.objectives.map((o) => o.metric).join(', ')})`, `give one objective, or use a multi-objective strategy: ${MULTI_OBJECTIVE_STRATEGIES.join(', ')}`), undefined);
+  // A multi-objective strategy on one objective runs (NSGA-II's non-dominated sort of one value is
+  // a ranking), but it is almost always a lost second objective: said, not refused.
+  const warnings: string[] = [];
+  if (strategyEntry?.multiObjective && config.objectives.length === 1)
+    warnings.push(
+      `strategy ${strategyEntry.name} is multi-objective, but the study has one objective (${config.objectives[0]!.metric}): it searches that alone; ` +
+        'for a trade-off give two, e.g. objectives: [{ metric: val_acc, direction: maximize }, { metric: latency_ms, direction: minimize }] or --objective val_acc,latency_ms --direction maximize,minimize',
+    );
   const built = space ? I.take(() => buildEvaluator(config.evaluator.name, config.evaluator.options, baseDir, space), undefined) : undefined;
   // Without a space the evaluator cannot be built, but its name can still be checked.
   if (!space && !evaluatorNames().includes(config.evaluator.name))
@@ -394,7 +404,7 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
       E.throwIfAny('enqueue');
     }
   };
-  return { config, space: space!, strategyEntry: strategyEntry!, strategy: strategy!, evaluator, driver, checkProposable, ...(ready ? { ready } : {}) };
+  return { config, space: space!, strategyEntry: strategyEntry!, strategy: strategy!, evaluator, driver, checkProposable, warnings, ...(ready ? { ready } : {}) };
 }
 
 /** The config's constraints as the run layer's `Constraint`s. */

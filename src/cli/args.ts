@@ -58,6 +58,13 @@ export interface FlagDef {
   number?: NumberRule;
   /** Any other check of a string flag's value: throws a flagError naming the flag (collected by parse). */
   check?: (value: string) => void;
+  /**
+   * A list flag: a comma list, repeatable (`--objective val_acc,latency_ms` is `--objective val_acc
+   * --objective latency_ms`, as Optuna's `--directions`); `flags[name]` holds the items joined with
+   * commas, `Parsed.list(name)` them as an array. `choices` apply to each item; an empty item is an
+   * error. Any other string flag takes one value: given twice it is an error naming the flag.
+   */
+  list?: true;
 }
 export type FlagSpec = Record<string, FlagDef>;
 
@@ -142,6 +149,8 @@ export interface Parsed {
    * so a cross-flag check never reports a consequence of a bad value.
    */
   num(name: string): number | undefined;
+  /** The items of list flag `name` (FlagDef.list; a comma list and/or repeated), [] when absent. */
+  list(name: string): string[];
   /** Flags whose own value was reported bad (unknown ones are not in `flags`). */
   readonly bad: ReadonlySet<string>;
 }
@@ -157,7 +166,9 @@ export type CrossCheck = (p: Parsed, issues: Issues) => void;
  * Parses `argv` against `spec` (+ `--help`/`-h`); at most `positionals` positional arguments.
  * Every problem is found before anything is reported, and all are reported at once (the same
  * Issues collector as configs, src/core/issues.ts): unknown flags (with the closest valid one),
- * a string flag without its value, a switch given a value, extra positionals, values outside
+ * a string flag without its value, a switch given a value, a single-valued flag given twice
+ * (`--strategy random --strategy evolution`: never the last one silently; a list flag, FlagDef.list,
+ * collects its repeats instead), extra positionals, values outside
  * `choices`, numbers outside their `number` rule, each flag's `check`, then `crossCheck` (when
  * every flag is known: an unknown one may be a misspelt flag it needs). One
  * problem is thrown as it is (a UsageError or a flagError naming the flag); several as one
@@ -210,6 +221,9 @@ export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossChec
   const r = parseArgs({ args: words, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: false, tokens: true });
   const flags: Flags = {};
   const bad = new Set<string>(ambiguous);
+  // Every value of each single-valued string flag, in order: given twice is an error (the last
+  // one silently winning turned `--direction maximize --direction minimize` into one objective).
+  const given = new Map<string, string[]>();
   let unknownCount = 0;
   for (const t of r.tokens) {
     if (t.kind !== 'option') continue;
@@ -227,15 +241,25 @@ export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossChec
     } else if (t.value === undefined) {
       issues.add(new UsageError(`${t.rawName} needs a value (${t.rawName} VALUE)`));
       bad.add(t.name);
-    } else flags[t.name] = t.value;
+    } else if (d.list && typeof flags[t.name] === 'string') flags[t.name] = `${flags[t.name] as string},${t.value}`;
+    else {
+      given.set(t.name, [...(given.get(t.name) ?? []), t.value]);
+      flags[t.name] = t.value;
+    }
   }
+  for (const [k, vs] of given)
+    if (vs.length > 1) {
+      issues.add(flagError(k, `is given ${vs.length} times (${vs.map((v) => JSON.stringify(v)).join(', ')}); it takes one value`, 'give it once'));
+      bad.add(k);
+    }
   const num = (k: string): number | undefined => {
     const v = flags[k];
     const rule = spec[k]?.number;
     if (v === undefined || rule === undefined || bad.has(k)) return undefined;
     return checkNumber(k, v, rule);
   };
-  const parsed: Parsed = { flags, args: r.positionals, num, bad };
+  const list = (k: string): string[] => (typeof flags[k] === 'string' ? listItems(flags[k] as string) : []);
+  const parsed: Parsed = { flags, args: r.positionals, num, list, bad };
   if (!flags['help']) {
     // Stray words after an unknown flag are most likely its value: not reported twice.
     if (r.positionals.length > positionals && unknownCount === 0)
@@ -244,7 +268,8 @@ export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossChec
       const v = flags[k];
       if (typeof v !== 'string') continue;
       const n = issues.count;
-      if (d.choices !== undefined && !d.choices.includes(v)) issues.add(choiceError(k, v, d.choices));
+      if (d.list) checkListItems(k, v, d, issues);
+      else if (d.choices !== undefined && !d.choices.includes(v)) issues.add(choiceError(k, v, d.choices));
       else if (d.number !== undefined) issues.take(() => checkNumber(k, v, d.number!), 0);
       else if (d.check !== undefined) issues.take(() => d.check!(v), undefined);
       if (issues.count > n) bad.add(k);
@@ -255,6 +280,19 @@ export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossChec
   }
   throwAll(issues);
   return parsed;
+}
+
+/** The items of a list flag's value (`a,b` -> [a, b]; spaces around items dropped). */
+export function listItems(v: string): string[] {
+  return v.split(',').map((x) => x.trim());
+}
+
+/** Each item of list flag `--k`: not empty, one of `d.choices`, passing `d.check`; every bad item reported. */
+function checkListItems(k: string, v: string, d: FlagDef, issues: Issues): void {
+  const items = listItems(v);
+  if (items.some((x) => x === '')) issues.add(flagError(k, `has an empty item in ${JSON.stringify(v)}`, `a comma list without empty items, e.g. --${k} ${d.choices ? d.choices.slice(0, 2).join(',') : 'a,b'}`));
+  for (const x of items) if (x !== '' && d.choices !== undefined && !d.choices.includes(x)) issues.add(choiceError(k, x, d.choices));
+  if (d.check !== undefined) issues.take(() => d.check!(v), undefined);
 }
 
 /** One problem as it is; several as one UsageError listing each (`field: message (hint)`). */

@@ -122,7 +122,7 @@ is reported and left out of the statistics; the exit code is then 1.
         'time-limit': { type: 'string', number: POSITIVE },
         seed: { type: 'string' },
         'split-seed': { type: 'string', number: NON_NEGATIVE_INT },
-        seeds: { type: 'string' },
+        seeds: { type: 'string', list: true },
         repeats: { type: 'string' },
         'no-latency': { type: 'boolean' },
         json: { type: 'boolean' },

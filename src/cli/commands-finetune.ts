@@ -26,7 +26,7 @@ const FINETUNE_FLAGS: FlagSpec = {
   header: { type: 'string', choices: ['auto', 'true', 'false'] },
   'val-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
   'test-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
-  classes: { type: 'string', check: (v) => void parseClassList(v, '--classes') },
+  classes: { type: 'string', list: true, check: (v) => void parseClassList(v, '--classes') },
   freeze: { type: 'string', check: (v) => void freezeOf(v) },
   epochs: { type: 'string', number: { integer: true, min: 1 } },
   lr: { type: 'string', number: POSITIVE },

@@ -68,14 +68,15 @@ options:
   async run(argv) {
     let seeds: number[] = [];
     let input: PrepareInput | undefined;
+    let warnings: readonly string[] = [];
     const { flags } = parse(
       argv,
       {
         config: { type: 'string' },
-        seeds: { type: 'string' },
+        seeds: { type: 'string', list: true },
         repeats: { type: 'string' },
         seed: { type: 'string' },
-        ...Object.fromEntries(SEARCH_FLAGS.map((k) => [k, { type: 'string' as const }])),
+        ...Object.fromEntries(SEARCH_FLAGS.map((k) => [k, { type: 'string' as const, ...(k === 'objective' ? { list: true as const } : {}) }])),
         ...SEARCH_CHOICE_FLAGS,
         header: { type: 'string', choices: ['auto', 'true', 'false'] },
         json: { type: 'boolean' },
@@ -99,6 +100,7 @@ options:
           if (prepared && ![...p.bad].some((k) => CONFIG_FLAGS.has(k))) {
             input = i;
             configSeed = prepared.config.seed;
+            warnings = prepared.parts.warnings;
           }
         }
         // --repeats without --seed counts up from the config's seed.
@@ -107,6 +109,7 @@ options:
     );
     if (flags['help']) return process.stdout.write(repeatCmd.help), 0;
     invariant(input !== undefined, 'repeat: parse accepted a command line without a config');
+    for (const w of warnings) process.stderr.write(`tsnas repeat: warning: ${w}\n`);
     const ctl = interruptible();
     const quiet = Boolean(flags['quiet']);
     let bar: Progress | undefined;

@@ -37,7 +37,8 @@ test('--objective on a cost without --direction: exit 2 naming --direction minim
   const best = JSON.parse(ok.stdout) as { best: { number: number; values: number[] } };
   assert.equal(best.best.values[0], Math.min(...all.map((t) => t.values[0]!)), 'minimize: the fastest trial is best');
   // An accuracy or an unknown name keeps the old default (maximize).
-  const acc = await cli([...base, '--study', 'acc', '--objective', 'val_acc', '--quiet']);
+  // (--study given once: a repeated flag is an error, not the last one winning)
+  const acc = await cli([...base.map((w) => (w === 'x' ? 'acc' : w)), '--objective', 'val_acc', '--quiet']);
   assert.equal(acc.code, 0, acc.stderr);
 });
 

@@ -93,7 +93,7 @@ options:
         threads: { type: 'string', number: POSITIVE_INT },
         'data-dir': { type: 'string' },
         seed: { type: 'string' },
-        seeds: { type: 'string' },
+        seeds: { type: 'string', list: true },
         'no-report': { type: 'boolean' },
         json: { type: 'boolean' },
       },

@@ -108,6 +108,10 @@ options (override the config file's fields):
   --latency PATH        latency CSV joined to the table (metrics latency_ms, latency_<device>)
   --objective METRIC    default val_acc (maximize); a cost or loss (latency_ms, params,
                         val_loss, ...) needs --direction minimize (or maximize): it has no default
+                        several objectives (--strategy nsga2): a comma list or the flag repeated,
+                        one direction each in order: --objective val_acc,latency_ms
+                        --direction maximize,minimize
+                        every other flag takes one value: given twice it is an error
   --trials N            budget: trials that did not fail (default 100)
   --wallclock SECONDS   optional wall-clock budget
   --workers N           local worker processes (default 1: in this process)
@@ -338,7 +342,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
       ...SEARCH_CHOICE_FLAGS,
       table: { type: 'string' },
       latency: { type: 'string' },
-      objective: { type: 'string' },
+      objective: { type: 'string', list: true },
       trials: { type: 'string' },
       wallclock: { type: 'string' },
       workers: { type: 'string' },
@@ -393,6 +397,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
   const notes = (await prepared.parts.ready?.()) ?? [];
   prepared.parts.checkProposable();
   sayDataNotes(notes, quiet);
+  for (const w of prepared.parts.warnings) err(`tsnas search: warning: ${w}\n`);
   if (!quiet) err(`tsnas: study ${c.study} in ${c.storage}: ${c.strategy.name} on ${c.space} with ${c.evaluator.name}, ${c.trials} trials, ${c.workers} worker(s)\n`);
   const result = await search(prepared, {
     signal: ctl.signal,

@@ -9,7 +9,7 @@ export const SEARCH_CHOICE_FLAGS: FlagSpec = {
   space: { type: 'string', choices: SPACE_NAMES },
   strategy: { type: 'string', choices: [...STRATEGY_NAMES, ...ONESHOT_METHODS] },
   evaluator: { type: 'string', choices: evaluatorNames() },
-  direction: { type: 'string', choices: ['maximize', 'minimize'] },
+  direction: { type: 'string', choices: ['maximize', 'minimize'], list: true },
   dataset: { type: 'string', choices: DATASET_KINDS },
 };
 

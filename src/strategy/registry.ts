@@ -39,6 +39,8 @@ export const STRATEGIES = {
 
 export type StrategyName = keyof typeof STRATEGIES;
 export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
+/** The strategies that optimize every objective (entry `multiObjective`); the others use the first. */
+export const MULTI_OBJECTIVE_STRATEGIES = STRATEGY_NAMES.filter((n) => (STRATEGIES[n] as { multiObjective?: boolean }).multiObjective === true);
 
 export function getStrategyEntry(name: string): StrategyEntry {
   if (!Object.hasOwn(STRATEGIES, name))
