@@ -164,13 +164,13 @@ async function modelNormalization(dir: string): Promise<PreparedData['normalizat
 async function trainedModels(data: PreparedData, a: Args, log: (s: string) => void): Promise<{ name: string; net: Layer }[]> {
   const out: { name: string; net: Layer }[] = [];
   const want = (name: string) => !a.only || a.only.includes(name);
-  const train = (name: string, m: Layer) => {
+  const train = async (name: string, m: Layer): Promise<void> => {
     const low = lowerModule(m, data.shape, data.numClasses);
     m.dispose();
     const net = new GraphNet(low.graph, low.weights, a.seed);
     for (const t of low.weights.values()) t.dispose();
     const t0 = performance.now();
-    finetune(net, data, { epochs: a.epochs, lr: 1e-3, seed: a.seed, onEpoch: (e, l) => log(`${name}: train epoch ${e}/${a.epochs}, loss ${l.toFixed(4)}`) });
+    await finetune(net, data, { epochs: a.epochs, lr: 1e-3, seed: a.seed, onEpoch: (e, l) => log(`${name}: train epoch ${e}/${a.epochs}, loss ${l.toFixed(4)}`) });
     log(`${name}: trained in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     out.push({ name, net });
   };
@@ -180,8 +180,8 @@ async function trainedModels(data: PreparedData, a: Args, log: (s: string) => vo
       throw new NasError('shape_mismatch', `${a.model} takes [${m.inputShape.join(', ')}] -> ${m.numClasses} classes, Fashion-MNIST is [${data.shape.join(', ')}] -> ${data.numClasses}`, { field: '--model', hint: 'give a model trained on Fashion-MNIST' });
     out.push({ name: 'winner', net: m.module });
     log(`winner: loaded ${a.model} (already trained${m.normalization ? ', with its recorded input normalisation' : ''})`);
-  } else if (!a.model && want('chain_cnn')) train('chain_cnn', buildNetwork(BENCH_CHAIN, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(a.seed) }).module);
-  if (want('lenet')) train('lenet', lenet(new Generator(a.seed)));
+  } else if (!a.model && want('chain_cnn')) await train('chain_cnn', buildNetwork(BENCH_CHAIN, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(a.seed) }).module);
+  if (want('lenet')) await train('lenet', lenet(new Generator(a.seed)));
   if (out.length === 0) throw new NasError('invalid_config', `--only ${a.only?.join(',')} selects no network${a.model ? ' (with --model the first network is "winner")' : ''}`, { field: '--only' });
   return out;
 }

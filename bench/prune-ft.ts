@@ -151,7 +151,7 @@ export default async function main(argv: string[]): Promise<void> {
           try {
             const kd = variant === 'kd' || variant === 'kd+recipe';
             const recipe = variant === 'recipe' || variant === 'kd+recipe';
-            finetune(net, data, {
+            await finetune(net, data, {
               epochs,
               lr,
               seed: a.seed,

@@ -180,13 +180,13 @@ export default async function main(argv: string[]): Promise<void> {
         }
         const net = new GraphNet(low.graph, low.weights, seed);
         for (const t of low.weights.values()) t.dispose();
-        finetune(net, data, { epochs: a.epochs, lr: 3e-3, batchSize, seed });
+        await finetune(net, data, { epochs: a.epochs, lr: 3e-3, batchSize, seed });
         net.eval();
         const fl = testAccuracy((x) => net.forward(x), data);
         // The control: the same float net fine-tuned in float for QAT's epochs (same learning rate,
         // batch size and data order), then PTQ. QAT minus this is QAT's benefit without its extra training.
         const ctl = new GraphNet(low.graph, net.stateDict(), seed);
-        finetune(ctl, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100 });
+        await finetune(ctl, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100 });
         ctl.eval();
         const ctlFl = testAccuracy((x) => ctl.forward(x), data);
         const ptqOf = (m: GraphNet, scheme: WeightScheme, cal: readonly Tensor[]): number => {
@@ -204,7 +204,7 @@ export default async function main(argv: string[]): Promise<void> {
             const ctlPtq = ptqOf(ctl, scheme, cal);
             const qat = new QatNet(low.graph, net.stateDict(), seed, { weightScheme: scheme });
             qat.observe(cal);
-            finetune(qat, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100, beforeEpoch: qatSchedule(qat, at) });
+            await finetune(qat, data, { epochs: a.qatEpochs, lr: 1e-4, batchSize, seed: seed + 100, beforeEpoch: qatSchedule(qat, at) });
             qat.eval();
             const sim = testAccuracy((x) => qat.forward(x), data); // the fake-quantized net: the converted int8 net should match it
             const fq = fuse(low.graph, qat.net.stateDict());

@@ -242,7 +242,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
       const held = (opts.keepZeros ?? true) ? zeroMasks(net.stateDict(), trainedKeys) : { masks: new Map<string, Tensor>(), zeros: 0 };
       owned.push(...held.masks.values());
       log(`${m.name} -> ${data.name}: ${data.numClasses} classes, ${nFrozen}/${layers} layers frozen, ${trainable} of ${total} parameters trained${held.zeros ? `, ${held.zeros} pruned weights held at zero` : ''}`);
-      const loss = finetune(net, data, { epochs, lr, batchSize, seed, params, ...(groups ? { groups } : {}), frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
+      const loss = await finetune(net, data, { epochs, lr, batchSize, seed, params, ...(groups ? { groups } : {}), frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
       net.eval();
       const fwd = (x: Tensor) => net!.forward(x);
       const metrics: FinetuneMetrics = {

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join, resolve } from 'node:path';
 import { NasError, isNasError } from '../core/errors.js';
 import { requireParentDir } from '../core/paths.js';
+import { holdPartial, removeStalePartials } from '../core/partial.js';
 import type { JointArch, NetworkArch } from '../core/arch.js';
 import { affine, type Normalization } from '../data/normalize.js';
 import { prepareData } from '../data/prepare.js';
@@ -228,14 +229,19 @@ export function trialForOutput(t: TrialRecord, numbers: ReadonlyMap<number, numb
  * Writes text to `path` atomically (a temp file renamed into place): a reader never sees half a
  * file, and a failure leaves nothing behind.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string | Uint8Array): void {
   requireParentDir(path, 'out');
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  // Removed on SIGINT/SIGTERM too (core/partial.ts); one of a dead process is removed here.
+  for (const line of removeStalePartials(resolve(path))) process.stderr.write(`tsnas: ${line}\n`);
+  const release = holdPartial(tmp);
   try {
     writeFileSync(tmp, text);
     renameSync(tmp, path);
+    release();
   } catch (e) {
     rmSync(tmp, { force: true });
+    release();
     throw new NasError('invalid_config', `cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
       field: 'out',
       hint: 'choose a writable location',
@@ -342,7 +348,10 @@ export async function exportWinner(storage: string, study: string, outDir: strin
   const { study: rec, best } = await requireBestTrial(storage, study);
   const tmp = `${dir}.tmp-${process.pid}`;
   const files: string[] = [];
-  const warnings: string[] = [];
+  // The unfinished export of an earlier run (a process no longer running) is removed and said.
+  const warnings: string[] = removeStalePartials(dir);
+  // Removed on SIGINT/SIGTERM and process exit as well (core/partial.ts).
+  const release = holdPartial(tmp);
   try {
     mkdirSync(tmp);
     writeFileSync(join(tmp, 'arch.json'), JSON.stringify(best.arch, null, 2) + '\n');
@@ -403,8 +412,10 @@ export async function exportWinner(storage: string, study: string, outDir: strin
     );
     files.push('metrics.json');
     renameSync(tmp, dir);
+    release();
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
+    release();
     if (e instanceof NasError) throw e;
     throw new NasError('invalid_config', `cannot export into ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
       field: 'out',

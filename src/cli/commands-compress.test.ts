@@ -1,7 +1,7 @@
 /** `tsnas compress MODEL_DIR` in a real process, on an exported-style directory trained on digits. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,4 +78,30 @@ test('the compress table never shows the total as nonzero params on a stage that
   assert.equal(cells(/^m\s+float/)[4], '-', t);
   assert.equal(cells(/pruned/)[4], '210', t);
   assert.match(t, /nonzero params: counted on the pruned stage/);
+});
+
+test('Ctrl-C during the fine-tuning of tsnas compress --out DIR leaves no DIR.partial-* (new user, session 10, finding 7)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-cli-compress-int-'));
+  try {
+    const arch: MlpArch = { family: 'mlp', hidden: [32], activation: 'relu', batchNorm: false, dropout: 0 };
+    writeUntrainedDigitsModel(join(dir, 'model'), arch);
+    // 500 epochs: the signal is sent when epoch 1 is reported, long before the last one.
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'compress', join(dir, 'model'), '--prune', 'sparsity=0.5', '--quantize', 'dynamic', '--finetune-epochs', '500', '--out', join(dir, 'cq2')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sent && /fine-tune epoch 1\/500/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.ok(sent, stderr);
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /SIGINT: stopped; removed the unfinished output .*cq2\.partial-/);
+    assert.deepEqual(readdirSync(dir), ['model'], 'no cq2, no cq2.partial-*');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -50,7 +50,7 @@ test('finetune groups: the late group stays bit-identical (BN statistics too) un
     const isHead = (k: string) => heads.has(Number(/^n(\d+)\./.exec(k)![1]));
     const start = snapshot(net);
     const after: Map<string, Float32Array>[] = [];
-    finetune(net, data, { epochs: 2, lr: 3e-3, seed: 0, groups: [{ params: head }, { params: body, fromEpoch: 2, layers: bodyLayers }], onEpoch: () => void after.push(snapshot(net)) });
+    await finetune(net, data, { epochs: 2, lr: 3e-3, seed: 0, groups: [{ params: head }, { params: body, fromEpoch: 2, layers: bodyLayers }], onEpoch: () => void after.push(snapshot(net)) });
     let bodyTensors = 0;
     for (const [k, v] of start) {
       if (isHead(k)) {
@@ -66,7 +66,7 @@ test('finetune groups: the late group stays bit-identical (BN statistics too) un
 
     // lrScale 0: the group's parameters do not move (its batch norms still update their statistics).
     const s0 = snapshot(net);
-    finetune(net, data, { epochs: 1, lr: 3e-3, seed: 1, groups: [{ params: head }, { params: body, lrScale: 0 }] });
+    await finetune(net, data, { epochs: 1, lr: 3e-3, seed: 1, groups: [{ params: head }, { params: body, lrScale: 0 }] });
     const s1 = snapshot(net);
     const bodyParams = [...s0.keys()].filter((k) => !isHead(k) && (k.endsWith('.weight') || k.endsWith('.bias')));
     assert.ok(bodyParams.length >= 6, bodyParams.join());
@@ -74,7 +74,7 @@ test('finetune groups: the late group stays bit-identical (BN statistics too) un
     assert.ok([...s0.keys()].some((k) => isHead(k) && !equal(s0.get(k)!, s1.get(k)!)), 'the head still trains');
 
     for (const g of [{ params: body, lrScale: -1 }, { params: body, fromEpoch: 0 }, { params: body, fromEpoch: 1.5 }])
-      assert.throws(() => finetune(net, data, { epochs: 1, groups: [g] }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'groups', JSON.stringify({ ...g, params: undefined }));
+      await assert.rejects(() => finetune(net, data, { epochs: 1, groups: [g] }), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'groups', JSON.stringify({ ...g, params: undefined }));
   } finally {
     net.dispose();
   }

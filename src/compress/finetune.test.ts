@@ -57,8 +57,8 @@ test('distillation pulls the student toward the teacher; recipe augmentation and
   const plain = net(data, 1);
   const distilled = net(data, 1);
   const before = agreement(distilled.eval(), teacher, data);
-  finetune(plain, data, { epochs: 2, lr: 3e-3, seed: 0 });
-  finetune(distilled, data, { epochs: 2, lr: 3e-3, seed: 0, distill: { teacher: (x) => teacher.forward(x), temperature: 2, weight: 1 } });
+  await finetune(plain, data, { epochs: 2, lr: 3e-3, seed: 0 });
+  await finetune(distilled, data, { epochs: 2, lr: 3e-3, seed: 0, distill: { teacher: (x) => teacher.forward(x), temperature: 2, weight: 1 } });
   const p = agreement(plain, teacher, data);
   const d = agreement(distilled, teacher, data);
   assert.ok(d.kl < before.kl / 2, `KL to the teacher fell from ${before.kl} to ${d.kl}`);
@@ -66,7 +66,7 @@ test('distillation pulls the student toward the teacher; recipe augmentation and
   // With weight 1 the labels play no part; the teacher's outputs are not touched (no gradient into it).
   const t0 = [...teacher.stateDict().values()].map((t) => t.toFloat32Array());
   const recipe = net(data, 2);
-  const loss = finetune(recipe, data, { epochs: 1, lr: 3e-3, seed: 0, augment: { hflip: true }, labelSmoothing: 0.1, distill: { teacher: (x) => teacher.forward(x) } });
+  const loss = await finetune(recipe, data, { epochs: 1, lr: 3e-3, seed: 0, augment: { hflip: true }, labelSmoothing: 0.1, distill: { teacher: (x) => teacher.forward(x) } });
   assert.ok(Number.isFinite(loss) && loss > 0);
   [...teacher.stateDict().values()].forEach((t, k) => assert.deepEqual(t.toFloat32Array(), t0[k]));
   for (const n of [teacher, plain, distilled, recipe]) n.dispose();

@@ -27,6 +27,8 @@ export interface FinetuneOptions {
   readonly masksForEpoch?: (epoch: number, weights: ReadonlyMap<string, Tensor>) => ReadonlyMap<string, Tensor> | undefined;
   /** Called after each epoch. */
   readonly onEpoch?: (epoch: number, trainLoss: number) => void;
+  /** Called after every batch with the optimizer steps done and the total over all epochs (for progress and ETA). */
+  readonly onBatch?: (step: number, totalSteps: number) => void;
   /** The parameters to train (default all of the net's); the others are not touched by the optimizer. */
   readonly params?: readonly Tensor[];
   /** Layers kept in inference mode while the rest trains (frozen batch norms: running statistics fixed). */
@@ -115,7 +117,16 @@ export function zeroMasks(weights: ReadonlyMap<string, Tensor>, keys: readonly s
 }
 
 /** Trains `net` in place for `o.epochs` epochs; returns the mean training loss of the last epoch. */
-export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: FinetuneOptions): number {
+/** How often the fine-tuning loop yields to the event loop (so Ctrl-C handlers run), in ms. */
+const YIELD_EVERY_MS = 50;
+
+/**
+ * Fine-tunes `net` in place for `o.epochs` epochs; resolves to the last epoch's mean training loss
+ * (NaN for 0 epochs). Async only to yield to the event loop between batches (at most every
+ * YIELD_EVERY_MS): a signal handler (core/partial.ts, the CLI's interrupt) runs within one batch
+ * instead of after the whole fine-tuning; the numbers are those of a synchronous loop.
+ */
+export async function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: FinetuneOptions): Promise<number> {
   if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw new NasError('invalid_config', `fine-tuning epochs must be an integer >= 0, got ${o.epochs}`, { field: 'finetuneEpochs' });
   if (o.epochs === 0) return NaN;
   const batchSize = o.batchSize ?? 64;
@@ -137,6 +148,7 @@ export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: F
   const sd = net.stateDict();
   let step = 0;
   let last = NaN;
+  let yielded = Date.now();
   net.train();
   for (const l of o.frozenLayers ?? []) l.eval();
   try {
@@ -171,6 +183,11 @@ export function finetune(net: Module<[Tensor], Tensor>, data: PreparedData, o: F
         if (!Number.isFinite(l)) throw new NasError('diverged', `fine-tuning diverged at epoch ${e} (loss ${l})`, { field: 'finetuneLr', hint: 'use a smaller fine-tuning learning rate' });
         sum += l * b.size;
         n += b.size;
+        o.onBatch?.(step, total);
+        if (Date.now() - yielded >= YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          yielded = Date.now();
+        }
       }
       last = sum / Math.max(1, n);
       o.onEpoch?.(e, last);

@@ -41,7 +41,7 @@ async function setup(): Promise<void> {
   module.dispose();
   const net = new GraphNet(low.graph, low.weights);
   for (const t of low.weights.values()) t.dispose();
-  finetune(net, data, { epochs: 4, lr: 3e-3 });
+  await finetune(net, data, { epochs: 4, lr: 3e-3 });
   trained = net;
 }
 
@@ -130,7 +130,7 @@ test('distill: the pruned stage is fine-tuned against the float network (the sam
     const pw = pruneWeights(low.graph, plan, low.weights);
     for (const t of pw.values()) keep(t);
     const student = keep(new GraphNet(plan.graph, pw, 0));
-    finetune(student, data, { epochs: 1, seed: 0, distill: { teacher: (x) => teacher.forward(x) } });
+    await finetune(student, data, { epochs: 1, seed: 0, distill: { teacher: (x) => teacher.forward(x) } });
     const diff = (a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>) => {
       let m = 0;
       for (const [k, t] of a) {

@@ -392,7 +392,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         };
         const gradual = prune.schedule === 'gradual' && epochs > 1;
         if (!gradual) applyMasks(net.stateDict(), remask(prune.sparsity, net.stateDict()));
-        finetune(net, data, { ...ft, ...(gradual ? { masksForEpoch: (e: number, w: ReadonlyMap<string, Tensor>) => remask(gradualSparsity(prune.sparsity, e, epochs), w) } : { masksForEpoch: () => masks }) });
+        await finetune(net, data, { ...ft, ...(gradual ? { masksForEpoch: (e: number, w: ReadonlyMap<string, Tensor>) => remask(gradualSparsity(prune.sparsity, e, epochs), w) } : { masksForEpoch: () => masks }) });
         for (const m of masks?.values() ?? []) m.dispose();
         const sparsity = sparsityOf(net.stateDict(), keys);
         const zeros = keys.reduce((a, k) => a + net.stateDict().get(k)!.numel, 0) * sparsity;
@@ -407,7 +407,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         // A sparse source (e.g. an earlier magnitude-pruned stage) keeps its zeros in the channels left.
         const held = zeroMasks(net.stateDict(), prunableWeights(graph, { pruneOutput: true }));
         try {
-          finetune(net, data, { ...ft, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}) });
+          await finetune(net, data, { ...ft, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}) });
         } finally {
           for (const m of held.masks.values()) m.dispose();
         }
@@ -435,7 +435,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           nets.push(qn);
           return qn;
         };
-        const qat = (): QuantizedNet => {
+        const qat = async (): Promise<QuantizedNet> => {
           const epochs = o.finetuneEpochs ?? 2;
           const qnet = new QatNet(current.graph, current.net.stateDict(), seed, { weightScheme: scheme });
           nets.push(qnet);
@@ -445,7 +445,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           try {
             const at = qatFreezeEpochs(epochs, { ...(o.qatFreezeBn !== undefined ? { freezeBn: o.qatFreezeBn } : {}), ...(o.qatFreezeObservers !== undefined ? { freezeObservers: o.qatFreezeObservers } : {}) });
             const freeze = qatSchedule(qnet, at);
-            finetune(qnet, data, {
+            await finetune(qnet, data, {
               epochs,
               seed,
               lr: o.qatLr ?? 1e-4,
@@ -465,7 +465,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         };
         let qn: QuantizedNet;
         let extra: Partial<StageRow> = { quant_mode: o.quantize };
-        if (o.quantize === 'qat') qn = qat();
+        if (o.quantize === 'qat') qn = await qat();
         else if (o.quantize === 'dynamic') qn = build(current.net.stateDict(), 'dynamic');
         else {
           qn = build(current.net.stateDict(), 'static');
@@ -474,7 +474,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
             const ptq = valAcc((x) => qn.forward(x));
             log(`${name} int8: post-training static quantization: val acc ${ptq.toFixed(2)}% vs ${before.toFixed(2)}% before (drop ${(before - ptq).toFixed(2)}, max ${o.maxDrop})`);
             if (before - ptq > o.maxDrop) {
-              const q2 = qat();
+              const q2 = await qat();
               const qa = valAcc((x) => q2.forward(x));
               log(`${name} int8: QAT val acc ${qa.toFixed(2)}%: ${qa > ptq ? 'kept' : 'not better, post-training network kept'}`);
               if (qa > ptq) {

@@ -134,7 +134,7 @@ test('the reported case: a trained MLP whose batch-normed first layer shrank kee
   module.dispose();
   const net0 = new GraphNet(low.graph, low.weights);
   for (const t of low.weights.values()) t.dispose();
-  finetune(net0, data, { epochs: 3, lr: 3e-3 });
+  await finetune(net0, data, { epochs: 3, lr: 3e-3 });
   const copy = () => new Map([...net0.stateDict()].map(([k, t]) => [k, t.clone().keep()]));
   const nets = [copy(), copy()].map((w, k) => {
     if (k === 1) shrinkBnLayers(low.graph, w, 0.02); // what weight decay does to batch-normed layers over a long training

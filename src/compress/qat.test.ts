@@ -72,7 +72,7 @@ test('QAT: the converted int8 network computes what the fake-quantized network d
   const { module } = buildNetwork(NET, { shape: data.shape, numClasses: data.numClasses }, { gen: new Generator(0) });
   const low = lowerModule(module, data.shape, data.numClasses);
   const net = new GraphNet(low.graph, low.weights);
-  finetune(net, data, { epochs: 3, seed: 0, lr: 3e-3 });
+  await finetune(net, data, { epochs: 3, seed: 0, lr: 3e-3 });
   net.eval();
   const float = testAccuracy((x) => net.forward(x), data);
   const qat = new QatNet(low.graph, net.stateDict(), 0);
@@ -85,7 +85,7 @@ test('QAT: the converted int8 network computes what the fake-quantized network d
       if (n.kind === 'qconv' || n.kind === 'qlinear' || n.kind === 'qadd') assert.ok(rv.has(i + 1));
     });
     disposeFused(f0);
-    finetune(qat, data, { epochs: 1, seed: 1, lr: 1e-4 });
+    await finetune(qat, data, { epochs: 1, seed: 1, lr: 1e-4 });
     qat.eval();
     const fused = fuse(low.graph, qat.net.stateDict());
     const qn = new QuantizedNet(fused, 'static', qat.toInt8Params(fused));
@@ -176,7 +176,7 @@ test('QAT recipe: BN folded in training, BN statistics and observers freeze on s
   const low = lowerModule(module, data.shape, data.numClasses);
   module.dispose();
   const net = new GraphNet(low.graph, low.weights);
-  finetune(net, data, { epochs: 2, seed: 0, lr: 3e-3 });
+  await finetune(net, data, { epochs: 2, seed: 0, lr: 3e-3 });
   net.eval();
   const cal = calibrationBatches(data, 64, 0);
   const qat = new QatNet(low.graph, net.stateDict(), 0, { weightScheme: 'per_tensor' });
@@ -212,7 +212,7 @@ test('QAT recipe: BN folded in training, BN statistics and observers freeze on s
     }));
     assert.ok(same < 1e-4, `training-mode vs eval forward with frozen BN: max diff ${same}`);
     // Per-tensor QAT -> per-tensor int8: same predictions as the fake-quantized network.
-    finetune(qat, data, { epochs: 1, seed: 1, lr: 1e-4 });
+    await finetune(qat, data, { epochs: 1, seed: 1, lr: 1e-4 });
     qat.eval();
     const fused = fuse(low.graph, qat.net.stateDict());
     const qn = new QuantizedNet(fused, 'static', qat.toInt8Params(fused), undefined, 'per_tensor');

@@ -13,8 +13,9 @@
  * Names are PyTorch's dotted state-dict keys, so a file maps 1:1 onto a torch state_dict
  * (scripts/torch/ reads it with numpy). Files are written atomically (temp file + rename).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { NasError, storageError } from '../core/errors.js';
+import { holdPartial } from '../core/partial.js';
 import { Tensor, type DType } from '../tensor/index.js';
 import type { Module } from './module.js';
 
@@ -95,10 +96,15 @@ export function decodeStateDict(buf: Uint8Array, source = 'state dict'): { tenso
 /** Writes a state dict file (atomically). */
 export function saveStateDict(path: string, sd: ReadonlyMap<string, Tensor>, meta: Record<string, unknown> = {}): void {
   const tmp = `${path}.tmp-${process.pid}`;
+  // Removed on an error, and on SIGINT/SIGTERM or exit while written (core/partial.ts).
+  const release = holdPartial(tmp);
   try {
     writeFileSync(tmp, encodeStateDict(sd, meta));
     renameSync(tmp, path);
+    release();
   } catch (e) {
+    rmSync(tmp, { force: true });
+    release();
     if (e instanceof NasError) throw e;
     throw storageError('io', `cannot write state dict ${path}: ${(e as Error).message}`, { cause: e });
   }

@@ -28,6 +28,7 @@ import { NasError } from '../core/errors.js';
 import { requireParentDir } from '../core/paths.js';
 import { dashboardSource, type OneShotView, type StudyDetail, type StudySeries, type TrialDetail, type TrialRow } from '../api/dashboard.js';
 import { openStore } from '../store/index.js';
+import { writeFileAtomic } from '../api/results.js';
 import type { Store } from '../store/types.js';
 import { METRIC_KIND_LABEL, METRIC_KINDS, metricKind, wantsLog, type MetricKind } from './analysis.js';
 import { drawArch } from './plot/archgraph.js';
@@ -94,8 +95,9 @@ export async function writeStudyReport(o: StudyReportOptions): Promise<StudyRepo
     const oneshot = await src.oneshot(rec.id);
     const { html, svgs } = render(detail, series, winner, table, oneshot);
     const out = resolve(o.out);
+    // Atomic (a temp file renamed into place; removed on an error, Ctrl-C or SIGTERM: core/partial.ts).
     try {
-      writeFileSync(out, html);
+      writeFileAtomic(out, html);
     } catch (e) {
       throw new NasError('invalid_config', `cannot write the report to ${out}: ${(e as Error).message}`, { field: 'out', hint: 'pick a writable path', cause: e });
     }
@@ -107,7 +109,7 @@ export async function writeStudyReport(o: StudyReportOptions): Promise<StudyRepo
       for (const [name, svg] of svgs) {
         const file = join(dir, `${name}.png`);
         const png = new Resvg(standalone(svg), { fitTo: { mode: 'zoom', value: 2 }, background: '#ffffff', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
-        writeFileSync(file, png);
+        writeFileAtomic(file, png);
         pngs.push(file);
       }
     }
