@@ -111,9 +111,15 @@ export interface TrainOptions {
    * (src/nn/state.ts format; under early stopping the restored best epoch's weights) and returns
    * the absolute path as the outcome's `artifact`. Only a complete outcome writes it, through a
    * temporary name renamed into place: failed and pruned trainings leave no file. The directory
-   * must exist; an existing file is replaced.
+   * must exist (unless makeWeightsDir); an existing file is replaced.
    */
   readonly weightsFile?: string;
+  /**
+   * Create weightsFile's directory right before writing it: the train evaluator's own weights
+   * directory, which is made lazily (and which another worker's start-up check may remove while it
+   * is still empty: TrainingEvaluator.checkWeightsDir). Off for a path a caller gives.
+   */
+  readonly makeWeightsDir?: boolean;
   /**
    * With weightsFile: also keep the optimizer's state (per-parameter steps, momentum / Adam moments)
    * beside the weights, at optimizerStatePath(weightsFile) (src/nn/optim-state.ts), written after
@@ -341,11 +347,11 @@ function removeEmptyDirs(dir: string, top: string): void {
   }
 }
 
-function saveWeights(path: string, module: Layer, meta: Record<string, unknown>): NasError | undefined {
+function saveWeights(path: string, module: Layer, meta: Record<string, unknown>, makeDir: boolean): NasError | undefined {
   try {
-    // The weights directory is made as the file is written (another worker's start-up check may
-    // have removed an empty one it made in between: checkWeightsDir).
-    mkdirSync(dirname(path), { recursive: true });
+    // The evaluator's weights directory is made as the file is written (another worker's start-up
+    // check may have removed an empty one in between: checkWeightsDir).
+    if (makeDir) mkdirSync(dirname(path), { recursive: true });
     saveStateDict(path, module.stateDict(), meta);
     return undefined;
   } catch (e) {
@@ -624,7 +630,7 @@ export async function trainModule(
       const meta = { seed: req.seed, arch: req.arch, dataset: data.name, normalization: data.normalization, ...(data.classNames ? { classes: data.classNames } : {}), epochs: curve.length, steps: step, metrics };
       // Early stopping restored earlier weights: no state of theirs exists, and none of an earlier file of this name may stay beside them.
       if (opts.saveOptimizerState && best) rmSync(optimizerStatePath(weightsFile), { force: true });
-      const err = saveWeights(weightsFile, module, meta) ?? (opts.saveOptimizerState && !best ? saveOptimizer(weightsFile, opt, hparams.optimizer, named.map(([n]) => n)) : undefined);
+      const err = saveWeights(weightsFile, module, meta, opts.makeWeightsDir === true) ?? (opts.saveOptimizerState && !best ? saveOptimizer(weightsFile, opt, hparams.optimizer, named.map(([n]) => n)) : undefined);
       if (err) return fail('error', `training completed but its weights could not be saved: ${err.message}`, err, step);
     }
     return {
@@ -739,7 +745,7 @@ export function checkArchBeforeData(archJson: unknown, dataset: DatasetSpec | un
   return a;
 }
 
-export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFile' | 'init'> {
+export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFile' | 'makeWeightsDir' | 'init'> {
   readonly dataset: DatasetSpec;
   /**
    * Weight inheritance from the request's `parent` (EvalRequest.parent: a promoted trial's lower
@@ -961,7 +967,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
           await trainOnData(data, r, {
             ...this.o,
             ...(b.maxSteps === undefined ? {} : { maxSteps: b.maxSteps }),
-            ...(weightsFile === undefined ? {} : { weightsFile, ...(keepOptimizer ? { saveOptimizerState: true } : {}) }),
+            ...(weightsFile === undefined ? {} : { weightsFile, makeWeightsDir: true, ...(keepOptimizer ? { saveOptimizerState: true } : {}) }),
             ...(init ? { init: init.init } : {}),
           })
         ).outcome;
@@ -1026,7 +1032,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     const k = this.o.cvFolds ?? folds.length;
     const repeats = folds.length / k;
     for (const [i, fold] of folds.entries()) {
-      const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile } : {}), ...(this.o.cvPredictions ? { valPredictions: true, testPredictions: true } : {}) });
+      const r = await trainOnData(fold, plain, { ...this.o, ...(i === 0 && weightsFile !== undefined ? { weightsFile, makeWeightsDir: true } : {}), ...(this.o.cvPredictions ? { valPredictions: true, testPredictions: true } : {}) });
       const o = r.outcome;
       if (o.status !== 'complete') {
         if (artifact !== undefined) this.discardArtifact(artifact);
