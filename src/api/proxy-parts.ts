@@ -13,7 +13,7 @@
 import type { NetworkArch } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { checkProxyAvailability, checkProxyNames, proxyConsumers, loadProxyTable, ProxyEvaluator, ProxyProvider, tableProvider, type ProxyConsumer, type ProxySourceKind, type ProxyTable, type ProxyValues } from '../eval/proxies/index.js';
+import { checkProxyAvailability, checkProxyNames, proxyConsumers, tableAbsent, loadProxyTable, ProxyEvaluator, ProxyProvider, tableProvider, type ProxyConsumer, type ProxySourceKind, type ProxyTable, type ProxyValues } from '../eval/proxies/index.js';
 import type { EvalOutcome, EvalRequest, Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import type { PrescreenOptions } from '../strategy/prescreen.js';
@@ -45,15 +45,6 @@ export function parsePrescreen(raw: unknown): (PrescreenOptions & JsonObject) | 
     I.add(new NasError('invalid_config', `keeps the best ${top} of ${candidates} candidates: more than it scores`, { field: 'prescreen.top', hint: `use top <= candidates (e.g. candidates: ${Math.max(candidates, top * 10)}, top: ${top})` }));
   I.throwIfAny('prescreen');
   return { candidates, top, proxies, ...(pool > 0 ? { pool } : {}) };
-}
-
-/** Why each of the table's proxies without a value for this key is absent (undefined when none is). */
-export function tableAbsent(t: ProxyTable, v: ProxyValues): Record<string, string> | undefined {
-  const missing = t.proxies.filter((p) => typeof v.values[`proxy_${p}`] !== 'number');
-  if (!missing.length) return undefined;
-  return Object.fromEntries(
-    missing.map((p) => [`proxy_${p}`, `proxy ${p} has no finite value for this architecture in ${t.file} (it failed when the table was made, e.g. a cell with no path from input to output)`]),
-  );
 }
 
 /** Table proxies on the nb201 space: `proxy_<name>` for the table's proxies, `proxy_ms`, params, flops. */
@@ -142,8 +133,10 @@ export function proxySource(
     (a): ProxyValues => {
       const scores = ev.scoreSync(a as NetworkArch, seed);
       const values: Record<string, number> = {};
+      const absent: Record<string, string> = {};
       for (const s of scores) if (s.ok) values[`proxy_${s.proxy}`] = s.value;
-      return { values, ms: scores.reduce((t, s) => t + s.ms, 0) };
+      else absent[`proxy_${s.proxy}`] = s.reason;
+      return { values, ms: scores.reduce((t, s) => t + s.ms, 0), ...(Object.keys(absent).length ? { absent } : {}) };
     },
   );
   return { provider, ready: async () => (await ev.prepared()).notes ?? [] };

@@ -16,7 +16,7 @@ import { exportOnnx, ONNX_OPSET } from '../nn/onnx/index.js';
 import { loadModule } from '../nn/state.js';
 import { Generator } from '../tensor/index.js';
 import { openStore, type Store, type StudyRecord, type StudySummary, type TrialRecord } from '../store/index.js';
-import { prescreenReport } from '../strategy/prescreen.js';
+import { prescreenReport, type PrescreenFailure } from '../strategy/prescreen.js';
 import { resolveStorage } from './config.js';
 import { resolveArtifact } from './artifacts.js';
 import { parseTrainOptions } from './train-evaluator.js';
@@ -56,11 +56,13 @@ export function studyStatus(storage: string, study: string): Promise<StudySummar
  * candidates and ms (from the stored strategy state, `prescreenReport`) and the `proxy_ms` metric
  * of trials evaluated by the `proxy` evaluator. `totalMs` is their sum (ms of wall time);
  * `msPerCandidate` = totalMs / (prescreened candidates + proxy-evaluated trials). Null when the
- * study used neither.
+ * study used neither. Values looked up in the shipped NB201 table carry the ms recorded when the
+ * table was made (`recordedIn`: its file), not time this study spent; `failures` say why the
+ * `failed` candidates lacked a proxy value (per proxy and reason: how many, the first keys).
  */
 export interface StudyProxyTime {
-  readonly prescreen: { readonly candidates: number; readonly failed: number; readonly ms: number } | null;
-  readonly evaluator: { readonly trials: number; readonly ms: number } | null;
+  readonly prescreen: { readonly candidates: number; readonly failed: number; readonly ms: number; readonly failures?: readonly PrescreenFailure[]; readonly recordedIn?: string } | null;
+  readonly evaluator: { readonly trials: number; readonly ms: number; readonly recordedIn?: string } | null;
   readonly totalMs: number;
   readonly msPerCandidate: number;
 }
@@ -79,9 +81,11 @@ export function studyProxyTime(storage: string, study: string): Promise<StudyPro
     if (!rep && trials === 0) return null;
     const totalMs = (rep?.proxyMs ?? 0) + ms;
     const n = (rep?.scored ?? 0) + trials;
+    // The proxy evaluator on nb201 without a dataset reads the shipped table (src/api/proxy-parts.ts).
+    const evTable = rec.evaluator.name === 'proxy' && rec.space.name.startsWith('nb201') && rec.evaluator.options['dataset'] === undefined;
     return {
-      prescreen: rep ? { candidates: rep.scored, failed: rep.failed, ms: rep.proxyMs } : null,
-      evaluator: trials ? { trials, ms } : null,
+      prescreen: rep ? { candidates: rep.scored, failed: rep.failed, ms: rep.proxyMs, ...(rep.failures ? { failures: rep.failures } : {}), ...(rep.recordedIn ? { recordedIn: rep.recordedIn } : {}) } : null,
+      evaluator: trials ? { trials, ms, ...(evTable ? { recordedIn: 'data/nb201/nb201-proxies.csv.gz' } : {}) } : null,
       totalMs,
       msPerCandidate: n ? totalMs / n : 0,
     };

@@ -173,7 +173,10 @@ worker cannot build) - found before any trial is claimed, 130 interrupted.
 
 Without --study: every study in the storage with its trial counts and best value. With --study, a
 study that used zero-cost proxies (prescreen, proxy evaluator) also shows its proxy time: ms per
-candidate and in total (JSON: field "proxy").`,
+candidate and in total (JSON: field "proxy"); on the nb201 table these are the compute times recorded
+in the table when it was made, looked up (the line says so), not time this run spent. Prescreen
+candidates that lacked a proxy value (ranked last) are listed by reason with their first keys; a
+trained one has the reason in its param prescreen_failed (tsnas trials).`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--format table|csv|json] [--state STATE]
 
 --format as tsnas export's (default table); --csv and --json are accepted as its older spellings.
@@ -285,13 +288,22 @@ function summaryRows(studies: readonly StudySummary[]): string {
   );
 }
 
-/** `proxy time: 1.23 ms per candidate, 246.0 ms in total (prescreen: 200 candidates, ...)`. */
+/**
+ * `proxy time: 1.23 ms per candidate, 246.0 ms in total (prescreen: 200 candidates, ...)`, said as
+ * recorded in the table when the times were looked up (not spent by this run), and one line per
+ * reason the failed candidates lacked a proxy value (how many, the first keys).
+ */
 function proxyLine(p: StudyProxyTime): string {
+  const rec = (x: { recordedIn?: string }): string => (x.recordedIn ? ` as recorded in ${x.recordedIn} when it was made (looked up, not spent by this run)` : '');
   const parts = [
-    ...(p.prescreen ? [`prescreen: ${p.prescreen.candidates} candidates, ${p.prescreen.ms.toFixed(1)} ms${p.prescreen.failed ? `, ${p.prescreen.failed} failed` : ''}`] : []),
-    ...(p.evaluator ? [`proxy evaluator: ${p.evaluator.trials} trials, ${p.evaluator.ms.toFixed(1)} ms`] : []),
+    ...(p.prescreen ? [`prescreen: ${p.prescreen.candidates} candidates, ${p.prescreen.ms.toFixed(1)} ms${rec(p.prescreen)}${p.prescreen.failed ? `, ${p.prescreen.failed} failed` : ''}`] : []),
+    ...(p.evaluator ? [`proxy evaluator: ${p.evaluator.trials} trials, ${p.evaluator.ms.toFixed(1)} ms${rec(p.evaluator)}`] : []),
   ];
-  return `proxy time: ${p.msPerCandidate.toFixed(2)} ms per candidate, ${p.totalMs.toFixed(1)} ms in total (${parts.join('; ')})\n`;
+  const allRecorded = (!p.prescreen || p.prescreen.recordedIn) && (!p.evaluator || p.evaluator.recordedIn);
+  const head = `proxy time${allRecorded ? ' (table-recorded)' : ''}: ${p.msPerCandidate.toFixed(2)} ms per candidate, ${p.totalMs.toFixed(1)} ms in total (${parts.join('; ')})\n`;
+  const f = p.prescreen?.failures ?? [];
+  const why = f.map((x) => `  ${x.count} without ${x.proxy}: ${x.reason} (e.g. ${x.keys.slice(0, 3).join(', ')}${x.count > 3 ? ', ...' : ''})\n`).join('');
+  return head + (f.length ? `prescreen candidates ranked last for a missing proxy value, by reason:\n${why}` : p.prescreen?.failed ? '  (why they failed was not recorded by the build that ran the prescreen)\n' : '');
 }
 
 /**

@@ -96,3 +96,46 @@ test('prescreen: an arch that cannot be evaluated (ctx.infeasible) is never scor
   // Every scored candidate is charged: 40 at init, one pool of 6 per ask after the top 3.
   assert.equal(prescreenReport(r.state)!.scored, 40 + 7 * 6);
 });
+
+test('prescreen failures: every candidate lacking a proxy is counted once and recorded by proxy and reason with its first keys, the pools\' too; a trained one carries prescreen_failed', () => {
+  const log: { key: string; v: number }[] = [];
+  const fake = fakeProxies(log);
+  // Two proxies failing on different keys, with the source's reasons; the second only on some.
+  const proxyOf = (a: Nb201Arch): ProxyValues => {
+    const v = fake(a);
+    const f = v.values['proxy_fake']!;
+    const other = Math.floor(f * 1000) % 5 === 0 ? NaN : f * 2;
+    const absent: Record<string, string> = {};
+    if (!Number.isFinite(f)) absent['proxy_fake'] = 'fake is NaN (test)';
+    if (!Number.isFinite(other)) absent['proxy_other'] = 'other threw: test';
+    return { values: { proxy_fake: f, proxy_other: other }, ms: 2, ...(Object.keys(absent).length ? { absent } : {}), recordedIn: 'data/x.csv' };
+  };
+  const infos = new Map<string, Readonly<Record<string, number | string>> | undefined>();
+  // top 40 of 40: every candidate is proposed in rank order, failed ones last.
+  const s = recording(withPrescreen(createStrategy('random'), { candidates: 40, top: 40, proxies: ['fake', 'other'], pool: 4 }), infos);
+  const r = simulate(s, { space: nb201Space, objectives, evaluate, trials: 42, seed: 3, proxyOf });
+  const rep = prescreenReport(r.state)!;
+  const bad = (k: string) => {
+    const e = log.find((x) => x.key === k)!;
+    return !Number.isFinite(e.v) || Math.floor(e.v * 1000) % 5 === 0;
+  };
+  const scoredKeys = [...new Set(log.map((x) => x.key))];
+  assert.equal(rep.scored, 40 + 2 * 4);
+  assert.equal(rep.failed, scoredKeys.filter(bad).length, 'a candidate lacking both proxies counts once');
+  assert.ok(rep.failed > 0);
+  const failures = rep.failures!;
+  const byProxy = (p: string) => failures.filter((f) => f.proxy === p).reduce((n, f) => n + f.count, 0);
+  assert.equal(byProxy('fake'), scoredKeys.filter((k) => !Number.isFinite(log.find((x) => x.key === k)!.v)).length);
+  assert.deepEqual(new Set(failures.map((f) => f.reason)), new Set(['fake is NaN (test)', 'other threw: test']));
+  for (const f of failures) {
+    assert.ok(f.keys.length <= 5 && f.keys.length === Math.min(5, f.count));
+    for (const k of f.keys) assert.ok(bad(k), k);
+  }
+  assert.equal(rep.recordedIn, 'data/x.csv');
+  // Every trained candidate lacking a proxy says why, in its stored info.
+  for (const t of r.history) {
+    const note = infos.get(t.key)?.['prescreen_failed'];
+    if (bad(t.key)) assert.match(String(note), /^(fake: fake is NaN \(test\)|other: other threw: test)/, t.key);
+    else assert.equal(note, undefined);
+  }
+});

@@ -3,7 +3,8 @@
  * Mellor et al. 2021's NASWOT-guided sampling): at `init`, `candidates` random architectures of
  * distinct keys are scored by the context's zero-cost proxies (`ctx.proxyOf`, computed once per
  * key by the provider), ranked by rank aggregation over `proxies` (a missing or non-finite value
- * ranks last and is counted in `failed`), and the best `top` are kept in the state. The wrapped
+ * ranks last; candidates lacking some proxy are counted in `failed`, and `failures` keeps why, per
+ * proxy and reason as the source gave it, with the first keys), and the best `top` are kept in the state. The wrapped
  * strategy then runs unchanged except that its random draws (`space.sample`: the initial
  * population of evolution, local search's starting points, the random phase of BO/TPE/BANANAS,
  * every draw of random search) return those architectures, best first; once they are used up,
@@ -31,7 +32,7 @@ import { Rng, type RngState } from '../core/rng.js';
 import { rankScores } from '../core/rank.js';
 import type { Space } from '../space/space.js';
 import { distinctMembers, precheck, randomNovel, seenKeys } from './common.js';
-import { archFromJson, archToJson, type Strategy, type StrategyContext } from './types.js';
+import { archFromJson, archToJson, type ProxyValues, type Strategy, type StrategyContext } from './types.js';
 
 export interface PrescreenOptions {
   /** Architectures (distinct keys) scored by the proxies. */
@@ -47,7 +48,14 @@ export interface PrescreenOptions {
 interface Ranked {
   readonly arch: Json;
   readonly key: string;
-  readonly values: Record<string, number>;
+  /** Its proxy values, and `prescreen_failed` (why some proxy has none) when one failed. */
+  readonly values: Record<string, number | string>;
+}
+
+/** `{ prescreen_failed: 'naswot: reason; ...' }` for a candidate lacking some of `proxies`, else {} (stored with its trial). */
+function failedNote(v: ProxyValues, proxies: readonly string[]): { prescreen_failed?: string } {
+  const bad = proxies.filter((p) => !Number.isFinite(v.values[`proxy_${p}`] ?? NaN));
+  return bad.length ? { prescreen_failed: bad.map((p) => `${p}: ${v.absent?.[`proxy_${p}`] ?? 'no value'}`).join('; ') } : {};
 }
 
 export interface PrescreenState {
@@ -60,22 +68,59 @@ export interface PrescreenState {
   readonly scored: number;
   /** Candidates with a missing or non-finite value of some proxy (ranked last for it). */
   readonly failed: number;
+  /** Why they failed: per proxy and reason, how many and the first few keys (absent in states of older builds). */
+  readonly failures?: readonly PrescreenFailure[];
+  /** `proxyMs` was recorded in this table when it was made (looked up, not spent by this study). */
+  readonly recordedIn?: string;
   readonly rng: RngState;
 }
 
+/** One reason candidates lacked a proxy value: `count` candidates, the first `keys` (at most FAILURE_KEYS). */
+export interface PrescreenFailure {
+  readonly proxy: string;
+  readonly reason: string;
+  readonly count: number;
+  readonly keys: readonly string[];
+}
+
+/** Keys kept per failure reason, and distinct reasons kept (the rest are counted under the last one's "other reasons"). */
+const FAILURE_KEYS = 5;
+const FAILURE_REASONS = 8;
+
+/** `failures` with the absent proxies of these scored candidates added (the proxies asked for only). */
+function addFailures(failures: readonly PrescreenFailure[], scored: readonly { key: string; v: ProxyValues }[], proxies: readonly string[]): PrescreenFailure[] {
+  const out = failures.map((f) => ({ ...f, keys: [...f.keys] }));
+  for (const { key, v } of scored)
+    for (const p of proxies) {
+      const x = v.values[`proxy_${p}`];
+      if (x !== undefined && Number.isFinite(x)) continue;
+      let reason = (v.absent?.[`proxy_${p}`] ?? (x === undefined ? 'no value (the proxy source gave no reason)' : `value ${x}`)).slice(0, 300);
+      let f = out.find((o) => o.proxy === p && o.reason === reason);
+      if (!f && out.length >= FAILURE_REASONS) {
+        reason = 'other reasons';
+        f = out.find((o) => o.proxy === p && o.reason === reason);
+      }
+      if (!f) out.push((f = { proxy: p, reason, count: 0, keys: [] }));
+      f.count++;
+      if (f.keys.length < FAILURE_KEYS) f.keys.push(key);
+    }
+  return out;
+}
+
 /** The `proxyMs`/`scored` of a prescreened strategy's state, or null for any other state. */
-export function prescreenReport(state: unknown): { proxyMs: number; scored: number; failed: number } | null {
+export function prescreenReport(state: unknown): { proxyMs: number; scored: number; failed: number; failures?: readonly PrescreenFailure[]; recordedIn?: string } | null {
   const s = state as Partial<PrescreenState> | null;
-  return s && typeof s === 'object' && s.format === 'tsnas.prescreen/1' ? { proxyMs: s.proxyMs!, scored: s.scored!, failed: s.failed! } : null;
+  return s && typeof s === 'object' && s.format === 'tsnas.prescreen/1'
+    ? { proxyMs: s.proxyMs!, scored: s.scored!, failed: s.failed!, ...(s.failures ? { failures: s.failures } : {}), ...(s.recordedIn ? { recordedIn: s.recordedIn } : {}) }
+    : null;
 }
 
 /** Candidate indices best first by rank aggregation over `proxies` (ties: lower index first), and how many lacked some proxy. */
 function rankByProxies(values: readonly Record<string, number>[], proxies: readonly string[]): { order: number[]; failed: number } {
-  let failed = 0;
   const score = new Float64Array(values.length);
+  const failed = values.filter((v) => proxies.some((p) => !Number.isFinite(v[`proxy_${p}`] ?? NaN))).length;
   for (const p of proxies) {
     const col = values.map((v) => v[`proxy_${p}`]);
-    failed = Math.max(failed, col.filter((x) => x === undefined || !Number.isFinite(x)).length);
     const r = rankScores(col);
     for (let i = 0; i < values.length; i++) score[i]! -= r[i]!;
   }
@@ -87,7 +132,10 @@ interface PoolLog {
   ms: number;
   scored: number;
   failed: number;
-  readonly picked: Map<string, Record<string, number>>;
+  /** The scored candidates of this ask (key and values), for the failure reasons. */
+  readonly seen: { key: string; v: ProxyValues }[];
+  recordedIn?: string;
+  readonly picked: Map<string, Record<string, number | string>>;
 }
 
 /**
@@ -113,18 +161,21 @@ function prescreenedSpace<A>(ctx: StrategyContext<A>, ranked: readonly Ranked[],
       cands.push(a);
     }
     if (!cands.length) return draw(rng);
-    const values = cands.map((a) => {
+    const full = cands.map((a) => {
       const v = ctx.proxyOf!(a);
       log.ms += v.ms;
-      return v.values;
+      if (v.recordedIn) log.recordedIn = v.recordedIn;
+      log.seen.push({ key: base.key(a), v });
+      return v;
     });
+    const values = full.map((v) => v.values);
     const { order, failed } = rankByProxies(values, o.proxies);
     log.scored += cands.length;
     log.failed += failed;
     const i = order[0]!;
     const key = base.key(cands[i]!);
     handed.add(key);
-    log.picked.set(key, { ...values[i]!, prescreen_pool: cands.length, prescreen_pool_rank: 1 });
+    log.picked.set(key, { ...values[i]!, ...failedNote(full[i]!, o.proxies), prescreen_pool: cands.length, prescreen_pool_rank: 1 });
     return cands[i]!;
   };
   return Object.assign(view, {
@@ -144,10 +195,20 @@ function prescreenedSpace<A>(ctx: StrategyContext<A>, ranked: readonly Ranked[],
 export function withPrescreen(inner: Strategy, o: PrescreenOptions): Strategy<PrescreenState> {
   if (!(o.candidates >= 1 && o.top >= 1 && o.proxies.length >= 1 && (o.pool === undefined || (Number.isInteger(o.pool) && o.pool >= 0))))
     throw new NasError('invalid_config', 'prescreen needs candidates >= 1, top >= 1, at least one proxy and pool >= 0 (an integer)', { field: 'prescreen' });
-  const newLog = (): PoolLog => ({ ms: 0, scored: 0, failed: 0, picked: new Map() });
+  const newLog = (): PoolLog => ({ ms: 0, scored: 0, failed: 0, seen: [], picked: new Map() });
   const wrap = <A>(ctx: StrategyContext<A>, s: PrescreenState, log: PoolLog = newLog()): StrategyContext<A> => ({ ...ctx, space: prescreenedSpace(ctx, s.ranked, seenKeys(ctx.history), o, log) });
   /** The state with one ask's pool compute added. */
-  const charged = (s: PrescreenState, log: PoolLog): PrescreenState => (log.scored ? { ...s, proxyMs: s.proxyMs + log.ms, scored: s.scored + log.scored, failed: s.failed + log.failed } : s);
+  const charged = (s: PrescreenState, log: PoolLog): PrescreenState =>
+    log.scored
+      ? {
+          ...s,
+          proxyMs: s.proxyMs + log.ms,
+          scored: s.scored + log.scored,
+          failed: s.failed + log.failed,
+          ...(log.failed ? { failures: addFailures(s.failures ?? [], log.seen, o.proxies) } : {}),
+          ...(log.recordedIn ? { recordedIn: log.recordedIn } : {}),
+        }
+      : s;
   return {
     name: `${inner.name}+prescreen`,
     init<A>(seed: number, ctx: StrategyContext<A>): PrescreenState {
@@ -170,14 +231,28 @@ export function withPrescreen(inner: Strategy, o: PrescreenOptions): Strategy<Pr
         }
       }
       let proxyMs = 0;
-      const values = cands.map((a) => {
+      let recordedIn: string | undefined;
+      const full = cands.map((a) => {
         const v = proxyOf(a);
         proxyMs += v.ms;
-        return v.values;
+        recordedIn ??= v.recordedIn;
+        return v;
       });
+      const values = full.map((v) => v.values);
       const { order, failed } = rankByProxies(values, o.proxies);
-      const ranked: Ranked[] = order.slice(0, o.top).map((i) => ({ arch: archToJson(cands[i]!), key: ctx.space.key(cands[i]!), values: { ...values[i]! } }));
-      const base: PrescreenState = { format: 'tsnas.prescreen/1', inner: null, ranked, proxyMs, scored: cands.length, failed, rng: rng.state() };
+      const ranked: Ranked[] = order.slice(0, o.top).map((i) => ({ arch: archToJson(cands[i]!), key: ctx.space.key(cands[i]!), values: { ...values[i]!, ...failedNote(full[i]!, o.proxies) } }));
+      const failures = failed ? addFailures([], full.map((v, i) => ({ key: ctx.space.key(cands[i]!), v })), o.proxies) : [];
+      const base: PrescreenState = {
+        format: 'tsnas.prescreen/1',
+        inner: null,
+        ranked,
+        proxyMs,
+        scored: cands.length,
+        failed,
+        ...(failures.length ? { failures } : {}),
+        ...(recordedIn ? { recordedIn } : {}),
+        rng: rng.state(),
+      };
       const log = newLog();
       const inner0 = inner.init(seed, wrap(ctx, base, log));
       return { ...charged(base, log), inner: inner0 };

@@ -71,6 +71,10 @@ export interface StrategyContext<A> {
 export interface ProxyValues {
   readonly values: Metrics;
   readonly ms: number;
+  /** Why a proxy has no value (`proxy_<name>` -> reason), for the proxies the source was asked for. */
+  readonly absent?: Readonly<Record<string, string>>;
+  /** `ms` was recorded when a table was made (looked up, not spent now): the table's file. */
+  readonly recordedIn?: string;
 }
 
 export interface Proposal<A> {

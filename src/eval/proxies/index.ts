@@ -6,5 +6,5 @@ export { rankAggregate, fitCombination, predictCombination, minPoints, type Prox
 export { ProxyEvaluator, proxyBatch, type ProxyEvaluatorOptions } from './evaluator.js';
 export { synflowLog } from './synflow.js';
 export { resizeBatch } from './resize.js';
-export { loadProxyTable, tableProvider, ProxyProvider, NB201_PROXIES_CSV, type ProxyTable, type ProxyValues } from './table.js';
+export { loadProxyTable, tableAbsent, tableProvider, ProxyProvider, NB201_PROXIES_CSV, type ProxyTable, type ProxyValues } from './table.js';
 export { checkProxyAvailability, proxyConsumers, proxyUnavailable, LIVE_HINT, type ProxyConsumer, type ProxySourceKind } from './availability.js';

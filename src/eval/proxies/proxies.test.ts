@@ -135,3 +135,19 @@ test('grasp: the exact Hessian-vector product (double backward) matches a centra
   assert.equal(liveTensors(), before);
   assert.ok(Number.isFinite(v));
 });
+
+test('naswot: tanh- and sigmoid-only networks get a finite score (session 10: NaN, reported as "no path"); a linear model and identical codes fail with their real reason', () => {
+  const b = batch(8);
+  const flat = { shape: [3, 8, 8], numClasses: 4 };
+  const mlp = (activation: MlpArch['activation'], hidden: number[]): MlpArch => ({ family: 'mlp', hidden, activation, batchNorm: false, dropout: 0 });
+  for (const act of ['tanh', 'sigmoid', 'relu'] as const) {
+    const [s] = scoreArch(mlp(act, [32, 16]), flat, ['naswot'], { seed: 0, batch: b });
+    assert.ok(s!.ok && Number.isFinite(s!.value), `${act}: ${s!.ok ? '' : s!.reason}`);
+  }
+  const [linear] = scoreArch(mlp('relu', []), flat, ['naswot'], { seed: 0, batch: b });
+  assert.ok(!linear!.ok && /no activation module \(a linear model\)/.test(linear!.reason), JSON.stringify(linear));
+  // Eight copies of one sample: every code agrees, K is singular.
+  const same: ProxyBatch = { x: Float32Array.from({ length: b.x.length }, (_, i) => b.x[i % (3 * 8 * 8)]!), shape: b.shape, y: b.y };
+  const [dup] = scoreArch(mlp('relu', [16]), flat, ['naswot'], { seed: 0, batch: same });
+  assert.ok(!dup!.ok && /identical activation codes \(K is singular/.test(dup!.reason), JSON.stringify(dup));
+});

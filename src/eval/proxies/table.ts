@@ -20,6 +20,10 @@ export const NB201_PROXIES_CSV = fileURLToPath(new URL('../../../data/nb201/nb20
 export interface ProxyValues {
   readonly values: Metrics;
   readonly ms: number;
+  /** Why a proxy has no value (`proxy_<name>` -> reason), for the proxies the source was asked for. */
+  readonly absent?: Readonly<Record<string, string>>;
+  /** `ms` was recorded when a table was made (looked up, not spent now): the table's file. */
+  readonly recordedIn?: string;
 }
 
 export interface ProxyTable {
@@ -79,7 +83,27 @@ export class ProxyProvider<A> {
   };
 }
 
-/** A provider over a proxy table: an architecture missing from it has no values (every proxy failed). */
+/** Why each of the table's proxies without a value for these values is absent (undefined when none is). */
+export function tableAbsent(t: ProxyTable, v: ProxyValues): Record<string, string> | undefined {
+  const missing = t.proxies.filter((p) => typeof v.values[`proxy_${p}`] !== 'number');
+  if (!missing.length) return undefined;
+  return Object.fromEntries(missing.map((p) => [`proxy_${p}`, `proxy ${p} has no finite value for this architecture in ${shortPath(t.file)} (it failed when the table was made, e.g. a cell with no path from input to output)`]));
+}
+
+const shortPath = (f: string): string => f.replace(/^.*\/(data\/)/, '$1');
+
+/**
+ * A provider over a proxy table: the looked-up values, the reasons of the absent ones, and `ms`
+ * marked as recorded in the table; an architecture missing from it has no values.
+ */
 export function tableProvider(table: ProxyTable): ProxyProvider<Nb201Arch> {
-  return new ProxyProvider<Nb201Arch>((a) => nb201Space.key(a), (a) => table.lookup(a) ?? { values: {}, ms: 0 });
+  return new ProxyProvider<Nb201Arch>(
+    (a) => nb201Space.key(a),
+    (a) => {
+      const v = table.lookup(a);
+      if (!v) return { values: {}, ms: 0, absent: Object.fromEntries(table.proxies.map((p) => [`proxy_${p}`, `architecture not in ${shortPath(table.file)}`])) };
+      const absent = tableAbsent(table, v);
+      return { ...v, recordedIn: shortPath(table.file), ...(absent ? { absent } : {}) };
+    },
+  );
 }
