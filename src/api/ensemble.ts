@@ -90,6 +90,14 @@ export interface StudyEnsembleResult extends EnsembleResult {
   readonly trials: readonly number[];
   /** The members' weights (sum 1): top, equal. */
   readonly weights: readonly number[];
+  /**
+   * top: the study had fewer candidates than `k` asked for: how many it had and why (complete
+   * trials, those without an objective value such as a one-shot supernet trial, those outside the
+   * constraints). Absent when k were available.
+   */
+  readonly fewer?: { readonly asked: number; readonly available: number; readonly why: string };
+  /** The member with the best test accuracy (its trial number and accuracy), to set beside the ensemble's. */
+  readonly bestMember: { readonly trial: number; readonly testAcc: number };
   /** caruana: the selection's out-of-fold score, the library size, and the trials left out for lacking predictions. */
   readonly selection?: { readonly loss: number; readonly acc: number; readonly library: number; readonly withoutPredictions: readonly number[]; readonly size: number; readonly metric: SelectionMetric };
 }
@@ -152,9 +160,12 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
   const store = await openStore(storage, { readOnly: true });
   let ranked: TrialRecord[];
   let rec;
+  let fewer: StudyEnsembleResult['fewer'];
   try {
     rec = await store.requireStudy(study);
-    ranked = topTrials(await store.listTrials(rec.id, { states: ['complete'] }), rec, method === 'top' ? opts.k! : Infinity);
+    const complete = await store.listTrials(rec.id, { states: ['complete'] });
+    ranked = topTrials(complete, rec, method === 'top' ? opts.k! : Infinity);
+    if (method === 'top' && ranked.length < opts.k!) fewer = { asked: opts.k!, available: ranked.length, why: fewerWhy(complete, rec, (await store.listStudies()).find((s) => s.id === rec!.id)?.counts.total) };
   } finally {
     await store.close();
   }
@@ -245,7 +256,35 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
       assertNever(final);
   }
   const avg = averagePredictions(out.map((m) => m.probs), data, weights);
-  return { ...avg, members: out, trials: members.map((t) => t.number), weights, final, ...(final === 'retrain' ? { seeds } : {}), ...(failed.length ? { failed } : {}), ...(selection ? { selection } : {}) };
+  const b = out.reduce((bi, m, i) => (m.testAcc > out[bi]!.testAcc ? i : bi), 0);
+  return {
+    ...avg,
+    members: out,
+    trials: members.map((t) => t.number),
+    weights,
+    final,
+    bestMember: { trial: members[b]!.number, testAcc: out[b]!.testAcc },
+    ...(final === 'retrain' ? { seeds } : {}),
+    ...(failed.length ? { failed } : {}),
+    ...(fewer ? { fewer } : {}),
+    ...(selection ? { selection } : {}),
+  };
+}
+
+/**
+ * Why fewer than k trials could be members, in words: `the study has 4 trials, 4 complete` plus,
+ * when some complete ones are not candidates, how many lack an objective value (a one-shot study's
+ * supernet trial 0 has none: it is no network's result) and how many are outside the constraints.
+ */
+export function fewerWhy(complete: readonly TrialRecord[], study: Parameters<typeof topTrials>[1], total: number | undefined): string {
+  const o = objectiveOf(study, 0);
+  const noValue = complete.filter((t) => typeof t.values?.[0] !== 'number' || !Number.isFinite(t.values[0]));
+  const valued = complete.filter((t) => !noValue.includes(t));
+  const feasible = topTrials(valued, study, Infinity).length;
+  const parts = [`the study has ${total ?? complete.length} trial(s), ${complete.length} complete`];
+  if (noValue.length) parts.push(`${noValue.length} without a ${o.metric} value (trial ${noValue.map((t) => t.number).join(', ')}${noValue.some((t) => t.number === 0) ? '; a one-shot study\'s supernet trial 0 is no network\'s result' : ''})`);
+  if (valued.length > feasible) parts.push(`${valued.length - feasible} outside its constraints`);
+  return parts.join(', ');
 }
 
 /**

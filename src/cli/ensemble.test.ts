@@ -86,3 +86,35 @@ test('tsnas ensemble --method caruana: the selection\'s out-of-fold score, weigh
   assert.equal(bad3.code, 2);
   assert.match(bad3.stderr, /--method/);
 });
+
+test('tsnas ensemble --k more than the study has: says how many were available and why; the best member\'s test accuracy beside the ensemble\'s (new user, session 10, item 11)', async () => {
+  const csv = join(dir, 'three-k.csv');
+  writeFileSync(csv, 'x,y,label\n' + Array.from({ length: 90 }, (_, i) => `${(i % 3) + 0.3 * Math.sin(i)},${Math.cos(i * 7)},${['a', 'b', 'c'][i % 3]}`).join('\n') + '\n');
+  const storage = `sqlite:${join(dir, 'k.db')}`;
+  await search(prepareSearch({ config: { study: 'k', storage, space: 'joint_mlp', strategy: 'random', seed: 2, trials: 3, evaluator: { name: 'train', dataset: 'csv', path: csv, epochs: 1, keep_weights: false, threads: 1 } } }));
+  const t = await cli(['ensemble', '--study', 'k', '--storage', storage, '--k', '10']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /note: --k 10 asked for 10 members, 3 available: the study has 3 trial\(s\), 3 complete\n/);
+  const m = /ensemble of 3 \(each member retrained\): test_acc ([0-9.]+)% test_loss [0-9.]+; best member: trial (\d+) test_acc ([0-9.]+)%/.exec(t.stdout);
+  assert.ok(m, t.stdout);
+  const accs = [...t.stdout.matchAll(/member \d: trial (\d+) weight [0-9.]+ test_acc ([0-9.]+)%/g)].map((x) => [Number(x[1]), Number(x[2])] as const);
+  const best = accs.reduce((a, b) => (b[1] > a[1] ? b : a));
+  assert.equal(Number(m[3]), best[1]);
+  assert.equal(Number(m[2]), best[0]);
+  // Below its best member on test: said, with the gap.
+  if (Number(m[1]) < best[1]) assert.match(t.stdout, /\(the ensemble is [0-9.]+ points below it on the test split/);
+  else assert.doesNotMatch(t.stdout, /points below it/);
+  const j = JSON.parse((await cli(['ensemble', '--study', 'k', '--storage', storage, '--k', '10', '--json'])).stdout) as { fewer: { asked: number; available: number; why: string }; best_member: { trial: number; test_acc: number } };
+  assert.deepEqual([j.fewer.asked, j.fewer.available], [10, 3]);
+  assert.equal(j.best_member.trial, best[0]);
+  const exact = await cli(['ensemble', '--study', 'k', '--storage', storage, '--k', '3']);
+  assert.doesNotMatch(exact.stdout, /note: --k/);
+});
+
+test('ensemble fewer-members reason: a one-shot study\'s supernet trial 0 (no value) and trials outside the constraints are named', async () => {
+  const { fewerWhy } = await import('../api/ensemble.js');
+  const t = (number: number, v: number | null, params: number) => ({ number, state: 'complete', values: v === null ? null : [v], metrics: { val_acc: v ?? 0, params }, budget: null }) as never;
+  const study = { name: 's', objectives: [{ metric: 'val_acc', direction: 'maximize' }], constraints: [{ metric: 'params', max: 100 }] } as never;
+  assert.equal(fewerWhy([t(0, null, 10), t(1, 73.6, 10)], study, 2), "the study has 2 trial(s), 2 complete, 1 without a val_acc value (trial 0; a one-shot study's supernet trial 0 is no network's result)");
+  assert.equal(fewerWhy([t(0, 50, 10), t(1, 60, 500), t(2, 70, 900)], study, 4), 'the study has 4 trial(s), 3 complete, 2 outside its constraints');
+});

@@ -190,7 +190,9 @@ To a file: tsnas export --study NAME --format csv --out FILE (which never replac
 An ensemble of a study's trials (searched with the train evaluator), each member retrained from
 scratch on every non-test row (training + validation) and their class probabilities averaged on the
 test split, which the search never saw (src/api/ensemble.ts). Prints each member's weight and own
-test accuracy and the ensemble's.
+test accuracy, the ensemble's beside its best member's (with the gap when the ensemble is below it),
+and, when the study had fewer candidates than --k, how many and why (e.g. a one-shot study's
+supernet trial 0 is no candidate).
   --final retrain (default)  members retrained, --repeats S trainings each (seeds --seed, +1, ...,
                           as tsnas train/repeat --repeats; --seeds S is its older spelling here;
                           the member's probabilities their mean)
@@ -671,6 +673,8 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
           ...(r.failed ? { failed: r.failed } : {}),
           test_acc: r.acc,
           test_loss: r.loss,
+          best_member: { trial: r.bestMember.trial, test_acc: r.bestMember.testAcc },
+          ...(r.fewer ? { fewer: r.fewer } : {}),
           members: r.members.map((m, i) => ({ trial: r.trials[i], weight: r.weights[i], test_acc: m.testAcc })),
           ...(r.selection ? { selection: { oof_loss: r.selection.loss, oof_acc: r.selection.acc, library: r.selection.library, without_predictions: r.selection.withoutPredictions, size: r.selection.size, metric: r.selection.metric } } : {}),
         },
@@ -683,7 +687,12 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
       out(`caruana selection: ${r.selection.size} steps on out-of-fold ${r.selection.metric} over ${r.selection.library} trials: oof_loss ${r.selection.loss.toFixed(4)} oof_acc ${r.selection.acc.toFixed(2)}%${r.selection.withoutPredictions.length ? ` (${r.selection.withoutPredictions.length} complete trials without out-of-fold predictions left out)` : ''}\n`);
     for (const [i, m] of r.members.entries()) out(`member ${i + 1}: trial ${r.trials[i]} weight ${r.weights[i]!.toFixed(3)} test_acc ${m.testAcc.toFixed(2)}%\n`);
     for (const f of r.failed ?? []) out(`left out: trial ${f.trial} did not retrain (${f.message}); the others reweighted\n`);
-    out(`ensemble of ${r.members.length} (${r.final === 'folds' ? 'each member its fold networks' : `each member retrained${r.seeds! > 1 ? `, ${r.seeds} seeds` : ''}`}): test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}\n`);
+    if (r.fewer) out(`note: --k ${r.fewer.asked} asked for ${r.fewer.asked} members, ${r.fewer.available} available: ${r.fewer.why}\n`);
+    const below = r.members.length > 1 && r.acc < r.bestMember.testAcc;
+    out(
+      `ensemble of ${r.members.length} (${r.final === 'folds' ? 'each member its fold networks' : `each member retrained${r.seeds! > 1 ? `, ${r.seeds} seeds` : ''}`}): test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}; ` +
+        `best member: trial ${r.bestMember.trial} test_acc ${r.bestMember.testAcc.toFixed(2)}%${below ? ` (the ensemble is ${(r.bestMember.testAcc - r.acc).toFixed(2)} points below it on the test split; members are chosen on validation, so a single member can still be better on test)` : ''}\n`,
+    );
   }
   return 0;
 }
