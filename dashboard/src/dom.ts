@@ -71,3 +71,8 @@ export const STATE_COLORS: Record<string, string> = {
 
 /** Distinct colours for series (studies in comparisons, metrics in curves). */
 export const PALETTE = ['#2f6fde', '#e8573d', '#27a26b', '#9b51e0', '#e8a33d', '#14a3b8', '#d63d8a', '#6b7280'];
+
+/** The "supernet" mark of the one-shot search trial (docs/oneshot.md, trial 0): not a candidate. */
+export function supernetBadge(): HTMLElement {
+  return h('span', { class: 'badge supernet', title: "the one-shot supernet search (trial 0): its metrics are the supernet's, not a network's; it is never a candidate (docs/oneshot.md)", style: 'margin-left:4px' }, 'supernet');
+}

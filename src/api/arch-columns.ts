@@ -87,6 +87,11 @@ export class ArchColumns {
     return this.columns.get(path)?.[i] !== undefined;
   }
 
+  /** Trial `i`'s value at `path`; undefined when it has none. */
+  get(i: number, path: string): LeafValue | undefined {
+    return this.columns.get(path)?.[i];
+  }
+
   /** Trial `i`'s architecture, given as its JSON text: its leaves set as `walk` would set them. */
   add(i: number, text: string): void {
     const vals = this.values;

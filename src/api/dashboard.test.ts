@@ -363,13 +363,16 @@ test('the head (summary and first chart) equals the overview\'s, point for point
       const acc = 50 + ((i * 37) % 41) + i / 10_000;
       if (i % 7 === 2) await store.setTrialAttr(t.id, 'rung', i % 4);
       const k = i % 10;
-      if (k === 3) await store.finishTrial(t.id, tw, { state: 'pruned', values: null, metrics: { acc: acc - 5, cost: 3 } });
+      // a pruned trial is drawn by its recorded value; one recorded without values is no candidate
+      // (core candidateValue: metrics are never a fallback; new user, session 10, finding 1)
+      if (k === 3) await store.finishTrial(t.id, tw, { state: 'pruned', values: i % 20 === 3 ? null : [acc - 5, 3], metrics: { acc: acc - 5, cost: 3 } });
       else if (k === 4) await store.finishTrial(t.id, tw, { state: 'failed', error: 'x', metrics: { acc: 99.9 } });
       else if (k === 6) await store.finishTrial(t.id, tw, { state: 'complete', values: [Number.NaN, 1], metrics: { acc: Number.NaN, cost: 1 } });
       else if (k !== 8 || i <= 2400) await store.finishTrial(t.id, tw, { state: 'complete', values: [acc, 10 - (i % 9)], metrics: { acc, cost: 10 - (i % 9) } });
       // (k === 8 beyond 2,400: left running)
     };
-    for (let i = 0; i < 2600; i++) await addKind(i);
+    // (2,800: over 2,000 of them with a value, pruned trials without values having none)
+    for (let i = 0; i < 2800; i++) await addKind(i);
     const calls = { columns: 0 };
     const spy = Object.create(store) as Store;
     spy.listTrialColumns = (...a) => ((calls.columns += 1), store.listTrialColumns(...a));
@@ -390,9 +393,10 @@ test('the head (summary and first chart) equals the overview\'s, point for point
     assert.equal(calls.columns, 1, 'cached rows of this version: no read');
     assert.ok(h.chart.sampled && h.chart.points.length <= 2000 && h.chart.withValue > 2000);
     assert.ok(h.chart.maxGeneration !== null && h.chart.points.some((p) => p.generation !== null));
-    assert.ok(h.chart.points.some((p) => p.state === 'pruned'), 'pruned trials have their metric as value');
+    assert.ok(h.chart.points.some((p) => p.state === 'pruned'), 'pruned trials with values are drawn');
+    assert.ok(!h.chart.points.some((p) => p.number % 20 === 3), 'pruned trials without values are not (their metrics are no value)');
     // live: trials finish and arrive
-    for (let i = 2600; i < 2620; i++) await addKind(i);
+    for (let i = 2800; i < 2820; i++) await addKind(i);
     await agree('after new trials');
     assert.equal(calls.columns, 1, 'a live study\'s full rows (read behind its first overview) are brought up to date instead');
     await src.close();

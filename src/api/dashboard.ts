@@ -6,6 +6,7 @@
 import { NasError, storageError } from '../core/errors.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
+import { candidateValue, isSupernetTrial } from '../core/metrics.js';
 import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns, TrialArchitectures, TrialArchKeys } from '../store/types.js';
 import { ArchColumns, type LeafValue } from './arch-columns.js';
 import { openStore } from '../store/index.js';
@@ -69,8 +70,17 @@ export interface TrialRow {
   /** 0-based position of the trial in its study. */
   readonly number: number;
   readonly state: DashTrialState;
-  /** The first objective's metric, or null when the trial has none (failed, waiting...). */
+  /**
+   * The trial's value as a candidate (core `candidateValue`: its first objective value), or null
+   * when it is none (failed, waiting, the one-shot supernet search trial...). Never taken from
+   * the metrics: every chart, sort and pick by value uses this field.
+   */
   readonly value: number | null;
+  /**
+   * Present (true) only on the one-shot supernet search trial (docs/oneshot.md trial 0): not a
+   * candidate (value null); tables mark it "supernet".
+   */
+  readonly supernet?: true;
   readonly metrics: Readonly<Record<string, number>>;
   /** The architecture flattened to leaf paths, e.g. `ops[3]`, `hparams.lr`, `layers[0].kernel`. */
   readonly params: Readonly<Record<string, ParamValue>>;
@@ -284,6 +294,11 @@ export interface OneShotView {
   readonly searchTrial: number;
   readonly derivedTrial: number | null;
   readonly searchState: DashTrialState | null;
+  /**
+   * The search trial's negligible-margin warning (user attribute `indecision`, src/oneshot/
+   * indecision.ts): the derived choices were close to random. Null when there is none.
+   */
+  readonly indecision: string | null;
   readonly alpha: {
     readonly edges: readonly { readonly name: string; readonly cell: string; readonly from: number; readonly to: number; readonly ops: readonly string[] }[];
     readonly epochs: readonly { readonly epoch: number; readonly probs: readonly (readonly number[])[] }[];
@@ -654,7 +669,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     const cols = new ArchColumns(n, archLeavesInto, (text, i) => parseArch(text, c.number[i]!));
     for (let i = 0; i < n; i++) {
       cols.add(i, texts[i]!);
-      ownParamsInto(c.params[i]!, (path, v) => cols.set(i, path, v), (path) => cols.has(i, path));
+      ownParamsInto(c.params[i]!, (path, v) => cols.set(i, path, v), (path) => cols.get(i, path));
     }
     const params = cols.columns;
     const entry: StudyRows = { ...first, paramNames: [...params.keys()].sort(), paramColumns: params };
@@ -977,9 +992,15 @@ export async function oneShotOf(studyAttrs: Record<string, unknown>, trialByNumb
     searchTrial,
     derivedTrial,
     searchState: t?.state ?? null,
+    indecision: indecisionMessage(t?.userAttrs['indecision']),
     alpha,
     derived: t?.userAttrs['derived_arch'] ?? null,
   };
+}
+
+function indecisionMessage(v: unknown): string | null {
+  const m = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)['message'] : undefined;
+  return typeof m === 'string' ? m : null;
 }
 
 /** The API's trial query as a Store page query (`param:` sorts are answered from cached rows). */
@@ -1192,7 +1213,7 @@ function trialParams(t: TrialOutcome & { readonly arch?: Json }): Record<string,
     (path, v) => {
       out[path] = v;
     },
-    (path) => path in out,
+    (path) => (path in out ? out[path] : undefined),
   );
   return out;
 }
@@ -1200,16 +1221,17 @@ function trialParams(t: TrialOutcome & { readonly arch?: Json }): Record<string,
 /**
  * A trial's parameters as TrialRow.params names them, handed to `set` leaf by leaf: the
  * architecture's leaves, then the trial's own searched params (a name the architecture has
- * already, as `has` tells, gets the prefix `param.`).
+ * already, as `at` tells, gets the prefix `param.`, unless its value is the same: then it is
+ * not repeated, e.g. the one-shot search trial's `method` in both its arch and its params).
  */
-function trialParamsInto(t: { readonly params: TrialOutcome['params']; readonly arch?: Json }, set: (path: string, value: ParamValue) => void, has: (path: string) => boolean): void {
+function trialParamsInto(t: { readonly params: TrialOutcome['params']; readonly arch?: Json }, set: (path: string, value: ParamValue) => void, at: (path: string) => ParamValue | undefined): void {
   if (!('arch' in t)) {
     // read without its architecture (listTrialOutcomes): the trial's own params only
     flattenInto(searchedParams(t.params), '', set);
     return;
   }
   archLeavesInto(t.arch!, set);
-  ownParamsInto(t.params, set, has);
+  ownParamsInto(t.params, set, at);
 }
 
 /** The architecture's part of TrialRow.params, leaf by leaf (what ArchColumns learns shapes of). */
@@ -1224,8 +1246,16 @@ function archLeavesInto(a: Json, set: (path: string, value: ParamValue) => void)
   } else flattenInto(a, '', set);
 }
 
-/** The trial's own searched params after its architecture's leaves (a name taken gets `param.`). */
-function ownParamsInto(params: TrialOutcome['params'], set: (path: string, value: ParamValue) => void, has: (path: string) => boolean): void {
+/**
+ * The trial's own searched params after its architecture's leaves, as `at` gives them: a name
+ * taken by another value gets `param.`; one taken by the same value is not repeated.
+ */
+function ownParamsInto(params: TrialOutcome['params'], set: (path: string, value: ParamValue) => void, at: (path: string) => ParamValue | undefined): void {
+  const put = (k: string, v: ParamValue): void => {
+    const a = at(k);
+    if (a === undefined) set(k, v);
+    else if (a !== v) set(`param.${k}`, v);
+  };
   // Params that are all scalars under plain names (the usual case) are their own leaves: set as
   // the walk below sets them, without copying and walking them.
   let flat = true;
@@ -1240,13 +1270,13 @@ function ownParamsInto(params: TrialOutcome['params'], set: (path: string, value
     for (const k in params) {
       const v = params[k] as ParamValue;
       if (LINEAGE_PARAMS.has(k) || (k === 'family' && typeof v === 'string')) continue;
-      set(has(k) ? `param.${k}` : k, v);
+      put(k, v);
     }
     return;
   }
   const own: [string, ParamValue][] = [];
   flattenInto(searchedParams(params), '', (path, v) => own.push([path, v]));
-  for (const [k, v] of own) set(has(k) ? `param.${k}` : k, v);
+  for (const [k, v] of own) put(k, v);
 }
 
 function generationOf(t: Pick<TrialOutcome, 'params' | 'userAttrs' | 'number'>, population: number | null): number | null {
@@ -1272,13 +1302,6 @@ export function populationOf(s: Pick<StudyRecord, 'strategy'>): number | null {
   return spec?.kind === 'int' && typeof spec.default === 'number' && spec.default > 0 ? spec.default : null;
 }
 
-function valueOf(s: StudyRecord, t: TrialOutcome): number | null {
-  const v = t.values?.[0];
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  const o = s.objectives[0];
-  const m = o ? t.metrics?.[o.metric] : undefined;
-  return typeof m === 'number' && Number.isFinite(m) && t.state !== 'failed' ? m : null;
-}
 
 /**
  * Per trial of `c` (number order) its architecture text from `a`, matched by number; null when
@@ -1334,14 +1357,9 @@ function nul(x: number): number | null {
 function rowOfColumns(s: StudyRecord, c: TrialColumns, i: number, population: number | null): TrialRow {
   const state = c.state[i]!;
   const m = c.metrics[i] ?? null;
+  // value0 is the stored candidateValue (NaN: none), as toRow's
   const v0 = c.value0[i]!;
-  let value: number | null = null;
-  if (Number.isFinite(v0)) value = v0;
-  else {
-    const o = s.objectives[0];
-    const x = o && m ? m[o.metric] : undefined;
-    if (typeof x === 'number' && Number.isFinite(x) && state !== 'failed') value = x;
-  }
+  const value = Number.isFinite(v0) ? v0 : null;
   const startedAt = nul(c.startedAt[i]!);
   const finishedAt = nul(c.finishedAt[i]!);
   const number = c.number[i]!;
@@ -1350,6 +1368,7 @@ function rowOfColumns(s: StudyRecord, c: TrialColumns, i: number, population: nu
     number,
     state,
     value,
+    ...(isSupernetTrial({ params: c.params[i]! }) ? { supernet: true as const } : {}),
     metrics: finiteOnly(m),
     params: NO_PARAMS,
     // kept as a column beside the params (StudyRows.archKeys), like them
@@ -1369,7 +1388,8 @@ function toRow(s: StudyRecord, t: TrialOutcome & { readonly arch?: Json }, popul
     id: t.id,
     number: t.number,
     state: t.state,
-    value: valueOf(s, t),
+    value: candidateValue(t),
+    ...(isSupernetTrial(t) ? { supernet: true as const } : {}),
     metrics: finiteOnly(t.metrics),
     params: trialParams(t),
     archKey: t.archKey,

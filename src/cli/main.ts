@@ -51,6 +51,7 @@ import { compressCmd } from './commands-compress.js';
 import { finetuneCmd } from './commands-finetune.js';
 import { Progress } from './progress.js';
 import { formatCell, renderTable, type Cell } from './table.js';
+import { isSupernetTrial } from '../core/metrics.js';
 
 
 export { UsageError };
@@ -333,7 +334,7 @@ function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric
       const warm = t.userAttrs['warm_start'] as { study?: string; number?: number } | undefined;
       return [
         t.number,
-        warm ? `${t.state} (warm start: ${warm.study}#${warm.number})` : t.state,
+        warm ? `${t.state} (warm start: ${warm.study}#${warm.number})` : isSupernetTrial(t) ? `${t.state} (supernet)` : t.state,
         attemptCell(t),
         ...(parents ? [parentOf(t)] : []),
         ...objectives.map((_, i) => fmtValue(t.values?.[i])),
@@ -342,7 +343,20 @@ function trialRows(trials: readonly TrialRecord[], objectives: readonly { metric
         arch.length > 60 ? `${arch.slice(0, 57)}...` : arch,
       ];
     }),
-  );
+  ) + supernetNote(trials, objectives);
+}
+
+/**
+ * Under a table holding the one-shot supernet search trial: why its objective cell is empty while
+ * other metrics are shown (docs/oneshot.md, trial 0).
+ */
+function supernetNote(trials: readonly TrialRecord[], objectives: readonly { metric: string }[]): string {
+  const sn = trials.find((t) => isSupernetTrial(t));
+  if (sn === undefined) return '';
+  const m = objectives[0]?.metric ?? 'value';
+  const v = sn.metrics?.[m];
+  const own = typeof v === 'number' ? ` (${m} ${formatCell(v)})` : '';
+  return `trial ${sn.number} (supernet) is the one-shot supernet search: its metrics${own} are the supernet's on the architecture half, not a network's; it has no objective value and is never a candidate (docs/oneshot.md)\n`;
 }
 
 async function cmdSearch(argv: string[]): Promise<number> {

@@ -44,6 +44,29 @@ export function compareTieBreak(a: Metrics | null | undefined, b: Metrics | null
   return tb.direction === 'maximize' ? (va as number) - (vb as number) : (vb as number) - (va as number);
 }
 
+/**
+ * A trial's value as a candidate for objective `i` (0: the first objective): its recorded
+ * objective value `values[i]` when finite, else null. The one definition of "a candidate's value"
+ * every place that ranks, draws or picks trials by objective value uses (stores' best trial,
+ * dashboard and report charts and sorts, ensembles, warm-start imports, strategies' history);
+ * metrics are never a fallback for it. A trial whose `values` are null is no candidate: the
+ * one-shot supernet search trial (docs/oneshot.md: trial 0, `values: null`; its `val_acc` is the
+ * supernet's on the architecture half, not any network's), a failed trial, a pruned trial that
+ * reported no objective.
+ */
+export function candidateValue(t: { readonly values?: readonly number[] | null }, i = 0): number | null {
+  const v = t.values?.[i];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * Whether a trial is the one-shot supernet search trial (params `oneshot_role: "search"`,
+ * docs/oneshot.md): what tables mark as "supernet" instead of showing it as a candidate.
+ */
+export function isSupernetTrial(t: { readonly params?: Readonly<Record<string, unknown>> | null }): boolean {
+  return t.params?.['oneshot_role'] === 'search';
+}
+
 /** `metric <= max` or `metric >= min`; a candidate that violates one is infeasible. */
 export interface Constraint {
   readonly metric: string;

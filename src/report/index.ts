@@ -185,6 +185,7 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
     }
     if (oneshot) {
       let body = `<h2>One-shot search: ${esc(oneshot.method)}${oneshot.guard && oneshot.guard !== 'none' ? ` (guard: ${esc(oneshot.guard)})` : ''}</h2>`;
+      if (oneshot.indecision) body += `<p class="warn" id="indecision">warning: ${esc(oneshot.indecision)}</p>`;
       if (oneshot.alpha) body += `<h3>softmax(alpha) per edge over the supernet epochs</h3>${put('oneshot-alpha', alphaHeatmaps(oneshot.alpha, { width: 2 * W }))}`;
       else body += '<p class="note">This method keeps no architecture weights (alpha).</p>';
       const derived = oneshot.derived ? drawArch(oneshot.derived) : null;
@@ -308,6 +309,9 @@ function frontTable(pr: NonNullable<StudySeries['pareto']>): string {
     .join('')}</tbody></table>${pr.front.length > rows.length ? `<p class="note">first 30 of ${pr.front.length} front members</p>` : ''}`;
 }
 
+/** What the "supernet" mark of the one-shot search trial says (docs/oneshot.md, trial 0). */
+const SUPERNET_TITLE = 'the one-shot supernet search (trial 0): its metrics are the supernet\'s, not a network\'s; it is never a candidate (docs/oneshot.md)';
+
 function trialTable(d: StudyDetail, rows: readonly TrialRow[]): string {
   const obj = d.study.objectives[0]?.metric ?? 'value';
   const metricCols = d.metricNames.filter((m) => m !== obj).slice(0, 6);
@@ -315,7 +319,7 @@ function trialTable(d: StudyDetail, rows: readonly TrialRow[]): string {
   const body = rows
     .map(
       (t) =>
-        `<tr><td>${t.number}</td><td><span class="badge ${t.state}">${t.state}</span></td><td class="num">${fmt(t.value)}</td>${metricCols.map((m) => `<td class="num">${fmt(t.metrics[m])}</td>`).join('')}<td class="num">${fmtDuration(t.durationMs)}</td><td class="arch">${esc(
+        `<tr><td>${t.number}</td><td><span class="badge ${t.state}">${t.state}</span>${t.supernet ? ` <span class="badge supernet" title="${SUPERNET_TITLE}">supernet</span>` : ''}</td><td class="num">${t.supernet ? 'not a candidate' : fmt(t.value)}</td>${metricCols.map((m) => `<td class="num">${fmt(t.metrics[m])}</td>`).join('')}<td class="num">${fmtDuration(t.durationMs)}</td><td class="arch">${esc(
           Object.entries(t.params)
             .map(([k, v]) => `${k}=${String(v)}`)
             .join(' '),
@@ -351,7 +355,7 @@ table.data{border-collapse:collapse;width:100%;font-size:12px}table.data th,tabl
 table.data th{color:#475467;font-weight:600;background:#f9fafb}.num{text-align:right !important;font-variant-numeric:tabular-nums}
 td.arch{font-family:ui-monospace,monospace;color:#475467;max-width:520px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .scroll{overflow-x:auto}.badge{padding:1px 7px;border-radius:9px;font-size:11px;background:#eef0f3}
-.badge.complete{background:#dbe7fb;color:#1b4fae}.badge.failed{background:#fbdcdc;color:#9b1c1c}.badge.pruned{background:#fbecd6;color:#8a5a12}
+.warn{background:#fffaeb;border:1px solid #fec84b;color:#93370d;padding:6px 10px;border-radius:6px}.badge.supernet{background:#ece4fd;color:#5925dc}.badge.complete{background:#dbe7fb;color:#1b4fae}.badge.failed{background:#fbdcdc;color:#9b1c1c}.badge.pruned{background:#fbecd6;color:#8a5a12}
 .legend span{margin-right:14px;font-size:12px;color:#475467}.legend i{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px;vertical-align:-1px}
 ${SVG_CSS}
 `;

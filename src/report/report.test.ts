@@ -124,4 +124,10 @@ test('a one-shot study report shows the alpha heat maps and the derived cell', a
   assert.equal(html.match(/class="alpha-cell"/g)?.length, 6 * 5 * 4, '6 edges x 5 ops x 4 epochs');
   assert.ok(r.plots.includes('oneshot-alpha') && r.plots.includes('oneshot-derived'));
   assert.match(html, /guard: beta_decay/);
+  // the supernet trial (val_acc 91, above the derived 84.2) is no candidate: not a point, not the
+  // best so far; in the trial table it is marked (new user, session 10, finding 1)
+  assert.doesNotMatch(html, /trial 0 · complete/);
+  assert.doesNotMatch(html, /91\.0+</);
+  assert.match(html, /best val_acc<\/[^>]+>\s*<[^>]+>84\.2/);
+  assert.match(html, /<tr><td>0<\/td><td><span class="badge complete">complete<\/span> <span class="badge supernet"[^>]*>supernet<\/span><\/td><td class="num">not a candidate<\/td>/);
 });

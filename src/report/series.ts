@@ -52,13 +52,14 @@ function dirOf(s: Pick<StudyRecord, 'objectives'>, metric: string): Dir {
   return s.objectives.find((o) => o.metric === metric)?.direction ?? guessDirection(metric);
 }
 
-/** The front of (x, y) over every complete trial with both finite, and a sample of the rest. */
+/** The front of (x, y) over every complete candidate (a value) with both finite, and a sample of the rest. */
 export function paretoOf(s: Pick<StudyRecord, 'objectives'>, rows: readonly TrialRow[], x: string, y: string, max = MAX_POINTS): ParetoSeries {
   const dirX = dirOf(s, x);
   const dirY = dirOf(s, y);
   const pts: { number: number; x: number; y: number }[] = [];
   for (const t of rows) {
-    if (t.state !== 'complete') continue;
+    // candidates only (TrialRow.value, core candidateValue): not the one-shot supernet trial
+    if (t.state !== 'complete' || t.value === null) continue;
     const a = t.metrics[x];
     const b = t.metrics[y];
     if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) continue;

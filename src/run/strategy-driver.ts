@@ -3,6 +3,7 @@
  * context) to the run layer's StrategyDriver (stored records in, stored proposals out).
  */
 import type { Json, JsonObject } from '../core/json.js';
+import { candidateValue } from '../core/metrics.js';
 import type { Constraint, Metrics, Objective, Progress } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import type { ProxyValues, Strategy, StrategyContext, TrialRecord as StrategyTrial } from '../strategy/types.js';
@@ -29,7 +30,9 @@ function toStrategyTrial<A>(space: Space<A>, h: HistoryItem): StrategyTrial<A> {
   const arch = t.arch as unknown as A;
   const curve: Progress[] = h.intermediates.map((i) => ({ step: i.step, metrics: i.metrics }));
   const last = curve[curve.length - 1];
-  const metrics = t.metrics ?? (t.state === 'pruned' || t.state === 'failed' ? last?.metrics : undefined);
+  // A complete trial that is no candidate (core candidateValue: values null, e.g. a one-shot
+  // supernet search trial) gives the strategy no result to rank: its metrics are left out.
+  const metrics = t.state === 'complete' && candidateValue(t) === null ? undefined : t.metrics ?? (t.state === 'pruned' || t.state === 'failed' ? last?.metrics : undefined);
   return {
     id: t.id,
     arch,

@@ -20,6 +20,7 @@
  * rejects, or a source without any complete trial that reports this study's objective metrics,
  * is an `invalid_config` error naming `warm_start[i]` and the fix.
  */
+import { candidateValue } from '../core/metrics.js';
 import { canonicalJson } from '../core/json.js';
 import type { Json } from '../core/json.js';
 import { NasError } from '../core/errors.js';
@@ -100,6 +101,12 @@ export async function checkWarmStart(
       let imported = 0;
       let skipped = 0;
       for (const t of complete) {
+        // Not a candidate in its own study (core candidateValue: values null, e.g. a one-shot
+        // study's supernet search trial, whose arch is no network): never imported.
+        if (candidateValue(t) === null) {
+          skipped++;
+          continue;
+        }
         let key: string;
         try {
           key = target.space.key(t.arch as never) as string;

@@ -7,7 +7,7 @@
 import { NasError, nestError, storageError } from '../core/errors.js';
 import { studyId, trialId, workerId, type StudyId, type WorkerId } from '../core/ids.js';
 import type { Json, JsonObject } from '../core/json.js';
-import { compareTieBreak, violates, type Constraint, type TieBreak } from '../core/metrics.js';
+import { candidateValue, compareTieBreak, violates, type Constraint, type TieBreak } from '../core/metrics.js';
 import {
   LEASE_EXPIRIES_ATTR,
   TRIAL_STATES,
@@ -266,10 +266,9 @@ export function decodeValues(s: string | null): number[] | null {
   return a as number[];
 }
 
-/** The sortable first objective value: finite values only (a NaN can never be best). */
+/** The sortable first objective value (`candidateValue`): finite values only (a NaN can never be best). */
 export function value0(values: number[] | null | undefined): number | null {
-  const v = values?.[0];
-  return v !== undefined && Number.isFinite(v) ? v : null;
+  return candidateValue({ values });
 }
 
 export function num(v: unknown): number {
@@ -943,8 +942,8 @@ export function bestOf<T extends Pick<TrialRecord, 'state' | 'values' | 'metrics
   let best: T | null = null;
   let bv = 0;
   for (const t of trials) {
-    const v = t.values?.[i];
-    if (t.state !== 'complete' || v === undefined || !Number.isFinite(v)) continue;
+    const v = candidateValue(t, i);
+    if (t.state !== 'complete' || v === null) continue;
     if (constraints.length && violates(t.metrics ?? {}, constraints)) continue;
     const rb = best === null ? 0 : compareBudgets(t.budget, best.budget);
     const better = direction === 'minimize' ? v < bv : v > bv;

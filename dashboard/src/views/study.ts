@@ -1,6 +1,6 @@
 import type uPlot from 'uplot';
 import { earlyJson, getJson, onVersions } from '../api.js';
-import { clear, fmt, fmtDuration, h, PALETTE, STATE_COLORS } from '../dom.js';
+import { clear, fmt, fmtDuration, h, PALETTE, STATE_COLORS, supernetBadge } from '../dom.js';
 import { wantsLog, type Dir } from '../analysis.js';
 import { scatter, type ScatterPoint } from '../scatter.js';
 import { alphaHeatmaps, parallelCoordinates, slicePlot, timeline, timelineCaption } from '../../../src/report/plot/charts.js';
@@ -522,6 +522,7 @@ function oneShotPanel(id: number, os: OneShotView, width: number): HTMLElement {
     ),
     h('div', { class: 'grid2' }, left, right),
   );
+  if (os.indecision) panel.insertBefore(h('div', { class: 'warn', id: 'indecision' }, `warning: ${os.indecision}`), panel.lastChild);
   if (os.alpha) left.append(h('h2', {}, 'softmax(alpha) per edge over epochs'), alphaHeatmaps(os.alpha, { width: Math.max(320, width / 2 - 20) }));
   else left.append(h('div', { class: 'empty' }, `${os.method} keeps no architecture weights (alpha): paths are sampled uniformly`));
   right.append(h('h2', {}, 'Derived cell'));
@@ -668,8 +669,8 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
     };
     const cols: { key: string; label: string; num: boolean; cell: (t: TrialRow) => Node | string; remove?: () => void }[] = [
       { key: 'number', label: '#', num: true, cell: (t) => String(t.number) },
-      { key: 'state', label: 'state', num: false, cell: (t) => h('span', { class: `badge ${t.state}` }, t.state) },
-      { key: 'value', label: objMetric ?? 'value', num: true, cell: (t) => fmt(t.value, 3) },
+      { key: 'state', label: 'state', num: false, cell: (t) => h('span', {}, h('span', { class: `badge ${t.state}` }, t.state), t.supernet ? supernetBadge() : null) },
+      { key: 'value', label: objMetric ?? 'value', num: true, cell: (t) => (t.supernet ? 'not a candidate' : fmt(t.value, 3)) },
       ...metricCols.map((m) => ({ key: `metric:${m}`, label: m, num: true, cell: (t: TrialRow) => fmt(t.metrics[m], 3) })),
       { key: 'duration', label: 'duration', num: true, cell: (t) => fmtDuration(t.durationMs) },
       ...shown.map((p) => ({

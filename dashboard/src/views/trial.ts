@@ -1,6 +1,6 @@
 import type uPlot from 'uplot';
 import { getJson, onVersions } from '../api.js';
-import { clear, fmt, fmtDuration, fmtTime, h, PALETTE } from '../dom.js';
+import { clear, fmt, fmtDuration, fmtTime, h, PALETTE, supernetBadge } from '../dom.js';
 import { lineChart, type LineSeries } from '../lines.js';
 import { drawArch } from '../archgraph.js';
 import { paramLabel } from '../labels.js';
@@ -40,12 +40,13 @@ export function trialView(studyId: number, number: number): (root: HTMLElement) 
           {},
           `Trial ${t.number} `,
           h('span', { class: `badge ${t.state}` }, t.state),
+          t.supernet ? supernetBadge() : null,
           h('span', { style: 'font-size:13px;font-weight:400;margin-left:12px' }, number > 0 ? h('a', { href: `#/study/${studyId}/trial/${number - 1}` }, '‹ prev') : null, '  ', number + 1 < d.study.total ? h('a', { href: `#/study/${studyId}/trial/${number + 1}` }, 'next ›') : null),
         ),
         h(
           'div',
           { class: 'sub' },
-          `${obj?.metric ?? 'value'} ${fmt(t.value, 3)} · duration ${fmtDuration(t.durationMs)}`,
+          t.supernet ? `not a candidate (the supernet's ${obj?.metric ?? 'value'} is in its metrics) · duration` : `${obj?.metric ?? 'value'} ${fmt(t.value, 3)} · duration ${fmtDuration(t.durationMs)}`,
           t.budget !== null ? ` · budget ${t.budget}` : '',
           t.generation !== null ? ` · generation ${t.generation}` : '',
           t.attempt > 1 ? ` · attempt ${t.attempt}` : '',
