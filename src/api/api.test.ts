@@ -98,7 +98,7 @@ test('search, resume, mismatch, results and export through the API', async () =>
     assert.equal(again.counts.total, 12);
     // Same name, different strategy options: an error naming what differs, nothing changed.
     const other = prepareSearch({ config: base(dir, { strategy: { name: 'evolution', options: { population: 6, sampleSize: 2 } } }) });
-    await assert.rejects(createStudy(other), (e: unknown) => e instanceof NasError && e.code === 'invalid_config' && e.field === 'strategy' && /already exists/.test(e.message));
+    await assert.rejects(createStudy(other), (e: unknown) => e instanceof NasError && e.code === 'invalid_config' && /^strategy\.options\./.test(e.field ?? '') && /already exists .* with a different config: strategy\.options\./.test(e.message));
     const { study, trials } = await studyTrials(p.config.storage, 's');
     const csv = trialsToCsv(study, trials).trim().split('\n');
     assert.equal(csv.length, 13);

@@ -23,7 +23,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { NasError } from '../core/errors.js';
 import { impossibleConstraint, metricBounds, metricSense } from '../core/metrics.js';
-import type { JsonObject } from '../core/json.js';
+import { canonicalJson, type Json, type JsonObject } from '../core/json.js';
 import { parsePrescreen } from './proxy-parts.js';
 import { parseStoreUrl } from '../store/index.js';
 import { DEFAULT_MAX_LEASE_RETRIES } from '../run/study.js';
@@ -423,6 +423,60 @@ export function identityOf(c: StudyConfig): JsonObject {
     ...(c.prescreen ? { prescreen: c.prescreen } : {}),
     ...(c.enqueue ? { enqueue: c.enqueue } : {}),
   };
+}
+
+/** One field in which a stored study's identity and a new config's differ (identityDiff). */
+export interface IdentityDifference {
+  /** As the config file names it: `strategy.options.epochs`, `evaluator.train_per_class`, `objectives[1].direction`. */
+  readonly path: string;
+  /** The stored study's value and the new config's (null: absent). */
+  readonly stored: Json;
+  readonly now: Json;
+}
+
+/**
+ * Where a stored study's identity (`identityOf`, kept in its config) and a new config's differ:
+ * every leaf that differs, by its path in the config file (the evaluator's options are the
+ * evaluator's own fields there: `evaluator.options.x` is `evaluator.x`); lists of another length
+ * (or anything of another kind) as one path. The same rule for every section (space, strategy,
+ * evaluator, objectives, constraints, trials, seed, prescreen, enqueue) and both kinds of study.
+ */
+export function identityDiff(stored: unknown, now: JsonObject): IdentityDifference[] {
+  const out: IdentityDifference[] = [];
+  const plain = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const walk = (a: Json | undefined, b: Json | undefined, path: string): void => {
+    if (canonicalJson(a ?? null) === canonicalJson(b ?? null)) return;
+    if (plain(a) && plain(b)) {
+      for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) walk(a[k], b[k], path === 'evaluator.options' ? `evaluator.${k}` : `${path}.${k}`);
+      return;
+    }
+    if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+      a.forEach((x, i) => walk(x, b[i], `${path}[${i}]`));
+      return;
+    }
+    out.push({ path, stored: a ?? null, now: b ?? null });
+  };
+  const s = plain(stored) ? stored : {};
+  for (const k of Object.keys(now)) walk(s[k], now[k], k);
+  return out;
+}
+
+/**
+ * The error for a config that differs from the stored study of the same name: names every
+ * differing field path with both values (the first five, then how many more), field = the first.
+ */
+export function identityConflict(study: string, url: string, diff: readonly IdentityDifference[]): NasError {
+  const show = (v: Json): string => {
+    const t = canonicalJson(v);
+    return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+  };
+  const listed = diff.slice(0, 5).map((d) => `${d.path} (stored ${show(d.stored)}, now ${show(d.now)})`).join(', ');
+  const more = diff.length > 5 ? ` and ${diff.length - 5} more` : '';
+  return new NasError('invalid_config', `study ${JSON.stringify(study)} already exists in ${url} with a different config: ${listed}${more}`, {
+    field: diff[0]!.path,
+    hint: 'rerun with the same config to resume it, or choose another study name (--study NAME)',
+    details: { differs: diff.map((d) => d.path) },
+  });
 }
 
 export function configToJson(c: StudyConfig): JsonObject {

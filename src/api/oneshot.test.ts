@@ -4,6 +4,7 @@
  * docs/oneshot.md, export of the retrained derived architecture, and bad input refused before
  * anything is written. Tiny sizes (digits, NB201 supernet C=4 N=1, 3 epochs).
  */
+import { MIN_ALPHA_GAP } from '../oneshot/indecision.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -89,6 +90,25 @@ test('kill -9 after a supernet epoch: the rerun resumes after it, records the st
       assert.deepEqual(alpha.edges.map((e) => e.name), ['e0', 'e1', 'e2', 'e3', 'e4', 'e5']);
       assert.deepEqual(alpha.epochs.map((e) => e.epoch), [1, 2, 3]);
       assert.deepEqual(search!.userAttrs['derived_arch'], derived!.arch);
+      // the negligible-margin check (src/oneshot/indecision.ts) on the last epoch's alpha: recorded,
+      // warned about and in the metrics exactly when some edge's top two ops are within 5%
+      const lastProbs = alpha.epochs[alpha.epochs.length - 1]!.probs;
+      const gaps = lastProbs.map((row) => {
+        const [a, b] = [...row].sort((x, y) => y - x);
+        return Math.log(a! / b!);
+      });
+      const minGap = Math.min(...gaps);
+      const ind = search!.userAttrs['indecision'] as { format: string; negligible: { name: string }[]; message: string } | undefined;
+      if (minGap < 0.9 * MIN_ALPHA_GAP) {
+        assert.equal(ind?.format, 'tsnas.indecision/1', `min gap ${minGap}`);
+        assert.equal(ind!.negligible.length, gaps.filter((g) => g < MIN_ALPHA_GAP).length);
+        assert.match(second.stderr, /warning: \d+ of 6 choices of the derived architecture were decided by a negligible alpha margin .*raise alpha_lr/);
+        assert.equal(search!.metrics!['negligible_decisions'], ind!.negligible.length);
+        assert.ok(Math.abs(search!.metrics!['decision_margin_min']! - minGap) < 1e-3);
+      } else if (minGap > 1.1 * MIN_ALPHA_GAP) {
+        assert.equal(ind, undefined);
+        assert.equal(search!.metrics!['decision_margin_min'], undefined);
+      }
       assert.equal(derived!.state, 'complete');
       assert.equal(typeof derived!.metrics!['test_acc'], 'number');
       assert.equal((await store.bestTrial(st.id))!.number, 1);

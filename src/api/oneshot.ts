@@ -37,9 +37,10 @@ import { isOneShotMethod, parseOneShotOptions, oneShotOptionsToJson, ONESHOT_MET
 import { supernetFactory } from '../oneshot/registry.js';
 import { runOneShot, splitHalves, type EpochRecord } from '../oneshot/search.js';
 import type { EdgeInfo } from '../oneshot/supernet.js';
+import { accStandardError, alphaDecisions, checkIndecision, indecisionJson, MIN_ALPHA_GAP, pathDecision, type Indecision } from '../oneshot/indecision.js';
 import { defaultWorkerId, sleep } from '../run/study.js';
 import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configSourceOf, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
+import { configSourceOf, identityConflict, identityDiff, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { resolveSpace } from './parts.js';
 import type { PrepareInput } from './config.js';
 import { parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
@@ -96,7 +97,7 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   const method = config.strategy.name;
   const isMethod = isOneShotMethod(method);
   if (!isMethod && method !== '') I.take(() => fail('strategy', `${JSON.stringify(method)} is not a one-shot method${didYouMean(method, ONESHOT_METHODS)}`, `use one of: ${ONESHOT_METHODS.join(', ')}`), undefined);
-  const options = I.take(() => parseOneShotOptions({ ...config.strategy.options, ...(input.finalEpochs === undefined ? {} : { final_epochs: input.finalEpochs }) }), undefined);
+  const options = I.take(() => parseOneShotOptions({ ...config.strategy.options, ...(input.finalEpochs === undefined ? {} : { final_epochs: input.finalEpochs }) }, 'strategy.options', config.space), undefined);
   const space = config.space === '' ? undefined : I.take(() => resolveSpace(config.space), undefined);
   if (space && isMethod && options) I.take(() => supernetFactory(config.space, method, options), undefined);
   if (config.evaluator.name !== '' && config.evaluator.name !== 'train')
@@ -143,6 +144,34 @@ export function supernetStepWarning(epochs: number, weightsRows: number, batchSi
 export async function oneShotStartWarnings(p: PreparedOneShot): Promise<string[]> {
   const data = await prepareData(p.train.dataset, p.train.split ?? {});
   return planWarnings(p, splitHalves(data, p.options.batchSize, p.config.seed));
+}
+
+/**
+ * The shared negligible-margin check (src/oneshot/indecision.ts) on a finished search: alpha
+ * methods' last-epoch softmax(alpha) over the edges the derived architecture keeps (the DARTS
+ * cell: the two inputs per node it keeps, `none` not a candidate), SPOS's best two paths against
+ * one standard error of the winner's accuracy on the images scored. Undefined when every choice
+ * was decided by more.
+ */
+export function indecisionOf(p: Pick<PreparedOneShot, 'method' | 'options'>, edges: readonly EdgeInfo[], history: readonly EpochRecord[], details: Json | undefined, derived: Json, space: string): Indecision | undefined {
+  const probs = history[history.length - 1]?.probs;
+  if (probs) {
+    let kept = edges;
+    let skip: string[] = [];
+    if (space === 'darts') {
+      skip = ['none'];
+      const d = derived as { normal?: { edges?: { input: number }[] }; reduce?: { edges?: { input: number }[] } };
+      const names = new Set<string>();
+      for (const cell of ['normal', 'reduce'] as const) (d[cell]?.edges ?? []).forEach((e, k) => names.add(`${cell}.n${2 + Math.floor(k / 2)}.in${e.input}`));
+      kept = edges.filter((e) => names.has(e.name));
+    }
+    const rows = kept.map((e) => probs[edges.indexOf(e)]!);
+    return checkIndecision(p.method, alphaDecisions(kept, rows, skip), MIN_ALPHA_GAP, 'alpha_gap', p.options.alphaLr);
+  }
+  const sp = details as { evaluated?: { path: number[]; score: number }[]; images?: number; score?: number } | undefined;
+  if (sp?.evaluated && typeof sp.images === 'number' && typeof sp.score === 'number')
+    return checkIndecision(p.method, pathDecision(sp.evaluated), accStandardError(sp.score, sp.images), 'acc_points');
+  return undefined;
 }
 
 /** oneShotStartWarnings on the halves the search made. */
@@ -197,11 +226,6 @@ export function alphaRecord(method: OneShotMethodName, edges: readonly EdgeInfo[
   };
 }
 
-function identityDiff(stored: unknown, now: JsonObject): string[] {
-  const s = (stored ?? {}) as JsonObject;
-  return Object.keys(now).filter((k) => canonicalJson(s[k] ?? null) !== canonicalJson(now[k] ?? null));
-}
-
 /** Human-readable form of a derived architecture (NB201: the arch string). */
 export function formatDerived(arch: Json): string {
   const a = arch as unknown as NetworkArch;
@@ -215,12 +239,7 @@ async function openOrCreate(store: Store, p: PreparedOneShot): Promise<{ record:
   const existing = await store.getStudy(c.study);
   if (existing) {
     const diff = identityDiff(existing.config['identity'], identity);
-    if (diff.length > 0)
-      throw new NasError('invalid_config', `study ${JSON.stringify(c.study)} already exists in ${store.url} with different ${diff.join(', ')}`, {
-        field: diff[0]!,
-        hint: 'rerun with the same config to resume it, or choose another study name (--study NAME)',
-        details: { differs: diff },
-      });
+    if (diff.length > 0) throw identityConflict(c.study, store.url, diff);
     return { record: existing, resumed: true };
   }
   const space = resolveSpace(c.space);
@@ -408,6 +427,11 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
         derived = r.arch as Json;
         space.validate(derived);
         searchSeconds = r.searchSeconds;
+        const indecision = indecisionOf(p, edges, r.history, r.details, derived, c.space);
+        if (indecision) {
+          opts.onEvent?.({ type: 'warning', message: indecision.message });
+          await store.setTrialAttr(searchTrial.id, 'indecision', indecisionJson(indecision), searchWriter);
+        }
         // Fenced writes (the store refuses them with `conflict` once the trial was claimed again,
         // so a cut-off attempt never overwrites the re-run's architecture).
         if (r.details !== undefined) await store.setTrialAttr(searchTrial.id, 'spos_search', r.details, searchWriter);
@@ -415,7 +439,13 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
         const last = r.history[r.history.length - 1]?.metrics ?? {};
         await store.finishTrial(searchTrial.id, worker, {
           state: 'complete',
-          metrics: { ...last, search_seconds: r.searchSeconds, supernet_params: r.supernetParams, epochs: r.history.length },
+          metrics: {
+            ...last,
+            search_seconds: r.searchSeconds,
+            supernet_params: r.supernetParams,
+            epochs: r.history.length,
+            ...(indecision && Number.isFinite(indecision.minMargin) ? { decision_margin_min: indecision.minMargin, negligible_decisions: indecision.negligible.length } : {}),
+          },
           values: null,
           durationMs: Date.now() - started,
         }, searchTrial.attempt);

@@ -14,7 +14,7 @@ import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '..
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
 import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configSourceOf, configToRaw, defaultArtifactsDir, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
+import { configSourceOf, configToRaw, defaultArtifactsDir, identityConflict, identityDiff, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
 
@@ -86,12 +86,6 @@ function makeStudy(store: Store, record: StudyRecord, parts: StudyParts, opts: H
   });
 }
 
-/** Lists what differs between a stored study's identity and a new config's. */
-function identityDiff(stored: unknown, now: JsonObject): string[] {
-  const s = (stored ?? {}) as JsonObject;
-  return Object.keys(now).filter((k) => canonicalJson(s[k] ?? null) !== canonicalJson(now[k] ?? null));
-}
-
 /**
  * Throws `invalid_config` naming the fields (space, strategy, evaluator, objectives, constraints,
  * budget, seed...) in which `config` differs from the existing study `record` in the store at `url`:
@@ -100,12 +94,7 @@ function identityDiff(stored: unknown, now: JsonObject): string[] {
  */
 export function requireSameIdentity(config: StudyConfig, record: StudyRecord, url: string): void {
   const diff = identityDiff(record.config['identity'], identityOf(config));
-  if (diff.length > 0)
-    throw new NasError('invalid_config', `study ${JSON.stringify(config.study)} already exists in ${url} with different ${diff.join(', ')}`, {
-      field: diff[0]!,
-      hint: `rerun with the same config to resume it, or choose another study name (--study NAME)`,
-      details: { differs: diff },
-    });
+  if (diff.length > 0) throw identityConflict(config.study, url, diff);
 }
 
 /**

@@ -123,9 +123,11 @@ const INT_KEYS: ReadonlySet<keyof OneShotOptions> = new Set(['epochs', 'batchSiz
 
 /**
  * Options from a config object with snake_case keys (unknown keys are an error naming them);
- * `field` prefixes error fields (e.g. `strategy.options`).
+ * `field` prefixes error fields (e.g. `strategy.options`). `space` (the supernet's space) selects
+ * the range of `layers`: darts >= 3 cells, chain_cnn 1-12 conv layers; unchecked for nb201 (its
+ * supernet is sized by width and cells). Without it, the darts rule.
  */
-export function parseOneShotOptions(raw: Readonly<Record<string, unknown>>, field = 'strategy.options'): OneShotOptions {
+export function parseOneShotOptions(raw: Readonly<Record<string, unknown>>, field = 'strategy.options', space?: string): OneShotOptions {
   // Every problem is reported at once (core/issues.ts): each key and each range check runs.
   const I = new Issues();
   const byKey = new Map(Object.entries(OPTION_KEYS).map(([k, v]) => [v, k as keyof OneShotOptions]));
@@ -181,7 +183,9 @@ export function parseOneShotOptions(raw: Readonly<Record<string, unknown>>, fiel
   check('scoreBatches', o.scoreBatches >= 0, 'must be an integer >= 0');
   check('width', o.width >= 1, 'must be a positive integer');
   check('cells', o.cells >= 1, 'must be a positive integer');
-  check('layers', o.layers >= 3, 'must be an integer >= 3 (two reduction cells and a normal one)');
+  // `layers` sizes two supernets, each by its own rule (the message names the space's).
+  if (space === 'chain_cnn') check('layers', o.layers >= 1 && o.layers <= 12, 'must be an integer in [1, 12] (the chain_cnn supernet\'s conv layers, as the chain_cnn space)');
+  else if (space === 'darts' || space === undefined) check('layers', o.layers >= 3, 'must be an integer >= 3 (the darts supernet\'s cells: two reduction cells and a normal one)');
   check('finalEpochs', o.finalEpochs === null || (o.finalEpochs >= 1 && o.finalEpochs <= 10_000), 'must be an integer in [1, 10000] (or null: the evaluator epochs)');
   I.throwIfAny(field);
   return o;

@@ -29,7 +29,7 @@ import { gdas } from './gdas.js';
 import { alphaProbs, cosineLr, inputOf, labelsOf, type MethodContext, type OneShotData, type OneShotMethod } from './method.js';
 import type { OneShotMethodName, OneShotOptions } from './options.js';
 import { spos } from './spos.js';
-import { argmaxRows, opCounts, type Supernet } from './supernet.js';
+import { argmaxRows, hasParamFreeOps, opCounts, type Supernet } from './supernet.js';
 
 export function getMethod(name: OneShotMethodName): OneShotMethod {
   switch (name) {
@@ -217,7 +217,9 @@ export async function runOneShot<A>(o: OneShotRunOptions<A>): Promise<OneShotRes
       const val = reportPass(ctx, method);
       const probs = method.usesAlpha ? alphaProbs(net.alpha) : undefined;
       const derived = probs ? net.derive(probs) : undefined;
-      const counts = derived ? opCounts(net.archOps(derived)) : undefined;
+      // skip / parameter-free counts only where the supernet has such ops (a chain CNN has none:
+      // its counts were a constant 0 every epoch)
+      const counts = derived !== undefined && hasParamFreeOps(net.edges) ? opCounts(net.archOps(derived)) : undefined;
       const metrics: Record<string, number> = {
         train_loss: lossSum / Math.max(1, seen),
         train_acc: (100 * correct) / Math.max(1, seen),

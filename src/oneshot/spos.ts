@@ -169,12 +169,17 @@ export const spos: OneShotMethod = {
   async derive<A>(ctx: MethodContext<A>, signal?: AbortSignal): Promise<Derivation<A>> {
     const scored = await evolvePaths(ctx, ctx.rng.derive('evolution'), signal);
     const best = scored[0]!;
+    // images each path was scored on (scorePath): the architecture half, or its first score_batches batches
+    const all = ctx.data.arch.indices.length;
+    const o = ctx.opts;
+    const images = o.scoreBatches > 0 ? Math.min(all, o.scoreBatches * Math.max(o.batchSize, 256)) : all;
     return {
       arch: ctx.net.pathArch(best.index),
       details: {
         evaluated: scored.map((s) => ({ path: [...s.index], score: Number(s.acc.toFixed(3)), generation: s.generation })),
         winner: [...best.index],
         score: Number(best.acc.toFixed(3)),
+        images,
       },
     };
   },

@@ -119,13 +119,27 @@ export class MixedEdge extends Module {
   }
 }
 
+/** Whether an op is parameter-free (none, skip_connect, pools): what opCounts counts. */
+function isParamFree(op: string): boolean {
+  return op === 'none' || op === 'skip_connect' || op.includes('pool');
+}
+
+/**
+ * Whether any edge offers a parameter-free op: only then are the derived architecture's skip /
+ * parameter-free counts (`skip_edges`, `param_free_edges`) recorded (NB201, DARTS cells; not a
+ * chain CNN, whose choices are kernel sizes and widths).
+ */
+export function hasParamFreeOps(edges: readonly { readonly ops: readonly string[] }[]): boolean {
+  return edges.some((e) => e.ops.some(isParamFree));
+}
+
 /** Number of `skip_connect` ops, and of parameter-free ones (none, skip, pools), among `ops`. */
 export function opCounts(ops: readonly string[]): { skip: number; paramFree: number } {
   let skip = 0;
   let paramFree = 0;
   ops.forEach((op) => {
     if (op === 'skip_connect') skip++;
-    if (op === 'none' || op === 'skip_connect' || op.includes('pool')) paramFree++;
+    if (isParamFree(op)) paramFree++;
   });
   return { skip, paramFree };
 }

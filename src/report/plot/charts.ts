@@ -307,6 +307,18 @@ export function barChart(items: readonly { readonly label: string; readonly valu
  * columns: epochs; darker = more weight), edges laid out in a grid, the last epoch's argmax op
  * outlined. `alpha` follows docs/oneshot.md (`tsnas.alpha/1`).
  */
+/**
+ * An alpha edge's panel title (tsnas.alpha/1 edge, docs/oneshot.md): its name, after its cell
+ * when the name does not already say it (DARTS `normal.n2.in0` is not `normal normal.n2.in0`),
+ * and `: from→to` only for edges between graph nodes (NB201 `e2: 1→2`, DARTS `normal.n2.in0:
+ * 0→2`); a chain CNN's per-layer choices (`layers[0].kernel`, from/to -1) have no nodes.
+ */
+export function alphaEdgeTitle(edge: { readonly name: string; readonly cell: string; readonly from: number; readonly to: number }): string {
+  const cell = edge.cell === 'cell' || edge.cell === '' || edge.name.startsWith(edge.cell) ? '' : `${edge.cell} `;
+  const nodes = edge.from >= 0 && edge.to >= 0 ? `: ${edge.from}→${edge.to}` : '';
+  return `${cell}${edge.name}${nodes}`;
+}
+
 export function alphaHeatmaps(
   alpha: {
     readonly edges: readonly { readonly name: string; readonly cell: string; readonly from: number; readonly to: number; readonly ops: readonly string[] }[];
@@ -332,7 +344,7 @@ export function alphaHeatmaps(
     const x0 = (e % cols) * panelW;
     const y0 = Math.floor(e / cols) * panelH;
     const g = s('g', { class: 'alpha-edge', 'data-edge': edge.name });
-    g.append(s('text', { x: x0 + 4, y: y0 + 14, style: 'font-size:12px;font-weight:600;fill:#1d2330' }, `${edge.cell === 'cell' ? '' : `${edge.cell} `}${edge.name}: ${edge.from}→${edge.to}`));
+    g.append(s('text', { x: x0 + 4, y: y0 + 14, style: 'font-size:12px;font-weight:600;fill:#1d2330' }, alphaEdgeTitle(edge)));
     const argmax = last.probs[e]!.indexOf(Math.max(...last.probs[e]!));
     edge.ops.forEach((op, k) => {
       const y = y0 + 22 + k * cellH;
