@@ -266,16 +266,23 @@ export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, bat
 /**
  * evaluateSubset that lets the event loop run (lease heartbeats, Ctrl-C) whenever YIELD_MS have
  * passed, between batches: a validation pass of a wide network can take longer than a lease.
+ * An aborted `signal` stops it between batches: NasError `aborted` (a validation and test pass of a
+ * wide network took ~50 s after a new user's SIGTERM, session 10).
  */
-export async function evaluateSubsetAsync(module: Layer, s: Subset, data: PreparedData, batchSize: number, net?: NativeNetwork): Promise<ClassificationMetrics> {
+export async function evaluateSubsetAsync(module: Layer, s: Subset, data: PreparedData, batchSize: number, net?: NativeNetwork, signal?: AbortSignal): Promise<ClassificationMetrics> {
   const g = evaluating(module, s, data, batchSize, net);
   let last = performance.now();
+  const aborted = (): void => {
+    if (signal?.aborted) throw new NasError('aborted', 'evaluation aborted');
+  };
+  aborted();
   let r = g.next();
   while (!r.done) {
     if (performance.now() - last >= YIELD_MS) {
       await new Promise((res) => setImmediate(res));
       last = performance.now();
     }
+    aborted();
     r = g.next();
   }
   return r.value;
@@ -548,12 +555,14 @@ export async function trainModule(
           // Let timers and signal handlers run (Ctrl-C, lease heartbeats) during long epochs.
           await new Promise((r) => setImmediate(r));
           lastYield = performance.now();
-          if (req.signal?.aborted) return fail('aborted', `aborted during epoch ${epoch}`, new NasError('aborted', 'evaluation aborted'), step);
         }
+        // Checked after every batch: an interrupt stops within one batch (plus YIELD_MS until its
+        // handler runs), never at the epoch's end; the run is failed/aborted as before.
+        if (req.signal?.aborted) return fail('aborted', `aborted during epoch ${epoch} (after batch ${k} of ${perEpoch})`, new NasError('aborted', 'evaluation aborted'), step);
         if (performance.now() > deadline)
           return fail('timeout', `wall-clock limit of ${opts.timeLimitSeconds}s reached during epoch ${epoch} (step ${step})`, new NasError('timeout', 'time limit reached'), step);
       }
-      lastVal = hasVal ? await evaluateSubsetAsync(module, data.val, data, evalBs, net) : undefined;
+      lastVal = hasVal ? await evaluateSubsetAsync(module, data.val, data, evalBs, net, req.signal) : undefined;
       if (lastVal && !Number.isFinite(lastVal.loss)) {
         const err = nonFiniteEval('validation', lastVal.loss, `epoch ${epoch}`);
         return fail('diverged', err.message, err, step);
@@ -599,11 +608,11 @@ export async function trainModule(
     if (best) {
       // Early stopping restores the weights of the best validation epoch.
       module.loadStateDict(best);
-      lastVal = await evaluateSubsetAsync(module, data.val, data, evalBs, net);
+      lastVal = await evaluateSubsetAsync(module, data.val, data, evalBs, net, req.signal);
     }
-    const val = hasVal ? (lastVal ?? (await evaluateSubsetAsync(module, data.val, data, evalBs, net))) : undefined;
+    const val = hasVal ? (lastVal ?? (await evaluateSubsetAsync(module, data.val, data, evalBs, net, req.signal))) : undefined;
     const valProbs = opts.valPredictions && hasVal ? predictProbs(module, data.val, data.normalization, data.numClasses, evalBs) : undefined;
-    const test = opts.skipTest || data.test.indices.length === 0 ? undefined : await evaluateSubsetAsync(module, data.test, data, evalBs, net);
+    const test = opts.skipTest || data.test.indices.length === 0 ? undefined : await evaluateSubsetAsync(module, data.test, data, evalBs, net, req.signal);
     const testProbs = opts.testPredictions && test ? predictProbs(module, data.test, data.normalization, data.numClasses, evalBs) : undefined;
     for (const [what, m] of [['validation', val], ['test', test]] as const) {
       if (m && !Number.isFinite(m.loss)) {
@@ -611,6 +620,7 @@ export async function trainModule(
         return fail('diverged', err.message, err, step);
       }
     }
+    if (req.signal?.aborted) return fail('aborted', 'aborted after training, before the latency measurement', new NasError('aborted', 'evaluation aborted'), step);
     const latency = opts.latency ? measureLatency(module, data.shape, opts.latency === true ? {} : opts.latency) : undefined;
     const last = curve[curve.length - 1]?.metrics ?? {};
     const metrics: Metrics = {
@@ -648,6 +658,8 @@ export async function trainModule(
   } catch (e) {
     // A libtorch failure inside one candidate (e.g. out of memory) is that candidate's failure.
     if (isNasError(e) && (e.code === 'native_error' || e.code === 'shape_mismatch')) return fail('error', e.message, e, step);
+    // The signal stopped a validation or test pass (evaluateSubsetAsync): aborted, as mid-epoch.
+    if (isNasError(e, 'aborted') && req.signal?.aborted) return fail('aborted', `aborted during evaluation after epoch ${curve.length}`, e, step);
     throw e;
   } finally {
     sink?.done();
