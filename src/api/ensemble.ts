@@ -42,6 +42,7 @@
  * out-of-fold predictions, or predictions on rows that are not this split's non-test rows; for
  * folds, a member without stored test predictions or with other test rows than this split's).
  */
+import { candidateValue } from '../core/metrics.js';
 import { NasError, assertNever } from '../core/errors.js';
 import type { JointArch, NetworkArch } from '../core/arch.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
@@ -278,7 +279,7 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
  */
 export function fewerWhy(complete: readonly TrialRecord[], study: Parameters<typeof topTrials>[1], total: number | undefined): string {
   const o = objectiveOf(study, 0);
-  const noValue = complete.filter((t) => typeof t.values?.[0] !== 'number' || !Number.isFinite(t.values[0]));
+  const noValue = complete.filter((t) => candidateValue(t) === null);
   const valued = complete.filter((t) => !noValue.includes(t));
   const feasible = topTrials(valued, study, Infinity).length;
   const parts = [`the study has ${total ?? complete.length} trial(s), ${complete.length} complete`];

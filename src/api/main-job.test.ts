@@ -48,6 +48,9 @@ test('pickWinner: best value among the highest budget reached, not the best valu
   assert.equal(pickWinner(ts, (t) => t.number !== 0)?.number, 1);
   assert.equal(pickWinner(ts, (t) => t.number === 2)?.number, 2);
   assert.equal(pickWinner(ts, () => false)?.number, 0);
+  // A complete trial recorded without values (as a one-shot supernet trial) is no candidate, whatever its metrics say (core candidateValue).
+  assert.equal(pickWinner([{ ...trial(0, null, 99), values: null }, trial(1, null, 70)])?.number, 1);
+  assert.equal(pickWinner([{ ...trial(0, null, 99), values: [Number.NaN] }, trial(1, null, 70)])?.number, 1);
 });
 
 test('estimateFinalSeconds: the rung trial\'s trainer seconds scaled by samples', () => {

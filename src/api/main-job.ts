@@ -28,6 +28,7 @@
  * study exports them (its search-time weights stay as `search_weights_path`, the final training's
  * metrics as `final_training`); the baseline's path is the study attribute `baseline_weights_path`.
  */
+import { candidateValue } from '../core/metrics.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { fork, type ChildProcess } from 'node:child_process';
 import { extname, join } from 'node:path';
@@ -254,9 +255,9 @@ export function mainStudyName(study: string, seed: number): string {
  * budget that has one, else (none fits anywhere) the plain winner. Undefined when no trial has a value.
  */
 export function pickWinner(trials: readonly TrialRecord[], fits?: (t: TrialRecord) => boolean): TrialRecord | undefined {
-  const done = trials.filter((t) => t.state === 'complete' && t.values && Number.isFinite(t.values[0]));
+  const done = trials.filter((t) => t.state === 'complete' && candidateValue(t) !== null);
   const b = (t: TrialRecord) => (t.budget === null ? Infinity : t.budget);
-  const ranked = [...done].sort((x, y) => b(y) - b(x) || y.values![0]! - x.values![0]! || x.number - y.number);
+  const ranked = [...done].sort((x, y) => b(y) - b(x) || candidateValue(y)! - candidateValue(x)! || x.number - y.number);
   return (fits ? ranked.find(fits) : undefined) ?? ranked[0];
 }
 
