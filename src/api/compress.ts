@@ -6,8 +6,9 @@
  *                                         `tsnas finetune`, or a compress float/pruned stage (model.json + weights.bin)
  *   compressModel({ study, storage }, opts)  a study's best trial with kept weights
  * The model's dataset comes from the study's `train` evaluator options (metrics.json's `evaluator`
- * for an exported directory) unless `opts.dataset` is given; fine-tuning and calibration use its
- * whole training split, accuracy its test split, and the weights' own normalisation when the
+ * for an exported directory) unless `opts.dataset` is given; fine-tuning and calibration use the
+ * training split the model was trained on (its recorded train_per_class and fractions, model-record.ts;
+ * `opts.trainPerClass` overrides, said in the data line and report.json), accuracy its test split, and the weights' own normalisation when the
  * weights file records one; a fine-tuned model's class selection (metrics.json `classes`) is applied.
  * Loading is shared with `tsnas finetune` (model-source.ts).
  */
@@ -16,6 +17,8 @@ import { selectClasses } from '../data/classes.js';
 import { prepareData, type DatasetSpec, type PreparedData } from '../data/prepare.js';
 import { compressNetwork, type CompressOptions, type CompressResult } from '../compress/pipeline.js';
 import { loadModel, type ModelSource } from './model-source.js';
+import { stageData, stageSplit } from './model-record.js';
+import type { JsonObject } from '../core/json.js';
 
 export { compressNetwork, testAccuracy, batch1Latency, type CompressOptions, type CompressResult, type StageRow, type StageName } from '../compress/pipeline.js';
 export { checkPruneSpec, type PruneSpec } from '../compress/prune.js';
@@ -27,8 +30,16 @@ export type CompressSource = ModelSource;
 export interface CompressModelOptions extends CompressOptions {
   /** The data to fine-tune, calibrate and test on (default: the study's dataset). */
   readonly dataset?: DatasetSpec;
-  /** Seeds the validation split of the data (default 0). */
+  /** Seeds the validation split of the data (default: the model's recorded split seed, else 0). */
   readonly splitSeed?: number;
+  /**
+   * Training rows per class for fine-tuning and calibration (default: the model's recorded
+   * `train_per_class`, so the stages are compared on the data the model was trained on); 'all' is
+   * the whole training split. Said in the data line and report.json.
+   */
+  readonly trainPerClass?: number | 'all';
+  /** Receives the data line (`data: ...`: rows used and why) before any training. */
+  readonly onData?: (line: string) => void;
 }
 
 /**
@@ -41,14 +52,19 @@ export async function compressModel(src: CompressSource, opts: CompressModelOpti
   try {
     const dataset = opts.dataset ?? m.dataset;
     if (!dataset) throw new NasError('invalid_config', 'the model names no dataset', { field: 'dataset', hint: 'pass --dataset (e.g. fashion_mnist, digits)' });
-    let data: PreparedData = await prepareData(dataset, { seed: opts.splitSeed ?? 0 });
+    // The model's own data: the subset it was trained on (its record), unless a flag says otherwise.
+    const own = opts.dataset === undefined || (m.dataset !== undefined && JSON.stringify(opts.dataset) === JSON.stringify(m.dataset));
+    const chosen = stageSplit(m.record, own, { ...(opts.splitSeed !== undefined ? { splitSeed: opts.splitSeed } : {}), ...(opts.trainPerClass !== undefined ? { trainPerClass: opts.trainPerClass } : {}) });
+    let data: PreparedData = await prepareData(dataset, chosen.split);
     // What loading decided (CSV header, label mapping, a class of one row), said once.
     for (const n of data.notes ?? []) opts.log?.(`data: ${n}`);
     if (m.classes) data = selectClasses(data, m.classes, 'model classes');
     if (m.normalization) data = { ...data, normalization: m.normalization };
     if (data.numClasses !== m.numClasses)
       throw new NasError('shape_mismatch', `the model has ${m.numClasses} outputs, ${data.name} has ${data.numClasses} classes`, { field: 'dataset', hint: 'compress with the dataset the model was trained on' });
-    return await compressNetwork(m.module, data, { name: m.name, ...opts });
+    const used = stageData(data, m.record, own, chosen);
+    (opts.onData ?? opts.log)?.(used.line);
+    return await compressNetwork(m.module, data, { name: m.name, ...opts, dataInfo: used as unknown as JsonObject });
   } finally {
     m.module.dispose();
   }

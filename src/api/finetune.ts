@@ -33,6 +33,7 @@ import { GraphNet } from '../compress/graphnet.js';
 import { lowerModule } from '../compress/lower.js';
 import { exportGraphOnnx } from '../compress/onnx.js';
 import { atomicDir, checkOutDir } from '../compress/outdir.js';
+import { stageData, stageSplit } from './model-record.js';
 import { testAccuracy } from '../compress/pipeline.js';
 import { checkFreeze, featureLayers, freshWeights, frozenNodes, replaceHead, weightedNodes, type FreezeSpec } from '../compress/transfer.js';
 import { loadModel, type ModelSource } from './model-source.js';
@@ -71,8 +72,15 @@ export interface FinetuneModelOptions {
   readonly batchSize?: number;
   /** Seeds the new head's initialisation and the batch order (default 0). */
   readonly seed?: number;
-  /** Seeds the validation split of the data (default 0). */
+  /** Seeds the validation split of the data (default: the model's recorded split seed on its own data, else 0). */
   readonly splitSeed?: number;
+  /**
+   * Training rows per class (default: on the model's own data its recorded `train_per_class`, the
+   * data it was trained on; on other data all). 'all': the whole training split. Said in the data line.
+   */
+  readonly trainPerClass?: number | 'all';
+  /** Receives the data line (`data: ...`: rows used and why) before any training. */
+  readonly onData?: (line: string) => void;
   /** Held out for validation (default 0.1) and, for data without an official test split, for test (default 0.2). */
   readonly valFraction?: number;
   readonly testFraction?: number;
@@ -180,11 +188,18 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
   try {
     const spec = opts.dataset ?? m.dataset;
     if (!spec) throw new NasError('invalid_config', `the model ${m.name} records no dataset`, { field: 'dataset', hint: 'pass --dataset (e.g. digits, fashion_mnist)' });
-    let data: PreparedData = await prepareData(spec, {
-      seed: opts.splitSeed ?? 0,
-      ...(opts.valFraction !== undefined ? { valFraction: opts.valFraction } : {}),
-      ...(opts.testFraction !== undefined ? { testFraction: opts.testFraction } : {}),
-    });
+    // The model's own data: the subset it was trained on (its record, model-record.ts) unless an option says otherwise.
+    const own = opts.dataset === undefined || (m.dataset !== undefined && JSON.stringify(opts.dataset) === JSON.stringify(m.dataset));
+    const chosen0 = stageSplit(m.record, own, { ...(opts.splitSeed !== undefined ? { splitSeed: opts.splitSeed } : {}), ...(opts.trainPerClass !== undefined ? { trainPerClass: opts.trainPerClass } : {}) });
+    const chosen = {
+      ...chosen0,
+      split: {
+        ...chosen0.split,
+        ...(opts.valFraction !== undefined ? { valFraction: opts.valFraction } : {}),
+        ...(opts.testFraction !== undefined ? { testFraction: opts.testFraction } : {}),
+      },
+    };
+    let data: PreparedData = await prepareData(spec, chosen.split);
     // What loading decided (CSV header, label mapping, a class of one row), said once.
     for (const n of data.notes ?? []) log(`data: ${n}`);
     const same = data.shape.length === m.inputShape.length && data.shape.every((d, i) => d === m.inputShape[i]);
@@ -194,6 +209,8 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
         hint: `fine-tune on a dataset of [${m.inputShape.join(', ')}] samples (the features were learned at that shape), or resize the data to it first`,
       });
     if (opts.classes !== undefined) data = selectClasses(data, opts.classes, 'classes');
+    const used = stageData(data, m.record, own, chosen);
+    (opts.onData ?? log)(used.line);
     if (m.normalization) data = { ...data, normalization: m.normalization };
     const lowered = lowerModule(m.module, m.inputShape, m.numClasses);
     owned.push(...lowered.weights.values());
@@ -268,6 +285,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
           format: 'tsnas-finetune',
           source: m.source,
           dataset: spec as unknown as JsonObject,
+          data: used as unknown as JsonObject,
           classes,
           ...(data.classNames ? { class_names: [...data.classNames] } : {}),
           input_shape: [...m.inputShape],

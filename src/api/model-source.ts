@@ -23,7 +23,7 @@ import { Generator, type Tensor } from '../tensor/index.js';
 import type { Graph } from '../compress/graph.js';
 import { GraphNet } from '../compress/graphnet.js';
 import { bestTrial } from './results.js';
-import { parseTrainOptions } from './train-evaluator.js';
+import { recordOfEvaluator, type ModelRecord } from './model-record.js';
 
 export type ModelSource = { readonly dir: string } | { readonly study: string; readonly storage: string };
 
@@ -35,6 +35,11 @@ export interface LoadedModel {
   readonly normalization?: Normalization;
   /** The data the model was trained on, when recorded (the `train` evaluator's, or a finetune's). */
   readonly dataset?: DatasetSpec;
+  /**
+   * What was recorded of its training (model-record.ts): the data subset (`split`: train_per_class,
+   * fractions, split seed) and builder options, so later stages use the same data by default.
+   */
+  readonly record?: ModelRecord;
   /** After a transfer: the dataset classes the model's outputs stand for (output j = class classes[j]). */
   readonly classes?: readonly number[];
   readonly name: string;
@@ -59,18 +64,16 @@ function readJson(p: string, field: string): Record<string, unknown> {
   }
 }
 
-/** The evaluator's dataset and builder options from `train` evaluator options (undefined when not a train evaluator). */
-function trainInfo(evaluator: unknown): { dataset?: DatasetSpec; nb201?: Nb201Options; darts?: DartsOptions } {
-  const e = evaluator as { name?: string; options?: JsonObject } | undefined;
-  if (e?.name !== 'train' || !e.options) return {};
-  const { eval: ev } = parseTrainOptions(e.options, process.cwd());
-  return { dataset: ev.dataset, ...(ev.nb201 ? { nb201: ev.nb201 } : {}), ...(ev.darts ? { darts: ev.darts } : {}) };
+/** The evaluator's dataset, subset settings and builder options (model-record.ts, the one loader; {} when not a train evaluator). */
+function trainInfo(evaluator: unknown, from: string, params?: unknown): { dataset?: DatasetSpec; nb201?: Nb201Options; darts?: DartsOptions; record?: ModelRecord } {
+  const r = recordOfEvaluator(evaluator, from, params);
+  return r ? { dataset: r.dataset, ...(r.nb201 ? { nb201: r.nb201 } : {}), ...(r.darts ? { darts: r.darts } : {}), record: r } : {};
 }
 
-async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Record<string, unknown>; evaluator?: unknown }, name: string, source: JsonObject, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
+async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Record<string, unknown>; evaluator?: unknown; from: string; params?: unknown }, name: string, source: JsonObject, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
   const aj: NetworkArch | JointArch = checkArchJson(aj0);
   const arch = 'hparams' in aj ? aj.arch : aj;
-  const t = trainInfo(info.evaluator);
+  const t = trainInfo(info.evaluator, info.from, info.params);
   const onnx = info.metrics?.['onnx'] as { input_shape?: unknown[]; output_shape?: unknown[] } | null | undefined;
   let inputShape = ints(info.metrics?.['input_shape']) ?? ints(onnx?.input_shape?.slice(1));
   let numClasses = (info.metrics?.['num_classes'] as number | undefined) ?? (typeof onnx?.output_shape?.[1] === 'number' ? (onnx.output_shape[1] as number) : undefined);
@@ -93,7 +96,7 @@ async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Re
     throw new NasError('shape_mismatch', `the weights ${weightsPath} do not fit the architecture for [${inputShape.join(', ')}] -> ${numClasses} classes: ${e.message}`, { field: 'dataset', hint: 'use the dataset the model was trained on', cause: e });
   }
   const norm = normalizationOf(meta['normalization']);
-  return { module, inputShape, numClasses, ...(norm ? { normalization: norm } : {}), ...(t.dataset ? { dataset: t.dataset } : {}), name, source };
+  return { module, inputShape, numClasses, ...(norm ? { normalization: norm } : {}), ...(t.dataset ? { dataset: t.dataset } : {}), ...(t.record ? { record: t.record } : {}), name, source };
 }
 
 /**
@@ -128,12 +131,13 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec)
     }
     const archPath = join(dir, 'arch.json');
     if (!existsSync(archPath)) throw new NasError('not_found', `${dir} has neither arch.json nor model.json`, { field: 'model', hint: 'give a directory written by tsnas export, tsnas finetune or tsnas compress' });
-    return archModel(readJson(archPath, 'model'), weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'] } : {}) }, name, source, datasetOverride);
+    const costs = metrics?.['costs'] as { params?: unknown } | undefined;
+    return archModel(readJson(archPath, 'model'), weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'], params: costs?.params } : {}), from: join(dir, 'metrics.json') }, name, source, datasetOverride);
   }
   const { study: rec, best } = await bestTrial(src.storage, src.study);
   if (!best) throw new NasError('not_found', `study ${src.study} has no complete trial`, { field: 'study', hint: 'run the search first' });
   const w = best.userAttrs['weights_path'];
   if (typeof w !== 'string' || !existsSync(w))
     throw new NasError('not_found', `trial ${best.number} of study ${src.study} kept no weights`, { field: 'study', hint: 'use a study trained with keep_weights (the train evaluator keeps them by default)' });
-  return archModel(best.arch, w, { evaluator: rec.evaluator }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);
+  return archModel(best.arch, w, { evaluator: rec.evaluator, from: `study ${src.study}`, params: best.metrics?.['params'] }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);
 }

@@ -10,6 +10,8 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import { checkArchBeforeData, trainArchitecture, type TrainResult } from '../eval/train.js';
 import type { Metrics } from '../eval/types.js';
 import { summarizeRuns, type Stat } from './repeat.js';
+import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord } from './model-record.js';
+import { analyzeArch } from '../nn/build/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
 import { Issues, parseJsonStrict } from './validate.js';
 
@@ -23,6 +25,30 @@ export interface TrainInput {
   /** Progress bar / lines on stderr. */
   readonly progress?: boolean;
   readonly baseDir?: string;
+  /**
+   * An architecture path with a `metrics.json` beside it (tsnas export): its recorded builder
+   * options (nb201/darts) and data settings (dataset, files, subsets, fractions, split seed) fill
+   * in every option `options` does not give (default true); false ignores the record.
+   */
+  readonly useRecord?: boolean;
+}
+
+/** What a training used: the data's rows and where each setting came from. */
+export interface TrainData {
+  /** The data's name (e.g. fashion_mnist). */
+  readonly dataset: string;
+  /** Rows (images) of each split the training used. */
+  readonly train: number;
+  readonly val: number;
+  readonly test: number;
+  /** The record read (metrics.json beside the architecture), when there was one. */
+  readonly record?: string;
+  /** Options taken from the record. */
+  readonly recorded: readonly string[];
+  /** Options the caller gave that differ from the record. */
+  readonly overridden: readonly string[];
+  /** The subset and builder settings in words (`train_per_class 300; nb201 width 8, cells 1`). */
+  readonly settings: string;
 }
 
 export interface TrainSummary {
@@ -38,6 +64,10 @@ export interface TrainSummary {
   readonly classes?: readonly string[];
   /** What loading the data decided (header detection, label mapping). */
   readonly dataNotes?: readonly string[];
+  /** The data and settings used (counts per split; which came from the exported model's record). */
+  readonly data?: TrainData;
+  /** Things the user should not take silently (e.g. a network of another size than the record's). */
+  readonly warnings?: readonly string[];
 }
 
 const COST_KEYS = ['params', 'flops', 'macs', 'memory_bytes', 'latency_ms', 'latency_batch_ms'];
@@ -59,7 +89,7 @@ export function readArchFile(path: string): unknown {
   }
 }
 
-export function summarize(r: TrainResult, data?: Pick<PreparedData, 'classNames' | 'notes'>): TrainSummary {
+export function summarize(r: TrainResult, data?: Pick<PreparedData, 'classNames' | 'notes'>, used?: { data?: TrainData; warnings?: readonly string[] }): TrainSummary {
   const o = r.outcome;
   const all: Record<string, number> = o.status === 'failed' ? {} : { ...o.metrics };
   const costs = Object.fromEntries(Object.entries(all).filter(([k]) => COST_KEYS.includes(k)));
@@ -74,7 +104,32 @@ export function summarize(r: TrainResult, data?: Pick<PreparedData, 'classNames'
     ...(r.test?.confusion ? { confusion: r.test.confusion } : {}),
     ...(data?.classNames ? { classes: data.classNames } : {}),
     ...(data?.notes?.length ? { dataNotes: data.notes } : {}),
+    ...(used?.data ? { data: used.data } : {}),
+    ...(used?.warnings?.length ? { warnings: used.warnings } : {}),
   };
+}
+
+/**
+ * The options a training of `archPath` uses: the caller's, with the record beside the architecture
+ * (readArchRecord) filling in the builder options always and the data settings when the caller
+ * names no dataset or the same one. Returns which were taken and which the caller changed.
+ */
+export function withRecord(options: JsonObject, rec: ModelRecord | undefined): { options: JsonObject; recorded: string[]; overridden: string[] } {
+  if (!rec) return { options, recorded: [], overridden: [] };
+  const out: Record<string, unknown> = { ...options };
+  const recorded: string[] = [];
+  const overridden: string[] = [];
+  const sameData = options['dataset'] === undefined || options['dataset'] === rec.options['dataset'];
+  for (const k of [...DATA_OPTION_KEYS, ...BUILD_OPTION_KEYS]) {
+    const r = rec.options[k];
+    if (options[k] === undefined) {
+      if (r !== undefined && (sameData || (BUILD_OPTION_KEYS as readonly string[]).includes(k))) {
+        out[k] = r;
+        recorded.push(k);
+      }
+    } else if (JSON.stringify(options[k]) !== JSON.stringify(r)) overridden.push(k);
+  }
+  return { options: out as JsonObject, recorded, overridden };
 }
 
 /** Trains one architecture; bad options/files throw before training, a failing candidate is reported. */
@@ -92,7 +147,14 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
   // Options and architecture are checked in full before any data is loaded; every problem found
   // is reported at once (exit 2), each naming its field.
   const I = new Issues();
-  const o = I.take(() => parseTrainOptions(input.options, baseDir).eval, undefined);
+  // An exported winner: its recorded builder options and data settings (metrics.json beside it).
+  const rec = typeof input.arch === 'string' && input.useRecord !== false ? I.take(() => readArchRecord(input.arch as string), undefined) : undefined;
+  const { options, recorded, overridden } = withRecord(input.options, rec);
+  if (options['dataset'] === undefined)
+    I.take(() => {
+      throw new NasError('invalid_config', 'no dataset given, and the architecture has no metrics.json beside it recording one', { field: 'dataset', hint: 'give --dataset (e.g. digits, fashion_mnist), or train an architecture exported by tsnas export' });
+    }, undefined);
+  const o = options['dataset'] === undefined ? undefined : I.take(() => parseTrainOptions(options, baseDir).eval, undefined);
   if (o?.cvFolds !== undefined)
     I.take(() => {
       throw new NasError('invalid_config', 'cv_folds applies to searches (the train evaluator of a study), not to training one architecture', {
@@ -104,8 +166,28 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
   I.throwIfAny('the training input');
   if (o === undefined || arch === undefined) throw new NasError('internal', 'unreachable: checks passed without a value');
   const data: PreparedData = await prepareData(o.dataset, o.split ?? {});
+  // The network built must be the one recorded: same params, unless the caller changed its data or builder options.
+  const warnings: string[] = [];
+  const network = 'hparams' in arch ? arch.arch : arch;
+  const built = analyzeArch(network, { shape: data.shape, numClasses: data.numClasses }, { ...(o.nb201 ? { nb201: o.nb201 } : {}), ...(o.darts ? { darts: o.darts } : {}) }).params;
+  if (rec?.params !== undefined && built !== rec.params) {
+    const changed = overridden.filter((k) => k !== 'latency');
+    const msg = `the network built has ${built} parameters, but ${rec.from} records ${rec.params}${buildPhrase(o) ? ` (built with ${buildPhrase(o)})` : ' (built with the default builder options)'}`;
+    if (changed.length === 0)
+      throw new NasError('shape_mismatch', msg, { field: 'arch', hint: `the record's evaluator options do not rebuild the trained network; give the builder options it was searched with (e.g. --nb201-width/--nb201-cells), or --no-record to train the architecture as given` });
+    warnings.push(`${msg}: expected, as ${changed.join(', ')} differ from the record`);
+  }
+  const counts = splitCounts(data);
+  const used: TrainData = {
+    dataset: data.name,
+    ...counts,
+    ...(rec ? { record: rec.from } : {}),
+    recorded,
+    overridden,
+    settings: [splitPhrase(o.split ?? {}), buildPhrase(o)].filter(Boolean).join('; '),
+  };
   // Latency is measured unless the options turn it off (parseTrainOptions drops `latency: false`).
-  const latency = input.options['latency'] === undefined ? true : (o.latency ?? false);
+  const latency = options['latency'] === undefined ? true : (o.latency ?? false);
   return {
     run: async (seed, progress) =>
       summarize(
@@ -117,6 +199,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
           ...(input.signal ? { signal: input.signal } : {}),
         }),
         data,
+        { data: used, warnings },
       ),
   };
 }

@@ -9,6 +9,7 @@ import { datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.
 /** Datasets a compressed image model can be evaluated on (--dataset). */
 const COMPRESS_DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits'] as const;
 import { renderTable } from './table.js';
+import { Progress } from './progress.js';
 
 const DEFAULT_STORAGE_URL = 'sqlite:./tsnas.db';
 
@@ -31,6 +32,13 @@ export function pruneFromFlags(spec: string, f: Record<string, string | boolean 
   return m[1] === 'channels'
     ? { kind: 'channels', ratio: v, ...(crit ? { criterion: crit } : {}), ...(alloc ? { allocation: alloc } : {}) }
     : { kind: 'channels', flops: v, ...(crit ? { criterion: crit } : {}), ...(alloc ? { allocation: alloc } : {}) };
+}
+
+/** `--train-per-class N|all` (compress, finetune): a positive integer or 'all'. */
+export function trainPerClassFlag(v: string): number | 'all' {
+  if (v === 'all') return 'all';
+  if (/^[1-9][0-9]*$/.test(v)) return Number(v);
+  throw flagError('train-per-class', `must be a positive integer or all, got ${JSON.stringify(v)}`, 'e.g. --train-per-class 300, or all for the whole training split');
 }
 
 export function stageTable(rows: readonly StageRow[]): string {
@@ -83,6 +91,7 @@ const COMPRESS_FLAGS: FlagSpec = {
   qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
   dataset: { type: 'string', choices: COMPRESS_DATASETS },
   'data-dir': { type: 'string' },
+  'train-per-class': { type: 'string', check: (v) => void trainPerClassFlag(v) },
   path: { type: 'string' },
   out: { type: 'string' },
   'no-onnx': { type: 'boolean' },
@@ -137,6 +146,10 @@ options:
   --calibration N         calibration images from the training split (default 256)
   --qengine E             onednn (default) or qnnpack
   --dataset KIND          override the model's dataset (fashion_mnist, mnist, cifar10, digits)
+  --train-per-class N|all training rows per class for fine-tuning and calibration (default: the
+                          model's recorded train_per_class, so every row of the table is trained
+                          on the data the model was; all: the whole training split). The data:
+                          line (stderr) and report.json's data say the rows used and why
   --data-dir DIR          the directory of an image dataset
   --path FILE             the digits data as a CSV file (as tsnas train; --data-dir FILE still works)
   --out DIR               output directory (new; default ./compressed-<model>)
@@ -193,6 +206,9 @@ options:
       ...(f['per-tensor'] ? { weightScheme: 'per_tensor' as const } : {}),
       ...(f['qengine'] ? { qengine: f['qengine'] as 'onednn' | 'qnnpack' } : {}),
       ...(dataset ? { dataset } : {}),
+      ...(typeof f['train-per-class'] === 'string' ? { trainPerClass: trainPerClassFlag(f['train-per-class']) } : {}),
+      onData: (l: string) => void process.stderr.write(l + '\n'),
+      ...(f['json'] ? {} : { progress: (label: string, total: number) => new Progress({ label, total, unit: 'steps' }) }),
       ...(seed !== undefined ? { seed } : {}),
       outDir: (f['out'] as string | undefined) ?? `compressed-${name}`,
       onnx: !f['no-onnx'],

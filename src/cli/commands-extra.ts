@@ -31,10 +31,18 @@ export function trainChanceWarning(s: TrainSummary): string | undefined {
   return `${near.map((m) => `${m} ${s.metrics[m]!.toFixed(2)}%`).join(' and ')} ${near.length > 1 ? 'are' : 'is'} at or near chance (${chance.toFixed(1)}% for ${k} classes) after ${s.epochs} epoch(s): train longer (--epochs), or change the learning rate (the architecture file's hparams.lr)`;
 }
 
+/** `data: fashion_mnist, 3000 train / 600 val / 10000 test rows (...)`: what a training used and where each setting came from. */
+export function dataLine(d: TrainSummary['data']): string {
+  if (!d) return '';
+  const from = d.record ? `; from ${d.record}: ${d.recorded.length ? d.recorded.join(', ') : 'nothing'}${d.overridden.length ? `; given instead of the record: ${d.overridden.join(', ')}` : ''}` : '';
+  return `data: ${d.dataset}, ${d.train} train / ${d.val} val / ${d.test} test rows${d.settings ? ` (${d.settings})` : ''}${from}\n`;
+}
+
 function printTrain(s: TrainSummary): string {
   const rows = [...Object.entries(s.metrics), ...Object.entries(s.costs)].map(([k, v]) => [k, v]);
   return (
     (s.dataNotes ?? []).map((n) => `data: ${n}\n`).join('') +
+    dataLine(s.data) +
     `status: ${s.status}${s.error ? ` (${s.error})` : ''}; ${s.epochs} epoch(s) in ${s.seconds.toFixed(1)} s\n` + (rows.length ? renderTable(['metric', 'value'], rows) : '')
   );
 }
@@ -60,6 +68,7 @@ function printRepeatedTrain(r: RepeatedTrain): string {
   const failures = r.runs.filter((x) => x.status !== 'complete').map((x) => `seed ${x.seed} ${x.status}${x.error ? `: ${x.error}` : ''}\n`);
   const ok = r.runs.length - r.failed;
   return (
+    dataLine(r.runs[0]?.data) +
     perSeed +
     failures.join('') +
     '\n' +
@@ -72,12 +81,20 @@ function printRepeatedTrain(r: RepeatedTrain): string {
 const trainCmd: ExtraCommand = {
   summary: 'train one architecture (JSON file) on a dataset; print metrics and costs (--seeds: mean ± std)',
   help: `usage: tsnas train ARCH.json --dataset KIND [options]
+       tsnas train EXPORT_DIR/arch.json [options]    (a winner written by tsnas export)
 
 Trains one architecture (a NetworkArch JSON, or {"arch": ..., "hparams": ...} as exported by
 tsnas export) and prints validation and test metrics and costs (params, FLOPs, latency).
 
+An exported winner (metrics.json beside arch.json) is rebuilt as it was searched: the recorded
+builder options (nb201 width/cells, darts width/layers) and data settings (dataset, files,
+train_per_class, val_per_class, val/test fraction, split seed) are used unless a flag gives them
+(the output's data: line says which came from the record and which were given instead), and a
+network whose parameter count differs from the recorded one is an error (a warning when a flag
+changed the data or builder options).
+
 options:
-  --dataset KIND          fashion_mnist, mnist, cifar10, digits, csv
+  --dataset KIND          fashion_mnist, mnist, cifar10, digits, csv (default: an export's record)
   --data-dir DIR          idx/CIFAR files (default for fashion_mnist: /usr/share/datasets/fashion-mnist)
   --path FILE             digits/csv file (--data-dir FILE is accepted too, as in finetune/compress)
   --label COL             the CSV label column: a header name or a 0-based index (default: last)
@@ -96,6 +113,9 @@ options:
   --seeds 0,1,2           train once per seed; print each seed's metrics and, per metric,
                           mean ± sample std (n-1), min, max over the seeds that completed
   --repeats N             the same with seeds --seed, --seed+1, ..., --seed+N-1
+  --nb201-width N, --nb201-cells N   NB201 network size (default: the record's, else C=16, N=5)
+  --darts-width N, --darts-layers N  DARTS network size (default: the record's, else the proxy's)
+  --no-record             ignore an export's metrics.json (build and data only from the flags)
   --no-latency            skip the latency measurement
   --json                  machine-readable result (with --seeds: {seeds, runs, failed, summary:
                           {metric: {mean, std, min, max, n}}})
@@ -125,6 +145,11 @@ is reported and left out of the statistics; the exit code is then 1.
         seeds: { type: 'string', list: true },
         repeats: { type: 'string' },
         'no-latency': { type: 'boolean' },
+        'nb201-width': { type: 'string', number: POSITIVE_INT },
+        'nb201-cells': { type: 'string', number: POSITIVE_INT },
+        'darts-width': { type: 'string', number: POSITIVE_INT },
+        'darts-layers': { type: 'string', number: POSITIVE_INT },
+        'no-record': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       1,
@@ -133,12 +158,18 @@ is reported and left out of the statistics; the exit code is then 1.
         if (p.flags['seeds'] !== undefined || p.flags['repeats'] !== undefined) seeds = issues.take(() => seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }), undefined);
         else if (sv('seed') !== undefined) issues.take(() => seedList({ repeats: '1', seed: sv('seed') }), undefined);
         if (p.args[0] === undefined) issues.add(new UsageError('give the architecture JSON file'));
-        if (p.flags['dataset'] === undefined) issues.add(flagError('dataset', 'is required', `use one of: ${DATASET_KINDS.join(', ')}`));
+        // Without --dataset an exported winner's recorded dataset is used (the API says when there is none).
       },
     );
     if (flags['help']) return process.stdout.write(trainCmd.help), 0;
     const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
-    const options: Record<string, string | number | boolean> = { dataset: flags['dataset'] as string, latency: !flags['no-latency'] };
+    const options: Record<string, string | number | boolean | Record<string, number>> = { ...(typeof flags['dataset'] === 'string' ? { dataset: flags['dataset'] } : {}), latency: !flags['no-latency'] };
+    // Builder options: a flag given replaces the record's object for that family (width and depth together).
+    for (const [fam, depth] of [['nb201', 'cells'], ['darts', 'layers']] as const) {
+      const w = num(`${fam}-width`);
+      const d = num(`${fam}-${depth}`);
+      if (w !== undefined || d !== undefined) options[fam] = { ...(w !== undefined ? { width: w } : {}), ...(d !== undefined ? { [depth]: d } : {}) };
+    }
     const str = (f: string, k: string) => typeof flags[f] === 'string' && (options[k] = flags[f] as string);
     // digits/csv read a file: --path FILE, or --data-dir FILE as finetune and compress once spelt it.
     const fileKind = flags['dataset'] === 'csv' || flags['dataset'] === 'digits';
@@ -156,12 +187,13 @@ is reported and left out of the statistics; the exit code is then 1.
     }
     const ctl = interruptible('the training is stopped (nothing is kept)');
     if (seeds) {
-      const r = await trainRepeated({ arch: args[0]!, options, signal: ctl.signal, progress: !flags['json'] }, seeds);
+      const r = await trainRepeated({ arch: args[0]!, options, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'] }, seeds);
       process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeatedTrain(r));
       return r.aborted ? 130 : r.failed > 0 ? 1 : 0;
     }
-    const s = await train({ arch: args[0]!, options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'] });
+    const s = await train({ arch: args[0]!, options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'] });
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
+    for (const w of s.warnings ?? []) process.stderr.write(`tsnas train: warning: ${w}\n`);
     const chance = trainChanceWarning(s);
     if (chance) process.stderr.write(`tsnas train: warning: ${chance}\n`);
     return s.status === 'failed' ? 1 : 0;

@@ -6,6 +6,7 @@ import type { DatasetSpec } from '../data/prepare.js';
 import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
+import { trainPerClassFlag } from './commands-compress.js';
 
 const DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits', 'csv'] as const;
 
@@ -24,6 +25,7 @@ const FINETUNE_FLAGS: FlagSpec = {
   path: { type: 'string' },
   label: { type: 'string' },
   header: { type: 'string', choices: ['auto', 'true', 'false'] },
+  'train-per-class': { type: 'string', check: (v) => void trainPerClassFlag(v) },
   'val-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
   'test-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
   classes: { type: 'string', list: true, check: (v) => void parseClassList(v, '--classes') },
@@ -63,6 +65,9 @@ options:
                         spelling --data-dir FILE still works)
   --label COL, --header auto|true|false
                         csv: the label column and whether line 1 is a header (as tsnas train)
+  --train-per-class N|all  training rows per class (default: on the model's own dataset its
+                        recorded train_per_class, the data it was trained on; all: the whole
+                        training split). The data: line on stderr says the rows used and why
   --val-fraction F      held out for validation (default 0.1)
   --test-fraction F     digits/csv: held out for test (default 0.2)
   --classes LIST        classes of the dataset to keep, renumbered 0..k-1 in this order:
@@ -129,6 +134,8 @@ options:
       ...(headEpochs !== undefined ? { headEpochs } : {}),
       ...(bs !== undefined ? { batchSize: bs } : {}),
       ...(seed !== undefined ? { seed } : {}),
+      ...(typeof f['train-per-class'] === 'string' ? { trainPerClass: trainPerClassFlag(f['train-per-class']) } : {}),
+      onData: (l: string) => void process.stderr.write(l + '\n'),
       ...(valFraction !== undefined ? { valFraction } : {}),
       ...(testFraction !== undefined ? { testFraction } : {}),
       outDir: (f['out'] as string | undefined) ?? `finetuned-${name}`,

@@ -33,6 +33,7 @@ import { lowerModule } from './lower.js';
 import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
 import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type ChannelPlan, type PruneSpec } from './prune.js';
 import { atomicDir, checkOutDir, type AtomicDir } from './outdir.js';
+import type { JsonObject } from '../core/json.js';
 import { calibrate, disposeFused, fuse, QuantizedNet, type FusedNet, type QuantMode, type WeightScheme } from './quantize.js';
 import { QatNet, qatFreezeEpochs, qatSchedule } from './qat.js';
 import type { QParams } from '../tensor/quantized.js';
@@ -83,9 +84,19 @@ export interface StageRow {
   readonly dir?: string;
 }
 
+/** A progress display for one long step (the CLI's Progress: bar on a TTY, plain lines with ETA otherwise). */
+export interface StepProgress {
+  update(done: number): void;
+  finish(): void;
+}
+
 export interface CompressOptions {
   /** Name of the model in the rows (default `model`). */
   readonly name?: string;
+  /** What data was used and why (model-record.ts StageData), kept in report.json as `data`. */
+  readonly dataInfo?: JsonObject;
+  /** Starts a progress display for a fine-tuning of `total` optimizer steps (with ETA); none by default. */
+  readonly progress?: (label: string, total: number) => StepProgress;
   readonly prune?: PruneSpec;
   /**
    * int8 quantization; absent = no int8 stage. `static`: post-training, calibrated; `qat`:
@@ -348,6 +359,15 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         return r;
       });
     };
+    /** Progress with ETA over a fine-tuning's optimizer steps (o.progress), started at its first batch. */
+    const stepProgress = (label: string): { hooks: { onBatch?: (step: number, total: number) => void }; finish: () => void } => {
+      if (!o.progress) return { hooks: {}, finish: () => {} };
+      let p: StepProgress | undefined;
+      return {
+        hooks: { onBatch: (step: number, total: number) => (p ??= o.progress!(label, total)).update(step) },
+        finish: () => p?.finish(),
+      };
+    };
     const floatNet = new GraphNet(lowered.graph, lowered.weights, o.seed ?? 0, { chooseThreads }).eval();
     nets.push(floatNet);
     // The channel plan is decided before any stage runs: an unreachable FLOPs target fails here.
@@ -375,7 +395,8 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
       // Distillation: the float stage's network (eval mode, its own copy of the weights) teaches.
       const distill: FinetuneOptions['distill'] = o.distill ? { teacher: (x: Tensor) => floatNet.forward(x), ...(typeof o.distill === 'object' ? o.distill : {}) } : undefined;
       if (distill) log(`${name} pruned: fine-tuning distilled from the float network (temperature ${distill.temperature ?? 4}, soft weight ${distill.weight ?? 0.7})`);
-      const ft = { epochs, seed: o.seed ?? 0, ...(o.finetuneLr !== undefined ? { lr: o.finetuneLr } : {}), ...(distill ? { distill } : {}), onEpoch: (e: number, l: number) => log(`${name} pruned: fine-tune epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`) };
+      const bar = stepProgress(`${name} pruned: fine-tune`);
+      const ft = { epochs, seed: o.seed ?? 0, ...(o.finetuneLr !== undefined ? { lr: o.finetuneLr } : {}), ...(distill ? { distill } : {}), onEpoch: (e: number, l: number) => log(`${name} pruned: fine-tune epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`), ...bar.hooks };
       let net: GraphNet;
       let graph: Graph;
       let extra: Partial<StageRow> = {};
@@ -412,6 +433,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           for (const m of held.masks.values()) m.dispose();
         }
       }
+      bar.finish();
       net.eval();
       const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned' });
       const dir = out ? writeStage(out, 'pruned', { 'model.json': JSON.stringify(graph) + '\n', 'weights.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(net, { ...onnxOpts, name: `${name}-pruned` }) } : {}) }) : undefined;
@@ -437,6 +459,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         };
         const qat = async (): Promise<QuantizedNet> => {
           const epochs = o.finetuneEpochs ?? 2;
+          const qbar = stepProgress(`${name} int8: QAT`);
           const qnet = new QatNet(current.graph, current.net.stateDict(), seed, { weightScheme: scheme });
           nets.push(qnet);
           qnet.observe(cal);
@@ -456,8 +479,10 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
                 if (e === at.observers) log(`${name} int8: QAT observers frozen from epoch ${e}`);
               },
               onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`),
+              ...qbar.hooks,
             });
           } finally {
+            qbar.finish();
             for (const m of masks.values()) m.dispose();
           }
           qnet.eval();
@@ -493,7 +518,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     }
     const rows = timed();
     if (out) {
-      writeFileSync(join(out.work, 'report.json'), JSON.stringify({ model: name, dataset: data.name, rows }, null, 2) + '\n');
+      writeFileSync(join(out.work, 'report.json'), JSON.stringify({ model: name, dataset: data.name, ...(o.dataInfo ? { data: o.dataInfo } : {}), rows }, null, 2) + '\n');
       out.commit();
     }
     return { rows, ...(outDir ? { outDir } : {}) };

@@ -1,0 +1,169 @@
+/**
+ * What was recorded with a trained model, read by one loader for every stage after the search
+ * (tsnas train of an exported winner, compress, finetune): how its network was built (the space's
+ * builder options: `nb201: {width, cells}`, `darts: {width, layers}`), what data it was trained on
+ * (dataset, files, subset sizes `train_per_class`/`val_per_class`, `val_fraction`/`test_fraction`,
+ * `split_seed`) and its recorded parameter count. The source is the `train` evaluator's options of
+ * the study (a study's trial), or `metrics.json` beside an exported `arch.json` (tsnas export
+ * writes the study's evaluator and the winner's costs there).
+ *
+ * New user, session 10: `tsnas train fmw/arch.json` built the default NB201 (C=16, N=5, 587,098
+ * params) instead of the searched width 8 / 1 cell (44,466 params) recorded in metrics.json, and
+ * `tsnas compress` fine-tuned a model trained on 300 images per class on all 54,000.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { JsonObject } from '../core/json.js';
+import type { DatasetSpec, PreparedData, SplitSpec } from '../data/prepare.js';
+import type { DartsOptions, Nb201Options } from '../nn/build/index.js';
+import { parseTrainOptions } from './train-evaluator.js';
+
+/** The train evaluator's options that say which data (and which part of it) a model was trained on. */
+export const DATA_OPTION_KEYS = ['dataset', 'data_dir', 'path', 'label', 'header', 'train_per_class', 'val_per_class', 'val_fraction', 'test_fraction', 'split_seed'] as const;
+/** The train evaluator's options that say how the network of an architecture is built. */
+export const BUILD_OPTION_KEYS = ['nb201', 'darts'] as const;
+
+export interface ModelRecord {
+  /** Where it was read (a metrics.json path, or `study NAME`), named in messages. */
+  readonly from: string;
+  /** The recorded train evaluator options (raw, as written). */
+  readonly options: JsonObject;
+  readonly dataset: DatasetSpec;
+  readonly split: SplitSpec;
+  readonly nb201?: Nb201Options;
+  readonly darts?: DartsOptions;
+  /** The recorded parameter count of the trained network (costs.params), when recorded. */
+  readonly params?: number;
+}
+
+/**
+ * The record of a `train` evaluator (`{name: 'train', options}`) with the model's recorded params;
+ * undefined for any other evaluator (a table, a synthetic one: no network was built from data).
+ */
+export function recordOfEvaluator(evaluator: unknown, from: string, params?: unknown): ModelRecord | undefined {
+  const e = evaluator as { name?: unknown; options?: unknown } | undefined;
+  if (e?.name !== 'train' || !e.options || typeof e.options !== 'object') return undefined;
+  const options = e.options as JsonObject;
+  const { eval: ev } = parseTrainOptions(options, process.cwd());
+  return {
+    from,
+    options,
+    dataset: ev.dataset,
+    split: ev.split ?? {},
+    ...(ev.nb201 ? { nb201: ev.nb201 } : {}),
+    ...(ev.darts ? { darts: ev.darts } : {}),
+    ...(typeof params === 'number' && Number.isInteger(params) && params > 0 ? { params } : {}),
+  };
+}
+
+/**
+ * The record beside an architecture file or in an export directory: `metrics.json` in the same
+ * directory (its `evaluator` and `costs.params`). Undefined when there is none or it names no
+ * train evaluator (e.g. a hand-written arch.json).
+ */
+export function readArchRecord(archPath: string): ModelRecord | undefined {
+  let dir: string;
+  try {
+    dir = statSync(archPath).isDirectory() ? archPath : dirname(archPath);
+  } catch {
+    return undefined;
+  }
+  const file = join(dir, 'metrics.json');
+  if (!existsSync(file)) return undefined;
+  let m: { evaluator?: unknown; costs?: { params?: unknown }; metrics?: { params?: unknown } };
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as typeof m;
+  } catch {
+    return undefined; // not ours to judge here: the architecture itself is still checked
+  }
+  return recordOfEvaluator(m.evaluator, file, m.costs?.params ?? m.metrics?.params);
+}
+
+/** `3,000 train / 600 val / 10,000 test` rows of prepared data. */
+export function splitCounts(d: Pick<PreparedData, 'train' | 'val' | 'test'>): { train: number; val: number; test: number } {
+  return { train: d.train.indices.length, val: d.val.indices.length, test: d.test.indices.length };
+}
+
+/** A phrase for the subset settings of a split (`train_per_class 300, val_fraction 0.1`), or '' for none. */
+export function splitPhrase(s: SplitSpec): string {
+  const parts: string[] = [];
+  if (s.trainPerClass !== undefined) parts.push(`train_per_class ${s.trainPerClass}`);
+  if (s.valPerClass !== undefined) parts.push(`val_per_class ${s.valPerClass}`);
+  if (s.valFraction !== undefined) parts.push(`val_fraction ${s.valFraction}`);
+  if (s.testFraction !== undefined) parts.push(`test_fraction ${s.testFraction}`);
+  if (s.seed !== undefined && s.seed !== 0) parts.push(`split_seed ${s.seed}`);
+  return parts.join(', ');
+}
+
+/** A phrase for the builder options (`nb201 width 8, cells 1`), or '' for the defaults. */
+export function buildPhrase(b: { nb201?: Nb201Options; darts?: DartsOptions }): string {
+  const parts: string[] = [];
+  if (b.nb201) parts.push(`nb201 ${Object.entries(b.nb201).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (b.darts) parts.push(`darts ${Object.entries(b.darts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  return parts.join('; ');
+}
+
+/** What an after-search stage (compress, finetune) trains and measures on, and why. */
+export interface StageData {
+  readonly dataset: string;
+  /** Rows (images) of each split used: fine-tuning and calibration on train, selection on val, the table on test. */
+  readonly train: number;
+  readonly val: number;
+  readonly test: number;
+  /** The subset settings used, in words ('' for the whole splits). */
+  readonly settings: string;
+  /** The record they came from (metrics.json or `study NAME`), when one was used. */
+  readonly record?: string;
+  /** Settings taken from the record, and settings given instead of it. */
+  readonly recorded: readonly string[];
+  readonly overridden: readonly string[];
+  /** One line for the user (printed as `data: ...`, kept in report.json / metrics.json). */
+  readonly line: string;
+}
+
+/**
+ * The split an after-search stage uses on the model's own data: the recorded subset settings
+ * (train_per_class, val_per_class, fractions, split seed) unless `opts` overrides one
+ * (`trainPerClass: 'all'` is the whole training split; `splitSeed`). On other data than the
+ * model's (`own` false) nothing is taken from the record.
+ */
+export function stageSplit(rec: ModelRecord | undefined, own: boolean, opts: { splitSeed?: number; trainPerClass?: number | 'all' }): { split: SplitSpec; recorded: string[]; overridden: string[]; said: string[] } {
+  const r: SplitSpec = own && rec ? rec.split : {};
+  const split: { -readonly [K in keyof SplitSpec]: SplitSpec[K] } = { ...r };
+  const recorded = Object.keys(r).map((k) => ({ trainPerClass: 'train_per_class', valPerClass: 'val_per_class', valFraction: 'val_fraction', testFraction: 'test_fraction', seed: 'split_seed' })[k as keyof SplitSpec]);
+  const overridden: string[] = [];
+  const said: string[] = [];
+  if (opts.trainPerClass !== undefined) {
+    const was = r.trainPerClass;
+    if (opts.trainPerClass === 'all') delete split.trainPerClass;
+    else split.trainPerClass = opts.trainPerClass;
+    if (was !== (opts.trainPerClass === 'all' ? undefined : opts.trainPerClass)) {
+      overridden.push('train_per_class');
+      said.push(`--train-per-class ${opts.trainPerClass}: ${opts.trainPerClass === 'all' ? 'the whole training split' : `${opts.trainPerClass} per class`}, not the model's ${was === undefined ? 'whole training split' : `recorded train_per_class ${was}`}`);
+    }
+  }
+  if (opts.splitSeed !== undefined) {
+    if ((r.seed ?? 0) !== opts.splitSeed) {
+      overridden.push('split_seed');
+      said.push(`split seed ${opts.splitSeed}, not the model's ${r.seed ?? 0}: its validation rows may have been training rows`);
+    }
+    split.seed = opts.splitSeed;
+  }
+  return { split, recorded: recorded.filter((k) => !overridden.includes(k)), overridden, said };
+}
+
+/** The StageData of prepared data chosen by stageSplit. */
+export function stageData(d: Pick<PreparedData, 'name' | 'train' | 'val' | 'test'>, rec: ModelRecord | undefined, own: boolean, chosen: ReturnType<typeof stageSplit>): StageData {
+  const c = splitCounts(d);
+  const settings = splitPhrase(chosen.split);
+  const whence = chosen.said.length ? chosen.said.join('; ') : own && rec ? (chosen.recorded.length ? 'as recorded with the model' : 'the whole training split, as the model was trained') : own ? 'no training data recorded with the model: the whole training split' : 'other data than the model\'s';
+  return {
+    dataset: d.name,
+    ...c,
+    settings,
+    ...(own && rec ? { record: rec.from } : {}),
+    recorded: chosen.recorded,
+    overridden: chosen.overridden,
+    line: `data: ${d.name}, ${c.train} train / ${c.val} val / ${c.test} test rows${settings ? ` (${settings})` : ''}, ${whence}`,
+  };
+}
