@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { workerId } from '../core/ids.js';
+import { studyId, workerId } from '../core/ids.js';
 import { Rng } from '../core/rng.js';
 import { chainCnnSpace } from '../space/chain-cnn.js';
 import { dartsSpace } from '../space/darts.js';
@@ -240,11 +240,15 @@ test('a one-shot study shows alpha of every edge over epochs as heat maps, besid
   let id: number;
   try {
     id = await createOneShotStudy(store, 8);
+    // a recorded negligible-margin warning (src/oneshot/indecision.ts) is shown in the panel
+    const t0 = (await store.getTrialByNumber(studyId(id), 0))!;
+    await store.setTrialAttr(t0.id, 'indecision', { format: 'tsnas.indecision/1', message: '6 of 6 choices ... raise alpha_lr (strategy options; default 3e-4, e.g. 10x) or run more epochs' });
   } finally {
     await store.close();
   }
   await page.goto(`${dash.url}#/study/${id}`);
   await page.waitForSelector('#oneshot #alpha svg');
+  assert.match((await page.textContent('#oneshot #indecision')) ?? '', /^warning: 6 of 6 choices .*raise alpha_lr/);
   assert.equal(await page.locator('#alpha .alpha-edge').count(), 6, 'one heat map per NB201 edge');
   assert.equal(await page.locator('#alpha .alpha-cell').count(), 6 * ONESHOT_OPS.length * 8, 'ops x epochs cells per edge');
   const ops = await page.locator('#derived svg g.edge').evaluateAll((els) => els.map((e) => e.getAttribute('data-op')));
@@ -257,6 +261,9 @@ test('a one-shot study shows alpha of every edge over epochs as heat maps, besid
   await page.waitForSelector('#learning-curve canvas');
   assert.ok(await canvasDrawn('#learning-curve'));
   assert.ok((await page.locator('#curve-kinds button').count()) >= 3, 'percent, loss, learning rate, time...');
+  // the supernet trial is marked, and says it is no candidate (new user, session 10, finding 1)
+  assert.equal(await page.locator('h1 .badge.supernet').count(), 1);
+  assert.match((await page.textContent('body')) ?? '', /not a candidate \(the supernet's val_acc is in its metrics\)/);
   assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), [], 'no page errors');
 });
 
