@@ -4,6 +4,8 @@
  * end (dashboard/) imports these types.
  */
 import { NasError, storageError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
+import { hypervolumeOf, paretoSet, referencePoint, referenceValues, refPointText, type RefSource } from './pareto.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { candidateValue, isSupernetTrial } from '../core/metrics.js';
@@ -132,7 +134,18 @@ export interface CurvePoint {
 }
 
 export interface CompareResult {
-  readonly studies: readonly { readonly study: StudySummary; readonly curve: readonly CurvePoint[] }[];
+  readonly studies: readonly {
+    readonly study: StudySummary;
+    readonly curve: readonly CurvePoint[];
+    /** Multi-objective studies of the same objectives: the Pareto set's size and hypervolume, bounded by `hypervolume.ref`. */
+    readonly pareto?: { readonly size: number; readonly hypervolume: number | null };
+  }[];
+  /**
+   * When every compared study has the same two or more objectives: the ONE reference point all
+   * their hypervolumes are bounded by (given as `ref`, or shared: 10% of the range beyond the worst
+   * complete trial of any of them), so they compare. Null with a reason when they differ.
+   */
+  readonly hypervolume?: { readonly metrics: readonly string[]; readonly ref: readonly number[] | null; readonly refSource: RefSource; readonly note: string } | { readonly ref: null; readonly note: string };
 }
 
 /** A trial drawn as a point (a sample of them when the study is large; see `sampled`). */
@@ -350,7 +363,8 @@ export interface DashboardSource {
   pareto(id: number, x: string, y: string): Promise<ParetoSeries>;
   /** A one-shot study's alpha history and derived architecture; null for other studies. */
   oneshot(id: number): Promise<OneShotView | null>;
-  compare(ids: readonly number[]): Promise<CompareResult>;
+  /** `refPoint`: the hypervolume's reference point for multi-objective studies (else one shared by them). */
+  compare(ids: readonly number[], refPoint?: readonly number[]): Promise<CompareResult>;
   /** study id -> version string; a changed version means the study changed. */
   versions(): Promise<Record<string, string>>;
   /**
@@ -915,20 +929,45 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     },
     async pareto(id, x, y) {
       const s = await requireCounted(id);
-      return paretoOf(s, (await chartRows(s)).rows, x, y);
+      const r = await chartRows(s);
+      // A name no trial reports and no objective names is a mistake (an empty front said nothing):
+      // refused as the trial filter refuses one, with the closest names.
+      const known = [...new Set([...r.metricNames, ...s.objectives.map((o) => o.metric)])];
+      for (const [field, name] of [['x', x], ['y', y]] as const)
+        if (!known.includes(name))
+          throw new NasError('invalid_config', `no metric is named ${JSON.stringify(name.slice(0, 60))} in study ${s.name}${didYouMean(name, known)}`, { field, hint: `use one of: ${known.join(', ') || '(no metrics recorded yet)'}` });
+      return paretoOf(s, r.rows, x, y);
     },
     async oneshot(id) {
       const s = await requireRecord(id);
       return oneShotOf(s.userAttrs, (n) => store.getTrialByNumber(s.id, n));
     },
-    async compare(ids) {
+    async compare(ids, refPoint) {
       const out: { study: StudySummary; curve: CurvePoint[] }[] = [];
+      const fronts: { s: StoreStudySummary; rows: TrialRecord[] }[] = [];
       for (const id of ids) {
         const s = await requireCounted(id);
         const r = await chartRows(s);
         out.push({ study: toSummary(withBest(s, r)), curve: bestCurve(s, r.rows) });
+        // Objective values as the charts read them (the rows' metrics), for the fronts below.
+        fronts.push({ s, rows: r.rows.map((t) => ({ number: t.number, state: t.state, values: s.objectives.map((o) => t.metrics[o.metric] ?? null), metrics: t.metrics }) as unknown as TrialRecord) });
       }
-      return { studies: out };
+      const sig = (s: StoreStudySummary) => s.objectives.map((o) => `${o.metric}:${o.direction}`).join(',');
+      const mo = fronts.filter((f) => f.s.objectives.length > 1);
+      if (mo.length === 0) return { studies: out };
+      if (mo.length !== fronts.length || new Set(fronts.map((f) => sig(f.s))).size > 1)
+        return { studies: out, hypervolume: { ref: null, note: 'the studies have different objectives: their hypervolumes do not compare, none is given' } };
+      const objectives = mo[0]!.s.objectives as readonly { metric: string; direction: 'maximize' | 'minimize' }[];
+      if (refPoint && refPoint.length !== objectives.length)
+        throw new NasError('invalid_config', `ref has ${refPoint.length} value(s); the studies have ${objectives.length} objectives (${objectives.map((o) => o.metric).join(', ')})`, { field: 'ref', hint: 'one value per objective, in order, e.g. ref=0,100' });
+      const ref = refPoint ? [...refPoint] : referencePoint(fronts.flatMap((f) => referenceValues(f.rows, objectives)), objectives);
+      const refSource: RefSource = refPoint ? 'given' : 'shared';
+      const studies = out.map((o, i) => {
+        const set = paretoSet(fronts[i]!.s, fronts[i]!.rows);
+        return { ...o, pareto: { size: set.trials.length, hypervolume: ref && set.trials.length ? hypervolumeOf(set.trials, objectives, ref, refSource).value : null } };
+      });
+      const note = ref === null ? 'no complete trial: no reference point' : refPointText({ value: null, ref, refSource }, objectives, fronts.length);
+      return { studies, hypervolume: { metrics: objectives.map((o) => o.metric), ref, refSource, note } };
     },
     async versions() {
       // Counts and the study record only: a finished trial changes the counts, so the best trial

@@ -11,6 +11,7 @@ import { findStudyRecord, maskPgUrl, openStore, parseStoreUrl, type TrialCounts,
 import { prepareSearch, requireSameIdentity, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
 import { STUDY_NAME_MAX } from './config.js';
 import type { DataNotes } from '../data/prepare.js';
+import { hypervolumeOf, paretoSet, referencePoint, referenceValues, type RefSource } from './pareto.js';
 
 /** Statistics of one metric over the runs that produced it. `std` is the sample std (n-1); null for n = 1. */
 export interface Stat {
@@ -84,6 +85,11 @@ export interface RepeatInput extends PrepareInput {
    * config without --study, `<space>-<strategy>`.
    */
   readonly name?: string;
+  /**
+   * Multi-objective configs: the hypervolume's reference point (one value per objective, in order);
+   * default one point shared by every seed, computed over all their complete trials (referencePoint).
+   */
+  readonly refPoint?: readonly number[];
 }
 
 export interface RepeatOptions extends Omit<SearchOptions, 'onProgress' | 'onEvent'> {
@@ -117,6 +123,8 @@ export interface SeedStudy {
   readonly seconds: number;
   /** In the summary: the study reached its budget (or the strategy was done) and has a best trial. */
   readonly counted: boolean;
+  /** Multi-objective configs, counted seeds: the Pareto set's size and hypervolume (RepeatResult.hypervolume's reference point). */
+  readonly pareto?: { readonly size: number; readonly trials: readonly number[]; readonly hypervolume: number | null };
 }
 
 export interface RepeatResult {
@@ -128,8 +136,14 @@ export interface RepeatResult {
   readonly excluded: number;
   /** True when the signal stopped the repeat; seeds after the stopped one are not in `runs`. */
   readonly aborted: boolean;
-  /** Over counted seeds: each objective's metric, then every test metric of the best trials. */
+  /**
+   * Over counted seeds: each objective's metric, then every test metric of the best trials; for a
+   * multi-objective config instead `hypervolume` and `pareto_size` (a best trial by the first
+   * objective says nothing of the trade-off).
+   */
   readonly summary: Record<string, Stat>;
+  /** Multi-objective configs: the one reference point every seed's hypervolume is bounded by, and where it came from. */
+  readonly hypervolume?: { readonly metrics: readonly string[]; readonly ref: readonly number[] | null; readonly refSource: RefSource };
 }
 
 const SEED_SUFFIX = /-seed\d+$/;
@@ -230,6 +244,7 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
     }
   }
   const objectives = base.config.objectives.map((o) => ({ metric: o.metric, direction: o.direction }));
+  if (objectives.length > 1) return multiObjectiveSummary(name, base.config.storage, objectives, runs, aborted, input.refPoint);
   const counted = runs.filter((r) => r.counted && r.best);
   const rows = counted.map((r) => ({ ...Object.fromEntries(objectives.map((o, i) => [o.metric, r.best!.values[i]!])), ...r.best!.test }));
   return {
@@ -240,5 +255,53 @@ export async function repeatSearch(input: RepeatInput, opts: RepeatOptions = {})
     excluded: runs.length - counted.length,
     aborted,
     summary: summarizeRuns(rows),
+  };
+}
+
+/**
+ * A multi-objective repeat: each counted seed's Pareto set and its hypervolume, every seed bounded
+ * by ONE reference point (given, or shared: referencePoint over the complete trials of all counted
+ * seeds), so the hypervolumes compare; summary `hypervolume` and `pareto_size` over the seeds.
+ */
+async function multiObjectiveSummary(
+  name: string,
+  storage: string,
+  objectives: RepeatResult['objectives'],
+  runs: SeedStudy[],
+  aborted: boolean,
+  refPoint: readonly number[] | undefined,
+): Promise<RepeatResult> {
+  const counted = runs.filter((r) => r.counted);
+  const store = await openStore(storage, { readOnly: true });
+  const sets = new Map<number, { front: TrialRecord[] }>();
+  const values: number[][] = [];
+  try {
+    for (const r of counted) {
+      const rec = await store.requireStudy(r.study);
+      const trials = await store.listTrials(rec.id);
+      sets.set(r.seed, { front: paretoSet(rec, trials).trials });
+      values.push(...referenceValues(trials, objectives));
+    }
+  } finally {
+    await store.close();
+  }
+  const ref = refPoint ?? referencePoint(values, objectives);
+  const refSource: RefSource = refPoint ? 'given' : 'shared';
+  const withPareto = runs.map((r): SeedStudy => {
+    const set = sets.get(r.seed);
+    if (!set) return r;
+    const hv = ref && set.front.length ? hypervolumeOf(set.front, objectives, ref, refSource).value : null;
+    return { ...r, pareto: { size: set.front.length, trials: set.front.map((t) => t.number), hypervolume: hv } };
+  });
+  const rows = withPareto.flatMap((r) => (r.pareto ? [{ ...(r.pareto.hypervolume === null ? {} : { hypervolume: r.pareto.hypervolume }), pareto_size: r.pareto.size }] : []));
+  return {
+    name,
+    storage,
+    objectives,
+    runs: withPareto,
+    excluded: runs.length - counted.length,
+    aborted,
+    summary: summarizeRuns(rows),
+    hypervolume: { metrics: objectives.map((o) => o.metric), ref, refSource },
   };
 }

@@ -17,9 +17,12 @@ import { loadModule } from '../nn/state.js';
 import { Generator } from '../tensor/index.js';
 import { openStore, type Store, type StudyRecord, type StudySummary, type TrialRecord } from '../store/index.js';
 import { prescreenReport, type PrescreenFailure } from '../strategy/prescreen.js';
+import { violates } from '../core/metrics.js';
+import { studyConstraints } from '../store/common.js';
 import { resolveStorage } from './config.js';
 import { resolveArtifact } from './artifacts.js';
 import { parseTrainOptions } from './train-evaluator.js';
+import { hypervolumeOf, paretoSet, referencePoint, referenceValues, type Hypervolume, type ParetoSet } from './pareto.js';
 
 /**
  * Runs `f` on the store at `storage` opened read-only: reading never creates a database (a
@@ -106,6 +109,30 @@ export function bestTrial(storage: string, study: string): Promise<{ study: Stud
   });
 }
 
+/** A multi-objective study's Pareto set and hypervolume (src/api/pareto.ts). */
+export interface StudyPareto extends ParetoSet {
+  readonly study: StudyRecord;
+  /** Null when no trial is on the front (or the study has one objective and no reference point was given). */
+  readonly hypervolume: Hypervolume | null;
+}
+
+/**
+ * The Pareto set of a study (Optuna's best_trials: complete, feasible, non-dominated on every
+ * objective) and its hypervolume: bounded by `refPoint` when given (one value per objective,
+ * `refSource` given), else by the study's own point (referencePoint over its complete trials).
+ */
+export function studyPareto(storage: string, study: string, opts: { readonly refPoint?: readonly number[] } = {}): Promise<StudyPareto> {
+  return withStore(storage, async (s) => {
+    const rec = await s.requireStudy(study);
+    const trials = await s.listTrials(rec.id);
+    const set = paretoSet(rec, trials);
+    const objectives = set.objectives;
+    const ref = opts.refPoint ?? referencePoint(referenceValues(trials, objectives), objectives);
+    const hypervolume = ref && set.trials.length ? hypervolumeOf(set.trials, objectives, ref, opts.refPoint ? 'given' : 'study') : null;
+    return { ...set, study: rec, hypervolume };
+  });
+}
+
 /** A study's constraints in words: `latency_ms <= 0.0001, params >= 1000`. */
 export function constraintRule(constraints: readonly Readonly<Record<string, unknown>>[]): string {
   return constraints.map((c) => `${String(c['metric'])}${typeof c['max'] === 'number' ? ` <= ${c['max']}` : ''}${typeof c['min'] === 'number' ? ` >= ${c['min']}` : ''}`).join(', ');
@@ -148,6 +175,26 @@ export function requireBestTrial(storage: string, study: string): Promise<{ stud
     const why = noFeasibleTrialError(rec, complete);
     if (why) throw why;
     throw new NasError('not_found', `study ${rec.name} has no complete trial yet`, { field: 'study', hint: 'run the search first (tsnas search), or check tsnas status' });
+  });
+}
+
+/**
+ * Trial `number` of a study for export: it must exist (`not_found` naming the range) and be
+ * complete (`invalid_config`); a trial that violates the study's constraints is returned with a
+ * warning pushed to `warnings`.
+ */
+function requireTrial(storage: string, study: string, number: number, warnings: string[]): Promise<{ study: StudyRecord; best: TrialRecord }> {
+  return withStore(storage, async (s) => {
+    const rec = await s.requireStudy(study);
+    const t = await s.getTrialByNumber(rec.id, number);
+    if (!t) {
+      const n = (await s.countTrials(rec.id)).total;
+      throw new NasError('not_found', `study ${rec.name} has no trial ${number}`, { field: '--trial', hint: n ? `its trials are numbered 0 to ${n - 1}` : 'it has no trials yet' });
+    }
+    if (t.state !== 'complete') throw new NasError('invalid_config', `trial ${number} of study ${rec.name} is ${t.state}, not complete: it has no result to export`, { field: '--trial', hint: `tsnas trials --study ${rec.name} --state complete lists the complete ones` });
+    const constraints = studyConstraints(rec);
+    if (constraints.length && violates(t.metrics ?? {}, constraints)) warnings.push(`trial ${number} violates the study's constraints (${constraintRule(rec.constraints)}): exported as asked, but it is not a feasible result`);
+    return { study: rec, best: t };
   });
 }
 
@@ -264,6 +311,12 @@ export interface ExportResult {
 export interface ExportOptions {
   /** Also write `model.onnx` when the winner has weights (default true). */
   readonly onnx?: boolean;
+  /**
+   * Export this trial (its number) instead of the best: e.g. another member of a multi-objective
+   * study's Pareto set (`tsnas best` lists them). It must be complete; an infeasible one is exported
+   * with a warning.
+   */
+  readonly trial?: number;
 }
 
 /** What metrics.json says about model.onnx. */
@@ -349,11 +402,19 @@ export async function exportWinner(storage: string, study: string, outDir: strin
   // The output's place is checked before the store is read: a missing parent is an error, never created.
   const dir = requireParentDir(outDir, 'out');
   if (existsSync(dir)) throw new NasError('invalid_config', `${dir} already exists`, { field: 'out', hint: 'give a new directory name; export never overwrites' });
-  const { study: rec, best } = await requireBestTrial(storage, study);
+  const warnings: string[] = [];
+  const { study: rec, best } = opts.trial === undefined ? await requireBestTrial(storage, study) : await requireTrial(storage, study, opts.trial, warnings);
+  if (opts.trial === undefined && rec.objectives.length > 1) {
+    const front = await studyPareto(storage, study);
+    warnings.push(
+      `study ${rec.name} has ${rec.objectives.length} objectives: trial ${best.number} is the best by ${rec.objectives[0]!.metric} alone, one of a Pareto front of ${front.trials.length} trial(s) ` +
+        `(${front.trials.map((t) => t.number).join(', ')}); tsnas best --study ${rec.name} lists them, and --trial N exports another`,
+    );
+  }
   const tmp = `${dir}.tmp-${process.pid}`;
   const files: string[] = [];
   // The unfinished export of an earlier run (a process no longer running) is removed and said.
-  const warnings: string[] = removeStalePartials(dir);
+  warnings.push(...removeStalePartials(dir));
   // Removed on SIGINT/SIGTERM and process exit as well (core/partial.ts).
   const release = holdPartial(tmp);
   try {

@@ -2,15 +2,37 @@
  * `tsnas repeat`: one search config run once per seed as studies `<name>-seed<k>`, then the best
  * trial of each seed and mean ± std over the seeds (src/api/repeat.ts).
  */
-import { prepareSearch, repeatSearch, seedList, type PrepareInput, type RepeatResult } from '../api/index.js';
+import { parseRefPoint, prepareSearch, refPointText, repeatSearch, seedList, type PrepareInput, type RepeatResult } from '../api/index.js';
 import { invariant } from '../core/errors.js';
 import { interruptible, parse, statTable, UsageError, type ExtraCommand } from './commands-extra.js';
-import { sayDataNotes } from './args.js';
+import { flagError, sayDataNotes } from './args.js';
 import { Progress } from './progress.js';
 import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, badConfigFields } from './search-flags.js';
 import { renderTable, type Cell } from './table.js';
 
+/** A multi-objective repeat: each seed's Pareto set size and hypervolume, one reference point for all (stated). */
+function printRepeatMo(r: RepeatResult): string {
+  const perSeed = renderTable(
+    ['seed', 'study', 'run', 'reason', 'complete', 'failed', 'pareto size', 'hypervolume'],
+    r.runs.map((x): Cell[] => [x.seed, x.study, x.action, x.reason, x.counts.complete, x.counts.failed, x.pareto?.size, x.pareto?.hypervolume]),
+  );
+  const n = r.runs.length - r.excluded;
+  const hv = r.hypervolume!;
+  const ref = hv.ref
+    ? refPointText({ value: null, ref: hv.ref, refSource: hv.refSource }, r.objectives, n)
+    : 'none (no complete trial)';
+  return (
+    perSeed +
+    '\n' +
+    (n > 0 ? statTable(r.summary) : '') +
+    `${n} of ${r.runs.length} seed(s) in the statistics${r.excluded ? ` (${r.excluded} left out: not finished or no complete trial)` : ''}${r.aborted ? '; interrupted' : ''}` +
+    ` (pareto size: feasible non-dominated trials on ${r.objectives.map((o) => `${o.metric} (${o.direction})`).join(', ')}; std: sample standard deviation, n-1)\n` +
+    `hypervolume reference point, the same for every seed: ${ref}\n`
+  );
+}
+
 function printRepeat(r: RepeatResult): string {
+  if (r.hypervolume) return printRepeatMo(r);
   const tests = [...new Set(r.runs.flatMap((x) => Object.keys(x.best?.test ?? {})))].sort();
   const perSeed = renderTable(
     ['seed', 'study', 'run', 'reason', 'complete', 'failed', 'best #', ...r.objectives.map((o) => o.metric), ...tests],
@@ -47,7 +69,9 @@ export const repeatCmd: ExtraCommand = {
 Runs the same search once per seed, as separate studies NAME-seed<k> in the same storage (each one
 resumable and visible in tsnas status and the dashboard), then prints the best trial of each seed
 (by the first objective): its objective values and test metrics, and per metric mean ± sample
-std (n-1), min, max over the seeds. NAME is the config's study (flags only: SPACE-STRATEGY).
+std (n-1), min, max over the seeds. A multi-objective config (nsga2) has no single best: each
+seed's Pareto set size and hypervolume are shown and summarised instead, every seed's hypervolume
+bounded by the same reference point (so they compare), which the output states. NAME is the config's study (flags only: SPACE-STRATEGY).
 The seed sets the study's seed (strategy sampling and each trial's training seed); everything else
 in the config is the same for all seeds. Rerunning the command resumes: a seed whose study finished
 is not run again, an interrupted one continues. A seed that stopped without finishing is shown and
@@ -57,6 +81,9 @@ options:
   --seeds 0,1,2         the seeds
   --repeats N           seeds --seed, --seed+1, ..., --seed+N-1 (--seed defaults to the config's seed)
   --config FILE         the config file (or give it as the first argument)
+  --ref-point A,B       multi-objective configs: the hypervolume's reference point, one value per
+                        objective in order (default: one point shared by all seeds, 10% of the range
+                        beyond the worst complete trial of any seed; stated in the output)
   --study, --storage, --space, --strategy, --evaluator, --table, --latency, --objective,
   --direction, --trials, --wallclock, --workers, --lease, --dataset, --data-dir, --path,
   --label, --header, --val-fraction, --test-fraction
@@ -69,6 +96,7 @@ options:
     let seeds: number[] = [];
     let input: PrepareInput | undefined;
     let warnings: readonly string[] = [];
+    let refPoint: number[] | undefined;
     const { flags } = parse(
       argv,
       {
@@ -76,6 +104,7 @@ options:
         seeds: { type: 'string', list: true },
         repeats: { type: 'string' },
         seed: { type: 'string' },
+        'ref-point': { type: 'string', list: true },
         ...Object.fromEntries(SEARCH_FLAGS.map((k) => [k, { type: 'string' as const, ...(k === 'objective' ? { list: true as const } : {}) }])),
         ...SEARCH_CHOICE_FLAGS,
         header: { type: 'string', choices: ['auto', 'true', 'false'] },
@@ -88,8 +117,8 @@ options:
         const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
         if (p.args[0] !== undefined && p.flags['config'] !== undefined) issues.add(new UsageError('give the config once: as the argument or with --config'));
         const configPath = p.args[0] ?? sv('config');
-        const { seeds: _a, repeats: _b, seed: _c, config: _d, json: _e, quiet: _f, ...searchFlags } = p.flags;
-        void [_a, _b, _c, _d, _e, _f];
+        const { seeds: _a, repeats: _b, seed: _c, config: _d, json: _e, quiet: _f, 'ref-point': _g, ...searchFlags } = p.flags;
+        void [_a, _b, _c, _d, _e, _f, _g];
         let configSeed = 0;
         if (configPath === undefined && (p.flags['space'] === undefined || p.flags['strategy'] === undefined || (p.flags['evaluator'] === undefined && p.flags['dataset'] === undefined)))
           issues.add(new UsageError('give a config file, or at least --space, --strategy and --evaluator'));
@@ -101,6 +130,13 @@ options:
             input = i;
             configSeed = prepared.config.seed;
             warnings = prepared.parts.warnings;
+            const rp = sv('ref-point');
+            const objs = prepared.config.objectives;
+            if (rp !== undefined)
+              refPoint = issues.take(() => {
+                if (objs.length < 2) throw flagError('ref-point', `applies to a multi-objective config; this one has one objective (${objs[0]!.metric})`);
+                return parseRefPoint(rp, objs);
+              }, undefined);
           }
         }
         // --repeats without --seed counts up from the config's seed.
@@ -114,7 +150,7 @@ options:
     const quiet = Boolean(flags['quiet']);
     let bar: Progress | undefined;
     const r = await repeatSearch(
-      { ...input, seeds },
+      { ...input, seeds, ...(refPoint ? { refPoint } : {}) },
       {
         signal: ctl.signal,
         onDataNotes: (notes) => sayDataNotes(notes, quiet),

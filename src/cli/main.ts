@@ -43,6 +43,11 @@ import {
   type TrialRecord,
   type PreparedSearch,
   ensembleOfStudy,
+  studyPareto,
+  parseRefPoint,
+  hypervolumeOf,
+  refPointText,
+  type StudyPareto,
 } from '../api/index.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
@@ -170,19 +175,28 @@ worker cannot build) - found before any trial is claimed, 130 interrupted.
   --json                print the result as JSON
   --quiet               no per-trial lines
 `,
-  status: `usage: tsnas status [--storage URL] [--study NAME] [--json]
+  status: `usage: tsnas status [--storage URL] [--study NAME [--ref-point A,B]] [--json]
 
 Without --study: every study in the storage with its trial counts and best value. With --study, a
 study that used zero-cost proxies (prescreen, proxy evaluator) also shows its proxy time: ms per
 candidate and in total (JSON: field "proxy"); on the nb201 table these are the compute times recorded
 in the table when it was made, looked up (the line says so), not time this run spent. Prescreen
 candidates that lacked a proxy value (ranked last) are listed by reason with their first keys; a
-trained one has the reason in its param prescreen_failed (tsnas trials).`,
+trained one has the reason in its param prescreen_failed (tsnas trials). A multi-objective study
+also shows its Pareto front's size and hypervolume (JSON: field "pareto"), with the reference point
+stated: by default 10% of the range beyond the study's worst complete trial (its own, so not
+comparable across studies); --ref-point A,B (one value per objective, in order) fixes it, e.g. the
+same for studies you compare.`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--format table|csv|json] [--state STATE]
 
 --format as tsnas export's (default table); --csv and --json are accepted as its older spellings.
 To a file: tsnas export --study NAME --format csv --out FILE (which never replaces a file unless --force).`,
-  best: `usage: tsnas best --study NAME [--storage URL] [--json]`,
+  best: `usage: tsnas best --study NAME [--storage URL] [--ref-point A,B] [--json]
+
+The best trial. A multi-objective study has no single best: its Pareto set is listed (Optuna's
+best_trials): every complete trial that satisfies the constraints and that no other such trial
+dominates on all objectives, sorted by the first objective, with the front's hypervolume (two
+objectives; --ref-point as in tsnas status). tsnas export --trial N exports any of them.`,
   ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--final retrain|folds]
                       [--seed N] [--repeats 1] [--json]
        tsnas ensemble --study NAME [--storage URL] --method caruana [--size 50] [--metric loss|acc]
@@ -208,10 +222,12 @@ supernet trial 0 is no candidate).
                           cv_folds and cv_predictions: true): --size greedy steps (default 50),
                           each adding the trial that most improves the held-out --metric (loss:
                           mean log loss, default; acc); a trial's weight = how often it was added`,
-  export: `usage: tsnas export --study NAME [--storage URL] --out DIR [--no-onnx]
+  export: `usage: tsnas export --study NAME [--storage URL] --out DIR [--trial N] [--no-onnx]
        tsnas export --study NAME [--storage URL] --format csv|json [--out FILE [--force]]
 
-The first form writes the best trial into DIR (a new directory): arch.json, metrics.json
+The first form writes the best trial (--trial N: that complete trial, e.g. another member of a
+multi-objective study's Pareto set, which tsnas best lists; the best of such a study is the best
+by its first objective and the export says so) into DIR (a new directory): arch.json, metrics.json
 (metrics, objective values, costs) and, when the trial kept its trained weights, weights.bin
 and model.onnx: the network as an ONNX model (opset 13) for other runtimes, taking raw inputs
 (the training normalisation is inside it); see docs/export.md. --no-onnx skips model.onnx.
@@ -452,7 +468,9 @@ async function cmdSearch(argv: string[]): Promise<number> {
       `study ${result.study}: ${result.reason}${result.resumed ? ' (resumed)' : ''} in ${result.seconds.toFixed(1)} s; ` +
         `${result.counts.complete} complete, ${result.counts.pruned} pruned, ${result.counts.failed} failed, ${result.counts.waiting + result.counts.running} left\n`,
     );
-    if (b) out(`best: trial ${b.number} ${c.objectives[0]!.metric}=${formatCell(b.values?.[0])} ${JSON.stringify(b.arch)}\n`);
+    // A multi-objective study has no single best: its front (tsnas best lists it), not the first objective's best.
+    if (b && c.objectives.length > 1) out(paretoLine(await studyPareto(c.storage, result.study)) + `the Pareto set: tsnas best --study ${result.study} (with this --storage)\n`);
+    else if (b) out(`best: trial ${b.number} ${c.objectives[0]!.metric}=${formatCell(b.values?.[0])} ${JSON.stringify(b.arch)}\n`);
     // Trials completed but none is feasible: say so, with the constraints and the fix, instead of
     // a summary with no best line. The exit code stays 0: the search ran its budget as asked
     // (`tsnas best` is the command that fails, constraint_unsatisfiable).
@@ -573,6 +591,35 @@ async function cmdWorker(argv: string[]): Promise<number> {
 }
 
 const readFlags: FlagSpec = { storage: { type: 'string' }, study: { type: 'string' }, json: { type: 'boolean' } };
+/** `--ref-point A,B`: the hypervolume's reference point, one value per objective (checked against the study's objectives). */
+const refPointFlag: FlagSpec = { 'ref-point': { type: 'string', list: true } };
+
+/** The study's Pareto set, its hypervolume bounded by --ref-point when given (else the study's own point). */
+async function paretoOfFlags(storage: string, study: string, flags: Flags): Promise<StudyPareto> {
+  const p = await studyPareto(storage, study);
+  const rp = flags['ref-point'];
+  if (typeof rp !== 'string') return p;
+  if (p.objectives.length < 2) throw flagError('ref-point', `applies to a multi-objective study; ${p.study.name} has one objective (${p.objectives[0]?.metric})`);
+  const ref = parseRefPoint(rp, p.objectives);
+  return { ...p, hypervolume: p.trials.length ? hypervolumeOf(p.trials, p.objectives, ref, 'given') : null };
+}
+
+/** `pareto front: 14 of 280 feasible complete trials; hypervolume 5410.9 (reference point ...)`. */
+function paretoLine(p: StudyPareto): string {
+  const hv = p.hypervolume;
+  const hvText = hv === null ? '' : hv.value === null ? `; hypervolume not computed for ${p.objectives.length} objectives (two only)` : `; hypervolume ${formatCell(hv.value)} (reference point ${refPointText(hv, p.objectives)})`;
+  return `pareto front: ${p.trials.length} of ${p.feasible} feasible complete trial(s)${p.feasible < p.complete ? ` (${p.complete - p.feasible} complete ones violate the constraints)` : ''}, non-dominated on ${p.objectives.map((o) => `${o.metric} (${o.direction})`).join(', ')}${hvText}\n`;
+}
+
+const paretoJson = (p: StudyPareto) => ({
+  size: p.trials.length,
+  trials: p.trials.map((t) => t.number),
+  feasible: p.feasible,
+  complete: p.complete,
+  hypervolume: p.hypervolume?.value ?? null,
+  ref_point: p.hypervolume?.ref ?? null,
+  ref_source: p.hypervolume?.refSource ?? null,
+});
 
 /** `--study NAME is required` (a CrossCheck: reported with the other bad flags). */
 const studyRequired: CrossCheck = (p, issues) => {
@@ -583,16 +630,19 @@ const needStudy = (flags: Flags): string => flags['study'] as string;
 const storageOf = (flags: Flags) => (typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE);
 
 async function cmdStatus(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, readFlags);
+  const { flags } = parse(argv, { ...readFlags, ...refPointFlag }, 0, (p, issues) => {
+    if (p.flags['ref-point'] !== undefined && p.flags['study'] === undefined) issues.add(flagError('ref-point', 'applies to one study: give --study NAME'));
+  });
   if (flags['help']) return out(help('status') + '\n'), 0;
   const storage = storageOf(flags);
   if (typeof flags['study'] === 'string') {
     const one = await studyStatus(storage, flags['study']);
     const proxy = await studyProxyTime(storage, flags['study']);
-    if (flags['json']) out(JSON.stringify(proxy ? { ...one, proxy } : one, null, 2) + '\n');
+    const pareto = one.objectives.length > 1 || flags['ref-point'] !== undefined ? await paretoOfFlags(storage, flags['study'], flags) : null;
+    if (flags['json']) out(JSON.stringify({ ...one, ...(proxy ? { proxy } : {}), ...(pareto ? { pareto: paretoJson(pareto) } : {}) }, null, 2) + '\n');
     else {
       const infeasible = one.best ? null : await studyInfeasibility(storage, flags['study']);
-      out(summaryRows([one]) + (proxy ? proxyLine(proxy) : '') + (infeasible ? `no best: ${infeasible.text}; ${infeasible.hint}\n` : ''));
+      out(summaryRows([one]) + (pareto ? paretoLine(pareto) : '') + (proxy ? proxyLine(proxy) : '') + (infeasible ? `no best: ${infeasible.text}; ${infeasible.hint}\n` : ''));
     }
     return 0;
   }
@@ -623,9 +673,22 @@ async function cmdTrials(argv: string[]): Promise<number> {
 }
 
 async function cmdBest(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, readFlags, 0, studyRequired);
+  const { flags } = parse(argv, { ...readFlags, ...refPointFlag }, 0, studyRequired);
   if (flags['help']) return out(help('best') + '\n'), 0;
   const { study, best } = await requireBestTrial(storageOf(flags), needStudy(flags));
+  if (study.objectives.length > 1 || flags['ref-point'] !== undefined) {
+    // No single best: the Pareto set (Optuna's best_trials), sorted by the first objective.
+    const p = await paretoOfFlags(storageOf(flags), needStudy(flags), flags);
+    const numbers = trialNumbersById((await studyTrials(storageOf(flags), needStudy(flags))).trials);
+    if (flags['json']) out(JSON.stringify({ study: study.name, objectives: study.objectives, pareto: paretoJson(p), best_trials: p.trials.map((t) => trialForOutput(t, numbers)) }, null, 2) + '\n');
+    else {
+      out(`study ${study.name}: ${study.objectives.length} objectives, no single best; its Pareto set:\n`);
+      out(trialRows(p.trials, study.objectives));
+      out(paretoLine(p));
+      out(`export one: tsnas export --study ${study.name} --trial N --out DIR\n`);
+    }
+    return 0;
+  }
   if (flags['json']) {
     // Lineage as a trial number only (trialForOutput); ids resolved when it is not yet recorded.
     const lineage = best.params['parent'] !== undefined || best.params['promotes'] !== undefined;
@@ -712,8 +775,9 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
 }
 
 async function cmdExport(argv: string[]): Promise<number> {
-  const { flags } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' }, force: { type: 'boolean' } }, 0, (p, issues) => {
+  const { flags, num } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' }, force: { type: 'boolean' }, trial: { type: 'string', number: NON_NEGATIVE_INT } }, 0, (p, issues) => {
     studyRequired(p, issues);
+    if (p.flags['trial'] !== undefined && p.flags['format'] !== undefined) issues.add(flagError('trial', 'applies to the winner export (--out DIR); --format writes every trial'));
     if (p.flags['format'] === undefined && typeof p.flags['out'] !== 'string') issues.add(new UsageError('--out DIR is required (or --format csv|json)'));
     if (p.flags['force'] && p.flags['format'] === undefined) issues.add(flagError('force', 'applies to --format csv|json --out FILE', 'the winner is exported into a new directory; give a new --out DIR'));
     // As every command that writes a file (report, export): an existing one is replaced only when asked.
@@ -734,7 +798,8 @@ async function cmdExport(argv: string[]): Promise<number> {
     } else out(text);
     return 0;
   }
-  const r = await exportWinner(storage, name, flags['out'] as string, { onnx: !flags['no-onnx'] });
+  const trial = num('trial');
+  const r = await exportWinner(storage, name, flags['out'] as string, { onnx: !flags['no-onnx'], ...(trial === undefined ? {} : { trial }) });
   for (const w of r.warnings) err(`tsnas export: warning: ${w}\n`);
   if (flags['json']) out(JSON.stringify({ dir: r.dir, files: r.files, trial: r.trial.number, warnings: r.warnings }) + '\n');
   else out(`exported trial ${r.trial.number} to ${r.dir}: ${r.files.join(', ')}\n`);

@@ -12,7 +12,7 @@
  *   GET /api/studies/:id/overview                 -> StudyOverview (detail + every chart's series, from the same read)
  *   GET /api/studies/:id/pareto?x=&y=             -> ParetoSeries
  *   GET /api/studies/:id/oneshot                  -> { oneshot: OneShotView | null }
- *   GET /api/compare?ids=1,2,3                    -> CompareResult
+ *   GET /api/compare?ids=1,2,3[&ref=A,B]          -> CompareResult (multi-objective: hypervolumes over one reference point)
  *   GET /api/events                               -> text/event-stream, event `versions`
  *   GET /, /index.html, /assets/*                 -> the built app (dist/dashboard)
  */
@@ -149,7 +149,14 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       if (ids.length === 0 || ids.length > 12) {
         throw new NasError('invalid_config', 'compare needs 1 to 12 study ids', { field: 'ids', hint: 'e.g. /api/compare?ids=1,2' });
       }
-      return sendJson(res, await o.source.compare([...new Set(ids)]));
+      // ref=A,B: the hypervolume's reference point for multi-objective studies (default: one shared by them).
+      const refText = params.get('ref');
+      const ref = refText === null || refText === '' ? undefined : refText.split(',').map((x) => {
+        const n = x.trim() === '' ? NaN : Number(x);
+        if (!Number.isFinite(n)) throw new NasError('invalid_config', `ref: ${JSON.stringify(x.slice(0, 40))} is not a number`, { field: 'ref', hint: 'one number per objective, e.g. ref=0,100' });
+        return n;
+      });
+      return sendJson(res, await o.source.compare([...new Set(ids)], ref));
     }
     if (a === 'studies') {
       if (b === undefined) return sendJson(res, { studies: await o.source.studies() });

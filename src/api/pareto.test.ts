@@ -1,0 +1,132 @@
+/**
+ * Multi-objective results (new user, session 10, finding 6): the Pareto set is the complete,
+ * feasible, non-dominated trials on every objective (Optuna's best_trials); the reference point is
+ * stated, given or computed over the trials it is computed from (one point shared by studies
+ * compared); the hypervolume is exact for two objectives; the dashboard's pareto endpoint refuses a
+ * metric name no trial reports, with did-you-mean, on both store kinds it runs on.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TrialRecord } from '../store/types.js';
+import { hypervolumeOf, paretoSet, parseRefPoint, referencePoint, referenceValues, refPointText } from './pareto.js';
+import { openStore } from '../store/index.js';
+import { workerId } from '../core/ids.js';
+import { dashboardSource } from './dashboard.js';
+import { isNasError } from '../core/errors.js';
+
+const objectives = [
+  { metric: 'val_acc', direction: 'maximize' as const },
+  { metric: 'latency_ms', direction: 'minimize' as const },
+];
+const trial = (number: number, acc: number | null, lat: number, state: TrialRecord['state'] = 'complete', params = 1000): TrialRecord =>
+  ({ number, state, values: acc === null ? null : [acc, lat], metrics: acc === null ? null : { val_acc: acc, latency_ms: lat, params } }) as unknown as TrialRecord;
+
+test('paretoSet: complete, finite, feasible, non-dominated; sorted by the first objective; ties of equal values all kept', () => {
+  const trials = [
+    trial(0, 90, 10), // front
+    trial(1, 80, 5), // front
+    trial(2, 85, 12), // dominated by 0
+    trial(3, 95, 30, 'complete', 9999), // front without constraints; infeasible with params <= 5000
+    trial(4, 99, 1, 'failed'), // not complete
+    trial(5, null, 0), // no values
+    trial(6, 90, 10), // equal to 0: kept
+    trial(7, Number.NaN, 1), // not finite
+  ];
+  const all = paretoSet({ objectives, constraints: [] }, trials);
+  assert.deepEqual(all.trials.map((t) => t.number), [3, 0, 6, 1]);
+  assert.equal(all.complete, 5);
+  assert.equal(all.feasible, 5);
+  const con = paretoSet({ objectives, constraints: [{ metric: 'params', max: 5000 }] }, trials);
+  assert.deepEqual(con.trials.map((t) => t.number), [0, 6, 1]);
+  assert.equal(con.feasible, 4);
+});
+
+test('referencePoint: 10% of the range beyond the worst value per objective; one value: 10% of it; none: null', () => {
+  assert.deepEqual(referencePoint([[90, 10], [80, 5], [85, 30]], objectives), [79, 32.5]);
+  assert.deepEqual(referencePoint([[50, 4]], objectives), [45, 4.4]);
+  assert.equal(referencePoint([], objectives), null);
+  assert.deepEqual(referenceValues([trial(0, 90, 10), trial(1, 80, 5, 'failed'), trial(2, null, 1)], objectives), [[90, 10]]);
+});
+
+test('hypervolumeOf: exact area for two objectives in the objectives\' units; a given point is stated as given; 3 objectives: null', () => {
+  const front = [trial(0, 90, 10), trial(1, 80, 5)];
+  // Area over ref (70, 20): maximize acc, minimize latency: (90-70)*(20-10) + (80-70)*(10-5) = 200 + 50.
+  const hv = hypervolumeOf(front, objectives, [70, 20], 'given');
+  assert.equal(hv.value, 250);
+  assert.match(refPointText(hv, objectives), /val_acc=70, latency_ms=20 \(given with --ref-point\)/);
+  assert.match(refPointText({ ...hv, refSource: 'shared' }, objectives, 2), /shared by the 2 studies/);
+  // A trial not better than the point in both adds nothing.
+  assert.equal(hypervolumeOf([trial(0, 60, 10)], objectives, [70, 20], 'study').value, 0);
+  const three = [...objectives, { metric: 'params', direction: 'minimize' as const }];
+  assert.equal(hypervolumeOf(front, three, [0, 0, 0], 'given').value, null);
+  assert.throws(() => hypervolumeOf(front, objectives, [1, 2, 3], 'given'), /3 value\(s\), the study 2 objective/);
+});
+
+test('parseRefPoint: one finite number per objective; errors name --ref-point', () => {
+  assert.deepEqual(parseRefPoint('0, 100', objectives), [0, 100]);
+  assert.throws(() => parseRefPoint('0', objectives), (e: unknown) => isNasError(e, 'invalid_config') && e.field === '--ref-point' && /1 value\(s\); the study has 2/.test(e.message));
+  assert.throws(() => parseRefPoint('0,x', objectives), /"x" is not a number/);
+  assert.throws(() => parseRefPoint('0,', objectives), /"" is not a number/);
+});
+
+for (const url of ['sqlite::memory:', ...(process.env['TSNAS_PG_URL'] ? [process.env['TSNAS_PG_URL']] : [])])
+  test(`/api pareto (dashboard source, ${url.split(':')[0]}): an unknown metric name is invalid_config naming x or y with did-you-mean; known names answer`, async () => {
+    const store = await openStore(url);
+    try {
+      const id = (
+        await store.createStudy({ name: `mo-${Date.now()}`, strategy: { name: 'nsga2', options: {} }, space: { name: 'custom', definition: null }, evaluator: { name: 'synthetic', options: {} }, objectives, constraints: [], seed: 0, maxTrials: null, config: {} })
+      ).id;
+      const w = workerId('w');
+      for (let i = 0; i < 4; i++) {
+        const t = await store.createTrial(id, { arch: { i }, archKey: `k${i}`, budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+        await store.finishTrial(t.id, w, { state: 'complete', values: [80 + i, 10 - i * (i % 2)], metrics: { val_acc: 80 + i, latency_ms: 10 - i * (i % 2) } });
+      }
+      const src = dashboardSource(store);
+      await assert.rejects(src.pareto(id, 'nope', 'val_acc'), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'x' && /no metric is named "nope"/.test(e.message));
+      await assert.rejects(src.pareto(id, 'latency_ms', 'val_ac'), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'y' && /did you mean val_acc\?/.test(e.message));
+      const ok = await src.pareto(id, 'latency_ms', 'val_acc');
+      assert.equal(ok.of, 4);
+      assert.ok(ok.front.length > 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+test('compare (dashboard source): two-objective studies share ONE reference point over all their trials; a given one is used as given; other objectives: no hypervolume, said', async () => {
+  const store = await openStore('sqlite::memory:');
+  try {
+    const w = workerId('w');
+    const mk = async (name: string, objs: typeof objectives | [(typeof objectives)[0]], pts: [number, number][]) => {
+      const id = (await store.createStudy({ name, strategy: { name: 'nsga2', options: {} }, space: { name: 'custom', definition: null }, evaluator: { name: 'synthetic', options: {} }, objectives: [...objs], constraints: [], seed: 0, maxTrials: null, config: {} })).id;
+      for (const [i, [a, l]] of pts.entries()) {
+        const t = await store.createTrial(id, { arch: { i }, archKey: `k${i}`, budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+        await store.finishTrial(t.id, w, { state: 'complete', values: objs.length === 2 ? [a, l] : [a], metrics: { val_acc: a, latency_ms: l } });
+      }
+      return id;
+    };
+    const a = await mk('a', objectives, [[90, 10], [80, 5], [85, 12]]);
+    const b = await mk('b', objectives, [[70, 50], [95, 20]]);
+    const src = dashboardSource(store);
+    const r = await src.compare([a, b]);
+    assert.ok(r.hypervolume && r.hypervolume.ref !== null && 'refSource' in r.hypervolume);
+    const h = r.hypervolume as unknown as { ref: number[]; refSource: string; note: string };
+    // Over both studies: acc 70..95 -> 70 - 2.5; latency 5..50 -> 50 + 4.5.
+    assert.deepEqual(h.ref, [67.5, 54.5]);
+    assert.equal(h.refSource, 'shared');
+    assert.match(h.note, /shared by the 2 studies/);
+    const ta = [trial(0, 90, 10), trial(1, 80, 5)];
+    assert.equal(r.studies[0]!.pareto!.hypervolume, hypervolumeOf(ta, objectives, h.ref, 'shared').value);
+    assert.equal(r.studies[1]!.pareto!.size, 1);
+    const given = await src.compare([a, b], [0, 100]);
+    const gh = given.hypervolume as unknown as { ref: number[]; refSource: string };
+    assert.deepEqual([gh.ref, gh.refSource], [[0, 100], 'given']);
+    await assert.rejects(src.compare([a, b], [0]), /ref has 1 value/);
+    const so = await mk('so', [objectives[0]!], [[88, 3]]);
+    const mixed = await src.compare([a, so]);
+    assert.equal(mixed.hypervolume?.ref, null);
+    assert.match(mixed.hypervolume!.note, /different objectives/);
+    assert.equal((await src.compare([so])).hypervolume, undefined);
+  } finally {
+    await store.close();
+  }
+});
