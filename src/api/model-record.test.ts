@@ -63,3 +63,19 @@ test('stageSplit / stageData: the recorded subset by default, an override said, 
   assert.match(stageData(d, rec, false, other).line, /other data than the model's/);
   assert.match(stageData(d, undefined, true, stageSplit(undefined, true, {})).line, /no training data recorded with the model: the whole training split/);
 });
+
+test('train({ record }): an architecture taken from a study trial is built and trained as its record says; a params mismatch is refused', async () => {
+  const { train } = await import('./train.js');
+  const { analyzeArch } = await import('../nn/build/index.js');
+  const arch = { family: 'nb201', ops: ['nor_conv_3x3', 'skip_connect', 'nor_conv_1x1', 'avg_pool_3x3', 'none', 'nor_conv_3x3'] };
+  const params = analyzeArch(arch as never, { shape: [1, 8, 8], numClasses: 10 }, { nb201: { width: 4, cells: 1 } }).params;
+  const rec = recordOfEvaluator(EV, 'study s', params)!;
+  const r = await train({ arch, options: { epochs: 1, latency: false }, record: rec });
+  assert.equal(r.costs['params'], params);
+  assert.equal(r.data?.train, 200);
+  assert.deepEqual(r.data?.recorded, ['dataset', 'train_per_class', 'val_fraction', 'split_seed', 'nb201']);
+  await assert.rejects(
+    () => train({ arch, options: { epochs: 1, latency: false }, record: { ...rec, params: params + 1 } }),
+    (e: unknown) => (e as { code?: string }).code === 'shape_mismatch' && /records \d+/.test((e as Error).message),
+  );
+});

@@ -31,6 +31,12 @@ export interface TrainInput {
    * in every option `options` does not give (default true); false ignores the record.
    */
   readonly useRecord?: boolean;
+  /**
+   * The record to use instead of reading one beside the path: e.g. for an architecture taken from a
+   * study's trial, `recordOfEvaluator(study.evaluator, 'study NAME', trial.metrics.params)`, so it is
+   * built with that study's builder options and data settings as an export of it would be.
+   */
+  readonly record?: ModelRecord;
 }
 
 /** What a training used: the data's rows and where each setting came from. */
@@ -148,7 +154,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
   // is reported at once (exit 2), each naming its field.
   const I = new Issues();
   // An exported winner: its recorded builder options and data settings (metrics.json beside it).
-  const rec = typeof input.arch === 'string' && input.useRecord !== false ? I.take(() => readArchRecord(input.arch as string), undefined) : undefined;
+  const rec = input.useRecord === false ? undefined : (input.record ?? (typeof input.arch === 'string' ? I.take(() => readArchRecord(input.arch as string), undefined) : undefined));
   const { options, recorded, overridden } = withRecord(input.options, rec);
   if (options['dataset'] === undefined)
     I.take(() => {
