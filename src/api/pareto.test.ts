@@ -5,7 +5,7 @@
  * compared); the hypervolume is exact for two objectives; the dashboard's pareto endpoint refuses a
  * metric name no trial reports, with did-you-mean, on both store kinds it runs on.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrialRecord } from '../store/types.js';
 import { hypervolumeOf, paretoSet, parseRefPoint, referencePoint, referenceValues, refPointText } from './pareto.js';
@@ -13,6 +13,18 @@ import { openStore } from '../store/index.js';
 import { workerId } from '../core/ids.js';
 import { dashboardSource } from './dashboard.js';
 import { isNasError } from '../core/errors.js';
+import { tryStartPgServer } from '../store/testing/pg-server.js';
+
+// Both store backends the dashboard reads (PostgreSQL when a server can be started here, as the
+// server's PostgreSQL test does); each test gets a fresh database.
+const pg = await tryStartPgServer();
+if ('server' in pg) after(() => pg.server.stop());
+let dbs = 0;
+const backends: [string, () => Promise<string>][] = [
+  ['sqlite', async () => 'sqlite::memory:'],
+  ...('server' in pg ? [['postgres', () => pg.server.createDatabase(`pareto${dbs++}`)] as [string, () => Promise<string>]] : []),
+];
+if ('reason' in pg) console.log(`# pareto PostgreSQL cases skipped: cannot start a PostgreSQL server: ${pg.reason}`);
 
 const objectives = [
   { metric: 'val_acc', direction: 'maximize' as const },
@@ -69,9 +81,9 @@ test('parseRefPoint: one finite number per objective; errors name --ref-point', 
   assert.throws(() => parseRefPoint('0,', objectives), /"" is not a number/);
 });
 
-for (const url of ['sqlite::memory:', ...(process.env['TSNAS_PG_URL'] ? [process.env['TSNAS_PG_URL']] : [])])
-  test(`/api pareto (dashboard source, ${url.split(':')[0]}): an unknown metric name is invalid_config naming x or y with did-you-mean; known names answer`, async () => {
-    const store = await openStore(url);
+for (const [kind, makeUrl] of backends)
+  test(`/api pareto (dashboard source, ${kind}): an unknown metric name is invalid_config naming x or y with did-you-mean; known names answer`, async () => {
+    const store = await openStore(await makeUrl());
     try {
       const id = (
         await store.createStudy({ name: `mo-${Date.now()}`, strategy: { name: 'nsga2', options: {} }, space: { name: 'custom', definition: null }, evaluator: { name: 'synthetic', options: {} }, objectives, constraints: [], seed: 0, maxTrials: null, config: {} })
@@ -92,8 +104,9 @@ for (const url of ['sqlite::memory:', ...(process.env['TSNAS_PG_URL'] ? [process
     }
   });
 
-test('compare (dashboard source): two-objective studies share ONE reference point over all their trials; a given one is used as given; other objectives: no hypervolume, said', async () => {
-  const store = await openStore('sqlite::memory:');
+for (const [kind, makeUrl] of backends)
+test(`compare (dashboard source, ${kind}): two-objective studies share ONE reference point over all their trials; a given one is used as given; other objectives: no hypervolume, said`, async () => {
+  const store = await openStore(await makeUrl());
   try {
     const w = workerId('w');
     const mk = async (name: string, objs: typeof objectives | [(typeof objectives)[0]], pts: [number, number][]) => {
@@ -128,5 +141,45 @@ test('compare (dashboard source): two-objective studies share ONE reference poin
     assert.equal((await src.compare([so])).hypervolume, undefined);
   } finally {
     await store.close();
+  }
+});
+
+test('HTTP: /api/studies/ID/pareto?x=nope&y=val_acc is a 400 naming x with the known names (was 200 with an empty front)', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startDashboard } = await import('../server/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-pareto-http-'));
+  try {
+    const url = `sqlite:${join(dir, 'p.db')}`;
+    const store = await openStore(url);
+    let id: number;
+    try {
+      id = (await store.createStudy({ name: 'p', strategy: { name: 'nsga2', options: {} }, space: { name: 'custom', definition: null }, evaluator: { name: 'synthetic', options: {} }, objectives, constraints: [], seed: 0, maxTrials: null, config: {} })).id as number;
+      const w = workerId('w');
+      const t = await store.createTrial(id as never, { arch: {}, archKey: 'k', budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+      await store.finishTrial(t.id, w, { state: 'complete', values: [90, 3], metrics: { val_acc: 90, latency_ms: 3 } });
+    } finally {
+      await store.close();
+    }
+    writeFileSync(join(dir, 'index.html'), '<!doctype html>');
+    const dash = await startDashboard({ storage: url, port: 0, assetsDir: dir });
+    try {
+      const bad = await fetch(new URL(`/api/studies/${id}/pareto?x=nope&y=val_acc`, dash.url));
+      assert.equal(bad.status, 400);
+      const body = JSON.stringify(await bad.json());
+      assert.match(body, /no metric is named \\"nope\\"/);
+      assert.match(body, /latency_ms, val_acc/);
+      const typo = await fetch(new URL(`/api/studies/${id}/pareto?x=latency_m&y=val_acc`, dash.url));
+      assert.equal(typo.status, 400);
+      assert.match(JSON.stringify(await typo.json()), /did you mean latency_ms\?/);
+      assert.equal((await fetch(new URL(`/api/studies/${id}/pareto?x=latency_ms&y=val_acc`, dash.url))).status, 200);
+      const cmp = await fetch(new URL(`/api/compare?ids=${id}&ref=0,x`, dash.url));
+      assert.equal(cmp.status, 400);
+    } finally {
+      await dash.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
