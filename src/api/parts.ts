@@ -372,6 +372,8 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     totalTrials: config.trials,
     multiFidelity: Boolean(strategyEntry!.multiFidelity),
     ...(proxy ? { proxyOf: proxy.provider.proxyOf } : {}),
+    // Live proxies are computed ahead of the synchronous strategy calls, interruptibly (not the table's lookups).
+    ...(proxy?.ready ? { proxyPrefetch: proxy.provider } : {}),
   });
   const constraints = driverConstraints(config.constraints);
   const checkProposable = (): void => {

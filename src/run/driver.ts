@@ -40,4 +40,11 @@ export interface StrategyDriver {
   tell(state: Json, trial: HistoryItem, history: readonly HistoryItem[]): Json;
   /** Asked after each intermediate report of a running trial; `prune` ends it as `pruned`. */
   shouldPrune?(state: Json, trial: HistoryItem, history: readonly HistoryItem[]): { state: Json; prune: boolean };
+  /**
+   * Called before `init`/`ask` with the stored state (null before init): computes, asynchronously
+   * and checking `signal` between items, what those synchronous calls will need (live zero-cost
+   * proxy scores of a prescreen's candidates), so an interrupt stops between candidates instead of
+   * after the whole synchronous prescreen. Returns true when the signal stopped it.
+   */
+  prepare?(state: Json | null, seed: number, history: readonly HistoryItem[], signal?: AbortSignal): Promise<boolean>;
 }

@@ -23,6 +23,8 @@ export interface StrategyDriverOptions<A> {
   readonly proxyOf?: (arch: A) => ProxyValues;
   /** Multi-fidelity strategies need learning curves in the history. */
   readonly multiFidelity?: boolean;
+  /** The live proxy source behind `proxyOf`, which computes what an init/ask will need ahead (StrategyDriver.prepare). */
+  readonly proxyPrefetch?: { collectAndFill(run: () => void, signal?: AbortSignal): Promise<boolean> };
 }
 
 function toStrategyTrial<A>(space: Space<A>, h: HistoryItem): StrategyTrial<A> {
@@ -130,6 +132,15 @@ export function strategyDriver<A>(o: StrategyDriverOptions<A>): StrategyDriver {
     },
     tell: (state, trial, history) => s.tell(state as JsonObject, toStrategyTrial(o.space, trial), ctx(history)),
   };
+  if (o.proxyPrefetch) {
+    const pf = o.proxyPrefetch;
+    // A dry init/ask (results discarded) names the architectures whose proxies are not yet known.
+    driver.prepare = (state, seed, history, signal) =>
+      pf.collectAndFill(() => {
+        const c = ctx(history);
+        s.ask(state === null ? s.init(seed, c) : (state as JsonObject), c);
+      }, signal);
+  }
   if (s.shouldPrune) {
     const prune = s.shouldPrune.bind(s);
     driver.shouldPrune = (state, trial, history) => {

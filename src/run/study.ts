@@ -296,8 +296,15 @@ export class Study<A> {
    * `done` when the budget of `maxTrials` non-failed trials is reached, the strategy is exhausted,
    * or too many trials failed; `wait` when the strategy needs results first.
    */
-  async ask(): Promise<AskOutcome> {
+  async ask(signal?: AbortSignal): Promise<AskOutcome> {
     const max = this.record.maxTrials;
+    if (this.driver.prepare) {
+      // Live proxy scores the ask will need are computed first, between checks of the signal: an
+      // interrupt during a prescreen stops within one candidate (the state is not touched).
+      const stored = await this.store.loadStrategyState(this.record.id);
+      const st = stored.state as RunState | null;
+      if (await this.driver.prepare(st && typeof st === 'object' && st.format === 'tsnas.run/1' ? st.strategy : null, this.record.seed, await this.history(), signal)) return { kind: 'wait' };
+    }
     // Like updateRunState, but a proposal's state is saved by the store together with its trial
     // (one transaction): a crash or a refusal in between can no longer leave a state that issued
     // a proposal with no trial behind it.
@@ -742,7 +749,7 @@ export class Study<A> {
           if (trial.attempt > 1) await this.noteRerun(trial, opts.onEvent);
         }
         else {
-          const a = await this.ask();
+          const a = await this.ask(ctl.signal);
           if (a.kind === 'trial') {
             trial = a.trial;
             opts.onEvent?.({ type: 'asked', trial });

@@ -71,16 +71,50 @@ export class ProxyProvider<A> {
     private readonly keyOf: (arch: A) => string,
     private readonly compute: (arch: A) => ProxyValues,
   ) {}
+  /** While collecting (collectAndFill's dry run): the architectures asked for and not yet known. */
+  private collecting: Map<string, A> | null = null;
   readonly proxyOf = (arch: A): ProxyValues => {
     const k = this.keyOf(arch);
     const hit = this.cache.get(k);
     if (hit) return hit;
+    if (this.collecting) {
+      this.collecting.set(k, arch);
+      return { values: {}, ms: 0 };
+    }
     const v = this.compute(arch);
     this.cache.set(k, v);
     this.totalMs += v.ms;
     this.computed++;
     return v;
   };
+
+  /**
+   * Runs `run` dry (unknown architectures get empty placeholder values, not cached; `run`'s result
+   * and errors are discarded), then computes every architecture it asked for, one at a time,
+   * letting the event loop run and checking `signal` between them; repeated until a dry run asks
+   * for nothing new (at most `rounds` times). Returns true when the signal stopped it. Used before
+   * a strategy's synchronous init/ask, which then finds every value cached (src/run/strategy-driver.ts).
+   */
+  async collectAndFill(run: () => void, signal?: AbortSignal, rounds = 20): Promise<boolean> {
+    for (let r = 0; r < rounds; r++) {
+      const missed = new Map<string, A>();
+      this.collecting = missed;
+      try {
+        run();
+      } catch {
+        // A dry run on placeholder values may fail where the real call does not; the real call reports.
+      } finally {
+        this.collecting = null;
+      }
+      if (missed.size === 0) return false;
+      for (const a of missed.values()) {
+        await new Promise((res) => setImmediate(res));
+        if (signal?.aborted) return true;
+        this.proxyOf(a);
+      }
+    }
+    return false;
+  }
 }
 
 /** Why each of the table's proxies without a value for these values is absent (undefined when none is). */
