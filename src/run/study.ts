@@ -733,6 +733,10 @@ export class Study<A> {
     };
     const stopReason = (): OptimizeResult['reason'] => (ctl.signal.reason === 'wallclock' ? 'wallclock' : 'aborted');
     try {
+      // A study's first init (reconcile reads the state: init runs there, synchronously) may score
+      // a live prescreen's candidates: computed first, interruptibly (StrategyDriver.prepare).
+      if (this.driver.prepare && (await this.store.loadStrategyState(this.record.id)).state === null)
+        if (await this.driver.prepare(null, this.record.seed, await this.history(), ctl.signal)) return { reason: stopReason(), finished };
       await this.reconcile();
       for (;;) {
         if (ctl.signal.aborted) return { reason: stopReason(), finished };
