@@ -286,6 +286,8 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
           source: m.source,
           dataset: spec as unknown as JsonObject,
           data: used as unknown as JsonObject,
+          // Read back by later stages (model-record.ts recordOfSplit): compress/finetune of this model use the same rows.
+          split: chosen.split as unknown as JsonObject,
           classes,
           ...(data.classNames ? { class_names: [...data.classNames] } : {}),
           input_shape: [...m.inputShape],

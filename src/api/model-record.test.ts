@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readArchRecord, recordOfEvaluator, stageData, stageSplit } from './model-record.js';
+import { readArchRecord, recordOfEvaluator, recordOfSplit, stageData, stageSplit } from './model-record.js';
 import { withRecord } from './train.js';
 
 const EV = { name: 'train', options: { dataset: 'digits', train_per_class: 20, val_fraction: 0.2, split_seed: 3, nb201: { width: 4, cells: 1 }, epochs: 2 } };
@@ -78,4 +78,11 @@ test('train({ record }): an architecture taken from a study trial is built and t
     () => train({ arch, options: { epochs: 1, latency: false }, record: { ...rec, params: params + 1 } }),
     (e: unknown) => (e as { code?: string }).code === 'shape_mismatch' && /records \d+/.test((e as Error).message),
   );
+});
+
+test('recordOfSplit: a fine-tuned model\'s recorded split (numbers only); none without one', () => {
+  const r = recordOfSplit({ trainPerClass: 20, seed: 3, valFraction: 'x' }, { kind: 'digits' }, 'f/metrics.json')!;
+  assert.deepEqual(r.split, { trainPerClass: 20, seed: 3 });
+  assert.equal(r.nb201, undefined);
+  for (const v of [undefined, null, 3, [1]]) assert.equal(recordOfSplit(v, { kind: 'digits' }, 'x'), undefined);
 });

@@ -57,6 +57,19 @@ export function recordOfEvaluator(evaluator: unknown, from: string, params?: unk
 }
 
 /**
+ * The record of a fine-tuned model directory (model.json + metrics.json with `dataset` and the
+ * `split` it trained on, as tsnas finetune writes): its data settings, no builder options (the
+ * compression graph is the network). Undefined when no split object is recorded.
+ */
+export function recordOfSplit(split: unknown, dataset: DatasetSpec, from: string): ModelRecord | undefined {
+  if (!split || typeof split !== 'object' || Array.isArray(split)) return undefined;
+  const s = split as Record<string, unknown>;
+  const out: { -readonly [K in keyof SplitSpec]: SplitSpec[K] } = {};
+  for (const k of ['trainPerClass', 'valPerClass', 'valFraction', 'testFraction', 'seed'] as const) if (typeof s[k] === 'number' && Number.isFinite(s[k])) out[k] = s[k] as number;
+  return { from, options: {}, dataset, split: out };
+}
+
+/**
  * The record beside an architecture file or in an export directory: `metrics.json` in the same
  * directory (its `evaluator` and `costs.params`). Undefined when there is none or it names no
  * train evaluator (e.g. a hand-written arch.json).

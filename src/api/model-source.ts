@@ -23,7 +23,7 @@ import { Generator, type Tensor } from '../tensor/index.js';
 import type { Graph } from '../compress/graph.js';
 import { GraphNet } from '../compress/graphnet.js';
 import { bestTrial } from './results.js';
-import { recordOfEvaluator, type ModelRecord } from './model-record.js';
+import { recordOfEvaluator, recordOfSplit, type ModelRecord } from './model-record.js';
 
 export type ModelSource = { readonly dir: string } | { readonly study: string; readonly storage: string };
 
@@ -124,7 +124,9 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec)
         const dataset = metrics?.['dataset'] as DatasetSpec | undefined;
         const c = metrics?.['classes'];
         const classes = Array.isArray(c) && c.length > 0 && c.every((x) => Number.isInteger(x) && x >= 0) ? (c as number[]) : undefined;
-        return { module, inputShape: g.inputShape, numClasses: g.numClasses, ...(norm ? { normalization: norm } : {}), ...(dataset ? { dataset } : {}), ...(classes ? { classes } : {}), name, source };
+        // A finetune's model records the split it trained on (metrics.json `split`): later stages use it too.
+        const record = dataset ? recordOfSplit(metrics?.['split'], dataset, join(dir, 'metrics.json')) : undefined;
+        return { module, inputShape: g.inputShape, numClasses: g.numClasses, ...(norm ? { normalization: norm } : {}), ...(dataset ? { dataset } : {}), ...(record ? { record } : {}), ...(classes ? { classes } : {}), name, source };
       } finally {
         for (const t of tensors.values()) t.dispose();
       }

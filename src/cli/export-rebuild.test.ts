@@ -86,6 +86,10 @@ test('an exported small NB201 winner: train, compress and finetune build its rec
     const f = cli(['finetune', exp, '--epochs', '1', '--out', join(dir, 'f'), '--no-onnx', '--json']);
     assert.equal(f.status, 0, f.stderr);
     assert.match(f.stderr, /data: digits, 200 train/);
+    // The fine-tuned model records its split: compressing it uses the same 200 rows.
+    const cf = cli(['compress', join(dir, 'f'), '--quantize', 'dynamic', '--out', join(dir, 'cf'), '--json', '--no-onnx']);
+    assert.equal(cf.status, 0, cf.stderr);
+    assert.match(cf.stderr, /data: digits, 200 train \/ \d+ val \/ \d+ test rows \(train_per_class 20.*\), as recorded with the model/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
