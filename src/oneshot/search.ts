@@ -214,7 +214,7 @@ export async function runOneShot<A>(o: OneShotRunOptions<A>): Promise<OneShotRes
       }
       void perEpoch;
       const trainSeconds = (performance.now() - t0) / 1000;
-      const val = reportPass(ctx, method);
+      const val = await reportPass(ctx, method, o.signal, `${o.method}: aborted during the validation pass of epoch ${epoch}`);
       const probs = method.usesAlpha ? alphaProbs(net.alpha) : undefined;
       const derived = probs ? net.derive(probs) : undefined;
       // skip / parameter-free counts only where the supernet has such ops (a chain CNN has none:
@@ -269,7 +269,7 @@ function alphaFinite(alpha: readonly Tensor[]): boolean {
 }
 
 /** Loss and accuracy of the supernet on the architecture half, in the method's report mode. */
-function reportPass<A>(ctx: MethodContext<A>, method: OneShotMethod): { loss: number; acc: number } {
+async function reportPass<A>(ctx: MethodContext<A>, method: OneShotMethod, signal: AbortSignal | undefined, abortMessage: string): Promise<{ loss: number; acc: number }> {
   const rm = method.reportMode(ctx);
   const m = ctx.net.module;
   const wasTraining = m.training;
@@ -291,6 +291,9 @@ function reportPass<A>(ctx: MethodContext<A>, method: OneShotMethod): { loss: nu
       lossSum += l * b.size;
       correct += c;
       seen += b.size;
+      // As the training steps: yield per batch so an interrupt stops the pass within one batch.
+      await new Promise((res) => setImmediate(res));
+      if (signal?.aborted) throw new NasError('aborted', abortMessage);
     }
   } finally {
     m.train(wasTraining);
