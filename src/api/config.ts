@@ -21,13 +21,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { NasError } from '../core/errors.js';
+import { NasError, renameFields } from '../core/errors.js';
 import { impossibleConstraint, metricBounds, metricSense } from '../core/metrics.js';
 import { canonicalJson, type Json, type JsonObject } from '../core/json.js';
 import { parsePrescreen } from './proxy-parts.js';
 import { parseStoreUrl } from '../store/index.js';
 import { DEFAULT_MAX_LEASE_RETRIES } from '../run/study.js';
 import { Issues, fail, isObj, noExtraKeys, num, obj, oneOf, optNum, parseJsonStrict, str, type Obj } from './validate.js';
+import { DIRECTION_SYNONYMS } from '../core/synonyms.js';
 
 export interface ObjectiveConfig extends JsonObject {
   metric: string;
@@ -198,7 +199,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
           const t = typeof tb === 'string' ? { metric: tb } : obj(tb, `${f}.tie_break`);
           I.take(() => noExtraKeys(t, `${f}.tie_break`, ['metric', 'direction']), undefined);
           const metric = str(t['metric'], `${f}.tie_break.metric`, 'e.g. tie_break: val_loss');
-          return { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const) };
+          return { metric, direction: oneOf(t['direction'] ?? (/_loss$/.test(metric) ? 'minimize' : 'maximize'), `${f}.tie_break.direction`, ['maximize', 'minimize'] as const, DIRECTION_SYNONYMS) };
         }, undefined);
         const metric = I.take(() => str(oo['metric'], `${f}.metric`), '');
         // No default direction for a cost or loss (latency_ms, params, val_loss): maximize would
@@ -206,7 +207,7 @@ export function validateConfigCollect(rawIn: unknown, baseDir: string): { config
         // older study's config meant, so the direction must be written (metricSense).
         if (oo['direction'] === undefined && metric && metricSense(metric) === 'minimize')
           I.take(() => fail(`${f}.direction`, `is required for ${metric} (a cost or loss: lower is better)`, `write { metric: ${metric}, direction: minimize }; a study created before this check maximized it: write direction: maximize to resume that one`), undefined);
-        const direction = I.take(() => oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const), 'maximize' as const);
+        const direction = I.take(() => oneOf(oo['direction'] ?? 'maximize', `${f}.direction`, ['maximize', 'minimize'] as const, DIRECTION_SYNONYMS), 'maximize' as const);
         objectives.push({ metric, direction, ...(tieBreak ? { tieBreak: tieBreak as unknown as JsonObject } : {}) });
       }, undefined),
     );
@@ -276,6 +277,54 @@ function boundsText(metric: string): string {
   return lo !== undefined && hi !== undefined ? `${metric} lies in ${lo} to ${hi}` : lo !== undefined ? `${metric} is ${lo} or more` : `${metric} is at most ${hi}`;
 }
 
+/** `tsnas search`/`repeat` flags that set a train evaluator option, with `tsnas train`'s names: [flag, option]. */
+export const EVALUATOR_NUMBER_FLAGS: readonly (readonly [string, string])[] = [
+  ['epochs', 'epochs'],
+  ['train-per-class', 'train_per_class'],
+  ['threads', 'threads'],
+  ['time-limit', 'time_limit'],
+  ['split-seed', 'split_seed'],
+];
+
+/**
+ * The flag of `tsnas search`/`repeat`/`worker` that sets config field `field` (configFromFlags'
+ * inverse), or undefined: `evaluator.path` -> `--path`, `objectives[0].direction` -> `--direction`.
+ * prepareSearch reports a problem of a field the flags set (or, with no config file, a missing
+ * one) under the flag's name (renameFields), so a CLI user reads the flag they typed.
+ */
+export function flagOfConfigField(field: string): string | undefined {
+  const f = CONFIG_FIELD_FLAGS[field];
+  return f === undefined ? undefined : `--${f}`;
+}
+
+/** Config field -> the flag (without `--`) of `tsnas search` that sets it (see flagOfConfigField). */
+export const CONFIG_FIELD_FLAGS: Readonly<Record<string, string>> = {
+    study: 'study', storage: 'storage', space: 'space', strategy: 'strategy', 'strategy.name': 'strategy', evaluator: 'evaluator', 'evaluator.name': 'evaluator',
+    trials: 'trials', seed: 'seed', workers: 'workers', wallclock: 'wallclock', lease: 'lease', max_lease_retries: 'max-lease-retries',
+    objectives: 'objective', 'objectives[0]': 'objective', 'objectives[0].metric': 'objective', 'objectives[0].direction': 'direction',
+    'evaluator.dataset': 'dataset', 'evaluator.table': 'table', 'evaluator.latency': 'latency', 'evaluator.path': 'path', 'evaluator.data_dir': 'data-dir',
+    'evaluator.label': 'label', 'evaluator.header': 'header', 'evaluator.val_fraction': 'val-fraction', 'evaluator.test_fraction': 'test-fraction',
+  ...Object.fromEntries(EVALUATOR_NUMBER_FLAGS.map(([flag, key]) => [`evaluator.${key}`, flag])),
+};
+
+/**
+ * `e` (an error of prepareSearch) with each problem the flags of `input` wrote, or that no config
+ * file could have (flags only), named by its flag: `--path: is required` rather than
+ * `evaluator.path: must be a non-empty string, got nothing`. Problems of the config file keep
+ * their field names.
+ */
+export function withSearchFlagNames(e: unknown, input: PrepareInput): unknown {
+  if (!input.flags || !(e instanceof NasError)) return e;
+  const sourceOf = configSourceOf(input);
+  return renameFields(e, (field, message) => {
+    const flag = sourceOf === null || sourceOf(field) === 'on the command line' ? flagOfConfigField(field) : undefined;
+    // A train evaluator flag given to another evaluator: say so, not "unknown field".
+    if (flag !== undefined && EVALUATOR_NUMBER_FLAGS.some(([f]) => `--${f}` === flag) && message.startsWith('unknown field'))
+      return { field: flag, message: 'applies to the train evaluator (--dataset KIND or --evaluator train); this evaluator does not train' };
+    return flag;
+  });
+}
+
 /** Flags of `tsnas search` given without a config file, shaped like a raw config. */
 export function configFromFlags(f: Readonly<Record<string, string | boolean | undefined>>): Obj {
   const raw: Obj = {};
@@ -301,6 +350,13 @@ export function configFromFlags(f: Readonly<Record<string, string | boolean | un
   const file = s('path') ?? (fileKind ? s('data-dir') : undefined);
   if (file) ev['path'] = file;
   if (s('label')) ev['label'] = s('label');
+  // The train evaluator's numeric options, as `tsnas train`'s flags of the same names (numbers as
+  // numbers, so a study from flags has the identity of the same config file; a non-number is left
+  // as written for the evaluator's check to name).
+  for (const [flag, key] of EVALUATOR_NUMBER_FLAGS) {
+    const v = s(flag);
+    if (v !== undefined) ev[key] = v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+  }
   const h = s('header');
   if (h !== undefined) ev['header'] = h === 'auto' ? 'auto' : h === 'true' ? true : h === 'false' ? false : h;
   if (s('val-fraction') !== undefined) ev['val_fraction'] = s('val-fraction');

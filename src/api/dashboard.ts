@@ -4,8 +4,10 @@
  * end (dashboard/) imports these types.
  */
 import { NasError, storageError } from '../core/errors.js';
-import { didYouMean } from '../core/suggest.js';
+import { didYouMean, didYouMeanValue } from '../core/suggest.js';
 import { hypervolumeOf, paretoSet, referencePoint, referenceValues, refPointText, type RefSource } from './pareto.js';
+import { didYouMeanMetric } from '../core/metrics.js';
+import { TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
 import { candidateValue, isSupernetTrial } from '../core/metrics.js';
@@ -899,6 +901,9 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const pq = toPageQuery(query);
       const pop = populationOf(s);
       const page = await store.pageTrials(s.id, pq);
+      // Nulls sort last in both orders: a first page with no trial reporting the metric means no trial does.
+      if (pq.sortBy === 'metric' && pq.metric !== undefined && (pq.offset ?? 0) === 0 && !pq.states && !pq.text && page.trials.length > 0)
+        checkSortMetric(pq.metric, page.trials.map((t) => ({ metrics: t.metrics ?? {} })));
       return { total: page.total, trials: page.trials.map((t) => toRow(s, t, pop)) };
     },
     async trial(id, number) {
@@ -1047,7 +1052,7 @@ function toPageQuery(query: TrialQuery): TrialPageQuery {
   const sort = query.sort ?? 'number';
   const order = query.order ?? 'asc';
   if (order !== 'asc' && order !== 'desc') {
-    throw new NasError('invalid_config', `unknown order "${String(order)}"`, { field: 'order', hint: 'use asc or desc' });
+    throw new NasError('invalid_config', `unknown order "${String(order)}"${didYouMeanValue(String(order), ['asc', 'desc'], ORDER_SYNONYMS)}`, { field: 'order', hint: 'use asc or desc' });
   }
   const limit = query.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -1062,7 +1067,7 @@ function toPageQuery(query: TrialQuery): TrialPageQuery {
     pq.metric = sort.slice(7);
   } else if ((SORT_KEYS as readonly string[]).includes(sort)) pq.sortBy = sort as TrialPageQuery['sortBy'];
   else {
-    throw new NasError('invalid_config', `unknown sort key "${sort}"`, {
+    throw new NasError('invalid_config', `unknown sort key "${sort}"${didYouMeanValue(sort, SORT_KEYS)}`, {
       field: 'sort',
       hint: `use one of: ${SORT_KEYS.join(', ')}, metric:<name>, param:<name>`,
     });
@@ -1457,6 +1462,21 @@ function bestCurve(s: StudyRecord, rows: readonly TrialRow[]): CurvePoint[] {
 }
 
 const SORT_KEYS = ['number', 'state', 'value', 'duration', 'started'] as const;
+const ORDER_SYNONYMS = { ascending: { value: 'asc' }, descending: { value: 'desc' }, up: { value: 'asc' }, down: { value: 'desc' } } as const;
+
+/**
+ * A `metric:<name>` sort on a metric no trial of `rows` reports is a mistake (every row would
+ * sort as missing): an error naming the sort with the metric meant (didYouMeanMetric, the check
+ * of every place a metric name is taken) and the metrics there are.
+ */
+export function checkSortMetric(metric: string, rows: readonly { metrics: Readonly<Record<string, number | null>> }[]): void {
+  if (rows.some((r) => r.metrics[metric] !== undefined)) return;
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();
+  throw new NasError('invalid_config', `no trial of the study reports metric ${JSON.stringify(metric.slice(0, 60))}${didYouMeanMetric(metric, names)}`, {
+    field: 'sort',
+    hint: names.length ? `sort by metric:<name> with one of: ${names.join(', ')}` : 'the trials report no metrics yet',
+  });
+}
 const MAX_LIMIT = 10_000;
 /** Above every trial number (an INTEGER column): listTrialsSince from it reads only the listed numbers. */
 const MAX_TRIAL_NUMBER = 2 ** 31 - 1;
@@ -1543,7 +1563,7 @@ function sortKeyOf(sort: string): (r: TrialRow) => number | string | null {
     case 'started':
       return (r) => r.startedAt;
     default:
-      throw new NasError('invalid_config', `unknown sort key "${sort.slice(0, 60)}"`, {
+      throw new NasError('invalid_config', `unknown sort key "${sort.slice(0, 60)}"${didYouMeanValue(sort.slice(0, 60), SORT_KEYS)}`, {
         field: 'sort',
         hint: `use one of: ${SORT_KEYS.join(', ')}, metric:<name>, param:<name>`,
       });
@@ -1613,11 +1633,11 @@ export function queryTrials(rows: readonly TrialRow[], query: TrialQuery, column
   const rowKey = sortKeyOf(sort);
   const order = query.order ?? 'asc';
   if (order !== 'asc' && order !== 'desc') {
-    throw new NasError('invalid_config', `unknown order "${String(order)}"`, { field: 'order', hint: 'use asc or desc' });
+    throw new NasError('invalid_config', `unknown order "${String(order)}"${didYouMeanValue(String(order), ['asc', 'desc'], ORDER_SYNONYMS)}`, { field: 'order', hint: 'use asc or desc' });
   }
   for (const st of query.states ?? []) {
     if (!DASH_TRIAL_STATES.includes(st)) {
-      throw new NasError('invalid_config', `unknown trial state "${st}"`, { field: 'state', hint: `use one of: ${DASH_TRIAL_STATES.join(', ')}` });
+      throw new NasError('invalid_config', `unknown trial state "${st}"${didYouMeanValue(st, DASH_TRIAL_STATES, TRIAL_STATE_SYNONYMS)}`, { field: 'state', hint: `use one of: ${DASH_TRIAL_STATES.join(', ')}` });
     }
   }
   const limit = query.limit ?? MAX_LIMIT;
@@ -1636,6 +1656,7 @@ export function queryTrials(rows: readonly TrialRow[], query: TrialQuery, column
   const okey = `${columns && param ? 'columns|' : ''}${sort}|${order}`;
   let sorted = index.orders.get(okey);
   if (!sorted) {
+    if (sort.startsWith('metric:') && rows.length > 0) checkSortMetric(sort.slice(7), rows);
     const keys = columns && param
       ? rows.map((_, i) => {
         const v = col?.[i];

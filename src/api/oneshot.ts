@@ -22,6 +22,7 @@
  * and the study with the reason; an interrupted one (Ctrl-C) releases its trial for a rerun.
  */
 import { didYouMean } from '../core/suggest.js';
+import { didYouMeanMetric } from '../core/metrics.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ import type { EdgeInfo } from '../oneshot/supernet.js';
 import { accStandardError, alphaDecisions, checkIndecision, indecisionJson, MIN_ALPHA_GAP, pathDecision, type Indecision } from '../oneshot/indecision.js';
 import { defaultWorkerId, sleep } from '../run/study.js';
 import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configSourceOf, identityConflict, identityDiff, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
+import { configSourceOf, withSearchFlagNames, identityConflict, identityDiff, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { resolveSpace } from './parts.js';
 import type { PrepareInput } from './config.js';
 import { parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
@@ -81,7 +82,7 @@ export function prepareOneShot(input: PrepareInput & { finalEpochs?: number }): 
   try {
     return prepareOneShotUnsourced(input);
   } catch (e) {
-    throw sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e;
+    throw withSearchFlagNames(sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e, input);
   }
 }
 
@@ -108,7 +109,7 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   if (config.trials !== 2) I.take(() => fail('trials', `a one-shot study has exactly 2 trials (the supernet search and the retrained derived architecture), got ${config.trials}`, 'leave trials unset'), undefined);
   const metricNames = ['val_loss', 'val_acc', 'val_precision', 'val_recall', 'val_f1', 'params', 'flops', 'macs', 'memory_bytes', 'train_loss', 'train_acc'];
   config.objectives.forEach((o, i) => {
-    if (o.metric !== '' && !metricNames.includes(o.metric)) I.take(() => fail(`objectives[${i}].metric`, `a one-shot study cannot optimise ${JSON.stringify(o.metric)}${didYouMean(o.metric, metricNames)}`, `use one of: ${metricNames.join(', ')}`), undefined);
+    if (o.metric !== '' && !metricNames.includes(o.metric)) I.take(() => fail(`objectives[${i}].metric`, `a one-shot study cannot optimise ${JSON.stringify(o.metric)}${didYouMeanMetric(o.metric, metricNames)}`, `use one of: ${metricNames.join(', ')}`), undefined);
   });
   I.throwIfAny('the config');
   const { eval: train, options: evOptions } = parsed!;

@@ -18,7 +18,7 @@ import { getStrategyEntry, MULTI_OBJECTIVE_STRATEGIES, validateOptions, type Str
 import { archFromJson, type Strategy, type StrategyContext } from '../strategy/types.js';
 import { assertSatisfiable } from '../strategy/common.js';
 import { Rng } from '../core/rng.js';
-import { violates, type Constraint } from '../core/metrics.js';
+import { didYouMeanMetric, violates, type Constraint } from '../core/metrics.js';
 import type { StudySpec } from '../store/types.js';
 import { identityOf, type ObjectiveWithTieBreak, type StudyConfig } from './config.js';
 import { Issues, bool, checkReadableFile, fail, noExtraKeys, num, str } from './validate.js';
@@ -292,25 +292,28 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
     const optionNote = (m: string): string => (optionFor(m) ? ` without ${optionFor(m)} in its options` : '');
     const notReportedHint = (m: string): string =>
       optionFor(m) ? `add ${optionFor(m)} to the evaluator's options, e.g. evaluator: { name: ${config.evaluator.name}, ..., ${optionFor(m)} }; or use one of: ${evaluator.metricNames.join(', ')}` : `use one of: ${evaluator.metricNames.join(', ')}`;
-    config.objectives.forEach((o, i) =>
+    // One check for every metric name a config takes (objective, tie-break, constraint): the
+    // evaluator must report it; a near name (closestMetric: val_accuracy -> val_acc) is suggested.
+    const checkMetric = (field: string, m: string): void => {
+      if (!evaluator.metricNames.includes(m))
+        fail(field, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(m)}${optionNote(m)}${didYouMeanMetric(m, evaluator.metricNames)}`, notReportedHint(m));
+    };
+    // The objective's metric and its tie-break's are checked on their own: both problems at once.
+    config.objectives.forEach((o, i) => {
       I.take(() => {
-        if (!evaluator.metricNames.includes(o.metric))
-          fail(`objectives[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(o.metric)}${optionNote(o.metric)}${didYouMean(o.metric, evaluator.metricNames)}`, notReportedHint(o.metric));
+        checkMetric(`objectives[${i}].metric`, o.metric);
         if (o.metric.startsWith('test_'))
           fail(`objectives[${i}].metric`, `${o.metric} is a test-split metric: search must not see it`, 'optimize a val_* metric or a cost');
-        const tb = (o as ObjectiveWithTieBreak).tieBreak;
-        if (tb && !evaluator.metricNames.includes(tb.metric))
-          fail(`objectives[${i}].tie_break.metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(tb.metric)}${optionNote(tb.metric)}${didYouMean(tb.metric, evaluator.metricNames)}`, notReportedHint(tb.metric));
-        if (tb && tb.metric.startsWith('test_'))
-          fail(`objectives[${i}].tie_break.metric`, `${tb.metric} is a test-split metric: search must not see it`, 'break ties on a val_* metric, e.g. val_loss');
-      }, undefined),
-    );
-    config.constraints.forEach((c, i) =>
-      I.take(() => {
-        if (!evaluator.metricNames.includes(c.metric))
-          fail(`constraints[${i}].metric`, `evaluator ${config.evaluator.name} does not report ${JSON.stringify(c.metric)}${optionNote(c.metric)}${didYouMean(c.metric, evaluator.metricNames)}`, notReportedHint(c.metric));
-      }, undefined),
-    );
+      }, undefined);
+      const tb = (o as ObjectiveWithTieBreak).tieBreak;
+      if (tb)
+        I.take(() => {
+          checkMetric(`objectives[${i}].tie_break.metric`, tb.metric);
+          if (tb.metric.startsWith('test_'))
+            fail(`objectives[${i}].tie_break.metric`, `${tb.metric} is a test-split metric: search must not see it`, 'break ties on a val_* metric, e.g. val_loss');
+        }, undefined);
+    });
+    config.constraints.forEach((c, i) => I.take(() => checkMetric(`constraints[${i}].metric`, c.metric), undefined));
     if (strategyEntry && options) I.take(() => checkFidelities(strategyEntry, options, evaluator, config.evaluator.name), undefined);
   }
   // Enqueued architectures (src/strategy/enqueue.ts): each valid in the space, distinct keys, and a

@@ -14,7 +14,7 @@ import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '..
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
 import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
-import { configSourceOf, configToRaw, defaultArtifactsDir, identityConflict, identityDiff, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
+import { configSourceOf, withSearchFlagNames, configToRaw, defaultArtifactsDir, identityConflict, identityDiff, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
 import { withWeightsDefaults } from './train-evaluator.js';
 
@@ -37,7 +37,7 @@ export function prepareSearch(input: PrepareInput): PreparedSearch {
   try {
     return prepareSearchUnsourced(input);
   } catch (e) {
-    throw sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e;
+    throw withSearchFlagNames(sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e, input);
   }
 }
 

@@ -73,6 +73,8 @@ import type { Space } from '../space/space.js';
 import { parseStoreUrl } from '../store/index.js';
 import { defaultArtifactsDir, type StudyConfig } from './config.js';
 import { Issues, bool, checkReadableFile, fail, noExtraKeys, num, obj, oneOf, str } from './validate.js';
+import { DATASET_SYNONYMS, HEADER_SYNONYMS } from '../core/synonyms.js';
+import { didYouMeanValue } from '../core/suggest.js';
 
 export const TRAIN_OPTIONS = [
   'dataset',
@@ -159,7 +161,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
   const norm: JsonObject = { ...o };
   let dataset: DatasetSpec = { kind: 'digits' };
   I.take(() => {
-    const kind = oneOf(o['dataset'], 'evaluator.dataset', DATASET_KINDS);
+    const kind = oneOf(o['dataset'], 'evaluator.dataset', DATASET_KINDS, DATASET_SYNONYMS);
     switch (kind) {
       case 'fashion_mnist': {
         const dir = o['data_dir'] === undefined ? FASHION_MNIST_DIR : resolve(baseDir, str(o['data_dir'], 'evaluator.data_dir'));
@@ -206,7 +208,7 @@ export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: Train
           fail('evaluator.label', `must be a header name or a 0-based column index, got ${JSON.stringify(label)}`);
         const header = o['header'];
         if (header !== undefined && header !== true && header !== false && header !== 'auto')
-          fail('evaluator.header', `must be true, false or "auto", got ${JSON.stringify(header)}`, 'auto (default): a header when line 1 has a non-numeric cell, the label name, the column indices 0..n-1 / 1..n, or a label cell that would be a class of one row');
+          fail('evaluator.header', `must be true, false or "auto", got ${JSON.stringify(header)}${didYouMeanValue(String(header), ['true', 'false', 'auto'], HEADER_SYNONYMS)}`, 'auto (default): a header when line 1 has a non-numeric cell, the label name, the column indices 0..n-1 / 1..n, or a label cell that would be a class of one row');
         dataset = { kind, path: p, ...(label !== undefined ? { label: label as string | number } : {}), ...(header !== undefined ? { header: header as boolean | 'auto' } : {}) };
         break;
       }

@@ -5,7 +5,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { NasError, combineErrors } from '../core/errors.js';
-import { didYouMean } from '../core/suggest.js';
+import { didYouMean, didYouMeanValue, type Synonyms } from '../core/suggest.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -65,10 +65,11 @@ export function optNum(v: unknown, field: string, opts: { min?: number; max?: nu
   return v === undefined ? undefined : num(v, field, opts);
 }
 
-export function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T {
+/** `v` as one of `allowed`; otherwise the field, the value, a synonym's or the closest value (didYouMeanValue) and the list. */
+export function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[], synonyms?: Synonyms): T {
   if (v === undefined) fail(field, 'is required', `use one of: ${allowed.join(', ')}`);
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
-    fail(field, `unknown value ${describe(v)}${typeof v === 'string' ? didYouMean(v, allowed) : ''}`, `use one of: ${allowed.join(', ')}`);
+    fail(field, `unknown value ${describe(v)}${typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? didYouMeanValue(String(v), allowed, synonyms) : ''}`, `use one of: ${allowed.join(', ')}`);
   return v as T;
 }
 

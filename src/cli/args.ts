@@ -13,9 +13,9 @@
  * parseArgs lacks (typo suggestions, friendly messages, choices) is this file.
  */
 import { parseArgs } from 'node:util';
-import { NasError, issueListText, type Issue } from '../core/errors.js';
+import { NasError, issueListText, renameFields, type Issue } from '../core/errors.js';
 import { Issues } from '../core/issues.js';
-import { closest } from '../core/suggest.js';
+import { closest, didYouMeanValue, type Synonyms } from '../core/suggest.js';
 import { resolve } from 'node:path';
 import type { DatasetSpec } from '../data/prepare.js';
 
@@ -54,6 +54,8 @@ export interface FlagDef {
   short?: string;
   /** The values a string flag accepts; anything else is an error naming the flag, the value and these. */
   choices?: readonly string[];
+  /** Other names of the choices (src/core/synonyms.ts): `--quantize int8` is answered with `did you mean static (...)?`. */
+  synonyms?: Synonyms;
   /** A number flag and its range (parse checks it; `Parsed.num` reads it). */
   number?: NumberRule;
   /** Any other check of a string flag's value: throws a flagError naming the flag (collected by parse). */
@@ -119,10 +121,12 @@ export function datasetFileOfFlags(dir: string | undefined, path: string | undef
   return path ?? dir;
 }
 
-/** The error for a value of `--name` outside `choices`, with the closest choice when it looks like a typo. */
-export function choiceError(name: string, value: string, choices: readonly string[]): NasError {
-  const near = closest(value, choices);
-  return flagError(name, `unknown value ${JSON.stringify(value)}${near === undefined ? '' : `; did you mean ${near}?`}`, `use one of: ${choices.join(', ')}`);
+/**
+ * The error for a value of `--name` outside `choices`: the choice a synonym stands for (with why),
+ * else the closest choice when it looks like a typo (didYouMeanValue, as every config enum).
+ */
+export function choiceError(name: string, value: string, choices: readonly string[], synonyms?: Synonyms): NasError {
+  return flagError(name, `unknown value ${JSON.stringify(value)}${didYouMeanValue(value, choices, synonyms)}`, `use one of: ${choices.join(', ')}`);
 }
 
 /** `value` of `--name` as a number within `rule`; a flagError naming the flag, the rule and the value otherwise. */
@@ -163,6 +167,46 @@ export interface Parsed {
 export type CrossCheck = (p: Parsed, issues: Issues) => void;
 
 /**
+ * Settings a command takes elsewhere than in a flag, by the flag a user would write for them
+ * (`cv-folds`, `lr`): where they go, said in place of the list of flags when such a flag is given
+ * (`tsnas search --cv-folds 5`: `... is a train evaluator option: write it in a config file ...`).
+ */
+export type Elsewhere = Readonly<Record<string, string>>;
+
+const EVALUATOR_OPTION = (opt: string, example: string): string => `${opt} is a train evaluator option: write it in a config file's evaluator (e.g. evaluator: { name: train, dataset: digits, ${example} }) and run tsnas search CONFIG`;
+const HPARAM = (h: string, example: string): string =>
+  `${h} is a training hyperparameter: in a config file, evaluator: { name: train, ..., hparams: { ${example} } }, or searched by a joint space (e.g. --space joint_mlp)`;
+
+/** Where `tsnas search` / `tsnas repeat` take the settings they have no flag for. */
+export const SEARCH_ELSEWHERE: Elsewhere = {
+  'cv-folds': EVALUATOR_OPTION('cv_folds', 'cv_folds: 5'),
+  'cv-repeats': EVALUATOR_OPTION('cv_repeats', 'cv_folds: 5, cv_repeats: 3'),
+  'val-per-class': EVALUATOR_OPTION('val_per_class', 'val_per_class: 200'),
+  'budget-samples': EVALUATOR_OPTION('budget_samples', 'budget_samples: 6000'),
+  'keep-weights': EVALUATOR_OPTION('keep_weights', 'keep_weights: false'),
+  'artifacts-dir': EVALUATOR_OPTION('artifacts_dir', 'artifacts_dir: ./weights'),
+  inherit: EVALUATOR_OPTION('inherit', 'inherit: exact'),
+  'skip-test': EVALUATOR_OPTION('skip_test', 'skip_test: true'),
+  lr: HPARAM('lr', 'lr: 0.01'),
+  'learning-rate': HPARAM('lr', 'lr: 0.01'),
+  'batch-size': HPARAM('batchSize', 'batchSize: 64'),
+  optimizer: HPARAM('optimizer', 'optimizer: adam'),
+  'weight-decay': HPARAM('weightDecay', 'weightDecay: 0.0001'),
+  constraint: 'constraints go in a config file: constraints: [{ metric: params, max: 1000000 }]',
+  constraints: 'constraints go in a config file: constraints: [{ metric: params, max: 1000000 }]',
+  population: 'strategy options go in a config file: strategy: { name: evolution, options: { population: 20 } }',
+  'tie-break': 'a tie-break goes in a config file: objectives: [{ metric: val_acc, direction: maximize, tie_break: val_loss }]',
+};
+
+/** Where `tsnas train` takes the settings it has no flag for: the architecture file's hyperparameters. */
+export const TRAIN_ELSEWHERE: Elsewhere = Object.fromEntries(
+  ([['lr', 'lr'], ['learning-rate', 'lr'], ['batch-size', 'batchSize'], ['optimizer', 'optimizer'], ['weight-decay', 'weightDecay']] as const).map(([flag, h]) => [
+    flag,
+    `${h} is a hyperparameter of the architecture file: write it as {"arch": {...}, "hparams": {"${h}": ...}} (what tsnas export writes for a joint space)`,
+  ]),
+);
+
+/**
  * Parses `argv` against `spec` (+ `--help`/`-h`); at most `positionals` positional arguments.
  * Every problem is found before anything is reported, and all are reported at once (the same
  * Issues collector as configs, src/core/issues.ts): unknown flags (with the closest valid one),
@@ -176,17 +220,20 @@ export type CrossCheck = (p: Parsed, issues: Issues) => void;
  * config file F:` when a crossCheck's config file holds them all; both, grouped, when both do). With `--help` only
  * unknown or malformed flags are reported. Parsing is Node's `util.parseArgs` (its tokens).
  */
-export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossCheck?: CrossCheck): Parsed {
+export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossCheck?: CrossCheck, elsewhere?: Elsewhere): Parsed {
   const issues = new Issues();
   const names = Object.keys(spec);
   const unknown = (opt: string): UsageError => {
     const bare = opt.replace(/^-+/, '').replace(/=.*$/, '');
     const near = closest(bare, [...names, 'help']);
+    const there = elsewhere?.[bare];
     return new UsageError(
       `unknown option ${opt}` +
         (near !== undefined
           ? `; did you mean --${near}?`
-          : names.length
+          : there !== undefined
+            ? `: this command has no flag for it; ${there}`
+            : names.length
             ? `; the options of this command are ${names.map((n) => `--${n}`).join(', ')}`
             : '; this command takes no options'),
     );
@@ -269,7 +316,7 @@ export function parse(argv: string[], spec: FlagSpec, positionals = 0, crossChec
       if (typeof v !== 'string') continue;
       const n = issues.count;
       if (d.list) checkListItems(k, v, d, issues);
-      else if (d.choices !== undefined && !d.choices.includes(v)) issues.add(choiceError(k, v, d.choices));
+      else if (d.choices !== undefined && !d.choices.includes(v)) issues.add(choiceError(k, v, d.choices, d.synonyms));
       else if (d.number !== undefined) issues.take(() => checkNumber(k, v, d.number!), 0);
       else if (d.check !== undefined) issues.take(() => d.check!(v), undefined);
       if (issues.count > n) bad.add(k);
@@ -291,7 +338,7 @@ export function listItems(v: string): string[] {
 function checkListItems(k: string, v: string, d: FlagDef, issues: Issues): void {
   const items = listItems(v);
   if (items.some((x) => x === '')) issues.add(flagError(k, `has an empty item in ${JSON.stringify(v)}`, `a comma list without empty items, e.g. --${k} ${d.choices ? d.choices.slice(0, 2).join(',') : 'a,b'}`));
-  for (const x of items) if (x !== '' && d.choices !== undefined && !d.choices.includes(x)) issues.add(choiceError(k, x, d.choices));
+  for (const x of items) if (x !== '' && d.choices !== undefined && !d.choices.includes(x)) issues.add(choiceError(k, x, d.choices, d.synonyms));
   if (d.check !== undefined) issues.take(() => d.check!(v), undefined);
 }
 
@@ -352,20 +399,25 @@ export function sayDataNotes(notes: readonly string[], quiet = false): void {
 }
 
 /**
- * An error of a library call made for a command (finetune, compress) with its option fields named as
- * the command's flags: the library names them as its TypeScript options (`headEpochs`, `maxDrop`),
- * which a CLI user cannot write. A field whose kebab-case name is a flag of `spec` (or that
- * `rename` maps, e.g. `keepZeros` -> `no-keep-zeros`) becomes `--flag` (`label` -> `--label`), and a
- * camelCase one in the text too; other errors are returned as they are.
+ * An error of a library call made for a command (train, finetune, compress, ensemble) with its
+ * option fields named as the command's flags: the library names them as its options (`headEpochs`,
+ * `prune.minDensity`, `evaluator.path`), which a CLI user cannot write. A field that `rename` maps
+ * (e.g. `keepZeros` -> `no-keep-zeros`, `prune.minDensity` -> `prune-min-density`), or whose
+ * kebab-case name (without an `evaluator.` prefix) is a flag of `spec` (`label` -> `--label`,
+ * `train_per_class` -> `--train-per-class`), becomes `--flag`, and a camelCase one in the text too;
+ * every problem of a combined error is renamed (renameFields); other errors are returned as they are.
  */
 export function withFlagNames(e: unknown, spec: FlagSpec, rename: Readonly<Record<string, string>> = {}): unknown {
-  if (!(e instanceof NasError) || e.field === undefined || e instanceof UsageError) return e;
-  const name = e.field;
-  const flag = rename[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
-  if (spec[flag] === undefined) return e;
-  // In the text only identifiers are replaced (headEpochs, not the word "label"); "headEpochs must
-  // be ..." after the field would name it twice: the field says it.
-  const ident = /[A-Z]/.test(name);
-  const text = ident ? e.text.replace(new RegExp(`^${name} `), '').replace(new RegExp(`\\b${name}\\b`, 'g'), `--${flag}`) : e.text;
-  return new NasError(e.code, text, { field: `--${flag}`, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}), cause: e });
+  if (!(e instanceof NasError) || e instanceof UsageError) return e;
+  return renameFields(e, (name, text) => {
+    if (name.startsWith('--')) return undefined;
+    const flag = rename[name] ?? name.replace(/^evaluator\./, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
+    if (!Object.hasOwn(spec, flag)) return undefined;
+    // In the text only identifiers are replaced (headEpochs, not the word "label"); "headEpochs must
+    // be ..." after the field would name it twice: the field says it.
+    const word = name.split('.').pop()!;
+    const esc = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const message = /[A-Z]/.test(word) ? text.replace(new RegExp(`^${esc} `), '').replace(new RegExp(`\\b${esc}\\b`, 'g'), `--${flag}`) : text;
+    return { field: `--${flag}`, message };
+  });
 }

@@ -5,6 +5,7 @@ import { compressModel, type CompressModelOptions, type CompressSource, type Pru
 import type { DatasetSpec } from '../data/prepare.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
+import { DATASET_SYNONYMS, PRUNE_CRITERION_SYNONYMS, PRUNE_SCHEDULE_SYNONYMS, PRUNE_SCOPE_SYNONYMS, QENGINE_SYNONYMS, QUANTIZE_SYNONYMS } from '../core/synonyms.js';
 
 /** Datasets a compressed image model can be evaluated on (--dataset). */
 const COMPRESS_DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits'] as const;
@@ -67,29 +68,47 @@ export function stageTable(rows: readonly StageRow[]): string {
   ) + note;
 }
 
+/** The command's flags (also how the API's errors about the options they set are named: withFlagNames). */
+/** Compress options (CompressModelOptions) whose flag is not their kebab-cased name. */
+const COMPRESS_OPTION_FLAGS: Readonly<Record<string, string>> = {
+  outDir: 'out',
+  onnx: 'no-onnx',
+  weightScheme: 'per-tensor',
+  prune: 'prune',
+  'prune.kind': 'prune',
+  'prune.ratio': 'prune',
+  'prune.flops': 'prune',
+  'prune.sparsity': 'prune',
+  'prune.criterion': 'prune-criterion',
+  'prune.allocation': 'prune-allocation',
+  'prune.scope': 'prune-scope',
+  'prune.schedule': 'prune-schedule',
+  'prune.minDensity': 'prune-min-density',
+  'prune.pruneOutput': 'prune-output',
+};
 const atLeast = (min: number, integer: boolean) => ({ integer, min });
 const COMPRESS_FLAGS: FlagSpec = {
   study: { type: 'string' },
   storage: { type: 'string' },
   prune: { type: 'string', check: (v) => void pruneFromFlags(v, {}) },
-  'prune-criterion': { type: 'string', choices: ['l1', 'taylor'] },
+  'prune-criterion': { type: 'string', choices: ['l1', 'taylor'], synonyms: PRUNE_CRITERION_SYNONYMS },
   'prune-allocation': { type: 'string', choices: ['greedy', 'uniform'] },
-  'prune-scope': { type: 'string', choices: ['global', 'layer'] },
-  'prune-schedule': { type: 'string', choices: ['oneshot', 'gradual'] },
+  'prune-scope': { type: 'string', choices: ['global', 'layer'], synonyms: PRUNE_SCOPE_SYNONYMS },
+  'prune-schedule': { type: 'string', choices: ['oneshot', 'gradual'], synonyms: PRUNE_SCHEDULE_SYNONYMS },
   'prune-min-density': { type: 'string', number: { integer: false, min: 0, max: 1 } },
   'prune-output': { type: 'boolean' },
   'finetune-epochs': { type: 'string', number: atLeast(0, true) },
   'finetune-lr': { type: 'string', number: atLeast(0, false) },
   distill: { type: 'boolean' },
-  quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'] },
+  quantize: { type: 'string', choices: ['static', 'qat', 'dynamic'], synonyms: QUANTIZE_SYNONYMS },
   'max-drop': { type: 'string', number: atLeast(0, false) },
   'qat-lr': { type: 'string', number: atLeast(0, false) },
   'qat-freeze-bn': { type: 'string', number: atLeast(1, true) },
   'qat-freeze-observers': { type: 'string', number: atLeast(1, true) },
   'per-tensor': { type: 'boolean' },
   calibration: { type: 'string', number: atLeast(0, true) },
-  qengine: { type: 'string', choices: ['onednn', 'qnnpack'] },
-  dataset: { type: 'string', choices: COMPRESS_DATASETS },
+  qengine: { type: 'string', choices: ['onednn', 'qnnpack'], synonyms: QENGINE_SYNONYMS },
+  dataset: { type: 'string', choices: COMPRESS_DATASETS, synonyms: DATASET_SYNONYMS },
   'data-dir': { type: 'string' },
   'train-per-class': { type: 'string', check: (v) => void trainPerClassFlag(v) },
   path: { type: 'string' },
@@ -214,9 +233,9 @@ options:
       onnx: !f['no-onnx'],
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
-    // The library names its options as in TypeScript (finetuneEpochs): said here as the flags (--finetune-epochs).
+    // The library names its options as in TypeScript (finetuneEpochs, prune.minDensity): said here as the flags.
     const r = await compressModel(src, opts).catch((e: unknown) => {
-      throw withFlagNames(e, COMPRESS_FLAGS, { weightScheme: 'per-tensor' });
+      throw withFlagNames(e, COMPRESS_FLAGS, COMPRESS_OPTION_FLAGS);
     });
     if (f['json']) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');
     else process.stdout.write(stageTable(r.rows) + `written to ${r.outDir}\n`);

@@ -7,6 +7,7 @@ import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError, withFlagNames, t
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
 import { trainPerClassFlag } from './commands-compress.js';
+import { DATASET_SYNONYMS, HEADER_SYNONYMS } from '../core/synonyms.js';
 
 const DATASETS = ['fashion_mnist', 'mnist', 'cifar10', 'digits', 'csv'] as const;
 
@@ -20,11 +21,11 @@ function freezeOf(v: string): FreezeSpec {
 const FINETUNE_FLAGS: FlagSpec = {
   study: { type: 'string' },
   storage: { type: 'string' },
-  dataset: { type: 'string', choices: DATASETS },
+  dataset: { type: 'string', choices: DATASETS, synonyms: DATASET_SYNONYMS },
   'data-dir': { type: 'string' },
   path: { type: 'string' },
   label: { type: 'string' },
-  header: { type: 'string', choices: ['auto', 'true', 'false'] },
+  header: { type: 'string', choices: ['auto', 'true', 'false'], synonyms: HEADER_SYNONYMS },
   'train-per-class': { type: 'string', check: (v) => void trainPerClassFlag(v) },
   'val-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
   'test-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
@@ -145,7 +146,7 @@ options:
     };
     // The library names its options as in TypeScript (headEpochs): said here as the flags (--head-epochs).
     const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db' } : { dir: args[0]! }, opts).catch((e: unknown) => {
-      throw withFlagNames(e, FINETUNE_FLAGS, { keepZeros: 'no-keep-zeros' });
+      throw withFlagNames(e, FINETUNE_FLAGS, { outDir: 'out', init: 'scratch', keepZeros: 'no-keep-zeros', onnx: 'no-onnx' });
     });
     // Logged through `log` as the run goes; with --json (no log) on stderr here, and in the JSON.
     if (f['json']) for (const w of r.warnings) process.stderr.write(`tsnas finetune: warning: ${w}\n`);

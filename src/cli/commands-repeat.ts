@@ -6,8 +6,9 @@ import { parseRefPoint, prepareSearch, refPointText, repeatSearch, seedList, typ
 import { invariant } from '../core/errors.js';
 import { interruptible, parse, statTable, UsageError, type ExtraCommand } from './commands-extra.js';
 import { flagError, sayDataNotes } from './args.js';
+import { SEARCH_ELSEWHERE } from './args.js';
 import { Progress } from './progress.js';
-import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, badConfigFields } from './search-flags.js';
+import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, SEARCH_EVALUATOR_FLAGS, badConfigFields } from './search-flags.js';
 import { renderTable, type Cell } from './table.js';
 
 /** A multi-objective repeat: each seed's Pareto set size and hypervolume, one reference point for all (stated). */
@@ -86,7 +87,8 @@ options:
                         beyond the worst complete trial of any seed; stated in the output)
   --study, --storage, --space, --strategy, --evaluator, --table, --latency, --objective,
   --direction, --trials, --wallclock, --workers, --lease, --dataset, --data-dir, --path,
-  --label, --header, --val-fraction, --test-fraction
+  --label, --header, --val-fraction, --test-fraction, --epochs, --train-per-class, --threads,
+  --time-limit, --split-seed
                         as in tsnas search (override the config's fields)
   --json                print {name, storage, objectives, runs, excluded, aborted,
                         summary: {metric: {mean, std, min, max, n}}}
@@ -107,7 +109,7 @@ options:
         'ref-point': { type: 'string', list: true },
         ...Object.fromEntries(SEARCH_FLAGS.map((k) => [k, { type: 'string' as const, ...(k === 'objective' ? { list: true as const } : {}) }])),
         ...SEARCH_CHOICE_FLAGS,
-        header: { type: 'string', choices: ['auto', 'true', 'false'] },
+        ...SEARCH_EVALUATOR_FLAGS,
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
@@ -142,6 +144,7 @@ options:
         // --repeats without --seed counts up from the config's seed.
         seeds = issues.take(() => seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }, sv('repeats') !== undefined && sv('seed') === undefined ? configSeed : 0), []);
       },
+      SEARCH_ELSEWHERE,
     );
     if (flags['help']) return process.stdout.write(repeatCmd.help), 0;
     invariant(input !== undefined, 'repeat: parse accepted a command line without a config');

@@ -3,11 +3,12 @@
  * results: tables or `--json` on stdout, progress and messages on stderr.
  * Exit codes: 0 ok, 2 bad input (config, flags, names, files), 1 failure, 130 interrupted.
  */
-import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, interruptible, parse, sayDataNotes, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
+import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, withFlagNames, interruptible, SEARCH_ELSEWHERE, parse, sayDataNotes, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
 import { closest } from '../core/suggest.js';
+import { ENSEMBLE_FINAL_SYNONYMS, ENSEMBLE_METHOD_SYNONYMS, ENSEMBLE_METRIC_SYNONYMS, FORMAT_SYNONYMS, TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, badConfigFields } from './search-flags.js';
+import { CONFIG_FLAGS, SEARCH_CHOICE_FLAGS, SEARCH_EVALUATOR_FLAGS, badConfigFields } from './search-flags.js';
 import {
   NasError,
   createStudy,
@@ -135,6 +136,9 @@ data (the train evaluator's fields, as in tsnas train):
   --header auto|true|false  whether CSV line 1 is a header (default auto; the choice is printed)
   --val-fraction F      held out for validation (default 0.1; config val_fraction)
   --test-fraction F     digits/csv: held out for test (default 0.2; config test_fraction)
+  --epochs N, --train-per-class N, --threads N, --time-limit SECONDS, --split-seed N
+                        the train evaluator's options, as tsnas train's flags (other options, e.g.
+                        cv_folds, go in a config file's evaluator)
 
 zero-cost proxies and predictors (README "Zero-cost proxies"; examples/nb201-prescreen.yaml):
   prescreen: {candidates: 1000, top: 10, proxies: [synflow], pool: 0}   (config field, any strategy)
@@ -384,6 +388,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
       study: { type: 'string' },
       storage: { type: 'string' },
       ...SEARCH_CHOICE_FLAGS,
+      ...SEARCH_EVALUATOR_FLAGS,
       table: { type: 'string' },
       latency: { type: 'string' },
       objective: { type: 'string', list: true },
@@ -396,7 +401,6 @@ async function cmdSearch(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       path: { type: 'string' },
       label: { type: 'string' },
-      header: { type: 'string', choices: ['auto', 'true', 'false'] },
       'val-fraction': { type: 'string' },
       'test-fraction': { type: 'string' },
       'final-epochs': { type: 'string', number: POSITIVE_INT },
@@ -427,6 +431,7 @@ async function cmdSearch(argv: string[]): Promise<number> {
       const pr = issues.takeBeyond(() => prepareSearch(input), undefined, badFields);
       if (![...p.bad].some((k) => CONFIG_FLAGS.has(k))) prepared = pr;
     },
+    SEARCH_ELSEWHERE,
   );
   if (flags['help']) return out(help('search')), 0;
   const configPath = args[0];
@@ -654,7 +659,7 @@ async function cmdStatus(argv: string[]): Promise<number> {
 
 async function cmdTrials(argv: string[]): Promise<number> {
   // --format table|csv|json as `tsnas export --format`; --csv and --json are its older spellings.
-  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, format: { type: 'string', choices: ['table', 'csv', 'json'] }, state: { type: 'string', choices: TRIAL_STATES } }, 0, (p, issues) => {
+  const { flags } = parse(argv, { ...readFlags, csv: { type: 'boolean' }, format: { type: 'string', choices: ['table', 'csv', 'json'], synonyms: FORMAT_SYNONYMS }, state: { type: 'string', choices: TRIAL_STATES, synonyms: TRIAL_STATE_SYNONYMS } }, 0, (p, issues) => {
     studyRequired(p, issues);
     const given = (['json', 'csv'] as const).filter((k) => p.flags[k]);
     const fmt = p.flags['format'];
@@ -707,10 +712,10 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     ...readFlags,
     k: { type: 'string', number: POSITIVE_INT },
     seed: { type: 'string', number: NON_NEGATIVE_INT },
-    method: { type: 'string', choices: ['top', 'caruana'] },
+    method: { type: 'string', choices: ['top', 'caruana'], synonyms: ENSEMBLE_METHOD_SYNONYMS },
     size: { type: 'string', number: POSITIVE_INT },
-    metric: { type: 'string', choices: ['loss', 'acc'] },
-    final: { type: 'string', choices: ['retrain', 'folds'] },
+    metric: { type: 'string', choices: ['loss', 'acc'], synonyms: ENSEMBLE_METRIC_SYNONYMS },
+    final: { type: 'string', choices: ['retrain', 'folds'], synonyms: ENSEMBLE_FINAL_SYNONYMS },
     // --repeats N: N trainings per member, seeds --seed, +1, ... (as train/repeat --repeats);
     // --seeds N is this command's older spelling of it (train/repeat's --seeds is a list of seeds).
     repeats: { type: 'string', number: POSITIVE_INT },
@@ -730,6 +735,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
   const seed = num('seed');
   const size = num('size');
   const method = (flags['method'] as 'top' | 'caruana' | undefined) ?? 'top';
+  // Checked by the API: its errors name the flags that set the options (seeds is --repeats here).
   const r = await ensembleOfStudy(storageOf(flags), needStudy(flags), {
     method,
     ...(method === 'top' ? { k: num('k')! } : {}),
@@ -739,6 +745,9 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
     ...((num('repeats') ?? num('seeds')) === undefined ? {} : { seeds: (num('repeats') ?? num('seeds'))! }),
     ...(flags['final'] === undefined ? {} : { final: flags['final'] as 'retrain' | 'folds' }),
     onDataNotes: (notes) => sayDataNotes(notes),
+  }).catch((e: unknown) => {
+    // The library's option fields said as this command's flags (its seeds is --repeats here).
+    throw withFlagNames(e, flags0, { seeds: 'repeats' });
   });
   if (flags['json'])
     out(
@@ -775,7 +784,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
 }
 
 async function cmdExport(argv: string[]): Promise<number> {
-  const { flags, num } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'] }, 'no-onnx': { type: 'boolean' }, force: { type: 'boolean' }, trial: { type: 'string', number: NON_NEGATIVE_INT } }, 0, (p, issues) => {
+  const { flags, num } = parse(argv, { ...readFlags, out: { type: 'string' }, format: { type: 'string', choices: ['csv', 'json'], synonyms: FORMAT_SYNONYMS }, 'no-onnx': { type: 'boolean' }, force: { type: 'boolean' }, trial: { type: 'string', number: NON_NEGATIVE_INT } }, 0, (p, issues) => {
     studyRequired(p, issues);
     if (p.flags['trial'] !== undefined && p.flags['format'] !== undefined) issues.add(flagError('trial', 'applies to the winner export (--out DIR); --format writes every trial'));
     if (p.flags['format'] === undefined && typeof p.flags['out'] !== 'string') issues.add(new UsageError('--out DIR is required (or --format csv|json)'));

@@ -38,6 +38,8 @@ import { calibrate, disposeFused, fuse, QuantizedNet, type FusedNet, type QuantM
 import { QatNet, qatFreezeEpochs, qatSchedule } from './qat.js';
 import type { QParams } from '../tensor/quantized.js';
 import { encodeInt8 } from './int8file.js';
+import { didYouMeanValue } from '../core/suggest.js';
+import { QUANTIZE_SYNONYMS } from '../core/synonyms.js';
 
 export type StageName = 'float' | 'pruned' | 'int8';
 
@@ -252,7 +254,7 @@ export function calibrationBatches(data: PreparedData, count: number, seed = 0):
 function checkOptions(o: CompressOptions, data: PreparedData, inputShape: readonly number[]): { prune?: PruneSpec; engine: QEngine | undefined } {
   const prune = o.prune ? checkPruneSpec(o.prune) : undefined;
   if (o.quantize !== undefined && o.quantize !== 'static' && o.quantize !== 'dynamic' && o.quantize !== 'qat')
-    throw new NasError('invalid_config', `quantize must be static, qat or dynamic, got ${JSON.stringify(o.quantize)}`, { field: 'quantize' });
+    throw new NasError('invalid_config', `quantize must be static, qat or dynamic, got ${JSON.stringify(o.quantize)}${didYouMeanValue(String(o.quantize), ['static', 'qat', 'dynamic'], QUANTIZE_SYNONYMS)}`, { field: 'quantize', hint: 'use one of: static, qat, dynamic' });
   if (o.maxDrop !== undefined) {
     if (!(o.maxDrop >= 0 && Number.isFinite(o.maxDrop))) throw new NasError('invalid_config', `max drop must be a number of points >= 0, got ${o.maxDrop}`, { field: 'maxDrop', hint: 'e.g. --max-drop 0.5' });
     if (o.quantize !== 'static') throw new NasError('invalid_config', `max drop applies to static quantization (it decides the fallback to QAT), not to ${o.quantize ?? 'no quantization'}`, { field: 'maxDrop', hint: 'use --quantize static --max-drop D, or drop --max-drop' });

@@ -208,3 +208,32 @@ export function assertNever(x: never, what = 'value'): never {
 export function invariant(cond: unknown, message: string): asserts cond {
   if (!cond) throw new NasError('internal', message);
 }
+
+/**
+ * `e` with the field of each of its problems renamed by `rename` (undefined: kept as it is): a
+ * command that builds a config or API options from its flags reports their problems in terms of
+ * the flags the user typed (`evaluator.path` -> `--path`, `finetuneEpochs` -> `--finetune-epochs`).
+ * A problem renamed to a flag that was not given (`must be ..., got nothing (the field is
+ * missing)`) reads `is required`. A combined error keeps its header and numbering.
+ */
+export function renameFields(e: NasError, rename: (field: string, message: string) => string | { field: string; message: string } | undefined): NasError {
+  const fix = (i: Issue): Issue => {
+    const r = i.field === undefined ? undefined : rename(i.field, i.message);
+    const to = typeof r === 'object' ? r.field : r;
+    if (to === undefined || (to === i.field && typeof r !== 'object')) return i;
+    const given = typeof r === 'object' ? r.message : i.message;
+    const message = to.startsWith('--') && /^must be .*, got nothing \(the field is missing\)$/.test(given) ? 'is required' : given;
+    return { ...i, field: to, message };
+  };
+  const list = e.details?.['issues'];
+  if (Array.isArray(list)) {
+    const issues = (list as Issue[]).map(fix);
+    if (issues.every((i, k) => i === list[k])) return e;
+    const head = /^\d+ problems (.*?):(\n|$)/.exec(e.text)?.[1] ?? 'in the input';
+    return new NasError(e.code, issueListText(issues, head.includes(' and ') ? 'in the input' : head), { details: { ...e.details, issues: issues as unknown as Record<string, unknown>[] }, cause: e });
+  }
+  if (e.field === undefined) return e;
+  const one = fix({ code: e.code, field: e.field, message: e.text });
+  if ((one.field === e.field && one.message === e.text) || one.field === undefined) return e;
+  return new NasError(e.code, one.message, { field: one.field, ...(e.hint === undefined ? {} : { hint: e.hint }), ...(e.details === undefined ? {} : { details: e.details }), cause: e });
+}

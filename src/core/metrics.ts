@@ -10,6 +10,8 @@
  * Accuracies are percentages in [0, 100].
  */
 
+import { closest } from './suggest.js';
+
 export type Direction = 'maximize' | 'minimize';
 
 export interface Objective {
@@ -144,4 +146,61 @@ export function impossibleConstraint(c: Constraint): string | undefined {
   if (c.max !== undefined && lo !== undefined && c.max < lo) return `max ${c.max} is below ${lo}, the least ${c.metric} can be`;
   if (c.min !== undefined && hi !== undefined && c.min > hi) return `min ${c.min} is above ${hi}, the most ${c.metric} can be`;
   return undefined;
+}
+
+/** Words users write for the parts of metric names (`val_accuracy`, `validation_loss`, `num_params`), by the convention above. */
+const METRIC_WORDS: Readonly<Record<string, string>> = {
+  accuracy: 'acc',
+  accuracies: 'acc',
+  validation: 'val',
+  valid: 'val',
+  training: 'train',
+  testing: 'test',
+  parameters: 'params',
+  parameter: 'params',
+  param: 'params',
+  nparams: 'params',
+  num: '',
+  n: '',
+  count: '',
+  flop: 'flops',
+  mac: 'macs',
+  latency: 'latency',
+  time: 'seconds',
+  secs: 'seconds',
+  sec: 'seconds',
+  s: 'seconds',
+  score: '',
+  f1score: 'f1',
+  memory: 'memory',
+  mem: 'memory',
+  bytes: 'bytes',
+};
+
+/**
+ * The metric of `names` a user meant by `word`, or undefined: the name itself in another spelling
+ * (case, `-` for `_`, the long words of METRIC_WORDS: `val_accuracy` -> `val_acc`,
+ * `num_params` -> `params`, `validation_loss` -> `val_loss`), a name that is `val_` + it (the
+ * metric a search decides on: `accuracy` -> `val_acc`; `latency` -> `latency_ms` by unit), else the
+ * closest spelling (src/core/suggest.ts closest). Every place a metric name is taken uses it
+ * (objectives, tie-breaks, constraints, one-shot objectives, table metrics, dashboard sorts).
+ */
+export function closestMetric(word: string, names: readonly string[]): string | undefined {
+  const norm = (s: string): string =>
+    s
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .map((t) => METRIC_WORDS[t] ?? t)
+      .filter((t) => t !== '')
+      .join('_');
+  const w = norm(word);
+  const byNorm = new Map(names.map((n) => [norm(n), n] as const));
+  for (const c of [w, `val_${w}`, `${w}_ms`]) if (byNorm.has(c)) return byNorm.get(c);
+  return closest(word, names) ?? closest(w, names);
+}
+
+/** `; did you mean NAME?` for a metric name (closestMetric), or ''. */
+export function didYouMeanMetric(word: string, names: readonly string[]): string {
+  const m = closestMetric(word, names);
+  return m === undefined ? '' : `; did you mean ${m}?`;
 }

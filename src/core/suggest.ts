@@ -59,3 +59,32 @@ export function didYouMean(word: string, candidates: readonly string[], format: 
   const c = closest(word, candidates);
   return c === undefined ? '' : `; did you mean ${format(c)}?`;
 }
+
+/**
+ * Other names users give an enumerated value: `int8` for `--quantize` (every mode there is int8;
+ * `static` is the common meaning, post-training int8), `max` for `maximize`. Keys are compared
+ * lower-cased; `note` says why the word maps there and is printed with the suggestion.
+ */
+export type Synonyms = Readonly<Record<string, { readonly value: string; readonly note?: string }>>;
+
+/**
+ * The value of `candidates` meant by `word`: a synonym (with its note) first, else the closest
+ * spelling (closest). Undefined when nothing fits.
+ */
+export function suggestValue(word: string, candidates: readonly string[], synonyms?: Synonyms): { value: string; note?: string } | undefined {
+  const s = synonyms?.[word.toLowerCase()];
+  if (s !== undefined && candidates.includes(s.value)) return s;
+  const c = closest(word, candidates);
+  return c === undefined ? undefined : { value: c };
+}
+
+/**
+ * `; did you mean X?` for an enumerated value, or `; did you mean X (NOTE)?` for a synonym
+ * (`--quantize int8`: `did you mean static (int8 weights and activations, calibrated: the usual
+ * int8 quantization)?`); '' when nothing fits. The one suffix of every enum check (CLI choices,
+ * config fields, architecture fields, API query parameters).
+ */
+export function didYouMeanValue(word: string, candidates: readonly string[], synonyms?: Synonyms, format: (s: string) => string = (s) => s): string {
+  const s = suggestValue(word, candidates, synonyms);
+  return s === undefined ? '' : `; did you mean ${format(s.value)}${s.note ? ` (${s.note})` : ''}?`;
+}

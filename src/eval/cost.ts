@@ -9,6 +9,7 @@ import type { Layer } from '../nn/module.js';
 import { compileNative } from '../nn/native-exec.js';
 import { Generator, getNumThreads, noGrad, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import type { Metrics } from './types.js';
+import { didYouMean } from '../core/suggest.js';
 
 export { analyzeArch, NB201_DEFAULTS, type CostReport, type InputSpec, type LayerCost, type Nb201Options } from '../nn/build/index.js';
 
@@ -67,7 +68,7 @@ export function measureLatency(module: Layer, shape: readonly number[], o: Laten
   if (!(Number.isInteger(runs) && runs >= 1)) throw new NasError('invalid_config', `latency runs must be a positive integer, got ${runs}`, { field: 'latency.runs' });
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new NasError('invalid_config', `latency batchSize must be a positive integer, got ${batchSize}`, { field: 'latency.batchSize' });
   const engine = o.engine ?? 'native';
-  if (engine !== 'native' && engine !== 'ops') throw new NasError('invalid_config', `latency engine must be 'native' or 'ops', got ${String(engine)}`, { field: 'latency.engine' });
+  if (engine !== 'native' && engine !== 'ops') throw new NasError('invalid_config', `latency engine must be 'native' or 'ops', got ${String(engine)}${didYouMean(String(engine), ['native', 'ops'])}`, { field: 'latency.engine' });
   const prevThreads = getNumThreads();
   const wasTraining = module.training;
   if (o.threads !== undefined) setNumThreads(o.threads);

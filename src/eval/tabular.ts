@@ -21,6 +21,8 @@ import { readMaybeGzip } from '../data/gzip.js';
 import { basename } from 'node:path';
 import type { Nb201Arch } from '../core/arch.js';
 import { NasError, isNasError } from '../core/errors.js';
+import { didYouMeanMetric } from '../core/metrics.js';
+import { didYouMean } from '../core/suggest.js';
 import { nb201Index, nb201IndexOfString } from '../space/nb201.js';
 import type { EvalOutcome, EvalRequest, Evaluator, Metrics } from './types.js';
 
@@ -103,7 +105,7 @@ export class Nb201Table {
   /** One metric as a column (NaN where missing), indexed by row. */
   column(metric: string): Float64Array {
     const c = this.metrics.get(metric);
-    if (!c) throw new NasError('not_found', `table ${this.file} has no metric ${JSON.stringify(metric)}`, { field: 'metric', hint: `use one of: ${this.metricNames.join(', ')}` });
+    if (!c) throw new NasError('not_found', `table ${this.file} has no metric ${JSON.stringify(metric)}${didYouMeanMetric(metric, this.metricNames)}`, { field: 'metric', hint: `use one of: ${this.metricNames.join(', ')}` });
     return c;
   }
 }
@@ -177,7 +179,7 @@ function colIndex(c: Csv, col: string, option: string): number {
   const i = c.header.indexOf(col);
   if (i < 0) {
     const config = CONFIG_OPTION[option];
-    throw new NasError('data_error', `missing column ${JSON.stringify(col)}`, {
+    throw new NasError('data_error', `missing column ${JSON.stringify(col)}${didYouMean(col, c.header)}`, {
       field: `${c.file}:header`,
       hint: `the header has ${c.header.join(', ')}; name the column with ${config ? `${config} in a config (option ${option} in the API)` : `option ${option}`}`,
     });
@@ -267,7 +269,7 @@ export function loadNb201Table(path: string, opts: TableOptions = {}): Nb201Tabl
     const defCol = opts.latency.defaultDevice ?? (lat.header.includes('raspi4_ms') ? 'raspi4_ms' : Object.values(columns)[0]!);
     const defMetric = Object.entries(columns).find(([, c]) => c === defCol)?.[0];
     if (!defMetric)
-      throw new NasError('invalid_config', `default latency device ${JSON.stringify(defCol)} is not a loaded column`, {
+      throw new NasError('invalid_config', `default latency device ${JSON.stringify(defCol)} is not a loaded column${didYouMean(defCol, Object.values(columns))}`, {
         field: 'latency.defaultDevice',
         hint: `use one of: ${Object.values(columns).join(', ')}`,
       });

@@ -139,7 +139,7 @@ export function parseOneShotOptions(raw: Readonly<Record<string, unknown>>, fiel
     I.take(() => {
       if (!name) throw new NasError('invalid_config', `unknown one-shot option ${JSON.stringify(k)}${didYouMean(k, [...byKey.keys()])}`, { field: f, hint: `use one of: ${[...byKey.keys()].join(', ')}` });
       if (name === 'guard') {
-        if (!(GUARDS as readonly unknown[]).includes(v)) throw new NasError('invalid_config', `guard must be one of ${GUARDS.join(', ')}, got ${JSON.stringify(v)}`, { field: f, hint: `use one of: ${GUARDS.join(', ')}` });
+        if (!(GUARDS as readonly unknown[]).includes(v)) throw new NasError('invalid_config', `guard must be one of ${GUARDS.join(', ')}, got ${JSON.stringify(v)}${typeof v === 'string' ? didYouMean(v, GUARDS) : ''}`, { field: f, hint: `use one of: ${GUARDS.join(', ')}` });
         out[name] = v;
         return;
       }

@@ -20,6 +20,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import compression from 'compression';
 import { NasError, isNasError } from '../core/errors.js';
+import { didYouMeanValue } from '../core/suggest.js';
+import { TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 import { parseStudyId, DASH_TRIAL_STATES } from '../api/dashboard.js';
 import type { DashboardSource, DashTrialState, TrialQuery } from '../api/dashboard.js';
 import { encodingFor, type StaticAssets } from './static.js';
@@ -208,12 +210,12 @@ function trialQuery(p: URLSearchParams): TrialQuery {
   const states = (p.get('state') ?? '').split(',').filter((x) => x !== '');
   for (const st of states) {
     if (!(DASH_TRIAL_STATES as readonly string[]).includes(st)) {
-      throw new NasError('invalid_config', `unknown trial state "${st.slice(0, 40)}"`, { field: 'state', hint: `use one of: ${DASH_TRIAL_STATES.join(', ')}` });
+      throw new NasError('invalid_config', `unknown trial state "${st.slice(0, 40)}"${didYouMeanValue(st.slice(0, 40), DASH_TRIAL_STATES, TRIAL_STATE_SYNONYMS)}`, { field: 'state', hint: `use one of: ${DASH_TRIAL_STATES.join(', ')}` });
     }
   }
   const order = p.get('order');
   if (order !== null && order !== 'asc' && order !== 'desc') {
-    throw new NasError('invalid_config', `unknown order "${order.slice(0, 40)}"`, { field: 'order', hint: 'use asc or desc' });
+    throw new NasError('invalid_config', `unknown order "${order.slice(0, 40)}"${didYouMeanValue(order.slice(0, 40), ['asc', 'desc'])}`, { field: 'order', hint: 'use asc or desc' });
   }
   const q: { -readonly [K in keyof TrialQuery]: TrialQuery[K] } = {};
   if (states.length) q.states = states as DashTrialState[];

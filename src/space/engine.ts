@@ -141,7 +141,7 @@ const join = (field: string, key: string | number): string =>
   typeof key === 'number' ? `${field}[${key}]` : field ? `${field}.${key}` : key;
 
 function checkOp(ops: readonly string[], v: unknown, field: string): void {
-  if (!ops.includes(v as string)) invalid(field, `unknown op ${JSON.stringify(v)}`, `use one of: ${ops.join(', ')}`);
+  if (!ops.includes(v as string)) invalid(field, `unknown op ${JSON.stringify(v)}${typeof v === 'string' ? didYouMean(v, ops) : ''}`, `use one of: ${ops.join(', ')}`);
 }
 
 /** What to write for a missing field of kind `d`. */
@@ -171,7 +171,7 @@ export function validateValue(d: ParamDef, v: unknown, field: string): Val {
   switch (d.kind) {
     case 'choice':
       if (!d.options.includes(v as Scalar))
-        invalid(field, `${JSON.stringify(v)} is not an allowed value`, `use one of: ${d.options.map((o) => JSON.stringify(o)).join(', ')}`);
+        invalid(field, `${JSON.stringify(v)} is not an allowed value${typeof v === 'string' || typeof v === 'number' ? didYouMean(String(v), d.options.map(String)) : ''}`, `use one of: ${d.options.map((o) => JSON.stringify(o)).join(', ')}`);
       return v;
     case 'const':
       if (v !== d.value) invalid(field, `must be ${JSON.stringify(d.value)}, got ${JSON.stringify(v)}`);

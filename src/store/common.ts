@@ -38,6 +38,8 @@ import {
   type WorkerInfo,
   type WorkerRecord,
 } from './types.js';
+import { didYouMeanValue } from '../core/suggest.js';
+import { TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 
 // ---------------------------------------------------------------- validation
 
@@ -188,14 +190,14 @@ export function validateFinish(r: FinishTrial): void {
 
 export function checkStudyState(s: unknown): asserts s is StudyState {
   if (!(STUDY_STATES as readonly unknown[]).includes(s)) {
-    throw bad('state', `unknown study state ${JSON.stringify(s)}`, `use one of: ${STUDY_STATES.join(', ')}`);
+    throw bad('state', `unknown study state ${JSON.stringify(s)}${typeof s === 'string' ? didYouMeanValue(s, STUDY_STATES) : ''}`, `use one of: ${STUDY_STATES.join(', ')}`);
   }
 }
 
 export function checkListOptions(o: ListTrialsOptions): void {
   for (const s of o.states ?? []) {
     if (!(TRIAL_STATES as readonly unknown[]).includes(s)) {
-      throw bad('states', `unknown trial state ${JSON.stringify(s)}`, `use some of: ${TRIAL_STATES.join(', ')}`);
+      throw bad('states', `unknown trial state ${JSON.stringify(s)}${typeof s === 'string' ? didYouMeanValue(s, TRIAL_STATES, TRIAL_STATE_SYNONYMS) : ''}`, `use some of: ${TRIAL_STATES.join(', ')}`);
     }
   }
   if (o.orderBy !== undefined && o.orderBy !== 'number' && o.orderBy !== 'value') throw bad('orderBy', 'use number or value');
@@ -212,7 +214,7 @@ export const MAX_TRIAL_PAGE = 10_000;
 export function checkPageQuery(q: TrialPageQuery): Required<Omit<TrialPageQuery, 'metric' | 'states' | 'text'>> & Pick<TrialPageQuery, 'metric' | 'states' | 'text'> {
   checkListOptions({ states: q.states });
   const sortBy = q.sortBy ?? 'number';
-  if (!(TRIAL_PAGE_SORTS as readonly string[]).includes(sortBy)) throw bad('sortBy', `unknown sort key ${JSON.stringify(sortBy)}`, `use one of: ${TRIAL_PAGE_SORTS.join(', ')}`);
+  if (!(TRIAL_PAGE_SORTS as readonly string[]).includes(sortBy)) throw bad('sortBy', `unknown sort key ${JSON.stringify(sortBy)}${didYouMeanValue(sortBy, TRIAL_PAGE_SORTS)}`, `use one of: ${TRIAL_PAGE_SORTS.join(', ')}`);
   if (sortBy === 'metric') {
     if (typeof q.metric !== 'string' || q.metric.length === 0 || q.metric.length > 200 || /["\\]/.test(q.metric)) {
       throw bad('metric', 'sortBy metric needs a metric name of 1-200 characters without " or \\', 'e.g. metric: "val_acc"');

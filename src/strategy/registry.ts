@@ -2,7 +2,8 @@
  * Strategies by name, each with its option schema. To add one: export a `defineStrategy({...})`
  * entry (from ./common-options.js) from its file, import it here and add one line to STRATEGIES.
  */
-import { didYouMean } from '../core/suggest.js';
+import { didYouMeanValue } from '../core/suggest.js';
+import { STRATEGY_SYNONYMS } from '../core/synonyms.js';
 import { NasError } from '../core/errors.js';
 import type { Strategy } from './types.js';
 import { validateOptions, type StrategyEntry } from './common-options.js';
@@ -44,7 +45,7 @@ export const MULTI_OBJECTIVE_STRATEGIES = STRATEGY_NAMES.filter((n) => (STRATEGI
 
 export function getStrategyEntry(name: string): StrategyEntry {
   if (!Object.hasOwn(STRATEGIES, name))
-    throw new NasError('unknown_strategy', `unknown strategy ${JSON.stringify(name)}${didYouMean(name, STRATEGY_NAMES)}`, { field: 'strategy', hint: `use one of: ${STRATEGY_NAMES.join(', ')}` });
+    throw new NasError('unknown_strategy', `unknown strategy ${JSON.stringify(name)}${didYouMeanValue(name, STRATEGY_NAMES, STRATEGY_SYNONYMS)}`, { field: 'strategy', hint: `use one of: ${STRATEGY_NAMES.join(', ')}` });
   return STRATEGIES[name as StrategyName] as unknown as StrategyEntry;
 }
 
