@@ -58,6 +58,7 @@ export {
 } from './results.js';
 export { studyPareto, type StudyPareto } from './results.js';
 export { paretoSet, referencePoint, referenceValues, hypervolumeOf, refPointText, parseRefPoint, type Hypervolume, type ParetoSet, type RefSource } from './pareto.js';
+export { readArchPath, archOfStudy, type ArchFile, type StudyArchSource } from './arch-source.js';
 export { train, trainRepeated, readArchFile, type TrainInput, type TrainSummary, type RepeatedTrain, type SeedTrain } from './train.js';
 export { repeatSearch, prepareRepeat, seedList, seedStudyName, statsOf, summarizeRuns, type Stat, type RepeatInput, type RepeatOptions, type RepeatResult, type SeedStudy, type SeedBest } from './repeat.js';
 export { runMain, runMainSeeds, lenetCosts, pickWinner, mainStudyName, MAIN_DEFAULTS, MAIN_RECIPE, type MainOptions, type MainResult, type MainRow, type MainSeedsResult, type MainModel } from './main-job.js';

@@ -8,8 +8,8 @@
  * its weights were trained with (when the weights file records one), and what is known of its
  * data (the dataset spec and, after a transfer, the class selection).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch } from '../core/arch.js';
 import { NasError, isNasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
@@ -24,6 +24,7 @@ import type { Graph } from '../compress/graph.js';
 import { GraphNet } from '../compress/graphnet.js';
 import { bestTrial } from './results.js';
 import { recordOfEvaluator, recordOfSplit, type ModelRecord } from './model-record.js';
+import { readArchPath } from './arch-source.js';
 
 export type ModelSource = { readonly dir: string } | { readonly study: string; readonly storage: string };
 
@@ -70,8 +71,8 @@ function trainInfo(evaluator: unknown, from: string, params?: unknown): { datase
   return r ? { dataset: r.dataset, ...(r.nb201 ? { nb201: r.nb201 } : {}), ...(r.darts ? { darts: r.darts } : {}), record: r } : {};
 }
 
-async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Record<string, unknown>; evaluator?: unknown; from: string; params?: unknown }, name: string, source: JsonObject, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
-  const aj: NetworkArch | JointArch = checkArchJson(aj0);
+async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Record<string, unknown>; evaluator?: unknown; from: string; params?: unknown; file?: string }, name: string, source: JsonObject, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
+  const aj: NetworkArch | JointArch = checkArchJson(aj0, info.file);
   const arch = 'hparams' in aj ? aj.arch : aj;
   const t = trainInfo(info.evaluator, info.from, info.params);
   const onnx = info.metrics?.['onnx'] as { input_shape?: unknown[]; output_shape?: unknown[] } | null | undefined;
@@ -106,7 +107,9 @@ async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Re
  */
 export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
   if ('dir' in src) {
-    const dir = resolve(src.dir);
+    // The directory's arch.json (or model.json) given as a file: its directory, as tsnas train takes both.
+    const given = resolve(src.dir);
+    const dir = /\.json$/i.test(given) && existsSync(given) && statSync(given).isFile() ? dirname(given) : given;
     const name = dir.split('/').pop() || 'model';
     if (!existsSync(dir)) throw new NasError('not_found', `${dir} does not exist`, { field: 'model', hint: 'give a directory written by tsnas export, tsnas finetune or tsnas compress' });
     const weightsPath = join(dir, 'weights.bin');
@@ -134,7 +137,9 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec)
     const archPath = join(dir, 'arch.json');
     if (!existsSync(archPath)) throw new NasError('not_found', `${dir} has neither arch.json nor model.json`, { field: 'model', hint: 'give a directory written by tsnas export, tsnas finetune or tsnas compress' });
     const costs = metrics?.['costs'] as { params?: unknown } | undefined;
-    return archModel(readJson(archPath, 'model'), weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'], params: costs?.params } : {}), from: join(dir, 'metrics.json') }, name, source, datasetOverride);
+    // Read by the resolver of every command that takes an architecture; its errors name the file.
+    const read = readArchPath(archPath, 'model');
+    return archModel(read.json, weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'], params: costs?.params } : {}), from: join(dir, 'metrics.json'), file: read.file }, name, source, datasetOverride);
   }
   const { study: rec, best } = await bestTrial(src.storage, src.study);
   if (!best) throw new NasError('not_found', `study ${src.study} has no complete trial`, { field: 'study', hint: 'run the search first' });

@@ -3,7 +3,6 @@
  * the `train` evaluator of study configs. Returns metrics (validation and test) and costs.
  * `trainRepeated`: the same training once per seed, with mean ± std over the seeds.
  */
-import { readFileSync } from 'node:fs';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
@@ -13,7 +12,8 @@ import { summarizeRuns, type Stat } from './repeat.js';
 import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord } from './model-record.js';
 import { analyzeArch } from '../nn/build/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
-import { Issues, parseJsonStrict } from './validate.js';
+import { Issues } from './validate.js';
+import { readArchPath } from './arch-source.js';
 
 export interface TrainInput {
   /** Path of a JSON file, or the architecture itself (NetworkArch or {arch, hparams}). */
@@ -78,21 +78,9 @@ export interface TrainSummary {
 
 const COST_KEYS = ['params', 'flops', 'macs', 'memory_bytes', 'latency_ms', 'latency_batch_ms'];
 
+/** The architecture JSON at `path`, a file or an export directory (readArchPath, the one resolver). */
 export function readArchFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new NasError('invalid_config', `cannot read architecture file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      field: 'arch',
-      hint: 'give the path of an architecture JSON file (e.g. arch.json from tsnas export)',
-    });
-  }
-  try {
-    return parseJsonStrict(text);
-  } catch (e) {
-    throw new NasError('invalid_arch', `${path} is not valid JSON: ${(e as Error).message}`, { field: 'arch' });
-  }
+  return readArchPath(path).json;
 }
 
 export function summarize(r: TrainResult, data?: Pick<PreparedData, 'classNames' | 'notes'>, used?: { data?: TrainData; warnings?: readonly string[] }): TrainSummary {
@@ -168,7 +156,11 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
         hint: 'remove cv_folds; tsnas train reports validation and test metrics of one training (use --seeds for a spread)',
       });
     }, undefined);
-  const arch = I.take(() => checkArchBeforeData(typeof input.arch === 'string' ? readArchFile(input.arch) : input.arch, o?.dataset, o ?? {}), undefined);
+  const arch = I.take(() => {
+    // A path: a file or an export directory (readArchPath), named in the architecture's errors.
+    const read = typeof input.arch === 'string' ? readArchPath(input.arch) : undefined;
+    return checkArchBeforeData(read ? read.json : input.arch, o?.dataset, o ?? {}, read?.file);
+  }, undefined);
   I.throwIfAny('the training input');
   if (o === undefined || arch === undefined) throw new NasError('internal', 'unreachable: checks passed without a value');
   const data: PreparedData = await prepareData(o.dataset, o.split ?? {});

@@ -1,8 +1,10 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
-import { DATASET_KINDS, DEFAULT_STORAGE, NasError, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
-import { NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, datasetFileOfFlags, flagError, interruptible, numFlag, parse, UsageError } from './args.js';
+import { DATASET_KINDS, DEFAULT_STORAGE, NasError, archOfStudy, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
+import { recordOfEvaluator } from '../api/model-record.js';
+import { NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, datasetFileOfFlags, flagError, withFlagNames, interruptible, numFlag, parse, TRAIN_ELSEWHERE, UsageError, type FlagSpec } from './args.js';
 import { mainCmd } from './main-command.js';
 import { formatCell, renderTable } from './table.js';
+import { DATASET_SYNONYMS, HEADER_SYNONYMS } from '../core/synonyms.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 // The dashboard server is the other front end beside the CLI; both reach the store only through src/api.
@@ -78,13 +80,45 @@ function printRepeatedTrain(r: RepeatedTrain): string {
   );
 }
 
+/** `tsnas train`'s flags (also how the API's errors about the options they set are named: withFlagNames). */
+const TRAIN_FLAGS: FlagSpec = {
+  dataset: { type: 'string', choices: DATASET_KINDS, synonyms: DATASET_SYNONYMS },
+  'data-dir': { type: 'string' },
+  path: { type: 'string' },
+  label: { type: 'string' },
+  header: { type: 'string', choices: ['auto', 'true', 'false'], synonyms: HEADER_SYNONYMS },
+  'val-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
+  'test-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
+  epochs: { type: 'string', number: POSITIVE_INT },
+  'train-per-class': { type: 'string', number: POSITIVE_INT },
+  threads: { type: 'string', number: POSITIVE_INT },
+  'time-limit': { type: 'string', number: POSITIVE },
+  seed: { type: 'string' },
+  'split-seed': { type: 'string', number: NON_NEGATIVE_INT },
+  seeds: { type: 'string', list: true },
+  repeats: { type: 'string' },
+  'no-latency': { type: 'boolean' },
+  'nb201-width': { type: 'string', number: POSITIVE_INT },
+  'nb201-cells': { type: 'string', number: POSITIVE_INT },
+  'darts-width': { type: 'string', number: POSITIVE_INT },
+  'darts-layers': { type: 'string', number: POSITIVE_INT },
+  'no-record': { type: 'boolean' },
+  json: { type: 'boolean' },
+  study: { type: 'string' },
+  storage: { type: 'string' },
+  trial: { type: 'string', number: NON_NEGATIVE_INT },
+};
+
 const trainCmd: ExtraCommand = {
   summary: 'train one architecture (JSON file) on a dataset; print metrics and costs (--seeds: mean ± std)',
-  help: `usage: tsnas train ARCH.json --dataset KIND [options]
-       tsnas train EXPORT_DIR/arch.json [options]    (a winner written by tsnas export)
+  help: `usage: tsnas train ARCH.json|EXPORT_DIR [--dataset KIND] [options]   (EXPORT_DIR: a winner written by tsnas export)
+       tsnas train --study NAME [--storage URL] [--trial N] [--dataset KIND] [options]
 
 Trains one architecture (a NetworkArch JSON, or {"arch": ..., "hparams": ...} as exported by
-tsnas export) and prints validation and test metrics and costs (params, FLOPs, latency).
+tsnas export) and prints validation and test metrics and costs (params, FLOPs, latency). The
+architecture is a JSON file, a directory written by tsnas export (its arch.json; the same
+directories tsnas finetune and compress take), or a study's best trial (--study) or trial N
+(--trial), trained anew from scratch.
 
 An exported winner (metrics.json beside arch.json) is rebuilt as it was searched: the recorded
 builder options (nb201 width/cells, darts width/layers) and data settings (dataset, files,
@@ -94,7 +128,10 @@ network whose parameter count differs from the recorded one is an error (a warni
 changed the data or builder options).
 
 options:
-  --dataset KIND          fashion_mnist, mnist, cifar10, digits, csv (default: an export's record)
+  --dataset KIND          fashion_mnist, mnist, cifar10, digits, csv (default: an export's or the study's record)
+  --study NAME            train the architecture of this study's best (feasible) trial
+  --storage URL           the study's storage (default sqlite:./tsnas.db)
+  --trial N               with --study: trial number N instead of the best
   --data-dir DIR          idx/CIFAR files (default for fashion_mnist: /usr/share/datasets/fashion-mnist)
   --path FILE             digits/csv file (--data-dir FILE is accepted too, as in finetune/compress)
   --label COL             the CSV label column: a header name or a 0-based index (default: last)
@@ -128,38 +165,20 @@ is reported and left out of the statistics; the exit code is then 1.
     let seeds: number[] | undefined;
     const { flags, args, num } = parse(
       argv,
-      {
-        dataset: { type: 'string', choices: DATASET_KINDS },
-        'data-dir': { type: 'string' },
-        path: { type: 'string' },
-        label: { type: 'string' },
-        header: { type: 'string', choices: ['auto', 'true', 'false'] },
-        'val-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
-        'test-fraction': { type: 'string', number: { integer: false, min: 0.01, max: 0.9 } },
-        epochs: { type: 'string', number: POSITIVE_INT },
-        'train-per-class': { type: 'string', number: POSITIVE_INT },
-        threads: { type: 'string', number: POSITIVE_INT },
-        'time-limit': { type: 'string', number: POSITIVE },
-        seed: { type: 'string' },
-        'split-seed': { type: 'string', number: NON_NEGATIVE_INT },
-        seeds: { type: 'string', list: true },
-        repeats: { type: 'string' },
-        'no-latency': { type: 'boolean' },
-        'nb201-width': { type: 'string', number: POSITIVE_INT },
-        'nb201-cells': { type: 'string', number: POSITIVE_INT },
-        'darts-width': { type: 'string', number: POSITIVE_INT },
-        'darts-layers': { type: 'string', number: POSITIVE_INT },
-        'no-record': { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
+      TRAIN_FLAGS,
       1,
       (p, issues) => {
         const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
         if (p.flags['seeds'] !== undefined || p.flags['repeats'] !== undefined) seeds = issues.take(() => seedList({ seeds: sv('seeds'), repeats: sv('repeats'), seed: sv('seed') }), undefined);
         else if (sv('seed') !== undefined) issues.take(() => seedList({ repeats: '1', seed: sv('seed') }), undefined);
-        if (p.args[0] === undefined) issues.add(new UsageError('give the architecture JSON file'));
-        // Without --dataset an exported winner's recorded dataset is used (the API says when there is none).
+        // The architecture: a file, an export directory (readArchPath), or a study's trial.
+        const st = p.flags['study'];
+        if (p.args[0] === undefined && typeof st !== 'string') issues.add(new UsageError('give the architecture: ARCH.json, a directory written by tsnas export, or --study NAME [--trial N]'));
+        if (p.args[0] !== undefined && typeof st === 'string') issues.add(flagError('study', `and ${p.args[0]} both name an architecture`, 'give one of them'));
+        for (const k of ['trial', 'storage'] as const) if (p.flags[k] !== undefined && typeof st !== 'string') issues.add(flagError(k, 'applies with --study NAME', 'e.g. --study my-search --trial 3'));
+        // Without --dataset an exported winner's (or the study's) recorded dataset is used (the API says when there is none).
       },
+      TRAIN_ELSEWHERE,
     );
     if (flags['help']) return process.stdout.write(trainCmd.help), 0;
     const sv = (k: string) => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
@@ -185,13 +204,22 @@ is reported and left out of the statistics; the exit code is then 1.
       const n = num(f);
       if (n !== undefined) options[k] = n;
     }
+    const study = typeof flags['study'] === 'string' ? flags['study'] : undefined;
+    const trial = num('trial');
+    // The study's best trial (feasible) or trial N; its architecture is trained anew on --dataset.
+    // Its record (the study's train evaluator: dataset, builder options) is used as an export's is.
+    const fromStudy = study === undefined ? undefined : await archOfStudy({ study, storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE, ...(trial === undefined ? {} : { trial }) }).catch((e: unknown) => Promise.reject(withFlagNames(e, TRAIN_FLAGS)));
+    const arch: unknown = fromStudy ? fromStudy.arch : args[0]!;
+    const record = fromStudy ? recordOfEvaluator(fromStudy.evaluator, fromStudy.name, fromStudy.params) : undefined;
     const ctl = interruptible('the training is stopped (nothing is kept)');
+    // The evaluator options built from the flags are checked by the API: its errors name the flags.
+    const inFlags = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(withFlagNames(e, TRAIN_FLAGS, { 'evaluator.latency': 'no-latency', latency: 'no-latency' })));
     if (seeds) {
-      const r = await trainRepeated({ arch: args[0]!, options, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'] }, seeds);
+      const r = await inFlags(trainRepeated({ arch, options, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}) }, seeds));
       process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeatedTrain(r));
       return r.aborted ? 130 : r.failed > 0 ? 1 : 0;
     }
-    const s = await train({ arch: args[0]!, options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'] });
+    const s = await inFlags(train({ arch, options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}) }));
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
     for (const w of s.warnings ?? []) process.stderr.write(`tsnas train: warning: ${w}\n`);
     const chance = trainChanceWarning(s);

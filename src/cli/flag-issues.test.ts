@@ -46,7 +46,8 @@ test('every command lists all its bad flags at once, each naming the flag and th
     [
       // Flags the config takes are checked with the config: one list with the command-line problems.
       ['search', '--space', 'nb201', '--strategy', 'random', '--evaluator', 'nb201', '--trials=-3', '--workers', 'x', '--storage', db, '--quiet=yes'],
-      [/--quiet is a switch/, /^trials: must be an integer in \[1, /, /^workers: must be an integer in \[1, 256\], got "x"/],
+      // Config fields the flags set are named by the flags (session 10).
+      [/--quiet is a switch/, /^--trials: must be an integer in \[1, /, /^--workers: must be an integer in \[1, 256\], got "x"/],
     ],
     [
       ['search', '--space', 'nb201', '--strategy', 'random', '--evaluator', 'nb201', '--final-epochs', '0', '--storage', db],
@@ -63,7 +64,7 @@ test('every command lists all its bad flags at once, each naming the flag and th
         /^seed: "y" is not an integer/,
       ],
     ],
-    [['train', '--epochs', '2'], [/give the architecture JSON file/, /^--dataset: is required \(use one of: .*digits/]],
+    [['train', '--epochs', '2'], [/give the architecture: ARCH\.json, a directory written by tsnas export, or --study NAME/, /^--dataset: is required \(use one of: .*digits/]],
     [
       ['compress', '--study', 's', '--quantize', 'dynamic', '--prune', 'flops=abc', '--finetune-epochs', '-1', '--finetune-lr=-1', '--qat-freeze-bn', '0', '--per-tensor', '--max-drop', 'x'],
       [
@@ -106,7 +107,7 @@ test('every command lists all its bad flags at once, each naming the flag and th
     [['main', '--trials', '0', '--workers', 'x', '--seeds', '1,1'], [/^--trials: must be a positive integer/, /^--workers: must be a positive integer, got "x"/, /^seeds: seed 1 is listed twice/]],
     [
       ['repeat', '--space', 'nb201', '--strategy', 'random', '--evaluator', 'nb201', '--seeds', '1,1', '--trials', '0', '--storage', db, '--quiet=1'],
-      [/--quiet is a switch/, /^trials: must be an integer in \[1, /, /^seeds: seed 1 is listed twice/],
+      [/--quiet is a switch/, /^--trials: must be an integer in \[1, /, /^seeds: seed 1 is listed twice/],
     ],
     [['export', '--format', 'xml', '--json=1'], [/--json is a switch/, /^--format: unknown value "xml"/, /--study NAME is required/]],
     [['trials', '--state', 'complet'], [/^--state: unknown value "complet"; did you mean complete\?/, /--study NAME is required/]],

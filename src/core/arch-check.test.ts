@@ -7,8 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isNasError, issuesOf, type Issue } from './errors.js';
+import { NasError, isNasError, issuesOf, type Issue } from './errors.js';
 import { checkArchJson } from '../eval/train.js';
+import { inArchFile } from './arch-check.js';
+import type { NetworkArch } from './arch.js';
+import { analyzeArch, buildNetwork } from '../nn/build/index.js';
+import { Generator } from '../tensor/index.js';
 
 function problems(j: unknown): Issue[] {
   try {
@@ -80,4 +84,31 @@ test('joint {arch, hparams}: fields under arch., hparams problems and unknown ke
   assert.match(problems({ family: 'mpl' })[0]!.message, /did you mean mlp/);
   assert.equal(problems({ hidden: [1] })[0]!.message, 'missing');
   assert.equal(problems([MLP])[0]!.code, 'invalid_arch');
+});
+
+test('the direct API (analyzeArch, buildNetwork) reports every problem at once, as the CLI does', () => {
+  const bad = { family: 'mlp', hidden: 16 } as unknown as NetworkArch;
+  for (const call of [() => analyzeArch(bad, { shape: [4], numClasses: 2 }), () => buildNetwork(bad, { shape: [4], numClasses: 2 }, { gen: new Generator(0) })])
+    assert.throws(call, (e: unknown) => {
+      assert.ok(isNasError(e, 'invalid_arch'), String(e));
+      assert.deepEqual(issuesOf(e).map((i) => i.field).sort(), ['activation', 'batchNorm', 'dropout', 'hidden']);
+      return true;
+    });
+  const cnn = { family: 'chain_cnn', layers: [{ kernel: 4 }], dropout: 0 } as unknown as NetworkArch;
+  assert.throws(() => analyzeArch(cnn, { shape: [1, 8, 8], numClasses: 2 }), (e: unknown) => isNasError(e) && issuesOf(e).length > 2 && issuesOf(e).some((i) => i.field === 'layers[0].kernel'));
+});
+
+test('inArchFile: errors of an architecture read from a file name it', () => {
+  const many = (() => {
+    try {
+      checkArchJson({ family: 'mlp', hidden: [4] }, 'runs/a.json');
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(isNasError(many, 'invalid_arch') && /^3 problems in the architecture file runs\/a\.json:/.test(many.message), String(many));
+  assert.throws(() => checkArchJson({ family: 'mlp', hidden: 4, activation: 'relu', batchNorm: false, dropout: 0 }, 'b.json'), (e: unknown) => isNasError(e) && e.field === 'b.json:hidden');
+  assert.throws(() => checkArchJson({ family: 'mlp', hidden: 4, activation: 'relu', batchNorm: false, dropout: 0 }), (e: unknown) => isNasError(e) && e.field === 'hidden', 'no file: the field alone');
+  const other = new NasError('data_error', 'x');
+  assert.equal(inArchFile(other, 'f.json'), other);
 });

@@ -14,7 +14,7 @@
  * `arch.normal.edges[3].op`).
  */
 import { ACTIVATIONS, DARTS_OPS, NB201_OPS } from './arch.js';
-import { NasError } from './errors.js';
+import { NasError, issueListText, type Issue } from './errors.js';
 import type { Issues } from './issues.js';
 import { didYouMean } from './suggest.js';
 
@@ -170,4 +170,17 @@ export function checkNetworkArchFields(j: unknown, prefix: string, issues: Issue
     case 'darts':
       return darts(j, prefix, issues);
   }
+}
+
+/**
+ * `e`, an error about an architecture read from `file`, naming the file: a list of problems is
+ * headed `N problems in the architecture file F:`, a single problem's field is `F:field` (as a
+ * data file's `t.csv:header`). Other errors are returned as they are.
+ */
+export function inArchFile(e: unknown, file: string | undefined): unknown {
+  if (file === undefined || !(e instanceof NasError) || (e.code !== 'invalid_arch' && e.code !== 'invalid_config')) return e;
+  const issues = e.details?.['issues'];
+  if (Array.isArray(issues)) return new NasError(e.code, issueListText(issues as Issue[], `in the architecture file ${file}`), { details: e.details, cause: e });
+  if (e.field?.startsWith(`${file}:`) || e.text.includes(file)) return e;
+  return new NasError(e.code, e.text, { field: `${file}:${e.field ?? ''}`, ...(e.hint === undefined ? {} : { hint: e.hint }), ...(e.details === undefined ? {} : { details: e.details }), cause: e });
 }

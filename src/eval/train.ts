@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { JointArch, NetworkArch, TrainHparams } from '../core/arch.js';
 import { Issues } from '../core/issues.js';
-import { checkNetworkArchFields } from '../core/arch-check.js';
+import { checkNetworkArchFields, inArchFile } from '../core/arch-check.js';
 import { NasError, assertNever, isNasError, storageError } from '../core/errors.js';
 import { canonicalJson } from '../core/json.js';
 import { Rng, hash32 } from '../core/rng.js';
@@ -694,8 +694,17 @@ export async function trainArchitecture(archJson: unknown, data: DatasetOptions 
  * before anything is built: every field's presence and type (src/core/arch-check.ts), unknown
  * fields refused, and a joint candidate's hparams (resolveHparams), all problems in one combined
  * `invalid_arch` / `invalid_config` NasError naming each field (`hidden`, `arch.layers[1].kernel`).
+ * `file`: where the JSON was read, named in the error (inArchFile).
  */
-export function checkArchJson(j: unknown): NetworkArch | JointArch {
+export function checkArchJson(j: unknown, file?: string): NetworkArch | JointArch {
+  try {
+    return checkArchJsonFields(j);
+  } catch (e) {
+    throw inArchFile(e, file);
+  }
+}
+
+function checkArchJsonFields(j: unknown): NetworkArch | JointArch {
   const I = new Issues();
   if (typeof j === 'object' && j !== null && !Array.isArray(j) && !('family' in j) && ('arch' in j || 'hparams' in j)) {
     const o = j as Record<string, unknown>;
@@ -744,15 +753,19 @@ export function knownInputOf(dataset: DatasetSpec): InputSpec | undefined {
  * input (knownInputOf); for a CSV file, whose width is unknown yet, on a probe input, and only
  * the architecture's own faults (invalid_arch: a negative width, an unknown activation...) count.
  */
-export function checkArchBeforeData(archJson: unknown, dataset: DatasetSpec | undefined, opts: TrainOptions = {}): NetworkArch | JointArch {
-  const a = checkArchJson(archJson);
+export function checkArchBeforeData(archJson: unknown, dataset: DatasetSpec | undefined, opts: TrainOptions = {}, file?: string): NetworkArch | JointArch {
+  const a = checkArchJson(archJson, file);
   const arch = isJoint(a) ? a.arch : a;
-  if (isJoint(a)) resolveHparams({ ...opts.hparams, ...a.hparams });
+  try {
+    if (isJoint(a)) resolveHparams({ ...opts.hparams, ...a.hparams });
+  } catch (e) {
+    throw inArchFile(e, file);
+  }
   const known = dataset === undefined ? undefined : knownInputOf(dataset);
   try {
     analyzeArch(arch, known ?? { shape: [1], numClasses: 2 }, networkOptions(opts));
   } catch (e) {
-    if (known !== undefined || isNasError(e, 'invalid_arch')) throw e;
+    if (known !== undefined || isNasError(e, 'invalid_arch')) throw inArchFile(e, file);
   }
   return a;
 }

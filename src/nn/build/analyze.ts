@@ -21,6 +21,8 @@
  */
 import { ACTIVATIONS, DARTS_OPS, NB201_OPS, type ChainCnnArch, type DartsArch, type DartsCell, type DartsOp, type MlpArch, type Nb201Arch, type NetworkArch } from '../../core/arch.js';
 import { NasError, assertNever } from '../../core/errors.js';
+import { checkNetworkArchFields } from '../../core/arch-check.js';
+import { Issues } from '../../core/issues.js';
 
 export interface InputSpec {
   /** Per-sample input shape: `[C, H, W]` for images, `[F]` for tabular data. */
@@ -472,9 +474,15 @@ export interface CostOptions {
 
 /**
  * Infers shapes and counts costs. Throws `shape_mismatch` (field = the layer) when the
- * architecture cannot run on `input`, `invalid_arch` when it is malformed.
+ * architecture cannot run on `input`, `invalid_arch` when it is malformed: every malformed field
+ * at once (src/core/arch-check.ts, the check a file read by the CLI gets), so a programmatic
+ * caller (analyzeArch, buildNetwork) learns all problems of an untyped object in one error, not
+ * the first one per call.
  */
 export function analyzeArch(arch: NetworkArch, input: InputSpec, opts: CostOptions = {}): CostReport {
+  const issues = new Issues();
+  checkNetworkArchFields(arch, '', issues);
+  issues.throwIfAny('the architecture');
   checkInput(input);
   const t = new Tally();
   let out: Shape;
