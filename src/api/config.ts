@@ -293,7 +293,8 @@ export const EVALUATOR_NUMBER_FLAGS: readonly (readonly [string, string])[] = [
  * one) under the flag's name (renameFields), so a CLI user reads the flag they typed.
  */
 export function flagOfConfigField(field: string): string | undefined {
-  const f = CONFIG_FIELD_FLAGS[field];
+  // `--objective M1,M2 --direction D1,D2`: objective i is item i of both flags.
+  const f = CONFIG_FIELD_FLAGS[field.replace(/^objectives\[\d+\]/, 'objectives[0]')];
   return f === undefined ? undefined : `--${f}`;
 }
 

@@ -6,7 +6,6 @@
 import { NasError, storageError } from '../core/errors.js';
 import { didYouMean, didYouMeanValue } from '../core/suggest.js';
 import { hypervolumeOf, paretoSet, referencePoint, referenceValues, refPointText, type RefSource } from './pareto.js';
-import { didYouMeanMetric } from '../core/metrics.js';
 import { TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
@@ -901,9 +900,6 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const pq = toPageQuery(query);
       const pop = populationOf(s);
       const page = await store.pageTrials(s.id, pq);
-      // Nulls sort last in both orders: a first page with no trial reporting the metric means no trial does.
-      if (pq.sortBy === 'metric' && pq.metric !== undefined && (pq.offset ?? 0) === 0 && !pq.states && !pq.text && page.trials.length > 0)
-        checkSortMetric(pq.metric, page.trials.map((t) => ({ metrics: t.metrics ?? {} })));
       return { total: page.total, trials: page.trials.map((t) => toRow(s, t, pop)) };
     },
     async trial(id, number) {
@@ -1464,19 +1460,6 @@ function bestCurve(s: StudyRecord, rows: readonly TrialRow[]): CurvePoint[] {
 const SORT_KEYS = ['number', 'state', 'value', 'duration', 'started'] as const;
 const ORDER_SYNONYMS = { ascending: { value: 'asc' }, descending: { value: 'desc' }, up: { value: 'asc' }, down: { value: 'desc' } } as const;
 
-/**
- * A `metric:<name>` sort on a metric no trial of `rows` reports is a mistake (every row would
- * sort as missing): an error naming the sort with the metric meant (didYouMeanMetric, the check
- * of every place a metric name is taken) and the metrics there are.
- */
-export function checkSortMetric(metric: string, rows: readonly { metrics: Readonly<Record<string, number | null>> }[]): void {
-  if (rows.some((r) => r.metrics[metric] !== undefined)) return;
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();
-  throw new NasError('invalid_config', `no trial of the study reports metric ${JSON.stringify(metric.slice(0, 60))}${didYouMeanMetric(metric, names)}`, {
-    field: 'sort',
-    hint: names.length ? `sort by metric:<name> with one of: ${names.join(', ')}` : 'the trials report no metrics yet',
-  });
-}
 const MAX_LIMIT = 10_000;
 /** Above every trial number (an INTEGER column): listTrialsSince from it reads only the listed numbers. */
 const MAX_TRIAL_NUMBER = 2 ** 31 - 1;
@@ -1656,7 +1639,6 @@ export function queryTrials(rows: readonly TrialRow[], query: TrialQuery, column
   const okey = `${columns && param ? 'columns|' : ''}${sort}|${order}`;
   let sorted = index.orders.get(okey);
   if (!sorted) {
-    if (sort.startsWith('metric:') && rows.length > 0) checkSortMetric(sort.slice(7), rows);
     const keys = columns && param
       ? rows.map((_, i) => {
         const v = col?.[i];

@@ -16,8 +16,6 @@ import { join } from 'node:path';
 import { runCaptured as cli } from './testing/run-captured.js';
 import { writeUntrainedDigitsModel } from '../api/testing/weights.js';
 import { prepareSearch } from '../api/index.js';
-import { checkSortMetric } from '../api/dashboard.js';
-import { isNasError } from '../core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsnas-value-faults-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,12 +81,6 @@ test('metric names: --objective, tie-breaks and constraints suggest the metric m
   assert.match(c.stderr, /objectives\[0\]\.metric: .*"accuracy"; did you mean val_acc\?/);
   assert.match(c.stderr, /objectives\[0\]\.tie_break\.metric: .*"num_params"; did you mean params\?/);
   assert.match(c.stderr, /constraints\[0\]\.metric: .*"latency"; did you mean latency_ms\?/);
-});
-
-test('dashboard: a metric sort on a metric no trial reports is an error with the metric meant', () => {
-  const rows: { metrics: Record<string, number> }[] = [{ metrics: { val_acc: 90, params: 10 } }, { metrics: { val_acc: 80 } }];
-  checkSortMetric('params', rows);
-  assert.throws(() => checkSortMetric('val_accuracy', rows), (e: unknown) => isNasError(e, 'invalid_config') && e.field === 'sort' && /did you mean val_acc\?/.test(e.message) && /params, val_acc/.test(e.message));
 });
 
 test('errors of a config or options built from flags name the flags (train, search, finetune, compress)', async () => {
