@@ -64,7 +64,8 @@ test('every command lists all its bad flags at once, each naming the flag and th
         /^seed: "y" is not an integer/,
       ],
     ],
-    [['train', '--epochs', '2'], [/give the architecture: ARCH\.json, a directory written by tsnas export, or --study NAME/, /^--dataset: is required \(use one of: .*digits/]],
+    // --dataset is optional since an export's record gives it (session 10); no architecture and a bad --epochs:
+    [['train', '--epochs', '0'], [/^--epochs: must be a positive integer, got "0"/, /give the architecture: ARCH\.json, a directory written by tsnas export, or --study NAME/]],
     [
       ['compress', '--study', 's', '--quantize', 'dynamic', '--prune', 'flops=abc', '--finetune-epochs', '-1', '--finetune-lr=-1', '--qat-freeze-bn', '0', '--per-tensor', '--max-drop', 'x'],
       [
