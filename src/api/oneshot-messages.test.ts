@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,21 @@ test('layers: each supernet by its own rule, named in the message', () => {
   try {
     const p = prepareOneShot({ config: { study: 'c', storage: `sqlite:${join(dir, 's.db')}`, space: 'chain_cnn', strategy: { name: 'gdas', options: { layers: 2 } }, evaluator: { name: 'train', dataset: 'digits' } } });
     assert.equal(p.options.layers, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train-evaluator options that only a multi-trial search uses are refused by a one-shot study, all at once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-os-ignored-'));
+  try {
+    const e = fieldError(() => prepareOneShot({ config: { study: 'c', storage: `sqlite:${join(dir, 's.db')}`, space: 'nb201', strategy: { name: 'darts', options: {} }, evaluator: { name: 'train', dataset: 'digits', cv_folds: 5, budget_samples: 100 } } }));
+    assert.match(e.message, /evaluator\.cv_folds: one-shot method darts does not use cv_folds/);
+    assert.match(e.message, /evaluator\.budget_samples: one-shot method darts does not use budget_samples/);
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+    // early_stopping applies to the derived architecture's retraining: accepted
+    const ok = prepareOneShot({ config: { study: 'c', storage: `sqlite:${join(dir, 's.db')}`, space: 'nb201', strategy: { name: 'darts', options: {} }, evaluator: { name: 'train', dataset: 'digits', early_stopping: { metric: 'train_loss', patience: 3 } } } });
+    assert.equal(ok.method, 'darts');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

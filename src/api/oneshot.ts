@@ -104,6 +104,15 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   if (config.evaluator.name !== '' && config.evaluator.name !== 'train')
     I.take(() => fail('evaluator.name', `one-shot method ${method} trains a supernet on real data: it needs the train evaluator, not ${config.evaluator.name}`, 'use evaluator: { name: train, dataset: ... }'), undefined);
   const parsed = config.evaluator.name === 'train' ? I.take(() => parseTrainOptions(config.evaluator.options, baseDir), undefined) : undefined;
+  // Train-evaluator options that act across a study's trials (cross-validated trials, weights
+  // inherited from a parent trial, budgets in samples of a multi-fidelity schedule): a one-shot
+  // study has one supernet and one retraining, so they would be accepted and do nothing.
+  if (config.evaluator.name === 'train') {
+    for (const f of ONE_SHOT_IGNORED_TRAIN_FIELDS) {
+      if (config.evaluator.options[f] !== undefined)
+        I.take(() => fail(`evaluator.${f}`, `one-shot method ${method} does not use ${f} (it trains one supernet and retrains one derived architecture; ${f} applies to multi-trial searches)`, `remove evaluator.${f}, or use a multi-trial strategy (e.g. evolution, tpe)`), undefined);
+    }
+  }
   if (config.workers > 1) I.take(() => fail('workers', `one-shot method ${method} runs in one process (one supernet)`, 'use workers: 1'), undefined);
   if (config.constraints.length > 0) I.take(() => fail('constraints', `one-shot method ${method} cannot enforce constraints during the supernet search`, 'remove the constraints, or use a multi-trial strategy'), undefined);
   if (config.trials !== 2) I.take(() => fail('trials', `a one-shot study has exactly 2 trials (the supernet search and the retrained derived architecture), got ${config.trials}`, 'leave trials unset'), undefined);
@@ -117,6 +126,9 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   const dir = evOptions['artifacts_dir'];
   return { config, method: method as OneShotMethodName, options: options!, train, artifactsDir: typeof dir === 'string' ? dir : null };
 }
+
+/** Train-evaluator fields a one-shot study refuses: they apply only across a multi-trial search's trials. */
+export const ONE_SHOT_IGNORED_TRAIN_FIELDS = ['cv_folds', 'cv_repeats', 'cv_predictions', 'inherit', 'inherit_lr_scale', 'inherit_optimizer', 'budget_samples'] as const;
 
 /**
  * Below this many weight steps a supernet is warned about before training. Session 9: SPOS on the
