@@ -139,6 +139,19 @@ test('the proxy evaluator on nb201 without a dataset (the shipped table) takes n
   assert.throws(() => noExtraKeys({ a: 1 }, 'x', []), (e: unknown) => isNasError(e, 'invalid_config') && e.hint === 'no fields are allowed here');
 });
 
+test('the live proxy evaluator refuses training options it would ignore (every one at once), and takes threads', () => {
+  const base = { study: 'x', storage: `sqlite:${join(tmpdir(), 'tsnas-never-written.db')}`, space: 'mlp_small', strategy: 'random', objectives: [{ metric: 'proxy_synflow', direction: 'maximize' }], trials: 2 };
+  assert.throws(
+    () => prepareSearch({ config: { ...base, evaluator: { name: 'proxy', dataset: 'digits', proxies: ['synflow'], epochs: 5, early_stopping: { metric: 'train_loss' }, cv_folds: 3 } } }),
+    (e: unknown) =>
+      isNasError(e, 'invalid_config') &&
+      /evaluator\.epochs: the proxy evaluator does not train, so it does not use epochs/.test(e.message) &&
+      /evaluator\.early_stopping: /.test(e.message) &&
+      /evaluator\.cv_folds: /.test(e.message),
+  );
+  assert.ok(prepareSearch({ config: { ...base, evaluator: { name: 'proxy', dataset: 'digits', proxies: ['synflow'], threads: 1, val_per_class: 5 } } }));
+});
+
 test('chain_cnn without constraints: draws whose pooling leaves no pixel are skipped (no trial, no proxy compute), with the proxy evaluator and with prescreen', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-proxies-feasible-'));
   try {

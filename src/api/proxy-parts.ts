@@ -63,11 +63,22 @@ function tableProxyEvaluator(): Evaluator<unknown> {
   };
 }
 
-function liveOptions(o: JsonObject, baseDir: string): { ev: ProxyEvaluator; options: JsonObject } {
+/** Train-evaluator options the live proxy evaluator refuses (it takes the data fields, nb201/darts, threads). */
+export const PROXY_UNUSED_TRAIN_FIELDS = ['epochs', 'time_limit', 'latency', 'hparams', 'skip_test', 'keep_weights', 'artifacts_dir', 'cv_folds', 'cv_repeats', 'cv_predictions', 'inherit', 'inherit_lr_scale', 'inherit_optimizer', 'budget_samples', 'early_stopping'] as const;
+
+function liveOptions(o: JsonObject, baseDir: string, asEvaluator: boolean): { ev: ProxyEvaluator; options: JsonObject } {
   const { proxies, per_class: perClass, ...train } = o;
   // The train options, the proxy names and per_class are checked together: every problem at once.
   const I = new Issues();
   const parsed = I.take(() => parseTrainOptions(train, baseDir), undefined);
+  // The proxy evaluator scores one batch of the data at initialisation: options of training
+  // (epochs, hparams, cross-validation, inheritance, early stopping, latency, weights) would be
+  // accepted and do nothing, so they are refused, each with the evaluator that uses it.
+  // (A prescreen's live proxies read the train evaluator's own options: those are used by it.)
+  for (const f of asEvaluator ? PROXY_UNUSED_TRAIN_FIELDS : []) {
+    if (train[f] !== undefined)
+      I.add(new NasError('invalid_config', `the proxy evaluator does not train, so it does not use ${f}`, { field: `evaluator.${f}`, hint: `remove ${f}; it is an option of the train evaluator (name: train)` }));
+  }
   const names = I.take(() => {
     const l = proxies === undefined ? ['synflow', 'naswot', 'jacob_cov', 'params', 'flops'] : Array.isArray(proxies) ? (proxies as string[]) : fail('evaluator.proxies', 'must be a list of proxy names', 'e.g. proxies: [synflow, naswot]');
     return checkProxyNames(l, 'evaluator.proxies');
@@ -81,6 +92,7 @@ function liveOptions(o: JsonObject, baseDir: string): { ev: ProxyEvaluator; opti
     ...(pc === undefined ? {} : { perClass: pc }),
     ...(parsed!.eval.nb201 ? { nb201: parsed!.eval.nb201 } : {}),
     ...(parsed!.eval.darts ? { darts: parsed!.eval.darts } : {}),
+    ...(parsed!.eval.threads === undefined ? {} : { threads: parsed!.eval.threads }),
   });
   return { ev, options: { ...parsed!.options, ...(proxies === undefined ? {} : { proxies }), ...(perClass === undefined ? {} : { per_class: perClass }) } };
 }
@@ -97,7 +109,7 @@ export function proxyEvaluatorFactory(o: JsonObject, baseDir: string, space: Spa
       );
     return { evaluator: tableProxyEvaluator(), options: {} };
   }
-  const { ev, options } = liveOptions(o, baseDir);
+  const { ev, options } = liveOptions(o, baseDir, true);
   return { evaluator: ev as unknown as Evaluator<unknown>, options, ready: async () => (await ev.prepared()).notes ?? [] };
 }
 
@@ -127,7 +139,7 @@ export function proxySource(
   checkProxyAvailability(consumers, kind);
   if (kind.kind === 'table') return { provider: tableProvider(nb201Table()) as unknown as ProxyProvider<unknown> };
   const { proxies: _p, per_class: _c, ...train } = evaluator.options;
-  const { ev } = liveOptions({ ...train, proxies: [...proxies] }, baseDir);
+  const { ev } = liveOptions({ ...train, proxies: [...proxies] }, baseDir, false);
   const provider = new ProxyProvider<unknown>(
     (a) => space.key(a),
     (a): ProxyValues => {

@@ -15,6 +15,7 @@ import { assembleBatch } from '../../data/batch.js';
 import { prepareData, type DatasetSpec, type PreparedData, type SplitSpec } from '../../data/prepare.js';
 import { balancedSubset } from '../../data/subset.js';
 import { analyzeArch, type CostOptions, type InputSpec } from '../../nn/build/index.js';
+import { getNumThreads, setNumThreads } from '../../tensor/index.js';
 import { costMetrics } from '../cost.js';
 import type { EvalOutcome, EvalRequest, Evaluator, Metrics } from '../types.js';
 import { PROXY_NAMES, checkProxyNames, getProxy, type ProxyName } from './registry.js';
@@ -28,6 +29,8 @@ export interface ProxyEvaluatorOptions extends CostOptions {
   readonly proxies?: readonly string[];
   /** Samples per class in the real batch (default 8). */
   readonly perClass?: number;
+  /** libtorch intra-op threads while scoring (restored afterwards), as the train evaluator's. */
+  readonly threads?: number;
 }
 
 /** One real, class-balanced training batch of `perClass` samples per class, drawn by `rng`. */
@@ -94,7 +97,14 @@ export class ProxyEvaluator implements Evaluator<NetworkArch | JointArch> {
       if (isNasError(e, 'shape_mismatch') || isNasError(e, 'invalid_arch')) return { status: 'failed', reason: 'invalid_arch', message: e.message, curve: [], error: e };
       throw e;
     }
-    const scores = await this.score(req.arch, req.seed);
+    const prevThreads = getNumThreads();
+    if (this.o.threads !== undefined) setNumThreads(this.o.threads);
+    let scores;
+    try {
+      scores = await this.score(req.arch, req.seed);
+    } finally {
+      if (this.o.threads !== undefined) setNumThreads(prevThreads);
+    }
     const metrics: Record<string, number> = { ...costMetrics(costs), proxy_ms: scores.reduce((s, x) => s + x.ms, 0) };
     const absent: Record<string, string> = {};
     for (const s of scores) {
