@@ -116,21 +116,26 @@ export function buildPhrase(b: { nb201?: Nb201Options; darts?: DartsOptions }): 
   return parts.join('; ');
 }
 
-/** What an after-search stage (compress, finetune) trains and measures on, and why. */
-export interface StageData {
+/**
+ * What a training on a model's data used: the data's name, the rows of each split (images or CSV
+ * rows: fine-tuning and calibration on train, selection on val, the table on test), the subset and
+ * builder settings in words ('' for the whole splits and defaults), the record they came from
+ * (metrics.json beside the architecture, or `study NAME`) when one was read, the settings taken from
+ * it and those the caller gave instead. `tsnas train` reports it as is (TrainSummary.data).
+ */
+export interface TrainData {
   readonly dataset: string;
-  /** Rows (images) of each split used: fine-tuning and calibration on train, selection on val, the table on test. */
   readonly train: number;
   readonly val: number;
   readonly test: number;
-  /** The subset settings used, in words ('' for the whole splits). */
   readonly settings: string;
-  /** The record they came from (metrics.json or `study NAME`), when one was used. */
   readonly record?: string;
-  /** Settings taken from the record, and settings given instead of it. */
   readonly recorded: readonly string[];
   readonly overridden: readonly string[];
-  /** One line for the user (printed as `data: ...`, kept in report.json / metrics.json). */
+}
+
+/** What an after-search stage (compress, finetune) trains and measures on, and why: TrainData and its line for the user (printed as `data: ...`, kept in report.json / metrics.json). */
+export interface StageData extends TrainData {
   readonly line: string;
 }
 

@@ -9,7 +9,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import { checkArchBeforeData, trainArchitecture, type TrainResult } from '../eval/train.js';
 import type { Metrics } from '../eval/types.js';
 import { summarizeRuns, type Stat } from './repeat.js';
-import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord } from './model-record.js';
+import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord, type TrainData } from './model-record.js';
 import { analyzeArch } from '../nn/build/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
 import { Issues } from './validate.js';
@@ -39,23 +39,7 @@ export interface TrainInput {
   readonly record?: ModelRecord;
 }
 
-/** What a training used: the data's rows and where each setting came from. */
-export interface TrainData {
-  /** The data's name (e.g. fashion_mnist). */
-  readonly dataset: string;
-  /** Rows (images) of each split the training used. */
-  readonly train: number;
-  readonly val: number;
-  readonly test: number;
-  /** The record read (metrics.json beside the architecture), when there was one. */
-  readonly record?: string;
-  /** Options taken from the record. */
-  readonly recorded: readonly string[];
-  /** Options the caller gave that differ from the record. */
-  readonly overridden: readonly string[];
-  /** The subset and builder settings in words (`train_per_class 300; nb201 width 8, cells 1`). */
-  readonly settings: string;
-}
+export type { TrainData } from './model-record.js';
 
 export interface TrainSummary {
   readonly status: 'complete' | 'pruned' | 'failed';
