@@ -11,7 +11,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NasError } from '../core/errors.js';
 import { parseJsonStrict } from './validate.js';
-import { requireBestTrial, studyTrials } from './results.js';
+import { refuseSupernetTrial, requireBestTrial, studyTrials } from './results.js';
 
 /** An architecture read from disk: its parsed JSON and the file it came from (named in later errors). */
 export interface ArchFile {
@@ -90,5 +90,6 @@ export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown
     const last = trials.length ? trials[trials.length - 1]!.number : undefined;
     throw new NasError('not_found', `study ${src.study} has no trial number ${src.trial}`, { field: 'trial', hint: last === undefined ? 'the study has no trials yet' : `trial numbers run from ${trials[0]!.number} to ${last} (tsnas trials --study ${src.study})` });
   }
+  refuseSupernetTrial(src.study, t, 'trial', 'train');
   return { arch: t.arch, name: `${src.study} trial ${t.number}`, trial: t.number, evaluator: study.evaluator, ...params(t) };
 }

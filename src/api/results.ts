@@ -17,7 +17,7 @@ import { loadModule } from '../nn/state.js';
 import { Generator } from '../tensor/index.js';
 import { openStore, type Store, type StudyRecord, type StudySummary, type TrialRecord } from '../store/index.js';
 import { prescreenReport, type PrescreenFailure } from '../strategy/prescreen.js';
-import { violates } from '../core/metrics.js';
+import { isSupernetTrial, violates } from '../core/metrics.js';
 import { studyConstraints } from '../store/common.js';
 import { resolveStorage } from './config.js';
 import { resolveArtifact } from './artifacts.js';
@@ -179,6 +179,20 @@ export function requireBestTrial(storage: string, study: string): Promise<{ stud
 }
 
 /**
+ * Throws `invalid_config` when `t` is a one-shot study's supernet search trial (core
+ * isSupernetTrial: trial 0, arch `{supernet, method}`), which is no network to export or train;
+ * the derived architecture is trial 1 (api/oneshot.ts). `field` names the option that chose it
+ * (`--trial` / `trial`), `verb` the command of the hint (`export`, `train`).
+ */
+export function refuseSupernetTrial(study: string, t: { readonly number: number; readonly params?: Readonly<Record<string, unknown>> | null }, field: string, verb: string): void {
+  if (!isSupernetTrial(t)) return;
+  throw new NasError('invalid_config', `trial ${t.number} is the one-shot supernet search, not a network; the derived architecture is trial 1`, {
+    field,
+    hint: `tsnas ${verb} --study ${study} --trial 1 (or without --trial: the best trial)`,
+  });
+}
+
+/**
  * Trial `number` of a study for export: it must exist (`not_found` naming the range) and be
  * complete (`invalid_config`); a trial that violates the study's constraints is returned with a
  * warning pushed to `warnings`.
@@ -191,6 +205,7 @@ function requireTrial(storage: string, study: string, number: number, warnings: 
       const n = (await s.countTrials(rec.id)).total;
       throw new NasError('not_found', `study ${rec.name} has no trial ${number}`, { field: '--trial', hint: n ? `its trials are numbered 0 to ${n - 1}` : 'it has no trials yet' });
     }
+    refuseSupernetTrial(rec.name, t, '--trial', 'export');
     if (t.state !== 'complete') throw new NasError('invalid_config', `trial ${number} of study ${rec.name} is ${t.state}, not complete: it has no result to export`, { field: '--trial', hint: `tsnas trials --study ${rec.name} --state complete lists the complete ones` });
     const constraints = studyConstraints(rec);
     if (constraints.length && violates(t.metrics ?? {}, constraints)) warnings.push(`trial ${number} violates the study's constraints (${constraintRule(rec.constraints)}): exported as asked, but it is not a feasible result`);
