@@ -13,7 +13,7 @@ import { batches, numBatches } from '../data/batch.js';
 import type { PreparedData } from '../data/prepare.js';
 import { Adam } from '../nn/optim.js';
 import { lrAt } from '../nn/schedule.js';
-import { Tensor, crossEntropy, noGrad, tidy } from '../tensor/index.js';
+import { Tensor, crossEntropy, noGrad, tidy, trimMemory } from '../tensor/index.js';
 import type { Layer, Module } from '../nn/module.js';
 
 export interface FinetuneOptions {
@@ -194,6 +194,9 @@ export async function finetune(net: Module<[Tensor], Tensor>, data: PreparedData
     }
   } finally {
     net.eval();
+    // As every training run (eval/train.ts): the freed activation buffers the caching allocator
+    // kept for this loop's steps go back to the system (the network's own tensors stay live).
+    trimMemory();
   }
   return last;
 }

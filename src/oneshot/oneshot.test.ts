@@ -7,7 +7,7 @@ import { NB201_OPS, type Nb201Arch } from '../core/arch.js';
 import { isNasError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
-import { Generator, Tensor, liveTensors, noGrad, tidy } from '../tensor/index.js';
+import { Generator, Tensor, liveTensors, memoryCacheStats, noGrad, tidy } from '../tensor/index.js';
 import { buildNetwork, type InputSpec } from '../nn/build/index.js';
 import { nb201Space } from '../space/nb201.js';
 import { gdasTemperature, gumbelHard } from './gumbel.js';
@@ -84,19 +84,31 @@ test('NB201 supernet: a path forward equals the stand-alone network with the sam
   }
 });
 
-for (const method of ['darts', 'gdas', 'spos'] as const) {
+for (const method of ['darts', 'darts2', 'gdas', 'spos'] as const) {
   test(`${method}: a 2-epoch search on digits derives a valid NB201 architecture, frees its memory`, async () => {
     const d = await data();
+    // A freed 4 MiB buffer: the caching allocator keeps it idle until a trim (native/src/alloc.cc).
+    tidy(() => new Generator(0).randn([1 << 20]).sum().item());
+    assert.ok(memoryCacheStats().idleBytes > 0);
     const before = liveTensors();
-    const opts = tiny(method === 'spos' ? { population: 4, generations: 1, top_k: 2, recalibration_batches: 2 } : {});
-    const r = await runOneShot({ method, options: opts, seed: 1, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => nb201Supernet(i, g, { width: 4, cells: 1 }) });
+    // darts2 (second order) with the beta-decay guard
+    const opts = tiny(method === 'spos' ? { population: 4, generations: 1, top_k: 2, recalibration_batches: 2 } : method === 'darts2' ? { guard: 'beta_decay', guard_lambda: 1 } : {});
+    // Native tensors alive after each epoch (after its steps, validation pass and alpha record):
+    // equal after epoch 1 and 2, else every step or epoch leaks tensors.
+    const live: number[] = [];
+    const r = await runOneShot({ method, options: opts, seed: 1, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => nb201Supernet(i, g, { width: 4, cells: 1 }), onEpoch: () => void live.push(liveTensors()) });
+    assert.equal(live.length, 2);
+    assert.equal(live[1], live[0], `live native tensors after epoch 1 and 2: ${live.join(', ')}`);
     assert.equal(liveTensors(), before);
+    // The search gave the allocator's idle blocks back (the retraining that follows cannot use them).
+    assert.equal(memoryCacheStats().idleBytes, 0);
     nb201Space.validate(r.arch);
     assert.equal(r.history.length, 2);
     for (const h of r.history) {
       assert.ok(Number.isFinite(h.metrics['train_loss']) && h.metrics['val_acc']! >= 0);
       if (method !== 'spos') {
         assert.equal(h.probs!.length, 6);
+        assert.ok(h.probs!.flat().every((p) => p > 0 && p < 1));
         for (const row of h.probs!) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-3);
         assert.equal(typeof h.metrics['skip_edges'], 'number');
       } else assert.equal(h.probs, undefined);
@@ -110,14 +122,6 @@ for (const method of ['darts', 'gdas', 'spos'] as const) {
     if (method !== 'spos') assert.ok(r.history[1]!.probs!.flat().some((p) => Math.abs(p - 0.2) > 1e-4));
   });
 }
-
-test('darts2 (second order) and the beta-decay guard run, alpha stays finite', async () => {
-  const d = await data();
-  const opts = tiny({ epochs: 1, guard: 'beta_decay', guard_lambda: 1 });
-  const r = await runOneShot({ method: 'darts2', options: opts, seed: 2, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => nb201Supernet(i, g, { width: 4, cells: 1 }) });
-  nb201Space.validate(r.arch);
-  assert.ok(r.history[0]!.probs!.flat().every((p) => p > 0 && p < 1));
-});
 
 test('checkpoint: a search killed after epoch 1 resumes at epoch 2 with the same result', async () => {
   const d = await data();
@@ -177,7 +181,7 @@ test('bad input: a training split too small for two halves; NaN alpha ends as di
   void Rng;
 });
 
-test('DARTS cell supernet: 28 alpha rows, a 1-epoch DARTS search on digits derives a valid DARTS arch; genotype rule', async () => {
+test('DARTS cell supernet: 28 alpha rows, a 2-epoch GDAS search on digits derives a valid DARTS arch, live tensors flat per epoch; genotype rule', async () => {
   const { dartsSupernet, deriveDartsCell, DARTS_EDGES } = await import('./darts-cell.js');
   const { dartsSpace } = await import('../space/darts.js');
   assert.equal(DARTS_EDGES.length, 28);
@@ -191,13 +195,15 @@ test('DARTS cell supernet: 28 alpha rows, a 1-epoch DARTS search on digits deriv
   assert.deepEqual(cell.edges.slice(0, 2), [{ op: 'sep_conv_3x3', input: 1 }, { op: 'max_pool_3x3', input: 0 }]);
   assert.equal(cell.edges.length, 8);
   const d = await data();
-  const opts = tiny({ epochs: 1, width: 2, layers: 3 });
-  const r = await runOneShot({ method: 'gdas', options: opts, seed: 3, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => dartsSupernet(i, g, { width: 2, layers: 3 }) });
+  const opts = tiny({ epochs: 2, width: 2, layers: 3 });
+  const live: number[] = [];
+  const r = await runOneShot({ method: 'gdas', options: opts, seed: 3, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => dartsSupernet(i, g, { width: 2, layers: 3 }), onEpoch: () => void live.push(liveTensors()) });
+  assert.equal(live[1], live[0], `live native tensors after epoch 1 and 2: ${live.join(', ')}`);
   dartsSpace.validate(r.arch);
   assert.equal(r.history[0]!.probs!.length, 28);
 });
 
-test('chain-CNN supernet: a path forward equals the stand-alone ChainCnnNet with sliced weights; SPOS derives a valid chain', async () => {
+test('chain-CNN supernet: a path forward equals the stand-alone ChainCnnNet with sliced weights; SPOS derives a valid chain, live tensors flat per epoch', async () => {
   const { chainSupernet } = await import('./chain.js');
   const { chainCnnSpace } = await import('../space/chain-cnn.js');
   const d = await data();
@@ -233,7 +239,9 @@ test('chain-CNN supernet: a path forward equals the stand-alone ChainCnnNet with
     net.dispose();
     solo.dispose();
   }
-  const opts = tiny({ epochs: 1, layers: 3, population: 3, generations: 1, top_k: 2, recalibration_batches: 1 });
-  const r = await runOneShot({ method: 'spos', options: opts, seed: 3, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => chainSupernet(i, g, { layers: 3 }) });
+  const opts = tiny({ epochs: 2, layers: 3, population: 3, generations: 1, top_k: 2, recalibration_batches: 1 });
+  const live: number[] = [];
+  const r = await runOneShot({ method: 'spos', options: opts, seed: 3, data: splitHalves(d, opts.batchSize, 0), supernet: (i, g) => chainSupernet(i, g, { layers: 3 }), onEpoch: () => void live.push(liveTensors()) });
+  assert.equal(live[1], live[0], `live native tensors after epoch 1 and 2: ${live.join(', ')}`);
   chainCnnSpace.validate(r.arch);
 });
