@@ -70,7 +70,8 @@ class ChainSuperLayer extends Module {
       }
       case 'mixed': {
         const wk = m.weights[ek]!;
-        y = CHAIN_KERNELS.map((_, k) => this.convs.at(k).forward(x).mul(wk.select(0, k))).reduce((a, b) => a.add(b));
+        // own scope: the three candidates' intermediates are freed once summed (see MixedEdge.forward)
+        y = tidy(() => CHAIN_KERNELS.map((_, k) => this.convs.at(k).forward(x).mul(wk.select(0, k))).reduce((a, b) => a.add(b)));
         mask = this.expectedMask(m.weights[ec]!);
         break;
       }

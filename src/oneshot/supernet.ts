@@ -16,7 +16,7 @@
  * as with the reference implementation's `x.mul(0)`.
  */
 import { NasError } from '../core/errors.js';
-import type { Tensor } from '../tensor/index.js';
+import { tidy, type Tensor } from '../tensor/index.js';
 import { Module, type Layer } from '../nn/module.js';
 import { ModuleList } from '../nn/layers.js';
 
@@ -89,7 +89,18 @@ export class MixedEdge extends Module {
     return this.ops.at(j);
   }
 
+  /**
+   * The edge's output; every intermediate tensor of its candidates is freed when the edge returns
+   * (its own tidy scope), except what autograd saved for the backward pass. Without the scope an
+   * enclosing tidy kept every candidate's conv/BN/ReLU output of every edge until the whole
+   * forward ended: a no-grad NB201 forward (width 16, 28x28) at batch 256, the report pass's
+   * batch, held ~2 GB at its peak (memleak, session 10).
+   */
   forward(x: Tensor): Tensor {
+    return tidy(() => this.edgeForward(x));
+  }
+
+  private edgeForward(x: Tensor): Tensor {
     const m = this.ref.mode;
     if (!m) throw new NasError('internal', 'supernet forward before setMode()');
     const e = this.edge;
