@@ -17,7 +17,7 @@ import { selectClasses } from '../data/classes.js';
 import { prepareData, type DatasetSpec, type PreparedData } from '../data/prepare.js';
 import { compressNetwork, type CompressOptions, type CompressResult } from '../compress/pipeline.js';
 import { loadModel, type ModelSource } from './model-source.js';
-import { stageData, stageSplit } from './model-record.js';
+import { checkNoLeak, stageData, stageSplit } from './model-record.js';
 import type { JsonObject } from '../core/json.js';
 
 export { compressNetwork, testAccuracy, batch1Latency, type CompressOptions, type CompressResult, type StageRow, type StageName } from '../compress/pipeline.js';
@@ -62,6 +62,7 @@ export async function compressModel(src: CompressSource, opts: CompressModelOpti
     if (m.normalization) data = { ...data, normalization: m.normalization };
     if (data.numClasses !== m.numClasses)
       throw new NasError('shape_mismatch', `the model has ${m.numClasses} outputs, ${data.name} has ${data.numClasses} classes`, { field: 'dataset', hint: 'compress with the dataset the model was trained on' });
+    await checkNoLeak(dataset, m.record, own, chosen.split, data, 'compression');
     const used = stageData(data, m.record, own, chosen);
     (opts.onData ?? opts.log)?.(used.line);
     return await compressNetwork(m.module, data, { name: m.name, ...opts, dataInfo: used as unknown as JsonObject });

@@ -33,7 +33,7 @@ import { GraphNet } from '../compress/graphnet.js';
 import { lowerModule } from '../compress/lower.js';
 import { exportGraphOnnx } from '../compress/onnx.js';
 import { atomicDir, checkOutDir } from '../compress/outdir.js';
-import { stageData, stageSplit } from './model-record.js';
+import { checkNoLeak, stageData, stageSplit } from './model-record.js';
 import { testAccuracy } from '../compress/pipeline.js';
 import { checkFreeze, featureLayers, freshWeights, frozenNodes, replaceHead, weightedNodes, type FreezeSpec } from '../compress/transfer.js';
 import { loadModel, type ModelSource } from './model-source.js';
@@ -191,6 +191,8 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
     // The model's own data: the subset it was trained on (its record, model-record.ts) unless an option says otherwise.
     const own = opts.dataset === undefined || (m.dataset !== undefined && JSON.stringify(opts.dataset) === JSON.stringify(m.dataset));
     const chosen0 = stageSplit(m.record, own, { ...(opts.splitSeed !== undefined ? { splitSeed: opts.splitSeed } : {}), ...(opts.trainPerClass !== undefined ? { trainPerClass: opts.trainPerClass } : {}) });
+    // A fraction other than the recorded one is said as such (never "as the model was trained").
+    const frac = own && m.record ? (['valFraction', 'testFraction'] as const).filter((k) => opts[k] !== undefined && opts[k] !== (m.record!.split[k] ?? (k === 'valFraction' ? 0.1 : 0.2))) : [];
     const chosen = {
       ...chosen0,
       split: {
@@ -198,6 +200,9 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
         ...(opts.valFraction !== undefined ? { valFraction: opts.valFraction } : {}),
         ...(opts.testFraction !== undefined ? { testFraction: opts.testFraction } : {}),
       },
+      recorded: chosen0.recorded.filter((k) => !frac.some((f) => k === (f === 'valFraction' ? 'val_fraction' : 'test_fraction'))),
+      overridden: [...chosen0.overridden, ...frac.map((f) => (f === 'valFraction' ? 'val_fraction' : 'test_fraction'))],
+      said: [...chosen0.said, ...frac.map((f) => `${f === 'valFraction' ? '--val-fraction' : '--test-fraction'} ${opts[f]}, not the model's ${m.record?.split[f] ?? (f === 'valFraction' ? 0.1 : 0.2)} (no overlap with its training rows)`)],
     };
     let data: PreparedData = await prepareData(spec, chosen.split);
     // What loading decided (CSV header, label mapping, a class of one row), said once.
@@ -209,6 +214,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
         hint: `fine-tune on a dataset of [${m.inputShape.join(', ')}] samples (the features were learned at that shape), or resize the data to it first`,
       });
     if (opts.classes !== undefined) data = selectClasses(data, opts.classes, 'classes');
+    await checkNoLeak(spec, m.record, own, chosen.split, data, 'fine-tuning');
     const used = stageData(data, m.record, own, chosen);
     (opts.onData ?? log)(used.line);
     if (m.normalization) data = { ...data, normalization: m.normalization };

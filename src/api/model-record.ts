@@ -11,6 +11,7 @@
  * params) instead of the searched width 8 / 1 cell (44,466 params) recorded in metrics.json, and
  * `tsnas compress` fine-tuned a model trained on 300 images per class on all 54,000.
  */
+import { NasError } from '../core/errors.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JsonObject } from '../core/json.js';
@@ -163,7 +164,7 @@ export function stageSplit(rec: ModelRecord | undefined, own: boolean, opts: { s
   if (opts.splitSeed !== undefined) {
     if ((r.seed ?? 0) !== opts.splitSeed) {
       overridden.push('split_seed');
-      said.push(`split seed ${opts.splitSeed}, not the model's ${r.seed ?? 0}: its validation rows may have been training rows`);
+      said.push(`split seed ${opts.splitSeed}, not the model's ${r.seed ?? 0}: its validation rows checked against the model's training rows`);
     }
     split.seed = opts.splitSeed;
   }
@@ -184,4 +185,37 @@ export function stageData(d: Pick<PreparedData, 'name' | 'train' | 'val' | 'test
     overridden: chosen.overridden,
     line: `data: ${d.name}, ${c.train} train / ${c.val} val / ${c.test} test rows${settings ? ` (${settings})` : ''}, ${whence}`,
   };
+}
+
+/**
+ * Refuses a split of the model's own data whose validation or test rows include rows the source
+ * model was trained on (new user 10b: `finetune --test-fraction 0.5` put 24 of the model's training
+ * rows in the new test split and said "as the model was trained"). Both splits are deterministic
+ * from their settings (stratifiedSplit with the split seed), so the recorded split is prepared
+ * again and the overlap counted from the actual row indices: `chosen` (after any class selection)
+ * against the recorded training rows. No check on other data than the model's, without a record,
+ * or when the split equals the recorded one. A separate test file (its own rows) is not compared.
+ * Throws `invalid_config` naming the first changed setting's flag, the overlapping row count and
+ * the fix.
+ */
+export async function checkNoLeak(spec: DatasetSpec, rec: ModelRecord | undefined, own: boolean, split: SplitSpec, chosen: Pick<PreparedData, 'train' | 'val' | 'test'>, stage: string): Promise<void> {
+  if (!own || !rec) return;
+  const r = rec.split;
+  const keys = ['valFraction', 'testFraction', 'seed', 'trainPerClass', 'valPerClass'] as const;
+  const dflt = { valFraction: 0.1, testFraction: 0.2, seed: 0, trainPerClass: undefined, valPerClass: undefined } as const;
+  const changed = keys.filter((k) => (split[k] ?? dflt[k]) !== (r[k] ?? dflt[k]));
+  if (changed.length === 0) return;
+  const { prepareData } = await import('../data/prepare.js');
+  const recorded = await prepareData(spec, r);
+  const trained = new Set(recorded.train.indices);
+  const count = (s: Pick<PreparedData, 'train'>['train']) => (s.data === chosen.train.data || s.data.x === chosen.train.data.x ? s.indices.filter((i) => trained.has(i)).length : 0);
+  const inVal = count(chosen.val);
+  const inTest = count(chosen.test);
+  if (inVal + inTest === 0) return;
+  const flag = { valFraction: '--val-fraction', testFraction: '--test-fraction', seed: 'split_seed', trainPerClass: '--train-per-class', valPerClass: '--val-per-class' } as const;
+  const where = [inTest ? `${inTest} of its ${chosen.test.indices.length} test rows` : '', inVal ? `${inVal} of its ${chosen.val.indices.length} validation rows` : ''].filter(Boolean).join(' and ');
+  throw new NasError('invalid_config', `${changed.map((k) => flag[k]).join(', ')}: this split differs from the one recorded with the model (${splitPhrase(r) || 'the default split'}, ${rec.from}), and ${where} are rows the model was trained on; ${stage} would measure on its own training data`, {
+    field: flag[changed[0]!],
+    hint: `use the recorded split (drop ${changed.map((k) => flag[k]).join(', ')}), or give other data with a separate test file`,
+  });
 }
