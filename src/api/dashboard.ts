@@ -963,11 +963,15 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         throw new NasError('invalid_config', `ref has ${refPoint.length} value(s); the studies have ${objectives.length} objectives (${objectives.map((o) => o.metric).join(', ')})`, { field: 'ref', hint: 'one value per objective, in order, e.g. ref=0,100' });
       const ref = refPoint ? [...refPoint] : referencePoint(fronts.flatMap((f) => referenceValues(f.rows, objectives)), objectives);
       const refSource: RefSource = refPoint ? 'given' : 'shared';
+      // A point that bounds none of a study's front (pareto refPointProblem) is said in the note, naming the studies.
+      const bounded: string[] = [];
       const studies = out.map((o, i) => {
         const set = paretoSet(fronts[i]!.s, fronts[i]!.rows);
-        return { ...o, pareto: { size: set.trials.length, hypervolume: ref && set.trials.length ? hypervolumeOf(set.trials, objectives, ref, refSource).value : null } };
+        const hv = ref && set.trials.length ? hypervolumeOf(set.trials, objectives, ref, refSource) : null;
+        if (hv?.warning) bounded.push(`${fronts[i]!.s.name}: ${hv.warning}`);
+        return { ...o, pareto: { size: set.trials.length, hypervolume: hv ? hv.value : null } };
       });
-      const note = ref === null ? 'no complete trial: no reference point' : refPointText({ value: null, ref, refSource }, objectives, fronts.length);
+      const note = ref === null ? 'no complete trial: no reference point' : refPointText({ value: null, ref, refSource }, objectives, fronts.length) + bounded.map((b) => `; ${b}`).join('');
       return { studies, hypervolume: { metrics: objectives.map((o) => o.metric), ref, refSource, note } };
     },
     async versions() {

@@ -8,7 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrialRecord } from '../store/types.js';
-import { hypervolumeOf, paretoSet, parseRefPoint, referencePoint, referenceValues, refPointText } from './pareto.js';
+import { hypervolumeOf, paretoSet, parseRefPoint, refPointProblem, referencePoint, referenceValues, refPointText } from './pareto.js';
 import { openStore } from '../store/index.js';
 import { workerId } from '../core/ids.js';
 import { dashboardSource } from './dashboard.js';
@@ -72,6 +72,28 @@ test('hypervolumeOf: exact area for two objectives in the objectives\' units; a 
   const three = [...objectives, { metric: 'params', direction: 'minimize' as const }];
   assert.equal(hypervolumeOf(front, three, [0, 0, 0], 'given').value, null);
   assert.throws(() => hypervolumeOf(front, objectives, [1, 2, 3], 'given'), /3 value\(s\), the study 2 objective/);
+});
+
+test('a reference point that bounds none of the front: hypervolume 0 with a warning naming the objective and the fix (new user 10b, finding 6)', () => {
+  const front = [trial(0, 90, 10), trial(1, 80, 5)];
+  // The values swapped (--ref-point 100,0 for [val_acc max, latency_ms min]): both objectives wrong.
+  const swapped = hypervolumeOf(front, objectives, [100, 0], 'given');
+  assert.equal(swapped.value, 0);
+  assert.match(swapped.warning ?? '', /^the reference point bounds none of the Pareto front, so the hypervolume is 0: /);
+  assert.match(swapped.warning ?? '', /val_acc=100 is at or above every Pareto-front trial's val_acc \(lowest 80\); for a maximised objective the reference point is the worst value, below every trial's/);
+  assert.match(swapped.warning ?? '', /latency_ms=0 is at or below every Pareto-front trial's latency_ms \(highest 10\); for a minimised objective the reference point is the worst value, above every trial's/);
+  assert.match(swapped.warning ?? '', /\(e\.g\. --ref-point 79,10\.5\)$/);
+  // One objective wrong: only it is named.
+  const one = refPointProblem([[90, 10], [80, 5]], objectives, [70, 4])!;
+  assert.match(one, /latency_ms=4 is at or below/);
+  assert.doesNotMatch(one, /val_acc=/);
+  // Each objective has a better member, but none is better on both at once.
+  assert.match(refPointProblem([[90, 10], [80, 5]], objectives, [85, 7])!, /no Pareto-front trial is better than it on every objective at once/);
+  // A point that bounds the front, an empty front, 3 objectives: no warning / the same rule.
+  assert.equal(hypervolumeOf(front, objectives, [70, 20], 'given').warning, undefined);
+  assert.equal(refPointProblem([], objectives, [100, 0]), null);
+  const three = [...objectives, { metric: 'params', direction: 'minimize' as const }];
+  assert.match(refPointProblem([[90, 10, 1000]], three, [0, 20, 0])!, /params=0 is at or below every Pareto-front trial's params \(highest 1000\)/);
 });
 
 test('parseRefPoint: one finite number per objective; errors name --ref-point', () => {

@@ -28,6 +28,8 @@ export interface Hypervolume {
   /** One value per objective, in the study's objective order. */
   readonly ref: readonly number[];
   readonly refSource: RefSource;
+  /** Set when the reference point bounds nothing of the front (refPointProblem): the hypervolume is then 0 for that reason, said. */
+  readonly warning?: string;
 }
 
 export interface ParetoSet {
@@ -89,10 +91,40 @@ export function hypervolumeOf(front: readonly TrialRecord[], objectives: Objecti
       field: 'ref_point',
       hint: `one value per objective, in order, e.g. --ref-point ${objectives.map((o) => (o.direction === 'maximize' ? 0 : 100)).join(',')}`,
     });
-  if (objectives.length !== 2) return { value: null, ref, refSource };
+  const problem = refPointProblem(front.map((t) => t.values as number[]), objectives, ref);
+  const warning = problem === null ? {} : { warning: problem };
+  if (objectives.length !== 2) return { value: null, ref, refSource, ...warning };
   const pts = front.map((t) => toMin(t.values as number[], objectives));
   const r = toMin(ref, objectives) as [number, number];
-  return { value: hypervolume2d(pts, r), ref, refSource };
+  return { value: hypervolume2d(pts, r), ref, refSource, ...warning };
+}
+
+/**
+ * Why reference point `ref` bounds none of the `front` (objective values, one row per trial, the
+ * objectives' order), or null when some front member is strictly better than `ref` on every
+ * objective. Names each objective on which no member is better than the point (e.g. a maximised
+ * val_acc at 100: the point must be the WORST value, below every trial's for a maximised
+ * objective, above for a minimised one) and an example point (referencePoint over the front).
+ * A hypervolume bounded by such a point is 0 whatever the front is (new user 10b, finding 6:
+ * `--ref-point 100,0` on [val_acc max, latency_ms min], the values swapped, gave 0 silently).
+ */
+export function refPointProblem(front: readonly (readonly number[])[], objectives: Objectives, ref: readonly number[]): string | null {
+  if (front.length === 0 || ref.length !== objectives.length) return null;
+  const better = (v: readonly number[], i: number) => (objectives[i]!.direction === 'maximize' ? v[i]! > ref[i]! : v[i]! < ref[i]!);
+  if (front.some((v) => objectives.every((_, i) => better(v, i)))) return null;
+  const example = `e.g. --ref-point ${referencePoint(front, objectives)!.map(fmt).join(',')}`;
+  const parts = objectives.flatMap((o, i) => {
+    if (front.some((v) => better(v, i))) return [];
+    const max = o.direction === 'maximize';
+    const vals = front.map((v) => v[i]!);
+    const edge = max ? Math.min(...vals) : Math.max(...vals);
+    return [
+      `${o.metric}=${fmt(ref[i]!)} is ${max ? 'at or above' : 'at or below'} every Pareto-front trial's ${o.metric} (${max ? 'lowest' : 'highest'} ${fmt(edge)}); ` +
+        `for a ${max ? 'maximised' : 'minimised'} objective the reference point is the worst value, ${max ? 'below' : 'above'} every trial's`,
+    ];
+  });
+  const why = parts.length ? parts.join('; ') : 'no Pareto-front trial is better than it on every objective at once';
+  return `the reference point bounds none of the Pareto front, so the hypervolume is 0: ${why} (${example})`;
 }
 
 /** `val_acc=1.528, latency_ms=64.41 (10% beyond the worst complete trial of this study)`: a reference point in words. */

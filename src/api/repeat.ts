@@ -11,7 +11,7 @@ import { findStudyRecord, maskPgUrl, openStore, parseStoreUrl, type TrialCounts,
 import { prepareSearch, requireSameIdentity, search, type PrepareInput, type PreparedSearch, type SearchOptions, type SearchResult } from './study.js';
 import { STUDY_NAME_MAX } from './config.js';
 import type { DataNotes } from '../data/prepare.js';
-import { hypervolumeOf, paretoSet, referencePoint, referenceValues, type RefSource } from './pareto.js';
+import { hypervolumeOf, paretoSet, refPointProblem, referencePoint, referenceValues, type RefSource } from './pareto.js';
 
 /** Statistics of one metric over the runs that produced it. `std` is the sample std (n-1); null for n = 1. */
 export interface Stat {
@@ -143,7 +143,13 @@ export interface RepeatResult {
    */
   readonly summary: Record<string, Stat>;
   /** Multi-objective configs: the one reference point every seed's hypervolume is bounded by, and where it came from. */
-  readonly hypervolume?: { readonly metrics: readonly string[]; readonly ref: readonly number[] | null; readonly refSource: RefSource };
+  readonly hypervolume?: {
+    readonly metrics: readonly string[];
+    readonly ref: readonly number[] | null;
+    readonly refSource: RefSource;
+    /** Set when the point bounds none of some counted seed's Pareto front (pareto refPointProblem; that seed's hypervolume is 0), with the seeds named. */
+    readonly warning?: string;
+  };
 }
 
 const SEED_SUFFIX = /-seed\d+$/;
@@ -293,6 +299,11 @@ async function multiObjectiveSummary(
     const hv = ref && set.front.length ? hypervolumeOf(set.front, objectives, ref, refSource).value : null;
     return { ...r, pareto: { size: set.front.length, trials: set.front.map((t) => t.number), hypervolume: hv } };
   });
+  const problems = ref ? [...sets].flatMap(([seed, set]) => {
+    const why = refPointProblem(set.front.map((t) => t.values as number[]), objectives, ref);
+    return why === null ? [] : [{ seed, why }];
+  }) : [];
+  const warning = problems.length ? { warning: `seed(s) ${problems.map((p) => p.seed).join(', ')}: ${problems[0]!.why}` } : {};
   const rows = withPareto.flatMap((r) => (r.pareto ? [{ ...(r.pareto.hypervolume === null ? {} : { hypervolume: r.pareto.hypervolume }), pareto_size: r.pareto.size }] : []));
   return {
     name,
@@ -302,6 +313,6 @@ async function multiObjectiveSummary(
     excluded: runs.length - counted.length,
     aborted,
     summary: summarizeRuns(rows),
-    hypervolume: { metrics: objectives.map((o) => o.metric), ref, refSource },
+    hypervolume: { metrics: objectives.map((o) => o.metric), ref, refSource, ...warning },
   };
 }

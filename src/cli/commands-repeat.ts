@@ -28,7 +28,8 @@ function printRepeatMo(r: RepeatResult): string {
     (n > 0 ? statTable(r.summary) : '') +
     `${n} of ${r.runs.length} seed(s) in the statistics${r.excluded ? ` (${r.excluded} left out: not finished or no complete trial)` : ''}${r.aborted ? '; interrupted' : ''}` +
     ` (pareto size: feasible non-dominated trials on ${r.objectives.map((o) => `${o.metric} (${o.direction})`).join(', ')}; std: sample standard deviation, n-1)\n` +
-    `hypervolume reference point, the same for every seed: ${ref}\n`
+    `hypervolume reference point, the same for every seed: ${ref}\n` +
+    (hv.warning ? `warning: ${hv.warning}\n` : '')
   );
 }
 

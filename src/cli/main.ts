@@ -612,7 +612,7 @@ async function paretoOfFlags(storage: string, study: string, flags: Flags): Prom
 /** `pareto front: 14 of 280 feasible complete trials; hypervolume 5410.9 (reference point ...)`. */
 function paretoLine(p: StudyPareto): string {
   const hv = p.hypervolume;
-  const hvText = hv === null ? '' : hv.value === null ? `; hypervolume not computed for ${p.objectives.length} objectives (two only)` : `; hypervolume ${formatCell(hv.value)} (reference point ${refPointText(hv, p.objectives)})`;
+  const hvText = hv === null ? '' : hv.value === null ? `; hypervolume not computed for ${p.objectives.length} objectives (two only)` : `; hypervolume ${formatCell(hv.value)} (reference point ${refPointText(hv, p.objectives)})${hv.warning ? `\nwarning: ${hv.warning}` : ''}`;
   return `pareto front: ${p.trials.length} of ${p.feasible} feasible complete trial(s)${p.feasible < p.complete ? ` (${p.complete - p.feasible} complete ones violate the constraints)` : ''}, non-dominated on ${p.objectives.map((o) => `${o.metric} (${o.direction})`).join(', ')}${hvText}\n`;
 }
 
@@ -624,6 +624,7 @@ const paretoJson = (p: StudyPareto) => ({
   hypervolume: p.hypervolume?.value ?? null,
   ref_point: p.hypervolume?.ref ?? null,
   ref_source: p.hypervolume?.refSource ?? null,
+  ...(p.hypervolume?.warning ? { ref_point_warning: p.hypervolume.warning } : {}),
 });
 
 /** `--study NAME is required` (a CrossCheck: reported with the other bad flags). */

@@ -53,6 +53,15 @@ test('best/status/export of a two-objective study: the Pareto set, its hypervolu
   assert.ok(fixed.pareto.hypervolume > b.pareto.hypervolume, 'a looser point bounds a larger area');
   const st = await cli(['status', '--study', 'mo', ...S]);
   assert.match(st.stdout, new RegExp(`pareto front: ${expected.length} of`));
+  assert.doesNotMatch(st.stdout, /warning/);
+  // The values swapped (new user 10b, finding 6): hypervolume 0, said why, in text and JSON.
+  const swapped = await cli(['status', '--study', 'mo', ...S, '--ref-point', '100,0']);
+  assert.equal(swapped.code, 0, swapped.stderr);
+  assert.match(swapped.stdout, /hypervolume 0 .*\nwarning: the reference point bounds none of the Pareto front, so the hypervolume is 0: val_acc=100 is at or above every Pareto-front trial's val_acc .*for a maximised objective the reference point is the worst value, below every trial's; latency_ms=0 is at or below/);
+  const sj = JSON.parse((await cli(['best', '--study', 'mo', ...S, '--ref-point', '100,0', '--json'])).stdout) as { pareto: { hypervolume: number; ref_point_warning?: string } };
+  assert.equal(sj.pareto.hypervolume, 0);
+  assert.match(sj.pareto.ref_point_warning ?? '', /e\.g\. --ref-point /);
+  assert.equal((JSON.parse((await cli(['status', '--study', 'mo', ...S, '--ref-point', '0,100', '--json'])).stdout) as { pareto: object }).pareto.hasOwnProperty('ref_point_warning'), false);
   for (const [args, re] of [
     [['status', '--study', 'mo', ...S, '--ref-point', '0'], /--ref-point: has 1 value\(s\); the study has 2 objective/],
     [['status', ...S, '--ref-point', '0,1'], /--ref-point: applies to one study/],
@@ -102,4 +111,8 @@ test('repeat of a two-objective config: per-seed Pareto size and hypervolume ove
   assert.match(text.stdout, /hypervolume reference point, the same for every seed: val_acc=.*shared by the 2 studies/);
   const given = JSON.parse((await cli(['repeat', ...MO, '--trials', '10', '--seeds', '0,1', '--study', 'rmo', ...S, '--ref-point', '0,100', '--json'])).stdout) as { hypervolume: { ref: number[]; refSource: string } };
   assert.deepEqual([given.hypervolume.ref, given.hypervolume.refSource], [[0, 100], 'given']);
+  assert.equal((given.hypervolume as { warning?: string }).warning, undefined);
+  const swapped = await cli(['repeat', ...MO, '--trials', '10', '--seeds', '0,1', '--study', 'rmo', ...S, '--ref-point', '100,0']);
+  assert.equal(swapped.code, 0, swapped.stderr);
+  assert.match(swapped.stdout, /\nwarning: seed\(s\) 0, 1: the reference point bounds none of the Pareto front, so the hypervolume is 0: val_acc=100 is at or above/);
 });
