@@ -37,6 +37,24 @@ test('csv: non-numeric cell, missing cell, ragged row, bad label name the file, 
   assert.throws(() => parseCsv('1,0\n2,0\n', 'k.csv'), dataErr(/1 class/));
 });
 
+test('csv: a text column of few values that is not the defaulted label column is named as the likely label (new user 10b, finding 5)', () => {
+  const rows = (lab: (i: number) => string) => Array.from({ length: 12 }, (_, i) => `${lab(i)},${i}.5,${i % 5},${(i * 0.37).toFixed(2)}`).join('\n');
+  const species = (i: number) => ['x', 'y', 'z'][i % 3]!;
+  const hint = (re: RegExp, not?: RegExp) => (e: unknown) => isNasError(e, 'data_error') && re.test(e.hint ?? '') && (not === undefined || !not.test(e.hint ?? ''));
+  // Header species,a,b,c: species is x/y/z, the default label c is a decimal feature.
+  const text = `species,a,b,c\n${rows(species)}\n`;
+  assert.throws(() => parseCsv(text, 'l.csv'), dataErr(/l\.csv at row 2, column species: non-numeric value "x"/));
+  assert.throws(() => parseCsv(text, 'l.csv'), hint(/^likely label column: "species" \(index 0\) with 3 distinct values \(--label species; config label: "species"\); no label was given, so the last column "c" \(index 3\) was taken as the label/));
+  // ...and with that label it reads, mapping the names to classes.
+  const d = parseCsv(text, 'l.csv', { label: 'species' });
+  assert.deepEqual(d.classNames, ['x', 'y', 'z']);
+  // No header: the index is suggested.
+  assert.throws(() => parseCsv(`${rows(species)}\n`, 'n.csv'), hint(/likely label column: index 0 with 3 distinct values \(--label 0; config label: 0\)/));
+  // A text column of near-unique values (an id), or a label given explicitly: the encoding advice, unchanged.
+  assert.throws(() => parseCsv(`id,a,b,c\n${rows((i) => `r${i}`)}\n`, 'u.csv'), hint(/^features must be numbers; encode categorical/));
+  assert.throws(() => parseCsv(`species,a,b,c\n${rows(species)}\n`, 'e.csv', { label: 'b' }), hint(/^features must be numbers; encode categorical/, /likely label/));
+});
+
 test('digits fixture: 1,797 images of 1x8x8, values 0-16, 10 classes', () => {
   const { train, test: t } = loadDigits();
   assert.equal(t, undefined);

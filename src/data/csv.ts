@@ -241,7 +241,7 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
         throw dataError(file, v === '' ? 'missing value (empty cell)' : `non-numeric value "${v.length > 40 ? v.slice(0, 40) + '...' : v}"`, {
           row: i + 1,
           column: names[c] as string,
-          hint: 'features must be numbers; encode categorical columns numerically first',
+          hint: (v !== '' && opts.label === undefined && textLabelHint(body.map((b) => cells(lines[b] as string, delim)[c] ?? ''), c, hasHeader ? head : undefined, ncol)) || 'features must be numbers; encode categorical columns numerically first',
         });
       const n = Number(v);
       if (!(Math.abs(n) <= FLOAT32_MAX))
@@ -369,6 +369,30 @@ function checkLabelColumn(file: string, raw: readonly string[], x: Float32Array,
         .join('; ')}`
     : 'is the label column right? give it with --label (config: label) as a header name or a 0-based index; tsnas does classification, not regression';
   throw dataError(file, `the label column ${colName(labelCol)} ${why}`, { field: 'label', hint });
+}
+
+/**
+ * The hint for a non-numeric cell in feature column `col` when the label column was defaulted
+ * (the last): when the column's values (`values`, every data row) are non-empty with 2..20
+ * distinct values, each on at least 2 rows and fewer than half the rows (checkLabelColumn's
+ * likely-label rule, for text), it is likely the label column, and `--label NAME` is suggested
+ * (new user 10b, finding 5: header `species,a,b,c` was told to encode species numerically).
+ * Empty string otherwise.
+ */
+function textLabelHint(values: readonly string[], col: number, head: readonly string[] | undefined, ncol: number): string {
+  if (values.some((v) => v === '')) return '';
+  const count = new Map<string, number>();
+  for (const v of values) {
+    count.set(v, (count.get(v) ?? 0) + 1);
+    if (count.size > LIKELY_LABEL_MAX_CLASSES) return '';
+  }
+  if (count.size < 2 || count.size * 2 > values.length || [...count.values()].some((n) => n < 2)) return '';
+  const name = head ? head[col]! : String(col);
+  const last = head ? `"${head[ncol - 1]}" (index ${ncol - 1})` : `index ${ncol - 1}`;
+  return (
+    `likely label column: ${head ? `"${name}" (index ${col})` : `index ${col}`} with ${count.size} distinct values (--label ${name}; config label: ${head ? JSON.stringify(name) : col}); ` +
+    `no label was given, so the last column ${last} was taken as the label. Otherwise features must be numbers: encode categorical columns numerically first`
+  );
 }
 
 /** `"1.0"`, `"+1"` and `"1"` are one numeric label; other strings are themselves. */
