@@ -425,6 +425,13 @@ export async function exportWinner(storage: string, study: string, outDir: strin
       `study ${rec.name} has ${rec.objectives.length} objectives: trial ${best.number} is the best by ${rec.objectives[0]!.metric} alone, one of a Pareto front of ${front.trials.length} trial(s) ` +
         `(${front.trials.map((t) => t.number).join(', ')}); tsnas best --study ${rec.name} lists them, and --trial N exports another`,
     );
+  } else if (rec.objectives.length > 1) {
+    // A chosen trial off the front is exported as asked, and said (new user 10b, finding 7).
+    const front = await studyPareto(storage, study);
+    if (!front.trials.some((t) => t.number === best.number))
+      warnings.push(
+        `trial ${best.number} is not on the Pareto front of study ${rec.name} (${front.trials.length} trial(s): ${front.trials.map((t) => t.number).join(', ')}): exported as asked, but another trial is at least as good on every objective; tsnas best --study ${rec.name} lists the front`,
+      );
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   const files: string[] = [];

@@ -79,6 +79,12 @@ test('best/status/export of a two-objective study: the Pareto set, its hypervolu
   const e2 = await cli(['export', '--study', 'mo', ...S, '--out', join(dir, 'w2'), '--trial', String(other)]);
   assert.equal(e2.code, 0, e2.stderr);
   assert.equal((JSON.parse(readFileSync(join(dir, 'w2', 'metrics.json'), 'utf8')) as { trial: number }).trial, other);
+  assert.doesNotMatch(e2.stderr, /not on the Pareto front/);
+  // A dominated trial: exported as asked, with a note that it is off the front (new user 10b, finding 7).
+  const dominated = all.find((t) => t.state === 'complete' && t.values && !expected.includes(t.number))!;
+  const e4 = await cli(['export', '--study', 'mo', ...S, '--out', join(dir, 'w4'), '--trial', String(dominated.number)]);
+  assert.equal(e4.code, 0, e4.stderr);
+  assert.match(e4.stderr, new RegExp(`warning: trial ${dominated.number} is not on the Pareto front of study mo \\(${expected.length} trial\\(s\\): .*exported as asked`));
   const e3 = await cli(['export', '--study', 'mo', ...S, '--out', join(dir, 'w3'), '--trial', '999']);
   assert.equal(e3.code, 2, e3.stderr);
   assert.match(e3.stderr, /study mo has no trial 999/);
