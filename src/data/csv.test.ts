@@ -57,6 +57,7 @@ test('csv: a text column of few values that is not the defaulted label column is
 
 test('digits fixture: 1,797 images of 1x8x8, values 0-16, 10 classes', () => {
   const { train, test: t } = loadDigits();
+  assert.equal(train.notes, undefined, 'no CSV header note about the built-in set');
   assert.equal(t, undefined);
   assert.equal(train.y.length, 1797);
   assert.deepEqual(train.shape, [1, 8, 8]);

@@ -247,8 +247,12 @@ export function defaultDigitsPath(): string {
   return resolve(here, '..', '..', 'data', 'digits', 'digits.csv.gz');
 }
 
-/** 1,797 8x8 handwritten digits (pixel values 0-16) as `[1, 8, 8]` float images; no official test split. */
+/**
+ * 1,797 8x8 handwritten digits (pixel values 0-16) as `[1, 8, 8]` float images; no official test
+ * split. The CSV reader's notes (`line 1 read as data (header: false)`) are dropped: they are
+ * about a file format the user did not choose (new user 10b, finding 7: every command printed it).
+ */
 export function loadDigits(path = defaultDigitsPath()): TrainTest {
-  const d = readCsv(path, { header: false, label: -1, numClasses: 10, shape: [1, 8, 8], name: 'digits' });
+  const { notes: _csvNotes, ...d } = readCsv(path, { header: false, label: -1, numClasses: 10, shape: [1, 8, 8], name: 'digits' });
   return { train: d };
 }
