@@ -11,6 +11,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NasError } from '../core/errors.js';
 import { parseJsonStrict } from './validate.js';
+import type { StudyRecord, TrialRecord } from '../store/index.js';
 import { refuseSupernetTrial, requireBestTrial, studyTrials } from './results.js';
 
 /** An architecture read from disk: its parsed JSON and the file it came from (named in later errors). */
@@ -74,15 +75,16 @@ export interface StudyArchSource {
 }
 
 /**
- * The architecture of a study's best trial (requireBestTrial: feasible, with its errors), or of
- * trial number `trial` (complete or not: its architecture is what was proposed). `name` says which;
- * `evaluator` (the study's) and `params` (the trial's) make its model record (recordOfEvaluator).
+ * A study's best trial (requireBestTrial: feasible, with its errors), or trial number `trial`
+ * (any state; not_found naming `trial` and the range when there is none). The one resolver of
+ * `--study NAME [--trial N]` for train, compress and finetune (and the API's loadModel); `name`
+ * says which trial was taken. A one-shot study's supernet search trial is refused (refuseSupernetTrial;
+ * `verb`: the command its hint names).
  */
-export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown; name: string; trial: number; evaluator: unknown; params?: number }> {
-  const params = (t: { metrics: Readonly<Record<string, number>> | null }): { params?: number } => (typeof t.metrics?.['params'] === 'number' ? { params: t.metrics['params'] } : {});
+export async function trialOfStudy(src: StudyArchSource, verb = 'train'): Promise<{ study: StudyRecord; trial: TrialRecord; name: string }> {
   if (src.trial === undefined) {
     const { study, best } = await requireBestTrial(src.storage, src.study);
-    return { arch: best.arch, name: `${src.study} trial ${best.number} (the best)`, trial: best.number, evaluator: study.evaluator, ...params(best) };
+    return { study, trial: best, name: `${src.study} trial ${best.number} (the best)` };
   }
   const { study, trials } = await studyTrials(src.storage, src.study);
   const t = trials.find((x) => x.number === src.trial);
@@ -90,6 +92,16 @@ export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown
     const last = trials.length ? trials[trials.length - 1]!.number : undefined;
     throw new NasError('not_found', `study ${src.study} has no trial number ${src.trial}`, { field: 'trial', hint: last === undefined ? 'the study has no trials yet' : `trial numbers run from ${trials[0]!.number} to ${last} (tsnas trials --study ${src.study})` });
   }
-  refuseSupernetTrial(src.study, t, 'trial', 'train');
-  return { arch: t.arch, name: `${src.study} trial ${t.number}`, trial: t.number, evaluator: study.evaluator, ...params(t) };
+  refuseSupernetTrial(src.study, t, 'trial', verb);
+  return { study, trial: t, name: `${src.study} trial ${t.number}` };
+}
+
+/**
+ * The architecture of a study's best trial or trial N (trialOfStudy; for an architecture, trial N
+ * may be in any state: its architecture is what was proposed). `name` says which; `evaluator` (the
+ * study's) and `params` (the trial's) make its model record (recordOfEvaluator).
+ */
+export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown; name: string; trial: number; evaluator: unknown; params?: number }> {
+  const { study, trial: t, name } = await trialOfStudy(src);
+  return { arch: t.arch, name, trial: t.number, evaluator: study.evaluator, ...(typeof t.metrics?.['params'] === 'number' ? { params: t.metrics['params'] } : {}) };
 }

@@ -182,7 +182,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
   const { epochs, lr: lrGiven, batchSize } = checkOptions(opts);
   const log = opts.log ?? (() => {});
   if (opts.outDir !== undefined) checkOutDir(opts.outDir);
-  const m = await loadModel(src, opts.dataset);
+  const m = await loadModel(src, opts.dataset, 'finetune');
   const owned: Tensor[] = [];
   let net: GraphNet | undefined;
   try {

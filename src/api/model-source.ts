@@ -3,7 +3,9 @@
  *   { dir }                 a directory written by `tsnas export` (arch.json + weights.bin + metrics.json),
  *                           or by `tsnas finetune` / a `tsnas compress` float or pruned stage
  *                           (model.json = compression graph + weights.bin [+ metrics.json])
- *   { study, storage }      a study's best trial with kept weights
+ *   { study, storage, trial? }  a study's best trial, or trial N, with kept weights (trialOfStudy,
+ *                           the resolver of train's --study/--trial; the weights file is found
+ *                           after the study's folder moved, resolveArtifact)
  * The result is a float module with its per-sample input shape and class count, the normalisation
  * its weights were trained with (when the weights file records one), and what is known of its
  * data (the dataset spec and, after a transfer, the class selection).
@@ -22,11 +24,11 @@ import { decodeStateDict, loadModule } from '../nn/state.js';
 import { Generator, type Tensor } from '../tensor/index.js';
 import type { Graph } from '../compress/graph.js';
 import { GraphNet } from '../compress/graphnet.js';
-import { bestTrial } from './results.js';
+import { resolveArtifact } from './artifacts.js';
 import { recordOfEvaluator, recordOfSplit, type ModelRecord } from './model-record.js';
-import { readArchPath } from './arch-source.js';
+import { readArchPath, trialOfStudy } from './arch-source.js';
 
-export type ModelSource = { readonly dir: string } | { readonly study: string; readonly storage: string };
+export type ModelSource = { readonly dir: string } | { readonly study: string; readonly storage: string; readonly trial?: number };
 
 export interface LoadedModel {
   /** The float network (owned by the caller: dispose()). */
@@ -103,9 +105,10 @@ async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Re
 /**
  * Loads a model (see the file comment). `datasetOverride` is only used to learn the input shape of
  * an exported architecture whose metrics record neither the shape nor a dataset. Errors: not_found
- * naming `model` / `study`, shape_mismatch naming `dataset` when the weights do not fit.
+ * naming `model` / `study` / `trial`, shape_mismatch naming `dataset` when the weights do not fit;
+ * `command` (compress, finetune) is named in the hint refusing a one-shot study's supernet trial.
  */
-export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
+export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec, command: 'compress' | 'finetune' = 'compress'): Promise<LoadedModel> {
   if ('dir' in src) {
     // The directory's arch.json (or model.json) given as a file: its directory, as tsnas train takes both.
     const given = resolve(src.dir);
@@ -141,10 +144,16 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec)
     const read = readArchPath(archPath, 'model');
     return archModel(read.json, weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'], params: costs?.params } : {}), from: join(dir, 'metrics.json'), file: read.file }, name, source, datasetOverride);
   }
-  const { study: rec, best } = await bestTrial(src.storage, src.study);
-  if (!best) throw new NasError('not_found', `study ${src.study} has no complete trial`, { field: 'study', hint: 'run the search first' });
+  const { study: rec, trial: best } = await trialOfStudy(src, command);
   const w = best.userAttrs['weights_path'];
-  if (typeof w !== 'string' || !existsSync(w))
-    throw new NasError('not_found', `trial ${best.number} of study ${src.study} kept no weights`, { field: 'study', hint: 'use a study trained with keep_weights (the train evaluator keeps them by default)' });
-  return archModel(best.arch, w, { evaluator: rec.evaluator, from: `study ${src.study}`, params: best.metrics?.['params'] }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);
+  const found = typeof w === 'string' ? resolveArtifact(src.storage, rec, w) : undefined;
+  if (!found?.found) {
+    const which = `trial ${best.number} of study ${src.study}`;
+    if (best.state !== 'complete')
+      throw new NasError('not_found', `${which} is ${best.state}, not complete: it has no trained weights`, { field: 'trial', hint: `give a complete trial (tsnas trials --study ${src.study} --state complete), or leave out --trial for the best` });
+    if (found && !found.found)
+      throw new NasError('not_found', `${which}'s weights file is missing (looked in ${found.tried.join(' and ')})`, { field: 'study', hint: 'if the study folder was moved, keep <db>.artifacts/ beside the database' });
+    throw new NasError('not_found', `${which} kept no weights`, { field: 'study', hint: 'use a study trained with keep_weights (the train evaluator keeps them by default)' });
+  }
+  return archModel(best.arch, found.path, { evaluator: rec.evaluator, from: `study ${src.study}`, params: best.metrics?.['params'] }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);
 }

@@ -4,7 +4,7 @@ import { NasError } from '../api/index.js';
 import { compressModel, type CompressModelOptions, type CompressSource, type PruneSpec, type QuantMode, type StageRow } from '../api/compress.js';
 import type { DatasetSpec } from '../data/prepare.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
-import { datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
+import { NON_NEGATIVE_INT, datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
 import { DATASET_SYNONYMS, PRUNE_CRITERION_SYNONYMS, PRUNE_SCHEDULE_SYNONYMS, PRUNE_SCOPE_SYNONYMS, QENGINE_SYNONYMS, QUANTIZE_SYNONYMS } from '../core/synonyms.js';
 
 /** Datasets a compressed image model can be evaluated on (--dataset). */
@@ -90,6 +90,7 @@ const atLeast = (min: number, integer: boolean) => ({ integer, min });
 const COMPRESS_FLAGS: FlagSpec = {
   study: { type: 'string' },
   storage: { type: 'string' },
+  trial: { type: 'string', number: NON_NEGATIVE_INT },
   prune: { type: 'string', check: (v) => void pruneFromFlags(v, {}) },
   'prune-criterion': { type: 'string', choices: ['l1', 'taylor'], synonyms: PRUNE_CRITERION_SYNONYMS },
   'prune-allocation': { type: 'string', choices: ['greedy', 'uniform'] },
@@ -120,7 +121,7 @@ const COMPRESS_FLAGS: FlagSpec = {
 
 export const compressCmd: ExtraCommand = {
   summary: 'prune, fine-tune and quantize (int8) a trained model; one row per stage',
-  help: `usage: tsnas compress --study NAME [--storage URL] [options]
+  help: `usage: tsnas compress --study NAME [--storage URL] [--trial N] [options]
        tsnas compress MODEL_DIR [options]            (a directory written by tsnas export)
 
 Prunes, fine-tunes and quantizes the trained model; prints one row per stage (float, pruned,
@@ -133,6 +134,9 @@ interrupted (Ctrl-C, SIGTERM: exit 130) compression leaves nothing behind, so th
 used again; the unfinished OUT.partial-* of a killed run (kill -9) is removed by the next run.
 
 options:
+  --study NAME            compress the weights of this study's best (feasible) trial
+  --storage URL           the study's storage (default sqlite:./tsnas.db)
+  --trial N               with --study: trial number N's weights instead of the best's (as train, export)
   --prune SPEC            channels=R (remove fraction R of each coupled channel group),
                           flops=F (<= F of the FLOPs, see --prune-allocation), or
                           sparsity=S (unstructured magnitude pruning to fraction S of zero weights)
@@ -183,6 +187,7 @@ options:
       (p, issues) => {
         const g = p.flags;
         if ((g['study'] === undefined) === (p.args[0] === undefined)) issues.add(new UsageError('give either --study NAME or a MODEL_DIR'));
+        for (const k of ['trial', 'storage'] as const) if (g[k] !== undefined && typeof g['study'] !== 'string') issues.add(flagError(k, 'applies with --study NAME', 'e.g. --study my-search --trial 3'));
         if (!g['prune'] && !g['quantize']) issues.add(new UsageError('nothing to do: give --prune and/or --quantize'));
         const q = g['quantize'];
         for (const k of ['qat-freeze-bn', 'qat-freeze-observers'])
@@ -197,12 +202,14 @@ options:
       return 0;
     }
     const study = f['study'] as string | undefined;
-    const src: CompressSource = study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? DEFAULT_STORAGE_URL } : { dir: args[0]! };
+    const trial = num('trial');
+    // A study's best trial or trial N (trialOfStudy, the resolver of train's --study/--trial).
+    const src: CompressSource = study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? DEFAULT_STORAGE_URL, ...(trial === undefined ? {} : { trial }) } : { dir: args[0]! };
     let dataset: DatasetSpec | undefined;
     // --dataset is checked against COMPRESS_DATASETS by parse (choices).
     if (typeof f['dataset'] === 'string') dataset = datasetOfFlags(f['dataset'] as (typeof COMPRESS_DATASETS)[number], f['data-dir'] as string | undefined, f['path'] as string | undefined);
     const q = f['quantize'] as string | undefined;
-    const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
+    const name = study !== undefined ? (trial === undefined ? study : `${study}-trial-${trial}`) : (resolve(args[0]!).split('/').pop() ?? 'model');
     const fe = num('finetune-epochs');
     const lr = num('finetune-lr');
     const cal = num('calibration');

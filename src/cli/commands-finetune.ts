@@ -21,6 +21,7 @@ function freezeOf(v: string): FreezeSpec {
 const FINETUNE_FLAGS: FlagSpec = {
   study: { type: 'string' },
   storage: { type: 'string' },
+  trial: { type: 'string', number: NON_NEGATIVE_INT },
   dataset: { type: 'string', choices: DATASETS, synonyms: DATASET_SYNONYMS },
   'data-dir': { type: 'string' },
   path: { type: 'string' },
@@ -47,10 +48,10 @@ const FINETUNE_FLAGS: FlagSpec = {
 export const finetuneCmd: ExtraCommand = {
   summary: 'fine-tune a trained model on another dataset or classes (new head, optionally frozen layers)',
   help: `usage: tsnas finetune MODEL_DIR --dataset KIND [options]
-       tsnas finetune --study NAME [--storage URL] --dataset KIND [options]
+       tsnas finetune --study NAME [--storage URL] [--trial N] --dataset KIND [options]
 
 Transfer learning: the trained network (a directory written by tsnas export, tsnas finetune, or a
-tsnas compress float/pruned stage; or a study's best trial) gets a new classifier head, freshly
+tsnas compress float/pruned stage; or a study's best trial, or trial N with --trial) gets a new classifier head, freshly
 initialised and sized to the new classes, and is trained on the new data; its first layers can be
 frozen (kept bit-identical). Writes a new model directory OUT (model.json, weights.bin,
 metrics.json with the test accuracy, model.onnx), which tsnas compress and tsnas finetune accept.
@@ -59,6 +60,9 @@ Fashion-MNIST, fine-tuned on classes 5-9:
   tsnas finetune winner/ --dataset fashion_mnist --classes 5-9 --freeze features --epochs 3
 
 options:
+  --study NAME          fine-tune the weights of this study's best (feasible) trial
+  --storage URL         the study's storage (default sqlite:./tsnas.db)
+  --trial N             with --study: trial number N's weights instead of the best's (as train, export)
   --dataset KIND        fashion_mnist, mnist, cifar10, digits or csv (default: the model's own);
                         its samples must have the model's input shape
   --data-dir DIR        the directory of an image dataset (fashion_mnist, mnist, cifar10)
@@ -98,6 +102,7 @@ options:
       1,
       (p, issues) => {
         if ((p.flags['study'] === undefined) === (p.args[0] === undefined)) issues.add(new UsageError('give either a MODEL_DIR or --study NAME'));
+        for (const k of ['trial', 'storage'] as const) if (p.flags[k] !== undefined && typeof p.flags['study'] !== 'string') issues.add(flagError(k, 'applies with --study NAME', 'e.g. --study my-search --trial 3'));
         const kind = p.flags['dataset'];
         if (typeof kind === 'string') {
           const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
@@ -123,7 +128,8 @@ options:
     const seed = num('seed');
     const valFraction = num('val-fraction');
     const testFraction = num('test-fraction');
-    const name = study ?? resolve(args[0]!).split('/').pop() ?? 'model';
+    const trial = num('trial');
+    const name = study !== undefined ? (trial === undefined ? study : `${study}-trial-${trial}`) : (resolve(args[0]!).split('/').pop() ?? 'model');
     const opts: FinetuneModelOptions = {
       ...(dataset ? { dataset } : {}),
       ...(classes ? { classes } : {}),
@@ -145,7 +151,7 @@ options:
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
     // The library names its options as in TypeScript (headEpochs): said here as the flags (--head-epochs).
-    const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db' } : { dir: args[0]! }, opts).catch((e: unknown) => {
+    const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db', ...(trial === undefined ? {} : { trial }) } : { dir: args[0]! }, opts).catch((e: unknown) => {
       throw withFlagNames(e, FINETUNE_FLAGS, { outDir: 'out', init: 'scratch', keepZeros: 'no-keep-zeros', onnx: 'no-onnx' });
     });
     // Logged through `log` as the run goes; with --json (no log) on stderr here, and in the JSON.
