@@ -27,6 +27,7 @@ export {
   loadStudy,
   search,
   runWorker,
+  SETUP_SAID_ENV,
   defaultWorkerEntry,
   type PreparedSearch,
   type PrepareInput,

@@ -9,13 +9,14 @@ import { NasError, withIssueSources } from '../core/errors.js';
 import { isOneShotMethod } from '../oneshot/options.js';
 import { workerId as makeWorkerId, type WorkerId } from '../core/ids.js';
 import { canonicalJson, type JsonObject } from '../core/json.js';
-import { WorkerPool, type WorkerExit } from '../run/pool.js';
+import { WorkerPool, workerEnv, type WorkerExit } from '../run/pool.js';
 import { defaultWorkerId, Study, type OptimizeResult, type StudyEvent } from '../run/study.js';
 import { checkWarmStart, importWarmStart, type WarmStartPlan } from '../run/warm-start.js';
 import type { Space } from '../space/space.js';
 import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { configSourceOf, withSearchFlagNames, configToRaw, defaultArtifactsDir, identityConflict, identityDiff, identityOf, rawConfig, validateConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { buildParts, studySpecOf, type StudyParts } from './parts.js';
+import type { DataNotes } from '../data/prepare.js';
 import { withWeightsDefaults } from './train-evaluator.js';
 
 export interface PreparedSearch {
@@ -334,7 +335,9 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
       args.push('--lease', String((opts.leaseMs ?? prepared.config.lease * 1000) / 1000));
       args.push('--max-lease-retries', String(prepared.config.maxLeaseRetries));
       if (opts.pollMs !== undefined) args.push('--poll-ms', String(opts.pollMs));
-      const pool = new WorkerPool({ entry: opts.workerEntry ?? defaultWorkerEntry(), args, count: workers, stderr: opts.workerStderr ?? 'inherit' });
+      // The search says the set-up notes once (tsnas search before its first trial; an API caller
+      // has them from ready()): its worker processes do not say them again (SETUP_SAID_ENV).
+      const pool = new WorkerPool({ entry: opts.workerEntry ?? defaultWorkerEntry(), args, count: workers, stderr: opts.workerStderr ?? 'inherit', env: { ...workerEnv(workers), [SETUP_SAID_ENV]: '1' } });
       const onAbort = () => pool.signal('SIGINT');
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       let done = false;
@@ -398,6 +401,13 @@ export async function search(prepared: PreparedSearch, opts: SearchOptions = {})
   }
 }
 
+/**
+ * Set (to "1") in the environment of the worker processes a search starts: the search has said the
+ * set-up notes (data notes, study warnings; WorkerOptions.onStarted), so `tsnas worker` does not
+ * say them again. A worker started on its own says them once.
+ */
+export const SETUP_SAID_ENV = 'TSNAS_SETUP_SAID';
+
 export interface WorkerOptions {
   readonly storage: string;
   readonly study: string;
@@ -421,10 +431,13 @@ export interface WorkerOptions {
   readonly onStoreRetry?: (message: string) => void;
   /**
    * Called once the start-up checks passed (store opened at a known schema version, study found,
-   * its config built, the evaluator ready on this host), right before the first claim. An error
-   * thrown before it means no trial was touched.
+   * its config built, the evaluator ready on this host), right before the first claim, with the
+   * set-up notes `tsnas search` prints before its first trial: what loading the data decided
+   * (`notes`: header decision, label mapping, data warnings) and the study's warnings
+   * (StudyParts.warnings, e.g. a multi-objective strategy on one objective). An error thrown
+   * before it means no trial was touched.
    */
-  readonly onStarted?: () => void;
+  readonly onStarted?: (setup: { readonly notes: DataNotes; readonly warnings: readonly string[] }) => void;
 }
 
 /** Joins a study as one worker (this process) until the study is done or the signal stops it. */
@@ -440,15 +453,16 @@ export async function runWorker(opts: WorkerOptions): Promise<OptimizeResult & {
   });
   const id = h.study.workerId;
   if (opts.onStoreRetry && 'onRetry' in h.store) (h.store as { onRetry?: (m: string) => void }).onRetry = opts.onStoreRetry;
+  let notes: DataNotes = [];
   try {
     try {
       // Data loaded, artifacts directory writable...: checked on this host before any claim.
-      await h.parts.ready?.();
+      notes = (await h.parts.ready?.()) ?? [];
     } catch (e) {
       throw cannotBuild(opts.study, h.store.url, e, 'cannot be run on this host', 'fix this host (the path, volume or permission named above) and start the worker again');
     }
     await h.store.registerWorker({ id, studyId: h.record.id, host: hostname(), pid: process.pid });
-    opts.onStarted?.();
+    opts.onStarted?.({ notes, warnings: h.parts.warnings });
     try {
       const r = await h.study.optimize({
         ...(opts.signal ? { signal: opts.signal } : {}),

@@ -21,6 +21,7 @@ import {
   listStudies,
   prepareSearch,
   runWorker,
+  SETUP_SAID_ENV,
   search,
   upgradeDatabase,
   studyStatus,
@@ -556,8 +557,13 @@ async function cmdWorker(argv: string[]): Promise<number> {
     }
   }
   const r = await runWorker({
-    onStarted: () => {
+    onStarted: (setup) => {
       started = true;
+      // What tsnas search says before its first trial, said once by a worker started on its own
+      // (a search's own worker processes leave it to the search: SETUP_SAID_ENV).
+      if (process.env[SETUP_SAID_ENV] === '1') return;
+      sayDataNotes(setup.notes, quiet);
+      for (const w of setup.warnings) err(`tsnas worker: warning: ${w}\n`);
     },
     storage,
     study,
