@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { NasError } from '../core/errors.js';
 import { parseJsonStrict } from './validate.js';
 import type { StudyRecord, TrialRecord } from '../store/index.js';
-import { refuseSupernetTrial, requireBestTrial, studyTrials } from './results.js';
+import { noSuchTrial, refuseSupernetTrial, requireBestTrial, studyTrials } from './results.js';
 
 /** An architecture read from disk: its parsed JSON and the file it came from (named in later errors). */
 export interface ArchFile {
@@ -88,10 +88,7 @@ export async function trialOfStudy(src: StudyArchSource, verb = 'train'): Promis
   }
   const { study, trials } = await studyTrials(src.storage, src.study);
   const t = trials.find((x) => x.number === src.trial);
-  if (!t) {
-    const last = trials.length ? trials[trials.length - 1]!.number : undefined;
-    throw new NasError('not_found', `study ${src.study} has no trial number ${src.trial}`, { field: 'trial', hint: last === undefined ? 'the study has no trials yet' : `trial numbers run from ${trials[0]!.number} to ${last} (tsnas trials --study ${src.study})` });
-  }
+  if (!t) throw noSuchTrial(src.study, src.trial, trials.map((x) => x.number));
   refuseSupernetTrial(src.study, t, 'trial', verb);
   return { study, trial: t, name: `${src.study} trial ${t.number}` };
 }

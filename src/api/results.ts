@@ -193,6 +193,18 @@ export function refuseSupernetTrial(study: string, t: { readonly number: number;
 }
 
 /**
+ * `not_found` for `--study NAME --trial N` naming a trial the study does not have (field `trial`,
+ * the range of its trial numbers, or that it has none yet): the one error of every command that
+ * takes --trial (train, export, compress, finetune).
+ */
+export function noSuchTrial(study: string, number: number, numbers: readonly number[]): NasError {
+  return new NasError('not_found', `study ${study} has no trial number ${number}`, {
+    field: 'trial',
+    hint: numbers.length ? `trial numbers run from ${Math.min(...numbers)} to ${Math.max(...numbers)} (tsnas trials --study ${study})` : 'the study has no trials yet',
+  });
+}
+
+/**
  * Trial `number` of a study for export: it must exist (`not_found` naming the range) and be
  * complete (`invalid_config`); a trial that violates the study's constraints is returned with a
  * warning pushed to `warnings`.
@@ -201,10 +213,7 @@ function requireTrial(storage: string, study: string, number: number, warnings: 
   return withStore(storage, async (s) => {
     const rec = await s.requireStudy(study);
     const t = await s.getTrialByNumber(rec.id, number);
-    if (!t) {
-      const n = (await s.countTrials(rec.id)).total;
-      throw new NasError('not_found', `study ${rec.name} has no trial ${number}`, { field: '--trial', hint: n ? `its trials are numbered 0 to ${n - 1}` : 'it has no trials yet' });
-    }
+    if (!t) throw noSuchTrial(rec.name, number, (await s.listTrials(rec.id)).map((x) => x.number));
     refuseSupernetTrial(rec.name, t, '--trial', 'export');
     if (t.state !== 'complete') throw new NasError('invalid_config', `trial ${number} of study ${rec.name} is ${t.state}, not complete: it has no result to export`, { field: '--trial', hint: `tsnas trials --study ${rec.name} --state complete lists the complete ones` });
     const constraints = studyConstraints(rec);

@@ -158,7 +158,9 @@ Joins a study created by tsnas search, on this or any machine that reaches the s
 runs trials until the study is done. Its config comes from the store. With --config, the study
 is first created from FILE if it does not exist yet (many workers may start at once: one
 creates it, the others join; a study of that name with another config is an error), so one
-Kubernetes Job of N identical pods runs a whole search (deploy/k8s).
+Kubernetes Job of N identical pods runs a whole search (deploy/k8s). Before its first trial it says
+what tsnas search says: the data notes (data: header detected ..., labels mapped ..., warnings)
+and the study's warnings (e.g. nsga2 on one objective), once; with --quiet only the warnings.
 
 options:
   --wallclock SECONDS   stop after this long, counted from the worker's start; the running trial
@@ -178,11 +180,13 @@ exit codes: 0 the study is done (or --max-trials / --idle-exit reached), 1 too m
 2 bad input or storage (unreachable, wrong password, missing database, newer schema, a config this
 worker cannot build) - found before any trial is claimed, 130 interrupted.
   --json                print the result as JSON
-  --quiet               no per-trial lines
+  --quiet               no per-trial lines and no data notes (warnings stay)
 `,
   status: `usage: tsnas status [--storage URL] [--study NAME [--ref-point A,B]] [--json]
 
-Without --study: every study in the storage with its trial counts and best value. With --study, a
+Without --study: every study in the storage with its trial counts and best value (by the first
+objective), and under the table a line per multi-objective study with its Pareto front's size and
+hypervolume (JSON: field "pareto" on each such study). With --study, a
 study that used zero-cost proxies (prescreen, proxy evaluator) also shows its proxy time: ms per
 candidate and in total (JSON: field "proxy"); on the nb201 table these are the compute times recorded
 in the table when it was made, looked up (the line says so), not time this run spent. Prescreen
@@ -659,8 +663,18 @@ async function cmdStatus(argv: string[]): Promise<number> {
     return 0;
   }
   const studies = await listStudies(storage);
-  if (flags['json']) out(JSON.stringify(studies, null, 2) + '\n');
-  else out(studies.length ? summaryRows(studies) : `no studies in ${storage}\n`);
+  // A multi-objective study has no single best: its Pareto front (size; hypervolume with its own
+  // reference point) as status --study gives it, one line per such study under the table.
+  const fronts = new Map<string, StudyPareto>();
+  for (const s of studies) if (s.objectives.length > 1) fronts.set(s.name, await studyPareto(storage, s.name));
+  if (flags['json']) out(JSON.stringify(studies.map((s) => (fronts.has(s.name) ? { ...s, pareto: paretoJson(fronts.get(s.name)!) } : s)), null, 2) + '\n');
+  else
+    out(
+      studies.length
+        ? summaryRows(studies) +
+            [...fronts].map(([name, p]) => `${name} (${p.objectives.length} objectives; its best column is ${p.objectives[0]!.metric} alone): ${paretoLine(p).trimEnd()}; tsnas best --study ${name} lists the front\n`).join('')
+        : `no studies in ${storage}\n`,
+    );
   return 0;
 }
 
@@ -815,7 +829,8 @@ async function cmdExport(argv: string[]): Promise<number> {
     return 0;
   }
   const trial = num('trial');
-  const r = await exportWinner(storage, name, flags['out'] as string, { onnx: !flags['no-onnx'], ...(trial === undefined ? {} : { trial }) });
+  // --trial's errors are train's, compress's and finetune's (noSuchTrial, field trial): said as the flag.
+  const r = await exportWinner(storage, name, flags['out'] as string, { onnx: !flags['no-onnx'], ...(trial === undefined ? {} : { trial }) }).catch((e: unknown) => Promise.reject(withFlagNames(e, { trial: { type: 'string' } })));
   for (const w of r.warnings) err(`tsnas export: warning: ${w}\n`);
   if (flags['json']) out(JSON.stringify({ dir: r.dir, files: r.files, trial: r.trial.number, warnings: r.warnings }) + '\n');
   else out(`exported trial ${r.trial.number} to ${r.dir}: ${r.files.join(', ')}\n`);

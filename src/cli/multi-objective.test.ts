@@ -62,6 +62,12 @@ test('best/status/export of a two-objective study: the Pareto set, its hypervolu
   assert.equal(sj.pareto.hypervolume, 0);
   assert.match(sj.pareto.ref_point_warning ?? '', /e\.g\. --ref-point /);
   assert.equal((JSON.parse((await cli(['status', '--study', 'mo', ...S, '--ref-point', '0,100', '--json'])).stdout) as { pareto: object }).pareto.hasOwnProperty('ref_point_warning'), false);
+  // The list of all studies gives each multi-objective study's front too (rest-10), not only its first objective's best.
+  const list = await cli(['status', ...S]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`^mo \\(2 objectives; its best column is val_acc alone\\): pareto front: ${expected.length} of \\d+ feasible complete trial\\(s\\).*hypervolume [\\d.]+ .*tsnas best --study mo lists the front$`, 'm'));
+  const listJson = JSON.parse((await cli(['status', ...S, '--json'])).stdout) as { name: string; pareto?: { size: number; trials: number[] } }[];
+  assert.deepEqual(listJson.find((x) => x.name === 'mo')?.pareto?.trials.slice().sort((x, y) => x - y), expected);
   for (const [args, re] of [
     [['status', '--study', 'mo', ...S, '--ref-point', '0'], /--ref-point: has 1 value\(s\); the study has 2 objective/],
     [['status', ...S, '--ref-point', '0,1'], /--ref-point: applies to one study/],
@@ -87,7 +93,7 @@ test('best/status/export of a two-objective study: the Pareto set, its hypervolu
   assert.match(e4.stderr, new RegExp(`warning: trial ${dominated.number} is not on the Pareto front of study mo \\(${expected.length} trial\\(s\\): .*exported as asked`));
   const e3 = await cli(['export', '--study', 'mo', ...S, '--out', join(dir, 'w3'), '--trial', '999']);
   assert.equal(e3.code, 2, e3.stderr);
-  assert.match(e3.stderr, /study mo has no trial 999/);
+  assert.match(e3.stderr, /--trial: study mo has no trial number 999 \(trial numbers run from 0 to 23/);
   assert.ok(!existsSync(join(dir, 'w3')));
 });
 
