@@ -181,8 +181,8 @@ const METRIC_WORDS: Readonly<Record<string, string>> = {
  * The metric of `names` a user meant by `word`, or undefined: the name itself in another spelling
  * (case, `-` for `_`, the long words of METRIC_WORDS: `val_accuracy` -> `val_acc`,
  * `num_params` -> `params`, `validation_loss` -> `val_loss`), a name that is `val_` + it (the
- * metric a search decides on: `accuracy` -> `val_acc`; `latency` -> `latency_ms` by unit), else the
- * closest spelling (src/core/suggest.ts closest). Every place a metric name is taken uses it
+ * metric a search decides on: `accuracy` -> `val_acc`; `latency` -> `latency_ms` by unit), the one
+ * name that is a prefix + it (`synflow` -> `proxy_synflow`), else the closest spelling (src/core/suggest.ts closest). Every place a metric name is taken uses it
  * (objectives, tie-breaks, constraints, one-shot objectives, table metrics, dashboard sorts).
  */
 export function closestMetric(word: string, names: readonly string[]): string | undefined {
@@ -196,6 +196,9 @@ export function closestMetric(word: string, names: readonly string[]): string | 
   const w = norm(word);
   const byNorm = new Map(names.map((n) => [norm(n), n] as const));
   for (const c of [w, `val_${w}`, `${w}_ms`]) if (byNorm.has(c)) return byNorm.get(c);
+  // The one name that is a prefix + it (`synflow` -> `proxy_synflow`; new user 10b, finding 7).
+  const prefixed = w === '' ? [] : names.filter((n) => norm(n).endsWith(`_${w}`));
+  if (prefixed.length === 1) return prefixed[0];
   return closest(word, names) ?? closest(w, names);
 }
 

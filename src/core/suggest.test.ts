@@ -47,4 +47,10 @@ test('closestMetric: long words, val_ for the decision metric, units, then spell
   assert.equal(closestMetric('synflow', names), undefined);
   assert.equal(didYouMeanMetric('val_accuracy', names), '; did you mean val_acc?');
   assert.equal(didYouMeanMetric('zzz', names), '');
+  // The proxy evaluator's names: the one prefixed name is meant (new user 10b, finding 7); two (val_/test_) are not guessed between.
+  const proxy = ['proxy_synflow', 'proxy_naswot', 'proxy_jacov', 'params', 'flops'];
+  assert.equal(didYouMeanMetric('synflow', proxy), '; did you mean proxy_synflow?');
+  assert.equal(closestMetric('NASWOT', proxy), 'proxy_naswot');
+  assert.equal(closestMetric('f1', ['val_f1', 'test_f1']), 'val_f1', 'val_ first');
+  assert.equal(closestMetric('x1', ['a_x1', 'b_x1']), undefined);
 });
