@@ -13,6 +13,7 @@ import { NasError } from '../core/errors.js';
 import { parseJsonStrict } from './validate.js';
 import type { StudyRecord, TrialRecord } from '../store/index.js';
 import { noSuchTrial, refuseSupernetTrial, requireBestTrial, studyTrials } from './results.js';
+import { trialSeed } from '../run/study.js';
 
 /** An architecture read from disk: its parsed JSON and the file it came from (named in later errors). */
 export interface ArchFile {
@@ -96,9 +97,10 @@ export async function trialOfStudy(src: StudyArchSource, verb = 'train'): Promis
 /**
  * The architecture of a study's best trial or trial N (trialOfStudy; for an architecture, trial N
  * may be in any state: its architecture is what was proposed). `name` says which; `evaluator` (the
- * study's) and `params` (the trial's) make its model record (recordOfEvaluator).
+ * study's) and `params` (the trial's) make its model record (recordOfEvaluator); `seed` is the
+ * trial's training seed (trialSeed of the stored study seed and the trial number).
  */
-export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown; name: string; trial: number; evaluator: unknown; params?: number }> {
+export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown; name: string; trial: number; evaluator: unknown; params?: number; seed: number }> {
   const { study, trial: t, name } = await trialOfStudy(src);
-  return { arch: t.arch, name, trial: t.number, evaluator: study.evaluator, ...(typeof t.metrics?.['params'] === 'number' ? { params: t.metrics['params'] } : {}) };
+  return { arch: t.arch, name, trial: t.number, evaluator: study.evaluator, ...(typeof t.metrics?.['params'] === 'number' ? { params: t.metrics['params'] } : {}), seed: trialSeed(study.seed, t.number) };
 }

@@ -17,7 +17,7 @@ import { selectClasses } from '../data/classes.js';
 import { prepareData, type DatasetSpec, type PreparedData } from '../data/prepare.js';
 import { compressNetwork, type CompressOptions, type CompressResult } from '../compress/pipeline.js';
 import { loadModel, type ModelSource } from './model-source.js';
-import { checkNoLeak, stageData, stageSplit } from './model-record.js';
+import { checkNoLeak, recordedWithFiles, stageData, stageSplit } from './model-record.js';
 import type { JsonObject } from '../core/json.js';
 
 export { compressNetwork, testAccuracy, batch1Latency, type CompressOptions, type CompressResult, type StageRow, type StageName } from '../compress/pipeline.js';
@@ -30,6 +30,8 @@ export type CompressSource = ModelSource;
 export interface CompressModelOptions extends CompressOptions {
   /** The data to fine-tune, calibrate and test on (default: the study's dataset). */
   readonly dataset?: DatasetSpec;
+  /** Without `dataset`: the model's recorded dataset with other files (the file flags alone), as finetune and tsnas train. */
+  readonly datasetFromRecord?: (recorded: DatasetSpec) => DatasetSpec;
   /** Seeds the validation split of the data (default: the model's recorded split seed, else 0). */
   readonly splitSeed?: number;
   /**
@@ -50,10 +52,11 @@ export interface CompressModelOptions extends CompressOptions {
 export async function compressModel(src: CompressSource, opts: CompressModelOptions = {}): Promise<CompressResult> {
   const m = await loadModel(src, opts.dataset);
   try {
-    const dataset = opts.dataset ?? m.dataset;
+    const given = opts.dataset ?? recordedWithFiles(m.dataset, opts.datasetFromRecord, m.name);
+    const dataset = given ?? m.dataset;
     if (!dataset) throw new NasError('invalid_config', 'the model names no dataset', { field: 'dataset', hint: 'pass --dataset (e.g. fashion_mnist, digits)' });
     // The model's own data: the subset it was trained on (its record), unless a flag says otherwise.
-    const own = opts.dataset === undefined || (m.dataset !== undefined && JSON.stringify(opts.dataset) === JSON.stringify(m.dataset));
+    const own = given === undefined || (m.dataset !== undefined && JSON.stringify(given) === JSON.stringify(m.dataset));
     const chosen = stageSplit(m.record, own, { ...(opts.splitSeed !== undefined ? { splitSeed: opts.splitSeed } : {}), ...(opts.trainPerClass !== undefined ? { trainPerClass: opts.trainPerClass } : {}) });
     let data: PreparedData = await prepareData(dataset, chosen.split);
     // What loading decided (CSV header, label mapping, a class of one row), said once.

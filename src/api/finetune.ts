@@ -33,7 +33,7 @@ import { GraphNet } from '../compress/graphnet.js';
 import { lowerModule } from '../compress/lower.js';
 import { exportGraphOnnx } from '../compress/onnx.js';
 import { atomicDir, checkOutDir } from '../compress/outdir.js';
-import { checkNoLeak, stageData, stageSplit } from './model-record.js';
+import { checkNoLeak, recordedWithFiles, stageData, stageSplit } from './model-record.js';
 import { testAccuracy } from '../compress/pipeline.js';
 import { checkFreeze, featureLayers, freshWeights, frozenNodes, replaceHead, weightedNodes, type FreezeSpec } from '../compress/transfer.js';
 import { loadModel, type ModelSource } from './model-source.js';
@@ -43,6 +43,8 @@ export type { FreezeSpec } from '../compress/transfer.js';
 export interface FinetuneModelOptions {
   /** The new data (default: the model's own dataset, e.g. to train on other classes of it). */
   readonly dataset?: DatasetSpec;
+  /** Without `dataset`: the model's recorded dataset with other files (the `--path`/`--data-dir`/`--label`/`--header` flags alone; as tsnas train takes the record's dataset kind). */
+  readonly datasetFromRecord?: (recorded: DatasetSpec) => DatasetSpec;
   /** Classes of the dataset to keep, renumbered 0..k-1 in this order (default all). */
   readonly classes?: readonly number[];
   /** Feature layers to freeze: the first N conv/linear layers (with their batch norms), or `features` = all but the head. Default 0. */
@@ -186,10 +188,11 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
   const owned: Tensor[] = [];
   let net: GraphNet | undefined;
   try {
-    const spec = opts.dataset ?? m.dataset;
+    const given = opts.dataset ?? recordedWithFiles(m.dataset, opts.datasetFromRecord, m.name);
+    const spec = given ?? m.dataset;
     if (!spec) throw new NasError('invalid_config', `the model ${m.name} records no dataset`, { field: 'dataset', hint: 'pass --dataset (e.g. digits, fashion_mnist)' });
     // The model's own data: the subset it was trained on (its record, model-record.ts) unless an option says otherwise.
-    const own = opts.dataset === undefined || (m.dataset !== undefined && JSON.stringify(opts.dataset) === JSON.stringify(m.dataset));
+    const own = given === undefined || (m.dataset !== undefined && JSON.stringify(given) === JSON.stringify(m.dataset));
     const chosen0 = stageSplit(m.record, own, { ...(opts.splitSeed !== undefined ? { splitSeed: opts.splitSeed } : {}), ...(opts.trainPerClass !== undefined ? { trainPerClass: opts.trainPerClass } : {}) });
     // A fraction other than the recorded one is said as such (never "as the model was trained").
     const frac = own && m.record ? (['valFraction', 'testFraction'] as const).filter((k) => opts[k] !== undefined && opts[k] !== (m.record!.split[k] ?? (k === 'valFraction' ? 0.1 : 0.2))) : [];

@@ -35,14 +35,15 @@ test('readArchRecord: metrics.json beside arch.json (or in the directory); none 
 test('withRecord: builder options always, data settings on the same (or no) dataset; given options win and are named', () => {
   const rec = recordOfEvaluator(EV, 'm.json', 10)!;
   const a = withRecord({ latency: false }, rec);
-  assert.deepEqual(a.options, { latency: false, dataset: 'digits', train_per_class: 20, val_fraction: 0.2, split_seed: 3, nb201: { width: 4, cells: 1 } });
+  assert.deepEqual(a.options, { latency: false, dataset: 'digits', train_per_class: 20, val_fraction: 0.2, split_seed: 3, nb201: { width: 4, cells: 1 }, epochs: 2 });
   assert.deepEqual(a.overridden, []);
-  assert.ok(!('epochs' in a.options), 'the training budget is not a data setting');
+  assert.ok(a.recorded.includes('epochs'), 'the recorded epochs are the default (new user 10b finding 2)');
+  assert.deepEqual(withRecord({ epochs: 5 }, rec).overridden, ['epochs'], 'other epochs are named');
   const b = withRecord({ dataset: 'digits', train_per_class: 5, nb201: { width: 8 } }, rec);
   assert.equal(b.options['train_per_class'], 5);
   assert.deepEqual(b.overridden.sort(), ['nb201', 'train_per_class']);
   const c = withRecord({ dataset: 'fashion_mnist' }, rec);
-  assert.deepEqual(c.recorded, ['nb201'], 'other data: only the builder options');
+  assert.deepEqual(c.recorded, ['nb201', 'epochs'], 'other data: only the builder options and training settings');
   assert.deepEqual(withRecord({ dataset: 'digits' }, undefined), { options: { dataset: 'digits' }, recorded: [], overridden: [] });
 });
 
@@ -74,6 +75,7 @@ test('train({ record }): an architecture taken from a study trial is built and t
   assert.equal(r.costs['params'], params);
   assert.equal(r.data?.train, 200);
   assert.deepEqual(r.data?.recorded, ['dataset', 'train_per_class', 'val_fraction', 'split_seed', 'nb201']);
+  assert.deepEqual(r.data?.overridden, ['epochs']);
   await assert.rejects(
     () => train({ arch, options: { epochs: 1, latency: false }, record: { ...rec, params: params + 1 } }),
     (e: unknown) => (e as { code?: string }).code === 'shape_mismatch' && /records \d+/.test((e as Error).message),

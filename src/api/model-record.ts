@@ -23,6 +23,8 @@ import { parseTrainOptions } from './train-evaluator.js';
 export const DATA_OPTION_KEYS = ['dataset', 'data_dir', 'path', 'label', 'header', 'train_per_class', 'val_per_class', 'val_fraction', 'test_fraction', 'split_seed'] as const;
 /** The train evaluator's options that say how the network of an architecture is built. */
 export const BUILD_OPTION_KEYS = ['nb201', 'darts'] as const;
+/** The train evaluator's options that say how a model was trained (the defaults of a retraining of it). */
+export const TRAINING_OPTION_KEYS = ['epochs', 'hparams'] as const;
 
 export interface ModelRecord {
   /** Where it was read (a metrics.json path, or `study NAME`), named in messages. */
@@ -218,4 +220,16 @@ export async function checkNoLeak(spec: DatasetSpec, rec: ModelRecord | undefine
     field: flag[changed[0]!],
     hint: `use the recorded split (drop ${changed.map((k) => flag[k]).join(', ')}), or give other data with a separate test file`,
   });
+}
+
+/**
+ * The dataset of an after-search stage given only file flags (`--path`, `--data-dir`, `--label`,
+ * `--header` without `--dataset`): `withFiles` applied to the model's recorded dataset, as tsnas
+ * train takes the record's dataset kind. Undefined without `withFiles`; `invalid_config` (field
+ * dataset) when the model records no dataset.
+ */
+export function recordedWithFiles(recorded: DatasetSpec | undefined, withFiles: ((r: DatasetSpec) => DatasetSpec) | undefined, model: string): DatasetSpec | undefined {
+  if (!withFiles) return undefined;
+  if (!recorded) throw new NasError('invalid_config', `the model ${model} records no dataset to read the given files as`, { field: 'dataset', hint: 'give --dataset too (e.g. --dataset csv --path FILE.csv)' });
+  return withFiles(recorded);
 }

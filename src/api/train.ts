@@ -9,7 +9,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import { checkArchBeforeData, trainArchitecture, type TrainResult } from '../eval/train.js';
 import type { Metrics } from '../eval/types.js';
 import { summarizeRuns, type Stat } from './repeat.js';
-import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord, type TrainData } from './model-record.js';
+import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, TRAINING_OPTION_KEYS, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord, type TrainData } from './model-record.js';
 import { analyzeArch } from '../nn/build/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
 import { Issues } from './validate.js';
@@ -89,8 +89,8 @@ export function summarize(r: TrainResult, data?: Pick<PreparedData, 'classNames'
 
 /**
  * The options a training of `archPath` uses: the caller's, with the record beside the architecture
- * (readArchRecord) filling in the builder options always and the data settings when the caller
- * names no dataset or the same one. Returns which were taken and which the caller changed.
+ * (readArchRecord) filling in the builder options and the training settings (epochs, hparams)
+ * always and the data settings when the caller names no dataset or the same one. Returns which were taken and which the caller changed.
  */
 export function withRecord(options: JsonObject, rec: ModelRecord | undefined): { options: JsonObject; recorded: string[]; overridden: string[] } {
   if (!rec) return { options, recorded: [], overridden: [] };
@@ -98,10 +98,13 @@ export function withRecord(options: JsonObject, rec: ModelRecord | undefined): {
   const recorded: string[] = [];
   const overridden: string[] = [];
   const sameData = options['dataset'] === undefined || options['dataset'] === rec.options['dataset'];
-  for (const k of [...DATA_OPTION_KEYS, ...BUILD_OPTION_KEYS]) {
+  // The recorded training settings (epochs, the evaluator's hparams) are the defaults too (new user
+  // 10b: `tsnas train winner/` trained the default 10 epochs, not the record's 2, and said nothing).
+  const always: readonly string[] = [...BUILD_OPTION_KEYS, ...TRAINING_OPTION_KEYS];
+  for (const k of [...DATA_OPTION_KEYS, ...BUILD_OPTION_KEYS, ...TRAINING_OPTION_KEYS]) {
     const r = rec.options[k];
     if (options[k] === undefined) {
-      if (r !== undefined && (sameData || (BUILD_OPTION_KEYS as readonly string[]).includes(k))) {
+      if (r !== undefined && (sameData || always.includes(k))) {
         out[k] = r;
         recorded.push(k);
       }
@@ -153,7 +156,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
   const network = 'hparams' in arch ? arch.arch : arch;
   const built = analyzeArch(network, { shape: data.shape, numClasses: data.numClasses }, { ...(o.nb201 ? { nb201: o.nb201 } : {}), ...(o.darts ? { darts: o.darts } : {}) }).params;
   if (rec?.params !== undefined && built !== rec.params) {
-    const changed = overridden.filter((k) => k !== 'latency');
+    const changed = overridden.filter((k) => k !== 'latency' && !(TRAINING_OPTION_KEYS as readonly string[]).includes(k));
     const msg = `the network built has ${built} parameters, but ${rec.from} records ${rec.params}${buildPhrase(o) ? ` (built with ${buildPhrase(o)})` : ' (built with the default builder options)'}`;
     if (changed.length === 0)
       throw new NasError('shape_mismatch', msg, { field: 'arch', hint: `the record's evaluator options do not rebuild the trained network; give the builder options it was searched with (e.g. --nb201-width/--nb201-cells), or --no-record to train the architecture as given` });

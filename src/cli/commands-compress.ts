@@ -4,7 +4,7 @@ import { NasError } from '../api/index.js';
 import { compressModel, type CompressModelOptions, type CompressSource, type PruneSpec, type QuantMode, type StageRow } from '../api/compress.js';
 import type { DatasetSpec } from '../data/prepare.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
-import { NON_NEGATIVE_INT, datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
+import { NON_NEGATIVE_INT, datasetOfFlags, flagError, withFlagNames, type DatasetFlagKind, type FlagSpec } from './args.js';
 import { DATASET_SYNONYMS, PRUNE_CRITERION_SYNONYMS, PRUNE_SCHEDULE_SYNONYMS, PRUNE_SCOPE_SYNONYMS, QENGINE_SYNONYMS, QUANTIZE_SYNONYMS } from '../core/synonyms.js';
 
 /** Datasets a compressed image model can be evaluated on (--dataset). */
@@ -208,6 +208,11 @@ options:
     let dataset: DatasetSpec | undefined;
     // --dataset is checked against COMPRESS_DATASETS by parse (choices).
     if (typeof f['dataset'] === 'string') dataset = datasetOfFlags(f['dataset'] as (typeof COMPRESS_DATASETS)[number], f['data-dir'] as string | undefined, f['path'] as string | undefined);
+    // Without --dataset the file flags are read as the model's recorded dataset (as tsnas train and finetune do).
+    const fromRecord =
+      dataset === undefined && (typeof f['data-dir'] === 'string' || typeof f['path'] === 'string')
+        ? (r: DatasetSpec) => datasetOfFlags(r.kind as DatasetFlagKind, f['data-dir'] as string | undefined, f['path'] as string | undefined)
+        : undefined;
     const q = f['quantize'] as string | undefined;
     const name = study !== undefined ? (trial === undefined ? study : `${study}-trial-${trial}`) : (resolve(args[0]!).split('/').pop() ?? 'model');
     const fe = num('finetune-epochs');
@@ -232,6 +237,7 @@ options:
       ...(f['per-tensor'] ? { weightScheme: 'per_tensor' as const } : {}),
       ...(f['qengine'] ? { qengine: f['qengine'] as 'onednn' | 'qnnpack' } : {}),
       ...(dataset ? { dataset } : {}),
+      ...(fromRecord ? { datasetFromRecord: fromRecord } : {}),
       ...(typeof f['train-per-class'] === 'string' ? { trainPerClass: trainPerClassFlag(f['train-per-class']) } : {}),
       onData: (l: string) => void process.stderr.write(l + '\n'),
       ...(f['json'] ? {} : { progress: (label: string, total: number) => new Progress({ label, total, unit: 'steps' }) }),

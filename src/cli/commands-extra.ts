@@ -1,6 +1,6 @@
 /** Commands that need the trainer: `tsnas train` (one architecture) and `tsnas main` (the README's main job). */
 import { DATASET_KINDS, DEFAULT_STORAGE, NasError, archOfStudy, seedList, train, trainRepeated, type RepeatedTrain, type Stat, type TrainSummary } from '../api/index.js';
-import { recordOfEvaluator } from '../api/model-record.js';
+import { readArchRecord, recordOfEvaluator } from '../api/model-record.js';
 import { NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, datasetFileOfFlags, flagError, withFlagNames, interruptible, numFlag, parse, TRAIN_ELSEWHERE, UsageError, type FlagSpec } from './args.js';
 import { mainCmd } from './main-command.js';
 import { formatCell, renderTable } from './table.js';
@@ -141,11 +141,11 @@ options:
                           integers stand above decimals; the choice is printed)
   --val-fraction F        held out for validation (default 0.1)
   --test-fraction F       digits/csv: held out for test (default 0.2)
-  --epochs N              default 10
+  --epochs N              default: the record's epochs (an export or --study), else 10
   --train-per-class N     class-balanced training subset (low fidelity)
   --threads N             libtorch threads
   --time-limit SECONDS
-  --seed N                default 0; fixes weight init, batch order and augmentation
+  --seed N                default 0 (--study: the trial's seed); fixes weight init, batch order and augmentation
   --split-seed N          fixes the train/validation(/test) split, default 0
   --seeds 0,1,2           train once per seed; print each seed's metrics and, per metric,
                           mean ± sample std (n-1), min, max over the seeds that completed
@@ -219,7 +219,12 @@ is reported and left out of the statistics; the exit code is then 1.
       process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeatedTrain(r));
       return r.aborted ? 130 : r.failed > 0 ? 1 : 0;
     }
-    const s = await inFlags(train({ arch, options, seed: seedList({ repeats: '1', seed: sv('seed') })[0]!, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}) }));
+    // The training seed: --seed; else a study trial's own seed (trialSeed, from the stored study seed); an export records none.
+    const seed = sv('seed') === undefined && fromStudy ? fromStudy.seed : seedList({ repeats: '1', seed: sv('seed') })[0]!;
+    if (!flags['json'] && sv('seed') === undefined && !flags['no-record'])
+      if (fromStudy) process.stderr.write(`tsnas train: seed ${seed}, the training seed of ${fromStudy.name} (its weights are reproduced only if that trial trained from scratch with the same budget)\n`);
+      else if (args[0] !== undefined && (record ?? readArchRecord(args[0]))) process.stderr.write(`tsnas train: seed 0: the trial's training seed is not recorded in an export (give --seed N, or train --study S --trial N, which uses it)\n`);
+    const s = await inFlags(train({ arch, options, seed, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}) }));
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
     for (const w of s.warnings ?? []) process.stderr.write(`tsnas train: warning: ${w}\n`);
     const chance = trainChanceWarning(s);

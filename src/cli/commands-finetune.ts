@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { finetuneModel, type FinetuneModelOptions, type FreezeSpec } from '../api/finetune.js';
 import { parseClassList } from '../data/classes.js';
 import type { DatasetSpec } from '../data/prepare.js';
-import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError, withFlagNames, type FlagSpec } from './args.js';
+import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError, withFlagNames, type DatasetFlagKind, type FlagSpec } from './args.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
 import { trainPerClassFlag } from './commands-compress.js';
@@ -96,6 +96,7 @@ options:
   --json                print the metrics as one JSON object`,
   async run(argv) {
     let dataset: DatasetSpec | undefined;
+    let fromRecord: ((recorded: DatasetSpec) => DatasetSpec) | undefined;
     const { flags: f, args, num } = parse(
       argv,
       FINETUNE_FLAGS,
@@ -108,9 +109,12 @@ options:
           const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
           const csv = { ...(sv('label') !== undefined ? { label: sv('label')! } : {}), ...(sv('header') !== undefined && !p.bad.has('header') ? { header: sv('header')! } : {}) };
           if (!p.bad.has('dataset')) dataset = issues.take(() => datasetOfFlags(kind as (typeof DATASETS)[number], sv('data-dir'), sv('path'), csv), undefined);
-        } else
-          for (const k of ['data-dir', 'path', 'label', 'header'])
-            if (p.flags[k] !== undefined) issues.add(flagError(k, 'needs --dataset', k === 'data-dir' ? 'e.g. --dataset fashion_mnist --data-dir DIR' : 'e.g. --dataset csv --path FILE.csv'));
+        } else if (['data-dir', 'path', 'label', 'header'].some((k) => typeof p.flags[k] === 'string')) {
+          // Without --dataset the file flags are read as the model's recorded dataset (as tsnas train does).
+          const sv = (k: string) => (typeof p.flags[k] === 'string' ? (p.flags[k] as string) : undefined);
+          const csv = { ...(sv('label') !== undefined ? { label: sv('label')! } : {}), ...(sv('header') !== undefined && !p.bad.has('header') ? { header: sv('header')! } : {}) };
+          fromRecord = (r) => datasetOfFlags(r.kind as DatasetFlagKind, sv('data-dir'), sv('path') ?? (r.kind === 'csv' && sv('data-dir') === undefined ? r.path : undefined), csv);
+        }
       },
     );
     if (f['help']) {
@@ -132,6 +136,7 @@ options:
     const name = study !== undefined ? (trial === undefined ? study : `${study}-trial-${trial}`) : (resolve(args[0]!).split('/').pop() ?? 'model');
     const opts: FinetuneModelOptions = {
       ...(dataset ? { dataset } : {}),
+      ...(fromRecord ? { datasetFromRecord: fromRecord } : {}),
       ...(classes ? { classes } : {}),
       ...(freeze !== undefined ? { freeze } : {}),
       ...(f['scratch'] ? { init: 'scratch' as const } : {}),

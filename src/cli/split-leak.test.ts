@@ -46,4 +46,32 @@ test('finetune of an export: a split with the model\'s training rows in val/test
   assert.equal(sm.code, 0, sm.stderr);
   assert.match(sm.stdout + sm.stderr, /--test-fraction 0\.1, not the model's 0\.2 \(no overlap with its training rows\)/);
   assert.doesNotMatch(sm.stdout + sm.stderr, /as the model was trained/);
+
+  // finding 2: train of the export takes the recorded epochs (1, not the default 10) and says so;
+  // --study S --trial N uses the trial's seed and reproduces its val_acc; an export says its seed is not recorded
+  const tr = tsnas('train', cw);
+  assert.equal(tr.code, 0, tr.stderr);
+  assert.match(tr.stdout, /from .*metrics\.json: [^;\n]*epochs/);
+  assert.match(tr.stdout, /; 1 epoch\(s\) in/);
+  assert.match(tr.stderr, /seed 0: the trial's training seed is not recorded in an export/);
+  const te = tsnas('train', cw, '--epochs', '2');
+  assert.equal(te.code, 0, te.stderr);
+  assert.match(te.stdout, /given instead of the record: epochs/);
+  const st = tsnas('train', '--study', 's', '--storage', db, '--trial', '0', '--json');
+  assert.equal(st.code, 0, st.stderr);
+  const trials = tsnas('trials', '--study', 's', '--storage', db, '--format', 'csv');
+  assert.equal(trials.code, 0, trials.stderr);
+  const [head, row] = trials.stdout.trim().split('\n');
+  const val = Number(row!.split(',')[head!.split(',').indexOf('val_acc')]);
+  assert.equal((JSON.parse(st.stdout) as { metrics: { val_acc: number } }).metrics.val_acc.toFixed(2), val.toFixed(2), `${st.stdout}\n${trials.stdout}`);
+
+  // finding 4: --path without --dataset is read as the record's dataset kind in finetune and compress, as in train
+  const named = join(dir, 'named.csv');
+  writeFileSync(named, 'a,b,c,species\n' + Array.from({ length: 60 }, (_, i) => `${(i % 5) / 5},${((i * 2) % 7) / 7},${(i % 3) / 3},${['x', 'y', 'z'][i % 3]}`).join('\n') + '\n');
+  const fp = tsnas('finetune', cw, '--path', named, '--epochs', '1', '--out', join(dir, 'fp'));
+  assert.equal(fp.code, 0, fp.stderr);
+  assert.match(fp.stdout + fp.stderr, /data: .*named\.csv.*other data than the model's/);
+  const cp = tsnas('compress', cw, '--path', named, '--quantize', 'dynamic', '--out', join(dir, 'cp'));
+  assert.equal(cp.code, 0, cp.stderr);
+  assert.match(cp.stdout + cp.stderr, /data: .*named\.csv.*other data than the model's/);
 });
