@@ -219,7 +219,9 @@ export class SqliteStore extends SqlStore {
         const dir = dirname(abs);
         if (!existsSync(dir))
           throw storageError('bad_path', `cannot open SQLite database ${abs}: directory ${dir} does not exist`, {
-            hint: `check the path in --storage sqlite:PATH, or create the directory first (mkdir -p ${dir}); tsnas creates the database file, never missing directories`,
+            hint: create
+              ? `check the path in --storage sqlite:PATH, or create the directory first (mkdir -p ${dir}); tsnas creates the database file, never missing directories`
+              : `so there is no study database there: check the path in --storage sqlite:PATH (a search creates the database, in a directory that exists: mkdir -p ${dir} first if it is new)`,
             details: { path: abs, directory: dir },
           });
         if (!existsSync(abs)) {
