@@ -150,6 +150,11 @@ test('the live proxy evaluator refuses training options it would ignore (every o
       /evaluator\.cv_folds: /.test(e.message),
   );
   assert.ok(prepareSearch({ config: { ...base, evaluator: { name: 'proxy', dataset: 'digits', proxies: ['synflow'], threads: 1, val_per_class: 5 } } }));
+  // an unknown field: the allowed list is the proxy evaluator's, not the train evaluator's
+  assert.throws(
+    () => prepareSearch({ config: { ...base, evaluator: { name: 'proxy', dataset: 'digits', weights: true } } }),
+    (e: unknown) => isNasError(e, 'invalid_config') && /evaluator\.weights: unknown field/.test(e.message) && /allowed fields here: .*proxies, per_class/.test(e.message + (e.hint ?? '')) && !/early_stopping|epochs/.test(e.message + (e.hint ?? '')),
+  );
 });
 
 test('chain_cnn without constraints: draws whose pooling leaves no pixel are skipped (no trial, no proxy compute), with the proxy evaluator and with prescreen', async () => {

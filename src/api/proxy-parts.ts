@@ -17,7 +17,7 @@ import { checkProxyAvailability, checkProxyNames, proxyConsumers, tableAbsent, l
 import type { EvalOutcome, EvalRequest, Evaluator } from '../eval/types.js';
 import type { Space } from '../space/space.js';
 import type { PrescreenOptions } from '../strategy/prescreen.js';
-import { parseTrainOptions } from './train-evaluator.js';
+import { TRAIN_OPTIONS, parseTrainOptions } from './train-evaluator.js';
 import { Issues, fail, noExtraKeys, num, obj } from './validate.js';
 
 export { proxyConsumers };
@@ -70,15 +70,19 @@ function liveOptions(o: JsonObject, baseDir: string, asEvaluator: boolean): { ev
   const { proxies, per_class: perClass, ...train } = o;
   // The train options, the proxy names and per_class are checked together: every problem at once.
   const I = new Issues();
-  const parsed = I.take(() => parseTrainOptions(train, baseDir), undefined);
   // The proxy evaluator scores one batch of the data at initialisation: options of training
   // (epochs, hparams, cross-validation, inheritance, early stopping, latency, weights) would be
-  // accepted and do nothing, so they are refused, each with the evaluator that uses it.
+  // accepted and do nothing, so they are refused, each with the evaluator that uses it, and the
+  // rest is checked against the fields it does take (an unknown field's error lists those).
   // (A prescreen's live proxies read the train evaluator's own options: those are used by it.)
-  for (const f of asEvaluator ? PROXY_UNUSED_TRAIN_FIELDS : []) {
+  const unused: readonly string[] = asEvaluator ? PROXY_UNUSED_TRAIN_FIELDS : [];
+  for (const f of unused) {
     if (train[f] !== undefined)
       I.add(new NasError('invalid_config', `the proxy evaluator does not train, so it does not use ${f}`, { field: `evaluator.${f}`, hint: `remove ${f}; it is an option of the train evaluator (name: train)` }));
   }
+  const used = Object.fromEntries(Object.entries(train).filter(([k]) => !unused.includes(k))) as JsonObject;
+  const allowed = asEvaluator ? [...TRAIN_OPTIONS.filter((f) => !unused.includes(f)), 'proxies', 'per_class'] : TRAIN_OPTIONS;
+  const parsed = I.take(() => parseTrainOptions(used, baseDir, allowed), undefined);
   const names = I.take(() => {
     const l = proxies === undefined ? ['synflow', 'naswot', 'jacob_cov', 'params', 'flops'] : Array.isArray(proxies) ? (proxies as string[]) : fail('evaluator.proxies', 'must be a list of proxy names', 'e.g. proxies: [synflow, naswot]');
     return checkProxyNames(l, 'evaluator.proxies');

@@ -154,10 +154,15 @@ export function parseHparams(raw: unknown, field: string): Partial<TrainHparams>
   return out as Partial<TrainHparams>;
 }
 
-export function parseTrainOptions(o: JsonObject, baseDir: string): { eval: TrainingEvaluatorOptions; options: JsonObject } {
+/**
+ * The train evaluator's options, checked (every problem at once) and normalised. `allowed`: the
+ * fields the caller's evaluator takes (default TRAIN_OPTIONS; the proxy evaluator passes its own
+ * subset plus its own fields, so an unknown field's error lists what is allowed there).
+ */
+export function parseTrainOptions(o: JsonObject, baseDir: string, allowed: readonly string[] = TRAIN_OPTIONS): { eval: TrainingEvaluatorOptions; options: JsonObject } {
   // Every bad option is reported at once (Issues): each check runs, a bad one leaves a placeholder.
   const I = new Issues();
-  I.take(() => noExtraKeys(o, 'evaluator', TRAIN_OPTIONS), undefined);
+  I.take(() => noExtraKeys(o, 'evaluator', allowed), undefined);
   const norm: JsonObject = { ...o };
   let dataset: DatasetSpec = { kind: 'digits' };
   I.take(() => {
