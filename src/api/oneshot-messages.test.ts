@@ -68,6 +68,10 @@ test('train-evaluator options that only a multi-trial search uses are refused by
     assert.match(e.message, /evaluator\.cv_folds: one-shot method darts does not use cv_folds/);
     assert.match(e.message, /evaluator\.budget_samples: one-shot method darts does not use budget_samples/);
     assert.deepEqual(readdirSync(dir), [], 'nothing written');
+    // an unknown field: the allowed list is what a one-shot study takes
+    const u = fieldError(() => prepareOneShot({ config: { study: 'c', storage: `sqlite:${join(dir, 's.db')}`, space: 'nb201', strategy: { name: 'darts', options: {} }, evaluator: { name: 'train', dataset: 'digits', weights: true } } }));
+    assert.match(u.message + (u.hint ?? ''), /evaluator\.weights: unknown field[\s\S]*allowed fields here: .*early_stopping/);
+    assert.doesNotMatch(u.message + (u.hint ?? ''), /cv_folds|budget_samples/);
     // early_stopping applies to the derived architecture's retraining: accepted
     const ok = prepareOneShot({ config: { study: 'c', storage: `sqlite:${join(dir, 's.db')}`, space: 'nb201', strategy: { name: 'darts', options: {} }, evaluator: { name: 'train', dataset: 'digits', early_stopping: { metric: 'train_loss', patience: 3 } } } });
     assert.equal(ok.method, 'darts');

@@ -44,7 +44,7 @@ import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type T
 import { configSourceOf, withSearchFlagNames, identityConflict, identityDiff, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
 import { resolveSpace } from './parts.js';
 import type { PrepareInput } from './config.js';
-import { parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
+import { TRAIN_OPTIONS, parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
 import { fail, type Obj } from './validate.js';
 
 export const ONESHOT_FORMAT = 'tsnas.oneshot/1';
@@ -103,16 +103,19 @@ function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number })
   if (space && isMethod && options) I.take(() => supernetFactory(config.space, method, options), undefined);
   if (config.evaluator.name !== '' && config.evaluator.name !== 'train')
     I.take(() => fail('evaluator.name', `one-shot method ${method} trains a supernet on real data: it needs the train evaluator, not ${config.evaluator.name}`, 'use evaluator: { name: train, dataset: ... }'), undefined);
-  const parsed = config.evaluator.name === 'train' ? I.take(() => parseTrainOptions(config.evaluator.options, baseDir), undefined) : undefined;
   // Train-evaluator options that act across a study's trials (cross-validated trials, weights
   // inherited from a parent trial, budgets in samples of a multi-fidelity schedule): a one-shot
-  // study has one supernet and one retraining, so they would be accepted and do nothing.
+  // study has one supernet and one retraining, so they would be accepted and do nothing. They are
+  // refused, and the rest is checked against the fields a one-shot study takes.
+  const ignored: readonly string[] = ONE_SHOT_IGNORED_TRAIN_FIELDS;
   if (config.evaluator.name === 'train') {
-    for (const f of ONE_SHOT_IGNORED_TRAIN_FIELDS) {
+    for (const f of ignored) {
       if (config.evaluator.options[f] !== undefined)
         I.take(() => fail(`evaluator.${f}`, `one-shot method ${method} does not use ${f} (it trains one supernet and retrains one derived architecture; ${f} applies to multi-trial searches)`, `remove evaluator.${f}, or use a multi-trial strategy (e.g. evolution, tpe)`), undefined);
     }
   }
+  const used = Object.fromEntries(Object.entries(config.evaluator.options).filter(([k]) => !ignored.includes(k))) as JsonObject;
+  const parsed = config.evaluator.name === 'train' ? I.take(() => parseTrainOptions(used, baseDir, TRAIN_OPTIONS.filter((f) => !ignored.includes(f))), undefined) : undefined;
   if (config.workers > 1) I.take(() => fail('workers', `one-shot method ${method} runs in one process (one supernet)`, 'use workers: 1'), undefined);
   if (config.constraints.length > 0) I.take(() => fail('constraints', `one-shot method ${method} cannot enforce constraints during the supernet search`, 'remove the constraints, or use a multi-trial strategy'), undefined);
   if (config.trials !== 2) I.take(() => fail('trials', `a one-shot study has exactly 2 trials (the supernet search and the retrained derived architecture), got ${config.trials}`, 'leave trials unset'), undefined);
