@@ -5,7 +5,7 @@
  *                           [--caruana [--caruana-size 50] [--caruana-metric loss|acc]]
  *                           [--final retrain|folds] [--variants] [--space joint_mlp|joint_mlp_small]
  *                           [--peer-states N] [--early-stopping METRIC:PATIENCE[:MIN_DELTA]]
- *                           [--retrain-seeds S]
+ *                           [--retrain-seeds S] [--ceiling]
  *                           [--no-cv-baseline] [--results FILE] [--json]`
  *
  * Small-data options of the CV search (issue 17.17): `--cv-repeats R` repeats the k-fold partition
@@ -40,6 +40,14 @@
  * max_iter), which also stops every retraining (the default's and the members'). `--retrain-seeds
  * S` (with --variants): every retrained final model is the mean of S trainings, seeds split seed
  * .. + S-1 (`tsnas ensemble --seeds S`); the fold networks are unchanged.
+ *
+ * `--ceiling` (no search): the ceiling screen on the same splits. Every fixed recipe of
+ * bench/sklearn_mlp.py's RECIPES (the default MLP regularised, narrower, deeper, tanh, on
+ * power/quantile inputs, bagged; logistic regression over C; SVMs; k-NN; forests; boosting) and two
+ * selections by 5-fold CV on each split's non-test rows (`cv_select` over every recipe,
+ * `cv_select_nn` over the MLP and linear ones joint_mlp_small can express), each as a paired
+ * difference to the peer and to the peer's expected accuracy (--peer-states, default 5 here): how
+ * far above the default any of these, or a perfect search choosing among them, gets.
  *
  * `--seed-from K --seeds N` runs split seeds K..K+N-1, so a long run can be split into pieces that
  * each hold the benchmark lock for a short time; `--results FILE` appends every seed's line to FILE
@@ -80,6 +88,8 @@ type SpaceName = 'joint_mlp' | 'joint_mlp_small';
 const SPACE_CHOICES: readonly SpaceName[] = ['joint_mlp', 'joint_mlp_small'];
 
 interface Args {
+  /** --ceiling: no search; the peer-side ceiling screen (bench/sklearn_mlp.py ceiling). */
+  ceiling: boolean;
   objective: Objective;
   /** The searched space (lines before it was a choice: joint_mlp). */
   space: SpaceName;
@@ -129,13 +139,17 @@ function parseArgs(argv: string[]): Args {
     seeds: 'number', 'seed-from': 'number', results: 'string', trials: 'number', epochs: 'number', folds: 'number', datasets: 'list', 'no-cv-baseline': 'flag', json: 'flag', objective: 'string',
     'cv-repeats': 'number', 'enqueue-default': 'flag', 'no-enqueue-default': 'flag', ensemble: 'list',
     caruana: 'flag', 'caruana-size': 'number', 'caruana-metric': 'string', final: 'string', variants: 'flag', space: 'string', 'peer-states': 'number',
-    'early-stopping': 'string', 'retrain-seeds': 'number',
+    'early-stopping': 'string', 'retrain-seeds': 'number', ceiling: 'flag',
   });
+  if (o.ceiling) {
+    const searchOnly = ['results', 'trials', 'epochs', 'folds', 'no-cv-baseline', 'objective', 'cv-repeats', 'enqueue-default', 'no-enqueue-default', 'ensemble', 'caruana', 'caruana-size', 'caruana-metric', 'final', 'variants', 'space', 'early-stopping', 'retrain-seeds'].filter((k) => (o as Record<string, unknown>)[k] !== undefined);
+    if (searchOnly.length > 0) throw new Error(`tabular: --ceiling runs no search, so ${searchOnly.map((k) => `--${k}`).join(', ')} ${searchOnly.length === 1 ? 'does' : 'do'} not apply; give --datasets, --seed-from, --seeds, --peer-states, --json`);
+  }
   const earlyStopping = o['early-stopping'] === undefined ? undefined : earlyStoppingFlag(o['early-stopping']);
   const retrainSeeds = o['retrain-seeds'] ?? 1;
   if (!(Number.isInteger(retrainSeeds) && retrainSeeds >= 1)) throw new Error(`tabular: --retrain-seeds must be an integer >= 1, got ${retrainSeeds}`);
   if (retrainSeeds > 1 && !o.variants) throw new Error('tabular: --retrain-seeds applies to the retrained final rules of --variants');
-  const peerStates = o['peer-states'] ?? 0;
+  const peerStates = o['peer-states'] ?? (o.ceiling ? 5 : 0);
   if (!(Number.isInteger(peerStates) && peerStates >= 0 && peerStates <= 20)) throw new Error(`tabular: --peer-states must be an integer in 0..20, got ${peerStates}`);
   const space = (o.space ?? 'joint_mlp') as SpaceName;
   if (!SPACE_CHOICES.includes(space)) throw new Error(`tabular: --space must be one of ${SPACE_CHOICES.join(', ')}, got ${JSON.stringify(o.space)}`);
@@ -155,6 +169,7 @@ function parseArgs(argv: string[]): Args {
   const objective = (o.objective ?? 'val_acc') as Objective;
   if (!OBJECTIVES.includes(objective)) throw new Error(`tabular: --objective must be one of ${OBJECTIVES.join(', ')}, got ${JSON.stringify(o.objective)}`);
   return {
+    ceiling: o.ceiling === true,
     earlyStopping,
     retrainSeeds,
     objective,
@@ -468,8 +483,88 @@ function bySize(lines: readonly SeedLine[], sizes: readonly number[]): Record<st
   return out;
 }
 
+/** One recipe's figures over the splits of the ceiling screen. */
+export interface CeilingRow {
+  recipe: string;
+  n: number;
+  /** Mean test accuracy, percent. */
+  mean: number;
+  /** Paired difference to the peer (points): mean, s.e., W/T/L, one-sided permutation p. */
+  diff: number;
+  se: number;
+  wins: number;
+  ties: number;
+  losses: number;
+  p_perm: number;
+  /** Paired difference to the peer's expected accuracy (mean over its 1 + N random states). */
+  diff_expected: number;
+  se_expected: number;
+  p_expected: number;
+}
+
+/**
+ * The rows of the ceiling screen: per recipe (order of `acc`), paired to `peer` and to `expected`
+ * (both per split seed, same keys as every recipe's map). Pure: the statistics of --ceiling.
+ */
+export function ceilingRows(acc: Record<string, Record<string, number>>, peer: Record<string, number>, expected: Record<string, number>): CeilingRow[] {
+  const seeds = Object.keys(peer);
+  return Object.entries(acc).map(([recipe, byseed]) => {
+    const missing = seeds.filter((s) => byseed[s] === undefined);
+    if (missing.length > 0) throw new Error(`tabular --ceiling: recipe ${recipe} has no accuracy for split seeds ${missing.join(', ')}`);
+    const d = seeds.map((s) => byseed[s]! - peer[s]!);
+    const e = seeds.map((s) => byseed[s]! - expected[s]!);
+    const md = meanStd(d);
+    const me = meanStd(e);
+    const wins = d.filter((x) => x > 1e-9).length;
+    const losses = d.filter((x) => x < -1e-9).length;
+    const se = (m: { std: number }) => +(m.std / Math.sqrt(seeds.length)).toFixed(2);
+    return {
+      recipe,
+      n: seeds.length,
+      mean: +meanStd(seeds.map((s) => byseed[s]!)).mean.toFixed(2),
+      diff: +md.mean.toFixed(2),
+      se: se(md),
+      wins,
+      ties: seeds.length - wins - losses,
+      losses,
+      p_perm: +permutationP(d).toFixed(4),
+      diff_expected: +me.mean.toFixed(2),
+      se_expected: se(me),
+      p_expected: +permutationP(e).toFixed(4),
+    };
+  });
+}
+
+/** --ceiling on one data set: the screen's rows and the cv_select picks per split seed. */
+async function ceilingOf(dir: string, csv: string, name: string, splits: Record<string, number[]>, a: Args): Promise<{ rows: CeilingRow[]; picks: Record<string, Record<string, string>>; peer: number; expected: number }> {
+  const f = join(dir, `${name}-splits.json`);
+  writeFileSync(f, JSON.stringify(splits));
+  const peer = JSON.parse(execFileSync(PY, [PEER, 'eval', csv, f], { encoding: 'utf8' })) as Record<string, number>;
+  const states = Array.from({ length: a.peerStates }, (_, i) => 10000 + i);
+  const other = states.length > 0 ? (JSON.parse(execFileSync(PY, [PEER, 'eval-states', csv, f, states.join(',')], { encoding: 'utf8' })) as Record<string, number[]>) : {};
+  const expected: Record<string, number> = {};
+  for (const s of Object.keys(peer)) expected[s] = (peer[s]! + (other[s] ?? []).reduce((x, y) => x + y, 0)) / (1 + (other[s]?.length ?? 0));
+  // The screen's progress (one line per split) goes to this process's stderr.
+  const out = JSON.parse(execFileSync(PY, [PEER, 'ceiling', csv, f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 })) as { acc: Record<string, Record<string, number>>; picks: Record<string, Record<string, string>> };
+  const peerMean = meanStd(Object.values(peer)).mean;
+  return { rows: ceilingRows(out.acc, peer, expected), picks: out.picks, peer: +peerMean.toFixed(2), expected: +meanStd(Object.values(expected)).mean.toFixed(2) };
+}
+
+function ceilingText(name: string, a: Args, c: Awaited<ReturnType<typeof ceilingOf>>): string {
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  const count = (m: Record<string, string>) => Object.entries(Object.values(m).reduce<Record<string, number>>((o, k) => ({ ...o, [k]: (o[k] ?? 0) + 1 }), {})).sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+  return [
+    `${name} ceiling screen (${c.rows[0]?.n ?? 0} split seeds from ${a.seedFrom}; no search): the peer scores ${c.peer.toFixed(2)}%, its expected accuracy over ${1 + a.peerStates} random states ${c.expected.toFixed(2)}%`,
+    `  recipe           test acc   vs peer (s.e.)   W/T/L     p       vs expected (s.e.)  p`,
+    ...c.rows.map((r) => `  ${r.recipe.padEnd(16)} ${r.mean.toFixed(2).padStart(6)}%  ${sign(r.diff).padStart(6)} (${r.se.toFixed(2)})   ${`${r.wins}/${r.ties}/${r.losses}`.padEnd(8)}  ${r.p_perm.toFixed(3)}   ${sign(r.diff_expected).padStart(6)} (${r.se_expected.toFixed(2)})     ${r.p_expected.toFixed(3)}`),
+    `  cv_select picked: ${count(c.picks['cv_select'] ?? {})}`,
+    `  cv_select_nn picked: ${count(c.picks['cv_select_nn'] ?? {})}`,
+  ].join('\n');
+}
+
 export default async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
+  if (a.ceiling) return ceilingMain(a);
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-tabular-'));
   const run: SeedLine[] = [];
   try {
@@ -561,6 +656,23 @@ export default async function main(argv: string[]): Promise<void> {
         );
     }
     console.log(`(${a.trials} trials of ${a.epochs} epochs per search, ${a.folds}-fold CV, test rows: stratified 20% of each data set)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** --ceiling: the peer-side screen on each data set's splits, no search. */
+async function ceilingMain(a: Args): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsnas-bench-tabular-'));
+  try {
+    execFileSync(PY, [PEER, 'export', dir]);
+    for (const name of a.datasets) {
+      const csv = join(dir, `${name}.csv`);
+      const splits: Record<string, number[]> = {};
+      for (let s = a.seedFrom; s < a.seedFrom + a.seeds; s++) splits[String(s)] = Array.from((await prepareData({ kind: 'csv', path: csv }, { seed: s })).test.indices);
+      const c = await ceilingOf(dir, csv, name, splits, a);
+      console.log(a.json ? JSON.stringify({ dataset: name, ceiling: c }) : ceilingText(name, a, c));
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
