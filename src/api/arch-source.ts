@@ -100,7 +100,8 @@ export async function trialOfStudy(src: StudyArchSource, verb = 'train'): Promis
  * study's) and `params` (the trial's) make its model record (recordOfEvaluator); `seed` is the
  * trial's training seed (trialSeed of the stored study seed and the trial number).
  */
-export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown; name: string; trial: number; evaluator: unknown; params?: number; seed: number }> {
+export async function archOfStudy(src: StudyArchSource): Promise<{ arch: unknown; name: string; trial: number; evaluator: unknown; params?: number; seed: number; final?: unknown }> {
   const { study, trial: t, name } = await trialOfStudy(src);
-  return { arch: t.arch, name, trial: t.number, evaluator: study.evaluator, ...(typeof t.metrics?.['params'] === 'number' ? { params: t.metrics['params'] } : {}), seed: trialSeed(study.seed, t.number) };
+  // `final`: what the trial's weights were retrained on after the search (tsnas main's final_record), for its record.
+  return { arch: t.arch, name, trial: t.number, evaluator: study.evaluator, ...(typeof t.metrics?.['params'] === 'number' ? { params: t.metrics['params'] } : {}), seed: trialSeed(study.seed, t.number), ...(t.userAttrs['final_record'] !== undefined ? { final: t.userAttrs['final_record'] } : {}) };
 }

@@ -17,7 +17,7 @@ import { selectClasses } from '../data/classes.js';
 import { prepareData, type DatasetSpec, type PreparedData } from '../data/prepare.js';
 import { compressNetwork, type CompressOptions, type CompressResult } from '../compress/pipeline.js';
 import { loadModel, type ModelSource } from './model-source.js';
-import { checkNoLeak, recordedWithFiles, stageData, stageSplit } from './model-record.js';
+import { checkNoLeak, modelDirFields, modelDirRecord, recordedWithFiles, stageAugment, stageData, stageSplit } from './model-record.js';
 import type { JsonObject } from '../core/json.js';
 
 export { compressNetwork, testAccuracy, batch1Latency, type CompressOptions, type CompressResult, type StageRow, type StageName } from '../compress/pipeline.js';
@@ -68,7 +68,17 @@ export async function compressModel(src: CompressSource, opts: CompressModelOpti
     await checkNoLeak(dataset, m.record, own, chosen.split, data, 'compression');
     const used = stageData(data, m.record, own, chosen);
     (opts.onData ?? opts.log)?.(used.line);
-    return await compressNetwork(m.module, data, { name: m.name, ...opts, dataInfo: used as unknown as JsonObject });
+    // The recorded augmentation of the model's training, in its fine-tuning on its own data (said either way).
+    const aug = opts.augment !== undefined ? { augment: opts.augment } : stageAugment(m.record, own, data.shape, 'the fine-tuning (pruned stage, QAT)');
+    if (aug.line && (opts.prune || opts.quantize === 'qat' || opts.maxDrop !== undefined)) (opts.onData ?? opts.log)?.(aug.line);
+    // Each stage directory records what it was trained on: the float stage the model's own record,
+    // a fine-tuned stage this compression's data and split (model-record.ts modelDirFields).
+    const record = {
+      model: modelDirFields(modelDirRecord(m.record, m.dataset, m.classes)),
+      data: modelDirFields({ dataset, split: chosen.split, ...(m.classes ? { classes: m.classes } : {}), ...(aug.augment ? { augment: aug.augment } : {}) }),
+      source: m.source,
+    };
+    return await compressNetwork(m.module, data, { name: m.name, ...opts, ...(aug.augment ? { augment: aug.augment } : {}), record, dataInfo: used as unknown as JsonObject });
   } finally {
     m.module.dispose();
   }

@@ -33,7 +33,7 @@ import { GraphNet } from '../compress/graphnet.js';
 import { lowerModule } from '../compress/lower.js';
 import { exportGraphOnnx } from '../compress/onnx.js';
 import { atomicDir, checkOutDir } from '../compress/outdir.js';
-import { checkNoLeak, recordedWithFiles, stageData, stageSplit } from './model-record.js';
+import { checkNoLeak, modelDirFields, recordedWithFiles, stageAugment, stageData, stageSplit } from './model-record.js';
 import { testAccuracy } from '../compress/pipeline.js';
 import { checkFreeze, featureLayers, freshWeights, frozenNodes, replaceHead, weightedNodes, type FreezeSpec } from '../compress/transfer.js';
 import { loadModel, type ModelSource } from './model-source.js';
@@ -220,6 +220,9 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
     await checkNoLeak(spec, m.record, own, chosen.split, data, 'fine-tuning');
     const used = stageData(data, m.record, own, chosen);
     (opts.onData ?? log)(used.line);
+    // The model's recorded augmentation (e.g. tsnas main's hflip) on its own data; on other data not, and said.
+    const aug = stageAugment(m.record, own, data.shape, 'fine-tuning');
+    if (aug.line) (opts.onData ?? log)(aug.line);
     if (m.normalization) data = { ...data, normalization: m.normalization };
     const lowered = lowerModule(m.module, m.inputShape, m.numClasses);
     owned.push(...lowered.weights.values());
@@ -268,7 +271,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
       const held = (opts.keepZeros ?? true) ? zeroMasks(net.stateDict(), trainedKeys) : { masks: new Map<string, Tensor>(), zeros: 0 };
       owned.push(...held.masks.values());
       log(`${m.name} -> ${data.name}: ${data.numClasses} classes, ${nFrozen}/${layers} layers frozen, ${trainable} of ${total} parameters trained${held.zeros ? `, ${held.zeros} pruned weights held at zero` : ''}`);
-      const loss = await finetune(net, data, { epochs, lr, batchSize, seed, params, ...(groups ? { groups } : {}), frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
+      const loss = await finetune(net, data, { epochs, lr, batchSize, seed, params, ...(aug.augment ? { augment: aug.augment } : {}), ...(groups ? { groups } : {}), frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
       net.eval();
       const fwd = (x: Tensor) => net!.forward(x);
       const metrics: FinetuneMetrics = {
@@ -293,11 +296,10 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
         const record: JsonObject = {
           format: 'tsnas-finetune',
           source: m.source,
-          dataset: spec as unknown as JsonObject,
+          // Read back by later stages (model-record.ts recordOfSplit): compress/finetune of this
+          // model use the same rows (dataset, split, classes) and augmentation (augment).
+          ...modelDirFields({ dataset: spec, split: chosen.split, ...(opts.classes ? { classes: opts.classes } : {}), ...(aug.augment ? { augment: aug.augment } : {}) }),
           data: used as unknown as JsonObject,
-          // Read back by later stages (model-record.ts recordOfSplit): compress/finetune of this model use the same rows.
-          split: chosen.split as unknown as JsonObject,
-          classes,
           ...(data.classNames ? { class_names: [...data.classNames] } : {}),
           input_shape: [...m.inputShape],
           num_classes: data.numClasses,

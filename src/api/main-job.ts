@@ -52,6 +52,8 @@ import { MAIN_SPACE_NAME, mainBaselineArch } from './main-space.js';
 import { statsOf, type Stat } from './repeat.js';
 import { prepareSearch, search } from './study.js';
 import { rerunLine } from '../run/study.js';
+import { modelDirFields, type FinalRecord as TrainedRecord } from './model-record.js';
+import type { JsonObject } from '../core/json.js';
 
 export interface MainOptions {
   readonly storage?: string;
@@ -344,10 +346,23 @@ export interface FinalSpec {
 
 let finalData: { dir: string; data: Promise<PreparedData> } | undefined;
 
+/** The split of the final trainings: every training image, no validation split (the test split as always). */
+export const MAIN_FINAL_SPLIT = { seed: 0, valFraction: 0 } as const;
+
 /** All 60,000 training images (no validation split) and the test split, loaded once per process. */
 function finalDataOf(dataDir: string): Promise<PreparedData> {
-  if (finalData?.dir !== dataDir) finalData = { dir: dataDir, data: prepareData({ kind: 'fashion_mnist', dataDir }, { seed: 0, valFraction: 0 }) };
+  if (finalData?.dir !== dataDir) finalData = { dir: dataDir, data: prepareData({ kind: 'fashion_mnist', dataDir }, MAIN_FINAL_SPLIT) };
   return finalData.data;
+}
+
+/**
+ * What a final training's weights were trained on (model-record.ts FinalRecord): the winner trial's
+ * `final_record`, which an export writes into metrics.json, so a later train/finetune/compress of it
+ * uses these rows and MAIN_RECIPE's augmentation, and refuses a split whose validation or test rows
+ * it trained on, instead of taking the search's split.
+ */
+export function mainFinalRecord(epochs: number): TrainedRecord {
+  return { split: { ...MAIN_FINAL_SPLIT }, epochs, augment: MAIN_RECIPE.augment };
 }
 
 /**
@@ -443,7 +458,9 @@ async function compressWinner(winner: JointArch<ChainCnnArch>, w: MainRow, dataD
   const { module } = buildNetwork(winner.arch, { shape: data0.shape, numClasses: data0.numClasses }, { gen: new Generator(0) });
   try {
     loadModule(w.weights!, module);
-    const r = await compressNetwork(module, data0, { name: 'winner', quantize: 'static', outDir: join(dir, `compressed-s${seed}`), seed, log: (s) => log(`    ${s}`) });
+    // Its stage directories record the final training's data and recipe (a later finetune/compress of them uses the same rows).
+    const trained = modelDirFields({ dataset: { kind: 'fashion_mnist', dataDir }, split: MAIN_FINAL_SPLIT, augment: MAIN_RECIPE.augment });
+    const r = await compressNetwork(module, data0, { name: 'winner', quantize: 'static', outDir: join(dir, `compressed-s${seed}`), seed, record: { model: trained, data: trained }, log: (s) => log(`    ${s}`) });
     const q = r.rows.find((x) => x.stage === 'int8');
     if (!q) throw new NasError('internal', 'the compression produced no int8 stage');
     const out: MainRow = {
@@ -757,6 +774,8 @@ export async function recordFinalWeights(
       if (searched !== undefined && searched !== winner.weights) await store.setTrialAttr(trialId, 'search_weights_path', searched);
       await store.setTrialAttr(trialId, 'weights_path', winner.weights);
       await store.setTrialAttr(trialId, 'final_training', { epochs: winner.epochs, test_acc: winner.test_acc, weights_path: winner.weights });
+      // What those weights were trained on (export writes it into metrics.json; model-record.ts reads it).
+      await store.setTrialAttr(trialId, 'final_record', mainFinalRecord(winner.epochs) as unknown as JsonObject);
     }
     if (baselineWeights) await store.setStudyAttr(rec.id, 'baseline_weights_path', baselineWeights);
   } finally {

@@ -15,6 +15,7 @@ import { NasError } from '../core/errors.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JsonObject } from '../core/json.js';
+import { checkAugmentation, isIdentity, type Augmentation } from '../data/augment.js';
 import type { DatasetSpec, PreparedData, SplitSpec } from '../data/prepare.js';
 import type { DartsOptions, Nb201Options } from '../nn/build/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
@@ -37,25 +38,90 @@ export interface ModelRecord {
   readonly darts?: DartsOptions;
   /** The recorded parameter count of the trained network (costs.params), when recorded. */
   readonly params?: number;
+  /**
+   * The augmentation its training batches had (tsnas main's final trainings: horizontal flips),
+   * when recorded; reused by a later training on the same data (train of an export, finetune and
+   * compress on the model's own data), never on other data.
+   */
+  readonly augment?: Augmentation;
+  /** The weights were retrained after the search on `final.split` (tsnas main), not on the options' split. */
+  readonly final?: FinalRecord;
+}
+
+/**
+ * What a model was trained on when it was retrained after the search (tsnas main's final training:
+ * every training image, no validation split, with its recipe's augmentation): the trial attribute
+ * `final_record`, written into an export's metrics.json beside `final_training`. It replaces the
+ * search evaluator's data split and epochs in the record (recordOfEvaluator).
+ */
+export interface FinalRecord {
+  readonly split: SplitSpec;
+  readonly epochs: number;
+  readonly augment?: Augmentation;
+}
+
+/** A recorded augmentation (an object of cropPadding/hflip/cutout), undefined for none, an identity or anything else. */
+export function augmentOf(v: unknown): Augmentation | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const a = v as Record<string, unknown>;
+  const out: { -readonly [K in keyof Augmentation]: Augmentation[K] } = {};
+  if (typeof a['hflip'] === 'boolean') out.hflip = a['hflip'];
+  for (const k of ['cropPadding', 'cutout'] as const) if (Number.isInteger(a[k]) && (a[k] as number) >= 0) out[k] = a[k] as number;
+  return isIdentity(out) ? undefined : out;
+}
+
+/** `hflip, crop padding 4, cutout 16` for an augmentation. */
+export function augmentPhrase(a: Augmentation): string {
+  return [a.hflip ? 'hflip' : '', a.cropPadding ? `crop padding ${a.cropPadding}` : '', a.cutout ? `cutout ${a.cutout}` : ''].filter(Boolean).join(', ');
+}
+
+function finalOf(v: unknown): FinalRecord | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const f = v as Record<string, unknown>;
+  const split = splitOf(f['split']);
+  if (!split || !(Number.isInteger(f['epochs']) && (f['epochs'] as number) >= 1)) return undefined;
+  const augment = augmentOf(f['augment']);
+  return { split, epochs: f['epochs'] as number, ...(augment ? { augment } : {}) };
+}
+
+function splitOf(v: unknown): SplitSpec | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const s = v as Record<string, unknown>;
+  const out: { -readonly [K in keyof SplitSpec]: SplitSpec[K] } = {};
+  for (const k of ['trainPerClass', 'valPerClass', 'valFraction', 'testFraction', 'seed'] as const) if (typeof s[k] === 'number' && Number.isFinite(s[k])) out[k] = s[k] as number;
+  return out;
 }
 
 /**
  * The record of a `train` evaluator (`{name: 'train', options}`) with the model's recorded params;
  * undefined for any other evaluator (a table, a synthetic one: no network was built from data).
+ * With `final` (a FinalRecord: the weights were retrained after the search, tsnas main), its split,
+ * epochs and augmentation replace the search's: the record says what the weights were trained on.
  */
-export function recordOfEvaluator(evaluator: unknown, from: string, params?: unknown): ModelRecord | undefined {
+export function recordOfEvaluator(evaluator: unknown, from: string, params?: unknown, final?: unknown): ModelRecord | undefined {
   const e = evaluator as { name?: unknown; options?: unknown } | undefined;
   if (e?.name !== 'train' || !e.options || typeof e.options !== 'object') return undefined;
-  const options = e.options as JsonObject;
+  const f = finalOf(final);
+  let options = e.options as JsonObject;
+  if (f) {
+    // A budget in samples was the search's fidelity; the final training ran whole epochs. The
+    // options keep the search's split (a training of the architecture anew validates on it; the
+    // train evaluator takes no val_fraction 0); `split` below is the final training's.
+    const o: Record<string, unknown> = { ...options, epochs: f.epochs };
+    delete o['budget_samples'];
+    options = o as JsonObject;
+  }
   const { eval: ev } = parseTrainOptions(options, process.cwd());
   return {
-    from,
+    from: f ? `${from} (its final training)` : from,
     options,
     dataset: ev.dataset,
-    split: ev.split ?? {},
+    split: f ? f.split : (ev.split ?? {}),
+    ...(f ? { final: f } : {}),
     ...(ev.nb201 ? { nb201: ev.nb201 } : {}),
     ...(ev.darts ? { darts: ev.darts } : {}),
     ...(typeof params === 'number' && Number.isInteger(params) && params > 0 ? { params } : {}),
+    ...(f?.augment ? { augment: f.augment } : {}),
   };
 }
 
@@ -64,17 +130,60 @@ export function recordOfEvaluator(evaluator: unknown, from: string, params?: unk
  * `split` it trained on, as tsnas finetune writes): its data settings, no builder options (the
  * compression graph is the network). Undefined when no split object is recorded.
  */
-export function recordOfSplit(split: unknown, dataset: DatasetSpec, from: string): ModelRecord | undefined {
-  if (!split || typeof split !== 'object' || Array.isArray(split)) return undefined;
-  const s = split as Record<string, unknown>;
-  const out: { -readonly [K in keyof SplitSpec]: SplitSpec[K] } = {};
-  for (const k of ['trainPerClass', 'valPerClass', 'valFraction', 'testFraction', 'seed'] as const) if (typeof s[k] === 'number' && Number.isFinite(s[k])) out[k] = s[k] as number;
-  return { from, options: {}, dataset, split: out };
+export function recordOfSplit(split: unknown, dataset: DatasetSpec, from: string, augment?: unknown): ModelRecord | undefined {
+  const out = splitOf(split);
+  if (!out) return undefined;
+  const a = augmentOf(augment);
+  return { from, options: {}, dataset, split: out, ...(a ? { augment: a } : {}) };
+}
+
+/**
+ * What every model directory tsnas writes without an arch.json (a finetune output, a compress
+ * float/pruned/int8 stage, tsnas main's compressed winner) records in its metrics.json for later
+ * stages, read back by model-source.ts (recordOfSplit): the data it was trained on (`dataset` spec,
+ * the `split` settings), the class selection (`classes`, null for all) and the `augment` of its
+ * training batches (null for none). An unknown dataset (a module compressed in memory without
+ * one) records none, and a later stage then needs --dataset.
+ */
+export interface ModelDirRecord {
+  readonly dataset?: DatasetSpec;
+  readonly split?: SplitSpec;
+  readonly classes?: readonly number[];
+  readonly augment?: Augmentation;
+}
+
+/** The metrics.json fields of a ModelDirRecord (see there). */
+export function modelDirFields(r: ModelDirRecord): JsonObject {
+  return {
+    // No split without a dataset, and none invented for a model whose split is not known.
+    ...(r.dataset ? { dataset: r.dataset as unknown as JsonObject, ...(r.split ? { split: r.split as unknown as JsonObject } : {}) } : {}),
+    classes: r.classes ? [...r.classes] : null,
+    augment: r.augment && !isIdentity(r.augment) ? (r.augment as unknown as JsonObject) : null,
+  };
+}
+
+/** The ModelDirRecord of a loaded model's record: its data and split, class selection and augmentation. */
+export function modelDirRecord(rec: ModelRecord | undefined, dataset: DatasetSpec | undefined, classes: readonly number[] | undefined): ModelDirRecord {
+  const d = rec?.dataset ?? dataset;
+  return { ...(d ? { dataset: d } : {}), ...(rec ? { split: rec.split } : {}), ...(classes ? { classes } : {}), ...(rec?.augment ? { augment: rec.augment } : {}) };
+}
+
+/**
+ * The recorded augmentation a stage reuses: the record's on the model's own data of image samples
+ * (`shape` [C, H, W]), with the line that says so; on other data it is not reused (what suits the
+ * model's images need not suit other data), and that is said too. Undefined augment when none.
+ */
+export function stageAugment(rec: ModelRecord | undefined, own: boolean, shape: readonly number[], stage: string): { augment?: Augmentation; line?: string } {
+  const a = rec?.augment;
+  if (!a) return {};
+  if (!own) return { line: `augmentation: the model was trained with ${augmentPhrase(a)} (${rec.from}); not used for ${stage} on other data than the model's` };
+  checkAugmentation(a, shape);
+  return { augment: a, line: `augmentation: ${augmentPhrase(a)} in ${stage}, as recorded with the model (${rec.from})` };
 }
 
 /**
  * The record beside an architecture file or in an export directory: `metrics.json` in the same
- * directory (its `evaluator` and `costs.params`). Undefined when there is none or it names no
+ * directory (its `evaluator`, `costs.params` and, for weights retrained after the search, `final_record`). Undefined when there is none or it names no
  * train evaluator (e.g. a hand-written arch.json).
  */
 export function readArchRecord(archPath: string): ModelRecord | undefined {
@@ -86,13 +195,13 @@ export function readArchRecord(archPath: string): ModelRecord | undefined {
   }
   const file = join(dir, 'metrics.json');
   if (!existsSync(file)) return undefined;
-  let m: { evaluator?: unknown; costs?: { params?: unknown }; metrics?: { params?: unknown } };
+  let m: { evaluator?: unknown; costs?: { params?: unknown }; metrics?: { params?: unknown }; final_record?: unknown };
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as typeof m;
   } catch {
     return undefined; // not ours to judge here: the architecture itself is still checked
   }
-  return recordOfEvaluator(m.evaluator, file, m.costs?.params ?? m.metrics?.params);
+  return recordOfEvaluator(m.evaluator, file, m.costs?.params ?? m.metrics?.params, m.final_record);
 }
 
 /** `3,000 train / 600 val / 10,000 test` rows of prepared data. */
@@ -232,4 +341,32 @@ export function recordedWithFiles(recorded: DatasetSpec | undefined, withFiles: 
   if (!withFiles) return undefined;
   if (!recorded) throw new NasError('invalid_config', `the model ${model} records no dataset to read the given files as`, { field: 'dataset', hint: 'give --dataset too (e.g. --dataset csv --path FILE.csv)' });
   return withFiles(recorded);
+}
+
+/**
+ * The held-out rows of a stage after a search (tsnas ensemble) against the study's split: the
+ * stage's test rows must be none of the rows the search trained or selected on (the study's
+ * training and validation rows), and its training rows none of the study's test rows, so the
+ * stage's test accuracy is measured on rows no part of the search or its own training saw (as
+ * checkNoLeak does for finetune/compress of a model). The study's split is prepared again (both are
+ * deterministic from their settings) and the rows compared by index; a separate test file (its own
+ * rows) needs no comparison. Throws `invalid_config` (field study) with the counts.
+ */
+export async function checkHeldOut(spec: DatasetSpec, studySplit: SplitSpec, from: string, chosen: Pick<PreparedData, 'train' | 'val' | 'test'>, stage: string): Promise<void> {
+  if (chosen.test.data !== chosen.train.data && chosen.test.data.x !== chosen.train.data.x) return;
+  const { prepareData } = await import('../data/prepare.js');
+  const study = await prepareData(spec, studySplit);
+  const searched = new Set([...study.train.indices, ...study.val.indices]);
+  const tested = new Set(study.test.indices);
+  const inTest = chosen.test.indices.filter((i) => searched.has(i)).length;
+  const inTrain = [...chosen.train.indices, ...chosen.val.indices].filter((i) => tested.has(i)).length;
+  if (inTest + inTrain === 0) return;
+  const where = [
+    inTest ? `${inTest} of its ${chosen.test.indices.length} test rows are rows the search trained or selected on` : '',
+    inTrain ? `${inTrain} of the rows it trains on are the study's test rows` : '',
+  ].filter(Boolean).join(', and ');
+  throw new NasError('invalid_config', `${stage}'s split differs from ${from}'s (${splitPhrase(studySplit) || 'the default split'}): ${where}; its test accuracy would not be on held-out rows`, {
+    field: 'study',
+    hint: 'keep the study\'s split settings (split_seed, test_fraction) for the ensemble, or re-run the search with the split wanted',
+  });
 }

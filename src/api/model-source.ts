@@ -68,15 +68,15 @@ function readJson(p: string, field: string): Record<string, unknown> {
 }
 
 /** The evaluator's dataset, subset settings and builder options (model-record.ts, the one loader; {} when not a train evaluator). */
-function trainInfo(evaluator: unknown, from: string, params?: unknown): { dataset?: DatasetSpec; nb201?: Nb201Options; darts?: DartsOptions; record?: ModelRecord } {
-  const r = recordOfEvaluator(evaluator, from, params);
+function trainInfo(evaluator: unknown, from: string, params?: unknown, final?: unknown): { dataset?: DatasetSpec; nb201?: Nb201Options; darts?: DartsOptions; record?: ModelRecord } {
+  const r = recordOfEvaluator(evaluator, from, params, final);
   return r ? { dataset: r.dataset, ...(r.nb201 ? { nb201: r.nb201 } : {}), ...(r.darts ? { darts: r.darts } : {}), record: r } : {};
 }
 
-async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Record<string, unknown>; evaluator?: unknown; from: string; params?: unknown; file?: string }, name: string, source: JsonObject, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
+async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Record<string, unknown>; evaluator?: unknown; from: string; params?: unknown; final?: unknown; file?: string }, name: string, source: JsonObject, datasetOverride?: DatasetSpec): Promise<LoadedModel> {
   const aj: NetworkArch | JointArch = checkArchJson(aj0, info.file);
   const arch = 'hparams' in aj ? aj.arch : aj;
-  const t = trainInfo(info.evaluator, info.from, info.params);
+  const t = trainInfo(info.evaluator, info.from, info.params, info.final);
   const onnx = info.metrics?.['onnx'] as { input_shape?: unknown[]; output_shape?: unknown[] } | null | undefined;
   let inputShape = ints(info.metrics?.['input_shape']) ?? ints(onnx?.input_shape?.slice(1));
   let numClasses = (info.metrics?.['num_classes'] as number | undefined) ?? (typeof onnx?.output_shape?.[1] === 'number' ? (onnx.output_shape[1] as number) : undefined);
@@ -130,8 +130,9 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec,
         const dataset = metrics?.['dataset'] as DatasetSpec | undefined;
         const c = metrics?.['classes'];
         const classes = Array.isArray(c) && c.length > 0 && c.every((x) => Number.isInteger(x) && x >= 0) ? (c as number[]) : undefined;
-        // A finetune's model records the split it trained on (metrics.json `split`): later stages use it too.
-        const record = dataset ? recordOfSplit(metrics?.['split'], dataset, join(dir, 'metrics.json')) : undefined;
+        // A finetune's model and a compress stage record the split they trained on (metrics.json
+        // `split`) and their batches' augmentation (`augment`): later stages use them too (model-record.ts modelDirFields).
+        const record = dataset ? recordOfSplit(metrics?.['split'], dataset, join(dir, 'metrics.json'), metrics?.['augment']) : undefined;
         return { module, inputShape: g.inputShape, numClasses: g.numClasses, ...(norm ? { normalization: norm } : {}), ...(dataset ? { dataset } : {}), ...(record ? { record } : {}), ...(classes ? { classes } : {}), name, source };
       } finally {
         for (const t of tensors.values()) t.dispose();
@@ -142,7 +143,7 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec,
     const costs = metrics?.['costs'] as { params?: unknown } | undefined;
     // Read by the resolver of every command that takes an architecture; its errors name the file.
     const read = readArchPath(archPath, 'model');
-    return archModel(read.json, weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'], params: costs?.params } : {}), from: join(dir, 'metrics.json'), file: read.file }, name, source, datasetOverride);
+    return archModel(read.json, weightsPath, { ...(metrics ? { metrics, evaluator: metrics['evaluator'], params: costs?.params, final: metrics['final_record'] } : {}), from: join(dir, 'metrics.json'), file: read.file }, name, source, datasetOverride);
   }
   const { study: rec, trial: best } = await trialOfStudy(src, command);
   const w = best.userAttrs['weights_path'];
@@ -155,5 +156,5 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec,
       throw new NasError('not_found', `${which}'s weights file is missing (looked in ${found.tried.join(' and ')})`, { field: 'study', hint: 'if the study folder was moved, keep <db>.artifacts/ beside the database' });
     throw new NasError('not_found', `${which} kept no weights`, { field: 'study', hint: 'use a study trained with keep_weights (the train evaluator keeps them by default)' });
   }
-  return archModel(best.arch, found.path, { evaluator: rec.evaluator, from: `study ${src.study}`, params: best.metrics?.['params'] }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);
+  return archModel(best.arch, found.path, { evaluator: rec.evaluator, from: `study ${src.study}`, params: best.metrics?.['params'], final: best.userAttrs['final_record'] }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);
 }

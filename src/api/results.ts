@@ -496,6 +496,9 @@ export async function exportWinner(storage: string, study: string, outDir: strin
           // When the winner was retrained after the search (tsnas main), the exported weights are
           // the retrained ones and these are their metrics; `metrics` above stay the search's.
           final_training: best.userAttrs['final_training'] ?? null,
+          // What those retrained weights were trained on (split, epochs, augmentation; model-record.ts
+          // FinalRecord): the record later stages read instead of the search's evaluator split.
+          final_record: best.userAttrs['final_record'] ?? null,
           onnx,
           strategy: rec.strategy,
           space: rec.space.name,

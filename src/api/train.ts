@@ -9,7 +9,8 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import { checkArchBeforeData, trainArchitecture, type TrainResult } from '../eval/train.js';
 import type { Metrics } from '../eval/types.js';
 import { summarizeRuns, type Stat } from './repeat.js';
-import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, TRAINING_OPTION_KEYS, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord, type TrainData } from './model-record.js';
+import type { Augmentation } from '../data/augment.js';
+import { BUILD_OPTION_KEYS, DATA_OPTION_KEYS, TRAINING_OPTION_KEYS, augmentPhrase, buildPhrase, readArchRecord, splitCounts, splitPhrase, type ModelRecord, type TrainData } from './model-record.js';
 import { analyzeArch } from '../nn/build/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
 import { Issues } from './validate.js';
@@ -92,7 +93,7 @@ export function summarize(r: TrainResult, data?: Pick<PreparedData, 'classNames'
  * (readArchRecord) filling in the builder options and the training settings (epochs, hparams)
  * always and the data settings when the caller names no dataset or the same one. Returns which were taken and which the caller changed.
  */
-export function withRecord(options: JsonObject, rec: ModelRecord | undefined): { options: JsonObject; recorded: string[]; overridden: string[] } {
+export function withRecord(options: JsonObject, rec: ModelRecord | undefined): { options: JsonObject; recorded: string[]; overridden: string[]; augment?: Augmentation } {
   if (!rec) return { options, recorded: [], overridden: [] };
   const out: Record<string, unknown> = { ...options };
   const recorded: string[] = [];
@@ -109,6 +110,12 @@ export function withRecord(options: JsonObject, rec: ModelRecord | undefined): {
         recorded.push(k);
       }
     } else if (JSON.stringify(options[k]) !== JSON.stringify(r)) overridden.push(k);
+  }
+  // The augmentation of its training batches (tsnas main's final training: hflip) on the same data;
+  // on other data it is not reused (what suits the model's images need not suit other data).
+  if (rec.augment && sameData) {
+    recorded.push('augment');
+    return { options: out as JsonObject, recorded, overridden, augment: rec.augment };
   }
   return { options: out as JsonObject, recorded, overridden };
 }
@@ -130,7 +137,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
   const I = new Issues();
   // An exported winner: its recorded builder options and data settings (metrics.json beside it).
   const rec = input.useRecord === false ? undefined : (input.record ?? (typeof input.arch === 'string' ? I.take(() => readArchRecord(input.arch as string), undefined) : undefined));
-  const { options, recorded, overridden } = withRecord(input.options, rec);
+  const { options, recorded, overridden, augment } = withRecord(input.options, rec);
   if (options['dataset'] === undefined)
     I.take(() => {
       throw new NasError('invalid_config', 'no dataset given, and the architecture has no metrics.json beside it recording one', { field: 'dataset', hint: 'give --dataset (e.g. digits, fashion_mnist), or train an architecture exported by tsnas export' });
@@ -162,6 +169,9 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
       throw new NasError('shape_mismatch', msg, { field: 'arch', hint: `the record's evaluator options do not rebuild the trained network; give the builder options it was searched with (e.g. --nb201-width/--nb201-cells), or --no-record to train the architecture as given` });
     warnings.push(`${msg}: expected, as ${changed.join(', ')} differ from the record`);
   }
+  // Weights retrained after the search (tsnas main) on another split: a training anew takes the search's, said.
+  if (rec?.final && !overridden.some((k) => (DATA_OPTION_KEYS as readonly string[]).includes(k)))
+    warnings.push(`the recorded weights were retrained on ${splitPhrase(rec.final.split) || 'the default split'} (${rec.from}); this training keeps the search's validation split (${splitPhrase(o.split ?? {}) || 'the default split'}) to report validation metrics`);
   const counts = splitCounts(data);
   const used: TrainData = {
     dataset: data.name,
@@ -169,7 +179,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
     ...(rec ? { record: rec.from } : {}),
     recorded,
     overridden,
-    settings: [splitPhrase(o.split ?? {}), buildPhrase(o)].filter(Boolean).join('; '),
+    settings: [splitPhrase(o.split ?? {}), buildPhrase(o), augment ? `augmentation ${augmentPhrase(augment)}` : ''].filter(Boolean).join('; '),
   };
   // Latency is measured unless the options turn it off (parseTrainOptions drops `latency: false`).
   const latency = options['latency'] === undefined ? true : (o.latency ?? false);
@@ -178,6 +188,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
       summarize(
         await trainArchitecture(arch, data, {
           ...o,
+          ...(augment ? { augment } : {}),
           seed,
           progress,
           latency,

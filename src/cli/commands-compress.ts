@@ -128,7 +128,8 @@ Prunes, fine-tunes and quantizes the trained model; prints one row per stage (fl
 int8): test accuracy, parameters, model file size, FLOPs, batch-1 latency (all threads / 1 thread;
 with all threads each stage runs with the thread count it measured fastest, shown as threads used).
 Writes OUT/float, OUT/pruned, OUT/int8 (model.json + weights.bin or model.int8.bin, model.onnx;
-QDQ for int8) and OUT/report.json. OUT appears only when every stage succeeded: a failed,
+QDQ for int8; metrics.json with the stage's row and the data, split and augmentation it was trained
+on, so a later finetune/compress of a stage uses the same rows) and OUT/report.json. OUT appears only when every stage succeeded: a failed,
 impossible (e.g. an unreachable --prune flops=F, whose error gives the reachable range) or
 interrupted (Ctrl-C, SIGTERM: exit 130) compression leaves nothing behind, so the same --out can be
 used again; the unfinished OUT.partial-* of a killed run (kill -9) is removed by the next run.

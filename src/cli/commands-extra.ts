@@ -210,7 +210,7 @@ is reported and left out of the statistics; the exit code is then 1.
     // Its record (the study's train evaluator: dataset, builder options) is used as an export's is.
     const fromStudy = study === undefined ? undefined : await archOfStudy({ study, storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE, ...(trial === undefined ? {} : { trial }) }).catch((e: unknown) => Promise.reject(withFlagNames(e, TRAIN_FLAGS)));
     const arch: unknown = fromStudy ? fromStudy.arch : args[0]!;
-    const record = fromStudy ? recordOfEvaluator(fromStudy.evaluator, fromStudy.name, fromStudy.params) : undefined;
+    const record = fromStudy ? recordOfEvaluator(fromStudy.evaluator, fromStudy.name, fromStudy.params, fromStudy.final) : undefined;
     const ctl = interruptible('the training is stopped (nothing is kept)');
     // The evaluator options built from the flags are checked by the API: its errors name the flags.
     const inFlags = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(withFlagNames(e, TRAIN_FLAGS, { 'evaluator.latency': 'no-latency', latency: 'no-latency' })));

@@ -60,6 +60,11 @@ export interface FinetuneOptions {
    * replaces `params`.
    */
   readonly groups?: readonly FinetuneGroup[];
+  /**
+   * Aborting stops the fine-tuning after the current batch (checked when the loop yields, at most
+   * every YIELD_EVERY_MS): it throws `aborted` naming the epoch and step, the net left mid-training.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** See FinetuneOptions.groups. */
@@ -116,7 +121,6 @@ export function zeroMasks(weights: ReadonlyMap<string, Tensor>, keys: readonly s
   return { masks, zeros };
 }
 
-/** Trains `net` in place for `o.epochs` epochs; returns the mean training loss of the last epoch. */
 /** How often the fine-tuning loop yields to the event loop (so Ctrl-C handlers run), in ms. */
 const YIELD_EVERY_MS = 50;
 
@@ -187,6 +191,7 @@ export async function finetune(net: Module<[Tensor], Tensor>, data: PreparedData
         if (Date.now() - yielded >= YIELD_EVERY_MS) {
           await new Promise<void>((r) => setImmediate(r));
           yielded = Date.now();
+          if (o.signal?.aborted) throw new NasError('aborted', `fine-tuning stopped after step ${step} of ${total} (epoch ${e} of ${o.epochs})`);
         }
       }
       last = sum / Math.max(1, n);

@@ -34,6 +34,7 @@ import { exportGraphOnnx, exportQuantizedOnnx } from './onnx.js';
 import { checkPruneSpec, gradualSparsity, magnitudeMasks, planChannels, prunableWeights, pruneWeights, sparsityOf, type ChannelPlan, type PruneSpec } from './prune.js';
 import { atomicDir, checkOutDir, type AtomicDir } from './outdir.js';
 import type { JsonObject } from '../core/json.js';
+import type { Augmentation } from '../data/augment.js';
 import { calibrate, disposeFused, fuse, QuantizedNet, type FusedNet, type QuantMode, type WeightScheme } from './quantize.js';
 import { QatNet, qatFreezeEpochs, qatSchedule } from './qat.js';
 import type { QParams } from '../tensor/quantized.js';
@@ -95,8 +96,23 @@ export interface StepProgress {
 export interface CompressOptions {
   /** Name of the model in the rows (default `model`). */
   readonly name?: string;
-  /** What data was used and why (model-record.ts StageData), kept in report.json as `data`. */
+  /** What data was used and why (model-record.ts StageData), kept in report.json and each stage's metrics.json as `data`. */
   readonly dataInfo?: JsonObject;
+  /**
+   * What each stage directory's metrics.json records for later stages (the fields of
+   * model-record.ts modelDirFields: dataset, split, classes, augment), so a finetune or compress of
+   * `OUT/float` or `OUT/pruned` uses the same rows and refuses a split that overlaps them:
+   * `model` is what the given network was trained on (the float stage, and a stage made from
+   * another without training: a pruned stage of 0 fine-tuning epochs, a static or dynamic int8
+   * stage), `data` what this compression fine-tunes on (a pruned stage fine-tuned for 1 or more
+   * epochs, a QAT int8 stage). Without it a stage records its row and no data (a later stage
+   * then needs --dataset). `source` (where the model came from) is written as is.
+   */
+  readonly record?: { readonly model: JsonObject; readonly data: JsonObject; readonly source?: JsonObject };
+  /** Augmentation of the fine-tuning batches (pruned stage, QAT): the recipe the network was trained with (model-record.ts stageAugment); none by default. */
+  readonly augment?: Augmentation;
+  /** Aborting stops the compression at the next stage boundary or fine-tuning batch: nothing is written (`aborted`, naming the stage). */
+  readonly signal?: AbortSignal;
   /** Starts a progress display for a fine-tuning of `total` optimizer steps (with ETA); none by default. */
   readonly progress?: (label: string, total: number) => StepProgress;
   readonly prune?: PruneSpec;
@@ -370,6 +386,23 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         finish: () => p?.finish(),
       };
     };
+    // Each stage's record (CompressOptions.record): what its weights were last trained on.
+    const records = new Map<StageName, JsonObject>();
+    /**
+     * Stage boundaries: the event loop runs (a Ctrl-C handler, core/partial.ts or the CLI's
+     * interrupt), and an aborted signal stops here, naming what was done and what was not, before
+     * `next` starts; the work directory is then removed by the error path.
+     */
+    const done: string[] = [];
+    const boundary = async (next: string): Promise<void> => {
+      await new Promise<void>((r) => setImmediate(r));
+      if (o.signal?.aborted) throw new NasError('aborted', `compression stopped before ${next}${done.length ? ` (done: ${done.join(', ')})` : ''}; nothing was written`);
+    };
+    const ftCommon = { ...(o.augment ? { augment: o.augment } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+    const stopped = (stage: string) => (e: unknown): never => {
+      if (isNasError(e, 'aborted')) throw new NasError('aborted', `compression stopped in ${stage}: ${e.text}${done.length ? ` (done: ${done.join(', ')})` : ''}; nothing was written`, { cause: e });
+      throw e;
+    };
     const floatNet = new GraphNet(lowered.graph, lowered.weights, o.seed ?? 0, { chooseThreads }).eval();
     nets.push(floatNet);
     // The channel plan is decided before any stage runs: an unreachable FLOPs target fails here.
@@ -385,20 +418,24 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     }
     if (o.outDir !== undefined) out = atomicDir(o.outDir);
     const outDir = out?.dir;
+    await boundary('the float stage');
 
-    // Float stage.
-    const floatBytes = encodeStateDict(floatNet.stateDict(), { format: 'tsnas-compress', stage: 'float' });
+    // Float stage. The weights record the normalisation their inputs get (a later stage uses it, model-source.ts).
+    const floatBytes = encodeStateDict(floatNet.stateDict(), { format: 'tsnas-compress', stage: 'float', normalization: data.normalization as unknown as JsonObject });
     const floatDir = out ? writeStage(out, 'float', { 'model.json': JSON.stringify(lowered.graph) + '\n', 'weights.bin': floatBytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(floatNet, { ...onnxOpts, name: `${name}-float` }) } : {}) }) : undefined;
     measure('float', lowered.graph, floatNet, floatBytes.byteLength, { gzip_bytes: gzipSync(floatBytes, { level: 9 }).byteLength, ...(floatDir ? { dir: floatDir } : {}) });
+    records.set('float', o.record?.model ?? {});
+    done.push('float');
 
     let current: { graph: Graph; net: GraphNet } = { graph: lowered.graph, net: floatNet };
     if (prune) {
+      await boundary('the pruned stage');
       const epochs = o.finetuneEpochs ?? 2;
       // Distillation: the float stage's network (eval mode, its own copy of the weights) teaches.
       const distill: FinetuneOptions['distill'] = o.distill ? { teacher: (x: Tensor) => floatNet.forward(x), ...(typeof o.distill === 'object' ? o.distill : {}) } : undefined;
       if (distill) log(`${name} pruned: fine-tuning distilled from the float network (temperature ${distill.temperature ?? 4}, soft weight ${distill.weight ?? 0.7})`);
       const bar = stepProgress(`${name} pruned: fine-tune`);
-      const ft = { epochs, seed: o.seed ?? 0, ...(o.finetuneLr !== undefined ? { lr: o.finetuneLr } : {}), ...(distill ? { distill } : {}), onEpoch: (e: number, l: number) => log(`${name} pruned: fine-tune epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`), ...bar.hooks };
+      const ft = { epochs, seed: o.seed ?? 0, ...ftCommon, ...(o.finetuneLr !== undefined ? { lr: o.finetuneLr } : {}), ...(distill ? { distill } : {}), onEpoch: (e: number, l: number) => log(`${name} pruned: fine-tune epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`), ...bar.hooks };
       let net: GraphNet;
       let graph: Graph;
       let extra: Partial<StageRow> = {};
@@ -415,7 +452,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         };
         const gradual = prune.schedule === 'gradual' && epochs > 1;
         if (!gradual) applyMasks(net.stateDict(), remask(prune.sparsity, net.stateDict()));
-        await finetune(net, data, { ...ft, ...(gradual ? { masksForEpoch: (e: number, w: ReadonlyMap<string, Tensor>) => remask(gradualSparsity(prune.sparsity, e, epochs), w) } : { masksForEpoch: () => masks }) });
+        await finetune(net, data, { ...ft, ...(gradual ? { masksForEpoch: (e: number, w: ReadonlyMap<string, Tensor>) => remask(gradualSparsity(prune.sparsity, e, epochs), w) } : { masksForEpoch: () => masks }) }).catch(stopped('the pruned stage\'s fine-tuning'));
         for (const m of masks?.values() ?? []) m.dispose();
         const sparsity = sparsityOf(net.stateDict(), keys);
         const zeros = keys.reduce((a, k) => a + net.stateDict().get(k)!.numel, 0) * sparsity;
@@ -430,20 +467,25 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         // A sparse source (e.g. an earlier magnitude-pruned stage) keeps its zeros in the channels left.
         const held = zeroMasks(net.stateDict(), prunableWeights(graph, { pruneOutput: true }));
         try {
-          await finetune(net, data, { ...ft, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}) });
+          await finetune(net, data, { ...ft, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}) }).catch(stopped('the pruned stage\'s fine-tuning'));
         } finally {
           for (const m of held.masks.values()) m.dispose();
         }
       }
       bar.finish();
       net.eval();
-      const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned' });
+      await boundary('writing the pruned stage');
+      const bytes = encodeStateDict(net.stateDict(), { format: 'tsnas-compress', stage: 'pruned', normalization: data.normalization as unknown as JsonObject });
       const dir = out ? writeStage(out, 'pruned', { 'model.json': JSON.stringify(graph) + '\n', 'weights.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportGraphOnnx(net, { ...onnxOpts, name: `${name}-pruned` }) } : {}) }) : undefined;
       measure('pruned', graph, net, bytes.byteLength, { ...extra, gzip_bytes: gzipSync(bytes, { level: 9 }).byteLength, ...(dir ? { dir } : {}) });
+      // Fine-tuned on this compression's data: its record; with 0 epochs it is the float network's, pruned.
+      records.set('pruned', (epochs >= 1 ? o.record?.data : o.record?.model) ?? {});
+      done.push('pruned');
       current = { graph, net };
     }
 
     if (o.quantize) {
+      await boundary(`the int8 stage (${o.quantize === 'dynamic' ? 'dynamic quantization' : o.quantize === 'qat' ? 'calibration, then QAT' : 'calibration'})`);
       setQuantizedEngine(engine!);
       const seed = o.seed ?? 0;
       const scheme: WeightScheme = o.weightScheme ?? 'per_channel';
@@ -465,6 +507,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
           const qnet = new QatNet(current.graph, current.net.stateDict(), seed, { weightScheme: scheme });
           nets.push(qnet);
           qnet.observe(cal);
+          await boundary('QAT');
           // The zeros of magnitude pruning (this run's, or a sparse source's) are held through QAT too (the child's keys are `net.n<i>.weight`).
           const { masks } = zeroMasks(current.net.stateDict(), prunableWeights(current.graph, { pruneOutput: true }), 'net.');
           try {
@@ -482,7 +525,8 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
               },
               onEpoch: (e: number, l: number) => log(`${name} int8: QAT epoch ${e}/${epochs}, train loss ${l.toFixed(4)}`),
               ...qbar.hooks,
-            });
+              ...ftCommon,
+            }).catch(stopped('QAT'));
           } finally {
             qbar.finish();
             for (const m of masks.values()) m.dispose();
@@ -497,6 +541,7 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
         else {
           qn = build(current.net.stateDict(), 'static');
           if (o.maxDrop !== undefined) {
+            await boundary('the validation of the int8 network');
             const before = valAcc((x) => current.net.forward(x));
             const ptq = valAcc((x) => qn.forward(x));
             log(`${name} int8: post-training static quantization: val acc ${ptq.toFixed(2)}% vs ${before.toFixed(2)}% before (drop ${(before - ptq).toFixed(2)}, max ${o.maxDrop})`);
@@ -511,16 +556,24 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
             }
           }
         }
+        await boundary('writing the int8 stage (ONNX export)');
         const bytes = encodeInt8(qn, { engine: engine! });
         const dir = out ? writeStage(out, 'int8', { 'model.int8.bin': bytes, ...(writeOnnx ? { 'model.onnx': exportQuantizedOnnx(qn, { ...onnxOpts, name: `${name}-int8` }) } : {}) }) : undefined;
         measure('int8', current.graph, qn, bytes.byteLength, { ...extra, ...(dir ? { dir } : {}) });
+        // QAT trained it on this compression's data; static/dynamic int8 is the network it was made from.
+        records.set('int8', (extra.quant_mode === 'qat' ? o.record?.data : records.get(prune ? 'pruned' : 'float')) ?? {});
+        done.push('int8');
       } finally {
         if (!o.calibrationInputs) for (const t of cal) t.dispose();
       }
     }
+    await boundary('the latency measurement');
     const rows = timed();
+    await boundary('writing report.json');
     if (out) {
       writeFileSync(join(out.work, 'report.json'), JSON.stringify({ model: name, dataset: data.name, ...(o.dataInfo ? { data: o.dataInfo } : {}), rows }, null, 2) + '\n');
+      // Every stage directory holds a model and its record (what later stages read back, model-source.ts).
+      for (const r of rows) writeFileSync(join(out.work, r.stage, 'metrics.json'), JSON.stringify(stageMetrics(name, r, records.get(r.stage) ?? {}, o), null, 2) + '\n');
       out.commit();
     }
     return { rows, ...(outDir ? { outDir } : {}) };
@@ -531,6 +584,25 @@ export async function compressNetwork(module: Module<[Tensor], Tensor>, data: Pr
     for (const n of nets.reverse()) n.dispose();
     for (const t of owned) t.dispose();
   }
+}
+
+/**
+ * A stage directory's metrics.json: the stage, its row (test accuracy, size, latency) and its
+ * record (`record`: dataset, split, classes, augment; CompressOptions.record), the data line of
+ * the compression and where the model came from.
+ */
+function stageMetrics(name: string, row: StageRow, record: JsonObject, o: CompressOptions): JsonObject {
+  const { dir: _dir, ...m } = row;
+  void _dir;
+  return {
+    format: 'tsnas-compress',
+    model: name,
+    stage: row.stage,
+    ...(o.record?.source ? { source: o.record.source } : {}),
+    ...record,
+    ...(o.dataInfo ? { data: o.dataInfo } : {}),
+    metrics: m as unknown as JsonObject,
+  };
 }
 
 /** Gradients of the loss summed over 8 training batches (the Taylor criterion's dL/dw), keyed like the state dict. */
