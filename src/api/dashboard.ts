@@ -5,7 +5,7 @@
  */
 import { NasError, storageError } from '../core/errors.js';
 import { didYouMean, didYouMeanValue } from '../core/suggest.js';
-import { hypervolumeOf, paretoSet, referencePoint, referenceValues, refPointText, type RefSource } from './pareto.js';
+import { hypervolumeOf, paretoSet, referencePoint, referenceValues, refPointText, rowTrial, type HypervolumeHistory, type ParetoTrial, type RefSource } from './pareto.js';
 import { TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
@@ -204,12 +204,12 @@ export interface StudySeries {
   readonly importanceOver: number;
   /** Empirical distribution of the first objective over all complete trials. */
   readonly edf: { readonly n: number; readonly points: readonly { readonly x: number; readonly y: number }[] };
-  /** Two-objective studies: hypervolume of the front after each improving trial. */
-  readonly hypervolume: {
-    readonly metrics: readonly [string, string];
-    readonly ref: readonly [number, number];
-    readonly history: readonly { readonly number: number; readonly hv: number }[];
-  } | null;
+  /**
+   * Multi-objective studies (any number of objectives): the hypervolume of the feasible Pareto set
+   * after each trial that changed it, bounded by the study's own reference point (src/api/pareto.ts
+   * hypervolumeHistory; `refText` states the point; the last entry is what `tsnas status` gives).
+   */
+  readonly hypervolume: HypervolumeHistory | null;
   /** Every trial that started, per worker, as bars (src/report/series.ts timelineBars). */
   readonly timeline: TimelineBars;
   /** Parameters for slice and parallel-coordinate plots: the top ones by importance. */
@@ -945,13 +945,14 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
     },
     async compare(ids, refPoint) {
       const out: { study: StudySummary; curve: CurvePoint[] }[] = [];
-      const fronts: { s: StoreStudySummary; rows: TrialRecord[] }[] = [];
+      const fronts: { s: StoreStudySummary; rows: ParetoTrial[] }[] = [];
       for (const id of ids) {
         const s = await requireCounted(id);
         const r = await chartRows(s);
         out.push({ study: toSummary(withBest(s, r)), curve: bestCurve(s, r.rows) });
-        // Objective values as the charts read them (the rows' metrics), for the fronts below.
-        fronts.push({ s, rows: r.rows.map((t) => ({ number: t.number, state: t.state, values: s.objectives.map((o) => t.metrics[o.metric] ?? null), metrics: t.metrics }) as unknown as TrialRecord) });
+        // Objective values as the study view reads them (rowTrial: the candidate value first, so the
+        // one-shot supernet trial is no front member), for the fronts below.
+        fronts.push({ s, rows: r.rows.map((t) => rowTrial(t, s.objectives)) });
       }
       const sig = (s: StoreStudySummary) => s.objectives.map((o) => `${o.metric}:${o.direction}`).join(',');
       const mo = fronts.filter((f) => f.s.objectives.length > 1);
@@ -971,7 +972,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         if (hv?.warning) bounded.push(`${fronts[i]!.s.name}: ${hv.warning}`);
         return { ...o, pareto: { size: set.trials.length, hypervolume: hv ? hv.value : null } };
       });
-      const note = ref === null ? 'no complete trial: no reference point' : refPointText({ value: null, ref, refSource }, objectives, fronts.length) + bounded.map((b) => `; ${b}`).join('');
+      const note = ref === null ? 'no complete trial: no reference point' : refPointText({ ref, refSource }, objectives, fronts.length, 'ref=') + bounded.map((b) => `; ${b}`).join('');
       return { studies, hypervolume: { metrics: objectives.map((o) => o.metric), ref, refSource, note } };
     },
     async versions() {

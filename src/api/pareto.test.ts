@@ -2,7 +2,7 @@
  * Multi-objective results (new user, session 10, finding 6): the Pareto set is the complete,
  * feasible, non-dominated trials on every objective (Optuna's best_trials); the reference point is
  * stated, given or computed over the trials it is computed from (one point shared by studies
- * compared); the hypervolume is exact for two objectives; the dashboard's pareto endpoint refuses a
+ * compared); the hypervolume is exact for any number of objectives; the dashboard's pareto endpoint refuses a
  * metric name no trial reports, with did-you-mean, on both store kinds it runs on.
  */
 import { after, test } from 'node:test';
@@ -60,7 +60,7 @@ test('referencePoint: 10% of the range beyond the worst value per objective; one
   assert.deepEqual(referenceValues([trial(0, 90, 10), trial(1, 80, 5, 'failed'), trial(2, null, 1)], objectives), [[90, 10]]);
 });
 
-test('hypervolumeOf: exact area for two objectives in the objectives\' units; a given point is stated as given; 3 objectives: null', () => {
+test('hypervolumeOf: exact area for two objectives in the objectives\' units; a given point is stated as given; 3 objectives: exact too', () => {
   const front = [trial(0, 90, 10), trial(1, 80, 5)];
   // Area over ref (70, 20): maximize acc, minimize latency: (90-70)*(20-10) + (80-70)*(10-5) = 200 + 50.
   const hv = hypervolumeOf(front, objectives, [70, 20], 'given');
@@ -70,7 +70,13 @@ test('hypervolumeOf: exact area for two objectives in the objectives\' units; a 
   // A trial not better than the point in both adds nothing.
   assert.equal(hypervolumeOf([trial(0, 60, 10)], objectives, [70, 20], 'study').value, 0);
   const three = [...objectives, { metric: 'params', direction: 'minimize' as const }];
-  assert.equal(hypervolumeOf(front, three, [0, 0, 0], 'given').value, null);
+  // (90, 10, 1000) and (80, 5, 1000) over (70, 20, 2000): the 2-D area 250 times the params depth 1000.
+  const front3 = front.map((t) => ({ ...t, values: [...t.values!, 1000] }));
+  assert.equal(hypervolumeOf(front3, three, [70, 20, 2000], 'given').value, 250 * 1000);
+  // A point bounding nothing on the third objective: 0, with the warning naming it.
+  const none = hypervolumeOf(front3, three, [70, 20, 500], 'given');
+  assert.equal(none.value, 0);
+  assert.match(none.warning ?? '', /params=500 is at or below every Pareto-front trial's params/);
   assert.throws(() => hypervolumeOf(front, objectives, [1, 2, 3], 'given'), /3 value\(s\), the study 2 objective/);
 });
 

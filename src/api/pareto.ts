@@ -1,20 +1,30 @@
 /**
  * The result of a multi-objective study: its Pareto set (Optuna's `Study.best_trials`: the
  * complete, feasible trials no other such trial dominates on all objectives) and its hypervolume
- * with a stated reference point. `tsnas best`/`status`/`export`/`repeat` and `/api/compare` read it.
+ * with a stated reference point. `tsnas best`/`status`/`search`/`repeat`, `/api/compare`, the
+ * dashboard's study view and the static report read it.
  *
- * Reference point (units of the objectives, one value per objective): given (`--ref-point`, the
- * same for every study it is used on: hypervolumes of different studies are then comparable), or
- * computed as the dashboard and report draw it, 10% of the range beyond the worst value of each
- * objective over every complete trial of the studies it is computed from (referencePoint); for
- * several studies one point over all of them ("shared"), so their hypervolumes compare.
- * Hypervolume is exact for two objectives (hypervolume2d); with three or more it is null (not computed).
+ * Reference point rule (units of the objectives, one value per objective), the same everywhere:
+ * - computed (referencePoint): 10% of the range beyond the worst value of each objective over
+ *   every complete trial with all objective values finite, feasible or not (referenceValues);
+ * - a hypervolume shown for ONE study (status, best, search, the dashboard's study view and the
+ *   report) is bounded by the point computed from that study's trials ("study");
+ * - hypervolumes shown side by side to be compared (repeat's seeds, /api/compare and the
+ *   dashboard's compare view) are bounded by ONE point computed from all their trials ("shared"),
+ *   so they compare;
+ * - `--ref-point` (status, best, repeat) or `ref=` (/api/compare) fixes it ("given"); the
+ *   study view and the report always use the study's own point.
+ * Every output that shows a hypervolume states its point and which of the three it is
+ * (refPointText).
+ * Hypervolume: exact for any number of objectives (src/strategy/hypervolume.ts: WFG, While,
+ * Bradstreet and Barone 2012; the 2-D sweep for two objectives).
  */
 import { NasError } from '../core/errors.js';
 import { violates } from '../core/metrics.js';
 import type { StudyRecord, TrialRecord } from '../store/types.js';
 import { studyConstraints } from '../store/common.js';
-import { hypervolume2d, nonDominatedSort } from '../strategy/pareto.js';
+import { dominates, nonDominatedSort } from '../strategy/pareto.js';
+import { exclusiveHypervolume, hypervolume } from '../strategy/hypervolume.js';
 
 type Dir = 'maximize' | 'minimize';
 type Objectives = readonly { readonly metric: string; readonly direction: Dir }[];
@@ -23,8 +33,8 @@ type Objectives = readonly { readonly metric: string; readonly direction: Dir }[
 export type RefSource = 'given' | 'study' | 'shared';
 
 export interface Hypervolume {
-  /** Area dominated by the front and bounded by `ref` (units: product of the two objectives' units); null with 3+ objectives. */
-  readonly value: number | null;
+  /** Volume dominated by the front and bounded by `ref` (units: the product of the objectives' units); exact for any number of objectives. */
+  readonly value: number;
   /** One value per objective, in the study's objective order. */
   readonly ref: readonly number[];
   readonly refSource: RefSource;
@@ -32,24 +42,27 @@ export interface Hypervolume {
   readonly warning?: string;
 }
 
-export interface ParetoSet {
+/** What a front, a reference point and a hypervolume are computed from: a stored trial, or a dashboard row made into one (rowTrial). */
+export type ParetoTrial = Pick<TrialRecord, 'number' | 'state' | 'values' | 'metrics'>;
+
+export interface ParetoSet<T extends ParetoTrial = TrialRecord> {
   readonly objectives: Objectives;
   /** The Pareto-optimal trials, sorted by the first objective (best first), then by number. */
-  readonly trials: TrialRecord[];
+  readonly trials: T[];
   /** Complete trials with every objective value finite, and how many of them satisfy the constraints. */
   readonly complete: number;
   readonly feasible: number;
 }
 
 /** Objective values of complete trials with every value finite (what a front or a reference point is made of). */
-function valued(trials: readonly TrialRecord[], n: number): TrialRecord[] {
+function valued<T extends ParetoTrial>(trials: readonly T[], n: number): T[] {
   return trials.filter((t) => t.state === 'complete' && t.values !== null && t.values.length >= n && t.values.slice(0, n).every((v) => v !== null && Number.isFinite(v)));
 }
 
 const toMin = (values: readonly number[], objectives: Objectives): number[] => objectives.map((o, i) => (o.direction === 'maximize' ? -values[i]! : values[i]!));
 
 /** The Pareto set of `study`'s `trials`: complete, every objective finite, feasible, non-dominated. */
-export function paretoSet(study: Pick<StudyRecord, 'objectives' | 'constraints'>, trials: readonly TrialRecord[]): ParetoSet {
+export function paretoSet<T extends ParetoTrial>(study: Pick<StudyRecord, 'objectives' | 'constraints'>, trials: readonly T[]): ParetoSet<T> {
   const objectives = study.objectives as Objectives;
   const all = valued(trials, objectives.length);
   const constraints = studyConstraints(study as StudyRecord);
@@ -80,12 +93,17 @@ export function referencePoint(values: readonly (readonly number[])[], objective
 }
 
 /** The objective values of `trials` that a reference point is computed from (complete, every value finite; feasible or not). */
-export function referenceValues(trials: readonly TrialRecord[], objectives: Objectives): number[][] {
+export function referenceValues(trials: readonly ParetoTrial[], objectives: Objectives): number[][] {
   return valued(trials, objectives.length).map((t) => (t.values as number[]).slice(0, objectives.length));
 }
 
-/** Hypervolume of the front's values bounded by `ref` (two objectives; null otherwise). Trials not better than `ref` in both add nothing. */
-export function hypervolumeOf(front: readonly TrialRecord[], objectives: Objectives, ref: readonly number[], refSource: RefSource): Hypervolume {
+/**
+ * Hypervolume of the front's objective values bounded by `ref` (one value per objective, in the
+ * objectives' order; maximised objectives are negated here by their direction). Exact for any
+ * number of objectives. Trials not strictly better than `ref` on every objective add nothing.
+ * Errors: `invalid_config` (field ref_point) when `ref` has another length than the objectives.
+ */
+export function hypervolumeOf(front: readonly Pick<ParetoTrial, 'values'>[], objectives: Objectives, ref: readonly number[], refSource: RefSource): Hypervolume {
   if (ref.length !== objectives.length)
     throw new NasError('invalid_config', `the reference point has ${ref.length} value(s), the study ${objectives.length} objective(s) (${objectives.map((o) => o.metric).join(', ')})`, {
       field: 'ref_point',
@@ -93,10 +111,8 @@ export function hypervolumeOf(front: readonly TrialRecord[], objectives: Objecti
     });
   const problem = refPointProblem(front.map((t) => t.values as number[]), objectives, ref);
   const warning = problem === null ? {} : { warning: problem };
-  if (objectives.length !== 2) return { value: null, ref, refSource, ...warning };
   const pts = front.map((t) => toMin(t.values as number[], objectives));
-  const r = toMin(ref, objectives) as [number, number];
-  return { value: hypervolume2d(pts, r), ref, refSource, ...warning };
+  return { value: hypervolume(pts, toMin(ref, objectives)), ref, refSource, ...warning };
 }
 
 /**
@@ -128,15 +144,103 @@ export function refPointProblem(front: readonly (readonly number[])[], objective
 }
 
 /** `val_acc=1.528, latency_ms=64.41 (10% beyond the worst complete trial of this study)`: a reference point in words. */
-export function refPointText(h: Hypervolume, objectives: Objectives, studies = 1): string {
+export function refPointText(h: Pick<Hypervolume, 'ref' | 'refSource'>, objectives: Objectives, studies = 1, givenWith = '--ref-point'): string {
   const at = objectives.map((o, i) => `${o.metric}=${fmt(h.ref[i]!)}`).join(', ');
   const why =
     h.refSource === 'given'
-      ? 'given with --ref-point'
+      ? `given with ${givenWith}`
       : h.refSource === 'shared'
         ? `shared by the ${studies} studies: 10% of the range beyond the worst complete trial of any of them`
-        : '10% of the range beyond the worst complete trial of this study; another study gets its own point unless --ref-point fixes one';
+        : '10% of the range beyond the worst complete trial of this study: its own point; hypervolumes compared side by side (repeat, the compare view) share one';
   return `${at} (${why})`;
+}
+
+/**
+ * A dashboard row (src/api/dashboard.ts TrialRow: `value` is the candidate value, core
+ * candidateValue, null for the one-shot supernet trial and every other non-candidate) as a
+ * ParetoTrial: the first objective's value is `value`, the others' are the row's metrics of those
+ * names (what the trial recorded as its objective values); no candidate, no values.
+ */
+export function rowTrial(row: { readonly number: number; readonly state: string; readonly value: number | null; readonly metrics: Readonly<Record<string, number>> }, objectives: Objectives): ParetoTrial {
+  const values = row.value === null ? null : objectives.map((o, i) => (i === 0 ? row.value! : (row.metrics[o.metric] ?? NaN)));
+  return { number: row.number, state: row.state as TrialRecord['state'], values, metrics: row.metrics };
+}
+
+/** A study's hypervolume after each trial (HypervolumeHistory), with its reference point stated. */
+export interface HypervolumeHistory {
+  readonly metrics: readonly string[];
+  /** One value per objective, in order, and where it came from (the rule at the top of this file). */
+  readonly ref: readonly number[];
+  readonly refSource: RefSource;
+  /** refPointText: the point in words. */
+  readonly refText: string;
+  /** What the chart shows, with the point (the dashboard's study view and the report print it under the chart). */
+  readonly caption: string;
+  /** Size of the Pareto set at the end (paretoSet). */
+  readonly front: number;
+  /**
+   * After each trial (by number) that changed the hypervolume, and after the last trial: the
+   * hypervolume of the Pareto set of the complete, feasible trials so far. The last entry is
+   * hypervolumeOf(paretoSet(all trials)): the figure `tsnas status` gives with the same point.
+   */
+  readonly history: readonly { readonly number: number; readonly hv: number }[];
+  /** refPointProblem of the final front, when the point bounds none of it. */
+  readonly warning?: string;
+}
+
+/**
+ * The hypervolume history of a multi-objective study over `trials` (any order; complete trials
+ * with every objective value finite count, infeasible ones only towards the reference point), any
+ * number of objectives: each new non-dominated feasible trial adds its exclusive hypervolume
+ * (exclusiveHypervolume, WFG's exclhv) to the running total. Bounded by `refPoint` when given,
+ * else by the study's own point (referencePoint over its complete trials). Null when the study has
+ * fewer than two objectives or no such trial.
+ */
+export function hypervolumeHistory<T extends ParetoTrial>(study: Pick<StudyRecord, 'objectives' | 'constraints'>, trials: readonly T[], refPoint?: readonly number[]): HypervolumeHistory | null {
+  const objectives = study.objectives as Objectives;
+  if (objectives.length < 2) return null;
+  const all = valued(trials, objectives.length).sort((a, b) => a.number - b.number);
+  const ref = refPoint ? [...refPoint] : referencePoint(referenceValues(all, objectives), objectives);
+  if (ref === null) return null;
+  const refSource: RefSource = refPoint ? 'given' : 'study';
+  const constraints = studyConstraints(study as StudyRecord);
+  const r = toMin(ref, objectives);
+  // The Pareto set so far, as paretoSet keeps it (ties of equal values all kept), as minimisation vectors.
+  let front: number[][] = [];
+  let last = all[0]!.number;
+  let hv = 0;
+  const history: { number: number; hv: number }[] = [];
+  for (const t of all) {
+    last = t.number;
+    if (constraints.length && violates(t.metrics ?? {}, constraints)) continue;
+    const p = toMin(t.values as number[], objectives);
+    if (front.some((q) => dominates(q, p))) continue;
+    const add = exclusiveHypervolume(p, front, r);
+    front = front.filter((q) => !dominates(p, q));
+    front.push(p);
+    if (add > 0) {
+      hv += add;
+      history.push({ number: t.number, hv });
+    }
+  }
+  // The last point computed directly over the final front (toMin is its own inverse: the values
+  // again), as hypervolumeOf gives status its figure, not as a sum of steps.
+  const final = hypervolumeOf(front.map((p) => ({ values: toMin(p, objectives) })), objectives, ref, refSource);
+  if (history.length && history[history.length - 1]!.number === last) history.pop();
+  history.push({ number: last, hv: final.value });
+  const on = `${objectives.map((o) => `${o.metric} (${o.direction})`).join(', ')}`;
+  return {
+    metrics: objectives.map((o) => o.metric),
+    ref,
+    refSource,
+    refText: refPointText(final, objectives),
+    caption:
+      `volume dominated by the Pareto front of the complete feasible trials so far on ${on} (${front.length} trial(s) on it at the end; ` +
+      `the last point is what tsnas status --study gives), bounded by the reference point ${refPointText(final, objectives)}`,
+    front: front.length,
+    history,
+    ...(final.warning ? { warning: final.warning } : {}),
+  };
 }
 
 function fmt(x: number): string {

@@ -20,7 +20,7 @@ function printRepeatMo(r: RepeatResult): string {
   const n = r.runs.length - r.excluded;
   const hv = r.hypervolume!;
   const ref = hv.ref
-    ? refPointText({ value: null, ref: hv.ref, refSource: hv.refSource }, r.objectives, n)
+    ? refPointText({ ref: hv.ref, refSource: hv.refSource }, r.objectives, n)
     : 'none (no complete trial)';
   return (
     perSeed +

@@ -192,10 +192,12 @@ candidate and in total (JSON: field "proxy"); on the nb201 table these are the c
 in the table when it was made, looked up (the line says so), not time this run spent. Prescreen
 candidates that lacked a proxy value (ranked last) are listed by reason with their first keys; a
 trained one has the reason in its param prescreen_failed (tsnas trials). A multi-objective study
-also shows its Pareto front's size and hypervolume (JSON: field "pareto"), with the reference point
-stated: by default 10% of the range beyond the study's worst complete trial (its own, so not
-comparable across studies); --ref-point A,B (one value per objective, in order) fixes it, e.g. the
-same for studies you compare.`,
+also shows its Pareto front's size and hypervolume (JSON: field "pareto"; exact for any number of
+objectives), with the reference point stated: by default 10% of the range beyond the study's worst
+complete trial (its own, as in the dashboard's study view and the report; not comparable across
+studies: tsnas repeat and the dashboard's compare view bound the studies they compare by one shared
+point); --ref-point A,B (one value per objective, in order) fixes it, e.g. the same for studies you
+compare.`,
   trials: `usage: tsnas trials --study NAME [--storage URL] [--format table|csv|json] [--state STATE]
 
 --format as tsnas export's (default table); --csv and --json are accepted as its older spellings.
@@ -204,8 +206,8 @@ To a file: tsnas export --study NAME --format csv --out FILE (which never replac
 
 The best trial. A multi-objective study has no single best: its Pareto set is listed (Optuna's
 best_trials): every complete trial that satisfies the constraints and that no other such trial
-dominates on all objectives, sorted by the first objective, with the front's hypervolume (two
-objectives; --ref-point as in tsnas status). tsnas export --trial N exports any of them.`,
+dominates on all objectives, sorted by the first objective, with the front's hypervolume (exact
+for any number of objectives; reference point and --ref-point as in tsnas status). tsnas export --trial N exports any of them.`,
   ensemble: `usage: tsnas ensemble --study NAME [--storage URL] --k K [--final retrain|folds]
                       [--seed N] [--repeats 1] [--json]
        tsnas ensemble --study NAME [--storage URL] --method caruana [--size 50] [--metric loss|acc]
@@ -622,7 +624,7 @@ async function paretoOfFlags(storage: string, study: string, flags: Flags): Prom
 /** `pareto front: 14 of 280 feasible complete trials; hypervolume 5410.9 (reference point ...)`. */
 function paretoLine(p: StudyPareto): string {
   const hv = p.hypervolume;
-  const hvText = hv === null ? '' : hv.value === null ? `; hypervolume not computed for ${p.objectives.length} objectives (two only)` : `; hypervolume ${formatCell(hv.value)} (reference point ${refPointText(hv, p.objectives)})${hv.warning ? `\nwarning: ${hv.warning}` : ''}`;
+  const hvText = hv === null ? '' : `; hypervolume ${formatCell(hv.value)} (reference point ${refPointText(hv, p.objectives)})${hv.warning ? `\nwarning: ${hv.warning}` : ''}`;
   return `pareto front: ${p.trials.length} of ${p.feasible} feasible complete trial(s)${p.feasible < p.complete ? ` (${p.complete - p.feasible} complete ones violate the constraints)` : ''}, non-dominated on ${p.objectives.map((o) => `${o.metric} (${o.direction})`).join(', ')}${hvText}\n`;
 }
 

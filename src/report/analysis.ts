@@ -149,7 +149,8 @@ export function guessDirection(metric: string): Dir {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scale: fronts, hypervolume, distributions and sampling over every trial of large studies.
+// Scale: fronts, distributions and sampling over every trial of large studies (the hypervolume
+// history is src/api/pareto.ts hypervolumeHistory).
 
 /**
  * PED-ANOVA importance (Watanabe, Bansal and Hutter, "PED-ANOVA: Efficiently Quantifying
@@ -256,45 +257,6 @@ export function levelCodes(raw: readonly Param[], maxLevels = 8): { code: Int32A
     code[i] = c;
   }
   return { code, labels };
-}
-
-/**
- * Hypervolume history of a two-objective study: after each trial (in `points` order, e.g. trial
- * number), the area dominated by the front so far and bounded by `ref` (both objectives turned
- * into minimisation). Points that do not dominate `ref` add nothing. Returns one entry per change
- * of the front (plus the last point), computed over every point: O(n * front size).
- */
-export function hypervolumeHistory(
-  points: readonly { readonly number: number; readonly a: number; readonly b: number }[],
-  dirs: readonly [Dir, Dir],
-  ref: readonly [number, number],
-): { number: number; hv: number }[] {
-  const sa = dirs[0] === 'maximize' ? -1 : 1;
-  const sb = dirs[1] === 'maximize' ? -1 : 1;
-  const ra = ref[0] * sa;
-  const rb = ref[1] * sb;
-  // Front sorted by a ascending (then b strictly descending).
-  let front: { a: number; b: number }[] = [];
-  const out: { number: number; hv: number }[] = [];
-  let hv = 0;
-  for (const p of points) {
-    const a = p.a * sa;
-    const b = p.b * sb;
-    if (!(Number.isFinite(a) && Number.isFinite(b)) || a >= ra || b >= rb) continue;
-    if (front.some((q) => q.a <= a && q.b <= b)) continue;
-    front = front.filter((q) => !(a <= q.a && b <= q.b));
-    front.push({ a, b });
-    front.sort((x, y) => x.a - y.a);
-    hv = 0;
-    for (let i = 0; i < front.length; i++) {
-      const nextA = i + 1 < front.length ? front[i + 1]!.a : ra;
-      hv += (nextA - front[i]!.a) * (rb - front[i]!.b);
-    }
-    out.push({ number: p.number, hv });
-  }
-  const last = points[points.length - 1];
-  if (last && out.length && out[out.length - 1]!.number !== last.number) out.push({ number: last.number, hv });
-  return out;
 }
 
 /**

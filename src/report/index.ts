@@ -8,7 +8,7 @@
  * Contents: summary (strategy, space, evaluator, objectives, trial counts, best, elapsed), the final
  * results recorded in the study's user attributes (retraining, baseline, export path), fitness of
  * every trial with the best so far, best so far vs time, the Pareto front, parameter importance
- * (PED-ANOVA ranks), the objective's distribution, hypervolume history (two objectives), the
+ * (PED-ANOVA ranks), the objective's distribution, hypervolume history (any number of objectives), the
  * timeline per worker, parallel coordinates, the winner's architecture drawn and its learning
  * curves grouped by metric kind, and the trial table (the best `tableRows` trials by value).
  * The plots are the dashboard's own drawing code (src/report/plot), run against a linkedom
@@ -242,7 +242,7 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
       if (sr.hypervolume) {
         const hv = sr.hypervolume;
         const el = scatter([], { width: W, height: 240, xLabel: 'trial number', yLabel: 'hypervolume', lines: [{ points: hv.history.map((p) => ({ x: p.number, y: p.hv })), color: PALETTE[2]!, step: true }] });
-        sections.push(`<section id="hypervolume"><h2>Hypervolume history (${esc(hv.metrics.join(' × '))})</h2>${put('hypervolume', el)}${note(`reference point (${fmt(hv.ref[0])}, ${fmt(hv.ref[1])}): 10% beyond the worst value of each objective`)}</section>`);
+        sections.push(`<section id="hypervolume"><h2>Hypervolume history (${esc(hv.metrics.join(' × '))})</h2>${put('hypervolume', el)}${note(hv.caption)}${hv.warning ? note(`warning: ${hv.warning}`) : ''}</section>`);
       }
       if (sr.timeline.trials) {
         sections.push(`<section id="timeline"><h2>Timeline of trials per worker</h2>${put('timeline', timeline(sr.timeline, { width: W }))}${note(`${timelineCaption(sr.timeline)}. Blue complete, amber pruned, red failed, green running; outlined: re-run after a lost lease`)}</section>`);

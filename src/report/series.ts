@@ -9,7 +9,8 @@ import type { StudyRecord } from '../store/types.js';
 import type {
   CurvePoint, DashTrialState, FinalResults, ImportanceItem, ParamValue, ParetoSeries, SeriesPoint, StudySeries, TimelineBars, TimelineRuns, TrialChart, TrialRow,
 } from '../api/dashboard.js';
-import { columnImportance, downsample, edf, guessDirection, hypervolumeHistory, paramColumnsOf, paretoFront, type Dir } from './analysis.js';
+import { columnImportance, downsample, edf, guessDirection, paramColumnsOf, paretoFront, type Dir } from './analysis.js';
+import { hypervolumeHistory, rowTrial } from '../api/pareto.js';
 
 export const MAX_POINTS = 2000;
 /**
@@ -175,28 +176,9 @@ export function studySeries(
   const imp: readonly ImportanceItem[] = !withParams ? [] : reuse ? prev.importance : columnImportance(columns, at, complete.map((t) => t.value!), dir);
   const importanceOver = !withParams ? 0 : reuse ? prev.importanceOver : complete.length;
 
-  // hypervolume history for two objectives (the first two when there are more)
-  let hypervolume: StudySeries['hypervolume'] = null;
-  const o1 = s.objectives[1];
-  if (obj && o1) {
-    const pts: { number: number; a: number; b: number }[] = [];
-    for (const t of complete) {
-      const a = t.metrics[obj.metric];
-      const b = t.metrics[o1.metric];
-      if (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b)) pts.push({ number: t.number, a, b });
-    }
-    if (pts.length) {
-      const worst = (vals: number[], d: Dir): number => {
-        const lo = Math.min(...vals);
-        const hi = Math.max(...vals);
-        const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.1 || 1;
-        return d === 'maximize' ? lo - pad : hi + pad;
-      };
-      // reference point: 10% beyond the worst value seen on each objective
-      const ref: [number, number] = [worst(pts.map((p) => p.a), obj.direction), worst(pts.map((p) => p.b), o1.direction)];
-      hypervolume = { metrics: [obj.metric, o1.metric], ref, history: hypervolumeHistory(pts, [obj.direction, o1.direction], ref) };
-    }
-  }
+  // hypervolume history, any number of objectives: the study's own reference point and its
+  // feasible Pareto set, as `tsnas status` computes them (src/api/pareto.ts, its rule)
+  const hypervolume = hypervolumeHistory(s, complete.map((t) => rowTrial(t, s.objectives)));
 
   // timeline: every started trial, per worker, merged to what a chart can draw
   const timeline = timelineBars(rows, input.workers, secs);

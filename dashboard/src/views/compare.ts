@@ -116,14 +116,19 @@ export function compareView(initial: number[]): (root: HTMLElement) => () => voi
           ),
         );
       }
+      // Multi-objective studies: each one's Pareto size and hypervolume, all bounded by the ONE
+      // reference point the API states (shared by the compared studies, or given as ref=).
+      const mo = res.hypervolume;
+      const hvCols = mo !== undefined && mo.ref !== null;
       out.append(
         h(
           'div',
           { class: 'panel' },
+          ...(mo ? [h('div', { class: 'sub', id: 'compare-hv-note' }, mo.ref ? `Hypervolume of each study's Pareto front on ${'metrics' in mo ? mo.metrics.join(', ') : ''}, every one bounded by the same reference point ${mo.note}` : `Hypervolume: ${mo.note}`)] : []),
           h(
             'table',
             { class: 'data', id: 'compare-table' },
-            h('thead', {}, h('tr', {}, ['Study', 'Strategy', 'Evaluator', 'Trials', 'Best', 'Reached at trial'].map((c, i) => h('th', { class: i >= 3 ? 'num' : '' }, c)))),
+            h('thead', {}, h('tr', {}, ['Study', 'Strategy', 'Evaluator', 'Trials', 'Best', 'Reached at trial', ...(hvCols ? ['Pareto size', 'Hypervolume'] : [])].map((c, i) => h('th', { class: i >= 3 ? 'num' : '' }, c)))),
             h(
               'tbody',
               {},
@@ -139,6 +144,7 @@ export function compareView(initial: number[]): (root: HTMLElement) => () => voi
                   h('td', { class: 'num' }, s.study.total),
                   h('td', { class: 'num' }, last ? fmt(last.best, 3) : '–'),
                   h('td', { class: 'num' }, firstBest ? firstBest.number : '–'),
+                  ...(hvCols ? [h('td', { class: 'num' }, s.pareto ? s.pareto.size : '–'), h('td', { class: 'num' }, s.pareto?.hypervolume != null ? fmt(s.pareto.hypervolume, 4) : '–')] : []),
                 );
               }),
             ),

@@ -267,12 +267,13 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           h('div', { class: 'sub' }, `over all ${sr.edf.n.toLocaleString('en-US')} complete trials${sr.edf.points.length < sr.edf.n ? ` (drawn through ${sr.edf.points.length} evenly spaced ranks)` : ''}; ${dir === 'maximize' ? 'further right is better' : 'further left is better'}`),
         );
       }
-      if (!sr.hypervolume) p6.append(h('div', { class: 'empty' }, d.study.objectives.length < 2 ? 'single-objective study: hypervolume needs two objectives' : 'no complete trial with both objectives yet'));
+      if (!sr.hypervolume) p6.append(h('div', { class: 'empty' }, d.study.objectives.length < 2 ? 'single-objective study: hypervolume needs two or more objectives' : 'no complete trial with every objective value yet'));
       else {
         const hv = sr.hypervolume;
         p6.append(
           scatter([], { width, height: 260, xLabel: 'trial number', yLabel: `hypervolume (${hv.metrics.join(' × ')})`, lines: [{ points: hv.history.map((p) => ({ x: p.number, y: p.hv })), color: PALETTE[2]!, step: true }] }),
-          h('div', { class: 'sub' }, `area dominated by the front of ${hv.metrics[0]} and ${hv.metrics[1]} over all complete trials, from the reference point (${fmt(hv.ref[0], 3)}, ${fmt(hv.ref[1], 3)}): 10% beyond the worst value of each`),
+          h('div', { class: 'sub', id: 'hv-caption' }, hv.caption),
+          ...(hv.warning ? [h('div', { class: 'warn' }, `warning: ${hv.warning}`)] : []),
         );
       }
 
