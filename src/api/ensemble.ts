@@ -53,6 +53,7 @@ import { checkArchJson } from '../eval/train.js';
 import { bestOf, objectiveOf, studyConstraints } from '../store/common.js';
 import { openStore, type TrialRecord } from '../store/index.js';
 import { parseTrainOptions } from './train-evaluator.js';
+import { checkHeldOut } from './model-record.js';
 
 export type EnsembleMethod = 'top' | 'caruana';
 /** How each member's final model is made: retrained on all non-test rows, or its CV fold networks. */
@@ -75,6 +76,14 @@ export interface EnsembleOfStudyOptions {
   readonly seeds?: number;
   /** Once, after the study's data is read: what loading decided (CSV header, label mapping, a class of one row). */
   readonly onDataNotes?: (notes: readonly string[]) => void;
+  /**
+   * retrain: aborting stops the retraining after the current batch; nothing is kept (the members'
+   * temporary weight files are removed) and `aborted` says which member, trial and seed stopped and
+   * how many members had finished.
+   */
+  readonly signal?: AbortSignal;
+  /** retrain: a line as each member's training starts (`retraining trial 3 (member 1 of 2, seed 0): ...`). */
+  readonly log?: (line: string) => void;
 }
 
 export interface StudyEnsembleResult extends EnsembleResult {
@@ -177,6 +186,9 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
   const { eval: o } = parseTrainOptions(ev.options as never, process.cwd());
   const data = await prepareData(o.dataset, { ...o.split, valFraction: 0 });
   opts.onDataNotes?.(data.notes ?? []);
+  // The ensemble retrains on every non-test row and is measured on the test rows: those must be the
+  // study's, which its search never trained or selected on (as finetune/compress check theirs).
+  await checkHeldOut(o.dataset, o.split ?? {}, `study ${study}`, data, 'the ensemble');
   let members: TrialRecord[];
   let weights: number[];
   let selection: StudyEnsembleResult['selection'];
@@ -215,11 +227,14 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
       for (const [m, arch] of archs.entries()) {
         const runs: EnsembleResult[] = [];
         try {
-          for (let j = 0; j < seeds; j++)
+          for (let j = 0; j < seeds; j++) {
+            if (opts.signal?.aborted) throw new NasError('aborted', 'stopped before its training started');
+            opts.log?.(`retraining trial ${members[m]!.number} (member ${m + 1} of ${archs.length}, seed ${(opts.seed ?? rec.seed) + j}${seeds > 1 ? `, ${j + 1} of ${seeds}` : ''}): ${o.epochs ?? 10} epochs on ${data.train.indices.length} rows`);
             runs.push(
               await trainEnsemble([arch], data, {
                 epochs: o.epochs ?? 10,
                 seed: (opts.seed ?? rec.seed) + j,
+                ...(opts.signal ? { signal: opts.signal } : {}),
                 ...(o.threads === undefined ? {} : { threads: o.threads }),
                 ...(o.hparams ? { hparams: o.hparams } : {}),
                 // The search's stopping rule (train_loss: scikit-learn's; a validation metric
@@ -229,8 +244,11 @@ export async function ensembleOfStudy(storage: string, study: string, opts: Ense
                 ...(o.darts ? { darts: o.darts } : {}),
               }),
             );
+          }
         } catch (e) {
-          if (!(e instanceof NasError) || e.code === 'internal' || e.code === 'aborted') throw e;
+          if (e instanceof NasError && e.code === 'aborted')
+            throw new NasError('aborted', `the ensemble stopped while retraining trial ${members[m]!.number} (member ${m + 1} of ${archs.length}, seed ${(opts.seed ?? rec.seed) + runs.length}): ${e.text.replace(/^ensemble member \d+ of \d+ did not train: /, '')}; ${kept.length} member(s) had finished, nothing is kept`, { cause: e });
+          if (!(e instanceof NasError) || e.code === 'internal') throw e;
           failed.push({ trial: members[m]!.number, message: `seed ${(opts.seed ?? rec.seed) + runs.length}: ${e.text.replace(/^ensemble member \d+ of \d+ did not train: /, '')}` });
           continue;
         }

@@ -219,6 +219,9 @@ test split, which the search never saw (src/api/ensemble.ts). Prints each member
 test accuracy, the ensemble's beside its best member's (with the gap when the ensemble is below it),
 and, when the study had fewer candidates than --k, how many and why (e.g. a one-shot study's
 supernet trial 0 is no candidate).
+Its retraining and test rows are checked against the study's split (its test rows must be none the
+search trained or selected on). Ctrl-C (or SIGTERM) during the retraining stops after the current
+batch and says which trial stopped; nothing is kept (exit 130; again to force).
   --final retrain (default)  members retrained, --repeats S trainings each (seeds --seed, +1, ...,
                           as tsnas train/repeat --repeats; --seeds S is its older spelling here;
                           the member's probabilities their mean)
@@ -758,8 +761,12 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
   const seed = num('seed');
   const size = num('size');
   const method = (flags['method'] as 'top' | 'caruana' | undefined) ?? 'top';
+  // Ctrl-C / SIGTERM: the retraining stops after the current batch; nothing is kept (again to force).
+  const ctl = flags['final'] === 'folds' ? undefined : interruptible('the ensemble\'s retraining stops after the current batch (nothing is kept)');
   // Checked by the API: its errors name the flags that set the options (seeds is --repeats here).
   const r = await ensembleOfStudy(storageOf(flags), needStudy(flags), {
+    ...(ctl ? { signal: ctl.signal } : {}),
+    ...(flags['json'] ? {} : { log: (l: string) => void process.stderr.write(`tsnas ensemble: ${l}\n`) }),
     method,
     ...(method === 'top' ? { k: num('k')! } : {}),
     ...(size === undefined ? {} : { size }),

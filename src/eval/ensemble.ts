@@ -28,6 +28,7 @@ import { buildNetwork } from '../nn/build/index.js';
 import { loadModule } from '../nn/state.js';
 import { Generator, Tensor, noGrad, tidy } from '../tensor/index.js';
 import { trainOnData, type TrainOptions } from './train.js';
+import { holdPartial } from '../core/partial.js';
 
 export interface EnsembleMemberResult {
   readonly arch: NetworkArch | JointArch;
@@ -52,19 +53,22 @@ export interface EnsembleResult {
  * averages their test-set probabilities. Members are trained one after the other; each network
  * is disposed before the next one is built.
  */
-export async function trainEnsemble(members: readonly (NetworkArch | JointArch)[], data: PreparedData, opts: TrainOptions & { readonly epochs: number; readonly seed: number }): Promise<EnsembleResult> {
+export async function trainEnsemble(members: readonly (NetworkArch | JointArch)[], data: PreparedData, opts: TrainOptions & { readonly epochs: number; readonly seed: number; readonly signal?: AbortSignal }): Promise<EnsembleResult> {
   if (members.length === 0) throw new NasError('invalid_config', 'an ensemble needs at least one member', { field: 'ensemble', hint: 'give k >= 1' });
   const n = data.test.indices.length;
   if (n === 0) throw new NasError('invalid_config', 'the data has no test rows to evaluate the ensemble on', { field: 'split', hint: 'keep a test split' });
   const c = data.numClasses;
   const out: EnsembleMemberResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-ensemble-'));
+  // The members' weight files are removed on Ctrl-C / SIGTERM and exit too (core/partial.ts), not only here.
+  const release = holdPartial(dir);
   try {
     for (const [m, arch] of members.entries()) {
       const file = join(dir, `member-${m}.sd`);
-      const { weightsFile: _w, ...rest } = opts as TrainOptions & { weightsFile?: string };
+      const { weightsFile: _w, signal, ...rest } = opts as TrainOptions & { weightsFile?: string; signal?: AbortSignal };
       void _w;
-      const r = await trainOnData(data, { arch, seed: opts.seed, budget: opts.epochs }, { ...rest, weightsFile: file });
+      // An aborted signal stops the training after the current batch (failed/aborted, thrown as `aborted` below).
+      const r = await trainOnData(data, { arch, seed: opts.seed, budget: opts.epochs, ...(signal ? { signal } : {}) }, { ...rest, weightsFile: file });
       const o = r.outcome;
       if (o.status !== 'complete')
         throw new NasError(o.status === 'failed' ? (o.error instanceof NasError ? o.error.code : 'diverged') : 'internal', `ensemble member ${m + 1} of ${members.length} did not train: ${o.status === 'failed' ? o.message : o.status}`, {
@@ -99,6 +103,7 @@ export async function trainEnsemble(members: readonly (NetworkArch | JointArch)[
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    release();
   }
   return { ...averagePredictions(out.map((m) => m.probs), data), members: out };
 }
