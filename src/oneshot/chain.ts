@@ -16,7 +16,7 @@
 import type { ChainCnnArch, ChainLayer } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import { analyzeArch, type InputSpec } from '../nn/build/analyze.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ModuleList, Sequential } from '../nn/layers.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ModuleList, Sequential, forwardStage } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { Tensor, stack, tidy, type Generator } from '../tensor/index.js';
 import { argmaxRows, type EdgeInfo, type ForwardMode, type ModeRef, type Supernet } from './supernet.js';
@@ -97,8 +97,8 @@ class ChainSuperNetModule extends Module {
   }
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const l of this.layers) y = l.forward(y);
-    return this.head.forward(y);
+    for (const l of this.layers) y = forwardStage(() => l.forward(y), y, x);
+    return forwardStage(() => this.head.forward(y), y, x);
   }
 }
 

@@ -8,7 +8,7 @@
  * dL/da of an intermediate activation is read through a multiplicative ones-mask m [N, C, 1, 1]
  * (a leaf): dL/dm[n, c] = sum over positions of a * dL/da, exactly the per-sample channel term.
  */
-import { Tensor, tidy } from '../../tensor/index.js';
+import { Tensor, keep, tidy } from '../../tensor/index.js';
 import { batchX, batchY, needBatch, total, withNet } from './common.js';
 import { hookForward, weightLayers } from './hooks.js';
 import type { ZeroCostProxy } from './types.js';
@@ -24,24 +24,30 @@ export const fisherProxy: ZeroCostProxy = {
         const b = needBatch(input, 'fisher');
         net.train();
         net.zeroGrad();
+        // The masks are made inside the network's stages (forwardStage scopes) and read after the
+        // backward pass: kept, and disposed here.
         const masks: Tensor[] = [];
-        const unhook = hookForward(weightLayers(net), (_m, _x, y) => {
-          const shape = y.shape.map((d, i) => (i < 2 ? d : 1));
-          const m = Tensor.ones(shape).requiresGrad_(true);
-          masks.push(m);
-          return y.mul(m);
-        });
         try {
-          crossEntropy(net.forward(batchX(b)), batchY(b)).backward();
+          const unhook = hookForward(weightLayers(net), (_m, _x, y) => {
+            const shape = y.shape.map((d, i) => (i < 2 ? d : 1));
+            const m = keep(Tensor.ones(shape).requiresGrad_(true));
+            masks.push(m);
+            return y.mul(m);
+          });
+          try {
+            crossEntropy(net.forward(batchX(b)), batchY(b)).backward();
+          } finally {
+            unhook();
+          }
+          let s = 0;
+          for (const m of masks) {
+            const g = m.grad;
+            if (g) s += 0.5 * total(g.square().mean([0]));
+          }
+          return s;
         } finally {
-          unhook();
+          for (const m of masks) m.dispose();
         }
-        let s = 0;
-        for (const m of masks) {
-          const g = m.grad;
-          if (g) s += 0.5 * total(g.square().mean([0]));
-        }
-        return s;
       }),
     ),
 };

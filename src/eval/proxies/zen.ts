@@ -9,7 +9,7 @@
  * variance, used here directly; one repeat instead of the paper's 32.) Data-independent: random inputs.
  */
 import { AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Linear } from '../../nn/layers.js';
-import { noGrad, tidy, type Tensor } from '../../tensor/index.js';
+import { keep, noGrad, tidy, type Tensor } from '../../tensor/index.js';
 import { withNet } from './common.js';
 import { hookForward, weightLayers } from './hooks.js';
 import type { ZeroCostProxy } from './types.js';
@@ -35,28 +35,30 @@ export const zenProxy: ZeroCostProxy = {
           const shape = [ZEN_BATCH, ...input.sampleShape];
           const x = gen.randn(shape);
           const x2 = x.add(gen.randn(shape).mul(0.01));
-          let feat: Tensor | undefined;
+          // The feature maps are made inside the network's stages (forwardStage scopes, which free
+          // a stage's input once the next stage has it) and read after both passes: a kept handle
+          // of each, disposed here.
+          const feats: Tensor[] = [];
           let bnLog = 0;
           let first = true;
           const unhook = hookForward([target, ...bns], (m, inp) => {
-            if (m === target) feat = inp;
+            if (m === target) feats.push(keep(inp.detach()));
             else if (first) {
               const dims = inp.ndim === 4 ? [0, 2, 3] : [0];
               bnLog += Math.log(Math.sqrt(inp.var(dims, { unbiased: false }).mean().item()));
             }
           });
-          let f1: Tensor;
           try {
             net.forward(x);
-            f1 = feat!;
             first = false;
             net.forward(x2);
+            const [f1, f2] = feats as [Tensor, Tensor];
+            const d = f1.sub(f2).abs().reshape([ZEN_BATCH, -1]).sum([1]).mean().item();
+            return Math.log(d) + bnLog;
           } finally {
             unhook();
+            for (const f of feats) f.dispose();
           }
-          const f2 = feat!;
-          const d = f1.sub(f2).abs().reshape([ZEN_BATCH, -1]).sum([1]).mean().item();
-          return Math.log(d) + bnLog;
         }),
       ),
     ),

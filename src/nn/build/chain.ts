@@ -7,7 +7,7 @@
 import type { ChainCnnArch, ChainLayer } from '../../core/arch.js';
 import { NasError } from '../../core/errors.js';
 import type { Generator, Tensor } from '../../tensor/index.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ModuleList, ReLU, Sequential } from '../layers.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ModuleList, ReLU, Sequential, forwardStage } from '../layers.js';
 import { Module, type Layer } from '../module.js';
 import { activation } from './common.js';
 
@@ -79,7 +79,7 @@ export class ChainCnnNet extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const l of this.layers) y = l.forward(y);
-    return this.head.forward(y);
+    for (const l of this.layers) y = forwardStage(() => l.forward(y), y, x);
+    return forwardStage(() => this.head.forward(y), y, x);
   }
 }

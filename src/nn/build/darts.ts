@@ -7,7 +7,7 @@
 import type { DartsArch, DartsCell, DartsOp } from '../../core/arch.js';
 import { assertNever } from '../../core/errors.js';
 import { cat, type Generator, type Tensor } from '../../tensor/index.js';
-import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, ModuleList, ReLU, Sequential } from '../layers.js';
+import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, ModuleList, ReLU, Sequential, forwardStage } from '../layers.js';
 import { Module, type Layer } from '../module.js';
 import { reluConvBn } from './nb201.js';
 
@@ -133,7 +133,13 @@ export class DartsNet extends Module {
   forward(x: Tensor): Tensor {
     let s0 = this.stem.forward(x);
     let s1 = s0;
-    for (const c of this.cells) [s0, s1] = [s1, c.forward(s0, s1)];
-    return this.classifier.forward(this.pool.forward(s1).flatten(1));
+    for (const c of this.cells) {
+      // each cell in its own scope; the older of its two inputs is needed by no later cell
+      const a = s0;
+      const b = s1;
+      const out = forwardStage(() => c.forward(a, b), a === b ? x : a, x);
+      [s0, s1] = [b, out];
+    }
+    return forwardStage(() => this.classifier.forward(this.pool.forward(s1).flatten(1)), s1, x);
   }
 }
