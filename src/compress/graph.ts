@@ -13,6 +13,7 @@
  */
 import type { Activation } from '../core/arch.js';
 import { NasError, assertNever } from '../core/errors.js';
+import type { Tensor } from '../tensor/index.js';
 
 export type Pair = readonly [number, number];
 
@@ -128,6 +129,47 @@ export function nodeInputs(n: GraphNode): readonly number[] {
       return [n.input];
     default:
       return assertNever(n, 'graph node');
+  }
+}
+
+/**
+ * Frees a graph runner's values once their last reader has run, so a pass holds the values still
+ * to be read instead of every value until an enclosing tidy ends (the same peak as a whole network
+ * forward in one tidy scope: see forwardStage in src/nn/layers.ts). Values as in the graph: 0 = the
+ * pass's input (the caller's: never freed), node i's output = value i + 1; `output` is never freed.
+ * Counted per tensor object, so a node that returns one of its inputs (dropout in eval mode) keeps
+ * that tensor alive for the later readers of either value.
+ *
+ *   const rel = new ValueRelease(nodes.map(inputsOf), output);
+ *   rel.produced(0, x);
+ *   nodes.forEach((n, i) => { v.push(run(n)); rel.produced(i + 1, v[i + 1]); rel.consumed(inputsOf(n), v); });
+ */
+export class ValueRelease {
+  private readonly reads: number[];
+  private readonly left = new Map<Tensor, number>();
+  /** @param inputs per node, the values it reads (a value read twice is listed twice) */
+  constructor(inputs: readonly (readonly number[])[], output: number) {
+    this.reads = new Array<number>(inputs.length + 1).fill(0);
+    for (const ks of inputs) for (const k of ks) this.reads[k]!++;
+    this.reads[0] = Infinity;
+    this.reads[output] = Infinity;
+  }
+  /** Value j now holds `t`. */
+  produced(j: number, t: Tensor): void {
+    this.left.set(t, (this.left.get(t) ?? 0) + (this.reads[j] ?? Infinity));
+  }
+  /** A node that read `inputs` has run: the tensors no later node reads are disposed. */
+  consumed(inputs: readonly number[], v: readonly (Tensor | undefined)[]): void {
+    for (const k of inputs) {
+      const t = v[k];
+      if (!t) continue;
+      const c = (this.left.get(t) ?? Infinity) - 1;
+      if (c > 0) this.left.set(t, c);
+      else {
+        this.left.delete(t);
+        if (!t.isDisposed) t.dispose();
+      }
+    }
   }
 }
 

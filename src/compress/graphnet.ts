@@ -15,9 +15,9 @@
 import { NasError, assertNever } from '../core/errors.js';
 import { BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Linear } from '../nn/layers.js';
 import { Module, type Layer } from '../nn/module.js';
-import { Generator, Tensor, avgPool2d, cat, isGradEnabled, maxPool2d, adaptiveAvgPool2d } from '../tensor/index.js';
+import { Generator, Tensor, avgPool2d, cat, isGradEnabled, maxPool2d, adaptiveAvgPool2d, tidy } from '../tensor/index.js';
 import { ThreadChoice } from '../tensor/thread-choice.js';
-import { graphShapes, type Graph, type GraphNode } from './graph.js';
+import { ValueRelease, graphShapes, nodeInputs, type Graph, type GraphNode } from './graph.js';
 
 export class GraphNet extends Module {
   /** Child layer of node i (weighted nodes and dropout), by node index. */
@@ -84,7 +84,13 @@ export class GraphNet extends Module {
 
   private forwardNow(x: Tensor): Tensor {
     const v: Tensor[] = [x];
-    this.graph.nodes.forEach((n, i) => v.push(runFloatNode(n, i, v, (k) => this.layer(k))));
+    const rel = new ValueRelease(this.graph.nodes.map(nodeInputs), this.graph.output);
+    rel.produced(0, x);
+    this.graph.nodes.forEach((n, i) => {
+      v.push(tidy(() => runFloatNode(n, i, v, (k) => this.layer(k))));
+      rel.produced(i + 1, v[i + 1]!);
+      rel.consumed(nodeInputs(n), v);
+    });
     return v[this.graph.output]!;
   }
 }

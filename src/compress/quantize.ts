@@ -35,7 +35,7 @@
 import { NasError, assertNever } from '../core/errors.js';
 import { ThreadChoice } from '../tensor/thread-choice.js';
 import type { Graph, GraphNode, Pair } from './graph.js';
-import { consumers, graphShapes } from './graph.js';
+import { ValueRelease, consumers, graphShapes } from './graph.js';
 import {
   Tensor,
   adaptiveAvgPool2d,
@@ -288,11 +288,17 @@ function floatNode(n: FusedNode, i: number, v: readonly Tensor[], w: ReadonlyMap
 /** Runs the fused network in float; `observe(value, tensor)` sees every value (0 = input). */
 export function runFused(f: FusedNet, x: Tensor, observe?: (v: number, t: Tensor) => void): Tensor {
   const v: Tensor[] = [x];
+  // each value freed after its last reader (graph.ts ValueRelease), not kept to the caller's scope end
+  const rel = new ValueRelease(f.nodes.map(fusedInputs), f.output);
+  rel.produced(0, x);
   observe?.(0, x);
   f.nodes.forEach((n, i) => {
-    const y = floatNode(n, i, v, f.weights);
+    // the node's own temporaries (e.g. a conv's output before its fused ReLU) freed with it
+    const y = tidy(() => floatNode(n, i, v, f.weights));
     v.push(y);
     observe?.(i + 1, y);
+    rel.produced(i + 1, y);
+    rel.consumed(fusedInputs(n), v);
   });
   return v[f.output]!;
 }
@@ -639,11 +645,20 @@ export class QuantizedNet {
   private forwardDynamic(x: Tensor, set: Map<string, PackedWeight> | undefined): Tensor {
     const f = this.fused;
     const v: Tensor[] = [x];
+    const rel = new ValueRelease(f.nodes.map(fusedInputs), f.output);
+    rel.produced(0, x);
     f.nodes.forEach((n, i) => {
       if (n.kind === 'qlinear') {
-        const y = dynamicLinear(v[n.input]!, this.setPack(set, String(i), () => this.packed.get(i)!, () => prepackLinear(this.qweights.get(i)!, f.weights.get(i)!.get('bias')!)));
-        v.push(n.relu ? y.relu() : y);
-      } else v.push(floatNode(n, i, v, f.weights));
+        const pack = this.setPack(set, String(i), () => this.packed.get(i)!, () => prepackLinear(this.qweights.get(i)!, f.weights.get(i)!.get('bias')!));
+        v.push(
+          tidy(() => {
+            const y = dynamicLinear(v[n.input]!, pack);
+            return n.relu ? y.relu() : y;
+          }),
+        );
+      } else v.push(tidy(() => floatNode(n, i, v, f.weights)));
+      rel.produced(i + 1, v[i + 1]!);
+      rel.consumed(fusedInputs(n), v);
     });
     return v[f.output]!;
   }
