@@ -16,9 +16,15 @@
 // max(`limit`, the peak of live cached bytes since the last trim) bytes are kept free
 // (TSNAS_CPU_CACHE_MB, default 2048; 0 turns the cache off): a freed block that would exceed it is
 // unmapped. The peak term keeps a whole step's working set when it is larger than the limit: with
-// the limit alone, the NB201 supernet's op-by-op step (~3 GiB live at its peak) unmapped ~1 GiB
+// the limit alone, the NB201 supernet's op-by-op step (then ~3 GiB live at its peak) unmapped ~1 GiB
 // of blocks at the end of every step and mapped and faulted them again in the next, 11.3 samples/s
 // against 23.9 with the cache off (bench engine's nb201super workload, under the bench lock).
+// That peak came from tidy scopes that kept every intermediate of a whole forward pass; since each
+// mixed edge (src/oneshot/supernet.ts) and each network stage (forwardStage, src/nn/layers.ts)
+// frees its own, the same step (C=16, 5 cells, 32x32, batch 64, 1 thread) peaks at 3115 MB before
+// those scopes, 1199 MB with the edge scopes, 984 MB with both (cached bytes after one step with
+// TSNAS_CPU_CACHE_MB=1, when the idle blocks kept equal the step's peak; session 11): below the
+// default limit, so the peak term now matters only for larger batches or networks.
 // Freed memory is kept until trimCache() (called by
 // trimMemory() at the end of every training run). The same idea as PyTorch's CUDA caching
 // allocator and its mobile CPUCachingAllocator, without block splitting.
