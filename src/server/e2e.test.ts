@@ -299,3 +299,42 @@ test('repeated runs (NAME-seed<k>) are compared as mean ± std bands of the best
   assert.match((await page.textContent('#compare-repeats')) ?? '', /rep \(3 seeds\)/);
   assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), [], 'no page errors');
 });
+
+test('three-objective studies: the study view draws the hypervolume history with its stated point; the compare view shows each one\'s hypervolume over one shared point', { skip }, async () => {
+  const store = await openStore(fx.url);
+  const objectives = [
+    { metric: 'val_acc', direction: 'maximize' as const },
+    { metric: 'latency_ms', direction: 'minimize' as const },
+    { metric: 'params', direction: 'minimize' as const },
+  ];
+  const ids: number[] = [];
+  try {
+    const rng = Rng.fromSeed(17);
+    for (const name of ['mo3-a', 'mo3-b']) {
+      const rec = await store.createStudy({ name, strategy: { name: 'nsga2', options: {} }, space: { name: 'custom', definition: null }, evaluator: { name: 'none', options: {} }, objectives, constraints: [], seed: 0, maxTrials: 12, config: {} });
+      ids.push(rec.id);
+      for (let i = 0; i < 12; i++) {
+        const w = workerId('mo3');
+        const t = await store.createTrial(rec.id, { arch: { i }, archKey: null, budget: null, params: {}, claim: { workerId: w, leaseMs: 60_000 } });
+        const m = { val_acc: 60 + 35 * rng.float(), latency_ms: 5 + 30 * rng.float(), params: 1e5 * (1 + 9 * rng.float()) };
+        await store.finishTrial(t.id, w, { state: 'complete', values: [m.val_acc, m.latency_ms, m.params], metrics: m });
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  await page.goto(`${dash.url}#/study/${ids[0]}`);
+  await page.waitForSelector('#chart-hv svg path');
+  const caption = (await page.textContent('#hv-caption')) ?? '';
+  assert.match(caption, /on val_acc \(maximize\), latency_ms \(minimize\), params \(minimize\)/);
+  assert.match(caption, /reference point val_acc=.*worst complete trial of this study: its own point/);
+  await page.goto(`${dash.url}#/compare?ids=${ids.join(',')}`);
+  await page.waitForSelector('#compare-hv-note');
+  assert.match((await page.textContent('#compare-hv-note')) ?? '', /every one bounded by the same reference point val_acc=.*shared by the 2 studies/);
+  const head = (await page.textContent('#compare-table thead')) ?? '';
+  assert.match(head, /Pareto size.*Hypervolume/);
+  const cells = await page.locator('#compare-table tbody tr td:last-child').allTextContents();
+  assert.equal(cells.length, 2);
+  for (const c of cells) assert.ok(Number(c.replace(/,/g, '')) > 0, `a hypervolume cell: ${c}`);
+  assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), [], 'no page errors');
+});
