@@ -96,6 +96,11 @@ export interface FinetuneModelOptions {
    */
   readonly keepZeros?: boolean;
   readonly log?: (line: string) => void;
+  /**
+   * Aborting stops the fine-tuning after the current batch, or before the output is written
+   * (checked after the last synchronous steps): `aborted`, nothing written.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface FinetuneMetrics {
@@ -271,7 +276,7 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
       const held = (opts.keepZeros ?? true) ? zeroMasks(net.stateDict(), trainedKeys) : { masks: new Map<string, Tensor>(), zeros: 0 };
       owned.push(...held.masks.values());
       log(`${m.name} -> ${data.name}: ${data.numClasses} classes, ${nFrozen}/${layers} layers frozen, ${trainable} of ${total} parameters trained${held.zeros ? `, ${held.zeros} pruned weights held at zero` : ''}`);
-      const loss = await finetune(net, data, { epochs, lr, batchSize, seed, params, ...(aug.augment ? { augment: aug.augment } : {}), ...(groups ? { groups } : {}), frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
+      const loss = await finetune(net, data, { epochs, lr, batchSize, seed, params, ...(opts.signal ? { signal: opts.signal } : {}), ...(aug.augment ? { augment: aug.augment } : {}), ...(groups ? { groups } : {}), frozenLayers, ...(held.masks.size ? { masksForEpoch: () => held.masks } : {}), onEpoch: (e, l) => log(`fine-tune epoch ${e}/${epochs}: train loss ${l.toFixed(4)}`) });
       net.eval();
       const fwd = (x: Tensor) => net!.forward(x);
       const metrics: FinetuneMetrics = {
@@ -320,6 +325,9 @@ export async function finetuneModel(src: ModelSource, opts: FinetuneModelOptions
           const { a, b } = affine(data.normalization);
           writeFileSync(join(out.work, 'model.onnx'), exportGraphOnnx(net, { name: `${m.name}-finetuned`, inputAffine: { a, b }, metadata: { model: m.name, dataset: data.name } }));
         }
+        // A Ctrl-C during the synchronous steps above runs its handler here, before the output is committed.
+        await new Promise<void>((r) => setImmediate(r));
+        if (opts.signal?.aborted) throw new NasError('aborted', 'fine-tuning stopped before its output was written; nothing is kept');
         out.commit();
       }
       return { metrics, warnings, ...(out ? { dir: out.dir } : {}) };

@@ -1,13 +1,14 @@
 /** `tsnas compress MODEL_DIR` in a real process, on an exported-style directory trained on digits. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MlpArch } from '../core/arch.js';
 import { writeUntrainedDigitsModel } from '../api/testing/weights.js';
+import { interruptCli } from './testing/interrupt.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -81,27 +82,28 @@ test('the compress table never shows the total as nonzero params on a stage that
   assert.match(t, /nonzero params: counted on the pruned stage/);
 });
 
-test('Ctrl-C during the fine-tuning of tsnas compress --out DIR leaves no DIR.partial-* (new user, session 10, finding 7)', async () => {
+test('Ctrl-C during the fine-tuning of tsnas compress --out DIR leaves no DIR.partial-* (new user, session 10, finding 7); kill -9 leaves one that the next run removes and says', { timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-cli-compress-int-'));
   try {
     const arch: MlpArch = { family: 'mlp', hidden: [32], activation: 'relu', batchNorm: false, dropout: 0 };
     writeUntrainedDigitsModel(join(dir, 'model'), arch);
     // 500 epochs: the signal is sent when epoch 1 is reported, long before the last one.
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'compress', join(dir, 'model'), '--prune', 'sparsity=0.5', '--quantize', 'dynamic', '--finetune-epochs', '500', '--out', join(dir, 'cq2')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (!sent && /fine-tune epoch 1\/500/.test(stderr)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    assert.ok(sent, stderr);
-    assert.equal(code, 130, stderr);
-    assert.match(stderr, /SIGINT: stopped; removed the unfinished output .*cq2\.partial-/);
+    const args = ['compress', join(dir, 'model'), '--prune', 'sparsity=0.5', '--quantize', 'dynamic', '--finetune-epochs', '500', '--out', join(dir, 'cq2')];
+    const r = await interruptCli(args, /fine-tune epoch 1\/500/);
+    assert.ok(r.sent, r.stderr);
+    assert.equal(r.code, 130, r.stderr);
+    // A graceful stop (session 11): after the current batch, saying where; the work directory removed by the error path.
+    assert.match(r.stderr, /SIGINT: stopping; the compression stops at the next stage boundary or fine-tuning batch/);
+    assert.match(r.stderr, /compression stopped in the pruned stage's fine-tuning: fine-tuning stopped after step \d+ of \d+ \(epoch \d+ of 500\) \(done: float\); nothing was written/);
     assert.deepEqual(readdirSync(dir), ['model'], 'no cq2, no cq2.partial-*');
+    // kill -9: no code runs, the work directory stays; the next run to the same --out removes it and says so.
+    const k = await interruptCli(args, /fine-tune epoch 1\/500/, { signal: 'SIGKILL' });
+    assert.equal(k.signal, 'SIGKILL', k.stderr);
+    assert.equal(readdirSync(dir).filter((f) => /^cq2\.partial-\d+-[0-9a-f]+$/.test(f)).length, 1, readdirSync(dir).join(', '));
+    const again = cli(['compress', join(dir, 'model'), '--quantize', 'dynamic', '--out', join(dir, 'cq2'), '--no-onnx', '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /removed .*cq2\.partial-\d+-[0-9a-f]+, the unfinished output of an earlier run \(process \d+, no longer running\)/);
+    assert.deepEqual(readdirSync(dir).sort(), ['cq2', 'model']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

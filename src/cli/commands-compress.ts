@@ -4,7 +4,7 @@ import { NasError } from '../api/index.js';
 import { compressModel, type CompressModelOptions, type CompressSource, type PruneSpec, type QuantMode, type StageRow } from '../api/compress.js';
 import type { DatasetSpec } from '../data/prepare.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
-import { NON_NEGATIVE_INT, datasetOfFlags, flagError, withFlagNames, type DatasetFlagKind, type FlagSpec } from './args.js';
+import { NON_NEGATIVE_INT, datasetOfFlags, interruptible, flagError, withFlagNames, type DatasetFlagKind, type FlagSpec } from './args.js';
 import { DATASET_SYNONYMS, PRUNE_CRITERION_SYNONYMS, PRUNE_SCHEDULE_SYNONYMS, PRUNE_SCOPE_SYNONYMS, QENGINE_SYNONYMS, QUANTIZE_SYNONYMS } from '../core/synonyms.js';
 
 /** Datasets a compressed image model can be evaluated on (--dataset). */
@@ -133,6 +133,8 @@ on, so a later finetune/compress of a stage uses the same rows) and OUT/report.j
 impossible (e.g. an unreachable --prune flops=F, whose error gives the reachable range) or
 interrupted (Ctrl-C, SIGTERM: exit 130) compression leaves nothing behind, so the same --out can be
 used again; the unfinished OUT.partial-* of a killed run (kill -9) is removed by the next run.
+Ctrl-C stops after the current fine-tuning batch, or at the next stage boundary when a synchronous
+step runs (calibration, the latency measurement, the ONNX export end first), and says where.
 
 options:
   --study NAME            compress the weights of this study's best (feasible) trial
@@ -247,8 +249,11 @@ options:
       onnx: !f['no-onnx'],
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
+    // Ctrl-C / SIGTERM: stops at the next stage boundary or fine-tuning batch (a synchronous stage,
+    // e.g. calibration or the latency measurement, ends first); the unfinished OUT.partial-* is removed.
+    const ctl = interruptible('the compression stops at the next stage boundary or fine-tuning batch; nothing is written');
     // The library names its options as in TypeScript (finetuneEpochs, prune.minDensity): said here as the flags.
-    const r = await compressModel(src, opts).catch((e: unknown) => {
+    const r = await compressModel(src, { ...opts, signal: ctl.signal }).catch((e: unknown) => {
       throw withFlagNames(e, COMPRESS_FLAGS, COMPRESS_OPTION_FLAGS);
     });
     if (f['json']) for (const row of r.rows) process.stdout.write(JSON.stringify(row) + '\n');

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { finetuneModel, type FinetuneModelOptions, type FreezeSpec } from '../api/finetune.js';
 import { parseClassList } from '../data/classes.js';
 import type { DatasetSpec } from '../data/prepare.js';
-import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, flagError, withFlagNames, type DatasetFlagKind, type FlagSpec } from './args.js';
+import { NON_NEGATIVE_INT, POSITIVE, datasetOfFlags, interruptible, flagError, withFlagNames, type DatasetFlagKind, type FlagSpec } from './args.js';
 import { parse, UsageError, type ExtraCommand } from './commands-extra.js';
 import { renderTable } from './table.js';
 import { trainPerClassFlag } from './commands-compress.js';
@@ -134,7 +134,7 @@ options:
     const testFraction = num('test-fraction');
     const trial = num('trial');
     const name = study !== undefined ? (trial === undefined ? study : `${study}-trial-${trial}`) : (resolve(args[0]!).split('/').pop() ?? 'model');
-    const opts: FinetuneModelOptions = {
+    let opts: FinetuneModelOptions = {
       ...(dataset ? { dataset } : {}),
       ...(fromRecord ? { datasetFromRecord: fromRecord } : {}),
       ...(classes ? { classes } : {}),
@@ -155,6 +155,11 @@ options:
       keepZeros: !f['no-keep-zeros'],
       ...(f['json'] ? {} : { log: (l: string) => process.stderr.write(l + '\n') }),
     };
+    // Ctrl-C / SIGTERM: the fine-tuning stops after the current batch (or before the output is
+    // written); the unfinished OUT.partial-* is removed. A signal during the last synchronous steps
+    // (test pass, ONNX export) is no longer lost when the output is committed.
+    const ctl = interruptible('the fine-tuning stops after the current batch; nothing is written');
+    opts = { ...opts, signal: ctl.signal };
     // The library names its options as in TypeScript (headEpochs): said here as the flags (--head-epochs).
     const r = await finetuneModel(study !== undefined ? { study, storage: (f['storage'] as string | undefined) ?? 'sqlite:./tsnas.db', ...(trial === undefined ? {} : { trial }) } : { dir: args[0]! }, opts).catch((e: unknown) => {
       throw withFlagNames(e, FINETUNE_FLAGS, { outDir: 'out', init: 'scratch', keepZeros: 'no-keep-zeros', onnx: 'no-onnx' });
