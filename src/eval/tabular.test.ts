@@ -9,6 +9,26 @@ import { NB201_CIFAR10_CSV, NB201_LATENCY_CSV, TabularEvaluator, loadNb201Table,
 
 const ROW1 = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
 
+test('counts are integers: params from the table\'s params_m (millions) are rounded, never fractional', async () => {
+  const ev = nb201Cifar10();
+  const params = ev.table.metrics.get('params')!;
+  let nonInteger = 0;
+  for (const v of params) if (!Number.isInteger(v)) nonInteger++;
+  assert.equal(nonInteger, 0, 'every params value of the shipped table is an integer');
+  // params_m 0.11997266666666667 (a mean over runs) -> 119973; 0.40034600000000004 (float noise) -> 400346.
+  const frac = await ev.evaluate({ arch: parseNb201('|skip_connect~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|'), seed: 0 });
+  const noise = await ev.evaluate({ arch: parseNb201('|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|none~2|'), seed: 0 });
+  assert.ok(frac.status === 'complete' && noise.status === 'complete');
+  assert.equal(frac.metrics.params, 119973);
+  assert.equal(noise.metrics.params, 400346);
+  assert.equal(ev.costs(parseNb201('|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|none~2|')).params, 400346);
+  // A user table: the same rounding; a non-count extra column (flops_m) keeps its value as written.
+  const p = tmpTable('int.csv', `arch,valid_acc,test_acc,params_m,flops_m\n${ROW1},1,2,0.0000026,1.5\n`);
+  const t = loadNb201Table(p, { extra: { flops_m: 'flops_m' } });
+  assert.equal(t.metrics.get('params')![0], 3);
+  assert.equal(t.metrics.get('flops_m')![0], 1.5);
+});
+
 test('loads the bundled CIFAR-10 table with latencies, fast', async () => {
   const t0 = performance.now();
   const ev = nb201Cifar10();

@@ -6,6 +6,9 @@
  *   valid_acc  validation accuracy in percent, what search sees -> metric `val_acc` (`valColumn`)
  *   test_acc   test accuracy in percent, reported only          -> metric `test_acc` (`testColumn`)
  *   params_m   parameters in millions                          -> metric `params` (count) (`paramsColumn`, null to skip)
+ *              A count is an integer: `params` is params_m x 1e6 rounded to the nearest integer
+ *              (Math.round; the shipped table's params_m is a mean over its runs, e.g. 0.11997266666666667,
+ *              and x 1e6 also adds float noise such as 400346.00000000006).
  *   any other numeric column can be reported through `extra: { metric: column }`.
  * An optional latency table (same arch column, one `<device>_ms` column per device) is joined by
  * arch string: every `<device>_ms` column becomes metric `latency_<device>_ms`, and `latency_ms`
@@ -191,6 +194,8 @@ interface NumericColumn {
   readonly col: number;
   readonly out: Float64Array;
   readonly scale: number;
+  /** A count (e.g. params from params_m): the scaled value is rounded to the nearest integer. */
+  readonly integer?: boolean;
 }
 
 /**
@@ -222,7 +227,7 @@ function scan(c: Csv, archCol: number, nums: readonly NumericColumn[], rowOf: (c
       const text = cells[n.col]!;
       const v = Number(text);
       if (!Number.isFinite(v) || text.trim() === '') throw new NasError('data_error', `not a number: ${JSON.stringify(text)}`, { field: `${c.file}:line ${line}.${c.header[n.col]}` });
-      n.out[row] = v * n.scale;
+      n.out[row] = n.integer ? Math.round(v * n.scale) : v * n.scale;
     }
   }
   return codes;
@@ -234,17 +239,17 @@ export function loadNb201Table(path: string, opts: TableOptions = {}): Nb201Tabl
   const metrics = new Map<string, Float64Array>();
   const cost: string[] = [];
   const nums: NumericColumn[] = [];
-  const add = (metric: string, col: number, scale = 1): void => {
+  const add = (metric: string, col: number, scale = 1, integer = false): void => {
     const out = new Float64Array(n).fill(NaN);
     metrics.set(metric, out);
-    nums.push({ col, out, scale });
+    nums.push({ col, out, scale, integer });
   };
   const archCol = colIndex(main, opts.archColumn ?? 'arch', 'archColumn');
   add('val_acc', colIndex(main, opts.valColumn ?? 'valid_acc', 'valColumn'));
   add('test_acc', colIndex(main, opts.testColumn ?? 'test_acc', 'testColumn'));
   const paramsCol = opts.paramsColumn === undefined ? 'params_m' : opts.paramsColumn;
   if (paramsCol !== null) {
-    add('params', colIndex(main, paramsCol, 'paramsColumn'), 1e6);
+    add('params', colIndex(main, paramsCol, 'paramsColumn'), 1e6, true);
     cost.push('params');
   }
   for (const [metric, col] of Object.entries(opts.extra ?? {})) add(metric, colIndex(main, col, `extra.${metric}`));
