@@ -34,6 +34,7 @@ import { prescreenReport, withPrescreen, type PrescreenOptions } from '../src/st
 import { loadProxyTable, tableProvider, type ProxyTable } from '../src/eval/proxies/table.js';
 import { checkProxyAvailability, proxyConsumers } from '../src/eval/proxies/availability.js';
 import { parseBenchArgs } from './args.js';
+import { mean as statMean, populationStd } from '../src/core/stats.js';
 
 interface Args {
   seeds: number;
@@ -111,11 +112,9 @@ interface Row {
   proxy_ms_mean: number;
 }
 
-const mean = (x: readonly number[]) => x.reduce((s, v) => s + v, 0) / Math.max(1, x.length);
-const std = (x: readonly number[]) => {
-  const m = mean(x);
-  return Math.sqrt(mean(x.map((v) => (v - m) ** 2)));
-};
+const mean = (x: readonly number[]): number => (x.length ? statMean(x) : 0);
+/** Population std; 0 for values equal within rounding (src/core/stats.ts). */
+const std = populationStd;
 
 const PRESCREEN = '+prescreen';
 let proxyTable: ProxyTable | undefined;

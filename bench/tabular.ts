@@ -80,6 +80,7 @@ import { averagePredictions, trainEnsemble } from '../src/eval/ensemble.js';
 import type { JointArch } from '../src/core/arch.js';
 import { parseBenchArgs } from './args.js';
 import { EARLY_STOPPING_METRICS, type EarlyStopping } from '../src/eval/train.js';
+import { mean, sampleStd } from '../src/core/stats.js';
 
 type Objective = 'val_loss' | 'val_acc';
 const OBJECTIVES: readonly Objective[] = ['val_loss', 'val_acc'];
@@ -190,9 +191,7 @@ const PY = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./sklearn_mlp.py', import.meta.url));
 
 function meanStd(xs: readonly number[]): { mean: number; std: number } {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const s = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean: m, std: s };
+  return { mean: mean(xs), std: sampleStd(xs) };
 }
 
 /**

@@ -34,6 +34,7 @@ import { lenet } from '../src/nn/build/lenet.js';
 import { trainModule } from '../src/eval/train.js';
 import { blasLine, peerEnv } from './engine.js';
 import { parseBenchArgs } from './args.js';
+import { mean, sampleStd } from '../src/core/stats.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = fileURLToPath(new URL('./torch_train.py', import.meta.url));
@@ -113,9 +114,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
-/** Sample standard deviation (n - 1); 0 for one value. */
-const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((p, q) => p + (q - mean(xs)) ** 2, 0) / (xs.length - 1)));
+/** Sample standard deviation (n - 1); 0 for one value or values equal within rounding (src/core/stats.ts). */
+const std = sampleStd;
 const r2 = (x: number) => +x.toFixed(2);
 
 export default async function main(argv: string[]): Promise<void> {

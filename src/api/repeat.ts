@@ -12,6 +12,7 @@ import { prepareSearch, requireSameIdentity, search, type PrepareInput, type Pre
 import { STUDY_NAME_MAX } from './config.js';
 import type { DataNotes } from '../data/prepare.js';
 import { hypervolumeOf, paretoSet, refPointProblem, referencePoint, referenceValues, type RefSource } from './pareto.js';
+import { mean, sampleStd } from '../core/stats.js';
 
 /** Statistics of one metric over the runs that produced it. `std` is the sample std (n-1); null for n = 1. */
 export interface Stat {
@@ -22,14 +23,13 @@ export interface Stat {
   readonly n: number;
 }
 
-/** Mean, sample std (n-1), min, max of finite values; null when there is none. */
+/** Mean, sample std (n-1; exactly 0 for values equal within rounding), min, max of finite values; null when there is none. */
 export function statsOf(values: readonly number[]): Stat | null {
   const x = values.filter((v) => Number.isFinite(v));
   const n = x.length;
   if (n === 0) return null;
-  const mean = x.reduce((s, v) => s + v, 0) / n;
-  const std = n < 2 ? null : Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
-  return { mean, std, min: Math.min(...x), max: Math.max(...x), n };
+  // Values equal within rounding: std exactly 0 and mean the common value (src/core/stats.ts).
+  return { mean: mean(x), std: n < 2 ? null : sampleStd(x), min: Math.min(...x), max: Math.max(...x), n };
 }
 
 /**

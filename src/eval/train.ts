@@ -38,6 +38,7 @@ import { predictProbs } from './predict.js';
 import { ConfusionAccumulator, type ClassificationMetrics } from './train-metrics.js';
 import { consoleProgress, type TrainProgressSink } from './train-progress.js';
 import type { EvalOutcome, EvalRequest, Evaluator, Metrics, Progress, ProgressAnswer } from './types.js';
+import { sampleStd } from '../core/stats.js';
 
 export const DEFAULT_HPARAMS: TrainHparams = { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0, schedule: 'constant' };
 
@@ -852,12 +853,6 @@ export interface TrainingEvaluatorOptions extends Omit<TrainOptions, 'weightsFil
   readonly cvPredictions?: boolean;
 }
 
-/** Sample standard deviation (n-1); 0 for one value. */
-function sampleStd(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-}
 
 /** Per-key mean of metric records (keys present in all of them). */
 function meanMetrics(ms: readonly Metrics[]): Record<string, number> {
