@@ -285,6 +285,15 @@ function floatNode(n: FusedNode, i: number, v: readonly Tensor[], w: ReadonlyMap
   }
 }
 
+/** Per fused value, how many node inputs read it (the input value 0 and the output: Infinity, never freed). */
+function valueReads(f: FusedNet): number[] {
+  const reads = new Array<number>(f.nodes.length + 1).fill(0);
+  for (const n of f.nodes) for (const k of fusedInputs(n)) reads[k]!++;
+  reads[0] = Infinity;
+  reads[f.output] = Infinity;
+  return reads;
+}
+
 /** Runs the fused network in float; `observe(value, tensor)` sees every value (0 = input). */
 export function runFused(f: FusedNet, x: Tensor, observe?: (v: number, t: Tensor) => void): Tensor {
   const v: Tensor[] = [x];
@@ -448,6 +457,8 @@ export class QuantizedNet {
   /** Quantized weights per node (qint8 tensors, kept for export and saving). */
   readonly qweights = new Map<number, Tensor>();
   private disposed = false;
+  /** Static mode: reads per fused value (valueReads), computed at the first forward. */
+  private valueReads: number[] | undefined;
   /** Small-batch thread choice (options.chooseThreads), or undefined. */
   private readonly threadChoice: ThreadChoice | undefined;
 
@@ -674,9 +685,59 @@ export class QuantizedNet {
     const nhwc = new Map<number, readonly [number, number, number]>();
     const qv: (Tensor | undefined)[] = [quantizePerTensor(x, qp[0]!)];
     const fv: (Tensor | undefined)[] = [x];
-    const getQ = (k: number): Tensor => (qv[k] ??= quantizePerTensor(fv[k]!, qp[k]!));
-    const getF = (k: number): Tensor => (fv[k] ??= dequantize(qv[k]!));
+    // Each value's int8 and float forms are freed once its last reader ran (as ValueRelease does for
+    // the float runners; a float fallback may return its input, so tensors are counted per object).
+    const left = [...(this.valueReads ??= valueReads(f))];
+    const held = new Map<Tensor, number>();
+    const hold = (t: Tensor | undefined): void => void (t && held.set(t, (held.get(t) ?? 0) + 1));
+    const release = (k: number): void => {
+      for (const t of [qv[k], fv[k]]) {
+        if (!t || t === x) continue;
+        const c = (held.get(t) ?? 1) - 1;
+        if (c > 0) held.set(t, c);
+        else {
+          held.delete(t);
+          if (!t.isDisposed) t.dispose();
+        }
+      }
+      qv[k] = fv[k] = undefined;
+    };
+    hold(qv[0]);
+    const getQ = (k: number): Tensor => {
+      let q = qv[k];
+      if (!q) hold((q = qv[k] = quantizePerTensor(fv[k]!, qp[k]!)));
+      return q;
+    };
+    const getF = (k: number): Tensor => {
+      let t = fv[k];
+      if (!t) hold((t = fv[k] = dequantize(qv[k]!)));
+      return t;
+    };
     f.nodes.forEach((n, i) => {
+      this.staticNode(n, i, qv, fv, getQ, getF, nhwc, set, linearPacks, linearEngine);
+      hold(qv[i + 1]);
+      hold(fv[i + 1]);
+      for (const k of fusedInputs(n)) if (--left[k]! === 0) release(k);
+    });
+    return getF(f.output);
+  }
+
+  /** Node i of the static int8 forward: sets qv[i + 1] (int8 kernels) or fv[i + 1] (float fallback). */
+  private staticNode(
+    n: FusedNode,
+    i: number,
+    qv: (Tensor | undefined)[],
+    fv: (Tensor | undefined)[],
+    getQ: (k: number) => Tensor,
+    getF: (k: number) => Tensor,
+    nhwc: Map<number, readonly [number, number, number]>,
+    set: Map<string, PackedWeight> | undefined,
+    linearPacks: ReadonlyMap<number, PackedWeight>,
+    linearEngine: QEngine,
+  ): void {
+    const f = this.fused;
+    const qp = this.qparams!;
+    {
       const out = i + 1;
       if (!isInt8(n)) {
         // Float fallback: the inputs are dequantized on demand.
@@ -745,8 +806,7 @@ export class QuantizedNet {
         default:
           throw new NasError('internal', `no int8 kernel for ${n.kind}`);
       }
-    });
-    return getF(f.output);
+    }
   }
 
   /** Int8 representation of node i's weight as signed bytes, with its per-channel (or single) scales. */

@@ -1,7 +1,7 @@
 /**
  * The compression graph runners free each value after its last reader (ValueRelease, graph.ts):
  * GraphNet's float forward, runFused (the calibration pass and the float reference of the int8
- * network) and the dynamic int8 forward hold the values still to be read, not every value of the
+ * network) and the dynamic and static int8 forwards hold the values still to be read, not every value of the
  * network until the enclosing tidy ends. Checked by depth: the native tensors alive when the output
  * is produced are the same for an NB201 network with 1 and with 4 cells per stage (they grew with
  * the cells before: the fault), values unchanged on a second pass, nothing left afterwards; and a
@@ -37,15 +37,16 @@ function measure(run: (x: Tensor, atOutput: () => void) => Tensor, x: Tensor): {
   return { live, out };
 }
 
-test('GraphNet, runFused, calibrate and the dynamic int8 forward: the tensors alive at the output do not grow with depth', () => {
+test('GraphNet, runFused, calibrate and the dynamic and static int8 forwards: the tensors alive at the output do not grow with depth', () => {
   const x = new Generator(7).randn([4, ...SHAPE]);
-  const res: Record<string, number[]> = { graphnet: [], runFused: [], dynamic: [] };
+  const res: Record<string, number[]> = { graphnet: [], runFused: [], dynamic: [], static: [] };
   try {
     for (const cells of [1, 4]) {
       const low = lowered(cells);
       const net = new GraphNet(low.graph, low.weights, 0).eval();
       const fused = fuse(low.graph, low.weights);
       const dyn = new QuantizedNet(fused, 'dynamic', undefined);
+      const stat = new QuantizedNet(fused, 'static', calibrate(fused, [x]));
       try {
         // GraphNet: counted when its last node (the classifier's linear layer) runs
         const last = low.graph.nodes.length - 1;
@@ -66,6 +67,11 @@ test('GraphNet, runFused, calibrate and the dynamic int8 forward: the tensors al
             at();
             return y;
           },
+          static: (t: Tensor, at: () => void) => {
+            const y = stat.forward(t);
+            at();
+            return y;
+          },
         };
         for (const [name, run] of Object.entries(runs)) {
           const a = measure(run, x);
@@ -79,7 +85,8 @@ test('GraphNet, runFused, calibrate and the dynamic int8 forward: the tensors al
         assert.equal(qp.length, fused.nodes.length + 1);
         assert.equal(liveTensors(), before);
       } finally {
-        dyn.dispose?.();
+        dyn.dispose();
+        stat.dispose();
         disposeFused(fused);
         net.dispose();
         for (const t of low.weights.values()) t.dispose();
@@ -88,7 +95,6 @@ test('GraphNet, runFused, calibrate and the dynamic int8 forward: the tensors al
   } finally {
     x.dispose();
   }
-  // the dynamic forward returns its output: only the output (and what its caller keeps) is alive
   for (const [name, [shallow, deep]] of Object.entries(res)) {
     assert.ok(shallow! > 0, `${name}: ${shallow}`);
     assert.equal(deep, shallow, `${name}: live tensors at the output, 1 vs 4 cells per stage: ${shallow} vs ${deep}`);
