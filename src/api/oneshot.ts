@@ -42,7 +42,7 @@ import { accStandardError, alphaDecisions, checkIndecision, indecisionJson, MIN_
 import { defaultWorkerId, sleep } from '../run/study.js';
 import { closeDiscardingCreated, openStore, type Store, type StudyRecord, type TrialCounts, type TrialRecord } from '../store/index.js';
 import { configSourceOf, withSearchFlagNames, identityConflict, identityDiff, identityOf, rawConfig, validateConfigCollect, type StudyConfig } from './config.js';
-import { resolveSpace } from './parts.js';
+import { asEvaluatorFields, resolveSpace } from './parts.js';
 import type { PrepareInput } from './config.js';
 import { TRAIN_OPTIONS, parseTrainOptions, withWeightsDefaults } from './train-evaluator.js';
 import { fail, type Obj } from './validate.js';
@@ -59,6 +59,12 @@ export interface PreparedOneShot {
   readonly train: TrainingEvaluatorOptions;
   /** Absolute directory of checkpoints and weights; null when the storage has none (no resume). */
   readonly artifactsDir: string | null;
+  /**
+   * The train evaluator's data, loaded and split once (memoised). Its problems (an empty
+   * validation split, a continuous label column) are named as the config's problems are: by the
+   * flag that set the value (`--val-fraction`), else the config field (`evaluator.val_fraction`).
+   */
+  readonly data: () => Promise<PreparedData>;
 }
 
 /** The one-shot method a config/flags name as its strategy, or undefined (a multi-trial search). */
@@ -79,14 +85,21 @@ export function oneShotMethodOf(input: PrepareInput): OneShotMethodName | undefi
 export function prepareOneShot(input: PrepareInput & { finalEpochs?: number }): PreparedOneShot {
   // Problems headed by where they are written, as prepareSearch's (configSourceOf).
   const sourceOf = configSourceOf(input);
+  const named = (e: unknown): unknown => withSearchFlagNames(sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e, input);
+  let p: Omit<PreparedOneShot, 'data'>;
   try {
-    return prepareOneShotUnsourced(input);
+    p = prepareOneShotUnsourced(input);
   } catch (e) {
-    throw withSearchFlagNames(sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e, input);
+    throw named(e);
   }
+  let data: Promise<PreparedData> | undefined;
+  return {
+    ...p,
+    data: () => (data ??= prepareData(p.train.dataset, p.train.split ?? {}).catch((e: unknown) => Promise.reject(named(isNasError(e) ? asEvaluatorFields(e) : e)))),
+  };
 }
 
-function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number }): PreparedOneShot {
+function prepareOneShotUnsourced(input: PrepareInput & { finalEpochs?: number }): Omit<PreparedOneShot, 'data'> {
   const { raw, baseDir } = rawConfig(input);
   const r = raw as Obj;
   if (r && typeof r === 'object' && r['trials'] === undefined) r['trials'] = 2;
@@ -158,7 +171,7 @@ export function supernetStepWarning(epochs: number, weightsRows: number, batchSi
  * without training. Throws as splitHalves does for data too small for two halves.
  */
 export async function oneShotStartWarnings(p: PreparedOneShot): Promise<string[]> {
-  const data = await prepareData(p.train.dataset, p.train.split ?? {});
+  const data = await p.data();
   return planWarnings(p, splitHalves(data, p.options.batchSize, p.config.seed));
 }
 
@@ -345,7 +358,7 @@ export async function oneShotSearch(p: PreparedOneShot, opts: OneShotSearchOptio
   const t0 = Date.now();
   const c = p.config;
   // Everything that can be wrong with the input is found before the store is touched.
-  const data: PreparedData = await prepareData(p.train.dataset, p.train.split ?? {});
+  const data: PreparedData = await p.data();
   opts.onEvent?.({ type: 'data', notes: data.notes ?? [] });
   const halves = splitHalves(data, p.options.batchSize, c.seed);
   const factory = supernetFactory(c.space, p.method, p.options);

@@ -4,7 +4,7 @@
  * unreadable data files are reported before anything is written.
  */
 import { resolve } from 'node:path';
-import { NasError, isNasError, nestError } from '../core/errors.js';
+import { NasError, isNasError, nestError, renameFields } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { Json, JsonObject } from '../core/json.js';
 import type { EvalOutcome, Evaluator, Metrics } from '../eval/types.js';
@@ -338,7 +338,18 @@ export function buildParts(config: StudyConfig, baseDir: string): StudyParts {
   if (prescreen) strategy = withPrescreen(strategy!, prescreen) as unknown as Strategy;
   if (config.enqueue) strategy = withEnqueued(strategy!, enqueued!) as unknown as Strategy;
   // The evaluator and a live proxy source may read the same file: its notes are said once.
-  const ready = evReady || proxy?.ready ? async (): Promise<DataNotes> => [...new Set((await Promise.all([evReady?.(), proxy?.ready?.()])).flatMap((n) => n ?? []))] : undefined;
+  // The data layer names its fields as the evaluator's options (val_fraction, label): in a study
+  // they are the config's `evaluator.` fields, which prepareSearch names as the flags that set them.
+  const ready =
+    evReady || proxy?.ready
+      ? async (): Promise<DataNotes> => {
+          try {
+            return [...new Set((await Promise.all([evReady?.(), proxy?.ready?.()])).flatMap((n) => n ?? []))];
+          } catch (e) {
+            throw isNasError(e) ? asEvaluatorFields(e) : e;
+          }
+        }
+      : undefined;
   config = { ...config, strategy: { name: strategyEntry!.name, options: options as unknown as JsonObject }, evaluator: { name: config.evaluator.name, options: evOptions } };
   const costOf = evaluator.costs
     ? (arch: unknown): Metrics => {
@@ -454,4 +465,13 @@ export function studySpecOf(parts: StudyParts): StudySpec {
     maxTrials: c.trials,
     config: { ...(c as unknown as JsonObject), identity: identityOf(c) },
   };
+}
+
+/**
+ * `e` (an error of loading the evaluator's data) with each field of the data layer, which names
+ * the evaluator's options (`val_fraction`, `label`, `hparams.batch_size`), as the config field
+ * (`evaluator.val_fraction`); fields already of the config (`evaluator.`, `--flag`) are kept.
+ */
+export function asEvaluatorFields(e: NasError): NasError {
+  return renameFields(e, (f) => (f.startsWith('evaluator.') || f.startsWith('--') || f.startsWith('dataset.') ? undefined : `evaluator.${f}`));
 }

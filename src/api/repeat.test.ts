@@ -34,13 +34,13 @@ test('seedList: --seeds, --repeats from --seed or the config seed; bad lists nam
   assert.deepEqual(seedList({ repeats: '3' }), [0, 1, 2]);
   assert.deepEqual(seedList({ repeats: '2', seed: '7' }), [7, 8]);
   assert.deepEqual(seedList({ repeats: '2' }, 5), [5, 6]);
-  assert.throws(() => seedList({}), isErr('seeds'));
-  assert.throws(() => seedList({ seeds: '0,x' }), isErr('seeds'));
-  assert.throws(() => seedList({ seeds: '0,-1' }), isErr('seeds'));
-  assert.throws(() => seedList({ seeds: '1,1' }), isErr('seeds'));
-  assert.throws(() => seedList({ seeds: '1', seed: '2' }), isErr('seeds'));
-  assert.throws(() => seedList({ repeats: '0' }), isErr('repeats'));
-  assert.throws(() => seedList({ repeats: '2', seed: '1.5' }), isErr('seed'));
+  assert.throws(() => seedList({}), isErr('--seeds'));
+  assert.throws(() => seedList({ seeds: '0,x' }), isErr('--seeds'));
+  assert.throws(() => seedList({ seeds: '0,-1' }), isErr('--seeds'));
+  assert.throws(() => seedList({ seeds: '1,1' }), isErr('--seeds'));
+  assert.throws(() => seedList({ seeds: '1', seed: '2' }), isErr('--seeds'));
+  assert.throws(() => seedList({ repeats: '0' }), isErr('--repeats'));
+  assert.throws(() => seedList({ repeats: '2', seed: '1.5' }), isErr('--seed'));
 });
 
 test('repeatSearch on the NB201 table: one study per seed, summary of the stored best trials, resume without re-running', async () => {

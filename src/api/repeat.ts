@@ -51,11 +51,12 @@ const MAX_SEED = 2 ** 32 - 1;
 
 /**
  * The seeds of `--seeds 0,1,2` or of `--repeats N` counted up from `--seed S` (default `base`).
- * Seeds are distinct non-negative integers; the error names the flag.
+ * Seeds are distinct non-negative integers. A CLI parser of those flags: its errors' fields are the
+ * flags (`--seeds: lists seed 1 twice`), as every command prints them.
  */
 export function seedList(o: { seeds?: string | undefined; repeats?: string | undefined; seed?: string | undefined }, base = 0): number[] {
   if (o.seeds !== undefined && (o.repeats !== undefined || o.seed !== undefined))
-    throw new NasError('invalid_config', '--seeds lists every seed; it cannot be combined with --repeats or --seed', { field: 'seeds', hint: 'use --seeds 0,1,2 or --repeats 3 [--seed 0]' });
+    throw new NasError('invalid_config', `lists every seed; it cannot be combined with ${o.repeats !== undefined ? '--repeats' : '--seed'}`, { field: '--seeds', hint: 'use --seeds 0,1,2 or --repeats 3 [--seed 0]' });
   const int = (s: string, field: string, min: number): number => {
     const n = Number(s.trim());
     if (s.trim() === '' || !Number.isInteger(n) || n < min || n > MAX_SEED)
@@ -63,16 +64,16 @@ export function seedList(o: { seeds?: string | undefined; repeats?: string | und
     return n;
   };
   let seeds: number[];
-  if (o.seeds !== undefined) seeds = o.seeds.split(',').map((s) => int(s, 'seeds', 0));
+  if (o.seeds !== undefined) seeds = o.seeds.split(',').map((s) => int(s, '--seeds', 0));
   else if (o.repeats !== undefined) {
-    const n = int(o.repeats, 'repeats', 1);
-    const s0 = o.seed === undefined ? base : int(o.seed, 'seed', 0);
-    if (s0 + n - 1 > MAX_SEED) throw new NasError('invalid_config', `--seed ${s0} + --repeats ${n} passes ${MAX_SEED}`, { field: 'repeats' });
+    const n = int(o.repeats, '--repeats', 1);
+    const s0 = o.seed === undefined ? base : int(o.seed, '--seed', 0);
+    if (s0 + n - 1 > MAX_SEED) throw new NasError('invalid_config', `${n} seeds from ${s0} pass ${MAX_SEED}, the largest seed`, { field: '--repeats', hint: `lower --repeats or --seed` });
     seeds = Array.from({ length: n }, (_, i) => s0 + i);
   } else
-    throw new NasError('invalid_config', 'give the seeds: --seeds 0,1,2, or --repeats N (from --seed, default 0)', { field: 'seeds', hint: 'e.g. --seeds 0,1,2' });
+    throw new NasError('invalid_config', 'is required: give the seeds as --seeds 0,1,2, or --repeats N (from --seed, default 0)', { field: '--seeds', hint: 'e.g. --seeds 0,1,2' });
   const dup = seeds.find((s, i) => seeds.indexOf(s) !== i);
-  if (dup !== undefined) throw new NasError('invalid_config', `seed ${dup} is listed twice`, { field: 'seeds', hint: 'list each seed once' });
+  if (dup !== undefined) throw new NasError('invalid_config', `lists seed ${dup} twice`, { field: '--seeds', hint: 'list each seed once' });
   return seeds;
 }
 

@@ -35,11 +35,29 @@ import type { PrepareInput } from './config.js';
  */
 export function prepareSearch(input: PrepareInput): PreparedSearch {
   const sourceOf = configSourceOf(input);
+  const named = (e: unknown): unknown => withSearchFlagNames(sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e, input);
+  let p: PreparedSearch;
   try {
-    return prepareSearchUnsourced(input);
+    p = prepareSearchUnsourced(input);
   } catch (e) {
-    throw withSearchFlagNames(sourceOf ? withIssueSources(e, sourceOf, 'in the config') : e, input);
+    throw named(e);
   }
+  // Loading the data (ready) and the constraints' check come later (search, createStudy, the CLI
+  // before its banner): their problems are named as these are, by flag or config field (an empty
+  // validation split is `--val-fraction` after --val-fraction, `evaluator.val_fraction` in a file).
+  const { ready, checkProposable } = p.parts;
+  const parts = {
+    ...p.parts,
+    checkProposable: () => {
+      try {
+        checkProposable();
+      } catch (e) {
+        throw named(e);
+      }
+    },
+    ...(ready ? { ready: () => ready().catch((e: unknown) => Promise.reject(named(e))) } : {}),
+  };
+  return { ...p, parts };
 }
 
 function prepareSearchUnsourced(input: PrepareInput): PreparedSearch {

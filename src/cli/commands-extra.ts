@@ -81,7 +81,7 @@ function printRepeatedTrain(r: RepeatedTrain): string {
 }
 
 /** `tsnas train`'s flags (also how the API's errors about the options they set are named: withFlagNames). */
-const TRAIN_FLAGS: FlagSpec = {
+export const TRAIN_FLAGS: FlagSpec = {
   dataset: { type: 'string', choices: DATASET_KINDS, synonyms: DATASET_SYNONYMS },
   'data-dir': { type: 'string' },
   path: { type: 'string' },

@@ -41,6 +41,9 @@ export async function runOneShotSearch(
   const prepared = prepareOneShot({ ...(configPath === undefined ? {} : { configPath }), flags, ...(finalEpochs === undefined ? {} : { finalEpochs }) });
   const quiet = Boolean(flags['quiet']);
   const c = prepared.config;
+  // Data that cannot be trained on (an empty split, a continuous label) is said alone, not after
+  // the banner, as a multi-trial search says it (loaded once: oneShotSearch reuses it).
+  await prepared.data();
   if (!quiet)
     err(`tsnas: study ${c.study} in ${c.storage}: one-shot ${prepared.method} on ${c.space} (${prepared.options.epochs} supernet epochs), dataset ${String(c.evaluator.options['dataset'])}\n`);
   const onEvent = (e: OneShotEvent) => {

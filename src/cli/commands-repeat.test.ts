@@ -53,7 +53,7 @@ test('tsnas repeat: studies NAME-seed<k>, best of each and mean ± std; a rerun 
 
     const bad = await cli(['repeat', ...flags, '--seeds', '1,1']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /seed 1 is listed twice/);
+    assert.match(bad.stderr, /--seeds: lists seed 1 twice/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

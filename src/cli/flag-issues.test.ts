@@ -61,7 +61,7 @@ test('every command lists all its bad flags at once, each naming the flag and th
         /^--epochs: must be a positive integer, got "0"/,
         /^--threads: must be a positive integer, got "x"/,
         /^--split-seed: must be an integer >= 0, got "1.5"/,
-        /^seed: "y" is not an integer/,
+        /^--seed: "y" is not an integer/,
       ],
     ],
     // --dataset is optional since an export's record gives it (session 10); no architecture and a bad --epochs:
@@ -105,10 +105,10 @@ test('every command lists all its bad flags at once, each naming the flag and th
     ],
     [['dashboard', '--port', '70000', '--storage'], [/--storage needs a value/, /^--port: must be an integer from 0 to 65535, got "70000"/]],
     [['report', '--rows', '0'], [/^--rows: must be a positive integer, got "0"/, /^--study: is required/]],
-    [['main', '--trials', '0', '--workers', 'x', '--seeds', '1,1'], [/^--trials: must be a positive integer/, /^--workers: must be a positive integer, got "x"/, /^seeds: seed 1 is listed twice/]],
+    [['main', '--trials', '0', '--workers', 'x', '--seeds', '1,1'], [/^--trials: must be a positive integer/, /^--workers: must be a positive integer, got "x"/, /^--seeds: lists seed 1 twice/]],
     [
       ['repeat', '--space', 'nb201', '--strategy', 'random', '--evaluator', 'nb201', '--seeds', '1,1', '--trials', '0', '--storage', db, '--quiet=1'],
-      [/--quiet is a switch/, /^--trials: must be an integer in \[1, /, /^seeds: seed 1 is listed twice/],
+      [/--quiet is a switch/, /^--trials: must be an integer in \[1, /, /^--seeds: lists seed 1 twice/],
     ],
     [['export', '--format', 'xml', '--json=1'], [/--json is a switch/, /^--format: unknown value "xml"/, /--study NAME is required/]],
     [['trials', '--state', 'complet'], [/^--state: unknown value "complet"; did you mean complete\?/, /--study NAME is required/]],
