@@ -102,6 +102,12 @@ async function archModel(aj0: unknown, weightsPath: string, info: { metrics?: Re
   return { module, inputShape, numClasses, ...(norm ? { normalization: norm } : {}), ...(t.dataset ? { dataset: t.dataset } : {}), ...(t.record ? { record: t.record } : {}), name, source };
 }
 
+/** `was evaluated by nb201, not trained` for a study evaluator that trains no network (so keeps no weights); undefined for the train evaluator or none recorded. */
+function notTrainedBy(evaluator: unknown): string | undefined {
+  const n = (evaluator as { name?: unknown } | null | undefined)?.name;
+  return typeof n === 'string' && n !== 'train' ? `was evaluated by ${n}, not by training networks` : undefined;
+}
+
 /**
  * Loads a model (see the file comment). `datasetOverride` is only used to learn the input shape of
  * an exported architecture whose metrics record neither the shape nor a dataset. Errors: not_found
@@ -116,9 +122,19 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec,
     const name = dir.split('/').pop() || 'model';
     if (!existsSync(dir)) throw new NasError('not_found', `${dir} does not exist`, { field: 'model', hint: 'give a directory written by tsnas export, tsnas finetune or tsnas compress' });
     const weightsPath = join(dir, 'weights.bin');
-    if (!existsSync(weightsPath))
-      throw new NasError('not_found', `${weightsPath} does not exist`, { field: 'model', hint: existsSync(join(dir, 'model.int8.bin')) ? 'give the float or pruned stage directory, not the int8 one' : 'the model has no trained weights: export a study whose trials kept weights' });
     const metrics = existsSync(join(dir, 'metrics.json')) ? readJson(join(dir, 'metrics.json'), 'model') : undefined;
+    if (!existsSync(weightsPath)) {
+      // An export of a study that trained nothing (a table lookup) has no weights to keep: said so.
+      const untrained = notTrainedBy(metrics?.['evaluator']);
+      throw new NasError('not_found', `${weightsPath} does not exist${untrained ? `: ${join(dir, 'metrics.json')} records a study that ${untrained}` : ''}`, {
+        field: 'model',
+        hint: existsSync(join(dir, 'model.int8.bin'))
+          ? 'give the float or pruned stage directory, not the int8 one'
+          : untrained
+            ? 'a trained network is needed: export a study searched with the train evaluator (its trials keep their weights)'
+            : 'the model has no trained weights: export a study whose trials kept weights',
+      });
+    }
     const source: JsonObject = { dir };
     if (existsSync(join(dir, 'model.json'))) {
       const g = readJson(join(dir, 'model.json'), 'model') as unknown as Graph;
@@ -154,6 +170,8 @@ export async function loadModel(src: ModelSource, datasetOverride?: DatasetSpec,
       throw new NasError('not_found', `${which} is ${best.state}, not complete: it has no trained weights`, { field: 'trial', hint: `give a complete trial (tsnas trials --study ${src.study} --state complete), or leave out --trial for the best` });
     if (found && !found.found)
       throw new NasError('not_found', `${which}'s weights file is missing (looked in ${found.tried.join(' and ')})`, { field: 'study', hint: 'if the study folder was moved, keep <db>.artifacts/ beside the database' });
+    const untrained = notTrainedBy(rec.evaluator);
+    if (untrained) throw new NasError('not_found', `${which} has no trained weights: the study ${untrained}`, { field: 'study', hint: 'a trained network is needed: use a study searched with the train evaluator (its trials keep their weights)' });
     throw new NasError('not_found', `${which} kept no weights`, { field: 'study', hint: 'use a study trained with keep_weights (the train evaluator keeps them by default)' });
   }
   return archModel(best.arch, found.path, { evaluator: rec.evaluator, from: `study ${src.study}`, params: best.metrics?.['params'], final: best.userAttrs['final_record'] }, `${src.study}-trial-${best.number}`, { study: src.study, storage: src.storage, trial: best.number }, datasetOverride);

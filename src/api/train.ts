@@ -3,6 +3,8 @@
  * the `train` evaluator of study configs. Returns metrics (validation and test) and costs.
  * `trainRepeated`: the same training once per seed, with mean ± std over the seeds.
  */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { NasError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
@@ -38,6 +40,11 @@ export interface TrainInput {
    * built with that study's builder options and data settings as an export of it would be.
    */
   readonly record?: ModelRecord;
+  /**
+   * Where an architecture given as a value came from, for messages: e.g. `study s trial 3`
+   * (archOfStudy's name). Said when neither the options nor a record give a dataset.
+   */
+  readonly from?: { readonly name: string; readonly evaluator?: unknown };
 }
 
 export type { TrainData } from './model-record.js';
@@ -120,6 +127,38 @@ export function withRecord(options: JsonObject, rec: ModelRecord | undefined): {
   return { options: out as JsonObject, recorded, overridden };
 }
 
+/**
+ * Why `input` has no dataset to train on, naming the source the user gave: a study's trial (its
+ * study did not train: `evaluated by nb201, a table lookup`), an export or architecture file
+ * (no metrics.json beside it, or one of a study that did not train), the record not read
+ * (useRecord false, `--no-record`), or an architecture given as a value.
+ */
+function noDatasetWhy(input: TrainInput): string {
+  const evaluatorOf = (e: unknown): string | undefined => {
+    const n = (e as { name?: unknown } | null | undefined)?.name;
+    return typeof n === 'string' ? n : undefined;
+  };
+  const notTrained = (ev: string | undefined): string => (ev === undefined ? 'records no evaluator' : `was evaluated by ${ev}, not by training on a dataset`);
+  if (input.from !== undefined) return `the study of ${input.from.name} ${notTrained(evaluatorOf(input.from.evaluator))}, so it records no dataset`;
+  if (typeof input.arch !== 'string') return 'the architecture (given as a value) comes with no record of one';
+  if (input.useRecord === false) return `the record beside ${input.arch} is not read (--no-record)`;
+  let dir: string;
+  try {
+    dir = statSync(input.arch).isDirectory() ? input.arch : dirname(input.arch);
+  } catch {
+    return `${input.arch} has no metrics.json beside it recording one`;
+  }
+  const file = join(dir, 'metrics.json');
+  if (!existsSync(file)) return `${input.arch} has no metrics.json beside it recording one, as an export has`;
+  let ev: string | undefined;
+  try {
+    ev = evaluatorOf((JSON.parse(readFileSync(file, 'utf8')) as { evaluator?: unknown }).evaluator);
+  } catch {
+    ev = undefined;
+  }
+  return `${file} records none: its study ${notTrained(ev)}`;
+}
+
 /** Trains one architecture; bad options/files throw before training, a failing candidate is reported. */
 export async function train(input: TrainInput): Promise<TrainSummary> {
   return (await trainer(input)).run(input.seed ?? 0, input.progress ?? false);
@@ -140,7 +179,7 @@ async function trainer(input: TrainInput): Promise<{ run: (seed: number, progres
   const { options, recorded, overridden, augment } = withRecord(input.options, rec);
   if (options['dataset'] === undefined)
     I.take(() => {
-      throw new NasError('invalid_config', 'no dataset given, and the architecture has no metrics.json beside it recording one', { field: 'dataset', hint: 'give --dataset (e.g. digits, fashion_mnist), or train an architecture exported by tsnas export' });
+      throw new NasError('invalid_config', `no dataset given, and ${noDatasetWhy(input)}`, { field: 'dataset', hint: 'give --dataset (e.g. digits, fashion_mnist, or csv --path FILE.csv)' });
     }, undefined);
   const o = options['dataset'] === undefined ? undefined : I.take(() => parseTrainOptions(options, baseDir).eval, undefined);
   if (o?.cvFolds !== undefined)

@@ -211,11 +211,13 @@ is reported and left out of the statistics; the exit code is then 1.
     const fromStudy = study === undefined ? undefined : await archOfStudy({ study, storage: typeof flags['storage'] === 'string' ? flags['storage'] : DEFAULT_STORAGE, ...(trial === undefined ? {} : { trial }) }).catch((e: unknown) => Promise.reject(withFlagNames(e, TRAIN_FLAGS)));
     const arch: unknown = fromStudy ? fromStudy.arch : args[0]!;
     const record = fromStudy ? recordOfEvaluator(fromStudy.evaluator, fromStudy.name, fromStudy.params, fromStudy.final) : undefined;
+    // Named when the study records no dataset (e.g. an nb201 table study), not an export's metrics.json.
+    const from = fromStudy ? { from: { name: fromStudy.name, evaluator: fromStudy.evaluator } } : {};
     const ctl = interruptible('the training is stopped (nothing is kept)');
     // The evaluator options built from the flags are checked by the API: its errors name the flags.
     const inFlags = <T>(p: Promise<T>): Promise<T> => p.catch((e: unknown) => Promise.reject(withFlagNames(e, TRAIN_FLAGS, { 'evaluator.latency': 'no-latency', latency: 'no-latency' })));
     if (seeds) {
-      const r = await inFlags(trainRepeated({ arch, options, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}) }, seeds));
+      const r = await inFlags(trainRepeated({ arch, options, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}), ...from }, seeds));
       process.stdout.write(flags['json'] ? JSON.stringify(r, null, 2) + '\n' : printRepeatedTrain(r));
       return r.aborted ? 130 : r.failed > 0 ? 1 : 0;
     }
@@ -224,7 +226,7 @@ is reported and left out of the statistics; the exit code is then 1.
     if (!flags['json'] && sv('seed') === undefined && !flags['no-record'])
       if (fromStudy) process.stderr.write(`tsnas train: seed ${seed}, the training seed of ${fromStudy.name} (its weights are reproduced only if that trial trained from scratch with the same budget)\n`);
       else if (args[0] !== undefined && (record ?? readArchRecord(args[0]))) process.stderr.write(`tsnas train: seed 0: the trial's training seed is not recorded in an export (give --seed N, or train --study S --trial N, which uses it)\n`);
-    const s = await inFlags(train({ arch, options, seed, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}) }));
+    const s = await inFlags(train({ arch, options, seed, signal: ctl.signal, progress: !flags['json'], useRecord: !flags['no-record'], ...(record ? { record } : {}), ...from }));
     process.stdout.write(flags['json'] ? JSON.stringify(s, null, 2) + '\n' : printTrain(s));
     for (const w of s.warnings ?? []) process.stderr.write(`tsnas train: warning: ${w}\n`);
     const chance = trainChanceWarning(s);
