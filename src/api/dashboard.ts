@@ -4,12 +4,12 @@
  * end (dashboard/) imports these types.
  */
 import { NasError, storageError } from '../core/errors.js';
-import { didYouMean, didYouMeanValue } from '../core/suggest.js';
+import { closest, didYouMeanValue } from '../core/suggest.js';
 import { hypervolumeOf, paretoSet, referencePoint, referenceValues, refPointText, rowTrial, type HypervolumeHistory, type ParetoTrial, type RefSource } from './pareto.js';
 import { TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 import { studyId as toStudyId, trialId } from '../core/ids.js';
 import type { Json } from '../core/json.js';
-import { candidateValue, isSupernetTrial } from '../core/metrics.js';
+import { candidateValue, closestMetric, didYouMeanMetric, isSupernetTrial } from '../core/metrics.js';
 import type { Store, StudySummary as StoreStudySummary, TrialRecord, TrialOutcome, StudyRecord, TrialPageQuery, TrialColumns, TrialArchitectures, TrialArchKeys } from '../store/types.js';
 import { ArchColumns, type LeafValue } from './arch-columns.js';
 import { openStore } from '../store/index.js';
@@ -857,7 +857,13 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const version = versionOf(counted);
       const hit = cache.get(counted.id);
       const filtered = (query.q ?? '').trim() !== '';
-      if (hit && hit.version === version) return queryTrials((await allRows(counted)).rows, { limit: DEFAULT_LIMIT, ...query });
+      // A sort by a metric or parameter no trial has is refused, as the Pareto chart's names are.
+      const named = sort.startsWith('metric:') || sort.startsWith('param:');
+      if (hit && hit.version === version) {
+        const r = await allRows(counted);
+        if (named) checkSortName(sort, counted, r);
+        return queryTrials(r.rows, { limit: DEFAULT_LIMIT, ...query });
+      }
       const param = sort.startsWith('param:');
       const view = views.get(counted.id);
       if (!cache.has(counted.id) && !pending.has(counted.id) && (param || filtered || view?.version === version)) {
@@ -870,6 +876,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         // (of an older version: updated incrementally) is paged from them.
         const withParams = param || filtered;
         const r = withParams ? await viewFull(counted, version) : await view!.first;
+        if (named) checkSortName(sort, counted, r);
         const page = queryTrials(r.rows, { limit: DEFAULT_LIMIT, ...query }, withParams && r.paramColumns ? {
           params: r.paramColumns,
           archKeys: filtered ? await viewOf(counted, version).keys() : null,
@@ -895,11 +902,19 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
         readKeys();
         return { total: page.total, trials: page.trials.map((t) => full.get(t.number) ?? t) };
       }
-      if (param || filtered) return queryTrials((await allRows(counted)).rows, { limit: DEFAULT_LIMIT, ...query });
+      if (param || filtered) {
+        const r = await allRows(counted);
+        if (named) checkSortName(sort, counted, r);
+        return queryTrials(r.rows, { limit: DEFAULT_LIMIT, ...query });
+      }
       const s: StudyRecord = counted;
       const pq = toPageQuery(query);
       const pop = populationOf(s);
       const page = await store.pageTrials(s.id, pq);
+      // Sorted with missing values last: a first row without the metric (or no row of a study
+      // with trials) may mean no trial has it; the study's metric names say (read only then).
+      if (pq.sortBy === 'metric' && (page.trials.length === 0 ? page.total > 0 || (query.offset ?? 0) > 0 : !Number.isFinite(page.trials[0]!.metrics?.[pq.metric!] ?? NaN)))
+        checkSortName(sort, counted, await chartRows(counted));
       return { total: page.total, trials: page.trials.map((t) => toRow(s, t, pop)) };
     },
     async trial(id, number) {
@@ -936,7 +951,7 @@ export function dashboardSource(store: Store, owns = false): DashboardSource {
       const known = [...new Set([...r.metricNames, ...s.objectives.map((o) => o.metric)])];
       for (const [field, name] of [['x', x], ['y', y]] as const)
         if (!known.includes(name))
-          throw new NasError('invalid_config', `no metric is named ${JSON.stringify(name.slice(0, 60))} in study ${s.name}${didYouMean(name, known)}`, { field, hint: `use one of: ${known.join(', ') || '(no metrics recorded yet)'}` });
+          throw new NasError('invalid_config', `no metric is named ${JSON.stringify(name.slice(0, 60))} in study ${s.name}${didYouMeanMetric(name, known)}`, { field, hint: `use one of: ${nameList(known) || '(no metrics recorded yet)'}` });
       return paretoOf(s, r.rows, x, y);
     },
     async oneshot(id) {
@@ -1527,6 +1542,33 @@ function textMatches(cols: RowColumns, n: number, term: string): Uint8Array {
   return m;
 }
 
+/** Names for a hint: all of them up to 40, else the first 40 and how many more. */
+function nameList(names: readonly string[]): string {
+  return names.length <= 40 ? names.join(', ') : `${names.slice(0, 40).join(', ')} and ${names.length - 40} more`;
+}
+
+/**
+ * Refuses a trial-table sort by a metric or parameter (`metric:NAME`, `param:NAME`) that no trial
+ * of study `s` has and no objective (or its tie-break) names (`rows`: the study's metric and parameter names), as the
+ * Pareto chart's x and y are: invalid_config (HTTP 400) with field `sort`, the closest name
+ * (closestMetric for metrics: `acc` -> `val_acc`) and the known ones. It sorted by nothing, without
+ * a word, before.
+ */
+export function checkSortName(sort: string, s: { readonly name: string; readonly objectives: readonly { readonly metric: string; readonly tieBreak?: { readonly metric: string } }[] }, rows: { readonly metricNames: readonly string[]; readonly paramNames: readonly string[] }): void {
+  const metric = sort.startsWith('metric:');
+  if (!metric && !sort.startsWith('param:')) return;
+  const name = sort.slice(metric ? 7 : 6);
+  const known = metric ? [...new Set([...rows.metricNames, ...s.objectives.flatMap((o) => (o.tieBreak ? [o.metric, o.tieBreak.metric] : [o.metric]))])].sort() : [...rows.paramNames];
+  if (known.includes(name)) return;
+  const what = metric ? 'metric' : 'parameter';
+  const shown = JSON.stringify(name.slice(0, 60));
+  const near = metric ? didYouMeanMetric(name, known) : closest(name, known) === undefined ? '' : `; did you mean param:${closest(name, known)}?`;
+  throw new NasError('invalid_config', `no ${what} is named ${shown} in study ${s.name}${metric && near ? near.replace('did you mean ', 'did you mean metric:') : near}`, {
+    field: 'sort',
+    hint: known.length ? `use one of: ${nameList(known.map((k) => `${metric ? 'metric' : 'param'}:${k}`))}, or ${SORT_KEYS.join(', ')}` : `no trial has reported a ${what} yet; sort by ${SORT_KEYS.join(', ')}`,
+  });
+}
+
 function sortKeyOf(sort: string): (r: TrialRow) => number | string | null {
   if (sort.startsWith('metric:')) {
     const m = sort.slice(7);
@@ -1683,8 +1725,9 @@ export function queryTrials(rows: readonly TrialRow[], query: TrialQuery, column
     }
     for (const c of compares) {
       if (c.names ? ![...known].some((k) => c.names!.test(k)) : !known.has(c.name)) {
-        const near = [...known!].filter((k) => k.toLowerCase().includes(c.name.replace(/\*/g, '').toLowerCase().slice(0, 4))).slice(0, 8);
-        throw new NasError('invalid_config', `no parameter or metric is named "${c.name.slice(0, 60)}"`, { field: 'q', hint: `${near.length ? `e.g. ${near.join(', ')}` : 'see the table\'s columns'}; or filter by text without an operator` });
+        const names = [...known!].sort();
+        const near = c.names ? undefined : closestMetric(c.name, names) ?? closest(c.name, names);
+        throw new NasError('invalid_config', `no parameter or metric is named "${c.name.slice(0, 60)}"${near === undefined ? '' : `; did you mean ${near}?`}`, { field: 'q', hint: `use one of: ${nameList(names)}; or filter by text without an operator` });
       }
     }
   }

@@ -133,8 +133,11 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
   const seg = path.split('/').slice(2); // '', 'api', ...
   if (seg.some((s) => s === '')) return sendJsonError(res, 404, 'not_found', `no API route ${path}`);
   const [a, b, c, d, ...rest] = seg;
+  // Each route's query parameters: another name is refused, not ignored (`?sortt=value` answered
+  // the default order without a word), with the closest name and the route's names.
+  const only = (...names: string[]): void => checkQueryParams(params, names, path);
   if (rest.length === 0) {
-    if (a === 'health' && b === undefined) return sendJson(res, { ok: true });
+    if (a === 'health' && b === undefined) return only(), sendJson(res, { ok: true });
     if (a === 'events' && b === undefined) {
       if (req.method === 'HEAD') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
@@ -144,6 +147,7 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       return o.events.add(req, res);
     }
     if (a === 'compare' && b === undefined) {
+      only('ids', 'ref');
       const ids = (params.get('ids') ?? '')
         .split(',')
         .filter((x) => x !== '')
@@ -161,6 +165,7 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
       return sendJson(res, await o.source.compare([...new Set(ids)], ref));
     }
     if (a === 'studies') {
+      only(...(c === 'trials' && d === undefined ? TRIAL_QUERY_PARAMS : c === 'pareto' && d === undefined ? ['x', 'y'] : []));
       if (b === undefined) return sendJson(res, { studies: await o.source.studies() });
       const id = parseStudyId(b);
       if (c === undefined) return sendJson(res, await o.source.study(id));
@@ -198,6 +203,24 @@ async function api(o: HandlerOptions, path: string, params: URLSearchParams, req
     }
   }
   return sendJsonError(res, 404, 'not_found', `no API route ${path}`);
+}
+
+/** The query parameters of /api/studies/ID/trials (trialQuery). */
+const TRIAL_QUERY_PARAMS = ['sort', 'order', 'state', 'q', 'limit', 'offset'];
+
+/**
+ * Refuses a query parameter that route `path` does not read (`token`, the access token, is read on
+ * every route): invalid_config naming it, with the closest of `names` and all of them.
+ */
+export function checkQueryParams(params: URLSearchParams, names: readonly string[], path: string): void {
+  for (const k of new Set(params.keys())) {
+    if (k === 'token' || names.includes(k)) continue;
+    const shown = JSON.stringify(k.slice(0, 40));
+    throw new NasError('invalid_config', `unknown query parameter ${shown}${didYouMeanValue(k.slice(0, 40), names)}`, {
+      field: k.slice(0, 40),
+      hint: names.length ? `${path} reads ${names.join(', ')}` : `${path} takes no query parameters`,
+    });
+  }
 }
 
 function trialQuery(p: URLSearchParams): TrialQuery {
