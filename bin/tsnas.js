@@ -9,9 +9,19 @@ if (!existsSync(entry)) {
 }
 // The CLI runs because this file says so, not because of the name it was started by (a symlink
 // such as node_modules/.bin/tsnas must run it too).
+// Ctrl-C or SIGTERM while the CLI loads (the libtorch addon takes a moment on a busy machine) is
+// said, not silent; once a command runs, it says what it stopped (src/cli/main.ts STOP_NOTICES).
+const starting = (sig) => {
+  process.stderr.write(`\ntsnas: ${sig}: stopped while starting; nothing was done\n`);
+  process.exit(130);
+};
+process.on('SIGINT', starting);
+process.on('SIGTERM', starting);
 let cli;
 try {
   cli = await import(entry);
+  process.off('SIGINT', starting);
+  process.off('SIGTERM', starting);
 } catch (e) {
   // Loading the CLI loads the libtorch addon: a set-up problem (not built yet, libtorch missing) is
   // one line naming the fix, exit 2, as the CLI's own input errors are, not a stack trace.

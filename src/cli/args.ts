@@ -15,6 +15,7 @@
 import { parseArgs } from 'node:util';
 import { NasError, issueListText, renameFields, type Issue } from '../core/errors.js';
 import { Issues } from '../core/issues.js';
+import { sayOnStop } from '../core/partial.js';
 import { closest, didYouMeanValue, type Synonyms } from '../core/suggest.js';
 import { resolve } from 'node:path';
 import type { DatasetSpec } from '../data/prepare.js';
@@ -380,14 +381,40 @@ export function interruptible(stopping: string = STOPPING_TRIALS): AbortControll
   const handler = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      process.stderr.write(`\ntsnas: ${sig}: stopping; ${stopping} (again to force)\n`);
+      process.stderr.write(`\ntsnas${currentCommand === undefined ? '' : ` ${currentCommand}`}: ${sig}: stopping; ${stopping} (again to force)\n`);
       ctl.abort('interrupted');
     } else process.exit(130);
   };
+  const onDisconnect = () => ctl.abort('parent exited');
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-  if (process.connected) process.once('disconnect', () => ctl.abort('parent exited'));
+  if (process.connected) process.once('disconnect', onDisconnect);
+  installedStops.push(() => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+    process.off('disconnect', onDisconnect);
+  });
   return ctl;
+}
+
+const installedStops: (() => void)[] = [];
+let currentCommand: string | undefined;
+
+/**
+ * A command starts (`run`): its name is said in the stop lines (`tsnas train: SIGTERM: stopping;
+ * ...`), and a signal no graceful stop takes says what stopped and what was kept (`notice`,
+ * core/partial.ts sayOnStop). The returned end removes the handlers `interruptible` installed
+ * and the notice, so a process running several commands (tests, an embedding program) does not
+ * collect them.
+ */
+export function startCommand(command: string, notice?: { readonly stopped: string; readonly kept: string }): () => void {
+  currentCommand = command;
+  const release = notice ? sayOnStop({ command, ...notice }) : undefined;
+  return () => {
+    for (const off of installedStops.splice(0)) off();
+    release?.();
+    if (currentCommand === command) currentCommand = undefined;
+  };
 }
 
 /**

@@ -231,7 +231,8 @@ is reported and left out of the statistics; the exit code is then 1.
     for (const w of s.warnings ?? []) process.stderr.write(`tsnas train: warning: ${w}\n`);
     const chance = trainChanceWarning(s);
     if (chance) process.stderr.write(`tsnas train: warning: ${chance}\n`);
-    return s.status === 'failed' ? 1 : 0;
+    // Stopped by Ctrl-C/SIGTERM: the interrupted code, as search and repeat return it.
+    return ctl.signal.aborted ? 130 : s.status === 'failed' ? 1 : 0;
   },
 };
 

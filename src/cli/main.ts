@@ -3,7 +3,7 @@
  * results: tables or `--json` on stdout, progress and messages on stderr.
  * Exit codes: 0 ok, 2 bad input (config, flags, names, files), 1 failure, 130 interrupted.
  */
-import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, withFlagNames, interruptible, SEARCH_ELSEWHERE, parse, sayDataNotes, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
+import { NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, flagError, withFlagNames, interruptible, startCommand, SEARCH_ELSEWHERE, parse, sayDataNotes, UsageError, type CrossCheck, type Flags, type FlagSpec } from './args.js';
 import { closest } from '../core/suggest.js';
 import { ENSEMBLE_FINAL_SYNONYMS, ENSEMBLE_METHOD_SYNONYMS, ENSEMBLE_METRIC_SYNONYMS, FORMAT_SYNONYMS, TRIAL_STATE_SYNONYMS } from '../core/synonyms.js';
 import { resolve } from 'node:path';
@@ -879,8 +879,35 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   finetune: finetuneCmd.run,
 };
 
+const WRITES_AT_END = 'nothing was written (the --out directory is made only when it finishes)';
+
+/**
+ * What each command says when SIGINT/SIGTERM stops it outside its own graceful stop
+ * (`interruptible`, installed once a search, worker, repeat, main, train, ensemble or dashboard is running):
+ * what stopped, and what was kept when no unfinished output was removed (core/partial.ts
+ * sayOnStop). A stop was silent before a finetune made its output directory (new user 10b).
+ */
+export const STOP_NOTICES: Readonly<Record<string, { readonly stopped: string; readonly kept: string }>> = {
+  search: { stopped: 'the search before it started', kept: 'nothing was written to the study' },
+  worker: { stopped: 'the worker before it claimed a trial', kept: 'nothing was written to the study' },
+  repeat: { stopped: 'the repeated search before it started', kept: 'nothing was written' },
+  main: { stopped: 'tsnas main before it started', kept: 'nothing was written' },
+  train: { stopped: 'the training before it started', kept: 'nothing is kept (tsnas train writes no file)' },
+  ensemble: { stopped: 'the ensemble before its retraining', kept: 'nothing is kept (tsnas ensemble writes no file)' },
+  finetune: { stopped: 'the fine-tuning', kept: WRITES_AT_END },
+  compress: { stopped: 'the compression', kept: WRITES_AT_END },
+  export: { stopped: 'the export', kept: WRITES_AT_END },
+  report: { stopped: 'the report', kept: 'nothing was written (the report file is written only when it finishes)' },
+  dashboard: { stopped: 'the dashboard before it started', kept: 'nothing was written (the dashboard only reads)' },
+  db: { stopped: 'the schema upgrade', kept: 'its migrations are one transaction: applied whole or not at all (tsnas db upgrade says which)' },
+  status: { stopped: 'tsnas status', kept: 'nothing was written (it only reads)' },
+  trials: { stopped: 'tsnas trials', kept: 'nothing was written (it only reads)' },
+  best: { stopped: 'tsnas best', kept: 'nothing was written (it only reads)' },
+};
+
 export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const end = cmd === undefined ? undefined : startCommand(cmd, Object.hasOwn(STOP_NOTICES, cmd) ? STOP_NOTICES[cmd] : undefined);
   try {
     if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       out(help(rest[0]));
@@ -908,6 +935,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     err(`tsnas ${cmd}: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
+  } finally {
+    end?.();
   }
 }
 

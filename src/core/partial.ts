@@ -3,8 +3,9 @@
  * directories that a command renames into place when it succeeds) are removed whenever the command
  * does not finish, by kind:
  *   - an error: the command's own try/catch removes its work path (as before);
- *   - SIGINT / SIGTERM (Ctrl-C, `timeout`, `kill`): while any work path is held, a handler removes
- *     every held path, says so on stderr and exits 130 (the CLI's "interrupted" code). When the
+ *   - SIGINT / SIGTERM (Ctrl-C, `timeout`, `kill`): while any work path is held (or a command said
+ *     what it does, sayOnStop), a handler removes every held path, says what stopped and what was
+ *     removed or kept on stderr and exits 130 (the CLI's "interrupted" code). When the
  *     command has its own handler (`interruptible`: a graceful stop), that one decides, and the
  *     error path or the exit hook removes the work paths;
  *   - process.exit (e.g. the second Ctrl-C of `interruptible`): an 'exit' hook removes them;
@@ -18,6 +19,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 const held = new Map<string, number>();
+/** Held paths that are scratch space, not an output: removed like the others, never named. */
+const scratch = new Set<string>();
 let installed = false;
 
 function removeHeld(): string[] {
@@ -31,7 +34,22 @@ function removeHeld(): string[] {
     }
   }
   held.clear();
-  return removed;
+  const named = removed.filter((p) => !scratch.has(p));
+  scratch.clear();
+  return named;
+}
+
+/** What the running command says when a signal stops it (sayOnStop); undefined: the generic line. */
+let notice: StopNotice | undefined;
+
+/** See sayOnStop. */
+export interface StopNotice {
+  /** The command, as the user typed it: `finetune`. */
+  readonly command: string;
+  /** What a stop ends, as a noun phrase: `the fine-tuning`. */
+  readonly stopped: string;
+  /** What is kept when no unfinished output was removed: `nothing was written (the --out directory is made when it finishes)`. */
+  readonly kept: string;
 }
 
 function onSignal(sig: NodeJS.Signals): void {
@@ -39,7 +57,9 @@ function onSignal(sig: NodeJS.Signals): void {
   // the error path or the exit hook removes the held paths.
   if (process.listenerCount(sig) > 1) return;
   const removed = removeHeld();
-  process.stderr.write(`\ntsnas: ${sig}: stopped; ${removed.length ? `removed the unfinished output ${removed.join(', ')}` : 'nothing was written'}\n`);
+  const who = notice ? `tsnas ${notice.command}` : 'tsnas';
+  const what = notice ? `stopped ${notice.stopped}` : 'stopped';
+  process.stderr.write(`\n${who}: ${sig}: ${what}; ${removed.length ? `removed the unfinished output ${removed.join(', ')}` : (notice?.kept ?? 'nothing was written')}\n`);
   process.exit(130);
 }
 
@@ -51,30 +71,54 @@ function install(): void {
 }
 
 function uninstall(): void {
-  if (!installed) return;
+  if (!installed || held.size > 0 || notice !== undefined) return;
   installed = false;
   // Without held paths the default (or the command's own) signal behaviour applies again.
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 }
 
+/**
+ * From now until the returned release: a SIGINT or SIGTERM that no graceful handler of the
+ * command takes (`interruptible`) is said, never silent (a finetune stopped before its output
+ * directory existed printed nothing, new user 10b): `tsnas finetune: SIGTERM: stopped the
+ * fine-tuning; nothing was written (...)`, or the unfinished output it removed; exit 130. The CLI
+ * sets it for every command (src/cli/main.ts run).
+ */
+export function sayOnStop(n: StopNotice): () => void {
+  notice = n;
+  install();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (notice === n) notice = undefined;
+    uninstall();
+  };
+}
+
 process.on('exit', () => void removeHeld());
 
 /**
  * Holds `path` (a work file or directory about to be created) until the returned release is called
- * (after the rename into place, or after the caller removed it). See the file comment.
+ * (after the rename into place, or after the caller removed it). See the file comment. `scratch`:
+ * a temporary directory of the command's own (e.g. an ensemble's member weights), removed the same
+ * way but not named as an unfinished output in the stop line.
  */
-export function holdPartial(path: string): () => void {
+export function holdPartial(path: string, opts: { readonly scratch?: boolean } = {}): () => void {
   held.set(path, (held.get(path) ?? 0) + 1);
+  if (opts.scratch) scratch.add(path);
   install();
   let released = false;
   return () => {
     if (released) return;
     released = true;
     const n = (held.get(path) ?? 1) - 1;
-    if (n <= 0) held.delete(path);
-    else held.set(path, n);
-    if (held.size === 0) uninstall();
+    if (n <= 0) {
+      held.delete(path);
+      scratch.delete(path);
+    } else held.set(path, n);
+    uninstall();
   };
 }
 

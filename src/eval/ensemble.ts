@@ -60,8 +60,9 @@ export async function trainEnsemble(members: readonly (NetworkArch | JointArch)[
   const c = data.numClasses;
   const out: EnsembleMemberResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'tsnas-ensemble-'));
-  // The members' weight files are removed on Ctrl-C / SIGTERM and exit too (core/partial.ts), not only here.
-  const release = holdPartial(dir);
+  // The members' weight files are removed on Ctrl-C / SIGTERM and exit too (core/partial.ts), not
+  // only here; scratch: not named as an unfinished output in the stop line.
+  const release = holdPartial(dir, { scratch: true });
   try {
     for (const [m, arch] of members.entries()) {
       const file = join(dir, `member-${m}.sd`);
