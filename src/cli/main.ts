@@ -51,6 +51,7 @@ import {
   refPointText,
   type StudyPareto,
 } from '../api/index.js';
+import { ensembleText } from './ensemble-output.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
 import { ONESHOT_HELP, runOneShotSearch } from './commands-oneshot.js';
@@ -798,18 +799,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
         2,
       ) + '\n',
     );
-  else {
-    if (r.selection)
-      out(`caruana selection: ${r.selection.size} steps on out-of-fold ${r.selection.metric} over ${r.selection.library} trials: oof_loss ${r.selection.loss.toFixed(4)} oof_acc ${r.selection.acc.toFixed(2)}%${r.selection.withoutPredictions.length ? ` (${r.selection.withoutPredictions.length} complete trials without out-of-fold predictions left out)` : ''}\n`);
-    for (const [i, m] of r.members.entries()) out(`member ${i + 1}: trial ${r.trials[i]} weight ${r.weights[i]!.toFixed(3)} test_acc ${m.testAcc.toFixed(2)}%\n`);
-    for (const f of r.failed ?? []) out(`left out: trial ${f.trial} did not retrain (${f.message}); the others reweighted\n`);
-    if (r.fewer) out(`note: --k ${r.fewer.asked} asked for ${r.fewer.asked} members, ${r.fewer.available} available: ${r.fewer.why}\n`);
-    const below = r.members.length > 1 && r.acc < r.bestMember.testAcc;
-    out(
-      `ensemble of ${r.members.length} (${r.final === 'folds' ? 'each member its fold networks' : `each member retrained${r.seeds! > 1 ? `, ${r.seeds} seeds` : ''}`}): test_acc ${r.acc.toFixed(2)}% test_loss ${r.loss.toFixed(4)}; ` +
-        `best member: trial ${r.bestMember.trial} test_acc ${r.bestMember.testAcc.toFixed(2)}%${below ? ` (the ensemble is ${(r.bestMember.testAcc - r.acc).toFixed(2)} points below it on the test split; members are chosen on validation, so a single member can still be better on test)` : ''}\n`,
-    );
-  }
+  else out(ensembleText(r, { method, ...(method === 'top' ? { k: num('k')! } : {}) }));
   return 0;
 }
 
