@@ -55,7 +55,7 @@ test('SIGTERM / SIGINT right after finetune, compress, ensemble, train, search s
     ['SIGTERM', ['ensemble', '--study', 'd', ...db, '--k', '2'], /tsnas ensemble: SIGTERM: (stopped the ensemble before its retraining; nothing is kept \(tsnas ensemble writes no file\)|stopping; the ensemble's retraining stops after the current batch \(nothing is kept\))/],
     // a command's own graceful stop (interruptible) once it runs, the notice before: either names the command
     ['SIGTERM', ['train', model, '--epochs', '40'], /tsnas train: SIGTERM: (stopped the training before it started; nothing is kept|stopping; the training is stopped \(nothing is kept\))/],
-    ['SIGINT', ['search', '--space', 'mlp_small', '--strategy', 'random', '--dataset', 'digits', '--epochs', '1', '--trials', '2', '--study', 'd2', ...db], /tsnas search: SIGINT: (stopped the search before it started; nothing was written to the study|stopping; running trials are released)/],
+    ['SIGINT', ['search', '--space', 'mlp_small', '--strategy', 'random', '--dataset', 'digits', '--epochs', '15', '--trials', '2', '--study', 'd2', ...db], /tsnas search: SIGINT: (stopped the search before it started; nothing was written to the study|stopping; running trials are released)/],
   ];
   for (const [sig, args, re] of cases) {
     const r = stopEarly(sig, args);
