@@ -1,4 +1,6 @@
 /** Tiny DOM helpers: the dashboard is plain TypeScript, no framework. */
+import { fmtFloat } from '../../src/report/columns.js';
+export { fmtMetric, fmtCount } from '../../src/report/columns.js';
 type Attrs = Record<string, string | number | boolean | null | undefined | ((ev: Event) => void)>;
 type Child = Node | string | number | null | undefined | false;
 
@@ -37,12 +39,9 @@ export function clear(el: Element): void {
   while (el.firstChild) el.removeChild(el.firstChild);
 }
 
+/** The report's float format (src/report/columns.ts fmtFloat): integers in full, never 1.07e+6. */
 export function fmt(v: number | null | undefined, digits = 2): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
-  if (Number.isInteger(v) && a < 1e6) return v.toLocaleString('en-US');
-  return v.toFixed(a >= 100 ? 1 : digits);
+  return fmtFloat(v, digits);
 }
 
 export function fmtDuration(ms: number | null | undefined): string {

@@ -23,6 +23,8 @@ export const DASH_TRIAL_STATES: readonly DashTrialState[] = ['waiting', 'running
 export interface DashObjective {
   readonly metric: string;
   readonly direction: 'maximize' | 'minimize';
+  /** Orders trials with equal values (the store's Objective.tieBreak), when the study has one. */
+  readonly tieBreak?: { readonly metric: string; readonly direction: 'maximize' | 'minimize' };
 }
 
 export interface StudySummary {

@@ -35,6 +35,7 @@ import { drawArch } from './plot/archgraph.js';
 import { alphaHeatmaps, barChart, parallelCoordinates, STATE_COLORS, timeline, timelineCaption } from './plot/charts.js';
 import { scatter } from './plot/scatter.js';
 import { currentDocument, useDocument } from './plot/svg.js';
+import { chooseMetricColumns, fmtFloat, fmtMetric } from './columns.js';
 
 export interface StudyReportOptions {
   /** An open store (it is not closed), or `storage`: a store URL opened read-only. */
@@ -130,13 +131,8 @@ function esc(v: unknown): string {
   return String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function fmt(v: number | null | undefined, digits = 3): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
-  if (Number.isInteger(v)) return v.toLocaleString('en-US');
-  return v.toFixed(a >= 100 ? 1 : digits);
-}
+/** Floats and integers (src/report/columns.ts fmtFloat: integers in full); metric cells use fmtMetric. */
+const fmt = fmtFloat;
 
 function fmtDuration(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return '–';
@@ -314,12 +310,13 @@ const SUPERNET_TITLE = 'the one-shot supernet search (trial 0): its metrics are 
 
 function trialTable(d: StudyDetail, rows: readonly TrialRow[]): string {
   const obj = d.study.objectives[0]?.metric ?? 'value';
-  const metricCols = d.metricNames.filter((m) => m !== obj).slice(0, 6);
+  // Objectives and tie-break first, then test/val metrics, then costs (src/report/columns.ts).
+  const metricCols = chooseMetricColumns(d.metricNames, d.study.objectives, { tieBreak: d.study.objectives[0]?.tieBreak?.metric ?? null, max: 7, rows: rows.map((t) => t.metrics) });
   const head = ['#', 'state', obj, ...metricCols, 'duration', 'parameters'];
   const body = rows
     .map(
       (t) =>
-        `<tr><td>${t.number}</td><td><span class="badge ${t.state}">${t.state}</span>${t.supernet ? ` <span class="badge supernet" title="${SUPERNET_TITLE}">supernet</span>` : ''}</td><td class="num">${t.supernet ? 'not a candidate' : fmt(t.value)}</td>${metricCols.map((m) => `<td class="num">${fmt(t.metrics[m])}</td>`).join('')}<td class="num">${fmtDuration(t.durationMs)}</td><td class="arch">${esc(
+        `<tr><td>${t.number}</td><td><span class="badge ${t.state}">${t.state}</span>${t.supernet ? ` <span class="badge supernet" title="${SUPERNET_TITLE}">supernet</span>` : ''}</td><td class="num">${t.supernet ? 'not a candidate' : fmt(t.value)}</td>${metricCols.map((m) => `<td class="num">${fmtMetric(m, t.metrics[m])}</td>`).join('')}<td class="num">${fmtDuration(t.durationMs)}</td><td class="arch">${esc(
           Object.entries(t.params)
             .map(([k, v]) => `${k}=${String(v)}`)
             .join(' '),

@@ -93,6 +93,21 @@ test('an NB201 study report: fronts over every trial, NB201 cell drawn; the CLI 
   const html = readFileSync(out, 'utf8');
   assert.match(html, /data-family="nb201"/);
   assert.match(html, /Pareto-optimal trials \(red\) over all 30 complete trials/);
+  // Trial table columns by the stated rule (src/report/columns.ts), not the first six names
+  // alphabetically: test_acc is kept; latency_ms's copy (latency_raspi4_ms) is not repeated.
+  const table = html.slice(html.indexOf('id="trial-table"'));
+  const head = [...table.slice(0, table.indexOf('</thead>')).matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+  assert.deepEqual(head.slice(0, 4), ['#', 'state', 'val_acc', 'test_acc'], head.join(' '));
+  assert.ok(head.includes('params') && head.includes('latency_ms'), head.join(' '));
+  assert.ok(!head.includes('latency_raspi4_ms'), head.join(' '));
+  // Counts are integers written in full: never 1.07e+6 or 400346.0.
+  assert.doesNotMatch(table, /\de\+\d/);
+  const pi = head.indexOf('params');
+  const rowsHtml = table.slice(table.indexOf('<tbody>'), table.indexOf('</tbody>')).split('<tr>').slice(1);
+  for (const r of rowsHtml) {
+    const cells = [...r.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]!);
+    assert.match(cells[pi]!, /^\d{1,3}(,\d{3})*$/, `params cell ${cells[pi]}`);
+  }
 });
 
 test('bad input: unknown study, neither or both of store and storage', async () => {

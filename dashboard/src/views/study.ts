@@ -1,6 +1,7 @@
 import type uPlot from 'uplot';
 import { earlyJson, getJson, onVersions } from '../api.js';
-import { clear, fmt, fmtDuration, h, PALETTE, STATE_COLORS, supernetBadge } from '../dom.js';
+import { clear, fmt, fmtDuration, fmtMetric, h, PALETTE, STATE_COLORS, supernetBadge } from '../dom.js';
+import { chooseMetricColumns } from '../../../src/report/columns.js';
 import { wantsLog, type Dir } from '../analysis.js';
 import { scatter, type ScatterPoint } from '../scatter.js';
 import { alphaHeatmaps, parallelCoordinates, slicePlot, timeline, timelineCaption } from '../../../src/report/plot/charts.js';
@@ -640,15 +641,9 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
 
   function render(d: StudyDetail, page: TrialPage): void {
     const objMetric = d.study.objectives[0]?.metric;
-    // Costs first (params, FLOPs, latency), then the other metrics; per-device latencies last.
-    const rank = (m: string): number => {
-      const i = ['params', 'params_m', 'flops', 'macs', 'latency_ms', 'test_acc', 'val_loss', 'train_loss'].indexOf(m);
-      return i >= 0 ? i : /^latency_.+_ms$/.test(m) ? 100 : 50;
-    };
-    const metricCols = d.metricNames
-      .filter((m) => m !== objMetric)
-      .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
-      .slice(0, 7);
+    // The report's rule (src/report/columns.ts): objectives and tie-break, test/val metrics, costs;
+    // a per-device latency that copies latency_ms on this page is dropped.
+    const metricCols = chooseMetricColumns(d.metricNames, d.study.objectives, { tieBreak: d.study.objectives[0]?.tieBreak?.metric ?? null, max: 7, rows: page.trials.map((t) => t.metrics) });
     const family = page.trials.length ? familyOf(page.trials as TrialRow[]) : null;
     // Default parameter columns: all of them when there are few (NB201's six edges, an MLP's
     // hyperparameters); none for wide spaces (DARTS: 32), where the picker adds the ones wanted.
@@ -672,7 +667,7 @@ function trialTable(id: number): { el: HTMLElement; refresh: (d: StudyDetail) =>
       { key: 'number', label: '#', num: true, cell: (t) => String(t.number) },
       { key: 'state', label: 'state', num: false, cell: (t) => h('span', {}, h('span', { class: `badge ${t.state}` }, t.state), t.supernet ? supernetBadge() : null) },
       { key: 'value', label: objMetric ?? 'value', num: true, cell: (t) => (t.supernet ? 'not a candidate' : fmt(t.value, 3)) },
-      ...metricCols.map((m) => ({ key: `metric:${m}`, label: m, num: true, cell: (t: TrialRow) => fmt(t.metrics[m], 3) })),
+      ...metricCols.map((m) => ({ key: `metric:${m}`, label: m, num: true, cell: (t: TrialRow) => fmtMetric(m, t.metrics[m], 3) })),
       { key: 'duration', label: 'duration', num: true, cell: (t) => fmtDuration(t.durationMs) },
       ...shown.map((p) => ({
         key: `param:${p}`,
