@@ -8,12 +8,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrialRecord } from '../store/types.js';
-import { hypervolumeOf, paretoSet, parseRefPoint, refPointProblem, referencePoint, referenceValues, refPointText } from './pareto.js';
+import { hypervolumeHistory, hypervolumeOf, paretoSet, parseRefPoint, refPointProblem, referencePoint, referenceValues, refPointText } from './pareto.js';
 import { openStore } from '../store/index.js';
 import { workerId } from '../core/ids.js';
 import { dashboardSource } from './dashboard.js';
 import { isNasError } from '../core/errors.js';
 import { tryStartPgServer } from '../store/testing/pg-server.js';
+import { Rng } from '../core/rng.js';
+import { GeneralHypervolumeFront } from '../strategy/hypervolume.js';
 
 // Both store backends the dashboard reads (PostgreSQL when a server can be started here, as the
 // server's PostgreSQL test does); each test gets a fresh database.
@@ -209,5 +211,40 @@ test('HTTP: /api/studies/ID/pareto?x=nope&y=val_acc is a 400 naming x with the k
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('hypervolumeHistory, two objectives: the incremental 2-D path equals the general path on random studies (infeasible, duplicate, failed, valueless trials); last point = status', () => {
+  const constraints = [{ metric: 'params', max: 5000 }];
+  for (const seed of [11, 12, 13, 14, 15]) {
+    const rng = Rng.fromSeed(`history2d-${seed}`);
+    const trials: TrialRecord[] = [];
+    for (let i = 0; i < 400; i++) {
+      const u = rng.float();
+      const acc = rng.float() < 0.3 ? 50 + rng.int(0, 10) * 5 : 50 + 45 * Math.sqrt(u) - 8 * rng.float();
+      const lat = rng.float() < 0.3 ? rng.int(1, 12) * 5 : 5 + 50 * u + 5 * rng.float();
+      const r = rng.float();
+      if (r < 0.05) trials.push(trial(i, null, 0, 'failed'));
+      else if (r < 0.1 && i > 0) trials.push(trial(i, trials[rng.int(0, i)]!.values?.[0] ?? 70, trials[rng.int(0, i)]!.values?.[1] ?? 30)); // duplicates
+      else trials.push(trial(i, acc, lat, 'complete', r < 0.25 ? 9000 : 1000)); // 15%: infeasible
+    }
+    // in reverse: the history sorts by number
+    const shuffled = [...trials].reverse();
+    for (const ref of [undefined, [60, 40]]) {
+      const study = { objectives, constraints };
+      const fast = hypervolumeHistory(study, shuffled, ref)!;
+      const general = hypervolumeHistory(study, shuffled, ref, (r) => new GeneralHypervolumeFront(r))!;
+      const what = `seed ${seed}, ref ${ref ?? 'own'}`;
+      assert.deepEqual(fast.history.map((h) => h.number), general.history.map((h) => h.number), `${what}: the trials that changed it`);
+      fast.history.forEach((h, i) => {
+        const g = general.history[i]!.hv;
+        assert.ok(Math.abs(h.hv - g) <= 1e-9 * Math.max(1, Math.abs(g)), `${what}, trial ${h.number}: ${h.hv} vs ${g}`);
+      });
+      assert.deepEqual({ ...fast, history: null }, { ...general, history: null }, `${what}: ref, front size, caption`);
+      const status = hypervolumeOf(paretoSet(study, trials).trials, objectives, fast.ref, fast.refSource);
+      assert.equal(fast.history.at(-1)!.hv, status.value, `${what}: the last point is status's figure`);
+      assert.equal(fast.front, paretoSet(study, trials).trials.length, `${what}: front size`);
+      assert.ok(fast.history.length > 10, `${what}: the history has steps (${fast.history.length})`);
+    }
   }
 });

@@ -23,8 +23,8 @@ import { NasError } from '../core/errors.js';
 import { violates } from '../core/metrics.js';
 import type { StudyRecord, TrialRecord } from '../store/types.js';
 import { studyConstraints } from '../store/common.js';
-import { dominates, nonDominatedSort } from '../strategy/pareto.js';
-import { exclusiveHypervolume, hypervolume } from '../strategy/hypervolume.js';
+import { nonDominatedSort } from '../strategy/pareto.js';
+import { hypervolume, hypervolumeFront, type HypervolumeFront } from '../strategy/hypervolume.js';
 
 type Dir = 'maximize' | 'minimize';
 type Objectives = readonly { readonly metric: string; readonly direction: Dir }[];
@@ -194,9 +194,17 @@ export interface HypervolumeHistory {
  * number of objectives: each new non-dominated feasible trial adds its exclusive hypervolume
  * (exclusiveHypervolume, WFG's exclhv) to the running total. Bounded by `refPoint` when given,
  * else by the study's own point (referencePoint over its complete trials). Null when the study has
- * fewer than two objectives or no such trial.
+ * fewer than two objectives or no such trial. The front is hypervolumeFront's: for two objectives
+ * the incremental HypervolumeFront2d (O(log F) per trial plus the members a trial removes, as the
+ * report's 2-D history before session 11), else GeneralHypervolumeFront; `makeFront` replaces it
+ * (the tests pass GeneralHypervolumeFront to check the 2-D path against the general one).
  */
-export function hypervolumeHistory<T extends ParetoTrial>(study: Pick<StudyRecord, 'objectives' | 'constraints'>, trials: readonly T[], refPoint?: readonly number[]): HypervolumeHistory | null {
+export function hypervolumeHistory<T extends ParetoTrial>(
+  study: Pick<StudyRecord, 'objectives' | 'constraints'>,
+  trials: readonly T[],
+  refPoint?: readonly number[],
+  makeFront?: (ref: readonly number[]) => HypervolumeFront,
+): HypervolumeHistory | null {
   const objectives = study.objectives as Objectives;
   if (objectives.length < 2) return null;
   const all = valued(trials, objectives.length).sort((a, b) => a.number - b.number);
@@ -206,18 +214,14 @@ export function hypervolumeHistory<T extends ParetoTrial>(study: Pick<StudyRecor
   const constraints = studyConstraints(study as StudyRecord);
   const r = toMin(ref, objectives);
   // The Pareto set so far, as paretoSet keeps it (ties of equal values all kept), as minimisation vectors.
-  let front: number[][] = [];
+  const front = (makeFront ?? hypervolumeFront)(r);
   let last = all[0]!.number;
   let hv = 0;
   const history: { number: number; hv: number }[] = [];
   for (const t of all) {
     last = t.number;
     if (constraints.length && violates(t.metrics ?? {}, constraints)) continue;
-    const p = toMin(t.values as number[], objectives);
-    if (front.some((q) => dominates(q, p))) continue;
-    const add = exclusiveHypervolume(p, front, r);
-    front = front.filter((q) => !dominates(p, q));
-    front.push(p);
+    const add = front.add(toMin(t.values as number[], objectives));
     if (add > 0) {
       hv += add;
       history.push({ number: t.number, hv });
@@ -225,7 +229,7 @@ export function hypervolumeHistory<T extends ParetoTrial>(study: Pick<StudyRecor
   }
   // The last point computed directly over the final front (toMin is its own inverse: the values
   // again), as hypervolumeOf gives status its figure, not as a sum of steps.
-  const final = hypervolumeOf(front.map((p) => ({ values: toMin(p, objectives) })), objectives, ref, refSource);
+  const final = hypervolumeOf(front.points().map((p) => ({ values: toMin(p, objectives) })), objectives, ref, refSource);
   if (history.length && history[history.length - 1]!.number === last) history.pop();
   history.push({ number: last, hv: final.value });
   const on = `${objectives.map((o) => `${o.metric} (${o.direction})`).join(', ')}`;
@@ -235,9 +239,9 @@ export function hypervolumeHistory<T extends ParetoTrial>(study: Pick<StudyRecor
     refSource,
     refText: refPointText(final, objectives),
     caption:
-      `volume dominated by the Pareto front of the complete feasible trials so far on ${on} (${front.length} trial(s) on it at the end; ` +
+      `volume dominated by the Pareto front of the complete feasible trials so far on ${on} (${front.size} trial(s) on it at the end; ` +
       `the last point is what tsnas status --study gives), bounded by the reference point ${refPointText(final, objectives)}`,
-    front: front.length,
+    front: front.size,
     history,
     ...(final.warning ? { warning: final.warning } : {}),
   };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { NasError } from '../core/errors.js';
-import { exclusiveHypervolume, hypervolume } from './hypervolume.js';
+import { exclusiveHypervolume, GeneralHypervolumeFront, hypervolume, HypervolumeFront2d, hypervolumeFront } from './hypervolume.js';
 import { hypervolume2d } from './pareto.js';
 
 /** Relative closeness: WFG, inclusion-exclusion and Optuna sum the same boxes in other orders. */
@@ -158,4 +158,40 @@ test('exclusiveHypervolume builds the hypervolume one point at a time (what a hi
       close(hv, hypervolume(pts.slice(0, i + 1), ref), `m=${m} after ${i + 1} points`);
     }
   }
+});
+
+test('HypervolumeFront2d (the 2-D history path) equals GeneralHypervolumeFront point by point: ties, duplicates, equal x or y, points outside ref', () => {
+  const key = (ps: readonly (readonly number[])[]) => ps.map((p) => p.join(',')).sort().join(' ');
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const rng = Rng.fromSeed(`front2d-${seed}`);
+    const ref = [8, 8];
+    const fast = new HypervolumeFront2d(ref);
+    const general = new GeneralHypervolumeFront(ref);
+    const pts: number[][] = [];
+    for (let i = 0; i < 300; i++) {
+      // a coarse grid (duplicates, shared x or y), continuous values, and values on or beyond ref
+      const v = (): number => (rng.float() < 0.5 ? rng.int(0, 10) : rng.float() * 9.5);
+      const p = i > 0 && rng.float() < 0.1 ? [...pts[rng.int(0, pts.length)]!] : [v(), v()];
+      pts.push(p);
+      close(fast.add(p), general.add(p), `seed ${seed}, point ${i} (${p.join(', ')})`);
+      assert.equal(fast.size, general.size, `seed ${seed}, point ${i}: front size`);
+      assert.equal(key(fast.points()), key(general.points()), `seed ${seed}, point ${i}: front members`);
+    }
+    close(hypervolume(fast.points(), ref), hypervolume(pts, ref), `seed ${seed}: the front bounds what all points bound`);
+  }
+  // by hand: (2,5) then (2,3) (same x, better y: replaces it), (1,6), (3,3) (dominated), (2,3) again (kept, adds 0), (0,0) (dominates all)
+  const f = new HypervolumeFront2d([10, 10]);
+  assert.equal(f.add([2, 5]), 40);
+  assert.equal(f.add([2, 3]), 16);
+  assert.equal(f.add([1, 6]), 4);
+  assert.equal(f.add([3, 3]), 0);
+  assert.equal(f.add([2, 3]), 0);
+  assert.equal(f.size, 3);
+  assert.equal(f.add([12, -1]), 0, 'beyond ref on x: adds nothing, yet a member');
+  assert.equal(f.size, 4);
+  assert.equal(f.add([0, 0]), 100 - 60);
+  assert.deepEqual(f.points(), [[0, 0], [12, -1]]);
+  assert.ok(hypervolumeFront([1, 1]) instanceof HypervolumeFront2d);
+  assert.ok(hypervolumeFront([1, 1, 1]) instanceof GeneralHypervolumeFront);
+  assert.throws(() => new HypervolumeFront2d([1, 1, 1]), (e: unknown) => e instanceof NasError && e.field === 'ref');
 });

@@ -24,7 +24,7 @@
  * number of objectives in the worst case, as every known exact method's.
  */
 import { NasError } from '../core/errors.js';
-import { hypervolume2d } from './pareto.js';
+import { dominates, hypervolume2d } from './pareto.js';
 
 type Point = readonly number[];
 
@@ -69,6 +69,123 @@ export function exclusiveHypervolume(p: Point, others: readonly Point[], ref: Po
   }
   const limited = others.map((q) => q.map((v, j) => Math.max(v, p[j]!)));
   return incl - hypervolume(limited, ref);
+}
+
+/**
+ * A growing Pareto set (minimisation vectors) with what each new point adds to its hypervolume,
+ * for a hypervolume history. `add(p)`: p joins unless a member strictly dominates it (a point
+ * equal to a member joins too: ties are all kept, as src/api/pareto.ts paretoSet keeps them), the
+ * members p strictly dominates leave, and the result is exclusiveHypervolume(p, members before,
+ * ref) (0 for a dominated or duplicate point or one not strictly inside `ref`). Points outside
+ * `ref` are members too (they count in `size` and can dominate later points). Values must be
+ * finite (the caller filters). `size`: members, equal ones each counted; `points()`: them.
+ */
+export interface HypervolumeFront {
+  add(p: Point): number;
+  readonly size: number;
+  points(): Point[];
+}
+
+/**
+ * Any number of objectives: dominance against every member and exclusiveHypervolume against all
+ * of them (the WFG limit set), O(front) plus the hypervolume of the limit set per point.
+ */
+export class GeneralHypervolumeFront implements HypervolumeFront {
+  private front: Point[] = [];
+  constructor(private readonly ref: Point) {}
+  get size(): number {
+    return this.front.length;
+  }
+  points(): Point[] {
+    return [...this.front];
+  }
+  add(p: Point): number {
+    if (this.front.some((q) => dominates(q, p))) return 0;
+    const add = exclusiveHypervolume(p, this.front, this.ref);
+    this.front = this.front.filter((q) => !dominates(p, q));
+    this.front.push(p);
+    return add;
+  }
+}
+
+/**
+ * Two objectives, incrementally: the distinct members kept sorted by the first objective
+ * (strictly ascending; the second strictly descending), each with its count of equal points. A
+ * new point finds its place by binary search; its exclusive area is the strip between its left
+ * neighbour's level (or ref) and its right neighbour's x (or ref), less the boxes of the members
+ * it dominates (the sweep hv3d does per slab); those members leave. O(log F) comparisons plus the
+ * dominated members and an array splice per point, where GeneralHypervolumeFront builds and
+ * sorts the whole limit set. Same results as GeneralHypervolumeFront up to rounding (the areas
+ * are summed in another order); tested against it.
+ */
+export class HypervolumeFront2d implements HypervolumeFront {
+  private readonly xs: number[] = [];
+  private readonly ys: number[] = [];
+  private readonly counts: number[] = [];
+  private n = 0;
+  constructor(private readonly ref: Point) {
+    if (ref.length !== 2) throw new NasError('invalid_config', `HypervolumeFront2d needs a reference point of 2 values, got ${ref.length}`, { field: 'ref', hint: 'use GeneralHypervolumeFront (or hypervolumeFront) for other objective counts' });
+  }
+  get size(): number {
+    return this.n;
+  }
+  points(): Point[] {
+    const out: Point[] = [];
+    for (let i = 0; i < this.xs.length; i++) for (let c = 0; c < this.counts[i]!; c++) out.push([this.xs[i]!, this.ys[i]!]);
+    return out;
+  }
+  add(p: Point): number {
+    const { xs, ys, counts } = this;
+    const x = p[0]!;
+    const y = p[1]!;
+    // j: the last member with x_j <= x; it has the lowest level of those, so only it can dominate p
+    let lo = 0;
+    let hi = xs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (xs[mid]! <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    const j = lo - 1;
+    if (j >= 0 && ys[j]! <= y) {
+      if (xs[j] === x && ys[j] === y) {
+        counts[j]!++;
+        this.n++;
+      }
+      return 0;
+    }
+    // members p dominates: from k (j itself when it has p's x and a worse y) while their y >= p's
+    const k = j >= 0 && xs[j] === x ? j : j + 1;
+    let e = k;
+    while (e < xs.length && ys[e]! >= y) e++;
+    const rx = this.ref[0]!;
+    const ry = this.ref[1]!;
+    let area = 0;
+    if (x < rx && y < ry) {
+      const right = e < xs.length ? Math.min(xs[e]!, rx) : rx;
+      let h = j >= 0 ? Math.min(ys[j]!, ry) : ry;
+      let px = x;
+      for (let i = k; i < e; i++) {
+        const dx = Math.min(xs[i]!, right);
+        area += (dx - px) * (h - y);
+        px = dx;
+        h = Math.min(h, ys[i]!);
+      }
+      area += (right - px) * (h - y);
+    }
+    let removed = 0;
+    for (let i = k; i < e; i++) removed += counts[i]!;
+    xs.splice(k, e - k, x);
+    ys.splice(k, e - k, y);
+    counts.splice(k, e - k, 1);
+    this.n += 1 - removed;
+    return area;
+  }
+}
+
+/** The front for a hypervolume history bounded by `ref`: HypervolumeFront2d for two objectives, else GeneralHypervolumeFront. */
+export function hypervolumeFront(ref: Point): HypervolumeFront {
+  return ref.length === 2 ? new HypervolumeFront2d(ref) : new GeneralHypervolumeFront(ref);
 }
 
 /**
