@@ -56,7 +56,11 @@ export interface ParetoSet<T extends ParetoTrial = TrialRecord> {
 
 /** Objective values of complete trials with every value finite (what a front or a reference point is made of). */
 function valued<T extends ParetoTrial>(trials: readonly T[], n: number): T[] {
-  return trials.filter((t) => t.state === 'complete' && t.values !== null && t.values.length >= n && t.values.slice(0, n).every((v) => v !== null && Number.isFinite(v)));
+  return trials.filter((t) => {
+    if (t.state !== 'complete' || t.values === null || t.values.length < n) return false;
+    for (let i = 0; i < n; i++) if (!Number.isFinite(t.values[i])) return false; // null too
+    return true;
+  });
 }
 
 const toMin = (values: readonly number[], objectives: Objectives): number[] => objectives.map((o, i) => (o.direction === 'maximize' ? -values[i]! : values[i]!));
@@ -208,7 +212,8 @@ export function hypervolumeHistory<T extends ParetoTrial>(
   const objectives = study.objectives as Objectives;
   if (objectives.length < 2) return null;
   const all = valued(trials, objectives.length).sort((a, b) => a.number - b.number);
-  const ref = refPoint ? [...refPoint] : referencePoint(referenceValues(all, objectives), objectives);
+  // `all` is referenceValues' set already (referencePoint reads the first objectives.length values)
+  const ref = refPoint ? [...refPoint] : referencePoint(all.map((t) => t.values as number[]), objectives);
   if (ref === null) return null;
   const refSource: RefSource = refPoint ? 'given' : 'study';
   const constraints = studyConstraints(study as StudyRecord);
