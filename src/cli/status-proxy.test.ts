@@ -72,7 +72,7 @@ test('status --study: table-looked-up proxy times are said to be the table\'s re
     assert.match(t.text, /proxy time \(table-recorded\): [0-9.]+ ms per candidate, [0-9.]+ ms in total \(prescreen: 3000 candidates, [0-9.]+ ms as recorded in data\/nb201\/nb201-proxies\.csv\.gz when it was made \(looked up, not spent by this run\), (\d+) failed\)/);
     const failed = Number(/, (\d+) failed\)/.exec(t.text)![1]);
     assert.ok(failed > 0, t.text);
-    assert.match(t.text, new RegExp(`  ${failed} without synflow: proxy synflow has no finite value for this architecture in data/nb201/nb201-proxies\\.csv\\.gz \\(it failed when the table was made, e\\.g\\. a cell with no path from input to output\\) \\(e\\.g\\. .+\\)`));
+    assert.match(t.text, new RegExp(`  ${failed} without synflow: proxy synflow has no finite value for this architecture in data/nb201/nb201-proxies\\.csv\\.gz \\(a cell with no path from input to output: the only synflow failure in the shipped table\\) \\(e\\.g\\. .+\\)`));
     const p = JSON.parse((await captured(['status', '--storage', storage, '--study', 'tab', '--json'])).text).proxy;
     assert.equal(p.prescreen.recordedIn, 'data/nb201/nb201-proxies.csv.gz');
     assert.equal(p.prescreen.failures[0].count, failed);

@@ -3,7 +3,7 @@
  * analytic costs), computed on the real network of any family, from one real training batch for
  * the data-dependent proxies (a class-balanced batch of `perClass` samples per class, drawn with
  * the request's seed). `budget` is meaningless (maxBudget 1): this is a search's cheapest fidelity.
- * A proxy that fails on a candidate (non-finite value, e.g. no path from input to output) is left
+ * A proxy that fails on a candidate (a non-finite value or a thrown reason, e.g. synflow of a cell with no path from input to output) is left
  * out of the metrics (consumers rank a missing value last) and its reason is in the outcome's
  * `absent` (a trial whose objective it is fails with that reason); a candidate whose shape is
  * impossible fails.

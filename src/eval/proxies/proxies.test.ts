@@ -4,7 +4,13 @@ import type { MlpArch, Nb201Arch } from '../../core/arch.js';
 import { isNasError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { analyzeArch, buildNetwork } from '../../nn/build/index.js';
-import { Generator, liveTensors } from '../../tensor/index.js';
+import { Generator, Tensor, liveTensors, noGrad, tidy } from '../../tensor/index.js';
+import { Linear } from '../../nn/layers.js';
+import { synflowLog } from './synflow.js';
+import { NB201_PROXIES_CSV } from './table.js';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { nb201Space } from '../../space/nb201.js';
 import { graspFiniteDifference, graspProxy } from './grasp.js';
 import { PROXY_NAMES, checkProxyNames, fitCombination, getProxy, predictCombination, rankAggregate, rankScores, resizeBatch, scoreArch, spearman, type ProxyBatch } from './index.js';
 import { logAbsDet, symEigenvalues } from './linalg.js';
@@ -60,7 +66,7 @@ test('a cell with no path from input to output: failed scores with reasons, rank
   const s = scoreArch(cut, input, ['synflow', 'grad_norm', 'snip', 'naswot'], { ...small, seed: 0, batch: b });
   const synflow = s[0]!;
   assert.equal(synflow.ok, false);
-  if (!synflow.ok) assert.match(synflow.reason, /synflow is -Infinity/);
+  if (!synflow.ok) assert.match(synflow.reason, /^threw: synflow is 0: no weight has a gradient, the network has no path from input to output$/);
   const r = rankScores([3, NaN, 5, Infinity, undefined, 1]);
   assert.deepEqual([...r], [2, 5, 1, 5, 5, 3]);
   assert.deepEqual([...rankScores([2, 2, 1])], [1.5, 1.5, 3]);
@@ -150,4 +156,50 @@ test('naswot: tanh- and sigmoid-only networks get a finite score (session 10: Na
   const same: ProxyBatch = { x: Float32Array.from({ length: b.x.length }, (_, i) => b.x[i % (3 * 8 * 8)]!), shape: b.shape, y: b.y };
   const [dup] = scoreArch(mlp('relu', [16]), flat, ['naswot'], { seed: 0, batch: same });
   assert.ok(!dup!.ok && /identical activation codes \(K is singular/.test(dup!.reason), JSON.stringify(dup));
+});
+
+test('synflow: a connected network whose float32 synflow overflows gets its finite score (session 11: failed as "no path", ranked last); the rescaling is exact', () => {
+  // 48 ReLU layers of 256: with absolute weights each multiplies the flow by ~8, so R ~ 1e43 > float32's 3.4e38.
+  const arch: MlpArch = { family: 'mlp', hidden: Array(48).fill(256), activation: 'relu', batchNorm: false, dropout: 0 };
+  const spec = { shape: [64], numClasses: 10 };
+  const build = () => buildNetwork(arch, spec, { gen: new Generator(3) }).module;
+  const lin = (net: ReturnType<typeof build>) => net.modules().filter((m): m is Linear => m instanceof Linear);
+  // The unscaled computation (session 10's first and only successful scaling on such a network) overflows.
+  const net0 = build();
+  try {
+    net0.eval();
+    noGrad(() => { for (const p of net0.parameters()) tidy(() => void p.copy_(p.abs())); });
+    tidy(() => net0.forward(Tensor.full([1, 64], 1)).sum().backward());
+    const raw = lin(net0).reduce((s, l) => s + tidy(() => l.weight.mul(l.weight.grad!).abs().sum().item()), 0);
+    assert.ok(!Number.isFinite(raw), `unscaled synflow ${raw}`);
+  } finally {
+    net0.dispose();
+  }
+  const v = synflowLog(build(), [64]);
+  assert.ok(Number.isFinite(v) && v > Math.log(3.4e38), `ln synflow ${v}`);
+  // Independent check: layer l's weights times 2^-4 and its bias times 2^-4l scale every weight's
+  // theta * dR/dtheta by exactly 2^-4L (L Linear layers); that copy does not overflow unscaled.
+  const scaled = build();
+  const ls = lin(scaled);
+  noGrad(() => ls.forEach((l, i) => tidy(() => { l.weight.copy_(l.weight.mul(2 ** -4)); l.bias?.copy_(l.bias.mul(2 ** (-4 * (i + 1)))); })));
+  const vs = synflowLog(scaled, [64]);
+  assert.ok(Math.abs(vs + 4 * ls.length * Math.LN2 - v) < 1e-4, `${vs} + ${4 * ls.length} ln 2 vs ${v}`);
+  // A disconnected network still fails, with the disconnected reason (not an overflow).
+  const s = scoreArch(cut, input, ['synflow'], { ...small, seed: 0 })[0]!;
+  assert.ok(!s.ok && /no path from input to output/.test(s.reason) && !/overflow/.test(s.reason));
+});
+
+test('the shipped NB201 proxy table: every architecture without synflow has no path from input to output (session 11: 125 of 126 had overflowed)', () => {
+  const lines = gunzipSync(readFileSync(NB201_PROXIES_CSV)).toString().trim().split('\n');
+  assert.equal(lines[0]!.split(',')[1], 'synflow');
+  const connected = (ops: readonly string[]): boolean => {
+    const on = (i: number) => ops[i] !== 'none';
+    const n1 = on(0);
+    const n2 = on(1) || (n1 && on(2));
+    return on(3) || (n1 && on(4)) || (n2 && on(5));
+  };
+  const missing = lines.slice(1).map((l) => l.split(',')).filter((c) => c[1] === '').map((c) => c[0]!);
+  assert.ok(missing.length >= 1, 'the disconnected cells stay failed');
+  assert.ok(lines.length > 4900, 'the whole table was read');
+  for (const s of missing) assert.equal(connected(nb201Space.parse(s).ops), false, s);
 });

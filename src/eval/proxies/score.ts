@@ -1,7 +1,7 @@
 /**
  * Scoring architectures with zero-cost proxies, and ranking the scores so that broken values never
- * poison a ranking: a proxy that returns NaN or +-Infinity (e.g. a cell with no path from input to
- * output, whose network has no gradient at all), or throws, gives a `failed` score with a reason,
+ * poison a ranking: a proxy that returns NaN or +-Infinity, or throws (synflow and naswot throw
+ * with their real reason, e.g. a cell with no path from input to output), gives a `failed` score with a reason,
  * and `rankScores` puts every failed score last.
  */
 import { Rng } from '../../core/rng.js';
@@ -59,7 +59,7 @@ export function scoreArch(arch: NetworkArch, input: InputSpec, proxies: readonly
       return { proxy: p.name, ok: false as const, reason: `threw: ${(e as Error).message}`, ms: performance.now() - t };
     }
     const ms = performance.now() - t + (p.name === 'params' || p.name === 'flops' ? costMs : 0);
-    if (!Number.isFinite(value)) return { proxy: p.name, ok: false as const, reason: `${p.name} is ${value} (e.g. no path from input to output, or an overflow)`, ms };
+    if (!Number.isFinite(value)) return { proxy: p.name, ok: false as const, reason: `${p.name} is ${value} (not a finite number)`, ms };
     return { proxy: p.name, ok: true as const, value, ms };
   });
 }

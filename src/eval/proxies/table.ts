@@ -121,10 +121,21 @@ export class ProxyProvider<A> {
 export function tableAbsent(t: ProxyTable, v: ProxyValues): Record<string, string> | undefined {
   const missing = t.proxies.filter((p) => typeof v.values[`proxy_${p}`] !== 'number');
   if (!missing.length) return undefined;
-  return Object.fromEntries(missing.map((p) => [`proxy_${p}`, `proxy ${p} has no finite value for this architecture in ${shortPath(t.file)} (it failed when the table was made, e.g. a cell with no path from input to output)`]));
+  return Object.fromEntries(missing.map((p) => [`proxy_${p}`, `proxy ${p} has no finite value for this architecture in ${shortPath(t.file)} (${failedWhy(t.file, p)})`]));
 }
 
 const shortPath = (f: string): string => f.replace(/^.*\/(data\/)/, '$1');
+
+/**
+ * Why a value of a table is empty, as far as is known: in the shipped NB201 table synflow's only
+ * failures are cells with no path from input to output (its overflows were recomputed in session
+ * 11, see data/README.md); of any other table only that it failed when the table was made.
+ */
+function failedWhy(file: string, proxy: string): string {
+  return shortPath(file) === 'data/nb201/nb201-proxies.csv.gz' && proxy === 'synflow'
+    ? 'a cell with no path from input to output: the only synflow failure in the shipped table'
+    : 'it failed when the table was made';
+}
 
 /**
  * A provider over a proxy table: the looked-up values, the reasons of the absent ones, and `ms`
