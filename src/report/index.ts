@@ -169,7 +169,19 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
         ['objectives', s.objectives.map((x) => `${x.metric} (${x.direction === 'maximize' ? 'max' : 'min'})`).join(', ')],
         ['status', s.status],
         ['trials', `${s.total}${s.maxTrials ? ` of ${s.maxTrials}` : ''}: ${s.counts.complete} complete, ${s.counts.pruned} pruned, ${s.counts.failed} failed, ${s.counts.running + s.counts.waiting} running or waiting`],
-        [`best ${metric}`, s.best ? `${fmt(s.best.value)} (trial ${s.best.number})` : 'none yet'],
+        // A multi-objective study has a front, not one best: its size and hypervolume with the
+        // study's own reference point (what tsnas status gives); the first objective's best is said to be that alone.
+        ...(s.objectives.length > 1
+          ? ([
+              [
+                'pareto front',
+                sr.hypervolume
+                  ? `${sr.hypervolume.front} trial(s), non-dominated on ${s.objectives.length} objectives; hypervolume ${fmt(sr.hypervolume.history[sr.hypervolume.history.length - 1]?.hv ?? null)} (reference point ${sr.hypervolume.refText})`
+                  : 'none yet',
+              ],
+              [`best ${metric} alone (1 of ${s.objectives.length} objectives)`, s.best ? `${fmt(s.best.value)} (trial ${s.best.number})` : 'none yet'],
+            ] as [string, string][])
+          : ([[`best ${metric}`, s.best ? `${fmt(s.best.value)} (trial ${s.best.number})` : 'none yet']] as [string, string][])),
         ['elapsed', fmtDuration(elapsed)],
         ['created (UTC)', s.createdAt ? new Date(s.createdAt).toISOString().replace('T', ' ').slice(0, 19) : '–'],
       ])}</section>`,

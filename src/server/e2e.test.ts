@@ -9,7 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -19,6 +19,7 @@ import { chainCnnSpace } from '../space/chain-cnn.js';
 import { dartsSpace } from '../space/darts.js';
 import { openStore } from '../store/index.js';
 import { startDashboard, type Dashboard } from './index.js';
+import { writeStudyReport } from '../report/index.js';
 import { REPO_ROOT, buildFixture, type Fixture } from './testing/fixture.js';
 import { ONESHOT_DERIVED, ONESHOT_OPS, createOneShotStudy } from './testing/oneshot-fixture.js';
 
@@ -323,8 +324,21 @@ test('three-objective studies: the study view draws the hypervolume history with
   } finally {
     await store.close();
   }
+  // The studies list and the study header say it is multi-objective (as tsnas status does), not a lone best val_acc.
+  await page.goto(`${dash.url}#/`);
+  await page.waitForSelector(`#studies tr[data-study="${ids[0]}"]`);
+  const row = (await page.textContent(`#studies tr[data-study="${ids[0]}"]`)) ?? '';
+  assert.match(row, /3 objectives/);
+  assert.match(row, /val_acc \(max\), latency_ms \(min\), params \(min\)/);
+  // The static report's summary: the front's size and hypervolume with the stated point.
+  const reportOut = join(mkdtempSync(join(tmpdir(), 'tsnas-mo-report-')), 'mo.html');
+  await writeStudyReport({ storage: fx.url, study: 'mo3-a', out: reportOut });
+  const summary = readFileSync(reportOut, 'utf8').match(/<section id="summary">.*?<\/section>/s)?.[0] ?? '';
+  assert.match(summary, /pareto front<\/th><td>\d+ trial\(s\), non-dominated on 3 objectives; hypervolume [\d,.e+-]+ \(reference point val_acc=/);
+  assert.match(summary, /best val_acc alone \(1 of 3 objectives\)/);
   await page.goto(`${dash.url}#/study/${ids[0]}`);
   await page.waitForSelector('#chart-hv svg path');
+  assert.match((await page.textContent('#stat-best')) ?? '', /alone \(1 of 3 objectives\)/);
   const caption = (await page.textContent('#hv-caption')) ?? '';
   assert.match(caption, /on val_acc \(maximize\), latency_ms \(minimize\), params \(minimize\)/);
   assert.match(caption, /reference point val_acc=.*worst complete trial of this study: its own point/);

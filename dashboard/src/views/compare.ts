@@ -4,6 +4,7 @@ import { clear, fmt, h, PALETTE } from '../dom.js';
 import { lineChart } from '../lines.js';
 import { scatter } from '../scatter.js';
 import type { CompareResult, StudySummary } from '../types.js';
+import { mean, sampleStd } from '../../../src/core/stats.js';
 
 export function compareView(initial: number[]): (root: HTMLElement) => () => void {
   return (root) => {
@@ -192,9 +193,8 @@ function repeatGroups(res: CompareResult): { name: string; seeds: number; stats:
       });
       const vals = cur.filter((v, k): v is number => v !== null && n <= (runs[k]!.curve[runs[k]!.curve.length - 1]?.number ?? -1));
       if (vals.length < 2) continue;
-      const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-      const std = Math.sqrt(vals.reduce((a, v) => a + (v - mean) ** 2, 0) / (vals.length - 1));
-      stats.push({ n, mean, std });
+      // Exactly 0 (and the common value) for seeds equal within rounding (src/core/stats.ts).
+      stats.push({ n, mean: mean(vals), std: sampleStd(vals) });
     }
     if (stats.length) out.push({ name, seeds: runs.length, stats });
   }

@@ -51,8 +51,12 @@ export function studiesView(root: HTMLElement): () => void {
         h('td', {}, s.evaluator),
         h('td', { class: 'num' }, `${s.total}${s.maxTrials ? ` / ${s.maxTrials}` : ''}`),
         h('td', { class: 'num' }, `${s.counts.complete} · ${s.counts.pruned} · ${s.counts.failed} · ${s.counts.running}`),
-        h('td', { class: 'num' }, s.best ? fmt(s.best.value, 3) : '–'),
-        h('td', {}, obj ? `${obj.metric} (${obj.direction === 'maximize' ? 'max' : 'min'})` : ''),
+        // A multi-objective study has a Pareto front, not one best (as tsnas status says): the
+        // objectives count here, every objective in the next column; the study view gives the front and hypervolume.
+        s.objectives.length > 1
+          ? h('td', { class: 'num mo-best', title: `${s.objectives.length} objectives: a Pareto front, not one best (open the study for its front and hypervolume)` }, `${s.objectives.length} objectives`)
+          : h('td', { class: 'num' }, s.best ? fmt(s.best.value, 3) : '–'),
+        h('td', {}, obj ? s.objectives.map((o) => `${o.metric} (${o.direction === 'maximize' ? 'max' : 'min'})`).join(', ') : ''),
         h('td', {}, fmtTime(s.createdAt)),
       );
       tr.addEventListener('click', () => (location.hash = `#/study/${s.id}`));
@@ -68,7 +72,7 @@ export function studiesView(root: HTMLElement): () => void {
           h(
             'tr',
             {},
-            ['', 'Study', 'State', 'Strategy', 'Space', 'Evaluator', 'Trials', 'Done · pruned · failed · running', 'Best', 'Objective', 'Created (UTC)'].map((c, i) =>
+            ['', 'Study', 'State', 'Strategy', 'Space', 'Evaluator', 'Trials', 'Done · pruned · failed · running', 'Best', 'Objectives', 'Created (UTC)'].map((c, i) =>
               h('th', { class: i >= 6 && i <= 8 ? 'num' : '' }, c),
             ),
           ),

@@ -118,7 +118,7 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           stat('Pruned', s.counts.pruned),
           stat('Failed', s.counts.failed),
           stat('Running', s.counts.running + s.counts.waiting),
-          stat(`Best ${obj?.metric ?? ''}`, s.best ? `${fmt(s.best.value, 3)}` : '–', 'stat-best', s.best ? `#/study/${id}/trial/${s.best.number}` : undefined),
+          stat(s.objectives.length > 1 ? `Best ${obj?.metric ?? ''} alone (1 of ${s.objectives.length} objectives)` : `Best ${obj?.metric ?? ''}`, s.best ? `${fmt(s.best.value, 3)}` : '–', 'stat-best', s.best ? `#/study/${id}/trial/${s.best.number}` : undefined),
           stat('Elapsed', fmtDuration(elapsed)),
         ),
       );
