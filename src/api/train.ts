@@ -68,7 +68,7 @@ export interface TrainSummary {
   readonly warnings?: readonly string[];
 }
 
-const COST_KEYS = ['params', 'flops', 'macs', 'memory_bytes', 'latency_ms', 'latency_batch_ms'];
+const COST_KEYS = ['params', 'flops', 'macs', 'memory_bytes', 'latency_ms', 'latency_batch_ms', 'latency_threads'];
 
 /** The architecture JSON at `path`, a file or an export directory (readArchPath, the one resolver). */
 export function readArchFile(path: string): unknown {

@@ -43,3 +43,21 @@ test("latency engine: the native engine's inference pass by default, op by op on
   custom.dispose();
   assert.equal(liveTensors(), before);
 });
+
+test('batch-1 latency: the thread count is chosen per model (as compress does) and reported; no timing asserted', async () => {
+  const { latencyMetrics } = await import('./cost.js');
+  const { threadCandidates } = await import('../tensor/thread-choice.js');
+  const before = liveTensors();
+  const o = { runs: 2, warmup: 1, batchSize: 4 };
+  // Two threads set: batch 1 ran at one of the candidates (2 or 1), whichever measured faster.
+  const two = measureArchLatency(mlp, { shape: [64], numClasses: 10 }, { ...o, threads: 2 });
+  assert.equal(two.threads, 2);
+  assert.ok(threadCandidates(2).includes(two.batch1Threads), JSON.stringify(two));
+  assert.equal(latencyMetrics(two).latency_threads, two.batch1Threads);
+  // No choice on request: batch 1 runs with the threads set.
+  const fixed = measureArchLatency(mlp, { shape: [64], numClasses: 10 }, { ...o, threads: 2, chooseThreads: false });
+  assert.equal(fixed.batch1Threads, 2);
+  // One thread set: nothing to choose.
+  assert.equal(measureArchLatency(mlp, { shape: [64], numClasses: 10 }, { ...o, threads: 1 }).batch1Threads, 1);
+  assert.equal(liveTensors(), before, 'calibration calls free their tensors');
+});

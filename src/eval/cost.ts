@@ -10,6 +10,7 @@ import { compileNative } from '../nn/native-exec.js';
 import { Generator, getNumThreads, noGrad, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import type { Metrics } from './types.js';
 import { didYouMean } from '../core/suggest.js';
+import { ThreadChoice } from '../tensor/thread-choice.js';
 
 export { analyzeArch, NB201_DEFAULTS, type CostReport, type InputSpec, type LayerCost, type Nb201Options } from '../nn/build/index.js';
 
@@ -35,6 +36,16 @@ export interface LatencyOptions {
    * the op-by-op `module.forward` under no-grad.
    */
   readonly engine?: 'native' | 'ops';
+  /**
+   * Batch-1 thread count chosen per model (default true), as tsnas compress and the main job's
+   * compression stage measure it (src/tensor/thread-choice.ts ThreadChoice: the threads set,
+   * halved down to 1, timed interleaved, the lowest median kept): one definition of batch-1
+   * latency across train, search, compress and the main job. Before, train timed batch 1 at every
+   * thread only, which on a busy 2-core machine measured OpenMP waiting (new user 11: 3.55 ms at
+   * 2 threads vs 0.059 ms at 1 for a 19,498-parameter CNN). false: the threads set, no choice.
+   * The larger batch always runs with the threads set.
+   */
+  readonly chooseThreads?: boolean;
 }
 
 export interface LatencyResult {
@@ -43,7 +54,10 @@ export interface LatencyResult {
   /** Median ms of one forward pass at `batchSize`. */
   readonly batchMs: number;
   readonly batchSize: number;
+  /** The intra-op threads set during the measurement (the larger batch ran with these). */
   readonly threads: number;
+  /** The threads the batch-1 passes ran with: chosen per model (chooseThreads), else `threads`. */
+  readonly batch1Threads: number;
   readonly runs: number;
   /** The engine the times were measured with ('ops' also when 'native' fell back). */
   readonly engine: 'native' | 'ops';
@@ -75,8 +89,11 @@ export function measureLatency(module: Layer, shape: readonly number[], o: Laten
   module.eval();
   const net = engine === 'native' ? compileNative(module) : undefined;
   try {
-    const forward = net ? (x: Tensor) => net.infer(x) : (x: Tensor) => noGrad(() => module.forward(x));
+    const forward0 = net ? (x: Tensor) => net.infer(x) : (x: Tensor) => noGrad(() => module.forward(x));
+    const choice = o.chooseThreads === false ? undefined : new ThreadChoice({ maxBatch: 1 });
+    const forwardAt = (b: number) => (x: Tensor) => (choice && b === 1 ? choice.run(1, () => forward0(x)) : forward0(x));
     const time = (b: number): number => {
+      const forward = forwardAt(b);
       const gen = new Generator(0);
       const x = gen.randn([b, ...shape]);
       try {
@@ -93,7 +110,10 @@ export function measureLatency(module: Layer, shape: readonly number[], o: Laten
         x.dispose();
       }
     };
-    return { batch1Ms: time(1), batchMs: time(batchSize), batchSize, threads: getNumThreads(), runs, engine: net ? 'native' : 'ops' };
+    const threads = getNumThreads();
+    const batch1Ms = time(1);
+    const batch1Threads = choice?.choices().get(`1@${threads}`) ?? threads;
+    return { batch1Ms, batchMs: time(batchSize), batchSize, threads, batch1Threads, runs, engine: net ? 'native' : 'ops' };
   } finally {
     net?.dispose();
     module.train(wasTraining);
@@ -111,8 +131,8 @@ export function measureArchLatency(arch: NetworkArch, input: InputSpec, o: Laten
   }
 }
 
-/** Latency metrics of the naming convention. */
+/** Latency metrics of the naming convention; `latency_threads`: the threads batch 1 ran with. */
 export function latencyMetrics(l: LatencyResult): Metrics {
-  return { latency_ms: l.batch1Ms, latency_batch_ms: l.batchMs };
+  return { latency_ms: l.batch1Ms, latency_batch_ms: l.batchMs, latency_threads: l.batch1Threads };
 }
 

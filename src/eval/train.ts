@@ -901,7 +901,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
       'flops',
       'macs',
       'memory_bytes',
-      ...(o.latency ? ['latency_ms', 'latency_batch_ms'] : []),
+      ...(o.latency ? ['latency_ms', 'latency_batch_ms', 'latency_threads'] : []),
       'epochs',
       'train_seconds',
       ...(o.cvFolds ? ['val_acc_std', 'val_loss_std', 'cv_folds'] : []),
@@ -913,6 +913,7 @@ export class TrainingEvaluator implements Evaluator<NetworkArch | JointArch> {
     const optional: Record<string, string> = {
       latency_ms: 'latency: true',
       latency_batch_ms: 'latency: true',
+      latency_threads: 'latency: true',
       val_acc_std: 'cv_folds: K (K >= 2)',
       val_loss_std: 'cv_folds: K (K >= 2)',
       cv_folds: 'cv_folds: K (K >= 2)',

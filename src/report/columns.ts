@@ -15,7 +15,7 @@
  * (the NB201 table's default device) and is dropped. At most `max` columns.
  */
 
-const COUNT = /^(params|nonzero_params|flops|macs|epochs|cv_folds|cv_repeats|steps|.*_bytes|.*_count)$/;
+const COUNT = /^(params|nonzero_params|flops|macs|epochs|cv_folds|cv_repeats|steps|.*_threads|.*_bytes|.*_count)$/;
 
 /** True for metrics that are counts (integers by definition). */
 export function isCountMetric(name: string): boolean {
