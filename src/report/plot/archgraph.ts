@@ -212,7 +212,10 @@ function chain(layers: Obj[], dropout: number | null): SVGSVGElement {
   const items = [{ lines: ['input'], fill: '#eef3fd' }];
   for (const l of layers) {
     const lines = [`conv ${String(l['kernel'])}×${String(l['kernel'])}`, `${String(l['channels'])} ch · ${String(l['activation'])}`];
-    const extra = [l['batchNorm'] ? 'BN' : '', Number(l['pool']) > 1 ? `pool ${String(l['pool'])}` : '', l['skip'] ? 'skip' : ''].filter(Boolean).join(' · ');
+    // A pooling layer ignores `skip` (ChainLayer.skip; the space's canonical form sets it false):
+    // drawn only where the residual is built, as the cost model and the builder do.
+    const pooled = Number(l['pool']) > 1;
+    const extra = [l['batchNorm'] ? 'BN' : '', pooled ? `pool ${String(l['pool'])}` : '', l['skip'] && !pooled ? 'skip' : ''].filter(Boolean).join(' · ');
     if (extra) lines.push(extra);
     items.push({ lines, fill: '#fff' });
   }
