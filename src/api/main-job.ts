@@ -174,9 +174,12 @@ export interface MainResult {
   readonly seconds: number;
   readonly winner: JointArch<ChainCnnArch>;
   readonly winnerTrial: number;
-  /** The winner's validation accuracy on the search subset at `winnerBudget` epochs. */
+  /** The winner's validation accuracy on the search subset at `winnerBudget` budget units. */
   readonly winnerSearchValAcc: number | null;
+  /** Budget units (of `budgetSamples` training samples each) the winner's search value was taken at. */
   readonly winnerBudget: number | null;
+  /** Training samples per budget unit. */
+  readonly budgetSamples: number;
   readonly baseline: JointArch<ChainCnnArch>;
   readonly finalEpochs: number;
   readonly rows: readonly MainRow[];
@@ -723,6 +726,7 @@ export async function runMain(opts: MainOptions = {}): Promise<MainResult> {
     winnerTrial: best.number,
     winnerSearchValAcc: best.values?.[0] ?? null,
     winnerBudget: best.budget,
+    budgetSamples: o.budgetSamples,
     baseline,
     finalEpochs: o.finalEpochs,
     rows: ordered,

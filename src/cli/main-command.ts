@@ -27,8 +27,10 @@ export function printMainRun(r: MainResult): string {
     `seed ${r.seed} (study ${r.study}):\n` +
     table +
     failures.join('') +
-    `total ${(r.seconds / 60).toFixed(1)} min (search ${(r.searchSeconds / 60).toFixed(1)} min, ${r.trials} trials; winner #${r.winnerTrial}, ` +
-    `val_acc ${r.winnerSearchValAcc?.toFixed(2) ?? '-'} after ${r.winnerBudget ?? '-'} epochs on the subset)\n` +
+    // The search time counts earlier runs of a resumed study, the total only this run: said so
+    // (new user 11 saw 'total 0.1 min (search 2.2 min'); the winner's budget in training samples, as the search log says.
+    `${r.searchSeconds > r.seconds ? 'this run' : 'total'} ${(r.seconds / 60).toFixed(1)} min (search ${(r.searchSeconds / 60).toFixed(1)} min${r.searchSeconds > r.seconds ? ', counting earlier runs' : ''}, ${r.trials} trials; winner #${r.winnerTrial}, ` +
+    `val_acc ${r.winnerSearchValAcc?.toFixed(2) ?? '-'} after ${r.winnerBudget === null ? '-' : (r.winnerBudget * r.budgetSamples).toLocaleString('en-US')} training samples of the subset)\n` +
     `winner: ${JSON.stringify(r.winner)}\n` +
     (r.reportPath ? `report: ${r.reportPath}\n` : '')
   );
