@@ -17,7 +17,11 @@
             unit is an epoch, or --budget-samples training samples (tsnas main's default: 6,000 of
             the 54,000-image training split); validation accuracy after each unit (Optuna's usual
             pruning loop: one training per trial, cosine over the whole budget); until
-            --search-seconds of wall clock.
+            --search-seconds of wall clock from the process start, held like tsnas's `wallclock`:
+            Optuna's own `timeout` only stops starting new trials (a run once searched 269.8 s
+            against a 133 s budget), so the training loop checks the deadline at every step and
+            a trial still training then stops and is recorded FAIL (tsnas records its running
+            trials failed with `wallclock: ...`); `stopped_at_deadline` counts them.
   final     the best trial's network and hyperparameters on all 60,000 training images for
             --final-epochs epochs with random horizontal flips and label smoothing 0.1 (the tsnas
             recipe), then the 10,000 test images once.
@@ -130,10 +134,8 @@ class SearchTimeUp(RuntimeError):
 def train(cfg, x, y, units, seed, smoothing, hflip=False, on_unit=None, unit_samples=None, deadline=None):
     """Trains for `units` budget units: epochs, or with unit_samples, that many samples each (passes
     over the shuffled data as needed, as tsnas's budget_samples); cosine over all the steps;
-    on_unit(model, k) after unit k. With `deadline` (a time.perf_counter() value), raises
-    SearchTimeUp at the first step past it: Optuna's `timeout` only stops starting new trials, so
-    without this the peer searched 269.8 s against a 133 s budget (new user 11); tsnas main stops a
-    running trial at its wallclock and records it failed, and so does the peer now."""
+    on_unit(model, k) after unit k. With deadline (time.perf_counter() seconds), raises
+    SearchTimeUp at the first step (or validation) past it."""
     torch.manual_seed(seed)
     model = build(cfg)
     opt_cls = torch.optim.AdamW if cfg['optimizer'] == 'adamw' else torch.optim.Adam
@@ -147,13 +149,13 @@ def train(cfg, x, y, units, seed, smoothing, hflip=False, on_unit=None, unit_sam
     while step < total:
         perm = torch.randperm(n)
         for i in range(0, n, bs):
-            if deadline is not None and time.perf_counter() > deadline:
-                raise SearchTimeUp('wallclock: the search time is up')
             idx = perm[i:i + bs]
             xb = x[idx]
             if hflip:
                 flip = torch.rand(len(idx)) < 0.5
                 xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
+            if deadline is not None and time.perf_counter() >= deadline:
+                raise SearchTimeUp(f'search budget reached at step {step} of {total}')
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(xb), y[idx], label_smoothing=smoothing)
             if not torch.isfinite(loss):
@@ -163,6 +165,8 @@ def train(cfg, x, y, units, seed, smoothing, hflip=False, on_unit=None, unit_sam
             sched.step()
             step += 1
             if step % per_unit == 0 and on_unit is not None:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    raise SearchTimeUp(f'search budget reached before the validation after unit {step // per_unit}')
                 on_unit(model, step // per_unit)
             if step >= total:
                 break
@@ -186,6 +190,7 @@ def main():
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args()
     t0 = time.perf_counter()
+    deadline = t0 + a.search_seconds
     torch.set_num_threads(a.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -211,14 +216,23 @@ def main():
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        train(cfg, xs, ys, a.max_epochs, a.seed * 100003 + trial.number, a.label_smoothing, on_unit=on_epoch, unit_samples=a.budget_samples or None, deadline=t0 + a.search_seconds)
+        try:
+            train(cfg, xs, ys, a.max_epochs, a.seed * 100003 + trial.number, a.label_smoothing, on_unit=on_epoch, unit_samples=a.budget_samples or None, deadline=deadline)
+        except SearchTimeUp as e:
+            stopped.append(trial.number)
+            trial.set_user_attr('stopped', str(e))
+            trial.study.stop()
+            raise
         return best[0]
+
+    stopped = []
 
     sampler = optuna.samplers.TPESampler(seed=a.seed)
     pruner = optuna.pruners.HyperbandPruner(min_resource=a.min_epochs, max_resource=a.max_epochs, reduction_factor=a.eta)
     study = optuna.create_study(direction='maximize', sampler=sampler, pruner=pruner)
     remaining = a.search_seconds - (time.perf_counter() - t0)
-    study.optimize(objective, timeout=max(1.0, remaining), catch=(RuntimeError,))
+    if remaining > 0:
+        study.optimize(objective, timeout=remaining, catch=(RuntimeError,))
     search_seconds = time.perf_counter() - t0
     states = [t.state for t in study.trials]
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -238,6 +252,7 @@ def main():
         'side': 'optuna', 'test_acc': round(test_acc, 2), 'params': sum(p.numel() for p in model.parameters()),
         'seconds': round(seconds, 1), 'seed': a.seed, 'search_seconds': round(search_seconds, 1), 'final_seconds': round(time.perf_counter() - t1, 1),
         'trials': len(study.trials), 'complete': len(complete), 'pruned': sum(s == optuna.trial.TrialState.PRUNED for s in states),
+        'failed': sum(s == optuna.trial.TrialState.FAIL for s in states), 'stopped_at_deadline': len(stopped), 'search_budget_seconds': round(a.search_seconds, 1),
         'best_val_acc': round(best.value, 2), 'macs': macs(cfg), 'winner': cfg, 'threads': a.threads, 'optuna': optuna.__version__, 'torch': torch.__version__}))
 
 
