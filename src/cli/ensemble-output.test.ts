@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StudyEnsembleResult } from '../api/index.js';
-import { ensembleText } from './ensemble-output.js';
+import { ensembleText, memberTestAccMeaning } from './ensemble-output.js';
 
 const member = (testAcc: number) => ({ arch: {}, testAcc, probs: new Float32Array() }) as unknown as StudyEnsembleResult['members'][number];
 const result = (accs: number[], acc: number, extra: Partial<StudyEnsembleResult> = {}): StudyEnsembleResult => {
@@ -47,4 +47,14 @@ test('fewer than --k: a note with how many and why; one member left: said, unles
   assert.match(left, /nothing is averaged \(the other members did not retrain\)/);
   const caruana = ensembleText(result([81], 81, { selection: { loss: 0.4, acc: 80, library: 6, withoutPredictions: [], size: 50, metric: 'loss' } }), { method: 'caruana' });
   assert.match(caruana, /note: an ensemble of 1 member is trial 3's own retraining; nothing is averaged \(the Caruana selection added trial 3 on every step \(no other trial improved the out-of-fold loss\)\)/);
+});
+
+test('--final folds: a member\'s test_acc is said to be its fold networks\' averaged predictions, not tsnas trials\' mean of fold accuracies (new user 11: 90.25% here, 85.24% there, both "test_acc"); retrained members get no such note', () => {
+  const folds = ensembleText(result([90.25, 80], 88, { final: 'folds' }), { method: 'top', k: 2 });
+  assert.match(folds, /^member 1: trial 3 weight 0\.500 test_acc 90\.25% \(fold networks averaged\)$/m);
+  assert.match(folds, /^note: a member's test_acc here is the accuracy on the test split of the member's fold networks' averaged predictions \(tsnas trials' test_acc of the trial is the mean of its fold networks' own accuracies, a different number\)$/m);
+  const retrained = ensembleText(result([90.25, 80], 88), { method: 'top', k: 2 });
+  assert.match(retrained, /^member 1: trial 3 weight 0\.500 test_acc 90\.25%$/m);
+  assert.doesNotMatch(retrained, /fold networks/);
+  assert.match(memberTestAccMeaning('retrain', 3), /retrained \(its 3 seeds' averaged predictions\)$/);
 });

@@ -73,6 +73,10 @@ test('tsnas ensemble --method caruana: the selection\'s out-of-fold score, weigh
   assert.deepEqual(fo.members.map((m) => [m.trial, m.weight]), o.members.map((m) => [m.trial, m.weight]), 'the same selection, only the final models differ');
   const ft = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--final', 'folds']);
   assert.match(ft.stdout, /ensemble of \d+ \(each member its fold networks\): test_acc [0-9.]+%/);
+  // Not tsnas trials' test_acc (mean of fold accuracies): said on each member line, in a note and in the JSON.
+  assert.match(ft.stdout, /^member 1: trial \d+ weight [0-9.]+ test_acc [0-9.]+% \(fold networks averaged\)$/m);
+  assert.match(ft.stdout, /^note: a member's test_acc here is the accuracy on the test split of the member's fold networks' averaged predictions/m);
+  assert.match((JSON.parse(f.stdout) as { member_test_acc: string }).member_test_acc, /fold networks' averaged predictions/);
   const badf = await cli(['ensemble', '--study', 'c', '--storage', storage, '--method', 'caruana', '--final', 'folds', '--seeds', '3', '--seed', '1']);
   assert.equal(badf.code, 2);
   assert.match(badf.stderr, /--seed applies only to --final retrain[\s\S]*--seeds applies only to --final retrain/);

@@ -51,7 +51,7 @@ import {
   refPointText,
   type StudyPareto,
 } from '../api/index.js';
-import { ensembleText } from './ensemble-output.js';
+import { ensembleText, memberTestAccMeaning } from './ensemble-output.js';
 import { COMMANDS_EXTRA } from './commands-extra.js';
 import { repeatCmd } from './commands-repeat.js';
 import { ONESHOT_HELP, runOneShotSearch } from './commands-oneshot.js';
@@ -793,6 +793,7 @@ async function cmdEnsemble(argv: string[]): Promise<number> {
           best_member: { trial: r.bestMember.trial, test_acc: r.bestMember.testAcc },
           ...(r.fewer ? { fewer: r.fewer } : {}),
           members: r.members.map((m, i) => ({ trial: r.trials[i], weight: r.weights[i], test_acc: m.testAcc })),
+          member_test_acc: memberTestAccMeaning(r.final, r.seeds),
           ...(r.selection ? { selection: { oof_loss: r.selection.loss, oof_acc: r.selection.acc, library: r.selection.library, without_predictions: r.selection.withoutPredictions, size: r.selection.size, metric: r.selection.metric } } : {}),
         },
         null,
