@@ -7,10 +7,15 @@ import { renderTable } from './table.js';
 const pct = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}%`);
 const si = (v: number | null) => (v === null ? '-' : v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : String(v));
 
-/** The comparison table of one seed: test accuracy, params, FLOPs, latency, size, epochs, train time. */
+/**
+ * The comparison table of one seed: test accuracy, params, FLOPs, latency, size, training epochs and
+ * the row's seconds. The int8 row is the winner's trained network quantized (no training of its
+ * own): its epochs are 0 and its seconds the quantization and evaluation (new user 11 read "3
+ * epochs" beside 17 s of quantization as a training); a footnote says so.
+ */
 export function printMainRun(r: MainResult): string {
   const table = renderTable(
-    ['model', 'test acc', 'params', 'FLOPs', 'latency ms (batch 1)', 'size', 'epochs', 'train s'],
+    ['model', 'test acc', 'params', 'FLOPs', 'latency ms (batch 1)', 'size', 'train epochs', 'seconds'],
     r.rows.map((x) => [
       x.model + (x.status === 'complete' ? '' : ` (${x.status})`),
       pct(x.test_acc),
@@ -18,14 +23,17 @@ export function printMainRun(r: MainResult): string {
       si(x.flops),
       x.latency_ms === null ? null : Number(x.latency_ms.toFixed(3)),
       x.size_bytes === null ? '-' : `${(x.size_bytes / 1024).toFixed(0)} KiB`,
-      x.epochs,
+      x.key === 'compressed' ? 0 : x.epochs,
       Math.round(x.train_seconds),
     ]),
   );
+  const q = r.rows.find((x) => x.key === 'compressed' && x.status === 'complete');
+  const note = q ? `${q.model}: the winner's trained network quantized, not trained again; its seconds are the quantization and its evaluation\n` : '';
   const failures = r.rows.filter((x) => x.error).map((x) => `${x.model}: ${x.error}\n`);
   return (
     `seed ${r.seed} (study ${r.study}):\n` +
     table +
+    note +
     failures.join('') +
     // The search time counts earlier runs of a resumed study, the total only this run: said so
     // (new user 11 saw 'total 0.1 min (search 2.2 min'); the winner's budget in training samples, as the search log says.
