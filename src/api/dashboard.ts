@@ -54,6 +54,12 @@ export interface StudySummary {
    * latest of that and every trial's start and finish.
    */
   readonly updatedAt: number | null;
+  /**
+   * Seconds the study's searches ran, summed over its runs (study attribute `search_seconds`, kept
+   * by search()); null when not recorded. `updatedAt - createdAt` is not that: it spans every gap
+   * between resumed runs and the work after the search (new user 11: "elapsed 48m 9s" for a 133 s search).
+   */
+  readonly searchSeconds: number | null;
 }
 
 export interface StudyDetail {
@@ -1158,6 +1164,7 @@ function toSummary(s: StoreStudySummary): StudySummary {
     best: s.best ? { number: s.best.number, value: s.best.value } : null,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+    searchSeconds: typeof s.userAttrs?.['search_seconds'] === 'number' ? s.userAttrs['search_seconds'] : null,
   };
 }
 

@@ -182,7 +182,9 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
               [`best ${metric} alone (1 of ${s.objectives.length} objectives)`, s.best ? `${fmt(s.best.value)} (trial ${s.best.number})` : 'none yet'],
             ] as [string, string][])
           : ([[`best ${metric}`, s.best ? `${fmt(s.best.value)} (trial ${s.best.number})` : 'none yet']] as [string, string][])),
-        ['elapsed', fmtDuration(elapsed)],
+        // Not 'elapsed': created-to-last-update spans the gaps between resumed runs (new user 11).
+        ...(s.searchSeconds !== null ? ([['search time (all runs)', fmtDuration(s.searchSeconds * 1000)]] as [string, string][]) : []),
+        ['created to last update', fmtDuration(elapsed)],
         ['created (UTC)', s.createdAt ? new Date(s.createdAt).toISOString().replace('T', ' ').slice(0, 19) : '–'],
       ])}</section>`,
     );

@@ -85,6 +85,13 @@ test('writeStudyReport: one self-contained HTML file, drawn in Chromium with the
 test('an NB201 study report: fronts over every trial, NB201 cell drawn; the CLI writes the same', async () => {
   const name = `nb201-${fx.secondStrategy.replace(/_/g, '-')}`;
   const out = join(dir, 'nb201.html');
+  // A study searched for 133 s in all (as search() records): the report says that, not a created-to-last-update span.
+  const store = await openStore(fx.url);
+  try {
+    await store.setStudyAttr((await store.getStudy(name))!.id, 'search_seconds', 133.4);
+  } finally {
+    await store.close();
+  }
   const cli = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'report', '--study', name, '--storage', fx.url, '--out', out], { encoding: 'utf8', cwd: REPO_ROOT });
   if (cli.status !== 0 && /cannot find module|ERR_MODULE_NOT_FOUND/i.test(cli.stderr)) {
     // main.ts may not be directly runnable; fall back to the API
@@ -93,6 +100,11 @@ test('an NB201 study report: fronts over every trial, NB201 cell drawn; the CLI 
   const html = readFileSync(out, 'utf8');
   assert.match(html, /data-family="nb201"/);
   assert.match(html, /Pareto-optimal trials \(red\) over all 30 complete trials/);
+  // Times said as what they are (new user 11: "elapsed 48m 9s" for a 133 s search of a resumed study):
+  // the searches' recorded seconds, and the created-to-last-update span under its own name.
+  assert.match(html, /<th>search time \(all runs\)<\/th><td>2m 13s<\/td>/);
+  assert.match(html, /<th>created to last update<\/th>/);
+  assert.doesNotMatch(html, /<th>elapsed<\/th>/);
   // Trial table columns by the stated rule (src/report/columns.ts), not the first six names
   // alphabetically: test_acc is kept; latency_ms's copy (latency_raspi4_ms) is not repeated.
   const table = html.slice(html.indexOf('id="trial-table"'));

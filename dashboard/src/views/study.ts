@@ -119,7 +119,9 @@ export function studyView(id: number, tab: Tab): (root: HTMLElement) => () => vo
           stat('Failed', s.counts.failed),
           stat('Running', s.counts.running + s.counts.waiting),
           stat(s.objectives.length > 1 ? `Best ${obj?.metric ?? ''} alone (1 of ${s.objectives.length} objectives)` : `Best ${obj?.metric ?? ''}`, s.best ? `${fmt(s.best.value, 3)}` : '–', 'stat-best', s.best ? `#/study/${id}/trial/${s.best.number}` : undefined),
-          stat('Elapsed', fmtDuration(elapsed)),
+          // Not 'Elapsed': created-to-last-update spans the gaps between resumed runs (new user 11).
+          ...(s.searchSeconds !== null ? [stat('Search time (all runs)', fmtDuration(s.searchSeconds * 1000))] : []),
+          stat('Created to last update', fmtDuration(elapsed)),
         ),
       );
     }
