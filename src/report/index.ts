@@ -21,6 +21,7 @@
  * Errors: NasError `not_found` (no such study; names the existing ones), `invalid_config` (neither
  * or both of store/storage, an unwritable output path).
  */
+import { finalTables } from './final-table.js';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseHTML } from 'linkedom';
@@ -190,7 +191,14 @@ function render(d: StudyDetail, sr: StudySeries, winner: TrialDetail | null, tab
     );
     if (sr.finalResults) {
       sections.push(
-        `<section id="final-results"><h2>Final results</h2>${sr.finalResults.sections.map((sec) => `<h3>${esc(sec.title)}</h3>${kv(sec.rows.map((r) => [r.key, r.value]))}`).join('')}</section>`,
+        `<section id="final-results"><h2>Final results</h2>${finalTables(sr.finalResults.sections)
+          .map(
+            (t) =>
+              `<h3>${esc(t.title)}</h3>` +
+              (t.rows.length ? `<table class="final"><thead><tr><th></th>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${t.rows.map((r) => `<tr><th>${esc(r.name)}</th>${r.cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>` : '') +
+              (t.plain.length ? kv(t.plain.map((r) => [r.key, r.value])) : ''),
+          )
+          .join('')}</section>`,
       );
     }
     if (oneshot) {

@@ -52,7 +52,9 @@ test('writeStudyReport: one self-contained HTML file, drawn in Chromium with the
   const html = readFileSync(out, 'utf8');
   assert.doesNotMatch(html, /<script|<link|src=["']http|@import/i, 'no script, no external resource');
   for (const id of ['summary', 'final-results', 'fitness', 'best-time', 'pareto', 'importance', 'winner', 'trials']) assert.match(html, new RegExp(`id="${id}"`), id);
-  assert.match(html, /final_training\.test_acc/);
+  // Final results as a table (a row per final_<name>, a column per field), not raw final_training.test_acc keys.
+  assert.match(html, /<table class="final"><thead><tr><th><\/th><th>[^<]+<\/th>.*<th>test_acc<\/th>.*<tr><th>training<\/th>/s);
+  assert.doesNotMatch(html, /final_training\.test_acc/);
   assert.match(html, /96\.4/);
   assert.match(html, /baseline_weights_path/);
   // PNGs: real files with the PNG signature, one per plot

@@ -1,3 +1,4 @@
+import { finalTables } from '../../../src/report/final-table.js';
 import type uPlot from 'uplot';
 import { earlyJson, getJson, onVersions } from '../api.js';
 import { clear, fmt, fmtDuration, fmtMetric, h, PALETTE, STATE_COLORS, supernetBadge } from '../dom.js';
@@ -548,8 +549,24 @@ function finalPanel(sr: StudySeries): HTMLElement {
     h(
       'div',
       { class: 'grid2' },
-      fr.sections.map((sec) =>
-        h('div', {}, h('div', { class: 'sub', style: 'font-weight:600' }, sec.title), h('div', { class: 'kv' }, sec.rows.flatMap((r) => [h('span', { class: 'k' }, r.key), h('span', {}, r.value)]))),
+      // One table per section, a row per model (src/report/final-table.ts), not raw `final_x.field` keys.
+      finalTables(fr.sections).map((t) =>
+        h(
+          'div',
+          {},
+          h('div', { class: 'sub', style: 'font-weight:600' }, t.title),
+          ...(t.rows.length
+            ? [
+                h(
+                  'table',
+                  { class: 'data' },
+                  h('thead', {}, h('tr', {}, h('th', {}, ''), ...t.columns.map((c) => h('th', {}, c)))),
+                  h('tbody', {}, ...t.rows.map((r) => h('tr', {}, h('th', {}, r.name), ...r.cells.map((c) => h('td', {}, c))))),
+                ),
+              ]
+            : []),
+          ...(t.plain.length ? [h('div', { class: 'kv' }, t.plain.flatMap((r) => [h('span', { class: 'k' }, r.key), h('span', {}, r.value)]))] : []),
+        ),
       ),
     ),
   );
