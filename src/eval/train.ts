@@ -39,6 +39,7 @@ import { ConfusionAccumulator, type ClassificationMetrics } from './train-metric
 import { consoleProgress, type TrainProgressSink } from './train-progress.js';
 import type { EvalOutcome, EvalRequest, Evaluator, Metrics, Progress, ProgressAnswer } from './types.js';
 import { sampleStd } from '../core/stats.js';
+import { yieldIfDue } from '../core/yield.js';
 
 export const DEFAULT_HPARAMS: TrainHparams = { optimizer: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0, schedule: 'constant' };
 
@@ -272,17 +273,13 @@ export function evaluateSubset(module: Layer, s: Subset, data: PreparedData, bat
  */
 export async function evaluateSubsetAsync(module: Layer, s: Subset, data: PreparedData, batchSize: number, net?: NativeNetwork, signal?: AbortSignal): Promise<ClassificationMetrics> {
   const g = evaluating(module, s, data, batchSize, net);
-  let last = performance.now();
   const aborted = (): void => {
     if (signal?.aborted) throw new NasError('aborted', 'evaluation aborted');
   };
   aborted();
   let r = g.next();
   while (!r.done) {
-    if (performance.now() - last >= YIELD_MS) {
-      await new Promise((res) => setImmediate(res));
-      last = performance.now();
-    }
+    await yieldIfDue();
     aborted();
     r = g.next();
   }
@@ -320,9 +317,10 @@ function* evaluating(module: Layer, s: Subset, data: PreparedData, batchSize: nu
 
 /**
  * The longest the trainer runs without letting the event loop turn (ms): lease heartbeats,
- * progress polling and Ctrl-C are served at least this often, whatever the batch time.
+ * progress polling and Ctrl-C are served at least this often, whatever the batch time (one clock
+ * for the whole process: core/yield.ts).
  */
-export const YIELD_MS = 100;
+export { YIELD_MS } from '../core/yield.js';
 
 /**
  * Default batch size of evaluation passes: up to 1000 samples, fewer when the network's largest
@@ -514,7 +512,6 @@ export async function trainModule(
     let lastVal: ClassificationMetrics | undefined;
     module.train();
 
-    let lastYield = performance.now();
     for (let epoch = 1; epoch <= epochs && step < totalSteps; epoch++) {
       const te = performance.now();
       let lossSum = 0;
@@ -552,11 +549,9 @@ export async function trainModule(
         correct += hits;
         seen += b.size;
         sink?.batch(epoch, epochs, k, perEpoch, loss);
-        if (performance.now() - lastYield >= YIELD_MS) {
-          // Let timers and signal handlers run (Ctrl-C, lease heartbeats) during long epochs.
-          await new Promise((r) => setImmediate(r));
-          lastYield = performance.now();
-        }
+        // Let timers and signal handlers run (Ctrl-C, lease heartbeats) during long epochs, and
+        // across short trainings run back to back (one process-wide clock).
+        await yieldIfDue();
         // Checked after every batch: an interrupt stops within one batch (plus YIELD_MS until its
         // handler runs), never at the epoch's end; the run is failed/aborted as before.
         if (req.signal?.aborted) return fail('aborted', `aborted during epoch ${epoch} (after batch ${k} of ${perEpoch})`, new NasError('aborted', 'evaluation aborted'), step);

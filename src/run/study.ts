@@ -739,6 +739,11 @@ export class Study<A> {
         if (await this.driver.prepare(null, this.record.seed, await this.history(), ctl.signal)) return { reason: stopReason(), finished };
       await this.reconcile();
       for (;;) {
+        // A macrotask turn between trials: a SIGINT/SIGTERM that arrived while trials ran without
+        // yielding (trials shorter than the trainer's YIELD_MS, table or proxy evaluators) is
+        // delivered here, so the stop is taken before the next trial instead of being lost when
+        // the command removes its handlers at the end (a signal that found no listener then).
+        await new Promise<void>((r) => setImmediate(r));
         if (ctl.signal.aborted) return { reason: stopReason(), finished };
         let trial = await this.store.claimTrial(this.record.id, this.workerId, this.leaseMs);
         if (trial) {
