@@ -15,9 +15,9 @@
 import { DARTS_OPS, type DartsArch, type DartsCell, type DartsOp } from '../core/arch.js';
 import { NasError } from '../core/errors.js';
 import { DARTS_DEFAULTS, analyzeArch, type InputSpec } from '../nn/build/analyze.js';
-import { FactorizedReduce, ZeroStrided, makeOp } from '../nn/build/darts.js';
+import { FactorizedReduce, ZeroStrided, forwardCellChain, makeOp } from '../nn/build/darts.js';
 import { reluConvBn } from '../nn/build/nb201.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential, forwardStage } from '../nn/layers.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Linear, ModuleList, Sequential } from '../nn/layers.js';
 import { Module, type Layer } from '../nn/module.js';
 import { cat, tidy, type Generator, type Tensor } from '../tensor/index.js';
 import { MixedEdge, type EdgeInfo, type ForwardMode, type ModeRef, type Supernet } from './supernet.js';
@@ -89,16 +89,8 @@ class DartsSuperNetModule extends Module {
     this.classifier = this.child('classifier', new Linear(cp, numClasses, { gen }));
   }
   forward(x: Tensor): Tensor {
-    let s0 = this.stem.forward(x);
-    let s1 = s0;
-    for (const c of this.cells) {
-      // each cell in its own scope; the older of its two inputs is needed by no later cell (as DartsNet)
-      const a = s0;
-      const b = s1;
-      const out = forwardStage(() => c.forward(a, b), a === b ? x : a, x);
-      [s0, s1] = [b, out];
-    }
-    return forwardStage(() => this.classifier.forward(this.pool.forward(s1).flatten(1)), s1, x);
+    // The built DartsNet's forward: each cell its own stage.
+    return forwardCellChain(x, this.stem, this.cells, this.pool, this.classifier);
   }
 }
 

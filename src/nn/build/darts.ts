@@ -131,15 +131,25 @@ export class DartsNet extends Module {
     this.classifier = this.child('classifier', new Linear(cp, numClasses, { gen }));
   }
   forward(x: Tensor): Tensor {
-    let s0 = this.stem.forward(x);
-    let s1 = s0;
-    for (const c of this.cells) {
-      // each cell in its own scope; the older of its two inputs is needed by no later cell
-      const a = s0;
-      const b = s1;
-      const out = forwardStage(() => c.forward(a, b), a === b ? x : a, x);
-      [s0, s1] = [b, out];
-    }
-    return forwardStage(() => this.classifier.forward(this.pool.forward(s1).flatten(1)), s1, x);
+    return forwardCellChain(x, this.stem, this.cells, this.pool, this.classifier);
   }
+}
+
+/**
+ * The forward of a DARTS-style network (Liu et al. 2019): stem, then cells each reading the two
+ * previous outputs (the stem's output twice for the first), global pooling, linear classifier;
+ * [N, C, H, W] -> logits [N, classes]. Each cell runs as its own stage (forwardStage): the older
+ * of its two inputs is needed by no later cell, so it is freed once the cell has read it. Shared
+ * by the built network (DartsNet) and the DARTS-cell supernet (oneshot/darts-cell.ts).
+ */
+export function forwardCellChain(x: Tensor, stem: Layer, cells: Iterable<{ forward(s0: Tensor, s1: Tensor): Tensor }>, pool: Layer, classifier: Layer): Tensor {
+  let s0 = stem.forward(x);
+  let s1 = s0;
+  for (const c of cells) {
+    const a = s0;
+    const b = s1;
+    const out = forwardStage(() => c.forward(a, b), a === b ? x : a, x);
+    [s0, s1] = [b, out];
+  }
+  return forwardStage(() => classifier.forward(pool.forward(s1).flatten(1)), s1, x);
 }
