@@ -222,39 +222,14 @@ function nondominated(points: readonly Point[], m: number): Point[] {
  */
 function hv3d(points: readonly Point[], ref: Point): number {
   const pts = [...points].sort((a, b) => a[2]! - b[2]!);
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const rx = ref[0]!;
-  const ry = ref[1]!;
+  // The 2-D front of the first two objectives and its area, grown one point at a time (the same
+  // insertion as a two-objective history: a dominated point or a duplicate adds 0).
+  const front = new HypervolumeFront2d([ref[0]!, ref[1]!]);
   let area = 0;
   let total = 0;
   for (let i = 0; i < pts.length; i++) {
     const p = pts[i]!;
-    const x = p[0]!;
-    const y = p[1]!;
-    let lo = 0;
-    let hi = xs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (xs[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    const dominated = (lo > 0 && ys[lo - 1]! <= y) || (lo < xs.length && xs[lo] === x && ys[lo]! <= y);
-    if (!dominated) {
-      // the area p adds: over x from p's, the height between y and the front's current level
-      let h = lo > 0 ? ys[lo - 1]! : ry;
-      let px = x;
-      let end = lo;
-      while (end < xs.length && ys[end]! >= y) {
-        area += (xs[end]! - px) * (h - y);
-        px = xs[end]!;
-        h = ys[end]!;
-        end++;
-      }
-      area += ((end < xs.length ? xs[end]! : rx) - px) * (h - y);
-      xs.splice(lo, end - lo, x);
-      ys.splice(lo, end - lo, y);
-    }
+    area += front.add([p[0]!, p[1]!]);
     total += area * ((i + 1 < pts.length ? pts[i + 1]![2]! : ref[2]!) - p[2]!);
   }
   return total;
